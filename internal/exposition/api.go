@@ -1,0 +1,78 @@
+package exposition
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Format is an exposition format, chosen from a response's Content-Type by
+// ParseContentType. The zero value is no format: Parse rejects it.
+type Format uint8
+
+const (
+	// FormatText is the Prometheus text format 0.0.4 (text/plain; version=0.0.4).
+	FormatText Format = iota + 1
+	// FormatOpenMetrics is OpenMetrics 1.0 text (application/openmetrics-text; version=1.0.0).
+	FormatOpenMetrics
+)
+
+// String names the format for messages.
+func (f Format) String() string {
+	switch f {
+	case FormatText:
+		return "Prometheus text 0.0.4"
+	case FormatOpenMetrics:
+		return "OpenMetrics 1.0"
+	default:
+		return fmt.Sprintf("Format(%d)", uint8(f))
+	}
+}
+
+// AcceptHeader is the Accept header a scraper sends: OpenMetrics 1.0 preferred, the text
+// format 0.0.4 accepted, anything else last (its Content-Type then decides).
+const AcceptHeader = "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+
+// Label is one exposed label pair. __name__ is never among a Sample's Labels.
+type Label struct {
+	Name, Value string
+}
+
+// Sample is one sample line of an exposition.
+//
+// Name, Family and every Label's Name and Value are immutable strings (interned when the
+// Parser has an Interner) and may be kept. The Labels slice itself is reused by the Parser:
+// it is valid only until the emit callback returns; copy it to keep it.
+type Sample struct {
+	// Name is the series name as exposed: x_total, x_bucket, x_sum, x_count, x.
+	Name string
+	// Family is the metric family the sample belongs to, from the preceding # TYPE or
+	// # HELP line (x for x_bucket of histogram x); Name when no metadata names it.
+	Family string
+	// Labels are the exposed labels in exposition order, without __name__. A label with
+	// an empty value is kept as exposed.
+	Labels []Label
+	// Value is the sample value; NaN and ±Inf are valid values.
+	Value float64
+	// TimestampMs is the exposition's own timestamp in milliseconds since the Unix
+	// epoch; meaningful only when HasTimestamp.
+	TimestampMs int64
+	// HasTimestamp reports whether the sample line carried a timestamp.
+	HasTimestamp bool
+}
+
+// ErrSampleLimit is returned (wrapped) when an exposition holds more samples than
+// Options.SampleLimit allows.
+var ErrSampleLimit = errors.New("sample limit exceeded")
+
+// ParseError is a syntax or content error in an exposition. Line is 1-based; Input quotes
+// the offending line, truncated to a readable length (a truncated Input ends in "...").
+type ParseError struct {
+	Line  int
+	Input string
+	Msg   string
+}
+
+// Error formats the error as `line N: msg: "input"`.
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("line %d: %s: %q", e.Line, e.Msg, e.Input)
+}

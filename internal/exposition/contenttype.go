@@ -1,0 +1,42 @@
+package exposition
+
+import (
+	"errors"
+	"fmt"
+	"mime"
+)
+
+// ErrUnsupportedContentType is returned (wrapped) by ParseContentType for a
+// Content-Type this package cannot parse, such as protobuf, JSON or HTML.
+var ErrUnsupportedContentType = errors.New("unsupported Content-Type")
+
+// ParseContentType returns the Format of a response from its Content-Type header.
+//
+// An empty Content-Type, and text/plain with any version or none, is FormatText (the
+// text/plain version 1.0.0 of Prometheus 3 is the text format with quoted UTF-8 names,
+// which the Parser reads). application/openmetrics-text with version 1.0.0, 0.0.1 or
+// none is FormatOpenMetrics. Anything else is an error wrapping
+// ErrUnsupportedContentType that quotes the header and names the supported types.
+func ParseContentType(contentType string) (Format, error) {
+	if contentType == "" {
+		return FormatText, nil
+	}
+	mediaType, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return 0, fmt.Errorf("%w %q: %w; want %s", ErrUnsupportedContentType, contentType, err, supportedTypes)
+	}
+	switch mediaType {
+	case "text/plain":
+		return FormatText, nil
+	case "application/openmetrics-text":
+		switch params["version"] {
+		case "", "1.0.0", "0.0.1":
+			return FormatOpenMetrics, nil
+		}
+		return 0, fmt.Errorf("%w %q: OpenMetrics version %q; want 1.0.0 or 0.0.1",
+			ErrUnsupportedContentType, contentType, params["version"])
+	}
+	return 0, fmt.Errorf("%w %q; want %s", ErrUnsupportedContentType, contentType, supportedTypes)
+}
+
+const supportedTypes = "text/plain (Prometheus text format 0.0.4) or application/openmetrics-text (OpenMetrics 1.0)"

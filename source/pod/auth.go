@@ -1,0 +1,35 @@
+package pod
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// token returns the Bearer token for this refresh: BearerToken when set, else the
+// Secret's key (surrounding white space trimmed), else "" (no auth). A missing Secret or
+// key means no auth; any other failure to read the Secret is an error naming it and the
+// RBAC the read needs, because scraping without the token would fail every pod anyway.
+func (s *PodScrapingSource) token(ctx context.Context) (string, error) {
+	cfg := &s.config
+	if cfg.BearerToken != "" {
+		return cfg.BearerToken, nil
+	}
+	if cfg.MetricsReaderSecretName == "" {
+		return "", nil
+	}
+	key := client.ObjectKey{Namespace: cfg.MetricsReaderSecretNamespace, Name: cfg.MetricsReaderSecretName}
+	var secret corev1.Secret
+	if err := s.secretReader.Get(ctx, key, &secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", nil
+		}
+		return "", fmt.Errorf("read metrics reader secret %s (needs RBAC get on secrets in namespace %s): %w",
+			key, key.Namespace, err)
+	}
+	return strings.TrimSpace(string(secret.Data[cfg.MetricsReaderSecretKey])), nil
+}

@@ -1,0 +1,162 @@
+package pod
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Defaults of PodScrapingSourceConfig, applied to fields left at their zero value.
+const (
+	DefaultMetricsPath          = "/metrics"
+	DefaultMetricsScheme        = "http"
+	DefaultMetricsReaderKey     = "token"
+	DefaultScrapeTimeout        = 5 * time.Second
+	DefaultMaxConcurrentScrapes = 10
+	DefaultTTL                  = 30 * time.Second
+	// DefaultMaxBodyBytes caps a pod's response body, counted after decompression.
+	DefaultMaxBodyBytes int64 = 16 << 20
+)
+
+// PodScrapingSourceConfig configures a PodScrapingSource. Fields left at their zero value
+// take the defaults above; NewPodScrapingSource copies the config, so the caller may reuse
+// or change it afterwards.
+type PodScrapingSourceConfig struct {
+	// ServiceName is the Service whose spec.selector picks the pods to scrape. Required.
+	ServiceName string
+	// ServiceNamespace is the Service's namespace, and the pods'. Required.
+	ServiceNamespace string
+
+	// MetricsPort is the pods' metrics port, 1-65535. Required.
+	MetricsPort int32
+	// MetricsPath is the HTTP path of the metrics endpoint, starting with "/"; it may carry
+	// a query string. Default "/metrics".
+	MetricsPath string
+	// MetricsScheme is "http" or "https". Default "http".
+	MetricsScheme string
+
+	// MetricsReaderSecretName names a Secret holding a Bearer token for the pods. Empty:
+	// no Secret is read. A Secret that does not exist, or lacks the key, means no auth.
+	MetricsReaderSecretName string
+	// MetricsReaderSecretNamespace is the Secret's namespace. Default ServiceNamespace.
+	MetricsReaderSecretNamespace string
+	// MetricsReaderSecretKey is the Secret's data key holding the token. Default "token".
+	MetricsReaderSecretKey string
+	// BearerToken is sent as is; when set, no Secret is read.
+	BearerToken string
+
+	// ScrapeTimeout bounds each pod's whole request, body included. Default 5s.
+	ScrapeTimeout time.Duration
+	// MaxConcurrentScrapes caps the requests in flight from this source, across
+	// concurrent Refresh calls. Default 10.
+	MaxConcurrentScrapes int
+	// DefaultTTL is how long a refreshed result is served by Get. Default 30s.
+	DefaultTTL time.Duration
+
+	// MaxBodyBytes caps each pod's response body after decompression; a pod over it fails
+	// with ErrBodyTooLarge. Default 16 MiB.
+	MaxBodyBytes int64
+	// SampleLimit caps the samples taken from one pod; a pod over it fails with an error
+	// wrapping ErrSampleLimit. Zero: no limit.
+	SampleLimit int
+
+	// TLSCAData is a PEM bundle of the CAs that sign the pods' serving certificates, for
+	// https. Empty: the system roots.
+	TLSCAData []byte
+	// TLSServerName is the name verified in the pods' certificates. Empty: the pod IP.
+	TLSServerName string
+	// InsecureSkipVerify turns off certificate verification. Off unless set explicitly.
+	InsecureSkipVerify bool
+
+	// SecretReader reads the token Secret. Nil: the reader given to NewPodScrapingSource.
+	// With a manager's cached client, pass mgr.GetAPIReader(): a cached Get of a Secret
+	// starts a cluster-wide Secret informer, which needs list and watch on secrets.
+	SecretReader client.Reader
+	// Clock tells time for the cache and the scrape timestamps. Nil: the wall clock.
+	Clock clock.PassiveClock
+}
+
+// DefaultPodScrapingSourceConfig returns a config with every default filled in; the
+// caller sets ServiceName, ServiceNamespace and MetricsPort.
+func DefaultPodScrapingSourceConfig() PodScrapingSourceConfig {
+	return PodScrapingSourceConfig{
+		MetricsPath:            DefaultMetricsPath,
+		MetricsScheme:          DefaultMetricsScheme,
+		MetricsReaderSecretKey: DefaultMetricsReaderKey,
+		ScrapeTimeout:          DefaultScrapeTimeout,
+		MaxConcurrentScrapes:   DefaultMaxConcurrentScrapes,
+		DefaultTTL:             DefaultTTL,
+		MaxBodyBytes:           DefaultMaxBodyBytes,
+	}
+}
+
+// validate reports the first field with a value no default can mend.
+func (c *PodScrapingSourceConfig) validate() error {
+	switch {
+	case c.ServiceName == "":
+		return fmt.Errorf("ServiceName is required")
+	case c.ServiceNamespace == "":
+		return fmt.Errorf("ServiceNamespace is required")
+	case c.MetricsPort < 1 || c.MetricsPort > 65535:
+		return fmt.Errorf("MetricsPort %d is outside 1-65535", c.MetricsPort)
+	case c.MetricsScheme != "" && c.MetricsScheme != "http" && c.MetricsScheme != "https":
+		return fmt.Errorf("MetricsScheme %q is not \"http\" or \"https\"", c.MetricsScheme)
+	case c.ScrapeTimeout < 0:
+		return fmt.Errorf("ScrapeTimeout %s is negative", c.ScrapeTimeout)
+	case c.MaxConcurrentScrapes < 0:
+		return fmt.Errorf("MaxConcurrentScrapes %d is negative", c.MaxConcurrentScrapes)
+	case c.DefaultTTL < 0:
+		return fmt.Errorf("DefaultTTL %s is negative", c.DefaultTTL)
+	case c.MaxBodyBytes < 0:
+		return fmt.Errorf("MaxBodyBytes %d is negative", c.MaxBodyBytes)
+	case c.SampleLimit < 0:
+		return fmt.Errorf("SampleLimit %d is negative", c.SampleLimit)
+	}
+	if c.MetricsPath != "" {
+		if !strings.HasPrefix(c.MetricsPath, "/") {
+			return fmt.Errorf("MetricsPath %q does not start with \"/\"", c.MetricsPath)
+		}
+		if u, err := url.Parse(c.MetricsPath); err != nil || u.Scheme != "" || u.Host != "" || u.Fragment != "" {
+			return fmt.Errorf("MetricsPath %q is not a path with an optional query", c.MetricsPath)
+		}
+	}
+	return nil
+}
+
+// withDefaults returns a copy of c with the zero fields defaulted.
+func (c PodScrapingSourceConfig) withDefaults() PodScrapingSourceConfig {
+	d := DefaultPodScrapingSourceConfig()
+	if c.MetricsPath == "" {
+		c.MetricsPath = d.MetricsPath
+	}
+	if c.MetricsScheme == "" {
+		c.MetricsScheme = d.MetricsScheme
+	}
+	if c.MetricsReaderSecretNamespace == "" {
+		c.MetricsReaderSecretNamespace = c.ServiceNamespace
+	}
+	if c.MetricsReaderSecretKey == "" {
+		c.MetricsReaderSecretKey = d.MetricsReaderSecretKey
+	}
+	if c.ScrapeTimeout == 0 {
+		c.ScrapeTimeout = d.ScrapeTimeout
+	}
+	if c.MaxConcurrentScrapes == 0 {
+		c.MaxConcurrentScrapes = d.MaxConcurrentScrapes
+	}
+	if c.DefaultTTL == 0 {
+		c.DefaultTTL = d.DefaultTTL
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if c.Clock == nil {
+		c.Clock = clock.RealClock{}
+	}
+	c.TLSCAData = append([]byte(nil), c.TLSCAData...)
+	return c
+}

@@ -1,0 +1,86 @@
+package pod
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// target is one pod to scrape.
+type target struct {
+	name string // pod name, the "pod" label
+	key  string // namespace/name, for errors and logs
+	url  string
+}
+
+// discover returns the ready pods selected by the Service, sorted by name. A Service
+// without a selector selects nothing.
+func (s *PodScrapingSource) discover(ctx context.Context) ([]target, int, error) {
+	cfg := &s.config
+	var svc corev1.Service
+	key := client.ObjectKey{Namespace: cfg.ServiceNamespace, Name: cfg.ServiceName}
+	if err := s.reader.Get(ctx, key, &svc); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, 0, fmt.Errorf("service %s not found: %w", key, err)
+		}
+		return nil, 0, fmt.Errorf("get service %s (needs RBAC get on services in %s): %w", key, key.Namespace, err)
+	}
+	if len(svc.Spec.Selector) == 0 {
+		return nil, 0, nil
+	}
+	var pods corev1.PodList
+	if err := s.reader.List(ctx, &pods, client.InNamespace(cfg.ServiceNamespace),
+		client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(svc.Spec.Selector)}); err != nil {
+		return nil, 0, fmt.Errorf("list pods of service %s (needs RBAC list on pods in %s): %w", key, key.Namespace, err)
+	}
+	targets := make([]target, 0, len(pods.Items))
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		ip := podIP(p)
+		if !isReady(p) || ip == "" {
+			continue
+		}
+		targets = append(targets, target{
+			name: p.Name,
+			key:  p.Namespace + "/" + p.Name,
+			url:  s.podURL(ip),
+		})
+	}
+	slices.SortFunc(targets, func(a, b target) int { return strings.Compare(a.name, b.name) })
+	return targets, len(pods.Items), nil
+}
+
+// isReady reports whether p should be scraped: Ready=True and not terminating.
+func isReady(p *corev1.Pod) bool {
+	if p.DeletionTimestamp != nil {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// podIP is the pod's primary IP: status.podIPs[0], else status.podIP.
+func podIP(p *corev1.Pod) string {
+	if len(p.Status.PodIPs) > 0 && p.Status.PodIPs[0].IP != "" {
+		return p.Status.PodIPs[0].IP
+	}
+	return p.Status.PodIP
+}
+
+// podURL is the metrics URL of the pod at ip; IPv6 addresses are bracketed.
+func (s *PodScrapingSource) podURL(ip string) string {
+	host := net.JoinHostPort(ip, strconv.Itoa(int(s.config.MetricsPort)))
+	return s.config.MetricsScheme + "://" + host + s.config.MetricsPath
+}

@@ -1,0 +1,101 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/podscrape/podscrape/internal/exposition"
+)
+
+var (
+	// ErrBodyTooLarge is wrapped by a pod's error when its response body, decompressed,
+	// exceeds MaxBodyBytes.
+	ErrBodyTooLarge = errors.New("response body too large")
+	// ErrSampleLimit is wrapped by a pod's error when it exposes more samples than
+	// SampleLimit.
+	ErrSampleLimit = exposition.ErrSampleLimit
+	// ErrRedirect is wrapped by a pod's error when it answers with a redirect: redirects
+	// are never followed, so the token goes only to discovered pod addresses.
+	ErrRedirect = errors.New("redirect not followed")
+	// ErrAllPodsFailed is wrapped by the error Refresh returns when every ready pod failed.
+	ErrAllPodsFailed = errors.New("every ready pod failed to scrape")
+)
+
+// ScrapeError is one pod's failure. Refresh joins them (errors.Join) into
+// MetricResult.Error; errors.As finds each.
+type ScrapeError struct {
+	// Pod is the pod as namespace/name.
+	Pod string
+	// URL is the address scraped.
+	URL string
+	// Err is the cause.
+	Err error
+}
+
+func (e *ScrapeError) Error() string {
+	return fmt.Sprintf("scrape pod %s (%s): %v", e.Pod, e.URL, e.Err)
+}
+
+func (e *ScrapeError) Unwrap() error { return e.Err }
+
+// StatusError is a pod's answer with a status other than 200.
+type StatusError struct {
+	// StatusCode is the HTTP status the pod answered.
+	StatusCode int
+}
+
+func (e *StatusError) Error() string {
+	msg := fmt.Sprintf("HTTP status %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	switch e.StatusCode {
+	case http.StatusUnauthorized:
+		msg += " (no token, or a token the pod does not accept)"
+	case http.StatusForbidden:
+		msg += " (the token's identity lacks RBAC get on the metrics path)"
+	}
+	return msg
+}
+
+// Failure reasons, as ScrapeReason reports them (and as the source's failure metric labels
+// them).
+const (
+	ReasonTimeout     = "timeout"
+	ReasonCanceled    = "canceled"
+	ReasonHTTPStatus  = "http_status"
+	ReasonRedirect    = "redirect"
+	ReasonBodyTooBig  = "body_too_large"
+	ReasonSampleLimit = "sample_limit"
+	ReasonParse       = "parse"
+	ReasonFormat      = "content_type"
+	ReasonConnect     = "connect"
+)
+
+// errContentType marks a response whose Content-Type is not an exposition format.
+var errContentType = errors.New("unsupported Content-Type")
+
+// ScrapeReason classifies a pod's scrape error into one of the Reason constants.
+func ScrapeReason(err error) string {
+	var status *StatusError
+	var parse *exposition.ParseError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return ReasonTimeout
+	case errors.Is(err, context.Canceled):
+		return ReasonCanceled
+	case errors.As(err, &status):
+		return ReasonHTTPStatus
+	case errors.Is(err, ErrRedirect):
+		return ReasonRedirect
+	case errors.Is(err, ErrBodyTooLarge):
+		return ReasonBodyTooBig
+	case errors.Is(err, ErrSampleLimit):
+		return ReasonSampleLimit
+	case errors.Is(err, errContentType):
+		return ReasonFormat
+	case errors.As(err, &parse):
+		return ReasonParse
+	default:
+		return ReasonConnect
+	}
+}

@@ -1,0 +1,210 @@
+package pod
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/podscrape/podscrape/internal/exposition"
+	"github.com/podscrape/podscrape/source"
+)
+
+const userAgent = "podscrape"
+
+// podScrape is one pod's outcome in one refresh.
+type podScrape struct {
+	target   target
+	values   []source.MetricValue // exposed samples kept, then the synthetic ones
+	matches  [][]int32            // per metric-name query: indices into values
+	scraped  int                  // samples in the exposition, kept or not
+	duration time.Duration
+	err      error // a *ScrapeError, or nil
+}
+
+// scrape fetches and parses one pod within ScrapeTimeout and appends the synthetic
+// up, scrape_duration_seconds and scrape_samples_scraped samples.
+func (s *PodScrapingSource) scrape(ctx context.Context, t target, token string, sel *selection) podScrape {
+	ctx, cancel := context.WithTimeout(ctx, s.config.ScrapeTimeout)
+	defer cancel()
+
+	ps := podScrape{target: t, matches: make([][]int32, len(sel.names))}
+	scrapedAt := s.config.Clock.Now()
+	start := time.Now()
+	err := s.fetch(ctx, &ps, token, sel, scrapedAt)
+	ps.duration = time.Since(start)
+	if err != nil {
+		ps.err = &ScrapeError{Pod: t.key, URL: t.url, Err: err}
+		// Samples of a pod that failed half-way are not trusted: only its up 0 remains.
+		ps.values = ps.values[:0]
+		for i := range ps.matches {
+			ps.matches[i] = ps.matches[i][:0]
+		}
+		ps.scraped = 0
+	}
+	up := 1.0
+	if err != nil {
+		up = 0
+	}
+	s.appendSynthetic(&ps, sel, "up", up, scrapedAt)
+	s.appendSynthetic(&ps, sel, "scrape_duration_seconds", ps.duration.Seconds(), scrapedAt)
+	s.appendSynthetic(&ps, sel, "scrape_samples_scraped", float64(ps.scraped), scrapedAt)
+	return ps
+}
+
+// fetch does the HTTP exchange and parses the body into ps.
+func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, token string, sel *selection, scrapedAt time.Time) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ps.target.url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", exposition.AcceptHeader)
+	req.Header.Set("Accept-Encoding", "gzip")
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(s.config.ScrapeTimeout.Seconds(), 'f', -1, 64))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			return uerr.Err // the URL is in the ScrapeError already
+		}
+		return err
+	}
+	defer func() {
+		// Drain a little so the connection can be reused, never a whole hostile body.
+		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+		_ = resp.Body.Close()
+	}()
+
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return fmt.Errorf("%w: HTTP status %d to %q", ErrRedirect, resp.StatusCode, resp.Header.Get("Location"))
+	case resp.StatusCode != http.StatusOK:
+		return &StatusError{StatusCode: resp.StatusCode}
+	}
+	format, err := exposition.ParseContentType(resp.Header.Get("Content-Type"))
+	if err != nil {
+		return fmt.Errorf("%w: %w", errContentType, err)
+	}
+	var body io.Reader = resp.Body
+	switch enc := resp.Header.Get("Content-Encoding"); enc {
+	case "", "identity":
+	case "gzip":
+		gz, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return fmt.Errorf("gzip body: %w", err)
+		}
+		defer gz.Close()
+		body = gz
+	default:
+		return fmt.Errorf("%w: Content-Encoding %q", errContentType, enc)
+	}
+	body = &capReader{r: body, left: s.config.MaxBodyBytes, limit: s.config.MaxBodyBytes}
+
+	p := exposition.NewParser(exposition.Options{
+		Interner:    s.interner,
+		Keep:        sel.keepFunc(),
+		SampleLimit: s.config.SampleLimit,
+	})
+	n, err := p.Parse(body, format, func(smp *exposition.Sample) error {
+		ts := scrapedAt
+		if smp.HasTimestamp {
+			ts = time.UnixMilli(smp.TimestampMs)
+		}
+		s.appendValue(ps, sel, smp.Name, smp.Family, source.MetricValue{
+			Value:     smp.Value,
+			Timestamp: ts,
+			Labels:    podLabels(smp, ps.target.name),
+		})
+		return nil
+	})
+	ps.scraped = n
+	if err != nil {
+		return fmt.Errorf("parse %s body: %w", formatName(format), err)
+	}
+	return nil
+}
+
+func (s *PodScrapingSource) appendSynthetic(ps *podScrape, sel *selection, name string, v float64, ts time.Time) {
+	if !sel.all && !sel.wants(name, name) {
+		return
+	}
+	s.appendValue(ps, sel, name, name, source.MetricValue{
+		Value:     v,
+		Timestamp: ts,
+		Labels:    map[string]string{"__name__": name, "pod": ps.target.name},
+	})
+}
+
+// appendValue keeps v and records which metric-name queries it answers.
+func (s *PodScrapingSource) appendValue(ps *podScrape, sel *selection, name, family string, v source.MetricValue) {
+	idx := int32(len(ps.values))
+	ps.values = append(ps.values, v)
+	for i, q := range sel.names {
+		if q == name || q == family {
+			ps.matches[i] = append(ps.matches[i], idx)
+		}
+	}
+}
+
+// podLabels builds a sample's label map: the exposed labels, __name__ and pod. An exposed
+// label that collides with pod is kept as exported_pod (Prometheus' honor_labels: false).
+func podLabels(smp *exposition.Sample, pod string) map[string]string {
+	labels := make(map[string]string, len(smp.Labels)+2)
+	for _, l := range smp.Labels {
+		labels[l.Name] = l.Value
+	}
+	if v, ok := labels["pod"]; ok {
+		name := "exported_pod"
+		for {
+			if _, taken := labels[name]; !taken {
+				break
+			}
+			name = "exported_" + name
+		}
+		labels[name] = v
+	}
+	labels["__name__"] = smp.Name
+	labels["pod"] = pod
+	return labels
+}
+
+func formatName(f exposition.Format) string {
+	if f == exposition.FormatOpenMetrics {
+		return "OpenMetrics"
+	}
+	return "text format"
+}
+
+// capReader fails a read that would go past limit bytes.
+type capReader struct {
+	r     io.Reader
+	left  int64
+	limit int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// At the cap: one more byte means the body is over it.
+		var one [1]byte
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			return 0, fmt.Errorf("%w: over the %d-byte limit (MaxBodyBytes)", ErrBodyTooLarge, c.limit)
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}

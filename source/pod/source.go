@@ -1,0 +1,208 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podscrape/podscrape/internal/exposition"
+	"github.com/podscrape/podscrape/internal/flight"
+	"github.com/podscrape/podscrape/source"
+)
+
+var _ source.MetricsSource = (*PodScrapingSource)(nil)
+
+// internerSize bounds the label strings a source keeps for reuse across refreshes; past
+// it, new strings are allocated per sample rather than retained.
+const internerSize = 1 << 18
+
+// PodScrapingSource is a MetricsSource that scrapes the ready pods behind a Service.
+// Create it with NewPodScrapingSource. It is safe for concurrent use.
+type PodScrapingSource struct {
+	config       PodScrapingSourceConfig
+	reader       client.Reader
+	secretReader client.Reader
+	http         *http.Client
+	queries      *source.QueryList
+	cache        *source.Cache
+	interner     *exposition.Interner
+	slots        chan struct{} // one token per request allowed in flight
+	flights      flight.Group[refreshOutcome]
+}
+
+// refreshOutcome is what one shared refresh hands every caller.
+type refreshOutcome struct {
+	results map[string]*source.MetricResult
+}
+
+// NewPodScrapingSource validates config, fills its defaults and returns a source reading
+// Services, Pods and the token Secret through reader (a client.Client satisfies it; a
+// manager's cached client serves discovery from its informers). ctx is not retained.
+// The source registers the AllMetricsQuery query.
+func NewPodScrapingSource(ctx context.Context, reader client.Reader, config PodScrapingSourceConfig) (*PodScrapingSource, error) {
+	if reader == nil {
+		return nil, fmt.Errorf("pod scraping source: reader is nil")
+	}
+	if err := config.validate(); err != nil {
+		return nil, fmt.Errorf("pod scraping source config: %w", err)
+	}
+	cfg := config.withDefaults()
+	httpClient, err := newHTTPClient(&cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pod scraping source config: %w", err)
+	}
+	s := &PodScrapingSource{
+		config:       cfg,
+		reader:       reader,
+		secretReader: reader,
+		http:         httpClient,
+		queries:      source.NewQueryList(),
+		cache:        source.NewCache(cfg.Clock),
+		interner:     exposition.NewInterner(internerSize),
+		slots:        make(chan struct{}, cfg.MaxConcurrentScrapes),
+	}
+	if cfg.SecretReader != nil {
+		s.secretReader = cfg.SecretReader
+	}
+	s.queries.MustRegister(source.QueryTemplate{
+		Name:        AllMetricsQuery,
+		Type:        source.QueryTypeMetricName,
+		Template:    AllMetricsQuery,
+		Description: "Every sample of every ready pod behind the Service",
+	})
+	return s, nil
+}
+
+// QueryList returns the source's query registry; it holds AllMetricsQuery from the start.
+func (s *PodScrapingSource) QueryList() *source.QueryList { return s.queries }
+
+// Get returns the cached result of queryName, or nil when there is none or it expired.
+// params are ignored: pod scraping queries take none, so a result refreshed with any
+// params is found with any params. Get does no I/O and never waits for a Refresh.
+func (s *PodScrapingSource) Get(queryName string, _ map[string]string) *source.CachedValue {
+	return s.cache.Get(queryName)
+}
+
+// Close releases the idle connections kept to pods between refreshes. The source stays
+// usable; a later Refresh dials again.
+func (s *PodScrapingSource) Close() {
+	s.http.CloseIdleConnections()
+}
+
+// Refresh discovers the Service's ready pods, scrapes them concurrently, caches the
+// results and returns them by query name. spec.Queries names registered queries (empty:
+// all); spec.Params is ignored.
+//
+// Some pods failing is not an error: the results hold the healthy pods' samples, an up 0
+// sample per failed pod, and a MetricResult.Error joining a *ScrapeError per failed pod.
+// Every pod failing is: Refresh returns an error wrapping ErrAllPodsFailed, together with
+// results describing each failure, and caches nothing. No ready pods is an empty result
+// and no error. Discovery or Secret failures, an unknown query name, or ctx ending
+// return an error and no results; a failed Refresh never replaces a cached value.
+//
+// Concurrent calls for the same queries share one scrape. The returned map is the
+// caller's; the results in it are shared and read-only.
+func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec) (map[string]*source.MetricResult, error) {
+	names := slices.Clone(spec.Queries)
+	if len(names) == 0 {
+		names = s.queries.List()
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	queries := make([]source.QueryTemplate, 0, len(names))
+	for _, name := range names {
+		q, ok := s.queries.Get(name)
+		if !ok {
+			return nil, fmt.Errorf("refresh service %s: unknown query %q (registered: %s)",
+				s.serviceKey(), name, strings.Join(s.queries.List(), ", "))
+		}
+		queries = append(queries, q)
+	}
+
+	out, _, err := s.flights.Do(ctx, strings.Join(names, "\x00"), func(ctx context.Context) (refreshOutcome, error) {
+		return s.refresh(ctx, newSelection(queries))
+	})
+	if err != nil && out.results == nil {
+		if errors.Is(err, ctx.Err()) {
+			return nil, fmt.Errorf("refresh service %s: %w", s.serviceKey(), err)
+		}
+		return nil, err
+	}
+	return maps.Clone(out.results), err
+}
+
+func (s *PodScrapingSource) serviceKey() string {
+	return s.config.ServiceNamespace + "/" + s.config.ServiceName
+}
+
+// refresh is one shared run of Refresh.
+func (s *PodScrapingSource) refresh(ctx context.Context, sel *selection) (refreshOutcome, error) {
+	targets, _, err := s.discover(ctx)
+	if err != nil {
+		return refreshOutcome{}, err
+	}
+	token, err := s.token(ctx)
+	if err != nil {
+		return refreshOutcome{}, err
+	}
+
+	collectedAt := s.config.Clock.Now()
+	pods := s.scrapeAll(ctx, targets, token, sel)
+	if err := ctx.Err(); err != nil {
+		return refreshOutcome{}, err
+	}
+	results := sel.results(pods, collectedAt)
+
+	failed := 0
+	log := ctrl.LoggerFrom(ctx)
+	for i := range pods {
+		if pods[i].err != nil {
+			failed++
+			log.V(1).Info("pod scrape failed", "service", s.serviceKey(), "pod", pods[i].target.key,
+				"reason", ScrapeReason(pods[i].err), "error", pods[i].err.Error())
+		}
+	}
+	if len(pods) > 0 && failed == len(pods) {
+		var errs []error
+		for i := range pods {
+			errs = append(errs, pods[i].err)
+		}
+		return refreshOutcome{results: results}, fmt.Errorf("refresh service %s: %w (%d pods): %w",
+			s.serviceKey(), ErrAllPodsFailed, len(pods), errors.Join(errs...))
+	}
+	s.cache.SetAll(results, s.config.DefaultTTL)
+	return refreshOutcome{results: results}, nil
+}
+
+// scrapeAll scrapes every target with at most MaxConcurrentScrapes requests in flight
+// from this source; each goroutine writes its own slot, and all have returned when it
+// does.
+func (s *PodScrapingSource) scrapeAll(ctx context.Context, targets []target, token string, sel *selection) []podScrape {
+	pods := make([]podScrape, len(targets))
+	var wg sync.WaitGroup
+	for i := range targets {
+		select {
+		case s.slots <- struct{}{}:
+		case <-ctx.Done():
+			for j := i; j < len(targets); j++ {
+				pods[j] = podScrape{target: targets[j], err: &ScrapeError{Pod: targets[j].key, URL: targets[j].url, Err: ctx.Err()}}
+			}
+			wg.Wait()
+			return pods
+		}
+		wg.Go(func() {
+			defer func() { <-s.slots }()
+			pods[i] = s.scrape(ctx, targets[i], token, sel)
+		})
+	}
+	wg.Wait()
+	return pods
+}

@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podscrape/podscrape/internal/localcluster"
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+func TestDiscoveryScrapesOnlyReadyPodsNotTerminating(t *testing.T) {
+	t.Parallel()
+	body := serve([]byte("m 1\n"))
+	f := startService(t,
+		podDef{name: "ready-a", handler: body},
+		podDef{name: "ready-b", handler: body},
+		podDef{name: "not-ready", handler: body, notReady: true},
+		podDef{name: "terminating", handler: body, terminating: true},
+	)
+	ctx := context.Background()
+	// A pod without an IP yet, one with other labels, and one selected but in another
+	// namespace: none is scraped.
+	noIP := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "no-ip", Labels: map[string]string{"app": f.svc}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}},
+	}
+	if err := cp.Client.Create(ctx, noIP); err != nil {
+		t.Fatal(err)
+	}
+	block := localcluster.NewAddressBlock()
+	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: f.ns, Name: "other-app", Labels: map[string]string{"app": "other"}, IP: block.Next(), Ready: true}); err != nil {
+		t.Fatal(err)
+	}
+	otherNS := newNamespace(t)
+	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: otherNS, Name: "elsewhere", Labels: map[string]string{"app": f.svc}, IP: block.Next(), Ready: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	r := mustRefresh(t, newSource(t, f.config()))
+	got := slices.Sorted(maps.Keys(upByPod(r)))
+	if want := []string{"ready-a", "ready-b"}; !slices.Equal(got, want) {
+		t.Fatalf("scraped pods: got %v, want %v", got, want)
+	}
+	if r.Error != nil {
+		t.Fatalf("Error: got %v, want nil", r.Error)
+	}
+}
+
+func TestDiscoveryPicksUpChangesBetweenRefreshes(t *testing.T) {
+	t.Parallel()
+	body := serve([]byte("m 1\n"))
+	f := startService(t, podDef{name: "a", handler: body}, podDef{name: "b", handler: body})
+	s := newSource(t, f.config())
+	if got := len(upByPod(mustRefresh(t, s))); got != 2 {
+		t.Fatalf("first refresh: got %d pods, want 2", got)
+	}
+	ctx := context.Background()
+	var b corev1.Pod
+	if err := cp.Client.Get(ctx, keyOf(f.ns, "b"), &b); err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.SetPodStatus(ctx, &b, b.Status.PodIP, false); err != nil {
+		t.Fatal(err)
+	}
+	got := slices.Sorted(maps.Keys(upByPod(mustRefresh(t, s))))
+	if want := []string{"a"}; !slices.Equal(got, want) {
+		t.Fatalf("after b turned unready: got %v, want %v", got, want)
+	}
+}
+
+func TestDiscoveryIPv6PodIsBracketed(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{body: []byte("m 1\n")}
+	f := startService(t, podDef{name: "v6", ip: "::1", handler: rec})
+	r := mustRefresh(t, newSource(t, f.config()))
+	if up := upByPod(r)["v6"]; up != 1 {
+		t.Fatalf("up of the IPv6 pod: got %v, want 1 (error: %v)", up, r.Error)
+	}
+	if got := rec.seen()[0].Host; !strings.HasPrefix(got, "[::1]:") {
+		t.Fatalf("Host: got %q, want [::1]:port", got)
+	}
+}
+
+func TestDiscoveryNoReadyPodsIsEmptyNotError(t *testing.T) {
+	t.Parallel()
+	f := startService(t, podDef{name: "down", handler: serve([]byte("m 1\n")), notReady: true})
+	r := mustRefresh(t, newSource(t, f.config()))
+	if len(r.Values) != 0 || r.Error != nil {
+		t.Fatalf("got %d values and error %v, want none", len(r.Values), r.Error)
+	}
+}
+
+func TestDiscoveryServiceWithoutSelectorIsEmpty(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	if err := cp.CreateService(context.Background(), ns, "manual", nil, 9090); err != nil {
+		t.Fatal(err)
+	}
+	s := newSource(t, pod.PodScrapingSourceConfig{ServiceName: "manual", ServiceNamespace: ns, MetricsPort: 9090})
+	r := mustRefresh(t, s)
+	if len(r.Values) != 0 || r.Error != nil {
+		t.Fatalf("got %d values and error %v, want none", len(r.Values), r.Error)
+	}
+}
+
+func TestDiscoveryMissingServiceNamesIt(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	s := newSource(t, pod.PodScrapingSourceConfig{ServiceName: "absent", ServiceNamespace: ns, MetricsPort: 9090})
+	results, err := refresh(t, s)
+	if err == nil || !strings.Contains(err.Error(), ns+"/absent") {
+		t.Fatalf("got error %v, want one naming %s/absent", err, ns)
+	}
+	if results != nil {
+		t.Fatalf("got results %v, want nil", results)
+	}
+}
