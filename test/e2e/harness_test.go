@@ -24,8 +24,8 @@ var nsCounter atomic.Int64
 
 // podDef is one pod of a test Service.
 type podDef struct {
-	name    string
-	handler http.Handler // nil: no server at all (the address refuses connections)
+	name        string
+	handler     http.Handler // nil: no server at all (the address refuses connections)
 	notReady    bool
 	terminating bool
 	ip          string // "": the next address of the test's block

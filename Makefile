@@ -1,0 +1,37 @@
+# podscrape. `make demo` shows it working; `make test` is what CI runs.
+SHELL := /bin/bash
+GO ?= go
+# The control plane the tests and the demo run on, built from the Go module proxy.
+export KUBEBUILDER_ASSETS ?= $(CURDIR)/bin/k8s
+
+.PHONY: all build envtest test unit e2e demo bench fuzz vet fmt
+
+all: build
+
+build:
+	$(GO) build ./...
+
+## envtest: build kube-apiserver and etcd into bin/k8s (once; rebuilt when pinned versions change)
+envtest:
+	hack/build-envtest.sh
+
+## test: vet, then every unit and end-to-end test with the race detector
+test: envtest vet
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+vet:
+	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+
+## demo: a local control plane with simulated EPP and vLLM pods, scraped live
+demo: envtest
+	$(GO) run ./cmd/podscrape demo
+
+## bench: the benchmarks of BENCH.md
+bench:
+	hack/bench.sh
+
+## fuzz: fuzz the exposition parser for 60 s
+fuzz:
+	$(GO) test ./internal/exposition -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s

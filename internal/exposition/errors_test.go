@@ -1,0 +1,119 @@
+package exposition
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseErrors(t *testing.T) {
+	long := "a{b=\"" + strings.Repeat("x", 200) + "\"} zz"
+	for _, tc := range []struct {
+		name     string
+		format   Format
+		input    string
+		wantLine int
+		wantMsg  string
+	}{
+		// Names.
+		{"bad metric name", FormatText, "1a 1\n", 1, `invalid metric name at "1a 1"`},
+		{"no name in braces", FormatText, "{} 1\n", 1, "missing metric name"},
+		{"label first in braces", FormatText, `{"a"="b"} 1`, 1, "missing metric name"},
+		{"label without quotes first", FormatText, `{a="b"} 1`, 1, "missing metric name"},
+		{"empty quoted name", FormatText, `{""} 1`, 1, "empty metric name"},
+		{"unterminated quoted name", FormatText, `{"abc`, 1, "unterminated quoted string in metric name"},
+		{"invalid UTF-8 in quoted name", FormatText, "{\"a\xff\"} 1", 1, "invalid UTF-8 in metric name"},
+		{"quoted name not followed by comma", FormatText, `{"a" x} 1`, 1, "missing metric name"},
+
+		// Labels.
+		{"bad label name", FormatText, `a{1b="c"} 1`, 1, `invalid label name at "1b=\"c\"} 1"`},
+		{"no equals", FormatText, `a{b "c"} 1`, 1, `expected '=' after label name "b"`},
+		{"unquoted value", FormatText, `a{b=c} 1`, 1, `expected quoted value for label "b"`},
+		{"missing comma", FormatText, `a{b="c" d="e"} 1`, 1, `expected ',' or '}' after label value, found 'd'`},
+		{"unterminated label value", FormatText, "a{b=\"c\nd\"} 1\n", 1, "unterminated label value"},
+		{"line cut in a label value", FormatText, "a 1\nb{c=\"d", 2, "unterminated label value"},
+		{"line cut after a label value", FormatText, "a 1\nb{c=\"d\"", 2, "unterminated label set"},
+		{"line cut after a comma", FormatText, "a 1\nb{c=\"d\",", 2, "unterminated label set"},
+		{"invalid escape", FormatText, `a{b="x\qy"} 1`, 1, `invalid escape sequence "\\q" in label value`},
+		{"invalid UTF-8 in label value", FormatText, "a{b=\"\xff\"} 1", 1, "invalid UTF-8 in label value"},
+		{"invalid UTF-8 in quoted label name", FormatText, "a{\"\xc3\"=\"v\"} 1", 1, "invalid UTF-8 in label name"},
+		{"empty quoted label name", FormatText, `a{""="v"} 1`, 1, "empty label name"},
+		{"reserved label", FormatText, `a{__name__="b"} 1`, 1, `label name "__name__" is reserved`},
+		{"duplicate label", FormatText, `a{x="1",y="2",x="3"} 1`, 1, `duplicate label "x"`},
+		{"duplicate label among many", FormatText, `a{a="",b="",c="",d="",e="",f="",g="",h="",i="",j="",c="x"} 1`, 1, `duplicate label "c"`},
+		{"duplicate quoted label", FormatText, `a{x="1","x"="2"} 1`, 1, `duplicate label "x"`},
+
+		// Values and timestamps.
+		{"missing value", FormatText, "a\n", 1, "missing value"},
+		{"missing value after labels", FormatText, `a{b="c"}`, 1, "missing value"},
+		{"invalid value", FormatText, "# HELP a x\n\na abc\n", 3, `invalid value "abc"`},
+		{"hex float", FormatText, "a 0x1p3\n", 1, `invalid value "0x1p3"`},
+		{"underscore", FormatText, "a 1_000\n", 1, `invalid value "1_000"`},
+		{"out of range", FormatText, "a 1e999\n", 1, `invalid value "1e999"`},
+		{"carriage return", FormatText, "a 1\r\n", 1, `invalid value "1\r"`},
+		{"invalid timestamp", FormatText, "a 1 abc\n", 1, `invalid timestamp "abc"`},
+		{"float timestamp in text", FormatText, "a 1 1.5\n", 1, `invalid timestamp "1.5"`},
+		{"text after timestamp", FormatText, "a 1 2 3\n", 1, `unexpected text after timestamp: "3"`},
+		{"comment after value in text", FormatText, "a 1 # {x=\"y\"} 1\n", 1, `invalid timestamp "#"`},
+
+		// Series.
+		{"duplicate series", FormatText, "a{x=\"1\",y=\"2\"} 1\nb 1\na{y=\"2\",x=\"1\"} 2\n", 3, "duplicate series"},
+		{"duplicate series, no labels", FormatText, "a 1\na{} 2\n", 2, "duplicate series"},
+		{"duplicate series, quoted name", FormatText, "a 1\n{\"a\"} 2\n", 2, "duplicate series"},
+
+		// Metadata.
+		{"unknown type", FormatText, "# TYPE a gauges\n", 1, `unknown metric type "gauges"`},
+		{"bad name in TYPE", FormatText, "# TYPE a-b gauge\n", 1, "invalid metric name in comment"},
+		{"bad start of name in HELP", FormatText, "# HELP -a text\n", 1, "invalid metric name in comment"},
+		{"invalid UTF-8 in HELP", FormatText, "# HELP a \xff\n", 1, "invalid UTF-8 in HELP"},
+		{"untyped in OpenMetrics", FormatOpenMetrics, "# TYPE a untyped\n# EOF\n", 1, `unknown metric type "untyped"`},
+		{"upper case in OpenMetrics", FormatOpenMetrics, "# TYPE a GAUGE\n# EOF\n", 1, `unknown metric type "GAUGE"`},
+
+		// OpenMetrics.
+		{"missing EOF", FormatOpenMetrics, "a 1\nb 2\n", 3, "missing # EOF"},
+		{"missing EOF, no final newline", FormatOpenMetrics, "a 1\nb 2", 3, "missing # EOF"},
+		{"empty OpenMetrics", FormatOpenMetrics, "", 1, "missing # EOF"},
+		{"sample after EOF", FormatOpenMetrics, "a 1\n# EOF\nb 2\n", 3, "unexpected data after # EOF"},
+		{"blank line after EOF", FormatOpenMetrics, "# EOF\n\n", 2, "unexpected data after # EOF"},
+		{"NaN timestamp", FormatOpenMetrics, "a 1 NaN\n# EOF\n", 1, `invalid timestamp "NaN"`},
+		{"huge timestamp", FormatOpenMetrics, "a 1 1e300\n# EOF\n", 1, `invalid timestamp "1e300"`},
+		{"exemplar without braces", FormatOpenMetrics, "a_total 1 # x\n# EOF\n", 1, "invalid exemplar: want # {labels} value [timestamp]"},
+		{"exemplar without value", FormatOpenMetrics, "a_total 1 # {a=\"b\"}\n# EOF\n", 1, "invalid exemplar: bad value"},
+		{"exemplar bad label", FormatOpenMetrics, "a_total 1 # {a=b} 1\n# EOF\n", 1, "invalid exemplar: want quoted label value"},
+		{"exemplar invalid UTF-8", FormatOpenMetrics, "a_total 1 # {a=\"\xff\"} 1\n# EOF\n", 1, "invalid exemplar: invalid UTF-8 in label value"},
+		{"exemplar trailing text", FormatOpenMetrics, "a_total 1 # {} 1 2 3\n# EOF\n", 1, "invalid exemplar: unexpected text after timestamp"},
+		{"text after OpenMetrics timestamp", FormatOpenMetrics, "a 1 2 3\n# EOF\n", 1, `unexpected text after timestamp: "3"`},
+
+		// Quoting of the offending line.
+		{"long line", FormatText, long, 1, `invalid value "zz"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewParser(Options{}).Parse(strings.NewReader(tc.input), tc.format, nil)
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("got error %v, want a *ParseError", err)
+			}
+			if pe.Line != tc.wantLine || pe.Msg != tc.wantMsg {
+				t.Errorf("got line %d %q, want line %d %q", pe.Line, pe.Msg, tc.wantLine, tc.wantMsg)
+			}
+			lines := strings.Split(tc.input, "\n")
+			wantInput := ""
+			if tc.wantLine <= len(lines) && tc.wantMsg != "missing # EOF" {
+				wantInput = lines[tc.wantLine-1]
+			}
+			if len(wantInput) > maxQuotedInput {
+				wantInput = wantInput[:maxQuotedInput] + "..."
+			}
+			if pe.Input != wantInput {
+				t.Errorf("got input %q, want %q", pe.Input, wantInput)
+			}
+		})
+	}
+}
+
+func TestParseErrorString(t *testing.T) {
+	err := &ParseError{Line: 3, Input: `a abc`, Msg: `invalid value "abc"`}
+	if got, want := err.Error(), `line 3: invalid value "abc": "a abc"`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
