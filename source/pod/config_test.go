@@ -1,0 +1,97 @@
+package pod
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNewPodScrapingSourceRejectsBadConfig(t *testing.T) {
+	valid := func() PodScrapingSourceConfig {
+		return PodScrapingSourceConfig{ServiceName: "svc", ServiceNamespace: "ns", MetricsPort: 9090}
+	}
+	tests := []struct {
+		name   string
+		mutate func(*PodScrapingSourceConfig)
+		want   string
+	}{
+		{"service name", func(c *PodScrapingSourceConfig) { c.ServiceName = "" }, "ServiceName is required"},
+		{"namespace", func(c *PodScrapingSourceConfig) { c.ServiceNamespace = "" }, "ServiceNamespace is required"},
+		{"port zero", func(c *PodScrapingSourceConfig) { c.MetricsPort = 0 }, "MetricsPort 0 is outside 1-65535"},
+		{"port too big", func(c *PodScrapingSourceConfig) { c.MetricsPort = 65536 }, "MetricsPort 65536 is outside 1-65535"},
+		{"scheme", func(c *PodScrapingSourceConfig) { c.MetricsScheme = "ftp" }, `MetricsScheme "ftp" is not "http" or "https"`},
+		{"timeout", func(c *PodScrapingSourceConfig) { c.ScrapeTimeout = -time.Second }, "ScrapeTimeout -1s is negative"},
+		{"ttl", func(c *PodScrapingSourceConfig) { c.DefaultTTL = -time.Second }, "DefaultTTL -1s is negative"},
+		{"concurrency", func(c *PodScrapingSourceConfig) { c.MaxConcurrentScrapes = -1 }, "MaxConcurrentScrapes -1 is negative"},
+		{"body cap", func(c *PodScrapingSourceConfig) { c.MaxBodyBytes = -1 }, "MaxBodyBytes -1 is negative"},
+		{"sample limit", func(c *PodScrapingSourceConfig) { c.SampleLimit = -1 }, "SampleLimit -1 is negative"},
+		{"path without slash", func(c *PodScrapingSourceConfig) { c.MetricsPath = "metrics" }, `MetricsPath "metrics" does not start with "/"`},
+		{"path with host", func(c *PodScrapingSourceConfig) { c.MetricsPath = "//evil.example/metrics" }, `MetricsPath "//evil.example/metrics" is not a path`},
+		{"CA data", func(c *PodScrapingSourceConfig) { c.TLSCAData = []byte("not pem") }, "TLSCAData holds no PEM certificate"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := valid()
+			tc.mutate(&cfg)
+			_, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := NewPodScrapingSource(context.Background(), nil, valid()); err == nil {
+		t.Fatal("nil reader: got nil error")
+	}
+}
+
+func TestNewPodScrapingSourceAppliesDefaultsAndCopies(t *testing.T) {
+	in := PodScrapingSourceConfig{ServiceName: "svc", ServiceNamespace: "ns", MetricsPort: 9090, MetricsReaderSecretName: "s", TLSCAData: nil}
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := s.config
+	checks := []struct {
+		field     string
+		got, want any
+	}{
+		{"MetricsPath", got.MetricsPath, "/metrics"},
+		{"MetricsScheme", got.MetricsScheme, "http"},
+		{"MetricsReaderSecretNamespace", got.MetricsReaderSecretNamespace, "ns"},
+		{"MetricsReaderSecretKey", got.MetricsReaderSecretKey, "token"},
+		{"ScrapeTimeout", got.ScrapeTimeout, 5 * time.Second},
+		{"MaxConcurrentScrapes", got.MaxConcurrentScrapes, 10},
+		{"DefaultTTL", got.DefaultTTL, 30 * time.Second},
+		{"MaxBodyBytes", got.MaxBodyBytes, int64(16 << 20)},
+		{"SampleLimit", got.SampleLimit, 0},
+		{"InsecureSkipVerify", got.InsecureSkipVerify, false},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %v, want %v", c.field, c.got, c.want)
+		}
+	}
+	if in.MetricsPath != "" || in.MetricsReaderSecretNamespace != "" {
+		t.Fatalf("the caller's config was changed: %+v", in)
+	}
+	if d := DefaultPodScrapingSourceConfig(); d.MetricsPath != "/metrics" || d.ScrapeTimeout != 5*time.Second ||
+		d.MaxConcurrentScrapes != 10 || d.DefaultTTL != 30*time.Second || d.MetricsScheme != "http" || d.MetricsReaderSecretKey != "token" {
+		t.Fatalf("DefaultPodScrapingSourceConfig: got %+v", d)
+	}
+	if got := s.QueryList().List(); len(got) != 1 || got[0] != AllMetricsQuery {
+		t.Fatalf("registered queries: got %v, want [all_metrics]", got)
+	}
+}
+
+func TestPodURL(t *testing.T) {
+	s := &PodScrapingSource{config: PodScrapingSourceConfig{MetricsScheme: "https", MetricsPort: 8443, MetricsPath: "/m?x=1"}}
+	for ip, want := range map[string]string{
+		"10.0.0.1": "https://10.0.0.1:8443/m?x=1",
+		"fd00::1":  "https://[fd00::1]:8443/m?x=1",
+	} {
+		if got := s.podURL(ip); got != want {
+			t.Errorf("podURL(%s): got %s, want %s", ip, got, want)
+		}
+	}
+}

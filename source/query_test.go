@@ -1,0 +1,74 @@
+package source
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestQueryListRegisterValidatesAndRefusesDuplicates(t *testing.T) {
+	l := NewQueryList()
+	ok := QueryTemplate{Name: "q", Type: QueryTypeMetricName, Template: "m", Params: []string{"p"}}
+	if err := l.Register(ok); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		q    QueryTemplate
+		want string
+	}{
+		{ok, `register query "q": already registered`},
+		{QueryTemplate{Type: QueryTypeMetricName, Template: "m"}, "Name is empty"},
+		{QueryTemplate{Name: "x", Type: QueryTypeMetricName}, `"x": Template is empty`},
+		{QueryTemplate{Name: "x", Type: "sql", Template: "m"}, `Type "sql" is not`},
+	} {
+		if err := l.Register(tc.q); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Register(%+v): got %v, want %q", tc.q, err, tc.want)
+		}
+	}
+	got, found := l.Get("q")
+	if !found || got.Template != "m" {
+		t.Fatalf("Get: got %+v %v", got, found)
+	}
+	got.Params[0] = "changed"
+	if again, _ := l.Get("q"); again.Params[0] != "p" {
+		t.Fatal("Get returned the registry's own Params slice")
+	}
+	l.MustRegister(QueryTemplate{Name: "a", Type: QueryTypePromQL, Template: "up"})
+	if names := l.List(); !slices.Equal(names, []string{"a", "q"}) {
+		t.Fatalf("List: got %v, want [a q]", names)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("MustRegister of a duplicate did not panic")
+		}
+	}()
+	l.MustRegister(ok)
+}
+
+func TestSourceRegistry(t *testing.T) {
+	r := NewSourceRegistry()
+	var s MetricsSource = stubSource{}
+	if err := r.Register("b", s); err != nil {
+		t.Fatal(err)
+	}
+	r.MustRegister("a", s)
+	for _, tc := range []struct {
+		name string
+		s    MetricsSource
+		want string
+	}{
+		{"b", s, `"b": already registered`},
+		{"", s, "name is empty"},
+		{"c", nil, `"c": source is nil`},
+	} {
+		if err := r.Register(tc.name, tc.s); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Register(%q): got %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	if r.Get("a") == nil || r.Get("missing") != nil {
+		t.Fatal("Get: want the registered source and nil for an unknown name")
+	}
+	if got := r.List(); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("List: got %v", got)
+	}
+}
