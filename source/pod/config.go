@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -78,6 +79,17 @@ type PodScrapingSourceConfig struct {
 	SecretReader client.Reader
 	// Clock tells time for the cache and the scrape timestamps. Nil: the wall clock.
 	Clock clock.PassiveClock
+
+	// Registerer, when set, gets the source's metrics, each labelled
+	// service="namespace/name": podscrape_scrape_duration_seconds,
+	// podscrape_scrape_failures_total{reason}, podscrape_samples_scraped_total,
+	// podscrape_pods_discovered, podscrape_pods_ready and podscrape_cache_age_seconds.
+	// Sources of different Services share a Registerer; a second source of the same
+	// Service on it makes NewPodScrapingSource fail with an error wrapping
+	// prometheus.AlreadyRegisteredError (wrap the Registerer with
+	// prometheus.WrapRegistererWith to run both). The collectors stay registered for the
+	// source's life. Nil: no metrics.
+	Registerer prometheus.Registerer
 }
 
 // DefaultPodScrapingSourceConfig returns a config with every default filled in; the

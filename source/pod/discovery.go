@@ -37,8 +37,10 @@ func (s *PodScrapingSource) discover(ctx context.Context) ([]target, int, error)
 		return nil, 0, nil
 	}
 	var pods corev1.PodList
+	// The pods are only read: a cached reader may hand out its own objects uncopied.
 	if err := s.reader.List(ctx, &pods, client.InNamespace(cfg.ServiceNamespace),
-		client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(svc.Spec.Selector)}); err != nil {
+		client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(svc.Spec.Selector)},
+		client.UnsafeDisableDeepCopy); err != nil {
 		return nil, 0, fmt.Errorf("list pods of service %s (needs RBAC list on pods in %s): %w", key, key.Namespace, err)
 	}
 	targets := make([]target, 0, len(pods.Items))

@@ -39,7 +39,7 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, token string, 
 	err := s.fetch(ctx, &ps, token, sel, scrapedAt)
 	ps.duration = time.Since(start)
 	if err != nil {
-		ps.err = &ScrapeError{Pod: t.key, URL: t.url, Err: err}
+		ps.err = &ScrapeError{Pod: t.key, URL: t.url, Err: redact(err, token)}
 		// Samples of a pod that failed half-way are not trusted: only its up 0 remains.
 		ps.values = ps.values[:0]
 		for i := range ps.matches {
@@ -109,11 +109,8 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, token stri
 	}
 	body = &capReader{r: body, left: s.config.MaxBodyBytes, limit: s.config.MaxBodyBytes}
 
-	p := exposition.NewParser(exposition.Options{
-		Interner:    s.interner,
-		Keep:        sel.keepFunc(),
-		SampleLimit: s.config.SampleLimit,
-	})
+	p := s.parsers.get(sel)
+	defer s.parsers.put(p)
 	n, err := p.Parse(body, format, func(smp *exposition.Sample) error {
 		ts := scrapedAt
 		if smp.HasTimestamp {

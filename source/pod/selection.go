@@ -52,15 +52,6 @@ func (sel *selection) wants(name, family string) bool {
 	return ok
 }
 
-// keepFunc is the parser's filter: nil (keep all) when some query wants everything, so a
-// refresh asking only for named metrics materialises only those.
-func (sel *selection) keepFunc() func(name, family string) bool {
-	if sel.all {
-		return nil
-	}
-	return sel.wants
-}
-
 // results assembles one MetricResult per query from the pods' scrapes, in pod order.
 func (sel *selection) results(pods []podScrape, collectedAt time.Time) map[string]*source.MetricResult {
 	var errs []error

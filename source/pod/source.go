@@ -34,8 +34,10 @@ type PodScrapingSource struct {
 	queries      *source.QueryList
 	cache        *source.Cache
 	interner     *exposition.Interner
+	parsers      *parserPool
 	slots        chan struct{} // one token per request allowed in flight
 	flights      flight.Group[refreshOutcome]
+	metrics      *metrics // nil without a Registerer
 }
 
 // refreshOutcome is what one shared refresh hands every caller.
@@ -69,8 +71,12 @@ func NewPodScrapingSource(ctx context.Context, reader client.Reader, config PodS
 		interner:     exposition.NewInterner(internerSize),
 		slots:        make(chan struct{}, cfg.MaxConcurrentScrapes),
 	}
+	s.parsers = newParserPool(cfg.MaxConcurrentScrapes, s.interner, cfg.SampleLimit)
 	if cfg.SecretReader != nil {
 		s.secretReader = cfg.SecretReader
+	}
+	if s.metrics, err = newMetrics(cfg.Registerer, s.serviceKey(), cfg.Clock); err != nil {
+		return nil, fmt.Errorf("pod scraping source: %w", err)
 	}
 	s.queries.MustRegister(source.QueryTemplate{
 		Name:        AllMetricsQuery,
@@ -145,10 +151,11 @@ func (s *PodScrapingSource) serviceKey() string {
 
 // refresh is one shared run of Refresh.
 func (s *PodScrapingSource) refresh(ctx context.Context, sel *selection) (refreshOutcome, error) {
-	targets, _, err := s.discover(ctx)
+	targets, discovered, err := s.discover(ctx)
 	if err != nil {
 		return refreshOutcome{}, err
 	}
+	s.metrics.observePods(discovered, len(targets))
 	token, err := s.token(ctx)
 	if err != nil {
 		return refreshOutcome{}, err
@@ -156,6 +163,7 @@ func (s *PodScrapingSource) refresh(ctx context.Context, sel *selection) (refres
 
 	collectedAt := s.config.Clock.Now()
 	pods := s.scrapeAll(ctx, targets, token, sel)
+	s.metrics.observeScrapes(pods)
 	if err := ctx.Err(); err != nil {
 		return refreshOutcome{}, err
 	}
@@ -179,6 +187,7 @@ func (s *PodScrapingSource) refresh(ctx context.Context, sel *selection) (refres
 			s.serviceKey(), ErrAllPodsFailed, len(pods), errors.Join(errs...))
 	}
 	s.cache.SetAll(results, s.config.DefaultTTL)
+	s.metrics.observeStored()
 	return refreshOutcome{results: results}, nil
 }
 

@@ -38,9 +38,11 @@ type svcFixture struct {
 	servers map[string]*localcluster.Server // by pod name
 }
 
-// newNamespace creates a namespace unique to t.
+// newNamespace creates a namespace unique to t and checks that t leaks no goroutine
+// (trackGoroutines).
 func newNamespace(t *testing.T) string {
 	t.Helper()
+	trackGoroutines(t)
 	name := strings.ToLower(t.Name())
 	name = strings.NewReplacer("/", "-", "_", "-").Replace(name)
 	if len(name) > 40 {
@@ -123,7 +125,7 @@ func newSource(t *testing.T, cfg pod.PodScrapingSourceConfig) *pod.PodScrapingSo
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Close)
+	// LEAKEXP t.Cleanup(s.Close)
 	return s
 }
 

@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/podscrape/podscrape/internal/localcluster"
 )
 
@@ -13,6 +15,7 @@ import (
 var cp *localcluster.ControlPlane
 
 func TestMain(m *testing.M) {
+	baseline := goleak.IgnoreCurrent()
 	var err error
 	cp, err = localcluster.Start(localcluster.Options{Progress: os.Stderr})
 	if err != nil {
@@ -23,5 +26,5 @@ func TestMain(m *testing.M) {
 	if err := cp.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "stop control plane:", err)
 	}
-	os.Exit(code)
+	os.Exit(verifyNoLeaks(code, baseline))
 }

@@ -1,0 +1,140 @@
+package pod
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/utils/clock"
+)
+
+// reasons are the values of podscrape_scrape_failures_total's reason label, exported at
+// zero from the start so that a rate() over them has a baseline.
+var reasons = []string{
+	ReasonTimeout, ReasonCanceled, ReasonHTTPStatus, ReasonRedirect, ReasonBodyTooBig,
+	ReasonSampleLimit, ReasonParse, ReasonFormat, ReasonConnect,
+}
+
+// metrics are one source's Prometheus collectors, each with the const label
+// service="namespace/name". A nil *metrics records nothing: a source without a
+// Registerer pays a nil check per hook.
+type metrics struct {
+	clock clock.PassiveClock
+
+	duration   prometheus.Histogram
+	failures   *prometheus.CounterVec
+	samples    prometheus.Counter
+	discovered prometheus.Gauge
+	ready      prometheus.Gauge
+	cacheAge   prometheus.GaugeFunc
+
+	storedAt atomic.Int64 // unix nanoseconds of the last cache store, else of creation
+}
+
+// newMetrics registers the collectors of the source of service on reg; nil reg: no
+// metrics. On any registration error it unregisters what it registered, so a failed
+// NewPodScrapingSource leaves reg as it was.
+func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveClock) (*metrics, error) {
+	if reg == nil {
+		return nil, nil
+	}
+	labels := prometheus.Labels{"service": service}
+	m := &metrics{clock: clk}
+	m.storedAt.Store(clk.Now().UnixNano())
+	m.duration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:        "podscrape_scrape_duration_seconds",
+		Help:        "Duration of one pod's scrape, request and parse, whether it succeeded or failed; scrapes cut short by the caller's context are not observed.",
+		ConstLabels: labels,
+		Buckets:     prometheus.DefBuckets,
+	})
+	m.failures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name:        "podscrape_scrape_failures_total",
+		Help:        "Pod scrapes that failed, by reason (timeout, canceled, http_status, redirect, body_too_large, sample_limit, parse, content_type, connect).",
+		ConstLabels: labels,
+	}, []string{"reason"})
+	for _, r := range reasons {
+		m.failures.WithLabelValues(r)
+	}
+	m.samples = prometheus.NewCounter(prometheus.CounterOpts{
+		Name:        "podscrape_samples_scraped_total",
+		Help:        "Sample lines read from the expositions of pods scraped successfully, kept or not.",
+		ConstLabels: labels,
+	})
+	m.discovered = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "podscrape_pods_discovered",
+		Help:        "Pods the Service's selector matched at the last discovery, ready or not.",
+		ConstLabels: labels,
+	})
+	m.ready = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "podscrape_pods_ready",
+		Help:        "Pods scraped at the last discovery: Ready, not terminating, with an IP.",
+		ConstLabels: labels,
+	})
+	m.cacheAge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "podscrape_cache_age_seconds",
+		Help:        "Seconds since a successful refresh last stored results in the cache (before the first one, since the source was created).",
+		ConstLabels: labels,
+	}, m.age)
+
+	collectors := []prometheus.Collector{m.duration, m.failures, m.samples, m.discovered, m.ready, m.cacheAge}
+	for i, c := range collectors {
+		if err := reg.Register(c); err != nil {
+			for _, done := range collectors[:i] {
+				reg.Unregister(done)
+			}
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				return nil, fmt.Errorf("register metrics of service %s: a source for this service is already registered (wrap the Registerer with prometheus.WrapRegistererWith to tell them apart): %w", service, err)
+			}
+			return nil, fmt.Errorf("register metrics of service %s: %w", service, err)
+		}
+	}
+	return m, nil
+}
+
+// age is podscrape_cache_age_seconds, computed when collected.
+func (m *metrics) age() float64 {
+	return m.clock.Since(time.Unix(0, m.storedAt.Load())).Seconds()
+}
+
+// observePods records what discovery found: discovered pods selected, ready of them
+// scraped.
+func (m *metrics) observePods(discovered, ready int) {
+	if m == nil {
+		return
+	}
+	m.discovered.Set(float64(discovered))
+	m.ready.Set(float64(ready))
+}
+
+// observeScrapes records one refresh's pod scrapes. A scrape the caller's context cut
+// short counts as a failure with reason canceled, and its duration, which measures the
+// caller rather than the pod, is not observed.
+func (m *metrics) observeScrapes(pods []podScrape) {
+	if m == nil {
+		return
+	}
+	scraped := 0
+	for i := range pods {
+		reason := ""
+		if pods[i].err != nil {
+			reason = ScrapeReason(pods[i].err)
+			m.failures.WithLabelValues(reason).Inc()
+		}
+		if reason != ReasonCanceled {
+			m.duration.Observe(pods[i].duration.Seconds())
+		}
+		scraped += pods[i].scraped
+	}
+	m.samples.Add(float64(scraped))
+}
+
+// observeStored records that a refresh stored its results in the cache now.
+func (m *metrics) observeStored() {
+	if m == nil {
+		return
+	}
+	m.storedAt.Store(m.clock.Now().UnixNano())
+}

@@ -1,0 +1,51 @@
+package pod
+
+import "github.com/podscrape/podscrape/internal/exposition"
+
+// pooledParser is a reusable parser whose sample filter follows the refresh it serves.
+type pooledParser struct {
+	*exposition.Parser
+	sel *selection // the refresh in progress; set before each Parse
+}
+
+func (p *pooledParser) keep(name, family string) bool {
+	return p.sel.all || p.sel.wants(name, family)
+}
+
+// parserPool keeps up to MaxConcurrentScrapes parsers (at most that many parse at once),
+// so their line buffers and series sets are reused across pods and refreshes instead of
+// reallocated per scrape. A sync.Pool would be emptied by every other GC, which a large
+// refresh triggers itself.
+type parserPool struct {
+	free        chan *pooledParser
+	interner    *exposition.Interner
+	sampleLimit int
+}
+
+func newParserPool(size int, interner *exposition.Interner, sampleLimit int) *parserPool {
+	return &parserPool{free: make(chan *pooledParser, size), interner: interner, sampleLimit: sampleLimit}
+}
+
+func (pp *parserPool) get(sel *selection) *pooledParser {
+	var p *pooledParser
+	select {
+	case p = <-pp.free:
+	default:
+		p = &pooledParser{}
+		p.Parser = exposition.NewParser(exposition.Options{
+			Interner:    pp.interner,
+			Keep:        p.keep,
+			SampleLimit: pp.sampleLimit,
+		})
+	}
+	p.sel = sel
+	return p
+}
+
+func (pp *parserPool) put(p *pooledParser) {
+	p.sel = nil
+	select {
+	case pp.free <- p:
+	default:
+	}
+}
