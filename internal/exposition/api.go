@@ -32,7 +32,8 @@ func (f Format) String() string {
 // format 0.0.4 accepted, anything else last (its Content-Type then decides).
 const AcceptHeader = "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 
-// Label is one exposed label pair. __name__ is never among a Sample's Labels.
+// Label is one exposed label pair, a plain value. __name__ is never among a Sample's
+// Labels.
 type Label struct {
 	Name, Value string
 }
@@ -45,8 +46,9 @@ type Label struct {
 type Sample struct {
 	// Name is the series name as exposed: x_total, x_bucket, x_sum, x_count, x.
 	Name string
-	// Family is the metric family the sample belongs to, from the preceding # TYPE or
-	// # HELP line (x for x_bucket of histogram x); Name when no metadata names it.
+	// Family is the metric family the sample belongs to, from the preceding # TYPE,
+	// # HELP or # UNIT line (x for x_bucket of histogram x); Name when no metadata
+	// names it. The package documentation lists the suffixes each type allows.
 	Family string
 	// Labels are the exposed labels in exposition order, without __name__. A label with
 	// an empty value is kept as exposed.
@@ -72,7 +74,10 @@ type ParseError struct {
 	Msg   string
 }
 
-// Error formats the error as `line N: msg: "input"`.
+// Error formats the error as `line N: msg: "input"`, or `line N: msg` without input.
 func (e *ParseError) Error() string {
+	if e.Input == "" {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
 	return fmt.Sprintf("line %d: %s: %q", e.Line, e.Msg, e.Input)
 }

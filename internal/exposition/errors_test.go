@@ -112,8 +112,15 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseErrorString(t *testing.T) {
-	err := &ParseError{Line: 3, Input: `a abc`, Msg: `invalid value "abc"`}
-	if got, want := err.Error(), `line 3: invalid value "abc": "a abc"`; got != want {
-		t.Errorf("got %q, want %q", got, want)
+	for _, tc := range []struct {
+		err  *ParseError
+		want string
+	}{
+		{&ParseError{Line: 3, Input: `a abc`, Msg: `invalid value "abc"`}, `line 3: invalid value "abc": "a abc"`},
+		{&ParseError{Line: 7, Msg: "missing # EOF"}, "line 7: missing # EOF"},
+	} {
+		if got := tc.err.Error(); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
 	}
 }

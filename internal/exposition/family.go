@@ -1,9 +1,6 @@
 package exposition
 
-import (
-	"bytes"
-	"unicode/utf8"
-)
+import "bytes"
 
 // metricType is the type of a metric family from its # TYPE line.
 type metricType uint8
@@ -98,5 +95,3 @@ func suffixAllowed(t metricType, om bool, suffix string) bool {
 	}
 	return false
 }
-
-func validUTF8(b []byte) bool { return utf8.Valid(b) }

@@ -26,8 +26,6 @@ type lineReader struct {
 	scanned    int   // buf[start:scanned] holds no '\n'
 	err        error // sticky: io.EOF at the end of the stream, or the read error
 	line       int   // 1-based number of the line last returned
-	// lastNewline reports whether the line last returned ended with '\n'.
-	lastNewline bool
 }
 
 func (lr *lineReader) reset(r io.Reader) {
@@ -35,7 +33,6 @@ func (lr *lineReader) reset(r io.Reader) {
 	lr.start, lr.end, lr.scanned = 0, 0, 0
 	lr.err = nil
 	lr.line = 0
-	lr.lastNewline = false
 }
 
 // release drops the reader and an oversized buffer once a stream is done.
@@ -56,7 +53,6 @@ func (lr *lineReader) next() ([]byte, bool) {
 			line := lr.buf[lr.start:nl]
 			lr.start, lr.scanned = nl+1, nl+1
 			lr.line++
-			lr.lastNewline = true
 			return line, true
 		}
 		lr.scanned = lr.end
@@ -67,7 +63,6 @@ func (lr *lineReader) next() ([]byte, bool) {
 			line := lr.buf[lr.start:lr.end]
 			lr.start = lr.end
 			lr.line++
-			lr.lastNewline = false
 			return line, true
 		}
 		lr.fill()

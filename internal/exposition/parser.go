@@ -2,6 +2,7 @@ package exposition
 
 import (
 	"fmt"
+	"hash/maphash"
 	"io"
 )
 
@@ -12,12 +13,12 @@ const (
 	maxRetainedScratch = 64 << 10
 )
 
-// Options configure a Parser. The zero value keeps every sample, allocates its strings
-// per sample, and has no sample limit.
+// Options configure a Parser. The zero value keeps every sample, has no sample limit,
+// and lets the Parser allocate the strings.
 type Options struct {
 	// Interner, when set, supplies every name and label value, so that an exposition
 	// seen before allocates no strings. It is typically shared by all the Parsers of a
-	// source. Nil: strings are allocated per sample.
+	// source. Nil: the Parser allocates strings, reusing only those it saw recently.
 	Interner *Interner
 
 	// Keep, when set, is called once per sample line, with its name and family, before
@@ -33,11 +34,13 @@ type Options struct {
 }
 
 // Parser parses expositions into Samples. It keeps its buffers from one exposition to
-// the next (about the longest line, up to 1 MiB, and one hash per series of the largest
-// exposition), so reuse one Parser rather than making one per exposition.
+// the next, so reuse one Parser rather than making one per exposition: a buffer for the
+// longest line (64 KiB at least; one for a line over 1 MiB is dropped after use), 16 to
+// 32 bytes per series of the largest exposition, and a cache of recent strings (at most
+// 352 KiB).
 //
-// A Parser is not safe for concurrent use: give each goroutine its own. Make one with
-// NewParser; the zero value is not usable.
+// A Parser is not safe for concurrent use: give each goroutine its own. The zero value
+// is a Parser with zero Options.
 type Parser struct {
 	opts Options
 	lr   lineReader
@@ -56,25 +59,24 @@ type Parser struct {
 	scratch []byte   // unescaped quoted strings
 	names   []string // label names, sorted to find a duplicate
 
-	// The previous sample's strings and hashes: consecutive samples share most of
-	// them, and comparing bytes is cheaper than interning and hashing again.
-	prevName       string
-	prevNameHash   uint64
-	prevNameHashed bool
-	prev           []prevLabel
-	prevN          int // prev[:prevN] are the previous sample's labels
+	// Strings and their hashes: the previous sample's, as consecutive samples share
+	// most of them and comparing bytes is cheapest, then recent ones.
+	prevName     string
+	prevNameHash uint64
+	prev         []prevLabel // by label position
+	recent       recentStrings
 }
 
+// prevLabel is a label of an earlier sample with the hashes of its parts.
 type prevLabel struct {
-	name, value string
-	hash        uint64 // pairHash of name and value
+	name, value         string
+	nameHash, valueHash uint64
+	hash                uint64 // pairHash of the two
 }
 
 // NewParser returns a Parser with the given options, copied.
 func NewParser(opts Options) *Parser {
-	p := &Parser{opts: opts}
-	p.series.init()
-	return p
+	return &Parser{opts: opts}
 }
 
 // Parse reads one exposition of format f from r and calls emit for each sample line,
@@ -116,6 +118,9 @@ func (p *Parser) Parse(r io.Reader, f Format, emit func(*Sample) error) (samples
 }
 
 func (p *Parser) begin(r io.Reader, f Format) {
+	if p.recent.seed == (maphash.Seed{}) {
+		p.recent.seed = maphash.MakeSeed()
+	}
 	p.lr.reset(r)
 	p.format = f
 	p.samples = 0
@@ -130,7 +135,7 @@ func (p *Parser) end() {
 	p.lr.release()
 	p.sample = Sample{}
 	if cap(p.labels) > maxRetainedLabels {
-		p.labels, p.prev, p.prevN = nil, nil, 0
+		p.labels, p.prev = nil, nil
 	}
 	if cap(p.names) > maxRetainedLabels {
 		p.names = nil
@@ -182,7 +187,7 @@ func (p *Parser) parseComment(line []byte, i int) error {
 	}
 	text := trimBlanks(line[skipBlanks(line, k):])
 	if string(name) != p.family {
-		p.family = p.opts.Interner.Intern(name)
+		p.family, _ = p.recent.get(name, p.opts.Interner)
 		p.ftype = typeUnknown
 	}
 	switch keyword {
@@ -239,7 +244,8 @@ func (p *Parser) fail(line []byte, msg string) error {
 
 // retained returns the bytes of buffers the Parser keeps between expositions, for tests.
 func (p *Parser) retained() int {
-	return p.lr.retained() + cap(p.labels)*32 + cap(p.prev)*40 + cap(p.scratch) + cap(p.names)*16 + len(p.series.seen)*16
+	return p.lr.retained() + cap(p.labels)*32 + cap(p.prev)*56 + cap(p.scratch) + cap(p.names)*16 +
+		p.series.retained() + p.recent.retained()
 }
 
 func trimBlanks(b []byte) []byte {

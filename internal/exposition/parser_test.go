@@ -475,3 +475,11 @@ func TestParseNaNAndSign(t *testing.T) {
 		t.Errorf("got %v, want -0", v)
 	}
 }
+
+func TestParseZeroParser(t *testing.T) {
+	var p Parser
+	samples, err := collect(t, &p, []byte("a{b=\"c\"} 1\n"), FormatText)
+	if err != nil || len(samples) != 1 || format(samples[0]) != `a/a{b="c"} 1` {
+		t.Errorf("got %v, %v; want one sample a{b=\"c\"} 1", samples, err)
+	}
+}

@@ -20,12 +20,13 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 	// name and its ',' (inBraces), or at the value.
 	inBraces := line[i] == '{'
 
-	name := p.name(nameB)
+	name, nameHash := p.name(nameB)
 	family := p.familyOf(name)
 	p.samples++
 	if limit := p.opts.SampleLimit; limit > 0 && p.samples > limit {
 		return fmt.Errorf("line %d: %w: more than %d samples", p.lr.line, ErrSampleLimit, limit)
 	}
+	p.prevName, p.prevNameHash = name, nameHash
 	if p.opts.Keep != nil && !p.opts.Keep(name, family) {
 		return nil
 	}
@@ -34,11 +35,7 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 	// one pass over the line spares checking each label.
 	checkUTF8 := !validUTF8(line[j:])
 
-	if !p.prevNameHashed || p.prevName != name {
-		p.prevName, p.prevNameHash, p.prevNameHashed = name, p.series.hash(name), true
-	}
-	seriesHash := p.prevNameHash
-
+	seriesHash := nameHash
 	n := 0
 	if !inBraces {
 		j = skipBlanks(line, j)
@@ -103,12 +100,13 @@ func (p *Parser) sampleName(line []byte, i int) (name []byte, next int, err erro
 	return nil, 0, p.fail(line, "missing metric name")
 }
 
-// name returns the string of a metric name, the previous sample's when the same.
-func (p *Parser) name(b []byte) string {
+// name returns the string of a metric name and its hash, the previous sample's when
+// the same.
+func (p *Parser) name(b []byte) (string, uint64) {
 	if string(b) == p.prevName {
-		return p.prevName
+		return p.prevName, p.prevNameHash
 	}
-	return p.opts.Interner.Intern(b)
+	return p.recent.get(b, p.opts.Interner)
 }
 
 // parseLabels parses the labels after the '{' at i-1 into p.labels up to and including
@@ -141,17 +139,20 @@ func (p *Parser) parseLabels(line []byte, i int, checkUTF8 bool) (n, next int, s
 		if string(nameB) == "__name__" {
 			return 0, 0, 0, p.fail(line, `label name "__name__" is reserved`)
 		}
-		// Make the name a string before its bytes in p.scratch are overwritten.
+		// The name becomes a string now, before the value's unescaping reuses
+		// p.scratch. Any entry of p.prev is a consistent name, value and hashes,
+		// whichever sample left it, so comparing with it is always safe.
 		var prev *prevLabel
-		if n < p.prevN {
+		if n < len(p.prev) {
 			prev = &p.prev[n]
 		}
 		var name string
+		var nameHash uint64
 		sameName := prev != nil && prev.name == string(nameB)
 		if sameName {
-			name = prev.name
+			name, nameHash = prev.name, prev.nameHash
 		} else {
-			name = p.opts.Interner.Intern(nameB)
+			name, nameHash = p.recent.get(nameB, p.opts.Interner)
 		}
 
 		j = skipBlanks(line, j)
@@ -165,7 +166,7 @@ func (p *Parser) parseLabels(line []byte, i int, checkUTF8 bool) (n, next int, s
 		valueB, k, scratch, msg := scanQuoted(line, j+1, p.scratch)
 		p.scratch = scratch
 		switch {
-		case msg == "unterminated quoted string":
+		case msg == msgUnterminated:
 			return 0, 0, 0, p.fail(line, "unterminated label value")
 		case msg != "":
 			return 0, 0, 0, p.fail(line, msg+" in label value")
@@ -175,21 +176,29 @@ func (p *Parser) parseLabels(line []byte, i int, checkUTF8 bool) (n, next int, s
 		j = k
 
 		var value string
-		var h uint64
-		if sameName && prev.value == string(valueB) {
-			value, h = prev.value, prev.hash
-		} else {
-			if prev != nil && prev.value == string(valueB) {
-				value = prev.value
+		var valueHash, h uint64
+		switch {
+		case prev != nil && prev.value == string(valueB):
+			value, valueHash = prev.value, prev.valueHash
+			if sameName {
+				h = prev.hash
 			} else {
-				value = p.opts.Interner.Intern(valueB)
+				h = pairHash(nameHash, valueHash)
 			}
-			h = pairHash(p.series.hash(name), p.series.hash(value))
+		default:
+			value, valueHash = p.recent.get(valueB, p.opts.Interner)
+			h = pairHash(nameHash, valueHash)
 		}
-		if n < len(p.prev) {
-			p.prev[n] = prevLabel{name: name, value: value, hash: h}
-		} else {
-			p.prev = append(p.prev, prevLabel{name: name, value: value, hash: h})
+		switch {
+		case prev == nil:
+			p.prev = append(p.prev, prevLabel{name: name, value: value, nameHash: nameHash, valueHash: valueHash, hash: h})
+		case prev.hash != h:
+			// Field by field, and only on change: most labels repeat the previous
+			// sample's, and a whole-struct copy costs a typed memmove.
+			if !sameName {
+				prev.name, prev.nameHash = name, nameHash
+			}
+			prev.value, prev.valueHash, prev.hash = value, valueHash, h
 		}
 		if n < len(p.labels) {
 			p.labels[n] = Label{Name: name, Value: value}
@@ -197,7 +206,6 @@ func (p *Parser) parseLabels(line []byte, i int, checkUTF8 bool) (n, next int, s
 			p.labels = append(p.labels, Label{Name: name, Value: value})
 		}
 		n++
-		p.prevN = n
 		sum += h
 
 		j = skipBlanks(line, j)
@@ -210,7 +218,6 @@ func (p *Parser) parseLabels(line []byte, i int, checkUTF8 bool) (n, next int, s
 			return 0, 0, 0, p.fail(line, fmt.Sprintf("expected ',' or '}' after label value, found %q", line[j]))
 		}
 	}
-	p.prevN = n
 	if dup, ok := p.duplicateName(p.labels[:n]); ok {
 		return 0, 0, 0, p.fail(line, fmt.Sprintf("duplicate label %q", dup))
 	}

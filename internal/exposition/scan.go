@@ -2,31 +2,38 @@ package exposition
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
+	"unicode/utf8"
 	"unsafe"
 )
 
-// Byte classes of the text formats, as bit sets over ASCII: bit c of lo for c < 64,
-// bit c-64 of hi for 64 <= c < 128.
+// byteClass classifies the bytes of names, a lookup per byte (TestByteClass checks it):
+// a constant, so that it is data rather than a variable.
+const byteClass = "" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x05\x05\x05\x05\x05\x05\x05\x05\x05\x05\x0c\x00\x00\x00\x00\x00" +
+	"\x00\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x00\x00\x00\x00\x0f" +
+	"\x00\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x0f\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+
+// The classes of byteClass, as bits.
 const (
-	digitsLo  = (1<<10 - 1) << '0'
-	colonLo   = 1 << ':'
-	lettersHi = (1<<26-1)<<('A'-64) | 1<<('_'-64) | (1<<26-1)<<('a'-64)
+	classLabelChar   = 1 << iota // [a-zA-Z0-9_]
+	classLabelStart              // [a-zA-Z_]
+	classMetricChar              // [a-zA-Z0-9_:]
+	classMetricStart             // [a-zA-Z_:]
 )
 
-func inSet(c byte, lo, hi uint64) bool {
-	if c < 64 {
-		return lo&(1<<c) != 0
-	}
-	return c < 128 && hi&(1<<(c-64)) != 0
-}
-
-func isMetricNameStart(c byte) bool { return inSet(c, colonLo, lettersHi) }
-func isMetricNameChar(c byte) bool  { return inSet(c, digitsLo|colonLo, lettersHi) }
-func isLabelNameStart(c byte) bool  { return inSet(c, 0, lettersHi) }
-func isLabelNameChar(c byte) bool   { return inSet(c, digitsLo, lettersHi) }
+func isMetricNameStart(c byte) bool { return byteClass[c]&classMetricStart != 0 }
+func isMetricNameChar(c byte) bool  { return byteClass[c]&classMetricChar != 0 }
+func isLabelNameStart(c byte) bool  { return byteClass[c]&classLabelStart != 0 }
+func isLabelNameChar(c byte) bool   { return byteClass[c]&classLabelChar != 0 }
 
 const (
 	// maxQuotedInput is how much of an offending line a ParseError quotes.
@@ -73,6 +80,9 @@ func scanLabelName(b []byte, i int) int {
 	return i
 }
 
+// msgUnterminated is scanQuoted's message for a string without its closing quote.
+const msgUnterminated = "unterminated quoted string"
+
 // scanQuoted reads the quoted string whose opening quote is at b[i-1]. It returns the
 // unescaped content (a sub-slice of b, or of scratch when there are escapes), the index
 // after the closing quote, the scratch buffer to keep, and a message when the string is
@@ -86,7 +96,7 @@ func scanQuoted(b []byte, i int, scratch []byte) (s []byte, next int, _ []byte, 
 	bs := bytes.IndexByte(rest[:q], '\\')
 	if bs < 0 {
 		if q == len(rest) {
-			return nil, len(b), scratch, "unterminated quoted string"
+			return nil, len(b), scratch, msgUnterminated
 		}
 		return rest[:q], i + q + 1, scratch, ""
 	}
@@ -97,7 +107,7 @@ func scanQuoted(b []byte, i int, scratch []byte) (s []byte, next int, _ []byte, 
 			return out, i + k + 1, out, ""
 		case '\\':
 			if k+1 == len(rest) {
-				return nil, len(b), out, "unterminated quoted string"
+				return nil, len(b), out, msgUnterminated
 			}
 			switch e := rest[k+1]; e {
 			case '\\', '"':
@@ -118,7 +128,7 @@ func scanQuoted(b []byte, i int, scratch []byte) (s []byte, next int, _ []byte, 
 			k = end
 		}
 	}
-	return nil, len(b), out, "unterminated quoted string"
+	return nil, len(b), out, msgUnterminated
 }
 
 // parseFloat parses a sample value as expfmt does: strconv's syntax (NaN, ±Inf, Inf and
@@ -134,8 +144,9 @@ func parseFloat(b []byte) (float64, bool) {
 	return f, err == nil
 }
 
-// parseShortDecimal parses [+-]digits[.digits] with at most 15 digits, the common
-// case, exactly: the mantissa and the power of ten are exact float64s, so one division
+// parseShortDecimal parses [+-]digits[.digits][(e|E)[+-]digits] with at most 15
+// significant digits and a power of ten within ±22, the common case, exactly: the
+// mantissa and the power of ten are exact float64s, so one multiplication or division
 // rounds correctly (Clinger's fast path, as strconv takes it).
 func parseShortDecimal(b []byte) (float64, bool) {
 	i, neg := 0, false
@@ -146,30 +157,92 @@ func parseShortDecimal(b []byte) (float64, bool) {
 	digits, frac, dot := 0, 0, false
 	for ; i < len(b); i++ {
 		c := b[i]
-		switch {
-		case c >= '0' && c <= '9':
+		if c >= '0' && c <= '9' {
 			m = m*10 + uint64(c-'0')
 			digits++
 			if dot {
 				frac++
 			}
-		case c == '.' && !dot:
+			continue
+		}
+		if c == '.' && !dot {
 			dot = true
-		default:
-			return 0, false
+			continue
 		}
-		if digits > 15 {
-			return 0, false
-		}
+		break
 	}
-	if digits == 0 {
+	if digits == 0 || digits > 15 {
 		return 0, false
 	}
-	f := float64(m) / math.Pow10(frac) // exact for frac <= 22
+	exp := 0
+	if i < len(b) {
+		if b[i] != 'e' && b[i] != 'E' {
+			return 0, false
+		}
+		i++
+		expNeg := false
+		if i < len(b) && (b[i] == '-' || b[i] == '+') {
+			expNeg, i = b[i] == '-', i+1
+		}
+		if i == len(b) || len(b)-i > 3 {
+			return 0, false
+		}
+		for ; i < len(b); i++ {
+			c := b[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			exp = exp*10 + int(c-'0')
+		}
+		if expNeg {
+			exp = -exp
+		}
+	}
+	f := float64(m)
+	switch k := exp - frac; {
+	case k >= 0 && k <= 22:
+		f *= math.Pow10(k)
+	case k < 0 && k >= -22:
+		f /= math.Pow10(-k)
+	default:
+		return 0, false
+	}
 	if neg {
 		f = -f
 	}
 	return f, true
+}
+
+// validUTF8 reports whether b is valid UTF-8, checking for plain ASCII first, a word at
+// a time, as expositions nearly always are.
+func validUTF8(b []byte) bool {
+	const high = 0x8080808080808080
+	n, i := len(b), 0
+	for ; i+32 <= n; i += 32 {
+		w := binary.LittleEndian.Uint64(b[i:]) | binary.LittleEndian.Uint64(b[i+8:]) |
+			binary.LittleEndian.Uint64(b[i+16:]) | binary.LittleEndian.Uint64(b[i+24:])
+		if w&high != 0 {
+			return utf8.Valid(b[i:]) // b[:i] is ASCII: b[i] starts a character
+		}
+	}
+	for ; i+8 <= n; i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&high != 0 {
+			return utf8.Valid(b[i:])
+		}
+	}
+	if i < n && n >= 8 {
+		// The last word overlaps checked ASCII bytes, so it starts a character too.
+		if binary.LittleEndian.Uint64(b[n-8:])&high != 0 {
+			return utf8.Valid(b[n-8:])
+		}
+		return true
+	}
+	for ; i < n; i++ {
+		if b[i] >= utf8.RuneSelf {
+			return utf8.Valid(b[i:])
+		}
+	}
+	return true
 }
 
 // unsafeString views b as a string for a call that does not keep it.

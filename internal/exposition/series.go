@@ -1,33 +1,64 @@
 package exposition
 
-import "hash/maphash"
+// minSeriesSlots is the smallest table of a seriesSet.
+const minSeriesSlots = 1 << 10
 
 // seriesSet detects a series that repeats within one exposition, as Prometheus rejects
 // it. A series is identified by a 64-bit hash of its name and its set of label pairs in
 // any order: the hash of the name plus the sum of the hashes of the pairs. Two different
 // series are mistaken for one with a probability of about 2^-64 per pair of series;
 // this is accepted rather than keeping every label set to compare.
+//
+// The hashes are kept in an open-addressing table (linear probing, at most half full),
+// which is cheaper than a map for this one use and is cleared, not reallocated, between
+// expositions.
 type seriesSet struct {
-	seed maphash.Seed
-	seen map[uint64]struct{} // series hashes of the current exposition
+	slots []uint64 // 0 is an empty slot; a hash of 0 is stored as 1
+	n     int      // hashes held
 }
 
-func (s *seriesSet) init() {
-	s.seed = maphash.MakeSeed()
-	s.seen = make(map[uint64]struct{})
+// reset forgets the series of the previous exposition and keeps the table.
+func (s *seriesSet) reset() {
+	if s.n > 0 {
+		clear(s.slots)
+		s.n = 0
+	}
 }
-
-// reset forgets the series of the previous exposition and keeps the map's memory.
-func (s *seriesSet) reset() { clear(s.seen) }
-
-func (s *seriesSet) hash(str string) uint64 { return maphash.String(s.seed, str) }
 
 // add records a series hash and reports whether it is new.
 func (s *seriesSet) add(h uint64) bool {
-	n := len(s.seen)
-	s.seen[h] = struct{}{}
-	return len(s.seen) > n
+	if h == 0 {
+		h = 1
+	}
+	if 2*(s.n+1) > len(s.slots) {
+		s.grow()
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask { // h is a hash already
+		switch s.slots[i] {
+		case 0:
+			s.slots[i] = h
+			s.n++
+			return true
+		case h:
+			return false
+		}
+	}
 }
+
+func (s *seriesSet) grow() {
+	old := s.slots
+	s.slots = make([]uint64, max(2*len(old), minSeriesSlots))
+	s.n = 0
+	for _, h := range old {
+		if h != 0 {
+			s.add(h)
+		}
+	}
+}
+
+// retained returns the bytes the set keeps between expositions.
+func (s *seriesSet) retained() int { return 8 * cap(s.slots) }
 
 // pairHash combines the hashes of a label's name and value into the label's hash, so
 // that a="bc" and ab="c" differ.
