@@ -71,8 +71,12 @@ const (
 	ReasonConnect     = "connect"
 )
 
-// errContentType marks a response whose Content-Type is not an exposition format.
-var errContentType = errors.New("unsupported Content-Type")
+// ErrUnsupportedContentType is wrapped by a pod's error when its response's Content-Type
+// is not an exposition format podscrape reads (text 0.0.4, OpenMetrics 1.0).
+var ErrUnsupportedContentType = exposition.ErrUnsupportedContentType
+
+// errContentEncoding marks a response compressed other than with gzip.
+var errContentEncoding = errors.New("unsupported Content-Encoding")
 
 // ScrapeReason classifies a pod's scrape error into one of the Reason constants.
 func ScrapeReason(err error) string {
@@ -91,7 +95,7 @@ func ScrapeReason(err error) string {
 		return ReasonBodyTooBig
 	case errors.Is(err, ErrSampleLimit):
 		return ReasonSampleLimit
-	case errors.Is(err, errContentType):
+	case errors.Is(err, ErrUnsupportedContentType), errors.Is(err, errContentEncoding):
 		return ReasonFormat
 	case errors.As(err, &parse):
 		return ReasonParse

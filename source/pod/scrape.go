@@ -92,7 +92,7 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, token stri
 	}
 	format, err := exposition.ParseContentType(resp.Header.Get("Content-Type"))
 	if err != nil {
-		return fmt.Errorf("%w: %w", errContentType, err)
+		return err
 	}
 	var body io.Reader = resp.Body
 	switch enc := resp.Header.Get("Content-Encoding"); enc {
@@ -105,7 +105,7 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, token stri
 		defer gz.Close()
 		body = gz
 	default:
-		return fmt.Errorf("%w: Content-Encoding %q", errContentType, enc)
+		return fmt.Errorf("%w %q", errContentEncoding, enc)
 	}
 	body = &capReader{r: body, left: s.config.MaxBodyBytes, limit: s.config.MaxBodyBytes}
 
