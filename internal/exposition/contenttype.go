@@ -18,8 +18,11 @@ var ErrUnsupportedContentType = errors.New("unsupported Content-Type")
 // none is FormatOpenMetrics. Anything else is an error wrapping
 // ErrUnsupportedContentType that quotes the header and names the supported types.
 func ParseContentType(contentType string) (Format, error) {
-	if contentType == "" {
+	switch contentType {
+	case "", textContentType, textContentType + "; charset=utf-8":
 		return FormatText, nil
+	case openMetricsContentType, openMetricsContentType + "; charset=utf-8":
+		return FormatOpenMetrics, nil
 	}
 	mediaType, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
@@ -38,5 +41,12 @@ func ParseContentType(contentType string) (Format, error) {
 	}
 	return 0, fmt.Errorf("%w %q; want %s", ErrUnsupportedContentType, contentType, supportedTypes)
 }
+
+// The Content-Types client_golang and prometheus_client (Python) write, recognised without
+// parsing.
+const (
+	textContentType        = "text/plain; version=0.0.4"
+	openMetricsContentType = "application/openmetrics-text; version=1.0.0"
+)
 
 const supportedTypes = "text/plain (Prometheus text format 0.0.4) or application/openmetrics-text (OpenMetrics 1.0)"

@@ -3,11 +3,9 @@ package pod
 import (
 	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -27,19 +25,46 @@ type podScrape struct {
 	err      error // a *ScrapeError, or nil
 }
 
+// scrapeJob is what every pod's scrape in one refresh shares.
+type scrapeJob struct {
+	sel      *selection
+	token    string
+	header   http.Header // the request header of every pod; read-only
+	sizeHint int         // samples a pod produced for this selection last time
+}
+
+// newScrapeJob prepares the shared part of a refresh's requests.
+func (s *PodScrapingSource) newScrapeJob(sel *selection, token string) *scrapeJob {
+	h := http.Header{
+		"Accept":          {exposition.AcceptHeader},
+		"Accept-Encoding": {"gzip"},
+		"User-Agent":      {userAgent},
+		"X-Prometheus-Scrape-Timeout-Seconds": {
+			strconv.FormatFloat(s.config.ScrapeTimeout.Seconds(), 'f', -1, 64)},
+	}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	return &scrapeJob{sel: sel, token: token, header: h, sizeHint: s.sizeHint(sel.key)}
+}
+
 // scrape fetches and parses one pod within ScrapeTimeout and appends the synthetic
 // up, scrape_duration_seconds and scrape_samples_scraped samples.
-func (s *PodScrapingSource) scrape(ctx context.Context, t target, token string, sel *selection) podScrape {
+func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob) podScrape {
 	ctx, cancel := context.WithTimeout(ctx, s.config.ScrapeTimeout)
 	defer cancel()
 
+	sel := job.sel
 	ps := podScrape{target: t, matches: make([][]int32, len(sel.names))}
+	if job.sizeHint > 0 {
+		ps.values = make([]source.MetricValue, 0, job.sizeHint)
+	}
 	scrapedAt := s.config.Clock.Now()
 	start := time.Now()
-	err := s.fetch(ctx, &ps, token, sel, scrapedAt)
+	err := s.fetch(ctx, &ps, job, scrapedAt)
 	ps.duration = time.Since(start)
 	if err != nil {
-		ps.err = &ScrapeError{Pod: t.key, URL: t.url, Err: redact(err, token)}
+		ps.err = &ScrapeError{Pod: t.key, URL: t.url, Err: redact(err, job.token)}
 		// Samples of a pod that failed half-way are not trusted: only its up 0 remains.
 		ps.values = ps.values[:0]
 		for i := range ps.matches {
@@ -58,24 +83,17 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, token string, 
 }
 
 // fetch does the HTTP exchange and parses the body into ps.
-func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, token string, sel *selection, scrapedAt time.Time) error {
+func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrapeJob, scrapedAt time.Time) error {
+	sel := job.sel
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ps.target.url, nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Accept", exposition.AcceptHeader)
-	req.Header.Set("Accept-Encoding", "gzip")
-	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(s.config.ScrapeTimeout.Seconds(), 'f', -1, 64))
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := s.http.Do(req)
+	// Shared by every pod of the refresh: neither the client (no cookie jar, no
+	// redirects followed) nor the transport writes to a request's header.
+	req.Header = job.header
+	resp, err := s.transport.RoundTrip(req)
 	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			return uerr.Err // the URL is in the ScrapeError already
-		}
 		return err
 	}
 	defer func() {

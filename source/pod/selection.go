@@ -20,14 +20,15 @@ var ErrUnsupportedQuery = errors.New("query type not supported by pod scraping")
 
 // selection is what one refresh must keep from each pod, derived from its queries.
 type selection struct {
+	key     string // the refresh's query names, joined: refreshes with one key share
 	queries []source.QueryTemplate
 	all     bool     // some query wants every sample
 	names   []string // distinct metric names wanted by metric-name queries
 	set     map[string]struct{}
 }
 
-func newSelection(queries []source.QueryTemplate) *selection {
-	sel := &selection{queries: queries, set: map[string]struct{}{}}
+func newSelection(key string, queries []source.QueryTemplate) *selection {
+	sel := &selection{key: key, queries: queries, set: map[string]struct{}{}}
 	for _, q := range queries {
 		switch {
 		case q.Type != source.QueryTypeMetricName:

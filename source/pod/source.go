@@ -30,14 +30,17 @@ type PodScrapingSource struct {
 	config       PodScrapingSourceConfig
 	reader       client.Reader
 	secretReader client.Reader
-	http         *http.Client
+	transport    *http.Transport
 	queries      *source.QueryList
 	cache        *source.Cache
 	interner     *exposition.Interner
 	parsers      *parserPool
-	slots        chan struct{} // one token per request allowed in flight
-	flights      flight.Group[refreshOutcome]
-	metrics      *metrics // nil without a Registerer
+
+	hintsMu sync.Mutex     // protects hints
+	hints   map[string]int // by selection key; see sizeHint
+	slots   chan struct{}  // one token per request allowed in flight
+	flights flight.Group[refreshOutcome]
+	metrics *metrics // nil without a Registerer
 }
 
 // refreshOutcome is what one shared refresh hands every caller.
@@ -57,7 +60,7 @@ func NewPodScrapingSource(ctx context.Context, reader client.Reader, config PodS
 		return nil, fmt.Errorf("pod scraping source config: %w", err)
 	}
 	cfg := config.withDefaults()
-	httpClient, err := newHTTPClient(&cfg)
+	transport, err := newTransport(&cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pod scraping source config: %w", err)
 	}
@@ -65,7 +68,7 @@ func NewPodScrapingSource(ctx context.Context, reader client.Reader, config PodS
 		config:       cfg,
 		reader:       reader,
 		secretReader: reader,
-		http:         httpClient,
+		transport:    transport,
 		queries:      source.NewQueryList(),
 		cache:        source.NewCache(cfg.Clock),
 		interner:     exposition.NewInterner(internerSize),
@@ -100,7 +103,7 @@ func (s *PodScrapingSource) Get(queryName string, _ map[string]string) *source.C
 // Close releases the idle connections kept to pods between refreshes. The source stays
 // usable; a later Refresh dials again.
 func (s *PodScrapingSource) Close() {
-	s.http.CloseIdleConnections()
+	s.transport.CloseIdleConnections()
 }
 
 // Refresh discovers the Service's ready pods, scrapes them concurrently, caches the
@@ -133,8 +136,9 @@ func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec
 		queries = append(queries, q)
 	}
 
-	out, _, err := s.flights.Do(ctx, strings.Join(names, "\x00"), func(ctx context.Context) (refreshOutcome, error) {
-		return s.refresh(ctx, newSelection(queries))
+	key := strings.Join(names, "\x00")
+	out, _, err := s.flights.Do(ctx, key, func(ctx context.Context) (refreshOutcome, error) {
+		return s.refresh(ctx, newSelection(key, queries))
 	})
 	if err != nil && out.results == nil {
 		if errors.Is(err, ctx.Err()) {
@@ -162,7 +166,9 @@ func (s *PodScrapingSource) refresh(ctx context.Context, sel *selection) (refres
 	}
 
 	collectedAt := s.config.Clock.Now()
-	pods := s.scrapeAll(ctx, targets, token, sel)
+	job := s.newScrapeJob(sel, token)
+	pods := s.scrapeAll(ctx, targets, job)
+	s.rememberSize(sel.key, pods)
 	s.metrics.observeScrapes(pods)
 	if err := ctx.Err(); err != nil {
 		return refreshOutcome{}, err
@@ -194,7 +200,7 @@ func (s *PodScrapingSource) refresh(ctx context.Context, sel *selection) (refres
 // scrapeAll scrapes every target with at most MaxConcurrentScrapes requests in flight
 // from this source; each goroutine writes its own slot, and all have returned when it
 // does.
-func (s *PodScrapingSource) scrapeAll(ctx context.Context, targets []target, token string, sel *selection) []podScrape {
+func (s *PodScrapingSource) scrapeAll(ctx context.Context, targets []target, job *scrapeJob) []podScrape {
 	pods := make([]podScrape, len(targets))
 	var wg sync.WaitGroup
 	for i := range targets {
@@ -209,7 +215,7 @@ func (s *PodScrapingSource) scrapeAll(ctx context.Context, targets []target, tok
 		}
 		wg.Go(func() {
 			defer func() { <-s.slots }()
-			pods[i] = s.scrape(ctx, targets[i], token, sel)
+			pods[i] = s.scrape(ctx, targets[i], job)
 		})
 	}
 	wg.Wait()

@@ -9,11 +9,13 @@ import (
 	"time"
 )
 
-// newHTTPClient builds the client of one source. It never uses a proxy from the
-// environment (pods are dialled directly), never follows a redirect (the token goes only
-// to discovered pod addresses), and asks for gzip itself so that the body cap applies
-// after decompression.
-func newHTTPClient(cfg *PodScrapingSourceConfig) (*http.Client, error) {
+// newTransport builds the HTTP transport of one source. Requests go to it directly, not
+// through an http.Client: a redirect comes back as the 3xx response it is and is never
+// followed (the token goes only to discovered pod addresses), and no per-request header
+// copy is made for redirects that never happen. It never uses a proxy from the
+// environment (pods are dialled directly) and leaves gzip to the caller, so that the
+// body cap applies after decompression.
+func newTransport(cfg *PodScrapingSourceConfig) (*http.Transport, error) {
 	tlsConfig := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		ServerName:         cfg.TLSServerName,
@@ -38,10 +40,5 @@ func newHTTPClient(cfg *PodScrapingSourceConfig) (*http.Client, error) {
 		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	return &http.Client{
-		Transport: transport,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}, nil
+	return transport, nil
 }
