@@ -168,12 +168,15 @@ func main() {
 		}
 	}
 
-	one, ok1 := get("BenchmarkRefreshQuery/query=one_metric", "B/op")
-	all, ok2 := get("BenchmarkRefreshQuery/query=all_metrics", "B/op")
-	if ok1 && ok2 {
-		fmt.Fprintln(out, "\n## One metric vs all_metrics (10 vLLM pods)")
-		fmt.Fprintf(out, "\n| query | B/op |\n| --- | --- |\n| one metric | %s |\n| all_metrics | %s |\n| ratio | 1/%.1f |\n", format(one), format(all), all/one)
-		check(one <= all/20, "one-metric query: 1/%.1f of all_metrics' bytes (goal <= 1/20)", all/one)
+	for _, pods := range []string{"10", "200"} {
+		one, ok1 := get("BenchmarkRefreshQuery/pods="+pods+"/query=one_metric", "B/op")
+		all, ok2 := get("BenchmarkRefreshQuery/pods="+pods+"/query=all_metrics", "B/op")
+		if !ok1 || !ok2 {
+			continue
+		}
+		fmt.Fprintf(out, "\n## One metric vs all_metrics (%s vLLM pods)\n", pods)
+		fmt.Fprintf(out, "\n| query | B/refresh |\n| --- | --- |\n| one metric | %s |\n| all_metrics | %s |\n| ratio | 1/%.1f |\n", format(one), format(all), all/one)
+		check(one <= all/20, "one-metric query over %s pods: 1/%.1f of all_metrics' bytes (goal <= 1/20)", pods, all/one)
 	}
 	if p99, ok := get("BenchmarkGetDuringRefresh", "p99-ns"); ok {
 		p50, _ := get("BenchmarkGetDuringRefresh", "p50-ns")

@@ -85,12 +85,17 @@ func TestNewPodScrapingSourceAppliesDefaultsAndCopies(t *testing.T) {
 }
 
 func TestPodURL(t *testing.T) {
-	s := &PodScrapingSource{config: PodScrapingSourceConfig{MetricsScheme: "https", MetricsPort: 8443, MetricsPath: "/m?x=1"}}
+	cfg := PodScrapingSourceConfig{MetricsScheme: "https", MetricsPort: 8443, MetricsPath: "/m?x=1"}
+	tmpl, err := metricsURLTemplate(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &PodScrapingSource{config: cfg, metricsURL: tmpl}
 	for ip, want := range map[string]string{
 		"10.0.0.1": "https://10.0.0.1:8443/m?x=1",
 		"fd00::1":  "https://[fd00::1]:8443/m?x=1",
 	} {
-		if got := s.podURL(ip); got != want {
+		if got := s.podURL(ip).String(); got != want {
 			t.Errorf("podURL(%s): got %s, want %s", ip, got, want)
 		}
 	}

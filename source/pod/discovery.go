@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,10 +17,13 @@ import (
 
 // target is one pod to scrape.
 type target struct {
-	name string // pod name, the "pod" label
-	key  string // namespace/name, for errors and logs
-	url  string
+	name string   // pod name, the "pod" label
+	key  string   // namespace/name, for errors and logs
+	addr *url.URL // the pod's metrics URL
 }
+
+// url is the pod's metrics URL as text, for errors.
+func (t *target) url() string { return t.addr.String() }
 
 // discover returns the ready pods selected by the Service, sorted by name. A Service
 // without a selector selects nothing.
@@ -53,7 +57,7 @@ func (s *PodScrapingSource) discover(ctx context.Context) ([]target, int, error)
 		targets = append(targets, target{
 			name: p.Name,
 			key:  p.Namespace + "/" + p.Name,
-			url:  s.podURL(ip),
+			addr: s.podURL(ip),
 		})
 	}
 	slices.SortFunc(targets, func(a, b target) int { return strings.Compare(a.name, b.name) })
@@ -82,7 +86,17 @@ func podIP(p *corev1.Pod) string {
 }
 
 // podURL is the metrics URL of the pod at ip; IPv6 addresses are bracketed.
-func (s *PodScrapingSource) podURL(ip string) string {
-	host := net.JoinHostPort(ip, strconv.Itoa(int(s.config.MetricsPort)))
-	return s.config.MetricsScheme + "://" + host + s.config.MetricsPath
+func (s *PodScrapingSource) podURL(ip string) *url.URL {
+	u := s.metricsURL // scheme, path and query, validated once
+	u.Host = net.JoinHostPort(ip, strconv.Itoa(int(s.config.MetricsPort)))
+	return &u
+}
+
+// metricsURLTemplate is the pods' metrics URL without a host.
+func metricsURLTemplate(cfg *PodScrapingSourceConfig) (url.URL, error) {
+	u, err := url.Parse(cfg.MetricsPath)
+	if err != nil {
+		return url.URL{}, fmt.Errorf("MetricsPath %q: %w", cfg.MetricsPath, err)
+	}
+	return url.URL{Scheme: cfg.MetricsScheme, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}, nil
 }

@@ -64,7 +64,7 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	err := s.fetch(ctx, &ps, job, scrapedAt)
 	ps.duration = time.Since(start)
 	if err != nil {
-		ps.err = &ScrapeError{Pod: t.key, URL: t.url, Err: redact(err, job.token)}
+		ps.err = &ScrapeError{Pod: t.key, URL: t.url(), Err: redact(err, job.token)}
 		// Samples of a pod that failed half-way are not trusted: only its up 0 remains.
 		ps.values = ps.values[:0]
 		for i := range ps.matches {
@@ -85,13 +85,18 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 // fetch does the HTTP exchange and parses the body into ps.
 func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrapeJob, scrapedAt time.Time) error {
 	sel := job.sel
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ps.target.url, nil)
-	if err != nil {
-		return err
-	}
-	// Shared by every pod of the refresh: neither the client (no cookie jar, no
-	// redirects followed) nor the transport writes to a request's header.
-	req.Header = job.header
+	// Built directly rather than by http.NewRequest, which would parse the URL again.
+	// The header is shared by every pod of the refresh: the transport never writes to
+	// a request's header.
+	req := (&http.Request{
+		Method:     http.MethodGet,
+		URL:        ps.target.addr,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     job.header,
+		Host:       ps.target.addr.Host,
+	}).WithContext(ctx)
 	resp, err := s.transport.RoundTrip(req)
 	if err != nil {
 		return err

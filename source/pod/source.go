@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ type PodScrapingSource struct {
 	reader       client.Reader
 	secretReader client.Reader
 	transport    *http.Transport
+	metricsURL   url.URL // scheme, path and query of every pod's URL
 	queries      *source.QueryList
 	cache        *source.Cache
 	interner     *exposition.Interner
@@ -60,6 +62,10 @@ func NewPodScrapingSource(ctx context.Context, reader client.Reader, config PodS
 		return nil, fmt.Errorf("pod scraping source config: %w", err)
 	}
 	cfg := config.withDefaults()
+	metricsURL, err := metricsURLTemplate(&cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pod scraping source config: %w", err)
+	}
 	transport, err := newTransport(&cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pod scraping source config: %w", err)
@@ -69,6 +75,7 @@ func NewPodScrapingSource(ctx context.Context, reader client.Reader, config PodS
 		reader:       reader,
 		secretReader: reader,
 		transport:    transport,
+		metricsURL:   metricsURL,
 		queries:      source.NewQueryList(),
 		cache:        source.NewCache(cfg.Clock),
 		interner:     exposition.NewInterner(internerSize),
@@ -208,7 +215,7 @@ func (s *PodScrapingSource) scrapeAll(ctx context.Context, targets []target, job
 		case s.slots <- struct{}{}:
 		case <-ctx.Done():
 			for j := i; j < len(targets); j++ {
-				pods[j] = podScrape{target: targets[j], err: &ScrapeError{Pod: targets[j].key, URL: targets[j].url, Err: ctx.Err()}}
+				pods[j] = podScrape{target: targets[j], err: &ScrapeError{Pod: targets[j].key, URL: targets[j].url(), Err: ctx.Err()}}
 			}
 			wg.Wait()
 			return pods
