@@ -12,4 +12,13 @@
 //
 // Pods get loopback addresses only (127.0.0.0/8 and ::1), each served by an HTTP server
 // bound to that address: nothing here ever sends traffic off the machine.
+//
+// # An llm-d install
+//
+// InstallLLMD populates a control plane the way an llm-d install looks: an EPP Service
+// whose pods protect /metrics with TokenReview and SubjectAccessReview (MetricsAuth), a
+// metrics reader's ServiceAccount token minted with the TokenRequest API and stored in a
+// Secret of another namespace, and a vLLM Service whose pods include one not Ready and
+// one terminating. A Simulation drives the pods' metrics, in the real programs' names,
+// types, HELP and labels, under a load that moves; a seed makes it reproducible.
 package localcluster

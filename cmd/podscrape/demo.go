@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/podscrape/podscrape/internal/localcluster"
+	"github.com/podscrape/podscrape/internal/render"
+	"github.com/podscrape/podscrape/internal/snapshot"
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+// demoWarmup is how many simulation steps run before the first scrape, so the first
+// view already shows load.
+const demoWarmup = 30
+
+// demoEPPMetrics are the EPP metrics the demo shows unless --all: what an autoscaler
+// reads.
+func demoEPPMetrics() []string {
+	return []string{
+		"inference_extension_flow_control_queue_size",
+		"inference_objective_request_total",
+		"inference_objective_running_requests",
+		"inference_pool_average_kv_cache_utilization",
+		"inference_pool_average_queue_size",
+		"inference_pool_per_pod_queue_size",
+		"inference_pool_ready_pods",
+	}
+}
+
+// demoVLLMMetrics are the vLLM metrics the demo shows unless --all.
+func demoVLLMMetrics() []string {
+	return []string{
+		"vllm:generation_tokens_total",
+		"vllm:kv_cache_usage_perc",
+		"vllm:num_requests_running",
+		"vllm:num_requests_waiting",
+	}
+}
+
+// demoOptions are the flags of podscrape demo.
+type demoOptions struct {
+	once     bool
+	interval time.Duration
+	output   string
+	seed     uint64
+	all      bool
+}
+
+func newDemoCommand(stdout, stderr io.Writer) *cobra.Command {
+	o := &demoOptions{}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Start a local control plane with an llm-d install and watch podscrape scrape it",
+		Long: `demo starts a real local control plane (kube-apiserver and etcd, built into bin/k8s first
+when missing) and installs what an llm-d install looks like in namespace llm-d:
+
+  - Service epp-service selecting 2 endpoint picker (EPP) pods, whose /metrics demand a
+    Bearer token checked by TokenReview and SubjectAccessReview, as the real EPP's do;
+    a ServiceAccount token minted with the TokenRequest API is stored in Secret
+    inference-gateway-sa-metrics-reader-secret of namespace workload-variant-autoscaler-system;
+  - Service vllm selecting 4 vLLM pods: 2 Ready, 1 not Ready and 1 terminating, which
+    are skipped.
+
+Every pod is a real HTTP server on its own loopback address, exposing the real programs'
+metrics under a simulated load. demo then scrapes both Services every --interval and
+shows what changed, until Ctrl-C, which stops the servers and the control plane and
+removes their temporary directories. With --once it scrapes each Service once and exits.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runE(func() error { return o.run(cmd.Context(), stdout, stderr) })
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.once, "once", false, "scrape each Service once, print, and exit")
+	f.DurationVar(&o.interval, "interval", 2*time.Second, "time between refreshes")
+	f.StringVarP(&o.output, "output", "o", string(render.FormatTable), "output format: table|wide|json (json: one document per Service)")
+	f.Uint64Var(&o.seed, "seed", 1, "seed of the simulated load: the same seed replays the same load")
+	f.BoolVar(&o.all, "all", false, "show every metric, not only the ones an autoscaler reads")
+	return cmd
+}
+
+func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err error) {
+	format, perr := render.ParseFormat(o.output)
+	switch {
+	case perr != nil:
+		return usagef("--output must be one of table|wide|json, got %q", o.output)
+	case o.interval <= 0:
+		return usagef("--interval must be positive, got %s", o.interval)
+	case format == render.FormatProm:
+		return usagef("--output prom is for one Service (podscrape scrape): demo shows two; use table, wide or json")
+	}
+
+	fmt.Fprintln(stderr, "Starting a local control plane (kube-apiserver and etcd from bin/k8s) ...")
+	cp, err := localcluster.Start(localcluster.Options{Progress: stderr})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := cp.Stop(); serr != nil {
+			err = errors.Join(err, fmt.Errorf("stop control plane: %w", serr))
+		}
+	}()
+	stepEvery := time.Duration(0)
+	if !o.once {
+		stepEvery = o.interval / 4
+	}
+	if ctx.Err() != nil {
+		return nil // interrupted while the control plane started: stop it, and that is all
+	}
+	llmd, err := cp.InstallLLMD(ctx, localcluster.LLMDOptions{Seed: o.seed, StepEvery: stepEvery})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	defer func() {
+		if cerr := llmd.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("stop llm-d pods: %w", cerr))
+		}
+	}()
+	for range demoWarmup {
+		llmd.Step()
+	}
+
+	dir, err := os.MkdirTemp("", "podscrape-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := localcluster.WriteKubeconfig(cp.Config, llmd.Namespace, kubeconfig); err != nil {
+		return err
+	}
+	self := "podscrape"
+	if strings.Contains(os.Args[0], "go-build") { // go run
+		self = "go run ./cmd/podscrape"
+	}
+	hint := fmt.Sprintf("While it runs, scrape it yourself:\n  %s --kubeconfig %s scrape %s --port %d\n"+
+		"  %s --kubeconfig %s scrape %s --port %d --secret %s --secret-namespace %s",
+		self, kubeconfig, llmd.VLLMService, llmd.VLLMPort,
+		self, kubeconfig, llmd.EPPService, llmd.EPPPort, llmd.SecretName, llmd.SecretNamespace)
+
+	targets, err := o.targets(ctx, cp, llmd)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, t := range targets {
+			t.close()
+		}
+	}()
+
+	if o.once {
+		fmt.Fprintf(stderr, "llm-d is installed in namespace %s; pods %v are not Ready or terminating and are skipped.\n",
+			llmd.Namespace, llmd.SkippedVLLMPods)
+		if err := o.scrapeOnce(ctx, stdout, targets, format); err != nil && ctx.Err() == nil {
+			return err
+		}
+		return nil
+	}
+	header := func() string {
+		return fmt.Sprintf("podscrape demo: llm-d on a local control plane, refreshed every %s (Ctrl-C to stop)\n%s",
+			o.interval, hint)
+	}
+	return watch(ctx, stdout, o.interval, targets, format, header)
+}
+
+// targets are the demo's two Services: the EPPs with the metrics reader's Secret, and
+// the vLLM pods.
+func (o *demoOptions) targets(ctx context.Context, cp *localcluster.ControlPlane, l *localcluster.LLMD) ([]*target, error) {
+	eppFilter := snapshot.Filter{Metrics: demoEPPMetrics()}
+	vllmFilter := snapshot.Filter{Metrics: demoVLLMMetrics()}
+	if o.all {
+		eppFilter, vllmFilter = snapshot.Filter{}, snapshot.Filter{}
+	}
+	epp, err := newTarget(ctx, cp.Client, pod.PodScrapingSourceConfig{
+		ServiceName: l.EPPService, ServiceNamespace: l.Namespace, MetricsPort: l.EPPPort,
+		MetricsReaderSecretName: l.SecretName, MetricsReaderSecretNamespace: l.SecretNamespace,
+		MetricsReaderSecretKey: l.SecretKey,
+	}, eppFilter)
+	if err != nil {
+		return nil, err
+	}
+	vllm, err := newTarget(ctx, cp.Client, pod.PodScrapingSourceConfig{
+		ServiceName: l.VLLMService, ServiceNamespace: l.Namespace, MetricsPort: l.VLLMPort,
+	}, vllmFilter)
+	if err != nil {
+		epp.close()
+		return nil, err
+	}
+	return []*target{epp, vllm}, nil
+}
+
+// scrapeOnce scrapes each target once and prints it; any failure is the command's.
+func (o *demoOptions) scrapeOnce(ctx context.Context, out io.Writer, targets []*target, format render.Format) error {
+	var errs []error
+	for i, t := range targets {
+		s, err := t.collect(ctx)
+		if s != nil {
+			if i > 0 && (format == render.FormatTable || format == render.FormatWide) {
+				fmt.Fprintln(out)
+			}
+			if werr := render.Write(out, s, render.Options{Format: format}); werr != nil {
+				return werr
+			}
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// demoCommand is podscrape demo run as a process of its own (the test binary running
+// main), with TMPDIR a fresh directory: the control plane's temporary directories, and
+// the demo's, go there, so the test can check they are all gone afterwards.
+func demoCommand(t *testing.T, ctx context.Context, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	tmp := t.TempDir()
+	cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"demo"}, args...)...)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1", "TMPDIR="+tmp)
+	cmd.WaitDelay = 10 * time.Second
+	return cmd, tmp
+}
+
+// assertNothingLeft checks that the demo removed its temporary directories and that no
+// process it started (kube-apiserver, etcd: their arguments name directories under tmp)
+// is still running.
+func assertNothingLeft(t *testing.T, tmp string) {
+	t.Helper()
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("temporary directory %s: got %v left behind, want it empty", tmp, names)
+	}
+	cmdlines, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil || len(cmdlines) == 0 {
+		t.Log("no /proc: cannot look for leftover processes")
+		return
+	}
+	for _, path := range cmdlines {
+		b, err := os.ReadFile(path)
+		if err != nil || !bytes.Contains(b, []byte(tmp)) {
+			continue
+		}
+		t.Errorf("process %s still runs: %s", filepath.Dir(path), bytes.ReplaceAll(b, []byte{0}, []byte{' '}))
+		// The demo under test started it: end it, so a failing test leaks nothing.
+		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(path))); err == nil {
+			if p, err := os.FindProcess(pid); err == nil {
+				_ = p.Kill()
+			}
+		}
+	}
+}
+
+// TestDemoOnceEndToEnd runs podscrape demo --once for real: a control plane, the llm-d
+// install, both Services scraped (the EPPs with the Secret's token), and everything
+// cleaned up on exit.
+func TestDemoOnceEndToEnd(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd, tmp := demoCommand(t, ctx, "--once", "-o", "json")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("demo --once: %v (want exit 0); stderr:\n%s", err, stderr.String())
+	}
+	docs := decodeJSON(t, stdout.String())
+	if len(docs) != 2 {
+		t.Fatalf("documents: got %d, want one per Service; stdout:\n%s", len(docs), stdout.String())
+	}
+	for _, tc := range []struct {
+		doc     jsonDoc
+		service string
+		pods    []string
+	}{
+		{docs[0], "llm-d/epp-service", []string{"epp-0", "epp-1"}}, // up: the token was accepted
+		{docs[1], "llm-d/vllm", []string{"vllm-0", "vllm-1"}},      // the not-Ready and terminating pods skipped
+	} {
+		var all []string
+		for _, p := range tc.doc.Pods {
+			all = append(all, p.Pod)
+		}
+		if tc.doc.Service != tc.service || !slices.Equal(all, tc.pods) || !slices.Equal(tc.doc.upPods(), tc.pods) {
+			t.Errorf("got %s with pods %v (up: %v), want %s with %v all up", tc.doc.Service, all, tc.doc.upPods(), tc.service, tc.pods)
+		}
+		if len(tc.doc.Samples) == 0 {
+			t.Errorf("%s: got no samples", tc.service)
+		}
+	}
+	assertNothingLeft(t, tmp)
+}
+
+// TestDemoStopsCleanly starts the refreshing demo, waits for two refreshes, and ends it
+// as a person does (Ctrl-C) or as a pipe does ("| head" closing stdout): either way it
+// stops its servers and control plane and leaves no process or directory behind.
+func TestDemoStopsCleanly(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		stop      func(cmd *exec.Cmd, stdout io.Closer) error
+		wantExit0 bool
+	}{
+		{"ctrl-c", func(cmd *exec.Cmd, _ io.Closer) error { return cmd.Process.Signal(os.Interrupt) }, true},
+		{"stdout closed", func(_ *exec.Cmd, stdout io.Closer) error { return stdout.Close() }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			cmd, tmp := demoCommand(t, ctx, "--interval", "100ms")
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			view, err := readRefreshes(ctx, stdout, 2)
+			if err != nil {
+				t.Fatalf("%v; stderr:\n%s", err, stderr.String())
+			}
+			if !strings.Contains(view, "Service llm-d/epp-service: 2 of 2 pods up") ||
+				!strings.Contains(view, "Service llm-d/vllm: 2 of 2 pods up") {
+				t.Errorf("view: want both Services with every pod up, got:\n%s", view)
+			}
+			if err := tc.stop(cmd, stdout); err != nil {
+				t.Fatal(err)
+			}
+			err = cmd.Wait()
+			if tc.wantExit0 && err != nil {
+				t.Fatalf("exit: got %v, want 0; stderr:\n%s", err, stderr.String())
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("the demo did not stop before the deadline; stderr:\n%s", stderr.String())
+			}
+			assertNothingLeft(t, tmp)
+		})
+	}
+}
+
+// readRefreshes reads the demo's view until n refreshes of both Services (2n summaries)
+// have been written, and returns what it read.
+func readRefreshes(ctx context.Context, r io.Reader, n int) (string, error) {
+	type result struct {
+		view string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var view strings.Builder
+		sc := bufio.NewScanner(r)
+		seen := 0
+		for sc.Scan() {
+			view.WriteString(sc.Text() + "\n")
+			if strings.HasPrefix(sc.Text(), "Since the last refresh") {
+				if seen++; seen == 2*n {
+					done <- result{view: view.String()}
+					return
+				}
+			}
+		}
+		done <- result{view: view.String(), err: fmt.Errorf("demo output ended after %d summaries, want %d", seen, 2*n)}
+	}()
+	select {
+	case res := <-done:
+		return res.view, res.err
+	case <-ctx.Done():
+		return "", fmt.Errorf("no %d refreshes before the deadline", n)
+	}
+}

@@ -1,0 +1,18 @@
+// Command podscrape scrapes Prometheus metrics straight from the Ready pods behind a
+// Kubernetes Service, and shows it working on a local control plane.
+//
+//	podscrape scrape SERVICE --port PORT [flags]   scrape a Service of a cluster
+//	podscrape demo [--once]                         an llm-d install on a local control plane
+//
+// The command is thin: flags become a pod.PodScrapingSourceConfig and a snapshot.Filter,
+// the library scrapes, and internal/render writes the result. The kubectl flags
+// (--kubeconfig, --context, -n, ...) come from k8s.io/cli-runtime.
+//
+// # Exit codes
+//
+// 0 on success (some pods failing is still success: the output says which); 1 when the
+// work failed (the Service or Secret is missing, every pod failed, the cluster is
+// unreachable); 2 when the command line is wrong, with a message naming the flag.
+//
+// docs/cli.md is the reference.
+package main

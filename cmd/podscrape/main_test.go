@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podscrape/podscrape/internal/localcluster"
+)
+
+// runMainEnv makes the test binary run podscrape's main instead of the tests, so that
+// tests can run the real command in a process of its own (see runSubprocess).
+const runMainEnv = "PODSCRAPE_TEST_RUN_MAIN"
+
+// The control plane, llm-d install and kubeconfig that the in-process tests share.
+var (
+	cp         *localcluster.ControlPlane
+	llmd       *localcluster.LLMD
+	kubeconfig string
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+		return
+	}
+	os.Exit(setup(m))
+}
+
+func setup(m *testing.M) int {
+	var err error
+	cp, err = localcluster.Start(localcluster.Options{Progress: os.Stderr})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() {
+		if err := cp.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop control plane:", err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	llmd, err = cp.InstallLLMD(ctx, localcluster.LLMDOptions{Seed: 1})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() {
+		if err := llmd.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "close llm-d:", err)
+		}
+	}()
+	for range 20 {
+		llmd.Step()
+	}
+	dir, err := os.MkdirTemp("", "podscrape-cmd-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	kubeconfig = filepath.Join(dir, "kubeconfig")
+	if err := localcluster.WriteKubeconfig(cp.Config, llmd.Namespace, kubeconfig); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// result is one run of the command.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// podscrape runs the command in-process against the shared cluster (its kubeconfig
+// prepended to args), as a person would type it.
+func podscrape(t *testing.T, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, append([]string{"--kubeconfig", kubeconfig}, args...), &stdout, &stderr)
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+// port formats a port for a flag.
+func port(p int32) string { return fmt.Sprint(p) }
+
+// mustContain fails unless s holds every one of wants.
+func mustContain(t *testing.T, what, s string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(s, w) {
+			t.Fatalf("%s: want it to contain %q, got:\n%s", what, w, s)
+		}
+	}
+}

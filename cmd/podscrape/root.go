@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// run executes the podscrape command line args, writing to stdout and stderr, and
+// returns the exit code. ctx ends the command (Ctrl-C).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCommand(stdout, stderr)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	code := exitCode(err)
+	if errors.Is(err, syscall.EPIPE) {
+		return code // stdout was closed ("| head"): nobody is reading
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		if code == exitUsage {
+			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		}
+	}
+	return code
+}
+
+// newRootCommand builds the command tree. The kubectl flags (--kubeconfig, --context,
+// -n, ...) are persistent, so they go before or after the subcommand; kubectl's --token
+// (for the API server) is left out: podscrape's --token is the pods' Bearer token.
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	kube := genericclioptions.NewConfigFlags(true)
+	kube.BearerToken = nil
+	kube.CacheDir = nil
+	var verbosity int
+	root := &cobra.Command{
+		Use:   "podscrape",
+		Short: "Scrape Prometheus metrics straight from the Ready pods behind a Kubernetes Service",
+		Long: `podscrape scrapes Prometheus-format metrics straight from the Ready pods behind a
+Kubernetes Service, with no Prometheus in between: the Service's selector finds the pods,
+each Ready pod's IP is scraped, and every sample comes back labelled with its pod.
+
+  podscrape demo                                    see it work on a local control plane
+  podscrape scrape vllm -n llm-d --port 8000        scrape a Service of your cluster`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			log := logr.Discard()
+			if verbosity > 0 {
+				log = funcr.New(func(prefix, args string) {
+					fmt.Fprintln(stderr, prefix, args)
+				}, funcr.Options{Verbosity: verbosity})
+			}
+			cmd.SetContext(ctrllog.IntoContext(cmd.Context(), log))
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err: err} })
+	kube.AddFlags(root.PersistentFlags())
+	root.PersistentFlags().IntVarP(&verbosity, "verbosity", "v", 0, "log level on stderr: 1 logs each failed pod scrape")
+	root.AddCommand(newScrapeCommand(kube, stdout, stderr), newDemoCommand(stdout, stderr))
+	return root
+}

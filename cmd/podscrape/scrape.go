@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podscrape/podscrape/internal/render"
+	"github.com/podscrape/podscrape/internal/snapshot"
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+// scrapeOptions are the flags of podscrape scrape.
+type scrapeOptions struct {
+	port            int32
+	path            string
+	scheme          string
+	secret          string
+	secretNamespace string
+	secretKey       string
+	token           string
+	timeout         time.Duration
+	concurrency     int
+	metrics         []string
+	match           string
+	output          string
+	watch           time.Duration
+	caFile          string
+	tlsServerName   string
+	insecure        bool
+	caData          []byte // read from caFile by validate
+}
+
+func newScrapeCommand(kube *genericclioptions.ConfigFlags, stdout, stderr io.Writer) *cobra.Command {
+	o := &scrapeOptions{}
+	cmd := &cobra.Command{
+		Use:   "scrape SERVICE --port PORT",
+		Short: "Scrape the Ready pods behind a Service once, or every --watch interval",
+		Example: `  # vLLM model servers: every sample of every Ready pod
+  podscrape scrape vllm -n llm-d --port 8000
+
+  # The EPP's /metrics needs a ServiceAccount token: read it from a Secret
+  podscrape scrape epp-service -n llm-d --port 9090 \
+    --secret inference-gateway-sa-metrics-reader-secret --secret-namespace workload-variant-autoscaler-system
+
+  # Two metrics, refreshed every 2s, with what changed since the last refresh
+  podscrape scrape vllm -n llm-d --port 8000 --metric vllm:num_requests_waiting --metric vllm:kv_cache_usage_perc --watch 2s
+
+  # Pipe to Prometheus tools
+  podscrape scrape vllm -n llm-d --port 8000 -o prom | promtool check metrics`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("scrape takes exactly one SERVICE argument, got %d", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runE(func() error { return o.run(cmd.Context(), kube, args[0], cmd.Flags().Changed, stdout, stderr) })
+		},
+	}
+	f := cmd.Flags()
+	f.Int32Var(&o.port, "port", 0, "the pods' metrics port, 1-65535 (required; e.g. 9090 for the EPP, 8000 for vLLM)")
+	f.StringVar(&o.path, "path", pod.DefaultMetricsPath, "HTTP path of the pods' metrics endpoint")
+	f.StringVar(&o.scheme, "scheme", pod.DefaultMetricsScheme, "http or https")
+	f.StringVar(&o.secret, "secret", "", "Secret holding a Bearer token for the pods (read once per scrape)")
+	f.StringVar(&o.secretNamespace, "secret-namespace", "", "namespace of --secret (default: the Service's namespace)")
+	f.StringVar(&o.secretKey, "secret-key", pod.DefaultMetricsReaderKey, "data key of --secret holding the token")
+	f.StringVar(&o.token, "token", "", "Bearer token for the pods (prefer --secret: a flag shows in the process list)")
+	f.DurationVar(&o.timeout, "timeout", pod.DefaultScrapeTimeout, "time limit of each pod's scrape")
+	f.IntVar(&o.concurrency, "concurrency", pod.DefaultMaxConcurrentScrapes, "pods scraped at once, at most")
+	f.StringArrayVar(&o.metrics, "metric", nil, "keep only this metric (a series or family name); repeat for more")
+	f.StringVar(&o.match, "match", "", "keep only samples whose name matches this regular expression (RE2, unanchored)")
+	f.StringVarP(&o.output, "output", "o", string(render.FormatTable), "output format: "+render.FormatNames())
+	f.DurationVar(&o.watch, "watch", 0, "refresh every INTERVAL until Ctrl-C, showing what changed (table, wide, json)")
+	f.StringVar(&o.caFile, "pod-ca-file", "", "with --scheme https: PEM file of the CAs that sign the pods' certificates (default: system roots)")
+	f.StringVar(&o.tlsServerName, "pod-tls-server-name", "", "with --scheme https: name verified in the pods' certificates (default: the pod IP)")
+	f.BoolVar(&o.insecure, "pod-insecure-skip-tls-verify", false, "with --scheme https: do not verify the pods' certificates (insecure)")
+	return cmd
+}
+
+// validate checks the flags; its errors name the flag and say why.
+func (o *scrapeOptions) validate(changed func(flag string) bool) (render.Format, *regexp.Regexp, error) {
+	format, err := render.ParseFormat(o.output)
+	if err != nil {
+		return "", nil, usagef("--output must be one of %s, got %q", render.FormatNames(), o.output)
+	}
+	var match *regexp.Regexp
+	switch {
+	case o.port == 0:
+		return "", nil, usagef("--port is required: the pods' metrics port (e.g. 9090 for the EPP, 8000 for vLLM)")
+	case o.port < 1 || o.port > 65535:
+		return "", nil, usagef("--port %d is outside 1-65535", o.port)
+	case o.path == "" || o.path[0] != '/':
+		return "", nil, usagef("--path %q must start with \"/\"", o.path)
+	case o.scheme != "http" && o.scheme != "https":
+		return "", nil, usagef("--scheme must be http or https, got %q", o.scheme)
+	case o.secret == "" && changed("secret-namespace"):
+		return "", nil, usagef("--secret-namespace needs --secret")
+	case o.secret == "" && changed("secret-key"):
+		return "", nil, usagef("--secret-key needs --secret")
+	case o.secretKey == "":
+		return "", nil, usagef("--secret-key must not be empty")
+	case o.secret != "" && o.token != "":
+		return "", nil, usagef("--secret and --token are mutually exclusive: give the token one way")
+	case o.timeout <= 0:
+		return "", nil, usagef("--timeout must be positive, got %s", o.timeout)
+	case o.concurrency < 1:
+		return "", nil, usagef("--concurrency must be at least 1, got %d", o.concurrency)
+	case o.watch < 0:
+		return "", nil, usagef("--watch must be a positive interval, got %s", o.watch)
+	case o.watch > 0 && format == render.FormatProm:
+		return "", nil, usagef("--watch works with -o table, wide or json, not prom")
+	}
+	if o.scheme != "https" {
+		for _, name := range []string{"pod-ca-file", "pod-tls-server-name", "pod-insecure-skip-tls-verify"} {
+			if changed(name) {
+				return "", nil, usagef("--%s needs --scheme https", name)
+			}
+		}
+	}
+	if o.caFile != "" {
+		if o.caData, err = os.ReadFile(o.caFile); err != nil {
+			return "", nil, usagef("--pod-ca-file: %w", err)
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(o.caData) {
+			return "", nil, usagef("--pod-ca-file %s holds no PEM certificate", o.caFile)
+		}
+	}
+	for _, m := range o.metrics {
+		if m == "" {
+			return "", nil, usagef("--metric needs a metric name")
+		}
+	}
+	if o.match != "" {
+		if match, err = regexp.Compile(o.match); err != nil {
+			return "", nil, usagef("--match %q is not a regular expression: %w", o.match, err)
+		}
+	}
+	return format, match, nil
+}
+
+func (o *scrapeOptions) run(ctx context.Context, kube *genericclioptions.ConfigFlags, service string,
+	changed func(flag string) bool, stdout, stderr io.Writer) error {
+	format, match, err := o.validate(changed)
+	if err != nil {
+		return err
+	}
+	namespace, _, err := kube.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	restConfig, err := kube.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	c, err := client.New(restConfig, client.Options{})
+	if err != nil {
+		return fmt.Errorf("client for %s: %w", restConfig.Host, err)
+	}
+	cfg := pod.PodScrapingSourceConfig{
+		ServiceName:                  service,
+		ServiceNamespace:             namespace,
+		MetricsPort:                  o.port,
+		MetricsPath:                  o.path,
+		MetricsScheme:                o.scheme,
+		MetricsReaderSecretName:      o.secret,
+		MetricsReaderSecretNamespace: o.secretNamespace,
+		MetricsReaderSecretKey:       o.secretKey,
+		BearerToken:                  o.token,
+		ScrapeTimeout:                o.timeout,
+		MaxConcurrentScrapes:         o.concurrency,
+		TLSCAData:                    o.caData,
+		TLSServerName:                o.tlsServerName,
+		InsecureSkipVerify:           o.insecure,
+	}
+	if o.secret != "" {
+		ns := o.secretNamespace
+		if ns == "" {
+			ns = namespace
+		}
+		if err := checkSecret(ctx, c, ns, o.secret, o.secretKey); err != nil {
+			return err
+		}
+	}
+	t, err := newTarget(ctx, c, cfg, snapshot.Filter{Metrics: o.metrics, Match: match})
+	if err != nil {
+		return err
+	}
+	defer t.close()
+	if o.watch > 0 {
+		header := fmt.Sprintf("Every %s: podscrape scrape %s -n %s (Ctrl-C to stop)", o.watch, service, namespace)
+		return watch(ctx, stdout, o.watch, []*target{t}, format, func() string { return header })
+	}
+	snap, err := t.collect(ctx)
+	if snap != nil {
+		if werr := render.Write(stdout, snap, render.Options{Format: format}); werr != nil {
+			return werr
+		}
+		if err == nil && format != render.FormatTable && format != render.FormatWide {
+			warnFailedPods(stderr, snap)
+		}
+	}
+	return err
+}
+
+// checkSecret makes a missing --secret, or a key it lacks, an error naming it. (The
+// library treats both as "no auth", right for an optional setting of a controller; a
+// person who names a Secret means it.) The token itself is never read out.
+func checkSecret(ctx context.Context, c client.Reader, namespace, name, key string) error {
+	var s corev1.Secret
+	// client-go logs response bodies through the context's logger at V(8) (-v 8): here
+	// the body holds the token.
+	ctx = logr.NewContext(ctx, logr.Discard())
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("secret %s/%s not found (--secret, --secret-namespace)", namespace, name)
+		}
+		return fmt.Errorf("read secret %s/%s (needs RBAC get on secrets in namespace %s): %w", namespace, name, namespace, err)
+	}
+	if len(s.Data[key]) == 0 {
+		return fmt.Errorf("secret %s/%s has no key %q (--secret-key)", namespace, name, key)
+	}
+	return nil
+}
+
+// warnFailedPods tells stderr about pods that failed while others did not, for the
+// formats that carry no error text (prom) or that a program reads (json).
+func warnFailedPods(w io.Writer, s *snapshot.Snapshot) {
+	for _, p := range s.Pods {
+		if !p.Up {
+			fmt.Fprintf(w, "Warning: service %s: pod %s: %s\n", s.Service, p.Pod, p.Error)
+		}
+	}
+}

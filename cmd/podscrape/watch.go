@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/podscrape/podscrape/internal/render"
+	"github.com/podscrape/podscrape/internal/snapshot"
+)
+
+// clearScreen moves the cursor home and clears the terminal, for refreshing in place.
+const clearScreen = "\x1b[H\x1b[2J"
+
+// watch scrapes every target at once and then every interval until ctx ends, which is
+// no error. Each refresh is one frame, written in one Write: for table and wide, a header
+// line and each target's table with what changed since the previous frame, drawn over
+// the previous frame on a terminal; for json, one compact document per target per line.
+// A target that fails shows its error in the frame, and the watch goes on.
+func watch(ctx context.Context, out io.Writer, interval time.Duration, targets []*target, format render.Format, header func() string) error {
+	tty := isTerminal(out)
+	prev := make([]*snapshot.Snapshot, len(targets))
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		var frame bytes.Buffer
+		if format != render.FormatJSON {
+			if tty {
+				frame.WriteString(clearScreen)
+			}
+			fmt.Fprintf(&frame, "%s\n\n", header())
+		}
+		for i, t := range targets {
+			s, err := t.collect(ctx)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if s != nil {
+				opts := render.Options{Format: format, Compact: true}
+				if format != render.FormatJSON {
+					opts.Changes = render.Diff(prev[i], s)
+				}
+				if err := render.Write(&frame, s, opts); err != nil {
+					return err
+				}
+				prev[i] = s
+			}
+			if err != nil && format != render.FormatJSON {
+				fmt.Fprintf(&frame, "Error: %v\n", err)
+			}
+			if format != render.FormatJSON && i < len(targets)-1 {
+				frame.WriteString("\n")
+			}
+		}
+		if format != render.FormatJSON && !tty {
+			frame.WriteString("\n") // frames appended, not drawn over: keep them apart
+		}
+		if _, err := out.Write(frame.Bytes()); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,72 @@
+package localcluster
+
+// Histogram bucket bounds of the real programs, as their fixtures expose them. Each call
+// returns a new slice: a histogram owns its bounds.
+
+// vllmLatencyBuckets returns the bounds of vLLM latencies: end to end, queue, prefill,
+// decode and inference time.
+func vllmLatencyBuckets() []float64 {
+	return []float64{0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680}
+}
+
+// vllmTokenLatencyBuckets returns the bounds of vLLM per-token latencies: inter-token
+// latency and time per output token.
+func vllmTokenLatencyBuckets() []float64 {
+	return []float64{0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80}
+}
+
+// vllmTTFTBuckets returns the bounds of vLLM time to first token.
+func vllmTTFTBuckets() []float64 {
+	return []float64{0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560}
+}
+
+// vllmTokenBuckets returns the bounds of vLLM token counts per request.
+func vllmTokenBuckets() []float64 {
+	return []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000}
+}
+
+// eppSchedulerBuckets returns the bounds of EPP plugin and scheduler latencies.
+func eppSchedulerBuckets() []float64 {
+	return []float64{0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1}
+}
+
+// eppPrefixHitBytesBuckets returns the bounds of EPP prefix indexer hit length in bytes.
+func eppPrefixHitBytesBuckets() []float64 {
+	return []float64{0, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536}
+}
+
+// eppPrefixHitRatioBuckets returns the bounds of EPP prefix indexer hit ratio.
+func eppPrefixHitRatioBuckets() []float64 {
+	return []float64{0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1}
+}
+
+// eppInputTokenBuckets returns the bounds of EPP input and cached prompt tokens (32778 is
+// the real program's, not a typo here).
+func eppInputTokenBuckets() []float64 {
+	return []float64{1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32778, 65536, 131072, 262144, 524288, 1048576}
+}
+
+// eppOutputTokenBuckets returns the bounds of EPP output tokens.
+func eppOutputTokenBuckets() []float64 {
+	return []float64{1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192}
+}
+
+// eppDurationBuckets returns the bounds of EPP request latency.
+func eppDurationBuckets() []float64 {
+	return []float64{0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60, 120, 180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600}
+}
+
+// eppRequestSizeBuckets returns the bounds of EPP request sizes in bytes.
+func eppRequestSizeBuckets() []float64 {
+	return []float64{64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4194304, 8388608, 16777216, 33554432, 67108864, 134217728, 268435456, 536870912, 1073741824}
+}
+
+// eppResponseSizeBuckets returns the bounds of EPP response sizes in bytes.
+func eppResponseSizeBuckets() []float64 {
+	return []float64{1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32778, 65536}
+}
+
+// eppFlowControlBuckets returns the bounds of EPP flow control queue wait.
+func eppFlowControlBuckets() []float64 {
+	return []float64{0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60}
+}

@@ -1,0 +1,103 @@
+package localcluster
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/go-logr/logr"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+)
+
+// MetricsAuth returns a wrapper that protects a handler as the real EPP protects its
+// /metrics: controller-runtime's metrics filter authenticates the Bearer token with a
+// TokenReview and authorizes "get" on the request path with a SubjectAccessReview, both
+// against the API server of cfg. No token answers 401, a token whose identity lacks the
+// RBAC answers 403. The filter caches reviews (allowed for minutes, denied for 30 s).
+// The returned function is safe for concurrent use; wrap every pod's handler with it.
+func MetricsAuth(cfg *rest.Config) (func(http.Handler) (http.Handler, error), error) {
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("metrics auth: http client for %s: %w", cfg.Host, err)
+	}
+	filter, err := filters.WithAuthenticationAndAuthorization(cfg, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("metrics auth: %w", err)
+	}
+	return func(h http.Handler) (http.Handler, error) {
+		return filter(logr.Discard(), h)
+	}, nil
+}
+
+// MetricsReaderRBAC grants subject "get" on the non-resource URL /metrics through a
+// ClusterRole and a ClusterRoleBinding both named name: what a client of the EPP's
+// /metrics needs.
+func (cp *ControlPlane) MetricsReaderRBAC(ctx context.Context, name string, subject rbacv1.Subject) error {
+	role := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Rules: []rbacv1.PolicyRule{{
+			NonResourceURLs: []string{"/metrics"},
+			Verbs:           []string{"get"},
+		}},
+	}
+	if err := cp.Client.Create(ctx, role); err != nil {
+		return fmt.Errorf("create clusterrole %s: %w", name, err)
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
+		Subjects:   []rbacv1.Subject{subject},
+	}
+	if err := cp.Client.Create(ctx, binding); err != nil {
+		return fmt.Errorf("create clusterrolebinding %s: %w", name, err)
+	}
+	return nil
+}
+
+// ServiceAccountToken creates ServiceAccount namespace/name unless it exists and mints a
+// token for it with the TokenRequest API, valid for a day. The token is a credential:
+// callers must not print or log it.
+func (cp *ControlPlane) ServiceAccountToken(ctx context.Context, namespace, name string) (string, error) {
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
+	if err := cp.Client.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
+		return "", fmt.Errorf("create serviceaccount %s/%s: %w", namespace, name, err)
+	}
+	cs, err := kubernetes.NewForConfig(cp.Config)
+	if err != nil {
+		return "", fmt.Errorf("clientset for %s: %w", cp.Config.Host, err)
+	}
+	// client-go logs request and response bodies through the context's logger at V(8):
+	// this response's body is the token.
+	ctx = logr.NewContext(ctx, logr.Discard())
+	req := &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](24 * 60 * 60)},
+	}
+	resp, err := cs.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, req, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("request token for serviceaccount %s/%s: %w", namespace, name, err)
+	}
+	return resp.Status.Token, nil
+}
+
+// CreateTokenSecret stores token under key in Secret namespace/name, as an operator stores
+// a metrics reader's token for a scraper to read.
+func (cp *ControlPlane) CreateTokenSecret(ctx context.Context, namespace, name, key, token string) error {
+	ctx = logr.NewContext(ctx, logr.Discard()) // the request body is the token: no V(8) log of it
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       map[string][]byte{key: []byte(token)},
+	}
+	if err := cp.Client.Create(ctx, secret); err != nil {
+		return fmt.Errorf("create secret %s/%s: %w", namespace, name, err)
+	}
+	return nil
+}

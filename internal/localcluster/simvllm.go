@@ -1,0 +1,187 @@
+package localcluster
+
+import (
+	"math"
+	"strconv"
+)
+
+// Model server capacity, chosen so that the demo's load swings from idle to queueing.
+const (
+	vllmMaxRunning   = 8    // max_num_seqs: requests decoded at once
+	vllmBlockSize    = 16   // tokens per KV-cache block
+	vllmGPUBlocks    = 512  // KV-cache blocks
+	vllmDecodeRate   = 40.0 // tokens per second per running request
+	vllmPrefillRate  = 8000 // prompt tokens per second
+	vllmMaxLoRA      = 2
+	vllmFinishStop   = "stop"
+	vllmFinishLength = "length"
+)
+
+// request is one simulated inference request, from the EPP to a model server and back.
+// Times are simulated seconds.
+type request struct {
+	promptTokens int
+	cachedTokens int // prompt tokens found in the prefix cache
+	maxTokens    int // the request's max_tokens
+	outputTokens int // what it generates, at most maxTokens
+	generated    float64
+	arrivedAt    float64 // at the EPP
+	queuedAt     float64 // at the model server
+	startedAt    float64 // running on the model server
+	epp          *eppSim
+}
+
+// modelServer is one simulated vLLM pod. The Simulation's lock guards it.
+type modelServer struct {
+	pod     string
+	serving bool // behind the pool: the EPP routes to it
+	model   string
+	waiting []*request
+	running []*request
+
+	promptTokens, generationTokens, prefixHits, prefixQueries float64
+	success                                                   map[string]float64 // by finish_reason
+
+	e2e, queueTime, prefill, decode, inference, ttft, tpot, itl *histogram
+	promptHist, generationHist, maxGeneration, paramsMaxTokens  *histogram
+}
+
+func newModelServer(pod, model string, serving bool) *modelServer {
+	return &modelServer{
+		pod: pod, serving: serving, model: model,
+		success:         map[string]float64{vllmFinishStop: 0, vllmFinishLength: 0},
+		e2e:             newHistogram(vllmLatencyBuckets()),
+		queueTime:       newHistogram(vllmLatencyBuckets()),
+		prefill:         newHistogram(vllmLatencyBuckets()),
+		decode:          newHistogram(vllmLatencyBuckets()),
+		inference:       newHistogram(vllmLatencyBuckets()),
+		ttft:            newHistogram(vllmTTFTBuckets()),
+		tpot:            newHistogram(vllmTokenLatencyBuckets()),
+		itl:             newHistogram(vllmTokenLatencyBuckets()),
+		promptHist:      newHistogram(vllmTokenBuckets()),
+		generationHist:  newHistogram(vllmTokenBuckets()),
+		maxGeneration:   newHistogram(vllmTokenBuckets()),
+		paramsMaxTokens: newHistogram(vllmTokenBuckets()),
+	}
+}
+
+// load is what the EPP's queue scorer compares: requests waiting and running.
+func (m *modelServer) load() int { return len(m.waiting) + len(m.running) }
+
+// enqueue takes a request routed by the EPP at time now.
+func (m *modelServer) enqueue(r *request, now float64) {
+	r.queuedAt = now
+	m.waiting = append(m.waiting, r)
+}
+
+// step advances the server from start to start+dt: admit waiting requests while there is
+// room, decode the running ones, and finish those done.
+func (m *modelServer) step(start, dt float64) {
+	for len(m.waiting) > 0 && len(m.running) < vllmMaxRunning {
+		r := m.waiting[0]
+		m.waiting = m.waiting[1:]
+		r.startedAt = math.Max(start, r.queuedAt)
+		m.promptTokens += float64(r.promptTokens)
+		m.prefixQueries += float64(r.promptTokens)
+		m.prefixHits += float64(r.cachedTokens)
+		m.running = append(m.running, r)
+	}
+	kept := m.running[:0]
+	for _, r := range m.running {
+		begin := math.Max(start, r.startedAt+prefillSeconds(r))
+		left := float64(r.outputTokens) - r.generated
+		if avail := (start + dt - begin) * vllmDecodeRate; avail < left {
+			r.generated += math.Max(avail, 0)
+			kept = append(kept, r)
+			continue
+		}
+		m.finish(r, begin+left/vllmDecodeRate)
+	}
+	clear(m.running[len(kept):])
+	m.running = kept
+}
+
+func prefillSeconds(r *request) float64 {
+	return float64(r.promptTokens-r.cachedTokens) / vllmPrefillRate
+}
+
+// finish records a request completed at time end.
+func (m *modelServer) finish(r *request, end float64) {
+	r.generated = float64(r.outputTokens)
+	queue := r.startedAt - r.queuedAt
+	prefill := prefillSeconds(r)
+	inference := end - r.startedAt
+	decode := inference - prefill
+	m.e2e.observe(end-r.queuedAt, 1)
+	m.queueTime.observe(queue, 1)
+	m.prefill.observe(prefill, 1)
+	m.decode.observe(decode, 1)
+	m.inference.observe(inference, 1)
+	m.ttft.observe(queue+prefill, 1)
+	if r.outputTokens > 1 {
+		perToken := decode / float64(r.outputTokens-1)
+		m.tpot.observe(perToken, uint64(r.outputTokens-1))
+		m.itl.observe(perToken, uint64(r.outputTokens-1))
+	}
+	m.promptHist.observe(float64(r.promptTokens), 1)
+	m.generationHist.observe(float64(r.outputTokens), 1)
+	m.maxGeneration.observe(float64(r.maxTokens), 1)
+	m.paramsMaxTokens.observe(float64(r.maxTokens), 1)
+	m.generationTokens += float64(r.outputTokens)
+	reason := vllmFinishStop
+	if r.outputTokens == r.maxTokens {
+		reason = vllmFinishLength
+	}
+	m.success[reason]++
+	if r.epp != nil {
+		r.epp.complete(r, end)
+	}
+}
+
+// kvCacheUsage is the fraction of KV-cache blocks the running requests hold.
+func (m *modelServer) kvCacheUsage() float64 {
+	blocks := 0.0
+	for _, r := range m.running {
+		blocks += math.Ceil((float64(r.promptTokens) + r.generated) / vllmBlockSize)
+	}
+	return math.Min(blocks/vllmGPUBlocks, 1)
+}
+
+// expose writes the server's /metrics as vLLM does; loraSince is the Unix time the
+// lora_requests_info gauge reports.
+func (m *modelServer) expose(w *textWriter, loraSince float64) {
+	model := labels("model_name", m.model)
+	w.single("vllm:cache_config_info", "gauge", "Information of the LLMEngine CacheConfig.",
+		labels("block_size", strconv.Itoa(vllmBlockSize), "num_gpu_blocks", strconv.Itoa(vllmGPUBlocks)), 1)
+	m.histogram(w, "vllm:e2e_request_latency_seconds", "Histogram of end to end request latency in seconds.", m.e2e)
+	w.single("vllm:generation_tokens_total", "counter", "Total number of generated tokens.", model, m.generationTokens)
+	m.histogram(w, "vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", m.itl)
+	w.single("vllm:kv_cache_usage_perc", "gauge",
+		"Prometheus metric for the fraction of KV-cache blocks currently in use (from 0 to 1).", model, m.kvCacheUsage())
+	w.single("vllm:lora_requests_info", "gauge", "Running stats on lora requests.",
+		labels("max_lora", strconv.Itoa(vllmMaxLoRA), "running_lora_adapters", "", "waiting_lora_adapters", ""), loraSince)
+	m.histogram(w, "vllm:max_num_generation_tokens", "Histogram of maximum number of requested generation tokens.", m.maxGeneration)
+	w.single("vllm:num_requests_running", "gauge", "Number of requests currently running on GPU.", model, float64(len(m.running)))
+	w.single("vllm:num_requests_waiting", "gauge", "Prometheus metric for the number of queued requests.", model, float64(len(m.waiting)))
+	w.single("vllm:prefix_cache_hits", "counter", "Prefix cache hits, in terms of number of cached tokens.", model, m.prefixHits)
+	w.single("vllm:prefix_cache_queries", "counter", "Prefix cache queries, in terms of number of queried tokens.", model, m.prefixQueries)
+	w.single("vllm:prompt_tokens_total", "counter", "Total number of prompt tokens processed.", model, m.promptTokens)
+	m.histogram(w, "vllm:request_decode_time_seconds", "Histogram of time spent in DECODE phase for request.", m.decode)
+	m.histogram(w, "vllm:request_generation_tokens", "Number of generation tokens processed.", m.generationHist)
+	m.histogram(w, "vllm:request_inference_time_seconds", "Histogram of time spent in RUNNING phase for request.", m.inference)
+	m.histogram(w, "vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.", m.paramsMaxTokens)
+	m.histogram(w, "vllm:request_prefill_time_seconds", "Histogram of time spent in PREFILL phase for request.", m.prefill)
+	m.histogram(w, "vllm:request_prompt_tokens", "Number of prefill tokens processed.", m.promptHist)
+	m.histogram(w, "vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.", m.queueTime)
+	w.family("vllm:request_success_total", "counter", "Count of successfully processed requests.")
+	for _, reason := range []string{vllmFinishLength, vllmFinishStop} {
+		w.sample("vllm:request_success_total", labels("finish_reason", reason, "model_name", m.model), m.success[reason])
+	}
+	m.histogram(w, "vllm:time_per_output_token_seconds", "Histogram of time per output token in seconds.", m.tpot)
+	m.histogram(w, "vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", m.ttft)
+}
+
+func (m *modelServer) histogram(w *textWriter, name, help string, h *histogram) {
+	w.family(name, "histogram", help)
+	w.histogram(name, labels("model_name", m.model), h)
+}

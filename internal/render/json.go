@@ -1,0 +1,78 @@
+package render
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/podscrape/podscrape/internal/snapshot"
+)
+
+// jsonSnapshot is the json format. Its field names are a stable interface: add fields,
+// never rename or remove them.
+type jsonSnapshot struct {
+	Service     string       `json:"service"`
+	CollectedAt time.Time    `json:"collectedAt"`
+	Pods        []jsonPod    `json:"pods"`
+	Samples     []jsonSample `json:"samples"`
+}
+
+type jsonPod struct {
+	Pod             string  `json:"pod"`
+	Up              int     `json:"up"`
+	DurationSeconds float64 `json:"durationSeconds"`
+	Samples         int     `json:"samples"`
+	Error           string  `json:"error,omitempty"`
+	Reason          string  `json:"reason,omitempty"`
+}
+
+type jsonSample struct {
+	Name      string            `json:"name"`
+	Pod       string            `json:"pod"`
+	Labels    map[string]string `json:"labels"`
+	Value     string            `json:"value"`
+	Timestamp time.Time         `json:"timestamp"`
+}
+
+// WriteJSON writes s as one JSON document (indented, or on one line when compact):
+//
+//	{"service": "ns/name", "collectedAt": "2026-01-02T03:04:05Z",
+//	 "pods": [{"pod": "p", "up": 1, "durationSeconds": 0.002, "samples": 42,
+//	           "error": "...", "reason": "http_status"}],
+//	 "samples": [{"name": "m", "pod": "p", "labels": {"k": "v"}, "value": "1.5",
+//	              "timestamp": "2026-01-02T03:04:05.123Z"}]}
+//
+// A sample's value is a string, as in the Prometheus HTTP API: JSON numbers cannot hold
+// NaN, +Inf or -Inf, which are valid sample values ("NaN", "+Inf", "-Inf"); every other
+// value is its shortest exact decimal form (strconv.ParseFloat reads it back exactly).
+// labels never holds __name__ or pod (they are name and pod); error and reason are
+// present only for a pod that failed. Times are RFC 3339 in UTC.
+func WriteJSON(w io.Writer, s *snapshot.Snapshot, compact bool) error {
+	doc := jsonSnapshot{
+		Service:     s.Service,
+		CollectedAt: s.CollectedAt.UTC(),
+		Pods:        make([]jsonPod, 0, len(s.Pods)),
+		Samples:     make([]jsonSample, 0, len(s.Samples)),
+	}
+	for _, p := range s.Pods {
+		jp := jsonPod{Pod: p.Pod, DurationSeconds: p.DurationSeconds, Samples: p.Samples, Error: p.Error, Reason: p.Reason}
+		if p.Up {
+			jp.Up = 1
+		}
+		doc.Pods = append(doc.Pods, jp)
+	}
+	for _, smp := range s.Samples {
+		labels := make(map[string]string, len(smp.Labels))
+		for _, l := range smp.Labels {
+			labels[l.Name] = l.Value
+		}
+		doc.Samples = append(doc.Samples, jsonSample{
+			Name: smp.Name, Pod: smp.Pod, Labels: labels, Value: formatValue(smp.Value), Timestamp: smp.Timestamp.UTC(),
+		})
+	}
+	enc := json.NewEncoder(w)
+	if !compact {
+		enc.SetIndent("", "  ")
+	}
+	return enc.Encode(doc)
+}

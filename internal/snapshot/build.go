@@ -1,0 +1,163 @@
+package snapshot
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/podscrape/podscrape/source"
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+// Collect refreshes q on src and builds the Snapshot of service (namespace/name). When
+// every pod failed, it returns both the Snapshot, which says why for each pod, and the
+// error; when the Refresh produced nothing (the Service is missing, the Secret cannot be
+// read, ctx ended), a nil Snapshot and the error.
+func Collect(ctx context.Context, src source.MetricsSource, service string, f Filter, q Queries) (*Snapshot, error) {
+	results, err := src.Refresh(ctx, source.RefreshSpec{Queries: q.Names})
+	if len(results) == 0 {
+		return nil, err
+	}
+	return Build(service, results, f, q), err
+}
+
+// Build makes the Snapshot of service from the results of refreshing q. The results are
+// only read.
+func Build(service string, results map[string]*source.MetricResult, f Filter, q Queries) *Snapshot {
+	s := &Snapshot{Service: service}
+	var podErr error
+	seen := map[string]bool{}
+	for _, name := range q.metrics {
+		r := results[name]
+		if r == nil {
+			continue
+		}
+		s.CollectedAt, podErr = r.CollectedAt, r.Error
+		for i := range r.Values {
+			v := &r.Values[i]
+			if isSynthetic(v) {
+				if len(q.status) == 0 {
+					s.addStatus(v)
+				}
+				continue
+			}
+			name := v.Labels["__name__"]
+			if !f.keep(name) {
+				continue
+			}
+			smp := newSample(v)
+			if len(q.metrics) > 1 { // overlapping metrics (a family and its series) once
+				k := smp.Key()
+				if seen[k] {
+					continue
+				}
+				seen[k] = true
+			}
+			s.Samples = append(s.Samples, smp)
+		}
+	}
+	for _, name := range q.status {
+		if r := results[name]; r != nil {
+			s.CollectedAt, podErr = r.CollectedAt, r.Error
+			for i := range r.Values {
+				s.addStatus(&r.Values[i])
+			}
+		}
+	}
+	s.addErrors(podErr)
+	slices.SortFunc(s.Pods, func(a, b PodStatus) int { return strings.Compare(a.Pod, b.Pod) })
+	slices.SortStableFunc(s.Samples, func(a, b Sample) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Pod, b.Pod))
+	})
+	return s
+}
+
+// isSynthetic reports whether v is one of the series the scraper adds per pod: named so,
+// and labelled with nothing but __name__ and pod.
+func isSynthetic(v *source.MetricValue) bool {
+	switch v.Labels["__name__"] {
+	case seriesUp, seriesDuration, seriesSamples:
+		_, ok := v.Labels["pod"]
+		return ok && len(v.Labels) == 2
+	}
+	return false
+}
+
+// addStatus records a synthetic sample in its pod's status.
+func (s *Snapshot) addStatus(v *source.MetricValue) {
+	p := s.pod(v.Labels["pod"])
+	switch v.Labels["__name__"] {
+	case seriesUp:
+		p.Up = v.Value == 1
+	case seriesDuration:
+		p.DurationSeconds = v.Value
+	case seriesSamples:
+		p.Samples = int(v.Value)
+	}
+}
+
+func (s *Snapshot) pod(name string) *PodStatus {
+	for i := range s.Pods {
+		if s.Pods[i].Pod == name {
+			return &s.Pods[i]
+		}
+	}
+	s.Pods = append(s.Pods, PodStatus{Pod: name})
+	return &s.Pods[len(s.Pods)-1]
+}
+
+// addErrors gives every failed pod the cause of its *pod.ScrapeError in err.
+func (s *Snapshot) addErrors(err error) {
+	if err == nil {
+		return
+	}
+	errs := []error{err}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = joined.Unwrap()
+	}
+	for _, e := range errs {
+		var se *pod.ScrapeError
+		if !errors.As(e, &se) {
+			continue
+		}
+		name := se.Pod[strings.LastIndexByte(se.Pod, '/')+1:]
+		p := s.pod(name)
+		p.Up = false
+		p.Error = se.Err.Error()
+		p.Reason = pod.ScrapeReason(se.Err)
+	}
+}
+
+func newSample(v *source.MetricValue) Sample {
+	smp := Sample{
+		Name:      v.Labels["__name__"],
+		Pod:       v.Labels["pod"],
+		Value:     v.Value,
+		Timestamp: v.Timestamp,
+		Labels:    make([]Label, 0, len(v.Labels)-2),
+	}
+	for name, value := range v.Labels {
+		if name != "__name__" && name != "pod" {
+			smp.Labels = append(smp.Labels, Label{name, value})
+		}
+	}
+	slices.SortFunc(smp.Labels, func(a, b Label) int { return strings.Compare(a.Name, b.Name) })
+	return smp
+}
+
+// Key identifies the sample's series (pod, name and labels) among a Snapshot's samples.
+func (smp *Sample) Key() string {
+	var b strings.Builder
+	b.WriteString(smp.Pod)
+	b.WriteByte(0xff)
+	b.WriteString(smp.Name)
+	for _, l := range smp.Labels {
+		b.WriteByte(0xff)
+		b.WriteString(l.Name)
+		b.WriteByte(0xfe)
+		b.WriteString(l.Value)
+	}
+	return b.String()
+}
