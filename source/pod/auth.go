@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,7 +25,9 @@ func (s *PodScrapingSource) token(ctx context.Context) (string, error) {
 	}
 	key := client.ObjectKey{Namespace: cfg.MetricsReaderSecretNamespace, Name: cfg.MetricsReaderSecretName}
 	var secret corev1.Secret
-	if err := s.secretReader.Get(ctx, key, &secret); err != nil {
+	// client-go logs response bodies through the context's logger at V(8): here the
+	// body is the token. Its logs of this one read are dropped.
+	if err := s.secretReader.Get(logr.NewContext(ctx, logr.Discard()), key, &secret); err != nil {
 		if apierrors.IsNotFound(err) {
 			return "", nil
 		}

@@ -86,9 +86,8 @@ type PodScrapingSourceConfig struct {
 	// podscrape_pods_discovered, podscrape_pods_ready and podscrape_cache_age_seconds.
 	// Sources of different Services share a Registerer; a second source of the same
 	// Service on it makes NewPodScrapingSource fail with an error wrapping
-	// prometheus.AlreadyRegisteredError (wrap the Registerer with
-	// prometheus.WrapRegistererWith to run both). The collectors stay registered for the
-	// source's life. Nil: no metrics.
+	// prometheus.AlreadyRegisteredError. The collectors stay registered for as long as
+	// the Registerer lives. Nil: no metrics.
 	Registerer prometheus.Registerer
 }
 

@@ -86,7 +86,7 @@ func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveCloc
 			}
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {
-				return nil, fmt.Errorf("register metrics of service %s: a source for this service is already registered (wrap the Registerer with prometheus.WrapRegistererWith to tell them apart): %w", service, err)
+				return nil, fmt.Errorf("register metrics of service %s: a source of this service already registered its metrics on this Registerer: %w", service, err)
 			}
 			return nil, fmt.Errorf("register metrics of service %s: %w", service, err)
 		}

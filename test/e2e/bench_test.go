@@ -9,7 +9,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -29,7 +31,8 @@ import (
 type benchService struct {
 	cfg     pod.PodScrapingSourceConfig
 	reader  *cacheReader
-	samples int // exposed samples per pod
+	samples int       // exposed samples per pod
+	farm    io.Closer // the child process serving the pods, if any
 }
 
 type cacheReader struct {
@@ -41,8 +44,9 @@ var (
 	benchServices = map[string]*benchService{}
 )
 
-// startBenchService creates (once per process and key) n pods serving body.
-func startBenchService(b *testing.B, key string, n int, handler http.Handler, samplesPerPod int) *benchService {
+// startBenchService creates (once per process and key) n pods. With bodyFile set they are
+// served by a child process (startServerFarm); else by handler in this process.
+func startBenchService(b *testing.B, key string, n int, bodyFile string, handler http.Handler, samplesPerPod int) *benchService {
 	b.Helper()
 	benchMu.Lock()
 	defer benchMu.Unlock()
@@ -59,12 +63,18 @@ func startBenchService(b *testing.B, key string, n int, handler http.Handler, sa
 	for i := range ips {
 		ips[i] = block.Next()
 	}
-	servers, err := localcluster.ServeAll(ips, func(string) http.Handler { return handler })
-	if err != nil {
-		b.Fatal(err)
+	var port int32
+	var farm io.Closer
+	if bodyFile != "" {
+		port, farm = startServerFarm(b, bodyFile, ips)
+	} else {
+		servers, err := localcluster.ServeAll(ips, func(string) http.Handler { return handler })
+		if err != nil {
+			b.Fatal(err)
+		}
+		port = int32(servers[0].Port)
 	}
 	sel := map[string]string{"app": key}
-	port := int32(servers[0].Port)
 	if err := cp.CreateService(ctx, ns, "svc", sel, port); err != nil {
 		b.Fatal(err)
 	}
@@ -96,6 +106,7 @@ func startBenchService(b *testing.B, key string, n int, handler http.Handler, sa
 		cfg:     pod.PodScrapingSourceConfig{ServiceName: "svc", ServiceNamespace: ns, MetricsPort: port},
 		reader:  &cacheReader{informers},
 		samples: samplesPerPod,
+		farm:    farm,
 	}
 	benchServices[key] = s
 	return s
@@ -114,8 +125,11 @@ func (s *benchService) source(b *testing.B, cap int) *pod.PodScrapingSource {
 }
 
 func vllmService(b *testing.B, pods int) *benchService {
-	body := fixture(b, "vllm-sim-metrics.txt")
-	return startBenchService(b, fmt.Sprintf("vllm%d", pods), pods, serve(body), sampleLines(body))
+	file, err := filepath.Abs(filepath.Join("..", "..", "testdata", "vllm-sim-metrics.txt"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return startBenchService(b, fmt.Sprintf("vllm%d", pods), pods, file, nil, sampleLines(fixture(b, "vllm-sim-metrics.txt")))
 }
 
 // reportPerSample adds samples/s, B/sample and allocs/sample from b's own counters.
@@ -201,25 +215,28 @@ var podNames = func() []string {
 }()
 
 // BenchmarkRefreshQuery compares a refresh asking for one metric with one asking for
-// all_metrics, over 10 vLLM pods.
+// all_metrics, over 10 and over 200 vLLM pods: the per-refresh cost of discovery weighs
+// more on the smaller Service.
 func BenchmarkRefreshQuery(b *testing.B) {
-	svc := vllmService(b, 10)
-	for _, query := range []string{"one_metric", pod.AllMetricsQuery} {
-		b.Run("query="+query, func(b *testing.B) {
-			src := svc.source(b, 10)
-			src.QueryList().MustRegister(source.QueryTemplate{Name: "one_metric", Type: source.QueryTypeMetricName, Template: "vllm:num_requests_waiting"})
-			ctx := context.Background()
-			spec := source.RefreshSpec{Queries: []string{query}}
-			if _, err := src.Refresh(ctx, spec); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
+	for _, pods := range []int{10, 200} {
+		svc := vllmService(b, pods)
+		for _, query := range []string{"one_metric", pod.AllMetricsQuery} {
+			b.Run(fmt.Sprintf("pods=%d/query=%s", pods, query), func(b *testing.B) {
+				src := svc.source(b, 10)
+				src.QueryList().MustRegister(source.QueryTemplate{Name: "one_metric", Type: source.QueryTypeMetricName, Template: "vllm:num_requests_waiting"})
+				ctx := context.Background()
+				spec := source.RefreshSpec{Queries: []string{query}}
 				if _, err := src.Refresh(ctx, spec); err != nil {
 					b.Fatal(err)
 				}
-			}
-		})
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := src.Refresh(ctx, spec); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -243,7 +260,7 @@ func BenchmarkGetDuringRefresh(b *testing.B) {
 		w.Header().Set("Content-Type", textFormat)
 		_, _ = w.Write(fixture(b, "vllm-sim-metrics.txt"))
 	})
-	svc := startBenchService(b, "stalled", 5, handler, 0)
+	svc := startBenchService(b, "stalled", 5, "", handler, 0)
 	src := svc.source(b, 10)
 	ctx := context.Background()
 	if _, err := src.Refresh(ctx, source.RefreshSpec{}); err != nil {

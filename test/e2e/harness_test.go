@@ -125,7 +125,7 @@ func newSource(t *testing.T, cfg pod.PodScrapingSourceConfig) *pod.PodScrapingSo
 	if err != nil {
 		t.Fatal(err)
 	}
-	// LEAKEXP t.Cleanup(s.Close)
+	t.Cleanup(s.Close)
 	return s
 }
 

@@ -15,6 +15,9 @@ import (
 var cp *localcluster.ControlPlane
 
 func TestMain(m *testing.M) {
+	if runServerFarm() {
+		return
+	}
 	baseline := goleak.IgnoreCurrent()
 	var err error
 	cp, err = localcluster.Start(localcluster.Options{Progress: os.Stderr})

@@ -1,0 +1,195 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/podscrape/podscrape/source"
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+// gathered returns the series of family name on reg whose labels include want.
+func gathered(t *testing.T, reg prometheus.Gatherer, name string, want map[string]string) []*dto.Metric {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*dto.Metric
+	for _, mf := range families {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				have[lp.GetName()] = lp.GetValue()
+			}
+			for k, v := range want {
+				if have[k] != v {
+					continue next
+				}
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// value returns the value of the one series of name with labels on reg.
+func value(t *testing.T, reg prometheus.Gatherer, name string, labels map[string]string) float64 {
+	t.Helper()
+	ms := gathered(t, reg, name, labels)
+	if len(ms) != 1 {
+		t.Fatalf("%s%v: got %d series, want 1", name, labels, len(ms))
+	}
+	m := ms[0]
+	switch {
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Histogram != nil:
+		return float64(m.Histogram.GetSampleCount())
+	}
+	t.Fatalf("%s: unexpected metric type", name)
+	return 0
+}
+
+func TestObservabilityMetricsOfRefreshes(t *testing.T) {
+	t.Parallel()
+	vllm := fixture(t, "vllm-sim-metrics.txt")
+	f := startService(t,
+		podDef{name: "healthy", handler: serve(vllm)},
+		podDef{name: "error500", handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "boom", http.StatusInternalServerError)
+		})},
+		podDef{name: "garbage", handler: serve([]byte("not an exposition {\n"))},
+		podDef{name: "not-ready", handler: serve(vllm), notReady: true},
+	)
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	reg := prometheus.NewRegistry()
+	cfg := f.config()
+	cfg.Registerer = reg
+	cfg.Clock = clk
+	s := newSource(t, cfg)
+	svc := map[string]string{"service": f.ns + "/" + f.svc}
+	with := func(k, v string) map[string]string { return map[string]string{"service": svc["service"], k: v} }
+
+	clk.SetTime(clk.Now().Add(2 * time.Second))
+	if got := value(t, reg, "podscrape_cache_age_seconds", svc); got != 2 {
+		t.Fatalf("cache age before any refresh: got %v, want 2 (seconds since the source was made)", got)
+	}
+	for round := 1; round <= 2; round++ {
+		mustRefresh(t, s)
+		want := map[string]float64{
+			"podscrape_pods_discovered":         4,
+			"podscrape_pods_ready":              3,
+			"podscrape_scrape_duration_seconds": float64(3 * round), // observations
+			"podscrape_samples_scraped_total":   float64(round * sampleLines(vllm)),
+			"podscrape_cache_age_seconds":       0,
+		}
+		for name, w := range want {
+			if got := value(t, reg, name, svc); got != w {
+				t.Errorf("round %d: %s: got %v, want %v", round, name, got, w)
+			}
+		}
+		for _, reason := range []string{pod.ReasonHTTPStatus, pod.ReasonParse} {
+			if got := value(t, reg, "podscrape_scrape_failures_total", with("reason", reason)); got != float64(round) {
+				t.Errorf("round %d: failures{reason=%q}: got %v, want %d", round, reason, got, round)
+			}
+		}
+		for _, reason := range []string{pod.ReasonTimeout, pod.ReasonCanceled, pod.ReasonConnect, pod.ReasonBodyTooBig} {
+			if got := value(t, reg, "podscrape_scrape_failures_total", with("reason", reason)); got != 0 {
+				t.Errorf("round %d: failures{reason=%q}: got %v, want 0", round, reason, got)
+			}
+		}
+		clk.SetTime(clk.Now().Add(7 * time.Second))
+		if got := value(t, reg, "podscrape_cache_age_seconds", svc); got != 7 {
+			t.Errorf("round %d: cache age 7s after the refresh: got %v, want 7", round, got)
+		}
+	}
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil || len(problems) != 0 {
+		t.Fatalf("metric lint: got %v %v, want no problems", problems, err)
+	}
+}
+
+func TestObservabilitySourcesShareARegistry(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	reg := prometheus.NewRegistry()
+	cfg := func(svc string, r prometheus.Registerer) pod.PodScrapingSourceConfig {
+		return pod.PodScrapingSourceConfig{ServiceName: svc, ServiceNamespace: ns, MetricsPort: 9090, Registerer: r}
+	}
+	newSource(t, cfg("a", reg))
+	before, err := testutil.GatherAndCount(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = pod.NewPodScrapingSource(context.Background(), cp.Client, cfg("a", reg))
+	var are prometheus.AlreadyRegisteredError
+	if !errors.As(err, &are) || !strings.Contains(err.Error(), ns+"/a") {
+		t.Fatalf("a second source of service a: got %v, want an AlreadyRegisteredError naming %s/a", err, ns)
+	}
+	if after, _ := testutil.GatherAndCount(reg); after != before {
+		t.Fatalf("series after the failed registration: got %d, want the %d before (nothing left behind)", after, before)
+	}
+
+	newSource(t, cfg("b", reg))
+	if got := len(gathered(t, reg, "podscrape_pods_ready", nil)); got != 2 {
+		t.Fatalf("podscrape_pods_ready series: got %d, want 2 (services a and b)", got)
+	}
+	other := prometheus.NewRegistry() // no state outside a Registerer
+	newSource(t, cfg("a", other))
+	if got := len(gathered(t, other, "podscrape_pods_ready", map[string]string{"service": ns + "/a"})); got != 1 {
+		t.Fatalf("podscrape_pods_ready of a on another registry: got %d series, want 1", got)
+	}
+}
+
+func TestObservabilityPodFailuresLoggedAtV1(t *testing.T) {
+	t.Parallel()
+	f := startService(t,
+		podDef{name: "healthy", handler: serve([]byte("m 1\n"))},
+		podDef{name: "error500", handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "boom", http.StatusInternalServerError)
+		})},
+	)
+	s := newSource(t, f.config())
+	for verbosity, wantLines := range map[int]int{0: 0, 1: 1} {
+		var logs logBuffer
+		ctx, cancel := context.WithTimeout(logr.NewContext(context.Background(), logs.logger(verbosity)), 30*time.Second)
+		if _, err := s.Refresh(ctx, source.RefreshSpec{}); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		var lines []string
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, `"msg"="pod scrape failed"`) {
+				lines = append(lines, line)
+			}
+		}
+		if len(lines) != wantLines {
+			t.Fatalf("verbosity %d: got %d failure lines, want %d:\n%s", verbosity, len(lines), wantLines, logs.String())
+		}
+		for _, line := range lines {
+			for _, want := range []string{`"level"=1`, `"pod"="` + f.ns + `/error500"`, `"reason"="http_status"`, `"service"="` + f.ns + `/metrics"`} {
+				if !strings.Contains(line, want) {
+					t.Fatalf("log line %s: want %s", line, want)
+				}
+			}
+		}
+	}
+}

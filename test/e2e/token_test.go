@@ -1,0 +1,164 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/podscrape/podscrape/source"
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+// logBuffer is a logr sink's output, safe for the concurrent writes of a refresh.
+type logBuffer struct {
+	mu  sync.Mutex // protects buf
+	buf bytes.Buffer
+}
+
+// logger returns a logger writing to lb that logs up to verbosity.
+func (lb *logBuffer) logger(verbosity int) logr.Logger {
+	return funcr.New(func(prefix, args string) {
+		lb.mu.Lock()
+		defer lb.mu.Unlock()
+		fmt.Fprintln(&lb.buf, prefix, args)
+	}, funcr.Options{Verbosity: verbosity})
+}
+
+func (lb *logBuffer) String() string {
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	return lb.buf.String()
+}
+
+// echoToken is what a hostile or careless pod does with the Authorization header it
+// gets: it puts it where the scraper would quote it. Each request is recorded.
+func echoToken(rec *recorder, where string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.mu.Lock()
+		rec.requests = append(rec.requests, r.Clone(context.Background()))
+		rec.mu.Unlock()
+		auth := r.Header.Get("Authorization")
+		switch where {
+		case "body":
+			w.Header().Set("Content-Type", textFormat)
+			_, _ = w.Write([]byte(auth + "\n"))
+		case "content-type":
+			w.Header().Set("Content-Type", "text/html; charset=\""+auth+"\"")
+		case "location":
+			http.Redirect(w, r, "http://"+r.Host+"/login?auth="+strings.TrimPrefix(auth, "Bearer "), http.StatusFound)
+		}
+	})
+}
+
+func TestTokenNeverLeavesForRedirectsErrorsLogsOrMetrics(t *testing.T) {
+	t.Parallel()
+	const token = "leak-canary-7f3a9c1e5b2d4086" // from the Secret, as in production
+	elsewhere := &recorder{body: []byte("stolen 1\n")}
+	other := startService(t, podDef{name: "elsewhere", handler: elsewhere})
+	target := other.servers["elsewhere"].URL() + "/metrics"
+
+	echoes := map[string]*recorder{"echo-body": {}, "echo-content-type": {}, "echo-location": {}}
+	defs := []podDef{{name: "healthy", handler: serve([]byte("m 1\n"))}}
+	codes := []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect}
+	for _, code := range codes {
+		defs = append(defs, podDef{name: fmt.Sprintf("redirect-%d", code), handler: http.RedirectHandler(target, code)})
+	}
+	for name, rec := range echoes {
+		defs = append(defs, podDef{name: name, handler: echoToken(rec, strings.TrimPrefix(name, "echo-"))})
+	}
+	f := startService(t, defs...)
+	createSecret(t, f.ns, "reader", map[string]string{"token": token})
+	reg := prometheus.NewRegistry()
+	cfg := f.config()
+	cfg.MetricsReaderSecretName = "reader"
+	cfg.Registerer = reg
+	s := newSource(t, cfg)
+
+	var logs logBuffer
+	ctx, cancel := context.WithTimeout(logr.NewContext(context.Background(), logs.logger(10)), 30*time.Second)
+	defer cancel()
+	results, err := s.Refresh(ctx, source.RefreshSpec{})
+	if err != nil {
+		t.Fatalf("Refresh: got %v, want nil with a healthy pod", err)
+	}
+	r := results[pod.AllMetricsQuery]
+	errs := scrapeErrors(t, r.Error)
+
+	// Redirects: reported, never followed, so the other server saw no request at all
+	// and no Authorization header.
+	for _, code := range codes {
+		name := fmt.Sprintf("redirect-%d", code)
+		if e := errs[name]; !errors.Is(e, pod.ErrRedirect) || pod.ScrapeReason(e) != pod.ReasonRedirect || !strings.Contains(e.Error(), target) {
+			t.Errorf("%s: got %v, want ErrRedirect naming %s", name, e, target)
+		}
+	}
+	if seen := elsewhere.seen(); len(seen) != 0 {
+		t.Errorf("the redirect target saw %d requests (Authorization %q), want none", len(seen), authHeaders(elsewhere))
+	}
+
+	// The echoing pods got the token and put it in what the errors quote: the errors
+	// show that they were redacted, not that nothing was there.
+	for name, rec := range echoes {
+		if got := authHeaders(rec); len(got) != 1 || got[0] != "Bearer "+token {
+			t.Fatalf("%s: Authorization %q, want the token (else this test proves nothing)", name, got)
+		}
+		if e := errs[name]; e == nil || !strings.Contains(e.Error(), "[REDACTED]") {
+			t.Errorf("%s: got %v, want an error quoting the pod with the token redacted", name, e)
+		}
+	}
+
+	// The same pods alone: every pod fails, and Refresh's own error is checked too.
+	failing := startService(t, podDef{name: "echo", handler: echoToken(&recorder{}, "body")})
+	createSecret(t, failing.ns, "reader", map[string]string{"token": token})
+	failingCfg := failing.config()
+	failingCfg.MetricsReaderSecretName = "reader"
+	_, allErr := newSource(t, failingCfg).Refresh(ctx, source.RefreshSpec{})
+	if !errors.Is(allErr, pod.ErrAllPodsFailed) {
+		t.Fatalf("all pods failing: got %v, want ErrAllPodsFailed", allErr)
+	}
+
+	var metrics bytes.Buffer
+	families, gerr := reg.Gather()
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	for _, mf := range families {
+		_, _ = expfmt.MetricFamilyToText(&metrics, mf)
+	}
+	for what, text := range map[string]string{
+		"result error":     r.Error.Error(),
+		"result error %+v": fmt.Sprintf("%+v", r.Error),
+		"Refresh error":    allErr.Error(),
+		"logs":             logs.String(),
+		"metrics":          metrics.String(),
+	} {
+		if showsToken(text, token) {
+			t.Errorf("%s shows the token:\n%s", what, text)
+		}
+	}
+	if !strings.Contains(logs.String(), "pod scrape failed") {
+		t.Errorf("logs: want the per-pod failures logged (else grepping them proves nothing):\n%s", logs.String())
+	}
+}
+
+// showsToken reports whether text shows any 8 bytes of token in a row: the token whole,
+// cut short by a quote, or wrapped across the rows of a hex dump.
+func showsToken(text, token string) bool {
+	for i := 0; i+8 <= len(token); i++ {
+		if strings.Contains(text, token[i:i+8]) {
+			return true
+		}
+	}
+	return false
+}
