@@ -4,7 +4,7 @@ GO ?= go
 # The control plane the tests and the demo run on, built from the Go module proxy.
 export KUBEBUILDER_ASSETS ?= $(CURDIR)/bin/k8s
 
-.PHONY: all build envtest test unit e2e demo bench fuzz vet fmt
+.PHONY: all build envtest test demo bench fuzz vet
 
 all: build
 
@@ -32,6 +32,7 @@ demo: envtest
 bench:
 	hack/bench.sh
 
-## fuzz: fuzz the exposition parser for 60 s
+## fuzz: fuzz the exposition parser for 60 s: syntax and semantics, then the allocation bound
 fuzz:
-	$(GO) test ./internal/exposition -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s
+	$(GO) test ./internal/exposition -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 40s -fuzzminimizetime 5s
+	$(GO) test ./internal/exposition -run '^$$' -fuzz '^FuzzParseAllocBound$$' -fuzztime 20s -fuzzminimizetime 5s

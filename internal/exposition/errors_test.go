@@ -16,7 +16,7 @@ func TestParseErrors(t *testing.T) {
 		wantMsg  string
 	}{
 		// Names.
-		{"bad metric name", FormatText, "1a 1\n", 1, `invalid metric name at "1a 1"`},
+		{"bad metric name", FormatText, "1a 1\n", 1, "invalid metric name"},
 		{"no name in braces", FormatText, "{} 1\n", 1, "missing metric name"},
 		{"label first in braces", FormatText, `{"a"="b"} 1`, 1, "missing metric name"},
 		{"label without quotes first", FormatText, `{a="b"} 1`, 1, "missing metric name"},

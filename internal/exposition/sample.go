@@ -79,7 +79,7 @@ func (p *Parser) sampleName(line []byte, i int) (name []byte, next int, err erro
 	if line[i] != '{' {
 		next = scanMetricName(line, i)
 		if next == i {
-			return nil, 0, p.fail(line, fmt.Sprintf("invalid metric name at %q", truncate(line[i:], maxQuotedToken)))
+			return nil, 0, p.fail(line, "invalid metric name") // the error quotes the line
 		}
 		return line[i:next], next, nil
 	}

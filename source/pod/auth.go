@@ -31,8 +31,7 @@ func (s *PodScrapingSource) token(ctx context.Context) (string, error) {
 		if apierrors.IsNotFound(err) {
 			return "", nil
 		}
-		return "", fmt.Errorf("read metrics reader secret %s (needs RBAC get on secrets in namespace %s): %w",
-			key, key.Namespace, err)
+		return "", fmt.Errorf("read metrics reader secret %s%s: %w", key, rbacHint(err, "get", "secrets", key.Namespace), err)
 	}
 	return strings.TrimSpace(string(secret.Data[cfg.MetricsReaderSecretKey])), nil
 }

@@ -86,8 +86,7 @@ type PodScrapingSourceConfig struct {
 	// podscrape_pods_discovered, podscrape_pods_ready and podscrape_cache_age_seconds.
 	// Sources of different Services share a Registerer; a second source of the same
 	// Service on it makes NewPodScrapingSource fail with an error wrapping
-	// prometheus.AlreadyRegisteredError. The collectors stay registered for as long as
-	// the Registerer lives. Nil: no metrics.
+	// prometheus.AlreadyRegisteredError. Close unregisters them. Nil: no metrics.
 	Registerer prometheus.Registerer
 }
 

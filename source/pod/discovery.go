@@ -35,7 +35,7 @@ func (s *PodScrapingSource) discover(ctx context.Context) ([]target, int, error)
 		if apierrors.IsNotFound(err) {
 			return nil, 0, fmt.Errorf("service %s not found: %w", key, err)
 		}
-		return nil, 0, fmt.Errorf("get service %s (needs RBAC get on services in %s): %w", key, key.Namespace, err)
+		return nil, 0, fmt.Errorf("get service %s%s: %w", key, rbacHint(err, "get", "services", key.Namespace), err)
 	}
 	if len(svc.Spec.Selector) == 0 {
 		return nil, 0, nil
@@ -45,7 +45,7 @@ func (s *PodScrapingSource) discover(ctx context.Context) ([]target, int, error)
 	if err := s.reader.List(ctx, &pods, client.InNamespace(cfg.ServiceNamespace),
 		client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(svc.Spec.Selector)},
 		client.UnsafeDisableDeepCopy); err != nil {
-		return nil, 0, fmt.Errorf("list pods of service %s (needs RBAC list on pods in %s): %w", key, key.Namespace, err)
+		return nil, 0, fmt.Errorf("list pods of service %s%s: %w", key, rbacHint(err, "list", "pods", key.Namespace), err)
 	}
 	targets := make([]target, 0, len(pods.Items))
 	for i := range pods.Items {

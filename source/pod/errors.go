@@ -2,9 +2,13 @@ package pod
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/podscrape/podscrape/internal/exposition"
 )
@@ -68,6 +72,7 @@ const (
 	ReasonSampleLimit = "sample_limit"
 	ReasonParse       = "parse"
 	ReasonFormat      = "content_type"
+	ReasonTLS         = "tls"
 	ReasonConnect     = "connect"
 )
 
@@ -99,7 +104,31 @@ func ScrapeReason(err error) string {
 		return ReasonFormat
 	case errors.As(err, &parse):
 		return ReasonParse
+	case isTLSError(err):
+		return ReasonTLS
 	default:
 		return ReasonConnect
 	}
+}
+
+// rbacHint says which RBAC rule a Forbidden read needs; other errors get no hint, since
+// RBAC is not their cause.
+func rbacHint(err error, verb, resource, namespace string) string {
+	if !apierrors.IsForbidden(err) {
+		return ""
+	}
+	return fmt.Sprintf(" (needs RBAC %s on %s in namespace %s)", verb, resource, namespace)
+}
+
+// isTLSError reports whether err is a failed TLS handshake: a certificate that does not
+// verify, or a peer that does not speak TLS.
+func isTLSError(err error) bool {
+	var verify *tls.CertificateVerificationError
+	var header tls.RecordHeaderError
+	var alert tls.AlertError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &verify) || errors.As(err, &header) || errors.As(err, &alert) ||
+		errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid)
 }

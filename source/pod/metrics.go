@@ -14,14 +14,16 @@ import (
 // zero from the start so that a rate() over them has a baseline.
 var reasons = []string{
 	ReasonTimeout, ReasonCanceled, ReasonHTTPStatus, ReasonRedirect, ReasonBodyTooBig,
-	ReasonSampleLimit, ReasonParse, ReasonFormat, ReasonConnect,
+	ReasonSampleLimit, ReasonParse, ReasonFormat, ReasonTLS, ReasonConnect,
 }
 
 // metrics are one source's Prometheus collectors, each with the const label
 // service="namespace/name". A nil *metrics records nothing: a source without a
 // Registerer pays a nil check per hook.
 type metrics struct {
-	clock clock.PassiveClock
+	clock      clock.PassiveClock
+	reg        prometheus.Registerer
+	collectors []prometheus.Collector
 
 	duration   prometheus.Histogram
 	failures   *prometheus.CounterVec
@@ -41,7 +43,7 @@ func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveCloc
 		return nil, nil
 	}
 	labels := prometheus.Labels{"service": service}
-	m := &metrics{clock: clk}
+	m := &metrics{clock: clk, reg: reg}
 	m.storedAt.Store(clk.Now().UnixNano())
 	m.duration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:        "podscrape_scrape_duration_seconds",
@@ -51,7 +53,7 @@ func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveCloc
 	})
 	m.failures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name:        "podscrape_scrape_failures_total",
-		Help:        "Pod scrapes that failed, by reason (timeout, canceled, http_status, redirect, body_too_large, sample_limit, parse, content_type, connect).",
+		Help:        "Pod scrapes that failed, by reason (timeout, canceled, http_status, redirect, body_too_large, sample_limit, parse, content_type, tls, connect).",
 		ConstLabels: labels,
 	}, []string{"reason"})
 	for _, r := range reasons {
@@ -78,10 +80,10 @@ func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveCloc
 		ConstLabels: labels,
 	}, m.age)
 
-	collectors := []prometheus.Collector{m.duration, m.failures, m.samples, m.discovered, m.ready, m.cacheAge}
-	for i, c := range collectors {
+	m.collectors = []prometheus.Collector{m.duration, m.failures, m.samples, m.discovered, m.ready, m.cacheAge}
+	for i, c := range m.collectors {
 		if err := reg.Register(c); err != nil {
-			for _, done := range collectors[:i] {
+			for _, done := range m.collectors[:i] {
 				reg.Unregister(done)
 			}
 			var are prometheus.AlreadyRegisteredError
@@ -92,6 +94,17 @@ func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveCloc
 		}
 	}
 	return m, nil
+}
+
+// unregister removes the collectors from the Registerer, so a new source of the same
+// Service can register its own.
+func (m *metrics) unregister() {
+	if m == nil {
+		return
+	}
+	for _, c := range m.collectors {
+		m.reg.Unregister(c)
+	}
 }
 
 // age is podscrape_cache_age_seconds, computed when collected.

@@ -107,10 +107,13 @@ func (s *PodScrapingSource) Get(queryName string, _ map[string]string) *source.C
 	return s.cache.Get(queryName)
 }
 
-// Close releases the idle connections kept to pods between refreshes. The source stays
-// usable; a later Refresh dials again.
+// Close releases the idle connections kept to pods between refreshes and unregisters
+// the source's metrics from the Registerer, so a replacement source of the same Service
+// can register its own. Refresh and Get keep working (a later Refresh dials again), but
+// its metrics are no longer exported.
 func (s *PodScrapingSource) Close() {
 	s.transport.CloseIdleConnections()
+	s.metrics.unregister()
 }
 
 // Refresh discovers the Service's ready pods, scrapes them concurrently, caches the

@@ -33,6 +33,7 @@ type benchService struct {
 	reader  *cacheReader
 	samples int       // exposed samples per pod
 	farm    io.Closer // the child process serving the pods, if any
+	stop    func()    // stops the informers
 }
 
 type cacheReader struct {
@@ -100,16 +101,38 @@ func startBenchService(b *testing.B, key string, n int, bodyFile string, handler
 	if err != nil {
 		b.Fatal(err)
 	}
-	go func() { _ = informers.Start(context.Background()) }() // lives as long as the process
+	informersCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = informers.Start(informersCtx)
+	}()
 	informers.WaitForCacheSync(ctx)
 	s := &benchService{
 		cfg:     pod.PodScrapingSourceConfig{ServiceName: "svc", ServiceNamespace: ns, MetricsPort: port},
 		reader:  &cacheReader{informers},
 		samples: samplesPerPod,
 		farm:    farm,
+		stop: func() {
+			stop()
+			<-done
+		},
 	}
 	benchServices[key] = s
 	return s
+}
+
+// stopBenchServices stops the informers and server farms of every bench service.
+func stopBenchServices() {
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	for key, s := range benchServices {
+		s.stop()
+		if s.farm != nil {
+			_ = s.farm.Close()
+		}
+		delete(benchServices, key)
+	}
 }
 
 func (s *benchService) source(b *testing.B, cap int) *pod.PodScrapingSource {

@@ -133,7 +133,7 @@ func TestObservabilitySourcesShareARegistry(t *testing.T) {
 	cfg := func(svc string, r prometheus.Registerer) pod.PodScrapingSourceConfig {
 		return pod.PodScrapingSourceConfig{ServiceName: svc, ServiceNamespace: ns, MetricsPort: 9090, Registerer: r}
 	}
-	newSource(t, cfg("a", reg))
+	first := newSource(t, cfg("a", reg))
 	before, err := testutil.GatherAndCount(reg)
 	if err != nil {
 		t.Fatal(err)
@@ -152,6 +152,11 @@ func TestObservabilitySourcesShareARegistry(t *testing.T) {
 	if got := len(gathered(t, reg, "podscrape_pods_ready", nil)); got != 2 {
 		t.Fatalf("podscrape_pods_ready series: got %d, want 2 (services a and b)", got)
 	}
+	first.Close() // unregisters a's metrics: a replacement source of a may register
+	if got := len(gathered(t, reg, "podscrape_pods_ready", map[string]string{"service": ns + "/a"})); got != 0 {
+		t.Fatalf("podscrape_pods_ready of a after Close: got %d series, want 0", got)
+	}
+	newSource(t, cfg("a", reg))
 	other := prometheus.NewRegistry() // no state outside a Registerer
 	newSource(t, cfg("a", other))
 	if got := len(gathered(t, other, "podscrape_pods_ready", map[string]string{"service": ns + "/a"})); got != 1 {

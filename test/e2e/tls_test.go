@@ -148,4 +148,7 @@ func wantUnknownAuthority(t *testing.T, err error) {
 	if !errors.As(err, &verify) || !errors.As(err, &unknown) || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
 		t.Fatalf("got %v, want a certificate verification error: unknown authority", err)
 	}
+	if got := pod.ScrapeReason(err); got != pod.ReasonTLS {
+		t.Fatalf("reason: got %q, want %q", got, pod.ReasonTLS)
+	}
 }
