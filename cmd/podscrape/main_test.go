@@ -33,44 +33,27 @@ func TestMain(m *testing.M) {
 }
 
 func setup(m *testing.M) int {
-	var err error
-	cp, err = localcluster.Start(localcluster.Options{Progress: os.Stderr})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() {
-		if err := cp.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop control plane:", err)
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	llmd, err = cp.InstallLLMD(ctx, localcluster.LLMDOptions{Seed: 1})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() {
-		if err := llmd.Close(); err != nil {
-			fmt.Fprintln(os.Stderr, "close llm-d:", err)
-		}
-	}()
-	for range 20 {
-		llmd.Step()
-	}
-	dir, err := os.MkdirTemp("", "podscrape-cmd-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	kubeconfig = filepath.Join(dir, "kubeconfig")
-	if err := localcluster.WriteKubeconfig(cp.Config, llmd.Namespace, kubeconfig); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+	return localcluster.Run(localcluster.Options{Progress: os.Stderr}, func(c *localcluster.ControlPlane) int {
+		cp = c
+		return cp.RunLLMD(localcluster.LLMDOptions{Seed: 1}, func(l *localcluster.LLMD) int {
+			llmd = l
+			for range 20 {
+				llmd.Step()
+			}
+			dir, err := os.MkdirTemp("", "podscrape-cmd-test-")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			defer os.RemoveAll(dir)
+			kubeconfig = filepath.Join(dir, "kubeconfig")
+			if err := localcluster.WriteKubeconfig(cp.Config, llmd.Namespace, kubeconfig); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			return m.Run()
+		})
+	})
 }
 
 // result is one run of the command.

@@ -115,3 +115,20 @@ func repoRoot() (string, error) {
 		dir = parent
 	}
 }
+
+// Run starts a control plane, calls run with it, stops it and returns run's result: the
+// shape of a TestMain. Failures to start or stop are reported on stderr; a failed start
+// returns 1 without calling run.
+func Run(opts Options, run func(*ControlPlane) int) int {
+	cp, err := Start(opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() {
+		if err := cp.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop control plane:", err)
+		}
+	}()
+	return run(cp)
+}

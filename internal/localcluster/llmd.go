@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"net/http"
 	"sync"
 	"time"
@@ -287,4 +288,22 @@ func serveOnPort(ips []string, port int, handler func(ip string) http.Handler) (
 		servers = append(servers, s)
 	}
 	return servers, nil
+}
+
+// RunLLMD installs llm-d on cp with opts (within a minute), calls run with it, closes it
+// and returns run's result. A failed install is reported on stderr and returns 1.
+func (cp *ControlPlane) RunLLMD(opts LLMDOptions, run func(*LLMD) int) int {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	llmd, err := cp.InstallLLMD(ctx, opts)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() {
+		if err := llmd.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "close llm-d:", err)
+		}
+	}()
+	return run(llmd)
 }

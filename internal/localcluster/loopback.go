@@ -66,6 +66,13 @@ type Server struct {
 
 // Serve starts h on ip:port (port 0: any free port).
 func Serve(ip string, port int, h http.Handler) (*Server, error) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return start(ip, port, srv, srv.Serve)
+}
+
+// start listens on the loopback address ip:port and runs serve on the listener until
+// the server is closed.
+func start(ip string, port int, srv *http.Server, serve func(net.Listener) error) (*Server, error) {
 	if err := checkLoopback(ip); err != nil {
 		return nil, err
 	}
@@ -73,15 +80,10 @@ func Serve(ip string, port int, h http.Handler) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s port %d: %w", ip, port, err)
 	}
-	s := &Server{
-		IP:   ip,
-		Port: ln.Addr().(*net.TCPAddr).Port,
-		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
-		done: make(chan struct{}),
-	}
+	s := &Server{IP: ip, Port: ln.Addr().(*net.TCPAddr).Port, srv: srv, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
-		_ = s.srv.Serve(ln)
+		_ = serve(ln)
 	}()
 	return s, nil
 }

@@ -1,11 +1,8 @@
 package localcluster_test
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/podscrape/podscrape/internal/localcluster"
 )
@@ -17,32 +14,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	var err error
-	cp, err = localcluster.Start(localcluster.Options{Progress: os.Stderr})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() {
-		if err := cp.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop control plane:", err)
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	llmd, err = cp.InstallLLMD(ctx, localcluster.LLMDOptions{Seed: 1})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() {
-		if err := llmd.Close(); err != nil {
-			fmt.Fprintln(os.Stderr, "close llm-d:", err)
-		}
-	}()
-	return m.Run()
+	os.Exit(localcluster.Run(localcluster.Options{Progress: os.Stderr}, func(c *localcluster.ControlPlane) int {
+		cp = c
+		return c.RunLLMD(localcluster.LLMDOptions{Seed: 1}, func(l *localcluster.LLMD) int {
+			llmd = l
+			return m.Run()
+		})
+	}))
 }

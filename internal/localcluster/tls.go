@@ -99,28 +99,16 @@ func (s *TLSServer) URL() string {
 // ServeTLS starts h on ip:port (port 0: any free port) over TLS with cert, offering
 // HTTP/2 and HTTP/1.1. Handshake errors are not logged.
 func ServeTLS(ip string, port int, h http.Handler, cert tls.Certificate) (*TLSServer, error) {
-	if err := checkLoopback(ip); err != nil {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Refused handshakes are what TLS tests provoke: not worth a log line each.
+		ErrorLog:  log.New(io.Discard, "", 0),
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+	}
+	s, err := start(ip, port, srv, func(ln net.Listener) error { return srv.ServeTLS(ln, "", "") })
+	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s port %d: %w", ip, port, err)
-	}
-	s := &Server{
-		IP:   ip,
-		Port: ln.Addr().(*net.TCPAddr).Port,
-		srv: &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: 10 * time.Second,
-			// Refused handshakes are what TLS tests provoke: not worth a log line each.
-			ErrorLog:  log.New(io.Discard, "", 0),
-			TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		},
-		done: make(chan struct{}),
-	}
-	go func() {
-		defer close(s.done)
-		_ = s.srv.ServeTLS(ln, "", "")
-	}()
 	return &TLSServer{Server: s}, nil
 }

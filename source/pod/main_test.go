@@ -1,9 +1,11 @@
 package pod
 
 import (
-	"fmt"
 	"os"
 	"testing"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/podscrape/podscrape/internal/localcluster"
 )
@@ -12,15 +14,9 @@ import (
 var cp *localcluster.ControlPlane
 
 func TestMain(m *testing.M) {
-	var err error
-	cp, err = localcluster.Start(localcluster.Options{Progress: os.Stderr})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := cp.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop control plane:", err)
-	}
-	os.Exit(code)
+	ctrllog.SetLogger(logr.Discard()) // controller-runtime would warn that none was set
+	os.Exit(localcluster.Run(localcluster.Options{Progress: os.Stderr}, func(c *localcluster.ControlPlane) int {
+		cp = c
+		return m.Run()
+	}))
 }

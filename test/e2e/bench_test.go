@@ -283,7 +283,7 @@ func BenchmarkGetDuringRefresh(b *testing.B) {
 		w.Header().Set("Content-Type", textFormat)
 		_, _ = w.Write(fixture(b, "vllm-sim-metrics.txt"))
 	})
-	svc := startBenchService(b, "stalled", 5, "", handler, 0)
+	svc := startBenchService(b, fmt.Sprintf("stalled%d", nsCounter.Add(1)), 5, "", handler, 0) // a new one per run: the handler is this run's
 	src := svc.source(b, 10)
 	ctx := context.Background()
 	if _, err := src.Refresh(ctx, source.RefreshSpec{}); err != nil {

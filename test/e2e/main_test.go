@@ -1,11 +1,12 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
+	"github.com/go-logr/logr"
 	"go.uber.org/goleak"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/podscrape/podscrape/internal/localcluster"
 )
@@ -18,17 +19,15 @@ func TestMain(m *testing.M) {
 	if runServerFarm() {
 		return
 	}
+	// Tests that look at logs put their logger in the context; the global one is
+	// silenced so controller-runtime does not warn that none was set.
+	ctrllog.SetLogger(logr.Discard())
 	baseline := goleak.IgnoreCurrent()
-	var err error
-	cp, err = localcluster.Start(localcluster.Options{Progress: os.Stderr})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	stopBenchServices() // their informers' watches would hold the API server's shutdown
-	if err := cp.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop control plane:", err)
-	}
+	code := localcluster.Run(localcluster.Options{Progress: os.Stderr}, func(c *localcluster.ControlPlane) int {
+		cp = c
+		// Their informers' watches would hold the API server's shutdown.
+		defer stopBenchServices()
+		return m.Run()
+	})
 	os.Exit(verifyNoLeaks(code, baseline))
 }
