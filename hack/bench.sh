@@ -9,7 +9,7 @@ mkdir -p bin
 hack/build-envtest.sh
 export KUBEBUILDER_ASSETS=${KUBEBUILDER_ASSETS:-$PWD/bin/k8s}
 {
-	go test ./internal/exposition/ -run '^$' -bench '^BenchmarkParse$' -benchtime 1s -count "$count"
+	go test ./internal/exposition/ -run '^$' -bench '^BenchmarkParse(OneMetric)?$' -benchtime 1s -count "$count"
 	go test ./test/e2e/ -run '^$' -bench 'Refresh|Get' -count "$count"
 } | tee bin/bench.txt >&2
 echo "machine: $(nproc) cores, $(go version), $(uname -sr)"

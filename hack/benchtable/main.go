@@ -168,6 +168,16 @@ func main() {
 		}
 	}
 
+	if one, ok := get("BenchmarkParseOneMetric/one", "B/op"); ok {
+		all, _ := get("BenchmarkParseOneMetric/all", "B/op")
+		fmt.Fprintln(out, "\n## One metric vs every sample, parse only (vLLM fixture)")
+		fmt.Fprintf(out, "\n| parse | B/op |\n| --- | --- |\n| one metric | %s |\n| every sample | %s |\n", format(one), format(all))
+		if one > 0 {
+			check(one <= all/20, "one metric at parse time: 1/%.0f of every sample's bytes (goal <= 1/20)", all/one)
+		} else {
+			check(true, "one metric at parse time: 0 bytes vs %s (goal <= 1/20)", format(all))
+		}
+	}
 	for _, pods := range []string{"10", "200"} {
 		one, ok1 := get("BenchmarkRefreshQuery/pods="+pods+"/query=one_metric", "B/op")
 		all, ok2 := get("BenchmarkRefreshQuery/pods="+pods+"/query=all_metrics", "B/op")

@@ -66,6 +66,33 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
+// BenchmarkParseOneMetric compares parsing the vLLM fixture into maps for every sample
+// with parsing it for one metric (the pruning a refresh that asks only for metric-name
+// queries gets). Run with:
+//
+//	go test ./internal/exposition/ -run '^$' -bench BenchmarkParseOneMetric -benchmem
+func BenchmarkParseOneMetric(b *testing.B) {
+	data := readFile(b, filepath.Join("..", "..", "testdata", "vllm-sim-metrics.txt"))
+	one := func(name, family string) bool {
+		return name == "vllm:num_requests_waiting" || family == "vllm:num_requests_waiting"
+	}
+	for _, bench := range []struct {
+		name string
+		keep func(name, family string) bool
+	}{{"all", nil}, {"one", one}} {
+		b.Run(bench.name, func(b *testing.B) {
+			run := oursToMapsKeeping(data, FormatText, bench.keep)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // benchPipeline runs one pipeline and reports its cost per sample.
 func benchPipeline(b *testing.B, data []byte, samples int, run func() (int, error)) {
 	b.SetBytes(int64(len(data)))
@@ -89,7 +116,13 @@ func benchPipeline(b *testing.B, data []byte, samples int, run func() (int, erro
 }
 
 func oursToMaps(data []byte, f Format) func() (int, error) {
-	p := NewParser(Options{Interner: NewInterner(1 << 16)})
+	return oursToMapsKeeping(data, f, nil)
+}
+
+// oursToMapsKeeping is oursToMaps with a Keep filter: what a refresh asking only for
+// metric-name queries parses.
+func oursToMapsKeeping(data []byte, f Format, keep func(name, family string) bool) func() (int, error) {
+	p := NewParser(Options{Interner: NewInterner(1 << 16), Keep: keep})
 	r := bytes.NewReader(data)
 	var maps []map[string]string // kept, as a scraper's cache keeps them
 	emit := func(s *Sample) error {
