@@ -26,7 +26,8 @@ vet:
 
 ## demo: a local control plane with simulated EPP and vLLM pods, scraped live
 demo: envtest
-	$(GO) run ./cmd/podscrape demo
+	$(GO) build -o bin/podscrape ./cmd/podscrape
+	bin/podscrape demo
 
 ## bench: the benchmarks of BENCH.md
 bench:

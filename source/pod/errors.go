@@ -38,10 +38,12 @@ type ScrapeError struct {
 	Err error
 }
 
+// Error names the pod, its URL and the cause.
 func (e *ScrapeError) Error() string {
 	return fmt.Sprintf("scrape pod %s (%s): %v", e.Pod, e.URL, e.Err)
 }
 
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (e *ScrapeError) Unwrap() error { return e.Err }
 
 // StatusError is a pod's answer with a status other than 200.
@@ -50,6 +52,8 @@ type StatusError struct {
 	StatusCode int
 }
 
+// Error gives the status and, for 401 and 403, what it usually means for a metrics
+// endpoint behind auth.
 func (e *StatusError) Error() string {
 	msg := fmt.Sprintf("HTTP status %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 	switch e.StatusCode {
