@@ -40,6 +40,10 @@ func Start(opts Options) (*ControlPlane, error) {
 		return nil, err
 	}
 	env := &envtest.Environment{BinaryAssetsDirectory: dir}
+	// Explicit paths: envtest would otherwise prefer KUBEBUILDER_ASSETS even when it is
+	// set but empty, and then look the binaries up in PATH.
+	env.ControlPlane.GetAPIServer().Path = filepath.Join(dir, "kube-apiserver")
+	env.ControlPlane.Etcd = &envtest.Etcd{Path: filepath.Join(dir, "etcd")}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("start control plane from %s: %w", dir, err)
