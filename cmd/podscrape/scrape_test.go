@@ -15,23 +15,12 @@ import (
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podscrape/podscrape/internal/render"
 )
 
 // jsonDoc is the json output format, as a program reads it.
-type jsonDoc struct {
-	Service string `json:"service"`
-	Pods    []struct {
-		Pod   string `json:"pod"`
-		Up    int    `json:"up"`
-		Error string `json:"error"`
-	} `json:"pods"`
-	Samples []struct {
-		Name   string            `json:"name"`
-		Pod    string            `json:"pod"`
-		Labels map[string]string `json:"labels"`
-		Value  string            `json:"value"`
-	} `json:"samples"`
-}
+type jsonDoc struct{ render.JSONDocument }
 
 func decodeJSON(t *testing.T, s string) []jsonDoc {
 	t.Helper()

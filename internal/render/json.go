@@ -8,16 +8,17 @@ import (
 	"github.com/podscrape/podscrape/internal/snapshot"
 )
 
-// jsonSnapshot is the json format. Its field names are a stable interface: add fields,
-// never rename or remove them.
-type jsonSnapshot struct {
+// JSONDocument is the json format, one document per refresh; programs decode it. Its
+// field names are a stable interface: fields are added, never renamed or removed.
+type JSONDocument struct {
 	Service     string       `json:"service"`
 	CollectedAt time.Time    `json:"collectedAt"`
-	Pods        []jsonPod    `json:"pods"`
-	Samples     []jsonSample `json:"samples"`
+	Pods        []JSONPod    `json:"pods"`
+	Samples     []JSONSample `json:"samples"`
 }
 
-type jsonPod struct {
+// JSONPod is one pod's status in a JSONDocument.
+type JSONPod struct {
 	Pod             string  `json:"pod"`
 	Up              int     `json:"up"`
 	DurationSeconds float64 `json:"durationSeconds"`
@@ -26,7 +27,8 @@ type jsonPod struct {
 	Reason          string  `json:"reason,omitempty"`
 }
 
-type jsonSample struct {
+// JSONSample is one sample in a JSONDocument. Value is a string (see WriteJSON).
+type JSONSample struct {
 	Name      string            `json:"name"`
 	Pod       string            `json:"pod"`
 	Labels    map[string]string `json:"labels"`
@@ -48,14 +50,14 @@ type jsonSample struct {
 // labels never holds __name__ or pod (they are name and pod); error and reason are
 // present only for a pod that failed. Times are RFC 3339 in UTC.
 func WriteJSON(w io.Writer, s *snapshot.Snapshot, compact bool) error {
-	doc := jsonSnapshot{
+	doc := JSONDocument{
 		Service:     s.Service,
 		CollectedAt: s.CollectedAt.UTC(),
-		Pods:        make([]jsonPod, 0, len(s.Pods)),
-		Samples:     make([]jsonSample, 0, len(s.Samples)),
+		Pods:        make([]JSONPod, 0, len(s.Pods)),
+		Samples:     make([]JSONSample, 0, len(s.Samples)),
 	}
 	for _, p := range s.Pods {
-		jp := jsonPod{Pod: p.Pod, DurationSeconds: p.DurationSeconds, Samples: p.Samples, Error: p.Error, Reason: p.Reason}
+		jp := JSONPod{Pod: p.Pod, DurationSeconds: p.DurationSeconds, Samples: p.Samples, Error: p.Error, Reason: p.Reason}
 		if p.Up {
 			jp.Up = 1
 		}
@@ -66,7 +68,7 @@ func WriteJSON(w io.Writer, s *snapshot.Snapshot, compact bool) error {
 		for _, l := range smp.Labels {
 			labels[l.Name] = l.Value
 		}
-		doc.Samples = append(doc.Samples, jsonSample{
+		doc.Samples = append(doc.Samples, JSONSample{
 			Name: smp.Name, Pod: smp.Pod, Labels: labels, Value: formatValue(smp.Value), Timestamp: smp.Timestamp.UTC(),
 		})
 	}

@@ -180,20 +180,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	if err := render.WriteJSON(&b, s, false); err != nil {
 		t.Fatal(err)
 	}
-	var doc struct {
-		Service string `json:"service"`
-		Pods    []struct {
-			Pod   string `json:"pod"`
-			Up    int    `json:"up"`
-			Error string `json:"error"`
-		} `json:"pods"`
-		Samples []struct {
-			Name   string            `json:"name"`
-			Pod    string            `json:"pod"`
-			Labels map[string]string `json:"labels"`
-			Value  string            `json:"value"`
-		} `json:"samples"`
-	}
+	var doc render.JSONDocument
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatalf("decode: %v", err)
 	}
