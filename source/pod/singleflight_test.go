@@ -2,6 +2,7 @@ package pod
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -14,9 +15,13 @@ import (
 	"github.com/podscrape/podscrape/source"
 )
 
+// runs numbers the runs of the test, for a namespace of each run's own.
+var runs atomic.Int32
+
 func TestRefreshConcurrentCallsShareOneScrape(t *testing.T) {
 	ctx := context.Background()
-	if err := cp.CreateNamespace(ctx, "singleflight"); err != nil {
+	ns := fmt.Sprintf("singleflight-%d", runs.Add(1)) // unique under -count
+	if err := cp.CreateNamespace(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
 	var requests atomic.Int32
@@ -36,13 +41,13 @@ func TestRefreshConcurrentCallsShareOneScrape(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	sel := map[string]string{"app": "sf"}
-	if err := cp.CreateService(ctx, "singleflight", "sf", sel, int32(srv.Port)); err != nil {
+	if err := cp.CreateService(ctx, ns, "sf", sel, int32(srv.Port)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: "singleflight", Name: "p", Labels: sel, IP: ip, Ready: true}); err != nil {
+	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "p", Labels: sel, IP: ip, Ready: true}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: "sf", ServiceNamespace: "singleflight", MetricsPort: int32(srv.Port)})
+	s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: "sf", ServiceNamespace: ns, MetricsPort: int32(srv.Port)})
 	if err != nil {
 		t.Fatal(err)
 	}
