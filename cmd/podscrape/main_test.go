@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,4 +85,13 @@ func mustContain(t *testing.T, what, s string, wants ...string) {
 			t.Fatalf("%s: want it to contain %q, got:\n%s", what, w, s)
 		}
 	}
+}
+
+// objects numbers the objects tests create in the shared cluster.
+var objects atomic.Int64
+
+// unique returns base with a number no other call returned, so that a test creating
+// Kubernetes objects can run again in the same process (-count).
+func unique(base string) string {
+	return fmt.Sprintf("%s-%d", base, objects.Add(1))
 }

@@ -265,10 +265,11 @@ func TestScrapeRuntimeErrorsNameTheObject(t *testing.T) {
 func TestScrapeServiceWithoutReadyPodsIsEmptyNotAnError(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	if err := cp.CreateService(ctx, llmd.Namespace, "no-pods", map[string]string{"app": "nothing"}, 8000); err != nil {
+	svc := unique("no-pods")
+	if err := cp.CreateService(ctx, llmd.Namespace, svc, map[string]string{"app": "nothing"}, 8000); err != nil {
 		t.Fatal(err)
 	}
-	r := podscrape(t, "scrape", "no-pods", "--port", "8000")
+	r := podscrape(t, "scrape", svc, "--port", "8000")
 	if r.code != 0 {
 		t.Fatalf("exit code: got %d, want 0; stderr:\n%s", r.code, r.stderr)
 	}

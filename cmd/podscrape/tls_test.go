@@ -29,11 +29,12 @@ func TestScrapeHTTPSPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	selector := map[string]string{"app": "https-metrics"}
-	if err := cp.CreateService(ctx, llmd.Namespace, "https-metrics", selector, int32(srv.Port)); err != nil {
+	svc := unique("https-metrics")
+	selector := map[string]string{"app": svc}
+	if err := cp.CreateService(ctx, llmd.Namespace, svc, selector, int32(srv.Port)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: llmd.Namespace, Name: "https-0", Labels: selector, IP: ip, Ready: true}); err != nil {
+	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: llmd.Namespace, Name: svc + "-0", Labels: selector, IP: ip, Ready: true}); err != nil {
 		t.Fatal(err)
 	}
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
@@ -41,7 +42,7 @@ func TestScrapeHTTPSPods(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	scrape := []string{"scrape", "https-metrics", "--port", port(int32(srv.Port)), "--scheme", "https", "--metric", "vllm:num_requests_running"}
+	scrape := []string{"scrape", svc, "--port", port(int32(srv.Port)), "--scheme", "https", "--metric", "vllm:num_requests_running"}
 	for _, tc := range []struct {
 		name  string
 		flags []string

@@ -49,7 +49,8 @@ func showsToken(text, token string) bool {
 // stdout or stderr.
 func TestTokenFromSecretNeverPrinted(t *testing.T) {
 	t.Parallel()
-	const ns, token = "token-leak", "cli-leak-canary-5e8d2a7c9b1f3064"
+	const token = "cli-leak-canary-5e8d2a7c9b1f3064"
+	ns := unique("token-leak")
 	ctx := context.Background()
 	if err := cp.CreateNamespace(ctx, ns); err != nil {
 		t.Fatal(err)
