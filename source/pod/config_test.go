@@ -100,3 +100,19 @@ func TestPodURL(t *testing.T) {
 		}
 	}
 }
+
+// Pods are dialled directly: a proxy from the environment (HTTPS_PROXY, ...) would see
+// every pod's token. And gzip is left to the scraper, so the body cap counts decompressed
+// bytes.
+func TestTransportUsesNoProxyAndNoAutomaticGzip(t *testing.T) {
+	tr, err := newTransport(&PodScrapingSourceConfig{ScrapeTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Proxy != nil {
+		t.Fatal("Proxy: got a proxy function, want nil (no proxy)")
+	}
+	if !tr.DisableCompression {
+		t.Fatal("DisableCompression: got false, want true")
+	}
+}

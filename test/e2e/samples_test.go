@@ -137,8 +137,15 @@ func TestSamplesOpenMetricsNegotiated(t *testing.T) {
 	if r.Error != nil {
 		t.Fatal(r.Error)
 	}
-	if accept := rec.seen()[0].Header.Get("Accept"); !strings.HasPrefix(accept, "application/openmetrics-text") {
+	header := rec.seen()[0].Header
+	if accept := header.Get("Accept"); !strings.HasPrefix(accept, "application/openmetrics-text") {
 		t.Fatalf("Accept: got %q, want OpenMetrics first", accept)
+	}
+	if got := header.Get("X-Prometheus-Scrape-Timeout-Seconds"); got != "5" {
+		t.Fatalf("X-Prometheus-Scrape-Timeout-Seconds: got %q, want the default ScrapeTimeout, 5", got)
+	}
+	if got := header.Get("User-Agent"); got != "podscrape" {
+		t.Fatalf("User-Agent: got %q, want podscrape", got)
 	}
 	if got, want := len(r.Values), sampleLines(om)+3; got != want {
 		t.Fatalf("values: got %d, want %d", got, want)
