@@ -125,6 +125,11 @@ func TestBadExpositionFailsThatPodOnlyWithItsReason(t *testing.T) {
 		{"gzip-bomb", bomb, pod.ReasonBodyTooBig, "over the 4194304-byte limit (MaxBodyBytes)", pod.ErrBodyTooLarge},
 		{"html", serveAs("text/html; charset=utf-8", []byte("<html><body>Sign in</body></html>")), pod.ReasonFormat, `"text/html; charset=utf-8"`, exposition.ErrUnsupportedContentType},
 		{"json", serveAs("application/json", []byte(`{"m":1}`)), pod.ReasonFormat, `"application/json"`, exposition.ErrUnsupportedContentType},
+		{"unknown-encoding", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", textFormat)
+			w.Header().Set("Content-Encoding", "br")
+			_, _ = w.Write([]byte("m 1\n"))
+		}), pod.ReasonFormat, `unsupported Content-Encoding "br"`, nil},
 		{"protobuf", serveAs("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited", []byte{0x0a, 0x01}), pod.ReasonFormat, "application/vnd.google.protobuf", exposition.ErrUnsupportedContentType},
 	}
 	defs := []podDef{
