@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"maps"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -76,6 +77,11 @@ func TestDiscoveryPicksUpChangesBetweenRefreshes(t *testing.T) {
 
 func TestDiscoveryIPv6PodIsBracketed(t *testing.T) {
 	t.Parallel()
+	if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
+		t.Skipf("this machine has no IPv6 loopback: %v", err)
+	} else {
+		_ = ln.Close()
+	}
 	rec := &recorder{body: []byte("m 1\n")}
 	f := startService(t, podDef{name: "v6", ip: "::1", handler: rec})
 	r := mustRefresh(t, newSource(t, f.config()))
