@@ -35,7 +35,6 @@ type PodScrapingSource struct {
 	metricsURL   url.URL // scheme, path and query of every pod's URL
 	queries      *source.QueryList
 	cache        *source.Cache
-	interner     *exposition.Interner
 	parsers      *parserPool
 
 	hintsMu sync.Mutex     // protects hints
@@ -78,10 +77,10 @@ func NewPodScrapingSource(ctx context.Context, reader client.Reader, config PodS
 		metricsURL:   metricsURL,
 		queries:      source.NewQueryList(),
 		cache:        source.NewCache(cfg.Clock),
-		interner:     exposition.NewInterner(internerSize),
-		slots:        make(chan struct{}, cfg.MaxConcurrentScrapes),
+		// One interner per source: its pods share label names and values.
+		parsers: newParserPool(cfg.MaxConcurrentScrapes, exposition.NewInterner(internerSize), cfg.SampleLimit),
+		slots:   make(chan struct{}, cfg.MaxConcurrentScrapes),
 	}
-	s.parsers = newParserPool(cfg.MaxConcurrentScrapes, s.interner, cfg.SampleLimit)
 	if cfg.SecretReader != nil {
 		s.secretReader = cfg.SecretReader
 	}
