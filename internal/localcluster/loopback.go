@@ -1,7 +1,6 @@
 package localcluster
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -100,13 +99,6 @@ func (s *Server) Close() error {
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
-	return err
-}
-
-// Shutdown stops the server gracefully within ctx.
-func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	<-s.done
 	return err
 }
 

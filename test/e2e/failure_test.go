@@ -39,9 +39,7 @@ func TestFailurePartialKeepsHealthyPodsAndNamesEachFailure(t *testing.T) {
 	vllm := fixture(t, "vllm-sim-metrics.txt")
 	f := startService(t,
 		podDef{name: "healthy", handler: serve(vllm)},
-		podDef{name: "error500", handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			http.Error(w, "boom", http.StatusInternalServerError)
-		})},
+		podDef{name: "error500", handler: failWith(http.StatusInternalServerError)},
 		podDef{name: "garbage", handler: serve([]byte("this is not {an exposition\n"))},
 		podDef{name: "hanging", handler: hang},
 	)
@@ -88,9 +86,7 @@ func TestFailurePartialKeepsHealthyPodsAndNamesEachFailure(t *testing.T) {
 
 func TestFailureAllPodsFailIsAnError(t *testing.T) {
 	t.Parallel()
-	broken := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, "down", http.StatusServiceUnavailable)
-	})
+	broken := failWith(http.StatusServiceUnavailable)
 	f := startService(t, podDef{name: "a", handler: broken}, podDef{name: "b", handler: broken})
 	s := newSource(t, f.config())
 	results, err := refresh(t, s)

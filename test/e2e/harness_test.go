@@ -223,3 +223,10 @@ func (rec *recorder) seen() []*http.Request {
 
 // sourceSpec is a RefreshSpec for all registered queries.
 func sourceSpec() source.RefreshSpec { return source.RefreshSpec{} }
+
+// failWith answers every request with the HTTP status code.
+func failWith(code int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, http.StatusText(code), code)
+	})
+}

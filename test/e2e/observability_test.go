@@ -72,9 +72,7 @@ func TestObservabilityMetricsOfRefreshes(t *testing.T) {
 	vllm := fixture(t, "vllm-sim-metrics.txt")
 	f := startService(t,
 		podDef{name: "healthy", handler: serve(vllm)},
-		podDef{name: "error500", handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			http.Error(w, "boom", http.StatusInternalServerError)
-		})},
+		podDef{name: "error500", handler: failWith(http.StatusInternalServerError)},
 		podDef{name: "garbage", handler: serve([]byte("not an exposition {\n"))},
 		podDef{name: "not-ready", handler: serve(vllm), notReady: true},
 	)
@@ -168,9 +166,7 @@ func TestObservabilityPodFailuresLoggedAtV1(t *testing.T) {
 	t.Parallel()
 	f := startService(t,
 		podDef{name: "healthy", handler: serve([]byte("m 1\n"))},
-		podDef{name: "error500", handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			http.Error(w, "boom", http.StatusInternalServerError)
-		})},
+		podDef{name: "error500", handler: failWith(http.StatusInternalServerError)},
 	)
 	s := newSource(t, f.config())
 	for verbosity, wantLines := range map[int]int{0: 0, 1: 1} {
