@@ -2,8 +2,6 @@ package source
 
 import (
 	"maps"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,44 +9,28 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// CachedValue is a cached MetricResult with its lifetime.
-type CachedValue struct {
-	// Result is the cached result. Shared: read-only.
-	Result MetricResult
-	// CachedAt is when the result was stored.
-	CachedAt time.Time
-	// ExpiresAt is when the result stops being served.
-	ExpiresAt time.Time
-
-	clock clock.PassiveClock // the cache's clock; nil means the wall clock
+// CacheEntry is one result for Cache.SetAll to store, and the params it was computed
+// with.
+type CacheEntry struct {
+	// Result is stored under BuildCacheKey(Result.QueryName, Params). The cache keeps the
+	// pointer's target by value; its Values and Labels stay shared: read-only.
+	Result *MetricResult
+	// Params are the query parameters the result was computed with; nil for a query that
+	// takes none. The cache keeps its own copy.
+	Params map[string]string
 }
 
-func (v *CachedValue) now() time.Time {
-	if v.clock == nil {
-		return time.Now()
-	}
-	return v.clock.Now()
-}
-
-// IsExpired reports whether the value has outlived its TTL.
-func (v *CachedValue) IsExpired() bool {
-	return !v.now().Before(v.ExpiresAt)
-}
-
-// Age is how long ago the value was stored.
-func (v *CachedValue) Age() time.Duration {
-	return v.now().Sub(v.CachedAt)
-}
-
-// Cache is a TTL cache of MetricResults by key. Readers load an immutable snapshot and
-// never wait; writers copy the snapshot and swap it. Expired entries are served by no one
-// and dropped at the next write. The zero value is not usable; use NewCache. It is safe
-// for concurrent use.
+// Cache is a TTL cache of MetricResults by CacheKey (a query name and its params).
+// Readers load an immutable snapshot and never wait; writers copy the snapshot and swap
+// it. Expired entries are served by no one and dropped at the next write. The cache never
+// goes backwards: a result replaces the one under its key only when it was collected no
+// earlier (MetricResult.CollectedAt). The zero value is not usable; use NewCache. It is
+// safe for concurrent use.
 type Cache struct {
 	clock clock.PassiveClock
 
 	mu   sync.Mutex // serialises writers; readers use snap alone
-	snap atomic.Pointer[map[string]*CachedValue]
+	snap atomic.Pointer[map[CacheKey]*CachedValue]
 }
 
 // NewCache returns an empty Cache that reads time from clk (nil: the wall clock).
@@ -57,51 +39,54 @@ func NewCache(clk clock.PassiveClock) *Cache {
 		clk = clock.RealClock{}
 	}
 	c := &Cache{clock: clk}
-	empty := map[string]*CachedValue{}
+	empty := map[CacheKey]*CachedValue{}
 	c.snap.Store(&empty)
 	return c
 }
 
-// Get returns the unexpired value under key, or nil.
-func (c *Cache) Get(key string) *CachedValue {
+// Get returns the unexpired value under key (see BuildCacheKey), or nil. The value is
+// shared with every other reader: read-only.
+func (c *Cache) Get(key CacheKey) *CachedValue {
 	v := (*c.snap.Load())[key]
-	if v == nil || v.IsExpired() {
+	if v.IsExpired() {
 		return nil
 	}
 	return v
 }
 
-// SetAll stores every result under its key with the given TTL, in one swap: a reader
-// sees all of them or none.
-func (c *Cache) SetAll(results map[string]*MetricResult, ttl time.Duration) {
+// SetAll stores every entry with the given TTL, in one swap: a reader sees all of them or
+// none. An entry whose result was collected before the one the cache holds under its key
+// (expired but not yet dropped included) is skipped, so a slow refresh that finishes last cannot replace newer data with
+// older; equal collection times replace. SetAll returns how many entries it stored.
+func (c *Cache) SetAll(entries []CacheEntry, ttl time.Duration) (stored int) {
 	now := c.clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	next := maps.Clone(*c.snap.Load())
-	maps.DeleteFunc(next, func(_ string, v *CachedValue) bool { return v.IsExpired() })
-	for key, r := range results {
-		next[key] = &CachedValue{Result: *r, CachedAt: now, ExpiresAt: now.Add(ttl), clock: c.clock}
+	cur := *c.snap.Load()
+	next := make(map[CacheKey]*CachedValue, len(cur)+len(entries))
+	for _, e := range entries {
+		key := BuildCacheKey(e.Result.QueryName, e.Params)
+		if old := cur[key]; old != nil && e.Result.CollectedAt.Before(old.Result.CollectedAt) {
+			continue
+		}
+		next[key] = &CachedValue{
+			Result:    *e.Result,
+			CachedAt:  now,
+			TTL:       ttl,
+			ExpiresAt: now.Add(ttl),
+			Params:    maps.Clone(e.Params),
+			clock:     c.clock,
+		}
+		stored++
+	}
+	if stored == 0 {
+		return 0
+	}
+	for key, v := range cur {
+		if _, replaced := next[key]; !replaced && !v.IsExpired() {
+			next[key] = v
+		}
 	}
 	c.snap.Store(&next)
-}
-
-// CacheKey is the cache key of a query run with params: the name alone without params,
-// else the name and the params sorted by key ("q:a=1,b=2").
-func CacheKey(queryName string, params map[string]string) string {
-	if len(params) == 0 {
-		return queryName
-	}
-	var b strings.Builder
-	b.WriteString(queryName)
-	for i, k := range slices.Sorted(maps.Keys(params)) {
-		if i == 0 {
-			b.WriteByte(':')
-		} else {
-			b.WriteByte(',')
-		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(params[k])
-	}
-	return b.String()
+	return stored
 }

@@ -26,9 +26,9 @@ func ExampleQueryList() {
 	// [queue]
 }
 
-func ExampleCacheKey() {
-	fmt.Println(source.CacheKey("kv_cache", nil))
-	fmt.Println(source.CacheKey("kv_cache", map[string]string{"namespace": "llm-d", "modelID": "llama"}))
+func ExampleBuildCacheKey() {
+	fmt.Println(source.BuildCacheKey("kv_cache", nil))
+	fmt.Println(source.BuildCacheKey("kv_cache", map[string]string{"namespace": "llm-d", "modelID": "llama"}))
 	// Output:
 	// kv_cache
 	// kv_cache:modelID=llama,namespace=llm-d

@@ -72,3 +72,49 @@ func TestSourceRegistry(t *testing.T) {
 		t.Fatalf("List: got %v", got)
 	}
 }
+
+func TestSourceRegistryUpdateAndUnregister(t *testing.T) {
+	r := NewSourceRegistry()
+	first, second := stubSource{name: "first"}, stubSource{name: "second"}
+	for _, tc := range []struct {
+		name string
+		s    MetricsSource
+		want MetricsSource // registered under "epp" afterwards
+	}{
+		{"epp", first, first},   // not registered: Update registers
+		{"epp", second, second}, // registered: Update replaces
+	} {
+		if err := r.Update(tc.name, tc.s); err != nil {
+			t.Fatalf("Update(%q, %v): %v", tc.name, tc.s, err)
+		}
+		if got := r.Get("epp"); got != tc.want {
+			t.Fatalf("after Update(%q, %v): Get got %v, want %v", tc.name, tc.s, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		s    MetricsSource
+		want string
+	}{
+		{"", first, "name is empty"},
+		{"x", nil, `update source "x": source is nil`},
+	} {
+		if err := r.Update(tc.name, tc.s); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Update(%q, %v): got %v, want %q", tc.name, tc.s, err, tc.want)
+		}
+	}
+	if r.Get("x") != nil {
+		t.Fatal("a refused Update registered a source")
+	}
+	for range 2 { // idempotent
+		if err := r.Unregister("epp"); err != nil {
+			t.Fatalf("Unregister(epp): %v", err)
+		}
+		if r.Get("epp") != nil || len(r.List()) != 0 {
+			t.Fatalf("after Unregister(epp): Get %v, List %v; want nil and empty", r.Get("epp"), r.List())
+		}
+	}
+	if err := r.Register("epp", first); err != nil {
+		t.Fatalf("Register after Unregister: %v", err)
+	}
+}

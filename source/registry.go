@@ -44,6 +44,35 @@ func (r *SourceRegistry) MustRegister(name string, s MetricsSource) {
 	}
 }
 
+// Update registers s under name, replacing the source registered there if any: the
+// idempotent form of Register, for a reconciler that rebuilds a source when its object
+// changes. It refuses an empty name and a nil source. The replaced source is not closed:
+// a caller that owns it (a *pod.PodScrapingSource holds idle connections and metric
+// registrations) Gets it first and closes it after Update returns.
+func (r *SourceRegistry) Update(name string, s MetricsSource) error {
+	if name == "" {
+		return fmt.Errorf("update source: name is empty")
+	}
+	if s == nil {
+		return fmt.Errorf("update source %q: source is nil", name)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sources[name] = s
+	return nil
+}
+
+// Unregister removes the source registered under name. It is idempotent: removing a name
+// that is not registered does nothing, so a deletion that runs twice (a reconcile retry)
+// is not an error; the error is always nil and is there for the upstream autoscaler's
+// signature. The removed source is not closed (see Update).
+func (r *SourceRegistry) Unregister(name string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.sources, name)
+	return nil
+}
+
 // Get returns the source registered under name, or nil.
 func (r *SourceRegistry) Get(name string) MetricsSource {
 	r.mu.RLock()

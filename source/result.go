@@ -6,6 +6,9 @@ import "time"
 //
 // A result can carry both Values and an Error: a query answered by some backends (pods)
 // but not others holds what was collected and says in Error what was not.
+//
+// Its methods are safe on a nil *MetricResult (a query missing from a Refresh's map): nil
+// has no values and no error, and is stale. They read the wall clock.
 type MetricResult struct {
 	// QueryName is the registered name of the query (e.g. "all_metrics").
 	QueryName string
@@ -18,7 +21,60 @@ type MetricResult struct {
 	Error error
 }
 
-// MetricValue is one sample.
+// IsStale reports whether the result is too old to act on: it has no values, or any of
+// its values is stale (see MetricValue.IsStale). A nil result is stale.
+func (r *MetricResult) IsStale(threshold time.Duration) bool {
+	if r == nil || len(r.Values) == 0 {
+		return true
+	}
+	for _, v := range r.Values {
+		if v.IsStale(threshold) {
+			return true
+		}
+	}
+	return false
+}
+
+// OldestTimestamp returns the earliest Timestamp of the values; the zero time when there
+// are none or r is nil.
+func (r *MetricResult) OldestTimestamp() time.Time {
+	if r == nil || len(r.Values) == 0 {
+		return time.Time{}
+	}
+	oldest := r.Values[0].Timestamp
+	for _, v := range r.Values[1:] {
+		if v.Timestamp.Before(oldest) {
+			oldest = v.Timestamp
+		}
+	}
+	return oldest
+}
+
+// Age is the age of the oldest value (see OldestTimestamp); 0 when there is none.
+func (r *MetricResult) Age() time.Duration {
+	oldest := r.OldestTimestamp()
+	if oldest.IsZero() {
+		return 0
+	}
+	return time.Since(oldest)
+}
+
+// HasError reports whether the query failed in whole or in part (Error is set). A nil
+// result has no error: test it for nil, or use IsStale, to catch a missing query.
+func (r *MetricResult) HasError() bool {
+	return r != nil && r.Error != nil
+}
+
+// FirstValue returns the first value, or the zero MetricValue when there is none or r is
+// nil. Useful for queries that yield one sample; the order of several is the source's.
+func (r *MetricResult) FirstValue() MetricValue {
+	if r == nil || len(r.Values) == 0 {
+		return MetricValue{}
+	}
+	return r.Values[0]
+}
+
+// MetricValue is one sample. Its methods read the wall clock.
 type MetricValue struct {
 	// Value is the sample value; NaN and ±Inf are possible.
 	Value float64
@@ -27,4 +83,21 @@ type MetricValue struct {
 	Timestamp time.Time
 	// Labels are the sample's labels, "__name__" included. Shared: read-only.
 	Labels map[string]string
+}
+
+// IsStale reports whether the sample is older than threshold. A sample without a
+// Timestamp is stale.
+func (v MetricValue) IsStale(threshold time.Duration) bool {
+	if v.Timestamp.IsZero() {
+		return true
+	}
+	return time.Since(v.Timestamp) > threshold
+}
+
+// Age is how long ago the sample was taken; 0 when it has no Timestamp.
+func (v MetricValue) Age() time.Duration {
+	if v.Timestamp.IsZero() {
+		return 0
+	}
+	return time.Since(v.Timestamp)
 }

@@ -37,11 +37,12 @@ type PodScrapingSource struct {
 	cache        *source.Cache
 	parsers      *parserPool
 
-	hintsMu sync.Mutex     // protects hints
-	hints   map[string]int // by selection key; see sizeHint
-	slots   chan struct{}  // one token per request allowed in flight
-	flights flight.Group[refreshOutcome]
-	metrics *metrics // nil without a Registerer
+	hintsMu  sync.Mutex     // protects hints
+	hints    map[string]int // by selection key; see sizeHint
+	slots    chan struct{}  // one token per request allowed in flight
+	flights  flight.Group[refreshOutcome]
+	metrics  *metrics // nil without a Registerer
+	metadata metadataStore
 }
 
 // refreshOutcome is what one shared refresh hands every caller.
@@ -103,7 +104,7 @@ func (s *PodScrapingSource) QueryList() *source.QueryList { return s.queries }
 // params are ignored: pod scraping queries take none, so a result refreshed with any
 // params is found with any params. Get does no I/O and never waits for a Refresh.
 func (s *PodScrapingSource) Get(queryName string, _ map[string]string) *source.CachedValue {
-	return s.cache.Get(queryName)
+	return s.cache.Get(source.BuildCacheKey(queryName, nil))
 }
 
 // Close releases the idle connections kept to pods between refreshes and unregisters
@@ -177,6 +178,7 @@ func (s *PodScrapingSource) refresh(ctx context.Context, sel *selection) (refres
 	collectedAt := s.config.Clock.Now()
 	job := s.newScrapeJob(sel, token)
 	pods := s.scrapeAll(ctx, targets, job)
+	s.recordMetadata(pods)
 	s.rememberSize(sel.key, pods)
 	s.metrics.observeScrapes(pods)
 	if err := ctx.Err(); err != nil {
@@ -201,7 +203,11 @@ func (s *PodScrapingSource) refresh(ctx context.Context, sel *selection) (refres
 		return refreshOutcome{results: results}, fmt.Errorf("refresh service %s: %w (%d pods): %w",
 			s.serviceKey(), ErrAllPodsFailed, len(pods), errors.Join(errs...))
 	}
-	s.cache.SetAll(results, s.config.DefaultTTL)
+	entries := make([]source.CacheEntry, 0, len(results))
+	for _, r := range results {
+		entries = append(entries, source.CacheEntry{Result: r})
+	}
+	s.cache.SetAll(entries, s.config.DefaultTTL)
 	s.metrics.observeStored()
 	return refreshOutcome{results: results}, nil
 }

@@ -1,0 +1,101 @@
+package source
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/utils/clock"
+)
+
+// CacheKey identifies a cached result: a query name and the params it ran with, as
+// BuildCacheKey writes them. Its zero value is the key of the query with an empty name.
+type CacheKey string
+
+// BuildCacheKey returns the cache key of queryName run with params: the name alone when
+// params is empty, else the name and the params sorted by key ("q:a=1,b=2"). Two maps
+// with the same entries give the same key. params is only read.
+func BuildCacheKey(queryName string, params map[string]string) CacheKey {
+	if len(params) == 0 {
+		return CacheKey(queryName)
+	}
+	var b strings.Builder
+	b.WriteString(queryName)
+	for i, k := range slices.Sorted(maps.Keys(params)) {
+		if i == 0 {
+			b.WriteByte(':')
+		} else {
+			b.WriteByte(',')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(params[k])
+	}
+	return CacheKey(b.String())
+}
+
+// CachedValue is a cached MetricResult with its lifetime.
+//
+// Every method is safe on a nil *CachedValue, so the result of a cache miss can be tested
+// directly: nil is expired, never fresh, and of age 0. A value served by a Cache reads
+// time from that cache's clock; one built as a literal reads the wall clock. A
+// CachedValue is not modified after it is stored: share it, do not change it.
+type CachedValue struct {
+	// Result is the cached result. Shared: read-only.
+	Result MetricResult
+	// CachedAt is when the result was stored.
+	CachedAt time.Time
+	// TTL is how long the value is served after CachedAt.
+	TTL time.Duration
+	// ExpiresAt is when the value stops being served: CachedAt plus TTL. When zero (a
+	// value built as a literal with CachedAt and TTL only), CachedAt plus TTL is used.
+	ExpiresAt time.Time
+	// Params are the query parameters the result was computed with; nil for queries that
+	// take none. Shared: read-only.
+	Params map[string]string
+
+	clock clock.PassiveClock // the cache's clock; nil means the wall clock
+}
+
+func (v *CachedValue) now() time.Time {
+	if v.clock == nil {
+		return time.Now()
+	}
+	return v.clock.Now()
+}
+
+// expiresAt is ExpiresAt, or CachedAt plus TTL when ExpiresAt is unset.
+func (v *CachedValue) expiresAt() time.Time {
+	if v.ExpiresAt.IsZero() {
+		return v.CachedAt.Add(v.TTL)
+	}
+	return v.ExpiresAt
+}
+
+// IsExpired reports whether the value has reached the end of its TTL. A nil value is
+// expired.
+func (v *CachedValue) IsExpired() bool {
+	if v == nil {
+		return true
+	}
+	return !v.now().Before(v.expiresAt())
+}
+
+// Age is how long ago the value was stored; 0 for a nil value.
+func (v *CachedValue) Age() time.Duration {
+	if v == nil {
+		return 0
+	}
+	return v.now().Sub(v.CachedAt)
+}
+
+// IsFresh reports whether the value was stored no longer than threshold ago, whatever its
+// TTL: a caller that needs fresher data than the source's TTL asks this. A nil value is
+// never fresh.
+func (v *CachedValue) IsFresh(threshold time.Duration) bool {
+	if v == nil {
+		return false
+	}
+	return v.Age() <= threshold
+}
