@@ -37,12 +37,11 @@ type PodScrapingSource struct {
 	cache        *source.Cache
 	parsers      *parserPool
 
-	hintsMu  sync.Mutex     // protects hints
-	hints    map[string]int // by selection key; see sizeHint
-	slots    chan struct{}  // one token per request allowed in flight
-	flights  flight.Group[refreshOutcome]
-	metrics  *metrics // nil without a Registerer
-	metadata metadataStore
+	hintsMu sync.Mutex     // protects hints
+	hints   map[string]int // by selection key; see sizeHint
+	slots   chan struct{}  // one token per request allowed in flight
+	flights flight.Group[refreshOutcome]
+	metrics *metrics // nil without a Registerer
 }
 
 // refreshOutcome is what one shared refresh hands every caller.
@@ -178,7 +177,6 @@ func (s *PodScrapingSource) refresh(ctx context.Context, sel *selection) (refres
 	collectedAt := s.config.Clock.Now()
 	job := s.newScrapeJob(sel, token)
 	pods := s.scrapeAll(ctx, targets, job)
-	s.recordMetadata(pods)
 	s.rememberSize(sel.key, pods)
 	s.metrics.observeScrapes(pods)
 	if err := ctx.Err(); err != nil {
