@@ -1,0 +1,118 @@
+package history
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb"
+)
+
+// engine is Prometheus' query engine with the options a Prometheus server starts with.
+type engine struct {
+	*promql.Engine
+	opts promql.QueryOpts
+}
+
+func newEngine(o Options) *engine {
+	return &engine{
+		Engine: promql.NewEngine(promql.EngineOpts{
+			MaxSamples:    o.MaxSamples,
+			Timeout:       o.QueryTimeout,
+			LookbackDelta: o.LookbackDelta,
+			// Prometheus' defaults since 2.33, and its evaluation_interval default for
+			// subqueries without a step.
+			EnableAtModifier:         true,
+			EnableNegativeOffset:     true,
+			NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
+		}),
+		opts: promql.NewPrometheusQueryOpts(false, o.LookbackDelta, nil),
+	}
+}
+
+// Kind is the type of a query's result.
+type Kind string
+
+// The kinds of result a PromQL expression has.
+const (
+	KindVector Kind = "vector"
+	KindScalar Kind = "scalar"
+	KindMatrix Kind = "matrix"
+	KindString Kind = "string"
+)
+
+// Point is one series of a result at one time: a vector's sample, a scalar (no labels),
+// or the latest sample of a range vector's series.
+type Point struct {
+	Metric labels.Labels // the series' labels; empty for a scalar
+	T      int64         // milliseconds since the Unix epoch
+	V      float64
+}
+
+// Result is what an instant query returned. Its slices are the caller's.
+type Result struct {
+	Kind     Kind
+	Points   []Point
+	Warnings []string // the engine's warnings and infos (annotations), as text
+}
+
+// Query evaluates the PromQL expression expr at time at over the stored history. A parse
+// error, an evaluation error (too many samples, timeout, ctx ending) or a string result
+// is an error.
+func (h *History) Query(ctx context.Context, expr string, at time.Time) (Result, error) {
+	q, err := h.engine.NewInstantQuery(ctx, h.queryable(), h.engine.opts, expr, at)
+	if err != nil {
+		return Result{}, err
+	}
+	defer q.Close()
+	res := q.Exec(ctx)
+	if res.Err != nil {
+		return Result{}, res.Err
+	}
+	out := Result{}
+	warnings, infos := res.Warnings.AsStrings(expr, 0, 0)
+	out.Warnings = append(warnings, infos...)
+	switch v := res.Value.(type) {
+	case promql.Vector:
+		out.Kind = KindVector
+		out.Points = make([]Point, 0, len(v))
+		for _, s := range v {
+			if s.H != nil {
+				continue // native histograms are never stored: scrapes are text
+			}
+			out.Points = append(out.Points, Point{Metric: s.Metric, T: s.T, V: s.F})
+		}
+	case promql.Scalar:
+		out.Kind = KindScalar
+		out.Points = []Point{{T: v.T, V: v.V}}
+	case promql.Matrix:
+		out.Kind = KindMatrix
+		out.Points = make([]Point, 0, len(v))
+		for _, s := range v {
+			if n := len(s.Floats); n > 0 {
+				out.Points = append(out.Points, Point{Metric: s.Metric, T: s.Floats[n-1].T, V: s.Floats[n-1].F})
+			}
+		}
+	default:
+		return Result{}, fmt.Errorf("result of type %s is not a vector, scalar or range vector", res.Value.Type())
+	}
+	return out, nil
+}
+
+// queryable reads the head as Prometheus' own DB reads its head block.
+func (h *History) queryable() storage.Queryable {
+	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
+		return tsdb.NewBlockQuerier(tsdb.NewRangeHead(h.head, mint, maxt), mint, maxt)
+	})
+}
+
+// Parse parses expr as the engine will, so a caller can report a bad expression before
+// scraping.
+func Parse(expr string) (parser.Expr, error) {
+	p := parser.NewParser(parser.Options{})
+	return p.ParseExpr(expr)
+}
