@@ -1,0 +1,85 @@
+package source
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Label names every source gives its samples.
+const (
+	// LabelName holds the metric name of a sample.
+	LabelName = "__name__"
+	// LabelPod holds the name of the pod a sample came from.
+	LabelPod = "pod"
+	// MetricUp is the synthetic sample a scraping source writes per pod per scrape, as
+	// Prometheus does: 1 when the pod answered with a valid exposition, else 0.
+	MetricUp = "up"
+)
+
+// Errors PodValues returns, to tell why a pod has no values of a metric; test with
+// errors.Is.
+var (
+	// ErrPodDown: the pod was scraped and failed (its up sample is 0). The error also
+	// wraps the pod's own error when the result's Error has one (see PodError).
+	ErrPodDown = errors.New("pod down")
+	// ErrNoSuchMetric: the pod answered (up 1) and exposes no sample of the metric.
+	ErrNoSuchMetric = errors.New("no such metric")
+	// ErrPodNotScraped: the result has no up sample for the pod: the refresh did not scrape
+	// it (not Ready, terminating, gone), or the source writes no up samples.
+	ErrPodNotScraped = errors.New("pod not scraped")
+)
+
+// ValuesByPod returns the values of metric (their __name__) grouped by their pod label;
+// values without one are under "". A pod that exposes no such sample, or is down, has no
+// entry: use PodValues to tell which. The map and slices are the caller's; the values'
+// Labels stay shared. Nil-safe: a nil result gives an empty map.
+func (r *MetricResult) ValuesByPod(metric string) map[string][]MetricValue {
+	byPod := map[string][]MetricValue{}
+	if r == nil {
+		return byPod
+	}
+	for _, v := range r.Values {
+		if v.Labels[LabelName] == metric {
+			pod := v.Labels[LabelPod]
+			byPod[pod] = append(byPod[pod], v)
+		}
+	}
+	return byPod
+}
+
+// PodValues returns pod's values of metric. When there are none, the error says why, so
+// that "the queue is empty" is never confused with "the pod did not answer":
+// ErrPodDown when the pod's up sample is 0, ErrNoSuchMetric when it is 1, and
+// ErrPodNotScraped when the result has no up sample for the pod. A result whose source
+// writes no up samples (not a scraping source) answers ErrPodNotScraped for a pod without
+// values. The slice is the caller's. Nil-safe.
+func (r *MetricResult) PodValues(pod, metric string) ([]MetricValue, error) {
+	var values []MetricValue
+	up, scraped := 0.0, false
+	if r != nil {
+		for _, v := range r.Values {
+			if v.Labels[LabelPod] != pod {
+				continue
+			}
+			switch v.Labels[LabelName] {
+			case metric:
+				values = append(values, v)
+			case MetricUp:
+				up, scraped = v.Value, true
+			}
+		}
+	}
+	switch {
+	case len(values) > 0:
+		return values, nil
+	case !scraped:
+		return nil, fmt.Errorf("metric %s of pod %s: %w", metric, pod, ErrPodNotScraped)
+	case up != 1:
+		if cause := podError(r.Error, pod); cause != nil {
+			return nil, fmt.Errorf("metric %s of pod %s: %w: %w", metric, pod, ErrPodDown, cause)
+		}
+		return nil, fmt.Errorf("metric %s of pod %s: %w", metric, pod, ErrPodDown)
+	default:
+		return nil, fmt.Errorf("metric %s of pod %s: %w", metric, pod, ErrNoSuchMetric)
+	}
+}
