@@ -150,6 +150,13 @@ func (e *eppSim) expose(w *textWriter, servers []*modelServer) {
 	w.single("inference_extension_flow_control_queue_size", "gauge",
 		alpha+"Current number of requests being actively managed by the EPP flow control layer, from the start of the EnqueueAndWait call until a final outcome is reached.",
 		flow, float64(len(e.held)))
+	heldBytes := 0
+	for _, r := range e.held {
+		heldBytes += r.promptTokens * bytesPerToken
+	}
+	w.single("inference_extension_flow_control_queue_bytes", "gauge",
+		alpha+"Current total size in bytes of the requests being actively managed by the EPP flow control layer.",
+		flow, float64(heldBytes))
 	w.family("inference_extension_flow_control_request_queue_duration_seconds", "histogram",
 		alpha+"Distribution of the total time requests spend in the EPP flow control layer, measured from the start of the EnqueueAndWait call until a final outcome is reached.")
 	w.histogram("inference_extension_flow_control_request_queue_duration_seconds",
