@@ -31,13 +31,18 @@ type ControlPlane struct {
 type Options struct {
 	// Progress receives build progress when the binaries must be built first. Nil: discard.
 	Progress io.Writer
+	// BinaryDir holds kube-apiserver and etcd. Empty: see BinaryDir.
+	BinaryDir string
 }
 
 // Start builds the control-plane binaries if needed and starts them. Stop it when done.
 func Start(opts Options) (*ControlPlane, error) {
-	dir, err := BinaryDir(opts.Progress)
-	if err != nil {
-		return nil, err
+	dir := opts.BinaryDir
+	if dir == "" {
+		var err error
+		if dir, err = BinaryDir(opts.Progress); err != nil {
+			return nil, err
+		}
 	}
 	env := &envtest.Environment{BinaryAssetsDirectory: dir}
 	// Explicit paths: envtest would otherwise prefer KUBEBUILDER_ASSETS even when it is
