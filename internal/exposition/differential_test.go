@@ -22,7 +22,10 @@ import (
 
 // The differential tests parse the same expositions with this package and with the
 // parsers Prometheus uses, and require the same samples, compared as sets of
-// canonical lines: name, labels sorted by name, value, timestamp.
+// canonical lines: name, labels sorted by name, value, timestamp. Label values are
+// compared as Prometheus stores them: textparse's as they come, expfmt's le and
+// quantile (floats in its protobufs) formatted as Prometheus formats them from a
+// protobuf scrape.
 
 func TestDifferentialText(t *testing.T) {
 	for _, path := range textInputs {
@@ -78,8 +81,7 @@ func readFile(t testing.TB, path string) []byte {
 	return data
 }
 
-// canonical formats one sample for comparison. The values of le and quantile labels are
-// normalised as floats: expfmt keeps them as floats and textparse reformats them.
+// canonical formats one sample for comparison.
 func canonical(name string, ls []Label, value float64, ts *int64) string {
 	ls = slices.Clone(ls)
 	slices.SortFunc(ls, func(a, b Label) int { return strings.Compare(a.Name, b.Name) })
@@ -90,13 +92,7 @@ func canonical(name string, ls []Label, value float64, ts *int64) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		v := l.Value
-		if l.Name == "le" || l.Name == "quantile" {
-			if f, err := strconv.ParseFloat(v, 64); err == nil {
-				v = strconv.FormatFloat(f, 'g', -1, 64)
-			}
-		}
-		fmt.Fprintf(&b, "%q=%q", l.Name, v)
+		fmt.Fprintf(&b, "%q=%q", l.Name, l.Value)
 	}
 	b.WriteString("} ")
 	if math.IsNaN(value) {
@@ -157,7 +153,7 @@ func expandMetric(name string, typ dto.MetricType, m *dto.Metric) []string {
 	with := func(name, value string) []Label {
 		return append(slices.Clone(ls), Label{Name: name, Value: value})
 	}
-	formatFloat := func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+	formatFloat := labels.FormatOpenMetricsFloat // as Prometheus' protobuf parser writes le and quantile
 	var out []string
 	switch typ {
 	case dto.MetricType_COUNTER:
@@ -202,35 +198,11 @@ func expandMetric(name string, typ dto.MetricType, m *dto.Metric) []string {
 // textparseSamples parses with Prometheus' own scrape parsers.
 func textparseSamples(t testing.TB, data []byte, f Format) []string {
 	t.Helper()
-	var p textparse.Parser
-	if f == FormatOpenMetrics {
-		p = textparse.NewOpenMetricsParser(data, labels.NewSymbolTable())
-	} else {
-		p = textparse.NewPromParser(data, labels.NewSymbolTable(), false)
+	out, err := textparseParse(data, f)
+	if err != nil {
+		t.Fatalf("textparse: %v", err)
 	}
-	var out []string
-	var lset labels.Labels
-	for {
-		entry, err := p.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("textparse: %v", err)
-		}
-		if entry != textparse.EntrySeries {
-			continue
-		}
-		_, ts, v := p.Series()
-		p.Labels(&lset)
-		var ls []Label
-		lset.Range(func(l labels.Label) {
-			if l.Name != labels.MetricName {
-				ls = append(ls, Label{Name: l.Name, Value: l.Value})
-			}
-		})
-		out = append(out, canonical(lset.Get(labels.MetricName), ls, v, ts))
-	}
+	return out
 }
 
 // compareSamples requires got and want to hold the same samples, repeats included.
@@ -264,3 +236,85 @@ func compareSamples(t *testing.T, got, want []string) {
 }
 
 func first(s []string, n int) []string { return s[:min(n, len(s))] }
+
+// TestDifferentialStrictness: what OpenMetrics forbids and textparse rejects, this
+// parser rejects too (TestParseErrors has the messages), and the forms textparse accepts
+// give the samples it gives.
+func TestDifferentialStrictness(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		format Format
+		input  string
+		ok     bool
+	}{
+		{"unit not a suffix", FormatOpenMetrics, "# UNIT a_seconds second\na_seconds 1\n# EOF\n", false},
+		{"unit without underscore", FormatOpenMetrics, "# UNIT aseconds seconds\n# EOF\n", false},
+		{"unit is the name", FormatOpenMetrics, "# UNIT seconds seconds\n# EOF\n", false},
+		{"unit a suffix", FormatOpenMetrics, "# UNIT a_seconds seconds\na_seconds 1\n# EOF\n", true},
+		{"empty unit", FormatOpenMetrics, "# UNIT a \na 1\n# EOF\n", true},
+		{"HELP without text", FormatOpenMetrics, "# HELP a\na 1\n# EOF\n", false},
+		{"HELP with empty text", FormatOpenMetrics, "# HELP a \na 1\n# EOF\n", true},
+		{"TYPE without text", FormatOpenMetrics, "# TYPE a\na 1\n# EOF\n", false},
+		{"TYPE with empty text", FormatOpenMetrics, "# TYPE a \na 1\n# EOF\n", false},
+		{"UNIT without text", FormatOpenMetrics, "# UNIT a_s\na_s 1\n# EOF\n", false},
+		{"HELP without name", FormatOpenMetrics, "# HELP\n# EOF\n", false},
+		{"HELP without name, blank", FormatOpenMetrics, "# HELP \n# EOF\n", false},
+		{"blank after EOF", FormatOpenMetrics, "a 1\n# EOF \n", false},
+		{"text after EOF", FormatOpenMetrics, "a 1\n# EOF x\n", false},
+		{"EOF without newline", FormatOpenMetrics, "a 1\n# EOF", true},
+		{"quoted name after a label", FormatOpenMetrics, "{b=\"c\",\"a\"} 1\n# EOF\n", true},
+		{"quoted name between labels", FormatOpenMetrics, "{\"x\"=\"y\",\"a.b\",c=\"d\"} 1\n# EOF\n", true},
+		{"two quoted names", FormatOpenMetrics, "{\"a\",\"b\"} 1\n# EOF\n", false},
+		{"text: quoted name after a label", FormatText, "{b=\"c\",\"a\"} 1\n", true},
+		{"text: quoted name between labels", FormatText, "{\"x\"=\"y\",\"a.b\",c=\"d\"} 1\n", true},
+		{"text: bare and quoted name", FormatText, "a{\"b\"} 1\n", false},
+		{"text: no name", FormatText, "{b=\"c\"} 1\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := []byte(tc.input)
+			theirs, theirErr := textparseParse(data, tc.format)
+			if (theirErr == nil) != tc.ok {
+				t.Fatalf("textparse: got error %v, want ok: %t (the case is wrong)", theirErr, tc.ok)
+			}
+			ours, err := collect(t, NewParser(Options{}), data, tc.format)
+			if (err == nil) != tc.ok {
+				t.Fatalf("got error %v, want ok: %t (textparse: %v)", err, tc.ok, theirErr)
+			}
+			if tc.ok {
+				compareSamples(t, canonicalAll(ours), theirs)
+			}
+		})
+	}
+}
+
+// textparseParse is textparseSamples returning textparse's error.
+func textparseParse(data []byte, f Format) (out []string, err error) {
+	var p textparse.Parser
+	if f == FormatOpenMetrics {
+		p = textparse.NewOpenMetricsParser(data, labels.NewSymbolTable())
+	} else {
+		p = textparse.NewPromParser(data, labels.NewSymbolTable(), false)
+	}
+	var lset labels.Labels
+	for {
+		entry, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if entry != textparse.EntrySeries {
+			continue
+		}
+		_, ts, v := p.Series()
+		p.Labels(&lset)
+		var ls []Label
+		lset.Range(func(l labels.Label) {
+			if l.Name != labels.MetricName {
+				ls = append(ls, Label{Name: l.Name, Value: l.Value})
+			}
+		})
+		out = append(out, canonical(lset.Get(labels.MetricName), ls, v, ts))
+	}
+}

@@ -6,15 +6,19 @@ import (
 	"testing"
 )
 
-func TestParseErrors(t *testing.T) {
+// errorCase is an exposition that fails to parse, and where and why.
+type errorCase struct {
+	name     string
+	format   Format
+	input    string
+	wantLine int
+	wantMsg  string
+}
+
+// errorCases are malformed expositions, for TestParseErrors and FuzzParse's seeds.
+func errorCases() []errorCase {
 	long := "a{b=\"" + strings.Repeat("x", 200) + "\"} zz"
-	for _, tc := range []struct {
-		name     string
-		format   Format
-		input    string
-		wantLine int
-		wantMsg  string
-	}{
+	return []errorCase{
 		// Names.
 		{"bad metric name", FormatText, "1a 1\n", 1, "invalid metric name"},
 		{"no name in braces", FormatText, "{} 1\n", 1, "missing metric name"},
@@ -23,7 +27,13 @@ func TestParseErrors(t *testing.T) {
 		{"empty quoted name", FormatText, `{""} 1`, 1, "empty metric name"},
 		{"unterminated quoted name", FormatText, `{"abc`, 1, "unterminated quoted string in metric name"},
 		{"invalid UTF-8 in quoted name", FormatText, "{\"a\xff\"} 1", 1, "invalid UTF-8 in metric name"},
-		{"quoted name not followed by comma", FormatText, `{"a" x} 1`, 1, "missing metric name"},
+		{"quoted name not followed by comma", FormatText, `{"a" x} 1`, 1, `expected '=' after label name "a"`},
+		{"only labels in braces", FormatText, `{b="c",d="e"} 1`, 1, "missing metric name"},
+		{"bare and quoted name", FormatText, `a{"b"} 1`, 1, "metric name already set"},
+		{"two quoted names", FormatText, `{"a","b"} 1`, 1, "metric name already set"},
+		{"two quoted names among labels", FormatText, `{x="y","a",z="w","b"} 1`, 1, "metric name already set"},
+		{"empty quoted name among labels", FormatText, `{x="y",""} 1`, 1, "empty metric name"},
+		{"invalid UTF-8 in quoted name among labels", FormatText, "{x=\"y\",\"a\xff\"} 1", 1, "invalid UTF-8 in metric name"},
 
 		// Labels.
 		{"bad label name", FormatText, `a{1b="c"} 1`, 1, `invalid label name at "1b=\"c\"} 1"`},
@@ -34,7 +44,6 @@ func TestParseErrors(t *testing.T) {
 		{"line cut in a label value", FormatText, "a 1\nb{c=\"d", 2, "unterminated label value"},
 		{"line cut after a label value", FormatText, "a 1\nb{c=\"d\"", 2, "unterminated label set"},
 		{"line cut after a comma", FormatText, "a 1\nb{c=\"d\",", 2, "unterminated label set"},
-		{"invalid escape", FormatText, `a{b="x\qy"} 1`, 1, `invalid escape sequence "\\q" in label value`},
 		{"invalid UTF-8 in label value", FormatText, "a{b=\"\xff\"} 1", 1, "invalid UTF-8 in label value"},
 		{"invalid UTF-8 in quoted label name", FormatText, "a{\"\xc3\"=\"v\"} 1", 1, "invalid UTF-8 in label name"},
 		{"empty quoted label name", FormatText, `a{""="v"} 1`, 1, "empty label name"},
@@ -56,11 +65,6 @@ func TestParseErrors(t *testing.T) {
 		{"text after timestamp", FormatText, "a 1 2 3\n", 1, `unexpected text after timestamp: "3"`},
 		{"comment after value in text", FormatText, "a 1 # {x=\"y\"} 1\n", 1, `invalid timestamp "#"`},
 
-		// Series.
-		{"duplicate series", FormatText, "a{x=\"1\",y=\"2\"} 1\nb 1\na{y=\"2\",x=\"1\"} 2\n", 3, "duplicate series"},
-		{"duplicate series, no labels", FormatText, "a 1\na{} 2\n", 2, "duplicate series"},
-		{"duplicate series, quoted name", FormatText, "a 1\n{\"a\"} 2\n", 2, "duplicate series"},
-
 		// Metadata.
 		{"unknown type", FormatText, "# TYPE a gauges\n", 1, `unknown metric type "gauges"`},
 		{"bad name in TYPE", FormatText, "# TYPE a-b gauge\n", 1, "invalid metric name in comment"},
@@ -68,6 +72,16 @@ func TestParseErrors(t *testing.T) {
 		{"invalid UTF-8 in HELP", FormatText, "# HELP a \xff\n", 1, "invalid UTF-8 in HELP"},
 		{"untyped in OpenMetrics", FormatOpenMetrics, "# TYPE a untyped\n# EOF\n", 1, `unknown metric type "untyped"`},
 		{"upper case in OpenMetrics", FormatOpenMetrics, "# TYPE a GAUGE\n# EOF\n", 1, `unknown metric type "GAUGE"`},
+		{"empty type in OpenMetrics", FormatOpenMetrics, "# TYPE a \n# EOF\n", 1, `unknown metric type ""`},
+		{"HELP without text", FormatOpenMetrics, "# HELP a\n# EOF\n", 1, "missing text in HELP"},
+		{"TYPE without text", FormatOpenMetrics, "# TYPE a\n# EOF\n", 1, "missing text in TYPE"},
+		{"UNIT without text", FormatOpenMetrics, "# UNIT a_s\n# EOF\n", 1, "missing text in UNIT"},
+		{"HELP without name", FormatOpenMetrics, "# HELP\n# EOF\n", 1, "missing metric name in HELP"},
+		{"TYPE without name", FormatOpenMetrics, "# TYPE \n# EOF\n", 1, "missing metric name in TYPE"},
+		{"unit not a suffix", FormatOpenMetrics, "# UNIT a_seconds second\na_seconds 1\n# EOF\n", 1, `unit "second" is not a suffix of metric name "a_seconds"`},
+		{"unit without underscore", FormatOpenMetrics, "# UNIT aseconds seconds\n# EOF\n", 1, `unit "seconds" is not a suffix of metric name "aseconds"`},
+		{"unit is the name", FormatOpenMetrics, "# UNIT seconds seconds\n# EOF\n", 1, `unit "seconds" is not a suffix of metric name "seconds"`},
+		{"unit of a quoted name", FormatOpenMetrics, "# UNIT \"a.b\" b\n# EOF\n", 1, `unit "b" is not a suffix of metric name "a.b"`},
 
 		// OpenMetrics.
 		{"missing EOF", FormatOpenMetrics, "a 1\nb 2\n", 3, "missing # EOF"},
@@ -75,6 +89,9 @@ func TestParseErrors(t *testing.T) {
 		{"empty OpenMetrics", FormatOpenMetrics, "", 1, "missing # EOF"},
 		{"sample after EOF", FormatOpenMetrics, "a 1\n# EOF\nb 2\n", 3, "unexpected data after # EOF"},
 		{"blank line after EOF", FormatOpenMetrics, "# EOF\n\n", 2, "unexpected data after # EOF"},
+		{"blank after EOF", FormatOpenMetrics, "a 1\n# EOF \n", 2, "unexpected data after # EOF"},
+		{"text after EOF", FormatOpenMetrics, "# EOF x\n", 1, "unexpected data after # EOF"},
+		{"EOF run into text", FormatOpenMetrics, "# EOFx\n", 1, "unexpected data after # EOF"},
 		{"NaN timestamp", FormatOpenMetrics, "a 1 NaN\n# EOF\n", 1, `invalid timestamp "NaN"`},
 		{"huge timestamp", FormatOpenMetrics, "a 1 1e300\n# EOF\n", 1, `invalid timestamp "1e300"`},
 		{"exemplar without braces", FormatOpenMetrics, "a_total 1 # x\n# EOF\n", 1, "invalid exemplar: want # {labels} value [timestamp]"},
@@ -86,15 +103,29 @@ func TestParseErrors(t *testing.T) {
 
 		// Quoting of the offending line.
 		{"long line", FormatText, long, 1, `invalid value "zz"`},
-	} {
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range errorCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := NewParser(Options{}).Parse(strings.NewReader(tc.input), tc.format, nil)
+			// The same error whatever Keep says: a line skipped is checked as one kept.
 			var pe *ParseError
-			if !errors.As(err, &pe) {
-				t.Fatalf("got error %v, want a *ParseError", err)
-			}
-			if pe.Line != tc.wantLine || pe.Msg != tc.wantMsg {
-				t.Errorf("got line %d %q, want line %d %q", pe.Line, pe.Msg, tc.wantLine, tc.wantMsg)
+			for _, keep := range []struct {
+				name string
+				keep func(name, family string) bool
+			}{
+				{"nil", nil},
+				{"all", func(string, string) bool { return true }},
+				{"none", func(string, string) bool { return false }},
+			} {
+				_, err := NewParser(Options{Keep: keep.keep}).Parse(strings.NewReader(tc.input), tc.format, nil)
+				if !errors.As(err, &pe) {
+					t.Fatalf("Keep %s: got error %v, want a *ParseError", keep.name, err)
+				}
+				if pe.Line != tc.wantLine || pe.Msg != tc.wantMsg {
+					t.Errorf("Keep %s: got line %d %q, want line %d %q", keep.name, pe.Line, pe.Msg, tc.wantLine, tc.wantMsg)
+				}
 			}
 			lines := strings.Split(tc.input, "\n")
 			wantInput := ""

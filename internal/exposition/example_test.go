@@ -65,6 +65,53 @@ vllm:num_requests_running{model_name="m"} 2
 	// 2 samples, <nil>
 }
 
+func ExampleOptions_metadata() {
+	const body = `# HELP http_requests Requests served.
+# TYPE http_requests counter
+http_requests_total{code="200"} 1027
+http_requests_created{code="200"} 1.7e+09
+# TYPE latency_seconds histogram
+# UNIT latency_seconds seconds
+latency_seconds_bucket{le="1"} 2
+latency_seconds_bucket{le="+Inf"} 3
+# EOF
+`
+	// Metadata comes before the family's samples; le is stored as Prometheus stores it,
+	// and _created is a series of its own family.
+	p := exposition.NewParser(exposition.Options{
+		Metadata: func(m exposition.Metadata) {
+			fmt.Printf("# %s %s %q %q\n", m.Family, m.Type, m.Help, m.Unit)
+		},
+	})
+	_, err := p.Parse(strings.NewReader(body), exposition.FormatOpenMetrics, func(s *exposition.Sample) error {
+		fmt.Println(s.Family, s.Name, s.Labels, s.Value)
+		return nil
+	})
+	fmt.Println(err)
+	// Output:
+	// # http_requests counter "Requests served." ""
+	// http_requests http_requests_total [{code 200}] 1027
+	// http_requests_created http_requests_created [{code 200}] 1.7e+09
+	// # latency_seconds histogram "" "seconds"
+	// latency_seconds latency_seconds_bucket [{le 1.0}] 2
+	// latency_seconds latency_seconds_bucket [{le +Inf}] 3
+	// <nil>
+}
+
+func ExampleParser_Duplicates() {
+	// A repeated series keeps its first sample; the repeat is dropped and counted.
+	p := exposition.NewParser(exposition.Options{})
+	n, err := p.Parse(strings.NewReader("queue{model=\"a\"} 4\nqueue{model=\"a\"} 5\n"), exposition.FormatText,
+		func(s *exposition.Sample) error {
+			fmt.Println(s.Name, s.Labels, s.Value)
+			return nil
+		})
+	fmt.Println(n, "samples,", p.Duplicates(), "dropped,", err)
+	// Output:
+	// queue [{model a}] 4
+	// 2 samples, 1 dropped, <nil>
+}
+
 func ExampleParseContentType() {
 	for _, ct := range []string{
 		"application/openmetrics-text; version=1.0.0; charset=utf-8",

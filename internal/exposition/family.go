@@ -2,55 +2,80 @@ package exposition
 
 import "bytes"
 
-// metricType is the type of a metric family from its # TYPE line.
-type metricType uint8
+// MetricType is the type of a metric family, from its # TYPE line. The zero value is
+// TypeUnknown: a family with no # TYPE line, the text format's untyped, OpenMetrics'
+// unknown.
+type MetricType uint8
 
+// The metric types of the text format and OpenMetrics.
 const (
-	typeUnknown metricType = iota // untyped, unknown, or no # TYPE line
-	typeCounter
-	typeGauge
-	typeHistogram
-	typeGaugeHistogram
-	typeSummary
-	typeInfo
-	typeStateset
+	TypeUnknown        MetricType = iota // untyped, unknown, or no # TYPE line
+	TypeCounter                          // counter
+	TypeGauge                            // gauge
+	TypeHistogram                        // histogram
+	TypeGaugeHistogram                   // gaugehistogram (the text format's gauge_histogram too)
+	TypeSummary                          // summary
+	TypeInfo                             // info (OpenMetrics)
+	TypeStateset                         // stateset (OpenMetrics)
 )
+
+// String returns the type as OpenMetrics and Prometheus' model.MetricType name it:
+// counter, gauge, histogram, gaugehistogram, summary, info, stateset or unknown.
+func (t MetricType) String() string {
+	switch t {
+	case TypeCounter:
+		return "counter"
+	case TypeGauge:
+		return "gauge"
+	case TypeHistogram:
+		return "histogram"
+	case TypeGaugeHistogram:
+		return "gaugehistogram"
+	case TypeSummary:
+		return "summary"
+	case TypeInfo:
+		return "info"
+	case TypeStateset:
+		return "stateset"
+	}
+	return "unknown"
+}
 
 // parseType parses the type of a # TYPE line. OpenMetrics types are lower case; the text
 // format takes any case and gauge histograms, as expfmt does.
-func parseType(b []byte, om bool) (metricType, bool) {
+func parseType(b []byte, om bool) (MetricType, bool) {
 	if om {
 		switch string(b) {
 		case "counter":
-			return typeCounter, true
+			return TypeCounter, true
 		case "gauge":
-			return typeGauge, true
+			return TypeGauge, true
 		case "histogram":
-			return typeHistogram, true
+			return TypeHistogram, true
 		case "gaugehistogram":
-			return typeGaugeHistogram, true
+			return TypeGaugeHistogram, true
 		case "summary":
-			return typeSummary, true
+			return TypeSummary, true
 		case "info":
-			return typeInfo, true
+			return TypeInfo, true
 		case "stateset":
-			return typeStateset, true
+			return TypeStateset, true
 		case "unknown":
-			return typeUnknown, true
+			return TypeUnknown, true
 		}
 		return 0, false
 	}
 	for _, t := range [...]struct {
 		name string
-		typ  metricType
+		typ  MetricType
 	}{
-		{"counter", typeCounter},
-		{"gauge", typeGauge},
-		{"histogram", typeHistogram},
-		{"summary", typeSummary},
-		{"untyped", typeUnknown},
-		{"gauge_histogram", typeGaugeHistogram},
-		{"gaugehistogram", typeGaugeHistogram},
+		{"counter", TypeCounter},
+		{"gauge", TypeGauge},
+		{"histogram", TypeHistogram},
+		{"summary", TypeSummary},
+		{"untyped", TypeUnknown},
+		{"gauge_histogram", TypeGaugeHistogram},
+		{"gaugehistogram", TypeGaugeHistogram},
 	} {
 		if bytes.EqualFold(b, []byte(t.name)) {
 			return t.typ, true
@@ -77,20 +102,24 @@ func (p *Parser) familyOf(name string) string {
 
 // suffixAllowed reports whether a sample of a family of type t may be named the family's
 // name plus suffix.
-func suffixAllowed(t metricType, om bool, suffix string) bool {
+//
+// An OpenMetrics _created series is not in its family: the text format has no such
+// series, and Prometheus (v0.316 by default) stores it as a series of its own name, so a
+// family's samples are the same whichever format a target negotiates.
+func suffixAllowed(t MetricType, om bool, suffix string) bool {
 	switch t {
-	case typeCounter:
-		return om && (suffix == "_total" || suffix == "_created")
-	case typeHistogram:
-		return suffix == "_bucket" || suffix == "_sum" || suffix == "_count" || om && suffix == "_created"
-	case typeGaugeHistogram:
+	case TypeCounter:
+		return om && suffix == "_total"
+	case TypeHistogram:
+		return suffix == "_bucket" || suffix == "_sum" || suffix == "_count"
+	case TypeGaugeHistogram:
 		if om {
 			return suffix == "_bucket" || suffix == "_gcount" || suffix == "_gsum"
 		}
 		return suffix == "_bucket" || suffix == "_sum" || suffix == "_count"
-	case typeSummary:
-		return suffix == "_sum" || suffix == "_count" || om && suffix == "_created"
-	case typeInfo:
+	case TypeSummary:
+		return suffix == "_sum" || suffix == "_count"
+	case TypeInfo:
 		return om && suffix == "_info"
 	}
 	return false

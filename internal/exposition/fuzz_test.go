@@ -3,6 +3,7 @@ package exposition
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,7 +13,8 @@ import (
 
 // FuzzParse checks that any input either fails with a *ParseError or yields samples
 // that are well formed, survive a round trip through the text format unchanged, and
-// cost the Parser memory in proportion to the input. The seed corpus (the fixtures and
+// cost the Parser memory in proportion to the input; and that Keep changes neither
+// whether and how Parse fails nor how many repeats it drops. The seed corpus (the fixtures and
 // the inputs of the error table) runs with go test; to fuzz (minimising the large
 // fixture seeds takes long, hence the short -fuzzminimizetime):
 //
@@ -27,9 +29,14 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"a{b=\"c\",b=\"d\"} 1\n", "{\"a.b\",\"c.d\"=\"\\\"\"} 1 2", "a 1\na 1\n", "# TYPE a summary\na_sum{x=\"\\n\"} NaN\n",
 		"a_total 1 # {x=\"y\"} 1 1.5\n# EOF\n", "a{b=\"\xff\"} 1\n", "a{b=\"c", "{} 1",
+		"# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1.0\"} 2\n", "{b=\"c\",\"a\\t\"} 1\n# EOF\n",
+		"# UNIT a_s s\n# HELP a_s \\\"x\\q\n# EOF\n",
 	} {
 		f.Add([]byte(s), false)
 		f.Add([]byte(s), true)
+	}
+	for _, tc := range errorCases() {
+		f.Add([]byte(tc.input), tc.format == FormatOpenMetrics)
 	}
 	interner := NewInterner(1 << 12) // shared across inputs, as across pods
 	f.Fuzz(func(t *testing.T, data []byte, om bool) {
@@ -37,8 +44,24 @@ func FuzzParse(f *testing.F) {
 		if om {
 			format = FormatOpenMetrics
 		}
-		p := NewParser(Options{Interner: interner})
+		p := NewParser(Options{Interner: interner, Metadata: func(m Metadata) {
+			if m.Family == "" || !utf8.ValidString(m.Help) || !utf8.ValidString(m.Unit) {
+				t.Fatalf("got metadata %+v", m)
+			}
+		}})
 		samples, err := collect(t, p, data, format)
+
+		// Keep skips samples, and only that: the same error, the same repeats dropped.
+		keep := func(name, _ string) bool { return len(name)%2 == 0 }
+		pk := NewParser(Options{Keep: keep})
+		kept, errKeep := collect(t, pk, data, format)
+		if fmt.Sprint(errKeep) != fmt.Sprint(err) {
+			t.Fatalf("with Keep: got error %v, want %v", errKeep, err)
+		}
+		if err == nil && pk.Duplicates() != p.Duplicates() {
+			t.Fatalf("with Keep: got %d duplicates, want %d", pk.Duplicates(), p.Duplicates())
+		}
+
 		lines := bytes.Count(data, []byte("\n")) + 1
 		if len(samples) > lines {
 			t.Fatalf("got %d samples from %d lines", len(samples), lines)
@@ -71,11 +94,6 @@ func FuzzParse(f *testing.F) {
 		}
 
 		// Skipping samples skips only them.
-		keep := func(name, _ string) bool { return len(name)%2 == 0 }
-		kept, err := collect(t, NewParser(Options{Keep: keep}), data, format)
-		if err != nil {
-			t.Fatalf("with Keep: %v", err)
-		}
 		var want []string
 		for _, s := range samples {
 			if keep(s.Name, s.Family) {

@@ -21,10 +21,21 @@ type Options struct {
 	// source. Nil: the Parser allocates strings, reusing only those it saw recently.
 	Interner *Interner
 
-	// Keep, when set, is called once per sample line, with its name and family, before
-	// the line's labels are parsed; false skips the rest of the line unchecked, and the
-	// sample is still counted. Nil keeps every sample.
+	// Keep, when set, is called once per sample line with its name and family (before
+	// the line's labels are parsed, unless its quoted name comes after a label). False
+	// skips the sample: nothing of it is built (no strings, no labels) and emit is not
+	// called, but the line is checked by the same rules as a kept one and counted, so
+	// that whether Parse fails, how many samples it counts and how many repeats it drops
+	// never depend on Keep. Nil keeps every sample.
 	Keep func(name, family string) bool
+
+	// Metadata, when set, is called with what the exposition says of each metric
+	// family (# TYPE, # HELP, # UNIT), in exposition order: once the family's metadata
+	// lines end, before its first sample line (or at the end of the exposition), for
+	// every family whatever Keep says. A family whose metadata lines come in two blocks
+	// is reported twice, the second time with everything known of it. It is not called
+	// after Parse fails. Nil costs nothing: no help text is even unescaped.
+	Metadata func(Metadata)
 
 	// SampleLimit, when positive, is the most sample lines an exposition may hold,
 	// counting those Keep skips, so that a target fails or not whatever the caller asks
@@ -46,18 +57,30 @@ type Parser struct {
 	lr   lineReader
 
 	// The current exposition.
-	format  Format
-	samples int    // sample lines seen
-	family  string // the family named by the latest metadata line
-	ftype   metricType
-	eof     bool // OpenMetrics # EOF seen
-	series  seriesSet
+	format     Format
+	samples    int    // sample lines seen
+	duplicates int    // sample lines dropped as repeats of an earlier series
+	family     string // the family named by the latest metadata line
+	ftype      MetricType
+	floatLabel string // le or quantile when the latest # TYPE says histogram or summary
+	eof        bool   // OpenMetrics # EOF seen
+	series     seriesSet
+
+	// Metadata not yet handed to Options.Metadata.
+	meta        Metadata
+	metaPending bool
+
+	// The metric name of the current sample when it is quoted among its labels.
+	braceName     string
+	braceNameHash uint64
+	braceNamed    bool
 
 	// The current sample, handed to emit.
-	sample  Sample
-	labels  []Label  // backs sample.Labels
-	scratch []byte   // unescaped quoted strings
-	names   []string // label names, sorted to find a duplicate
+	sample     Sample
+	labels     []Label  // backs sample.Labels
+	scratch    []byte   // unescaped quoted strings
+	names      []string // label names, sorted to find a duplicate
+	nameHashes []uint64 // label names' hashes, of a line checked but not built
 
 	// Strings and their hashes: the previous sample's, as consecutive samples share
 	// most of them and comparing bytes is cheapest, then recent ones.
@@ -65,6 +88,7 @@ type Parser struct {
 	prevNameHash uint64
 	prev         []prevLabel // by label position
 	recent       recentStrings
+	floatLabels  floatLabels
 }
 
 // prevLabel is a label of an earlier sample with the hashes of its parts.
@@ -85,7 +109,13 @@ func NewParser(opts Options) *Parser {
 // emit gets a Sample that is reused: its strings may be kept, its Labels slice must be
 // copied to be kept. An error from emit stops Parse and is returned as is.
 //
-// samples is the number of sample lines read, kept or skipped, as Prometheus'
+// A sample line whose series (name and label set, in any order) appeared earlier in the
+// exposition is dropped, whatever its timestamp, and counted: Duplicates returns the
+// count. Prometheus also keeps the first and drops the repeat (and counts it in
+// prometheus_target_scrapes_sample_duplicate_timestamp_total), except that it keeps a
+// repeat carrying a later timestamp of its own; podscrape has one value per series.
+//
+// samples is the number of sample lines read, kept, skipped or dropped, as Prometheus'
 // scrape_samples_scraped counts them. err is a *ParseError for a malformed exposition,
 // wraps ErrSampleLimit when Options.SampleLimit is exceeded, and wraps the error of r
 // when reading fails. Parse buffers one line at a time: bound the body in r (for
@@ -114,8 +144,15 @@ func (p *Parser) Parse(r io.Reader, f Format, emit func(*Sample) error) (samples
 	if f == FormatOpenMetrics && !p.eof {
 		return p.samples, &ParseError{Line: p.lr.line + 1, Msg: "missing # EOF"}
 	}
+	p.flushMetadata()
 	return p.samples, nil
 }
+
+// Duplicates returns how many sample lines the latest Parse dropped because their series
+// (name and label set, in any order) appeared earlier in the exposition; each was counted
+// in Parse's samples. Lines skipped by Keep count too. The count is complete only when
+// Parse returned no error. The zero Parser returns 0.
+func (p *Parser) Duplicates() int { return p.duplicates }
 
 func (p *Parser) begin(r io.Reader, f Format) {
 	if p.recent.seed == (maphash.Seed{}) {
@@ -123,10 +160,12 @@ func (p *Parser) begin(r io.Reader, f Format) {
 	}
 	p.lr.reset(r)
 	p.format = f
-	p.samples = 0
-	p.family, p.ftype = "", typeUnknown
+	p.samples, p.duplicates = 0, 0
+	p.family, p.ftype, p.floatLabel = "", TypeUnknown, ""
 	p.eof = false
 	p.series.reset()
+	p.meta, p.metaPending = Metadata{}, false
+	p.braceName, p.braceNamed = "", false
 }
 
 // end drops what the Parser must not keep: the reader, the last sample, and buffers
@@ -134,11 +173,16 @@ func (p *Parser) begin(r io.Reader, f Format) {
 func (p *Parser) end() {
 	p.lr.release()
 	p.sample = Sample{}
+	p.meta, p.metaPending = Metadata{}, false
+	p.braceName = ""
 	if cap(p.labels) > maxRetainedLabels {
 		p.labels, p.prev = nil, nil
 	}
 	if cap(p.names) > maxRetainedLabels {
 		p.names = nil
+	}
+	if cap(p.nameHashes) > maxRetainedLabels {
+		p.nameHashes = nil
 	}
 	if cap(p.scratch) > maxRetainedScratch {
 		p.scratch = nil
@@ -159,23 +203,31 @@ func (p *Parser) parseLine(line []byte, emit func(*Sample) error) error {
 }
 
 // parseComment parses the line after its '#' (at i-1): # HELP, # TYPE, # UNIT and
-// # EOF set state, other comments are ignored. As in expfmt, a keyword without a name
-// is a plain comment.
+// # EOF set state, other comments are ignored. In the text format, as in expfmt, a
+// keyword without a name is a plain comment; OpenMetrics requires the name and a blank
+// after it (the text may be empty), as textparse does.
 func (p *Parser) parseComment(line []byte, i int) error {
 	j := skipBlanks(line, i)
-	k := scanToken(line, j)
-	keyword := unsafeString(line[j:k]) // used only while line is
 	om := p.format == FormatOpenMetrics
-	switch {
-	case keyword == "HELP", keyword == "TYPE", keyword == "UNIT" && om:
-	case keyword == "EOF" && om && skipBlanks(line, k) == len(line):
+	if om && len(line)-j >= 3 && string(line[j:j+3]) == "EOF" {
+		if j+3 != len(line) {
+			return p.fail(line, "unexpected data after # EOF")
+		}
 		p.eof = true
 		return nil
+	}
+	k := scanToken(line, j)
+	keyword := unsafeString(line[j:k]) // used only while line is
+	switch {
+	case keyword == "HELP", keyword == "TYPE", keyword == "UNIT" && om:
 	default:
 		return nil
 	}
 	j = skipBlanks(line, k)
 	if j == len(line) {
+		if om {
+			return p.fail(line, "missing metric name in "+keyword)
+		}
 		return nil
 	}
 	name, k, err := p.metadataName(line, j)
@@ -185,27 +237,51 @@ func (p *Parser) parseComment(line []byte, i int) error {
 	if k < len(line) && !isBlank(line[k]) {
 		return p.fail(line, "invalid metric name in comment")
 	}
-	text := trimBlanks(line[skipBlanks(line, k):])
+	if om && k == len(line) {
+		return p.fail(line, "missing text in "+keyword)
+	}
 	if string(name) != p.family {
 		p.family, _ = p.recent.get(name, p.opts.Interner)
-		p.ftype = typeUnknown
+		p.ftype = TypeUnknown
 	}
+	text := line[min(k+1, len(line)):] // after the name's blank, as textparse has it
+	t := TypeUnknown
 	switch keyword {
 	case "TYPE":
-		if len(text) == 0 {
+		typeText := trimBlanks(text[skipBlanks(text, 0):])
+		if len(typeText) == 0 && !om {
 			return nil
 		}
-		t, ok := parseType(text, om)
-		if !ok {
-			return p.fail(line, fmt.Sprintf("unknown metric type %q", truncate(text, maxQuotedToken)))
+		var ok bool
+		if t, ok = parseType(typeText, om); !ok {
+			return p.fail(line, fmt.Sprintf("unknown metric type %q", truncate(typeText, maxQuotedToken)))
 		}
-		p.ftype = t
+		p.ftype, p.floatLabel = t, floatLabelOf(t)
 	case "HELP", "UNIT":
 		if !validUTF8(text) {
 			return p.fail(line, "invalid UTF-8 in "+keyword)
 		}
+		if keyword == "UNIT" {
+			if err := p.checkUnit(line, trimBlanks(text[skipBlanks(text, 0):])); err != nil {
+				return err
+			}
+		}
+	}
+	if p.opts.Metadata != nil {
+		p.noteMetadata(keyword, t, text)
 	}
 	return nil
+}
+
+// checkUnit requires a non-empty unit to be a suffix of the family's name after an
+// underscore (x_seconds for seconds), as OpenMetrics and textparse do.
+func (p *Parser) checkUnit(line, unit []byte) error {
+	f := p.family
+	if len(unit) == 0 || len(f) > len(unit) && f[len(f)-len(unit)-1] == '_' && f[len(f)-len(unit):] == string(unit) {
+		return nil
+	}
+	return p.fail(line, fmt.Sprintf("unit %q is not a suffix of metric name %q",
+		truncate(unit, maxQuotedToken), truncate([]byte(f), maxQuotedToken)))
 }
 
 // metadataName reads the bare or quoted metric name of a metadata line at i.
@@ -226,15 +302,25 @@ func (p *Parser) metadataName(line []byte, i int) (name []byte, next int, err er
 func (p *Parser) quotedName(line []byte, i int, what string) ([]byte, int, error) {
 	name, next, scratch, msg := scanQuoted(line, i, p.scratch)
 	p.scratch = scratch
-	switch {
-	case msg != "":
+	if msg != "" {
 		return nil, 0, p.fail(line, msg+" in "+what)
-	case len(name) == 0:
-		return nil, 0, p.fail(line, "empty "+what)
-	case !validUTF8(name):
-		return nil, 0, p.fail(line, "invalid UTF-8 in "+what)
+	}
+	if err := p.checkName(line, name, what); err != nil {
+		return nil, 0, err
 	}
 	return name, next, nil
+}
+
+// checkName requires the unescaped content of a quoted metric or label name to be
+// non-empty, valid UTF-8.
+func (p *Parser) checkName(line, name []byte, what string) error {
+	switch {
+	case len(name) == 0:
+		return p.fail(line, "empty "+what)
+	case !validUTF8(name):
+		return p.fail(line, "invalid UTF-8 in "+what)
+	}
+	return nil
 }
 
 // fail returns a ParseError for the current line.
@@ -245,7 +331,7 @@ func (p *Parser) fail(line []byte, msg string) error {
 // retained returns the bytes of buffers the Parser keeps between expositions, for tests.
 func (p *Parser) retained() int {
 	return p.lr.retained() + cap(p.labels)*32 + cap(p.prev)*56 + cap(p.scratch) + cap(p.names)*16 +
-		p.series.retained() + p.recent.retained()
+		cap(p.nameHashes)*8 + p.series.retained() + p.recent.retained() + p.floatLabels.retained()
 }
 
 func trimBlanks(b []byte) []byte {

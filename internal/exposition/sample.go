@@ -2,40 +2,40 @@ package exposition
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 )
 
-// maxPairwiseLabels is the most labels checked for duplicate names pair by pair; more
-// are sorted, so that a line with a great many labels costs n log n, not n².
-const maxPairwiseLabels = 8
-
-// parseSample parses the sample line whose first non-blank byte is at i.
+// parseSample parses the sample line whose first non-blank byte is at i. A line that
+// Keep skips is checked by the same rules as one it keeps, and its series is recorded, but
+// nothing of it is built: no strings but its name, no labels.
 func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error {
+	if p.metaPending {
+		p.flushMetadata()
+	}
 	nameB, j, err := p.sampleName(line, i)
 	if err != nil {
 		return err
 	}
-	// j is after the name: at its label set's '{', or inside the braces after a quoted
-	// name and its ',' (inBraces), or at the value.
+	// j is after the name: at its label set's '{' or at the value for a bare name; inside
+	// the braces after a quoted first name and its ',' (inBraces); after the '{' when the
+	// name is quoted further on in the braces (nameB is nil).
 	inBraces := line[i] == '{'
-
-	name, nameHash := p.name(nameB)
-	family := p.familyOf(name)
-	p.samples++
-	if limit := p.opts.SampleLimit; limit > 0 && p.samples > limit {
-		return fmt.Errorf("line %d: %w: more than %d samples", p.lr.line, ErrSampleLimit, limit)
-	}
-	p.prevName, p.prevNameHash = name, nameHash
-	if p.opts.Keep != nil && !p.opts.Keep(name, family) {
-		return nil
-	}
 
 	// A line of valid UTF-8 has valid UTF-8 between any two of its ASCII delimiters, so
 	// one pass over the line spares checking each label.
 	checkUTF8 := !validUTF8(line[j:])
 
-	seriesHash := nameHash
+	var name, family string
+	var nameHash uint64
+	build := true // a line whose name is known only after its labels is built, then kept or not
+	if nameB != nil {
+		name, nameHash = p.name(nameB)
+		if family, build, err = p.countSample(name, nameHash); err != nil {
+			return err
+		}
+	}
+
+	seriesHash := uint64(0)
 	n := 0
 	if !inBraces {
 		j = skipBlanks(line, j)
@@ -46,18 +46,32 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 	}
 	if inBraces {
 		var h uint64
-		if n, j, h, err = p.parseLabels(line, j, checkUTF8); err != nil {
+		if n, j, h, err = p.parseLabels(line, j, checkUTF8, build, nameB != nil); err != nil {
 			return err
 		}
 		seriesHash += h
 	}
+	if nameB == nil {
+		if !p.braceNamed {
+			return p.fail(line, "missing metric name")
+		}
+		name, nameHash = p.braceName, p.braceNameHash
+		if family, build, err = p.countSample(name, nameHash); err != nil {
+			return err
+		}
+	}
+	seriesHash += nameHash
 
 	value, ts, hasTS, err := p.parseValueAndTimestamp(line, j, checkUTF8)
 	if err != nil {
 		return err
 	}
 	if !p.series.add(seriesHash) {
-		return p.fail(line, "duplicate series")
+		p.duplicates++ // the first sample of the series stands, as in Prometheus
+		return nil
+	}
+	if !build || emit == nil {
+		return nil
 	}
 	p.sample = Sample{
 		Name:         name,
@@ -67,14 +81,25 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 		TimestampMs:  ts,
 		HasTimestamp: hasTS,
 	}
-	if emit == nil {
-		return nil
-	}
 	return emit(&p.sample)
 }
 
+// countSample counts the sample line named name against Options.SampleLimit and returns
+// its family and whether Options.Keep keeps it.
+func (p *Parser) countSample(name string, nameHash uint64) (family string, keep bool, err error) {
+	family = p.familyOf(name)
+	p.samples++
+	if limit := p.opts.SampleLimit; limit > 0 && p.samples > limit {
+		return "", false, fmt.Errorf("line %d: %w: more than %d samples", p.lr.line, ErrSampleLimit, limit)
+	}
+	p.prevName, p.prevNameHash = name, nameHash
+	return family, p.opts.Keep == nil || p.opts.Keep(name, family), nil
+}
+
 // sampleName reads the name of the sample line at i: bare, or quoted as the first item
-// of the braces. next is after the name, and after its ',' when quoted (or at '}').
+// of the braces. next is after the name, and after its ',' when quoted (or at '}'). When
+// the braces do not start with a quoted name, name is nil and next is after the '{':
+// the name, if any, is quoted among the labels.
 func (p *Parser) sampleName(line []byte, i int) (name []byte, next int, err error) {
 	if line[i] != '{' {
 		next = scanMetricName(line, i)
@@ -85,19 +110,26 @@ func (p *Parser) sampleName(line []byte, i int) (name []byte, next int, err erro
 	}
 	j := skipBlanks(line, i+1)
 	if j == len(line) || line[j] != '"' {
-		return nil, 0, p.fail(line, "missing metric name")
+		return nil, i + 1, nil
 	}
-	if name, j, err = p.quotedName(line, j+1, "metric name"); err != nil {
+	name, j, scratch, msg := scanQuoted(line, j+1, p.scratch)
+	p.scratch = scratch
+	if msg != "" {
+		return nil, 0, p.fail(line, msg+" in metric name")
+	}
+	// A quoted string followed by ',' or '}' is the name; by '=', a label's name.
+	switch j = skipBlanks(line, j); {
+	case j < len(line) && line[j] == ',':
+		next = j + 1
+	case j < len(line) && line[j] == '}':
+		next = j
+	default:
+		return nil, i + 1, nil
+	}
+	if err := p.checkName(line, name, "metric name"); err != nil {
 		return nil, 0, err
 	}
-	j = skipBlanks(line, j)
-	switch {
-	case j < len(line) && line[j] == ',':
-		return name, j + 1, nil
-	case j < len(line) && line[j] == '}':
-		return name, j, nil
-	}
-	return nil, 0, p.fail(line, "missing metric name")
+	return name, next, nil
 }
 
 // name returns the string of a metric name and its hash, the previous sample's when
@@ -107,147 +139,6 @@ func (p *Parser) name(b []byte) (string, uint64) {
 		return p.prevName, p.prevNameHash
 	}
 	return p.recent.get(b, p.opts.Interner)
-}
-
-// parseLabels parses the labels after the '{' at i-1 into p.labels up to and including
-// the '}'. It returns their number, the index after the '}', and the sum of their pair
-// hashes.
-func (p *Parser) parseLabels(line []byte, i int, checkUTF8 bool) (n, next int, sum uint64, err error) {
-	j := i
-	for {
-		j = skipBlanks(line, j)
-		if j == len(line) {
-			return 0, 0, 0, p.fail(line, "unterminated label set")
-		}
-		if line[j] == '}' {
-			j++
-			break
-		}
-
-		var nameB []byte
-		if line[j] == '"' {
-			if nameB, j, err = p.quotedName(line, j+1, "label name"); err != nil {
-				return 0, 0, 0, err
-			}
-		} else {
-			k := scanLabelName(line, j)
-			if k == j {
-				return 0, 0, 0, p.fail(line, fmt.Sprintf("invalid label name at %q", truncate(line[j:], maxQuotedToken)))
-			}
-			nameB, j = line[j:k], k
-		}
-		if string(nameB) == "__name__" {
-			return 0, 0, 0, p.fail(line, `label name "__name__" is reserved`)
-		}
-		// The name becomes a string now, before the value's unescaping reuses
-		// p.scratch. Any entry of p.prev is a consistent name, value and hashes,
-		// whichever sample left it, so comparing with it is always safe.
-		var prev *prevLabel
-		if n < len(p.prev) {
-			prev = &p.prev[n]
-		}
-		var name string
-		var nameHash uint64
-		sameName := prev != nil && prev.name == string(nameB)
-		if sameName {
-			name, nameHash = prev.name, prev.nameHash
-		} else {
-			name, nameHash = p.recent.get(nameB, p.opts.Interner)
-		}
-
-		j = skipBlanks(line, j)
-		if j == len(line) || line[j] != '=' {
-			return 0, 0, 0, p.fail(line, fmt.Sprintf("expected '=' after label name %q", truncate(nameB, maxQuotedToken)))
-		}
-		j = skipBlanks(line, j+1)
-		if j == len(line) || line[j] != '"' {
-			return 0, 0, 0, p.fail(line, fmt.Sprintf("expected quoted value for label %q", name))
-		}
-		valueB, k, scratch, msg := scanQuoted(line, j+1, p.scratch)
-		p.scratch = scratch
-		switch {
-		case msg == msgUnterminated:
-			return 0, 0, 0, p.fail(line, "unterminated label value")
-		case msg != "":
-			return 0, 0, 0, p.fail(line, msg+" in label value")
-		case checkUTF8 && !validUTF8(valueB):
-			return 0, 0, 0, p.fail(line, "invalid UTF-8 in label value")
-		}
-		j = k
-
-		var value string
-		var valueHash, h uint64
-		switch {
-		case prev != nil && prev.value == string(valueB):
-			value, valueHash = prev.value, prev.valueHash
-			if sameName {
-				h = prev.hash
-			} else {
-				h = pairHash(nameHash, valueHash)
-			}
-		default:
-			value, valueHash = p.recent.get(valueB, p.opts.Interner)
-			h = pairHash(nameHash, valueHash)
-		}
-		switch {
-		case prev == nil:
-			p.prev = append(p.prev, prevLabel{name: name, value: value, nameHash: nameHash, valueHash: valueHash, hash: h})
-		case prev.hash != h:
-			// Field by field, and only on change: most labels repeat the previous
-			// sample's, and a whole-struct copy costs a typed memmove.
-			if !sameName {
-				prev.name, prev.nameHash = name, nameHash
-			}
-			prev.value, prev.valueHash, prev.hash = value, valueHash, h
-		}
-		if n < len(p.labels) {
-			p.labels[n] = Label{Name: name, Value: value}
-		} else {
-			p.labels = append(p.labels, Label{Name: name, Value: value})
-		}
-		n++
-		sum += h
-
-		j = skipBlanks(line, j)
-		switch {
-		case j == len(line):
-			return 0, 0, 0, p.fail(line, "unterminated label set")
-		case line[j] == ',':
-			j++
-		case line[j] != '}':
-			return 0, 0, 0, p.fail(line, fmt.Sprintf("expected ',' or '}' after label value, found %q", line[j]))
-		}
-	}
-	if dup, ok := p.duplicateName(p.labels[:n]); ok {
-		return 0, 0, 0, p.fail(line, fmt.Sprintf("duplicate label %q", dup))
-	}
-	return n, j, sum, nil
-}
-
-// duplicateName returns a label name that occurs twice in labels, if any.
-func (p *Parser) duplicateName(labels []Label) (string, bool) {
-	if len(labels) <= maxPairwiseLabels {
-		for i := 1; i < len(labels); i++ {
-			for k := range i {
-				if labels[i].Name == labels[k].Name {
-					return labels[i].Name, true
-				}
-			}
-		}
-		return "", false
-	}
-	names := p.names[:0]
-	for _, l := range labels {
-		names = append(names, l.Name)
-	}
-	slices.Sort(names)
-	p.names = names
-	for i := 1; i < len(names); i++ {
-		if names[i] == names[i-1] {
-			return names[i], true
-		}
-	}
-	return "", false
 }
 
 // parseValueAndTimestamp parses the rest of a sample line from i: the value, the
@@ -301,79 +192,4 @@ func parseSeconds(b []byte) (int64, bool) {
 		return 0, false
 	}
 	return int64(ms), true
-}
-
-// checkExemplar checks the OpenMetrics exemplar at line[i] == '#' — # {labels} value
-// [timestamp] — which the Parser drops.
-func (p *Parser) checkExemplar(line []byte, i int, checkUTF8 bool) error {
-	invalid := func(what string) error {
-		return p.fail(line, "invalid exemplar: "+what)
-	}
-	j := skipBlanks(line, i+1)
-	if j == len(line) || line[j] != '{' {
-		return invalid("want # {labels} value [timestamp]")
-	}
-	for j++; ; {
-		j = skipBlanks(line, j)
-		if j == len(line) {
-			return invalid("unterminated label set")
-		}
-		if line[j] == '}' {
-			j++
-			break
-		}
-		if line[j] == '"' {
-			var err error
-			if _, j, err = p.quotedName(line, j+1, "exemplar label name"); err != nil {
-				return err
-			}
-		} else {
-			k := scanLabelName(line, j)
-			if k == j {
-				return invalid("bad label name")
-			}
-			j = k
-		}
-		j = skipBlanks(line, j)
-		if j == len(line) || line[j] != '=' {
-			return invalid("want '=' after label name")
-		}
-		j = skipBlanks(line, j+1)
-		if j == len(line) || line[j] != '"' {
-			return invalid("want quoted label value")
-		}
-		valueB, k, scratch, msg := scanQuoted(line, j+1, p.scratch)
-		p.scratch = scratch
-		switch {
-		case msg != "":
-			return invalid(msg)
-		case checkUTF8 && !validUTF8(valueB):
-			return invalid("invalid UTF-8 in label value")
-		}
-		j = skipBlanks(line, k)
-		switch {
-		case j == len(line):
-			return invalid("unterminated label set")
-		case line[j] == ',':
-			j++
-		case line[j] != '}':
-			return invalid("want ',' or '}' after label value")
-		}
-	}
-	j = skipBlanks(line, j)
-	k := scanToken(line, j)
-	if _, ok := parseFloat(line[j:k]); !ok {
-		return invalid("bad value")
-	}
-	if j = skipBlanks(line, k); j == len(line) {
-		return nil
-	}
-	k = scanToken(line, j)
-	if _, ok := parseSeconds(line[j:k]); !ok {
-		return invalid("bad timestamp")
-	}
-	if skipBlanks(line, k) != len(line) {
-		return invalid("unexpected text after timestamp")
-	}
-	return nil
 }

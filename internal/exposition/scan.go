@@ -3,7 +3,6 @@ package exposition
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -86,7 +85,8 @@ const msgUnterminated = "unterminated quoted string"
 // scanQuoted reads the quoted string whose opening quote is at b[i-1]. It returns the
 // unescaped content (a sub-slice of b, or of scratch when there are escapes), the index
 // after the closing quote, the scratch buffer to keep, and a message when the string is
-// unterminated or has an escape other than \\ \" \n.
+// unterminated. The escapes are \\ \" and \n; any other backslash is kept with the byte
+// after it (\t stays a backslash and a t), as Prometheus' textparse stores it.
 func scanQuoted(b []byte, i int, scratch []byte) (s []byte, next int, _ []byte, msg string) {
 	rest := b[i:]
 	q := bytes.IndexByte(rest, '"')
@@ -115,7 +115,7 @@ func scanQuoted(b []byte, i int, scratch []byte) (s []byte, next int, _ []byte, 
 			case 'n':
 				out = append(out, '\n')
 			default:
-				return nil, i + k, out, fmt.Sprintf("invalid escape sequence %q", rest[k:k+2])
+				out = append(out, '\\', e)
 			}
 			k += 2
 		default:

@@ -3,11 +3,14 @@ package exposition
 // minSeriesSlots is the smallest table of a seriesSet.
 const minSeriesSlots = 1 << 10
 
-// seriesSet detects a series that repeats within one exposition, as Prometheus rejects
-// it. A series is identified by a 64-bit hash of its name and its set of label pairs in
-// any order: the hash of the name plus the sum of the hashes of the pairs. Two different
-// series are mistaken for one with a probability of about 2^-64 per pair of series;
-// this is accepted rather than keeping every label set to compare.
+// seriesSet detects a series that repeats within one exposition, so that the Parser
+// keeps its first sample and drops and counts the repeat, as Prometheus' scrape loop
+// does (it appends the first and counts the repeat as ErrDuplicateSampleForTimestamp;
+// the scrape does not fail). A series is identified by a 64-bit hash of its name and its
+// set of label pairs in any order, as stored (unescaped, le and quantile rewritten): the
+// hash of the name plus the sum of the hashes of the pairs. Two different series are
+// mistaken for one with a probability of about 2^-64 per pair of series; this is
+// accepted rather than keeping every label set to compare.
 //
 // The hashes are kept in an open-addressing table (linear probing, at most half full),
 // which is cheaper than a map for this one use and is cleared, not reallocated, between

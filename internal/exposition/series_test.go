@@ -1,0 +1,76 @@
+package exposition
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestParseDuplicates: a repeated series (same name and label set, as stored) keeps its
+// first sample; the repeat is dropped and counted, and Parse does not fail. Keep changes
+// neither the count nor what is dropped.
+func TestParseDuplicates(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		format Format
+		input  string
+		want   []string
+		dups   int
+	}{
+		{"repeat", FormatText, "a 1\nb 1\na 2\n", []string{`a/a{} 1`, `b/b{} 1`}, 1},
+		{"labels reordered", FormatText, "a{x=\"1\",y=\"2\"} 1\nb 1\na{y=\"2\",x=\"1\"} 2\n", []string{`a/a{x="1",y="2"} 1`, `b/b{} 1`}, 1},
+		{"empty braces", FormatText, "a 1\na{} 2\n", []string{`a/a{} 1`}, 1},
+		{"quoted name", FormatText, "a 1\n{\"a\"} 2\n", []string{`a/a{} 1`}, 1},
+		{"quoted name after a label", FormatText, "a{b=\"c\"} 1\n{b=\"c\",\"a\"} 2\n", []string{`a/a{b="c"} 1`}, 1},
+		{"same stored value, other escapes", FormatText, `a{b="\q"} 1` + "\n" + `a{b="\\q"} 2` + "\n", []string{`a/a{b="\\q"} 1`}, 1},
+		{"le as stored", FormatText, "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1.0\"} 2\nh_bucket{le=\"+Inf\"} 3\n", []string{`h/h_bucket{le="1.0"} 1`, `h/h_bucket{le="+Inf"} 3`}, 1},
+		{"with timestamps", FormatText, "a 1 1000\na 2 2000\n", []string{`a/a{} 1 @1000`}, 1},
+		{"three times", FormatText, "a 1\na 2\na 3\n", []string{`a/a{} 1`}, 2},
+		{"different values of a label", FormatText, "a{x=\"1\"} 1\na{x=\"2\"} 1\n", []string{`a/a{x="1"} 1`, `a/a{x="2"} 1`}, 0},
+		{"label moved to the name", FormatText, "ab{c=\"d\"} 1\na{bc=\"d\"} 2\n", []string{`ab/ab{c="d"} 1`, `a/a{bc="d"} 2`}, 0},
+		{"openmetrics", FormatOpenMetrics, "# TYPE a counter\na_total 1\na_total 2\n# EOF\n", []string{`a/a_total{} 1`}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, keep := range []struct {
+				name string
+				keep func(name, family string) bool
+				want []string
+			}{
+				{"nil", nil, tc.want},
+				{"none", func(string, string) bool { return false }, nil},
+			} {
+				p := NewParser(Options{Interner: NewInterner(100), Keep: keep.keep})
+				for round := range 2 { // the second round runs on a used Parser
+					var got []string
+					n, err := p.Parse(strings.NewReader(tc.input), tc.format, func(s *Sample) error {
+						got = append(got, format(*s))
+						return nil
+					})
+					if err != nil {
+						t.Fatalf("Keep %s, round %d: Parse: %v", keep.name, round, err)
+					}
+					if !slices.Equal(got, keep.want) {
+						t.Errorf("Keep %s, round %d: got %q, want %q", keep.name, round, got, keep.want)
+					}
+					if got := p.Duplicates(); got != tc.dups {
+						t.Errorf("Keep %s, round %d: got %d duplicates, want %d", keep.name, round, got, tc.dups)
+					}
+					if want := len(tc.want) + tc.dups; n != want {
+						t.Errorf("Keep %s, round %d: got %d samples, want %d (repeats count)", keep.name, round, n, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestParseDuplicatesReset: the count is the latest exposition's.
+func TestParseDuplicatesReset(t *testing.T) {
+	p := NewParser(Options{})
+	if _, err := p.Parse(strings.NewReader("a 1\na 2\n"), FormatText, nil); err != nil || p.Duplicates() != 1 {
+		t.Fatalf("got %d duplicates, %v; want 1, nil", p.Duplicates(), err)
+	}
+	if _, err := p.Parse(strings.NewReader("a 1\nb 2\n"), FormatText, nil); err != nil || p.Duplicates() != 0 {
+		t.Errorf("got %d duplicates, %v; want 0, nil", p.Duplicates(), err)
+	}
+}
