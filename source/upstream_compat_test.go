@@ -21,34 +21,39 @@ import (
 // The signatures upstream declares, pinned by method expressions: a change of a
 // parameter or result type here fails to compile.
 var (
-	_ func(source.MetricValue, time.Duration) bool                     = source.MetricValue.IsStale
-	_ func(source.MetricValue) time.Duration                           = source.MetricValue.Age
-	_ func(*source.MetricResult, time.Duration) bool                   = (*source.MetricResult).IsStale
-	_ func(*source.MetricResult) time.Time                             = (*source.MetricResult).OldestTimestamp
-	_ func(*source.MetricResult) time.Duration                         = (*source.MetricResult).Age
-	_ func(*source.MetricResult) bool                                  = (*source.MetricResult).HasError
-	_ func(*source.MetricResult) source.MetricValue                    = (*source.MetricResult).FirstValue
-	_ func(*source.CachedValue) bool                                   = (*source.CachedValue).IsExpired
-	_ func(*source.CachedValue) time.Duration                          = (*source.CachedValue).Age
-	_ func(*source.CachedValue, time.Duration) bool                    = (*source.CachedValue).IsFresh
-	_ func(string, map[string]string) source.CacheKey                  = source.BuildCacheKey
-	_ func() *source.NoOpSource                                        = source.NewNoOpSource
-	_ func() *source.SourceRegistry                                    = source.NewSourceRegistry
-	_ func(*source.SourceRegistry, string, source.MetricsSource) error = (*source.SourceRegistry).Register
-	_ func(*source.SourceRegistry, string, source.MetricsSource)       = (*source.SourceRegistry).MustRegister
-	_ func(*source.SourceRegistry, string, source.MetricsSource) error = (*source.SourceRegistry).Update
-	_ func(*source.SourceRegistry, string) error                       = (*source.SourceRegistry).Unregister
-	_ func(*source.SourceRegistry, string) source.MetricsSource        = (*source.SourceRegistry).Get
-	_ func(*source.SourceRegistry) []string                            = (*source.SourceRegistry).List
-	_ func() *source.QueryList                                         = source.NewQueryList
-	_ func(*source.QueryList, source.QueryTemplate) error              = (*source.QueryList).Register
-	_ func(*source.QueryList, source.QueryTemplate)                    = (*source.QueryList).MustRegister
-	_ func(*source.QueryList) []string                                 = (*source.QueryList).List
+	_ func(source.MetricValue, time.Duration) bool                       = source.MetricValue.IsStale
+	_ func(source.MetricValue) time.Duration                             = source.MetricValue.Age
+	_ func(*source.MetricResult, time.Duration) bool                     = (*source.MetricResult).IsStale
+	_ func(*source.MetricResult) time.Time                               = (*source.MetricResult).OldestTimestamp
+	_ func(*source.MetricResult) time.Duration                           = (*source.MetricResult).Age
+	_ func(*source.MetricResult) bool                                    = (*source.MetricResult).HasError
+	_ func(*source.MetricResult) source.MetricValue                      = (*source.MetricResult).FirstValue
+	_ func(*source.CachedValue) bool                                     = (*source.CachedValue).IsExpired
+	_ func(*source.CachedValue) time.Duration                            = (*source.CachedValue).Age
+	_ func(*source.CachedValue, time.Duration) bool                      = (*source.CachedValue).IsFresh
+	_ func(string, map[string]string) source.CacheKey                    = source.BuildCacheKey
+	_ func() *source.NoOpSource                                          = source.NewNoOpSource
+	_ func() *source.SourceRegistry                                      = source.NewSourceRegistry
+	_ func(*source.SourceRegistry, string, source.MetricsSource) error   = (*source.SourceRegistry).Register
+	_ func(*source.SourceRegistry, string, source.MetricsSource)         = (*source.SourceRegistry).MustRegister
+	_ func(*source.SourceRegistry, string, source.MetricsSource) error   = (*source.SourceRegistry).Update
+	_ func(*source.SourceRegistry, string) error                         = (*source.SourceRegistry).Unregister
+	_ func(*source.SourceRegistry, string) source.MetricsSource          = (*source.SourceRegistry).Get
+	_ func(*source.SourceRegistry) []string                              = (*source.SourceRegistry).List
+	_ func() *source.QueryList                                           = source.NewQueryList
+	_ func(*source.QueryList, source.QueryTemplate) error                = (*source.QueryList).Register
+	_ func(*source.QueryList, source.QueryTemplate)                      = (*source.QueryList).MustRegister
+	_ func(*source.QueryList) []string                                   = (*source.QueryList).List
+	_ func(*source.QueryList, string, map[string]string) (string, error) = (*source.QueryList).Build
+	_ func(string) string                                                = source.EscapePromQLValue
 
 	_ source.MetricsSource = (*source.NoOpSource)(nil)
 	_ string               = string(source.CacheKey("")) // a string type
 	_ source.QueryType     = source.QueryTypeMetricName
 	_ source.QueryType     = source.QueryTypePromQL
+	_ string               = source.ParamNamespace
+	_ string               = source.ParamModelID
+	_ string               = source.ParamPodFilter
 )
 
 // upstreamSource caches as upstream's sources do: a map by BuildCacheKey of CachedValue
@@ -122,12 +127,12 @@ func TestUpstreamAPIAsUsed(t *testing.T) {
 	pool := &upstreamSource{queries: source.NewQueryList(), cache: map[source.CacheKey]*source.CachedValue{}, ttl: time.Minute, value: 7}
 	pool.QueryList().MustRegister(source.QueryTemplate{
 		Name: "kv_cache_usage", Type: source.QueryTypeMetricName, Template: "vllm:kv_cache_usage_perc",
-		Params: []string{"namespace", "modelID"}, Description: "KV cache usage per pod",
+		Params: []string{source.ParamNamespace, source.ParamModelID}, Description: "KV cache usage per pod",
 	})
 	if err := registry.Update("llm-d/pool", pool); err != nil { // upstream's datastore: PoolSet
 		t.Fatal(err)
 	}
-	params := map[string]string{"namespace": "llm-d", "modelID": "llama"}
+	params := map[string]string{source.ParamNamespace: "llm-d", source.ParamModelID: "llama"}
 	got, err := collect(ctx, registry, "llm-d/pool", "kv_cache_usage", params)
 	if err != nil || got["p-0"] != 7 || got["first"] != 7 {
 		t.Fatalf("collect: got %v, %v; want p-0 and first 7", got, err)
