@@ -13,7 +13,7 @@ import (
 
 var t0 = time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 
-func newHistory(t *testing.T, opts Options) *History {
+func newHistory(t testing.TB, opts Options) *History {
 	t.Helper()
 	opts.Dir = t.TempDir()
 	h, err := New(opts)

@@ -1,0 +1,130 @@
+package history
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// The autoscaler's vLLM queries, filled, as the pod source evaluates them.
+var benchQueries = map[string]string{
+	"kv_cache_usage":        `max by (pod) (max_over_time(vllm:kv_cache_usage_perc{namespace="ns",model_name="m"}[1m]))`,
+	"queue_length":          `max by (pod) (max_over_time(vllm:num_requests_waiting{namespace="ns",model_name="m"}[1m]))`,
+	"cache_config_info":     `max by (pod, num_gpu_blocks, block_size) (vllm:cache_config_info{namespace="ns",model_name="m"})`,
+	"avg_output_tokens":     `max by (pod) (rate(vllm:request_generation_tokens_sum{namespace="ns",model_name="m"}[5m]) / rate(vllm:request_generation_tokens_count{namespace="ns",model_name="m"}[5m]))`,
+	"avg_input_tokens":      `max by (pod) (rate(vllm:request_prompt_tokens_sum{namespace="ns",model_name="m"}[5m]) / rate(vllm:request_prompt_tokens_count{namespace="ns",model_name="m"}[5m]))`,
+	"prefix_cache_hit_rate": `max by (pod) (rate(vllm:prefix_cache_hits{namespace="ns",model_name="m"}[5m]) / rate(vllm:prefix_cache_queries{namespace="ns",model_name="m"}[5m]))`,
+	"model_request_count":   `sum(increase(vllm:request_success_total{namespace="ns",model_name="m"}[10m]))`,
+}
+
+// benchSeries are the series one vLLM pod exposes that the queries read, as
+// name, extra label pairs.
+var benchSeries = [][]string{
+	{"vllm:kv_cache_usage_perc"},
+	{"vllm:num_requests_waiting"},
+	{"vllm:cache_config_info", "block_size", "16", "num_gpu_blocks", "4096"},
+	{"vllm:request_generation_tokens_sum"},
+	{"vllm:request_generation_tokens_count"},
+	{"vllm:request_prompt_tokens_sum"},
+	{"vllm:request_prompt_tokens_count"},
+	{"vllm:prefix_cache_hits"},
+	{"vllm:prefix_cache_queries"},
+	{"vllm:request_success_total", "finish_reason", "stop"},
+	{"vllm:request_success_total", "finish_reason", "length"},
+	{"vllm:request_success_total", "finish_reason", "abort"},
+	{"up"},
+}
+
+// fillHistory appends steps scrapes, every interval, of pods pods and returns the time of
+// the last one.
+func fillHistory(tb testing.TB, h *History, pods, steps int, interval time.Duration) time.Time {
+	tb.Helper()
+	type podSeries struct {
+		target string
+		lsets  []labels.Labels
+	}
+	all := make([]podSeries, pods)
+	for p := range all {
+		all[p].target = fmt.Sprintf("ns/vllm-%d", p)
+		for _, s := range benchSeries {
+			kv := append([]string{"__name__", s[0], "namespace", "ns", "model_name", "m", "pod", fmt.Sprintf("vllm-%d", p)}, s[1:]...)
+			all[p].lsets = append(all[p].lsets, labels.FromStrings(kv...))
+		}
+	}
+	var at time.Time
+	for step := range steps {
+		at = t0.Add(time.Duration(step) * interval)
+		scrapes := make([]Scrape, pods)
+		for p := range all {
+			sc := Scrape{Target: all[p].target, Time: at, Samples: make([]Sample, len(all[p].lsets))}
+			for i, ls := range all[p].lsets {
+				v := float64(step*(i+1) + p)
+				if strings.HasPrefix(ls.Get("__name__"), "vllm:kv") {
+					v = float64((step+p)%100) / 100
+				}
+				sc.Samples[i] = Sample{Labels: ls, T: at.UnixMilli(), V: v}
+			}
+			scrapes[p] = sc
+		}
+		if _, err := h.Append(context.Background(), at, scrapes); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return at
+}
+
+// BenchmarkQuery evaluates each of the autoscaler's vLLM queries over 10 minutes of 15 s
+// history of 200 pods (the BENCH.md goal: under 5 ms each).
+//
+//	go test ./internal/history -run '^$' -bench 'BenchmarkQuery' -benchtime 200x
+func BenchmarkQuery(b *testing.B) {
+	h := newHistory(b, Options{})
+	at := fillHistory(b, h, 200, 41, 15*time.Second)
+	for _, name := range []string{"kv_cache_usage", "queue_length", "cache_config_info", "avg_output_tokens", "avg_input_tokens", "prefix_cache_hit_rate", "model_request_count"} {
+		expr := benchQueries[name]
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := h.Query(context.Background(), expr, at)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(res.Points) == 0 {
+					b.Fatal("empty result")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMemory reports what history costs: live heap bytes per series and per stored
+// sample, for 200 pods × 13 series over 10 minutes of 15 s scrapes.
+//
+//	go test ./internal/history -run '^$' -bench 'BenchmarkMemory' -benchtime 1x
+func BenchmarkMemory(b *testing.B) {
+	for b.Loop() {
+		before := liveHeap()
+		h := newHistory(b, Options{})
+		const pods, steps = 200, 41
+		fillHistory(b, h, pods, steps, 15*time.Second)
+		after := liveHeap()
+		series := float64(h.NumSeries())
+		samples := series * steps
+		b.ReportMetric(float64(after-before)/series, "B/series")
+		b.ReportMetric(float64(after-before)/samples, "B/sample")
+		runtime.KeepAlive(h)
+	}
+}
+
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
