@@ -11,9 +11,9 @@ import (
 	"github.com/podscrape/podscrape/source"
 )
 
-// A refresh asking only for metric-name queries materialises only those metrics: the
-// parser skips every other line, so the pod's scrape holds nothing else, while
-// scrape_samples_scraped still counts every line.
+// A refresh asking only for metric-name queries materialises only those metrics and the
+// pod's up: the parser skips every other line, so the pod's scrape holds nothing else,
+// while scrape_samples_scraped still counts every line.
 func TestScrapeKeepsOnlyTheNamedMetrics(t *testing.T) {
 	body, err := os.ReadFile(filepath.Join("..", "..", "testdata", "vllm-sim-metrics.txt"))
 	if err != nil {
@@ -39,14 +39,14 @@ func TestScrapeKeepsOnlyTheNamedMetrics(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		template string
-		want     int // values kept: exposed samples, plus the 3 synthetic ones for all_metrics
+		want     int // values kept: exposed samples, plus up (and the 2 other synthetic ones for all_metrics)
 	}{
-		{"one gauge", "vllm:num_requests_waiting", 1},
-		{"a histogram family", "vllm:e2e_request_latency_seconds", 24}, // 22 buckets, _sum, _count
+		{"one gauge", "vllm:num_requests_waiting", 1 + 1},
+		{"a histogram family", "vllm:e2e_request_latency_seconds", 24 + 1}, // 22 buckets, _sum, _count
 		{"all_metrics", AllMetricsQuery, 253 + 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sel := newSelection(tc.name, []source.QueryTemplate{{Name: "q", Type: source.QueryTypeMetricName, Template: tc.template}})
+			sel := newSelection([]source.QueryTemplate{{Name: "q", Type: source.QueryTypeMetricName, Template: tc.template}}, nil)
 			ps := s.scrape(context.Background(), target, s.newScrapeJob(sel, ""))
 			if ps.err != nil {
 				t.Fatal(ps.err)

@@ -19,7 +19,8 @@ const userAgent = "podscrape"
 type podScrape struct {
 	target   target
 	values   []source.MetricValue // exposed samples kept, then the synthetic ones
-	matches  [][]int32            // per metric-name query: indices into values
+	matches  [][]int32            // per name of the selection: indices into values
+	up       int32                // index of the pod's up in values
 	scraped  int                  // samples in the exposition, kept or not
 	duration time.Duration
 	err      error // a *ScrapeError, or nil
@@ -76,10 +77,19 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	if err != nil {
 		up = 0
 	}
-	s.appendSynthetic(&ps, sel, "up", up, scrapedAt)
+	// up is kept whatever the queries: every metric-name result carries it.
+	ps.up = int32(len(ps.values))
+	s.appendValue(&ps, sel, upName, upName, syntheticValue(upName, up, scrapedAt, t.name))
 	s.appendSynthetic(&ps, sel, "scrape_duration_seconds", ps.duration.Seconds(), scrapedAt)
 	s.appendSynthetic(&ps, sel, "scrape_samples_scraped", float64(ps.scraped), scrapedAt)
 	return ps
+}
+
+// upName is the synthetic sample that says whether a pod answered.
+const upName = "up"
+
+func syntheticValue(name string, v float64, ts time.Time, pod string) source.MetricValue {
+	return source.MetricValue{Value: v, Timestamp: ts, Labels: map[string]string{"__name__": name, "pod": pod}}
 }
 
 // fetch does the HTTP exchange and parses the body into ps.
@@ -157,19 +167,21 @@ func (s *PodScrapingSource) appendSynthetic(ps *podScrape, sel *selection, name 
 	if !sel.all && !sel.wants(name, name) {
 		return
 	}
-	s.appendValue(ps, sel, name, name, source.MetricValue{
-		Value:     v,
-		Timestamp: ts,
-		Labels:    map[string]string{"__name__": name, "pod": ps.target.name},
-	})
+	s.appendValue(ps, sel, name, name, syntheticValue(name, v, ts, ps.target.name))
 }
 
-// appendValue keeps v and records which metric-name queries it answers.
+// appendValue keeps v and records which of the selection's names it answers.
 func (s *PodScrapingSource) appendValue(ps *podScrape, sel *selection, name, family string, v source.MetricValue) {
 	idx := int32(len(ps.values))
 	ps.values = append(ps.values, v)
-	for i, q := range sel.names {
-		if q == name || q == family {
+	if len(sel.names) == 0 {
+		return
+	}
+	if i, ok := sel.index[name]; ok {
+		ps.matches[i] = append(ps.matches[i], idx)
+	}
+	if family != name {
+		if i, ok := sel.index[family]; ok {
 			ps.matches[i] = append(ps.matches[i], idx)
 		}
 	}

@@ -3,6 +3,8 @@ package pod
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/podscrape/podscrape/source"
@@ -11,50 +13,98 @@ import (
 // AllMetricsQuery is the query every PodScrapingSource registers: a QueryTypeMetricName
 // query whose Template is "all_metrics" selects every sample of every pod. Any other
 // metric-name Template selects the samples named so, or of the family named so (a
-// histogram's name selects its _bucket, _sum and _count series).
+// histogram's name selects its _bucket, _sum and _count series), and each pod's up.
 const AllMetricsQuery = "all_metrics"
 
 // ErrUnsupportedQuery is a query result's Error when the query's type is not
 // QueryTypeMetricName: pods expose samples, not a query language.
 var ErrUnsupportedQuery = errors.New("query type not supported by pod scraping")
 
-// selection is what one refresh must keep from each pod, derived from its queries.
+// selection is what one scrape of the pods must keep, derived from the queries it
+// answers. It is immutable once built: parsers read it concurrently.
 type selection struct {
-	key     string // the refresh's query names, joined: refreshes with one key share
-	queries []source.QueryTemplate
-	all     bool     // some query wants every sample
-	names   []string // distinct metric names wanted by metric-name queries
-	set     map[string]struct{}
+	key     string                 // the query names, sorted and joined: refreshes with one key are alike
+	queries []source.QueryTemplate // sorted by name, distinct
+	all     bool                   // some query wants every sample
+	asked   []string               // distinct templates of the metric-name queries asked
+	// names are the metric names whose samples are indexed per pod (podScrape.matches):
+	// the asked ones and, when every sample is kept anyway, every metric-name template
+	// registered, so a refresh asking for any of them can share this scrape.
+	names []string
+	index map[string]int // names -> position
 }
 
-func newSelection(key string, queries []source.QueryTemplate) *selection {
-	sel := &selection{key: key, queries: queries, set: map[string]struct{}{}}
+// newSelection builds the selection of queries (sorted by name, distinct). registered are
+// the source's registered queries.
+func newSelection(queries, registered []source.QueryTemplate) *selection {
+	names := make([]string, len(queries))
+	for i, q := range queries {
+		names[i] = q.Name
+	}
+	sel := &selection{key: strings.Join(names, "\x00"), queries: queries, index: map[string]int{}}
 	for _, q := range queries {
 		switch {
 		case q.Type != source.QueryTypeMetricName:
 		case q.Template == AllMetricsQuery:
 			sel.all = true
 		default:
-			if _, dup := sel.set[q.Template]; !dup {
-				sel.set[q.Template] = struct{}{}
-				sel.names = append(sel.names, q.Template)
+			if !slices.Contains(sel.asked, q.Template) {
+				sel.asked = append(sel.asked, q.Template)
+			}
+			sel.addName(q.Template)
+		}
+	}
+	if sel.all {
+		for _, q := range registered {
+			if q.Type == source.QueryTypeMetricName && q.Template != AllMetricsQuery {
+				sel.addName(q.Template)
 			}
 		}
 	}
 	return sel
 }
 
+func (sel *selection) addName(name string) {
+	if _, ok := sel.index[name]; !ok {
+		sel.index[name] = len(sel.names)
+		sel.names = append(sel.names, name)
+	}
+}
+
+// covers reports whether a scrape for sel answers every query of want: it keeps every
+// sample when want needs them all, and indexes every metric want names.
+func (sel *selection) covers(want *selection) bool {
+	if want.all && !sel.all {
+		return false
+	}
+	for _, name := range want.asked {
+		if _, ok := sel.index[name]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// merge returns the selection of the queries of a and b together.
+func merge(a, b *selection, registered []source.QueryTemplate) *selection {
+	queries := slices.Concat(a.queries, b.queries)
+	slices.SortFunc(queries, func(x, y source.QueryTemplate) int { return strings.Compare(x.Name, y.Name) })
+	queries = slices.CompactFunc(queries, func(x, y source.QueryTemplate) bool { return x.Name == y.Name })
+	return newSelection(queries, registered)
+}
+
 // wants reports whether a sample named name, of family family, answers some query.
 func (sel *selection) wants(name, family string) bool {
-	if _, ok := sel.set[name]; ok {
+	if _, ok := sel.index[name]; ok {
 		return true
 	}
-	_, ok := sel.set[family]
+	_, ok := sel.index[family]
 	return ok
 }
 
-// results assembles one MetricResult per query from the pods' scrapes, in pod order.
-func (sel *selection) results(pods []podScrape, collectedAt time.Time) map[string]*source.MetricResult {
+// results assembles one MetricResult per query of queries from the pods' scrapes under
+// sel, in pod order. sel must cover every query.
+func (sel *selection) results(pods []podScrape, queries []source.QueryTemplate, collectedAt time.Time) map[string]*source.MetricResult {
 	var errs []error
 	total := 0
 	for i := range pods {
@@ -65,9 +115,9 @@ func (sel *selection) results(pods []podScrape, collectedAt time.Time) map[strin
 	}
 	podErr := errors.Join(errs...)
 
-	out := make(map[string]*source.MetricResult, len(sel.queries))
+	out := make(map[string]*source.MetricResult, len(queries))
 	var all []source.MetricValue
-	for _, q := range sel.queries {
+	for _, q := range queries {
 		r := &source.MetricResult{QueryName: q.Name, CollectedAt: collectedAt, Error: podErr}
 		switch {
 		case q.Type != source.QueryTypeMetricName:
@@ -81,31 +131,27 @@ func (sel *selection) results(pods []podScrape, collectedAt time.Time) map[strin
 			}
 			r.Values = all
 		default:
-			r.Values = gather(pods, sel.index(q.Template))
+			r.Values = gather(pods, sel.index[q.Template], q.Template != upName)
 		}
 		out[q.Name] = r
 	}
 	return out
 }
 
-func (sel *selection) index(name string) int {
-	for i, n := range sel.names {
-		if n == name {
-			return i
-		}
-	}
-	return -1
-}
-
-func gather(pods []podScrape, q int) []source.MetricValue {
+// gather collects the values of the metric-name query at position q of every pod,
+// followed by the pod's up when withUp, so a result alone tells which pods answered.
+func gather(pods []podScrape, q int, withUp bool) []source.MetricValue {
 	n := 0
 	for i := range pods {
-		n += len(pods[i].matches[q])
+		n += len(pods[i].matches[q]) + 1
 	}
 	values := make([]source.MetricValue, 0, n)
 	for i := range pods {
 		for _, idx := range pods[i].matches[q] {
 			values = append(values, pods[i].values[idx])
+		}
+		if withUp {
+			values = append(values, pods[i].values[pods[i].up])
 		}
 	}
 	return values

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podscrape/podscrape/internal/exposition"
@@ -40,13 +38,8 @@ type PodScrapingSource struct {
 	hintsMu sync.Mutex     // protects hints
 	hints   map[string]int // by selection key; see sizeHint
 	slots   chan struct{}  // one token per request allowed in flight
-	flights flight.Group[refreshOutcome]
+	flights *flight.Group[*selection, refreshOutcome]
 	metrics *metrics // nil without a Registerer
-}
-
-// refreshOutcome is what one shared refresh hands every caller.
-type refreshOutcome struct {
-	results map[string]*source.MetricResult
 }
 
 // NewPodScrapingSource validates config, fills its defaults and returns a source reading
@@ -81,6 +74,7 @@ func NewPodScrapingSource(ctx context.Context, reader client.Reader, config PodS
 		parsers: newParserPool(cfg.MaxConcurrentScrapes, exposition.NewInterner(internerSize), cfg.SampleLimit),
 		slots:   make(chan struct{}, cfg.MaxConcurrentScrapes),
 	}
+	s.flights = flight.NewGroup[*selection, refreshOutcome](refresher{s})
 	if cfg.SecretReader != nil {
 		s.secretReader = cfg.SecretReader
 	}
@@ -119,6 +113,15 @@ func (s *PodScrapingSource) Close() {
 // results and returns them by query name. spec.Queries names registered queries (empty:
 // all); spec.Params is ignored.
 //
+// What each result holds, pods in name order and each pod's samples in exposition order:
+//   - AllMetricsQuery: every sample of every pod, then per pod its up (1 or 0),
+//     scrape_duration_seconds and scrape_samples_scraped, each labelled __name__ and pod.
+//   - another QueryTypeMetricName query: per pod, the samples of the Template's name or
+//     family, then the pod's up sample, so the result alone tells a pod that answered
+//     without the metric (up 1) from a pod that did not answer (up 0). A query for "up"
+//     itself holds each pod's up once.
+//   - any other query type: no values, and an Error wrapping ErrUnsupportedQuery.
+//
 // Some pods failing is not an error: the results hold the healthy pods' samples, an up 0
 // sample per failed pod, and a MetricResult.Error joining a *ScrapeError per failed pod.
 // Every pod failing is: Refresh returns an error wrapping ErrAllPodsFailed, together with
@@ -126,8 +129,12 @@ func (s *PodScrapingSource) Close() {
 // and no error. Discovery or Secret failures, an unknown query name, or ctx ending
 // return an error and no results; a failed Refresh never replaces a cached value.
 //
-// Concurrent calls for the same queries share one scrape. The returned map is the
-// caller's; the results in it are shared and read-only.
+// Concurrent calls share scrapes whatever their queries: a call joins the refresh in
+// progress when that refresh's scrape answers its queries, else it waits for the next
+// refresh, which answers every call waiting for it with one scrape. Refreshes of one
+// source never overlap, so no pod gets two requests from one source at once and the
+// cache never goes back to older data. The returned map is the caller's; the results in
+// it are shared and read-only.
 func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec) (map[string]*source.MetricResult, error) {
 	names := slices.Clone(spec.Queries)
 	if len(names) == 0 {
@@ -145,69 +152,34 @@ func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec
 		queries = append(queries, q)
 	}
 
-	key := strings.Join(names, "\x00")
-	out, _, err := s.flights.Do(ctx, key, func(ctx context.Context) (refreshOutcome, error) {
-		return s.refresh(ctx, newSelection(key, queries))
-	})
+	out, _, err := s.flights.Do(ctx, newSelection(queries, s.registered()))
 	if err != nil && out.results == nil {
 		if errors.Is(err, ctx.Err()) {
 			return nil, fmt.Errorf("refresh service %s: %w", s.serviceKey(), err)
 		}
 		return nil, err
 	}
-	return maps.Clone(out.results), err
+	results := make(map[string]*source.MetricResult, len(names))
+	for _, name := range names {
+		results[name] = out.results[name]
+	}
+	return results, err
+}
+
+// registered returns the source's registered queries.
+func (s *PodScrapingSource) registered() []source.QueryTemplate {
+	names := s.queries.List()
+	out := make([]source.QueryTemplate, 0, len(names))
+	for _, name := range names {
+		if q, ok := s.queries.Get(name); ok {
+			out = append(out, q)
+		}
+	}
+	return out
 }
 
 func (s *PodScrapingSource) serviceKey() string {
 	return s.config.ServiceNamespace + "/" + s.config.ServiceName
-}
-
-// refresh is one shared run of Refresh.
-func (s *PodScrapingSource) refresh(ctx context.Context, sel *selection) (refreshOutcome, error) {
-	targets, discovered, err := s.discover(ctx)
-	if err != nil {
-		return refreshOutcome{}, err
-	}
-	s.metrics.observePods(discovered, len(targets))
-	token, err := s.token(ctx)
-	if err != nil {
-		return refreshOutcome{}, err
-	}
-
-	collectedAt := s.config.Clock.Now()
-	job := s.newScrapeJob(sel, token)
-	pods := s.scrapeAll(ctx, targets, job)
-	s.rememberSize(sel.key, pods)
-	s.metrics.observeScrapes(pods)
-	if err := ctx.Err(); err != nil {
-		return refreshOutcome{}, err
-	}
-	results := sel.results(pods, collectedAt)
-
-	failed := 0
-	log := ctrl.LoggerFrom(ctx)
-	for i := range pods {
-		if pods[i].err != nil {
-			failed++
-			log.V(1).Info("pod scrape failed", "service", s.serviceKey(), "pod", pods[i].target.key,
-				"reason", ScrapeReason(pods[i].err), "error", pods[i].err.Error())
-		}
-	}
-	if len(pods) > 0 && failed == len(pods) {
-		var errs []error
-		for i := range pods {
-			errs = append(errs, pods[i].err)
-		}
-		return refreshOutcome{results: results}, fmt.Errorf("refresh service %s: %w (%d pods): %w",
-			s.serviceKey(), ErrAllPodsFailed, len(pods), errors.Join(errs...))
-	}
-	entries := make([]source.CacheEntry, 0, len(results))
-	for _, r := range results {
-		entries = append(entries, source.CacheEntry{Result: r})
-	}
-	s.cache.SetAll(entries, s.config.DefaultTTL)
-	s.metrics.observeStored()
-	return refreshOutcome{results: results}, nil
 }
 
 // scrapeAll scrapes every target with at most MaxConcurrentScrapes requests in flight

@@ -1,0 +1,99 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/podscrape/podscrape/internal/flight"
+	"github.com/podscrape/podscrape/source"
+)
+
+// refresher runs the source's refreshes for its flight.Group: one at a time, each
+// scraping every pod once for the selections of all the Refresh calls it serves.
+type refresher struct{ s *PodScrapingSource }
+
+var _ flight.Work[*selection, refreshOutcome] = refresher{}
+
+// refreshOutcome is what one shared refresh hands every caller. Run fills the scrape;
+// Finish turns it into results and drops the rest.
+type refreshOutcome struct {
+	sel         *selection // what the pods' scrapes kept
+	pods        []podScrape
+	collectedAt time.Time
+
+	results map[string]*source.MetricResult // by query name, for every caller's queries
+}
+
+// Covers reports whether a scrape for have answers the queries of want.
+func (r refresher) Covers(have, want *selection) bool { return have.covers(want) }
+
+// Merge returns the selection of the queries of both.
+func (r refresher) Merge(a, b *selection) *selection { return merge(a, b, r.s.registered()) }
+
+// Run discovers the pods, reads the token and scrapes every pod once for sel.
+func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, error) {
+	s := r.s
+	targets, discovered, err := s.discover(ctx)
+	if err != nil {
+		return refreshOutcome{}, err
+	}
+	s.metrics.observePods(discovered, len(targets))
+	token, err := s.token(ctx)
+	if err != nil {
+		return refreshOutcome{}, err
+	}
+
+	collectedAt := s.config.Clock.Now()
+	job := s.newScrapeJob(sel, token)
+	pods := s.scrapeAll(ctx, targets, job)
+	s.rememberSize(sel.key, pods)
+	s.metrics.observeScrapes(pods)
+	if err := ctx.Err(); err != nil {
+		return refreshOutcome{}, err
+	}
+	log := logr.FromContextOrDiscard(ctx)
+	for i := range pods {
+		if pods[i].err != nil {
+			log.V(1).Info("pod scrape failed", "service", s.serviceKey(), "pod", pods[i].target.key,
+				"reason", ScrapeReason(pods[i].err), "error", pods[i].err.Error())
+		}
+	}
+	return refreshOutcome{sel: sel, pods: pods, collectedAt: collectedAt}, nil
+}
+
+// Finish builds the results of every query of key (the queries of every caller the
+// refresh served) and caches them, unless every pod failed. Refreshes finish in the
+// order they ran, so the cache only moves forward.
+func (r refresher) Finish(key *selection, out refreshOutcome, err error) (refreshOutcome, error) {
+	if err != nil {
+		return refreshOutcome{}, err
+	}
+	s := r.s
+	pods := out.pods
+	results := out.sel.results(pods, key.queries, out.collectedAt)
+	failed := 0
+	for i := range pods {
+		if pods[i].err != nil {
+			failed++
+		}
+	}
+	if len(pods) > 0 && failed == len(pods) {
+		var errs []error
+		for i := range pods {
+			errs = append(errs, pods[i].err)
+		}
+		return refreshOutcome{results: results}, fmt.Errorf("refresh service %s: %w (%d pods): %w",
+			s.serviceKey(), ErrAllPodsFailed, len(pods), errors.Join(errs...))
+	}
+	entries := make([]source.CacheEntry, 0, len(results))
+	for _, r := range results {
+		entries = append(entries, source.CacheEntry{Result: r})
+	}
+	s.cache.SetAll(entries, s.config.DefaultTTL)
+	s.metrics.observeStored()
+	return refreshOutcome{results: results}, nil
+}
