@@ -6,6 +6,8 @@ import "github.com/podscrape/podscrape/internal/exposition"
 type pooledParser struct {
 	*exposition.Parser
 	sel *selection // the refresh in progress; set before each Parse
+
+	metadata *[]familyMetadata // of the pod being parsed; see noteMetadata
 }
 
 func (p *pooledParser) keep(name, family string) bool {
@@ -36,6 +38,7 @@ func (pp *parserPool) get(sel *selection) *pooledParser {
 			Interner:    pp.interner,
 			Keep:        p.keep,
 			SampleLimit: pp.sampleLimit,
+			Metadata:    p.noteMetadata,
 		})
 	}
 	p.sel = sel
@@ -43,7 +46,7 @@ func (pp *parserPool) get(sel *selection) *pooledParser {
 }
 
 func (pp *parserPool) put(p *pooledParser) {
-	p.sel = nil
+	p.sel, p.metadata = nil, nil
 	select {
 	case pp.free <- p:
 	default:

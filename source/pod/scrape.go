@@ -24,6 +24,8 @@ type podScrape struct {
 	scraped  int                  // samples in the exposition, kept or not
 	duration time.Duration
 	err      error // a *ScrapeError, or nil
+
+	metadata []familyMetadata // the exposition's # TYPE, # HELP and # UNIT lines
 }
 
 // scrapeJob is what every pod's scrape in one refresh shares.
@@ -144,6 +146,7 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 
 	p := s.parsers.get(sel)
 	defer s.parsers.put(p)
+	p.metadata = &ps.metadata
 	n, err := p.Parse(body, format, func(smp *exposition.Sample) error {
 		ts := scrapedAt
 		if smp.HasTimestamp {

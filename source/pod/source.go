@@ -40,6 +40,8 @@ type PodScrapingSource struct {
 	slots   chan struct{}  // one token per request allowed in flight
 	flights *flight.Group[*selection, refreshOutcome]
 	metrics *metrics // nil without a Registerer
+
+	metadata metadataStore // see Metadata
 }
 
 // NewPodScrapingSource validates config, fills its defaults and returns a source reading
