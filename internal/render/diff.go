@@ -28,17 +28,23 @@ type Changes struct {
 	Samples []Change
 	// New, Changed and Gone count series that appeared, moved, and disappeared.
 	New, Changed, Gone int
-	// PodsAdded and PodsGone name the pods that appeared in, or left, the scrape.
+	// PodsAdded names the pods that appeared in the scrape and were scraped; PodsGone
+	// the pods that left it.
 	PodsAdded, PodsGone []string
-	// PodsUp and PodsDown name the pods whose scrape started, or stopped, succeeding.
+	// PodsUp names the pods whose scrape started succeeding; PodsDown the pods whose
+	// scrape stopped succeeding, and those that appeared failing.
 	PodsUp, PodsDown []string
+	// First reports that there was no previous Snapshot: nothing changed, and no summary
+	// is written.
+	First bool
 }
 
-// Diff compares cur with prev, the Snapshot before it. A nil prev makes every sample
-// unchanged (there is nothing to compare with), not new.
+// Diff compares cur with prev, the Snapshot before it. A nil prev is the first refresh:
+// every sample is unchanged (there is nothing to compare with), not new, and First is set.
 func Diff(prev, cur *snapshot.Snapshot) *Changes {
 	ch := &Changes{Samples: make([]Change, len(cur.Samples))}
 	if prev == nil {
+		ch.First = true
 		return ch
 	}
 	ch.Since = cur.CollectedAt.Sub(prev.CollectedAt)
@@ -76,9 +82,9 @@ func Diff(prev, cur *snapshot.Snapshot) *Changes {
 	for _, p := range cur.Pods {
 		up, ok := was[p.Pod]
 		switch {
-		case !ok:
+		case !ok && p.Up:
 			ch.PodsAdded = append(ch.PodsAdded, p.Pod)
-		case up && !p.Up:
+		case !ok, up && !p.Up: // a pod that appears failing is down, not added
 			ch.PodsDown = append(ch.PodsDown, p.Pod)
 		case !up && p.Up:
 			ch.PodsUp = append(ch.PodsUp, p.Pod)

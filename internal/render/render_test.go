@@ -7,12 +7,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/podscrape/podscrape/internal/render"
 	"github.com/podscrape/podscrape/internal/snapshot"
@@ -57,6 +55,12 @@ func fixture() *snapshot.Snapshot {
 			{Name: "vllm:e2e_request_latency_seconds_sum", Pod: "vllm-0", Labels: lbl("model_name", model), Value: 5.726374466999999, Timestamp: ts},
 			{Name: "vllm:num_requests_running", Pod: "vllm-0", Labels: lbl("model_name", model), Value: 2, Timestamp: ts},
 			{Name: "vllm:num_requests_waiting", Pod: "vllm-0", Labels: lbl("model_name", model), Value: 1, Timestamp: ts},
+		},
+		Metadata: map[string]pod.MetricMetadata{
+			"vllm:e2e_request_latency_seconds": {Type: "histogram", Help: "Histogram of e2e request latency in seconds.", Unit: "seconds"},
+			"vllm:num_requests_running":        {Type: "gauge", Help: "Number of requests in model execution batches."},
+			"vllm:num_requests_waiting":        {Type: "gauge", Help: "Number of requests waiting to be processed."},
+			"quoting":                          {Type: "gauge", Help: `A help text with a \ backslash` + "\nand a line feed."},
 		},
 	}
 }
@@ -108,6 +112,8 @@ func TestGoldenFormats(t *testing.T) {
 		{"watch-first.golden", fixture(), render.Options{Format: render.FormatTable, Changes: render.Diff(nil, fixture())}},
 		{"no-pods.golden", &snapshot.Snapshot{Service: "llm-d/vllm", CollectedAt: t0}, render.Options{}},
 		{"no-samples.golden", &snapshot.Snapshot{Service: "llm-d/vllm", CollectedAt: t0, Pods: fixture().Pods}, render.Options{}},
+		{"no-samples-matched.golden", &snapshot.Snapshot{Service: "llm-d/vllm", CollectedAt: t0, Pods: fixture().Pods, Filtered: true}, render.Options{}},
+		{"no-samples-all-down.golden", &snapshot.Snapshot{Service: "llm-d/vllm", CollectedAt: t0, Pods: fixture().Pods[1:]}, render.Options{}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			var b bytes.Buffer
@@ -119,57 +125,13 @@ func TestGoldenFormats(t *testing.T) {
 	}
 }
 
-// TestPromReparses reads the prom format back with Prometheus' own parser: every sample
-// and every pod's status comes back with its pod label and its exact value.
+// TestPromReparses reads the prom format back with the project's parser and with
+// Prometheus' expfmt: every sample and every pod's status comes back with its pod label
+// and its exact value.
 func TestPromReparses(t *testing.T) {
 	s := fixture()
 	s.Samples = append(s.Samples, snapshot.Sample{Name: "utf8.name", Pod: "vllm-0", Labels: lbl("label.dotted", "v"), Value: 4, Timestamp: t0})
-	var b bytes.Buffer
-	if err := render.WriteProm(&b, s); err != nil {
-		t.Fatal(err)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := p.TextToMetricFamilies(bytes.NewReader(b.Bytes()))
-	if err != nil {
-		t.Fatalf("parse prom output: %v\n%s", err, b.Bytes())
-	}
-	type key struct{ name, labels string }
-	got := map[key]float64{}
-	for name, f := range families {
-		for _, m := range f.Metric {
-			ls := model.LabelSet{}
-			for _, l := range m.Label {
-				ls[model.LabelName(l.GetName())] = model.LabelValue(l.GetValue())
-			}
-			got[key{name, ls.String()}] = m.GetUntyped().GetValue()
-		}
-	}
-	want := len(s.Samples) + 3*len(s.Pods)
-	if len(got) != want {
-		t.Fatalf("series: got %d, want %d", len(got), want)
-	}
-	for _, smp := range s.Samples {
-		ls := model.LabelSet{"pod": model.LabelValue(smp.Pod)}
-		for _, l := range smp.Labels {
-			ls[model.LabelName(l.Name)] = model.LabelValue(l.Value)
-		}
-		v, ok := got[key{smp.Name, ls.String()}]
-		if !ok {
-			t.Fatalf("series %s%s: missing after a round trip", smp.Name, ls)
-		}
-		if v != smp.Value && !(math.IsNaN(v) && math.IsNaN(smp.Value)) {
-			t.Fatalf("series %s%s: got %v, want %v", smp.Name, ls, v, smp.Value)
-		}
-	}
-	for _, p := range s.Pods {
-		ls := model.LabelSet{"pod": model.LabelValue(p.Pod)}.String()
-		if up := got[key{"up", ls}]; (up == 1) != p.Up {
-			t.Fatalf("up of %s: got %v, want up=%v", p.Pod, up, p.Up)
-		}
-		if n := got[key{"scrape_samples_scraped", ls}]; n != float64(p.Samples) {
-			t.Fatalf("scrape_samples_scraped of %s: got %v, want %d", p.Pod, n, p.Samples)
-		}
-	}
+	checkRoundTrip(t, s)
 }
 
 // TestJSONRoundTrip decodes the json format: NaN and ±Inf survive as strings, every other
@@ -218,6 +180,16 @@ func TestDiff(t *testing.T) {
 	}
 	if first := render.Diff(nil, fixture()); first.Changed+first.New+first.Gone != 0 {
 		t.Fatalf("first refresh: got %+v, want nothing changed", first)
+	}
+	appeared := fixture()
+	appeared.Pods = append(appeared.Pods,
+		snapshot.PodStatus{Pod: "vllm-2", Up: true}, snapshot.PodStatus{Pod: "vllm-3", Up: false, Error: "connection refused"})
+	ch = render.Diff(fixture(), appeared)
+	if !slices.Equal(ch.PodsAdded, []string{"vllm-2"}) || !slices.Equal(ch.PodsDown, []string{"vllm-3"}) {
+		t.Fatalf("pods that appeared: got added %v down %v, want added [vllm-2] (up) and down [vllm-3] (failing)", ch.PodsAdded, ch.PodsDown)
+	}
+	if ch.First || !render.Diff(nil, fixture()).First {
+		t.Fatal("First: want it set by a nil prev only")
 	}
 	same := render.Diff(fixture(), fixture())
 	if same.Changed != 0 {

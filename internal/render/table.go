@@ -14,7 +14,8 @@ import (
 // WriteTable writes s as a table: a heading line, one row per sample (METRIC, POD, VALUE,
 // LABELS; wide adds TIMESTAMP after VALUE), and the pod status rows (POD, UP, DURATION,
 // SAMPLES, ERROR; wide adds REASON before ERROR). With ch (see Diff), a CHANGE column
-// before LABELS shows each value's delta, or "new", and a summary line follows. The
+// before LABELS shows each value's delta, or "new", and a summary line follows, except
+// on the first refresh (ch.First), which has nothing to compare with. The
 // labels come last: they are the widest cells, and a line that wraps should not push the
 // value out of sight.
 func WriteTable(w io.Writer, s *snapshot.Snapshot, wide bool, ch *Changes) error {
@@ -28,7 +29,7 @@ func WriteTable(w io.Writer, s *snapshot.Snapshot, wide bool, ch *Changes) error
 
 	var rows bytes.Buffer
 	if len(s.Samples) == 0 {
-		fmt.Fprintln(ew, "No samples matched.")
+		fmt.Fprintln(ew, noSamples(s))
 	} else {
 		header := []string{"METRIC", "POD", "VALUE"}
 		if wide {
@@ -74,10 +75,22 @@ func WriteTable(w io.Writer, s *snapshot.Snapshot, wide bool, ch *Changes) error
 	if err := flush(ew, &rows); err != nil {
 		return err
 	}
-	if ch != nil {
+	if ch != nil && !ch.First {
 		fmt.Fprintln(ew, summary(ch))
 	}
 	return ew.err
+}
+
+// noSamples says why a Snapshot of a Service with pods holds no sample.
+func noSamples(s *snapshot.Snapshot) string {
+	switch {
+	case s.Up() == 0:
+		return "No samples: no pod could be scraped (see ERROR below)."
+	case s.Filtered:
+		return "No samples matched."
+	default:
+		return "No samples: the pods scraped exposed none."
+	}
 }
 
 // row writes one row, every cell tab-terminated so that all rows share the columns.

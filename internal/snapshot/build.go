@@ -11,7 +11,8 @@ import (
 	"github.com/podscrape/podscrape/source/pod"
 )
 
-// Collect refreshes q on src and builds the Snapshot of service (namespace/name). When
+// Collect refreshes q on src and builds the Snapshot of service (namespace/name), with
+// the metric families' metadata when src reports it (Metadata). When
 // every pod failed, it returns both the Snapshot, which says why for each pod, and the
 // error; when the Refresh produced nothing (the Service is missing, the Secret cannot be
 // read, ctx ended), a nil Snapshot and the error.
@@ -20,13 +21,23 @@ func Collect(ctx context.Context, src source.MetricsSource, service string, f Fi
 	if len(results) == 0 {
 		return nil, err
 	}
-	return Build(service, results, f, q), err
+	s := Build(service, results, f, q)
+	if m, ok := src.(metadataSource); ok {
+		s.Metadata = m.Metadata()
+	}
+	return s, err
+}
+
+// metadataSource is a source that reports what its pods said of their metric families,
+// as *pod.PodScrapingSource does.
+type metadataSource interface {
+	Metadata() map[string]pod.MetricMetadata
 }
 
 // Build makes the Snapshot of service from the results of refreshing q. The results are
 // only read.
 func Build(service string, results map[string]*source.MetricResult, f Filter, q Queries) *Snapshot {
-	s := &Snapshot{Service: service}
+	s := &Snapshot{Service: service, Filtered: len(f.Metrics) > 0 || f.Match != nil}
 	var podErr error
 	seen := map[string]bool{}
 	for _, name := range q.metrics {

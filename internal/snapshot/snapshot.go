@@ -2,6 +2,8 @@ package snapshot
 
 import (
 	"time"
+
+	"github.com/podscrape/podscrape/source/pod"
 )
 
 // Snapshot is one scrape of one Service, ready to render. Its slices are the Snapshot's;
@@ -17,6 +19,12 @@ type Snapshot struct {
 	// sorted by name, then pod; a pod's samples of one name keep their exposition order
 	// (a histogram's buckets stay in le order).
 	Samples []Sample
+	// Filtered reports whether a Filter selected the Samples (--metric or --match), so
+	// that no samples can be told apart from no samples matched.
+	Filtered bool
+	// Metadata is the # TYPE, # HELP and # UNIT of each metric family the pods exposed,
+	// by family name as exposed (see pod.PodScrapingSource.Metadata); nil when unknown.
+	Metadata map[string]pod.MetricMetadata
 }
 
 // PodStatus is how the scrape of one pod went.

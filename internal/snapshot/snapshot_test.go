@@ -84,8 +84,9 @@ func TestBuildAllMetricsSplitsSamplesAndPodStatus(t *testing.T) {
 	if !slices.Equal(names, want) {
 		t.Fatalf("samples: got %v, want %v (sorted by name, buckets in exposition order)", names, want)
 	}
-	if got.Service != "ns/svc" || !got.CollectedAt.Equal(collected) || got.Up() != 1 {
-		t.Fatalf("got service %q collected %v up %d, want ns/svc, %v, 1", got.Service, got.CollectedAt, got.Up(), collected)
+	if got.Service != "ns/svc" || !got.CollectedAt.Equal(collected) || got.Up() != 1 || got.Filtered {
+		t.Fatalf("got service %q collected %v up %d filtered %v, want ns/svc, %v, 1, false",
+			got.Service, got.CollectedAt, got.Up(), got.Filtered, collected)
 	}
 }
 
@@ -106,6 +107,9 @@ func TestBuildMatchFiltersByName(t *testing.T) {
 	}
 	if len(got.Pods) != 1 || !got.Pods[0].Up {
 		t.Fatalf("pods: got %+v, want p up (the status survives the filter)", got.Pods)
+	}
+	if !got.Filtered {
+		t.Fatal("Filtered: got false, want true with --match")
 	}
 }
 
