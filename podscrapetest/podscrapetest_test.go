@@ -187,3 +187,28 @@ func TestServiceWithoutPods(t *testing.T) {
 		t.Fatalf("a pod added later, serving an empty body: got %v, want ErrNoSuchMetric", got)
 	}
 }
+
+// PodStatuses of a real refresh: the healthy pod's scrape details, and the failed pod's
+// reason and *pod.ScrapeError, attributed through source.PodError.
+func TestPodStatusesThroughSource(t *testing.T) {
+	ctx := context.Background()
+	svc, err := env.NewService(ctx, podscrapetest.ServiceOptions{Name: "epp", Pods: 2, Body: "# TYPE queue gauge\nqueue 3\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	svc.Pod("epp-1").SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+	}))
+	st := refresh(t, svc).PodStatuses()
+	if len(st) != 2 {
+		t.Fatalf("PodStatuses: got %+v, want 2 pods", st)
+	}
+	if up := st[0]; up.Pod != "epp-0" || !up.Up || up.Samples != 1 || up.Duration <= 0 || up.Reason != "" || up.Err != nil {
+		t.Errorf("epp-0: got %+v, want up with 1 sample, a duration, no reason", up)
+	}
+	var scrapeErr *pod.ScrapeError
+	if down := st[1]; down.Pod != "epp-1" || down.Up || down.Reason != pod.ReasonHTTPStatus || !errors.As(down.Err, &scrapeErr) {
+		t.Errorf("epp-1: got %+v, want down, reason %s, a *pod.ScrapeError", down, pod.ReasonHTTPStatus)
+	}
+}
