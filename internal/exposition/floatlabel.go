@@ -56,7 +56,8 @@ func appendFloatLabel(dst []byte, v string) (_ []byte, ok bool) {
 // to its stored form, so that the buckets of a histogram, repeated for every label
 // combination, are rewritten once and not once per line.
 type floatLabels struct {
-	slots []floatLabel // made on first use
+	slots  []floatLabel     // made on first use
+	hashes []floatLabelHash // for lines checked, not built; made on first use
 }
 
 type floatLabel struct {
@@ -90,20 +91,37 @@ func (c *floatLabels) get(raw string, rawHash uint64, recent *recentStrings, in 
 	return value, valueHash
 }
 
+// floatLabelHash maps the hash of an le or quantile value as exposed to the hash of its
+// stored form. Trusting the 64-bit hash of the value, rather than comparing strings, is
+// the trade-off seriesSet makes: it needs no string.
+type floatLabelHash struct {
+	rawHash, valueHash uint64
+}
+
 // hash returns the hash of the stored form of the value raw, whose hash is rawHash,
-// without making strings or caching: for lines that are checked, not built.
+// making no strings: for lines that are checked, not built.
 func (c *floatLabels) hash(raw []byte, rawHash uint64, seed maphash.Seed) uint64 {
+	slot := rawHash & (floatLabelSlots - 1)
 	if c.slots != nil {
-		if e := &c.slots[rawHash&(floatLabelSlots-1)]; e.rawHash == rawHash && e.raw == string(raw) {
+		if e := &c.slots[slot]; e.rawHash == rawHash && e.raw == string(raw) {
 			return e.valueHash
 		}
 	}
+	if c.hashes == nil {
+		c.hashes = make([]floatLabelHash, floatLabelSlots)
+	}
+	e := &c.hashes[slot]
+	if e.rawHash == rawHash && rawHash != 0 {
+		return e.valueHash
+	}
+	valueHash := rawHash
 	var buf [32]byte
 	if b, ok := appendFloatLabel(buf[:0], unsafeString(raw)); ok && string(b) != string(raw) {
-		return maphash.Bytes(seed, b)
+		valueHash = maphash.Bytes(seed, b)
 	}
-	return rawHash
+	*e = floatLabelHash{rawHash: rawHash, valueHash: valueHash}
+	return valueHash
 }
 
 // retained returns the bytes the cache keeps, at most.
-func (c *floatLabels) retained() int { return cap(c.slots) * (48 + 2*maxRecentLen) }
+func (c *floatLabels) retained() int { return cap(c.slots)*(48+2*maxRecentLen) + cap(c.hashes)*16 }

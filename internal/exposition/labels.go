@@ -70,20 +70,20 @@ func (p *Parser) parseLabels(line []byte, i int, checkUTF8, build, named bool) (
 		var prev *prevLabel
 		var name string
 		var nameHash uint64
-		sameName := false
+		if n < len(p.prev) {
+			prev = &p.prev[n]
+		}
+		sameName := prev != nil && prev.name == string(nameB)
 		switch {
-		case !build:
-			nameHash = maphash.Bytes(p.recent.seed, nameB)
-			hashes = append(hashes, nameHash)
+		case sameName:
+			name, nameHash = prev.name, prev.nameHash
+		case build:
+			name, nameHash = p.recent.get(nameB, p.opts.Interner)
 		default:
-			if n < len(p.prev) {
-				prev = &p.prev[n]
-			}
-			if sameName = prev != nil && prev.name == string(nameB); sameName {
-				name, nameHash = prev.name, prev.nameHash
-			} else {
-				name, nameHash = p.recent.get(nameB, p.opts.Interner)
-			}
+			nameHash = maphash.Bytes(p.recent.seed, nameB)
+		}
+		if !build {
+			hashes = append(hashes, nameHash)
 		}
 
 		j = skipBlanks(line, j)
@@ -107,7 +107,14 @@ func (p *Parser) parseLabels(line []byte, i int, checkUTF8, build, named bool) (
 		if build {
 			sum += p.buildLabel(n, prev, name, nameHash, sameName, valueB, floatLabel)
 		} else {
-			valueHash := maphash.Bytes(p.recent.seed, valueB)
+			// The hashes buildLabel would compute, from the previous built sample's
+			// label where it is the same, without making strings or keeping any.
+			var valueHash uint64
+			if prev != nil && prev.value == string(valueB) {
+				valueHash = prev.valueHash
+			} else {
+				valueHash = maphash.Bytes(p.recent.seed, valueB)
+			}
 			if floatLabel {
 				valueHash = p.floatLabels.hash(valueB, valueHash, p.recent.seed)
 			}

@@ -436,31 +436,38 @@ func TestParseManyLabels(t *testing.T) {
 }
 
 // TestParseSteadyStateAllocs: a Parser with a warm Interner allocates nothing for an
-// exposition it has seen.
+// exposition it has seen, whether it keeps every sample or checks them all and keeps
+// none.
 func TestParseSteadyStateAllocs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measures allocations")
 	}
 	for _, path := range append(slices.Clone(textInputs), openMetricsInputs...) {
-		t.Run(path, func(t *testing.T) {
-			f := FormatText
-			if slices.Contains(openMetricsInputs, path) {
-				f = FormatOpenMetrics
-			}
-			data := readFile(t, path)
-			p := NewParser(Options{Interner: NewInterner(1 << 16)})
-			r := bytes.NewReader(data)
-			emit := func(*Sample) error { return nil }
-			allocs := testing.AllocsPerRun(5, func() {
-				r.Reset(data)
-				if _, err := p.Parse(r, f, emit); err != nil {
-					t.Fatal(err)
-				}
+		for _, keep := range []func(string, string) bool{nil, func(string, string) bool { return false }} {
+			t.Run(fmt.Sprintf("%s/skip-all=%t", path, keep != nil), func(t *testing.T) {
+				steadyStateAllocs(t, path, keep)
 			})
-			if allocs != 0 {
-				t.Errorf("got %v allocations per exposition, want 0", allocs)
-			}
-		})
+		}
+	}
+}
+
+func steadyStateAllocs(t *testing.T, path string, keep func(string, string) bool) {
+	f := FormatText
+	if slices.Contains(openMetricsInputs, path) {
+		f = FormatOpenMetrics
+	}
+	data := readFile(t, path)
+	p := NewParser(Options{Interner: NewInterner(1 << 16), Keep: keep})
+	r := bytes.NewReader(data)
+	emit := func(*Sample) error { return nil }
+	allocs := testing.AllocsPerRun(5, func() {
+		r.Reset(data)
+		if _, err := p.Parse(r, f, emit); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("got %v allocations per exposition, want 0", allocs)
 	}
 }
 
