@@ -17,29 +17,45 @@
 // model/textparse parse it: # HELP and # TYPE lines, other comments and blank lines
 // ignored, `name{label="value",...} value [timestamp_ms]`, the escapes \\ \" and \n in
 // label values, a trailing comma in a label set, Prometheus 3 quoted UTF-8 names
-// (`{"my.metric","my.label"="v"} 1`), and a last line without its newline. Where the two
+// (`{"my.metric","my.label"="v"} 1`, the name anywhere in the braces:
+// `{"my.label"="v","my.metric"} 1`), and a last line without its newline. Where the two
 // differ, the more lenient wins when nothing can be misread (trailing blanks after a
-// value are accepted as textparse does), the stricter wins otherwise (an unknown escape
-// in a label value is an error, as in expfmt). A quoted metric name must be the first
-// item in its braces.
+// value are accepted as textparse does), the stricter wins otherwise.
+//
+// Samples are what Prometheus (v0.316, textparse) stores, so that a series has the same
+// labels here as in a Prometheus server: a backslash before anything but \ " n, in a
+// label value or a quoted name, is kept with the byte after it (`C:\Program Files`,
+// `\t`: expfmt rejects these); an le value under a # TYPE histogram line and a quantile
+// value under a # TYPE summary line are stored in canonical float form (le="1" as "1.0",
+// quantile="0.50" as "0.5"; a value that is not a float stays as exposed), in both
+// formats, whichever sample follows the # TYPE line, as textparse does.
 //
 // OpenMetrics 1.0 adds # UNIT, the types gaugehistogram, info, stateset and unknown,
 // timestamps in float seconds (converted to milliseconds as Prometheus does: truncated
 // toward zero), exemplars (validated lightly and dropped) and the mandatory # EOF at the
-// end. Its whitespace is parsed with the text format's rules (blank lines, runs of
-// blanks), which the specification forbids and this parser tolerates.
+// end, with nothing after it on its line or below. As in textparse, # HELP, # TYPE and
+// # UNIT lines need a name and a blank after it, # TYPE lines a type, and a # UNIT must
+// be a suffix of the name (x_seconds for seconds). _created series are samples, as
+// Prometheus ingests them by default. OpenMetrics whitespace is parsed with the text
+// format's rules (blank lines, runs of blanks), and comments other than metadata are
+// ignored, where the specification and textparse are stricter.
 //
 // Beyond the syntax, an exposition is rejected when a name or label value is not valid
-// UTF-8, a label name repeats within a sample, or a series (name and label set, in any
-// order) repeats; ParseError gives the line. Samples skipped by Options.Keep are checked
-// only up to their name.
+// UTF-8 or a label name repeats within a sample; ParseError gives the line. Samples
+// skipped by Options.Keep are checked alike, so whether Parse fails never depends on
+// Keep. A series (name and label set, in any order, as stored) that repeats keeps its
+// first sample; the repeat is dropped and counted (Parser.Duplicates), as Prometheus
+// drops and counts it.
+//
+// Options.Metadata receives each family's # TYPE, # HELP and # UNIT.
 //
 // # Families
 //
 // Each sample names the family it belongs to: the family of the latest # TYPE, # HELP
 // or # UNIT line when the sample's name is that family's name or the family's name plus
 // a suffix its type allows (histogram: _bucket, _sum, _count; summary: _sum, _count; and
-// in OpenMetrics counter: _total, _created; histogram and summary also _created;
-// gaugehistogram: _bucket, _gcount, _gsum; info: _info). Otherwise the sample is its own
-// family.
+// in OpenMetrics counter: _total; gaugehistogram: _bucket, _gcount, _gsum; info: _info).
+// Otherwise the sample is its own family; so is an OpenMetrics _created series, which
+// the text format does not have: a histogram's or summary's family has the same series
+// in both formats.
 package exposition
