@@ -1,0 +1,41 @@
+// Package pod is a source.MetricsSource that scrapes Prometheus-format metrics straight
+// from the Ready pods behind a Kubernetes Service, with no Prometheus server in between.
+//
+// The usage guide is docs/guide.md of this module; docs/library.md records every
+// behaviour in detail.
+//
+// # Usage
+//
+// NewPodScrapingSource takes any client.Reader (an uncached client, or a manager's cached
+// client, which serves discovery from informers) and a PodScrapingSourceConfig naming the
+// Service and the pods' metrics port. Refresh discovers the Ready pods, scrapes each once,
+// caches the results and returns them by query name; Get serves the cache without I/O.
+// AllMetricsQuery is registered from the start; register QueryTypeMetricName queries on
+// QueryList for one metric each.
+//
+// # Samples
+//
+// One source.MetricValue per exposed sample, named as exposed, with the exposed labels
+// plus __name__ and pod; per pod, up, scrape_duration_seconds and
+// scrape_samples_scraped as Prometheus writes them. Every result carries each scraped
+// pod's up sample, so source.MetricResult's PodValues and PodStatuses tell a pod that is
+// down from one without the metric.
+//
+// # Failures
+//
+// A pod that fails gives up 0 and a *ScrapeError (a source.PodError) joined into the
+// result's Error; the Reason constants classify it. Every pod failing is an error
+// wrapping ErrAllPodsFailed. A failed refresh never replaces a cached value.
+//
+// # Side effects
+//
+// Importing the package registers no flag and starts nothing. A source logs only through
+// the logr.Logger in the context it is given, and exports metrics only to the
+// PodScrapingSourceConfig.Registerer it is given. Close releases its connections and
+// metrics.
+//
+// # Testing
+//
+// Package github.com/podscrape/podscrape/podscrapetest runs loopback pods behind a Service
+// on a real API server, to test code built on this package.
+package pod
