@@ -19,9 +19,11 @@ import (
 
 var _ source.MetricsSource = (*PodScrapingSource)(nil)
 
-// internerSize bounds the label strings a source keeps for reuse across refreshes; past
-// it, new strings are allocated per sample rather than retained.
-const internerSize = 1 << 18
+// internerGenerationBytes is the budget of one generation of the label strings a source
+// keeps for reuse across refreshes (it holds at most two): enough for the distinct
+// strings of one scrape of every pod, while label values that change every scrape are
+// forgotten instead of growing the heap without end.
+const internerGenerationBytes = 4 << 20
 
 // PodScrapingSource is a MetricsSource that scrapes the ready pods behind a Service.
 // Create it with NewPodScrapingSource. It is safe for concurrent use.
@@ -73,7 +75,7 @@ func NewPodScrapingSource(ctx context.Context, reader client.Reader, config PodS
 		queries:      source.NewQueryList(),
 		cache:        source.NewCache(cfg.Clock),
 		// One interner per source: its pods share label names and values.
-		parsers: newParserPool(cfg.MaxConcurrentScrapes, exposition.NewInterner(internerSize), cfg.SampleLimit),
+		parsers: newParserPool(cfg.MaxConcurrentScrapes, exposition.NewInterner(internerGenerationBytes), cfg.SampleLimit),
 		slots:   make(chan struct{}, cfg.MaxConcurrentScrapes),
 	}
 	s.flights = flight.NewGroup[*selection, refreshOutcome](refresher{s})
