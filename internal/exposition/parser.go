@@ -33,8 +33,9 @@ type Options struct {
 	// family (# TYPE, # HELP, # UNIT), in exposition order: once the family's metadata
 	// lines end, before its first sample line (or at the end of the exposition), for
 	// every family whatever Keep says. A family whose metadata lines come in two blocks
-	// is reported twice, the second time with everything known of it. It is not called
-	// after Parse fails. Nil costs nothing: no help text is even unescaped.
+	// is reported twice, the second time with everything known of it. Once Parse fails
+	// it is not called again; the calls made before stand, to be discarded with the
+	// samples. Nil costs nothing: no help text is even unescaped.
 	Metadata func(Metadata)
 
 	// SampleLimit, when positive, is the most sample lines an exposition may hold,
@@ -47,8 +48,8 @@ type Options struct {
 // Parser parses expositions into Samples. It keeps its buffers from one exposition to
 // the next, so reuse one Parser rather than making one per exposition: a buffer for the
 // longest line (64 KiB at least; one for a line over 1 MiB is dropped after use), 16 to
-// 32 bytes per series of the largest exposition, and a cache of recent strings (at most
-// 352 KiB).
+// 32 bytes per series of the largest exposition, a cache of recent strings (at most
+// 352 KiB) and one of le and quantile values (at most 48 KiB).
 //
 // A Parser is not safe for concurrent use: give each goroutine its own. The zero value
 // is a Parser with zero Options.
