@@ -51,7 +51,7 @@ vllm:num_requests_waiting{model_name="m"} 4
 vllm:num_requests_running{model_name="m"} 2
 # EOF
 `
-	// Only the family asked for is parsed beyond its name; every line still counts.
+	// Only the family asked for is built; every line is still checked and counted.
 	p := exposition.NewParser(exposition.Options{
 		Keep: func(name, family string) bool { return family == "vllm:num_requests_waiting" },
 	})
