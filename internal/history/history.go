@@ -33,6 +33,9 @@ const (
 // the History held Options.SeriesLimit series.
 var ErrSeriesLimit = errors.New("history series limit reached")
 
+// ErrClosed is returned by Append and Query after Close.
+var ErrClosed = errors.New("history closed")
+
 // Options configure a History. The zero value takes every default.
 type Options struct {
 	// Retention is how long samples are kept, counted back from the newest append.
@@ -119,6 +122,9 @@ type History struct {
 	head   *tsdb.Head
 	engine *engine
 
+	life   sync.RWMutex // queries hold it read, Close write: no query runs on a closed head
+	closed bool         // guarded by life (write) and mu
+
 	mu         sync.Mutex // protects targets, newest, truncatedAt, oldest and serialises appends
 	targets    map[string]*targetSeries
 	oldest     int64 // ms of the first append; math.MinInt64 before it
@@ -156,11 +162,17 @@ func New(opts Options) (*History, error) {
 	return h, nil
 }
 
-// Close releases the storage and removes its directory. The History must not be used
-// after.
+// Close releases the storage and removes its directory. Appends and queries after it fail
+// with ErrClosed; Close waits for queries in flight.
 func (h *History) Close() error {
+	h.life.Lock()
+	defer h.life.Unlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closed {
+		return nil
+	}
+	h.closed = true
 	err := h.head.Close()
 	return errors.Join(err, os.RemoveAll(h.dir))
 }
@@ -191,6 +203,9 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var st AppendStats
+	if h.closed {
+		return st, ErrClosed
+	}
 	atMs := at.UnixMilli()
 	if atMs < h.newest {
 		return st, fmt.Errorf("history: append at %s is older than the newest append at %s",

@@ -241,3 +241,23 @@ func TestAnalyze(t *testing.T) {
 		t.Error("Analyze of a malformed expression gave no error")
 	}
 }
+
+func TestClosedHistoryFailsCleanly(t *testing.T) {
+	h, err := New(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, h, t0, scrape("a", t0, "x", 1.0))
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Append(context.Background(), t0.Add(time.Second), nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("Append after Close: %v, want ErrClosed", err)
+	}
+	if _, err := h.Query(context.Background(), "x", t0); !errors.Is(err, ErrClosed) {
+		t.Errorf("Query after Close: %v, want ErrClosed", err)
+	}
+	if err := h.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}

@@ -64,6 +64,11 @@ type Result struct {
 // error, an evaluation error (too many samples, timeout, ctx ending) or a string result
 // is an error.
 func (h *History) Query(ctx context.Context, expr string, at time.Time) (Result, error) {
+	h.life.RLock()
+	defer h.life.RUnlock()
+	if h.closed {
+		return Result{}, ErrClosed
+	}
 	q, err := h.engine.NewInstantQuery(ctx, h.queryable(), h.engine.opts, expr, at)
 	if err != nil {
 		return Result{}, err

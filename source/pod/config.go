@@ -80,6 +80,22 @@ type PodScrapingSourceConfig struct {
 	// Clock tells time for the cache and the scrape timestamps. Nil: the wall clock.
 	Clock clock.PassiveClock
 
+	// ScrapeInterval, when positive, is the cadence of the background scrape loop that
+	// Start runs: every interval it scrapes the pods for every registered query and
+	// stores the scrape in the history of PromQL queries, so range functions ([1m], [5m])
+	// see samples spread over their window, and a Refresh of PromQL queries alone answers
+	// from that history without scraping again. Zero: scrape only on Refresh (Start then
+	// just waits for its context).
+	ScrapeInterval time.Duration
+	// HistoryRetention is how long the history of PromQL queries keeps samples. Zero:
+	// 10 minutes, twice the autoscaler's longest window ([5m]). A window longer than the
+	// retention sees only the retention.
+	HistoryRetention time.Duration
+	// HistorySeriesLimit bounds the series the history holds; past it, new series are
+	// refused and the PromQL results say so in their Error. Zero: 100,000 (about 360 MB
+	// at 3.6 KB a series, see BENCH.md).
+	HistorySeriesLimit int
+
 	// Registerer, when set, gets the source's metrics, each labelled
 	// service="namespace/name": podscrape_scrape_duration_seconds,
 	// podscrape_scrape_failures_total{reason}, podscrape_samples_scraped_total,
@@ -125,6 +141,12 @@ func (c *PodScrapingSourceConfig) validate() error {
 		return fmt.Errorf("MaxBodyBytes %d is negative", c.MaxBodyBytes)
 	case c.SampleLimit < 0:
 		return fmt.Errorf("SampleLimit %d is negative", c.SampleLimit)
+	case c.ScrapeInterval < 0:
+		return fmt.Errorf("ScrapeInterval %s is negative", c.ScrapeInterval)
+	case c.HistoryRetention < 0:
+		return fmt.Errorf("HistoryRetention %s is negative", c.HistoryRetention)
+	case c.HistorySeriesLimit < 0:
+		return fmt.Errorf("HistorySeriesLimit %d is negative", c.HistorySeriesLimit)
 	}
 	if c.MetricsPath != "" {
 		if !strings.HasPrefix(c.MetricsPath, "/") {

@@ -46,7 +46,7 @@ func TestScrapeKeepsOnlyTheNamedMetrics(t *testing.T) {
 		{"all_metrics", AllMetricsQuery, 253 + 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sel := newSelection([]source.QueryTemplate{{Name: "q", Type: source.QueryTypeMetricName, Template: tc.template}}, nil)
+			sel := newSelection([]source.QueryTemplate{{Name: "q", Type: source.QueryTypeMetricName, Template: tc.template}}, nil, storedNames{})
 			ps := s.scrape(context.Background(), target, s.newScrapeJob(sel, ""))
 			if ps.err != nil {
 				t.Fatal(ps.err)

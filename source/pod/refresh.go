@@ -26,13 +26,22 @@ type refreshOutcome struct {
 	collectedAt time.Time
 
 	results map[string]*source.MetricResult // by query name, for every caller's queries
+
+	// For PromQL queries, evaluated per caller on the history (see evalPromQL):
+	evalAt  time.Time // the newest scrape's start: the instant the queries run at
+	podErr  error     // the failed pods' errors: their series are stale, so aggregations miss them
+	histErr error     // what the history refused of this scrape
+	err     error     // the refresh's error, for answers taken from the scrape loop's last run
 }
 
 // Covers reports whether a scrape for have answers the queries of want.
 func (r refresher) Covers(have, want *selection) bool { return have.covers(want) }
 
 // Merge returns the selection of the queries of both.
-func (r refresher) Merge(a, b *selection) *selection { return merge(a, b, r.s.registered()) }
+func (r refresher) Merge(a, b *selection) *selection {
+	_, hist, _ := r.s.historyNeeds()
+	return merge(a, b, r.s.registered(), hist)
+}
 
 // Run discovers the pods, reads the token and scrapes every pod once for sel.
 func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, error) {
@@ -63,7 +72,19 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 				"reason", ScrapeReason(pods[i].err), "error", pods[i].err.Error())
 		}
 	}
-	return refreshOutcome{sel: sel, pods: pods, collectedAt: collectedAt}, nil
+	out := refreshOutcome{sel: sel, pods: pods, collectedAt: collectedAt, evalAt: collectedAt}
+	for i := range pods {
+		if pods[i].scrapedAt.After(out.evalAt) {
+			out.evalAt = pods[i].scrapedAt
+		}
+	}
+	// Runs never overlap, so the history receives the scrapes in order.
+	if store, hist, err := s.historyNeeds(); err != nil {
+		out.histErr = err
+	} else if store != nil {
+		out.histErr = s.appendHistory(ctx, store, hist, pods, out.evalAt)
+	}
+	return out, nil
 }
 
 // Finish builds the results of every query of key (the queries of every caller the
@@ -76,19 +97,18 @@ func (r refresher) Finish(key *selection, out refreshOutcome, err error) (refres
 	s := r.s
 	pods := out.pods
 	results := out.sel.results(pods, key.queries, out.collectedAt)
-	failed := 0
+	var errs []error
 	for i := range pods {
 		if pods[i].err != nil {
-			failed++
-		}
-	}
-	if len(pods) > 0 && failed == len(pods) {
-		var errs []error
-		for i := range pods {
 			errs = append(errs, pods[i].err)
 		}
-		return refreshOutcome{results: results}, fmt.Errorf("refresh service %s: %w (%d pods): %w",
-			s.serviceKey(), ErrAllPodsFailed, len(pods), errors.Join(errs...))
+	}
+	done := refreshOutcome{results: results, evalAt: out.evalAt, podErr: errors.Join(errs...), histErr: out.histErr}
+	if len(pods) > 0 && len(errs) == len(pods) {
+		done.err = fmt.Errorf("refresh service %s: %w (%d pods): %w",
+			s.serviceKey(), ErrAllPodsFailed, len(pods), done.podErr)
+		s.loop.finished(&done)
+		return done, done.err
 	}
 	entries := make([]source.CacheEntry, 0, len(results))
 	for _, r := range results {
@@ -96,5 +116,6 @@ func (r refresher) Finish(key *selection, out refreshOutcome, err error) (refres
 	}
 	s.cache.SetAll(entries, s.config.DefaultTTL)
 	s.metrics.observeStored()
-	return refreshOutcome{results: results}, nil
+	s.loop.finished(&done)
+	return done, nil
 }

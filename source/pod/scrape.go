@@ -17,13 +17,14 @@ const userAgent = "podscrape"
 
 // podScrape is one pod's outcome in one refresh.
 type podScrape struct {
-	target   target
-	values   []source.MetricValue // exposed samples kept, then the synthetic ones
-	matches  [][]int32            // per name of the selection: indices into values
-	up       int32                // index of the pod's up in values
-	scraped  int                  // samples in the exposition, kept or not
-	duration time.Duration
-	err      error // a *ScrapeError, or nil
+	target    target
+	values    []source.MetricValue // exposed samples kept, then the synthetic ones
+	matches   [][]int32            // per name of the selection: indices into values
+	up        int32                // index of the pod's up in values
+	scraped   int                  // samples in the exposition, kept or not
+	duration  time.Duration
+	scrapedAt time.Time // when the scrape started: the time of its samples without their own
+	err       error     // a *ScrapeError, or nil
 
 	metadata []familyMetadata // the exposition's # TYPE, # HELP and # UNIT lines
 }
@@ -63,6 +64,7 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 		ps.values = make([]source.MetricValue, 0, job.sizeHint)
 	}
 	scrapedAt := s.config.Clock.Now()
+	ps.scrapedAt = scrapedAt
 	start := time.Now()
 	err := s.fetch(ctx, &ps, job, scrapedAt)
 	ps.duration = time.Since(start)

@@ -32,11 +32,14 @@ type selection struct {
 	// registered, so a refresh asking for any of them can share this scrape.
 	names []string
 	index map[string]int // names -> position
+	// hist is what the history of the registered PromQL queries stores: every scrape
+	// keeps it, whatever the queries asked, so the history sees every scrape.
+	hist storedNames
 }
 
 // newSelection builds the selection of queries (sorted by name, distinct). registered are
 // the source's registered queries.
-func newSelection(queries, registered []source.QueryTemplate) *selection {
+func newSelection(queries, registered []source.QueryTemplate, hist storedNames) *selection {
 	names := make([]string, len(queries))
 	for i, q := range queries {
 		names[i] = q.Name
@@ -53,6 +56,13 @@ func newSelection(queries, registered []source.QueryTemplate) *selection {
 			}
 			sel.addName(q.Template)
 		}
+	}
+	sel.hist = hist
+	if hist.all {
+		sel.all = true
+	}
+	for _, name := range hist.sorted() {
+		sel.addName(name)
 	}
 	if sel.all {
 		for _, q := range registered {
@@ -82,15 +92,23 @@ func (sel *selection) covers(want *selection) bool {
 			return false
 		}
 	}
+	if want.hist.all && !sel.all {
+		return false
+	}
+	for name := range want.hist.names {
+		if _, ok := sel.index[name]; !ok {
+			return false
+		}
+	}
 	return true
 }
 
 // merge returns the selection of the queries of a and b together.
-func merge(a, b *selection, registered []source.QueryTemplate) *selection {
+func merge(a, b *selection, registered []source.QueryTemplate, hist storedNames) *selection {
 	queries := slices.Concat(a.queries, b.queries)
 	slices.SortFunc(queries, func(x, y source.QueryTemplate) int { return strings.Compare(x.Name, y.Name) })
 	queries = slices.CompactFunc(queries, func(x, y source.QueryTemplate) bool { return x.Name == y.Name })
-	return newSelection(queries, registered)
+	return newSelection(queries, registered, hist)
 }
 
 // wants reports whether a sample named name, of family family, answers some query.
@@ -120,6 +138,8 @@ func (sel *selection) results(pods []podScrape, queries []source.QueryTemplate, 
 	for _, q := range queries {
 		r := &source.MetricResult{QueryName: q.Name, CollectedAt: collectedAt, Error: podErr}
 		switch {
+		case q.Type == source.QueryTypePromQL:
+			continue // answered from the history: see evalPromQL
 		case q.Type != source.QueryTypeMetricName:
 			r.Error = fmt.Errorf("query %q of type %q: %w", q.Name, q.Type, ErrUnsupportedQuery)
 		case q.Template == AllMetricsQuery:

@@ -44,6 +44,8 @@ type PodScrapingSource struct {
 	metrics *metrics // nil without a Registerer
 
 	metadata metadataStore // see Metadata
+	history  promHistory   // the scrapes as series, for PromQL queries
+	loop     loopState     // see Start
 }
 
 // NewPodScrapingSource validates config, fills its defaults and returns a source reading
@@ -78,6 +80,7 @@ func NewPodScrapingSource(ctx context.Context, reader client.Reader, config PodS
 		parsers: newParserPool(cfg.MaxConcurrentScrapes, exposition.NewInterner(internerGenerationBytes), cfg.SampleLimit),
 		slots:   make(chan struct{}, cfg.MaxConcurrentScrapes),
 	}
+	s.loop.clock = cfg.Clock
 	s.flights = flight.NewGroup[*selection, refreshOutcome](refresher{s})
 	if cfg.SecretReader != nil {
 		s.secretReader = cfg.SecretReader
@@ -98,9 +101,13 @@ func NewPodScrapingSource(ctx context.Context, reader client.Reader, config PodS
 func (s *PodScrapingSource) QueryList() *source.QueryList { return s.queries }
 
 // Get returns the cached result of queryName, or nil when there is none or it expired.
-// params are ignored: pod scraping queries take none, so a result refreshed with any
-// params is found with any params. Get does no I/O and never waits for a Refresh.
-func (s *PodScrapingSource) Get(queryName string, _ map[string]string) *source.CachedValue {
+// A PromQL query's results are cached per params: Get returns the one refreshed with
+// params (the same keys and values). Metric-name queries take no params: their result is
+// found with any params. Get does no I/O and never waits for a Refresh.
+func (s *PodScrapingSource) Get(queryName string, params map[string]string) *source.CachedValue {
+	if q, ok := s.queries.Get(queryName); ok && q.Type == source.QueryTypePromQL {
+		return s.cache.Get(source.BuildCacheKey(queryName, params))
+	}
 	return s.cache.Get(source.BuildCacheKey(queryName, nil))
 }
 
@@ -111,6 +118,9 @@ func (s *PodScrapingSource) Get(queryName string, _ map[string]string) *source.C
 func (s *PodScrapingSource) Close() {
 	s.transport.CloseIdleConnections()
 	s.metrics.unregister()
+	// The history holds memory and an empty directory only; a later Refresh of a PromQL
+	// query starts a new one.
+	_ = s.closeHistory()
 }
 
 // Refresh discovers the Service's ready pods, scrapes them concurrently, caches the
@@ -156,18 +166,66 @@ func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec
 		queries = append(queries, q)
 	}
 
-	out, _, err := s.flights.Do(ctx, newSelection(queries, s.registered()))
-	if err != nil && out.results == nil {
-		if errors.Is(err, ctx.Err()) {
-			return nil, fmt.Errorf("refresh service %s: %w", s.serviceKey(), err)
+	store, hist, err := s.historyNeeds()
+	if err != nil {
+		return nil, fmt.Errorf("refresh service %s: %w", s.serviceKey(), err)
+	}
+	var out refreshOutcome
+	if last := s.loop.recent(s.config); last != nil && onlyPromQL(queries) {
+		// The scrape loop keeps the history fresh: answer from it without scraping.
+		out, err = *last, last.err
+	} else {
+		out, _, err = s.flights.Do(ctx, newSelection(queries, s.registered(), hist))
+		if err != nil && out.results == nil {
+			if errors.Is(err, ctx.Err()) {
+				return nil, fmt.Errorf("refresh service %s: %w", s.serviceKey(), err)
+			}
+			return nil, err
 		}
-		return nil, err
 	}
 	results := make(map[string]*source.MetricResult, len(names))
 	for _, name := range names {
-		results[name] = out.results[name]
+		if r, ok := out.results[name]; ok {
+			results[name] = r
+		}
+	}
+	if promql := promQLOf(queries); len(promql) > 0 {
+		incomplete := errors.Join(out.podErr, out.histErr)
+		if err != nil {
+			incomplete = err
+		}
+		evaluated := evalPromQL(ctx, store, promql, spec.Params, out.evalAt, incomplete)
+		entries := make([]source.CacheEntry, 0, len(evaluated))
+		for name, r := range evaluated {
+			results[name] = r
+			entries = append(entries, source.CacheEntry{Result: r, Params: spec.Params})
+		}
+		if err == nil {
+			s.cache.SetAll(entries, s.config.DefaultTTL)
+		}
 	}
 	return results, err
+}
+
+// onlyPromQL reports whether every query is a PromQL query.
+func onlyPromQL(queries []source.QueryTemplate) bool {
+	for _, q := range queries {
+		if q.Type != source.QueryTypePromQL {
+			return false
+		}
+	}
+	return len(queries) > 0
+}
+
+// promQLOf returns the PromQL queries of queries.
+func promQLOf(queries []source.QueryTemplate) []source.QueryTemplate {
+	var out []source.QueryTemplate
+	for _, q := range queries {
+		if q.Type == source.QueryTypePromQL {
+			out = append(out, q)
+		}
+	}
+	return out
 }
 
 // registered returns the source's registered queries.

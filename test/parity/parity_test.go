@@ -147,7 +147,9 @@ func (f *fleet) source(t *testing.T, ctx context.Context, svc string, port int, 
 // started after since: then every pod's exposition since the last Step is in its TSDB.
 func waitScraped(t *testing.T, ctx context.Context, prom *promserver.Server, since time.Time, want int) {
 	t.Helper()
-	expr := fmt.Sprintf("count(timestamp(up == 1) > %f)", float64(since.UnixMilli())/1000)
+	// timestamp() of a plain selector is the sample's own time (of any other expression,
+	// the evaluation time).
+	expr := fmt.Sprintf("count((timestamp(up) > %f) and (up == 1))", float64(since.UnixMilli())/1000)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		v, _, _, err := prom.API.Query(ctx, expr, time.Now())

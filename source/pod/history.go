@@ -1,0 +1,180 @@
+package pod
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/podscrape/podscrape/internal/history"
+	"github.com/podscrape/podscrape/source"
+)
+
+// promHistory is the source's scrapes as Prometheus series, for its PromQL queries. It
+// exists from the first refresh that finds a PromQL query registered.
+type promHistory struct {
+	mu    sync.Mutex       // protects store, needs, key
+	store *history.History // nil until a PromQL query is registered
+	needs storedNames      // what the registered PromQL queries read
+	key   string           // the registered PromQL queries the needs were computed for
+}
+
+// storedNames are the metric names the history keeps: every name when all is set.
+type storedNames struct {
+	all   bool
+	names map[string]struct{}
+}
+
+// sorted returns the names in order, so selections built from them are alike.
+func (n storedNames) sorted() []string {
+	return slices.Sorted(maps.Keys(n.names))
+}
+
+func (n storedNames) keeps(name string) bool {
+	if n.all {
+		return true
+	}
+	_, ok := n.names[name]
+	return ok
+}
+
+// historyNeeds returns the history of the source, created on first use, and the names
+// its registered PromQL queries read. It returns a nil history when no PromQL query is
+// registered. A query that does not parse reads nothing; its result reports the error.
+func (s *PodScrapingSource) historyNeeds() (*history.History, storedNames, error) {
+	var promql []source.QueryTemplate
+	key := ""
+	for _, name := range s.queries.List() {
+		if q, ok := s.queries.Get(name); ok && q.Type == source.QueryTypePromQL {
+			promql = append(promql, q)
+			key += q.Name + "\x00" + q.Template + "\x00"
+		}
+	}
+	h := &s.history
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(promql) == 0 {
+		return h.store, storedNames{}, nil
+	}
+	if h.store == nil {
+		store, err := history.New(history.Options{
+			Retention:   s.config.HistoryRetention,
+			SeriesLimit: s.config.HistorySeriesLimit,
+		})
+		if err != nil {
+			return nil, storedNames{}, fmt.Errorf("service %s: %w", s.serviceKey(), err)
+		}
+		h.store = store
+	}
+	if key != h.key {
+		needs := storedNames{names: map[string]struct{}{}}
+		for _, q := range promql {
+			// Placeholders are not PromQL: analyse the template with each filled by a
+			// name, which keeps selectors and ranges apart from label values.
+			n, err := history.Analyze(analysable(q.Template))
+			if err != nil {
+				// Unreadable before its params are known: keep everything rather
+				// than miss what it reads once they are.
+				needs.all = true
+				continue
+			}
+			needs.all = needs.all || n.All
+			for _, name := range n.Names {
+				needs.names[name] = struct{}{}
+			}
+		}
+		h.needs, h.key = needs, key
+	}
+	return h.store, h.needs, nil
+}
+
+// analysable replaces each {{…}} placeholder of a template by a token that parses both
+// inside a string and as a range ("1m"), so the template's selectors can be read before
+// any parameter is known.
+func analysable(t string) string {
+	out := make([]byte, 0, len(t))
+	for {
+		i := strings.Index(t, "{{")
+		if i < 0 {
+			return string(append(out, t...))
+		}
+		j := strings.Index(t[i:], "}}")
+		if j < 0 {
+			return string(append(out, t...))
+		}
+		out = append(out, t[:i]...)
+		out = append(out, "1m"...)
+		t = t[i+j+2:]
+	}
+}
+
+// appendHistory stores one refresh's scrapes: each pod's kept samples that a registered
+// PromQL query can read, labelled as Prometheus' pod-role relabelling labels them (the
+// exposed labels, namespace and pod; an exposed namespace becomes exported_namespace).
+// It returns the error the history reported (the series limit, rejected samples), for
+// the PromQL results to carry.
+func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.History, needs storedNames, pods []podScrape, at time.Time) error {
+	scrapes := make([]history.Scrape, len(pods))
+	var b labels.Builder
+	for i := range pods {
+		ps := &pods[i]
+		sc := history.Scrape{Target: ps.target.key, Time: ps.scrapedAt}
+		for j := range ps.values {
+			v := &ps.values[j]
+			if !needs.keeps(v.Labels["__name__"]) {
+				continue
+			}
+			sc.Samples = append(sc.Samples, history.Sample{
+				Labels:       seriesLabels(&b, v.Labels, s.config.ServiceNamespace),
+				T:            v.Timestamp.UnixMilli(),
+				V:            v.Value,
+				OwnTimestamp: !v.Timestamp.Equal(ps.scrapedAt),
+			})
+		}
+		scrapes[i] = sc
+	}
+	_, err := store.Append(ctx, at, scrapes)
+	if err != nil {
+		return fmt.Errorf("service %s: %w", s.serviceKey(), err)
+	}
+	return nil
+}
+
+// seriesLabels turns a sample's labels (exposed, __name__ and pod) into its series' labels.
+func seriesLabels(b *labels.Builder, m map[string]string, namespace string) labels.Labels {
+	b.Reset(labels.EmptyLabels())
+	for k, v := range m {
+		b.Set(k, v)
+	}
+	if v, ok := m["namespace"]; ok {
+		name := "exported_namespace"
+		for {
+			if _, taken := m[name]; !taken {
+				break
+			}
+			name = "exported_" + name
+		}
+		b.Set(name, v)
+	}
+	b.Set("namespace", namespace)
+	return b.Labels()
+}
+
+// closeHistory releases the history's memory and directory.
+func (s *PodScrapingSource) closeHistory() error {
+	h := &s.history
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.store == nil {
+		return nil
+	}
+	err := h.store.Close()
+	h.store = nil
+	h.key = ""
+	return err
+}

@@ -1,0 +1,125 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/utils/clock"
+
+	"github.com/podscrape/podscrape/source"
+)
+
+// ErrAlreadyStarted is returned by Start when the source's scrape loop is already running.
+var ErrAlreadyStarted = errors.New("scrape loop already running")
+
+// loopState is the background scrape loop's state, and the last refresh it can answer
+// PromQL queries from.
+type loopState struct {
+	mu         sync.Mutex // protects running, last, finishedAt
+	running    bool
+	last       *refreshOutcome // the newest finished refresh, loop's or caller's
+	finishedAt time.Time
+	clock      clock.PassiveClock
+}
+
+// finished records the newest finished refresh.
+func (l *loopState) finished(out *refreshOutcome) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.last = out
+	if l.clock != nil {
+		l.finishedAt = l.clock.Now()
+	}
+}
+
+// recent returns the newest finished refresh when the loop runs and it finished within
+// one ScrapeInterval and one ScrapeTimeout (the loop's next scrape is due or under way),
+// else nil.
+func (l *loopState) recent(cfg PodScrapingSourceConfig) *refreshOutcome {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.running || l.last == nil || l.last.evalAt.IsZero() {
+		return nil
+	}
+	if cfg.Clock.Now().Sub(l.finishedAt) > cfg.ScrapeInterval+cfg.ScrapeTimeout {
+		return nil
+	}
+	return l.last
+}
+
+// Start runs the background scrape loop until ctx ends, then returns nil: every
+// ScrapeInterval it refreshes every registered metric-name query and stores the scrape in
+// the history of PromQL queries. It makes the source a controller-runtime
+// manager.Runnable (mgr.Add(src)); NeedLeaderElection is false, so every replica keeps
+// its own history. With ScrapeInterval zero it only waits for ctx. A failed scrape is
+// logged through ctx's logr logger (logr.FromContextOrDiscard) and tried again at the
+// next tick; its pods' up 0 and staleness reach the history as with any scrape.
+//
+// While it runs, a Refresh asking only PromQL queries answers from the loop's latest
+// scrape without scraping again, as long as that scrape finished within ScrapeInterval
+// plus ScrapeTimeout; otherwise Refresh scrapes as usual. Start returns ErrAlreadyStarted
+// if the loop is already running.
+func (s *PodScrapingSource) Start(ctx context.Context) error {
+	if s.config.ScrapeInterval <= 0 {
+		<-ctx.Done()
+		return nil
+	}
+	s.loop.mu.Lock()
+	if s.loop.running {
+		s.loop.mu.Unlock()
+		return fmt.Errorf("source %s: %w", s.serviceKey(), ErrAlreadyStarted)
+	}
+	s.loop.running = true
+	s.loop.mu.Unlock()
+	defer func() {
+		s.loop.mu.Lock()
+		s.loop.running = false
+		s.loop.mu.Unlock()
+	}()
+
+	tick := newTicker(s.config.Clock, s.config.ScrapeInterval)
+	defer tick.Stop()
+	log := logr.FromContextOrDiscard(ctx)
+	for {
+		if err := s.scrapeForLoop(ctx); err != nil && ctx.Err() == nil {
+			log.Error(err, "background scrape failed", "service", s.serviceKey())
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C():
+		}
+	}
+}
+
+// NeedLeaderElection reports false: a manager runs the scrape loop on every replica,
+// since each keeps its own history.
+func (s *PodScrapingSource) NeedLeaderElection() bool { return false }
+
+// scrapeForLoop refreshes every registered metric-name query once.
+func (s *PodScrapingSource) scrapeForLoop(ctx context.Context) error {
+	var queries []source.QueryTemplate
+	for _, q := range s.registered() {
+		if q.Type == source.QueryTypeMetricName {
+			queries = append(queries, q)
+		}
+	}
+	_, hist, err := s.historyNeeds()
+	if err != nil {
+		return err
+	}
+	_, _, err = s.flights.Do(ctx, newSelection(queries, s.registered(), hist))
+	return err
+}
+
+// newTicker ticks on clk when it can (a fake clock in tests), else on the wall clock.
+func newTicker(clk clock.PassiveClock, d time.Duration) clock.Ticker {
+	if c, ok := clk.(clock.WithTicker); ok {
+		return c.NewTicker(d)
+	}
+	return clock.RealClock{}.NewTicker(d)
+}
