@@ -109,9 +109,12 @@ type AppendStats struct {
 	StaleMarkers int
 	// Refused is the number of samples of new series refused by the series limit.
 	Refused int
-	// Rejected is the number of samples the storage rejected: out of order, older
-	// than the retention, or a second value for a timestamp.
+	// Rejected is the number of samples the storage rejected: out of order or older
+	// than the retention.
 	Rejected int
+	// Duplicates is the number of samples dropped because their series already had a
+	// sample at that millisecond (two scrapes in one millisecond); not an error.
+	Duplicates int
 }
 
 // History is an in-memory Prometheus storage of a source's scrapes with a PromQL engine
@@ -236,6 +239,12 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 			}
 			e.gen = ts.gen
 			ref, err := app.Append(e.ref, e.lset, s.T, s.V)
+			if errors.Is(err, storage.ErrDuplicateSampleForTimestamp) {
+				// Two scrapes in one millisecond: the series keeps the first, as a
+				// Prometheus series keeps one sample per timestamp.
+				st.Duplicates++
+				continue
+			}
 			if err != nil {
 				st.Rejected++
 				rejected = appendFirst(rejected, fmt.Errorf("target %s: series %s at %d: %w", sc.Target, s.Labels, s.T, err))

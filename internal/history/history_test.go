@@ -261,3 +261,15 @@ func TestClosedHistoryFailsCleanly(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+func TestSameMillisecondKeepsFirstSample(t *testing.T) {
+	h := newHistory(t, Options{})
+	mustAppend(t, h, t0, scrape("a", t0, "x", 1.0))
+	st, err := h.Append(context.Background(), t0, []Scrape{scrape("a", t0, "x", 2.0)})
+	if err != nil || st.Duplicates != 1 {
+		t.Fatalf("second append in the same millisecond: stats %+v, error %v; want 1 duplicate and no error", st, err)
+	}
+	if got := query(t, h, "x", t0); got["a"] != 1 {
+		t.Errorf("x = %v, want the first sample, 1", got)
+	}
+}

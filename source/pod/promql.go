@@ -14,6 +14,10 @@ import (
 // none of its refreshes has stored a scrape yet.
 var ErrNoHistory = errors.New("no scrape stored in the history yet")
 
+// ErrHistorySeriesLimit is wrapped by a PromQL result's Error when the history refused
+// new series at HistorySeriesLimit: the answer may lack them.
+var ErrHistorySeriesLimit = history.ErrSeriesLimit
+
 // evalPromQL answers PromQL queries with params over the history at time at, the
 // collection time of the scrape last appended. Each result's Error joins what made its
 // answer incomplete: the query's own failure (a missing parameter, a parse or evaluation

@@ -114,8 +114,8 @@ func (r refresher) Finish(key *selection, out refreshOutcome, err error) (refres
 	for _, r := range results {
 		entries = append(entries, source.CacheEntry{Result: r})
 	}
+	s.loop.finished(&done) // before the cache: a reader seeing the results finds the run
 	s.cache.SetAll(entries, s.config.DefaultTTL)
 	s.metrics.observeStored()
-	s.loop.finished(&done)
 	return done, nil
 }
