@@ -3,9 +3,12 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -99,7 +102,12 @@ func TestTokenNeverLeavesForRedirectsErrorsLogsOrMetrics(t *testing.T) {
 	// and no Authorization header.
 	for _, code := range codes {
 		name := fmt.Sprintf("redirect-%d", code)
-		if e := errs[name]; !errors.Is(e, pod.ErrRedirect) || pod.ScrapeReason(e) != pod.ReasonRedirect || !strings.Contains(e.Error(), target) {
+		e := errs[name]
+		if e == nil { // a nil *ScrapeError in an error interface would panic in errors.Is
+			t.Errorf("%s: got no error, want ErrRedirect naming %s (was the redirect followed?)", name, target)
+			continue
+		}
+		if !errors.Is(e, pod.ErrRedirect) || pod.ScrapeReason(e) != pod.ReasonRedirect || !strings.Contains(e.Error(), target) {
 			t.Errorf("%s: got %v, want ErrRedirect naming %s", name, e, target)
 		}
 	}
@@ -150,6 +158,76 @@ func TestTokenNeverLeavesForRedirectsErrorsLogsOrMetrics(t *testing.T) {
 	if !strings.Contains(logs.String(), "pod scrape failed") {
 		t.Errorf("logs: want the per-pod failures logged (else grepping them proves nothing):\n%s", logs.String())
 	}
+}
+
+// Tokens with characters that escaping changes (", \, a tab, non-ASCII) are echoed by a
+// pod into a malformed line, a Content-Type and a Location; no error or log shows them in
+// any form: as sent, as %q, %+q or JSON write them, or URL-escaped.
+func TestTokenRedactedInEveryForm(t *testing.T) {
+	t.Parallel()
+	tokens := []string{
+		`quote"canary-4b1d9e7f2a`,
+		`back\slash-canary-8c3e5a1f6d`,
+		"\"both\\\"-canary-2f7a9c4e1b",
+		"tab\tand-caf\u00e9-canary-6e2b8d4a9c",
+	}
+	for i, token := range tokens {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			echoes := map[string]*recorder{"echo-body": {}, "echo-content-type": {}, "echo-location": {}}
+			var defs []podDef
+			for name, rec := range echoes {
+				defs = append(defs, podDef{name: name, handler: echoToken(rec, strings.TrimPrefix(name, "echo-"))})
+			}
+			f := startService(t, defs...)
+			cfg := f.config()
+			cfg.BearerToken = token
+			s := newSource(t, cfg)
+
+			var logs logBuffer
+			ctx, cancel := context.WithTimeout(logr.NewContext(context.Background(), logs.logger(10)), 30*time.Second)
+			defer cancel()
+			results, err := s.Refresh(ctx, source.RefreshSpec{})
+			if !errors.Is(err, pod.ErrAllPodsFailed) {
+				t.Fatalf("Refresh: got %v, want ErrAllPodsFailed", err)
+			}
+			r := results[pod.AllMetricsQuery]
+			errs := scrapeErrors(t, r.Error)
+			for name, rec := range echoes {
+				if got := authHeaders(rec); len(got) != 1 || got[0] != "Bearer "+token {
+					t.Fatalf("%s: Authorization %q, want the token (else this test proves nothing)", name, got)
+				}
+				if e := errs[name]; e == nil || !strings.Contains(e.Error(), "[REDACTED]") {
+					t.Errorf("%s: got %v, want an error quoting the pod with the token redacted", name, e)
+				}
+			}
+			if e := errs["echo-body"]; e == nil || pod.ScrapeReason(e) != pod.ReasonParse {
+				t.Errorf("echo-body: got %v, want a parse error (the echoed line is malformed)", e)
+			}
+			for what, text := range map[string]string{
+				"result error":     r.Error.Error(),
+				"result error %+v": fmt.Sprintf("%+v", r.Error),
+				"result error %q":  fmt.Sprintf("%q", r.Error),
+				"Refresh error":    err.Error(),
+				"logs":             logs.String(),
+			} {
+				for _, form := range escapedForms(token) {
+					if showsToken(text, form) {
+						t.Errorf("%s shows the token as %q:\n%s", what, form, text)
+					}
+				}
+			}
+		})
+	}
+}
+
+// escapedForms are the ways error text can write token that a caller could read it back
+// from: as is, and as %q, %+q, JSON and URL escaping write it.
+func escapedForms(token string) []string {
+	inner := func(q string) string { return q[1 : len(q)-1] }
+	j, _ := json.Marshal(token)
+	return []string{token, inner(strconv.Quote(token)), inner(strconv.QuoteToASCII(token)),
+		inner(string(j)), url.QueryEscape(token)}
 }
 
 // showsToken reports whether text shows any 8 bytes of token in a row: the token whole,
