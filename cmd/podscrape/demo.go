@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -141,14 +140,11 @@ func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err er
 	if err := localcluster.WriteKubeconfig(cp.Config, llmd.Namespace, kubeconfig); err != nil {
 		return err
 	}
-	self := "podscrape"
-	if strings.Contains(os.Args[0], "go-build") { // go run
-		self = "go run ./cmd/podscrape"
-	}
+	self := selfCommand(os.Args[0])
 	hint := fmt.Sprintf("While it runs, scrape it yourself:\n  %s --kubeconfig %s scrape %s --port %d\n"+
 		"  %s --kubeconfig %s scrape %s --port %d --secret %s --secret-namespace %s",
-		self, kubeconfig, llmd.VLLMService, llmd.VLLMPort,
-		self, kubeconfig, llmd.EPPService, llmd.EPPPort, llmd.SecretName, llmd.SecretNamespace)
+		self, shellQuote(kubeconfig), llmd.VLLMService, llmd.VLLMPort,
+		self, shellQuote(kubeconfig), llmd.EPPService, llmd.EPPPort, llmd.SecretName, llmd.SecretNamespace)
 
 	targets, err := o.targets(ctx, cp, llmd)
 	if err != nil {

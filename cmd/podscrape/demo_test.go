@@ -16,14 +16,14 @@ import (
 	"time"
 )
 
-// demoCommand is podscrape demo run as a process of its own (the test binary running
-// main), with TMPDIR a fresh directory: the control plane's temporary directories, and
-// the demo's, go there, so the test can check they are all gone afterwards.
+// demoCommand is podscrape demo run by the built binary, with TMPDIR a fresh directory:
+// the control plane's temporary directories, and the demo's, go there, so the test can
+// check they are all gone afterwards.
 func demoCommand(t *testing.T, ctx context.Context, args ...string) (*exec.Cmd, string) {
 	t.Helper()
 	tmp := t.TempDir()
-	cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"demo"}, args...)...)
-	cmd.Env = append(os.Environ(), runMainEnv+"=1", "TMPDIR="+tmp)
+	cmd := exec.CommandContext(ctx, binary, append([]string{"demo"}, args...)...)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	cmd.WaitDelay = 10 * time.Second
 	return cmd, tmp
 }
@@ -104,17 +104,19 @@ func TestDemoOnceEndToEnd(t *testing.T) {
 }
 
 // TestDemoStopsCleanly starts the refreshing demo, waits for two refreshes, and ends it
-// as a person does (Ctrl-C) or as a pipe does ("| head" closing stdout): either way it
-// stops its servers and control plane and leaves no process or directory behind.
+// as a person does (Ctrl-C: exit 0) or as a pipe does ("| head" closing stdout: exit
+// 141 and nothing said, see exitBrokenPipe): either way it stops its servers and control
+// plane and leaves no process or directory behind. While it runs, the commands its
+// header prints work as printed.
 func TestDemoStopsCleanly(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name      string
-		stop      func(cmd *exec.Cmd, stdout io.Closer) error
-		wantExit0 bool
+		name     string
+		stop     func(cmd *exec.Cmd, stdout io.Closer) error
+		wantExit string
 	}{
-		{"ctrl-c", func(cmd *exec.Cmd, _ io.Closer) error { return cmd.Process.Signal(os.Interrupt) }, true},
-		{"stdout closed", func(_ *exec.Cmd, stdout io.Closer) error { return stdout.Close() }, false},
+		{"ctrl-c", func(cmd *exec.Cmd, _ io.Closer) error { return cmd.Process.Signal(os.Interrupt) }, "exit 0"},
+		{"stdout closed", func(_ *exec.Cmd, stdout io.Closer) error { return stdout.Close() }, "exit 141"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -138,15 +140,19 @@ func TestDemoStopsCleanly(t *testing.T) {
 				!strings.Contains(view, "Service llm-d/vllm: 2 of 2 pods up") {
 				t.Errorf("view: want both Services with every pod up, got:\n%s", view)
 			}
+			if tc.name == "ctrl-c" {
+				go func() { _, _ = io.Copy(io.Discard, stdout) }() // never block the demo's writes
+				runPrintedCommands(t, view)
+			}
 			if err := tc.stop(cmd, stdout); err != nil {
 				t.Fatal(err)
 			}
-			err = cmd.Wait()
-			if tc.wantExit0 && err != nil {
-				t.Fatalf("exit: got %v, want 0; stderr:\n%s", err, stderr.String())
-			}
+			_ = cmd.Wait()
 			if ctx.Err() != nil {
 				t.Fatalf("the demo did not stop before the deadline; stderr:\n%s", stderr.String())
+			}
+			if got := exitStatus(cmd); got != tc.wantExit || strings.Contains(stderr.String(), "Error") {
+				t.Fatalf("got %s, want %s and no error; stderr:\n%s", got, tc.wantExit, stderr.String())
 			}
 			assertNothingLeft(t, tmp)
 		})
@@ -181,5 +187,37 @@ func readRefreshes(ctx context.Context, r io.Reader, n int) (string, error) {
 		return res.view, res.err
 	case <-ctx.Done():
 		return "", fmt.Errorf("no %d refreshes before the deadline", n)
+	}
+}
+
+// runPrintedCommands runs, with a shell, each command the demo's header prints under
+// "scrape it yourself": each is runnable as printed (the binary's path, not a bare
+// podscrape that may not be in PATH) and scrapes every pod of its Service.
+func runPrintedCommands(t *testing.T, view string) {
+	t.Helper()
+	_, hint, ok := strings.Cut(view, "While it runs, scrape it yourself:\n")
+	if !ok {
+		t.Fatalf("view: want the commands to scrape the demo, got:\n%s", view)
+	}
+	var commands []string
+	for line := range strings.Lines(hint) {
+		if !strings.HasPrefix(line, "  ") {
+			break
+		}
+		commands = append(commands, strings.TrimSpace(line))
+	}
+	if len(commands) != 2 {
+		t.Fatalf("printed commands: got %q, want one per Service", commands)
+	}
+	for _, c := range commands {
+		if !strings.HasPrefix(c, binary+" ") {
+			t.Fatalf("printed command %q: want it to start with the binary's path %s", c, binary)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		out, err := exec.CommandContext(ctx, "/bin/sh", "-c", c).CombinedOutput()
+		cancel()
+		if err != nil || !strings.Contains(string(out), "2 of 2 pods up") {
+			t.Fatalf("printed command %s: got %v:\n%s\nwant exit 0 and every pod up", c, err, out)
+		}
 	}
 }

@@ -12,7 +12,9 @@
 //
 // 0 on success (some pods failing is still success: the output says which); 1 when the
 // work failed (the Service or Secret is missing, every pod failed, the cluster is
-// unreachable); 2 when the command line is wrong, with a message naming the flag.
+// unreachable); 2 when the command line is wrong, with a message naming the flag; 141,
+// with nothing printed, when stdout was closed ("| head"), as a shell reports git or
+// kubectl killed by SIGPIPE there.
 //
 // docs/cli.md is the reference.
 package main

@@ -10,6 +10,10 @@ const (
 	exitOK      = 0
 	exitRuntime = 1 // the command line was fine; the work failed (e.g. every pod failed)
 	exitUsage   = 2 // the command line is wrong
+	// exitBrokenPipe ends a command whose stdout was closed ("| head"), quietly, once
+	// what it started is stopped: git and kubectl die of SIGPIPE there, which a shell
+	// reports as 128+13.
+	exitBrokenPipe = 141
 )
 
 // usageError is a wrong command line: an unknown or bad flag, a missing argument.

@@ -11,29 +11,37 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/podscrape/podscrape/internal/localcluster"
 )
 
-// runMainEnv makes the test binary run podscrape's main instead of the tests, so that
-// tests can run the real command in a process of its own (see runSubprocess).
-const runMainEnv = "PODSCRAPE_TEST_RUN_MAIN"
-
-// The control plane, llm-d install and kubeconfig that the in-process tests share.
+// The control plane, llm-d install and kubeconfig that the tests share, and the built
+// podscrape binary that tests run as a person does (see binary_test.go).
 var (
 	cp         *localcluster.ControlPlane
 	llmd       *localcluster.LLMD
 	kubeconfig string
+	binary     string
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(runMainEnv) == "1" {
-		main()
-		return
-	}
+	ctrllog.SetLogger(logr.Discard()) // envtest logs through it; unset, it prints a warning
 	os.Exit(setup(m))
 }
 
 func setup(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "podscrape-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if binary, err = buildBinary(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return localcluster.Run(localcluster.Options{Progress: os.Stderr}, func(c *localcluster.ControlPlane) int {
 		cp = c
 		return cp.RunLLMD(localcluster.LLMDOptions{Seed: 1}, func(l *localcluster.LLMD) int {

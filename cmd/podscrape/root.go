@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"syscall"
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
@@ -20,10 +19,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRootCommand(stdout, stderr)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
-	code := exitCode(err)
-	if errors.Is(err, syscall.EPIPE) {
-		return code // stdout was closed ("| head"): nobody is reading
+	if errors.Is(err, errOutputClosed) {
+		return exitBrokenPipe // stdout was closed ("| head"): nobody is reading, say nothing
 	}
+	code := exitCode(err)
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 		if code == exitUsage {

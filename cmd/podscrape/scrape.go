@@ -97,10 +97,10 @@ func (o *scrapeOptions) validate(changed func(flag string) bool) (render.Format,
 	}
 	var match *regexp.Regexp
 	switch {
-	case o.port == 0:
+	case !changed("port"):
 		return "", nil, usagef("--port is required: the pods' metrics port (e.g. 9090 for the EPP, 8000 for vLLM)")
 	case o.port < 1 || o.port > 65535:
-		return "", nil, usagef("--port %d is outside 1-65535", o.port)
+		return "", nil, usagef("--port %d is outside 1-65535: give the pods' metrics port", o.port)
 	case o.path == "" || o.path[0] != '/':
 		return "", nil, usagef("--path %q must start with \"/\"", o.path)
 	case o.scheme != "http" && o.scheme != "https":
@@ -117,8 +117,8 @@ func (o *scrapeOptions) validate(changed func(flag string) bool) (render.Format,
 		return "", nil, usagef("--timeout must be positive, got %s", o.timeout)
 	case o.concurrency < 1:
 		return "", nil, usagef("--concurrency must be at least 1, got %d", o.concurrency)
-	case o.watch < 0:
-		return "", nil, usagef("--watch must be a positive interval, got %s", o.watch)
+	case changed("watch") && o.watch <= 0:
+		return "", nil, usagef("--watch must be a positive interval (e.g. 2s), got %s", o.watch)
 	case o.watch > 0 && format == render.FormatProm:
 		return "", nil, usagef("--watch works with -o table, wide or json, not prom")
 	}

@@ -300,6 +300,8 @@ func TestUsageErrorsNameTheFlag(t *testing.T) {
 		{[]string{"scrape", "vllm", "--port", "1", "--metric", ""}, "--metric needs a metric name"},
 		{[]string{"scrape", "vllm", "--port", "1", "--match", "("}, `--match "(" is not a regular expression`},
 		{[]string{"scrape", "vllm", "--port", "1", "--watch", "-1s"}, "--watch must be a positive interval"},
+		{[]string{"scrape", "vllm", "--port", "1", "--watch", "0s"}, "--watch must be a positive interval"},
+		{[]string{"scrape", "vllm", "--port", "0"}, "--port 0 is outside 1-65535"},
 		{[]string{"scrape", "vllm", "--port", "1", "--watch", "1s", "-o", "prom"}, "--watch works with -o table, wide or json"},
 		{[]string{"scrape", "vllm", "--port", "1", "--bogus"}, "unknown flag: --bogus"},
 		{[]string{"scrap", "vllm"}, `unknown command "scrap"`},
@@ -367,7 +369,10 @@ func watchFrames(t *testing.T, n int, args ...string) []string {
 func TestScrapeWatchShowsWhatChanged(t *testing.T) {
 	frames := watchFrames(t, 2, "scrape", llmd.VLLMService, "--port", port(llmd.VLLMPort),
 		"--metric", "vllm:generation_tokens_total", "--metric", "vllm:num_requests_running", "--watch", "10ms")
-	mustContain(t, "first frame", frames[0], "Every 10ms: podscrape scrape vllm -n llm-d", "CHANGE", "0 changed, 0 new, 0 gone")
+	mustContain(t, "first frame", frames[0], "Every 10ms: podscrape scrape vllm -n llm-d", "CHANGE")
+	if strings.Contains(frames[0], "Since the last refresh") {
+		t.Fatalf("first frame: want no summary (nothing to compare with), got:\n%s", frames[0])
+	}
 	m := regexp.MustCompile(`Since the last refresh \([^)]*\): (\d+) changed`).FindStringSubmatch(frames[1])
 	if m == nil || m[1] == "0" {
 		t.Fatalf("second frame: want a summary with changes, got:\n%s", frames[1])

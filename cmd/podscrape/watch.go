@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"golang.org/x/term"
@@ -71,7 +70,9 @@ func watch(ctx context.Context, out io.Writer, interval time.Duration, targets [
 	}
 }
 
+// isTerminal reports whether w is a terminal: a file (os.Stdout, or the output that
+// wraps it) whose descriptor is one.
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := w.(interface{ Fd() uintptr })
 	return ok && term.IsTerminal(int(f.Fd()))
 }

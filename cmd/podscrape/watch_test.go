@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// watchBinary starts the built binary's watch with args and returns its frames; the
+// test's cleanup ends it with Ctrl-C and checks that it exits 0.
+func watchBinary(t *testing.T, args ...string) (<-chan string, *bytes.Buffer, *os.Process) {
+	t.Helper()
+	// Its own deadline: the process must outlive the test function, to the cleanup.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	cmd := binaryCommand(ctx, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &bytes.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ch := frames(stdout, "Every ")
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		for range ch { // read to the end, so the command is never blocked writing
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("Ctrl-C: got %s, want exit 0; stderr:\n%s", exitStatus(cmd), stderr.String())
+		}
+	})
+	return ch, stderr, cmd.Process
+}
+
+// TestWatchFirstFrameHasNoSummary: the first frame has nothing to compare with, so it
+// says nothing of changes; the next ones do.
+func TestWatchFirstFrameHasNoSummary(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ch, stderr, _ := watchBinary(t, "scrape", llmd.VLLMService, "--port", port(llmd.VLLMPort),
+		"--metric", "vllm:num_requests_running", "--watch", "20ms")
+	first := nextFrame(t, ctx, ch, stderr)
+	mustContain(t, "first frame", first, "Every 20ms: podscrape scrape vllm -n llm-d", "2 of 2 pods up", "CHANGE")
+	if strings.Contains(first, "Since the last refresh") {
+		t.Fatalf("first frame: want no summary of changes, got:\n%s", first)
+	}
+	second := nextFrame(t, ctx, ch, stderr)
+	if !regexp.MustCompile(`(?m)^Since the last refresh \([^)]+\): \d+ changed, \d+ new, \d+ gone\.$`).MatchString(second) {
+		t.Fatalf("second frame: want a summary of changes, got:\n%s", second)
+	}
+}
+
+// TestWatchListsAPodThatAppearsFailingAsDown: during a watch, a pod that appears
+// already failing is listed under "pods down", one that appears healthy under "pods
+// added".
+func TestWatchListsAPodThatAppearsFailingAsDown(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const body = "# HELP m A gauge.\n# TYPE m gauge\nm 1\n"
+	svc := newTestService(t, "appears", exposing(textFormat, body))
+	ch, stderr, _ := watchBinary(t, "-n", svc.namespace, "scrape", svc.name, "--port", port(svc.port), "--watch", "20ms")
+	mustContain(t, "first frame", nextFrame(t, ctx, ch, stderr), "1 of 1 pods up")
+
+	failing, healthy := svc.name+"-failing", svc.name+"-healthy"
+	svc.addPod(t, failing, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "broken", http.StatusInternalServerError)
+	}))
+	svc.addPod(t, healthy, exposing(textFormat, body))
+
+	listed := regexp.MustCompile(`pods (added|down|up|gone): ([^;.]+)`)
+	got := map[string]string{} // pod -> the first list it appeared in
+	for got[failing] == "" || got[healthy] == "" {
+		frame := nextFrame(t, ctx, ch, stderr)
+		for _, m := range listed.FindAllStringSubmatch(frame, -1) {
+			for _, p := range strings.Split(m[2], ", ") {
+				if got[p] == "" {
+					got[p] = m[1]
+				}
+			}
+		}
+	}
+	if got[failing] != "down" || got[healthy] != "added" {
+		t.Fatalf("got %s listed as %q and %s as %q, want down and added", failing, got[failing], healthy, got[healthy])
+	}
+}
+
+// TestWatchOutlivesASIGPIPENotOfItsStdout: SIGPIPE also comes from a connection to a pod
+// closed under a write; only a failed write to stdout ends the command, so a watch whose
+// stdout is read goes on.
+func TestWatchOutlivesASIGPIPENotOfItsStdout(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ch, stderr, p := watchBinary(t, "scrape", llmd.VLLMService, "--port", port(llmd.VLLMPort),
+		"--metric", "vllm:num_requests_running", "--watch", "20ms")
+	nextFrame(t, ctx, ch, stderr)
+	if err := p.Signal(syscall.SIGPIPE); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		mustContain(t, "frame after SIGPIPE", nextFrame(t, ctx, ch, stderr), "2 of 2 pods up")
+	}
+}
