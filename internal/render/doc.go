@@ -5,9 +5,10 @@
 //     duration, samples, error);
 //   - wide: table with sample timestamps and the failure reason of each pod;
 //   - json: one document with stable field names (see WriteJSON);
-//   - prom: the Prometheus text format, every series labelled with its pod, followed by
-//     the up, scrape_duration_seconds and scrape_samples_scraped series of each pod, so
-//     that the output can be piped to any Prometheus tool (see WriteProm).
+//   - prom: the Prometheus text format, family by family with the HELP and TYPE the
+//     pods exposed, every series labelled with its pod, followed by the up,
+//     scrape_duration_seconds and scrape_samples_scraped series of each pod, so that the
+//     output can be piped to any Prometheus tool (see WriteProm).
 //
 // # Watching
 //
