@@ -28,6 +28,7 @@ type metrics struct {
 	duration   prometheus.Histogram
 	failures   *prometheus.CounterVec
 	samples    prometheus.Counter
+	duplicates prometheus.Counter
 	discovered prometheus.Gauge
 	ready      prometheus.Gauge
 	cacheAge   prometheus.GaugeFunc
@@ -64,6 +65,11 @@ func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveCloc
 		Help:        "Sample lines read from the expositions of pods scraped successfully, kept or not.",
 		ConstLabels: labels,
 	})
+	m.duplicates = prometheus.NewCounter(prometheus.CounterOpts{
+		Name:        "podscrape_samples_duplicate_total",
+		Help:        "Sample lines dropped because their series repeated one earlier in the same exposition (the first is kept, as Prometheus keeps it), from pods scraped successfully.",
+		ConstLabels: labels,
+	})
 	m.discovered = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "podscrape_pods_discovered",
 		Help:        "Pods the Service's selector matched at the last discovery, ready or not.",
@@ -80,7 +86,7 @@ func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveCloc
 		ConstLabels: labels,
 	}, m.age)
 
-	m.collectors = []prometheus.Collector{m.duration, m.failures, m.samples, m.discovered, m.ready, m.cacheAge}
+	m.collectors = []prometheus.Collector{m.duration, m.failures, m.samples, m.duplicates, m.discovered, m.ready, m.cacheAge}
 	for i, c := range m.collectors {
 		if err := reg.Register(c); err != nil {
 			for _, done := range m.collectors[:i] {
@@ -129,7 +135,7 @@ func (m *metrics) observeScrapes(pods []podScrape) {
 	if m == nil {
 		return
 	}
-	scraped := 0
+	scraped, dropped := 0, 0
 	for i := range pods {
 		reason := ""
 		if pods[i].err != nil {
@@ -140,8 +146,10 @@ func (m *metrics) observeScrapes(pods []podScrape) {
 			m.duration.Observe(pods[i].duration.Seconds())
 		}
 		scraped += pods[i].scraped
+		dropped += pods[i].dropped
 	}
 	m.samples.Add(float64(scraped))
+	m.duplicates.Add(float64(dropped))
 }
 
 // observeStored records that a refresh stored its results in the cache now.

@@ -67,9 +67,13 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 	}
 	log := logr.FromContextOrDiscard(ctx)
 	for i := range pods {
-		if pods[i].err != nil {
+		switch {
+		case pods[i].err != nil:
 			log.V(1).Info("pod scrape failed", "service", s.serviceKey(), "pod", pods[i].target.key,
 				"reason", ScrapeReason(pods[i].err), "error", pods[i].err.Error())
+		case pods[i].dropped > 0:
+			log.V(1).Info("pod exposed repeated series: kept the first sample of each, dropped the repeats",
+				"service", s.serviceKey(), "pod", pods[i].target.key, "dropped", pods[i].dropped)
 		}
 	}
 	out := refreshOutcome{sel: sel, pods: pods, collectedAt: collectedAt, evalAt: collectedAt}

@@ -22,6 +22,7 @@ type podScrape struct {
 	matches   [][]int32            // per name of the selection: indices into values
 	up        int32                // index of the pod's up in values
 	scraped   int                  // samples in the exposition, kept or not
+	dropped   int                  // sample lines dropped as repeats of an earlier series
 	duration  time.Duration
 	scrapedAt time.Time // when the scrape started: the time of its samples without their own
 	err       error     // a *ScrapeError, or nil
@@ -75,7 +76,7 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 		for i := range ps.matches {
 			ps.matches[i] = ps.matches[i][:0]
 		}
-		ps.scraped = 0
+		ps.scraped, ps.dropped = 0, 0
 	}
 	up := 1.0
 	if err != nil {
@@ -162,6 +163,7 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 		return nil
 	})
 	ps.scraped = n
+	ps.dropped = p.Duplicates()
 	if err != nil {
 		return fmt.Errorf("parse %s body: %w", formatName(format), err)
 	}

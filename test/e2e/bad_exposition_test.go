@@ -120,7 +120,6 @@ func TestBadExpositionFailsThatPodOnlyWithItsReason(t *testing.T) {
 		{"truncated-line", serve([]byte("m 1\nn{a=\"x")), pod.ReasonParse, `line 2: unterminated label value: "n{a=\"x"`, nil},
 		{"cut-mid-body", cutBody([]byte("m 1\nn 2\n")), pod.ReasonConnect, "unexpected EOF", nil},
 		{"invalid-utf8", serve([]byte("m{a=\"ok\"} 1\nm{a=\"\xff\xfe\"} 1\n")), pod.ReasonParse, "line 2: invalid UTF-8 in label value", nil},
-		{"duplicate-series", serve([]byte("m{a=\"1\",b=\"2\"} 1\nm{b=\"2\",a=\"1\"} 2\n")), pod.ReasonParse, "line 2: duplicate series", nil},
 		{"over-cap", serve(overCap()), pod.ReasonBodyTooBig, "over the 4194304-byte limit (MaxBodyBytes)", pod.ErrBodyTooLarge},
 		{"gzip-bomb", bomb, pod.ReasonBodyTooBig, "over the 4194304-byte limit (MaxBodyBytes)", pod.ErrBodyTooLarge},
 		{"html", serveAs("text/html; charset=utf-8", []byte("<html><body>Sign in</body></html>")), pod.ReasonFormat, `"text/html; charset=utf-8"`, exposition.ErrUnsupportedContentType},
