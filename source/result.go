@@ -19,6 +19,10 @@ type MetricResult struct {
 	// Error is non-nil when the query failed in whole or in part; errors.Is and
 	// errors.As see through it to each cause.
 	Error error
+	// Warnings are what the query engine noted about the answer (PromQL warnings and
+	// infos, such as "metric might not be a counter"), as text; nil when there are none.
+	// The answer stands: a warning is not an Error. Shared: read-only.
+	Warnings []string
 }
 
 // IsStale reports whether the result is too old to act on: it has no values, or any of

@@ -46,6 +46,7 @@ func evalPromQL(ctx context.Context, store *history.History, queries []source.Qu
 		for i, p := range res.Points {
 			r.Values[i] = source.MetricValue{Value: p.V, Timestamp: time.UnixMilli(p.T), Labels: p.Metric.Map()}
 		}
+		r.Warnings = res.Warnings
 		r.Error = incomplete
 	}
 	return out
