@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -37,10 +39,10 @@ func TestQueryMetricNameSelectsOnlyThatMetricFromOneScrape(t *testing.T) {
 		}
 		return slices.Compact(slices.Sorted(slices.Values(out)))
 	}
-	if got := names(results["waiting"]); !slices.Equal(got, []string{"vllm:num_requests_waiting"}) {
-		t.Fatalf("waiting: got %v", got)
+	if got := names(results["waiting"]); !slices.Equal(got, []string{"up", "vllm:num_requests_waiting"}) {
+		t.Fatalf("waiting: got %v, want the metric and the pod's up", got)
 	}
-	want := []string{"vllm:e2e_request_latency_seconds_bucket", "vllm:e2e_request_latency_seconds_count", "vllm:e2e_request_latency_seconds_sum"}
+	want := []string{"up", "vllm:e2e_request_latency_seconds_bucket", "vllm:e2e_request_latency_seconds_count", "vllm:e2e_request_latency_seconds_sum"}
 	if got := names(results["latency"]); !slices.Equal(got, want) {
 		t.Fatalf("latency (a histogram family): got %v, want %v", got, want)
 	}
@@ -69,25 +71,55 @@ func TestQueryOnlyNamedMetricsSkipsTheRest(t *testing.T) {
 	if _, ok := results[pod.AllMetricsQuery]; ok || len(results) != 1 {
 		t.Fatalf("results: got %v, want only waiting", results)
 	}
-	if got := results["waiting"].Values; len(got) != 1 || got[0].Labels["model_name"] != "fake-model" {
-		t.Fatalf("waiting: got %v, want the one sample of fake-model", got)
+	if got := results["waiting"].Values; len(got) != 2 || got[0].Labels["model_name"] != "fake-model" || got[1].Labels["__name__"] != "up" {
+		t.Fatalf("waiting: got %v, want the one sample of fake-model, then the pod's up", got)
 	}
 }
 
-func TestQueryUnknownAndUnsupported(t *testing.T) {
+// A metric-name result alone tells a pod without the metric (up 1, no sample) from a
+// pod that did not answer (up 0): each pod's up follows its samples.
+func TestQueryMetricNameResultCarriesEachPodsUp(t *testing.T) {
+	t.Parallel()
+	f := startService(t,
+		podDef{name: "has", handler: serve([]byte("queue{pool=\"a\"} 3\nqueue{pool=\"b\"} 4\nother 1\n"))},
+		podDef{name: "lacks", handler: serve([]byte("other 1\n"))},
+		podDef{name: "down", handler: failWith(http.StatusServiceUnavailable)},
+	)
+	s := newSource(t, f.config())
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "queue", Type: source.QueryTypeMetricName, Template: "queue"})
+	results, err := refresh(t, s, "queue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range results["queue"].Values {
+		got = append(got, fmt.Sprintf("%s %s %s=%v", v.Labels["pod"], v.Labels["__name__"], v.Labels["pool"], v.Value))
+	}
+	want := []string{"down up =0", "has queue a=3", "has queue b=4", "has up =1", "lacks up =1"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("queue result: got %q, want %q", got, want)
+	}
+	var se *pod.ScrapeError
+	if !errors.As(results["queue"].Error, &se) || !strings.HasSuffix(se.Pod, "/down") {
+		t.Fatalf("queue result's error: got %v, want the down pod's", results["queue"].Error)
+	}
+}
+
+func TestQueryUnknownAndPromQL(t *testing.T) {
 	t.Parallel()
 	f := startService(t, podDef{name: "p", handler: serve([]byte("m 1\n"))})
 	s := newSource(t, f.config())
 	if _, err := refresh(t, s, "nope"); err == nil || !strings.Contains(err.Error(), `unknown query "nope"`) {
 		t.Fatalf("unknown query: got %v, want an error naming it", err)
 	}
+	// PromQL is answered (see promql_test.go) from the same scrape as all_metrics.
 	s.QueryList().MustRegister(source.QueryTemplate{Name: "promql", Type: source.QueryTypePromQL, Template: "sum(m)"})
 	results, err := refresh(t, s, "promql", pod.AllMetricsQuery)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !errors.Is(results["promql"].Error, pod.ErrUnsupportedQuery) {
-		t.Fatalf("promql query: got %v, want ErrUnsupportedQuery", results["promql"].Error)
+	if r := results["promql"]; r.Error != nil || len(r.Values) != 1 || r.Values[0].Value != 1 {
+		t.Fatalf("promql query: got %+v, want sum(m) = 1", r)
 	}
 	if results[pod.AllMetricsQuery].Error != nil {
 		t.Fatalf("all_metrics alongside: got %v, want no error", results[pod.AllMetricsQuery].Error)
