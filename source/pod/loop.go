@@ -52,8 +52,9 @@ func (l *loopState) recent(cfg PodScrapingSourceConfig) *refreshOutcome {
 }
 
 // Start runs the background scrape loop until ctx ends, then returns nil: every
-// ScrapeInterval it refreshes every registered metric-name query and stores the scrape in
-// the history of PromQL queries. It makes the source a controller-runtime
+// ScrapeInterval it scrapes the pods once, stores the scrape in the history of PromQL
+// queries and refreshes every registered metric-name query but AllMetricsQuery (the
+// costly one, left to Refresh). It makes the source a controller-runtime
 // manager.Runnable (mgr.Add(src)); NeedLeaderElection is false, so every replica keeps
 // its own history. With ScrapeInterval zero it only waits for ctx. A failed scrape is
 // logged through ctx's logr logger (logr.FromContextOrDiscard) and tried again at the
@@ -100,11 +101,13 @@ func (s *PodScrapingSource) Start(ctx context.Context) error {
 // since each keeps its own history.
 func (s *PodScrapingSource) NeedLeaderElection() bool { return false }
 
-// scrapeForLoop refreshes every registered metric-name query once.
+// scrapeForLoop scrapes once for the history and every registered metric-name query but
+// AllMetricsQuery, which is left to Refresh: keeping every sample of every pod costs
+// several times what the selected metrics do.
 func (s *PodScrapingSource) scrapeForLoop(ctx context.Context) error {
 	var queries []source.QueryTemplate
 	for _, q := range s.registered() {
-		if q.Type == source.QueryTypeMetricName {
+		if q.Type == source.QueryTypeMetricName && q.Name != AllMetricsQuery {
 			queries = append(queries, q)
 		}
 	}

@@ -311,13 +311,15 @@ func TestPromQLScrapeLoop(t *testing.T) {
 			t.Errorf("Start returned %v, want nil when its context ends", err)
 		}
 	}()
-	// waitStored polls until the loop's scrape at the fake clock's now is cached (its
-	// history append happened before).
+	// waitStored polls until the loop's scrape at the fake clock's now is stored: a
+	// PromQL-only Refresh answers from the loop's latest scrape (without scraping while
+	// the previous one is recent), so its CollectedAt tells.
 	waitStored := func() {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			if c := s.Get(pod.AllMetricsQuery, nil); c != nil && c.Result.CollectedAt.Equal(clk.Now()) {
+			rs, err := s.Refresh(context.Background(), source.RefreshSpec{Queries: []string{"rate"}})
+			if err == nil && rs["rate"].CollectedAt.Equal(clk.Now()) {
 				return
 			}
 			if time.Now().After(deadline) {
