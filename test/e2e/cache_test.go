@@ -2,13 +2,16 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/pod"
 )
 
@@ -90,5 +93,73 @@ func TestCacheGetNeverWaitsForRefreshInFlight(t *testing.T) {
 	close(unblock)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The scenario: Refresh({}) and Refresh({Queries: [all_metrics]}) issued together
+// (with a second query registered, so their query sets differ). They share one scrape of
+// the pod, both get the same data, and the cache holds it: it never goes back to older
+// data than a caller was given.
+func TestCacheConcurrentRefreshesOfDifferentQueriesShareOneScrape(t *testing.T) {
+	t.Parallel()
+	var requests atomic.Int32
+	first := make(chan struct{})  // the first request arrived
+	second := make(chan struct{}) // a second request arrived: the pod got two at once
+	joined := make(chan struct{}) // the second refresh has been called
+	f := startService(t, podDef{name: "p", handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := requests.Add(1)
+		switch n {
+		case 1:
+			close(first)
+			// Held until a second request arrives, or shortly after the second refresh
+			// was called, which is then waiting on this scrape.
+			<-joined
+			select {
+			case <-second:
+			case <-time.After(time.Second):
+			case <-r.Context().Done():
+			}
+		case 2:
+			close(second)
+		}
+		w.Header().Set("Content-Type", textFormat)
+		_, _ = fmt.Fprintf(w, "gen %d\nqueue %d\n", n, n)
+	})})
+	s := newSource(t, f.config())
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "queue", Type: source.QueryTypeMetricName, Template: "queue"})
+
+	gen := func(r *source.MetricResult) float64 {
+		if vs := samples(r, "gen")["p"]; len(vs) == 1 {
+			return vs[0].Value
+		}
+		t.Fatalf("gen: got %v, want one sample", r.Values)
+		return 0
+	}
+	var wg sync.WaitGroup
+	var all, one map[string]*source.MetricResult
+	var allErr, oneErr error
+	wg.Go(func() { all, allErr = refresh(t, s) })
+	<-first
+	wg.Go(func() {
+		close(joined)
+		one, oneErr = refresh(t, s, pod.AllMetricsQuery)
+	})
+	wg.Wait()
+	if allErr != nil || oneErr != nil {
+		t.Fatalf("Refresh: got %v and %v, want no errors", allErr, oneErr)
+	}
+	if n := requests.Load(); n != 1 {
+		t.Fatalf("requests for Refresh({}) and Refresh(all_metrics) together: got %d, want 1 shared scrape", n)
+	}
+	a, b := gen(all[pod.AllMetricsQuery]), gen(one[pod.AllMetricsQuery])
+	if a != b {
+		t.Fatalf("generations: Refresh({}) got %v, Refresh(all_metrics) got %v; want the same scrape", a, b)
+	}
+	cached := s.Get(pod.AllMetricsQuery, nil)
+	if cached == nil || gen(&cached.Result) != max(a, b) {
+		t.Fatalf("cached all_metrics: got %v, want generation %v, the newest a caller got", cached, max(a, b))
+	}
+	if q := s.Get("queue", nil); q == nil || !q.Result.CollectedAt.Equal(cached.Result.CollectedAt) {
+		t.Fatalf("cached queue: got %v, want the same scrape's", q)
 	}
 }
