@@ -1,0 +1,167 @@
+package prometheus
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+)
+
+// DefaultMaxResponseBytes caps a response body of the server when ClientConfig's
+// MaxResponseBytes is zero.
+const DefaultMaxResponseBytes = 64 << 20
+
+// ClientConfig says how to reach a server with Prometheus' HTTP API. Only URL is
+// required. NewAPI copies it. Printing it with fmt shows the token as "[REDACTED]".
+type ClientConfig struct {
+	// URL is the server's base URL, http or https, with the path prefix it serves the API
+	// under, if any ("https://thanos-query.monitoring:9090", "http://mimir/prometheus").
+	URL string
+	// BearerToken is sent as "Authorization: Bearer <token>". Mutually exclusive with
+	// BearerTokenFile.
+	BearerToken string
+	// BearerTokenFile is a file holding the token, surrounding white space ignored. It is
+	// read again when it changes (its modification time, size or inode), so a rotated
+	// projected ServiceAccount token
+	// (/var/run/secrets/kubernetes.io/serviceaccount/token) is picked up; while it cannot
+	// be read, the last token read is sent.
+	BearerTokenFile string
+	// CAFile is a PEM bundle of the CAs that sign the server's certificate, instead of the
+	// system roots. https only.
+	CAFile string
+	// CAData is CAFile's content given inline; both may be set.
+	CAData []byte
+	// ServerName is the name verified in the server's certificate. Zero: the URL's host.
+	ServerName string
+	// InsecureSkipVerify turns certificate verification off. Never on by default.
+	InsecureSkipVerify bool
+	// Headers are sent with every request, such as X-Scope-OrgID for a Thanos or Mimir
+	// tenant. Authorization is refused: set a token.
+	Headers map[string]string
+	// MaxResponseBytes caps a response body; a larger one fails its query with an error
+	// wrapping ErrResponseTooLarge. Zero: 64 MiB.
+	MaxResponseBytes int64
+	// Timeout bounds a connection's dial and TLS handshake. Zero: 10s. A query's own
+	// bound is PrometheusSourceConfig.QueryTimeout.
+	Timeout time.Duration
+}
+
+// String shows the config with the token redacted.
+func (c ClientConfig) String() string {
+	if c.BearerToken != "" {
+		c.BearerToken = redacted
+	}
+	type plain ClientConfig // no String method
+	return fmt.Sprintf("%+v", plain(c))
+}
+
+// GoString is String, for %#v.
+func (c ClientConfig) GoString() string { return c.String() }
+
+const redacted = "[REDACTED]"
+
+// NewAPI validates config and returns a client of the server's HTTP API. The token, the
+// extra headers and the TLS settings apply to requests to the URL's host only: a
+// redirect elsewhere is followed without them. A BearerTokenFile is read once here, so a
+// missing file is reported now; the error names the file, never the token.
+func NewAPI(config ClientConfig) (v1.API, error) {
+	c := config
+	c.CAData = slices.Clone(config.CAData)
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return nil, fmt.Errorf("prometheus client config: URL: %w", err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("prometheus client config: URL %q: scheme is not http or https", u.Redacted())
+	case u.Host == "":
+		return nil, fmt.Errorf("prometheus client config: URL %q: no host", u.Redacted())
+	case c.BearerToken != "" && c.BearerTokenFile != "":
+		return nil, errors.New("prometheus client config: BearerToken and BearerTokenFile are both set")
+	case c.BearerToken != "" && !validHeaderValue(c.BearerToken):
+		return nil, errors.New("prometheus client config: BearerToken holds characters a header cannot carry")
+	case c.MaxResponseBytes < 0:
+		return nil, fmt.Errorf("prometheus client config: MaxResponseBytes %d is negative", c.MaxResponseBytes)
+	case c.Timeout < 0:
+		return nil, fmt.Errorf("prometheus client config: Timeout %s is negative", c.Timeout)
+	case u.Scheme == "http" && (c.CAFile != "" || len(c.CAData) > 0 || c.ServerName != "" || c.InsecureSkipVerify):
+		return nil, fmt.Errorf("prometheus client config: URL %q is http: CAFile, CAData, ServerName and InsecureSkipVerify need https", u.Redacted())
+	}
+	headers := http.Header{}
+	for name, value := range c.Headers {
+		switch {
+		case !validHeaderName(name):
+			return nil, fmt.Errorf("prometheus client config: Headers: %q is not a header name", name)
+		case strings.EqualFold(name, "Authorization"):
+			return nil, errors.New("prometheus client config: Headers: Authorization is refused: set BearerToken or BearerTokenFile")
+		case !validHeaderValue(value):
+			return nil, fmt.Errorf("prometheus client config: Headers: the value of %s holds characters a header cannot carry", name)
+		}
+		headers.Set(name, value)
+	}
+	if c.MaxResponseBytes == 0 {
+		c.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Second
+	}
+
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.DialContext = (&dialer{timeout: c.Timeout}).DialContext
+	base.TLSHandshakeTimeout = c.Timeout
+	if u.Scheme == "https" {
+		tlsConfig, err := tlsConfigOf(&c)
+		if err != nil {
+			return nil, fmt.Errorf("prometheus client config: %w", err)
+		}
+		base.TLSClientConfig = tlsConfig
+	}
+	rt := &roundTripper{base: base, scheme: u.Scheme, host: u.Host, headers: headers, maxBytes: c.MaxResponseBytes}
+	switch {
+	case c.BearerToken != "":
+		rt.token = staticToken(c.BearerToken)
+	case c.BearerTokenFile != "":
+		ft := &fileToken{path: c.BearerTokenFile}
+		if _, err := ft.get(); err != nil {
+			return nil, fmt.Errorf("prometheus client config: %w", err)
+		}
+		rt.token = ft.get
+	}
+	client, err := api.NewClient(api.Config{Address: u.String(), RoundTripper: rt})
+	if err != nil {
+		return nil, fmt.Errorf("prometheus client for %s: %w", u.Redacted(), err)
+	}
+	return v1.NewAPI(client), nil
+}
+
+// tlsConfigOf returns the TLS settings of c.
+func tlsConfigOf(c *ClientConfig) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify} //nolint:gosec // an explicit switch, off by default
+	if c.CAFile == "" && len(c.CAData) == 0 {
+		return cfg, nil
+	}
+	pool := x509.NewCertPool()
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("CAFile: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CAFile %s: no PEM certificate", c.CAFile)
+		}
+	}
+	if len(c.CAData) > 0 && !pool.AppendCertsFromPEM(c.CAData) {
+		return nil, errors.New("CAData: no PEM certificate")
+	}
+	cfg.RootCAs = pool
+	return cfg, nil
+}

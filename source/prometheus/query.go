@@ -1,0 +1,149 @@
+package prometheus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/podscrape/podscrape/source"
+)
+
+// ErrAllQueriesFailed is wrapped by the error Refresh returns when every query it ran
+// failed.
+var ErrAllQueriesFailed = errors.New("every query failed")
+
+// QueryError is one query's failure, the Error of its result.
+type QueryError struct {
+	// Query is the registered query name.
+	Query string
+	// Expr is the PromQL expression sent, params filled in; empty when filling failed.
+	Expr string
+	// Attempts is how many requests were sent: more than 1 after transient failures; 0
+	// when none was sent or the caller gave up waiting for a request another shared.
+	Attempts int
+	// Err is the cause: a *v1.Error for an answer of the server (its Msg is the server's
+	// message), a context error for a timeout, a *url.Error for a connection failure.
+	Err error
+}
+
+// Error names the query, its expression and the cause, with the server's own message
+// when its answer carried one.
+func (e *QueryError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "query %q", e.Query)
+	if e.Expr != "" {
+		fmt.Fprintf(&b, " (%s)", e.Expr)
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	if msg := serverMessage(e.Err); msg != "" {
+		fmt.Fprintf(&b, " (server: %s)", msg)
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause, for errors.Is and errors.As.
+func (e *QueryError) Unwrap() error { return e.Err }
+
+// serverMessage returns the error message of a Prometheus error body that client_golang
+// kept only in Detail (it decodes bodies of 400 and 422 alone; Prometheus answers a
+// timeout with 503 and an internal error with 500, both with a JSON body).
+func serverMessage(err error) string {
+	var apiErr *v1.Error
+	if !errors.As(err, &apiErr) || apiErr.Detail == "" {
+		return ""
+	}
+	var body struct {
+		ErrorType string `json:"errorType"`
+		Error     string `json:"error"`
+	}
+	if json.Unmarshal([]byte(apiErr.Detail), &body) != nil || body.Error == "" {
+		return ""
+	}
+	if body.ErrorType == "" {
+		return body.Error
+	}
+	return body.ErrorType + ": " + body.Error
+}
+
+// expression returns q's PromQL: the template filled with params, or a selector of the
+// metric name.
+func expression(q source.QueryTemplate, params map[string]string) (string, error) {
+	if q.Type == source.QueryTypeMetricName {
+		return selector(q.Template), nil
+	}
+	return source.FillTemplate(q, params)
+}
+
+// selector returns the PromQL selector of a metric name: the name itself when it is a
+// classic metric name, else the quoted form Prometheus 3 reads ({"my.metric"}).
+func selector(name string) string {
+	if model.LegacyValidation.IsValidMetricName(name) {
+		return name
+	}
+	return `{"` + source.EscapePromQLValue(name) + `"}`
+}
+
+// answer is what one shared request gives every caller of its expression.
+type answer struct {
+	at       time.Time // the evaluation time
+	values   []source.MetricValue
+	warnings []string
+	attempts int
+	err      error
+}
+
+// query evaluates expr at time at, retrying transient failures within QueryTimeout.
+func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time) answer {
+	ctx, cancel := context.WithTimeout(ctx, s.config.QueryTimeout)
+	defer cancel()
+	log := logr.FromContextOrDiscard(ctx)
+	wait := s.config.RetryBackoff
+	for attempt := 1; ; attempt++ {
+		deadline, _ := ctx.Deadline()
+		value, warnings, infos, err := s.api.Query(ctx, expr, at, v1.WithTimeout(time.Until(deadline)))
+		if err == nil {
+			values, dropped, err := convert(value)
+			if err != nil {
+				return answer{at: at, attempts: attempt, err: err}
+			}
+			notes := append(append([]string(nil), warnings...), infos...)
+			if dropped > 0 {
+				notes = append(notes, fmt.Sprintf("%d native histogram samples left out: a MetricValue holds a float", dropped))
+			}
+			return answer{at: at, values: values, warnings: notes, attempts: attempt}
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+			err = fmt.Errorf("%w: %w", ctxErr, err)
+		}
+		pause := jitter(wait)
+		if ctx.Err() != nil || !transient(err) || time.Until(deadline) <= pause {
+			return answer{at: at, attempts: attempt, err: err}
+		}
+		log.V(1).Info("prometheus query failed, retrying", "expr", expr, "attempt", attempt, "in", pause, "error", err.Error())
+		timer := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return answer{at: at, attempts: attempt, err: err}
+		case <-timer.C:
+		}
+		wait = min(2*wait, s.config.MaxRetryBackoff)
+	}
+}
+
+// jitter returns d lengthened by up to 20%, so that callers failing together do not retry
+// together.
+func jitter(d time.Duration) time.Duration {
+	return d + rand.N(d/5+1)
+}

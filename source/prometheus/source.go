@@ -1,0 +1,168 @@
+package prometheus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
+	"github.com/podscrape/podscrape/source"
+)
+
+var _ source.MetricsSource = (*PrometheusSource)(nil)
+
+// PrometheusSource is a source.MetricsSource that evaluates its queries on a server with
+// Prometheus' HTTP API. Create it with NewPrometheusSource; the zero value is not usable.
+// It is safe for concurrent use.
+type PrometheusSource struct {
+	api     v1.API
+	config  PrometheusSourceConfig
+	queries *source.QueryList
+	cache   *source.Cache
+	flights flights // one request per expression in flight
+}
+
+// NewPrometheusSource returns a source querying api (see NewAPI) with config, whose zero
+// fields take their defaults. ctx is not retained. The query list starts empty: register
+// the queries to run on QueryList. A nil api is reported by every Refresh.
+func NewPrometheusSource(ctx context.Context, api v1.API, config PrometheusSourceConfig) *PrometheusSource {
+	cfg := config.withDefaults()
+	return &PrometheusSource{
+		api:     api,
+		config:  cfg,
+		queries: source.NewQueryList(),
+		cache:   source.NewCache(cfg.Clock),
+	}
+}
+
+// QueryList returns the source's query registry.
+func (s *PrometheusSource) QueryList() *source.QueryList { return s.queries }
+
+// Get returns the cached result of queryName for params, or nil when there is none or it
+// expired. A metric-name query takes no params: its result is found with any. Get does no
+// I/O and never waits for a Refresh. The value is shared: read-only.
+func (s *PrometheusSource) Get(queryName string, params map[string]string) *source.CachedValue {
+	return s.cache.Get(source.BuildCacheKey(queryName, cacheParams(s.queries, queryName, params)))
+}
+
+// MustGet returns the cached result of queryName for params, else refreshes that one
+// query and returns its result. It always returns a result: a failure is in its Error. The
+// result is shared: read-only.
+func (s *PrometheusSource) MustGet(ctx context.Context, queryName string, params map[string]string) *source.MetricResult {
+	if cached := s.Get(queryName, params); cached != nil {
+		return &cached.Result
+	}
+	results, err := s.Refresh(ctx, source.RefreshSpec{Queries: []string{queryName}, Params: params})
+	if r := results[queryName]; r != nil {
+		return r
+	}
+	if err == nil {
+		err = fmt.Errorf("query %q: no result", queryName)
+	}
+	return &source.MetricResult{QueryName: queryName, CollectedAt: s.config.Clock.Now(), Error: err}
+}
+
+// Refresh evaluates the queries of spec (none named: every registered query) with
+// spec.Params at one instant, the source's clock now, caches the answers and returns every
+// result by query name.
+//
+// A query that fails has a result with no values and an Error (a *QueryError); its cached
+// value, if any, stays. The others still answer, and Refresh returns a nil error. When
+// every query fails, Refresh returns the results and an error wrapping
+// ErrAllQueriesFailed that joins their errors. An unknown query name, a nil api or ctx
+// ending before the queries ran is an error with no results. The returned map is the
+// caller's; the results in it are shared and read-only.
+func (s *PrometheusSource) Refresh(ctx context.Context, spec source.RefreshSpec) (map[string]*source.MetricResult, error) {
+	names := slices.Clone(spec.Queries)
+	if len(names) == 0 {
+		names = s.queries.List()
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	queries := make([]source.QueryTemplate, 0, len(names))
+	for _, name := range names {
+		q, ok := s.queries.Get(name)
+		if !ok {
+			return nil, fmt.Errorf("refresh prometheus source: unknown query %q (registered: %s)",
+				name, strings.Join(s.queries.List(), ", "))
+		}
+		queries = append(queries, q)
+	}
+	if s.api == nil {
+		return nil, errors.New("refresh prometheus source: api is nil")
+	}
+	if len(queries) == 0 {
+		return map[string]*source.MetricResult{}, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("refresh prometheus source: %w", err)
+	}
+
+	at := s.config.Clock.Now()
+	results := make([]*source.MetricResult, len(queries))
+	slots := make(chan struct{}, s.config.MaxConcurrentQueries)
+	var wg sync.WaitGroup
+	for i, q := range queries {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			results[i] = s.evaluate(ctx, q, spec.Params, at)
+		})
+	}
+	wg.Wait()
+
+	out := make(map[string]*source.MetricResult, len(results))
+	entries := make([]source.CacheEntry, 0, len(results))
+	var errs []error
+	for i, r := range results {
+		out[r.QueryName] = r
+		if r.Error != nil {
+			errs = append(errs, r.Error)
+			continue
+		}
+		entries = append(entries, source.CacheEntry{Result: r, Params: cacheParams(s.queries, queries[i].Name, spec.Params)})
+	}
+	s.cache.SetAll(entries, s.config.DefaultTTL)
+	if len(errs) == len(results) {
+		return out, fmt.Errorf("refresh prometheus source: %w (%d queries): %w",
+			ErrAllQueriesFailed, len(results), errors.Join(errs...))
+	}
+	return out, nil
+}
+
+// evaluate fills q with params and runs it at time at, sharing the request with any
+// caller running the same expression.
+func (s *PrometheusSource) evaluate(ctx context.Context, q source.QueryTemplate, params map[string]string, at time.Time) *source.MetricResult {
+	r := &source.MetricResult{QueryName: q.Name, CollectedAt: at}
+	expr, err := expression(q, params)
+	if err != nil {
+		r.Error = err
+		return r
+	}
+	a, err := s.flights.do(ctx, expr, func(ctx context.Context) answer { return s.query(ctx, expr, at) })
+	if err != nil {
+		r.Error = &QueryError{Query: q.Name, Expr: expr, Err: err}
+		return r
+	}
+	r.CollectedAt = a.at
+	if a.err != nil {
+		r.Error = &QueryError{Query: q.Name, Expr: expr, Attempts: a.attempts, Err: a.err}
+		return r
+	}
+	r.Values, r.Warnings = a.values, a.warnings
+	return r
+}
+
+// cacheParams returns the params a result of queryName is cached with: none for a
+// metric-name query, which takes none.
+func cacheParams(queries *source.QueryList, queryName string, params map[string]string) map[string]string {
+	if q, ok := queries.Get(queryName); ok && q.Type == source.QueryTypeMetricName {
+		return nil
+	}
+	return params
+}

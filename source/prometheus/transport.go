@@ -1,0 +1,115 @@
+package prometheus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ErrResponseTooLarge is wrapped by a query's error when the server's response body
+// exceeds ClientConfig.MaxResponseBytes.
+var ErrResponseTooLarge = errors.New("response body too large")
+
+// roundTripper adds the configured headers and token to requests for the server's host,
+// and caps response bodies.
+type roundTripper struct {
+	base     http.RoundTripper
+	scheme   string // of the configured URL
+	host     string // of the configured URL, with its port if given
+	headers  http.Header
+	token    func() (string, error) // nil: no token
+	maxBytes int64
+}
+
+// RoundTrip sends req, with the headers and the token when it goes to the configured
+// scheme and host (never over a downgrade to http, never to another host a redirect
+// names).
+func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == rt.scheme && req.URL.Host == rt.host {
+		req = req.Clone(req.Context())
+		for name, values := range rt.headers {
+			req.Header[name] = values
+		}
+		if rt.token != nil {
+			token, err := rt.token()
+			if err != nil {
+				if req.Body != nil {
+					_ = req.Body.Close()
+				}
+				return nil, err
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+	}
+	resp, err := rt.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &limitedBody{body: resp.Body, left: rt.maxBytes, limit: rt.maxBytes}
+	return resp, nil
+}
+
+// limitedBody fails a read past limit bytes with ErrResponseTooLarge.
+type limitedBody struct {
+	body  io.ReadCloser
+	left  int64
+	limit int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a body of exactly limit bytes from a longer one.
+		var one [1]byte
+		n, err := b.body.Read(one[:])
+		if n > 0 {
+			return 0, fmt.Errorf("%w: over %d bytes (MaxResponseBytes)", ErrResponseTooLarge, b.limit)
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.body.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.body.Close() }
+
+// dialer dials with a timeout.
+type dialer struct{ timeout time.Duration }
+
+func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	return (&net.Dialer{Timeout: d.timeout, KeepAlive: 30 * time.Second}).DialContext(ctx, network, addr)
+}
+
+// validHeaderName reports whether name is an HTTP header name (an RFC 9110 token).
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue reports whether value can be sent as a header value: no control
+// character but tab.
+func validHeaderValue(value string) bool {
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
