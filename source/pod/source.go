@@ -125,15 +125,20 @@ func (s *PodScrapingSource) Close() {
 
 // Refresh discovers the Service's ready pods, scrapes them concurrently, caches the
 // results and returns them by query name. spec.Queries names registered queries (empty:
-// all); spec.Params is ignored.
+// all); spec.Params fill the templates of PromQL queries and are ignored by the others.
 //
-// What each result holds, pods in name order and each pod's samples in exposition order:
-//   - AllMetricsQuery: every sample of every pod, then per pod its up (1 or 0),
-//     scrape_duration_seconds and scrape_samples_scraped, each labelled __name__ and pod.
+// What each result holds (metric-name results: pods in name order, each pod's samples in
+// exposition order, each labelled __name__ and pod):
+//   - AllMetricsQuery: every sample of every pod, each pod's followed by its up (1 or 0),
+//     scrape_duration_seconds and scrape_samples_scraped.
 //   - another QueryTypeMetricName query: per pod, the samples of the Template's name or
-//     family, then the pod's up sample, so the result alone tells a pod that answered
-//     without the metric (up 1) from a pod that did not answer (up 0). A query for "up"
-//     itself holds each pod's up once.
+//     family, then the pod's up, so the result alone tells a pod that answered without
+//     the metric (up 1, no sample) from a pod that did not answer (up 0). A query for
+//     "up" itself holds each pod's up once.
+//   - a QueryTypePromQL query: its Template, filled with spec.Params, evaluated over the
+//     source's history of scrapes at the newest scrape's time. Its Error says what made
+//     the answer incomplete or impossible: the query's own failure, the failed pods
+//     (their series are stale), ErrHistorySeriesLimit, or ErrNoHistory.
 //   - any other query type: no values, and an Error wrapping ErrUnsupportedQuery.
 //
 // Some pods failing is not an error: the results hold the healthy pods' samples, an up 0
