@@ -18,7 +18,7 @@ type inflight struct {
 	peak     int
 	release  int           // a request waits until this many are in flight (or hold passes)
 	hold     time.Duration // the longest a request waits
-	gen      int // bumped each time release requests are in flight together
+	gen      int           // bumped each time release requests are in flight together
 	requests int
 }
 
