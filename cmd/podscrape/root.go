@@ -66,6 +66,6 @@ each Ready pod's IP is scraped, and every sample comes back labelled with its po
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err: err} })
 	kube.AddFlags(root.PersistentFlags())
 	root.PersistentFlags().IntVarP(&verbosity, "verbosity", "v", 0, "log level on stderr: 1 logs each failed pod scrape")
-	root.AddCommand(newScrapeCommand(kube, stdout, stderr), newDemoCommand(stdout, stderr))
+	root.AddCommand(newScrapeCommand(kube, stdout, stderr), newQueryCommand(kube, stdout, stderr), newDemoCommand(stdout, stderr))
 	return root
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"time"
 
@@ -18,28 +16,15 @@ import (
 
 	"github.com/podscrape/podscrape/internal/render"
 	"github.com/podscrape/podscrape/internal/snapshot"
-	"github.com/podscrape/podscrape/source/pod"
 )
 
 // scrapeOptions are the flags of podscrape scrape.
 type scrapeOptions struct {
-	port            int32
-	path            string
-	scheme          string
-	secret          string
-	secretNamespace string
-	secretKey       string
-	token           string
-	timeout         time.Duration
-	concurrency     int
-	metrics         []string
-	match           string
-	output          string
-	watch           time.Duration
-	caFile          string
-	tlsServerName   string
-	insecure        bool
-	caData          []byte // read from caFile by validate
+	podFlags
+	metrics []string
+	match   string
+	output  string
+	watch   time.Duration
 }
 
 func newScrapeCommand(kube *genericclioptions.ConfigFlags, stdout, stderr io.Writer) *cobra.Command {
@@ -70,22 +55,11 @@ func newScrapeCommand(kube *genericclioptions.ConfigFlags, stdout, stderr io.Wri
 		},
 	}
 	f := cmd.Flags()
-	f.Int32Var(&o.port, "port", 0, "the pods' metrics port, 1-65535 (required; e.g. 9090 for the EPP, 8000 for vLLM)")
-	f.StringVar(&o.path, "path", pod.DefaultMetricsPath, "HTTP path of the pods' metrics endpoint")
-	f.StringVar(&o.scheme, "scheme", pod.DefaultMetricsScheme, "http or https")
-	f.StringVar(&o.secret, "secret", "", "Secret holding a Bearer token for the pods (read once per scrape)")
-	f.StringVar(&o.secretNamespace, "secret-namespace", "", "namespace of --secret (default: the Service's namespace)")
-	f.StringVar(&o.secretKey, "secret-key", pod.DefaultMetricsReaderKey, "data key of --secret holding the token")
-	f.StringVar(&o.token, "token", "", "Bearer token for the pods (prefer --secret: a flag shows in the process list)")
-	f.DurationVar(&o.timeout, "timeout", pod.DefaultScrapeTimeout, "time limit of each pod's scrape")
-	f.IntVar(&o.concurrency, "concurrency", pod.DefaultMaxConcurrentScrapes, "pods scraped at once, at most")
+	o.podFlags.add(f)
 	f.StringArrayVar(&o.metrics, "metric", nil, "keep only this metric (a series or family name); repeat for more")
 	f.StringVar(&o.match, "match", "", "keep only samples whose name matches this regular expression (RE2, unanchored)")
 	f.StringVarP(&o.output, "output", "o", string(render.FormatTable), "output format: "+render.FormatNames())
 	f.DurationVar(&o.watch, "watch", 0, "refresh every INTERVAL until Ctrl-C, showing what changed (table, wide, json)")
-	f.StringVar(&o.caFile, "pod-ca-file", "", "with --scheme https: PEM file of the CAs that sign the pods' certificates (default: system roots)")
-	f.StringVar(&o.tlsServerName, "pod-tls-server-name", "", "with --scheme https: name verified in the pods' certificates (default: the pod IP)")
-	f.BoolVar(&o.insecure, "pod-insecure-skip-tls-verify", false, "with --scheme https: do not verify the pods' certificates (insecure)")
 	return cmd
 }
 
@@ -96,46 +70,14 @@ func (o *scrapeOptions) validate(changed func(flag string) bool) (render.Format,
 		return "", nil, usagef("--output must be one of %s, got %q", render.FormatNames(), o.output)
 	}
 	var match *regexp.Regexp
+	if err := o.podFlags.validate(changed); err != nil {
+		return "", nil, err
+	}
 	switch {
-	case !changed("port"):
-		return "", nil, usagef("--port is required: the pods' metrics port (e.g. 9090 for the EPP, 8000 for vLLM)")
-	case o.port < 1 || o.port > 65535:
-		return "", nil, usagef("--port %d is outside 1-65535: give the pods' metrics port", o.port)
-	case o.path == "" || o.path[0] != '/':
-		return "", nil, usagef("--path %q must start with \"/\"", o.path)
-	case o.scheme != "http" && o.scheme != "https":
-		return "", nil, usagef("--scheme must be http or https, got %q", o.scheme)
-	case o.secret == "" && changed("secret-namespace"):
-		return "", nil, usagef("--secret-namespace needs --secret")
-	case o.secret == "" && changed("secret-key"):
-		return "", nil, usagef("--secret-key needs --secret")
-	case o.secretKey == "":
-		return "", nil, usagef("--secret-key must not be empty")
-	case o.secret != "" && o.token != "":
-		return "", nil, usagef("--secret and --token are mutually exclusive: give the token one way")
-	case o.timeout <= 0:
-		return "", nil, usagef("--timeout must be positive, got %s", o.timeout)
-	case o.concurrency < 1:
-		return "", nil, usagef("--concurrency must be at least 1, got %d", o.concurrency)
 	case changed("watch") && o.watch <= 0:
 		return "", nil, usagef("--watch must be a positive interval (e.g. 2s), got %s", o.watch)
 	case o.watch > 0 && format == render.FormatProm:
 		return "", nil, usagef("--watch works with -o table, wide or json, not prom")
-	}
-	if o.scheme != "https" {
-		for _, name := range []string{"pod-ca-file", "pod-tls-server-name", "pod-insecure-skip-tls-verify"} {
-			if changed(name) {
-				return "", nil, usagef("--%s needs --scheme https", name)
-			}
-		}
-	}
-	if o.caFile != "" {
-		if o.caData, err = os.ReadFile(o.caFile); err != nil {
-			return "", nil, usagef("--pod-ca-file: %w", err)
-		}
-		if !x509.NewCertPool().AppendCertsFromPEM(o.caData) {
-			return "", nil, usagef("--pod-ca-file %s holds no PEM certificate", o.caFile)
-		}
 	}
 	for _, m := range o.metrics {
 		if m == "" {
@@ -156,43 +98,11 @@ func (o *scrapeOptions) run(ctx context.Context, kube *genericclioptions.ConfigF
 	if err != nil {
 		return err
 	}
-	namespace, _, err := kube.ToRawKubeConfigLoader().Namespace()
+	c, cfg, err := o.podFlags.connect(ctx, kube, service)
 	if err != nil {
-		return fmt.Errorf("kubeconfig: %w", err)
+		return err
 	}
-	restConfig, err := kube.ToRESTConfig()
-	if err != nil {
-		return fmt.Errorf("kubeconfig: %w", err)
-	}
-	c, err := client.New(restConfig, client.Options{})
-	if err != nil {
-		return fmt.Errorf("client for %s: %w", restConfig.Host, err)
-	}
-	cfg := pod.PodScrapingSourceConfig{
-		ServiceName:                  service,
-		ServiceNamespace:             namespace,
-		MetricsPort:                  o.port,
-		MetricsPath:                  o.path,
-		MetricsScheme:                o.scheme,
-		MetricsReaderSecretName:      o.secret,
-		MetricsReaderSecretNamespace: o.secretNamespace,
-		MetricsReaderSecretKey:       o.secretKey,
-		BearerToken:                  o.token,
-		ScrapeTimeout:                o.timeout,
-		MaxConcurrentScrapes:         o.concurrency,
-		TLSCAData:                    o.caData,
-		TLSServerName:                o.tlsServerName,
-		InsecureSkipVerify:           o.insecure,
-	}
-	if o.secret != "" {
-		ns := o.secretNamespace
-		if ns == "" {
-			ns = namespace
-		}
-		if err := checkSecret(ctx, c, ns, o.secret, o.secretKey); err != nil {
-			return err
-		}
-	}
+	namespace := cfg.ServiceNamespace
 	t, err := newTarget(ctx, c, cfg, snapshot.Filter{Metrics: o.metrics, Match: match})
 	if err != nil {
 		return err

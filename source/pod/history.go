@@ -178,3 +178,18 @@ func (s *PodScrapingSource) closeHistory() error {
 	h.key = ""
 	return err
 }
+
+// HistorySpan returns the times of the oldest and newest scrapes the history of PromQL
+// queries holds within its retention; both are zero before the first scrape stored (or
+// when no PromQL query is registered). A range selector's window is covered once
+// newest-oldest reaches it.
+func (s *PodScrapingSource) HistorySpan() (oldest, newest time.Time) {
+	h := &s.history
+	h.mu.Lock()
+	store := h.store
+	h.mu.Unlock()
+	if store == nil {
+		return time.Time{}, time.Time{}
+	}
+	return store.Span()
+}

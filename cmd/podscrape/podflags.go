@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+// podFlags are the flags that say how to reach a Service's pods, shared by scrape and
+// query.
+type podFlags struct {
+	port            int32
+	path            string
+	scheme          string
+	secret          string
+	secretNamespace string
+	secretKey       string
+	token           string
+	timeout         time.Duration
+	concurrency     int
+	caFile          string
+	tlsServerName   string
+	insecure        bool
+	caData          []byte // read from caFile by validate
+}
+
+func (o *podFlags) add(f *pflag.FlagSet) {
+	f.Int32Var(&o.port, "port", 0, "the pods' metrics port, 1-65535 (required; e.g. 9090 for the EPP, 8000 for vLLM)")
+	f.StringVar(&o.path, "path", pod.DefaultMetricsPath, "HTTP path of the pods' metrics endpoint")
+	f.StringVar(&o.scheme, "scheme", pod.DefaultMetricsScheme, "http or https")
+	f.StringVar(&o.secret, "secret", "", "Secret holding a Bearer token for the pods (read once per scrape)")
+	f.StringVar(&o.secretNamespace, "secret-namespace", "", "namespace of --secret (default: the Service's namespace)")
+	f.StringVar(&o.secretKey, "secret-key", pod.DefaultMetricsReaderKey, "data key of --secret holding the token")
+	f.StringVar(&o.token, "token", "", "Bearer token for the pods (prefer --secret: a flag shows in the process list)")
+	f.DurationVar(&o.timeout, "timeout", pod.DefaultScrapeTimeout, "time limit of each pod's scrape")
+	f.IntVar(&o.concurrency, "concurrency", pod.DefaultMaxConcurrentScrapes, "pods scraped at once, at most")
+	f.StringVar(&o.caFile, "pod-ca-file", "", "with --scheme https: PEM file of the CAs that sign the pods' certificates (default: system roots)")
+	f.StringVar(&o.tlsServerName, "pod-tls-server-name", "", "with --scheme https: name verified in the pods' certificates (default: the pod IP)")
+	f.BoolVar(&o.insecure, "pod-insecure-skip-tls-verify", false, "with --scheme https: do not verify the pods' certificates (insecure)")
+}
+
+// validate checks the flags; its errors name the flag and say why.
+func (o *podFlags) validate(changed func(flag string) bool) error {
+	switch {
+	case !changed("port"):
+		return usagef("--port is required: the pods' metrics port (e.g. 9090 for the EPP, 8000 for vLLM)")
+	case o.port < 1 || o.port > 65535:
+		return usagef("--port %d is outside 1-65535: give the pods' metrics port", o.port)
+	case o.path == "" || o.path[0] != '/':
+		return usagef("--path %q must start with \"/\"", o.path)
+	case o.scheme != "http" && o.scheme != "https":
+		return usagef("--scheme must be http or https, got %q", o.scheme)
+	case o.secret == "" && changed("secret-namespace"):
+		return usagef("--secret-namespace needs --secret")
+	case o.secret == "" && changed("secret-key"):
+		return usagef("--secret-key needs --secret")
+	case o.secretKey == "":
+		return usagef("--secret-key must not be empty")
+	case o.secret != "" && o.token != "":
+		return usagef("--secret and --token are mutually exclusive: give the token one way")
+	case o.timeout <= 0:
+		return usagef("--timeout must be positive, got %s", o.timeout)
+	case o.concurrency < 1:
+		return usagef("--concurrency must be at least 1, got %d", o.concurrency)
+	}
+	if o.scheme != "https" {
+		for _, name := range []string{"pod-ca-file", "pod-tls-server-name", "pod-insecure-skip-tls-verify"} {
+			if changed(name) {
+				return usagef("--%s needs --scheme https", name)
+			}
+		}
+	}
+	if o.caFile != "" {
+		var err error
+		if o.caData, err = os.ReadFile(o.caFile); err != nil {
+			return usagef("--pod-ca-file: %w", err)
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(o.caData) {
+			return usagef("--pod-ca-file %s holds no PEM certificate", o.caFile)
+		}
+	}
+	return nil
+}
+
+// connect builds the API client from the kubectl flags and the source config of
+// service, and checks a named --secret exists with its key.
+func (o *podFlags) connect(ctx context.Context, kube *genericclioptions.ConfigFlags, service string) (client.Client, pod.PodScrapingSourceConfig, error) {
+	var cfg pod.PodScrapingSourceConfig
+	namespace, _, err := kube.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return nil, cfg, fmt.Errorf("kubeconfig: %w", err)
+	}
+	restConfig, err := kube.ToRESTConfig()
+	if err != nil {
+		return nil, cfg, fmt.Errorf("kubeconfig: %w", err)
+	}
+	c, err := client.New(restConfig, client.Options{})
+	if err != nil {
+		return nil, cfg, fmt.Errorf("client for %s: %w", restConfig.Host, err)
+	}
+	cfg = pod.PodScrapingSourceConfig{
+		ServiceName:                  service,
+		ServiceNamespace:             namespace,
+		MetricsPort:                  o.port,
+		MetricsPath:                  o.path,
+		MetricsScheme:                o.scheme,
+		MetricsReaderSecretName:      o.secret,
+		MetricsReaderSecretNamespace: o.secretNamespace,
+		MetricsReaderSecretKey:       o.secretKey,
+		BearerToken:                  o.token,
+		ScrapeTimeout:                o.timeout,
+		MaxConcurrentScrapes:         o.concurrency,
+		TLSCAData:                    o.caData,
+		TLSServerName:                o.tlsServerName,
+		InsecureSkipVerify:           o.insecure,
+	}
+	if o.secret != "" {
+		ns := o.secretNamespace
+		if ns == "" {
+			ns = namespace
+		}
+		if err := checkSecret(ctx, c, ns, o.secret, o.secretKey); err != nil {
+			return nil, cfg, err
+		}
+	}
+	return c, cfg, nil
+}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/podscrape/podscrape/internal/history"
+	"github.com/podscrape/podscrape/internal/render"
+	"github.com/podscrape/podscrape/source"
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+// queryOptions are the flags of podscrape query.
+type queryOptions struct {
+	podFlags
+	params []string
+	output string
+	watch  time.Duration
+}
+
+// queryName is the name the query is registered under on the source.
+const queryName = "query"
+
+// trendLength is how many past values a --watch sparkline shows.
+const trendLength = 20
+
+func newQueryCommand(kube *genericclioptions.ConfigFlags, stdout, stderr io.Writer) *cobra.Command {
+	o := &queryOptions{}
+	cmd := &cobra.Command{
+		Use:   "query 'EXPR' SERVICE --port PORT",
+		Short: "Evaluate PromQL on the Ready pods behind a Service, with no Prometheus server",
+		Long: `query scrapes the Ready pods behind SERVICE and evaluates the PromQL expression EXPR on
+their samples with Prometheus' own engine. Series carry the exposed labels plus namespace
+and pod. {{.name}} placeholders are filled from --param name=value, escaped for where they
+stand.
+
+Range functions (rate, increase, max_over_time, ...) need samples spread over their window:
+one scrape has one sample per series, so use --watch, which keeps the history between
+refreshes; until the window is covered, query says so rather than print an empty table.`,
+		Example: `  # Requests waiting per pod, right now
+  podscrape query 'max by (pod) (vllm:num_requests_waiting)' vllm -n llm-d --port 8000
+
+  # The autoscaler's query, with its params, every 5s (rate needs two refreshes)
+  podscrape query 'max by (pod) (rate(vllm:request_generation_tokens_sum{model_name="{{.modelID}}"}[5m]) / rate(vllm:request_generation_tokens_count{model_name="{{.modelID}}"}[5m]))' \
+    vllm -n llm-d --port 8000 --param modelID=Qwen/Qwen3-0.6B --watch 5s`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return usagef("query takes the EXPR and SERVICE arguments, got %d argument(s)", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runE(func() error {
+				return o.run(cmd.Context(), kube, args[0], args[1], cmd.Flags().Changed, stdout)
+			})
+		},
+	}
+	f := cmd.Flags()
+	o.podFlags.add(f)
+	f.StringArrayVar(&o.params, "param", nil, "fill {{.NAME}} placeholders: NAME=VALUE; repeat for more")
+	f.StringVarP(&o.output, "output", "o", string(render.FormatTable), "output format: table|json")
+	f.DurationVar(&o.watch, "watch", 0, "refresh every INTERVAL until Ctrl-C, keeping history for range functions")
+	return cmd
+}
+
+// validate checks the flags and the expression; it returns the params and what the
+// expression reads.
+func (o *queryOptions) validate(expr string, changed func(string) bool) (map[string]string, history.Needs, error) {
+	var needs history.Needs
+	if err := o.podFlags.validate(changed); err != nil {
+		return nil, needs, err
+	}
+	switch {
+	case o.output != string(render.FormatTable) && o.output != string(render.FormatJSON):
+		return nil, needs, usagef("--output must be table or json for query, got %q", o.output)
+	case changed("watch") && o.watch <= 0:
+		return nil, needs, usagef("--watch must be a positive interval (e.g. 2s), got %s", o.watch)
+	}
+	params := map[string]string{}
+	for _, p := range o.params {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return nil, needs, usagef("--param %q is not NAME=VALUE", p)
+		}
+		params[k] = v
+	}
+	filled, err := source.FillTemplate(source.QueryTemplate{Name: queryName, Template: expr}, params)
+	if err != nil {
+		return nil, needs, usagef("%w (give it with --param)", err)
+	}
+	if needs, err = history.Analyze(filled); err != nil {
+		return nil, needs, usagef("EXPR is not PromQL: %w", err)
+	}
+	return params, needs, nil
+}
+
+func (o *queryOptions) run(ctx context.Context, kube *genericclioptions.ConfigFlags, expr, service string,
+	changed func(string) bool, stdout io.Writer) error {
+	params, needs, err := o.validate(expr, changed)
+	if err != nil {
+		return err
+	}
+	c, cfg, err := o.podFlags.connect(ctx, kube, service)
+	if err != nil {
+		return err
+	}
+	// Keep what the window needs, and a little more than the default otherwise.
+	cfg.HistoryRetention = max(history.DefaultRetention, needs.Window+time.Minute)
+	src, err := pod.NewPodScrapingSource(ctx, c, cfg)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if err := src.QueryList().Register(source.QueryTemplate{Name: queryName, Type: source.QueryTypePromQL, Template: expr}); err != nil {
+		return err
+	}
+	filled, _ := source.FillTemplate(source.QueryTemplate{Name: queryName, Template: expr}, params)
+	format := render.Format(o.output)
+	backend := fmt.Sprintf("the pods of Service %s/%s", cfg.ServiceNamespace, service)
+
+	trends := map[string][]float64{}
+	var ticker *time.Ticker
+	if o.watch > 0 {
+		ticker = time.NewTicker(o.watch)
+		defer ticker.Stop()
+	}
+	for {
+		rs, err := src.Refresh(ctx, source.RefreshSpec{Queries: []string{queryName}, Params: params})
+		if ctx.Err() != nil {
+			return nil
+		}
+		r := rs[queryName]
+		if r == nil {
+			return err // discovery or Secret failure: nothing was evaluated
+		}
+		oldest, newest := src.HistorySpan()
+		view := &render.QueryView{Expr: filled, Backend: backend, At: r.CollectedAt, History: newest.Sub(oldest),
+			Window: needs.Window, Warnings: r.Warnings}
+		for _, pe := range source.PodErrors(r.Error) {
+			view.PodsDown = append(view.PodsDown, pe.PodName()+": "+pe.Error())
+		}
+		if queryErr := withoutPodErrors(r.Error); queryErr != "" {
+			view.Error = queryErr
+		}
+		seen := map[string]bool{}
+		for _, v := range r.Values {
+			key := render.SeriesKey(v.Labels)
+			seen[key] = true
+			s := render.QuerySeries{Labels: v.Labels, Value: v.Value}
+			if o.watch > 0 {
+				s.Trend = trends[key]
+				trends[key] = append(trends[key], v.Value)
+				if len(trends[key]) > trendLength-1 {
+					trends[key] = trends[key][1:]
+				}
+			}
+			view.Series = append(view.Series, s)
+		}
+		maps.DeleteFunc(trends, func(k string, _ []float64) bool { return !seen[k] })
+		if o.watch <= 0 {
+			if werr := render.WriteQuery(stdout, view, format, false); werr != nil {
+				return werr
+			}
+			if view.Error != "" {
+				return fmt.Errorf("query: %s", view.Error)
+			}
+			return err
+		}
+		var frame strings.Builder
+		if format == render.FormatTable {
+			if isTerminal(stdout) {
+				frame.WriteString(clearScreen)
+			}
+			fmt.Fprintf(&frame, "Every %s (Ctrl-C to stop)\n", o.watch)
+		}
+		if werr := render.WriteQuery(&frame, view, format, true); werr != nil {
+			return werr
+		}
+		if format == render.FormatTable {
+			frame.WriteString("\n")
+		}
+		if _, werr := io.WriteString(stdout, frame.String()); werr != nil {
+			return werr
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+// withoutPodErrors returns the text of err's parts that are not a pod's scrape failure
+// (those are listed as pods down): a parse or evaluation error, a history limit.
+func withoutPodErrors(err error) string {
+	if err == nil {
+		return ""
+	}
+	var parts []string
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		if _, ok := err.(source.PodError); ok {
+			return
+		}
+		parts = append(parts, err.Error())
+	}
+	walk(err)
+	return strings.Join(parts, "; ")
+}

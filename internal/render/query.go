@@ -1,0 +1,191 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// QueryView is one evaluation of a PromQL query, for podscrape query.
+type QueryView struct {
+	// Expr is the query as evaluated (params filled in).
+	Expr string
+	// Backend says where it ran: "pods of Service ns/name" or a Prometheus URL.
+	Backend string
+	// At is the evaluation time.
+	At time.Time
+	// History is how far back the backend's samples reach; zero when unknown.
+	History time.Duration
+	// Window is how far back the query reads (its longest range); zero for none.
+	Window time.Duration
+	// Series are the result's series.
+	Series []QuerySeries
+	// PodsDown name the pods whose scrape failed, with why.
+	PodsDown []string
+	// Warnings are the engine's warnings.
+	Warnings []string
+	// Error is the query's error, "" when none.
+	Error string
+}
+
+// QuerySeries is one series of a query result.
+type QuerySeries struct {
+	Labels map[string]string
+	Value  float64
+	// Trend holds the series' previous values, oldest first, for a sparkline; empty
+	// outside --watch.
+	Trend []float64
+}
+
+// Note says why an empty result is empty when the history does not yet cover the
+// query's window; "" otherwise.
+func (v *QueryView) Note() string {
+	if len(v.Series) > 0 || v.Error != "" || v.Window == 0 || v.History >= v.Window {
+		return ""
+	}
+	return fmt.Sprintf("No series yet: the query reads %s back and the history covers %s; rate() and friends need two samples in the window. Keep --watch running.",
+		v.Window, v.History.Round(time.Millisecond))
+}
+
+// WriteQuery renders v as a table or as one JSON document (compact: on one line).
+func WriteQuery(w io.Writer, v *QueryView, format Format, compact bool) error {
+	sortSeries(v.Series)
+	if format == FormatJSON {
+		return writeQueryJSON(w, v, compact)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\non %s at %s", v.Expr, v.Backend, v.At.UTC().Format(timestampLayout))
+	if v.History > 0 {
+		fmt.Fprintf(&b, " (history %s)", v.History.Round(100*time.Millisecond))
+	}
+	b.WriteString("\n\n")
+	switch {
+	case v.Error != "":
+		fmt.Fprintf(&b, "Error: %s\n", v.Error)
+	case len(v.Series) == 0 && v.Note() != "":
+		fmt.Fprintln(&b, v.Note())
+	case len(v.Series) == 0:
+		fmt.Fprintln(&b, "No series: the query matched nothing.")
+	default:
+		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+		trend := false
+		for _, s := range v.Series {
+			trend = trend || len(s.Trend) > 0
+		}
+		if trend {
+			fmt.Fprintln(tw, "VALUE\tTREND\tLABELS")
+		} else {
+			fmt.Fprintln(tw, "VALUE\tLABELS")
+		}
+		for _, s := range v.Series {
+			if trend {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", formatValue(s.Value), Sparkline(append(slices.Clone(s.Trend), s.Value)), labelsText(s.Labels))
+			} else {
+				fmt.Fprintf(tw, "%s\t%s\n", formatValue(s.Value), labelsText(s.Labels))
+			}
+		}
+		_ = tw.Flush()
+	}
+	for _, p := range v.PodsDown {
+		fmt.Fprintf(&b, "Pod down (its series are stale, so the answer lacks them): %s\n", p)
+	}
+	for _, warn := range v.Warnings {
+		fmt.Fprintf(&b, "Warning: %s\n", warn)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Sparkline draws values as block characters scaled between their minimum and maximum;
+// NaN and ±Inf draw as a space.
+func Sparkline(values []float64) string {
+	const bars = "▁▂▃▄▅▆▇█"
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range values {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	runes := []rune(bars)
+	var b strings.Builder
+	for _, v := range values {
+		switch {
+		case math.IsNaN(v) || math.IsInf(v, 0):
+			b.WriteRune(' ')
+		case hi == lo:
+			b.WriteRune(runes[len(runes)/2])
+		default:
+			b.WriteRune(runes[int((v-lo)/(hi-lo)*float64(len(runes)-1)+0.5)])
+		}
+	}
+	return b.String()
+}
+
+// QueryDocument is the json form of a QueryView. Values are strings so NaN and ±Inf
+// survive.
+type QueryDocument struct {
+	Query          string                `json:"query"`
+	Backend        string                `json:"backend"`
+	At             time.Time             `json:"at"`
+	HistorySeconds float64               `json:"historySeconds"`
+	WindowSeconds  float64               `json:"windowSeconds"`
+	Series         []QuerySeriesDocument `json:"series"`
+	PodsDown       []string              `json:"podsDown,omitempty"`
+	Warnings       []string              `json:"warnings,omitempty"`
+	Error          string                `json:"error,omitempty"`
+	Note           string                `json:"note,omitempty"`
+}
+
+// QuerySeriesDocument is one series of a QueryDocument.
+type QuerySeriesDocument struct {
+	Labels map[string]string `json:"labels"`
+	Value  string            `json:"value"`
+}
+
+func writeQueryJSON(w io.Writer, v *QueryView, compact bool) error {
+	doc := QueryDocument{
+		Query: v.Expr, Backend: v.Backend, At: v.At.UTC(),
+		HistorySeconds: v.History.Seconds(), WindowSeconds: v.Window.Seconds(),
+		Series: make([]QuerySeriesDocument, 0, len(v.Series)), PodsDown: v.PodsDown,
+		Warnings: v.Warnings, Error: v.Error, Note: v.Note(),
+	}
+	for _, s := range v.Series {
+		labels := s.Labels
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		doc.Series = append(doc.Series, QuerySeriesDocument{Labels: labels, Value: formatValue(s.Value)})
+	}
+	enc := json.NewEncoder(w)
+	if !compact {
+		enc.SetIndent("", "  ")
+	}
+	return enc.Encode(doc)
+}
+
+// labelsText writes labels as {a="1", b="2"}, sorted, __name__ first.
+func labelsText(m map[string]string) string {
+	keys := slices.Sorted(maps.Keys(m))
+	if i := slices.Index(keys, "__name__"); i > 0 {
+		keys = append(append([]string{"__name__"}, keys[:i]...), keys[i+1:]...)
+	}
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + strconv.Quote(m[k])
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// SeriesKey identifies a series by its labels, for following it across refreshes.
+func SeriesKey(m map[string]string) string { return labelsText(m) }
+
+func sortSeries(s []QuerySeries) {
+	slices.SortFunc(s, func(a, b QuerySeries) int { return strings.Compare(labelsText(a.Labels), labelsText(b.Labels)) })
+}

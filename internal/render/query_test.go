@@ -1,0 +1,43 @@
+package render
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSparkline(t *testing.T) {
+	tests := []struct {
+		in   []float64
+		want string
+	}{
+		{[]float64{0, 1, 2, 3, 4, 5, 6, 7}, "▁▂▃▄▅▆▇█"},
+		{[]float64{5, 5}, "▅▅"},
+		{[]float64{1, math.NaN(), 3}, "▁ █"},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		if got := Sparkline(tt.in); got != tt.want {
+			t.Errorf("Sparkline(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestQueryViewNotesAnUncoveredWindow(t *testing.T) {
+	v := &QueryView{Expr: "rate(x[5m])", Backend: "b", At: time.Unix(0, 0), Window: 5 * time.Minute, History: 2 * time.Second}
+	var b bytes.Buffer
+	if err := WriteQuery(&b, v, FormatTable, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "No series yet: the query reads 5m0s back and the history covers 2s") {
+		t.Errorf("got %q, want the note", b.String())
+	}
+	v.History = 6 * time.Minute
+	b.Reset()
+	_ = WriteQuery(&b, v, FormatTable, false)
+	if !strings.Contains(b.String(), "No series: the query matched nothing.") {
+		t.Errorf("covered window, empty result: got %q", b.String())
+	}
+}
