@@ -109,6 +109,7 @@ func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time)
 	defer cancel()
 	log := logr.FromContextOrDiscard(ctx)
 	wait := s.config.RetryBackoff
+	var previous error // the last attempt's failure, when the deadline cut the next short
 	for attempt := 1; ; attempt++ {
 		deadline, _ := ctx.Deadline()
 		value, warnings, infos, err := s.api.Query(ctx, expr, at, v1.WithTimeout(time.Until(deadline)))
@@ -126,6 +127,10 @@ func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time)
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w: %w", ctxErr, err)
 		}
+		if previous != nil && ctx.Err() != nil {
+			err = fmt.Errorf("%w; the attempt before: %w", err, previous)
+		}
+		previous = err
 		pause := jitter(wait)
 		if ctx.Err() != nil || !transient(err) || time.Until(deadline) <= pause {
 			return answer{at: at, attempts: attempt, err: err}

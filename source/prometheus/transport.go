@@ -1,6 +1,7 @@
 package prometheus
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -51,8 +52,45 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp.Body = &limitedBody{body: resp.Body, left: rt.maxBytes, limit: rt.maxBytes}
+	if resp.StatusCode/100 != 2 && rt.token != nil {
+		// An error body becomes part of an error (client_golang keeps it as the message or
+		// the Detail); a proxy may quote the Authorization header it refused.
+		token, _ := rt.token()
+		redactBody(resp, token)
+	}
 	return resp, nil
 }
+
+// maxErrorBody caps the error body kept for redaction; the rest is dropped.
+const maxErrorBody = 64 << 10
+
+// redactBody replaces resp's body with its first maxErrorBody bytes, token replaced by
+// "[REDACTED]".
+func redactBody(resp *http.Response, token string) {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_ = resp.Body.Close()
+	if token != "" {
+		b = bytes.ReplaceAll(b, []byte(token), []byte(redacted))
+	}
+	resp.Body = &errorBody{Reader: bytes.NewReader(b), err: err}
+	resp.ContentLength = -1
+}
+
+// errorBody is a body read ahead, ending with the error reading it ended with.
+type errorBody struct {
+	*bytes.Reader
+	err error
+}
+
+func (b *errorBody) Read(p []byte) (int, error) {
+	n, err := b.Reader.Read(p)
+	if err == io.EOF && b.err != nil {
+		return n, b.err
+	}
+	return n, err
+}
+
+func (b *errorBody) Close() error { return nil }
 
 // limitedBody fails a read past limit bytes with ErrResponseTooLarge.
 type limitedBody struct {
