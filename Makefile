@@ -4,7 +4,7 @@ GO ?= go
 # The control plane the tests and the demo run on, built from the Go module proxy.
 export KUBEBUILDER_ASSETS ?= $(CURDIR)/bin/k8s
 
-.PHONY: all build envtest test demo bench fuzz vet
+.PHONY: all build envtest prometheus test demo bench fuzz vet
 
 all: build
 
@@ -15,8 +15,12 @@ build:
 envtest:
 	hack/build-envtest.sh
 
-## test: vet, then every unit and end-to-end test with the race detector
-test: envtest vet
+## prometheus: build the Prometheus server the differential tests compare with into bin/prometheus (once)
+prometheus:
+	hack/build-prometheus.sh
+
+## test: vet, then every unit, end-to-end and differential test with the race detector
+test: envtest prometheus vet
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 vet:
@@ -25,7 +29,7 @@ vet:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 
 ## demo: a local control plane with simulated EPP and vLLM pods, scraped live
-demo: envtest
+demo: envtest prometheus
 	$(GO) build -o bin/podscrape ./cmd/podscrape
 	bin/podscrape demo
 

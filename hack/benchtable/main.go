@@ -195,6 +195,37 @@ func main() {
 		check(p99 < 10000, "Get during a refresh: p99 %s ns (goal < 10 µs)", format(p99))
 	}
 
+	if off, ok := get("BenchmarkRefreshHistory/history=off", "ns/op"); ok {
+		on, _ := get("BenchmarkRefreshHistory/history=on", "ns/op")
+		fmt.Fprintln(out, "\n## PromQL history: refresh of 200 pods with and without it")
+		fmt.Fprintf(out, "\n| history | ns/refresh |\n| --- | --- |\n| off | %s |\n| on | %s |\n| ratio | %.2fx |\n", format(off), format(on), on/off)
+		check(on <= 1.3*off, "refresh with history: %.2fx the refresh without (goal <= 1.3x)", on/off)
+	}
+	var slowest float64
+	var slowestName string
+	for _, name := range filter(order, "BenchmarkQuery/") {
+		if ns, ok := get(name, "ns/op"); ok && ns > slowest {
+			slowest, slowestName = ns, strings.TrimPrefix(name, "BenchmarkQuery/")
+		}
+	}
+	if slowestName != "" {
+		check(slowest < 5e6, "slowest autoscaler query over 10 min of 200 pods' history: %s, %.2f ms (goal < 5 ms)", slowestName, slowest/1e6)
+	}
+	if cpu, ok := get("BenchmarkVersusPrometheus", "cpu-ratio"); ok {
+		rss, _ := get("BenchmarkVersusPrometheus", "rss-ratio")
+		fmt.Fprintln(out, "\n## Side by side with the Prometheus server (200 pods, 1 s interval, 30 s)")
+		fmt.Fprintln(out, "\n| | podscrape | Prometheus | ratio |\n| --- | --- | --- | --- |")
+		for _, m := range []struct{ label, ours, theirs string }{
+			{"CPU seconds", "ours-cpu-s", "prom-cpu-s"}, {"peak RSS MiB", "ours-peak-MiB", "prom-peak-MiB"}, {"age of the data a query sees, s", "ours-age-s", "prom-age-s"},
+		} {
+			o, _ := get("BenchmarkVersusPrometheus", m.ours)
+			p, _ := get("BenchmarkVersusPrometheus", m.theirs)
+			fmt.Fprintf(out, "| %s | %s | %s | %.2f |\n", m.label, format(o), format(p), o/p)
+		}
+		check(cpu <= 1.0/3, "CPU against the Prometheus server: %.2f (goal <= 0.33)", cpu)
+		check(rss <= 1.0/3, "peak RSS against the Prometheus server: %.2f (goal <= 0.33; ours counts the whole test process)", rss)
+	}
+
 	fmt.Fprintln(out, "\n## Goals")
 	fmt.Fprintln(out)
 	for _, g := range goals {
