@@ -147,6 +147,9 @@ func New(opts Options) (*History, error) {
 	// Chunks are cut at multiples of the chunk range and retention drops whole chunks,
 	// so a quarter of the retention keeps at most that much extra.
 	ho.ChunkRange = max(opts.Retention.Milliseconds()/4, time.Minute.Milliseconds())
+	// The default stripes (16384 series maps and locks, made up front) suit a server of
+	// millions of series; a source holds thousands.
+	ho.StripeSize = 1024
 	head, err := tsdb.NewHead(nil, nil, nil, nil, ho, nil)
 	if err != nil {
 		_ = os.RemoveAll(dir)
