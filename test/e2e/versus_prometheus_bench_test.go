@@ -159,4 +159,3 @@ func procPeakRSS(b *testing.B, pid int) int64 {
 	b.Fatal("no VmHWM in /proc/PID/status")
 	return 0
 }
-
