@@ -112,7 +112,17 @@ func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time)
 	var previous error // the last attempt's failure, when the deadline cut the next short
 	for attempt := 1; ; attempt++ {
 		deadline, _ := ctx.Deadline()
-		value, warnings, infos, err := s.api.Query(ctx, expr, at, v1.WithTimeout(time.Until(deadline)))
+		var opts []v1.Option
+		// The server's own bound, so it stops evaluating when we stop waiting: whole
+		// seconds, as client_golang writes the Duration and Prometheus parses only
+		// "1m30s" or "90" forms (not "1.5s").
+		if left := time.Until(deadline).Truncate(time.Second); left >= time.Second {
+			opts = append(opts, v1.WithTimeout(left))
+		}
+		// Prometheus rounds the time to the nearest millisecond; the pod source's history
+		// truncates. Send whole milliseconds, so both evaluate at the same instant and
+		// never after at.
+		value, warnings, infos, err := s.api.Query(ctx, expr, at.Truncate(time.Millisecond), opts...)
 		if err == nil {
 			values, dropped, err := convert(value)
 			if err != nil {

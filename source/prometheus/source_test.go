@@ -12,6 +12,7 @@ import (
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/podscrape/podscrape/source"
@@ -142,7 +143,8 @@ func TestQueriesSent(t *testing.T) {
 	srv := newAPIServer(t, func(w http.ResponseWriter, _ *http.Request, _ string, _ int) {
 		writeJSON(w, http.StatusOK, vectorOf(1, "1"))
 	})
-	clk := clocktesting.NewFakeClock(time.UnixMilli(1700000000123))
+	// Sent in whole milliseconds (truncated, as the pod source's history evaluates).
+	clk := clocktesting.NewFakeClock(time.UnixMilli(1700000000123).Add(700 * time.Microsecond))
 	cfg := fastConfig()
 	cfg.Clock = clk
 	s := NewPrometheusSource(t.Context(), srv.api(t, ClientConfig{}), cfg)
@@ -171,8 +173,9 @@ func TestQueriesSent(t *testing.T) {
 		if r.time != "1700000000.123" {
 			t.Errorf("query %s sent with time %s, want 1700000000.123", r.query, r.time)
 		}
-		if d, err := time.ParseDuration(r.timeout); err != nil || d <= 0 || d > cfg.QueryTimeout {
-			t.Errorf("query %s sent with timeout %q, want a duration in (0, %s]", r.query, r.timeout, cfg.QueryTimeout)
+		// Prometheus parses the timeout with model.ParseDuration.
+		if d, err := model.ParseDuration(r.timeout); err != nil || d <= 0 || time.Duration(d) > cfg.QueryTimeout {
+			t.Errorf("query %s sent with timeout %q, want a Prometheus duration in (0, %s]", r.query, r.timeout, cfg.QueryTimeout)
 		}
 	}
 	slices.Sort(got)
