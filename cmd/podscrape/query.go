@@ -15,14 +15,17 @@ import (
 	"github.com/podscrape/podscrape/internal/render"
 	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/pod"
+	promsource "github.com/podscrape/podscrape/source/prometheus"
 )
 
 // queryOptions are the flags of podscrape query.
 type queryOptions struct {
 	podFlags
-	params []string
-	output string
-	watch  time.Duration
+	params     []string
+	output     string
+	watch      time.Duration
+	prometheus string
+	promToken  string
 }
 
 // queryName is the name the query is registered under on the source.
@@ -34,7 +37,7 @@ const trendLength = 20
 func newQueryCommand(kube *genericclioptions.ConfigFlags, stdout, stderr io.Writer) *cobra.Command {
 	o := &queryOptions{}
 	cmd := &cobra.Command{
-		Use:   "query 'EXPR' SERVICE --port PORT",
+		Use:   "query 'EXPR' (SERVICE --port PORT | --prometheus URL)",
 		Short: "Evaluate PromQL on the Ready pods behind a Service, with no Prometheus server",
 		Long: `query scrapes the Ready pods behind SERVICE and evaluates the PromQL expression EXPR on
 their samples with Prometheus' own engine. Series carry the exposed labels plus namespace
@@ -43,22 +46,39 @@ stand.
 
 Range functions (rate, increase, max_over_time, ...) need samples spread over their window:
 one scrape has one sample per series, so use --watch, which keeps the history between
-refreshes; until the window is covered, query says so rather than print an empty table.`,
+refreshes; until the window is covered, query says so rather than print an empty table.
+
+With --prometheus URL instead of SERVICE, the same query (params filled the same way) runs
+on a Prometheus server, or anything serving its HTTP API (Thanos, Mimir,
+VictoriaMetrics), through the library's PrometheusSource: compare the two backends.`,
 		Example: `  # Requests waiting per pod, right now
   podscrape query 'max by (pod) (vllm:num_requests_waiting)' vllm -n llm-d --port 8000
 
   # The autoscaler's query, with its params, every 5s (rate needs two refreshes)
   podscrape query 'max by (pod) (rate(vllm:request_generation_tokens_sum{model_name="{{.modelID}}"}[5m]) / rate(vllm:request_generation_tokens_count{model_name="{{.modelID}}"}[5m]))' \
-    vllm -n llm-d --port 8000 --param modelID=Qwen/Qwen3-0.6B --watch 5s`,
-		Args: func(_ *cobra.Command, args []string) error {
+    vllm -n llm-d --port 8000 --param modelID=Qwen/Qwen3-0.6B --watch 5s
+
+  # The same query on a Prometheus server
+  podscrape query 'max by (pod) (vllm:num_requests_waiting)' --prometheus http://prometheus.monitoring:9090`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("prometheus") {
+				if len(args) != 1 {
+					return usagef("query with --prometheus takes the EXPR argument alone, got %d argument(s)", len(args))
+				}
+				return nil
+			}
 			if len(args) != 2 {
-				return usagef("query takes the EXPR and SERVICE arguments, got %d argument(s)", len(args))
+				return usagef("query takes the EXPR and SERVICE arguments (or EXPR and --prometheus URL), got %d argument(s)", len(args))
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runE(func() error {
-				return o.run(cmd.Context(), kube, args[0], args[1], cmd.Flags().Changed, stdout)
+				service := ""
+				if len(args) > 1 {
+					service = args[1]
+				}
+				return o.run(cmd.Context(), kube, args[0], service, cmd.Flags().Changed, stdout)
 			})
 		},
 	}
@@ -67,6 +87,8 @@ refreshes; until the window is covered, query says so rather than print an empty
 	f.StringArrayVar(&o.params, "param", nil, "fill {{.NAME}} placeholders: NAME=VALUE; repeat for more")
 	f.StringVarP(&o.output, "output", "o", string(render.FormatTable), "output format: table|json")
 	f.DurationVar(&o.watch, "watch", 0, "refresh every INTERVAL until Ctrl-C, keeping history for range functions")
+	f.StringVar(&o.prometheus, "prometheus", "", "run the query on the Prometheus HTTP API at this URL instead of on a Service's pods")
+	f.StringVar(&o.promToken, "prometheus-token-file", "", "with --prometheus: file holding a Bearer token for the server (re-read when it changes)")
 	return cmd
 }
 
@@ -74,10 +96,14 @@ refreshes; until the window is covered, query says so rather than print an empty
 // expression reads.
 func (o *queryOptions) validate(expr string, changed func(string) bool) (map[string]string, history.Needs, error) {
 	var needs history.Needs
-	if err := o.podFlags.validate(changed); err != nil {
-		return nil, needs, err
+	if o.prometheus == "" {
+		if err := o.podFlags.validate(changed); err != nil {
+			return nil, needs, err
+		}
 	}
 	switch {
+	case o.promToken != "" && o.prometheus == "":
+		return nil, needs, usagef("--prometheus-token-file needs --prometheus")
 	case o.output != string(render.FormatTable) && o.output != string(render.FormatJSON):
 		return nil, needs, usagef("--output must be table or json for query, got %q", o.output)
 	case changed("watch") && o.watch <= 0:
@@ -107,23 +133,41 @@ func (o *queryOptions) run(ctx context.Context, kube *genericclioptions.ConfigFl
 	if err != nil {
 		return err
 	}
-	c, cfg, err := o.podFlags.connect(ctx, kube, service)
-	if err != nil {
+	tmpl := source.QueryTemplate{Name: queryName, Type: source.QueryTypePromQL, Template: expr}
+	filled, _ := source.FillTemplate(tmpl, params)
+	var (
+		src     source.MetricsSource
+		span    func() (time.Time, time.Time)
+		backend string
+	)
+	if o.prometheus != "" {
+		api, err := promsource.NewAPI(promsource.ClientConfig{URL: o.prometheus, BearerTokenFile: o.promToken})
+		if err != nil {
+			return usagef("--prometheus: %w", err)
+		}
+		src = promsource.NewPrometheusSource(ctx, api, promsource.PrometheusSourceConfig{QueryTimeout: o.timeout})
+		span = func() (time.Time, time.Time) { return time.Time{}, time.Time{} }
+		backend = "Prometheus at " + o.prometheus
+		needs.Window = 0 // the server's own retention covers it
+	} else {
+		c, cfg, err := o.podFlags.connect(ctx, kube, service)
+		if err != nil {
+			return err
+		}
+		// Keep what the window needs, and a little more than the default otherwise.
+		cfg.HistoryRetention = max(history.DefaultRetention, needs.Window+time.Minute)
+		ps, err := pod.NewPodScrapingSource(ctx, c, cfg)
+		if err != nil {
+			return err
+		}
+		defer ps.Close()
+		src, span = ps, ps.HistorySpan
+		backend = fmt.Sprintf("the pods of Service %s/%s", cfg.ServiceNamespace, service)
+	}
+	if err := src.QueryList().Register(tmpl); err != nil {
 		return err
 	}
-	// Keep what the window needs, and a little more than the default otherwise.
-	cfg.HistoryRetention = max(history.DefaultRetention, needs.Window+time.Minute)
-	src, err := pod.NewPodScrapingSource(ctx, c, cfg)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	if err := src.QueryList().Register(source.QueryTemplate{Name: queryName, Type: source.QueryTypePromQL, Template: expr}); err != nil {
-		return err
-	}
-	filled, _ := source.FillTemplate(source.QueryTemplate{Name: queryName, Template: expr}, params)
 	format := render.Format(o.output)
-	backend := fmt.Sprintf("the pods of Service %s/%s", cfg.ServiceNamespace, service)
 
 	trends := map[string][]float64{}
 	var ticker *time.Ticker
@@ -140,7 +184,7 @@ func (o *queryOptions) run(ctx context.Context, kube *genericclioptions.ConfigFl
 		if r == nil {
 			return err // discovery or Secret failure: nothing was evaluated
 		}
-		oldest, newest := src.HistorySpan()
+		oldest, newest := span()
 		view := &render.QueryView{Expr: filled, Backend: backend, At: r.CollectedAt, History: newest.Sub(oldest),
 			Window: needs.Window, Warnings: r.Warnings}
 		for _, pe := range source.PodErrors(r.Error) {

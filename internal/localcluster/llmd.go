@@ -62,6 +62,9 @@ type LLMD struct {
 	Namespace string
 	// EPPService and VLLMService name the two Services.
 	EPPService, VLLMService string
+	// EPPSelector and VLLMSelector are the Services' selectors, for a Prometheus server's
+	// pod discovery to select the same pods.
+	EPPSelector, VLLMSelector map[string]string
 	// EPPPort and VLLMPort are the pods' metrics ports (the Services' ports).
 	EPPPort, VLLMPort int32
 	// SecretNamespace, SecretName and SecretKey locate the metrics reader's token.
@@ -201,6 +204,7 @@ func (l *LLMD) startServers() error {
 func (l *LLMD) createObjects(ctx context.Context) error {
 	eppSelector := map[string]string{"inferencepool": "vllm-pool-epp"}
 	vllmSelector := map[string]string{"llm-d.ai/inferenceServing": "true"}
+	l.EPPSelector, l.VLLMSelector = eppSelector, vllmSelector
 	if err := l.cp.CreateService(ctx, l.Namespace, l.EPPService, eppSelector, l.EPPPort); err != nil {
 		return err
 	}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/podscrape/podscrape/internal/promserver"
+	"github.com/podscrape/podscrape/internal/render"
+)
+
+// TestQueryOnPrometheus runs the same query on the pods and, with --prometheus, on the
+// real Prometheus server scraping them: both name the Ready vLLM pods.
+func TestQueryOnPrometheus(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var sel string
+	for k, v := range llmd.VLLMSelector {
+		sel = k + "=" + v
+	}
+	prom, err := promserver.Start(ctx, promserver.Options{Config: promserver.PodScrapeConfig(kubeconfig, time.Second, promserver.PodJob{
+		Name: "vllm", Namespace: llmd.Namespace, Selector: sel, Port: int(llmd.VLLMPort),
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = prom.Stop() }()
+	for {
+		v, _, _, err := prom.API.Query(ctx, `count(up{pod="`+llmd.VLLMPods[0]+`"} == 1)`, time.Now())
+		if vec, ok := v.(model.Vector); err == nil && ok && len(vec) == 1 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("Prometheus never scraped %s: %v", llmd.VLLMPods[0], err)
+		case <-time.After(100 * time.Millisecond): // polling with the test's deadline
+		}
+	}
+	expr := `max by (pod) (vllm:num_requests_waiting{pod=~"` + llmd.VLLMPods[0] + `|` + llmd.VLLMPods[1] + `"})`
+	pods := func(args ...string) []string {
+		t.Helper()
+		r := runBinary(t, append([]string{"query", expr, "-o", "json"}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("query %v: exit %d; stderr:\n%s", args, r.code, r.stderr)
+		}
+		var doc render.QueryDocument
+		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+			t.Fatalf("%v\n%s", err, r.stdout)
+		}
+		var out []string
+		for _, s := range doc.Series {
+			out = append(out, s.Labels["pod"])
+		}
+		slices.Sort(out)
+		return out
+	}
+	direct := pods(llmd.VLLMService, "--port", port(llmd.VLLMPort))
+	viaProm := pods("--prometheus", prom.URL)
+	if fmt.Sprint(direct) != fmt.Sprint(viaProm) || len(direct) != 2 {
+		t.Errorf("pods: direct %v, via Prometheus %v; want the same two", direct, viaProm)
+	}
+
+	r := runBinary(t, "query", "up", "--prometheus", "http://127.0.0.1:9", "--timeout", "2s")
+	if r.code != 1 {
+		t.Errorf("query on a closed port: exit %d, want 1; stderr:\n%s", r.code, r.stderr)
+	}
+	mustContain(t, "stdout", r.stdout, "Error:")
+}
+
