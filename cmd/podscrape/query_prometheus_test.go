@@ -72,4 +72,3 @@ func TestQueryOnPrometheus(t *testing.T) {
 	}
 	mustContain(t, "stdout", r.stdout, "Error:")
 }
-
