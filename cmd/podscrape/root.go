@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
@@ -30,6 +33,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// isKubectlPlugin reports whether the binary runs as a kubectl plugin: installed on PATH
+// as kubectl-podscrape, kubectl runs it for "kubectl podscrape".
+func isKubectlPlugin(arg0 string) bool {
+	return strings.HasPrefix(filepath.Base(arg0), "kubectl-")
 }
 
 // newRootCommand builds the command tree. The kubectl flags (--kubeconfig, --context,
@@ -60,6 +69,10 @@ each Ready pod's IP is scraped, and every sample comes back labelled with its po
 			}
 			cmd.SetContext(ctrllog.IntoContext(cmd.Context(), log))
 		},
+	}
+	if isKubectlPlugin(os.Args[0]) {
+		// kubectl runs kubectl-podscrape for "kubectl podscrape ...": say so in help and usage.
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl podscrape"}
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
