@@ -52,6 +52,8 @@ type demoOptions struct {
 	output   string
 	seed     uint64
 	all      bool
+	// noPrometheus skips the side-by-side panel and its Prometheus server.
+	noPrometheus bool
 }
 
 func newDemoCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -72,7 +74,12 @@ when missing) and installs what an llm-d install looks like in namespace llm-d:
 Every pod is a real HTTP server on its own loopback address, exposing the real programs'
 metrics under a simulated load. demo then scrapes both Services every --interval and
 shows what changed, until Ctrl-C, which stops the servers and the control plane and
-removes their temporary directories. With --once it scrapes each Service once and exits.`,
+removes their temporary directories. With --once it scrapes each Service once and exits.
+
+Below, the workload-variant-autoscaler's PromQL queries are answered twice, side by side:
+directly from the pods (no Prometheus server) and by a real Prometheus server (built into
+bin/prometheus first when missing; loopback only) scraping the same pods, each with the
+age of the data behind it, and a sparkline of the direct answers.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runE(func() error { return o.run(cmd.Context(), stdout, stderr) })
@@ -84,6 +91,7 @@ removes their temporary directories. With --once it scrapes each Service once an
 	f.StringVarP(&o.output, "output", "o", string(render.FormatTable), "output format: table|wide|json (json: one document per Service)")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the simulated load: the same seed replays the same load")
 	f.BoolVar(&o.all, "all", false, "show every metric, not only the ones an autoscaler reads")
+	f.BoolVar(&o.noPrometheus, "no-prometheus", false, "do not start the Prometheus server that the autoscaler's queries are compared with")
 	return cmd
 }
 
@@ -164,11 +172,27 @@ func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err er
 		}
 		return nil
 	}
+	var footer func(context.Context) string
+	if !o.noPrometheus {
+		fmt.Fprintln(stderr, "Starting the Prometheus server (bin/prometheus, loopback only) to compare with ...")
+		cmp, err := startComparison(ctx, cp, llmd, dir, io.Discard)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("prometheus for the comparison (--no-prometheus skips it): %w", err)
+		}
+		defer cmp.stop()
+		footer = cmp.frame
+		hint += fmt.Sprintf("\n  %s --kubeconfig %s query 'max by (pod) (vllm:num_requests_waiting)' %s --port %d\n"+
+			"  %s query 'max by (pod) (vllm:num_requests_waiting)' --prometheus %s",
+			self, shellQuote(kubeconfig), llmd.VLLMService, llmd.VLLMPort, self, cmp.prom.URL)
+	}
 	header := func() string {
 		return fmt.Sprintf("podscrape demo: llm-d on a local control plane, refreshed every %s (Ctrl-C to stop)\n%s",
 			o.interval, hint)
 	}
-	return watch(ctx, stdout, o.interval, targets, format, header)
+	return watch(ctx, stdout, o.interval, targets, format, header, footer)
 }
 
 // targets are the demo's two Services: the EPPs with the metrics reader's Secret, and

@@ -140,6 +140,10 @@ func TestDemoStopsCleanly(t *testing.T) {
 				!strings.Contains(view, "Service llm-d/vllm: 2 of 2 pods up") {
 				t.Errorf("view: want both Services with every pod up, got:\n%s", view)
 			}
+			if !strings.Contains(view, "The autoscaler's queries, answered directly from the pods and by the Prometheus server") ||
+				!strings.Contains(view, "queue_length") {
+				t.Errorf("view: want the panel of the autoscaler's queries on both backends, got:\n%s", view)
+			}
 			if tc.name == "ctrl-c" {
 				go func() { _, _ = io.Copy(io.Discard, stdout) }() // never block the demo's writes
 				runPrintedCommands(t, view)
@@ -192,7 +196,8 @@ func readRefreshes(ctx context.Context, r io.Reader, n int) (string, error) {
 
 // runPrintedCommands runs, with a shell, each command the demo's header prints under
 // "scrape it yourself": each is runnable as printed (the binary's path, not a bare
-// podscrape that may not be in PATH) and scrapes every pod of its Service.
+// podscrape that may not be in PATH); the scrapes reach every pod of their Service, the
+// query on the pods answers per pod, and the query on Prometheus answers.
 func runPrintedCommands(t *testing.T, view string) {
 	t.Helper()
 	_, hint, ok := strings.Cut(view, "While it runs, scrape it yourself:\n")
@@ -206,8 +211,8 @@ func runPrintedCommands(t *testing.T, view string) {
 		}
 		commands = append(commands, strings.TrimSpace(line))
 	}
-	if len(commands) != 2 {
-		t.Fatalf("printed commands: got %q, want one per Service", commands)
+	if len(commands) != 4 {
+		t.Fatalf("printed commands: got %q, want a scrape per Service and a query on the pods and on Prometheus", commands)
 	}
 	for _, c := range commands {
 		if !strings.HasPrefix(c, binary+" ") {
@@ -216,8 +221,15 @@ func runPrintedCommands(t *testing.T, view string) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		out, err := exec.CommandContext(ctx, "/bin/sh", "-c", c).CombinedOutput()
 		cancel()
-		if err != nil || !strings.Contains(string(out), "2 of 2 pods up") {
-			t.Fatalf("printed command %s: got %v:\n%s\nwant exit 0 and every pod up", c, err, out)
+		want := "2 of 2 pods up"
+		switch {
+		case strings.Contains(c, " --prometheus "):
+			want = "on Prometheus at" // its first scrape may be to come: any answer will do
+		case strings.Contains(c, " query "):
+			want = `pod="vllm-0"`
+		}
+		if err != nil || !strings.Contains(string(out), want) {
+			t.Fatalf("printed command %s: got %v:\n%s\nwant exit 0 and %q", c, err, out, want)
 		}
 	}
 }

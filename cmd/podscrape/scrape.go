@@ -110,7 +110,7 @@ func (o *scrapeOptions) run(ctx context.Context, kube *genericclioptions.ConfigF
 	defer t.close()
 	if o.watch > 0 {
 		header := fmt.Sprintf("Every %s: podscrape scrape %s -n %s (Ctrl-C to stop)", o.watch, service, namespace)
-		return watch(ctx, stdout, o.watch, []*target{t}, format, func() string { return header })
+		return watch(ctx, stdout, o.watch, []*target{t}, format, func() string { return header }, nil)
 	}
 	snap, err := t.collect(ctx)
 	if snap != nil {

@@ -21,7 +21,9 @@ const clearScreen = "\x1b[H\x1b[2J"
 // line and each target's table with what changed since the previous frame, drawn over
 // the previous frame on a terminal; for json, one compact document per target per line.
 // A target that fails shows its error in the frame, and the watch goes on.
-func watch(ctx context.Context, out io.Writer, interval time.Duration, targets []*target, format render.Format, header func() string) error {
+//
+// footer, when not nil, adds text at the end of each table frame.
+func watch(ctx context.Context, out io.Writer, interval time.Duration, targets []*target, format render.Format, header func() string, footer func(context.Context) string) error {
 	tty := isTerminal(out)
 	prev := make([]*snapshot.Snapshot, len(targets))
 	ticker := time.NewTicker(interval)
@@ -54,6 +56,13 @@ func watch(ctx context.Context, out io.Writer, interval time.Duration, targets [
 			}
 			if format != render.FormatJSON && i < len(targets)-1 {
 				frame.WriteString("\n")
+			}
+		}
+		if footer != nil && format != render.FormatJSON {
+			frame.WriteString("\n")
+			frame.WriteString(footer(ctx))
+			if ctx.Err() != nil {
+				return nil
 			}
 		}
 		if format != render.FormatJSON && !tty {

@@ -41,3 +41,20 @@ func TestQueryViewNotesAnUncoveredWindow(t *testing.T) {
 		t.Errorf("covered window, empty result: got %q", b.String())
 	}
 }
+
+func TestWriteComparison(t *testing.T) {
+	var b bytes.Buffer
+	rows := []ComparisonRow{
+		{Query: "queue_length", Series: "vllm-0", Direct: 3, DirectOK: true, DirectAge: 200 * time.Millisecond,
+			Prometheus: 3, PrometheusOK: true, PrometheusAge: 1500 * time.Millisecond, Trend: []float64{1, 2}},
+		{Query: "queue_length", Series: "vllm-3", Prometheus: 1, PrometheusOK: true, PrometheusAge: time.Second},
+	}
+	if err := WriteComparison(&b, "title", rows, []string{"note"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"title\n", "QUERY", "queue_length  vllm-0  3          200ms  ▁▅█    3           1.5s", "vllm-3  -", "note\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, b.String())
+		}
+	}
+}
