@@ -47,9 +47,9 @@ type comparison struct {
 	trends  map[string][]float64 // by query and series, the direct answers of past frames
 }
 
-// startComparison starts the Prometheus server and the sources. dir holds its files (the
-// EPP token for Prometheus, mode 0600).
-func startComparison(ctx context.Context, cp *localcluster.ControlPlane, l *localcluster.LLMD, dir string, log io.Writer) (_ *comparison, err error) {
+// startComparison starts the Prometheus server (building it first, with progress, when
+// missing) and the sources. dir holds its files (the EPP token for Prometheus, mode 0600).
+func startComparison(ctx context.Context, cp *localcluster.ControlPlane, l *localcluster.LLMD, dir string, progress io.Writer) (_ *comparison, err error) {
 	var secret corev1.Secret
 	if err := cp.Client.Get(ctx, client.ObjectKey{Namespace: l.SecretNamespace, Name: l.SecretName}, &secret); err != nil {
 		return nil, fmt.Errorf("read the metrics reader's token: %w", err)
@@ -74,7 +74,7 @@ func startComparison(ctx context.Context, cp *localcluster.ControlPlane, l *loca
 		promserver.PodJob{Name: "vllm", Namespace: l.Namespace, Selector: selector(l.VLLMSelector), Port: int(l.VLLMPort)},
 		promserver.PodJob{Name: "epp", Namespace: l.Namespace, Selector: selector(l.EPPSelector), Port: int(l.EPPPort), BearerTokenFile: tokenFile},
 	)
-	prom, err := promserver.Start(ctx, promserver.Options{Config: cfg, Log: log})
+	prom, err := promserver.Start(ctx, promserver.Options{Config: cfg, Progress: progress})
 	if err != nil {
 		return nil, err
 	}

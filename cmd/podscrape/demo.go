@@ -175,7 +175,7 @@ func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err er
 	var footer func(context.Context) string
 	if !o.noPrometheus {
 		fmt.Fprintln(stderr, "Starting the Prometheus server (bin/prometheus, loopback only) to compare with ...")
-		cmp, err := startComparison(ctx, cp, llmd, dir, io.Discard)
+		cmp, err := startComparison(ctx, cp, llmd, dir, stderr)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil

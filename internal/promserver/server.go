@@ -28,6 +28,9 @@ type Options struct {
 	Binary string
 	// Log receives the server's output. Zero: discarded.
 	Log io.Writer
+	// Progress receives the build's progress when the binary must be built first.
+	// Zero: discarded.
+	Progress io.Writer
 	// Args are extra command-line flags.
 	Args []string
 }
@@ -49,7 +52,7 @@ type Server struct {
 // Start writes the config, starts the server on a free loopback port and waits until it
 // is ready (at most a minute).
 func Start(ctx context.Context, opts Options) (*Server, error) {
-	bin, err := binary(opts.Binary, opts.Log)
+	bin, err := binary(opts.Binary, opts.Progress)
 	if err != nil {
 		return nil, err
 	}
