@@ -1,6 +1,8 @@
 package pod
 
 import (
+	"maps"
+	"sync"
 	"sync/atomic"
 
 	"github.com/podscrape/podscrape/internal/exposition"
@@ -25,59 +27,66 @@ type familyMetadata struct {
 	MetricMetadata
 }
 
-// metadataSet is the metadata of the pods of one refresh that were scraped successfully,
-// in pod order. It is not modified once stored.
-type metadataSet struct {
-	pods [][]familyMetadata
-}
-
-// metadataStore holds the latest metadataSet; the zero value holds none.
+// metadataStore holds what the refreshes so far said of each family; the zero value
+// holds none.
 type metadataStore struct {
-	latest atomic.Pointer[metadataSet]
+	mu     sync.Mutex                                // serialises writers; readers use latest alone
+	latest atomic.Pointer[map[string]MetricMetadata] // by family; never modified once stored
 }
 
-// recordMetadata keeps the metadata of the pods scraped successfully, unless none was: a
-// refresh whose every pod failed leaves the previous metadata in place.
+// recordMetadata merges the metadata of the pods scraped successfully into what earlier
+// refreshes recorded: for each family the refresh kept, the first pod by name wins. A
+// refresh whose every pod failed changes nothing.
 func (s *PodScrapingSource) recordMetadata(pods []podScrape) {
-	set := &metadataSet{}
-	for i := range pods {
-		if pods[i].err == nil {
-			set.pods = append(set.pods, pods[i].metadata)
+	var fresh map[string]MetricMetadata
+	for i := len(pods) - 1; i >= 0; i-- { // later pods first, so the first pod wins
+		if pods[i].err != nil {
+			continue
+		}
+		for _, f := range pods[i].metadata {
+			if fresh == nil {
+				fresh = map[string]MetricMetadata{}
+			}
+			fresh[f.family] = f.MetricMetadata
 		}
 	}
-	if len(set.pods) > 0 {
-		s.metadata.latest.Store(set)
+	if fresh == nil {
+		return
 	}
+	st := &s.metadata
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	next := map[string]MetricMetadata{}
+	if old := st.latest.Load(); old != nil {
+		maps.Copy(next, *old)
+	}
+	maps.Copy(next, fresh)
+	st.latest.Store(&next)
 }
 
-// Metadata returns the # TYPE, # HELP and # UNIT of each metric family exposed by the pods
-// of the latest Refresh to finish that scraped at least one pod successfully, by family
-// name as exposed: x for an OpenMetrics counter whose samples are x_total, x_total in the
-// text format. Where pods disagree, the first pod by name wins. Families are
-// reported whatever the queries asked, for every # TYPE, # HELP or # UNIT line in the
-// exposition.
+// Metadata returns the # TYPE, # HELP and # UNIT of each metric family the refreshes so
+// far kept (every family for all_metrics, the named ones for metric-name queries), by
+// family name as exposed: x for an OpenMetrics counter whose samples are x_total,
+// x_total in the text format. Each family's entry comes from the latest refresh that kept
+// it and scraped at least one pod successfully; where pods disagree, the first pod by
+// name wins. Families a refresh did not keep cost it nothing.
 //
 // It returns nil before such a Refresh. The map is the caller's. Metadata is safe for
 // concurrent use and does no I/O.
 func (s *PodScrapingSource) Metadata() map[string]MetricMetadata {
-	set := s.metadata.latest.Load()
-	if set == nil {
+	latest := s.metadata.latest.Load()
+	if latest == nil {
 		return nil
 	}
-	out := map[string]MetricMetadata{}
-	for i := len(set.pods) - 1; i >= 0; i-- { // later pods first, so the first pod wins
-		for _, f := range set.pods[i] {
-			out[f.family] = f.MetricMetadata
-		}
-	}
-	return out
+	return maps.Clone(*latest)
 }
 
 // noteMetadata is the parsers' Options.Metadata: it keeps what the exposition says of a
 // family for the pod being parsed. A family handed on twice (its lines in two blocks)
 // is kept twice; the later, knowing more, wins in Metadata.
 func (p *pooledParser) noteMetadata(m exposition.Metadata) {
-	if p.metadata != nil {
+	// Only the families the refresh keeps: a one-metric refresh stays one metric's cost.
+	if p.metadata != nil && p.keep(m.Family, m.Family) {
 		*p.metadata = append(*p.metadata, familyMetadata{family: m.Family,
 			MetricMetadata: MetricMetadata{Type: m.Type.String(), Help: m.Help, Unit: m.Unit}})
 	}

@@ -77,6 +77,13 @@ func TestMetadataReportsEachFamily(t *testing.T) {
 	if _, err := s.Refresh(ctx, source.RefreshSpec{Queries: []string{"shared"}}); err != nil {
 		t.Fatal(err)
 	}
+	// A one-metric refresh records that family alone.
+	if got, want := s.Metadata(), map[string]MetricMetadata{"shared": {Type: "gauge", Help: "From a."}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("Metadata after a refresh of shared: got %v, want %v", got, want)
+	}
+	if _, err := s.Refresh(ctx, source.RefreshSpec{Queries: []string{AllMetricsQuery}}); err != nil {
+		t.Fatal(err)
+	}
 	want := map[string]MetricMetadata{
 		"requests_total":  {Type: "counter", Help: `Requests, \ text.`},
 		"requests":        {Type: "counter", Help: `Requests, " OpenMetrics.`},
