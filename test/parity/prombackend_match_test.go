@@ -1,32 +1,21 @@
-package prombackend
+package parity
 
 import (
 	"fmt"
-	"math"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/model"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/podscrape/podscrape/internal/promserver"
 	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/llmd"
 	"github.com/podscrape/podscrape/source/pod"
 	"github.com/podscrape/podscrape/source/prometheus"
 )
 
-// Queries compared besides the autoscaler's.
+// Queries compared besides the autoscaler's and cacheConfigAnyModel.
 var (
-	// cacheConfigAnyModel is cache_config_info without its model_name matcher: vLLM's
-	// vllm:cache_config_info has no model_name label, so the autoscaler's query is empty
-	// on both backends, and this one compares series.
-	cacheConfigAnyModel = source.QueryTemplate{
-		Name: "cache_config_info_any_model", Type: source.QueryTypePromQL, Params: []string{source.ParamNamespace},
-		Template: `max by (pod, num_gpu_blocks, block_size) (vllm:cache_config_info{namespace="{{.namespace}}"})`,
-	}
 	// rateOfGauge draws the engine's info that a gauge "might not be a counter": both
 	// backends must report the same warnings.
 	rateOfGauge = source.QueryTemplate{
@@ -35,13 +24,6 @@ var (
 	}
 	// waitingByName is a metric-name query: a plain selector on Prometheus.
 	waitingByName = source.QueryTemplate{Name: "waiting_by_name", Type: source.QueryTypeMetricName, Template: "vllm:num_requests_waiting"}
-)
-
-// extrapolated are the queries whose rate or increase extrapolates from the samples at
-// the edges of the window; ratios divides two such.
-var (
-	extrapolated = map[string]bool{llmd.ModelRequestCount: true}
-	ratios       = map[string]bool{llmd.AvgOutputTokens: true, llmd.AvgInputTokens: true, llmd.PrefixCacheHitRate: true}
 )
 
 // TestAutoscalerQueriesMatchPodSource runs every query of the autoscaler through a
@@ -60,8 +42,8 @@ func TestAutoscalerQueriesMatchPodSource(t *testing.T) {
 	f := newFleet(t, ctx, 3, 1, 2)
 	vllmQueries := append(llmd.VLLMQueries(), cacheConfigAnyModel, rateOfGauge)
 	pods := map[string]*pod.PodScrapingSource{
-		"vllm": f.podSource(t, ctx, "vllm", f.vllmPort, vllmQueries),
-		"epp":  f.podSource(t, ctx, "epp", f.eppPort, llmd.SchedulerQueries()),
+		"vllm": f.source(t, ctx, "vllm", f.vllmPort, vllmQueries),
+		"epp":  f.source(t, ctx, "epp", f.eppPort, llmd.SchedulerQueries()),
 	}
 	queryNames := map[string][]string{"vllm": namesOf(vllmQueries), "epp": namesOf(llmd.SchedulerQueries())}
 	prom := f.prometheus(t, ctx)
@@ -187,47 +169,4 @@ func compareSeries(t *testing.T, what string, got, want *source.MetricResult, to
 			t.Errorf("%s: Prometheus has %s, the pod source no such series", what, ls)
 		}
 	}
-}
-
-// promSamples returns the fewest samples Prometheus holds of any pod's up over the last
-// 5 minutes at time at: its n for the tolerance.
-func promSamples(t *testing.T, prom *promserver.Server, at time.Time) int {
-	t.Helper()
-	v, _, _, err := prom.API.Query(t.Context(), "min(count_over_time(up[5m]))", at)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vec, ok := v.(model.Vector)
-	if !ok || len(vec) != 1 || vec[0].Value < 2 {
-		t.Fatalf("Prometheus samples of up at %s: %v, want a count of at least 2", at, v)
-	}
-	return int(vec[0].Value)
-}
-
-func labelText(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%s=%q", k, m[k])
-	}
-	b.WriteByte('}')
-	return b.String()
-}
-
-func equalWithin(a, b, rel float64) bool {
-	switch {
-	case math.IsNaN(a) || math.IsNaN(b):
-		return math.IsNaN(a) && math.IsNaN(b)
-	case math.IsInf(a, 0) || math.IsInf(b, 0):
-		return a == b
-	}
-	return math.Abs(a-b) <= rel*math.Max(math.Abs(a), math.Abs(b))+1e-12
 }

@@ -1,4 +1,4 @@
-package prombackend
+package parity
 
 import (
 	"bytes"
