@@ -92,8 +92,8 @@ type PodScrapingSourceConfig struct {
 	// retention sees only the retention.
 	HistoryRetention time.Duration
 	// HistorySeriesLimit bounds the series the history holds; past it, new series are
-	// refused and the PromQL results say so in their Error. Zero: 100,000 (about 360 MB
-	// at 3.6 KB a series, see BENCH.md).
+	// refused and the PromQL results say so in their Error. Zero: 100,000 (about 200 MB
+	// at 2 KB a series, see BENCH.md).
 	HistorySeriesLimit int
 
 	// Registerer, when set, gets the source's metrics, each labelled
