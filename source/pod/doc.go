@@ -13,6 +13,17 @@
 // AllMetricsQuery is registered from the start; register QueryTypeMetricName queries on
 // QueryList for one metric each.
 //
+// # PromQL
+//
+// QueryTypePromQL queries are evaluated by Prometheus' own engine over an in-memory
+// history of the source's scrapes (Prometheus' tsdb head), with {{.param}} placeholders
+// filled from RefreshSpec.Params by source.FillTemplate. Series carry the exposed labels
+// plus namespace and pod; a pod that fails or goes gets staleness markers, as Prometheus
+// writes them. Range functions need samples over their window: refresh often enough, or
+// set ScrapeInterval and run Start (a manager.Runnable). HistoryRetention and
+// HistorySeriesLimit bound the history; ErrHistorySeriesLimit reports refused series.
+// Package github.com/podscrape/podscrape/source/llmd holds the autoscaler's queries.
+//
 // # Samples
 //
 // One source.MetricValue per exposed sample, named as exposed, with the exposed labels
