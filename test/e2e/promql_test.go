@@ -343,6 +343,9 @@ func TestPromQLScrapeLoop(t *testing.T) {
 	if got := rs["rate"].FirstValue(); len(rs["rate"].Values) != 1 || math.Abs(got.Value-1) > 1e-9 {
 		t.Errorf("rate over the loop's history = %v, want 1", got)
 	}
+	if s.NeedLeaderElection() {
+		t.Error("NeedLeaderElection = true, want false: every replica keeps its own history")
+	}
 	if err := s.Start(ctx); !errors.Is(err, pod.ErrAlreadyStarted) {
 		t.Errorf("a second Start = %v, want ErrAlreadyStarted", err)
 	}
