@@ -16,7 +16,7 @@ import (
 var cp *localcluster.ControlPlane
 
 func TestMain(m *testing.M) {
-	if runServerFarm() || runScraper() {
+	if runServerFarm() {
 		return
 	}
 	// Tests that look at logs put their logger in the context; the global one is

@@ -25,9 +25,9 @@ import (
 // the freshness of what an instant query sees: the age of its oldest pod's newest sample,
 // probed at moments spread over the window (ours: the age of the loop's last scrape).
 // BENCH.md's goal: ours at most one third of Prometheus' CPU and RSS. Both are measured
-// as processes of their own: ours is this test binary re-executed as a scraper
-// (runScraper: a direct API client, the autoscaler's vLLM queries, the scrape loop);
-// the freshness probes use a second source in this process.
+// as processes of their own: ours is hack/benchscraper (a direct API client, the
+// autoscaler's vLLM queries, the scrape loop, in a binary of its own); the freshness
+// probes use a second source in this process.
 //
 //	go test ./test/e2e -run '^$' -bench 'VersusPrometheus' -benchtime 1x
 func BenchmarkVersusPrometheus(b *testing.B) {
@@ -64,7 +64,7 @@ func BenchmarkVersusPrometheus(b *testing.B) {
 			b.Fatal(err)
 		}
 		loopDone := make(chan error, 1)
-		scraper := startScraper(b, kubeconfig, cfg.ServiceNamespace, cfg.ServiceName, cfg.MetricsPort, interval)
+		scraper := startScraper(b, kubeconfig, cfg.ServiceNamespace, cfg.ServiceName, cfg.MetricsPort, interval, cfg.MaxConcurrentScrapes)
 		scraperPID := scraper.cmd.Process.Pid
 
 		promCPU0, ourCPU0 := procCPU(b, prom.PID()), procCPU(b, scraperPID)
