@@ -3,6 +3,7 @@ package source
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -90,4 +91,25 @@ func (l *QueryList) List() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// Resolve returns the registered queries named by names, sorted by name and each once;
+// no names means every registered query. An unknown name is an error that lists the
+// registered ones. The templates are copies: the caller's.
+func (l *QueryList) Resolve(names []string) ([]QueryTemplate, error) {
+	names = slices.Clone(names)
+	if len(names) == 0 {
+		names = l.List()
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	queries := make([]QueryTemplate, 0, len(names))
+	for _, name := range names {
+		q, ok := l.Get(name)
+		if !ok {
+			return nil, fmt.Errorf("unknown query %q (registered: %s)", name, strings.Join(l.List(), ", "))
+		}
+		queries = append(queries, q)
+	}
+	return queries, nil
 }

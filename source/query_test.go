@@ -118,3 +118,32 @@ func TestSourceRegistryUpdateAndUnregister(t *testing.T) {
 		t.Fatalf("Register after Unregister: %v", err)
 	}
 }
+
+func TestQueryListResolve(t *testing.T) {
+	l := NewQueryList()
+	l.MustRegister(QueryTemplate{Name: "b", Type: QueryTypeMetricName, Template: "b"})
+	l.MustRegister(QueryTemplate{Name: "a", Type: QueryTypeMetricName, Template: "a"})
+	names := func(qs []QueryTemplate) []string {
+		var out []string
+		for _, q := range qs {
+			out = append(out, q.Name)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		in   []string
+		want []string
+	}{
+		{nil, []string{"a", "b"}},
+		{[]string{"b", "a", "b"}, []string{"a", "b"}},
+		{[]string{"b"}, []string{"b"}},
+	} {
+		got, err := l.Resolve(tc.in)
+		if err != nil || !slices.Equal(names(got), tc.want) {
+			t.Errorf("Resolve(%q) = %q, %v; want %q", tc.in, names(got), err, tc.want)
+		}
+	}
+	if _, err := l.Resolve([]string{"a", "nope"}); err == nil || !strings.Contains(err.Error(), `unknown query "nope" (registered: a, b)`) {
+		t.Errorf("Resolve of an unknown name: error %v, want one naming it and the registered ones", err)
+	}
+}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
-	"strings"
 	"sync"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -155,20 +153,9 @@ func (s *PodScrapingSource) Close() {
 // cache never goes back to older data. The returned map is the caller's; the results in
 // it are shared and read-only.
 func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec) (map[string]*source.MetricResult, error) {
-	names := slices.Clone(spec.Queries)
-	if len(names) == 0 {
-		names = s.queries.List()
-	}
-	slices.Sort(names)
-	names = slices.Compact(names)
-	queries := make([]source.QueryTemplate, 0, len(names))
-	for _, name := range names {
-		q, ok := s.queries.Get(name)
-		if !ok {
-			return nil, fmt.Errorf("refresh service %s: unknown query %q (registered: %s)",
-				s.serviceKey(), name, strings.Join(s.queries.List(), ", "))
-		}
-		queries = append(queries, q)
+	queries, err := s.queries.Resolve(spec.Queries)
+	if err != nil {
+		return nil, fmt.Errorf("refresh service %s: %w", s.serviceKey(), err)
 	}
 
 	store, hist, err := s.historyNeeds()
@@ -188,10 +175,10 @@ func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec
 			return nil, err
 		}
 	}
-	results := make(map[string]*source.MetricResult, len(names))
-	for _, name := range names {
-		if r, ok := out.results[name]; ok {
-			results[name] = r
+	results := make(map[string]*source.MetricResult, len(queries))
+	for _, q := range queries {
+		if r, ok := out.results[q.Name]; ok {
+			results[q.Name] = r
 		}
 	}
 	if promql := promQLOf(queries); len(promql) > 0 {

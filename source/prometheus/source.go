@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -78,20 +76,9 @@ func (s *PrometheusSource) MustGet(ctx context.Context, queryName string, params
 // ending before the queries ran is an error with no results. The returned map is the
 // caller's; the results in it are shared and read-only.
 func (s *PrometheusSource) Refresh(ctx context.Context, spec source.RefreshSpec) (map[string]*source.MetricResult, error) {
-	names := slices.Clone(spec.Queries)
-	if len(names) == 0 {
-		names = s.queries.List()
-	}
-	slices.Sort(names)
-	names = slices.Compact(names)
-	queries := make([]source.QueryTemplate, 0, len(names))
-	for _, name := range names {
-		q, ok := s.queries.Get(name)
-		if !ok {
-			return nil, fmt.Errorf("refresh prometheus source: unknown query %q (registered: %s)",
-				name, strings.Join(s.queries.List(), ", "))
-		}
-		queries = append(queries, q)
+	queries, err := s.queries.Resolve(spec.Queries)
+	if err != nil {
+		return nil, fmt.Errorf("refresh prometheus source: %w", err)
 	}
 	if s.api == nil {
 		return nil, errors.New("refresh prometheus source: api is nil")
