@@ -109,16 +109,16 @@ func (s *PodScrapingSource) Get(queryName string, params map[string]string) *sou
 	return s.cache.Get(source.BuildCacheKey(queryName, nil))
 }
 
-// Close releases the idle connections kept to pods between refreshes and unregisters
-// the source's metrics from the Registerer, so a replacement source of the same Service
-// can register its own. Refresh and Get keep working (a later Refresh dials again), but
-// its metrics are no longer exported.
+// Close releases the idle connections kept to pods between refreshes, the history of
+// PromQL queries (its memory and its empty temporary directory) and unregisters the
+// source's metrics from the Registerer, so a replacement source of the same Service can
+// register its own. Call it when done with a source that has PromQL queries: until then
+// it keeps its history. Refresh and Get keep working (a later Refresh dials again and
+// starts a new, empty history), but its metrics are no longer exported.
 func (s *PodScrapingSource) Close() {
 	s.transport.CloseIdleConnections()
 	s.metrics.unregister()
-	// The history holds memory and an empty directory only; a later Refresh of a PromQL
-	// query starts a new one.
-	_ = s.closeHistory()
+	_ = s.closeHistory() // it never fails but for the directory's removal: nothing to do then
 }
 
 // Refresh discovers the Service's ready pods, scrapes them concurrently, caches the
