@@ -16,8 +16,9 @@ import (
 // histogram's name selects its _bucket, _sum and _count series), and each pod's up.
 const AllMetricsQuery = "all_metrics"
 
-// ErrUnsupportedQuery is a query result's Error when the query's type is not
-// QueryTypeMetricName: pods expose samples, not a query language.
+// ErrUnsupportedQuery is a query result's Error when the query's type is neither
+// QueryTypeMetricName nor QueryTypePromQL. QueryList.Register refuses other types, so it
+// is kept for code that checks for it; no registered query gets it.
 var ErrUnsupportedQuery = errors.New("query type not supported by pod scraping")
 
 // selection is what one scrape of the pods must keep, derived from the queries it
