@@ -95,6 +95,11 @@ type PodScrapingSourceConfig struct {
 	// refused and the PromQL results say so in their Error. Zero: 100,000 (about 200 MB
 	// at 2 KB a series, see BENCH.md).
 	HistorySeriesLimit int
+	// HistoryDir is where the history makes the private directory Prometheus' storage
+	// requires (it stays empty: samples are kept in memory; Close removes it). Zero:
+	// os.TempDir(). Under a read-only root filesystem, point it at a writable volume
+	// (an emptyDir).
+	HistoryDir string
 
 	// Registerer, when set, gets the source's metrics, each labelled
 	// service="namespace/name": podscrape_scrape_duration_seconds,

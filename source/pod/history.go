@@ -65,6 +65,7 @@ func (s *PodScrapingSource) historyNeeds() (*history.History, storedNames, error
 		store, err := history.New(history.Options{
 			Retention:   s.config.HistoryRetention,
 			SeriesLimit: s.config.HistorySeriesLimit,
+			Dir:         s.config.HistoryDir,
 		})
 		if err != nil {
 			return nil, storedNames{}, fmt.Errorf("service %s: %w", s.serviceKey(), err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -348,5 +349,23 @@ func TestPromQLScrapeLoop(t *testing.T) {
 	}
 	if err := s.Start(ctx); !errors.Is(err, pod.ErrAlreadyStarted) {
 		t.Errorf("a second Start = %v, want ErrAlreadyStarted", err)
+	}
+}
+
+func TestPromQLHistoryDir(t *testing.T) {
+	a := &counterPod{}
+	f := startService(t, podDef{name: "a", handler: a})
+	dir := t.TempDir()
+	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC))
+	s := promqlSource(t, f, clk, func(c *pod.PodScrapingSourceConfig) { c.HistoryDir = dir },
+		source.QueryTemplate{Name: "load", Template: "load"})
+	refreshWith(t, s, nil)
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 || !strings.HasPrefix(entries[0].Name(), "podscrape-history-") {
+		t.Fatalf("HistoryDir holds %v (%v), want the history's one directory", entries, err)
+	}
+	s.Close()
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("after Close, HistoryDir holds %v, want nothing", entries)
 	}
 }
