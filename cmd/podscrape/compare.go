@@ -185,7 +185,7 @@ func (c *comparison) frame(ctx context.Context) string {
 		"AGE: how old the data behind the answer is. podscrape scrapes when asked; Prometheus answers from its last scrape.",
 		fmt.Sprintf("Pods %s: one not Ready, one terminating. Prometheus' pod discovery cannot tell a terminating pod, so it may still scrape it; podscrape skips both.",
 			strings.Join(c.skipped, ", ")),
-		"rate() and increase() extrapolate from the samples each backend holds, so they differ by a little until both hold the same window.",
+		"rate() and increase() read the samples each backend holds: until both hold the whole window (5m), they see different stretches of it and differ.",
 	}
 	_ = render.WriteComparison(&b, title, rows, notes)
 	return b.String()
