@@ -153,14 +153,7 @@ func seriesLabels(b *labels.Builder, m map[string]string, namespace string) labe
 		b.Set(k, v)
 	}
 	if v, ok := m["namespace"]; ok {
-		name := "exported_namespace"
-		for {
-			if _, taken := m[name]; !taken {
-				break
-			}
-			name = "exported_" + name
-		}
-		b.Set(name, v)
+		b.Set(exportedName(m, "namespace"), v)
 	}
 	b.Set("namespace", namespace)
 	return b.Labels()

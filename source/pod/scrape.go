@@ -202,18 +202,24 @@ func podLabels(smp *exposition.Sample, pod string) map[string]string {
 		labels[l.Name] = l.Value
 	}
 	if v, ok := labels["pod"]; ok {
-		name := "exported_pod"
-		for {
-			if _, taken := labels[name]; !taken {
-				break
-			}
-			name = "exported_" + name
-		}
-		labels[name] = v
+		labels[exportedName(labels, "pod")] = v
 	}
 	labels["__name__"] = smp.Name
 	labels["pod"] = pod
 	return labels
+}
+
+// exportedName is the name an exposed label called name is kept under when the scraper
+// sets name itself: exported_<name>, prefixed again while taken in labels, as Prometheus
+// does with honor_labels: false.
+func exportedName(labels map[string]string, name string) string {
+	name = "exported_" + name
+	for {
+		if _, taken := labels[name]; !taken {
+			return name
+		}
+		name = "exported_" + name
+	}
 }
 
 func formatName(f exposition.Format) string {

@@ -1,14 +1,12 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 )
@@ -34,20 +32,9 @@ func startScraper(b *testing.B, kubeconfig, namespace, service string, port int3
 	}
 	cmd := exec.Command(bin, "-kubeconfig", kubeconfig, "-namespace", namespace, "-service", service,
 		"-port", fmt.Sprint(port), "-interval", interval.String(), "-concurrency", fmt.Sprint(concurrency))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || strings.TrimSpace(line) != "ready" {
-		b.Fatalf("benchscraper: %q, %v", line, err)
+	stdin, line := startChild(b, cmd)
+	if line != "ready" {
+		b.Fatalf("benchscraper: printed %q, want ready", line)
 	}
 	return &scraperProcess{cmd: cmd, stdin: stdin}
 }

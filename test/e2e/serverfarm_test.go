@@ -55,6 +55,18 @@ func startServerFarm(b *testing.B, bodyFile string, ips []string) (int32, io.Clo
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), serverFarmEnv+"="+bodyFile+" "+strings.Join(ips, ","))
+	stdin, line := startChild(b, cmd)
+	port, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		b.Fatalf("server farm port %q: %v", line, err)
+	}
+	return int32(port), stdin
+}
+
+// startChild starts cmd (its stderr ours) and returns its stdin, which ends it when
+// closed, and the first line it prints, trimmed: its word that it is ready.
+func startChild(b *testing.B, cmd *exec.Cmd) (io.WriteCloser, string) {
+	b.Helper()
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -69,11 +81,7 @@ func startServerFarm(b *testing.B, bodyFile string, ips []string) (int32, io.Clo
 	}
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		b.Fatalf("server farm: %v", err)
+		b.Fatalf("%s: %v", cmd.Path, err)
 	}
-	port, err := strconv.Atoi(strings.TrimSpace(line))
-	if err != nil {
-		b.Fatalf("server farm port %q: %v", line, err)
-	}
-	return int32(port), stdin
+	return stdin, strings.TrimSpace(line)
 }
