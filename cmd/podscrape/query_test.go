@@ -51,6 +51,8 @@ func TestQueryRefusesBadInput(t *testing.T) {
 		{"bad param", []string{"query", "x", llmd.VLLMService, "--port", "8000", "--param", "novalue"}, `--param "novalue" is not NAME=VALUE`},
 		{"one argument", []string{"query", "x"}, "query takes the EXPR and SERVICE arguments"},
 		{"prom output", []string{"query", "x", llmd.VLLMService, "--port", "8000", "-o", "prom"}, "--output must be table or json"},
+		{"token file without a server", []string{"query", "x", llmd.VLLMService, "--port", "8000", "--prometheus-token-file", "/dev/null"}, "--prometheus-token-file needs --prometheus"},
+		{"prometheus and a service", []string{"query", "x", llmd.VLLMService, "--prometheus", "http://127.0.0.1:9"}, "query with --prometheus takes the EXPR argument alone"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
