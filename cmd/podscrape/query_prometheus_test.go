@@ -31,18 +31,20 @@ func TestQueryOnPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = prom.Stop() }()
+	expr := `max by (pod) (vllm:num_requests_waiting{pod=~"` + llmd.VLLMPods[0] + `|` + llmd.VLLMPods[1] + `"})`
+	// Prometheus scrapes each target on its own schedule: wait until it has both pods, not
+	// just the first, or the comparison below races its second scrape.
 	for {
-		v, _, _, err := prom.API.Query(ctx, `count(up{pod="`+llmd.VLLMPods[0]+`"} == 1)`, time.Now())
-		if vec, ok := v.(model.Vector); err == nil && ok && len(vec) == 1 {
+		v, _, _, err := prom.API.Query(ctx, expr, time.Now())
+		if vec, ok := v.(model.Vector); err == nil && ok && len(vec) == 2 {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("Prometheus never scraped %s: %v", llmd.VLLMPods[0], err)
+			t.Fatalf("Prometheus never scraped both %s and %s: %v", llmd.VLLMPods[0], llmd.VLLMPods[1], err)
 		case <-time.After(100 * time.Millisecond): // polling with the test's deadline
 		}
 	}
-	expr := `max by (pod) (vllm:num_requests_waiting{pod=~"` + llmd.VLLMPods[0] + `|` + llmd.VLLMPods[1] + `"})`
 	pods := func(args ...string) []string {
 		t.Helper()
 		r := runBinary(t, append([]string{"query", expr, "-o", "json"}, args...)...)
