@@ -73,8 +73,10 @@ func (v *CachedValue) expiresAt() time.Time {
 	return v.ExpiresAt
 }
 
-// IsExpired reports whether the value has reached the end of its TTL. A nil value is
-// expired.
+// IsExpired reports whether the value has reached the end of its TTL: it is expired from
+// ExpiresAt on (CachedAt plus TTL when ExpiresAt is zero), that instant included, so a
+// value is expired at exactly its TTL. Upstream's time.Since(CachedAt) > TTL counts it
+// expired only after that instant. A nil value is expired.
 func (v *CachedValue) IsExpired() bool {
 	if v == nil {
 		return true

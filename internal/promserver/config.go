@@ -25,8 +25,11 @@ type PodJob struct {
 
 // PodScrapeConfig returns a prometheus.yml scraping each job's Ready pods every interval
 // with the usual pod-role relabelling: the pod IP and the job's port as the address, and
-// the namespace and pod labels. The job and instance labels are dropped from the stored
-// series, so they carry the same labels as a PodScrapingSource's history.
+// the namespace and pod labels. metric_relabel_configs drop the job and instance labels
+// from the scraped series, so those carry the same labels as a PodScrapingSource's
+// history. Metric relabelling does not apply to the series Prometheus writes itself for
+// each target (up, scrape_duration_seconds, scrape_samples_scraped and the other
+// scrape_* series): those keep job and instance.
 func PodScrapeConfig(kubeconfig string, interval time.Duration, jobs ...PodJob) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "global:\n  scrape_interval: %s\n  scrape_timeout: %s\n  evaluation_interval: 1m\nscrape_configs:\n", interval, interval)

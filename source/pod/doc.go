@@ -28,9 +28,10 @@
 //
 // One source.MetricValue per exposed sample, named as exposed, with the exposed labels
 // plus __name__ and pod; per pod, up, scrape_duration_seconds and
-// scrape_samples_scraped as Prometheus writes them. Every result carries each scraped
-// pod's up sample, so source.MetricResult's PodValues and PodStatuses tell a pod that is
-// down from one without the metric.
+// scrape_samples_scraped as Prometheus writes them. Every all_metrics and metric-name
+// result carries each scraped pod's up sample, so source.MetricResult's PodValues and
+// PodStatuses tell a pod that is down from one without the metric; a PromQL result holds
+// only the points its expression evaluates to.
 //
 // # Failures
 //
