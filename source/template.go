@@ -36,8 +36,11 @@ func (l *QueryList) Build(name string, params map[string]string) (string, error)
 //     or invalid UTF-8 byte (so model_name="{{.modelID}}" matches the model ID exactly;
 //     inside a regular expression matcher, =~, the value is still a regular expression);
 //   - inside a raw `…` literal, a value holding a backtick is refused;
-//   - anywhere else (a range such as [{{.retentionPeriod}}], a number) the value must be a
-//     number, duration or name: ASCII letters, digits, '_', ':' and '.' only.
+//   - inside the brackets of a range or subquery ([{{.retentionPeriod}}]) the value must
+//     be a duration or a number: ASCII letters, digits and '.', starting with a digit (so
+//     "5m:1m" cannot turn a range into a subquery);
+//   - anywhere else (a number, a metric name) the value must be a number, duration or
+//     name: ASCII letters, digits, '_', ':' and '.' only.
 //
 // Every parameter q.Params lists and every placeholder must have a value in params;
 // params the template does not use are ignored. The error names the query and the
@@ -84,12 +87,16 @@ func FillTemplate(q QueryTemplate, params map[string]string) (string, error) {
 			ctx = lexContext(c)
 		case ctx == ctxCode && c == '#':
 			ctx = ctxComment
+		case ctx == ctxCode && c == '[':
+			ctx = ctxRange
+		case ctx == ctxRange && c == ']':
+			ctx = ctxCode
 		case ctx == ctxComment && c == '\n':
 			ctx = ctxCode
 		case (ctx == ctxDouble || ctx == ctxSingle) && c == '\\' && i < len(t):
 			b.WriteByte(t[i]) // an escaped character never ends the literal
 			i++
-		case ctx != ctxCode && ctx != ctxComment && c == byte(ctx):
+		case (ctx == ctxDouble || ctx == ctxSingle || ctx == ctxRaw) && c == byte(ctx):
 			ctx = ctxCode
 		}
 	}
@@ -106,12 +113,14 @@ func EscapePromQLValue(value string) string {
 }
 
 // lexContext is where a placeholder stands in a PromQL expression: in code, in a comment,
-// or in a string literal (the value is its quote character).
+// between the brackets of a range, or in a string literal (the value is its quote
+// character).
 type lexContext byte
 
 const (
 	ctxCode    lexContext = 0
 	ctxComment lexContext = '#'
+	ctxRange   lexContext = '['
 	ctxDouble  lexContext = '"'
 	ctxSingle  lexContext = '\''
 	ctxRaw     lexContext = '`'
@@ -131,6 +140,11 @@ func (c lexContext) write(b *strings.Builder, v string) error {
 			return fmt.Errorf("value %q holds a line break and stands in a comment", v)
 		}
 		b.WriteString(v)
+	case ctxRange:
+		if !isDuration(v) {
+			return fmt.Errorf("value %q stands in a range's brackets and is not a duration or number (a digit, then letters, digits and '.')", v)
+		}
+		b.WriteString(v)
 	default:
 		if !isBareToken(v) {
 			return fmt.Errorf("value %q stands outside a string literal and is not a number, duration or name (letters, digits, '_', ':', '.')", v)
@@ -147,6 +161,19 @@ func isBareToken(v string) bool {
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == ':' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func isDuration(v string) bool {
+	if v == "" || v[0] < '0' || v[0] > '9' {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.') {
 			return false
 		}
 	}

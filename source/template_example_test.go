@@ -21,5 +21,5 @@ func ExampleFillTemplate() {
 	fmt.Println(err)
 	// Output:
 	// sum(increase(vllm:request_success_total{model_name="m\"} or vector(1) or x{a=\""}[1h])) <nil>
-	// query "model_request_count": parameter "retentionPeriod": value "1h]) or vector(1" stands outside a string literal and is not a number, duration or name (letters, digits, '_', ':', '.')
+	// query "model_request_count": parameter "retentionPeriod": value "1h]) or vector(1" stands in a range's brackets and is not a duration or number (a digit, then letters, digits and '.')
 }

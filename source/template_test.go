@@ -79,11 +79,28 @@ func TestFillTemplateOutsideStrings(t *testing.T) {
 	if want := `sum(increase(vllm:request_success_total{namespace="llm-d",model_name="m"}[1h30m]))`; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
-	for _, bad := range []string{"5m]) or vector(1", "5m ", "", "1h\n"} {
+	// In a range's brackets only a duration: "5m:1m" would make the range a subquery.
+	for _, bad := range []string{"5m]) or vector(1", "5m ", "", "1h\n", "5m:1m", "m5", "5m_"} {
 		_, err := FillTemplate(q, map[string]string{ParamNamespace: "llm-d", ParamModelID: "m", "retentionPeriod": bad})
 		if err == nil || !strings.Contains(err.Error(), `"retentionPeriod"`) || !strings.Contains(err.Error(), `"model_request_count"`) {
 			t.Errorf("retentionPeriod %q: error = %v, want one naming the query and the parameter", bad, err)
 		}
+	}
+}
+
+func TestFillTemplateSubqueryBrackets(t *testing.T) {
+	// A subquery's range and step are each a placeholder of their own; a colon in the
+	// template is code, a colon in a value is refused. After the brackets, names again.
+	q := QueryTemplate{Name: "q", Template: `max_over_time(rate(x[{{.r}}])[{{.w}}:{{.s}}]) > {{.m}}`}
+	got, err := FillTemplate(q, map[string]string{"r": "1m", "w": "10m", "s": "30s", "m": "vllm:threshold"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `max_over_time(rate(x[1m])[10m:30s]) > vllm:threshold`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	if _, err := FillTemplate(q, map[string]string{"r": "1m", "w": "10m:1m", "s": "30s", "m": "1"}); err == nil {
+		t.Error("a colon in a range's value was accepted")
 	}
 }
 
