@@ -278,22 +278,23 @@ func TestPromQLSharesOneScrapeWithMetricQueries(t *testing.T) {
 	f := startService(t, podDef{name: "a", handler: a})
 	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC))
 	s := promqlSource(t, f, clk, nil,
-		source.QueryTemplate{Name: "load", Template: "load"},
+		source.QueryTemplate{Name: "load_peak", Template: "max_over_time(load[1m])"},
 		source.QueryTemplate{Name: "reqs", Type: source.QueryTypeMetricName, Template: "reqs_total"})
 	refreshWith(t, s, nil)
 	if n := a.seen(); n != 1 {
 		t.Errorf("pod requests for all_metrics, a metric query and a PromQL query = %d, want 1", n)
 	}
 	// A metric-name refresh alone still feeds the history: the PromQL query's metric is
-	// kept from the scrape even though no query asked for it.
+	// kept from the scrape even though no query asked for it. The load is 42 only during
+	// that scrape, so the peak of the window shows it only if the history stored it.
 	a.set(0, 42)
 	clk.Step(15 * time.Second)
 	refreshWith(t, s, nil, "reqs")
+	a.set(0, 0)
 	clk.Step(time.Second)
-	// Evaluated at the last scrape, which only "reqs" asked for.
-	rs := refreshWith(t, s, nil, "load")
-	if got := rs["load"].FirstValue(); len(rs["load"].Values) != 1 || got.Value != 42 {
-		t.Errorf("load = %v, want 42 from the scrape that only asked for reqs_total", got)
+	rs := refreshWith(t, s, nil, "load_peak")
+	if got := rs["load_peak"].FirstValue(); len(rs["load_peak"].Values) != 1 || got.Value != 42 {
+		t.Errorf("max_over_time(load[1m]) = %v, want 42 from the scrape that only asked for reqs_total", got)
 	}
 }
 
