@@ -117,6 +117,7 @@ type testService struct {
 
 // newTestService creates a Service in the llm-d namespace with one pod per handler,
 // named after the Service (NAME-0, NAME-1...).
+// Not podscrapetest.NewService: it needs the kit's own API server; these pods go on cp.
 func newTestService(t *testing.T, base string, handlers ...http.Handler) *testService {
 	t.Helper()
 	ctx := context.Background()

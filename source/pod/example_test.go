@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
-	"github.com/podscrape/podscrape/internal/localcluster"
+	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/pod"
 )
@@ -24,39 +23,6 @@ inference_pool_average_kv_cache_utilization{name="my-inference-pool"} 0.85
 # TYPE inference_objective_running_requests gauge
 inference_objective_running_requests{model_name="llama-3-8b"} 10
 `
-
-// exampleService starts Service epp-service in a fresh namespace with two ready EPP pods
-// on loopback addresses, and returns the namespace, the port and the admin client.
-func exampleService(ns string) (int32, client.Client) {
-	cp := pod.ControlPlane()
-	ctx := context.Background()
-	if err := cp.CreateNamespace(ctx, ns); err != nil {
-		panic(err)
-	}
-	block := localcluster.NewAddressBlock()
-	ips := []string{block.Next(), block.Next()}
-	servers, err := localcluster.ServeAll(ips, func(string) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-			_, _ = w.Write([]byte(eppExposition))
-		})
-	})
-	if err != nil {
-		panic(err)
-	}
-	port := int32(servers[0].Port)
-	sel := map[string]string{"app": "epp"}
-	if err := cp.CreateService(ctx, ns, "epp-service", sel, port); err != nil {
-		panic(err)
-	}
-	for i, ip := range ips {
-		name := fmt.Sprintf("epp-pod-%d", i)
-		if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: name, Labels: sel, IP: ip, Ready: true}); err != nil {
-			panic(err)
-		}
-	}
-	return port, cp.Client
-}
 
 // printValues prints the values of names, sorted, one per line.
 func printValues(result *source.MetricResult, names ...string) {
@@ -71,18 +37,37 @@ func printValues(result *source.MetricResult, names ...string) {
 	fmt.Println(strings.Join(lines, "\n"))
 }
 
-// The guide's "Create a PodScrapingSource Instance" and "Refresh Metrics".
+// The guide's "Create a source" and "Refresh".
 func ExampleNewPodScrapingSource() {
-	port, k8sClient := exampleService("example-new")
 	ctx := context.Background()
+	// The test kit stands in for the cluster: Service epp-service in namespace llm-d, with
+	// two Ready EPP pods on loopback addresses.
+	env, err := podscrapetest.Start(podscrapetest.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer env.Stop()
+	svc, err := env.NewService(ctx, podscrapetest.ServiceOptions{
+		Namespace: "llm-d",
+		Name:      "epp-service",
+		PodNames:  []string{"epp-pod-0", "epp-pod-1"},
+		Body:      eppExposition,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer svc.Close()
+	k8sClient := env.Client // in a program: a client of your cluster (Example_kubeconfig)
 
 	config := pod.PodScrapingSourceConfig{
 		// Required: Service identification
 		ServiceName:      "epp-service",
-		ServiceNamespace: "example-new",
+		ServiceNamespace: "llm-d",
 
 		// Required: Metrics endpoint
-		MetricsPort: port,
+		MetricsPort: svc.Port, // in a cluster: the pods' port, 9090 say
 
 		// Optional: Customize defaults
 		MetricsPath:   "/metrics", // default: "/metrics"
@@ -115,15 +100,34 @@ func ExampleNewPodScrapingSource() {
 	// Metric: up, Value: 1.000000, Pod: epp-pod-1
 }
 
-// The guide's "Use Default Configuration" and "Get Cached Metrics".
+// The guide's "Or start from the defaults" and "Get".
 func ExamplePodScrapingSource_Get() {
-	port, k8sClient := exampleService("example-get")
 	ctx := context.Background()
+	// The test kit stands in for the cluster: Service epp-service in namespace llm-d, with
+	// two Ready EPP pods on loopback addresses.
+	env, err := podscrapetest.Start(podscrapetest.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer env.Stop()
+	svc, err := env.NewService(ctx, podscrapetest.ServiceOptions{
+		Namespace: "llm-d",
+		Name:      "epp-service",
+		PodNames:  []string{"epp-pod-0", "epp-pod-1"},
+		Body:      eppExposition,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer svc.Close()
+	k8sClient := env.Client // in a program: a client of your cluster (Example_kubeconfig)
 
 	config := pod.DefaultPodScrapingSourceConfig()
 	config.ServiceName = "epp-service"
-	config.ServiceNamespace = "example-get"
-	config.MetricsPort = port
+	config.ServiceNamespace = "llm-d"
+	config.MetricsPort = svc.Port
 
 	podSource, err := pod.NewPodScrapingSource(ctx, k8sClient, config)
 	if err != nil {
@@ -154,12 +158,31 @@ func ExamplePodScrapingSource_Get() {
 	// Metric: inference_objective_running_requests, Value: 10.000000, Pod: epp-pod-1
 }
 
-// The guide's "Query List", plus a metric-name query answered by the same scrape.
+// The guide's "Queries": the query list, and a metric-name query from the same scrape.
 func ExamplePodScrapingSource_QueryList() {
-	port, k8sClient := exampleService("example-queries")
 	ctx := context.Background()
+	// The test kit stands in for the cluster: Service epp-service in namespace llm-d, with
+	// two Ready EPP pods on loopback addresses.
+	env, err := podscrapetest.Start(podscrapetest.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer env.Stop()
+	svc, err := env.NewService(ctx, podscrapetest.ServiceOptions{
+		Namespace: "llm-d",
+		Name:      "epp-service",
+		PodNames:  []string{"epp-pod-0", "epp-pod-1"},
+		Body:      eppExposition,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer svc.Close()
+	k8sClient := env.Client // in a program: a client of your cluster (Example_kubeconfig)
 	podSource, err := pod.NewPodScrapingSource(ctx, k8sClient, pod.PodScrapingSourceConfig{
-		ServiceName: "epp-service", ServiceNamespace: "example-queries", MetricsPort: port,
+		ServiceName: "epp-service", ServiceNamespace: "llm-d", MetricsPort: svc.Port,
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -188,16 +211,35 @@ func ExamplePodScrapingSource_QueryList() {
 	// Metric: inference_pool_average_kv_cache_utilization, Value: 0.850000, Pod: epp-pod-1
 }
 
-// The guide's "Register in SourceRegistry" and "Use in Engine Example".
+// The guide's "A registry of sources" and "An engine".
 func Example_sourceRegistry() {
-	port, k8sClient := exampleService("example-registry")
 	ctx := context.Background()
+	// The test kit stands in for the cluster: Service epp-service in namespace llm-d, with
+	// two Ready EPP pods on loopback addresses.
+	env, err := podscrapetest.Start(podscrapetest.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer env.Stop()
+	svc, err := env.NewService(ctx, podscrapetest.ServiceOptions{
+		Namespace: "llm-d",
+		Name:      "epp-service",
+		PodNames:  []string{"epp-pod-0", "epp-pod-1"},
+		Body:      eppExposition,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer svc.Close()
+	k8sClient := env.Client // in a program: a client of your cluster (Example_kubeconfig)
 
 	// Create source
 	config := pod.PodScrapingSourceConfig{
 		ServiceName:      "epp-service",
-		ServiceNamespace: "example-registry",
-		MetricsPort:      port,
+		ServiceNamespace: "llm-d",
+		MetricsPort:      svc.Port,
 	}
 	podSource, err := pod.NewPodScrapingSource(ctx, k8sClient, config)
 	if err != nil {
@@ -291,7 +333,9 @@ func ExamplePodScrapingSourceConfig() {
 			MetricsReaderSecretKey:       "token",
 		},
 	}
-	k8sClient := pod.ControlPlane().Client
+	// NewPodScrapingSource validates the config and reads nothing: any client.Reader does
+	// here. In a program: a client of your cluster (Example_kubeconfig, Example_manager).
+	k8sClient := fake.NewClientBuilder().Build()
 	for _, name := range slices.Sorted(maps.Keys(configs)) {
 		s, err := pod.NewPodScrapingSource(context.Background(), k8sClient, configs[name])
 		fmt.Println(name, "valid:", err == nil)
