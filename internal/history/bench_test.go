@@ -11,8 +11,10 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 )
 
-// The autoscaler's vLLM queries, filled, as the pod source evaluates them.
+// The autoscaler's queries, filled, as the pod source evaluates them.
 var benchQueries = map[string]string{
+	"scheduler_queue_size":  `sum(inference_extension_flow_control_queue_size{target_model_name="m"}) or sum(inference_extension_flow_control_queue_size{model_name="m",target_model_name=""})`,
+	"scheduler_queue_bytes": `sum(inference_extension_flow_control_queue_bytes{target_model_name="m"}) or sum(inference_extension_flow_control_queue_bytes{model_name="m",target_model_name=""})`,
 	"kv_cache_usage":        `max by (pod) (max_over_time(vllm:kv_cache_usage_perc{namespace="ns",model_name="m"}[1m]))`,
 	"queue_length":          `max by (pod) (max_over_time(vllm:num_requests_waiting{namespace="ns",model_name="m"}[1m]))`,
 	"cache_config_info":     `max by (pod, num_gpu_blocks, block_size) (vllm:cache_config_info{namespace="ns",model_name="m"})`,
@@ -40,26 +42,38 @@ var benchSeries = [][]string{
 	{"up"},
 }
 
-// fillHistory appends steps scrapes, every interval, of pods pods and returns the time of
-// the last one.
-func fillHistory(tb testing.TB, h *History, pods, steps int, interval time.Duration) time.Time {
+// benchEPPSeries are the series one EPP pod exposes that the scheduler queries read.
+var benchEPPSeries = [][]string{
+	{"inference_extension_flow_control_queue_size", "target_model_name", "m", "inference_pool", "pool"},
+	{"inference_extension_flow_control_queue_bytes", "target_model_name", "m", "inference_pool", "pool"},
+	{"up"},
+}
+
+// fillHistory appends steps scrapes, every interval, of pods vLLM pods and epps EPP pods,
+// and returns the time of the last one.
+func fillHistory(tb testing.TB, h *History, pods, epps, steps int, interval time.Duration) time.Time {
 	tb.Helper()
 	type podSeries struct {
 		target string
 		lsets  []labels.Labels
 	}
-	all := make([]podSeries, pods)
-	for p := range all {
-		all[p].target = fmt.Sprintf("ns/vllm-%d", p)
-		for _, s := range benchSeries {
-			kv := append([]string{"__name__", s[0], "namespace", "ns", "model_name", "m", "pod", fmt.Sprintf("vllm-%d", p)}, s[1:]...)
-			all[p].lsets = append(all[p].lsets, labels.FromStrings(kv...))
+	var all []podSeries
+	add := func(kind string, n int, series [][]string, model []string) {
+		for p := range n {
+			ps := podSeries{target: fmt.Sprintf("ns/%s-%d", kind, p)}
+			for _, s := range series {
+				kv := append([]string{"__name__", s[0], "namespace", "ns", "pod", fmt.Sprintf("%s-%d", kind, p)}, model...)
+				ps.lsets = append(ps.lsets, labels.FromStrings(append(kv, s[1:]...)...))
+			}
+			all = append(all, ps)
 		}
 	}
+	add("vllm", pods, benchSeries, []string{"model_name", "m"})
+	add("epp", epps, benchEPPSeries, nil)
 	var at time.Time
 	for step := range steps {
 		at = t0.Add(time.Duration(step) * interval)
-		scrapes := make([]Scrape, pods)
+		scrapes := make([]Scrape, len(all))
 		for p := range all {
 			sc := Scrape{Target: all[p].target, Time: at, Samples: make([]Sample, len(all[p].lsets))}
 			for i, ls := range all[p].lsets {
@@ -78,14 +92,14 @@ func fillHistory(tb testing.TB, h *History, pods, steps int, interval time.Durat
 	return at
 }
 
-// BenchmarkQuery evaluates each of the autoscaler's vLLM queries over 10 minutes of 15 s
-// history of 200 pods (the BENCH.md goal: under 5 ms each).
+// BenchmarkQuery evaluates each of the autoscaler's queries over 10 minutes of 15 s
+// history of 200 vLLM pods and 2 EPPs (the BENCH.md goal: under 5 ms each).
 //
 //	go test ./internal/history -run '^$' -bench 'BenchmarkQuery' -benchtime 200x
 func BenchmarkQuery(b *testing.B) {
 	h := newHistory(b, Options{})
-	at := fillHistory(b, h, 200, 41, 15*time.Second)
-	for _, name := range []string{"kv_cache_usage", "queue_length", "cache_config_info", "avg_output_tokens", "avg_input_tokens", "prefix_cache_hit_rate", "model_request_count"} {
+	at := fillHistory(b, h, 200, 2, 41, 15*time.Second)
+	for _, name := range []string{"kv_cache_usage", "queue_length", "cache_config_info", "avg_output_tokens", "avg_input_tokens", "prefix_cache_hit_rate", "model_request_count", "scheduler_queue_size", "scheduler_queue_bytes"} {
 		expr := benchQueries[name]
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -111,7 +125,7 @@ func BenchmarkMemory(b *testing.B) {
 		before := liveHeap()
 		h := newHistory(b, Options{})
 		const pods, steps = 200, 41
-		fillHistory(b, h, pods, steps, 15*time.Second)
+		fillHistory(b, h, pods, 0, steps, 15*time.Second)
 		after := liveHeap()
 		series := float64(h.NumSeries())
 		samples := series * steps
