@@ -167,17 +167,10 @@ func isBareToken(v string) bool {
 	return true
 }
 
+// isDuration reports whether v may stand between a range's brackets: a bare token that
+// starts with a digit and holds no '_' or ':'.
 func isDuration(v string) bool {
-	if v == "" || v[0] < '0' || v[0] > '9' {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.') {
-			return false
-		}
-	}
-	return true
+	return isBareToken(v) && '0' <= v[0] && v[0] <= '9' && !strings.ContainsAny(v, "_:")
 }
 
 // escapeInto writes v escaped for a PromQL string literal quoted by quote.
