@@ -68,7 +68,7 @@ func TestAutoscalerQueriesMatchPodSource(t *testing.T) {
 
 	compared, tightly := map[string]int{}, map[string]int{}
 	scrapes := map[string]*ourScrapes{"vllm": {}, "epp": {}}
-	const steps, attempts = 10, 5
+	const steps = 10
 	for step := 0; step <= steps; step++ {
 		if time.Since(promStart) > maxTestSpan {
 			t.Logf("stopped at step %d of %d: %s since Prometheus started", step, steps, time.Since(promStart).Round(time.Second))
@@ -78,27 +78,21 @@ func TestAutoscalerQueriesMatchPodSource(t *testing.T) {
 			f.sim.Step()
 		}
 		for svc, podSrc := range pods {
-			for attempt := 1; ; attempt++ {
+			untilSettled(t, step, func() bool {
 				waitScraped(t, ctx, prom, time.Now(), targets)
 				ours, at, excess, err := scrapes[svc].refresh(ctx, podSrc, source.RefreshSpec{Queries: queryNames[svc], Params: params})
 				if err != nil {
 					t.Fatalf("step %d: pod source %s: %v", step, svc, err)
 				}
 				if !settled(t, ctx, prom, f.namespace, at, targets) {
-					if attempt == attempts {
-						t.Fatalf("step %d: a Prometheus scrape failed at each of %d attempts", step, attempts)
-					}
-					t.Logf("step %d: a Prometheus scrape before %s failed; taking the step again", step, at.Format(time.RFC3339Nano))
-					continue
+					return false
 				}
+				n := scrapes[svc].n
 				compareBackends(t, step, ours, at, promSrc, clk, params, func(name string) float64 {
-					if !rates(name) {
-						return rateTolerance(name, 0, 0, 0)
-					}
-					return rateTolerance(name, excess, scrapes[svc].n, promSamples(t, prom, f.namespace, at))
-				}, scrapes[svc].n, compared, tightly)
-				break
-			}
+					return toleranceAt(t, prom, f.namespace, name, excess, n, at)
+				}, n, compared, tightly)
+				return true
+			})
 		}
 		// A metric-name query is a plain selector: Prometheus' series are the pods'.
 		r := promSrc.MustGet(ctx, waitingByName.Name, nil)

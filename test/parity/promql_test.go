@@ -50,7 +50,7 @@ func TestAutoscalerQueriesMatchPrometheus(t *testing.T) {
 
 	compared, tightly := map[string]int{}, map[string]int{}
 	scrapes := map[*pod.PodScrapingSource]*ourScrapes{vllmSrc: {}, eppSrc: {}}
-	const steps, attempts = 12, 5
+	const steps = 12
 	for step := 0; step <= steps; step++ {
 		if time.Since(promStart) > maxTestSpan {
 			t.Logf("stopped at step %d of %d: %s since Prometheus started", step, steps, time.Since(promStart).Round(time.Second))
@@ -59,14 +59,9 @@ func TestAutoscalerQueriesMatchPrometheus(t *testing.T) {
 		if step > 0 {
 			f.sim.Step()
 		}
-		for attempt := 1; ; attempt++ {
-			if compareStep(t, prom, f, step, params, scrapes, compared, tightly, targets) {
-				break
-			}
-			if attempt == attempts {
-				t.Fatalf("step %d: a Prometheus scrape failed at each of %d attempts", step, attempts)
-			}
-		}
+		untilSettled(t, step, func() bool {
+			return compareStep(t, prom, f, step, params, scrapes, compared, tightly, targets)
+		})
 	}
 	for _, q := range compare {
 		if compared[q.Name] == 0 {
@@ -95,7 +90,6 @@ func compareStep(t *testing.T, prom *promserver.Server, f *fleet, step int, para
 			t.Fatalf("step %d: Refresh: %v", step, err)
 		}
 		if !settled(t, ctx, prom, f.namespace, at, targets) {
-			t.Logf("step %d: a Prometheus scrape before %s failed; taking the step again", step, at.Format(time.RFC3339Nano))
 			return false
 		}
 		for name, r := range rs {
@@ -125,10 +119,7 @@ func compareStep(t *testing.T, prom *promserver.Server, f *fleet, step int, para
 		if len(warnings) > 0 {
 			t.Logf("step %d: Prometheus warnings for %s: %v", step, q.Name, warnings)
 		}
-		tol := rateTolerance(q.Name, 0, 0, 0)
-		if rates(q.Name) {
-			tol = rateTolerance(q.Name, excess[q.Name], n[q.Name], promSamples(t, prom, f.namespace, at))
-		}
+		tol := toleranceAt(t, prom, f.namespace, q.Name, excess[q.Name], n[q.Name], at)
 		got, want := ours(r), theirs(v)
 		if len(want) == 0 && q.Name != llmd.CacheConfigInfo {
 			t.Errorf("step %d: %s: Prometheus returned nothing; the comparison would prove nothing", step, q.Name)

@@ -70,6 +70,31 @@ func rateTolerance(name string, oursExcess float64, oursN, promN int) float64 {
 	return 1e-12 // selections, max_over_time, max and sum of gauges: equal
 }
 
+// toleranceAt is rateTolerance for query name evaluated at instant at, asking Prometheus
+// for its samples a series only when name takes a rate.
+func toleranceAt(t *testing.T, prom *promserver.Server, namespace, name string, oursExcess float64, oursN int, at time.Time) float64 {
+	t.Helper()
+	if !rates(name) {
+		return rateTolerance(name, 0, 0, 0)
+	}
+	return rateTolerance(name, oursExcess, oursN, promSamples(t, prom, namespace, at))
+}
+
+// attempts is how many times a step is taken before Prometheus' failing scrapes fail the
+// test.
+const attempts = 5
+
+// untilSettled runs step's comparison, which reports false when a Prometheus scrape had
+// failed at its instant (see settled), until it reports true, at most attempts times.
+func untilSettled(t *testing.T, step int, compare func() bool) {
+	t.Helper()
+	for attempt := 1; !compare(); attempt++ {
+		if attempt == attempts {
+			t.Fatalf("step %d: a Prometheus scrape failed at each of %d attempts", step, attempts)
+		}
+	}
+}
+
 // tight reports whether a comparison within tol can fail for a wrong answer by a factor
 // under 2: only those count as evidence that a query matches.
 func tight(tol float64) bool { return tol < 0.5 }
@@ -130,16 +155,20 @@ func checkZeroStart(t *testing.T, ctx context.Context, prom *promserver.Server, 
 }
 
 // settled reports whether every one of targets in namespace was up in Prometheus' last
-// scrape before at. A scrape that failed between the step's wait and at leaves its pod's
-// series stale there, which says nothing about our answers: the step is then taken again.
+// scrape before at, and logs it when not. A scrape that failed between the step's wait and
+// at leaves its pod's series stale there, which says nothing about our answers: the step
+// is then taken again.
 func settled(t *testing.T, ctx context.Context, prom *promserver.Server, namespace string, at time.Time, targets int) bool {
 	t.Helper()
 	v, _, _, err := prom.API.Query(ctx, fmt.Sprintf(`count(up{namespace=%q} == 1)`, namespace), at)
 	if err != nil {
 		t.Fatalf("Prometheus up at %s: %v", at, err)
 	}
-	vec, ok := v.(model.Vector)
-	return ok && len(vec) == 1 && int(vec[0].Value) == targets
+	if vec, ok := v.(model.Vector); ok && len(vec) == 1 && int(vec[0].Value) == targets {
+		return true
+	}
+	t.Logf("up at %s: %v of %d targets; a Prometheus scrape had failed: taking the step again", at.Format(time.RFC3339Nano), v, targets)
+	return false
 }
 
 // promSamples returns the fewest samples Prometheus holds of any vLLM pod's series in
