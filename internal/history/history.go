@@ -112,6 +112,10 @@ type AppendStats struct {
 	// Rejected is the number of samples the storage rejected: out of order or older
 	// than the retention.
 	Rejected int
+	// Future is the number of samples refused because their own timestamp is more than
+	// 10 minutes ahead of their scrape's time (Prometheus' tolerance); only that target's
+	// samples are refused.
+	Future int
 	// Duplicates is the number of samples dropped because their series already had a
 	// sample at that millisecond (two scrapes in one millisecond); not an error.
 	Duplicates int

@@ -108,6 +108,21 @@ func (h *History) Query(ctx context.Context, expr string, at time.Time) (Result,
 	return out, nil
 }
 
+// Queryable returns the stored series as a Prometheus storage.Queryable, for a caller that
+// evaluates PromQL with its own engine (across several histories, for instance). It is safe
+// for concurrent use with appends: each Querier sees the appends committed when it was
+// made. Queriers made after Close fail with ErrClosed.
+func (h *History) Queryable() storage.Queryable {
+	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
+		h.life.RLock()
+		defer h.life.RUnlock()
+		if h.closed {
+			return nil, ErrClosed
+		}
+		return h.queryable().Querier(mint, maxt)
+	})
+}
+
 // queryable reads the head as Prometheus' own DB reads its head block.
 func (h *History) queryable() storage.Queryable {
 	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
