@@ -14,9 +14,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/render"
 	"github.com/podscrape/podscrape/internal/localcluster"
 	"github.com/podscrape/podscrape/internal/promserver"
-	"github.com/podscrape/podscrape/internal/render"
 	"github.com/podscrape/podscrape/source"
 	queries "github.com/podscrape/podscrape/source/llmd"
 	"github.com/podscrape/podscrape/source/pod"

@@ -11,9 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/render"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/snapshot"
 	"github.com/podscrape/podscrape/internal/localcluster"
-	"github.com/podscrape/podscrape/internal/render"
-	"github.com/podscrape/podscrape/internal/snapshot"
 	"github.com/podscrape/podscrape/source/pod"
 )
 

@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/render"
 	"github.com/podscrape/podscrape/internal/history"
-	"github.com/podscrape/podscrape/internal/render"
 	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/pod"
 	promsource "github.com/podscrape/podscrape/source/prometheus"

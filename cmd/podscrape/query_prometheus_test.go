@@ -10,8 +10,8 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/render"
 	"github.com/podscrape/podscrape/internal/promserver"
-	"github.com/podscrape/podscrape/internal/render"
 )
 
 // TestQueryOnPrometheus runs the same query on the pods and, with --prometheus, on the

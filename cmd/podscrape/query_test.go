@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podscrape/podscrape/internal/render"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/render"
 )
 
 // TestQueryEvaluatesPromQLOnPods runs podscrape query through the binary on the demo's

@@ -14,8 +14,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/podscrape/podscrape/internal/render"
-	"github.com/podscrape/podscrape/internal/snapshot"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/render"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/snapshot"
 )
 
 // scrapeOptions are the flags of podscrape scrape.

@@ -16,7 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/podscrape/podscrape/internal/render"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/render"
 )
 
 // jsonDoc is the json output format, as a program reads it.

@@ -5,7 +5,7 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/podscrape/podscrape/internal/snapshot"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/snapshot"
 	"github.com/podscrape/podscrape/source/pod"
 )
 

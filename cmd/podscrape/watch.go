@@ -9,8 +9,8 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/podscrape/podscrape/internal/render"
-	"github.com/podscrape/podscrape/internal/snapshot"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/render"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/snapshot"
 )
 
 // clearScreen moves the cursor home and clears the terminal, for refreshing in place.

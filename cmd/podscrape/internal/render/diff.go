@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/podscrape/podscrape/internal/snapshot"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/snapshot"
 )
 
 // Change is how one sample changed since the previous Snapshot.

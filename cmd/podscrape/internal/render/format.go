@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/podscrape/podscrape/internal/snapshot"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/snapshot"
 )
 
 // Format is an output format of the -o flag.

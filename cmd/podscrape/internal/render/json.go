@@ -5,7 +5,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/podscrape/podscrape/internal/snapshot"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/snapshot"
 )
 
 // JSONDocument is the json format, one document per refresh; programs decode it. Its

@@ -4,7 +4,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/podscrape/podscrape/internal/snapshot"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/snapshot"
 )
 
 // WriteProm writes s in the Prometheus text format 0.0.4, metric family by metric family:

@@ -15,9 +15,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/render"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/snapshot"
 	"github.com/podscrape/podscrape/internal/exposition"
-	"github.com/podscrape/podscrape/internal/render"
-	"github.com/podscrape/podscrape/internal/snapshot"
 	"github.com/podscrape/podscrape/source/pod"
 )
 
@@ -145,7 +145,7 @@ func TestPromRoundTripsOddNamesAndValues(t *testing.T) {
 
 // FuzzPromRoundTrip writes a sample of any UTF-8 name, label and value and reads it
 // back with the project's parser. The seeds run with go test; fuzz with
-// go test ./internal/render -run '^$' -fuzz FuzzPromRoundTrip -fuzztime 30s
+// go test ./cmd/podscrape/internal/render -run '^$' -fuzz FuzzPromRoundTrip -fuzztime 30s
 func FuzzPromRoundTrip(f *testing.F) {
 	for _, n := range oddNames {
 		f.Add(n, n, n, n)

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/podscrape/podscrape/internal/snapshot"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/snapshot"
 	"github.com/podscrape/podscrape/source/pod"
 )
 

@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podscrape/podscrape/internal/render"
-	"github.com/podscrape/podscrape/internal/snapshot"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/render"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/snapshot"
 	"github.com/podscrape/podscrape/source/pod"
 )
 
-// Regenerate the golden files with: go test ./internal/render -run Golden -update
+// Regenerate the golden files with: go test ./cmd/podscrape/internal/render -run Golden -update
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/podscrape/podscrape/internal/snapshot"
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/snapshot"
 )
 
 // WriteTable writes s as a table: a heading line, one row per sample (METRIC, POD, VALUE,
