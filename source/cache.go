@@ -23,8 +23,9 @@ type CacheEntry struct {
 // Cache is a TTL cache of MetricResults by CacheKey (a query name and its params).
 // Readers load an immutable snapshot and never wait; writers copy the snapshot and swap
 // it. Expired entries are served by no one and dropped at the next write. The cache never
-// goes backwards: a result replaces the one under its key only when it was collected no
-// earlier (MetricResult.CollectedAt). The zero value is not usable; use NewCache. It is
+// goes backwards and keeps only answers: a result replaces the one under its key only when
+// it was collected no earlier (MetricResult.CollectedAt) and did not fail (see SetAll).
+// The zero value is not usable; use NewCache. It is
 // safe for concurrent use.
 type Cache struct {
 	clock clock.PassiveClock
@@ -55,9 +56,15 @@ func (c *Cache) Get(key CacheKey) *CachedValue {
 }
 
 // SetAll stores every entry with the given TTL, in one swap: a reader sees all of them or
-// none. An entry whose result was collected before the one the cache holds under its key
-// (expired but not yet dropped included) is skipped, so a slow refresh that finishes last cannot replace newer data with
-// older; equal collection times replace. SetAll returns how many entries it stored.
+// none. The cache only moves forward, and only to answers, for every backend alike:
+//   - an entry whose result failed (an Error and no Values) is skipped: it is not an
+//     answer, so the last good value under its key stays served until its own TTL runs
+//     out (a result with an Error and Values, a partial answer, is stored);
+//   - an entry whose result was collected before the one the cache holds under its key
+//     (expired but not yet dropped included) is skipped, so a slow refresh that finishes
+//     last cannot replace newer data with older; equal collection times replace.
+//
+// SetAll returns how many entries it stored.
 func (c *Cache) SetAll(entries []CacheEntry, ttl time.Duration) (stored int) {
 	now := c.clock.Now()
 	c.mu.Lock()
@@ -65,6 +72,9 @@ func (c *Cache) SetAll(entries []CacheEntry, ttl time.Duration) (stored int) {
 	cur := *c.snap.Load()
 	next := make(map[CacheKey]*CachedValue, len(cur)+len(entries))
 	for _, e := range entries {
+		if e.Result.Error != nil && len(e.Result.Values) == 0 {
+			continue
+		}
 		key := BuildCacheKey(e.Result.QueryName, e.Params)
 		if old := cur[key]; old != nil && e.Result.CollectedAt.Before(old.Result.CollectedAt) {
 			continue

@@ -15,24 +15,36 @@ type CacheKey string
 
 // BuildCacheKey returns the cache key of queryName run with params: the name alone when
 // params is empty, else the name and the params sorted by key ("q:a=1,b=2"). Two maps
-// with the same entries give the same key. params is only read.
+// with the same entries give the same key, and distinct (name, params) pairs distinct
+// keys: a backslash, ',' and '=' in the name, and those and ':' in a param's key or
+// value, are escaped with a backslash ("q:filter=a\,b"). params is only read.
 func BuildCacheKey(queryName string, params map[string]string) CacheKey {
-	if len(params) == 0 {
+	if len(params) == 0 && !strings.ContainsAny(queryName, `\,=`) {
 		return CacheKey(queryName)
 	}
 	var b strings.Builder
-	b.WriteString(queryName)
+	writeEscaped(&b, queryName, `\,=`)
 	for i, k := range slices.Sorted(maps.Keys(params)) {
 		if i == 0 {
 			b.WriteByte(':')
 		} else {
 			b.WriteByte(',')
 		}
-		b.WriteString(k)
+		writeEscaped(&b, k, `\,=:`)
 		b.WriteByte('=')
-		b.WriteString(params[k])
+		writeEscaped(&b, params[k], `\,=:`)
 	}
 	return CacheKey(b.String())
+}
+
+// writeEscaped writes s with a backslash before each byte of special.
+func writeEscaped(b *strings.Builder, s, special string) {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(special, s[i]) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
 }
 
 // CachedValue is a cached MetricResult with its lifetime.

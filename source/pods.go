@@ -47,9 +47,13 @@ func (r *MetricResult) ValuesByPod(metric string) map[string][]MetricValue {
 	return byPod
 }
 
-// PodValues returns pod's values of metric. When there are none, the error says why, so
-// that "the queue is empty" is never confused with "the pod did not answer":
-// ErrPodDown when the pod's up sample is 0, ErrNoSuchMetric when it is 1, and
+// PodValues returns pod's values of metric. When the pod's scrape failed in the refresh
+// behind the result (the result's Error holds a PodError for it), it returns no values
+// and ErrPodDown wrapping that error, whatever values the result holds for the pod: a
+// PromQL result keeps a failed pod's series while its windows still reach its last
+// samples, which are not the pod's present. Else, when there are no values, the error
+// says why, so that "the queue is empty" is never confused with "the pod did not
+// answer": ErrPodDown when the pod's up sample is 0, ErrNoSuchMetric when it is 1, and
 // ErrPodNotScraped when the result has no up sample for the pod. A result whose source
 // writes no up samples (not a scraping source) answers ErrPodNotScraped for a pod without
 // values. The slice is the caller's. Nil-safe.
@@ -69,15 +73,18 @@ func (r *MetricResult) PodValues(pod, metric string) ([]MetricValue, error) {
 			}
 		}
 	}
+	var cause error
+	if r != nil {
+		cause = podError(r.Error, pod)
+	}
 	switch {
+	case cause != nil:
+		return nil, fmt.Errorf("metric %s of pod %s: %w: %w", metric, pod, ErrPodDown, cause)
 	case len(values) > 0:
 		return values, nil
 	case !scraped:
 		return nil, fmt.Errorf("metric %s of pod %s: %w", metric, pod, ErrPodNotScraped)
 	case up != 1:
-		if cause := podError(r.Error, pod); cause != nil {
-			return nil, fmt.Errorf("metric %s of pod %s: %w: %w", metric, pod, ErrPodDown, cause)
-		}
 		return nil, fmt.Errorf("metric %s of pod %s: %w", metric, pod, ErrPodDown)
 	default:
 		return nil, fmt.Errorf("metric %s of pod %s: %w", metric, pod, ErrNoSuchMetric)

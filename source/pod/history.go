@@ -115,8 +115,8 @@ func analysable(t string) string {
 }
 
 // appendHistory stores one refresh's scrapes: each pod's kept samples that a registered
-// PromQL query can read, labelled as Prometheus' pod-role relabelling labels them (the
-// exposed labels, namespace and pod; an exposed namespace becomes exported_namespace).
+// PromQL query can read, labelled as Prometheus' pod-role relabelling labels them (see
+// seriesLabels).
 // It returns the error the history reported (the series limit, rejected samples), for
 // the PromQL results to carry.
 func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.History, needs storedNames, pods []podScrape, at time.Time) error {
@@ -131,7 +131,7 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 				continue
 			}
 			sc.Samples = append(sc.Samples, history.Sample{
-				Labels:       seriesLabels(&b, v.Labels, s.config.ServiceNamespace),
+				Labels:       seriesLabels(&b, v.Labels, s.config.ServiceNamespace, ps.target.instance()),
 				T:            v.Timestamp.UnixMilli(),
 				V:            v.Value,
 				OwnTimestamp: !v.Timestamp.Equal(ps.scrapedAt),
@@ -144,19 +144,6 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 		return fmt.Errorf("service %s: %w", s.serviceKey(), err)
 	}
 	return nil
-}
-
-// seriesLabels turns a sample's labels (exposed, __name__ and pod) into its series' labels.
-func seriesLabels(b *labels.Builder, m map[string]string, namespace string) labels.Labels {
-	b.Reset(labels.EmptyLabels())
-	for k, v := range m {
-		b.Set(k, v)
-	}
-	if v, ok := m["namespace"]; ok {
-		b.Set(exportedName(m, "namespace"), v)
-	}
-	b.Set("namespace", namespace)
-	return b.Labels()
 }
 
 // closeHistory releases the history's memory and directory.
