@@ -31,6 +31,7 @@ type roundTripper struct {
 // scheme and host (never over a downgrade to http, never to another host a redirect
 // names).
 func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	sent := "" // the token this request carries: the one an error body may quote
 	if req.URL.Scheme == rt.scheme && req.URL.Host == rt.host {
 		req = req.Clone(req.Context())
 		for name, values := range rt.headers {
@@ -45,6 +46,7 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, err
 			}
 			req.Header.Set("Authorization", "Bearer "+token)
+			sent = token
 		}
 	}
 	resp, err := rt.base.RoundTrip(req)
@@ -54,9 +56,9 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body = &limitedBody{body: resp.Body, left: rt.maxBytes, limit: rt.maxBytes}
 	if resp.StatusCode/100 != 2 && rt.token != nil {
 		// An error body becomes part of an error (client_golang keeps it as the message or
-		// the Detail); a proxy may quote the Authorization header it refused.
-		token, _ := rt.token()
-		redactBody(resp, token)
+		// the Detail); a proxy may quote the Authorization header it refused. Redact the
+		// token sent, not the one read now: the file may have been rotated meanwhile.
+		redactBody(resp, sent)
 	}
 	return resp, nil
 }
@@ -64,8 +66,8 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 // maxErrorBody caps the error body kept for redaction; the rest is dropped.
 const maxErrorBody = 64 << 10
 
-// redactBody replaces resp's body with its first maxErrorBody bytes, token replaced by
-// "[REDACTED]".
+// redactBody replaces resp's body with its first maxErrorBody bytes, token (when not
+// empty) replaced by "[REDACTED]".
 func redactBody(resp *http.Response, token string) {
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	_ = resp.Body.Close()
