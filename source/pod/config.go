@@ -3,6 +3,7 @@ package pod
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,6 +102,16 @@ type PodScrapingSourceConfig struct {
 	// (an emptyDir).
 	HistoryDir string
 
+	// PodLabels name pod labels (Kubernetes label keys) copied onto every sample of the
+	// pods that carry them, named as Prometheus' labelmap of kubernetes_sd's
+	// __meta_kubernetes_pod_label_<key> names them: every character outside [a-zA-Z0-9_]
+	// becomes "_" ("llm-d.ai/variant" -> llm_d_ai_variant). They are on metric-name and
+	// all_metrics values and on the series PromQL queries read; an exposed label of the
+	// same name is kept as exported_<name>. A key that is not a label key, or that maps to
+	// a name another key, namespace, pod, instance or job takes, fails
+	// NewPodScrapingSource. Nil: no pod labels. NewPodScrapingSource copies the slice.
+	PodLabels []string
+
 	// Registerer, when set, gets the source's metrics, each labelled
 	// service="namespace/name": podscrape_scrape_duration_seconds,
 	// podscrape_scrape_failures_total{reason}, podscrape_samples_scraped_total,
@@ -154,6 +165,9 @@ func (c *PodScrapingSourceConfig) validate() error {
 	case c.HistorySeriesLimit < 0:
 		return fmt.Errorf("HistorySeriesLimit %d is negative", c.HistorySeriesLimit)
 	}
+	if err := validatePodLabels(c.PodLabels); err != nil {
+		return err
+	}
 	if c.MetricsPath != "" {
 		if !strings.HasPrefix(c.MetricsPath, "/") {
 			return fmt.Errorf("MetricsPath %q does not start with \"/\"", c.MetricsPath)
@@ -196,5 +210,6 @@ func (c PodScrapingSourceConfig) withDefaults() PodScrapingSourceConfig {
 		c.Clock = clock.RealClock{}
 	}
 	c.TLSCAData = append([]byte(nil), c.TLSCAData...)
+	c.PodLabels = slices.Clone(c.PodLabels)
 	return c
 }

@@ -17,10 +17,15 @@ import (
 
 // target is one pod to scrape.
 type target struct {
-	name string   // pod name, the "pod" label
-	key  string   // namespace/name, for errors and logs
-	addr *url.URL // the pod's metrics URL
+	name   string     // pod name, the "pod" label
+	key    string     // namespace/name, for errors and logs
+	addr   *url.URL   // the pod's metrics URL
+	labels []podLabel // the pod labels PodLabels names, mapped; read-only
 }
+
+// instance is the pod's <IP>:<port> (IPv6 bracketed), the instance label Prometheus' pod
+// discovery gives its series.
+func (t *target) instance() string { return t.addr.Host }
 
 // url is the pod's metrics URL as text, for errors.
 func (t *target) url() string { return t.addr.String() }
@@ -55,9 +60,10 @@ func (s *PodScrapingSource) discover(ctx context.Context) ([]target, int, error)
 			continue
 		}
 		targets = append(targets, target{
-			name: p.Name,
-			key:  p.Namespace + "/" + p.Name,
-			addr: s.podURL(ip),
+			name:   p.Name,
+			key:    p.Namespace + "/" + p.Name,
+			addr:   s.podURL(ip),
+			labels: targetPodLabels(cfg.PodLabels, p.Labels),
 		})
 	}
 	slices.SortFunc(targets, func(a, b target) int { return strings.Compare(a.name, b.name) })

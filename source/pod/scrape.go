@@ -84,7 +84,7 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	}
 	// up is kept whatever the queries: every metric-name result carries it.
 	ps.up = int32(len(ps.values))
-	s.appendValue(&ps, sel, upName, upName, syntheticValue(upName, up, scrapedAt, t.name))
+	s.appendValue(&ps, sel, upName, upName, syntheticValue(upName, up, scrapedAt, &t))
 	s.appendSynthetic(&ps, sel, "scrape_duration_seconds", ps.duration.Seconds(), scrapedAt)
 	s.appendSynthetic(&ps, sel, "scrape_samples_scraped", float64(ps.scraped), scrapedAt)
 	return ps
@@ -93,8 +93,13 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 // upName is the synthetic sample that says whether a pod answered.
 const upName = "up"
 
-func syntheticValue(name string, v float64, ts time.Time, pod string) source.MetricValue {
-	return source.MetricValue{Value: v, Timestamp: ts, Labels: map[string]string{"__name__": name, "pod": pod}}
+// syntheticValue is a sample the scraper writes for pod t: __name__, pod and the mapped pod
+// labels, as Prometheus labels up with the target's labels.
+func syntheticValue(name string, v float64, ts time.Time, t *target) source.MetricValue {
+	m := make(map[string]string, 2+len(t.labels))
+	m["__name__"] = name
+	setTargetLabels(m, t.name, t.labels)
+	return source.MetricValue{Value: v, Timestamp: ts, Labels: m}
 }
 
 // fetch does the HTTP exchange and parses the body into ps.
@@ -158,7 +163,7 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 		s.appendValue(ps, sel, smp.Name, smp.Family, source.MetricValue{
 			Value:     smp.Value,
 			Timestamp: ts,
-			Labels:    podLabels(smp, ps.target.name),
+			Labels:    podLabels(smp, &ps.target),
 		})
 		return nil
 	})
@@ -174,7 +179,7 @@ func (s *PodScrapingSource) appendSynthetic(ps *podScrape, sel *selection, name 
 	if !sel.all && !sel.wants(name, name) {
 		return
 	}
-	s.appendValue(ps, sel, name, name, syntheticValue(name, v, ts, ps.target.name))
+	s.appendValue(ps, sel, name, name, syntheticValue(name, v, ts, &ps.target))
 }
 
 // appendValue keeps v and records which of the selection's names it answers.
@@ -194,18 +199,16 @@ func (s *PodScrapingSource) appendValue(ps *podScrape, sel *selection, name, fam
 	}
 }
 
-// podLabels builds a sample's label map: the exposed labels, __name__ and pod. An exposed
-// label that collides with pod is kept as exported_pod (Prometheus' honor_labels: false).
-func podLabels(smp *exposition.Sample, pod string) map[string]string {
-	labels := make(map[string]string, len(smp.Labels)+2)
+// podLabels builds a sample's label map: the exposed labels, __name__, pod and the pod
+// labels PodLabels maps. An exposed label that collides with pod or a mapped pod label is
+// kept as exported_<name> (Prometheus' honor_labels: false).
+func podLabels(smp *exposition.Sample, t *target) map[string]string {
+	labels := make(map[string]string, len(smp.Labels)+2+len(t.labels))
 	for _, l := range smp.Labels {
 		labels[l.Name] = l.Value
 	}
-	if v, ok := labels["pod"]; ok {
-		labels[exportedName(labels, "pod")] = v
-	}
+	setTargetLabels(labels, t.name, t.labels)
 	labels["__name__"] = smp.Name
-	labels["pod"] = pod
 	return labels
 }
 

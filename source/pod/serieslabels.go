@@ -1,0 +1,108 @@
+package pod
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// podLabel is one pod label copied onto a pod's samples: the Prometheus label name it is
+// mapped to, and the pod's value.
+type podLabel struct{ name, value string }
+
+// mappedPodLabelName is the label name Prometheus gives the pod label key after
+// kubernetes_sd's __meta_kubernetes_pod_label_<key> and a labelmap of
+// __meta_kubernetes_pod_label_(.+): kubernetes_sd replaces every character outside
+// [a-zA-Z0-9_] with "_" ("llm-d.ai/variant" -> "llm_d_ai_variant").
+func mappedPodLabelName(key string) string {
+	var b strings.Builder
+	b.Grow(len(key))
+	for _, r := range key {
+		if r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// scraperLabels are the labels the scraper sets on every series itself; a pod label
+// mapped to one of them would be overwritten, so PodLabels refuses it.
+var scraperLabels = []string{"__name__", "namespace", "pod", "instance", "job"}
+
+// validatePodLabels checks PodLabels: each a Kubernetes label key, mapped to a valid
+// Prometheus label name that no other key and no scraper label takes.
+func validatePodLabels(keys []string) error {
+	seen := map[string]string{}
+	for _, key := range keys {
+		if errs := validation.IsQualifiedName(key); len(errs) > 0 {
+			return fmt.Errorf("PodLabels: %q is not a Kubernetes label key: %s", key, strings.Join(errs, "; "))
+		}
+		name := mappedPodLabelName(key)
+		if !model.LegacyValidation.IsValidLabelName(name) {
+			return fmt.Errorf("PodLabels: %q maps to %q, not a valid Prometheus label name", key, name)
+		}
+		for _, reserved := range scraperLabels {
+			if name == reserved {
+				return fmt.Errorf("PodLabels: %q maps to %q, a label the scraper sets itself", key, name)
+			}
+		}
+		if other, dup := seen[name]; dup {
+			return fmt.Errorf("PodLabels: %q and %q both map to %q", other, key, name)
+		}
+		seen[name] = key
+	}
+	return nil
+}
+
+// targetPodLabels returns the configured pod labels the pod carries, mapped. A key the
+// pod lacks gives no label, as in Prometheus (its __meta label is absent).
+func targetPodLabels(keys []string, podLabels map[string]string) []podLabel {
+	var out []podLabel
+	for _, key := range keys {
+		if v, ok := podLabels[key]; ok {
+			out = append(out, podLabel{name: mappedPodLabelName(key), value: v})
+		}
+	}
+	return out
+}
+
+// setTargetLabels adds the scraper's labels of a sample to m, its exposed labels: pod
+// and the mapped pod labels. An exposed label of the same name is kept as
+// exported_<name> (Prometheus' honor_labels: false).
+func setTargetLabels(m map[string]string, pod string, mapped []podLabel) {
+	if v, ok := m["pod"]; ok {
+		m[exportedName(m, "pod")] = v
+	}
+	for _, l := range mapped {
+		if v, ok := m[l.name]; ok {
+			m[exportedName(m, l.name)] = v
+		}
+	}
+	m["pod"] = pod
+	for _, l := range mapped {
+		m[l.name] = l.value
+	}
+}
+
+// seriesLabels turns a sample's labels (exposed, __name__, pod and the mapped pod labels)
+// into its series' labels, adding namespace and instance (<pod IP>:<port>, IPv6
+// bracketed) as Prometheus' pod discovery sets them; an exposed label of either name
+// becomes exported_<name>.
+func seriesLabels(b *labels.Builder, m map[string]string, namespace, instance string) labels.Labels {
+	b.Reset(labels.EmptyLabels())
+	for k, v := range m {
+		b.Set(k, v)
+	}
+	for _, l := range [...]struct{ name, value string }{{"namespace", namespace}, {"instance", instance}} {
+		if v, ok := m[l.name]; ok {
+			b.Set(exportedName(m, l.name), v)
+		}
+		b.Set(l.name, l.value)
+	}
+	return b.Labels()
+}
