@@ -1,10 +1,21 @@
 package promserver
 
 import (
+	_ "embed"
 	"fmt"
-	"strings"
+	"strconv"
 	"time"
+
+	"sigs.k8s.io/yaml"
 )
+
+// ScrapeConfigYAML is the one Prometheus scrape config of this repository: the jobs
+// docs/backends.md shows users, and the template of every job PodScrapeConfig writes for
+// the tests, the benchmarks and the demo. Its jobs share their relabelling rules; they
+// differ in the Service's selector, the metrics port and the EPP's token.
+//
+//go:embed scrapeconfig.yaml
+var ScrapeConfigYAML string
 
 // PodJob is one scrape job of PodScrapeConfig: the Ready pods selected by a Service's
 // selector, as a PodScrapingSource scrapes them.
@@ -24,42 +35,95 @@ type PodJob struct {
 }
 
 // PodScrapeConfig returns a prometheus.yml scraping each job's Ready pods every interval
-// with the usual pod-role relabelling: the pod IP and the job's port as the address, and
-// the namespace and pod labels. metric_relabel_configs drop the job and instance labels
-// from the scraped series, so those carry the same labels as a PodScrapingSource's
-// history. Metric relabelling does not apply to the series Prometheus writes itself for
-// each target (up, scrape_duration_seconds, scrape_samples_scraped and the other
-// scrape_* series): those keep job and instance.
+// through the kubeconfig, each job being the first job of ScrapeConfigYAML with the
+// PodJob's name, namespace, selector, port, path and token: the same relabelling the
+// docs show. metric_relabel_configs drop the job label from the scraped series, so those
+// carry the same labels as a PodScrapingSource's history. Metric relabelling does not
+// apply to the series Prometheus writes itself for each target (up,
+// scrape_duration_seconds, scrape_samples_scraped and the other scrape_* series): those
+// keep job and instance.
+//
+// It panics when ScrapeConfigYAML is not the shape it edits (a test keeps it so).
 func PodScrapeConfig(kubeconfig string, interval time.Duration, jobs ...PodJob) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "global:\n  scrape_interval: %s\n  scrape_timeout: %s\n  evaluation_interval: 1m\nscrape_configs:\n", interval, interval)
+	out, err := podScrapeConfig(kubeconfig, interval, jobs)
+	if err != nil {
+		panic(fmt.Sprintf("promserver: scrapeconfig.yaml: %v", err))
+	}
+	return out
+}
+
+func podScrapeConfig(kubeconfig string, interval time.Duration, jobs []PodJob) (string, error) {
+	var file struct {
+		ScrapeConfigs []map[string]any `json:"scrape_configs"`
+	}
+	if err := yaml.UnmarshalStrict([]byte(ScrapeConfigYAML), &file); err != nil {
+		return "", err
+	}
+	if len(file.ScrapeConfigs) == 0 {
+		return "", fmt.Errorf("no scrape_configs")
+	}
+	out := make([]map[string]any, 0, len(jobs))
 	for _, j := range jobs {
+		// Each job gets its own copy of the template: a JSON round trip is a deep copy.
+		var job map[string]any
+		b, err := yaml.Marshal(file.ScrapeConfigs[0])
+		if err != nil {
+			return "", err
+		}
+		if err := yaml.Unmarshal(b, &job); err != nil {
+			return "", err
+		}
 		path := j.Path
 		if path == "" {
 			path = "/metrics"
 		}
-		fmt.Fprintf(&b, "- job_name: %q\n  metrics_path: %q\n", j.Name, path)
+		job["job_name"] = j.Name
+		job["metrics_path"] = path
+		delete(job, "authorization")
 		if j.BearerTokenFile != "" {
-			fmt.Fprintf(&b, "  authorization:\n    credentials_file: %q\n", j.BearerTokenFile)
+			job["authorization"] = map[string]any{"credentials_file": j.BearerTokenFile}
 		}
-		fmt.Fprintf(&b, "  kubernetes_sd_configs:\n  - role: pod\n    kubeconfig_file: %q\n    namespaces:\n      names: [%q]\n    selectors:\n    - role: pod\n      label: %q\n",
-			kubeconfig, j.Namespace, j.Selector)
-		fmt.Fprintf(&b, `  relabel_configs:
-  - source_labels: [__meta_kubernetes_pod_ready]
-    regex: "true"
-    action: keep
-  - source_labels: [__meta_kubernetes_pod_ip]
-    regex: "(.+)"
-    target_label: __address__
-    replacement: "$1:%d"
-  - source_labels: [__meta_kubernetes_namespace]
-    target_label: namespace
-  - source_labels: [__meta_kubernetes_pod_name]
-    target_label: pod
-  metric_relabel_configs:
-  - regex: "job|instance"
-    action: labeldrop
-`, j.Port)
+		sd, ok := job["kubernetes_sd_configs"].([]any)
+		if !ok || len(sd) != 1 {
+			return "", fmt.Errorf("job %q: want one kubernetes_sd_configs entry", j.Name)
+		}
+		pod, ok := sd[0].(map[string]any)
+		if !ok {
+			return "", fmt.Errorf("job %q: kubernetes_sd_configs[0] is not a map", j.Name)
+		}
+		pod["kubeconfig_file"] = kubeconfig
+		pod["namespaces"] = map[string]any{"names": []any{j.Namespace}}
+		pod["selectors"] = []any{map[string]any{"role": "pod", "label": j.Selector}}
+		if err := setPort(job, j.Port); err != nil {
+			return "", fmt.Errorf("job %q: %w", j.Name, err)
+		}
+		out = append(out, job)
 	}
-	return b.String()
+	cfg := map[string]any{
+		"global": map[string]any{
+			"scrape_interval":     interval.String(),
+			"scrape_timeout":      interval.String(),
+			"evaluation_interval": "1m",
+		},
+		"scrape_configs": out,
+	}
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// setPort points the job's __address__ rule at port.
+func setPort(job map[string]any, port int) error {
+	rules, _ := job["relabel_configs"].([]any)
+	for _, r := range rules {
+		rule, ok := r.(map[string]any)
+		if !ok || rule["target_label"] != "__address__" {
+			continue
+		}
+		rule["replacement"] = "$1:" + strconv.Itoa(port)
+		return nil
+	}
+	return fmt.Errorf("no relabel_configs rule with target_label __address__")
 }
