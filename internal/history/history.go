@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/storage"
-	"github.com/prometheus/prometheus/tsdb"
 )
 
 // Defaults of Options' zero fields.
@@ -36,6 +34,23 @@ var ErrSeriesLimit = errors.New("history series limit reached")
 // ErrClosed is returned by Append and Query after Close.
 var ErrClosed = errors.New("history closed")
 
+// ErrFutureSample is wrapped by an Append's error when samples were refused because their
+// own timestamp was more than FutureTolerance ahead of their scrape's time.
+var ErrFutureSample = errors.New("sample timestamp too far ahead of its scrape")
+
+// ErrOutOfOrder is wrapped by an Append's error when samples were dropped because their
+// series already held a later sample, or because they were older than the retention.
+var ErrOutOfOrder = errors.New("sample out of order or out of retention")
+
+// FutureTolerance is how far ahead of its scrape a sample's own timestamp may be, as in
+// Prometheus (which refuses samples more than 10 minutes in the future).
+const FutureTolerance = 10 * time.Minute
+
+// shiftTolerance bounds how far a sample without a timestamp of its own, or a staleness
+// marker, may fall at or before its series' newest sample and still be written one
+// millisecond after it (two scrapes in one millisecond, a clock that does not move).
+const shiftTolerance = 1000 // ms
+
 // Options configure a History. The zero value takes every default.
 type Options struct {
 	// Retention is how long samples are kept, counted back from the newest append.
@@ -50,9 +65,8 @@ type Options struct {
 	MaxSamples int
 	// QueryTimeout bounds one query. Zero: DefaultQueryTimeout.
 	QueryTimeout time.Duration
-	// Dir is where a private, empty directory is made for the storage's chunk files
-	// (the tsdb head requires one; samples stay in memory and it holds no data until
-	// Close). Zero: os.TempDir(). Close removes it.
+	// Dir is ignored: the history is in memory and writes no file. It is kept so that
+	// callers setting it still compile.
 	Dir string
 }
 
@@ -109,60 +123,51 @@ type AppendStats struct {
 	StaleMarkers int
 	// Refused is the number of samples of new series refused by the series limit.
 	Refused int
-	// Rejected is the number of samples the storage rejected: out of order or older
-	// than the retention.
+	// Rejected is the number of samples with timestamps of their own dropped because
+	// their series already held a later sample (out of order), or because they were
+	// older than the newest append minus Options.Retention.
 	Rejected int
 	// Future is the number of samples refused because their own timestamp is more than
 	// 10 minutes ahead of their scrape's time (Prometheus' tolerance); only that target's
 	// samples are refused.
 	Future int
-	// Duplicates is the number of samples dropped because their series already had a
-	// sample at that millisecond (two scrapes in one millisecond); not an error.
+	// Duplicates is the number of samples with timestamps of their own dropped because
+	// their series already held a sample at that millisecond (an exporter exposing the
+	// same sample again); not an error.
 	Duplicates int
+	// RefusedNames are the metric names of the series of which samples were refused,
+	// rejected or too far ahead (Refused, Rejected, Future): sorted, without repeats, the
+	// caller's. A caller puts the Append's error only on the queries reading them.
+	RefusedNames []string
 }
 
 // History is an in-memory Prometheus storage of a source's scrapes with a PromQL engine
 // over it. Create it with New and release it with Close. It is safe for concurrent use.
 type History struct {
 	opts   Options
-	dir    string
-	head   *tsdb.Head
+	db     *store
 	engine *engine
 
-	life   sync.RWMutex // queries hold it read, Close write: no query runs on a closed head
+	life   sync.RWMutex // queries hold it read, Close write: no query starts on a closed history
 	closed bool         // guarded by life (write) and mu
 
-	mu         sync.Mutex // protects targets, newest, truncatedAt, oldest and serialises appends
+	mu         sync.Mutex // protects targets, oldest, newest, truncateAt and serialises appends
 	targets    map[string]*targetSeries
 	oldest     int64 // ms of the first append; math.MinInt64 before it
 	newest     int64 // ms of the newest append; math.MinInt64 before it
-	truncateAt int64 // ms of the last truncation
+	truncateAt int64 // ms of the last truncation's bound
 }
 
-// New returns an empty History. Call Close when done with it.
+// New returns an empty History. Call Close when done with it. It makes no file; the
+// error is kept for callers and is always nil today.
 func New(opts Options) (*History, error) {
 	opts = opts.withDefaults()
-	dir, err := os.MkdirTemp(opts.Dir, "podscrape-history-")
-	if err != nil {
-		return nil, fmt.Errorf("history: chunk directory: %w", err)
-	}
-	ho := tsdb.DefaultHeadOptions()
-	ho.ChunkDirRoot = dir
-	// Chunks are cut at multiples of the chunk range and retention drops whole chunks,
-	// so a quarter of the retention keeps at most that much extra.
-	ho.ChunkRange = max(opts.Retention.Milliseconds()/4, time.Minute.Milliseconds())
-	// The default stripes (16384 series maps and locks, made up front) suit a server of
-	// millions of series; a source holds thousands.
-	ho.StripeSize = 1024
-	head, err := tsdb.NewHead(nil, nil, nil, nil, ho, nil)
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("history: storage: %w", err)
-	}
+	// Chunks never span a multiple of a quarter of the retention, so truncating whole
+	// chunks keeps at most that much extra.
+	chunkRange := max(opts.Retention.Milliseconds()/4, time.Minute.Milliseconds())
 	h := &History{
 		opts:       opts,
-		dir:        dir,
-		head:       head,
+		db:         newStore(chunkRange),
 		targets:    map[string]*targetSeries{},
 		oldest:     math.MinInt64,
 		newest:     math.MinInt64,
@@ -172,8 +177,8 @@ func New(opts Options) (*History, error) {
 	return h, nil
 }
 
-// Close releases the storage and removes its directory. Appends and queries after it fail
-// with ErrClosed; Close waits for queries in flight.
+// Close releases the stored series. Appends and queries after it fail with ErrClosed;
+// Close waits for queries in flight. It never fails.
 func (h *History) Close() error {
 	h.life.Lock()
 	defer h.life.Unlock()
@@ -183,8 +188,10 @@ func (h *History) Close() error {
 		return nil
 	}
 	h.closed = true
-	err := h.head.Close()
-	return errors.Join(err, os.RemoveAll(h.dir))
+	h.targets = nil
+	// Queriers still held by a caller of Queryable keep the store alive until they go.
+	h.db = newStore(h.db.chunkRange)
+	return nil
 }
 
 // Span returns the times of the oldest and newest appends still covered by the
@@ -200,15 +207,30 @@ func (h *History) Span() (oldest, newest time.Time) {
 }
 
 // NumSeries returns the number of series held, stale ones within the retention included.
-func (h *History) NumSeries() int { return int(h.head.NumSeries()) }
+func (h *History) NumSeries() int {
+	h.db.mu.RLock()
+	defer h.db.mu.RUnlock()
+	return h.db.numSeries()
+}
 
 // Append stores one scrape of every target. A target absent from scrapes that was present
 // at the previous append has all its series marked stale at time at; so has every series a
 // present target no longer exposes, at the target's Scrape.Time. An append older than the
 // newest one is refused with an error: history never goes backwards.
 //
-// The error describes refused and rejected samples; the stats count them. Samples that
-// could be stored are stored whatever the error.
+// Samples are kept as Prometheus keeps them. A sample with a timestamp of its own is kept
+// at any age the retention covers, in order per series: one at or before its series'
+// newest sample is dropped (Duplicates when at the same millisecond, Rejected when
+// older); one more than FutureTolerance ahead of its scrape's time is refused (Future).
+// A sample without a timestamp of its own, or a staleness marker, that falls at or just
+// before its series' newest sample (two scrapes in one millisecond) is written one
+// millisecond after it, so the later scrape wins from there on and no marker is lost.
+// What one target exposes never causes another target's samples to be refused.
+//
+// The error names the first refused sample's target and series per cause, wrapping
+// ErrSeriesLimit, ErrFutureSample or ErrOutOfOrder; the stats count them and
+// AppendStats.RefusedNames names their metrics. Samples that could be stored are stored
+// whatever the error.
 func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (AppendStats, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -222,8 +244,8 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 			at.UTC().Format(time.RFC3339Nano), time.UnixMilli(h.newest).UTC().Format(time.RFC3339Nano))
 	}
 
-	app := h.head.Appender(ctx)
-	var rejected []error
+	a := appendRun{h: h, st: &st, minValid: atMs - h.opts.Retention.Milliseconds(), names: map[string]struct{}{}}
+	h.db.mu.Lock()
 	seen := make(map[string]struct{}, len(scrapes))
 	for i := range scrapes {
 		sc := &scrapes[i]
@@ -234,93 +256,124 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 			h.targets[sc.Target] = ts
 		}
 		ts.gen++
-		for j := range sc.Samples {
-			s := &sc.Samples[j]
-			e := ts.lookup(s.Labels)
-			if e == nil {
-				if !h.admit(app, s.Labels) {
-					st.Refused++
-					continue
-				}
-				e = ts.add(s.Labels, s.OwnTimestamp)
-			}
-			e.gen = ts.gen
-			ref, err := app.Append(e.ref, e.lset, s.T, s.V)
-			if errors.Is(err, storage.ErrDuplicateSampleForTimestamp) {
-				// Two scrapes in one millisecond: the series keeps the first, as a
-				// Prometheus series keeps one sample per timestamp.
-				st.Duplicates++
-				continue
-			}
-			if err != nil {
-				st.Rejected++
-				rejected = appendFirst(rejected, fmt.Errorf("target %s: series %s at %d: %w", sc.Target, s.Labels, s.T, err))
-				continue
-			}
-			e.ref = ref
-			st.Appended++
+		scMs := atMs
+		if !sc.Time.IsZero() {
+			scMs = sc.Time.UnixMilli()
 		}
-		st.StaleMarkers += ts.markStale(app, sc.Time.UnixMilli(), true)
+		for j := range sc.Samples {
+			a.sample(ts, sc.Target, &sc.Samples[j], scMs)
+		}
+		st.StaleMarkers += ts.markStale(h.db, scMs, true)
 	}
 	for name, ts := range h.targets {
 		if _, ok := seen[name]; ok {
 			continue
 		}
 		ts.gen++
-		st.StaleMarkers += ts.markStale(app, atMs, false)
+		st.StaleMarkers += ts.markStale(h.db, atMs, false)
 		delete(h.targets, name)
-	}
-	if err := app.Commit(); err != nil {
-		return st, fmt.Errorf("history: commit: %w", err)
 	}
 	if h.oldest == math.MinInt64 {
 		h.oldest = atMs
 	}
 	h.newest = atMs
 	h.truncate()
+	h.db.mu.Unlock()
 
+	for n := range a.names {
+		st.RefusedNames = append(st.RefusedNames, n)
+	}
+	slices.Sort(st.RefusedNames)
 	var errs []error
 	if st.Refused > 0 {
-		errs = append(errs, fmt.Errorf("history: %w (%d series): %d samples of new series refused",
-			ErrSeriesLimit, h.opts.SeriesLimit, st.Refused))
+		errs = append(errs, fmt.Errorf("history: %w (%d series): %d samples of new series refused, first: %w",
+			ErrSeriesLimit, h.opts.SeriesLimit, st.Refused, a.firstRefused))
+	}
+	if st.Future > 0 {
+		errs = append(errs, fmt.Errorf("history: %w: %d samples more than %s ahead of their scrape refused, first: %w",
+			ErrFutureSample, st.Future, FutureTolerance, a.firstFuture))
 	}
 	if st.Rejected > 0 {
-		errs = append(errs, fmt.Errorf("history: %d samples rejected, first: %w", st.Rejected, rejected[0]))
+		errs = append(errs, fmt.Errorf("history: %w: %d samples dropped, first: %w", ErrOutOfOrder, st.Rejected, a.firstRejected))
 	}
 	return st, errors.Join(errs...)
 }
 
-// admit reports whether a series unknown to its target may be stored: it is already held
-// (by another target, or stale) or the series limit has room.
-func (h *History) admit(app storage.Appender, lset labels.Labels) bool {
-	if h.head.NumSeries() < uint64(h.opts.SeriesLimit) {
-		return true
+// appendRun is the state of one Append.
+type appendRun struct {
+	h        *History
+	st       *AppendStats
+	minValid int64               // ms: own timestamps older than it are out of retention
+	names    map[string]struct{} // metric names of refused samples
+	// The first refused sample of each cause, for the error.
+	firstRefused, firstFuture, firstRejected error
+}
+
+// sample stores one sample of target's scrape at scMs. The caller holds the store's mu.
+func (a *appendRun) sample(ts *targetSeries, target string, s *Sample, scMs int64) {
+	db := a.h.db
+	hash := s.Labels.Hash()
+	e := ts.lookup(s.Labels, hash)
+	if e == nil || e.s.dead {
+		ms := db.get(s.Labels, hash)
+		if ms == nil {
+			if db.numSeries() >= a.h.opts.SeriesLimit {
+				a.st.Refused++
+				a.refuse(&a.firstRefused, target, s, "new series")
+				return
+			}
+			ms = db.create(s.Labels, hash)
+		}
+		if e == nil {
+			e = ts.add(s.Labels, hash, s.OwnTimestamp, ms)
+		} else {
+			e.s = ms
+		}
 	}
-	if gr, ok := app.(storage.GetRef); ok {
-		ref, _ := gr.GetRef(lset, lset.Hash())
-		return ref != 0
+	e.gen = ts.gen
+	ms, t := e.s, s.T
+	switch {
+	case t > scMs+FutureTolerance.Milliseconds():
+		a.st.Future++
+		a.refuse(&a.firstFuture, target, s, fmt.Sprintf("%s ahead of its scrape", time.Duration(t-scMs)*time.Millisecond))
+		return
+	case t < a.minValid:
+		a.st.Rejected++
+		a.refuse(&a.firstRejected, target, s, "older than the retention")
+		return
+	case t <= ms.lastT && !s.OwnTimestamp && ms.lastT-t < shiftTolerance:
+		t = ms.lastT + 1
+	case t == ms.lastT:
+		a.st.Duplicates++
+		return
+	case t < ms.lastT:
+		a.st.Rejected++
+		a.refuse(&a.firstRejected, target, s, fmt.Sprintf("out of order: its series has a sample at %d", ms.lastT))
+		return
 	}
-	return false
+	db.append(ms, t, s.V)
+	a.st.Appended++
+}
+
+// refuse records a refused sample's metric name and, if first is unset, its description.
+func (a *appendRun) refuse(first *error, target string, s *Sample, why string) {
+	a.names[s.Labels.Get(labels.MetricName)] = struct{}{}
+	if *first == nil {
+		*first = fmt.Errorf("target %s: series %s at %s: %s",
+			target, s.Labels, time.UnixMilli(s.T).UTC().Format(time.RFC3339Nano), why)
+	}
 }
 
 // truncate drops what the retention no longer covers, once per quarter retention: each
-// truncation walks every series.
+// truncation walks every series. The caller holds mu and the store's mu.
 func (h *History) truncate() {
 	mint := h.newest - h.opts.Retention.Milliseconds()
 	if h.truncateAt != math.MinInt64 && mint-h.truncateAt < h.opts.Retention.Milliseconds()/4 {
 		return
 	}
-	if mint <= h.head.MinTime() {
+	if mint <= h.db.minTime {
 		return
 	}
 	h.truncateAt = mint
-	// Truncation fails only on chunk files, which this head never writes before Close.
-	_ = h.head.Truncate(mint)
-}
-
-func appendFirst(errs []error, err error) []error {
-	if len(errs) == 0 {
-		return append(errs, err)
-	}
-	return errs
+	h.db.truncate(mint)
 }

@@ -262,14 +262,20 @@ func TestClosedHistoryFailsCleanly(t *testing.T) {
 	}
 }
 
-func TestSameMillisecondKeepsFirstSample(t *testing.T) {
+// TestSameMillisecondWritesNextMillisecond: a second scrape in the same millisecond is
+// stored one millisecond later, so an instant query at that millisecond still reads the
+// first and the later scrape wins from the next one.
+func TestSameMillisecondWritesNextMillisecond(t *testing.T) {
 	h := newHistory(t, Options{})
 	mustAppend(t, h, t0, scrape("a", t0, "x", 1.0))
 	st, err := h.Append(context.Background(), t0, []Scrape{scrape("a", t0, "x", 2.0)})
-	if err != nil || st.Duplicates != 1 {
-		t.Fatalf("second append in the same millisecond: stats %+v, error %v; want 1 duplicate and no error", st, err)
+	if err != nil || st.Appended != 1 || st.Duplicates != 0 {
+		t.Fatalf("second append in the same millisecond: stats %+v, error %v; want 1 appended and no error", st, err)
 	}
 	if got := query(t, h, "x", t0); got["a"] != 1 {
-		t.Errorf("x = %v, want the first sample, 1", got)
+		t.Errorf("x at t0 = %v, want the first sample, 1", got)
+	}
+	if got := query(t, h, "x", t0.Add(time.Millisecond)); got["a"] != 2 {
+		t.Errorf("x at t0+1ms = %v, want the second sample, 2", got)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
-	"github.com/prometheus/prometheus/tsdb"
 )
 
 // engine is Prometheus' query engine with the options a Prometheus server starts with.
@@ -69,7 +68,7 @@ func (h *History) Query(ctx context.Context, expr string, at time.Time) (Result,
 	if h.closed {
 		return Result{}, ErrClosed
 	}
-	q, err := h.engine.NewInstantQuery(ctx, h.queryable(), h.engine.opts, expr, at)
+	q, err := h.engine.NewInstantQuery(ctx, h.db, h.engine.opts, expr, at)
 	if err != nil {
 		return Result{}, err
 	}
@@ -119,14 +118,7 @@ func (h *History) Queryable() storage.Queryable {
 		if h.closed {
 			return nil, ErrClosed
 		}
-		return h.queryable().Querier(mint, maxt)
-	})
-}
-
-// queryable reads the head as Prometheus' own DB reads its head block.
-func (h *History) queryable() storage.Queryable {
-	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
-		return tsdb.NewBlockQuerier(tsdb.NewRangeHead(h.head, mint, maxt), mint, maxt)
+		return h.db.Querier(mint, maxt)
 	})
 }
 

@@ -5,7 +5,6 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
-	"github.com/prometheus/prometheus/storage"
 )
 
 // targetSeries is what one target exposed at its previous scrape: Prometheus' scrape
@@ -18,17 +17,17 @@ type targetSeries struct {
 // entry is one series of a target.
 type entry struct {
 	lset  labels.Labels
-	ref   storage.SeriesRef // the storage's reference, 0 until the first append
-	gen   uint64            // the last scrape that exposed it
-	ownTS bool              // its samples carry their own timestamps: never marked stale
+	s     *memSeries // the stored series; look it up again once dead
+	gen   uint64     // the last scrape that exposed it
+	ownTS bool       // its samples carry their own timestamps: never marked stale
 }
 
 func newTargetSeries() *targetSeries {
 	return &targetSeries{series: map[uint64][]*entry{}}
 }
 
-func (t *targetSeries) lookup(lset labels.Labels) *entry {
-	for _, e := range t.series[lset.Hash()] {
+func (t *targetSeries) lookup(lset labels.Labels, hash uint64) *entry {
+	for _, e := range t.series[hash] {
 		if labels.Equal(e.lset, lset) {
 			return e
 		}
@@ -36,17 +35,19 @@ func (t *targetSeries) lookup(lset labels.Labels) *entry {
 	return nil
 }
 
-func (t *targetSeries) add(lset labels.Labels, ownTS bool) *entry {
-	e := &entry{lset: lset, ownTS: ownTS}
-	h := lset.Hash()
-	t.series[h] = append(t.series[h], e)
+func (t *targetSeries) add(lset labels.Labels, hash uint64, ownTS bool, s *memSeries) *entry {
+	e := &entry{lset: lset, s: s, ownTS: ownTS}
+	t.series[hash] = append(t.series[hash], e)
 	return e
 }
 
 // markStale appends a staleness marker at ms to every series not exposed in the current
-// scrape and forgets it; it returns how many it wrote. Series with their own timestamps
-// are forgotten without a marker. When keep is false every series is forgotten.
-func (t *targetSeries) markStale(app storage.Appender, ms int64, keep bool) int {
+// scrape and forgets it; it returns how many it wrote. A marker that falls at or just
+// before the series' newest sample (a scrape in the same millisecond) is written one
+// millisecond after it, as Prometheus writes it at the next distinct timestamp. Series
+// with their own timestamps are forgotten without a marker. When keep is false every
+// series is forgotten. The caller holds db's mu for writing.
+func (t *targetSeries) markStale(db *store, ms int64, keep bool) int {
 	stale := math.Float64frombits(value.StaleNaN)
 	n := 0
 	for h, list := range t.series {
@@ -56,14 +57,20 @@ func (t *targetSeries) markStale(app storage.Appender, ms int64, keep bool) int 
 				kept = append(kept, e)
 				continue
 			}
-			if e.ownTS {
+			if e.ownTS || e.s.dead {
 				continue
 			}
-			// A marker the storage refuses (the series already has a later sample, from a
-			// timestamp of its own) changes nothing a query could see.
-			if _, err := app.Append(e.ref, e.lset, ms, stale); err == nil {
-				n++
+			at := ms
+			if last := e.s.lastT; at <= last {
+				if last-at >= shiftTolerance {
+					// The series has a later sample of its own: a marker changes nothing
+					// a query could see.
+					continue
+				}
+				at = last + 1
 			}
+			db.append(e.s, at, stale)
+			n++
 		}
 		if len(kept) == 0 {
 			delete(t.series, h)

@@ -1,0 +1,144 @@
+package history
+
+import (
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+)
+
+// samplesPerChunk is where a chunk is cut whatever its time span: Prometheus' head cuts
+// at 120 samples, where XOR compression stops gaining.
+const samplesPerChunk = 120
+
+// store is the series of a History in memory: per series its labels and its samples in
+// XOR chunks, and a postings index from label name and value to series. Appends hold mu
+// for writing across a whole History.Append, so a Select (which holds it for reading)
+// sees whole appends only.
+type store struct {
+	chunkRange int64 // ms; a chunk never spans a multiple of it, so retention drops whole chunks
+
+	mu       sync.RWMutex // protects everything below, and every memSeries' chunks
+	byHash   map[uint64][]*memSeries
+	postings postings
+	nextID   uint64
+	minTime  int64 // ms of the oldest sample held; math.MaxInt64 when empty
+}
+
+// memSeries is one series: its labels and samples, oldest chunk first. The last chunk is
+// the one appended to; the others never change again.
+type memSeries struct {
+	id     uint64
+	lset   labels.Labels
+	chunks []memChunk
+	app    chunkenc.Appender // appends to the last chunk
+	lastT  int64             // ms of the newest sample; math.MinInt64 before the first
+	dead   bool              // dropped by retention: a holder of the pointer must look it up again
+}
+
+// memChunk is one XOR chunk of a series and the times of its first and last samples.
+type memChunk struct {
+	minT, maxT int64
+	chunk      *chunkenc.XORChunk
+}
+
+func newStore(chunkRange int64) *store {
+	return &store{
+		chunkRange: chunkRange,
+		byHash:     map[uint64][]*memSeries{},
+		postings:   postings{},
+		minTime:    math.MaxInt64,
+	}
+}
+
+// get returns the series of lset, or nil. The caller holds mu.
+func (s *store) get(lset labels.Labels, hash uint64) *memSeries {
+	for _, ms := range s.byHash[hash] {
+		if labels.Equal(ms.lset, lset) {
+			return ms
+		}
+	}
+	return nil
+}
+
+// create adds an empty series of lset. The caller holds mu for writing and has checked
+// that get returns nil.
+func (s *store) create(lset labels.Labels, hash uint64) *memSeries {
+	s.nextID++
+	ms := &memSeries{id: s.nextID, lset: lset, lastT: math.MinInt64}
+	s.byHash[hash] = append(s.byHash[hash], ms)
+	s.postings.add(ms)
+	return ms
+}
+
+// numSeries returns the number of series held. The caller holds mu.
+func (s *store) numSeries() int { return s.postings.count }
+
+// append adds the sample (t, v) to ms, which must be newer than its newest. The caller
+// holds mu for writing.
+func (s *store) append(ms *memSeries, t int64, v float64) {
+	n := len(ms.chunks)
+	if n == 0 || ms.chunks[n-1].chunk.NumSamples() >= samplesPerChunk ||
+		floorDiv(t, s.chunkRange) != floorDiv(ms.chunks[n-1].minT, s.chunkRange) {
+		if n > 0 {
+			// The chunk is complete: give back its spare capacity.
+			ms.chunks[n-1].chunk.Compact()
+		}
+		c := chunkenc.NewXORChunk()
+		app, _ := c.Appender() // an empty XOR chunk's appender never fails
+		ms.app = app
+		ms.chunks = append(ms.chunks, memChunk{minT: t, maxT: t, chunk: c})
+		n++
+	}
+	ms.app.Append(0, t, v)
+	ms.chunks[n-1].maxT = t
+	ms.lastT = t
+	s.minTime = min(s.minTime, ms.chunks[0].minT)
+}
+
+// truncate drops every chunk whose newest sample is older than mint, and every series
+// left without samples. The caller holds mu for writing.
+func (s *store) truncate(mint int64) {
+	if mint <= s.minTime {
+		return
+	}
+	s.minTime = math.MaxInt64
+	var gone []*memSeries
+	for hash, list := range s.byHash {
+		kept := list[:0]
+		for _, ms := range list {
+			i := 0
+			for i < len(ms.chunks) && ms.chunks[i].maxT < mint {
+				i++
+			}
+			if i == len(ms.chunks) {
+				ms.dead = true
+				gone = append(gone, ms)
+				continue
+			}
+			if i > 0 {
+				// A new array: a Select may hold the old one.
+				ms.chunks = slices.Clone(ms.chunks[i:])
+			}
+			s.minTime = min(s.minTime, ms.chunks[0].minT)
+			kept = append(kept, ms)
+		}
+		if len(kept) == 0 {
+			delete(s.byHash, hash)
+		} else {
+			clear(list[len(kept):])
+			s.byHash[hash] = kept
+		}
+	}
+	s.postings.remove(gone)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}

@@ -1,0 +1,150 @@
+package history
+
+import (
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+)
+
+// Read is one way an expression reads the past of one selector: the window of a range
+// selector or a subquery, or an instant selector's own offset, and what the function over
+// the window does when the history holds less than the window.
+type Read struct {
+	// Metric is the metric name the selector reads (its __name__ equality matcher); empty
+	// when it does not name one, so any series may be read.
+	Metric string
+	// Func is the function over the window ("increase", "rate"); empty for an instant
+	// selector (Range zero) or a range returned as the expression's result.
+	Func string
+	// Range is the window's own range; zero for an instant selector.
+	Range time.Duration
+	// Reach is how far back from the evaluation time the window starts: its range, the
+	// ranges of the subqueries it is evaluated in, and every offset on the way. An
+	// instant selector's Reach is its offsets.
+	Reach time.Duration
+	// Sums says the function adds up over time (increase, delta, sum_over_time,
+	// count_over_time, changes, resets, absent_over_time, and functions this package does
+	// not know): over a shorter span it answers a smaller number, or none, not a noisier
+	// one. An instant selector with an offset Sums too: before the history there is no
+	// sample at all. Rates and per-sample figures (rate, irate, the *_over_time
+	// estimates, deriv, predict_linear, ...) and a range returned as the result (its
+	// newest sample) do not: over a shorter span they are right, only less smoothed.
+	Sums bool
+	// Pinned says an @ modifier fixes the window's time: Reach does not apply.
+	Pinned bool
+}
+
+// estimates are the functions over a range whose answer over a shorter span is an
+// estimate of the same figure, not a part of a sum.
+var estimates = map[string]bool{
+	"rate": true, "irate": true, "idelta": true, "deriv": true, "predict_linear": true,
+	"avg_over_time": true, "min_over_time": true, "max_over_time": true,
+	"quantile_over_time": true, "stddev_over_time": true, "stdvar_over_time": true,
+	"mad_over_time": true, "last_over_time": true, "first_over_time": true,
+	"present_over_time": true, "ts_of_min_over_time": true, "ts_of_max_over_time": true,
+	"ts_of_last_over_time": true, "ts_of_first_over_time": true,
+	"holt_winters": true, "double_exponential_smoothing": true,
+}
+
+// level is one window on the way from the expression's root to a selector.
+type level struct {
+	fn     string
+	rng    time.Duration
+	offset time.Duration
+	pinned bool
+}
+
+// Reads parses expr and returns how it reads the past: one Read per selector and per
+// window (range selector or subquery) it is evaluated in, outermost window first; an
+// instant selector outside any window gives one Read of Range zero. The slice is the
+// caller's.
+func Reads(expr string) ([]Read, error) {
+	e, err := Parse(expr)
+	if err != nil {
+		return nil, err
+	}
+	var out []Read
+	parser.Inspect(e, func(node parser.Node, path []parser.Node) error {
+		vs, ok := node.(*parser.VectorSelector)
+		if !ok {
+			return nil
+		}
+		metric := metricOf(vs)
+		var levels []level
+		for i, p := range path {
+			switch w := p.(type) {
+			case *parser.SubqueryExpr:
+				levels = append(levels, level{fn: consumer(path[:i]), rng: w.Range, offset: w.OriginalOffset,
+					pinned: w.Timestamp != nil || w.StartOrEnd != 0})
+			case *parser.MatrixSelector:
+				levels = append(levels, level{fn: consumer(path[:i]), rng: w.Range, offset: vs.OriginalOffset})
+			}
+		}
+		pinned := vs.Timestamp != nil || vs.StartOrEnd != 0
+		if !isMatrix(path) {
+			// An instant selector, alone or inside a subquery: its own offset reaches back.
+			levels = append(levels, level{offset: vs.OriginalOffset})
+		}
+		// Every offset on the way counts for every window: each moves the times the
+		// windows inside it read.
+		var offsets time.Duration
+		for _, l := range levels {
+			offsets += l.offset
+		}
+		var ranges time.Duration
+		for i, l := range levels {
+			ranges += l.rng
+			pinned = pinned || l.pinned
+			r := Read{Metric: metric, Func: l.fn, Range: l.rng, Reach: ranges + offsets, Pinned: pinned}
+			switch {
+			case l.rng == 0 && i > 0:
+				continue // an instant selector inside a subquery: the subquery's Read says it
+			case l.rng == 0:
+				r.Sums = offsets > 0
+			case l.fn == "":
+				r.Sums = false
+			default:
+				r.Sums = !estimates[l.fn]
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, nil
+}
+
+// isMatrix reports whether the selector at the end of path is a range selector's.
+func isMatrix(path []parser.Node) bool {
+	if len(path) == 0 {
+		return false
+	}
+	_, ok := path[len(path)-1].(*parser.MatrixSelector)
+	return ok
+}
+
+// consumer returns the name of the function whose argument is the window under path,
+// skipping parentheses; empty when the window is not a function's argument.
+func consumer(path []parser.Node) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		switch p := path[i].(type) {
+		case *parser.ParenExpr:
+			continue
+		case *parser.Call:
+			return p.Func.Name
+		default:
+			return ""
+		}
+	}
+	return ""
+}
+
+// metricOf returns the metric name a selector names with an equality matcher, or "".
+func metricOf(vs *parser.VectorSelector) string {
+	for _, m := range vs.LabelMatchers {
+		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+			return m.Value
+		}
+	}
+	return ""
+}
