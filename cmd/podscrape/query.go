@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,9 +119,19 @@ func (o *queryOptions) validate(expr string, changed func(string) bool) (map[str
 		}
 		params[k] = v
 	}
+	if missing := missingParams(expr, params); len(missing) > 0 {
+		var pass []string
+		for _, name := range missing {
+			pass = append(pass, "--param "+name+"=...")
+		}
+		if len(missing) == 1 {
+			return nil, needs, usagef("parameter %q is missing: pass %s", missing[0], pass[0])
+		}
+		return nil, needs, usagef("parameters %q are missing: pass %s", missing, strings.Join(pass, " "))
+	}
 	filled, err := source.FillTemplate(source.QueryTemplate{Name: queryName, Template: expr}, params)
 	if err != nil {
-		return nil, needs, usagef("%w (give it with --param)", err)
+		return nil, needs, usagef("%s", withoutQueryName(err.Error(), ""))
 	}
 	if needs, err = history.Analyze(filled); err != nil {
 		return nil, needs, usagef("EXPR is not PromQL: %w", err)
@@ -141,6 +153,9 @@ func (o *queryOptions) run(ctx context.Context, kube *genericclioptions.ConfigFl
 		backend string
 	)
 	if o.prometheus != "" {
+		if err := checkPrometheusURL(o.prometheus); err != nil {
+			return err
+		}
 		api, err := promsource.NewAPI(promsource.ClientConfig{URL: o.prometheus, BearerTokenFile: o.promToken})
 		if err != nil {
 			return usagef("--prometheus: %w", err)
@@ -191,7 +206,7 @@ func (o *queryOptions) run(ctx context.Context, kube *genericclioptions.ConfigFl
 			view.PodsDown = append(view.PodsDown, pe.PodName()+": "+pe.Error())
 		}
 		if queryErr := withoutPodErrors(r.Error); queryErr != "" {
-			view.Error = queryErr
+			view.Error = withoutQueryName(queryErr, filled)
 		}
 		seen := map[string]bool{}
 		for _, v := range r.Values {
@@ -209,13 +224,7 @@ func (o *queryOptions) run(ctx context.Context, kube *genericclioptions.ConfigFl
 		}
 		maps.DeleteFunc(trends, func(k string, _ []float64) bool { return !seen[k] })
 		if o.watch <= 0 {
-			if werr := render.WriteQuery(stdout, view, format, false); werr != nil {
-				return werr
-			}
-			if view.Error != "" {
-				return fmt.Errorf("query: %s", view.Error)
-			}
-			return err
+			return writeOnce(stdout, view, format, err)
 		}
 		var frame strings.Builder
 		if format == render.FormatTable {
@@ -263,4 +272,66 @@ func withoutPodErrors(err error) string {
 	}
 	walk(err)
 	return strings.Join(parts, "; ")
+}
+
+// writeOnce writes a one-shot answer: its series on stdout and its error returned, so
+// that the error is printed once, on stderr (run prints it), and the exit code says the
+// query failed. A table without series and with an error has nothing to say on stdout;
+// json always writes its document, error included, for the program reading it.
+func writeOnce(stdout io.Writer, view *render.QueryView, format render.Format, refreshErr error) error {
+	queryErr := view.Error
+	if format == render.FormatTable {
+		view.Error = ""
+		if queryErr != "" && len(view.Series) == 0 {
+			return fmt.Errorf("query on %s: %s", view.Backend, queryErr)
+		}
+	}
+	if err := render.WriteQuery(stdout, view, format, false); err != nil {
+		return err
+	}
+	if queryErr != "" {
+		return fmt.Errorf("query on %s: %s", view.Backend, queryErr)
+	}
+	return refreshErr
+}
+
+// withoutQueryName removes the name the CLI registers its query under, and the
+// expression the message repeats, from a source's error text: the user gave neither.
+func withoutQueryName(text, expr string) string {
+	prefix := fmt.Sprintf("query %q", queryName)
+	if expr != "" {
+		text = strings.ReplaceAll(text, prefix+" ("+expr+"): ", "")
+	}
+	return strings.ReplaceAll(text, prefix+": ", "")
+}
+
+// missingParams returns the names of the {{.name}} placeholders of expr that params lacks,
+// in order, each once.
+func missingParams(expr string, params map[string]string) []string {
+	var missing []string
+	for rest := expr; ; {
+		_, after, ok := strings.Cut(rest, "{{")
+		if !ok {
+			return missing
+		}
+		action, tail, ok := strings.Cut(after, "}}")
+		if !ok {
+			return missing // FillTemplate says what is wrong
+		}
+		rest = tail
+		name, ok := strings.CutPrefix(strings.TrimSpace(action), ".")
+		if _, given := params[name]; ok && name != "" && !given && !slices.Contains(missing, name) {
+			missing = append(missing, name)
+		}
+	}
+}
+
+// checkPrometheusURL refuses a --prometheus value that is not an http or https URL with
+// a host, saying what to write: "127.0.0.1:9090" parses as a scheme and an opaque part.
+func checkPrometheusURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usagef("--prometheus %q: the URL needs http:// or https:// and a host (e.g. http://prometheus.monitoring:9090)", raw)
+	}
+	return nil
 }

@@ -86,9 +86,9 @@ func WriteQuery(w io.Writer, v *QueryView, format Format, compact bool) error {
 		}
 		for _, s := range v.Series {
 			if trend {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", formatValue(s.Value), Sparkline(append(slices.Clone(s.Trend), s.Value)), labelsText(s.Labels))
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", formatQueryValue(s.Value), Sparkline(append(slices.Clone(s.Trend), s.Value)), labelsText(s.Labels))
 			} else {
-				fmt.Fprintf(tw, "%s\t%s\n", formatValue(s.Value), labelsText(s.Labels))
+				fmt.Fprintf(tw, "%s\t%s\n", formatQueryValue(s.Value), labelsText(s.Labels))
 			}
 		}
 		_ = tw.Flush()

@@ -58,3 +58,41 @@ func TestWriteComparison(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryTablePrintsValuesWithoutFloatNoise pins how the query table writes values:
+// 15 significant digits, so arithmetic's last-bit noise does not show, while json keeps
+// the exact value (as Prometheus' API does).
+func TestQueryTablePrintsValuesWithoutFloatNoise(t *testing.T) {
+	tenth := 0.1 // a variable: constant arithmetic is exact
+	for _, tc := range []struct {
+		v    float64
+		want string
+	}{
+		{0.07500000000000001, "0.075"},
+		{tenth * 3, "0.3"},
+		{1e6, "1000000"},
+		{123456.789, "123456.789"},
+		{1.5e-7, "1.5e-07"},
+		{2e21, "2e+21"},
+		{math.NaN(), "NaN"},
+		{math.Inf(-1), "-Inf"},
+	} {
+		v := &QueryView{Expr: "x", Backend: "b", At: time.Unix(0, 0), Series: []QuerySeries{{Labels: map[string]string{"pod": "p"}, Value: tc.v}}}
+		var b bytes.Buffer
+		if err := WriteQuery(&b, v, FormatTable, false); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), "\n"+tc.want+"  ") {
+			t.Errorf("value %v: got\n%s\nwant the row to start with %q", tc.v, b.String(), tc.want)
+		}
+	}
+	noisy := 0.07500000000000001
+	v := &QueryView{Series: []QuerySeries{{Value: noisy}}}
+	var b bytes.Buffer
+	if err := WriteQuery(&b, v, FormatJSON, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"value": "0.07500000000000001"`) {
+		t.Errorf("json: got %s, want the exact value", b.String())
+	}
+}

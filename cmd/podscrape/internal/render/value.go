@@ -25,6 +25,17 @@ func formatValue(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
+// formatQueryValue writes a computed value for a person: 15 significant digits (what a
+// float64 holds exactly in decimal), so the float noise of arithmetic does not show
+// (0.07500000000000001 is 0.075), shortest form, NaN, +Inf, -Inf. The json output keeps
+// formatValue's exact form, as Prometheus' API does.
+func formatQueryValue(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return formatValue(v)
+	}
+	return strconv.FormatFloat(v, 'g', 15, 64)
+}
+
 // formatDelta writes a change of value with its sign and at most 6 significant digits, so
 // that float noise (0.1+0.2) does not show.
 func formatDelta(d float64) string {

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"net"
+	"strings"
+	"testing"
+)
+
+// TestQueryMessagesNameWhatTheUserGave runs podscrape query with the mistakes a new user
+// makes: each message speaks of the user's flags and arguments, never of the name the
+// CLI registers its query under, and is printed once.
+func TestQueryMessagesNameWhatTheUserGave(t *testing.T) {
+	t.Parallel()
+	closed := closedPort(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"missing param", []string{"query", `x{model_name="{{.modelID}}"}`, llmd.VLLMService, "--port", "8000"}, exitUsage,
+			`Error: parameter "modelID" is missing: pass --param modelID=...` + "\n"},
+		{"missing params", []string{"query", `x{a="{{.a}}", b="{{ .b }}", c="{{.a}}"}`, llmd.VLLMService, "--port", "8000"}, exitUsage,
+			`Error: parameters ["a" "b"] are missing: pass --param a=... --param b=...` + "\n"},
+		{"bad param value", []string{"query", `x[{{.w}}]`, llmd.VLLMService, "--port", "8000", "--param", "w=5m:1m"}, exitUsage,
+			`Error: parameter "w": `},
+		{"URL without a scheme", []string{"query", "up", "--prometheus", "127.0.0.1:9090"}, exitUsage,
+			`Error: --prometheus "127.0.0.1:9090": the URL needs http:// or https://`},
+		{"URL without a host", []string{"query", "up", "--prometheus", "http://"}, exitUsage,
+			`Error: --prometheus "http://": the URL needs http:// or https:// and a host`},
+		{"unreachable server", []string{"query", "up", "--prometheus", "http://" + closed, "--timeout", "300ms"}, exitRuntime,
+			"Error: query on Prometheus at http://" + closed + ": "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := podscrape(t, tc.args...)
+			if r.code != tc.code {
+				t.Fatalf("exit: got %d, want %d; stderr:\n%s", r.code, tc.code, r.stderr)
+			}
+			mustContain(t, "stderr", r.stderr, tc.want)
+			if strings.Contains(r.stderr, `query "query"`) || strings.Contains(r.stderr, "first path segment") {
+				t.Errorf("stderr leaks an internal name or Go's URL parser: %s", r.stderr)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout: got %q, want nothing (the error goes to stderr once)", r.stdout)
+			}
+			if n := strings.Count(r.stderr, "Error:"); n != 1 {
+				t.Errorf("stderr: %d errors, want 1:\n%s", n, r.stderr)
+			}
+		})
+	}
+}
+
+// closedPort returns a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// TestAllPodsFailedListsEachPodOnItsOwnLine: when every pod fails, the error gives each
+// pod's error on an indented line of its own, as kubectl-style tools render a joined
+// error, and no continuation line starts at the margin.
+func TestAllPodsFailedListsEachPodOnItsOwnLine(t *testing.T) {
+	t.Parallel()
+	closed := closedPort(t)
+	_, p, _ := net.SplitHostPort(closed)
+	r := podscrape(t, "scrape", llmd.VLLMService, "--port", p, "--timeout", "2s")
+	if r.code != exitRuntime {
+		t.Fatalf("exit: got %d, want %d; stderr:\n%s", r.code, exitRuntime, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+	if !strings.HasPrefix(lines[0], "Error: ") || !strings.HasSuffix(lines[0], "pods):") {
+		t.Fatalf("first line: got %q, want the error ending at the colon that lists the pods", lines[0])
+	}
+	if got, want := len(lines)-1, len(llmd.VLLMPods); got != want {
+		t.Fatalf("pod lines: got %d, want one per Ready pod (%d):\n%s", got, want, r.stderr)
+	}
+	for _, l := range lines[1:] {
+		if !strings.HasPrefix(l, "  scrape pod ") {
+			t.Errorf("line %q: want an indented pod error", l)
+		}
+	}
+}
