@@ -80,5 +80,6 @@ each Ready pod's IP is scraped, and every sample comes back labelled with its po
 	kube.AddFlags(root.PersistentFlags())
 	root.PersistentFlags().IntVarP(&verbosity, "verbosity", "v", 0, "log level on stderr: 1 logs each failed pod scrape")
 	root.AddCommand(newScrapeCommand(kube, stdout, stderr), newQueryCommand(kube, stdout, stderr), newDemoCommand(stdout, stderr))
+	root.AddCommand(newServeCommand(kube, stdout, stderr))
 	return root
 }

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/podscrape/podscrape/internal/history"
+	"github.com/podscrape/podscrape/serve"
+)
+
+// serveOptions are the flags of podscrape serve.
+type serveOptions struct {
+	podFlags
+	config              string
+	listen              string
+	interval            time.Duration
+	retention           time.Duration
+	maxAge              time.Duration
+	allowPartialWindows bool
+	auth                string
+	tlsCert, tlsKey     string
+}
+
+func newServeCommand(kube *genericclioptions.ConfigFlags, stdout, stderr io.Writer) *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve (SERVICE --port PORT | --config FILE)",
+		Short: "Serve Prometheus' HTTP API from direct scrapes of the Ready pods behind Services",
+		Long: `serve scrapes the Ready pods behind one Service (SERVICE --port PORT, with the same
+target and auth flags as scrape) or several (--config FILE) on their interval, and serves
+Prometheus' HTTP API over their samples: /api/v1/query, query_range, series, labels,
+label/<name>/values, metadata, targets, status/buildinfo, /federate, /-/healthy, /-/ready
+and its own /metrics. Point KEDA's prometheus trigger, prometheus-adapter, Grafana or
+promtool at it: no Prometheus server in between.
+
+A query that reads a Service whose every pod failed answers HTTP 503 ("unavailable"),
+never an empty result; some pods failing is a warning. See docs/serve.md.`,
+		Example: `  # vLLM's pods, fresh to 2s for every query
+  podscrape serve vllm -n llm-d --port 8000 --max-age 2s
+
+  # Several Services from a file (YAML: services: [{name, namespace, port, interval, ...}])
+  podscrape serve --config serve.yaml --listen :9090
+
+  # Then
+  promtool query instant http://localhost:9090 'sum(vllm:num_requests_waiting)'`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usagef("serve takes one SERVICE argument or --config, got %d arguments", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runE(func() error { return o.run(cmd.Context(), kube, args, cmd.Flags().Changed, stderr) })
+		},
+	}
+	f := cmd.Flags()
+	o.podFlags.add(f)
+	f.StringVar(&o.config, "config", "", "YAML file listing the Services to serve (instead of SERVICE and its flags)")
+	f.StringVar(&o.listen, "listen", ":9090", "address to serve the API on")
+	f.DurationVar(&o.interval, "interval", serve.DefaultInterval, "scrape interval of each Service (a Service of --config may set its own)")
+	f.DurationVar(&o.retention, "retention", history.DefaultRetention, "how long samples are kept for range queries")
+	f.DurationVar(&o.maxAge, "max-age", 0, "scrape before answering when the newest scrape is older than this (0: answer from the interval's scrapes)")
+	f.BoolVar(&o.allowPartialWindows, "allow-partial-windows", false, "answer increase()-like windows longer than the history with a warning instead of HTTP 422")
+	f.StringVar(&o.auth, "auth", "none", "none, or kubernetes: check each request's Bearer token with a TokenReview and a SubjectAccessReview")
+	f.StringVar(&o.tlsCert, "tls-cert-file", "", "serve https with this PEM certificate (with --tls-key-file)")
+	f.StringVar(&o.tlsKey, "tls-key-file", "", "PEM private key of --tls-cert-file")
+	_ = stdout
+	return cmd
+}
+
+// validate checks the flags; its errors name the flag and say why.
+func (o *serveOptions) validate(args []string, changed func(string) bool) error {
+	switch {
+	case o.config != "" && len(args) > 0:
+		return usagef("give SERVICE or --config, not both")
+	case o.config == "" && len(args) == 0:
+		return usagef("serve needs a SERVICE argument (with --port) or --config FILE")
+	case o.interval <= 0:
+		return usagef("--interval must be positive, got %s", o.interval)
+	case o.retention <= 0:
+		return usagef("--retention must be positive, got %s", o.retention)
+	case o.maxAge < 0:
+		return usagef("--max-age must not be negative, got %s", o.maxAge)
+	case o.auth != "none" && o.auth != "kubernetes":
+		return usagef("--auth must be none or kubernetes, got %q", o.auth)
+	case (o.tlsCert == "") != (o.tlsKey == ""):
+		return usagef("--tls-cert-file and --tls-key-file go together")
+	}
+	if o.config != "" {
+		for _, name := range []string{"port", "path", "scheme", "secret", "secret-namespace", "secret-key", "token", "timeout", "concurrency", "pod-ca-file", "pod-tls-server-name", "pod-insecure-skip-tls-verify"} {
+			if changed(name) {
+				return usagef("--%s configures SERVICE: with --config, set it in the file", name)
+			}
+		}
+		return nil
+	}
+	return o.podFlags.validate(changed)
+}
+
+func (o *serveOptions) run(ctx context.Context, kube *genericclioptions.ConfigFlags, args []string, changed func(string) bool, stderr io.Writer) error {
+	if err := o.validate(args, changed); err != nil {
+		return err
+	}
+	restConfig, err := kube.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	var (
+		c        client.Client
+		services []serve.ServiceConfig
+	)
+	if o.config != "" {
+		namespace, _, err := kube.ToRawKubeConfigLoader().Namespace()
+		if err != nil {
+			return fmt.Errorf("kubeconfig: %w", err)
+		}
+		if services, err = serve.LoadFile(o.config, namespace); err != nil {
+			return usagef("--config: %w", err)
+		}
+		if c, err = client.New(restConfig, client.Options{}); err != nil {
+			return fmt.Errorf("client for %s: %w", restConfig.Host, err)
+		}
+	} else {
+		cl, cfg, err := o.podFlags.connect(ctx, kube, args[0])
+		if err != nil {
+			return err
+		}
+		c = cl
+		services = []serve.ServiceConfig{{Source: cfg}}
+	}
+	srv, err := serve.New(ctx, c, serve.Config{
+		Services:            services,
+		Interval:            o.interval,
+		Retention:           o.retention,
+		MaxAge:              o.maxAge,
+		AllowPartialWindows: o.allowPartialWindows,
+		Version:             buildVersion(),
+	})
+	if err != nil {
+		return usagef("%w", err)
+	}
+	defer srv.Close()
+	handler := srv.Handler()
+	if o.auth == "kubernetes" {
+		if handler, err = serve.WithKubernetesAuth(handler, restConfig, ctrllog.FromContext(ctx)); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("--listen %s: %w", o.listen, err)
+	}
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	scheme := "http"
+	if o.tlsCert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(stderr, "Serving Prometheus' HTTP API for %d Service(s) on %s://%s (point Grafana, promtool or KEDA at it; Ctrl-C to stop)\n",
+		len(services), scheme, ln.Addr())
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	loops := make(chan error, 1)
+	go func() { loops <- srv.Run(ctx) }()
+	served := make(chan error, 1)
+	go func() {
+		if o.tlsCert != "" {
+			served <- hs.ServeTLS(ln, o.tlsCert, o.tlsKey)
+		} else {
+			served <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	}
+	cancel()
+	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer done()
+	_ = hs.Shutdown(shutdownCtx)
+	<-loops
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// buildVersion is the module version the binary was built from ("(devel)" from a work
+// tree), for /api/v1/status/buildinfo.
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "unknown"
+}

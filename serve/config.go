@@ -1,0 +1,116 @@
+package serve
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/podscrape/podscrape/internal/history"
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+// DefaultInterval is how often a Service is scraped when neither its ServiceConfig nor
+// the Config says: Prometheus' default scrape_interval.
+const DefaultInterval = 15 * time.Second
+
+// Config configures a Server. Services is required; every other zero field takes its
+// default.
+type Config struct {
+	// Services are the Services scraped and served; at least one, each Service once.
+	Services []ServiceConfig
+	// Interval is the scrape interval of a Service whose own Interval is zero.
+	// Zero: DefaultInterval.
+	Interval time.Duration
+	// Retention is how long each Service's samples are kept. Zero:
+	// history.DefaultRetention.
+	Retention time.Duration
+	// SeriesLimit is the most series each Service's history holds. Zero:
+	// history.DefaultSeriesLimit.
+	SeriesLimit int
+	// LookbackDelta is how far back an instant selector looks. Zero: Prometheus' 5m.
+	LookbackDelta time.Duration
+	// MaxAge, when positive, makes a query scrape the Services it may read first when
+	// their newest scrape started more than MaxAge ago. Zero: answers come from the
+	// interval's scrapes.
+	MaxAge time.Duration
+	// AllowPartialWindows turns the 422 of a summing function's partial window into a
+	// warning.
+	AllowPartialWindows bool
+	// HistoryDir is where each history makes its private directory. Zero: os.TempDir().
+	HistoryDir string
+	// Registerer receives the server's own metrics (served at /metrics when it is also
+	// the Gatherer). Nil: a private registry.
+	Registerer prometheus.Registerer
+	// Gatherer is what /metrics serves. Nil: the private registry, or, when Registerer
+	// is set and is a Gatherer, Registerer.
+	Gatherer prometheus.Gatherer
+	// Version is reported by /api/v1/status/buildinfo. Zero: "unknown".
+	Version string
+}
+
+// ServiceConfig is one Service to scrape.
+type ServiceConfig struct {
+	// Source configures the Service's PodScrapingSource. Its ServiceName and
+	// ServiceNamespace are required; ScrapeInterval and the history fields are ignored
+	// (the server scrapes and keeps the history itself).
+	Source pod.PodScrapingSourceConfig
+	// Interval is how often the Service is scraped. Zero: Config.Interval.
+	Interval time.Duration
+}
+
+// key is the Service as namespace/name.
+func (s ServiceConfig) key() string {
+	return s.Source.ServiceNamespace + "/" + s.Source.ServiceName
+}
+
+// validate checks cfg and returns a copy with its defaults. Errors name the field.
+func (cfg Config) validate() (Config, error) {
+	if len(cfg.Services) == 0 {
+		return cfg, errors.New("serve: config: Services: at least one Service is required")
+	}
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"Interval", cfg.Interval}, {"Retention", cfg.Retention}, {"LookbackDelta", cfg.LookbackDelta}, {"MaxAge", cfg.MaxAge}} {
+		if f.d < 0 {
+			return cfg, fmt.Errorf("serve: config: %s must not be negative, got %s", f.name, f.d)
+		}
+	}
+	if cfg.SeriesLimit < 0 {
+		return cfg, fmt.Errorf("serve: config: SeriesLimit must not be negative, got %d", cfg.SeriesLimit)
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = history.DefaultRetention
+	}
+	if cfg.LookbackDelta == 0 {
+		cfg.LookbackDelta = history.DefaultLookbackDelta
+	}
+	if cfg.Version == "" {
+		cfg.Version = "unknown"
+	}
+	services := make([]ServiceConfig, len(cfg.Services))
+	seen := map[string]int{}
+	for i, s := range cfg.Services {
+		if s.Source.ServiceName == "" || s.Source.ServiceNamespace == "" {
+			return cfg, fmt.Errorf("serve: config: Services[%d]: ServiceName and ServiceNamespace are required, got %q", i, s.key())
+		}
+		if j, ok := seen[s.key()]; ok {
+			return cfg, fmt.Errorf("serve: config: Services[%d]: Service %s is already Services[%d]", i, s.key(), j)
+		}
+		seen[s.key()] = i
+		if s.Interval < 0 {
+			return cfg, fmt.Errorf("serve: config: Services[%d] (%s): Interval must not be negative, got %s", i, s.key(), s.Interval)
+		}
+		if s.Interval == 0 {
+			s.Interval = cfg.Interval
+		}
+		services[i] = s
+	}
+	cfg.Services = services
+	return cfg, nil
+}

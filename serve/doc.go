@@ -1,0 +1,40 @@
+// Package serve is Prometheus' HTTP API over direct scrapes of the Ready pods behind one
+// or more Kubernetes Services: what `podscrape serve` runs, so that tools that speak that
+// API (KEDA's prometheus trigger, prometheus-adapter, Grafana, promtool, the autoscaler's
+// own PrometheusSource) read the pods with no Prometheus server in between.
+//
+// # Architecture
+//
+// Each Service has its own PodScrapingSource (source/pod), refreshed on the Service's
+// interval for all_metrics, and its own history (internal/history): every refresh's
+// samples become Prometheus series labelled job (the Service's name), namespace, pod,
+// the exposed labels and whatever target labels the source adds (instance, mapped pod
+// labels), appended as one scrape per pod, so staleness, retention and the series limit
+// are Prometheus'. Queries are evaluated by Prometheus' promql.Engine over the union of
+// the histories (storage.NewMergeQuerier), and answered with Prometheus' JSON envelope
+// and value encoding. One history per Service, not one for all: a history marks stale
+// every target absent from an append, and Services scrape on their own intervals.
+//
+// # Freshness
+//
+// With Config.MaxAge set, a query whose Services' newest scrape started more than MaxAge
+// ago scrapes them first; concurrent queries share that scrape. The query's evaluation
+// time is taken after it, so the answer includes it.
+//
+// # Errors an autoscaler cannot misread
+//
+// A Service is read by an expression when one of its selectors matches a series the
+// Service's history holds (the synthetic up and scrape_* series aside), or when the
+// Service never scraped a pod successfully and the selector's namespace and job matchers
+// do not exclude it (what it exposes is not known yet). Then:
+//
+//   - every pod of a read Service failed its latest scrape, or its discovery failed:
+//     HTTP 503, errorType "unavailable", naming the Service and each pod's error;
+//   - some pods failed: the answer, with a warning per Service naming the failed pods;
+//   - a window of a function that adds up over time (increase, delta, sum_over_time,
+//     count_over_time, changes, resets) or an offset reaching before what the history
+//     holds: HTTP 422, errorType "execution", naming the window and the span held, unless
+//     Config.AllowPartialWindows (then a warning); a window of any other function (rate,
+//     avg_over_time, ...): a warning;
+//   - a bad expression or parameter: HTTP 400, errorType "bad_data", as Prometheus.
+package serve

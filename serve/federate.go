@@ -1,0 +1,121 @@
+package serve
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+)
+
+// handleFederate serves /federate as a Prometheus server does: the latest sample within
+// the lookback delta of each series matching any match[], as untyped metric families,
+// stale series left out, instance="" added where a series has none. Services are not
+// scraped first: a federating Prometheus scrapes on its own interval.
+func (s *Server) handleFederate(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, fmt.Sprintf("error parsing form values: %v", err), http.StatusBadRequest)
+		return
+	}
+	var sets [][]*labels.Matcher
+	for _, m := range r.Form["match[]"] {
+		ms, err := s.parser.ParseMetricSelector(m)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		sets = append(sets, ms)
+	}
+	now := time.Now()
+	mint, maxt := now.Add(-s.cfg.LookbackDelta).UnixMilli(), now.UnixMilli()
+	q, err := s.queryable().Querier(mint, maxt)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer q.Close()
+	hints := &storage.SelectHints{Start: mint, End: maxt}
+	var selected []storage.SeriesSet
+	for _, ms := range sets {
+		selected = append(selected, q.Select(r.Context(), true, hints, ms...))
+	}
+	set := storage.NewMergeSeriesSet(selected, 0, storage.ChainedSeriesMerge)
+
+	type sample struct {
+		l labels.Labels
+		t int64
+		f float64
+	}
+	var out []sample
+	var it chunkenc.Iterator
+	for set.Next() {
+		series := set.At()
+		it = series.Iterator(it)
+		t, f, ok := int64(0), 0.0, false
+		for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+			if vt != chunkenc.ValFloat {
+				continue
+			}
+			if st, sf := it.At(); st <= maxt {
+				t, f, ok = st, sf, true
+			}
+		}
+		if !ok || value.IsStaleNaN(f) {
+			continue
+		}
+		out = append(out, sample{series.Labels().Copy(), t, f})
+	}
+	if err := set.Err(); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	slices.SortStableFunc(out, func(a, b sample) int {
+		return strings.Compare(a.l.Get(labels.MetricName), b.l.Get(labels.MetricName))
+	})
+
+	format := expfmt.NegotiateAccept(r.Header)
+	w.Header().Set("Content-Type", string(format))
+	enc := expfmt.NewEncoder(w, format)
+	var fam *dto.MetricFamily
+	flush := func() bool {
+		if fam == nil {
+			return true
+		}
+		return enc.Encode(fam) == nil
+	}
+	for _, smp := range out {
+		name := smp.l.Get(labels.MetricName)
+		if fam == nil || fam.GetName() != name {
+			if !flush() {
+				return
+			}
+			fam = &dto.MetricFamily{Name: &name, Type: dto.MetricType_UNTYPED.Enum()}
+		}
+		m := &dto.Metric{Untyped: &dto.Untyped{Value: floatPtr(smp.f)}, TimestampMs: &smp.t}
+		hasInstance := false
+		smp.l.Range(func(l labels.Label) {
+			if l.Name == labels.MetricName || l.Value == "" {
+				return
+			}
+			hasInstance = hasInstance || l.Name == "instance"
+			m.Label = append(m.Label, &dto.LabelPair{Name: ptr(l.Name), Value: ptr(l.Value)})
+		})
+		if !hasInstance {
+			m.Label = append(m.Label, &dto.LabelPair{Name: ptr("instance"), Value: ptr("")})
+			slices.SortFunc(m.Label, func(a, b *dto.LabelPair) int { return strings.Compare(a.GetName(), b.GetName()) })
+		}
+		fam.Metric = append(fam.Metric, m)
+	}
+	flush()
+}
+
+func ptr(s string) *string { return &s }
+
+func floatPtr(f float64) *float64 { return &f }

@@ -1,0 +1,158 @@
+package serve
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+// FileService is one Service of a config file (`podscrape serve --config FILE`): the
+// fields of `podscrape scrape`'s flags, in YAML. Only name and port are required.
+type FileService struct {
+	// Name and Namespace identify the Service; Namespace defaults to the command's.
+	Name      string `json:"name"`
+	Namespace string `json:"namespace,omitempty"`
+	// Port is the pods' metrics port.
+	Port int32 `json:"port"`
+	// Path and Scheme of the metrics endpoint: /metrics and http by default.
+	Path   string `json:"path,omitempty"`
+	Scheme string `json:"scheme,omitempty"`
+	// Secret names a Secret holding the pods' Bearer token, in SecretNamespace (default
+	// the Service's) under SecretKey (default "token").
+	Secret          string `json:"secret,omitempty"`
+	SecretNamespace string `json:"secretNamespace,omitempty"`
+	SecretKey       string `json:"secretKey,omitempty"`
+	// TokenFile is a file holding the Bearer token (a mounted Secret), read at start.
+	TokenFile string `json:"tokenFile,omitempty"`
+	// Timeout bounds each pod's scrape; Interval is the Service's scrape interval.
+	Timeout  Duration `json:"timeout,omitempty"`
+	Interval Duration `json:"interval,omitempty"`
+	// Concurrency is how many pods are scraped at once.
+	Concurrency int `json:"concurrency,omitempty"`
+	// CAFile, TLSServerName and InsecureSkipTLSVerify configure https to the pods.
+	CAFile                string `json:"caFile,omitempty"`
+	TLSServerName         string `json:"tlsServerName,omitempty"`
+	InsecureSkipTLSVerify bool   `json:"insecureSkipTLSVerify,omitempty"`
+}
+
+// File is a config file: its services, under "services:", or the list alone.
+type File struct {
+	Services []FileService `json:"services"`
+}
+
+// Duration is a time.Duration written as Go or Prometheus write it ("15s", "1m30s").
+type Duration time.Duration
+
+// UnmarshalJSON reads a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"15s\": %w", err)
+	}
+	v, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// LoadFile reads the config file at path and returns its Services; relative caFile and
+// tokenFile paths are read from the file's directory. namespace is the namespace of a
+// Service that names none. Errors name the file and the Service.
+func LoadFile(path, namespace string) ([]ServiceConfig, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	var f File
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) > 0 && trimmed[0] == '-' {
+		err = yaml.UnmarshalStrict(data, &f.Services)
+	} else {
+		err = yaml.UnmarshalStrict(data, &f)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	if len(f.Services) == 0 {
+		return nil, fmt.Errorf("config file %s: no services", path)
+	}
+	dir := filepath.Dir(path)
+	out := make([]ServiceConfig, len(f.Services))
+	for i, s := range f.Services {
+		sc, err := s.config(dir, namespace)
+		if err != nil {
+			return nil, fmt.Errorf("config file %s: services[%d] (%s): %w", path, i, s.Name, err)
+		}
+		out[i] = sc
+	}
+	return out, nil
+}
+
+// config checks s and turns it into a ServiceConfig.
+func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
+	if s.Name == "" {
+		return ServiceConfig{}, errors.New("name is required")
+	}
+	if s.Port < 1 || s.Port > 65535 {
+		return ServiceConfig{}, fmt.Errorf("port %d is outside 1-65535: give the pods' metrics port", s.Port)
+	}
+	if s.Namespace == "" {
+		s.Namespace = namespace
+	}
+	if s.Interval < 0 || s.Timeout < 0 {
+		return ServiceConfig{}, errors.New("interval and timeout must not be negative")
+	}
+	cfg := pod.PodScrapingSourceConfig{
+		ServiceName:                  s.Name,
+		ServiceNamespace:             s.Namespace,
+		MetricsPort:                  s.Port,
+		MetricsPath:                  s.Path,
+		MetricsScheme:                s.Scheme,
+		MetricsReaderSecretName:      s.Secret,
+		MetricsReaderSecretNamespace: s.SecretNamespace,
+		MetricsReaderSecretKey:       s.SecretKey,
+		ScrapeTimeout:                time.Duration(s.Timeout),
+		MaxConcurrentScrapes:         s.Concurrency,
+		TLSServerName:                s.TLSServerName,
+		InsecureSkipVerify:           s.InsecureSkipTLSVerify,
+	}
+	if s.TokenFile != "" {
+		if s.Secret != "" {
+			return ServiceConfig{}, errors.New("secret and tokenFile are mutually exclusive")
+		}
+		tok, err := os.ReadFile(resolve(dir, s.TokenFile))
+		if err != nil {
+			return ServiceConfig{}, fmt.Errorf("tokenFile: %w", err)
+		}
+		cfg.BearerToken = string(bytes.TrimSpace(tok))
+	}
+	if s.CAFile != "" {
+		ca, err := os.ReadFile(resolve(dir, s.CAFile))
+		if err != nil {
+			return ServiceConfig{}, fmt.Errorf("caFile: %w", err)
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(ca) {
+			return ServiceConfig{}, fmt.Errorf("caFile %s holds no PEM certificate", s.CAFile)
+		}
+		cfg.TLSCAData = ca
+	}
+	return ServiceConfig{Source: cfg, Interval: time.Duration(s.Interval)}, nil
+}
+
+func resolve(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}

@@ -1,0 +1,169 @@
+package serve_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/podscrape/podscrape/podscrapetest"
+	"github.com/podscrape/podscrape/serve"
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+// env is the API server every test's Services live on (each in its own namespace).
+var env *podscrapetest.Environment
+
+func TestMain(m *testing.M) {
+	var err error
+	env, err = podscrapetest.Start(podscrapetest.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if err := env.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	if code == 0 {
+		if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
+			fmt.Fprintln(os.Stderr, "leaked goroutines:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// newService creates a Service with pods serving body.
+func newService(t *testing.T, name string, pods int, body string) *podscrapetest.Service {
+	t.Helper()
+	svc, err := env.NewService(t.Context(), podscrapetest.ServiceOptions{Name: name, Pods: pods, Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Close() })
+	return svc
+}
+
+// serviceConfig is the ServiceConfig of svc.
+func serviceConfig(svc *podscrapetest.Service) serve.ServiceConfig {
+	return serve.ServiceConfig{Source: pod.PodScrapingSourceConfig{
+		ServiceName: svc.Name, ServiceNamespace: svc.Namespace, MetricsPort: svc.Port,
+	}}
+}
+
+// startServer runs a Server of cfg (Interval an hour unless set: tests scrape through
+// MaxAge, not the clock) behind a loopback HTTP server and waits until it is ready.
+func startServer(t *testing.T, cfg serve.Config) string {
+	t.Helper()
+	if cfg.Interval == 0 {
+		cfg.Interval = time.Hour
+	}
+	srv, err := serve.New(t.Context(), env.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Run(ctx) }()
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		cancel()
+		<-done
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(hs.URL + "/-/ready")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return hs.URL
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready after 30s (last: %v)", err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a readiness endpoint, not waiting for time to pass
+	}
+}
+
+// apiResponse is Prometheus' envelope, data kept raw.
+type apiResponse struct {
+	Status    string          `json:"status"`
+	Data      json.RawMessage `json:"data"`
+	ErrorType string          `json:"errorType"`
+	Error     string          `json:"error"`
+	Warnings  []string        `json:"warnings"`
+	Infos     []string        `json:"infos"`
+}
+
+// call asks path with params over HTTP (GET, or POST with a form) and decodes the
+// envelope.
+func call(t *testing.T, method, base, path string, params url.Values) (int, apiResponse) {
+	t.Helper()
+	var resp *http.Response
+	var err error
+	if method == http.MethodPost {
+		resp, err = http.PostForm(base+path, params)
+	} else {
+		resp, err = http.Get(base + path + "?" + params.Encode())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r apiResponse
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatalf("%s %s: %d, body %q is not JSON: %v", method, path, resp.StatusCode, body, err)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
+	}
+	return resp.StatusCode, r
+}
+
+// query asks an instant query.
+func query(t *testing.T, base, expr string) (int, apiResponse) {
+	t.Helper()
+	return call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {expr}})
+}
+
+// vectorSample is one sample of a vector answer.
+type vectorSample struct {
+	Metric map[string]string `json:"metric"`
+	Value  [2]any            `json:"value"`
+}
+
+// vector decodes a vector answer.
+func vector(t *testing.T, r apiResponse) []vectorSample {
+	t.Helper()
+	var d struct {
+		ResultType string         `json:"resultType"`
+		Result     []vectorSample `json:"result"`
+	}
+	if err := json.Unmarshal(r.Data, &d); err != nil {
+		t.Fatalf("data %s: %v", r.Data, err)
+	}
+	if d.ResultType != "vector" {
+		t.Fatalf("resultType %q, want vector", d.ResultType)
+	}
+	return d.Result
+}

@@ -1,0 +1,283 @@
+package serve_test
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/podscrape/podscrape/serve"
+)
+
+const waiting = "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting 3\n"
+
+func TestInstantQueryAnswersAsPrometheus(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
+
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		t.Run(method, func(t *testing.T) {
+			code, r := call(t, method, base, "/api/v1/query", url.Values{"query": {"vllm:num_requests_waiting"}})
+			if code != http.StatusOK || r.Status != "success" {
+				t.Fatalf("got %d %+v, want 200 success", code, r)
+			}
+			got := vector(t, r)
+			if len(got) != 2 {
+				t.Fatalf("got %d samples, want 2: %+v", len(got), got)
+			}
+			for i, s := range got {
+				want := map[string]string{"__name__": "vllm:num_requests_waiting", "job": "vllm", "namespace": svc.Namespace, "pod": svc.Pods()[i].Name}
+				for k, v := range want {
+					if s.Metric[k] != v {
+						t.Errorf("sample %d: label %s = %q, want %q (%v)", i, k, s.Metric[k], v, s.Metric)
+					}
+				}
+				if s.Value[1] != "3" {
+					t.Errorf("sample %d: value %v, want \"3\" (a string, as Prometheus encodes it)", i, s.Value[1])
+				}
+				if _, ok := s.Value[0].(float64); !ok {
+					t.Errorf("sample %d: timestamp %v is not a number of seconds", i, s.Value[0])
+				}
+			}
+			if len(r.Warnings) != 0 {
+				t.Errorf("warnings %v, want none", r.Warnings)
+			}
+		})
+	}
+}
+
+func TestScalarAndEmptyAnswers(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
+
+	_, r := query(t, base, "scalar(sum(vllm:num_requests_waiting))")
+	if !strings.Contains(string(r.Data), `"resultType":"scalar","result":[`) || !strings.Contains(string(r.Data), `,"3"]`) {
+		t.Errorf("scalar data %s, want resultType scalar and [t,\"3\"]", r.Data)
+	}
+	_, r = query(t, base, `vllm:num_requests_waiting{pod="nope"}`)
+	if string(r.Data) != `{"resultType":"vector","result":[]}` {
+		t.Errorf("empty answer %s, want result [] (not null)", r.Data)
+	}
+}
+
+func TestBadPromQLIsBadData(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
+
+	for _, tc := range []struct{ path, query, want string }{
+		{"/api/v1/query", "sum(", `invalid parameter "query"`},
+		{"/api/v1/query", "rate(x)", `invalid parameter "query"`},
+		{"/api/v1/query_range", "up", `invalid parameter "start"`},
+	} {
+		code, r := call(t, http.MethodGet, base, tc.path, url.Values{"query": {tc.query}})
+		if code != http.StatusBadRequest || r.ErrorType != "bad_data" || !strings.Contains(r.Error, tc.want) {
+			t.Errorf("%s %q: got %d %s %q, want 400 bad_data containing %q", tc.path, tc.query, code, r.ErrorType, r.Error, tc.want)
+		}
+	}
+}
+
+func TestEveryPodFailedIsUnavailable(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	for _, p := range svc.Pods() {
+		p.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) }))
+	}
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
+
+	code, r := query(t, base, "sum(vllm:num_requests_waiting)")
+	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" {
+		t.Fatalf("got %d %q %q, want 503 unavailable", code, r.ErrorType, r.Error)
+	}
+	for _, want := range append([]string{svc.Namespace + "/vllm"}, svc.Pods()[0].Name, svc.Pods()[1].Name) {
+		if !strings.Contains(r.Error, want) {
+			t.Errorf("error %q does not name %s", r.Error, want)
+		}
+	}
+	// up reads health, not data: it answers, with each pod down.
+	code, r = query(t, base, "up")
+	if code != http.StatusOK {
+		t.Fatalf("up: got %d %q, want 200", code, r.Error)
+	}
+	for _, s := range vector(t, r) {
+		if s.Value[1] != "0" {
+			t.Errorf("up%v = %v, want 0", s.Metric, s.Value[1])
+		}
+	}
+}
+
+func TestEveryPodFailingLaterIsUnavailable(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK {
+		t.Fatalf("healthy: got %d %q, want 200", code, r.Error)
+	}
+	svc.Pods()[0].SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) }))
+	code, r := query(t, base, "sum(vllm:num_requests_waiting)")
+	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" || !strings.Contains(r.Error, svc.Pods()[0].Name) {
+		t.Fatalf("got %d %q %q, want 503 unavailable naming the pod", code, r.ErrorType, r.Error)
+	}
+}
+
+func TestSomePodsFailedIsWarning(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	bad := svc.Pods()[1]
+	bad.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) }))
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
+
+	code, r := query(t, base, "sum(vllm:num_requests_waiting)")
+	if code != http.StatusOK {
+		t.Fatalf("got %d %q, want 200", code, r.Error)
+	}
+	if got := vector(t, r); len(got) != 1 || got[0].Value[1] != "3" {
+		t.Errorf("got %+v, want the healthy pod's 3", got)
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], bad.Name) || !strings.Contains(r.Warnings[0], svc.Namespace+"/vllm") {
+		t.Errorf("warnings %q, want one naming service %s/vllm and pod %s", r.Warnings, svc.Namespace, bad.Name)
+	}
+}
+
+func TestQueryOfAnotherServiceIgnoresTheFailedOne(t *testing.T) {
+	good := newService(t, "epp", 1, "# TYPE epp_queue gauge\nepp_queue 1\n")
+	down := newService(t, "vllm", 1, waiting)
+	down.Pods()[0].SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) }))
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(good), serviceConfig(down)}})
+
+	// vllm never answered: what it exposes is unknown, so only its job and namespace
+	// matchers tell the query does not read it.
+	code, r := query(t, base, `epp_queue{job="epp"}`)
+	if code != http.StatusOK || len(r.Warnings) != 0 {
+		t.Fatalf("got %d %q %q, want 200 without warnings", code, r.Error, r.Warnings)
+	}
+	code, _ = query(t, base, `epp_queue`)
+	if code != http.StatusServiceUnavailable {
+		t.Errorf("epp_queue without a job matcher: got %d, want 503 (vllm may expose it)", code)
+	}
+}
+
+func TestPartialWindows(t *testing.T) {
+	svc := newService(t, "vllm", 1, "# TYPE reqs counter\nreqs_total 10\n")
+	// A window is partial when it starts more than an interval before the first scrape.
+	cfg := serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Second}
+	base := startServer(t, cfg)
+
+	code, r := query(t, base, "sum(increase(reqs_total[10m]))")
+	if code != http.StatusUnprocessableEntity || r.ErrorType != "execution" {
+		t.Fatalf("increase over 10m of a new history: got %d %q %q, want 422 execution", code, r.ErrorType, r.Error)
+	}
+	for _, want := range []string{"increase(reqs_total[10m])", "10m", svc.Namespace + "/vllm", "since"} {
+		if !strings.Contains(r.Error, want) {
+			t.Errorf("error %q does not say %q", r.Error, want)
+		}
+	}
+
+	code, r = query(t, base, "sum(rate(reqs_total[10m]))")
+	if code != http.StatusOK || len(r.Warnings) == 0 || !strings.Contains(strings.Join(r.Warnings, " "), "rate(reqs_total[10m])") {
+		t.Errorf("rate over 10m: got %d %q warnings %q, want 200 with a partial-window warning", code, r.Error, r.Warnings)
+	}
+
+	code, r = query(t, base, "reqs_total offset 1h")
+	if code != http.StatusUnprocessableEntity {
+		t.Errorf("offset 1h: got %d %q, want 422", code, r.Error)
+	}
+
+	code, r = query(t, base, "sum(increase(reqs_total[10m] @ 0))")
+	if code != http.StatusOK {
+		t.Errorf("@ modifier: got %d %q, want 200 (a fixed window is not checked)", code, r.Error)
+	}
+
+	cfg.AllowPartialWindows = true
+	cfg.Services = []serve.ServiceConfig{serviceConfig(newService(t, "vllm", 1, "# TYPE reqs counter\nreqs_total 10\n"))}
+	base2 := startServer(t, cfg)
+	code, r = query(t, base2, "sum(increase(reqs_total[10m]))")
+	if code != http.StatusOK || len(r.Warnings) == 0 || !strings.Contains(r.Warnings[0], "increase(reqs_total[10m])") {
+		t.Errorf("AllowPartialWindows: got %d %q warnings %q, want 200 with the window in a warning", code, r.Error, r.Warnings)
+	}
+}
+
+func TestCoveredWindowHasNoWarning(t *testing.T) {
+	svc := newService(t, "vllm", 1, "# TYPE reqs counter\nreqs_total 10\n")
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
+	// [1s] reaches back less than one interval (an hour here) before the first scrape.
+	code, r := query(t, base, "sum(increase(reqs_total[1s]))")
+	if code != http.StatusOK || len(r.Warnings) != 0 {
+		t.Errorf("got %d %q %q, want 200 without warnings", code, r.Error, r.Warnings)
+	}
+}
+
+func TestMaxAgeScrapesOnceForConcurrentQueries(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	p := svc.Pods()[0]
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Hour})
+
+	before := p.Requests()
+	p.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting 7\n")
+	if _, r := query(t, base, "sum(vllm:num_requests_waiting)"); vector(t, r)[0].Value[1] != "3" {
+		t.Errorf("within MaxAge: got %s, want the interval's 3", r.Data)
+	}
+	if got := p.Requests(); got != before {
+		t.Errorf("within MaxAge: the pod got %d requests, want none", got-before)
+	}
+}
+
+func TestMaxAgeFreshensTheAnswer(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	p := svc.Pods()[0]
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+
+	p.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting 7\n")
+	if _, r := query(t, base, "sum(vllm:num_requests_waiting)"); vector(t, r)[0].Value[1] != "7" {
+		t.Errorf("past MaxAge: got %s, want the fresh 7", r.Data)
+	}
+
+	// Concurrent queries share scrapes: a pod gets fewer requests than there are queries.
+	const n = 16
+	release := make(chan struct{})
+	var started sync.WaitGroup
+	started.Add(1)
+	p.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		<-release
+		_, _ = w.Write([]byte(waiting))
+	}))
+	before := p.Requests()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK {
+				t.Errorf("got %d %q", code, r.Error)
+			}
+		})
+	}
+	// Let the first scrape through once it arrived; the others join it or the next.
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Requests() == before && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if got := p.Requests() - before; got > 2 {
+		t.Errorf("%d concurrent queries made %d scrapes, want at most 2 (the one in flight and the next)", n, got)
+	}
+}
+
+func TestQueryRange(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
+	now := time.Now()
+	code, r := call(t, http.MethodPost, base, "/api/v1/query_range", url.Values{
+		"query": {"sum(vllm:num_requests_waiting)"},
+		"start": {formatTime(now.Add(-time.Second))}, "end": {formatTime(now)}, "step": {"0.5"},
+	})
+	if code != http.StatusOK {
+		t.Fatalf("got %d %q", code, r.Error)
+	}
+	if !strings.HasPrefix(string(r.Data), `{"resultType":"matrix","result":[{"metric":{},"values":[[`) {
+		t.Errorf("data %s, want a matrix of one series with values", r.Data)
+	}
+}
+
+// formatTime writes t as Unix seconds with milliseconds, as clients send it.
+func formatTime(t time.Time) string {
+	return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)
+}

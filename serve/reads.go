@@ -1,0 +1,144 @@
+package serve
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
+)
+
+// syntheticNames are the series the server writes per pod itself: a selector of only
+// these reads a Service's health, not its data, and is answered whatever the pods did.
+var syntheticNames = map[string]bool{"up": true, "scrape_duration_seconds": true, "scrape_samples_scraped": true}
+
+// excludes reports whether matchers exclude every series of svc by the labels the server
+// sets on all of them: job and namespace.
+func (svc *service) excludes(matchers []*labels.Matcher) bool {
+	for _, m := range matchers {
+		switch m.Name {
+		case jobLabel:
+			if !m.Matches(svc.cfg.Source.ServiceName) {
+				return true
+			}
+		case namespaceLabel:
+			if !m.Matches(svc.cfg.Source.ServiceNamespace) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// onlySynthetic reports whether matchers select only the server's per-pod series.
+func onlySynthetic(matchers []*labels.Matcher) bool {
+	for _, m := range matchers {
+		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+			return syntheticNames[m.Value]
+		}
+	}
+	return false
+}
+
+// holds reports whether svc's history holds a series matching matchers, stale or not.
+func (svc *service) holds(ctx context.Context, matchers []*labels.Matcher) (bool, error) {
+	q, err := svc.hist.Queryable().Querier(math.MinInt64, math.MaxInt64)
+	if err != nil {
+		return false, err
+	}
+	defer q.Close()
+	ss := q.Select(ctx, false, &storage.SelectHints{Start: math.MinInt64, End: math.MaxInt64, Func: "series"}, matchers...)
+	if ss.Next() {
+		return true, nil
+	}
+	return false, ss.Err()
+}
+
+// reads reports whether a selector with matchers reads svc: it may select a series of
+// svc (its job and namespace matchers do not exclude it) and svc's history holds such a
+// series, or svc never scraped a pod successfully (what it exposes is not known yet).
+func (svc *service) reads(ctx context.Context, matchers []*labels.Matcher) (bool, error) {
+	if svc.excludes(matchers) {
+		return false, nil
+	}
+	if !svc.everUp.Load() {
+		return true, nil
+	}
+	return svc.holds(ctx, matchers)
+}
+
+// servicesRead returns the Services expr reads (see reads), data selectors only (not
+// the synthetic up and scrape_* series) when data is set, in the Server's order.
+func (s *Server) servicesRead(ctx context.Context, expr parser.Expr, data bool) ([]*service, error) {
+	sels := parser.ExtractSelectors(expr)
+	var out []*service
+	for _, svc := range s.services {
+		for _, m := range sels {
+			if data && onlySynthetic(m) {
+				continue
+			}
+			ok, err := svc.reads(ctx, m)
+			if err != nil {
+				return nil, fmt.Errorf("service %s: %w", svc.key, err)
+			}
+			if ok {
+				out = append(out, svc)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// mayRead returns the Services whose job and namespace the selectors of expr do not
+// exclude: those a fresh scrape is taken of under MaxAge, before the history is read.
+func (s *Server) mayRead(expr parser.Expr) []*service {
+	sels := parser.ExtractSelectors(expr)
+	var out []*service
+	for _, svc := range s.services {
+		for _, m := range sels {
+			if !svc.excludes(m) {
+				out = append(out, svc)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// availability returns the error of a query that reads Services with nothing to give
+// (HTTP 503, naming each such Service and its pods' errors), else the warnings naming
+// the pods of the read Services that failed their latest scrape and what their
+// histories refused.
+func (s *Server) availability(read []*service) (warnings []string, err error) {
+	var down []string
+	for _, svc := range read {
+		st := svc.state.Load()
+		if st == nil {
+			down = append(down, fmt.Sprintf("service %s: not scraped yet", svc.key))
+			continue
+		}
+		if st.unavailable() {
+			down = append(down, svc.errUnavailable(st).Error())
+			continue
+		}
+		if failed := st.failed(); len(failed) > 0 {
+			parts := make([]string, len(failed))
+			for i, p := range failed {
+				parts[i] = fmt.Sprintf("pod %s: %v", p.name, p.err)
+			}
+			warnings = append(warnings, fmt.Sprintf("service %s: %d of %d pods failed their latest scrape at %s, the answer leaves them out: %s",
+				svc.key, len(failed), len(st.pods), st.start.UTC().Format("2006-01-02T15:04:05.000Z07:00"), strings.Join(parts, "; ")))
+		}
+		if st.appendErr != nil {
+			warnings = append(warnings, st.appendErr.Error())
+		}
+	}
+	if len(down) > 0 {
+		return warnings, &apiError{errorUnavailable, fmt.Errorf("no data to answer from: %s", strings.Join(down, "; "))}
+	}
+	return warnings, nil
+}

@@ -1,0 +1,167 @@
+package serve
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
+)
+
+// metaParams are the parameters of /api/v1/series, /labels and /label/<name>/values.
+type metaParams struct {
+	mint, maxt int64
+	matchers   [][]*labels.Matcher
+	limit      int
+}
+
+func parseMetaParams(pr parser.Parser, r *http.Request, requireMatch bool) (metaParams, error) {
+	var p metaParams
+	if err := r.ParseForm(); err != nil {
+		return p, &apiError{errorBadData, fmt.Errorf("error parsing form values: %w", err)}
+	}
+	if requireMatch && len(r.Form["match[]"]) == 0 {
+		return p, &apiError{errorBadData, errors.New("no match[] parameter provided")}
+	}
+	var err error
+	if p.limit, err = limitParam(r); err != nil {
+		return p, badParam(err, "limit")
+	}
+	start, err := timeParam(r, "start", minTime)
+	if err != nil {
+		return p, badParam(err, "start")
+	}
+	end, err := timeParam(r, "end", maxTime)
+	if err != nil {
+		return p, badParam(err, "end")
+	}
+	p.mint, p.maxt = start.UnixMilli(), end.UnixMilli()
+	for _, s := range r.Form["match[]"] {
+		ms, err := pr.ParseMetricSelector(s)
+		if err != nil {
+			return p, &apiError{errorBadData, err}
+		}
+		if allEmpty(ms) {
+			return p, &apiError{errorBadData, errors.New("match[] must contain at least one non-empty matcher")}
+		}
+		p.matchers = append(p.matchers, ms)
+	}
+	return p, nil
+}
+
+// allEmpty reports whether every matcher matches the empty string: such a selector
+// would select every series.
+func allEmpty(ms []*labels.Matcher) bool {
+	for _, m := range ms {
+		if !m.Matches("") {
+			return false
+		}
+	}
+	return true
+}
+
+// handleSeries serves /api/v1/series: the series matching any match[] within start-end.
+func (s *Server) handleSeries(w http.ResponseWriter, r *http.Request) {
+	p, err := parseMetaParams(s.parser, r, true)
+	if err != nil {
+		respondError(w, err)
+		return
+	}
+	q, err := s.queryable().Querier(p.mint, p.maxt)
+	if err != nil {
+		respondError(w, &apiError{errorExec, err})
+		return
+	}
+	defer q.Close()
+	hints := &storage.SelectHints{Start: p.mint, End: p.maxt, Func: "series"}
+	seen := map[string]bool{}
+	out := []labels.Labels{}
+	for _, ms := range p.matchers {
+		ss := q.Select(r.Context(), false, hints, ms...)
+		for ss.Next() {
+			l := ss.At().Labels()
+			if k := l.String(); !seen[k] {
+				seen[k] = true
+				out = append(out, l.Copy())
+			}
+		}
+		if err := ss.Err(); err != nil {
+			respondError(w, &apiError{errorExec, err})
+			return
+		}
+	}
+	slices.SortFunc(out, labels.Compare)
+	var warnings []string
+	if p.limit > 0 && len(out) > p.limit {
+		out = out[:p.limit]
+		warnings = []string{"results truncated due to limit"}
+	}
+	respond(w, out, warnings, nil)
+}
+
+// handleLabels serves /api/v1/labels: the label names of the series matching any
+// match[] (every series without one).
+func (s *Server) handleLabels(w http.ResponseWriter, r *http.Request) {
+	s.serveLabelQuery(w, r, func(q storage.Querier, p metaParams, ms []*labels.Matcher) ([]string, error) {
+		names, _, err := q.LabelNames(r.Context(), &storage.LabelHints{Limit: p.limit}, ms...)
+		return names, err
+	})
+}
+
+// handleLabelValues serves /api/v1/label/<name>/values.
+func (s *Server) handleLabelValues(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if !model.LabelName(name).IsValid() { //nolint:staticcheck // Prometheus' check
+		respondError(w, &apiError{errorBadData, fmt.Errorf("invalid label name: %q", name)})
+		return
+	}
+	s.serveLabelQuery(w, r, func(q storage.Querier, p metaParams, ms []*labels.Matcher) ([]string, error) {
+		vals, _, err := q.LabelValues(r.Context(), name, &storage.LabelHints{Limit: p.limit}, ms...)
+		return vals, err
+	})
+}
+
+// serveLabelQuery answers the sorted union of get over each match[] (or over none).
+func (s *Server) serveLabelQuery(w http.ResponseWriter, r *http.Request, get func(storage.Querier, metaParams, []*labels.Matcher) ([]string, error)) {
+	p, err := parseMetaParams(s.parser, r, false)
+	if err != nil {
+		respondError(w, err)
+		return
+	}
+	q, err := s.queryable().Querier(p.mint, p.maxt)
+	if err != nil {
+		respondError(w, &apiError{errorExec, err})
+		return
+	}
+	defer q.Close()
+	sets := p.matchers
+	if len(sets) == 0 {
+		sets = [][]*labels.Matcher{nil}
+	}
+	seen := map[string]bool{}
+	out := []string{}
+	for _, ms := range sets {
+		vals, err := get(q, p, ms)
+		if err != nil {
+			respondError(w, &apiError{errorExec, err})
+			return
+		}
+		for _, v := range vals {
+			if !seen[v] {
+				seen[v] = true
+				out = append(out, v)
+			}
+		}
+	}
+	slices.Sort(out)
+	var warnings []string
+	if p.limit > 0 && len(out) > p.limit {
+		out = out[:p.limit]
+		warnings = []string{"results truncated due to limit"}
+	}
+	respond(w, out, warnings, nil)
+}

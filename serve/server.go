@@ -1,0 +1,195 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podscrape/podscrape/internal/history"
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+// Server answers Prometheus' HTTP API from the scrapes of its Services. Create it with
+// New, run its scrape loops with Run, serve Handler, and Close it when done. It is safe
+// for concurrent use.
+type Server struct {
+	cfg      Config
+	services []*service
+	engine   *promql.Engine
+	parser   parser.Parser // the engine's: expressions are analysed as they are evaluated
+	metrics  *serverMetrics
+	gatherer prometheus.Gatherer
+	started  time.Time
+	handler  http.Handler
+
+	closeOnce sync.Once
+}
+
+// New builds a Server of cfg whose sources discover pods through c (a client.Client
+// satisfies client.Reader; a manager's cached client serves discovery from its
+// informers). It scrapes nothing until Run.
+func New(ctx context.Context, c client.Reader, cfg Config) (*Server, error) {
+	cfg, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	reg, gatherer := cfg.Registerer, cfg.Gatherer
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		reg, gatherer = r, r
+	}
+	if gatherer == nil {
+		if g, ok := reg.(prometheus.Gatherer); ok {
+			gatherer = g
+		}
+	}
+	m, err := newServerMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, metrics: m, gatherer: gatherer, started: time.Now()}
+	for _, sc := range cfg.Services {
+		svc, err := s.newService(ctx, c, sc, reg)
+		if err != nil {
+			_ = s.Close()
+			m.unregister(reg)
+			return nil, err
+		}
+		s.services = append(s.services, svc)
+	}
+	s.parser = parser.NewParser(parser.Options{})
+	s.engine = promql.NewEngine(promql.EngineOpts{
+		Parser:        s.parser,
+		MaxSamples:    history.DefaultMaxSamples,
+		Timeout:       history.DefaultQueryTimeout,
+		LookbackDelta: cfg.LookbackDelta,
+		// Prometheus' defaults since 2.33, and its evaluation_interval default for
+		// subqueries without a step.
+		EnableAtModifier:         true,
+		EnableNegativeOffset:     true,
+		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
+	})
+	s.handler = s.routes()
+	return s, nil
+}
+
+func (s *Server) newService(ctx context.Context, c client.Reader, sc ServiceConfig, reg prometheus.Registerer) (*service, error) {
+	srcCfg := sc.Source
+	srcCfg.ScrapeInterval = 0 // the server runs the loop
+	if srcCfg.Registerer == nil {
+		srcCfg.Registerer = reg
+	}
+	// all_metrics results are never read from the source's cache: keep it short-lived.
+	src, err := pod.NewPodScrapingSource(ctx, c, srcCfg)
+	if err != nil {
+		return nil, fmt.Errorf("serve: service %s: %w", sc.key(), err)
+	}
+	hist, err := history.New(history.Options{
+		Retention:     s.cfg.Retention,
+		SeriesLimit:   s.cfg.SeriesLimit,
+		LookbackDelta: s.cfg.LookbackDelta,
+		Dir:           s.cfg.HistoryDir,
+	})
+	if err != nil {
+		src.Close()
+		return nil, fmt.Errorf("serve: service %s: %w", sc.key(), err)
+	}
+	return newService(sc, hist, s.metrics, src), nil
+}
+
+// Run scrapes each Service at once and then on its interval, until ctx ends; it returns
+// nil then. A Service's failed scrape is a state its queries answer with, not an error.
+func (s *Server) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, svc := range s.services {
+		wg.Go(func() { svc.loop(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// loop scrapes svc now and then every interval; a scrape a query took within the last
+// half interval stands in for the loop's.
+func (svc *service) loop(ctx context.Context) {
+	t := time.NewTicker(svc.cfg.Interval)
+	defer t.Stop()
+	_, _ = svc.scrape(ctx, time.Now(), 0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			_, _ = svc.scrape(ctx, now, svc.cfg.Interval/2)
+		}
+	}
+}
+
+// Handler serves the API. It is the same Handler for every call.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Ready reports whether every Service has been scraped once (whatever the outcome).
+func (s *Server) Ready() bool {
+	for _, svc := range s.services {
+		if svc.state.Load() == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Close releases the sources and histories. Call it after Run returned.
+func (s *Server) Close() error {
+	var errs []error
+	s.closeOnce.Do(func() {
+		for _, svc := range s.services {
+			svc.src.Close()
+			errs = append(errs, svc.hist.Close())
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// queryable is the union of the Services' histories.
+func (s *Server) queryable() storage.Queryable {
+	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
+		qs := make([]storage.Querier, 0, len(s.services))
+		for _, svc := range s.services {
+			q, err := svc.hist.Queryable().Querier(mint, maxt)
+			if err != nil {
+				for _, done := range qs {
+					_ = done.Close()
+				}
+				return nil, fmt.Errorf("service %s: %w", svc.key, err)
+			}
+			qs = append(qs, q)
+		}
+		return storage.NewMergeQuerier(qs, nil, storage.ChainedSeriesMerge), nil
+	})
+}
+
+// freshen scrapes the Services first whose newest scrape started more than MaxAge
+// before now; concurrent callers share the scrapes.
+func (s *Server) freshen(ctx context.Context, svcs []*service) error {
+	if s.cfg.MaxAge <= 0 || len(svcs) == 0 {
+		return nil
+	}
+	now := time.Now()
+	var wg sync.WaitGroup
+	errs := make([]error, len(svcs))
+	for i, svc := range svcs {
+		wg.Go(func() {
+			_, errs[i] = svc.scrape(ctx, now, s.cfg.MaxAge)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

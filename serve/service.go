@@ -1,0 +1,159 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/podscrape/podscrape/internal/flight"
+	"github.com/podscrape/podscrape/internal/history"
+	"github.com/podscrape/podscrape/source"
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+// service is one Service: its source, its history, and what its latest scrape found.
+type service struct {
+	cfg  ServiceConfig
+	key  string // namespace/name
+	src  *pod.PodScrapingSource
+	hist *history.History
+
+	scrapes *flight.Group[want, *scrapeState] // runs never overlap: appends stay in order
+	state   atomic.Pointer[scrapeState]       // the latest scrape; nil before the first
+	everUp  atomic.Bool                       // a pod was scraped successfully at least once
+	metrics *serverMetrics
+}
+
+// scrapeState is what one scrape of a Service found. Immutable once stored.
+type scrapeState struct {
+	start, end time.Time
+	pods       []podState // sorted by pod name
+	// err is why the Service gave nothing: its discovery or Secret failed, or every pod
+	// failed (then pods say each one's error). Nil otherwise, also with no ready pods.
+	err error
+	// appendErr is what the history refused (the series limit, rejected samples).
+	appendErr error
+}
+
+// podState is one pod's target at one scrape.
+type podState struct {
+	name     string
+	up       bool
+	err      error // nil when up
+	scraped  time.Time
+	duration time.Duration
+	labels   labels.Labels // the target's labels: job, namespace, pod and the source's own
+}
+
+// failed returns the pods whose scrape failed.
+func (st *scrapeState) failed() []podState {
+	var out []podState
+	for _, p := range st.pods {
+		if !p.up {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// unavailable reports whether the Service gave no data at its latest scrape.
+func (st *scrapeState) unavailable() bool { return st.err != nil }
+
+// want is what a caller of a scrape asks: a scrape that started at or after
+// asked-maxAge. A run started for a caller that asked at t started at or after t.
+type want struct {
+	asked  time.Time
+	maxAge time.Duration
+}
+
+// scrapeWork runs a service's scrapes for its flight group.
+type scrapeWork struct{ s *service }
+
+func (w scrapeWork) Covers(have, w2 want) bool {
+	return !w2.asked.Add(-w2.maxAge).After(have.asked)
+}
+
+func (w scrapeWork) Merge(a, b want) want {
+	if b.asked.After(a.asked) {
+		return b
+	}
+	return a
+}
+
+func (w scrapeWork) Run(ctx context.Context, _ want) (*scrapeState, error) {
+	return w.s.scrapeOnce(ctx)
+}
+
+func (w scrapeWork) Finish(_ want, st *scrapeState, err error) (*scrapeState, error) {
+	return st, err
+}
+
+func newService(cfg ServiceConfig, hist *history.History, m *serverMetrics, src *pod.PodScrapingSource) *service {
+	s := &service{cfg: cfg, key: cfg.key(), src: src, hist: hist, metrics: m}
+	s.scrapes = flight.NewGroup[want, *scrapeState](scrapeWork{s})
+	return s
+}
+
+// scrape returns a scrape that started no more than maxAge before now: the latest one
+// when it is recent enough, else a new one, shared with concurrent callers.
+func (s *service) scrape(ctx context.Context, now time.Time, maxAge time.Duration) (*scrapeState, error) {
+	if st := s.state.Load(); st != nil && !st.start.Before(now.Add(-maxAge)) {
+		return st, nil
+	}
+	st, _, err := s.scrapes.Do(ctx, want{asked: now, maxAge: maxAge})
+	return st, err
+}
+
+// scrapeOnce refreshes the source, appends the pods' samples to the history and stores
+// the new state. The error is ctx's only: a Service that gave nothing is a state.
+func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
+	start := time.Now()
+	results, err := s.src.Refresh(ctx, source.RefreshSpec{Queries: []string{pod.AllMetricsQuery}})
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("scrape service %s: %w", s.key, ctx.Err())
+	}
+	st := &scrapeState{start: start}
+	res := results[pod.AllMetricsQuery]
+	if res != nil {
+		scrapes, pods := s.toScrapes(res)
+		st.pods = pods
+		if _, aerr := s.hist.Append(ctx, start, scrapes); aerr != nil {
+			st.appendErr = fmt.Errorf("service %s: %w", s.key, aerr)
+		}
+	}
+	switch {
+	case err != nil:
+		st.err = err
+	case res != nil && len(st.pods) > 0 && len(st.failed()) == len(st.pods):
+		st.err = fmt.Errorf("service %s: %w", s.key, pod.ErrAllPodsFailed)
+	}
+	if res == nil && err != nil {
+		// Discovery or the Secret failed: no pod was scraped. The history keeps what it
+		// had; the series go stale by the lookback delta, as Prometheus' would when
+		// its service discovery fails.
+		st.pods = nil
+	}
+	if len(st.pods) > len(st.failed()) {
+		s.everUp.Store(true)
+	}
+	st.end = time.Now()
+	s.state.Store(st)
+	s.metrics.observeScrape(s.key, st)
+	return st, nil
+}
+
+// errUnavailable is why a Service read by a query gave no data.
+func (s *service) errUnavailable(st *scrapeState) error {
+	var b []error
+	for _, p := range st.failed() {
+		b = append(b, fmt.Errorf("pod %s: %w", p.name, p.err))
+	}
+	if len(b) == 0 {
+		return fmt.Errorf("service %s: latest scrape at %s: %w", s.key, st.start.UTC().Format(time.RFC3339), st.err)
+	}
+	return fmt.Errorf("service %s: every pod failed its latest scrape at %s: %w", s.key, st.start.UTC().Format(time.RFC3339), errors.Join(b...))
+}

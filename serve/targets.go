@@ -1,0 +1,111 @@
+package serve
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+// target is one pod as /api/v1/targets describes an active target.
+type target struct {
+	DiscoveredLabels   map[string]string `json:"discoveredLabels"`
+	Labels             labels.Labels     `json:"labels"`
+	ScrapePool         string            `json:"scrapePool"`
+	ScrapeURL          string            `json:"scrapeUrl"`
+	GlobalURL          string            `json:"globalUrl"`
+	LastError          string            `json:"lastError"`
+	LastScrape         time.Time         `json:"lastScrape"`
+	LastScrapeDuration float64           `json:"lastScrapeDuration"`
+	Health             string            `json:"health"`
+	ScrapeInterval     string            `json:"scrapeInterval"`
+	ScrapeTimeout      string            `json:"scrapeTimeout"`
+}
+
+// targetDiscovery is the data of /api/v1/targets.
+type targetDiscovery struct {
+	ActiveTargets       []*target      `json:"activeTargets"`
+	DroppedTargets      []*target      `json:"droppedTargets"`
+	DroppedTargetCounts map[string]int `json:"droppedTargetCounts"`
+}
+
+// handleTargets serves /api/v1/targets: one active target per pod of each Service's
+// latest scrape, in scrape pool "namespace/service"; no dropped targets (pods that are
+// not Ready are not discovered). The state and scrapePool parameters filter as
+// Prometheus' do.
+func (s *Server) handleTargets(w http.ResponseWriter, r *http.Request) {
+	state := strings.ToLower(r.FormValue("state"))
+	pool := r.FormValue("scrapePool")
+	out := targetDiscovery{ActiveTargets: []*target{}, DroppedTargets: []*target{}, DroppedTargetCounts: map[string]int{}}
+	for _, svc := range s.services {
+		out.DroppedTargetCounts[svc.key] = 0
+		if pool != "" && pool != svc.key {
+			continue
+		}
+		st := svc.state.Load()
+		if st == nil || (state != "" && state != "any" && state != "active") {
+			continue
+		}
+		for _, p := range st.pods {
+			out.ActiveTargets = append(out.ActiveTargets, svc.target(p))
+		}
+	}
+	if state == "active" {
+		out.DroppedTargets = nil
+	}
+	respond(w, out, nil, nil)
+}
+
+// target describes pod p of svc.
+func (svc *service) target(p podState) *target {
+	cfg := svc.cfg.Source
+	scheme, path := cfg.MetricsScheme, cfg.MetricsPath
+	if scheme == "" {
+		scheme = pod.DefaultMetricsScheme
+	}
+	if path == "" {
+		path = pod.DefaultMetricsPath
+	}
+	scrapeURL := ""
+	var se *pod.ScrapeError
+	if errors.As(p.err, &se) {
+		scrapeURL = se.URL
+	} else if inst := p.labels.Get("instance"); inst != "" {
+		scrapeURL = (&url.URL{Scheme: scheme, Host: inst, Path: path}).String()
+	}
+	timeout := cfg.ScrapeTimeout
+	if timeout == 0 {
+		timeout = pod.DefaultScrapeTimeout
+	}
+	t := &target{
+		DiscoveredLabels: map[string]string{
+			"__scheme__":       scheme,
+			"__metrics_path__": path,
+			"job":              svc.cfg.Source.ServiceName,
+		},
+		Labels:             p.labels,
+		ScrapePool:         svc.key,
+		ScrapeURL:          scrapeURL,
+		GlobalURL:          scrapeURL,
+		LastScrape:         p.scraped,
+		LastScrapeDuration: p.duration.Seconds(),
+		Health:             "up",
+		ScrapeInterval:     promDuration(svc.cfg.Interval),
+		ScrapeTimeout:      promDuration(timeout),
+	}
+	if inst := p.labels.Get("instance"); inst != "" {
+		t.DiscoveredLabels["__address__"] = inst
+	}
+	if !p.up {
+		t.Health = "down"
+		if p.err != nil {
+			t.LastError = p.err.Error()
+		}
+	}
+	return t
+}
