@@ -3,6 +3,7 @@ package podscrapetest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -73,8 +74,13 @@ func (p *Pod) create(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.svc
+	labels := maps.Clone(s.podLabels[p.Name])
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	maps.Copy(labels, s.labels)
 	_, err := s.env.cp.CreatePod(ctx, localcluster.PodSpec{
-		Namespace: s.Namespace, Name: p.Name, Labels: s.labels, IP: p.IP, Ready: true,
+		Namespace: s.Namespace, Name: p.Name, Labels: labels, IP: p.IP, Ready: true,
 	})
 	if err != nil {
 		return fmt.Errorf("podscrapetest: %w", err)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -26,6 +27,9 @@ type ServiceOptions struct {
 	Name string
 	// Labels select the Service's pods. Default app=<Name>.
 	Labels map[string]string
+	// PodLabels are more labels of some pods, by pod name, beside Labels (which win on a
+	// clash): a pod's llm-d.ai/variant, say. The maps are copied.
+	PodLabels map[string]map[string]string
 	// PodNames name the pods to create, Ready, in this order.
 	PodNames []string
 	// Pods is how many pods to create when PodNames is empty, named <Name>-0, <Name>-1, ...
@@ -48,9 +52,10 @@ type Service struct {
 	// PodScrapingSourceConfig.MetricsPort takes.
 	Port int32
 
-	env     *Environment
-	labels  map[string]string
-	initial func() http.Handler // a new pod's first handler
+	env       *Environment
+	labels    map[string]string
+	podLabels map[string]map[string]string // by pod name, beside labels
+	initial   func() http.Handler          // a new pod's first handler
 
 	mu   sync.Mutex // protects pods
 	pods []*Pod
@@ -77,13 +82,16 @@ func (e *Environment) NewService(ctx context.Context, opts ServiceOptions) (_ *S
 	}
 	body, handler := opts.Body, opts.Handler
 	s := &Service{
-		Namespace: opts.Namespace, Name: opts.Name, env: e, labels: labels,
+		Namespace: opts.Namespace, Name: opts.Name, env: e, labels: labels, podLabels: map[string]map[string]string{},
 		initial: func() http.Handler {
 			if handler != nil {
 				return handler
 			}
 			return bodyHandler(body)
 		},
+	}
+	for name, l := range opts.PodLabels {
+		s.podLabels[name] = maps.Clone(l)
 	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: opts.Namespace}}
 	if err := e.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {

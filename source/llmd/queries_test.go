@@ -18,7 +18,7 @@ func TestQueriesFillAndParse(t *testing.T) {
 	if err := Register(l, Queries()); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(l.List()), 9; got != want {
+	if got, want := len(l.List()), 28; got != want {
 		t.Fatalf("registered %d queries, want %d", got, want)
 	}
 	for _, name := range l.List() {
