@@ -162,12 +162,9 @@ type History struct {
 // error is kept for callers and is always nil today.
 func New(opts Options) (*History, error) {
 	opts = opts.withDefaults()
-	// Chunks never span a multiple of a quarter of the retention, so truncating whole
-	// chunks keeps at most that much extra.
-	chunkRange := max(opts.Retention.Milliseconds()/4, time.Minute.Milliseconds())
 	h := &History{
 		opts:       opts,
-		db:         newStore(chunkRange),
+		db:         newStore(),
 		targets:    map[string]*targetSeries{},
 		oldest:     math.MinInt64,
 		newest:     math.MinInt64,
@@ -190,7 +187,7 @@ func (h *History) Close() error {
 	h.closed = true
 	h.targets = nil
 	// Queriers still held by a caller of Queryable keep the store alive until they go.
-	h.db = newStore(h.db.chunkRange)
+	h.db = newStore()
 	return nil
 }
 

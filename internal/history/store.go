@@ -2,7 +2,6 @@ package history
 
 import (
 	"math"
-	"slices"
 	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -14,12 +13,10 @@ import (
 const samplesPerChunk = 120
 
 // store is the series of a History in memory: per series its labels and its samples in
-// XOR chunks, and a postings index from label name and value to series. Appends hold mu
-// for writing across a whole History.Append, so a Select (which holds it for reading)
-// sees whole appends only.
+// XOR chunks of up to samplesPerChunk samples, and a postings index from label name and
+// value to series. Appends hold mu for writing across a whole History.Append, so a Select
+// (which holds it for reading) sees whole appends only.
 type store struct {
-	chunkRange int64 // ms; a chunk never spans a multiple of it, so retention drops whole chunks
-
 	mu       sync.RWMutex // protects everything below, and every memSeries' chunks
 	byHash   map[uint64][]*memSeries
 	postings postings
@@ -44,12 +41,10 @@ type memChunk struct {
 	chunk      *chunkenc.XORChunk
 }
 
-func newStore(chunkRange int64) *store {
+func newStore() *store {
 	return &store{
-		chunkRange: chunkRange,
-		byHash:     map[uint64][]*memSeries{},
-		postings:   postings{},
-		minTime:    math.MaxInt64,
+		byHash:  map[uint64][]*memSeries{},
+		minTime: math.MaxInt64,
 	}
 }
 
@@ -80,8 +75,7 @@ func (s *store) numSeries() int { return s.postings.count }
 // holds mu for writing.
 func (s *store) append(ms *memSeries, t int64, v float64) {
 	n := len(ms.chunks)
-	if n == 0 || ms.chunks[n-1].chunk.NumSamples() >= samplesPerChunk ||
-		floorDiv(t, s.chunkRange) != floorDiv(ms.chunks[n-1].minT, s.chunkRange) {
+	if n == 0 || ms.chunks[n-1].chunk.NumSamples() >= samplesPerChunk {
 		if n > 0 {
 			// The chunk is complete: give back its spare capacity.
 			ms.chunks[n-1].chunk.Compact()
@@ -98,8 +92,9 @@ func (s *store) append(ms *memSeries, t int64, v float64) {
 	s.minTime = min(s.minTime, ms.chunks[0].minT)
 }
 
-// truncate drops every chunk whose newest sample is older than mint, and every series
-// left without samples. The caller holds mu for writing.
+// truncate drops every sample older than mint, and every series left without samples:
+// whole chunks, and the older part of a chunk that straddles mint, which is encoded
+// anew. The caller holds mu for writing.
 func (s *store) truncate(mint int64) {
 	if mint <= s.minTime {
 		return
@@ -109,18 +104,10 @@ func (s *store) truncate(mint int64) {
 	for hash, list := range s.byHash {
 		kept := list[:0]
 		for _, ms := range list {
-			i := 0
-			for i < len(ms.chunks) && ms.chunks[i].maxT < mint {
-				i++
-			}
-			if i == len(ms.chunks) {
+			if !ms.truncate(mint) {
 				ms.dead = true
 				gone = append(gone, ms)
 				continue
-			}
-			if i > 0 {
-				// A new array: a Select may hold the old one.
-				ms.chunks = slices.Clone(ms.chunks[i:])
 			}
 			s.minTime = min(s.minTime, ms.chunks[0].minT)
 			kept = append(kept, ms)
@@ -135,10 +122,40 @@ func (s *store) truncate(mint int64) {
 	s.postings.remove(gone)
 }
 
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && a < 0 {
-		q--
+// truncate drops ms' samples older than mint and reports whether any is left. A chunk a
+// Select may hold is replaced, never changed.
+func (ms *memSeries) truncate(mint int64) bool {
+	i := 0
+	for i < len(ms.chunks) && ms.chunks[i].maxT < mint {
+		i++
 	}
-	return q
+	if i == len(ms.chunks) {
+		return false
+	}
+	if i > 0 {
+		n := copy(ms.chunks, ms.chunks[i:])
+		clear(ms.chunks[n:])
+		ms.chunks = ms.chunks[:n]
+	}
+	first := &ms.chunks[0]
+	if first.minT >= mint {
+		return true
+	}
+	c := chunkenc.NewXORChunk()
+	app, _ := c.Appender() // an empty XOR chunk's appender never fails
+	it := first.chunk.Iterator(nil)
+	minT := int64(math.MaxInt64)
+	for it.Next() == chunkenc.ValFloat {
+		if t, v := it.At(); t >= mint {
+			app.Append(0, t, v)
+			minT = min(minT, t)
+		}
+	}
+	if len(ms.chunks) > 1 {
+		c.Compact()
+	} else {
+		ms.app = app // it is the chunk appended to
+	}
+	*first = memChunk{minT: minT, maxT: first.maxT, chunk: c}
+	return true
 }
