@@ -5,9 +5,11 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -98,6 +100,9 @@ func (o *podFlags) connect(ctx context.Context, kube *genericclioptions.ConfigFl
 	if err != nil {
 		return nil, cfg, fmt.Errorf("kubeconfig: %w", err)
 	}
+	if err := o.validateNames(namespace, service); err != nil {
+		return nil, cfg, err
+	}
 	restConfig, err := kube.ToRESTConfig()
 	if err != nil {
 		return nil, cfg, fmt.Errorf("kubeconfig: %w", err)
@@ -132,4 +137,27 @@ func (o *podFlags) connect(ctx context.Context, kube *genericclioptions.ConfigFl
 		}
 	}
 	return c, cfg, nil
+}
+
+// validateNames refuses, as a usage error, names the API server could never hold (it
+// validates them so: a namespace is a DNS-1123 label, a Service name a DNS-1035 label, a
+// Secret name a DNS-1123 subdomain), which would otherwise read as "not found".
+func (o *podFlags) validateNames(namespace, service string) error {
+	for _, n := range []struct {
+		what, value string
+		check       func(string) []string
+	}{
+		{"namespace (-n, or the kubeconfig context's)", namespace, validation.IsDNS1123Label},
+		{"SERVICE", service, validation.IsDNS1035Label},
+		{"--secret", o.secret, validation.IsDNS1123Subdomain},
+		{"--secret-namespace", o.secretNamespace, validation.IsDNS1123Label},
+	} {
+		if n.value == "" {
+			continue
+		}
+		if errs := n.check(n.value); len(errs) > 0 {
+			return usagef("%s %q is not a valid Kubernetes name: %s", n.what, n.value, strings.Join(errs, "; "))
+		}
+	}
+	return nil
 }

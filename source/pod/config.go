@@ -165,6 +165,9 @@ func (c *PodScrapingSourceConfig) validate() error {
 	case c.HistorySeriesLimit < 0:
 		return fmt.Errorf("HistorySeriesLimit %d is negative", c.HistorySeriesLimit)
 	}
+	if err := c.validateNames(); err != nil {
+		return err
+	}
 	if err := validatePodLabels(c.PodLabels); err != nil {
 		return err
 	}
