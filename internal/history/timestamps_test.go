@@ -1,0 +1,119 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// own returns a sample of name for target with a timestamp of its own.
+func own(target, name string, ts time.Time, v float64) Sample {
+	return Sample{Labels: labels.FromStrings("__name__", name, "pod", target), T: ts.UnixMilli(), V: v, OwnTimestamp: true}
+}
+
+// TestStaleMarkerInSameMillisecond: with a clock that does not move, a target whose second
+// scrape fails in the same millisecond as its first must lose its series from the next
+// millisecond on, and its up must read 0.
+func TestStaleMarkerInSameMillisecond(t *testing.T) {
+	h := newHistory(t, Options{})
+	mustAppend(t, h, t0, scrape("a", t0, "x", 1.0, "up", 1.0))
+	st := mustAppend(t, h, t0, scrape("a", t0, "up", 0.0))
+	if st.StaleMarkers != 1 {
+		t.Errorf("StaleMarkers = %d, want 1 (x)", st.StaleMarkers)
+	}
+	for _, at := range []time.Time{t0.Add(time.Millisecond), t0.Add(time.Second), t0.Add(4 * time.Minute)} {
+		if got := query(t, h, "x", at); len(got) != 0 {
+			t.Errorf("x at t0+%s = %v, want nothing: the series is stale", at.Sub(t0), got)
+		}
+		if got := query(t, h, "up", at); len(got) != 1 || got["a"] != 0 {
+			t.Errorf("up at t0+%s = %v, want a=0", at.Sub(t0), got)
+		}
+	}
+	// The target gone altogether in the same millisecond again: up is marked stale too.
+	st = mustAppend(t, h, t0)
+	if st.StaleMarkers != 1 {
+		t.Errorf("StaleMarkers for the vanished target = %d, want 1 (up)", st.StaleMarkers)
+	}
+	if got := query(t, h, "up", t0.Add(time.Second)); len(got) != 0 {
+		t.Errorf("up after the target vanished = %v, want nothing", got)
+	}
+}
+
+// TestOwnTimestampsOfAnyAgeWithinRetention: a sample 2 minutes old is kept, as Prometheus
+// keeps it; one older than the retention is dropped and counted.
+func TestOwnTimestampsOfAnyAgeWithinRetention(t *testing.T) {
+	h := newHistory(t, Options{Retention: 10 * time.Minute})
+	sc := Scrape{Target: "a", Time: t0, Samples: []Sample{
+		own("a", "recent", t0.Add(-2*time.Minute), 1),
+		own("a", "ancient", t0.Add(-11*time.Minute), 2),
+	}}
+	st, err := h.Append(context.Background(), t0, []Scrape{sc})
+	if st.Appended != 1 || st.Rejected != 1 || !errors.Is(err, ErrOutOfOrder) {
+		t.Fatalf("stats %+v, error %v; want 1 appended, 1 rejected, ErrOutOfOrder", st, err)
+	}
+	if !slices.Equal(st.RefusedNames, []string{"ancient"}) {
+		t.Errorf("RefusedNames = %q, want [ancient]", st.RefusedNames)
+	}
+	if got := query(t, h, "timestamp(recent)", t0); got["a"] != float64(t0.Add(-2*time.Minute).Unix()) {
+		t.Errorf("timestamp(recent) = %v, want the sample's own time", got)
+	}
+}
+
+// TestOwnTimestampsInOrderPerSeries: a repeated timestamp is a duplicate, not an error; an
+// older one is dropped, counted and named; a newer one is stored.
+func TestOwnTimestampsInOrderPerSeries(t *testing.T) {
+	h := newHistory(t, Options{})
+	mustAppend(t, h, t0, Scrape{Target: "a", Time: t0, Samples: []Sample{own("a", "x", t0, 1)}})
+	t1 := t0.Add(15 * time.Second)
+	st, err := h.Append(context.Background(), t1, []Scrape{{Target: "a", Time: t1, Samples: []Sample{own("a", "x", t0, 1)}}})
+	if err != nil || st.Duplicates != 1 || st.Appended != 0 {
+		t.Errorf("same timestamp again: stats %+v, error %v; want 1 duplicate and no error", st, err)
+	}
+	t2 := t1.Add(15 * time.Second)
+	st, err = h.Append(context.Background(), t2, []Scrape{{Target: "a", Time: t2, Samples: []Sample{own("a", "x", t0.Add(-time.Second), 5)}}})
+	if st.Rejected != 1 || !errors.Is(err, ErrOutOfOrder) || !strings.Contains(err.Error(), "target a") || !slices.Equal(st.RefusedNames, []string{"x"}) {
+		t.Errorf("older timestamp: stats %+v, error %v; want 1 rejected, ErrOutOfOrder naming target a, RefusedNames [x]", st, err)
+	}
+	t3 := t2.Add(15 * time.Second)
+	mustAppend(t, h, t3, Scrape{Target: "a", Time: t3, Samples: []Sample{own("a", "x", t3, 7)}})
+	if got := query(t, h, "x", t3); got["a"] != 7 {
+		t.Errorf("x at t3 = %v, want 7", got)
+	}
+}
+
+// TestFutureTimestampsRefusedForTheirTargetOnly: a sample more than 10 minutes ahead of its
+// scrape is refused, counted and named; a pod 5 minutes ahead is kept; neither keeps any
+// other pod's later samples out.
+func TestFutureTimestampsRefusedForTheirTargetOnly(t *testing.T) {
+	h := newHistory(t, Options{})
+	ahead := Scrape{Target: "skewed", Time: t0, Samples: []Sample{own("skewed", "x", t0.Add(5*time.Minute), 1)}}
+	far := Scrape{Target: "micros", Time: t0, Samples: []Sample{own("micros", "y", t0.Add(365*24*time.Hour), 1)}}
+	st, err := h.Append(context.Background(), t0, []Scrape{ahead, far, scrape("healthy", t0, "x", 1.0, "y", 1.0)})
+	if st.Future != 1 || st.Appended != 3 || !errors.Is(err, ErrFutureSample) {
+		t.Fatalf("stats %+v, error %v; want 1 future, 3 appended, ErrFutureSample", st, err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "target micros") || !strings.Contains(msg, `__name__="y"`) {
+		t.Errorf("error %q does not name the target and series", msg)
+	}
+	if !slices.Equal(st.RefusedNames, []string{"y"}) {
+		t.Errorf("RefusedNames = %q, want [y]", st.RefusedNames)
+	}
+	for i := 1; i <= 4; i++ {
+		at := t0.Add(time.Duration(i) * 15 * time.Second)
+		if _, err := h.Append(context.Background(), at, []Scrape{scrape("healthy", at, "x", float64(1+i), "y", float64(1+i))}); err != nil {
+			t.Fatalf("append of the healthy pod at step %d: %v", i, err)
+		}
+		if got := query(t, h, `x{pod="healthy"}`, at); got["healthy"] != float64(1+i) {
+			t.Errorf("healthy x at step %d = %v, want %d: a skewed pod must not freeze the others", i, got, 1+i)
+		}
+	}
+	// The sample 5 minutes ahead is stored: visible once its time comes.
+	if got := query(t, h, `x{pod="skewed"}`, t0.Add(5*time.Minute)); got["skewed"] != 1 {
+		t.Errorf("skewed x at its own time = %v, want 1", got)
+	}
+}
