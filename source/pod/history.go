@@ -2,10 +2,10 @@ package pod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,10 +18,14 @@ import (
 // promHistory is the source's scrapes as Prometheus series, for its PromQL queries. It
 // exists from the first refresh that finds a PromQL query registered.
 type promHistory struct {
-	mu    sync.Mutex       // protects store, needs, key
+	mu    sync.Mutex       // protects store, needs, key, since
 	store *history.History // nil until a PromQL query is registered
 	needs storedNames      // what the registered PromQL queries read
 	key   string           // the registered PromQL queries the needs were computed for
+	since storedSince      // since when store has held each metric
+	// create makes the history: history.New when nil. Tests make it fail, which the
+	// in-memory history never does, to hold the error path to its contract.
+	create func(history.Options) (*history.History, error)
 }
 
 // storedNames are the metric names the history keeps: every name when all is set.
@@ -44,8 +48,10 @@ func (n storedNames) keeps(name string) bool {
 }
 
 // historyNeeds returns the history of the source, created on first use, and the names
-// its registered PromQL queries read. It returns a nil history when no PromQL query is
-// registered. A query that does not parse reads nothing; its result reports the error.
+// its registered PromQL queries read (see templateReads). It returns a nil history when
+// no PromQL query is registered, and a nil history, no names and the error when the
+// history cannot be created: only the PromQL results report it, and the next refresh
+// tries again.
 func (s *PodScrapingSource) historyNeeds() (*history.History, storedNames, error) {
 	var promql []source.QueryTemplate
 	key := ""
@@ -62,7 +68,11 @@ func (s *PodScrapingSource) historyNeeds() (*history.History, storedNames, error
 		return h.store, storedNames{}, nil
 	}
 	if h.store == nil {
-		store, err := history.New(history.Options{
+		create := h.create
+		if create == nil {
+			create = history.New
+		}
+		store, err := create(history.Options{
 			Retention:   s.config.HistoryRetention,
 			SeriesLimit: s.config.HistorySeriesLimit,
 			Dir:         s.config.HistoryDir,
@@ -75,43 +85,15 @@ func (s *PodScrapingSource) historyNeeds() (*history.History, storedNames, error
 	if key != h.key {
 		needs := storedNames{names: map[string]struct{}{}}
 		for _, q := range promql {
-			// Placeholders are not PromQL: analyse the template with each filled by a
-			// name, which keeps selectors and ranges apart from label values.
-			n, err := history.Analyze(analysable(q.Template))
-			if err != nil {
-				// Unreadable before its params are known: keep everything rather
-				// than miss what it reads once they are.
-				needs.all = true
-				continue
-			}
-			needs.all = needs.all || n.All
-			for _, name := range n.Names {
+			names, all := templateReads(q.Template)
+			needs.all = needs.all || all
+			for _, name := range names {
 				needs.names[name] = struct{}{}
 			}
 		}
 		h.needs, h.key = needs, key
 	}
 	return h.store, h.needs, nil
-}
-
-// analysable replaces each {{…}} placeholder of a template by a token that parses both
-// inside a string and as a range ("1m"), so the template's selectors can be read before
-// any parameter is known.
-func analysable(t string) string {
-	out := make([]byte, 0, len(t))
-	for {
-		i := strings.Index(t, "{{")
-		if i < 0 {
-			return string(append(out, t...))
-		}
-		j := strings.Index(t[i:], "}}")
-		if j < 0 {
-			return string(append(out, t...))
-		}
-		out = append(out, t[:i]...)
-		out = append(out, "1m"...)
-		t = t[i+j+2:]
-	}
 }
 
 // appendHistory stores one refresh's scrapes: each pod's kept samples that a registered
@@ -140,6 +122,13 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 		scrapes[i] = sc
 	}
 	_, err := store.Append(ctx, at, scrapes)
+	if !errors.Is(err, history.ErrClosed) {
+		s.history.mu.Lock()
+		if s.history.store == store {
+			s.history.since.record(needs, at)
+		}
+		s.history.mu.Unlock()
+	}
 	if err != nil {
 		return fmt.Errorf("service %s: %w", s.serviceKey(), err)
 	}
@@ -157,6 +146,7 @@ func (s *PodScrapingSource) closeHistory() error {
 	err := h.store.Close()
 	h.store = nil
 	h.key = ""
+	h.since = storedSince{}
 	return err
 }
 
@@ -173,4 +163,17 @@ func (s *PodScrapingSource) HistorySpan() (oldest, newest time.Time) {
 		return time.Time{}, time.Time{}
 	}
 	return store.Span()
+}
+
+// coverage returns what an evaluation over store can know of the span it holds: its
+// oldest scrape and since when each metric has been stored.
+func (s *PodScrapingSource) coverage(store *history.History) coverage {
+	oldest, _ := store.Span()
+	h := &s.history
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.store != store {
+		return coverage{oldest: oldest}
+	}
+	return coverage{oldest: oldest, since: h.since.clone()}
 }

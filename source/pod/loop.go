@@ -111,12 +111,10 @@ func (s *PodScrapingSource) scrapeForLoop(ctx context.Context) error {
 			queries = append(queries, q)
 		}
 	}
-	_, hist, err := s.historyNeeds()
-	if err != nil {
-		return err
-	}
-	_, _, err = s.flights.Do(ctx, newSelection(queries, s.registered(), hist))
-	return err
+	// A history that cannot be created leaves the metric-name queries to refresh.
+	_, hist, histErr := s.historyNeeds()
+	_, _, err := s.flights.Do(ctx, newSelection(queries, s.registered(), hist))
+	return errors.Join(err, histErr)
 }
 
 // newTicker ticks on clk when it can (a fake clock in tests), else on the wall clock.

@@ -10,21 +10,30 @@ import (
 	"github.com/podscrape/podscrape/source"
 )
 
-// ErrNoHistory is a PromQL result's Error when the source has no history to evaluate on:
-// none of its refreshes has stored a scrape yet.
+// ErrNoHistory is wrapped by a PromQL result's Error when the history holds nothing the
+// query could be answered from: no scrape is stored yet, or the metrics the query reads
+// are not (a query registered, or a metric needed, since the scrape evaluated). Its values,
+// if any, are not an answer: read it as "unknown", never as "no load".
 var ErrNoHistory = errors.New("no scrape stored in the history yet")
 
 // ErrHistorySeriesLimit is wrapped by a PromQL result's Error when the history refused
 // new series at HistorySeriesLimit: the answer may lack them.
 var ErrHistorySeriesLimit = history.ErrSeriesLimit
 
-// evalPromQL answers PromQL queries with params over the history at time at, the
+// evalPromQL answers PromQL queries with params over the history store at time at, the
 // collection time of the scrape last appended. Each result's Error joins what made its
 // answer incomplete: the query's own failure (a missing parameter, a parse or evaluation
-// error), the pods whose scrapes failed (their series are stale, so aggregations leave
-// them out), and series the history refused (stored).
-func evalPromQL(ctx context.Context, store *history.History, queries []source.QueryTemplate, params map[string]string, at time.Time, incomplete error) map[string]*source.MetricResult {
+// error), storeErr (the history could not be created), ErrNoHistory (a metric it reads
+// is not stored yet), a *PartialWindowError (a window that adds up over time reaches
+// before the history), and incomplete: the pods whose scrapes failed (their series are
+// stale, so aggregations leave them out) and series the history refused. A window of an
+// estimate (rate, avg_over_time, ...) reaching before the history is a warning.
+func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.History, storeErr error, queries []source.QueryTemplate, params map[string]string, at time.Time, incomplete error) map[string]*source.MetricResult {
 	out := make(map[string]*source.MetricResult, len(queries))
+	var cov coverage
+	if store != nil {
+		cov = s.coverage(store)
+	}
 	for _, q := range queries {
 		r := &source.MetricResult{QueryName: q.Name, CollectedAt: at}
 		out[q.Name] = r
@@ -34,7 +43,10 @@ func evalPromQL(ctx context.Context, store *history.History, queries []source.Qu
 			continue
 		}
 		if store == nil {
-			r.Error = fmt.Errorf("query %q: %w", q.Name, ErrNoHistory)
+			if storeErr == nil {
+				storeErr = ErrNoHistory
+			}
+			r.Error = fmt.Errorf("query %q: %w", q.Name, storeErr)
 			continue
 		}
 		res, err := store.Query(ctx, expr, at)
@@ -46,8 +58,15 @@ func evalPromQL(ctx context.Context, store *history.History, queries []source.Qu
 		for i, p := range res.Points {
 			r.Values[i] = source.MetricValue{Value: p.V, Timestamp: time.UnixMilli(p.T), Labels: p.Metric.Map()}
 		}
-		r.Warnings = res.Warnings
+		covErr, warnings := cov.check(q.Name, expr, at)
+		r.Warnings = append(res.Warnings, warnings...)
+		if len(r.Warnings) == 0 {
+			r.Warnings = nil
+		}
 		r.Error = incomplete
+		if covErr != nil {
+			r.Error = errors.Join(covErr, incomplete)
+		}
 	}
 	return out
 }

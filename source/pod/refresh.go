@@ -21,7 +21,7 @@ var _ flight.Work[*selection, refreshOutcome] = refresher{}
 // refreshOutcome is what one shared refresh hands every caller. Run fills the scrape;
 // Finish turns it into results and drops the rest.
 type refreshOutcome struct {
-	sel         *selection // what the pods' scrapes kept
+	sel         *selection // what the pods' scrapes kept (and the history stored)
 	pods        []podScrape
 	collectedAt time.Time
 
@@ -82,11 +82,11 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 			out.evalAt = pods[i].scrapedAt
 		}
 	}
-	// Runs never overlap, so the history receives the scrapes in order.
-	if store, hist, err := s.historyNeeds(); err != nil {
-		out.histErr = err
-	} else if store != nil {
-		out.histErr = s.appendHistory(ctx, store, hist, pods, out.evalAt)
+	// Runs never overlap, so the history receives the scrapes in order. It stores what
+	// the selection kept for it; a history that cannot be created is reported by the
+	// PromQL results (see evalPromQL).
+	if store, _, err := s.historyNeeds(); err == nil && store != nil {
+		out.histErr = s.appendHistory(ctx, store, sel.hist, pods, out.evalAt)
 	}
 	return out, nil
 }
@@ -107,7 +107,7 @@ func (r refresher) Finish(key *selection, out refreshOutcome, err error) (refres
 			errs = append(errs, pods[i].err)
 		}
 	}
-	done := refreshOutcome{results: results, evalAt: out.evalAt, podErr: errors.Join(errs...), histErr: out.histErr}
+	done := refreshOutcome{sel: out.sel, results: results, evalAt: out.evalAt, podErr: errors.Join(errs...), histErr: out.histErr}
 	if len(pods) > 0 && len(errs) == len(pods) {
 		done.err = fmt.Errorf("refresh service %s: %w (%d pods): %w",
 			s.serviceKey(), ErrAllPodsFailed, len(pods), done.podErr)

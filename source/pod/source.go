@@ -158,16 +158,16 @@ func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec
 		return nil, fmt.Errorf("refresh service %s: %w", s.serviceKey(), err)
 	}
 
-	store, hist, err := s.historyNeeds()
-	if err != nil {
-		return nil, fmt.Errorf("refresh service %s: %w", s.serviceKey(), err)
-	}
+	// A history that cannot be created fails the PromQL results only (evalPromQL).
+	store, hist, storeErr := s.historyNeeds()
+	want := newSelection(queries, s.registered(), hist)
 	var out refreshOutcome
-	if last := s.loop.recent(s.config); last != nil && onlyPromQL(queries) {
-		// The scrape loop keeps the history fresh: answer from it without scraping.
+	if last := s.loop.recent(s.config); last != nil && onlyPromQL(queries) && last.sel.covers(want) {
+		// The scrape loop keeps the history fresh, and its last scrape stored what the
+		// queries read: answer from it without scraping.
 		out, err = *last, last.err
 	} else {
-		out, _, err = s.flights.Do(ctx, newSelection(queries, s.registered(), hist))
+		out, _, err = s.flights.Do(ctx, want)
 		if err != nil && out.results == nil {
 			if errors.Is(err, ctx.Err()) {
 				return nil, fmt.Errorf("refresh service %s: %w", s.serviceKey(), err)
@@ -186,7 +186,11 @@ func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec
 		if err != nil {
 			incomplete = err
 		}
-		evaluated := evalPromQL(ctx, store, promql, spec.Params, out.evalAt, incomplete)
+		evaluated := s.evalPromQL(ctx, store, storeErr, promql, spec.Params, out.evalAt, incomplete)
+		if cerr := ctx.Err(); cerr != nil {
+			// Evaluations cut short are no answer: nothing is returned or cached.
+			return nil, fmt.Errorf("refresh service %s: %w", s.serviceKey(), cerr)
+		}
 		entries := make([]source.CacheEntry, 0, len(evaluated))
 		for name, r := range evaluated {
 			results[name] = r

@@ -1,0 +1,151 @@
+package pod
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/podscrape/podscrape/internal/history"
+)
+
+// ErrPartialWindow is wrapped by a PromQL result's Error when a window of the query that
+// adds up over time (increase, delta, sum_over_time, count_over_time, changes, resets,
+// absent_over_time, or an offset) reaches back before the oldest scrape the history holds
+// for the metrics it reads: the source started, or began storing those metrics, less
+// than the window ago. The values are kept, but they add up a shorter span than asked:
+// read them as a lower bound, never as "idle" (hold a scale-to-zero). The error is a
+// *PartialWindowError naming the query, the window and the span held.
+var ErrPartialWindow = errors.New("partial window")
+
+// PartialWindowError says a query's window reaches before what the history holds. It
+// wraps ErrPartialWindow.
+type PartialWindowError struct {
+	// Query is the query's registered name.
+	Query string
+	// Func is the function over the window ("increase"); "offset" for an instant selector
+	// with an offset, "range" for a range returned as the result.
+	Func string
+	// Window is how far back the window reaches: its range, the ranges of the subqueries
+	// it is evaluated in, and every offset on the way.
+	Window time.Duration
+	// Held is the span of history the window found: from the oldest scrape holding the
+	// metrics it reads to the evaluation time.
+	Held time.Duration
+}
+
+func (e *PartialWindowError) Error() string { return e.what() + ": " + ErrPartialWindow.Error() }
+
+func (e *PartialWindowError) what() string {
+	return fmt.Sprintf("query %q: %s over %s reaches before the history's oldest scrape (%s held)",
+		e.Query, e.Func, e.Window, e.Held)
+}
+
+// Unwrap returns ErrPartialWindow.
+func (e *PartialWindowError) Unwrap() error { return ErrPartialWindow }
+
+// storedSince records, per metric name, since when the history has stored it without a
+// break: a name added to the stored set by the refresh at T is covered from T on; a
+// refresh that does not store it starts it over.
+type storedSince struct {
+	names map[string]time.Time
+	all   time.Time // when the history began storing every metric; zero when it does not
+}
+
+// record notes that the scrape appended at at stored stored.
+func (c *storedSince) record(stored storedNames, at time.Time) {
+	if c.names == nil {
+		c.names = map[string]time.Time{}
+	}
+	for name := range stored.names {
+		if _, ok := c.names[name]; !ok {
+			c.names[name] = at
+		}
+	}
+	if stored.all {
+		if c.all.IsZero() {
+			c.all = at
+		}
+		return
+	}
+	c.all = time.Time{}
+	for name := range c.names {
+		if _, ok := stored.names[name]; !ok {
+			delete(c.names, name)
+		}
+	}
+}
+
+// clone returns a copy the caller owns.
+func (c storedSince) clone() storedSince {
+	return storedSince{names: maps.Clone(c.names), all: c.all}
+}
+
+// from returns since when metric (empty: any metric) has been stored, and false when it
+// is not stored.
+func (c storedSince) from(metric string) (time.Time, bool) {
+	t, ok := c.names[metric]
+	if metric == "" {
+		ok = false
+	}
+	if !c.all.IsZero() && (!ok || c.all.Before(t)) {
+		return c.all, true
+	}
+	return t, ok
+}
+
+// coverage is what a PromQL evaluation at one instant can know of the history behind it.
+type coverage struct {
+	oldest time.Time   // the oldest scrape the history holds (History.Span)
+	since  storedSince // since when each metric is stored
+}
+
+// check returns, for the query name evaluated as expr at at: an error wrapping
+// ErrNoHistory when a metric it reads is not stored (or began to be stored after at), a
+// *PartialWindowError when a window that adds up over time reaches before what is held,
+// and a warning for each window of an estimate (rate, avg_over_time, ...) that does. An
+// expression that does not parse gives neither: its evaluation reports it.
+func (c coverage) check(name, expr string, at time.Time) (err error, warnings []string) {
+	reads, perr := history.Reads(expr)
+	if perr != nil {
+		return nil, nil
+	}
+	var partial *PartialWindowError
+	for _, r := range reads {
+		start, ok := c.since.from(r.Metric)
+		if !ok || start.After(at) {
+			metric := r.Metric
+			if metric == "" {
+				metric = "every metric"
+			}
+			return fmt.Errorf("query %q: %s: %w", name, metric, ErrNoHistory), nil
+		}
+		if r.Pinned {
+			continue
+		}
+		if c.oldest.After(start) {
+			start = c.oldest
+		}
+		if !at.Add(-r.Reach).Before(start) {
+			continue
+		}
+		e := &PartialWindowError{Query: name, Func: r.Func, Window: r.Reach, Held: at.Sub(start)}
+		switch {
+		case r.Range == 0:
+			e.Func = "offset"
+		case e.Func == "":
+			e.Func = "range"
+		}
+		if r.Sums {
+			if partial == nil || e.Window > partial.Window {
+				partial = e
+			}
+			continue
+		}
+		warnings = append(warnings, e.what()+": estimated over the span held")
+	}
+	if partial != nil {
+		return partial, warnings
+	}
+	return nil, warnings
+}

@@ -1,0 +1,357 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/podscrape/podscrape/internal/history"
+	"github.com/podscrape/podscrape/podscrapetest"
+	"github.com/podscrape/podscrape/source"
+)
+
+// t0 is when the fake clocks of these tests start.
+var t0 = time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
+
+// promqlSource returns a source on svc whose clock is the returned fake clock, with the
+// PromQL queries registered; cfg, when set, changes its config first. The test closes it.
+func promqlSource(t *testing.T, env *podscrapetest.Environment, svc *podscrapetest.Service, cfg func(*PodScrapingSourceConfig), queries ...source.QueryTemplate) (*PodScrapingSource, *clocktesting.FakeClock) {
+	t.Helper()
+	clk := clocktesting.NewFakeClock(t0)
+	c := PodScrapingSourceConfig{ServiceName: svc.Name, ServiceNamespace: svc.Namespace, MetricsPort: svc.Port, Clock: clk}
+	if cfg != nil {
+		cfg(&c)
+	}
+	s, err := NewPodScrapingSource(t.Context(), env.Client, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	for _, q := range queries {
+		if q.Type == "" {
+			q.Type = source.QueryTypePromQL
+		}
+		s.QueryList().MustRegister(q)
+	}
+	return s, clk
+}
+
+func newService(t *testing.T, env *podscrapetest.Environment, pods int, body string) *podscrapetest.Service {
+	t.Helper()
+	svc, err := env.NewService(t.Context(), podscrapetest.ServiceOptions{Name: "vllm", Pods: pods, Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Close() })
+	return svc
+}
+
+// TestPromQLAnswers runs on one control plane of the public kit: each subtest has its
+// Service of real loopback pods and a source on a fake clock.
+func TestPromQLAnswers(t *testing.T) {
+	env, err := podscrapetest.Start(podscrapetest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	t.Run("windows fill up over 10 minutes", func(t *testing.T) { testWindowsFillUp(t, env) })
+	t.Run("metrics stored from when they are needed", func(t *testing.T) { testMetricsStoredWhenNeeded(t, env) })
+	t.Run("placeholders in name positions", func(t *testing.T) { testPlaceholderNames(t, env) })
+	t.Run("query registered while the loop runs", func(t *testing.T) { testRegisteredWhileLoopRuns(t, env) })
+	t.Run("cancelled refresh keeps the cache", func(t *testing.T) { testCancelledRefreshKeepsCache(t, env) })
+	t.Run("failed evaluation keeps the cache", func(t *testing.T) { testFailedEvaluationKeepsCache(t, env) })
+	t.Run("history that cannot be created", func(t *testing.T) { testHistoryCannotBeCreated(t, env) })
+	t.Run("failed pod is down in PromQL results", func(t *testing.T) { testFailedPodDownInPromQL(t, env) })
+}
+
+// increase over 10m is a partial window, with its values and an Error wrapping
+// ErrPartialWindow, until 10 minutes are held; rate over 5m is right over a shorter span:
+// a warning until 5 minutes are held, never an Error. Covered windows carry neither.
+func testWindowsFillUp(t *testing.T, env *podscrapetest.Environment) {
+	svc := newService(t, env, 1, "")
+	s, clk := promqlSource(t, env, svc, nil,
+		source.QueryTemplate{Name: "count", Template: `sum(increase(reqs_total[{{.retentionPeriod}}]))`, Params: []string{"retentionPeriod"}},
+		source.QueryTemplate{Name: "rate", Template: `sum(rate(reqs_total[5m]))`},
+		source.QueryTemplate{Name: "now", Template: `sum(reqs_total)`})
+	spec := source.RefreshSpec{Queries: []string{"count", "rate", "now"}, Params: map[string]string{"retentionPeriod": "10m"}}
+	const step = 15 * time.Second
+	for i := 0; i <= 44; i++ { // 11 minutes
+		held := time.Duration(i) * step
+		svc.Pods()[0].SetBody(fmt.Sprintf("# TYPE reqs counter\nreqs_total %d\n", 10*i))
+		results, err := s.Refresh(t.Context(), spec)
+		if err != nil {
+			t.Fatalf("%s: %v", held, err)
+		}
+		count, rate, now := results["count"], results["rate"], results["now"]
+		if now.Error != nil || len(now.Warnings) > 0 || len(now.Values) != 1 {
+			t.Fatalf("%s: an instant selector: got %v, %v, %q; want one value, no error, no warning", held, now.Values, now.Error, now.Warnings)
+		}
+
+		var pw *PartialWindowError
+		if held < 10*time.Minute {
+			if !errors.Is(count.Error, ErrPartialWindow) || !errors.As(count.Error, &pw) {
+				t.Fatalf("%s held: increase over 10m: got Error %v, want ErrPartialWindow", held, count.Error)
+			}
+			if pw.Query != "count" || pw.Func != "increase" || pw.Window != 10*time.Minute || pw.Held != held {
+				t.Fatalf("%s held: got %+v, want count's increase over 10m with %s held", held, *pw, held)
+			}
+			if i > 0 && len(count.Values) != 1 {
+				t.Fatalf("%s held: increase: got values %v, want them kept", held, count.Values)
+			}
+		} else if count.Error != nil {
+			t.Fatalf("%s held: increase over 10m: got Error %v, want none", held, count.Error)
+		}
+		if held == 2*time.Minute {
+			want := `query "count": increase over 10m0s reaches before the history's oldest scrape (2m0s held): partial window`
+			if count.Error.Error() != want {
+				t.Fatalf("2m held: got %q, want %q", count.Error, want)
+			}
+		}
+
+		if rate.Error != nil {
+			t.Fatalf("%s held: rate over 5m: got Error %v, want none", held, rate.Error)
+		}
+		warned := slices.ContainsFunc(rate.Warnings, func(w string) bool {
+			return strings.Contains(w, `query "rate": rate over 5m0s reaches before the history's oldest scrape (`+held.String()+` held)`)
+		})
+		if held < 5*time.Minute && !warned {
+			t.Fatalf("%s held: rate over 5m: got warnings %q, want the partial window's", held, rate.Warnings)
+		}
+		if held >= 5*time.Minute && len(rate.Warnings) > 0 {
+			t.Fatalf("%s held: rate over 5m: got warnings %q, want none", held, rate.Warnings)
+		}
+		if i > 1 && (len(rate.Values) != 1 || rate.Values[0].Value <= 0) {
+			t.Fatalf("%s held: rate: got %v, want a value", held, rate.Values)
+		}
+		clk.Step(step)
+	}
+}
+
+// A metric the history begins to store when a query that reads it is registered is
+// covered from that refresh on, not from the history's oldest scrape.
+func testMetricsStoredWhenNeeded(t *testing.T, env *podscrapetest.Environment) {
+	svc := newService(t, env, 1, "a 1\n# TYPE b counter\nb_total 1\n")
+	s, clk := promqlSource(t, env, svc, nil, source.QueryTemplate{Name: "a", Template: `sum(a)`})
+	for range 8 { // 2 minutes of a alone
+		if _, err := s.Refresh(t.Context(), source.RefreshSpec{}); err != nil {
+			t.Fatal(err)
+		}
+		clk.Step(15 * time.Second)
+	}
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "b", Type: source.QueryTypePromQL, Template: `sum(increase(b_total[1m]))`})
+	for i := 0; i <= 4; i++ {
+		results, err := s.Refresh(t.Context(), source.RefreshSpec{Queries: []string{"b"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := time.Duration(i) * 15 * time.Second
+		var pw *PartialWindowError
+		switch r := results["b"]; {
+		case held < time.Minute && (!errors.As(r.Error, &pw) || pw.Held != held):
+			t.Fatalf("b stored for %s: got %v, want a partial window with %s held", held, r.Error, held)
+		case held >= time.Minute && r.Error != nil:
+			t.Fatalf("b stored for %s: got %v, want no error", held, r.Error)
+		}
+		clk.Step(15 * time.Second)
+	}
+}
+
+// A placeholder where a metric name could stand makes the history store every metric, so
+// the query reads the metric its params name (it used to read nothing, without error).
+func testPlaceholderNames(t *testing.T, env *podscrapetest.Environment) {
+	svc := newService(t, env, 1, "queue 3\n# TYPE reqs counter\nreqs_total 7\n")
+	for _, tc := range []struct {
+		template, metric string
+	}{
+		{`{__name__="{{.metric}}"}`, "queue"},
+		{`{{.metric}}`, "queue"},
+		{`{{.metric}}_total`, "reqs"},
+		{`{"{{.metric}}"}`, "queue"},
+		{`last_over_time({{.metric}}[1m])`, "queue"},
+		{`sum by (pod) ({__name__="{{.metric}}", pod!=""})`, "queue"},
+	} {
+		s, _ := promqlSource(t, env, svc, nil, source.QueryTemplate{Name: "q", Template: tc.template, Params: []string{"metric"}})
+		results, err := s.Refresh(t.Context(), source.RefreshSpec{Queries: []string{"q"}, Params: map[string]string{"metric": tc.metric}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := results["q"]; r.Error != nil || len(r.Values) != 1 {
+			t.Errorf("%s with metric=%s: got %v, %v; want one value", tc.template, tc.metric, r.Values, r.Error)
+		}
+	}
+}
+
+// A PromQL query registered while the scrape loop runs reads metrics the loop's last
+// scrape did not store: its first Refresh scrapes now instead of answering nothing.
+func testRegisteredWhileLoopRuns(t *testing.T, env *podscrapetest.Environment) {
+	svc := newService(t, env, 1, "a 1\nb 2\n")
+	s, _ := promqlSource(t, env, svc, func(c *PodScrapingSourceConfig) { c.ScrapeInterval = time.Hour },
+		source.QueryTemplate{Name: "a", Template: `sum(a)`})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	waitLoopScraped(t, s)
+	pod := svc.Pods()[0]
+	before := pod.Requests()
+	if r, err := s.Refresh(t.Context(), source.RefreshSpec{Queries: []string{"a"}}); err != nil || r["a"].FirstValue().Value != 1 {
+		t.Fatalf("a from the loop's scrape: got %v, %v", r["a"], err)
+	}
+	if got := pod.Requests(); got != before {
+		t.Fatalf("a Refresh the loop's scrape answers: the pod got %d requests, want none", got-before)
+	}
+
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "b", Type: source.QueryTypePromQL, Template: `sum(b)`})
+	r, err := s.Refresh(t.Context(), source.RefreshSpec{Queries: []string{"b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := r["b"]; b.Error != nil || len(b.Values) != 1 || b.Values[0].Value != 2 {
+		t.Fatalf("b registered after the loop's scrape: got %v, %v; want 2", b.Values, b.Error)
+	}
+	if got := pod.Requests(); got != before+1 {
+		t.Fatalf("b registered after the loop's scrape: the pod got %d requests, want 1", got-before)
+	}
+}
+
+// waitLoopScraped waits until the scrape loop of s has finished a scrape.
+func waitLoopScraped(t *testing.T, s *PodScrapingSource) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for s.loop.recent(s.config) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the scrape loop did not scrape within 30s")
+		}
+		time.Sleep(5 * time.Millisecond) // polling the loop's state, with a deadline
+	}
+}
+
+// With the loop running, a Refresh whose context is cancelled returns the context's
+// error and leaves the cached answer as it was.
+func testCancelledRefreshKeepsCache(t *testing.T, env *podscrapetest.Environment) {
+	svc := newService(t, env, 1, "a 1\n")
+	s, clk := promqlSource(t, env, svc, func(c *PodScrapingSourceConfig) { c.ScrapeInterval = time.Hour },
+		source.QueryTemplate{Name: "a", Template: `sum(a)`})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	waitLoopScraped(t, s)
+	if _, err := s.Refresh(t.Context(), source.RefreshSpec{Queries: []string{"a"}}); err != nil {
+		t.Fatal(err)
+	}
+	good := s.Get("a", nil)
+	if good == nil || good.Result.Error != nil {
+		t.Fatalf("Get(a): got %+v, want the answer", good)
+	}
+	clk.Step(time.Second)
+
+	cancelled, cancelNow := context.WithCancel(t.Context())
+	cancelNow()
+	results, err := s.Refresh(cancelled, source.RefreshSpec{Queries: []string{"a"}})
+	if !errors.Is(err, context.Canceled) || results != nil {
+		t.Fatalf("Refresh with a cancelled context: got %v, %v; want no results and context.Canceled", results, err)
+	}
+	if got := s.Get("a", nil); got != good {
+		t.Fatalf("Get(a) after a cancelled Refresh: got %+v, want the cached answer", got)
+	}
+}
+
+// A PromQL evaluation that fails (many-to-many matching once a second series appears)
+// does not replace the last good answer: Get serves it until its TTL.
+func testFailedEvaluationKeepsCache(t *testing.T, env *podscrapetest.Environment) {
+	svc := newService(t, env, 1, "a{x=\"1\"} 1\n")
+	s, clk := promqlSource(t, env, svc, nil, source.QueryTemplate{Name: "q", Template: `a + on() a`})
+	if r, err := s.Refresh(t.Context(), source.RefreshSpec{}); err != nil || r["q"].Error != nil {
+		t.Fatalf("one series: got %v, %v", r["q"], err)
+	}
+	good := s.Get("q", nil)
+	svc.Pods()[0].SetBody("a{x=\"1\"} 1\na{x=\"2\"} 2\n")
+	clk.Step(time.Second)
+	r, err := s.Refresh(t.Context(), source.RefreshSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r["q"].Error == nil || len(r["q"].Values) != 0 {
+		t.Fatalf("two series on each side of on(): got %v, %v; want an evaluation error", r["q"].Values, r["q"].Error)
+	}
+	if got := s.Get("q", nil); got == nil || got.Result.CollectedAt != good.Result.CollectedAt || got.Result.Error != nil {
+		t.Fatalf("Get(q) after a failed evaluation: got %+v, want the last good answer", got)
+	}
+}
+
+// A history that cannot be created fails the PromQL results only: metric-name and
+// all_metrics results answer as if no PromQL query were registered. The in-memory history
+// never fails to be made: its constructor is replaced by one that fails, as a storage
+// with a directory did on an unwritable HistoryDir.
+func testHistoryCannotBeCreated(t *testing.T, env *podscrapetest.Environment) {
+	svc := newService(t, env, 1, "a 1\n")
+	s, _ := promqlSource(t, env, svc, nil,
+		source.QueryTemplate{Name: "promql", Template: `sum(a)`},
+		source.QueryTemplate{Name: "a", Type: source.QueryTypeMetricName, Template: "a"})
+	errCreate := errors.New("history: cannot be made")
+	s.history.create = func(history.Options) (*history.History, error) { return nil, errCreate }
+	for i := range 2 { // the next refresh tries again, and fails alike
+		results, err := s.Refresh(t.Context(), source.RefreshSpec{})
+		if err != nil {
+			t.Fatalf("Refresh %d: got %v, want the history's failure on the PromQL result only", i, err)
+		}
+		for _, name := range []string{"a", AllMetricsQuery} {
+			if r := results[name]; r.Error != nil || len(r.Values) == 0 {
+				t.Errorf("%s: got %v, %v; want values and no error", name, r.Values, r.Error)
+			}
+		}
+		if r := results["promql"]; !errors.Is(r.Error, errCreate) || len(r.Values) != 0 {
+			t.Errorf("promql: got %v, %v; want the history's error", r.Values, r.Error)
+		}
+	}
+	s.history.create = nil // it can be made now
+	results, err := s.Refresh(t.Context(), source.RefreshSpec{})
+	if r := results["promql"]; err != nil || r.Error != nil || r.FirstValue().Value != 1 {
+		t.Errorf("promql once the history can be made: got %v, %v, %v; want 1", r.Values, r.Error, err)
+	}
+}
+
+// A pod whose scrape failed is down for PodValues and PodStatuses of a PromQL result,
+// even though its series' last samples are still within the query's window.
+func testFailedPodDownInPromQL(t *testing.T, env *podscrapetest.Environment) {
+	svc := newService(t, env, 2, "queue 3\n")
+	s, clk := promqlSource(t, env, svc, nil, source.QueryTemplate{Name: "q", Template: `last_over_time(queue[5m])`})
+	if _, err := s.Refresh(t.Context(), source.RefreshSpec{}); err != nil {
+		t.Fatal(err)
+	}
+	failing := svc.Pods()[1]
+	failing.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) }))
+	clk.Step(15 * time.Second)
+	results, err := s.Refresh(t.Context(), source.RefreshSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := results["q"]
+	if len(r.ValuesByPod("queue")[failing.Name]) == 0 {
+		t.Fatalf("the window still holds the failed pod's last sample: got %v; the check proves nothing", r.Values)
+	}
+	if _, err := r.PodValues(failing.Name, "queue"); !errors.Is(err, source.ErrPodDown) {
+		t.Errorf("PodValues of the failed pod: got %v, want ErrPodDown", err)
+	}
+	if v, err := r.PodValues(svc.Pods()[0].Name, "queue"); err != nil || len(v) != 1 {
+		t.Errorf("PodValues of the healthy pod: got %v, %v; want its value", v, err)
+	}
+	st := r.PodStatuses()
+	if i := slices.IndexFunc(st, func(p source.PodStatus) bool { return p.Pod == failing.Name }); i < 0 || st[i].Up {
+		t.Errorf("PodStatuses: got %+v, want %s down", st, failing.Name)
+	}
+}
