@@ -158,8 +158,66 @@ func TestRetentionDropsOldSamplesAndSeries(t *testing.T) {
 	if got, want := newest.Sub(oldest), 4*time.Minute; got != want {
 		t.Errorf("Span = %s, want the retention %s", got, want)
 	}
-	if got := query(t, h, "count_over_time(x[10m])", at); got["new"] > 25 {
-		t.Errorf("samples of x kept = %v, want at most 5 minutes' worth (retention plus a quarter)", got["new"])
+	// Truncation runs whenever the retention's bound has moved a quarter retention (1m)
+	// since the last one: the bound reached t0+15s at 4m15s (nothing older but the
+	// replaced pod's marker), then 1m15s, 2m15s, 3m15s, 4m15s and, at 9m15s, 5m15s. So at
+	// 10m x holds its samples from 5m15s on: 20. Truncating every Retention would keep
+	// those from 4m15s (24); never truncating, all 40.
+	if got := query(t, h, "count_over_time(x[10m])", at); got["new"] != 20 {
+		t.Errorf("samples of x kept = %v, want 20 (from 5m15s: truncated every quarter retention)", got["new"])
+	}
+}
+
+// TestDefaultRetentionIsTenMinutes: a History with zero Options covers ten minutes: its
+// span stops growing there, and a sample with its own timestamp is kept 9m59s back and
+// refused 10m1s back.
+func TestDefaultRetentionIsTenMinutes(t *testing.T) {
+	h := newHistory(t, Options{})
+	var at time.Time
+	for i := 0; i <= 60; i++ { // 15 minutes
+		at = t0.Add(time.Duration(i) * 15 * time.Second)
+		mustAppend(t, h, at, scrape("a", at, "x", float64(i)))
+	}
+	if oldest, newest := h.Span(); newest.Sub(oldest) != 10*time.Minute {
+		t.Errorf("Span = %s, want 10m", newest.Sub(oldest))
+	}
+	sc := Scrape{Target: "b", Time: at, Samples: []Sample{
+		own("b", "kept", at.Add(-10*time.Minute+time.Second), 1),
+		own("b", "dropped", at.Add(-10*time.Minute-time.Second), 1),
+	}}
+	st, _ := h.Append(context.Background(), at, []Scrape{sc})
+	if st.Appended != 1 || !slices.Equal(st.RefusedNames, []string{"dropped"}) {
+		t.Errorf("stats %+v, want only the sample 10m1s old refused", st)
+	}
+}
+
+// TestSeriesLimitAdmitsSeriesAlreadyHeld: at the limit, a series the History still holds
+// comes back without being refused, whether it was stale or another target's.
+func TestSeriesLimitAdmitsSeriesAlreadyHeld(t *testing.T) {
+	h := newHistory(t, Options{SeriesLimit: 2})
+	shared := func(target string, at time.Time, v float64) Scrape {
+		return Scrape{Target: target, Time: at, Samples: []Sample{{Labels: labels.FromStrings("__name__", "shared"), T: at.UnixMilli(), V: v}}}
+	}
+	mustAppend(t, h, t0, scrape("a", t0, "x", 1.0), shared("b", t0, 1))
+	// a stops exposing x (marked stale, still held); b goes away (shared marked stale).
+	t1 := t0.Add(15 * time.Second)
+	mustAppend(t, h, t1, scrape("a", t1))
+	// x comes back to a; shared comes back, now from c: both already held.
+	t2 := t1.Add(15 * time.Second)
+	st, err := h.Append(context.Background(), t2, []Scrape{scrape("a", t2, "x", 3.0), shared("c", t2, 3)})
+	if err != nil || st.Refused != 0 || st.Appended != 2 {
+		t.Fatalf("stats %+v, error %v; want both series admitted at the limit", st, err)
+	}
+	if got := query(t, h, "x", t2); got["a"] != 3 {
+		t.Errorf("x at t2 = %v, want a=3", got)
+	}
+	if res, err := h.Query(context.Background(), "shared", t2); err != nil || len(res.Points) != 1 || res.Points[0].V != 3 {
+		t.Errorf("shared at t2 = %+v, %v; want 3", res.Points, err)
+	}
+	// A series new to the History is still refused.
+	t3 := t2.Add(15 * time.Second)
+	if st, err := h.Append(context.Background(), t3, []Scrape{scrape("a", t3, "x", 4.0, "z", 4.0)}); !errors.Is(err, ErrSeriesLimit) || st.Refused != 1 {
+		t.Errorf("a new series at the limit: stats %+v, error %v; want it refused", st, err)
 	}
 }
 
@@ -220,6 +278,8 @@ func TestAnalyze(t *testing.T) {
 		{`rate(a_sum[5m]) / rate(a_count[5m])`, false, []string{"a_sum", "a_count"}, 5 * time.Minute},
 		{`sum(increase(x[1h] offset 5m))`, false, []string{"x"}, time.Hour + 5*time.Minute},
 		{`max_over_time(rate(x[1m])[10m:30s])`, false, []string{"x"}, 11 * time.Minute},
+		{`max_over_time(x[10m:30s] offset 5m)`, false, []string{"x"}, 15 * time.Minute},
+		{`max_over_time(rate(x[1m] offset 1m)[10m:30s] offset 5m)`, false, []string{"x"}, 17 * time.Minute},
 		{`sum(q{a="b"}) or sum(q{c=""})`, false, []string{"q"}, 0},
 		{`{job="x"}`, true, nil, 0},
 		{`{__name__=~"vllm:.*"}`, true, nil, 0},
