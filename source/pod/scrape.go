@@ -56,6 +56,7 @@ func (s *PodScrapingSource) newScrapeJob(sel *selection, token string) *scrapeJo
 // scrape fetches and parses one pod within ScrapeTimeout and appends the synthetic
 // up, scrape_duration_seconds and scrape_samples_scraped samples.
 func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob) podScrape {
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, s.config.ScrapeTimeout)
 	defer cancel()
 
@@ -69,6 +70,7 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	start := time.Now()
 	err := s.fetch(ctx, &ps, job, scrapedAt)
 	ps.duration = time.Since(start)
+	err = withTimeout(parent, ctx, err, s.config.ScrapeTimeout, ps.duration)
 	if err != nil {
 		ps.err = &ScrapeError{Pod: t.key, URL: t.url(), Err: redact(err, job.token)}
 		// Samples of a pod that failed half-way are not trusted: only its up 0 remains.

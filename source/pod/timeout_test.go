@@ -1,0 +1,60 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestScrapeTimeoutReadsAsTimeout: whatever step the scrape's deadline cut short, the
+// pod's error starts with the timeout and its reason is timeout; a scrape that finished
+// past the deadline fails too, so an up pod's duration never exceeds ScrapeTimeout; an
+// error the deadline did not cause, or the caller's own cancel, is left as it is.
+func TestScrapeTimeoutReadsAsTimeout(t *testing.T) {
+	live := context.Background()
+	expired, cancel := context.WithDeadline(live, time.Unix(0, 0))
+	defer cancel()
+	callerGone, cancelCaller := context.WithCancel(live)
+	cancelCaller()
+	expiredInGone, cancel2 := context.WithDeadline(callerGone, time.Unix(0, 0))
+	defer cancel2()
+
+	midBody := fmt.Errorf("parse text format body: read exposition: line 297: %w", context.DeadlineExceeded)
+	status := &StatusError{StatusCode: 500}
+	for _, tc := range []struct {
+		name        string
+		parent, ctx context.Context
+		err         error
+		want        string // "" when err must come back unchanged
+	}{
+		{"cut mid-body", live, expired, midBody,
+			"timeout after 1ms: parse text format body: read exposition: line 297: context deadline exceeded"},
+		{"finished past the deadline", live, expired, nil, "timeout: the scrape took 2.29ms, over the 1ms ScrapeTimeout"},
+		{"not the deadline's doing", live, expired, status, ""},
+		{"in time", live, live, nil, ""},
+		{"the caller cancelled", callerGone, expiredInGone, midBody, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := withTimeout(tc.parent, tc.ctx, tc.err, time.Millisecond, 2290*time.Microsecond)
+			if tc.want == "" {
+				if got != tc.err {
+					t.Fatalf("got %v, want the error unchanged (%v)", got, tc.err)
+				}
+				return
+			}
+			if got == nil || got.Error() != tc.want {
+				t.Fatalf("got %v, want %q", got, tc.want)
+			}
+			if !errors.Is(got, context.DeadlineExceeded) || ScrapeReason(got) != ReasonTimeout {
+				t.Errorf("reason %q, DeadlineExceeded %v: want timeout", ScrapeReason(got), errors.Is(got, context.DeadlineExceeded))
+			}
+			se := &ScrapeError{Pod: "ns/p", URL: "http://10.0.0.1:8000/metrics", Err: got}
+			if !strings.HasPrefix(se.Error(), "scrape pod ns/p (http://10.0.0.1:8000/metrics): timeout") || se.Reason() != ReasonTimeout {
+				t.Errorf("ScrapeError %q (reason %s): want it to start with the timeout", se, se.Reason())
+			}
+		})
+	}
+}
