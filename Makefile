@@ -4,7 +4,7 @@ GO ?= go
 # The control plane the tests and the demo run on, built from the Go module proxy.
 export KUBEBUILDER_ASSETS ?= $(CURDIR)/bin/k8s
 
-.PHONY: all build envtest prometheus test demo bench fuzz vet
+.PHONY: all build envtest prometheus test demo bench fuzz vet mutation
 
 all: build
 
@@ -41,3 +41,7 @@ bench:
 fuzz:
 	$(GO) test ./internal/exposition -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 40s -fuzzminimizetime 5s
 	$(GO) test ./internal/exposition -run '^$$' -fuzz '^FuzzParseAllocBound$$' -fuzztime 20s -fuzzminimizetime 5s
+
+## mutation: plant bugs with gremlins (tools/gremlins) in the fast packages and report how many their tests catch, per package (minutes each; not part of test; see RELIABILITY.md)
+mutation:
+	hack/mutation.sh $(MUTATION_PACKAGES)
