@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+)
+
+// lineWriter is a stderr that reports the first match of a pattern.
+type lineWriter struct {
+	mu    sync.Mutex // protects buf, found
+	buf   bytes.Buffer
+	re    *regexp.Regexp
+	found chan string
+	sent  bool
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if m := w.re.FindStringSubmatch(w.buf.String()); m != nil && !w.sent {
+		w.sent = true
+		w.found <- m[1]
+	}
+	return len(p), nil
+}
+
+func (w *lineWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// startServe runs podscrape serve in-process with args and returns its base URL, once
+// it printed it; the command stops at the end of the test, which checks its exit code.
+func startServe(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &lineWriter{re: regexp.MustCompile(`on (https?://\S+) `), found: make(chan string, 1)}
+	done := make(chan int, 1)
+	go func() {
+		var stdout bytes.Buffer
+		done <- run(ctx, append([]string{"--kubeconfig", kubeconfig, "serve", "--listen", "127.0.0.1:0"}, args...), &stdout, stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d, want 0 on cancel; stderr:\n%s", code, stderr)
+		}
+	})
+	select {
+	case u := <-stderr.found:
+		return u
+	case code := <-done:
+		done <- code
+		t.Fatalf("serve exited %d before serving; stderr:\n%s", code, stderr)
+	case <-time.After(time.Minute):
+		t.Fatalf("serve printed no URL in a minute; stderr:\n%s", stderr)
+	}
+	return ""
+}
+
+func TestServeConfigFileAnswersPrometheusClients(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "serve.yaml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, `services:
+- name: %s
+  port: %d
+  interval: 1h
+- name: %s
+  port: %d
+  secret: %s
+  secretNamespace: %s
+  secretKey: %s
+`, llmd.VLLMService, llmd.VLLMPort, llmd.EPPService, llmd.EPPPort, llmd.SecretName, llmd.SecretNamespace, llmd.SecretKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := startServe(t, "--config", cfg, "--max-age", "1h")
+
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve not ready in 30s")
+		}
+		time.Sleep(20 * time.Millisecond) // polling readiness
+	}
+
+	client, err := api.NewClient(api.Config{Address: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	promAPI := v1.NewAPI(client)
+	val, warnings, _, err := promAPI.Query(t.Context(), "sum by (job) (up)", time.Now())
+	if err != nil {
+		t.Fatalf("client_golang query: %v", err)
+	}
+	if len(warnings) != 0 {
+		t.Errorf("warnings %v", warnings)
+	}
+	got := map[string]float64{}
+	for _, s := range val.(model.Vector) {
+		got[string(s.Metric["job"])] = float64(s.Value)
+	}
+	want := map[string]float64{llmd.VLLMService: float64(len(llmd.VLLMPods)), llmd.EPPService: float64(len(llmd.EPPPods))}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("sum by (job) (up): got %v, want %v (every Ready pod up, the EPP's through the Secret's token)", got, want)
+	}
+	targets, err := promAPI.Targets(t.Context())
+	if err != nil {
+		t.Fatalf("client_golang targets: %v", err)
+	}
+	if n := len(targets.Active); n != len(llmd.VLLMPods)+len(llmd.EPPPods) {
+		t.Errorf("%d active targets, want one per Ready pod", n)
+	}
+}
+
+func TestServeUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve"}, "serve needs a SERVICE argument"},
+		{[]string{"serve", "x", "--config", "f.yaml"}, "give SERVICE or --config, not both"},
+		{[]string{"serve", "--config", "f.yaml", "--port", "80"}, "--port configures SERVICE"},
+		{[]string{"serve", "x", "--port", "80", "--auth", "basic"}, "--auth must be none or kubernetes"},
+		{[]string{"serve", "x", "--port", "80", "--tls-cert-file", "c.pem"}, "--tls-cert-file and --tls-key-file go together"},
+		{[]string{"serve", "--config", "missing.yaml"}, "missing.yaml"},
+	} {
+		r := podscrape(t, tc.args...)
+		if r.code != exitUsage {
+			t.Errorf("%v: exit %d, want %d; stderr %s", tc.args, r.code, exitUsage, r.stderr)
+		}
+		mustContain(t, fmt.Sprint(tc.args), r.stderr, tc.want)
+	}
+}
