@@ -99,9 +99,9 @@ func (s *PodScrapingSource) historyNeeds() (*history.History, storedNames, error
 // appendHistory stores one refresh's scrapes: each pod's kept samples that a registered
 // PromQL query can read, labelled as Prometheus' pod-role relabelling labels them (see
 // seriesLabels).
-// It returns the error the history reported (the series limit, rejected samples), for
-// the PromQL results to carry.
-func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.History, needs storedNames, pods []podScrape, at time.Time) error {
+// It returns what the history refused (the series limit, samples out of order or too far
+// ahead), for the PromQL results that read those metrics to carry.
+func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.History, needs storedNames, pods []podScrape, at time.Time) refusal {
 	scrapes := make([]history.Scrape, len(pods))
 	var b labels.Builder
 	for i := range pods {
@@ -121,7 +121,7 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 		}
 		scrapes[i] = sc
 	}
-	_, err := store.Append(ctx, at, scrapes)
+	st, err := store.Append(ctx, at, scrapes)
 	if !errors.Is(err, history.ErrClosed) {
 		s.history.mu.Lock()
 		if s.history.store == store {
@@ -130,7 +130,36 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 		s.history.mu.Unlock()
 	}
 	if err != nil {
-		return fmt.Errorf("service %s: %w", s.serviceKey(), err)
+		return refusal{err: fmt.Errorf("service %s: %w", s.serviceKey(), err), names: st.RefusedNames}
+	}
+	return refusal{}
+}
+
+// refusal is what the history refused of one scrape: its error, and the metric names of
+// the series refused. A PromQL result carries the error when its expression reads one of
+// those names, or any metric; every result does when no name is known (the history could
+// not store the scrape at all).
+type refusal struct {
+	err   error
+	names []string // sorted
+}
+
+// of returns the refusal's error when expr reads a refused metric, else nil.
+func (r refusal) of(expr string) error {
+	if r.err == nil {
+		return nil
+	}
+	if len(r.names) == 0 {
+		return r.err
+	}
+	reads, err := history.Reads(expr)
+	if err != nil {
+		return nil // the evaluation reports it
+	}
+	for _, rd := range reads {
+		if _, found := slices.BinarySearch(r.names, rd.Metric); found || rd.Metric == "" {
+			return r.err
+		}
 	}
 	return nil
 }

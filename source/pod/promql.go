@@ -20,15 +20,27 @@ var ErrNoHistory = errors.New("no scrape stored in the history yet")
 // new series at HistorySeriesLimit: the answer may lack them.
 var ErrHistorySeriesLimit = history.ErrSeriesLimit
 
+// ErrSampleAhead is wrapped by the Error of a PromQL result that reads a metric of which
+// the history refused samples whose own timestamp was more than 10 minutes ahead of their
+// scrape (a pod's skewed clock, an exporter writing microseconds): only that pod's
+// samples are refused, as Prometheus refuses them.
+var ErrSampleAhead = history.ErrFutureSample
+
+// ErrSampleOutOfOrder is wrapped by the Error of a PromQL result that reads a metric of
+// which the history dropped samples with their own timestamps that were older than their
+// series' newest sample, or than the retention.
+var ErrSampleOutOfOrder = history.ErrOutOfOrder
+
 // evalPromQL answers PromQL queries with params over the history store at time at, the
 // collection time of the scrape last appended. Each result's Error joins what made its
 // answer incomplete: the query's own failure (a missing parameter, a parse or evaluation
 // error), storeErr (the history could not be created), ErrNoHistory (a metric it reads
 // is not stored yet), a *PartialWindowError (a window that adds up over time reaches
-// before the history), and incomplete: the pods whose scrapes failed (their series are
-// stale, so aggregations leave them out) and series the history refused. A window of an
-// estimate (rate, avg_over_time, ...) reaching before the history is a warning.
-func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.History, storeErr error, queries []source.QueryTemplate, params map[string]string, at time.Time, incomplete error) map[string]*source.MetricResult {
+// before the history), incomplete (the pods whose scrapes failed: their series are
+// stale, so aggregations leave them out) and, for an expression that reads a metric the
+// history refused samples of, the refusal. A window of an estimate (rate, avg_over_time,
+// ...) reaching before the history is a warning.
+func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.History, storeErr error, queries []source.QueryTemplate, params map[string]string, at time.Time, incomplete error, refused refusal) map[string]*source.MetricResult {
 	out := make(map[string]*source.MetricResult, len(queries))
 	var cov coverage
 	if store != nil {
@@ -64,8 +76,8 @@ func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.Histo
 			r.Warnings = nil
 		}
 		r.Error = incomplete
-		if covErr != nil {
-			r.Error = errors.Join(covErr, incomplete)
+		if refErr := refused.of(expr); covErr != nil || refErr != nil {
+			r.Error = errors.Join(covErr, incomplete, refErr)
 		}
 	}
 	return out

@@ -69,6 +69,7 @@ func TestPromQLAnswers(t *testing.T) {
 	t.Run("failed evaluation keeps the cache", func(t *testing.T) { testFailedEvaluationKeepsCache(t, env) })
 	t.Run("history that cannot be created", func(t *testing.T) { testHistoryCannotBeCreated(t, env) })
 	t.Run("failed pod is down in PromQL results", func(t *testing.T) { testFailedPodDownInPromQL(t, env) })
+	t.Run("refused samples fail the queries reading them", func(t *testing.T) { testRefusedSamples(t, env) })
 }
 
 // increase over 10m is a partial window, with its values and an Error wrapping
@@ -353,5 +354,29 @@ func testFailedPodDownInPromQL(t *testing.T, env *podscrapetest.Environment) {
 	st := r.PodStatuses()
 	if i := slices.IndexFunc(st, func(p source.PodStatus) bool { return p.Pod == failing.Name }); i < 0 || st[i].Up {
 		t.Errorf("PodStatuses: got %+v, want %s down", st, failing.Name)
+	}
+}
+
+// A pod exposing a sample 20 minutes ahead of its scrape has it refused; the refusal is
+// on the results of the queries that read that metric (or any metric) only.
+func testRefusedSamples(t *testing.T, env *podscrapetest.Environment) {
+	svc := newService(t, env, 2, "a 1\n")
+	ahead := t0.Add(20 * time.Minute).UnixMilli()
+	svc.Pods()[1].SetBody(fmt.Sprintf("a 1\nskewed 5 %d\n", ahead))
+	s, _ := promqlSource(t, env, svc, nil,
+		source.QueryTemplate{Name: "a", Template: `sum(a)`},
+		source.QueryTemplate{Name: "skewed", Template: `sum(skewed)`},
+		source.QueryTemplate{Name: "any", Template: `count({__name__=~"a|skewed"})`})
+	results, err := s.Refresh(t.Context(), source.RefreshSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := results["a"]; r.Error != nil || r.FirstValue().Value != 2 {
+		t.Errorf("a, beside a refused metric: got %v, %v; want 2 and no error", r.Values, r.Error)
+	}
+	for _, name := range []string{"skewed", "any"} {
+		if r := results[name]; !errors.Is(r.Error, ErrSampleAhead) {
+			t.Errorf("%s, reading the refused metric: got %v, want ErrSampleAhead", name, r.Error)
+		}
 	}
 }

@@ -30,7 +30,7 @@ type refreshOutcome struct {
 	// For PromQL queries, evaluated per caller on the history (see evalPromQL):
 	evalAt  time.Time // the newest scrape's start: the instant the queries run at
 	podErr  error     // the failed pods' errors: their series are stale, so aggregations miss them
-	histErr error     // what the history refused of this scrape
+	refused refusal   // what the history refused of this scrape
 	err     error     // the refresh's error, for answers taken from the scrape loop's last run
 }
 
@@ -86,7 +86,7 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 	// the selection kept for it; a history that cannot be created is reported by the
 	// PromQL results (see evalPromQL).
 	if store, _, err := s.historyNeeds(); err == nil && store != nil {
-		out.histErr = s.appendHistory(ctx, store, sel.hist, pods, out.evalAt)
+		out.refused = s.appendHistory(ctx, store, sel.hist, pods, out.evalAt)
 	}
 	return out, nil
 }
@@ -107,7 +107,7 @@ func (r refresher) Finish(key *selection, out refreshOutcome, err error) (refres
 			errs = append(errs, pods[i].err)
 		}
 	}
-	done := refreshOutcome{sel: out.sel, results: results, evalAt: out.evalAt, podErr: errors.Join(errs...), histErr: out.histErr}
+	done := refreshOutcome{sel: out.sel, results: results, evalAt: out.evalAt, podErr: errors.Join(errs...), refused: out.refused}
 	if len(pods) > 0 && len(errs) == len(pods) {
 		done.err = fmt.Errorf("refresh service %s: %w (%d pods): %w",
 			s.serviceKey(), ErrAllPodsFailed, len(pods), done.podErr)

@@ -182,11 +182,11 @@ func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec
 		}
 	}
 	if promql := promQLOf(queries); len(promql) > 0 {
-		incomplete := errors.Join(out.podErr, out.histErr)
+		incomplete := out.podErr
 		if err != nil {
 			incomplete = err
 		}
-		evaluated := s.evalPromQL(ctx, store, storeErr, promql, spec.Params, out.evalAt, incomplete)
+		evaluated := s.evalPromQL(ctx, store, storeErr, promql, spec.Params, out.evalAt, incomplete, out.refused)
 		if cerr := ctx.Err(); cerr != nil {
 			// Evaluations cut short are no answer: nothing is returned or cached.
 			return nil, fmt.Errorf("refresh service %s: %w", s.serviceKey(), cerr)
