@@ -18,7 +18,16 @@
 // InstallLLMD populates a control plane the way an llm-d install looks: an EPP Service
 // whose pods protect /metrics with TokenReview and SubjectAccessReview (MetricsAuth), a
 // metrics reader's ServiceAccount token minted with the TokenRequest API and stored in a
-// Secret of another namespace, and a vLLM Service whose pods include one not Ready and
-// one terminating. A Simulation drives the pods' metrics, in the real programs' names,
-// types, HELP and labels, under a load that moves; a seed makes it reproducible.
+// Secret of another namespace, a vLLM Service whose pods are of two variants (the
+// llm-d.ai/variant label) and include one not Ready and one terminating, and an SGLang
+// Service. A Simulation drives the pods' metrics, in the real programs' names, types,
+// HELP and labels, under a load that moves; a seed makes it reproducible.
+//
+// # Generations
+//
+// The simulated programs expose today's metrics by default (Current: vLLM's _total
+// counters and engine label, the EPP's llm_d_epp_* names beside their deprecated twins,
+// SGLang's sglang:* set), written from expositions captured from the programs
+// (testdata/) and, for SGLang, its metrics collector. Previous selects the names of early
+// 2026 (vLLM simulator v0.10.2, EPP v1.2.1), so a consumer's fallbacks can be tested.
 package localcluster

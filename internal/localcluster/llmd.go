@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"sync"
@@ -21,6 +22,8 @@ const (
 	EPPService = "epp-service"
 	// VLLMService is the Service selecting the vLLM model server pods.
 	VLLMService = "vllm"
+	// SGLangService is the Service selecting the SGLang model server pods.
+	SGLangService = "sglang"
 	// MetricsReaderNamespace is where the metrics reader's ServiceAccount and token Secret
 	// live: the autoscaler's namespace, not the install's.
 	MetricsReaderNamespace = "workload-variant-autoscaler-system"
@@ -34,6 +37,11 @@ const (
 	// free on the pods' loopback addresses (else any free port: see LLMD.EPPPort).
 	EPPMetricsPort  = 9090
 	VLLMMetricsPort = 8000
+	// SGLangMetricsPort is SGLang's default server port, where it serves /metrics.
+	SGLangMetricsPort = 30000
+	// VariantLabel is the pod label naming a model server pod's variant (its
+	// VariantAutoscaling), which the autoscaler's queries read as llm_d_ai_variant.
+	VariantLabel = "llm-d.ai/variant"
 )
 
 // LLMDOptions configures InstallLLMD. The zero value installs in LLMDNamespace with seed
@@ -49,24 +57,28 @@ type LLMDOptions struct {
 	// StepEvery advances the simulation on its own at this interval until Close. Zero:
 	// only Step advances it.
 	StepEvery time.Duration
+	// Generation is the release of the programs whose metrics the pods expose (see
+	// Generation). Zero: Current.
+	Generation Generation
 }
 
 // LLMD is an llm-d install on a local control plane: Service EPPService selecting two EPP
-// pods whose /metrics demand a token authorized by the API server, and Service
-// VLLMService selecting four vLLM pods, one not Ready and one terminating, which a
-// scraper must skip. Every pod is served on its own loopback address by a simulated
+// pods whose /metrics demand a token authorized by the API server, Service VLLMService
+// selecting four vLLM pods of two variants (VariantLabel), one not Ready and one
+// terminating, which a scraper must skip, and Service SGLangService selecting one SGLang
+// pod of a third variant. Every pod is served on its own loopback address by a simulated
 // program (see Simulation). Create it with InstallLLMD and Close it when done. Its
 // fields are read-only.
 type LLMD struct {
 	// Namespace of the install.
 	Namespace string
-	// EPPService and VLLMService name the two Services.
-	EPPService, VLLMService string
-	// EPPSelector and VLLMSelector are the Services' selectors, for a Prometheus server's
-	// pod discovery to select the same pods.
-	EPPSelector, VLLMSelector map[string]string
-	// EPPPort and VLLMPort are the pods' metrics ports (the Services' ports).
-	EPPPort, VLLMPort int32
+	// EPPService, VLLMService and SGLangService name the three Services.
+	EPPService, VLLMService, SGLangService string
+	// EPPSelector, VLLMSelector and SGLangSelector are the Services' selectors, for a
+	// Prometheus server's pod discovery to select the same pods.
+	EPPSelector, VLLMSelector, SGLangSelector map[string]string
+	// EPPPort, VLLMPort and SGLangPort are the pods' metrics ports (the Services' ports).
+	EPPPort, VLLMPort, SGLangPort int32
 	// SecretNamespace, SecretName and SecretKey locate the metrics reader's token.
 	SecretNamespace, SecretName, SecretKey string
 	// ServiceAccount is the metrics reader, in SecretNamespace.
@@ -78,6 +90,10 @@ type LLMD struct {
 	// SkippedVLLMPods name the vLLM pods the Service selects but a scrape must skip: one
 	// not Ready, one terminating. Their servers answer, so a scrape of them would show.
 	SkippedVLLMPods []string
+	// SGLangPods name the SGLang pods, all Ready.
+	SGLangPods []string
+	// Variants are the model server pods' VariantLabel values, by pod name.
+	Variants map[string]string
 	// Simulation drives the pods' metrics.
 	Simulation *Simulation
 
@@ -107,7 +123,13 @@ func (cp *ControlPlane) InstallLLMD(ctx context.Context, opts LLMDOptions) (_ *L
 		EPPPods:         []string{"epp-0", "epp-1"},
 		VLLMPods:        []string{"vllm-0", "vllm-1"},
 		SkippedVLLMPods: []string{"vllm-2-starting", "vllm-3-terminating"},
-		cp:              cp,
+		SGLangService:   SGLangService,
+		SGLangPods:      []string{"sglang-0"},
+		Variants: map[string]string{
+			"vllm-0": "qwen3-l4", "vllm-1": "qwen3-h100", "vllm-2-starting": "qwen3-l4",
+			"vllm-3-terminating": "qwen3-h100", "sglang-0": "qwen3-sglang",
+		},
+		cp: cp,
 	}
 	defer func() {
 		if err != nil {
@@ -119,6 +141,9 @@ func (cp *ControlPlane) InstallLLMD(ctx context.Context, opts LLMDOptions) (_ *L
 		EPPPods:             l.EPPPods,
 		ModelServerPods:     l.VLLMPods,
 		IdleModelServerPods: l.SkippedVLLMPods,
+		SGLangPods:          l.SGLangPods,
+		Namespace:           l.Namespace,
+		Generation:          opts.Generation,
 	})
 
 	for _, ns := range []string{l.Namespace, l.SecretNamespace} {
@@ -197,6 +222,20 @@ func (l *LLMD) startServers() error {
 	}
 	l.servers = append(l.servers, vllmServers...)
 	l.VLLMPort = int32(vllmServers[0].Port)
+
+	sglangHandlers := map[string]http.Handler{}
+	var sglangIPs []string
+	for _, pod := range l.SGLangPods {
+		ip := block.Next()
+		sglangIPs = append(sglangIPs, ip)
+		sglangHandlers[ip] = metricsMux(l.Simulation.Handler(pod))
+	}
+	sglangServers, err := serveOnPort(sglangIPs, SGLangMetricsPort, func(ip string) http.Handler { return sglangHandlers[ip] })
+	if err != nil {
+		return fmt.Errorf("serve SGLang pods: %w", err)
+	}
+	l.servers = append(l.servers, sglangServers...)
+	l.SGLangPort = int32(sglangServers[0].Port)
 	return nil
 }
 
@@ -204,25 +243,39 @@ func (l *LLMD) startServers() error {
 func (l *LLMD) createObjects(ctx context.Context) error {
 	eppSelector := map[string]string{"inferencepool": "vllm-pool-epp"}
 	vllmSelector := map[string]string{"llm-d.ai/inferenceServing": "true"}
-	l.EPPSelector, l.VLLMSelector = eppSelector, vllmSelector
+	sglangSelector := map[string]string{"llm-d.ai/engine": "sglang"}
+	l.EPPSelector, l.VLLMSelector, l.SGLangSelector = eppSelector, vllmSelector, sglangSelector
 	if err := l.cp.CreateService(ctx, l.Namespace, l.EPPService, eppSelector, l.EPPPort); err != nil {
 		return err
 	}
 	if err := l.cp.CreateService(ctx, l.Namespace, l.VLLMService, vllmSelector, l.VLLMPort); err != nil {
 		return err
 	}
+	if err := l.cp.CreateService(ctx, l.Namespace, l.SGLangService, sglangSelector, l.SGLangPort); err != nil {
+		return err
+	}
+	// withVariant is a model server pod's labels: the Service's selector and its variant.
+	withVariant := func(selector map[string]string, pod string) map[string]string {
+		out := maps.Clone(selector)
+		out[VariantLabel] = l.Variants[pod]
+		return out
+	}
 	pods := make([]PodSpec, 0, len(l.servers))
 	for i, pod := range l.EPPPods {
 		pods = append(pods, PodSpec{Name: pod, Labels: eppSelector, IP: l.servers[i].IP, Ready: true})
 	}
 	for i, pod := range l.VLLMPods {
-		pods = append(pods, PodSpec{Name: pod, Labels: vllmSelector, IP: l.servers[len(l.EPPPods)+i].IP, Ready: true})
+		pods = append(pods, PodSpec{Name: pod, Labels: withVariant(vllmSelector, pod), IP: l.servers[len(l.EPPPods)+i].IP, Ready: true})
 	}
 	skipped := l.servers[len(l.EPPPods)+len(l.VLLMPods):]
 	pods = append(pods,
-		PodSpec{Name: l.SkippedVLLMPods[0], Labels: vllmSelector, IP: skipped[0].IP, Ready: false},
-		PodSpec{Name: l.SkippedVLLMPods[1], Labels: vllmSelector, IP: skipped[1].IP, Ready: true, Terminating: true},
+		PodSpec{Name: l.SkippedVLLMPods[0], Labels: withVariant(vllmSelector, l.SkippedVLLMPods[0]), IP: skipped[0].IP, Ready: false},
+		PodSpec{Name: l.SkippedVLLMPods[1], Labels: withVariant(vllmSelector, l.SkippedVLLMPods[1]), IP: skipped[1].IP, Ready: true, Terminating: true},
 	)
+	sglang := skipped[len(l.SkippedVLLMPods):]
+	for i, pod := range l.SGLangPods {
+		pods = append(pods, PodSpec{Name: pod, Labels: withVariant(sglangSelector, pod), IP: sglang[i].IP, Ready: true})
+	}
 	for _, p := range pods {
 		p.Namespace = l.Namespace
 		if _, err := l.cp.CreatePod(ctx, p); err != nil {

@@ -30,11 +30,14 @@ type eppPlugin struct {
 // eppSim is one simulated endpoint picker (EPP) pod. The Simulation's lock guards it.
 type eppSim struct {
 	pod, pool, model string
+	namespace        string // the install's, as the scheduler attempts label it
+	port             int    // the model servers' port, likewise
 
 	held     []*request // in flow control, waiting for a model server with room
 	inFlight int        // dispatched, not yet answered
 
 	requests, errors                             float64
+	attempts                                     map[string]float64 // successful scheduling attempts, by model server pod
 	duration, requestSizes, responseSizes        *histogram
 	inputTokens, outputTokens, cachedTokens      *histogram
 	schedulerE2E, prefixHitBytes, prefixHitRatio *histogram
@@ -43,9 +46,10 @@ type eppSim struct {
 	prefixIndexerSize                            float64
 }
 
-func newEPPSim(pod, pool, model string) *eppSim {
+func newEPPSim(pod, pool, model, namespace string, port int) *eppSim {
 	e := &eppSim{
-		pod: pod, pool: pool, model: model,
+		pod: pod, pool: pool, model: model, namespace: namespace, port: port,
+		attempts:        map[string]float64{},
 		duration:        newHistogram(eppDurationBuckets()),
 		requestSizes:    newHistogram(eppRequestSizeBuckets()),
 		responseSizes:   newHistogram(eppResponseSizeBuckets()),
@@ -104,6 +108,7 @@ func (e *eppSim) dispatchOne(servers []*modelServer, now float64, jitter func() 
 	e.held = e.held[1:]
 	r.epp = e
 	target.enqueue(r, now)
+	e.attempts[target.pod]++
 	e.inFlight++
 	e.flowControlWait.observe(now-r.arrivedAt, 1)
 	sched := 0.0
@@ -138,9 +143,20 @@ func leastLoaded(servers []*modelServer) *modelServer {
 	return best
 }
 
-// expose writes the EPP's /metrics: its own families and the pool's, which it reads from
-// the model servers as the real EPP does.
-func (e *eppSim) expose(w *textWriter, servers []*modelServer) {
+// expose writes the EPP's /metrics of generation gen: its own families and the pool's,
+// which it reads from the model servers as the real EPP does.
+func (e *eppSim) expose(w *textWriter, servers []*modelServer, gen Generation) {
+	if gen == Current {
+		e.exposeCurrent(w, servers)
+		return
+	}
+	e.exposePrevious(w, servers)
+}
+
+// exposePrevious writes the /metrics of the Gateway API Inference Extension's EPP
+// v1.2.1 (testdata/epp-metrics.txt): the inference_extension_*, inference_objective_*
+// and inference_pool_* names only.
+func (e *eppSim) exposePrevious(w *textWriter, servers []*modelServer) {
 	const alpha = "[ALPHA] "
 	objective := labels("model_name", e.model, "target_model_name", e.model)
 	pool := labels("name", e.pool)

@@ -30,6 +30,11 @@ type SimulationOptions struct {
 	Model string
 	// Pool is the InferencePool name the EPPs report. Default "vllm-pool".
 	Pool string
+	// Namespace and ModelServerPort are the model servers' namespace and port, as the
+	// current EPP's scheduler attempts label them. Default LLMDNamespace and
+	// VLLMMetricsPort.
+	Namespace       string
+	ModelServerPort int
 	// EPPPods name the endpoint picker pods; requests alternate between them.
 	EPPPods []string
 	// ModelServerPods name the vLLM pods behind the pool, which take the load.
@@ -37,6 +42,12 @@ type SimulationOptions struct {
 	// IdleModelServerPods name vLLM pods outside the pool (not Ready, or terminating):
 	// they expose metrics but take no load.
 	IdleModelServerPods []string
+	// SGLangPods name SGLang model server pods behind the pool, which take load beside
+	// the vLLM ones and expose SGLang's sglang:* metrics.
+	SGLangPods []string
+	// Generation is the release of the programs whose metrics the pods expose. Zero:
+	// Current.
+	Generation Generation
 	// Start is the simulated clock at step 0, the Unix time some gauges report. Zero:
 	// 2026-01-01T00:00:00Z.
 	Start time.Time
@@ -72,6 +83,12 @@ func NewSimulation(opts SimulationOptions) *Simulation {
 	if opts.Pool == "" {
 		opts.Pool = "vllm-pool"
 	}
+	if opts.Namespace == "" {
+		opts.Namespace = LLMDNamespace
+	}
+	if opts.ModelServerPort == 0 {
+		opts.ModelServerPort = VLLMMetricsPort
+	}
 	if opts.Start.IsZero() {
 		opts.Start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
@@ -84,13 +101,16 @@ func NewSimulation(opts SimulationOptions) *Simulation {
 		exposed: map[string]*atomic.Pointer[[]byte]{},
 	}
 	for _, pod := range opts.EPPPods {
-		s.epps = append(s.epps, newEPPSim(pod, opts.Pool, opts.Model))
+		s.epps = append(s.epps, newEPPSim(pod, opts.Pool, opts.Model, opts.Namespace, opts.ModelServerPort))
 	}
 	for _, pod := range opts.ModelServerPods {
-		s.servers = append(s.servers, newModelServer(pod, opts.Model, true))
+		s.servers = append(s.servers, newModelServer(pod, opts.Model, engineVLLM, true))
+	}
+	for _, pod := range opts.SGLangPods {
+		s.servers = append(s.servers, newModelServer(pod, opts.Model, engineSGLang, true))
 	}
 	for _, pod := range opts.IdleModelServerPods {
-		s.servers = append(s.servers, newModelServer(pod, opts.Model, false))
+		s.servers = append(s.servers, newModelServer(pod, opts.Model, engineVLLM, false))
 	}
 	for _, e := range s.epps {
 		s.exposed[e.pod] = &atomic.Pointer[[]byte]{}
@@ -202,13 +222,13 @@ func (s *Simulation) render() {
 	now := s.opts.Start.Add(time.Duration(float64(s.steps) * s.opts.StepSeconds * float64(time.Second)))
 	for _, e := range s.epps {
 		var w textWriter
-		e.expose(&w, s.servers)
+		e.expose(&w, s.servers, s.opts.Generation)
 		b := w.bytes()
 		s.exposed[e.pod].Store(&b)
 	}
 	for _, m := range s.servers {
 		var w textWriter
-		m.expose(&w, float64(now.Unix()))
+		m.expose(&w, float64(now.Unix()), s.opts.Generation)
 		b := w.bytes()
 		s.exposed[m.pod].Store(&b)
 	}

@@ -31,10 +31,12 @@ type request struct {
 	epp          *eppSim
 }
 
-// modelServer is one simulated vLLM pod. The Simulation's lock guards it.
+// modelServer is one simulated model server pod, vLLM or SGLang (engine). The
+// Simulation's lock guards it.
 type modelServer struct {
 	pod     string
-	serving bool // behind the pool: the EPP routes to it
+	engine  string // engineVLLM or engineSGLang: whose metrics it exposes
+	serving bool   // behind the pool: the EPP routes to it
 	model   string
 	waiting []*request
 	running []*request
@@ -44,24 +46,30 @@ type modelServer struct {
 
 	e2e, queueTime, prefill, decode, inference, ttft, tpot, itl *histogram
 	promptHist, generationHist, maxGeneration, paramsMaxTokens  *histogram
+	requestTPOT                                                 *histogram // one mean per request
 }
 
-func newModelServer(pod, model string, serving bool) *modelServer {
+func newModelServer(pod, model, engine string, serving bool) *modelServer {
+	ttftBuckets := vllmTTFTBuckets()
+	if engine == engineSGLang {
+		ttftBuckets = sglangTTFTBuckets()
+	}
 	return &modelServer{
-		pod: pod, serving: serving, model: model,
+		pod: pod, engine: engine, serving: serving, model: model,
 		success:         map[string]float64{vllmFinishStop: 0, vllmFinishLength: 0},
 		e2e:             newHistogram(vllmLatencyBuckets()),
 		queueTime:       newHistogram(vllmLatencyBuckets()),
 		prefill:         newHistogram(vllmLatencyBuckets()),
 		decode:          newHistogram(vllmLatencyBuckets()),
 		inference:       newHistogram(vllmLatencyBuckets()),
-		ttft:            newHistogram(vllmTTFTBuckets()),
+		ttft:            newHistogram(ttftBuckets),
 		tpot:            newHistogram(vllmTokenLatencyBuckets()),
 		itl:             newHistogram(vllmTokenLatencyBuckets()),
 		promptHist:      newHistogram(vllmTokenBuckets()),
 		generationHist:  newHistogram(vllmTokenBuckets()),
 		maxGeneration:   newHistogram(vllmTokenBuckets()),
 		paramsMaxTokens: newHistogram(vllmTokenBuckets()),
+		requestTPOT:     newHistogram(vllmTokenLatencyBuckets()),
 	}
 }
 
@@ -122,6 +130,7 @@ func (m *modelServer) finish(r *request, end float64) {
 		perToken := decode / float64(r.outputTokens-1)
 		m.tpot.observe(perToken, uint64(r.outputTokens-1))
 		m.itl.observe(perToken, uint64(r.outputTokens-1))
+		m.requestTPOT.observe(perToken, 1)
 	}
 	m.promptHist.observe(float64(r.promptTokens), 1)
 	m.generationHist.observe(float64(r.outputTokens), 1)
@@ -147,41 +156,60 @@ func (m *modelServer) kvCacheUsage() float64 {
 	return math.Min(blocks/vllmGPUBlocks, 1)
 }
 
-// expose writes the server's /metrics as vLLM does; loraSince is the Unix time the
-// lora_requests_info gauge reports.
-func (m *modelServer) expose(w *textWriter, loraSince float64) {
+// vllmEngine is the engine label current vLLM puts beside model_name: the index of the
+// engine core in the pod (one here).
+const vllmEngine = "0"
+
+// expose writes the server's /metrics as vLLM of generation gen does; loraSince is the
+// Unix time the lora_requests_info gauge reports.
+func (m *modelServer) expose(w *textWriter, loraSince float64, gen Generation) {
+	if m.engine == engineSGLang {
+		m.exposeSGLang(w)
+		return
+	}
+	current := gen == Current
 	model := labels("model_name", m.model)
-	w.single("vllm:cache_config_info", "gauge", "Information of the LLMEngine CacheConfig.",
-		labels("block_size", strconv.Itoa(vllmBlockSize), "num_gpu_blocks", strconv.Itoa(vllmGPUBlocks)), 1)
-	m.histogram(w, "vllm:e2e_request_latency_seconds", "Histogram of end to end request latency in seconds.", m.e2e)
+	cacheConfig := labels("block_size", strconv.Itoa(vllmBlockSize), "num_gpu_blocks", strconv.Itoa(vllmGPUBlocks))
+	prefixHits, prefixQueries := "vllm:prefix_cache_hits", "vllm:prefix_cache_queries"
+	if current {
+		model = append(model, label{"engine", vllmEngine})
+		cacheConfig = append(cacheConfig, label{"cache_dtype", "auto"}, label{"enable_prefix_caching", "True"},
+			label{"engine", vllmEngine}, label{"gpu_memory_utilization", "0.9"})
+		prefixHits, prefixQueries = prefixHits+"_total", prefixQueries+"_total"
+	}
+	hist := func(name, help string, h *histogram) {
+		w.family(name, "histogram", help)
+		w.histogram(name, model, h)
+	}
+	w.single("vllm:cache_config_info", "gauge", "Information of the LLMEngine CacheConfig.", cacheConfig, 1)
+	hist("vllm:e2e_request_latency_seconds", "Histogram of end to end request latency in seconds.", m.e2e)
 	w.single("vllm:generation_tokens_total", "counter", "Total number of generated tokens.", model, m.generationTokens)
-	m.histogram(w, "vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", m.itl)
+	hist("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", m.itl)
 	w.single("vllm:kv_cache_usage_perc", "gauge",
 		"Prometheus metric for the fraction of KV-cache blocks currently in use (from 0 to 1).", model, m.kvCacheUsage())
 	w.single("vllm:lora_requests_info", "gauge", "Running stats on lora requests.",
 		labels("max_lora", strconv.Itoa(vllmMaxLoRA), "running_lora_adapters", "", "waiting_lora_adapters", ""), loraSince)
-	m.histogram(w, "vllm:max_num_generation_tokens", "Histogram of maximum number of requested generation tokens.", m.maxGeneration)
+	hist("vllm:max_num_generation_tokens", "Histogram of maximum number of requested generation tokens.", m.maxGeneration)
 	w.single("vllm:num_requests_running", "gauge", "Number of requests currently running on GPU.", model, float64(len(m.running)))
 	w.single("vllm:num_requests_waiting", "gauge", "Prometheus metric for the number of queued requests.", model, float64(len(m.waiting)))
-	w.single("vllm:prefix_cache_hits", "counter", "Prefix cache hits, in terms of number of cached tokens.", model, m.prefixHits)
-	w.single("vllm:prefix_cache_queries", "counter", "Prefix cache queries, in terms of number of queried tokens.", model, m.prefixQueries)
+	w.single(prefixHits, "counter", "Prefix cache hits, in terms of number of cached tokens.", model, m.prefixHits)
+	w.single(prefixQueries, "counter", "Prefix cache queries, in terms of number of queried tokens.", model, m.prefixQueries)
 	w.single("vllm:prompt_tokens_total", "counter", "Total number of prompt tokens processed.", model, m.promptTokens)
-	m.histogram(w, "vllm:request_decode_time_seconds", "Histogram of time spent in DECODE phase for request.", m.decode)
-	m.histogram(w, "vllm:request_generation_tokens", "Number of generation tokens processed.", m.generationHist)
-	m.histogram(w, "vllm:request_inference_time_seconds", "Histogram of time spent in RUNNING phase for request.", m.inference)
-	m.histogram(w, "vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.", m.paramsMaxTokens)
-	m.histogram(w, "vllm:request_prefill_time_seconds", "Histogram of time spent in PREFILL phase for request.", m.prefill)
-	m.histogram(w, "vllm:request_prompt_tokens", "Number of prefill tokens processed.", m.promptHist)
-	m.histogram(w, "vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.", m.queueTime)
+	hist("vllm:request_decode_time_seconds", "Histogram of time spent in DECODE phase for request.", m.decode)
+	hist("vllm:request_generation_tokens", "Number of generation tokens processed.", m.generationHist)
+	hist("vllm:request_inference_time_seconds", "Histogram of time spent in RUNNING phase for request.", m.inference)
+	hist("vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.", m.paramsMaxTokens)
+	hist("vllm:request_prefill_time_seconds", "Histogram of time spent in PREFILL phase for request.", m.prefill)
+	hist("vllm:request_prompt_tokens", "Number of prefill tokens processed.", m.promptHist)
+	hist("vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.", m.queueTime)
 	w.family("vllm:request_success_total", "counter", "Count of successfully processed requests.")
 	for _, reason := range []string{vllmFinishLength, vllmFinishStop} {
-		w.sample("vllm:request_success_total", labels("finish_reason", reason, "model_name", m.model), m.success[reason])
+		w.sample("vllm:request_success_total", sortLabels(append(labels("finish_reason", reason), model...)), m.success[reason])
 	}
-	m.histogram(w, "vllm:time_per_output_token_seconds", "Histogram of time per output token in seconds.", m.tpot)
-	m.histogram(w, "vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", m.ttft)
-}
-
-func (m *modelServer) histogram(w *textWriter, name, help string, h *histogram) {
-	w.family(name, "histogram", help)
-	w.histogram(name, labels("model_name", m.model), h)
+	if current {
+		hist("vllm:request_time_per_output_token_seconds", "Histogram of time_per_output_token_seconds per request.", m.requestTPOT)
+	} else {
+		hist("vllm:time_per_output_token_seconds", "Histogram of time per output token in seconds.", m.tpot)
+	}
+	hist("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", m.ttft)
 }

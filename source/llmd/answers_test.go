@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/podscrape/podscrape/internal/localcluster"
 	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/llmd"
@@ -300,4 +301,54 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// simulated returns pod's exposition after steps of a simulation with SGLang and vLLM
+// pods behind one EPP, of generation gen.
+func simulated(pod string, steps int, gen localcluster.Generation) string {
+	s := localcluster.NewSimulation(localcluster.SimulationOptions{
+		Seed: 7, EPPPods: []string{"epp-0"}, ModelServerPods: []string{"vllm-0"}, SGLangPods: []string{"sglang-0"},
+		Generation: gen,
+	})
+	for range steps {
+		s.Step()
+	}
+	return string(s.Exposition(pod))
+}
+
+// Every SGLang query (sglang/<name>) answers, correctly, from SGLang's sglang:* metrics
+// (the simulated SGLang pod: no SGLang exposition was captured).
+func TestSGLangQueriesAnswerSGLang(t *testing.T) {
+	body := simulated("sglang-0", 120, localcluster.Current)
+	checkEngine(t, llmd.EngineSGLang, body, "Qwen/Qwen3-0.6B", engineNames{
+		kv: llmd.SGLangTokenUsage, waiting: llmd.SGLangQueueRequests,
+		genTokens: llmd.SGLangGenerationTokens, promptTokens: llmd.SGLangPromptTokens,
+		ttft: llmd.SGLangTimeToFirstToken, itl: llmd.SGLangInterTokenLatency, requests: llmd.SGLangRequestsTotal,
+		hitsNum: llmd.SGLangCachedTokensTotal, hitsDen: llmd.SGLangPromptTokensTotal,
+		capacity: func(fams map[string]*dto.MetricFamily, g map[string]string) want {
+			return exactly(total(fams, llmd.SGLangMaxTotalTokens, nil), g)
+		},
+	}, llmd.SGLangQueries())
+}
+
+// The vLLM queries answer from the simulated current vLLM too, whose series carry the
+// engine label real vLLM adds.
+func TestVLLMQueriesAnswerSimulatedVLLM(t *testing.T) {
+	body := simulated("vllm-0", 120, localcluster.Current)
+	if !strings.Contains(body, `engine="0"`) {
+		t.Fatal("the simulated vLLM has no engine label")
+	}
+	checkEngine(t, llmd.EngineVLLM, body, "Qwen/Qwen3-0.6B", engineNames{
+		kv: llmd.VLLMKVCacheUsage, waiting: llmd.VLLMRequestsWaiting,
+		genTokens: llmd.VLLMGenerationTokens, promptTokens: llmd.VLLMPromptTokens,
+		ttft: llmd.VLLMTimeToFirstToken, itl: llmd.VLLMInterTokenLatency, requests: llmd.VLLMRequestSuccessTotal,
+		hitsNum: llmd.VLLMPrefixCacheHits, hitsDen: llmd.VLLMPrefixCacheQueries,
+		capacity: func(fams map[string]*dto.MetricFamily, g map[string]string) want {
+			l := map[string]string{"num_gpu_blocks": "512", "block_size": "16"}
+			for k, v := range g {
+				l[k] = v
+			}
+			return exactly(1, l)
+		},
+	}, llmd.VLLMQueries())
 }
