@@ -24,8 +24,10 @@
 //
 // The Cache holds an immutable snapshot of entries behind an atomic pointer: Get never
 // waits on a Refresh in flight, a failed Refresh leaves the last good value in place
-// until its TTL runs out, and a result never replaces one collected later. A nil
-// *CachedValue (a miss) is expired.
+// until its TTL runs out, and a result never replaces one collected later. The rule is
+// the same for every backend: the cache moves only forward, and only to answers; a
+// result that failed (an Error and no Values) is returned but not cached, so Get keeps
+// serving the last good one. A nil *CachedValue (a miss) is expired.
 //
 // # Registry
 //

@@ -136,7 +136,12 @@ func (s *PodScrapingSource) Close() {
 //   - a QueryTypePromQL query: its Template, filled with spec.Params, evaluated over the
 //     source's history of scrapes at the newest scrape's time. Its Error says what made
 //     the answer incomplete or impossible: the query's own failure, the failed pods
-//     (their series are stale), ErrHistorySeriesLimit, or ErrNoHistory.
+//     (their series are stale), a *PartialWindowError (ErrPartialWindow: a window that
+//     adds up over time, such as increase, reaches before what the history holds; the
+//     values are kept), samples the history refused of a metric it reads
+//     (ErrSampleAhead, ErrSampleOutOfOrder, ErrHistorySeriesLimit), or ErrNoHistory (a
+//     metric it reads is not stored yet). The window of an estimate (rate, avg_over_time,
+//     ...) reaching before the history is a warning in Warnings, not an Error.
 //   - any other query type: no values, and an Error wrapping ErrUnsupportedQuery.
 //
 // Some pods failing is not an error: the results hold the healthy pods' samples, an up 0
@@ -144,7 +149,8 @@ func (s *PodScrapingSource) Close() {
 // Every pod failing is: Refresh returns an error wrapping ErrAllPodsFailed, together with
 // results describing each failure, and caches nothing. No ready pods is an empty result
 // and no error. Discovery or Secret failures, an unknown query name, or ctx ending
-// return an error and no results; a failed Refresh never replaces a cached value.
+// return an error and no results; a failed Refresh never replaces a cached value, nor
+// does a result that failed (an Error and no Values): Get keeps the last answer.
 //
 // Concurrent calls share scrapes whatever their queries: a call joins the refresh in
 // progress when that refresh's scrape answers its queries, else it waits for the next
