@@ -23,6 +23,15 @@
 //		ServiceName: svc.Name, ServiceNamespace: svc.Namespace, MetricsPort: svc.Port,
 //	})
 //
+// # Simulated llm-d programs
+//
+// A Simulation serves pods as vLLM, SGLang and llm-d's endpoint picker (EPP) expose
+// their /metrics today (Current: vLLM's _total counters and engine label, the EPP's
+// llm_d_epp_* names beside their deprecated twins, SGLang's sglang:* set), under a load
+// that moves, or as they did in early 2026 (Previous), so code reading them can test its
+// fallbacks. ServiceOptions.Simulation serves a Service's pods from one. Pod labels such
+// as llm-d.ai/variant go in ServiceOptions.PodLabels.
+//
 // # Binaries
 //
 // Start needs kube-apiserver and etcd: the directory KUBEBUILDER_ASSETS (or

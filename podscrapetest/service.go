@@ -40,6 +40,9 @@ type ServiceOptions struct {
 	// Handler, when set, serves every pod instead of Body. It is shared by the pods and
 	// must be safe for concurrent use.
 	Handler http.Handler
+	// Simulation, when set, serves each pod instead of Body and Handler: the simulated
+	// program of the pod's name (name the pods as the simulation does).
+	Simulation *Simulation
 }
 
 // Service is a Kubernetes Service with pods on loopback addresses, all listening on its
@@ -54,8 +57,8 @@ type Service struct {
 
 	env       *Environment
 	labels    map[string]string
-	podLabels map[string]map[string]string // by pod name, beside labels
-	initial   func() http.Handler          // a new pod's first handler
+	podLabels map[string]map[string]string  // by pod name, beside labels
+	initial   func(pod string) http.Handler // a new pod's first handler
 
 	mu   sync.Mutex // protects pods
 	pods []*Pod
@@ -80,10 +83,13 @@ func (e *Environment) NewService(ctx context.Context, opts ServiceOptions) (_ *S
 			names = append(names, fmt.Sprintf("%s-%d", opts.Name, i))
 		}
 	}
-	body, handler := opts.Body, opts.Handler
+	body, handler, sim := opts.Body, opts.Handler, opts.Simulation
 	s := &Service{
 		Namespace: opts.Namespace, Name: opts.Name, env: e, labels: labels, podLabels: map[string]map[string]string{},
-		initial: func() http.Handler {
+		initial: func(pod string) http.Handler {
+			if sim != nil {
+				return sim.Handler(pod)
+			}
 			if handler != nil {
 				return handler
 			}
@@ -103,7 +109,7 @@ func (e *Environment) NewService(ctx context.Context, opts ServiceOptions) (_ *S
 	pods := make([]*Pod, len(names))
 	ips := make([]string, len(names))
 	for i, name := range names {
-		pods[i] = newPod(s, name, s.initial())
+		pods[i] = newPod(s, name, s.initial(name))
 		ips[i] = e.block.Next()
 	}
 	byIP := map[string]*Pod{}
@@ -178,7 +184,7 @@ func (s *Service) Pod(name string) *Pod {
 // AddPod creates one more Ready pod named name, serving the Service's initial Body or
 // Handler on a new loopback address and the Service's port.
 func (s *Service) AddPod(ctx context.Context, name string) (*Pod, error) {
-	p := newPod(s, name, s.initial())
+	p := newPod(s, name, s.initial(name))
 	srv, err := localcluster.Serve(s.env.block.Next(), int(s.Port), p)
 	if err != nil {
 		return nil, fmt.Errorf("podscrapetest: serve pod %s/%s: %w", s.Namespace, name, err)
