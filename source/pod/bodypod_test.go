@@ -1,0 +1,62 @@
+package pod
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/podscrape/podscrape/internal/localcluster"
+)
+
+// bodyPod is one Ready pod behind a Service of a namespace of its own, answering the
+// exposition the test sets, or 500 while failing.
+type bodyPod struct {
+	mu   sync.Mutex // protects body, fail
+	body string
+	fail bool
+}
+
+func (p *bodyPod) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail {
+		http.Error(w, "down", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	_, _ = fmt.Fprint(w, p.body)
+}
+
+func (p *bodyPod) set(body string, fail bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.body, p.fail = body, fail
+}
+
+// startBodyPod starts a pod answering body and returns it with a source config for its
+// Service (no clock set).
+func startBodyPod(t *testing.T, body string) (*bodyPod, PodScrapingSourceConfig) {
+	t.Helper()
+	ctx := context.Background()
+	ns := fmt.Sprintf("bodypod-%d", runs.Add(1)) // unique under -count
+	if err := cp.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	p := &bodyPod{body: body}
+	ip := localcluster.NewAddressBlock().Next()
+	srv, err := localcluster.Serve(ip, 0, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	sel := map[string]string{"app": "bodypod"}
+	if err := cp.CreateService(ctx, ns, "bodypod", sel, int32(srv.Port)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "p", Labels: sel, IP: ip, Ready: true}); err != nil {
+		t.Fatal(err)
+	}
+	return p, PodScrapingSourceConfig{ServiceName: "bodypod", ServiceNamespace: ns, MetricsPort: int32(srv.Port)}
+}

@@ -1,0 +1,63 @@
+package pod
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/podscrape/podscrape/source"
+)
+
+// A sample exposed with a timestamp of its own is stored at that time, not the scrape's,
+// and its series is not marked stale when it vanishes from the next scrape, as in
+// Prometheus (honor_timestamps): the PromQL history answers it until the lookback ends.
+func TestPromQLExposedTimestampsKept(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	own := t0.Add(-30 * time.Second)
+	p, cfg := startBodyPod(t, fmt.Sprintf("stamped 5 %d\nplain 7\n", own.UnixMilli()))
+	clk := clocktesting.NewFakeClock(t0)
+	cfg.Clock = clk
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	for _, q := range []source.QueryTemplate{
+		{Name: "stamped_at", Template: "timestamp(stamped)"},
+		{Name: "plain_at", Template: "timestamp(plain)"},
+		{Name: "stamped", Template: "stamped"},
+		{Name: "plain", Template: "plain"},
+	} {
+		q.Type = source.QueryTypePromQL
+		s.QueryList().MustRegister(q)
+	}
+	refresh := func() map[string]*source.MetricResult {
+		t.Helper()
+		rs, err := s.Refresh(context.Background(), source.RefreshSpec{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	rs := refresh()
+	if got := rs["stamped_at"].FirstValue().Value; len(rs["stamped_at"].Values) != 1 || got != float64(own.UnixMilli())/1000 {
+		t.Errorf("timestamp(stamped) = %v, want the exposed %v", rs["stamped_at"].Values, float64(own.UnixMilli())/1000)
+	}
+	if got := rs["plain_at"].FirstValue().Value; len(rs["plain_at"].Values) != 1 || got != float64(t0.Unix()) {
+		t.Errorf("timestamp(plain) = %v, want the scrape's %v", rs["plain_at"].Values, t0.Unix())
+	}
+
+	// Both vanish: the series without a timestamp is stale at once, the stamped one is not.
+	p.set("other 1\n", false)
+	clk.Step(15 * time.Second)
+	rs = refresh()
+	if len(rs["plain"].Values) != 0 {
+		t.Errorf("plain after it vanished = %v, want none (stale)", rs["plain"].Values)
+	}
+	if got := rs["stamped"]; len(got.Values) != 1 || got.FirstValue().Value != 5 {
+		t.Errorf("stamped after it vanished = %v, want 5: a series with its own timestamps is not marked stale", got.Values)
+	}
+}
