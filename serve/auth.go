@@ -9,11 +9,19 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 )
 
-// WithKubernetesAuth protects h as Kubernetes components protect their metrics
-// (controller-runtime's pkg/metrics/filters): each request's Bearer token is checked
-// with a TokenReview, then a SubjectAccessReview asks whether its user may use the
-// request's method (get, post) on its path as a non-resource URL (/api/v1/query, ...).
-// No token: 401; not allowed: 403. Reviews are cached (allowed 5m, denied 30s).
+// AuthPathPrefix prefixes the request path that WithKubernetesAuth authorizes: a client
+// needs get (or post) on the non-resource URL AuthPathPrefix+path, such as
+// /podscrape/api/v1/query. Without it, Prometheus' /api/v1/... paths would fall under
+// Kubernetes' own discovery rule: the default ClusterRole system:discovery lets every
+// authenticated user get /api/*, so any ServiceAccount of the cluster could read.
+const AuthPathPrefix = "/podscrape"
+
+// WithKubernetesAuth protects h as Kubernetes components protect their metrics, with
+// controller-runtime's pkg/metrics/filters: each request's Bearer token is checked with
+// a TokenReview, then a SubjectAccessReview asks whether its user may use the request's
+// method (get, post) on AuthPathPrefix + its path as a non-resource URL. No token: 401;
+// a token the TokenReview rejects: 401 or, when the review itself reports an error,
+// 500; not allowed: 403. Reviews are cached (allowed 5m, denied 30s).
 //
 // The probes /-/healthy and /-/ready are answered without a token: a kubelet sends
 // none, and they tell nothing about the data. cfg reaches the API server as the
@@ -27,7 +35,13 @@ func WithKubernetesAuth(h http.Handler, cfg *rest.Config, log logr.Logger) (http
 	if err != nil {
 		return nil, fmt.Errorf("serve: auth: %w", err)
 	}
-	protected, err := filter(log, h)
+	// The filter authorizes the path it is given: hand it the prefixed path, and h the
+	// request's own.
+	protected, err := filter(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path = r.URL.Path[len(AuthPathPrefix):]
+		r.URL.RawPath = ""
+		h.ServeHTTP(w, r)
+	}))
 	if err != nil {
 		return nil, fmt.Errorf("serve: auth: %w", err)
 	}
@@ -36,6 +50,9 @@ func WithKubernetesAuth(h http.Handler, cfg *rest.Config, log logr.Logger) (http
 			h.ServeHTTP(w, r)
 			return
 		}
-		protected.ServeHTTP(w, r)
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = AuthPathPrefix + r.URL.Path
+		r2.URL.RawPath = ""
+		protected.ServeHTTP(w, r2)
 	}), nil
 }

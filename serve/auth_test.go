@@ -1,0 +1,116 @@
+package serve_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/go-logr/logr"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/podscrape/podscrape/serve"
+)
+
+// token creates ServiceAccount namespace/name and returns a token of it.
+func token(t *testing.T, namespace, name string) string {
+	t.Helper()
+	ctx := t.Context()
+	if err := env.Client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := cs.CoreV1().ServiceAccounts(namespace).CreateToken(logr.NewContext(ctx, logr.Discard()), name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr.Status.Token
+}
+
+func TestKubernetesAuth(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	srv, err := serve.New(t.Context(), env.Client, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	h, err := serve.WithKubernetesAuth(srv.Handler(), env.Config, logr.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(h)
+	defer hs.Close()
+
+	reader, stranger := token(t, svc.Namespace, "reader"), token(t, svc.Namespace, "stranger")
+	role := "podscrape-serve-reader-" + svc.Namespace
+	if err := env.Client.Create(t.Context(), &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: role},
+		Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{serve.AuthPathPrefix + "/api/v1/*"}, Verbs: []string{"get", "post"}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Create(t.Context(), &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: role},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: svc.Namespace, Name: "reader"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	do := func(method, path, tok string) int {
+		var body io.Reader
+		if method == http.MethodPost {
+			body = strings.NewReader(url.Values{"query": {"1"}}.Encode())
+		}
+		req, err := http.NewRequest(method, hs.URL+path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if method == http.MethodPost {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// A token the API server rejects is never served (controller-runtime's filter answers
+	// the TokenReview's error as 500).
+	if got := do(http.MethodGet, "/api/v1/query?query=1", "not-a-token"); got != http.StatusUnauthorized && got != http.StatusInternalServerError {
+		t.Errorf("a bad token: %d, want 401 or 500", got)
+	}
+	for _, tc := range []struct {
+		method, path, token string
+		want                int
+	}{
+		{http.MethodGet, "/api/v1/query?query=1", "", http.StatusUnauthorized},
+		// Kubernetes' system:discovery lets every authenticated user get /api/*: the
+		// prefix keeps that rule from granting Prometheus' /api/v1/... paths.
+		{http.MethodGet, "/api/v1/query?query=1", stranger, http.StatusForbidden},
+		{http.MethodGet, "/api/v1/query?query=1", reader, http.StatusOK},
+		{http.MethodPost, "/api/v1/query", reader, http.StatusOK},
+		{http.MethodGet, "/federate?match[]=up", reader, http.StatusForbidden}, // the role grants /api/v1/* only
+		{http.MethodGet, "/-/healthy", "", http.StatusOK},                      // probes carry no token
+		{http.MethodGet, "/-/ready", "", http.StatusServiceUnavailable},        // not scraped yet, but answered
+	} {
+		who := map[string]string{"": "no token", stranger: "stranger", reader: "reader"}[tc.token]
+		if got := do(tc.method, tc.path, tc.token); got != tc.want {
+			t.Errorf("%s %s as %s: %d, want %d", tc.method, tc.path, who, got, tc.want)
+		}
+	}
+}

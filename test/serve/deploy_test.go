@@ -1,0 +1,137 @@
+package serve
+
+import (
+	"path/filepath"
+	goruntime "runtime"
+	"slices"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+
+	"github.com/podscrape/podscrape/serve"
+)
+
+// deployDir is the repository's deploy/ directory.
+func deployDir(t *testing.T) string {
+	_, file, _, ok := goruntime.Caller(0)
+	if !ok {
+		t.Fatal("no caller")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..", "deploy")
+}
+
+// TestDeployManifestsApply builds deploy/ with kustomize and applies every object to the
+// API server with a server-side dry run, so the manifests stay valid; it checks what
+// makes them safe to run (non-root, read-only root filesystem, probes, least privilege),
+// and that the shipped serve.yaml is a config serve accepts.
+func TestDeployManifestsApply(t *testing.T) {
+	dir := deployDir(t)
+	resMap, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	kinds := map[string]int{}
+	for _, res := range resMap.Resources() {
+		y, err := res.AsYAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(y, &obj.Object); err != nil {
+			t.Fatal(err)
+		}
+		kinds[obj.GetKind()]++
+		if obj.GetKind() == "Namespace" {
+			// Objects of a namespace dry-run only once it exists: create it for real.
+			if err := env.Client.Create(t.Context(), obj.DeepCopy()); err != nil && !isAlreadyExists(err) {
+				t.Fatalf("create namespace: %v", err)
+			}
+		}
+		if err := env.Client.Patch(t.Context(), obj, client.Apply, client.DryRunAll, client.FieldOwner("podscrape-test"), client.ForceOwnership); err != nil {
+			t.Errorf("server-side dry-run apply of %s %s: %v", obj.GetKind(), obj.GetName(), err)
+		}
+		check(t, obj)
+	}
+	for _, k := range []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment", "Service", "ConfigMap"} {
+		if kinds[k] == 0 {
+			t.Errorf("deploy/ has no %s", k)
+		}
+	}
+	if _, err := serve.LoadFile(filepath.Join(dir, "serve.yaml"), "default"); err != nil {
+		t.Errorf("deploy/serve.yaml: %v", err)
+	}
+}
+
+func isAlreadyExists(err error) bool { return apierrors.IsAlreadyExists(err) }
+
+// check asserts what keeps an object safe.
+func check(t *testing.T, obj *unstructured.Unstructured) {
+	t.Helper()
+	switch obj.GetKind() {
+	case "Deployment":
+		var d appsv1.Deployment
+		fromUnstructured(t, obj, &d)
+		ps := d.Spec.Template.Spec
+		if ps.SecurityContext == nil || ps.SecurityContext.RunAsNonRoot == nil || !*ps.SecurityContext.RunAsNonRoot {
+			t.Error("Deployment: pod must run as non-root")
+		}
+		c := ps.Containers[0]
+		if c.SecurityContext == nil || c.SecurityContext.ReadOnlyRootFilesystem == nil || !*c.SecurityContext.ReadOnlyRootFilesystem {
+			t.Error("Deployment: root filesystem must be read-only")
+		}
+		if c.SecurityContext.AllowPrivilegeEscalation == nil || *c.SecurityContext.AllowPrivilegeEscalation {
+			t.Error("Deployment: privilege escalation must be off")
+		}
+		if probePath(c.ReadinessProbe) != "/-/ready" || probePath(c.LivenessProbe) != "/-/healthy" {
+			t.Errorf("Deployment: probes %q, %q; want /-/ready and /-/healthy", probePath(c.ReadinessProbe), probePath(c.LivenessProbe))
+		}
+		if !slices.Contains(c.Args, "--auth=kubernetes") {
+			t.Errorf("Deployment: args %v lack --auth=kubernetes", c.Args)
+		}
+	case "ClusterRole":
+		var r rbacv1.ClusterRole
+		fromUnstructured(t, obj, &r)
+		for _, rule := range r.Rules {
+			for _, v := range rule.Verbs {
+				if v == "*" || slices.Contains(rule.Resources, "*") {
+					t.Errorf("ClusterRole %s: wildcard rule %+v", r.Name, rule)
+				}
+				if slices.Contains(rule.Resources, "secrets") && v != "get" {
+					t.Errorf("ClusterRole %s: secrets need only get, got %s", r.Name, v)
+				}
+				if v == "create" && !slices.Contains(rule.Resources, "tokenreviews") && !slices.Contains(rule.Resources, "subjectaccessreviews") {
+					t.Errorf("ClusterRole %s: create on %v", r.Name, rule.Resources)
+				}
+			}
+		}
+	case "Service":
+		var s corev1.Service
+		fromUnstructured(t, obj, &s)
+		if len(s.Spec.Selector) == 0 {
+			t.Error("Service: no selector")
+		}
+	}
+}
+
+func probePath(p *corev1.Probe) string {
+	if p == nil || p.HTTPGet == nil {
+		return ""
+	}
+	return p.HTTPGet.Path
+}
+
+func fromUnstructured(t *testing.T, obj *unstructured.Unstructured, into any) {
+	t.Helper()
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, into); err != nil {
+		t.Fatal(err)
+	}
+}
