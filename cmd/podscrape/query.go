@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -201,13 +202,22 @@ func (o *queryOptions) run(ctx context.Context, kube *genericclioptions.ConfigFl
 		}
 		oldest, newest := span()
 		view := &render.QueryView{Expr: filled, Backend: backend, At: r.CollectedAt, History: newest.Sub(oldest),
-			Window: needs.Window, Warnings: r.Warnings}
+			Window: needs.Window}
+		for _, w := range r.Warnings {
+			view.Warnings = append(view.Warnings, withoutQueryName(w, filled))
+		}
 		for _, pe := range source.PodErrors(r.Error) {
 			view.PodsDown = append(view.PodsDown, pe.PodName()+": "+pe.Error())
 		}
-		if queryErr := withoutPodErrors(r.Error); queryErr != "" {
-			view.Error = withoutQueryName(queryErr, filled)
+		var failed []string
+		for _, e := range withoutPodErrors(r.Error) {
+			if errors.Is(e, pod.ErrPartialWindow) {
+				view.Partial = append(view.Partial, withoutQueryName(e.Error(), filled))
+			} else {
+				failed = append(failed, withoutQueryName(e.Error(), filled))
+			}
 		}
+		view.Error = strings.Join(failed, "; ")
 		seen := map[string]bool{}
 		for _, v := range r.Values {
 			key := render.SeriesKey(v.Labels)
@@ -250,15 +260,15 @@ func (o *queryOptions) run(ctx context.Context, kube *genericclioptions.ConfigFl
 	}
 }
 
-// withoutPodErrors returns the text of err's parts that are not a pod's scrape failure
-// (those are listed as pods down): a parse or evaluation error, a history limit.
-func withoutPodErrors(err error) string {
-	if err == nil {
-		return ""
-	}
-	var parts []string
+// withoutPodErrors returns err's parts that are not a pod's scrape failure (those are
+// listed as pods down): a parse or evaluation error, a partial window, a history limit.
+func withoutPodErrors(err error) []error {
+	var parts []error
 	var walk func(error)
 	walk = func(err error) {
+		if err == nil {
+			return
+		}
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
 			for _, e := range j.Unwrap() {
 				walk(e)
@@ -268,10 +278,10 @@ func withoutPodErrors(err error) string {
 		if _, ok := err.(source.PodError); ok {
 			return
 		}
-		parts = append(parts, err.Error())
+		parts = append(parts, err)
 	}
 	walk(err)
-	return strings.Join(parts, "; ")
+	return parts
 }
 
 // writeOnce writes a one-shot answer: its series on stdout and its error returned, so

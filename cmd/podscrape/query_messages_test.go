@@ -89,3 +89,32 @@ func TestAllPodsFailedListsEachPodOnItsOwnLine(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryOneShotWindowsSayWhy: a one-shot query holds one scrape, so a window reaches
+// before it. An estimate over the window (max_over_time) answers with a Warning line
+// naming the window; a sum over it (increase) says the window is partial and, with no
+// series, why; neither is a failure, and no message names the CLI's internal query.
+func TestQueryOneShotWindowsSayWhy(t *testing.T) {
+	t.Parallel()
+	svc := newTestService(t, "windows", exposing(textFormat, "# TYPE served_total counter\nserved_total 7\n# TYPE queue gauge\nqueue 3\n"))
+	for _, tc := range []struct {
+		expr string
+		want []string
+	}{
+		{"max_over_time(queue[1m])", []string{"\n3  ", "Warning: max_over_time over 1m0s reaches before the history's oldest scrape"}},
+		{"increase(served_total[1m])", []string{"No series yet: the query reads 1m0s back",
+			"Partial window (the values are a lower bound; keep --watch running): increase over 1m0s reaches before the history's oldest scrape"}},
+	} {
+		t.Run(tc.expr, func(t *testing.T) {
+			t.Parallel()
+			r := podscrape(t, "-n", svc.namespace, "query", tc.expr, svc.name, "--port", port(svc.port))
+			if r.code != exitOK {
+				t.Fatalf("exit: got %d, want 0; stderr:\n%s", r.code, r.stderr)
+			}
+			mustContain(t, "stdout", r.stdout, tc.want...)
+			if strings.Contains(r.stdout+r.stderr, `query "query"`) {
+				t.Errorf("output names the internal query:\n%s%s", r.stdout, r.stderr)
+			}
+		})
+	}
+}

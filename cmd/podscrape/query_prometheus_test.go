@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,5 +78,7 @@ func TestQueryOnPrometheus(t *testing.T) {
 	if r.code != 1 {
 		t.Errorf("query on a closed port: exit %d, want 1; stderr:\n%s", r.code, r.stderr)
 	}
-	mustContain(t, "stdout", r.stdout, "Error:")
+	if r.stdout != "" || strings.Count(r.stderr, "Error:") != 1 {
+		t.Errorf("query on a closed port: want the error once, on stderr; got stdout %q, stderr %q", r.stdout, r.stderr)
+	}
 }

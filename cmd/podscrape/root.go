@@ -71,8 +71,9 @@ each Ready pod's IP is scraped, and every sample comes back labelled with its po
 		},
 	}
 	if isKubectlPlugin(os.Args[0]) {
-		// kubectl runs kubectl-podscrape for "kubectl podscrape ...": say so in help and usage.
-		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl podscrape"}
+		// kubectl runs kubectl-podscrape for "kubectl podscrape ...": say so in help and
+		// usage, once every command is added.
+		defer asKubectlPlugin(root)
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)

@@ -29,6 +29,9 @@ type QueryView struct {
 	Series []QuerySeries
 	// PodsDown name the pods whose scrape failed, with why.
 	PodsDown []string
+	// Partial say which windows of the query reach before the history: the values add up
+	// a shorter span than asked (pod.ErrPartialWindow), a lower bound.
+	Partial []string
 	// Warnings are the engine's warnings.
 	Warnings []string
 	// Error is the query's error, "" when none.
@@ -96,6 +99,9 @@ func WriteQuery(w io.Writer, v *QueryView, format Format, compact bool) error {
 	for _, p := range v.PodsDown {
 		fmt.Fprintf(&b, "Pod down (its series are stale, so the answer lacks them): %s\n", p)
 	}
+	for _, p := range v.Partial {
+		fmt.Fprintf(&b, "Partial window (the values are a lower bound; keep --watch running): %s\n", p)
+	}
 	for _, warn := range v.Warnings {
 		fmt.Fprintf(&b, "Warning: %s\n", warn)
 	}
@@ -138,6 +144,7 @@ type QueryDocument struct {
 	WindowSeconds  float64               `json:"windowSeconds"`
 	Series         []QuerySeriesDocument `json:"series"`
 	PodsDown       []string              `json:"podsDown,omitempty"`
+	Partial        []string              `json:"partial,omitempty"`
 	Warnings       []string              `json:"warnings,omitempty"`
 	Error          string                `json:"error,omitempty"`
 	Note           string                `json:"note,omitempty"`
@@ -153,7 +160,7 @@ func writeQueryJSON(w io.Writer, v *QueryView, compact bool) error {
 	doc := QueryDocument{
 		Query: v.Expr, Backend: v.Backend, At: v.At.UTC(),
 		HistorySeconds: v.History.Seconds(), WindowSeconds: v.Window.Seconds(),
-		Series: make([]QuerySeriesDocument, 0, len(v.Series)), PodsDown: v.PodsDown,
+		Series: make([]QuerySeriesDocument, 0, len(v.Series)), PodsDown: v.PodsDown, Partial: v.Partial,
 		Warnings: v.Warnings, Error: v.Error, Note: v.Note(),
 	}
 	for _, s := range v.Series {

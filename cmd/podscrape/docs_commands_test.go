@@ -1,0 +1,234 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// docCommand is a podscrape command line found in the documentation.
+type docCommand struct {
+	where string   // file:line
+	line  string   // as written
+	args  []string // after the program name
+}
+
+// docPrograms are the ways the docs invoke the binary.
+var docPrograms = [][]string{
+	{"kubectl", "podscrape"}, {"go", "run", "./cmd/podscrape"}, {"bin/podscrape"}, {"podscrape"},
+}
+
+// placeholder is a word of a synopsis (SERVICE, PORT, NAME=VALUE, [flags]), not of a
+// command one can type.
+var placeholder = regexp.MustCompile(`^(\[.*|[A-Z][A-Z_]*(=[A-Z_]+)?(\.\.\.)?|\.\.\.|…)$`)
+
+// b2i is 1 for true.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// docCommands returns every podscrape command line of the Markdown files: in code blocks
+// and in inline code, backslash continuations joined, each command of a pipe or && list
+// on its own, synopses (with placeholders) left out.
+func docCommands(t *testing.T, files ...string) []docCommand {
+	t.Helper()
+	var out []docCommand
+	inline := regexp.MustCompile("`([^`]+)`")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(data), "\n")
+		inBlock := false
+		for i := 0; i < len(lines); i++ {
+			line, n := lines[i], i
+			if strings.HasPrefix(strings.TrimSpace(line), "```") {
+				inBlock = !inBlock
+				continue
+			}
+			var texts []string
+			if inBlock {
+				for strings.HasSuffix(line, "\\") && i+1 < len(lines) {
+					i++
+					line = strings.TrimSuffix(line, "\\") + " " + strings.TrimSpace(lines[i])
+				}
+				texts = []string{strings.TrimSpace(line)}
+			} else {
+				for _, m := range inline.FindAllStringSubmatch(line, -1) {
+					texts = append(texts, m[1])
+				}
+			}
+			for _, text := range texts {
+				words, ok := shellWords(text)
+				if !ok {
+					continue
+				}
+				for seg := range splitCommands(words) {
+					args, ok := afterProgram(seg)
+					// Inline code in prose also names commands and flags ("podscrape query
+					// --watch keeps the history"): a whole command line has more words.
+					if !ok || len(args) < 1+2*b2i(!inBlock) || slices.ContainsFunc(args, placeholder.MatchString) {
+						continue
+					}
+					out = append(out, docCommand{where: filepath.Base(file) + ":" + strconv.Itoa(n+1), line: strings.Join(seg, " "), args: args})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// splitCommands yields the commands of a list of words split at |, &&, || and ;.
+func splitCommands(words []string) func(func([]string) bool) {
+	return func(yield func([]string) bool) {
+		start := 0
+		for i, w := range append(words, "|") {
+			if w == "|" || w == "&&" || w == "||" || w == ";" {
+				if i > start && !yield(words[start:i]) {
+					return
+				}
+				start = i + 1
+			}
+		}
+	}
+}
+
+// afterProgram returns the words after a podscrape invocation that starts words.
+func afterProgram(words []string) ([]string, bool) {
+	for _, p := range docPrograms {
+		if len(words) >= len(p) && slices.Equal(words[:len(p)], p) {
+			return words[len(p):], true
+		}
+	}
+	return nil, false
+}
+
+// shellWords splits s as a POSIX shell does for the docs' needs: single and double
+// quotes, backslash escapes, a # word starting a comment, and |, &&, || and ; as words of
+// their own. It reports false for an unterminated quote.
+func shellWords(s string) ([]string, bool) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	flush := func() {
+		if inWord {
+			words = append(words, cur.String())
+			cur.Reset()
+			inWord = false
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t':
+			flush()
+		case c == '#' && !inWord:
+			return words, true
+		case c == '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return nil, false
+			}
+			cur.WriteString(s[i+1 : i+1+j])
+			inWord = true
+			i += j + 1
+		case c == '"':
+			i++
+			for ; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\"\\$`", s[i+1]) >= 0 {
+					i++
+				}
+				cur.WriteByte(s[i])
+			}
+			if i >= len(s) {
+				return nil, false
+			}
+			inWord = true
+		case c == '\\' && i+1 < len(s):
+			i++
+			cur.WriteByte(s[i])
+			inWord = true
+		case c == '|' || c == ';' || (c == '&' && i+1 < len(s) && s[i+1] == '&'):
+			flush()
+			op := string(c)
+			if i+1 < len(s) && s[i+1] == c {
+				op += string(c)
+				i++
+			}
+			words = append(words, op)
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	flush()
+	return words, true
+}
+
+// runnable says whether a documented command can run against the tests' control plane
+// and end by itself: not the demo or the server (their own tests run them), not a watch,
+// not another cluster's context, not a Prometheus server this test does not start.
+func runnable(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "demo", "serve", "--watch", "--context", "--prometheus", "--help", "-h":
+			return false
+		}
+	}
+	return true
+}
+
+// TestDocsCommandLinesRun checks every podscrape command line of docs/*.md and README.md
+// against the CLI: each parses (its command exists, its flags are flags of that command
+// with values of their type, its arguments are as many as the command takes), and each
+// that can run here runs against the tests' control plane, whose llm-d install is the
+// one the docs speak of, and exits 0.
+func TestDocsCommandLinesRun(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := docCommands(t, append(files, "../../README.md")...)
+	if len(cmds) < 10 {
+		t.Fatalf("found %d command lines in the docs, want at least 10: is the extraction broken?", len(cmds))
+	}
+	ran := 0
+	for _, c := range cmds {
+		root := newRootCommand(io.Discard, io.Discard)
+		cmd, rest, err := root.Find(c.args)
+		if err != nil || cmd == root {
+			t.Errorf("%s: %s: no such command (%v)", c.where, c.line, err)
+			continue
+		}
+		if err := cmd.ParseFlags(rest); err != nil {
+			t.Errorf("%s: %s: %v", c.where, c.line, err)
+			continue
+		}
+		if err := cmd.ValidateArgs(cmd.Flags().Args()); err != nil {
+			t.Errorf("%s: %s: %v", c.where, c.line, err)
+			continue
+		}
+		if !runnable(c.args) {
+			continue
+		}
+		ran++
+		t.Run(c.where, func(t *testing.T) {
+			t.Parallel()
+			r := podscrape(t, c.args...)
+			if r.code != exitOK {
+				t.Errorf("%s: exit %d, want 0; stderr:\n%s", c.line, r.code, r.stderr)
+			}
+		})
+	}
+	t.Logf("%d documented command lines parsed, %d run", len(cmds), ran)
+}
