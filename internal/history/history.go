@@ -243,6 +243,7 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 
 	a := appendRun{h: h, st: &st, minValid: atMs - h.opts.Retention.Milliseconds(), names: map[string]struct{}{}}
 	h.db.mu.Lock()
+	h.db.begin()
 	seen := make(map[string]struct{}, len(scrapes))
 	for i := range scrapes {
 		sc := &scrapes[i]

@@ -130,6 +130,7 @@ func (a *testAppender) Commit() error {
 	}
 	a.s.mu.Lock()
 	defer a.s.mu.Unlock()
+	a.s.begin()
 	for _, smp := range a.samples {
 		hash := smp.lset.Hash()
 		ms := a.s.get(smp.lset, hash)

@@ -2,8 +2,10 @@ package history
 
 import (
 	"context"
+	"encoding/binary"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
@@ -11,19 +13,23 @@ import (
 	"github.com/prometheus/prometheus/util/annotations"
 )
 
-// querier reads a store over [mint, maxt], as storage.Querier. Each Select sees the
-// appends committed when it was called; two Selects of one querier may see different
-// appends if one is committed between them.
+// querier reads a store over [mint, maxt], as storage.Querier. All its Selects see the
+// appends committed when it was made (see store's Isolation). Close releases what the
+// store keeps for it.
 type querier struct {
 	s          *store
 	mint, maxt int64
+	epoch      uint64
+	closed     atomic.Bool
 }
 
 var _ storage.Querier = (*querier)(nil)
 
 // Querier implements storage.Queryable.
 func (s *store) Querier(mint, maxt int64) (storage.Querier, error) {
-	return &querier{s: s, mint: mint, maxt: maxt}, nil
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return &querier{s: s, mint: mint, maxt: maxt, epoch: s.open()}, nil
 }
 
 // Select returns the series matching ms that have samples in the querier's range (and the
@@ -56,21 +62,34 @@ func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.Se
 	return &seriesSet{series: out, i: -1}
 }
 
-// snapshot returns ms' chunks that overlap [start, end], or nil if none does. The last
-// chunk is copied: appends after the caller releases the store's mu may extend it. The
-// caller holds the store's mu.
+// snapshot returns ms' chunks that overlap [start, end] as of the querier's epoch, or nil
+// if none does. The last chunk is copied, as appends after the caller releases the store's
+// mu may extend it; so is a chunk with samples newer than the epoch, its sample count cut
+// to hide them. The caller holds the store's mu.
 func (q *querier) snapshot(ms *memSeries, start, end int64) *seriesSnapshot {
+	visible := ms.visibleT(q.epoch)
+	end = min(end, visible)
 	var chunks []chunkenc.Chunk
 	last := len(ms.chunks) - 1
 	for i, c := range ms.chunks {
 		if c.maxT < start || c.minT > end {
 			continue
 		}
-		if i < last {
+		if i < last && c.maxT <= visible {
 			chunks = append(chunks, c.chunk)
 			continue
 		}
-		cc, _ := chunkenc.FromData(chunkenc.EncXOR, slices.Clone(c.chunk.Bytes())) // never fails for EncXOR
+		b := slices.Clone(c.chunk.Bytes())
+		if c.maxT > visible {
+			n := 0
+			for it := c.chunk.Iterator(nil); it.Next() == chunkenc.ValFloat && it.AtT() <= visible; {
+				n++
+			}
+			// An XOR chunk's first two bytes are its sample count; its iterator reads no
+			// further than that.
+			binary.BigEndian.PutUint16(b, uint16(n))
+		}
+		cc, _ := chunkenc.FromData(chunkenc.EncXOR, b) // never fails for EncXOR
 		chunks = append(chunks, cc)
 	}
 	if len(chunks) == 0 {
@@ -113,16 +132,21 @@ func (q *querier) eachSeries(ms []*labels.Matcher, f func(labels.Labels)) {
 	q.s.mu.RLock()
 	defer q.s.mu.RUnlock()
 	for _, m := range q.s.postings.candidates(ms) {
-		n := len(m.chunks)
-		if n == 0 || m.chunks[n-1].maxT < q.mint || m.chunks[0].minT > q.maxt || !matchesAll(m.lset, ms) {
+		if len(m.chunks) == 0 || m.visibleT(q.epoch) < max(q.mint, m.chunks[0].minT) || m.chunks[0].minT > q.maxt || !matchesAll(m.lset, ms) {
 			continue
 		}
 		f(m.lset)
 	}
 }
 
-// Close implements storage.Querier; a querier holds nothing to release.
-func (*querier) Close() error { return nil }
+// Close implements storage.Querier: appends stop keeping what it reads. Series it
+// returned stay readable. A second Close does nothing.
+func (q *querier) Close() error {
+	if q.closed.CompareAndSwap(false, true) {
+		q.s.release(q.epoch)
+	}
+	return nil
+}
 
 func matchesAll(lset labels.Labels, ms []*labels.Matcher) bool {
 	for _, m := range ms {

@@ -14,10 +14,23 @@ const samplesPerChunk = 120
 
 // store is the series of a History in memory: per series its labels and its samples in
 // XOR chunks of up to samplesPerChunk samples, and a postings index from label name and
-// value to series. Appends hold mu for writing across a whole History.Append, so a Select
-// (which holds it for reading) sees whole appends only.
+// value to series.
+//
+// # Isolation
+//
+// Every History.Append is one epoch: it holds mu for writing throughout and numbers its
+// samples with the next epoch. A querier reads the epoch when it is made and, in every
+// Select, only the samples of that epoch and before, so a query sees whole appends and
+// the same ones in all its selectors, as Prometheus' head isolation gives. While queriers
+// are open, each series keeps where it stood at the end of each epoch they may read
+// (memSeries.hist, at most maxHist of them); with none open it keeps nothing.
 type store struct {
-	mu       sync.RWMutex // protects everything below, and every memSeries' chunks
+	qmu    sync.Mutex     // protects active
+	active map[uint64]int // open queriers by epoch
+
+	mu       sync.RWMutex // protects everything below, and every memSeries' fields
+	epoch    uint64       // the newest append's
+	low      uint64       // the oldest epoch an open querier reads, as of the newest append
 	byHash   map[uint64][]*memSeries
 	postings postings
 	nextID   uint64
@@ -32,7 +45,55 @@ type memSeries struct {
 	chunks []memChunk
 	app    chunkenc.Appender // appends to the last chunk
 	lastT  int64             // ms of the newest sample; math.MinInt64 before the first
+	epoch  uint64            // of the newest sample
+	hist   []epochT          // lastT at the end of earlier epochs open queriers read, oldest first
 	dead   bool              // dropped by retention: a holder of the pointer must look it up again
+}
+
+// epochT is where a series stood at the end of an epoch.
+type epochT struct {
+	epoch uint64
+	lastT int64
+}
+
+// maxHist bounds memSeries.hist: a querier left open longer than that many appends of a
+// series (a caller that never closes it) sees that series' samples up to the oldest kept.
+const maxHist = 64
+
+// visibleT returns the time of ms' newest sample a querier made at epoch sees;
+// math.MinInt64 if none.
+func (ms *memSeries) visibleT(epoch uint64) int64 {
+	if ms.epoch <= epoch {
+		return ms.lastT
+	}
+	for i := len(ms.hist) - 1; i >= 0; i-- {
+		if ms.hist[i].epoch <= epoch {
+			return ms.hist[i].lastT
+		}
+	}
+	if len(ms.hist) == maxHist {
+		return ms.hist[0].lastT
+	}
+	return math.MinInt64
+}
+
+// record keeps where ms stood before its first sample of the current epoch, for the open
+// queriers of earlier epochs. The caller holds the store's mu for writing.
+func (s *store) record(ms *memSeries) {
+	if s.low >= s.epoch {
+		ms.hist = ms.hist[:0]
+		return
+	}
+	ms.hist = append(ms.hist, epochT{epoch: ms.epoch, lastT: ms.lastT})
+	// Of the entries older than the oldest open querier, only the newest is read.
+	k := 0
+	for k < len(ms.hist) && ms.hist[k].epoch < s.low {
+		k++
+	}
+	if drop := max(k-1, len(ms.hist)-maxHist); drop > 0 {
+		n := copy(ms.hist, ms.hist[drop:])
+		ms.hist = ms.hist[:n]
+	}
 }
 
 // memChunk is one XOR chunk of a series and the times of its first and last samples.
@@ -43,6 +104,7 @@ type memChunk struct {
 
 func newStore() *store {
 	return &store{
+		active:  map[uint64]int{},
 		byHash:  map[uint64][]*memSeries{},
 		minTime: math.MaxInt64,
 	}
@@ -68,6 +130,36 @@ func (s *store) create(lset labels.Labels, hash uint64) *memSeries {
 	return ms
 }
 
+// begin starts the epoch of an append. The caller holds mu for writing until the append
+// is complete.
+func (s *store) begin() {
+	s.epoch++
+	s.low = s.epoch
+	s.qmu.Lock()
+	for e := range s.active {
+		s.low = min(s.low, e)
+	}
+	s.qmu.Unlock()
+}
+
+// open registers a querier of the current epoch and returns the epoch. The caller holds
+// mu, so that no append begins meanwhile.
+func (s *store) open() uint64 {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	s.active[s.epoch]++
+	return s.epoch
+}
+
+// release unregisters a querier of epoch.
+func (s *store) release(epoch uint64) {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if s.active[epoch]--; s.active[epoch] <= 0 {
+		delete(s.active, epoch)
+	}
+}
+
 // numSeries returns the number of series held. The caller holds mu.
 func (s *store) numSeries() int { return s.postings.count }
 
@@ -85,6 +177,10 @@ func (s *store) append(ms *memSeries, t int64, v float64) {
 		ms.app = app
 		ms.chunks = append(ms.chunks, memChunk{minT: t, maxT: t, chunk: c})
 		n++
+	}
+	if ms.epoch != s.epoch {
+		s.record(ms)
+		ms.epoch = s.epoch
 	}
 	ms.app.Append(0, t, v)
 	ms.chunks[n-1].maxT = t
