@@ -182,7 +182,9 @@ func (s *PodScrapingSource) closeHistory() error {
 // HistorySpan returns the times of the oldest and newest scrapes the history of PromQL
 // queries holds within its retention; both are zero before the first scrape stored (or
 // when no PromQL query is registered). A range selector's window is covered once
-// newest-oldest reaches it.
+// newest-oldest reaches it, and once the metrics it reads have been stored that long: a
+// metric a query registered later reads counts from the refresh that began storing it
+// (see ErrPartialWindow).
 func (s *PodScrapingSource) HistorySpan() (oldest, newest time.Time) {
 	h := &s.history
 	h.mu.Lock()
