@@ -114,8 +114,8 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 	for _, r := range reads {
 		start, ok := c.since.from(r.Metric)
 		if !ok || start.After(at) {
-			metric := r.Metric
-			if metric == "" {
+			metric := "metric " + r.Metric
+			if r.Metric == "" {
 				metric = "every metric"
 			}
 			return fmt.Errorf("query %q: %s: %w", name, metric, ErrNoHistory), nil

@@ -14,7 +14,7 @@ import (
 // query could be answered from: no scrape is stored yet, or the metrics the query reads
 // are not (a query registered, or a metric needed, since the scrape evaluated). Its values,
 // if any, are not an answer: read it as "unknown", never as "no load".
-var ErrNoHistory = errors.New("no scrape stored in the history yet")
+var ErrNoHistory = errors.New("not in the history yet")
 
 // ErrHistorySeriesLimit is wrapped by a PromQL result's Error when the history refused
 // new series at HistorySeriesLimit: the answer may lack them.
