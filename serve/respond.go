@@ -180,7 +180,7 @@ func limitParam(r *http.Request) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return 0, fmt.Errorf("cannot parse %q to a valid limit", v)
+		return 0, err
 	}
 	if n < 0 {
 		return 0, errors.New("limit must be non-negative")

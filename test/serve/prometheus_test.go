@@ -1,0 +1,222 @@
+package serve
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podscrape/podscrape/internal/promserver"
+	"github.com/podscrape/podscrape/podscrapetest"
+	"github.com/podscrape/podscrape/serve"
+)
+
+// startPrometheus runs the real Prometheus server with config until the test ends.
+func startPrometheus(t *testing.T, config string) *promserver.Server {
+	t.Helper()
+	prom, err := promserver.Start(t.Context(), promserver.Options{Config: config, Progress: os.Stderr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = prom.Stop() })
+	return prom
+}
+
+// envelope is Prometheus' API envelope with its data decoded generically.
+type envelope struct {
+	Status    string   `json:"status"`
+	Data      any      `json:"data"`
+	ErrorType string   `json:"errorType"`
+	Error     string   `json:"error"`
+	Warnings  []string `json:"warnings"`
+}
+
+// get asks base+path with params and returns the status code and the decoded envelope.
+func get(t *testing.T, base, path string, params url.Values) (int, envelope) {
+	t.Helper()
+	resp, err := http.Get(base + path + "?" + params.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e envelope
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatalf("%s%s: %q: %v", base, path, b, err)
+	}
+	return resp.StatusCode, e
+}
+
+// withoutLabels removes the named labels from every "metric" object and series label set
+// in v, in place: what Prometheus' job config and serve name differently.
+func withoutLabels(v any, names ...string) {
+	switch x := v.(type) {
+	case map[string]any:
+		if m, ok := x["metric"].(map[string]any); ok {
+			for _, n := range names {
+				delete(m, n)
+			}
+		}
+		for _, e := range x {
+			withoutLabels(e, names...)
+		}
+	case []any:
+		for _, e := range x {
+			if m, ok := e.(map[string]any); ok {
+				if _, isSeries := m["__name__"]; isSeries {
+					for _, n := range names {
+						delete(m, n)
+					}
+				}
+			}
+			withoutLabels(e, names...)
+		}
+	}
+}
+
+// TestSameJSONAsPrometheus asks serve and the real Prometheus server, scraping the same
+// pods, the same requests at the same time: the same status, errorType, error text,
+// JSON shape and values (gauges: exactly), the labels each side's job config names
+// differently (job, instance) aside.
+func TestSameJSONAsPrometheus(t *testing.T) {
+	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 2})
+	for i, p := range svc.Pods() {
+		p.SetBody(body(i))
+	}
+	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, Interval: time.Second})
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := env.WriteKubeconfig(kubeconfig, svc.Namespace); err != nil {
+		t.Fatal(err)
+	}
+	prom := startPrometheus(t, promserver.PodScrapeConfig(kubeconfig, time.Second, promserver.PodJob{
+		Name: svc.Name, Namespace: svc.Namespace, Selector: "app=" + svc.Name, Port: int(svc.Port),
+	}))
+	// Prometheus has scraped both pods for 4 seconds (serve did from the start).
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, e := get(t, prom.URL, "/api/v1/query", url.Values{"query": {"count(count_over_time(vllm:num_requests_waiting[5s]) >= 4)"}})
+		if r, _ := e.Data.(map[string]any)["result"].([]any); len(r) == 1 && r[0].(map[string]any)["value"].([]any)[1] == "2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus has not scraped both pods in a minute: %+v", e)
+		}
+		time.Sleep(100 * time.Millisecond) // polling Prometheus' answer
+	}
+
+	at := strconv.FormatFloat(float64(time.Now().UnixMilli())/1000, 'f', 3, 64)
+	from := strconv.FormatFloat(float64(time.Now().Add(-2*time.Second).UnixMilli())/1000, 'f', 3, 64)
+	for _, tc := range []struct {
+		path   string
+		params url.Values
+	}{
+		{"/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {at}}},
+		{"/api/v1/query", url.Values{"query": {"max by (pod) (vllm:num_requests_waiting)"}, "time": {at}}},
+		{"/api/v1/query", url.Values{"query": {`vllm:kv_cache_usage_perc{model_name="m"}`}, "time": {at}}},
+		{"/api/v1/query", url.Values{"query": {"scalar(max(vllm:kv_cache_usage_perc))"}, "time": {at}}},
+		{"/api/v1/query", url.Values{"query": {`vllm:num_requests_waiting{pod="none"}`}, "time": {at}}},
+		{"/api/v1/query", url.Values{"query": {"sum by (pod) (up)"}, "time": {at}}},
+		{"/api/v1/query", url.Values{"query": {`"text"`}, "time": {at}}},
+		{"/api/v1/query_range", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "start": {from}, "end": {at}, "step": {"1"}}},
+		{"/api/v1/query", url.Values{"query": {"sum("}}},
+		{"/api/v1/query", url.Values{"query": {"rate(vllm:num_requests_waiting)"}}},
+		{"/api/v1/query", url.Values{"query": {"up"}, "time": {"yesterday"}}},
+		{"/api/v1/query_range", url.Values{"query": {"up"}, "start": {"10"}, "end": {"1"}, "step": {"1"}}},
+		{"/api/v1/query_range", url.Values{"query": {"up"}, "start": {"1"}, "end": {"100000"}, "step": {"1"}}},
+		{"/api/v1/query_range", url.Values{"query": {"up"}, "start": {"1"}, "end": {"10"}, "step": {"0"}}},
+		{"/api/v1/series", url.Values{}},
+		{"/api/v1/series", url.Values{"match[]": {"vllm:kv_cache_usage_perc"}}},
+		{"/api/v1/series", url.Values{"match[]": {`{__name__=~".*"}`}, "limit": {"x"}}},
+		{"/api/v1/label/model_name/values", url.Values{}},
+		{"/api/v1/label/pod/values", url.Values{"match[]": {"vllm:num_requests_waiting"}}},
+	} {
+		name := tc.path + "?" + tc.params.Encode()
+		sc, se := get(t, base, tc.path, tc.params)
+		pc, pe := get(t, prom.URL, tc.path, tc.params)
+		normalize(se.Data)
+		normalize(pe.Data)
+		if sc != pc || se.Status != pe.Status || se.ErrorType != pe.ErrorType || se.Error != pe.Error {
+			t.Errorf("%s:\nserve      %d %s %s %q\nprometheus %d %s %s %q", name, sc, se.Status, se.ErrorType, se.Error, pc, pe.Status, pe.ErrorType, pe.Error)
+			continue
+		}
+		if !reflect.DeepEqual(se.Data, pe.Data) {
+			sj, _ := json.Marshal(se.Data)
+			pj, _ := json.Marshal(pe.Data)
+			t.Errorf("%s: data differ\nserve      %s\nprometheus %s", name, sj, pj)
+		}
+	}
+
+	// Labels: serve names job on every series, Prometheus' job config drops it from the
+	// scraped ones; every other name is the same.
+	_, se := get(t, base, "/api/v1/labels", url.Values{"match[]": {"vllm:num_requests_waiting"}})
+	_, pe := get(t, prom.URL, "/api/v1/labels", url.Values{"match[]": {"vllm:num_requests_waiting"}})
+	if got, want := strings.Replace(fmt.Sprint(se.Data), " job", "", 1), fmt.Sprint(pe.Data); got != want {
+		t.Errorf("labels: serve %v, prometheus %v", se.Data, pe.Data)
+	}
+	_, se = get(t, base, "/api/v1/metadata", url.Values{"metric": {"vllm:num_requests_waiting"}})
+	_, pe = get(t, prom.URL, "/api/v1/metadata", url.Values{"metric": {"vllm:num_requests_waiting"}})
+	if !reflect.DeepEqual(se.Data, pe.Data) {
+		t.Errorf("metadata: serve %v, prometheus %v", se.Data, pe.Data)
+	}
+	_, se = get(t, base, "/api/v1/targets", nil)
+	_, pe = get(t, prom.URL, "/api/v1/targets", nil)
+	if sk, pk := keys(se.Data, "activeTargets"), keys(pe.Data, "activeTargets"); sk != pk {
+		t.Errorf("targets' fields: serve %s, prometheus %s", sk, pk)
+	}
+}
+
+// normalize drops the labels Prometheus' job config and serve name differently (job,
+// instance) and sorts results and series by their labels: Prometheus orders series by
+// every label, instance included, which serve's pods have not.
+func normalize(data any) {
+	withoutLabels(data, "job", "instance")
+	sortByJSON := func(list []any, key string) {
+		sort.SliceStable(list, func(i, j int) bool {
+			a, _ := json.Marshal(pick(list[i], key))
+			b, _ := json.Marshal(pick(list[j], key))
+			return string(a) < string(b)
+		})
+	}
+	switch d := data.(type) {
+	case map[string]any:
+		if r, ok := d["result"].([]any); ok {
+			sortByJSON(r, "metric")
+		}
+	case []any:
+		sortByJSON(d, "")
+	}
+}
+
+// pick returns v[key] when v is an object and key is set, else v.
+func pick(v any, key string) any {
+	if m, ok := v.(map[string]any); ok && key != "" {
+		return m[key]
+	}
+	return v
+}
+
+// keys lists the fields of the first element of data[field], sorted.
+func keys(data any, field string) string {
+	list, _ := data.(map[string]any)[field].([]any)
+	if len(list) == 0 {
+		return "none"
+	}
+	var out []string
+	for k := range list[0].(map[string]any) {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
