@@ -37,7 +37,13 @@
 // Start needs kube-apiserver and etcd: the directory KUBEBUILDER_ASSETS (or
 // Options.BinaryAssetsDirectory) names, as for envtest. Inside the podscrape repository
 // they default to bin/k8s, built from the Go module proxy on first use
-// (hack/build-envtest.sh).
+// (hack/build-envtest.sh). In your own module, build them once, at the versions this
+// repository tests with, from the Go module proxy (about 8 minutes the first time):
+//
+//	go run github.com/podscrape/podscrape/tools/buildenvtest -o bin/k8s
+//	export KUBEBUILDER_ASSETS=$PWD/bin/k8s
+//
+// Without them, Start's error says so and gives that command.
 //
 // # Flags
 //

@@ -119,7 +119,9 @@ func repoRoot() (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("control-plane binaries: not inside the podscrape repository and KUBEBUILDER_ASSETS is not set")
+			return "", errors.New("control-plane binaries: not inside the podscrape repository and KUBEBUILDER_ASSETS is not set: " +
+				"build kube-apiserver and etcd once with 'go run github.com/podscrape/podscrape/tools/buildenvtest -o bin/k8s' " +
+				"(from your module; about 8 minutes the first time) and set KUBEBUILDER_ASSETS=$PWD/bin/k8s")
 		}
 		dir = parent
 	}
