@@ -1,7 +1,19 @@
-// Package history keeps a source's scrapes as Prometheus series and answers PromQL over
-// them, with Prometheus' own storage (the tsdb head, in memory, without a WAL) and its own
-// query engine. It knows nothing of Kubernetes or HTTP: a caller hands it, per scrape, each
-// target's samples with their final labels, and asks instant queries at a time.
+// Package history keeps a source's scrapes as Prometheus series in memory and answers
+// PromQL over them with Prometheus' own query engine. It knows nothing of Kubernetes or
+// HTTP: a caller hands it, per scrape, each target's samples with their final labels, and
+// asks instant queries at a time, or reads the series through Queryable with an engine of
+// its own.
+//
+// # Storage
+//
+// The series are held by a store of this package, not Prometheus' tsdb (whose package
+// imports prometheus/config and, through it, the remote-write auth of three cloud SDKs):
+// per series its labels and its samples in tsdb/chunkenc's XOR chunks of up to 120
+// samples, and a postings index from label name and value to series for the matchers.
+// It serves storage.Queryable: a Select returns the matching series sorted by labels, skips
+// chunks outside the hints' range, and hands out chunks that never change again (the
+// chunk still appended to is copied). Prometheus' own PromQL test files run against it
+// (TestPromQLConformance).
 //
 // # Series as Prometheus writes them
 //
@@ -13,15 +25,34 @@
 // delta later. Series whose samples carry their own timestamps are not marked stale, as
 // Prometheus does by default (track_timestamps_staleness: false).
 //
+// # Timestamps
+//
+// Samples are kept as Prometheus keeps them. A sample with a timestamp of its own is kept
+// at any age the retention covers, in order per series: one at or before its series'
+// newest sample is dropped and counted (a duplicate at the same millisecond is no error),
+// and one more than FutureTolerance (10 minutes) ahead of its scrape is refused, counted
+// and named in the error. Each target's samples are judged alone: there is no storage-wide
+// newest time, so one pod's skewed clock never causes another pod's samples to be refused.
+// AppendStats.RefusedNames says which metrics lost samples, so that a caller puts the error
+// only on the queries reading them.
+//
+// A sample without a timestamp of its own, or a staleness marker, that falls at its
+// series' newest millisecond (two scrapes in one millisecond, a clock that does not move)
+// is written one millisecond later, as Prometheus writes a marker at the next distinct
+// timestamp: the later scrape wins from there on, and no marker is lost.
+//
 // # Bounds
 //
-// Retention drops samples older than the newest append minus Options.Retention (at chunk
-// granularity, so up to Options.Retention/4 more is kept). Options.SeriesLimit bounds the
+// Retention drops samples older than the newest append minus Options.Retention, once the
+// bound has moved a quarter retention since the last truncation (each truncation walks
+// every series), so up to a quarter retention more is kept. Options.SeriesLimit bounds the
 // series held: past it, new series are refused, counted, and reported by Append, while
-// series already held keep receiving samples.
+// series already held (stale ones, or another target's) keep receiving samples.
 //
 // # Concurrency
 //
 // A History is safe for concurrent use: appends are serialised, queries run alongside them
-// and see only committed appends.
+// and each sees the appends committed when it started, in all its selectors (Prometheus'
+// head isolation). While queriers are open, appends keep, per series, where it stood for
+// them; a Querier must be closed (promql's engine closes its own).
 package history

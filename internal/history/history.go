@@ -205,6 +205,8 @@ func (h *History) Span() (oldest, newest time.Time) {
 
 // NumSeries returns the number of series held, stale ones within the retention included.
 func (h *History) NumSeries() int {
+	h.life.RLock()
+	defer h.life.RUnlock()
 	h.db.mu.RLock()
 	defer h.db.mu.RUnlock()
 	return h.db.numSeries()

@@ -109,8 +109,10 @@ func (h *History) Query(ctx context.Context, expr string, at time.Time) (Result,
 
 // Queryable returns the stored series as a Prometheus storage.Queryable, for a caller that
 // evaluates PromQL with its own engine (across several histories, for instance). It is safe
-// for concurrent use with appends: each Querier sees the appends committed when it was
-// made. Queriers made after Close fail with ErrClosed.
+// for concurrent use with appends: each Querier sees, in every Select, the appends
+// committed when it was made. Close every Querier (promql's engine does): while one is
+// open, appends keep what it may read. Queriers made after Close fail with ErrClosed;
+// those made before keep reading what they saw.
 func (h *History) Queryable() storage.Queryable {
 	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
 		h.life.RLock()
