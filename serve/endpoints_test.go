@@ -2,9 +2,12 @@ package serve_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -208,6 +211,48 @@ func TestBuildInfoAndMetrics(t *testing.T) {
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+func TestPodLabelsAndConfigFile(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	path := filepath.Join(t.TempDir(), "serve.yaml")
+	if err := os.WriteFile(path, fmt.Appendf(nil, "services:\n- name: %s\n  port: %d\n  interval: 1h\n  podLabels: [app]\n", svc.Name, svc.Port), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	services, err := serve.LoadFile(path, svc.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := startServer(t, serve.Config{Services: services})
+	_, r := query(t, base, "vllm:num_requests_waiting")
+	if got := vector(t, r); len(got) != 1 || got[0].Metric["app"] != "vllm" {
+		t.Errorf("got %+v, want the pod label app=vllm on the series", got)
+	}
+	_, r = call(t, http.MethodGet, base, "/api/v1/targets", nil)
+	if !strings.Contains(string(r.Data), `"app":"vllm"`) {
+		t.Errorf("targets %s lack the pod label", r.Data)
+	}
+}
+
+func TestLoadFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ yaml, want string }{
+		{"services:\n- port: 80\n", "name is required"},
+		{"services:\n- name: a\n", "port 0 is outside 1-65535"},
+		{"services:\n- name: a\n  port: 80\n  intervl: 5s\n", "unknown field"},
+		{"services:\n- name: a\n  port: 80\n  interval: soon\n", "soon"},
+		{"services: []\n", "no services"},
+		{"- name: a\n  port: 80\n  secret: s\n  tokenFile: t\n", "mutually exclusive"},
+	} {
+		path := filepath.Join(dir, "f.yaml")
+		if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := serve.LoadFile(path, "ns")
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%q: got %v, want an error naming the file and saying %q", tc.yaml, err, tc.want)
 		}
 	}
 }

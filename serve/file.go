@@ -42,6 +42,10 @@ type FileService struct {
 	CAFile                string `json:"caFile,omitempty"`
 	TLSServerName         string `json:"tlsServerName,omitempty"`
 	InsecureSkipTLSVerify bool   `json:"insecureSkipTLSVerify,omitempty"`
+	// PodLabels are pod label keys copied onto the pods' series, named as Prometheus'
+	// labelmap names them ("llm-d.ai/variant" -> llm_d_ai_variant); see
+	// pod.PodScrapingSourceConfig.PodLabels.
+	PodLabels []string `json:"podLabels,omitempty"`
 }
 
 // File is a config file: its services, under "services:", or the list alone.
@@ -126,6 +130,7 @@ func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
 		MaxConcurrentScrapes:         s.Concurrency,
 		TLSServerName:                s.TLSServerName,
 		InsecureSkipVerify:           s.InsecureSkipTLSVerify,
+		PodLabels:                    s.PodLabels,
 	}
 	if s.TokenFile != "" {
 		if s.Secret != "" {

@@ -30,6 +30,7 @@ type serveOptions struct {
 	allowPartialWindows bool
 	auth                string
 	tlsCert, tlsKey     string
+	podLabels           []string
 }
 
 func newServeCommand(kube *genericclioptions.ConfigFlags, stdout, stderr io.Writer) *cobra.Command {
@@ -72,6 +73,7 @@ never an empty result; some pods failing is a warning. See docs/serve.md.`,
 	f.DurationVar(&o.retention, "retention", history.DefaultRetention, "how long samples are kept for range queries")
 	f.DurationVar(&o.maxAge, "max-age", 0, "scrape before answering when the newest scrape is older than this (0: answer from the interval's scrapes)")
 	f.BoolVar(&o.allowPartialWindows, "allow-partial-windows", false, "answer increase()-like windows longer than the history with a warning instead of HTTP 422")
+	f.StringArrayVar(&o.podLabels, "pod-label", nil, "copy this pod label (a Kubernetes label key) onto the pods' series, as Prometheus' labelmap names it; repeat for more")
 	f.StringVar(&o.auth, "auth", "none", "none, or kubernetes: check each request's Bearer token with a TokenReview and a SubjectAccessReview")
 	f.StringVar(&o.tlsCert, "tls-cert-file", "", "serve https with this PEM certificate (with --tls-key-file)")
 	f.StringVar(&o.tlsKey, "tls-key-file", "", "PEM private key of --tls-cert-file")
@@ -98,7 +100,7 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 		return usagef("--tls-cert-file and --tls-key-file go together")
 	}
 	if o.config != "" {
-		for _, name := range []string{"port", "path", "scheme", "secret", "secret-namespace", "secret-key", "token", "timeout", "concurrency", "pod-ca-file", "pod-tls-server-name", "pod-insecure-skip-tls-verify"} {
+		for _, name := range []string{"port", "path", "scheme", "secret", "secret-namespace", "secret-key", "token", "timeout", "concurrency", "pod-ca-file", "pod-tls-server-name", "pod-insecure-skip-tls-verify", "pod-label"} {
 			if changed(name) {
 				return usagef("--%s configures SERVICE: with --config, set it in the file", name)
 			}
@@ -137,6 +139,7 @@ func (o *serveOptions) run(ctx context.Context, kube *genericclioptions.ConfigFl
 			return err
 		}
 		c = cl
+		cfg.PodLabels = o.podLabels
 		services = []serve.ServiceConfig{{Source: cfg}}
 	}
 	srv, err := serve.New(ctx, c, serve.Config{
