@@ -52,7 +52,7 @@ func watch(ctx context.Context, out io.Writer, interval time.Duration, targets [
 				prev[i] = s
 			}
 			if err != nil && format != render.FormatJSON {
-				fmt.Fprintf(&frame, "Error: %v\n", err)
+				fmt.Fprintf(&frame, "Error: %s\n", errorText(err))
 			}
 			if format != render.FormatJSON && i < len(targets)-1 {
 				frame.WriteString("\n")
