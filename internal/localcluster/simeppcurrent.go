@@ -159,8 +159,12 @@ func (e *eppSim) exposeCurrent(w *textWriter, servers []*modelServer) {
 				}
 				for _, m := range servers {
 					if n, ok := e.attempts[m.pod]; ok {
+						port := e.port
+						if m.engine == engineSGLang {
+							port = SGLangMetricsPort
+						}
 						w.sample(name, sortLabels(labels(endpoint, m.pod, "namespace", e.namespace,
-							"port", strconv.Itoa(e.port), "status", "success", "target_model_name", e.model)), n)
+							"port", strconv.Itoa(port), "status", "success", "target_model_name", e.model)), n)
 					}
 				}
 			}},

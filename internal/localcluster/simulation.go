@@ -114,6 +114,14 @@ func NewSimulation(opts SimulationOptions) *Simulation {
 	}
 	for _, e := range s.epps {
 		s.exposed[e.pod] = &atomic.Pointer[[]byte]{}
+		// Every endpoint of the pool has its scheduler attempts from zero, so a rate over
+		// the first minute has a zero point (the real EPP's series of an endpoint appears
+		// with its first attempt).
+		for _, m := range s.servers {
+			if m.serving {
+				e.attempts[m.pod] = 0
+			}
+		}
 	}
 	for _, m := range s.servers {
 		s.exposed[m.pod] = &atomic.Pointer[[]byte]{}

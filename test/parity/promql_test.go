@@ -10,16 +10,17 @@ import (
 	"github.com/podscrape/podscrape/source/pod"
 )
 
-// cacheConfigAnyModel is cache_config_info without its model_name matcher: vLLM's
-// vllm:cache_config_info carries no model_name label, so the autoscaler's query is empty
-// on every backend (both sides agree on that), and this one compares the series.
+// cacheConfigAnyModel is cache_config_info grouped by pod alone (the shipped query, like
+// upstream's, reads vllm:cache_config_info by namespace only: it carries no model_name).
 var cacheConfigAnyModel = source.QueryTemplate{
 	Name: "cache_config_info_any_model", Type: source.QueryTypePromQL, Params: []string{source.ParamNamespace},
 	Template: `max by (pod, num_gpu_blocks, block_size) (vllm:cache_config_info{namespace="{{.namespace}}"})`,
 }
 
-// compare are the queries the test compares: every query of the autoscaler, and one.
-var compare = append(llmd.Queries(), cacheConfigAnyModel)
+// compare are the queries the test compares: every vLLM and EPP query of the autoscaler,
+// and one. (The fleet runs no SGLang pod: the SGLang variants are checked against the
+// simulated SGLang in source/llmd.)
+var compare = append(append(llmd.VLLMQueries(), llmd.SchedulerQueries()...), cacheConfigAnyModel)
 
 // TestAutoscalerQueriesMatchPrometheus runs every query of the autoscaler on a
 // PodScrapingSource and on the real Prometheus server scraping the same pods, at the same

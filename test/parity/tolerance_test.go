@@ -16,17 +16,21 @@ import (
 
 // Which compared queries extrapolate, and how (see rateTolerance).
 var (
-	// extrapolated take increase() of counters that start at zero.
-	extrapolated = map[string]bool{llmd.ModelRequestCount: true}
+	// extrapolated take increase() or rate() of counters that start at zero (rate is the
+	// increase over the window's length: the same relative difference).
+	extrapolated = map[string]bool{llmd.ModelRequestCount: true, llmd.GenerationTokenRate: true, llmd.RequestRate: true,
+		llmd.SchedulerDispatchRate: true, llmd.ModelArrivalRate: true}
 	// ratios divide the rates of two counters that start at zero and are scraped together.
-	ratios = map[string]bool{llmd.AvgOutputTokens: true, llmd.AvgInputTokens: true, llmd.PrefixCacheHitRate: true}
+	ratios = map[string]bool{llmd.AvgOutputTokens: true, llmd.AvgInputTokens: true, llmd.PrefixCacheHitRate: true,
+		llmd.AvgTTFT: true, llmd.AvgITL: true}
 	// gaugeRates take rate() of a gauge: no zero point to clamp the start to.
 	gaugeRates = map[string]bool{rateOfGauge.Name: true}
 )
 
 // zeroStartCounters are the counters under extrapolated and ratios: the simulation starts
 // each at zero, which rateTolerance relies on and checkZeroStart checks.
-const zeroStartCounters = `vllm:request_success_total|vllm:request_(generation|prompt)_tokens_(sum|count)|vllm:prefix_cache_(hits|queries)`
+const zeroStartCounters = `vllm:request_success_total|vllm:request_(generation|prompt)_tokens_(sum|count)|vllm:prefix_cache_(hits|queries)_total|` +
+	`vllm:(time_to_first_token|inter_token_latency)_seconds_(sum|count)|(llm_d_epp|inference_extension)_scheduler_attempts_total`
 
 // The differential tests compare windows of [1m] and [5m] over every sample either side
 // holds, so they stop stepping before the shortest window slides past Prometheus' first
