@@ -32,11 +32,18 @@ type PartialWindowError struct {
 	// Held is the span of history the window found: from the oldest scrape holding the
 	// metrics it reads to the evaluation time.
 	Held time.Duration
+	// Retention is the history's retention (HistoryRetention) when it is shorter than
+	// Window: the window is never covered; zero otherwise.
+	Retention time.Duration
 }
 
 func (e *PartialWindowError) Error() string { return e.what() + ": " + ErrPartialWindow.Error() }
 
 func (e *PartialWindowError) what() string {
+	if e.Retention > 0 {
+		return fmt.Sprintf("query %q: %s over %s reaches before the history's oldest scrape (%s held; HistoryRetention %s is shorter than the window)",
+			e.Query, e.Func, e.Window, e.Held, e.Retention)
+	}
 	return fmt.Sprintf("query %q: %s over %s reaches before the history's oldest scrape (%s held)",
 		e.Query, e.Func, e.Window, e.Held)
 }
@@ -96,8 +103,9 @@ func (c storedSince) from(metric string) (time.Time, bool) {
 
 // coverage is what a PromQL evaluation at one instant can know of the history behind it.
 type coverage struct {
-	oldest time.Time   // the oldest scrape the history holds (History.Span)
-	since  storedSince // since when each metric is stored
+	oldest    time.Time     // the oldest scrape the history holds (History.Span)
+	since     storedSince   // since when each metric is stored
+	retention time.Duration // the history's retention; zero: not known
 }
 
 // check returns, for the query name evaluated as expr at at: an error wrapping
@@ -130,6 +138,9 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 			continue
 		}
 		e := &PartialWindowError{Query: name, Func: r.Func, Window: r.Reach, Held: at.Sub(start)}
+		if c.retention > 0 && c.retention < r.Reach {
+			e.Retention = c.retention
+		}
 		switch {
 		case r.Range == 0:
 			e.Func = "offset"

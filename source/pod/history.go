@@ -203,8 +203,12 @@ func (s *PodScrapingSource) coverage(store *history.History) coverage {
 	h := &s.history
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.store != store {
-		return coverage{oldest: oldest}
+	retention := s.config.HistoryRetention
+	if retention <= 0 {
+		retention = history.DefaultRetention
 	}
-	return coverage{oldest: oldest, since: h.since.clone()}
+	if h.store != store {
+		return coverage{oldest: oldest, retention: retention}
+	}
+	return coverage{oldest: oldest, since: h.since.clone(), retention: retention}
 }

@@ -88,6 +88,18 @@ func TestCoverageCheck(t *testing.T) {
 			t.Errorf("%s: got warnings %q, want %d", tc.expr, warnings, tc.warnings)
 		}
 	}
+	// A window longer than the retention is never covered: the error says why.
+	short := cov
+	short.retention = 5 * time.Minute
+	err, _ := short.check("q", `increase(new[10m])`, at)
+	var pw *PartialWindowError
+	if !errors.As(err, &pw) || pw.Retention != 5*time.Minute ||
+		err.Error() != `query "q": increase over 10m0s reaches before the history's oldest scrape (2m0s held; HistoryRetention 5m0s is shorter than the window): partial window` {
+		t.Errorf("a window longer than the retention: got %v, want it named", err)
+	}
+	if err, _ := short.check("q", `increase(new[1m])`, at); err != nil {
+		t.Errorf("a covered window under a short retention: got %v", err)
+	}
 	// Storing every metric covers any selector from then on.
 	all := coverage{oldest: t0, since: storedSince{all: at.Add(-time.Minute)}}
 	if err, _ := all.check("q", `increase({__name__=~"o.*"}[1m])`, at); err != nil {
