@@ -241,7 +241,7 @@ func lint(t *testing.T, text []byte) []string {
 func TestPromKeepsHelpAndType(t *testing.T) {
 	for _, fixture := range []string{"prometheus-server-metrics.prom.txt", "epp-metrics.txt", "vllm-sim-metrics.txt"} {
 		t.Run(fixture, func(t *testing.T) {
-			text, err := os.ReadFile(filepath.Join("..", "..", "testdata", fixture))
+			text, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "testdata", fixture))
 			if err != nil {
 				t.Fatal(err)
 			}
