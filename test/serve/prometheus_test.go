@@ -41,7 +41,7 @@ type envelope struct {
 }
 
 // get asks base+path with params and returns the status code and the decoded envelope.
-func get(t *testing.T, base, path string, params url.Values) (int, envelope) {
+func get(t testing.TB, base, path string, params url.Values) (int, envelope) {
 	t.Helper()
 	resp, err := http.Get(base + path + "?" + params.Encode())
 	if err != nil {

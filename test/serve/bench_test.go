@@ -1,0 +1,245 @@
+package serve
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/podscrape/podscrape/internal/promserver"
+	"github.com/podscrape/podscrape/podscrapetest"
+	"github.com/podscrape/podscrape/source"
+	"github.com/podscrape/podscrape/source/llmd"
+)
+
+// BenchmarkServeVersusPrometheus runs `podscrape serve` and the real Prometheus server
+// side by side, as processes of their own, on the same 200 loopback vLLM pods (the
+// vLLM fixture), both scraping every second; every second for the window, the
+// autoscaler's vLLM queries are asked of both over HTTP. It reports each one's CPU
+// seconds and peak RSS, each one's query latency p50 and p99, and the age of the data
+// each answer saw (min(timestamp(vllm:num_requests_waiting)) at the query time).
+// BENCH.md's goal: serve at most 1/4 of Prometheus' CPU and 1/3 of its peak RSS, latency
+// no worse, data age at most half of Prometheus' and at most --max-age.
+//
+//	go test ./test/serve -run '^$' -bench ServeVersusPrometheus -benchtime 1x -timeout 20m
+func BenchmarkServeVersusPrometheus(b *testing.B) {
+	const (
+		pods     = 200
+		interval = time.Second
+		maxAge   = 500 * time.Millisecond
+	)
+	window := 60 * time.Second
+	if w := os.Getenv("SERVE_BENCH_WINDOW"); w != "" {
+		window, _ = time.ParseDuration(w)
+	}
+	fixture, err := os.ReadFile(filepath.Join(repoRoot(b), "testdata", "vllm-sim-metrics.txt"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := env.NewService(b.Context(), podscrapetest.ServiceOptions{Name: "vllm", Pods: pods, Body: string(fixture)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = svc.Close() })
+	dir := b.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := env.WriteKubeconfig(kubeconfig, svc.Namespace); err != nil {
+		b.Fatal(err)
+	}
+	bin := filepath.Join(dir, "podscrape")
+	build := exec.Command(filepath.Join(goruntime.GOROOT(), "bin", "go"), "build", "-o", bin, "./cmd/podscrape")
+	build.Dir, build.Stderr = repoRoot(b), os.Stderr
+	if err := build.Run(); err != nil {
+		b.Fatalf("go build ./cmd/podscrape: %v", err)
+	}
+	params := map[string]string{source.ParamNamespace: svc.Namespace, source.ParamModelID: "fake-model", llmd.ParamRetentionPeriod: "1m"}
+	var exprs []string
+	for _, q := range llmd.VLLMQueries() {
+		e, err := source.FillTemplate(q, params)
+		if err != nil {
+			b.Fatal(err)
+		}
+		exprs = append(exprs, e)
+	}
+	const oldest = "min(timestamp(vllm:num_requests_waiting))"
+
+	for b.Loop() {
+		serveCmd := exec.Command(bin, "--kubeconfig", kubeconfig, "serve", svc.Name, "--port", fmt.Sprint(svc.Port),
+			"--interval", interval.String(), "--max-age", maxAge.String(), "--concurrency", "50",
+			"--allow-partial-windows", "--listen", "127.0.0.1:0")
+		base := startServeChild(b, serveCmd)
+		prom, err := promserver.Start(b.Context(), promserver.Options{Config: promserver.PodScrapeConfig(kubeconfig, interval, promserver.PodJob{
+			Name: svc.Name, Namespace: svc.Namespace, Selector: "app=" + svc.Name, Port: int(svc.Port),
+		})})
+		if err != nil {
+			b.Fatal(err)
+		}
+		waitUp(b, prom.URL, pods)
+		waitUp(b, base, pods)
+
+		serveCPU0, promCPU0 := procCPU(b, serveCmd.Process.Pid), procCPU(b, prom.PID())
+		var serveLat, promLat []time.Duration
+		var serveAge, promAge time.Duration
+		probes := 0
+		tick := time.NewTicker(time.Second)
+		for end := time.Now().Add(window); time.Now().Before(end); {
+			<-tick.C // the autoscaler's poll period: wall time, not a wait for an event
+			for _, e := range exprs {
+				serveLat = append(serveLat, timedQuery(b, base, e))
+				promLat = append(promLat, timedQuery(b, prom.URL, e))
+			}
+			now := time.Now()
+			serveAge += now.Sub(scalarTime(b, base, oldest))
+			promAge += now.Sub(scalarTime(b, prom.URL, oldest))
+			probes++
+		}
+		tick.Stop()
+		serveCPU, promCPU := procCPU(b, serveCmd.Process.Pid)-serveCPU0, procCPU(b, prom.PID())-promCPU0
+		serveRSS, promRSS := procPeakRSS(b, serveCmd.Process.Pid), procPeakRSS(b, prom.PID())
+		_ = serveCmd.Process.Signal(syscall.SIGTERM)
+		_ = serveCmd.Wait()
+		if err := prom.Stop(); err != nil {
+			b.Error(err)
+		}
+		b.ReportMetric(serveCPU.Seconds(), "serve-cpu-s")
+		b.ReportMetric(promCPU.Seconds(), "prom-cpu-s")
+		b.ReportMetric(serveCPU.Seconds()/promCPU.Seconds(), "cpu-ratio")
+		b.ReportMetric(float64(serveRSS)/(1<<20), "serve-peak-MiB")
+		b.ReportMetric(float64(promRSS)/(1<<20), "prom-peak-MiB")
+		b.ReportMetric(float64(serveRSS)/float64(promRSS), "rss-ratio")
+		b.ReportMetric(ms(percentile(serveLat, 50)), "serve-p50-ms")
+		b.ReportMetric(ms(percentile(promLat, 50)), "prom-p50-ms")
+		b.ReportMetric(ms(percentile(serveLat, 99)), "serve-p99-ms")
+		b.ReportMetric(ms(percentile(promLat, 99)), "prom-p99-ms")
+		b.ReportMetric(ms(serveAge/time.Duration(probes)), "serve-age-ms")
+		b.ReportMetric(ms(promAge/time.Duration(probes)), "prom-age-ms")
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func percentile(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[(len(s)-1)*p/100]
+}
+
+// startServeChild starts podscrape serve and returns the URL it printed.
+func startServeChild(b *testing.B, cmd *exec.Cmd) string {
+	b.Helper()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	r := bufio.NewReader(stderr)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			b.Fatalf("podscrape serve: %v (last line %q)", err, line)
+		}
+		if _, rest, ok := strings.Cut(line, " on http://"); ok {
+			go func() { _, _ = io.Copy(io.Discard, r) }()
+			return "http://" + strings.Fields(rest)[0]
+		}
+	}
+}
+
+// timedQuery asks base for expr over HTTP and returns how long the answer took.
+func timedQuery(b *testing.B, base, expr string) time.Duration {
+	b.Helper()
+	start := time.Now()
+	resp, err := http.PostForm(base+"/api/v1/query", url.Values{"query": {expr}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	d := time.Since(start)
+	if resp.StatusCode != http.StatusOK {
+		b.Fatalf("%s %q: %d %s", base, expr, resp.StatusCode, body)
+	}
+	return d
+}
+
+// scalarTime asks base for expr (one sample of a Unix time in seconds) and returns it.
+func scalarTime(b *testing.B, base, expr string) time.Time {
+	b.Helper()
+	_, e := get(b, base, "/api/v1/query", url.Values{"query": {expr}})
+	r, _ := e.Data.(map[string]any)["result"].([]any)
+	if len(r) != 1 {
+		b.Fatalf("%s %q: %+v", base, expr, e)
+	}
+	f, err := strconv.ParseFloat(r[0].(map[string]any)["value"].([]any)[1].(string), 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return time.UnixMilli(int64(f * 1000))
+}
+
+// waitUp polls base until n targets are up, for at most a minute.
+func waitUp(b *testing.B, base string, n int) {
+	b.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, e := get(b, base, "/api/v1/query", url.Values{"query": {"count(up == 1)"}})
+		if r, _ := e.Data.(map[string]any)["result"].([]any); len(r) == 1 {
+			if v, _ := strconv.Atoi(r[0].(map[string]any)["value"].([]any)[1].(string)); v >= n {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%s: fewer than %d targets up after a minute: %+v", base, n, e)
+		}
+		time.Sleep(100 * time.Millisecond) // polling with a deadline
+	}
+}
+
+func repoRoot(testing.TB) string {
+	_, file, _, _ := goruntime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// procCPU is a process's user and system CPU time, from /proc/PID/stat.
+func procCPU(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	fields := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+}
+
+// procPeakRSS is a process's peak resident set (VmHWM), in bytes.
+func procPeakRSS(b *testing.B, pid int) int64 {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmHWM")
+	return 0
+}
