@@ -27,11 +27,24 @@ import (
 // a production server's usual 15-60 s, so the demo's panel fills quickly.
 const comparePromInterval = 5 * time.Second
 
-// compareQueries are the autoscaler's queries the demo's panel shows (cache_config_info
-// is empty on both backends: vLLM's metric carries no model_name).
+// compareQueries are the autoscaler's queries the demo's panel shows: vLLM's, SGLang's
+// (sglang/<name>) and the EPP's.
 func compareQueries() []string {
-	return []string{queries.QueueLength, queries.KVCacheUsage, queries.AvgInputTokens, queries.AvgOutputTokens,
-		queries.PrefixCacheHitRate, queries.ModelRequestCount, queries.SchedulerQueueSize, queries.SchedulerQueueBytes}
+	sglang := func(q string) string { return queries.EngineQuery(queries.EngineSGLang, q) }
+	return []string{queries.QueueLength, queries.KVCacheUsage, queries.CacheConfigInfo, queries.AvgOutputTokens,
+		queries.PrefixCacheHitRate, queries.AvgTTFT, queries.AvgITL, queries.GenerationTokenRate, queries.ModelRequestCount,
+		sglang(queries.QueueLength), sglang(queries.KVCacheUsage), sglang(queries.CacheConfigInfo), sglang(queries.AvgITL),
+		queries.SchedulerQueueSize, queries.SchedulerDispatchRate, queries.ModelArrivalRate}
+}
+
+// eppQuery reports whether q is answered from the EPPs.
+func eppQuery(q string) bool {
+	for _, s := range queries.SchedulerQueries() {
+		if s.Name == q {
+			return true
+		}
+	}
+	return false
 }
 
 // comparison answers the autoscaler's queries on the demo's pods twice: directly, with a
@@ -40,6 +53,7 @@ func compareQueries() []string {
 type comparison struct {
 	prom    *promserver.Server
 	vllm    *pod.PodScrapingSource
+	sglang  *pod.PodScrapingSource
 	epp     *pod.PodScrapingSource
 	promSrc *promsource.PrometheusSource
 	params  map[string]string
@@ -72,6 +86,7 @@ func startComparison(ctx context.Context, cp *localcluster.ControlPlane, l *loca
 	}
 	cfg := promserver.PodScrapeConfig(kubeconfig, comparePromInterval,
 		promserver.PodJob{Name: "vllm", Namespace: l.Namespace, Selector: selector(l.VLLMSelector), Port: int(l.VLLMPort)},
+		promserver.PodJob{Name: "sglang", Namespace: l.Namespace, Selector: selector(l.SGLangSelector), Port: int(l.SGLangPort)},
 		promserver.PodJob{Name: "epp", Namespace: l.Namespace, Selector: selector(l.EPPSelector), Port: int(l.EPPPort), BearerTokenFile: tokenFile},
 	)
 	prom, err := promserver.Start(ctx, promserver.Options{Config: cfg, Progress: progress})
@@ -85,8 +100,17 @@ func startComparison(ctx context.Context, cp *localcluster.ControlPlane, l *loca
 			c.stop()
 		}
 	}()
+	// The model servers' sources label their series with the pods' variant, as the
+	// server's relabeling does.
 	if c.vllm, err = pod.NewPodScrapingSource(ctx, cp.Client, pod.PodScrapingSourceConfig{
 		ServiceName: l.VLLMService, ServiceNamespace: l.Namespace, MetricsPort: l.VLLMPort,
+		PodLabels: queries.PodLabels(),
+	}); err != nil {
+		return nil, err
+	}
+	if c.sglang, err = pod.NewPodScrapingSource(ctx, cp.Client, pod.PodScrapingSourceConfig{
+		ServiceName: l.SGLangService, ServiceNamespace: l.Namespace, MetricsPort: l.SGLangPort,
+		PodLabels: queries.PodLabels(),
 	}); err != nil {
 		return nil, err
 	}
@@ -106,10 +130,12 @@ func startComparison(ctx context.Context, cp *localcluster.ControlPlane, l *loca
 		qs   []source.QueryTemplate
 	}{
 		{c.vllm.QueryList(), queries.VLLMQueries()},
+		{c.sglang.QueryList(), queries.SGLangQueries()},
 		{c.epp.QueryList(), queries.SchedulerQueries()},
 		{c.promSrc.QueryList(), queries.Queries()},
 		{c.promSrc.QueryList(), []source.QueryTemplate{
 			{Name: "age_vllm", Type: source.QueryTypePromQL, Template: `time() - min(timestamp(up{job="vllm"}))`},
+			{Name: "age_sglang", Type: source.QueryTypePromQL, Template: `time() - min(timestamp(up{job="sglang"}))`},
 			{Name: "age_epp", Type: source.QueryTypePromQL, Template: `time() - min(timestamp(up{job="epp"}))`},
 		}},
 	} {
@@ -123,7 +149,7 @@ func startComparison(ctx context.Context, cp *localcluster.ControlPlane, l *loca
 // frame refreshes both backends and renders the panel.
 func (c *comparison) frame(ctx context.Context) string {
 	direct := map[string]*source.MetricResult{}
-	for _, src := range []*pod.PodScrapingSource{c.vllm, c.epp} {
+	for _, src := range []*pod.PodScrapingSource{c.vllm, c.sglang, c.epp} {
 		rs, _ := src.Refresh(ctx, source.RefreshSpec{Queries: promQLNames(src), Params: c.params})
 		maps.Copy(direct, rs)
 	}
@@ -131,8 +157,11 @@ func (c *comparison) frame(ctx context.Context) string {
 	now := time.Now()
 	promAge := func(query string) time.Duration {
 		name := "age_vllm"
-		if query == queries.SchedulerQueueSize || query == queries.SchedulerQueueBytes {
+		switch {
+		case eppQuery(query):
 			name = "age_epp"
+		case strings.HasPrefix(query, string(queries.EngineSGLang)+"/"):
+			name = "age_sglang"
 		}
 		if r := viaProm[name]; r != nil && len(r.Values) > 0 {
 			return time.Duration(r.Values[0].Value * float64(time.Second))
@@ -193,7 +222,7 @@ func (c *comparison) frame(ctx context.Context) string {
 
 // stop closes the sources and stops the server.
 func (c *comparison) stop() {
-	for _, s := range []*pod.PodScrapingSource{c.vllm, c.epp} {
+	for _, s := range []*pod.PodScrapingSource{c.vllm, c.sglang, c.epp} {
 		if s != nil {
 			s.Close()
 		}
@@ -212,10 +241,16 @@ func promQLNames(src *pod.PodScrapingSource) []string {
 	return out
 }
 
-// seriesName is a series' pod, or "all" for an aggregate without one.
+// seriesName is a series' pod and variant (llm_d_ai_variant), the pod the EPP
+// dispatched to (pod_name), or "all" for an aggregate without one.
 func seriesName(labels map[string]string) string {
-	if p := labels["pod"]; p != "" {
+	switch p := labels["pod"]; {
+	case p != "" && labels["llm_d_ai_variant"] != "":
+		return p + " " + labels["llm_d_ai_variant"]
+	case p != "":
 		return p
+	case labels["pod_name"] != "":
+		return "to " + labels["pod_name"]
 	}
 	return "all"
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/podscrape/podscrape/cmd/podscrape/internal/render"
 	"github.com/podscrape/podscrape/cmd/podscrape/internal/snapshot"
 	"github.com/podscrape/podscrape/internal/localcluster"
+	queries "github.com/podscrape/podscrape/source/llmd"
 	"github.com/podscrape/podscrape/source/pod"
 )
 
@@ -22,16 +23,18 @@ import (
 const demoWarmup = 30
 
 // demoEPPMetrics are the EPP metrics the demo shows unless --all: what an autoscaler
-// reads.
+// reads, under llm-d-router's current llm_d_epp_* names (the EPP still emits the
+// deprecated inference_extension_* twins beside them: --all shows both).
 func demoEPPMetrics() []string {
 	return []string{
-		"inference_extension_flow_control_queue_size",
-		"inference_objective_request_total",
-		"inference_objective_running_requests",
-		"inference_pool_average_kv_cache_utilization",
-		"inference_pool_average_queue_size",
-		"inference_pool_per_pod_queue_size",
-		"inference_pool_ready_pods",
+		"llm_d_epp_average_kv_cache_utilization",
+		"llm_d_epp_average_queue_size",
+		"llm_d_epp_flow_control_queue_size",
+		"llm_d_epp_per_endpoint_queue_size",
+		"llm_d_epp_ready_endpoints",
+		"llm_d_epp_request_running",
+		"llm_d_epp_request_total",
+		"llm_d_epp_scheduler_attempts_total",
 	}
 }
 
@@ -42,6 +45,16 @@ func demoVLLMMetrics() []string {
 		"vllm:kv_cache_usage_perc",
 		"vllm:num_requests_running",
 		"vllm:num_requests_waiting",
+	}
+}
+
+// demoSGLangMetrics are the SGLang metrics the demo shows unless --all.
+func demoSGLangMetrics() []string {
+	return []string{
+		"sglang:generation_tokens_total",
+		"sglang:num_queue_reqs",
+		"sglang:num_running_reqs",
+		"sglang:token_usage",
 	}
 }
 
@@ -68,18 +81,24 @@ when missing) and installs what an llm-d install looks like in namespace llm-d:
     Bearer token checked by TokenReview and SubjectAccessReview, as the real EPP's do;
     a ServiceAccount token minted with the TokenRequest API is stored in Secret
     inference-gateway-sa-metrics-reader-secret of namespace workload-variant-autoscaler-system;
-  - Service vllm selecting 4 vLLM pods: 2 Ready, 1 not Ready and 1 terminating, which
-    are skipped.
+  - Service vllm selecting 4 vLLM pods of two variants (pod label llm-d.ai/variant):
+    2 Ready, 1 not Ready and 1 terminating, which are skipped;
+  - Service sglang selecting 1 SGLang pod of a third variant.
 
-Every pod is a real HTTP server on its own loopback address, exposing the real programs'
-metrics under a simulated load. demo then scrapes both Services every --interval and
+Every pod is a real HTTP server on its own loopback address, exposing today's metrics of
+the real programs (the EPP's llm_d_epp_* names beside their deprecated
+inference_extension_* twins, vLLM's _total counters and engine label, SGLang's sglang:*
+set) under a simulated load; the model servers' samples carry llm_d_ai_variant, mapped
+from the pod label (PodLabels). demo then scrapes the three Services every --interval and
 shows what changed, until Ctrl-C, which stops the servers and the control plane and
 removes their temporary directories. With --once it scrapes each Service once and exits.
 
-Below, the workload-variant-autoscaler's PromQL queries are answered twice, side by side:
-directly from the pods (no Prometheus server) and by a real Prometheus server (built into
-bin/prometheus first when missing; loopback only) scraping the same pods, each with the
-age of the data behind it, and a sparkline of the direct answers.`,
+Below, the workload-variant-autoscaler's current PromQL queries (vLLM's, SGLang's and the
+EPP's, per instance, pod and variant) are answered twice, side by side: directly from the
+pods (no Prometheus server) and by a real Prometheus server (built into bin/prometheus
+first when missing; loopback only) scraping the same pods with the relabeling upstream
+documents (llm-d.ai/variant as llm_d_ai_variant), each with the age of the data behind
+it, and a sparkline of the direct answers.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runE(func() error { return o.run(cmd.Context(), stdout, stderr) })
@@ -103,7 +122,7 @@ func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err er
 	case o.interval <= 0:
 		return usagef("--interval must be positive, got %s", o.interval)
 	case format == render.FormatProm:
-		return usagef("--output prom is for one Service (podscrape scrape): demo shows two; use table, wide or json")
+		return usagef("--output prom is for one Service (podscrape scrape): demo shows three; use table, wide or json")
 	}
 
 	fmt.Fprintln(stderr, "Starting a local control plane (kube-apiserver and etcd from bin/k8s) ...")
@@ -195,13 +214,14 @@ func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err er
 	return watch(ctx, stdout, o.interval, targets, format, header, footer)
 }
 
-// targets are the demo's two Services: the EPPs with the metrics reader's Secret, and
-// the vLLM pods.
+// targets are the demo's three Services: the EPPs with the metrics reader's Secret, the
+// vLLM pods and the SGLang pod, the model servers' samples labelled with their variant.
 func (o *demoOptions) targets(ctx context.Context, cp *localcluster.ControlPlane, l *localcluster.LLMD) ([]*target, error) {
 	eppFilter := snapshot.Filter{Metrics: demoEPPMetrics()}
 	vllmFilter := snapshot.Filter{Metrics: demoVLLMMetrics()}
+	sglangFilter := snapshot.Filter{Metrics: demoSGLangMetrics()}
 	if o.all {
-		eppFilter, vllmFilter = snapshot.Filter{}, snapshot.Filter{}
+		eppFilter, vllmFilter, sglangFilter = snapshot.Filter{}, snapshot.Filter{}, snapshot.Filter{}
 	}
 	epp, err := newTarget(ctx, cp.Client, pod.PodScrapingSourceConfig{
 		ServiceName: l.EPPService, ServiceNamespace: l.Namespace, MetricsPort: l.EPPPort,
@@ -213,12 +233,22 @@ func (o *demoOptions) targets(ctx context.Context, cp *localcluster.ControlPlane
 	}
 	vllm, err := newTarget(ctx, cp.Client, pod.PodScrapingSourceConfig{
 		ServiceName: l.VLLMService, ServiceNamespace: l.Namespace, MetricsPort: l.VLLMPort,
+		PodLabels: queries.PodLabels(),
 	}, vllmFilter)
 	if err != nil {
 		epp.close()
 		return nil, err
 	}
-	return []*target{epp, vllm}, nil
+	sglang, err := newTarget(ctx, cp.Client, pod.PodScrapingSourceConfig{
+		ServiceName: l.SGLangService, ServiceNamespace: l.Namespace, MetricsPort: l.SGLangPort,
+		PodLabels: queries.PodLabels(),
+	}, sglangFilter)
+	if err != nil {
+		epp.close()
+		vllm.close()
+		return nil, err
+	}
+	return []*target{epp, vllm, sglang}, nil
 }
 
 // scrapeOnce scrapes each target once and prints it; any failure is the command's.

@@ -78,7 +78,7 @@ func TestDemoOnceEndToEnd(t *testing.T) {
 		t.Fatalf("demo --once: %v (want exit 0); stderr:\n%s", err, stderr.String())
 	}
 	docs := decodeJSON(t, stdout.String())
-	if len(docs) != 2 {
+	if len(docs) != 3 {
 		t.Fatalf("documents: got %d, want one per Service; stdout:\n%s", len(docs), stdout.String())
 	}
 	for _, tc := range []struct {
@@ -88,6 +88,7 @@ func TestDemoOnceEndToEnd(t *testing.T) {
 	}{
 		{docs[0], "llm-d/epp-service", []string{"epp-0", "epp-1"}}, // up: the token was accepted
 		{docs[1], "llm-d/vllm", []string{"vllm-0", "vllm-1"}},      // the not-Ready and terminating pods skipped
+		{docs[2], "llm-d/sglang", []string{"sglang-0"}},
 	} {
 		var all []string
 		for _, p := range tc.doc.Pods {
@@ -137,8 +138,9 @@ func TestDemoStopsCleanly(t *testing.T) {
 				t.Fatalf("%v; stderr:\n%s", err, stderr.String())
 			}
 			if !strings.Contains(view, "Service llm-d/epp-service: 2 of 2 pods up") ||
-				!strings.Contains(view, "Service llm-d/vllm: 2 of 2 pods up") {
-				t.Errorf("view: want both Services with every pod up, got:\n%s", view)
+				!strings.Contains(view, "Service llm-d/vllm: 2 of 2 pods up") ||
+				!strings.Contains(view, "Service llm-d/sglang: 1 of 1 pods up") {
+				t.Errorf("view: want the three Services with every pod up, got:\n%s", view)
 			}
 			if !strings.Contains(view, "The autoscaler's queries, answered directly from the pods and by the Prometheus server") ||
 				!strings.Contains(view, "queue_length") {
@@ -163,7 +165,7 @@ func TestDemoStopsCleanly(t *testing.T) {
 	}
 }
 
-// readRefreshes reads the demo's view until n refreshes of both Services (2n summaries)
+// readRefreshes reads the demo's view until n refreshes of the three Services (3n summaries)
 // have been written, and returns what it read.
 func readRefreshes(ctx context.Context, r io.Reader, n int) (string, error) {
 	type result struct {
@@ -178,13 +180,13 @@ func readRefreshes(ctx context.Context, r io.Reader, n int) (string, error) {
 		for sc.Scan() {
 			view.WriteString(sc.Text() + "\n")
 			if strings.HasPrefix(sc.Text(), "Since the last refresh") {
-				if seen++; seen == 2*n {
+				if seen++; seen == 3*n {
 					done <- result{view: view.String()}
 					return
 				}
 			}
 		}
-		done <- result{view: view.String(), err: fmt.Errorf("demo output ended after %d summaries, want %d", seen, 2*n)}
+		done <- result{view: view.String(), err: fmt.Errorf("demo output ended after %d summaries, want %d", seen, 3*n)}
 	}()
 	select {
 	case res := <-done:
