@@ -43,13 +43,14 @@ func newQueryCommand(kube *genericclioptions.ConfigFlags, stdout, stderr io.Writ
 		Use:   "query 'EXPR' (SERVICE --port PORT | --prometheus URL)",
 		Short: "Evaluate PromQL on the Ready pods behind a Service, with no Prometheus server",
 		Long: `query scrapes the Ready pods behind SERVICE and evaluates the PromQL expression EXPR on
-their samples with Prometheus' own engine. Series carry the exposed labels plus namespace
-and pod. {{.name}} placeholders are filled from --param name=value, escaped for where they
-stand.
+their samples with Prometheus' own engine. Series carry the exposed labels plus namespace,
+pod and instance (the pod IP and port). {{.name}} placeholders are filled from
+--param name=value, escaped for where they stand.
 
 Range functions (rate, increase, max_over_time, ...) need samples spread over their window:
 one scrape has one sample per series, so use --watch, which keeps the history between
-refreshes; until the window is covered, query says so rather than print an empty table.
+refreshes; until the window is covered, query says so (No series yet, Partial window,
+Warning) rather than print an empty table or a number as if it covered the window.
 
 With --prometheus URL instead of SERVICE, the same query (params filled the same way) runs
 on a Prometheus server, or anything serving its HTTP API (Thanos, Mimir,
