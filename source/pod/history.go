@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -26,6 +27,71 @@ type promHistory struct {
 	// create makes the history: history.New when nil. Tests make it fail, which the
 	// in-memory history never does, to hold the error path to its contract.
 	create func(history.Options) (*history.History, error)
+
+	analysed map[string]templateRead // by template: what it reads whatever its params
+	fills    map[string]storedNames  // by query name, for templates read byParams: what their filled expressions read
+	fillsGen int                     // bumped when fills grow, so the needs are computed again
+}
+
+// templateRead is what templateReads returns of one template.
+type templateRead struct {
+	names         []string
+	all, byParams bool
+}
+
+// maxFilledNames bounds the metric names one query's params may name before the history
+// stores every metric for it instead.
+const maxFilledNames = 64
+
+// read returns what template reads whatever its params, analysed once. h.mu must be held.
+func (h *promHistory) read(template string) templateRead {
+	if r, ok := h.analysed[template]; ok {
+		return r
+	}
+	if h.analysed == nil {
+		h.analysed = map[string]templateRead{}
+	}
+	var r templateRead
+	r.names, r.all, r.byParams = templateReads(template)
+	h.analysed[template] = r
+	return r
+}
+
+// noteFills records what the PromQL queries whose params name metrics read with params
+// filled in, so the history stores those metrics from this refresh on.
+func (s *PodScrapingSource) noteFills(queries []source.QueryTemplate, params map[string]string) {
+	h := &s.history
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, q := range queries {
+		if q.Type != source.QueryTypePromQL || !h.read(q.Template).byParams {
+			continue
+		}
+		expr, err := source.FillTemplate(q, params)
+		if err != nil {
+			continue // its result reports it
+		}
+		names, all := filledReads(expr)
+		f := h.fills[q.Name]
+		if f.names == nil {
+			f.names = map[string]struct{}{}
+		}
+		grew := all && !f.all
+		for _, name := range names {
+			if _, ok := f.names[name]; !ok {
+				f.names[name] = struct{}{}
+				grew = true
+			}
+		}
+		f.all = f.all || all || len(f.names) > maxFilledNames
+		if grew {
+			if h.fills == nil {
+				h.fills = map[string]storedNames{}
+			}
+			h.fills[q.Name] = f
+			h.fillsGen++
+		}
+	}
 }
 
 // storedNames are the metric names the history keeps: every name when all is set.
@@ -48,7 +114,9 @@ func (n storedNames) keeps(name string) bool {
 }
 
 // historyNeeds returns the history of the source, created on first use, and the names
-// its registered PromQL queries read (see templateReads). It returns a nil history when
+// its registered PromQL queries read (see templateReads; for a template whose params
+// name its metrics, the names its params named in the refreshes so far, see noteFills).
+// It returns a nil history when
 // no PromQL query is registered, and a nil history, no names and the error when the
 // history cannot be created: only the PromQL results report it, and the next refresh
 // tries again.
@@ -64,6 +132,7 @@ func (s *PodScrapingSource) historyNeeds() (*history.History, storedNames, error
 	h := &s.history
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	key += strconv.Itoa(h.fillsGen)
 	if len(promql) == 0 {
 		return h.store, storedNames{}, nil
 	}
@@ -85,9 +154,13 @@ func (s *PodScrapingSource) historyNeeds() (*history.History, storedNames, error
 	if key != h.key {
 		needs := storedNames{names: map[string]struct{}{}}
 		for _, q := range promql {
-			names, all := templateReads(q.Template)
-			needs.all = needs.all || all
-			for _, name := range names {
+			r := h.read(q.Template)
+			if r.byParams {
+				// Its params name what it reads: the names filled in so far.
+				r.names, r.all = h.fills[q.Name].sorted(), h.fills[q.Name].all
+			}
+			needs.all = needs.all || r.all
+			for _, name := range r.names {
 				needs.names[name] = struct{}{}
 			}
 		}

@@ -15,39 +15,58 @@ const placeholderFill = "1m"
 // name holds it was named by the placeholder.
 const placeholderProbe = "podscrape_placeholder_probe"
 
-// templateReads returns the metric names a PromQL template reads whatever its params, or
-// all when it may read any metric: a selector that names no metric with an equality
-// matcher, a template that does not parse with its placeholders filled, or a placeholder
-// standing where a metric name could ({{.metric}}, {{.metric}}_total,
-// {__name__="{{.metric}}"}, {"{{.metric}}"}).
-func templateReads(template string) (names []string, all bool) {
+// templateReads returns what a PromQL template reads whatever its params: the metric
+// names it names; all when it may read any metric (a selector that names no metric with
+// an equality matcher, or a template that does not parse with its placeholders filled);
+// byParams when a placeholder stands where a metric name could ({{.metric}},
+// {{.metric}}_total, {__name__="{{.metric}}"}, {"{{.metric}}"}): then what it reads is
+// known only once its params are, and names and all say nothing (see filledReads).
+func templateReads(template string) (names []string, all, byParams bool) {
 	spans := placeholders(template)
-	reads, err := history.Reads(fill(template, spans, -1))
-	if err != nil {
-		return nil, true
-	}
-	seen := map[string]bool{}
-	for _, r := range reads {
-		if r.Metric == "" {
-			return nil, true
-		}
-		if !seen[r.Metric] {
-			seen[r.Metric] = true
-			names = append(names, r.Metric)
-		}
-	}
 	for i := range spans {
 		probed, err := history.Reads(fill(template, spans, i))
 		if err != nil {
 			continue // an identifier cannot stand there: neither can a metric name
 		}
 		for _, r := range probed {
-			if r.Metric == "" || strings.Contains(r.Metric, placeholderProbe) {
-				return nil, true
+			if strings.Contains(r.Metric, placeholderProbe) {
+				return nil, false, true
 			}
 		}
 	}
-	return names, false
+	reads, err := history.Reads(fill(template, spans, -1))
+	if err != nil {
+		return nil, true, false
+	}
+	return readNames(reads)
+}
+
+// filledReads returns what expr, a template filled with its params, reads: the metric
+// names it names, or all when a selector names none. An expression that does not parse
+// reads nothing: its evaluation reports it.
+func filledReads(expr string) (names []string, all bool) {
+	reads, err := history.Reads(expr)
+	if err != nil {
+		return nil, false
+	}
+	names, all, _ = readNames(reads)
+	return names, all
+}
+
+// readNames returns the distinct metric names of reads in order, or all when one names
+// none.
+func readNames(reads []history.Read) (names []string, all, byParams bool) {
+	seen := map[string]bool{}
+	for _, r := range reads {
+		if r.Metric == "" {
+			return nil, true, false
+		}
+		if !seen[r.Metric] {
+			seen[r.Metric] = true
+			names = append(names, r.Metric)
+		}
+	}
+	return names, false, false
 }
 
 // span is the position of one {{…}} placeholder in a template: [start, end).

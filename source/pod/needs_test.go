@@ -7,40 +7,43 @@ import (
 	"time"
 )
 
-// Every position a placeholder can take: where a metric name could stand, the history
-// stores every metric; elsewhere only the names the template reads.
+// Every position a placeholder can take: where a metric name could stand, what the
+// template reads is known only with its params (byParams); elsewhere it is the names the
+// template reads, or every metric.
 func TestTemplateReads(t *testing.T) {
 	for _, tc := range []struct {
-		template string
-		names    []string
-		all      bool
+		template      string
+		names         []string
+		all, byParams bool
 	}{
-		{`sum(rate(x{namespace="{{.namespace}}",model_name="{{.modelID}}"}[5m]))`, []string{"x"}, false},
-		{`sum(increase(x_total{a="b"}[{{.retentionPeriod}}]))`, []string{"x_total"}, false},
-		{`x[{{.range}}:{{.step}}]`, []string{"x"}, false},
-		{`quantile_over_time({{.q}}, x[5m])`, []string{"x"}, false},
-		{`x{pod=~"{{.podFilter}}"}`, []string{"x"}, false},
-		{`label_replace(x, "dst", "{{.v}}", "src", "(.*)")`, []string{"x"}, false},
-		{`x offset {{.offset}}`, []string{"x"}, false},
-		{`topk({{.k}}, x)`, []string{"x"}, false},
-		{`x / y`, []string{"x", "y"}, false},
-		{`{__name__="{{.metric}}"}`, nil, true},
-		{`{__name__="{{.metric}}", pod!=""}`, nil, true},
-		{`{"{{.metric}}"}`, nil, true},
-		{`{{.metric}}`, nil, true},
-		{`{{.metric}}{a="b"}`, nil, true},
-		{`{{.metric}}_total`, nil, true},
-		{`vllm:{{.metric}}`, nil, true},
-		{`rate({{.metric}}[5m])`, nil, true},
-		{`sum by (pod) ({{.metric}})`, nil, true},
-		{`x + {{.other}}`, nil, true},
-		{`{__name__=~"vllm:.*"}`, nil, true},
-		{`sum by ({{.label}}) (x)`, nil, true}, // does not parse filled: every metric, to be safe
-		{`rate(x[5m]`, nil, true},
+		{`sum(rate(x{namespace="{{.namespace}}",model_name="{{.modelID}}"}[5m]))`, []string{"x"}, false, false},
+		{`sum(increase(x_total{a="b"}[{{.retentionPeriod}}]))`, []string{"x_total"}, false, false},
+		{`x[{{.range}}:{{.step}}]`, []string{"x"}, false, false},
+		{`quantile_over_time({{.q}}, x[5m])`, []string{"x"}, false, false},
+		{`x{pod=~"{{.podFilter}}"}`, []string{"x"}, false, false},
+		{`label_replace(x, "dst", "{{.v}}", "src", "(.*)")`, []string{"x"}, false, false},
+		{`x offset {{.offset}}`, []string{"x"}, false, false},
+		{`topk({{.k}}, x)`, []string{"x"}, false, false},
+		{`x / y`, []string{"x", "y"}, false, false},
+		{`{__name__="{{.metric}}"}`, nil, false, true},
+		{`{__name__="{{.metric}}", pod!=""}`, nil, false, true},
+		{`{"{{.metric}}"}`, nil, false, true},
+		{`{{.metric}}`, nil, false, true},
+		{`{{.metric}}{a="b"}`, nil, false, true},
+		{`{{.metric}}_total`, nil, false, true},
+		{`vllm:{{.metric}}`, nil, false, true},
+		{`rate({{.metric}}[5m])`, nil, false, true},
+		{`sum by (pod) ({{.metric}})`, nil, false, true},
+		{`x + {{.other}}`, nil, false, true},
+		{`{__name__=~"vllm:.*"}`, nil, true, false},
+		{`{__name__=~"{{.re}}"}`, nil, true, false},
+		{`sum by ({{.label}}) (x)`, nil, true, false}, // does not parse filled: every metric, to be safe
+		{`rate(x[5m]`, nil, true, false},
 	} {
-		names, all := templateReads(tc.template)
-		if all != tc.all || !slices.Equal(names, tc.names) {
-			t.Errorf("templateReads(%s): got %v, all %t; want %v, all %t", tc.template, names, all, tc.names, tc.all)
+		names, all, byParams := templateReads(tc.template)
+		if all != tc.all || byParams != tc.byParams || !slices.Equal(names, tc.names) {
+			t.Errorf("templateReads(%s): got %v, all %t, byParams %t; want %v, all %t, byParams %t",
+				tc.template, names, all, byParams, tc.names, tc.all, tc.byParams)
 		}
 	}
 }

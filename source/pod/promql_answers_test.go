@@ -164,27 +164,45 @@ func testMetricsStoredWhenNeeded(t *testing.T, env *podscrapetest.Environment) {
 	}
 }
 
-// A placeholder where a metric name could stand makes the history store every metric, so
-// the query reads the metric its params name (it used to read nothing, without error).
+// A placeholder where a metric name could stand: the history stores the metric its
+// params name, from the Refresh that names it, and nothing else (the query used to read
+// nothing, without error); another value names another metric, answered at once.
 func testPlaceholderNames(t *testing.T, env *podscrapetest.Environment) {
-	svc := newService(t, env, 1, "queue 3\n# TYPE reqs counter\nreqs_total 7\n")
+	svc := newService(t, env, 1, "queue 3\nother 4\n# TYPE reqs counter\nreqs_total 7\n")
 	for _, tc := range []struct {
 		template, metric string
+		stored           []string // what the history stores after the refresh
 	}{
-		{`{__name__="{{.metric}}"}`, "queue"},
-		{`{{.metric}}`, "queue"},
-		{`{{.metric}}_total`, "reqs"},
-		{`{"{{.metric}}"}`, "queue"},
-		{`last_over_time({{.metric}}[1m])`, "queue"},
-		{`sum by (pod) ({__name__="{{.metric}}", pod!=""})`, "queue"},
+		{`{__name__="{{.metric}}"}`, "queue", []string{"queue"}},
+		{`{{.metric}}`, "queue", []string{"queue"}},
+		{`{{.metric}}_total`, "reqs", []string{"reqs_total"}},
+		{`{"{{.metric}}"}`, "queue", []string{"queue"}},
+		{`last_over_time({{.metric}}[1m])`, "queue", []string{"queue"}},
+		{`sum by (pod) ({__name__="{{.metric}}", pod!=""})`, "queue", []string{"queue"}},
+		{`queue + {{.metric}}`, "other", []string{"other", "queue"}},
 	} {
-		s, _ := promqlSource(t, env, svc, nil, source.QueryTemplate{Name: "q", Template: tc.template, Params: []string{"metric"}})
+		s, clk := promqlSource(t, env, svc, nil, source.QueryTemplate{Name: "q", Template: tc.template, Params: []string{"metric"}})
 		results, err := s.Refresh(t.Context(), source.RefreshSpec{Queries: []string{"q"}, Params: map[string]string{"metric": tc.metric}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r := results["q"]; r.Error != nil || len(r.Values) != 1 {
 			t.Errorf("%s with metric=%s: got %v, %v; want one value", tc.template, tc.metric, r.Values, r.Error)
+		}
+		if _, needs, _ := s.historyNeeds(); needs.all || !slices.Equal(needs.sorted(), tc.stored) {
+			t.Errorf("%s with metric=%s: the history stores %v (all %t), want %v", tc.template, tc.metric, needs.sorted(), needs.all, tc.stored)
+		}
+		if tc.template != `{{.metric}}` {
+			continue
+		}
+		// Another value: its metric is stored from this refresh on, and answered now.
+		clk.Step(15 * time.Second)
+		results, err = s.Refresh(t.Context(), source.RefreshSpec{Queries: []string{"q"}, Params: map[string]string{"metric": "other"}})
+		if r := results["q"]; err != nil || r.Error != nil || r.FirstValue().Value != 4 {
+			t.Errorf("%s with metric=other next: got %v, %v, %v; want 4", tc.template, r.Values, r.Error, err)
+		}
+		if _, needs, _ := s.historyNeeds(); !slices.Equal(needs.sorted(), []string{"other", "queue"}) {
+			t.Errorf("%s after metric=other: the history stores %v, want both", tc.template, needs.sorted())
 		}
 	}
 }

@@ -165,6 +165,7 @@ func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec
 	}
 
 	// A history that cannot be created fails the PromQL results only (evalPromQL).
+	s.noteFills(promQLOf(queries), spec.Params)
 	store, hist, storeErr := s.historyNeeds()
 	want := newSelection(queries, s.registered(), hist)
 	var out refreshOutcome
