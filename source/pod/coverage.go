@@ -1,55 +1,12 @@
 package pod
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"time"
 
 	"github.com/podscrape/podscrape/internal/history"
 )
-
-// ErrPartialWindow is wrapped by a PromQL result's Error when a window of the query that
-// adds up over time (increase, delta, sum_over_time, count_over_time, changes, resets,
-// absent_over_time, or an offset) reaches back before the oldest scrape the history holds
-// for the metrics it reads: the source started, or began storing those metrics, less
-// than the window ago. The values are kept, but they add up a shorter span than asked:
-// read them as a lower bound, never as "idle" (hold a scale-to-zero). The error is a
-// *PartialWindowError naming the query, the window and the span held.
-var ErrPartialWindow = errors.New("partial window")
-
-// PartialWindowError says a query's window reaches before what the history holds. It
-// wraps ErrPartialWindow.
-type PartialWindowError struct {
-	// Query is the query's registered name.
-	Query string
-	// Func is the function over the window ("increase"); "offset" for an instant selector
-	// with an offset, "range" for a range returned as the result.
-	Func string
-	// Window is how far back the window reaches: its range, the ranges of the subqueries
-	// it is evaluated in, and every offset on the way.
-	Window time.Duration
-	// Held is the span of history the window found: from the oldest scrape holding the
-	// metrics it reads to the evaluation time.
-	Held time.Duration
-	// Retention is the history's retention (HistoryRetention) when it is shorter than
-	// Window: the window is never covered; zero otherwise.
-	Retention time.Duration
-}
-
-func (e *PartialWindowError) Error() string { return e.what() + ": " + ErrPartialWindow.Error() }
-
-func (e *PartialWindowError) what() string {
-	if e.Retention > 0 {
-		return fmt.Sprintf("query %q: %s over %s reaches before the history's oldest scrape (%s held; HistoryRetention %s is shorter than the window)",
-			e.Query, e.Func, e.Window, e.Held, e.Retention)
-	}
-	return fmt.Sprintf("query %q: %s over %s reaches before the history's oldest scrape (%s held)",
-		e.Query, e.Func, e.Window, e.Held)
-}
-
-// Unwrap returns ErrPartialWindow.
-func (e *PartialWindowError) Unwrap() error { return ErrPartialWindow }
 
 // storedSince records, per metric name, since when the history has stored it without a
 // break: a name added to the stored set by the refresh at T is covered from T on; a
