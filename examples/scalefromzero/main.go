@@ -1,0 +1,138 @@
+// Command scalefromzero is an example program a user can copy: the scale-from-zero check
+// of llm-d's workload-variant-autoscaler, on a PodScrapingSource over the EPP Service
+// instead of a Prometheus server. Every -interval (100 ms, as upstream polls) it scrapes
+// the EPP pods for the flow-control queue, llm_d_epp_flow_control_queue_size or, series
+// by series, its deprecated name inference_extension_flow_control_queue_size, and prints
+// the requests waiting for -model; when it cannot know (a pod failed, no pod exposes the
+// metric) it prints why, never 0.
+//
+// The client reads Services and pods from a cache (an informer on the namespace): at 10
+// refreshes a second a direct client would make 20 API requests a second (BENCH.md).
+// It needs get, list and watch on services and pods in -namespace, and with -secret the
+// same on secrets in -secret-namespace.
+//
+//	go run ./examples/scalefromzero -kubeconfig ~/.kube/config -namespace llm-d \
+//	    -service epp-service -port 9090 -model Qwen/Qwen3-0.6B \
+//	    -secret inference-gateway-sa-metrics-reader-secret -secret-namespace workload-variant-autoscaler-system
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+// options are the program's flags.
+type options struct {
+	kubeconfig, namespace, service, model string
+	secret, secretNamespace               string
+	port                                  int
+	interval                              time.Duration
+	once                                  bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "path to a kubeconfig; empty: $KUBECONFIG, ~/.kube/config, or in-cluster")
+	flag.StringVar(&o.namespace, "namespace", "llm-d", "namespace of the EPP Service")
+	flag.StringVar(&o.service, "service", "", "the EPP Service (required)")
+	flag.IntVar(&o.port, "port", 9090, "the EPP pods' metrics port")
+	flag.StringVar(&o.model, "model", "", "the model (target_model_name) to check (required)")
+	flag.StringVar(&o.secret, "secret", "", "Secret holding a token allowed to get the EPPs' /metrics")
+	flag.StringVar(&o.secretNamespace, "secret-namespace", "", "the Secret's namespace; empty: -namespace")
+	flag.DurationVar(&o.interval, "interval", 100*time.Millisecond, "time between checks")
+	flag.BoolVar(&o.once, "once", false, "check once, print, and exit (1 when the answer is unknown)")
+	flag.Parse()
+	if o.service == "" || o.model == "" {
+		fmt.Fprintln(os.Stderr, "scalefromzero: -service and -model are required")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Stdout, os.Stderr, o); err != nil {
+		fmt.Fprintln(os.Stderr, "scalefromzero:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out, errOut io.Writer, o options) error {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.kubeconfig
+	restConfig, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return fmt.Errorf("load kubeconfig: %w", err)
+	}
+	secretNamespace := o.secretNamespace
+	if secretNamespace == "" {
+		secretNamespace = o.namespace
+	}
+	reader, err := cachedReader(ctx, restConfig, o.namespace, secretNamespace)
+	if err != nil {
+		return err
+	}
+	src, err := pod.NewPodScrapingSource(ctx, reader, pod.PodScrapingSourceConfig{
+		ServiceName: o.service, ServiceNamespace: o.namespace, MetricsPort: int32(o.port),
+		MetricsReaderSecretName: o.secret, MetricsReaderSecretNamespace: secretNamespace,
+		ScrapeTimeout: o.interval * 5, // a slow EPP delays the next check, never overlaps it
+	})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	check, err := newQueueCheck(src, o.model)
+	if err != nil {
+		return err
+	}
+	tick := time.NewTicker(o.interval)
+	defer tick.Stop()
+	for {
+		n, err := check.pending(ctx)
+		switch {
+		case err != nil && o.once:
+			return err
+		case err != nil:
+			fmt.Fprintf(errOut, "%s unknown: %v\n", o.model, err)
+		case n > 0:
+			fmt.Fprintf(out, "%s: %g requests waiting in flow control: scale from zero\n", o.model, n)
+		case o.once:
+			fmt.Fprintf(out, "%s: no request waiting\n", o.model)
+		}
+		if o.once {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// cachedReader returns a client reading from informers on the namespaces, started and
+// synced, so a refresh makes no API request.
+func cachedReader(ctx context.Context, cfg *rest.Config, namespaces ...string) (client.Reader, error) {
+	byNamespace := map[string]cache.Config{}
+	for _, ns := range namespaces {
+		byNamespace[ns] = cache.Config{}
+	}
+	c, err := cache.New(cfg, cache.Options{DefaultNamespaces: byNamespace})
+	if err != nil {
+		return nil, fmt.Errorf("cache for %s: %w", cfg.Host, err)
+	}
+	go func() { _ = c.Start(ctx) }()
+	if !c.WaitForCacheSync(ctx) {
+		return nil, fmt.Errorf("cache for %s did not sync", cfg.Host)
+	}
+	return c, nil
+}
