@@ -16,12 +16,16 @@
 // # PromQL
 //
 // QueryTypePromQL queries are evaluated by Prometheus' own engine over an in-memory
-// history of the source's scrapes (Prometheus' tsdb head), with {{.param}} placeholders
-// filled from RefreshSpec.Params by source.FillTemplate. Series carry the exposed labels
-// plus namespace and pod; a pod that fails or goes gets staleness markers, as Prometheus
+// history of the source's scrapes, with {{.param}} placeholders filled from
+// RefreshSpec.Params by source.FillTemplate. Series carry the exposed labels plus
+// namespace and pod; a pod that fails or goes gets staleness markers, as Prometheus
 // writes them. Range functions need samples over their window: refresh often enough, or
 // set ScrapeInterval and run Start (a manager.Runnable). HistoryRetention and
 // HistorySeriesLimit bound the history; ErrHistorySeriesLimit reports refused series.
+// A window the history does not cover yet is never a silent small number: a function
+// that adds up over time (increase) gets an Error wrapping ErrPartialWindow, its values a
+// lower bound (hold a scale-to-zero); an estimate (rate) a warning; a metric not stored
+// yet, ErrNoHistory.
 // Package github.com/podscrape/podscrape/source/llmd holds the autoscaler's queries.
 //
 // # Samples
@@ -31,7 +35,8 @@
 // scrape_samples_scraped as Prometheus writes them. Every all_metrics and metric-name
 // result carries each scraped pod's up sample, so source.MetricResult's PodValues and
 // PodStatuses tell a pod that is down from one without the metric; a PromQL result holds
-// only the points its expression evaluates to.
+// only the points its expression evaluates to, and in its Error the failed pods' errors,
+// so PodValues and PodStatuses say those pods are down there too.
 //
 // # Failures
 //
