@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -8,7 +11,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // docCommand is a podscrape command line found in the documentation.
@@ -174,17 +179,46 @@ func shellWords(s string) ([]string, bool) {
 	return words, true
 }
 
-// runnable says whether a documented command can run against the tests' control plane
-// and end by itself: not the demo or the server (their own tests run them), not a watch,
-// not another cluster's context, not a Prometheus server this test does not start.
-func runnable(args []string) bool {
-	for _, a := range args {
-		switch a {
-		case "demo", "serve", "--watch", "--context", "--prometheus", "--help", "-h":
-			return false
+// runnable returns the arguments a documented command runs with against the tests'
+// control plane, and whether it ends by itself: another cluster's --context is dropped
+// (the tests' kubeconfig stands for it); the demo, the server and a Prometheus server
+// this test does not start are left to their own tests.
+func runnable(args []string) (run []string, watch, ok bool) {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; a {
+		case "demo", "serve", "--prometheus", "--help", "-h":
+			return nil, false, false
+		case "--context":
+			i++
+			continue
+		case "--watch":
+			watch = true
 		}
+		run = append(run, args[i])
 	}
-	return true
+	return run, watch, true
+}
+
+// firstFrame is a stdout that ends the command's context once the command has written
+// a whole frame: a watch ends as at Ctrl-C, after its first refresh.
+type firstFrame struct {
+	mu     sync.Mutex
+	b      strings.Builder
+	cancel context.CancelFunc
+}
+
+func (w *firstFrame) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b.Write(p)
+	w.cancel()
+	return len(p), nil
+}
+
+func (w *firstFrame) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
 
 // TestDocsCommandLinesRun checks every podscrape command line of docs/*.md and README.md
@@ -218,15 +252,30 @@ func TestDocsCommandLinesRun(t *testing.T) {
 			t.Errorf("%s: %s: %v", c.where, c.line, err)
 			continue
 		}
-		if !runnable(c.args) {
+		args, watch, ok := runnable(c.args)
+		if !ok {
 			continue
 		}
 		ran++
 		t.Run(c.where, func(t *testing.T) {
 			t.Parallel()
-			r := podscrape(t, c.args...)
-			if r.code != exitOK {
-				t.Errorf("%s: exit %d, want 0; stderr:\n%s", c.line, r.code, r.stderr)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var stdout io.Writer = &bytes.Buffer{}
+			if watch {
+				stdout = &firstFrame{cancel: cancel}
+			}
+			var stderr bytes.Buffer
+			code := run(ctx, append([]string{"--kubeconfig", kubeconfig}, args...), stdout, &stderr)
+			out := stdout.(fmt.Stringer).String()
+			if code != exitOK || (watch && out == "") {
+				t.Fatalf("%s: exit %d and %d bytes of output, want 0 and output; stderr:\n%s", c.line, code, len(out), stderr.String())
+			}
+			// The docs' metric names are today's: the install the tests run serves them.
+			for _, none := range []string{"No samples matched.", "No series: the query matched nothing."} {
+				if strings.Contains(out, none) {
+					t.Errorf("%s: %q: the documented metric names are not the llm-d install's", c.line, none)
+				}
 			}
 		})
 	}
