@@ -19,7 +19,7 @@ import (
 // promHistory is the source's scrapes as Prometheus series, for its PromQL queries. It
 // exists from the first refresh that finds a PromQL query registered.
 type promHistory struct {
-	mu    sync.Mutex       // protects store, needs, key, since
+	mu    sync.Mutex       // protects every field below
 	store *history.History // nil until a PromQL query is registered
 	needs storedNames      // what the registered PromQL queries read
 	key   string           // the registered PromQL queries the needs were computed for
@@ -116,10 +116,9 @@ func (n storedNames) keeps(name string) bool {
 // historyNeeds returns the history of the source, created on first use, and the names
 // its registered PromQL queries read (see templateReads; for a template whose params
 // name its metrics, the names its params named in the refreshes so far, see noteFills).
-// It returns a nil history when
-// no PromQL query is registered, and a nil history, no names and the error when the
-// history cannot be created: only the PromQL results report it, and the next refresh
-// tries again.
+// It returns a nil history when no PromQL query is registered, and a nil history, no
+// names and the error when the history cannot be created: only the PromQL results
+// report it, and the next refresh tries again.
 func (s *PodScrapingSource) historyNeeds() (*history.History, storedNames, error) {
 	var promql []source.QueryTemplate
 	key := ""
