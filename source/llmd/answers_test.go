@@ -352,3 +352,30 @@ func TestVLLMQueriesAnswerSimulatedVLLM(t *testing.T) {
 		},
 	}, llmd.VLLMQueries())
 }
+
+// The scheduler queue queries answer from the simulated EPP of the previous generation,
+// which emits only inference_extension_flow_control_queue_*: the fallback of a fleet not
+// yet upgraded. (It emits no scheduler attempts: scheduler_dispatch_rate has nothing to
+// read there, on any backend.)
+func TestSchedulerQueueAnswersPreviousEPP(t *testing.T) {
+	const model = "Qwen/Qwen3-0.6B"
+	var body string
+	for steps := 60; steps < 600; steps += 30 { // a step with requests held in flow control
+		body = simulated("epp-0", steps, localcluster.Previous)
+		if total(families(t, body), llmd.LegacyEPPFlowControlQueueSize, map[string]string{"target_model_name": model}) > 0 {
+			break
+		}
+	}
+	if strings.Contains(body, "\nllm_d_epp_") {
+		t.Fatal("the previous EPP exposes llm_d_epp_* names")
+	}
+	fams := families(t, body)
+	m := map[string]string{"target_model_name": model}
+	size, bytes := total(fams, llmd.LegacyEPPFlowControlQueueSize, m), total(fams, llmd.LegacyEPPFlowControlQueueBytes, m)
+	if size == 0 {
+		t.Fatal("the simulated EPP never held a request")
+	}
+	w := answer(t, []string{body}, nil, model, llmd.SchedulerQueries()[:2])
+	w.check(t, llmd.SchedulerQueueSize, exactly(size, map[string]string{}))
+	w.check(t, llmd.SchedulerQueueBytes, exactly(bytes, map[string]string{}))
+}
