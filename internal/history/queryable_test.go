@@ -208,3 +208,55 @@ func TestQueryableAfterClose(t *testing.T) {
 		t.Errorf("Querier after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestQuerierSeesAppendsCommittedWhenMade: a querier left open across appends reads what
+// was committed when it was made, new series included; once closed, appends stop keeping
+// anything for it.
+func TestQuerierSeesAppendsCommittedWhenMade(t *testing.T) {
+	h := newHistory(t, Options{})
+	mustAppend(t, h, t0, scrape("a", t0, "x", 1.0))
+	q, err := h.Queryable().Querier(t0.UnixMilli(), t0.Add(time.Hour).UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		at := t0.Add(time.Duration(i) * 15 * time.Second)
+		mustAppend(t, h, at, scrape("a", at, "x", float64(1+i)), scrape("b", at, "x", 10.0))
+	}
+	read := func(q storage.Querier) map[string][]float64 {
+		got := map[string][]float64{}
+		set := q.Select(context.Background(), true, nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "x"))
+		for set.Next() {
+			it := set.At().Iterator(nil)
+			for it.Next() == chunkenc.ValFloat {
+				_, v := it.At()
+				got[set.At().Labels().Get("pod")] = append(got[set.At().Labels().Get("pod")], v)
+			}
+		}
+		return got
+	}
+	if got := read(q); len(got) != 1 || !slices.Equal(got["a"], []float64{1}) {
+		t.Errorf("querier made after the first append reads %v, want only a's first sample", got)
+	}
+	if pods, _, _ := q.LabelValues(context.Background(), "pod", nil); !slices.Equal(pods, []string{"a"}) {
+		t.Errorf("its LabelValues(pod) = %q, want [a]: b came later", pods)
+	}
+	q.Close()
+	q.Close() // a second Close does nothing
+	at := t0.Add(time.Minute)
+	mustAppend(t, h, at, scrape("a", at, "x", 5.0), scrape("b", at, "x", 10.0))
+	h.db.mu.RLock()
+	for _, list := range h.db.byHash {
+		for _, ms := range list {
+			if len(ms.hist) != 0 {
+				t.Errorf("series %s keeps %d epochs with no querier open, want none", ms.lset, len(ms.hist))
+			}
+		}
+	}
+	h.db.mu.RUnlock()
+	q2, _ := h.Queryable().Querier(t0.UnixMilli(), t0.Add(time.Hour).UnixMilli())
+	defer q2.Close()
+	if got := read(q2); !slices.Equal(got["a"], []float64{1, 2, 3, 4, 5}) || len(got["b"]) != 4 {
+		t.Errorf("a new querier reads %v, want every sample", got)
+	}
+}
