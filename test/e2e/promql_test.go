@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -109,7 +111,9 @@ func TestPromQLSeriesLabelsAsPrometheusStoresThem(t *testing.T) {
 		t.Fatalf("raw = %+v, want one series", raw)
 	}
 	got := raw.Values[0].Labels
-	want := map[string]string{"__name__": "reqs_total", "namespace": f.ns, "pod": "a", "exported_namespace": "app"}
+	// instance is the pod's <IP>:<port>, as Prometheus' pod discovery sets it.
+	instance := net.JoinHostPort(f.servers["a"].IP, strconv.Itoa(int(f.port)))
+	want := map[string]string{"__name__": "reqs_total", "namespace": f.ns, "pod": "a", "exported_namespace": "app", "instance": instance}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("labels = %v, want %v", got, want)
 	}
