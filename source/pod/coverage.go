@@ -3,6 +3,7 @@ package pod
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/podscrape/podscrape/internal/history"
@@ -110,7 +111,9 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 			}
 			continue
 		}
-		warnings = append(warnings, e.what()+": estimated over the span held")
+		if w := e.what() + ": estimated over the span held"; !slices.Contains(warnings, w) {
+			warnings = append(warnings, w) // a ratio of two rates warns once
+		}
 	}
 	if partial != nil {
 		return partial, warnings

@@ -68,6 +68,7 @@ func TestCoverageCheck(t *testing.T) {
 		{`old offset 11m`, false, 10 * time.Minute, 0},
 		{`increase(new[5m])`, false, 2 * time.Minute, 0},
 		{`rate(new[5m])`, false, 0, 1},
+		{`rate(new[5m]) / rate(new[5m])`, false, 0, 1},
 		{`rate(new[5m]) + increase(old[5m])`, false, 0, 1},
 		{`sum_over_time(rate(new[1m])[3m:])`, false, 2 * time.Minute, 1},
 		{`increase(new[5m] @ 100)`, false, 0, 0},
