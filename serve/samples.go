@@ -63,6 +63,7 @@ func (s *service) toScrapes(res *source.MetricResult) ([]history.Scrape, []podSt
 		}
 	}
 	slices.Sort(order)
+	s.labels.next()
 
 	scrapes := make([]history.Scrape, 0, len(order))
 	pods := make([]podState, 0, len(order))
@@ -80,7 +81,7 @@ func (s *service) toScrapes(res *source.MetricResult) ([]history.Scrape, []podSt
 		for _, i := range acc.vals {
 			v := &res.Values[i]
 			sc.Samples = append(sc.Samples, history.Sample{
-				Labels:       s.seriesLabels(&b, v.Labels, acc.up),
+				Labels:       s.labels.get(v.Labels, func() labels.Labels { return s.seriesLabels(&b, v.Labels, acc.up) }),
 				T:            v.Timestamp.UnixMilli(),
 				V:            v.Value,
 				OwnTimestamp: !v.Timestamp.Equal(acc.state.scraped),
