@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/podscrape/podscrape/internal/localcluster"
 	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/pod"
 )
@@ -142,5 +143,42 @@ func TestLLMDEPPTokenWithoutRBACIsForbidden(t *testing.T) {
 	want := map[string]int{llmd.Namespace + "/epp-0": http.StatusForbidden, llmd.Namespace + "/epp-1": http.StatusForbidden}
 	if got := statusByPod(t, r.Error); !maps.Equal(got, want) {
 		t.Fatalf("status by pod: got %v, want %v", got, want)
+	}
+}
+
+// The install's model servers carry their variant (llm-d.ai/variant), which PodLabels
+// copies onto their samples as llm_d_ai_variant, and the SGLang Service serves SGLang's
+// metrics, apart from the vLLM Service.
+func TestLLMDVariantsAndSGLang(t *testing.T) {
+	labels := pod.PodScrapingSourceConfig{PodLabels: []string{localcluster.VariantLabel}}
+	for _, tc := range []struct {
+		svc     string
+		port    int32
+		pods    []string
+		metric  string
+		variant map[string]string
+	}{
+		{llmd.VLLMService, llmd.VLLMPort, llmd.VLLMPods, "vllm:kv_cache_usage_perc", map[string]string{"vllm-0": "qwen3-l4", "vllm-1": "qwen3-h100"}},
+		{llmd.SGLangService, llmd.SGLangPort, llmd.SGLangPods, "sglang:token_usage", map[string]string{"sglang-0": "qwen3-sglang"}},
+	} {
+		r, err := scrape(t, tc.svc, tc.port, labels)
+		if err != nil || r.Error != nil {
+			t.Fatalf("Refresh of %s: got %v / %v, want no error", tc.svc, err, r.Error)
+		}
+		if got := slices.Sorted(maps.Keys(upByPod(r))); !slices.Equal(got, tc.pods) {
+			t.Fatalf("%s: scraped pods %v, want %v", tc.svc, got, tc.pods)
+		}
+		seen := 0
+		for _, v := range r.Values {
+			if v.Labels["llm_d_ai_variant"] != tc.variant[v.Labels["pod"]] {
+				t.Fatalf("%s: %v: want llm_d_ai_variant %q", tc.svc, v.Labels, tc.variant[v.Labels["pod"]])
+			}
+			if v.Labels["__name__"] == tc.metric {
+				seen++
+			}
+		}
+		if seen != len(tc.pods) {
+			t.Errorf("%s: %d samples of %s, want one per pod", tc.svc, seen, tc.metric)
+		}
 	}
 }
