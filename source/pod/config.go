@@ -96,10 +96,10 @@ type PodScrapingSourceConfig struct {
 	// refused and the PromQL results say so in their Error. Zero: 100,000 (about 200 MB
 	// at 2 KB a series, see BENCH.md).
 	HistorySeriesLimit int
-	// HistoryDir is where the history makes the private directory Prometheus' storage
-	// requires (it stays empty: samples are kept in memory; Close removes it). Zero:
-	// os.TempDir(). Under a read-only root filesystem, point it at a writable volume
-	// (an emptyDir).
+	// HistoryDir is ignored: the history keeps its samples in memory and writes no
+	// file, so a read-only root filesystem needs no writable volume.
+	//
+	// Deprecated: kept so configs that set it still compile; it has no effect.
 	HistoryDir string
 
 	// PodLabels name pod labels (Kubernetes label keys) copied onto every sample of the
