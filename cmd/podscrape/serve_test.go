@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/podscrape/podscrape/internal/localcluster"
 )
 
 // lineWriter is a stderr that reports the first match of a pattern.
@@ -150,5 +156,52 @@ func TestServeUsageErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, want %d; stderr %s", tc.args, r.code, exitUsage, r.stderr)
 		}
 		mustContain(t, fmt.Sprint(tc.args), r.stderr, tc.want)
+	}
+}
+
+// TestServeTLS serves https with --tls-cert-file and --tls-key-file: a client that trusts
+// the CA gets the API, the URL printed says https.
+func TestServeTLS(t *testing.T) {
+	ca, err := localcluster.NewCA("podscrape-serve-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.ServerCert([]string{"127.0.0.1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h", "--tls-cert-file", certFile, "--tls-key-file", keyFile)
+	if !strings.HasPrefix(base, "https://") {
+		t.Fatalf("printed %s, want an https URL", base)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.PEM)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get(base + "/-/healthy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/-/healthy over https: %d", resp.StatusCode)
+	}
+	// Plain http to the TLS listener gets Go's 400, never the API.
+	if resp, err := http.Get(strings.Replace(base, "https://", "http://", 1) + "/api/v1/query?query=1"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Error("plain http answered the API on the TLS listener")
+		}
 	}
 }
