@@ -21,18 +21,29 @@ import (
 	"github.com/podscrape/podscrape/source/pod"
 )
 
-// A fleet is the pods of the differential test: vLLM pods (some Ready, one not) and EPP
-// pods, served by a Simulation on loopback addresses, behind two Services.
+// A fleet is the pods of the differential test: vLLM pods (some Ready, one not), EPP pods
+// and optionally SGLang pods, served by a Simulation on loopback addresses, behind a
+// Service each. The model server pods carry a variant (llm-d.ai/variant, two variants
+// alternating), which both backends turn into llm_d_ai_variant.
 type fleet struct {
 	namespace  string
 	model      string
 	sim        *localcluster.Simulation
 	vllmPort   int
 	eppPort    int
+	sglangPort int // 0: no SGLang pods
 	kubeconfig string
 }
 
 func newFleet(t *testing.T, ctx context.Context, vllmReady, vllmIdle, epps int) *fleet {
+	t.Helper()
+	return newFleetWithSGLang(t, ctx, vllmReady, vllmIdle, epps, 0)
+}
+
+// variantOf is the llm-d.ai/variant of the fleet's ith model server of a kind.
+func variantOf(kind string, i int) string { return fmt.Sprintf("%s-variant-%c", kind, 'a'+i%2) }
+
+func newFleetWithSGLang(t *testing.T, ctx context.Context, vllmReady, vllmIdle, epps, sglang int) *fleet {
 	t.Helper()
 	f := &fleet{namespace: fmt.Sprintf("parity-%d", time.Now().UnixNano()%1_000_000), model: "Qwen/Qwen3-0.6B"}
 	if err := cp.CreateNamespace(ctx, f.namespace); err != nil {
@@ -46,8 +57,9 @@ func newFleet(t *testing.T, ctx context.Context, vllmReady, vllmIdle, epps int) 
 		return out
 	}
 	ready, idle, eppPods := names("vllm", vllmReady, 0), names("vllm", vllmIdle, vllmReady), names("epp", epps, 0)
+	sglangPods := names("sglang", sglang, 0)
 	f.sim = localcluster.NewSimulation(localcluster.SimulationOptions{
-		Seed: 42, Model: f.model, EPPPods: eppPods, ModelServerPods: ready, IdleModelServerPods: idle,
+		Seed: 42, Model: f.model, EPPPods: eppPods, ModelServerPods: ready, IdleModelServerPods: idle, SGLangPods: sglangPods,
 	})
 	block := localcluster.NewAddressBlock()
 	serve := func(pods []string) (map[string]string, int) {
@@ -81,11 +93,24 @@ func newFleet(t *testing.T, ctx context.Context, vllmReady, vllmIdle, epps int) 
 	if err := cp.CreateService(ctx, f.namespace, "epp", map[string]string{"app": "epp"}, int32(eppPort)); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range ready {
-		mustPod(t, ctx, localcluster.PodSpec{Namespace: f.namespace, Name: p, Labels: map[string]string{"app": "vllm"}, IP: vllmIPs[p], Ready: true})
+	modelServer := func(app string, i int) map[string]string {
+		return map[string]string{"app": app, llmd.VariantLabel: variantOf(app, i)}
 	}
-	for _, p := range idle {
-		mustPod(t, ctx, localcluster.PodSpec{Namespace: f.namespace, Name: p, Labels: map[string]string{"app": "vllm"}, IP: vllmIPs[p], Ready: false})
+	for i, p := range ready {
+		mustPod(t, ctx, localcluster.PodSpec{Namespace: f.namespace, Name: p, Labels: modelServer("vllm", i), IP: vllmIPs[p], Ready: true})
+	}
+	for i, p := range idle {
+		mustPod(t, ctx, localcluster.PodSpec{Namespace: f.namespace, Name: p, Labels: modelServer("vllm", vllmReady+i), IP: vllmIPs[p], Ready: false})
+	}
+	if sglang > 0 {
+		sglangIPs, sglangPort := serve(sglangPods)
+		f.sglangPort = sglangPort
+		if err := cp.CreateService(ctx, f.namespace, "sglang", map[string]string{"app": "sglang"}, int32(sglangPort)); err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range sglangPods {
+			mustPod(t, ctx, localcluster.PodSpec{Namespace: f.namespace, Name: p, Labels: modelServer("sglang", i), IP: sglangIPs[p], Ready: true})
+		}
 	}
 	for _, p := range eppPods {
 		mustPod(t, ctx, localcluster.PodSpec{Namespace: f.namespace, Name: p, Labels: map[string]string{"app": "epp"}, IP: eppIPs[p], Ready: true})
@@ -107,10 +132,14 @@ func mustPod(t *testing.T, ctx context.Context, spec localcluster.PodSpec) {
 // prometheus starts the real server scraping the fleet's Ready pods every second.
 func (f *fleet) prometheus(t *testing.T, ctx context.Context) *promserver.Server {
 	t.Helper()
-	cfg := promserver.PodScrapeConfig(f.kubeconfig, time.Second,
-		promserver.PodJob{Name: "vllm", Namespace: f.namespace, Selector: "app=vllm", Port: f.vllmPort},
-		promserver.PodJob{Name: "epp", Namespace: f.namespace, Selector: "app=epp", Port: f.eppPort},
-	)
+	jobs := []promserver.PodJob{
+		{Name: "vllm", Namespace: f.namespace, Selector: "app=vllm", Port: f.vllmPort},
+		{Name: "epp", Namespace: f.namespace, Selector: "app=epp", Port: f.eppPort},
+	}
+	if f.sglangPort != 0 {
+		jobs = append(jobs, promserver.PodJob{Name: "sglang", Namespace: f.namespace, Selector: "app=sglang", Port: f.sglangPort})
+	}
+	cfg := promserver.PodScrapeConfig(f.kubeconfig, time.Second, jobs...)
 	var log strings.Builder
 	prom, err := promserver.Start(ctx, promserver.Options{Config: cfg, Log: &syncWriter{b: &log}})
 	if err != nil {
@@ -127,11 +156,12 @@ func (f *fleet) prometheus(t *testing.T, ctx context.Context) *promserver.Server
 	return prom
 }
 
-// source returns a PodScrapingSource over the fleet's Service svc with qs registered.
+// source returns a PodScrapingSource over the fleet's Service svc with qs registered,
+// mapping the pods' variant label as the server's relabeling does.
 func (f *fleet) source(t *testing.T, ctx context.Context, svc string, port int, qs []source.QueryTemplate) *pod.PodScrapingSource {
 	t.Helper()
 	src, err := pod.NewPodScrapingSource(ctx, cp.Client, pod.PodScrapingSourceConfig{
-		ServiceName: svc, ServiceNamespace: f.namespace, MetricsPort: int32(port),
+		ServiceName: svc, ServiceNamespace: f.namespace, MetricsPort: int32(port), PodLabels: llmd.PodLabels(),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -17,10 +17,9 @@ var cacheConfigAnyModel = source.QueryTemplate{
 	Template: `max by (pod, num_gpu_blocks, block_size) (vllm:cache_config_info{namespace="{{.namespace}}"})`,
 }
 
-// compare are the queries the test compares: every vLLM and EPP query of the autoscaler,
-// and one. (The fleet runs no SGLang pod: the SGLang variants are checked against the
-// simulated SGLang in source/llmd.)
-var compare = append(append(llmd.VLLMQueries(), llmd.SchedulerQueries()...), cacheConfigAnyModel)
+// compare are the queries the test compares: every query of the autoscaler (vLLM's,
+// SGLang's and the EPP's), and one.
+var compare = append(llmd.Queries(), cacheConfigAnyModel)
 
 // TestAutoscalerQueriesMatchPrometheus runs every query of the autoscaler on a
 // PodScrapingSource and on the real Prometheus server scraping the same pods, at the same
@@ -33,8 +32,9 @@ var compare = append(append(llmd.VLLMQueries(), llmd.SchedulerQueries()...), cac
 // Prometheus' first scrape. rateTolerance derives the tolerance of rate and increase.
 func TestAutoscalerQueriesMatchPrometheus(t *testing.T) {
 	ctx := t.Context()
-	f := newFleet(t, ctx, 3, 1, 2)
+	f := newFleetWithSGLang(t, ctx, 3, 1, 2, 2)
 	vllmSrc := f.source(t, ctx, "vllm", f.vllmPort, append(llmd.VLLMQueries(), cacheConfigAnyModel))
+	sglangSrc := f.source(t, ctx, "sglang", f.sglangPort, llmd.SGLangQueries())
 	eppSrc := f.source(t, ctx, "epp", f.eppPort, llmd.SchedulerQueries())
 	params := map[string]string{
 		source.ParamNamespace:     f.namespace,
@@ -43,14 +43,14 @@ func TestAutoscalerQueriesMatchPrometheus(t *testing.T) {
 	}
 	promStart := time.Now()
 	prom := f.prometheus(t, ctx)
-	const targets = 5 // 3 Ready vLLM pods and 2 EPPs; the not-Ready vLLM pod is skipped by both
+	const targets = 7 // 3 Ready vLLM pods, 2 SGLang pods and 2 EPPs; the not-Ready vLLM pod is skipped by both
 	// Prometheus holds two scrapes of every pod before our first refresh, so from our
 	// second refresh on both sides have a rate to compare.
 	waitScraped(t, ctx, prom, time.Now(), targets)
 	checkZeroStart(t, ctx, prom, f.namespace)
 
 	compared, tightly := map[string]int{}, map[string]int{}
-	scrapes := map[*pod.PodScrapingSource]*ourScrapes{vllmSrc: {}, eppSrc: {}}
+	scrapes := map[*pod.PodScrapingSource]*ourScrapes{vllmSrc: {}, sglangSrc: {}, eppSrc: {}}
 	const steps = 12
 	for step := 0; step <= steps; step++ {
 		if time.Since(promStart) > maxTestSpan {

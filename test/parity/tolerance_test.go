@@ -18,19 +18,31 @@ import (
 var (
 	// extrapolated take increase() or rate() of counters that start at zero (rate is the
 	// increase over the window's length: the same relative difference).
-	extrapolated = map[string]bool{llmd.ModelRequestCount: true, llmd.GenerationTokenRate: true, llmd.RequestRate: true,
-		llmd.SchedulerDispatchRate: true, llmd.ModelArrivalRate: true}
+	extrapolated = withSGLang(map[string]bool{llmd.ModelRequestCount: true, llmd.GenerationTokenRate: true, llmd.RequestRate: true,
+		llmd.SchedulerDispatchRate: true, llmd.ModelArrivalRate: true})
 	// ratios divide the rates of two counters that start at zero and are scraped together.
-	ratios = map[string]bool{llmd.AvgOutputTokens: true, llmd.AvgInputTokens: true, llmd.PrefixCacheHitRate: true,
-		llmd.AvgTTFT: true, llmd.AvgITL: true}
+	ratios = withSGLang(map[string]bool{llmd.AvgOutputTokens: true, llmd.AvgInputTokens: true, llmd.PrefixCacheHitRate: true,
+		llmd.AvgTTFT: true, llmd.AvgITL: true})
 	// gaugeRates take rate() of a gauge: no zero point to clamp the start to.
 	gaugeRates = map[string]bool{rateOfGauge.Name: true}
 )
 
+// withSGLang adds to names the SGLang variant of each: they extrapolate as their vLLM
+// namesakes.
+func withSGLang(names map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for name := range names {
+		out[name] = true
+		out[llmd.EngineQuery(llmd.EngineSGLang, name)] = true
+	}
+	return out
+}
+
 // zeroStartCounters are the counters under extrapolated and ratios: the simulation starts
 // each at zero, which rateTolerance relies on and checkZeroStart checks.
 const zeroStartCounters = `vllm:request_success_total|vllm:request_(generation|prompt)_tokens_(sum|count)|vllm:prefix_cache_(hits|queries)_total|` +
-	`vllm:(time_to_first_token|inter_token_latency)_seconds_(sum|count)|(llm_d_epp|inference_extension)_scheduler_attempts_total`
+	`vllm:(time_to_first_token|inter_token_latency)_seconds_(sum|count)|(llm_d_epp|inference_extension)_scheduler_attempts_total|` +
+	`sglang:(prompt_tokens|cached_tokens|num_requests)_total|sglang:(time_to_first_token_seconds|inter_token_latency_seconds|(generation|prompt)_tokens_histogram)_(sum|count)`
 
 // The differential tests compare windows of [1m] and [5m] over every sample either side
 // holds, so they stop stepping before the shortest window slides past Prometheus' first
