@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"sigs.k8s.io/yaml"
@@ -114,16 +115,26 @@ func podScrapeConfig(kubeconfig string, interval time.Duration, jobs []PodJob) (
 	return string(b), nil
 }
 
-// setPort points the job's __address__ rule at port.
+// setPort points the job's __address__ rules (IPv4, and IPv6 bracketed) at port: what
+// follows the last ":" of each replacement.
 func setPort(job map[string]any, port int) error {
 	rules, _ := job["relabel_configs"].([]any)
+	found := false
 	for _, r := range rules {
 		rule, ok := r.(map[string]any)
 		if !ok || rule["target_label"] != "__address__" {
 			continue
 		}
-		rule["replacement"] = "$1:" + strconv.Itoa(port)
-		return nil
+		repl, _ := rule["replacement"].(string)
+		i := strings.LastIndex(repl, ":")
+		if i < 0 {
+			return fmt.Errorf("__address__ rule replacement %q has no port", repl)
+		}
+		rule["replacement"] = repl[:i+1] + strconv.Itoa(port)
+		found = true
 	}
-	return fmt.Errorf("no relabel_configs rule with target_label __address__")
+	if !found {
+		return fmt.Errorf("no relabel_configs rule with target_label __address__")
+	}
+	return nil
 }
