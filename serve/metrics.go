@@ -12,6 +12,7 @@ type serverMetrics struct {
 	unavailable *prometheus.CounterVec
 	lastScrape  *prometheus.GaugeVec
 	queries     *prometheus.CounterVec
+	waiting     prometheus.Gauge
 	collectors  []prometheus.Collector
 }
 
@@ -34,7 +35,11 @@ func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
 			Help: "PromQL requests answered, by endpoint and errorType (\"\" for success).",
 		}, []string{"endpoint", "error_type"}),
 	}
-	m.collectors = []prometheus.Collector{m.scrapes, m.unavailable, m.lastScrape, m.queries}
+	m.waiting = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "podscrape_serve_queries_waiting_for_scrape",
+		Help: "Queries waiting for a scrape of the Services they read, older than --max-age.",
+	})
+	m.collectors = []prometheus.Collector{m.scrapes, m.unavailable, m.lastScrape, m.queries, m.waiting}
 	for i, c := range m.collectors {
 		if err := reg.Register(c); err != nil {
 			for _, done := range m.collectors[:i] {

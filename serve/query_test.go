@@ -1,7 +1,11 @@
 package serve_test
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -280,4 +284,65 @@ func TestQueryRange(t *testing.T) {
 // formatTime writes t as Unix seconds with milliseconds, as clients send it.
 func formatTime(t time.Time) string {
 	return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)
+}
+
+func TestConcurrentQueriesShareTheScrapeInFlight(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	p := svc.Pods()[0]
+	release := make(chan struct{})
+	p.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		<-release
+		_, _ = w.Write([]byte(waiting))
+	}))
+	srv, err := serve.New(t.Context(), env.Client, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour, MaxAge: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Run(ctx) }()
+	hs := httptest.NewServer(srv.Handler())
+	defer func() { hs.Close(); cancel(); <-done; _ = srv.Close() }()
+
+	// The first scrape (Run's) hangs in the pod; queries arriving meanwhile join it.
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Requests() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // polling the pod's request count
+	}
+	const n = 8
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			if code, r := query(t, hs.URL, "sum(vllm:num_requests_waiting)"); code != http.StatusOK || vector(t, r)[0].Value[1] != "3" {
+				t.Errorf("got %d %s %q", code, r.Data, r.Error)
+			}
+		})
+	}
+	// Release the pod once every query waits for a scrape.
+	for !strings.Contains(get(t, hs.URL+"/metrics"), fmt.Sprintf("podscrape_serve_queries_waiting_for_scrape %d\n", n)) {
+		if time.Now().After(deadline) {
+			t.Fatal("the queries never all waited for the scrape")
+		}
+		time.Sleep(time.Millisecond) // polling the server's own metric
+	}
+	close(release)
+	wg.Wait()
+	if got := p.Requests(); got != 1 {
+		t.Errorf("%d queries during the first scrape made %d scrapes, want 1 (they join it)", n, got)
+	}
+}
+
+// get returns the body at u.
+func get(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

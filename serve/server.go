@@ -183,6 +183,8 @@ func (s *Server) freshen(ctx context.Context, svcs []*service) error {
 		return nil
 	}
 	now := time.Now()
+	s.metrics.waiting.Inc()
+	defer s.metrics.waiting.Dec()
 	var wg sync.WaitGroup
 	errs := make([]error, len(svcs))
 	for i, svc := range svcs {
