@@ -22,6 +22,14 @@ const (
 	Previous
 )
 
+// String names the generation: "current" or "previous".
+func (g Generation) String() string {
+	if g == Previous {
+		return "previous"
+	}
+	return "current"
+}
+
 // SimulationOptions configures NewSimulation. Pods are named by the caller; a Service
 // serves them when its PodNames are the same names (ServiceOptions.Simulation).
 type SimulationOptions struct {

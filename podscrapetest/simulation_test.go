@@ -21,7 +21,7 @@ func TestSimulatedPodsOfEachGeneration(t *testing.T) {
 			[]string{"vllm:prefix_cache_hits", "vllm:time_per_output_token_seconds_count", "inference_extension_flow_control_queue_size"},
 			[]string{"vllm:prefix_cache_hits_total", "llm_d_epp_flow_control_queue_size", "llm_d_epp_scheduler_attempts_total"}},
 	} {
-		t.Run(map[podscrapetest.Generation]string{podscrapetest.Current: "current", podscrapetest.Previous: "previous"}[tc.gen], func(t *testing.T) {
+		t.Run(tc.gen.String(), func(t *testing.T) {
 			ctx := context.Background()
 			sim := podscrapetest.NewSimulation(podscrapetest.SimulationOptions{
 				Seed: 1, EPPPods: []string{"epp-0"}, VLLMPods: []string{"vllm-0"}, SGLangPods: []string{"sglang-0"}, Generation: tc.gen,
