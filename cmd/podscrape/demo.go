@@ -207,6 +207,12 @@ func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err er
 			"  %s query 'max by (pod) (vllm:num_requests_waiting)' --prometheus %s",
 			self, shellQuote(kubeconfig), llmd.VLLMService, llmd.VLLMPort, self, cmp.prom.URL)
 	}
+	ds, err := startDemoServe(ctx, cp, llmd) // demoserve.go
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, ds.stop()) }()
+	hint += "\nPoint Grafana or promtool at Prometheus' HTTP API of these pods (podscrape serve, no Prometheus server): " + ds.url
 	header := func() string {
 		return fmt.Sprintf("podscrape demo: llm-d on a local control plane, refreshed every %s (Ctrl-C to stop)\n%s",
 			o.interval, hint)
