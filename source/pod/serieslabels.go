@@ -60,11 +60,12 @@ func validatePodLabels(keys []string) error {
 }
 
 // targetPodLabels returns the configured pod labels the pod carries, mapped. A key the
-// pod lacks gives no label, as in Prometheus (its __meta label is absent).
+// pod lacks, or has with an empty value, gives no label, as in Prometheus (a label with
+// an empty value is no label).
 func targetPodLabels(keys []string, podLabels map[string]string) []podLabel {
 	var out []podLabel
 	for _, key := range keys {
-		if v, ok := podLabels[key]; ok {
+		if v := podLabels[key]; v != "" {
 			out = append(out, podLabel{name: mappedPodLabelName(key), value: v})
 		}
 	}

@@ -185,3 +185,12 @@ func TestPodLabelsOnValuesAndSeries(t *testing.T) {
 		}
 	}
 }
+
+func TestTargetPodLabels(t *testing.T) {
+	keys := []string{"llm-d.ai/variant", "app.kubernetes.io/name", "absent"}
+	got := targetPodLabels(keys, map[string]string{"llm-d.ai/variant": "v", "app.kubernetes.io/name": "", "other": "x"})
+	want := []podLabel{{name: "llm_d_ai_variant", value: "v"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v (an empty value is no label, as in Prometheus)", got, want)
+	}
+}
