@@ -21,7 +21,7 @@
 // Each name constant's doc says which upstream query it is and where this one differs.
 // The texts were read from llm-d/llm-d-autoscaling (internal/collector/registration:
 // saturation.go, epp.go, queueing_model.go, throughput_analyzer.go, engine.go at
-// 3300e6f/11de7c3; scale_to_zero.go of llm-d-workload-variant-autoscaler b08b1c7); the
+// 3300e6f/11de7c3, scale_to_zero.go with its SGLang variant); the
 // metric names were checked against expositions captured from the programs
 // (testdata/vllm-sim-eec055a-*.txt, testdata/llm-d-epp-ebab687-live.txt) and, for
 // SGLang, its collector's definitions.

@@ -78,11 +78,10 @@ const (
 	// completed requests per second over 1 minute, summed per instance, from the
 	// generation-token histogram's _count.
 	RequestRate = "request_rate"
-	// ModelRequestCount is upstream's model_request_count (scale_to_zero.go): requests
-	// over the retention period (ParamRetentionPeriod), all pods. vLLM: unchanged,
-	// vllm:request_success_total. SGLang: sglang:num_requests_total, the counter
-	// upstream's SGLang variant reads (its tests pin the name; its text was not in the
-	// upstream files read, so the shape here is the vLLM one's).
+	// ModelRequestCount is upstream's model_request_count (scale_to_zero.go), unchanged:
+	// requests over the retention period (ParamRetentionPeriod), all pods. vLLM
+	// vllm:request_success_total (completed requests); SGLang sglang:num_requests_total,
+	// which upstream notes is SGLang's received-request counter.
 	ModelRequestCount = "model_request_count"
 
 	// SchedulerQueueSize is upstream's scheduler_queue_size (saturation.go, epp.go),
