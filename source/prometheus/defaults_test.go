@@ -2,8 +2,11 @@ package prometheus
 
 import (
 	"errors"
+	"net/http"
 	"testing"
 	"time"
+
+	"github.com/podscrape/podscrape/source"
 )
 
 // The zero config takes every default; a field set keeps its value; a MaxRetryBackoff
@@ -45,5 +48,19 @@ func TestQueryErrorMessage(t *testing.T) {
 		if got := tc.err.Error(); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// A query's final failure reads as the query, its expression and the server's answer,
+// nothing else.
+func TestFinalFailureMessage(t *testing.T) {
+	srv := newAPIServer(t, func(w http.ResponseWriter, _ *http.Request, _ string, _ int) {
+		writeJSON(w, http.StatusNotFound, "not here")
+	})
+	s := NewPrometheusSource(t.Context(), srv.api(t, ClientConfig{}), fastConfig())
+	register(t, s, "q")
+	results, _ := s.Refresh(t.Context(), source.RefreshSpec{})
+	if got, want := results["q"].Error.Error(), `query "q" (q): client_error: client error: 404`; got != want {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }
