@@ -39,10 +39,10 @@ func SchedulerQueries() []source.QueryTemplate {
 		{Name: SchedulerQueueBytes, Type: source.QueryTypePromQL, Params: params(source.ParamModelID),
 			Template:    schedulerQueue(EPPFlowControlQueueBytes, LegacyEPPFlowControlQueueBytes),
 			Description: "Total bytes queued in scheduler flow control for this model"},
-		{Name: SchedulerDispatchRate, Type: source.QueryTypePromQL, Params: params(nsModelParams...),
+		{Name: SchedulerDispatchRate, Type: source.QueryTypePromQL, Params: nsModelParams(),
 			Template:    `sum by (pod_name, port, namespace) (` + schedulerAttemptsRate + `)`,
 			Description: "Request dispatch rate per endpoint (requests/sec) from scheduler, grouped by pod_name and port"},
-		{Name: ModelArrivalRate, Type: source.QueryTypePromQL, Params: params(nsModelParams...),
+		{Name: ModelArrivalRate, Type: source.QueryTypePromQL, Params: nsModelParams(),
 			Template:    `sum by (namespace) (` + schedulerAttemptsRate + `)`,
 			Description: "Model-level request arrival rate (requests/sec) from scheduler"},
 	}

@@ -170,7 +170,8 @@ const (
 	nsModel     = `{namespace="{{.namespace}}",model_name="{{.modelID}}"}`
 )
 
-var nsModelParams = []string{source.ParamNamespace, source.ParamModelID}
+// nsModelParams are the params of the queries reading nsModel; a new slice each call.
+func nsModelParams() []string { return []string{source.ParamNamespace, source.ParamModelID} }
 
 // params returns a fresh copy of ps, so no two templates share a backing array.
 func params(ps ...string) []string { return append([]string(nil), ps...) }
