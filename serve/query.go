@@ -58,7 +58,7 @@ func (s *Server) query(r *http.Request, ranged bool) (_ *queryData, warnings, in
 	expr, perr := s.parser.ParseExpr(r.FormValue("query"))
 	if perr == nil && s.cfg.MaxAge > 0 {
 		// Scrape before reading the time: the evaluation time must be after the scrape.
-		if err := s.freshen(r.Context(), s.mayRead(expr)); err != nil {
+		if err := s.freshen(r.Context(), s.mayRead(expr, false)); err != nil {
 			return nil, nil, nil, engineError(err)
 		}
 	}
@@ -97,7 +97,7 @@ func (s *Server) query(r *http.Request, ranged bool) (_ *queryData, warnings, in
 	if err != nil {
 		return nil, nil, nil, &apiError{errorInternal, err}
 	}
-	warnings, err = s.availability(read)
+	warnings, err = s.availability(read, s.mayRead(expr, true))
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -346,3 +346,24 @@ func get(t *testing.T, u string) string {
 	}
 	return string(b)
 }
+
+func TestMissingServiceIsUnavailable(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	missing := serviceConfig(svc)
+	missing.Source.ServiceName = "nope"
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{missing}})
+	code, r := query(t, base, "sum(vllm:num_requests_waiting)")
+	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" || !strings.Contains(r.Error, svc.Namespace+"/nope") {
+		t.Errorf("got %d %q %q, want 503 unavailable naming the Service", code, r.ErrorType, r.Error)
+	}
+}
+
+func TestSeriesLimitIsWarning(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, SeriesLimit: 2})
+	// The series limit let in the first two series: the query's may be among the refused.
+	code, r := query(t, base, "sum(vllm:num_requests_waiting)")
+	if code != http.StatusOK || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "series limit") || !strings.Contains(r.Warnings[0], svc.Namespace+"/vllm") {
+		t.Errorf("got %d %q warnings %q, want 200 with a warning naming the Service and the series limit", code, r.Error, r.Warnings)
+	}
+}

@@ -94,12 +94,16 @@ func (s *Server) servicesRead(ctx context.Context, expr parser.Expr, data bool) 
 }
 
 // mayRead returns the Services whose job and namespace the selectors of expr do not
-// exclude: those a fresh scrape is taken of under MaxAge, before the history is read.
-func (s *Server) mayRead(expr parser.Expr) []*service {
+// exclude (data selectors only when data is set): those a fresh scrape is taken of under
+// MaxAge, before the history is read, and whose refused samples a query is warned of.
+func (s *Server) mayRead(expr parser.Expr, data bool) []*service {
 	sels := parser.ExtractSelectors(expr)
 	var out []*service
 	for _, svc := range s.services {
 		for _, m := range sels {
+			if data && onlySynthetic(m) {
+				continue
+			}
 			if !svc.excludes(m) {
 				out = append(out, svc)
 				break
@@ -111,9 +115,10 @@ func (s *Server) mayRead(expr parser.Expr) []*service {
 
 // availability returns the error of a query that reads Services with nothing to give
 // (HTTP 503, naming each such Service and its pods' errors), else the warnings naming
-// the pods of the read Services that failed their latest scrape and what their
-// histories refused.
-func (s *Server) availability(read []*service) (warnings []string, err error) {
+// the pods of the read Services that failed their latest scrape, and what the histories
+// of the Services it may read refused (a refused series is not in the history, so no
+// selector is seen to read it).
+func (s *Server) availability(read, may []*service) (warnings []string, err error) {
 	var down []string
 	for _, svc := range read {
 		st := svc.state.Load()
@@ -133,7 +138,9 @@ func (s *Server) availability(read []*service) (warnings []string, err error) {
 			warnings = append(warnings, fmt.Sprintf("service %s: %d of %d pods failed their latest scrape at %s, the answer leaves them out: %s",
 				svc.key, len(failed), len(st.pods), st.start.UTC().Format("2006-01-02T15:04:05.000Z07:00"), strings.Join(parts, "; ")))
 		}
-		if st.appendErr != nil {
+	}
+	for _, svc := range may {
+		if st := svc.state.Load(); st != nil && st.appendErr != nil {
 			warnings = append(warnings, st.appendErr.Error())
 		}
 	}
