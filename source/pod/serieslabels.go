@@ -30,9 +30,16 @@ func mappedPodLabelName(key string) string {
 	return b.String()
 }
 
-// scraperLabels are the labels the scraper sets on every series itself; a pod label
-// mapped to one of them would be overwritten, so PodLabels refuses it.
-var scraperLabels = []string{"__name__", "namespace", "pod", "instance", "job"}
+// isScraperLabel reports whether name is a label the scraper sets on every series
+// itself (or Prometheus does: job); a pod label mapped to one would be overwritten, so
+// PodLabels refuses it.
+func isScraperLabel(name string) bool {
+	switch name {
+	case "__name__", "namespace", "pod", "instance", "job":
+		return true
+	}
+	return false
+}
 
 // validatePodLabels checks PodLabels: each a Kubernetes label key, mapped to a valid
 // Prometheus label name that no other key and no scraper label takes.
@@ -46,10 +53,8 @@ func validatePodLabels(keys []string) error {
 		if !model.LegacyValidation.IsValidLabelName(name) {
 			return fmt.Errorf("PodLabels: %q maps to %q, not a valid Prometheus label name", key, name)
 		}
-		for _, reserved := range scraperLabels {
-			if name == reserved {
-				return fmt.Errorf("PodLabels: %q maps to %q, a label the scraper sets itself", key, name)
-			}
+		if isScraperLabel(name) {
+			return fmt.Errorf("PodLabels: %q maps to %q, a label the scraper sets itself", key, name)
 		}
 		if other, dup := seen[name]; dup {
 			return fmt.Errorf("PodLabels: %q and %q both map to %q", other, key, name)
