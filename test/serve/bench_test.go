@@ -28,7 +28,9 @@ import (
 // vLLM fixture), both scraping every second; every second for the window, the
 // autoscaler's vLLM queries are asked of both over HTTP. It reports each one's CPU
 // seconds and peak RSS, each one's query latency p50 and p99, and the age of the data
-// each answer saw (min(timestamp(vllm:num_requests_waiting)) at the query time).
+// each answer saw (min(timestamp(vllm:num_requests_waiting)) at the query time); and how
+// long serve takes from exec to serving (serve-start-ms) and to ready, its 200 pods
+// scraped once (serve-ready-ms).
 // BENCH.md's goal: serve at most 1/4 of Prometheus' CPU and 1/3 of its peak RSS, latency
 // no worse, data age at most half of Prometheus' and at most --max-age.
 //
@@ -78,7 +80,11 @@ func BenchmarkServeVersusPrometheus(b *testing.B) {
 		serveCmd := exec.Command(bin, "--kubeconfig", kubeconfig, "serve", svc.Name, "--port", fmt.Sprint(svc.Port),
 			"--interval", interval.String(), "--max-age", maxAge.String(), "--concurrency", "50",
 			"--allow-partial-windows", "--listen", "127.0.0.1:0")
+		started := time.Now()
 		base := startServeChild(b, serveCmd)
+		serving := time.Since(started)
+		waitReady(b, base)
+		ready := time.Since(started)
 		prom, err := promserver.Start(b.Context(), promserver.Options{Config: promserver.PodScrapeConfig(kubeconfig, interval, promserver.PodJob{
 			Name: svc.Name, Namespace: svc.Namespace, Selector: "app=" + svc.Name, Port: int(svc.Port),
 		})})
@@ -112,6 +118,8 @@ func BenchmarkServeVersusPrometheus(b *testing.B) {
 		if err := prom.Stop(); err != nil {
 			b.Error(err)
 		}
+		b.ReportMetric(ms(serving), "serve-start-ms")
+		b.ReportMetric(ms(ready), "serve-ready-ms")
 		b.ReportMetric(serveCPU.Seconds(), "serve-cpu-s")
 		b.ReportMetric(promCPU.Seconds(), "prom-cpu-s")
 		b.ReportMetric(serveCPU.Seconds()/promCPU.Seconds(), "cpu-ratio")

@@ -75,7 +75,7 @@ func startServe(t *testing.T, cfg serve.Config) string {
 }
 
 // waitReady polls base/-/ready until 200, for at most 30s.
-func waitReady(t *testing.T, base string) {
+func waitReady(t testing.TB, base string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
