@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,6 +110,10 @@ func engineError(err error) *apiError {
 		return &apiError{errorTimeout, err}
 	case errors.As(err, &es):
 		return &apiError{errorInternal, err}
+	case errors.Is(err, context.Canceled):
+		return &apiError{errorCanceled, err}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &apiError{errorTimeout, err}
 	}
 	var ae *apiError
 	if errors.As(err, &ae) {
