@@ -38,6 +38,20 @@ func demoEPPMetrics() []string {
 	}
 }
 
+// demoPreviousEPPMetrics are the EPP metrics the demo shows with --generation previous:
+// the names of the EPP before llm-d-router (v1.2.1).
+func demoPreviousEPPMetrics() []string {
+	return []string{
+		"inference_extension_flow_control_queue_size",
+		"inference_objective_request_total",
+		"inference_objective_running_requests",
+		"inference_pool_average_kv_cache_utilization",
+		"inference_pool_average_queue_size",
+		"inference_pool_per_pod_queue_size",
+		"inference_pool_ready_pods",
+	}
+}
+
 // demoVLLMMetrics are the vLLM metrics the demo shows unless --all.
 func demoVLLMMetrics() []string {
 	return []string{
@@ -67,6 +81,8 @@ type demoOptions struct {
 	all      bool
 	// noPrometheus skips the side-by-side panel and its Prometheus server.
 	noPrometheus bool
+	// generation is "current" or "previous": which release's metric names the pods expose.
+	generation string
 }
 
 func newDemoCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -111,6 +127,7 @@ it, and a sparkline of the direct answers.`,
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the simulated load: the same seed replays the same load")
 	f.BoolVar(&o.all, "all", false, "show every metric, not only the ones an autoscaler reads")
 	f.BoolVar(&o.noPrometheus, "no-prometheus", false, "do not start the Prometheus server that the autoscaler's queries are compared with")
+	f.StringVar(&o.generation, "generation", "current", "metric names the pods expose: current, or previous (vLLM without _total, the EPP before llm_d_epp_*) to see the queries' fallbacks")
 	return cmd
 }
 
@@ -123,6 +140,14 @@ func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err er
 		return usagef("--interval must be positive, got %s", o.interval)
 	case format == render.FormatProm:
 		return usagef("--output prom is for one Service (podscrape scrape): demo shows three; use table, wide or json")
+	}
+	var gen localcluster.Generation
+	switch o.generation {
+	case "current":
+	case "previous":
+		gen = localcluster.Previous
+	default:
+		return usagef("--generation must be current or previous, got %q", o.generation)
 	}
 
 	fmt.Fprintln(stderr, "Starting a local control plane (kube-apiserver and etcd from bin/k8s) ...")
@@ -142,7 +167,7 @@ func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err er
 	if ctx.Err() != nil {
 		return nil // interrupted while the control plane started: stop it, and that is all
 	}
-	llmd, err := cp.InstallLLMD(ctx, localcluster.LLMDOptions{Seed: o.seed, StepEvery: stepEvery})
+	llmd, err := cp.InstallLLMD(ctx, localcluster.LLMDOptions{Seed: o.seed, StepEvery: stepEvery, Generation: gen})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -224,6 +249,9 @@ func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err er
 // vLLM pods and the SGLang pod, the model servers' samples labelled with their variant.
 func (o *demoOptions) targets(ctx context.Context, cp *localcluster.ControlPlane, l *localcluster.LLMD) ([]*target, error) {
 	eppFilter := snapshot.Filter{Metrics: demoEPPMetrics()}
+	if o.generation == "previous" {
+		eppFilter = snapshot.Filter{Metrics: demoPreviousEPPMetrics()}
+	}
 	vllmFilter := snapshot.Filter{Metrics: demoVLLMMetrics()}
 	sglangFilter := snapshot.Filter{Metrics: demoSGLangMetrics()}
 	if o.all {

@@ -104,6 +104,35 @@ func TestDemoOnceEndToEnd(t *testing.T) {
 	assertNothingLeft(t, tmp)
 }
 
+// TestDemoPreviousGeneration runs demo --once --generation previous: the pods expose the
+// names of early 2026 (the EPP before llm_d_epp_*, vLLM without the engine label), the
+// model servers still labelled with their variant.
+func TestDemoPreviousGeneration(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd, tmp := demoCommand(t, ctx, "--once", "-o", "json", "--generation", "previous")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("demo --once --generation previous: %v (want exit 0); stderr:\n%s", err, stderr.String())
+	}
+	docs := decodeJSON(t, stdout.String())
+	if len(docs) != 3 {
+		t.Fatalf("documents: got %d, want one per Service; stdout:\n%s", len(docs), stdout.String())
+	}
+	if names := docs[0].names(); !slices.Contains(names, "inference_extension_flow_control_queue_size") ||
+		slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "llm_d_epp_") }) {
+		t.Errorf("EPP samples: got %v, want the previous names only", names)
+	}
+	for _, smp := range docs[1].Samples {
+		if _, ok := smp.Labels["engine"]; ok || smp.Labels["llm_d_ai_variant"] == "" {
+			t.Fatalf("vLLM sample %s %v: want no engine label and a variant", smp.Name, smp.Labels)
+		}
+	}
+	assertNothingLeft(t, tmp)
+}
+
 // TestDemoStopsCleanly starts the refreshing demo, waits for two refreshes, and ends it
 // as a person does (Ctrl-C: exit 0) or as a pipe does ("| head" closing stdout: exit
 // 141 and nothing said, see exitBrokenPipe): either way it stops its servers and control
