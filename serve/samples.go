@@ -63,11 +63,10 @@ func (s *service) toScrapes(res *source.MetricResult) ([]history.Scrape, []podSt
 		}
 	}
 	slices.Sort(order)
-	s.labels.next()
 
 	scrapes := make([]history.Scrape, 0, len(order))
 	pods := make([]podState, 0, len(order))
-	var b labels.Builder
+	var b labels.ScratchBuilder
 	for _, name := range order {
 		acc := byPod[name]
 		if acc.state.scraped.IsZero() {
@@ -81,7 +80,7 @@ func (s *service) toScrapes(res *source.MetricResult) ([]history.Scrape, []podSt
 		for _, i := range acc.vals {
 			v := &res.Values[i]
 			sc.Samples = append(sc.Samples, history.Sample{
-				Labels:       s.labels.get(v.Labels, func() labels.Labels { return s.seriesLabels(&b, v.Labels, acc.up) }),
+				Labels:       s.seriesLabels(&b, v.Labels, acc.up),
 				T:            v.Timestamp.UnixMilli(),
 				V:            v.Value,
 				OwnTimestamp: !v.Timestamp.Equal(acc.state.scraped),
@@ -121,21 +120,24 @@ func (s *service) addTarget(b *labels.Builder, up map[string]string) {
 // seriesLabels returns a sample's series labels: the sample's, with the target's job and
 // namespace where the source does not set them; an exposed label of the same name is
 // kept as exported_<name> (prefixed again while that name is taken too), as Prometheus'
-// honor_labels: false keeps it.
-func (s *service) seriesLabels(b *labels.Builder, m, up map[string]string) labels.Labels {
-	b.Reset(labels.EmptyLabels())
+// honor_labels: false keeps it. A ScratchBuilder: no lookups while adding, one sort.
+func (s *service) seriesLabels(b *labels.ScratchBuilder, m, up map[string]string) labels.Labels {
+	_, sourceJob := up[jobLabel]
+	_, sourceNamespace := up[namespaceLabel]
+	b.Reset()
 	for k, v := range m {
-		b.Set(k, v)
-	}
-	for _, name := range [...]string{jobLabel, namespaceLabel} {
-		if _, set := up[name]; set {
-			continue
+		if (k == jobLabel && !sourceJob) || (k == namespaceLabel && !sourceNamespace) {
+			k = exportedName(m, k)
 		}
-		if v, ok := m[name]; ok {
-			b.Set(exportedName(m, name), v)
-		}
+		b.Add(k, v)
 	}
-	s.addTarget(b, up)
+	if !sourceJob {
+		b.Add(jobLabel, s.cfg.Source.ServiceName)
+	}
+	if !sourceNamespace {
+		b.Add(namespaceLabel, s.cfg.Source.ServiceNamespace)
+	}
+	b.Sort()
 	return b.Labels()
 }
 

@@ -25,7 +25,6 @@ type service struct {
 	scrapes *flight.Group[want, *scrapeState] // runs never overlap: appends stay in order
 	state   atomic.Pointer[scrapeState]       // the latest scrape; nil before the first
 	everUp  atomic.Bool                       // a pod was scraped successfully at least once
-	labels  labelCache                        // used by scrapes only, which never overlap
 	metrics *serverMetrics
 }
 
