@@ -197,6 +197,9 @@ func TestBuildInfoAndMetrics(t *testing.T) {
 	if !strings.Contains(string(r.Data), `"version":"v9.9.9"`) || !strings.Contains(string(r.Data), `"goVersion":"go`) {
 		t.Errorf("buildinfo %s", r.Data)
 	}
+	if _, r := call(t, http.MethodGet, base, "/api/v1/query_exemplars", url.Values{"query": {"up"}}); r.Status != "success" || string(r.Data) != "[]" {
+		t.Errorf("query_exemplars: %+v, want success and no exemplars", r)
+	}
 	query(t, base, "up")
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {

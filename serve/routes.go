@@ -22,6 +22,7 @@ func (s *Server) routes() http.Handler {
 	both("/api/v1/labels", s.handleLabels)
 	mux.HandleFunc("GET /api/v1/label/{name}/values", s.handleLabelValues)
 	mux.HandleFunc("GET /api/v1/metadata", s.handleMetadata)
+	both("/api/v1/query_exemplars", s.handleExemplars)
 	mux.HandleFunc("GET /api/v1/targets", s.handleTargets)
 	mux.HandleFunc("GET /api/v1/status/buildinfo", s.handleBuildInfo)
 	mux.HandleFunc("GET /federate", s.handleFederate)
@@ -31,6 +32,13 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
 	}
 	return mux
+}
+
+// handleExemplars serves /api/v1/query_exemplars: none, as a Prometheus server without
+// exemplar storage answers (text expositions carry none here), so Grafana's exemplar
+// toggle gets an answer rather than a 404.
+func (s *Server) handleExemplars(w http.ResponseWriter, _ *http.Request) {
+	respond(w, []any{}, nil, nil)
 }
 
 // handleHealthy serves /-/healthy: the process answers.
