@@ -117,8 +117,10 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// loop scrapes svc now and then every interval; a scrape a query took within the last
-// half interval stands in for the loop's.
+// loop scrapes svc now and then every interval; a scrape a query took (under MaxAge)
+// within the last three quarters of an interval stands in for the loop's, so frequent
+// queries do not add scrapes on top of the interval's (a quarter is left for the
+// ticker's jitter: the loop's own previous scrape never stands in).
 func (svc *service) loop(ctx context.Context) {
 	t := time.NewTicker(svc.cfg.Interval)
 	defer t.Stop()
@@ -128,7 +130,7 @@ func (svc *service) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			_, _ = svc.scrape(ctx, now, svc.cfg.Interval/2)
+			_, _ = svc.scrape(ctx, now, svc.cfg.Interval*3/4)
 		}
 	}
 }
