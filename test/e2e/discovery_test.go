@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"net"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podscrape/podscrape/internal/localcluster"
+	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/pod"
 )
 
@@ -84,12 +86,26 @@ func TestDiscoveryIPv6PodIsBracketed(t *testing.T) {
 	}
 	rec := &recorder{body: []byte("m 1\n")}
 	f := startService(t, podDef{name: "v6", ip: "::1", handler: rec})
-	r := mustRefresh(t, newSource(t, f.config()))
+	s := newSource(t, f.config())
+	// A PromQL series' instance is the pod's address as Prometheus' pod discovery
+	// gives it: <IP>:<port>, the IPv6 address bracketed.
+	if err := s.QueryList().Register(source.QueryTemplate{Name: "by_instance", Type: source.QueryTypePromQL, Template: "max by (instance) (m)"}); err != nil {
+		t.Fatal(err)
+	}
+	results, err := refresh(t, s, pod.AllMetricsQuery, "by_instance")
+	if err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	r := results[pod.AllMetricsQuery]
 	if up := upByPod(r)["v6"]; up != 1 {
 		t.Fatalf("up of the IPv6 pod: got %v, want 1 (error: %v)", up, r.Error)
 	}
 	if got := rec.seen()[0].Host; !strings.HasPrefix(got, "[::1]:") {
 		t.Fatalf("Host: got %q, want [::1]:port", got)
+	}
+	want := fmt.Sprintf("[::1]:%d", f.port)
+	if vs := results["by_instance"].Values; len(vs) != 1 || vs[0].Labels["instance"] != want {
+		t.Fatalf("by_instance: got %v (error %v), want one value with instance %s", vs, results["by_instance"].Error, want)
 	}
 }
 
