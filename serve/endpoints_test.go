@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 )
 
@@ -41,6 +42,7 @@ func TestSeriesLabelsAndValues(t *testing.T) {
 	want := map[string]string{
 		"__name__": "vllm:num_requests_waiting", "model_name": "m", "job": "vllm", "namespace": svc.Namespace,
 		"exported_namespace": "exposed", "exported_job": "exp", "pod": svc.Pods()[0].Name,
+		"instance": instanceOf(t, svc.Pods()[0]),
 	}
 	for k, v := range want {
 		if series[0][k] != v {
@@ -130,6 +132,9 @@ func TestTargets(t *testing.T) {
 	if good.Health != "up" || good.LastError != "" || good.Labels["pod"] != svc.Pods()[0].Name || good.Labels["job"] != "vllm" || good.LastScrape == "" || good.ScrapePool != svc.Namespace+"/vllm" {
 		t.Errorf("healthy target %+v", good)
 	}
+	if want := svc.Pods()[0].URL() + "/metrics"; good.ScrapeURL != want || good.Labels["instance"] != instanceOf(t, svc.Pods()[0]) {
+		t.Errorf("healthy target: scrapeUrl %q, instance %q; want %q and the pod's address", good.ScrapeURL, good.Labels["instance"], want)
+	}
 	if down.Health != "down" || !strings.Contains(down.LastError, "500") || !strings.Contains(down.ScrapeURL, "/metrics") {
 		t.Errorf("failed target %+v, want down with its error and URL", down)
 	}
@@ -145,7 +150,7 @@ func TestFederate(t *testing.T) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	text := string(body)
-	for _, want := range []string{"# TYPE reqs_total untyped\n", `reqs_total{instance="",job="vllm",namespace="` + svc.Namespace + `",pod="` + svc.Pods()[0].Name + `"} 10 `, "# TYPE up untyped\n"} {
+	for _, want := range []string{"# TYPE reqs_total untyped\n", `reqs_total{instance="` + instanceOf(t, svc.Pods()[0]) + `",job="vllm",namespace="` + svc.Namespace + `",pod="` + svc.Pods()[0].Name + `"} 10 `, "# TYPE up untyped\n"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("federate body lacks %q:\n%s", want, text)
 		}
@@ -258,4 +263,14 @@ func TestLoadFileErrors(t *testing.T) {
 			t.Errorf("%q: got %v, want an error naming the file and saying %q", tc.yaml, err, tc.want)
 		}
 	}
+}
+
+// instanceOf is a pod's instance label, <IP>:<port>, as Prometheus' pod discovery writes it.
+func instanceOf(t *testing.T, p *podscrapetest.Pod) string {
+	t.Helper()
+	u, err := url.Parse(p.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
 }

@@ -19,16 +19,16 @@ const (
 
 // toScrapes turns one all_metrics result into the history's scrapes, one per pod, and
 // the pods' states. A series' labels are its exposed labels and the source's own (pod,
-// and what the source adds to every sample, such as instance), plus job (the Service's
-// name) and namespace; an exposed job or namespace becomes exported_job or
-// exported_namespace, as Prometheus' honor_labels: false renames it. A sample is the
-// pod's own-timestamped sample when its time differs from the pod's up sample's (the
-// time of the pod's scrape).
-func (s *service) toScrapes(res *source.MetricResult) ([]history.Scrape, []podState) {
+// and the mapped pod labels), plus the target labels serve adds: job (the Service's
+// name), namespace and instance (the pod's <IP>:<port>, from inst, when known); an
+// exposed label of one of those names is kept as exported_<name>, as Prometheus'
+// honor_labels: false keeps it. A sample is the pod's own-timestamped sample when its
+// time differs from the pod's up sample's (the time of the pod's scrape).
+func (s *service) toScrapes(res *source.MetricResult, inst map[string]string) ([]history.Scrape, []podState) {
 	type podAcc struct {
 		state podState
-		up    map[string]string // the up sample's labels: what the source sets
-		vals  []int             // indexes into res.Values
+		added []labels.Label // the target labels serve adds to the pod's series
+		vals  []int          // indexes into res.Values
 	}
 	byPod := map[string]*podAcc{}
 	order := []string{}
@@ -45,8 +45,8 @@ func (s *service) toScrapes(res *source.MetricResult) ([]history.Scrape, []podSt
 			v := &res.Values[i]
 			acc.state.up = v.Value == 1
 			acc.state.scraped = v.Timestamp
-			acc.state.labels = s.targetLabels(v.Labels)
-			acc.up = v.Labels
+			acc.added = s.added(v.Labels, inst[name])
+			acc.state.labels = targetLabels(v.Labels, acc.added)
 		}
 	}
 	for _, st := range res.PodStatuses() {
@@ -80,7 +80,7 @@ func (s *service) toScrapes(res *source.MetricResult) ([]history.Scrape, []podSt
 		for _, i := range acc.vals {
 			v := &res.Values[i]
 			sc.Samples = append(sc.Samples, history.Sample{
-				Labels:       s.seriesLabels(&b, v.Labels, acc.up),
+				Labels:       seriesLabels(&b, v.Labels, acc.added),
 				T:            v.Timestamp.UnixMilli(),
 				V:            v.Value,
 				OwnTimestamp: !v.Timestamp.Equal(acc.state.scraped),
@@ -92,50 +92,55 @@ func (s *service) toScrapes(res *source.MetricResult) ([]history.Scrape, []podSt
 	return scrapes, pods
 }
 
-// targetLabels are a pod's target labels: its up sample's labels (what the source adds
-// to every sample) with job and namespace, unless the source sets them.
-func (s *service) targetLabels(up map[string]string) labels.Labels {
-	var b labels.Builder
-	b.Reset(labels.EmptyLabels())
-	s.addTarget(&b, up)
-	for k, v := range up {
-		if k != labels.MetricName {
-			b.Set(k, v)
+// added returns the target labels serve adds to a pod's series: job, namespace and,
+// when known, instance, each unless the source sets it (it is in the pod's up labels).
+func (s *service) added(up map[string]string, instance string) []labels.Label {
+	var out []labels.Label
+	for _, l := range [...]labels.Label{
+		{Name: instanceLabel, Value: instance},
+		{Name: jobLabel, Value: s.cfg.Source.ServiceName},
+		{Name: namespaceLabel, Value: s.cfg.Source.ServiceNamespace},
+	} {
+		if _, set := up[l.Name]; !set && l.Value != "" {
+			out = append(out, l)
 		}
 	}
+	return out
+}
+
+// targetLabels are a pod's target labels: its up sample's labels (what the source adds
+// to every sample) and the ones serve adds.
+func targetLabels(up map[string]string, added []labels.Label) labels.Labels {
+	var b labels.ScratchBuilder
+	for k, v := range up {
+		if k != labels.MetricName {
+			b.Add(k, v)
+		}
+	}
+	for _, l := range added {
+		b.Add(l.Name, l.Value)
+	}
+	b.Sort()
 	return b.Labels()
 }
 
-// addTarget sets job (the Service's name) and namespace on b, except those the source
-// sets itself (they are in the pod's up labels).
-func (s *service) addTarget(b *labels.Builder, up map[string]string) {
-	if _, ok := up[jobLabel]; !ok {
-		b.Set(jobLabel, s.cfg.Source.ServiceName)
-	}
-	if _, ok := up[namespaceLabel]; !ok {
-		b.Set(namespaceLabel, s.cfg.Source.ServiceNamespace)
-	}
-}
-
-// seriesLabels returns a sample's series labels: the sample's, with the target's job and
-// namespace where the source does not set them; an exposed label of the same name is
-// kept as exported_<name> (prefixed again while that name is taken too), as Prometheus'
-// honor_labels: false keeps it. A ScratchBuilder: no lookups while adding, one sort.
-func (s *service) seriesLabels(b *labels.ScratchBuilder, m, up map[string]string) labels.Labels {
-	_, sourceJob := up[jobLabel]
-	_, sourceNamespace := up[namespaceLabel]
+// seriesLabels returns a sample's series labels: the sample's and the target labels serve
+// adds; an exposed label of an added name is kept as exported_<name> (prefixed again
+// while that name is taken too), as Prometheus' honor_labels: false keeps it. A
+// ScratchBuilder: no lookups while adding, one sort.
+func seriesLabels(b *labels.ScratchBuilder, m map[string]string, added []labels.Label) labels.Labels {
 	b.Reset()
 	for k, v := range m {
-		if (k == jobLabel && !sourceJob) || (k == namespaceLabel && !sourceNamespace) {
-			k = exportedName(m, k)
+		for _, l := range added {
+			if k == l.Name {
+				k = exportedName(m, k)
+				break
+			}
 		}
 		b.Add(k, v)
 	}
-	if !sourceJob {
-		b.Add(jobLabel, s.cfg.Source.ServiceName)
-	}
-	if !sourceNamespace {
-		b.Add(namespaceLabel, s.cfg.Source.ServiceNamespace)
+	for _, l := range added {
+		b.Add(l.Name, l.Value)
 	}
 	b.Sort()
 	return b.Labels()

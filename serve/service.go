@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podscrape/podscrape/internal/flight"
 	"github.com/podscrape/podscrape/internal/history"
@@ -25,6 +26,7 @@ type service struct {
 	scrapes *flight.Group[want, *scrapeState] // runs never overlap: appends stay in order
 	state   atomic.Pointer[scrapeState]       // the latest scrape; nil before the first
 	everUp  atomic.Bool                       // a pod was scraped successfully at least once
+	inst    instances                         // used by scrapes only, which never overlap
 	metrics *serverMetrics
 }
 
@@ -92,8 +94,13 @@ func (w scrapeWork) Finish(_ want, st *scrapeState, err error) (*scrapeState, er
 	return st, err
 }
 
-func newService(cfg ServiceConfig, hist *history.History, m *serverMetrics, src *pod.PodScrapingSource) *service {
+func newService(cfg ServiceConfig, hist *history.History, m *serverMetrics, src *pod.PodScrapingSource, reader client.Reader) *service {
 	s := &service{cfg: cfg, key: cfg.key(), src: src, hist: hist, metrics: m}
+	s.inst = instances{
+		reader: reader,
+		key:    client.ObjectKey{Namespace: cfg.Source.ServiceNamespace, Name: cfg.Source.ServiceName},
+		port:   cfg.Source.MetricsPort,
+	}
 	s.scrapes = flight.NewGroup[want, *scrapeState](scrapeWork{s})
 	return s
 }
@@ -119,7 +126,11 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 	st := &scrapeState{start: start}
 	res := results[pod.AllMetricsQuery]
 	if res != nil {
-		scrapes, pods := s.toScrapes(res)
+		var names []string
+		for _, ps := range res.PodStatuses() {
+			names = append(names, ps.Pod)
+		}
+		scrapes, pods := s.toScrapes(res, s.inst.lookup(ctx, names))
 		st.pods = pods
 		if _, aerr := s.hist.Append(ctx, start, scrapes); aerr != nil {
 			st.appendErr = fmt.Errorf("service %s: %w", s.key, aerr)

@@ -88,8 +88,8 @@ func withoutLabels(v any, names ...string) {
 
 // TestSameJSONAsPrometheus asks serve and the real Prometheus server, scraping the same
 // pods, the same requests at the same time: the same status, errorType, error text,
-// JSON shape and values (gauges: exactly), the labels each side's job config names
-// differently (job, instance) aside.
+// JSON shape and values (gauges: exactly), labels (instance included) and series, job
+// aside (the test's Prometheus config drops it from scraped series).
 func TestSameJSONAsPrometheus(t *testing.T) {
 	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 2})
 	for i, p := range svc.Pods() {
@@ -158,10 +158,10 @@ func TestSameJSONAsPrometheus(t *testing.T) {
 		}
 	}
 
-	// Labels: job and instance aside (each side's job config names them), the same names.
+	// Labels: job aside, the same names.
 	_, se := get(t, base, "/api/v1/labels", url.Values{"match[]": {"vllm:num_requests_waiting"}})
 	_, pe := get(t, prom.URL, "/api/v1/labels", url.Values{"match[]": {"vllm:num_requests_waiting"}})
-	if got, want := namesWithout(se.Data, "job", "instance"), namesWithout(pe.Data, "job", "instance"); got != want {
+	if got, want := namesWithout(se.Data, "job"), namesWithout(pe.Data, "job"); got != want {
 		t.Errorf("labels: serve %v, prometheus %v", se.Data, pe.Data)
 	}
 	_, se = get(t, base, "/api/v1/metadata", url.Values{"metric": {"vllm:num_requests_waiting"}})
@@ -176,11 +176,12 @@ func TestSameJSONAsPrometheus(t *testing.T) {
 	}
 }
 
-// normalize drops the labels Prometheus' job config and serve name differently (job,
-// instance) and sorts results and series by their labels: Prometheus orders series by
-// every label, instance included, which serve's pods have not.
+// normalize drops the label Prometheus' job config and serve name differently (job: serve
+// names it after the Service, the config drops it from scraped series) and sorts results
+// and series by their remaining labels (Prometheus orders them by every label, job
+// included).
 func normalize(data any) {
-	withoutLabels(data, "job", "instance")
+	withoutLabels(data, "job")
 	sortByJSON := func(list []any, key string) {
 		sort.SliceStable(list, func(i, j int) bool {
 			a, _ := json.Marshal(pick(list[i], key))
