@@ -8,9 +8,9 @@
 // Each Service has its own PodScrapingSource (source/pod), refreshed on the Service's
 // interval for all_metrics, and its own history (internal/history): every refresh's
 // samples become Prometheus series labelled job (the Service's name), namespace, pod,
-// the exposed labels and whatever target labels the source adds (instance, mapped pod
-// labels), appended as one scrape per pod, so staleness, retention and the series limit
-// are Prometheus'. Queries are evaluated by Prometheus' promql.Engine over the union of
+// instance (the pod's <IP>:<port>, read from the API for pods serve does not know yet),
+// the mapped pod labels and the exposed labels, appended as one scrape per pod, so
+// staleness, retention and the series limit are Prometheus'. Queries are evaluated by Prometheus' promql.Engine over the union of
 // the histories (storage.NewMergeQuerier), and answered with Prometheus' JSON envelope
 // and value encoding. One history per Service, not one for all: a history marks stale
 // every target absent from an append, and Services scrape on their own intervals.
