@@ -139,6 +139,12 @@ type AppendStats struct {
 	// rejected or too far ahead (Refused, Rejected, Future): sorted, without repeats, the
 	// caller's. A caller puts the Append's error only on the queries reading them.
 	RefusedNames []string
+	// Latest is the newest time the Append wrote a sample without a timestamp of its own
+	// or a staleness marker at: its newest scrape's time, or a millisecond past the
+	// series' newest sample when scrapes come in the same millisecond (a clock that does
+	// not move). An instant query at Latest reads the Append whole; zero when it wrote no
+	// such sample.
+	Latest time.Time
 }
 
 // History is an in-memory Prometheus storage of a source's scrapes with a PromQL engine
@@ -223,7 +229,8 @@ func (h *History) NumSeries() int {
 // older); one more than FutureTolerance ahead of its scrape's time is refused (Future).
 // A sample without a timestamp of its own, or a staleness marker, that falls at or just
 // before its series' newest sample (two scrapes in one millisecond) is written one
-// millisecond after it, so the later scrape wins from there on and no marker is lost.
+// millisecond after it, so the later scrape wins from there on and no marker is lost:
+// AppendStats.Latest is the instant from which a query reads the whole Append.
 // What one target exposes never causes another target's samples to be refused.
 //
 // The error names the first refused sample's target and series per cause, wrapping
@@ -243,7 +250,7 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 			at.UTC().Format(time.RFC3339Nano), time.UnixMilli(h.newest).UTC().Format(time.RFC3339Nano))
 	}
 
-	a := appendRun{h: h, st: &st, minValid: atMs - h.opts.Retention.Milliseconds(), names: map[string]struct{}{}}
+	a := appendRun{h: h, st: &st, minValid: atMs - h.opts.Retention.Milliseconds(), names: map[string]struct{}{}, latest: math.MinInt64}
 	h.db.mu.Lock()
 	h.db.begin()
 	seen := make(map[string]struct{}, len(scrapes))
@@ -263,14 +270,18 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 		for j := range sc.Samples {
 			a.sample(ts, sc.Target, &sc.Samples[j], scMs)
 		}
-		st.StaleMarkers += ts.markStale(h.db, scMs, true)
+		n, latest := ts.markStale(h.db, scMs, true)
+		st.StaleMarkers += n
+		a.latest = max(a.latest, latest)
 	}
 	for name, ts := range h.targets {
 		if _, ok := seen[name]; ok {
 			continue
 		}
 		ts.gen++
-		st.StaleMarkers += ts.markStale(h.db, atMs, false)
+		n, latest := ts.markStale(h.db, atMs, false)
+		st.StaleMarkers += n
+		a.latest = max(a.latest, latest)
 		delete(h.targets, name)
 	}
 	if h.oldest == math.MinInt64 {
@@ -280,6 +291,9 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 	h.truncate()
 	h.db.mu.Unlock()
 
+	if a.latest != math.MinInt64 {
+		st.Latest = time.UnixMilli(a.latest)
+	}
 	for n := range a.names {
 		st.RefusedNames = append(st.RefusedNames, n)
 	}
@@ -305,6 +319,7 @@ type appendRun struct {
 	st       *AppendStats
 	minValid int64               // ms: own timestamps older than it are out of retention
 	names    map[string]struct{} // metric names of refused samples
+	latest   int64               // ms of the newest sample without its own timestamp or marker written
 	// The first refused sample of each cause, for the error.
 	firstRefused, firstFuture, firstRejected error
 }
@@ -353,6 +368,9 @@ func (a *appendRun) sample(ts *targetSeries, target string, s *Sample, scMs int6
 	}
 	db.append(ms, t, s.V)
 	a.st.Appended++
+	if !s.OwnTimestamp {
+		a.latest = max(a.latest, t)
+	}
 }
 
 // refuse records a refused sample's metric name and, if first is unset, its description.

@@ -46,10 +46,11 @@ func (t *targetSeries) add(lset labels.Labels, hash uint64, ownTS bool, s *memSe
 // before the series' newest sample (a scrape in the same millisecond) is written one
 // millisecond after it, as Prometheus writes it at the next distinct timestamp. Series
 // with their own timestamps are forgotten without a marker. When keep is false every
-// series is forgotten. The caller holds db's mu for writing.
-func (t *targetSeries) markStale(db *store, ms int64, keep bool) int {
+// series is forgotten. It also returns the time of the latest marker written,
+// math.MinInt64 when none. The caller holds db's mu for writing.
+func (t *targetSeries) markStale(db *store, ms int64, keep bool) (n int, latest int64) {
 	stale := math.Float64frombits(value.StaleNaN)
-	n := 0
+	latest = math.MinInt64
 	for h, list := range t.series {
 		kept := list[:0]
 		for _, e := range list {
@@ -71,6 +72,7 @@ func (t *targetSeries) markStale(db *store, ms int64, keep bool) int {
 			}
 			db.append(e.s, at, stale)
 			n++
+			latest = max(latest, at)
 		}
 		if len(kept) == 0 {
 			delete(t.series, h)
@@ -78,5 +80,5 @@ func (t *targetSeries) markStale(db *store, ms int64, keep bool) int {
 			t.series[h] = kept
 		}
 	}
-	return n
+	return n, latest
 }

@@ -172,8 +172,10 @@ func (s *PodScrapingSource) historyNeeds() (*history.History, storedNames, error
 // PromQL query can read, labelled as Prometheus' pod-role relabelling labels them (see
 // seriesLabels).
 // It returns what the history refused (the series limit, samples out of order or too far
-// ahead), for the PromQL results that read those metrics to carry.
-func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.History, needs storedNames, pods []podScrape, at time.Time) refusal {
+// ahead), for the PromQL results that read those metrics to carry, and the instant from
+// which a query reads the whole append: at, or a few milliseconds later when refreshes
+// come in the same millisecond (see history.AppendStats.Latest).
+func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.History, needs storedNames, pods []podScrape, at time.Time) (refusal, time.Time) {
 	scrapes := make([]history.Scrape, len(pods))
 	var b labels.Builder
 	for i := range pods {
@@ -194,6 +196,10 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 		scrapes[i] = sc
 	}
 	st, err := store.Append(ctx, at, scrapes)
+	evalAt := at
+	if st.Latest.After(at) {
+		evalAt = st.Latest
+	}
 	if !errors.Is(err, history.ErrClosed) {
 		s.history.mu.Lock()
 		if s.history.store == store {
@@ -202,9 +208,9 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 		s.history.mu.Unlock()
 	}
 	if err != nil {
-		return refusal{err: fmt.Errorf("service %s: %w", s.serviceKey(), err), names: st.RefusedNames}
+		return refusal{err: fmt.Errorf("service %s: %w", s.serviceKey(), err), names: st.RefusedNames}, evalAt
 	}
-	return refusal{}
+	return refusal{}, evalAt
 }
 
 // refusal is what the history refused of one scrape: its error, and the metric names of

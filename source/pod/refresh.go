@@ -28,7 +28,7 @@ type refreshOutcome struct {
 	results map[string]*source.MetricResult // by query name, for every caller's queries
 
 	// For PromQL queries, evaluated per caller on the history (see evalPromQL):
-	evalAt  time.Time // the newest scrape's start: the instant the queries run at
+	evalAt  time.Time // the newest scrape's start (or where the history stored it): the instant the queries run at
 	podErr  error     // the failed pods' errors: their series are stale, so aggregations miss them
 	refused refusal   // what the history refused of this scrape
 	err     error     // the refresh's error, for answers taken from the scrape loop's last run
@@ -86,7 +86,9 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 	// the selection kept for it; a history that cannot be created is reported by the
 	// PromQL results (see evalPromQL).
 	if store, _, err := s.historyNeeds(); err == nil && store != nil {
-		out.refused = s.appendHistory(ctx, store, sel.hist, pods, out.evalAt)
+		// A refresh in the same millisecond as the one before (a clock that does not
+		// move) is stored a millisecond later: its queries run there.
+		out.refused, out.evalAt = s.appendHistory(ctx, store, sel.hist, pods, out.evalAt)
 	}
 	return out, nil
 }
