@@ -34,11 +34,16 @@ func (e *scrapeTimeoutError) Unwrap() error {
 
 // withTimeout returns err as a scrapeTimeoutError when the scrape's own deadline (ctx,
 // limit after parent) ran out, not the caller's: the timeout bounds the whole scrape,
-// parsing included, so an up pod's scrape_duration_seconds never exceeds it. Other
-// errors, and errors the deadline did not cause, are returned as they are.
+// parsing included, so an up pod's scrape_duration_seconds never exceeds it. A scrape
+// that took longer than limit ran out too, whether or not ctx says so yet: ctx's timer
+// fires late on a busy machine, and the scrape then finishes past its deadline without
+// an error. Other errors, and errors the deadline did not cause, are returned as they
+// are.
 func withTimeout(parent, ctx context.Context, err error, limit, took time.Duration) error {
-	if parent.Err() != nil || ctx.Err() != context.DeadlineExceeded ||
-		(err != nil && !errors.Is(err, context.DeadlineExceeded)) {
+	if parent.Err() != nil || (err != nil && !errors.Is(err, context.DeadlineExceeded)) {
+		return err
+	}
+	if ctx.Err() != context.DeadlineExceeded && took <= limit {
 		return err
 	}
 	return &scrapeTimeoutError{limit: limit, took: took, err: err}

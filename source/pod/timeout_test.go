@@ -28,17 +28,26 @@ func TestScrapeTimeoutReadsAsTimeout(t *testing.T) {
 		name        string
 		parent, ctx context.Context
 		err         error
-		want        string // "" when err must come back unchanged
+		took        time.Duration // zero: 2.29ms, past the 1ms limit
+		want        string        // "" when err must come back unchanged
 	}{
-		{"cut mid-body", live, expired, midBody,
+		{"cut mid-body", live, expired, midBody, 0,
 			"timeout after 1ms: parse text format body: read exposition: line 297: context deadline exceeded"},
-		{"finished past the deadline", live, expired, nil, "timeout: the scrape took 2.29ms, over the 1ms ScrapeTimeout"},
-		{"not the deadline's doing", live, expired, status, ""},
-		{"in time", live, live, nil, ""},
-		{"the caller cancelled", callerGone, expiredInGone, midBody, ""},
+		{"finished past the deadline", live, expired, nil, 0, "timeout: the scrape took 2.29ms, over the 1ms ScrapeTimeout"},
+		// ctx's timer had not fired yet (a busy machine): the duration alone says the
+		// scrape ran past its deadline, so the pod must not be up with 2.29ms of 1ms.
+		{"finished past the limit, the timer late", live, live, nil, 0, "timeout: the scrape took 2.29ms, over the 1ms ScrapeTimeout"},
+		{"not the deadline's doing", live, expired, status, 0, ""},
+		{"in time", live, live, nil, 900 * time.Microsecond, ""},
+		{"exactly the limit", live, live, nil, time.Millisecond, ""},
+		{"the caller cancelled", callerGone, expiredInGone, midBody, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := withTimeout(tc.parent, tc.ctx, tc.err, time.Millisecond, 2290*time.Microsecond)
+			took := tc.took
+			if took == 0 {
+				took = 2290 * time.Microsecond
+			}
+			got := withTimeout(tc.parent, tc.ctx, tc.err, time.Millisecond, took)
 			if tc.want == "" {
 				if got != tc.err {
 					t.Fatalf("got %v, want the error unchanged (%v)", got, tc.err)
