@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -182,7 +184,8 @@ func TestServeTLS(t *testing.T) {
 	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h", "--tls-cert-file", certFile, "--tls-key-file", keyFile)
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h", "--tls-cert-file", certFile, "--tls-key-file", keyFile,
+		"--pod-label", "llm-d.ai/variant")
 	if !strings.HasPrefix(base, "https://") {
 		t.Fatalf("printed %s, want an https URL", base)
 	}
@@ -196,6 +199,24 @@ func TestServeTLS(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("/-/healthy over https: %d", resp.StatusCode)
+	}
+	// --pod-label: the variant of each vLLM pod on its series, once ready.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := client.Get(base + "/api/v1/label/llm_d_ai_variant/values")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var got struct{ Data []string }
+		if json.Unmarshal(body, &got) == nil && len(got.Data) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("llm_d_ai_variant values: %s, want the pods' variants", body)
+		}
+		time.Sleep(20 * time.Millisecond) // polling until the first scrape
 	}
 	// Plain http to the TLS listener gets Go's 400, never the API.
 	if resp, err := http.Get(strings.Replace(base, "https://", "http://", 1) + "/api/v1/query?query=1"); err == nil {
