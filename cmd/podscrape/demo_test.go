@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,6 +101,31 @@ func TestDemoOnceEndToEnd(t *testing.T) {
 		if len(tc.doc.Samples) == 0 {
 			t.Errorf("%s: got no samples", tc.service)
 		}
+	}
+	// Today's llm-d by default (the metrics the demo shows of each): the EPP's
+	// llm_d_epp_* names, vLLM's _total counters and engine label on pods of two variants,
+	// SGLang's sglang:* set.
+	if names := docs[0].names(); !slices.Contains(names, "llm_d_epp_flow_control_queue_size") ||
+		!slices.Contains(names, "llm_d_epp_scheduler_attempts_total") {
+		t.Errorf("EPP samples: got %v, want llm_d_epp_* names", names)
+	}
+	if names := docs[1].names(); !slices.Contains(names, "vllm:generation_tokens_total") {
+		t.Errorf("vLLM samples: got %v, want today's names (_total counters)", names)
+	}
+	variants := map[string]bool{}
+	for _, smp := range docs[1].Samples {
+		if smp.Name == "vllm:num_requests_waiting" {
+			if smp.Labels["engine"] == "" || smp.Labels["llm_d_ai_variant"] == "" {
+				t.Errorf("vLLM sample %s %v: want the engine label and a variant", smp.Name, smp.Labels)
+			}
+			variants[smp.Labels["llm_d_ai_variant"]] = true
+		}
+	}
+	if len(variants) != 2 {
+		t.Errorf("vLLM variants: got %v, want two", slices.Collect(maps.Keys(variants)))
+	}
+	if names := docs[2].names(); !slices.Contains(names, "sglang:num_queue_reqs") {
+		t.Errorf("SGLang samples: got %v, want sglang:*", names)
 	}
 	assertNothingLeft(t, tmp)
 }
