@@ -140,15 +140,18 @@ func (o *podFlags) connect(ctx context.Context, kube *genericclioptions.ConfigFl
 }
 
 // validateNames refuses, as a usage error, names the API server could never hold (it
-// validates them so: a namespace is a DNS-1123 label, a Service name a DNS-1035 label, a
-// Secret name a DNS-1123 subdomain), which would otherwise read as "not found".
+// validates them so: a namespace and a Service name are DNS-1123 labels, a Secret name a
+// DNS-1123 subdomain), which would otherwise read as "not found". A Service name is not
+// held to the older DNS-1035 label: API servers with relaxed Service name validation
+// (RelaxedServiceNameValidation: on by default from Kubernetes 1.36, GA in 1.37) hold
+// Services whose name starts with a digit.
 func (o *podFlags) validateNames(namespace, service string) error {
 	for _, n := range []struct {
 		what, value string
 		check       func(string) []string
 	}{
 		{"namespace (-n, or the kubeconfig context's)", namespace, validation.IsDNS1123Label},
-		{"SERVICE", service, validation.IsDNS1035Label},
+		{"SERVICE", service, validation.IsDNS1123Label},
 		{"--secret", o.secret, validation.IsDNS1123Subdomain},
 		{"--secret-namespace", o.secretNamespace, validation.IsDNS1123Label},
 	} {

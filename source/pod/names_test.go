@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 // TestConfigRefusesNamesKubernetesRefuses: a name the API server could never hold is a
@@ -24,8 +26,9 @@ func TestConfigRefusesNamesKubernetesRefuses(t *testing.T) {
 			`ServiceNamespace "` + strings.Repeat("a", 64) + `" is not a valid Kubernetes name: must be no more than 63 characters`},
 		{"namespace with a dot", func(c *PodScrapingSourceConfig) { c.ServiceNamespace = "llm.d" }, `ServiceNamespace "llm.d"`},
 		{"service with an underscore", func(c *PodScrapingSourceConfig) { c.ServiceName = "my_svc" },
-			`ServiceName "my_svc" is not a valid Kubernetes name: a DNS-1035 label`},
-		{"service starting with a digit", func(c *PodScrapingSourceConfig) { c.ServiceName = "1vllm" }, `ServiceName "1vllm"`},
+			`ServiceName "my_svc" is not a valid Kubernetes name: a lowercase RFC 1123 label`},
+		{"service with a dot", func(c *PodScrapingSourceConfig) { c.ServiceName = "v.llm" }, `ServiceName "v.llm"`},
+		{"service starting with a digit", func(c *PodScrapingSourceConfig) { c.ServiceName = "1vllm" }, ""},
 		{"secret with a slash", func(c *PodScrapingSourceConfig) { c.MetricsReaderSecretName = "a/b" }, `MetricsReaderSecretName "a/b"`},
 		{"secret namespace", func(c *PodScrapingSourceConfig) {
 			c.MetricsReaderSecretName = "s"
@@ -55,6 +58,42 @@ func TestConfigRefusesNamesKubernetesRefuses(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestServiceNamesAsTheAPIServerValidates: the source refuses a Service name exactly when
+// the test control plane refuses to create a Service of that name. A name starting with
+// a digit is a Service the API server holds (relaxed Service name validation, on by
+// default from Kubernetes 1.36): refusing it as invalid would keep the source off a
+// Service that exists.
+func TestServiceNamesAsTheAPIServerValidates(t *testing.T) {
+	ctx := t.Context()
+	const ns = "service-names"
+	if err := cp.CreateNamespace(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"vllm", "1vllm", "123", "v-" + strings.Repeat("a", 61),
+		"My_Service", "v.llm", "-vllm", "vllm-", "v" + strings.Repeat("a", 63)} {
+		t.Run(name, func(t *testing.T) {
+			err := cp.CreateService(ctx, ns, name, map[string]string{"app": "x"}, 8000)
+			if apierrors.IsAlreadyExists(err) {
+				err = nil // -count above 1
+			}
+			held := err == nil
+			if !held && !apierrors.IsInvalid(err) {
+				t.Fatalf("create service %q: %v, want it created or refused as invalid", name, err)
+			}
+			s, serr := NewPodScrapingSource(ctx, cp.Client,
+				PodScrapingSourceConfig{ServiceName: name, ServiceNamespace: ns, MetricsPort: 8000})
+			if serr == nil {
+				s.Close()
+			}
+			if (serr == nil) != held {
+				t.Fatalf("the API server %s Service %q (%v), the source %s it (%v)",
+					map[bool]string{true: "holds", false: "refuses"}[held], name, err,
+					map[bool]string{true: "takes", false: "refuses"}[serr == nil], serr)
 			}
 		})
 	}
