@@ -115,8 +115,8 @@ type PodScrapingSourceConfig struct {
 	// Registerer, when set, gets the source's metrics, each labelled
 	// service="namespace/name": podscrape_scrape_duration_seconds,
 	// podscrape_scrape_failures_total{reason}, podscrape_samples_scraped_total,
-	// podscrape_samples_duplicate_total, podscrape_pods_discovered, podscrape_pods_ready
-	// and podscrape_cache_age_seconds.
+	// podscrape_samples_duplicate_total, podscrape_history_samples_refused_total{reason},
+	// podscrape_pods_discovered, podscrape_pods_ready and podscrape_cache_age_seconds.
 	// Sources of different Services share a Registerer; a second source of the same
 	// Service on it makes NewPodScrapingSource fail with an error wrapping
 	// prometheus.AlreadyRegisteredError. Close unregisters them. Nil: no metrics.

@@ -196,6 +196,7 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 		scrapes[i] = sc
 	}
 	st, err := store.Append(ctx, at, scrapes)
+	s.metrics.observeRefused(st)
 	evalAt := at
 	if st.Latest.After(at) {
 		evalAt = st.Latest

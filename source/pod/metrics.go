@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/utils/clock"
+
+	"github.com/podscrape/podscrape/internal/history"
 )
 
 // reasons are the values of podscrape_scrape_failures_total's reason label, exported at
@@ -16,6 +18,13 @@ var reasons = []string{
 	ReasonTimeout, ReasonCanceled, ReasonHTTPStatus, ReasonRedirect, ReasonBodyTooBig,
 	ReasonSampleLimit, ReasonParse, ReasonFormat, ReasonTLS, ReasonConnect,
 }
+
+// Values of podscrape_history_samples_refused_total's reason label, all exported from zero.
+const (
+	refusedTooFarAhead = "too_far_ahead" // own timestamp over 10 minutes ahead of its scrape
+	refusedOutOfOrder  = "out_of_order"  // own timestamp before its series' newest, or the retention
+	refusedSeriesLimit = "series_limit"  // a new series past HistorySeriesLimit
+)
 
 // metrics are one source's Prometheus collectors, each with the const label
 // service="namespace/name". A nil *metrics records nothing: a source without a
@@ -29,6 +38,7 @@ type metrics struct {
 	failures   *prometheus.CounterVec
 	samples    prometheus.Counter
 	duplicates prometheus.Counter
+	refused    *prometheus.CounterVec
 	discovered prometheus.Gauge
 	ready      prometheus.Gauge
 	cacheAge   prometheus.GaugeFunc
@@ -70,6 +80,14 @@ func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveCloc
 		Help:        "Sample lines dropped because their series repeated one earlier in the same exposition (the first is kept, as Prometheus keeps it), from pods scraped successfully.",
 		ConstLabels: labels,
 	})
+	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name:        "podscrape_history_samples_refused_total",
+		Help:        "Samples the history of PromQL queries did not store, by reason (too_far_ahead: an own timestamp more than 10 minutes ahead of its scrape; out_of_order: an own timestamp before its series' newest sample or the retention; series_limit: a new series past HistorySeriesLimit).",
+		ConstLabels: labels,
+	}, []string{"reason"})
+	for _, r := range []string{refusedTooFarAhead, refusedOutOfOrder, refusedSeriesLimit} {
+		m.refused.WithLabelValues(r)
+	}
 	m.discovered = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "podscrape_pods_discovered",
 		Help:        "Pods the Service's selector matched at the last discovery, ready or not.",
@@ -86,7 +104,7 @@ func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveCloc
 		ConstLabels: labels,
 	}, m.age)
 
-	m.collectors = []prometheus.Collector{m.duration, m.failures, m.samples, m.duplicates, m.discovered, m.ready, m.cacheAge}
+	m.collectors = []prometheus.Collector{m.duration, m.failures, m.samples, m.duplicates, m.refused, m.discovered, m.ready, m.cacheAge}
 	for i, c := range m.collectors {
 		if err := reg.Register(c); err != nil {
 			for _, done := range m.collectors[:i] {
@@ -150,6 +168,16 @@ func (m *metrics) observeScrapes(pods []podScrape) {
 	}
 	m.samples.Add(float64(scraped))
 	m.duplicates.Add(float64(dropped))
+}
+
+// observeRefused records what one append to the history refused.
+func (m *metrics) observeRefused(st history.AppendStats) {
+	if m == nil {
+		return
+	}
+	m.refused.WithLabelValues(refusedTooFarAhead).Add(float64(st.Future))
+	m.refused.WithLabelValues(refusedOutOfOrder).Add(float64(st.Rejected))
+	m.refused.WithLabelValues(refusedSeriesLimit).Add(float64(st.Refused))
 }
 
 // observeStored records that a refresh stored its results in the cache now.
