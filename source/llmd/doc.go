@@ -19,8 +19,8 @@
 // an EPP emitting both counts once and a fleet mid-upgrade counts every EPP.
 //
 // Each name constant's doc says which upstream query it is and where this one differs.
-// The Descriptions are upstream's up to their first comma or semicolon: the part that
-// says what the query answers, without what upstream's analyzers use it for.
+// The Descriptions are upstream's, shortened to what the query answers: the clauses on
+// what upstream's analyzers use it for are left out.
 // The texts were read from llm-d/llm-d-autoscaling (internal/collector/registration:
 // saturation.go, epp.go, queueing_model.go, throughput_analyzer.go, engine.go at
 // 3300e6f/11de7c3, scale_to_zero.go with its SGLang variant); the
