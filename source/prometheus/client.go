@@ -77,6 +77,11 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 	c := config
 	c.CAData = slices.Clone(config.CAData)
 	u, err := url.Parse(c.URL)
+	if err != nil && !strings.Contains(c.URL, "://") {
+		// "127.0.0.1:9090" fails to parse (a colon in a first path segment): what it
+		// lacks is the scheme, as for "localhost:9090", which parses with scheme localhost.
+		return nil, fmt.Errorf("prometheus client config: URL %q: scheme is not http or https", c.URL)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client config: URL: %w", err)
 	}

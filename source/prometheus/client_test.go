@@ -194,6 +194,10 @@ func TestClientConfigErrors(t *testing.T) {
 	}{
 		{"no URL", ClientConfig{}, "scheme is not http or https"},
 		{"bad scheme", ClientConfig{URL: "ftp://x"}, `URL "ftp://x": scheme is not http or https`},
+		// Without a scheme, an IP and port fail Go's URL parser and a name and port parse
+		// with the name as scheme: both lack the scheme, and say so (issue 16 item 3).
+		{"IP and port without a scheme", ClientConfig{URL: "127.0.0.1:9090"}, `URL "127.0.0.1:9090": scheme is not http or https`},
+		{"name and port without a scheme", ClientConfig{URL: "localhost:9090"}, `URL "localhost:9090": scheme is not http or https`},
 		{"no host", ClientConfig{URL: "http://"}, "no host"},
 		{"token and file", ClientConfig{URL: "http://x", BearerToken: secret, BearerTokenFile: "/f"}, "BearerToken and BearerTokenFile are both set"},
 		{"token with a newline", ClientConfig{URL: "http://x", BearerToken: secret + "\n"}, "BearerToken holds characters"},
