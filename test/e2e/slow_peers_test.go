@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -185,6 +187,14 @@ func TestSlowPeersEachBoundedByScrapeTimeout(t *testing.T) {
 		e := errs[name]
 		if !errors.Is(e, context.DeadlineExceeded) || pod.ScrapeReason(e) != pod.ReasonTimeout {
 			t.Errorf("%s: got %v (reason %q), want a deadline exceeded with reason timeout", name, e, pod.ScrapeReason(e))
+		}
+		// The timeout comes first, whatever step it cut (the request, or the body half
+		// read and parsed): never a parse error that ends in "context deadline exceeded".
+		if e == nil {
+			t.Fatalf("%s: no error, want a timeout", name)
+		}
+		if want := fmt.Sprintf("(%s): timeout after %s: ", e.URL, cfg.ScrapeTimeout); !strings.Contains(e.Error(), want) {
+			t.Errorf("%s: got %v, want the pod's error to start with the timeout (%q)", name, e, want)
 		}
 		// At least the timeout (less a little: the deadline is set just before the clock
 		// starts), and far from unbounded; the upper bound is loose for a shared machine.
