@@ -33,8 +33,8 @@
 // and one more than FutureTolerance (10 minutes) ahead of its scrape is refused, counted
 // and named in the error. Each target's samples are judged alone: there is no storage-wide
 // newest time, so one pod's skewed clock never causes another pod's samples to be refused.
-// AppendStats.RefusedNames says which metrics lost samples, so that a caller puts the error
-// only on the queries reading them.
+// AppendStats.RefusedSeries and RefusedNames say which series and metrics lost samples,
+// so that a caller puts the error only on the queries selecting them (Selects).
 //
 // A sample without a timestamp of its own, or a staleness marker, that falls at its
 // series' newest millisecond (two scrapes in one millisecond, a clock that does not move)

@@ -42,6 +42,10 @@ var ErrFutureSample = errors.New("sample timestamp too far ahead of its scrape")
 // series already held a later sample, or because they were older than the retention.
 var ErrOutOfOrder = errors.New("sample out of order or out of retention")
 
+// MaxRefusedSeries bounds AppendStats.RefusedSeries: past it, only the refused series'
+// metric names are reported.
+const MaxRefusedSeries = 256
+
 // FutureTolerance is how far ahead of its scrape a sample's own timestamp may be, as in
 // Prometheus (which refuses samples more than 10 minutes in the future).
 const FutureTolerance = 10 * time.Minute
@@ -139,6 +143,10 @@ type AppendStats struct {
 	// rejected or too far ahead (Refused, Rejected, Future): sorted, without repeats, the
 	// caller's. A caller puts the Append's error only on the queries reading them.
 	RefusedNames []string
+	// RefusedSeries are the labels of those series, sorted, without repeats, for a caller
+	// to put the error only on the queries that select one of them (Selects); nil when
+	// more than MaxRefusedSeries were refused: RefusedNames says it then. The caller's.
+	RefusedSeries []labels.Labels
 	// Latest is the newest time the Append wrote a sample without a timestamp of its own
 	// or a staleness marker at: its newest scrape's time, or a millisecond past the
 	// series' newest sample when scrapes come in the same millisecond (a clock that does
@@ -234,9 +242,9 @@ func (h *History) NumSeries() int {
 // What one target exposes never causes another target's samples to be refused.
 //
 // The error names the first refused sample's target and series per cause, wrapping
-// ErrSeriesLimit, ErrFutureSample or ErrOutOfOrder; the stats count them and
-// AppendStats.RefusedNames names their metrics. Samples that could be stored are stored
-// whatever the error.
+// ErrSeriesLimit, ErrFutureSample or ErrOutOfOrder; the stats count them, and
+// AppendStats.RefusedSeries and RefusedNames name their series and metrics. Samples that
+// could be stored are stored whatever the error.
 func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (AppendStats, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -250,7 +258,8 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 			at.UTC().Format(time.RFC3339Nano), time.UnixMilli(h.newest).UTC().Format(time.RFC3339Nano))
 	}
 
-	a := appendRun{h: h, st: &st, minValid: atMs - h.opts.Retention.Milliseconds(), names: map[string]struct{}{}, latest: math.MinInt64}
+	a := appendRun{h: h, st: &st, minValid: atMs - h.opts.Retention.Milliseconds(), names: map[string]struct{}{},
+		series: map[uint64][]labels.Labels{}, latest: math.MinInt64}
 	h.db.mu.Lock()
 	h.db.begin()
 	seen := make(map[string]struct{}, len(scrapes))
@@ -298,6 +307,10 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 		st.RefusedNames = append(st.RefusedNames, n)
 	}
 	slices.Sort(st.RefusedNames)
+	for _, list := range a.series {
+		st.RefusedSeries = append(st.RefusedSeries, list...)
+	}
+	slices.SortFunc(st.RefusedSeries, labels.Compare)
 	var errs []error
 	if st.Refused > 0 {
 		errs = append(errs, fmt.Errorf("history: %w (%d series): %d samples of new series refused, first: %w",
@@ -317,9 +330,11 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 type appendRun struct {
 	h        *History
 	st       *AppendStats
-	minValid int64               // ms: own timestamps older than it are out of retention
-	names    map[string]struct{} // metric names of refused samples
-	latest   int64               // ms of the newest sample without its own timestamp or marker written
+	minValid int64                      // ms: own timestamps older than it are out of retention
+	names    map[string]struct{}        // metric names of refused samples
+	series   map[uint64][]labels.Labels // refused series by hash, up to MaxRefusedSeries; nil past it
+	nSeries  int                        // len of every slice of series
+	latest   int64                      // ms of the newest sample without its own timestamp or marker written
 	// The first refused sample of each cause, for the error.
 	firstRefused, firstFuture, firstRejected error
 }
@@ -373,9 +388,19 @@ func (a *appendRun) sample(ts *targetSeries, target string, s *Sample, scMs int6
 	}
 }
 
-// refuse records a refused sample's metric name and, if first is unset, its description.
+// refuse records a refused sample's metric name and series and, if first is unset, its
+// description.
 func (a *appendRun) refuse(first *error, target string, s *Sample, why string) {
 	a.names[s.Labels.Get(labels.MetricName)] = struct{}{}
+	if a.series != nil {
+		h := s.Labels.Hash()
+		if !slices.ContainsFunc(a.series[h], func(l labels.Labels) bool { return labels.Equal(l, s.Labels) }) {
+			a.series[h] = append(a.series[h], s.Labels)
+			if a.nSeries++; a.nSeries > MaxRefusedSeries {
+				a.series = nil
+			}
+		}
+	}
 	if *first == nil {
 		*first = fmt.Errorf("target %s: series %s at %s: %s",
 			target, s.Labels, time.UnixMilli(s.T).UTC().Format(time.RFC3339Nano), why)

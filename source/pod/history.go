@@ -209,26 +209,34 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 		s.history.mu.Unlock()
 	}
 	if err != nil {
-		return refusal{err: fmt.Errorf("service %s: %w", s.serviceKey(), err), names: st.RefusedNames}, evalAt
+		return refusal{err: fmt.Errorf("service %s: %w", s.serviceKey(), err), names: st.RefusedNames, series: st.RefusedSeries}, evalAt
 	}
 	return refusal{}, evalAt
 }
 
-// refusal is what the history refused of one scrape: its error, and the metric names of
-// the series refused. A PromQL result carries the error when its expression reads one of
-// those names, or any metric; every result does when no name is known (the history could
-// not store the scrape at all).
+// refusal is what the history refused of one scrape: its error, and the series refused
+// and their metric names. A PromQL result carries the error when one of its selectors
+// matches a refused series; when the series are not known (too many), when its
+// expression reads one of those names or any metric; every result does when no name is
+// known (the history could not store the scrape at all).
 type refusal struct {
-	err   error
-	names []string // sorted
+	err    error
+	names  []string        // sorted
+	series []labels.Labels // nil: more than history.MaxRefusedSeries, match names
 }
 
-// of returns the refusal's error when expr reads a refused metric, else nil.
+// of returns the refusal's error when expr reads a refused series, else nil.
 func (r refusal) of(expr string) error {
 	if r.err == nil {
 		return nil
 	}
 	if len(r.names) == 0 {
+		return r.err
+	}
+	if r.series != nil {
+		if selects, err := history.Selects(expr, r.series); err != nil || !selects {
+			return nil // a parse error: the evaluation reports it
+		}
 		return r.err
 	}
 	reads, err := history.Reads(expr)

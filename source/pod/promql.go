@@ -20,13 +20,13 @@ var ErrNoHistory = errors.New("not in the history yet")
 // new series at HistorySeriesLimit: the answer may lack them.
 var ErrHistorySeriesLimit = history.ErrSeriesLimit
 
-// ErrSampleAhead is wrapped by the Error of a PromQL result that reads a metric of which
+// ErrSampleAhead is wrapped by the Error of a PromQL result that selects a series of which
 // the history refused samples whose own timestamp was more than 10 minutes ahead of their
 // scrape (a pod's skewed clock, an exporter writing microseconds): only that pod's
 // samples are refused, as Prometheus refuses them.
 var ErrSampleAhead = history.ErrFutureSample
 
-// ErrSampleOutOfOrder is wrapped by the Error of a PromQL result that reads a metric of
+// ErrSampleOutOfOrder is wrapped by the Error of a PromQL result that selects a series of
 // which the history dropped samples with their own timestamps that were older than their
 // series' newest sample, or than the retention.
 var ErrSampleOutOfOrder = history.ErrOutOfOrder
@@ -37,7 +37,7 @@ var ErrSampleOutOfOrder = history.ErrOutOfOrder
 // error), storeErr (the history could not be created), ErrNoHistory (a metric it reads
 // is not stored yet), a *PartialWindowError (a window that adds up over time reaches
 // before the history), incomplete (the pods whose scrapes failed: their series are
-// stale, so aggregations leave them out) and, for an expression that reads a metric the
+// stale, so aggregations leave them out) and, for an expression that selects a series the
 // history refused samples of, the refusal. A window of an estimate (rate, avg_over_time,
 // ...) reaching before the history is a warning.
 func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.History, storeErr error, queries []source.QueryTemplate, params map[string]string, at time.Time, incomplete error, refused refusal) map[string]*source.MetricResult {

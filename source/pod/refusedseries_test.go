@@ -1,0 +1,49 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/podscrape/podscrape/source"
+)
+
+// A refused sample puts its error only on the PromQL results whose selectors match its
+// series: a selector of the same metric that leaves that series out answers without it.
+func TestPromQLRefusedSeriesFailOnlyTheirSelectors(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	_, cfg := startBodyPod(t, fmt.Sprintf("q{k=\"skewed\"} 5 %d\nq{k=\"ok\"} 7\nother 1\n", t0.Add(20*time.Minute).UnixMilli()))
+	cfg.Clock = clocktesting.NewFakeClock(t0)
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	for _, q := range []source.QueryTemplate{
+		{Name: "ok", Template: `sum(q{k="ok"})`},
+		{Name: "not_skewed", Template: `sum(q{k!="skewed"})`},
+		{Name: "other", Template: `sum(other)`},
+		{Name: "skewed", Template: `sum(q{k="skewed"})`},
+		{Name: "all", Template: `sum(q)`},
+		{Name: "any", Template: `count({k=~"sk.*"})`},
+	} {
+		q.Type = source.QueryTypePromQL
+		s.QueryList().MustRegister(q)
+	}
+	rs, err := s.Refresh(context.Background(), source.RefreshSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"ok": false, "not_skewed": false, "other": false, "skewed": true, "all": true, "any": true} {
+		if got := errors.Is(rs[name].Error, ErrSampleAhead); got != want {
+			t.Errorf("%s: got Error %v; want ErrSampleAhead %t", name, rs[name].Error, want)
+		}
+	}
+	if r := rs["ok"]; r.FirstValue().Value != 7 {
+		t.Errorf("ok: got %v, want 7", r.Values)
+	}
+}
