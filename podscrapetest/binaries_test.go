@@ -1,0 +1,30 @@
+package podscrapetest_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/podscrape/podscrape/podscrapetest"
+)
+
+// TestStartOutsideTheRepositorySaysHowToBuildTheBinaries: in a consumer's module (outside
+// this repository) with KUBEBUILDER_ASSETS unset, Start fails with an error that gives
+// the one command building kube-apiserver and etcd for it, and the variable to set.
+func TestStartOutsideTheRepositorySaysHowToBuildTheBinaries(t *testing.T) {
+	t.Setenv("KUBEBUILDER_ASSETS", "")
+	t.Chdir(t.TempDir())
+	env, err := podscrapetest.Start(podscrapetest.Options{})
+	if err == nil {
+		_ = env.Stop()
+		t.Fatal("Start: no error, want one saying how to build the control-plane binaries")
+	}
+	for _, want := range []string{
+		"not inside the podscrape repository and KUBEBUILDER_ASSETS is not set",
+		"go run github.com/podscrape/podscrape/tools/buildenvtest -o bin/k8s",
+		"KUBEBUILDER_ASSETS=$PWD/bin/k8s",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Start: got %v, want it to say %q", err, want)
+		}
+	}
+}
