@@ -238,8 +238,6 @@ func TestMaxAgeFreshensTheAnswer(t *testing.T) {
 	// Concurrent queries share scrapes: a pod gets fewer requests than there are queries.
 	const n = 16
 	release := make(chan struct{})
-	var started sync.WaitGroup
-	started.Add(1)
 	p.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		<-release
 		_, _ = w.Write([]byte(waiting))
@@ -253,10 +251,14 @@ func TestMaxAgeFreshensTheAnswer(t *testing.T) {
 			}
 		})
 	}
-	// Let the first scrape through once it arrived; the others join it or the next.
+	// Let the first scrape through once every query waits for a scrape: the others
+	// join the next one.
 	deadline := time.Now().Add(10 * time.Second)
-	for p.Requests() == before && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
+	for !strings.Contains(get(t, base+"/metrics"), fmt.Sprintf("podscrape_serve_queries_waiting_for_scrape %d\n", n)) {
+		if time.Now().After(deadline) {
+			t.Fatal("the queries never all waited for a scrape")
+		}
+		time.Sleep(time.Millisecond) // polling the server's own metric
 	}
 	close(release)
 	wg.Wait()
