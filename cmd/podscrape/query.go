@@ -184,6 +184,18 @@ func (o *queryOptions) run(ctx context.Context, kube *genericclioptions.ConfigFl
 	if err := src.QueryList().Register(tmpl); err != nil {
 		return err
 	}
+	queries := []string{queryName}
+	var checks []selectorCheck
+	if o.prometheus == "" && needs.Window > 0 {
+		// A window the history does not cover yet leaves the result empty: these say
+		// whether it is only waiting (selectorcheck.go).
+		if checks, err = registerSelectorChecks(src.QueryList(), filled); err != nil {
+			return err
+		}
+		for _, c := range checks {
+			queries = append(queries, c.name)
+		}
+	}
 	format := render.Format(o.output)
 
 	trends := map[string][]float64{}
@@ -193,7 +205,7 @@ func (o *queryOptions) run(ctx context.Context, kube *genericclioptions.ConfigFl
 		defer ticker.Stop()
 	}
 	for {
-		rs, err := src.Refresh(ctx, source.RefreshSpec{Queries: []string{queryName}, Params: params})
+		rs, err := src.Refresh(ctx, source.RefreshSpec{Queries: queries, Params: params})
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -204,6 +216,11 @@ func (o *queryOptions) run(ctx context.Context, kube *genericclioptions.ConfigFl
 		oldest, newest := span()
 		view := &render.QueryView{Expr: filled, Backend: backend, At: r.CollectedAt, History: newest.Sub(oldest),
 			Window: needs.Window}
+		for _, c := range checks {
+			if cr := rs[c.name]; cr != nil && cr.Error == nil && len(cr.Values) == 0 {
+				view.Unmatched = append(view.Unmatched, c.selector)
+			}
+		}
 		for _, w := range r.Warnings {
 			view.Warnings = append(view.Warnings, withoutQueryName(w, filled))
 		}

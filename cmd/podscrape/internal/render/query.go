@@ -36,6 +36,10 @@ type QueryView struct {
 	Warnings []string
 	// Error is the query's error, "" when none.
 	Error string
+	// Unmatched are the query's selectors that match no series the pods expose now:
+	// with a window not covered yet, Note says the query matched nothing rather than
+	// that it waits for the window.
+	Unmatched []string
 }
 
 // QuerySeries is one series of a query result.
@@ -48,10 +52,15 @@ type QuerySeries struct {
 }
 
 // Note says why an empty result is empty when the history does not yet cover the
-// query's window; "" otherwise.
+// query's window (or that a selector matches nothing, which no window fixes); ""
+// otherwise.
 func (v *QueryView) Note() string {
 	if len(v.Series) > 0 || v.Error != "" || v.Window == 0 || v.History >= v.Window {
 		return ""
+	}
+	if len(v.Unmatched) > 0 {
+		return fmt.Sprintf("No series: the query matched nothing: %s matches no series the pods expose now (check the metric name and labels).",
+			strings.Join(v.Unmatched, ", "))
 	}
 	return fmt.Sprintf("No series yet: the query reads %s back and the history covers %s; rate() and friends need two samples in the window. Keep --watch running.",
 		v.Window, v.History.Round(time.Millisecond))

@@ -42,6 +42,22 @@ func TestQueryViewNotesAnUncoveredWindow(t *testing.T) {
 	}
 }
 
+// TestQueryViewNotesAnUnmatchedSelector: with the window not covered yet, a selector that
+// matches nothing the pods expose says the query matched nothing, naming it, instead of
+// telling the user to wait for a window that cannot fill.
+func TestQueryViewNotesAnUnmatchedSelector(t *testing.T) {
+	v := &QueryView{Expr: "rate(nope_total[5m])", Backend: "b", At: time.Unix(0, 0), Window: 5 * time.Minute,
+		Unmatched: []string{"nope_total"}}
+	var b bytes.Buffer
+	if err := WriteQuery(&b, v, FormatTable, false); err != nil {
+		t.Fatal(err)
+	}
+	want := "No series: the query matched nothing: nope_total matches no series the pods expose now"
+	if !strings.Contains(b.String(), want) || strings.Contains(b.String(), "No series yet") {
+		t.Errorf("got %q, want %q and no 'No series yet'", b.String(), want)
+	}
+}
+
 func TestWriteComparison(t *testing.T) {
 	var b bytes.Buffer
 	rows := []ComparisonRow{
