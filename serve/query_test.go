@@ -281,6 +281,15 @@ func TestQueryRange(t *testing.T) {
 	if !strings.HasPrefix(string(r.Data), `{"resultType":"matrix","result":[{"metric":{},"values":[[`) {
 		t.Errorf("data %s, want a matrix of one series with values", r.Data)
 	}
+	// An aggregation over nothing: the engine answers a nil Matrix, which must encode
+	// as [] as Prometheus answers (KEDA and prometheus-adapter read null as no data).
+	code, r = call(t, http.MethodPost, base, "/api/v1/query_range", url.Values{
+		"query": {"sum(nope)"},
+		"start": {formatTime(now.Add(-time.Second))}, "end": {formatTime(now)}, "step": {"0.5"},
+	})
+	if code != http.StatusOK || string(r.Data) != `{"resultType":"matrix","result":[]}` {
+		t.Errorf("empty range answer: got %d %s, want 200 result [] (not null)", code, r.Data)
+	}
 }
 
 // formatTime writes t as Unix seconds with milliseconds, as clients send it.
