@@ -47,3 +47,17 @@ func TestHelpEndingInABackslash(t *testing.T) {
 		t.Fatalf("help: got %q, want [x\\]", got)
 	}
 }
+
+// An exemplar whose label name is quoted is checked to its end like any other.
+func TestExemplarAfterQuotedLabelNameChecked(t *testing.T) {
+	parse := func(in string) error {
+		_, err := NewParser(Options{}).Parse(bytes.NewReader([]byte(in)), FormatOpenMetrics, func(*Sample) error { return nil })
+		return err
+	}
+	if err := parse("# TYPE a counter\na_total 1 # {\"b.c\"=\"d\"} 1\n# EOF\n"); err != nil {
+		t.Errorf("a valid exemplar with a quoted label name: %v", err)
+	}
+	if err := parse("# TYPE a counter\na_total 1 # {\"b.c\"=\"d\"} x\n# EOF\n"); err == nil {
+		t.Error("an exemplar with a quoted label name and no value: no error, want one")
+	}
+}
