@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -30,13 +31,15 @@ type Server struct {
 	gatherer prometheus.Gatherer
 	started  time.Time
 	handler  http.Handler
+	log      logr.Logger // New's context's: the scrapes a query starts log through it
 
 	closeOnce sync.Once
 }
 
 // New builds a Server of cfg whose sources discover pods through c (a client.Client
 // satisfies client.Reader; a manager's cached client serves discovery from its
-// informers). It scrapes nothing until Run.
+// informers). It scrapes nothing until Run. The logr logger of ctx (if any) logs the
+// scrapes queries start under MaxAge, as Run's context's logs the interval's.
 func New(ctx context.Context, c client.Reader, cfg Config) (*Server, error) {
 	cfg, err := cfg.validate()
 	if err != nil {
@@ -56,7 +59,7 @@ func New(ctx context.Context, c client.Reader, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, metrics: m, gatherer: gatherer, started: time.Now()}
+	s := &Server{cfg: cfg, metrics: m, gatherer: gatherer, started: time.Now(), log: logr.FromContextOrDiscard(ctx)}
 	for _, sc := range cfg.Services {
 		svc, err := s.newService(ctx, c, sc, reg)
 		if err != nil {
@@ -179,10 +182,14 @@ func (s *Server) queryable() storage.Queryable {
 }
 
 // freshen scrapes the Services first whose newest scrape started more than MaxAge
-// before now; concurrent callers share the scrapes.
+// before now; concurrent callers share the scrapes. A request's context carries no
+// logger: the scrapes log through the Server's.
 func (s *Server) freshen(ctx context.Context, svcs []*service) error {
 	if s.cfg.MaxAge <= 0 || len(svcs) == 0 {
 		return nil
+	}
+	if _, err := logr.FromContext(ctx); err != nil {
+		ctx = logr.NewContext(ctx, s.log)
 	}
 	now := time.Now()
 	s.metrics.waiting.Inc()

@@ -1,0 +1,69 @@
+package serve_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+
+	"github.com/podscrape/podscrape/serve"
+)
+
+// lockedLog collects a logger's lines; scrapes log from their own goroutines.
+type lockedLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+func TestQueryStartedScrapeLogsThroughNewsLogger(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	var got lockedLog
+	log := funcr.New(func(prefix, args string) {
+		got.mu.Lock()
+		defer got.mu.Unlock()
+		got.lines = append(got.lines, prefix+" "+args)
+	}, funcr.Options{Verbosity: 1})
+
+	// The logger comes with New's context only: Run's has none, and a request's never has.
+	srv, err := serve.New(logr.NewContext(t.Context(), log), env.Client, serve.Config{
+		Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour, MaxAge: time.Nanosecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Run(ctx) }()
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		cancel()
+		<-done
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	if code, r := query(t, hs.URL, "sum(vllm:num_requests_waiting)"); code != http.StatusOK {
+		t.Fatalf("healthy: got %d %q, want 200", code, r.Error)
+	}
+	svc.Pods()[0].SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) }))
+	if code, _ := query(t, hs.URL, "sum(vllm:num_requests_waiting)"); code != http.StatusServiceUnavailable {
+		t.Fatalf("got %d, want 503 after the pod failed", code)
+	}
+	// The query returned after its scrape's Refresh, which logs before it returns.
+	if s := got.String(); !strings.Contains(s, "pod scrape failed") || !strings.Contains(s, svc.Pods()[0].Name) {
+		t.Errorf("log at -v 1 after a query's scrape of a failing pod:\n%s\nwant a 'pod scrape failed' line naming %s", s, svc.Pods()[0].Name)
+	}
+}
