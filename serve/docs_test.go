@@ -1,0 +1,209 @@
+package serve_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/promql/parser"
+	"sigs.k8s.io/yaml"
+
+	"github.com/podscrape/podscrape/serve"
+)
+
+// docYAML returns the first yaml code block under each "## " heading of a Markdown file.
+func docYAML(t *testing.T, file string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	var heading string
+	var block []string
+	in := false
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case in && strings.HasPrefix(line, "```"):
+			in = false
+			if _, ok := out[heading]; !ok {
+				out[heading] = strings.Join(block, "\n")
+			}
+		case in:
+			block = append(block, line)
+		case line == "```yaml":
+			in, block = true, nil
+		case strings.HasPrefix(line, "## "):
+			heading = strings.TrimPrefix(line, "## ")
+		}
+	}
+	return out
+}
+
+// unmarshalYAML decodes YAML text into v, failing the test with where it came from.
+func unmarshalYAML(t *testing.T, where, text string, v any) {
+	t.Helper()
+	if err := yaml.UnmarshalStrict([]byte(text), v); err != nil {
+		t.Fatalf("%s: %v\n%s", where, err, text)
+	}
+}
+
+// TestServeDocYAML holds docs/serve.md's copyable YAML to what its readers paste it
+// into: serve's own config loader, KEDA's ScaledObject, prometheus-adapter's rules,
+// deploy/'s reader role and Prometheus' configuration loader.
+func TestServeDocYAML(t *testing.T) {
+	blocks := docYAML(t, "../docs/serve.md")
+	pr := parser.NewParser(parser.Options{})
+
+	// The address KEDA, the adapter and Grafana point at is deploy/'s Service.
+	var svc struct {
+		Metadata struct{ Name string } `json:"metadata"`
+		Spec     struct {
+			Ports []struct{ Port int } `json:"ports"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal([]byte(readFile(t, "../deploy/service.yaml")), &svc); err != nil {
+		t.Fatal(err)
+	}
+	var kust struct{ Namespace string }
+	if err := yaml.Unmarshal([]byte(readFile(t, "../deploy/kustomization.yaml")), &kust); err != nil {
+		t.Fatal(err)
+	}
+	if len(svc.Spec.Ports) != 1 {
+		t.Fatalf("deploy/service.yaml: %d ports, want 1", len(svc.Spec.Ports))
+	}
+	address := fmt.Sprintf("http://%s.%s.svc:%d", svc.Metadata.Name, kust.Namespace, svc.Spec.Ports[0].Port)
+
+	t.Run("config file", func(t *testing.T) {
+		text, ok := blocks["Flags and config file"]
+		if !ok {
+			t.Fatal("no yaml block under 'Flags and config file'")
+		}
+		path := filepath.Join(t.TempDir(), "serve.yaml")
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		services, err := serve.LoadFile(path, "default")
+		if err != nil {
+			t.Fatalf("serve.LoadFile of the doc's config: %v\n%s", err, text)
+		}
+		if len(services) != 2 || services[0].Source.ServiceName != "vllm" || services[1].Source.ServiceName != "epp-service" {
+			t.Errorf("services %+v, want vllm and epp-service", services)
+		}
+	})
+
+	t.Run("KEDA", func(t *testing.T) {
+		var so struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+			Spec       struct {
+				Triggers []struct {
+					Type     string            `json:"type"`
+					Metadata map[string]string `json:"metadata"`
+				} `json:"triggers"`
+			} `json:"spec"`
+		}
+		if err := yaml.Unmarshal([]byte(blocks["KEDA"]), &so); err != nil {
+			t.Fatalf("KEDA: %v", err)
+		}
+		if so.APIVersion != "keda.sh/v1alpha1" || so.Kind != "ScaledObject" || len(so.Spec.Triggers) != 1 || so.Spec.Triggers[0].Type != "prometheus" {
+			t.Fatalf("KEDA block: %+v, want a keda.sh/v1alpha1 ScaledObject with one prometheus trigger", so)
+		}
+		md := so.Spec.Triggers[0].Metadata
+		if md["serverAddress"] != address {
+			t.Errorf("serverAddress %q, want deploy/'s Service %q", md["serverAddress"], address)
+		}
+		if _, err := pr.ParseExpr(md["query"]); err != nil {
+			t.Errorf("query %q: %v", md["query"], err)
+		}
+		// KEDA reads an empty answer as 0 unless told otherwise.
+		if md["ignoreNullValues"] != "false" {
+			t.Errorf("ignoreNullValues %q, want \"false\" (a string, as KEDA's metadata is)", md["ignoreNullValues"])
+		}
+	})
+
+	t.Run("prometheus-adapter", func(t *testing.T) {
+		text := blocks["prometheus-adapter"]
+		if !strings.Contains(text, "--prometheus-url="+address+"\n") {
+			t.Errorf("adapter block does not point --prometheus-url at %s:\n%s", address, text)
+		}
+		var cfg struct {
+			Rules []struct {
+				SeriesQuery string `json:"seriesQuery"`
+				Resources   struct {
+					Overrides map[string]struct{ Resource string } `json:"overrides"`
+				} `json:"resources"`
+				Name struct {
+					As string `json:"as"`
+				} `json:"name"`
+				MetricsQuery string `json:"metricsQuery"`
+			} `json:"rules"`
+		}
+		unmarshalYAML(t, "prometheus-adapter", text, &cfg)
+		if len(cfg.Rules) != 1 {
+			t.Fatalf("%d rules, want 1", len(cfg.Rules))
+		}
+		r := cfg.Rules[0]
+		if _, err := pr.ParseMetricSelector(r.SeriesQuery); err != nil {
+			t.Errorf("seriesQuery %q: %v", r.SeriesQuery, err)
+		}
+		for _, label := range []string{"namespace", "pod"} {
+			if r.Resources.Overrides[label].Resource != label {
+				t.Errorf("override of label %s: %+v, want resource %s", label, r.Resources.Overrides[label], label)
+			}
+		}
+		// What the adapter sends for a pods metric of the HPA.
+		q := strings.NewReplacer("<<.GroupBy>>", "pod", "<<.Series>>", "vllm:num_requests_waiting",
+			"<<.LabelMatchers>>", `namespace="llm-d",pod=~"vllm-0|vllm-1"`).Replace(r.MetricsQuery)
+		if _, err := pr.ParseExpr(q); err != nil {
+			t.Errorf("metricsQuery %q as the adapter fills it in (%q): %v", r.MetricsQuery, q, err)
+		}
+	})
+
+	t.Run("reader RBAC", func(t *testing.T) {
+		type rules struct {
+			Rules []map[string][]string `json:"rules"`
+		}
+		var doc, deploy rules
+		unmarshalYAML(t, "RBAC and `--auth kubernetes`", blocks["RBAC and `--auth kubernetes`"], &doc)
+		if err := yaml.Unmarshal([]byte(readFile(t, "../deploy/reader-rbac.yaml")), &deploy); err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Rules) == 0 || !reflect.DeepEqual(doc.Rules, deploy.Rules) {
+			t.Errorf("docs/serve.md's reader rules %v, want deploy/reader-rbac.yaml's %v", doc.Rules, deploy.Rules)
+		}
+	})
+
+	t.Run("federation", func(t *testing.T) {
+		text := blocks["Scaling past one replica"]
+		cfg, err := config.Load(text, nil)
+		if err != nil {
+			t.Fatalf("Prometheus' config.Load of the doc's federation config: %v\n%s", err, text)
+		}
+		if len(cfg.ScrapeConfigs) != 1 {
+			t.Fatalf("%d scrape configs, want 1", len(cfg.ScrapeConfigs))
+		}
+		sc := cfg.ScrapeConfigs[0]
+		if sc.MetricsPath != "/federate" || !sc.HonorLabels || len(sc.Params["match[]"]) == 0 {
+			t.Errorf("scrape config: path %q, honor_labels %v, match[] %v; want /federate, true and a selector", sc.MetricsPath, sc.HonorLabels, sc.Params["match[]"])
+		}
+		for _, m := range sc.Params["match[]"] {
+			if _, err := pr.ParseMetricSelector(m); err != nil {
+				t.Errorf("match[] %q: %v", m, err)
+			}
+		}
+	})
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
