@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -65,11 +66,16 @@ func contains(list []metadata, e metadata) bool {
 	return false
 }
 
-// intParam parses an integer parameter; def when absent.
+// intParam parses an integer parameter; def when absent. Its error reads as
+// Prometheus': "limit must be a number".
 func intParam(r *http.Request, name string, def int) (int, error) {
 	v := r.FormValue(name)
 	if v == "" {
 		return def, nil
 	}
-	return strconv.Atoi(v)
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, errors.New(name + " must be a number")
+	}
+	return n, nil
 }

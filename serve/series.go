@@ -42,15 +42,24 @@ func parseMetaParams(pr parser.Parser, r *http.Request, requireMatch bool) (meta
 	p.mint, p.maxt = start.UnixMilli(), end.UnixMilli()
 	for _, s := range r.Form["match[]"] {
 		ms, err := pr.ParseMetricSelector(s)
-		if err != nil {
-			return p, &apiError{errorBadData, err}
+		if err == nil && allEmpty(ms) {
+			err = errors.New("match[] must contain at least one non-empty matcher")
 		}
-		if allEmpty(ms) {
-			return p, &apiError{errorBadData, errors.New("match[] must contain at least one non-empty matcher")}
+		if err != nil {
+			return p, matchError(err, requireMatch)
 		}
 		p.matchers = append(p.matchers, ms)
 	}
 	return p, nil
+}
+
+// matchError is a bad match[]'s error as Prometheus words it: /api/v1/series (the
+// endpoint that requires a match[]) names the parameter, labels and label values do not.
+func matchError(err error, series bool) *apiError {
+	if series {
+		return badParam(err, "match[]")
+	}
+	return &apiError{errorBadData, err}
 }
 
 // allEmpty reports whether every matcher matches the empty string: such a selector

@@ -141,14 +141,28 @@ func TestSameJSONAsPrometheus(t *testing.T) {
 		{"/api/v1/series", url.Values{"match[]": {`{__name__=~".*"}`}, "limit": {"x"}}},
 		{"/api/v1/label/model_name/values", url.Values{}},
 		{"/api/v1/label/pod/values", url.Values{"match[]": {"vllm:num_requests_waiting"}}},
+		{"/api/v1/query_range", url.Values{"query": {"sum(nope)"}, "start": {from}, "end": {at}, "step": {"1"}}},
+		{"/api/v1/query", url.Values{"query": {"sort(max by (pod) (vllm:num_requests_waiting))"}, "time": {at}, "limit": {"1"}}},
+		{"/api/v1/query", url.Values{"query": {"up"}, "timeout": {"x"}}},
+		{"/api/v1/query", url.Values{"query": {"up"}, "limit": {"-1"}}},
+		{"/api/v1/series", url.Values{"match[]": {`{pod=~".*"}`}}},
+		{"/api/v1/series", url.Values{"match[]": {"sum("}}},
+		{"/api/v1/labels", url.Values{"match[]": {`{pod=~".*"}`}}},
+		{"/api/v1/metadata", url.Values{"limit_per_metric": {"x"}}},
+		{"/api/v1/series", url.Values{"match[]": {"up"}, "start": {"x"}}},
+		{"/api/v1/labels", url.Values{"match[]": {"vllm:num_requests_waiting"}, "end": {"x"}}},
+		{"/api/v1/label/in-valid/values", url.Values{}},
+		{"/api/v1/label/model_name/values", url.Values{"match[]": {"sum("}}},
+		{"/api/v1/metadata", url.Values{"metric": {"nope"}}},
+		{"/api/v1/metadata", url.Values{"metric": {"vllm:num_requests_waiting"}, "limit": {"x"}}},
 	} {
 		name := tc.path + "?" + tc.params.Encode()
 		sc, se := get(t, base, tc.path, tc.params)
 		pc, pe := get(t, prom.URL, tc.path, tc.params)
 		normalize(se.Data)
 		normalize(pe.Data)
-		if sc != pc || se.Status != pe.Status || se.ErrorType != pe.ErrorType || se.Error != pe.Error {
-			t.Errorf("%s:\nserve      %d %s %s %q\nprometheus %d %s %s %q", name, sc, se.Status, se.ErrorType, se.Error, pc, pe.Status, pe.ErrorType, pe.Error)
+		if sc != pc || se.Status != pe.Status || se.ErrorType != pe.ErrorType || se.Error != pe.Error || !slices.Equal(se.Warnings, pe.Warnings) {
+			t.Errorf("%s:\nserve      %d %s %s %q %q\nprometheus %d %s %s %q %q", name, sc, se.Status, se.ErrorType, se.Error, se.Warnings, pc, pe.Status, pe.ErrorType, pe.Error, pe.Warnings)
 			continue
 		}
 		if !reflect.DeepEqual(se.Data, pe.Data) {
