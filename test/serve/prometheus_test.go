@@ -188,6 +188,59 @@ func TestSameJSONAsPrometheus(t *testing.T) {
 	if sk, pk := keys(se.Data, "activeTargets"), keys(pe.Data, "activeTargets"); sk != pk {
 		t.Errorf("targets' fields: serve %s, prometheus %s", sk, pk)
 	}
+	if sk, pk := keys(map[string]any{"x": []any{se.Data}}, "x"), keys(map[string]any{"x": []any{pe.Data}}, "x"); sk != pk {
+		t.Errorf("targets' data fields: serve %s, prometheus %s", sk, pk)
+	}
+	_, se = get(t, base, "/api/v1/status/buildinfo", nil)
+	_, pe = get(t, prom.URL, "/api/v1/status/buildinfo", nil)
+	if sk, pk := keys(map[string]any{"x": []any{se.Data}}, "x"), keys(map[string]any{"x": []any{pe.Data}}, "x"); sk != pk {
+		t.Errorf("buildinfo's fields: serve %s, prometheus %s", sk, pk)
+	}
+	sc, se := get(t, base, "/api/v1/query_exemplars", url.Values{"query": {"vllm:num_requests_waiting"}, "start": {from}, "end": {at}})
+	pc, pe := get(t, prom.URL, "/api/v1/query_exemplars", url.Values{"query": {"vllm:num_requests_waiting"}, "start": {from}, "end": {at}})
+	if sc != pc || !reflect.DeepEqual(se, pe) {
+		t.Errorf("query_exemplars: serve %d %+v, prometheus %d %+v", sc, se, pc, pe)
+	}
+	// POST with a form, as prometheus-adapter and Grafana send queries.
+	form := url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {at}}
+	if s, p := post(t, base, "/api/v1/query", form), post(t, prom.URL, "/api/v1/query", form); s != p {
+		t.Errorf("POST /api/v1/query: serve %s, prometheus %s", s, p)
+	}
+	for _, path := range []string{"/-/healthy", "/-/ready"} {
+		if s, p := statusOf(t, base+path), statusOf(t, prom.URL+path); s != p {
+			t.Errorf("%s: serve %d, prometheus %d", path, s, p)
+		}
+	}
+}
+
+// post sends form to base+path and returns the status and the envelope's data, job aside,
+// as JSON.
+func post(t *testing.T, base, path string, form url.Values) string {
+	t.Helper()
+	resp, err := http.PostForm(base+path, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e envelope
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+		t.Fatal(err)
+	}
+	normalize(e.Data)
+	b, _ := json.Marshal(e)
+	return strconv.Itoa(resp.StatusCode) + " " + string(b)
+}
+
+// statusOf is the HTTP status of a GET of u.
+func statusOf(t *testing.T, u string) int {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // normalize drops the label Prometheus' job config and serve name differently (job: serve
