@@ -1,0 +1,100 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// getJSON asks u and decodes Prometheus' envelope.
+func getJSON(t *testing.T, u string) (int, struct {
+	Data     json.RawMessage
+	Error    string
+	Warnings []string
+}) {
+	t.Helper()
+	var e struct {
+		Data     json.RawMessage
+		Error    string
+		Warnings []string
+	}
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal(body, &e) // a 401 of the auth filter is plain text
+	return resp.StatusCode, e
+}
+
+// TestServeAuthFlag: --auth kubernetes puts the TokenReview filter in front of the API
+// (a request without a token: 401), the probes stay open.
+func TestServeAuthFlag(t *testing.T) {
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h", "--auth", "kubernetes")
+	if code, _ := getJSON(t, base+"/api/v1/query?query=1"); code != http.StatusUnauthorized {
+		t.Errorf("--auth kubernetes, no token: %d, want 401", code)
+	}
+	if code, _ := getJSON(t, base+"/-/healthy"); code != http.StatusOK {
+		t.Errorf("--auth kubernetes, /-/healthy: %d, want 200 (probes carry no token)", code)
+	}
+}
+
+// TestServeMaxAgeAndPartialWindowFlags: --max-age makes a query scrape first (the
+// targets' lastScrape moves though --interval is an hour), --allow-partial-windows turns
+// the 422 of an increase() longer than the history into a warning (a window is partial
+// when it starts more than an interval before the first scrape: 3h, with --interval 1h).
+func TestServeMaxAgeAndPartialWindowFlags(t *testing.T) {
+	lastScrape := func(base string) string {
+		_, e := getJSON(t, base+"/api/v1/targets")
+		var d struct {
+			ActiveTargets []struct{ LastScrape string } `json:"activeTargets"`
+		}
+		if err := json.Unmarshal(e.Data, &d); err != nil || len(d.ActiveTargets) == 0 {
+			t.Fatalf("targets %s: %v", e.Data, err)
+		}
+		return d.ActiveTargets[0].LastScrape
+	}
+	increase := "/api/v1/query?" + url.Values{"query": {"sum(increase(vllm:generation_tokens_total[3h]))"}}.Encode()
+	waitReady := func(base string) {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if code, _ := getJSON(t, base+"/-/ready"); code == http.StatusOK {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("serve not ready in 30s")
+			}
+			time.Sleep(20 * time.Millisecond) // polling readiness
+		}
+	}
+
+	strict := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h")
+	waitReady(strict)
+	if code, e := getJSON(t, strict+increase); code != http.StatusUnprocessableEntity {
+		t.Errorf("increase over 3h without --allow-partial-windows: %d %q, want 422", code, e.Error)
+	}
+	before := lastScrape(strict)
+	getJSON(t, strict+"/api/v1/query?query=vllm:num_requests_waiting")
+	if after := lastScrape(strict); after != before {
+		t.Errorf("without --max-age a query scraped: lastScrape %s, then %s", before, after)
+	}
+
+	fresh := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h", "--max-age", "1ns", "--allow-partial-windows")
+	waitReady(fresh)
+	if code, e := getJSON(t, fresh+increase); code != http.StatusOK || !strings.Contains(strings.Join(e.Warnings, " "), "3h") {
+		t.Errorf("increase over 3h with --allow-partial-windows: %d %q warnings %q, want 200 with a warning naming the window", code, e.Error, e.Warnings)
+	}
+	before = lastScrape(fresh)
+	getJSON(t, fresh+"/api/v1/query?query=vllm:num_requests_waiting")
+	if after := lastScrape(fresh); after == before {
+		t.Errorf("with --max-age 1ns a query did not scrape: lastScrape stayed %s", before)
+	}
+}
