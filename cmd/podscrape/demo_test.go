@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -204,6 +207,7 @@ func TestDemoStopsCleanly(t *testing.T) {
 			if tc.name == "ctrl-c" {
 				go func() { _, _ = io.Copy(io.Discard, stdout) }() // never block the demo's writes
 				runPrintedCommands(t, view)
+				queryDemoServe(t, view)
 			}
 			if err := tc.stop(cmd, stdout); err != nil {
 				t.Fatal(err)
@@ -288,5 +292,32 @@ func runPrintedCommands(t *testing.T, view string) {
 		if err != nil || !strings.Contains(string(out), want) {
 			t.Fatalf("printed command %s: got %v:\n%s\nwant exit 0 and %q", c, err, out, want)
 		}
+	}
+}
+
+// queryDemoServe asks the podscrape serve whose URL the demo's header prints for up of
+// every pod of the three Services, as Grafana or promtool would.
+func queryDemoServe(t *testing.T, view string) {
+	t.Helper()
+	m := regexp.MustCompile(`Point Grafana or promtool at .*: (http://\S+)`).FindStringSubmatch(view)
+	if m == nil {
+		t.Errorf("view: no URL of podscrape serve to point Grafana or promtool at:\n%s", view)
+		return
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(m[1] + "/api/v1/query?query=" + url.QueryEscape("count(up == 1)"))
+		if err != nil {
+			t.Fatalf("the demo's serve at %s: %v", m[1], err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && strings.Contains(string(body), `"5"]`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo's serve at %s: count(up == 1) answered %d %s, want the 5 pods up", m[1], resp.StatusCode, body)
+		}
+		time.Sleep(50 * time.Millisecond) // polling until serve's scrapes saw every pod up
 	}
 }
