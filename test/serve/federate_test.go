@@ -1,15 +1,21 @@
 package serve
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/common/model"
 
 	"github.com/podscrape/podscrape/podscrapetest"
-	"github.com/podscrape/podscrape/serve"
 )
 
 // TestPrometheusFederatesTwoServes is the path past one replica: two serve processes,
@@ -18,8 +24,9 @@ import (
 func TestPrometheusFederatesTwoServes(t *testing.T) {
 	vllm := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 2, Body: "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting 3\n"})
 	sglang := newService(t, podscrapetest.ServiceOptions{Name: "sglang", Pods: 1, Body: "# TYPE sglang:num_queue_reqs gauge\nsglang:num_queue_reqs 5\n"})
-	a := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(vllm)}}, Interval: time.Second})
-	b := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(sglang)}}, Interval: time.Second})
+	bin := buildPodscrape(t)
+	a := startServeProcess(t, bin, vllm)
+	b := startServeProcess(t, bin, sglang)
 	ua, _ := url.Parse(a)
 	ub, _ := url.Parse(b)
 	prom := startPrometheus(t, fmt.Sprintf(`global:
@@ -60,5 +67,50 @@ scrape_configs:
 	}
 	if n := len(v.(model.Vector)); n != 2 {
 		t.Errorf("federated vllm pods: %d, want 2: %v", n, v)
+	}
+}
+
+// buildPodscrape builds cmd/podscrape into the test's directory.
+func buildPodscrape(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "podscrape")
+	build := exec.Command(filepath.Join(goruntime.GOROOT(), "bin", "go"), "build", "-o", bin, "./cmd/podscrape")
+	build.Dir, build.Stderr = repoRoot(t), os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build ./cmd/podscrape: %v", err)
+	}
+	return bin
+}
+
+// startServeProcess runs `podscrape serve` over svc as a process of its own until the
+// test ends, and returns its URL once it is ready.
+func startServeProcess(t *testing.T, bin string, svc *podscrapetest.Service) string {
+	t.Helper()
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := env.WriteKubeconfig(kubeconfig, svc.Namespace); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--kubeconfig", kubeconfig, "serve", svc.Name, "--port", fmt.Sprint(svc.Port),
+		"--interval", "1s", "--listen", "127.0.0.1:0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	r := bufio.NewReader(stderr)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("podscrape serve: %v (last line %q)", err, line)
+		}
+		if _, rest, ok := strings.Cut(line, " on http://"); ok {
+			go func() { _, _ = io.Copy(io.Discard, r) }()
+			base := "http://" + strings.Fields(rest)[0]
+			waitReady(t, base)
+			return base
+		}
 	}
 }
