@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
@@ -233,7 +234,8 @@ func TestPodLabelsAndConfigFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := startServer(t, serve.Config{Services: services})
+	// The Service's own interval (1h) wins over the server's.
+	base := startServer(t, serve.Config{Services: services, Interval: 30 * time.Minute})
 	_, r := query(t, base, "vllm:num_requests_waiting")
 	if got := vector(t, r); len(got) != 1 || got[0].Metric["app"] != "vllm" {
 		t.Errorf("got %+v, want the pod label app=vllm on the series", got)
@@ -241,6 +243,9 @@ func TestPodLabelsAndConfigFile(t *testing.T) {
 	_, r = call(t, http.MethodGet, base, "/api/v1/targets", nil)
 	if !strings.Contains(string(r.Data), `"app":"vllm"`) {
 		t.Errorf("targets %s lack the pod label", r.Data)
+	}
+	if !strings.Contains(string(r.Data), `"scrapeInterval":"1h"`) {
+		t.Errorf("targets %s: want scrapeInterval 1h, the file's", r.Data)
 	}
 }
 
