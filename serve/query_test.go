@@ -99,6 +99,14 @@ func TestEveryPodFailedIsUnavailable(t *testing.T) {
 			t.Errorf("error %q does not name %s", r.Error, want)
 		}
 	}
+	// A range query (Grafana's) of the same: the same error.
+	now := time.Now()
+	code, r = call(t, http.MethodGet, base, "/api/v1/query_range", url.Values{
+		"query": {"sum(vllm:num_requests_waiting)"}, "start": {formatTime(now.Add(-time.Minute))}, "end": {formatTime(now)}, "step": {"15"},
+	})
+	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" || !strings.Contains(r.Error, svc.Pods()[0].Name) {
+		t.Errorf("query_range: got %d %q %q, want 503 unavailable naming the pods", code, r.ErrorType, r.Error)
+	}
 	// up reads health, not data: it answers, with each pod down.
 	code, r = query(t, base, "up")
 	if code != http.StatusOK {
