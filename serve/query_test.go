@@ -184,6 +184,14 @@ func TestPartialWindows(t *testing.T) {
 		}
 	}
 
+	now := time.Now()
+	code, r = call(t, http.MethodGet, base, "/api/v1/query_range", url.Values{
+		"query": {"sum(increase(reqs_total[10m]))"}, "start": {formatTime(now.Add(-time.Minute))}, "end": {formatTime(now)}, "step": {"15"},
+	})
+	if code != http.StatusUnprocessableEntity || r.ErrorType != "execution" || !strings.Contains(r.Error, "increase(reqs_total[10m])") {
+		t.Errorf("query_range of increase over 10m: got %d %q %q, want 422 execution naming the window", code, r.ErrorType, r.Error)
+	}
+
 	code, r = query(t, base, "sum(rate(reqs_total[10m]))")
 	if code != http.StatusOK || len(r.Warnings) == 0 || !strings.Contains(strings.Join(r.Warnings, " "), "rate(reqs_total[10m])") {
 		t.Errorf("rate over 10m: got %d %q warnings %q, want 200 with a partial-window warning", code, r.Error, r.Warnings)
