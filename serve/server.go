@@ -103,7 +103,7 @@ func (s *Server) newService(ctx context.Context, c client.Reader, sc ServiceConf
 		src.Close()
 		return nil, fmt.Errorf("serve: service %s: %w", sc.key(), err)
 	}
-	return newService(sc, hist, s.metrics, src, c), nil
+	return newService(sc, hist, s.metrics, src), nil
 }
 
 // Run scrapes each Service at once and then on its interval, until ctx ends; it returns
