@@ -67,7 +67,7 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	var sb *seriesBuilder
 	switch {
 	case job.series != nil:
-		sb = job.series.builder(&t)
+		sb = job.series.builder(&t, &s.seriesCaches)
 		if job.sizeHint > 0 {
 			ps.series = make([]SeriesSample, 0, job.sizeHint)
 		}
@@ -96,6 +96,7 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	}
 	if sb != nil {
 		sb.appendSynthetic(&ps, up)
+		sb.done(err == nil)
 		return ps
 	}
 	// up is kept whatever the queries: every metric-name result carries it.

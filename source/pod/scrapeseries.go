@@ -78,6 +78,7 @@ func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.La
 	job := s.newScrapeJob(seriesSelection, token)
 	job.series = sj
 	pods := s.scrapeAll(ctx, targets, job)
+	s.seriesCaches.keep(targets)
 	s.recordMetadata(pods)
 	s.rememberSize(seriesSelection.key, pods)
 	s.metrics.observeScrapes(pods)
@@ -163,16 +164,22 @@ func (j *seriesJob) targetLabels(t *target) labels.Labels {
 	return b.Labels()
 }
 
-// builder returns the series builder of one pod's scrape.
-func (j *seriesJob) builder(t *target) *seriesBuilder {
+// builder returns the series builder of one pod's scrape, with the pod's series cache
+// taken from caches; done puts it back.
+func (j *seriesJob) builder(t *target, caches *seriesCaches) *seriesBuilder {
 	sb := &seriesBuilder{t: t, added: j.added(t)}
 	sb.target = append(sb.target, labels.Label{Name: "pod", Value: t.name})
 	for _, l := range t.labels {
 		sb.target = append(sb.target, labels.Label{Name: l.name, Value: l.value})
 	}
 	sb.target = append(sb.target, sb.added...)
+	sb.cache = caches.take(t.key, sb.target)
+	sb.caches = caches
 	return sb
 }
+
+// done returns the pod's series cache once its scrape is over.
+func (sb *seriesBuilder) done(ok bool) { sb.caches.put(sb.t.key, sb.cache, ok) }
 
 // seriesBuilder builds one pod's series labels. Used by the pod's scrape only.
 type seriesBuilder struct {
@@ -180,11 +187,13 @@ type seriesBuilder struct {
 	target []labels.Label // pod, the mapped pod labels, then added
 	added  []labels.Label // namespace, instance, the extra labels
 	b      labels.ScratchBuilder
+	cache  *seriesCache
+	caches *seriesCaches
 }
 
 // sample returns smp as a series sample of a scrape that started at scrapedAt.
 func (sb *seriesBuilder) sample(smp *exposition.Sample, scrapedAt time.Time) SeriesSample {
-	out := SeriesSample{Labels: sb.labels(smp), T: scrapedAt.UnixMilli(), V: smp.Value}
+	out := SeriesSample{Labels: sb.cache.labels(smp, sb.labels), T: scrapedAt.UnixMilli(), V: smp.Value}
 	if smp.HasTimestamp {
 		out.T = smp.TimestampMs
 		out.OwnTimestamp = !time.UnixMilli(smp.TimestampMs).Equal(scrapedAt)
@@ -247,13 +256,18 @@ func (sb *seriesBuilder) appendSynthetic(ps *podScrape, up float64) {
 		name  string
 		value float64
 	}{{upName, up}, {"scrape_duration_seconds", ps.duration.Seconds()}, {"scrape_samples_scraped", float64(ps.scraped)}} {
-		b := &sb.b
-		b.Reset()
-		b.Add(labels.MetricName, v.name)
-		for _, l := range sb.target {
-			b.Add(l.Name, l.Value)
-		}
-		b.Sort()
-		ps.series = append(ps.series, SeriesSample{Labels: b.Labels(), T: t, V: v.value})
+		// Keyed as an exposed sample of the name without labels, which has these labels too.
+		smp := exposition.Sample{Name: v.name}
+		ls := sb.cache.labels(&smp, func(*exposition.Sample) labels.Labels {
+			b := &sb.b
+			b.Reset()
+			b.Add(labels.MetricName, v.name)
+			for _, l := range sb.target {
+				b.Add(l.Name, l.Value)
+			}
+			b.Sort()
+			return b.Labels()
+		})
+		ps.series = append(ps.series, SeriesSample{Labels: ls, T: t, V: v.value})
 	}
 }

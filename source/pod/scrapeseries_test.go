@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/podscrape/podscrape/internal/exposition"
 	"github.com/podscrape/podscrape/internal/localcluster"
 	"github.com/podscrape/podscrape/source"
 )
@@ -77,6 +78,11 @@ func TestScrapeSeriesMatchesRefresh(t *testing.T) {
 		t.Error("extra label job twice: no error")
 	}
 
+	first, err := s.ScrapeSeries(ctx, labels.Label{Name: "job", Value: "vllm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second scrape labels its series from the pods' series caches.
 	pods, err := s.ScrapeSeries(ctx, labels.Label{Name: "job", Value: "vllm"})
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +123,13 @@ func TestScrapeSeriesMatchesRefresh(t *testing.T) {
 		if !slices.Equal(got, want[p.Pod]) {
 			t.Errorf("%s series:\n got %q\nwant %q", p.Pod, got, want[p.Pod])
 		}
+		var gotFirst []string
+		for _, smp := range first[i].Samples {
+			gotFirst = append(gotFirst, smp.Labels.String())
+		}
+		if !slices.Equal(gotFirst, got) {
+			t.Errorf("%s series of the first scrape:\n got %q\nwant %q", p.Pod, gotFirst, got)
+		}
 		wantTarget := fmt.Sprintf(`{instance="%s:%d", job="vllm", llm_d_ai_variant="v%d", namespace="%s", pod="%s"}`, ips[i], port, i, ns, p.Pod)
 		if p.Target.String() != wantTarget {
 			t.Errorf("%s target: got %s, want %s", p.Pod, p.Target, wantTarget)
@@ -145,5 +158,48 @@ func TestScrapeSeriesMatchesRefresh(t *testing.T) {
 				t.Errorf("%s: up %v (%g), err %v, %d samples; want a *ScrapeError, up 0 and only the synthetic samples", p.Pod, p.Up, up, p.Err, n)
 			}
 		}
+	}
+}
+
+// A pod's series cache is emptied when the pod's target labels change, and forgets the
+// series a successful scrape did not see (a failed one forgets none); caches of pods
+// gone are dropped.
+func TestSeriesCache(t *testing.T) {
+	var c seriesCaches
+	a := []labels.Label{{Name: "pod", Value: "p"}, {Name: "instance", Value: "1.2.3.4:80"}}
+	built := 0
+	build := func(smp *exposition.Sample) labels.Labels {
+		built++
+		return labels.FromStrings("__name__", smp.Name, "x", smp.Labels[0].Value)
+	}
+	scrape := func(target []labels.Label, ok bool, values ...string) []string {
+		sc := c.take("ns/p", target)
+		var out []string
+		for _, v := range values {
+			out = append(out, sc.labels(&exposition.Sample{Name: "m", Labels: []exposition.Label{{Name: "x", Value: v}}}, build).String())
+		}
+		c.put("ns/p", sc, ok)
+		return out
+	}
+	if got := scrape(a, true, "1", "2"); built != 2 || got[0] != `{__name__="m", x="1"}` || got[1] != `{__name__="m", x="2"}` {
+		t.Fatalf("first scrape: %q, %d built", got, built)
+	}
+	if scrape(a, true, "1", "2"); built != 2 {
+		t.Errorf("second scrape of the same series built %d, want none", built-2)
+	}
+	scrape(a, false, "1") // failed: 2 is kept
+	if scrape(a, true, "2"); built != 2 {
+		t.Errorf("a failed scrape forgot a series: built %d", built-2)
+	}
+	if scrape(a, true, "1"); built != 3 { // 1 was not seen by the last successful scrape
+		t.Errorf("a series the last scrape did not see was kept: built %d, want 3", built)
+	}
+	b := []labels.Label{{Name: "pod", Value: "p"}, {Name: "instance", Value: "1.2.3.5:80"}}
+	if scrape(b, true, "1"); built != 4 {
+		t.Errorf("new target labels: built %d, want 4 (the cache emptied)", built)
+	}
+	c.keep(nil)
+	if len(c.byPod) != 0 {
+		t.Errorf("caches of pods gone kept: %v", c.byPod)
 	}
 }
