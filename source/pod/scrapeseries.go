@@ -58,7 +58,8 @@ type SeriesSample struct {
 //
 // A pod that failed is in the slice with its error. Discovery or Secret failures, or ctx
 // ending, return an error and no pods. ScrapeSeries records the pods' metadata (see
-// Metadata) and the source's metrics as Refresh does, but neither caches results, nor
+// Metadata) and the source's metrics as Refresh does (podscrape_cache_age_seconds counts
+// from its last call in which not every pod failed), but neither caches results, nor
 // feeds the history of PromQL queries, nor shares its scrape with Refresh calls: a
 // caller that must never scrape a pod twice at once serialises its own calls.
 func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.Label) ([]PodSeries, error) {
@@ -86,11 +87,13 @@ func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.La
 		return nil, fmt.Errorf("scrape service %s: %w", s.serviceKey(), err)
 	}
 	log := logr.FromContextOrDiscard(ctx)
+	failed := 0
 	out := make([]PodSeries, len(pods))
 	for i := range pods {
 		ps := &pods[i]
 		switch {
 		case ps.err != nil:
+			failed++
 			log.V(1).Info("pod scrape failed", "service", s.serviceKey(), "pod", ps.target.key,
 				"reason", ScrapeReason(ps.err), "error", ps.err.Error())
 		case ps.dropped > 0:
@@ -106,6 +109,9 @@ func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.La
 			Err:       ps.err,
 			Samples:   ps.series,
 		}
+	}
+	if len(pods) == 0 || failed < len(pods) {
+		s.metrics.observeStored() // the data's age, as a refresh's results would give it
 	}
 	return out, nil
 }

@@ -9,8 +9,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/podscrape/podscrape/internal/exposition"
 	"github.com/podscrape/podscrape/internal/localcluster"
@@ -61,8 +64,11 @@ func TestScrapeSeriesMatchesRefresh(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	clk := clocktesting.NewFakePassiveClock(time.Now())
+	reg := prometheus.NewRegistry()
 	s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{
 		ServiceName: "vllm", ServiceNamespace: ns, MetricsPort: port, PodLabels: []string{"llm-d.ai/variant"},
+		Clock: clk, Registerer: reg,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -78,9 +84,14 @@ func TestScrapeSeriesMatchesRefresh(t *testing.T) {
 		t.Error("extra label job twice: no error")
 	}
 
+	clk.SetTime(clk.Now().Add(time.Hour))
 	first, err := s.ScrapeSeries(ctx, labels.Label{Name: "job", Value: "vllm"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The data is as old as this scrape: the cache age counts from it.
+	if age := gaugeValue(t, reg, "podscrape_cache_age_seconds"); age != 0 {
+		t.Errorf("podscrape_cache_age_seconds after ScrapeSeries: %g, want 0", age)
 	}
 	// The second scrape labels its series from the pods' series caches.
 	pods, err := s.ScrapeSeries(ctx, labels.Label{Name: "job", Value: "vllm"})
@@ -202,4 +213,20 @@ func TestSeriesCache(t *testing.T) {
 	if len(c.byPod) != 0 {
 		t.Errorf("caches of pods gone kept: %v", c.byPod)
 	}
+}
+
+// gaugeValue is the value of the one gauge called name in reg.
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
 }
