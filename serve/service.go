@@ -107,7 +107,7 @@ func (s *service) scrape(ctx context.Context, now time.Time, maxAge time.Duratio
 	return st, err
 }
 
-// scrapeOnce refreshes the source, appends the pods' samples to the history and stores
+// scrapeOnce scrapes the source's pods (ScrapeSeries), appends the pods' samples to the history and stores
 // the new state. The error is ctx's only: a Service that gave nothing is a state.
 func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 	start := time.Now()
