@@ -20,16 +20,28 @@ const instanceLabel = "instance"
 // its exposed labels, pod, the mapped pod labels, namespace and instance, plus job (the
 // Service's name) that serve asks for; an exposed label of one of those names is kept
 // as exported_<name>, as Prometheus' honor_labels: false keeps it.
+//
+// The scrapes' samples are in s.samples, reused by the next scrape (the history keeps no
+// reference to them; scrapes never overlap).
 func (s *service) toScrapes(series []pod.PodSeries) ([]history.Scrape, []podState) {
 	scrapes := make([]history.Scrape, 0, len(series))
 	pods := make([]podState, 0, len(series))
+	total := 0
+	for i := range series {
+		total += len(series[i].Samples)
+	}
+	if cap(s.samples) < total {
+		s.samples = make([]history.Sample, total+total/8)
+	}
+	buf := s.samples[:total]
 	for i := range series {
 		ps := &series[i]
 		sc := history.Scrape{
 			Target:  s.cfg.Source.ServiceNamespace + "/" + ps.Pod,
 			Time:    ps.ScrapedAt,
-			Samples: make([]history.Sample, len(ps.Samples)),
+			Samples: buf[:len(ps.Samples):len(ps.Samples)],
 		}
+		buf = buf[len(ps.Samples):]
 		for j := range ps.Samples {
 			v := &ps.Samples[j]
 			sc.Samples[j] = history.Sample{Labels: v.Labels, T: v.T, V: v.V, OwnTimestamp: v.OwnTimestamp}
