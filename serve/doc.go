@@ -5,11 +5,11 @@
 //
 // # Architecture
 //
-// Each Service has its own PodScrapingSource (source/pod), refreshed on the Service's
-// interval for all_metrics, and its own history (internal/history): every refresh's
-// samples become Prometheus series labelled job (the Service's name), namespace, pod,
-// instance (the pod's <IP>:<port>, read from the API for pods serve does not know yet),
-// the mapped pod labels and the exposed labels, appended as one scrape per pod, so
+// Each Service has its own PodScrapingSource (source/pod), scraped on the Service's
+// interval with ScrapeSeries, and its own history (internal/history): every scrape's
+// samples come as Prometheus series labelled job (the Service's name), namespace, pod,
+// instance (the pod's <IP>:<port>), the mapped pod labels and the exposed labels, built
+// by the source straight from its parser, and are appended as one scrape per pod, so
 // staleness, retention and the series limit are Prometheus'. Queries are evaluated by Prometheus' promql.Engine over the union of
 // the histories (storage.NewMergeQuerier), and answered with Prometheus' JSON envelope
 // and value encoding. One history per Service, not one for all: a history marks stale

@@ -63,7 +63,7 @@ func serviceConfig(svc *podscrapetest.Service) serve.ServiceConfig {
 
 // startServer runs a Server of cfg (Interval an hour unless set: tests scrape through
 // MaxAge, not the clock) behind a loopback HTTP server and waits until it is ready.
-func startServer(t *testing.T, cfg serve.Config) string {
+func startServer(t testing.TB, cfg serve.Config) string {
 	t.Helper()
 	if cfg.Interval == 0 {
 		cfg.Interval = time.Hour

@@ -91,7 +91,7 @@ func (s *Server) newService(ctx context.Context, c client.Reader, sc ServiceConf
 	if srcCfg.Registerer == nil {
 		srcCfg.Registerer = reg
 	}
-	// all_metrics results are never read from the source's cache: keep it short-lived.
+	// Scraped with ScrapeSeries only: the source's cache holds nothing.
 	src, err := pod.NewPodScrapingSource(ctx, c, srcCfg)
 	if err != nil {
 		return nil, fmt.Errorf("serve: service %s: %w", sc.key(), err)
@@ -106,7 +106,7 @@ func (s *Server) newService(ctx context.Context, c client.Reader, sc ServiceConf
 		src.Close()
 		return nil, fmt.Errorf("serve: service %s: %w", sc.key(), err)
 	}
-	return newService(sc, hist, s.metrics, src, c), nil
+	return newService(sc, hist, s.metrics, src), nil
 }
 
 // Run scrapes each Service at once and then on its interval, until ctx ends; it returns

@@ -8,11 +8,9 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podscrape/podscrape/internal/flight"
 	"github.com/podscrape/podscrape/internal/history"
-	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/pod"
 )
 
@@ -25,8 +23,8 @@ type service struct {
 
 	scrapes *flight.Group[want, *scrapeState] // runs never overlap: appends stay in order
 	state   atomic.Pointer[scrapeState]       // the latest scrape; nil before the first
+	samples []history.Sample                  // the history's samples of a scrape; see toScrapes
 	everUp  atomic.Bool                       // a pod was scraped successfully at least once
-	inst    instances                         // used by scrapes only, which never overlap
 	metrics *serverMetrics
 }
 
@@ -94,13 +92,8 @@ func (w scrapeWork) Finish(_ want, st *scrapeState, err error) (*scrapeState, er
 	return st, err
 }
 
-func newService(cfg ServiceConfig, hist *history.History, m *serverMetrics, src *pod.PodScrapingSource, reader client.Reader) *service {
+func newService(cfg ServiceConfig, hist *history.History, m *serverMetrics, src *pod.PodScrapingSource) *service {
 	s := &service{cfg: cfg, key: cfg.key(), src: src, hist: hist, metrics: m}
-	s.inst = instances{
-		reader: reader,
-		key:    client.ObjectKey{Namespace: cfg.Source.ServiceNamespace, Name: cfg.Source.ServiceName},
-		port:   cfg.Source.MetricsPort,
-	}
 	s.scrapes = flight.NewGroup[want, *scrapeState](scrapeWork{s})
 	return s
 }
@@ -115,38 +108,30 @@ func (s *service) scrape(ctx context.Context, now time.Time, maxAge time.Duratio
 	return st, err
 }
 
-// scrapeOnce refreshes the source, appends the pods' samples to the history and stores
+// scrapeOnce scrapes the source's pods (ScrapeSeries), appends the pods' samples to the history and stores
 // the new state. The error is ctx's only: a Service that gave nothing is a state.
 func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 	start := time.Now()
-	results, err := s.src.Refresh(ctx, source.RefreshSpec{Queries: []string{pod.AllMetricsQuery}})
+	series, err := s.src.ScrapeSeries(ctx, labels.Label{Name: jobLabel, Value: s.cfg.Source.ServiceName})
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("scrape service %s: %w", s.key, ctx.Err())
 	}
 	st := &scrapeState{start: start}
-	res := results[pod.AllMetricsQuery]
-	if res != nil {
-		var names []string
-		for _, ps := range res.PodStatuses() {
-			names = append(names, ps.Pod)
-		}
-		scrapes, pods := s.toScrapes(res, s.inst.lookup(ctx, names))
+	switch {
+	case err != nil:
+		// Discovery or the Secret failed: no pod was scraped. The history keeps what it
+		// had; the series go stale by the lookback delta, as Prometheus' would when
+		// its service discovery fails.
+		st.err = err
+	default:
+		scrapes, pods := s.toScrapes(series)
 		st.pods = pods
 		if _, aerr := s.hist.Append(ctx, start, scrapes); aerr != nil {
 			st.appendErr = fmt.Errorf("service %s: %w", s.key, aerr)
 		}
-	}
-	switch {
-	case err != nil:
-		st.err = err
-	case res != nil && len(st.pods) > 0 && len(st.failed()) == len(st.pods):
-		st.err = fmt.Errorf("service %s: %w", s.key, pod.ErrAllPodsFailed)
-	}
-	if res == nil && err != nil {
-		// Discovery or the Secret failed: no pod was scraped. The history keeps what it
-		// had; the series go stale by the lookback delta, as Prometheus' would when
-		// its service discovery fails.
-		st.pods = nil
+		if len(st.pods) > 0 && len(st.failed()) == len(st.pods) {
+			st.err = fmt.Errorf("service %s: %w", s.key, pod.ErrAllPodsFailed)
+		}
 	}
 	if len(st.pods) > len(st.failed()) {
 		s.everUp.Store(true)

@@ -11,7 +11,10 @@
 // Service and the pods' metrics port. Refresh discovers the Ready pods, scrapes each once,
 // caches the results and returns them by query name; Get serves the cache without I/O.
 // AllMetricsQuery is registered from the start; register QueryTypeMetricName queries on
-// QueryList for one metric each.
+// QueryList for one metric each. ScrapeSeries scrapes every pod once and returns its
+// samples as Prometheus series (labels.Labels, with namespace and instance) built straight
+// from the parser, for a caller that stores every series (podscrape serve): no
+// MetricValue map per sample, and each pod's series labels reused from its last scrape.
 //
 // # PromQL
 //

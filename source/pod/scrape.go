@@ -19,6 +19,7 @@ const userAgent = "podscrape"
 type podScrape struct {
 	target    target
 	values    []source.MetricValue // exposed samples kept, then the synthetic ones
+	series    []SeriesSample       // instead of values for ScrapeSeries: the same samples as series
 	matches   [][]int32            // per name of the selection: indices into values
 	up        int32                // index of the pod's up in values
 	scraped   int                  // samples in the exposition, kept or not
@@ -36,6 +37,7 @@ type scrapeJob struct {
 	token    string
 	header   http.Header // the request header of every pod; read-only
 	sizeHint int         // samples a pod produced for this selection last time
+	series   *seriesJob  // set by ScrapeSeries: build series, not values
 }
 
 // newScrapeJob prepares the shared part of a refresh's requests.
@@ -62,19 +64,27 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 
 	sel := job.sel
 	ps := podScrape{target: t, matches: make([][]int32, len(sel.names))}
-	if job.sizeHint > 0 {
+	var sb *seriesBuilder
+	switch {
+	case job.series != nil:
+		sb = job.series.builder(&t, &s.seriesCaches)
+		if job.sizeHint > 0 {
+			ps.series = make([]SeriesSample, 0, job.sizeHint)
+		}
+	case job.sizeHint > 0:
 		ps.values = make([]source.MetricValue, 0, job.sizeHint)
 	}
 	scrapedAt := s.config.Clock.Now()
 	ps.scrapedAt = scrapedAt
 	start := time.Now()
-	err := s.fetch(ctx, &ps, job, scrapedAt)
+	err := s.fetch(ctx, &ps, job, sb, scrapedAt)
 	ps.duration = time.Since(start)
 	err = withTimeout(parent, ctx, err, s.config.ScrapeTimeout, ps.duration)
 	if err != nil {
 		ps.err = &ScrapeError{Pod: t.key, URL: t.url(), Err: redact(err, job.token)}
 		// Samples of a pod that failed half-way are not trusted: only its up 0 remains.
 		ps.values = ps.values[:0]
+		ps.series = ps.series[:0]
 		for i := range ps.matches {
 			ps.matches[i] = ps.matches[i][:0]
 		}
@@ -83,6 +93,11 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	up := 1.0
 	if err != nil {
 		up = 0
+	}
+	if sb != nil {
+		sb.appendSynthetic(&ps, up)
+		sb.done(err == nil)
+		return ps
 	}
 	// up is kept whatever the queries: every metric-name result carries it.
 	ps.up = int32(len(ps.values))
@@ -105,7 +120,8 @@ func syntheticValue(name string, v float64, ts time.Time, t *target) source.Metr
 }
 
 // fetch does the HTTP exchange and parses the body into ps.
-func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrapeJob, scrapedAt time.Time) error {
+// With sb, it builds the samples as series instead of values (see ScrapeSeries).
+func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrapeJob, sb *seriesBuilder, scrapedAt time.Time) error {
 	sel := job.sel
 	// Built directly rather than by http.NewRequest, which would parse the URL again.
 	// The header is shared by every pod of the refresh: the transport never writes to
@@ -157,7 +173,7 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	p := s.parsers.get(sel)
 	defer s.parsers.put(p)
 	p.metadata = &ps.metadata
-	n, err := p.Parse(body, format, func(smp *exposition.Sample) error {
+	emit := func(smp *exposition.Sample) error {
 		ts := scrapedAt
 		if smp.HasTimestamp {
 			ts = time.UnixMilli(smp.TimestampMs)
@@ -168,7 +184,14 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 			Labels:    podLabels(smp, &ps.target),
 		})
 		return nil
-	})
+	}
+	if sb != nil {
+		emit = func(smp *exposition.Sample) error {
+			ps.series = append(ps.series, sb.sample(smp, scrapedAt))
+			return nil
+		}
+	}
+	n, err := p.Parse(body, format, emit)
 	ps.scraped = n
 	ps.dropped = p.Duplicates()
 	if err != nil {

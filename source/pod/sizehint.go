@@ -14,7 +14,7 @@ func (s *PodScrapingSource) sizeHint(key string) int {
 func (s *PodScrapingSource) rememberSize(key string, pods []podScrape) {
 	largest := 0
 	for i := range pods {
-		largest = max(largest, len(pods[i].values))
+		largest = max(largest, len(pods[i].values), len(pods[i].series))
 	}
 	s.hintsMu.Lock()
 	defer s.hintsMu.Unlock()

@@ -44,6 +44,8 @@ type PodScrapingSource struct {
 	metadata metadataStore // see Metadata
 	history  promHistory   // the scrapes as series, for PromQL queries
 	loop     loopState     // see Start
+
+	seriesCaches seriesCaches // each pod's series labels, for ScrapeSeries
 }
 
 // NewPodScrapingSource validates config, fills its defaults and returns a source reading

@@ -1,0 +1,279 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/podscrape/podscrape/internal/exposition"
+)
+
+// PodSeries is one pod's scrape as Prometheus series, as ScrapeSeries returns it.
+type PodSeries struct {
+	// Pod is the pod's name.
+	Pod string
+	// Target are the labels every series of the pod carries, sorted: pod, the mapped
+	// PodLabels, namespace, instance (the pod's <IP>:<port>, IPv6 bracketed) and the
+	// extra labels of the call.
+	Target labels.Labels
+	// Up says the scrape succeeded; when not, Err is its *ScrapeError and Samples hold
+	// only the synthetic ones.
+	Up  bool
+	Err error
+	// ScrapedAt is when the scrape started: the time of every sample without its own.
+	ScrapedAt time.Time
+	// Duration is how long the request and the parse took.
+	Duration time.Duration
+	// Samples are the pod's exposed samples in exposition order (the first of a
+	// repeated series), then its up, scrape_duration_seconds and scrape_samples_scraped.
+	Samples []SeriesSample
+}
+
+// SeriesSample is one sample of a PodSeries.
+type SeriesSample struct {
+	// Labels name the series: __name__, the exposed labels and the pod's Target labels.
+	// An exposed label named as a target label is kept as exported_<name> (prefixed
+	// again while that name is taken), as Prometheus' honor_labels: false keeps it.
+	Labels labels.Labels
+	// T is the sample's time in milliseconds since the Unix epoch: its own timestamp
+	// when the exposition gave one, else the scrape's start.
+	T int64
+	// V is the value; NaN and ±Inf are values.
+	V float64
+	// OwnTimestamp says T is the exposition's and differs from the scrape's start.
+	OwnTimestamp bool
+}
+
+// ScrapeSeries discovers the Service's ready pods, scrapes each once and returns every
+// sample of each as a Prometheus series, pods sorted by name: what Refresh of
+// AllMetricsQuery returns, labelled as Prometheus' pod discovery and relabelling label
+// the series (namespace and instance added), plus the extra labels, built straight from
+// the parser without a label map per sample. extra must not name __name__, pod,
+// namespace, instance or a mapped PodLabels label, nor one twice.
+//
+// A pod that failed is in the slice with its error. Discovery or Secret failures, or ctx
+// ending, return an error and no pods. ScrapeSeries records the pods' metadata (see
+// Metadata) and the source's metrics as Refresh does (podscrape_cache_age_seconds counts
+// from its last call in which not every pod failed), but neither caches results, nor
+// feeds the history of PromQL queries, nor shares its scrape with Refresh calls: a
+// caller that must never scrape a pod twice at once serialises its own calls.
+func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.Label) ([]PodSeries, error) {
+	sj, err := s.newSeriesJob(extra)
+	if err != nil {
+		return nil, err
+	}
+	targets, discovered, err := s.discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics.observePods(discovered, len(targets))
+	token, err := s.token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	job := s.newScrapeJob(seriesSelection, token)
+	job.series = sj
+	pods := s.scrapeAll(ctx, targets, job)
+	s.seriesCaches.keep(targets)
+	s.recordMetadata(pods)
+	s.rememberSize(seriesSelection.key, pods)
+	s.metrics.observeScrapes(pods)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("scrape service %s: %w", s.serviceKey(), err)
+	}
+	log := logr.FromContextOrDiscard(ctx)
+	failed := 0
+	out := make([]PodSeries, len(pods))
+	for i := range pods {
+		ps := &pods[i]
+		switch {
+		case ps.err != nil:
+			failed++
+			log.V(1).Info("pod scrape failed", "service", s.serviceKey(), "pod", ps.target.key,
+				"reason", ScrapeReason(ps.err), "error", ps.err.Error())
+		case ps.dropped > 0:
+			log.V(1).Info("pod exposed repeated series: kept the first sample of each, dropped the repeats",
+				"service", s.serviceKey(), "pod", ps.target.key, "dropped", ps.dropped)
+		}
+		out[i] = PodSeries{
+			Pod:       ps.target.name,
+			Target:    sj.targetLabels(&ps.target),
+			Up:        ps.err == nil,
+			ScrapedAt: ps.scrapedAt,
+			Duration:  ps.duration,
+			Err:       ps.err,
+			Samples:   ps.series,
+		}
+	}
+	if len(pods) == 0 || failed < len(pods) {
+		s.metrics.observeStored() // the data's age, as a refresh's results would give it
+	}
+	return out, nil
+}
+
+// seriesSelection keeps every sample; ScrapeSeries indexes no names.
+var seriesSelection = &selection{key: "\x00series", all: true, index: map[string]int{}}
+
+// seriesJob is what every pod's series builder in one ScrapeSeries shares.
+type seriesJob struct {
+	namespace string
+	extra     []labels.Label
+}
+
+// newSeriesJob checks the extra labels of a ScrapeSeries call.
+func (s *PodScrapingSource) newSeriesJob(extra []labels.Label) (*seriesJob, error) {
+	taken := map[string]bool{labels.MetricName: true, "pod": true, "namespace": true, "instance": true}
+	for _, key := range s.config.PodLabels {
+		taken[mappedPodLabelName(key)] = true
+	}
+	for _, l := range extra {
+		if !model.LegacyValidation.IsValidLabelName(l.Name) {
+			return nil, fmt.Errorf("scrape service %s: extra label %q: %w", s.serviceKey(), l.Name, errExtraLabel)
+		}
+		if taken[l.Name] {
+			return nil, fmt.Errorf("scrape service %s: extra label %q: %w", s.serviceKey(), l.Name, errExtraLabelTaken)
+		}
+		taken[l.Name] = true
+	}
+	return &seriesJob{namespace: s.config.ServiceNamespace, extra: extra}, nil
+}
+
+var (
+	errExtraLabel      = errors.New("not a valid label name")
+	errExtraLabelTaken = errors.New("a label the source sets, or given twice")
+)
+
+// added returns the labels added after the source's own (pod and the mapped pod
+// labels) to every series of t: namespace, instance and the extra ones.
+func (j *seriesJob) added(t *target) []labels.Label {
+	out := make([]labels.Label, 0, 2+len(j.extra))
+	out = append(out, labels.Label{Name: "namespace", Value: j.namespace}, labels.Label{Name: "instance", Value: t.instance()})
+	return append(out, j.extra...)
+}
+
+// targetLabels are the labels of every series of t, sorted.
+func (j *seriesJob) targetLabels(t *target) labels.Labels {
+	var b labels.ScratchBuilder
+	b.Add("pod", t.name)
+	for _, l := range t.labels {
+		b.Add(l.name, l.value)
+	}
+	for _, l := range j.added(t) {
+		b.Add(l.Name, l.Value)
+	}
+	b.Sort()
+	return b.Labels()
+}
+
+// builder returns the series builder of one pod's scrape, with the pod's series cache
+// taken from caches; done puts it back.
+func (j *seriesJob) builder(t *target, caches *seriesCaches) *seriesBuilder {
+	sb := &seriesBuilder{t: t, added: j.added(t)}
+	sb.target = append(sb.target, labels.Label{Name: "pod", Value: t.name})
+	for _, l := range t.labels {
+		sb.target = append(sb.target, labels.Label{Name: l.name, Value: l.value})
+	}
+	sb.target = append(sb.target, sb.added...)
+	sb.cache = caches.take(t.key, sb.target)
+	sb.caches = caches
+	return sb
+}
+
+// done returns the pod's series cache once its scrape is over.
+func (sb *seriesBuilder) done(ok bool) { sb.caches.put(sb.t.key, sb.cache, ok) }
+
+// seriesBuilder builds one pod's series labels. Used by the pod's scrape only.
+type seriesBuilder struct {
+	t      *target
+	target []labels.Label // pod, the mapped pod labels, then added
+	added  []labels.Label // namespace, instance, the extra labels
+	b      labels.ScratchBuilder
+	cache  *seriesCache
+	caches *seriesCaches
+}
+
+// sample returns smp as a series sample of a scrape that started at scrapedAt.
+func (sb *seriesBuilder) sample(smp *exposition.Sample, scrapedAt time.Time) SeriesSample {
+	out := SeriesSample{Labels: sb.cache.labels(smp, sb.labels), T: scrapedAt.UnixMilli(), V: smp.Value}
+	if smp.HasTimestamp {
+		out.T = smp.TimestampMs
+		out.OwnTimestamp = !time.UnixMilli(smp.TimestampMs).Equal(scrapedAt)
+	}
+	return out
+}
+
+// labels returns smp's series labels. An exposed label named as a target label takes
+// the slower way of the label maps, which renames it as Refresh's values and the
+// PromQL history do.
+func (sb *seriesBuilder) labels(smp *exposition.Sample) labels.Labels {
+	for _, l := range smp.Labels {
+		for _, t := range sb.target {
+			if l.Name == t.Name {
+				return sb.renamed(smp)
+			}
+		}
+	}
+	b := &sb.b
+	b.Reset()
+	b.Add(labels.MetricName, smp.Name)
+	for _, l := range smp.Labels {
+		b.Add(l.Name, l.Value)
+	}
+	for _, l := range sb.target {
+		b.Add(l.Name, l.Value)
+	}
+	b.Sort()
+	return b.Labels()
+}
+
+// renamed builds smp's series labels through its label map: the source's own labels
+// first (podLabels renames an exposed pod or mapped pod label), then the added ones,
+// each exposed label of an added name kept as exported_<name> (see exportedName).
+func (sb *seriesBuilder) renamed(smp *exposition.Sample) labels.Labels {
+	m := podLabels(smp, sb.t)
+	b := &sb.b
+	b.Reset()
+	for k, v := range m {
+		for _, l := range sb.added {
+			if k == l.Name {
+				k = exportedName(m, k)
+				break
+			}
+		}
+		b.Add(k, v)
+	}
+	for _, l := range sb.added {
+		b.Add(l.Name, l.Value)
+	}
+	b.Sort()
+	return b.Labels()
+}
+
+// appendSynthetic appends the pod's up (1 or 0), scrape_duration_seconds and
+// scrape_samples_scraped.
+func (sb *seriesBuilder) appendSynthetic(ps *podScrape, up float64) {
+	t := ps.scrapedAt.UnixMilli()
+	for _, v := range [...]struct {
+		name  string
+		value float64
+	}{{upName, up}, {"scrape_duration_seconds", ps.duration.Seconds()}, {"scrape_samples_scraped", float64(ps.scraped)}} {
+		// Keyed as an exposed sample of the name without labels, which has these labels too.
+		smp := exposition.Sample{Name: v.name}
+		ls := sb.cache.labels(&smp, func(*exposition.Sample) labels.Labels {
+			b := &sb.b
+			b.Reset()
+			b.Add(labels.MetricName, v.name)
+			for _, l := range sb.target {
+				b.Add(l.Name, l.Value)
+			}
+			b.Sort()
+			return b.Labels()
+		})
+		ps.series = append(ps.series, SeriesSample{Labels: ls, T: t, V: v.value})
+	}
+}

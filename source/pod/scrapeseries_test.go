@@ -1,0 +1,232 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/podscrape/podscrape/internal/exposition"
+	"github.com/podscrape/podscrape/internal/localcluster"
+	"github.com/podscrape/podscrape/source"
+)
+
+// ScrapeSeries labels every sample as Refresh's all_metrics values labelled as series
+// (namespace, instance) plus the extra labels, renaming every exposed label a target
+// label takes to exported_<name> as the label maps do; each pod's samples in exposition
+// order then up, scrape_duration_seconds and scrape_samples_scraped; a failed pod has
+// its error, up 0 and no exposed sample; extra labels the source sets are refused.
+func TestScrapeSeriesMatchesRefresh(t *testing.T) {
+	ctx := context.Background()
+	ns := fmt.Sprintf("scrapeseries-%d", runs.Add(1))
+	if err := cp.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	block := localcluster.NewAddressBlock()
+	ips := []string{block.Next(), block.Next(), block.Next()}
+	bodies := map[string]string{
+		ips[0]: "# TYPE queue gauge\nqueue{model_name=\"m\"} 3\nplain 1\nstamped{a=\"b\"} 7 1700000000123\n",
+		ips[1]: "# TYPE queue gauge\n" +
+			"queue{model_name=\"m\",pod=\"exposed-pod\",exported_pod=\"x\",llm_d_ai_variant=\"exposed\",instance=\"engine-1\",namespace=\"exposed-ns\",job=\"exposed-job\",exported_job=\"y\"} 5\n" +
+			"other{namespace=\"n\"} 2\n",
+		ips[2]: "good 1\nnot an exposition{\n", // fails half-way: the good sample is dropped too
+	}
+	servers, err := localcluster.ServeAll(ips, func(ip string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			_, _ = w.Write([]byte(bodies[ip]))
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, s := range servers {
+			_ = s.Close()
+		}
+	})
+	port := int32(servers[0].Port)
+	if err := cp.CreateService(ctx, ns, "vllm", map[string]string{"app": "vllm"}, port); err != nil {
+		t.Fatal(err)
+	}
+	for i := range ips {
+		l := map[string]string{"app": "vllm", "llm-d.ai/variant": fmt.Sprintf("v%d", i)}
+		if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: fmt.Sprintf("vllm-%d", i), Labels: l, IP: ips[i], Ready: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk := clocktesting.NewFakePassiveClock(time.Now())
+	reg := prometheus.NewRegistry()
+	s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{
+		ServiceName: "vllm", ServiceNamespace: ns, MetricsPort: port, PodLabels: []string{"llm-d.ai/variant"},
+		Clock: clk, Registerer: reg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	for _, bad := range []string{"pod", "instance", "namespace", "__name__", "llm_d_ai_variant", "9x"} {
+		if _, err := s.ScrapeSeries(ctx, labels.Label{Name: bad, Value: "v"}); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) {
+			t.Errorf("extra label %q: got error %v, want one naming it", bad, err)
+		}
+	}
+	if _, err := s.ScrapeSeries(ctx, labels.Label{Name: "job", Value: "a"}, labels.Label{Name: "job", Value: "b"}); err == nil {
+		t.Error("extra label job twice: no error")
+	}
+
+	clk.SetTime(clk.Now().Add(time.Hour))
+	first, err := s.ScrapeSeries(ctx, labels.Label{Name: "job", Value: "vllm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The data is as old as this scrape: the cache age counts from it.
+	if age := gaugeValue(t, reg, "podscrape_cache_age_seconds"); age != 0 {
+		t.Errorf("podscrape_cache_age_seconds after ScrapeSeries: %g, want 0", age)
+	}
+	// The second scrape labels its series from the pods' series caches.
+	pods, err := s.ScrapeSeries(ctx, labels.Label{Name: "job", Value: "vllm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Metadata()["queue"].Type; got != "gauge" {
+		t.Errorf("Metadata of queue: type %q, want gauge (ScrapeSeries records it)", got)
+	}
+	results, err := s.Refresh(ctx, source.RefreshSpec{Queries: []string{AllMetricsQuery}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the label maps give: Refresh's values, then namespace, instance and job each
+	// added, an exposed label of its name kept as exported_<name>.
+	want := map[string][]string{}
+	for _, v := range results[AllMetricsQuery].Values {
+		pod := v.Labels["pod"]
+		m := maps.Clone(v.Labels)
+		ip := ips[pod[len(pod)-1]-'0']
+		for _, l := range []labels.Label{{Name: "namespace", Value: ns}, {Name: "instance", Value: fmt.Sprintf("%s:%d", ip, port)}, {Name: "job", Value: "vllm"}} {
+			if old, ok := v.Labels[l.Name]; ok {
+				m[exportedName(v.Labels, l.Name)] = old
+			}
+			m[l.Name] = l.Value
+		}
+		want[pod] = append(want[pod], labels.FromMap(m).String())
+	}
+	if len(pods) != len(ips) {
+		t.Fatalf("got %d pods, want %d", len(pods), len(ips))
+	}
+	for i, p := range pods {
+		if p.Pod != fmt.Sprintf("vllm-%d", i) {
+			t.Errorf("pod %d: %q, want pods sorted by name", i, p.Pod)
+		}
+		var got []string
+		for _, smp := range p.Samples {
+			got = append(got, smp.Labels.String())
+		}
+		if !slices.Equal(got, want[p.Pod]) {
+			t.Errorf("%s series:\n got %q\nwant %q", p.Pod, got, want[p.Pod])
+		}
+		var gotFirst []string
+		for _, smp := range first[i].Samples {
+			gotFirst = append(gotFirst, smp.Labels.String())
+		}
+		if !slices.Equal(gotFirst, got) {
+			t.Errorf("%s series of the first scrape:\n got %q\nwant %q", p.Pod, gotFirst, got)
+		}
+		wantTarget := fmt.Sprintf(`{instance="%s:%d", job="vllm", llm_d_ai_variant="v%d", namespace="%s", pod="%s"}`, ips[i], port, i, ns, p.Pod)
+		if p.Target.String() != wantTarget {
+			t.Errorf("%s target: got %s, want %s", p.Pod, p.Target, wantTarget)
+		}
+		n := len(p.Samples)
+		if n < 3 || p.Samples[n-3].Labels.Get("__name__") != "up" || p.Samples[n-2].Labels.Get("__name__") != "scrape_duration_seconds" ||
+			p.Samples[n-1].Labels.Get("__name__") != "scrape_samples_scraped" {
+			t.Fatalf("%s: samples do not end in up, scrape_duration_seconds, scrape_samples_scraped: %v", p.Pod, got)
+		}
+		for _, smp := range p.Samples {
+			if smp.Labels.Get("__name__") == "stamped" {
+				if smp.T != 1700000000123 || !smp.OwnTimestamp || smp.V != 7 {
+					t.Errorf("stamped: T %d, own %v, V %g; want 1700000000123, true, 7", smp.T, smp.OwnTimestamp, smp.V)
+				}
+			} else if smp.T != p.ScrapedAt.UnixMilli() || smp.OwnTimestamp {
+				t.Errorf("%s: T %d, own %v; want the scrape's start %d", smp.Labels, smp.T, smp.OwnTimestamp, p.ScrapedAt.UnixMilli())
+			}
+		}
+		up := p.Samples[n-3].V
+		switch {
+		case i < 2 && (!p.Up || p.Err != nil || up != 1):
+			t.Errorf("%s: up %v (%g), err %v; want up", p.Pod, p.Up, up, p.Err)
+		case i == 2:
+			var se *ScrapeError
+			if p.Up || !errors.As(p.Err, &se) || up != 0 || n != 3 {
+				t.Errorf("%s: up %v (%g), err %v, %d samples; want a *ScrapeError, up 0 and only the synthetic samples", p.Pod, p.Up, up, p.Err, n)
+			}
+		}
+	}
+}
+
+// A pod's series cache is emptied when the pod's target labels change, and forgets the
+// series a successful scrape did not see (a failed one forgets none); caches of pods
+// gone are dropped.
+func TestSeriesCache(t *testing.T) {
+	var c seriesCaches
+	a := []labels.Label{{Name: "pod", Value: "p"}, {Name: "instance", Value: "1.2.3.4:80"}}
+	built := 0
+	build := func(smp *exposition.Sample) labels.Labels {
+		built++
+		return labels.FromStrings("__name__", smp.Name, "x", smp.Labels[0].Value)
+	}
+	scrape := func(target []labels.Label, ok bool, values ...string) []string {
+		sc := c.take("ns/p", target)
+		var out []string
+		for _, v := range values {
+			out = append(out, sc.labels(&exposition.Sample{Name: "m", Labels: []exposition.Label{{Name: "x", Value: v}}}, build).String())
+		}
+		c.put("ns/p", sc, ok)
+		return out
+	}
+	if got := scrape(a, true, "1", "2"); built != 2 || got[0] != `{__name__="m", x="1"}` || got[1] != `{__name__="m", x="2"}` {
+		t.Fatalf("first scrape: %q, %d built", got, built)
+	}
+	if scrape(a, true, "1", "2"); built != 2 {
+		t.Errorf("second scrape of the same series built %d, want none", built-2)
+	}
+	scrape(a, false, "1") // failed: 2 is kept
+	if scrape(a, true, "2"); built != 2 {
+		t.Errorf("a failed scrape forgot a series: built %d", built-2)
+	}
+	if scrape(a, true, "1"); built != 3 { // 1 was not seen by the last successful scrape
+		t.Errorf("a series the last scrape did not see was kept: built %d, want 3", built)
+	}
+	b := []labels.Label{{Name: "pod", Value: "p"}, {Name: "instance", Value: "1.2.3.5:80"}}
+	if scrape(b, true, "1"); built != 4 {
+		t.Errorf("new target labels: built %d, want 4 (the cache emptied)", built)
+	}
+	c.keep(nil)
+	if len(c.byPod) != 0 {
+		t.Errorf("caches of pods gone kept: %v", c.byPod)
+	}
+}
+
+// gaugeValue is the value of the one gauge called name in reg.
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
+}
