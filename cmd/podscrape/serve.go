@@ -142,7 +142,19 @@ func (o *serveOptions) run(ctx context.Context, kube *genericclioptions.ConfigFl
 		cfg.PodLabels = o.podLabels
 		services = []serve.ServiceConfig{{Source: cfg}}
 	}
-	srv, err := serve.New(ctx, c, serve.Config{
+	// Services and Pods come from informers of the Services' namespaces, synced before
+	// the first scrape: a scrape then reads no API. Token Secrets stay direct reads.
+	for i := range services {
+		if services[i].Source.SecretReader == nil {
+			services[i].Source.SecretReader = c
+		}
+	}
+	informers, err := serve.StartCache(ctx, restConfig, services)
+	if err != nil {
+		return err
+	}
+	defer informers.Stop()
+	srv, err := serve.New(ctx, informers, serve.Config{
 		Services:            services,
 		Interval:            o.interval,
 		Retention:           o.retention,

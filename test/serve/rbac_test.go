@@ -29,8 +29,8 @@ import (
 
 // TestDeployRBACIsEnough runs serve as deploy/'s ServiceAccount, with no permission but
 // deploy/'s ClusterRoles (created for real, under names of this test), and a client bound
-// to the reader role: discovery, scrapes and --auth kubernetes' reviews all work, so
-// least privilege is also enough privilege.
+// to the reader role: the informers of Services and Pods, scrapes and --auth kubernetes'
+// reviews all work, so least privilege is also enough privilege.
 func TestDeployRBACIsEnough(t *testing.T) {
 	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 1})
 	ctx := logr.NewContext(t.Context(), logr.Discard())
@@ -93,7 +93,15 @@ func TestDeployRBACIsEnough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := serve.New(ctx, c, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}})
+	// As the CLI does: Services and Pods from informers (list, watch), Secrets direct.
+	services := []serve.ServiceConfig{{Source: sourceConfig(svc)}}
+	services[0].Source.SecretReader = c
+	informers, err := serve.StartCache(ctx, cfg, services)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(informers.Stop)
+	srv, err := serve.New(ctx, informers, serve.Config{Services: services})
 	if err != nil {
 		t.Fatal(err)
 	}

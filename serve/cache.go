@@ -1,0 +1,114 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// CacheSyncTimeout bounds StartCache's wait for the first LIST of Services and Pods.
+const CacheSyncTimeout = time.Minute
+
+// CacheSyncError is StartCache's error when the informers of Services and Pods did not
+// sync: it names the namespaces and the last error of their LIST or WATCH.
+type CacheSyncError struct {
+	Namespaces []string // the namespaces watched
+	Err        error    // the informers' last error, or why the wait ended
+}
+
+func (e *CacheSyncError) Error() string {
+	return fmt.Sprintf("informer cache of services and pods in namespaces %v did not sync (needs get, list and watch on services and pods): %v", e.Namespaces, e.Err)
+}
+
+func (e *CacheSyncError) Unwrap() error { return e.Err }
+
+// Cache serves the Services and Pods of the configured Services' namespaces from
+// informers (one LIST, then a WATCH per kind and namespace), so a scrape reads no API.
+// Secrets are not cached: pass a direct reader as each source's SecretReader.
+type Cache struct {
+	cache.Cache
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// StartCache starts informers of Services and Pods restricted to the namespaces of
+// services, running until ctx ends or Stop, and waits until they synced. It fails with a
+// *AccessError when the identity may not list or watch services or pods there (an
+// informer that may list but not watch would sync once and then go stale silently),
+// and with a *CacheSyncError, the informers stopped, when they did not sync in
+// CacheSyncTimeout (or ctx ended first).
+func StartCache(ctx context.Context, restConfig *rest.Config, services []ServiceConfig) (*Cache, error) {
+	namespaces := map[string]cache.Config{}
+	var names []string
+	for _, s := range services {
+		if _, ok := namespaces[s.Source.ServiceNamespace]; !ok {
+			namespaces[s.Source.ServiceNamespace] = cache.Config{}
+			names = append(names, s.Source.ServiceNamespace)
+		}
+	}
+	slices.Sort(names)
+	var (
+		mu      sync.Mutex // protects lastErr
+		lastErr error
+	)
+	if err := checkAccess(ctx, restConfig, names); err != nil {
+		return nil, err
+	}
+	informers, err := cache.New(restConfig, cache.Options{
+		DefaultNamespaces: namespaces,
+		// Only Services and Pods are read; a Get or List of anything else is an error,
+		// not a new informer.
+		ReaderFailOnMissingInformer: true,
+		DefaultWatchErrorHandler: func(ctx context.Context, r *toolscache.Reflector, err error) {
+			mu.Lock()
+			lastErr = err
+			mu.Unlock()
+			toolscache.DefaultWatchErrorHandler(ctx, r, err)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("informer cache for namespaces %v: %w", names, err)
+	}
+	for _, obj := range []client.Object{&corev1.Service{}, &corev1.Pod{}} {
+		if _, err := informers.GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err != nil {
+			return nil, fmt.Errorf("informer of %T in namespaces %v: %w", obj, names, err)
+		}
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	c := &Cache{Cache: informers, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		_ = informers.Start(runCtx)
+	}()
+	syncCtx, done := context.WithTimeout(runCtx, CacheSyncTimeout)
+	defer done()
+	if !informers.WaitForCacheSync(syncCtx) {
+		c.Stop()
+		mu.Lock()
+		defer mu.Unlock()
+		err := lastErr
+		if err == nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		if err == nil {
+			err = errors.New("timed out after " + CacheSyncTimeout.String())
+		}
+		return nil, &CacheSyncError{Namespaces: names, Err: err}
+	}
+	return c, nil
+}
+
+// Stop stops the informers and waits until they ended.
+func (c *Cache) Stop() {
+	c.cancel()
+	<-c.done
+}
