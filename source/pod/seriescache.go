@@ -14,7 +14,7 @@ import (
 // building its labels again (no sort, no allocation), and its labels are the very ones
 // the caller's history already holds.
 type seriesCaches struct {
-	mu    sync.Mutex
+	mu    sync.Mutex              // protects byPod
 	byPod map[string]*seriesCache // by pod key; a cache in use by a scrape is out of the map
 }
 
