@@ -202,6 +202,13 @@ func TestPartialWindows(t *testing.T) {
 		t.Errorf("offset 1h: got %d %q, want 422", code, r.Error)
 	}
 
+	// Classed as the pod source classes it (history.Windows): absent_over_time over a
+	// shorter span may say "absent" where the full window had a sample, so it sums.
+	code, r = query(t, base, "absent_over_time(reqs_total[10m])")
+	if code != http.StatusUnprocessableEntity || !strings.Contains(r.Error, "absent_over_time(reqs_total[10m])") {
+		t.Errorf("absent_over_time over 10m: got %d %q, want 422 naming the window, as the pod source's ErrPartialWindow", code, r.Error)
+	}
+
 	code, r = query(t, base, "sum(increase(reqs_total[10m] @ 0))")
 	if code != http.StatusOK {
 		t.Errorf("@ modifier: got %d %q, want 200 (a fixed window is not checked)", code, r.Error)

@@ -50,9 +50,20 @@ var estimates = map[string]bool{
 // level is one window on the way from the expression's root to a selector.
 type level struct {
 	fn     string
+	text   string // the window as PromQL: the call over it, else the window itself
 	rng    time.Duration
 	offset time.Duration
 	pinned bool
+}
+
+// Window is a Read with what a message about it and a check of the series it reads need.
+type Window struct {
+	Read
+	// Text is the window as PromQL: the function call over it ("increase(x[10m])"), else
+	// the range selector, subquery or instant selector itself.
+	Text string
+	// Matchers are the selector's label matchers; they belong to the parsed expression.
+	Matchers []*labels.Matcher
 }
 
 // Reads parses expr and returns how it reads the past: one Read per selector and per
@@ -64,7 +75,18 @@ func Reads(expr string) ([]Read, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Read
+	ws := Windows(e)
+	out := make([]Read, len(ws))
+	for i := range ws {
+		out[i] = ws[i].Read
+	}
+	return out, nil
+}
+
+// Windows returns the Reads of a parsed expression, as Reads does, each with its text and
+// its selector's matchers. The slice is the caller's.
+func Windows(e parser.Expr) []Window {
+	var out []Window
 	parser.Inspect(e, func(node parser.Node, path []parser.Node) error {
 		vs, ok := node.(*parser.VectorSelector)
 		if !ok {
@@ -75,16 +97,18 @@ func Reads(expr string) ([]Read, error) {
 		for i, p := range path {
 			switch w := p.(type) {
 			case *parser.SubqueryExpr:
-				levels = append(levels, level{fn: consumer(path[:i]), rng: w.Range, offset: w.OriginalOffset,
+				fn, text := consumer(path[:i], w)
+				levels = append(levels, level{fn: fn, text: text, rng: w.Range, offset: w.OriginalOffset,
 					pinned: w.Timestamp != nil || w.StartOrEnd != 0})
 			case *parser.MatrixSelector:
-				levels = append(levels, level{fn: consumer(path[:i]), rng: w.Range, offset: vs.OriginalOffset})
+				fn, text := consumer(path[:i], w)
+				levels = append(levels, level{fn: fn, text: text, rng: w.Range, offset: vs.OriginalOffset})
 			}
 		}
 		pinned := vs.Timestamp != nil || vs.StartOrEnd != 0
 		if !isMatrix(path) {
 			// An instant selector, alone or inside a subquery: its own offset reaches back.
-			levels = append(levels, level{offset: vs.OriginalOffset})
+			levels = append(levels, level{text: vs.String(), offset: vs.OriginalOffset})
 		}
 		// Every offset on the way counts for every window: each moves the times the
 		// windows inside it read.
@@ -107,11 +131,11 @@ func Reads(expr string) ([]Read, error) {
 			default:
 				r.Sums = !estimates[l.fn]
 			}
-			out = append(out, r)
+			out = append(out, Window{Read: r, Text: l.text, Matchers: vs.LabelMatchers})
 		}
 		return nil
 	})
-	return out, nil
+	return out
 }
 
 // isMatrix reports whether the selector at the end of path is a range selector's.
@@ -123,20 +147,21 @@ func isMatrix(path []parser.Node) bool {
 	return ok
 }
 
-// consumer returns the name of the function whose argument is the window under path,
-// skipping parentheses; empty when the window is not a function's argument.
-func consumer(path []parser.Node) string {
+// consumer returns the name of the function whose argument is the window w under path,
+// skipping parentheses, and the text of that call; an empty name and w's own text when
+// the window is not a function's argument.
+func consumer(path []parser.Node, w parser.Node) (string, string) {
 	for i := len(path) - 1; i >= 0; i-- {
 		switch p := path[i].(type) {
 		case *parser.ParenExpr:
 			continue
 		case *parser.Call:
-			return p.Func.Name
+			return p.Func.Name, p.String()
 		default:
-			return ""
+			return "", w.String()
 		}
 	}
-	return ""
+	return "", w.String()
 }
 
 // metricOf returns the metric name a selector names with an equality matcher, or "".
