@@ -112,7 +112,7 @@ func BenchmarkServeVersusPrometheus(b *testing.B) {
 		}
 		tick.Stop()
 		serveCPU, promCPU := procCPU(b, serveCmd.Process.Pid)-serveCPU0, procCPU(b, prom.PID())-promCPU0
-		scrapes := scrapeCount(b, base)
+		scrapes := scrapesOf(b, base)
 		serveRSS, promRSS := procPeakRSS(b, serveCmd.Process.Pid), procPeakRSS(b, prom.PID())
 		_ = serveCmd.Process.Signal(syscall.SIGTERM)
 		_ = serveCmd.Wait()
@@ -251,25 +251,5 @@ func procPeakRSS(b *testing.B, pid int) int64 {
 		}
 	}
 	b.Fatal("no VmHWM")
-	return 0
-}
-
-// scrapeCount reads podscrape_serve_scrapes_total from serve's /metrics: its scrapes
-// since it started (the interval's and those --max-age asked for).
-func scrapeCount(b *testing.B, base string) float64 {
-	b.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	for line := range strings.Lines(string(body)) {
-		if strings.HasPrefix(line, "podscrape_serve_scrapes_total{") {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(line[strings.LastIndexByte(line, ' '):]), 64)
-			return f
-		}
-	}
-	b.Fatal("no podscrape_serve_scrapes_total")
 	return 0
 }

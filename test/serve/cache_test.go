@@ -57,8 +57,9 @@ func (c *apiCounter) take() []string {
 	return out
 }
 
-// scrapesOf reads podscrape_serve_scrapes_total from serve's /metrics.
-func scrapesOf(t *testing.T, base string) float64 {
+// scrapesOf reads podscrape_serve_scrapes_total from serve's /metrics: its scrapes since
+// it started (the interval's and those --max-age asked for).
+func scrapesOf(t testing.TB, base string) float64 {
 	t.Helper()
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
