@@ -2,6 +2,7 @@ package serve
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -95,26 +96,8 @@ func TestSameJSONAsPrometheus(t *testing.T) {
 	for i, p := range svc.Pods() {
 		p.SetBody(body(i))
 	}
-	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, Interval: time.Second})
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := env.WriteKubeconfig(kubeconfig, svc.Namespace); err != nil {
-		t.Fatal(err)
-	}
-	prom := startPrometheus(t, promserver.PodScrapeConfig(kubeconfig, time.Second, promserver.PodJob{
-		Name: svc.Name, Namespace: svc.Namespace, Selector: "app=" + svc.Name, Port: int(svc.Port),
-	}))
-	// Prometheus has scraped both pods for 4 seconds (serve did from the start).
-	deadline := time.Now().Add(time.Minute)
-	for {
-		_, e := get(t, prom.URL, "/api/v1/query", url.Values{"query": {"count(count_over_time(vllm:num_requests_waiting[5s]) >= 4)"}})
-		if r, _ := e.Data.(map[string]any)["result"].([]any); len(r) == 1 && r[0].(map[string]any)["value"].([]any)[1] == "2" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus has not scraped both pods in a minute: %+v", e)
-		}
-		time.Sleep(100 * time.Millisecond) // polling Prometheus' answer
-	}
+	// Prometheus has scraped both pods 4 times (serve did from the start).
+	base, prom := startServeBesidePrometheus(t, svc, "vllm:num_requests_waiting", 4)
 
 	at := strconv.FormatFloat(float64(time.Now().UnixMilli())/1000, 'f', 3, 64)
 	from := strconv.FormatFloat(float64(time.Now().Add(-2*time.Second).UnixMilli())/1000, 'f', 3, 64)
@@ -298,4 +281,32 @@ func keys(data any, field string) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, ",")
+}
+
+// startServeBesidePrometheus starts serve and the real Prometheus server on svc's pods,
+// both at a 1 s interval, and returns once Prometheus has scraped metric from each pod at
+// least times times. It returns serve's base URL and the Prometheus server.
+func startServeBesidePrometheus(t *testing.T, svc *podscrapetest.Service, metric string, times int) (string, *promserver.Server) {
+	t.Helper()
+	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, Interval: time.Second})
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := env.WriteKubeconfig(kubeconfig, svc.Namespace); err != nil {
+		t.Fatal(err)
+	}
+	prom := startPrometheus(t, promserver.PodScrapeConfig(kubeconfig, time.Second, promserver.PodJob{
+		Name: svc.Name, Namespace: svc.Namespace, Selector: "app=" + svc.Name, Port: int(svc.Port),
+	}))
+	query := fmt.Sprintf("count(count_over_time(%s[%ds]) >= %d)", metric, times+1, times)
+	pods := strconv.Itoa(len(svc.Pods()))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, e := get(t, prom.URL, "/api/v1/query", url.Values{"query": {query}})
+		if r, _ := e.Data.(map[string]any)["result"].([]any); len(r) == 1 && r[0].(map[string]any)["value"].([]any)[1] == pods {
+			return base, prom
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus has not scraped %s pods %d times in a minute: %+v", pods, times, e)
+		}
+		time.Sleep(100 * time.Millisecond) // polling Prometheus' answer
+	}
 }

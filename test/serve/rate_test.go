@@ -5,15 +5,12 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/podscrape/podscrape/internal/promserver"
 	"github.com/podscrape/podscrape/podscrapetest"
-	"github.com/podscrape/podscrape/serve"
 )
 
 // rateTolerance bounds the relative difference of a rate between serve and Prometheus
@@ -33,25 +30,7 @@ func TestRatesAsPrometheus(t *testing.T) {
 			fmt.Fprintf(w, "# TYPE vllm:request_success counter\nvllm:request_success_total{model_name=\"m\"} %g\n", 1000+v)
 		}))
 	}
-	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, Interval: time.Second})
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := env.WriteKubeconfig(kubeconfig, svc.Namespace); err != nil {
-		t.Fatal(err)
-	}
-	prom := startPrometheus(t, promserver.PodScrapeConfig(kubeconfig, time.Second, promserver.PodJob{
-		Name: svc.Name, Namespace: svc.Namespace, Selector: "app=" + svc.Name, Port: int(svc.Port),
-	}))
-	deadline := time.Now().Add(time.Minute)
-	for {
-		_, e := get(t, prom.URL, "/api/v1/query", url.Values{"query": {"count(count_over_time(vllm:request_success_total[6s]) >= 5)"}})
-		if r, _ := e.Data.(map[string]any)["result"].([]any); len(r) == 1 && r[0].(map[string]any)["value"].([]any)[1] == "2" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus has not scraped both pods 5 times in a minute: %+v", e)
-		}
-		time.Sleep(100 * time.Millisecond) // polling Prometheus' answer
-	}
+	base, prom := startServeBesidePrometheus(t, svc, "vllm:request_success_total", 5)
 
 	at := strconv.FormatFloat(float64(time.Now().UnixMilli())/1000, 'f', 3, 64)
 	for _, q := range []string{
