@@ -45,6 +45,11 @@ func (s *service) toScrapes(series []pod.PodSeries) ([]history.Scrape, []podStat
 		for j := range ps.Samples {
 			v := &ps.Samples[j]
 			sc.Samples[j] = history.Sample{Labels: v.Labels, T: v.T, V: v.V, OwnTimestamp: v.OwnTimestamp}
+			if v.Ref != nil {
+				// The history keeps its handle on the series in the source's slot:
+				// scrapes never overlap, so nothing else reads or writes it meanwhile.
+				sc.Samples[j].Ref = &v.Ref.Ref
+			}
 		}
 		scrapes = append(scrapes, sc)
 		pods = append(pods, podState{

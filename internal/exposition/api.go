@@ -60,6 +60,12 @@ type Sample struct {
 	TimestampMs int64
 	// HasTimestamp reports whether the sample line carried a timestamp.
 	HasTimestamp bool
+	// Hash identifies the sample's series (its name and label set, in any order, le
+	// and quantile values compared as numbers) among the series of every Parser with
+	// the same Options.HashSeed: the same series has the same Hash in every exposition.
+	// Two different series share a Hash with a chance of about 2^-64, on which the
+	// Parser's own check for repeated series relies as well.
+	Hash uint64
 }
 
 // ErrSampleLimit is returned (wrapped) when an exposition holds more samples than

@@ -38,6 +38,11 @@ type Options struct {
 	// samples. Nil costs nothing: no help text is even unescaped.
 	Metadata func(Metadata)
 
+	// HashSeed seeds the hashes the Parser identifies series with (Sample.Hash): Parsers
+	// given the same seed give a series the same Hash, so a caller can key what it keeps
+	// per series by it across expositions and Parsers. Zero: a seed of the Parser's own.
+	HashSeed maphash.Seed
+
 	// SampleLimit, when positive, is the most sample lines an exposition may hold,
 	// counting those Keep skips, so that a target fails or not whatever the caller asks
 	// for. One more makes Parse return an error wrapping ErrSampleLimit. Zero or less
@@ -157,7 +162,10 @@ func (p *Parser) Duplicates() int { return p.duplicates }
 
 func (p *Parser) begin(r io.Reader, f Format) {
 	if p.recent.seed == (maphash.Seed{}) {
-		p.recent.seed = maphash.MakeSeed()
+		p.recent.seed = p.opts.HashSeed
+		if p.recent.seed == (maphash.Seed{}) {
+			p.recent.seed = maphash.MakeSeed()
+		}
 	}
 	p.lr.reset(r)
 	p.format = f

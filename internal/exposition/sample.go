@@ -80,6 +80,7 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 		Value:        value,
 		TimestampMs:  ts,
 		HasTimestamp: hasTS,
+		Hash:         seriesHash,
 	}
 	return emit(&p.sample)
 }

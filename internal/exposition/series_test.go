@@ -1,7 +1,10 @@
 package exposition
 
 import (
+	"hash/maphash"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -72,5 +75,41 @@ func TestParseDuplicatesReset(t *testing.T) {
 	}
 	if _, err := p.Parse(strings.NewReader("a 1\nb 2\n"), FormatText, nil); err != nil || p.Duplicates() != 0 {
 		t.Errorf("got %d duplicates, %v; want 0, nil", p.Duplicates(), err)
+	}
+}
+
+// TestSampleHash: Parsers with the same HashSeed give a series the same Hash in every
+// exposition, whatever the order of its labels or the spelling of its le value; other
+// series get other hashes.
+func TestSampleHash(t *testing.T) {
+	seed := maphash.MakeSeed()
+	hashes := func(p *Parser, input string) map[string]uint64 {
+		t.Helper()
+		got, err := collect(t, p, []byte(input), FormatText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]uint64{}
+		for i, s := range got {
+			out[strconv.Itoa(i)] = s.Hash
+		}
+		return out
+	}
+	const first = "# TYPE h histogram\nh_bucket{a=\"1\",le=\"1\"} 1\nh_bucket{a=\"1\",le=\"+Inf\"} 2\nq{x=\"1\"} 1\nq{x=\"2\"} 1\nr{x=\"1\"} 1\n"
+	const second = "# TYPE h histogram\nh_bucket{le=\"1.0\",a=\"1\"} 5\nh_bucket{le=\"+Inf\",a=\"1\"} 6\nq{x=\"1\"} 7\nq{x=\"2\"} 8\nr{x=\"1\"} 9\n"
+	a := hashes(NewParser(Options{HashSeed: seed}), first)
+	b := hashes(NewParser(Options{HashSeed: seed, Interner: NewInterner(0)}), second)
+	if !maps.Equal(a, b) {
+		t.Errorf("the same series in two expositions through two parsers of one seed: %v and %v; want equal", a, b)
+	}
+	seen := map[uint64]string{}
+	for i, h := range a {
+		if j, ok := seen[h]; ok {
+			t.Errorf("samples %s and %s are different series with the same Hash %x", i, j, h)
+		}
+		seen[h] = i
+	}
+	if c := hashes(NewParser(Options{}), first); maps.Equal(a, c) {
+		t.Errorf("a Parser of its own seed gave the seeded Parser's hashes: %v", c)
 	}
 }

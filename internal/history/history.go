@@ -105,6 +105,13 @@ type Sample struct {
 	// OwnTimestamp says T came from the exposition: such series are not marked stale
 	// when they vanish, as Prometheus does by default.
 	OwnTimestamp bool
+	// Ref, when not nil, is the caller's slot for this series of this target, kept by
+	// the caller from one Append to the next (pod.SeriesRef): Append keeps its handle
+	// on the stored series there, and finds the series through it next time without
+	// hashing the labels. The History reads and writes it only during Append; a slot
+	// holding anything else, or a handle on another target's series or on labels that
+	// differ, is ignored and overwritten.
+	Ref *any
 }
 
 // Scrape is what one target gave at one scrape.
@@ -342,9 +349,22 @@ type appendRun struct {
 // sample stores one sample of target's scrape at scMs. The caller holds the store's mu.
 func (a *appendRun) sample(ts *targetSeries, target string, s *Sample, scMs int64) {
 	db := a.h.db
-	hash := s.Labels.Hash()
-	e := ts.lookup(s.Labels, hash)
+	var e *entry
+	if s.Ref != nil {
+		if re, ok := (*s.Ref).(*entry); ok && re.ts == ts && !re.gone && labels.Equal(re.lset, s.Labels) {
+			e = re
+		}
+	}
+	var hash uint64
+	hashed := false
+	if e == nil {
+		hash, hashed = s.Labels.Hash(), true
+		e = ts.lookup(s.Labels, hash)
+	}
 	if e == nil || e.s.dead {
+		if !hashed {
+			hash = s.Labels.Hash()
+		}
 		ms := db.get(s.Labels, hash)
 		if ms == nil {
 			if db.numSeries() >= a.h.opts.SeriesLimit {
@@ -359,6 +379,9 @@ func (a *appendRun) sample(ts *targetSeries, target string, s *Sample, scMs int6
 		} else {
 			e.s = ms
 		}
+	}
+	if s.Ref != nil {
+		*s.Ref = e
 	}
 	e.gen = ts.gen
 	ms, t := e.s, s.T

@@ -17,9 +17,11 @@ type targetSeries struct {
 // entry is one series of a target.
 type entry struct {
 	lset  labels.Labels
-	s     *memSeries // the stored series; look it up again once dead
-	gen   uint64     // the last scrape that exposed it
-	ownTS bool       // its samples carry their own timestamps: never marked stale
+	s     *memSeries    // the stored series; look it up again once dead
+	ts    *targetSeries // the target it belongs to, for a caller's Sample.Ref
+	gen   uint64        // the last scrape that exposed it
+	ownTS bool          // its samples carry their own timestamps: never marked stale
+	gone  bool          // forgotten by its target: a Sample.Ref holding it is stale
 }
 
 func newTargetSeries() *targetSeries {
@@ -36,7 +38,7 @@ func (t *targetSeries) lookup(lset labels.Labels, hash uint64) *entry {
 }
 
 func (t *targetSeries) add(lset labels.Labels, hash uint64, ownTS bool, s *memSeries) *entry {
-	e := &entry{lset: lset, s: s, ownTS: ownTS}
+	e := &entry{lset: lset, s: s, ts: t, ownTS: ownTS}
 	t.series[hash] = append(t.series[hash], e)
 	return e
 }
@@ -58,6 +60,7 @@ func (t *targetSeries) markStale(db *store, ms int64, keep bool) (n int, latest 
 				kept = append(kept, e)
 				continue
 			}
+			e.gone = true
 			if e.ownTS || e.s.dead {
 				continue
 			}

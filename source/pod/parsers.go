@@ -1,6 +1,10 @@
 package pod
 
-import "github.com/podscrape/podscrape/internal/exposition"
+import (
+	"hash/maphash"
+
+	"github.com/podscrape/podscrape/internal/exposition"
+)
 
 // pooledParser is a reusable parser whose sample filter follows the refresh it serves.
 type pooledParser struct {
@@ -20,12 +24,13 @@ func (p *pooledParser) keep(name, family string) bool {
 // refresh triggers itself.
 type parserPool struct {
 	free        chan *pooledParser
+	seed        maphash.Seed // every parser's HashSeed: series caches key by Sample.Hash
 	interner    *exposition.Interner
 	sampleLimit int
 }
 
 func newParserPool(size int, interner *exposition.Interner, sampleLimit int) *parserPool {
-	return &parserPool{free: make(chan *pooledParser, size), interner: interner, sampleLimit: sampleLimit}
+	return &parserPool{free: make(chan *pooledParser, size), seed: maphash.MakeSeed(), interner: interner, sampleLimit: sampleLimit}
 }
 
 func (pp *parserPool) get(sel *selection) *pooledParser {
@@ -36,6 +41,7 @@ func (pp *parserPool) get(sel *selection) *pooledParser {
 		p = &pooledParser{}
 		p.Parser = exposition.NewParser(exposition.Options{
 			Interner:    pp.interner,
+			HashSeed:    pp.seed,
 			Keep:        p.keep,
 			SampleLimit: pp.sampleLimit,
 			Metadata:    p.noteMetadata,

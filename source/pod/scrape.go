@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/podscrape/podscrape/internal/exposition"
@@ -68,7 +69,8 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	switch {
 	case job.series != nil:
 		sb = job.series.builder(&t, &s.seriesCaches)
-		if job.sizeHint > 0 {
+		ps.series = sb.cache.samples[:0] // the pod's previous scrape's, handed back
+		if cap(ps.series) == 0 && job.sizeHint > 0 {
 			ps.series = make([]SeriesSample, 0, job.sizeHint)
 		}
 	case job.sizeHint > 0:
@@ -96,7 +98,7 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	}
 	if sb != nil {
 		sb.appendSynthetic(&ps, up)
-		sb.done(err == nil)
+		sb.done(err == nil, ps.series)
 		return ps
 	}
 	// up is kept whatever the queries: every metric-name result carries it.
@@ -105,6 +107,22 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	s.appendSynthetic(&ps, sel, "scrape_duration_seconds", ps.duration.Seconds(), scrapedAt)
 	s.appendSynthetic(&ps, sel, "scrape_samples_scraped", float64(ps.scraped), scrapedAt)
 	return ps
+}
+
+// gzipReaders keeps gzip readers (about 45 KB of decompressor state each) for reuse by
+// the next pods' scrapes instead of one allocated per pod per scrape.
+var gzipReaders sync.Pool
+
+// gzipReader returns a pooled gzip reader reading r; put it back in gzipReaders when done.
+func gzipReader(r io.Reader) (*gzip.Reader, error) {
+	if gz, ok := gzipReaders.Get().(*gzip.Reader); ok {
+		if err := gz.Reset(r); err != nil {
+			gzipReaders.Put(gz)
+			return nil, err
+		}
+		return gz, nil
+	}
+	return gzip.NewReader(r)
 }
 
 // upName is the synthetic sample that says whether a pod answered.
@@ -159,11 +177,11 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	switch enc := resp.Header.Get("Content-Encoding"); enc {
 	case "", "identity":
 	case "gzip":
-		gz, err := gzip.NewReader(resp.Body)
+		gz, err := gzipReader(resp.Body)
 		if err != nil {
 			return fmt.Errorf("gzip body: %w", err)
 		}
-		defer gz.Close()
+		defer gzipReaders.Put(gz)
 		body = gz
 	default:
 		return fmt.Errorf("%w %q", errContentEncoding, enc)

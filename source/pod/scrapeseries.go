@@ -31,6 +31,8 @@ type PodSeries struct {
 	Duration time.Duration
 	// Samples are the pod's exposed samples in exposition order (the first of a
 	// repeated series), then its up, scrape_duration_seconds and scrape_samples_scraped.
+	// The slice is the source's: the pod's next ScrapeSeries reuses it, so read it
+	// before calling ScrapeSeries again.
 	Samples []SeriesSample
 }
 
@@ -47,6 +49,21 @@ type SeriesSample struct {
 	V float64
 	// OwnTimestamp says T is the exposition's and differs from the scrape's start.
 	OwnTimestamp bool
+	// Ref is the caller's slot for the series (never nil): the same slot comes back
+	// with the pod's next scrapes while the pod keeps exposing the series under the
+	// same target labels, so a caller that stores series can keep its handle on the
+	// stored one there and find it without hashing the labels again. A new series
+	// comes with an empty slot.
+	Ref *SeriesRef
+}
+
+// SeriesRef is a caller's slot for its own handle on one series of one pod, kept by the
+// source from one ScrapeSeries to the next (see SeriesSample.Ref). The source only keeps
+// it: a caller that fills slots reads and writes them between its ScrapeSeries calls,
+// which it serialises.
+type SeriesRef struct {
+	// Ref is the caller's; nil until the caller sets it.
+	Ref any
 }
 
 // ScrapeSeries discovers the Service's ready pods, scrapes each once and returns every
@@ -184,8 +201,12 @@ func (j *seriesJob) builder(t *target, caches *seriesCaches) *seriesBuilder {
 	return sb
 }
 
-// done returns the pod's series cache once its scrape is over.
-func (sb *seriesBuilder) done(ok bool) { sb.caches.put(sb.t.key, sb.cache, ok) }
+// done returns the pod's series cache once its scrape is over, with the scrape's samples,
+// whose slice the pod's next scrape reuses.
+func (sb *seriesBuilder) done(ok bool, samples []SeriesSample) {
+	sb.cache.samples = samples
+	sb.caches.put(sb.t.key, sb.cache, ok)
+}
 
 // seriesBuilder builds one pod's series labels. Used by the pod's scrape only.
 type seriesBuilder struct {
@@ -199,7 +220,8 @@ type seriesBuilder struct {
 
 // sample returns smp as a series sample of a scrape that started at scrapedAt.
 func (sb *seriesBuilder) sample(smp *exposition.Sample, scrapedAt time.Time) SeriesSample {
-	out := SeriesSample{Labels: sb.cache.labels(smp, sb.labels), T: scrapedAt.UnixMilli(), V: smp.Value}
+	e := sb.cache.entry(smp, sb.labels)
+	out := SeriesSample{Labels: e.labels, T: scrapedAt.UnixMilli(), V: smp.Value, Ref: &e.ref}
 	if smp.HasTimestamp {
 		out.T = smp.TimestampMs
 		out.OwnTimestamp = !time.UnixMilli(smp.TimestampMs).Equal(scrapedAt)
@@ -254,26 +276,25 @@ func (sb *seriesBuilder) renamed(smp *exposition.Sample) labels.Labels {
 	return b.Labels()
 }
 
+// syntheticNames are the samples the source adds to every pod's, in their order.
+var syntheticNames = [...]string{upName, "scrape_duration_seconds", "scrape_samples_scraped"}
+
 // appendSynthetic appends the pod's up (1 or 0), scrape_duration_seconds and
 // scrape_samples_scraped.
 func (sb *seriesBuilder) appendSynthetic(ps *podScrape, up float64) {
 	t := ps.scrapedAt.UnixMilli()
-	for _, v := range [...]struct {
-		name  string
-		value float64
-	}{{upName, up}, {"scrape_duration_seconds", ps.duration.Seconds()}, {"scrape_samples_scraped", float64(ps.scraped)}} {
-		// Keyed as an exposed sample of the name without labels, which has these labels too.
-		smp := exposition.Sample{Name: v.name}
-		ls := sb.cache.labels(&smp, func(*exposition.Sample) labels.Labels {
+	values := [len(syntheticNames)]float64{up, ps.duration.Seconds(), float64(ps.scraped)}
+	for i, name := range syntheticNames {
+		e := sb.cache.syntheticEntry(i, func() labels.Labels {
 			b := &sb.b
 			b.Reset()
-			b.Add(labels.MetricName, v.name)
+			b.Add(labels.MetricName, name)
 			for _, l := range sb.target {
 				b.Add(l.Name, l.Value)
 			}
 			b.Sort()
 			return b.Labels()
 		})
-		ps.series = append(ps.series, SeriesSample{Labels: ls, T: t, V: v.value})
+		ps.series = append(ps.series, SeriesSample{Labels: e.labels, T: t, V: values[i], Ref: &e.ref})
 	}
 }

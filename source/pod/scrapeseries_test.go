@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,10 +94,35 @@ func TestScrapeSeriesMatchesRefresh(t *testing.T) {
 	if age := gaugeValue(t, reg, "podscrape_cache_age_seconds"); age != 0 {
 		t.Errorf("podscrape_cache_age_seconds after ScrapeSeries: %g, want 0", age)
 	}
+	// The caller's Ref slots, filled after the first scrape, come back with the second.
+	refs := map[string]*SeriesRef{}
+	firstSamples := map[string]*SeriesSample{}
+	for _, p := range first {
+		if len(p.Samples) > 0 {
+			firstSamples[p.Pod] = &p.Samples[0]
+		}
+		for _, smp := range p.Samples {
+			if smp.Ref == nil {
+				t.Fatalf("%s: no Ref slot", smp.Labels)
+			}
+			smp.Ref.Ref = smp.Labels.String()
+			refs[smp.Labels.String()] = smp.Ref
+		}
+	}
 	// The second scrape labels its series from the pods' series caches.
 	pods, err := s.ScrapeSeries(ctx, labels.Label{Name: "job", Value: "vllm"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, p := range pods {
+		if len(p.Samples) > 0 && &p.Samples[0] != firstSamples[p.Pod] {
+			t.Errorf("%s: the second scrape's samples are in a new slice, want the first's reused", p.Pod)
+		}
+		for _, smp := range p.Samples {
+			if want := refs[smp.Labels.String()]; smp.Ref != want || smp.Ref.Ref != smp.Labels.String() {
+				t.Errorf("%s: Ref slot %p holding %v at the second scrape, want the first's %p holding its labels", smp.Labels, smp.Ref, smp.Ref.Ref, want)
+			}
+		}
 	}
 	if got := s.Metadata()["queue"].Type; got != "gauge" {
 		t.Errorf("Metadata of queue: type %q, want gauge (ScrapeSeries records it)", got)
@@ -172,9 +198,10 @@ func TestScrapeSeriesMatchesRefresh(t *testing.T) {
 	}
 }
 
-// A pod's series cache is emptied when the pod's target labels change, and forgets the
-// series a successful scrape did not see (a failed one forgets none); caches of pods
-// gone are dropped.
+// A pod's series cache finds a series by its hash and name, and keeps the caller's Ref
+// slot with it; it is emptied when the pod's target labels change, and forgets the series
+// a successful scrape did not see (a failed one forgets none); caches of pods gone are
+// dropped.
 func TestSeriesCache(t *testing.T) {
 	var c seriesCaches
 	a := []labels.Label{{Name: "pod", Value: "p"}, {Name: "instance", Value: "1.2.3.4:80"}}
@@ -183,11 +210,20 @@ func TestSeriesCache(t *testing.T) {
 		built++
 		return labels.FromStrings("__name__", smp.Name, "x", smp.Labels[0].Value)
 	}
+	// Series m{x="<v>"}, their hash being v's number (the parser's hash in a scrape).
+	sample := func(name, v string) *exposition.Sample {
+		h, _ := strconv.ParseUint(v, 10, 64)
+		return &exposition.Sample{Name: name, Labels: []exposition.Label{{Name: "x", Value: v}}, Hash: h}
+	}
+	var refs []*SeriesRef
 	scrape := func(target []labels.Label, ok bool, values ...string) []string {
 		sc := c.take("ns/p", target)
 		var out []string
+		refs = refs[:0]
 		for _, v := range values {
-			out = append(out, sc.labels(&exposition.Sample{Name: "m", Labels: []exposition.Label{{Name: "x", Value: v}}}, build).String())
+			e := sc.entry(sample("m", v), build)
+			out = append(out, e.labels.String())
+			refs = append(refs, &e.ref)
 		}
 		c.put("ns/p", sc, ok)
 		return out
@@ -195,9 +231,21 @@ func TestSeriesCache(t *testing.T) {
 	if got := scrape(a, true, "1", "2"); built != 2 || got[0] != `{__name__="m", x="1"}` || got[1] != `{__name__="m", x="2"}` {
 		t.Fatalf("first scrape: %q, %d built", got, built)
 	}
+	refs[0].Ref = "the caller's handle on 1"
 	if scrape(a, true, "1", "2"); built != 2 {
 		t.Errorf("second scrape of the same series built %d, want none", built-2)
 	}
+	if refs[0].Ref != "the caller's handle on 1" || refs[1].Ref != nil {
+		t.Errorf("Ref slots at the second scrape: %v, %v; want the handle set after the first, nil", refs[0].Ref, refs[1].Ref)
+	}
+	// Another name under the same hash is another series: built, not taken for m.
+	sc := c.take("ns/q", a)
+	m, other := sc.entry(sample("m", "1"), build), sc.entry(sample("other", "1"), build)
+	if built != 4 || other.labels.Get("__name__") != "other" || other == m {
+		t.Errorf("a sample of another name with m's hash got %s, %d built; want its own labels", other.labels, built-2)
+	}
+	c.put("ns/q", sc, true)
+	built = 2
 	scrape(a, false, "1") // failed: 2 is kept
 	if scrape(a, true, "2"); built != 2 {
 		t.Errorf("a failed scrape forgot a series: built %d", built-2)

@@ -18,18 +18,23 @@ type seriesCaches struct {
 	byPod map[string]*seriesCache // by pod key; a cache in use by a scrape is out of the map
 }
 
-// seriesCache is one pod's series labels, by the sample's name and exposed labels.
+// seriesCache is one pod's series labels, by the series hash the pod's parser gives
+// (exposition.Sample.Hash: the source's parsers share one seed), and the labels of its
+// synthetic samples.
 type seriesCache struct {
-	target  []labels.Label // the target labels the entries were built with
-	gen     uint64         // the current scrape's
-	seen    int            // entries used by the current scrape
-	entries map[string]*seriesEntry
-	key     []byte // the lookup key being built
+	target    []labels.Label // the target labels the entries were built with
+	gen       uint64         // the current scrape's
+	seen      int            // entries used by the current scrape
+	entries   map[uint64]*seriesEntry
+	synthetic [len(syntheticNames)]*seriesEntry // up, scrape_duration_seconds, scrape_samples_scraped
+	samples   []SeriesSample                    // the previous scrape's, reused by the next
 }
 
 type seriesEntry struct {
 	labels labels.Labels
+	name   string // the sample's name as exposed, checked on every hit
 	gen    uint64 // the last scrape that used it
+	ref    SeriesRef
 }
 
 // take returns the cache of pod key for one scrape, built for target (emptied when it
@@ -40,7 +45,7 @@ func (c *seriesCaches) take(key string, target []labels.Label) *seriesCache {
 	delete(c.byPod, key)
 	c.mu.Unlock()
 	if sc == nil || !slices.Equal(sc.target, target) {
-		sc = &seriesCache{target: target, entries: map[string]*seriesEntry{}}
+		sc = &seriesCache{target: target, entries: map[uint64]*seriesEntry{}}
 	}
 	sc.gen++
 	sc.seen = 0
@@ -83,26 +88,33 @@ func (c *seriesCaches) keep(targets []target) {
 	}
 }
 
-// labels returns smp's series labels from the cache, building them with build when the
-// pod did not expose the series at its previous scrape.
-func (sc *seriesCache) labels(smp *exposition.Sample, build func(*exposition.Sample) labels.Labels) labels.Labels {
-	k := append(sc.key[:0], smp.Name...)
-	for _, l := range smp.Labels {
-		k = append(k, 0xff)
-		k = append(k, l.Name...)
-		k = append(k, 0xfe)
-		k = append(k, l.Value...)
-	}
-	sc.key = k
-	if e, ok := sc.entries[string(k)]; ok {
+// entry returns smp's series entry from the cache, building its labels with build when
+// the pod did not expose the series at its previous scrape. An entry is found by the
+// series hash and its name is checked; the labels are trusted to match with the hash,
+// as the parser trusts it to tell series apart.
+func (sc *seriesCache) entry(smp *exposition.Sample, build func(*exposition.Sample) labels.Labels) *seriesEntry {
+	if e, ok := sc.entries[smp.Hash]; ok && e.name == smp.Name {
 		if e.gen != sc.gen {
 			e.gen = sc.gen
 			sc.seen++
 		}
-		return e.labels
+		return e
 	}
-	ls := build(smp)
-	sc.entries[string(k)] = &seriesEntry{labels: ls, gen: sc.gen}
-	sc.seen++
-	return ls
+	e := &seriesEntry{labels: build(smp), name: smp.Name, gen: sc.gen}
+	if old, ok := sc.entries[smp.Hash]; !ok || old.gen != sc.gen {
+		sc.seen++
+	}
+	sc.entries[smp.Hash] = e
+	return e
+}
+
+// syntheticEntry returns the entry of the pod's i-th synthetic sample (syntheticNames),
+// building its labels with build the first time.
+func (sc *seriesCache) syntheticEntry(i int, build func() labels.Labels) *seriesEntry {
+	e := sc.synthetic[i]
+	if e == nil {
+		e = &seriesEntry{labels: build(), name: syntheticNames[i]}
+		sc.synthetic[i] = e
+	}
+	return e
 }
