@@ -114,6 +114,8 @@ func BenchmarkServeVersusPrometheus(b *testing.B) {
 		serveCPU, promCPU := procCPU(b, serveCmd.Process.Pid)-serveCPU0, procCPU(b, prom.PID())-promCPU0
 		scrapes := scrapesOf(b, base)
 		serveRSS, promRSS := procPeakRSS(b, serveCmd.Process.Pid), procPeakRSS(b, prom.PID())
+		serveAnon, serveFile := procRSSParts(b, serveCmd.Process.Pid)
+		promAnon, promFile := procRSSParts(b, prom.PID())
 		_ = serveCmd.Process.Signal(syscall.SIGTERM)
 		_ = serveCmd.Wait()
 		if err := prom.Stop(); err != nil {
@@ -128,6 +130,11 @@ func BenchmarkServeVersusPrometheus(b *testing.B) {
 		b.ReportMetric(float64(serveRSS)/(1<<20), "serve-peak-MiB")
 		b.ReportMetric(float64(promRSS)/(1<<20), "prom-peak-MiB")
 		b.ReportMetric(float64(serveRSS)/float64(promRSS), "rss-ratio")
+		b.ReportMetric(float64(serveAnon)/(1<<20), "serve-end-anon-MiB")
+		b.ReportMetric(float64(serveFile)/(1<<20), "serve-end-file-MiB")
+		b.ReportMetric(float64(promAnon)/(1<<20), "prom-end-anon-MiB")
+		b.ReportMetric(float64(promFile)/(1<<20), "prom-end-file-MiB")
+		b.ReportMetric(float64(serveAnon)/float64(promAnon), "anon-ratio")
 		b.ReportMetric(ms(percentile(serveLat, 50)), "serve-p50-ms")
 		b.ReportMetric(ms(percentile(promLat, 50)), "prom-p50-ms")
 		b.ReportMetric(ms(percentile(serveLat, 99)), "serve-p99-ms")
@@ -163,7 +170,17 @@ func startServeChild(b *testing.B, cmd *exec.Cmd) string {
 			b.Fatalf("podscrape serve: %v (last line %q)", err, line)
 		}
 		if _, rest, ok := strings.Cut(line, " on http://"); ok {
-			go func() { _, _ = io.Copy(io.Discard, r) }()
+			var out io.Writer = io.Discard
+			if path := os.Getenv("SERVE_BENCH_STDERR"); path != "" {
+				// Keep serve's stderr (e.g. GODEBUG=gctrace=1) for a look at its GC.
+				f, err := os.Create(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { _ = f.Close() })
+				out = f
+			}
+			go func() { _, _ = io.Copy(out, r) }()
 			return "http://" + strings.Fields(rest)[0]
 		}
 	}
@@ -237,6 +254,30 @@ func procCPU(b *testing.B, pid int) time.Duration {
 	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
 }
 
+// procRSSParts is a process's resident set now, split into anonymous memory (heap,
+// stacks) and file pages (its binary's, mapped files), in bytes.
+func procRSSParts(b *testing.B, pid int) (anon, file int64) {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+			anon = kiB(rest)
+		} else if rest, ok := strings.CutPrefix(line, "RssFile:"); ok {
+			file = kiB(rest)
+		}
+	}
+	return anon, file
+}
+
+// kiB parses a /proc/PID/status size ("  1234 kB") into bytes.
+func kiB(field string) int64 {
+	kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(field), " kB"), 10, 64)
+	return kb << 10
+}
+
 // procPeakRSS is a process's peak resident set (VmHWM), in bytes.
 func procPeakRSS(b *testing.B, pid int) int64 {
 	b.Helper()
@@ -246,8 +287,7 @@ func procPeakRSS(b *testing.B, pid int) int64 {
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10
+			return kiB(rest)
 		}
 	}
 	b.Fatal("no VmHWM")
