@@ -93,15 +93,11 @@ func (s *Server) query(r *http.Request, ranged bool) (_ *queryData, warnings, in
 		return nil, nil, nil, badParam(perr, "query")
 	}
 
-	read, err := s.servicesRead(ctx, expr, true)
-	if err != nil {
-		return nil, nil, nil, &apiError{errorInternal, err}
-	}
-	warnings, err = s.availability(read, s.mayRead(expr, true))
+	warnings, err = s.availability(s.servicesRead(expr, true), s.mayRead(expr, true))
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	windowWarnings, err := s.partialWindows(ctx, expr, p.start)
+	windowWarnings, err := s.partialWindows(expr, p.start)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -1,14 +1,11 @@
 package serve
 
 import (
-	"context"
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
-	"github.com/prometheus/prometheus/storage"
 )
 
 // syntheticNames are the series the server writes per pod itself: a selector of only
@@ -43,36 +40,19 @@ func onlySynthetic(matchers []*labels.Matcher) bool {
 	return false
 }
 
-// holds reports whether svc's history holds a series matching matchers, stale or not.
-func (svc *service) holds(ctx context.Context, matchers []*labels.Matcher) (bool, error) {
-	q, err := svc.hist.Queryable().Querier(math.MinInt64, math.MaxInt64)
-	if err != nil {
-		return false, err
-	}
-	defer q.Close()
-	ss := q.Select(ctx, false, &storage.SelectHints{Start: math.MinInt64, End: math.MaxInt64, Func: "series"}, matchers...)
-	if ss.Next() {
-		return true, nil
-	}
-	return false, ss.Err()
-}
-
 // reads reports whether a selector with matchers reads svc: it may select a series of
 // svc (its job and namespace matchers do not exclude it) and svc's history holds such a
 // series, or svc never scraped a pod successfully (what it exposes is not known yet).
-func (svc *service) reads(ctx context.Context, matchers []*labels.Matcher) (bool, error) {
+func (svc *service) reads(matchers []*labels.Matcher) bool {
 	if svc.excludes(matchers) {
-		return false, nil
+		return false
 	}
-	if !svc.everUp.Load() {
-		return true, nil
-	}
-	return svc.holds(ctx, matchers)
+	return !svc.everUp.Load() || svc.hist.Holds(matchers)
 }
 
 // servicesRead returns the Services expr reads (see reads), data selectors only (not
 // the synthetic up and scrape_* series) when data is set, in the Server's order.
-func (s *Server) servicesRead(ctx context.Context, expr parser.Expr, data bool) ([]*service, error) {
+func (s *Server) servicesRead(expr parser.Expr, data bool) []*service {
 	sels := parser.ExtractSelectors(expr)
 	var out []*service
 	for _, svc := range s.services {
@@ -80,17 +60,13 @@ func (s *Server) servicesRead(ctx context.Context, expr parser.Expr, data bool) 
 			if data && onlySynthetic(m) {
 				continue
 			}
-			ok, err := svc.reads(ctx, m)
-			if err != nil {
-				return nil, fmt.Errorf("service %s: %w", svc.key, err)
-			}
-			if ok {
+			if svc.reads(m) {
 				out = append(out, svc)
 				break
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // mayRead returns the Services whose job and namespace the selectors of expr do not

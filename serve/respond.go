@@ -2,7 +2,6 @@ package serve
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -81,7 +80,7 @@ func respondError(w http.ResponseWriter, err error) {
 }
 
 func writeJSON(w http.ResponseWriter, code int, resp *response) {
-	b, err := json.Marshal(resp)
+	b, err := jsonConfig.Marshal(resp) // as Prometheus' codec encodes its envelope
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

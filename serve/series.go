@@ -109,7 +109,7 @@ func (s *Server) handleSeries(w http.ResponseWriter, r *http.Request) {
 		out = out[:p.limit]
 		warnings = []string{"results truncated due to limit"}
 	}
-	respond(w, out, warnings, nil)
+	respond(w, labelSets(out), warnings, nil)
 }
 
 // handleLabels serves /api/v1/labels: the label names of the series matching any

@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -19,7 +18,7 @@ import (
 // oldest scrape by more than the Service's interval (Prometheus extrapolates over a gap that short) is
 // partial: for a summing function or an offset it is an error (HTTP 422) unless
 // allowPartial, otherwise a warning.
-func (s *Server) partialWindows(ctx context.Context, expr parser.Expr, start time.Time) (warnings []string, err error) {
+func (s *Server) partialWindows(expr parser.Expr, start time.Time) (warnings []string, err error) {
 	var errs []string
 	for _, w := range history.Windows(expr) {
 		if w.Pinned || w.Reach == 0 {
@@ -31,11 +30,7 @@ func (s *Server) partialWindows(ctx context.Context, expr parser.Expr, start tim
 			if oldest.IsZero() || !from.Add(svc.cfg.Interval).Before(oldest) {
 				continue
 			}
-			read, rerr := svc.reads(ctx, w.Matchers)
-			if rerr != nil {
-				return nil, fmt.Errorf("service %s: %w", svc.key, rerr)
-			}
-			if !read {
+			if !svc.reads(w.Matchers) {
 				continue
 			}
 			held := start.Sub(oldest).Truncate(time.Millisecond)

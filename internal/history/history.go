@@ -224,6 +224,14 @@ func (h *History) Span() (oldest, newest time.Time) {
 	return time.UnixMilli(o), time.UnixMilli(h.newest)
 }
 
+// Holds reports whether the History holds a series matching ms, stale or not, within
+// the retention. It reads no samples: a check much cheaper than a Select.
+func (h *History) Holds(ms []*labels.Matcher) bool {
+	h.life.RLock()
+	defer h.life.RUnlock()
+	return h.db.holds(ms)
+}
+
 // NumSeries returns the number of series held, stale ones within the retention included.
 func (h *History) NumSeries() int {
 	h.life.RLock()

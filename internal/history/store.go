@@ -120,6 +120,18 @@ func (s *store) get(lset labels.Labels, hash uint64) *memSeries {
 	return nil
 }
 
+// holds reports whether a series matching ms has a sample.
+func (s *store) holds(ms []*labels.Matcher) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, m := range s.postings.candidates(ms) {
+		if len(m.chunks) > 0 && matchesAll(m.lset, ms) {
+			return true
+		}
+	}
+	return false
+}
+
 // create adds an empty series of lset. The caller holds mu for writing and has checked
 // that get returns nil.
 func (s *store) create(lset labels.Labels, hash uint64) *memSeries {

@@ -155,6 +155,23 @@ func TestSameJSONAsPrometheus(t *testing.T) {
 		}
 	}
 
+	// Byte for byte, where the answer depends on no scrape: the same timestamp and float
+	// formats (1700000000.500, 1e-07, NaN, +Inf) and the same escaping of label values.
+	for _, tc := range []struct {
+		path   string
+		params url.Values
+	}{
+		{"/api/v1/query", url.Values{"query": {`label_replace(vector(1e-7), "a", "<&>\"\n\u2028é", "", "")`}, "time": {"1700000000.5"}}},
+		{"/api/v1/query", url.Values{"query": {"vector(NaN) or label_replace(vector(+Inf), \"x\", \"y\", \"\", \"\")"}, "time": {"1700000000.005"}}},
+		{"/api/v1/query", url.Values{"query": {"vector(123456789012345678901234)"}, "time": {"1700000000"}}},
+		{"/api/v1/query", url.Values{"query": {"scalar(vector(0.25))"}, "time": {"1700000000.5"}}},
+		{"/api/v1/query_range", url.Values{"query": {`label_replace(vector(time() * 1e-9), "b", "1", "", "")`}, "start": {"1700000000.5"}, "end": {"1700000002.5"}, "step": {"1"}}},
+	} {
+		if s, p := rawBody(t, base, tc.path, tc.params), rawBody(t, prom.URL, tc.path, tc.params); s != p {
+			t.Errorf("%s?%s: bodies differ\nserve      %s\nprometheus %s", tc.path, tc.params.Encode(), s, p)
+		}
+	}
+
 	// Labels: job aside, the same names.
 	_, se := get(t, base, "/api/v1/labels", url.Values{"match[]": {"vllm:num_requests_waiting"}})
 	_, pe := get(t, prom.URL, "/api/v1/labels", url.Values{"match[]": {"vllm:num_requests_waiting"}})
@@ -194,6 +211,21 @@ func TestSameJSONAsPrometheus(t *testing.T) {
 			t.Errorf("%s: serve %d, prometheus %d", path, s, p)
 		}
 	}
+}
+
+// rawBody returns the body of a GET of base+path with params.
+func rawBody(t *testing.T, base, path string, params url.Values) string {
+	t.Helper()
+	resp, err := http.Get(base + path + "?" + params.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // post sends form to base+path and returns the status and the envelope's data, job aside,
