@@ -286,7 +286,7 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 			ts = newTargetSeries()
 			h.targets[sc.Target] = ts
 		}
-		ts.gen++
+		ts.next()
 		scMs := atMs
 		if !sc.Time.IsZero() {
 			scMs = sc.Time.UnixMilli()
@@ -302,7 +302,7 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 		if _, ok := seen[name]; ok {
 			continue
 		}
-		ts.gen++
+		ts.next()
 		n, latest := ts.markStale(h.db, atMs, false)
 		st.StaleMarkers += n
 		a.latest = max(a.latest, latest)
@@ -391,7 +391,7 @@ func (a *appendRun) sample(ts *targetSeries, target string, s *Sample, scMs int6
 	if s.Ref != nil {
 		*s.Ref = e
 	}
-	e.gen = ts.gen
+	ts.see(e)
 	ms, t := e.s, s.T
 	switch {
 	case t > scMs+FutureTolerance.Milliseconds():

@@ -132,6 +132,7 @@ func TestQueriesDuringAppends(t *testing.T) {
 	// Within the lookback delta of every append: a query sees each pod's newest sample.
 	readAt := t0.Add(4 * time.Minute)
 	evaluated := 0
+	first := make(chan struct{}) // closed by the first query that read an append
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -159,7 +160,9 @@ func TestQueriesDuringAppends(t *testing.T) {
 				return
 			}
 			if v, ok := res.Value.(promql.Vector); ok && len(v) == 1 {
-				evaluated++
+				if evaluated++; evaluated == 1 {
+					close(first)
+				}
 				if v[0].F != 0 {
 					report(errors.New("a query saw part of an append: pods at different steps"))
 					return
@@ -181,6 +184,16 @@ func TestQueriesDuringAppends(t *testing.T) {
 		mu.Lock()
 		latest = at
 		mu.Unlock()
+		if i == 0 {
+			// The rest of the appends run while queries do: wait for the first one.
+			select {
+			case <-first:
+			case err := <-errs:
+				t.Fatal(err)
+			case <-time.After(time.Minute):
+				t.Fatal("no query evaluated within a minute of the first append")
+			}
+		}
 	}
 	close(done)
 	wg.Wait()

@@ -98,3 +98,17 @@ func TestRefSlotOfAnotherTargetsSameSeries(t *testing.T) {
 		t.Errorf("StaleMarkers = %d, want 1", st.StaleMarkers)
 	}
 }
+
+// A series a scrape repeats counts once toward what the scrape exposed: a series that
+// vanished in the same scrape is still marked stale.
+func TestRepeatedSeriesDoesNotHideAVanishedOne(t *testing.T) {
+	h := newHistory(t, Options{})
+	mustAppend(t, h, t0, scrape("a", t0, "x", 1.0, "y", 1.0))
+	t1 := t0.Add(time.Second)
+	if st := mustAppend(t, h, t1, scrape("a", t1, "x", 2.0, "x", 3.0)); st.StaleMarkers != 1 {
+		t.Errorf("StaleMarkers = %d, want 1 (y vanished)", st.StaleMarkers)
+	}
+	if got := query(t, h, "y", t1); len(got) != 0 {
+		t.Errorf("y after it vanished = %v, want nothing", got)
+	}
+}

@@ -12,6 +12,8 @@ import (
 type targetSeries struct {
 	gen    uint64              // the current scrape; an entry not seen in it is stale
 	series map[uint64][]*entry // by label hash; a slice for the rare collision
+	n      int                 // entries in series
+	seen   int                 // entries seen in the current scrape (see see)
 }
 
 // entry is one series of a target.
@@ -40,7 +42,22 @@ func (t *targetSeries) lookup(lset labels.Labels, hash uint64) *entry {
 func (t *targetSeries) add(lset labels.Labels, hash uint64, ownTS bool, s *memSeries) *entry {
 	e := &entry{lset: lset, s: s, ts: t, ownTS: ownTS}
 	t.series[hash] = append(t.series[hash], e)
+	t.n++
 	return e
+}
+
+// next starts the target's next scrape: no entry is seen in it yet.
+func (t *targetSeries) next() {
+	t.gen++
+	t.seen = 0
+}
+
+// see records that the current scrape exposed e.
+func (t *targetSeries) see(e *entry) {
+	if e.gen != t.gen {
+		e.gen = t.gen
+		t.seen++
+	}
 }
 
 // markStale appends a staleness marker at ms to every series not exposed in the current
@@ -51,8 +68,11 @@ func (t *targetSeries) add(lset labels.Labels, hash uint64, ownTS bool, s *memSe
 // series is forgotten. It also returns the time of the latest marker written,
 // math.MinInt64 when none. The caller holds db's mu for writing.
 func (t *targetSeries) markStale(db *store, ms int64, keep bool) (n int, latest int64) {
-	stale := math.Float64frombits(value.StaleNaN)
 	latest = math.MinInt64
+	if keep && t.seen == t.n {
+		return 0, latest // the scrape exposed every series: none is stale
+	}
+	stale := math.Float64frombits(value.StaleNaN)
 	for h, list := range t.series {
 		kept := list[:0]
 		for _, e := range list {
@@ -61,6 +81,7 @@ func (t *targetSeries) markStale(db *store, ms int64, keep bool) (n int, latest 
 				continue
 			}
 			e.gone = true
+			t.n--
 			if e.ownTS || e.s.dead {
 				continue
 			}
