@@ -26,8 +26,8 @@ type seriesCache struct {
 	gen       uint64         // the current scrape's
 	seen      int            // entries used by the current scrape
 	entries   map[uint64]*seriesEntry
-	order     []*seriesEntry // the entries in the order of the previous scrape, then this one's
-	pos       int            // the current scrape's samples so far: the index into order
+	order     []*seriesEntry                    // the entries in the order of the previous scrape, then this one's
+	pos       int                               // the current scrape's samples so far: the index into order
 	synthetic [len(syntheticNames)]*seriesEntry // up, scrape_duration_seconds, scrape_samples_scraped
 	samples   []SeriesSample                    // the previous scrape's, reused by the next
 }
