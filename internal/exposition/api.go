@@ -66,6 +66,14 @@ type Sample struct {
 	// Two different series share a Hash with a chance of about 2^-64, on which the
 	// Parser's own check for repeated series relies as well.
 	Hash uint64
+	// Slot, from ParseMemo only, is the Memo's slot for this sample line: the caller may
+	// keep its own handle on the series there (what it built from the Labels). Nil from
+	// Parse.
+	Slot *any
+	// Memoized says the line was found unchanged in the Memo (ParseMemo) and was not
+	// parsed again: Labels is nil and Slot holds what the caller left there; Name,
+	// Family, Hash, Value and the timestamp are as always.
+	Memoized bool
 }
 
 // ErrSampleLimit is returned (wrapped) when an exposition holds more samples than

@@ -81,6 +81,10 @@ type Parser struct {
 	braceNameHash uint64
 	braceNamed    bool
 
+	// The Memo of ParseMemo, and the current sample line's position in it.
+	memo    *Memo
+	memoPos int
+
 	// The current sample, handed to emit.
 	sample     Sample
 	labels     []Label  // backs sample.Labels

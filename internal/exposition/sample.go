@@ -12,6 +12,13 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 	if p.metaPending {
 		p.flushMetadata()
 	}
+	var ml *memoLine
+	if p.memo != nil {
+		ml = p.memoLine()
+		if j, ok := p.memoHit(ml, line, i); ok {
+			return p.parseMemoized(ml, line, j, emit)
+		}
+	}
 	nameB, j, err := p.sampleName(line, i)
 	if err != nil {
 		return err
@@ -37,6 +44,7 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 
 	seriesHash := uint64(0)
 	n := 0
+	rawEnd := j // the series part's end: after the name, or after the label set
 	if !inBraces {
 		j = skipBlanks(line, j)
 		if j < len(line) && line[j] == '{' {
@@ -50,6 +58,7 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 			return err
 		}
 		seriesHash += h
+		rawEnd = j
 	}
 	if nameB == nil {
 		if !p.braceNamed {
@@ -66,6 +75,11 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 	if err != nil {
 		return err
 	}
+	var slot *any
+	if ml != nil {
+		p.memoRecord(ml, line, i, rawEnd, inBraces, name, nameHash, seriesHash)
+		slot = &ml.slot
+	}
 	if !p.series.add(seriesHash) {
 		p.duplicates++ // the first sample of the series stands, as in Prometheus
 		return nil
@@ -81,6 +95,7 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 		TimestampMs:  ts,
 		HasTimestamp: hasTS,
 		Hash:         seriesHash,
+		Slot:         slot,
 	}
 	return emit(&p.sample)
 }

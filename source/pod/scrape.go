@@ -203,13 +203,18 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 		})
 		return nil
 	}
+	var n int
 	if sb != nil {
-		emit = func(smp *exposition.Sample) error {
-			ps.series = append(ps.series, sb.sample(smp, scrapedAt))
-			return nil
-		}
+		// The pod's memo spares parsing again the labels of the lines it exposed the
+		// same way last time; their slots hold the series' cache entries.
+		n, err = p.ParseMemo(body, format, &sb.cache.memo, func(smp *exposition.Sample) error {
+			smp2, err := sb.sample(smp, scrapedAt)
+			ps.series = append(ps.series, smp2)
+			return err
+		})
+	} else {
+		n, err = p.Parse(body, format, emit)
 	}
-	n, err := p.Parse(body, format, emit)
 	ps.scraped = n
 	ps.dropped = p.Duplicates()
 	if err != nil {

@@ -218,15 +218,28 @@ type seriesBuilder struct {
 	caches *seriesCaches
 }
 
-// sample returns smp as a series sample of a scrape that started at scrapedAt.
-func (sb *seriesBuilder) sample(smp *exposition.Sample, scrapedAt time.Time) SeriesSample {
-	e := sb.cache.entry(smp, sb.labels)
+// sample returns smp as a series sample of a scrape that started at scrapedAt. smp's
+// memo slot holds its series' cache entry: a memoized line (parsed without its labels)
+// is found there, any other line is looked up or built and put there.
+func (sb *seriesBuilder) sample(smp *exposition.Sample, scrapedAt time.Time) (SeriesSample, error) {
+	var e *seriesEntry
+	if smp.Memoized {
+		if e, _ = (*smp.Slot).(*seriesEntry); e == nil || e.hash != smp.Hash {
+			return SeriesSample{}, fmt.Errorf("series %s: memoized without its cache entry", smp.Name) // never: only entries go in slots
+		}
+		sb.cache.use(e)
+	} else {
+		e = sb.cache.entry(smp, sb.labels)
+		if smp.Slot != nil {
+			*smp.Slot = e
+		}
+	}
 	out := SeriesSample{Labels: e.labels, T: scrapedAt.UnixMilli(), V: smp.Value, Ref: &e.ref}
 	if smp.HasTimestamp {
 		out.T = smp.TimestampMs
 		out.OwnTimestamp = !time.UnixMilli(smp.TimestampMs).Equal(scrapedAt)
 	}
-	return out
+	return out, nil
 }
 
 // labels returns smp's series labels. An exposed label named as a target label takes

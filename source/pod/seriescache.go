@@ -30,6 +30,7 @@ type seriesCache struct {
 	pos       int                               // the current scrape's samples so far: the index into order
 	synthetic [len(syntheticNames)]*seriesEntry // up, scrape_duration_seconds, scrape_samples_scraped
 	samples   []SeriesSample                    // the previous scrape's, reused by the next
+	memo      exposition.Memo                   // the pod's previous exposition, for its parser
 }
 
 type seriesEntry struct {
@@ -111,6 +112,12 @@ func (sc *seriesCache) entry(smp *exposition.Sample, build func(*exposition.Samp
 		}
 		sc.entries[smp.Hash] = e
 	}
+	sc.use(e)
+	return e
+}
+
+// use records that the current scrape exposed e, at the next position.
+func (sc *seriesCache) use(e *seriesEntry) {
 	if e.gen != sc.gen {
 		e.gen = sc.gen
 		sc.seen++
@@ -121,7 +128,6 @@ func (sc *seriesCache) entry(smp *exposition.Sample, build func(*exposition.Samp
 		sc.order = append(sc.order, e)
 	}
 	sc.pos++
-	return e
 }
 
 // lookup returns smp's entry, or nil.

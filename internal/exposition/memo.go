@@ -1,0 +1,145 @@
+package exposition
+
+import (
+	"hash/maphash"
+	"io"
+)
+
+// Memo is what a Parser remembers of one target's previous exposition, so that the
+// target's next one costs less to parse: per sample line, by position, the hash of its
+// series part (the name and label set, byte for byte), the metadata it was read under,
+// and what parsing it gave (name and series hash). A sample line whose series part
+// hashes the same, read under the same metadata, as the line at its position last time
+// is not parsed again: only its value and timestamp are. Each line also has a slot the
+// caller keeps its own handle on the series in (Sample.Slot).
+//
+// Trusting the 64-bit hash of the series part's bytes, rather than comparing the bytes,
+// is the trade-off the Parser already makes to tell series apart (Sample.Hash).
+//
+// Give each target its own Memo and pass it to every ParseMemo of that target. The zero
+// value is an empty Memo. A Memo is not safe for concurrent use.
+type Memo struct {
+	format Format
+	lines  []memoLine
+}
+
+// memoLine is one sample line of the previous exposition.
+type memoLine struct {
+	rawHash  uint64 // of the series part's bytes
+	rawLen   int32  // the series part's length
+	braces   bool   // the series part ends with its label set's '}'
+	ftype    MetricType
+	family   string // the metadata the line was read under: its family and type
+	name     string
+	nameHash uint64
+	hash     uint64 // the series hash (Sample.Hash)
+	slot     any    // the caller's (Sample.Slot)
+}
+
+// Reset empties the Memo: the next ParseMemo parses every line.
+func (m *Memo) Reset() {
+	clear(m.lines)
+	m.lines = m.lines[:0]
+}
+
+// ParseMemo is Parse with the Memo of the exposition's target: every emitted Sample has
+// a Slot, and a line found unchanged since the Memo's previous exposition, whose slot the
+// caller filled then, comes Memoized, with that slot and nil Labels: it was not parsed
+// again.
+// A caller that fills no slot gets every line parsed, as from Parse. When ParseMemo fails
+// the Memo is emptied.
+func (p *Parser) ParseMemo(r io.Reader, f Format, m *Memo, emit func(*Sample) error) (samples int, err error) {
+	if m.format != f {
+		m.Reset()
+		m.format = f
+	}
+	p.memo, p.memoPos = m, 0
+	defer func() { p.memo = nil }()
+	samples, err = p.Parse(r, f, emit)
+	if err != nil {
+		m.Reset()
+		return samples, err
+	}
+	clear(m.lines[p.memoPos:])
+	m.lines = m.lines[:p.memoPos]
+	return samples, nil
+}
+
+// memoLine returns the Memo's line for the current sample line and moves to the next:
+// the previous exposition's line at this position, or a new empty one.
+func (p *Parser) memoLine() *memoLine {
+	m := p.memo
+	if p.memoPos == len(m.lines) {
+		m.lines = append(m.lines, memoLine{})
+	}
+	l := &m.lines[p.memoPos]
+	p.memoPos++
+	return l
+}
+
+// memoHit reports whether the sample line at i has the series part of l, read under the
+// same metadata, and l's slot was filled; next is then where the value starts.
+func (p *Parser) memoHit(l *memoLine, line []byte, i int) (next int, ok bool) {
+	end := i + int(l.rawLen)
+	if l.rawLen == 0 || l.slot == nil || end >= len(line) || !isBlank(line[end]) ||
+		l.ftype != p.ftype || l.family != p.family {
+		return 0, false
+	}
+	if !l.braces {
+		// A bare name then blanks: labels may follow them.
+		if j := skipBlanks(line, end); j < len(line) && line[j] == '{' {
+			return 0, false
+		}
+	}
+	if maphash.Bytes(p.recent.seed, line[i:end]) != l.rawHash {
+		return 0, false
+	}
+	return end, true
+}
+
+// memoRecord makes l the line just parsed: its series part line[i:end], its name and
+// series hash, read under the current metadata, with an empty slot.
+func (p *Parser) memoRecord(l *memoLine, line []byte, i, end int, braces bool, name string, nameHash, hash uint64) {
+	*l = memoLine{
+		rawHash:  maphash.Bytes(p.recent.seed, line[i:end]),
+		rawLen:   int32(end - i),
+		braces:   braces,
+		ftype:    p.ftype,
+		family:   p.family,
+		name:     name,
+		nameHash: nameHash,
+		hash:     hash,
+	}
+}
+
+// parseMemoized finishes a sample line found in the Memo (l), from its value at j: it
+// is counted, checked for a repeat and emitted as parsing it would, with l's name and
+// series hash, nil Labels and l's slot.
+func (p *Parser) parseMemoized(l *memoLine, line []byte, j int, emit func(*Sample) error) error {
+	family, keep, err := p.countSample(l.name, l.nameHash)
+	if err != nil {
+		return err
+	}
+	value, ts, hasTS, err := p.parseValueAndTimestamp(line, j, !validUTF8(line[j:]))
+	if err != nil {
+		return err
+	}
+	if !p.series.add(l.hash) {
+		p.duplicates++
+		return nil
+	}
+	if !keep || emit == nil {
+		return nil
+	}
+	p.sample = Sample{
+		Name:         l.name,
+		Family:       family,
+		Value:        value,
+		TimestampMs:  ts,
+		HasTimestamp: hasTS,
+		Hash:         l.hash,
+		Slot:         &l.slot,
+		Memoized:     true,
+	}
+	return emit(&p.sample)
+}

@@ -1,0 +1,163 @@
+package exposition
+
+import (
+	"fmt"
+	"hash/maphash"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// testSeed seeds the hashes of the Parsers a test compares.
+var testSeed = maphash.MakeSeed()
+
+// memoPairs are a target's exposition and its next one: what a Memo must not get wrong.
+var memoPairs = []struct{ name, first, second string }{
+	{"same", "# TYPE q gauge\nq{a=\"1\"} 1\nq{a=\"2\"} 2\nup 1\n", "# TYPE q gauge\nq{a=\"1\"} 5\nq{a=\"2\"} 6\nup 0\n"},
+	{"reordered", "q{a=\"1\"} 1\nq{a=\"2\"} 2\n", "q{a=\"2\"} 3\nq{a=\"1\"} 4\n"},
+	{"inserted", "q{a=\"1\"} 1\nq{a=\"3\"} 3\n", "q{a=\"0\"} 0\nq{a=\"1\"} 1\nq{a=\"3\"} 3\n"},
+	{"bare name gains labels", "q 1\n", "q {a=\"1\"} 2\n"},
+	{"bare name gains labels without blank", "q 1\n", "q{a=\"1\"} 2\n"},
+	{"no blank before the value", "q{a=\"1\"} 1\n", "q{a=\"1\"}2\n"},
+	{"value blank turned tab", "q{a=\"1\"} 1\n", "q{a=\"1\"}\t2 1700000000000\n"},
+	{"longer label value", "q{a=\"1\"} 1\n", "q{a=\"1\",b=\"2\"} 1\n"},
+	{"type changes le", "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n",
+		"# TYPE h untyped\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n"},
+	{"family changes", "# TYPE h summary\nh_count 1\nh_sum 2\n", "# TYPE h_count gauge\nh_count 1\nh_sum 2\n"},
+	{"quoted name", "{\"q.x\",a=\"1\"} 1\n{a=\"2\",\"q.x\"} 2\n", "{\"q.x\",a=\"1\"} 3\n{a=\"2\",\"q.x\"} 4\n"},
+	{"escapes", "q{a=\"x\\\"}y\"} 1\n", "q{a=\"x\\\"}y\"} 2\nq{a=\"x\\\\\"} 3\n"},
+	{"repeat", "q{a=\"1\"} 1\nq{a=\"2\"} 2\n", "q{a=\"1\"} 1\nq{a=\"1\"} 9\n"},
+	{"fewer lines", "a 1\nb 2\nc 3\n", "a 4\n"},
+	{"timestamps", "q{a=\"1\"} 1 1700000000000\n", "q{a=\"1\"} 1 1700000001000\n"},
+}
+
+// emitted is what a parse emitted, with labels taken from the slot of a memoized line.
+func parseWithMemo(t *testing.T, p *Parser, m *Memo, input string, f Format) (out []string, memoized int, err error) {
+	t.Helper()
+	_, err = p.ParseMemo(strings.NewReader(input), f, m, func(s *Sample) error {
+		if s.Slot == nil {
+			t.Fatalf("%s: no slot from ParseMemo", s.Name)
+		}
+		c := *s
+		c.Slot, c.Memoized = nil, false
+		if s.Memoized {
+			if s.Labels != nil {
+				t.Errorf("%s: memoized with labels %v", s.Name, s.Labels)
+			}
+			memoized++
+			c.Labels = (*s.Slot).([]Label)
+		} else {
+			*s.Slot = slices.Clone(s.Labels)
+		}
+		out = append(out, describe(c))
+		return nil
+	})
+	return out, memoized, err
+}
+
+func describe(s Sample) string {
+	return fmt.Sprintf("%s/%s%v %v %d %v #%x", s.Family, s.Name, s.Labels, math.Float64bits(s.Value), s.TimestampMs, s.HasTimestamp, s.Hash)
+}
+
+// TestParseMemoSameAsParse: a target's second exposition parsed with the Memo of its
+// first gives exactly what Parse gives, whatever changed between them; what did not
+// change is not parsed again.
+func TestParseMemoSameAsParse(t *testing.T) {
+	for _, tc := range memoPairs {
+		for _, f := range []Format{FormatText, FormatOpenMetrics} {
+			first, second := tc.first, tc.second
+			if f == FormatOpenMetrics {
+				first, second = first+"# EOF\n", second+"# EOF\n"
+			}
+			t.Run(fmt.Sprintf("%s/%s", tc.name, f), func(t *testing.T) {
+				opts := Options{HashSeed: testSeed}
+				var m Memo
+				p := NewParser(opts)
+				if _, _, err := parseWithMemo(t, p, &m, first, f); err != nil {
+					t.Skipf("first exposition fails: %v", err) // the pair is about the text format
+				}
+				got, _, gotErr := parseWithMemo(t, p, &m, second, f)
+				want, wantErr := plain(t, NewParser(opts), second, f)
+				if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !slices.Equal(got, want) {
+					t.Errorf("with the memo: %q, %v\nParse:         %q, %v", got, gotErr, want, wantErr)
+				}
+				// The same exposition again: every line that parsed is memoized.
+				if wantErr == nil {
+					again, memoized, err := parseWithMemo(t, p, &m, second, f)
+					wantMemoized := len(want)
+					if tc.name == "no blank before the value" {
+						wantMemoized = 0 // only a series part followed by a blank is looked up
+					}
+					if err != nil || !slices.Equal(again, want) || memoized != wantMemoized {
+						t.Errorf("the second exposition again: %q (%d memoized), %v; want %q, %d memoized", again, memoized, err, want, wantMemoized)
+					}
+				}
+			})
+		}
+	}
+}
+
+// A failed parse empties the Memo, and a Memo whose slots the caller never fills
+// memoizes nothing.
+func TestParseMemoReset(t *testing.T) {
+	p := NewParser(Options{HashSeed: testSeed})
+	var m Memo
+	const good = "q{a=\"1\"} 1\n"
+	if _, _, err := parseWithMemo(t, p, &m, good, FormatText); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := parseWithMemo(t, p, &m, good+"not valid{\n", FormatText); err == nil {
+		t.Fatal("an invalid exposition parsed")
+	}
+	if _, memoized, err := parseWithMemo(t, p, &m, good, FormatText); err != nil || memoized != 0 {
+		t.Errorf("after a failed parse: %d memoized, %v; want none (the memo emptied)", memoized, err)
+	}
+	var unfilled Memo
+	for range 2 {
+		_, err := p.ParseMemo(strings.NewReader(good), FormatText, &unfilled, func(s *Sample) error {
+			if s.Memoized {
+				t.Error("a line came memoized though its slot was never filled")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// FuzzParseMemo: two expositions of one target, the second parsed with the first's Memo,
+// give what Parse gives the second.
+func FuzzParseMemo(f *testing.F) {
+	for _, tc := range memoPairs {
+		f.Add(tc.first, tc.second, false)
+		f.Add(tc.first+"# EOF\n", tc.second+"# EOF\n", true)
+	}
+	f.Fuzz(func(t *testing.T, first, second string, om bool) {
+		format := FormatText
+		if om {
+			format = FormatOpenMetrics
+		}
+		opts := Options{HashSeed: testSeed}
+		var m Memo
+		p := NewParser(opts)
+		_, _, _ = parseWithMemo(t, p, &m, first, format)
+		got, _, gotErr := parseWithMemo(t, p, &m, second, format)
+		want, wantErr := plain(t, NewParser(opts), second, format)
+		if (gotErr == nil) != (wantErr == nil) || (wantErr == nil && !slices.Equal(got, want)) {
+			t.Errorf("with the memo: %q, %v\nParse:         %q, %v", got, gotErr, want, wantErr)
+		}
+	})
+}
+
+// plain parses input with Parse and describes what it emitted.
+func plain(t *testing.T, p *Parser, input string, f Format) ([]string, error) {
+	t.Helper()
+	var out []string
+	_, err := p.Parse(strings.NewReader(input), f, func(s *Sample) error {
+		out = append(out, describe(*s))
+		return nil
+	})
+	return out, err
+}
