@@ -56,12 +56,26 @@ func (s *PodScrapingSource) recordMetadata(pods []podScrape) {
 	st := &s.metadata
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	old := st.latest.Load()
+	if old != nil && holdsAll(*old, fresh) {
+		return // what every scrape of a steady target finds: nothing to store anew
+	}
 	next := map[string]MetricMetadata{}
-	if old := st.latest.Load(); old != nil {
+	if old != nil {
 		maps.Copy(next, *old)
 	}
 	maps.Copy(next, fresh)
 	st.latest.Store(&next)
+}
+
+// holdsAll reports whether m holds every entry of sub, the same.
+func holdsAll(m, sub map[string]MetricMetadata) bool {
+	for k, v := range sub {
+		if w, ok := m[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 // Metadata returns the # TYPE, # HELP and # UNIT of each metric family the refreshes so

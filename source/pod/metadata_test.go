@@ -103,3 +103,26 @@ func TestMetadataReportsEachFamily(t *testing.T) {
 		t.Fatalf("after a refresh whose every pod failed: got %v, want %v as before", got, want)
 	}
 }
+
+// A refresh that says what the stored metadata already says stores nothing new; one that
+// changes a family's entry replaces it, the other families kept.
+func TestRecordMetadataStoresOnlyChanges(t *testing.T) {
+	var s PodScrapingSource
+	scrape := func(help string) []podScrape {
+		return []podScrape{{metadata: []familyMetadata{
+			{family: "a", MetricMetadata: MetricMetadata{Type: "gauge", Help: help}},
+			{family: "b", MetricMetadata: MetricMetadata{Type: "counter"}},
+		}}}
+	}
+	s.recordMetadata(scrape("first"))
+	stored := s.metadata.latest.Load()
+	s.recordMetadata(scrape("first"))
+	if s.metadata.latest.Load() != stored {
+		t.Error("the same metadata again was stored anew")
+	}
+	s.recordMetadata(scrape("second"))
+	got := s.Metadata()
+	if got["a"].Help != "second" || got["b"].Type != "counter" || s.metadata.latest.Load() == stored {
+		t.Errorf("after a changed help: %v; want a's help second, b kept", got)
+	}
+}

@@ -70,6 +70,7 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	case job.series != nil:
 		sb = job.series.builder(&t, &s.seriesCaches)
 		ps.series = sb.cache.samples[:0] // the pod's previous scrape's, handed back
+		ps.metadata = sb.cache.metadata[:0]
 		if cap(ps.series) == 0 && job.sizeHint > 0 {
 			ps.series = make([]SeriesSample, 0, job.sizeHint)
 		}
@@ -98,7 +99,7 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	}
 	if sb != nil {
 		sb.appendSynthetic(&ps, up)
-		sb.done(err == nil, ps.series)
+		sb.done(err == nil, ps.series, ps.metadata)
 		return ps
 	}
 	// up is kept whatever the queries: every metric-name result carries it.

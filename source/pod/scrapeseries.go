@@ -58,9 +58,8 @@ type SeriesSample struct {
 }
 
 // SeriesRef is a caller's slot for its own handle on one series of one pod, kept by the
-// source from one ScrapeSeries to the next (see SeriesSample.Ref). The source only keeps
-// it: a caller that fills slots reads and writes them between its ScrapeSeries calls,
-// which it serialises.
+// source from one ScrapeSeries to the next (see SeriesSample.Ref). The source never reads
+// or writes Ref: it is the caller's alone.
 type SeriesRef struct {
 	// Ref is the caller's; nil until the caller sets it.
 	Ref any
@@ -77,9 +76,12 @@ type SeriesRef struct {
 // ending, return an error and no pods. ScrapeSeries records the pods' metadata (see
 // Metadata) and the source's metrics as Refresh does (podscrape_cache_age_seconds counts
 // from its last call in which not every pod failed), but neither caches results, nor
-// feeds the history of PromQL queries, nor shares its scrape with Refresh calls: a
-// caller that must never scrape a pod twice at once serialises its own calls.
+// feeds the history of PromQL queries, nor shares its scrape with Refresh calls.
+// ScrapeSeries calls are serialised: each reuses what the previous one returned (see
+// PodSeries.Samples).
 func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.Label) ([]PodSeries, error) {
+	s.seriesMu.Lock()
+	defer s.seriesMu.Unlock()
 	sj, err := s.newSeriesJob(extra)
 	if err != nil {
 		return nil, err
@@ -201,10 +203,11 @@ func (j *seriesJob) builder(t *target, caches *seriesCaches) *seriesBuilder {
 	return sb
 }
 
-// done returns the pod's series cache once its scrape is over, with the scrape's samples,
-// whose slice the pod's next scrape reuses.
-func (sb *seriesBuilder) done(ok bool, samples []SeriesSample) {
-	sb.cache.samples = samples
+// done returns the pod's series cache once its scrape is over, with the scrape's samples
+// and metadata, whose slices the pod's next scrape reuses (ScrapeSeries has read the
+// metadata by then).
+func (sb *seriesBuilder) done(ok bool, samples []SeriesSample, metadata []familyMetadata) {
+	sb.cache.samples, sb.cache.metadata = samples, metadata
 	sb.caches.put(sb.t.key, sb.cache, ok)
 }
 

@@ -94,6 +94,13 @@ func TestScrapeSeriesMatchesRefresh(t *testing.T) {
 	if age := gaugeValue(t, reg, "podscrape_cache_age_seconds"); age != 0 {
 		t.Errorf("podscrape_cache_age_seconds after ScrapeSeries: %g, want 0", age)
 	}
+	// The first scrape's series, read before the second reuses its slices.
+	firstSeries := map[string][]string{}
+	for _, p := range first {
+		for _, smp := range p.Samples {
+			firstSeries[p.Pod] = append(firstSeries[p.Pod], smp.Labels.String())
+		}
+	}
 	// The caller's Ref slots, filled after the first scrape, come back with the second.
 	refs := map[string]*SeriesRef{}
 	firstSamples := map[string]*SeriesSample{}
@@ -160,11 +167,7 @@ func TestScrapeSeriesMatchesRefresh(t *testing.T) {
 		if !slices.Equal(got, want[p.Pod]) {
 			t.Errorf("%s series:\n got %q\nwant %q", p.Pod, got, want[p.Pod])
 		}
-		var gotFirst []string
-		for _, smp := range first[i].Samples {
-			gotFirst = append(gotFirst, smp.Labels.String())
-		}
-		if !slices.Equal(gotFirst, got) {
+		if gotFirst := firstSeries[p.Pod]; !slices.Equal(gotFirst, got) {
 			t.Errorf("%s series of the first scrape:\n got %q\nwant %q", p.Pod, gotFirst, got)
 		}
 		wantTarget := fmt.Sprintf(`{instance="%s:%d", job="vllm", llm_d_ai_variant="v%d", namespace="%s", pod="%s"}`, ips[i], port, i, ns, p.Pod)
@@ -195,6 +198,57 @@ func TestScrapeSeriesMatchesRefresh(t *testing.T) {
 				t.Errorf("%s: up %v (%g), err %v, %d samples; want a *ScrapeError, up 0 and only the synthetic samples", p.Pod, p.Up, up, p.Err, n)
 			}
 		}
+	}
+}
+
+// ScrapeSeries calls are serialised: a call holds the source's series lock while its
+// pods answer, so a second call waits instead of reusing the slices the first still
+// reads.
+func TestScrapeSeriesSerialised(t *testing.T) {
+	ctx := context.Background()
+	ns := fmt.Sprintf("scrapeseries-%d", runs.Add(1))
+	if err := cp.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	ip := localcluster.NewAddressBlock().Next()
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	servers, err := localcluster.ServeAll([]string{ip}, func(string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			entered <- struct{}{}
+			<-release
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			_, _ = w.Write([]byte("# TYPE queue gauge\nqueue 1\n"))
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = servers[0].Close() })
+	port := int32(servers[0].Port)
+	if err := cp.CreateService(ctx, ns, "vllm", map[string]string{"app": "vllm"}, port); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "vllm-0", Labels: map[string]string{"app": "vllm"}, IP: ip, Ready: true}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: ns, MetricsPort: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	done := make(chan error)
+	go func() {
+		_, err := s.ScrapeSeries(ctx)
+		done <- err
+	}()
+	<-entered // the pod is answering the call
+	if s.seriesMu.TryLock() {
+		s.seriesMu.Unlock()
+		t.Error("ScrapeSeries does not hold the series lock while its pods answer")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -31,6 +31,7 @@ type seriesCache struct {
 	synthetic [len(syntheticNames)]*seriesEntry // up, scrape_duration_seconds, scrape_samples_scraped
 	samples   []SeriesSample                    // the previous scrape's, reused by the next
 	memo      exposition.Memo                   // the pod's previous exposition, for its parser
+	metadata  []familyMetadata                  // the previous scrape's, reused by the next
 }
 
 type seriesEntry struct {

@@ -46,6 +46,7 @@ type PodScrapingSource struct {
 	loop     loopState     // see Start
 
 	seriesCaches seriesCaches // each pod's series labels, for ScrapeSeries
+	seriesMu     sync.Mutex   // serialises ScrapeSeries calls, which reuse the caches' slices
 }
 
 // NewPodScrapingSource validates config, fills its defaults and returns a source reading
