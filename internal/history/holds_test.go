@@ -44,3 +44,24 @@ func TestHolds(t *testing.T) {
 		t.Error("a series the retention dropped is held")
 	}
 }
+
+// Chunks are cut at samplesPerChunk samples, also after the retention re-encoded a
+// chunk's newer part: each chunk's count is its own.
+func TestChunksCutAtSamplesPerChunk(t *testing.T) {
+	h := newHistory(t, Options{Retention: time.Minute})
+	for i := range 400 {
+		at := t0.Add(time.Duration(i) * time.Second)
+		mustAppend(t, h, at, scrape("a", at, "queue", float64(i)))
+	}
+	h.db.mu.RLock()
+	defer h.db.mu.RUnlock()
+	for _, list := range h.db.byHash {
+		for _, ms := range list {
+			for i, c := range ms.chunks {
+				if n := c.chunk.NumSamples(); n != c.samples || n > samplesPerChunk {
+					t.Errorf("%s chunk %d: %d samples, counted %d; want at most %d", ms.lset, i, n, c.samples, samplesPerChunk)
+				}
+			}
+		}
+	}
+}

@@ -43,12 +43,13 @@ func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.Se
 		start, end = max(start, hints.Start), min(end, hints.End)
 	}
 	var out []*seriesSnapshot
+	var sl slab
 	q.s.mu.RLock()
 	for _, m := range q.s.postings.candidates(ms) {
 		if !matchesAll(m.lset, ms) {
 			continue
 		}
-		if snap := q.snapshot(m, start, end); snap != nil {
+		if snap := q.snapshot(m, start, end, &sl); snap != nil {
 			out = append(out, snap)
 		}
 	}
@@ -66,10 +67,10 @@ func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.Se
 // if none does. The last chunk is copied, as appends after the caller releases the store's
 // mu may extend it; so is a chunk with samples newer than the epoch, its sample count cut
 // to hide them. The caller holds the store's mu.
-func (q *querier) snapshot(ms *memSeries, start, end int64) *seriesSnapshot {
+func (q *querier) snapshot(ms *memSeries, start, end int64, sl *slab) *seriesSnapshot {
 	visible := ms.visibleT(q.epoch)
 	end = min(end, visible)
-	var chunks []chunkenc.Chunk
+	chunks := sl.chunks(len(ms.chunks))
 	last := len(ms.chunks) - 1
 	for i, c := range ms.chunks {
 		if c.maxT < start || c.minT > end {
@@ -79,7 +80,7 @@ func (q *querier) snapshot(ms *memSeries, start, end int64) *seriesSnapshot {
 			chunks = append(chunks, c.chunk)
 			continue
 		}
-		b := slices.Clone(c.chunk.Bytes())
+		b := sl.clone(c.chunk.Bytes())
 		if c.maxT > visible {
 			n := 0
 			for it := c.chunk.Iterator(nil); it.Next() == chunkenc.ValFloat && it.AtT() <= visible; {
@@ -95,7 +96,47 @@ func (q *querier) snapshot(ms *memSeries, start, end int64) *seriesSnapshot {
 	if len(chunks) == 0 {
 		return nil
 	}
-	return &seriesSnapshot{lset: ms.lset, chunks: chunks}
+	return sl.snapshot(ms.lset, chunks)
+}
+
+// slab is where one Select's snapshots take their memory from: a few large allocations
+// instead of several per series (snapshot struct, chunk list, bytes of the open chunk).
+// What it hands out is never written again once the snapshot is made.
+type slab struct {
+	snaps []seriesSnapshot
+	list  []chunkenc.Chunk
+	bytes []byte
+}
+
+const slabLen = 256 // snapshots (and chunk list entries) per allocation
+
+// chunks returns an empty chunk list with room for n chunks.
+func (sl *slab) chunks(n int) []chunkenc.Chunk {
+	if cap(sl.list)-len(sl.list) < n {
+		sl.list = make([]chunkenc.Chunk, 0, max(slabLen, n))
+	}
+	l := sl.list[len(sl.list):len(sl.list):len(sl.list)+n]
+	sl.list = sl.list[:len(sl.list)+n]
+	return l
+}
+
+// clone returns a copy of b.
+func (sl *slab) clone(b []byte) []byte {
+	if cap(sl.bytes)-len(sl.bytes) < len(b) {
+		sl.bytes = make([]byte, 0, max(slabLen*128, len(b)))
+	}
+	n := len(sl.bytes)
+	sl.bytes = append(sl.bytes, b...)
+	return sl.bytes[n:len(sl.bytes):len(sl.bytes)]
+}
+
+// snapshot returns a snapshot of lset and chunks.
+func (sl *slab) snapshot(lset labels.Labels, chunks []chunkenc.Chunk) *seriesSnapshot {
+	if len(sl.snaps) == cap(sl.snaps) {
+		sl.snaps = make([]seriesSnapshot, 0, slabLen)
+	}
+	sl.snaps = append(sl.snaps, seriesSnapshot{lset: lset, chunks: chunks})
+	return &sl.snaps[len(sl.snaps)-1]
 }
 
 // LabelValues returns the values of name on the series matching ms with samples in the

@@ -100,6 +100,7 @@ func (s *store) record(ms *memSeries) {
 type memChunk struct {
 	minT, maxT int64
 	chunk      *chunkenc.XORChunk
+	samples    int // in chunk, counted here: reading the chunk's header costs a cache miss
 }
 
 func newStore() *store {
@@ -179,7 +180,7 @@ func (s *store) numSeries() int { return s.postings.count }
 // holds mu for writing.
 func (s *store) append(ms *memSeries, t int64, v float64) {
 	n := len(ms.chunks)
-	if n == 0 || ms.chunks[n-1].chunk.NumSamples() >= samplesPerChunk {
+	if n == 0 || ms.chunks[n-1].samples >= samplesPerChunk {
 		if n > 0 {
 			// The chunk is complete: give back its spare capacity.
 			ms.chunks[n-1].chunk.Compact()
@@ -196,6 +197,7 @@ func (s *store) append(ms *memSeries, t int64, v float64) {
 	}
 	ms.app.Append(0, t, v)
 	ms.chunks[n-1].maxT = t
+	ms.chunks[n-1].samples++
 	ms.lastT = t
 	s.minTime = min(s.minTime, ms.chunks[0].minT)
 }
@@ -253,10 +255,12 @@ func (ms *memSeries) truncate(mint int64) bool {
 	app, _ := c.Appender() // an empty XOR chunk's appender never fails
 	it := first.chunk.Iterator(nil)
 	minT := int64(math.MaxInt64)
+	kept := 0
 	for it.Next() == chunkenc.ValFloat {
 		if t, v := it.At(); t >= mint {
 			app.Append(0, t, v)
 			minT = min(minT, t)
+			kept++
 		}
 	}
 	if len(ms.chunks) > 1 {
@@ -264,6 +268,6 @@ func (ms *memSeries) truncate(mint int64) bool {
 	} else {
 		ms.app = app // it is the chunk appended to
 	}
-	*first = memChunk{minT: minT, maxT: first.maxT, chunk: c}
+	*first = memChunk{minT: minT, maxT: first.maxT, chunk: c, samples: kept}
 	return true
 }
