@@ -185,7 +185,7 @@ func (s *store) append(ms *memSeries, t int64, v float64) {
 			// The chunk is complete: give back its spare capacity.
 			ms.chunks[n-1].chunk.Compact()
 		}
-		c := chunkenc.NewXORChunk()
+		c := newChunk()
 		app, _ := c.Appender() // an empty XOR chunk's appender never fails
 		ms.app = app
 		ms.chunks = append(ms.chunks, memChunk{minT: t, maxT: t, chunk: c})
@@ -200,6 +200,18 @@ func (s *store) append(ms *memSeries, t int64, v float64) {
 	ms.chunks[n-1].samples++
 	ms.lastT = t
 	s.minTime = min(s.minTime, ms.chunks[0].minT)
+}
+
+// chunkCap is the bytes a new chunk starts with. chunkenc.NewXORChunk's 128 is what 120
+// changing samples take; a series whose value seldom changes fills a few dozen bytes in
+// as many samples, and appends grow the chunk as needed.
+const chunkCap = 32
+
+// newChunk returns an empty XOR chunk of chunkCap bytes.
+func newChunk() *chunkenc.XORChunk {
+	b := make([]byte, 2, chunkCap) // the sample count, zero
+	c, _ := chunkenc.FromData(chunkenc.EncXOR, b) // never fails for EncXOR
+	return c.(*chunkenc.XORChunk)
 }
 
 // truncate drops every sample older than mint, and every series left without samples:
@@ -251,7 +263,7 @@ func (ms *memSeries) truncate(mint int64) bool {
 	if first.minT >= mint {
 		return true
 	}
-	c := chunkenc.NewXORChunk()
+	c := newChunk()
 	app, _ := c.Appender() // an empty XOR chunk's appender never fails
 	it := first.chunk.Iterator(nil)
 	minT := int64(math.MaxInt64)
