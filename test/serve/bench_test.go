@@ -80,6 +80,9 @@ func BenchmarkServeVersusPrometheus(b *testing.B) {
 		serveCmd := exec.Command(bin, "--kubeconfig", kubeconfig, "serve", svc.Name, "--port", fmt.Sprint(svc.Port),
 			"--interval", interval.String(), "--max-age", maxAge.String(), "--concurrency", "50",
 			"--allow-partial-windows", "--listen", "127.0.0.1:0")
+		if g := os.Getenv("SERVE_BENCH_GOGC"); g != "" {
+			serveCmd.Env = append(os.Environ(), "GOGC="+g) // serve's only: Prometheus reads GOGC too
+		}
 		started := time.Now()
 		base := startServeChild(b, serveCmd)
 		serving := time.Since(started)
