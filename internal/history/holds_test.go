@@ -55,13 +55,53 @@ func TestChunksCutAtSamplesPerChunk(t *testing.T) {
 	}
 	h.db.mu.RLock()
 	defer h.db.mu.RUnlock()
-	for _, list := range h.db.byHash {
-		for _, ms := range list {
-			for i, c := range ms.chunks {
-				if n := c.chunk.NumSamples(); n != c.samples || n > samplesPerChunk {
-					t.Errorf("%s chunk %d: %d samples, counted %d; want at most %d", ms.lset, i, n, c.samples, samplesPerChunk)
-				}
+	for _, ms := range h.db.postings.all {
+		for i, c := range ms.chunks {
+			if n := c.chunk.NumSamples(); n != c.samples || n > samplesPerChunk {
+				t.Errorf("%s chunk %d: %d samples, counted %d; want at most %d", ms.lset, i, n, c.samples, samplesPerChunk)
 			}
 		}
+	}
+}
+
+// Series and a target's entries whose label hashes collide share a chain: each is found
+// by its labels, and dropping one (by the retention, or as unexposed) keeps the others.
+func TestHashCollisionChains(t *testing.T) {
+	db := newStore()
+	a, b, c := labels.FromStrings("__name__", "a"), labels.FromStrings("__name__", "b"), labels.FromStrings("__name__", "c")
+	const h = 42 // one hash for all three
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.begin()
+	sa, sb, sc := db.create(a, h), db.create(b, h), db.create(c, h)
+	db.append(sa, 5000, 1)
+	db.append(sb, 6000, 1)
+	db.append(sc, 1000, 1) // c, the chain's first (the latest created), goes first
+	for _, want := range []*memSeries{sa, sb, sc} {
+		if got := db.get(want.lset, h); got != want {
+			t.Errorf("get(%s) = %v, want its own series", want.lset, got)
+		}
+	}
+	db.truncate(2000) // c has nothing left
+	if db.get(a, h) != sa || db.get(b, h) != sb || db.get(c, h) != nil || sa.dead || sb.dead || !sc.dead {
+		t.Errorf("after the retention dropped c: a %v, b %v, c %v", db.get(a, h), db.get(b, h), db.get(c, h))
+	}
+
+	ts := newTargetSeries()
+	ts.next()
+	ea, eb, ec := ts.add(a, h, false, sa), ts.add(b, h, false, sb), ts.add(c, h, false, db.create(c, h))
+	for _, e := range []*entry{ea, eb, ec} {
+		if ts.lookup(e.lset, h) != e {
+			t.Errorf("lookup(%s) is not its entry", e.lset)
+		}
+	}
+	ts.next()
+	ts.see(ea)
+	ts.see(eb)
+	if n, _ := ts.markStale(db, 7000, true); n != 1 {
+		t.Errorf("markStale wrote %d markers, want 1 (c, the chain's first, unexposed)", n)
+	}
+	if ts.lookup(a, h) != ea || ts.lookup(b, h) != eb || ts.lookup(c, h) != nil || ea.gone || eb.gone || !ec.gone || ts.n != 2 {
+		t.Errorf("after c went stale: a %v, b %v, c %v, %d entries", ts.lookup(a, h), ts.lookup(b, h), ts.lookup(c, h), ts.n)
 	}
 }

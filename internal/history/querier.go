@@ -115,7 +115,7 @@ func (sl *slab) chunks(n int) []chunkenc.Chunk {
 	if cap(sl.list)-len(sl.list) < n {
 		sl.list = make([]chunkenc.Chunk, 0, max(slabLen, n))
 	}
-	l := sl.list[len(sl.list):len(sl.list):len(sl.list)+n]
+	l := sl.list[len(sl.list) : len(sl.list) : len(sl.list)+n]
 	sl.list = sl.list[:len(sl.list)+n]
 	return l
 }

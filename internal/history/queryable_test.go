@@ -259,11 +259,9 @@ func TestQuerierSeesAppendsCommittedWhenMade(t *testing.T) {
 	at := t0.Add(time.Minute)
 	mustAppend(t, h, at, scrape("a", at, "x", 5.0), scrape("b", at, "x", 10.0))
 	h.db.mu.RLock()
-	for _, list := range h.db.byHash {
-		for _, ms := range list {
-			if len(ms.hist) != 0 {
-				t.Errorf("series %s keeps %d epochs with no querier open, want none", ms.lset, len(ms.hist))
-			}
+	for _, ms := range h.db.postings.all {
+		if len(ms.hist) != 0 {
+			t.Errorf("series %s keeps %d epochs with no querier open, want none", ms.lset, len(ms.hist))
 		}
 	}
 	h.db.mu.RUnlock()

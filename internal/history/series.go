@@ -10,10 +10,10 @@ import (
 // targetSeries is what one target exposed at its previous scrape: Prometheus' scrape
 // cache, reduced to what staleness needs.
 type targetSeries struct {
-	gen    uint64              // the current scrape; an entry not seen in it is stale
-	series map[uint64][]*entry // by label hash; a slice for the rare collision
-	n      int                 // entries in series
-	seen   int                 // entries seen in the current scrape (see see)
+	gen    uint64            // the current scrape; an entry not seen in it is stale
+	series map[uint64]*entry // by label hash: the first of a chain (entry.next) for the rare collision
+	n      int               // entries in series
+	seen   int               // entries seen in the current scrape (see see)
 }
 
 // entry is one series of a target.
@@ -24,14 +24,15 @@ type entry struct {
 	gen   uint64        // the last scrape that exposed it
 	ownTS bool          // its samples carry their own timestamps: never marked stale
 	gone  bool          // forgotten by its target: a Sample.Ref holding it is stale
+	next  *entry        // the target's next entry of the same label hash
 }
 
 func newTargetSeries() *targetSeries {
-	return &targetSeries{series: map[uint64][]*entry{}}
+	return &targetSeries{series: map[uint64]*entry{}}
 }
 
 func (t *targetSeries) lookup(lset labels.Labels, hash uint64) *entry {
-	for _, e := range t.series[hash] {
+	for e := t.series[hash]; e != nil; e = e.next {
 		if labels.Equal(e.lset, lset) {
 			return e
 		}
@@ -40,8 +41,8 @@ func (t *targetSeries) lookup(lset labels.Labels, hash uint64) *entry {
 }
 
 func (t *targetSeries) add(lset labels.Labels, hash uint64, ownTS bool, s *memSeries) *entry {
-	e := &entry{lset: lset, s: s, ts: t, ownTS: ownTS}
-	t.series[hash] = append(t.series[hash], e)
+	e := &entry{lset: lset, s: s, ts: t, ownTS: ownTS, next: t.series[hash]}
+	t.series[hash] = e
 	t.n++
 	return e
 }
@@ -73,36 +74,51 @@ func (t *targetSeries) markStale(db *store, ms int64, keep bool) (n int, latest 
 		return 0, latest // the scrape exposed every series: none is stale
 	}
 	stale := math.Float64frombits(value.StaleNaN)
-	for h, list := range t.series {
-		kept := list[:0]
-		for _, e := range list {
+	for h, first := range t.series {
+		var head, tail *entry // the chain of the entries kept, in order
+		for e := first; e != nil; {
+			next := e.next
+			e.next = nil
 			if e.gen == t.gen && keep {
-				kept = append(kept, e)
-				continue
-			}
-			e.gone = true
-			t.n--
-			if e.ownTS || e.s.dead {
-				continue
-			}
-			at := ms
-			if last := e.s.lastT; at <= last {
-				if last-at >= shiftTolerance {
-					// The series has a later sample of its own: a marker changes nothing
-					// a query could see.
-					continue
+				if tail == nil {
+					head = e
+				} else {
+					tail.next = e
 				}
-				at = last + 1
+				tail = e
+			} else {
+				e.gone = true
+				t.n--
+				if at, ok := staleAt(e, ms); ok {
+					db.append(e.s, at, stale)
+					n++
+					latest = max(latest, at)
+				}
 			}
-			db.append(e.s, at, stale)
-			n++
-			latest = max(latest, at)
+			e = next
 		}
-		if len(kept) == 0 {
+		if head == nil {
 			delete(t.series, h)
-		} else {
-			t.series[h] = kept
+		} else if head != first {
+			t.series[h] = head
 		}
 	}
 	return n, latest
+}
+
+// staleAt returns when e's staleness marker goes for a scrape at ms, and whether one goes
+// at all: not for a series with timestamps of its own, one the retention dropped, or one
+// with a later sample of its own (a marker changes nothing a query could see). At or just
+// before the series' newest sample, it goes a millisecond after it.
+func staleAt(e *entry, ms int64) (int64, bool) {
+	if e.ownTS || e.s.dead {
+		return 0, false
+	}
+	if last := e.s.lastT; ms <= last {
+		if last-ms >= shiftTolerance {
+			return 0, false
+		}
+		return last + 1, true
+	}
+	return ms, true
 }

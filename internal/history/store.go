@@ -28,10 +28,10 @@ type store struct {
 	qmu    sync.Mutex     // protects active
 	active map[uint64]int // open queriers by epoch
 
-	mu       sync.RWMutex // protects everything below, and every memSeries' fields
-	epoch    uint64       // the newest append's
-	low      uint64       // the oldest epoch an open querier reads, as of the newest append
-	byHash   map[uint64][]*memSeries
+	mu       sync.RWMutex          // protects everything below, and every memSeries' fields
+	epoch    uint64                // the newest append's
+	low      uint64                // the oldest epoch an open querier reads, as of the newest append
+	byHash   map[uint64]*memSeries // by label hash: the first of a chain (memSeries.next) for the rare collision
 	postings postings
 	nextID   uint64
 	minTime  int64 // ms of the oldest sample held; math.MaxInt64 when empty
@@ -48,6 +48,7 @@ type memSeries struct {
 	epoch  uint64            // of the newest sample
 	hist   []epochT          // lastT at the end of earlier epochs open queriers read, oldest first
 	dead   bool              // dropped by retention: a holder of the pointer must look it up again
+	next   *memSeries        // the next series of the same label hash (store.byHash)
 }
 
 // epochT is where a series stood at the end of an epoch.
@@ -106,14 +107,14 @@ type memChunk struct {
 func newStore() *store {
 	return &store{
 		active:  map[uint64]int{},
-		byHash:  map[uint64][]*memSeries{},
+		byHash:  map[uint64]*memSeries{},
 		minTime: math.MaxInt64,
 	}
 }
 
 // get returns the series of lset, or nil. The caller holds mu.
 func (s *store) get(lset labels.Labels, hash uint64) *memSeries {
-	for _, ms := range s.byHash[hash] {
+	for ms := s.byHash[hash]; ms != nil; ms = ms.next {
 		if labels.Equal(ms.lset, lset) {
 			return ms
 		}
@@ -138,7 +139,8 @@ func (s *store) holds(ms []*labels.Matcher) bool {
 func (s *store) create(lset labels.Labels, hash uint64) *memSeries {
 	s.nextID++
 	ms := &memSeries{id: s.nextID, lset: lset, lastT: math.MinInt64}
-	s.byHash[hash] = append(s.byHash[hash], ms)
+	ms.next = s.byHash[hash]
+	s.byHash[hash] = ms
 	s.postings.add(ms)
 	return ms
 }
@@ -209,7 +211,7 @@ const chunkCap = 32
 
 // newChunk returns an empty XOR chunk of chunkCap bytes.
 func newChunk() *chunkenc.XORChunk {
-	b := make([]byte, 2, chunkCap) // the sample count, zero
+	b := make([]byte, 2, chunkCap)                // the sample count, zero
 	c, _ := chunkenc.FromData(chunkenc.EncXOR, b) // never fails for EncXOR
 	return c.(*chunkenc.XORChunk)
 }
@@ -223,22 +225,29 @@ func (s *store) truncate(mint int64) {
 	}
 	s.minTime = math.MaxInt64
 	var gone []*memSeries
-	for hash, list := range s.byHash {
-		kept := list[:0]
-		for _, ms := range list {
+	for hash, first := range s.byHash {
+		var head, tail *memSeries // the chain of the series kept, in order
+		for ms := first; ms != nil; {
+			next := ms.next
+			ms.next = nil
 			if !ms.truncate(mint) {
 				ms.dead = true
 				gone = append(gone, ms)
-				continue
+			} else {
+				s.minTime = min(s.minTime, ms.chunks[0].minT)
+				if tail == nil {
+					head = ms
+				} else {
+					tail.next = ms
+				}
+				tail = ms
 			}
-			s.minTime = min(s.minTime, ms.chunks[0].minT)
-			kept = append(kept, ms)
+			ms = next
 		}
-		if len(kept) == 0 {
+		if head == nil {
 			delete(s.byHash, hash)
-		} else {
-			clear(list[len(kept):])
-			s.byHash[hash] = kept
+		} else if head != first {
+			s.byHash[hash] = head
 		}
 	}
 	s.postings.remove(gone)

@@ -26,8 +26,6 @@ type seriesCache struct {
 	gen       uint64         // the current scrape's
 	seen      int            // entries used by the current scrape
 	entries   map[uint64]*seriesEntry
-	order     []*seriesEntry                    // the entries in the order of the previous scrape, then this one's
-	pos       int                               // the current scrape's samples so far: the index into order
 	synthetic [len(syntheticNames)]*seriesEntry // up, scrape_duration_seconds, scrape_samples_scraped
 	samples   []SeriesSample                    // the previous scrape's, reused by the next
 	memo      exposition.Memo                   // the pod's previous exposition, for its parser
@@ -53,17 +51,13 @@ func (c *seriesCaches) take(key string, target []labels.Label) *seriesCache {
 		sc = &seriesCache{target: target, entries: map[uint64]*seriesEntry{}}
 	}
 	sc.gen++
-	sc.seen, sc.pos = 0, 0
+	sc.seen = 0
 	return sc
 }
 
 // put returns a pod's cache after its scrape; a scrape that succeeded forgets the series
 // it did not see.
 func (c *seriesCaches) put(key string, sc *seriesCache, ok bool) {
-	if ok {
-		clear(sc.order[sc.pos:])
-		sc.order = sc.order[:sc.pos]
-	}
 	if ok && len(sc.entries) > sc.seen {
 		for k, e := range sc.entries {
 			if e.gen != sc.gen {
@@ -101,12 +95,9 @@ func (c *seriesCaches) keep(targets []target) {
 // the pod did not expose the series at its previous scrape. An entry is found by the
 // series hash and its name is checked; the labels are trusted to match with the hash,
 // as the parser trusts it to tell series apart.
-//
-// A pod exposes its series in the same order from one scrape to the next, so the entry
-// at the sample's position in the previous scrape is tried before the map.
 func (sc *seriesCache) entry(smp *exposition.Sample, build func(*exposition.Sample) labels.Labels) *seriesEntry {
-	e := sc.lookup(smp)
-	if e == nil {
+	e, ok := sc.entries[smp.Hash]
+	if !ok || e.name != smp.Name {
 		e = &seriesEntry{labels: build(smp), hash: smp.Hash, name: smp.Name}
 		if old, ok := sc.entries[smp.Hash]; ok && old.gen == sc.gen {
 			sc.seen-- // replaced: counted again below
@@ -117,31 +108,12 @@ func (sc *seriesCache) entry(smp *exposition.Sample, build func(*exposition.Samp
 	return e
 }
 
-// use records that the current scrape exposed e, at the next position.
+// use records that the current scrape exposed e.
 func (sc *seriesCache) use(e *seriesEntry) {
 	if e.gen != sc.gen {
 		e.gen = sc.gen
 		sc.seen++
 	}
-	if sc.pos < len(sc.order) {
-		sc.order[sc.pos] = e
-	} else {
-		sc.order = append(sc.order, e)
-	}
-	sc.pos++
-}
-
-// lookup returns smp's entry, or nil.
-func (sc *seriesCache) lookup(smp *exposition.Sample) *seriesEntry {
-	if sc.pos < len(sc.order) {
-		if e := sc.order[sc.pos]; e.hash == smp.Hash && e.name == smp.Name {
-			return e
-		}
-	}
-	if e, ok := sc.entries[smp.Hash]; ok && e.name == smp.Name {
-		return e
-	}
-	return nil
 }
 
 // syntheticEntry returns the entry of the pod's i-th synthetic sample (syntheticNames),
