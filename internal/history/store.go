@@ -205,9 +205,10 @@ func (s *store) append(ms *memSeries, t int64, v float64) {
 }
 
 // chunkCap is the bytes a new chunk starts with. chunkenc.NewXORChunk's 128 is what 120
-// changing samples take; a series whose value seldom changes fills a few dozen bytes in
-// as many samples, and appends grow the chunk as needed.
-const chunkCap = 32
+// changing samples take; a series whose value seldom changes (a histogram's empty
+// buckets, a setting) fills about 35 bytes in 120 samples, and appends grow the chunk of
+// a series that needs more (one more allocation for it).
+const chunkCap = 64
 
 // newChunk returns an empty XOR chunk of chunkCap bytes.
 func newChunk() *chunkenc.XORChunk {
