@@ -206,7 +206,7 @@ func (s *store) append(ms *memSeries, t int64, v float64) {
 
 // chunkCap is the bytes a new chunk starts with. chunkenc.NewXORChunk's 128 is what 120
 // changing samples take; a series whose value seldom changes (a histogram's empty
-// buckets, a setting) fills about 35 bytes in 120 samples, and appends grow the chunk of
+// buckets, a setting) fills about 50 bytes in 120 samples, and appends grow the chunk of
 // a series that needs more (one more allocation for it).
 const chunkCap = 64
 
