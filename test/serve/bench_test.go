@@ -116,9 +116,8 @@ func BenchmarkServeVersusPrometheus(b *testing.B) {
 		tick.Stop()
 		serveCPU, promCPU := procCPU(b, serveCmd.Process.Pid)-serveCPU0, procCPU(b, prom.PID())-promCPU0
 		scrapes := scrapesOf(b, base)
-		serveRSS, promRSS := procPeakRSS(b, serveCmd.Process.Pid), procPeakRSS(b, prom.PID())
-		serveAnon, serveFile := procRSSParts(b, serveCmd.Process.Pid)
-		promAnon, promFile := procRSSParts(b, prom.PID())
+		serveRSS, serveAnon, serveFile := procMemory(b, serveCmd.Process.Pid)
+		promRSS, promAnon, promFile := procMemory(b, prom.PID())
 		_ = serveCmd.Process.Signal(syscall.SIGTERM)
 		_ = serveCmd.Wait()
 		if err := prom.Stop(); err != nil {
@@ -257,42 +256,25 @@ func procCPU(b *testing.B, pid int) time.Duration {
 	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
 }
 
-// procRSSParts is a process's resident set now, split into anonymous memory (heap,
-// stacks) and file pages (its binary's, mapped files), in bytes.
-func procRSSParts(b *testing.B, pid int) (anon, file int64) {
+// procMemory is a process's peak resident set (VmHWM) and its resident set now, split
+// into anonymous memory (heap, stacks) and file pages (its binary's, mapped files), in
+// bytes, from /proc/PID/status.
+func procMemory(b *testing.B, pid int) (peak, anon, file int64) {
 	b.Helper()
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		b.Fatal(err)
 	}
+	fields := map[string]*int64{"VmHWM:": &peak, "RssAnon:": &anon, "RssFile:": &file}
 	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "RssAnon:"); ok {
-			anon = kiB(rest)
-		} else if rest, ok := strings.CutPrefix(line, "RssFile:"); ok {
-			file = kiB(rest)
+		name, rest, _ := strings.Cut(line, "\t")
+		if to := fields[name]; to != nil {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			*to = kb << 10
 		}
 	}
-	return anon, file
-}
-
-// kiB parses a /proc/PID/status size ("  1234 kB") into bytes.
-func kiB(field string) int64 {
-	kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(field), " kB"), 10, 64)
-	return kb << 10
-}
-
-// procPeakRSS is a process's peak resident set (VmHWM), in bytes.
-func procPeakRSS(b *testing.B, pid int) int64 {
-	b.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
+	if peak == 0 {
+		b.Fatalf("no VmHWM in /proc/%d/status", pid)
 	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			return kiB(rest)
-		}
-	}
-	b.Fatal("no VmHWM")
-	return 0
+	return peak, anon, file
 }

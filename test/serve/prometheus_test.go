@@ -44,20 +44,12 @@ type envelope struct {
 // get asks base+path with params and returns the status code and the decoded envelope.
 func get(t testing.TB, base, path string, params url.Values) (int, envelope) {
 	t.Helper()
-	resp, err := http.Get(base + path + "?" + params.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	code, b := getBody(t, base, path, params)
 	var e envelope
 	if err := json.Unmarshal(b, &e); err != nil {
 		t.Fatalf("%s%s: %q: %v", base, path, b, err)
 	}
-	return resp.StatusCode, e
+	return code, e
 }
 
 // withoutLabels removes the named labels from every "metric" object and series label set
@@ -167,7 +159,9 @@ func TestSameJSONAsPrometheus(t *testing.T) {
 		{"/api/v1/query", url.Values{"query": {"scalar(vector(0.25))"}, "time": {"1700000000.5"}}},
 		{"/api/v1/query_range", url.Values{"query": {`label_replace(vector(time() * 1e-9), "b", "1", "", "")`}, "start": {"1700000000.5"}, "end": {"1700000002.5"}, "step": {"1"}}},
 	} {
-		if s, p := rawBody(t, base, tc.path, tc.params), rawBody(t, prom.URL, tc.path, tc.params); s != p {
+		_, sb := getBody(t, base, tc.path, tc.params)
+		_, pb := getBody(t, prom.URL, tc.path, tc.params)
+		if s, p := string(sb), string(pb); s != p {
 			t.Errorf("%s?%s: bodies differ\nserve      %s\nprometheus %s", tc.path, tc.params.Encode(), s, p)
 		}
 	}
@@ -213,8 +207,8 @@ func TestSameJSONAsPrometheus(t *testing.T) {
 	}
 }
 
-// rawBody returns the body of a GET of base+path with params.
-func rawBody(t *testing.T, base, path string, params url.Values) string {
+// getBody asks base+path with params and returns the status code and the body.
+func getBody(t testing.TB, base, path string, params url.Values) (int, []byte) {
 	t.Helper()
 	resp, err := http.Get(base + path + "?" + params.Encode())
 	if err != nil {
@@ -225,7 +219,7 @@ func rawBody(t *testing.T, base, path string, params url.Values) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
+	return resp.StatusCode, b
 }
 
 // post sends form to base+path and returns the status and the envelope's data, job aside,
