@@ -1,6 +1,8 @@
 package serve
 
 import (
+	"unsafe"
+
 	"github.com/podscrape/podscrape/internal/history"
 	"github.com/podscrape/podscrape/source/pod"
 )
@@ -21,37 +23,20 @@ const instanceLabel = "instance"
 // Service's name) that serve asks for; an exposed label of one of those names is kept
 // as exported_<name>, as Prometheus' honor_labels: false keeps it.
 //
-// The scrapes' samples are in s.samples, reused by the next scrape (the history keeps no
-// reference to them; scrapes never overlap).
+// Each pod's samples are handed to the history as they are, not copied: see
+// historySamples. The history keeps its handle on each series in the sample's Ref slot
+// (scrapes never overlap, so nothing else reads or writes the slots meanwhile) and keeps
+// no reference to the slices, which the source reuses at the next scrape.
 func (s *service) toScrapes(series []pod.PodSeries) ([]history.Scrape, []podState) {
 	scrapes := make([]history.Scrape, 0, len(series))
 	pods := make([]podState, 0, len(series))
-	total := 0
-	for i := range series {
-		total += len(series[i].Samples)
-	}
-	if cap(s.samples) < total {
-		s.samples = make([]history.Sample, total+total/8)
-	}
-	buf := s.samples[:total]
 	for i := range series {
 		ps := &series[i]
-		sc := history.Scrape{
+		scrapes = append(scrapes, history.Scrape{
 			Target:  s.cfg.Source.ServiceNamespace + "/" + ps.Pod,
 			Time:    ps.ScrapedAt,
-			Samples: buf[:len(ps.Samples):len(ps.Samples)],
-		}
-		buf = buf[len(ps.Samples):]
-		for j := range ps.Samples {
-			v := &ps.Samples[j]
-			sc.Samples[j] = history.Sample{Labels: v.Labels, T: v.T, V: v.V, OwnTimestamp: v.OwnTimestamp}
-			if v.Ref != nil {
-				// The history keeps its handle on the series in the source's slot:
-				// scrapes never overlap, so nothing else reads or writes it meanwhile.
-				sc.Samples[j].Ref = &v.Ref.Ref
-			}
-		}
-		scrapes = append(scrapes, sc)
+			Samples: historySamples(ps.Samples),
+		})
 		pods = append(pods, podState{
 			name:     ps.Pod,
 			up:       ps.Up,
@@ -62,4 +47,17 @@ func (s *service) toScrapes(series []pod.PodSeries) ([]history.Scrape, []podStat
 		})
 	}
 	return scrapes, pods
+}
+
+// The source's series samples and the history's samples are the same struct: the
+// conversion below compiles only while their fields are identical in name, type and
+// order, which is what makes historySamples' view of one as the other sound.
+var _ = history.Sample(pod.SeriesSample{})
+
+// historySamples views a pod's series samples as the history's, without copying them.
+func historySamples(s []pod.SeriesSample) []history.Sample {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*history.Sample)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }

@@ -23,7 +23,6 @@ type service struct {
 
 	scrapes *flight.Group[want, *scrapeState] // runs never overlap: appends stay in order
 	state   atomic.Pointer[scrapeState]       // the latest scrape; nil before the first
-	samples []history.Sample                  // the history's samples of a scrape; see toScrapes
 	everUp  atomic.Bool                       // a pod was scraped successfully at least once
 	metrics *serverMetrics
 }

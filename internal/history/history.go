@@ -106,7 +106,7 @@ type Sample struct {
 	// when they vanish, as Prometheus does by default.
 	OwnTimestamp bool
 	// Ref, when not nil, is the caller's slot for this series of this target, kept by
-	// the caller from one Append to the next (pod.SeriesRef): Append keeps its handle
+	// the caller from one Append to the next (pod.SeriesSample.Ref): Append keeps its handle
 	// on the stored series there, and finds the series through it next time without
 	// hashing the labels. The History reads and writes it only during Append; a slot
 	// holding anything else, or a handle on another target's series or on labels that

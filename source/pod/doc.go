@@ -15,8 +15,8 @@
 // samples as Prometheus series (labels.Labels, with namespace and instance) built straight
 // from the parser, for a caller that stores every series (podscrape serve): no
 // MetricValue map per sample, each pod's series labels reused from its last scrape, a
-// line exposed as last time not parsed again but for its value, and a SeriesRef slot per
-// series for the caller's own handle on it.
+// line exposed as last time not parsed again but for its value, and a slot per series
+// (SeriesSample.Ref) for the caller's own handle on it.
 //
 // # PromQL
 //

@@ -53,16 +53,9 @@ type SeriesSample struct {
 	// with the pod's next scrapes while the pod keeps exposing the series under the
 	// same target labels, so a caller that stores series can keep its handle on the
 	// stored one there and find it without hashing the labels again. A new series
-	// comes with an empty slot.
-	Ref *SeriesRef
-}
-
-// SeriesRef is a caller's slot for its own handle on one series of one pod, kept by the
-// source from one ScrapeSeries to the next (see SeriesSample.Ref). The source never reads
-// or writes Ref: it is the caller's alone.
-type SeriesRef struct {
-	// Ref is the caller's; nil until the caller sets it.
-	Ref any
+	// comes with an empty slot (nil). The source never reads or writes what the slot
+	// holds: it is the caller's alone.
+	Ref *any
 }
 
 // ScrapeSeries discovers the Service's ready pods, scrapes each once and returns every

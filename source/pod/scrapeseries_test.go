@@ -102,7 +102,7 @@ func TestScrapeSeriesMatchesRefresh(t *testing.T) {
 		}
 	}
 	// The caller's Ref slots, filled after the first scrape, come back with the second.
-	refs := map[string]*SeriesRef{}
+	refs := map[string]*any{}
 	firstSamples := map[string]*SeriesSample{}
 	for _, p := range first {
 		if len(p.Samples) > 0 {
@@ -112,7 +112,7 @@ func TestScrapeSeriesMatchesRefresh(t *testing.T) {
 			if smp.Ref == nil {
 				t.Fatalf("%s: no Ref slot", smp.Labels)
 			}
-			smp.Ref.Ref = smp.Labels.String()
+			*smp.Ref = smp.Labels.String()
 			refs[smp.Labels.String()] = smp.Ref
 		}
 	}
@@ -126,8 +126,8 @@ func TestScrapeSeriesMatchesRefresh(t *testing.T) {
 			t.Errorf("%s: the second scrape's samples are in a new slice, want the first's reused", p.Pod)
 		}
 		for _, smp := range p.Samples {
-			if want := refs[smp.Labels.String()]; smp.Ref != want || smp.Ref.Ref != smp.Labels.String() {
-				t.Errorf("%s: Ref slot %p holding %v at the second scrape, want the first's %p holding its labels", smp.Labels, smp.Ref, smp.Ref.Ref, want)
+			if want := refs[smp.Labels.String()]; smp.Ref != want || *smp.Ref != smp.Labels.String() {
+				t.Errorf("%s: Ref slot %p holding %v at the second scrape, want the first's %p holding its labels", smp.Labels, smp.Ref, *smp.Ref, want)
 			}
 		}
 	}
@@ -269,7 +269,7 @@ func TestSeriesCache(t *testing.T) {
 		h, _ := strconv.ParseUint(v, 10, 64)
 		return &exposition.Sample{Name: name, Labels: []exposition.Label{{Name: "x", Value: v}}, Hash: h}
 	}
-	var refs []*SeriesRef
+	var refs []*any
 	scrape := func(target []labels.Label, ok bool, values ...string) []string {
 		sc := c.take("ns/p", target)
 		var out []string
@@ -285,12 +285,12 @@ func TestSeriesCache(t *testing.T) {
 	if got := scrape(a, true, "1", "2"); built != 2 || got[0] != `{__name__="m", x="1"}` || got[1] != `{__name__="m", x="2"}` {
 		t.Fatalf("first scrape: %q, %d built", got, built)
 	}
-	refs[0].Ref = "the caller's handle on 1"
+	*refs[0] = "the caller's handle on 1"
 	if scrape(a, true, "1", "2"); built != 2 {
 		t.Errorf("second scrape of the same series built %d, want none", built-2)
 	}
-	if refs[0].Ref != "the caller's handle on 1" || refs[1].Ref != nil {
-		t.Errorf("Ref slots at the second scrape: %v, %v; want the handle set after the first, nil", refs[0].Ref, refs[1].Ref)
+	if *refs[0] != "the caller's handle on 1" || *refs[1] != nil {
+		t.Errorf("Ref slots at the second scrape: %v, %v; want the handle set after the first, nil", *refs[0], *refs[1])
 	}
 	// Another name under the same hash is another series: built, not taken for m.
 	sc := c.take("ns/q", a)
