@@ -37,7 +37,7 @@ type seriesEntry struct {
 	hash   uint64 // the parser's series hash
 	name   string // the sample's name as exposed, checked on every hit
 	gen    uint64 // the last scrape that used it
-	ref    any // the caller's slot (SeriesSample.Ref)
+	ref    any    // the caller's slot (SeriesSample.Ref)
 }
 
 // take returns the cache of pod key for one scrape, built for target (emptied when it
