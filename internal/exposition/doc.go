@@ -10,6 +10,9 @@
 // body to a Parser. A Parser is reused across expositions (its buffers are kept), one
 // goroutine at a time; an Interner is shared by all the Parsers of a source so that the
 // names and label values of a steady exposition are allocated once, not once per scrape.
+// A caller that scrapes the same targets again and again gives each target a Memo and
+// parses with ParseMemo: a line exposed as at the target's previous scrape is then not
+// parsed again but for its value, and comes with the slot the caller filled for it.
 //
 // # Semantics
 //
