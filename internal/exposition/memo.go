@@ -45,9 +45,8 @@ func (m *Memo) Reset() {
 // ParseMemo is Parse with the Memo of the exposition's target: every emitted Sample has
 // a Slot, and a line found unchanged since the Memo's previous exposition, whose slot the
 // caller filled then, comes Memoized, with that slot and nil Labels: it was not parsed
-// again.
-// A caller that fills no slot gets every line parsed, as from Parse. When ParseMemo fails
-// the Memo is emptied.
+// again. A caller that fills no slot gets every line parsed, as from Parse. When
+// ParseMemo fails the Memo is emptied.
 func (p *Parser) ParseMemo(r io.Reader, f Format, m *Memo, emit func(*Sample) error) (samples int, err error) {
 	if m.format != f {
 		m.Reset()
