@@ -89,38 +89,36 @@ func writeMatrix(stream *jsoniter.Stream, m promql.Matrix) {
 		stream.WriteObjectField("metric")
 		writeLabels(stream, s.Metric)
 		if len(s.Floats) > 0 {
-			stream.WriteMore()
-			stream.WriteObjectField("values")
-			stream.WriteArrayStart()
-			for j, p := range s.Floats {
-				if j > 0 {
-					stream.WriteMore()
-				}
-				stream.WriteArrayStart()
-				jsonutil.MarshalTimestamp(p.T, stream)
+			writePoints(stream, "values", len(s.Floats), func(j int) {
+				jsonutil.MarshalTimestamp(s.Floats[j].T, stream)
 				stream.WriteMore()
-				jsonutil.MarshalFloat(p.F, stream)
-				stream.WriteArrayEnd()
-			}
-			stream.WriteArrayEnd()
+				jsonutil.MarshalFloat(s.Floats[j].F, stream)
+			})
 		}
 		if len(s.Histograms) > 0 {
-			stream.WriteMore()
-			stream.WriteObjectField("histograms")
-			stream.WriteArrayStart()
-			for j, p := range s.Histograms {
-				if j > 0 {
-					stream.WriteMore()
-				}
-				stream.WriteArrayStart()
-				jsonutil.MarshalTimestamp(p.T, stream)
+			writePoints(stream, "histograms", len(s.Histograms), func(j int) {
+				jsonutil.MarshalTimestamp(s.Histograms[j].T, stream)
 				stream.WriteMore()
-				jsonutil.MarshalHistogram(p.H, stream)
-				stream.WriteArrayEnd()
-			}
-			stream.WriteArrayEnd()
+				jsonutil.MarshalHistogram(s.Histograms[j].H, stream)
+			})
 		}
 		stream.WriteObjectEnd()
+	}
+	stream.WriteArrayEnd()
+}
+
+// writePoints writes a series' field of n points, each an array that point(j) fills.
+func writePoints(stream *jsoniter.Stream, field string, n int, point func(j int)) {
+	stream.WriteMore()
+	stream.WriteObjectField(field)
+	stream.WriteArrayStart()
+	for j := range n {
+		if j > 0 {
+			stream.WriteMore()
+		}
+		stream.WriteArrayStart()
+		point(j)
+		stream.WriteArrayEnd()
 	}
 	stream.WriteArrayEnd()
 }
