@@ -30,20 +30,27 @@ func (d *queryData) MarshalJSON() ([]byte, error) {
 	default:
 		return json.Marshal((*plain)(d))
 	}
+	return encode(func(stream *jsoniter.Stream) {
+		stream.WriteObjectStart()
+		stream.WriteObjectField("resultType")
+		stream.WriteString(string(d.ResultType))
+		stream.WriteMore()
+		stream.WriteObjectField("result")
+		switch v := d.Result.(type) {
+		case promql.Vector:
+			writeVector(stream, v)
+		case promql.Matrix:
+			writeMatrix(stream, v)
+		}
+		stream.WriteObjectEnd()
+	})
+}
+
+// encode returns what write writes on a stream of Prometheus' codec configuration.
+func encode(write func(*jsoniter.Stream)) ([]byte, error) {
 	stream := jsonConfig.BorrowStream(nil)
 	defer jsonConfig.ReturnStream(stream)
-	stream.WriteObjectStart()
-	stream.WriteObjectField("resultType")
-	stream.WriteString(string(d.ResultType))
-	stream.WriteMore()
-	stream.WriteObjectField("result")
-	switch v := d.Result.(type) {
-	case promql.Vector:
-		writeVector(stream, v)
-	case promql.Matrix:
-		writeMatrix(stream, v)
-	}
-	stream.WriteObjectEnd()
+	write(stream)
 	if stream.Error != nil {
 		return nil, stream.Error
 	}
@@ -130,20 +137,16 @@ type labelSets []labels.Labels
 
 // MarshalJSON writes the sets as a list of label objects.
 func (ls labelSets) MarshalJSON() ([]byte, error) {
-	stream := jsonConfig.BorrowStream(nil)
-	defer jsonConfig.ReturnStream(stream)
-	stream.WriteArrayStart()
-	for i, l := range ls {
-		if i > 0 {
-			stream.WriteMore()
+	return encode(func(stream *jsoniter.Stream) {
+		stream.WriteArrayStart()
+		for i, l := range ls {
+			if i > 0 {
+				stream.WriteMore()
+			}
+			writeLabels(stream, l)
 		}
-		writeLabels(stream, l)
-	}
-	stream.WriteArrayEnd()
-	if stream.Error != nil {
-		return nil, stream.Error
-	}
-	return slices.Clone(stream.Buffer()), nil
+		stream.WriteArrayEnd()
+	})
 }
 
 func writeLabels(stream *jsoniter.Stream, ls labels.Labels) {
