@@ -7,10 +7,11 @@ import (
 
 // Memo is what a Parser remembers of one target's previous exposition, so that the
 // target's next one costs less to parse: per sample line, by position, the hash of its
-// series part (the name and label set, byte for byte), the metadata it was read under,
-// and what parsing it gave (name and series hash). A sample line whose series part
-// hashes the same, read under the same metadata, as the line at its position last time
-// is not parsed again: only its value and timestamp are. Each line also has a slot the
+// series part (the name and label set, byte for byte), the # TYPE it was read under (a
+// histogram's le and a summary's quantile are stored as floats), and what parsing it gave
+// (name and series hash). A sample line whose series part hashes the same, under the same
+// type, as the line at its position last time is not parsed again: only its value and
+// timestamp are, and its family is found as for any line. Each line also has a slot the
 // caller keeps its own handle on the series in (Sample.Slot).
 //
 // Trusting the 64-bit hash of the series part's bytes, rather than comparing the bytes,
@@ -25,11 +26,10 @@ type Memo struct {
 
 // memoLine is one sample line of the previous exposition.
 type memoLine struct {
-	rawHash  uint64 // of the series part's bytes
-	rawLen   int32  // the series part's length
-	braces   bool   // the series part ends with its label set's '}'
-	ftype    MetricType
-	family   string // the metadata the line was read under: its family and type
+	rawHash  uint64     // of the series part's bytes
+	rawLen   int32      // the series part's length
+	braces   bool       // the series part ends with its label set's '}'
+	ftype    MetricType // the # TYPE the line was read under
 	name     string
 	nameHash uint64
 	hash     uint64 // the series hash (Sample.Hash)
@@ -49,6 +49,9 @@ func (m *Memo) Reset() {
 // ParseMemo fails the Memo is emptied.
 func (p *Parser) ParseMemo(r io.Reader, f Format, m *Memo, emit func(*Sample) error) (samples int, err error) {
 	if m.format != f {
+		// A series part reads the same in both formats today (only a family's suffixes
+		// and the timestamp's unit differ, and both are read anew); a memo of the other
+		// format is dropped all the same rather than trusted to stay so.
 		m.Reset()
 		m.format = f
 	}
@@ -77,11 +80,10 @@ func (p *Parser) memoLine() *memoLine {
 }
 
 // memoHit reports whether the sample line at i has the series part of l, read under the
-// same metadata, and l's slot was filled; next is then where the value starts.
+// same # TYPE, and l's slot was filled; next is then where the value starts.
 func (p *Parser) memoHit(l *memoLine, line []byte, i int) (next int, ok bool) {
 	end := i + int(l.rawLen)
-	if l.rawLen == 0 || l.slot == nil || end >= len(line) || !isBlank(line[end]) ||
-		l.ftype != p.ftype || l.family != p.family {
+	if l.rawLen == 0 || l.slot == nil || end >= len(line) || !isBlank(line[end]) || l.ftype != p.ftype {
 		return 0, false
 	}
 	if !l.braces {
@@ -97,14 +99,13 @@ func (p *Parser) memoHit(l *memoLine, line []byte, i int) (next int, ok bool) {
 }
 
 // memoRecord makes l the line just parsed: its series part line[i:end], its name and
-// series hash, read under the current metadata, with an empty slot.
+// series hash, read under the current # TYPE, with an empty slot.
 func (p *Parser) memoRecord(l *memoLine, line []byte, i, end int, braces bool, name string, nameHash, hash uint64) {
 	*l = memoLine{
 		rawHash:  maphash.Bytes(p.recent.seed, line[i:end]),
 		rawLen:   int32(end - i),
 		braces:   braces,
 		ftype:    p.ftype,
-		family:   p.family,
 		name:     name,
 		nameHash: nameHash,
 		hash:     hash,

@@ -25,6 +25,7 @@ var memoPairs = []struct{ name, first, second string }{
 	{"type changes le", "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n",
 		"# TYPE h untyped\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n"},
 	{"family changes", "# TYPE h summary\nh_count 1\nh_sum 2\n", "# TYPE h_count gauge\nh_count 1\nh_sum 2\n"},
+	{"family changes, same type", "# TYPE h histogram\nh_bucket{le=\"1\"} 1\n", "# TYPE h_bucket histogram\nh_bucket{le=\"1\"} 1\n"},
 	{"quoted name", "{\"q.x\",a=\"1\"} 1\n{a=\"2\",\"q.x\"} 2\n", "{\"q.x\",a=\"1\"} 3\n{a=\"2\",\"q.x\"} 4\n"},
 	{"escapes", "q{a=\"x\\\"}y\"} 1\n", "q{a=\"x\\\"}y\"} 2\nq{a=\"x\\\\\"} 3\n"},
 	{"repeat", "q{a=\"1\"} 1\nq{a=\"2\"} 2\n", "q{a=\"1\"} 1\nq{a=\"1\"} 9\n"},
