@@ -1,9 +1,7 @@
 package serve_test
 
 import (
-	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -37,29 +35,14 @@ func TestQueryStartedScrapeLogsThroughNewsLogger(t *testing.T) {
 	}, funcr.Options{Verbosity: 1})
 
 	// The logger comes with New's context only: Run's has none, and a request's never has.
-	srv, err := serve.New(logr.NewContext(t.Context(), log), env.Client, serve.Config{
+	base := runServer(t, logr.NewContext(t.Context(), log), serve.Config{
 		Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour, MaxAge: time.Nanosecond,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Run(ctx) }()
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		cancel()
-		<-done
-		if err := srv.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	if code, r := query(t, hs.URL, "sum(vllm:num_requests_waiting)"); code != http.StatusOK {
+	if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK {
 		t.Fatalf("healthy: got %d %q, want 200", code, r.Error)
 	}
 	svc.Pods()[0].SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) }))
-	if code, _ := query(t, hs.URL, "sum(vllm:num_requests_waiting)"); code != http.StatusServiceUnavailable {
+	if code, _ := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusServiceUnavailable {
 		t.Fatalf("got %d, want 503 after the pod failed", code)
 	}
 	// The query returned after its scrape's Refresh, which logs before it returns.

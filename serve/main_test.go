@@ -68,7 +68,29 @@ func startServer(t testing.TB, cfg serve.Config) string {
 	if cfg.Interval == 0 {
 		cfg.Interval = time.Hour
 	}
-	srv, err := serve.New(t.Context(), env.Client, cfg)
+	base := runServer(t, t.Context(), cfg)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/-/ready")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready after 30s (last: %v)", err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a readiness endpoint, not waiting for time to pass
+	}
+}
+
+// runServer makes a Server of cfg with newCtx (New's context: its logger), runs it behind
+// a loopback HTTP server until the test ends and returns the server's URL, ready or not.
+func runServer(t testing.TB, newCtx context.Context, cfg serve.Config) string {
+	t.Helper()
+	srv, err := serve.New(newCtx, env.Client, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,21 +106,7 @@ func startServer(t testing.TB, cfg serve.Config) string {
 			t.Error(err)
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(hs.URL + "/-/ready")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return hs.URL
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready after 30s (last: %v)", err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a readiness endpoint, not waiting for time to pass
-	}
+	return hs.URL
 }
 
 // apiResponse is Prometheus' envelope, data kept raw.

@@ -53,26 +53,19 @@ func (svc *service) reads(matchers []*labels.Matcher) bool {
 // servicesRead returns the Services expr reads (see reads), data selectors only (not
 // the synthetic up and scrape_* series) when data is set, in the Server's order.
 func (s *Server) servicesRead(expr parser.Expr, data bool) []*service {
-	sels := parser.ExtractSelectors(expr)
-	var out []*service
-	for _, svc := range s.services {
-		for _, m := range sels {
-			if data && onlySynthetic(m) {
-				continue
-			}
-			if svc.reads(m) {
-				out = append(out, svc)
-				break
-			}
-		}
-	}
-	return out
+	return s.servicesWhere(expr, data, (*service).reads)
 }
 
 // mayRead returns the Services whose job and namespace the selectors of expr do not
 // exclude (data selectors only when data is set): those a fresh scrape is taken of under
 // MaxAge, before the history is read, and whose refused samples a query is warned of.
 func (s *Server) mayRead(expr parser.Expr, data bool) []*service {
+	return s.servicesWhere(expr, data, func(svc *service, m []*labels.Matcher) bool { return !svc.excludes(m) })
+}
+
+// servicesWhere returns, in the Server's order, the Services for which some selector of
+// expr (a data selector when data is set) satisfies match.
+func (s *Server) servicesWhere(expr parser.Expr, data bool, match func(*service, []*labels.Matcher) bool) []*service {
 	sels := parser.ExtractSelectors(expr)
 	var out []*service
 	for _, svc := range s.services {
@@ -80,7 +73,7 @@ func (s *Server) mayRead(expr parser.Expr, data bool) []*service {
 			if data && onlySynthetic(m) {
 				continue
 			}
-			if !svc.excludes(m) {
+			if match(svc, m) {
 				out = append(out, svc)
 				break
 			}

@@ -75,14 +75,8 @@ func allEmpty(ms []*labels.Matcher) bool {
 
 // handleSeries serves /api/v1/series: the series matching any match[] within start-end.
 func (s *Server) handleSeries(w http.ResponseWriter, r *http.Request) {
-	p, err := parseMetaParams(s.parser, r, true)
-	if err != nil {
-		respondError(w, err)
-		return
-	}
-	q, err := s.queryable().Querier(p.mint, p.maxt)
-	if err != nil {
-		respondError(w, &apiError{errorExec, err})
+	p, q, ok := s.metaQuerier(w, r, true)
+	if !ok {
 		return
 	}
 	defer q.Close()
@@ -136,14 +130,8 @@ func (s *Server) handleLabelValues(w http.ResponseWriter, r *http.Request) {
 
 // serveLabelQuery answers the sorted union of get over each match[] (or over none).
 func (s *Server) serveLabelQuery(w http.ResponseWriter, r *http.Request, get func(storage.Querier, metaParams, []*labels.Matcher) ([]string, error)) {
-	p, err := parseMetaParams(s.parser, r, false)
-	if err != nil {
-		respondError(w, err)
-		return
-	}
-	q, err := s.queryable().Querier(p.mint, p.maxt)
-	if err != nil {
-		respondError(w, &apiError{errorExec, err})
+	p, q, ok := s.metaQuerier(w, r, false)
+	if !ok {
 		return
 	}
 	defer q.Close()
@@ -173,4 +161,20 @@ func (s *Server) serveLabelQuery(w http.ResponseWriter, r *http.Request, get fun
 		warnings = []string{"results truncated due to limit"}
 	}
 	respond(w, out, warnings, nil)
+}
+
+// metaQuerier parses a metadata request's parameters (match[] required when series is
+// set) and opens a querier over its time range; on failure it has answered the error and
+// ok is false. The caller closes the querier.
+func (s *Server) metaQuerier(w http.ResponseWriter, r *http.Request, series bool) (p metaParams, q storage.Querier, ok bool) {
+	p, err := parseMetaParams(s.parser, r, series)
+	if err != nil {
+		respondError(w, err)
+		return p, nil, false
+	}
+	if q, err = s.queryable().Querier(p.mint, p.maxt); err != nil {
+		respondError(w, &apiError{errorExec, err})
+		return p, nil, false
+	}
+	return p, q, true
 }

@@ -293,12 +293,19 @@ func TestSeriesCache(t *testing.T) {
 		t.Errorf("Ref slots at the second scrape: %v, %v; want the handle set after the first, nil", *refs[0], *refs[1])
 	}
 	// Another name under the same hash is another series: built, not taken for m.
+	// A scrape that replaces an entry so still forgets the series it did not see (x).
 	sc := c.take("ns/q", a)
+	sc.entry(sample("x", "9"), build)
+	c.put("ns/q", sc, true)
+	sc = c.take("ns/q", a)
 	m, other := sc.entry(sample("m", "1"), build), sc.entry(sample("other", "1"), build)
-	if built != 4 || other.labels.Get("__name__") != "other" || other == m {
+	if built != 5 || other.labels.Get("__name__") != "other" || other == m {
 		t.Errorf("a sample of another name with m's hash got %s, %d built; want its own labels", other.labels, built-2)
 	}
 	c.put("ns/q", sc, true)
+	if _, kept := sc.entries[9]; kept {
+		t.Error("x, not seen by the scrape that replaced m's entry, was kept")
+	}
 	built = 2
 	scrape(a, false, "1") // failed: 2 is kept
 	if scrape(a, true, "2"); built != 2 {

@@ -98,10 +98,10 @@ func (c *seriesCaches) keep(targets []target) {
 func (sc *seriesCache) entry(smp *exposition.Sample, build func(*exposition.Sample) labels.Labels) *seriesEntry {
 	e, ok := sc.entries[smp.Hash]
 	if !ok || e.name != smp.Name {
-		e = &seriesEntry{labels: build(smp), hash: smp.Hash, name: smp.Name}
-		if old, ok := sc.entries[smp.Hash]; ok && old.gen == sc.gen {
-			sc.seen-- // replaced: counted again below
+		if ok && e.gen == sc.gen {
+			sc.seen-- // another name under the hash, seen now: replaced, counted again below
 		}
+		e = &seriesEntry{labels: build(smp), hash: smp.Hash, name: smp.Name}
 		sc.entries[smp.Hash] = e
 	}
 	sc.use(e)
