@@ -23,6 +23,8 @@
 //		ServiceName: svc.Name, ServiceNamespace: svc.Namespace, MetricsPort: svc.Port,
 //	})
 //
+// A package whose tests share one Environment starts it in TestMain with Run.
+//
 // # Simulated llm-d programs
 //
 // A Simulation serves pods as vLLM, SGLang and llm-d's endpoint picker (EPP) expose

@@ -2,6 +2,7 @@ package podscrapetest
 
 import (
 	"fmt"
+	"os"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -47,6 +48,28 @@ func (e *Environment) Stop() error {
 		return fmt.Errorf("podscrapetest: stop: %w", err)
 	}
 	return nil
+}
+
+// Run starts an Environment into *env, runs a package's tests (m.Run of its TestMain's
+// *testing.M), stops the Environment and returns the tests' exit code: the body of a
+// TestMain whose tests share one API server. A failed start exits the process with a
+// message; a failed stop is reported on stderr and leaves the code as the tests set it.
+//
+//	var env *podscrapetest.Environment
+//
+//	func TestMain(m *testing.M) { os.Exit(podscrapetest.Run(m, podscrapetest.Options{}, &env)) }
+func Run(m interface{ Run() int }, opts Options, env **Environment) int {
+	e, err := Start(opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*env = e
+	code := m.Run()
+	if err := e.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	return code
 }
 
 // WriteKubeconfig writes a kubeconfig file at path (mode 0600) that reaches the API

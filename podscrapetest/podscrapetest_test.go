@@ -3,7 +3,6 @@ package podscrapetest_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/netip"
 	"os"
@@ -19,16 +18,7 @@ import (
 var env *podscrapetest.Environment
 
 func TestMain(m *testing.M) {
-	var err error
-	if env, err = podscrapetest.Start(podscrapetest.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
+	os.Exit(podscrapetest.Run(m, podscrapetest.Options{}, &env))
 }
 
 // refresh scrapes svc once through a PodScrapingSource and returns all_metrics.

@@ -24,16 +24,7 @@ import (
 var env *podscrapetest.Environment
 
 func TestMain(m *testing.M) {
-	var err error
-	env, err = podscrapetest.Start(podscrapetest.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
+	code := podscrapetest.Run(m, podscrapetest.Options{}, &env)
 	if code == 0 {
 		if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
 			fmt.Fprintln(os.Stderr, "leaked goroutines:", err)

@@ -29,16 +29,7 @@ var env *podscrapetest.Environment
 
 func TestMain(m *testing.M) {
 	ctrllog.SetLogger(logr.Discard())
-	var err error
-	if env, err = podscrapetest.Start(podscrapetest.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
+	os.Exit(podscrapetest.Run(m, podscrapetest.Options{}, &env))
 }
 
 // liveEPP is the exposition of llm-d-router's EPP under load: 15 requests for

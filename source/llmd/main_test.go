@@ -1,7 +1,6 @@
 package llmd_test
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -16,14 +15,5 @@ var env *podscrapetest.Environment
 
 func TestMain(m *testing.M) {
 	ctrllog.SetLogger(logr.Discard())
-	var err error
-	if env, err = podscrapetest.Start(podscrapetest.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
+	os.Exit(podscrapetest.Run(m, podscrapetest.Options{}, &env))
 }

@@ -6,7 +6,6 @@ package serve
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,16 +25,7 @@ var env *podscrapetest.Environment
 
 func TestMain(m *testing.M) {
 	ctrllog.SetLogger(logr.Discard())
-	var err error
-	if env, err = podscrapetest.Start(podscrapetest.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
+	os.Exit(podscrapetest.Run(m, podscrapetest.Options{}, &env))
 }
 
 func newService(t *testing.T, opts podscrapetest.ServiceOptions) *podscrapetest.Service {
