@@ -213,14 +213,7 @@ func testRegisteredWhileLoopRuns(t *testing.T, env *podscrapetest.Environment) {
 	svc := newService(t, env, 1, "a 1\nb 2\n")
 	s, _ := promqlSource(t, env, svc, func(c *PodScrapingSourceConfig) { c.ScrapeInterval = time.Hour },
 		source.QueryTemplate{Name: "a", Template: `sum(a)`})
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- s.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	waitLoopScraped(t, s)
+	startLoop(t, s)
 	pod := svc.Pods()[0]
 	before := pod.Requests()
 	if r, err := s.Refresh(t.Context(), source.RefreshSpec{Queries: []string{"a"}}); err != nil || r["a"].FirstValue().Value != 1 {
@@ -243,9 +236,17 @@ func testRegisteredWhileLoopRuns(t *testing.T, env *podscrapetest.Environment) {
 	}
 }
 
-// waitLoopScraped waits until the scrape loop of s has finished a scrape.
-func waitLoopScraped(t *testing.T, s *PodScrapingSource) {
+// startLoop runs the scrape loop of s until the test ends, and waits until it has
+// finished a scrape.
+func startLoop(t *testing.T, s *PodScrapingSource) {
 	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 	deadline := time.Now().Add(30 * time.Second)
 	for s.loop.recent(s.config) == nil {
 		if time.Now().After(deadline) {
@@ -261,14 +262,7 @@ func testCancelledRefreshKeepsCache(t *testing.T, env *podscrapetest.Environment
 	svc := newService(t, env, 1, "a 1\n")
 	s, clk := promqlSource(t, env, svc, func(c *PodScrapingSourceConfig) { c.ScrapeInterval = time.Hour },
 		source.QueryTemplate{Name: "a", Template: `sum(a)`})
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- s.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	waitLoopScraped(t, s)
+	startLoop(t, s)
 	if _, err := s.Refresh(t.Context(), source.RefreshSpec{Queries: []string{"a"}}); err != nil {
 		t.Fatal(err)
 	}
