@@ -8,8 +8,11 @@
 //
 // The series are held by a store of this package, not Prometheus' tsdb (whose package
 // imports prometheus/config and, through it, the remote-write auth of three cloud SDKs):
-// per series its labels and its samples in tsdb/chunkenc's XOR chunks of up to 120
-// samples, and a postings index from label name and value to series for the matchers.
+// per series its labels and its samples in XOR chunks of up to 120 samples, and a
+// postings index from label name and value to series for the matchers. The chunks are in
+// tsdb/chunkenc's encoding and read by its iterator; the package appends to them itself
+// (xorAppender, byte for byte what chunkenc writes), with the appender's state inside the
+// series instead of two objects of their own per series.
 // It serves storage.Queryable: a Select returns the matching series sorted by labels, skips
 // chunks outside the hints' range, and hands out chunks that never change again (the
 // chunk still appended to is copied). Prometheus' own PromQL test files run against it

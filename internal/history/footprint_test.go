@@ -33,8 +33,8 @@ func TestChunksHoldSamplesPerChunk(t *testing.T) {
 	h.db.mu.RLock()
 	defer h.db.mu.RUnlock()
 	for _, ms := range h.db.postings.all {
-		if len(ms.chunks) != 2 {
-			t.Errorf("%s: %d samples in %d chunks, want 2", ms.lset, 2*samplesPerChunk, len(ms.chunks))
+		if n := len(ms.chunks); n != 1 || ms.head.n != samplesPerChunk {
+			t.Errorf("%s: %d samples in %d complete chunks and a head of %d, want 1 and %d", ms.lset, 2*samplesPerChunk, n, ms.head.n, samplesPerChunk)
 		}
 	}
 }

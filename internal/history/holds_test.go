@@ -1,6 +1,7 @@
 package history
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -57,9 +58,12 @@ func TestChunksCutAtSamplesPerChunk(t *testing.T) {
 	defer h.db.mu.RUnlock()
 	for _, ms := range h.db.postings.all {
 		for i, c := range ms.chunks {
-			if n := c.chunk.NumSamples(); n != c.samples || n > samplesPerChunk {
-				t.Errorf("%s chunk %d: %d samples, counted %d; want at most %d", ms.lset, i, n, c.samples, samplesPerChunk)
+			if n, read := c.chunk.NumSamples(), countTo(c.chunk, math.MaxInt64); n != read || n > samplesPerChunk {
+				t.Errorf("%s chunk %d: %d samples in its header, %d read; want at most %d", ms.lset, i, n, read, samplesPerChunk)
 			}
+		}
+		if ms.head.n > samplesPerChunk {
+			t.Errorf("%s: %d samples in the head chunk, want at most %d", ms.lset, ms.head.n, samplesPerChunk)
 		}
 	}
 }

@@ -64,39 +64,50 @@ func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.Se
 }
 
 // snapshot returns ms' chunks that overlap [start, end] as of the querier's epoch, or nil
-// if none does. The last chunk is copied, as appends after the caller releases the store's
-// mu may extend it; so is a chunk with samples newer than the epoch, its sample count cut
-// to hide them. The caller holds the store's mu.
+// if none does. Complete chunks never change and are shared; the head chunk is copied,
+// as appends after the caller releases the store's mu extend it, with the count of the
+// samples the epoch sees in its header. The caller holds the store's mu.
 func (q *querier) snapshot(ms *memSeries, start, end int64, sl *slab) *seriesSnapshot {
 	visible := ms.visibleT(q.epoch)
 	end = min(end, visible)
-	chunks := sl.chunks(len(ms.chunks))
-	last := len(ms.chunks) - 1
-	for i, c := range ms.chunks {
+	chunks := sl.chunks(len(ms.chunks) + 1)
+	for _, c := range ms.chunks {
 		if c.maxT < start || c.minT > end {
 			continue
 		}
-		if i < last && c.maxT <= visible {
+		if c.maxT <= visible {
 			chunks = append(chunks, c.chunk)
 			continue
 		}
+		// Samples newer than the epoch were appended to it before it was complete.
 		b := sl.clone(c.chunk.Bytes())
-		if c.maxT > visible {
-			n := 0
-			for it := c.chunk.Iterator(nil); it.Next() == chunkenc.ValFloat && it.AtT() <= visible; {
-				n++
-			}
-			// An XOR chunk's first two bytes are its sample count; its iterator reads no
-			// further than that.
-			binary.BigEndian.PutUint16(b, uint16(n))
+		binary.BigEndian.PutUint16(b, uint16(countTo(c.chunk, visible)))
+		chunks = append(chunks, sl.chunk(b))
+	}
+	if h := &ms.head; h.n > 0 && h.t >= start && ms.headMinT <= end {
+		// An XOR chunk's first two bytes are its sample count; its iterator reads no
+		// further than that.
+		b := sl.clone(h.b)
+		binary.BigEndian.PutUint16(b, h.n)
+		c := sl.chunk(b)
+		if h.t > visible {
+			binary.BigEndian.PutUint16(b, uint16(countTo(c, visible)))
 		}
-		cc, _ := chunkenc.FromData(chunkenc.EncXOR, b) // never fails for EncXOR
-		chunks = append(chunks, cc)
+		chunks = append(chunks, c)
 	}
 	if len(chunks) == 0 {
 		return nil
 	}
 	return sl.snapshot(ms.lset, chunks)
+}
+
+// countTo returns how many of c's samples are at or before t.
+func countTo(c chunkenc.Chunk, t int64) int {
+	n := 0
+	for it := c.Iterator(nil); it.Next() == chunkenc.ValFloat && it.AtT() <= t; {
+		n++
+	}
+	return n
 }
 
 // slab is where one Select's snapshots take their memory from: a few large allocations
@@ -106,6 +117,7 @@ type slab struct {
 	snaps []seriesSnapshot
 	list  []chunkenc.Chunk
 	bytes []byte
+	xors  []chunkenc.XORChunk
 }
 
 const slabLen = 256 // snapshots (and chunk list entries) per allocation
@@ -128,6 +140,17 @@ func (sl *slab) clone(b []byte) []byte {
 	n := len(sl.bytes)
 	sl.bytes = append(sl.bytes, b...)
 	return sl.bytes[n:len(sl.bytes):len(sl.bytes)]
+}
+
+// chunk returns an XOR chunk of b.
+func (sl *slab) chunk(b []byte) *chunkenc.XORChunk {
+	if len(sl.xors) == cap(sl.xors) {
+		sl.xors = make([]chunkenc.XORChunk, 0, slabLen)
+	}
+	sl.xors = append(sl.xors, chunkenc.XORChunk{})
+	c := &sl.xors[len(sl.xors)-1]
+	c.Reset(b)
+	return c
 }
 
 // snapshot returns a snapshot of lset and chunks.
@@ -173,7 +196,7 @@ func (q *querier) eachSeries(ms []*labels.Matcher, f func(labels.Labels)) {
 	q.s.mu.RLock()
 	defer q.s.mu.RUnlock()
 	for _, m := range q.s.postings.candidates(ms) {
-		if len(m.chunks) == 0 || m.visibleT(q.epoch) < max(q.mint, m.chunks[0].minT) || m.chunks[0].minT > q.maxt || !matchesAll(m.lset, ms) {
+		if m.empty() || m.visibleT(q.epoch) < max(q.mint, m.minT()) || m.minT() > q.maxt || !matchesAll(m.lset, ms) {
 			continue
 		}
 		f(m.lset)

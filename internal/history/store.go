@@ -2,6 +2,7 @@ package history
 
 import (
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -37,18 +38,30 @@ type store struct {
 	minTime  int64 // ms of the oldest sample held; math.MaxInt64 when empty
 }
 
-// memSeries is one series: its labels and samples, oldest chunk first. The last chunk is
-// the one appended to; the others never change again.
+// memSeries is one series: its labels and samples, in complete chunks that never change
+// again, oldest first, then the head chunk, which appends extend.
 type memSeries struct {
-	id     uint64
-	lset   labels.Labels
-	chunks []memChunk
-	app    chunkenc.Appender // appends to the last chunk
-	lastT  int64             // ms of the newest sample; math.MinInt64 before the first
-	epoch  uint64            // of the newest sample
-	hist   []epochT          // lastT at the end of earlier epochs open queriers read, oldest first
-	dead   bool              // dropped by retention: a holder of the pointer must look it up again
-	next   *memSeries        // the next series of the same label hash (store.byHash)
+	id       uint64
+	lset     labels.Labels
+	chunks   []memChunk  // complete, oldest first
+	head     xorAppender // the chunk appended to; head.n == 0: none
+	headMinT int64       // ms of head's first sample
+	lastT    int64       // ms of the newest sample, head's last; math.MinInt64 before the first
+	epoch    uint64      // of the newest sample
+	hist     []epochT    // lastT at the end of earlier epochs open queriers read, oldest first
+	dead     bool        // dropped by retention: a holder of the pointer must look it up again
+	next     *memSeries  // the next series of the same label hash (store.byHash)
+}
+
+// empty reports whether ms holds no sample.
+func (ms *memSeries) empty() bool { return ms.head.n == 0 && len(ms.chunks) == 0 }
+
+// minT returns the time of ms' oldest sample. ms must not be empty.
+func (ms *memSeries) minT() int64 {
+	if len(ms.chunks) > 0 {
+		return ms.chunks[0].minT
+	}
+	return ms.headMinT
 }
 
 // epochT is where a series stood at the end of an epoch.
@@ -97,11 +110,11 @@ func (s *store) record(ms *memSeries) {
 	}
 }
 
-// memChunk is one XOR chunk of a series and the times of its first and last samples.
+// memChunk is one complete XOR chunk of a series and the times of its first and last
+// samples.
 type memChunk struct {
 	minT, maxT int64
 	chunk      *chunkenc.XORChunk
-	samples    int // in chunk, counted here: reading the chunk's header costs a cache miss
 }
 
 func newStore() *store {
@@ -127,7 +140,7 @@ func (s *store) holds(ms []*labels.Matcher) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, m := range s.postings.candidates(ms) {
-		if len(m.chunks) > 0 && matchesAll(m.lset, ms) {
+		if !m.empty() && matchesAll(m.lset, ms) {
 			return true
 		}
 	}
@@ -181,41 +194,49 @@ func (s *store) numSeries() int { return s.postings.count }
 // append adds the sample (t, v) to ms, which must be newer than its newest. The caller
 // holds mu for writing.
 func (s *store) append(ms *memSeries, t int64, v float64) {
-	n := len(ms.chunks)
-	if n == 0 || ms.chunks[n-1].samples >= samplesPerChunk {
-		if n > 0 {
-			// The chunk is complete: give back its spare capacity.
-			ms.chunks[n-1].chunk.Compact()
-		}
-		c := newChunk()
-		app, _ := c.Appender() // an empty XOR chunk's appender never fails
-		ms.app = app
-		ms.chunks = append(ms.chunks, memChunk{minT: t, maxT: t, chunk: c})
-		n++
+	if ms.head.n >= samplesPerChunk {
+		ms.cut()
+	}
+	if ms.head.n == 0 {
+		ms.head = newXORAppender(chunkCap)
+		ms.headMinT = t
 	}
 	if ms.epoch != s.epoch {
 		s.record(ms)
 		ms.epoch = s.epoch
 	}
-	ms.app.Append(0, t, v)
-	ms.chunks[n-1].maxT = t
-	ms.chunks[n-1].samples++
+	ms.head.append(t, v)
 	ms.lastT = t
-	s.minTime = min(s.minTime, ms.chunks[0].minT)
+	s.minTime = min(s.minTime, ms.minT())
 }
+
+// cut completes ms' head chunk: it joins the chunks that never change again, without its
+// spare capacity. The caller holds the store's mu for writing.
+func (ms *memSeries) cut() {
+	ms.chunks = append(ms.chunks, memChunk{minT: ms.headMinT, maxT: ms.head.t, chunk: complete(&ms.head)})
+	ms.head = xorAppender{}
+}
+
+// complete returns a's chunk as one that never changes again, without its spare capacity
+// beyond chunkenc's Compact's.
+func complete(a *xorAppender) *chunkenc.XORChunk {
+	b := a.header()
+	if cap(b)-len(b) > chunkSlack {
+		b = slices.Clone(b)
+	}
+	c := &chunkenc.XORChunk{}
+	c.Reset(b)
+	return c
+}
+
+// chunkSlack is the spare capacity a complete chunk may keep: chunkenc's Compact's.
+const chunkSlack = 32
 
 // chunkCap is the bytes a new chunk starts with. chunkenc.NewXORChunk's 128 is what 120
 // changing samples take; a series whose value seldom changes (a histogram's empty
 // buckets, a setting) fills about 50 bytes in 120 samples, and appends grow the chunk of
 // a series that needs more (one more allocation for it).
 const chunkCap = 64
-
-// newChunk returns an empty XOR chunk of chunkCap bytes.
-func newChunk() *chunkenc.XORChunk {
-	b := make([]byte, 2, chunkCap)                // the sample count, zero
-	c, _ := chunkenc.FromData(chunkenc.EncXOR, b) // never fails for EncXOR
-	return c.(*chunkenc.XORChunk)
-}
 
 // truncate drops every sample older than mint, and every series left without samples:
 // whole chunks, and the older part of a chunk that straddles mint, which is encoded
@@ -235,7 +256,7 @@ func (s *store) truncate(mint int64) {
 				ms.dead = true
 				gone = append(gone, ms)
 			} else {
-				s.minTime = min(s.minTime, ms.chunks[0].minT)
+				s.minTime = min(s.minTime, ms.minT())
 				if tail == nil {
 					head = ms
 				} else {
@@ -257,39 +278,44 @@ func (s *store) truncate(mint int64) {
 // truncate drops ms' samples older than mint and reports whether any is left. A chunk a
 // Select may hold is replaced, never changed.
 func (ms *memSeries) truncate(mint int64) bool {
+	if ms.lastT < mint {
+		return false
+	}
 	i := 0
 	for i < len(ms.chunks) && ms.chunks[i].maxT < mint {
 		i++
-	}
-	if i == len(ms.chunks) {
-		return false
 	}
 	if i > 0 {
 		n := copy(ms.chunks, ms.chunks[i:])
 		clear(ms.chunks[n:])
 		ms.chunks = ms.chunks[:n]
 	}
-	first := &ms.chunks[0]
-	if first.minT >= mint {
+	if len(ms.chunks) > 0 {
+		if first := &ms.chunks[0]; first.minT < mint {
+			a, minT := since(first.chunk, mint)
+			*first = memChunk{minT: minT, maxT: first.maxT, chunk: complete(&a)}
+		}
 		return true
 	}
-	c := newChunk()
-	app, _ := c.Appender() // an empty XOR chunk's appender never fails
-	it := first.chunk.Iterator(nil)
+	if ms.headMinT < mint {
+		// Selects read copies of the head, never the head itself.
+		old := &chunkenc.XORChunk{}
+		old.Reset(ms.head.header())
+		ms.head, ms.headMinT = since(old, mint)
+	}
+	return true
+}
+
+// since returns an appender of a new chunk of c's samples at or after mint, and the time
+// of the first; c holds at least one.
+func since(c *chunkenc.XORChunk, mint int64) (xorAppender, int64) {
+	a := newXORAppender(chunkCap)
 	minT := int64(math.MaxInt64)
-	kept := 0
-	for it.Next() == chunkenc.ValFloat {
+	for it := c.Iterator(nil); it.Next() == chunkenc.ValFloat; {
 		if t, v := it.At(); t >= mint {
-			app.Append(0, t, v)
+			a.append(t, v)
 			minT = min(minT, t)
-			kept++
 		}
 	}
-	if len(ms.chunks) > 1 {
-		c.Compact()
-	} else {
-		ms.app = app // it is the chunk appended to
-	}
-	*first = memChunk{minT: minT, maxT: first.maxT, chunk: c, samples: kept}
-	return true
+	return a, minT
 }
