@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"slices"
+	"sort"
 	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -66,7 +65,8 @@ func (s *PodScrapingSource) discover(ctx context.Context) ([]target, int, error)
 			labels: targetPodLabels(cfg.PodLabels, p.Labels),
 		})
 	}
-	slices.SortFunc(targets, func(a, b target) int { return strings.Compare(a.name, b.name) })
+	// sort.Slice, not slices.SortFunc: see merge.
+	sort.Slice(targets, func(i, j int) bool { return targets[i].name < targets[j].name })
 	return targets, len(pods.Items), nil
 }
 
