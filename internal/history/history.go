@@ -186,7 +186,7 @@ func New(opts Options) (*History, error) {
 	opts = opts.withDefaults()
 	h := &History{
 		opts:       opts,
-		db:         newStore(),
+		db:         newStore(opts.LookbackDelta),
 		targets:    map[string]*targetSeries{},
 		oldest:     math.MinInt64,
 		newest:     math.MinInt64,
@@ -209,7 +209,7 @@ func (h *History) Close() error {
 	h.closed = true
 	h.targets = nil
 	// Queriers still held by a caller of Queryable keep the store alive until they go.
-	h.db = newStore()
+	h.db = newStore(h.opts.LookbackDelta)
 	return nil
 }
 

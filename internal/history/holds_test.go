@@ -71,7 +71,7 @@ func TestChunksCutAtSamplesPerChunk(t *testing.T) {
 // Series and a target's entries whose label hashes collide share a chain: each is found
 // by its labels, and dropping one (by the retention, or as unexposed) keeps the others.
 func TestHashCollisionChains(t *testing.T) {
-	db := newStore()
+	db := newStore(DefaultLookbackDelta)
 	a, b, c := labels.FromStrings("__name__", "a"), labels.FromStrings("__name__", "b"), labels.FromStrings("__name__", "c")
 	const h = 42 // one hash for all three
 	db.mu.Lock()

@@ -35,7 +35,7 @@ func TestPromQLConformance(t *testing.T) {
 	}
 	engine := promqltest.NewTestEngine(t, false, 0, promqltest.DefaultMaxSamplesPerQuery)
 	newStorage := func(t testing.TB) storage.Storage {
-		return &testStorage{s: newStore(), hist: teststorage.New(t)}
+		return &testStorage{s: newStore(DefaultLookbackDelta), hist: teststorage.New(t)}
 	}
 	for _, file := range files {
 		name := filepath.Base(file)

@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 	"encoding/binary"
+	"math"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -44,12 +45,22 @@ func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.Se
 	}
 	var out []*seriesSnapshot
 	var sl slab
+	latestOnly := q.s.instantSelect(hints)
 	q.s.mu.RLock()
 	for _, m := range q.s.postings.candidates(ms) {
 		if !matchesAll(m.lset, ms) {
 			continue
 		}
-		if snap := q.snapshot(m, start, end, &sl); snap != nil {
+		var snap *seriesSnapshot
+		if done := false; latestOnly {
+			snap, done = q.latest(m, start, end, &sl)
+			if !done {
+				snap = q.snapshot(m, start, end, &sl)
+			}
+		} else {
+			snap = q.snapshot(m, start, end, &sl)
+		}
+		if snap != nil {
 			out = append(out, snap)
 		}
 	}
@@ -101,6 +112,35 @@ func (q *querier) snapshot(ms *memSeries, start, end int64, sl *slab) *seriesSna
 	return sl.snapshot(ms.lset, chunks)
 }
 
+// instantSelect reports whether hints are those promql.Engine.populateSeries gives an
+// instant query's instant vector selector: no step (a range query, or a subquery, has
+// one), no range (a range function's selector has one), from a lookback delta back,
+// less a millisecond, to End (a smoothed selector's End is a lookback delta later, a
+// subquery's Start a range earlier), and not info's or a series-only Select. The engine
+// evaluates such a selector at End alone, and of each series reads only the latest
+// sample at or before End: the selector's value, unless it is stale or older than the
+// lookback delta. TestInstantSelectGate holds this against the engine's own hints.
+func (s *store) instantSelect(hints *storage.SelectHints) bool {
+	return hints != nil && hints.Step == 0 && hints.Range == 0 && hints.End-hints.Start == s.lookback-1 &&
+		hints.Func != "info" && hints.Func != "series"
+}
+
+// latest is snapshot for an instant selector (instantSelect): ms' latest sample if it
+// is at or after start, nil if it is older; done is false when the latest sample at or
+// before end is not the head's last (a later one, or one the querier's epoch does not
+// see), for snapshot to answer. The caller holds the store's mu.
+func (q *querier) latest(ms *memSeries, start, end int64, sl *slab) (snap *seriesSnapshot, done bool) {
+	h := &ms.head
+	if h.n == 0 || h.t > end || ms.visibleT(q.epoch) != h.t {
+		return nil, false
+	}
+	if h.t < start {
+		return nil, true
+	}
+	chunks := sl.chunks(1)
+	return sl.snapshot(ms.lset, append(chunks, sl.chunk(sl.oneSample(h.t, h.v)))), true
+}
+
 // countTo returns how many of c's samples are at or before t.
 func countTo(c chunkenc.Chunk, t int64) int {
 	n := 0
@@ -140,6 +180,16 @@ func (sl *slab) clone(b []byte) []byte {
 	n := len(sl.bytes)
 	sl.bytes = append(sl.bytes, b...)
 	return sl.bytes[n:len(sl.bytes):len(sl.bytes)]
+}
+
+// oneSample returns the bytes of an XOR chunk of the one sample (t, v): its count, t as a
+// varint and v's 64 bits, as chunkenc (and xorAppender) write a chunk's first sample.
+func (sl *slab) oneSample(t int64, v float64) []byte {
+	var b [2 + binary.MaxVarintLen64 + 8]byte
+	binary.BigEndian.PutUint16(b[:], 1)
+	n := 2 + binary.PutVarint(b[2:], t)
+	binary.BigEndian.PutUint64(b[n:], math.Float64bits(v))
+	return sl.clone(b[:n+8])
 }
 
 // chunk returns an XOR chunk of b.

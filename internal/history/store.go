@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
@@ -36,6 +37,7 @@ type store struct {
 	postings postings
 	nextID   uint64
 	minTime  int64 // ms of the oldest sample held; math.MaxInt64 when empty
+	lookback int64 // ms: the engines' lookback delta (instantSelect)
 }
 
 // memSeries is one series: its labels and samples, in complete chunks that never change
@@ -117,11 +119,12 @@ type memChunk struct {
 	chunk      *chunkenc.XORChunk
 }
 
-func newStore() *store {
+func newStore(lookback time.Duration) *store {
 	return &store{
-		active:  map[uint64]int{},
-		byHash:  map[uint64]*memSeries{},
-		minTime: math.MaxInt64,
+		lookback: lookback.Milliseconds(),
+		active:   map[uint64]int{},
+		byHash:   map[uint64]*memSeries{},
+		minTime:  math.MaxInt64,
 	}
 }
 
