@@ -58,7 +58,9 @@ func TestInstantSelectorsReadTheLatestSample(t *testing.T) {
 		last = at
 	}
 
-	at := func(d time.Duration) string { return strconv.FormatFloat(float64(last.Add(d).UnixMilli())/1000, 'f', 3, 64) }
+	at := func(d time.Duration) string {
+		return strconv.FormatFloat(float64(last.Add(d).UnixMilli())/1000, 'f', 3, 64)
+	}
 	exprs := []string{
 		`x`, `gone`, `y`, `max(x)`, `count(x)`, `timestamp(x)`, `x offset 1m`, `x offset -1m`,
 		`x @ ` + at(-2*step), `x @ start()`, `x smoothed`, `x + on(pod) group_left x`,
