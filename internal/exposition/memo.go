@@ -12,7 +12,9 @@ import (
 // (name and series hash). A sample line whose series part hashes the same, under the same
 // type, as the line at its position last time is not parsed again: only its value and
 // timestamp are, and its family is found as for any line. Each line also has a slot the
-// caller keeps its own handle on the series in (Sample.Slot).
+// caller keeps its own handle on the series in (Sample.Slot). The Memo also keeps, in
+// order, the family names the metadata lines (# HELP, # TYPE) named: one naming the
+// family its predecessor at that point named takes the string kept, without a lookup.
 //
 // Trusting the 64-bit hash of the series part's bytes, rather than comparing the bytes,
 // is the trade-off the Parser already makes to tell series apart (Sample.Hash).
@@ -20,8 +22,9 @@ import (
 // Give each target its own Memo and pass it to every ParseMemo of that target. The zero
 // value is an empty Memo. A Memo is not safe for concurrent use.
 type Memo struct {
-	format Format
-	lines  []memoLine
+	format   Format
+	lines    []memoLine
+	families []string // each family a metadata line named, in order (Parser.familyName)
 }
 
 // memoLine is one sample line of the previous exposition.
@@ -40,6 +43,8 @@ type memoLine struct {
 func (m *Memo) Reset() {
 	clear(m.lines)
 	m.lines = m.lines[:0]
+	clear(m.families)
+	m.families = m.families[:0]
 }
 
 // ParseMemo is Parse with the Memo of the exposition's target: every emitted Sample has
@@ -55,7 +60,7 @@ func (p *Parser) ParseMemo(r io.Reader, f Format, m *Memo, emit func(*Sample) er
 		m.Reset()
 		m.format = f
 	}
-	p.memo, p.memoPos = m, 0
+	p.memo, p.memoPos, p.memoFamily = m, 0, 0
 	defer func() { p.memo = nil }()
 	samples, err = p.Parse(r, f, emit)
 	if err != nil {
@@ -64,7 +69,32 @@ func (p *Parser) ParseMemo(r io.Reader, f Format, m *Memo, emit func(*Sample) er
 	}
 	clear(m.lines[p.memoPos:])
 	m.lines = m.lines[:p.memoPos]
+	clear(m.families[p.memoFamily:])
+	m.families = m.families[:p.memoFamily]
 	return samples, nil
+}
+
+// familyName returns the string of name, the family a metadata line names: with a Memo,
+// the one kept when the previous exposition named the same family at this point (one
+// comparison, with strings its other targets share), else from the Parser's cache.
+func (p *Parser) familyName(name []byte) string {
+	m := p.memo
+	if m == nil {
+		s, _ := p.recent.get(name, p.opts.Interner)
+		return s
+	}
+	i := p.memoFamily
+	p.memoFamily++
+	if i < len(m.families) && m.families[i] == string(name) {
+		return m.families[i]
+	}
+	s, _ := p.recent.get(name, p.opts.Interner)
+	if i < len(m.families) {
+		m.families[i] = s
+	} else {
+		m.families = append(m.families, s)
+	}
+	return s
 }
 
 // memoLine returns the Memo's line for the current sample line and moves to the next:

@@ -81,9 +81,11 @@ type Parser struct {
 	braceNameHash uint64
 	braceNamed    bool
 
-	// The Memo of ParseMemo, and the current sample line's position in it.
-	memo    *Memo
-	memoPos int
+	// The Memo of ParseMemo, and the positions in it of the current sample line and of
+	// the current metadata line's family.
+	memo       *Memo
+	memoPos    int
+	memoFamily int
 
 	// The current sample, handed to emit.
 	sample     Sample
@@ -254,7 +256,7 @@ func (p *Parser) parseComment(line []byte, i int) error {
 		return p.fail(line, "missing text in "+keyword)
 	}
 	if string(name) != p.family {
-		p.family, _ = p.recent.get(name, p.opts.Interner)
+		p.family = p.familyName(name)
 		p.ftype = TypeUnknown
 	}
 	text := line[min(k+1, len(line)):] // after the name's blank, as textparse has it
