@@ -25,6 +25,7 @@ type Memo struct {
 	format   Format
 	lines    []memoLine
 	families []string // each family a metadata line named, in order (Parser.familyName)
+	distinct bool     // no two lines have one series: the exposition repeated none
 }
 
 // memoLine is one sample line of the previous exposition.
@@ -45,6 +46,7 @@ func (m *Memo) Reset() {
 	m.lines = m.lines[:0]
 	clear(m.families)
 	m.families = m.families[:0]
+	m.distinct = false
 }
 
 // ParseMemo is Parse with the Memo of the exposition's target: every emitted Sample has
@@ -61,7 +63,10 @@ func (p *Parser) ParseMemo(r io.Reader, f Format, m *Memo, emit func(*Sample) er
 		m.format = f
 	}
 	p.memo, p.memoPos, p.memoFamily = m, 0, 0
-	defer func() { p.memo = nil }()
+	// Lines found in a Memo of distinct lines are distinct: the series set is filled
+	// only once a line is not (fillSeries).
+	p.lazySeries = m.distinct
+	defer func() { p.memo, p.lazySeries = nil, false }()
 	samples, err = p.Parse(r, f, emit)
 	if err != nil {
 		m.Reset()
@@ -71,7 +76,17 @@ func (p *Parser) ParseMemo(r io.Reader, f Format, m *Memo, emit func(*Sample) er
 	m.lines = m.lines[:p.memoPos]
 	clear(m.families[p.memoFamily:])
 	m.families = m.families[:p.memoFamily]
+	m.distinct = p.duplicates == 0
 	return samples, nil
+}
+
+// fillSeries adds to the series set the series of the lines before the current one, all
+// found in the Memo while it was not filled (lazySeries), and fills it from then on.
+func (p *Parser) fillSeries() {
+	for i := range p.memoPos - 1 {
+		p.series.add(p.memo.lines[i].hash)
+	}
+	p.lazySeries = false
 }
 
 // familyName returns the string of name, the family a metadata line names: with a Memo,
@@ -154,7 +169,7 @@ func (p *Parser) parseMemoized(l *memoLine, line []byte, j int, emit func(*Sampl
 	if err != nil {
 		return err
 	}
-	if !p.series.add(l.hash) {
+	if !p.lazySeries && !p.series.add(l.hash) {
 		p.duplicates++
 		return nil
 	}

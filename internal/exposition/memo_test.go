@@ -29,6 +29,9 @@ var memoPairs = []struct{ name, first, second string }{
 	{"quoted name", "{\"q.x\",a=\"1\"} 1\n{a=\"2\",\"q.x\"} 2\n", "{\"q.x\",a=\"1\"} 3\n{a=\"2\",\"q.x\"} 4\n"},
 	{"escapes", "q{a=\"x\\\"}y\"} 1\n", "q{a=\"x\\\"}y\"} 2\nq{a=\"x\\\\\"} 3\n"},
 	{"repeat", "q{a=\"1\"} 1\nq{a=\"2\"} 2\n", "q{a=\"1\"} 1\nq{a=\"1\"} 9\n"},
+	// A repeat spelt otherwise than its first (labels reordered) whose line is found in
+	// the memo: dropped now and, both lines found in the memo, the next time too.
+	{"repeat found in the memo", "z 1\nq{b=\"2\",a=\"1\"} 2\n", "q{a=\"1\",b=\"2\"} 1\nq{b=\"2\",a=\"1\"} 2\n"},
 	{"fewer lines", "a 1\nb 2\nc 3\n", "a 4\n"},
 	{"timestamps", "q{a=\"1\"} 1 1700000000000\n", "q{a=\"1\"} 1 1700000001000\n"},
 }
@@ -99,8 +102,8 @@ func TestParseMemoSameAsParse(t *testing.T) {
 	}
 }
 
-// A failed parse empties the Memo, and a Memo whose slots the caller never fills
-// memoizes nothing.
+// A failed parse empties the Memo, a Parse after a ParseMemo is a Parse, and a Memo whose
+// slots the caller never fills memoizes nothing.
 func TestParseMemoReset(t *testing.T) {
 	p := NewParser(Options{HashSeed: testSeed})
 	var m Memo
@@ -113,6 +116,17 @@ func TestParseMemoReset(t *testing.T) {
 	}
 	if _, memoized, err := parseWithMemo(t, p, &m, good, FormatText); err != nil || memoized != 0 {
 		t.Errorf("after a failed parse: %d memoized, %v; want none (the memo emptied)", memoized, err)
+	}
+	// A Parse after a ParseMemo whose lines were all found in the memo checks repeats
+	// as ever.
+	const two = good + "q{a=\"2\"} 2\n"
+	for range 2 {
+		if _, _, err := parseWithMemo(t, p, &m, two, FormatText); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.Parse(strings.NewReader(two+good), FormatText, nil); err != nil || p.Duplicates() != 1 {
+		t.Errorf("Parse after ParseMemo: %d repeats, %v; want 1", p.Duplicates(), err)
 	}
 	var unfilled Memo
 	for range 2 {

@@ -86,6 +86,7 @@ type Parser struct {
 	memo       *Memo
 	memoPos    int
 	memoFamily int
+	lazySeries bool // series holds none of the lines found in memo so far (fillSeries)
 
 	// The current sample, handed to emit.
 	sample     Sample

@@ -80,6 +80,9 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 		p.memoRecord(ml, line, i, rawEnd, inBraces, name, nameHash, seriesHash)
 		slot = &ml.slot
 	}
+	if p.lazySeries {
+		p.fillSeries()
+	}
 	if !p.series.add(seriesHash) {
 		p.duplicates++ // the first sample of the series stands, as in Prometheus
 		return nil
