@@ -112,7 +112,10 @@ func (h *History) Query(ctx context.Context, expr string, at time.Time) (Result,
 // for concurrent use with appends: each Querier sees, in every Select, the appends
 // committed when it was made. Close every Querier (promql's engine does): while one is
 // open, appends keep what it may read. Queriers made after Close fail with ErrClosed;
-// those made before keep reading what they saw.
+// those made before keep reading what they saw. The engine must look back
+// Options.LookbackDelta, as the History's own does: a Select is recognised as an instant
+// selector's, which reads only each series' latest sample, by its hints' span of one
+// lookback delta (less a millisecond).
 func (h *History) Queryable() storage.Queryable {
 	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
 		h.life.RLock()
