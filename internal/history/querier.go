@@ -44,10 +44,11 @@ func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.Se
 		start, end = max(start, hints.Start), min(end, hints.End)
 	}
 	var out []*seriesSnapshot
-	var sl slab
 	latestOnly := q.s.instantSelect(hints)
 	q.s.mu.RLock()
-	for _, m := range q.s.postings.candidates(ms) {
+	cands := q.s.postings.candidates(ms)
+	sl := slab{series: len(cands)}
+	for _, m := range cands {
 		if !matchesAll(m.lset, ms) {
 			continue
 		}
@@ -154,13 +155,23 @@ func countTo(c chunkenc.Chunk, t int64) int {
 // instead of several per series (snapshot struct, chunk list, bytes of the open chunk).
 // What it hands out is never written again once the snapshot is made.
 type slab struct {
-	snaps []seriesSnapshot
-	list  []chunkenc.Chunk
-	bytes []byte
-	xors  []chunkenc.XORChunk
+	snaps  []seriesSnapshot
+	list   []chunkenc.Chunk
+	bytes  []byte
+	xors   []chunkenc.XORChunk
+	series int // the Select's candidate series: at most one snapshot and head chunk each
 }
 
 const slabLen = 256 // snapshots (and chunk list entries) per allocation
+
+// items returns the length of a new allocation of snapshots or chunks: slabLen, or fewer
+// when the Select has fewer candidates (a Select of two series does not take 256).
+func (sl *slab) items() int {
+	if sl.series > 0 {
+		return min(sl.series, slabLen)
+	}
+	return slabLen
+}
 
 // chunks returns an empty chunk list with room for n chunks.
 func (sl *slab) chunks(n int) []chunkenc.Chunk {
@@ -195,7 +206,7 @@ func (sl *slab) oneSample(t int64, v float64) []byte {
 // chunk returns an XOR chunk of b.
 func (sl *slab) chunk(b []byte) *chunkenc.XORChunk {
 	if len(sl.xors) == cap(sl.xors) {
-		sl.xors = make([]chunkenc.XORChunk, 0, slabLen)
+		sl.xors = make([]chunkenc.XORChunk, 0, sl.items())
 	}
 	sl.xors = append(sl.xors, chunkenc.XORChunk{})
 	c := &sl.xors[len(sl.xors)-1]
@@ -206,7 +217,7 @@ func (sl *slab) chunk(b []byte) *chunkenc.XORChunk {
 // snapshot returns a snapshot of lset and chunks.
 func (sl *slab) snapshot(lset labels.Labels, chunks []chunkenc.Chunk) *seriesSnapshot {
 	if len(sl.snaps) == cap(sl.snaps) {
-		sl.snaps = make([]seriesSnapshot, 0, slabLen)
+		sl.snaps = make([]seriesSnapshot, 0, sl.items())
 	}
 	sl.snaps = append(sl.snaps, seriesSnapshot{lset: lset, chunks: chunks})
 	return &sl.snaps[len(sl.snaps)-1]
