@@ -80,14 +80,18 @@ func respondError(w http.ResponseWriter, err error) {
 }
 
 func writeJSON(w http.ResponseWriter, code int, resp *response) {
-	b, err := jsonConfig.Marshal(resp) // as Prometheus' codec encodes its envelope
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+	// As Prometheus' codec encodes its envelope, in a pooled stream's buffer: the whole
+	// answer is encoded before the status is written, so an encoding error is a 500.
+	stream := jsonConfig.BorrowStream(nil)
+	defer jsonConfig.ReturnStream(stream)
+	stream.WriteVal(resp)
+	if stream.Error != nil {
+		http.Error(w, stream.Error.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_, _ = w.Write(b) // the client went away: nothing to tell
+	_, _ = w.Write(stream.Buffer()) // the client went away: nothing to tell
 }
 
 // badParam is Prometheus' invalid-parameter error.
