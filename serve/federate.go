@@ -35,7 +35,7 @@ func (s *Server) handleFederate(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now()
 	mint, maxt := now.Add(-s.cfg.LookbackDelta).UnixMilli(), now.UnixMilli()
-	q, err := s.queryable().Querier(mint, maxt)
+	q, err := s.queryable(0).Querier(mint, maxt)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

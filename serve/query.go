@@ -22,6 +22,7 @@ type queryParams struct {
 	start, end time.Time
 	step       time.Duration // 0: an instant query
 	limit      int
+	lookback   time.Duration // the request's lookback_delta; 0: the server's
 	opts       promql.QueryOpts
 }
 
@@ -81,9 +82,9 @@ func (s *Server) query(r *http.Request, ranged bool) (_ *queryData, warnings, in
 	var qry promql.Query
 	var err error
 	if ranged {
-		qry, err = s.engine.NewRangeQuery(ctx, s.queryable(), p.opts, p.expr, p.start, p.end, p.step)
+		qry, err = s.engine.NewRangeQuery(ctx, s.queryable(p.lookback), p.opts, p.expr, p.start, p.end, p.step)
 	} else {
-		qry, err = s.engine.NewInstantQuery(ctx, s.queryable(), p.opts, p.expr, p.start)
+		qry, err = s.engine.NewInstantQuery(ctx, s.queryable(p.lookback), p.opts, p.expr, p.start)
 	}
 	if err != nil {
 		return nil, nil, nil, badParam(err, "query")
@@ -153,13 +154,12 @@ func (s *Server) parseQueryParams(r *http.Request, ranged bool) (queryParams, *a
 			return p, &apiError{errorBadData, errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")}
 		}
 	}
-	var lookback time.Duration
 	if v := r.FormValue("lookback_delta"); v != "" {
-		if lookback, err = parseDuration(v); err != nil {
+		if p.lookback, err = parseDuration(v); err != nil {
 			return p, &apiError{errorBadData, errors.New("error parsing lookback delta duration: " + err.Error())}
 		}
 	}
-	p.opts = promql.NewPrometheusQueryOpts(false, lookback, nil)
+	p.opts = promql.NewPrometheusQueryOpts(false, p.lookback, nil)
 	return p, nil
 }
 

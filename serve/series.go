@@ -172,7 +172,7 @@ func (s *Server) metaQuerier(w http.ResponseWriter, r *http.Request, series bool
 		respondError(w, err)
 		return p, nil, false
 	}
-	if q, err = s.queryable().Querier(p.mint, p.maxt); err != nil {
+	if q, err = s.queryable(0).Querier(p.mint, p.maxt); err != nil {
 		respondError(w, &apiError{errorExec, err})
 		return p, nil, false
 	}

@@ -165,12 +165,13 @@ func (s *Server) Close() error {
 	return errors.Join(errs...)
 }
 
-// queryable is the union of the Services' histories.
-func (s *Server) queryable() storage.Queryable {
+// queryable is the union of the Services' histories, for queries that look back
+// lookback (0: the server's lookback delta, the histories').
+func (s *Server) queryable(lookback time.Duration) storage.Queryable {
 	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
 		qs := make([]storage.Querier, 0, len(s.services))
 		for _, svc := range s.services {
-			q, err := svc.hist.Queryable().Querier(mint, maxt)
+			q, err := svc.hist.QueryableLookback(lookback).Querier(mint, maxt)
 			if err != nil {
 				for _, done := range qs {
 					_ = done.Close()

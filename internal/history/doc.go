@@ -17,8 +17,9 @@
 // chunks outside the hints' range, and hands out chunks that never change again (the
 // chunk still appended to is copied). A Select whose hints are an instant query's
 // instant selector's (the engine reads only each series' latest sample then) gets each
-// series' latest sample alone, not the chunks of the lookback delta: the Queryable
-// assumes an engine with Options.LookbackDelta, which History's and serve's are. Prometheus' own PromQL test files run against it
+// series' latest sample alone, not the chunks of the lookback delta; the Querier must
+// know its queries' lookback delta for that (History.QueryableLookback; serve passes a
+// request's lookback_delta). Prometheus' own PromQL test files run against it
 // (TestPromQLConformance).
 //
 // # Series as Prometheus writes them

@@ -2,6 +2,7 @@ package history
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"math"
 	"strconv"
@@ -153,47 +154,63 @@ func (q recordingQuerier) Select(ctx context.Context, sortSeries bool, hints *st
 }
 
 // Of the hints promql's engine gives its Selects, only an instant query's instant
-// selectors' pass store.instantSelect: not a smoothed one's (it reads samples after the
+// selectors' pass querier.instantSelect: not a smoothed one's (it reads samples after the
 // query's time), nor a subquery's, a range function's or a range query's (span -1: an
-// instant query).
+// instant query), whatever lookback delta the query asks for, as long as the Querier
+// knows it (QueryableLookback): a smoothed selector's span at half the History's
+// lookback delta is an instant selector's at the History's.
 func TestInstantSelectGate(t *testing.T) {
 	h := newHistory(t, Options{})
 	mustAppend(t, h, t0, scrape("a", t0, "x", 1.0))
 	engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 1 << 20, Timeout: time.Minute, LookbackDelta: DefaultLookbackDelta})
-	for _, tc := range []struct {
-		expr  string
-		rng   time.Duration // a range query's span, if one
-		wants bool
-	}{
-		{`x`, -1, true},
-		{`timestamp(x)`, -1, true},
-		{`max by (pod) (x offset 1m)`, -1, true},
-		{`x smoothed`, -1, false},
-		{`max_over_time(x[2m:30s])`, -1, false},
-		{`rate(x[1m])`, -1, false},
-		{`x`, time.Minute, false},
-		{`x`, 0, false}, // a range query of one step: a step, so not the instant path
-	} {
-		r := &recording{q: h.Queryable()}
-		var qry promql.Query
-		var err error
-		if tc.rng >= 0 {
-			qry, err = engine.NewRangeQuery(context.Background(), r, nil, tc.expr, t0, t0.Add(tc.rng), 15*time.Second)
-		} else {
-			qry, err = engine.NewInstantQuery(context.Background(), r, nil, tc.expr, t0)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res := qry.Exec(context.Background()); res.Err != nil {
-			t.Fatalf("%s: %v", tc.expr, res.Err)
-		}
-		qry.Close()
-		if len(r.hints) != 1 {
-			t.Fatalf("%s: %d Selects, want 1", tc.expr, len(r.hints))
-		}
-		if got := h.db.instantSelect(&r.hints[0]); got != tc.wants {
-			t.Errorf("%s (range query span %v): instantSelect(%+v) = %v, want %v", tc.expr, tc.rng, r.hints[0], got, tc.wants)
+	for _, lookback := range []time.Duration{0, DefaultLookbackDelta / 2} {
+		for _, tc := range []struct {
+			expr  string
+			rng   time.Duration // a range query's span, if one
+			wants bool
+		}{
+			{`x`, -1, true},
+			{`timestamp(x)`, -1, true},
+			{`max by (pod) (x offset 1m)`, -1, true},
+			{`x smoothed`, -1, false},
+			{`max_over_time(x[2m:30s])`, -1, false},
+			{`rate(x[1m])`, -1, false},
+			{`x`, time.Minute, false},
+			{`x`, 0, false}, // a range query of one step: a step, so not the instant path
+		} {
+			r := &recording{q: h.QueryableLookback(lookback)}
+			opts := promql.NewPrometheusQueryOpts(false, lookback, nil)
+			var qry promql.Query
+			var err error
+			if tc.rng >= 0 {
+				qry, err = engine.NewRangeQuery(context.Background(), r, opts, tc.expr, t0, t0.Add(tc.rng), 15*time.Second)
+			} else {
+				qry, err = engine.NewInstantQuery(context.Background(), r, opts, tc.expr, t0)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res := qry.Exec(context.Background()); res.Err != nil {
+				t.Fatalf("%s: %v", tc.expr, res.Err)
+			}
+			qry.Close()
+			if len(r.hints) != 1 {
+				t.Fatalf("%s: %d Selects, want 1", tc.expr, len(r.hints))
+			}
+			lb := cmp.Or(lookback, DefaultLookbackDelta)
+			q := h.db.querier(math.MinInt64, math.MaxInt64, lb.Milliseconds())
+			if got := q.instantSelect(&r.hints[0]); got != tc.wants {
+				t.Errorf("%s (lookback %v, range query span %v): instantSelect(%+v) = %v, want %v", tc.expr, lb, tc.rng, r.hints[0], got, tc.wants)
+			}
+			if tc.expr == `x smoothed` && lookback == DefaultLookbackDelta/2 {
+				// The hole a Querier of the History's lookback delta would have.
+				wrong := h.db.querier(math.MinInt64, math.MaxInt64, DefaultLookbackDelta.Milliseconds())
+				if !wrong.instantSelect(&r.hints[0]) {
+					t.Errorf("a smoothed selector at half the lookback delta no longer spans an instant one's: the case is moot")
+				}
+				_ = wrong.Close()
+			}
+			_ = q.Close()
 		}
 	}
 }

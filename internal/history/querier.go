@@ -20,17 +20,24 @@ import (
 type querier struct {
 	s          *store
 	mint, maxt int64
+	lookback   int64 // ms: its queries' lookback delta (instantSelect)
 	epoch      uint64
 	closed     atomic.Bool
 }
 
 var _ storage.Querier = (*querier)(nil)
 
-// Querier implements storage.Queryable.
+// Querier implements storage.Queryable, for queries that look back the store's lookback
+// delta.
 func (s *store) Querier(mint, maxt int64) (storage.Querier, error) {
+	return s.querier(mint, maxt, s.lookback), nil
+}
+
+// querier returns a querier over [mint, maxt] for queries that look back lookback ms.
+func (s *store) querier(mint, maxt, lookback int64) *querier {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return &querier{s: s, mint: mint, maxt: maxt, epoch: s.open()}, nil
+	return &querier{s: s, mint: mint, maxt: maxt, lookback: lookback, epoch: s.open()}
 }
 
 // Select returns the series matching ms that have samples in the querier's range (and the
@@ -44,7 +51,7 @@ func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.Se
 		start, end = max(start, hints.Start), min(end, hints.End)
 	}
 	var out []*seriesSnapshot
-	latestOnly := q.s.instantSelect(hints)
+	latestOnly := q.instantSelect(hints)
 	q.s.mu.RLock()
 	cands := q.s.postings.candidates(ms)
 	sl := slab{series: len(cands)}
@@ -115,14 +122,14 @@ func (q *querier) snapshot(ms *memSeries, start, end int64, sl *slab) *seriesSna
 
 // instantSelect reports whether hints are those promql.Engine.populateSeries gives an
 // instant query's instant vector selector: no step (a range query, or a subquery, has
-// one), no range (a range function's selector has one), from a lookback delta back,
-// less a millisecond, to End (a smoothed selector's End is a lookback delta later, a
-// subquery's Start a range earlier), and not info's or a series-only Select. The engine
+// one), no range (a range function's selector has one), from the query's lookback delta
+// back, less a millisecond, to End (a smoothed selector's End is a lookback delta later,
+// a subquery's Start a range earlier), and not info's or a series-only Select. The engine
 // evaluates such a selector at End alone, and of each series reads only the latest
 // sample at or before End: the selector's value, unless it is stale or older than the
 // lookback delta. TestInstantSelectGate holds this against the engine's own hints.
-func (s *store) instantSelect(hints *storage.SelectHints) bool {
-	return hints != nil && hints.Step == 0 && hints.Range == 0 && hints.End-hints.Start == s.lookback-1 &&
+func (q *querier) instantSelect(hints *storage.SelectHints) bool {
+	return hints != nil && hints.Step == 0 && hints.Range == 0 && hints.End-hints.Start == q.lookback-1 &&
 		hints.Func != "info" && hints.Func != "series"
 }
 

@@ -112,18 +112,27 @@ func (h *History) Query(ctx context.Context, expr string, at time.Time) (Result,
 // for concurrent use with appends: each Querier sees, in every Select, the appends
 // committed when it was made. Close every Querier (promql's engine does): while one is
 // open, appends keep what it may read. Queriers made after Close fail with ErrClosed;
-// those made before keep reading what they saw. The engine must look back
-// Options.LookbackDelta, as the History's own does: a Select is recognised as an instant
-// selector's, which reads only each series' latest sample, by its hints' span of one
-// lookback delta (less a millisecond).
-func (h *History) Queryable() storage.Queryable {
+// those made before keep reading what they saw. Its queries must look back
+// Options.LookbackDelta, as the History's own do; a query that looks back otherwise (a
+// lookback_delta of its own) reads QueryableLookback.
+func (h *History) Queryable() storage.Queryable { return h.QueryableLookback(0) }
+
+// QueryableLookback is Queryable for queries that look back lookback (zero:
+// Options.LookbackDelta). A Select is recognised as an instant selector's, of which the
+// engine reads only each series' latest sample, by its hints' span of one lookback delta
+// less a millisecond; a smoothed selector's spans two of its query's lookback delta, so
+// the Querier must know that one.
+func (h *History) QueryableLookback(lookback time.Duration) storage.Queryable {
+	if lookback <= 0 {
+		lookback = h.opts.LookbackDelta
+	}
 	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
 		h.life.RLock()
 		defer h.life.RUnlock()
 		if h.closed {
 			return nil, ErrClosed
 		}
-		return h.db.Querier(mint, maxt)
+		return h.db.querier(mint, maxt, lookback.Milliseconds()), nil
 	})
 }
 

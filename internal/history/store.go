@@ -37,7 +37,7 @@ type store struct {
 	postings postings
 	nextID   uint64
 	minTime  int64 // ms of the oldest sample held; math.MaxInt64 when empty
-	lookback int64 // ms: the engines' lookback delta (instantSelect)
+	lookback int64 // ms: the lookback delta of Querier's queries (instantSelect)
 }
 
 // memSeries is one series: its labels and samples, in complete chunks that never change
