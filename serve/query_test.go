@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -399,5 +400,48 @@ func TestSeriesLimitIsWarning(t *testing.T) {
 	code, r := query(t, base, "sum(vllm:num_requests_waiting)")
 	if code != http.StatusOK || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "series limit") || !strings.Contains(r.Warnings[0], svc.Namespace+"/vllm") {
 		t.Errorf("got %d %q warnings %q, want 200 with a warning naming the Service and the series limit", code, r.Error, r.Warnings)
+	}
+}
+
+// A query's own lookback_delta is the one its Selects are read with: a smoothed selector
+// at half the server's lookback delta (whose span is then an instant selector's at the
+// server's) interpolates between the samples around its time, as Prometheus does, and
+// is not read as the latest sample alone.
+func TestRequestLookbackDelta(t *testing.T) {
+	svc := newService(t, "vllm", 1, "x 1\n")
+	p := svc.Pods()[0]
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	scrapedAt := func() int64 { // a query scrapes (MaxAge): the sample's time, in ms
+		t.Helper()
+		_, r := query(t, base, "timestamp(x)")
+		v := vector(t, r)
+		if len(v) != 1 {
+			t.Fatalf("timestamp(x): %s", r.Data)
+		}
+		s, err := strconv.ParseFloat(v[0].Value[1].(string), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int64(math.Round(s * 1000))
+	}
+	t1 := scrapedAt()
+	p.SetBody("x 3\n")
+	t2 := scrapedAt()
+	if t2 <= t1 {
+		t.Fatalf("second scrape at %d, not after the first at %d", t2, t1)
+	}
+	mid := time.UnixMilli(t1 + (t2-t1)/2)
+	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{
+		"query": {"x smoothed"}, "time": {formatTime(mid)}, "lookback_delta": {"150s"},
+	})
+	if code != http.StatusOK {
+		t.Fatalf("got %d %q", code, r.Error)
+	}
+	v := vector(t, r)
+	if len(v) != 1 {
+		t.Fatalf("x smoothed between two samples, lookback_delta 150s: %s, want one sample", r.Data)
+	}
+	if got, _ := strconv.ParseFloat(v[0].Value[1].(string), 64); got <= 1 || got >= 3 {
+		t.Errorf("x smoothed between 1 and 3: %v, want a value between them", got)
 	}
 }
