@@ -60,12 +60,11 @@ func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.Se
 			continue
 		}
 		var snap *seriesSnapshot
-		if done := false; latestOnly {
+		done := false
+		if latestOnly {
 			snap, done = q.latest(m, start, end, &sl)
-			if !done {
-				snap = q.snapshot(m, start, end, &sl)
-			}
-		} else {
+		}
+		if !done {
 			snap = q.snapshot(m, start, end, &sl)
 		}
 		if snap != nil {
