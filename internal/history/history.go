@@ -396,6 +396,7 @@ func (a *appendRun) sample(ts *targetSeries, target string, s *Sample, scMs int6
 	}
 	ts.see(e)
 	ms, t := e.s, s.T
+	last := ms.newest()
 	switch {
 	case t > scMs+FutureTolerance.Milliseconds():
 		a.st.Future++
@@ -405,14 +406,14 @@ func (a *appendRun) sample(ts *targetSeries, target string, s *Sample, scMs int6
 		a.st.Rejected++
 		a.refuse(&a.firstRejected, target, s, "older than the retention")
 		return
-	case t <= ms.lastT && !s.OwnTimestamp && ms.lastT-t < shiftTolerance:
-		t = ms.lastT + 1
-	case t == ms.lastT:
+	case t <= last && !s.OwnTimestamp && last-t < shiftTolerance:
+		t = last + 1
+	case t == last:
 		a.st.Duplicates++
 		return
-	case t < ms.lastT:
+	case t < last:
 		a.st.Rejected++
-		a.refuse(&a.firstRejected, target, s, fmt.Sprintf("out of order: its series has a sample at %d", ms.lastT))
+		a.refuse(&a.firstRejected, target, s, fmt.Sprintf("out of order: its series has a sample at %d", last))
 		return
 	}
 	db.append(ms, t, s.V)

@@ -137,7 +137,7 @@ func (a *testAppender) Commit() error {
 		if ms == nil {
 			ms = a.s.create(smp.lset, hash)
 		}
-		if smp.t <= ms.lastT {
+		if smp.t <= ms.newest() {
 			return fmt.Errorf("series %s at %d: %w", smp.lset, smp.t, storage.ErrOutOfOrderSample)
 		}
 		a.s.append(ms, smp.t, smp.v)

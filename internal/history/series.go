@@ -114,7 +114,7 @@ func staleAt(e *entry, ms int64) (int64, bool) {
 	if e.ownTS || e.s.dead {
 		return 0, false
 	}
-	if last := e.s.lastT; ms <= last {
+	if last := e.s.newest(); ms <= last {
 		if last-ms >= shiftTolerance {
 			return 0, false
 		}

@@ -48,11 +48,20 @@ type memSeries struct {
 	chunks   []memChunk  // complete, oldest first
 	head     xorAppender // the chunk appended to; head.n == 0: none
 	headMinT int64       // ms of head's first sample
-	lastT    int64       // ms of the newest sample, head's last; math.MinInt64 before the first
 	epoch    uint64      // of the newest sample
-	hist     []epochT    // lastT at the end of earlier epochs open queriers read, oldest first
+	hist     []epochT    // newest at the end of earlier epochs open queriers read, oldest first
 	dead     bool        // dropped by retention: a holder of the pointer must look it up again
 	next     *memSeries  // the next series of the same label hash (store.byHash)
+}
+
+// newest returns the time of ms' newest sample, the head's last; math.MinInt64 before
+// the first. (A series with samples always has some in its head: a head is cut only by
+// the append that starts the next.)
+func (ms *memSeries) newest() int64 {
+	if ms.head.n == 0 {
+		return math.MinInt64
+	}
+	return ms.head.t
 }
 
 // empty reports whether ms holds no sample.
@@ -80,7 +89,7 @@ const maxHist = 64
 // math.MinInt64 if none.
 func (ms *memSeries) visibleT(epoch uint64) int64 {
 	if ms.epoch <= epoch {
-		return ms.lastT
+		return ms.newest()
 	}
 	for i := len(ms.hist) - 1; i >= 0; i-- {
 		if ms.hist[i].epoch <= epoch {
@@ -100,7 +109,7 @@ func (s *store) record(ms *memSeries) {
 		ms.hist = ms.hist[:0]
 		return
 	}
-	ms.hist = append(ms.hist, epochT{epoch: ms.epoch, lastT: ms.lastT})
+	ms.hist = append(ms.hist, epochT{epoch: ms.epoch, lastT: ms.newest()})
 	// Of the entries older than the oldest open querier, only the newest is read.
 	k := 0
 	for k < len(ms.hist) && ms.hist[k].epoch < s.low {
@@ -154,7 +163,7 @@ func (s *store) holds(ms []*labels.Matcher) bool {
 // that get returns nil.
 func (s *store) create(lset labels.Labels, hash uint64) *memSeries {
 	s.nextID++
-	ms := &memSeries{id: s.nextID, lset: lset, lastT: math.MinInt64}
+	ms := &memSeries{id: s.nextID, lset: lset}
 	ms.next = s.byHash[hash]
 	s.byHash[hash] = ms
 	s.postings.add(ms)
@@ -209,7 +218,6 @@ func (s *store) append(ms *memSeries, t int64, v float64) {
 		ms.epoch = s.epoch
 	}
 	ms.head.append(t, v)
-	ms.lastT = t
 	s.minTime = min(s.minTime, ms.minT())
 }
 
@@ -281,7 +289,7 @@ func (s *store) truncate(mint int64) {
 // truncate drops ms' samples older than mint and reports whether any is left. A chunk a
 // Select may hold is replaced, never changed.
 func (ms *memSeries) truncate(mint int64) bool {
-	if ms.lastT < mint {
+	if ms.newest() < mint {
 		return false
 	}
 	i := 0
