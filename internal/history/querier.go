@@ -123,13 +123,14 @@ func (q *querier) snapshot(ms *memSeries, start, end int64, sl *slab) *seriesSna
 // instant query's instant vector selector: no step (a range query, or a subquery, has
 // one), no range (a range function's selector has one), from the query's lookback delta
 // back, less a millisecond, to End (a smoothed selector's End is a lookback delta later,
-// a subquery's Start a range earlier), and not info's or a series-only Select. The engine
+// a subquery's Start a range earlier). info's Selects have a step (its evaluation
+// interval: 1 in an instant query); a series-only Select (Func "series") that matches
+// reads the same series either way. The engine
 // evaluates such a selector at End alone, and of each series reads only the latest
 // sample at or before End: the selector's value, unless it is stale or older than the
 // lookback delta. TestInstantSelectGate holds this against the engine's own hints.
 func (q *querier) instantSelect(hints *storage.SelectHints) bool {
-	return hints != nil && hints.Step == 0 && hints.Range == 0 && hints.End-hints.Start == q.lookback-1 &&
-		hints.Func != "info" && hints.Func != "series"
+	return hints != nil && hints.Step == 0 && hints.Range == 0 && hints.End-hints.Start == q.lookback-1
 }
 
 // latest is snapshot for an instant selector (instantSelect): ms' latest sample if it
