@@ -1,8 +1,14 @@
 package history
 
 import (
+	"context"
+	"math"
+	"runtime"
 	"testing"
 	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
 )
 
 // TestRetentionForgetsLabelValuesOfDroppedSeries: once the retention drops every series
@@ -35,6 +41,43 @@ func TestChunksHoldSamplesPerChunk(t *testing.T) {
 	for _, ms := range h.db.postings.all {
 		if n := len(ms.chunks); n != 1 || ms.head.n != samplesPerChunk {
 			t.Errorf("%s: %d samples in %d complete chunks and a head of %d, want 1 and %d", ms.lset, 2*samplesPerChunk, n, ms.head.n, samplesPerChunk)
+		}
+	}
+}
+
+// TestSelectOfFewSeriesTakesLittle: a Select of two series allocates about what it
+// copies (their head chunks, their chunk lists), not a slab sized for hundreds of series:
+// the EPP's queries read one or two series, up to ten times a second.
+func TestSelectOfFewSeriesTakesLittle(t *testing.T) {
+	h := newHistory(t, Options{})
+	var samples []Sample
+	for i := range 60 {
+		ts := t0.Add(time.Duration(i) * time.Second)
+		samples = append(samples, own("a", "x", ts, float64(i)), own("b", "x", ts, float64(2*i)))
+	}
+	last := t0.Add(59 * time.Second)
+	mustAppend(t, h, last, Scrape{Target: "a", Time: last, Samples: samples})
+	q, err := h.Queryable().Querier(math.MinInt64, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	x := labels.MustNewMatcher(labels.MatchEqual, "__name__", "x")
+	for _, hints := range []*storage.SelectHints{
+		{Start: t0.UnixMilli(), End: last.UnixMilli(), Range: time.Minute.Milliseconds(), Func: "rate"},
+		{Start: last.UnixMilli() - DefaultLookbackDelta.Milliseconds() + 1, End: last.UnixMilli()},
+	} {
+		const selects = 100
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range selects {
+			set := q.Select(context.Background(), false, hints, x)
+			for set.Next() {
+			}
+		}
+		runtime.ReadMemStats(&after)
+		if per := (after.TotalAlloc - before.TotalAlloc) / selects; per > 4<<10 {
+			t.Errorf("hints %+v: a Select of 2 series allocated %d bytes, want at most 4 KiB", hints, per)
 		}
 	}
 }

@@ -55,6 +55,9 @@ func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.Se
 	q.s.mu.RLock()
 	cands := q.s.postings.candidates(ms)
 	sl := slab{series: len(cands)}
+	if len(cands) <= slabLen {
+		sl.reserve(cands, latestOnly)
+	}
 	for _, m := range cands {
 		if !matchesAll(m.lset, ms) {
 			continue
@@ -180,20 +183,46 @@ func (sl *slab) items() int {
 	return slabLen
 }
 
-// chunks returns an empty chunk list with room for n chunks.
+// chunks returns an empty chunk list with room for n chunks. A new allocation has room
+// for as many lists of n as items allows.
 func (sl *slab) chunks(n int) []chunkenc.Chunk {
 	if cap(sl.list)-len(sl.list) < n {
-		sl.list = make([]chunkenc.Chunk, 0, max(slabLen, n))
+		sl.list = make([]chunkenc.Chunk, 0, n*sl.items())
 	}
 	l := sl.list[len(sl.list) : len(sl.list) : len(sl.list)+n]
 	sl.list = sl.list[:len(sl.list)+n]
 	return l
 }
 
+// slabBytes is the size of a Select's byte allocations beyond what reserve reserved.
+const slabBytes = slabLen * 128
+
+// oneSampleBytes is the most bytes oneSample takes.
+const oneSampleBytes = 2 + binary.MaxVarintLen64 + 8
+
+// reserve allocates the bytes a Select of cands will copy in the common case: each
+// candidate's head chunk, or its one-sample chunk for an instant selector (latestOnly),
+// so a Select of a few series does not take slabBytes. A complete chunk that the
+// querier's epoch sees only part of (rare: samples appended while the query began) is
+// copied into a further allocation. The caller holds the store's mu.
+func (sl *slab) reserve(cands []*memSeries, latestOnly bool) {
+	need := 0
+	if latestOnly {
+		need = len(cands) * oneSampleBytes
+	} else {
+		for _, m := range cands {
+			need += len(m.head.b)
+		}
+	}
+	if need > 0 {
+		sl.bytes = make([]byte, 0, need)
+	}
+}
+
 // clone returns a copy of b.
 func (sl *slab) clone(b []byte) []byte {
 	if cap(sl.bytes)-len(sl.bytes) < len(b) {
-		sl.bytes = make([]byte, 0, max(slabLen*128, len(b)))
+		sl.bytes = make([]byte, 0, max(slabBytes, len(b)))
 	}
 	n := len(sl.bytes)
 	sl.bytes = append(sl.bytes, b...)
@@ -203,7 +232,7 @@ func (sl *slab) clone(b []byte) []byte {
 // oneSample returns the bytes of an XOR chunk of the one sample (t, v): its count, t as a
 // varint and v's 64 bits, as chunkenc (and xorAppender) write a chunk's first sample.
 func (sl *slab) oneSample(t int64, v float64) []byte {
-	var b [2 + binary.MaxVarintLen64 + 8]byte
+	var b [oneSampleBytes]byte
 	binary.BigEndian.PutUint16(b[:], 1)
 	n := 2 + binary.PutVarint(b[2:], t)
 	binary.BigEndian.PutUint64(b[n:], math.Float64bits(v))
