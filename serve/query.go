@@ -56,10 +56,10 @@ func (s *Server) query(r *http.Request, ranged bool) (_ *queryData, warnings, in
 	if err := r.ParseForm(); err != nil {
 		return nil, nil, nil, &apiError{errorBadData, errors.New("error parsing form values: " + err.Error())}
 	}
-	expr, perr := s.parser.ParseExpr(r.FormValue("query"))
+	an, perr := s.analyses.of(r.FormValue("query"))
 	if perr == nil && s.cfg.MaxAge > 0 {
 		// Scrape before reading the time: the evaluation time must be after the scrape.
-		if err := s.freshen(r.Context(), s.mayRead(expr, false)); err != nil {
+		if err := s.freshen(r.Context(), s.mayRead(an.selectors, false)); err != nil {
 			return nil, nil, nil, engineError(err)
 		}
 	}
@@ -94,11 +94,11 @@ func (s *Server) query(r *http.Request, ranged bool) (_ *queryData, warnings, in
 		return nil, nil, nil, badParam(perr, "query")
 	}
 
-	warnings, err = s.availability(s.servicesRead(expr, true), s.mayRead(expr, true))
+	warnings, err = s.availability(s.servicesRead(an.selectors, true), s.mayRead(an.selectors, true))
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	windowWarnings, err := s.partialWindows(expr, p.start)
+	windowWarnings, err := s.partialWindows(an.windows, p.start)
 	if err != nil {
 		return nil, nil, nil, err
 	}

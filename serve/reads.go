@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/promql/parser"
 )
 
 // syntheticNames are the series the server writes per pod itself: a selector of only
@@ -50,23 +49,23 @@ func (svc *service) reads(matchers []*labels.Matcher) bool {
 	return !svc.everUp.Load() || svc.hist.Holds(matchers)
 }
 
-// servicesRead returns the Services expr reads (see reads), data selectors only (not
-// the synthetic up and scrape_* series) when data is set, in the Server's order.
-func (s *Server) servicesRead(expr parser.Expr, data bool) []*service {
-	return s.servicesWhere(expr, data, (*service).reads)
+// servicesRead returns the Services an expression of selectors sels reads (see reads),
+// data selectors only (not the synthetic up and scrape_* series) when data is set, in
+// the Server's order.
+func (s *Server) servicesRead(sels [][]*labels.Matcher, data bool) []*service {
+	return s.servicesWhere(sels, data, (*service).reads)
 }
 
-// mayRead returns the Services whose job and namespace the selectors of expr do not
+// mayRead returns the Services whose job and namespace the selectors sels do not
 // exclude (data selectors only when data is set): those a fresh scrape is taken of under
 // MaxAge, before the history is read, and whose refused samples a query is warned of.
-func (s *Server) mayRead(expr parser.Expr, data bool) []*service {
-	return s.servicesWhere(expr, data, func(svc *service, m []*labels.Matcher) bool { return !svc.excludes(m) })
+func (s *Server) mayRead(sels [][]*labels.Matcher, data bool) []*service {
+	return s.servicesWhere(sels, data, func(svc *service, m []*labels.Matcher) bool { return !svc.excludes(m) })
 }
 
 // servicesWhere returns, in the Server's order, the Services for which some selector of
-// expr (a data selector when data is set) satisfies match.
-func (s *Server) servicesWhere(expr parser.Expr, data bool, match func(*service, []*labels.Matcher) bool) []*service {
-	sels := parser.ExtractSelectors(expr)
+// sels (a data selector when data is set) satisfies match.
+func (s *Server) servicesWhere(sels [][]*labels.Matcher, data bool, match func(*service, []*labels.Matcher) bool) []*service {
 	var out []*service
 	for _, svc := range s.services {
 		for _, m := range sels {

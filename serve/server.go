@@ -27,6 +27,7 @@ type Server struct {
 	services []*service
 	engine   *promql.Engine
 	parser   parser.Parser // the engine's: expressions are analysed as they are evaluated
+	analyses *analyses     // of the expressions asked, by the engine's parser
 	metrics  *serverMetrics
 	gatherer prometheus.Gatherer
 	started  time.Time
@@ -72,6 +73,7 @@ func New(ctx context.Context, c client.Reader, cfg Config) (*Server, error) {
 		s.services = append(s.services, svc)
 	}
 	s.parser = parser.NewParser(parser.Options{})
+	s.analyses = newAnalyses(s.parser)
 	s.engine = promql.NewEngine(promql.EngineOpts{
 		Parser:        s.parser,
 		MaxSamples:    history.DefaultMaxSamples,

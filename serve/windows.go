@@ -7,20 +7,19 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/podscrape/podscrape/internal/history"
 )
 
-// partialWindows checks each window of expr (history.Windows: the library's own analysis,
-// so serve and the pod source class a function alike), evaluated from start, against
-// the histories of the Services it reads. A window reaching back before a Service's
-// oldest scrape by more than the Service's interval (Prometheus extrapolates over a gap that short) is
-// partial: for a summing function or an offset it is an error (HTTP 422) unless
-// allowPartial, otherwise a warning.
-func (s *Server) partialWindows(expr parser.Expr, start time.Time) (warnings []string, err error) {
+// partialWindows checks the windows of an expression (history.Windows: the library's own
+// analysis, so serve and the pod source class a function alike), evaluated from start,
+// against the histories of the Services it reads. A window reaching back before a
+// Service's oldest scrape by more than the Service's interval (Prometheus extrapolates
+// over a gap that short) is partial: for a summing function or an offset it is an error
+// (HTTP 422) unless allowPartial, otherwise a warning.
+func (s *Server) partialWindows(windows []history.Window, start time.Time) (warnings []string, err error) {
 	var errs []string
-	for _, w := range history.Windows(expr) {
+	for _, w := range windows {
 		if w.Pinned || w.Reach == 0 {
 			continue // an @ fixes the window's time; an instant selector reads no past
 		}
