@@ -94,7 +94,7 @@ func (s *Server) query(r *http.Request, ranged bool) (_ *queryData, warnings, in
 		return nil, nil, nil, badParam(perr, "query")
 	}
 
-	warnings, err = s.availability(s.servicesRead(an.selectors, true), s.mayRead(an.selectors, true))
+	warnings, err = s.availability(s.servicesRead(an.selectors), s.mayRead(an.selectors, true))
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/podscrape/podscrape/serve"
 )
 
@@ -387,9 +390,31 @@ func TestMissingServiceIsUnavailable(t *testing.T) {
 	missing := serviceConfig(svc)
 	missing.Source.ServiceName = "nope"
 	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{missing}})
-	code, r := query(t, base, "sum(vllm:num_requests_waiting)")
-	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" || !strings.Contains(r.Error, svc.Namespace+"/nope") {
-		t.Errorf("got %d %q %q, want 503 unavailable naming the Service", code, r.ErrorType, r.Error)
+	// up has no pod to answer for either: KEDA would read [] as 0.
+	for _, expr := range []string{"sum(vllm:num_requests_waiting)", "up", "count(up == 1)", "scrape_samples_scraped"} {
+		code, r := query(t, base, expr)
+		if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" || !strings.Contains(r.Error, svc.Namespace+"/nope") {
+			t.Errorf("%s: got %d %q %q, want 503 unavailable naming the Service", expr, code, r.ErrorType, r.Error)
+		}
+	}
+}
+
+// A Service whose pods can no longer be listed gives no health either: up's samples of
+// the last scrape that listed them are not an answer for pods that may be gone.
+func TestServiceGoneLaterIsUnavailableForUp(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	code, r := query(t, base, "count(up == 1)")
+	if code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "2" {
+		t.Fatalf("healthy: got %d %q %s, want 200 with 2", code, r.Error, r.Data)
+	}
+	gone := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: svc.Name}}
+	if err := env.Client.Delete(t.Context(), gone); err != nil {
+		t.Fatal(err)
+	}
+	code, r = query(t, base, "count(up == 1)")
+	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" || !strings.Contains(r.Error, svc.Namespace+"/vllm") {
+		t.Errorf("after the Service was deleted: got %d %q %q %s, want 503 unavailable naming the Service", code, r.ErrorType, r.Error, r.Data)
 	}
 }
 

@@ -8,7 +8,8 @@ import (
 )
 
 // syntheticNames are the series the server writes per pod itself: a selector of only
-// these reads a Service's health, not its data, and is answered whatever the pods did.
+// these reads a Service's health, not its data, and is answered whatever the pods did,
+// while the Service has pods to answer for (servicesRead).
 var syntheticNames = map[string]bool{"up": true, "scrape_duration_seconds": true, "scrape_samples_scraped": true}
 
 // excludes reports whether matchers exclude every series of svc by the labels the server
@@ -49,11 +50,22 @@ func (svc *service) reads(matchers []*labels.Matcher) bool {
 	return !svc.everUp.Load() || svc.hist.Holds(matchers)
 }
 
-// servicesRead returns the Services an expression of selectors sels reads (see reads),
-// data selectors only (not the synthetic up and scrape_* series) when data is set, in
-// the Server's order.
-func (s *Server) servicesRead(sels [][]*labels.Matcher, data bool) []*service {
-	return s.servicesWhere(sels, data, (*service).reads)
+// servicesRead returns, in the Server's order, the Services whose latest scrape decides
+// whether an expression of selectors sels can be answered: those its data selectors read
+// (see reads), and those its selectors of only the synthetic up and scrape_* series read
+// while the Service has no pod to report on (never scraped, or its discovery or Secret
+// failed): up answers for each pod down, but there is no pod to answer for then.
+func (s *Server) servicesRead(sels [][]*labels.Matcher) []*service {
+	return s.servicesWhere(sels, false, func(svc *service, m []*labels.Matcher) bool {
+		if !svc.reads(m) {
+			return false
+		}
+		if !onlySynthetic(m) {
+			return true
+		}
+		st := svc.state.Load()
+		return st == nil || (st.err != nil && len(st.pods) == 0)
+	})
 }
 
 // mayRead returns the Services whose job and namespace the selectors sels do not
