@@ -378,6 +378,11 @@ func (a *appendRun) sample(ts *targetSeries, target string, s *Sample, scMs int6
 		}
 		ms := db.get(s.Labels, hash)
 		if ms == nil {
+			// A sample refused for its time makes no series: the series would hold
+			// nothing, and take a slot of the series limit from every other target.
+			if a.refusedByTime(target, s, scMs) {
+				return
+			}
 			if db.numSeries() >= a.h.opts.SeriesLimit {
 				a.st.Refused++
 				a.refuse(&a.firstRefused, target, s, "new series")
@@ -395,17 +400,12 @@ func (a *appendRun) sample(ts *targetSeries, target string, s *Sample, scMs int6
 		*s.Ref = e
 	}
 	ts.see(e)
+	if a.refusedByTime(target, s, scMs) {
+		return
+	}
 	ms, t := e.s, s.T
 	last := ms.newest()
 	switch {
-	case t > scMs+FutureTolerance.Milliseconds():
-		a.st.Future++
-		a.refuse(&a.firstFuture, target, s, fmt.Sprintf("%s ahead of its scrape", time.Duration(t-scMs)*time.Millisecond))
-		return
-	case t < a.minValid:
-		a.st.Rejected++
-		a.refuse(&a.firstRejected, target, s, "older than the retention")
-		return
 	case t <= last && !s.OwnTimestamp && last-t < shiftTolerance:
 		t = last + 1
 	case t == last:
@@ -421,6 +421,22 @@ func (a *appendRun) sample(ts *targetSeries, target string, s *Sample, scMs int6
 	if !s.OwnTimestamp {
 		a.latest = max(a.latest, t)
 	}
+}
+
+// refusedByTime refuses s, and reports whether it did, when its time is more than
+// FutureTolerance ahead of its scrape at scMs or older than the retention.
+func (a *appendRun) refusedByTime(target string, s *Sample, scMs int64) bool {
+	switch {
+	case s.T > scMs+FutureTolerance.Milliseconds():
+		a.st.Future++
+		a.refuse(&a.firstFuture, target, s, fmt.Sprintf("%s ahead of its scrape", time.Duration(s.T-scMs)*time.Millisecond))
+		return true
+	case s.T < a.minValid:
+		a.st.Rejected++
+		a.refuse(&a.firstRejected, target, s, "older than the retention")
+		return true
+	}
+	return false
 }
 
 // refuse records a refused sample's metric name and series and, if first is unset, its

@@ -14,7 +14,7 @@ import (
 // sorted, whatever the cause; past MaxRefusedSeries it is nil and RefusedNames still
 // names the metrics.
 func TestAppendRefusedSeries(t *testing.T) {
-	h := newHistory(t, Options{SeriesLimit: 4}) // ahead, old and kept are series, whatever their samples
+	h := newHistory(t, Options{SeriesLimit: 2}) // kept and x; ahead and old, refused for their time, make no series
 	sc := Scrape{Target: "a", Time: t0, Samples: []Sample{
 		own("a", "ahead", t0.Add(20*time.Minute), 1),
 		own("a", "old", t0.Add(-11*time.Minute), 1),
@@ -24,7 +24,7 @@ func TestAppendRefusedSeries(t *testing.T) {
 	want := []labels.Labels{
 		labels.FromStrings("__name__", "ahead", "pod", "a"),
 		labels.FromStrings("__name__", "old", "pod", "a"),
-		labels.FromStrings("__name__", "y", "pod", "b"), // the fourth new series, past the limit
+		labels.FromStrings("__name__", "y", "pod", "b"), // the third new series, past the limit
 	}
 	if !slices.EqualFunc(st.RefusedSeries, want, labels.Equal) {
 		t.Errorf("RefusedSeries = %v, want %v", st.RefusedSeries, want)

@@ -86,6 +86,29 @@ func TestOwnTimestampsInOrderPerSeries(t *testing.T) {
 	}
 }
 
+// TestRefusedSamplesTakeNoSeriesSlot: a pod whose samples are all refused for their time
+// (a year ahead: an exporter writing microseconds; or older than the retention) makes no
+// series, so it cannot fill the series limit and keep another pod's series out.
+func TestRefusedSamplesTakeNoSeriesSlot(t *testing.T) {
+	h := newHistory(t, Options{SeriesLimit: 2})
+	bad := Scrape{Target: "micros", Time: t0, Samples: []Sample{
+		own("micros", "a", t0.Add(365*24*time.Hour), 1),
+		own("micros", "b", t0.Add(365*24*time.Hour), 1),
+		own("micros", "c", t0.Add(-DefaultRetention-time.Minute), 1),
+	}}
+	st, err := h.Append(context.Background(), t0, []Scrape{bad})
+	if st.Future != 2 || st.Rejected != 1 || !errors.Is(err, ErrFutureSample) {
+		t.Fatalf("stats %+v, error %v; want 2 future, 1 rejected", st, err)
+	}
+	if n := h.NumSeries(); n != 0 {
+		t.Errorf("NumSeries = %d after refusing every sample, want 0", n)
+	}
+	st, err = h.Append(context.Background(), t0, []Scrape{scrape("healthy", t0, "x", 1.0, "y", 1.0)})
+	if err != nil || st.Appended != 2 || st.Refused != 0 {
+		t.Errorf("the healthy pod's two series: stats %+v, error %v; want both appended", st, err)
+	}
+}
+
 // TestFutureTimestampsRefusedForTheirTargetOnly: a sample more than 10 minutes ahead of its
 // scrape is refused, counted and named; a pod 5 minutes ahead is kept; neither keeps any
 // other pod's later samples out.
