@@ -1,9 +1,6 @@
 package serve
 
 import (
-	"encoding/json"
-	"slices"
-
 	jsoniter "github.com/json-iterator/go"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
@@ -21,40 +18,28 @@ import (
 // jsonConfig is the configuration Prometheus' codec encodes with.
 var jsonConfig = jsoniter.ConfigCompatibleWithStandardLibrary
 
-// MarshalJSON writes vector and matrix results as Prometheus' codec does; other results
-// (scalar, string) through their own MarshalJSON, as Prometheus' codec leaves them.
-func (d *queryData) MarshalJSON() ([]byte, error) {
-	type plain queryData // without this method
+// writeTo writes d as Prometheus' codec writes vector and matrix results, and reports
+// whether it did; other results (scalar, string) are left to their own MarshalJSON
+// (through queryData's fields), as Prometheus' codec leaves them.
+func (d *queryData) writeTo(stream *jsoniter.Stream) bool {
 	switch d.Result.(type) {
 	case promql.Vector, promql.Matrix:
 	default:
-		return json.Marshal((*plain)(d))
+		return false
 	}
-	return encode(func(stream *jsoniter.Stream) {
-		stream.WriteObjectStart()
-		stream.WriteObjectField("resultType")
-		stream.WriteString(string(d.ResultType))
-		stream.WriteMore()
-		stream.WriteObjectField("result")
-		switch v := d.Result.(type) {
-		case promql.Vector:
-			writeVector(stream, v)
-		case promql.Matrix:
-			writeMatrix(stream, v)
-		}
-		stream.WriteObjectEnd()
-	})
-}
-
-// encode returns what write writes on a stream of Prometheus' codec configuration.
-func encode(write func(*jsoniter.Stream)) ([]byte, error) {
-	stream := jsonConfig.BorrowStream(nil)
-	defer jsonConfig.ReturnStream(stream)
-	write(stream)
-	if stream.Error != nil {
-		return nil, stream.Error
+	stream.WriteObjectStart()
+	stream.WriteObjectField("resultType")
+	stream.WriteString(string(d.ResultType))
+	stream.WriteMore()
+	stream.WriteObjectField("result")
+	switch v := d.Result.(type) {
+	case promql.Vector:
+		writeVector(stream, v)
+	case promql.Matrix:
+		writeMatrix(stream, v)
 	}
-	return slices.Clone(stream.Buffer()), nil
+	stream.WriteObjectEnd()
+	return true
 }
 
 func writeVector(stream *jsoniter.Stream, v promql.Vector) {
@@ -135,18 +120,32 @@ func writePoints(stream *jsoniter.Stream, field string, n int, point func(j int)
 // MarshalJSON (encoding/json's) would escape them.
 type labelSets []labels.Labels
 
-// MarshalJSON writes the sets as a list of label objects.
-func (ls labelSets) MarshalJSON() ([]byte, error) {
-	return encode(func(stream *jsoniter.Stream) {
-		stream.WriteArrayStart()
-		for i, l := range ls {
-			if i > 0 {
-				stream.WriteMore()
-			}
-			writeLabels(stream, l)
+// writeTo writes the sets as a list of label objects.
+func (ls labelSets) writeTo(stream *jsoniter.Stream) {
+	stream.WriteArrayStart()
+	for i, l := range ls {
+		if i > 0 {
+			stream.WriteMore()
 		}
-		stream.WriteArrayEnd()
-	})
+		writeLabels(stream, l)
+	}
+	stream.WriteArrayEnd()
+}
+
+// writeData writes an answer's data: vector and matrix results and series lists with
+// the writers above, straight into the envelope's stream; anything else as json-iterator
+// encodes it (a scalar's or string's own MarshalJSON, the metadata, the targets).
+func writeData(stream *jsoniter.Stream, data any) {
+	switch d := data.(type) {
+	case *queryData:
+		if d.writeTo(stream) {
+			return
+		}
+	case labelSets:
+		d.writeTo(stream)
+		return
+	}
+	stream.WriteVal(data)
 }
 
 func writeLabels(stream *jsoniter.Stream, ls labels.Labels) {

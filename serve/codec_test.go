@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -18,11 +19,7 @@ func TestJSONLabelsAsPrometheus(t *testing.T) {
 		"matrix": &queryData{ResultType: "matrix", Result: promql.Matrix{{Metric: ls, Floats: []promql.FPoint{{T: 1700000000005, F: 2}}}}},
 		"series": labelSets{ls},
 	} {
-		b, err := jsonConfig.Marshal(&response{Status: "success", Data: data, Warnings: []string{"<w>"}})
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		got := string(b)
+		got := string(encodeResponse(t, &response{Status: "success", Data: data, Warnings: []string{"<w>"}}))
 		if !strings.Contains(got, `"path":"<a&b>"`) || !strings.Contains(got, `"warnings":["\u003cw\u003e"]`) {
 			t.Errorf("%s: %s; want the label value as is and the warning escaped", name, got)
 		}
@@ -35,6 +32,42 @@ func TestJSONLabelsAsPrometheus(t *testing.T) {
 			if !strings.Contains(got, `"values":[[1700000000.005,"2"]]`) {
 				t.Errorf("matrix: %s; want [[1700000000.005,\"2\"]]", got)
 			}
+		}
+	}
+}
+
+// encodeResponse returns what writeJSON writes of resp.
+func encodeResponse(t *testing.T, resp *response) []byte {
+	t.Helper()
+	stream := jsonConfig.BorrowStream(nil)
+	defer jsonConfig.ReturnStream(stream)
+	resp.writeTo(stream)
+	if stream.Error != nil {
+		t.Fatal(stream.Error)
+	}
+	return append([]byte(nil), stream.Buffer()...)
+}
+
+// The envelope is written as encoding/json writes Prometheus' response struct (its
+// codec's configuration is encoding/json's): field order, empty fields left out,
+// strings HTML-escaped; data that is not a vector, matrix or series list as json
+// encodes it.
+func TestEnvelopeAsEncodingJSON(t *testing.T) {
+	for name, resp := range map[string]*response{
+		"error":    {Status: "error", ErrorType: string(errorUnavailable), Error: `service a/b: pod <x> & "y" failed`},
+		"warnings": {Status: "success", Data: []any{}, Warnings: []string{"w<1>", "w&2"}, Infos: []string{"i>"}},
+		"no data":  {Status: "success"},
+		"map":      {Status: "success", Data: map[string][]string{"b": {"<"}, "a": {}}},
+		"build":    {Status: "success", Data: buildInfo{Version: "v<1>", GoVersion: "go1"}},
+		"scalar":   {Status: "success", Data: &queryData{ResultType: "scalar", Result: promql.Scalar{T: 1700000000500, V: 2}}},
+		"string":   {Status: "success", Data: &queryData{ResultType: "string", Result: promql.String{T: 1700000000500, V: "<s>"}}},
+	} {
+		want, err := json.Marshal(resp)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := encodeResponse(t, resp); string(got) != string(want) {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	jsoniter "github.com/json-iterator/go"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql"
 )
@@ -64,6 +65,45 @@ type response struct {
 	Infos     []string `json:"infos,omitempty"`
 }
 
+// writeTo writes resp as Prometheus' codec writes its envelope (encoding/json's output
+// for its fields: in this order, empty ones left out, strings HTML-escaped), the data
+// by writeData, in the same stream.
+func (resp *response) writeTo(stream *jsoniter.Stream) {
+	stream.WriteObjectStart()
+	stream.WriteObjectField("status")
+	stream.WriteStringWithHTMLEscaped(resp.Status)
+	if resp.Data != nil {
+		stream.WriteMore()
+		stream.WriteObjectField("data")
+		writeData(stream, resp.Data)
+	}
+	for _, f := range [...]struct{ name, value string }{{"errorType", resp.ErrorType}, {"error", resp.Error}} {
+		if f.value != "" {
+			stream.WriteMore()
+			stream.WriteObjectField(f.name)
+			stream.WriteStringWithHTMLEscaped(f.value)
+		}
+	}
+	for _, f := range [...]struct {
+		name   string
+		values []string
+	}{{"warnings", resp.Warnings}, {"infos", resp.Infos}} {
+		if len(f.values) > 0 {
+			stream.WriteMore()
+			stream.WriteObjectField(f.name)
+			stream.WriteArrayStart()
+			for i, v := range f.values {
+				if i > 0 {
+					stream.WriteMore()
+				}
+				stream.WriteStringWithHTMLEscaped(v)
+			}
+			stream.WriteArrayEnd()
+		}
+	}
+	stream.WriteObjectEnd()
+}
+
 // respond writes data as a success, with warnings and infos.
 func respond(w http.ResponseWriter, data any, warnings, infos []string) {
 	writeJSON(w, http.StatusOK, &response{Status: "success", Data: data, Warnings: warnings, Infos: infos})
@@ -84,7 +124,7 @@ func writeJSON(w http.ResponseWriter, code int, resp *response) {
 	// answer is encoded before the status is written, so an encoding error is a 500.
 	stream := jsonConfig.BorrowStream(nil)
 	defer jsonConfig.ReturnStream(stream)
-	stream.WriteVal(resp)
+	resp.writeTo(stream)
 	if stream.Error != nil {
 		http.Error(w, stream.Error.Error(), http.StatusInternalServerError)
 		return
