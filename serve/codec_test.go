@@ -55,6 +55,7 @@ func encodeResponse(t *testing.T, resp *response) []byte {
 func TestEnvelopeAsEncodingJSON(t *testing.T) {
 	for name, resp := range map[string]*response{
 		"error":    {Status: "error", ErrorType: string(errorUnavailable), Error: `service a/b: pod <x> & "y" failed`},
+		"unicode":  {Status: "error", ErrorType: string(errorBadData), Error: "bad \xff utf-8, \u2028 \u2029 \t\x01 é"},
 		"warnings": {Status: "success", Data: []any{}, Warnings: []string{"w<1>", "w&2"}, Infos: []string{"i>"}},
 		"no data":  {Status: "success"},
 		"map":      {Status: "success", Data: map[string][]string{"b": {"<"}, "a": {}}},
