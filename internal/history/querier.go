@@ -202,9 +202,10 @@ const oneSampleBytes = 2 + binary.MaxVarintLen64 + 8
 
 // reserve allocates the bytes a Select of cands will copy in the common case: each
 // candidate's head chunk, or its one-sample chunk for an instant selector (latestOnly),
-// so a Select of a few series does not take slabBytes. A complete chunk that the
-// querier's epoch sees only part of (rare: samples appended while the query began) is
-// copied into a further allocation. The caller holds the store's mu.
+// so a Select of a few series does not take slabBytes; and never more than slabBytes
+// (candidates that do not match may be many). What does not fit (a complete chunk that
+// the querier's epoch sees only part of: samples appended while the query began) is
+// copied into further allocations. The caller holds the store's mu.
 func (sl *slab) reserve(cands []*memSeries, latestOnly bool) {
 	need := 0
 	if latestOnly {
@@ -215,7 +216,7 @@ func (sl *slab) reserve(cands []*memSeries, latestOnly bool) {
 		}
 	}
 	if need > 0 {
-		sl.bytes = make([]byte, 0, need)
+		sl.bytes = make([]byte, 0, min(need, slabBytes))
 	}
 }
 
