@@ -23,6 +23,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/label/{name}/values", s.handleLabelValues)
 	mux.HandleFunc("GET /api/v1/metadata", s.handleMetadata)
 	both("/api/v1/query_exemplars", s.handleExemplars)
+	mux.HandleFunc("GET /api/v1/rules", s.handleRules)
+	mux.HandleFunc("GET /api/v1/alerts", s.handleAlerts)
 	mux.HandleFunc("GET /api/v1/targets", s.handleTargets)
 	mux.HandleFunc("GET /api/v1/status/buildinfo", s.handleBuildInfo)
 	mux.HandleFunc("GET /federate", s.handleFederate)
@@ -39,6 +41,23 @@ func (s *Server) routes() http.Handler {
 // toggle gets an answer rather than a 404.
 func (s *Server) handleExemplars(w http.ResponseWriter, _ *http.Request) {
 	respond(w, []any{}, nil, nil)
+}
+
+// handleRules serves /api/v1/rules: no rule groups, as a Prometheus server without rule
+// files answers (serve evaluates no rules), so Grafana's alerting view, which asks every
+// Prometheus data source for its rules, lists none instead of failing on a 404.
+func (s *Server) handleRules(w http.ResponseWriter, _ *http.Request) {
+	respond(w, struct {
+		Groups []any `json:"groups"`
+	}{Groups: []any{}}, nil, nil)
+}
+
+// handleAlerts serves /api/v1/alerts: no alerts, as a Prometheus server without rules
+// answers.
+func (s *Server) handleAlerts(w http.ResponseWriter, _ *http.Request) {
+	respond(w, struct {
+		Alerts []any `json:"alerts"`
+	}{Alerts: []any{}}, nil, nil)
 }
 
 // handleHealthy serves /-/healthy: the process answers.
