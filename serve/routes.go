@@ -23,6 +23,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/label/{name}/values", s.handleLabelValues)
 	mux.HandleFunc("GET /api/v1/metadata", s.handleMetadata)
 	both("/api/v1/query_exemplars", s.handleExemplars)
+	both("/api/v1/format_query", s.handleFormatQuery)
 	mux.HandleFunc("GET /api/v1/rules", s.handleRules)
 	mux.HandleFunc("GET /api/v1/alerts", s.handleAlerts)
 	mux.HandleFunc("GET /api/v1/targets", s.handleTargets)
@@ -41,6 +42,17 @@ func (s *Server) routes() http.Handler {
 // toggle gets an answer rather than a 404.
 func (s *Server) handleExemplars(w http.ResponseWriter, _ *http.Request) {
 	respond(w, []any{}, nil, nil)
+}
+
+// handleFormatQuery serves /api/v1/format_query: the expression pretty-printed, as
+// Prometheus formats it (Grafana's query editor's "Format query").
+func (s *Server) handleFormatQuery(w http.ResponseWriter, r *http.Request) {
+	expr, err := s.parser.ParseExpr(r.FormValue("query"))
+	if err != nil {
+		respondError(w, badParam(err, "query"))
+		return
+	}
+	respond(w, expr.Pretty(0), nil, nil)
 }
 
 // handleRules serves /api/v1/rules: no rule groups, as a Prometheus server without rule

@@ -158,6 +158,8 @@ func TestSameJSONAsPrometheus(t *testing.T) {
 		{"/api/v1/query", url.Values{"query": {"vector(123456789012345678901234)"}, "time": {"1700000000"}}},
 		{"/api/v1/query", url.Values{"query": {"scalar(vector(0.25))"}, "time": {"1700000000.5"}}},
 		{"/api/v1/query_range", url.Values{"query": {`label_replace(vector(time() * 1e-9), "b", "1", "", "")`}, "start": {"1700000000.5"}, "end": {"1700000002.5"}, "step": {"1"}}},
+		{"/api/v1/format_query", url.Values{"query": {`sum by(pod)(rate(x{a="b"}[5m]))/on(pod) group_left sum(y)`}}},
+		{"/api/v1/format_query", url.Values{"query": {"sum("}}},
 		// Neither evaluates rules: Grafana's alerting view asks every data source.
 		{"/api/v1/rules", url.Values{}},
 		{"/api/v1/rules", url.Values{"type": {"alert"}}},
