@@ -32,7 +32,7 @@ const (
 // selects), so a tree is not shared with it.
 type analyses struct {
 	parser parser.Parser
-	mu     sync.Mutex
+	mu     sync.Mutex // protects byExpr
 	byExpr map[string]*analysis
 }
 
