@@ -63,10 +63,3 @@ func (a *analyses) of(expr string) (*analysis, error) {
 	}
 	return an, nil
 }
-
-// len returns how many analyses are kept.
-func (a *analyses) len() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.byExpr)
-}

@@ -30,7 +30,7 @@ func TestAnalysesParseAnExpressionOnce(t *testing.T) {
 	if _, err := a.of(`sum(`); err == nil {
 		t.Error("a bad expression gave no error")
 	}
-	if n := a.len(); n != 1 {
+	if n := len(a.byExpr); n != 1 {
 		t.Errorf("%d analyses kept, want 1 (a bad expression is not kept)", n)
 	}
 }
@@ -41,7 +41,7 @@ func TestAnalysesStayBounded(t *testing.T) {
 	if _, err := a.of(long); err != nil {
 		t.Fatal(err)
 	}
-	if n := a.len(); n != 0 {
+	if n := len(a.byExpr); n != 0 {
 		t.Errorf("an expression of %d bytes was kept", len(long))
 	}
 	for i := range maxAnalyses + 1 {
@@ -49,7 +49,7 @@ func TestAnalysesStayBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := a.len(); n < 1 || n > maxAnalyses {
+	if n := len(a.byExpr); n < 1 || n > maxAnalyses {
 		t.Errorf("%d analyses kept, want 1 to %d", n, maxAnalyses)
 	}
 }
