@@ -6,7 +6,8 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+
+	"github.com/podscrape/podscrape/internal/kubeauth"
 )
 
 // AuthPathPrefix prefixes the request path that WithKubernetesAuth authorizes: a client
@@ -16,35 +17,30 @@ import (
 // authenticated user get /api/*, so any ServiceAccount of the cluster could read.
 const AuthPathPrefix = "/podscrape"
 
-// WithKubernetesAuth protects h as Kubernetes components protect their metrics, with
-// controller-runtime's pkg/metrics/filters: each request's Bearer token is checked with
-// a TokenReview, then a SubjectAccessReview asks whether its user may use the request's
-// method (get, post) on AuthPathPrefix + its path as a non-resource URL. No token: 401;
-// a token the TokenReview rejects: 401 or, when the review itself reports an error,
-// 500; not allowed: 403. Reviews are cached (allowed 5m, denied 30s).
+// WithKubernetesAuth protects h as Kubernetes components protect their metrics (as
+// controller-runtime's pkg/metrics/filters does): each request's Bearer token is checked
+// with a TokenReview, then a SubjectAccessReview asks whether its user may use the
+// request's method (get, post) on AuthPathPrefix + its path as a non-resource URL. No
+// token, or one the TokenReview rejects: 401; not allowed: 403; a review that could not
+// be made (the API server unreachable, serve's own identity not allowed to review): 500.
+// Answers are reused: a token's for a minute, an allowed access for 5m, a denied one for
+// 30s.
 //
 // The probes /-/healthy and /-/ready are answered without a token: a kubelet sends
 // none, and they tell nothing about the data. cfg reaches the API server as the
 // server's ServiceAccount, which needs create on tokenreviews and subjectaccessreviews.
 func WithKubernetesAuth(h http.Handler, cfg *rest.Config, log logr.Logger) (http.Handler, error) {
-	hc, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("serve: auth: client for %s: %w", cfg.Host, err)
-	}
-	filter, err := filters.WithAuthenticationAndAuthorization(cfg, hc)
+	filter, err := kubeauth.New(cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("serve: auth: %w", err)
 	}
 	// The filter authorizes the path it is given: hand it the prefixed path, and h the
 	// request's own.
-	protected, err := filter(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	protected := filter.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path = r.URL.Path[len(AuthPathPrefix):]
 		r.URL.RawPath = ""
 		h.ServeHTTP(w, r)
 	}))
-	if err != nil {
-		return nil, fmt.Errorf("serve: auth: %w", err)
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/-/healthy" || r.URL.Path == "/-/ready" {
 			h.ServeHTTP(w, r)

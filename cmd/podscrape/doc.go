@@ -6,7 +6,7 @@
 //
 // The command is thin: flags become a pod.PodScrapingSourceConfig and a snapshot.Filter,
 // the library scrapes, and internal/render writes the result. The kubectl flags
-// (--kubeconfig, --context, -n, ...) come from k8s.io/cli-runtime.
+// (--kubeconfig, --context, -n, ...) are client-go's clientcmd, as kubectl reads them.
 //
 // # Exit codes
 //

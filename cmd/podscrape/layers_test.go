@@ -33,3 +33,37 @@ func TestInternalImportsNothingAbove(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryLinksNoServerNorPluginLoader keeps the podscrape binary (what `serve` runs in
+// a cluster) light: no `plugin` package, which makes the linker keep and export every
+// symbol (it came with kustomize, through k8s.io/cli-runtime, and took the binary from 64
+// to 125 MB, half its resident pages); no k8s.io/apiserver (controller-runtime's metrics
+// filters link its authenticator factories); no cloud SDKs.
+func TestBinaryLinksNoServerNorPluginLoader(t *testing.T) {
+	t.Parallel()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command, to list the imports: %v", err)
+	}
+	out, err := exec.Command(goTool, "list", "-deps", "github.com/podscrape/podscrape/cmd/podscrape").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	var usesClientGo bool
+	for _, dep := range deps {
+		usesClientGo = usesClientGo || dep == "k8s.io/client-go/tools/clientcmd"
+		if dep == "plugin" {
+			t.Errorf("the binary links the plugin package: every symbol kept and exported")
+		}
+		for _, p := range []string{"k8s.io/apiserver/", "k8s.io/cli-runtime/", "sigs.k8s.io/kustomize/",
+			"sigs.k8s.io/controller-runtime/pkg/metrics/filters", "github.com/aws/", "github.com/Azure/", "cloud.google.com/"} {
+			if strings.HasPrefix(dep, p) {
+				t.Errorf("the binary links %s", dep)
+			}
+		}
+	}
+	if !usesClientGo {
+		t.Fatalf("go list -deps: %d packages without clientcmd, want it (else this test proves nothing)", len(deps))
+	}
+}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podscrape/podscrape/source/pod"
@@ -94,16 +93,16 @@ func (o *podFlags) validate(changed func(flag string) bool) error {
 
 // connect builds the API client from the kubectl flags and the source config of
 // service, and checks a named --secret exists with its key.
-func (o *podFlags) connect(ctx context.Context, kube *genericclioptions.ConfigFlags, service string) (client.Client, pod.PodScrapingSourceConfig, error) {
+func (o *podFlags) connect(ctx context.Context, kube *kubeFlags, service string) (client.Client, pod.PodScrapingSourceConfig, error) {
 	var cfg pod.PodScrapingSourceConfig
-	namespace, _, err := kube.ToRawKubeConfigLoader().Namespace()
+	namespace, err := kube.namespace()
 	if err != nil {
 		return nil, cfg, fmt.Errorf("kubeconfig: %w", err)
 	}
 	if err := o.validateNames(namespace, service); err != nil {
 		return nil, cfg, err
 	}
-	restConfig, err := kube.ToRESTConfig()
+	restConfig, err := kube.restConfig()
 	if err != nil {
 		return nil, cfg, fmt.Errorf("kubeconfig: %w", err)
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/podscrape/podscrape/cmd/podscrape/internal/render"
 	"github.com/podscrape/podscrape/internal/history"
@@ -37,7 +36,7 @@ const queryName = "query"
 // trendLength is how many past values a --watch sparkline shows.
 const trendLength = 20
 
-func newQueryCommand(kube *genericclioptions.ConfigFlags, stdout, stderr io.Writer) *cobra.Command {
+func newQueryCommand(kube *kubeFlags, stdout, stderr io.Writer) *cobra.Command {
 	o := &queryOptions{}
 	cmd := &cobra.Command{
 		Use:   "query 'EXPR' (SERVICE --port PORT | --prometheus URL)",
@@ -141,7 +140,7 @@ func (o *queryOptions) validate(expr string, changed func(string) bool) (map[str
 	return params, needs, nil
 }
 
-func (o *queryOptions) run(ctx context.Context, kube *genericclioptions.ConfigFlags, expr, service string,
+func (o *queryOptions) run(ctx context.Context, kube *kubeFlags, expr, service string,
 	changed func(string) bool, stdout io.Writer) error {
 	params, needs, err := o.validate(expr, changed)
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
@@ -45,9 +44,7 @@ func isKubectlPlugin(arg0 string) bool {
 // -n, ...) are persistent, so they go before or after the subcommand; kubectl's --token
 // (for the API server) is left out: podscrape's --token is the pods' Bearer token.
 func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
-	kube := genericclioptions.NewConfigFlags(true)
-	kube.BearerToken = nil
-	kube.CacheDir = nil
+	kube := &kubeFlags{}
 	var verbosity int
 	root := &cobra.Command{
 		Use:   "podscrape",
@@ -78,7 +75,7 @@ each Ready pod's IP is scraped, and every sample comes back labelled with its po
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err: err} })
-	kube.AddFlags(root.PersistentFlags())
+	kube.addFlags(root.PersistentFlags())
 	root.PersistentFlags().IntVarP(&verbosity, "verbosity", "v", 0, "log level on stderr: 1 logs each failed pod scrape")
 	root.AddCommand(newScrapeCommand(kube, stdout, stderr), newQueryCommand(kube, stdout, stderr), newDemoCommand(stdout, stderr))
 	root.AddCommand(newServeCommand(kube, stdout, stderr))

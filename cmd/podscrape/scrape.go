@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podscrape/podscrape/cmd/podscrape/internal/render"
@@ -27,7 +26,7 @@ type scrapeOptions struct {
 	watch   time.Duration
 }
 
-func newScrapeCommand(kube *genericclioptions.ConfigFlags, stdout, stderr io.Writer) *cobra.Command {
+func newScrapeCommand(kube *kubeFlags, stdout, stderr io.Writer) *cobra.Command {
 	o := &scrapeOptions{}
 	cmd := &cobra.Command{
 		Use:   "scrape SERVICE --port PORT",
@@ -92,7 +91,7 @@ func (o *scrapeOptions) validate(changed func(flag string) bool) (render.Format,
 	return format, match, nil
 }
 
-func (o *scrapeOptions) run(ctx context.Context, kube *genericclioptions.ConfigFlags, service string,
+func (o *scrapeOptions) run(ctx context.Context, kube *kubeFlags, service string,
 	changed func(flag string) bool, stdout, stderr io.Writer) error {
 	format, match, err := o.validate(changed)
 	if err != nil {

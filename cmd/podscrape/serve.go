@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -33,7 +32,7 @@ type serveOptions struct {
 	podLabels           []string
 }
 
-func newServeCommand(kube *genericclioptions.ConfigFlags, stdout, stderr io.Writer) *cobra.Command {
+func newServeCommand(kube *kubeFlags, stdout, stderr io.Writer) *cobra.Command {
 	o := &serveOptions{}
 	cmd := &cobra.Command{
 		Use:   "serve (SERVICE --port PORT | --config FILE)",
@@ -110,11 +109,11 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 	return o.podFlags.validate(changed)
 }
 
-func (o *serveOptions) run(ctx context.Context, kube *genericclioptions.ConfigFlags, args []string, changed func(string) bool, stderr io.Writer) error {
+func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, changed func(string) bool, stderr io.Writer) error {
 	if err := o.validate(args, changed); err != nil {
 		return err
 	}
-	restConfig, err := kube.ToRESTConfig()
+	restConfig, err := kube.restConfig()
 	if err != nil {
 		return fmt.Errorf("kubeconfig: %w", err)
 	}
@@ -123,7 +122,7 @@ func (o *serveOptions) run(ctx context.Context, kube *genericclioptions.ConfigFl
 		services []serve.ServiceConfig
 	)
 	if o.config != "" {
-		namespace, _, err := kube.ToRawKubeConfigLoader().Namespace()
+		namespace, err := kube.namespace()
 		if err != nil {
 			return fmt.Errorf("kubeconfig: %w", err)
 		}

@@ -11,30 +11,25 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+
+	"github.com/podscrape/podscrape/internal/kubeauth"
 )
 
 // MetricsAuth returns a wrapper that protects a handler as the real EPP protects its
-// /metrics: controller-runtime's metrics filter authenticates the Bearer token with a
-// TokenReview and authorizes "get" on the request path with a SubjectAccessReview, both
-// against the API server of cfg. No token answers 401, a token whose identity lacks the
-// RBAC answers 403. The filter caches reviews (allowed for minutes, denied for 30 s).
-// The returned function is safe for concurrent use; wrap every pod's handler with it.
-func MetricsAuth(cfg *rest.Config) (func(http.Handler) (http.Handler, error), error) {
-	httpClient, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("metrics auth: http client for %s: %w", cfg.Host, err)
-	}
-	filter, err := filters.WithAuthenticationAndAuthorization(cfg, httpClient)
+// /metrics (with controller-runtime's metrics filter; kubeauth behaves as it does): the
+// Bearer token is authenticated with a TokenReview and "get" on the request path
+// authorized with a SubjectAccessReview, both against the API server of cfg. No token
+// answers 401, a token whose identity lacks the RBAC answers 403. Reviews are cached
+// (allowed for minutes, denied for 30 s). The returned function is safe for concurrent
+// use; wrap every pod's handler with it.
+func MetricsAuth(cfg *rest.Config) (func(http.Handler) http.Handler, error) {
+	filter, err := kubeauth.New(cfg, logr.Discard())
 	if err != nil {
 		return nil, fmt.Errorf("metrics auth: %w", err)
 	}
-	return func(h http.Handler) (http.Handler, error) {
-		return filter(logr.Discard(), h)
-	}, nil
+	return filter.Wrap, nil
 }
 
 // MetricsReaderRBAC grants subject "get" on the non-resource URL /metrics through a
@@ -70,21 +65,16 @@ func (cp *ControlPlane) ServiceAccountToken(ctx context.Context, namespace, name
 	if err := cp.Client.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
 		return "", fmt.Errorf("create serviceaccount %s/%s: %w", namespace, name, err)
 	}
-	cs, err := kubernetes.NewForConfig(cp.Config)
-	if err != nil {
-		return "", fmt.Errorf("clientset for %s: %w", cp.Config.Host, err)
-	}
 	// client-go logs request and response bodies through the context's logger at V(8):
 	// this response's body is the token.
 	ctx = logr.NewContext(ctx, logr.Discard())
 	req := &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](24 * 60 * 60)},
 	}
-	resp, err := cs.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, req, metav1.CreateOptions{})
-	if err != nil {
+	if err := cp.Client.SubResource("token").Create(ctx, sa, req); err != nil {
 		return "", fmt.Errorf("request token for serviceaccount %s/%s: %w", namespace, name, err)
 	}
-	return resp.Status.Token, nil
+	return req.Status.Token, nil
 }
 
 // CreateTokenSecret stores token under key in Secret namespace/name, as an operator stores

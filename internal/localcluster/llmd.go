@@ -194,13 +194,9 @@ func (l *LLMD) startServers() error {
 	eppHandlers := map[string]http.Handler{}
 	var eppIPs []string
 	for _, pod := range l.EPPPods {
-		h, err := auth(metricsMux(l.Simulation.Handler(pod)))
-		if err != nil {
-			return fmt.Errorf("protect /metrics of pod %s: %w", pod, err)
-		}
 		ip := block.Next()
 		eppIPs = append(eppIPs, ip)
-		eppHandlers[ip] = h
+		eppHandlers[ip] = auth(metricsMux(l.Simulation.Handler(pod)))
 	}
 	eppServers, err := serveOnPort(eppIPs, EPPMetricsPort, func(ip string) http.Handler { return eppHandlers[ip] })
 	if err != nil {

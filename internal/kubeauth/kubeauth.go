@@ -1,0 +1,231 @@
+// Package kubeauth protects an HTTP handler as Kubernetes components protect their
+// metrics: each request's Bearer token is checked with a TokenReview, then a
+// SubjectAccessReview asks whether its user may use the request's method, lower-cased
+// (get, post), on its path as a non-resource URL. It behaves as controller-runtime's
+// pkg/metrics/filters (the same reviews, the same cache lifetimes), written on client-go's
+// two review clients alone: that package links k8s.io/apiserver's authenticator and
+// authorizer factories, megabytes of a server this program is not.
+package kubeauth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	authenticationclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
+	authorizationclient "k8s.io/client-go/kubernetes/typed/authorization/v1"
+	"k8s.io/client-go/rest"
+)
+
+// How long a review's answer is reused, as controller-runtime's filter: a token's for a
+// minute (accepted or rejected), an allowed access for five, a denied one for 30 s, so
+// a new RoleBinding takes effect within 30 s and a revoked one within five minutes.
+const (
+	tokenTTL   = time.Minute
+	allowedTTL = 5 * time.Minute
+	deniedTTL  = 30 * time.Second
+)
+
+// reviewTimeout bounds each review's call to the API server.
+const reviewTimeout = 10 * time.Second
+
+// maxCached bounds each cache: past it, expired answers are dropped, then all of them.
+// A client keeps one token and asks a few paths; thousands of entries are an attack or a
+// leak, and an empty cache only costs reviews.
+const maxCached = 4096
+
+// Filter checks requests against the API server's reviews. It is safe for concurrent use.
+type Filter struct {
+	tokens    authenticationclient.TokenReviewInterface
+	access    authorizationclient.SubjectAccessReviewInterface
+	log       logr.Logger
+	now       func() time.Time
+	mu        sync.Mutex
+	users     map[[sha256.Size]byte]userEntry // by the token's hash: no token is kept
+	decisions map[string]decisionEntry        // by decisionKey
+}
+
+type userEntry struct {
+	user    *authenticationv1.UserInfo // nil: the token was rejected
+	expires time.Time
+}
+
+type decisionEntry struct {
+	allowed bool
+	expires time.Time
+}
+
+// New is a Filter whose reviews are sent with cfg: its identity needs create on
+// tokenreviews and subjectaccessreviews. Failed reviews are logged to log.
+func New(cfg *rest.Config, log logr.Logger) (*Filter, error) {
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("http client for %s: %w", cfg.Host, err)
+	}
+	authn, err := authenticationclient.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, fmt.Errorf("tokenreview client for %s: %w", cfg.Host, err)
+	}
+	authz, err := authorizationclient.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, fmt.Errorf("subjectaccessreview client for %s: %w", cfg.Host, err)
+	}
+	return &Filter{
+		tokens:    authn.TokenReviews(),
+		access:    authz.SubjectAccessReviews(),
+		log:       log,
+		now:       time.Now,
+		users:     map[[sha256.Size]byte]userEntry{},
+		decisions: map[string]decisionEntry{},
+	}, nil
+}
+
+// Wrap serves h to the requests the reviews allow. No Bearer token, or one the
+// TokenReview rejects: 401. A user the SubjectAccessReview does not allow: 403. A review
+// that could not be made (the API server unreachable, the filter's own identity not
+// allowed to review): 500, and nothing of it is cached.
+func (f *Filter) Wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := bearerToken(r)
+		if !ok {
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			return
+		}
+		user, err := f.authenticate(r.Context(), token)
+		if err != nil {
+			f.log.Error(err, "TokenReview failed")
+			http.Error(w, "Authentication failed", http.StatusInternalServerError)
+			return
+		}
+		if user == nil {
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			return
+		}
+		verb := strings.ToLower(r.Method)
+		allowed, err := f.authorize(r.Context(), user, verb, r.URL.Path)
+		if err != nil {
+			msg := "Authorization for user " + user.Username + " failed"
+			f.log.Error(err, msg)
+			http.Error(w, msg, http.StatusInternalServerError)
+			return
+		}
+		if !allowed {
+			f.log.V(4).Info("access denied", "user", user.Username, "verb", verb, "path", r.URL.Path)
+			http.Error(w, "Authorization denied for user "+user.Username, http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// bearerToken is the request's "Authorization: Bearer TOKEN", as the API server reads it
+// (the scheme's case ignored, blanks around the token trimmed).
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// authenticate is the user token belongs to, nil when the TokenReview rejects it.
+func (f *Filter) authenticate(ctx context.Context, token string) (*authenticationv1.UserInfo, error) {
+	key := sha256.Sum256([]byte(token))
+	now := f.now()
+	f.mu.Lock()
+	e, ok := f.users[key]
+	f.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.user, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, reviewTimeout)
+	defer cancel()
+	review, err := f.tokens.Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var user *authenticationv1.UserInfo
+	if review.Status.Authenticated {
+		user = &review.Status.User
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.users) >= maxCached {
+		evict(f.users, now, func(e userEntry) time.Time { return e.expires })
+	}
+	f.users[key] = userEntry{user: user, expires: now.Add(tokenTTL)}
+	return user, nil
+}
+
+// authorize reports whether user may use verb on the non-resource URL path.
+func (f *Filter) authorize(ctx context.Context, user *authenticationv1.UserInfo, verb, path string) (bool, error) {
+	key := decisionKey(user, verb, path)
+	now := f.now()
+	f.mu.Lock()
+	e, ok := f.decisions[key]
+	f.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.allowed, nil
+	}
+	extra := make(map[string]authorizationv1.ExtraValue, len(user.Extra))
+	for k, v := range user.Extra {
+		extra[k] = authorizationv1.ExtraValue(v)
+	}
+	ctx, cancel := context.WithTimeout(ctx, reviewTimeout)
+	defer cancel()
+	review, err := f.access.Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:                  user.Username,
+		UID:                   user.UID,
+		Groups:                user.Groups,
+		Extra:                 extra,
+		NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: path, Verb: verb},
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		return false, err
+	}
+	allowed, ttl := review.Status.Allowed, allowedTTL
+	if !allowed {
+		ttl = deniedTTL
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.decisions) >= maxCached {
+		evict(f.decisions, now, func(e decisionEntry) time.Time { return e.expires })
+	}
+	f.decisions[key] = decisionEntry{allowed: allowed, expires: now.Add(ttl)}
+	return allowed, nil
+}
+
+// decisionKey names everything a SubjectAccessReview is asked, as JSON (map keys
+// sorted), so that no two questions share a key.
+func decisionKey(user *authenticationv1.UserInfo, verb, path string) string {
+	key, _ := json.Marshal(struct {
+		User, UID, Verb, Path string
+		Groups                []string
+		Extra                 map[string]authenticationv1.ExtraValue
+	}{user.Username, user.UID, verb, path, user.Groups, user.Extra})
+	return string(key) // strings, slices and maps of them: Marshal cannot fail
+}
+
+// evict drops m's entries expired at now and, when none was, all of them.
+func evict[K comparable, V any](m map[K]V, now time.Time, expires func(V) time.Time) {
+	n := len(m)
+	for k, v := range m {
+		if !now.Before(expires(v)) {
+			delete(m, k)
+		}
+	}
+	if len(m) == n {
+		clear(m)
+	}
+}

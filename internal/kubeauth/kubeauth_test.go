@@ -1,0 +1,261 @@
+package kubeauth_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+
+	authenticationclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
+
+	"github.com/podscrape/podscrape/internal/kubeauth"
+	"github.com/podscrape/podscrape/internal/localcluster"
+)
+
+// cp is the API server whose reviews every test asks.
+var cp *localcluster.ControlPlane
+
+func TestMain(m *testing.M) {
+	os.Exit(localcluster.Run(localcluster.Options{Progress: os.Stderr}, func(c *localcluster.ControlPlane) int {
+		cp = c
+		return m.Run()
+	}))
+}
+
+// grant lets subject use verbs on the non-resource URL path, through a ClusterRole and
+// binding named name.
+func grant(t *testing.T, name, path string, verbs []string, subject rbacv1.Subject) {
+	t.Helper()
+	ctx := t.Context()
+	if err := cp.Client.Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{path}, Verbs: verbs}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.Client.Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
+		Subjects:   []rbacv1.Subject{subject},
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// token creates ServiceAccount namespace/name and returns a token of it.
+func token(t *testing.T, namespace, name string) string {
+	t.Helper()
+	ctx := t.Context()
+	if err := cp.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil && !strings.Contains(err.Error(), "already exists") {
+		t.Fatal(err)
+	}
+	tok, err := cp.ServiceAccountToken(ctx, namespace, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// counted is cfg with its review requests counted, by resource.
+func counted(cfg *rest.Config) (*rest.Config, func(resource string) int) {
+	cfg = rest.CopyConfig(cfg)
+	var mu sync.Mutex
+	n := map[string]int{}
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripper(func(r *http.Request) (*http.Response, error) {
+			mu.Lock()
+			n[r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]]++
+			mu.Unlock()
+			return rt.RoundTrip(r)
+		})
+	})
+	return cfg, func(resource string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return n[resource]
+	}
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// status is the HTTP status h answers method on path with Bearer tok ("" sends no
+// Authorization header; a token with a space is sent as the whole header).
+func status(t *testing.T, h http.Handler, method, path, tok string) int {
+	t.Helper()
+	req := httptest.NewRequestWithContext(t.Context(), method, path, nil)
+	switch {
+	case strings.Contains(tok, " "):
+		req.Header.Set("Authorization", tok)
+	case tok != "":
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	_, _ = io.Copy(io.Discard, w.Result().Body)
+	return w.Code
+}
+
+var ok = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
+
+func TestWrap(t *testing.T) {
+	f, err := kubeauth.New(cp.Config, logr.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := f.Wrap(ok)
+	reader, stranger := token(t, "wrap", "reader"), token(t, "wrap", "stranger")
+	grant(t, "wrap-reader", "/metrics", []string{"get"}, rbacv1.Subject{Kind: "ServiceAccount", Namespace: "wrap", Name: "reader"})
+	for _, tc := range []struct {
+		name, method, path, token string
+		want                      int
+	}{
+		{"no token", http.MethodGet, "/metrics", "", http.StatusUnauthorized},
+		{"basic auth", http.MethodGet, "/metrics", "Basic cmVhZGVyOnB3", http.StatusUnauthorized},
+		{"empty bearer", http.MethodGet, "/metrics", "Bearer  ", http.StatusUnauthorized},
+		{"a token the API server did not issue", http.MethodGet, "/metrics", "not-a-token", http.StatusUnauthorized},
+		{"a token of nobody granted", http.MethodGet, "/metrics", stranger, http.StatusForbidden},
+		{"the reader", http.MethodGet, "/metrics", reader, http.StatusOK},
+		{"the reader, scheme in lower case", http.MethodGet, "/metrics", "bearer " + reader, http.StatusOK},
+		{"the reader, a verb not granted", http.MethodPost, "/metrics", reader, http.StatusForbidden},
+		{"the reader, a path not granted", http.MethodGet, "/debug", reader, http.StatusForbidden},
+	} {
+		if got := status(t, h, tc.method, tc.path, tc.token); got != tc.want {
+			t.Errorf("%s: %s %s: %d, want %d", tc.name, tc.method, tc.path, got, tc.want)
+		}
+	}
+}
+
+// TestReviewsAreReused holds the cache to its lifetimes with a clock that moves only when
+// told: a token's review for a minute, an allowed access for five, a denied one for 30 s.
+func TestReviewsAreReused(t *testing.T) {
+	cfg, reviews := counted(cp.Config)
+	f, err := kubeauth.New(cfg, logr.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1_700_000_000, 0)
+	f.SetClock(func() time.Time { return now })
+	h := f.Wrap(ok)
+	reader, stranger := token(t, "reuse", "reader"), token(t, "reuse", "stranger")
+	grant(t, "reuse-reader", "/metrics", []string{"get"}, rbacv1.Subject{Kind: "ServiceAccount", Namespace: "reuse", Name: "reader"})
+
+	want := func(step string, tokenReviews, accessReviews int) {
+		t.Helper()
+		if got := reviews("tokenreviews"); got != tokenReviews {
+			t.Errorf("%s: %d TokenReviews, want %d", step, got, tokenReviews)
+		}
+		if got := reviews("subjectaccessreviews"); got != accessReviews {
+			t.Errorf("%s: %d SubjectAccessReviews, want %d", step, got, accessReviews)
+		}
+	}
+	for range 3 {
+		if got := status(t, h, http.MethodGet, "/metrics", reader); got != http.StatusOK {
+			t.Fatalf("reader: %d", got)
+		}
+		if got := status(t, h, http.MethodGet, "/metrics", stranger); got != http.StatusForbidden {
+			t.Fatalf("stranger: %d", got)
+		}
+		if got := status(t, h, http.MethodGet, "/metrics", "not-a-token"); got != http.StatusUnauthorized {
+			t.Fatalf("not a token: %d", got)
+		}
+	}
+	want("three rounds at once", 3, 2)
+
+	now = now.Add(kubeauth.DeniedTTL)
+	status(t, h, http.MethodGet, "/metrics", reader)
+	status(t, h, http.MethodGet, "/metrics", stranger)
+	want("30s on: the denial asked again", 3, 3)
+
+	now = now.Add(kubeauth.TokenTTL - kubeauth.DeniedTTL)
+	status(t, h, http.MethodGet, "/metrics", reader)
+	status(t, h, http.MethodGet, "/metrics", "not-a-token")
+	want("1m on: both tokens reviewed again", 5, 3)
+
+	now = now.Add(kubeauth.AllowedTTL - kubeauth.TokenTTL)
+	status(t, h, http.MethodGet, "/metrics", reader)
+	want("5m on: the token and the access reviewed again", 6, 4)
+}
+
+// TestReviewThatFailsIs500AndNotKept: a filter whose own identity may not create reviews
+// answers 500 (never 401, which a client reads as its own fault, nor a pass), and asks
+// again on the next request, which succeeds once the identity is granted.
+func TestReviewThatFailsIs500AndNotKept(t *testing.T) {
+	unprivileged, err := cp.AddUser("kubeauth-unprivileged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := kubeauth.New(unprivileged, logr.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := f.Wrap(ok)
+	reader := token(t, "fail", "reader")
+	grant(t, "fail-reader", "/metrics", []string{"get"}, rbacv1.Subject{Kind: "ServiceAccount", Namespace: "fail", Name: "reader"})
+	if got := status(t, h, http.MethodGet, "/metrics", reader); got != http.StatusInternalServerError {
+		t.Fatalf("without create on tokenreviews: %d, want 500", got)
+	}
+
+	ctx := t.Context()
+	role := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubeauth-reviewer"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
+		},
+	}
+	if err := cp.Client.Create(ctx, role); err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.Client.Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubeauth-reviewer"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "kubeauth-unprivileged"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	reviewer, err := authenticationclient.NewForConfig(unprivileged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RBAC takes effect once the API server's informer has the binding: poll until the
+	// filter's own TokenReview goes through.
+	eventually(t, "the tokenreviews grant", func() bool {
+		_, err := reviewer.TokenReviews().Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: reader}}, metav1.CreateOptions{})
+		return err == nil
+	})
+	if got := status(t, h, http.MethodGet, "/metrics", reader); got != http.StatusInternalServerError {
+		t.Fatalf("granted tokenreviews only, the access review still fails: %d, want 500", got)
+	}
+
+	role.Rules = append(role.Rules, rbacv1.PolicyRule{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}})
+	if err := cp.Client.Update(ctx, role); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a pass once both reviews are granted (a failed review must not be kept)", func() bool {
+		return status(t, h, http.MethodGet, "/metrics", reader) == http.StatusOK
+	})
+}
+
+// eventually polls cond until it holds or 10s have passed.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s", what)
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline, not waiting for an outcome
+	}
+}
