@@ -150,6 +150,9 @@ func (f *Filter) authenticate(ctx context.Context, token string) (*authenticatio
 	}
 	ctx, cancel := context.WithTimeout(ctx, reviewTimeout)
 	defer cancel()
+	// client-go logs request bodies through the context's logger at V(8): this one's is
+	// the token.
+	ctx = logr.NewContext(ctx, logr.Discard())
 	review, err := f.tokens.Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
 	if err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
 package kubeauth_test
 
 import (
+	"bytes"
+	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +18,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 
 	authenticationclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
 
@@ -258,4 +261,63 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond) // polling with a deadline, not waiting for an outcome
 	}
+}
+
+// TestTokenNeverLogged: client-go logs request bodies at V(8), and a TokenReview's body is
+// the token; with client-go's logging at its most verbose, the token is nowhere in it.
+func TestTokenNeverLogged(t *testing.T) {
+	var logged syncBuffer
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	for name, value := range map[string]string{"v": "10", "logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL"} {
+		if err := fs.Set(name, value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	klog.SetOutput(&logged)
+	t.Cleanup(func() {
+		_ = fs.Set("v", "0")
+		_ = fs.Set("logtostderr", "true")
+		klog.SetOutput(io.Discard)
+	})
+
+	f, err := kubeauth.New(cp.Config, logr.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := token(t, "logs", "reader")
+	grant(t, "logs-reader", "/metrics", []string{"get"}, rbacv1.Subject{Kind: "ServiceAccount", Namespace: "logs", Name: "reader"})
+	if got := status(t, f.Wrap(ok), http.MethodGet, "/metrics", reader); got != http.StatusOK {
+		t.Fatalf("reader: %d", got)
+	}
+	klog.Flush()
+	out := logged.String()
+	if !strings.Contains(out, "subjectaccessreviews") {
+		t.Fatalf("client-go logged no review request at -v=10 (%d bytes): this test proves nothing", len(out))
+	}
+	// Protobuf bodies are logged as hex dumps, 16 characters of text a line: look for any
+	// 12 characters of the token in a row.
+	for i := 0; i+12 <= len(reader); i++ {
+		if strings.Contains(out, reader[i:i+12]) {
+			t.Fatalf("the token is in client-go's log (its characters %d-%d)", i, i+12)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for klog's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
