@@ -11,12 +11,13 @@ import (
 
 // kubeFlags are kubectl's flags for reaching the API server (--kubeconfig, --context, -n,
 // ...), read as kubectl reads them: the kubeconfig's loading rules (--kubeconfig, then
-// $KUBECONFIG, then ~/.kube/config), each flag set overriding its field.
+// $KUBECONFIG, then ~/.kube/config, then the in-cluster ServiceAccount), each flag set
+// overriding its field.
 //
 // They are client-go's clientcmd bound by hand rather than k8s.io/cli-runtime's
 // ConfigFlags: cli-runtime links kustomize, and kustomize links the plugin package, which
-// makes the linker keep and export every symbol. That tripled the binary (125 MB, 16 MB
-// of it dynamic symbols) and its resident pages. kubectl's --token (the API server's
+// makes the linker keep and export every symbol. That doubled the binary (125 MB against
+// 64, 16 MB of it dynamic symbols) and its resident pages. kubectl's --token (the API server's
 // Bearer token) and --cache-dir (the discovery cache, unused here) are left out: here
 // --token is the pods' token.
 //

@@ -159,7 +159,8 @@ func (f *Filter) authenticate(ctx context.Context, token string) (*authenticatio
 	}
 	var user *authenticationv1.UserInfo
 	if review.Status.Authenticated {
-		user = &review.Status.User
+		u := review.Status.User // a copy: the review, which echoes the token, is not kept
+		user = &u
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
