@@ -3,28 +3,32 @@ package kubeauth
 import (
 	"testing"
 	"time"
-
-	authenticationv1 "k8s.io/api/authentication/v1"
 )
 
-func TestEvict(t *testing.T) {
+func TestCacheEvictsTheExpiredThenAll(t *testing.T) {
 	now := time.Unix(100, 0)
-	m := map[int]time.Time{1: now.Add(-time.Second), 2: now, 3: now.Add(time.Second)}
-	evict(m, now, func(e time.Time) time.Time { return e })
-	if len(m) != 1 || m[3].IsZero() {
-		t.Errorf("after evicting the expired: %v, want only 3", m)
+	var c ttlCache[int, string]
+	for i := range maxCached {
+		c.put(i, "x", now, now.Add(time.Duration(i%2)*time.Second)) // the even ones expired at now
 	}
-	evict(m, now, func(e time.Time) time.Time { return e })
-	if len(m) != 0 {
-		t.Errorf("none expired: %v, want all dropped", m)
+	c.put(-1, "new", now, now.Add(time.Second))
+	if len(c.entries) != maxCached/2+1 {
+		t.Errorf("full, half of it expired: %d entries after a put, want %d", len(c.entries), maxCached/2+1)
 	}
-}
-
-func TestDecisionKeysDoNotCollide(t *testing.T) {
-	a := decisionKey(&authenticationv1.UserInfo{Username: "u", Groups: []string{"extra k", "v"}}, "get", "/metrics")
-	b := decisionKey(&authenticationv1.UserInfo{Username: "u", Extra: map[string]authenticationv1.ExtraValue{"k": {"v"}}}, "get", "/metrics")
-	c := decisionKey(&authenticationv1.UserInfo{Username: "u", Groups: []string{"extra k", "v"}}, "get", "/metrics")
-	if a == b || a != c {
-		t.Errorf("keys %q, %q, %q: want the first two apart and the first and last equal", a, b, c)
+	if _, ok := c.get(0, now); ok {
+		t.Error("an expired entry answered")
+	}
+	if v, ok := c.get(-1, now); !ok || v != "new" {
+		t.Errorf("the new entry: %q, %v", v, ok)
+	}
+	for i := len(c.entries); i < maxCached; i++ {
+		c.put(maxCached+i, "y", now, now.Add(time.Second))
+	}
+	c.put(-2, "newer", now, now.Add(time.Second))
+	if len(c.entries) != 1 {
+		t.Errorf("full, none expired: %d entries after a put, want only the new one", len(c.entries))
+	}
+	if _, ok := c.get(-2, now.Add(time.Second)); ok {
+		t.Error("an entry answered at its expiry")
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -38,30 +37,14 @@ const (
 // reviewTimeout bounds each review's call to the API server.
 const reviewTimeout = 10 * time.Second
 
-// maxCached bounds each cache: past it, expired answers are dropped, then all of them.
-// A client keeps one token and asks a few paths; thousands of entries are an attack or a
-// leak, and an empty cache only costs reviews.
-const maxCached = 4096
-
 // Filter checks requests against the API server's reviews. It is safe for concurrent use.
 type Filter struct {
 	tokens    authenticationclient.TokenReviewInterface
 	access    authorizationclient.SubjectAccessReviewInterface
 	log       logr.Logger
 	now       func() time.Time
-	mu        sync.Mutex
-	users     map[[sha256.Size]byte]userEntry // by the token's hash: no token is kept
-	decisions map[string]decisionEntry        // by decisionKey
-}
-
-type userEntry struct {
-	user    *authenticationv1.UserInfo // nil: the token was rejected
-	expires time.Time
-}
-
-type decisionEntry struct {
-	allowed bool
-	expires time.Time
+	users     ttlCache[[sha256.Size]byte, *authenticationv1.UserInfo] // by the token's hash: no token is kept; nil: rejected
+	decisions ttlCache[string, bool]                                  // allowed, by decisionKey
 }
 
 // New is a Filter whose reviews are sent with cfg: its identity needs create on
@@ -80,12 +63,10 @@ func New(cfg *rest.Config, log logr.Logger) (*Filter, error) {
 		return nil, fmt.Errorf("subjectaccessreview client for %s: %w", cfg.Host, err)
 	}
 	return &Filter{
-		tokens:    authn.TokenReviews(),
-		access:    authz.SubjectAccessReviews(),
-		log:       log,
-		now:       time.Now,
-		users:     map[[sha256.Size]byte]userEntry{},
-		decisions: map[string]decisionEntry{},
+		tokens: authn.TokenReviews(),
+		access: authz.SubjectAccessReviews(),
+		log:    log,
+		now:    time.Now,
 	}, nil
 }
 
@@ -142,11 +123,8 @@ func bearerToken(r *http.Request) (string, bool) {
 func (f *Filter) authenticate(ctx context.Context, token string) (*authenticationv1.UserInfo, error) {
 	key := sha256.Sum256([]byte(token))
 	now := f.now()
-	f.mu.Lock()
-	e, ok := f.users[key]
-	f.mu.Unlock()
-	if ok && now.Before(e.expires) {
-		return e.user, nil
+	if user, ok := f.users.get(key, now); ok {
+		return user, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, reviewTimeout)
 	defer cancel()
@@ -162,12 +140,7 @@ func (f *Filter) authenticate(ctx context.Context, token string) (*authenticatio
 		u := review.Status.User // a copy: the review, which echoes the token, is not kept
 		user = &u
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.users) >= maxCached {
-		evict(f.users, now, func(e userEntry) time.Time { return e.expires })
-	}
-	f.users[key] = userEntry{user: user, expires: now.Add(tokenTTL)}
+	f.users.put(key, user, now, now.Add(tokenTTL))
 	return user, nil
 }
 
@@ -175,11 +148,8 @@ func (f *Filter) authenticate(ctx context.Context, token string) (*authenticatio
 func (f *Filter) authorize(ctx context.Context, user *authenticationv1.UserInfo, verb, path string) (bool, error) {
 	key := decisionKey(user, verb, path)
 	now := f.now()
-	f.mu.Lock()
-	e, ok := f.decisions[key]
-	f.mu.Unlock()
-	if ok && now.Before(e.expires) {
-		return e.allowed, nil
+	if allowed, ok := f.decisions.get(key, now); ok {
+		return allowed, nil
 	}
 	extra := make(map[string]authorizationv1.ExtraValue, len(user.Extra))
 	for k, v := range user.Extra {
@@ -201,12 +171,7 @@ func (f *Filter) authorize(ctx context.Context, user *authenticationv1.UserInfo,
 	if !allowed {
 		ttl = deniedTTL
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.decisions) >= maxCached {
-		evict(f.decisions, now, func(e decisionEntry) time.Time { return e.expires })
-	}
-	f.decisions[key] = decisionEntry{allowed: allowed, expires: now.Add(ttl)}
+	f.decisions.put(key, allowed, now, now.Add(ttl))
 	return allowed, nil
 }
 
@@ -219,17 +184,4 @@ func decisionKey(user *authenticationv1.UserInfo, verb, path string) string {
 		Extra                 map[string]authenticationv1.ExtraValue
 	}{user.Username, user.UID, verb, path, user.Groups, user.Extra})
 	return string(key) // strings, slices and maps of them: Marshal cannot fail
-}
-
-// evict drops m's entries expired at now and, when none was, all of them.
-func evict[K comparable, V any](m map[K]V, now time.Time, expires func(V) time.Time) {
-	n := len(m)
-	for k, v := range m {
-		if !now.Before(expires(v)) {
-			delete(m, k)
-		}
-	}
-	if len(m) == n {
-		clear(m)
-	}
 }
