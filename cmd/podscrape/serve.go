@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -167,7 +169,7 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 	defer srv.Close()
 	handler := srv.Handler()
 	if o.auth == "kubernetes" {
-		if handler, err = serve.WithKubernetesAuth(handler, restConfig, ctrllog.FromContext(ctx)); err != nil {
+		if handler, err = serve.WithKubernetesAuth(handler, restConfig, errorLog(ctx, stderr)); err != nil {
 			return err
 		}
 	}
@@ -217,4 +219,15 @@ func buildVersion() string {
 		return bi.Main.Version
 	}
 	return "unknown"
+}
+
+// errorLog is the command's logger, or, at -v 0 (which logs nothing), one that writes
+// errors alone to stderr: a server says why it answered a client 500 (an auth review it
+// could not make) whatever its verbosity.
+func errorLog(ctx context.Context, stderr io.Writer) logr.Logger {
+	log := ctrllog.FromContext(ctx)
+	if log.GetSink() != nil {
+		return log
+	}
+	return funcr.New(func(prefix, args string) { fmt.Fprintln(stderr, prefix, args) }, funcr.Options{Verbosity: -1})
 }

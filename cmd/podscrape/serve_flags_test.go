@@ -1,13 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // getJSON asks u and decodes Prometheus' envelope.
@@ -96,5 +103,24 @@ func TestServeMaxAgeAndPartialWindowFlags(t *testing.T) {
 	getJSON(t, fresh+"/api/v1/query?query=vllm:num_requests_waiting")
 	if after := lastScrape(fresh); after == before {
 		t.Errorf("with --max-age 1ns a query did not scrape: lastScrape stayed %s", before)
+	}
+}
+
+// TestServeLogsErrorsAtVerbosityZero: at -v 0 the command logs nothing, yet serve's auth
+// must still say why it answered a client 500; with -v, the command's logger serves.
+func TestServeLogsErrorsAtVerbosityZero(t *testing.T) {
+	var stderr bytes.Buffer
+	log := errorLog(ctrllog.IntoContext(context.Background(), logr.Discard()), &stderr)
+	log.V(4).Info("denied")
+	log.Info("routine")
+	log.Error(errors.New("tokenreviews is forbidden"), "TokenReview failed")
+	if out := stderr.String(); !strings.Contains(out, "tokenreviews is forbidden") || strings.Contains(out, "denied") || strings.Contains(out, "routine") {
+		t.Errorf("-v 0: stderr %q, want the error alone", out)
+	}
+	var ownOut, stderr2 bytes.Buffer
+	own := funcr.New(func(prefix, args string) { ownOut.WriteString(args) }, funcr.Options{Verbosity: 1})
+	errorLog(ctrllog.IntoContext(context.Background(), own), &stderr2).V(1).Info("routine")
+	if !strings.Contains(ownOut.String(), "routine") || stderr2.Len() != 0 {
+		t.Errorf("with -v: the command's logger got %q, stderr %q; want the command's logger used", ownOut.String(), stderr2.String())
 	}
 }

@@ -3,6 +3,7 @@ package kubeauth_test
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -200,7 +202,8 @@ func TestReviewThatFailsIs500AndNotKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := kubeauth.New(unprivileged, logr.Discard())
+	var logged syncBuffer
+	f, err := kubeauth.New(unprivileged, funcr.New(func(prefix, args string) { fmt.Fprintln(&logged, prefix, args) }, funcr.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,6 +212,10 @@ func TestReviewThatFailsIs500AndNotKept(t *testing.T) {
 	grant(t, "fail-reader", "/metrics", []string{"get"}, rbacv1.Subject{Kind: "ServiceAccount", Namespace: "fail", Name: "reader"})
 	if got := status(t, h, http.MethodGet, "/metrics", reader); got != http.StatusInternalServerError {
 		t.Fatalf("without create on tokenreviews: %d, want 500", got)
+	}
+	// The client is told nothing of why; the server's log says it.
+	if out := logged.String(); !strings.Contains(out, "TokenReview failed") || !strings.Contains(out, "tokenreviews") {
+		t.Errorf("log %q: want the failed TokenReview and the API server's reason", out)
 	}
 
 	ctx := t.Context()
