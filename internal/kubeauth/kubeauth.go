@@ -84,6 +84,9 @@ func (f *Filter) Wrap(h http.Handler) http.Handler {
 			return
 		}
 		user, err := f.authenticate(r.Context(), token)
+		if err != nil && r.Context().Err() != nil {
+			return // the client went away: nobody to answer, nothing wrong with the server
+		}
 		if err != nil {
 			f.log.Error(err, "TokenReview failed: the request was answered 500", "path", r.URL.Path)
 			http.Error(w, "Authentication failed: the server could not review the token", http.StatusInternalServerError)
@@ -95,6 +98,9 @@ func (f *Filter) Wrap(h http.Handler) http.Handler {
 		}
 		verb := strings.ToLower(r.Method)
 		allowed, err := f.authorize(r.Context(), user, verb, r.URL.Path)
+		if err != nil && r.Context().Err() != nil {
+			return
+		}
 		if err != nil {
 			f.log.Error(err, "SubjectAccessReview failed: the request was answered 500", "user", user.Username, "verb", verb, "path", r.URL.Path)
 			http.Error(w, "Authorization failed: the server could not review the access of user "+user.Username, http.StatusInternalServerError)

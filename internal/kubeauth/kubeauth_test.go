@@ -2,6 +2,7 @@ package kubeauth_test
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -256,6 +257,36 @@ func TestReviewThatFailsIs500AndNotKept(t *testing.T) {
 	eventually(t, "a pass once both reviews are granted (a failed review must not be kept)", func() bool {
 		return status(t, h, http.MethodGet, "/metrics", reader) == http.StatusOK
 	})
+}
+
+// TestClientGoneIsNoError: a client that goes away during the review is not a failure of
+// the server's: nothing is logged.
+func TestClientGoneIsNoError(t *testing.T) {
+	var logged syncBuffer
+	f, err := kubeauth.New(cp.Config, funcr.New(func(prefix, args string) { fmt.Fprintln(&logged, prefix, args) }, funcr.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := token(t, "gone", "reader")
+	h := f.Wrap(ok)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	gone := func(path string) {
+		req := httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil)
+		req.Header.Set("Authorization", "Bearer "+reader)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	gone("/metrics") // during the TokenReview
+	if out := logged.String(); out != "" {
+		t.Errorf("logged %q for a client that went away during the TokenReview", out)
+	}
+	if got := status(t, h, http.MethodGet, "/metrics", reader); got != http.StatusForbidden {
+		t.Fatalf("a live request: %d, want 403 (no role granted)", got) // the token's review now kept
+	}
+	gone("/other") // during the SubjectAccessReview of a path not asked yet
+	if out := logged.String(); out != "" {
+		t.Errorf("logged %q for a client that went away during the SubjectAccessReview", out)
+	}
 }
 
 // eventually polls cond until it holds or 10s have passed.
