@@ -6,21 +6,27 @@ import (
 	"testing"
 )
 
+// goList is what `go list args...` prints.
+func goList(t *testing.T, args ...string) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command, to list the imports: %v", err)
+	}
+	out, err := exec.Command(goTool, append([]string{"list"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", strings.Join(args, " "), err)
+	}
+	return string(out)
+}
+
 // TestInternalImportsNothingAbove keeps the layers the tree shows: internal/ holds what
 // the library is built from, so no package under it imports source/ (the library's own
 // packages) or cmd/; what only the CLI uses lives in cmd/podscrape/internal/.
 func TestInternalImportsNothingAbove(t *testing.T) {
 	t.Parallel()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command, to list the imports: %v", err)
-	}
 	const mod = "github.com/podscrape/podscrape"
-	out, err := exec.Command(goTool, "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, mod+"/internal/...").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	lines := strings.Split(strings.TrimSpace(goList(t, "-f", `{{.ImportPath}} {{join .Imports " "}}`, mod+"/internal/...")), "\n")
 	if len(lines) < 3 {
 		t.Fatalf("go list: got %d internal packages, want them all", len(lines))
 	}
@@ -41,15 +47,7 @@ func TestInternalImportsNothingAbove(t *testing.T) {
 // filters link its authenticator factories); no cloud SDKs.
 func TestBinaryLinksNoServerNorPluginLoader(t *testing.T) {
 	t.Parallel()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command, to list the imports: %v", err)
-	}
-	out, err := exec.Command(goTool, "list", "-deps", "github.com/podscrape/podscrape/cmd/podscrape").Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v", err)
-	}
-	deps := strings.Fields(string(out))
+	deps := strings.Fields(goList(t, "-deps", "github.com/podscrape/podscrape/cmd/podscrape"))
 	var usesClientGo bool
 	for _, dep := range deps {
 		usesClientGo = usesClientGo || dep == "k8s.io/client-go/tools/clientcmd"

@@ -17,8 +17,8 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
@@ -39,22 +39,11 @@ func TestMain(m *testing.M) {
 	}))
 }
 
-// grant lets subject use verbs on the non-resource URL path, through a ClusterRole and
-// binding named name.
-func grant(t *testing.T, name, path string, verbs []string, subject rbacv1.Subject) {
+// grantMetrics lets ServiceAccount namespace/name get /metrics (localcluster's reader
+// role, as the demo grants the EPP's reader), through a ClusterRole and binding of its own.
+func grantMetrics(t *testing.T, namespace, name string) {
 	t.Helper()
-	ctx := t.Context()
-	if err := cp.Client.Create(ctx, &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{path}, Verbs: verbs}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := cp.Client.Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
-		Subjects:   []rbacv1.Subject{subject},
-	}); err != nil {
+	if err := cp.MetricsReaderRBAC(t.Context(), namespace+"-"+name, rbacv1.Subject{Kind: "ServiceAccount", Namespace: namespace, Name: name}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -63,7 +52,7 @@ func grant(t *testing.T, name, path string, verbs []string, subject rbacv1.Subje
 func token(t *testing.T, namespace, name string) string {
 	t.Helper()
 	ctx := t.Context()
-	if err := cp.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil && !strings.Contains(err.Error(), "already exists") {
+	if err := cp.CreateNamespace(ctx, namespace); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
 	tok, err := cp.ServiceAccountToken(ctx, namespace, name)
@@ -123,7 +112,7 @@ func TestWrap(t *testing.T) {
 	}
 	h := f.Wrap(ok)
 	reader, stranger := token(t, "wrap", "reader"), token(t, "wrap", "stranger")
-	grant(t, "wrap-reader", "/metrics", []string{"get"}, rbacv1.Subject{Kind: "ServiceAccount", Namespace: "wrap", Name: "reader"})
+	grantMetrics(t, "wrap", "reader")
 	for _, tc := range []struct {
 		name, method, path, token string
 		want                      int
@@ -156,7 +145,7 @@ func TestReviewsAreReused(t *testing.T) {
 	f.SetClock(func() time.Time { return now })
 	h := f.Wrap(ok)
 	reader, stranger := token(t, "reuse", "reader"), token(t, "reuse", "stranger")
-	grant(t, "reuse-reader", "/metrics", []string{"get"}, rbacv1.Subject{Kind: "ServiceAccount", Namespace: "reuse", Name: "reader"})
+	grantMetrics(t, "reuse", "reader")
 
 	want := func(step string, tokenReviews, accessReviews int) {
 		t.Helper()
@@ -210,7 +199,7 @@ func TestReviewThatFailsIs500AndNotKept(t *testing.T) {
 	}
 	h := f.Wrap(ok)
 	reader := token(t, "fail", "reader")
-	grant(t, "fail-reader", "/metrics", []string{"get"}, rbacv1.Subject{Kind: "ServiceAccount", Namespace: "fail", Name: "reader"})
+	grantMetrics(t, "fail", "reader")
 	if got := status(t, h, http.MethodGet, "/metrics", reader); got != http.StatusInternalServerError {
 		t.Fatalf("without create on tokenreviews: %d, want 500", got)
 	}
@@ -324,7 +313,7 @@ func TestTokenNeverLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	reader := token(t, "logs", "reader")
-	grant(t, "logs-reader", "/metrics", []string{"get"}, rbacv1.Subject{Kind: "ServiceAccount", Namespace: "logs", Name: "reader"})
+	grantMetrics(t, "logs", "reader")
 	if got := status(t, f.Wrap(ok), http.MethodGet, "/metrics", reader); got != http.StatusOK {
 		t.Fatalf("reader: %d", got)
 	}
