@@ -34,6 +34,16 @@ const (
 	deniedTTL  = 30 * time.Second
 )
 
+// maxKeptRequest bounds the part of a decision's key that the client chooses, its verb
+// and path, in bytes: a decision on a longer request is not kept, and such a request is
+// reviewed each time. net/http reads request lines up to 1 MiB and the API server reviews
+// a path of any length, so without the bound one token, even one allowed nothing, could
+// fill the maxCached decisions with a MiB each (4 GiB); with it they hold at most 4 MiB of
+// paths. serve's longest path, /podscrape/api/v1/label/<name>/values, fits with any real
+// label name. k8s.io/apiserver's webhook authorizer keeps nothing past 10000 bytes, for
+// the same reason.
+const maxKeptRequest = 1 << 10
+
 // reviewTimeout bounds each review's call to the API server.
 const reviewTimeout = 10 * time.Second
 
@@ -44,7 +54,7 @@ type Filter struct {
 	log       logr.Logger
 	now       func() time.Time
 	users     ttlCache[[sha256.Size]byte, *authenticationv1.UserInfo] // by the token's hash: no token is kept; nil: rejected
-	decisions ttlCache[string, bool]                                  // allowed, by decisionKey
+	decisions ttlCache[string, bool]                                  // allowed, by decisionKey; none past maxKeptRequest
 }
 
 // New is a Filter whose reviews are sent with cfg: its identity needs create on
@@ -75,7 +85,8 @@ func New(cfg *rest.Config, log logr.Logger) (*Filter, error) {
 // Wrap serves h to the requests the reviews allow. No Bearer token, or one the
 // TokenReview rejects: 401. A user the SubjectAccessReview does not allow: 403. A review
 // that could not be made (the API server unreachable, the filter's own identity not
-// allowed to review): 500, and nothing of it is cached.
+// allowed to review): 500, and nothing of it is cached. The answer on a request whose
+// verb and path pass 1 KiB is not kept either: such a request is reviewed each time.
 func (f *Filter) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearerToken(r)
@@ -153,10 +164,14 @@ func (f *Filter) authenticate(ctx context.Context, token string) (*authenticatio
 
 // authorize reports whether user may use verb on the non-resource URL path.
 func (f *Filter) authorize(ctx context.Context, user *authenticationv1.UserInfo, verb, path string) (bool, error) {
-	key := decisionKey(user, verb, path)
+	keep := len(verb)+len(path) <= maxKeptRequest
+	var key string
 	now := f.now()
-	if allowed, ok := f.decisions.get(key, now); ok {
-		return allowed, nil
+	if keep {
+		key = decisionKey(user, verb, path)
+		if allowed, ok := f.decisions.get(key, now); ok {
+			return allowed, nil
+		}
 	}
 	extra := make(map[string]authorizationv1.ExtraValue, len(user.Extra))
 	for k, v := range user.Extra {
@@ -178,7 +193,9 @@ func (f *Filter) authorize(ctx context.Context, user *authenticationv1.UserInfo,
 	if !allowed {
 		ttl = deniedTTL
 	}
-	f.decisions.put(key, allowed, now, now.Add(ttl))
+	if keep {
+		f.decisions.put(key, allowed, now, now.Add(ttl))
+	}
 	return allowed, nil
 }
 

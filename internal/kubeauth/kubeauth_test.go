@@ -184,6 +184,57 @@ func TestReviewsAreReused(t *testing.T) {
 	want("5m on: the token and the access reviewed again", 6, 4)
 }
 
+// TestLongRequestsAreNotKept: a decision on a request whose verb and path pass
+// MaxKeptRequest bytes is not kept (a token allowed nothing must not fill the cache with
+// megabyte paths), yet the request is reviewed, each time, and answered right: denied on
+// /podscrape/..., allowed on /api/..., which Kubernetes' system:discovery grants every
+// authenticated user.
+func TestLongRequestsAreNotKept(t *testing.T) {
+	cfg, reviews := counted(cp.Config)
+	f, err := kubeauth.New(cfg, logr.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1_700_000_000, 0)
+	f.SetClock(func() time.Time { return now })
+	h := f.Wrap(ok)
+	anyone := token(t, "long", "anyone") // no role of its own
+	// path is prefix padded so that "get" and it make n bytes.
+	path := func(prefix string, n int) string { return prefix + strings.Repeat("a", n-len("get")-len(prefix)) }
+	for _, tc := range []struct {
+		name string
+		path string
+		want int
+		kept bool
+	}{
+		{"denied, at the bound", path("/podscrape/", kubeauth.MaxKeptRequest), http.StatusForbidden, true},
+		{"denied, a byte past it", path("/podscrape/", kubeauth.MaxKeptRequest+1), http.StatusForbidden, false},
+		{"denied, 900 KiB", path("/podscrape/", 900<<10), http.StatusForbidden, false},
+		{"allowed, at the bound", path("/api/", kubeauth.MaxKeptRequest), http.StatusOK, true},
+		{"allowed, a byte past it", path("/api/", kubeauth.MaxKeptRequest+1), http.StatusOK, false},
+		{"allowed, 900 KiB", path("/api/", 900<<10), http.StatusOK, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			accessReviews, kept := reviews("subjectaccessreviews"), f.KeptDecisions()
+			for range 2 {
+				if got := status(t, h, http.MethodGet, tc.path, anyone); got != tc.want {
+					t.Fatalf("GET %d bytes: %d, want %d", len(tc.path), got, tc.want)
+				}
+			}
+			wantReviews, wantKept := 2, 0
+			if tc.kept {
+				wantReviews, wantKept = 1, 1
+			}
+			if got := reviews("subjectaccessreviews") - accessReviews; got != wantReviews {
+				t.Errorf("two requests: %d SubjectAccessReviews, want %d", got, wantReviews)
+			}
+			if got := f.KeptDecisions() - kept; got != wantKept {
+				t.Errorf("%d decisions kept, want %d", got, wantKept)
+			}
+		})
+	}
+}
+
 // TestReviewThatFailsIs500AndNotKept: a filter whose own identity may not create reviews
 // answers 500 (never 401, which a client reads as its own fault, nor a pass), and asks
 // again on the next request, which succeeds once the identity is granted.
