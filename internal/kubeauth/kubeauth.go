@@ -85,8 +85,9 @@ func New(cfg *rest.Config, log logr.Logger) (*Filter, error) {
 // Wrap serves h to the requests the reviews allow. No Bearer token, or one the
 // TokenReview rejects: 401. A user the SubjectAccessReview does not allow: 403. A review
 // that could not be made (the API server unreachable, the filter's own identity not
-// allowed to review): 500, and nothing of it is cached. The answer on a request whose
-// verb and path pass 1 KiB is not kept either: such a request is reviewed each time.
+// allowed to review, a SubjectAccessReview answered both allowed and denied): 500, and
+// nothing of it is cached. The answer on a request whose verb and path pass 1 KiB is not
+// kept either: such a request is reviewed each time.
 func (f *Filter) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearerToken(r)
@@ -188,6 +189,11 @@ func (f *Filter) authorize(ctx context.Context, user *authenticationv1.UserInfo,
 	}}, metav1.CreateOptions{})
 	if err != nil {
 		return false, err
+	}
+	if review.Status.Allowed && review.Status.Denied {
+		// An authorizer chain that contradicts itself is broken, not a pass: an error (a
+		// 500, logged, not kept), as k8s.io/apiserver's webhook authorizer answers it.
+		return false, fmt.Errorf("subjectaccessreview answered both allowed and denied (reason %q)", review.Status.Reason)
 	}
 	allowed, ttl := review.Status.Allowed, allowedTTL
 	if !allowed {
