@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -23,6 +24,7 @@ type queryParams struct {
 	step       time.Duration // 0: an instant query
 	limit      int
 	lookback   time.Duration // the request's lookback_delta; 0: the server's
+	timeout    time.Duration // the request's timeout; 0: none
 	opts       promql.QueryOpts
 }
 
@@ -41,85 +43,125 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, ranged bool)
 	if ranged {
 		endpoint = "query_range"
 	}
-	data, warnings, infos, err := s.query(r, ranged)
+	ans, err := s.query(r, ranged)
+	// The engine takes back its result's slices when the query is closed: only once
+	// the answer is written.
+	defer ans.close()
 	s.metrics.observeQuery(endpoint, err)
 	if err != nil {
 		respondError(w, err)
 		return
 	}
-	respond(w, data, warnings, infos)
+	respond(w, ans.data, ans.warnings, ans.infos)
+}
+
+// answer is a query's answer: its data is the engine's until close.
+type answer struct {
+	data            *queryData
+	warnings, infos []string
+	qry             promql.Query // nil: nothing to close
+}
+
+func (a *answer) close() {
+	if a.qry != nil {
+		a.qry.Close()
+	}
 }
 
 // query answers a query or query_range request in Prometheus' order of checks, with
 // the freshness, availability and window checks of this server around the evaluation.
-func (s *Server) query(r *http.Request, ranged bool) (_ *queryData, warnings, infos []string, _ error) {
+// The caller closes the answer after writing it, also when err is not nil.
+func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
+	arrived := time.Now()
 	if err := r.ParseForm(); err != nil {
-		return nil, nil, nil, &apiError{errorBadData, errors.New("error parsing form values: " + err.Error())}
-	}
-	an, perr := s.analyses.of(r.FormValue("query"))
-	if perr == nil && s.cfg.MaxAge > 0 {
-		// Scrape before reading the time: the evaluation time must be after the scrape.
-		if err := s.freshen(r.Context(), s.mayRead(an.selectors, false)); err != nil {
-			return nil, nil, nil, engineError(err)
-		}
+		return ans, &apiError{errorBadData, errors.New("error parsing form values: " + err.Error())}
 	}
 	p, aerr := s.parseQueryParams(r, ranged)
 	if aerr != nil {
-		return nil, nil, nil, aerr
+		return ans, aerr // before any scrape: a bad request costs the pods nothing
+	}
+	an, perr := s.analyses.of(p.expr)
+	if perr == nil && s.cfg.MaxAge > 0 {
+		late, err := s.freshen(r.Context(), p.timeout, s.mayRead(an.selectors, false))
+		if err != nil {
+			return ans, engineError(err)
+		}
+		ans.warnings = append(ans.warnings, late...)
+	}
+	if !ranged {
+		p.start = s.evaluationTime(p.start, arrived)
+		p.end = p.start
 	}
 	ctx := r.Context()
-	if v := r.FormValue("timeout"); v != "" {
-		d, err := parseDuration(v)
-		if err != nil {
-			return nil, nil, nil, badParam(err, "timeout")
-		}
-		if d > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, d)
-			defer cancel()
-		}
+	if p.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.timeout)
+		defer cancel()
 	}
-	var qry promql.Query
 	var err error
 	if ranged {
-		qry, err = s.engine.NewRangeQuery(ctx, s.queryable(p.lookback), p.opts, p.expr, p.start, p.end, p.step)
+		ans.qry, err = s.engine.NewRangeQuery(ctx, s.queryable(p.lookback), p.opts, p.expr, p.start, p.end, p.step)
 	} else {
-		qry, err = s.engine.NewInstantQuery(ctx, s.queryable(p.lookback), p.opts, p.expr, p.start)
+		ans.qry, err = s.engine.NewInstantQuery(ctx, s.queryable(p.lookback), p.opts, p.expr, p.start)
 	}
 	if err != nil {
-		return nil, nil, nil, badParam(err, "query")
+		return ans, badParam(err, "query")
 	}
-	defer qry.Close()
 	if perr != nil { // the engine parses as the parser does: unreachable
-		return nil, nil, nil, badParam(perr, "query")
+		return ans, badParam(perr, "query")
 	}
 
-	warnings, err = s.availability(s.servicesRead(an.selectors), s.mayRead(an.selectors, true))
+	warnings, err := s.availability(s.servicesRead(an.selectors), s.mayRead(an.selectors, true))
 	if err != nil {
-		return nil, nil, nil, err
+		return ans, err
 	}
+	ans.warnings = append(ans.warnings, warnings...)
 	windowWarnings, err := s.partialWindows(an.windows, p.start)
 	if err != nil {
-		return nil, nil, nil, err
+		return ans, err
 	}
-	warnings = append(warnings, windowWarnings...)
+	ans.warnings = append(ans.warnings, windowWarnings...)
 
-	res := qry.Exec(ctx)
+	res := ans.qry.Exec(ctx)
 	if res.Err != nil {
-		return nil, nil, nil, engineError(res.Err)
+		return ans, engineError(res.Err)
 	}
 	engineWarnings, engineInfos := res.Warnings.AsStrings(p.expr, 10, 10)
-	warnings = append(warnings, engineWarnings...)
-	infos = engineInfos
+	ans.warnings = append(ans.warnings, engineWarnings...)
+	ans.infos = engineInfos
 	value := res.Value
 	if p.limit > 0 {
 		var truncated bool
 		value, truncated = truncate(value, p.limit)
 		if truncated {
-			warnings = append(warnings, "results truncated due to limit")
+			ans.warnings = append(ans.warnings, "results truncated due to limit")
 		}
 	}
-	return &queryData{ResultType: value.Type(), Result: emptyNotNull(value)}, warnings, infos, nil
+	ans.data = &queryData{ResultType: value.Type(), Result: emptyNotNull(value)}
+	return ans, nil
+}
+
+// evaluationTime is when an instant query asked at t (zero: no time parameter) is
+// evaluated; arrived is when its request arrived. Without a time, it is now: after the
+// scrape MaxAge may have taken for it, so the answer includes that scrape. Under MaxAge,
+// a time that is the client's clock's now is read as now too: evaluated as asked, it
+// falls before the scrape the request waited for, and the answer would miss it and be
+// up to an interval old. Such a time is at most MaxAge before the request arrived
+// (prometheus-adapter and client_golang send their now to the millisecond), or, written
+// to the second, in the second before it (KEDA sends its now in RFC 3339, to the
+// second). Any other time is evaluated as asked.
+func (s *Server) evaluationTime(t, arrived time.Time) time.Time {
+	now := time.Now()
+	if t.IsZero() {
+		return now
+	}
+	if s.cfg.MaxAge <= 0 || t.After(arrived) {
+		return t
+	}
+	if ago := arrived.Sub(t); ago <= s.cfg.MaxAge || (t.Nanosecond() == 0 && ago < time.Second) {
+		return now
+	}
+	return t
 }
 
 // parseQueryParams reads a query's parameters as Prometheus checks them.
@@ -130,7 +172,8 @@ func (s *Server) parseQueryParams(r *http.Request, ranged bool) (queryParams, *a
 		return p, badParam(err, "limit")
 	}
 	if !ranged {
-		if p.start, err = timeParam(r, "time", time.Now()); err != nil {
+		// Zero when absent: the evaluation time is taken after the scrape (evaluationTime).
+		if p.start, err = timeParam(r, "time", time.Time{}); err != nil {
 			return p, badParam(err, "time")
 		}
 		p.end = p.start
@@ -152,6 +195,14 @@ func (s *Server) parseQueryParams(r *http.Request, ranged bool) (queryParams, *a
 		}
 		if p.end.Sub(p.start)/p.step > 11000 {
 			return p, &apiError{errorBadData, errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")}
+		}
+	}
+	if v := r.FormValue("timeout"); v != "" {
+		if p.timeout, err = parseDuration(v); err != nil {
+			return p, badParam(err, "timeout")
+		}
+		if p.timeout <= 0 {
+			return p, badParam(fmt.Errorf("timeout must be positive, got %s", p.timeout), "timeout")
 		}
 	}
 	if v := r.FormValue("lookback_delta"); v != "" {

@@ -93,6 +93,9 @@ func (s *Server) servicesWhere(sels [][]*labels.Matcher, data bool, match func(*
 	return out
 }
 
+// warningTime is how warnings write a scrape's time: RFC 3339 to the millisecond.
+const warningTime = "2006-01-02T15:04:05.000Z07:00"
+
 // availability returns the error of a query that reads Services with nothing to give
 // (HTTP 503, naming each such Service and its pods' errors), else the warnings naming
 // the pods of the read Services that failed their latest scrape, and what the histories
@@ -116,7 +119,7 @@ func (s *Server) availability(read, may []*service) (warnings []string, err erro
 				parts[i] = fmt.Sprintf("pod %s: %v", p.name, p.err)
 			}
 			warnings = append(warnings, fmt.Sprintf("service %s: %d of %d pods failed their latest scrape at %s, the answer leaves them out: %s",
-				svc.key, len(failed), len(st.pods), st.start.UTC().Format("2006-01-02T15:04:05.000Z07:00"), strings.Join(parts, "; ")))
+				svc.key, len(failed), len(st.pods), st.start.UTC().Format(warningTime), strings.Join(parts, "; ")))
 		}
 	}
 	for _, svc := range may {

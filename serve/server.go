@@ -186,15 +186,23 @@ func (s *Server) queryable(lookback time.Duration) storage.Queryable {
 	})
 }
 
-// freshen scrapes the Services first whose newest scrape started more than MaxAge
-// before now; concurrent callers share the scrapes. A request's context carries no
-// logger: the scrapes log through the Server's.
-func (s *Server) freshen(ctx context.Context, svcs []*service) error {
+// freshen scrapes first the Services whose newest scrape started more than MaxAge before
+// now; concurrent callers share the scrapes. It waits at most timeout when positive (the
+// query's own): a Service whose scrape has not finished by then is answered from its
+// latest scrape, and late says so, naming it. The error is ctx's: the client left. A
+// request's context carries no logger: the scrapes log through the Server's.
+func (s *Server) freshen(ctx context.Context, timeout time.Duration, svcs []*service) (late []string, _ error) {
 	if s.cfg.MaxAge <= 0 || len(svcs) == 0 {
-		return nil
+		return nil, nil
 	}
 	if _, err := logr.FromContext(ctx); err != nil {
 		ctx = logr.NewContext(ctx, s.log)
+	}
+	wait := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		wait, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
 	}
 	now := time.Now()
 	s.metrics.waiting.Inc()
@@ -203,9 +211,22 @@ func (s *Server) freshen(ctx context.Context, svcs []*service) error {
 	errs := make([]error, len(svcs))
 	for i, svc := range svcs {
 		wg.Go(func() {
-			_, errs[i] = svc.scrape(ctx, now, s.cfg.MaxAge)
+			_, errs[i] = svc.scrape(wait, now, s.cfg.MaxAge)
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for i, svc := range svcs {
+		if errs[i] == nil {
+			continue
+		}
+		from := "no scrape of it has finished yet"
+		if st := svc.state.Load(); st != nil {
+			from = "answered from its scrape at " + st.start.UTC().Format(warningTime)
+		}
+		late = append(late, fmt.Sprintf("service %s: the scrape --max-age asked for did not finish within the query's timeout of %s: %s", svc.key, timeout, from))
+	}
+	return late, nil
 }

@@ -1,0 +1,142 @@
+package serve_test
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/podscrape/podscrape/serve"
+)
+
+// TestMaxAgeReadsTheClientsNowAsNow: KEDA asks with time set to its clock's now, to the
+// second (RFC 3339), prometheus-adapter and client_golang to the millisecond; either is
+// before the scrape the request waits for under MaxAge, and evaluated as asked the
+// answer would miss that scrape. A time further back is evaluated as asked.
+func TestMaxAgeReadsTheClientsNowAsNow(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	p := svc.Pods()[0]
+	asked := func(base, at string) (int, apiResponse) {
+		return call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {at}})
+	}
+
+	// Every query scrapes: KEDA's now, to the second, sees the scrape taken for it.
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	p.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting 7\n")
+	if code, r := asked(base, time.Now().UTC().Format(time.RFC3339)); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "7" {
+		t.Errorf("KEDA's time=now under MaxAge: got %d %s, want the fresh scrape's 7", code, r.Data)
+	}
+	code, r := asked(base, formatTime(time.Now().Add(-time.Hour)))
+	if code != http.StatusOK || string(r.Data) != `{"resultType":"vector","result":[]}` {
+		t.Errorf("time an hour ago: got %d %s, want the empty answer of that time", code, r.Data)
+	}
+
+	// A time to the millisecond, within MaxAge but before the server's first scrape:
+	// read as now, it sees that scrape.
+	at := formatTime(time.Now().Add(-1500 * time.Millisecond))
+	base = startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Hour})
+	if code, r := asked(base, at); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "7" {
+		t.Errorf("time=now to the millisecond, 1.5 s back, under a MaxAge of an hour: got %d %s, want the latest scrape's 7", code, r.Data)
+	}
+}
+
+// TestQueryTimeoutBoundsTheScrapeMaxAgeWaitsFor: a pod that hangs holds the scrape a
+// query waits for until the pod's scrape timeout; the query's timeout bounds the wait,
+// and the answer comes from the latest scrape, with a warning that says so.
+func TestQueryTimeoutBoundsTheScrapeMaxAgeWaitsFor(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	hung := make(chan struct{})
+	t.Cleanup(func() { close(hung) })
+	svc.Pods()[1].SetHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-hung }))
+	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "timeout": {"0.5"}})
+	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || v[0].Value[1] != "6" {
+		t.Fatalf("got %d %q %s, want 200 and the latest scrape's 6", code, r.Error, r.Data)
+	}
+	want := "service " + svc.Namespace + "/" + svc.Name + ": the scrape --max-age asked for did not finish within the query's timeout of 500ms: answered from its scrape at "
+	if len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0], want) {
+		t.Errorf("warnings %q, want one starting %q", r.Warnings, want)
+	}
+}
+
+// TestBadParametersScrapeNothing: a request Prometheus would refuse is refused before
+// the scrape MaxAge would take for it, and a timeout must be positive, as Prometheus
+// checks it.
+func TestBadParametersScrapeNothing(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	p := svc.Pods()[0]
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	before := p.Requests()
+	for _, tc := range []struct {
+		params url.Values
+		want   string
+	}{
+		{url.Values{"time": {"yesterday"}}, `invalid parameter "time": invalid time value for 'time': cannot parse "yesterday" to a valid timestamp`},
+		{url.Values{"limit": {"-1"}}, `invalid parameter "limit": limit must be non-negative`},
+		{url.Values{"timeout": {"0"}}, `invalid parameter "timeout": timeout must be positive, got 0s`},
+		{url.Values{"timeout": {"-1"}}, `invalid parameter "timeout": timeout must be positive, got -1s`},
+		{url.Values{"timeout": {"-1s"}}, `invalid parameter "timeout": cannot parse "-1s" to a valid duration`},
+	} {
+		tc.params.Set("query", "sum(vllm:num_requests_waiting)")
+		code, r := call(t, http.MethodGet, base, "/api/v1/query", tc.params)
+		if code != http.StatusBadRequest || r.ErrorType != "bad_data" || r.Error != tc.want {
+			t.Errorf("%v: got %d %s %q, want 400 bad_data %q", tc.params, code, r.ErrorType, r.Error, tc.want)
+		}
+	}
+	if got := p.Requests() - before; got != 0 {
+		t.Errorf("bad requests made %d scrapes, want none", got)
+	}
+}
+
+// TestRangeAnswersAreTheirOwn: the engine takes a result's slices back when its query is
+// closed, for the next query to fill; an answer written after that could carry another
+// query's values. Two range queries of different values, asked concurrently, must each
+// get only their own.
+func TestRangeAnswersAreTheirOwn(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
+	now := time.Now()
+	ask := func(expr string) string {
+		return base + "/api/v1/query_range?" + url.Values{"query": {expr}, "step": {"0.01"},
+			"start": {formatTime(now)}, "end": {formatTime(now.Add(100 * time.Second))}}.Encode()
+	}
+	exprs := [2]string{"sum(vllm:num_requests_waiting)", "sum(vllm:num_requests_waiting) * 2"}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		mixd int
+	)
+	for g := range 4 {
+		wg.Go(func() {
+			own, other := exprs[g%2], `,"6"]`
+			if g%2 == 1 {
+				other = `,"3"]`
+			}
+			for range 40 {
+				resp, err := http.Get(ask(own))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusOK {
+					t.Errorf("%s: %d %v", own, resp.StatusCode, err)
+					return
+				}
+				if strings.Contains(string(body), other) {
+					mu.Lock()
+					mixd++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if mixd > 0 {
+		t.Errorf("%d of 160 range answers carried the other query's values", mixd)
+	}
+}
