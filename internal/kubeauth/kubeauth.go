@@ -87,7 +87,8 @@ func New(cfg *rest.Config, log logr.Logger) (*Filter, error) {
 // that could not be made (the API server unreachable, the filter's own identity not
 // allowed to review, a SubjectAccessReview answered both allowed and denied): 500, and
 // nothing of it is cached. The answer on a request whose verb and path pass 1 KiB is not
-// kept either: such a request is reviewed each time.
+// kept either: such a request is reviewed each time. h gets the request without its
+// Authorization header.
 func (f *Filter) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearerToken(r)
@@ -123,6 +124,12 @@ func (f *Filter) Wrap(h http.Handler) http.Handler {
 			http.Error(w, "Authorization denied for user "+user.Username, http.StatusForbidden)
 			return
 		}
+		// The token has done its work: h gets the request without it, so that nothing
+		// behind the filter can forward or log it (k8s.io/apiserver's bearer token
+		// authenticator drops it too). On a copy: net/http asks a handler not to modify
+		// the request it is given.
+		r = r.Clone(r.Context())
+		r.Header.Del("Authorization")
 		h.ServeHTTP(w, r)
 	})
 }

@@ -133,6 +133,36 @@ func TestWrap(t *testing.T) {
 	}
 }
 
+// TestTokenNotPassedOn: the handler behind the filter gets the request without its
+// Authorization header, so it cannot forward the token; the caller's request keeps it.
+func TestTokenNotPassedOn(t *testing.T) {
+	f, err := kubeauth.New(cp.Config, logr.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	grantMetrics(t, "passon", "reader")
+	reader := token(t, "passon", "reader")
+	var seen http.Header
+	h := f.Wrap(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = r.Header.Clone() }))
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+reader)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusOK || seen == nil {
+		t.Fatalf("reader: %d, the handler called: %v; want 200 from the handler", w.Code, seen != nil)
+	}
+	for name, values := range seen {
+		for _, v := range values {
+			if strings.Contains(v, reader) {
+				t.Errorf("the handler got the token in header %s", name)
+			}
+		}
+	}
+	if got := req.Header.Get("Authorization"); got != "Bearer "+reader {
+		t.Errorf("the caller's request lost its Authorization header (%d bytes left): the filter modified it", len(got))
+	}
+}
+
 // TestReviewsAreReused holds the cache to its lifetimes with a clock that moves only when
 // told: a token's review for a minute, an allowed access for five, a denied one for 30 s.
 func TestReviewsAreReused(t *testing.T) {
