@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -118,7 +119,13 @@ func (s *Server) handleLabels(w http.ResponseWriter, r *http.Request) {
 // handleLabelValues serves /api/v1/label/<name>/values.
 func (s *Server) handleLabelValues(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if !model.LabelName(name).IsValid() { //nolint:staticcheck // Prometheus' check
+	// Grafana and client_golang ask for a UTF-8 label name's values by its escaped form
+	// (U__ and the value encoding). Prometheus unescapes every such name, so a label
+	// really named U__x cannot be asked for there either.
+	if strings.HasPrefix(name, "U__") {
+		name = model.UnescapeName(name, model.ValueEncodingEscaping)
+	}
+	if !model.UTF8Validation.IsValidLabelName(name) {
 		respondError(w, &apiError{errorBadData, fmt.Errorf("invalid label name: %q", name)})
 		return
 	}
