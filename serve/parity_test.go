@@ -1,7 +1,10 @@
 package serve_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/url"
+	"strconv"
 	"testing"
 
 	"github.com/podscrape/podscrape/serve"
@@ -37,6 +40,53 @@ func TestLabelValuesUnescapesUNames(t *testing.T) {
 			code, r := call(t, http.MethodGet, base, "/api/v1/label/"+tc.path+"/values", nil)
 			if code != tc.code || string(r.Data) != tc.data || r.Error != tc.err {
 				t.Errorf("/api/v1/label/%s/values: got %d %s %q, want %d %s %q", tc.path, code, r.Data, r.Error, tc.code, tc.data, tc.err)
+			}
+		})
+	}
+}
+
+func TestLimitTruncationWarns(t *testing.T) {
+	svc := newService(t, "vllm", 2, twoFamilies)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
+	const truncated = "results truncated due to limit"
+	for _, tc := range []struct {
+		path   string
+		params url.Values
+	}{
+		{"/api/v1/labels", nil},
+		{"/api/v1/labels", url.Values{"match[]": {"reqs_total", "up"}}},
+		{"/api/v1/label/__name__/values", nil},
+		{"/api/v1/label/pod/values", url.Values{"match[]": {"reqs_total"}}},
+		{"/api/v1/series", url.Values{"match[]": {`{__name__=~".+"}`}}},
+	} {
+		t.Run(tc.path+"?"+tc.params.Encode(), func(t *testing.T) {
+			_, all := call(t, http.MethodGet, base, tc.path, tc.params)
+			var whole []json.RawMessage
+			if err := json.Unmarshal(all.Data, &whole); err != nil || len(whole) < 2 {
+				t.Fatalf("without a limit: %s (%v), want at least 2 items", all.Data, err)
+			}
+			// At the limit: whole, no warning; one under: cut, with the warning.
+			for _, limit := range []int{len(whole), len(whole) - 1} {
+				params := url.Values{"limit": {strconv.Itoa(limit)}}
+				for k, v := range tc.params {
+					params[k] = v
+				}
+				code, r := call(t, http.MethodGet, base, tc.path, params)
+				var got []json.RawMessage
+				if err := json.Unmarshal(r.Data, &got); err != nil {
+					t.Fatalf("limit=%d: %d %s: %v", limit, code, r.Data, err)
+				}
+				var want []string
+				if limit < len(whole) {
+					want = []string{truncated}
+				}
+				if code != http.StatusOK || len(got) != limit || len(r.Warnings) != len(want) || (len(want) == 1 && r.Warnings[0] != truncated) {
+					t.Errorf("limit=%d of %d: got %d, %d items, warnings %q; want 200, %d items, warnings %q", limit, len(whole), code, len(got), r.Warnings, limit, want)
+					continue
+				}
+				if string(got[0]) != string(whole[0]) || string(got[limit-1]) != string(whole[limit-1]) {
+					t.Errorf("limit=%d: got %s, want the first %d of %s", limit, r.Data, limit, all.Data)
+				}
 			}
 		})
 	}

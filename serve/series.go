@@ -3,6 +3,7 @@ package serve
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -111,7 +112,7 @@ func (s *Server) handleSeries(w http.ResponseWriter, r *http.Request) {
 // match[] (every series without one).
 func (s *Server) handleLabels(w http.ResponseWriter, r *http.Request) {
 	s.serveLabelQuery(w, r, func(q storage.Querier, p metaParams, ms []*labels.Matcher) ([]string, error) {
-		names, _, err := q.LabelNames(r.Context(), &storage.LabelHints{Limit: p.limit}, ms...)
+		names, _, err := q.LabelNames(r.Context(), &storage.LabelHints{Limit: hintLimit(p.limit)}, ms...)
 		return names, err
 	})
 }
@@ -130,7 +131,7 @@ func (s *Server) handleLabelValues(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.serveLabelQuery(w, r, func(q storage.Querier, p metaParams, ms []*labels.Matcher) ([]string, error) {
-		vals, _, err := q.LabelValues(r.Context(), name, &storage.LabelHints{Limit: p.limit}, ms...)
+		vals, _, err := q.LabelValues(r.Context(), name, &storage.LabelHints{Limit: hintLimit(p.limit)}, ms...)
 		return vals, err
 	})
 }
@@ -168,6 +169,16 @@ func (s *Server) serveLabelQuery(w http.ResponseWriter, r *http.Request, get fun
 		warnings = []string{"results truncated due to limit"}
 	}
 	respond(w, out, warnings, nil)
+}
+
+// hintLimit is the limit to ask a querier for: one more than the answer may hold, so
+// that a longer answer tells it was truncated (Prometheus' toHintLimit). 0, no limit,
+// stays 0.
+func hintLimit(limit int) int {
+	if limit > 0 && limit < math.MaxInt {
+		return limit + 1
+	}
+	return limit
 }
 
 // metaQuerier parses a metadata request's parameters (match[] required when series is
