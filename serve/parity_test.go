@@ -91,3 +91,39 @@ func TestLimitTruncationWarns(t *testing.T) {
 		})
 	}
 }
+
+func TestTargetsStates(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
+	counts := `{"` + svc.Namespace + `/vllm":0}`
+	for _, tc := range []struct {
+		params        url.Values
+		active        int
+		droppedCounts string
+	}{
+		{nil, 1, counts},
+		{url.Values{"state": {"any"}}, 1, counts},
+		{url.Values{"state": {"active"}}, 1, "null"},
+		{url.Values{"state": {"ACTIVE"}}, 1, "null"},
+		{url.Values{"state": {"dropped"}}, 0, counts},
+		{url.Values{"state": {"unknown"}}, 0, "null"},
+		// scrapePool filters the lists, not the counts.
+		{url.Values{"scrapePool": {"other/pool"}}, 0, counts},
+		{url.Values{"state": {"active"}, "scrapePool": {svc.Namespace + "/vllm"}}, 1, "null"},
+	} {
+		t.Run(tc.params.Encode(), func(t *testing.T) {
+			code, r := call(t, http.MethodGet, base, "/api/v1/targets", tc.params)
+			var d struct {
+				ActiveTargets       []json.RawMessage `json:"activeTargets"`
+				DroppedTargets      json.RawMessage   `json:"droppedTargets"`
+				DroppedTargetCounts json.RawMessage   `json:"droppedTargetCounts"`
+			}
+			if err := json.Unmarshal(r.Data, &d); err != nil {
+				t.Fatalf("%d %s: %v", code, r.Data, err)
+			}
+			if code != http.StatusOK || d.ActiveTargets == nil || len(d.ActiveTargets) != tc.active || string(d.DroppedTargets) != "[]" || string(d.DroppedTargetCounts) != tc.droppedCounts {
+				t.Errorf("got %d %s; want 200 with %d active targets (a list), \"droppedTargets\":[], \"droppedTargetCounts\":%s", code, r.Data, tc.active, tc.droppedCounts)
+			}
+		})
+	}
+}

@@ -37,26 +37,32 @@ type targetDiscovery struct {
 // handleTargets serves /api/v1/targets: one active target per pod of each Service's
 // latest scrape, in scrape pool "namespace/service"; no dropped targets (pods that are
 // not Ready are not discovered). The state and scrapePool parameters filter as
-// Prometheus' do.
+// Prometheus' do: a list the state leaves out is [], and droppedTargetCounts is null
+// unless the state shows dropped targets (only then does Prometheus count them).
 func (s *Server) handleTargets(w http.ResponseWriter, r *http.Request) {
 	state := strings.ToLower(r.FormValue("state"))
+	showActive := state == "" || state == "any" || state == "active"
+	showDropped := state == "" || state == "any" || state == "dropped"
 	pool := r.FormValue("scrapePool")
-	out := targetDiscovery{ActiveTargets: []*target{}, DroppedTargets: []*target{}, DroppedTargetCounts: map[string]int{}}
+	out := targetDiscovery{ActiveTargets: []*target{}, DroppedTargets: []*target{}}
+	if showDropped {
+		// Every pool's count, whatever scrapePool: Prometheus filters only the lists.
+		out.DroppedTargetCounts = make(map[string]int, len(s.services))
+	}
 	for _, svc := range s.services {
-		out.DroppedTargetCounts[svc.key] = 0
-		if pool != "" && pool != svc.key {
+		if showDropped {
+			out.DroppedTargetCounts[svc.key] = 0
+		}
+		if !showActive || (pool != "" && pool != svc.key) {
 			continue
 		}
 		st := svc.state.Load()
-		if st == nil || (state != "" && state != "any" && state != "active") {
+		if st == nil {
 			continue
 		}
 		for _, p := range st.pods {
 			out.ActiveTargets = append(out.ActiveTargets, svc.target(p))
 		}
-	}
-	if state == "active" {
-		out.DroppedTargets = nil
 	}
 	respond(w, out, nil, nil)
 }
