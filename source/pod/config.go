@@ -67,7 +67,8 @@ type PodScrapingSourceConfig struct {
 	SampleLimit int
 
 	// TLSCAData is a PEM bundle of the CAs that sign the pods' serving certificates, for
-	// https. Empty: the system roots.
+	// https. Empty: the system roots. This and the two TLS fields below need
+	// MetricsScheme "https": with http, NewPodScrapingSource refuses them.
 	TLSCAData []byte
 	// TLSServerName is the name verified in the pods' certificates. Empty: the pod IP.
 	TLSServerName string
@@ -165,6 +166,9 @@ func (c *PodScrapingSourceConfig) validate() error {
 	case c.HistorySeriesLimit < 0:
 		return fmt.Errorf("HistorySeriesLimit %d is negative", c.HistorySeriesLimit)
 	}
+	if err := c.validateTLS(); err != nil {
+		return err
+	}
 	if err := c.validateNames(); err != nil {
 		return err
 	}
@@ -180,6 +184,34 @@ func (c *PodScrapingSourceConfig) validate() error {
 		}
 	}
 	return nil
+}
+
+// validateTLS refuses TLS settings with a scheme other than https: over http the
+// transport never uses them, so the pods would be scraped in clear text, the token with
+// them, while the config reads as if they were verified.
+func (c *PodScrapingSourceConfig) validateTLS() error {
+	if c.MetricsScheme == "https" {
+		return nil
+	}
+	var set []string
+	if len(c.TLSCAData) > 0 {
+		set = append(set, "TLSCAData")
+	}
+	if c.TLSServerName != "" {
+		set = append(set, "TLSServerName")
+	}
+	if c.InsecureSkipVerify {
+		set = append(set, "InsecureSkipVerify")
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	scheme := fmt.Sprintf("%q", c.MetricsScheme)
+	if c.MetricsScheme == "" {
+		scheme = `"" (default "http")`
+	}
+	return fmt.Errorf("%s set with MetricsScheme %s: TLS settings need MetricsScheme \"https\" (over http they are ignored and the token goes in clear text)",
+		strings.Join(set, ", "), scheme)
 }
 
 // withDefaults returns a copy of c with the zero fields defaulted.

@@ -28,7 +28,7 @@ func TestNewPodScrapingSourceRejectsBadConfig(t *testing.T) {
 		{"sample limit", func(c *PodScrapingSourceConfig) { c.SampleLimit = -1 }, "SampleLimit -1 is negative"},
 		{"path without slash", func(c *PodScrapingSourceConfig) { c.MetricsPath = "metrics" }, `MetricsPath "metrics" does not start with "/"`},
 		{"path with host", func(c *PodScrapingSourceConfig) { c.MetricsPath = "//evil.example/metrics" }, `MetricsPath "//evil.example/metrics" is not a path`},
-		{"CA data", func(c *PodScrapingSourceConfig) { c.TLSCAData = []byte("not pem") }, "TLSCAData holds no PEM certificate"},
+		{"CA data", func(c *PodScrapingSourceConfig) { c.MetricsScheme, c.TLSCAData = "https", []byte("not pem") }, "TLSCAData holds no PEM certificate"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
