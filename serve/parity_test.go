@@ -2,6 +2,7 @@ package serve_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -123,6 +124,55 @@ func TestTargetsStates(t *testing.T) {
 			}
 			if code != http.StatusOK || d.ActiveTargets == nil || len(d.ActiveTargets) != tc.active || string(d.DroppedTargets) != "[]" || string(d.DroppedTargetCounts) != tc.droppedCounts {
 				t.Errorf("got %d %s; want 200 with %d active targets (a list), \"droppedTargets\":[], \"droppedTargetCounts\":%s", code, r.Data, tc.active, tc.droppedCounts)
+			}
+		})
+	}
+}
+
+func TestMethodsAsPrometheus(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		allow        string
+	}{
+		{http.MethodGet, "/api/v1/query?query=up", http.StatusOK, ""},
+		{http.MethodHead, "/api/v1/query?query=up", http.StatusMethodNotAllowed, "GET, OPTIONS, POST"},
+		{http.MethodPut, "/api/v1/query", http.StatusMethodNotAllowed, "GET, OPTIONS, POST"},
+		{http.MethodHead, "/api/v1/labels", http.StatusMethodNotAllowed, "GET, OPTIONS, POST"},
+		{http.MethodHead, "/api/v1/label/job/values", http.StatusMethodNotAllowed, "GET, OPTIONS"},
+		{http.MethodPost, "/api/v1/label/job/values", http.StatusMethodNotAllowed, "GET, OPTIONS"},
+		{http.MethodHead, "/api/v1/targets", http.StatusMethodNotAllowed, "GET, OPTIONS"},
+		{http.MethodHead, "/api/v1/status/buildinfo", http.StatusMethodNotAllowed, "GET, OPTIONS"},
+		{http.MethodHead, "/federate", http.StatusMethodNotAllowed, "GET, OPTIONS"},
+		{http.MethodHead, "/metrics", http.StatusMethodNotAllowed, "GET, OPTIONS"},
+		{http.MethodHead, "/api/v1/nonexistent", http.StatusNotFound, ""},
+		{http.MethodGet, "/api/v1/nonexistent", http.StatusNotFound, ""},
+		// The API's CORS preflight answer, on any path under it.
+		{http.MethodOptions, "/api/v1/query", http.StatusNoContent, ""},
+		{http.MethodOptions, "/api/v1/label/job/values", http.StatusNoContent, ""},
+		{http.MethodOptions, "/api/v1/nonexistent", http.StatusNoContent, ""},
+		// Outside the API, the router's answer.
+		{http.MethodOptions, "/federate", http.StatusOK, "GET, OPTIONS"},
+		{http.MethodOptions, "/-/healthy", http.StatusOK, "GET, HEAD, OPTIONS"},
+		// The probes take HEAD.
+		{http.MethodHead, "/-/healthy", http.StatusOK, ""},
+		{http.MethodHead, "/-/ready", http.StatusOK, ""},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(t.Context(), tc.method, base+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.code || resp.Header.Get("Allow") != tc.allow {
+				t.Errorf("got %d Allow %q, want %d Allow %q", resp.StatusCode, resp.Header.Get("Allow"), tc.code, tc.allow)
 			}
 		})
 	}

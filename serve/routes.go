@@ -3,6 +3,8 @@ package serve
 import (
 	"net/http"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -12,29 +14,76 @@ import (
 // routes builds the handler of every endpoint, with the methods Prometheus accepts.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	both := func(path string, h http.HandlerFunc) {
-		mux.HandleFunc("GET "+path, h)
-		mux.HandleFunc("POST "+path, h)
+	api := func(path string, h http.HandlerFunc, post bool) {
+		m := methods{http.MethodGet: h, http.MethodOptions: handleOptions}
+		if post {
+			m[http.MethodPost] = h
+		}
+		mux.Handle("/api/v1/"+path, m)
 	}
-	both("/api/v1/query", s.handleQuery)
-	both("/api/v1/query_range", s.handleQueryRange)
-	both("/api/v1/series", s.handleSeries)
-	both("/api/v1/labels", s.handleLabels)
-	mux.HandleFunc("GET /api/v1/label/{name}/values", s.handleLabelValues)
-	mux.HandleFunc("GET /api/v1/metadata", s.handleMetadata)
-	both("/api/v1/query_exemplars", s.handleExemplars)
-	both("/api/v1/format_query", s.handleFormatQuery)
-	mux.HandleFunc("GET /api/v1/rules", s.handleRules)
-	mux.HandleFunc("GET /api/v1/alerts", s.handleAlerts)
-	mux.HandleFunc("GET /api/v1/targets", s.handleTargets)
-	mux.HandleFunc("GET /api/v1/status/buildinfo", s.handleBuildInfo)
-	mux.HandleFunc("GET /federate", s.handleFederate)
-	mux.HandleFunc("GET /-/healthy", s.handleHealthy)
-	mux.HandleFunc("GET /-/ready", s.handleReady)
+	api("query", s.handleQuery, true)
+	api("query_range", s.handleQueryRange, true)
+	api("series", s.handleSeries, true)
+	api("labels", s.handleLabels, true)
+	api("label/{name}/values", s.handleLabelValues, false)
+	api("metadata", s.handleMetadata, false)
+	api("query_exemplars", s.handleExemplars, true)
+	api("format_query", s.handleFormatQuery, true)
+	api("rules", s.handleRules, false)
+	api("alerts", s.handleAlerts, false)
+	api("targets", s.handleTargets, false)
+	api("status/buildinfo", s.handleBuildInfo, false)
+	// Prometheus' API answers OPTIONS on any path under it, served or not.
+	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			handleOptions(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	})
+	mux.Handle("/federate", methods{http.MethodGet: s.handleFederate})
+	mux.Handle("/-/healthy", methods{http.MethodGet: s.handleHealthy, http.MethodHead: s.handleHealthy})
+	mux.Handle("/-/ready", methods{http.MethodGet: s.handleReady, http.MethodHead: s.handleReady})
 	if s.gatherer != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+		mux.Handle("/metrics", methods{http.MethodGet: promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}).ServeHTTP})
 	}
 	return mux
+}
+
+// methods routes one path's requests by method as Prometheus' router (httprouter) does.
+// A ServeMux pattern "GET /path" does not: it serves HEAD as GET, where Prometheus
+// answers 405 (its probes aside), and OPTIONS 405, where Prometheus answers 200. A method
+// without a handler is 405 with an Allow header listing the path's methods and OPTIONS;
+// OPTIONS without a handler is 200 with that header alone. routes does not change it
+// once built, so it is safe for concurrent use.
+type methods map[string]http.HandlerFunc
+
+func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h, ok := m[r.Method]; ok {
+		h(w, r)
+		return
+	}
+	allowed := []string{http.MethodOptions}
+	for method := range m {
+		if method != http.MethodOptions {
+			allowed = append(allowed, method)
+		}
+	}
+	slices.Sort(allowed)
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	if r.Method == http.MethodOptions {
+		return
+	}
+	http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+}
+
+// handleOptions answers OPTIONS on the API as Prometheus does (its CORS preflight): 204,
+// no body. The Access-Control headers Prometheus adds when the request has an Origin are
+// left out: serve's other answers carry none, so a browser's cross-origin call would fail
+// at them anyway.
+func handleOptions(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Add("Vary", "Origin")
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // handleExemplars serves /api/v1/query_exemplars: none, as a Prometheus server without
