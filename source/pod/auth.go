@@ -9,11 +9,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podscrape/podscrape/internal/httpheader"
 )
 
 // token returns the Bearer token for this refresh: BearerToken when set, else the
 // Secret's key (surrounding white space trimmed), else "" (no auth). A missing Secret or
-// key means no auth; any other failure to read the Secret is an error naming it and the
+// key means no auth; a token a header cannot carry inside is an error naming the Secret
+// and key; any other failure to read the Secret is an error naming it and the
 // RBAC the read needs, because scraping without the token would fail every pod anyway.
 func (s *PodScrapingSource) token(ctx context.Context) (string, error) {
 	cfg := &s.config
@@ -33,5 +36,12 @@ func (s *PodScrapingSource) token(ctx context.Context) (string, error) {
 		}
 		return "", fmt.Errorf("read metrics reader secret %s%s: %w", key, rbacHint(err, "get", "secrets", key.Namespace), err)
 	}
-	return strings.TrimSpace(string(secret.Data[cfg.MetricsReaderSecretKey])), nil
+	token := strings.TrimSpace(string(secret.Data[cfg.MetricsReaderSecretKey]))
+	if !httpheader.ValidValue(token) {
+		// Sent, it would fail every pod with net/http's "invalid header field value",
+		// which names neither the Secret nor the key.
+		return "", fmt.Errorf("metrics reader secret %s: key %q holds a newline or another control character a header cannot carry",
+			key, cfg.MetricsReaderSecretKey)
+	}
+	return token, nil
 }

@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -10,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podscrape/podscrape/internal/httpheader"
 )
 
 // Defaults of PodScrapingSourceConfig, applied to fields left at their zero value.
@@ -48,7 +51,8 @@ type PodScrapingSourceConfig struct {
 	MetricsReaderSecretNamespace string
 	// MetricsReaderSecretKey is the Secret's data key holding the token. Default "token".
 	MetricsReaderSecretKey string
-	// BearerToken is sent as is; when set, no Secret is read.
+	// BearerToken is sent as is; when set, no Secret is read. A token with a control
+	// character (a newline left from a file) fails NewPodScrapingSource.
 	BearerToken string
 
 	// ScrapeTimeout bounds each pod's whole request, body included. Default 5s.
@@ -169,6 +173,9 @@ func (c *PodScrapingSourceConfig) validate() error {
 	if err := c.validateTLS(); err != nil {
 		return err
 	}
+	if err := validateBearerToken(c.BearerToken); err != nil {
+		return err
+	}
 	if err := c.validateNames(); err != nil {
 		return err
 	}
@@ -212,6 +219,21 @@ func (c *PodScrapingSourceConfig) validateTLS() error {
 	}
 	return fmt.Errorf("%s set with MetricsScheme %s: TLS settings need MetricsScheme \"https\" (over http they are ignored and the token goes in clear text)",
 		strings.Join(set, ", "), scheme)
+}
+
+// validateBearerToken refuses a token no request header can carry: net/http would fail
+// every pod with "invalid header field value", naming neither the field nor the cause.
+// The token is sent as is, so one read from a file with its newline is refused rather
+// than trimmed; the error never shows the token.
+func validateBearerToken(token string) error {
+	switch {
+	case httpheader.ValidValue(token):
+		return nil
+	case httpheader.ValidValue(strings.TrimSpace(token)):
+		return errors.New("BearerToken starts or ends with a newline or another control character a header cannot carry (a token read from a file keeps its newline): trim it, e.g. with strings.TrimSpace")
+	default:
+		return errors.New("BearerToken holds a newline or another control character a header cannot carry")
+	}
 }
 
 // withDefaults returns a copy of c with the zero fields defaulted.

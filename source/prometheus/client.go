@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
+	"github.com/podscrape/podscrape/internal/httpheader"
 )
 
 // DefaultMaxResponseBytes caps a response body of the server when ClientConfig's
@@ -92,7 +94,7 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 		return nil, fmt.Errorf("prometheus client config: URL %q: no host", u.Redacted())
 	case c.BearerToken != "" && c.BearerTokenFile != "":
 		return nil, errors.New("prometheus client config: BearerToken and BearerTokenFile are both set")
-	case c.BearerToken != "" && !validHeaderValue(c.BearerToken):
+	case c.BearerToken != "" && !httpheader.ValidValue(c.BearerToken):
 		return nil, errors.New("prometheus client config: BearerToken holds characters a header cannot carry")
 	case c.MaxResponseBytes < 0:
 		return nil, fmt.Errorf("prometheus client config: MaxResponseBytes %d is negative", c.MaxResponseBytes)
@@ -108,7 +110,7 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 			return nil, fmt.Errorf("prometheus client config: Headers: %q is not a header name", name)
 		case strings.EqualFold(name, "Authorization"):
 			return nil, errors.New("prometheus client config: Headers: Authorization is refused: set BearerToken or BearerTokenFile")
-		case !validHeaderValue(value):
+		case !httpheader.ValidValue(value):
 			return nil, fmt.Errorf("prometheus client config: Headers: the value of %s holds characters a header cannot carry", name)
 		}
 		headers.Set(name, value)

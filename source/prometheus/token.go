@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+
+	"github.com/podscrape/podscrape/internal/httpheader"
 )
 
 // staticToken returns a token source of one token.
@@ -54,7 +56,7 @@ func (f *fileToken) read() (string, error) {
 	switch {
 	case token == "":
 		return "", fmt.Errorf("bearer token file %s is empty", f.path)
-	case !validHeaderValue(token):
+	case !httpheader.ValidValue(token):
 		return "", fmt.Errorf("bearer token file %s holds characters a header cannot carry", f.path)
 	}
 	return token, nil

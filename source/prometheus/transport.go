@@ -142,14 +142,3 @@ func validHeaderName(name string) bool {
 	}
 	return true
 }
-
-// validHeaderValue reports whether value can be sent as a header value: no control
-// character but tab.
-func validHeaderValue(value string) bool {
-	for i := 0; i < len(value); i++ {
-		if c := value[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}

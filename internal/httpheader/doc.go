@@ -1,0 +1,6 @@
+// Package httpheader checks values before they go into an HTTP request header, by the
+// rule net/http's transport applies when it sends them. A value it refuses fails each
+// request with "net/http: invalid header field value", which names no setting; checking
+// where the value comes from (a config field, a Secret, a token file) lets the error
+// name that instead.
+package httpheader
