@@ -69,12 +69,13 @@ type coverage struct {
 // check returns, for the query name evaluated as expr at at: an error wrapping
 // ErrNoHistory when a metric it reads is not stored (or began to be stored after at), a
 // *PartialWindowError when a window that adds up over time reaches before what is held,
-// and a warning for each window of an estimate (rate, avg_over_time, ...) that does. An
-// expression that does not parse gives neither: its evaluation reports it.
-func (c coverage) check(name, expr string, at time.Time) (err error, warnings []string) {
+// and a warning for each window of an estimate (rate, avg_over_time, ...) that does, with
+// the widest such window's error in estimate (nil when none). An expression that does not
+// parse gives none of them: its evaluation reports it.
+func (c coverage) check(name, expr string, at time.Time) (err error, warnings []string, estimate *PartialWindowError) {
 	reads, perr := history.Reads(expr)
 	if perr != nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var partial *PartialWindowError
 	for _, r := range reads {
@@ -84,7 +85,7 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 			if r.Metric == "" {
 				metric = "every metric"
 			}
-			return fmt.Errorf("query %q: %s: %w", name, metric, ErrNoHistory), nil
+			return fmt.Errorf("query %q: %s: %w", name, metric, ErrNoHistory), nil, nil
 		}
 		if r.Pinned {
 			continue
@@ -114,9 +115,12 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		if w := e.what() + ": estimated over the span held"; !slices.Contains(warnings, w) {
 			warnings = append(warnings, w) // a ratio of two rates warns once
 		}
+		if estimate == nil || e.Window > estimate.Window {
+			estimate = e
+		}
 	}
 	if partial != nil {
-		return partial, warnings
+		return partial, warnings, estimate
 	}
-	return nil, warnings
+	return nil, warnings, estimate
 }

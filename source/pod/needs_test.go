@@ -79,7 +79,7 @@ func TestCoverageCheck(t *testing.T) {
 		{`vector(1)`, false, 0, 0},
 		{`rate(old[5m]`, false, 0, 0}, // the evaluation reports it
 	} {
-		err, warnings := cov.check("q", tc.expr, at)
+		err, warnings, _ := cov.check("q", tc.expr, at)
 		var pw *PartialWindowError
 		switch {
 		case tc.noHistory != errors.Is(err, ErrNoHistory):
@@ -95,21 +95,21 @@ func TestCoverageCheck(t *testing.T) {
 	// A window longer than the retention is never covered: the error says why.
 	short := cov
 	short.retention = 5 * time.Minute
-	err, _ := short.check("q", `increase(new[10m])`, at)
+	err, _, _ := short.check("q", `increase(new[10m])`, at)
 	var pw *PartialWindowError
 	if !errors.As(err, &pw) || pw.Retention != 5*time.Minute ||
 		err.Error() != `query "q": increase over 10m0s reaches before the history's oldest scrape (2m0s held; HistoryRetention 5m0s is shorter than the window): partial window` {
 		t.Errorf("a window longer than the retention: got %v, want it named", err)
 	}
-	if err, _ := short.check("q", `increase(new[1m])`, at); err != nil {
+	if err, _, _ := short.check("q", `increase(new[1m])`, at); err != nil {
 		t.Errorf("a covered window under a short retention: got %v", err)
 	}
 	// Storing every metric covers any selector from then on.
 	all := coverage{oldest: t0, since: storedSince{all: at.Add(-time.Minute)}}
-	if err, _ := all.check("q", `increase({__name__=~"o.*"}[1m])`, at); err != nil {
+	if err, _, _ := all.check("q", `increase({__name__=~"o.*"}[1m])`, at); err != nil {
 		t.Errorf("every metric stored for 1m, increase over 1m: got %v, want none", err)
 	}
-	if err, _ := all.check("q", `increase(x[2m])`, at); !errors.Is(err, ErrPartialWindow) {
+	if err, _, _ := all.check("q", `increase(x[2m])`, at); !errors.Is(err, ErrPartialWindow) {
 		t.Errorf("every metric stored for 1m, increase over 2m: got %v, want ErrPartialWindow", err)
 	}
 }

@@ -17,7 +17,7 @@ func TestPartialWindowNamesTheWidest(t *testing.T) {
 		`increase(x[30m]) + increase(x[15m])`,
 		`increase(x[15m]) + increase(x[30m]) + increase(x[20m])`,
 	} {
-		err, _ := cov.check("q", expr, at)
+		err, _, _ := cov.check("q", expr, at)
 		var pw *PartialWindowError
 		if !errors.As(err, &pw) || pw.Window != 30*time.Minute || pw.Held != 10*time.Minute {
 			t.Errorf("%s: got %v, want the 30m window named, 10m held", expr, err)

@@ -39,7 +39,9 @@ var ErrSampleOutOfOrder = history.ErrOutOfOrder
 // before the history), incomplete (the pods whose scrapes failed: their series are
 // stale, so aggregations leave them out) and, for an expression that selects a series the
 // history refused samples of, the refusal. A window of an estimate (rate, avg_over_time,
-// ...) reaching before the history is a warning.
+// ...) reaching before the history is a warning, unless the answer is empty: then it is
+// the Error, a *PartialWindowError (a rate over a single scrape estimates nothing; read as
+// no value, it would be "no load").
 func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.History, storeErr error, queries []source.QueryTemplate, params map[string]string, at time.Time, incomplete error, refused refusal) map[string]*source.MetricResult {
 	out := make(map[string]*source.MetricResult, len(queries))
 	var cov coverage
@@ -70,7 +72,11 @@ func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.Histo
 		for i, p := range res.Points {
 			r.Values[i] = source.MetricValue{Value: p.V, Timestamp: time.UnixMilli(p.T), Labels: p.Metric.Map()}
 		}
-		covErr, warnings := cov.check(q.Name, expr, at)
+		covErr, warnings, estimate := cov.check(q.Name, expr, at)
+		if covErr == nil && estimate != nil && len(r.Values) == 0 {
+			// Nothing estimated at all (a rate over one scrape): not "no load".
+			covErr = estimate
+		}
 		r.Warnings = append(res.Warnings, warnings...)
 		if len(r.Warnings) == 0 {
 			r.Warnings = nil
