@@ -140,3 +140,34 @@ func TestRangeAnswersAreTheirOwn(t *testing.T) {
 		t.Errorf("%d of 160 range answers carried the other query's values", mixd)
 	}
 }
+
+// TestEstimateOverTooLittleHistory: a rate whose window reaches before the history is
+// computed over the span held, with a warning; over a single scrape it estimates nothing,
+// and the empty answer (KEDA's 0) is refused with 422 unless partial windows are allowed.
+func TestEstimateOverTooLittleHistory(t *testing.T) {
+	const expr = "sum(rate(reqs_total[10m]))"
+	svc := newService(t, "vllm", 1, "# TYPE reqs counter\nreqs_total 10\n")
+	// A window is partial when it starts more than an interval before the first scrape;
+	// at a minute's interval, only the scrape at the start is taken during the test.
+	cfg := serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Minute}
+	code, r := query(t, startServer(t, cfg), expr)
+	if code != http.StatusUnprocessableEntity || r.ErrorType != "execution" ||
+		!strings.Contains(r.Error, "rate(reqs_total[10m])") || !strings.Contains(r.Error, "too little history to estimate from") {
+		t.Errorf("rate over one scrape: got %d %q %q, want 422 execution naming the window", code, r.ErrorType, r.Error)
+	}
+
+	cfg.AllowPartialWindows = true
+	code, r = query(t, startServer(t, cfg), expr)
+	if code != http.StatusOK || string(r.Data) != `{"resultType":"vector","result":[]}` || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "rate(reqs_total[10m])") {
+		t.Errorf("rate over one scrape, partial windows allowed: got %d %s warnings %q, want 200, no value, the window's warning", code, r.Data, r.Warnings)
+	}
+
+	// Two scrapes: the rate over the span held, with the warning.
+	cfg.AllowPartialWindows, cfg.MaxAge = false, time.Nanosecond
+	base := startServer(t, cfg)
+	svc.Pods()[0].SetBody("# TYPE reqs counter\nreqs_total 20\n")
+	code, r = query(t, base, expr)
+	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "rate(reqs_total[10m])") {
+		t.Errorf("rate over two scrapes: got %d %q %s warnings %q, want 200, a value, the window's warning", code, r.Error, r.Data, r.Warnings)
+	}
+}

@@ -116,7 +116,7 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		return ans, err
 	}
 	ans.warnings = append(ans.warnings, warnings...)
-	windowWarnings, err := s.partialWindows(an.windows, p.start)
+	windowWarnings, estimates, err := s.partialWindows(an.windows, p.start)
 	if err != nil {
 		return ans, err
 	}
@@ -130,6 +130,11 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	ans.warnings = append(ans.warnings, engineWarnings...)
 	ans.infos = engineInfos
 	value := res.Value
+	if empty(value) {
+		if err := s.estimateEmpty(estimates); err != nil {
+			return ans, err
+		}
+	}
 	if p.limit > 0 {
 		var truncated bool
 		value, truncated = truncate(value, p.limit)
@@ -227,6 +232,17 @@ func truncate(v parser.Value, limit int) (parser.Value, bool) {
 		}
 	}
 	return v, false
+}
+
+// empty reports whether v is a vector or matrix without a series.
+func empty(v parser.Value) bool {
+	switch x := v.(type) {
+	case promql.Vector:
+		return len(x) == 0
+	case promql.Matrix:
+		return len(x) == 0
+	}
+	return false
 }
 
 // emptyNotNull returns an empty vector or matrix as a non-nil one, which encodes as []
