@@ -87,6 +87,15 @@ var ErrUnsupportedContentType = exposition.ErrUnsupportedContentType
 // errContentEncoding marks a response compressed other than with gzip.
 var errContentEncoding = errors.New("unsupported Content-Encoding")
 
+// errGzipHeader marks a response labelled Content-Encoding gzip whose body does not start
+// as gzip: the pod answered, mislabelling its body, as with a wrong Content-Type.
+var errGzipHeader = errors.New(`Content-Encoding "gzip", but the body is not gzip`)
+
+// errGzipStream marks a gzip body that breaks part-way (corrupt data, a bad checksum, a
+// stream cut short while the response itself ended cleanly): the body is malformed, as
+// with a parse error. A connection that fails mid-body is not marked.
+var errGzipStream = errors.New("gzip body broken part-way")
+
 // ScrapeReason classifies a pod's scrape error into one of the Reason constants.
 func ScrapeReason(err error) string {
 	var status *StatusError
@@ -104,9 +113,9 @@ func ScrapeReason(err error) string {
 		return ReasonBodyTooBig
 	case errors.Is(err, ErrSampleLimit):
 		return ReasonSampleLimit
-	case errors.Is(err, ErrUnsupportedContentType), errors.Is(err, errContentEncoding):
+	case errors.Is(err, ErrUnsupportedContentType), errors.Is(err, errContentEncoding), errors.Is(err, errGzipHeader):
 		return ReasonFormat
-	case errors.As(err, &parse):
+	case errors.As(err, &parse), errors.Is(err, errGzipStream):
 		return ReasonParse
 	case isTLSError(err):
 		return ReasonTLS

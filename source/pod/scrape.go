@@ -126,6 +126,38 @@ func gzipReader(r io.Reader) (*gzip.Reader, error) {
 	return gzip.NewReader(r)
 }
 
+// sourceReader keeps the error its reader returned other than io.EOF: a gzip reader
+// reports a body cut by the network and a gzip stream cut short alike (unexpected EOF),
+// and only the first is the connection's failure.
+type sourceReader struct {
+	r   io.Reader
+	err error // the first read error other than io.EOF
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// gzipBody reads a gzip body, marking with errGzipStream the errors of the stream itself
+// (corrupt, cut short, a checksum that does not match) as opposed to those of the
+// connection, which it returns as they are.
+type gzipBody struct {
+	gz  *gzip.Reader
+	src *sourceReader
+}
+
+func (g *gzipBody) Read(p []byte) (int, error) {
+	n, err := g.gz.Read(p)
+	if err != nil && err != io.EOF && g.src.err == nil {
+		err = fmt.Errorf("%w: %w", errGzipStream, err)
+	}
+	return n, err
+}
+
 // upName is the synthetic sample that says whether a pod answered.
 const upName = "up"
 
@@ -178,12 +210,16 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	switch enc := resp.Header.Get("Content-Encoding"); enc {
 	case "", "identity":
 	case "gzip":
-		gz, err := gzipReader(resp.Body)
+		src := &sourceReader{r: resp.Body}
+		gz, err := gzipReader(src)
 		if err != nil {
-			return fmt.Errorf("gzip body: %w", err)
+			if src.err != nil {
+				return src.err // the connection's failure, not the body's
+			}
+			return fmt.Errorf("%w: %w", errGzipHeader, err)
 		}
 		defer gzipReaders.Put(gz)
-		body = gz
+		body = &gzipBody{gz: gz, src: src}
 	default:
 		return fmt.Errorf("%w %q", errContentEncoding, enc)
 	}
