@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -21,15 +24,18 @@ import (
 // Bearer token) and --cache-dir (the discovery cache, unused here) are left out: here
 // --token is the pods' token.
 //
-// One difference from kubectl, on purpose: with no kubeconfig anywhere and outside a
+// Two differences from kubectl, on purpose. With no kubeconfig anywhere and outside a
 // cluster, the error says no configuration was provided, where kubectl falls back to
-// http://localhost:8080 and fails later on a refused connection.
+// http://localhost:8080 and fails later on a refused connection. In a pod with no
+// kubeconfig, the in-cluster ServiceAccount is used with --as, --as-uid, --as-group,
+// --as-user-extra and --request-timeout applied (see withImpersonationAndTimeout).
 type kubeFlags struct {
 	kubeconfig string
-	overrides  clientcmd.ConfigOverrides
+	overrides  clientcmd.ConfigOverrides // as the flags set them, --as-user-extra aside
 	userExtra  []string
 
 	once   sync.Once
+	merged clientcmd.ConfigOverrides // overrides with userExtra, set with config
 	config clientcmd.ClientConfig
 }
 
@@ -61,25 +67,72 @@ func (k *kubeFlags) clientConfig() clientcmd.ClientConfig {
 	k.once.Do(func() {
 		rules := clientcmd.NewDefaultClientConfigLoadingRules()
 		rules.ExplicitPath = k.kubeconfig
-		overrides := k.overrides // no ClusterDefaults: without a kubeconfig, say so (below)
-		for _, extra := range k.userExtra {
-			key, value, ok := strings.Cut(extra, "=")
-			if !ok {
-				continue // as kubectl: an extra without "=" is ignored
-			}
-			if overrides.AuthInfo.ImpersonateUserExtra == nil {
-				overrides.AuthInfo.ImpersonateUserExtra = map[string][]string{}
-			}
-			overrides.AuthInfo.ImpersonateUserExtra[key] = append(overrides.AuthInfo.ImpersonateUserExtra[key], value)
-		}
-		k.config = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &overrides)
+		k.merged = k.withUserExtra() // no ClusterDefaults: without a kubeconfig, say so (below)
+		k.config = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &k.merged)
 	})
 	return k.config
 }
 
+// withUserExtra is a copy of the flags' overrides with --as-user-extra KEY=VALUE in them.
+func (k *kubeFlags) withUserExtra() clientcmd.ConfigOverrides {
+	overrides := k.overrides
+	for _, extra := range k.userExtra {
+		key, value, ok := strings.Cut(extra, "=")
+		if !ok {
+			continue // as kubectl: an extra without "=" is ignored
+		}
+		if overrides.AuthInfo.ImpersonateUserExtra == nil {
+			overrides.AuthInfo.ImpersonateUserExtra = map[string][]string{}
+		}
+		overrides.AuthInfo.ImpersonateUserExtra[key] = append(overrides.AuthInfo.ImpersonateUserExtra[key], value)
+	}
+	return overrides
+}
+
 // restConfig is the API server's client configuration.
 func (k *kubeFlags) restConfig() (*rest.Config, error) {
-	return k.clientConfig().ClientConfig()
+	cfg, err := k.clientConfig().ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	return withImpersonationAndTimeout(cfg, &k.merged)
+}
+
+// withImpersonationAndTimeout is a copy of cfg with the impersonation (--as, --as-uid,
+// --as-group, --as-user-extra) and the --request-timeout of o set on it, whichever way
+// client-go made cfg. Its in-cluster fallback (a pod with no kubeconfig) reads only
+// --server, --certificate-authority and a token and drops the rest silently, so that
+// `serve --as limited-user` would run with the ServiceAccount's own rights. From a
+// kubeconfig, client-go has set them already, merged as here (a flag overrides the
+// kubeconfig's field, an extra its key): setting them again changes nothing.
+func withImpersonationAndTimeout(cfg *rest.Config, o *clientcmd.ConfigOverrides) (*rest.Config, error) {
+	cfg = rest.CopyConfig(cfg)
+	as := o.AuthInfo
+	if as.Impersonate != "" {
+		cfg.Impersonate.UserName = as.Impersonate
+	}
+	if as.ImpersonateUID != "" {
+		cfg.Impersonate.UID = as.ImpersonateUID
+	}
+	if len(as.ImpersonateGroups) > 0 {
+		cfg.Impersonate.Groups = slices.Clone(as.ImpersonateGroups)
+	}
+	if len(as.ImpersonateUserExtra) > 0 {
+		extra := make(map[string][]string, len(cfg.Impersonate.Extra)+len(as.ImpersonateUserExtra))
+		maps.Copy(extra, cfg.Impersonate.Extra) // CopyConfig shares the map: write to a new one
+		for key, values := range as.ImpersonateUserExtra {
+			extra[key] = slices.Clone(values)
+		}
+		cfg.Impersonate.Extra = extra
+	}
+	if o.Timeout != "" {
+		timeout, err := clientcmd.ParseTimeout(o.Timeout)
+		if err != nil {
+			return nil, fmt.Errorf("--request-timeout %q: %w", o.Timeout, err)
+		}
+		cfg.Timeout = timeout
+	}
+	return cfg, nil
 }
 
 // namespace is -n, else the context's namespace, else "default".

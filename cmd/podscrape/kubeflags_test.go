@@ -6,8 +6,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/rest"
 )
 
 // twoContexts is a kubeconfig of two clusters (loopback addresses, never dialled here),
@@ -104,4 +106,118 @@ func TestKubeFlagsReadAsKubectl(t *testing.T) {
 			t.Errorf("error %v, want one saying no configuration was provided", err)
 		}
 	})
+}
+
+// TestKubeFlagsImpersonationAndTimeoutApplied: the impersonation and timeout flags are set on a
+// client configuration that client-go made without them (its in-cluster fallback drops
+// them), merged over one a kubeconfig gave as client-go merges them, and a configuration
+// without the flags is left as it was.
+func TestKubeFlagsImpersonationAndTimeoutApplied(t *testing.T) {
+	all := []string{"--as", "jane", "--as-uid", "42", "--as-group", "g1", "--as-group", "g2",
+		"--as-user-extra", "scopes=view", "--as-user-extra", "scopes=edit", "--request-timeout", "7s"}
+	inCluster := func() *rest.Config {
+		return &rest.Config{Host: "https://10.96.0.1:443", BearerTokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token"}
+	}
+	fromKubeconfig := func() *rest.Config {
+		cfg := inCluster()
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: "kube-as", UID: "7", Groups: []string{"kg"}, Extra: map[string][]string{"team": {"a"}}}
+		return cfg
+	}
+	for _, tc := range []struct {
+		name    string
+		base    *rest.Config
+		args    []string
+		want    rest.ImpersonationConfig
+		timeout time.Duration
+	}{
+		{"in a pod, no flags", inCluster(), nil, rest.ImpersonationConfig{}, 0},
+		{"in a pod, every flag", inCluster(), all,
+			rest.ImpersonationConfig{UserName: "jane", UID: "42", Groups: []string{"g1", "g2"}, Extra: map[string][]string{"scopes": {"view", "edit"}}}, 7 * time.Second},
+		{"in a pod, --as alone", inCluster(), []string{"--as", "jane"}, rest.ImpersonationConfig{UserName: "jane"}, 0},
+		{"a kubeconfig's, no flags", fromKubeconfig(), nil, fromKubeconfig().Impersonate, 0},
+		{"a kubeconfig's, every flag", fromKubeconfig(), all,
+			rest.ImpersonationConfig{UserName: "jane", UID: "42", Groups: []string{"g1", "g2"}, Extra: map[string][]string{"team": {"a"}, "scopes": {"view", "edit"}}}, 7 * time.Second},
+		{"a kubeconfig's, a group and an extra", fromKubeconfig(), []string{"--as-group", "g", "--as-user-extra", "team=b"},
+			rest.ImpersonationConfig{UserName: "kube-as", UID: "7", Groups: []string{"g"}, Extra: map[string][]string{"team": {"b"}}}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			overrides := parsed(t, tc.args...).withUserExtra()
+			base := rest.CopyConfig(tc.base)
+			cfg, err := withImpersonationAndTimeout(tc.base, &overrides)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(cfg.Impersonate, tc.want) {
+				t.Errorf("got impersonation %+v, want %+v", cfg.Impersonate, tc.want)
+			}
+			if cfg.Timeout != tc.timeout {
+				t.Errorf("got timeout %s, want %s", cfg.Timeout, tc.timeout)
+			}
+			if cfg.Host != base.Host || cfg.BearerTokenFile != base.BearerTokenFile {
+				t.Errorf("got host %q, token file %q; want them as they were, %q, %q", cfg.Host, cfg.BearerTokenFile, base.Host, base.BearerTokenFile)
+			}
+			if !reflect.DeepEqual(tc.base, base) {
+				t.Errorf("the configuration passed in was modified: got %+v, want %+v", tc.base, base)
+			}
+		})
+	}
+
+	t.Run("a bad --request-timeout", func(t *testing.T) {
+		overrides := parsed(t, "--request-timeout", "soon").withUserExtra()
+		if _, err := withImpersonationAndTimeout(inCluster(), &overrides); err == nil || !strings.Contains(err.Error(), `--request-timeout "soon"`) {
+			t.Errorf("got error %v, want one naming --request-timeout and its value", err)
+		}
+	})
+}
+
+// kubeconfigAs is a kubeconfig whose user impersonates, as a kubeconfig may.
+const kubeconfigAs = `apiVersion: v1
+kind: Config
+clusters:
+- {name: one, cluster: {server: "https://127.0.0.1:6443"}}
+users:
+- {name: me, user: {token: t, as: kube-as, as-uid: "7", as-groups: [kg], as-user-extra: {team: [a], site: [x]}}}
+contexts:
+- {name: a, context: {cluster: one, user: me}}
+current-context: a
+`
+
+// TestKubeFlagsImpersonationFromAKubeconfigAsClientGoMergesIt: from a kubeconfig, client-go has
+// applied the flags already; applying them again changes nothing.
+func TestKubeFlagsImpersonationFromAKubeconfigAsClientGoMergesIt(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{"plain": twoContexts, "as": kubeconfigAs} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("HOME", dir)
+	t.Setenv("KUBECONFIG", "")
+	for _, kubeconfig := range []string{"plain", "as"} {
+		for _, args := range [][]string{
+			nil,
+			{"--as", "jane"},
+			{"--as", "jane", "--as-uid", "42", "--as-group", "g1", "--as-group", "g2", "--as-user-extra", "team=b", "--as-user-extra", "scopes=view", "--request-timeout", "7s"},
+			{"--request-timeout", "3"},
+		} {
+			name := strings.Join(args, " ")
+			if name == "" {
+				name = "no flags"
+			}
+			t.Run(kubeconfig+", "+name, func(t *testing.T) {
+				k := parsed(t, append([]string{"--kubeconfig", filepath.Join(dir, kubeconfig)}, args...)...)
+				byClientGo, err := k.clientConfig().ClientConfig()
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg, err := k.restConfig()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(cfg.Impersonate, byClientGo.Impersonate) || cfg.Timeout != byClientGo.Timeout {
+					t.Errorf("got impersonation %+v, timeout %s; want client-go's, %+v, %s", cfg.Impersonate, cfg.Timeout, byClientGo.Impersonate, byClientGo.Timeout)
+				}
+			})
+		}
+	}
 }
