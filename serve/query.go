@@ -111,7 +111,7 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		return ans, badParam(perr, "query")
 	}
 
-	warnings, err := s.availability(s.servicesRead(an.selectors), s.mayRead(an.selectors, true))
+	warnings, err := s.availability(an.selectors, s.servicesRead(an.selectors), s.mayRead(an.selectors, true))
 	if err != nil {
 		return ans, err
 	}

@@ -42,12 +42,36 @@ func onlySynthetic(matchers []*labels.Matcher) bool {
 
 // reads reports whether a selector with matchers reads svc: it may select a series of
 // svc (its job and namespace matchers do not exclude it) and svc's history holds such a
-// series, or svc never scraped a pod successfully (what it exposes is not known yet).
+// series, or svc never scraped a pod successfully (what it exposes is not known yet), or
+// svc gives no data now and one of the metrics it exposed when it last did matches (an
+// outage longer than the retention leaves nothing in the history to match).
 func (svc *service) reads(matchers []*labels.Matcher) bool {
 	if svc.excludes(matchers) {
 		return false
 	}
-	return !svc.everUp.Load() || svc.hist.Holds(matchers)
+	if !svc.everUp.Load() || svc.hist.Holds(matchers) {
+		return true
+	}
+	st := svc.state.Load()
+	return st != nil && st.unavailable() && exposedMatch(st.exposed, matchers)
+}
+
+// exposedMatch reports whether one of the metric names exposed satisfies every metric
+// name matcher of matchers.
+func exposedMatch(exposed []string, matchers []*labels.Matcher) bool {
+	for _, name := range exposed {
+		ok := true
+		for _, m := range matchers {
+			if m.Name == labels.MetricName && !m.Matches(name) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 // servicesRead returns, in the Server's order, the Services whose latest scrape decides
@@ -96,12 +120,14 @@ func (s *Server) servicesWhere(sels [][]*labels.Matcher, data bool, match func(*
 // warningTime is how warnings write a scrape's time: RFC 3339 to the millisecond.
 const warningTime = "2006-01-02T15:04:05.000Z07:00"
 
-// availability returns the error of a query that reads Services with nothing to give
-// (HTTP 503, naming each such Service and its pods' errors), else the warnings naming
-// the pods of the read Services that failed their latest scrape, and what the histories
-// of the Services it may read refused (a refused series is not in the history, so no
-// selector is seen to read it).
-func (s *Server) availability(read, may []*service) (warnings []string, err error) {
+// availability returns the error of a query of selectors sels that reads Services with
+// nothing to give (HTTP 503, naming each such Service and its pods' errors), or a data
+// selector whose series the Service holds only of pods that failed their latest scrape
+// (two models behind one Service, one model's pods all down: its answer would be empty,
+// and read as no load). Else it returns the warnings naming the pods of the read Services
+// that failed their latest scrape, and what the histories of the Services it may read
+// refused (a refused series is not in the history, so no selector is seen to read it).
+func (s *Server) availability(sels [][]*labels.Matcher, read, may []*service) (warnings []string, err error) {
 	var down []string
 	for _, svc := range read {
 		st := svc.state.Load()
@@ -114,6 +140,10 @@ func (s *Server) availability(read, may []*service) (warnings []string, err erro
 			continue
 		}
 		if failed := st.failed(); len(failed) > 0 {
+			if d := svc.onlyFailedHold(st, sels); d != "" {
+				down = append(down, d)
+				continue
+			}
 			parts := make([]string, len(failed))
 			for i, p := range failed {
 				parts[i] = fmt.Sprintf("pod %s: %v", p.name, p.err)
@@ -131,4 +161,46 @@ func (s *Server) availability(read, may []*service) (warnings []string, err erro
 		return warnings, &apiError{errorUnavailable, fmt.Errorf("no data to answer from: %s", strings.Join(down, "; "))}
 	}
 	return warnings, nil
+}
+
+// onlyFailedHold names the first data selector of sels whose series svc holds only of
+// pods that failed their latest scrape st, and those pods' errors; "" when none.
+func (svc *service) onlyFailedHold(st *scrapeState, sels [][]*labels.Matcher) string {
+	up := map[string]bool{}
+	var failed []podState
+	for _, p := range st.pods {
+		if p.up {
+			up[p.name] = true
+		} else {
+			failed = append(failed, p)
+		}
+	}
+	for _, m := range sels {
+		if onlySynthetic(m) || svc.excludes(m) {
+			continue
+		}
+		if svc.hist.HoldsWhere(m, func(l labels.Labels) bool { return up[l.Get(podLabel)] }) {
+			continue
+		}
+		var parts []string
+		for _, p := range failed {
+			if svc.hist.HoldsWhere(m, func(l labels.Labels) bool { return l.Get(podLabel) == p.name }) {
+				parts = append(parts, fmt.Sprintf("pod %s: %v", p.name, p.err))
+			}
+		}
+		if len(parts) > 0 {
+			return fmt.Sprintf("service %s: every pod with series matching %s failed its latest scrape at %s: %s",
+				svc.key, selectorText(m), st.start.UTC().Format(warningTime), strings.Join(parts, "; "))
+		}
+	}
+	return ""
+}
+
+// selectorText writes matchers as a selector: {__name__="x",model_name="a"}.
+func selectorText(matchers []*labels.Matcher) string {
+	parts := make([]string, len(matchers))
+	for i, m := range matchers {
+		parts[i] = m.String()
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,9 @@ type scrapeState struct {
 	err error
 	// appendErr is what the history refused (the series limit, rejected samples).
 	appendErr error
+	// exposed is, while err is set, the metric names the history held when the Service
+	// last gave data, sorted: an outage longer than the retention still reads them.
+	exposed []string
 }
 
 // podState is one pod's target at one scrape.
@@ -135,6 +139,13 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 	if len(st.pods) > len(st.failed()) {
 		s.everUp.Store(true)
 	}
+	if st.err != nil {
+		if prev := s.state.Load(); prev != nil && prev.err != nil {
+			st.exposed = prev.exposed
+		} else {
+			st.exposed = s.metricNames(ctx)
+		}
+	}
 	st.end = time.Now()
 	s.state.Store(st)
 	s.metrics.observeScrape(s.key, st)
@@ -151,4 +162,18 @@ func (s *service) errUnavailable(st *scrapeState) error {
 		return fmt.Errorf("service %s: latest scrape at %s: %w", s.key, st.start.UTC().Format(time.RFC3339), st.err)
 	}
 	return fmt.Errorf("service %s: every pod failed its latest scrape at %s: %w", s.key, st.start.UTC().Format(time.RFC3339), errors.Join(b...))
+}
+
+// metricNames returns the metric names the Service's history holds, sorted.
+func (s *service) metricNames(ctx context.Context) []string {
+	q, err := s.hist.Queryable().Querier(math.MinInt64, math.MaxInt64)
+	if err != nil {
+		return nil // closed: nothing is answered any more
+	}
+	defer q.Close()
+	names, _, err := q.LabelValues(ctx, labels.MetricName, nil)
+	if err != nil {
+		return nil
+	}
+	return names
 }

@@ -233,6 +233,13 @@ func (h *History) Holds(ms []*labels.Matcher) bool {
 	return h.db.holds(ms)
 }
 
+// HoldsWhere is Holds of the series whose labels also satisfy keep.
+func (h *History) HoldsWhere(ms []*labels.Matcher, keep func(labels.Labels) bool) bool {
+	h.life.RLock()
+	defer h.life.RUnlock()
+	return h.db.holdsWhere(ms, keep)
+}
+
 // NumSeries returns the number of series held, stale ones within the retention included.
 func (h *History) NumSeries() int {
 	h.life.RLock()

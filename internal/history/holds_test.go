@@ -24,6 +24,12 @@ func TestHolds(t *testing.T) {
 	if h.Holds([]*labels.Matcher{eq("__name__", "queue"), eq("pod", "b")}) || h.Holds([]*labels.Matcher{eq("__name__", "other")}) {
 		t.Error("a series never appended is held")
 	}
+	ofPod := func(pod string) func(labels.Labels) bool {
+		return func(l labels.Labels) bool { return l.Get("pod") == pod }
+	}
+	if !h.HoldsWhere(queue, ofPod("a")) || h.HoldsWhere(queue, ofPod("b")) {
+		t.Error("HoldsWhere does not tell queue of pod a from a pod that never had it")
+	}
 	t1 := t0.Add(time.Second)
 	mustAppend(t, h, t1, scrape("a", t1, "up", 1.0)) // queue is stale now: still held
 	if !h.Holds(queue) {

@@ -148,11 +148,14 @@ func (s *store) get(lset labels.Labels, hash uint64) *memSeries {
 }
 
 // holds reports whether a series matching ms has a sample.
-func (s *store) holds(ms []*labels.Matcher) bool {
+func (s *store) holds(ms []*labels.Matcher) bool { return s.holdsWhere(ms, nil) }
+
+// holdsWhere reports whether a series matching ms, and keep when not nil, has a sample.
+func (s *store) holdsWhere(ms []*labels.Matcher, keep func(labels.Labels) bool) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, m := range s.postings.candidates(ms) {
-		if !m.empty() && matchesAll(m.lset, ms) {
+		if !m.empty() && matchesAll(m.lset, ms) && (keep == nil || keep(m.lset)) {
 			return true
 		}
 	}

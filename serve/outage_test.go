@@ -1,0 +1,76 @@
+package serve_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podscrape/podscrape/serve"
+)
+
+// failing answers every scrape 500.
+var failing = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) })
+
+// TestOnlyFailedPodsHoldTheSeriesIsUnavailable: two models behind one Service, every pod
+// of one model down: a query of that model's series would be empty (KEDA's 0), so it is
+// 503 naming the pods, while the other model's query is answered, with the warning.
+func TestOnlyFailedPodsHoldTheSeriesIsUnavailable(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	a, b := svc.Pods()[0], svc.Pods()[1]
+	a.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"a\"} 9\n")
+	b.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"b\"} 1\n")
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	const ofA, ofB = `sum(vllm:num_requests_waiting{model_name="a"})`, `sum(vllm:num_requests_waiting{model_name="b"})`
+	if code, r := query(t, base, ofA); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "9" {
+		t.Fatalf("healthy: %d %s", code, r.Data)
+	}
+
+	a.SetHandler(failing)
+	code, r := query(t, base, ofA)
+	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" ||
+		!strings.Contains(r.Error, `every pod with series matching {model_name="a",__name__="vllm:num_requests_waiting"} failed its latest scrape`) ||
+		!strings.Contains(r.Error, "pod "+a.Name+": ") {
+		t.Errorf("model a's only pod down: got %d %q %q, want 503 unavailable naming the selector and pod %s", code, r.ErrorType, r.Error, a.Name)
+	}
+	code, r = query(t, base, ofB)
+	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || v[0].Value[1] != "1" || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], a.Name) {
+		t.Errorf("model b, whose pod is up: got %d %q %s warnings %q, want 200, 1, a warning naming pod %s", code, r.Error, r.Data, r.Warnings, a.Name)
+	}
+}
+
+// TestOutageLongerThanTheRetentionIsUnavailable: every pod down for longer than the
+// retention leaves the history without the Service's data; a query of it is still 503,
+// not the empty answer of a Service it does not read.
+func TestOutageLongerThanTheRetentionIsUnavailable(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	p := svc.Pods()[0]
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond, Retention: time.Second})
+	const expr = "sum(vllm:num_requests_waiting)"
+	if code, r := query(t, base, expr); code != http.StatusOK {
+		t.Fatalf("healthy: got %d %q, want 200", code, r.Error)
+	}
+	p.SetHandler(failing)
+	// Poll (each query scrapes, MaxAge) until the retention has dropped the series.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		query(t, base, "up") // scrapes: the history's time moves on
+		code, r := call(t, http.MethodGet, base, "/api/v1/series", url.Values{"match[]": {"vllm:num_requests_waiting"}})
+		if code == http.StatusOK && string(r.Data) == "[]" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the retention of 1s never dropped the series: %d %s", code, r.Data)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the server's series, not waiting for time to pass
+	}
+	code, r := query(t, base, expr)
+	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" || !strings.Contains(r.Error, p.Name) {
+		t.Errorf("every pod down for longer than the retention: got %d %q %q %s, want 503 unavailable naming the pod", code, r.ErrorType, r.Error, r.Data)
+	}
+	// A metric the Service never exposed is not its to answer for.
+	if code, r := query(t, base, "sum(other_metric)"); code != http.StatusOK {
+		t.Errorf("a metric the Service never exposed: got %d %q, want 200", code, r.Error)
+	}
+}
