@@ -3,6 +3,8 @@ package pod
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/go-logr/logr"
@@ -13,18 +15,34 @@ import (
 	"github.com/podscrape/podscrape/internal/httpheader"
 )
 
+// bearer is what a refresh sends as its Bearer token, and why it sends none when the
+// configured Secret gave none.
+type bearer struct {
+	token string
+	// missing says why the configured Secret gave no token ("Secret ns/name not found",
+	// "Secret ns/name has no key "k" (keys: a, b)"): the guide wants no auth and no
+	// error then, but a pod that refuses the scrape should say why nothing was sent.
+	// Empty when a token was found or no Secret is configured. Key names only: never a
+	// value.
+	missing string
+}
+
+// maxListedKeys bounds the key names a missing key's message lists.
+const maxListedKeys = 10
+
 // token returns the Bearer token for this refresh: BearerToken when set, else the
-// Secret's key (surrounding white space trimmed), else "" (no auth). A missing Secret or
-// key means no auth; a token a header cannot carry inside is an error naming the Secret
-// and key; any other failure to read the Secret is an error naming it and the
-// RBAC the read needs, because scraping without the token would fail every pod anyway.
-func (s *PodScrapingSource) token(ctx context.Context) (string, error) {
+// Secret's key (surrounding white space trimmed), else none (no auth). A missing Secret
+// or key means no auth, its reason kept in bearer.missing; a token a header cannot carry
+// inside is an error naming the Secret and key; any other failure to read the Secret is
+// an error naming it and the RBAC the read needs, because scraping without the token
+// would fail every pod anyway.
+func (s *PodScrapingSource) token(ctx context.Context) (bearer, error) {
 	cfg := &s.config
 	if cfg.BearerToken != "" {
-		return cfg.BearerToken, nil
+		return bearer{token: cfg.BearerToken}, nil
 	}
 	if cfg.MetricsReaderSecretName == "" {
-		return "", nil
+		return bearer{}, nil
 	}
 	key := client.ObjectKey{Namespace: cfg.MetricsReaderSecretNamespace, Name: cfg.MetricsReaderSecretName}
 	var secret corev1.Secret
@@ -32,16 +50,36 @@ func (s *PodScrapingSource) token(ctx context.Context) (string, error) {
 	// body is the token. Its logs of this one read are dropped.
 	if err := s.secretReader.Get(logr.NewContext(ctx, logr.Discard()), key, &secret); err != nil {
 		if apierrors.IsNotFound(err) {
-			return "", nil
+			return bearer{missing: fmt.Sprintf("Secret %s not found", key)}, nil
 		}
-		return "", fmt.Errorf("read metrics reader secret %s%s: %w", key, rbacHint(err, "get", "secrets", key.Namespace), err)
+		return bearer{}, fmt.Errorf("read metrics reader secret %s%s: %w", key, rbacHint(err, "get", "secrets", key.Namespace), err)
 	}
-	token := strings.TrimSpace(string(secret.Data[cfg.MetricsReaderSecretKey]))
-	if !httpheader.ValidValue(token) {
+	value, ok := secret.Data[cfg.MetricsReaderSecretKey]
+	if !ok {
+		return bearer{missing: fmt.Sprintf("Secret %s has no key %q (%s)", key, cfg.MetricsReaderSecretKey, keyNames(secret.Data))}, nil
+	}
+	token := strings.TrimSpace(string(value))
+	switch {
+	case token == "":
+		return bearer{missing: fmt.Sprintf("Secret %s key %q is empty", key, cfg.MetricsReaderSecretKey)}, nil
+	case !httpheader.ValidValue(token):
 		// Sent, it would fail every pod with net/http's "invalid header field value",
 		// which names neither the Secret nor the key.
-		return "", fmt.Errorf("metrics reader secret %s: key %q holds a newline or another control character a header cannot carry",
+		return bearer{}, fmt.Errorf("metrics reader secret %s: key %q holds a newline or another control character a header cannot carry",
 			key, cfg.MetricsReaderSecretKey)
 	}
-	return token, nil
+	return bearer{token: token}, nil
+}
+
+// keyNames lists a Secret's key names, sorted, at most maxListedKeys of them: "keys: a,
+// b", "no keys".
+func keyNames(data map[string][]byte) string {
+	if len(data) == 0 {
+		return "no keys"
+	}
+	names := slices.Sorted(maps.Keys(data))
+	if len(names) > maxListedKeys {
+		return fmt.Sprintf("keys: %s, and %d more", strings.Join(names[:maxListedKeys], ", "), len(names)-maxListedKeys)
+	}
+	return "keys: " + strings.Join(names, ", ")
 }

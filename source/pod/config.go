@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -45,11 +46,13 @@ type PodScrapingSourceConfig struct {
 	MetricsScheme string
 
 	// MetricsReaderSecretName names a Secret holding a Bearer token for the pods. Empty:
-	// no Secret is read. A Secret that does not exist, or lacks the key, means no auth.
+	// no Secret is read. A Secret that does not exist, or lacks the key, means no auth;
+	// a pod that then answers 401 or 403 fails with an error saying which.
 	MetricsReaderSecretName string
 	// MetricsReaderSecretNamespace is the Secret's namespace. Default ServiceNamespace.
 	MetricsReaderSecretNamespace string
-	// MetricsReaderSecretKey is the Secret's data key holding the token. Default "token".
+	// MetricsReaderSecretKey is the Secret's data key holding the token, a valid data key
+	// ([-._a-zA-Z0-9]+). Default "token".
 	MetricsReaderSecretKey string
 	// BearerToken is sent as is; when set, no Secret is read. A token with a control
 	// character (a newline left from a file) fails NewPodScrapingSource.
@@ -178,6 +181,13 @@ func (c *PodScrapingSourceConfig) validate() error {
 	}
 	if err := c.validateNames(); err != nil {
 		return err
+	}
+	if c.MetricsReaderSecretKey != "" {
+		// Else a key no Secret can hold reads as a key this Secret lacks: no auth.
+		if errs := validation.IsConfigMapKey(c.MetricsReaderSecretKey); len(errs) > 0 {
+			return fmt.Errorf("MetricsReaderSecretKey %q is not a valid Secret data key: %s",
+				c.MetricsReaderSecretKey, strings.Join(errs, "; "))
+		}
 	}
 	if err := validatePodLabels(c.PodLabels); err != nil {
 		return err

@@ -50,16 +50,22 @@ func (e *ScrapeError) Unwrap() error { return e.Err }
 type StatusError struct {
 	// StatusCode is the HTTP status the pod answered.
 	StatusCode int
+
+	noToken string // why no token was sent although a Secret is configured; "" if one was
 }
 
 // Error gives the status and, for 401 and 403, what it usually means for a metrics
-// endpoint behind auth.
+// endpoint behind auth, or why no token was sent when the configured Secret gave none.
 func (e *StatusError) Error() string {
 	msg := fmt.Sprintf("HTTP status %d %s", e.StatusCode, http.StatusText(e.StatusCode))
-	switch e.StatusCode {
-	case http.StatusUnauthorized:
+	switch {
+	case e.noToken != "" && (e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden):
+		// The guide wants no auth then, and no error, but the pod wants auth: the cause
+		// is the Secret, not the pod.
+		msg += "; no token was sent: " + e.noToken
+	case e.StatusCode == http.StatusUnauthorized:
 		msg += " (no token, or a token the pod does not accept)"
-	case http.StatusForbidden:
+	case e.StatusCode == http.StatusForbidden:
 		msg += " (the token's identity lacks RBAC get on the metrics path)"
 	}
 	return msg

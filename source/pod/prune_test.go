@@ -47,7 +47,7 @@ func TestScrapeKeepsOnlyTheNamedMetrics(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sel := newSelection([]source.QueryTemplate{{Name: "q", Type: source.QueryTypeMetricName, Template: tc.template}}, nil, storedNames{})
-			ps := s.scrape(context.Background(), target, s.newScrapeJob(sel, ""))
+			ps := s.scrape(context.Background(), target, s.newScrapeJob(sel, bearer{}))
 			if ps.err != nil {
 				t.Fatal(ps.err)
 			}

@@ -36,13 +36,15 @@ type podScrape struct {
 type scrapeJob struct {
 	sel      *selection
 	token    string
+	noToken  string      // why no token is sent although a Secret is configured (bearer.missing)
 	header   http.Header // the request header of every pod; read-only
 	sizeHint int         // samples a pod produced for this selection last time
 	series   *seriesJob  // set by ScrapeSeries: build series, not values
 }
 
-// newScrapeJob prepares the shared part of a refresh's requests.
-func (s *PodScrapingSource) newScrapeJob(sel *selection, token string) *scrapeJob {
+// newScrapeJob prepares the shared part of a refresh's requests, sending auth's token.
+func (s *PodScrapingSource) newScrapeJob(sel *selection, auth bearer) *scrapeJob {
+	token := auth.token
 	h := http.Header{
 		"Accept":          {exposition.AcceptHeader},
 		"Accept-Encoding": {"gzip"},
@@ -53,7 +55,7 @@ func (s *PodScrapingSource) newScrapeJob(sel *selection, token string) *scrapeJo
 	if token != "" {
 		h.Set("Authorization", "Bearer "+token)
 	}
-	return &scrapeJob{sel: sel, token: token, header: h, sizeHint: s.sizeHint(sel.key)}
+	return &scrapeJob{sel: sel, token: token, noToken: auth.missing, header: h, sizeHint: s.sizeHint(sel.key)}
 }
 
 // scrape fetches and parses one pod within ScrapeTimeout and appends the synthetic
@@ -200,7 +202,7 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		return fmt.Errorf("%w: HTTP status %d to %q", ErrRedirect, resp.StatusCode, resp.Header.Get("Location"))
 	case resp.StatusCode != http.StatusOK:
-		return &StatusError{StatusCode: resp.StatusCode}
+		return &StatusError{StatusCode: resp.StatusCode, noToken: job.noToken}
 	}
 	format, err := exposition.ParseContentType(resp.Header.Get("Content-Type"))
 	if err != nil {
