@@ -63,7 +63,8 @@ func (l *loopState) recent(cfg PodScrapingSourceConfig) *refreshOutcome {
 // While it runs, a Refresh asking only PromQL queries answers from the loop's latest
 // scrape without scraping again, as long as that scrape finished within ScrapeInterval
 // plus ScrapeTimeout and stored every metric the registered PromQL queries read;
-// otherwise (a query registered since, for one) Refresh scrapes as usual. Start returns ErrAlreadyStarted
+// otherwise (a query registered since, for one; a latest scrape that failed as a whole,
+// the Service gone or the API down) Refresh scrapes as usual, and says why it fails. Start returns ErrAlreadyStarted
 // if the loop is already running.
 func (s *PodScrapingSource) Start(ctx context.Context) error {
 	if s.config.ScrapeInterval <= 0 {

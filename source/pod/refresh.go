@@ -98,6 +98,10 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 // order they ran, so the cache only moves forward.
 func (r refresher) Finish(key *selection, out refreshOutcome, err error) (refreshOutcome, error) {
 	if err != nil {
+		// The run before is no answer any more (the Service gone, the API down): a
+		// Refresh of PromQL queries scrapes itself, and says why, instead of answering
+		// from it (loopState.recent).
+		r.s.loop.finished(&refreshOutcome{err: err})
 		return refreshOutcome{}, err
 	}
 	s := r.s

@@ -1,0 +1,70 @@
+package pod
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/podscrape/podscrape/source"
+)
+
+// TestLoopScrapeThatFailsIsNotAnswered: while the scrape loop runs, a Refresh of PromQL
+// queries answers from the loop's last scrape. Once the loop's next scrape fails as a
+// whole (the Service deleted), the scrape before is no answer any more: the Refresh
+// scrapes itself and returns why, not the old values with a nil error.
+func TestLoopScrapeThatFailsIsNotAnswered(t *testing.T) {
+	_, cfg := startBodyPod(t, "m 1\n")
+	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
+	cfg.Clock = clk
+	cfg.ScrapeInterval = 15 * time.Second
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "m", Type: source.QueryTypeMetricName, Template: "m"})
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "sum_m", Type: source.QueryTypePromQL, Template: "sum(m)"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	promql := source.RefreshSpec{Queries: []string{"sum_m"}}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Get("m", nil) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the scrape loop did not scrape within 10s")
+		}
+		time.Sleep(time.Millisecond) // polling the loop's progress with a deadline
+	}
+	res, err := s.Refresh(context.Background(), promql)
+	if err != nil || res["sum_m"].Error != nil || len(res["sum_m"].Values) != 1 {
+		t.Fatalf("from the loop's scrape: %v, %v", res["sum_m"], err)
+	}
+
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: cfg.ServiceNamespace, Name: cfg.ServiceName}}
+	if err := cp.Client.Delete(context.Background(), svc); err != nil {
+		t.Fatal(err)
+	}
+	clk.Step(cfg.ScrapeInterval) // the loop's next scrape: it fails
+	for {
+		_, err = s.Refresh(context.Background(), promql)
+		if err != nil {
+			break
+		}
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			t.Fatal("Refresh still answers from the scrape before the loop's failed one, with a nil error")
+		}
+		time.Sleep(time.Millisecond) // polling until the loop's failed scrape has finished
+	}
+	if !strings.Contains(err.Error(), "not found") {
+		t.Errorf("Refresh: %v, want the Service's NotFound", err)
+	}
+}
