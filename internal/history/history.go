@@ -143,9 +143,9 @@ type AppendStats struct {
 	// 10 minutes ahead of their scrape's time (Prometheus' tolerance); only that target's
 	// samples are refused.
 	Future int
-	// Duplicates is the number of samples with timestamps of their own dropped because
-	// their series already held a sample at that millisecond (an exporter exposing the
-	// same sample again); not an error.
+	// Duplicates is the number of samples dropped because their series already held a
+	// sample at that millisecond (an exporter exposing the same sample again, with a
+	// timestamp of its own, or twice in one scrape); not an error.
 	Duplicates int
 	// RefusedNames are the metric names of the series of which samples were refused,
 	// rejected or too far ahead (Refused, Rejected, Future): sorted, without repeats, the
@@ -261,7 +261,9 @@ func (h *History) NumSeries() int {
 // A sample without a timestamp of its own, or a staleness marker, that falls at or just
 // before its series' newest sample (two scrapes in one millisecond) is written one
 // millisecond after it, so the later scrape wins from there on and no marker is lost:
-// AppendStats.Latest is the instant from which a query reads the whole Append.
+// AppendStats.Latest is the instant from which a query reads the whole Append. A second
+// such sample of a series in one target's scrape is dropped (Duplicates): the first
+// is kept, as Prometheus keeps it.
 // What one target exposes never causes another target's samples to be refused.
 //
 // The error names the first refused sample's target and series per cause, wrapping
@@ -405,6 +407,13 @@ func (a *appendRun) sample(ts *targetSeries, target string, s *Sample, scMs int6
 	}
 	if s.Ref != nil {
 		*s.Ref = e
+	}
+	if e.gen == ts.gen && !s.OwnTimestamp {
+		// The series' second sample in this scrape, at the same time (spelt otherwise
+		// by the target: a label with an empty value is no label). Prometheus keeps the
+		// first; the shift below is for a scrape in the same millisecond as the last.
+		a.st.Duplicates++
+		return
 	}
 	ts.see(e)
 	if a.refusedByTime(target, s, scMs) {

@@ -140,3 +140,25 @@ func TestFutureTimestampsRefusedForTheirTargetOnly(t *testing.T) {
 		t.Errorf("skewed x at its own time = %v, want 1", got)
 	}
 }
+
+// TestSecondSampleOfASeriesInAScrapeIsDropped: a target that exposes one series twice
+// in a scrape (m{a="1"} and m{a="1",b=""}: an empty value is no label) gives two samples
+// of one series at one time; Prometheus keeps the first and counts the second a
+// duplicate. Written a millisecond later, the second would win from there on.
+func TestSecondSampleOfASeriesInAScrapeIsDropped(t *testing.T) {
+	h := newHistory(t, Options{})
+	sc := scrape("a", t0, "m", 1.0, "m", 2.0)
+	st := mustAppend(t, h, t0, sc)
+	if st.Duplicates != 1 || st.Appended != 1 {
+		t.Errorf("stats %+v, want 1 appended and 1 duplicate", st)
+	}
+	if got := query(t, h, "m", t0.Add(time.Second)); got["a"] != 1 {
+		t.Errorf("m = %v, want the first sample's 1", got)
+	}
+	// The next scrape's sample, in the same millisecond, still wins (a clock that did
+	// not move: TestStaleMarkerInSameMillisecond).
+	mustAppend(t, h, t0, scrape("a", t0, "m", 3.0))
+	if got := query(t, h, "m", t0.Add(time.Second)); got["a"] != 3 {
+		t.Errorf("after the next scrape: m = %v, want 3", got)
+	}
+}
