@@ -22,9 +22,11 @@ const AuthPathPrefix = "/podscrape"
 // with a TokenReview, then a SubjectAccessReview asks whether its user may use the
 // request's method (get, post) on AuthPathPrefix + its path as a non-resource URL. No
 // token, or one the TokenReview rejects: 401; not allowed: 403; a review that could not
-// be made (the API server unreachable, serve's own identity not allowed to review): 500.
-// Answers are reused: a token's for a minute, an allowed access for 5m, a denied one for
-// 30s.
+// be made (the API server unreachable, serve's own identity not allowed to review), or
+// answered both allowed and denied: 500. Answers are reused: a token's for a minute, an
+// allowed access for 5m, a denied one for 30s; a request whose method and path pass
+// 1 KiB is reviewed every time, so that no client can fill the cache with long paths.
+// The handler never sees the Authorization header.
 //
 // The probes /-/healthy and /-/ready are answered without a token: a kubelet sends
 // none, and they tell nothing about the data. cfg reaches the API server as the
