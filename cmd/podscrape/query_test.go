@@ -82,6 +82,7 @@ func TestQueryWatchCoversRateWindow(t *testing.T) {
 		t.Fatalf("exit %d; stderr:\n%s", r.code, r.stderr)
 	}
 	mustContain(t, "stdout", r.stdout, "No series yet: the query reads 1m0s back")
+	mustContain(t, "stdout", r.stdout, "Partial window (keep --watch running): rate over 1m0s reaches before the history's oldest scrape (0s held)")
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -109,6 +109,10 @@ func WriteQuery(w io.Writer, v *QueryView, format Format, compact bool) error {
 		fmt.Fprintf(&b, "Pod down (its series are stale, so the answer lacks them): %s\n", p)
 	}
 	for _, p := range v.Partial {
+		if len(v.Series) == 0 { // a rate over one scrape: no value to call a lower bound
+			fmt.Fprintf(&b, "Partial window (keep --watch running): %s\n", p)
+			continue
+		}
 		fmt.Fprintf(&b, "Partial window (the values are a lower bound; keep --watch running): %s\n", p)
 	}
 	for _, warn := range v.Warnings {
