@@ -66,7 +66,11 @@ func eppResponseSizeBuckets() []float64 {
 	return []float64{1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32778, 65536}
 }
 
-// eppFlowControlBuckets returns the bounds of EPP flow control queue wait.
+// eppFlowControlBuckets returns the bounds of EPP flow control queue wait, the same in
+// both generations: llm-d-router's at ebab687 (pkg/epp/metrics, both the llm_d_epp_* name
+// and its inference_extension_* twin; testdata/llm-d-epp-ebab687-live.txt) and the
+// Gateway API Inference Extension's v1.2.1 (its pkg/epp/metrics/metrics.go: its capture
+// has no flow control series).
 func eppFlowControlBuckets() []float64 {
-	return []float64{0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60}
+	return []float64{0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 }

@@ -125,7 +125,8 @@ func TestSimulationValuesMoveUnderLoad(t *testing.T) {
 // generation against the expositions captured from the real programs: every family of a
 // fixture with the prefixes is simulated with the same type, HELP and label names (but
 // the labels real vLLM adds and the simulator that produced the fixture lacks, and the
-// EPP families the simulation does not model).
+// EPP families the simulation does not model), and a histogram with the same bucket
+// bounds: a consumer's quantiles read those.
 func TestSimulationFollowsTheRealFixtures(t *testing.T) {
 	for _, tc := range []struct {
 		gen       localcluster.Generation
@@ -175,6 +176,15 @@ func TestSimulationFollowsTheRealFixtures(t *testing.T) {
 				if want := labelNames(rf); !slices.Equal(got, want) {
 					t.Errorf("family %s: got label names %v, want %v", name, got, want)
 				}
+				if rf.GetType() == dto.MetricType_HISTOGRAM {
+					want := bucketBounds(rf.Metric[0])
+					for _, m := range sf.Metric {
+						if got := bucketBounds(m); !slices.Equal(got, want) {
+							t.Errorf("family %s: got le %v, want %v", name, got, want)
+							break
+						}
+					}
+				}
 			}
 			for name := range sim {
 				if real[name] == nil && slices.ContainsFunc(tc.prefixes, func(p string) bool { return strings.HasPrefix(name, p) }) && !simulatedBeyondFixture[name] {
@@ -212,6 +222,15 @@ var simulatedBeyondFixture = map[string]bool{
 	"inference_extension_flow_control_request_queue_duration_seconds": true,
 	"inference_objective_request_error_total":                         true,
 	"llm_d_epp_request_error_total":                                   true,
+}
+
+// bucketBounds returns the upper bounds of a histogram series' buckets, +Inf included.
+func bucketBounds(m *dto.Metric) []float64 {
+	var out []float64
+	for _, b := range m.GetHistogram().GetBucket() {
+		out = append(out, b.GetUpperBound())
+	}
+	return out
 }
 
 func labelNames(f *dto.MetricFamily) []string {
