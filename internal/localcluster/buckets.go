@@ -1,7 +1,8 @@
 package localcluster
 
-// Histogram bucket bounds of the real programs, as their fixtures expose them. Each call
-// returns a new slice: a histogram owns its bounds.
+// Histogram bucket bounds of the real programs, as their fixtures expose them (SGLang's,
+// of which no exposition was captured, as its collector defines them). Each call returns
+// a new slice: a histogram owns its bounds.
 
 // vllmLatencyBuckets returns the bounds of vLLM latencies: end to end, queue, prefill,
 // decode and inference time.
@@ -73,4 +74,31 @@ func eppResponseSizeBuckets() []float64 {
 // has no flow control series).
 func eppFlowControlBuckets() []float64 {
 	return []float64{0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
+}
+
+// SGLang's bounds are its TokenizerMetricsCollector's defaults
+// (python/sglang/srt/observability/metrics_collector.py at 016d8605e458), which a server
+// started without bucket flags exposes.
+
+// sglangTTFTBuckets returns the bounds of SGLang's time to first token.
+func sglangTTFTBuckets() []float64 {
+	return []float64{0.1, 0.2, 0.4, 0.6, 0.8, 1, 2, 4, 6, 8, 10, 20, 40, 60, 80, 100, 200, 400}
+}
+
+// sglangInterTokenLatencyBuckets returns the bounds of SGLang's inter-token latency.
+func sglangInterTokenLatencyBuckets() []float64 {
+	return []float64{0.002, 0.004, 0.006, 0.008, 0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04, 0.06, 0.08, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 2, 4, 6, 8}
+}
+
+// sglangE2EBuckets returns the bounds of SGLang's end-to-end request latency.
+func sglangE2EBuckets() []float64 {
+	return []float64{0.1, 0.2, 0.4, 0.6, 0.8, 1, 2, 4, 6, 8, 10, 20, 40, 60, 80, 100, 200, 400, 600, 1200, 1800, 2400}
+}
+
+// sglangTokenBuckets returns the bounds of SGLang's prompt and generation token
+// histograms: one default list serves both.
+func sglangTokenBuckets() []float64 {
+	return []float64{100, 300, 500, 700, 1000, 1500, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000,
+		12500, 15000, 17500, 20000, 22500, 25000, 27500, 30000, 35000, 40000, 60000, 80000, 100000,
+		200000, 300000, 400000, 600000, 800000, 1000000, 1100000}
 }

@@ -21,12 +21,6 @@ const (
 // sglangMaxTotalTokens is the KV-cache pool in tokens: the same memory as a vLLM pod's.
 const sglangMaxTotalTokens = vllmGPUBlocks * vllmBlockSize
 
-// sglangTTFTBuckets returns the bounds of SGLang's time to first token, its collector's
-// default.
-func sglangTTFTBuckets() []float64 {
-	return []float64{0.1, 0.2, 0.4, 0.6, 0.8, 1, 2, 4, 6, 8, 10, 20, 40, 60, 80, 100, 200, 400}
-}
-
 // exposeSGLang writes the server's /metrics as SGLang does.
 func (m *modelServer) exposeSGLang(w *textWriter) {
 	scheduler := labels("engine_type", sglangEngineType, "model_name", m.model, "pp_rank", "0", "tp_rank", "0")

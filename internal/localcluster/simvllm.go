@@ -50,23 +50,25 @@ type modelServer struct {
 }
 
 func newModelServer(pod, model, engine string, serving bool) *modelServer {
-	ttftBuckets := vllmTTFTBuckets()
+	// The histograms both engines expose, with each engine's own bounds; the rest only
+	// vLLM exposes.
+	ttft, itl, e2e, tokens := vllmTTFTBuckets, vllmTokenLatencyBuckets, vllmLatencyBuckets, vllmTokenBuckets
 	if engine == engineSGLang {
-		ttftBuckets = sglangTTFTBuckets()
+		ttft, itl, e2e, tokens = sglangTTFTBuckets, sglangInterTokenLatencyBuckets, sglangE2EBuckets, sglangTokenBuckets
 	}
 	return &modelServer{
 		pod: pod, engine: engine, serving: serving, model: model,
 		success:         map[string]float64{vllmFinishStop: 0, vllmFinishLength: 0},
-		e2e:             newHistogram(vllmLatencyBuckets()),
+		e2e:             newHistogram(e2e()),
 		queueTime:       newHistogram(vllmLatencyBuckets()),
 		prefill:         newHistogram(vllmLatencyBuckets()),
 		decode:          newHistogram(vllmLatencyBuckets()),
 		inference:       newHistogram(vllmLatencyBuckets()),
-		ttft:            newHistogram(ttftBuckets),
+		ttft:            newHistogram(ttft()),
 		tpot:            newHistogram(vllmTokenLatencyBuckets()),
-		itl:             newHistogram(vllmTokenLatencyBuckets()),
-		promptHist:      newHistogram(vllmTokenBuckets()),
-		generationHist:  newHistogram(vllmTokenBuckets()),
+		itl:             newHistogram(itl()),
+		promptHist:      newHistogram(tokens()),
+		generationHist:  newHistogram(tokens()),
 		maxGeneration:   newHistogram(vllmTokenBuckets()),
 		paramsMaxTokens: newHistogram(vllmTokenBuckets()),
 		requestTPOT:     newHistogram(vllmTokenLatencyBuckets()),
