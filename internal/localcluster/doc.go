@@ -27,7 +27,8 @@
 //
 // The simulated programs expose today's metrics by default (Current: vLLM's _total
 // counters and engine label, the EPP's llm_d_epp_* names beside their deprecated twins,
-// SGLang's sglang:* set), written from expositions captured from the programs
-// (testdata/) and, for SGLang, its metrics collector. Previous selects the names of early
-// 2026 (vLLM simulator v0.10.2, EPP v1.2.1), so a consumer's fallbacks can be tested.
+// SGLang's sglang:* set, some families split by is_streaming), written from expositions
+// captured from the programs (testdata/) and, for SGLang, its metrics collector. Previous
+// selects the names of early 2026 (vLLM simulator v0.10.2, EPP v1.2.1, SGLang without
+// is_streaming), so a consumer's fallbacks can be tested.
 package localcluster

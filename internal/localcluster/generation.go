@@ -14,12 +14,14 @@ const (
 	// inference_extension_* / inference_objective_* / inference_pool_* twins, whose HELP
 	// says "[Deprecated: Use llm_d_epp_...]"; scheduler attempts naming the pod
 	// endpoint_name (the legacy twin pod_name). SGLang as its metrics collector defines
-	// its sglang:* set.
+	// its sglang:* set at 016d8605e458: TTFT, end-to-end latency, requests and prompt
+	// and generation tokens split by is_streaming.
 	Current Generation = iota
 	// Previous is the programs of early 2026, for testing fallbacks: vLLM as llm-d's
 	// simulator v0.10.2 (vllm:prefix_cache_hits without _total,
-	// time_per_output_token_seconds, no engine label) and the Gateway API Inference
-	// Extension's EPP v1.2.1 (inference_extension_* names only, no scheduler attempts).
+	// time_per_output_token_seconds, no engine label), the Gateway API Inference
+	// Extension's EPP v1.2.1 (inference_extension_* names only, no scheduler attempts)
+	// and SGLang before is_streaming (added 2026-07).
 	Previous
 )
 

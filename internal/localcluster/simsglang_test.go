@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/podscrape/podscrape/internal/localcluster"
 )
 
@@ -51,4 +53,63 @@ func TestSimulatedSGLangHasSGLangBuckets(t *testing.T) {
 			}
 		}
 	}
+}
+
+// streamSplit are the families current SGLang labels with is_streaming
+// (TokenizerMetricsCollector at 016d8605e458, after sgl-project/sglang #32363 and #32734).
+var streamSplit = []string{
+	"sglang:time_to_first_token_seconds", "sglang:e2e_request_latency_seconds",
+	"sglang:num_requests_total", "sglang:prompt_tokens_total", "sglang:generation_tokens_total",
+}
+
+// The simulated current SGLang splits those families by is_streaming, both values
+// present and both taking requests, and no other family; the split partitions the same
+// requests the previous SGLang, which has no is_streaming, counts as one series.
+func TestSimulatedSGLangSplitsByStreaming(t *testing.T) {
+	const steps = 120
+	current := parse(t, "current sglang-0", newSGLangSim(localcluster.Current, steps).Exposition("sglang-0"))
+	previous := parse(t, "previous sglang-0", newSGLangSim(localcluster.Previous, steps).Exposition("sglang-0"))
+	for name, f := range current {
+		split := slices.Contains(streamSplit, name)
+		seen := map[string]float64{}
+		for _, m := range f.Metric {
+			for _, l := range m.Label {
+				if l.GetName() == "is_streaming" {
+					seen[l.GetValue()] += sampleValue(m)
+				}
+			}
+		}
+		if !split {
+			if len(seen) > 0 {
+				t.Errorf("%s: labelled is_streaming, which current SGLang does not put on it", name)
+			}
+			continue
+		}
+		if len(f.Metric) != 2 || seen["true"] == 0 || seen["false"] == 0 {
+			t.Errorf("%s: got %d series, by is_streaming %v; want one per value, each with requests", name, len(f.Metric), seen)
+			continue
+		}
+		want := sampleValue(previous[name].Metric[0])
+		if got := seen["true"] + seen["false"]; math.Abs(got-want) > 1e-9*want {
+			t.Errorf("%s: is_streaming series sum to %g, want the previous SGLang's %g", name, got, want)
+		}
+	}
+	for name, f := range previous {
+		for _, m := range f.Metric {
+			for _, l := range m.Label {
+				if l.GetName() == "is_streaming" {
+					t.Errorf("previous %s: labelled is_streaming, which SGLang added in 2026-07", name)
+				}
+			}
+		}
+	}
+}
+
+// sampleValue is a counter's value or a histogram's count plus its sum, so equal values
+// mean equal counts and sums.
+func sampleValue(m *dto.Metric) float64 {
+	if h := m.GetHistogram(); h != nil {
+		return float64(h.GetSampleCount()) + h.GetSampleSum()
+	}
+	return m.GetCounter().GetValue() + m.GetGauge().GetValue()
 }

@@ -17,6 +17,10 @@ const (
 	loadPeriod = 90.0 // simulated seconds
 	// rejectRate is the share of requests the EPP rejects as bad requests.
 	rejectRate = 0.01
+	// nonStreamingEvery: every nonStreamingEvery-th request asks for its answer whole,
+	// the others stream it, as chat clients mostly do; current SGLang splits its request
+	// metrics by is_streaming.
+	nonStreamingEvery = 4
 	// textFormat is the Content-Type the simulated pods answer with.
 	textFormat = "text/plain; version=0.0.4; charset=utf-8"
 )
@@ -66,11 +70,12 @@ type SimulationOptions struct {
 type Simulation struct {
 	opts SimulationOptions
 
-	mu      sync.Mutex // protects rng, steps, epps, servers and their state
-	rng     *rand.Rand
-	steps   int
-	epps    []*eppSim
-	servers []*modelServer
+	mu       sync.Mutex // protects rng, steps, arrivals, epps, servers and their state
+	rng      *rand.Rand
+	steps    int
+	arrivals int // requests drawn so far
+	epps     []*eppSim
+	servers  []*modelServer
 
 	exposed map[string]*atomic.Pointer[[]byte] // by pod; the map is fixed at creation
 }
@@ -208,7 +213,11 @@ func (s *Simulation) arrive(start, dt float64) {
 			maxTokens:    maxTokens,
 			outputTokens: output,
 			arrivedAt:    start + dt*s.rng.Float64(),
+			// From a count, not the rng: a draw here would shift every later one, and
+			// with them a seed's other metrics.
+			streaming: s.arrivals%nonStreamingEvery != 0,
 		}
+		s.arrivals++
 		s.epps[(s.steps+i)%len(s.epps)].receive(r, s.rng.Float64() < rejectRate)
 	}
 }

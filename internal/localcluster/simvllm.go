@@ -28,6 +28,7 @@ type request struct {
 	arrivedAt    float64 // at the EPP
 	queuedAt     float64 // at the model server
 	startedAt    float64 // running on the model server
+	streaming    bool    // the client asked for a streamed answer
 	epp          *eppSim
 }
 
@@ -47,6 +48,10 @@ type modelServer struct {
 	e2e, queueTime, prefill, decode, inference, ttft, tpot, itl *histogram
 	promptHist, generationHist, maxGeneration, paramsMaxTokens  *histogram
 	requestTPOT                                                 *histogram // one mean per request
+
+	// byStream is what current SGLang splits by is_streaming, indexed by streamIndex;
+	// nil for vLLM.
+	byStream [2]*streamStats
 }
 
 func newModelServer(pod, model, engine string, serving bool) *modelServer {
@@ -56,7 +61,7 @@ func newModelServer(pod, model, engine string, serving bool) *modelServer {
 	if engine == engineSGLang {
 		ttft, itl, e2e, tokens = sglangTTFTBuckets, sglangInterTokenLatencyBuckets, sglangE2EBuckets, sglangTokenBuckets
 	}
-	return &modelServer{
+	m := &modelServer{
 		pod: pod, engine: engine, serving: serving, model: model,
 		success:         map[string]float64{vllmFinishStop: 0, vllmFinishLength: 0},
 		e2e:             newHistogram(e2e()),
@@ -73,6 +78,12 @@ func newModelServer(pod, model, engine string, serving bool) *modelServer {
 		paramsMaxTokens: newHistogram(vllmTokenBuckets()),
 		requestTPOT:     newHistogram(vllmTokenLatencyBuckets()),
 	}
+	if engine == engineSGLang {
+		for i := range m.byStream {
+			m.byStream[i] = &streamStats{ttft: newHistogram(ttft()), e2e: newHistogram(e2e())}
+		}
+	}
+	return m
 }
 
 // load is what the EPP's queue scorer compares: requests waiting and running.
@@ -92,6 +103,9 @@ func (m *modelServer) step(start, dt float64) {
 		m.waiting = m.waiting[1:]
 		r.startedAt = math.Max(start, r.queuedAt)
 		m.promptTokens += float64(r.promptTokens)
+		if s := m.byStream[streamIndex(r.streaming)]; s != nil {
+			s.promptTokens += float64(r.promptTokens)
+		}
 		m.prefixQueries += float64(r.promptTokens)
 		m.prefixHits += float64(r.cachedTokens)
 		m.running = append(m.running, r)
@@ -144,6 +158,12 @@ func (m *modelServer) finish(r *request, end float64) {
 		reason = vllmFinishLength
 	}
 	m.success[reason]++
+	if s := m.byStream[streamIndex(r.streaming)]; s != nil {
+		s.ttft.observe(queue+prefill, 1)
+		s.e2e.observe(end-r.queuedAt, 1)
+		s.generationTokens += float64(r.outputTokens)
+		s.requests++
+	}
 	if r.epp != nil {
 		r.epp.complete(r, end)
 	}
@@ -166,7 +186,7 @@ const vllmEngine = "0"
 // Unix time the lora_requests_info gauge reports.
 func (m *modelServer) expose(w *textWriter, loraSince float64, gen Generation) {
 	if m.engine == engineSGLang {
-		m.exposeSGLang(w)
+		m.exposeSGLang(w, gen)
 		return
 	}
 	current := gen == Current

@@ -190,19 +190,19 @@ func checkEngine(t *testing.T, engine llmd.Engine, body, model string, names eng
 	w.check(t, q(llmd.QueueLength), perPod(groups, func(g map[string]string) want { return exactly(at(names.waiting), g) })...)
 	w.check(t, q(llmd.CacheConfigInfo), perPod(groups, func(g map[string]string) want { return names.capacity(fams, g) })...)
 	w.check(t, q(llmd.AvgOutputTokens), perPod(groups, func(g map[string]string) want {
-		return exactly(at(names.genTokens+"_sum")/at(names.genTokens+"_count"), g)
+		return exactly(maxMean(fams, names.genTokens, m), g)
 	})...)
 	w.check(t, q(llmd.AvgInputTokens), perPod(groups, func(g map[string]string) want {
-		return exactly(at(names.promptTokens+"_sum")/at(names.promptTokens+"_count"), g)
+		return exactly(maxMean(fams, names.promptTokens, m), g)
 	})...)
 	w.check(t, q(llmd.PrefixCacheHitRate), perPod(groups, func(g map[string]string) want {
 		return exactly(at(names.hitsNum)/at(names.hitsDen), g)
 	})...)
 	w.check(t, q(llmd.AvgTTFT), perPod(groups, func(g map[string]string) want {
-		return exactly(at(names.ttft+"_sum")/at(names.ttft+"_count"), g)
+		return exactly(maxMean(fams, names.ttft, m), g)
 	})...)
 	w.check(t, q(llmd.AvgITL), perPod(groups, func(g map[string]string) want {
-		return exactly(at(names.itl+"_sum")/at(names.itl+"_count"), g)
+		return exactly(maxMean(fams, names.itl, m), g)
 	})...)
 	w.check(t, q(llmd.GenerationTokenRate), perPod(groups, func(g map[string]string) want { return rateOf(at(names.genTokens+"_sum"), g) })...)
 	w.check(t, q(llmd.RequestRate), perPod(groups, func(g map[string]string) want { return rateOf(at(names.genTokens+"_count"), g) })...)
@@ -216,6 +216,25 @@ func checkEngine(t *testing.T, engine llmd.Engine, body, model string, names eng
 			}
 		}
 	}
+}
+
+// maxMean is what the ratio queries (avg_output_tokens, avg_input_tokens, avg_ttft,
+// avg_itl) answer from a pod serving a scaled body: rate(_sum) / rate(_count) of each
+// series of histogram name whose labels include match, its mean, then the largest. On
+// current SGLang's TTFT, a series per is_streaming, that is the larger of the two means,
+// not the pod's mean (see llmd.AvgTTFT).
+func maxMean(fams map[string]*dto.MetricFamily, name string, match map[string]string) float64 {
+	best := math.NaN()
+	for _, m := range fams[name].GetMetric() {
+		h := m.GetHistogram()
+		if !matches(m, match) || h.GetSampleCount() == 0 { // 0/0: NaN, which max passes over
+			continue
+		}
+		if mean := h.GetSampleSum() / float64(h.GetSampleCount()); math.IsNaN(best) || mean > best {
+			best = mean
+		}
+	}
+	return best
 }
 
 // Every vLLM query answers, correctly, from what current vLLM exposes (llm-d's
@@ -317,10 +336,19 @@ func simulated(pod string, steps int, gen localcluster.Generation) string {
 }
 
 // Every SGLang query (sglang/<name>) answers, correctly, from SGLang's sglang:* metrics
-// (the simulated SGLang pod: no SGLang exposition was captured).
+// (the simulated SGLang pod: no SGLang exposition was captured). Its TTFT is split by
+// is_streaming, the two means apart, so sglang/avg_ttft answering the larger of them (as
+// upstream's query does), not the pod's mean, is what is checked.
 func TestSGLangQueriesAnswerSGLang(t *testing.T) {
+	const model = "Qwen/Qwen3-0.6B"
 	body := simulated("sglang-0", 120, localcluster.Current)
-	checkEngine(t, llmd.EngineSGLang, body, "Qwen/Qwen3-0.6B", engineNames{
+	fams, m := families(t, body), map[string]string{"model_name": model}
+	ttft := llmd.SGLangTimeToFirstToken
+	podMean := total(fams, ttft+"_sum", m) / total(fams, ttft+"_count", m)
+	if n, larger := len(fams[ttft].GetMetric()), maxMean(fams, ttft, m); n != 2 || larger < podMean*1.001 {
+		t.Fatalf("%s: %d series, the larger mean %g, the pod's %g: want one series per is_streaming, the means apart", ttft, n, larger, podMean)
+	}
+	checkEngine(t, llmd.EngineSGLang, body, model, engineNames{
 		kv: llmd.SGLangTokenUsage, waiting: llmd.SGLangQueueRequests,
 		genTokens: llmd.SGLangGenerationTokens, promptTokens: llmd.SGLangPromptTokens,
 		ttft: llmd.SGLangTimeToFirstToken, itl: llmd.SGLangInterTokenLatency, requests: llmd.SGLangRequestsTotal,

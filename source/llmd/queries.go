@@ -55,12 +55,20 @@ const (
 	// which is what upstream's fix reads too.
 	//
 	// SGLang: unchanged, cached prompt tokens over prompt tokens, each side summed per
-	// instance first because sglang:cached_tokens_total carries a cache_source label
-	// sglang:prompt_tokens_total lacks.
+	// instance first because the two carry different labels (sglang:cached_tokens_total
+	// cache_source, current SGLang's sglang:prompt_tokens_total is_streaming).
 	PrefixCacheHitRate = "prefix_cache_hit_rate"
 	// AvgTTFT is upstream's avg_ttft (queueing_model.go), unchanged: mean time to first
 	// token over 1 minute, per instance, in seconds. vLLM
 	// vllm:time_to_first_token_seconds, SGLang sglang:time_to_first_token_seconds.
+	//
+	// On current SGLang it is not the instance's mean: since sgl-project/sglang #32363
+	// and #32734 (2026-07) the histogram has a series per is_streaming value, and the
+	// query divides the rates series by series before its max by instance, so an
+	// instance serving both kinds of requests answers the larger of the streaming and
+	// the non-streaming mean (100 streaming requests of 0.1 s and 10 non-streaming of
+	// 2 s: 2, not 0.27). Kept as upstream has it; summing each side per instance before
+	// dividing, as PrefixCacheHitRate does, would give the instance's mean.
 	AvgTTFT = "avg_ttft"
 	// AvgITL is upstream's avg_itl (queueing_model.go), unchanged: mean inter-token
 	// latency over 1 minute, per instance, in seconds. vLLM

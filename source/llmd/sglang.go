@@ -2,8 +2,9 @@ package llmd
 
 import "github.com/podscrape/podscrape/source"
 
-// Metric names of SGLang (python/sglang/srt/metrics/collector.py) that the SGLang
-// queries read.
+// Metric names of SGLang (python/sglang/srt/observability/metrics_collector.py, formerly
+// python/sglang/srt/metrics/collector.py) that the SGLang queries read. Current SGLang
+// labels some with is_streaming, "true" or "false" (sgl-project/sglang #32363, #32734).
 const (
 	SGLangTokenUsage        = "sglang:token_usage"
 	SGLangQueueRequests     = "sglang:num_queue_reqs"
@@ -11,10 +12,10 @@ const (
 	SGLangGenerationTokens  = "sglang:generation_tokens_histogram" // histogram
 	SGLangPromptTokens      = "sglang:prompt_tokens_histogram"     // histogram
 	SGLangCachedTokensTotal = "sglang:cached_tokens_total"         // labelled cache_source
-	SGLangPromptTokensTotal = "sglang:prompt_tokens_total"
-	SGLangTimeToFirstToken  = "sglang:time_to_first_token_seconds" // histogram
+	SGLangPromptTokensTotal = "sglang:prompt_tokens_total"         // labelled is_streaming
+	SGLangTimeToFirstToken  = "sglang:time_to_first_token_seconds" // histogram, labelled is_streaming: see AvgTTFT
 	SGLangInterTokenLatency = "sglang:inter_token_latency_seconds" // histogram
-	SGLangRequestsTotal     = "sglang:num_requests_total"
+	SGLangRequestsTotal     = "sglang:num_requests_total"          // labelled is_streaming
 )
 
 // SGLangQueries returns the SGLang variants of the autoscaler's engine queries, named
