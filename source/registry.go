@@ -2,6 +2,7 @@ package source
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 )
@@ -19,14 +20,15 @@ func NewSourceRegistry() *SourceRegistry {
 	return &SourceRegistry{sources: make(map[string]MetricsSource)}
 }
 
-// Register adds s under name. It refuses an empty name, a nil source and a name already
-// registered.
+// Register adds s under name. It refuses an empty name, a nil source (nil itself, or a
+// nil pointer such as a failed constructor's nil *pod.PodScrapingSource) and a name
+// already registered.
 func (r *SourceRegistry) Register(name string, s MetricsSource) error {
 	if name == "" {
 		return fmt.Errorf("register source: name is empty")
 	}
-	if s == nil {
-		return fmt.Errorf("register source %q: source is nil", name)
+	if err := checkNotNil(s); err != nil {
+		return fmt.Errorf("register source %q: %w", name, err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -46,19 +48,35 @@ func (r *SourceRegistry) MustRegister(name string, s MetricsSource) {
 
 // Update registers s under name, replacing the source registered there if any: the
 // idempotent form of Register, for a reconciler that rebuilds a source when its object
-// changes. It refuses an empty name and a nil source. The replaced source is not closed:
+// changes. It refuses an empty name and a nil source, as Register does. The replaced source is not closed:
 // a caller that owns it (a *pod.PodScrapingSource holds idle connections and metric
 // registrations) Gets it first and closes it after Update returns.
 func (r *SourceRegistry) Update(name string, s MetricsSource) error {
 	if name == "" {
 		return fmt.Errorf("update source: name is empty")
 	}
-	if s == nil {
-		return fmt.Errorf("update source %q: source is nil", name)
+	if err := checkNotNil(s); err != nil {
+		return fmt.Errorf("update source %q: %w", name, err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sources[name] = s
+	return nil
+}
+
+// checkNotNil refuses a nil source. A constructor that failed returns a nil *T, which
+// in the interface is not == nil: stored, it would panic at the first Refresh through
+// Get, far from the mistake.
+func checkNotNil(s MetricsSource) error {
+	if s == nil {
+		return fmt.Errorf("source is nil")
+	}
+	switch v := reflect.ValueOf(s); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		if v.IsNil() {
+			return fmt.Errorf("source is nil (a nil %T)", s)
+		}
+	}
 	return nil
 }
 
