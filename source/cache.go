@@ -23,15 +23,26 @@ type CacheEntry struct {
 // Cache is a TTL cache of MetricResults by CacheKey (a query name and its params).
 // Readers load an immutable snapshot and never wait; writers copy the snapshot and swap
 // it. Expired entries are served by no one and dropped at the next write. The cache never
-// goes backwards and keeps only answers: a result replaces the one under its key only when
-// it was collected no earlier (MetricResult.CollectedAt) and did not fail (see SetAll).
-// The zero value is not usable; use NewCache. It is
-// safe for concurrent use.
+// goes backwards and keeps only answers: a result is stored only when it was collected no
+// earlier (MetricResult.CollectedAt) than the newest stored under its key, also after that
+// one expired, and did not fail (see SetAll). The zero value is not usable; use NewCache.
+// It is safe for concurrent use.
 type Cache struct {
 	clock clock.PassiveClock
 
-	mu   sync.Mutex // serialises writers; readers use snap alone
+	mu   sync.Mutex // serialises writers and protects newest and maxTTL; readers use snap alone
 	snap atomic.Pointer[map[CacheKey]*CachedValue]
+	// newest is each key's latest CollectedAt stored, kept after its entry expired and was
+	// dropped, so that an older result cannot come back with a fresh TTL (see SetAll).
+	newest map[CacheKey]mark
+	maxTTL time.Duration // the longest TTL SetAll was given
+}
+
+// mark is the newest result stored under a key: when it was collected, and when its
+// entry expired or expires.
+type mark struct {
+	collected time.Time
+	expires   time.Time
 }
 
 // NewCache returns an empty Cache that reads time from clk (nil: the wall clock).
@@ -39,7 +50,7 @@ func NewCache(clk clock.PassiveClock) *Cache {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
-	c := &Cache{clock: clk}
+	c := &Cache{clock: clk, newest: map[CacheKey]mark{}}
 	empty := map[CacheKey]*CachedValue{}
 	c.snap.Store(&empty)
 	return c
@@ -60,15 +71,27 @@ func (c *Cache) Get(key CacheKey) *CachedValue {
 //   - an entry whose result failed (an Error and no Values) is skipped: it is not an
 //     answer, so the last good value under its key stays served until its own TTL runs
 //     out (a result with an Error and Values, a partial answer, is stored);
-//   - an entry whose result was collected before the one the cache holds under its key
-//     (expired but not yet dropped included) is skipped, so a slow refresh that finishes
-//     last cannot replace newer data with older; equal collection times replace.
+//   - an entry whose result was collected before the newest result stored under its
+//     key is skipped, so a slow refresh that finishes last cannot replace newer data with
+//     older; equal collection times replace. The newest includes an entry earlier in the
+//     same batch, and one that expired and was dropped: a key's newest collection time is
+//     kept until its entry has been expired for as long as the longest TTL the cache was
+//     given. So the cache remembers only the keys written within their TTL plus the
+//     longest TTL, and an older result comes back only from a refresh that ran longer
+//     than that (a minute at the sources' default TTL of 30s, whose query and scrape
+//     timeouts are 10s and 5s).
 //
 // SetAll returns how many entries it stored.
 func (c *Cache) SetAll(entries []CacheEntry, ttl time.Duration) (stored int) {
 	now := c.clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.maxTTL = max(c.maxTTL, ttl)
+	for key, m := range c.newest {
+		if now.After(m.expires.Add(c.maxTTL)) {
+			delete(c.newest, key)
+		}
+	}
 	cur := *c.snap.Load()
 	next := make(map[CacheKey]*CachedValue, len(cur)+len(entries))
 	for _, e := range entries {
@@ -76,7 +99,7 @@ func (c *Cache) SetAll(entries []CacheEntry, ttl time.Duration) (stored int) {
 			continue
 		}
 		key := BuildCacheKey(e.Result.QueryName, e.Params)
-		if old := cur[key]; old != nil && e.Result.CollectedAt.Before(old.Result.CollectedAt) {
+		if m, ok := c.newest[key]; ok && e.Result.CollectedAt.Before(m.collected) {
 			continue
 		}
 		next[key] = &CachedValue{
@@ -87,6 +110,7 @@ func (c *Cache) SetAll(entries []CacheEntry, ttl time.Duration) (stored int) {
 			Params:    maps.Clone(e.Params),
 			clock:     c.clock,
 		}
+		c.newest[key] = mark{collected: e.Result.CollectedAt, expires: now.Add(ttl)}
 		stored++
 	}
 	if stored == 0 {
