@@ -32,10 +32,12 @@ func (l *QueryList) Build(name string, params map[string]string) (string, error)
 // query:
 //
 //   - inside a PromQL string literal ("…" or '…') it is escaped: backslash, the
-//     literal's quote, newline, carriage return, tab and every other control character
-//     or invalid UTF-8 byte (so model_name="{{.modelID}}" matches the model ID exactly;
+//     literal's quote, newline, carriage return, tab, every other control character or
+//     invalid UTF-8 byte, and U+FFFD, which Prometheus' lexer refuses raw even when
+//     validly encoded (so model_name="{{.modelID}}" matches the model ID exactly;
 //     inside a regular expression matcher, =~, the value is still a regular expression);
-//   - inside a raw `…` literal, a value holding a backtick is refused;
+//   - inside a raw `…` literal, which escapes nothing, a value holding a backtick,
+//     invalid UTF-8 or U+FFFD is refused;
 //   - inside the brackets of a range or subquery ([{{.retentionPeriod}}]) the value must
 //     be a duration or a number: ASCII letters, digits and '.', starting with a digit (so
 //     "5m:1m" cannot turn a range into a subquery);
@@ -104,8 +106,8 @@ func FillTemplate(q QueryTemplate, params map[string]string) (string, error) {
 }
 
 // EscapePromQLValue returns value escaped for a double-quoted PromQL string literal:
-// backslash, double quote, and every control character or invalid UTF-8 byte. It is
-// what FillTemplate does to a value between double quotes.
+// backslash, double quote, every control character or invalid UTF-8 byte, and U+FFFD. It
+// is what FillTemplate does to a value between double quotes.
 func EscapePromQLValue(value string) string {
 	var b strings.Builder
 	escapeInto(&b, value, '"')
@@ -133,6 +135,9 @@ func (c lexContext) write(b *strings.Builder, v string) error {
 	case ctxRaw:
 		if strings.ContainsRune(v, '`') {
 			return fmt.Errorf("value %q holds a backtick and stands in a raw `…` string", v)
+		}
+		if strings.ContainsRune(v, utf8.RuneError) { // invalid UTF-8 decodes as U+FFFD too
+			return fmt.Errorf("value %q holds invalid UTF-8 or U+FFFD, which Prometheus' lexer refuses, and stands in a raw `…` string, which has no escapes", v)
 		}
 		b.WriteString(v)
 	case ctxComment:
@@ -183,6 +188,9 @@ func escapeInto(b *strings.Builder, v string, quote byte) {
 			b.WriteString(`\x`)
 			b.WriteByte(hex[v[i]>>4])
 			b.WriteByte(hex[v[i]&0xf])
+		case r == utf8.RuneError:
+			// A valid U+FFFD: the lexer cannot tell it from a decoding error and refuses it.
+			b.WriteString(`\ufffd`)
 		case r == '\\' || r == rune(quote):
 			b.WriteByte('\\')
 			b.WriteByte(byte(r))

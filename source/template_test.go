@@ -17,6 +17,7 @@ var hostile = []string{
 	"line\nbreak\r\ttab",
 	"ctrl\x00\x01\x7f",
 	"invalid utf8 \xff\xfe",
+	"granite-\ufffd-8b", // U+FFFD, valid but refused raw by Prometheus' lexer
 	"ünïcödé 模型",
 	"",
 }
@@ -61,6 +62,32 @@ func TestFillTemplateEscapesValuesInStrings(t *testing.T) {
 			if mv := matcherValue(t, got, "model_name"); mv != want {
 				t.Errorf("template %s with %q: matcher value = %q, want %q", tmpl, v, mv, want)
 			}
+		}
+	}
+}
+
+// A value holding U+FFFD (a label value mangled upstream, copied back as a param) is
+// escaped as \ufffd in a string literal: written raw, Prometheus' lexer refuses it
+// ("invalid UTF-8 rune"), even though it is valid UTF-8. A raw `…` literal has no
+// escapes: such a value, or one of invalid UTF-8, is refused there.
+func TestFillTemplateReplacementCharacter(t *testing.T) {
+	const v = "granite-\ufffd-8b"
+	for _, tmpl := range []string{`x{m="{{.v}}"}`, `x{m='{{.v}}'}`} {
+		got, err := FillTemplate(QueryTemplate{Name: "q", Template: tmpl}, map[string]string{"v": v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(got, `granite-\ufffd-8b`) {
+			t.Errorf("%s: got %s, want U+FFFD written as \\ufffd", tmpl, got)
+		}
+		if mv := matcherValue(t, got, "m"); mv != v {
+			t.Errorf("%s: matcher value = %q, want %q", tmpl, mv, v)
+		}
+	}
+	for _, bad := range []string{v, "invalid \xff"} {
+		_, err := FillTemplate(QueryTemplate{Name: "q", Template: "x{m=`{{.v}}`}"}, map[string]string{"v": bad})
+		if err == nil || !strings.Contains(err.Error(), "raw `…` string") {
+			t.Errorf("raw literal with %q: error = %v, want it refused naming the raw string", bad, err)
 		}
 	}
 }
