@@ -74,3 +74,53 @@ func TestOutageLongerThanTheRetentionIsUnavailable(t *testing.T) {
 		t.Errorf("a metric the Service never exposed: got %d %q, want 200", code, r.Error)
 	}
 }
+
+// TestNoReadyPodIsUnavailable: pods that all fail their readiness probe (an overloaded
+// model server) leave no pod to scrape, which is not "no load": 503 naming the Service.
+// A Service scaled to zero selects no pod: its answer is empty, as Prometheus' is.
+func TestNoReadyPodIsUnavailable(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	p := svc.Pods()[0]
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	const expr = "sum(vllm:num_requests_waiting)"
+	if code, r := query(t, base, expr); code != http.StatusOK {
+		t.Fatalf("healthy: got %d %q, want 200", code, r.Error)
+	}
+	if err := p.SetReady(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, r := query(t, base, expr)
+		if code == http.StatusServiceUnavailable {
+			if r.ErrorType != "unavailable" || !strings.Contains(r.Error, "no ready pod among the 1 pods it selects") || !strings.Contains(r.Error, svc.Namespace+"/"+svc.Name) {
+				t.Errorf("no ready pod: got %q %q, want unavailable naming the Service and the pods it selects", r.ErrorType, r.Error)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pod not Ready: still %d %s", code, r.Data)
+		}
+		time.Sleep(20 * time.Millisecond) // polling until serve's reader sees the pod not Ready
+	}
+	if code, r := query(t, base, "up"); code != http.StatusServiceUnavailable {
+		t.Errorf("up with no ready pod: got %d %s, want 503: no pod to answer for", code, r.Data)
+	}
+
+	if err := p.Delete(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		code, r := query(t, base, expr)
+		if code == http.StatusOK {
+			if string(r.Data) != `{"resultType":"vector","result":[]}` {
+				t.Errorf("scaled to zero: got %s, want the empty answer", r.Data)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("scaled to zero: still %d %q", code, r.Error)
+		}
+		time.Sleep(20 * time.Millisecond) // polling until serve's reader sees the pod gone
+	}
+}

@@ -25,6 +25,11 @@ var (
 	ErrRedirect = errors.New("redirect not followed")
 	// ErrAllPodsFailed is wrapped by the error Refresh returns when every ready pod failed.
 	ErrAllPodsFailed = errors.New("every ready pod failed to scrape")
+	// ErrNoReadyPods is wrapped by the error ScrapeSeries returns when the Service
+	// selects pods but none of them is Ready (all starting, failing their readiness
+	// probe under load, or terminating): no pod answers for them, which is not "no
+	// load". A Service that selects no pod at all (scaled to zero) is no error.
+	ErrNoReadyPods = errors.New("no ready pod")
 )
 
 // ScrapeError is one pod's failure. Refresh joins them (errors.Join) into

@@ -66,7 +66,10 @@ type SeriesSample struct {
 // namespace, instance or a mapped PodLabels label, nor one twice.
 //
 // A pod that failed is in the slice with its error. Discovery or Secret failures, or ctx
-// ending, return an error and no pods. ScrapeSeries records the pods' metadata (see
+// ending, return an error and no pods; so does a Service that selects pods none of which
+// is Ready (ErrNoReadyPods), where Refresh answers empty as the guide has it: a caller
+// serving autoscalers must not read pods that are all failing their readiness probes as
+// no load. A Service that selects no pod returns none and no error. ScrapeSeries records the pods' metadata (see
 // Metadata) and the source's metrics as Refresh does (podscrape_cache_age_seconds counts
 // from its last call in which not every pod failed), but neither caches results, nor
 // feeds the history of PromQL queries, nor shares its scrape with Refresh calls.
@@ -84,6 +87,9 @@ func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.La
 		return nil, err
 	}
 	s.metrics.observePods(discovered, len(targets))
+	if len(targets) == 0 && discovered > 0 {
+		return nil, fmt.Errorf("scrape service %s: %w among the %d pods it selects", s.serviceKey(), ErrNoReadyPods, discovered)
+	}
 	token, err := s.token(ctx)
 	if err != nil {
 		return nil, err
