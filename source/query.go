@@ -45,7 +45,10 @@ func NewQueryList() *QueryList {
 }
 
 // Register adds q. It refuses a query without a name, type or template, a type it does
-// not know, and a name already registered.
+// not know, a name already registered, and a template no params can fill: a PromQL
+// template with a {{ not closed by }} or an action other than {{.param}}, and a
+// metric-name template holding {{ (metric names are not filled: the placeholder would be
+// sent as part of the name, which matches nothing, an empty answer with no error).
 func (l *QueryList) Register(q QueryTemplate) error {
 	switch {
 	case q.Name == "":
@@ -54,6 +57,14 @@ func (l *QueryList) Register(q QueryTemplate) error {
 		return fmt.Errorf("register query %q: Template is empty", q.Name)
 	case q.Type != QueryTypeMetricName && q.Type != QueryTypePromQL:
 		return fmt.Errorf("register query %q: Type %q is not %q or %q", q.Name, q.Type, QueryTypeMetricName, QueryTypePromQL)
+	case q.Type == QueryTypeMetricName && strings.Contains(q.Template, "{{"):
+		return fmt.Errorf("register query %q: Template %q holds {{, but a %q query is a metric name and is not filled: use %q for a template",
+			q.Name, q.Template, QueryTypeMetricName, QueryTypePromQL)
+	}
+	if q.Type == QueryTypePromQL {
+		if err := checkTemplate(q.Template); err != nil {
+			return fmt.Errorf("register query %q: %w", q.Name, err)
+		}
 	}
 	q.Params = slices.Clone(q.Params)
 	l.mu.Lock()

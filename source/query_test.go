@@ -2,6 +2,7 @@ package source
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -43,6 +44,46 @@ func TestQueryListRegisterValidatesAndRefusesDuplicates(t *testing.T) {
 		}
 	}()
 	l.MustRegister(ok)
+}
+
+// A template no params can fill is refused at Register, naming the query and the
+// problem, instead of failing every Refresh of the query later (or, for a metric name,
+// matching nothing: an empty answer with no error). Templates FillTemplate takes are
+// accepted, whatever their params.
+func TestQueryListRegisterRefusesUnfillableTemplates(t *testing.T) {
+	l := NewQueryList()
+	for _, tc := range []struct {
+		q    QueryTemplate
+		want string
+	}{
+		{QueryTemplate{Name: "unclosed", Type: QueryTypePromQL, Template: `x{model_name="{{.modelID"}`},
+			`register query "unclosed": template: "{{" at offset 14 is not closed by }}`},
+		{QueryTemplate{Name: "action", Type: QueryTypePromQL, Template: `x{model_name="{{modelID}}"}`},
+			`register query "action": template: {{modelID}} is not a {{.param}} placeholder`},
+		{QueryTemplate{Name: "pipeline", Type: QueryTypePromQL, Template: `x{m="{{ .a | printf "%s" }}"}`},
+			`register query "pipeline": template: {{.a | printf "%s"}} is not a {{.param}} placeholder`},
+		{QueryTemplate{Name: "metric_placeholder", Type: QueryTypeMetricName, Template: `vllm:{{.metric}}`},
+			`register query "metric_placeholder": Template "vllm:{{.metric}}" holds {{, but a "metric" query is a metric name and is not filled`},
+	} {
+		if err := l.Register(tc.q); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Register(%s %q): got %v, want an error containing %q", tc.q.Name, tc.q.Template, err, tc.want)
+		}
+	}
+	if names := l.List(); len(names) != 0 {
+		t.Errorf("refused templates registered: %v", names)
+	}
+	for i, template := range []string{
+		`x{model_name="{{.modelID}}"}`,
+		`x{model_name='{{ .modelID }}'}`,
+		"x{m=`{{.v}}`}",
+		`sum(rate(x[{{.window}}])) > {{.threshold}}`,
+		`{{.metric}}_total`,
+		"x # {{.note}}\n",
+	} {
+		if err := l.Register(QueryTemplate{Name: strconv.Itoa(i), Type: QueryTypePromQL, Template: template}); err != nil {
+			t.Errorf("Register(%q): %v, want it accepted", template, err)
+		}
+	}
 }
 
 func TestSourceRegistry(t *testing.T) {

@@ -53,7 +53,27 @@ func FillTemplate(q QueryTemplate, params map[string]string) (string, error) {
 			return "", fmt.Errorf("query %q: parameter %q is missing", q.Name, p)
 		}
 	}
-	t := q.Template
+	out, err := fill(q.Template, func(name string) (string, bool) {
+		v, ok := params[name]
+		return v, ok
+	})
+	if err != nil {
+		return "", fmt.Errorf("query %q: %w", q.Name, err)
+	}
+	return out, nil
+}
+
+// checkTemplate reports a template that no params can fill: a {{ not closed, or an action
+// other than {{.param}}. It fills every placeholder with "1", a value every position
+// takes, so it fails exactly where FillTemplate would whatever the params.
+func checkTemplate(template string) error {
+	_, err := fill(template, func(string) (string, bool) { return "1", true })
+	return err
+}
+
+// fill returns template with its placeholders replaced by value(name), escaped for where
+// each stands (see FillTemplate).
+func fill(t string, value func(name string) (string, bool)) (string, error) {
 	if !strings.Contains(t, "{{") {
 		return t, nil
 	}
@@ -64,19 +84,19 @@ func FillTemplate(q QueryTemplate, params map[string]string) (string, error) {
 		if strings.HasPrefix(t[i:], "{{") {
 			end := strings.Index(t[i:], "}}")
 			if end < 0 {
-				return "", fmt.Errorf("query %q: template: %q at offset %d is not closed by }}", q.Name, "{{", i)
+				return "", fmt.Errorf("template: %q at offset %d is not closed by }}", "{{", i)
 			}
 			action := strings.TrimSpace(t[i+2 : i+end])
 			name, ok := strings.CutPrefix(action, ".")
 			if !ok || name == "" || strings.ContainsAny(name, " .|()") {
-				return "", fmt.Errorf("query %q: template: {{%s}} is not a {{.param}} placeholder", q.Name, action)
+				return "", fmt.Errorf("template: {{%s}} is not a {{.param}} placeholder", action)
 			}
-			v, ok := params[name]
+			v, ok := value(name)
 			if !ok {
-				return "", fmt.Errorf("query %q: parameter %q is missing", q.Name, name)
+				return "", fmt.Errorf("parameter %q is missing", name)
 			}
 			if err := ctx.write(&b, v); err != nil {
-				return "", fmt.Errorf("query %q: parameter %q: %w", q.Name, name, err)
+				return "", fmt.Errorf("parameter %q: %w", name, err)
 			}
 			i += end + 2
 			continue
