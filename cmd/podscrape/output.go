@@ -15,15 +15,21 @@ var errOutputClosed = errors.New("output closed")
 // output is the process's stdout or stderr. A write to it that fails because the reader
 // went away returns errOutputClosed, so that the command tells a closed stdout from a
 // broken connection to a pod, which fails with EPIPE too.
-type output struct{ *os.File }
+//
+// The file is a field, not embedded: embedded, its WriteString and ReadFrom would be
+// output's too, and io.WriteString and io.Copy would call them past Write's mapping.
+type output struct{ f *os.File }
 
 func (o output) Write(p []byte) (int, error) {
-	n, err := o.File.Write(p)
+	n, err := o.f.Write(p)
 	if errors.Is(err, syscall.EPIPE) {
 		err = fmt.Errorf("%w: %w", errOutputClosed, err)
 	}
 	return n, err
 }
+
+// Fd is the file's descriptor, for isTerminal.
+func (o output) Fd() uintptr { return o.f.Fd() }
 
 // takeSIGPIPE keeps the runtime from killing the process on a write to a closed stdout,
 // which it does unless SIGPIPE is notified: the write fails instead (see output), and the

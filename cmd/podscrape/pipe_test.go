@@ -11,8 +11,8 @@ import (
 )
 
 // TestClosedStdoutExitsQuietly closes the built binary's stdout after its first line, as
-// "| head -1" does: podscrape stops, says nothing, and exits 141, the status a shell
-// reports for git or kubectl killed by SIGPIPE there.
+// "| head -1" does: podscrape (scrape and query) stops, says nothing, and exits 141, the
+// status a shell reports for git or kubectl killed by SIGPIPE there.
 func TestClosedStdoutExitsQuietly(t *testing.T) {
 	t.Parallel()
 	var big strings.Builder
@@ -29,6 +29,9 @@ func TestClosedStdoutExitsQuietly(t *testing.T) {
 	}{
 		{"one scrape", []string{"-n", svc.namespace, "scrape", svc.name, "--port", port(svc.port)}},
 		{"watch", []string{"scrape", llmd.VLLMService, "--port", port(llmd.VLLMPort), "-o", "json", "--watch", "10ms"}},
+		// query writes its frames with io.WriteString.
+		{"query watch", []string{"query", "sum(vllm:num_requests_waiting)", llmd.VLLMService, "--port", port(llmd.VLLMPort), "--watch", "10ms"}},
+		{"query json watch", []string{"query", "sum(vllm:num_requests_waiting)", llmd.VLLMService, "--port", port(llmd.VLLMPort), "-o", "json", "--watch", "10ms"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
