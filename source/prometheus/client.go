@@ -23,7 +23,8 @@ import (
 const DefaultMaxResponseBytes = 64 << 20
 
 // ClientConfig says how to reach a server with Prometheus' HTTP API. Only URL is
-// required. NewAPI copies it. Printing it with fmt shows the token as "[REDACTED]".
+// required. NewAPI copies it. Printing it with fmt shows no credential: the token and
+// every header's value as "[REDACTED]", the URL with its password as "xxxxx".
 type ClientConfig struct {
 	// URL is the server's base URL, http or https, with the path prefix it serves the API
 	// under, if any ("https://thanos-query.monitoring:9090", "http://mimir/prometheus").
@@ -57,13 +58,48 @@ type ClientConfig struct {
 	Timeout time.Duration
 }
 
-// String shows the config with the token redacted.
+// String shows the config with its credentials redacted: the token, the URL's password
+// (a hosted Prometheus takes https://user:apikey@host) and the headers' values (an API
+// key goes in a header of its own, since Authorization is refused); the header names
+// are kept.
 func (c ClientConfig) String() string {
 	if c.BearerToken != "" {
 		c.BearerToken = redacted
 	}
+	c.URL = redactURL(c.URL)
+	if c.Headers != nil {
+		headers := make(map[string]string, len(c.Headers))
+		for name := range c.Headers {
+			headers[name] = redacted
+		}
+		c.Headers = headers
+	}
 	type plain ClientConfig // no String method
 	return fmt.Sprintf("%+v", plain(c))
+}
+
+// redactURL returns raw with the password of its userinfo replaced by "xxxxx", as
+// url.URL.Redacted does, also when raw does not parse as a URL with userinfo (a trailing
+// newline from a Secret, a missing scheme): then everything before the last "@" of the
+// host part is replaced by "[REDACTED]".
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	// Not parsed, or no userinfo parsed: "user:pw@host:9090" parses with scheme "user".
+	prefix, rest := "", raw
+	if scheme, after, ok := strings.Cut(raw, "://"); ok {
+		prefix, rest = scheme+"://", after
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return raw
+	}
+	return prefix + redacted + rest[at:]
 }
 
 // GoString is String, for %#v.
@@ -82,14 +118,19 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 	if err != nil && !strings.Contains(c.URL, "://") {
 		// "127.0.0.1:9090" fails to parse (a colon in a first path segment): what it
 		// lacks is the scheme, as for "localhost:9090", which parses with scheme localhost.
-		return nil, fmt.Errorf("prometheus client config: URL %q: scheme is not http or https", c.URL)
+		return nil, fmt.Errorf("prometheus client config: URL %q: scheme is not http or https", redactURL(c.URL))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("prometheus client config: URL: %w", err)
+		// url.Error quotes the raw URL, password included: name the redacted one instead.
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err
+		}
+		return nil, fmt.Errorf("prometheus client config: URL %q: %w", redactURL(c.URL), err)
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("prometheus client config: URL %q: scheme is not http or https", u.Redacted())
+		return nil, fmt.Errorf("prometheus client config: URL %q: scheme is not http or https", redactURL(c.URL))
 	case u.Host == "":
 		return nil, fmt.Errorf("prometheus client config: URL %q: no host", u.Redacted())
 	case c.BearerToken != "" && c.BearerTokenFile != "":

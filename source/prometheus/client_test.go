@@ -282,6 +282,47 @@ func TestTokenNeverShown(t *testing.T) {
 	t.Logf("errors: %v", errs)
 }
 
+// A hosted Prometheus (Grafana Cloud, a basic-auth ingress) is reached with its
+// credentials in the URL's userinfo, and an API-key scheme in a header of its own
+// (Authorization is refused). Printing the config, in every form, shows neither the
+// password nor a header's value, but keeps the header's name and the URL's user and
+// host; NewAPI's error for a URL that does not parse (a trailing newline from a Secret,
+// a missing scheme) does not quote the raw URL either.
+func TestURLPasswordAndHeaderValuesNeverShown(t *testing.T) {
+	const pw = "glc_s3cr3tapikey"
+	cfg := ClientConfig{
+		URL:     "https://12345:" + pw + "@prometheus.example.net/api/prom",
+		Headers: map[string]string{"X-Api-Key": pw, "X-Scope-OrgID": "tenant-" + pw},
+	}
+	for _, shown := range []string{cfg.String(), fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%v", &cfg)} {
+		if strings.Contains(shown, pw) {
+			t.Errorf("printed ClientConfig shows a credential: %s", shown)
+		}
+		for _, kept := range []string{"https://12345:xxxxx@prometheus.example.net/api/prom", "X-Api-Key:[REDACTED]", "X-Scope-OrgID:[REDACTED]"} {
+			if !strings.Contains(shown, kept) {
+				t.Errorf("printed ClientConfig %s: want %q in it", shown, kept)
+			}
+		}
+	}
+	if cfg.Headers["X-Api-Key"] != pw {
+		t.Errorf("String changed the caller's Headers: %v", cfg.Headers)
+	}
+	for _, url := range []string{
+		cfg.URL + "\n", // a control character: does not parse
+		"https://12345:" + pw + "@prom example.net",    // a space in the host: does not parse
+		"12345:" + pw + "@prometheus.example.net:9090", // no scheme: does not parse
+		"user:" + pw + "@prometheus.example.net:9090",  // no scheme: parses with scheme "user"
+	} {
+		_, err := NewAPI(ClientConfig{URL: url})
+		if err == nil || strings.Contains(err.Error(), pw) {
+			t.Errorf("NewAPI(%q): got %v; want an error without the password", url, err)
+		}
+		if shown := (ClientConfig{URL: url}).String(); strings.Contains(shown, pw) {
+			t.Errorf("printed ClientConfig with URL %q shows the password: %s", url, shown)
+		}
+	}
+}
+
 // tlsServer starts a TLS server on 127.0.0.1 that does not log refused handshakes.
 func tlsServer(t *testing.T, h http.Handler) *httptest.Server {
 	srv := httptest.NewUnstartedServer(h)
