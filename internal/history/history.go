@@ -416,6 +416,9 @@ func (a *appendRun) sample(ts *targetSeries, target string, s *Sample, scMs int6
 		return
 	}
 	ts.see(e)
+	// Whether the series goes stale when it vanishes is decided by its latest sample,
+	// as Prometheus' scrape cache tracks staleness per scrape.
+	e.ownTS = s.OwnTimestamp
 	if a.refusedByTime(target, s, scMs) {
 		return
 	}
@@ -475,13 +478,19 @@ func (a *appendRun) refuse(first *error, target string, s *Sample, why string) {
 }
 
 // truncate drops what the retention no longer covers, once per quarter retention: each
-// truncation walks every series. The caller holds mu and the store's mu.
+// truncation walks every series. While a querier of an earlier append is open it waits
+// (the next append tries again), as Prometheus' head waits for the readers of the range
+// it truncates: the querier keeps seeing what it saw. A querier never closed holds it
+// back until the oldest sample held is two retentions old. The caller holds mu and the store's mu.
 func (h *History) truncate() {
 	mint := h.newest - h.opts.Retention.Milliseconds()
 	if h.truncateAt != math.MinInt64 && mint-h.truncateAt < h.opts.Retention.Milliseconds()/4 {
 		return
 	}
 	if mint <= h.db.minTime {
+		return
+	}
+	if h.db.low < h.db.epoch && mint-h.db.minTime < h.opts.Retention.Milliseconds() {
 		return
 	}
 	h.truncateAt = mint

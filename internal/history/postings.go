@@ -38,18 +38,22 @@ func (p *postings) remove(gone []*memSeries) {
 	dead := func(ms *memSeries) bool { return ms.dead }
 	p.count -= len(gone)
 	p.all = slices.DeleteFunc(p.all, dead)
+	// Each list once, whatever the number of its series gone: a list per series gone
+	// walked a shared list (namespace, job) once per series, quadratic in a rollout.
+	affected := map[labels.Label]struct{}{}
 	for _, ms := range gone {
-		ms.lset.Range(func(l labels.Label) {
-			vals := p.values[l.Name]
-			if list := slices.DeleteFunc(vals[l.Value], dead); len(list) > 0 {
-				vals[l.Value] = list
-				return
-			}
-			delete(vals, l.Value)
-			if len(vals) == 0 {
-				delete(p.values, l.Name)
-			}
-		})
+		ms.lset.Range(func(l labels.Label) { affected[l] = struct{}{} })
+	}
+	for l := range affected {
+		vals := p.values[l.Name]
+		if list := slices.DeleteFunc(vals[l.Value], dead); len(list) > 0 {
+			vals[l.Value] = list
+			continue
+		}
+		delete(vals, l.Value)
+		if len(vals) == 0 {
+			delete(p.values, l.Name)
+		}
 	}
 }
 

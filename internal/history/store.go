@@ -209,16 +209,19 @@ func (s *store) numSeries() int { return s.postings.count }
 // append adds the sample (t, v) to ms, which must be newer than its newest. The caller
 // holds mu for writing.
 func (s *store) append(ms *memSeries, t int64, v float64) {
+	// Where the series stood before this epoch is recorded before a cut empties its
+	// head: recorded after, its newest sample read as none, and an open querier of an
+	// earlier epoch lost the whole series.
+	if ms.epoch != s.epoch {
+		s.record(ms)
+		ms.epoch = s.epoch
+	}
 	if ms.head.n >= samplesPerChunk {
 		ms.cut()
 	}
 	if ms.head.n == 0 {
 		ms.head = newXORAppender(chunkCap)
 		ms.headMinT = t
-	}
-	if ms.epoch != s.epoch {
-		s.record(ms)
-		ms.epoch = s.epoch
 	}
 	ms.head.append(t, v)
 	s.minTime = min(s.minTime, ms.minT())
