@@ -48,7 +48,9 @@ type ClientConfig struct {
 	// InsecureSkipVerify turns certificate verification off. Never on by default.
 	InsecureSkipVerify bool
 	// Headers are sent with every request, such as X-Scope-OrgID for a Thanos or Mimir
-	// tenant. Authorization is refused: set a token.
+	// tenant. Authorization is refused: set a token. Host sets the requests' Host (a
+	// virtual-host ingress reached by IP or by a Service name); the name verified in the
+	// certificate stays ServerName, or the URL's host.
 	Headers map[string]string
 	// MaxResponseBytes caps a response body; a larger one fails its query with an error
 	// wrapping ErrResponseTooLarge. Zero: 64 MiB.
@@ -156,6 +158,8 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 		}
 		headers.Set(name, value)
 	}
+	hostHeader := headers.Get("Host") // sent as the request's Host (see roundTripper)
+	headers.Del("Host")
 	if c.MaxResponseBytes == 0 {
 		c.MaxResponseBytes = DefaultMaxResponseBytes
 	}
@@ -173,7 +177,7 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 		}
 		base.TLSClientConfig = tlsConfig
 	}
-	rt := &roundTripper{base: base, scheme: u.Scheme, host: u.Host, headers: headers, maxBytes: c.MaxResponseBytes}
+	rt := &roundTripper{base: base, scheme: u.Scheme, host: u.Host, headers: headers, hostHeader: hostHeader, maxBytes: c.MaxResponseBytes}
 	switch {
 	case c.BearerToken != "":
 		rt.token = staticToken(c.BearerToken)

@@ -55,6 +55,24 @@ func TestTokenAndHeaders(t *testing.T) {
 	}
 }
 
+// Headers{"Host": …} reaches the server as the request's Host (a virtual-host ingress in
+// front of Thanos, reached by IP or by a Service name): Go's client sends Request.Host and
+// ignores Header["Host"], so without this the setting was silently dropped.
+func TestHostHeaderSetsTheRequestHost(t *testing.T) {
+	hosts := make(chan string, 1)
+	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request, _ string, _ int) {
+		hosts <- r.Host
+		writeJSON(w, http.StatusOK, vectorOf(1, "1"))
+	})
+	s := NewPrometheusSource(t.Context(), srv.api(t, ClientConfig{Headers: map[string]string{"host": "thanos.example.com"}}), fastConfig())
+	if r := queryOnce(t, t.Context(), s); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	if got := <-hosts; got != "thanos.example.com" {
+		t.Errorf("Headers host: thanos.example.com: the server got Host %q", got)
+	}
+}
+
 // TestTokenFileRotation rewrites the token file as the kubelet rotates a projected
 // token (a new file renamed over the old), and in place; each request carries the
 // current token, and the last one read while the file is missing.

@@ -19,12 +19,15 @@ var ErrResponseTooLarge = errors.New("response body too large")
 // roundTripper adds the configured headers and token to requests for the server's host,
 // and caps response bodies.
 type roundTripper struct {
-	base     http.RoundTripper
-	scheme   string // of the configured URL
-	host     string // of the configured URL, with its port if given
-	headers  http.Header
-	token    func() (string, error) // nil: no token
-	maxBytes int64
+	base    http.RoundTripper
+	scheme  string // of the configured URL
+	host    string // of the configured URL, with its port if given
+	headers http.Header
+	// hostHeader is the Host the configured headers name, if any: Go's client sends
+	// Request.Host and ignores Header["Host"].
+	hostHeader string
+	token      func() (string, error) // nil: no token
+	maxBytes   int64
 }
 
 // RoundTrip sends req, with the headers and the token when it goes to the configured
@@ -36,6 +39,9 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		req = req.Clone(req.Context())
 		for name, values := range rt.headers {
 			req.Header[name] = values
+		}
+		if rt.hostHeader != "" {
+			req.Host = rt.hostHeader
 		}
 		if rt.token != nil {
 			token, err := rt.token()
