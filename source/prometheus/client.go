@@ -28,6 +28,11 @@ const DefaultMaxResponseBytes = 64 << 20
 type ClientConfig struct {
 	// URL is the server's base URL, http or https, with the path prefix it serves the API
 	// under, if any ("https://thanos-query.monitoring:9090", "http://mimir/prometheus").
+	// Its query string is sent with every query. Unless it sets partial_response, NewAPI
+	// adds partial_response=false, so that Thanos Query fails a query a store cannot answer
+	// instead of answering from the other stores with a warning (a partial sum read as
+	// the whole); "?partial_response=true" accepts partial answers. Prometheus, Mimir and
+	// podscrape serve ignore the parameter.
 	URL string
 	// BearerToken is sent as "Authorization: Bearer <token>". Mutually exclusive with
 	// BearerTokenFile.
@@ -145,6 +150,13 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 		return nil, fmt.Errorf("prometheus client config: Timeout %s is negative", c.Timeout)
 	case u.Scheme == "http" && (c.CAFile != "" || len(c.CAData) > 0 || c.ServerName != "" || c.InsecureSkipVerify):
 		return nil, fmt.Errorf("prometheus client config: URL %q is http: CAFile, CAData, ServerName and InsecureSkipVerify need https", u.Redacted())
+	}
+	if !u.Query().Has("partial_response") {
+		// Appended, not re-encoded: the rest of the query string is sent as written.
+		if u.RawQuery != "" {
+			u.RawQuery += "&"
+		}
+		u.RawQuery += "partial_response=false"
 	}
 	headers := http.Header{}
 	for name, value := range c.Headers {
