@@ -1,6 +1,7 @@
 package prometheus
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/prometheus/common/model"
@@ -8,14 +9,20 @@ import (
 	"github.com/podscrape/podscrape/source"
 )
 
+// ErrNoResult is wrapped by a query's error when the server answered 200 with no query
+// result in its body ({"status":"ok"}, {}, "data": null): a health endpoint or another
+// service at a wrong URL or path prefix, not an empty answer.
+var ErrNoResult = errors.New("the answer holds no query result")
+
 // convert returns the MetricValues of a query's answer, as the pod source shapes them: a
 // vector's samples, a scalar (no labels), a range vector's latest sample per series.
-// Native histogram samples have no float value: they are left out and counted. A string
-// is an error. NaN and ±Inf are kept.
+// Native histogram samples have no float value: they are left out and counted. No
+// result at all is ErrNoResult, never an empty answer ("no data" is not "no load"); a
+// string is an error. NaN and ±Inf are kept.
 func convert(v model.Value) (values []source.MetricValue, droppedHistograms int, err error) {
 	switch x := v.(type) {
 	case nil:
-		return nil, 0, nil
+		return nil, 0, fmt.Errorf(`%w (no "data" in a 200 answer: is this the API's URL and path prefix?)`, ErrNoResult)
 	case model.Vector:
 		values = make([]source.MetricValue, 0, len(x))
 		for _, s := range x {

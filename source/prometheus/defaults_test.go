@@ -44,6 +44,7 @@ func TestQueryErrorMessage(t *testing.T) {
 		{QueryError{Query: "q", Expr: "up", Attempts: 1, Err: cause}, `query "q" (up): connection refused`},
 		{QueryError{Query: "q", Attempts: 0, Err: cause}, `query "q": connection refused`},
 		{QueryError{Query: "q", Expr: "up", Attempts: 3, Err: cause}, `query "q" (up): connection refused (after 3 attempts)`},
+		{QueryError{Query: "q", Expr: "up", Attempts: 1, URL: "http://h/api/v1/query", Err: cause}, `query "q" (up) at http://h/api/v1/query: connection refused`},
 	} {
 		if got := tc.err.Error(); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
@@ -51,8 +52,8 @@ func TestQueryErrorMessage(t *testing.T) {
 	}
 }
 
-// A query's final failure reads as the query, its expression and the server's answer,
-// nothing else.
+// A query's final failure reads as the query, its expression, the URL that answered
+// and the server's answer, nothing else.
 func TestFinalFailureMessage(t *testing.T) {
 	srv := newAPIServer(t, func(w http.ResponseWriter, _ *http.Request, _ string, _ int) {
 		writeJSON(w, http.StatusNotFound, "not here")
@@ -60,7 +61,7 @@ func TestFinalFailureMessage(t *testing.T) {
 	s := NewPrometheusSource(t.Context(), srv.api(t, ClientConfig{}), fastConfig())
 	register(t, s, "q")
 	results, _ := s.Refresh(t.Context(), source.RefreshSpec{})
-	if got, want := results["q"].Error.Error(), `query "q" (q): client_error: client error: 404`; got != want {
+	if got, want := results["q"].Error.Error(), `query "q" (q) at `+srv.URL+`/api/v1/query: client_error: client error: 404`; got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }

@@ -22,10 +22,10 @@
 //
 // # Errors
 //
-// A query that fails has no values and an Error, a *QueryError naming the query and its
-// expression, whose cause errors.As finds (a *v1.Error carries the server's message,
-// context.DeadlineExceeded a QueryTimeout); the other queries of the Refresh still
-// answer. When every query fails, Refresh returns an error wrapping ErrAllQueriesFailed.
+// A query that fails has no values and an Error, a *QueryError naming the query, its
+// expression and the URL that answered, whose cause errors.As finds (a *v1.Error carries
+// the server's message, context.DeadlineExceeded a QueryTimeout, ErrNoResult a 200 whose
+// body holds no query result); the other queries of the Refresh still answer. When every query fails, Refresh returns an error wrapping ErrAllQueriesFailed.
 // The server's warnings and infos are kept in MetricResult.Warnings.
 //
 // Transient failures (connection refused or reset, HTTP 429, 502, 503 and 504) are

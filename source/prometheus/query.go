@@ -29,18 +29,27 @@ type QueryError struct {
 	// Attempts is how many requests were sent: more than 1 after transient failures; 0
 	// when none was sent or the caller gave up waiting for a request another shared.
 	Attempts int
+	// URL is the URL that answered the last attempt (after redirects), its password
+	// redacted and its query string left out, so an answer of the wrong server (a 404
+	// under a wrong path prefix, a page that is not Prometheus') says which URL setting to
+	// fix. Empty when no answer came (a connection failure's Err names the URL it tried)
+	// or the API was not built by NewAPI.
+	URL string
 	// Err is the cause: a *v1.Error for an answer of the server (its Msg is the server's
 	// message), a context error for a timeout, a *url.Error for a connection failure.
 	Err error
 }
 
-// Error names the query, its expression and the cause, with the server's own message
-// when its answer carried one.
+// Error names the query, its expression, the URL that answered and the cause, with the
+// server's own message when its answer carried one.
 func (e *QueryError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "query %q", e.Query)
 	if e.Expr != "" {
 		fmt.Fprintf(&b, " (%s)", e.Expr)
+	}
+	if e.URL != "" {
+		fmt.Fprintf(&b, " at %s", e.URL)
 	}
 	fmt.Fprintf(&b, ": %v", e.Err)
 	if msg := serverMessage(e.Err); msg != "" {
@@ -100,6 +109,7 @@ type answer struct {
 	values   []source.MetricValue
 	warnings []string
 	attempts int
+	url      string // that answered the last attempt; "" when none did
 	err      error
 }
 
@@ -122,17 +132,19 @@ func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time)
 		// Prometheus rounds the time to the nearest millisecond; the pod source's history
 		// truncates. Send whole milliseconds, so both evaluate at the same instant and
 		// never after at.
-		value, warnings, infos, err := s.api.Query(ctx, expr, at.Truncate(time.Millisecond), opts...)
+		answered := &answeredURL{}
+		value, warnings, infos, err := s.api.Query(withAnsweredURL(ctx, answered), expr, at.Truncate(time.Millisecond), opts...)
+		from := answered.get()
 		if err == nil {
 			values, dropped, err := convert(value)
 			if err != nil {
-				return answer{at: at, attempts: attempt, err: err}
+				return answer{at: at, attempts: attempt, url: from, err: err}
 			}
 			notes := append(append([]string(nil), warnings...), infos...)
 			if dropped > 0 {
 				notes = append(notes, fmt.Sprintf("%d native histogram samples left out: a MetricValue holds a float", dropped))
 			}
-			return answer{at: at, values: values, warnings: notes, attempts: attempt}
+			return answer{at: at, values: values, warnings: notes, attempts: attempt, url: from}
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w: %w", ctxErr, err)
@@ -143,14 +155,14 @@ func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time)
 		previous = err
 		pause := jitter(wait)
 		if ctx.Err() != nil || !transient(err) || time.Until(deadline) <= pause {
-			return answer{at: at, attempts: attempt, err: err}
+			return answer{at: at, attempts: attempt, url: from, err: err}
 		}
 		log.V(1).Info("prometheus query failed, retrying", "expr", expr, "attempt", attempt, "in", pause, "error", err.Error())
 		timer := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return answer{at: at, attempts: attempt, err: err}
+			return answer{at: at, attempts: attempt, url: from, err: err}
 		case <-timer.C:
 		}
 		wait = min(2*wait, s.config.MaxRetryBackoff)

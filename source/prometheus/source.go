@@ -138,7 +138,7 @@ func (s *PrometheusSource) evaluate(ctx context.Context, q source.QueryTemplate,
 	}
 	r.CollectedAt = a.at
 	if a.err != nil {
-		r.Error = &QueryError{Query: q.Name, Expr: expr, Attempts: a.attempts, Err: a.err}
+		r.Error = &QueryError{Query: q.Name, Expr: expr, Attempts: a.attempts, URL: a.url, Err: a.err}
 		return r
 	}
 	r.Values, r.Warnings = a.values, a.warnings

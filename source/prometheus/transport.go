@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -59,6 +61,9 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a, ok := req.Context().Value(answeredKey{}).(*answeredURL); ok {
+		a.set(req.URL)
+	}
 	resp.Body = &limitedBody{body: resp.Body, left: rt.maxBytes, limit: rt.maxBytes}
 	if resp.StatusCode/100 != 2 && rt.token != nil {
 		// An error body becomes part of an error (client_golang keeps it as the message or
@@ -67,6 +72,37 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		redactBody(resp, sent)
 	}
 	return resp, nil
+}
+
+// answeredKey is the context key of the *answeredURL a query's requests report to.
+type answeredKey struct{}
+
+// answeredURL is the URL of the last response a query's request got (after redirects),
+// for its error to name: which URL answered 404, or a page that is not Prometheus'. It
+// is safe for concurrent use.
+type answeredURL struct{ url atomic.Pointer[string] }
+
+// withAnsweredURL returns ctx carrying a, for the roundTripper to report to.
+func withAnsweredURL(ctx context.Context, a *answeredURL) context.Context {
+	return context.WithValue(ctx, answeredKey{}, a)
+}
+
+// set records u with its password redacted and without its query string, which holds
+// the query (already in the error) and may hold a key a gateway takes as a parameter.
+func (a *answeredURL) set(u *url.URL) {
+	shown := *u
+	shown.RawQuery, shown.ForceQuery, shown.Fragment, shown.RawFragment = "", false, "", ""
+	s := shown.Redacted()
+	a.url.Store(&s)
+}
+
+// get returns the URL recorded, or "" when no response came (or the API was not built
+// by NewAPI).
+func (a *answeredURL) get() string {
+	if s := a.url.Load(); s != nil {
+		return *s
+	}
+	return ""
 }
 
 // maxErrorBody caps the error body kept for redaction; the rest is dropped.
