@@ -24,7 +24,8 @@ var ErrAllQueriesFailed = errors.New("every query failed")
 type QueryError struct {
 	// Query is the registered query name.
 	Query string
-	// Expr is the PromQL expression sent, params filled in; empty when filling failed.
+	// Expr is the PromQL expression sent, params filled in; empty when filling failed
+	// (then Err is source.FillTemplate's error: a missing param, a value refused).
 	Expr string
 	// Attempts is how many requests were sent: more than 1 after transient failures; 0
 	// when none was sent or the caller gave up waiting for a request another shared.
@@ -51,7 +52,9 @@ func (e *QueryError) Error() string {
 	if e.URL != "" {
 		fmt.Fprintf(&b, " at %s", e.URL)
 	}
-	fmt.Fprintf(&b, ": %v", e.Err)
+	cause := fmt.Sprint(e.Err)
+	// source.FillTemplate's errors name the query already: say it once.
+	fmt.Fprintf(&b, ": %s", strings.TrimPrefix(cause, b.String()+": "))
 	if msg := serverMessage(e.Err); msg != "" {
 		fmt.Fprintf(&b, " (server: %s)", msg)
 	}

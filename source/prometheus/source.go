@@ -128,7 +128,7 @@ func (s *PrometheusSource) evaluate(ctx context.Context, q source.QueryTemplate,
 	r := &source.MetricResult{QueryName: q.Name, CollectedAt: at}
 	expr, err := expression(q, params)
 	if err != nil {
-		r.Error = err
+		r.Error = &QueryError{Query: q.Name, Err: err}
 		return r
 	}
 	a, err := s.flights.do(ctx, expr, func(ctx context.Context) answer { return s.query(ctx, expr, at) })
