@@ -38,8 +38,9 @@
 // no params: under the name alone) in a source.Cache: Get reads an immutable snapshot,
 // never waits and does no I/O; a failed query never replaces a cached value; a result
 // never replaces one evaluated later. Concurrent Refreshes that need the same expression
-// share one request; a caller that gives up leaves it to the others, and the request is
-// cancelled when every caller has gone.
+// at the same instant (millisecond) share one request, and only those: a Refresh never
+// takes an answer evaluated at another instant. A caller that gives up leaves the request
+// to the others, and it is cancelled when every caller has gone.
 //
 // # Connecting
 //

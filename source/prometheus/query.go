@@ -108,7 +108,6 @@ func selector(name string) string {
 
 // answer is what one shared request gives every caller of its expression.
 type answer struct {
-	at       time.Time // the evaluation time
 	values   []source.MetricValue
 	warnings []string
 	attempts int
@@ -141,13 +140,13 @@ func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time)
 		if err == nil {
 			values, dropped, err := convert(value)
 			if err != nil {
-				return answer{at: at, attempts: attempt, url: from, err: err}
+				return answer{attempts: attempt, url: from, err: err}
 			}
 			notes := append(append([]string(nil), warnings...), infos...)
 			if dropped > 0 {
 				notes = append(notes, fmt.Sprintf("%d native histogram samples left out: a MetricValue holds a float", dropped))
 			}
-			return answer{at: at, values: values, warnings: notes, attempts: attempt, url: from}
+			return answer{values: values, warnings: notes, attempts: attempt, url: from}
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w: %w", ctxErr, err)
@@ -158,14 +157,14 @@ func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time)
 		previous = err
 		pause := jitter(wait)
 		if ctx.Err() != nil || !transient(err) || time.Until(deadline) <= pause {
-			return answer{at: at, attempts: attempt, url: from, err: err}
+			return answer{attempts: attempt, url: from, err: err}
 		}
 		log.V(1).Info("prometheus query failed, retrying", "expr", expr, "attempt", attempt, "in", pause, "error", err.Error())
 		timer := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return answer{at: at, attempts: attempt, url: from, err: err}
+			return answer{attempts: attempt, url: from, err: err}
 		case <-timer.C:
 		}
 		wait = min(2*wait, s.config.MaxRetryBackoff)

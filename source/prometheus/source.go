@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -22,7 +23,7 @@ type PrometheusSource struct {
 	config  PrometheusSourceConfig
 	queries *source.QueryList
 	cache   *source.Cache
-	flights flights // one request per expression in flight
+	flights flights // one request per expression and evaluation time in flight
 }
 
 // NewPrometheusSource returns a source querying api (see NewAPI) with config, whose zero
@@ -123,7 +124,7 @@ func (s *PrometheusSource) Refresh(ctx context.Context, spec source.RefreshSpec)
 }
 
 // evaluate fills q with params and runs it at time at, sharing the request with any
-// caller running the same expression.
+// caller running the same expression at the same instant.
 func (s *PrometheusSource) evaluate(ctx context.Context, q source.QueryTemplate, params map[string]string, at time.Time) *source.MetricResult {
 	r := &source.MetricResult{QueryName: q.Name, CollectedAt: at}
 	expr, err := expression(q, params)
@@ -131,12 +132,11 @@ func (s *PrometheusSource) evaluate(ctx context.Context, q source.QueryTemplate,
 		r.Error = &QueryError{Query: q.Name, Err: err}
 		return r
 	}
-	a, err := s.flights.do(ctx, expr, func(ctx context.Context) answer { return s.query(ctx, expr, at) })
+	a, err := s.flights.do(ctx, flightKey(expr, at), func(ctx context.Context) answer { return s.query(ctx, expr, at) })
 	if err != nil {
 		r.Error = &QueryError{Query: q.Name, Expr: expr, Err: err}
 		return r
 	}
-	r.CollectedAt = a.at
 	if a.err != nil {
 		r.Error = &QueryError{Query: q.Name, Expr: expr, Attempts: a.attempts, URL: a.url, Err: a.err}
 		return r
@@ -152,4 +152,12 @@ func cacheParams(queries *source.QueryList, queryName string, params map[string]
 		return nil
 	}
 	return params
+}
+
+// flightKey is the key of a request in flight: the expression and the millisecond it is
+// evaluated at (what the server is sent). A Refresh joins only a request for its own
+// instant: one for an earlier instant would give it an older answer, and its queries
+// would no longer all be evaluated at one instant.
+func flightKey(expr string, at time.Time) string {
+	return strconv.FormatInt(at.Truncate(time.Millisecond).UnixMilli(), 10) + "@" + expr
 }
