@@ -203,10 +203,19 @@ func (o *queryOptions) run(ctx context.Context, kube *kubeFlags, expr, service s
 		ticker = time.NewTicker(o.watch)
 		defer ticker.Stop()
 	}
+	wrote := false // a --watch frame
 	for {
 		rs, err := src.Refresh(ctx, source.RefreshSpec{Queries: queries, Params: params})
 		if ctx.Err() != nil {
-			return nil
+			// Ctrl-C is how a watch that showed its answers stops. Anything else cut short
+			// has no answer, and an exit 0 with nothing written would read as one.
+			if wrote {
+				return nil
+			}
+			if err == nil {
+				err = fmt.Errorf("query on %s: %w", backend, ctx.Err())
+			}
+			return err
 		}
 		r := rs[queryName]
 		if r == nil {
@@ -269,6 +278,7 @@ func (o *queryOptions) run(ctx context.Context, kube *kubeFlags, expr, service s
 		if _, werr := io.WriteString(stdout, frame.String()); werr != nil {
 			return werr
 		}
+		wrote = true
 		select {
 		case <-ctx.Done():
 			return nil

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestQueryInterruptedBeforeAnAnswerFails sends SIGTERM to query while its refresh waits
+// on a pod that never answers: with nothing to show, it exits 1 saying it was cut short,
+// one-shot (table or json) or a watch before its first frame, never a silent 0 that a
+// script reads as an answer. A watch that showed a frame ends with 0: that is how it
+// stops.
+func TestQueryInterruptedBeforeAnAnswerFails(t *testing.T) {
+	t.Parallel()
+	arrived := make(chan struct{}, 16)
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	svc := newTestService(t, "hung", http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	query := []string{"-n", svc.namespace, "query", "sum(x)", svc.name, "--port", port(svc.port), "--timeout", "50s"}
+	// One at a time: each process's one request is the one arrival the case waits for.
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"one-shot", query},
+		{"one-shot json", append(query, "-o", "json")},
+		{"watch before its first frame", append(query, "--watch", "1h")},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := binaryCommand(ctx, tc.args...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-arrived:
+		case <-ctx.Done():
+			t.Fatalf("%s: the pod was never asked; stderr:\n%s", tc.name, stderr.String())
+		}
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		if got := exitStatus(cmd); got != "exit 1" || stdout.Len() != 0 {
+			t.Errorf("%s: got %s and stdout %q, want exit 1 and nothing on stdout", tc.name, got, stdout.String())
+		}
+		if !strings.HasPrefix(stderr.String(), "Error: ") || !strings.Contains(stderr.String(), "context canceled") {
+			t.Errorf("%s: stderr %q, want the error saying the query was cut short", tc.name, stderr.String())
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	healthy := newTestService(t, "interrupted", exposing(textFormat, "# TYPE x gauge\nx 1\n"))
+	ch, stderr, p := watchBinary(t, "-n", healthy.namespace, "query", "sum(x)", healthy.name, "--port", port(healthy.port), "--watch", "100ms")
+	mustContain(t, "first frame", nextFrame(t, ctx, ch, stderr), "Every 100ms")
+	// watchBinary's cleanup interrupts it and wants exit 0; SIGTERM here does the same.
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+}
