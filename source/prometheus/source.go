@@ -73,9 +73,11 @@ func (s *PrometheusSource) MustGet(ctx context.Context, queryName string, params
 // A query that fails has a result with no values and an Error (a *QueryError); its cached
 // value, if any, stays. The others still answer, and Refresh returns a nil error. When
 // every query fails, Refresh returns the results and an error wrapping
-// ErrAllQueriesFailed that joins their errors. An unknown query name, a nil api or ctx
-// ending before the queries ran is an error with no results. The returned map is the
-// caller's; the results in it are shared and read-only.
+// ErrAllQueriesFailed that joins their errors. An unknown query name or a nil api is an
+// error with no results. So is ctx ending before every query answered: Refresh returns
+// its error and caches nothing, not even the queries that had answered, as the pod
+// source does (a cancelled Refresh is no answer). The returned map is the caller's; the
+// results in it are shared and read-only.
 func (s *PrometheusSource) Refresh(ctx context.Context, spec source.RefreshSpec) (map[string]*source.MetricResult, error) {
 	queries, err := s.queries.Resolve(spec.Queries)
 	if err != nil {
@@ -96,13 +98,22 @@ func (s *PrometheusSource) Refresh(ctx context.Context, spec source.RefreshSpec)
 	slots := make(chan struct{}, s.config.MaxConcurrentQueries)
 	var wg sync.WaitGroup
 	for i, q := range queries {
-		slots <- struct{}{}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break // the Refresh fails below: start no request for it
+		}
 		wg.Go(func() {
 			defer func() { <-slots }()
 			results[i] = s.evaluate(ctx, q, spec.Params, at)
 		})
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("refresh prometheus source: %w", err)
+	}
 
 	out := make(map[string]*source.MetricResult, len(results))
 	entries := make([]source.CacheEntry, 0, len(results))
