@@ -82,15 +82,20 @@ func (r *MetricResult) FirstValue() MetricValue {
 type MetricValue struct {
 	// Value is the sample value; NaN and ±Inf are possible.
 	Value float64
-	// Timestamp is when the value was sampled: the exposition's own timestamp when it had
-	// one, else the time of the scrape.
+	// Timestamp is the value's time as the backend gives it. In a scraping source's
+	// metric-name result it is when the value was sampled: the exposition's own timestamp
+	// when it had one, else the time of the scrape. In a PromQL result it is PromQL's: an
+	// instant vector's and a scalar's are the evaluation time, whatever the age of the
+	// sample behind them (on a Prometheus server, a metric-name query is such a vector);
+	// a range vector's are the samples' own.
 	Timestamp time.Time
 	// Labels are the sample's labels, "__name__" included. Shared: read-only.
 	Labels map[string]string
 }
 
-// IsStale reports whether the sample is older than threshold. A sample without a
-// Timestamp is stale.
+// IsStale reports whether the sample is older than threshold, by its Timestamp: for a
+// value stamped with its evaluation time (see Timestamp), only whether that evaluation is
+// older. A sample without a Timestamp is stale.
 func (v MetricValue) IsStale(threshold time.Duration) bool {
 	if v.Timestamp.IsZero() {
 		return true

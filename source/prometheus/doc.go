@@ -15,8 +15,13 @@
 // selector of its name. Every query of one Refresh is evaluated at one instant, the
 // source's clock at the start of the Refresh, which is each result's CollectedAt.
 // Results: an instant vector gives one MetricValue per series with its labels, Timestamp
-// the sample time; a scalar gives one unlabelled value; a range vector gives each
-// series' latest sample. NaN and ±Inf are kept as they are: they are answers, not zeros.
+// the evaluation time (Prometheus' API stamps every sample of an instant vector with it,
+// whatever the age of the sample behind it); a scalar gives one unlabelled value, also at
+// the evaluation time; a range vector gives each series' latest sample at its own time.
+// So MetricValue.IsStale and Age cannot see old data here: staleness on this backend is
+// the server's lookback (5 minutes by default), past which a series is absent from the
+// answer; a query that needs a sample's age asks for it (time() - timestamp(x)). NaN and
+// ±Inf are kept as they are: they are answers, not zeros.
 // Native histogram samples have no MetricValue form: they are left out, and a warning
 // says how many.
 //

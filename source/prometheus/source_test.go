@@ -29,7 +29,7 @@ func TestResultShapes(t *testing.T) {
 		wantErr      string
 	}{
 		{
-			name: "vector: one value per series, labels, sample time",
+			name: "vector: one value per series, labels, the time the server stamped (its evaluation time)",
 			body: `{"status":"success","data":{"resultType":"vector","result":[` +
 				`{"metric":{"__name__":"up","pod":"a"},"value":[1700000000.25,"1"]},` +
 				`{"metric":{"pod":"b"},"value":[1700000000.25,"0.5"]}]}}`,
