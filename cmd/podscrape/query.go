@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -197,14 +195,16 @@ func (o *queryOptions) run(ctx context.Context, kube *kubeFlags, expr, service s
 	}
 	format := render.Format(o.output)
 
-	trends := map[string][]float64{}
+	eval := &evaluation{expr: filled, backend: backend, window: needs.Window, span: span, checks: checks}
 	var ticker *time.Ticker
 	if o.watch > 0 {
+		eval.trends = map[string][]float64{}
 		ticker = time.NewTicker(o.watch)
 		defer ticker.Stop()
 	}
 	wrote := false // a --watch frame
 	for {
+		started := time.Now()
 		rs, err := src.Refresh(ctx, source.RefreshSpec{Queries: queries, Params: params})
 		if ctx.Err() != nil {
 			// Ctrl-C is how a watch that showed its answers stops. Anything else cut short
@@ -217,48 +217,10 @@ func (o *queryOptions) run(ctx context.Context, kube *kubeFlags, expr, service s
 			}
 			return err
 		}
-		r := rs[queryName]
-		if r == nil {
+		if rs[queryName] == nil && o.watch <= 0 {
 			return err // discovery or Secret failure: nothing was evaluated
 		}
-		oldest, newest := span()
-		view := &render.QueryView{Expr: filled, Backend: backend, At: r.CollectedAt, History: newest.Sub(oldest),
-			Window: needs.Window}
-		for _, c := range checks {
-			if cr := rs[c.name]; cr != nil && cr.Error == nil && len(cr.Values) == 0 {
-				view.Unmatched = append(view.Unmatched, c.selector)
-			}
-		}
-		for _, w := range r.Warnings {
-			view.Warnings = append(view.Warnings, withoutQueryName(w, filled))
-		}
-		for _, pe := range source.PodErrors(r.Error) {
-			view.PodsDown = append(view.PodsDown, pe.PodName()+": "+pe.Error())
-		}
-		var failed []string
-		for _, e := range withoutPodErrors(r.Error) {
-			if errors.Is(e, pod.ErrPartialWindow) {
-				view.Partial = append(view.Partial, withoutQueryName(e.Error(), filled))
-			} else {
-				failed = append(failed, withoutQueryName(e.Error(), filled))
-			}
-		}
-		view.Error = strings.Join(failed, "; ")
-		seen := map[string]bool{}
-		for _, v := range r.Values {
-			key := render.SeriesKey(v.Labels)
-			seen[key] = true
-			s := render.QuerySeries{Labels: v.Labels, Value: v.Value}
-			if o.watch > 0 {
-				s.Trend = trends[key]
-				trends[key] = append(trends[key], v.Value)
-				if len(trends[key]) > trendLength-1 {
-					trends[key] = trends[key][1:]
-				}
-			}
-			view.Series = append(view.Series, s)
-		}
-		maps.DeleteFunc(trends, func(k string, _ []float64) bool { return !seen[k] })
+		view := eval.view(rs, err, started)
 		if o.watch <= 0 {
 			return writeOnce(stdout, view, format, err)
 		}
@@ -285,51 +247,6 @@ func (o *queryOptions) run(ctx context.Context, kube *kubeFlags, expr, service s
 		case <-ticker.C:
 		}
 	}
-}
-
-// withoutPodErrors returns err's parts that are not a pod's scrape failure (those are
-// listed as pods down): a parse or evaluation error, a partial window, a history limit.
-func withoutPodErrors(err error) []error {
-	var parts []error
-	var walk func(error)
-	walk = func(err error) {
-		if err == nil {
-			return
-		}
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		if _, ok := err.(source.PodError); ok {
-			return
-		}
-		parts = append(parts, err)
-	}
-	walk(err)
-	return parts
-}
-
-// writeOnce writes a one-shot answer: its series on stdout and its error returned, so
-// that the error is printed once, on stderr (run prints it), and the exit code says the
-// query failed. A table without series and with an error has nothing to say on stdout;
-// json always writes its document, error included, for the program reading it.
-func writeOnce(stdout io.Writer, view *render.QueryView, format render.Format, refreshErr error) error {
-	queryErr := view.Error
-	if format == render.FormatTable {
-		view.Error = ""
-		if queryErr != "" && len(view.Series) == 0 {
-			return fmt.Errorf("query on %s: %s", view.Backend, queryErr)
-		}
-	}
-	if err := render.WriteQuery(stdout, view, format, false); err != nil {
-		return err
-	}
-	if queryErr != "" {
-		return fmt.Errorf("query on %s: %s", view.Backend, queryErr)
-	}
-	return refreshErr
 }
 
 // withoutQueryName removes the name the CLI registers its query under, and the

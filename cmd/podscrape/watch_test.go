@@ -16,6 +16,13 @@ import (
 // test's cleanup ends it with Ctrl-C and checks that it exits 0.
 func watchBinary(t *testing.T, args ...string) (<-chan string, *bytes.Buffer, *os.Process) {
 	t.Helper()
+	return watchBinaryFrames(t, "Every ", args...)
+}
+
+// watchBinaryFrames is watchBinary for frames whose first line starts with header: "{"
+// makes each json document a frame.
+func watchBinaryFrames(t *testing.T, header string, args ...string) (<-chan string, *bytes.Buffer, *os.Process) {
+	t.Helper()
 	// Its own deadline: the process must outlive the test function, to the cleanup.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -29,7 +36,7 @@ func watchBinary(t *testing.T, args ...string) (<-chan string, *bytes.Buffer, *o
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ch := frames(stdout, "Every ")
+	ch := frames(stdout, header)
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		for range ch { // read to the end, so the command is never blocked writing
