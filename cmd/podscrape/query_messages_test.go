@@ -118,3 +118,36 @@ func TestQueryOneShotWindowsSayWhy(t *testing.T) {
 		})
 	}
 }
+
+// TestQueryEveryPodFailedNamesEachPod: a query whose every pod failed exits 1 with an
+// error that names each pod and why, one per line as scrape's does, in table form as in
+// json (whose document lists them in podsDown too), not only "every ready pod failed".
+func TestQueryEveryPodFailedNamesEachPod(t *testing.T) {
+	t.Parallel()
+	_, p, _ := net.SplitHostPort(closedPort(t))
+	for _, format := range []string{"table", "json"} {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			r := podscrape(t, "query", "sum(vllm:num_requests_waiting)", llmd.VLLMService, "--port", p, "--timeout", "2s", "-o", format)
+			if r.code != exitRuntime {
+				t.Fatalf("exit: got %d, want %d; stderr:\n%s", r.code, exitRuntime, r.stderr)
+			}
+			lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+			if !strings.HasPrefix(lines[0], "Error: ") || !strings.Contains(lines[0], "every ready pod failed to scrape") {
+				t.Fatalf("stderr's first line: got %q, want the error saying every pod failed", lines[0])
+			}
+			if got, want := len(lines)-1, len(llmd.VLLMPods); got != want {
+				t.Fatalf("stderr: %d pod lines, want one per Ready pod (%d):\n%s", got, want, r.stderr)
+			}
+			for i, pod := range llmd.VLLMPods {
+				mustContain(t, "stderr line", lines[i+1], "  scrape pod "+llmd.Namespace+"/"+pod+" ", "connection refused")
+			}
+			if format == "table" && r.stdout != "" {
+				t.Errorf("stdout: got %q, want nothing (the error says it all, once)", r.stdout)
+			}
+			if format == "json" {
+				mustContain(t, "json", r.stdout, `"podsDown"`, llmd.VLLMPods[0]+": scrape pod", llmd.VLLMPods[1]+": scrape pod")
+			}
+		})
+	}
+}

@@ -107,18 +107,28 @@ func withoutPodErrors(err error) []error {
 // query failed. A table without series and with an error has nothing to say on stdout;
 // json always writes its document, error included, for the program reading it.
 func writeOnce(stdout io.Writer, view *render.QueryView, format render.Format, refreshErr error) error {
-	queryErr := view.Error
+	failure := onceError(view, refreshErr)
 	if format == render.FormatTable {
 		view.Error = ""
-		if queryErr != "" && len(view.Series) == 0 {
-			return fmt.Errorf("query on %s: %s", view.Backend, queryErr)
+		if failure != nil && len(view.Series) == 0 {
+			return failure
 		}
 	}
 	if err := render.WriteQuery(stdout, view, format, false); err != nil {
 		return err
 	}
-	if queryErr != "" {
-		return fmt.Errorf("query on %s: %s", view.Backend, queryErr)
+	return failure
+}
+
+// onceError is the error a one-shot query ends with, nil when it has none. Every pod
+// failing is the refresh's own error, as scrape's: it names each pod and why (errorText
+// gives each its line), where the query's error says only that every pod failed.
+func onceError(view *render.QueryView, refreshErr error) error {
+	switch {
+	case errors.Is(refreshErr, pod.ErrAllPodsFailed):
+		return refreshErr
+	case view.Error != "":
+		return fmt.Errorf("query on %s: %s", view.Backend, view.Error)
 	}
 	return refreshErr
 }
