@@ -31,6 +31,9 @@ type queryOptions struct {
 // queryName is the name the query is registered under on the source.
 const queryName = "query"
 
+// podsQueryName is the name of the query of the pods' up samples, on a Service's pods.
+const podsQueryName = queryName + "/pods"
+
 // trendLength is how many past values a --watch sparkline shows.
 const trendLength = 20
 
@@ -150,6 +153,7 @@ func (o *queryOptions) run(ctx context.Context, kube *kubeFlags, expr, service s
 		src     source.MetricsSource
 		span    func() (time.Time, time.Time)
 		backend string
+		svc     string // namespace/name; "" for a Prometheus server
 	)
 	if o.prometheus != "" {
 		if err := checkPrometheusURL(o.prometheus); err != nil {
@@ -176,12 +180,21 @@ func (o *queryOptions) run(ctx context.Context, kube *kubeFlags, expr, service s
 		}
 		defer ps.Close()
 		src, span = ps, ps.HistorySpan
-		backend = fmt.Sprintf("the pods of Service %s/%s", cfg.ServiceNamespace, service)
+		svc = cfg.ServiceNamespace + "/" + service
+		backend = "the pods of Service " + svc
 	}
 	if err := src.QueryList().Register(tmpl); err != nil {
 		return err
 	}
 	queries := []string{queryName}
+	if svc != "" {
+		// A PromQL result holds no pod that answered: this one counts the pods scraped, so
+		// that an empty answer of a Service without Ready pods says so.
+		if err := src.QueryList().Register(source.QueryTemplate{Name: podsQueryName, Type: source.QueryTypeMetricName, Template: source.MetricUp}); err != nil {
+			return err
+		}
+		queries = append(queries, podsQueryName)
+	}
 	var checks []selectorCheck
 	if o.prometheus == "" && needs.Window > 0 {
 		// A window the history does not cover yet leaves the result empty: these say
@@ -195,7 +208,7 @@ func (o *queryOptions) run(ctx context.Context, kube *kubeFlags, expr, service s
 	}
 	format := render.Format(o.output)
 
-	eval := &evaluation{expr: filled, backend: backend, window: needs.Window, span: span, checks: checks}
+	eval := &evaluation{expr: filled, backend: backend, service: svc, window: needs.Window, span: span, checks: checks}
 	var ticker *time.Ticker
 	if o.watch > 0 {
 		eval.trends = map[string][]float64{}

@@ -18,6 +18,7 @@ import (
 type evaluation struct {
 	expr    string        // the query as evaluated, params filled in
 	backend string        // where it runs, as messages name it
+	service string        // the Service whose pods it runs on, namespace/name; "" for a Prometheus server
 	window  time.Duration // how far back the query reads
 	span    func() (oldest, newest time.Time)
 	checks  []selectorCheck
@@ -30,7 +31,8 @@ type evaluation struct {
 // for the next answer.
 func (e *evaluation) view(rs map[string]*source.MetricResult, err error, started time.Time) *render.QueryView {
 	oldest, newest := e.span()
-	view := &render.QueryView{Expr: e.expr, Backend: e.backend, At: started, History: newest.Sub(oldest), Window: e.window}
+	view := &render.QueryView{Expr: e.expr, Backend: e.backend, Service: e.service, At: started,
+		History: newest.Sub(oldest), Window: e.window}
 	r := rs[queryName]
 	if r == nil {
 		if err == nil { // not what Refresh does; but never let it read as "no series"
@@ -40,6 +42,10 @@ func (e *evaluation) view(rs map[string]*source.MetricResult, err error, started
 		return view
 	}
 	view.At = r.CollectedAt
+	if pr := rs[podsQueryName]; pr != nil {
+		n := len(pr.PodStatuses())
+		view.PodsScraped = &n
+	}
 	for _, c := range e.checks {
 		if cr := rs[c.name]; cr != nil && cr.Error == nil && len(cr.Values) == 0 {
 			view.Unmatched = append(view.Unmatched, c.selector)

@@ -19,6 +19,13 @@ type QueryView struct {
 	Expr string
 	// Backend says where it ran: "pods of Service ns/name" or a Prometheus URL.
 	Backend string
+	// Service is the Service whose pods the query ran on, as namespace/name; "" for a
+	// Prometheus server.
+	Service string
+	// PodsScraped is how many Ready pods behind Service the refresh scraped, up or not;
+	// nil when unknown (a Prometheus server, a refresh that failed before scraping). Zero
+	// is said as such: an empty answer there is no pods, not no load.
+	PodsScraped *int
 	// At is the evaluation time.
 	At time.Time
 	// History is how far back the backend's samples reach; zero when unknown.
@@ -51,19 +58,31 @@ type QuerySeries struct {
 	Trend []float64
 }
 
-// Note says why an empty result is empty when the history does not yet cover the
-// query's window (or that a selector matches nothing, which no window fixes); ""
-// otherwise.
+// Note says why an empty result is empty: no Ready pods behind the Service, or the
+// history does not cover the query's window yet (or a selector matches nothing, which no
+// window fixes); "" otherwise.
 func (v *QueryView) Note() string {
-	if len(v.Series) > 0 || v.Error != "" || v.Window == 0 || v.History >= v.Window {
+	switch {
+	case len(v.Series) > 0 || v.Error != "":
 		return ""
-	}
-	if len(v.Unmatched) > 0 {
+	case v.noPods():
+		return v.noPodsLine()
+	case v.Window == 0 || v.History >= v.Window:
+		return ""
+	case len(v.Unmatched) > 0:
 		return fmt.Sprintf("No series: the query matched nothing: %s matches no series the pods expose now (check the metric name and labels).",
 			strings.Join(v.Unmatched, ", "))
 	}
 	return fmt.Sprintf("No series yet: the query reads %s back and the history covers %s; rate() and friends need two samples in the window. Keep --watch running.",
 		v.Window, v.History.Round(time.Millisecond))
+}
+
+// noPods reports whether the refresh found no Ready pod to scrape.
+func (v *QueryView) noPods() bool { return v.PodsScraped != nil && *v.PodsScraped == 0 }
+
+// noPodsLine is what scrape says of a Service without Ready pods.
+func (v *QueryView) noPodsLine() string {
+	return fmt.Sprintf("No ready pods behind service %s.", v.Service)
 }
 
 // WriteQuery renders v as a table or as one JSON document (compact: on one line).
@@ -86,6 +105,9 @@ func WriteQuery(w io.Writer, v *QueryView, format Format, compact bool) error {
 	case len(v.Series) == 0:
 		fmt.Fprintln(&b, "No series: the query matched nothing.")
 	default:
+		if v.noPods() { // the series come from the history, or from the expression alone
+			fmt.Fprintln(&b, v.noPodsLine())
+		}
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		trend := false
 		for _, s := range v.Series {
@@ -156,6 +178,7 @@ type QueryDocument struct {
 	HistorySeconds float64               `json:"historySeconds"`
 	WindowSeconds  float64               `json:"windowSeconds"`
 	Series         []QuerySeriesDocument `json:"series"`
+	PodsScraped    *int                  `json:"podsScraped,omitempty"`
 	PodsDown       []string              `json:"podsDown,omitempty"`
 	Partial        []string              `json:"partial,omitempty"`
 	Warnings       []string              `json:"warnings,omitempty"`
@@ -173,7 +196,7 @@ func writeQueryJSON(w io.Writer, v *QueryView, compact bool) error {
 	doc := QueryDocument{
 		Query: v.Expr, Backend: v.Backend, At: v.At.UTC(),
 		HistorySeconds: v.History.Seconds(), WindowSeconds: v.Window.Seconds(),
-		Series: make([]QuerySeriesDocument, 0, len(v.Series)), PodsDown: v.PodsDown, Partial: v.Partial,
+		Series: make([]QuerySeriesDocument, 0, len(v.Series)), PodsScraped: v.PodsScraped, PodsDown: v.PodsDown, Partial: v.Partial,
 		Warnings: v.Warnings, Error: v.Error, Note: v.Note(),
 	}
 	for _, s := range v.Series {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"cmp"
 	"math"
 	"strings"
 	"testing"
@@ -110,5 +111,44 @@ func TestQueryTablePrintsValuesWithoutFloatNoise(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), `"value": "0.07500000000000001"`) {
 		t.Errorf("json: got %s, want the exact value", b.String())
+	}
+}
+
+// TestQueryViewSaysNoReadyPods: zero pods scraped is said instead of a note about the
+// series, and above series that come from the history or the expression alone; an
+// unknown count (a Prometheus server) says nothing and is left out of the json.
+func TestQueryViewSaysNoReadyPods(t *testing.T) {
+	zero, two := 0, 2
+	const line = "No ready pods behind service ns/svc.\n"
+	for _, tc := range []struct {
+		name      string
+		pods      *int
+		series    []QuerySeries
+		want, not string
+		json      string
+	}{
+		{"no pods, no series", &zero, nil, line, "No series", `"podsScraped":0`},
+		{"no pods, series", &zero, []QuerySeries{{Value: 1}}, line + "VALUE", "No series", `"podsScraped":0`},
+		{"pods", &two, nil, "No series: the query matched nothing.", "No ready pods", `"podsScraped":2`},
+		{"unknown", nil, nil, "No series: the query matched nothing.", "No ready pods", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := &QueryView{Expr: "sum(x)", Backend: "b", Service: "ns/svc", At: time.Unix(0, 0),
+				PodsScraped: tc.pods, Series: tc.series}
+			var b bytes.Buffer
+			if err := WriteQuery(&b, v, FormatTable, false); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), tc.want) || strings.Contains(b.String(), tc.not) {
+				t.Errorf("table: got %q, want %q and no %q", b.String(), tc.want, tc.not)
+			}
+			b.Reset()
+			if err := WriteQuery(&b, v, FormatJSON, true); err != nil {
+				t.Fatal(err)
+			}
+			if (tc.json == "" && strings.Contains(b.String(), "podsScraped")) || !strings.Contains(b.String(), tc.json) {
+				t.Errorf("json: got %s, want %s", b.String(), cmp.Or(tc.json, "no podsScraped"))
+			}
+		})
 	}
 }
