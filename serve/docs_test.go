@@ -61,7 +61,7 @@ func TestServeDocYAML(t *testing.T) {
 
 	// The address KEDA, the adapter and Grafana point at is deploy/'s Service.
 	var svc struct {
-		Metadata struct{ Name string } `json:"metadata"`
+		Metadata struct{ Name, Namespace string } `json:"metadata"`
 		Spec     struct {
 			Ports []struct{ Port int } `json:"ports"`
 		} `json:"spec"`
@@ -69,14 +69,10 @@ func TestServeDocYAML(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(readFile(t, "../deploy/service.yaml")), &svc); err != nil {
 		t.Fatal(err)
 	}
-	var kust struct{ Namespace string }
-	if err := yaml.Unmarshal([]byte(readFile(t, "../deploy/kustomization.yaml")), &kust); err != nil {
-		t.Fatal(err)
+	if len(svc.Spec.Ports) != 1 || svc.Metadata.Namespace == "" {
+		t.Fatalf("deploy/service.yaml: %d ports, namespace %q; want 1 port and a namespace", len(svc.Spec.Ports), svc.Metadata.Namespace)
 	}
-	if len(svc.Spec.Ports) != 1 {
-		t.Fatalf("deploy/service.yaml: %d ports, want 1", len(svc.Spec.Ports))
-	}
-	address := fmt.Sprintf("http://%s.%s.svc:%d", svc.Metadata.Name, kust.Namespace, svc.Spec.Ports[0].Port)
+	address := fmt.Sprintf("http://%s.%s.svc:%d", svc.Metadata.Name, svc.Metadata.Namespace, svc.Spec.Ports[0].Port)
 
 	t.Run("config file", func(t *testing.T) {
 		text, ok := blocks["Flags and config file"]
@@ -120,6 +116,10 @@ func TestServeDocYAML(t *testing.T) {
 		if _, err := pr.ParseExpr(md["query"]); err != nil {
 			t.Errorf("query %q: %v", md["query"], err)
 		}
+		// deploy/ runs serve with --auth kubernetes: KEDA must send a token.
+		if md["authModes"] != "bearer" {
+			t.Errorf("authModes %q, want bearer", md["authModes"])
+		}
 		// KEDA reads an empty answer as 0 unless told otherwise.
 		if md["ignoreNullValues"] != "false" {
 			t.Errorf("ignoreNullValues %q, want \"false\" (a string, as KEDA's metadata is)", md["ignoreNullValues"])
@@ -128,8 +128,12 @@ func TestServeDocYAML(t *testing.T) {
 
 	t.Run("prometheus-adapter", func(t *testing.T) {
 		text := blocks["prometheus-adapter"]
-		if !strings.Contains(text, "--prometheus-url="+address+"\n") {
+		if !strings.Contains(text, "--prometheus-url="+address+" ") {
 			t.Errorf("adapter block does not point --prometheus-url at %s:\n%s", address, text)
+		}
+		// deploy/ runs serve with --auth kubernetes: the adapter must send a token.
+		if !strings.Contains(text, "--prometheus-auth-incluster") {
+			t.Errorf("adapter block sends no token (--prometheus-auth-incluster):\n%s", text)
 		}
 		var cfg struct {
 			Rules []struct {

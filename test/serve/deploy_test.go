@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -56,12 +57,18 @@ func TestDeployManifestsApply(t *testing.T) {
 				t.Fatalf("create namespace: %v", err)
 			}
 		}
+		if ns := obj.GetNamespace(); ns != "" && ns != "podscrape-system" {
+			// The served namespaces (the Roles'): they exist where serve is deployed.
+			if err := env.Client.Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !isAlreadyExists(err) {
+				t.Fatalf("create namespace %s: %v", ns, err)
+			}
+		}
 		if err := env.Client.Patch(t.Context(), obj, client.Apply, client.DryRunAll, client.FieldOwner("podscrape-test"), client.ForceOwnership); err != nil {
 			t.Errorf("server-side dry-run apply of %s %s: %v", obj.GetKind(), obj.GetName(), err)
 		}
 		check(t, obj)
 	}
-	for _, k := range []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment", "Service", "ConfigMap"} {
+	for _, k := range []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment", "Service", "ConfigMap"} {
 		if kinds[k] == 0 {
 			t.Errorf("deploy/ has no %s", k)
 		}
@@ -97,19 +104,28 @@ func check(t *testing.T, obj *unstructured.Unstructured) {
 		if !slices.Contains(c.Args, "--auth=kubernetes") {
 			t.Errorf("Deployment: args %v lack --auth=kubernetes", c.Args)
 		}
-	case "ClusterRole":
-		var r rbacv1.ClusterRole
+	case "ClusterRole", "Role":
+		var r rbacv1.ClusterRole // a Role's rules read the same
 		fromUnstructured(t, obj, &r)
+		kind := obj.GetKind()
 		for _, rule := range r.Rules {
+			for _, res := range []string{"secrets", "pods", "services"} {
+				if kind == "ClusterRole" && slices.Contains(rule.Resources, res) {
+					t.Errorf("ClusterRole %s grants %s in every namespace: a Role of each served namespace does", r.Name, res)
+				}
+			}
+			if slices.Contains(rule.Resources, "secrets") && len(rule.ResourceNames) == 0 {
+				t.Errorf("%s %s: secrets of any name; want the Secret serve.yaml names", kind, r.Name)
+			}
 			for _, v := range rule.Verbs {
 				if v == "*" || slices.Contains(rule.Resources, "*") {
-					t.Errorf("ClusterRole %s: wildcard rule %+v", r.Name, rule)
+					t.Errorf("%s %s: wildcard rule %+v", kind, r.Name, rule)
 				}
 				if slices.Contains(rule.Resources, "secrets") && v != "get" {
-					t.Errorf("ClusterRole %s: secrets need only get, got %s", r.Name, v)
+					t.Errorf("%s %s: secrets need only get, got %s", kind, r.Name, v)
 				}
 				if v == "create" && !slices.Contains(rule.Resources, "tokenreviews") && !slices.Contains(rule.Resources, "subjectaccessreviews") {
-					t.Errorf("ClusterRole %s: create on %v", r.Name, rule.Resources)
+					t.Errorf("%s %s: create on %v", kind, r.Name, rule.Resources)
 				}
 			}
 		}

@@ -40,6 +40,7 @@ func TestDeployRBACIsEnough(t *testing.T) {
 		t.Fatal(err)
 	}
 	roles := map[string]*rbacv1.ClusterRole{}
+	var nsRoles []*rbacv1.Role // the Roles of the served namespaces: granted in the test's
 	var sa *corev1.ServiceAccount
 	for _, res := range resMap.Resources() {
 		y, err := res.AsYAML()
@@ -55,6 +56,10 @@ func TestDeployRBACIsEnough(t *testing.T) {
 			var r rbacv1.ClusterRole
 			fromUnstructured(t, obj, &r)
 			roles[r.Name] = &r
+		case "Role":
+			var r rbacv1.Role
+			fromUnstructured(t, obj, &r)
+			nsRoles = append(nsRoles, &r)
 		case "ServiceAccount":
 			sa = &corev1.ServiceAccount{}
 			fromUnstructured(t, obj, sa)
@@ -82,6 +87,21 @@ func TestDeployRBACIsEnough(t *testing.T) {
 	}
 	grant("podscrape-serve", sa.Name)
 	grant("podscrape-serve-reader", "reader")
+	// deploy/'s Roles of the namespaces serve.yaml serves, in the test's namespace.
+	for _, r := range nsRoles {
+		role := r.DeepCopy()
+		role.ObjectMeta = metav1.ObjectMeta{Namespace: svc.Namespace, Name: r.Name}
+		b := &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: r.Name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: r.Name},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: svc.Namespace, Name: sa.Name}},
+		}
+		for _, o := range []client.Object{role, b} {
+			if err := env.Client.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 
 	// serve's own identity: the ServiceAccount, impersonated.
 	cfg := rest.CopyConfig(env.Config)
