@@ -4,7 +4,7 @@ GO ?= go
 # The control plane the tests and the demo run on, built from the Go module proxy.
 export KUBEBUILDER_ASSETS ?= $(CURDIR)/bin/k8s
 
-.PHONY: all build envtest prometheus test demo bench fuzz vet mutation
+.PHONY: all build cgo envtest prometheus test demo bench fuzz vet mutation
 
 all: build
 
@@ -20,12 +20,17 @@ prometheus:
 	hack/build-prometheus.sh
 
 ## test: vet, then every unit, end-to-end and differential test with the race detector
-test: envtest prometheus vet
+## (which needs cgo: a C compiler; .ci/run installs one on a machine without)
+test: cgo envtest prometheus vet
 	$(GO) test -race -count=1 -timeout 30m ./...
+
+# cgo: fail at once, not after the builds, where -race cannot run.
+cgo:
+	@[ "$$($(GO) env CGO_ENABLED)" = 1 ] || { echo "make test needs cgo for -race: install a C compiler (gcc) or set CGO_ENABLED=1"; exit 1; }
 
 vet:
 	$(GO) vet ./...
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')) || { echo "gofmt failed: a file does not parse (above)"; exit 1; }; \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 
 ## demo: a local control plane with simulated EPP and vLLM pods, scraped live

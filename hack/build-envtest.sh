@@ -15,6 +15,15 @@ if [[ -x "$out/kube-apiserver" && -x "$out/etcd" && -f "$stamp" && "$(cat "$stam
 fi
 
 mkdir -p "$out"
+# Tests start this script from several packages at once (when KUBEBUILDER_ASSETS is
+# unset): one build at a time, and the others find its result, as build-prometheus.sh.
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"$out/.lock"
+	flock 9
+	if [[ -x "$out/kube-apiserver" && -x "$out/etcd" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+		exit 0
+	fi
+fi
 cd "$root/tools/envtest"
 echo "envtest: building etcd into bin/k8s (about 30 s cold)" >&2
 go build -trimpath -o "$out/etcd.tmp" ./etcd
