@@ -48,6 +48,12 @@ func (o *podFlags) add(f *pflag.FlagSet) {
 	f.BoolVar(&o.insecure, "pod-insecure-skip-tls-verify", false, "with --scheme https: do not verify the pods' certificates (insecure)")
 }
 
+// podFlagNames are the flags add adds, which say how to reach the pods.
+func podFlagNames() []string {
+	return []string{"port", "path", "scheme", "secret", "secret-namespace", "secret-key", "token", "timeout",
+		"concurrency", "pod-ca-file", "pod-tls-server-name", "pod-insecure-skip-tls-verify"}
+}
+
 // validate checks the flags; its errors name the flag and say why.
 func (o *podFlags) validate(changed func(flag string) bool) error {
 	switch {

@@ -104,6 +104,8 @@ func (o *queryOptions) validate(expr string, changed func(string) bool) (map[str
 		if err := o.podFlags.validate(changed); err != nil {
 			return nil, needs, err
 		}
+	} else if err := refusePodFlags(changed); err != nil {
+		return nil, needs, err
 	}
 	switch {
 	case o.promToken != "" && o.prometheus == "":
@@ -291,6 +293,22 @@ func missingParams(expr string, params map[string]string) []string {
 			missing = append(missing, name)
 		}
 	}
+}
+
+// refusePodFlags refuses the pod flags with --prometheus, where nothing reads them: an
+// operator giving --token would think the server got it and query it anonymously.
+// --timeout is the exception: it bounds each query on the server.
+func refusePodFlags(changed func(string) bool) error {
+	for _, name := range podFlagNames() {
+		switch {
+		case name == "timeout" || !changed(name):
+		case name == "token":
+			return usagef("--token configures the pods' scrape; for the server use --prometheus-token-file")
+		default:
+			return usagef("--%s configures the pods' scrape, which --prometheus does not do: the server scrapes them", name)
+		}
+	}
+	return nil
 }
 
 // checkPrometheusURL refuses a --prometheus value that is not an http or https URL with

@@ -82,3 +82,42 @@ func TestQueryOnPrometheus(t *testing.T) {
 		t.Errorf("query on a closed port: want the error once, on stderr; got stdout %q, stderr %q", r.stdout, r.stderr)
 	}
 }
+
+// TestQueryPrometheusRefusesPodFlags: with --prometheus, a pod flag reaches nothing (the
+// server scrapes the pods): each is a usage error naming it, --token pointing at
+// --prometheus-token-file, rather than accepted and ignored (an operator's --token would
+// leave the query anonymous). --timeout bounds the server's queries: accepted.
+func TestQueryPrometheusRefusesPodFlags(t *testing.T) {
+	t.Parallel()
+	values := map[string]string{"port": "8000", "path": "/m", "scheme": "https", "secret": "s", "secret-namespace": "ns",
+		"secret-key": "k", "token": "s3cret-t0ken", "concurrency": "0", "pod-ca-file": "/nonexistent",
+		"pod-tls-server-name": "x", "pod-insecure-skip-tls-verify": "true"}
+	for _, name := range podFlagNames() {
+		if name == "timeout" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			value, ok := values[name]
+			if !ok {
+				t.Fatalf("no value for --%s: add one", name)
+			}
+			r := podscrape(t, "query", "up", "--prometheus", "http://127.0.0.1:9", "--"+name+"="+value)
+			if r.code != exitUsage {
+				t.Fatalf("exit: got %d, want %d; stderr:\n%s", r.code, exitUsage, r.stderr)
+			}
+			want := "Error: --" + name + " configures the pods' scrape"
+			if name == "token" {
+				want += "; for the server use --prometheus-token-file"
+			}
+			mustContain(t, "stderr", r.stderr, want)
+			if strings.Contains(r.stderr, values["token"]) {
+				t.Errorf("stderr shows the token: %s", r.stderr)
+			}
+		})
+	}
+	r := podscrape(t, "query", "up", "--prometheus", "http://"+closedPort(t), "--timeout", "300ms")
+	if r.code != exitRuntime || strings.Contains(r.stderr, "--timeout") {
+		t.Errorf("--timeout with --prometheus: got exit %d, stderr %q; want 1, the server unreachable", r.code, r.stderr)
+	}
+}

@@ -101,7 +101,7 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 		return usagef("--tls-cert-file and --tls-key-file go together")
 	}
 	if o.config != "" {
-		for _, name := range []string{"port", "path", "scheme", "secret", "secret-namespace", "secret-key", "token", "timeout", "concurrency", "pod-ca-file", "pod-tls-server-name", "pod-insecure-skip-tls-verify", "pod-label"} {
+		for _, name := range append(podFlagNames(), "pod-label") {
 			if changed(name) {
 				return usagef("--%s configures SERVICE: with --config, set it in the file", name)
 			}
