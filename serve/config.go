@@ -56,7 +56,9 @@ type ServiceConfig struct {
 	// ServiceNamespace are required; ScrapeInterval and the history fields are ignored
 	// (the server scrapes and keeps the history itself).
 	Source pod.PodScrapingSourceConfig
-	// Interval is how often the Service is scraped. Zero: Config.Interval.
+	// Interval is how often the Service is scraped. Zero: Config.Interval. A
+	// Source.ScrapeTimeout above it is refused; a zero one is pod.DefaultScrapeTimeout
+	// or the interval, whichever is shorter.
 	Interval time.Duration
 }
 
@@ -108,6 +110,14 @@ func (cfg Config) validate() (Config, error) {
 		}
 		if s.Interval == 0 {
 			s.Interval = cfg.Interval
+		}
+		// As Prometheus' scrape config: scrapes of a Service never overlap, so one that
+		// may outlast the interval would delay the next beyond it.
+		switch timeout := s.Source.ScrapeTimeout; {
+		case timeout > s.Interval:
+			return cfg, fmt.Errorf("serve: config: Services[%d] (%s): ScrapeTimeout %s is greater than the scrape interval %s", i, s.key(), timeout, s.Interval)
+		case timeout == 0:
+			s.Source.ScrapeTimeout = min(pod.DefaultScrapeTimeout, s.Interval)
 		}
 		services[i] = s
 	}

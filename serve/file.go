@@ -33,7 +33,8 @@ type FileService struct {
 	SecretKey       string `json:"secretKey,omitempty"`
 	// TokenFile is a file holding the Bearer token (a mounted Secret), read at start.
 	TokenFile string `json:"tokenFile,omitempty"`
-	// Timeout bounds each pod's scrape; Interval is the Service's scrape interval.
+	// Timeout bounds each pod's scrape, at most Interval, the Service's scrape interval
+	// (default: 5s, or the interval when shorter).
 	Timeout  Duration `json:"timeout,omitempty"`
 	Interval Duration `json:"interval,omitempty"`
 	// Concurrency is how many pods are scraped at once.
@@ -116,6 +117,10 @@ func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
 	}
 	if s.Interval < 0 || s.Timeout < 0 {
 		return ServiceConfig{}, errors.New("interval and timeout must not be negative")
+	}
+	if s.Interval > 0 && s.Timeout > s.Interval {
+		// Caught here too, though Config.validate would, to name the file's fields.
+		return ServiceConfig{}, fmt.Errorf("timeout %s is greater than interval %s", time.Duration(s.Timeout), time.Duration(s.Interval))
 	}
 	cfg := pod.PodScrapingSourceConfig{
 		ServiceName:                  s.Name,

@@ -1,0 +1,58 @@
+package serve_test
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/podscrape/podscrape/serve"
+)
+
+// A scrape timeout longer than the Service's interval is refused, as Prometheus refuses
+// scrape_timeout above scrape_interval, naming the Service and both values: in a config
+// file, and in a Config whose interval the Service takes from Config.Interval.
+func TestScrapeTimeoutAboveIntervalIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "serve.yaml")
+	if err := os.WriteFile(path, []byte("services:\n- name: vllm\n  port: 8000\n  interval: 1s\n  timeout: 5s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := serve.LoadFile(path, "ns")
+	if err == nil || !strings.Contains(err.Error(), path+": services[0] (vllm): timeout 5s is greater than interval 1s") {
+		t.Errorf("config file: got %v, want an error naming services[0] (vllm), timeout 5s and interval 1s", err)
+	}
+
+	svc := newService(t, "vllm", 1, waiting)
+	sc := serviceConfig(svc)
+	sc.Source.ScrapeTimeout = 3 * time.Second
+	_, err = serve.New(t.Context(), env.Client, serve.Config{Services: []serve.ServiceConfig{sc}, Interval: 2 * time.Second})
+	want := "Services[0] (" + svc.Namespace + "/vllm): ScrapeTimeout 3s is greater than the scrape interval 2s"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Config: got %v, want an error containing %q", err, want)
+	}
+}
+
+// A Service scraped more often than every 5 s is scraped with its interval as the
+// timeout, as Prometheus defaults scrape_timeout to min(global timeout, interval): the
+// pods are told so, and /api/v1/targets shows it.
+func TestDefaultScrapeTimeoutIsCappedAtTheInterval(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	var told atomic.Value
+	svc.Pods()[0].SetHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		told.Store(r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"))
+		_, _ = w.Write([]byte(waiting))
+	}))
+	sc := serviceConfig(svc)
+	sc.Interval = 2 * time.Second
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{sc}})
+	if got, _ := told.Load().(string); got != "2" {
+		t.Errorf("X-Prometheus-Scrape-Timeout-Seconds: got %q, want \"2\", the interval", got)
+	}
+	_, r := call(t, http.MethodGet, base, "/api/v1/targets", nil)
+	if !strings.Contains(string(r.Data), `"scrapeTimeout":"2s"`) {
+		t.Errorf("targets %s: want scrapeTimeout 2s", r.Data)
+	}
+}
