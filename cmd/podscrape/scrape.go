@@ -113,7 +113,11 @@ func (o *scrapeOptions) run(ctx context.Context, kube *kubeFlags, service string
 	}
 	snap, err := t.collect(ctx)
 	if snap != nil {
-		if werr := render.Write(stdout, snap, render.Options{Format: format}); werr != nil {
+		opts := render.Options{Format: format}
+		if err != nil {
+			opts.Error = err.Error() // json: every pod failed, said in the document too
+		}
+		if werr := render.Write(stdout, snap, opts); werr != nil {
 			return werr
 		}
 		if err == nil && format != render.FormatTable && format != render.FormatWide {

@@ -20,7 +20,8 @@ const clearScreen = "\x1b[H\x1b[2J"
 // no error. Each refresh is one frame, written in one Write: for table and wide, a header
 // line and each target's table with what changed since the previous frame, drawn over
 // the previous frame on a terminal; for json, one compact document per target per line.
-// A target that fails shows its error in the frame, and the watch goes on.
+// A target that fails shows its error in the frame (json: the document's error, with
+// the service and the time), and the watch goes on.
 //
 // footer, when not nil, adds text at the end of each table frame.
 func watch(ctx context.Context, out io.Writer, interval time.Duration, targets []*target, format render.Format, header func() string, footer func(context.Context) string) error {
@@ -37,14 +38,23 @@ func watch(ctx context.Context, out io.Writer, interval time.Duration, targets [
 			fmt.Fprintf(&frame, "%s\n\n", header())
 		}
 		for i, t := range targets {
+			started := time.Now()
 			s, err := t.collect(ctx)
 			if ctx.Err() != nil {
 				return nil
 			}
+			if s == nil && err != nil && format == render.FormatJSON {
+				// Nothing scraped (the Service gone, the API down): a document saying so, or
+				// the program reading the stream takes the last one for current.
+				s = &snapshot.Snapshot{Service: t.service, CollectedAt: started}
+			}
 			if s != nil {
 				opts := render.Options{Format: format, Compact: true}
-				if format != render.FormatJSON {
+				switch {
+				case format != render.FormatJSON:
 					opts.Changes = render.Diff(prev[i], s)
+				case err != nil:
+					opts.Error = err.Error()
 				}
 				if err := render.Write(&frame, s, opts); err != nil {
 					return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -10,6 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // watchBinary starts the built binary's watch with args and returns its frames; the
@@ -117,5 +121,61 @@ func TestWatchOutlivesASIGPIPENotOfItsStdout(t *testing.T) {
 	}
 	for range 3 {
 		mustContain(t, "frame after SIGPIPE", nextFrame(t, ctx, ch, stderr), "2 of 2 pods up")
+	}
+}
+
+// TestWatchJSONSaysWhenARefreshFails deletes the Service of a scrape --watch -o json: each
+// refresh that finds nothing to scrape writes a document with the service, the time and
+// the error, rather than nothing, which a program reading the stream would take as the
+// last document still being current; once the Service is back, documents without error
+// follow. A one-shot scrape whose every pod failed says so in its document too.
+func TestWatchJSONSaysWhenARefreshFails(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	svc := newTestService(t, "jsongone", exposing(textFormat, "# TYPE q gauge\nq 7\n"))
+	ch, stderr, _ := watchBinaryFrames(t, "{", "-n", svc.namespace, "scrape", svc.name, "--port", port(svc.port), "-o", "json", "--watch", "50ms")
+	next := func() jsonDoc {
+		t.Helper()
+		docs := decodeJSON(t, nextFrame(t, ctx, ch, stderr))
+		if len(docs) != 1 {
+			t.Fatalf("frame: got %d documents, want 1", len(docs))
+		}
+		return docs[0]
+	}
+	service := svc.namespace + "/" + svc.name
+	if d := next(); d.Error != "" || len(d.upPods()) != 1 {
+		t.Fatalf("first document: got error %q and pods up %v, want none and the one pod", d.Error, d.upPods())
+	}
+
+	deleted := time.Now()
+	s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: svc.namespace, Name: svc.name}}
+	if err := cp.Client.Delete(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		d := next()
+		if d.Error == "" {
+			continue // refreshed before the deletion reached it
+		}
+		if d.Service != service || !strings.Contains(d.Error, service+" not found") || len(d.Pods) != 0 || len(d.Samples) != 0 {
+			t.Fatalf("document of a failed refresh: got %+v, want service %s, no pods or samples, and the error saying it is not found", d, service)
+		}
+		if d.CollectedAt.Before(deleted.Add(-time.Second)) {
+			t.Fatalf("document of a failed refresh: collectedAt %s, want the refresh's time (the deletion was at %s)", d.CollectedAt, deleted)
+		}
+		break
+	}
+
+	if err := cp.CreateService(ctx, svc.namespace, svc.name, svc.selector, svc.port); err != nil {
+		t.Fatal(err)
+	}
+	for d := next(); d.Error != ""; d = next() {
+	}
+
+	_, p, _ := net.SplitHostPort(closedPort(t))
+	r := podscrape(t, "scrape", llmd.VLLMService, "--port", p, "--timeout", "2s", "-o", "json")
+	if docs := decodeJSON(t, r.stdout); r.code != exitRuntime || len(docs) != 1 || !strings.Contains(docs[0].Error, "every ready pod failed to scrape") {
+		t.Errorf("one-shot, every pod failed: got exit %d and %s, want 1 and a document whose error says so", r.code, r.stdout)
 	}
 }

@@ -53,6 +53,10 @@ type Options struct {
 	Changes *Changes
 	// Compact writes json on one line, for a stream of documents.
 	Compact bool
+	// Error, for json, is why the refresh failed, written as the document's error: a
+	// program reads a failed refresh from the document itself. "" for none; the table
+	// formats leave it to the caller.
+	Error string
 }
 
 // Write renders s to w in opts.Format.
@@ -63,7 +67,7 @@ func Write(w io.Writer, s *snapshot.Snapshot, opts Options) error {
 	case FormatWide:
 		return WriteTable(w, s, true, opts.Changes)
 	case FormatJSON:
-		return WriteJSON(w, s, opts.Compact)
+		return writeJSON(w, s, opts.Error, opts.Compact)
 	case FormatProm:
 		return WriteProm(w, s)
 	default:

@@ -15,6 +15,9 @@ type JSONDocument struct {
 	CollectedAt time.Time    `json:"collectedAt"`
 	Pods        []JSONPod    `json:"pods"`
 	Samples     []JSONSample `json:"samples"`
+	// Error is why the refresh failed (every pod failed, the Service not found, the API
+	// server unreachable); absent when it did not.
+	Error string `json:"error,omitempty"`
 }
 
 // JSONPod is one pod's status in a JSONDocument.
@@ -50,11 +53,17 @@ type JSONSample struct {
 // labels never holds __name__ or pod (they are name and pod); error and reason are
 // present only for a pod that failed. Times are RFC 3339 in UTC.
 func WriteJSON(w io.Writer, s *snapshot.Snapshot, compact bool) error {
+	return writeJSON(w, s, "", compact)
+}
+
+// writeJSON is WriteJSON with the refresh's error, "" for none, as the document's error.
+func writeJSON(w io.Writer, s *snapshot.Snapshot, refreshErr string, compact bool) error {
 	doc := JSONDocument{
 		Service:     s.Service,
 		CollectedAt: s.CollectedAt.UTC(),
 		Pods:        make([]JSONPod, 0, len(s.Pods)),
 		Samples:     make([]JSONSample, 0, len(s.Samples)),
+		Error:       refreshErr,
 	}
 	for _, p := range s.Pods {
 		jp := JSONPod{Pod: p.Pod, DurationSeconds: p.DurationSeconds, Samples: p.Samples, Error: p.Error, Reason: p.Reason}
