@@ -79,12 +79,21 @@ func LoadFile(path, namespace string) ([]ServiceConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config file: %w", err)
 	}
+	// The form is the document's, not its first byte's: a "---" document start or a
+	// comment may come first. Strict, as UnmarshalStrict: a key twice is an error.
+	doc, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
 	var f File
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) > 0 && trimmed[0] == '-' {
+	switch doc = bytes.TrimSpace(doc); {
+	case bytes.HasPrefix(doc, []byte("[")):
 		err = yaml.UnmarshalStrict(data, &f.Services)
-	} else {
+	case bytes.HasPrefix(doc, []byte("{")):
 		err = yaml.UnmarshalStrict(data, &f)
+	case bytes.Equal(doc, []byte("null")): // empty, or only comments
+	default:
+		err = fmt.Errorf("want a map with services: or a list of Services, got %.40s", doc)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("config file %s: %w", path, err)
