@@ -14,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // watchBinary starts the built binary's watch with args and returns its frames; the
@@ -177,5 +178,33 @@ func TestWatchJSONSaysWhenARefreshFails(t *testing.T) {
 	r := podscrape(t, "scrape", llmd.VLLMService, "--port", p, "--timeout", "2s", "-o", "json")
 	if docs := decodeJSON(t, r.stdout); r.code != exitRuntime || len(docs) != 1 || !strings.Contains(docs[0].Error, "every ready pod failed to scrape") {
 		t.Errorf("one-shot, every pod failed: got exit %d and %s, want 1 and a document whose error says so", r.code, r.stdout)
+	}
+}
+
+// TestWatchSaysWhichPodsLeftWithTheLast: on the refresh where the last Ready pod leaves
+// (a scale to zero), the frame says there are no ready pods and, in its summary, which
+// pod is gone and how many series went with it.
+func TestWatchSaysWhichPodsLeftWithTheLast(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	svc := newTestService(t, "tozero", exposing(textFormat, "# TYPE q gauge\nq 7\n"))
+	ch, stderr, _ := watchBinary(t, "-n", svc.namespace, "scrape", svc.name, "--port", port(svc.port), "--watch", "50ms")
+	mustContain(t, "first frame", nextFrame(t, ctx, ch, stderr), "1 of 1 pods up")
+
+	var pod corev1.Pod
+	if err := cp.Client.Get(ctx, client.ObjectKey{Namespace: svc.namespace, Name: svc.name + "-0"}, &pod); err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.SetPodStatus(ctx, &pod, pod.Status.PodIP, false); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		frame := nextFrame(t, ctx, ch, stderr)
+		if !strings.Contains(frame, "No ready pods") {
+			continue // refreshed before the pod's status reached it
+		}
+		mustContain(t, "frame the pod left", frame, "Since the last refresh", "0 changed, 0 new, 1 gone; pods gone: "+svc.name+"-0.")
+		return
 	}
 }

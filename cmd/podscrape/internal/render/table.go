@@ -24,6 +24,9 @@ func WriteTable(w io.Writer, s *snapshot.Snapshot, wide bool, ch *Changes) error
 		s.CollectedAt.UTC().Format(timestampLayout))
 	if len(s.Pods) == 0 {
 		fmt.Fprintf(ew, "No ready pods behind service %s.\n", s.Service)
+		if ch != nil && !ch.First { // the refresh the last pods left (scale to zero): say which
+			fmt.Fprintln(ew, summary(ch))
+		}
 		return ew.err
 	}
 
