@@ -62,6 +62,19 @@ func (k *kubeFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Timeout, "request-timeout", "0", "The length of time to wait before giving up on a single server request. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests.")
 }
 
+// validate checks the values of the flags kubectl parses itself, accepting what kubectl
+// accepts, so that a bad one is a usage error naming its flag, not a kubeconfig error once
+// the command has started (kubectl exits 1 there, as for any error). An empty
+// --request-timeout is no timeout, as there.
+func (k *kubeFlags) validate() error {
+	if t := k.overrides.Timeout; t != "" {
+		if _, err := clientcmd.ParseTimeout(t); err != nil {
+			return usagef("--request-timeout %q is not a timeout: give whole seconds (30) or a duration with its unit (1s, 2m, 3h); 0 is none", t)
+		}
+	}
+	return nil
+}
+
 // clientConfig is the kubeconfig as the flags select and override it, loaded once.
 func (k *kubeFlags) clientConfig() clientcmd.ClientConfig {
 	k.once.Do(func() {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -218,6 +220,28 @@ func TestKubeFlagsImpersonationFromAKubeconfigAsClientGoMergesIt(t *testing.T) {
 					t.Errorf("got impersonation %+v, timeout %s; want client-go's, %+v, %s", cfg.Impersonate, cfg.Timeout, byClientGo.Impersonate, byClientGo.Timeout)
 				}
 			})
+		}
+	}
+}
+
+// TestKubeFlagsRequestTimeoutAsKubectlReadsIt: --request-timeout takes what kubectl takes
+// (whole seconds, a duration with its unit, or nothing), and anything else is a usage
+// error naming it before any request.
+func TestKubeFlagsRequestTimeoutAsKubectlReadsIt(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		ok    bool
+	}{
+		{"0", true}, {"30", true}, {"1s", true}, {"2m", true}, {"1h30m", true}, {"", true},
+		{"bogus", false}, {"1p", false}, {"-1", false}, {"5 s", false},
+	} {
+		err := parsed(t, "--request-timeout", tc.value).validate()
+		var usage *usageError
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("--request-timeout %q: got %v, want it accepted, as kubectl does", tc.value, err)
+		case !tc.ok && (!errors.As(err, &usage) || !strings.Contains(err.Error(), fmt.Sprintf("--request-timeout %q", tc.value))):
+			t.Errorf("--request-timeout %q: got %v, want a usage error naming the flag and the value", tc.value, err)
 		}
 	}
 }

@@ -17,6 +17,7 @@ func TestBinaryFlagMessagesArePrecise(t *testing.T) {
 		{[]string{"scrape", "vllm", "--port", "0"}, "--port 0 is outside 1-65535"},
 		{[]string{"scrape", "vllm", "--port", "8000", "--watch", "0s"}, "--watch must be a positive interval (e.g. 2s), got 0s"},
 		{[]string{"scrape", "vllm", "--port", "8000", "--watch", "-1s"}, "--watch must be a positive interval (e.g. 2s), got -1s"},
+		{[]string{"scrape", "vllm", "--port", "8000", "--request-timeout", "1p"}, `--request-timeout "1p" is not a timeout`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()

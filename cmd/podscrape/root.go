@@ -57,7 +57,10 @@ each Ready pod's IP is scraped, and every sample comes back labelled with its po
   podscrape scrape vllm -n llm-d --port 8000        scrape a Service of your cluster`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := kube.validate(); err != nil {
+				return err
+			}
 			log := logr.Discard()
 			if verbosity > 0 {
 				log = funcr.New(func(prefix, args string) {
@@ -65,6 +68,7 @@ each Ready pod's IP is scraped, and every sample comes back labelled with its po
 				}, funcr.Options{Verbosity: verbosity})
 			}
 			cmd.SetContext(ctrllog.IntoContext(cmd.Context(), log))
+			return nil
 		},
 	}
 	if isKubectlPlugin(os.Args[0]) {

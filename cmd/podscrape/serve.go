@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -32,6 +34,7 @@ type serveOptions struct {
 	auth                string
 	tlsCert, tlsKey     string
 	podLabels           []string
+	certificate         *tls.Certificate // loaded from tlsCert and tlsKey by validate
 }
 
 func newServeCommand(kube *kubeFlags, stdout, stderr io.Writer) *cobra.Command {
@@ -99,6 +102,15 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 		return usagef("--auth must be none or kubernetes, got %q", o.auth)
 	case (o.tlsCert == "") != (o.tlsKey == ""):
 		return usagef("--tls-cert-file and --tls-key-file go together")
+	}
+	if o.tlsCert != "" {
+		// Loaded now, not by ServeTLS: that fails after the URL is announced, and names
+		// neither flag.
+		cert, err := loadKeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return err
+		}
+		o.certificate = &cert
 	}
 	if o.config != "" {
 		for _, name := range append(podFlagNames(), "pod-label") {
@@ -179,8 +191,9 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 	}
 	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	scheme := "http"
-	if o.tlsCert != "" {
+	if o.certificate != nil {
 		scheme = "https"
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*o.certificate}}
 	}
 	fmt.Fprintf(stderr, "Serving Prometheus' HTTP API for %d Service(s) on %s://%s (point Grafana, promtool or KEDA at it; Ctrl-C to stop)\n",
 		len(services), scheme, ln.Addr())
@@ -191,8 +204,8 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 	go func() { loops <- srv.Run(ctx) }()
 	served := make(chan error, 1)
 	go func() {
-		if o.tlsCert != "" {
-			served <- hs.ServeTLS(ln, o.tlsCert, o.tlsKey)
+		if o.certificate != nil {
+			served <- hs.ServeTLS(ln, "", "") // hs.TLSConfig's certificate
 		} else {
 			served <- hs.Serve(ln)
 		}
@@ -210,6 +223,24 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
 	}
 	return nil
+}
+
+// loadKeyPair reads the PEM certificate of --tls-cert-file and its key of
+// --tls-key-file; an error is a usage error naming the flag at fault.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := os.ReadFile(certFile)
+	if err != nil {
+		return tls.Certificate{}, usagef("--tls-cert-file: %w", err)
+	}
+	keyPEM, err := os.ReadFile(keyFile)
+	if err != nil {
+		return tls.Certificate{}, usagef("--tls-key-file: %w", err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, usagef("--tls-cert-file %s with --tls-key-file %s: %w", certFile, keyFile, err)
+	}
+	return cert, nil
 }
 
 // buildVersion is the module version the binary was built from ("(devel)" from a work

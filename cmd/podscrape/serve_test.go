@@ -142,10 +142,21 @@ func TestServeConfigFileAnswersPrometheusClients(t *testing.T) {
 }
 
 func TestServeUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.pem")
+	if err := os.WriteFile(garbage, []byte("not PEM\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.pem")
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		// The key pair is loaded before anything is announced or served, naming the flag.
+		{[]string{"serve", "x", "--port", "80", "--tls-cert-file", missing, "--tls-key-file", garbage}, "--tls-cert-file: open " + missing},
+		{[]string{"serve", "x", "--port", "80", "--tls-cert-file", garbage, "--tls-key-file", missing}, "--tls-key-file: open " + missing},
+		{[]string{"serve", "x", "--port", "80", "--tls-cert-file", garbage, "--tls-key-file", garbage},
+			"--tls-cert-file " + garbage + " with --tls-key-file " + garbage + ": tls: "},
 		{[]string{"serve"}, "serve needs a SERVICE argument"},
 		{[]string{"serve", "x", "--config", "f.yaml"}, "give SERVICE or --config, not both"},
 		{[]string{"serve", "--config", "f.yaml", "--port", "80"}, "--port configures SERVICE"},
@@ -154,8 +165,8 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "--config", "missing.yaml"}, "missing.yaml"},
 	} {
 		r := podscrape(t, tc.args...)
-		if r.code != exitUsage {
-			t.Errorf("%v: exit %d, want %d; stderr %s", tc.args, r.code, exitUsage, r.stderr)
+		if r.code != exitUsage || strings.Contains(r.stderr, "Serving") {
+			t.Errorf("%v: exit %d, want %d and nothing served; stderr %s", tc.args, r.code, exitUsage, r.stderr)
 		}
 		mustContain(t, fmt.Sprint(tc.args), r.stderr, tc.want)
 	}
