@@ -120,6 +120,9 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 		}
 		return nil
 	}
+	if changed("timeout") && o.timeout > o.interval {
+		return usagef("--timeout %s is longer than --interval %s: a Service's scrapes never overlap, so each must end within the interval", o.timeout, o.interval)
+	}
 	return o.podFlags.validate(changed)
 }
 
@@ -153,6 +156,11 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 		}
 		c = cl
 		cfg.PodLabels = o.podLabels
+		if !changed("timeout") {
+			// serve's default, as Prometheus': pod.DefaultScrapeTimeout capped at the
+			// interval. The flag's 5s would be refused above a shorter --interval.
+			cfg.ScrapeTimeout = 0
+		}
 		services = []serve.ServiceConfig{{Source: cfg}}
 	}
 	// Services and Pods come from informers of the Services' namespaces, synced before

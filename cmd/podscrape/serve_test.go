@@ -161,6 +161,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "x", "--config", "f.yaml"}, "give SERVICE or --config, not both"},
 		{[]string{"serve", "--config", "f.yaml", "--port", "80"}, "--port configures SERVICE"},
 		{[]string{"serve", "x", "--port", "80", "--auth", "basic"}, "--auth must be none or kubernetes"},
+		{[]string{"serve", "x", "--port", "80", "--interval", "1s", "--timeout", "2s"}, "--timeout 2s is longer than --interval 1s"},
 		{[]string{"serve", "x", "--port", "80", "--tls-cert-file", "c.pem"}, "--tls-cert-file and --tls-key-file go together"},
 		{[]string{"serve", "--config", "missing.yaml"}, "missing.yaml"},
 	} {
