@@ -31,7 +31,9 @@ type FileService struct {
 	Secret          string `json:"secret,omitempty"`
 	SecretNamespace string `json:"secretNamespace,omitempty"`
 	SecretKey       string `json:"secretKey,omitempty"`
-	// TokenFile is a file holding the Bearer token (a mounted Secret), read at start.
+	// TokenFile is a file holding the Bearer token (a projected ServiceAccount token, a
+	// mounted Secret), read again at every scrape: pod.PodScrapingSourceConfig's
+	// BearerTokenFile.
 	TokenFile string `json:"tokenFile,omitempty"`
 	// Timeout bounds each pod's scrape, at most Interval, the Service's scrape interval
 	// (default: 5s, or the interval when shorter).
@@ -150,11 +152,12 @@ func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
 		if s.Secret != "" {
 			return ServiceConfig{}, errors.New("secret and tokenFile are mutually exclusive")
 		}
-		tok, err := os.ReadFile(resolve(dir, s.TokenFile))
-		if err != nil {
+		// Read by the source at every scrape (a projected token rotates); checked here
+		// so that a wrong path stops serve at start rather than fail every scrape.
+		cfg.BearerTokenFile = resolve(dir, s.TokenFile)
+		if _, err := os.Stat(cfg.BearerTokenFile); err != nil {
 			return ServiceConfig{}, fmt.Errorf("tokenFile: %w", err)
 		}
-		cfg.BearerToken = string(bytes.TrimSpace(tok))
 	}
 	if s.CAFile != "" {
 		ca, err := os.ReadFile(resolve(dir, s.CAFile))

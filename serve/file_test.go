@@ -1,10 +1,14 @@
 package serve_test
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/podscrape/podscrape/serve"
 )
@@ -39,5 +43,50 @@ func TestLoadFileFormIsTheDocuments(t *testing.T) {
 				t.Errorf("got %v, want an error naming the file and saying %q", err, tc.err)
 			}
 		})
+	}
+}
+
+// A tokenFile is read again at every scrape: a projected ServiceAccount token the kubelet
+// rotates (and the old one expired) keeps the Service answering, as Prometheus reads
+// credentials_file at every scrape.
+func TestTokenFileIsReadAtEveryScrape(t *testing.T) {
+	dir := t.TempDir()
+	tokenPath := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenPath, []byte("first\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var accepted atomic.Value
+	accepted.Store("Bearer first")
+	svc := newService(t, "vllm", 1, waiting)
+	svc.Pods()[0].SetHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != accepted.Load().(string) {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		_, _ = w.Write([]byte(waiting))
+	}))
+	cfgPath := filepath.Join(dir, "serve.yaml")
+	if err := os.WriteFile(cfgPath, []byte("services:\n- name: "+svc.Name+"\n  namespace: "+svc.Namespace+
+		"\n  port: "+strconv.Itoa(int(svc.Port))+"\n  tokenFile: token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	svcs, err := serve.LoadFile(cfgPath, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := startServer(t, serve.Config{Services: svcs, MaxAge: time.Nanosecond})
+	if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK {
+		t.Fatalf("the first token: got %d %q, want 200", code, r.Error)
+	}
+	// The kubelet swaps the new token in; the old one expires.
+	if err := os.WriteFile(tokenPath+".new", []byte("second\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tokenPath+".new", tokenPath); err != nil {
+		t.Fatal(err)
+	}
+	accepted.Store("Bearer second")
+	if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK {
+		t.Errorf("after the token file was rotated: got %d %q, want 200", code, r.Error)
 	}
 }

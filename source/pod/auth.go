@@ -16,14 +16,14 @@ import (
 )
 
 // bearer is what a refresh sends as its Bearer token, and why it sends none when the
-// configured Secret gave none.
+// configured Secret or token file gave none.
 type bearer struct {
 	token string
-	// missing says why the configured Secret gave no token ("Secret ns/name not found",
-	// "Secret ns/name has no key "k" (keys: a, b)"): the guide wants no auth and no
-	// error then, but a pod that refuses the scrape should say why nothing was sent.
-	// Empty when a token was found or no Secret is configured. Key names only: never a
-	// value.
+	// missing says why the configured Secret or file gave no token ("Secret ns/name not
+	// found", "Secret ns/name has no key "k" (keys: a, b)", "bearer token file f is
+	// empty"): the guide wants no auth and no error then, but a pod that refuses the
+	// scrape should say why nothing was sent. Empty when a token was found or neither is
+	// configured. Key names only: never a value.
 	missing string
 }
 
@@ -31,7 +31,8 @@ type bearer struct {
 const maxListedKeys = 10
 
 // token returns the Bearer token for this refresh: BearerToken when set, else the
-// Secret's key (surrounding white space trimmed), else none (no auth). A missing Secret
+// BearerTokenFile's content (see readTokenFile), else the Secret's key (surrounding
+// white space trimmed), else none (no auth). A missing Secret
 // or key means no auth, its reason kept in bearer.missing; a token a header cannot carry
 // inside is an error naming the Secret and key; any other failure to read the Secret is
 // an error naming it and the RBAC the read needs, because scraping without the token
@@ -40,6 +41,9 @@ func (s *PodScrapingSource) token(ctx context.Context) (bearer, error) {
 	cfg := &s.config
 	if cfg.BearerToken != "" {
 		return bearer{token: cfg.BearerToken}, nil
+	}
+	if cfg.BearerTokenFile != "" {
+		return readTokenFile(cfg.BearerTokenFile)
 	}
 	if cfg.MetricsReaderSecretName == "" {
 		return bearer{}, nil

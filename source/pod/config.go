@@ -57,6 +57,16 @@ type PodScrapingSourceConfig struct {
 	// BearerToken is sent as is; when set, no Secret is read. A token with a control
 	// character (a newline left from a file) fails NewPodScrapingSource.
 	BearerToken string
+	// BearerTokenFile is a file holding the Bearer token (a projected ServiceAccount
+	// token, a mounted Secret), white space around it trimmed. It is read at every
+	// refresh, once for all pods, so a token the kubelet rotated is sent by the next
+	// refresh, as Prometheus reads its credentials_file at every scrape. A file that
+	// cannot be read, is over 64 KiB, or holds a control character inside the token
+	// fails the refresh with an error naming the file, never its content; an empty file
+	// means no token, and a pod that then answers 401 or 403 fails saying so. A relative
+	// path is the process's working directory's. Setting it with BearerToken or
+	// MetricsReaderSecretName fails NewPodScrapingSource. Empty: no file is read.
+	BearerTokenFile string
 
 	// ScrapeTimeout bounds each pod's whole request, body included. Default 5s.
 	ScrapeTimeout time.Duration
@@ -178,6 +188,15 @@ func (c *PodScrapingSourceConfig) validate() error {
 	}
 	if err := validateBearerToken(c.BearerToken); err != nil {
 		return err
+	}
+	// The guide lets BearerToken win over the Secret; the file, beyond the guide, is
+	// refused with either, as Prometheus refuses bearer_token with its file: a config
+	// never reads as sending one credential while it sends another.
+	switch {
+	case c.BearerTokenFile != "" && c.BearerToken != "":
+		return errors.New("BearerToken and BearerTokenFile are both set: set one")
+	case c.BearerTokenFile != "" && c.MetricsReaderSecretName != "":
+		return fmt.Errorf("BearerTokenFile %q and MetricsReaderSecretName %q are both set: set one", c.BearerTokenFile, c.MetricsReaderSecretName)
 	}
 	if err := c.validateNames(); err != nil {
 		return err

@@ -29,6 +29,8 @@ func TestNewPodScrapingSourceRejectsBadConfig(t *testing.T) {
 		{"path without slash", func(c *PodScrapingSourceConfig) { c.MetricsPath = "metrics" }, `MetricsPath "metrics" does not start with "/"`},
 		{"path with host", func(c *PodScrapingSourceConfig) { c.MetricsPath = "//evil.example/metrics" }, `MetricsPath "//evil.example/metrics" is not a path`},
 		{"CA data", func(c *PodScrapingSourceConfig) { c.MetricsScheme, c.TLSCAData = "https", []byte("not pem") }, "TLSCAData holds no PEM certificate"},
+		{"token and token file", func(c *PodScrapingSourceConfig) { c.BearerToken, c.BearerTokenFile = "t", "/f" }, "BearerToken and BearerTokenFile are both set: set one"},
+		{"secret and token file", func(c *PodScrapingSourceConfig) { c.MetricsReaderSecretName, c.BearerTokenFile = "s", "/f" }, `BearerTokenFile "/f" and MetricsReaderSecretName "s" are both set: set one`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
