@@ -41,7 +41,7 @@ type Config struct {
 	// HistoryDir is where each history makes its private directory. Zero: os.TempDir().
 	HistoryDir string
 	// Registerer receives the server's own metrics (served at /metrics when it is also
-	// the Gatherer). Nil: a private registry.
+	// the Gatherer), until Close unregisters them. Nil: a private registry.
 	Registerer prometheus.Registerer
 	// Gatherer is what /metrics serves. Nil: the private registry, or, when Registerer
 	// is set and is a Gatherer, Registerer.

@@ -29,6 +29,7 @@ type Server struct {
 	parser   parser.Parser // the engine's: expressions are analysed as they are evaluated
 	analyses *analyses     // of the expressions asked, by the engine's parser
 	metrics  *serverMetrics
+	reg      prometheus.Registerer // holds metrics until Close
 	gatherer prometheus.Gatherer
 	started  time.Time
 	handler  http.Handler
@@ -62,12 +63,11 @@ func New(ctx context.Context, c client.Reader, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, metrics: m, gatherer: gatherer, started: time.Now(), log: logr.FromContextOrDiscard(ctx)}
+	s := &Server{cfg: cfg, metrics: m, reg: reg, gatherer: gatherer, started: time.Now(), log: logr.FromContextOrDiscard(ctx)}
 	for _, sc := range cfg.Services {
 		svc, err := s.newService(ctx, c, sc, reg)
 		if err != nil {
 			_ = s.Close()
-			m.unregister(reg)
 			return nil, err
 		}
 		s.services = append(s.services, svc)
@@ -155,7 +155,9 @@ func (s *Server) Ready() bool {
 	return true
 }
 
-// Close releases the sources and histories. Call it after Run returned.
+// Close releases the sources and histories, and unregisters the server's and the
+// sources' metrics from the Registerer, so that a new Server (a controller rebuilding it
+// on a config change) can register them again. Call it after Run returned.
 func (s *Server) Close() error {
 	var errs []error
 	s.closeOnce.Do(func() {
@@ -163,6 +165,7 @@ func (s *Server) Close() error {
 			svc.src.Close()
 			errs = append(errs, svc.hist.Close())
 		}
+		s.metrics.unregister(s.reg)
 	})
 	return errors.Join(errs...)
 }
