@@ -57,6 +57,14 @@ func (m *serverMetrics) unregister(reg prometheus.Registerer) {
 	}
 }
 
+// addService exports the per-Service counters of service at zero, before its first
+// scrape: a counter whose series is born at 1 has no baseline, so increase(...) > 0 would
+// miss a Service's first outage (the source's counters start at zero likewise).
+func (m *serverMetrics) addService(service string) {
+	m.scrapes.WithLabelValues(service)
+	m.unavailable.WithLabelValues(service)
+}
+
 func (m *serverMetrics) observeScrape(service string, st *scrapeState) {
 	m.scrapes.WithLabelValues(service).Inc()
 	if st.unavailable() {

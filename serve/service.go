@@ -97,6 +97,7 @@ func (w scrapeWork) Finish(_ want, st *scrapeState, err error) (*scrapeState, er
 
 func newService(cfg ServiceConfig, hist *history.History, m *serverMetrics, src *pod.PodScrapingSource) *service {
 	s := &service{cfg: cfg, key: cfg.key(), src: src, hist: hist, metrics: m}
+	m.addService(s.key)
 	s.scrapes = flight.NewGroup[want, *scrapeState](scrapeWork{s})
 	return s
 }
