@@ -92,18 +92,26 @@ func TestAllPodsFailedListsEachPodOnItsOwnLine(t *testing.T) {
 
 // TestQueryOneShotWindowsSayWhy: a one-shot query holds one scrape, so a window reaches
 // before it. An estimate over the window (max_over_time) answers with a Warning line
-// naming the window; a sum over it (increase) says the window is partial and, with no
-// series, why; neither is a failure, and no message names the CLI's internal query.
+// naming the window; a sum over it says the window is partial: its values a lower bound
+// (sum_over_time), or, with no series (increase needs two samples), only that; an offset
+// that no sample is held for yet says so, a lower bound of nothing. None is a failure,
+// and no message names the CLI's internal query.
 func TestQueryOneShotWindowsSayWhy(t *testing.T) {
 	t.Parallel()
 	svc := newTestService(t, "windows", exposing(textFormat, "# TYPE served_total counter\nserved_total 7\n# TYPE queue gauge\nqueue 3\n"))
+	const offsetLine = "Partial window (no sample that far back yet; keep --watch running): offset 1m0s reaches before the history's oldest scrape (0s held)"
 	for _, tc := range []struct {
 		expr string
 		want []string
+		not  string
 	}{
-		{"max_over_time(queue[1m])", []string{"\n3  ", "Warning: max_over_time over 1m0s reaches before the history's oldest scrape"}},
+		{"max_over_time(queue[1m])", []string{"\n3  ", "Warning: max_over_time over 1m0s reaches before the history's oldest scrape"}, "Partial window"},
+		{"sum_over_time(queue[1m])", []string{"\n3  ",
+			"Partial window (the values are a lower bound; keep --watch running): sum_over_time over 1m0s reaches before the history's oldest scrape"}, "Warning"},
 		{"increase(served_total[1m])", []string{"No series yet: the query reads 1m0s back",
-			"Partial window (the values are a lower bound; keep --watch running): increase over 1m0s reaches before the history's oldest scrape"}},
+			"Partial window (keep --watch running): increase over 1m0s reaches before the history's oldest scrape"}, "lower bound"},
+		{"sum(queue offset 1m)", []string{offsetLine}, "lower bound"},
+		{"queue or queue offset 1m", []string{"\n3  ", offsetLine}, "lower bound"},
 	} {
 		t.Run(tc.expr, func(t *testing.T) {
 			t.Parallel()
@@ -112,6 +120,9 @@ func TestQueryOneShotWindowsSayWhy(t *testing.T) {
 				t.Fatalf("exit: got %d, want 0; stderr:\n%s", r.code, r.stderr)
 			}
 			mustContain(t, "stdout", r.stdout, tc.want...)
+			if strings.Contains(r.stdout, tc.not) || strings.Contains(r.stdout, "offset over") {
+				t.Errorf("stdout: want no %q nor \"offset over\", got:\n%s", tc.not, r.stdout)
+			}
 			if strings.Contains(r.stdout+r.stderr, `query "query"`) {
 				t.Errorf("output names the internal query:\n%s%s", r.stdout, r.stderr)
 			}

@@ -59,9 +59,13 @@ func (e *evaluation) view(rs map[string]*source.MetricResult, err error, started
 	}
 	var failed []string
 	for _, pe := range withoutPodErrors(r.Error) {
-		if errors.Is(pe, pod.ErrPartialWindow) {
-			view.Partial = append(view.Partial, withoutQueryName(pe.Error(), e.expr))
-		} else {
+		var pw *pod.PartialWindowError
+		switch {
+		case errors.As(pe, &pw):
+			view.Partial = append(view.Partial, render.PartialWindow{Text: withoutQueryName(pe.Error(), e.expr), Offset: pw.Func == "offset"})
+		case errors.Is(pe, pod.ErrPartialWindow):
+			view.Partial = append(view.Partial, render.PartialWindow{Text: withoutQueryName(pe.Error(), e.expr)})
+		default:
 			failed = append(failed, withoutQueryName(pe.Error(), e.expr))
 		}
 	}

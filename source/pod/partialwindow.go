@@ -39,12 +39,15 @@ func (e *PartialWindowError) Error() string { return e.what() + ": " + ErrPartia
 
 // what is the message without the sentinel's text: an estimate's warning says the same.
 func (e *PartialWindowError) what() string {
-	if e.Retention > 0 {
-		return fmt.Sprintf("query %q: %s over %s reaches before the history's oldest scrape (%s held; HistoryRetention %s is shorter than the window)",
-			e.Query, e.Func, e.Window, e.Held, e.Retention)
+	window := fmt.Sprintf("%s over %s", e.Func, e.Window)
+	if e.Func == "offset" { // an instant selector's offset is not a window a function runs over
+		window = fmt.Sprintf("offset %s", e.Window)
 	}
-	return fmt.Sprintf("query %q: %s over %s reaches before the history's oldest scrape (%s held)",
-		e.Query, e.Func, e.Window, e.Held)
+	if e.Retention > 0 {
+		return fmt.Sprintf("query %q: %s reaches before the history's oldest scrape (%s held; HistoryRetention %s is shorter than the window)",
+			e.Query, window, e.Held, e.Retention)
+	}
+	return fmt.Sprintf("query %q: %s reaches before the history's oldest scrape (%s held)", e.Query, window, e.Held)
 }
 
 // Unwrap returns ErrPartialWindow.

@@ -36,9 +36,9 @@ type QueryView struct {
 	Series []QuerySeries
 	// PodsDown name the pods whose scrape failed, with why.
 	PodsDown []string
-	// Partial say which windows of the query reach before the history: the values add up
-	// a shorter span than asked (pod.ErrPartialWindow), a lower bound.
-	Partial []string
+	// Partial are the windows of the query that reach before the history
+	// (pod.ErrPartialWindow).
+	Partial []PartialWindow
 	// Warnings are the engine's warnings.
 	Warnings []string
 	// Error is the query's error, "" when none.
@@ -47,6 +47,16 @@ type QueryView struct {
 	// with a window not covered yet, Note says the query matched nothing rather than
 	// that it waits for the window.
 	Unmatched []string
+}
+
+// PartialWindow is one window of a query that reaches before the history.
+type PartialWindow struct {
+	// Text says which window reaches how far back, and how much the history holds.
+	Text string
+	// Offset says the window is an offset's: before the history there is no sample at
+	// all, so what it reads is missing, where a sum over a window (increase) answers a
+	// shorter span, a lower bound.
+	Offset bool
 }
 
 // QuerySeries is one series of a query result.
@@ -131,11 +141,14 @@ func WriteQuery(w io.Writer, v *QueryView, format Format, compact bool) error {
 		fmt.Fprintf(&b, "Pod down (its series are stale, so the answer lacks them): %s\n", p)
 	}
 	for _, p := range v.Partial {
-		if len(v.Series) == 0 { // a rate over one scrape: no value to call a lower bound
-			fmt.Fprintf(&b, "Partial window (keep --watch running): %s\n", p)
-			continue
+		switch {
+		case p.Offset:
+			fmt.Fprintf(&b, "Partial window (no sample that far back yet; keep --watch running): %s\n", p.Text)
+		case len(v.Series) == 0: // a rate over one scrape: no value to call a lower bound
+			fmt.Fprintf(&b, "Partial window (keep --watch running): %s\n", p.Text)
+		default:
+			fmt.Fprintf(&b, "Partial window (the values are a lower bound; keep --watch running): %s\n", p.Text)
 		}
-		fmt.Fprintf(&b, "Partial window (the values are a lower bound; keep --watch running): %s\n", p)
 	}
 	for _, warn := range v.Warnings {
 		fmt.Fprintf(&b, "Warning: %s\n", warn)
@@ -196,8 +209,11 @@ func writeQueryJSON(w io.Writer, v *QueryView, compact bool) error {
 	doc := QueryDocument{
 		Query: v.Expr, Backend: v.Backend, At: v.At.UTC(),
 		HistorySeconds: v.History.Seconds(), WindowSeconds: v.Window.Seconds(),
-		Series: make([]QuerySeriesDocument, 0, len(v.Series)), PodsScraped: v.PodsScraped, PodsDown: v.PodsDown, Partial: v.Partial,
+		Series: make([]QuerySeriesDocument, 0, len(v.Series)), PodsScraped: v.PodsScraped, PodsDown: v.PodsDown,
 		Warnings: v.Warnings, Error: v.Error, Note: v.Note(),
+	}
+	for _, p := range v.Partial {
+		doc.Partial = append(doc.Partial, p.Text)
 	}
 	for _, s := range v.Series {
 		labels := s.Labels
