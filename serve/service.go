@@ -40,6 +40,12 @@ type scrapeState struct {
 	// exposed is, while err is set, the metric names the history held when the Service
 	// last gave data, sorted: an outage longer than the retention still reads them.
 	exposed []string
+	// lastPods are, while discovery or the Secret fails (err set, pods empty), the pods
+	// of the latest scrape that listed any, each down with err: the targets
+	// /api/v1/targets shows, as Prometheus keeps the targets its discovery last gave. Nil
+	// for a Service that never had pods. Queries read pods alone: a Service with no pod
+	// list has no pod to answer up for.
+	lastPods []podState
 }
 
 // podState is one pod's target at one scrape.
@@ -148,9 +154,29 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 		}
 	}
 	st.end = time.Now()
+	if err != nil {
+		st.lastPods = downPods(s.state.Load(), st)
+	}
 	s.state.Store(st)
 	s.metrics.observeScrape(s.key, st)
 	return st, nil
+}
+
+// downPods returns the pods prev showed (those it scraped, else those it carried), each
+// down with st's error at st's time.
+func downPods(prev, st *scrapeState) []podState {
+	if prev == nil {
+		return nil
+	}
+	from := prev.pods
+	if len(from) == 0 {
+		from = prev.lastPods
+	}
+	out := make([]podState, len(from))
+	for i, p := range from {
+		out[i] = podState{name: p.name, err: st.err, scraped: st.start, duration: st.end.Sub(st.start), labels: p.labels}
+	}
+	return out
 }
 
 // errUnavailable is why a Service read by a query gave no data.

@@ -35,8 +35,9 @@ type targetDiscovery struct {
 }
 
 // handleTargets serves /api/v1/targets: one active target per pod of each Service's
-// latest scrape, in scrape pool "namespace/service"; no dropped targets (pods that are
-// not Ready are not discovered). The state and scrapePool parameters filter as
+// latest scrape, in scrape pool "namespace/service", or, while its discovery or Secret
+// fails, per pod of the latest scrape that listed any, down with the Service's error; no
+// dropped targets (pods that are not Ready are not discovered). The state and scrapePool parameters filter as
 // Prometheus' do: a list the state leaves out is [], and droppedTargetCounts is null
 // unless the state shows dropped targets (only then does Prometheus count them).
 func (s *Server) handleTargets(w http.ResponseWriter, r *http.Request) {
@@ -60,7 +61,11 @@ func (s *Server) handleTargets(w http.ResponseWriter, r *http.Request) {
 		if st == nil {
 			continue
 		}
-		for _, p := range st.pods {
+		pods := st.pods
+		if len(pods) == 0 {
+			pods = st.lastPods
+		}
+		for _, p := range pods {
 			out.ActiveTargets = append(out.ActiveTargets, svc.target(p))
 		}
 	}

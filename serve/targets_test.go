@@ -1,0 +1,77 @@
+package serve_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podscrape/podscrape/serve"
+)
+
+// A Service whose discovery fails after it had pods (here its Service was deleted; a
+// token Secret that cannot be used fails alike) keeps its last pods in /api/v1/targets,
+// each down with the error its queries' 503 gives, as Prometheus keeps the targets its
+// discovery last gave; a Service that never had pods (its Secret unusable from the
+// start) has none.
+func TestTargetsOfAFailedServiceAreItsLastPodsDown(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	never := newService(t, "epp", 1, waiting)
+	if err := env.Client.Create(t.Context(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: never.Namespace, Name: "reader"},
+		Data:       map[string][]byte{"token": []byte("abc\x01def")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	neverCfg := serviceConfig(never)
+	neverCfg.Source.MetricsReaderSecretName = "reader"
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc), neverCfg}, MaxAge: time.Nanosecond})
+
+	if err := env.Client.Delete(t.Context(), &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: svc.Name}}); err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		ActiveTargets []struct {
+			Labels     map[string]string `json:"labels"`
+			ScrapeURL  string            `json:"scrapeUrl"`
+			Health     string            `json:"health"`
+			LastError  string            `json:"lastError"`
+			LastScrape time.Time         `json:"lastScrape"`
+		} `json:"activeTargets"`
+	}
+	// Twice: the second failed scrape keeps what the first kept.
+	for i := range 2 {
+		code, qr := query(t, base, `up{namespace="`+svc.Namespace+`"}`) // scrapes it (MaxAge)
+		if code != http.StatusServiceUnavailable {
+			t.Fatalf("after the Service was deleted: got %d %s, want 503", code, qr.Data)
+		}
+		_, r := call(t, http.MethodGet, base, "/api/v1/targets", url.Values{"scrapePool": {svc.Namespace + "/vllm"}})
+		if err := json.Unmarshal(r.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		var pods []string
+		for _, tg := range d.ActiveTargets {
+			pods = append(pods, tg.Labels["pod"])
+			if tg.Health != "down" || tg.LastError == "" || !strings.Contains(qr.Error, tg.LastError) || tg.ScrapeURL == "" || tg.LastScrape.IsZero() {
+				t.Errorf("failed scrape #%d: target %+v: want down, with the error of the query's 503 (%q), its URL and the failed scrape's time", i+1, tg, qr.Error)
+			}
+		}
+		if want := []string{svc.Pods()[0].Name, svc.Pods()[1].Name}; !slices.Equal(pods, want) {
+			t.Errorf("failed scrape #%d: targets of the Service: pods %q, want its last pods %q: %s", i+1, pods, want, r.Data)
+		}
+	}
+
+	_, r := call(t, http.MethodGet, base, "/api/v1/targets", url.Values{"scrapePool": {never.Namespace + "/epp"}})
+	if err := json.Unmarshal(r.Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.ActiveTargets) != 0 {
+		t.Errorf("targets of a Service that never listed pods: %s, want none", r.Data)
+	}
+}
