@@ -16,8 +16,10 @@ type metadata struct {
 }
 
 // handleMetadata serves /api/v1/metadata: each metric family's # TYPE, # HELP and # UNIT
-// as the Services' pods exposed them, the distinct entries per family; limit,
-// limit_per_metric and metric filter as Prometheus' do.
+// as the Services' pods exposed them, the distinct entries per family (pods of one
+// Service may disagree: a rolling upgrade), those of families no pod exposed for 10
+// scrapes left out (pod.PodScrapingSource.MetadataEntries); limit, limit_per_metric and
+// metric filter as Prometheus' do.
 func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 	limit, err := intParam(r, "limit", -1)
 	if err != nil {
@@ -32,16 +34,18 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 	metric := r.FormValue("metric")
 	out := map[string][]metadata{}
 	for _, svc := range s.services {
-		for name, md := range svc.src.Metadata() {
+		for name, entries := range svc.src.MetadataEntries() {
 			if metric != "" && name != metric {
 				continue
 			}
-			e := metadata{Type: promType(md), Help: md.Help, Unit: md.Unit}
-			if !contains(out[name], e) && (perMetric <= 0 || len(out[name]) < perMetric) {
-				if _, ok := out[name]; !ok && limit >= 0 && len(out) >= limit {
-					continue
+			for _, md := range entries {
+				e := metadata{Type: promType(md), Help: md.Help, Unit: md.Unit}
+				if !contains(out[name], e) && (perMetric <= 0 || len(out[name]) < perMetric) {
+					if _, ok := out[name]; !ok && limit >= 0 && len(out) >= limit {
+						continue
+					}
+					out[name] = append(out[name], e)
 				}
-				out[name] = append(out[name], e)
 			}
 		}
 	}

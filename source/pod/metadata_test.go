@@ -2,6 +2,7 @@ package pod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -105,7 +106,7 @@ func TestMetadataReportsEachFamily(t *testing.T) {
 }
 
 // A refresh that says what the stored metadata already says stores nothing new; one that
-// changes a family's entry replaces it, the other families kept.
+// changes a family's entry puts the new one first, the other families kept.
 func TestRecordMetadataStoresOnlyChanges(t *testing.T) {
 	var s PodScrapingSource
 	scrape := func(help string) []podScrape {
@@ -114,15 +115,118 @@ func TestRecordMetadataStoresOnlyChanges(t *testing.T) {
 			{family: "b", MetricMetadata: MetricMetadata{Type: "counter"}},
 		}}}
 	}
-	s.recordMetadata(scrape("first"))
+	s.recordMetadata(seriesSelection, scrape("first"))
 	stored := s.metadata.latest.Load()
-	s.recordMetadata(scrape("first"))
+	s.recordMetadata(seriesSelection, scrape("first"))
 	if s.metadata.latest.Load() != stored {
 		t.Error("the same metadata again was stored anew")
 	}
-	s.recordMetadata(scrape("second"))
+	s.recordMetadata(seriesSelection, scrape("second"))
 	got := s.Metadata()
 	if got["a"].Help != "second" || got["b"].Type != "counter" || s.metadata.latest.Load() == stored {
 		t.Errorf("after a changed help: %v; want a's help second, b kept", got)
+	}
+}
+
+// familyOf is a pod's scrape that exposed family with help, or, with help "", failed.
+func familyOf(family, help string) podScrape {
+	if help == "" {
+		return podScrape{err: errors.New("down")}
+	}
+	return podScrape{metadata: []familyMetadata{{family: family, MetricMetadata: MetricMetadata{Type: "counter", Help: help}}}}
+}
+
+// Pods that disagree on a family (a rolling upgrade changing its HELP) each keep their
+// entry, as Prometheus' /api/v1/metadata lists each target's: the first pod's by name
+// first (Metadata's), each distinct entry once, at most maxMetadataPerFamily; a family
+// handed on twice by one pod is that pod's later entry alone.
+func TestMetadataEntriesKeepEachDistinctEntry(t *testing.T) {
+	var s PodScrapingSource
+	twice := podScrape{metadata: []familyMetadata{
+		{family: "reqs", MetricMetadata: MetricMetadata{Help: "Partial."}},
+		{family: "reqs", MetricMetadata: MetricMetadata{Type: "counter", Help: "New."}},
+	}}
+	s.recordMetadata(seriesSelection, []podScrape{familyOf("reqs", "Old."), twice, familyOf("reqs", "Old."), familyOf("reqs", "")})
+	want := []MetricMetadata{{Type: "counter", Help: "Old."}, {Type: "counter", Help: "New."}}
+	if got := s.MetadataEntries()["reqs"]; !reflect.DeepEqual(got, want) {
+		t.Errorf("MetadataEntries of reqs: got %v, want %v", got, want)
+	}
+	if got := s.Metadata()["reqs"]; got != want[0] {
+		t.Errorf("Metadata of reqs: got %v, want the first pod's, %v", got, want[0])
+	}
+	var many []podScrape
+	for i := range maxMetadataPerFamily + 5 {
+		many = append(many, familyOf("reqs", fmt.Sprintf("Pod %02d.", i)))
+	}
+	s.recordMetadata(seriesSelection, many)
+	got := s.MetadataEntries()["reqs"]
+	if len(got) != maxMetadataPerFamily || got[0].Help != "Pod 00." || got[maxMetadataPerFamily-1].Help != fmt.Sprintf("Pod %02d.", maxMetadataPerFamily-1) {
+		t.Errorf("a HELP per pod: got %v, want the first %d pods' entries", got, maxMetadataPerFamily)
+	}
+	got[0].Help = "changed" // the caller's
+	if s.MetadataEntries()["reqs"][0].Help != "Pod 00." {
+		t.Error("MetadataEntries returned the store's slice")
+	}
+}
+
+// An entry no pod exposes any more is kept for metadataRetention refreshes that look for
+// its family and dropped at the next, as Prometheus keeps a family's metadata 10 scrapes
+// after its target stopped exposing it; a refresh that does not keep the family, or whose
+// every pod failed, does not count.
+func TestMetadataNoPodExposesIsDroppedAfterTenRefreshes(t *testing.T) {
+	var s PodScrapingSource
+	both := func(help string) []podScrape {
+		return []podScrape{{metadata: []familyMetadata{
+			{family: "gone", MetricMetadata: MetricMetadata{Type: "gauge"}},
+			{family: "kept", MetricMetadata: MetricMetadata{Type: "counter", Help: help}},
+		}}}
+	}
+	s.recordMetadata(seriesSelection, both("Old."))
+	onlyKept := &selection{key: "kept", names: []string{"kept"}, index: map[string]int{"kept": 0}}
+	for range 3 { // keep only "kept": "gone" is not looked for
+		s.recordMetadata(onlyKept, []podScrape{familyOf("kept", "New.")})
+	}
+	s.recordMetadata(seriesSelection, []podScrape{familyOf("kept", "")}) // every pod failed
+	for i := range metadataRetention {
+		s.recordMetadata(seriesSelection, []podScrape{familyOf("kept", "New.")})
+		got := s.MetadataEntries()
+		if _, ok := got["gone"]; !ok {
+			t.Fatalf("after %d refreshes without gone: %v, want its entry still there", i+1, got)
+		}
+		// kept's old entry was missed by the refreshes of kept alone too.
+		missed, want := 3+i+1, 2
+		if missed > metadataRetention {
+			want = 1
+		}
+		if len(got["kept"]) != want {
+			t.Fatalf("after %d refreshes without kept's old entry: %v, want %d entries", missed, got["kept"], want)
+		}
+	}
+	s.recordMetadata(seriesSelection, []podScrape{familyOf("kept", "New.")})
+	want := map[string][]MetricMetadata{"kept": {{Type: "counter", Help: "New."}}}
+	if got := s.MetadataEntries(); !reflect.DeepEqual(got, want) {
+		t.Errorf("after %d refreshes without them: got %v, want %v", metadataRetention+1, got, want)
+	}
+}
+
+// A family that comes back counts its refreshes without it anew: it is dropped only
+// after metadataRetention refreshes in a row without it.
+func TestMetadataSeenAgainIsKeptAnew(t *testing.T) {
+	var s PodScrapingSource
+	nothing := []podScrape{{}} // a pod scraped successfully, exposing no metadata
+	s.recordMetadata(seriesSelection, []podScrape{familyOf("flaky", "Flaky.")})
+	for range metadataRetention / 2 {
+		s.recordMetadata(seriesSelection, nothing)
+	}
+	s.recordMetadata(seriesSelection, []podScrape{familyOf("flaky", "Flaky.")})
+	for i := range metadataRetention {
+		s.recordMetadata(seriesSelection, nothing)
+		if _, ok := s.Metadata()["flaky"]; !ok {
+			t.Fatalf("dropped %d refreshes after it came back, want %d", i+1, metadataRetention+1)
+		}
+	}
+	s.recordMetadata(seriesSelection, nothing)
+	if got, ok := s.Metadata()["flaky"]; ok {
+		t.Errorf("%d refreshes after it came back: got %v, want it dropped", metadataRetention+1, got)
 	}
 }

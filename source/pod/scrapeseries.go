@@ -98,7 +98,7 @@ func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.La
 	job.series = sj
 	pods := s.scrapeAll(ctx, targets, job)
 	s.seriesCaches.keep(targets)
-	s.recordMetadata(pods)
+	s.recordMetadata(seriesSelection, pods)
 	s.rememberSize(seriesSelection.key, pods)
 	s.metrics.observeScrapes(pods)
 	if err := ctx.Err(); err != nil {
