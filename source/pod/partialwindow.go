@@ -11,8 +11,11 @@ import (
 // absent_over_time, or an offset) reaches back before the oldest scrape the history holds
 // for the metrics it reads: the source started, or began storing those metrics, less
 // than the window ago. The values are kept, but they add up a shorter span than asked:
-// read them as a lower bound, never as "idle" (hold a scale-to-zero). The error is a
-// *PartialWindowError naming the query, the window and the span held.
+// read them as a lower bound, never as "idle" (hold a scale-to-zero). It is also the
+// Error of an estimate (rate, avg_over_time, ...) whose window reaches back before the
+// history and whose answer has no value at all (a rate over a single scrape): an empty
+// answer would read as no load. (An estimate with values gets a warning instead.) The
+// error is a *PartialWindowError naming the query, the window and the span held.
 var ErrPartialWindow = errors.New("partial window")
 
 // PartialWindowError says a query's window reaches before what the history holds. It

@@ -144,7 +144,10 @@ func (s *PodScrapingSource) Close() {
 //     values are kept), samples the history refused of a metric it reads
 //     (ErrSampleAhead, ErrSampleOutOfOrder, ErrHistorySeriesLimit), or ErrNoHistory (a
 //     metric it reads is not stored yet). The window of an estimate (rate, avg_over_time,
-//     ...) reaching before the history is a warning in Warnings, not an Error.
+//     ...) reaching before the history is a warning in Warnings, not an Error, while
+//     the answer has values; with none (a rate over a single scrape estimates nothing)
+//     it is the Error too, a *PartialWindowError, so that no empty answer reads as no
+//     load.
 //   - any other query type: no values, and an Error wrapping ErrUnsupportedQuery.
 //
 // Some pods failing is not an error: the results hold the healthy pods' samples, an up 0
