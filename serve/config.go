@@ -32,13 +32,23 @@ type Config struct {
 	// LookbackDelta is how far back an instant selector looks. Zero: Prometheus' 5m.
 	LookbackDelta time.Duration
 	// MaxAge, when positive, makes a query scrape the Services it may read first when
-	// their newest scrape started more than MaxAge ago. Zero: answers come from the
-	// interval's scrapes.
+	// their newest scrape started more than MaxAge ago. An instant query's time at most
+	// MaxAge before its request arrived, or written to the second and in the second
+	// before it, is then evaluated as now, after that scrape: clients send their own
+	// clock's now (KEDA to the second), which falls before the scrape the request waited
+	// for, and evaluated as asked the answer would miss it. Any other time, and every
+	// range query, is evaluated as asked. Zero: answers come from the interval's scrapes,
+	// at the time asked.
 	MaxAge time.Duration
 	// AllowPartialWindows turns the 422 of a summing function's partial window into a
-	// warning.
+	// warning, and the 422 of an estimate's (rate, avg_over_time, ...) partial window
+	// whose answer has no value at all (a rate over a single scrape) into that empty
+	// answer, with the window's warning.
 	AllowPartialWindows bool
-	// HistoryDir is where each history makes its private directory. Zero: os.TempDir().
+	// HistoryDir is ignored: each history keeps its samples in memory and writes no
+	// file, so serve needs no writable directory for them.
+	//
+	// Deprecated: kept so configs that set it still compile; it has no effect.
 	HistoryDir string
 	// Registerer receives the server's own metrics (served at /metrics when it is also
 	// the Gatherer), until Close unregisters them. Nil: a private registry.

@@ -19,7 +19,11 @@
 //
 // With Config.MaxAge set, a query whose Services' newest scrape started more than MaxAge
 // ago scrapes them first; concurrent queries share that scrape. The query's evaluation
-// time is taken after it, so the answer includes it.
+// time is taken after it, so the answer includes it. An instant query's time that is the
+// client's now (at most MaxAge before the request arrived, or written to the second and
+// in the second before it) is evaluated as now too: evaluated as asked, it would fall
+// before the scrape the request waited for. Any other time, and every range query, is
+// evaluated as asked.
 //
 // # Errors an autoscaler cannot misread
 //
@@ -28,13 +32,23 @@
 // Service never scraped a pod successfully and the selector's namespace and job matchers
 // do not exclude it (what it exposes is not known yet). Then:
 //
-//   - every pod of a read Service failed its latest scrape, or its discovery failed:
-//     HTTP 503, errorType "unavailable", naming the Service and each pod's error;
-//   - some pods failed: the answer, with a warning per Service naming the failed pods;
+//   - every pod of a read Service failed its latest scrape, or its discovery or token
+//     Secret failed: HTTP 503, errorType "unavailable", naming the Service and each
+//     pod's error;
+//   - a read Service selects pods none of which is Ready (all starting, failing their
+//     readiness probe under load, or terminating): HTTP 503, errorType "unavailable"
+//     (no pod answers, which is not "no load"); a Service that selects no pod answers
+//     empty;
+//   - some pods failed: the answer, with a warning per Service naming the failed pods,
+//     unless a data selector's series are held only of those pods (every pod of one
+//     model down): then HTTP 503, errorType "unavailable", naming the selector and those
+//     pods' errors, since its answer would be empty;
 //   - a window of a function that adds up over time (increase, delta, sum_over_time,
 //     count_over_time, changes, resets) or an offset reaching before what the history
 //     holds: HTTP 422, errorType "execution", naming the window and the span held, unless
 //     Config.AllowPartialWindows (then a warning); a window of any other function (rate,
-//     avg_over_time, ...): a warning;
+//     avg_over_time, ...): a warning, unless the answer has no value at all (a rate over
+//     a single scrape estimates nothing): then HTTP 422, errorType "execution", unless
+//     Config.AllowPartialWindows (then the empty answer, with the warning);
 //   - a bad expression or parameter: HTTP 400, errorType "bad_data", as Prometheus.
 package serve
