@@ -318,3 +318,88 @@ func textparseParse(data []byte, f Format) (out []string, err error) {
 		out = append(out, canonical(lset.Get(labels.MetricName), ls, v, ts))
 	}
 }
+
+// scrapeLoopStores is what a Prometheus v0.316 server's scrape loop stores from data served
+// with f's Content-Type (scrape/scrape.go, scrapeLoopAppender.append), target labels
+// aside: an empty body is an empty scrape, before any parser is chosen; textparse.New
+// picks the parser; each series' labels are as mutateSampleLabels leaves them
+// (labels.Builder drops a label with an empty value); a missing name, an invalid name
+// and a label name given twice (the TSDB's check) fail the scrape; the first sample of a
+// label set is kept, a repeat dropped; a timestamp textparse converted from beyond int64
+// milliseconds (math.MinInt64 on amd64) is refused by the TSDB as out of bounds, that
+// sample alone, and its series is not seen.
+func scrapeLoopStores(data []byte, f Format) ([]string, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	ct := "text/plain; version=0.0.4; charset=utf-8"
+	if f == FormatOpenMetrics {
+		ct = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+	}
+	p, err := textparse.New(slices.Clone(data), ct, labels.NewSymbolTable(), textparse.ParserOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	seen := map[string]bool{}
+	var lset labels.Labels
+	for {
+		entry, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if entry != textparse.EntrySeries {
+			continue
+		}
+		_, ts, v := p.Series()
+		p.Labels(&lset)
+		lset = labels.NewBuilder(lset).Labels()
+		switch _, dup := lset.HasDuplicateLabelNames(); {
+		case !lset.Has(labels.MetricName):
+			return nil, errors.New("missing metric name")
+		case !lset.IsValid(model.UTF8Validation):
+			return nil, fmt.Errorf("invalid metric name or label names: %s", lset)
+		case dup:
+			return nil, fmt.Errorf("label names not unique: %s", lset)
+		case ts != nil && *ts == math.MinInt64:
+			continue
+		}
+		var ls []Label
+		lset.Range(func(l labels.Label) {
+			if l.Name != labels.MetricName {
+				ls = append(ls, Label{Name: l.Name, Value: l.Value})
+			}
+		})
+		name := lset.Get(labels.MetricName)
+		if key := canonical(name, ls, 0, nil); !seen[key] {
+			seen[key] = true
+			out = append(out, canonical(name, ls, v, ts))
+		}
+	}
+}
+
+// ourStores is what podscrape stores from data: Parse's samples with their empty label
+// values dropped, the first sample of a label set kept (as ScrapeSeries gives them).
+func ourStores(data []byte, f Format) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	_, err := NewParser(Options{}).Parse(bytes.NewReader(data), f, func(s *Sample) error {
+		var ls []Label
+		for _, l := range s.Labels {
+			if l.Value != "" {
+				ls = append(ls, l)
+			}
+		}
+		if key := canonical(s.Name, ls, 0, nil); !seen[key] {
+			seen[key] = true
+			c := *s
+			c.Labels = ls
+			out = append(out, canonicalOf(c))
+		}
+		return nil
+	})
+	return out, err
+}

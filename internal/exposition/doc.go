@@ -25,6 +25,15 @@
 // differ, the more lenient wins when nothing can be misread (trailing blanks after a
 // value are accepted as textparse does), the stricter wins otherwise.
 //
+// Some text-format forms are read as textparse's lexer reads them, which is what a
+// Prometheus server stores: labels need no comma between them (`a{b="1" c="2"}`, even
+// `a{b="1"c="2"}`); a comment is # HELP or # TYPE only when a blank follows the '#'
+// (`#TYPE h histogram` is a plain comment); a metadata line's text starts one byte
+// after the name, whatever that byte is (`# HELP foo.bar x` is foo's help "bar x";
+// `# HELP a\r` is a's empty help); and a quoted name on a metadata line may be empty
+// or invalid UTF-8 (no sample is of that family, and Options.Metadata does not hear of
+// it, but its # TYPE applies).
+//
 // Samples are what Prometheus (v0.316, textparse) stores, so that a series has the same
 // labels here as in a Prometheus server: a backslash before anything but \ " n, in a
 // label value or a quoted name, is kept with the byte after it (`C:\Program Files`,
@@ -37,11 +46,12 @@
 // timestamps in float seconds (converted to milliseconds as Prometheus does: truncated
 // toward zero), exemplars (validated lightly and dropped) and the mandatory # EOF at the
 // end, with nothing after it on its line or below. As in textparse, # HELP, # TYPE and
-// # UNIT lines need a name and a blank after it, # TYPE lines a type, and a # UNIT must
-// be a suffix of the name (x_seconds for seconds). _created series are samples, as
-// Prometheus ingests them by default. OpenMetrics whitespace is parsed with the text
-// format's rules (blank lines, runs of blanks), and comments other than metadata are
-// ignored, where the specification and textparse are stricter.
+// # UNIT lines need a name and a blank after it, # TYPE lines a type, a # UNIT must be
+// a suffix of the name (x_seconds for seconds), and labels a comma between them.
+// _created series are samples, as Prometheus ingests them by default. OpenMetrics
+// whitespace is parsed with the text format's rules (blank lines, runs of blanks, a
+// blank or tab after '#'), and comments other than metadata are ignored (#TYPE among
+// them), where the specification and textparse are stricter.
 //
 // Beyond the syntax, an exposition is rejected when a name or label value is not valid
 // UTF-8 or a label name repeats within a sample; ParseError gives the line. Samples
@@ -51,6 +61,15 @@
 // drops and counts it.
 //
 // Options.Metadata receives each family's # TYPE, # HELP and # UNIT.
+//
+// Three readings differ from textparse's on purpose, where the line-at-a-time reading
+// is the sane one and no real exposition is known to rely on textparse's: blanks that
+// indent a sample line are skipped (textparse keeps them in the metric name, "  a"); a
+// quoted label value ends at the end of its line (textparse reads on into the next); a
+// NUL is an invalid byte (textparse takes it for the end of the exposition). A label
+// name given twice in a sample fails the exposition even when one of its values is
+// empty (labels.Builder drops every label of that name, and Prometheus stores the
+// rest).
 //
 // # Families
 //

@@ -39,7 +39,8 @@ func errorCases() []errorCase {
 		{"bad label name", FormatText, `a{1b="c"} 1`, 1, `invalid label name at "1b=\"c\"} 1"`},
 		{"no equals", FormatText, `a{b "c"} 1`, 1, `expected '=' after label name "b"`},
 		{"unquoted value", FormatText, `a{b=c} 1`, 1, `expected quoted value for label "b"`},
-		{"missing comma", FormatText, `a{b="c" d="e"} 1`, 1, `expected ',' or '}' after label value, found 'd'`},
+		{"missing comma in OpenMetrics", FormatOpenMetrics, "a{b=\"c\" d=\"e\"} 1\n# EOF\n", 1, `expected ',' or '}' after label value, found 'd'`},
+		{"no label after a value", FormatText, `a{b="c" 1} 1`, 1, `invalid label name at "1} 1"`},
 		{"unterminated label value", FormatText, "a{b=\"c\nd\"} 1\n", 1, "unterminated label value"},
 		{"line cut in a label value", FormatText, "a 1\nb{c=\"d", 2, "unterminated label value"},
 		{"line cut after a label value", FormatText, "a 1\nb{c=\"d\"", 2, "unterminated label set"},
@@ -67,7 +68,8 @@ func errorCases() []errorCase {
 
 		// Metadata.
 		{"unknown type", FormatText, "# TYPE a gauges\n", 1, `unknown metric type "gauges"`},
-		{"bad name in TYPE", FormatText, "# TYPE a-b gauge\n", 1, "invalid metric name in comment"},
+		{"name run into text in TYPE", FormatText, "# TYPE a-b gauge\n", 1, `unknown metric type "b gauge"`},
+		{"bad name in OpenMetrics TYPE", FormatOpenMetrics, "# TYPE a-b gauge\n# EOF\n", 1, "invalid metric name in comment"},
 		{"bad start of name in HELP", FormatText, "# HELP -a text\n", 1, "invalid metric name in comment"},
 		{"invalid UTF-8 in HELP", FormatText, "# HELP a \xff\n", 1, "invalid UTF-8 in HELP"},
 		{"untyped in OpenMetrics", FormatOpenMetrics, "# TYPE a untyped\n# EOF\n", 1, `unknown metric type "untyped"`},

@@ -128,7 +128,10 @@ func (p *Parser) parseLabels(line []byte, i int, checkUTF8, build, named bool) (
 			return 0, 0, 0, p.fail(line, "unterminated label set")
 		case line[j] == ',':
 			j++
-		case line[j] != '}':
+		case line[j] != '}' && p.format == FormatOpenMetrics:
+			// The text format needs no comma between labels (`a{b="1" c="2"}`, even
+			// `a{b="1"c="2"}`): textparse's promparse takes the next label name or
+			// '}' after a value, its comma optional. Its OpenMetrics parser wants one.
 			return 0, 0, 0, p.fail(line, fmt.Sprintf("expected ',' or '}' after label value, found %q", line[j]))
 		}
 	}

@@ -36,6 +36,17 @@ func TestParseMetadata(t *testing.T) {
 			},
 		},
 		{
+			// The keyword counts after '#' and a blank; the text starts one byte after
+			// the name; a quoted name may be empty, which no family reports, though
+			// its # TYPE applies.
+			name: "text names as textparse reads them", format: FormatText,
+			input: "# HELP foo.bar Some help.\n{\"foo.bar\"} 1\n# HELP a\r\na 1\n#TYPE b gauge\nb 1\n" +
+				"# HELP \"\" none\n# TYPE \"\" histogram\nx_bucket{le=\"1\"} 1\n",
+			want: []string{
+				`foo|unknown|"bar Some help."|""`, "foo.bar", `a|unknown|""|""`, "a", "b", "x_bucket",
+			},
+		},
+		{
 			name: "openmetrics", format: FormatOpenMetrics,
 			input: "# TYPE d_seconds histogram\n# UNIT d_seconds seconds\n# HELP d_seconds Say \\\"hi\\\" \\\\ \\q.\n" +
 				"d_seconds_bucket{le=\"+Inf\"} 1\nd_seconds_count 1\nd_seconds_created 1\n" +

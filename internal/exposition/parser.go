@@ -219,10 +219,16 @@ func (p *Parser) parseLine(line []byte, emit func(*Sample) error) error {
 }
 
 // parseComment parses the line after its '#' (at i-1): # HELP, # TYPE, # UNIT and
-// # EOF set state, other comments are ignored. In the text format, as in expfmt, a
-// keyword without a name is a plain comment; OpenMetrics requires the name and a blank
+// # EOF set state, other comments are ignored. As in textparse's lexer, the keyword
+// counts only after a blank that follows the '#' (#TYPE is a comment, #\tTYPE is not).
+// In the text format, as in expfmt, a keyword without a name is a plain comment, and
+// the text starts one byte after the name, whatever that byte is (`# HELP a.b x` is
+// a's help "b x", as textparse reads it); OpenMetrics requires the name and a blank
 // after it (the text may be empty), as textparse does.
 func (p *Parser) parseComment(line []byte, i int) error {
+	if i == len(line) || !isBlank(line[i]) {
+		return nil
+	}
 	j := skipBlanks(line, i)
 	om := p.format == FormatOpenMetrics
 	if om && len(line)-j >= 3 && string(line[j:j+3]) == "EOF" {
@@ -250,7 +256,7 @@ func (p *Parser) parseComment(line []byte, i int) error {
 	if err != nil {
 		return err
 	}
-	if k < len(line) && !isBlank(line[k]) {
+	if om && k < len(line) && !isBlank(line[k]) {
 		return p.fail(line, "invalid metric name in comment")
 	}
 	if om && k == len(line) {
@@ -260,7 +266,7 @@ func (p *Parser) parseComment(line []byte, i int) error {
 		p.family = p.familyName(name)
 		p.ftype = TypeUnknown
 	}
-	text := line[min(k+1, len(line)):] // after the name's blank, as textparse has it
+	text := line[min(k+1, len(line)):] // after the name's next byte, as textparse has it
 	t := TypeUnknown
 	switch keyword {
 	case "TYPE":
@@ -283,7 +289,7 @@ func (p *Parser) parseComment(line []byte, i int) error {
 			}
 		}
 	}
-	if p.opts.Metadata != nil {
+	if p.opts.Metadata != nil && p.family != "" && validUTF8(name) {
 		p.noteMetadata(keyword, t, text)
 	}
 	return nil
@@ -300,11 +306,17 @@ func (p *Parser) checkUnit(line, unit []byte) error {
 		truncate(unit, maxQuotedToken), truncate([]byte(f), maxQuotedToken)))
 }
 
-// metadataName reads the bare or quoted metric name of a metadata line at i.
+// metadataName reads the bare or quoted metric name of a metadata line at i. A quoted
+// name may be empty or invalid UTF-8, as textparse reads it: no sample can be of that
+// family, but its # TYPE sets how le and quantile are stored all the same. The result
+// may be in p.scratch.
 func (p *Parser) metadataName(line []byte, i int) (name []byte, next int, err error) {
 	if line[i] == '"' {
-		name, next, err = p.quotedName(line, i+1, "metric name")
-		return name, next, err
+		var msg string
+		if name, next, p.scratch, msg = scanQuoted(line, i+1, p.scratch); msg != "" {
+			return nil, 0, p.fail(line, msg+" in metric name")
+		}
+		return name, next, nil
 	}
 	next = scanMetricName(line, i)
 	if next == i {
