@@ -70,6 +70,21 @@ var scrapeLoopCases = []struct {
 	{name: "OpenMetrics HELP of another family after a histogram's TYPE", format: FormatOpenMetrics,
 		input: "# TYPE h histogram\n# HELP x some help\nx{le=\"1\"} 1\n# EOF\n"},
 
+	// Exemplars are dropped: what only the exemplar storage would refuse fails nothing.
+	{name: "exemplar with an empty quoted name", format: FormatOpenMetrics, input: "a_total 1 # {\"\"=\"x\"} 1\n# EOF\n"},
+	{name: "exemplar with an invalid UTF-8 quoted name", format: FormatOpenMetrics, input: "a_total 1 # {\"\xff\"=\"x\"} 1\n# EOF\n"},
+	{name: "exemplar with a huge timestamp", format: FormatOpenMetrics, input: "a_total 1 # {a=\"x\"} 1 1e300\n# EOF\n"},
+	{name: "exemplar with a NaN timestamp", format: FormatOpenMetrics, input: "a_total 1 # {a=\"x\"} 1 NaN\n# EOF\n"},
+	{name: "exemplar with an invalid UTF-8 value", format: FormatOpenMetrics, input: "a_total 1 # {a=\"\xff\"} 1\n# EOF\n"},
+
+	// Timestamps beyond int64 milliseconds: that sample is refused, the scrape stands.
+	{name: "huge timestamp", format: FormatOpenMetrics, input: "a 1 1e300\nb 2\n# EOF\n"},
+	{name: "huge negative timestamp", format: FormatOpenMetrics, input: "a 1 -1e300\nb 2\n# EOF\n"},
+	{name: "timestamp at 2^63 milliseconds", format: FormatOpenMetrics, input: "a 1 9223372036854775.807\n# EOF\n"},
+	{name: "huge timestamp, then a repeat", format: FormatOpenMetrics, input: "a 1 1e300\na 2\n# EOF\n"},
+	{name: "infinite timestamp", format: FormatOpenMetrics, input: "a 1 +Inf\n# EOF\n"},
+	{name: "text timestamp beyond int64", format: FormatText, input: "a 1 9223372036854775808\n"},
+
 	// Empty label values are no labels.
 	{name: "empty label value spells the same series", format: FormatText, input: "m{a=\"1\"} 1\nm{a=\"1\",b=\"\"} 2\n"},
 

@@ -44,14 +44,20 @@
 //
 // OpenMetrics 1.0 adds # UNIT, the types gaugehistogram, info, stateset and unknown,
 // timestamps in float seconds (converted to milliseconds as Prometheus does: truncated
-// toward zero), exemplars (validated lightly and dropped) and the mandatory # EOF at the
-// end, with nothing after it on its line or below. As in textparse, # HELP, # TYPE and
-// # UNIT lines need a name and a blank after it, # TYPE lines a type, a # UNIT must be
-// a suffix of the name (x_seconds for seconds), and labels a comma between them.
-// _created series are samples, as Prometheus ingests them by default. OpenMetrics
-// whitespace is parsed with the text format's rules (blank lines, runs of blanks, a
-// blank or tab after '#'), and comments other than metadata are ignored (#TYPE among
-// them), where the specification and textparse are stricter.
+// toward zero), exemplars and the mandatory # EOF at the end, with nothing after it on
+// its line or below. As in textparse, # HELP, # TYPE and # UNIT lines need a name and a
+// blank after it, # TYPE lines a type, a # UNIT must be a suffix of the name (x_seconds
+// for seconds), and labels a comma between them. _created series are samples, as
+// Prometheus ingests them by default. OpenMetrics whitespace is parsed with the text
+// format's rules (blank lines, runs of blanks, a blank or tab after '#'), and comments
+// other than metadata are ignored (#TYPE among them), where the specification and
+// textparse are stricter. Exemplars are dropped, and fail the exposition only where
+// textparse does (syntax, a value or timestamp that is not a float, a NaN or infinite
+// timestamp, invalid UTF-8 in a value), not on what Prometheus' exemplar storage alone
+// refuses (an empty or invalid UTF-8 quoted label name, a timestamp beyond int64
+// milliseconds). A sample whose timestamp, finite, is beyond int64 milliseconds (1e300)
+// is dropped and counted (Parser.OutOfBounds), as Prometheus' TSDB refuses that sample
+// alone; NaN or ±Inf fails the exposition, as in textparse.
 //
 // Beyond the syntax, an exposition is rejected when a name or label value is not valid
 // UTF-8 or a label name repeats within a sample; ParseError gives the line. Samples

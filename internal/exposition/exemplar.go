@@ -1,7 +1,11 @@
 package exposition
 
 // checkExemplar checks the OpenMetrics exemplar at line[i] == '#' — # {labels} value
-// [timestamp] — which the Parser drops.
+// [timestamp] — which the Parser drops. It fails the exposition where textparse does
+// (the syntax, a value or timestamp that is not a float, a NaN or infinite timestamp,
+// invalid UTF-8 in a label value), not where Prometheus' scrape loop only logs the
+// exemplar its storage refuses: an empty or invalid UTF-8 quoted label name, a
+// timestamp beyond int64 milliseconds.
 func (p *Parser) checkExemplar(line []byte, i int, checkUTF8 bool) error {
 	invalid := func(what string) error {
 		return p.fail(line, "invalid exemplar: "+what)
@@ -20,9 +24,9 @@ func (p *Parser) checkExemplar(line []byte, i int, checkUTF8 bool) error {
 			break
 		}
 		if line[j] == '"' {
-			var err error
-			if _, j, err = p.quotedName(line, j+1, "exemplar label name"); err != nil {
-				return err
+			var msg string
+			if _, j, p.scratch, msg = scanQuoted(line, j+1, p.scratch); msg != "" {
+				return invalid(msg)
 			}
 		} else {
 			k := scanLabelName(line, j)
@@ -66,7 +70,7 @@ func (p *Parser) checkExemplar(line []byte, i int, checkUTF8 bool) error {
 		return nil
 	}
 	k = scanToken(line, j)
-	if _, ok := parseSeconds(line[j:k]); !ok {
+	if _, ok, _ := parseSeconds(line[j:k]); !ok {
 		return invalid("bad timestamp")
 	}
 	if skipBlanks(line, k) != len(line) {

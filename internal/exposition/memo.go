@@ -76,7 +76,8 @@ func (p *Parser) ParseMemo(r io.Reader, f Format, m *Memo, emit func(*Sample) er
 	m.lines = m.lines[:p.memoPos]
 	clear(m.families[p.memoFamily:])
 	m.families = m.families[:p.memoFamily]
-	m.distinct = p.duplicates == 0
+	// A line dropped for its timestamp may share its series with a line kept.
+	m.distinct = p.duplicates == 0 && p.outOfBounds == 0
 	return samples, nil
 }
 
@@ -165,9 +166,16 @@ func (p *Parser) parseMemoized(l *memoLine, line []byte, j int, emit func(*Sampl
 	if err != nil {
 		return err
 	}
-	value, ts, hasTS, err := p.parseValueAndTimestamp(line, j, !validUTF8(line[j:]))
+	value, ts, hasTS, outOfBounds, err := p.parseValueAndTimestamp(line, j, !validUTF8(line[j:]))
 	if err != nil {
 		return err
+	}
+	if outOfBounds {
+		if p.lazySeries {
+			p.fillSeries() // the lines before, not this one: as parseSample
+		}
+		p.outOfBounds++
+		return nil
 	}
 	if !p.lazySeries && !p.series.add(l.hash) {
 		p.duplicates++

@@ -24,6 +24,11 @@ var memoPairs = []struct{ name, first, second string }{
 	{"longer label value", "q{a=\"1\"} 1\n", "q{a=\"1\",b=\"2\"} 1\n"},
 	{"type changes le", "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n",
 		"# TYPE h untyped\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n"},
+	// An OpenMetrics timestamp beyond int64 milliseconds drops its line (the text
+	// format fails): its series is not seen, so a repeat of it is kept, found in the
+	// memo or not.
+	{"timestamp out of bounds, then a repeat", "q{a=\"1\"} 1 5\nz 2\n", "q{a=\"1\"} 1 1e300\nq{a=\"1\"} 2\n"},
+	{"timestamp out of bounds, then in", "q{a=\"1\"} 1 1e300\nq{a=\"1\"} 2\n", "q{a=\"1\"} 1 5\nq{a=\"1\"} 2\n"},
 	{"family changes", "# TYPE h summary\nh_count 1\nh_sum 2\n", "# TYPE h_count gauge\nh_count 1\nh_sum 2\n"},
 	{"family changes, same type", "# TYPE h histogram\nh_bucket{le=\"1\"} 1\n", "# TYPE h_bucket histogram\nh_bucket{le=\"1\"} 1\n"},
 	{"quoted name", "{\"q.x\",a=\"1\"} 1\n{a=\"2\",\"q.x\"} 2\n", "{\"q.x\",a=\"1\"} 3\n{a=\"2\",\"q.x\"} 4\n"},
@@ -98,6 +103,26 @@ func TestParseMemoSameAsParse(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestParseMemoDroppedLineSharesASeries: a line dropped for its timestamp may share its
+// series with a line kept, so the memo must not take its lines for distinct series: the
+// next exposition, both lines found in the memo, would emit the series twice.
+func TestParseMemoDroppedLineSharesASeries(t *testing.T) {
+	opts := Options{HashSeed: testSeed}
+	var m Memo
+	p := NewParser(opts)
+	for _, input := range []string{
+		"q{a=\"1\"} 1 5\nz 2\n# EOF\n",
+		"q{a=\"1\"} 1 1e300\nq{a=\"1\"} 2\n# EOF\n", // the first line found in the memo
+		"q{a=\"1\"} 1 5\nq{a=\"1\"} 2\n# EOF\n",     // both found
+	} {
+		got, _, gotErr := parseWithMemo(t, p, &m, input, FormatOpenMetrics)
+		want, wantErr := plain(t, NewParser(opts), input, FormatOpenMetrics)
+		if gotErr != nil || wantErr != nil || !slices.Equal(got, want) {
+			t.Errorf("%q with the memo: %q, %v\nParse: %q, %v", input, got, gotErr, want, wantErr)
 		}
 	}
 }

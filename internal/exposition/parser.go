@@ -63,14 +63,15 @@ type Parser struct {
 	lr   lineReader
 
 	// The current exposition.
-	format     Format
-	samples    int    // sample lines seen
-	duplicates int    // sample lines dropped as repeats of an earlier series
-	family     string // the family named by the latest metadata line
-	ftype      MetricType
-	floatLabel string // le or quantile when the latest # TYPE says histogram or summary
-	eof        bool   // OpenMetrics # EOF seen
-	series     seriesSet
+	format      Format
+	samples     int    // sample lines seen
+	duplicates  int    // sample lines dropped as repeats of an earlier series
+	outOfBounds int    // sample lines dropped for a timestamp beyond int64 milliseconds
+	family      string // the family named by the latest metadata line
+	ftype       MetricType
+	floatLabel  string // le or quantile when the latest # TYPE says histogram or summary
+	eof         bool   // OpenMetrics # EOF seen
+	series      seriesSet
 
 	// Metadata not yet handed to Options.Metadata.
 	meta        Metadata
@@ -126,7 +127,9 @@ func NewParser(opts Options) *Parser {
 // exposition is dropped, whatever its timestamp, and counted: Duplicates returns the
 // count. Prometheus also keeps the first and drops the repeat (and counts it in
 // prometheus_target_scrapes_sample_duplicate_timestamp_total), except that it keeps a
-// repeat carrying a later timestamp of its own; podscrape has one value per series.
+// repeat carrying a later timestamp of its own; podscrape has one value per series. A
+// sample line whose OpenMetrics timestamp is beyond int64 milliseconds is dropped too, and
+// counted by OutOfBounds.
 //
 // samples is the number of sample lines read, kept, skipped or dropped, as Prometheus'
 // scrape_samples_scraped counts them. err is a *ParseError for a malformed exposition,
@@ -167,6 +170,14 @@ func (p *Parser) Parse(r io.Reader, f Format, emit func(*Sample) error) (samples
 // Parse returned no error. The zero Parser returns 0.
 func (p *Parser) Duplicates() int { return p.duplicates }
 
+// OutOfBounds returns how many sample lines the latest Parse dropped because their
+// OpenMetrics timestamp, finite, is beyond what int64 milliseconds hold (1e300): textparse
+// converts it regardless and Prometheus' TSDB refuses that one sample as out of bounds
+// (prometheus_target_scrapes_sample_out_of_bounds_total), the scrape standing. Each was
+// counted in Parse's samples, and a later line of its series is not a repeat. The count
+// is complete only when Parse returned no error. The zero Parser returns 0.
+func (p *Parser) OutOfBounds() int { return p.outOfBounds }
+
 func (p *Parser) begin(r io.Reader, f Format) {
 	if p.recent.seed == (maphash.Seed{}) {
 		p.recent.seed = p.opts.HashSeed
@@ -176,7 +187,7 @@ func (p *Parser) begin(r io.Reader, f Format) {
 	}
 	p.lr.reset(r)
 	p.format = f
-	p.samples, p.duplicates = 0, 0
+	p.samples, p.duplicates, p.outOfBounds = 0, 0, 0
 	p.family, p.ftype, p.floatLabel = "", TypeUnknown, ""
 	p.eof = false
 	p.series.reset()
@@ -323,20 +334,6 @@ func (p *Parser) metadataName(line []byte, i int) (name []byte, next int, err er
 		return nil, 0, p.fail(line, "invalid metric name in comment")
 	}
 	return line[i:next], next, nil
-}
-
-// quotedName reads a quoted metric or label name whose opening quote is at i-1: not
-// empty, valid UTF-8. The result may be in p.scratch.
-func (p *Parser) quotedName(line []byte, i int, what string) ([]byte, int, error) {
-	name, next, scratch, msg := scanQuoted(line, i, p.scratch)
-	p.scratch = scratch
-	if msg != "" {
-		return nil, 0, p.fail(line, msg+" in "+what)
-	}
-	if err := p.checkName(line, name, what); err != nil {
-		return nil, 0, err
-	}
-	return name, next, nil
 }
 
 // checkName requires the unescaped content of a quoted metric or label name to be

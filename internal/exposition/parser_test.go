@@ -23,8 +23,8 @@ func collect(t testing.TB, p *Parser, data []byte, f Format) ([]Sample, error) {
 		out = append(out, c)
 		return nil
 	})
-	if err == nil && n-p.Duplicates() != len(out) && p.opts.Keep == nil {
-		t.Fatalf("Parse returned %d samples with %d repeats, emitted %d", n, p.Duplicates(), len(out))
+	if err == nil && n-p.Duplicates()-p.OutOfBounds() != len(out) && p.opts.Keep == nil {
+		t.Fatalf("Parse returned %d samples with %d repeats and %d out of bounds, emitted %d", n, p.Duplicates(), p.OutOfBounds(), len(out))
 	}
 	return out, err
 }

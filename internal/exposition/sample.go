@@ -2,6 +2,7 @@ package exposition
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 )
 
@@ -71,7 +72,7 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 	}
 	seriesHash += nameHash
 
-	value, ts, hasTS, err := p.parseValueAndTimestamp(line, j, checkUTF8)
+	value, ts, hasTS, outOfBounds, err := p.parseValueAndTimestamp(line, j, checkUTF8)
 	if err != nil {
 		return err
 	}
@@ -82,6 +83,12 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 	}
 	if p.lazySeries {
 		p.fillSeries()
+	}
+	if outOfBounds {
+		// Not a series seen: a repeat with a timestamp the TSDB takes is kept, as
+		// Prometheus' scrape cache learns a series only from a sample stored.
+		p.outOfBounds++
+		return nil
 	}
 	if !p.series.add(seriesHash) {
 		p.duplicates++ // the first sample of the series stands, as in Prometheus
@@ -161,54 +168,63 @@ func (p *Parser) name(b []byte) (string, uint64) {
 }
 
 // parseValueAndTimestamp parses the rest of a sample line from i: the value, the
-// optional timestamp, and in OpenMetrics the optional exemplar.
-func (p *Parser) parseValueAndTimestamp(line []byte, i int, checkUTF8 bool) (value float64, ts int64, hasTS bool, err error) {
+// optional timestamp, and in OpenMetrics the optional exemplar. outOfBounds says the
+// line is well formed but its OpenMetrics timestamp is beyond int64 milliseconds: the
+// sample is to be dropped (see Parser.OutOfBounds).
+func (p *Parser) parseValueAndTimestamp(line []byte, i int, checkUTF8 bool) (value float64, ts int64, hasTS, outOfBounds bool, err error) {
 	j := skipBlanks(line, i)
 	k := scanToken(line, j)
 	if k == j {
-		return 0, 0, false, p.fail(line, "missing value")
+		return 0, 0, false, false, p.fail(line, "missing value")
 	}
 	value, ok := parseFloat(line[j:k])
 	if !ok {
-		return 0, 0, false, p.fail(line, fmt.Sprintf("invalid value %q", truncate(line[j:k], maxQuotedToken)))
+		return 0, 0, false, false, p.fail(line, fmt.Sprintf("invalid value %q", truncate(line[j:k], maxQuotedToken)))
 	}
 	om := p.format == FormatOpenMetrics
 	j = skipBlanks(line, k)
 	if j == len(line) {
-		return value, 0, false, nil
+		return value, 0, false, false, nil
 	}
 	if om && line[j] == '#' {
-		return value, 0, false, p.checkExemplar(line, j, checkUTF8)
+		return value, 0, false, false, p.checkExemplar(line, j, checkUTF8)
 	}
 	k = scanToken(line, j)
 	tsB := line[j:k]
+	inBounds := true
 	if om {
-		ts, ok = parseSeconds(tsB)
+		ts, ok, inBounds = parseSeconds(tsB)
 	} else {
 		ts, err = strconv.ParseInt(unsafeString(tsB), 10, 64)
 		ok = err == nil
 	}
 	if !ok {
-		return 0, 0, false, p.fail(line, fmt.Sprintf("invalid timestamp %q", truncate(tsB, maxQuotedToken)))
+		return 0, 0, false, false, p.fail(line, fmt.Sprintf("invalid timestamp %q", truncate(tsB, maxQuotedToken)))
 	}
 	j = skipBlanks(line, k)
 	switch {
 	case j == len(line):
-		return value, ts, true, nil
+		return value, ts, true, !inBounds, nil
 	case om && line[j] == '#':
-		return value, ts, true, p.checkExemplar(line, j, checkUTF8)
+		return value, ts, true, !inBounds, p.checkExemplar(line, j, checkUTF8)
 	}
-	return 0, 0, false, p.fail(line, fmt.Sprintf("unexpected text after timestamp: %q", truncate(line[j:], maxQuotedToken)))
+	return 0, 0, false, false, p.fail(line, fmt.Sprintf("unexpected text after timestamp: %q", truncate(line[j:], maxQuotedToken)))
 }
 
 // parseSeconds converts an OpenMetrics timestamp in seconds to milliseconds, truncated
-// toward zero as Prometheus does.
-func parseSeconds(b []byte) (int64, bool) {
+// toward zero as Prometheus does. ok is false where textparse fails the exposition: not
+// a float, NaN or ±Inf. inBounds is false for a finite timestamp whose milliseconds an
+// int64 cannot hold (ms is then 0): textparse converts it regardless (to math.MinInt64 on
+// amd64), and Prometheus' TSDB refuses that sample as out of bounds.
+func parseSeconds(b []byte) (ms int64, ok, inBounds bool) {
 	s, ok := parseFloat(b)
-	ms := s * 1000
-	// Outside ±2^63 a conversion to int64 is undefined; NaN fails the comparisons.
-	if !ok || !(ms > -(1<<63) && ms < 1<<63) {
-		return 0, false
+	if !ok || math.IsNaN(s) || math.IsInf(s, 0) {
+		return 0, false, false
 	}
-	return int64(ms), true
+	f := s * 1000
+	// Outside ±2^63 a conversion to int64 is undefined.
+	if !(f > -(1<<63) && f < 1<<63) {
+		return 0, true, false
+	}
+	return int64(f), true, true
 }

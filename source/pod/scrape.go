@@ -24,7 +24,7 @@ type podScrape struct {
 	matches   [][]int32            // per name of the selection: indices into values
 	up        int32                // index of the pod's up in values
 	scraped   int                  // samples in the exposition, kept or not
-	dropped   int                  // sample lines dropped as repeats of an earlier series
+	dropped   int                  // sample lines dropped: repeats of an earlier series, timestamps out of bounds
 	duration  time.Duration
 	scrapedAt time.Time // when the scrape started: the time of its samples without their own
 	err       error     // a *ScrapeError, or nil
@@ -255,7 +255,8 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 		n, err = p.Parse(body, format, emit)
 	}
 	ps.scraped = n
-	ps.dropped = p.Duplicates()
+	// Both are samples Prometheus scrapes and does not store, the scrape standing.
+	ps.dropped = p.Duplicates() + p.OutOfBounds()
 	if err != nil {
 		return fmt.Errorf("parse %s body: %w", formatName(format), err)
 	}

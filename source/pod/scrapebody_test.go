@@ -1,0 +1,77 @@
+package pod
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/podscrape/podscrape/internal/localcluster"
+)
+
+// startTypedPod starts a Ready pod behind a Service of a namespace of its own, answering
+// body with the given Content-Type, and returns a source config for the Service.
+func startTypedPod(t *testing.T, contentType, body string) PodScrapingSourceConfig {
+	t.Helper()
+	ctx := context.Background()
+	ns := fmt.Sprintf("typedpod-%d", runs.Add(1))
+	if err := cp.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	ip := localcluster.NewAddressBlock().Next()
+	srv, err := localcluster.Serve(ip, 0, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		_, _ = fmt.Fprint(w, body)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	sel := map[string]string{"app": "typedpod"}
+	if err := cp.CreateService(ctx, ns, "typedpod", sel, int32(srv.Port)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "p", Labels: sel, IP: ip, Ready: true}); err != nil {
+		t.Fatal(err)
+	}
+	return PodScrapingSourceConfig{ServiceName: "typedpod", ServiceNamespace: ns, MetricsPort: int32(srv.Port)}
+}
+
+const openMetricsType = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+
+// TestScrapeTimestampOutOfBoundsDropsOneSample: an OpenMetrics sample whose timestamp is
+// beyond int64 milliseconds is dropped and counted with the dropped samples, and the pod
+// stays up with its other samples, as Prometheus' TSDB refuses that one sample.
+func TestScrapeTimestampOutOfBoundsDropsOneSample(t *testing.T) {
+	cfg := startTypedPod(t, openMetricsType, "a 1 1e300\nb 2\n# EOF\n")
+	reg := prometheus.NewRegistry()
+	cfg.Registerer = reg
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	pods, err := s.ScrapeSeries(context.Background())
+	if err != nil || len(pods) != 1 || !pods[0].Up {
+		t.Fatalf("ScrapeSeries: %+v, %v; want the pod up", pods, err)
+	}
+	var names []string
+	for _, smp := range pods[0].Samples {
+		name := smp.Labels.Get(labels.MetricName)
+		names = append(names, name)
+		if name == "scrape_samples_scraped" && smp.V != 2 {
+			t.Errorf("scrape_samples_scraped: got %v, want 2, the dropped line too", smp.V)
+		}
+	}
+	want := []string{"b", "up", "scrape_duration_seconds", "scrape_samples_scraped"}
+	if fmt.Sprint(names) != fmt.Sprint(want) {
+		t.Errorf("got samples %q, want %q", names, want)
+	}
+	if got := testutil.ToFloat64(s.metrics.duplicates); got != 1 {
+		t.Errorf("dropped samples counted: got %v, want 1", got)
+	}
+}
