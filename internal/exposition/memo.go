@@ -7,14 +7,15 @@ import (
 
 // Memo is what a Parser remembers of one target's previous exposition, so that the
 // target's next one costs less to parse: per sample line, by position, the hash of its
-// series part (the name and label set, byte for byte), the # TYPE it was read under (a
-// histogram's le and a summary's quantile are stored as floats), and what parsing it gave
-// (name and series hash). A sample line whose series part hashes the same, under the same
-// type, as the line at its position last time is not parsed again: only its value and
-// timestamp are, and its family is found as for any line. Each line also has a slot the
-// caller keeps its own handle on the series in (Sample.Slot). The Memo also keeps, in
-// order, the family names the metadata lines (# HELP, # TYPE) named: one naming the
-// family its predecessor at that point named takes the string kept, without a lookup.
+// series part (the name and label set, byte for byte), which label the latest # TYPE
+// had rewritten as a float (a histogram's le, a summary's quantile, or none), and what
+// parsing it gave (name and series hash). A sample line whose series part hashes the
+// same, under the same rewritten label, as the line at its position last time is not
+// parsed again: only its value and timestamp are, and its family is found as for any
+// line. Each line also has a slot the caller keeps its own handle on the series in
+// (Sample.Slot). The Memo also keeps, in order, the family names the metadata lines
+// (# HELP, # TYPE) named: one naming the family its predecessor at that point named
+// takes the string kept, without a lookup.
 //
 // Trusting the 64-bit hash of the series part's bytes, rather than comparing the bytes,
 // is the trade-off the Parser already makes to tell series apart (Sample.Hash).
@@ -30,10 +31,10 @@ type Memo struct {
 
 // memoLine is one sample line of the previous exposition.
 type memoLine struct {
-	rawHash  uint64     // of the series part's bytes
-	rawLen   int32      // the series part's length
-	braces   bool       // the series part ends with its label set's '}'
-	ftype    MetricType // the # TYPE the line was read under
+	rawHash  uint64 // of the series part's bytes
+	rawLen   int32  // the series part's length
+	braces   bool   // the series part ends with its label set's '}'
+	float    uint8  // the label rewritten as a float when the line was read (floatLabelCode)
 	name     string
 	nameHash uint64
 	hash     uint64 // the series hash (Sample.Hash)
@@ -125,11 +126,16 @@ func (p *Parser) memoLine() *memoLine {
 	return l
 }
 
-// memoHit reports whether the sample line at i has the series part of l, read under the
-// same # TYPE, and l's slot was filled; next is then where the value starts.
+// memoHit reports whether the sample line at i has the series part of l, read with the
+// same label rewritten as a float, and l's slot was filled; next is then where the value
+// starts.
+//
+// The rewritten label, not the # TYPE: a # HELP or # UNIT of another family resets the
+// type but leaves the label rewritten (as textparse does), and the type changes nothing
+// else of the series part (the family is found anew for every line).
 func (p *Parser) memoHit(l *memoLine, line []byte, i int) (next int, ok bool) {
 	end := i + int(l.rawLen)
-	if l.rawLen == 0 || l.slot == nil || end >= len(line) || !isBlank(line[end]) || l.ftype != p.ftype {
+	if l.rawLen == 0 || l.slot == nil || end >= len(line) || !isBlank(line[end]) || l.float != floatLabelCode(p.floatLabel) {
 		return 0, false
 	}
 	if !l.braces {
@@ -145,13 +151,13 @@ func (p *Parser) memoHit(l *memoLine, line []byte, i int) (next int, ok bool) {
 }
 
 // memoRecord makes l the line just parsed: its series part line[i:end], its name and
-// series hash, read under the current # TYPE, with an empty slot.
+// series hash, read with the current label rewritten as a float, with an empty slot.
 func (p *Parser) memoRecord(l *memoLine, line []byte, i, end int, braces bool, name string, nameHash, hash uint64) {
 	*l = memoLine{
 		rawHash:  maphash.Bytes(p.recent.seed, line[i:end]),
 		rawLen:   int32(end - i),
 		braces:   braces,
-		ftype:    p.ftype,
+		float:    floatLabelCode(p.floatLabel),
 		name:     name,
 		nameHash: nameHash,
 		hash:     hash,
@@ -195,4 +201,15 @@ func (p *Parser) parseMemoized(l *memoLine, line []byte, j int, emit func(*Sampl
 		Memoized:     true,
 	}
 	return emit(&p.sample)
+}
+
+// floatLabelCode is a floatLabelOf label in a byte, so that a memo line stays small.
+func floatLabelCode(label string) uint8 {
+	switch label {
+	case "le":
+		return 1
+	case "quantile":
+		return 2
+	}
+	return 0
 }

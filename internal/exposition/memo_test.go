@@ -24,6 +24,12 @@ var memoPairs = []struct{ name, first, second string }{
 	{"longer label value", "q{a=\"1\"} 1\n", "q{a=\"1\",b=\"2\"} 1\n"},
 	{"type changes le", "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n",
 		"# TYPE h untyped\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n"},
+	// A # HELP of another family resets the type, not the label rewritten as a float:
+	// x's le is "1.0" after the histogram's # TYPE, "1" without it.
+	{"HELP of another family after a TYPE", "# TYPE h histogram\n# HELP x some help\nx{le=\"1\"} 1\n",
+		"# HELP x some help\nx{le=\"1\"} 1\n"},
+	{"HELP of another family before a TYPE", "# HELP x some help\nx{le=\"1\"} 1\n",
+		"# TYPE h histogram\n# HELP x some help\nx{le=\"1\"} 1\n"},
 	// An OpenMetrics timestamp beyond int64 milliseconds drops its line (the text
 	// format fails): its series is not seen, so a repeat of it is kept, found in the
 	// memo or not.
