@@ -32,8 +32,9 @@ type service struct {
 type scrapeState struct {
 	start, end time.Time
 	pods       []podState // sorted by pod name
-	// err is why the Service gave nothing: its discovery or Secret failed, or every pod
-	// failed (then pods say each one's error). Nil otherwise, also with no ready pods.
+	// err is why the Service gave nothing: its discovery or Secret failed, the pods it
+	// selects are all not Ready (pod.ErrNoReadyPods), or every pod failed (then pods say
+	// each one's error). Nil otherwise, also when it selects no pod (scaled to zero).
 	err error
 	// appendErr is what the history refused (the series limit, rejected samples).
 	appendErr error

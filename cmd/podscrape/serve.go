@@ -45,8 +45,9 @@ func newServeCommand(kube *kubeFlags, stdout, stderr io.Writer) *cobra.Command {
 		Long: `serve scrapes the Ready pods behind one Service (SERVICE --port PORT, with the same
 target and auth flags as scrape) or several (--config FILE) on their interval, and serves
 Prometheus' HTTP API over their samples: /api/v1/query, query_range, series, labels,
-label/<name>/values, metadata, targets, status/buildinfo, /federate, /-/healthy, /-/ready
-and its own /metrics. Point KEDA's prometheus trigger, prometheus-adapter, Grafana or
+label/<name>/values, metadata, targets, status/buildinfo, format_query, /federate,
+/-/healthy, /-/ready and its own /metrics (query_exemplars, rules and alerts answer
+empty). Point KEDA's prometheus trigger, prometheus-adapter, Grafana or
 promtool at it: no Prometheus server in between.
 
 A query that reads a Service whose every pod failed answers HTTP 503 ("unavailable"),

@@ -111,8 +111,8 @@ type PodScrapingSourceConfig struct {
 	// retention sees only the retention.
 	HistoryRetention time.Duration
 	// HistorySeriesLimit bounds the series the history holds; past it, new series are
-	// refused and the PromQL results say so in their Error. Zero: 100,000 (about 200 MB
-	// at 2 KB a series, see BENCH.md).
+	// refused and the PromQL results say so in their Error. Zero: 100,000 (about 70 MB
+	// at 0.7 KB a series, see BENCH.md).
 	HistorySeriesLimit int
 	// HistoryDir is ignored: the history keeps its samples in memory and writes no
 	// file, so a read-only root filesystem needs no writable volume.

@@ -31,8 +31,8 @@
 // that adds up over time (increase) gets an Error wrapping ErrPartialWindow, its values a
 // lower bound (hold a scale-to-zero); an estimate (rate) a warning, or, while it has no
 // value at all (a rate over a single scrape), an Error wrapping ErrPartialWindow; a
-// metric not stored yet, ErrNoHistory.
-// Package github.com/podscrape/podscrape/source/llmd holds the autoscaler's queries.
+// metric not stored yet, ErrNoHistory. Package github.com/podscrape/podscrape/source/llmd
+// holds the autoscaler's queries.
 //
 // # Samples
 //
