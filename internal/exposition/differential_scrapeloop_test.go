@@ -88,6 +88,11 @@ var scrapeLoopCases = []struct {
 	// Empty label values are no labels.
 	{name: "empty label value spells the same series", format: FormatText, input: "m{a=\"1\"} 1\nm{a=\"1\",b=\"\"} 2\n"},
 
+	// An empty body is an empty scrape, in either format.
+	{name: "empty text body", format: FormatText, input: ""},
+	{name: "empty OpenMetrics body", format: FormatOpenMetrics, input: ""},
+	{name: "OpenMetrics body of a newline", format: FormatOpenMetrics, input: "\n"},
+
 	// What podscrape reads otherwise, on purpose (doc.go).
 	{name: "indented line", format: FormatText, input: "  a 1\n",
 		known: `leading blanks are skipped: Prometheus keeps them in the name ("  a")`},

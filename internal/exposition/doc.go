@@ -45,7 +45,9 @@
 // OpenMetrics 1.0 adds # UNIT, the types gaugehistogram, info, stateset and unknown,
 // timestamps in float seconds (converted to milliseconds as Prometheus does: truncated
 // toward zero), exemplars and the mandatory # EOF at the end, with nothing after it on
-// its line or below. As in textparse, # HELP, # TYPE and # UNIT lines need a name and a
+// its line or below (an exposition of no bytes at all needs none: Prometheus' scrape
+// loop takes an empty body for an empty scrape before it picks a parser, so Parse
+// takes it for an empty exposition in either format). As in textparse, # HELP, # TYPE and # UNIT lines need a name and a
 // blank after it, # TYPE lines a type, a # UNIT must be a suffix of the name (x_seconds
 // for seconds), and labels a comma between them. _created series are samples, as
 // Prometheus ingests them by default. OpenMetrics whitespace is parsed with the text

@@ -88,7 +88,7 @@ func errorCases() []errorCase {
 		// OpenMetrics.
 		{"missing EOF", FormatOpenMetrics, "a 1\nb 2\n", 3, "missing # EOF"},
 		{"missing EOF, no final newline", FormatOpenMetrics, "a 1\nb 2", 3, "missing # EOF"},
-		{"empty OpenMetrics", FormatOpenMetrics, "", 1, "missing # EOF"},
+		{"OpenMetrics of a blank line", FormatOpenMetrics, "\n", 2, "missing # EOF"},
 		{"sample after EOF", FormatOpenMetrics, "a 1\n# EOF\nb 2\n", 3, "unexpected data after # EOF"},
 		{"blank line after EOF", FormatOpenMetrics, "# EOF\n\n", 2, "unexpected data after # EOF"},
 		{"blank after EOF", FormatOpenMetrics, "a 1\n# EOF \n", 2, "unexpected data after # EOF"},

@@ -132,10 +132,12 @@ func NewParser(opts Options) *Parser {
 // counted by OutOfBounds.
 //
 // samples is the number of sample lines read, kept, skipped or dropped, as Prometheus'
-// scrape_samples_scraped counts them. err is a *ParseError for a malformed exposition,
-// wraps ErrSampleLimit when Options.SampleLimit is exceeded, and wraps the error of r
-// when reading fails. Parse buffers one line at a time: bound the body in r (for
-// example with io.LimitReader), since a line may be as long as the body.
+// scrape_samples_scraped counts them. An exposition of no bytes at all has no samples
+// and is valid in either format (OpenMetrics' # EOF is required of any other). err is
+// a *ParseError for a malformed exposition, wraps ErrSampleLimit when
+// Options.SampleLimit is exceeded, and wraps the error of r when reading fails. Parse
+// buffers one line at a time: bound the body in r (for example with io.LimitReader),
+// since a line may be as long as the body.
 func (p *Parser) Parse(r io.Reader, f Format, emit func(*Sample) error) (samples int, err error) {
 	if f != FormatText && f != FormatOpenMetrics {
 		return 0, fmt.Errorf("parse exposition: unknown format %s", f)
@@ -157,7 +159,9 @@ func (p *Parser) Parse(r io.Reader, f Format, emit func(*Sample) error) (samples
 	if err := p.lr.readErr(); err != nil {
 		return p.samples, fmt.Errorf("read exposition: line %d: %w", p.lr.line+1, err)
 	}
-	if f == FormatOpenMetrics && !p.eof {
+	// No byte at all is an empty exposition, which Prometheus' scrape loop takes for
+	// an empty scrape before it picks a parser.
+	if f == FormatOpenMetrics && !p.eof && p.lr.line > 0 {
 		return p.samples, &ParseError{Line: p.lr.line + 1, Msg: "missing # EOF"}
 	}
 	p.flushMetadata()

@@ -204,10 +204,7 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	case resp.StatusCode != http.StatusOK:
 		return &StatusError{StatusCode: resp.StatusCode, noToken: job.noToken}
 	}
-	format, err := exposition.ParseContentType(resp.Header.Get("Content-Type"))
-	if err != nil {
-		return err
-	}
+	format, typeErr := exposition.ParseContentType(resp.Header.Get("Content-Type"))
 	var body io.Reader = resp.Body
 	switch enc := resp.Header.Get("Content-Encoding"); enc {
 	case "", "identity":
@@ -223,9 +220,21 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 		defer gzipReaders.Put(gz)
 		body = &gzipBody{gz: gz, src: src}
 	default:
+		if typeErr != nil {
+			return typeErr
+		}
 		return fmt.Errorf("%w %q", errContentEncoding, enc)
 	}
 	body = &capReader{r: body, left: s.config.MaxBodyBytes, limit: s.config.MaxBodyBytes}
+	if typeErr != nil {
+		// Prometheus' scrape loop takes an empty body for an empty, successful scrape
+		// before it looks at the Content-Type (the parser does so for its formats).
+		var one [1]byte
+		if _, err := io.ReadFull(body, one[:]); err == io.EOF {
+			return nil
+		}
+		return typeErr
+	}
 
 	p := s.parsers.get(sel)
 	defer s.parsers.put(p)
