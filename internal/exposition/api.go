@@ -28,9 +28,18 @@ func (f Format) String() string {
 	}
 }
 
-// AcceptHeader is the Accept header a scraper sends: OpenMetrics 1.0 preferred, the text
-// format 0.0.4 accepted, anything else last (its Content-Type then decides).
-const AcceptHeader = "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+// AcceptHeader is the Accept header a scraper sends: a Prometheus v0.316 server's, with
+// its default scrape_protocols and metric_name_escaping_scheme, so that a target serves
+// podscrape the exposition it serves Prometheus. OpenMetrics 1.0.0 first, then
+// OpenMetrics 0.0.1, the text format 1.0.0 and 0.0.4, anything else last (its
+// Content-Type then decides); escaping=allow-utf-8 asks for names as they are: without
+// it a client_golang target escapes vllm.num_requests.waiting as
+// vllm_num_requests_waiting, which a query written for Prometheus does not find.
+const AcceptHeader = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.7," +
+	"application/openmetrics-text;version=0.0.1;q=0.6," +
+	"text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5," +
+	"text/plain;version=0.0.4;q=0.4," +
+	"*/*;q=0.3"
 
 // Label is one exposed label pair, a plain value. __name__ is never among a Sample's
 // Labels.

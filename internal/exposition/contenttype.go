@@ -15,13 +15,19 @@ var ErrUnsupportedContentType = errors.New("unsupported Content-Type")
 // An empty Content-Type, and text/plain with any version or none, is FormatText (the
 // text/plain version 1.0.0 of Prometheus 3 is the text format with quoted UTF-8 names,
 // which the Parser reads). application/openmetrics-text with version 1.0.0, 0.0.1 or
-// none is FormatOpenMetrics. Anything else is an error wrapping
-// ErrUnsupportedContentType that quotes the header and names the supported types.
+// none is FormatOpenMetrics. Other parameters are ignored: charset, and escaping (the
+// names are read as the target wrote them, escaped or not, as Prometheus reads them).
+// Anything else is an error wrapping ErrUnsupportedContentType that quotes the header
+// and names the supported types.
 func ParseContentType(contentType string) (Format, error) {
 	switch contentType {
-	case "", textContentType, textContentType + "; charset=utf-8":
+	case "", textContentType, textContentType + "; charset=utf-8",
+		textContentType + "; charset=utf-8; escaping=underscores",
+		textContentType + "; charset=utf-8; escaping=allow-utf-8":
 		return FormatText, nil
-	case openMetricsContentType, openMetricsContentType + "; charset=utf-8":
+	case openMetricsContentType, openMetricsContentType + "; charset=utf-8",
+		openMetricsContentType + "; charset=utf-8; escaping=allow-utf-8",
+		openMetricsContentType + "; charset=utf-8; escaping=underscores":
 		return FormatOpenMetrics, nil
 	}
 	mediaType, params, err := mime.ParseMediaType(contentType)
@@ -43,7 +49,8 @@ func ParseContentType(contentType string) (Format, error) {
 }
 
 // The Content-Types client_golang and prometheus_client (Python) write, recognised without
-// parsing.
+// parsing, with the charset and escaping parameters client_golang adds to them (its
+// answers to AcceptHeader).
 const (
 	textContentType        = "text/plain; version=0.0.4"
 	openMetricsContentType = "application/openmetrics-text; version=1.0.0"

@@ -21,6 +21,12 @@ func TestParseContentType(t *testing.T) {
 		{contentType: "application/openmetrics-text", want: FormatOpenMetrics},
 		{contentType: "application/openmetrics-text; version=1.0.0; charset=utf-8", want: FormatOpenMetrics},
 		{contentType: "application/openmetrics-text; version=0.0.1", want: FormatOpenMetrics},
+		// What client_golang answers to AcceptHeader.
+		{contentType: "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8", want: FormatOpenMetrics},
+		{contentType: "application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=underscores", want: FormatOpenMetrics},
+		{contentType: "text/plain; version=0.0.4; charset=utf-8; escaping=underscores", want: FormatText},
+		{contentType: "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8", want: FormatText},
+		{contentType: "text/plain; version=0.0.4; charset=utf-8; escaping=values", want: FormatText},
 		{contentType: "application/openmetrics-text; version=2.0.0", wantErr: `OpenMetrics version "2.0.0"; want 1.0.0 or 0.0.1`},
 		{contentType: "text/html; charset=utf-8", wantErr: `"text/html; charset=utf-8"; want text/plain (Prometheus text format 0.0.4) or application/openmetrics-text (OpenMetrics 1.0)`},
 		{contentType: "application/json", wantErr: `unsupported Content-Type "application/json"`},

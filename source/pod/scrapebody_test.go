@@ -11,8 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
-
-	"github.com/podscrape/podscrape/internal/localcluster"
 )
 
 // startTypedPod starts a Ready pod behind a Service of a namespace of its own, answering
@@ -20,31 +18,13 @@ import (
 // source config for the Service.
 func startTypedPod(t *testing.T, contentType, encoding, body string) PodScrapingSourceConfig {
 	t.Helper()
-	ctx := context.Background()
-	ns := fmt.Sprintf("typedpod-%d", runs.Add(1))
-	if err := cp.CreateNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	ip := localcluster.NewAddressBlock().Next()
-	srv, err := localcluster.Serve(ip, 0, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	return startHandlerPod(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", contentType)
 		if encoding != "" {
 			w.Header().Set("Content-Encoding", encoding)
 		}
 		_, _ = fmt.Fprint(w, body)
 	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	sel := map[string]string{"app": "typedpod"}
-	if err := cp.CreateService(ctx, ns, "typedpod", sel, int32(srv.Port)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "p", Labels: sel, IP: ip, Ready: true}); err != nil {
-		t.Fatal(err)
-	}
-	return PodScrapingSourceConfig{ServiceName: "typedpod", ServiceNamespace: ns, MetricsPort: int32(srv.Port)}
 }
 
 const openMetricsType = "application/openmetrics-text; version=1.0.0; charset=utf-8"
