@@ -269,6 +269,11 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	if err != nil {
 		return fmt.Errorf("parse %s body: %w", formatName(format), err)
 	}
+	if sb != nil {
+		var repeats int
+		ps.series, repeats = sb.dropRepeats(ps.series)
+		ps.dropped += repeats
+	}
 	return nil
 }
 
@@ -310,16 +315,14 @@ func podLabels(smp *exposition.Sample, t *target) map[string]string {
 }
 
 // exportedName is the name an exposed label called name is kept under when the scraper
-// sets name itself: exported_<name>, prefixed again while taken in labels, as Prometheus
-// does with honor_labels: false.
+// sets name itself: exported_<name>, prefixed again while taken in labels by a value (an
+// empty one is no label), as Prometheus does with honor_labels: false.
 func exportedName(labels map[string]string, name string) string {
 	name = "exported_" + name
-	for {
-		if _, taken := labels[name]; !taken {
-			return name
-		}
+	for labels[name] != "" {
 		name = "exported_" + name
 	}
+	return name
 }
 
 func formatName(f exposition.Format) string {

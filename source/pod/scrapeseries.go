@@ -39,8 +39,10 @@ type PodSeries struct {
 // SeriesSample is one sample of a PodSeries.
 type SeriesSample struct {
 	// Labels name the series: __name__, the exposed labels and the pod's Target labels.
-	// An exposed label named as a target label is kept as exported_<name> (prefixed
-	// again while that name is taken), as Prometheus' honor_labels: false keeps it.
+	// An exposed label with an empty value is no label, as in Prometheus (m{a="1",b=""}
+	// is the series m{a="1"}, and the first sample of a series stands). An exposed label
+	// named as a target label is kept as exported_<name> (prefixed again while that name
+	// is taken), as Prometheus' honor_labels: false keeps it; an empty one is dropped.
 	Labels labels.Labels
 	// T is the sample's time in milliseconds since the Unix epoch: its own timestamp
 	// when the exposition gave one, else the scrape's start.
@@ -218,6 +220,33 @@ type seriesBuilder struct {
 	b      labels.ScratchBuilder
 	cache  *seriesCache
 	caches *seriesCaches
+	// emptied says a sample of the scrape had an exposed label with an empty value:
+	// its labels may then be another's (dropRepeats).
+	emptied bool
+}
+
+// dropRepeats drops, when the scrape had a sample with an empty exposed label value,
+// each sample whose labels are an earlier sample's: the parser drops the repeats of an
+// exposed series, but m{a="1"} and m{a="1",b=""} are two exposed series of one label
+// set, of which Prometheus stores the first. It returns the samples kept and how many
+// were dropped.
+func (sb *seriesBuilder) dropRepeats(samples []SeriesSample) ([]SeriesSample, int) {
+	if !sb.emptied {
+		return samples, 0
+	}
+	seen := make(map[string]struct{}, len(samples))
+	var buf []byte
+	kept := samples[:0]
+	for _, smp := range samples {
+		buf = smp.Labels.Bytes(buf[:0])
+		if _, dup := seen[string(buf)]; dup {
+			continue
+		}
+		seen[string(buf)] = struct{}{}
+		kept = append(kept, smp)
+	}
+	clear(samples[len(kept):])
+	return kept, len(samples) - len(kept)
 }
 
 // sample returns smp as a series sample of a scrape that started at scrapedAt. smp's
@@ -236,6 +265,7 @@ func (sb *seriesBuilder) sample(smp *exposition.Sample, scrapedAt time.Time) (Se
 			*smp.Slot = e
 		}
 	}
+	sb.emptied = sb.emptied || e.emptied
 	out := SeriesSample{Labels: e.labels, T: scrapedAt.UnixMilli(), V: smp.Value, Ref: &e.ref}
 	if smp.HasTimestamp {
 		out.T = smp.TimestampMs
@@ -244,11 +274,15 @@ func (sb *seriesBuilder) sample(smp *exposition.Sample, scrapedAt time.Time) (Se
 	return out, nil
 }
 
-// labels returns smp's series labels. An exposed label named as a target label takes
-// the slower way of the label maps, which renames it as Refresh's values and the
+// labels returns smp's series labels, without the exposed labels whose value is empty,
+// as Prometheus' labels.Builder drops them. An exposed label named as a target label
+// takes the slower way of the label maps, which renames it as Refresh's values and the
 // PromQL history do.
 func (sb *seriesBuilder) labels(smp *exposition.Sample) labels.Labels {
 	for _, l := range smp.Labels {
+		if l.Value == "" {
+			continue // no label, so no clash: Prometheus renames only a value
+		}
 		for _, t := range sb.target {
 			if l.Name == t.Name {
 				return sb.renamed(smp)
@@ -259,7 +293,9 @@ func (sb *seriesBuilder) labels(smp *exposition.Sample) labels.Labels {
 	b.Reset()
 	b.Add(labels.MetricName, smp.Name)
 	for _, l := range smp.Labels {
-		b.Add(l.Name, l.Value)
+		if l.Value != "" {
+			b.Add(l.Name, l.Value)
+		}
 	}
 	for _, l := range sb.target {
 		b.Add(l.Name, l.Value)
@@ -268,11 +304,19 @@ func (sb *seriesBuilder) labels(smp *exposition.Sample) labels.Labels {
 	return b.Labels()
 }
 
-// renamed builds smp's series labels through its label map: the source's own labels
-// first (podLabels renames an exposed pod or mapped pod label), then the added ones,
-// each exposed label of an added name kept as exported_<name> (see exportedName).
+// renamed builds smp's series labels through its label map, without the exposed labels
+// whose value is empty: the source's own labels first (setTargetLabels renames an
+// exposed pod or mapped pod label), then the added ones, each exposed label of an added
+// name kept as exported_<name> (see exportedName).
 func (sb *seriesBuilder) renamed(smp *exposition.Sample) labels.Labels {
-	m := podLabels(smp, sb.t)
+	m := make(map[string]string, len(smp.Labels)+2+len(sb.t.labels))
+	for _, l := range smp.Labels {
+		if l.Value != "" {
+			m[l.Name] = l.Value
+		}
+	}
+	setTargetLabels(m, sb.t.name, sb.t.labels)
+	m[labels.MetricName] = smp.Name
 	b := &sb.b
 	b.Reset()
 	for k, v := range m {

@@ -79,13 +79,14 @@ func targetPodLabels(keys []string, podLabels map[string]string) []podLabel {
 
 // setTargetLabels adds the scraper's labels of a sample to m, its exposed labels: pod
 // and the mapped pod labels. An exposed label of the same name is kept as
-// exported_<name> (Prometheus' honor_labels: false).
+// exported_<name> (Prometheus' honor_labels: false), unless its value is empty:
+// Prometheus renames only a value, an empty one being no label.
 func setTargetLabels(m map[string]string, pod string, mapped []podLabel) {
-	if v, ok := m["pod"]; ok {
+	if v := m["pod"]; v != "" {
 		m[exportedName(m, "pod")] = v
 	}
 	for _, l := range mapped {
-		if v, ok := m[l.name]; ok {
+		if v := m[l.name]; v != "" {
 			m[exportedName(m, l.name)] = v
 		}
 	}
@@ -105,7 +106,7 @@ func seriesLabels(b *labels.Builder, m map[string]string, namespace, instance st
 		b.Set(k, v)
 	}
 	for _, l := range [...]struct{ name, value string }{{"namespace", namespace}, {"instance", instance}} {
-		if v, ok := m[l.name]; ok {
+		if v := m[l.name]; v != "" {
 			b.Set(exportedName(m, l.name), v)
 		}
 		b.Set(l.name, l.value)

@@ -3,6 +3,7 @@ package pod
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -67,6 +68,9 @@ func TestSeriesLabels(t *testing.T) {
 			`{__name__="m", instance="[::1]:8000", namespace="ns", pod="p"}`},
 		{"exposed namespace and instance exported", map[string]string{"__name__": "m", "pod": "p", "namespace": "x", "instance": "y"}, "[::1]:8000",
 			`{__name__="m", exported_instance="y", exported_namespace="x", instance="[::1]:8000", namespace="ns", pod="p"}`},
+		// An empty value is no label: not exported, and no name taken.
+		{"empty exposed labels neither exported nor taking a name", map[string]string{"__name__": "m", "pod": "p", "namespace": "", "instance": "y", "exported_instance": ""}, "[::1]:8000",
+			`{__name__="m", exported_instance="y", instance="[::1]:8000", namespace="ns", pod="p"}`},
 	} {
 		if got := seriesLabels(&b, tc.sample, "ns", tc.instance).String(); got != tc.want {
 			t.Errorf("%s: got %s, want %s", tc.name, got, tc.want)
@@ -81,6 +85,30 @@ func TestSeriesLabels(t *testing.T) {
 	tg := target{addr: s.podURL("::1")}
 	if got := tg.instance(); got != "[::1]:8000" {
 		t.Errorf("instance of pod ::1: got %q, want [::1]:8000", got)
+	}
+}
+
+// TestSetTargetLabels: an exposed label a target label takes is kept as exported_<name>,
+// prefixed again while a value takes the name; an empty one, no label to Prometheus,
+// is neither kept nor takes a name.
+func TestSetTargetLabels(t *testing.T) {
+	mapped := []podLabel{{name: "llm_d_ai_variant", value: "v"}}
+	for _, tc := range []struct {
+		name    string
+		exposed map[string]string
+		want    map[string]string
+	}{
+		{"exposed pod", map[string]string{"pod": "x"}, map[string]string{"pod": "p", "exported_pod": "x", "llm_d_ai_variant": "v"}},
+		{"exposed pod, exported_pod taken", map[string]string{"pod": "x", "exported_pod": "y"},
+			map[string]string{"pod": "p", "exported_pod": "y", "exported_exported_pod": "x", "llm_d_ai_variant": "v"}},
+		{"empty exposed pod", map[string]string{"pod": "", "llm_d_ai_variant": ""}, map[string]string{"pod": "p", "llm_d_ai_variant": "v"}},
+		{"exported_pod empty", map[string]string{"pod": "x", "exported_pod": ""}, map[string]string{"pod": "p", "exported_pod": "x", "llm_d_ai_variant": "v"}},
+	} {
+		m := maps.Clone(tc.exposed)
+		setTargetLabels(m, "p", mapped)
+		if !maps.Equal(m, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, m, tc.want)
+		}
 	}
 }
 
