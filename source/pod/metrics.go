@@ -77,7 +77,7 @@ func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveCloc
 	})
 	m.duplicates = prometheus.NewCounter(prometheus.CounterOpts{
 		Name:        "podscrape_samples_duplicate_total",
-		Help:        "Sample lines dropped because their series repeated one earlier in the same exposition (the first is kept, as Prometheus keeps it), from pods scraped successfully.",
+		Help:        "Sample lines dropped from pods scraped successfully: their series repeated one earlier in the same exposition (the first is kept, as Prometheus keeps it), or their own timestamp is beyond what a millisecond timestamp holds (as Prometheus' storage refuses it).",
 		ConstLabels: labels,
 	})
 	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{

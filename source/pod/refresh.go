@@ -72,7 +72,7 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 			log.V(1).Info("pod scrape failed", "service", s.serviceKey(), "pod", pods[i].target.key,
 				"reason", ScrapeReason(pods[i].err), "error", pods[i].err.Error())
 		case pods[i].dropped > 0:
-			log.V(1).Info("pod exposed repeated series: kept the first sample of each, dropped the repeats",
+			log.V(1).Info("pod exposed samples Prometheus would not store (a repeated series: the first kept; a timestamp out of range): dropped",
 				"service", s.serviceKey(), "pod", pods[i].target.key, "dropped", pods[i].dropped)
 		}
 	}

@@ -117,7 +117,7 @@ func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.La
 			log.V(1).Info("pod scrape failed", "service", s.serviceKey(), "pod", ps.target.key,
 				"reason", ScrapeReason(ps.err), "error", ps.err.Error())
 		case ps.dropped > 0:
-			log.V(1).Info("pod exposed repeated series: kept the first sample of each, dropped the repeats",
+			log.V(1).Info("pod exposed samples Prometheus would not store (a repeated series: the first kept; a timestamp out of range): dropped",
 				"service", s.serviceKey(), "pod", ps.target.key, "dropped", ps.dropped)
 		}
 		out[i] = PodSeries{
