@@ -57,7 +57,10 @@ func echoToken(rec *recorder, where string) http.Handler {
 			w.Header().Set("Content-Type", textFormat)
 			_, _ = w.Write([]byte(auth + "\n"))
 		case "content-type":
+			// An HTML page (a login page, a proxy's error) quoting the token in its type; an
+			// empty body would be an empty scrape, whatever its type, as in Prometheus.
 			w.Header().Set("Content-Type", "text/html; charset=\""+auth+"\"")
+			_, _ = w.Write([]byte("<html>login</html>\n"))
 		case "location":
 			http.Redirect(w, r, "http://"+r.Host+"/login?auth="+strings.TrimPrefix(auth, "Bearer "), http.StatusFound)
 		}
