@@ -269,11 +269,6 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	if err != nil {
 		return fmt.Errorf("parse %s body: %w", formatName(format), err)
 	}
-	if sb != nil {
-		var repeats int
-		ps.series, repeats = sb.dropRepeats(ps.series)
-		ps.dropped += repeats
-	}
 	return nil
 }
 

@@ -40,7 +40,10 @@ type PodSeries struct {
 type SeriesSample struct {
 	// Labels name the series: __name__, the exposed labels and the pod's Target labels.
 	// An exposed label with an empty value is no label, as in Prometheus (m{a="1",b=""}
-	// is the series m{a="1"}, and the first sample of a series stands). An exposed label
+	// is the series m{a="1"}): two exposed series of one label set give two samples of
+	// it, of which a store keeps the first, as Prometheus' does (serve's history counts
+	// the other as a duplicate). Finding them here cost a map of every sample's labels
+	// per scrape, doubling a scrape's allocations for the rare exposition that has one. An exposed label
 	// named as a target label is kept as exported_<name> (prefixed again while that name
 	// is taken), as Prometheus' honor_labels: false keeps it; an empty one is dropped.
 	Labels labels.Labels
@@ -220,33 +223,6 @@ type seriesBuilder struct {
 	b      labels.ScratchBuilder
 	cache  *seriesCache
 	caches *seriesCaches
-	// emptied says a sample of the scrape had an exposed label with an empty value:
-	// its labels may then be another's (dropRepeats).
-	emptied bool
-}
-
-// dropRepeats drops, when the scrape had a sample with an empty exposed label value,
-// each sample whose labels are an earlier sample's: the parser drops the repeats of an
-// exposed series, but m{a="1"} and m{a="1",b=""} are two exposed series of one label
-// set, of which Prometheus stores the first. It returns the samples kept and how many
-// were dropped.
-func (sb *seriesBuilder) dropRepeats(samples []SeriesSample) ([]SeriesSample, int) {
-	if !sb.emptied {
-		return samples, 0
-	}
-	seen := make(map[string]struct{}, len(samples))
-	var buf []byte
-	kept := samples[:0]
-	for _, smp := range samples {
-		buf = smp.Labels.Bytes(buf[:0])
-		if _, dup := seen[string(buf)]; dup {
-			continue
-		}
-		seen[string(buf)] = struct{}{}
-		kept = append(kept, smp)
-	}
-	clear(samples[len(kept):])
-	return kept, len(samples) - len(kept)
 }
 
 // sample returns smp as a series sample of a scrape that started at scrapedAt. smp's
@@ -265,7 +241,6 @@ func (sb *seriesBuilder) sample(smp *exposition.Sample, scrapedAt time.Time) (Se
 			*smp.Slot = e
 		}
 	}
-	sb.emptied = sb.emptied || e.emptied
 	out := SeriesSample{Labels: e.labels, T: scrapedAt.UnixMilli(), V: smp.Value, Ref: &e.ref}
 	if smp.HasTimestamp {
 		out.T = smp.TimestampMs

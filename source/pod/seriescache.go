@@ -34,14 +34,13 @@ type seriesCache struct {
 
 // seriesEntry is the series of one exposed series. Two exposed series may have one
 // label set (m{a="1"} and m{a="1",b=""}: an empty value is no label), each with its
-// entry; the scrape keeps the first sample of the label set (seriesBuilder.dropRepeats).
+// entry; the history they go to keeps the first sample of the label set.
 type seriesEntry struct {
-	labels  labels.Labels
-	hash    uint64 // the parser's series hash
-	name    string // the sample's name as exposed, checked on every hit
-	emptied bool   // an exposed label had an empty value, not in labels
-	gen     uint64 // the last scrape that used it
-	ref     any    // the caller's slot (SeriesSample.Ref)
+	labels labels.Labels
+	hash   uint64 // the parser's series hash
+	name   string // the sample's name as exposed, checked on every hit
+	gen    uint64 // the last scrape that used it
+	ref    any    // the caller's slot (SeriesSample.Ref)
 }
 
 // take returns the cache of pod key for one scrape, built for target (emptied when it
@@ -105,7 +104,7 @@ func (sc *seriesCache) entry(smp *exposition.Sample, build func(*exposition.Samp
 		if ok && e.gen == sc.gen {
 			sc.seen-- // another name under the hash, seen now: replaced, counted again below
 		}
-		e = &seriesEntry{labels: build(smp), hash: smp.Hash, name: smp.Name, emptied: hasEmptyValue(smp.Labels)}
+		e = &seriesEntry{labels: build(smp), hash: smp.Hash, name: smp.Name}
 		sc.entries[smp.Hash] = e
 	}
 	sc.use(e)
@@ -129,14 +128,4 @@ func (sc *seriesCache) syntheticEntry(i int, build func() labels.Labels) *series
 		sc.synthetic[i] = e
 	}
 	return e
-}
-
-// hasEmptyValue reports whether a label of ls has an empty value.
-func hasEmptyValue(ls []exposition.Label) bool {
-	for _, l := range ls {
-		if l.Value == "" {
-			return true
-		}
-	}
-	return false
 }
