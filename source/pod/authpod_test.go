@@ -1,13 +1,10 @@
 package pod
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"sync"
 	"testing"
-
-	"github.com/podscrape/podscrape/internal/localcluster"
 )
 
 // authPod is one Ready pod behind a Service of a namespace of its own that answers its
@@ -45,24 +42,6 @@ func (p *authPod) requests() []string {
 // returns it with a source config for its Service (no auth set).
 func startAuthPod(t *testing.T, token string, status int) (*authPod, PodScrapingSourceConfig) {
 	t.Helper()
-	ctx := context.Background()
-	ns := fmt.Sprintf("authpod-%d", runs.Add(1)) // unique under -count
-	if err := cp.CreateNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
 	p := &authPod{token: token, status: status}
-	ip := localcluster.NewAddressBlock().Next()
-	srv, err := localcluster.Serve(ip, 0, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	sel := map[string]string{"app": "authpod"}
-	if err := cp.CreateService(ctx, ns, "authpod", sel, int32(srv.Port)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "p", Labels: sel, IP: ip, Ready: true}); err != nil {
-		t.Fatal(err)
-	}
-	return p, PodScrapingSourceConfig{ServiceName: "authpod", ServiceNamespace: ns, MetricsPort: int32(srv.Port)}
+	return p, startHandlerPod(t, p)
 }

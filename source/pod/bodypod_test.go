@@ -39,24 +39,31 @@ func (p *bodyPod) set(body string, fail bool) {
 // Service (no clock set).
 func startBodyPod(t *testing.T, body string) (*bodyPod, PodScrapingSourceConfig) {
 	t.Helper()
+	p := &bodyPod{body: body}
+	return p, startHandlerPod(t, p)
+}
+
+// startHandlerPod starts one Ready pod served by h behind a Service of a namespace of its
+// own and returns a source config for it.
+func startHandlerPod(t *testing.T, h http.Handler) PodScrapingSourceConfig {
+	t.Helper()
 	ctx := context.Background()
-	ns := fmt.Sprintf("bodypod-%d", runs.Add(1)) // unique under -count
+	ns := fmt.Sprintf("pod-%d", runs.Add(1)) // unique under -count
 	if err := cp.CreateNamespace(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
-	p := &bodyPod{body: body}
 	ip := localcluster.NewAddressBlock().Next()
-	srv, err := localcluster.Serve(ip, 0, p)
+	srv, err := localcluster.Serve(ip, 0, h)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	sel := map[string]string{"app": "bodypod"}
-	if err := cp.CreateService(ctx, ns, "bodypod", sel, int32(srv.Port)); err != nil {
+	sel := map[string]string{"app": "pod"}
+	if err := cp.CreateService(ctx, ns, "pod", sel, int32(srv.Port)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "p", Labels: sel, IP: ip, Ready: true}); err != nil {
 		t.Fatal(err)
 	}
-	return p, PodScrapingSourceConfig{ServiceName: "bodypod", ServiceNamespace: ns, MetricsPort: int32(srv.Port)}
+	return PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns, MetricsPort: int32(srv.Port)}
 }

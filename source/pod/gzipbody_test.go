@@ -6,41 +6,14 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/podscrape/podscrape/internal/localcluster"
 	"github.com/podscrape/podscrape/source"
 )
-
-// startHandlerPod starts one Ready pod served by h behind a Service of a namespace of its
-// own and returns a source config for it.
-func startHandlerPod(t *testing.T, h http.Handler) PodScrapingSourceConfig {
-	t.Helper()
-	ctx := context.Background()
-	ns := fmt.Sprintf("handlerpod-%d", runs.Add(1)) // unique under -count
-	if err := cp.CreateNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	ip := localcluster.NewAddressBlock().Next()
-	srv, err := localcluster.Serve(ip, 0, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	sel := map[string]string{"app": "handlerpod"}
-	if err := cp.CreateService(ctx, ns, "handlerpod", sel, int32(srv.Port)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "p", Labels: sel, IP: ip, Ready: true}); err != nil {
-		t.Fatal(err)
-	}
-	return PodScrapingSourceConfig{ServiceName: "handlerpod", ServiceNamespace: ns, MetricsPort: int32(srv.Port)}
-}
 
 // gzipped compresses body into one gzip member at level.
 func gzipped(t *testing.T, body string, level int) []byte {
