@@ -130,9 +130,10 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 	st := &scrapeState{start: start}
 	switch {
 	case err != nil:
-		// Discovery or the Secret failed: no pod was scraped. The history keeps what it
-		// had; the series go stale by the lookback delta, as Prometheus' would when
-		// its service discovery fails.
+		// Discovery or the Secret failed, or none of the pods selected is Ready: no pod
+		// was scraped. The history keeps what it had; the series go stale by the
+		// lookback delta, as Prometheus' would when its service discovery fails, and
+		// queries that read the Service are 503 meanwhile (st.err).
 		st.err = err
 	default:
 		scrapes, pods := s.toScrapes(series)
