@@ -32,8 +32,9 @@ type Pod struct {
 	requests atomic.Int64
 	deleted  atomic.Bool
 
-	mu     sync.Mutex // serialises the pod's object writes and Delete
-	server *localcluster.Server
+	mu      sync.Mutex // serialises the pod's object writes and Delete; protects created
+	created bool       // this Pod created the object, so only it may delete it
+	server  *localcluster.Server
 }
 
 func newPod(s *Service, name string, h http.Handler) *Pod {
@@ -85,6 +86,7 @@ func (p *Pod) create(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("podscrapetest: %w", err)
 	}
+	p.created = true
 	return nil
 }
 
@@ -104,25 +106,27 @@ func (p *Pod) SetReady(ctx context.Context, ready bool) error {
 	return nil
 }
 
-// Delete deletes the Pod object and stops its server. Deleting a deleted pod does
-// nothing.
+// Delete deletes the Pod object, if this Pod created it, and stops its server. Deleting
+// a deleted pod does nothing.
 func (p *Pod) Delete(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.deleted.Swap(true) {
 		return nil
 	}
-	obj := &corev1.Pod{}
-	obj.Namespace, obj.Name = p.svc.Namespace, p.Name
-	err := p.svc.env.Client.Delete(ctx, obj)
-	if apierrors.IsNotFound(err) {
-		err = nil
-	}
-	if err != nil {
-		err = fmt.Errorf("podscrapetest: delete pod %s/%s: %w", obj.Namespace, obj.Name, err)
+	var err error
+	if p.created {
+		obj := &corev1.Pod{}
+		obj.Namespace, obj.Name = p.svc.Namespace, p.Name
+		if err = p.svc.env.Client.Delete(ctx, obj); apierrors.IsNotFound(err) {
+			err = nil
+		}
+		if err != nil {
+			err = fmt.Errorf("podscrapetest: delete pod %s/%s: %w", p.svc.Namespace, p.Name, err)
+		}
 	}
 	if cerr := p.server.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("podscrapetest: stop the server of pod %s/%s: %w", obj.Namespace, obj.Name, cerr)
+		err = fmt.Errorf("podscrapetest: stop the server of pod %s/%s: %w", p.svc.Namespace, p.Name, cerr)
 	}
 	return err
 }

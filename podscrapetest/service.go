@@ -60,12 +60,15 @@ type Service struct {
 	podLabels map[string]map[string]string  // by pod name, beside labels
 	initial   func(pod string) http.Handler // a new pod's first handler
 
-	mu   sync.Mutex // protects pods
-	pods []*Pod
+	mu      sync.Mutex // protects pods and created
+	pods    []*Pod
+	created bool // this Service created the Service object, so only it may delete it
 }
 
 // NewService creates the namespace (when missing), the Service and its Ready pods, each
-// served on its own loopback address. On error nothing it started is left running.
+// served on its own loopback address. On error nothing it started is left running, and
+// it deletes only the objects it created: never those of another Service with the same
+// namespace and name, or a pod of the same name.
 func (e *Environment) NewService(ctx context.Context, opts ServiceOptions) (_ *Service, err error) {
 	if opts.Name == "" {
 		opts.Name = "metrics"
@@ -138,6 +141,9 @@ func (e *Environment) NewService(ctx context.Context, opts ServiceOptions) (_ *S
 	if err := e.cp.CreateService(ctx, s.Namespace, s.Name, labels, s.Port); err != nil {
 		return nil, fmt.Errorf("podscrapetest: %w", err)
 	}
+	s.mu.Lock()
+	s.created = true
+	s.mu.Unlock()
 	for _, p := range pods {
 		if err := p.create(ctx); err != nil {
 			return nil, err
@@ -201,16 +207,28 @@ func (s *Service) AddPod(ctx context.Context, name string) (*Pod, error) {
 }
 
 // Close stops every pod's server and deletes the Service and its pods from the API
-// server; the namespace stays (the test API server runs no namespace controller).
+// server (those it created); the namespace stays (the test API server runs no namespace
+// controller).
 func (s *Service) Close() error {
 	ctx := context.Background()
 	var errs []error
 	for _, p := range s.Pods() {
 		errs = append(errs, p.Delete(ctx))
 	}
+	s.mu.Lock()
+	created := s.created
+	s.mu.Unlock()
+	if !created {
+		return errors.Join(errs...)
+	}
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: s.Name}}
 	if err := s.env.Client.Delete(ctx, svc); err != nil && !apierrors.IsNotFound(err) {
 		errs = append(errs, fmt.Errorf("podscrapetest: delete service %s/%s: %w", s.Namespace, s.Name, err))
+	} else {
+		// Gone: a second Close must not delete a later Service of the same name.
+		s.mu.Lock()
+		s.created = false
+		s.mu.Unlock()
 	}
 	return errors.Join(errs...)
 }
