@@ -76,3 +76,33 @@ func TestCloseTwiceLeavesALaterServicesObject(t *testing.T) {
 		t.Errorf("the later Service %s after the first's second Close: got %v, want it there", key, err)
 	}
 }
+
+// TestPodDeleteRetriesAFailedDelete: a Delete that fails (its context is cancelled)
+// leaves the pod listed, and a later Delete deletes the Pod object.
+func TestPodDeleteRetriesAFailedDelete(t *testing.T) {
+	ctx := context.Background()
+	svc, err := env.NewService(ctx, podscrapetest.ServiceOptions{Pods: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	p := svc.Pods()[0]
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := p.Delete(cancelled); err == nil {
+		t.Fatal("Delete with a cancelled context: no error, want one")
+	}
+	if got := len(svc.Pods()); got != 1 {
+		t.Errorf("Pods() after a failed Delete: got %d pods, want 1", got)
+	}
+	if err := p.Delete(ctx); err != nil {
+		t.Fatalf("Delete again: %v", err)
+	}
+	key := client.ObjectKey{Namespace: svc.Namespace, Name: p.Name}
+	if err := env.Client.Get(ctx, key, &corev1.Pod{}); err == nil {
+		t.Errorf("pod %s after a retried Delete: still there, want it deleted", key)
+	}
+	if got := len(svc.Pods()); got != 0 {
+		t.Errorf("Pods() after the retried Delete: got %d pods, want 0", got)
+	}
+}

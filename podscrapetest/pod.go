@@ -30,11 +30,12 @@ type Pod struct {
 	svc      *Service
 	handler  atomic.Pointer[http.Handler] // what the server serves now
 	requests atomic.Int64
-	deleted  atomic.Bool
+	deleted  atomic.Bool // the Pod object is gone: Pods leaves the pod out
 
 	mu      sync.Mutex // serialises the pod's object writes and Delete; protects created
 	created bool       // this Pod created the object, so only it may delete it
 	server  *localcluster.Server
+	stop    sync.Once // stops server on the first Delete; a retry only retries the object
 }
 
 func newPod(s *Service, name string, h http.Handler) *Pod {
@@ -107,11 +108,11 @@ func (p *Pod) SetReady(ctx context.Context, ready bool) error {
 }
 
 // Delete deletes the Pod object, if this Pod created it, and stops its server. Deleting
-// a deleted pod does nothing.
+// a deleted pod does nothing; a Delete that failed (its context ended, say) can be retried.
 func (p *Pod) Delete(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.deleted.Swap(true) {
+	if p.deleted.Load() {
 		return nil
 	}
 	var err error
@@ -125,8 +126,15 @@ func (p *Pod) Delete(ctx context.Context) error {
 			err = fmt.Errorf("podscrapetest: delete pod %s/%s: %w", p.svc.Namespace, p.Name, err)
 		}
 	}
-	if cerr := p.server.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("podscrapetest: stop the server of pod %s/%s: %w", p.svc.Namespace, p.Name, cerr)
+	// Marked deleted only once the object is gone: a failed Delete stays retryable, and
+	// Service.Close retries it.
+	if err == nil {
+		p.deleted.Store(true)
 	}
+	p.stop.Do(func() {
+		if cerr := p.server.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("podscrapetest: stop the server of pod %s/%s: %w", p.svc.Namespace, p.Name, cerr)
+		}
+	})
 	return err
 }
