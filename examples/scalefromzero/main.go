@@ -58,6 +58,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "scalefromzero: -service and -model are required")
 		os.Exit(2)
 	}
+	if o.interval <= 0 {
+		fmt.Fprintf(os.Stderr, "scalefromzero: -interval must be positive, got %v\n", o.interval)
+		flag.Usage()
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, os.Stdout, os.Stderr, o); err != nil {
@@ -94,8 +99,13 @@ func run(ctx context.Context, out, errOut io.Writer, o options) error {
 	if err != nil {
 		return err
 	}
-	tick := time.NewTicker(o.interval)
-	defer tick.Stop()
+	// Only a loop needs a ticker: -once must not depend on -interval being usable.
+	var tick <-chan time.Time
+	if !o.once {
+		t := time.NewTicker(o.interval)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		n, err := check.pending(ctx)
 		switch {
@@ -114,7 +124,7 @@ func run(ctx context.Context, out, errOut io.Writer, o options) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
+		case <-tick:
 		}
 	}
 }

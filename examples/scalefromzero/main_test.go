@@ -130,14 +130,21 @@ func TestPending(t *testing.T) {
 // errAny stands for any error in TestPending.
 var errAny = errors.New("any error")
 
-// TestProgramOnce builds the program and runs one check against EPP pods through a
-// kubeconfig, with its cached client.
-func TestProgramOnce(t *testing.T) {
-	dir := t.TempDir()
+// build builds the program into dir and returns its path.
+func build(t *testing.T, dir string) string {
+	t.Helper()
 	bin := filepath.Join(dir, "scalefromzero")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// TestProgramOnce builds the program and runs one check against EPP pods through a
+// kubeconfig, with its cached client.
+func TestProgramOnce(t *testing.T) {
+	dir := t.TempDir()
+	bin := build(t, dir)
 	ctx := context.Background()
 	svc, err := env.NewService(ctx, podscrapetest.ServiceOptions{Name: "epp", Pods: 2, Body: liveEPP(t)})
 	if err != nil {
@@ -162,6 +169,52 @@ func TestProgramOnce(t *testing.T) {
 	svc.Pods()[1].SetHandler(failing)
 	if out, err := run(); err == nil || !strings.Contains(out, "epp-1") {
 		t.Fatalf("with a failing EPP pod: got %v:\n%s\nwant exit 1 naming the pod", err, out)
+	}
+}
+
+// TestProgramRejectsANonPositiveInterval: -interval 0 or below is a usage error (exit 2,
+// naming the flag), with -once too, not a panic in time.NewTicker.
+func TestProgramRejectsANonPositiveInterval(t *testing.T) {
+	bin := build(t, t.TempDir())
+	for _, interval := range []string{"0", "-1s"} {
+		for _, once := range []bool{false, true} {
+			args := []string{"-service", "epp", "-model", "fake-model", "-interval", interval}
+			if once {
+				args = append(args, "-once")
+			}
+			var out bytes.Buffer
+			cmd := exec.Command(bin, args...)
+			cmd.Stdout, cmd.Stderr = &out, &out
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(out.String(), "-interval must be positive") {
+				t.Errorf("%v: got %v:\n%s\nwant exit status 2 saying -interval must be positive", args, err, out.String())
+			}
+		}
+	}
+}
+
+// TestRunOnceNeedsNoTicker: run with once makes no ticker, so an interval a ticker
+// refuses cannot break a single check.
+func TestRunOnceNeedsNoTicker(t *testing.T) {
+	// Cancelled at the end: it stops the cache run starts, whose watches would otherwise
+	// hold the API server's shutdown.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	svc, err := env.NewService(ctx, podscrapetest.ServiceOptions{Name: "epp", Pods: 1, Body: liveEPP(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := env.WriteKubeconfig(kubeconfig, svc.Namespace); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = run(ctx, &out, &out, options{kubeconfig: kubeconfig, namespace: svc.Namespace, service: svc.Name,
+		port: int(svc.Port), model: "fake-model", once: true})
+	if want := "fake-model: 15 requests waiting in flow control: scale from zero\n"; err != nil || out.String() != want {
+		t.Fatalf("got %v, %q; want %q", err, out.String(), want)
 	}
 }
 
