@@ -9,7 +9,8 @@
 // The client reads Services and pods from a cache (an informer on the namespace): at 10
 // refreshes a second a direct client would make 20 API requests a second (BENCH.md).
 // It needs get, list and watch on services and pods in -namespace, and with -secret the
-// same on secrets in -secret-namespace.
+// same on secrets in -secret-namespace; without them it exits at once, naming the
+// informer that could not sync.
 //
 //	go run ./examples/scalefromzero -kubeconfig ~/.kube/config -namespace llm-d \
 //	    -service epp-service -port 9090 -model Qwen/Qwen3-0.6B \
@@ -25,6 +26,7 @@ import (
 	"os/signal"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -82,7 +84,11 @@ func run(ctx context.Context, out, errOut io.Writer, o options) error {
 	if secretNamespace == "" {
 		secretNamespace = o.namespace
 	}
-	reader, err := cachedReader(ctx, restConfig, o.namespace, secretNamespace)
+	cachedSecrets := ""
+	if o.secret != "" {
+		cachedSecrets = secretNamespace
+	}
+	reader, err := cachedReader(ctx, restConfig, cacheSyncTimeout, o.namespace, cachedSecrets)
 	if err != nil {
 		return err
 	}
@@ -129,20 +135,46 @@ func run(ctx context.Context, out, errOut io.Writer, o options) error {
 	}
 }
 
-// cachedReader returns a client reading from informers on the namespaces, started and
-// synced, so a refresh makes no API request.
-func cachedReader(ctx context.Context, cfg *rest.Config, namespaces ...string) (client.Reader, error) {
-	byNamespace := map[string]cache.Config{}
-	for _, ns := range namespaces {
-		byNamespace[ns] = cache.Config{}
+// cacheSyncTimeout bounds the first list of each informer: one the program may not list
+// retries until its context ends, so without a bound -once would never return.
+const cacheSyncTimeout = 30 * time.Second
+
+// cachedReader returns a client reading Services and pods in namespace, and Secrets in
+// secretNamespace unless it is empty, from informers it starts and waits for (at most
+// timeout), so a refresh makes no API request. The cache starts informers lazily, on
+// first use, so WaitForCacheSync alone would return at once and the first Refresh would
+// block, without RBAC, until its context ended: it gets each informer the program reads,
+// and an error names the one that did not sync.
+func cachedReader(ctx context.Context, cfg *rest.Config, timeout time.Duration, namespace, secretNamespace string) (client.Reader, error) {
+	type kind struct {
+		obj client.Object
+		ns  string
 	}
-	c, err := cache.New(cfg, cache.Options{DefaultNamespaces: byNamespace})
+	kinds := []kind{{&corev1.Service{}, namespace}, {&corev1.Pod{}, namespace}}
+	if secretNamespace != "" {
+		kinds = append(kinds, kind{&corev1.Secret{}, secretNamespace})
+	}
+	// Each kind in its own namespace only, so the program needs no more than the header
+	// says (a Secret namespace's pods, say).
+	byObject := map[client.Object]cache.ByObject{}
+	for _, k := range kinds {
+		byObject[k.obj] = cache.ByObject{Namespaces: map[string]cache.Config{k.ns: {}}}
+	}
+	c, err := cache.New(cfg, cache.Options{DefaultNamespaces: map[string]cache.Config{namespace: {}}, ByObject: byObject})
 	if err != nil {
 		return nil, fmt.Errorf("cache for %s: %w", cfg.Host, err)
 	}
 	go func() { _ = c.Start(ctx) }()
-	if !c.WaitForCacheSync(ctx) {
-		return nil, fmt.Errorf("cache for %s did not sync", cfg.Host)
+	syncCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	// Started first: GetInformer on a cache not yet started returns without waiting.
+	if !c.WaitForCacheSync(syncCtx) {
+		return nil, fmt.Errorf("cache for %s did not start", cfg.Host)
+	}
+	for _, k := range kinds {
+		if _, err := c.GetInformer(syncCtx, k.obj); err != nil {
+			return nil, fmt.Errorf("cache for %s (needs get, list and watch on %T in %s): %w", cfg.Host, k.obj, k.ns, err)
+		}
 	}
 	return c, nil
 }

@@ -270,7 +270,7 @@ func BenchmarkPendingRefresh(b *testing.B) {
 				} else {
 					cacheCtx, stop := context.WithCancel(ctx)
 					defer stop()
-					if reader, err = cachedReader(cacheCtx, cfg, svc.Namespace); err != nil {
+					if reader, err = cachedReader(cacheCtx, cfg, time.Minute, svc.Namespace, ""); err != nil {
 						b.Fatal(err)
 					}
 				}
