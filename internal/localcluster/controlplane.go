@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -43,6 +44,17 @@ func Start(opts Options) (*ControlPlane, error) {
 		if dir, err = BinaryDir(opts.Progress); err != nil {
 			return nil, err
 		}
+	}
+	// envtest's own error for a missing binary names neither the build command nor the
+	// variable: check first, and say how to get them.
+	var missing []string
+	for _, name := range []string{"kube-apiserver", "etcd"} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.IsDir() {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("control-plane binaries: %s has no %s: %s", dir, strings.Join(missing, " or "), buildHint)
 	}
 	env := &envtest.Environment{BinaryAssetsDirectory: dir}
 	// Explicit paths: envtest would otherwise prefer KUBEBUILDER_ASSETS even when it is
@@ -106,6 +118,10 @@ func BinaryDir(w io.Writer) (string, error) {
 	return filepath.Join(root, "bin", "k8s"), nil
 }
 
+// buildHint says how a module outside this repository gets the control-plane binaries.
+const buildHint = "build kube-apiserver and etcd once with 'go run github.com/podscrape/podscrape/tools/buildenvtest -o bin/k8s' " +
+	"(from your module; about 8 minutes the first time) and set KUBEBUILDER_ASSETS=$PWD/bin/k8s"
+
 // repoRoot finds this repository from the working directory: the nearest parent holding
 // tools/envtest/go.mod.
 func repoRoot() (string, error) {
@@ -119,9 +135,7 @@ func repoRoot() (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("control-plane binaries: not inside the podscrape repository and KUBEBUILDER_ASSETS is not set: " +
-				"build kube-apiserver and etcd once with 'go run github.com/podscrape/podscrape/tools/buildenvtest -o bin/k8s' " +
-				"(from your module; about 8 minutes the first time) and set KUBEBUILDER_ASSETS=$PWD/bin/k8s")
+			return "", errors.New("control-plane binaries: not inside the podscrape repository and KUBEBUILDER_ASSETS is not set: " + buildHint)
 		}
 		dir = parent
 	}
