@@ -77,16 +77,7 @@ func TestScrapeSeriesGetsUTF8NamesAsPrometheus(t *testing.T) {
 	g.WithLabelValues("m").Set(7)
 	reg.MustRegister(g)
 	cfg := startHandlerPod(t, promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
-	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	pods, err := s.ScrapeSeries(context.Background())
-	if err != nil || len(pods) != 1 || !pods[0].Up {
-		t.Fatalf("ScrapeSeries: %+v, %v; want the pod up", pods, err)
-	}
-	smp := pods[0].Samples[0]
+	smp := scrapeOnePod(t, cfg).Samples[0]
 	if got := smp.Labels.Get(labels.MetricName); got != "vllm.num_requests.waiting" || smp.Labels.Get("model.name") != "m" || smp.V != 7 {
 		t.Errorf("got %s %v, want vllm.num_requests.waiting{model.name=\"m\"} 7", smp.Labels, smp.V)
 	}

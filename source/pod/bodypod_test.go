@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -66,4 +67,37 @@ func startHandlerPod(t *testing.T, h http.Handler) PodScrapingSourceConfig {
 		t.Fatal(err)
 	}
 	return PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns, MetricsPort: int32(srv.Port)}
+}
+
+// checkNewSource builds a source of cfg and closes it, returning NewPodScrapingSource's
+// error; want "" asks for none, else an error containing want.
+func checkNewSource(t *testing.T, cfg PodScrapingSourceConfig, want string) error {
+	t.Helper()
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err == nil {
+		s.Close()
+	}
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("got %v, want no error", err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Fatalf("got %v, want an error containing %q", err, want)
+	}
+	return err
+}
+
+// scrapeOnePod scrapes cfg's Service once through ScrapeSeries with a source that lives
+// until the test ends, and returns its one pod, which must be up.
+func scrapeOnePod(t *testing.T, cfg PodScrapingSourceConfig) PodSeries {
+	t.Helper()
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	pods, err := s.ScrapeSeries(context.Background())
+	if err != nil || len(pods) != 1 || !pods[0].Up {
+		t.Fatalf("ScrapeSeries: %+v, %v; want the pod up", pods, err)
+	}
+	return pods[0]
 }

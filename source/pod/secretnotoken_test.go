@@ -129,16 +129,7 @@ func TestMetricsReaderSecretKeyMustBeADataKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := PodScrapingSourceConfig{ServiceName: "svc", ServiceNamespace: "ns", MetricsPort: 9090,
 				MetricsReaderSecretName: "reader", MetricsReaderSecretKey: tc.key}
-			s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-			if err == nil {
-				s.Close()
-			}
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("got %v, want no error", err)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Fatalf("got %v, want an error containing %q", err, tc.want)
-			}
+			checkNewSource(t, cfg, tc.want)
 		})
 	}
 }

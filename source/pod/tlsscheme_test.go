@@ -1,7 +1,6 @@
 package pod
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -40,16 +39,7 @@ func TestTLSSettingsNeedHTTPS(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: "llm-d", MetricsPort: 8000, BearerToken: "token-for-the-pods"}
 			tc.mutate(&cfg)
-			s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-			if err == nil {
-				s.Close()
-			}
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("got %v, want no error", err)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Fatalf("got %v, want an error containing %q", err, tc.want)
-			case err != nil && strings.Contains(err.Error(), cfg.BearerToken):
+			if err := checkNewSource(t, cfg, tc.want); err != nil && strings.Contains(err.Error(), cfg.BearerToken) {
 				t.Fatalf("the error shows the token: %v", err)
 			}
 		})
