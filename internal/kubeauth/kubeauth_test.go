@@ -163,9 +163,10 @@ func TestTokenNotPassedOn(t *testing.T) {
 	}
 }
 
-// TestReviewsAreReused holds the cache to its lifetimes with a clock that moves only when
-// told: a token's review for a minute, an allowed access for five, a denied one for 30 s.
-func TestReviewsAreReused(t *testing.T) {
+// clockedFilter is a Filter whose reviews are counted by resource (counted) and whose
+// clock moves only when the test moves *now.
+func clockedFilter(t *testing.T) (*kubeauth.Filter, func(resource string) int, *time.Time) {
+	t.Helper()
 	cfg, reviews := counted(cp.Config)
 	f, err := kubeauth.New(cfg, logr.Discard())
 	if err != nil {
@@ -173,6 +174,13 @@ func TestReviewsAreReused(t *testing.T) {
 	}
 	now := time.Unix(1_700_000_000, 0)
 	f.SetClock(func() time.Time { return now })
+	return f, reviews, &now
+}
+
+// TestReviewsAreReused holds the cache to its lifetimes with a clock that moves only when
+// told: a token's review for a minute, an allowed access for five, a denied one for 30 s.
+func TestReviewsAreReused(t *testing.T) {
+	f, reviews, now := clockedFilter(t)
 	h := f.Wrap(ok)
 	reader, stranger := token(t, "reuse", "reader"), token(t, "reuse", "stranger")
 	grantMetrics(t, "reuse", "reader")
@@ -199,17 +207,17 @@ func TestReviewsAreReused(t *testing.T) {
 	}
 	want("three rounds at once", 3, 2)
 
-	now = now.Add(kubeauth.DeniedTTL)
+	*now = (*now).Add(kubeauth.DeniedTTL)
 	status(t, h, http.MethodGet, "/metrics", reader)
 	status(t, h, http.MethodGet, "/metrics", stranger)
 	want("30s on: the denial asked again", 3, 3)
 
-	now = now.Add(kubeauth.TokenTTL - kubeauth.DeniedTTL)
+	*now = (*now).Add(kubeauth.TokenTTL - kubeauth.DeniedTTL)
 	status(t, h, http.MethodGet, "/metrics", reader)
 	status(t, h, http.MethodGet, "/metrics", "not-a-token")
 	want("1m on: both tokens reviewed again", 5, 3)
 
-	now = now.Add(kubeauth.AllowedTTL - kubeauth.TokenTTL)
+	*now = (*now).Add(kubeauth.AllowedTTL - kubeauth.TokenTTL)
 	status(t, h, http.MethodGet, "/metrics", reader)
 	want("5m on: the token and the access reviewed again", 6, 4)
 }
@@ -220,13 +228,7 @@ func TestReviewsAreReused(t *testing.T) {
 // /podscrape/..., allowed on /api/..., which Kubernetes' system:discovery grants every
 // authenticated user.
 func TestLongRequestsAreNotKept(t *testing.T) {
-	cfg, reviews := counted(cp.Config)
-	f, err := kubeauth.New(cfg, logr.Discard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Unix(1_700_000_000, 0)
-	f.SetClock(func() time.Time { return now })
+	f, reviews, _ := clockedFilter(t)
 	h := f.Wrap(ok)
 	anyone := token(t, "long", "anyone") // no role of its own
 	// path is prefix padded so that "get" and it make n bytes.
