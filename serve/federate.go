@@ -80,7 +80,7 @@ func (s *Server) handleFederate(w http.ResponseWriter, r *http.Request) {
 		return strings.Compare(a.l.Get(labels.MetricName), b.l.Get(labels.MetricName))
 	})
 
-	format := expfmt.NegotiateAccept(r.Header)
+	format := federationFormat(r.Header)
 	w.Header().Set("Content-Type", string(format))
 	enc := expfmt.NewEncoder(w, format)
 	var fam *dto.MetricFamily
@@ -114,6 +114,28 @@ func (s *Server) handleFederate(w http.ResponseWriter, r *http.Request) {
 		fam.Metric = append(fam.Metric, m)
 	}
 	flush()
+}
+
+// textUTF8 is the text format's version 1.0.0, which a federating Prometheus asks for
+// (scrape protocol PrometheusText1.0.0, with escaping=allow-utf-8): the 0.0.4 format with
+// UTF-8 names quoted. expfmt knows only 0.0.4, and its negotiation matches versions
+// exactly.
+const textUTF8 = expfmt.Format("text/plain; version=1.0.0; charset=utf-8")
+
+// federationFormat negotiates the exposition format of /federate as Prometheus does:
+// delimited, text and compact protobuf, or the text format, with the escaping the client
+// asks for. A federating Prometheus asks for the text format 1.0.0 with allow-utf-8: it
+// gets UTF-8 names as they are, as the Prometheus server answers it (0.0.4's media type,
+// escaping=allow-utf-8). Escaped with underscores, the default, a UTF-8 label name
+// (model.name) would become its legacy look-alike (model_name), and a series with both
+// would fail the federating server's whole scrape on the duplicate label.
+func federationFormat(h http.Header) expfmt.Format {
+	format := expfmt.NegotiateAccept(h, expfmt.NewFormat(expfmt.TypeProtoDelim), expfmt.NewFormat(expfmt.TypeProtoText),
+		expfmt.NewFormat(expfmt.TypeProtoCompact), expfmt.NewFormat(expfmt.TypeTextPlain), textUTF8)
+	if strings.HasPrefix(string(format), string(textUTF8)) {
+		return expfmt.NewFormat(expfmt.TypeTextPlain).WithEscapingScheme(format.ToEscapingScheme())
+	}
+	return format
 }
 
 func ptr(s string) *string { return &s }

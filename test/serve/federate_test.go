@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/podscrape/podscrape/podscrapetest"
+	"github.com/podscrape/podscrape/serve"
 )
 
 // TestPrometheusFederatesTwoServes is the path past one replica: two serve processes,
@@ -112,5 +113,43 @@ func startServeProcess(t *testing.T, bin string, svc *podscrapetest.Service) str
 			waitReady(t, base)
 			return base
 		}
+	}
+}
+
+// TestPrometheusFederatesUTF8Names federates, with the real Prometheus server's default
+// scrape protocols (which ask for escaping=allow-utf-8), a series whose label name only
+// the UTF-8 scheme allows beside its legacy look-alike: the federating server must get
+// both labels as serve holds them, as it gets them from a federated Prometheus. Escaped
+// with underscores, "model.name" became a second model_name, and Prometheus failed the
+// whole scrape on the duplicate label.
+func TestPrometheusFederatesUTF8Names(t *testing.T) {
+	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 1, Body: `# TYPE reqs_total counter
+reqs_total{"model.name"="dotted",model_name="plain"} 1
+`})
+	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, Interval: time.Second})
+	u, _ := url.Parse(base)
+	prom := startPrometheus(t, fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+- job_name: podscrape-serve
+  honor_labels: true
+  metrics_path: /federate
+  params:
+    'match[]': ['{job=~".+"}']
+  static_configs:
+  - targets: [%q]
+`, u.Host))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		v, _, _, err := prom.API.Query(t.Context(), `{__name__="reqs_total","model.name"="dotted",model_name="plain"}`, time.Now())
+		if err == nil && len(v.(model.Vector)) == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			targets, _ := prom.API.Targets(t.Context())
+			t.Fatalf("federated reqs_total with both labels: got %v (%v); federation targets %+v", v, err, targets.Active)
+		}
+		time.Sleep(100 * time.Millisecond) // polling Prometheus' answer
 	}
 }
