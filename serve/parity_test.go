@@ -1,11 +1,15 @@
 package serve_test
 
 import (
+	"compress/gzip"
+	"compress/zlib"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/podscrape/podscrape/serve"
@@ -173,6 +177,84 @@ func TestMethodsAsPrometheus(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != tc.code || resp.Header.Get("Allow") != tc.allow {
 				t.Errorf("got %d Allow %q, want %d Allow %q", resp.StatusCode, resp.Header.Get("Allow"), tc.code, tc.allow)
+			}
+		})
+	}
+}
+
+// TestCompressesAsPrometheus asks with each Accept-Encoding what the real Prometheus
+// server compresses: the API's answers (errors included) and /federate, in gzip or
+// deflate, whichever the header lists first, q-values unread ("gzip;q=0.5" is not
+// "gzip"), with Vary: Accept-Encoding. Grafana's and client_golang's HTTP clients ask
+// for gzip: a range query's answer is several times smaller compressed.
+func TestCompressesAsPrometheus(t *testing.T) {
+	svc := newService(t, "vllm", 2, twoFamilies)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
+	// No transparent decompression: the test reads what is on the wire.
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	for _, tc := range []struct {
+		method, path, body, acceptEncoding string
+		code                               int
+		encoding                           string // "": none
+		contains                           string // in the decoded body
+	}{
+		{http.MethodGet, "/api/v1/query?query=up", "", "gzip", 200, "gzip", `"resultType":"vector"`},
+		{http.MethodGet, "/api/v1/query?query=up", "", "gzip, deflate, br", 200, "gzip", `"resultType":"vector"`},
+		{http.MethodGet, "/api/v1/query?query=up", "", "br, deflate", 200, "deflate", `"resultType":"vector"`},
+		{http.MethodGet, "/api/v1/query?query=up", "", "br, gzip;q=0.5", 200, "", `"resultType":"vector"`},
+		{http.MethodGet, "/api/v1/query?query=up", "", "", 200, "", `"resultType":"vector"`},
+		{http.MethodPost, "/api/v1/query_range", "query=up&start=0&end=10&step=1", "gzip", 200, "gzip", `"resultType":"matrix"`},
+		{http.MethodGet, "/api/v1/query?query=sum(", "", "gzip", 400, "gzip", `"errorType":"bad_data"`},
+		{http.MethodGet, "/api/v1/series?match[]=up", "", "gzip", 200, "gzip", `"__name__":"up"`},
+		{http.MethodGet, "/api/v1/label/__name__/values", "", "gzip", 200, "gzip", `"reqs_total"`},
+		{http.MethodGet, "/api/v1/metadata", "", "gzip", 200, "gzip", `"reqs_total"`},
+		{http.MethodGet, "/api/v1/status/buildinfo", "", "gzip", 200, "gzip", `"version"`},
+		{http.MethodGet, "/federate?match[]=up", "", "gzip", 200, "gzip", "# TYPE up untyped"},
+		{http.MethodGet, "/federate?match[]=sum(", "", "gzip", 400, "gzip", "parse error"},
+		// Neither the probes nor an unknown path are compressed by Prometheus.
+		{http.MethodGet, "/-/ready", "", "gzip", 200, "", "Ready"},
+		{http.MethodGet, "/api/v1/nonexistent", "", "gzip", 404, "", "404 page not found"},
+	} {
+		t.Run(tc.method+" "+tc.path+" "+tc.acceptEncoding, func(t *testing.T) {
+			var body io.Reader
+			if tc.body != "" {
+				body = strings.NewReader(tc.body)
+			}
+			req, err := http.NewRequestWithContext(t.Context(), tc.method, base+tc.path, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.body != "" {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			if tc.acceptEncoding != "" {
+				req.Header.Set("Accept-Encoding", tc.acceptEncoding)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var r io.Reader = resp.Body
+			switch resp.Header.Get("Content-Encoding") {
+			case "gzip":
+				if r, err = gzip.NewReader(resp.Body); err != nil {
+					t.Fatal(err)
+				}
+			case "deflate":
+				if r, err = zlib.NewReader(resp.Body); err != nil {
+					t.Fatal(err)
+				}
+			}
+			decoded, err := io.ReadAll(r)
+			if err != nil {
+				t.Fatalf("body: %v", err)
+			}
+			if resp.StatusCode != tc.code || resp.Header.Get("Content-Encoding") != tc.encoding || !strings.Contains(string(decoded), tc.contains) {
+				t.Errorf("got %d Content-Encoding %q, body %q; want %d Content-Encoding %q, a body with %q", resp.StatusCode, resp.Header.Get("Content-Encoding"), decoded, tc.code, tc.encoding, tc.contains)
+			}
+			if vary := resp.Header.Values("Vary"); tc.encoding != "" && !slices.Contains(vary, "Accept-Encoding") {
+				t.Errorf("Vary %q, want Accept-Encoding", vary)
 			}
 		})
 	}

@@ -15,6 +15,7 @@ import (
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	api := func(path string, h http.HandlerFunc, post bool) {
+		h = compressed(h)
 		m := methods{http.MethodGet: h, http.MethodOptions: handleOptions}
 		if post {
 			m[http.MethodPost] = h
@@ -41,7 +42,7 @@ func (s *Server) routes() http.Handler {
 		}
 		http.NotFound(w, r)
 	})
-	mux.Handle("/federate", methods{http.MethodGet: s.handleFederate})
+	mux.Handle("/federate", methods{http.MethodGet: compressed(s.handleFederate)})
 	mux.Handle("/-/healthy", methods{http.MethodGet: s.handleHealthy, http.MethodHead: s.handleHealthy})
 	mux.Handle("/-/ready", methods{http.MethodGet: s.handleReady, http.MethodHead: s.handleReady})
 	if s.gatherer != nil {
