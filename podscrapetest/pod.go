@@ -107,8 +107,9 @@ func (p *Pod) SetReady(ctx context.Context, ready bool) error {
 	return nil
 }
 
-// Delete deletes the Pod object, if this Pod created it, and stops its server. Deleting
-// a deleted pod does nothing; a Delete that failed (its context ended, say) can be retried.
+// Delete deletes the Pod object, if this Pod created it, and stops its server, waiting
+// for its running handlers as Service.Close does. Deleting a deleted pod does nothing; a
+// Delete that failed (its context ended, say) can be retried.
 func (p *Pod) Delete(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()

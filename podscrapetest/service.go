@@ -208,7 +208,9 @@ func (s *Service) AddPod(ctx context.Context, name string) (*Pod, error) {
 
 // Close stops every pod's server and deletes the Service and its pods from the API
 // server (those it created); the namespace stays (the test API server runs no namespace
-// controller).
+// controller). As httptest.Server.Close, it ends the pods' connections, which cancels
+// their requests' contexts, and returns only once no pod handler is running: a handler
+// that blocks without watching its request's context keeps Close waiting.
 func (s *Service) Close() error {
 	ctx := context.Background()
 	var errs []error

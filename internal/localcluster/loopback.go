@@ -61,6 +61,35 @@ type Server struct {
 
 	srv  *http.Server
 	done chan struct{}
+
+	mu      sync.Mutex // protects closed and running
+	closed  bool       // Close has begun: no handler starts any more
+	running int        // handlers running now
+	idle    *sync.Cond // signalled, with mu, when running drops to 0
+}
+
+// track wraps h so that Close can wait for its running calls, as httptest.Server.Close
+// does: http.Server.Close ends connections but not the handlers serving them, and a
+// handler still running after Close returned would touch a finished test's state. A
+// request that reaches the handler once Close has begun is not handed to h.
+func (s *Server) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		s.running++
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			if s.running--; s.running == 0 {
+				s.idle.Broadcast()
+			}
+			s.mu.Unlock()
+		}()
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Serve starts h on ip:port (port 0: any free port).
@@ -80,6 +109,8 @@ func start(ip string, port int, srv *http.Server, serve func(net.Listener) error
 		return nil, fmt.Errorf("listen on %s port %d: %w", ip, port, err)
 	}
 	s := &Server{IP: ip, Port: ln.Addr().(*net.TCPAddr).Port, srv: srv, done: make(chan struct{})}
+	s.idle = sync.NewCond(&s.mu)
+	srv.Handler = s.track(srv.Handler)
 	go func() {
 		defer close(s.done)
 		_ = serve(ln)
@@ -92,10 +123,19 @@ func (s *Server) URL() string {
 	return "http://" + net.JoinHostPort(s.IP, strconv.Itoa(s.Port))
 }
 
-// Close stops the server at once, closing open connections, and waits for it.
+// Close stops the server at once, closing open connections (which cancels their
+// requests' contexts), and waits for it and for every handler still running, as
+// httptest.Server.Close does: a handler that blocks without watching its request's
+// context keeps Close waiting.
 func (s *Server) Close() error {
 	err := s.srv.Close()
 	<-s.done
+	s.mu.Lock()
+	s.closed = true
+	for s.running > 0 {
+		s.idle.Wait()
+	}
+	s.mu.Unlock()
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
