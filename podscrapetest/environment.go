@@ -32,7 +32,9 @@ type Environment struct {
 	block *localcluster.AddressBlock
 }
 
-// Start starts an API server and etcd (about 5 s). The caller must Stop it.
+// Start starts an API server and etcd (about 5 s). The caller must Stop it; on Linux, a
+// test binary that ends without Stop (a test panicked, the binary was killed) does not
+// leave them running: they are killed and their directories removed then.
 func Start(opts Options) (*Environment, error) {
 	cp, err := localcluster.Start(localcluster.Options{BinaryDir: opts.BinaryAssetsDirectory})
 	if err != nil {

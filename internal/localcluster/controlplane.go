@@ -25,7 +25,8 @@ type ControlPlane struct {
 	// Client is an uncached administrator client.
 	Client client.Client
 
-	env *envtest.Environment
+	env    *envtest.Environment
+	reaper *reaper // kills the processes if this one ends without Stop
 }
 
 // Options configures Start.
@@ -59,23 +60,44 @@ func Start(opts Options) (*ControlPlane, error) {
 	env := &envtest.Environment{BinaryAssetsDirectory: dir}
 	// Explicit paths: envtest would otherwise prefer KUBEBUILDER_ASSETS even when it is
 	// set but empty, and then look the binaries up in PATH.
-	env.ControlPlane.GetAPIServer().Path = filepath.Join(dir, "kube-apiserver")
-	env.ControlPlane.Etcd = &envtest.Etcd{Path: filepath.Join(dir, "etcd")}
+	apiserver, etcd := filepath.Join(dir, "kube-apiserver"), filepath.Join(dir, "etcd")
+	env.ControlPlane.GetAPIServer().Path = apiserver
+	env.ControlPlane.Etcd = &envtest.Etcd{Path: etcd}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("start control plane from %s: %w", dir, err)
 	}
+	r, err := startReaper([]string{apiserver, etcd}, []string{env.ControlPlane.Etcd.DataDir, env.ControlPlane.GetAPIServer().CertDir})
+	if err != nil {
+		_ = env.Stop()
+		return nil, fmt.Errorf("start control plane: watch for this process's end, to stop kube-apiserver and etcd then: %w", err)
+	}
 	c, err := client.New(cfg, client.Options{Scheme: Scheme()})
 	if err != nil {
 		_ = env.Stop()
+		_ = r.stop()
 		return nil, fmt.Errorf("control plane client: %w", err)
 	}
-	return &ControlPlane{Config: cfg, Client: c, env: env}, nil
+	return &ControlPlane{Config: cfg, Client: c, env: env, reaper: r}, nil
 }
 
-// Stop stops the API server and etcd and removes their temporary directories.
+// Stop stops the API server and etcd and removes their temporary directories. A process
+// that ends without Stop (a test that panicked, a kill) does not leave them running: on
+// Linux a watcher started with them kills them and removes their directories then.
 func (cp *ControlPlane) Stop() error {
-	return cp.env.Stop()
+	err := cp.env.Stop()
+	if cp.reaper == nil {
+		return err
+	}
+	r := cp.reaper
+	cp.reaper = nil
+	if err != nil {
+		// Stopped or not, make sure: the reaper kills what is left, as if this process
+		// had ended.
+		r.reap()
+		return err
+	}
+	return r.stop()
 }
 
 // AddUser adds a user that is authenticated (by client certificate) but granted nothing,

@@ -14,6 +14,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(orphanHelperEnv) != "" {
+		os.Exit(orphanHelper())
+	}
 	os.Exit(localcluster.Run(localcluster.Options{Progress: os.Stderr}, func(c *localcluster.ControlPlane) int {
 		cp = c
 		return c.RunLLMD(localcluster.LLMDOptions{Seed: 1}, func(l *localcluster.LLMD) int {
