@@ -25,7 +25,8 @@ var (
 	// ErrNoSuchMetric: the pod answered (up 1) and exposes no sample of the metric.
 	ErrNoSuchMetric = errors.New("no such metric")
 	// ErrPodNotScraped: the result has no up sample for the pod: the refresh did not scrape
-	// it (not Ready, terminating, gone), or the source writes no up samples.
+	// it (not Ready, terminating, gone), or the source writes no up samples. Never the
+	// answer of a result that failed for a reason of its own (see PodValues).
 	ErrPodNotScraped = errors.New("pod not scraped")
 )
 
@@ -56,7 +57,11 @@ func (r *MetricResult) ValuesByPod(metric string) map[string][]MetricValue {
 // answer": ErrPodDown when the pod's up sample is 0, ErrNoSuchMetric when it is 1, and
 // ErrPodNotScraped when the result has no up sample for the pod. A result whose source
 // writes no up samples (not a scraping source) answers ErrPodNotScraped for a pod without
-// values. The slice is the caller's. Nil-safe.
+// values, unless the result failed for a reason other than its pods' (its Error holds a
+// cause that is not a PodError: a Prometheus server down, a PromQL evaluation error, a
+// window the history does not cover): it knows nothing of that pod, so the error wraps the
+// result's Error and none of the three sentinels: unknown, not "no pod". The slice is the
+// caller's. Nil-safe.
 func (r *MetricResult) PodValues(pod, metric string) ([]MetricValue, error) {
 	var values []MetricValue
 	up, scraped := 0.0, false
@@ -82,11 +87,35 @@ func (r *MetricResult) PodValues(pod, metric string) ([]MetricValue, error) {
 		return nil, fmt.Errorf("metric %s of pod %s: %w: %w", metric, pod, ErrPodDown, cause)
 	case len(values) > 0:
 		return values, nil
+	case !scraped && r != nil && failedOnItsOwn(r.Error):
+		return nil, fmt.Errorf("metric %s of pod %s: the result failed: %w", metric, pod, r.Error)
 	case !scraped:
 		return nil, fmt.Errorf("metric %s of pod %s: %w", metric, pod, ErrPodNotScraped)
 	case up != 1:
 		return nil, fmt.Errorf("metric %s of pod %s: %w", metric, pod, ErrPodDown)
 	default:
 		return nil, fmt.Errorf("metric %s of pod %s: %w", metric, pod, ErrNoSuchMetric)
+	}
+}
+
+// failedOnItsOwn reports whether err's tree (through Unwrap, errors.Join included) holds
+// a cause that is not a PodError: a failure of the result itself, not of some pods.
+func failedOnItsOwn(err error) bool {
+	switch u := err.(type) {
+	case nil:
+		return false
+	case PodError:
+		return false
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if failedOnItsOwn(e) {
+				return true
+			}
+		}
+		return false
+	case interface{ Unwrap() error }:
+		return failedOnItsOwn(u.Unwrap())
+	default:
+		return true
 	}
 }

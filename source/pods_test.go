@@ -89,3 +89,44 @@ func TestPodValuesTellsWhy(t *testing.T) {
 		t.Fatalf("up 0 without a PodError: got %v, want ErrPodDown", err)
 	}
 }
+
+// A result that failed for a reason of its own, not a pod's (a Prometheus server down, a
+// PromQL evaluation error, a window the history does not cover), knows nothing of a pod
+// it holds no values for: PodValues says the result failed, wrapping its Error, never
+// ErrPodNotScraped ("not Ready, gone"), which a caller may skip as no pod at all.
+func TestPodValuesOfAFailedResult(t *testing.T) {
+	errServer := errors.New(`query "queue": connection refused`)
+	errPartial := errors.New("increase over 10m reaches before the history: partial window")
+	for _, tc := range []struct {
+		name string
+		r    *MetricResult
+	}{
+		{"failed, no values", &MetricResult{Error: errServer}},
+		{"failed, wrapped", &MetricResult{Error: fmt.Errorf("refresh: %w", errServer)}},
+		{"partial, other pods' values", &MetricResult{
+			Values: []MetricValue{sample("queue", "a", 3)},
+			Error:  errors.Join(errServer, &testPodError{pod: "c", reason: "connect", err: errRefused}),
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.r.PodValues("d", "queue")
+			if err == nil || errors.Is(err, ErrPodNotScraped) || !errors.Is(err, errServer) {
+				t.Fatalf("PodValues(d) of a failed result: got %v, want an error wrapping the result's failure, not ErrPodNotScraped", err)
+			}
+		})
+	}
+	partial := &MetricResult{
+		Values: []MetricValue{sample("queue", "a", 3)},
+		Error:  errors.Join(errPartial, &testPodError{pod: "c", reason: "connect", err: errRefused}),
+	}
+	if _, err := partial.PodValues("c", "queue"); !errors.Is(err, ErrPodDown) {
+		t.Errorf("PodValues(c), c failed: got %v, want ErrPodDown", err)
+	}
+	if v, err := partial.PodValues("a", "queue"); err != nil || len(v) != 1 {
+		t.Errorf("PodValues(a): got %v, %v; want its value", v, err)
+	}
+	// Only pods failed: a pod outside the result was not scraped.
+	if _, err := refreshResult().PodValues("d", "queue"); !errors.Is(err, ErrPodNotScraped) {
+		t.Errorf("PodValues(d) when only pods failed: got %v, want ErrPodNotScraped", err)
+	}
+}
