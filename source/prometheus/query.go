@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"strings"
 	"time"
 
@@ -33,8 +34,8 @@ type QueryError struct {
 	// URL is the URL that answered the last attempt (after redirects), its password
 	// redacted and its query string left out, so an answer of the wrong server (a 404
 	// under a wrong path prefix, a page that is not Prometheus') says which URL setting to
-	// fix. Empty when no answer came (a connection failure's Err names the URL it tried)
-	// or the API was not built by NewAPI.
+	// fix. Empty when no answer came (a connection failure's Err names the URL it tried,
+	// also without its query string) or the API was not built by NewAPI.
 	URL string
 	// Err is the cause: a *v1.Error for an answer of the server (its Msg is the server's
 	// message), a context error for a timeout, a *url.Error for a connection failure.
@@ -148,6 +149,7 @@ func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time)
 			}
 			return answer{values: values, warnings: notes, attempts: attempt, url: from}
 		}
+		hideURLQuery(err)
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w: %w", ctxErr, err)
 		}
@@ -175,4 +177,26 @@ func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time)
 // together.
 func jitter(d time.Duration) time.Duration {
 	return d + rand.N(d/5+1)
+}
+
+// hideURLQuery leaves the query string out of the URL a *url.Error in err names (a
+// connection failure: "Post <URL>: dial tcp ...: connection refused"): it holds the
+// configured URL's query, which may carry a key a gateway takes as a parameter, and the
+// error goes into the result's Error and the retry log. The password is already
+// redacted by net/http; the path stays, to say which URL was tried.
+func hideURLQuery(err error) {
+	var urlErr *url.Error
+	if !errors.As(err, &urlErr) {
+		return
+	}
+	u, perr := url.Parse(urlErr.URL)
+	if perr != nil {
+		urlErr.URL = redactURL(urlErr.URL)
+		if i := strings.IndexAny(urlErr.URL, "?#"); i >= 0 {
+			urlErr.URL = urlErr.URL[:i]
+		}
+		return
+	}
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
+	urlErr.URL = u.Redacted()
 }

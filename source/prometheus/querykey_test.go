@@ -1,0 +1,57 @@
+package prometheus
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+)
+
+// A gateway that takes its key as a URL parameter (Azure API Management's
+// subscription-key) is configured with the key in the URL's query string, which is sent
+// with every query. A connection failure's error (Go's *url.Error, "Post <URL>: ...")
+// quoted that URL whole, so the key went into the result's Error and into every retry's
+// log line. They name the URL without its query string, as QueryError.URL does.
+func TestURLQueryKeyNeverInErrorsOrLogs(t *testing.T) {
+	const key = "k3y-in-the-query"
+	var mu sync.Mutex
+	var logs strings.Builder
+	log := funcr.New(func(prefix, args string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintln(&logs, prefix, args)
+	}, funcr.Options{Verbosity: 10})
+	ctx := logr.NewContext(t.Context(), log)
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close() // down: connections refused, retried
+	a, err := NewAPI(ClientConfig{URL: "http://" + addr + "/prom?subscription-key=" + key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := fastConfig()
+	cfg.QueryTimeout = 100e6 // 100ms of retries
+	r := queryOnce(t, ctx, NewPrometheusSource(ctx, a, cfg))
+	if r.Error == nil {
+		t.Fatal("a server down: got no error")
+	}
+	if msg := r.Error.Error(); strings.Contains(msg, key) || !strings.Contains(msg, addr+"/prom/api/v1/query") {
+		t.Errorf("error: %s; want the URL tried, without the key in its query string", msg)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "retrying") {
+		t.Fatalf("no retry was logged; the log check proves nothing:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), key) {
+		t.Errorf("the log shows the URL's key:\n%s", logs.String())
+	}
+}
