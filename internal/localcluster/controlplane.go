@@ -67,7 +67,9 @@ func Start(opts Options) (*ControlPlane, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start control plane from %s: %w", dir, err)
 	}
-	r, err := startReaper([]string{apiserver, etcd}, []string{env.ControlPlane.Etcd.DataDir, env.ControlPlane.GetAPIServer().CertDir})
+	dataDir, certDir := env.ControlPlane.Etcd.DataDir, env.ControlPlane.GetAPIServer().CertDir
+	// Each told by its directory from another control plane's this process runs.
+	r, err := startReaper([]child{{apiserver, "--cert-dir=" + certDir}, {etcd, "--data-dir=" + dataDir}}, []string{dataDir, certDir})
 	if err != nil {
 		_ = env.Stop()
 		return nil, fmt.Errorf("start control plane: watch for this process's end, to stop kube-apiserver and etcd then: %w", err)
@@ -80,6 +82,10 @@ func Start(opts Options) (*ControlPlane, error) {
 	}
 	return &ControlPlane{Config: cfg, Client: c, env: env, reaper: r}, nil
 }
+
+// child is a process of the control plane: its binary, and one of its command-line
+// arguments that tells it from another control plane's.
+type child struct{ binary, arg string }
 
 // Stop stops the API server and etcd and removes their temporary directories. A process
 // that ends without Stop (a test that panicked, a kill) does not leave them running: on

@@ -7,3 +7,6 @@ var ChildPIDs = childPIDs
 func (cp *ControlPlane) Dirs() []string {
 	return []string{cp.env.ControlPlane.Etcd.DataDir, cp.env.ControlPlane.GetAPIServer().CertDir}
 }
+
+// Reap has the control plane's reaper kill it now, as when Stop failed.
+func (cp *ControlPlane) Reap() { cp.reaper.reap() }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,21 +41,21 @@ type reaper struct {
 	stdin io.WriteCloser
 }
 
-// startReaper starts a reaper for the running children of this process whose
-// executable is one of binaries, and for dirs.
-func startReaper(binaries, dirs []string) (*reaper, error) {
+// startReaper starts a reaper for the running children of this process that children
+// name, and for dirs.
+func startReaper(children []child, dirs []string) (*reaper, error) {
 	args := []string{"-c", reaperScript, "podscrape-localcluster-reaper"}
-	for _, b := range binaries {
-		exe, err := filepath.EvalSymlinks(b)
+	for _, c := range children {
+		exe, err := filepath.EvalSymlinks(c.binary)
 		if err != nil {
 			return nil, err
 		}
-		pids, err := childPIDs(os.Getpid(), exe)
+		pids, err := childPIDs(os.Getpid(), exe, c.arg)
 		if err != nil {
 			return nil, err
 		}
 		if len(pids) == 0 {
-			return nil, fmt.Errorf("no running child process of %s", exe)
+			return nil, fmt.Errorf("no running child process of %s with argument %s", exe, c.arg)
 		}
 		for _, pid := range pids {
 			args = append(args, strconv.Itoa(pid), exe)
@@ -95,8 +96,8 @@ func (r *reaper) reap() {
 }
 
 // childPIDs returns the pids of the running children of ppid whose executable is exe
-// (a path with symlinks resolved), from /proc.
-func childPIDs(ppid int, exe string) ([]int, error) {
+// (a path with symlinks resolved) and whose command line holds arg, from /proc.
+func childPIDs(ppid int, exe, arg string) ([]int, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, err
@@ -120,9 +121,14 @@ func childPIDs(ppid int, exe string) ([]int, error) {
 		if len(fields) < 2 || fields[0] == "Z" || fields[1] != strconv.Itoa(ppid) {
 			continue
 		}
-		if path, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && path == exe {
-			pids = append(pids, pid)
+		if path, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err != nil || path != exe {
+			continue
 		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !slices.Contains(strings.Split(string(cmdline), "\x00"), arg) {
+			continue
+		}
+		pids = append(pids, pid)
 	}
 	return pids, nil
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/podscrape/podscrape/internal/localcluster"
 )
 
@@ -29,17 +31,18 @@ func orphanHelper() int {
 		return 1
 	}
 	var pids []string
-	for _, name := range []string{"kube-apiserver", "etcd"} {
+	dirs := c.Dirs() // etcd's data, the API server's certificates
+	for name, arg := range map[string]string{"kube-apiserver": "--cert-dir=" + dirs[1], "etcd": "--data-dir=" + dirs[0]} {
 		dir, _ := localcluster.BinaryDir(nil)
 		exe, _ := filepath.EvalSymlinks(filepath.Join(dir, name))
-		found, err := localcluster.ChildPIDs(os.Getpid(), exe)
+		found, err := localcluster.ChildPIDs(os.Getpid(), exe, arg)
 		if err != nil || len(found) != 1 {
 			fmt.Printf("error: children running %s: %v, %v\n", exe, found, err)
 			return 1
 		}
 		pids = append(pids, strconv.Itoa(found[0]))
 	}
-	fmt.Printf("pids %s dirs %s\n", strings.Join(pids, ","), strings.Join(c.Dirs(), ","))
+	fmt.Printf("pids %s dirs %s\n", strings.Join(pids, ","), strings.Join(dirs, ","))
 	panic("a test panicked")
 }
 
@@ -108,4 +111,43 @@ func running(pid int) bool {
 	}
 	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
 	return len(fields) > 0 && fields[0] != "Z"
+}
+
+// TestReaperKillsOnlyItsOwnControlPlane: a process running two control planes (a test
+// starting its own beside TestMain's) gives each a reaper that kills only its own
+// processes, when its Stop failed or the process ends.
+func TestReaperKillsOnlyItsOwnControlPlane(t *testing.T) {
+	own, err := localcluster.Start(localcluster.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := own.Dirs()
+	dir, err := localcluster.BinaryDir(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for name, arg := range map[string]string{"kube-apiserver": "--cert-dir=" + dirs[1], "etcd": "--data-dir=" + dirs[0]} {
+		exe, _ := filepath.EvalSymlinks(filepath.Join(dir, name))
+		found, err := localcluster.ChildPIDs(os.Getpid(), exe, arg)
+		if err != nil || len(found) != 1 {
+			t.Fatalf("children running %s %s: %v, %v", exe, arg, found, err)
+		}
+		pids = append(pids, found[0])
+	}
+	own.Reap()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, pid := range pids {
+		for running(pid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("pid %d of the reaped control plane is still running", pid)
+			}
+			time.Sleep(20 * time.Millisecond) // polling the process table
+		}
+	}
+	_ = own.Stop() // its processes are gone: only the directories are left to remove
+	var nss corev1.NamespaceList
+	if err := cp.Client.List(t.Context(), &nss); err != nil {
+		t.Fatalf("the package's control plane after another's reaper ran: %v", err)
+	}
 }

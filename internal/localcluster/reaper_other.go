@@ -6,7 +6,7 @@ package localcluster
 // kube-apiserver and etcd running, as envtest does.
 type reaper struct{}
 
-func startReaper(binaries, dirs []string) (*reaper, error) { return &reaper{}, nil }
+func startReaper([]child, []string) (*reaper, error) { return &reaper{}, nil }
 
 func (*reaper) stop() error { return nil }
 
