@@ -23,8 +23,9 @@ import (
 const DefaultMaxResponseBytes = 64 << 20
 
 // ClientConfig says how to reach a server with Prometheus' HTTP API. Only URL is
-// required. NewAPI copies it. Printing it with fmt shows no credential: the token and
-// every header's value as "[REDACTED]", the URL with its password as "xxxxx".
+// required. NewAPI copies it. Printing it with fmt shows no credential: the token, every
+// header's value and every value of the URL's query string as "[REDACTED]", the URL's
+// password as "xxxxx".
 type ClientConfig struct {
 	// URL is the server's base URL, http or https, with the path prefix it serves the API
 	// under, if any ("https://thanos-query.monitoring:9090", "http://mimir/prometheus").
@@ -66,8 +67,9 @@ type ClientConfig struct {
 }
 
 // String shows the config with its credentials redacted: the token, the URL's password
-// (a hosted Prometheus takes https://user:apikey@host) and the headers' values (an API
-// key goes in a header of its own, since Authorization is refused); the header names
+// (a hosted Prometheus takes https://user:apikey@host), its query string's values (a
+// gateway may take its key as a parameter) and the headers' values (an API key goes in
+// a header of its own, since Authorization is refused); the header and parameter names
 // are kept.
 func (c ClientConfig) String() string {
 	if c.BearerToken != "" {
@@ -88,8 +90,34 @@ func (c ClientConfig) String() string {
 // redactURL returns raw with the password of its userinfo replaced by "xxxxx", as
 // url.URL.Redacted does, also when raw does not parse as a URL with userinfo (a trailing
 // newline from a Secret, a missing scheme): then everything before the last "@" of the
-// host part is replaced by "[REDACTED]".
+// host part is replaced by "[REDACTED]". The value of every query parameter is replaced
+// by "[REDACTED]" too, its name kept, as for headers: a gateway may take its key as one.
 func redactURL(raw string) string {
+	return redactQueryValues(redactUserinfo(raw))
+}
+
+// redactQueryValues replaces the value of every parameter of s's query string (from its
+// first "?" to a "#") by "[REDACTED]", keeping the names.
+func redactQueryValues(s string) string {
+	q := strings.IndexByte(s, '?')
+	if q < 0 {
+		return s
+	}
+	end := len(s)
+	if h := strings.IndexByte(s[q:], '#'); h >= 0 {
+		end = q + h
+	}
+	params := strings.Split(s[q+1:end], "&")
+	for i, p := range params {
+		if name, _, ok := strings.Cut(p, "="); ok {
+			params[i] = name + "=" + redacted
+		}
+	}
+	return s[:q+1] + strings.Join(params, "&") + s[end:]
+}
+
+// redactUserinfo is redactURL's part for the userinfo.
+func redactUserinfo(raw string) string {
 	if u, err := url.Parse(raw); err == nil && u.User != nil {
 		return u.Redacted()
 	}
@@ -139,7 +167,7 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, fmt.Errorf("prometheus client config: URL %q: scheme is not http or https", redactURL(c.URL))
 	case u.Host == "":
-		return nil, fmt.Errorf("prometheus client config: URL %q: no host", u.Redacted())
+		return nil, fmt.Errorf("prometheus client config: URL %q: no host", redactURL(c.URL))
 	case c.BearerToken != "" && c.BearerTokenFile != "":
 		return nil, errors.New("prometheus client config: BearerToken and BearerTokenFile are both set")
 	case c.BearerToken != "" && !httpheader.ValidValue(c.BearerToken):
@@ -149,7 +177,7 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 	case c.Timeout < 0:
 		return nil, fmt.Errorf("prometheus client config: Timeout %s is negative", c.Timeout)
 	case u.Scheme == "http" && (c.CAFile != "" || len(c.CAData) > 0 || c.ServerName != "" || c.InsecureSkipVerify):
-		return nil, fmt.Errorf("prometheus client config: URL %q is http: CAFile, CAData, ServerName and InsecureSkipVerify need https", u.Redacted())
+		return nil, fmt.Errorf("prometheus client config: URL %q is http: CAFile, CAData, ServerName and InsecureSkipVerify need https", redactURL(c.URL))
 	}
 	if !u.Query().Has("partial_response") {
 		// Appended, not re-encoded: the rest of the query string is sent as written.
@@ -202,7 +230,7 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 	}
 	client, err := api.NewClient(api.Config{Address: u.String(), RoundTripper: rt})
 	if err != nil {
-		return nil, fmt.Errorf("prometheus client for %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("prometheus client for %s: %w", redactURL(u.String()), err)
 	}
 	return v1.NewAPI(client), nil
 }

@@ -55,3 +55,32 @@ func TestURLQueryKeyNeverInErrorsOrLogs(t *testing.T) {
 		t.Errorf("the log shows the URL's key:\n%s", logs.String())
 	}
 }
+
+// Printing a ClientConfig, and NewAPI's errors about its URL, show the URL's query
+// parameters' names but not their values, as for headers: a value may be a gateway's key.
+func TestURLQueryValuesNeverShown(t *testing.T) {
+	const key = "k3y-in-the-query"
+	cfg := ClientConfig{URL: "https://user:pw@prometheus.example.net/prom?subscription-key=" + key + "&partial_response=true"}
+	for _, shown := range []string{cfg.String(), fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%v", &cfg)} {
+		if strings.Contains(shown, key) || strings.Contains(shown, ":pw@") {
+			t.Errorf("printed ClientConfig shows a credential: %s", shown)
+		}
+		if want := "https://user:xxxxx@prometheus.example.net/prom?subscription-key=" + redacted + "&partial_response=" + redacted; !strings.Contains(shown, want) {
+			t.Errorf("printed ClientConfig %s: want %q in it", shown, want)
+		}
+	}
+	for _, url := range []string{
+		"ftp://prometheus.example.net/?subscription-key=" + key,          // parses, wrong scheme
+		"https://prometheus.example.net/?subscription-key=" + key + "\n", // does not parse
+		"prometheus.example.net:9090/?subscription-key=" + key,           // no scheme
+		"https://user:pw@prom example.net/?subscription-key=" + key,      // a space in the host
+	} {
+		_, err := NewAPI(ClientConfig{URL: url})
+		if err == nil || strings.Contains(err.Error(), key) {
+			t.Errorf("NewAPI(%q): got %v; want an error without the key", url, err)
+		}
+		if shown := (ClientConfig{URL: url}).String(); strings.Contains(shown, key) {
+			t.Errorf("printed ClientConfig with URL %q shows the key: %s", url, shown)
+		}
+	}
+}
