@@ -1,7 +1,8 @@
 // Command scaler is an example program a user can copy: it builds a client from a
 // kubeconfig, scrapes the Ready pods behind a Service with podscrape, and prints, per
 // pod, a metric's value or why there is none, on a loop that reads the cache (Get) and
-// refreshes when it has expired (Refresh).
+// refreshes when it has expired (Refresh). A refresh that fails (every pod down, the
+// Service gone) ends a single run with status 1; a loop prints it and goes on.
 //
 // It defines its own -kubeconfig flag on the standard flag set: a program importing
 // source/pod may, since that package registers no flag.
@@ -41,13 +42,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Stdout, *kubeconfig, *namespace, *service, int32(*port), *metric, *interval); err != nil {
+	if err := run(ctx, os.Stdout, os.Stderr, *kubeconfig, *namespace, *service, int32(*port), *metric, *interval); err != nil {
 		fmt.Fprintln(os.Stderr, "scaler:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer, kubeconfig, namespace, service string, port int32, metric string, interval time.Duration) error {
+func run(ctx context.Context, out, errOut io.Writer, kubeconfig, namespace, service string, port int32, metric string, interval time.Duration) error {
 	// The loading rules kubectl uses: the -kubeconfig file when given, else $KUBECONFIG or
 	// ~/.kube/config, else the in-cluster config.
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
@@ -75,12 +76,25 @@ func run(ctx context.Context, out io.Writer, kubeconfig, namespace, service stri
 	for {
 		cached := podSource.Get(query, nil)
 		if cached.IsExpired() { // a miss is expired too
-			if _, err := podSource.Refresh(ctx, source.RefreshSpec{Queries: []string{query}}); err != nil {
-				return err
+			results, err := podSource.Refresh(ctx, source.RefreshSpec{Queries: []string{query}})
+			switch {
+			case ctx.Err() != nil:
+				return nil // interrupted
+			case err != nil:
+				// Every pod failed (its result says why, per pod), or discovery did: nothing
+				// to act on. Once, that is the outcome; a loop says so and tries again.
+				if r := results[query]; r != nil {
+					printResult(out, r, metric)
+				}
+				if interval <= 0 {
+					return err
+				}
+				fmt.Fprintln(errOut, "scaler:", err)
+			default:
+				cached = podSource.Get(query, nil)
 			}
-			cached = podSource.Get(query, nil)
 		}
-		if cached != nil {
+		if !cached.IsExpired() {
 			printResult(out, &cached.Result, metric)
 		}
 		if interval <= 0 {
