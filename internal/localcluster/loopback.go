@@ -71,13 +71,14 @@ type Server struct {
 // track wraps h so that Close can wait for its running calls, as httptest.Server.Close
 // does: http.Server.Close ends connections but not the handlers serving them, and a
 // handler still running after Close returned would touch a finished test's state. A
-// request that reaches the handler once Close has begun is not handed to h.
+// request that reaches the handler once Close has begun is not handed to h: its
+// connection is aborted, so no client reads an empty answer as one.
 func (s *Server) track(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			return
+			panic(http.ErrAbortHandler)
 		}
 		s.running++
 		s.mu.Unlock()
