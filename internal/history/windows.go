@@ -31,8 +31,15 @@ type Read struct {
 	// estimates, deriv, predict_linear, ...) and a range returned as the result (its
 	// newest sample) do not: over a shorter span they are right, only less smoothed.
 	Sums bool
-	// Pinned says an @ modifier fixes the window's time: Reach does not apply.
+	// Pinned says an @ modifier fixes the window's time, whatever the evaluation time:
+	// Reach counts back from At, or, when At is zero, from the query's start() or end()
+	// (StartOrEnd), both an instant query's evaluation time. A window evaluated inside
+	// one pinned reads the same samples at every step: it has no Read of its own.
 	Pinned bool
+	// At is the time of an @ modifier with a timestamp (UTC); zero otherwise.
+	At time.Time
+	// StartOrEnd is parser.START or parser.END for @ start() or @ end(); zero otherwise.
+	StartOrEnd parser.ItemType
 }
 
 // estimates are the functions over a range whose answer over a shorter span is an
@@ -53,8 +60,12 @@ type level struct {
 	text   string // the window as PromQL: the call over it, else the window itself
 	rng    time.Duration
 	offset time.Duration
-	pinned bool
+	pin    *int64          // the @ modifier's timestamp (ms)
+	edge   parser.ItemType // @ start() or @ end()
 }
+
+// pinned reports whether an @ modifier fixes the level's time.
+func (l level) pinned() bool { return l.pin != nil || l.edge != 0 }
 
 // Window is a Read with what a message about it and a check of the series it reads need.
 type Window struct {
@@ -99,17 +110,27 @@ func Windows(e parser.Expr) []Window {
 			case *parser.SubqueryExpr:
 				fn, text := consumer(path[:i], w)
 				levels = append(levels, level{fn: fn, text: text, rng: w.Range, offset: w.OriginalOffset,
-					pinned: w.Timestamp != nil || w.StartOrEnd != 0})
+					pin: w.Timestamp, edge: w.StartOrEnd})
 			case *parser.MatrixSelector:
+				// The selector's @ and offset move its range's window.
 				fn, text := consumer(path[:i], w)
-				levels = append(levels, level{fn: fn, text: text, rng: w.Range, offset: vs.OriginalOffset})
+				levels = append(levels, level{fn: fn, text: text, rng: w.Range, offset: vs.OriginalOffset,
+					pin: vs.Timestamp, edge: vs.StartOrEnd})
 			}
 		}
-		pinned := vs.Timestamp != nil || vs.StartOrEnd != 0
 		if !isMatrix(path) {
 			// An instant selector, alone or inside a subquery: its own offset reaches back.
-			levels = append(levels, level{text: vs.String(), offset: vs.OriginalOffset})
+			levels = append(levels, level{text: vs.String(), offset: vs.OriginalOffset, pin: vs.Timestamp, edge: vs.StartOrEnd})
 		}
+		// The innermost @ fixes the time of its level and of those inside it: the
+		// windows outside it read the same samples at every step, and have no Read.
+		first := 0
+		for i, l := range levels {
+			if l.pinned() {
+				first = i
+			}
+		}
+		levels = levels[first:]
 		// Every offset on the way counts for every window: each moves the times the
 		// windows inside it read.
 		var offsets time.Duration
@@ -119,13 +140,19 @@ func Windows(e parser.Expr) []Window {
 		var ranges time.Duration
 		for i, l := range levels {
 			ranges += l.rng
-			pinned = pinned || l.pinned
-			r := Read{Metric: metric, Func: l.fn, Range: l.rng, Reach: ranges + offsets, Pinned: pinned}
+			r := Read{Metric: metric, Func: l.fn, Range: l.rng, Reach: ranges + offsets}
+			if p := levels[0]; p.pinned() {
+				r.Pinned, r.StartOrEnd = true, p.edge
+				if p.pin != nil {
+					r.At = time.UnixMilli(*p.pin).UTC()
+				}
+			}
 			switch {
 			case l.rng == 0 && i > 0:
 				continue // an instant selector inside a subquery: the subquery's Read says it
 			case l.rng == 0:
-				r.Sums = offsets > 0
+				// Before the history there is no sample at all.
+				r.Sums = offsets > 0 || r.Pinned
 			case l.fn == "":
 				r.Sums = false
 			default:

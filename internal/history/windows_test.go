@@ -4,10 +4,13 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/prometheus/prometheus/promql/parser"
 )
 
 func TestReads(t *testing.T) {
 	m := time.Minute
+	at100 := time.Unix(100, 0).UTC()
 	for _, tc := range []struct {
 		expr string
 		want []Read
@@ -34,7 +37,23 @@ func TestReads(t *testing.T) {
 			{Metric: "x", Func: "increase", Range: m, Reach: 6 * m, Sums: true},
 		}},
 		{`x[5m:1m]`, []Read{{Metric: "x", Range: 5 * m, Reach: 5 * m}}},
-		{`increase(x[10m] @ 100)`, []Read{{Metric: "x", Func: "increase", Range: 10 * m, Reach: 10 * m, Sums: true, Pinned: true}}},
+		{`increase(x[10m] @ 100)`, []Read{{Metric: "x", Func: "increase", Range: 10 * m, Reach: 10 * m, Sums: true, Pinned: true, At: at100}}},
+		{`increase(x[10m] @ end() offset 1m)`, []Read{{Metric: "x", Func: "increase", Range: 10 * m, Reach: 11 * m, Sums: true, Pinned: true, StartOrEnd: parser.END}}},
+		{`x @ 100`, []Read{{Metric: "x", Sums: true, Pinned: true, At: at100}}},
+		{`x @ start()`, []Read{{Metric: "x", Sums: true, Pinned: true, StartOrEnd: parser.START}}},
+		// A subquery's @ pins the windows inside it, with their offsets.
+		{`max_over_time(rate(x[5m] offset 1m)[10m:1m] @ 100)`, []Read{
+			{Metric: "x", Func: "max_over_time", Range: 10 * m, Reach: 11 * m, Pinned: true, At: at100},
+			{Metric: "x", Func: "rate", Range: 5 * m, Reach: 16 * m, Pinned: true, At: at100},
+		}},
+		// The windows outside the innermost @ read the same samples at every step.
+		{`sum_over_time(increase(x[1m] @ 100)[10m:1m] offset 5m)`, []Read{
+			{Metric: "x", Func: "increase", Range: m, Reach: m, Sums: true, Pinned: true, At: at100},
+		}},
+		{`sum_over_time((x @ 100)[10m:1m])`, []Read{{Metric: "x", Sums: true, Pinned: true, At: at100}}},
+		{`sum_over_time(x[1m] @ end())[10m:1m] @ 100`, []Read{
+			{Metric: "x", Func: "sum_over_time", Range: m, Reach: m, Sums: true, Pinned: true, StartOrEnd: parser.END},
+		}},
 		{`quantile_over_time(0.9, x[5m])`, []Read{{Metric: "x", Func: "quantile_over_time", Range: 5 * m, Reach: 5 * m}}},
 		{`absent_over_time(x[5m])`, []Read{{Metric: "x", Func: "absent_over_time", Range: 5 * m, Reach: 5 * m, Sums: true}}},
 		{`vector(1)`, nil},

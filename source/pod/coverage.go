@@ -87,20 +87,26 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 			}
 			return fmt.Errorf("query %q: %s: %w", name, metric, ErrNoHistory), nil, nil
 		}
-		if r.Pinned {
-			continue
-		}
 		if c.oldest.After(start) {
 			start = c.oldest
 		}
-		if !at.Add(-r.Reach).Before(start) {
+		// An @ modifier moves the window, it does not cover it: @ start() and @ end() of
+		// an instant query are its evaluation time, and a window pinned to a timestamp
+		// reaches back from there.
+		end := at
+		if !r.At.IsZero() {
+			end = r.At
+		}
+		if !end.Add(-r.Reach).Before(start) {
 			continue
 		}
-		e := &PartialWindowError{Query: name, Func: r.Func, Window: r.Reach, Held: at.Sub(start)}
+		e := &PartialWindowError{Query: name, Func: r.Func, Window: r.Reach, Held: at.Sub(start), At: r.At}
 		if c.retention > 0 && c.retention < r.Reach {
 			e.Retention = c.retention
 		}
 		switch {
+		case r.Range == 0 && r.Reach == 0:
+			e.Func = "@"
 		case r.Range == 0:
 			e.Func = "offset"
 		case e.Func == "":

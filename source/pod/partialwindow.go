@@ -8,8 +8,8 @@ import (
 
 // ErrPartialWindow is wrapped by a PromQL result's Error when a window of the query that
 // adds up over time (increase, delta, sum_over_time, count_over_time, changes, resets,
-// absent_over_time, or an offset) reaches back before the oldest scrape the history holds
-// for the metrics it reads: the source started, or began storing those metrics, less
+// absent_over_time, an offset, or an @ modifier) reaches back before the oldest scrape
+// the history holds for the metrics it reads: the source started, or began storing those metrics, less
 // than the window ago. The values are kept, but they add up a shorter span than asked:
 // read them as a lower bound, never as "idle" (hold a scale-to-zero). It is also the
 // Error of an estimate (rate, avg_over_time, ...) whose window reaches back before the
@@ -24,11 +24,16 @@ type PartialWindowError struct {
 	// Query is the query's registered name.
 	Query string
 	// Func is the function over the window ("increase"); "offset" for an instant selector
-	// with an offset, "range" for a range returned as the result.
+	// with an offset, "@" for one pinned by an @ modifier alone, "range" for a range
+	// returned as the result.
 	Func string
 	// Window is how far back the window reaches: its range, the ranges of the subqueries
-	// it is evaluated in, and every offset on the way.
+	// it is evaluated in, and every offset on the way; from At when an @ modifier pins it
+	// to a timestamp.
 	Window time.Duration
+	// At is the time an @ modifier with a timestamp pins the window to; zero otherwise
+	// (@ start() and @ end() are an instant query's evaluation time).
+	At time.Time
 	// Held is the span of history the window found: from the oldest scrape holding the
 	// metrics it reads to the evaluation time.
 	Held time.Duration
@@ -43,8 +48,14 @@ func (e *PartialWindowError) Error() string { return e.what() + ": " + ErrPartia
 // what is the message without the sentinel's text: an estimate's warning says the same.
 func (e *PartialWindowError) what() string {
 	window := fmt.Sprintf("%s over %s", e.Func, e.Window)
-	if e.Func == "offset" { // an instant selector's offset is not a window a function runs over
+	switch e.Func {
+	case "offset": // an instant selector's offset is not a window a function runs over
 		window = fmt.Sprintf("offset %s", e.Window)
+	case "@":
+		window = "selector"
+	}
+	if !e.At.IsZero() {
+		window += " @ " + e.At.UTC().Format(time.RFC3339Nano)
 	}
 	if e.Retention > 0 {
 		return fmt.Sprintf("query %q: %s reaches before the history's oldest scrape (%s held; HistoryRetention %s is shorter than the window)",
