@@ -280,6 +280,8 @@ func TestAnalyze(t *testing.T) {
 		{`max_over_time(rate(x[1m])[10m:30s])`, false, []string{"x"}, 11 * time.Minute},
 		{`max_over_time(x[10m:30s] offset 5m)`, false, []string{"x"}, 15 * time.Minute},
 		{`max_over_time(rate(x[1m] offset 1m)[10m:30s] offset 5m)`, false, []string{"x"}, 17 * time.Minute},
+		{`sum(increase(x[30m*2] offset (1m*5)))`, false, []string{"x"}, time.Hour + 5*time.Minute},
+		{`max_over_time(rate(x[1m])[max_of(5m, 10m):30s])`, false, []string{"x"}, 11 * time.Minute},
 		{`sum(q{a="b"}) or sum(q{c=""})`, false, []string{"q"}, 0},
 		{`{job="x"}`, true, nil, 0},
 		{`{__name__=~"vllm:.*"}`, true, nil, 0},

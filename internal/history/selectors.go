@@ -42,13 +42,13 @@ func Analyze(expr string) (Needs, error) {
 				names[name] = struct{}{}
 				n.Names = append(n.Names, name)
 			}
-			back := x.OriginalOffset
+			back := duration(x.OriginalOffset, x.OriginalOffsetExpr)
 			for _, p := range path {
 				switch q := p.(type) {
 				case *parser.MatrixSelector:
-					back += q.Range
+					back += duration(q.Range, q.RangeExpr)
 				case *parser.SubqueryExpr:
-					back += q.Range + q.OriginalOffset
+					back += duration(q.Range, q.RangeExpr) + duration(q.OriginalOffset, q.OriginalOffsetExpr)
 				}
 			}
 			n.Window = max(n.Window, back)

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"math"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -109,18 +110,19 @@ func Windows(e parser.Expr) []Window {
 			switch w := p.(type) {
 			case *parser.SubqueryExpr:
 				fn, text := consumer(path[:i], w)
-				levels = append(levels, level{fn: fn, text: text, rng: w.Range, offset: w.OriginalOffset,
-					pin: w.Timestamp, edge: w.StartOrEnd})
+				levels = append(levels, level{fn: fn, text: text, rng: duration(w.Range, w.RangeExpr),
+					offset: duration(w.OriginalOffset, w.OriginalOffsetExpr), pin: w.Timestamp, edge: w.StartOrEnd})
 			case *parser.MatrixSelector:
 				// The selector's @ and offset move its range's window.
 				fn, text := consumer(path[:i], w)
-				levels = append(levels, level{fn: fn, text: text, rng: w.Range, offset: vs.OriginalOffset,
-					pin: vs.Timestamp, edge: vs.StartOrEnd})
+				levels = append(levels, level{fn: fn, text: text, rng: duration(w.Range, w.RangeExpr),
+					offset: duration(vs.OriginalOffset, vs.OriginalOffsetExpr), pin: vs.Timestamp, edge: vs.StartOrEnd})
 			}
 		}
 		if !isMatrix(path) {
 			// An instant selector, alone or inside a subquery: its own offset reaches back.
-			levels = append(levels, level{text: vs.String(), offset: vs.OriginalOffset, pin: vs.Timestamp, edge: vs.StartOrEnd})
+			levels = append(levels, level{text: vs.String(), offset: duration(vs.OriginalOffset, vs.OriginalOffsetExpr),
+				pin: vs.Timestamp, edge: vs.StartOrEnd})
 		}
 		// The innermost @ fixes the time of its level and of those inside it: the
 		// windows outside it read the same samples at every step, and have no Read.
@@ -163,6 +165,68 @@ func Windows(e parser.Expr) []Window {
 		return nil
 	})
 	return out
+}
+
+// duration returns d, or what expr comes to when the range or offset is a duration
+// expression (`[5m*2]`, `offset (1h/2)`): the parser leaves d zero then, and the engine
+// evaluates expr before the query runs. step() and range() are an instant query's: zero.
+// An expression the engine would refuse (a division by zero) gives d: the query fails.
+func duration(d time.Duration, expr *parser.DurationExpr) time.Duration {
+	if expr == nil {
+		return d
+	}
+	secs, ok := durationSeconds(expr)
+	if !ok || math.IsNaN(secs) || math.IsInf(secs, 0) || math.Abs(secs) > float64(math.MaxInt64/int64(time.Second)) {
+		return d
+	}
+	return time.Duration(secs*1000) * time.Millisecond
+}
+
+// durationSeconds evaluates a duration expression in seconds, as the engine does.
+func durationSeconds(expr parser.Expr) (float64, bool) {
+	switch e := expr.(type) {
+	case *parser.NumberLiteral:
+		return e.Val, true
+	case *parser.ParenExpr:
+		return durationSeconds(e.Expr)
+	case *parser.DurationExpr:
+		var l, r float64
+		if e.LHS != nil {
+			v, ok := durationSeconds(e.LHS)
+			if !ok {
+				return 0, false
+			}
+			l = v
+		}
+		if e.RHS != nil {
+			v, ok := durationSeconds(e.RHS)
+			if !ok {
+				return 0, false
+			}
+			r = v
+		}
+		switch e.Op {
+		case parser.STEP, parser.RANGE:
+			return 0, true
+		case parser.MIN_OF:
+			return math.Min(l, r), true
+		case parser.MAX_OF:
+			return math.Max(l, r), true
+		case parser.ADD:
+			return l + r, true // a unary plus has no LHS: 0 + r
+		case parser.SUB:
+			return l - r, true // a unary minus: 0 - r
+		case parser.MUL:
+			return l * r, true
+		case parser.DIV:
+			return l / r, r != 0
+		case parser.MOD:
+			return math.Mod(l, r), r != 0
+		case parser.POW:
+			return math.Pow(l, r), true
+		}
+	}
+	return 0, false
 }
 
 // isMatrix reports whether the selector at the end of path is a range selector's.

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -56,6 +57,14 @@ func TestReads(t *testing.T) {
 		}},
 		{`quantile_over_time(0.9, x[5m])`, []Read{{Metric: "x", Func: "quantile_over_time", Range: 5 * m, Reach: 5 * m}}},
 		{`absent_over_time(x[5m])`, []Read{{Metric: "x", Func: "absent_over_time", Range: 5 * m, Reach: 5 * m, Sums: true}}},
+		// Duration expressions: the engine evaluates them before the query runs.
+		{`increase(x[5m*2])`, []Read{{Metric: "x", Func: "increase", Range: 10 * m, Reach: 10 * m, Sums: true}}},
+		{`x offset (1h/2)`, []Read{{Metric: "x", Reach: 30 * m, Sums: true}}},
+		{`x offset -(1m*2)`, []Read{{Metric: "x", Reach: -2 * m}}},
+		{`sum_over_time(rate(x[1m+30s])[(10m):1m] offset max_of(1m, 2m))`, []Read{
+			{Metric: "x", Func: "sum_over_time", Range: 10 * m, Reach: 12 * m, Sums: true},
+			{Metric: "x", Func: "rate", Range: 90 * time.Second, Reach: 13*m + 30*time.Second},
+		}},
 		{`vector(1)`, nil},
 	} {
 		got, err := Reads(tc.expr)
@@ -72,5 +81,26 @@ func TestReads(t *testing.T) {
 func TestReadsParseError(t *testing.T) {
 	if _, err := Reads(`rate(x[5m]`); err == nil {
 		t.Error("Reads of an unclosed call: got no error, want the parser's")
+	}
+}
+
+// The engine answers a duration expression as the duration it comes to: what Reads
+// counts is what the query reads.
+func TestDurationExpressionsAnswerAsTheirDuration(t *testing.T) {
+	h := newHistory(t, Options{})
+	for i := range 20 {
+		at := t0.Add(time.Duration(i) * 15 * time.Second)
+		mustAppend(t, h, at, scrape("a", at, "x", float64(i*i)))
+	}
+	at := t0.Add(19 * 15 * time.Second)
+	for expr, same := range map[string]string{
+		`increase(x[1m*2])`:                      `increase(x[2m])`,
+		`x offset (30s*2)`:                       `x offset 1m`,
+		`max_over_time(x[1m:15s] offset (1m/2))`: `max_over_time(x[1m:15s] offset 30s)`,
+	} {
+		got, want := query(t, h, expr, at), query(t, h, same, at)
+		if len(want) == 0 || !maps.Equal(got, want) {
+			t.Errorf("%s = %v, want %s's %v", expr, got, same, want)
+		}
 	}
 }

@@ -54,3 +54,33 @@ func TestPinnedWindowCoverage(t *testing.T) {
 		t.Errorf("a window pinned before the history: got %v, want %q", err, want)
 	}
 }
+
+// A range or offset written as a duration expression (Prometheus evaluates `[5m*2]` and
+// `offset (5m*2)` by default since v3.x) reaches as far back as the duration it comes to.
+func TestDurationExpressionWindowCoverage(t *testing.T) {
+	at := t0.Add(10 * time.Minute)
+	cov := coverage{oldest: t0, since: storedSince{names: map[string]time.Time{"old": t0, "new": at.Add(-2 * time.Minute)}}}
+	for _, tc := range []struct {
+		expr    string
+		partial time.Duration // the Window of the PartialWindowError; 0 for none
+	}{
+		{`increase(new[5m*2])`, 10 * time.Minute},
+		{`increase(new[(5m+5m)])`, 10 * time.Minute},
+		{`increase(new[max_of(1m, 3m)])`, 3 * time.Minute},
+		{`increase(new[1m*2])`, 0},
+		{`increase(new[1m] offset (1m*2))`, 3 * time.Minute},
+		{`new offset (1m*5)`, 5 * time.Minute},
+		{`old offset (1m*5)`, 0},
+		{`sum_over_time(increase(new[1m])[1m*3:1m])`, 4 * time.Minute},
+		{`sum_over_time(increase(new[1m])[3m:1m] offset (1m*2))`, 6 * time.Minute},
+	} {
+		err, _, _ := cov.check("q", tc.expr, at)
+		var pw *PartialWindowError
+		switch {
+		case tc.partial > 0 && (!errors.As(err, &pw) || pw.Window != tc.partial):
+			t.Errorf("%s: got %v, want a partial window of %s", tc.expr, err, tc.partial)
+		case tc.partial == 0 && err != nil:
+			t.Errorf("%s: got %v, want no error", tc.expr, err)
+		}
+	}
+}
