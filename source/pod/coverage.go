@@ -11,14 +11,30 @@ import (
 
 // storedSince records, per metric name, since when the history has stored it without a
 // break: a name added to the stored set by the refresh at T is covered from T on; a
-// refresh that does not store it starts it over.
+// refresh that does not store it starts it over. It also keeps the times of the
+// appends, to find the gaps between them (gapAt).
 type storedSince struct {
-	names map[string]time.Time
-	all   time.Time // when the history began storing every metric; zero when it does not
+	names   map[string]time.Time
+	all     time.Time   // when the history began storing every metric; zero when it does not
+	appends []time.Time // the latest appends' times, oldest first, up to maxAppends
 }
+
+// maxAppends bounds storedSince.appends: a window reaching before the oldest kept is not
+// checked for gaps (at a refresh every second, the 4,096 kept span over an hour).
+const maxAppends = 4096
+
+// minGap is the shortest span between two appends that is a gap, whatever the usual
+// spacing: a scrape or two missed at a 15 s cadence is not one.
+const minGap = time.Minute
 
 // record notes that the scrape appended at at stored stored.
 func (c *storedSince) record(stored storedNames, at time.Time) {
+	if n := len(c.appends); n == 0 || at.After(c.appends[n-1]) {
+		if n == maxAppends {
+			c.appends = slices.Delete(c.appends, 0, n/2)
+		}
+		c.appends = append(c.appends, at)
+	}
 	if c.names == nil {
 		c.names = map[string]time.Time{}
 	}
@@ -43,7 +59,34 @@ func (c *storedSince) record(stored storedNames, at time.Time) {
 
 // clone returns a copy the caller owns.
 func (c storedSince) clone() storedSince {
-	return storedSince{names: maps.Clone(c.names), all: c.all}
+	return storedSince{names: maps.Clone(c.names), all: c.all, appends: slices.Clone(c.appends)}
+}
+
+// gapAt reports whether w falls in a gap between two appends (the source's refreshes
+// failed as a whole, or none came): two appends further apart than three times their
+// usual spacing (the median), and than minGap. It returns the append that ended the gap
+// and the gap's length.
+func (c storedSince) gapAt(w time.Time) (end time.Time, gap time.Duration, ok bool) {
+	n := len(c.appends)
+	i, _ := slices.BinarySearchFunc(c.appends, w, func(a, w time.Time) int { return a.Compare(w) })
+	// appends[i] is the first at or after w: w is in a gap when it is after appends[i-1]
+	// and before appends[i].
+	if i == 0 || i == n || !c.appends[i].After(w) {
+		return time.Time{}, 0, false
+	}
+	gap = c.appends[i].Sub(c.appends[i-1])
+	if gap <= minGap {
+		return time.Time{}, 0, false
+	}
+	spacings := make([]time.Duration, n-1)
+	for j := 1; j < n; j++ {
+		spacings[j-1] = c.appends[j].Sub(c.appends[j-1])
+	}
+	slices.Sort(spacings)
+	if gap <= 3*spacings[len(spacings)/2] {
+		return time.Time{}, 0, false
+	}
+	return c.appends[i], gap, true
 }
 
 // from returns since when metric (empty: any metric) has been stored, and false when it
@@ -97,10 +140,16 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		if !r.At.IsZero() {
 			end = r.At
 		}
-		if !end.Add(-r.Reach).Before(start) {
-			continue
+		held, gap := at.Sub(start), time.Duration(0)
+		if from := end.Add(-r.Reach); !from.Before(start) {
+			// Within what is held: partial only when the window starts in a gap.
+			after, g, ok := c.since.gapAt(from)
+			if !ok {
+				continue
+			}
+			held, gap = at.Sub(after), g
 		}
-		e := &PartialWindowError{Query: name, Func: r.Func, Window: r.Reach, Held: at.Sub(start), At: r.At}
+		e := &PartialWindowError{Query: name, Func: r.Func, Window: r.Reach, Held: held, At: r.At, Gap: gap}
 		if c.retention > 0 && c.retention < r.Reach {
 			e.Retention = c.retention
 		}

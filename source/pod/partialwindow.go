@@ -34,6 +34,10 @@ type PartialWindowError struct {
 	// At is the time an @ modifier with a timestamp pins the window to; zero otherwise
 	// (@ start() and @ end() are an instant query's evaluation time).
 	At time.Time
+	// Gap, when not zero, is the span without a stored scrape that the window starts in
+	// (the source's refreshes failed as a whole, or none came, for that long): Held
+	// counts from the scrape that ended it.
+	Gap time.Duration
 	// Held is the span of history the window found: from the oldest scrape holding the
 	// metrics it reads to the evaluation time.
 	Held time.Duration
@@ -56,6 +60,9 @@ func (e *PartialWindowError) what() string {
 	}
 	if !e.At.IsZero() {
 		window += " @ " + e.At.UTC().Format(time.RFC3339Nano)
+	}
+	if e.Gap > 0 {
+		return fmt.Sprintf("query %q: %s starts in a %s gap between the history's scrapes (%s held after it)", e.Query, window, e.Gap, e.Held)
 	}
 	if e.Retention > 0 {
 		return fmt.Sprintf("query %q: %s reaches before the history's oldest scrape (%s held; HistoryRetention %s is shorter than the window)",

@@ -1,0 +1,146 @@
+package pod
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podscrape/podscrape/podscrapetest"
+	"github.com/podscrape/podscrape/source"
+)
+
+// A window that starts where the history has no scrape for a long while (the source's
+// refreshes failed as a whole, the API server down, or none came) is partial as one
+// reaching before the history is: a rate over it estimates from the scrapes after the
+// gap, or from one scrape only (no value: not "no load"), and an increase adds up only
+// what came after the gap. A window that spans the gap with scrapes on both sides of
+// it, and a scrape or two missed, are not.
+func TestWindowStartingInAGapIsPartial(t *testing.T) {
+	const step = 15 * time.Second
+	stored := storedNames{names: map[string]struct{}{"x": {}}}
+	var since storedSince
+	at := t0
+	for ; at.Before(t0.Add(10 * time.Minute)); at = at.Add(step) {
+		since.record(stored, at)
+	}
+	missed := at.Add(2 * step) // two refreshes missed: no gap
+	since.record(stored, missed)
+	at = missed.Add(6 * time.Minute) // six minutes without a stored scrape
+	gapEnd := at
+	since.record(stored, at)
+	cov := coverage{oldest: t0, since: since}
+
+	for _, tc := range []struct {
+		expr    string
+		after   time.Duration // time since the gap's end
+		partial bool          // want a PartialWindowError (Error or, for an estimate, warning)
+	}{
+		{`rate(x[5m])`, 0, true},
+		{`increase(x[5m])`, 0, true},
+		{`increase(x[10m])`, 0, false}, // starts before the gap: both ends held
+		{`increase(x[1m] offset 2m)`, 0, true},
+		{`rate(x[1m])`, 2 * time.Minute, false},
+		{`rate(x[5m])`, 4 * time.Minute, true},
+		{`rate(x[5m])`, 5 * time.Minute, false},
+	} {
+		evalAt := gapEnd.Add(tc.after)
+		c := cov
+		if tc.after > 0 {
+			s := since.clone()
+			for t := gapEnd.Add(step); !t.After(evalAt); t = t.Add(step) {
+				s.record(stored, t)
+			}
+			c.since = s
+		}
+		err, warnings, estimate := c.check("q", tc.expr, evalAt)
+		var pw *PartialWindowError
+		got := errors.As(err, &pw) || estimate != nil
+		if got != tc.partial {
+			t.Errorf("%s at %s after the gap: got Error %v, warnings %q; want partial %t", tc.expr, tc.after, err, warnings, tc.partial)
+		}
+		if pw == nil {
+			pw = estimate
+		}
+		if pw != nil && tc.partial && (pw.Held != tc.after || pw.Gap != 6*time.Minute) {
+			t.Errorf("%s at %s after the gap: got Held %s, Gap %s; want %s held after a 6m gap", tc.expr, tc.after, pw.Held, pw.Gap, tc.after)
+		}
+	}
+	err, _, _ := cov.check("q", `increase(x[5m])`, gapEnd)
+	if want := `query "q": increase over 5m0s starts in a 6m0s gap between the history's scrapes (0s held after it): partial window`; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	// The window before the gap is not the window after it: a missed scrape is no gap.
+	if err, w, e := cov.check("q", `rate(x[5m])`, missed); err != nil || len(w) > 0 || e != nil {
+		t.Errorf("rate over 5m after two missed refreshes: got %v, %q, %v; want none", err, w, e)
+	}
+}
+
+// After the API server is down for six minutes (every refresh fails before a scrape is
+// stored), the first answers of a rate over 5m have no scrape to estimate from but the
+// one after the outage: its empty answer says so in its Error, as after a start, and an
+// increase over 2m, which adds up only what came after, is partial. Five minutes later
+// both are whole again.
+func TestPromQLWindowAfterAnOutage(t *testing.T) {
+	env, err := podscrapetest.Start(podscrapetest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	ctx := t.Context()
+	svc := newService(t, env, 1, "")
+	s, clk := promqlSource(t, env, svc, nil,
+		source.QueryTemplate{Name: "rate", Template: `sum(rate(reqs_total[5m]))`},
+		source.QueryTemplate{Name: "count", Template: `sum(increase(reqs_total[2m]))`})
+	spec := source.RefreshSpec{Queries: []string{"rate", "count"}}
+	const step = 15 * time.Second
+	n := 0
+	refresh := func() (map[string]*source.MetricResult, error) {
+		n++
+		svc.Pods()[0].SetBody(fmt.Sprintf("# TYPE reqs counter\nreqs_total %d\n", 10*n))
+		defer clk.Step(step)
+		return s.Refresh(ctx, spec)
+	}
+	for range 24 { // 6 minutes
+		if _, err := refresh(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var obj corev1.Service
+	key := client.ObjectKey{Namespace: svc.Namespace, Name: svc.Name}
+	if err := env.Client.Get(ctx, key, &obj); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Delete(ctx, &obj); err != nil {
+		t.Fatal(err)
+	}
+	for range 24 { // 6 minutes of failed refreshes
+		if _, err := refresh(); err == nil {
+			t.Fatal("Refresh with the Service deleted: got no error")
+		}
+	}
+	obj.ResourceVersion, obj.UID = "", ""
+	if err := env.Client.Create(ctx, &obj); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i <= 20; i++ {
+		results, err := refresh()
+		if err != nil {
+			t.Fatalf("%d after the outage: %v", i, err)
+		}
+		rate, count := results["rate"], results["count"]
+		switch {
+		case i == 0 && (len(rate.Values) != 0 || !errors.Is(rate.Error, ErrPartialWindow)):
+			t.Fatalf("first refresh after the outage: rate over 5m: got %v, Error %v; want no value and ErrPartialWindow", rate.Values, rate.Error)
+		case i < 8 && !errors.Is(count.Error, ErrPartialWindow):
+			t.Fatalf("%d after the outage: increase over 2m: got %v, Error %v; want ErrPartialWindow", i, count.Values, count.Error)
+		case i >= 8 && count.Error != nil:
+			t.Fatalf("%d after the outage: increase over 2m: got Error %v, want none", i, count.Error)
+		case i == 20 && (rate.Error != nil || len(rate.Warnings) > 0 || len(rate.Values) != 1):
+			t.Fatalf("5m after the outage: rate over 5m: got %v, %v, %q; want a value, no error, no warning", rate.Values, rate.Error, rate.Warnings)
+		}
+	}
+}
