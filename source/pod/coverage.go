@@ -16,25 +16,25 @@ import (
 type storedSince struct {
 	names   map[string]time.Time
 	all     time.Time   // when the history began storing every metric; zero when it does not
-	appends []time.Time // the latest appends' times, oldest first, up to maxAppends
+	appends []time.Time // the appends' times within the retention, and the one before, oldest first
 }
-
-// maxAppends bounds storedSince.appends: a window reaching before the oldest kept is not
-// checked for gaps (at a refresh every second, the 4,096 kept span over an hour).
-const maxAppends = 4096
 
 // minGap is the shortest span between two appends that is a gap, whatever the usual
 // spacing: a scrape or two missed at a 15 s cadence is not one.
 const minGap = time.Minute
 
-// record notes that the scrape appended at at stored stored.
-func (c *storedSince) record(stored storedNames, at time.Time) {
+// record notes that the scrape appended at at stored stored, in a history of retention.
+func (c *storedSince) record(stored storedNames, at time.Time, retention time.Duration) {
 	if n := len(c.appends); n == 0 || at.After(c.appends[n-1]) {
-		if n == maxAppends {
-			c.appends = slices.Delete(c.appends, 0, n/2)
-		}
 		c.appends = append(c.appends, at)
 	}
+	// A window reaching before the retention is partial anyway: of the appends before it,
+	// only the last is kept, for the gap that may straddle it.
+	drop := 0
+	for drop+1 < len(c.appends) && c.appends[drop+1].Before(at.Add(-retention)) {
+		drop++
+	}
+	c.appends = slices.Delete(c.appends, 0, drop)
 	if c.names == nil {
 		c.names = map[string]time.Time{}
 	}

@@ -25,13 +25,13 @@ func TestWindowStartingInAGapIsPartial(t *testing.T) {
 	var since storedSince
 	at := t0
 	for ; at.Before(t0.Add(10 * time.Minute)); at = at.Add(step) {
-		since.record(stored, at)
+		since.record(stored, at, time.Hour)
 	}
 	missed := at.Add(2 * step) // two refreshes missed: no gap
-	since.record(stored, missed)
+	since.record(stored, missed, time.Hour)
 	at = missed.Add(6 * time.Minute) // six minutes without a stored scrape
 	gapEnd := at
-	since.record(stored, at)
+	since.record(stored, at, time.Hour)
 	cov := coverage{oldest: t0, since: since}
 
 	for _, tc := range []struct {
@@ -52,7 +52,7 @@ func TestWindowStartingInAGapIsPartial(t *testing.T) {
 		if tc.after > 0 {
 			s := since.clone()
 			for t := gapEnd.Add(step); !t.After(evalAt); t = t.Add(step) {
-				s.record(stored, t)
+				s.record(stored, t, time.Hour)
 			}
 			c.since = s
 		}
@@ -142,5 +142,18 @@ func TestPromQLWindowAfterAnOutage(t *testing.T) {
 		case i == 20 && (rate.Error != nil || len(rate.Warnings) > 0 || len(rate.Values) != 1):
 			t.Fatalf("5m after the outage: rate over 5m: got %v, %v, %q; want a value, no error, no warning", rate.Values, rate.Error, rate.Warnings)
 		}
+	}
+}
+
+// The appends' times kept for the gap check are those the retention covers, and the one
+// before: a source running for days keeps a few dozen, not one per refresh.
+func TestGapCheckKeepsTheRetentionsAppends(t *testing.T) {
+	var c storedSince
+	stored := storedNames{names: map[string]struct{}{"x": {}}}
+	for i := range 2000 {
+		c.record(stored, t0.Add(time.Duration(i)*15*time.Second), 10*time.Minute)
+	}
+	if n := len(c.appends); n != 42 {
+		t.Errorf("after 2,000 appends 15 s apart under a 10m retention: %d kept, want 42 (41 within it and the one before)", n)
 	}
 }

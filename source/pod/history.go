@@ -204,7 +204,7 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 	if !errors.Is(err, history.ErrClosed) {
 		s.history.mu.Lock()
 		if s.history.store == store {
-			s.history.since.record(needs, at)
+			s.history.since.record(needs, at, s.retention())
 		}
 		s.history.mu.Unlock()
 	}
@@ -290,12 +290,17 @@ func (s *PodScrapingSource) coverage(store *history.History) coverage {
 	h := &s.history
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	retention := s.config.HistoryRetention
-	if retention <= 0 {
-		retention = history.DefaultRetention
-	}
+	retention := s.retention()
 	if h.store != store {
 		return coverage{oldest: oldest, retention: retention}
 	}
 	return coverage{oldest: oldest, since: h.since.clone(), retention: retention}
+}
+
+// retention returns the history's retention: HistoryRetention or its default.
+func (s *PodScrapingSource) retention() time.Duration {
+	if s.config.HistoryRetention > 0 {
+		return s.config.HistoryRetention
+	}
+	return history.DefaultRetention
 }

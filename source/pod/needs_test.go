@@ -126,10 +126,10 @@ func TestStoredSince(t *testing.T) {
 		return s
 	}
 	t1, t2, t3 := t0.Add(time.Minute), t0.Add(2*time.Minute), t0.Add(3*time.Minute)
-	c.record(names("a"), t0)
-	c.record(names("a", "b"), t1)
-	c.record(names("b"), t2)
-	c.record(names("a", "b"), t3)
+	c.record(names("a"), t0, time.Hour)
+	c.record(names("a", "b"), t1, time.Hour)
+	c.record(names("b"), t2, time.Hour)
+	c.record(names("a", "b"), t3, time.Hour)
 	if a, _ := c.from("a"); !a.Equal(t3) {
 		t.Errorf("a, dropped at %s and stored again at %s: from %s, want %s", t2, t3, a, t3)
 	}
@@ -138,7 +138,7 @@ func TestStoredSince(t *testing.T) {
 	}
 	all := names("b")
 	all.all = true
-	c.record(all, t3.Add(time.Minute))
+	c.record(all, t3.Add(time.Minute), time.Hour)
 	if b, _ := c.from("b"); !b.Equal(t1) {
 		t.Errorf("b once every metric is stored: from %s, want %s", b, t1)
 	}
@@ -148,7 +148,7 @@ func TestStoredSince(t *testing.T) {
 	if _, ok := c.from("c"); !ok {
 		t.Error("c once every metric is stored: not stored")
 	}
-	c.record(names("b"), t3.Add(2*time.Minute))
+	c.record(names("b"), t3.Add(2*time.Minute), time.Hour)
 	if _, ok := c.from("x"); ok {
 		t.Error("x after every metric is no longer stored: still stored")
 	}
