@@ -25,9 +25,9 @@ type Read struct {
 	// instant selector's Reach is its offsets.
 	Reach time.Duration
 	// Sums says the function adds up over time (increase, delta, sum_over_time,
-	// count_over_time, changes, resets, absent_over_time, and functions this package does
-	// not know): over a shorter span it answers a smaller number, or none, not a noisier
-	// one. An instant selector with an offset Sums too: before the history there is no
+	// count_over_time, changes, resets, absent_over_time, first_over_time, and functions
+	// this package does not know): over a shorter span it answers a smaller number, or
+	// none, or another sample, not a noisier one. An instant selector with an offset Sums too: before the history there is no
 	// sample at all. Rates and per-sample figures (rate, irate, the *_over_time
 	// estimates, deriv, predict_linear, ...) and a range returned as the result (its
 	// newest sample) do not: over a shorter span they are right, only less smoothed.
@@ -44,15 +44,17 @@ type Read struct {
 }
 
 // estimates are the functions over a range whose answer over a shorter span is an
-// estimate of the same figure, not a part of a sum.
+// estimate of the same figure, not a part of a sum. first_over_time and
+// ts_of_first_over_time are not: they read the window's first sample, and over a
+// shorter span another one (x - first_over_time(x[1h]) is the growth over the hour; over
+// a shorter span, a smaller number).
 var estimates = map[string]bool{
 	"rate": true, "irate": true, "idelta": true, "deriv": true, "predict_linear": true,
 	"avg_over_time": true, "min_over_time": true, "max_over_time": true,
 	"quantile_over_time": true, "stddev_over_time": true, "stdvar_over_time": true,
-	"mad_over_time": true, "last_over_time": true, "first_over_time": true,
+	"mad_over_time": true, "last_over_time": true,
 	"present_over_time": true, "ts_of_min_over_time": true, "ts_of_max_over_time": true,
-	"ts_of_last_over_time": true, "ts_of_first_over_time": true,
-	"holt_winters": true, "double_exponential_smoothing": true,
+	"ts_of_last_over_time": true, "holt_winters": true, "double_exponential_smoothing": true,
 }
 
 // level is one window on the way from the expression's root to a selector.

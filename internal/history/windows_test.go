@@ -57,6 +57,9 @@ func TestReads(t *testing.T) {
 		}},
 		{`quantile_over_time(0.9, x[5m])`, []Read{{Metric: "x", Func: "quantile_over_time", Range: 5 * m, Reach: 5 * m}}},
 		{`absent_over_time(x[5m])`, []Read{{Metric: "x", Func: "absent_over_time", Range: 5 * m, Reach: 5 * m, Sums: true}}},
+		// The window's first sample: over a shorter span, a later one, not an estimate of it.
+		{`first_over_time(x[5m])`, []Read{{Metric: "x", Func: "first_over_time", Range: 5 * m, Reach: 5 * m, Sums: true}}},
+		{`last_over_time(x[5m])`, []Read{{Metric: "x", Func: "last_over_time", Range: 5 * m, Reach: 5 * m}}},
 		// Duration expressions: the engine evaluates them before the query runs.
 		{`increase(x[5m*2])`, []Read{{Metric: "x", Func: "increase", Range: 10 * m, Reach: 10 * m, Sums: true}}},
 		{`x offset (1h/2)`, []Read{{Metric: "x", Reach: 30 * m, Sums: true}}},

@@ -71,7 +71,8 @@ func TestCoverageCheck(t *testing.T) {
 		{`rate(new[5m]) / rate(new[5m])`, false, 0, 1},
 		{`rate(new[5m]) + increase(old[5m])`, false, 0, 1},
 		{`sum_over_time(rate(new[1m])[3m:])`, false, 2 * time.Minute, 1},
-		{`increase(new[5m] @ 100)`, false, 2 * time.Minute, 0}, // pinned before the history
+		{`increase(new[5m] @ 100)`, false, 2 * time.Minute, 0},        // pinned before the history
+		{`new - first_over_time(new[5m])`, false, 2 * time.Minute, 0}, // the growth over 5m: a lower bound
 		{`new`, false, 0, 0},
 		{`missing`, true, 0, 0},
 		{`later`, true, 0, 0},

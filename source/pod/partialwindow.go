@@ -8,7 +8,7 @@ import (
 
 // ErrPartialWindow is wrapped by a PromQL result's Error when a window of the query that
 // adds up over time (increase, delta, sum_over_time, count_over_time, changes, resets,
-// absent_over_time, an offset, or an @ modifier) reaches back before the oldest scrape
+// absent_over_time, first_over_time, an offset, or an @ modifier) reaches back before the oldest scrape
 // the history holds for the metrics it reads: the source started, or began storing those metrics, less
 // than the window ago. The values are kept, but they add up a shorter span than asked:
 // read them as a lower bound, never as "idle" (hold a scale-to-zero). It is also the
