@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/podscrape/podscrape/internal/history"
@@ -62,19 +63,23 @@ func (c storedSince) clone() storedSince {
 	return storedSince{names: maps.Clone(c.names), all: c.all, appends: slices.Clone(c.appends)}
 }
 
-// gapAt reports whether w falls in a gap between two appends (the source's refreshes
-// failed as a whole, or none came): two appends further apart than three times their
-// usual spacing (the median), and than minGap. It returns the append that ended the gap
-// and the gap's length.
-func (c storedSince) gapAt(w time.Time) (end time.Time, gap time.Duration, ok bool) {
+// gapAt reports whether a window from w to end starts in a gap between two appends (the
+// source's refreshes failed as a whole, or none came): two appends further apart than
+// three times their usual spacing (the lower median), and than minGap; or, for a range
+// (ranged), a spacing that leaves the window one append or none (a rate over one scrape
+// estimates nothing, a count over it counts one). It returns the append that ended the
+// gap and the gap's length.
+func (c storedSince) gapAt(w, end time.Time, ranged bool) (after time.Time, gap time.Duration, ok bool) {
 	n := len(c.appends)
-	i, _ := slices.BinarySearchFunc(c.appends, w, func(a, w time.Time) int { return a.Compare(w) })
-	// appends[i] is the first at or after w: w is in a gap when it is after appends[i-1]
-	// and before appends[i].
-	if i == 0 || i == n || !c.appends[i].After(w) {
+	// appends[i] is the first after w: w is in the spacing between appends[i-1] and it.
+	i := sort.Search(n, func(j int) bool { return c.appends[j].After(w) })
+	if i == 0 || i == n {
 		return time.Time{}, 0, false
 	}
 	gap = c.appends[i].Sub(c.appends[i-1])
+	if ranged && sort.Search(n, func(j int) bool { return c.appends[j].After(end) })-i <= 1 {
+		return c.appends[i], gap, true
+	}
 	if gap <= minGap {
 		return time.Time{}, 0, false
 	}
@@ -83,7 +88,7 @@ func (c storedSince) gapAt(w time.Time) (end time.Time, gap time.Duration, ok bo
 		spacings[j-1] = c.appends[j].Sub(c.appends[j-1])
 	}
 	slices.Sort(spacings)
-	if gap <= 3*spacings[len(spacings)/2] {
+	if gap <= 3*spacings[(len(spacings)-1)/2] {
 		return time.Time{}, 0, false
 	}
 	return c.appends[i], gap, true
@@ -143,7 +148,7 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		held, gap := at.Sub(start), time.Duration(0)
 		if from := end.Add(-r.Reach); !from.Before(start) {
 			// Within what is held: partial only when the window starts in a gap.
-			after, g, ok := c.since.gapAt(from)
+			after, g, ok := c.since.gapAt(from, end, r.Range > 0)
 			if !ok {
 				continue
 			}

@@ -157,3 +157,45 @@ func TestGapCheckKeepsTheRetentionsAppends(t *testing.T) {
 		t.Errorf("after 2,000 appends 15 s apart under a 10m retention: %d kept, want 42 (41 within it and the one before)", n)
 	}
 }
+
+// A range whose window holds one scrape or none (refreshes further apart than the
+// window: a rate over it estimates nothing, an increase adds up nothing) is partial; an
+// instant selector's offset reads the latest sample before it, and is not. A gap just
+// after the start, with few scrapes to tell the usual spacing, is one.
+func TestWindowHoldingOneScrapeIsPartial(t *testing.T) {
+	stored := storedNames{names: map[string]struct{}{"x": {}}}
+	var sparse storedSince
+	at := t0
+	for i := range 6 {
+		at = t0.Add(time.Duration(i) * 2 * time.Minute)
+		sparse.record(stored, at, time.Hour)
+	}
+	cov := coverage{oldest: t0, since: sparse}
+	for _, tc := range []struct {
+		expr     string
+		partial  bool // an Error wrapping ErrPartialWindow
+		estimate bool // a warning, and the Error of an empty answer
+	}{
+		{`rate(x[1m])`, false, true},
+		{`avg_over_time(x[1m])`, false, true},
+		{`increase(x[1m])`, true, false},
+		{`increase(x[3m])`, false, false},
+		{`rate(x[3m])`, false, false},
+		{`x offset 1m`, false, false},
+		{`x`, false, false},
+	} {
+		err, warnings, estimate := cov.check("q", tc.expr, at)
+		if errors.Is(err, ErrPartialWindow) != tc.partial || (estimate != nil) != tc.estimate || (len(warnings) > 0) != tc.estimate {
+			t.Errorf("%s with a scrape every 2m: got %v, %q, %v; want partial %t, estimate %t", tc.expr, err, warnings, estimate, tc.partial, tc.estimate)
+		}
+	}
+
+	var early storedSince
+	early.record(stored, t0, time.Hour)
+	early.record(stored, t0.Add(15*time.Second), time.Hour)
+	at = t0.Add(15*time.Second + 6*time.Minute)
+	early.record(stored, at, time.Hour)
+	if err, _, _ := (coverage{oldest: t0, since: early}).check("q", `increase(x[5m])`, at); !errors.Is(err, ErrPartialWindow) {
+		t.Errorf("increase over 5m after a 6m gap two scrapes after the start: got %v, want ErrPartialWindow", err)
+	}
+}
