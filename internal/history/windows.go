@@ -27,11 +27,16 @@ type Read struct {
 	// Sums says the function adds up over time (increase, delta, sum_over_time,
 	// count_over_time, changes, resets, absent_over_time, first_over_time, and functions
 	// this package does not know): over a shorter span it answers a smaller number, or
-	// none, or another sample, not a noisier one. An instant selector with an offset Sums too: before the history there is no
-	// sample at all. Rates and per-sample figures (rate, irate, the *_over_time
-	// estimates, deriv, predict_linear, ...) and a range returned as the result (its
-	// newest sample) do not: over a shorter span they are right, only less smoothed.
+	// none, or another sample, not a noisier one. An instant selector with an offset or
+	// an @ Sums too: before the history there is no sample at all. Rates and per-sample
+	// figures (rate, irate, the *_over_time estimates, deriv, predict_linear, ...) and a
+	// range returned as the result (its newest sample) do not: over a shorter span they
+	// are right, only less smoothed.
 	Sums bool
+	// Pairs says the function answers nothing from a single sample (rate, irate, idelta,
+	// deriv, predict_linear, double_exponential_smoothing): over a window holding one
+	// scrape, whatever the expression answers does not come from it (or vector(0)).
+	Pairs bool
 	// Pinned says an @ modifier fixes the window's time, whatever the evaluation time:
 	// Reach counts back from At, or, when At is zero, from the query's start() or end()
 	// (StartOrEnd), both an instant query's evaluation time. A window evaluated inside
@@ -55,6 +60,12 @@ var estimates = map[string]bool{
 	"mad_over_time": true, "last_over_time": true,
 	"present_over_time": true, "ts_of_min_over_time": true, "ts_of_max_over_time": true,
 	"ts_of_last_over_time": true, "holt_winters": true, "double_exponential_smoothing": true,
+}
+
+// pairs are the estimates that need two samples in their window to answer at all.
+var pairs = map[string]bool{
+	"rate": true, "irate": true, "idelta": true, "deriv": true, "predict_linear": true,
+	"holt_winters": true, "double_exponential_smoothing": true,
 }
 
 // level is one window on the way from the expression's root to a selector.
@@ -161,6 +172,7 @@ func Windows(e parser.Expr) []Window {
 				r.Sums = false
 			default:
 				r.Sums = !estimates[l.fn]
+				r.Pairs = pairs[l.fn]
 			}
 			out = append(out, Window{Read: r, Text: l.text, Matchers: vs.LabelMatchers})
 		}

@@ -94,6 +94,14 @@ func (c storedSince) gapAt(w, end time.Time, ranged bool) (after time.Time, gap 
 	return c.appends[i], gap, true
 }
 
+// count returns the number of appends after from and at or before end.
+func (c storedSince) count(from, end time.Time) int {
+	after := func(t time.Time) int {
+		return sort.Search(len(c.appends), func(j int) bool { return c.appends[j].After(t) })
+	}
+	return after(end) - after(from)
+}
+
 // from returns since when metric (empty: any metric) has been stored, and false when it
 // is not stored.
 func (c storedSince) from(metric string) (time.Time, bool) {
@@ -166,11 +174,18 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		case e.Func == "":
 			e.Func = "range"
 		}
-		if r.Sums {
+		// A rate over one scrape answers nothing: whatever the expression answers then
+		// (sum(rate(x[5m])) or vector(0)) is not an estimate from it, and must not read
+		// as no load. (A rate evaluated in a subquery has windows at every step: not
+		// counted here.)
+		single := r.Pairs && r.Reach == r.Range && len(c.since.appends) > 0 && c.since.count(end.Add(-r.Reach), end) <= 1
+		if r.Sums || single {
 			if partial == nil || e.Window > partial.Window {
 				partial = e
 			}
-			continue
+			if r.Sums {
+				continue
+			}
 		}
 		if w := e.what() + ": estimated over the span held"; !slices.Contains(warnings, w) {
 			warnings = append(warnings, w) // a ratio of two rates warns once

@@ -176,7 +176,7 @@ func TestWindowHoldingOneScrapeIsPartial(t *testing.T) {
 		partial  bool // an Error wrapping ErrPartialWindow
 		estimate bool // a warning, and the Error of an empty answer
 	}{
-		{`rate(x[1m])`, false, true},
+		{`rate(x[1m])`, true, true}, // nothing to estimate from: an Error too
 		{`avg_over_time(x[1m])`, false, true},
 		{`increase(x[1m])`, true, false},
 		{`increase(x[3m])`, false, false},
@@ -197,5 +197,31 @@ func TestWindowHoldingOneScrapeIsPartial(t *testing.T) {
 	early.record(stored, at, time.Hour)
 	if err, _, _ := (coverage{oldest: t0, since: early}).check("q", `increase(x[5m])`, at); !errors.Is(err, ErrPartialWindow) {
 		t.Errorf("increase over 5m after a 6m gap two scrapes after the start: got %v, want ErrPartialWindow", err)
+	}
+}
+
+// sum(rate(x[5m])) or vector(0), the usual way to answer 0 when a series is missing,
+// answers 0 on the first refresh, where the rate has one scrape and answers nothing:
+// an Error says so, not a warning beside a 0 that reads as no load. With two scrapes the
+// rate answers, and the partial window is a warning again.
+func TestRateOverOneScrapeOrVectorZeroIsAnError(t *testing.T) {
+	stored := storedNames{names: map[string]struct{}{"x": {}}}
+	var since storedSince
+	since.record(stored, t0, time.Hour)
+	cov := coverage{oldest: t0, since: since}
+	for _, expr := range []string{`sum(rate(x[5m])) or vector(0)`, `rate(x[5m]) or vector(0)`, `irate(x[1m]) + 0`} {
+		if err, _, _ := cov.check("q", expr, t0); !errors.Is(err, ErrPartialWindow) {
+			t.Errorf("%s over one scrape: got Error %v, want ErrPartialWindow", expr, err)
+		}
+	}
+	for _, expr := range []string{`avg_over_time(x[5m]) or vector(0)`, `max_over_time(rate(x[1m])[5m:1m])`} {
+		if err, w, _ := cov.check("q", expr, t0); err != nil || len(w) == 0 {
+			t.Errorf("%s over one scrape: got Error %v, warnings %q; want a warning only (one sample answers it)", expr, err, w)
+		}
+	}
+	since.record(stored, t0.Add(15*time.Second), time.Hour)
+	cov.since = since
+	if err, w, e := cov.check("q", `sum(rate(x[5m])) or vector(0)`, t0.Add(15*time.Second)); err != nil || len(w) == 0 || e == nil {
+		t.Errorf("two scrapes: got Error %v, warnings %q; want the partial window as a warning", err, w)
 	}
 }
