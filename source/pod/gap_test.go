@@ -83,13 +83,8 @@ func TestWindowStartingInAGapIsPartial(t *testing.T) {
 // stored), the first answers of a rate over 5m have no scrape to estimate from but the
 // one after the outage: its empty answer says so in its Error, as after a start, and an
 // increase over 2m, which adds up only what came after, is partial. Five minutes later
-// both are whole again.
-func TestPromQLWindowAfterAnOutage(t *testing.T) {
-	env, err := podscrapetest.Start(podscrapetest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+// both are whole again. (A subtest of TestPromQLAnswers.)
+func testWindowAfterAnOutage(t *testing.T, env *podscrapetest.Environment) {
 	ctx := t.Context()
 	svc := newService(t, env, 1, "")
 	s, clk := promqlSource(t, env, svc, nil,

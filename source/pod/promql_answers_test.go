@@ -70,6 +70,7 @@ func TestPromQLAnswers(t *testing.T) {
 	t.Run("history that cannot be created", func(t *testing.T) { testHistoryCannotBeCreated(t, env) })
 	t.Run("failed pod is down in PromQL results", func(t *testing.T) { testFailedPodDownInPromQL(t, env) })
 	t.Run("refused samples fail the queries reading them", func(t *testing.T) { testRefusedSamples(t, env) })
+	t.Run("window after an outage", func(t *testing.T) { testWindowAfterAnOutage(t, env) })
 }
 
 // increase over 10m is a partial window, with its values and an Error wrapping
