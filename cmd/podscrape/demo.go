@@ -242,7 +242,12 @@ func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err er
 		return fmt.Sprintf("podscrape demo: llm-d on a local control plane, refreshed every %s (Ctrl-C to stop)\n%s",
 			o.interval, hint)
 	}
-	return watch(ctx, stdout, o.interval, targets, format, header, footer)
+	// Ctrl-C ends the demo with 0 whenever it comes, before the first frame too: nothing
+	// reads its output as an answer.
+	if err := watch(ctx, stdout, o.interval, targets, format, header, footer); ctx.Err() == nil || !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
 }
 
 // targets are the demo's three Services: the EPPs with the metrics reader's Secret, the

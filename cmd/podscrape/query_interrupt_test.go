@@ -10,11 +10,11 @@ import (
 	"time"
 )
 
-// TestQueryInterruptedBeforeAnAnswerFails sends SIGTERM to query while its refresh waits
-// on a pod that never answers: with nothing to show, it exits 1 saying it was cut short,
-// one-shot (table or json) or a watch before its first frame, never a silent 0 that a
-// script reads as an answer. A watch that showed a frame ends with 0: that is how it
-// stops.
+// TestQueryInterruptedBeforeAnAnswerFails sends SIGTERM to query, and to scrape, while
+// its refresh waits on a pod that never answers: with nothing to show, it exits 1 saying
+// it was cut short, one-shot (table or json) or a watch before its first frame, never a
+// silent 0 that a script reads as an answer. A watch that showed a frame ends with 0:
+// that is how it stops.
 func TestQueryInterruptedBeforeAnAnswerFails(t *testing.T) {
 	t.Parallel()
 	arrived := make(chan struct{}, 16)
@@ -31,6 +31,7 @@ func TestQueryInterruptedBeforeAnAnswerFails(t *testing.T) {
 		}
 	}))
 	query := []string{"-n", svc.namespace, "query", "sum(x)", svc.name, "--port", port(svc.port), "--timeout", "50s"}
+	scrape := []string{"-n", svc.namespace, "scrape", svc.name, "--port", port(svc.port), "--timeout", "50s"}
 	// One at a time: each process's one request is the one arrival the case waits for.
 	for _, tc := range []struct {
 		name string
@@ -39,6 +40,10 @@ func TestQueryInterruptedBeforeAnAnswerFails(t *testing.T) {
 		{"one-shot", query},
 		{"one-shot json", append(query, "-o", "json")},
 		{"watch before its first frame", append(query, "--watch", "1h")},
+		{"scrape one-shot", scrape},
+		{"scrape one-shot json", append(scrape, "-o", "json")},
+		{"scrape watch before its first frame", append(scrape, "--watch", "1h")},
+		{"scrape watch json before its first frame", append(scrape, "--watch", "1h", "-o", "json")},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

@@ -17,7 +17,9 @@ import (
 const clearScreen = "\x1b[H\x1b[2J"
 
 // watch scrapes every target at once and then every interval until ctx ends, which is
-// no error. Each refresh is one frame, written in one Write: for table and wide, a header
+// no error once a frame was written: that is how a watch stops. Cut short before its
+// first frame, it has shown nothing, and returns ctx's error: an exit 0 with nothing
+// written would read as an answer. Each refresh is one frame, written in one Write: for table and wide, a header
 // line and each target's table with what changed since the previous frame, drawn over
 // the previous frame on a terminal; for json, one compact document per target per line.
 // A target that fails shows its error in the frame (json: the document's error, with
@@ -29,6 +31,13 @@ func watch(ctx context.Context, out io.Writer, interval time.Duration, targets [
 	prev := make([]*snapshot.Snapshot, len(targets))
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
+	wrote := false // a frame
+	interrupted := func(t *target) error {
+		if wrote {
+			return nil
+		}
+		return fmt.Errorf("scrape service %s: interrupted before the first refresh was shown: %w", t.service, ctx.Err())
+	}
 	for {
 		var frame bytes.Buffer
 		if format != render.FormatJSON {
@@ -41,7 +50,7 @@ func watch(ctx context.Context, out io.Writer, interval time.Duration, targets [
 			started := time.Now()
 			s, err := t.collect(ctx)
 			if ctx.Err() != nil {
-				return nil
+				return interrupted(t)
 			}
 			if s == nil && err != nil && format == render.FormatJSON {
 				// Nothing scraped (the Service gone, the API down): a document saying so, or
@@ -72,7 +81,7 @@ func watch(ctx context.Context, out io.Writer, interval time.Duration, targets [
 			frame.WriteString("\n")
 			frame.WriteString(footer(ctx))
 			if ctx.Err() != nil {
-				return nil
+				return interrupted(targets[len(targets)-1])
 			}
 		}
 		if format != render.FormatJSON && !tty {
@@ -81,6 +90,7 @@ func watch(ctx context.Context, out io.Writer, interval time.Duration, targets [
 		if _, err := out.Write(frame.Bytes()); err != nil {
 			return err
 		}
+		wrote = true
 		select {
 		case <-ctx.Done():
 			return nil
