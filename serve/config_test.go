@@ -21,7 +21,7 @@ func TestScrapeTimeoutAboveIntervalIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := serve.LoadFile(path, "ns")
-	if err == nil || !strings.Contains(err.Error(), path+": services[0] (vllm): timeout 5s is greater than interval 1s") {
+	if err == nil || !strings.Contains(err.Error(), path+": line 2: services[0] (vllm): timeout 5s is greater than interval 1s") {
 		t.Errorf("config file: got %v, want an error naming services[0] (vllm), timeout 5s and interval 1s", err)
 	}
 

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	yamlv3 "go.yaml.in/yaml/v3"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/podscrape/podscrape/source/pod"
@@ -59,13 +61,20 @@ type File struct {
 // Duration is a time.Duration written as Go or Prometheus write it ("15s", "1m30s").
 type Duration time.Duration
 
-// UnmarshalJSON reads a duration string.
+// UnmarshalJSON reads a duration string: a Prometheus duration ("1m30s", "1d"), a Go
+// one ("1.5s", "250ms"), or seconds ("90").
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string such as \"15s\": %w", err)
+		return fmt.Errorf("a duration must be a string such as \"15s\", got %s", b)
 	}
 	v, err := parseDuration(s)
+	if err != nil {
+		// Go's form, which --interval and --timeout take: "1.5s" is no Prometheus duration.
+		if gv, gerr := time.ParseDuration(s); gerr == nil {
+			v, err = gv, nil
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -75,7 +84,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // LoadFile reads the config file at path and returns its Services; relative caFile and
 // tokenFile paths are read from the file's directory. namespace is the namespace of a
-// Service that names none. Errors name the file and the Service.
+// Service that names none. Errors name the file, the line, the Service and the field.
+// Keys are matched exactly ("Port" is an unknown field, not port), and a Service
+// listed twice is an error.
 func LoadFile(path, namespace string) ([]ServiceConfig, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -90,14 +101,18 @@ func LoadFile(path, namespace string) ([]ServiceConfig, error) {
 	var f File
 	switch doc = bytes.TrimSpace(doc); {
 	case bytes.HasPrefix(doc, []byte("[")):
-		err = yaml.UnmarshalStrict(data, &f.Services)
+		err = decodeStrict(doc, &f.Services)
 	case bytes.HasPrefix(doc, []byte("{")):
-		err = yaml.UnmarshalStrict(data, &f)
+		err = decodeStrict(doc, &f)
 	case bytes.Equal(doc, []byte("null")): // empty, or only comments
 	default:
 		err = fmt.Errorf("want a map with services: or a list of Services, got %.40s", doc)
 	}
+	lines := serviceLines(data)
 	if err != nil {
+		if located := locate(lines, err); located != nil {
+			err = located
+		}
 		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
 	if len(f.Services) == 0 {
@@ -105,14 +120,109 @@ func LoadFile(path, namespace string) ([]ServiceConfig, error) {
 	}
 	dir := filepath.Dir(path)
 	out := make([]ServiceConfig, len(f.Services))
+	seen := map[string]int{}
 	for i, s := range f.Services {
+		at := ""
+		if i < len(lines) {
+			at = fmt.Sprintf("line %d: ", lines[i].line)
+		}
 		sc, err := s.config(dir, namespace)
+		if err == nil {
+			if j, ok := seen[sc.key()]; ok {
+				err = fmt.Errorf("Service %s is already services[%d]: list each Service once", sc.key(), j)
+			}
+			seen[sc.key()] = i
+		}
 		if err != nil {
-			return nil, fmt.Errorf("config file %s: services[%d] (%s): %w", path, i, s.Name, err)
+			return nil, fmt.Errorf("config file %s: %sservices[%d] (%s): %w", path, at, i, s.Name, err)
 		}
 		out[i] = sc
 	}
 	return out, nil
+}
+
+// decodeStrict decodes the JSON of a config file into v as Kubernetes decodes its
+// objects: keys matched exactly, an unknown or repeated one an error.
+func decodeStrict(doc []byte, v any) error {
+	strict, err := kjson.UnmarshalStrict(doc, v)
+	if err != nil {
+		return err
+	}
+	return errors.Join(strict...)
+}
+
+// serviceLine is where a Service of a config file is written: the line of its first key,
+// and each key's line and value, for errors to point at.
+type serviceLine struct {
+	line int
+	name string
+	keys []keyLine
+}
+
+type keyLine struct {
+	key  string
+	line int
+	doc  []byte // the key and its value alone, as JSON
+}
+
+// serviceLines returns where each Service of a config file is written (nil when the file
+// is not YAML of either form).
+func serviceLines(data []byte) []serviceLine {
+	var root yamlv3.Node
+	if yamlv3.Unmarshal(data, &root) != nil || root.Kind != yamlv3.DocumentNode || len(root.Content) == 0 {
+		return nil
+	}
+	list := root.Content[0]
+	if list.Kind == yamlv3.MappingNode {
+		list = nil
+		for i := 0; i+1 < len(root.Content[0].Content); i += 2 {
+			if root.Content[0].Content[i].Value == "services" {
+				list = root.Content[0].Content[i+1]
+			}
+		}
+	}
+	if list == nil || list.Kind != yamlv3.SequenceNode {
+		return nil
+	}
+	out := make([]serviceLine, len(list.Content))
+	for i, item := range list.Content {
+		out[i].line = item.Line
+		if item.Kind != yamlv3.MappingNode {
+			continue
+		}
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			k, v := item.Content[j], item.Content[j+1]
+			if k.Value == "name" {
+				out[i].name = v.Value
+			}
+			kl := keyLine{key: k.Value, line: k.Line}
+			if v.Kind != yamlv3.AliasNode && k.Value != "<<" {
+				pair := &yamlv3.Node{Kind: yamlv3.MappingNode, Content: []*yamlv3.Node{k, v}}
+				if y, err := yamlv3.Marshal(pair); err == nil {
+					kl.doc, _ = yaml.YAMLToJSON(y)
+				}
+			}
+			out[i].keys = append(out[i].keys, kl)
+		}
+	}
+	return out
+}
+
+// locate returns err of decoding a config file at the line, Service and key that cause
+// it, found by decoding each key of each Service alone; nil when no one key does.
+func locate(lines []serviceLine, err error) error {
+	for i, s := range lines {
+		for _, k := range s.keys {
+			if k.doc == nil {
+				continue
+			}
+			var one FileService
+			if kerr := decodeStrict(k.doc, &one); kerr != nil {
+				return fmt.Errorf("line %d: services[%d] (%s): %s: %w", k.line, i, s.name, k.key, kerr)
+			}
+		}
+	}
+	return nil
 }
 
 // config checks s and turns it into a ServiceConfig.

@@ -90,3 +90,51 @@ func TestTokenFileIsReadAtEveryScrape(t *testing.T) {
 		t.Errorf("after the token file was rotated: got %d %q, want 200", code, r.Error)
 	}
 }
+
+// An error in a config file names the line, the Service and the field, whatever it is:
+// a duration that does not parse, a value of the wrong type, an unknown key, a key of
+// another case (matched exactly, as Kubernetes matches its objects' keys: "Port" is not
+// port, and never silently overrides it), a Service listed twice.
+func TestLoadFileErrorsNameTheLineServiceAndField(t *testing.T) {
+	dir := t.TempDir()
+	const head = "# Services\nservices:\n- name: vllm\n  port: 8000\n- name: epp\n  port: 9090\n"
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"bad interval", head + "  interval: 5x\n", `line 7: services[1] (epp): interval: cannot parse "5x"`},
+		{"bad timeout", head + "  timeout: soon\n  interval: 5s\n", `line 7: services[1] (epp): timeout: cannot parse "soon"`},
+		{"number for a duration", head + "  interval: 5\n", `line 7: services[1] (epp): interval: a duration must be a string such as "15s", got 5`},
+		{"string for a port", "services:\n- name: vllm\n  port: \"8000\"\n", `line 3: services[0] (vllm): port: `},
+		{"unknown field", head + "  prot: 9090\n", `line 7: services[1] (epp): prot: unknown field "prot"`},
+		{"another case", head + "  Port: 9091\n", `line 7: services[1] (epp): Port: unknown field "Port"`},
+		{"a Service twice", head + "- name: vllm\n  namespace: ns\n  port: 8001\n",
+			`line 7: services[2] (vllm): Service ns/vllm is already services[0]`},
+		{"list form", "- name: vllm\n  port: 8000\n  interval: 1 minute\n", `line 3: services[0] (vllm): interval: cannot parse "1 minute"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := serve.LoadFile(path, "ns")
+			if err == nil || !strings.Contains(err.Error(), "config file "+path+": "+tc.want) {
+				t.Errorf("got %v, want an error containing %q", err, "config file "+path+": "+tc.want)
+			}
+		})
+	}
+}
+
+// Durations are written as Prometheus or Go write them: "1.5s", which --interval and
+// --timeout take, is no Prometheus duration but is accepted.
+func TestLoadFileDurationsAsGoWritesThem(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "serve.yaml")
+	if err := os.WriteFile(path, []byte("services:\n- name: vllm\n  port: 8000\n  interval: 1m30s\n  timeout: 1.5s\n- name: epp\n  port: 9090\n  interval: 1d\n  timeout: 250ms\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	svcs, err := serve.LoadFile(path, "ns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []time.Duration{svcs[0].Interval, svcs[0].Source.ScrapeTimeout, svcs[1].Interval, svcs[1].Source.ScrapeTimeout}; got[0] != 90*time.Second ||
+		got[1] != 1500*time.Millisecond || got[2] != 24*time.Hour || got[3] != 250*time.Millisecond {
+		t.Errorf("intervals and timeouts %v, want [1m30s 1.5s 24h0m0s 250ms]", got)
+	}
+}
