@@ -171,19 +171,31 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 			services[i].Source.SecretReader = c
 		}
 	}
-	informers, err := serve.StartCache(ctx, restConfig, services)
-	if err != nil {
-		return err
-	}
-	defer informers.Stop()
-	srv, err := serve.New(ctx, informers, serve.Config{
+	cfg := serve.Config{
 		Services:            services,
 		Interval:            o.interval,
 		Retention:           o.retention,
 		MaxAge:              o.maxAge,
 		AllowPartialWindows: o.allowPartialWindows,
 		Version:             buildVersion(),
-	})
+	}
+	// Every setting is checked before the informers ask the API server anything (serve.New
+	// makes no request): a wrong setting is a usage error naming it, whether or not the
+	// API server answers, not found after a minute of waiting for a cache to sync.
+	check, err := serve.New(ctx, c, cfg)
+	if err != nil {
+		if o.config != "" {
+			return usagef("--config %s: %w", o.config, err)
+		}
+		return usagef("%w", err)
+	}
+	_ = check.Close()
+	informers, err := serve.StartCache(ctx, restConfig, services)
+	if err != nil {
+		return err
+	}
+	defer informers.Stop()
+	srv, err := serve.New(ctx, informers, cfg)
 	if err != nil {
 		return usagef("%w", err)
 	}

@@ -238,3 +238,37 @@ func TestServeTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestServeSettingsAreCheckedBeforeTheAPIServer: a setting the library refuses (a file's
+// scheme, a pod label key, a namespace Kubernetes would refuse, a timeout above the
+// interval) is a usage error naming it, found before serve asks the API server anything:
+// here the API server is unreachable, and the error is the setting's, not a refused
+// connection.
+func TestServeSettingsAreCheckedBeforeTheAPIServer(t *testing.T) {
+	dir := t.TempDir()
+	unreachable := []string{"--server", "https://127.0.0.1:1"}
+	for _, tc := range []struct {
+		file string // the --config file, or "" for SERVICE and flags
+		args []string
+		want string
+	}{
+		{"services:\n- name: vllm\n  port: 8000\n  scheme: ftp\n", nil, "ftp"},
+		{"services:\n- name: vllm\n  namespace: Bad_NS\n  port: 8000\n", nil, "Bad_NS"},
+		{"services:\n- name: vllm\n  port: 8000\n  timeout: 20s\n", nil, "ScrapeTimeout 20s is greater than the scrape interval 15s"},
+		{"services:\n- name: vllm\n  port: 8000\n  podLabels: ['not a key!']\n", nil, "not a key!"},
+		{"", []string{"serve", "vllm", "--port", "8000", "--pod-label", "not a key!"}, "not a key!"},
+	} {
+		args := tc.args
+		if tc.file != "" {
+			path := filepath.Join(dir, unique("serve")+".yaml")
+			if err := os.WriteFile(path, []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args = []string{"serve", "--config", path}
+		}
+		r := podscrape(t, append(args, unreachable...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v %q: exit %d, stderr %q; want exit %d naming %q", args, tc.file, r.code, r.stderr, exitUsage, tc.want)
+		}
+	}
+}
