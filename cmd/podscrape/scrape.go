@@ -139,7 +139,10 @@ func checkSecret(ctx context.Context, c client.Reader, namespace, name, key stri
 		if apierrors.IsNotFound(err) {
 			return fmt.Errorf("secret %s/%s not found (--secret, --secret-namespace)", namespace, name)
 		}
-		return fmt.Errorf("read secret %s/%s (needs RBAC get on secrets in namespace %s): %w", namespace, name, namespace, err)
+		if apierrors.IsForbidden(err) {
+			return fmt.Errorf("read secret %s/%s (needs RBAC get on secrets in namespace %s): %w", namespace, name, namespace, err)
+		}
+		return fmt.Errorf("read secret %s/%s: %w", namespace, name, err) // unreachable, timed out: RBAC is not the cause
 	}
 	if len(s.Data[key]) == 0 {
 		return fmt.Errorf("secret %s/%s has no key %q (--secret-key)", namespace, name, key)

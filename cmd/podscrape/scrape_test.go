@@ -262,6 +262,30 @@ func TestScrapeRuntimeErrorsNameTheObject(t *testing.T) {
 	}
 }
 
+// TestScrapeSecretErrorHintsRBACOnlyWhenForbidden: a --secret the identity may not read
+// names the RBAC rule it needs; one that could not be read for another reason (the API
+// server unreachable) says only what failed, as RELIABILITY.md decides: an RBAC hint
+// there sends the operator after the wrong thing.
+func TestScrapeSecretErrorHintsRBACOnlyWhenForbidden(t *testing.T) {
+	t.Parallel()
+	vllm := []string{"scrape", llmd.VLLMService, "--port", port(llmd.VLLMPort), "--secret", llmd.SecretName}
+	const hint = "needs RBAC get on secrets"
+	r := podscrape(t, append(vllm, "--as", "no-rights")...)
+	if r.code != exitRuntime {
+		t.Fatalf("forbidden: exit %d, want %d; stderr:\n%s", r.code, exitRuntime, r.stderr)
+	}
+	mustContain(t, "forbidden: stderr", r.stderr, "read secret llm-d/"+llmd.SecretName, hint+" in namespace llm-d", "forbidden")
+
+	r = podscrape(t, append(vllm, "--server", "https://127.0.0.1:1")...)
+	if r.code != exitRuntime {
+		t.Fatalf("unreachable: exit %d, want %d; stderr:\n%s", r.code, exitRuntime, r.stderr)
+	}
+	mustContain(t, "unreachable: stderr", r.stderr, "read secret llm-d/"+llmd.SecretName, "connection refused")
+	if strings.Contains(r.stderr, hint) {
+		t.Errorf("unreachable API server: stderr %q hints at RBAC, which is not the cause", r.stderr)
+	}
+}
+
 func TestScrapeServiceWithoutReadyPodsIsEmptyNotAnError(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
