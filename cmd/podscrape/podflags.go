@@ -98,7 +98,8 @@ func (o *podFlags) validate(changed func(flag string) bool) error {
 }
 
 // connect builds the API client from the kubectl flags and the source config of
-// service, and checks a named --secret exists with its key.
+// service, checks the config as the library does (a usage error), and then that a named
+// --secret exists with its key.
 func (o *podFlags) connect(ctx context.Context, kube *kubeFlags, service string) (client.Client, pod.PodScrapingSourceConfig, error) {
 	var cfg pod.PodScrapingSourceConfig
 	namespace, err := kube.namespace()
@@ -132,6 +133,14 @@ func (o *podFlags) connect(ctx context.Context, kube *kubeFlags, service string)
 		TLSServerName:                o.tlsServerName,
 		InsecureSkipVerify:           o.insecure,
 	}
+	// The library's own checks before any API request (a source is built without one):
+	// a setting it refuses is a usage error of every command alike, not a Secret's read
+	// or a refused connection first.
+	check, err := pod.NewPodScrapingSource(ctx, c, cfg)
+	if err != nil {
+		return nil, cfg, usagef("%w", err)
+	}
+	check.Close()
 	if o.secret != "" {
 		ns := o.secretNamespace
 		if ns == "" {
