@@ -104,6 +104,13 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 	case (o.tlsCert == "") != (o.tlsKey == ""):
 		return usagef("--tls-cert-file and --tls-key-file go together")
 	}
+	// Checked now, not when the listener opens: that is after the informers synced, up
+	// to a minute later, and a runtime error.
+	if _, p, err := net.SplitHostPort(o.listen); err != nil {
+		return usagef("--listen %q is not HOST:PORT (:9090, 127.0.0.1:9090): %w", o.listen, err)
+	} else if _, err := net.LookupPort("tcp", p); err != nil {
+		return usagef("--listen %q: %w", o.listen, err)
+	}
 	if o.tlsCert != "" {
 		// Loaded now, not by ServeTLS: that fails after the URL is announced, and names
 		// neither flag.

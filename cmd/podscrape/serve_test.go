@@ -163,6 +163,8 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "x", "--port", "80", "--auth", "basic"}, "--auth must be none or kubernetes"},
 		{[]string{"serve", "x", "--port", "80", "--interval", "1s", "--timeout", "2s"}, "--timeout 2s is longer than --interval 1s"},
 		{[]string{"serve", "x", "--port", "80", "--tls-cert-file", "c.pem"}, "--tls-cert-file and --tls-key-file go together"},
+		{[]string{"serve", "x", "--port", "80", "--listen", "9090"}, `--listen "9090" is not HOST:PORT`},
+		{[]string{"serve", "x", "--port", "80", "--listen", ":nope"}, `--listen ":nope": `},
 		{[]string{"serve", "--config", "missing.yaml"}, "missing.yaml"},
 	} {
 		r := podscrape(t, tc.args...)
