@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -37,6 +39,9 @@ type kubeFlags struct {
 	once   sync.Once
 	merged clientcmd.ConfigOverrides // overrides with userExtra, set with config
 	config clientcmd.ClientConfig
+
+	abort  context.Context // when set, its end aborts the API requests (abort.go)
+	disarm func() bool
 }
 
 // addFlags adds kubectl's flags, with its names and help, to fs.
@@ -108,7 +113,14 @@ func (k *kubeFlags) restConfig() (*rest.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return withImpersonationAndTimeout(cfg, &k.merged)
+	if cfg, err = withImpersonationAndTimeout(cfg, &k.merged); err != nil {
+		return nil, err
+	}
+	if k.abort != nil {
+		abort := k.abort
+		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return abortable{ctx: abort, rt: rt} })
+	}
+	return cfg, nil
 }
 
 // withImpersonationAndTimeout is a copy of cfg with the impersonation (--as, --as-uid,

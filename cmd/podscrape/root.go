@@ -61,6 +61,7 @@ each Ready pod's IP is scraped, and every sample comes back labelled with its po
 			if err := kube.validate(); err != nil {
 				return err
 			}
+			kube.abortRequestsOn(cmd.Context())
 			log := logr.Discard()
 			if verbosity > 0 {
 				log = funcr.New(func(prefix, args string) {

@@ -199,6 +199,9 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 	_ = check.Close()
 	informers, err := serve.StartCache(ctx, restConfig, services)
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted before serving, while the informers started: %w", ctx.Err())
+		}
 		return err
 	}
 	defer informers.Stop()
@@ -226,6 +229,9 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 	fmt.Fprintf(stderr, "Serving Prometheus' HTTP API for %d Service(s) on %s://%s (point Grafana, promtool or KEDA at it; Ctrl-C to stop)\n",
 		len(services), scheme, ln.Addr())
 
+	// Serving: a signal now shuts down gracefully, and the API requests in flight (a
+	// request's token review) finish.
+	kube.keepRequests()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	loops := make(chan error, 1)
