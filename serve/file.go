@@ -110,7 +110,7 @@ func LoadFile(path, namespace string) ([]ServiceConfig, error) {
 	}
 	lines := serviceLines(data)
 	if err != nil {
-		if located := locate(lines, err); located != nil {
+		if located := locate(lines); located != nil {
 			err = located
 		}
 		return nil, fmt.Errorf("config file %s: %w", path, err)
@@ -208,9 +208,10 @@ func serviceLines(data []byte) []serviceLine {
 	return out
 }
 
-// locate returns err of decoding a config file at the line, Service and key that cause
-// it, found by decoding each key of each Service alone; nil when no one key does.
-func locate(lines []serviceLine, err error) error {
+// locate returns the error of decoding a config file at the line, Service and key that
+// cause it, found by decoding each key of each Service alone; nil when no one key does
+// (the error is then the whole document's: a top-level key, say).
+func locate(lines []serviceLine) error {
 	for i, s := range lines {
 		for _, k := range s.keys {
 			if k.doc == nil {
