@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"sync"
 )
 
 // abortRequestsOn makes ctx's end (Ctrl-C, SIGTERM) abort every API request the commands
@@ -12,9 +13,9 @@ import (
 // context: against an API server that accepts connections and never answers, a command
 // would otherwise ignore the signal and hang until killed.
 func (k *kubeFlags) abortRequestsOn(ctx context.Context) {
-	abort, cancel := context.WithCancel(context.Background())
-	k.abort = abort
-	k.disarm = context.AfterFunc(ctx, cancel)
+	aborted := make(chan struct{})
+	k.aborted = aborted
+	k.disarm = context.AfterFunc(ctx, func() { close(aborted) })
 }
 
 // keepRequests stops a later end of abortRequestsOn's context from aborting API
@@ -26,19 +27,26 @@ func (k *kubeFlags) keepRequests() {
 	}
 }
 
-// abortable is a RoundTripper whose requests end when ctx ends.
+// abortable is a RoundTripper whose requests end when aborted is closed.
 type abortable struct {
-	ctx context.Context
-	rt  http.RoundTripper
+	aborted <-chan struct{}
+	rt      http.RoundTripper
 }
 
 func (a abortable) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancel(req.Context())
-	stop := context.AfterFunc(a.ctx, cancel)
-	release := func() {
-		stop()
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-a.aborted:
+			cancel()
+		case <-done:
+		}
+	}()
+	release := sync.OnceFunc(func() {
+		close(done)
 		cancel()
-	}
+	})
 	resp, err := a.rt.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		release()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"net/http"
@@ -40,8 +39,8 @@ type kubeFlags struct {
 	merged clientcmd.ConfigOverrides // overrides with userExtra, set with config
 	config clientcmd.ClientConfig
 
-	abort  context.Context // when set, its end aborts the API requests (abort.go)
-	disarm func() bool
+	aborted <-chan struct{} // when set, closing it aborts the API requests (abort.go)
+	disarm  func() bool
 }
 
 // addFlags adds kubectl's flags, with its names and help, to fs.
@@ -116,9 +115,9 @@ func (k *kubeFlags) restConfig() (*rest.Config, error) {
 	if cfg, err = withImpersonationAndTimeout(cfg, &k.merged); err != nil {
 		return nil, err
 	}
-	if k.abort != nil {
-		abort := k.abort
-		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return abortable{ctx: abort, rt: rt} })
+	if k.aborted != nil {
+		aborted := k.aborted
+		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return abortable{aborted: aborted, rt: rt} })
 	}
 	return cfg, nil
 }
