@@ -72,6 +72,9 @@ never an empty result; some pods failing is a warning. See docs/serve.md.`,
 	}
 	f := cmd.Flags()
 	o.podFlags.add(f)
+	// serve's default is Prometheus': 5s capped at the interval (see run).
+	f.Lookup("timeout").Usage = "time limit of each pod's scrape, at most --interval (default: 5s, or --interval when shorter)"
+	f.Lookup("timeout").DefValue = "0s"
 	f.StringVar(&o.config, "config", "", "YAML file listing the Services to serve (instead of SERVICE and its flags)")
 	f.StringVar(&o.listen, "listen", ":9090", "address to serve the API on")
 	f.DurationVar(&o.interval, "interval", serve.DefaultInterval, "scrape interval of each Service (a Service of --config may set its own)")

@@ -124,3 +124,19 @@ func TestServeLogsErrorsAtVerbosityZero(t *testing.T) {
 		t.Errorf("with -v: the command's logger got %q, stderr %q; want the command's logger used", ownOut.String(), stderr2.String())
 	}
 }
+
+// TestServeHelpSaysItsTimeoutDefault: serve's --timeout defaults to 5s capped at
+// --interval, as Prometheus' scrape_timeout; its help says so, not scrape's plain 5s.
+func TestServeHelpSaysItsTimeoutDefault(t *testing.T) {
+	t.Parallel()
+	r := podscrape(t, "serve", "--help")
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(line, "--timeout duration") {
+			if strings.Contains(line, "(default 5s)") || !strings.Contains(line, "or --interval when shorter") {
+				t.Errorf("serve --help: %q, want the default capped at --interval", line)
+			}
+			return
+		}
+	}
+	t.Fatalf("serve --help lists no --timeout:\n%s", r.stdout)
+}
