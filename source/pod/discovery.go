@@ -29,8 +29,10 @@ func (t *target) instance() string { return t.addr.Host }
 // url is the pod's metrics URL as text, for errors.
 func (t *target) url() string { return t.addr.String() }
 
-// discover returns the ready pods selected by the Service, sorted by name. A Service
-// without a selector selects nothing.
+// discover returns the ready pods selected by the Service, sorted by name, and how many
+// pods the Service selects, ready or not. A Service without a selector selects nothing.
+// As for the EndpointSlice controller, a pod that has finished (Succeeded or Failed) is
+// not selected.
 func (s *PodScrapingSource) discover(ctx context.Context) ([]target, int, error) {
 	cfg := &s.config
 	var svc corev1.Service
@@ -52,8 +54,13 @@ func (s *PodScrapingSource) discover(ctx context.Context) ([]target, int, error)
 		return nil, 0, fmt.Errorf("list pods of service %s%s: %w", key, rbacHint(err, "list", "pods", key.Namespace), err)
 	}
 	targets := make([]target, 0, len(pods.Items))
+	selected := 0
 	for i := range pods.Items {
 		p := &pods.Items[i]
+		if finished(p) {
+			continue
+		}
+		selected++
 		ip := podIP(p)
 		if !isReady(p) || ip == "" {
 			continue
@@ -67,7 +74,14 @@ func (s *PodScrapingSource) discover(ctx context.Context) ([]target, int, error)
 	}
 	// sort.Slice, not slices.SortFunc: see merge.
 	sort.Slice(targets, func(i, j int) bool { return targets[i].name < targets[j].name })
-	return targets, len(pods.Items), nil
+	return targets, selected, nil
+}
+
+// finished reports whether p has run to completion (phase Succeeded or Failed): no
+// Service has it among its endpoints, whatever its Ready condition says (an evicted pod
+// may keep Ready=True), and its IP may already be another pod's.
+func finished(p *corev1.Pod) bool {
+	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
 }
 
 // isReady reports whether p should be scraped: Ready=True and not terminating.

@@ -143,3 +143,55 @@ func TestDiscoveryMissingServiceNamesIt(t *testing.T) {
 		t.Fatalf("got results %v, want nil", results)
 	}
 }
+
+// TestDiscoverySkipsFinishedPods: a pod that has finished (phase Failed or Succeeded) is
+// out of its Service's endpoints whatever its Ready condition says, as the EndpointSlice
+// controller has it. An evicted pod is Failed and may keep Ready=True (kubernetes#124648),
+// and such pods linger until garbage-collected while their IP goes to a new pod: scraped,
+// the new pod's samples would be counted twice, under two pod names. A Service whose only
+// pods have finished (scaled to zero, evicted pods left) selects no pod: ScrapeSeries
+// answers none, not ErrNoReadyPods.
+func TestDiscoverySkipsFinishedPods(t *testing.T) {
+	t.Parallel()
+	f := startService(t, podDef{name: "new", handler: serve([]byte("m 1\n"))})
+	ctx := context.Background()
+	block := localcluster.NewAddressBlock()
+	for _, p := range []struct {
+		name, ip string
+		phase    corev1.PodPhase
+	}{
+		{"evicted", f.servers["new"].IP, corev1.PodFailed}, // its IP now the new pod's
+		{"completed", block.Next(), corev1.PodSucceeded},
+	} {
+		created, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: f.ns, Name: p.name, Labels: map[string]string{"app": f.svc}, IP: p.ip, Ready: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		created.Status.Phase = p.phase // Ready stays True
+		if err := cp.Client.Status().Update(ctx, created); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := newSource(t, f.config())
+	r := mustRefresh(t, s)
+	got := slices.Sorted(maps.Keys(upByPod(r)))
+	if want := []string{"new"}; !slices.Equal(got, want) {
+		t.Fatalf("scraped pods: got %v, want %v", got, want)
+	}
+
+	var gone corev1.Pod
+	if err := cp.Client.Get(ctx, keyOf(f.ns, "new"), &gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.Client.Delete(ctx, &gone); err != nil {
+		t.Fatal(err)
+	}
+	pods, err := s.ScrapeSeries(ctx)
+	if err != nil || len(pods) != 0 {
+		var names []string
+		for _, p := range pods {
+			names = append(names, p.Pod)
+		}
+		t.Fatalf("ScrapeSeries with only finished pods left: got pods %v and error %v, want none and no error (scaled to zero)", names, err)
+	}
+}
