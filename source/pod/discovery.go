@@ -30,9 +30,9 @@ func (t *target) instance() string { return t.addr.Host }
 func (t *target) url() string { return t.addr.String() }
 
 // discover returns the ready pods selected by the Service, sorted by name, and how many
-// pods the Service selects, ready or not. A Service without a selector selects nothing.
-// As for the EndpointSlice controller, a pod that has finished (Succeeded or Failed) is
-// not selected.
+// pods the Service selects, ready or not. A Service without a selector selects nothing;
+// an ExternalName Service is an error. As for the EndpointSlice controller, a pod that
+// has finished (Succeeded or Failed) is not selected.
 func (s *PodScrapingSource) discover(ctx context.Context) ([]target, int, error) {
 	cfg := &s.config
 	var svc corev1.Service
@@ -42,6 +42,12 @@ func (s *PodScrapingSource) discover(ctx context.Context) ([]target, int, error)
 			return nil, 0, fmt.Errorf("service %s not found: %w", key, err)
 		}
 		return nil, 0, fmt.Errorf("get service %s%s: %w", key, rbacHint(err, "get", "services", key.Namespace), err)
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		// It has no endpoints whatever selector it keeps (one changed to ExternalName
+		// keeps its selector): its pods are not its backends. An empty answer would
+		// read as a Service scaled to zero.
+		return nil, 0, fmt.Errorf("service %s is of type ExternalName (%q): it has no pods to scrape", key, svc.Spec.ExternalName)
 	}
 	if len(svc.Spec.Selector) == 0 {
 		return nil, 0, nil

@@ -195,3 +195,38 @@ func TestDiscoverySkipsFinishedPods(t *testing.T) {
 		t.Fatalf("ScrapeSeries with only finished pods left: got pods %v and error %v, want none and no error (scaled to zero)", names, err)
 	}
 }
+
+// TestDiscoveryExternalNameServiceIsAnError: an ExternalName Service has no endpoints
+// whatever selector it keeps (the EndpointSlice controller skips it, kubernetes#105986:
+// a Service changed to ExternalName keeps its selector). Its pods are not scraped, and
+// the refresh fails naming the Service and its type rather than answering an empty
+// result that reads as a Service scaled to zero.
+func TestDiscoveryExternalNameServiceIsAnError(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{body: []byte("m 1\n")}
+	f := startService(t, podDef{name: "a", handler: rec})
+	ext := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "external"},
+		Spec: corev1.ServiceSpec{
+			Type:         corev1.ServiceTypeExternalName,
+			ExternalName: "metrics.example.com",
+			Selector:     map[string]string{"app": f.svc}, // the pods of f's Service
+		},
+	}
+	if err := cp.Client.Create(context.Background(), ext); err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.config()
+	cfg.ServiceName = ext.Name
+	s := newSource(t, cfg)
+	results, err := refresh(t, s)
+	if err == nil || !strings.Contains(err.Error(), f.ns+"/external") || !strings.Contains(err.Error(), "ExternalName") {
+		t.Fatalf("Refresh: got results %v and error %v, want an error naming %s/external and ExternalName", results, err, f.ns)
+	}
+	if _, err := s.ScrapeSeries(context.Background()); err == nil || !strings.Contains(err.Error(), "ExternalName") {
+		t.Fatalf("ScrapeSeries: got error %v, want one saying ExternalName", err)
+	}
+	if n := len(rec.seen()); n != 0 {
+		t.Fatalf("pod requests: got %d, want none", n)
+	}
+}
