@@ -50,13 +50,15 @@ func (s *PodScrapingSource) token(ctx context.Context) (bearer, error) {
 	}
 	key := client.ObjectKey{Namespace: cfg.MetricsReaderSecretNamespace, Name: cfg.MetricsReaderSecretName}
 	var secret corev1.Secret
+	read, cancel := context.WithTimeout(ctx, apiReadTimeout)
+	defer cancel()
 	// client-go logs response bodies through the context's logger at V(8): here the
 	// body is the token. Its logs of this one read are dropped.
-	if err := s.secretReader.Get(logr.NewContext(ctx, logr.Discard()), key, &secret); err != nil {
+	if err := s.secretReader.Get(logr.NewContext(read, logr.Discard()), key, &secret); err != nil {
 		if apierrors.IsNotFound(err) {
 			return bearer{missing: fmt.Sprintf("Secret %s not found", key)}, nil
 		}
-		return bearer{}, fmt.Errorf("read metrics reader secret %s%s: %w", key, rbacHint(err, "get", "secrets", key.Namespace), err)
+		return bearer{}, fmt.Errorf("read metrics reader secret %s%s: %w", key, apiHint(ctx, read, err, "get", "secrets", key.Namespace), err)
 	}
 	value, ok := secret.Data[cfg.MetricsReaderSecretKey]
 	if !ok {

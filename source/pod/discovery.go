@@ -7,12 +7,20 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
+
+// apiReadTimeout bounds each read of the Service, its pods and the token Secret. A
+// direct client answers in milliseconds; a cached client (a manager's) first waits for
+// its informer to sync, which it never does when its identity may not list and watch the
+// kind in every namespace the cache watches: unbounded, a Refresh whose context has no
+// deadline (a reconcile's) would wait for ever. A variable for tests.
+var apiReadTimeout = 30 * time.Second
 
 // target is one pod to scrape.
 type target struct {
@@ -33,15 +41,17 @@ func (t *target) url() string { return t.addr.String() }
 // pods the Service selects, ready or not. A Service without a selector selects nothing;
 // an ExternalName Service is an error. As for the EndpointSlice controller, a pod that
 // has finished (Succeeded or Failed) is not selected.
-func (s *PodScrapingSource) discover(ctx context.Context) ([]target, int, error) {
+func (s *PodScrapingSource) discover(parent context.Context) ([]target, int, error) {
 	cfg := &s.config
+	ctx, cancel := context.WithTimeout(parent, apiReadTimeout)
+	defer cancel()
 	var svc corev1.Service
 	key := client.ObjectKey{Namespace: cfg.ServiceNamespace, Name: cfg.ServiceName}
 	if err := s.reader.Get(ctx, key, &svc); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, 0, fmt.Errorf("service %s not found: %w", key, err)
 		}
-		return nil, 0, fmt.Errorf("get service %s%s: %w", key, rbacHint(err, "get", "services", key.Namespace), err)
+		return nil, 0, fmt.Errorf("get service %s%s: %w", key, apiHint(parent, ctx, err, "get", "services", key.Namespace), err)
 	}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		// It has no endpoints whatever selector it keeps (one changed to ExternalName
@@ -57,7 +67,7 @@ func (s *PodScrapingSource) discover(ctx context.Context) ([]target, int, error)
 	if err := s.reader.List(ctx, &pods, client.InNamespace(cfg.ServiceNamespace),
 		client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(svc.Spec.Selector)},
 		client.UnsafeDisableDeepCopy); err != nil {
-		return nil, 0, fmt.Errorf("list pods of service %s%s: %w", key, rbacHint(err, "list", "pods", key.Namespace), err)
+		return nil, 0, fmt.Errorf("list pods of service %s%s: %w", key, apiHint(parent, ctx, err, "list", "pods", key.Namespace), err)
 	}
 	targets := make([]target, 0, len(pods.Items))
 	selected := 0
@@ -81,6 +91,21 @@ func (s *PodScrapingSource) discover(ctx context.Context) ([]target, int, error)
 	// sort.Slice, not slices.SortFunc: see merge.
 	sort.Slice(targets, func(i, j int) bool { return targets[i].name < targets[j].name })
 	return targets, selected, nil
+}
+
+// apiHint says what a failed read of resource needs: the RBAC rule when it was
+// Forbidden. When apiReadTimeout, not the caller's context, cut it: that there was no
+// answer in time and, when a cached client was waiting for its informer to sync (its
+// error is then a Timeout status), why that informer may never sync.
+func apiHint(parent, ctx context.Context, err error, verb, resource, namespace string) string {
+	if parent.Err() != nil || ctx.Err() != context.DeadlineExceeded {
+		return rbacHint(err, verb, resource, namespace)
+	}
+	if apierrors.IsTimeout(err) {
+		return fmt.Sprintf(" (no answer within %s: the cached client's %s informer has not synced, which it never does while its identity lacks list and watch on %s in every namespace its cache watches, the whole cluster by default)",
+			apiReadTimeout, resource, resource)
+	}
+	return fmt.Sprintf(" (no answer within %s)", apiReadTimeout)
 }
 
 // finished reports whether p has run to completion (phase Succeeded or Failed): no
