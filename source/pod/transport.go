@@ -14,7 +14,8 @@ import (
 // followed (the token goes only to discovered pod addresses), and no per-request header
 // copy is made for redirects that never happen. It never uses a proxy from the
 // environment (pods are dialled directly) and leaves gzip to the caller, so that the
-// body cap applies after decompression.
+// body cap applies after decompression. An HTTP/2 connection that stops answering is
+// closed by a health check, as Prometheus' HTTP client does.
 func newTransport(cfg *PodScrapingSourceConfig) (*http.Transport, error) {
 	tlsConfig := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
@@ -39,6 +40,20 @@ func newTransport(cfg *PodScrapingSourceConfig) (*http.Transport, error) {
 		// (and handshaking) again.
 		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     90 * time.Second,
+		// An HTTP/2 connection carries every scrape of its pod, and a request that
+		// times out leaves it in the pool: one that stopped answering would fail each
+		// later scrape until the kernel drops it (never, while the peer's kernel still
+		// acknowledges). A health check closes it, and the next scrape dials anew.
+		HTTP2: &http.HTTP2Config{SendPingTimeout: h2PingAfter, PingTimeout: h2PingTimeout},
 	}
 	return transport, nil
 }
+
+// h2PingAfter and h2PingTimeout are the HTTP/2 connections' health check, Prometheus'
+// (its HTTP client's ReadIdleTimeout, and the default ping timeout): a connection that
+// has received nothing for h2PingAfter is pinged, and closed when no answer comes within
+// h2PingTimeout. Variables for tests.
+var (
+	h2PingAfter   = time.Minute
+	h2PingTimeout = 15 * time.Second
+)
