@@ -6,105 +6,12 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/podscrape/podscrape/internal/localcluster"
 )
-
-// freezingProxy forwards each TCP connection made to its loopback address to target.
-// freeze makes the connections open so far go silent: what comes in is read and dropped,
-// nothing is answered and nothing closed, as a peer that stopped answering on one
-// connection (a wedged connection handler, a sidecar, a network path that drops). Later
-// connections are forwarded.
-type freezingProxy struct {
-	ln       net.Listener
-	target   string
-	accepted atomic.Int32
-
-	mu     sync.Mutex // protects frozen, conns
-	frozen []*atomic.Bool
-	conns  []net.Conn
-}
-
-func startFreezingProxy(t *testing.T, ip, target string) *freezingProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &freezingProxy{ln: ln, target: target}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.serve()
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		<-done
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		for _, c := range p.conns {
-			_ = c.Close()
-		}
-	})
-	return p
-}
-
-func (p *freezingProxy) port() int { return p.ln.Addr().(*net.TCPAddr).Port }
-
-func (p *freezingProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.accepted.Add(1)
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			_ = c.Close()
-			continue
-		}
-		frozen := new(atomic.Bool)
-		p.mu.Lock()
-		p.frozen = append(p.frozen, frozen)
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go forward(up, c, frozen)
-		go forward(c, up, frozen)
-	}
-}
-
-// forward copies src to dst until src ends, dropping what it reads once frozen; an end
-// is passed on (dst closed) only while not frozen.
-func forward(dst, src net.Conn, frozen *atomic.Bool) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 && !frozen.Load() {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			if !frozen.Load() {
-				_ = dst.Close()
-			}
-			return
-		}
-	}
-}
-
-// freeze silences every connection open so far.
-func (p *freezingProxy) freeze() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, f := range p.frozen {
-		f.Store(true)
-	}
-}
 
 // TestHTTP2DeadConnectionIsDropped: over https a pod is scraped over HTTP/2, one
 // connection for all its scrapes. A request that times out on it resets its stream but
@@ -147,16 +54,20 @@ func TestHTTP2DeadConnectionIsDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	proxy := startFreezingProxy(t, podIP, net.JoinHostPort(serverIP, strconv.Itoa(srv.Port)))
+	proxy, err := localcluster.StartFreezingProxy(podIP, net.JoinHostPort(serverIP, strconv.Itoa(srv.Port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
 	sel := map[string]string{"app": "pod"}
-	if err := cp.CreateService(ctx, ns, "pod", sel, int32(proxy.port())); err != nil {
+	if err := cp.CreateService(ctx, ns, "pod", sel, int32(proxy.Port())); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "p", Labels: sel, IP: podIP, Ready: true}); err != nil {
 		t.Fatal(err)
 	}
 	s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{
-		ServiceName: "pod", ServiceNamespace: ns, MetricsPort: int32(proxy.port()),
+		ServiceName: "pod", ServiceNamespace: ns, MetricsPort: int32(proxy.Port()),
 		MetricsScheme: "https", TLSCAData: ca.PEM, ScrapeTimeout: 500 * time.Millisecond,
 	})
 	if err != nil {
@@ -174,7 +85,7 @@ func TestHTTP2DeadConnectionIsDropped(t *testing.T) {
 		t.Fatalf("first scrape: up %v (%v), %d requests over HTTP/2, want up over HTTP/2", ok, err, h2.Load())
 	}
 
-	proxy.freeze()
+	proxy.Freeze()
 	deadline := time.Now().Add(15 * time.Second)
 	var last error
 	for {
@@ -185,10 +96,10 @@ func TestHTTP2DeadConnectionIsDropped(t *testing.T) {
 		last = err
 		if time.Now().After(deadline) {
 			t.Fatalf("the pod was not scraped again within 15s of its connection going silent (connections made: %d); last error: %v",
-				proxy.accepted.Load(), last)
+				proxy.Accepted.Load(), last)
 		}
 	}
-	if n := proxy.accepted.Load(); n < 2 {
+	if n := proxy.Accepted.Load(); n < 2 {
 		t.Fatalf("connections: got %d, want a new one after the first went silent", n)
 	}
 }

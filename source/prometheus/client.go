@@ -210,6 +210,11 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.DialContext = (&dialer{timeout: c.Timeout}).DialContext
 	base.TLSHandshakeTimeout = c.Timeout
+	// An HTTP/2 connection that has received nothing for h2PingAfter is pinged and closed
+	// when the ping goes unanswered, as Prometheus' own client does (ReadIdleTimeout): a
+	// connection that stopped answering would otherwise take every query, retries
+	// included, for as long as the kernel keeps it.
+	base.HTTP2 = &http.HTTP2Config{SendPingTimeout: h2PingAfter, PingTimeout: h2PingTimeout}
 	if u.Scheme == "https" {
 		tlsConfig, err := tlsConfigOf(&c)
 		if err != nil {
@@ -257,3 +262,10 @@ func tlsConfigOf(c *ClientConfig) (*tls.Config, error) {
 	cfg.RootCAs = pool
 	return cfg, nil
 }
+
+// h2PingAfter and h2PingTimeout are the HTTP/2 connections' health check (see NewAPI).
+// Variables for tests.
+var (
+	h2PingAfter   = time.Minute
+	h2PingTimeout = 15 * time.Second
+)
