@@ -2,6 +2,7 @@ package pod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -38,8 +39,9 @@ func (t *target) instance() string { return t.addr.Host }
 func (t *target) url() string { return t.addr.String() }
 
 // discover returns the ready pods selected by the Service, sorted by name, and how many
-// pods the Service selects, ready or not. A Service without a selector selects nothing;
-// an ExternalName Service is an error. As for the EndpointSlice controller, a pod that
+// pods the Service selects, ready or not. A Service without a selector selects nothing
+// (its error is errNoSelector, which Refresh reads as no pods, as the guide has it); an
+// ExternalName Service is an error. As for the EndpointSlice controller, a pod that
 // has finished (Succeeded or Failed) is not selected.
 func (s *PodScrapingSource) discover(parent context.Context) ([]target, int, error) {
 	cfg := &s.config
@@ -60,7 +62,7 @@ func (s *PodScrapingSource) discover(parent context.Context) ([]target, int, err
 		return nil, 0, fmt.Errorf("service %s is of type ExternalName (%q): it has no pods to scrape", key, svc.Spec.ExternalName)
 	}
 	if len(svc.Spec.Selector) == 0 {
-		return nil, 0, nil
+		return nil, 0, fmt.Errorf("service %s: %w", key, errNoSelector)
 	}
 	var pods corev1.PodList
 	// The pods are only read: a cached reader may hand out its own objects uncopied.
@@ -92,6 +94,10 @@ func (s *PodScrapingSource) discover(parent context.Context) ([]target, int, err
 	sort.Slice(targets, func(i, j int) bool { return targets[i].name < targets[j].name })
 	return targets, selected, nil
 }
+
+// errNoSelector is discover's error for a Service without a selector: its endpoints, if
+// any, are kept by hand, and no pod is its by selection.
+var errNoSelector = errors.New("has no selector: no pod is selected to scrape (podscrape finds pods by the Service's spec.selector; a Service whose endpoints are kept by hand has none)")
 
 // apiHint says what a failed read of resource needs: the RBAC rule when it was
 // Forbidden. When apiReadTimeout, not the caller's context, cut it: that there was no

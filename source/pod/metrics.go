@@ -90,7 +90,7 @@ func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveCloc
 	}
 	m.discovered = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "podscrape_pods_discovered",
-		Help:        "Pods the Service's selector matched at the last discovery, ready or not.",
+		Help:        "Pods the Service's selector matched at the last discovery, ready or not (a finished pod, Succeeded or Failed, is not counted).",
 		ConstLabels: labels,
 	})
 	m.ready = prometheus.NewGauge(prometheus.GaugeOpts{

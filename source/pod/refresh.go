@@ -47,6 +47,9 @@ func (r refresher) Merge(a, b *selection) *selection {
 func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, error) {
 	s := r.s
 	targets, discovered, err := s.discover(ctx)
+	if errors.Is(err, errNoSelector) {
+		err = nil // the guide: a Service without a selector has no pods, an empty result
+	}
 	if err != nil {
 		return refreshOutcome{}, err
 	}

@@ -87,6 +87,9 @@ func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.La
 	if err != nil {
 		return nil, err
 	}
+	// A Service without a selector is an error here, not an empty answer: serve would
+	// answer an empty vector, which KEDA reads as 0, for a Service that can have no
+	// target at all.
 	targets, discovered, err := s.discover(ctx)
 	if err != nil {
 		return nil, err

@@ -118,7 +118,7 @@ func TestDiscoveryNoReadyPodsIsEmptyNotError(t *testing.T) {
 	}
 }
 
-func TestDiscoveryServiceWithoutSelectorIsEmpty(t *testing.T) {
+func TestDiscoveryServiceWithoutSelectorIsEmptyButNotToScrapeSeries(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
 	if err := cp.CreateService(context.Background(), ns, "manual", nil, 9090); err != nil {
@@ -128,6 +128,12 @@ func TestDiscoveryServiceWithoutSelectorIsEmpty(t *testing.T) {
 	r := mustRefresh(t, s)
 	if len(r.Values) != 0 || r.Error != nil {
 		t.Fatalf("got %d values and error %v, want none", len(r.Values), r.Error)
+	}
+	// ScrapeSeries (serve) refuses it: answered empty, a KEDA trigger on it would read
+	// 0 from a Service that can have no target, not from one scaled to zero.
+	pods, err := s.ScrapeSeries(context.Background())
+	if err == nil || !strings.Contains(err.Error(), ns+"/manual") || !strings.Contains(err.Error(), "no selector") {
+		t.Fatalf("ScrapeSeries: got %d pods and error %v, want an error naming %s/manual and its missing selector", len(pods), err, ns)
 	}
 }
 
