@@ -31,8 +31,8 @@ type Config struct {
 	SeriesLimit int
 	// LookbackDelta is how far back an instant selector looks. Zero: Prometheus' 5m.
 	LookbackDelta time.Duration
-	// MaxAge, when positive, makes a query scrape the Services it may read first when
-	// their newest scrape started more than MaxAge ago. An instant query's time at most
+	// MaxAge, when positive, makes a query scrape the Services it reads (see the package
+	// documentation) first when their newest scrape started more than MaxAge ago. An instant query's time at most
 	// MaxAge before its request arrived, or written to the second and in the second
 	// before it, is then evaluated as now, after that scrape: clients send their own
 	// clock's now (KEDA to the second), which falls before the scrape the request waited

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 )
 
@@ -169,5 +170,44 @@ func TestEstimateOverTooLittleHistory(t *testing.T) {
 	code, r = query(t, base, expr)
 	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "rate(reqs_total[10m])") {
 		t.Errorf("rate over two scrapes: got %d %q %s warnings %q, want 200, a value, the window's warning", code, r.Error, r.Data, r.Warnings)
+	}
+}
+
+// TestMaxAgeScrapesOnlyTheServicesTheQueryReads: two Services in one namespace (vLLM and
+// the EPP, as docs/serve.md configures them), one EPP pod hung. A query of vLLM's metric
+// with no job matcher (prometheus-adapter's: namespace and pod only) reads nothing of the
+// EPP: it must not scrape the EPP's pods, nor wait the pod timeout for the hung one (past
+// KEDA's 3 s, every poll failed although vLLM's pods were all healthy).
+func TestMaxAgeScrapesOnlyTheServicesTheQueryReads(t *testing.T) {
+	vllm := newService(t, "vllm", 1, waiting)
+	epp, err := env.NewService(t.Context(), podscrapetest.ServiceOptions{Namespace: vllm.Namespace, Name: "epp", Pods: 2, Body: "# TYPE epp_queue gauge\nepp_queue 1\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = epp.Close() })
+	eppCfg := serviceConfig(epp)
+	eppCfg.Source.ScrapeTimeout = 10 * time.Second // a hung pod holds the EPP's scrape for 10 s
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(vllm), eppCfg}, MaxAge: time.Nanosecond})
+	hung := make(chan struct{})
+	t.Cleanup(func() { close(hung) })
+	hungPod, other := epp.Pods()[0], epp.Pods()[1]
+	hungPod.SetHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-hung }))
+	before := other.Requests()
+
+	start := time.Now()
+	code, r := query(t, base, `sum(vllm:num_requests_waiting{namespace="`+vllm.Namespace+`"})`)
+	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || v[0].Value[1] != "3" || len(r.Warnings) != 0 {
+		t.Errorf("vLLM's query: got %d %q %s warnings %q, want 200 and 3, no warning", code, r.Error, r.Data, r.Warnings)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("vLLM's query took %s: it waited for the EPP's hung pod", took)
+	}
+	if got := other.Requests() - before; got != 0 {
+		t.Errorf("a query of vLLM's metric scraped the EPP's pods (%d requests), want none: it reads nothing of the EPP", got)
+	}
+	// vLLM's pod is scraped for it: the answer is fresh.
+	vllm.Pods()[0].SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting 8\n")
+	if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "8" {
+		t.Errorf("vLLM's query after its pod changed: got %d %q %s, want the fresh 8", code, r.Error, r.Data)
 	}
 }

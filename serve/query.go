@@ -82,7 +82,7 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	}
 	an, perr := s.analyses.of(p.expr)
 	if perr == nil && s.cfg.MaxAge > 0 {
-		late, err := s.freshen(r.Context(), p.timeout, s.mayRead(an.selectors, false))
+		late, err := s.freshen(r.Context(), p.timeout, s.servicesWhere(an.selectors, false, (*service).reads))
 		if err != nil {
 			return ans, engineError(err)
 		}

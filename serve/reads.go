@@ -93,8 +93,10 @@ func (s *Server) servicesRead(sels [][]*labels.Matcher) []*service {
 }
 
 // mayRead returns the Services whose job and namespace the selectors sels do not
-// exclude (data selectors only when data is set): those a fresh scrape is taken of under
-// MaxAge, before the history is read, and whose refused samples a query is warned of.
+// exclude (data selectors only when data is set): those whose refused samples a query is
+// warned of. A fresh scrape under MaxAge is taken of fewer: the Services the selectors
+// read (reads), so that a Service whose series no selector matches (another program's
+// behind another Service of the namespace, one of its pods hung) costs the query nothing.
 func (s *Server) mayRead(sels [][]*labels.Matcher, data bool) []*service {
 	return s.servicesWhere(sels, data, func(svc *service, m []*labels.Matcher) bool { return !svc.excludes(m) })
 }
