@@ -51,5 +51,9 @@
 //     avg_over_time, ...): a warning, unless the answer has no value at all (a rate over
 //     a single scrape estimates nothing): then HTTP 422, errorType "execution", unless
 //     Config.AllowPartialWindows (then the empty answer, with the warning);
+//   - an instant query at a time before the oldest scrape a read Service's history holds
+//     (an instant selector finds no sample of it there, as an offset before the history):
+//     HTTP 422, errorType "execution", naming the selector, the time and the span held,
+//     unless Config.AllowPartialWindows (then a warning);
 //   - a bad expression or parameter: HTTP 400, errorType "bad_data", as Prometheus.
 package serve

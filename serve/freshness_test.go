@@ -30,10 +30,7 @@ func TestMaxAgeReadsTheClientsNowAsNow(t *testing.T) {
 	if code, r := asked(base, time.Now().UTC().Format(time.RFC3339)); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "7" {
 		t.Errorf("KEDA's time=now under MaxAge: got %d %s, want the fresh scrape's 7", code, r.Data)
 	}
-	code, r := asked(base, formatTime(time.Now().Add(-time.Hour)))
-	if code != http.StatusOK || string(r.Data) != `{"resultType":"vector","result":[]}` {
-		t.Errorf("time an hour ago: got %d %s, want the empty answer of that time", code, r.Data)
-	}
+	// An hour ago is before the history: TestInstantQueryBeforeTheHistory.
 
 	// A time to the millisecond, within MaxAge but before the server's first scrape:
 	// read as now, it sees that scrape.
@@ -209,5 +206,54 @@ func TestMaxAgeScrapesOnlyTheServicesTheQueryReads(t *testing.T) {
 	vllm.Pods()[0].SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting 8\n")
 	if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "8" {
 		t.Errorf("vLLM's query after its pod changed: got %d %q %s, want the fresh 8", code, r.Error, r.Data)
+	}
+}
+
+// TestInstantQueryBeforeTheHistory: an instant query at a time before the history's first
+// scrape (a past time, a client's clock behind serve's after a restart) finds no sample
+// of the Service there, and its empty answer would read as no load: 422 naming the
+// selector, the time and the span held, as "x offset 1h" at now (the same samples) is,
+// unless partial windows are allowed. A metric no Service holds is answered empty at
+// any time, as Prometheus answers it; a time within the history is evaluated as asked.
+func TestInstantQueryBeforeTheHistory(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	cfg := serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond}
+	base := startServer(t, cfg)
+	at := func(base, expr string, t0 time.Time) (int, apiResponse) {
+		return call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {expr}, "time": {formatTime(t0)}})
+	}
+	hourAgo := time.Now().Add(-time.Hour)
+	for _, expr := range []string{"sum(vllm:num_requests_waiting)", "sum(vllm:num_requests_waiting) or on() vector(0)"} {
+		code, r := at(base, expr, hourAgo)
+		if code != http.StatusUnprocessableEntity || r.ErrorType != "execution" ||
+			!strings.Contains(r.Error, "vllm:num_requests_waiting") || !strings.Contains(r.Error, svc.Namespace+"/vllm") || !strings.Contains(r.Error, "only since") {
+			t.Errorf("%s an hour before the history: got %d %q %q %s, want 422 execution naming the selector, the Service and the span held", expr, code, r.ErrorType, r.Error, r.Data)
+		}
+	}
+	if code, r := at(base, "sum(nope)", hourAgo); code != http.StatusOK || string(r.Data) != `{"resultType":"vector","result":[]}` {
+		t.Errorf("a metric no Service holds, an hour ago: got %d %q %s, want 200 and the empty answer", code, r.Error, r.Data)
+	}
+	if code, r := at(base, "vector(1)", hourAgo); code != http.StatusOK {
+		t.Errorf("vector(1) an hour ago: got %d %q, want 200", code, r.Error)
+	}
+	// A range query's steps before the history are gaps, as in Prometheus (Grafana asks
+	// for more than the retention).
+	code, r := call(t, http.MethodGet, base, "/api/v1/query_range", url.Values{"query": {"sum(vllm:num_requests_waiting)"},
+		"start": {formatTime(hourAgo)}, "end": {formatTime(time.Now())}, "step": {"60"}})
+	if code != http.StatusOK {
+		t.Errorf("a range query from an hour ago: got %d %q, want 200", code, r.Error)
+	}
+
+	// Within the history: as asked.
+	first := time.Now()
+	query(t, base, "up") // a second scrape (MaxAge): first is within the history
+	if code, r := at(base, "sum(vllm:num_requests_waiting)", first); code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Errorf("a time within the history: got %d %q %s, want 200 and the value", code, r.Error, r.Data)
+	}
+
+	cfg.AllowPartialWindows = true
+	code, r = at(startServer(t, cfg), "sum(vllm:num_requests_waiting)", hourAgo)
+	if code != http.StatusOK || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "only since") {
+		t.Errorf("before the history, partial windows allowed: got %d %q warnings %q, want 200 with the warning", code, r.Error, r.Warnings)
 	}
 }

@@ -116,7 +116,7 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		return ans, err
 	}
 	ans.warnings = append(ans.warnings, warnings...)
-	windowWarnings, estimates, err := s.partialWindows(an.windows, p.start)
+	windowWarnings, estimates, err := s.partialWindows(an.windows, p.start, !ranged)
 	if err != nil {
 		return ans, err
 	}

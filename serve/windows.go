@@ -19,11 +19,23 @@ import (
 // (HTTP 422) unless allowPartial, otherwise a warning, which estimates also holds for
 // estimateEmpty: the error of an answer with no value at all (a rate over one scrape
 // estimates nothing, and an empty answer would read as no load).
-func (s *Server) partialWindows(windows []history.Window, start time.Time) (warnings []string, estimates []string, err error) {
+//
+// An instant query (instant set) evaluated before a Service's oldest scrape still held
+// reads nothing of it with an instant selector: such a selector is partial as an offset
+// before the history is (x at an hour ago reads what x offset 1h reads at now). A range
+// query's instant selectors are not checked: its steps before the history are gaps, as
+// in a Prometheus server asked for more than its retention.
+func (s *Server) partialWindows(windows []history.Window, start time.Time, instant bool) (warnings []string, estimates []string, err error) {
 	var errs []string
 	for _, w := range windows {
-		if w.Pinned || w.Reach == 0 {
-			continue // an @ fixes the window's time; an instant selector reads no past
+		if w.Pinned {
+			continue // an @ fixes the window's time
+		}
+		if w.Reach == 0 {
+			if instant {
+				warnings, errs = s.beforeHistory(w, start, warnings, errs)
+			}
+			continue
 		}
 		from := start.Add(-w.Reach)
 		for _, svc := range s.services {
@@ -52,6 +64,26 @@ func (s *Server) partialWindows(windows []history.Window, start time.Time) (warn
 		return warnings, estimates, &apiError{errorExec, errors.New(strings.Join(errs, "; "))}
 	}
 	return warnings, estimates, nil
+}
+
+// beforeHistory checks an instant selector w (Reach zero) of an instant query at start:
+// a Service it reads whose oldest scrape still held is after start has no sample for it.
+// It appends the error (or, under AllowPartialWindows, the warning) to errs (warnings).
+func (s *Server) beforeHistory(w history.Window, start time.Time, warnings, errs []string) ([]string, []string) {
+	for _, svc := range s.services {
+		oldest, _ := svc.hist.Span()
+		if oldest.IsZero() || !start.Before(oldest) || !svc.reads(w.Matchers) {
+			continue
+		}
+		desc := fmt.Sprintf("%s at %s: service %s has samples only since %s (%s later)", w.Text,
+			start.UTC().Format(warningTime), svc.key, oldest.UTC().Format(warningTime), oldest.Sub(start).Truncate(time.Millisecond))
+		if s.cfg.AllowPartialWindows {
+			warnings = append(warnings, fmt.Sprintf("before the history: %s: the answer leaves the service out", desc))
+		} else {
+			errs = append(errs, fmt.Sprintf("before the history: %s: its answer would leave the service out", desc))
+		}
+	}
+	return warnings, errs
 }
 
 // estimateEmpty is the error of an answer with no value whose estimates' windows
