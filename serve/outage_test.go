@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 )
 
@@ -122,5 +123,36 @@ func TestNoReadyPodIsUnavailable(t *testing.T) {
 			t.Fatalf("scaled to zero: still %d %q", code, r.Error)
 		}
 		time.Sleep(20 * time.Millisecond) // polling until serve's reader sees the pod gone
+	}
+}
+
+// TestAnotherModelsServiceDownIsNotRead: two vLLM Services in one namespace, one per
+// model (llm-d runs one per InferencePool), the same metric names. Every pod of model b's
+// Service down: a query of model a's series (no job matcher: KEDA's per-model query) reads
+// nothing of b, whose history holds only model b's series, and is answered; a query that
+// does match b's series is 503.
+func TestAnotherModelsServiceDownIsNotRead(t *testing.T) {
+	a := newService(t, "vllm-a", 1, "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"a\"} 9\n")
+	b, err := env.NewService(t.Context(), podscrapetest.ServiceOptions{Namespace: a.Namespace, Name: "vllm-b", Pods: 1,
+		Body: "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"b\"} 1\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(a), serviceConfig(b)}, MaxAge: time.Nanosecond})
+	const ofA = `sum(vllm:num_requests_waiting{model_name="a"})`
+	if code, r := query(t, base, ofA); code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Fatalf("healthy: %d %q %s", code, r.Error, r.Data)
+	}
+
+	b.Pods()[0].SetHandler(failing)
+	for _, expr := range []string{`sum(vllm:num_requests_waiting{model_name="b"})`, `sum(vllm:num_requests_waiting)`} {
+		if code, r := query(t, base, expr); code != http.StatusServiceUnavailable || !strings.Contains(r.Error, b.Namespace+"/vllm-b") {
+			t.Errorf("%s, model b's Service down: got %d %q, want 503 naming it", expr, code, r.Error)
+		}
+	}
+	code, r := query(t, base, ofA)
+	if code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "9" {
+		t.Errorf("model a's query, model b's Service down: got %d %q %s, want 200 and 9", code, r.Error, r.Data)
 	}
 }

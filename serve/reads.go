@@ -43,8 +43,11 @@ func onlySynthetic(matchers []*labels.Matcher) bool {
 // reads reports whether a selector with matchers reads svc: it may select a series of
 // svc (its job and namespace matchers do not exclude it) and svc's history holds such a
 // series, or svc never scraped a pod successfully (what it exposes is not known yet), or
-// svc gives no data now and one of the metrics it exposed when it last did matches (an
-// outage longer than the retention leaves nothing in the history to match).
+// svc gives no data now, one of the metrics it exposed when it last did matches, and the
+// history holds no series of the selector's metric any more (an outage longer than the
+// retention leaves nothing in it to match). While it holds some, the history decides:
+// another model's Service down, exposing the same metric names, is not read by a
+// selector of this model's series.
 func (svc *service) reads(matchers []*labels.Matcher) bool {
 	if svc.excludes(matchers) {
 		return false
@@ -53,7 +56,18 @@ func (svc *service) reads(matchers []*labels.Matcher) bool {
 		return true
 	}
 	st := svc.state.Load()
-	return st != nil && st.unavailable() && exposedMatch(st.exposed, matchers)
+	return st != nil && st.unavailable() && exposedMatch(st.exposed, matchers) && !svc.hist.Holds(nameMatchers(matchers))
+}
+
+// nameMatchers returns the metric name matchers of matchers (none: every series).
+func nameMatchers(matchers []*labels.Matcher) []*labels.Matcher {
+	var out []*labels.Matcher
+	for _, m := range matchers {
+		if m.Name == labels.MetricName {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // exposedMatch reports whether one of the metric names exposed satisfies every metric
