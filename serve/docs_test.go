@@ -5,9 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/promql/parser"
 	"sigs.k8s.io/yaml"
@@ -123,6 +126,31 @@ func TestServeDocYAML(t *testing.T) {
 		// KEDA reads an empty answer as 0 unless told otherwise.
 		if md["ignoreNullValues"] != "false" {
 			t.Errorf("ignoreNullValues %q, want \"false\" (a string, as KEDA's metadata is)", md["ignoreNullValues"])
+		}
+		// deploy/ runs serve with --max-age: without a query timeout, a hung pod holds
+		// every poll for the pod timeout (5 s by default), past KEDA's HTTP client's (3 s
+		// by default, or the trigger's timeout in ms), and every poll fails. The query's
+		// timeout, sent as a query parameter, must end the wait before KEDA gives up.
+		clientTimeout := 3 * time.Second
+		if v, ok := md["timeout"]; ok {
+			ms, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("timeout %q: %v", v, err)
+			}
+			clientTimeout = time.Duration(ms) * time.Millisecond
+		}
+		var queryTimeout time.Duration
+		for _, kv := range strings.Split(md["queryParameters"], ",") {
+			if k, v, _ := strings.Cut(kv, "="); k == "timeout" {
+				d, err := model.ParseDuration(v)
+				if err != nil {
+					t.Fatalf("queryParameters timeout %q: %v", v, err)
+				}
+				queryTimeout = time.Duration(d)
+			}
+		}
+		if queryTimeout <= 0 || queryTimeout >= clientTimeout {
+			t.Errorf("queryParameters %q: want a timeout=D below KEDA's HTTP timeout of %s, so that a hung pod leaves that pod out instead of failing every poll", md["queryParameters"], clientTimeout)
 		}
 	})
 
