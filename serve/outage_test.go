@@ -156,3 +156,40 @@ func TestAnotherModelsServiceDownIsNotRead(t *testing.T) {
 		t.Errorf("model a's query, model b's Service down: got %d %q %s, want 200 and 9", code, r.Error, r.Data)
 	}
 }
+
+// TestAnotherModelsServiceDownPastTheRetentionIsNotRead: model b's Service down for
+// longer than the retention (crash-looping, say) has nothing left in its history; what it
+// held when it last gave data still decides, label matchers included: model a's query is
+// answered, model b's and the metric's alone are 503.
+func TestAnotherModelsServiceDownPastTheRetentionIsNotRead(t *testing.T) {
+	a := newService(t, "vllm-a", 1, "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"a\"} 9\n")
+	b, err := env.NewService(t.Context(), podscrapetest.ServiceOptions{Namespace: a.Namespace, Name: "vllm-b", Pods: 1,
+		Body: "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"b\"} 1\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(a), serviceConfig(b)}, MaxAge: time.Nanosecond, Retention: time.Second})
+	b.Pods()[0].SetHandler(failing)
+	// Poll (each query scrapes, MaxAge) until the retention has dropped b's series.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		query(t, base, "up") // scrapes both: the histories' time moves on
+		code, r := call(t, http.MethodGet, base, "/api/v1/series", url.Values{"match[]": {`vllm:num_requests_waiting{model_name="b"}`}})
+		if code == http.StatusOK && string(r.Data) == "[]" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the retention of 1s never dropped model b's series: %d %s", code, r.Data)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the server's series, not waiting for time to pass
+	}
+	if code, r := query(t, base, `sum(vllm:num_requests_waiting{model_name="a"})`); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "9" {
+		t.Errorf("model a's query, model b's Service down past the retention: got %d %q %s, want 200 and 9", code, r.Error, r.Data)
+	}
+	for _, expr := range []string{`sum(vllm:num_requests_waiting{model_name="b"})`, `sum(vllm:num_requests_waiting)`, `vllm:num_requests_waiting{pod="` + b.Pods()[0].Name + `"}`} {
+		if code, r := query(t, base, expr); code != http.StatusServiceUnavailable || !strings.Contains(r.Error, b.Namespace+"/vllm-b") {
+			t.Errorf("%s, model b's Service down past the retention: got %d %q, want 503 naming it", expr, code, r.Error)
+		}
+	}
+}

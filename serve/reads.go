@@ -43,11 +43,10 @@ func onlySynthetic(matchers []*labels.Matcher) bool {
 // reads reports whether a selector with matchers reads svc: it may select a series of
 // svc (its job and namespace matchers do not exclude it) and svc's history holds such a
 // series, or svc never scraped a pod successfully (what it exposes is not known yet), or
-// svc gives no data now, one of the metrics it exposed when it last did matches, and the
-// history holds no series of the selector's metric any more (an outage longer than the
-// retention leaves nothing in it to match). While it holds some, the history decides:
-// another model's Service down, exposing the same metric names, is not read by a
-// selector of this model's series.
+// svc gives no data now and one of the series it held when it last did matches (an
+// outage longer than the retention leaves nothing in the history to match). Label
+// matchers count as much as the metric name: another model's Service down, exposing the
+// same metric names, is not read by a selector of this model's series.
 func (svc *service) reads(matchers []*labels.Matcher) bool {
 	if svc.excludes(matchers) {
 		return false
@@ -56,27 +55,15 @@ func (svc *service) reads(matchers []*labels.Matcher) bool {
 		return true
 	}
 	st := svc.state.Load()
-	return st != nil && st.unavailable() && exposedMatch(st.exposed, matchers) && !svc.hist.Holds(nameMatchers(matchers))
+	return st != nil && st.unavailable() && exposedMatch(st.exposed, matchers)
 }
 
-// nameMatchers returns the metric name matchers of matchers (none: every series).
-func nameMatchers(matchers []*labels.Matcher) []*labels.Matcher {
-	var out []*labels.Matcher
-	for _, m := range matchers {
-		if m.Name == labels.MetricName {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// exposedMatch reports whether one of the metric names exposed satisfies every metric
-// name matcher of matchers.
-func exposedMatch(exposed []string, matchers []*labels.Matcher) bool {
-	for _, name := range exposed {
+// exposedMatch reports whether one of the series exposed matches every matcher.
+func exposedMatch(exposed []labels.Labels, matchers []*labels.Matcher) bool {
+	for _, l := range exposed {
 		ok := true
 		for _, m := range matchers {
-			if m.Name == labels.MetricName && !m.Matches(name) {
+			if !m.Matches(l.Get(m.Name)) {
 				ok = false
 				break
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sync/atomic"
 	"time"
 
@@ -38,9 +37,10 @@ type scrapeState struct {
 	err error
 	// appendErr is what the history refused (the series limit, rejected samples).
 	appendErr error
-	// exposed is, while err is set, the metric names the history held when the Service
-	// last gave data, sorted: an outage longer than the retention still reads them.
-	exposed []string
+	// exposed is, while err is set, the labels of the series the history held when the
+	// Service last gave data (the history's own, shared): an outage longer than the
+	// retention still reads them, selector by selector.
+	exposed []labels.Labels
 	// lastPods are, while discovery or the Secret fails (err set, pods empty), the pods
 	// of the latest scrape that listed any, each down with err: the targets
 	// /api/v1/targets shows, as Prometheus keeps the targets its discovery last gave. Nil
@@ -152,7 +152,7 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 		if prev := s.state.Load(); prev != nil && prev.err != nil {
 			st.exposed = prev.exposed
 		} else {
-			st.exposed = s.metricNames(ctx)
+			st.exposed = s.heldSeries()
 		}
 	}
 	st.end = time.Now()
@@ -193,16 +193,13 @@ func (s *service) errUnavailable(st *scrapeState) error {
 	return fmt.Errorf("service %s: every pod failed its latest scrape at %s: %w", s.key, st.start.UTC().Format(time.RFC3339), errors.Join(b...))
 }
 
-// metricNames returns the metric names the Service's history holds, sorted.
-func (s *service) metricNames(ctx context.Context) []string {
-	q, err := s.hist.Queryable().Querier(math.MinInt64, math.MaxInt64)
-	if err != nil {
-		return nil // closed: nothing is answered any more
-	}
-	defer q.Close()
-	names, _, err := q.LabelValues(ctx, labels.MetricName, nil)
-	if err != nil {
-		return nil
-	}
-	return names
+// heldSeries returns the labels of the series the Service's history holds (the
+// history's own labels, which are never changed).
+func (s *service) heldSeries() []labels.Labels {
+	var out []labels.Labels
+	s.hist.HoldsWhere(nil, func(l labels.Labels) bool {
+		out = append(out, l)
+		return false
+	})
+	return out
 }
