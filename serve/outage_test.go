@@ -1,9 +1,12 @@
 package serve_test
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -191,5 +194,46 @@ func TestAnotherModelsServiceDownPastTheRetentionIsNotRead(t *testing.T) {
 		if code, r := query(t, base, expr); code != http.StatusServiceUnavailable || !strings.Contains(r.Error, b.Namespace+"/vllm-b") {
 			t.Errorf("%s, model b's Service down past the retention: got %d %q, want 503 naming it", expr, code, r.Error)
 		}
+	}
+}
+
+// TestScrapeLandingDuringAQueryIsChecked: a scrape in which every pod failed lands
+// between a query's availability check (all pods up) and the evaluation, which then
+// reads the pods' staleness markers: the answer would be empty with no error (KEDA's 0).
+// The availability of the scrape the evaluation read decides: 503.
+func TestScrapeLandingDuringAQueryIsChecked(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	srv, err := serve.New(t.Context(), env.Client, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Run(ctx) }()
+	hs := httptest.NewServer(srv.Handler())
+	defer func() { hs.Close(); cancel(); <-done; _ = srv.Close() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !srv.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready after 30s")
+		}
+		time.Sleep(10 * time.Millisecond) // polling readiness
+	}
+
+	var once sync.Once
+	serve.SetBeforeExec(srv, func() {
+		once.Do(func() {
+			for _, p := range svc.Pods() {
+				p.SetHandler(failing)
+			}
+			serve.ScrapeNow(ctx, srv)
+		})
+	})
+	// Evaluated a little ahead (a client's clock): the scrape above lands before that
+	// time, as an interval's scrape started before the request and ended during it does.
+	at := formatTime(time.Now().Add(2 * time.Second))
+	code, r := call(t, http.MethodGet, hs.URL, "/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {at}})
+	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" || !strings.Contains(r.Error, svc.Pods()[0].Name) {
+		t.Errorf("every pod failed at a scrape landing during the query: got %d %q %q %s, want 503 unavailable naming the pods", code, r.ErrorType, r.Error, r.Data)
 	}
 }

@@ -111,21 +111,33 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		return ans, badParam(perr, "query")
 	}
 
+	checked := s.states()
 	warnings, err := s.availability(an.selectors, s.servicesRead(an.selectors), s.mayRead(an.selectors, true))
 	if err != nil {
 		return ans, err
 	}
-	ans.warnings = append(ans.warnings, warnings...)
 	windowWarnings, estimates, err := s.partialWindows(an.windows, p.start, !ranged)
 	if err != nil {
 		return ans, err
 	}
-	ans.warnings = append(ans.warnings, windowWarnings...)
 
+	if s.beforeExec != nil {
+		s.beforeExec()
+	}
 	res := ans.qry.Exec(ctx)
 	if res.Err != nil {
 		return ans, engineError(res.Err)
 	}
+	// A scrape that landed after the check may be what the evaluation read (every pod
+	// of a Service failed: their staleness markers, an empty answer): the states now
+	// decide.
+	if !s.sameStates(checked) {
+		if warnings, err = s.availability(an.selectors, s.servicesRead(an.selectors), s.mayRead(an.selectors, true)); err != nil {
+			return ans, err
+		}
+	}
+	ans.warnings = append(ans.warnings, warnings...)
+	ans.warnings = append(ans.warnings, windowWarnings...)
 	engineWarnings, engineInfos := res.Warnings.AsStrings(p.expr, 10, 10)
 	ans.warnings = append(ans.warnings, engineWarnings...)
 	ans.infos = engineInfos

@@ -207,3 +207,22 @@ func selectorText(matchers []*labels.Matcher) string {
 	}
 	return "{" + strings.Join(parts, ",") + "}"
 }
+
+// states returns the latest scrape of each Service, in the Server's order.
+func (s *Server) states() []*scrapeState {
+	out := make([]*scrapeState, len(s.services))
+	for i, svc := range s.services {
+		out[i] = svc.state.Load()
+	}
+	return out
+}
+
+// sameStates reports whether every Service's latest scrape is still the one in states.
+func (s *Server) sameStates(states []*scrapeState) bool {
+	for i, svc := range s.services {
+		if svc.state.Load() != states[i] {
+			return false
+		}
+	}
+	return true
+}

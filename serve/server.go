@@ -34,6 +34,9 @@ type Server struct {
 	started  time.Time
 	handler  http.Handler
 	log      logr.Logger // New's context's: the scrapes a query starts log through it
+	// beforeExec, when set (by tests only), is called by each query just before its
+	// evaluation, after its availability check.
+	beforeExec func()
 
 	closeOnce sync.Once
 }

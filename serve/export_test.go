@@ -1,0 +1,18 @@
+package serve
+
+import (
+	"context"
+	"time"
+)
+
+// SetBeforeExec makes every query call f once its availability was checked, just before
+// the engine reads the histories: where a scrape landing concurrently would change what
+// the evaluation reads.
+func SetBeforeExec(s *Server, f func()) { s.beforeExec = f }
+
+// ScrapeNow scrapes every Service of s once, now.
+func ScrapeNow(ctx context.Context, s *Server) {
+	for _, svc := range s.services {
+		_, _ = svc.scrape(ctx, time.Now(), 0)
+	}
+}
