@@ -41,9 +41,10 @@
 //     (no pod answers, which is not "no load"); a Service that selects no pod answers
 //     empty;
 //   - some pods failed: the answer, with a warning per Service naming the failed pods,
-//     unless a data selector's series are held only of those pods (every pod of one
-//     model down): then HTTP 503, errorType "unavailable", naming the selector and those
-//     pods' errors, since its answer would be empty;
+//     unless a data selector's series are held only of those pods, or of pods no longer
+//     scraped because they are not Ready (every pod of one model down, or failing its
+//     readiness probe): then HTTP 503, errorType "unavailable", naming the selector and
+//     those pods' errors, since its answer would be empty;
 //   - a window of a function that adds up over time (increase, delta, sum_over_time,
 //     count_over_time, changes, resets) or an offset reaching before what the history
 //     holds: HTTP 422, errorType "execution", naming the window and the span held, unless

@@ -237,3 +237,37 @@ func TestScrapeLandingDuringAQueryIsChecked(t *testing.T) {
 		t.Errorf("every pod failed at a scrape landing during the query: got %d %q %q %s, want 503 unavailable naming the pods", code, r.ErrorType, r.Error, r.Data)
 	}
 }
+
+// TestOnlyUnreadyPodsHoldTheSeriesIsUnavailable: two models behind one Service, model a's
+// only pod failing its readiness probe (overloaded): it is no longer scraped and its
+// series go stale, so model a's query would be empty (KEDA's 0, a scale-down under load).
+// It is 503 naming the pod, as a Service whose every pod is not Ready is; model b's query
+// is answered. Once the pod is deleted (model a scaled to zero), the answer is empty, as
+// Prometheus'.
+func TestOnlyUnreadyPodsHoldTheSeriesIsUnavailable(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	a, b := svc.Pods()[0], svc.Pods()[1]
+	a.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"a\"} 9\n")
+	b.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"b\"} 1\n")
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	const ofA, ofB = `sum(vllm:num_requests_waiting{model_name="a"})`, `sum(vllm:num_requests_waiting{model_name="b"})`
+	if code, r := query(t, base, ofA); code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Fatalf("healthy: %d %q %s", code, r.Error, r.Data)
+	}
+	if err := a.SetReady(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	code, r := query(t, base, ofA)
+	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" || !strings.Contains(r.Error, "pod "+a.Name+": not Ready") {
+		t.Errorf("model a's only pod not Ready: got %d %q %q %s, want 503 unavailable naming pod %s not Ready", code, r.ErrorType, r.Error, r.Data, a.Name)
+	}
+	if code, r := query(t, base, ofB); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "1" {
+		t.Errorf("model b, whose pod is Ready: got %d %q %s, want 200 and 1", code, r.Error, r.Data)
+	}
+	if err := a.Delete(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if code, r := query(t, base, ofA); code != http.StatusOK || string(r.Data) != `{"resultType":"vector","result":[]}` {
+		t.Errorf("model a's pod deleted: got %d %q %s, want 200 and the empty answer", code, r.Error, r.Data)
+	}
+}

@@ -112,7 +112,7 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	}
 
 	checked := s.states()
-	warnings, err := s.availability(an.selectors, s.servicesRead(an.selectors), s.mayRead(an.selectors, true))
+	warnings, err := s.availability(r.Context(), an.selectors, s.servicesRead(an.selectors), s.mayRead(an.selectors, true))
 	if err != nil {
 		return ans, err
 	}
@@ -132,7 +132,7 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	// of a Service failed: their staleness markers, an empty answer): the states now
 	// decide.
 	if !s.sameStates(checked) {
-		if warnings, err = s.availability(an.selectors, s.servicesRead(an.selectors), s.mayRead(an.selectors, true)); err != nil {
+		if warnings, err = s.availability(r.Context(), an.selectors, s.servicesRead(an.selectors), s.mayRead(an.selectors, true)); err != nil {
 			return ans, err
 		}
 	}

@@ -1,10 +1,15 @@
 package serve
 
 import (
+	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // syntheticNames are the series the server writes per pod itself: a selector of only
@@ -126,11 +131,11 @@ const warningTime = "2006-01-02T15:04:05.000Z07:00"
 // availability returns the error of a query of selectors sels that reads Services with
 // nothing to give (HTTP 503, naming each such Service and its pods' errors), or a data
 // selector whose series the Service holds only of pods that failed their latest scrape
-// (two models behind one Service, one model's pods all down: its answer would be empty,
-// and read as no load). Else it returns the warnings naming the pods of the read Services
+// or are not Ready (two models behind one Service, one model's pods all down: its answer
+// would be empty, and read as no load). Else it returns the warnings naming the pods of the read Services
 // that failed their latest scrape, and what the histories of the Services it may read
 // refused (a refused series is not in the history, so no selector is seen to read it).
-func (s *Server) availability(sels [][]*labels.Matcher, read, may []*service) (warnings []string, err error) {
+func (s *Server) availability(ctx context.Context, sels [][]*labels.Matcher, read, may []*service) (warnings []string, err error) {
 	var down []string
 	for _, svc := range read {
 		st := svc.state.Load()
@@ -142,11 +147,11 @@ func (s *Server) availability(sels [][]*labels.Matcher, read, may []*service) (w
 			down = append(down, svc.errUnavailable(st).Error())
 			continue
 		}
+		if d := svc.onlyDownHold(ctx, st, sels); d != "" {
+			down = append(down, d)
+			continue
+		}
 		if failed := st.failed(); len(failed) > 0 {
-			if d := svc.onlyFailedHold(st, sels); d != "" {
-				down = append(down, d)
-				continue
-			}
 			parts := make([]string, len(failed))
 			for i, p := range failed {
 				parts[i] = fmt.Sprintf("pod %s: %v", p.name, p.err)
@@ -166,37 +171,69 @@ func (s *Server) availability(sels [][]*labels.Matcher, read, may []*service) (w
 	return warnings, nil
 }
 
-// onlyFailedHold names the first data selector of sels whose series svc holds only of
-// pods that failed their latest scrape st, and those pods' errors; "" when none.
-func (svc *service) onlyFailedHold(st *scrapeState, sels [][]*labels.Matcher) string {
-	up := map[string]bool{}
-	var failed []podState
-	for _, p := range st.pods {
-		if p.up {
-			up[p.name] = true
-		} else {
-			failed = append(failed, p)
-		}
+// onlyDownHold names the first data selector of sels whose series svc holds only of
+// pods that failed their latest scrape st, or that are no longer scraped because they are
+// not Ready (failing their readiness probe under load: skipped, their series went stale),
+// and those pods' errors; "" when none. A pod gone from the API, or terminating, is no
+// reason: a model scaled to zero answers empty, as in Prometheus.
+func (svc *service) onlyDownHold(ctx context.Context, st *scrapeState, sels [][]*labels.Matcher) string {
+	scraped := make(map[string]*podState, len(st.pods))
+	for i := range st.pods {
+		scraped[st.pods[i].name] = &st.pods[i]
 	}
 	for _, m := range sels {
 		if onlySynthetic(m) || svc.excludes(m) {
 			continue
 		}
-		if svc.hist.HoldsWhere(m, func(l labels.Labels) bool { return up[l.Get(podLabel)] }) {
+		if svc.hist.HoldsWhere(m, func(l labels.Labels) bool { p := scraped[l.Get(podLabel)]; return p != nil && p.up }) {
 			continue
 		}
+		holders := map[string]bool{}
+		svc.hist.HoldsWhere(m, func(l labels.Labels) bool {
+			holders[l.Get(podLabel)] = true
+			return false
+		})
 		var parts []string
-		for _, p := range failed {
-			if svc.hist.HoldsWhere(m, func(l labels.Labels) bool { return l.Get(podLabel) == p.name }) {
-				parts = append(parts, fmt.Sprintf("pod %s: %v", p.name, p.err))
+		unready := false
+		for _, name := range slices.Sorted(maps.Keys(holders)) {
+			if p := scraped[name]; p != nil {
+				parts = append(parts, fmt.Sprintf("pod %s: %v", name, p.err))
+			} else if svc.unready(ctx, name) {
+				parts = append(parts, fmt.Sprintf("pod %s: not Ready", name))
+				unready = true
 			}
 		}
-		if len(parts) > 0 {
-			return fmt.Sprintf("service %s: every pod with series matching %s failed its latest scrape at %s: %s",
-				svc.key, selectorText(m), st.start.UTC().Format(warningTime), strings.Join(parts, "; "))
+		if len(parts) == 0 {
+			continue
 		}
+		what := "failed its latest scrape at " + st.start.UTC().Format(warningTime)
+		if unready {
+			what += " or is not Ready"
+		}
+		return fmt.Sprintf("service %s: every pod with series matching %s %s: %s", svc.key, selectorText(m), what, strings.Join(parts, "; "))
 	}
 	return ""
+}
+
+// unready reports whether pod name of svc's namespace exists, is not terminating and is
+// not Ready: selected, but not scraped. A pod that cannot be read is not reported.
+func (svc *service) unready(ctx context.Context, name string) bool {
+	if svc.pods == nil {
+		return false
+	}
+	var p corev1.Pod
+	if err := svc.pods.Get(ctx, client.ObjectKey{Namespace: svc.cfg.Source.ServiceNamespace, Name: name}, &p); err != nil {
+		return false
+	}
+	if p.DeletionTimestamp != nil {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status != corev1.ConditionTrue
+		}
+	}
+	return true
 }
 
 // selectorText writes matchers as a selector: {__name__="x",model_name="a"}.

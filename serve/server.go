@@ -113,7 +113,9 @@ func (s *Server) newService(ctx context.Context, c client.Reader, sc ServiceConf
 		src.Close()
 		return nil, fmt.Errorf("serve: service %s: %w", sc.key(), err)
 	}
-	return newService(sc, hist, s.metrics, src), nil
+	svc := newService(sc, hist, s.metrics, src)
+	svc.pods = c
+	return svc, nil
 }
 
 // Run scrapes each Service at once and then on its interval, until ctx ends; it returns

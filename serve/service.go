@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podscrape/podscrape/internal/flight"
 	"github.com/podscrape/podscrape/internal/history"
@@ -20,6 +21,7 @@ type service struct {
 	key  string // namespace/name
 	src  *pod.PodScrapingSource
 	hist *history.History
+	pods client.Reader // the source's discovery reader: whether a pod no longer scraped is not Ready
 
 	scrapes *flight.Group[want, *scrapeState] // runs never overlap: appends stay in order
 	state   atomic.Pointer[scrapeState]       // the latest scrape; nil before the first
