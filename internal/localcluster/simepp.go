@@ -36,7 +36,7 @@ type eppSim struct {
 	held     []*request // in flow control, waiting for a model server with room
 	inFlight int        // dispatched, not yet answered
 
-	requests, errors                             float64
+	requests, errors                             float64            // scheduled; rejected
 	attempts                                     map[string]float64 // successful scheduling attempts, by model server pod
 	duration, requestSizes, responseSizes        *histogram
 	inputTokens, outputTokens, cachedTokens      *histogram
@@ -80,16 +80,15 @@ func newEPPSim(pod, pool, model, namespace string, port int) *eppSim {
 	return e
 }
 
-// receive takes a request from the gateway: counted, then held by flow control until
-// dispatch finds it a model server; a rejected one is counted as an error.
+// receive takes a request from the gateway: held by flow control until dispatch finds
+// it a model server; a rejected one is counted as an error, and only there. As in the
+// real EPP (pkg/epp/handlers), the request counter and request sizes count a request
+// once it is scheduled (dispatchOne), its input tokens once it is answered (complete).
 func (e *eppSim) receive(r *request, rejected bool) {
-	e.requests++
-	e.requestSizes.observe(float64(r.promptTokens*bytesPerToken+256), 1)
 	if rejected {
 		e.errors++
 		return
 	}
-	e.inputTokens.observe(float64(r.promptTokens), 1)
 	e.held = append(e.held, r)
 }
 
@@ -108,6 +107,8 @@ func (e *eppSim) dispatchOne(servers []*modelServer, now float64, jitter func() 
 	e.held = e.held[1:]
 	r.epp = e
 	target.enqueue(r, now)
+	e.requests++
+	e.requestSizes.observe(float64(r.promptTokens*bytesPerToken+256), 1)
 	e.attempts[target.pod]++
 	e.inFlight++
 	e.flowControlWait.observe(now-r.arrivedAt, 1)
@@ -128,6 +129,7 @@ func (e *eppSim) dispatchOne(servers []*modelServer, now float64, jitter func() 
 func (e *eppSim) complete(r *request, end float64) {
 	e.inFlight--
 	e.duration.observe(end-r.arrivedAt, 1)
+	e.inputTokens.observe(float64(r.promptTokens), 1)
 	e.outputTokens.observe(float64(r.outputTokens), 1)
 	e.cachedTokens.observe(float64(r.cachedTokens), 1)
 	e.responseSizes.observe(float64(r.outputTokens*bytesPerToken+300), 1)

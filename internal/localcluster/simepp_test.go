@@ -1,0 +1,91 @@
+package localcluster_test
+
+import (
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/podscrape/podscrape/internal/localcluster"
+)
+
+// familySum is the sum of a counter or gauge family's series, or of a histogram
+// family's counts; 0 for a family not exposed.
+func familySum(families map[string]*dto.MetricFamily, name string) float64 {
+	sum := 0.0
+	for _, m := range families[name].GetMetric() {
+		switch {
+		case m.Counter != nil:
+			sum += m.Counter.GetValue()
+		case m.Gauge != nil:
+			sum += m.Gauge.GetValue()
+		case m.Histogram != nil:
+			sum += float64(m.Histogram.GetSampleCount())
+		}
+	}
+	return sum
+}
+
+// The simulated EPP counts a request where the real one does (llm-d-router's
+// pkg/epp/handlers at ebab687, and the GIE EPP v1.2.1 before it): the request counter
+// and request sizes once the director has scheduled it, so neither a request still held
+// in flow control nor one rejected as a bad request (counted in the error counter only);
+// input tokens from the model server's usage in the response, with the output tokens.
+// The captures agree: ebab687's counts 17 requests, 17 scheduling attempts, 17 request
+// sizes while 15 wait in flow control, 4 input and output token counts for its 4 answers
+// and 13 running; v1.2.1's 16 requests and 1 BadRequest error, 10 input and output token
+// counts and 6 running.
+func TestSimulatedEPPCountsRequestsAsTheRealOne(t *testing.T) {
+	type names struct{ requests, sizes, scheduled, input, output, duration, running, errors string }
+	for _, tc := range []struct {
+		gen   localcluster.Generation
+		names []names
+	}{
+		{localcluster.Current, []names{
+			{"llm_d_epp_request_total", "llm_d_epp_request_size_bytes", "llm_d_epp_scheduler_attempts_total",
+				"llm_d_epp_request_input_tokens", "llm_d_epp_request_output_tokens", "llm_d_epp_request_duration_seconds",
+				"llm_d_epp_request_running", "llm_d_epp_request_error_total"},
+			{"inference_objective_request_total", "inference_objective_request_sizes", "inference_extension_scheduler_attempts_total",
+				"inference_objective_input_tokens", "inference_objective_output_tokens", "inference_objective_request_duration_seconds",
+				"inference_objective_running_requests", "inference_objective_request_error_total"},
+		}},
+		{localcluster.Previous, []names{
+			{"inference_objective_request_total", "inference_objective_request_sizes", "inference_extension_scheduler_e2e_duration_seconds",
+				"inference_objective_input_tokens", "inference_objective_output_tokens", "inference_objective_request_duration_seconds",
+				"inference_objective_running_requests", "inference_objective_request_error_total"},
+		}},
+	} {
+		t.Run(tc.gen.String(), func(t *testing.T) {
+			s := localcluster.NewSimulation(localcluster.SimulationOptions{
+				Seed: 3, EPPPods: []string{"epp-0"}, ModelServerPods: []string{"vllm-0"}, Generation: tc.gen,
+			})
+			var held, errored bool
+			for step := range 200 {
+				s.Step()
+				f := parse(t, "epp-0", s.Exposition("epp-0"))
+				held = held || familySum(f, "inference_extension_flow_control_queue_size") > 0
+				for _, n := range tc.names {
+					errored = errored || familySum(f, n.errors) > 0
+					requests := familySum(f, n.requests)
+					for _, other := range []string{n.sizes, n.scheduled} {
+						if got := familySum(f, other); got != requests {
+							t.Fatalf("step %d: %s is %v, %s %v: want the request counter to count the requests scheduled",
+								step, n.requests, requests, other, got)
+						}
+					}
+					done := familySum(f, n.duration)
+					for _, other := range []string{n.input, n.output} {
+						if got := familySum(f, other); got != done {
+							t.Fatalf("step %d: %s counts %v, %s %v: want the tokens of the requests answered", step, other, got, n.duration, done)
+						}
+					}
+					if got := familySum(f, n.running); got != requests-done {
+						t.Fatalf("step %d: %s is %v, want %v requests scheduled less %v answered", step, n.running, got, requests, done)
+					}
+				}
+			}
+			if !held || !errored {
+				t.Fatalf("in 200 steps: requests held in flow control %v, rejected %v: want both seen", held, errored)
+			}
+		})
+	}
+}
