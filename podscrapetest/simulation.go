@@ -18,7 +18,9 @@ const (
 	Current Generation = iota
 	// Previous is the programs of early 2026, for testing fallbacks: vLLM without _total
 	// on its prefix-cache counters and with time_per_output_token_seconds, the EPP with
-	// only the inference_extension_* names.
+	// only the inference_extension_* / inference_objective_* / inference_pool_* names
+	// (the Gateway API Inference Extension's v1.2.1: its flow-control queue size is
+	// labelled by no model, and it has no queue bytes).
 	Previous
 )
 

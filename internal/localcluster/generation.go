@@ -20,8 +20,9 @@ const (
 	// Previous is the programs of early 2026, for testing fallbacks: vLLM as llm-d's
 	// simulator v0.10.2 (vllm:prefix_cache_hits without _total,
 	// time_per_output_token_seconds, no engine label), the Gateway API Inference
-	// Extension's EPP v1.2.1 (inference_extension_* names only, no scheduler attempts)
-	// and SGLang before is_streaming (added 2026-07).
+	// Extension's EPP v1.2.1 (inference_extension_* names only, no scheduler attempts,
+	// its flow-control queue size labelled fairness_id and priority only, no queue
+	// bytes) and SGLang before is_streaming (added 2026-07).
 	Previous
 )
 

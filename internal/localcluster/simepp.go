@@ -157,24 +157,19 @@ func (e *eppSim) expose(w *textWriter, servers []*modelServer, gen Generation) {
 
 // exposePrevious writes the /metrics of the Gateway API Inference Extension's EPP
 // v1.2.1 (testdata/epp-metrics.txt): the inference_extension_*, inference_objective_*
-// and inference_pool_* names only.
+// and inference_pool_* names only. Its flow control families are v1.2.1's (its
+// pkg/epp/metrics/metrics.go; the capture, taken without flow control, has none): the
+// queue size labelled fairness_id and priority only, with no pool or model labels (those
+// came in v1.3.0), and no queue bytes (v1.4.0).
 func (e *eppSim) exposePrevious(w *textWriter, servers []*modelServer) {
 	const alpha = "[ALPHA] "
 	objective := labels("model_name", e.model, "target_model_name", e.model)
 	pool := labels("name", e.pool)
-	flow := labels("fairness_id", flowControlFairnessID, "inference_pool", e.pool, "model_name", e.model,
-		"priority", flowControlPriority, "target_model_name", e.model)
+	flow := labels("fairness_id", flowControlFairnessID, "priority", flowControlPriority)
 
 	w.single("inference_extension_flow_control_queue_size", "gauge",
 		alpha+"Current number of requests being actively managed by the EPP flow control layer, from the start of the EnqueueAndWait call until a final outcome is reached.",
 		flow, float64(len(e.held)))
-	heldBytes := 0
-	for _, r := range e.held {
-		heldBytes += r.promptTokens * bytesPerToken
-	}
-	w.single("inference_extension_flow_control_queue_bytes", "gauge",
-		alpha+"Current total size in bytes of the requests being actively managed by the EPP flow control layer.",
-		flow, float64(heldBytes))
 	w.family("inference_extension_flow_control_request_queue_duration_seconds", "histogram",
 		alpha+"Distribution of the total time requests spend in the EPP flow control layer, measured from the start of the EnqueueAndWait call until a final outcome is reached.")
 	w.histogram("inference_extension_flow_control_request_queue_duration_seconds",

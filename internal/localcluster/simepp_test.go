@@ -1,6 +1,7 @@
 package localcluster_test
 
 import (
+	"slices"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -87,5 +88,35 @@ func TestSimulatedEPPCountsRequestsAsTheRealOne(t *testing.T) {
 				t.Fatalf("in 200 steps: requests held in flow control %v, rejected %v: want both seen", held, errored)
 			}
 		})
+	}
+}
+
+// The simulated previous EPP's flow control families are those of the EPP it stands for,
+// the Gateway API Inference Extension's v1.2.1 (pkg/epp/metrics/metrics.go at v1.2.1;
+// its capture, taken without flow control, has none): the queue size labelled
+// fairness_id and priority only (the pool and model labels came in v1.3.0), the queue
+// wait also by outcome, and no queue bytes family (v1.4.0).
+func TestSimulatedPreviousEPPFlowControlIsV121(t *testing.T) {
+	s := localcluster.NewSimulation(localcluster.SimulationOptions{
+		Seed: 3, EPPPods: []string{"epp-0"}, ModelServerPods: []string{"vllm-0"}, Generation: localcluster.Previous,
+	})
+	for range 60 {
+		s.Step()
+	}
+	f := parse(t, "epp-0", s.Exposition("epp-0"))
+	for name, want := range map[string][]string{
+		"inference_extension_flow_control_queue_size":                     {"fairness_id", "priority"},
+		"inference_extension_flow_control_request_queue_duration_seconds": {"fairness_id", "outcome", "priority"},
+	} {
+		if f[name] == nil {
+			t.Errorf("%s: not exposed", name)
+			continue
+		}
+		if got := labelNames(f[name]); !slices.Equal(got, want) {
+			t.Errorf("%s: got label names %v, want v1.2.1's %v", name, got, want)
+		}
+	}
+	if f["inference_extension_flow_control_queue_bytes"] != nil {
+		t.Error("inference_extension_flow_control_queue_bytes: exposed, but v1.2.1 has no such family")
 	}
 }

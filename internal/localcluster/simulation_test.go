@@ -215,10 +215,9 @@ var eppUnmodeled = map[string]bool{
 // simulatedBeyondFixture are families the simulation writes that the fixture lacks only
 // because nothing made them appear during its capture (a vector with no children is
 // not exposed): request errors, and, in the previous EPP's capture taken without flow
-// control, the flow-control families.
+// control, the flow-control families (v1.2.1 has no queue bytes).
 var simulatedBeyondFixture = map[string]bool{
 	"inference_extension_flow_control_queue_size":                     true,
-	"inference_extension_flow_control_queue_bytes":                    true,
 	"inference_extension_flow_control_request_queue_duration_seconds": true,
 	"inference_objective_request_error_total":                         true,
 	"llm_d_epp_request_error_total":                                   true,

@@ -381,29 +381,32 @@ func TestVLLMQueriesAnswerSimulatedVLLM(t *testing.T) {
 	}, llmd.VLLMQueries())
 }
 
-// The scheduler queue queries answer from the simulated EPP of the previous generation,
-// which emits only inference_extension_flow_control_queue_*: the fallback of a fleet not
-// yet upgraded. (It emits no scheduler attempts: scheduler_dispatch_rate has nothing to
-// read there, on any backend.)
-func TestSchedulerQueueAnswersPreviousEPP(t *testing.T) {
+// The scheduler queue queries read the EPP's queue by model, which the EPP of the
+// previous generation (the Gateway API Inference Extension's v1.2.1) does not give: it
+// labels inference_extension_flow_control_queue_size with fairness_id and priority only
+// (the model labels came in v1.3.0) and has no queue bytes (v1.4.0). Upstream's queries,
+// shipped unchanged, answer nothing there, on any backend, even with requests held: a
+// caller must not read that as an empty queue. (That EPP emits no scheduler attempts
+// either: scheduler_dispatch_rate has nothing to read there.)
+func TestSchedulerQueueAnswersNothingFromV121EPP(t *testing.T) {
 	const model = "Qwen/Qwen3-0.6B"
 	var body string
 	for steps := 60; steps < 600; steps += 30 { // a step with requests held in flow control
 		body = simulated("epp-0", steps, localcluster.Previous)
-		if total(families(t, body), llmd.LegacyEPPFlowControlQueueSize, map[string]string{"target_model_name": model}) > 0 {
+		if total(families(t, body), llmd.LegacyEPPFlowControlQueueSize, nil) > 0 {
 			break
 		}
 	}
 	if strings.Contains(body, "\nllm_d_epp_") {
 		t.Fatal("the previous EPP exposes llm_d_epp_* names")
 	}
-	fams := families(t, body)
-	m := map[string]string{"target_model_name": model}
-	size, bytes := total(fams, llmd.LegacyEPPFlowControlQueueSize, m), total(fams, llmd.LegacyEPPFlowControlQueueBytes, m)
-	if size == 0 {
+	if total(families(t, body), llmd.LegacyEPPFlowControlQueueSize, nil) == 0 {
 		t.Fatal("the simulated EPP never held a request")
 	}
 	w := answer(t, []string{body}, nil, model, llmd.SchedulerQueries()[:2])
-	w.check(t, llmd.SchedulerQueueSize, exactly(size, map[string]string{}))
-	w.check(t, llmd.SchedulerQueueBytes, exactly(bytes, map[string]string{}))
+	for _, q := range []string{llmd.SchedulerQueueSize, llmd.SchedulerQueueBytes} {
+		if r := w.results[q]; r == nil || len(r.Values) != 0 {
+			t.Errorf("%s: got %v, want no value: the v1.2.1 EPP labels its queue by no model", q, r)
+		}
+	}
 }

@@ -98,9 +98,13 @@ const (
 	// inference_extension_flow_control_queue_size (so an EPP emitting both counts once,
 	// and a fleet mid-upgrade counts every EPP); target_model_name first, model_name of
 	// series without one second. Takes only ParamModelID: the EPP labels no namespace.
+	// An EPP of the Gateway API Inference Extension before v1.3.0 labels its queue by
+	// fairness_id and priority only: there the query (as upstream's) answers nothing,
+	// which is not an empty queue.
 	SchedulerQueueSize = "scheduler_queue_size"
 	// SchedulerQueueBytes is upstream's scheduler_queue_bytes, unchanged: as
-	// SchedulerQueueSize, in bytes (llm_d_epp_flow_control_queue_bytes).
+	// SchedulerQueueSize, in bytes (llm_d_epp_flow_control_queue_bytes; the Gateway API
+	// Inference Extension's EPP has it since v1.4.0).
 	SchedulerQueueBytes = "scheduler_queue_bytes"
 	// SchedulerDispatchRate is upstream's scheduler_dispatch_rate (queueing_model.go,
 	// epp.go), unchanged: successful scheduling attempts per second over 1 minute, per
