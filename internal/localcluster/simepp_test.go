@@ -1,6 +1,7 @@
 package localcluster_test
 
 import (
+	"maps"
 	"slices"
 	"testing"
 
@@ -119,4 +120,34 @@ func TestSimulatedPreviousEPPFlowControlIsV121(t *testing.T) {
 	if f["inference_extension_flow_control_queue_bytes"] != nil {
 		t.Error("inference_extension_flow_control_queue_bytes: exposed, but v1.2.1 has no such family")
 	}
+}
+
+// The simulated current EPP labels a rejected request's error as llm-d-router's at
+// ebab687 does: with the default fairness ID (pkg/epp/handlers extractFairnessAndPriority
+// falls back to metadata.DefaultFairnessID, "default-flow", for a request it could not
+// schedule), priority 0, and no model (the body was not parsed).
+func TestSimulatedEPPErrorHasTheDefaultFairnessID(t *testing.T) {
+	s := localcluster.NewSimulation(localcluster.SimulationOptions{
+		Seed: 3, EPPPods: []string{"epp-0"}, ModelServerPods: []string{"vllm-0"},
+	})
+	for range 200 {
+		s.Step()
+		f := parse(t, "epp-0", s.Exposition("epp-0"))
+		if familySum(f, "llm_d_epp_request_error_total") == 0 {
+			continue
+		}
+		want := map[string]string{"error_code": "BadRequest", "fairness_id": "default-flow", "model_name": "",
+			"priority": "0", "target_model_name": ""}
+		for _, m := range f["llm_d_epp_request_error_total"].Metric {
+			got := map[string]string{}
+			for _, l := range m.Label {
+				got[l.GetName()] = l.GetValue()
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("llm_d_epp_request_error_total: got labels %v, want %v", got, want)
+			}
+		}
+		return
+	}
+	t.Fatal("no request rejected in 200 steps")
 }

@@ -130,7 +130,7 @@ func (e *eppSim) exposeCurrent(w *textWriter, servers []*modelServer) {
 			"Inference objective response latency distribution in seconds for each model and target model.", hist(e.duration, request, objective)},
 		{"llm_d_epp_request_error_total", "inference_objective_request_error_total", "counter",
 			"Total number of request errors.", "Counter of inference objective requests errors broken out for each model and target model.",
-			byLegacy(labels("error_code", eppErrorCode, "fairness_id", "", "model_name", "", "priority", "0", "target_model_name", ""),
+			byLegacy(labels("error_code", eppErrorCode, "fairness_id", flowControlFairnessID, "model_name", "", "priority", "0", "target_model_name", ""),
 				labels("error_code", eppErrorCode, "model_name", "", "target_model_name", ""), e.errors)},
 		{"llm_d_epp_request_input_tokens", "inference_objective_input_tokens", "histogram",
 			"Input token count distribution per request.",
