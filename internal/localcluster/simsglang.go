@@ -9,14 +9,16 @@ import (
 // (python/sglang/srt/observability/metrics_collector.py at 016d8605e458, formerly
 // python/sglang/srt/metrics/collector.py: SchedulerMetricsCollector and
 // TokenizerMetricsCollector): no SGLang exposition was captured, so names, types, HELP
-// and label names are the collector's, values the simulation's. The token histograms
-// are those SGLang writes with --collect-tokens-histogram, which the autoscaler's SGLang
-// queries read.
+// and label names are the collector's (the label sets as SchedulerMetricsCollector.init_new
+// and the tokenizer manager build them), values the simulation's. The token histograms,
+// which the autoscaler's SGLang queries read, are written unconditionally at
+// 016d8605e458 (older releases, only with --collect-tokens-histogram).
 const (
 	engineVLLM   = "vllm"
 	engineSGLang = "sglang"
-	// sglangEngineType is the scheduler metrics' engine_type of a server that both
-	// prefills and decodes.
+	// sglangEngineType is the engine_type of a server that both prefills and decodes
+	// (DisaggregationMode.to_engine_type), on its scheduler's metrics and, in the current
+	// generation, its tokenizer's.
 	sglangEngineType = "unified"
 	// sglangCacheSource is the cache_source of prompt tokens found in GPU memory.
 	sglangCacheSource = "device"
@@ -45,8 +47,11 @@ func streamIndex(streaming bool) int {
 // exposeSGLang writes the server's /metrics as SGLang of generation gen does: the
 // previous one before is_streaming.
 func (m *modelServer) exposeSGLang(w *textWriter, gen Generation) {
-	scheduler := labels("engine_type", sglangEngineType, "model_name", m.model, "pp_rank", "0", "tp_rank", "0")
+	scheduler := labels("engine_type", sglangEngineType, "model_name", m.model, "moe_ep_rank", "0", "pp_rank", "0", "tp_rank", "0")
 	tokenizer := labels("model_name", m.model)
+	if gen == Current { // the tokenizer's metrics have engine_type since sgl-project/sglang #23978 (2026-04)
+		tokenizer = append(tokenizer, label{"engine_type", sglangEngineType})
+	}
 	used := 0.0
 	for _, r := range m.running {
 		used += float64(r.promptTokens) + r.generated

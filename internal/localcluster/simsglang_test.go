@@ -113,3 +113,41 @@ func sampleValue(m *dto.Metric) float64 {
 	}
 	return m.GetCounter().GetValue() + m.GetGauge().GetValue()
 }
+
+// The simulated SGLang labels its series as SGLang does: the scheduler's
+// (SchedulerMetricsCollector) with model_name, engine_type, tp_rank, pp_rank and
+// moe_ep_rank (metrics_collector.py at 016d8605e458, SchedulerMetricsCollector.init_new;
+// moe_ep_rank long before the previous generation), the tokenizer's with model_name and,
+// since sgl-project/sglang #23978 (2026-04-29), engine_type, plus each family's own
+// (is_streaming, cache_source).
+func TestSimulatedSGLangLabelsAsSGLang(t *testing.T) {
+	scheduler := []string{"engine_type", "model_name", "moe_ep_rank", "pp_rank", "tp_rank"}
+	for _, tc := range []struct {
+		gen       localcluster.Generation
+		tokenizer []string
+	}{
+		{localcluster.Current, []string{"engine_type", "model_name"}},
+		{localcluster.Previous, []string{"model_name"}},
+	} {
+		f := parse(t, "sglang-0", newSGLangSim(tc.gen, 60).Exposition("sglang-0"))
+		for name, fam := range f {
+			var want []string
+			switch name {
+			case "sglang:num_running_reqs", "sglang:num_used_tokens", "sglang:token_usage", "sglang:gen_throughput",
+				"sglang:num_queue_reqs", "sglang:cache_hit_rate", "sglang:max_total_num_tokens":
+				want = scheduler
+			case "sglang:cached_tokens_total":
+				want = append(slices.Clone(tc.tokenizer), "cache_source")
+			default:
+				want = slices.Clone(tc.tokenizer)
+				if tc.gen == localcluster.Current && slices.Contains(streamSplit, name) {
+					want = append(want, "is_streaming")
+				}
+			}
+			slices.Sort(want)
+			if got := labelNames(fam); !slices.Equal(got, want) {
+				t.Errorf("%s %s: got label names %v, want %v", tc.gen, name, got, want)
+			}
+		}
+	}
+}
