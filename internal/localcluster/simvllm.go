@@ -29,6 +29,7 @@ type request struct {
 	queuedAt     float64 // at the model server
 	startedAt    float64 // running on the model server
 	streaming    bool    // the client asked for a streamed answer
+	firstToken   bool    // its first token came (prefill done): TTFT observed
 	epp          *eppSim
 }
 
@@ -112,17 +113,48 @@ func (m *modelServer) step(start, dt float64) {
 	}
 	kept := m.running[:0]
 	for _, r := range m.running {
-		begin := math.Max(start, r.startedAt+prefillSeconds(r))
+		firstAt := r.startedAt + prefillSeconds(r)
+		if !r.firstToken && firstAt <= start+dt {
+			m.observeFirstToken(r)
+		}
+		begin := math.Max(start, firstAt)
 		left := float64(r.outputTokens) - r.generated
 		if avail := (start + dt - begin) * vllmDecodeRate; avail < left {
-			r.generated += math.Max(avail, 0)
+			m.generate(r, r.generated+math.Max(avail, 0))
 			kept = append(kept, r)
 			continue
 		}
+		m.generate(r, float64(r.outputTokens))
 		m.finish(r, begin+left/vllmDecodeRate)
 	}
 	clear(m.running[len(kept):])
 	m.running = kept
+}
+
+// observeFirstToken records r's first token, when its prefill is done: its time to
+// first token, as the programs observe it then (the llm-d simulator, vLLM's iteration
+// stats, SGLang's tokenizer manager), not when the request finishes; and its prefill
+// time, which the llm-d simulator (the capture) observes then too (vLLM itself, at the
+// finish).
+func (m *modelServer) observeFirstToken(r *request) {
+	r.firstToken = true
+	queue, prefill := r.startedAt-r.queuedAt, prefillSeconds(r)
+	m.prefill.observe(prefill, 1)
+	m.ttft.observe(queue+prefill, 1)
+	if s := m.byStream[streamIndex(r.streaming)]; s != nil {
+		s.ttft.observe(queue+prefill, 1)
+	}
+}
+
+// generate advances r to generated tokens, observing the inter-token latency (and
+// time per output token) of each whole token it completes after the first, as the
+// programs observe them: token by token while the request runs.
+func (m *modelServer) generate(r *request, generated float64) {
+	pastFirst := func(g float64) uint64 { return uint64(math.Max(math.Floor(g)-1, 0)) }
+	n := pastFirst(generated) - pastFirst(r.generated)
+	r.generated = generated
+	m.tpot.observe(1/vllmDecodeRate, n)
+	m.itl.observe(1/vllmDecodeRate, n)
 }
 
 func prefillSeconds(r *request) float64 {
@@ -131,22 +163,15 @@ func prefillSeconds(r *request) float64 {
 
 // finish records a request completed at time end.
 func (m *modelServer) finish(r *request, end float64) {
-	r.generated = float64(r.outputTokens)
 	queue := r.startedAt - r.queuedAt
-	prefill := prefillSeconds(r)
 	inference := end - r.startedAt
-	decode := inference - prefill
+	decode := inference - prefillSeconds(r)
 	m.e2e.observe(end-r.queuedAt, 1)
 	m.queueTime.observe(queue, 1)
-	m.prefill.observe(prefill, 1)
 	m.decode.observe(decode, 1)
 	m.inference.observe(inference, 1)
-	m.ttft.observe(queue+prefill, 1)
 	if r.outputTokens > 1 {
-		perToken := decode / float64(r.outputTokens-1)
-		m.tpot.observe(perToken, uint64(r.outputTokens-1))
-		m.itl.observe(perToken, uint64(r.outputTokens-1))
-		m.requestTPOT.observe(perToken, 1)
+		m.requestTPOT.observe(decode/float64(r.outputTokens-1), 1)
 	}
 	m.promptHist.observe(float64(r.promptTokens), 1)
 	m.generationHist.observe(float64(r.outputTokens), 1)
@@ -159,7 +184,6 @@ func (m *modelServer) finish(r *request, end float64) {
 	}
 	m.success[reason]++
 	if s := m.byStream[streamIndex(r.streaming)]; s != nil {
-		s.ttft.observe(queue+prefill, 1)
 		s.e2e.observe(end-r.queuedAt, 1)
 		s.generationTokens += float64(r.outputTokens)
 		s.requests++
