@@ -1,6 +1,9 @@
 package localcluster
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
 // EPP constants of the simulation.
 const (
@@ -208,8 +211,8 @@ func (e *eppSim) exposePrevious(w *textWriter, servers []*modelServer) {
 			queued += float64(len(m.waiting))
 		}
 	}
-	if ready > 0 {
-		kv, queued = kv/ready, queued/ready
+	if ready > 0 { // v1.2.1 divides the waiting requests as integers (its metrics logger)
+		kv, queued = kv/ready, math.Floor(queued/ready)
 	}
 	w.single("inference_pool_average_kv_cache_utilization", "gauge", alpha+"The average kv cache utilization for an inference server pool.", pool, kv)
 	w.single("inference_pool_average_queue_size", "gauge", alpha+"The average number of requests pending in the model server queue.", pool, queued)

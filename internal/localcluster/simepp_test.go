@@ -2,6 +2,7 @@ package localcluster_test
 
 import (
 	"maps"
+	"math"
 	"slices"
 	"testing"
 
@@ -150,4 +151,82 @@ func TestSimulatedEPPErrorHasTheDefaultFairnessID(t *testing.T) {
 		return
 	}
 	t.Fatal("no request rejected in 200 steps")
+}
+
+// The simulated current EPP summarizes its pool as llm-d-router's at ebab687 does
+// (pkg/epp/datalayer/logger refreshPrometheusMetrics and calculateSummary): the mean and
+// the sample standard deviation (n-1, at least 1) of the endpoints' KV-cache
+// utilization, waiting and running requests, each rounded to two decimals, written
+// whenever the pool has an endpoint (one endpoint: a deviation of 0, as the live
+// capture shows). The capture's average_kv_cache_utilization is 0.06 where its one
+// simulator reports 0.0625.
+func TestSimulatedEPPSummarizesThePoolAsTheRealOne(t *testing.T) {
+	round2 := func(v float64) float64 { return math.Round(v*100) / 100 }
+	for _, servers := range [][]string{{"vllm-0"}, {"vllm-0", "vllm-1", "vllm-2"}} {
+		s := localcluster.NewSimulation(localcluster.SimulationOptions{
+			Seed: 3, EPPPods: []string{"epp-0"}, ModelServerPods: servers,
+		})
+		for step := range 90 {
+			s.Step()
+			epp := parse(t, "epp-0", s.Exposition("epp-0"))
+			for _, c := range []struct{ engine, avg, std string }{
+				{"vllm:kv_cache_usage_perc", "llm_d_epp_average_kv_cache_utilization", "llm_d_epp_std_dev_kv_cache_utilization"},
+				{"vllm:num_requests_waiting", "llm_d_epp_average_queue_size", "llm_d_epp_std_dev_queue_size"},
+				{"vllm:num_requests_running", "llm_d_epp_average_running_requests", "llm_d_epp_std_dev_running_requests"},
+			} {
+				var vs []float64
+				for _, pod := range servers {
+					vs = append(vs, familySum(parse(t, pod, s.Exposition(pod)), c.engine))
+				}
+				mean, ss := 0.0, 0.0
+				for _, v := range vs {
+					mean += v / float64(len(vs))
+				}
+				for _, v := range vs {
+					ss += (v - mean) * (v - mean)
+				}
+				std := math.Sqrt(ss / math.Max(1, float64(len(vs)-1)))
+				for name, want := range map[string]float64{c.avg: round2(mean), c.std: round2(std)} {
+					if epp[name] == nil {
+						t.Fatalf("%d endpoints, step %d: %s not exposed", len(servers), step, name)
+					}
+					if got := familySum(epp, name); math.Abs(got-want) > 1e-9 {
+						t.Fatalf("%d endpoints, step %d: %s = %v, want %v (from %s %v)", len(servers), step, name, got, want, c.engine, vs)
+					}
+				}
+			}
+		}
+	}
+}
+
+// The simulated previous EPP (v1.2.1, pkg/epp/backend/metrics/logger.go
+// refreshPrometheusMetrics) averages the pool's waiting requests in integers, as v1.2.1
+// does (queueTotal/podTotalCount, both int), and its KV-cache utilization unrounded.
+func TestSimulatedPreviousEPPAveragesAsV121(t *testing.T) {
+	servers := []string{"vllm-0", "vllm-1", "vllm-2"}
+	s := localcluster.NewSimulation(localcluster.SimulationOptions{
+		Seed: 3, EPPPods: []string{"epp-0"}, ModelServerPods: servers, Generation: localcluster.Previous,
+	})
+	fractional := false
+	for step := range 200 {
+		s.Step()
+		var waiting, kv float64
+		for _, pod := range servers {
+			f := parse(t, pod, s.Exposition(pod))
+			waiting += familySum(f, "vllm:num_requests_waiting")
+			kv += familySum(f, "vllm:kv_cache_usage_perc")
+		}
+		epp := parse(t, "epp-0", s.Exposition("epp-0"))
+		n := float64(len(servers))
+		fractional = fractional || math.Mod(waiting, n) != 0
+		if got, want := familySum(epp, "inference_pool_average_queue_size"), math.Floor(waiting/n); got != want {
+			t.Fatalf("step %d: inference_pool_average_queue_size = %v, want %v (%v waiting on %v pods, in integers)", step, got, want, waiting, n)
+		}
+		if got, want := familySum(epp, "inference_pool_average_kv_cache_utilization"), kv/n; math.Abs(got-want) > 1e-12 {
+			t.Fatalf("step %d: inference_pool_average_kv_cache_utilization = %v, want %v", step, got, want)
+		}
+	}
+	if !fractional {
+		t.Fatal("the waiting requests always divided evenly: the test proves nothing")
+	}
 }

@@ -43,12 +43,15 @@ func (e *eppSim) exposeCurrent(w *textWriter, servers []*modelServer) {
 			kvs, queues, runs = append(kvs, m.kvCacheUsage()), append(queues, float64(len(m.waiting))), append(runs, float64(len(m.running)))
 		}
 	}
-	kv, queued, running = mean(kvs), mean(queues), mean(runs)
+	// The pool summary as the EPP writes it (pkg/epp/datalayer/logger calculateSummary):
+	// means rounded to two decimals; the saturation detector reads the endpoints, not
+	// the rounded mean.
+	saturation := mean(queues) / eppSaturation
+	kv, queued, running = round2(mean(kvs)), round2(mean(queues)), round2(mean(runs))
 	heldBytes := 0
 	for _, r := range e.held {
 		heldBytes += r.promptTokens * bytesPerToken
 	}
-	saturation := queued / eppSaturation
 
 	gauge := func(v float64, ls []label) func(*textWriter, string, bool) {
 		return func(w *textWriter, name string, _ bool) { w.sample(name, sortLabels(ls), v) }
@@ -203,7 +206,7 @@ func (e *eppSim) exposeCurrent(w *textWriter, servers []*modelServer) {
 		w.family(f.current, f.typ, alpha+f.help)
 		f.write(w, f.current, false)
 	}
-	if len(kvs) > 1 {
+	if len(kvs) > 0 { // written with the averages, for any endpoint count (one: 0)
 		for _, sd := range []struct {
 			name, help string
 			vs         []float64
@@ -238,11 +241,16 @@ func mean(vs []float64) float64 {
 	return sum / float64(len(vs))
 }
 
+// stdDev is the EPP's standard deviation of vs: the sample one (n-1, at least 1),
+// rounded to two decimals.
 func stdDev(vs []float64) float64 {
 	m := mean(vs)
 	sum := 0.0
 	for _, v := range vs {
 		sum += (v - m) * (v - m)
 	}
-	return math.Sqrt(sum / float64(len(vs)))
+	return round2(math.Sqrt(sum / math.Max(1, float64(len(vs)-1))))
 }
+
+// round2 rounds v to two decimals, as the EPP rounds its pool summary.
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
