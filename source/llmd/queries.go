@@ -113,7 +113,10 @@ const (
 	// inference_extension_scheduler_attempts_total, which says pod_name. Its namespace
 	// matcher reads the label the series carries: with a scraper's honor_labels: false
 	// (Prometheus' default, and a PodScrapingSource) that is the EPP pod's namespace, the
-	// EPP's own being kept as exported_namespace.
+	// EPP's own being kept as exported_namespace. The Gateway API Inference Extension's
+	// EPP labels its attempts by endpoint and model only since v1.5.0 (v1.3.0 and
+	// v1.4.0: by status only; v1.2.1: none): before, this query and ModelArrivalRate
+	// answer nothing, which is not an idle model.
 	SchedulerDispatchRate = "scheduler_dispatch_rate"
 	// ModelArrivalRate is upstream's model_arrival_rate (throughput_analyzer.go),
 	// unchanged: the model's requests dispatched per second, summed by namespace, from
