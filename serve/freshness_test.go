@@ -150,8 +150,14 @@ func TestEstimateOverTooLittleHistory(t *testing.T) {
 	cfg := serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Minute}
 	code, r := query(t, startServer(t, cfg), expr)
 	if code != http.StatusUnprocessableEntity || r.ErrorType != "execution" ||
-		!strings.Contains(r.Error, "rate(reqs_total[10m])") || !strings.Contains(r.Error, "too little history to estimate from") {
+		!strings.Contains(r.Error, "rate(reqs_total[10m])") || !strings.Contains(r.Error, "one scrape") {
 		t.Errorf("rate over one scrape: got %d %q %q, want 422 execution naming the window", code, r.ErrorType, r.Error)
+	}
+	// Whatever else answers: or vector(0) (a KEDA habit) would answer 0, "no load", from
+	// a rate that estimated nothing.
+	code, r = query(t, startServer(t, cfg), expr+" or vector(0)")
+	if code != http.StatusUnprocessableEntity || !strings.Contains(r.Error, "rate(reqs_total[10m])") {
+		t.Errorf("rate over one scrape or vector(0): got %d %q %s, want 422 naming the window", code, r.Error, r.Data)
 	}
 
 	cfg.AllowPartialWindows = true

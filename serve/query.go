@@ -116,7 +116,7 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	if err != nil {
 		return ans, err
 	}
-	windowWarnings, estimates, err := s.partialWindows(an.windows, p.start, !ranged)
+	windowWarnings, estimates, err := s.partialWindows(an.windows, p.start, p.end, !ranged)
 	if err != nil {
 		return ans, err
 	}

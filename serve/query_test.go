@@ -210,9 +210,21 @@ func TestPartialWindows(t *testing.T) {
 		t.Errorf("absent_over_time over 10m: got %d %q, want 422 naming the window, as the pod source's ErrPartialWindow", code, r.Error)
 	}
 
-	code, r = query(t, base, "sum(increase(reqs_total[10m] @ 0))")
-	if code != http.StatusOK {
-		t.Errorf("@ modifier: got %d %q, want 200 (a fixed window is not checked)", code, r.Error)
+	// A window pinned by @ is checked from its pinned time: @ end() is the query's time,
+	// @ 0 reads 1970, before any history (an empty answer, which KEDA reads as 0).
+	for _, expr := range []string{"sum(increase(reqs_total[10m] @ end()))", "sum(increase(reqs_total[10m] @ 0))", "reqs_total @ 0"} {
+		if code, r = query(t, base, expr); code != http.StatusUnprocessableEntity || !strings.Contains(r.Error, svc.Namespace+"/vllm") {
+			t.Errorf("%s: got %d %q, want 422 naming the Service", expr, code, r.Error)
+		}
+	}
+	code, r = call(t, http.MethodGet, base, "/api/v1/query_range", url.Values{
+		"query": {"sum(increase(reqs_total[10m] @ end()))"}, "start": {formatTime(now.Add(-time.Minute))}, "end": {formatTime(now)}, "step": {"15"},
+	})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(r.Error, "increase(reqs_total[10m] @ end())") {
+		t.Errorf("query_range of increase over 10m @ end(): got %d %q, want 422 naming the window", code, r.Error)
+	}
+	if code, r = query(t, base, fmt.Sprintf("reqs_total @ %d", time.Now().Add(time.Hour).Unix())); code != http.StatusOK {
+		t.Errorf("an instant selector pinned after the history's start: got %d %q, want 200", code, r.Error)
 	}
 
 	cfg.AllowPartialWindows = true

@@ -7,53 +7,69 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/podscrape/podscrape/internal/history"
 )
 
 // partialWindows checks the windows of an expression (history.Windows: the library's own
-// analysis, so serve and the pod source class a function alike), evaluated from start,
-// against the histories of the Services it reads. A window reaching back before a
-// Service's oldest scrape by more than the Service's interval (Prometheus extrapolates
-// over a gap that short) is partial: for a summing function or an offset it is an error
-// (HTTP 422) unless allowPartial, otherwise a warning, which estimates also holds for
-// estimateEmpty: the error of an answer with no value at all (a rate over one scrape
-// estimates nothing, and an empty answer would read as no load).
+// analysis, so serve and the pod source class a function alike), evaluated from start
+// (a range query: from its first step, its end at end), against the histories of the
+// Services it reads. A window reaching back before a Service's oldest scrape by more than
+// the Service's interval (Prometheus extrapolates over a gap that short) is partial: for a
+// summing function or an offset it is an error (HTTP 422) unless allowPartial, otherwise
+// a warning, which estimates also holds for estimateEmpty: the error of an answer with no
+// value at all (a rate over one scrape estimates nothing, and an empty answer would read
+// as no load). A window of a function that needs two samples (rate, irate, deriv, ...)
+// over a history of one scrape answers nothing whatever else the expression answers
+// (rate(x[5m]) or vector(0) answers 0, "no load"), so it is an error too unless
+// allowPartial.
 //
 // An instant query (instant set) evaluated before a Service's oldest scrape still held
 // reads nothing of it with an instant selector: such a selector is partial as an offset
 // before the history is (x at an hour ago reads what x offset 1h reads at now). A range
 // query's instant selectors are not checked: its steps before the history are gaps, as
-// in a Prometheus server asked for more than its retention.
-func (s *Server) partialWindows(windows []history.Window, start time.Time, instant bool) (warnings []string, estimates []string, err error) {
+// in a Prometheus server asked for more than its retention. A window or selector pinned
+// by @ reads the same samples at every step: it is checked from its pinned time (@ start()
+// and @ end() are the query's start and end), for a range query too.
+func (s *Server) partialWindows(windows []history.Window, start, end time.Time, instant bool) (warnings []string, estimates []string, err error) {
 	var errs []string
 	for _, w := range windows {
+		at := start
 		if w.Pinned {
-			continue // an @ fixes the window's time
+			switch {
+			case !w.At.IsZero():
+				at = w.At
+			case w.StartOrEnd == parser.END:
+				at = end
+			}
 		}
 		if w.Reach == 0 {
-			if instant {
-				warnings, errs = s.beforeHistory(w, start, warnings, errs)
+			if instant || w.Pinned {
+				warnings, errs = s.beforeHistory(w, at, warnings, errs)
 			}
 			continue
 		}
-		from := start.Add(-w.Reach)
+		from := at.Add(-w.Reach)
 		for _, svc := range s.services {
-			oldest, _ := svc.hist.Span()
+			oldest, newest := svc.hist.Span()
 			if oldest.IsZero() || !from.Add(svc.cfg.Interval).Before(oldest) {
 				continue
 			}
 			if !svc.reads(w.Matchers) {
 				continue
 			}
-			held := start.Sub(oldest).Truncate(time.Millisecond)
+			held := max(at.Sub(oldest).Truncate(time.Millisecond), 0)
 			desc := fmt.Sprintf("%s reads back %s from %s, but service %s has samples only since %s (%s)",
-				w.Text, model.Duration(w.Reach), start.UTC().Format(time.RFC3339), svc.key, oldest.UTC().Format(time.RFC3339), held)
+				w.Text, model.Duration(w.Reach), at.UTC().Format(time.RFC3339), svc.key, oldest.UTC().Format(time.RFC3339), held)
+			single := w.Pairs && w.Reach == w.Range && oldest.Equal(newest) // the one scrape held
 			switch {
 			case w.Sums && !s.cfg.AllowPartialWindows:
 				errs = append(errs, fmt.Sprintf("partial window: %s: %s would answer less than the truth", desc, what(w)))
 			case w.Sums:
 				warnings = append(warnings, fmt.Sprintf("partial window: %s: the answer covers only that span and is smaller than over the full window", desc))
+			case single && !s.cfg.AllowPartialWindows:
+				errs = append(errs, fmt.Sprintf("partial window: %s: one scrape, from which %s estimates nothing (whatever else the expression answers does not come from it)", desc, w.Func))
 			default:
 				warnings = append(warnings, fmt.Sprintf("partial window: %s: the answer is computed over that shorter span", desc))
 				estimates = append(estimates, desc)
@@ -66,17 +82,17 @@ func (s *Server) partialWindows(windows []history.Window, start time.Time, insta
 	return warnings, estimates, nil
 }
 
-// beforeHistory checks an instant selector w (Reach zero) of an instant query at start:
-// a Service it reads whose oldest scrape still held is after start has no sample for it.
-// It appends the error (or, under AllowPartialWindows, the warning) to errs (warnings).
-func (s *Server) beforeHistory(w history.Window, start time.Time, warnings, errs []string) ([]string, []string) {
+// beforeHistory checks a selector w that reads no window (Reach zero) at time at: a
+// Service it reads whose oldest scrape still held is after at has no sample for it. It
+// appends the error (or, under AllowPartialWindows, the warning) to errs (warnings).
+func (s *Server) beforeHistory(w history.Window, at time.Time, warnings, errs []string) ([]string, []string) {
 	for _, svc := range s.services {
 		oldest, _ := svc.hist.Span()
-		if oldest.IsZero() || !start.Before(oldest) || !svc.reads(w.Matchers) {
+		if oldest.IsZero() || !at.Before(oldest) || !svc.reads(w.Matchers) {
 			continue
 		}
 		desc := fmt.Sprintf("%s at %s: service %s has samples only since %s (%s later)", w.Text,
-			start.UTC().Format(warningTime), svc.key, oldest.UTC().Format(warningTime), oldest.Sub(start).Truncate(time.Millisecond))
+			at.UTC().Format(warningTime), svc.key, oldest.UTC().Format(warningTime), oldest.Sub(at).Truncate(time.Millisecond))
 		if s.cfg.AllowPartialWindows {
 			warnings = append(warnings, fmt.Sprintf("before the history: %s: the answer leaves the service out", desc))
 		} else {

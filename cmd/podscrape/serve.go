@@ -80,7 +80,7 @@ never an empty result; some pods failing is a warning. See docs/serve.md.`,
 	f.DurationVar(&o.interval, "interval", serve.DefaultInterval, "scrape interval of each Service (a Service of --config may set its own)")
 	f.DurationVar(&o.retention, "retention", history.DefaultRetention, "how long samples are kept for range queries")
 	f.DurationVar(&o.maxAge, "max-age", 0, "scrape before answering when the newest scrape is older than this (0: answer from the interval's scrapes)")
-	f.BoolVar(&o.allowPartialWindows, "allow-partial-windows", false, "answer increase()-like windows longer than the history with a warning instead of HTTP 422, and rate()-like ones with no value yet (a single scrape) empty, with the warning, instead of HTTP 422")
+	f.BoolVar(&o.allowPartialWindows, "allow-partial-windows", false, "answer increase()-like windows longer than the history with a warning instead of HTTP 422, and rate()-like ones over a single scrape with what else answers (empty, or or vector(0)'s 0) and the warning, instead of HTTP 422")
 	f.StringArrayVar(&o.podLabels, "pod-label", nil, "copy this pod label (a Kubernetes label key) onto the pods' series, as Prometheus' labelmap names it; repeat for more")
 	f.StringVar(&o.auth, "auth", "none", "none, or kubernetes: check each request's Bearer token with a TokenReview and a SubjectAccessReview")
 	f.StringVar(&o.tlsCert, "tls-cert-file", "", "serve https with this PEM certificate (with --tls-key-file)")
