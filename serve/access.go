@@ -19,7 +19,7 @@ type AccessError struct {
 }
 
 func (e *AccessError) Error() string {
-	msg := fmt.Sprintf("serve may not %s %s in namespace %s (it watches the Services and Pods of their namespaces: grant get, list and watch on services and pods, as deploy/rbac.yaml does)", e.Verb, e.Resource, e.Namespace)
+	msg := fmt.Sprintf("serve may not %s %s in namespace %s (it watches the Services and Pods of their namespaces: grant list and watch on services and pods, as deploy/rbac.yaml does)", e.Verb, e.Resource, e.Namespace)
 	if e.Reason != "" {
 		msg += ": " + e.Reason
 	}

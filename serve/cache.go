@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -26,7 +27,11 @@ type CacheSyncError struct {
 }
 
 func (e *CacheSyncError) Error() string {
-	return fmt.Sprintf("informer cache of services and pods in namespaces %v did not sync (needs get, list and watch on services and pods): %v", e.Namespaces, e.Err)
+	hint := ""
+	if apierrors.IsForbidden(e.Err) { // the RBAC hint only where RBAC is the cause
+		hint = " (needs list and watch on services and pods)"
+	}
+	return fmt.Sprintf("informer cache of services and pods in namespaces %v did not sync%s: %v", e.Namespaces, hint, e.Err)
 }
 
 func (e *CacheSyncError) Unwrap() error { return e.Err }

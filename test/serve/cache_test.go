@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -233,5 +235,23 @@ func TestStartCacheEndsWithItsContext(t *testing.T) {
 	var syncErr *serve.CacheSyncError
 	if !errors.As(err, &syncErr) || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), svc.Namespace) {
 		t.Errorf("StartCache with an ended context: %v, want a CacheSyncError naming %s and wrapping context.Canceled", err, svc.Namespace)
+	}
+	// RBAC is not the cause here: no RBAC hint (RELIABILITY.md: hints only where RBAC is
+	// the cause; StartCache checks access before it starts the informers).
+	if strings.Contains(err.Error(), "needs") {
+		t.Errorf("StartCache with an ended context: %v, want no RBAC hint", err)
+	}
+}
+
+// TestCacheSyncErrorHintsRBACOnlyWhenForbidden: the informers' last error decides the
+// hint; a refused connection is no RBAC matter.
+func TestCacheSyncErrorHintsRBACOnlyWhenForbidden(t *testing.T) {
+	forbidden := &serve.CacheSyncError{Namespaces: []string{"llm-d"}, Err: apierrors.NewForbidden(corev1.Resource("pods"), "", errors.New("no"))}
+	if !strings.Contains(forbidden.Error(), "needs list and watch on services and pods") {
+		t.Errorf("forbidden: %q, want the RBAC hint", forbidden.Error())
+	}
+	refused := &serve.CacheSyncError{Namespaces: []string{"llm-d"}, Err: errors.New("dial tcp 127.0.0.1:6443: connect: connection refused")}
+	if strings.Contains(refused.Error(), "needs") {
+		t.Errorf("refused: %q, want no RBAC hint", refused.Error())
 	}
 }
