@@ -2,6 +2,7 @@ package pod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -36,7 +37,11 @@ const maxListedKeys = 10
 // or key means no auth, its reason kept in bearer.missing; a token a header cannot carry
 // inside is an error naming the Secret and key; any other failure to read the Secret is
 // an error naming it and the RBAC the read needs, because scraping without the token
-// would fail every pod anyway.
+// would fail every pod anyway; except when the API server could not answer (down,
+// unreachable, overloaded: not a refusal, nor a Secret that changed), when the token last
+// read from the Secret is sent again, as a kubelet keeps a mounted Secret through an
+// outage: the pods still take it, and an upgrade of the control plane would otherwise
+// fail every scrape of a Service with a Secret (serve: 503 for every query reading it).
 func (s *PodScrapingSource) token(ctx context.Context) (bearer, error) {
 	cfg := &s.config
 	if cfg.BearerToken != "" {
@@ -56,10 +61,17 @@ func (s *PodScrapingSource) token(ctx context.Context) (bearer, error) {
 	// body is the token. Its logs of this one read are dropped.
 	if err := s.secretReader.Get(logr.NewContext(read, logr.Discard()), key, &secret); err != nil {
 		if apierrors.IsNotFound(err) {
+			s.lastSecret.Store(nil)
 			return bearer{missing: fmt.Sprintf("Secret %s not found", key)}, nil
+		}
+		if last := s.lastSecret.Load(); last != nil && ctx.Err() == nil && apiUnavailable(err) {
+			logr.FromContextOrDiscard(ctx).Info("reading the metrics reader Secret failed; sending the token last read from it",
+				"secret", key.String(), "error", err.Error())
+			return *last, nil
 		}
 		return bearer{}, fmt.Errorf("read metrics reader secret %s%s: %w", key, apiHint(ctx, read, err, "get", "secrets", key.Namespace), err)
 	}
+	s.lastSecret.Store(nil) // the Secret answered: what it holds now decides
 	value, ok := secret.Data[cfg.MetricsReaderSecretKey]
 	if !ok {
 		return bearer{missing: fmt.Sprintf("Secret %s has no key %q (%s)", key, cfg.MetricsReaderSecretKey, keyNames(secret.Data))}, nil
@@ -74,7 +86,21 @@ func (s *PodScrapingSource) token(ctx context.Context) (bearer, error) {
 		return bearer{}, fmt.Errorf("metrics reader secret %s: key %q holds a newline or another control character a header cannot carry",
 			key, cfg.MetricsReaderSecretKey)
 	}
-	return bearer{token: token}, nil
+	b := bearer{token: token}
+	s.lastSecret.Store(&b)
+	return b, nil
+}
+
+// apiUnavailable reports whether err is the API server's failure to answer (a connection
+// refused or cut, a timeout, 429, 500, 503), not its answer (Forbidden, Unauthorized,
+// NotFound, a bad request): only then may a token read before stand in for the Secret.
+func apiUnavailable(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return true // no answer at all: a dial, TLS or read error, a deadline
+	}
+	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err) || apierrors.IsUnexpectedServerError(err)
 }
 
 // keyNames lists a Secret's key names, sorted, at most maxListedKeys of them: "keys: a,

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -44,6 +45,8 @@ type PodScrapingSource struct {
 	metadata metadataStore // see Metadata
 	history  promHistory   // the scrapes as series, for PromQL queries
 	loop     loopState     // see Start
+
+	lastSecret atomic.Pointer[bearer] // the Secret's last token read, for an API server outage (see token)
 
 	seriesCaches seriesCaches // each pod's series labels, for ScrapeSeries
 	seriesMu     sync.Mutex   // serialises ScrapeSeries calls, which reuse the caches' slices
