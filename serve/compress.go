@@ -47,10 +47,21 @@ type compressor interface {
 }
 
 // The compressors are reused: each holds several hundred KB of tables, which a poll per
-// second per client would otherwise allocate anew.
+// second per client would otherwise allocate anew. They compress at BestSpeed, not
+// Prometheus' default level: the default level clears 640 KB of hash tables at every
+// Reset, most of the cost of compressing an autoscaler's answer of a few hundred bytes
+// (7 % of serve's CPU in the side-by-side benchmark), where BestSpeed's Reset clears
+// nothing. The client decodes the same bytes either way; only the ratio differs, a few
+// percent on JSON.
 var (
-	gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
-	zlibWriters = sync.Pool{New: func() any { return zlib.NewWriter(nil) }}
+	gzipWriters = sync.Pool{New: func() any {
+		w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level: no error
+		return w
+	}}
+	zlibWriters = sync.Pool{New: func() any {
+		w, _ := zlib.NewWriterLevel(nil, zlib.BestSpeed) // a valid level: no error
+		return w
+	}}
 )
 
 // acceptedEncoding is the first of gzip and deflate that an Accept-Encoding value lists,
