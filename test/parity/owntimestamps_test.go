@@ -5,16 +5,11 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/podscrape/podscrape/internal/localcluster"
-	"github.com/podscrape/podscrape/internal/promserver"
 	"github.com/podscrape/podscrape/source"
-	"github.com/podscrape/podscrape/source/pod"
 )
 
 // The history's own series bookkeeping against the real server's, step after step over
@@ -26,37 +21,18 @@ import (
 func TestOwnTimestampsAndStalenessAnswerAsPrometheus(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	ns := fmt.Sprintf("ownts-%d", time.Now().UnixNano()%1_000_000)
-	if err := cp.CreateNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
 	names := []string{"vllm-a", "vllm-b"}
-	block := localcluster.NewAddressBlock()
-	ips := make([]string, len(names))
-	byIP := map[string]string{}
-	for i, name := range names {
-		ips[i] = block.Next()
-		byIP[ips[i]] = name
-	}
 	var body [2]atomic.Pointer[string] // each pod's exposition of the current step
-	servers, err := localcluster.ServeAll(ips, func(ip string) http.Handler {
+	handler := func(name string) http.Handler {
 		i := 0
-		if byIP[ip] == "vllm-b" {
+		if name == "vllm-b" {
 			i = 1
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 			_, _ = w.Write([]byte(*body[i].Load()))
 		})
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		for _, s := range servers {
-			_ = s.Close()
-		}
-	})
 	stepAt := map[int]int64{} // each step's own timestamp, ms
 	expose := func(step int) {
 		now := time.Now().Add(-time.Second).UnixMilli()
@@ -77,41 +53,6 @@ func TestOwnTimestampsAndStalenessAnswerAsPrometheus(t *testing.T) {
 		body[1].Store(&b)
 	}
 	expose(1)
-	port := servers[0].Port
-	selector := map[string]string{"app": "vllm"}
-	if err := cp.CreateService(ctx, ns, "vllm", selector, int32(port)); err != nil {
-		t.Fatal(err)
-	}
-	for i, name := range names {
-		mustPod(t, ctx, localcluster.PodSpec{Namespace: ns, Name: name, Labels: maps.Clone(selector), IP: ips[i], Ready: true})
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := localcluster.WriteKubeconfig(cp.Config, ns, kubeconfig); err != nil {
-		t.Fatal(err)
-	}
-	var log strings.Builder
-	prom, err := promserver.Start(ctx, promserver.Options{
-		Config: promserver.PodScrapeConfig(kubeconfig, time.Second,
-			promserver.PodJob{Name: "vllm", Namespace: ns, Selector: "app=vllm", Port: port}),
-		Log: &syncWriter{b: &log},
-	})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
-	}
-	t.Cleanup(func() {
-		_ = prom.Stop()
-		if t.Failed() {
-			t.Logf("prometheus log:\n%s", log.String())
-		}
-	})
-
-	src, err := pod.NewPodScrapingSource(ctx, cp.Client, pod.PodScrapingSourceConfig{
-		ServiceName: "vllm", ServiceNamespace: ns, MetricsPort: int32(port),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(src.Close)
 	queries := map[string]string{
 		"flap":       `sum by (pod) (flap)`,
 		"flaps":      `count(flap)`,
@@ -124,11 +65,8 @@ func TestOwnTimestampsAndStalenessAnswerAsPrometheus(t *testing.T) {
 		"last_flap":  `last_over_time(flap[5m])`,
 		"flap_count": `count by (pod) (count_over_time(flap[5m]) > 0)`,
 	}
-	for name, q := range queries {
-		if err := src.QueryList().Register(source.QueryTemplate{Name: name, Type: source.QueryTypePromQL, Template: q}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sc := startScene(t, ctx, "ownts", names, handler, queries)
+	prom, src := sc.prom, sc.src
 	for step := 1; step <= 5; step++ {
 		if step > 1 {
 			expose(step)

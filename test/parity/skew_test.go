@@ -6,14 +6,11 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/podscrape/podscrape/internal/localcluster"
-	"github.com/podscrape/podscrape/internal/promserver"
 	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/pod"
 )
@@ -28,10 +25,6 @@ import (
 func TestSkewedTimestampsAnswerAsPrometheus(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	ns := fmt.Sprintf("skew-%d", time.Now().UnixNano()%1_000_000)
-	if err := cp.CreateNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
 	names := []string{"vllm-0", "vllm-1", "vllm-ahead", "vllm-far-ahead"}
 	ahead := map[string]struct {
 		metric string
@@ -40,16 +33,8 @@ func TestSkewedTimestampsAnswerAsPrometheus(t *testing.T) {
 		"vllm-ahead":     {"ahead_total", 5 * time.Minute},
 		"vllm-far-ahead": {"far_ahead_total", 20 * time.Minute},
 	}
-	block := localcluster.NewAddressBlock()
-	ips := make([]string, len(names))
-	byIP := map[string]string{}
-	for i, name := range names {
-		ips[i] = block.Next()
-		byIP[ips[i]] = name
-	}
 	var requests, stepNow atomic.Int64 // stepNow: the healthy value every pod exposes
-	servers, err := localcluster.ServeAll(ips, func(ip string) http.Handler {
-		name := byIP[ip]
+	handler := func(name string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			n := requests.Add(1)
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
@@ -59,50 +44,7 @@ func TestSkewedTimestampsAnswerAsPrometheus(t *testing.T) {
 			}
 			_, _ = w.Write([]byte(body))
 		})
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		for _, s := range servers {
-			_ = s.Close()
-		}
-	})
-	port := servers[0].Port
-	selector := map[string]string{"app": "vllm"}
-	if err := cp.CreateService(ctx, ns, "vllm", selector, int32(port)); err != nil {
-		t.Fatal(err)
-	}
-	for i, name := range names {
-		mustPod(t, ctx, localcluster.PodSpec{Namespace: ns, Name: name, Labels: maps.Clone(selector), IP: ips[i], Ready: true})
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := localcluster.WriteKubeconfig(cp.Config, ns, kubeconfig); err != nil {
-		t.Fatal(err)
-	}
-	var log strings.Builder
-	prom, err := promserver.Start(ctx, promserver.Options{
-		Config: promserver.PodScrapeConfig(kubeconfig, time.Second,
-			promserver.PodJob{Name: "vllm", Namespace: ns, Selector: "app=vllm", Port: port}),
-		Log: &syncWriter{b: &log},
-	})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
-	}
-	t.Cleanup(func() {
-		_ = prom.Stop()
-		if t.Failed() {
-			t.Logf("prometheus log:\n%s", log.String())
-		}
-	})
-
-	src, err := pod.NewPodScrapingSource(ctx, cp.Client, pod.PodScrapingSourceConfig{
-		ServiceName: "vllm", ServiceNamespace: ns, MetricsPort: int32(port),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(src.Close)
 	queries := map[string]string{
 		"healthy":   `sum by (pod) (healthy)`,
 		"total":     `sum(healthy)`,
@@ -110,11 +52,8 @@ func TestSkewedTimestampsAnswerAsPrometheus(t *testing.T) {
 		"ahead":     `sum by (pod) (ahead_total)`,
 		"far_ahead": `sum by (pod) (far_ahead_total)`,
 	}
-	for name, q := range queries {
-		if err := src.QueryList().Register(source.QueryTemplate{Name: name, Type: source.QueryTypePromQL, Template: q}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sc := startScene(t, ctx, "skew", names, handler, queries)
+	prom, src := sc.prom, sc.src
 
 	for step := 1; step <= 4; step++ {
 		stepNow.Store(int64(step)) // a value that moves: a frozen series would show
