@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,18 +31,7 @@ func TestPrometheusFederatesTwoServes(t *testing.T) {
 	b := startServeProcess(t, bin, sglang)
 	ua, _ := url.Parse(a)
 	ub, _ := url.Parse(b)
-	prom := startPrometheus(t, fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-- job_name: podscrape-serve
-  honor_labels: true
-  metrics_path: /federate
-  params:
-    'match[]': ['{job=~".+"}']
-  static_configs:
-  - targets: [%q, %q]
-`, ua.Host, ub.Host))
+	prom := startPrometheus(t, federationConfig(ua.Host, ub.Host))
 
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -128,18 +118,7 @@ reqs_total{"model.name"="dotted",model_name="plain"} 1
 `})
 	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, Interval: time.Second})
 	u, _ := url.Parse(base)
-	prom := startPrometheus(t, fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-- job_name: podscrape-serve
-  honor_labels: true
-  metrics_path: /federate
-  params:
-    'match[]': ['{job=~".+"}']
-  static_configs:
-  - targets: [%q]
-`, u.Host))
+	prom := startPrometheus(t, federationConfig(u.Host))
 	deadline := time.Now().Add(time.Minute)
 	for {
 		v, _, _, err := prom.API.Query(t.Context(), `{__name__="reqs_total","model.name"="dotted",model_name="plain"}`, time.Now())
@@ -152,4 +131,25 @@ scrape_configs:
 		}
 		time.Sleep(100 * time.Millisecond) // polling Prometheus' answer
 	}
+}
+
+// federationConfig is a Prometheus configuration federating every series of the serve
+// processes at targets (host:port) every second, as docs/serve.md's does.
+func federationConfig(targets ...string) string {
+	quoted := make([]string, len(targets))
+	for i, t := range targets {
+		quoted[i] = strconv.Quote(t)
+	}
+	return fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+- job_name: podscrape-serve
+  honor_labels: true
+  metrics_path: /federate
+  params:
+    'match[]': ['{job=~".+"}']
+  static_configs:
+  - targets: [%s]
+`, strings.Join(quoted, ", "))
 }
