@@ -44,6 +44,8 @@ type metrics struct {
 	cacheAge   prometheus.GaugeFunc
 
 	storedAt atomic.Int64 // unix nanoseconds of the last cache store, else of creation
+
+	unregistered atomic.Bool // set by the first unregister; see unregister
 }
 
 // newMetrics registers the collectors of the source of service on reg; nil reg: no
@@ -121,9 +123,11 @@ func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveCloc
 }
 
 // unregister removes the collectors from the Registerer, so a new source of the same
-// Service can register its own.
+// Service can register its own. Only the first call does: a Registerer unregisters by
+// descriptor, not by collector, so a second call (a source closed twice) would remove
+// the metrics a replacement source of the same Service registered since.
 func (m *metrics) unregister() {
-	if m == nil {
+	if m == nil || m.unregistered.Swap(true) {
 		return
 	}
 	for _, c := range m.collectors {

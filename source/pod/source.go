@@ -120,7 +120,8 @@ func (s *PodScrapingSource) Get(queryName string, params map[string]string) *sou
 // source's metrics from the Registerer, so a replacement source of the same Service can
 // register its own. Call it when done with a source that has PromQL queries: until then
 // it keeps its history. Refresh and Get keep working (a later Refresh dials again and
-// starts a new, empty history), but its metrics are no longer exported.
+// starts a new, empty history), but its metrics are no longer exported. Calling Close
+// again does no harm: it never unregisters the metrics of a replacement source.
 func (s *PodScrapingSource) Close() {
 	s.transport.CloseIdleConnections()
 	s.metrics.unregister()

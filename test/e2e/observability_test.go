@@ -155,6 +155,13 @@ func TestObservabilitySourcesShareARegistry(t *testing.T) {
 		t.Fatalf("podscrape_pods_ready of a after Close: got %d series, want 0", got)
 	}
 	newSource(t, cfg("a", reg))
+	// Closing the first source again (a deferred Close after an explicit one) must not
+	// take the replacement's metrics: the Registerer unregisters by descriptor, not by
+	// collector, so a second unregistration would remove the replacement's.
+	first.Close()
+	if got := len(gathered(t, reg, "podscrape_pods_ready", map[string]string{"service": ns + "/a"})); got != 1 {
+		t.Fatalf("podscrape_pods_ready of a's replacement after the first source's second Close: got %d series, want 1", got)
+	}
 	other := prometheus.NewRegistry() // no state outside a Registerer
 	newSource(t, cfg("a", other))
 	if got := len(gathered(t, other, "podscrape_pods_ready", map[string]string{"service": ns + "/a"})); got != 1 {
