@@ -79,16 +79,16 @@ func (e *StatusError) Error() string {
 // Failure reasons, as ScrapeReason reports them (and as the source's failure metric labels
 // them).
 const (
-	ReasonTimeout     = "timeout"
-	ReasonCanceled    = "canceled"
-	ReasonHTTPStatus  = "http_status"
-	ReasonRedirect    = "redirect"
-	ReasonBodyTooBig  = "body_too_large"
-	ReasonSampleLimit = "sample_limit"
-	ReasonParse       = "parse"
-	ReasonFormat      = "content_type"
-	ReasonTLS         = "tls"
-	ReasonConnect     = "connect"
+	ReasonTimeout     = "timeout"        // the pod's scrape ran into ScrapeTimeout
+	ReasonCanceled    = "canceled"       // the caller's context ended (its cancel or its deadline) first
+	ReasonHTTPStatus  = "http_status"    // a status other than 200 (a *StatusError)
+	ReasonRedirect    = "redirect"       // a redirect, never followed (ErrRedirect)
+	ReasonBodyTooBig  = "body_too_large" // the body, decompressed, over MaxBodyBytes (ErrBodyTooLarge)
+	ReasonSampleLimit = "sample_limit"   // more samples than SampleLimit (ErrSampleLimit)
+	ReasonParse       = "parse"          // a malformed exposition or gzip stream
+	ReasonFormat      = "content_type"   // a Content-Type or Content-Encoding not read
+	ReasonTLS         = "tls"            // a failed TLS handshake
+	ReasonConnect     = "connect"        // anything else: the connection, refused or cut
 )
 
 // ErrUnsupportedContentType is wrapped by a pod's error when its response's Content-Type
@@ -111,7 +111,10 @@ var errGzipStream = errors.New("gzip body broken part-way")
 func ScrapeReason(err error) string {
 	var status *StatusError
 	var parse *exposition.ParseError
+	var caller *callerEndedError
 	switch {
+	case errors.As(err, &caller):
+		return ReasonCanceled // the caller's cancel or deadline, not the pod's timeout
 	case errors.Is(err, context.DeadlineExceeded):
 		return ReasonTimeout
 	case errors.Is(err, context.Canceled):

@@ -268,7 +268,7 @@ func (s *PodScrapingSource) scrapeAll(ctx context.Context, targets []target, job
 		case s.slots <- struct{}{}:
 		case <-ctx.Done():
 			for j := i; j < len(targets); j++ {
-				pods[j] = podScrape{target: targets[j], err: &ScrapeError{Pod: targets[j].key, URL: targets[j].url(), Err: ctx.Err()}}
+				pods[j] = podScrape{target: targets[j], err: &ScrapeError{Pod: targets[j].key, URL: targets[j].url(), Err: callerEnded(ctx.Err())}}
 			}
 			wg.Wait()
 			return pods

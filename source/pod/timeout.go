@@ -32,15 +32,38 @@ func (e *scrapeTimeoutError) Unwrap() error {
 	return e.err
 }
 
+// callerEndedError is a pod's scrape cut short by the caller's context (its cancel, or
+// its own deadline), not by the pod: ScrapeReason says ReasonCanceled whatever the
+// context's error, so a caller's short deadline never reads as the pod's timeout.
+type callerEndedError struct{ err error }
+
+func (e *callerEndedError) Error() string { return e.err.Error() }
+
+// Unwrap returns the context's error, or what it cut short.
+func (e *callerEndedError) Unwrap() error { return e.err }
+
+// callerEnded marks err, when the caller's context caused it, as a callerEndedError;
+// other errors, and nil, are returned as they are.
+func callerEnded(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &callerEndedError{err: err}
+	}
+	return err
+}
+
 // withTimeout returns err as a scrapeTimeoutError when the scrape's own deadline (ctx,
 // limit after parent) ran out, not the caller's: the timeout bounds the whole scrape,
 // parsing included, so an up pod's scrape_duration_seconds never exceeds it. A scrape
 // that took longer than limit ran out too, whether or not ctx says so yet: ctx's timer
 // fires late on a busy machine, and the scrape then finishes past its deadline without
-// an error. Other errors, and errors the deadline did not cause, are returned as they
-// are.
+// an error. An error the caller's context (parent) caused is marked as such
+// (callerEnded); other errors, and errors the deadline did not cause, are returned as
+// they are.
 func withTimeout(parent, ctx context.Context, err error, limit, took time.Duration) error {
-	if parent.Err() != nil || (err != nil && !errors.Is(err, context.DeadlineExceeded)) {
+	if parent.Err() != nil {
+		return callerEnded(err)
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	if ctx.Err() != context.DeadlineExceeded && took <= limit {

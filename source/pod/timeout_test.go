@@ -12,15 +12,12 @@ import (
 // TestScrapeTimeoutReadsAsTimeout: whatever step the scrape's deadline cut short, the
 // pod's error starts with the timeout and its reason is timeout; a scrape that finished
 // past the deadline fails too, so an up pod's duration never exceeds ScrapeTimeout; an
-// error the deadline did not cause, or the caller's own cancel, is left as it is.
+// error the deadline did not cause is left as it is (the caller's own cancel: see
+// TestScrapeCutByTheCallerReadsAsCanceled).
 func TestScrapeTimeoutReadsAsTimeout(t *testing.T) {
 	live := context.Background()
 	expired, cancel := context.WithDeadline(live, time.Unix(0, 0))
 	defer cancel()
-	callerGone, cancelCaller := context.WithCancel(live)
-	cancelCaller()
-	expiredInGone, cancel2 := context.WithDeadline(callerGone, time.Unix(0, 0))
-	defer cancel2()
 
 	midBody := fmt.Errorf("parse text format body: read exposition: line 297: %w", context.DeadlineExceeded)
 	status := &StatusError{StatusCode: 500}
@@ -40,7 +37,6 @@ func TestScrapeTimeoutReadsAsTimeout(t *testing.T) {
 		{"not the deadline's doing", live, expired, status, 0, ""},
 		{"in time", live, live, nil, 900 * time.Microsecond, ""},
 		{"exactly the limit", live, live, nil, time.Millisecond, ""},
-		{"the caller cancelled", callerGone, expiredInGone, midBody, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			took := tc.took
@@ -65,5 +61,43 @@ func TestScrapeTimeoutReadsAsTimeout(t *testing.T) {
 				t.Errorf("ScrapeError %q (reason %s): want it to start with the timeout", se, se.Reason())
 			}
 		})
+	}
+}
+
+// TestScrapeCutByTheCallerReadsAsCanceled: an error the caller's context caused, by its
+// cancel or by its own deadline, keeps its text and its errors.Is, and reads as
+// ReasonCanceled, never as the pod's timeout; an error the caller did not cause is
+// left as it is.
+func TestScrapeCutByTheCallerReadsAsCanceled(t *testing.T) {
+	callerGone, cancel := context.WithCancel(context.Background())
+	cancel()
+	callerLate, cancel2 := context.WithDeadline(context.Background(), time.Unix(0, 0))
+	defer cancel2()
+	midBody := fmt.Errorf("parse text format body: read exposition: line 297: %w", context.DeadlineExceeded)
+	for _, tc := range []struct {
+		name   string
+		parent context.Context
+		err    error
+		is     error
+	}{
+		{"cancelled mid-body", callerGone, midBody, context.DeadlineExceeded},
+		{"cancelled", callerGone, context.Canceled, context.Canceled},
+		{"the caller's deadline", callerLate, context.DeadlineExceeded, context.DeadlineExceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			child, stop := context.WithTimeout(tc.parent, time.Hour)
+			defer stop()
+			got := withTimeout(tc.parent, child, tc.err, time.Millisecond, 2290*time.Microsecond)
+			if got == nil || got.Error() != tc.err.Error() || !errors.Is(got, tc.is) {
+				t.Fatalf("got %v, want %q, errors.Is %v", got, tc.err, tc.is)
+			}
+			if r := ScrapeReason(&ScrapeError{Pod: "ns/p", Err: got}); r != ReasonCanceled {
+				t.Errorf("reason %q, want canceled", r)
+			}
+		})
+	}
+	status := &StatusError{StatusCode: 500}
+	if got := withTimeout(callerGone, callerGone, status, time.Millisecond, 0); got != status {
+		t.Errorf("a status error while the caller left: got %v, want it unchanged", got)
 	}
 }
