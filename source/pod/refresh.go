@@ -128,7 +128,10 @@ func (r refresher) Finish(key *selection, out refreshOutcome, err error) (refres
 		entries = append(entries, source.CacheEntry{Result: r})
 	}
 	s.loop.finished(&done) // before the cache: a reader seeing the results finds the run
-	s.cache.SetAll(entries, s.config.DefaultTTL)
-	s.metrics.observeStored()
+	// The age restarts only when results were stored: a scrape for the history alone
+	// (the loop's, with no metric-name query to refresh) stored none.
+	if s.cache.SetAll(entries, s.config.DefaultTTL) > 0 {
+		s.metrics.observeStored()
+	}
 	return done, nil
 }

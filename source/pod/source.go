@@ -213,8 +213,8 @@ func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec
 			results[name] = r
 			entries = append(entries, source.CacheEntry{Result: r, Params: spec.Params})
 		}
-		if err == nil {
-			s.cache.SetAll(entries, s.config.DefaultTTL)
+		if err == nil && s.cache.SetAll(entries, s.config.DefaultTTL) > 0 {
+			s.metrics.observeStored()
 		}
 	}
 	return results, err
