@@ -119,31 +119,41 @@ func FuzzDifferentialScrapeLoop(f *testing.F) {
 	for _, tc := range scrapeLoopCases {
 		f.Add([]byte(tc.input), tc.format == FormatOpenMetrics)
 	}
+	for _, tc := range scrapeLoopSeeds {
+		f.Add([]byte(tc.input), tc.format == FormatOpenMetrics)
+	}
 	f.Fuzz(func(t *testing.T, data []byte, om bool) {
 		format := FormatText
 		if om {
 			format = FormatOpenMetrics
 		}
-		if knownDifference(data) {
-			return
-		}
-		theirs, theirErr := scrapeLoopStores(data, format)
-		if theirErr != nil {
-			return
-		}
-		ours, err := ourStores(data, format)
-		if err != nil && strings.Contains(err.Error(), "duplicate label") {
-			return // Prometheus took the repeat for an empty value's: known
-		}
-		if err != nil {
-			t.Fatalf("%q: Prometheus stores %q, podscrape fails: %v", data, theirs, err)
-		}
-		slices.Sort(theirs)
-		slices.Sort(ours)
-		if !slices.Equal(ours, theirs) {
-			t.Fatalf("%q:\ngot  %q\nwant %q (Prometheus)", data, ours, theirs)
-		}
+		storesAsPrometheus(t, data, format)
 	})
+}
+
+// storesAsPrometheus fails t when Prometheus' scrape loop stores data and podscrape
+// stores something else or fails, but for the differences the package documents.
+func storesAsPrometheus(t *testing.T, data []byte, format Format) {
+	t.Helper()
+	if knownDifference(data) {
+		return
+	}
+	theirs, theirErr := scrapeLoopStores(data, format)
+	if theirErr != nil {
+		return
+	}
+	ours, err := ourStores(data, format)
+	if err != nil && strings.Contains(err.Error(), "duplicate label") {
+		return // Prometheus took the repeat for an empty value's: known
+	}
+	if err != nil {
+		t.Fatalf("%q: Prometheus stores %q, podscrape fails: %v", data, theirs, err)
+	}
+	slices.Sort(theirs)
+	slices.Sort(ours)
+	if !slices.Equal(ours, theirs) {
+		t.Fatalf("%q:\ngot  %q\nwant %q (Prometheus)", data, ours, theirs)
+	}
 }
 
 // knownDifference reports whether data holds what podscrape reads otherwise on purpose
