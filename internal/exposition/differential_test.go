@@ -325,12 +325,15 @@ func textparseParse(data []byte, f Format) (out []string, err error) {
 // picks the parser; each series' labels are as mutateSampleLabels leaves them
 // (labels.Builder drops a label with an empty value); a missing name, an invalid name
 // and a label name given twice (the TSDB's check) fail the scrape; the first sample of a
-// label set is kept, a repeat dropped; a timestamp textparse converted from beyond int64
-// milliseconds (math.MinInt64 on amd64) is refused by the TSDB as out of bounds, that
-// sample alone, and its series is not seen.
-func scrapeLoopStores(data []byte, f Format) ([]string, error) {
+// label set is kept, a repeat dropped, but for a repeat whose timestamp is later than
+// the latest stored sample's of its series (the TSDB appends it in order: laterRepeats
+// counts them; a sample without a timestamp is taken at the scrape's time, later than
+// any exposed); a timestamp textparse converted from beyond int64 milliseconds
+// (math.MinInt64 on amd64) is refused by the TSDB as out of bounds, that sample alone,
+// and its series is not seen.
+func scrapeLoopStores(data []byte, f Format) (_ []string, laterRepeats int, _ error) {
 	if len(data) == 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
 	ct := "text/plain; version=0.0.4; charset=utf-8"
 	if f == FormatOpenMetrics {
@@ -338,18 +341,19 @@ func scrapeLoopStores(data []byte, f Format) ([]string, error) {
 	}
 	p, err := textparse.New(slices.Clone(data), ct, labels.NewSymbolTable(), textparse.ParserOptions{})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var out []string
-	seen := map[string]bool{}
+	latest := map[string]int64{} // by series: the timestamp of its latest stored sample
+	const scrapeTime = math.MaxInt64
 	var lset labels.Labels
 	for {
 		entry, err := p.Next()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return out, laterRepeats, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if entry != textparse.EntrySeries {
 			continue
@@ -359,11 +363,11 @@ func scrapeLoopStores(data []byte, f Format) ([]string, error) {
 		lset = labels.NewBuilder(lset).Labels()
 		switch _, dup := lset.HasDuplicateLabelNames(); {
 		case !lset.Has(labels.MetricName):
-			return nil, errors.New("missing metric name")
+			return nil, 0, errors.New("missing metric name")
 		case !lset.IsValid(model.UTF8Validation):
-			return nil, fmt.Errorf("invalid metric name or label names: %s", lset)
+			return nil, 0, fmt.Errorf("invalid metric name or label names: %s", lset)
 		case dup:
-			return nil, fmt.Errorf("label names not unique: %s", lset)
+			return nil, 0, fmt.Errorf("label names not unique: %s", lset)
 		case ts != nil && *ts == math.MinInt64:
 			continue
 		}
@@ -374,10 +378,20 @@ func scrapeLoopStores(data []byte, f Format) ([]string, error) {
 			}
 		})
 		name := lset.Get(labels.MetricName)
-		if key := canonical(name, ls, 0, nil); !seen[key] {
-			seen[key] = true
-			out = append(out, canonical(name, ls, v, ts))
+		t := int64(scrapeTime)
+		if ts != nil {
+			t = *ts
 		}
+		key := canonical(name, ls, 0, nil)
+		last, repeat := latest[key]
+		if repeat && (ts == nil || t <= last) {
+			continue
+		}
+		if repeat {
+			laterRepeats++
+		}
+		latest[key] = t
+		out = append(out, canonical(name, ls, v, ts))
 	}
 }
 
