@@ -19,7 +19,10 @@ import (
 	"github.com/go-logr/logr"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/wait"
 	authenticationclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
 	authorizationclient "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	"k8s.io/client-go/rest"
@@ -44,8 +47,37 @@ const (
 // the same reason.
 const maxKeptRequest = 1 << 10
 
-// reviewTimeout bounds each review's call to the API server.
+// reviewTimeout bounds each review, its retries included.
 const reviewTimeout = 10 * time.Second
+
+// retryBackoff paces the retries of a review that failed as a moment's failure does (see
+// transient): controller-runtime's filter, through k8s.io/apiserver's webhook clients,
+// retries so, 0.5 s, then 1.5 times longer each time, five tries in all (about 4 s).
+var retryBackoff = wait.Backoff{Duration: 500 * time.Millisecond, Factor: 1.5, Jitter: 0.2, Steps: 5}
+
+// transient reports whether a review's error is one that the next try may not meet, as
+// k8s.io/apiserver's webhook.DefaultShouldRetry decides: the connection reset or lost
+// (an API server restarting behind its load balancer), the API server's 500, a timeout,
+// a 429, or an answer that asks to be retried later.
+func transient(err error) bool {
+	if utilnet.IsConnectionReset(err) || utilnet.IsHTTP2ConnectionLost(err) ||
+		apierrors.IsInternalError(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) {
+		return true
+	}
+	_, retry := apierrors.SuggestsClientDelay(err)
+	return retry
+}
+
+// withRetries calls review until it succeeds, fails other than transiently, the
+// retryBackoff's tries are spent, or ctx ends; it returns review's last error.
+func withRetries(ctx context.Context, review func() error) error {
+	err := ctx.Err() // when ctx ends before the first try
+	_ = wait.ExponentialBackoffWithContext(ctx, retryBackoff, func(context.Context) (bool, error) {
+		err = review()
+		return err == nil || !transient(err), nil
+	})
+	return err
+}
 
 // Filter checks requests against the API server's reviews. It is safe for concurrent use.
 type Filter struct {
@@ -84,6 +116,8 @@ func New(cfg *rest.Config, log logr.Logger) (*Filter, error) {
 
 // Wrap serves h to the requests the reviews allow. No Bearer token, or one the
 // TokenReview rejects: 401. A user the SubjectAccessReview does not allow: 403. A review
+// that failed as a moment's failure does (a connection reset, the API server's 500 or
+// 429) is tried again, as controller-runtime's filter does, for up to about 4 s. A review
 // that could not be made (the API server unreachable, the filter's own identity not
 // allowed to review, a SubjectAccessReview answered both allowed and denied): 500, and
 // nothing of it is cached. The answer on a request whose verb and path pass 1 KiB is not
@@ -157,7 +191,11 @@ func (f *Filter) authenticate(ctx context.Context, token string) (*authenticatio
 	// client-go logs request bodies through the context's logger at V(8): this one's is
 	// the token.
 	ctx = logr.NewContext(ctx, logr.Discard())
-	review, err := f.tokens.Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
+	var review *authenticationv1.TokenReview
+	err := withRetries(ctx, func() (err error) {
+		review, err = f.tokens.Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -187,13 +225,18 @@ func (f *Filter) authorize(ctx context.Context, user *authenticationv1.UserInfo,
 	}
 	ctx, cancel := context.WithTimeout(ctx, reviewTimeout)
 	defer cancel()
-	review, err := f.access.Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 		User:                  user.Username,
 		UID:                   user.UID,
 		Groups:                user.Groups,
 		Extra:                 extra,
 		NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: path, Verb: verb},
-	}}, metav1.CreateOptions{})
+	}}
+	var review *authorizationv1.SubjectAccessReview
+	err := withRetries(ctx, func() (err error) {
+		review, err = f.access.Create(ctx, sar, metav1.CreateOptions{})
+		return err
+	})
 	if err != nil {
 		return false, err
 	}
