@@ -86,7 +86,8 @@
 //
 // Each sample names the family it belongs to: the family of the latest # TYPE, # HELP
 // or # UNIT line when the sample's name is that family's name or the family's name plus
-// a suffix its type allows (histogram: _bucket, _sum, _count; summary: _sum, _count; and
+// a suffix its type allows (the type its # TYPE line gave it, even one before another
+// family's lines, as Prometheus' scrape cache keeps it) (histogram: _bucket, _sum, _count; summary: _sum, _count; and
 // in OpenMetrics counter: _total; gaugehistogram: _bucket, _gcount, _gsum; info: _info).
 // Otherwise the sample is its own family; so is an OpenMetrics _created series, which
 // the text format does not have: a histogram's or summary's family has the same series

@@ -24,7 +24,8 @@ type Metadata struct {
 func (p *Parser) noteMetadata(keyword string, t MetricType, text []byte) {
 	if p.meta.Family != p.family {
 		p.flushMetadata()
-		p.meta = Metadata{Family: p.family}
+		p.meta = p.said[p.family] // what its lines said before another family's, if any
+		p.meta.Family = p.family
 	}
 	switch keyword {
 	case "TYPE":
@@ -40,7 +41,8 @@ func (p *Parser) noteMetadata(keyword string, t MetricType, text []byte) {
 
 // flushMetadata hands the current family's metadata to Options.Metadata if a line of it
 // has not been handed on yet. A family whose lines come in two blocks (some after its
-// samples) is handed on twice, the second time with everything known of it.
+// samples, or another family's lines between) is handed on twice, the second time with
+// everything its lines said.
 func (p *Parser) flushMetadata() {
 	if p.metaPending {
 		p.metaPending = false

@@ -170,3 +170,34 @@ func TestMetricTypeString(t *testing.T) {
 		}
 	}
 }
+
+// TestMetadataInBlocks: a family whose metadata lines come in blocks, other families'
+// lines between them, is handed on each time with all its lines said so far, as
+// Prometheus' scrape cache keeps each family's type, help and unit apart; and a sample
+// after a family's # HELP is of that family by the type its earlier # TYPE gave it.
+func TestMetadataInBlocks(t *testing.T) {
+	input := "# HELP a Help of a.\n# HELP b Help of b.\n# TYPE a counter\n# TYPE b gauge\na 1\nb 2\n" +
+		"# TYPE h histogram\n# HELP x Help of x.\n# HELP h Help of h.\nh_bucket{le=\"+Inf\"} 1\n"
+	want := []string{
+		`a|unknown|"Help of a."|""`, `b|unknown|"Help of b."|""`,
+		`a|counter|"Help of a."|""`, `b|gauge|"Help of b."|""`, "a in a", "b in b",
+		`h|histogram|""|""`, `x|unknown|"Help of x."|""`, `h|histogram|"Help of h."|""`, "h_bucket in h",
+	}
+	var got []string
+	p := NewParser(Options{Metadata: func(m Metadata) {
+		got = append(got, fmt.Sprintf("%s|%s|%q|%q", m.Family, m.Type, m.Help, m.Unit))
+	}})
+	for round := range 2 { // the second round runs on a used Parser
+		got = got[:0]
+		_, err := p.Parse(strings.NewReader(input), FormatText, func(s *Sample) error {
+			got = append(got, s.Name+" in "+s.Family)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("round %d: Parse: %v", round, err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("round %d: got\n%s\nwant\n%s", round, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}

@@ -77,6 +77,12 @@ type Parser struct {
 	meta        Metadata
 	metaPending bool
 
+	// What the exposition's metadata lines said so far of each family the current one
+	// took over from (its type; its help and unit with Options.Metadata), so that a family
+	// whose lines come in blocks resumes with them, as Prometheus' scrape cache keeps
+	// each family's apart.
+	said map[string]Metadata
+
 	// The metric name of the current sample when it is quoted among its labels.
 	braceName     string
 	braceNameHash uint64
@@ -196,6 +202,7 @@ func (p *Parser) begin(r io.Reader, f Format) {
 	p.eof = false
 	p.series.reset()
 	p.meta, p.metaPending = Metadata{}, false
+	clear(p.said)
 	p.braceName, p.braceNamed = "", false
 }
 
@@ -278,8 +285,7 @@ func (p *Parser) parseComment(line []byte, i int) error {
 		return p.fail(line, "missing text in "+keyword)
 	}
 	if string(name) != p.family {
-		p.family = p.familyName(name)
-		p.ftype = TypeUnknown
+		p.enterFamily(name)
 	}
 	text := line[min(k+1, len(line)):] // after the name's next byte, as textparse has it
 	t := TypeUnknown
@@ -308,6 +314,23 @@ func (p *Parser) parseComment(line []byte, i int) error {
 		p.noteMetadata(keyword, t, text)
 	}
 	return nil
+}
+
+// enterFamily makes name the current family, of the type its earlier # TYPE gave it, if
+// any, and keeps what was said of the family it leaves.
+func (p *Parser) enterFamily(name []byte) {
+	if p.family != "" {
+		m := Metadata{Family: p.family, Type: p.ftype}
+		if p.meta.Family == p.family {
+			m.Help, m.Unit = p.meta.Help, p.meta.Unit
+		}
+		if p.said == nil {
+			p.said = map[string]Metadata{}
+		}
+		p.said[p.family] = m
+	}
+	p.family = p.familyName(name)
+	p.ftype = p.said[p.family].Type
 }
 
 // checkUnit requires a non-empty unit to be a suffix of the family's name after an
