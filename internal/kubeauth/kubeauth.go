@@ -28,9 +28,14 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// How long a review's answer is reused, as controller-runtime's filter: a token's for a
-// minute (accepted or rejected), an allowed access for five, a denied one for 30 s, so
-// a new RoleBinding takes effect within 30 s and a revoked one within five minutes.
+// How long a review's answer is reused: a token's for a minute, an allowed access for
+// five, a denied one for 30 s, so a new RoleBinding takes effect within 30 s and a
+// revoked one within five minutes: controller-runtime's filter's lifetimes. A rejected
+// token is kept for the minute too (answered 401, as kube-rbac-proxy does), where
+// controller-runtime keeps none: the API server sets the review's status error on every
+// rejection, which controller-runtime answers 500 and does not cache. A token the API
+// server rejects is not accepted a moment later, and a flood of bad tokens costs one
+// review each a minute.
 const (
 	tokenTTL   = time.Minute
 	allowedTTL = 5 * time.Minute
