@@ -257,10 +257,12 @@ func (o *demoOptions) targets(ctx context.Context, cp *localcluster.ControlPlane
 	if o.generation == "previous" {
 		eppFilter = snapshot.Filter{Metrics: demoPreviousEPPMetrics()}
 	}
-	vllmFilter := snapshot.Filter{Metrics: demoVLLMMetrics()}
-	sglangFilter := snapshot.Filter{Metrics: demoSGLangMetrics()}
+	// The model servers' sources label every series with the variant, up too: the
+	// filters say so, or up would read as a sample and not as the pod's status.
+	vllmFilter := snapshot.Filter{Metrics: demoVLLMMetrics(), PodLabels: queries.PodLabels()}
+	sglangFilter := snapshot.Filter{Metrics: demoSGLangMetrics(), PodLabels: queries.PodLabels()}
 	if o.all {
-		eppFilter, vllmFilter, sglangFilter = snapshot.Filter{}, snapshot.Filter{}, snapshot.Filter{}
+		eppFilter.Metrics, vllmFilter.Metrics, sglangFilter.Metrics = nil, nil, nil
 	}
 	epp, err := newTarget(ctx, cp.Client, pod.PodScrapingSourceConfig{
 		ServiceName: l.EPPService, ServiceNamespace: l.Namespace, MetricsPort: l.EPPPort,

@@ -130,6 +130,42 @@ func TestDemoOnceEndToEnd(t *testing.T) {
 	if names := docs[2].names(); !slices.Contains(names, "sglang:num_queue_reqs") {
 		t.Errorf("SGLang samples: got %v, want sglang:*", names)
 	}
+	// The pods' up, labelled with their variant too, is their status, not a sample.
+	for _, d := range docs {
+		if names := d.names(); slices.Contains(names, "up") {
+			t.Errorf("%s samples: got %v, want no up (it is the pods' status)", d.Service, names)
+		}
+	}
+	assertNothingLeft(t, tmp)
+}
+
+// TestDemoOnceAll runs demo --once --all: every metric of every Service, and the same
+// pods up as without --all. The model servers' samples, up too, carry their variant;
+// the demo once read their up as a sample, found no pod status, and said "0 of 0 pods
+// up" and "No ready pods" for vLLM and SGLang.
+func TestDemoOnceAll(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd, tmp := demoCommand(t, ctx, "--once", "--all", "-o", "json")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("demo --once --all: %v (want exit 0); stderr:\n%s", err, stderr.String())
+	}
+	docs := decodeJSON(t, stdout.String())
+	if len(docs) != 3 {
+		t.Fatalf("documents: got %d, want one per Service; stdout:\n%s", len(docs), stdout.String())
+	}
+	for i, pods := range [][]string{{"epp-0", "epp-1"}, {"vllm-0", "vllm-1"}, {"sglang-0"}} {
+		d := docs[i]
+		if got := d.upPods(); !slices.Equal(got, pods) || len(d.Pods) != len(pods) {
+			t.Errorf("%s: got pods %+v, want %v all up", d.Service, d.Pods, pods)
+		}
+		if names := d.names(); len(names) < 10 || slices.Contains(names, "up") || slices.Contains(names, "scrape_duration_seconds") {
+			t.Errorf("%s: got samples %v, want every metric and not the pods' status", d.Service, names)
+		}
+	}
 	assertNothingLeft(t, tmp)
 }
 

@@ -48,7 +48,7 @@ func Build(service string, results map[string]*source.MetricResult, f Filter, q 
 		s.CollectedAt, podErr = r.CollectedAt, r.Error
 		for i := range r.Values {
 			v := &r.Values[i]
-			if isSynthetic(v) {
+			if f.isSynthetic(v) {
 				if len(q.status) == 0 {
 					s.addStatus(v)
 				}
@@ -86,14 +86,36 @@ func Build(service string, results map[string]*source.MetricResult, f Filter, q 
 }
 
 // isSynthetic reports whether v is one of the series the scraper adds per pod: named so,
-// and labelled with nothing but __name__ and pod.
-func isSynthetic(v *source.MetricValue) bool {
+// and labelled with nothing but __name__, pod and the pod labels f names (which a pod
+// without them lacks).
+func (f Filter) isSynthetic(v *source.MetricValue) bool {
 	switch v.Labels["__name__"] {
 	case seriesUp, seriesDuration, seriesSamples:
-		_, ok := v.Labels["pod"]
-		return ok && len(v.Labels) == 2
+	default:
+		return false
 	}
-	return false
+	if _, ok := v.Labels["pod"]; !ok {
+		return false
+	}
+	extra := len(v.Labels) - 2
+	for _, key := range f.PodLabels {
+		if _, ok := v.Labels[mappedPodLabelName(key)]; ok {
+			extra--
+		}
+	}
+	return extra == 0
+}
+
+// mappedPodLabelName is the label name a source gives the pod label key, as
+// Prometheus' kubernetes_sd and labelmap do (and package pod): every character outside
+// [a-zA-Z0-9_] becomes "_" ("llm-d.ai/variant" -> "llm_d_ai_variant").
+func mappedPodLabelName(key string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, key)
 }
 
 // addStatus records a synthetic sample in its pod's status.

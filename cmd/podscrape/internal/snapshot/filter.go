@@ -26,6 +26,11 @@ type Filter struct {
 	Metrics []string
 	// Match keeps only samples whose name it matches (unanchored, as grep). Nil: all.
 	Match *regexp.Regexp
+	// PodLabels are the source's PodScrapingSourceConfig.PodLabels (Kubernetes label
+	// keys). The source puts them, mapped to label names, on every series of a pod, its
+	// up, scrape_duration_seconds and scrape_samples_scraped too: those are still the
+	// pod's status, not samples.
+	PodLabels []string
 }
 
 // Queries are the names of the queries a Filter needs, as Register returns them.

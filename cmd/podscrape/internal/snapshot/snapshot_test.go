@@ -178,3 +178,58 @@ func TestBuildExposedUpWithMoreLabelsIsASample(t *testing.T) {
 		t.Fatalf("samples: got %+v, want the exposed up{job=inner}", got.Samples)
 	}
 }
+
+// withLabels returns vs with label pairs added to each value, as a source with PodLabels
+// labels every sample of a pod, its synthetic series too.
+func withLabels(vs []source.MetricValue, pairs ...string) []source.MetricValue {
+	for _, v := range vs {
+		for i := 0; i+1 < len(pairs); i += 2 {
+			v.Labels[pairs[i]] = pairs[i+1]
+		}
+	}
+	return vs
+}
+
+// A source with PodLabels puts the mapped pod labels on the synthetic series too (as
+// Prometheus puts its target labels on up): they are still each pod's status, not
+// samples. Before, podscrape demo --all said "0 of 0 pods up" and "No ready pods" for
+// the vLLM and SGLang Services (their pods carry llm_d_ai_variant), and without --all it
+// listed every pod's up among the samples.
+func TestBuildSyntheticSeriesWithPodLabelsArePodStatus(t *testing.T) {
+	f := snapshot.Filter{PodLabels: []string{"llm-d.ai/variant"}}
+	values := slices.Concat(
+		[]source.MetricValue{mv("a", "p", 3, "llm_d_ai_variant", "v1")},
+		withLabels(status("p", 1, 0.01, 2), "llm_d_ai_variant", "v1"),
+		status("q", 1, 0.02, 0), // a pod without the pod label
+		[]source.MetricValue{mv("up", "p", 1, "llm_d_ai_variant", "v1", "job", "inner")}, // exposed
+	)
+	results := map[string]*source.MetricResult{pod.AllMetricsQuery: {Values: values, CollectedAt: collected}}
+	got := snapshot.Build("ns/svc", results, f, register(t, f))
+	if len(got.Pods) != 2 || !got.Pods[0].Up || got.Pods[0].Samples != 2 || !got.Pods[1].Up {
+		t.Errorf("pods: got %+v, want p (2 samples) and q, both up", got.Pods)
+	}
+	var names []string
+	for _, s := range got.Samples {
+		names = append(names, s.Name)
+	}
+	if !slices.Equal(names, []string{"a", "up"}) {
+		t.Errorf("samples: got %v, want a and the exposed up{job=inner}, not the pods' status", names)
+	}
+
+	// A --metric filter: the metric's query holds each pod's up too.
+	f.Metrics = []string{"a"}
+	q := register(t, f)
+	results = map[string]*source.MetricResult{}
+	for _, name := range q.Names {
+		results[name] = &source.MetricResult{CollectedAt: collected}
+	}
+	results[q.Names[0]].Values = slices.Concat(
+		[]source.MetricValue{mv("a", "p", 3, "llm_d_ai_variant", "v1")},
+		withLabels([]source.MetricValue{mv("up", "p", 1)}, "llm_d_ai_variant", "v1"),
+	)
+	results[q.Names[1]].Values = withLabels([]source.MetricValue{mv("up", "p", 1)}, "llm_d_ai_variant", "v1")
+	got = snapshot.Build("ns/svc", results, f, q)
+	if len(got.Samples) != 1 || got.Samples[0].Name != "a" {
+		t.Errorf("samples with --metric a: got %+v, want only a", got.Samples)
+	}
+}
