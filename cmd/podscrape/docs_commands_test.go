@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -18,9 +19,10 @@ import (
 
 // docCommand is a podscrape command line found in the documentation.
 type docCommand struct {
-	where string   // file:line
-	line  string   // as written
-	args  []string // after the program name
+	where  string   // file:line
+	line   string   // as written
+	args   []string // after the program name
+	pipeTo []string // the command its output is piped to, if any (promtool check metrics)
 }
 
 // docPrograms are the ways the docs invoke the binary.
@@ -77,14 +79,14 @@ func docCommands(t *testing.T, files ...string) []docCommand {
 				if !ok {
 					continue
 				}
-				for seg := range splitCommands(words) {
+				for seg, pipeTo := range splitCommands(words) {
 					args, ok := afterProgram(seg)
 					// Inline code in prose also names commands and flags ("podscrape query
 					// --watch keeps the history"): a whole command line has more words.
 					if !ok || len(args) < 1+2*b2i(!inBlock) || slices.ContainsFunc(args, placeholder.MatchString) {
 						continue
 					}
-					out = append(out, docCommand{where: filepath.Base(file) + ":" + strconv.Itoa(n+1), line: strings.Join(seg, " "), args: args})
+					out = append(out, docCommand{where: filepath.Base(file) + ":" + strconv.Itoa(n+1), line: strings.Join(seg, " "), args: args, pipeTo: pipeTo})
 				}
 			}
 		}
@@ -92,19 +94,71 @@ func docCommands(t *testing.T, files ...string) []docCommand {
 	return out
 }
 
-// splitCommands yields the commands of a list of words split at |, &&, || and ;.
-func splitCommands(words []string) func(func([]string) bool) {
-	return func(yield func([]string) bool) {
+// splitCommands yields the commands of a list of words split at |, &&, || and ;, each
+// with the command a | after it pipes its output to (nil if none).
+func splitCommands(words []string) func(func(seg, pipeTo []string) bool) {
+	isOp := func(w string) bool { return w == "|" || w == "&&" || w == "||" || w == ";" }
+	return func(yield func(seg, pipeTo []string) bool) {
 		start := 0
-		for i, w := range append(words, "|") {
-			if w == "|" || w == "&&" || w == "||" || w == ";" {
-				if i > start && !yield(words[start:i]) {
-					return
-				}
-				start = i + 1
+		for i := 0; i <= len(words); i++ {
+			if i < len(words) && !isOp(words[i]) {
+				continue
 			}
+			var pipeTo []string
+			if i < len(words) && words[i] == "|" {
+				end := i + 1
+				for end < len(words) && !isOp(words[end]) {
+					end++
+				}
+				pipeTo = words[i+1 : end]
+			}
+			if i > start && !yield(words[start:i], pipeTo) {
+				return
+			}
+			start = i + 1
 		}
 	}
+}
+
+// helpExamples writes the Examples of every podscrape command's help to a Markdown file
+// each, in a code block, for docCommands: what --help shows a person to type.
+func helpExamples(t *testing.T) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var files []string
+	for _, cmd := range newRootCommand(io.Discard, io.Discard).Commands() {
+		if cmd.Example == "" {
+			continue
+		}
+		file := filepath.Join(dir, "help-"+cmd.Name()+".md")
+		if err := os.WriteFile(file, []byte("```\n"+cmd.Example+"\n```\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, file)
+	}
+	if len(files) < 3 {
+		t.Fatalf("found examples in the help of %d commands, want scrape, query and serve's", len(files))
+	}
+	return files
+}
+
+// promtool returns the path of promtool: PROMTOOL_BINARY, else bin/prometheus/promtool of
+// this repository, built beside the Prometheus server by hack/build-prometheus.sh.
+func promtool(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("PROMTOOL_BINARY"); p != "" {
+		return p
+	}
+	cmd := exec.Command(filepath.Join("..", "..", "hack", "build-prometheus.sh"))
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("build promtool (hack/build-prometheus.sh): %v", err)
+	}
+	p, err := filepath.Abs(filepath.Join("..", "..", "bin", "prometheus", "promtool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // afterProgram returns the words after a podscrape invocation that starts words.
@@ -221,18 +275,20 @@ func (w *firstFrame) String() string {
 	return w.b.String()
 }
 
-// TestDocsCommandLinesRun checks every podscrape command line of docs/*.md and README.md
-// against the CLI: each parses (its command exists, its flags are flags of that command
-// with values of their type, its arguments are as many as the command takes), and each
-// that can run here runs against the tests' control plane, whose llm-d install is the
-// one the docs speak of, and exits 0.
+// TestDocsCommandLinesRun checks every podscrape command line of docs/*.md, README.md
+// and the commands' --help examples against the CLI: each parses (its command exists,
+// its flags are flags of that command with values of their type, its arguments are as
+// many as the command takes), and each that can run here runs against the tests'
+// control plane, whose llm-d install is the one the docs speak of, and exits 0; output
+// piped to promtool passes it (the real promtool, with the documented flags).
 func TestDocsCommandLinesRun(t *testing.T) {
 	t.Parallel()
 	files, err := filepath.Glob("../../docs/*.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmds := docCommands(t, append(files, "../../README.md")...)
+	files = append(files, "../../README.md")
+	cmds := docCommands(t, append(files, helpExamples(t)...)...)
 	if len(cmds) < 10 {
 		t.Fatalf("found %d command lines in the docs, want at least 10: is the extraction broken?", len(cmds))
 	}
@@ -275,6 +331,13 @@ func TestDocsCommandLinesRun(t *testing.T) {
 			for _, none := range []string{"No samples matched.", "No series: the query matched nothing."} {
 				if strings.Contains(out, none) {
 					t.Errorf("%s: %q: the documented metric names are not the llm-d install's", c.line, none)
+				}
+			}
+			if len(c.pipeTo) > 0 && c.pipeTo[0] == "promtool" {
+				pt := exec.Command(promtool(t), c.pipeTo[1:]...)
+				pt.Stdin = strings.NewReader(out)
+				if b, err := pt.CombinedOutput(); err != nil {
+					t.Errorf("%s | %s: %v, want success; promtool said:\n%s", c.line, strings.Join(c.pipeTo, " "), err, b)
 				}
 			}
 		})

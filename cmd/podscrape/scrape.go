@@ -41,8 +41,9 @@ func newScrapeCommand(kube *kubeFlags, stdout, stderr io.Writer) *cobra.Command 
   # Two metrics, refreshed every 2s, with what changed since the last refresh
   podscrape scrape vllm -n llm-d --port 8000 --metric vllm:num_requests_waiting --metric vllm:kv_cache_usage_perc --watch 2s
 
-  # Pipe to Prometheus tools
-  podscrape scrape vllm -n llm-d --port 8000 -o prom | promtool check metrics`,
+  # Pipe to Prometheus tools: check the format and count each metric's series (promtool's
+  # lint refuses vLLM's own names: Prometheus keeps ':' for recording rules)
+  podscrape scrape vllm -n llm-d --port 8000 -o prom | promtool check metrics --extended --lint=none`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("scrape takes exactly one SERVICE argument, got %d", len(args))
