@@ -35,6 +35,8 @@ var guideImports = map[string]string{
 	"source":        "github.com/podscrape/podscrape/source",
 	"pod":           "github.com/podscrape/podscrape/source/pod",
 	"llmd":          "github.com/podscrape/podscrape/source/llmd",
+	"prometheus":    "github.com/podscrape/podscrape/source/prometheus",
+	"ctrl":          "sigs.k8s.io/controller-runtime",
 	"podscrapetest": "github.com/podscrape/podscrape/podscrapetest",
 }
 
@@ -49,28 +51,34 @@ var (
 	podSource      *pod.PodScrapingSource
 	result         *source.MetricResult
 	t              *testing.T
+	mgr            manager.Manager
+	config         pod.PodScrapingSourceConfig
+	c              client.Reader
+	params         map[string]string
 )
 `
 
-// TestGuideCodeCompiles type-checks every Go block of docs/guide.md against this module,
-// so that a renamed function, a field gone or a wrong signature in the guide fails here:
-// declarations (an import list, types, an engine) as a file, statements as the body of a
-// function returning error, with ctx, k8sClient, restConfig, kubeconfigPath, podSource,
-// result and t given. Unused variables and imports are allowed: the blocks are excerpts.
+// docFiles are the Markdown files whose Go blocks TestGuideCodeCompiles checks, each with
+// what its blocks take as given beyond guideVars.
+var docFiles = map[string]string{
+	"../docs/guide.md":    "",
+	"../README.md":        "",
+	"../docs/library.md":  "var cfg *rest.Config",
+	"../docs/backends.md": "var cfg struct{ MetricsBackend string } // the application's configuration",
+}
+
+// TestGuideCodeCompiles type-checks every Go block of docs/guide.md, README.md,
+// docs/library.md and docs/backends.md against this module, so that a renamed function,
+// a field gone or a wrong signature in the docs fails here: declarations (an import list,
+// types, an engine) as a file, statements as the body of a function returning error,
+// with ctx, k8sClient, restConfig, kubeconfigPath, podSource, result, t, mgr, config, c
+// and params given (and a file's own, docFiles). Unused variables and imports are allowed: the blocks are excerpts.
 // A struct the guide shows under the name of a type of package source (MetricResult,
 // MetricValue) must list fields that type has, of the same types.
 func TestGuideCodeCompiles(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go command to find the packages' export data")
-	}
-	guide, err := os.ReadFile("../docs/guide.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(guide), -1)
-	if len(blocks) < 10 {
-		t.Fatalf("docs/guide.md: found %d Go blocks, want the guide's (at least 10)", len(blocks))
 	}
 
 	// Export data of the imports and their dependencies, from the build cache.
@@ -112,19 +120,42 @@ func TestGuideCodeCompiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, file := range slices.Sorted(maps.Keys(docFiles)) {
+		guide, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimPrefix(file, "../")
+		blocks := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(guide), -1)
+		if min := map[bool]int{true: 10, false: 1}[name == "docs/guide.md"]; len(blocks) < min {
+			t.Fatalf("%s: found %d Go blocks, want at least %d", name, len(blocks), min)
+		}
+		checkDocBlocks(t, name, string(guide), blocks, header.String(), guideVars+docFiles[file], fset, imp, sourcePkg)
+	}
+}
+
+// checkDocBlocks type-checks the Go blocks of one Markdown file (see TestGuideCodeCompiles).
+func checkDocBlocks(t *testing.T, name, guide string, blocks [][]string, header, vars string, fset *token.FileSet, imp types.Importer, sourcePkg *types.Package) {
 	for i, b := range blocks {
 		code := b[1]
-		line := 1 + strings.Count(string(guide[:strings.Index(string(guide), b[0])]), "\n")
-		t.Run(fmt.Sprintf("line %d", line), func(t *testing.T) {
+		line := 1 + strings.Count(guide[:strings.Index(guide, b[0])], "\n")
+		// An import list followed by statements (README's): the header imports them all.
+		if _, err := parser.ParseFile(token.NewFileSet(), "", "package guide\n"+code, 0); err != nil &&
+			strings.HasPrefix(strings.TrimSpace(code), "import (") {
+			if _, rest, ok := strings.Cut(code, "\n)\n"); ok {
+				code = rest
+			}
+		}
+		t.Run(fmt.Sprintf("%s line %d", name, line), func(t *testing.T) {
 			var src string
 			if strings.HasPrefix(strings.TrimSpace(code), "import") {
 				src = "package guide\n" + code
-			} else if _, err := parser.ParseFile(token.NewFileSet(), "", header.String()+code, 0); err == nil {
-				src = header.String() + code // declarations
+			} else if _, err := parser.ParseFile(token.NewFileSet(), "", header+code, 0); err == nil {
+				src = header + code // declarations
 			} else {
-				src = header.String() + guideVars + "\nfunc _() error {\n" + code + "\nreturn nil\n}\n"
+				src = header + vars + "\nfunc _() error {\n" + code + "\nreturn nil\n}\n"
 			}
-			f, err := parser.ParseFile(fset, fmt.Sprintf("guide.md block %d (line %d)", i, line), src, 0)
+			f, err := parser.ParseFile(fset, fmt.Sprintf("%s block %d (line %d)", name, i, line), src, 0)
 			if err != nil {
 				t.Fatalf("does not parse: %v\n%s", err, src)
 			}
