@@ -123,7 +123,7 @@ it, and a sparkline of the direct answers.`,
 	f := cmd.Flags()
 	f.BoolVar(&o.once, "once", false, "scrape each Service once, print, and exit")
 	f.DurationVar(&o.interval, "interval", 2*time.Second, "time between refreshes")
-	f.StringVarP(&o.output, "output", "o", string(render.FormatTable), "output format: table|wide|json (json: one document per Service)")
+	f.StringVarP(&o.output, "output", "o", string(render.FormatTable), "output format: table|wide|json (json: one document per Service, no panel, the header on stderr)")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the simulated load: the same seed replays the same load")
 	f.BoolVar(&o.all, "all", false, "show every metric, not only the ones an autoscaler reads")
 	f.BoolVar(&o.noPrometheus, "no-prometheus", false, "do not start the Prometheus server that the autoscaler's queries are compared with")
@@ -217,7 +217,8 @@ func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err er
 		return nil
 	}
 	var footer func(context.Context) string
-	if !o.noPrometheus {
+	// -o json shows no panel: no Prometheus server to start, or to build first, for it.
+	if !o.noPrometheus && format != render.FormatJSON {
 		fmt.Fprintln(stderr, "Starting the Prometheus server (bin/prometheus, loopback only) to compare with ...")
 		cmp, err := startComparison(ctx, cp, llmd, dir, stderr)
 		if err != nil {
@@ -241,6 +242,11 @@ func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err er
 	header := func() string {
 		return fmt.Sprintf("podscrape demo: llm-d on a local control plane, refreshed every %s (Ctrl-C to stop)\n%s",
 			o.interval, hint)
+	}
+	if format == render.FormatJSON {
+		// stdout is the documents alone: the header, which says how to reach the demo, once
+		// on stderr.
+		fmt.Fprintln(stderr, header())
 	}
 	// Ctrl-C ends the demo with 0 whenever it comes, before the first frame too: nothing
 	// reads its output as an answer.

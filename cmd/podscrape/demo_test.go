@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -194,6 +195,51 @@ func TestDemoPreviousGeneration(t *testing.T) {
 		if _, ok := smp.Labels["engine"]; ok || smp.Labels["llm_d_ai_variant"] == "" {
 			t.Fatalf("vLLM sample %s %v: want no engine label and a variant", smp.Name, smp.Labels)
 		}
+	}
+	assertNothingLeft(t, tmp)
+}
+
+// TestDemoJSONStartsNoPrometheus runs the refreshing demo with -o json, which shows no
+// panel of the autoscaler's queries: it starts no Prometheus server for it (it once did,
+// after building it when missing, and failed without it), writes only documents on
+// stdout, and its header, with the commands to try, on stderr.
+func TestDemoJSONStartsNoPrometheus(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd, tmp := demoCommand(t, ctx, "-o", "json", "--interval", "100ms")
+	cmd.Env = append(cmd.Env, "PROMETHEUS_BINARY="+filepath.Join(tmp, "no-such-prometheus"))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(stdout)
+	var services []string
+	for range 3 {
+		var d jsonDoc
+		if err := dec.Decode(&d); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("reading the first documents: %v; stderr:\n%s", err, stderr.String())
+		}
+		services = append(services, d.Service)
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }() // never block the demo's writes
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if want := []string{"llm-d/epp-service", "llm-d/vllm", "llm-d/sglang"}; !slices.Equal(services, want) {
+		t.Errorf("documents: got %v, want %v", services, want)
+	}
+	if got := exitStatus(cmd); got != "exit 0" || strings.Contains(stderr.String(), "Starting the Prometheus server") ||
+		!strings.Contains(stderr.String(), "While it runs, scrape it yourself:") {
+		t.Fatalf("got %s, want exit 0, no Prometheus server and the header on stderr; stderr:\n%s", got, stderr.String())
 	}
 	assertNothingLeft(t, tmp)
 }
