@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -209,8 +210,8 @@ func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err er
 	}()
 
 	if o.once {
-		fmt.Fprintf(stderr, "llm-d is installed in namespace %s; pods %v are not Ready or terminating and are skipped.\n",
-			llmd.Namespace, llmd.SkippedVLLMPods)
+		fmt.Fprintf(stderr, "llm-d is installed in namespace %s; pods %s are skipped: one not Ready, one terminating.\n",
+			llmd.Namespace, strings.Join(llmd.SkippedVLLMPods, ", "))
 		if err := o.scrapeOnce(ctx, stdout, targets, format); err != nil && ctx.Err() == nil {
 			return err
 		}

@@ -86,6 +86,10 @@ func TestDemoOnceEndToEnd(t *testing.T) {
 	if len(docs) != 3 {
 		t.Fatalf("documents: got %d, want one per Service; stdout:\n%s", len(docs), stdout.String())
 	}
+	// Said plainly: the pods are not "not (Ready or terminating)", nor a Go slice.
+	if want := "pods vllm-2-starting, vllm-3-terminating are skipped: one not Ready, one terminating."; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr: want %q, got:\n%s", want, stderr.String())
+	}
 	for _, tc := range []struct {
 		doc     jsonDoc
 		service string
