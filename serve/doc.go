@@ -3,6 +3,17 @@
 // API (KEDA's prometheus trigger, prometheus-adapter, Grafana, promtool, the autoscaler's
 // own PrometheusSource) read the pods with no Prometheus server in between.
 //
+// # Usage
+//
+// New takes a client.Reader (serve's own informers, StartCache, as the command uses,
+// with a direct reader as each source's SecretReader; or a manager's cached client) and
+// a Config listing the Services, each a pod.PodScrapingSourceConfig (LoadFile reads
+// them from the command's YAML file). Run
+// scrapes them until its context ends; Handler serves the API (/api/v1/query,
+// query_range, series, labels, metadata, /federate, /-/ready); Close releases the
+// Server after Run returned. The package example shows the whole path; docs/serve.md of
+// this module is the command's guide.
+//
 // # Architecture
 //
 // Each Service has its own PodScrapingSource (source/pod), scraped on the Service's
