@@ -140,8 +140,10 @@ func WriteQuery(w io.Writer, v *QueryView, format Format, compact bool) error {
 	for _, p := range v.PodsDown {
 		fmt.Fprintf(&b, "Pod down (its series are stale, so the answer lacks them): %s\n", p)
 	}
+	unmatched := len(v.Series) == 0 && v.Error == "" && len(v.Unmatched) > 0
 	for _, p := range v.Partial {
 		switch {
+		case unmatched: // a selector matches nothing: waiting for history will not help
 		case p.Offset:
 			fmt.Fprintf(&b, "Partial window (no sample that far back yet; keep --watch running): %s\n", p.Text)
 		case len(v.Series) == 0: // a rate over one scrape: no value to call a lower bound
@@ -151,10 +153,36 @@ func WriteQuery(w io.Writer, v *QueryView, format Format, compact bool) error {
 		}
 	}
 	for _, warn := range v.Warnings {
+		if !unmatched && estimateOfAPartialWindow(warn, v.Partial) {
+			continue // a rate over one scrape: the window's line above says it, nothing was estimated
+		}
+		if unmatched && strings.HasSuffix(warn, estimatedSuffix) {
+			continue // a selector matches nothing: there is no estimate to speak of
+		}
 		fmt.Fprintf(&b, "Warning: %s\n", warn)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// estimatedSuffix ends the pod source's warning of an estimate over a window longer than
+// the history (a rate over the span held).
+const estimatedSuffix = ": estimated over the span held"
+
+// estimateOfAPartialWindow reports whether warn is the estimate warning of a window that
+// partial already reports (the pod source writes both for a rate over one scrape, which
+// estimates nothing).
+func estimateOfAPartialWindow(warn string, partial []PartialWindow) bool {
+	what, ok := strings.CutSuffix(warn, estimatedSuffix)
+	if !ok {
+		return false
+	}
+	for _, p := range partial {
+		if strings.HasPrefix(p.Text, what+":") {
+			return true
+		}
+	}
+	return false
 }
 
 // Sparkline draws values as block characters scaled between their minimum and maximum;

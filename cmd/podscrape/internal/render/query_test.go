@@ -59,6 +59,34 @@ func TestQueryViewNotesAnUnmatchedSelector(t *testing.T) {
 	}
 }
 
+// TestQueryViewRateOverOneScrapeSaysItOnce: the pod source reports a rate over one scrape
+// both as a partial window and as an estimate's warning; nothing was estimated, so the
+// table shows the window's line and not "estimated over the span held". With a selector
+// that matches nothing, neither: waiting will not fill the window.
+func TestQueryViewRateOverOneScrapeSaysItOnce(t *testing.T) {
+	const what = "rate over 1m0s reaches before the history's oldest scrape (0s held)"
+	v := &QueryView{Expr: "rate(x[1m])", Backend: "b", At: time.Unix(0, 0), Window: time.Minute,
+		Partial:  []PartialWindow{{Text: what + ": partial window"}},
+		Warnings: []string{what + ": estimated over the span held", "an engine warning"}}
+	var b bytes.Buffer
+	if err := WriteQuery(&b, v, FormatTable, false); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, "estimated over the span held") || !strings.Contains(out, "Partial window (keep --watch running): "+what) ||
+		!strings.Contains(out, "Warning: an engine warning") {
+		t.Errorf("got %q, want the partial window once, no estimate warning, the engine's warning kept", out)
+	}
+
+	v.Expr, v.Unmatched = "rate(nope_total[1m])", []string{"nope_total"}
+	b.Reset()
+	_ = WriteQuery(&b, v, FormatTable, false)
+	out = b.String()
+	if !strings.Contains(out, "matches no series") || strings.Contains(out, "keep --watch running") || strings.Contains(out, "estimated over the span held") {
+		t.Errorf("unmatched: got %q, want the matched-nothing line without the window's notes", out)
+	}
+}
+
 func TestWriteComparison(t *testing.T) {
 	var b bytes.Buffer
 	rows := []ComparisonRow{
