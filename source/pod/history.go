@@ -71,19 +71,26 @@ func (s *PodScrapingSource) noteFills(queries []source.QueryTemplate, params map
 		if err != nil {
 			continue // its result reports it
 		}
-		names, all := filledReads(expr)
 		f := h.fills[q.Name]
+		if f.all {
+			continue // every metric is stored for it: the names it is given no longer matter
+		}
+		names, all := filledReads(expr)
 		if f.names == nil {
 			f.names = map[string]struct{}{}
 		}
-		grew := all && !f.all
+		grew := all
 		for _, name := range names {
 			if _, ok := f.names[name]; !ok {
 				f.names[name] = struct{}{}
 				grew = true
 			}
 		}
-		f.all = f.all || all || len(f.names) > maxFilledNames
+		if all || len(f.names) > maxFilledNames {
+			// Forgotten, not kept growing with every new name for ever (needs, and
+			// each refresh's selection, hold them all).
+			f = storedNames{all: true}
+		}
 		if grew {
 			if h.fills == nil {
 				h.fills = map[string]storedNames{}

@@ -3,6 +3,7 @@ package pod
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -94,4 +95,48 @@ func TestClosedSourcesLeaveNothingRunning(t *testing.T) {
 		s.Close()
 	}
 	leakcheck.Back(t, base, 5, 10*time.Second)
+}
+
+// TestDistinctParamsKeepTheHistoryNeedsBounded: a query whose params name the metric it
+// reads ({{.metric}}), refreshed with a new name each time (a controller serving a
+// CRD's metric field, for months): past maxFilledNames the history stores every metric
+// for it, and the names it was given are no longer kept, one more with each refresh,
+// each refresh copying, sorting and indexing all of them.
+func TestDistinctParamsKeepTheHistoryNeedsBounded(t *testing.T) {
+	cfg := startHandlerPod(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = w.Write([]byte("g 2\n"))
+	}))
+	s, err := NewPodScrapingSource(t.Context(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "q", Type: source.QueryTypePromQL, Template: `sum({{.metric}})`, Params: []string{"metric"}})
+	const refreshes = 4 * maxFilledNames
+	for i := range refreshes {
+		_, _ = s.Refresh(t.Context(), source.RefreshSpec{Params: map[string]string{"metric": fmt.Sprintf("m%d", i)}})
+	}
+	_, needs, err := s.historyNeeds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !needs.all {
+		t.Errorf("after %d metric names: the history does not store every metric", refreshes)
+	}
+	s.history.mu.Lock()
+	kept, gen := len(s.history.fills["q"].names), s.history.fillsGen
+	s.history.mu.Unlock()
+	if kept > maxFilledNames+1 || len(needs.names) > maxFilledNames+1 || gen > maxFilledNames+2 {
+		t.Errorf("after %d metric names: %d kept for q, %d in the history's needs, needs computed %d times; want at most %d",
+			refreshes, kept, len(needs.names), gen, maxFilledNames+1)
+	}
+	// Every metric is stored: a name never given before is answered.
+	r, err := s.Refresh(t.Context(), source.RefreshSpec{Params: map[string]string{"metric": "g"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := r["q"]; q.Error != nil || q.FirstValue().Value != 2 {
+		t.Errorf("sum(g) after every metric is stored: %v, %v; want 2", q.Values, q.Error)
+	}
 }
