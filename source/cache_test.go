@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -136,5 +137,26 @@ func TestBuildCacheKey(t *testing.T) {
 		if got := BuildCacheKey("q", tc.params); got != tc.want {
 			t.Errorf("BuildCacheKey(q, %v): got %q, want %q", tc.params, got, tc.want)
 		}
+	}
+}
+
+// TestCacheStaysBoundedUnderDistinctParams: a client asking with new params every second
+// for a day (a dashboard's changing variable, a controller per pod name). The cache
+// holds the entries of the last TTL and remembers the keys of the last TTL plus the
+// longest TTL, never the day's 86,400.
+func TestCacheStaysBoundedUnderDistinctParams(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC))
+	c := NewCache(clk)
+	const ttl = 30 * time.Second
+	for i := range 86400 {
+		r := &MetricResult{QueryName: "q", CollectedAt: clk.Now(), Values: []MetricValue{{Value: 1}}}
+		c.SetAll([]CacheEntry{{Result: r, Params: map[string]string{"model": strconv.Itoa(i)}}}, ttl)
+		clk.Step(time.Second)
+	}
+	c.mu.Lock()
+	held, remembered := len(*c.snap.Load()), len(c.newest)
+	c.mu.Unlock()
+	if held > 31 || remembered > 61 {
+		t.Errorf("after a day of distinct params: %d entries held, %d keys remembered; want at most 31 and 61", held, remembered)
 	}
 }
