@@ -75,3 +75,26 @@ func TestClosedServersLeaveNothingRunning(t *testing.T) {
 	client.CloseIdleConnections()
 	leakcheck.Back(t, base, 5, 10*time.Second)
 }
+
+// TestStoppedCachesLeaveNothingRunning: StartCache's informers, stopped, leave no
+// reflector, watch or goroutine running (a controller rebuilding them on a config
+// change). The first start makes the API client's connection, which client-go keeps for
+// every client of the same config; the baseline is taken after it.
+func TestStoppedCachesLeaveNothingRunning(t *testing.T) {
+	svc := newService(t, "cached", 1, "queue 1\n")
+	services := []serve.ServiceConfig{serviceConfig(svc)}
+	start := func() {
+		t.Helper()
+		c, err := serve.StartCache(t.Context(), env.Config, services)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Stop()
+	}
+	start()
+	base := leakcheck.Take()
+	for range 5 {
+		start()
+	}
+	leakcheck.Back(t, base, 5, 10*time.Second)
+}
