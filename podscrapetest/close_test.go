@@ -2,11 +2,13 @@ package podscrapetest_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/podscrape/podscrape/internal/leakcheck"
 	"github.com/podscrape/podscrape/podscrapetest"
 )
 
@@ -54,4 +56,31 @@ func TestCloseWaitsForRunningHandlers(t *testing.T) {
 	if n := running.Load(); n != 0 {
 		t.Errorf("after Close: %d handlers running, want 0", n)
 	}
+}
+
+// TestClosedServicesLeaveNothingOpen: a suite making a Service per test for hundreds of
+// tests. Services whose pods were scraped over kept-alive connections, closed, leave no
+// listener, connection or goroutine: the counts are back to what they were before.
+func TestClosedServicesLeaveNothingOpen(t *testing.T) {
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	base := leakcheck.Take()
+	for range 5 {
+		svc, err := env.NewService(t.Context(), podscrapetest.ServiceOptions{Pods: 3, Body: "m 1\n"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range svc.Pods() {
+			resp, err := client.Get(p.URL() + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close() // the connection stays open, idle
+		}
+		if err := svc.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leakcheck.Back(t, base, 5, 10*time.Second)
 }
