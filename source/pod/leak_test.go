@@ -140,3 +140,35 @@ func TestDistinctParamsKeepTheHistoryNeedsBounded(t *testing.T) {
 		t.Errorf("sum(g) after every metric is stored: %v, %v; want 2", q.Values, q.Error)
 	}
 }
+
+// TestCloseDuringARefreshLeavesNoConnection: a source closed while a Refresh still waits
+// for its pod (a controller dropping the Service while another goroutine refreshes it)
+// keeps no connection once that Refresh ends: the one it used is not kept idle for the
+// transport's 90 s.
+func TestCloseDuringARefreshLeavesNoConnection(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	cfg := startHandlerPod(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		entered <- struct{}{}
+		<-release
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = w.Write([]byte("g 2\n"))
+	}))
+	base := leakcheck.Take()
+	s, err := NewPodScrapingSource(t.Context(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Refresh(t.Context(), source.RefreshSpec{})
+		done <- err
+	}()
+	<-entered
+	s.Close()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	leakcheck.Back(t, base, 1, 10*time.Second)
+}
