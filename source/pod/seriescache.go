@@ -24,6 +24,7 @@ type seriesCaches struct {
 type seriesCache struct {
 	target    []labels.Label // the target labels the entries were built with
 	gen       uint64         // the current scrape's
+	kept      int            // entries the last successful scrape left
 	seen      int            // entries used by the current scrape
 	entries   map[uint64]*seriesEntry
 	synthetic [len(syntheticNames)]*seriesEntry // up, scrape_duration_seconds, scrape_samples_scraped
@@ -58,15 +59,27 @@ func (c *seriesCaches) take(key string, target []labels.Label) *seriesCache {
 	return sc
 }
 
+// failedGrowth is how many entries failed scrapes may add to a pod's cache beyond twice
+// what its last successful scrape left before one of them forgets the series it did not
+// see: Prometheus' scrape cache's bound.
+const failedGrowth = 1000
+
 // put returns a pod's cache after its scrape; a scrape that succeeded forgets the series
-// it did not see.
+// it did not see. A failed one keeps them (the series past where it failed come back
+// next time), unless the cache has grown past twice what the last successful scrape
+// left plus failedGrowth: a pod whose label values change at every scrape, and whose
+// scrapes fail after reading much of the exposition (over SampleLimit, as such a pod
+// soon is), would grow it without end. Prometheus' scrape cache is flushed so.
 func (c *seriesCaches) put(key string, sc *seriesCache, ok bool) {
-	if ok && len(sc.entries) > sc.seen {
+	if (ok || len(sc.entries) > 2*sc.kept+failedGrowth) && len(sc.entries) > sc.seen {
 		for k, e := range sc.entries {
 			if e.gen != sc.gen {
 				delete(sc.entries, k)
 			}
 		}
+	}
+	if ok {
+		sc.kept = len(sc.entries)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
