@@ -59,7 +59,9 @@ type metadataStore struct {
 // recordMetadata records the metadata of the pods sel scraped successfully: each
 // family's distinct entries, the first pods by name first, then the entries earlier
 // refreshes found that no pod exposes now, for metadataRetention refreshes that look for
-// the family (sel keeps it). A refresh whose every pod failed changes nothing.
+// the family (sel keeps it). A refresh whose every pod failed changes nothing; one that
+// found no pod (a Service scaled to zero) finds no pod exposing any family, as one whose
+// pods expose none: Prometheus drops the metadata of the targets gone.
 func (s *PodScrapingSource) recordMetadata(sel *selection, pods []podScrape) {
 	var fresh map[string]foundMetadata
 	scraped := false
@@ -85,7 +87,7 @@ func (s *PodScrapingSource) recordMetadata(sel *selection, pods []podScrape) {
 			fresh[f.family] = found
 		}
 	}
-	if !scraped {
+	if !scraped && len(pods) > 0 {
 		return
 	}
 	looked := func(family string) bool { return sel.all || sel.wants(family, family) }

@@ -230,3 +230,21 @@ func TestMetadataSeenAgainIsKeptAnew(t *testing.T) {
 		t.Errorf("%d refreshes after it came back: got %v, want it dropped", metadataRetention+1, got)
 	}
 }
+
+// A Service scaled to zero has no pod exposing any family: its metadata leaves after
+// metadataRetention refreshes, as a family no pod exposes does, instead of staying for
+// as long as the Service has no pod (Prometheus drops a gone target's metadata).
+func TestMetadataOfAServiceScaledToZeroLeaves(t *testing.T) {
+	var s PodScrapingSource
+	s.recordMetadata(seriesSelection, []podScrape{familyOf("reqs", "Requests.")})
+	for i := range metadataRetention {
+		s.recordMetadata(seriesSelection, nil)
+		if _, ok := s.Metadata()["reqs"]; !ok {
+			t.Fatalf("dropped after %d refreshes without pods, want %d", i+1, metadataRetention+1)
+		}
+	}
+	s.recordMetadata(seriesSelection, nil)
+	if got := s.Metadata(); len(got) != 0 {
+		t.Errorf("after %d refreshes without pods: got %v, want no family", metadataRetention+1, got)
+	}
+}
