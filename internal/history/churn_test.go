@@ -317,3 +317,42 @@ func TestRateAcrossRollingRestarts(t *testing.T) {
 		at = at.Add(churnInterval)
 	}
 }
+
+// A series limit filled by churn (a label value new at every scrape) is not exhausted
+// for ever: once the churn stops, the series gone are dropped with the retention (within
+// 1.25 retentions) and a new pod's series are admitted again.
+func TestSeriesLimitFilledByChurnRecovers(t *testing.T) {
+	const retention = 4 * time.Minute
+	h := newHistory(t, Options{Retention: retention, SeriesLimit: 100})
+	churn := func(n int, at time.Time) Scrape {
+		sc := Scrape{Target: "ns/noisy", Time: at}
+		for i := range 20 {
+			sc.Samples = append(sc.Samples, Sample{Labels: labels.FromStrings("__name__", "inflight", "pod", "noisy",
+				"request_id", fmt.Sprintf("%d-%d", n, i)), T: at.UnixMilli(), V: 1})
+		}
+		return sc
+	}
+	at := t0
+	refused := false
+	for n := range 40 {
+		st, _ := h.Append(context.Background(), at, []Scrape{churn(n, at)})
+		refused = refused || st.Refused > 0
+		at = at.Add(churnInterval)
+	}
+	if !refused {
+		t.Fatal("the churn never filled the limit: the test proves nothing")
+	}
+	stopped := at
+	for ; ; at = at.Add(churnInterval) {
+		st, err := h.Append(context.Background(), at, []Scrape{scrape("ns/new", at, "queue", 1.0)})
+		if err == nil && st.Refused == 0 {
+			break
+		}
+		if at.Sub(stopped) > retention*5/4+churnInterval {
+			t.Fatalf("%s after the churn stopped, a new pod's series are still refused (%d series held): %v", at.Sub(stopped), h.NumSeries(), err)
+		}
+	}
+	if got := query(t, h, "queue", at); got["ns/new"] != 1 {
+		t.Errorf("queue once admitted: %v, want the new pod's 1", got)
+	}
+}
