@@ -16,3 +16,7 @@ func ScrapeNow(ctx context.Context, s *Server) {
 		_, _ = svc.scrape(ctx, time.Now(), 0)
 	}
 }
+
+// SetOnQuerier makes every evaluation call f when the engine opens the histories: once
+// the query holds its concurrency slot.
+func SetOnQuerier(s *Server, f func()) { s.onQuerier = f }

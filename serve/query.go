@@ -105,6 +105,12 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		ans.qry, err = s.engine.NewInstantQuery(ctx, s.queryable(p.lookback), p.opts, p.expr, p.start)
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			// The engine takes a concurrency slot to build the query too: a query that
+			// waited for one past its timeout (or whose client left) is that, not a bad
+			// parameter.
+			return ans, engineError(err)
+		}
 		return ans, badParam(err, "query")
 	}
 	if perr != nil { // the engine parses as the parser does: unreachable

@@ -37,6 +37,9 @@ type Server struct {
 	// beforeExec, when set (by tests only), is called by each query just before its
 	// evaluation, after its availability check.
 	beforeExec func()
+	// onQuerier, when set (by tests only), is called each time the engine opens the
+	// histories for an evaluation: once it holds one of the MaxConcurrentQueries slots.
+	onQuerier func()
 
 	closeOnce sync.Once
 }
@@ -87,6 +90,7 @@ func New(ctx context.Context, c client.Reader, cfg Config) (*Server, error) {
 		EnableAtModifier:         true,
 		EnableNegativeOffset:     true,
 		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
+		ActiveQueryTracker:       make(queryGate, MaxConcurrentQueries),
 	})
 	s.handler = s.routes()
 	return s, nil
@@ -175,10 +179,44 @@ func (s *Server) Close() error {
 	return errors.Join(errs...)
 }
 
+// MaxConcurrentQueries is how many queries the engine evaluates at once, Prometheus'
+// default --query.max-concurrency: a query past it waits for one to end, within its
+// timeout (the request's, or the engine's 2m), as in Prometheus. Without it a burst of
+// heavy queries (a dashboard's range queries at a small step) would each load up to
+// MaxSamples at once, and the process would run out of memory.
+const MaxConcurrentQueries = 20
+
+// queryGate is the engine's promql.QueryTracker: a slot per query evaluated, as
+// Prometheus' ActiveQueryTracker gives, without its file of the active queries (serve
+// writes no file).
+type queryGate chan struct{}
+
+// GetMaxConcurrent is the number of slots.
+func (g queryGate) GetMaxConcurrent() int { return cap(g) }
+
+// Insert takes a slot, waiting for one until ctx ends.
+func (g queryGate) Insert(ctx context.Context, _ string) (int, error) {
+	select {
+	case g <- struct{}{}:
+		return 0, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// Delete gives a slot back.
+func (g queryGate) Delete(int) { <-g }
+
+// Close does nothing: the slots are memory.
+func (g queryGate) Close() error { return nil }
+
 // queryable is the union of the Services' histories, for queries that look back
 // lookback (0: the server's lookback delta, the histories').
 func (s *Server) queryable(lookback time.Duration) storage.Queryable {
 	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
+		if s.onQuerier != nil {
+			s.onQuerier()
+		}
 		qs := make([]storage.Querier, 0, len(s.services))
 		for _, svc := range s.services {
 			q, err := svc.hist.QueryableLookback(lookback).Querier(mint, maxt)
