@@ -15,11 +15,22 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 	"github.com/spf13/cobra"
+	"golang.org/x/net/netutil"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/podscrape/podscrape/internal/history"
 	"github.com/podscrape/podscrape/serve"
+)
+
+// The bounds of serve's HTTP server, Prometheus' defaults (variables for tests).
+var (
+	// serveReadTimeout bounds the read of a request, its body included, and how long a
+	// connection may stay idle between requests: Prometheus' --web.read-timeout.
+	serveReadTimeout = 5 * time.Minute
+	// serveMaxConnections is the most connections served at once; more wait to be
+	// accepted: Prometheus' --web.max-connections.
+	serveMaxConnections = 512
 )
 
 // serveOptions are the flags of podscrape serve.
@@ -223,7 +234,10 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", o.listen, err)
 	}
-	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	// Prometheus' web server's bounds: a client cannot hold connections for ever (a
+	// slow body, idle keep-alives) nor open them without end.
+	ln = netutil.LimitListener(ln, serveMaxConnections)
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: serveReadTimeout}
 	scheme := "http"
 	if o.certificate != nil {
 		scheme = "https"
