@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -94,7 +95,7 @@ never an empty result; some pods failing is a warning. See docs/serve.md.`,
 	f.BoolVar(&o.allowPartialWindows, "allow-partial-windows", false, "answer increase()-like windows longer than the history with a warning instead of HTTP 422, and rate()-like ones over a single scrape with what else answers (empty, or or vector(0)'s 0) and the warning, instead of HTTP 422")
 	f.StringArrayVar(&o.podLabels, "pod-label", nil, "copy this pod label (a Kubernetes label key) onto the pods' series, as Prometheus' labelmap names it; repeat for more")
 	f.StringVar(&o.auth, "auth", "none", "none, or kubernetes: check each request's Bearer token with a TokenReview and a SubjectAccessReview")
-	f.StringVar(&o.tlsCert, "tls-cert-file", "", "serve https with this PEM certificate (with --tls-key-file)")
+	f.StringVar(&o.tlsCert, "tls-cert-file", "", "serve https with this PEM certificate (with --tls-key-file), read again when it changes")
 	f.StringVar(&o.tlsKey, "tls-key-file", "", "PEM private key of --tls-cert-file")
 	_ = stdout
 	return cmd
@@ -241,7 +242,9 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 	scheme := "http"
 	if o.certificate != nil {
 		scheme = "https"
-		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*o.certificate}}
+		certs := &keyPairFiles{certFile: o.tlsCert, keyFile: o.tlsKey, log: errorLog(ctx, stderr), cert: o.certificate}
+		certs.loaded, _ = certs.stat()
+		hs.TLSConfig = &tls.Config{GetCertificate: certs.get}
 	}
 	fmt.Fprintf(stderr, "Serving Prometheus' HTTP API for %d Service(s) on %s://%s (point Grafana, promtool or KEDA at it; Ctrl-C to stop)\n",
 		len(services), scheme, ln.Addr())
@@ -256,7 +259,7 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 	served := make(chan error, 1)
 	go func() {
 		if o.certificate != nil {
-			served <- hs.ServeTLS(ln, "", "") // hs.TLSConfig's certificate
+			served <- hs.ServeTLS(ln, "", "") // hs.TLSConfig's certificates
 		} else {
 			served <- hs.Serve(ln)
 		}
@@ -292,6 +295,63 @@ func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 		return tls.Certificate{}, usagef("--tls-cert-file %s with --tls-key-file %s: %w", certFile, keyFile, err)
 	}
 	return cert, nil
+}
+
+// keyPairFiles serves the certificate of --tls-cert-file and --tls-key-file, read again
+// when either file changes, as controller-runtime's certwatcher and Prometheus' web
+// config do: cert-manager renews a certificate into its Secret, the kubelet swaps the
+// mounted files, and the next connection gets the new one, with no restart before the
+// old one expires. A pair that does not load (a key not yet written beside its new
+// certificate) leaves the last good one served, and is read again when the files change
+// again. It is safe for concurrent use.
+type keyPairFiles struct {
+	certFile, keyFile string
+	log               logr.Logger
+
+	mu     sync.Mutex       // protects cert, loaded
+	cert   *tls.Certificate // the last pair that loaded
+	loaded [2]os.FileInfo   // the files when last read, loaded or not
+}
+
+// stat is the files' state now.
+func (k *keyPairFiles) stat() ([2]os.FileInfo, error) {
+	var fis [2]os.FileInfo
+	for i, name := range [...]string{k.certFile, k.keyFile} {
+		fi, err := os.Stat(name) // through the symlinks of a mounted Secret
+		if err != nil {
+			return fis, err
+		}
+		fis[i] = fi
+	}
+	return fis, nil
+}
+
+// get is the tls.Config's GetCertificate: the files' pair, read again when they changed.
+func (k *keyPairFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	fis, err := k.stat()
+	if err != nil || sameFiles(fis, k.loaded) {
+		return k.cert, nil // a file missing while it is replaced: the last pair
+	}
+	k.loaded = fis
+	cert, err := loadKeyPair(k.certFile, k.keyFile)
+	if err != nil {
+		k.log.Error(err, "serving the previous certificate: the changed files do not load")
+		return k.cert, nil
+	}
+	k.cert = &cert
+	return k.cert, nil
+}
+
+// sameFiles reports whether a and b are the same files, unchanged.
+func sameFiles(a, b [2]os.FileInfo) bool {
+	for i := range a {
+		if a[i] == nil || b[i] == nil || !os.SameFile(a[i], b[i]) || !a[i].ModTime().Equal(b[i].ModTime()) || a[i].Size() != b[i].Size() {
+			return false
+		}
+	}
+	return true
 }
 
 // buildVersion is the module version the binary was built from ("(devel)" from a work

@@ -241,6 +241,116 @@ func TestServeTLS(t *testing.T) {
 	}
 }
 
+// TestServeTLSReloadsRotatedCertificate: cert-manager renews serve's certificate into
+// its Secret and the kubelet swaps the mounted files (atomically, through the ..data
+// symlink, as here); serve serves the new certificate on the next connections, without a
+// restart. Before, it kept serving the certificate it read at start until it expired.
+// A half-written pair (a certificate without its key) leaves the last good one served.
+func TestServeTLSReloadsRotatedCertificate(t *testing.T) {
+	ca, err := localcluster.NewCA("podscrape-serve-rotation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// writeVersion writes a certificate and its key into dir/..<name> and points
+	// dir/..data at it, as the kubelet's atomic writer updates a Secret volume; it
+	// returns the certificate's serial number.
+	writeVersion := func(name string) string {
+		t.Helper()
+		cert, err := ca.ServerCert([]string{"127.0.0.1"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vdir := filepath.Join(dir, ".."+name)
+		if err := os.Mkdir(vdir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(vdir, "tls.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(vdir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		tmp := filepath.Join(dir, "..data_tmp")
+		if err := os.Symlink(".."+name, tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := x509.ParseCertificate(cert.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return leaf.SerialNumber.String()
+	}
+	first := writeVersion("v1")
+	for _, f := range []string{"tls.crt", "tls.key"} {
+		if err := os.Symlink(filepath.Join("..data", f), filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h",
+		"--tls-cert-file", filepath.Join(dir, "tls.crt"), "--tls-key-file", filepath.Join(dir, "tls.key"))
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.PEM)
+	// served is the serial number of the certificate a new connection gets.
+	served := func() string {
+		t.Helper()
+		c, err := tls.Dial("tcp", strings.TrimPrefix(base, "https://"), &tls.Config{RootCAs: pool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].SerialNumber.String()
+	}
+	if got := served(); got != first {
+		t.Fatalf("served certificate %s, want %s", got, first)
+	}
+
+	second := writeVersion("v2")
+	deadline := time.Now().Add(30 * time.Second)
+	for served() != second {
+		if time.Now().After(deadline) {
+			t.Fatalf("still serving certificate %s 30s after the files changed to %s", served(), second)
+		}
+		time.Sleep(20 * time.Millisecond) // polling new connections
+	}
+
+	// A certificate written without its new key: the last good pair is served.
+	bad := filepath.Join(dir, "..v3")
+	if err := os.Mkdir(bad, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	other, err := ca.ServerCert([]string{"127.0.0.1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bad, "tls.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: other.Certificate[0]}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, "tls.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bad, "tls.key"), keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("..v3", filepath.Join(dir, "..data_tmp")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if got := served(); got != second {
+		t.Errorf("with a certificate that does not match its key: served %s, want the last good one, %s", got, second)
+	}
+}
+
 // TestServeSettingsAreCheckedBeforeTheAPIServer: a setting the library refuses (a file's
 // scheme, a pod label key, a namespace Kubernetes would refuse, a timeout above the
 // interval) is a usage error naming it, found before serve asks the API server anything:
