@@ -2,9 +2,13 @@ package serve_test
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -80,5 +84,92 @@ func TestConcurrentQueriesAreBounded(t *testing.T) {
 	}
 	if n := evaluating.Load(); n != serve.MaxConcurrentQueries {
 		t.Errorf("%d queries evaluated at once, want at most %d", n, serve.MaxConcurrentQueries)
+	}
+}
+
+// countingZeros is a body of n zero bytes that counts what was read of it.
+type countingZeros struct {
+	n    int64
+	read atomic.Int64
+}
+
+func (z *countingZeros) Read(p []byte) (int, error) {
+	left := z.n - z.read.Load()
+	if left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > left {
+		p = p[:left]
+	}
+	clear(p)
+	z.read.Add(int64(len(p)))
+	return len(p), nil
+}
+
+// TestMultipartBodiesAreNotRead: a multipart/form-data request (a file part of 200 MB
+// here, of a gigabyte from a hostile client) to an endpoint that reads its parameters is
+// not read: Go's multipart parsing keeps 32 MB of it in memory and writes the rest to
+// the temporary directory (deploy/'s /tmp is a 16Mi emptyDir: past it the kubelet
+// evicts the pod), for each such request at once. serve reads url-encoded forms alone,
+// which Go caps at 10 MB, as /api/v1/query and series already did.
+func TestMultipartBodiesAreNotRead(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodPost, "/api/v1/format_query"},
+		{http.MethodGet, "/api/v1/format_query"},
+		{http.MethodGet, "/api/v1/metadata"},
+		{http.MethodGet, "/api/v1/targets"},
+		{http.MethodGet, "/api/v1/label/job/values"},
+		{http.MethodPost, "/api/v1/query"},
+	} {
+		const size = 200 << 20
+		body := &countingZeros{n: size}
+		pr, pw := io.Pipe()
+		mw := multipart.NewWriter(pw)
+		go func() {
+			part, err := mw.CreateFormFile("query", "big")
+			if err == nil {
+				_, err = io.Copy(part, body)
+			}
+			if err == nil {
+				err = mw.Close()
+			}
+			pw.CloseWithError(err)
+		}()
+		req, err := http.NewRequestWithContext(t.Context(), tc.method, base+tc.path+"?query=up", pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		pr.CloseWithError(fmt.Errorf("the request ended"))
+		// Go's server reads up to 256 KB of a body left unread before it closes the
+		// connection, and the loopback's socket buffers hold a few MB more.
+		if n := body.read.Load(); n > 32<<20 {
+			t.Errorf("%s %s with a multipart body of %d MB: read %d MB of it (%v), want none", tc.method, tc.path, size>>20, n>>20, err)
+		}
+	}
+
+	// A url-encoded body of the same size: Go reads 10 MB of it, and serve answers
+	// Prometheus' 400.
+	for _, path := range []string{"/api/v1/query", "/api/v1/format_query", "/api/v1/series"} {
+		body := &countingZeros{n: 200 << 20}
+		resp, err := http.Post(base+path, "application/x-www-form-urlencoded", io.MultiReader(strings.NewReader("query=up&match[]=up&x="), body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("POST %s with a url-encoded body of 200 MB: %d, want 400", path, resp.StatusCode)
+		}
+		if n := body.read.Load(); n > 32<<20 {
+			t.Errorf("POST %s with a url-encoded body of 200 MB: read %d MB of it, want at most Go's 10 MB", path, n>>20)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"errors"
 	"net/http"
 	"runtime"
 	"slices"
@@ -15,7 +16,7 @@ import (
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	api := func(path string, h http.HandlerFunc, post bool) {
-		h = compressed(h)
+		h = compressed(formParsed(h))
 		m := methods{http.MethodGet: h, http.MethodOptions: handleOptions}
 		if post {
 			m[http.MethodPost] = h
@@ -49,6 +50,20 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("/metrics", methods{http.MethodGet: promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}).ServeHTTP})
 	}
 	return mux
+}
+
+// formParsed parses a request's form before h reads its parameters: the query string,
+// and a url-encoded body, which Go reads up to 10 MB. A multipart body is not read:
+// r.FormValue would parse it whole, whatever its size, keeping 32 MB in memory and
+// writing the rest to the temporary directory.
+func formParsed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			respondError(w, &apiError{errorBadData, errors.New("error parsing form values: " + err.Error())})
+			return
+		}
+		h(w, r)
+	}
 }
 
 // methods routes one path's requests by method as Prometheus' router (httprouter) does.
