@@ -101,8 +101,16 @@ func TestKubernetesAuth(t *testing.T) {
 		{http.MethodGet, "/api/v1/query?query=1", reader, http.StatusOK},
 		{http.MethodPost, "/api/v1/query", reader, http.StatusOK},
 		{http.MethodGet, "/federate?match[]=up", reader, http.StatusForbidden}, // the role grants /api/v1/* only
-		{http.MethodGet, "/-/healthy", "", http.StatusOK},                      // probes carry no token
-		{http.MethodGet, "/-/ready", "", http.StatusServiceUnavailable},        // not scraped yet, but answered
+		// A path that climbs out of what the role grants is redirected to its clean
+		// form, which is reviewed in turn: never served under the granted prefix.
+		{http.MethodGet, "/api/v1/../../federate?match[]=up", reader, http.StatusForbidden},
+		{http.MethodGet, "/api/v1/%2e%2e/%2e%2e/federate?match[]=up", reader, http.StatusForbidden},
+		{http.MethodGet, "/api/v1/..%2f..%2ffederate?match[]=up", reader, http.StatusForbidden},
+		{http.MethodGet, "/-/healthy/../../federate?match[]=up", "", http.StatusUnauthorized},
+		{http.MethodGet, "/-/healthy/../../metrics", "", http.StatusUnauthorized},
+		{http.MethodGet, "/%2D/healthy", "", http.StatusOK},
+		{http.MethodGet, "/-/healthy", "", http.StatusOK},               // probes carry no token
+		{http.MethodGet, "/-/ready", "", http.StatusServiceUnavailable}, // not scraped yet, but answered
 	} {
 		who := map[string]string{"": "no token", "not-a-token": "a bad token", stranger: "stranger", reader: "reader"}[tc.token]
 		if got := do(tc.method, tc.path, tc.token); got != tc.want {
