@@ -45,6 +45,16 @@ type Config struct {
 	// whose answer has no value at all (a rate over a single scrape) into that empty
 	// answer, with the window's warning.
 	AllowPartialWindows bool
+	// MaxSamples is the most samples one query may load into memory at once (its
+	// answer's included), as Prometheus' --query.max-samples: a query past it answers
+	// 422. It bounds a query's memory: about 22 bytes a sample while evaluated. Zero:
+	// history.DefaultMaxSamples, Prometheus' 50,000,000 (a gigabyte).
+	MaxSamples int
+	// MaxConcurrentQueries is how many queries are evaluated at once, as Prometheus'
+	// --query.max-concurrency: one more waits for a slot within its timeout, else
+	// answers 503 timeout. With MaxSamples it bounds the memory of queries. Zero:
+	// DefaultMaxConcurrentQueries.
+	MaxConcurrentQueries int
 	// HistoryDir is ignored: each history keeps its samples in memory and writes no
 	// file, so serve needs no writable directory for them.
 	//
@@ -90,8 +100,13 @@ func (cfg Config) validate() (Config, error) {
 			return cfg, fmt.Errorf("serve: config: %s must not be negative, got %s", f.name, f.d)
 		}
 	}
-	if cfg.SeriesLimit < 0 {
-		return cfg, fmt.Errorf("serve: config: SeriesLimit must not be negative, got %d", cfg.SeriesLimit)
+	for _, f := range []struct {
+		name string
+		n    int
+	}{{"SeriesLimit", cfg.SeriesLimit}, {"MaxSamples", cfg.MaxSamples}, {"MaxConcurrentQueries", cfg.MaxConcurrentQueries}} {
+		if f.n < 0 {
+			return cfg, fmt.Errorf("serve: config: %s must not be negative, got %d", f.name, f.n)
+		}
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultInterval
@@ -101,6 +116,12 @@ func (cfg Config) validate() (Config, error) {
 	}
 	if cfg.LookbackDelta == 0 {
 		cfg.LookbackDelta = history.DefaultLookbackDelta
+	}
+	if cfg.MaxSamples == 0 {
+		cfg.MaxSamples = history.DefaultMaxSamples
+	}
+	if cfg.MaxConcurrentQueries == 0 {
+		cfg.MaxConcurrentQueries = DefaultMaxConcurrentQueries
 	}
 	if cfg.Version == "" {
 		cfg.Version = "unknown"

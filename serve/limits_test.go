@@ -42,18 +42,18 @@ func TestConcurrentQueriesAreBounded(t *testing.T) {
 	}
 
 	var evaluating atomic.Int32
-	entered := make(chan struct{}, 2*serve.MaxConcurrentQueries)
+	entered := make(chan struct{}, 2*serve.DefaultMaxConcurrentQueries)
 	release := make(chan struct{})
 	serve.SetOnQuerier(srv, func() {
-		if evaluating.Add(1) > serve.MaxConcurrentQueries {
+		if evaluating.Add(1) > serve.DefaultMaxConcurrentQueries {
 			return // past the bound: not held, so that the test fails rather than hangs
 		}
 		entered <- struct{}{}
 		<-release
 	})
 	var wg sync.WaitGroup
-	codes := make(chan int, serve.MaxConcurrentQueries)
-	for range serve.MaxConcurrentQueries {
+	codes := make(chan int, serve.DefaultMaxConcurrentQueries)
+	for range serve.DefaultMaxConcurrentQueries {
 		wg.Go(func() {
 			code, _ := query(t, hs.URL, "vllm:num_requests_waiting")
 			codes <- code
@@ -70,20 +70,20 @@ func TestConcurrentQueriesAreBounded(t *testing.T) {
 		}
 	}()
 	timeout := time.After(30 * time.Second)
-	for range serve.MaxConcurrentQueries {
+	for range serve.DefaultMaxConcurrentQueries {
 		select {
 		case <-entered:
 		case <-timeout:
-			t.Fatalf("%d queries evaluating after 30s, want %d", evaluating.Load(), serve.MaxConcurrentQueries)
+			t.Fatalf("%d queries evaluating after 30s, want %d", evaluating.Load(), serve.DefaultMaxConcurrentQueries)
 		}
 	}
 
 	code, r := call(t, http.MethodGet, hs.URL, "/api/v1/query", url.Values{"query": {"vllm:num_requests_waiting"}, "timeout": {"200ms"}})
 	if code != http.StatusServiceUnavailable || r.ErrorType != "timeout" {
-		t.Errorf("query %d with every slot held: %d %s %q, want 503 timeout", serve.MaxConcurrentQueries+1, code, r.ErrorType, r.Error)
+		t.Errorf("query %d with every slot held: %d %s %q, want 503 timeout", serve.DefaultMaxConcurrentQueries+1, code, r.ErrorType, r.Error)
 	}
-	if n := evaluating.Load(); n != serve.MaxConcurrentQueries {
-		t.Errorf("%d queries evaluated at once, want at most %d", n, serve.MaxConcurrentQueries)
+	if n := evaluating.Load(); n != serve.DefaultMaxConcurrentQueries {
+		t.Errorf("%d queries evaluated at once, want at most %d", n, serve.DefaultMaxConcurrentQueries)
 	}
 }
 
@@ -170,6 +170,30 @@ func TestMultipartBodiesAreNotRead(t *testing.T) {
 		}
 		if n := body.read.Load(); n > 32<<20 {
 			t.Errorf("POST %s with a url-encoded body of 200 MB: read %d MB of it, want at most Go's 10 MB", path, n>>20)
+		}
+	}
+}
+
+// TestMaxSamplesBoundsAQuery: Config.MaxSamples (--query-max-samples) bounds the samples
+// one query loads, as Prometheus' --query.max-samples: past it the query answers 422
+// and loads no more. Before, every server had Prometheus' 50,000,000, a gigabyte for
+// one query, in deploy/'s 512Mi container; and a negative bound is refused naming it.
+func TestMaxSamplesBoundsAQuery(t *testing.T) {
+	svc := newService(t, "vllm", 1, "# TYPE g gauge\ng{i=\"0\"} 0\ng{i=\"1\"} 1\ng{i=\"2\"} 2\n")
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxSamples: 2})
+	if code, r := query(t, base, `g{i="0"}`); code != http.StatusOK {
+		t.Errorf("a query of 1 sample: %d %s %q, want 200", code, r.ErrorType, r.Error)
+	}
+	code, r := query(t, base, "g")
+	if code != http.StatusUnprocessableEntity || r.ErrorType != "execution" || !strings.Contains(r.Error, "too many samples") {
+		t.Errorf("a query of 3 samples with MaxSamples 2: %d %s %q, want 422 execution, too many samples", code, r.ErrorType, r.Error)
+	}
+	for _, cfg := range []serve.Config{
+		{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxSamples: -1},
+		{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxConcurrentQueries: -1},
+	} {
+		if _, err := serve.New(t.Context(), env.Client, cfg); err == nil || !strings.Contains(err.Error(), "must not be negative") {
+			t.Errorf("New(MaxSamples %d, MaxConcurrentQueries %d): %v, want a negative bound refused", cfg.MaxSamples, cfg.MaxConcurrentQueries, err)
 		}
 	}
 }

@@ -38,7 +38,7 @@ type Server struct {
 	// evaluation, after its availability check.
 	beforeExec func()
 	// onQuerier, when set (by tests only), is called each time the engine opens the
-	// histories for an evaluation: once it holds one of the MaxConcurrentQueries slots.
+	// histories for an evaluation: once it holds one of the Config.MaxConcurrentQueries slots.
 	onQuerier func()
 
 	closeOnce sync.Once
@@ -82,7 +82,7 @@ func New(ctx context.Context, c client.Reader, cfg Config) (*Server, error) {
 	s.analyses = newAnalyses(s.parser)
 	s.engine = promql.NewEngine(promql.EngineOpts{
 		Parser:        s.parser,
-		MaxSamples:    history.DefaultMaxSamples,
+		MaxSamples:    cfg.MaxSamples,
 		Timeout:       history.DefaultQueryTimeout,
 		LookbackDelta: cfg.LookbackDelta,
 		// Prometheus' defaults since 2.33, and its evaluation_interval default for
@@ -90,7 +90,7 @@ func New(ctx context.Context, c client.Reader, cfg Config) (*Server, error) {
 		EnableAtModifier:         true,
 		EnableNegativeOffset:     true,
 		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
-		ActiveQueryTracker:       make(queryGate, MaxConcurrentQueries),
+		ActiveQueryTracker:       make(queryGate, cfg.MaxConcurrentQueries),
 	})
 	s.handler = s.routes()
 	return s, nil
@@ -179,12 +179,13 @@ func (s *Server) Close() error {
 	return errors.Join(errs...)
 }
 
-// MaxConcurrentQueries is how many queries the engine evaluates at once, Prometheus'
-// default --query.max-concurrency: a query past it waits for one to end, within its
-// timeout (the request's, or the engine's 2m), as in Prometheus. Without it a burst of
-// heavy queries (a dashboard's range queries at a small step) would each load up to
-// MaxSamples at once, and the process would run out of memory.
-const MaxConcurrentQueries = 20
+// DefaultMaxConcurrentQueries is how many queries the engine evaluates at once when
+// Config.MaxConcurrentQueries is zero, Prometheus' default --query.max-concurrency: a
+// query past it waits for one to end, within its timeout (the request's, or the
+// engine's 2m), as in Prometheus. Without a bound a burst of heavy queries (a
+// dashboard's range queries at a small step) would each load up to MaxSamples at once,
+// and the process would run out of memory.
+const DefaultMaxConcurrentQueries = 20
 
 // queryGate is the engine's promql.QueryTracker: a slot per query evaluated, as
 // Prometheus' ActiveQueryTracker gives, without its file of the active queries (serve

@@ -46,6 +46,8 @@ type serveOptions struct {
 	auth                string
 	tlsCert, tlsKey     string
 	podLabels           []string
+	maxSamples          int
+	maxConcurrency      int
 	certificate         *tls.Certificate // loaded from tlsCert and tlsKey by validate
 }
 
@@ -94,6 +96,8 @@ never an empty result; some pods failing is a warning. See docs/serve.md.`,
 	f.DurationVar(&o.maxAge, "max-age", 0, "scrape before answering when the newest scrape is older than this (0: answer from the interval's scrapes)")
 	f.BoolVar(&o.allowPartialWindows, "allow-partial-windows", false, "answer increase()-like windows longer than the history with a warning instead of HTTP 422, and rate()-like ones over a single scrape with what else answers (empty, or or vector(0)'s 0) and the warning, instead of HTTP 422")
 	f.StringArrayVar(&o.podLabels, "pod-label", nil, "copy this pod label (a Kubernetes label key) onto the pods' series, as Prometheus' labelmap names it; repeat for more")
+	f.IntVar(&o.maxSamples, "query-max-samples", history.DefaultMaxSamples, "most samples one query may load into memory (about 22 bytes each while evaluated, more while its answer is written), as Prometheus' --query.max-samples; past it the query answers 422")
+	f.IntVar(&o.maxConcurrency, "query-max-concurrency", serve.DefaultMaxConcurrentQueries, "most queries evaluated at once, as Prometheus' --query.max-concurrency; more wait for a slot within their timeout")
 	f.StringVar(&o.auth, "auth", "none", "none, or kubernetes: check each request's Bearer token with a TokenReview and a SubjectAccessReview")
 	f.StringVar(&o.tlsCert, "tls-cert-file", "", "serve https with this PEM certificate (with --tls-key-file), read again when it changes")
 	f.StringVar(&o.tlsKey, "tls-key-file", "", "PEM private key of --tls-cert-file")
@@ -114,6 +118,10 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 		return usagef("--retention must be positive, got %s", o.retention)
 	case o.maxAge < 0:
 		return usagef("--max-age must not be negative, got %s", o.maxAge)
+	case o.maxSamples <= 0:
+		return usagef("--query-max-samples must be positive, got %d", o.maxSamples)
+	case o.maxConcurrency <= 0:
+		return usagef("--query-max-concurrency must be positive, got %d", o.maxConcurrency)
 	case o.auth != "none" && o.auth != "kubernetes":
 		return usagef("--auth must be none or kubernetes, got %q", o.auth)
 	case (o.tlsCert == "") != (o.tlsKey == ""):
@@ -194,12 +202,14 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 		}
 	}
 	cfg := serve.Config{
-		Services:            services,
-		Interval:            o.interval,
-		Retention:           o.retention,
-		MaxAge:              o.maxAge,
-		AllowPartialWindows: o.allowPartialWindows,
-		Version:             buildVersion(),
+		Services:             services,
+		Interval:             o.interval,
+		Retention:            o.retention,
+		MaxAge:               o.maxAge,
+		AllowPartialWindows:  o.allowPartialWindows,
+		MaxSamples:           o.maxSamples,
+		MaxConcurrentQueries: o.maxConcurrency,
+		Version:              buildVersion(),
 	}
 	// Every setting is checked before the informers ask the API server anything (serve.New
 	// makes no request): a wrong setting is a usage error naming it, whether or not the

@@ -166,6 +166,8 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "x", "--port", "80", "--listen", "9090"}, `--listen "9090" is not HOST:PORT`},
 		{[]string{"serve", "x", "--port", "80", "--listen", ":nope"}, `--listen ":nope": `},
 		{[]string{"serve", "--config", "missing.yaml"}, "missing.yaml"},
+		{[]string{"serve", "x", "--port", "80", "--query-max-samples", "0"}, "--query-max-samples must be positive, got 0"},
+		{[]string{"serve", "x", "--port", "80", "--query-max-concurrency", "-1"}, "--query-max-concurrency must be positive, got -1"},
 	} {
 		r := podscrape(t, tc.args...)
 		if r.code != exitUsage || strings.Contains(r.stderr, "Serving") {

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -18,6 +20,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
+	"github.com/podscrape/podscrape/internal/history"
 	"github.com/podscrape/podscrape/serve"
 )
 
@@ -103,6 +106,23 @@ func check(t *testing.T, obj *unstructured.Unstructured) {
 		}
 		if !slices.Contains(c.Args, "--auth=kubernetes") {
 			t.Errorf("Deployment: args %v lack --auth=kubernetes", c.Args)
+		}
+		// Queries at their bounds fit in half the container's memory (the history and
+		// the collector's headroom take the rest): a query holds about 22 bytes a sample
+		// it loads (docs/serve.md, Limits). At Prometheus' defaults one query alone
+		// loads a gigabyte, and the container is OOM-killed.
+		samples, concurrency := int64(history.DefaultMaxSamples), int64(serve.DefaultMaxConcurrentQueries)
+		for _, a := range c.Args {
+			if v, ok := strings.CutPrefix(a, "--query-max-samples="); ok {
+				samples, _ = strconv.ParseInt(v, 10, 64)
+			}
+			if v, ok := strings.CutPrefix(a, "--query-max-concurrency="); ok {
+				concurrency, _ = strconv.ParseInt(v, 10, 64)
+			}
+		}
+		limit := c.Resources.Limits.Memory().Value()
+		if need := samples * concurrency * 22; limit == 0 || need > limit/2 {
+			t.Errorf("Deployment: %d queries of %d samples at once hold about %d MiB, over half of limits.memory %d MiB", concurrency, samples, need>>20, limit>>20)
 		}
 	case "ClusterRole", "Role":
 		var r rbacv1.ClusterRole // a Role's rules read the same
