@@ -313,6 +313,11 @@ func TestServeTLSReloadsRotatedCertificate(t *testing.T) {
 	if got := served(); got != first {
 		t.Fatalf("served certificate %s, want %s", got, first)
 	}
+	// TLS 1.2 at least (Go's default, as Prometheus' web config's).
+	if c, err := tls.Dial("tcp", strings.TrimPrefix(base, "https://"), &tls.Config{RootCAs: pool, MaxVersion: tls.VersionTLS11}); err == nil {
+		c.Close()
+		t.Error("a TLS 1.1 client was served, want TLS 1.2 at least")
+	}
 
 	second := writeVersion("v2")
 	deadline := time.Now().Add(30 * time.Second)
