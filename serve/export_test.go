@@ -17,6 +17,6 @@ func ScrapeNow(ctx context.Context, s *Server) {
 	}
 }
 
-// SetOnQuerier makes every evaluation call f when the engine opens the histories: once
-// the query holds its concurrency slot.
+// SetOnQuerier makes every read of the histories call f: an evaluation's once the query
+// holds its concurrency slot.
 func SetOnQuerier(s *Server, f func()) { s.onQuerier = f }

@@ -37,8 +37,9 @@ type Server struct {
 	// beforeExec, when set (by tests only), is called by each query just before its
 	// evaluation, after its availability check.
 	beforeExec func()
-	// onQuerier, when set (by tests only), is called each time the engine opens the
-	// histories for an evaluation: once it holds one of the Config.MaxConcurrentQueries slots.
+	// onQuerier, when set (by tests only), is called each time the histories are opened
+	// for reading: by an evaluation once it holds one of the Config.MaxConcurrentQueries
+	// slots, and by series, labels and federate requests.
 	onQuerier func()
 
 	closeOnce sync.Once
