@@ -32,6 +32,12 @@ var (
 	// serveMaxConnections is the most connections served at once; more wait to be
 	// accepted: Prometheus' --web.max-connections.
 	serveMaxConnections = 512
+	// serveMaxHeaderBytes bounds a request's line and headers. Go's default, which
+	// Prometheus keeps, is 1 MiB: a connection holds about 1.3 MiB while such headers
+	// arrive, before any --auth check, and serveMaxConnections of them would hold
+	// 680 MiB, past deploy/'s 512Mi. 128 KiB still takes a GET query of a regex over a
+	// thousand pod names (50 KiB), and twice what a mesh's Envoy forwards by default.
+	serveMaxHeaderBytes = 128 << 10
 )
 
 // serveOptions are the flags of podscrape serve.
@@ -246,9 +252,11 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 		return fmt.Errorf("--listen %s: %w", o.listen, err)
 	}
 	// Prometheus' web server's bounds: a client cannot hold connections for ever (a
-	// slow body, idle keep-alives) nor open them without end.
+	// slow body, idle keep-alives) nor open them without end; and headers bounded so
+	// that the connections' fit in deploy/'s memory.
 	ln = netutil.LimitListener(ln, serveMaxConnections)
-	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: serveReadTimeout}
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: serveReadTimeout,
+		MaxHeaderBytes: serveMaxHeaderBytes}
 	scheme := "http"
 	if o.certificate != nil {
 		scheme = "https"

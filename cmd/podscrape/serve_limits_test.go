@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -106,5 +108,58 @@ func TestServeBoundsConnections(t *testing.T) {
 	held[0].Close()
 	if err := get(30 * time.Second); err != nil {
 		t.Errorf("once a connection closed: %v, want an answer", err)
+	}
+}
+
+// TestServeBoundsHeaders: a request's line and headers are bounded at 128 KiB (431
+// past it), not Go's and Prometheus' 1 MiB: a connection holds about 1.3 MiB while
+// such headers arrive, before any --auth check, and the 512 connections served at once
+// would hold 680 MiB, past deploy/'s 512Mi. A GET query of a regex over a thousand pod
+// names (50 KiB) is still answered.
+func TestServeBoundsHeaders(t *testing.T) {
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/-/ready")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/-/ready: %d after 30s", resp.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond) // polling readiness
+	}
+	pods := make([]string, 1000)
+	for i := range pods {
+		pods[i] = fmt.Sprintf("vllm-decode-7f9c8d6b5-%05d-with-a-long-name-%04d", i, i)
+	}
+	q := url.Values{"query": {`count(vllm:num_requests_running{pod=~"` + strings.Join(pods, "|") + `"}) or vector(0)`}}
+	resp, err := http.Get(base + "/api/v1/query?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("a GET query of %d KiB: %d, want 200", len(q.Encode())>>10, resp.StatusCode)
+	}
+
+	req, err := http.NewRequest(http.MethodGet, base+"/-/healthy", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		req.Header.Set(fmt.Sprintf("X-Filler-%d", i), strings.Repeat("a", 1000))
+	}
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a request with 300 KB of headers: %d, want 431", resp.StatusCode)
 	}
 }
