@@ -1,12 +1,10 @@
 package serve_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -24,22 +22,7 @@ import (
 // runs out of memory.
 func TestConcurrentQueriesAreBounded(t *testing.T) {
 	svc := newService(t, "vllm", 1, waiting)
-	srv, err := serve.New(t.Context(), env.Client, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Run(ctx) }()
-	hs := httptest.NewServer(srv.Handler())
-	defer func() { hs.Close(); cancel(); <-done; _ = srv.Close() }()
-	deadline := time.Now().Add(30 * time.Second)
-	for !srv.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatal("not ready after 30s")
-		}
-		time.Sleep(10 * time.Millisecond) // polling readiness
-	}
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour})
 
 	var evaluating atomic.Int32
 	entered := make(chan struct{}, 2*serve.DefaultMaxConcurrentQueries)
@@ -55,7 +38,7 @@ func TestConcurrentQueriesAreBounded(t *testing.T) {
 	codes := make(chan int, serve.DefaultMaxConcurrentQueries)
 	for range serve.DefaultMaxConcurrentQueries {
 		wg.Go(func() {
-			code, _ := query(t, hs.URL, "vllm:num_requests_waiting")
+			code, _ := query(t, base, "vllm:num_requests_waiting")
 			codes <- code
 		})
 	}
@@ -78,7 +61,7 @@ func TestConcurrentQueriesAreBounded(t *testing.T) {
 		}
 	}
 
-	code, r := call(t, http.MethodGet, hs.URL, "/api/v1/query", url.Values{"query": {"vllm:num_requests_waiting"}, "timeout": {"200ms"}})
+	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"vllm:num_requests_waiting"}, "timeout": {"200ms"}})
 	if code != http.StatusServiceUnavailable || r.ErrorType != "timeout" {
 		t.Errorf("query %d with every slot held: %d %s %q, want 503 timeout", serve.DefaultMaxConcurrentQueries+1, code, r.ErrorType, r.Error)
 	}

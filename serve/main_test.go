@@ -81,6 +81,28 @@ func startServer(t testing.TB, cfg serve.Config) string {
 // a loopback HTTP server until the test ends and returns the server's URL, ready or not.
 func runServer(t testing.TB, newCtx context.Context, cfg serve.Config) string {
 	t.Helper()
+	_, base := runServerOf(t, newCtx, cfg)
+	return base
+}
+
+// runReadyServer is runServer returning the Server too (for tests that set its hooks),
+// once it is ready.
+func runReadyServer(t testing.TB, cfg serve.Config) (*serve.Server, string) {
+	t.Helper()
+	srv, base := runServerOf(t, t.Context(), cfg)
+	deadline := time.Now().Add(30 * time.Second)
+	for !srv.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready after 30s")
+		}
+		time.Sleep(10 * time.Millisecond) // polling readiness
+	}
+	return srv, base
+}
+
+// runServerOf is runServer returning the Server too.
+func runServerOf(t testing.TB, newCtx context.Context, cfg serve.Config) (*serve.Server, string) {
+	t.Helper()
 	srv, err := serve.New(newCtx, env.Client, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +119,7 @@ func runServer(t testing.TB, newCtx context.Context, cfg serve.Config) string {
 			t.Error(err)
 		}
 	})
-	return hs.URL
+	return srv, hs.URL
 }
 
 // apiResponse is Prometheus' envelope, data kept raw.

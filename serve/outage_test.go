@@ -1,9 +1,7 @@
 package serve_test
 
 import (
-	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -203,22 +201,7 @@ func TestAnotherModelsServiceDownPastTheRetentionIsNotRead(t *testing.T) {
 // The availability of the scrape the evaluation read decides: 503.
 func TestScrapeLandingDuringAQueryIsChecked(t *testing.T) {
 	svc := newService(t, "vllm", 2, waiting)
-	srv, err := serve.New(t.Context(), env.Client, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Run(ctx) }()
-	hs := httptest.NewServer(srv.Handler())
-	defer func() { hs.Close(); cancel(); <-done; _ = srv.Close() }()
-	deadline := time.Now().Add(30 * time.Second)
-	for !srv.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatal("not ready after 30s")
-		}
-		time.Sleep(10 * time.Millisecond) // polling readiness
-	}
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour})
 
 	var once sync.Once
 	serve.SetBeforeExec(srv, func() {
@@ -226,13 +209,13 @@ func TestScrapeLandingDuringAQueryIsChecked(t *testing.T) {
 			for _, p := range svc.Pods() {
 				p.SetHandler(failing)
 			}
-			serve.ScrapeNow(ctx, srv)
+			serve.ScrapeNow(t.Context(), srv)
 		})
 	})
 	// Evaluated a little ahead (a client's clock): the scrape above lands before that
 	// time, as an interval's scrape started before the request and ended during it does.
 	at := formatTime(time.Now().Add(2 * time.Second))
-	code, r := call(t, http.MethodGet, hs.URL, "/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {at}})
+	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {at}})
 	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" || !strings.Contains(r.Error, svc.Pods()[0].Name) {
 		t.Errorf("every pod failed at a scrape landing during the query: got %d %q %q %s, want 503 unavailable naming the pods", code, r.ErrorType, r.Error, r.Data)
 	}

@@ -1,12 +1,10 @@
 package serve_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -341,15 +339,7 @@ func TestConcurrentQueriesShareTheScrapeInFlight(t *testing.T) {
 		<-release
 		_, _ = w.Write([]byte(waiting))
 	}))
-	srv, err := serve.New(t.Context(), env.Client, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour, MaxAge: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Run(ctx) }()
-	hs := httptest.NewServer(srv.Handler())
-	defer func() { hs.Close(); cancel(); <-done; _ = srv.Close() }()
+	base := runServer(t, t.Context(), serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour, MaxAge: time.Hour})
 
 	// The first scrape (Run's) hangs in the pod; queries arriving meanwhile join it.
 	deadline := time.Now().Add(10 * time.Second)
@@ -360,13 +350,13 @@ func TestConcurrentQueriesShareTheScrapeInFlight(t *testing.T) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			if code, r := query(t, hs.URL, "sum(vllm:num_requests_waiting)"); code != http.StatusOK || vector(t, r)[0].Value[1] != "3" {
+			if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK || vector(t, r)[0].Value[1] != "3" {
 				t.Errorf("got %d %s %q", code, r.Data, r.Error)
 			}
 		})
 	}
 	// Release the pod once every query waits for a scrape.
-	for !strings.Contains(get(t, hs.URL+"/metrics"), fmt.Sprintf("podscrape_serve_queries_waiting_for_scrape %d\n", n)) {
+	for !strings.Contains(get(t, base+"/metrics"), fmt.Sprintf("podscrape_serve_queries_waiting_for_scrape %d\n", n)) {
 		if time.Now().After(deadline) {
 			t.Fatal("the queries never all waited for the scrape")
 		}
