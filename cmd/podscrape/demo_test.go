@@ -33,6 +33,26 @@ func demoCommand(t *testing.T, ctx context.Context, args ...string) (*exec.Cmd, 
 	return cmd, tmp
 }
 
+// runDemoOnceJSON runs demo with args (a one-shot JSON run), fails the test unless it
+// exits 0 with one document per Service, and returns the documents, its stderr and its
+// temporary directory.
+func runDemoOnceJSON(t *testing.T, args ...string) ([]jsonDoc, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd, tmp := demoCommand(t, ctx, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("demo %s: %v (want exit 0); stderr:\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	docs := decodeJSON(t, stdout.String())
+	if len(docs) != 3 {
+		t.Fatalf("documents: got %d, want one per Service; stdout:\n%s", len(docs), stdout.String())
+	}
+	return docs, stderr.String(), tmp
+}
+
 // assertNothingLeft checks that the demo removed its temporary directories and that no
 // process it started (kube-apiserver, etcd: their arguments name directories under tmp)
 // is still running.
@@ -74,21 +94,10 @@ func assertNothingLeft(t *testing.T, tmp string) {
 // cleaned up on exit.
 func TestDemoOnceEndToEnd(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd, tmp := demoCommand(t, ctx, "--once", "-o", "json")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("demo --once: %v (want exit 0); stderr:\n%s", err, stderr.String())
-	}
-	docs := decodeJSON(t, stdout.String())
-	if len(docs) != 3 {
-		t.Fatalf("documents: got %d, want one per Service; stdout:\n%s", len(docs), stdout.String())
-	}
+	docs, stderr, tmp := runDemoOnceJSON(t, "--once", "-o", "json")
 	// Said plainly: the pods are not "not (Ready or terminating)", nor a Go slice.
-	if want := "pods vllm-2-starting, vllm-3-terminating are skipped: one not Ready, one terminating."; !strings.Contains(stderr.String(), want) {
-		t.Errorf("stderr: want %q, got:\n%s", want, stderr.String())
+	if want := "pods vllm-2-starting, vllm-3-terminating are skipped: one not Ready, one terminating."; !strings.Contains(stderr, want) {
+		t.Errorf("stderr: want %q, got:\n%s", want, stderr)
 	}
 	for _, tc := range []struct {
 		doc     jsonDoc
@@ -150,18 +159,7 @@ func TestDemoOnceEndToEnd(t *testing.T) {
 // up" and "No ready pods" for vLLM and SGLang.
 func TestDemoOnceAll(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd, tmp := demoCommand(t, ctx, "--once", "--all", "-o", "json")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("demo --once --all: %v (want exit 0); stderr:\n%s", err, stderr.String())
-	}
-	docs := decodeJSON(t, stdout.String())
-	if len(docs) != 3 {
-		t.Fatalf("documents: got %d, want one per Service; stdout:\n%s", len(docs), stdout.String())
-	}
+	docs, _, tmp := runDemoOnceJSON(t, "--once", "--all", "-o", "json")
 	for i, pods := range [][]string{{"epp-0", "epp-1"}, {"vllm-0", "vllm-1"}, {"sglang-0"}} {
 		d := docs[i]
 		if got := d.upPods(); !slices.Equal(got, pods) || len(d.Pods) != len(pods) {
@@ -179,18 +177,7 @@ func TestDemoOnceAll(t *testing.T) {
 // model servers still labelled with their variant.
 func TestDemoPreviousGeneration(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd, tmp := demoCommand(t, ctx, "--once", "-o", "json", "--generation", "previous")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("demo --once --generation previous: %v (want exit 0); stderr:\n%s", err, stderr.String())
-	}
-	docs := decodeJSON(t, stdout.String())
-	if len(docs) != 3 {
-		t.Fatalf("documents: got %d, want one per Service; stdout:\n%s", len(docs), stdout.String())
-	}
+	docs, _, tmp := runDemoOnceJSON(t, "--once", "-o", "json", "--generation", "previous")
 	if names := docs[0].names(); !slices.Contains(names, "inference_extension_flow_control_queue_size") ||
 		slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "llm_d_epp_") }) {
 		t.Errorf("EPP samples: got %v, want the previous names only", names)
