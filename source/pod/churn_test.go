@@ -48,13 +48,8 @@ func TestFailedScrapesKeepTheSeriesCacheBounded(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			ns := fmt.Sprintf("churn-fail-%d", runs.Add(1))
-			if err := cp.CreateNamespace(ctx, ns); err != nil {
-				t.Fatal(err)
-			}
 			var scrapes atomic.Int64
-			ip := localcluster.NewAddressBlock().Next()
-			srv, err := localcluster.Serve(ip, 0, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			cfg := startHandlerPod(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				n := scrapes.Add(1)
 				w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 				var b strings.Builder
@@ -64,19 +59,7 @@ func TestFailedScrapesKeepTheSeriesCacheBounded(t *testing.T) {
 				b.WriteString(tc.tail)
 				_, _ = w.Write([]byte(b.String()))
 			}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = srv.Close() })
-			sel := map[string]string{"app": "churn"}
-			if err := cp.CreateService(ctx, ns, "churn", sel, int32(srv.Port)); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "p", Labels: sel, IP: ip, Ready: true}); err != nil {
-				t.Fatal(err)
-			}
-			cfg := PodScrapingSourceConfig{ServiceName: "churn", ServiceNamespace: ns, MetricsPort: int32(srv.Port),
-				Clock: clocktesting.NewFakePassiveClock(t0)}
+			cfg.Clock = clocktesting.NewFakePassiveClock(t0)
 			if tc.cfg != nil {
 				tc.cfg(&cfg)
 			}

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/podscrape/podscrape/internal/localcluster"
 	"github.com/podscrape/podscrape/source"
 )
 
@@ -24,12 +23,7 @@ func TestRefreshHeapStaysFlatWithFreshLabelValues(t *testing.T) {
 	pad := strings.Repeat("v", 980)
 	var scrapes atomic.Int64
 	ctx := context.Background()
-	ns := fmt.Sprintf("heap-%d", runs.Add(1))
-	if err := cp.CreateNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	ip := localcluster.NewAddressBlock().Next()
-	srv, err := localcluster.Serve(ip, 0, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	cfg := startHandlerPod(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		n := scrapes.Add(1)
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		var b strings.Builder
@@ -38,18 +32,7 @@ func TestRefreshHeapStaysFlatWithFreshLabelValues(t *testing.T) {
 		}
 		_, _ = w.Write([]byte(b.String()))
 	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	sel := map[string]string{"app": "heap"}
-	if err := cp.CreateService(ctx, ns, "heap", sel, int32(srv.Port)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "p", Labels: sel, IP: ip, Ready: true}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: "heap", ServiceNamespace: ns, MetricsPort: int32(srv.Port)})
+	s, err := NewPodScrapingSource(ctx, cp.Client, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
