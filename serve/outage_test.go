@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 )
@@ -246,6 +249,25 @@ func TestOnlyUnreadyPodsHoldTheSeriesIsUnavailable(t *testing.T) {
 	}
 	if code, r := query(t, base, ofB); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "1" {
 		t.Errorf("model b, whose pod is Ready: got %d %q %s, want 200 and 1", code, r.Error, r.Data)
+	}
+	// Evicted: phase Failed, Ready=True kept (kubernetes#124648). Not scraped (finished),
+	// not removed by its controller either: the model lost its capacity, not its load.
+	var evicted corev1.Pod
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: svc.Namespace, Name: a.Name}, &evicted); err != nil {
+		t.Fatal(err)
+	}
+	evicted.Status.Phase = corev1.PodFailed
+	for i := range evicted.Status.Conditions {
+		if evicted.Status.Conditions[i].Type == corev1.PodReady {
+			evicted.Status.Conditions[i].Status = corev1.ConditionTrue
+		}
+	}
+	if err := env.Client.Status().Update(t.Context(), &evicted); err != nil {
+		t.Fatal(err)
+	}
+	code, r = query(t, base, ofA)
+	if code != http.StatusServiceUnavailable || !strings.Contains(r.Error, "pod "+a.Name+": finished (Failed)") {
+		t.Errorf("model a's only pod evicted: got %d %q %q %s, want 503 naming pod %s finished", code, r.ErrorType, r.Error, r.Data, a.Name)
 	}
 	if err := a.Delete(t.Context()); err != nil {
 		t.Fatal(err)

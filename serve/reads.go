@@ -198,8 +198,8 @@ func (svc *service) onlyDownHold(ctx context.Context, st *scrapeState, sels [][]
 		for _, name := range slices.Sorted(maps.Keys(holders)) {
 			if p := scraped[name]; p != nil {
 				parts = append(parts, fmt.Sprintf("pod %s: %v", name, p.err))
-			} else if svc.unready(ctx, name) {
-				parts = append(parts, fmt.Sprintf("pod %s: not Ready", name))
+			} else if why := svc.unready(ctx, name); why != "" {
+				parts = append(parts, fmt.Sprintf("pod %s: %s", name, why))
 				unready = true
 			}
 		}
@@ -215,25 +215,34 @@ func (svc *service) onlyDownHold(ctx context.Context, st *scrapeState, sels [][]
 	return ""
 }
 
-// unready reports whether pod name of svc's namespace exists, is not terminating and is
-// not Ready: selected, but not scraped. A pod that cannot be read is not reported.
-func (svc *service) unready(ctx context.Context, name string) bool {
+// unready says why pod name of svc's namespace is selected but not scraped: "not Ready",
+// or, for a pod that has finished (evicted, its phase Failed, which may keep Ready=True),
+// "finished (Failed)"; "" when the pod is gone, terminating (a scale-down, a rollout) or
+// Ready, or cannot be read. A finished pod was not removed by its controller: its model
+// lost that capacity, which is not "no load".
+func (svc *service) unready(ctx context.Context, name string) string {
 	if svc.pods == nil {
-		return false
+		return ""
 	}
 	var p corev1.Pod
 	if err := svc.pods.Get(ctx, client.ObjectKey{Namespace: svc.cfg.Source.ServiceNamespace, Name: name}, &p); err != nil {
-		return false
+		return ""
 	}
-	if p.DeletionTimestamp != nil {
-		return false
+	switch {
+	case p.DeletionTimestamp != nil:
+		return ""
+	case p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded:
+		return fmt.Sprintf("finished (%s)", p.Status.Phase)
 	}
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {
-			return c.Status != corev1.ConditionTrue
+			if c.Status == corev1.ConditionTrue {
+				return ""
+			}
+			return "not Ready"
 		}
 	}
-	return true
+	return "not Ready"
 }
 
 // selectorText writes matchers as a selector: {__name__="x",model_name="a"}.
