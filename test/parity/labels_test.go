@@ -2,16 +2,12 @@ package parity
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"net/http"
-	"path/filepath"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
-	"github.com/podscrape/podscrape/internal/localcluster"
-	"github.com/podscrape/podscrape/internal/promserver"
 	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/llmd"
 	"github.com/podscrape/podscrape/source/pod"
@@ -27,10 +23,6 @@ import (
 func TestPodLabelsLabelSeriesAsPrometheus(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	ns := fmt.Sprintf("podlabels-%d", time.Now().UnixNano()%1_000_000)
-	if err := cp.CreateNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
 	type podSpec struct {
 		name, variant, body string
 	}
@@ -39,82 +31,42 @@ func TestPodLabelsLabelSeriesAsPrometheus(t *testing.T) {
 		{"vllm-1", "qwen3-h100", "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{engine=\"0\",instance=\"engine-a\",llm_d_ai_variant=\"exposed\",model_name=\"m\"} 5\n"},
 		{"vllm-2", "", "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{engine=\"0\",model_name=\"m\"} 7\n"},
 	}
-	block := localcluster.NewAddressBlock()
-	ips := make([]string, len(pods))
+	names := make([]string, len(pods))
 	bodies := map[string]string{}
+	variants := map[string]map[string]string{}
 	for i, p := range pods {
-		ips[i] = block.Next()
-		bodies[ips[i]] = p.body
-	}
-	servers, err := localcluster.ServeAll(ips, func(ip string) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-			_, _ = w.Write([]byte(bodies[ip]))
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, s := range servers {
-			_ = s.Close()
-		}
-	})
-	port := servers[0].Port
-	selector := map[string]string{"app": "vllm"}
-	if err := cp.CreateService(ctx, ns, "vllm", selector, int32(port)); err != nil {
-		t.Fatal(err)
-	}
-	for i, p := range pods {
-		l := maps.Clone(selector)
+		names[i] = p.name
+		bodies[p.name] = p.body
 		if p.variant != "" {
-			l[llmd.VariantLabel] = p.variant
+			variants[p.name] = map[string]string{llmd.VariantLabel: p.variant}
 		}
-		mustPod(t, ctx, localcluster.PodSpec{Namespace: ns, Name: p.name, Labels: l, IP: ips[i], Ready: true})
 	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := localcluster.WriteKubeconfig(cp.Config, ns, kubeconfig); err != nil {
-		t.Fatal(err)
-	}
-	var log strings.Builder
-	prom, err := promserver.Start(ctx, promserver.Options{
-		Config: promserver.PodScrapeConfig(kubeconfig, time.Second,
-			promserver.PodJob{Name: "vllm", Namespace: ns, Selector: "app=vllm", Port: port}),
-		Log: &syncWriter{b: &log},
-	})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
-	}
-	t.Cleanup(func() { _ = prom.Stop() })
-
-	src, err := pod.NewPodScrapingSource(ctx, cp.Client, pod.PodScrapingSourceConfig{
-		ServiceName: "vllm", ServiceNamespace: ns, MetricsPort: int32(port), PodLabels: llmd.PodLabels(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(src.Close)
 	queries := map[string]string{
 		"plain":    `vllm:num_requests_waiting`,
 		"grouped":  `max by (instance, pod, llm_d_ai_variant) (vllm:num_requests_waiting)`,
 		"exported": `max by (exported_instance, exported_llm_d_ai_variant, llm_d_ai_variant) (vllm:num_requests_waiting)`,
 	}
-	var names []string
-	for name, q := range queries {
-		names = append(names, name)
-		if err := src.QueryList().Register(source.QueryTemplate{Name: name, Type: source.QueryTypePromQL, Template: q}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sc := startScene(t, ctx, sceneSpec{
+		prefix: "podlabels", names: names, labels: variants, queries: queries,
+		handler: func(name string) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+				_, _ = w.Write([]byte(bodies[name]))
+			})
+		},
+		source: func(c *pod.PodScrapingSourceConfig) { c.PodLabels = llmd.PodLabels() },
+	})
+	ns, prom, src := sc.ns, sc.prom, sc.src
+	queryNames := slices.Collect(maps.Keys(queries))
 	if err := src.QueryList().Register(source.QueryTemplate{Name: "waiting", Type: source.QueryTypeMetricName, Template: "vllm:num_requests_waiting"}); err != nil {
 		t.Fatal(err)
 	}
 	waitScraped(t, ctx, prom, time.Now(), len(pods))
-	results, err := src.Refresh(ctx, source.RefreshSpec{Queries: append(names, "waiting")})
+	results, err := src.Refresh(ctx, source.RefreshSpec{Queries: append(queryNames, "waiting")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := results[names[0]].CollectedAt
+	at := results[queryNames[0]].CollectedAt
 	for name, q := range queries {
 		v, _, _, err := prom.API.Query(ctx, q, at)
 		if err != nil {
@@ -148,19 +100,10 @@ func TestPodLabelsLabelSeriesAsPrometheus(t *testing.T) {
 			l["exported_instance"] = exposed
 		}
 		l["namespace"] = ns
-		l["instance"] = fmt.Sprintf("%s:%d", ips[indexOf(pods, func(p podSpec) bool { return p.name == mv.Labels["pod"] })], port)
+		l["instance"] = sc.instances[mv.Labels["pod"]]
 		got[labelText(l)] = mv.Value
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("metric-name values (with namespace and instance added):\n ours   %v\n theirs %v", got, want)
 	}
-}
-
-func indexOf[T any](s []T, f func(T) bool) int {
-	for i, v := range s {
-		if f(v) {
-			return i
-		}
-	}
-	return -1
 }

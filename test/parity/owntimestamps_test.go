@@ -65,7 +65,7 @@ func TestOwnTimestampsAndStalenessAnswerAsPrometheus(t *testing.T) {
 		"last_flap":  `last_over_time(flap[5m])`,
 		"flap_count": `count by (pod) (count_over_time(flap[5m]) > 0)`,
 	}
-	sc := startScene(t, ctx, "ownts", names, handler, queries)
+	sc := startScene(t, ctx, sceneSpec{prefix: "ownts", names: names, handler: handler, queries: queries})
 	prom, src := sc.prom, sc.src
 	for step := 1; step <= 5; step++ {
 		if step > 1 {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,15 +21,27 @@ import (
 // scene is one Service "vllm" of Ready loopback pods in a namespace of its own, scraped
 // every second by the real Prometheus server and read by a pod source with queries.
 type scene struct {
-	prom *promserver.Server
-	src  *pod.PodScrapingSource
+	ns        string
+	instances map[string]string // each pod's <IP>:<port>, by name
+	prom      *promserver.Server
+	src       *pod.PodScrapingSource
 }
 
-// startScene starts the pods named names (each answering with handler(name)), their
-// Service, the Prometheus server scraping them and a pod source with queries registered
-// (name to PromQL). prefix names the namespace.
-func startScene(t *testing.T, ctx context.Context, prefix string, names []string, handler func(name string) http.Handler, queries map[string]string) scene {
+// sceneSpec is what startScene starts.
+type sceneSpec struct {
+	prefix  string                         // names the namespace
+	names   []string                       // the pods
+	handler func(name string) http.Handler // each pod's answer
+	labels  map[string]map[string]string   // pod labels besides the selector's, by pod
+	source  func(*pod.PodScrapingSourceConfig)
+	queries map[string]string // PromQL by query name, registered on the source
+}
+
+// startScene starts the pods of spec, their Service, the Prometheus server scraping them
+// and a pod source with spec's queries registered.
+func startScene(t *testing.T, ctx context.Context, spec sceneSpec) scene {
 	t.Helper()
+	prefix, names, handler, queries := spec.prefix, spec.names, spec.handler, spec.queries
 	ns := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%1_000_000)
 	if err := cp.CreateNamespace(ctx, ns); err != nil {
 		t.Fatal(err)
@@ -54,7 +68,9 @@ func startScene(t *testing.T, ctx context.Context, prefix string, names []string
 		t.Fatal(err)
 	}
 	for i, name := range names {
-		mustPod(t, ctx, localcluster.PodSpec{Namespace: ns, Name: name, Labels: maps.Clone(selector), IP: ips[i], Ready: true})
+		l := maps.Clone(selector)
+		maps.Copy(l, spec.labels[name])
+		mustPod(t, ctx, localcluster.PodSpec{Namespace: ns, Name: name, Labels: l, IP: ips[i], Ready: true})
 	}
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := localcluster.WriteKubeconfig(cp.Config, ns, kubeconfig); err != nil {
@@ -75,9 +91,11 @@ func startScene(t *testing.T, ctx context.Context, prefix string, names []string
 			t.Logf("prometheus log:\n%s", log.String())
 		}
 	})
-	src, err := pod.NewPodScrapingSource(ctx, cp.Client, pod.PodScrapingSourceConfig{
-		ServiceName: "vllm", ServiceNamespace: ns, MetricsPort: int32(port),
-	})
+	cfg := pod.PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: ns, MetricsPort: int32(port)}
+	if spec.source != nil {
+		spec.source(&cfg)
+	}
+	src, err := pod.NewPodScrapingSource(ctx, cp.Client, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,5 +105,9 @@ func startScene(t *testing.T, ctx context.Context, prefix string, names []string
 			t.Fatal(err)
 		}
 	}
-	return scene{prom: prom, src: src}
+	instances := map[string]string{}
+	for i, name := range names {
+		instances[name] = net.JoinHostPort(ips[i], strconv.Itoa(port))
+	}
+	return scene{ns: ns, instances: instances, prom: prom, src: src}
 }

@@ -52,7 +52,7 @@ func TestSkewedTimestampsAnswerAsPrometheus(t *testing.T) {
 		"ahead":     `sum by (pod) (ahead_total)`,
 		"far_ahead": `sum by (pod) (far_ahead_total)`,
 	}
-	sc := startScene(t, ctx, "skew", names, handler, queries)
+	sc := startScene(t, ctx, sceneSpec{prefix: "skew", names: names, handler: handler, queries: queries})
 	prom, src := sc.prom, sc.src
 
 	for step := 1; step <= 4; step++ {
