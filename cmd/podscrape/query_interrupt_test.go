@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,19 +15,8 @@ import (
 // that is how it stops.
 func TestQueryInterruptedBeforeAnAnswerFails(t *testing.T) {
 	t.Parallel()
-	arrived := make(chan struct{}, 16)
-	hang := make(chan struct{})
-	t.Cleanup(func() { close(hang) })
-	svc := newTestService(t, "hung", http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		select {
-		case arrived <- struct{}{}:
-		default:
-		}
-		select {
-		case <-hang:
-		case <-r.Context().Done():
-		}
-	}))
+	hung, arrived := hangingHandler(t)
+	svc := newTestService(t, "hung", hung)
 	query := []string{"-n", svc.namespace, "query", "sum(x)", svc.name, "--port", port(svc.port), "--timeout", "50s"}
 	scrape := []string{"-n", svc.namespace, "scrape", svc.name, "--port", port(svc.port), "--timeout", "50s"}
 	// One at a time: each process's one request is the one arrival the case waits for.
@@ -45,23 +32,10 @@ func TestQueryInterruptedBeforeAnAnswerFails(t *testing.T) {
 		{"scrape watch before its first frame", append(scrape, "--watch", "1h")},
 		{"scrape watch json before its first frame", append(scrape, "--watch", "1h", "-o", "json")},
 	} {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cmd := binaryCommand(ctx, tc.args...)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+		cmd, stdout, stderr, ok := interruptOnArrival(t, tc.name, arrived, tc.args...)
+		if !ok {
+			continue
 		}
-		select {
-		case <-arrived:
-		case <-ctx.Done():
-			t.Fatalf("%s: the pod was never asked; stderr:\n%s", tc.name, stderr.String())
-		}
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		_ = cmd.Wait()
 		if got := exitStatus(cmd); got != "exit 1" || stdout.Len() != 0 {
 			t.Errorf("%s: got %s and stdout %q, want exit 1 and nothing on stdout", tc.name, got, stdout.String())
 		}
