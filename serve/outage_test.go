@@ -136,13 +136,7 @@ func TestNoReadyPodIsUnavailable(t *testing.T) {
 // nothing of b, whose history holds only model b's series, and is answered; a query that
 // does match b's series is 503.
 func TestAnotherModelsServiceDownIsNotRead(t *testing.T) {
-	a := newService(t, "vllm-a", 1, "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"a\"} 9\n")
-	b, err := env.NewService(t.Context(), podscrapetest.ServiceOptions{Namespace: a.Namespace, Name: "vllm-b", Pods: 1,
-		Body: "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"b\"} 1\n"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
+	a, b := twoModelServices(t)
 	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(a), serviceConfig(b)}, MaxAge: time.Nanosecond})
 	const ofA = `sum(vllm:num_requests_waiting{model_name="a"})`
 	if code, r := query(t, base, ofA); code != http.StatusOK || len(vector(t, r)) != 1 {
@@ -166,13 +160,7 @@ func TestAnotherModelsServiceDownIsNotRead(t *testing.T) {
 // held when it last gave data still decides, label matchers included: model a's query is
 // answered, model b's and the metric's alone are 503.
 func TestAnotherModelsServiceDownPastTheRetentionIsNotRead(t *testing.T) {
-	a := newService(t, "vllm-a", 1, "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"a\"} 9\n")
-	b, err := env.NewService(t.Context(), podscrapetest.ServiceOptions{Namespace: a.Namespace, Name: "vllm-b", Pods: 1,
-		Body: "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"b\"} 1\n"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
+	a, b := twoModelServices(t)
 	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(a), serviceConfig(b)}, MaxAge: time.Nanosecond, Retention: time.Second})
 	b.Pods()[0].SetHandler(failing)
 	// Poll (each query scrapes, MaxAge) until the retention has dropped b's series.
@@ -275,4 +263,18 @@ func TestOnlyUnreadyPodsHoldTheSeriesIsUnavailable(t *testing.T) {
 	if code, r := query(t, base, ofA); code != http.StatusOK || string(r.Data) != `{"resultType":"vector","result":[]}` {
 		t.Errorf("model a's pod deleted: got %d %q %s, want 200 and the empty answer", code, r.Error, r.Data)
 	}
+}
+
+// twoModelServices starts two vLLM Services in one namespace, one per model: vllm-a's pod
+// exposes model a's queue (9), vllm-b's model b's (1).
+func twoModelServices(t *testing.T) (a, b *podscrapetest.Service) {
+	t.Helper()
+	a = newService(t, "vllm-a", 1, "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"a\"} 9\n")
+	b, err := env.NewService(t.Context(), podscrapetest.ServiceOptions{Namespace: a.Namespace, Name: "vllm-b", Pods: 1,
+		Body: "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"b\"} 1\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return a, b
 }
