@@ -185,3 +185,18 @@ const (
 	textFormat  = "text/plain; version=0.0.4; charset=utf-8"
 	openMetrics = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 )
+
+// startPiped starts cmd with its stdout a pipe to read from and its stderr kept.
+func startPiped(t *testing.T, cmd *exec.Cmd) (io.ReadCloser, *bytes.Buffer) {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return stdout, &stderr
+}

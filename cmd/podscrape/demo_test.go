@@ -200,15 +200,7 @@ func TestDemoJSONStartsNoPrometheus(t *testing.T) {
 	defer cancel()
 	cmd, tmp := demoCommand(t, ctx, "-o", "json", "--interval", "100ms")
 	cmd.Env = append(cmd.Env, "PROMETHEUS_BINARY="+filepath.Join(tmp, "no-such-prometheus"))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdout, stderr := startPiped(t, cmd)
 	dec := json.NewDecoder(stdout)
 	var services []string
 	for range 3 {
@@ -255,15 +247,7 @@ func TestDemoStopsCleanly(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			cmd, tmp := demoCommand(t, ctx, "--interval", "100ms")
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			stdout, stderr := startPiped(t, cmd)
 			view, err := readRefreshes(ctx, stdout, 2)
 			if err != nil {
 				t.Fatalf("%v; stderr:\n%s", err, stderr.String())

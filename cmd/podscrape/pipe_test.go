@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -38,15 +37,7 @@ func TestClosedStdoutExitsQuietly(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			cmd := binaryCommand(ctx, tc.args...)
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			stdout, stderr := startPiped(t, cmd)
 			if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
 				t.Fatalf("first line: %v; stderr:\n%s", err, stderr.String())
 			}
