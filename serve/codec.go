@@ -38,6 +38,11 @@ func (d *queryData) writeTo(stream *jsoniter.Stream) bool {
 	case promql.Matrix:
 		writeMatrix(stream, v)
 	}
+	if d.Stats != nil {
+		stream.WriteMore()
+		stream.WriteObjectField("stats")
+		stream.WriteVal(d.Stats)
+	}
 	stream.WriteObjectEnd()
 	return true
 }

@@ -9,12 +9,16 @@ import (
 
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/util/stats"
 )
 
 // queryData is the data of a query's answer, as Prometheus encodes it.
 type queryData struct {
 	ResultType parser.ValueType `json:"resultType"`
 	Result     parser.Value     `json:"result"`
+	// Stats are the evaluation's statistics, when the request's stats parameter asks
+	// for them (any value, as Prometheus' default renderer reads it); nil: none.
+	Stats stats.QueryStats `json:"stats,omitempty"`
 }
 
 // queryParams are what a query or query_range request asks.
@@ -25,6 +29,7 @@ type queryParams struct {
 	limit      int
 	lookback   time.Duration // the request's lookback_delta; 0: the server's
 	timeout    time.Duration // the request's timeout; 0: none
+	stats      string        // the request's stats parameter; "": no statistics
 	opts       promql.QueryOpts
 }
 
@@ -160,7 +165,13 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 			ans.warnings = append(ans.warnings, "results truncated due to limit")
 		}
 	}
+	if warning := statsParamWarning(p.stats); warning != "" {
+		ans.warnings = append(ans.warnings, warning)
+	}
 	ans.data = &queryData{ResultType: value.Type(), Result: emptyNotNull(value)}
+	if p.stats != "" {
+		ans.data.Stats = stats.NewQueryStats(ans.qry.Stats())
+	}
 	return ans, nil
 }
 
@@ -233,8 +244,22 @@ func (s *Server) parseQueryParams(r *http.Request, ranged bool) (queryParams, *a
 			return p, &apiError{errorBadData, errors.New("error parsing lookback delta duration: " + err.Error())}
 		}
 	}
-	p.opts = promql.NewPrometheusQueryOpts(false, p.lookback, nil)
+	p.stats = r.FormValue("stats")
+	// Per-step statistics are asked with stats=all, and given only by an engine that
+	// enables them, which Prometheus' does not by default (its promql-per-step-stats
+	// feature) and serve's does not.
+	p.opts = promql.NewPrometheusQueryOpts(p.stats == "all", p.lookback, nil)
 	return p, nil
+}
+
+// statsParamWarning is the warning Prometheus adds to an answer whose stats parameter is
+// neither empty nor one of the values it documents ("true", "all"); "" when it adds none.
+func statsParamWarning(v string) string {
+	switch v {
+	case "", "true", "all":
+		return ""
+	}
+	return fmt.Sprintf("value %q for parameter \"stats\" is deprecated and will be rejected in the next major release, use %q or %q", v, "true", "all")
 }
 
 // truncate keeps the first limit series of a vector or matrix.

@@ -201,6 +201,31 @@ func TestSameJSONAsPrometheus(t *testing.T) {
 	if sc != pc || !reflect.DeepEqual(se, pe) {
 		t.Errorf("query_exemplars: serve %d %+v, prometheus %d %+v", sc, se, pc, pe)
 	}
+	// stats: the evaluation's statistics in the data, with Prometheus' fields (their
+	// values are timings and counts of each server's own evaluation), and its warning
+	// for a value it does not document.
+	for _, tc := range []struct {
+		path   string
+		params url.Values
+	}{
+		{"/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {at}, "stats": {"true"}}},
+		{"/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {at}, "stats": {"all"}}},
+		{"/api/v1/query", url.Values{"query": {"scalar(sum(vllm:num_requests_waiting))"}, "time": {at}, "stats": {"1"}}},
+		{"/api/v1/query_range", url.Values{"query": {"vllm:num_requests_waiting"}, "start": {from}, "end": {at}, "step": {"1"}, "stats": {"all"}}},
+		{"/api/v1/query_range", url.Values{"query": {"vllm:num_requests_waiting"}, "start": {from}, "end": {at}, "step": {"1"}}},
+	} {
+		name := tc.path + "?" + tc.params.Encode()
+		sc, se := get(t, base, tc.path, tc.params)
+		pc, pe := get(t, prom.URL, tc.path, tc.params)
+		sd, _ := se.Data.(map[string]any)
+		pd, _ := pe.Data.(map[string]any)
+		if sc != pc || !slices.Equal(se.Warnings, pe.Warnings) || !reflect.DeepEqual(shape(sd["stats"]), shape(pd["stats"])) {
+			sj, _ := json.Marshal(sd["stats"])
+			pj, _ := json.Marshal(pd["stats"])
+			t.Errorf("%s:\nserve      %d %q stats %s\nprometheus %d %q stats %s", name, sc, se.Warnings, sj, pc, pe.Warnings, pj)
+		}
+	}
+
 	// POST with a form, as prometheus-adapter and Grafana send queries.
 	form := url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {at}}
 	if s, p := post(t, base, "/api/v1/query", form), post(t, prom.URL, "/api/v1/query", form); s != p {
@@ -211,6 +236,27 @@ func TestSameJSONAsPrometheus(t *testing.T) {
 			t.Errorf("%s: serve %d, prometheus %d", path, s, p)
 		}
 	}
+}
+
+// shape is v with every number 0: the fields of a JSON value, not its measurements.
+func shape(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			out[k] = shape(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = shape(e)
+		}
+		return out
+	case float64:
+		return 0.0
+	}
+	return v
 }
 
 // getBody asks base+path with params and returns the status code and the body.
