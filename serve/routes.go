@@ -104,8 +104,29 @@ func handleOptions(w http.ResponseWriter, _ *http.Request) {
 
 // handleExemplars serves /api/v1/query_exemplars: none, as a Prometheus server without
 // exemplar storage answers (text expositions carry none here), so Grafana's exemplar
-// toggle gets an answer rather than a 404.
-func (s *Server) handleExemplars(w http.ResponseWriter, _ *http.Request) {
+// toggle gets an answer rather than a 404. Its parameters are checked as Prometheus
+// checks them: a bad start, end or expression is 400, not an empty answer. An
+// expression without a selector (1+1) answers [] too, where Prometheus answers 204 with
+// no body, which client_golang's QueryExemplars fails to decode.
+func (s *Server) handleExemplars(w http.ResponseWriter, r *http.Request) {
+	start, err := timeParam(r, "start", minTime)
+	if err != nil {
+		respondError(w, badParam(err, "start"))
+		return
+	}
+	end, err := timeParam(r, "end", maxTime)
+	if err != nil {
+		respondError(w, badParam(err, "end"))
+		return
+	}
+	if end.Before(start) {
+		respondError(w, &apiError{errorBadData, errors.New("end timestamp must not be before start timestamp")})
+		return
+	}
+	if _, err := s.parser.ParseExpr(r.FormValue("query")); err != nil {
+		respondError(w, &apiError{errorBadData, err})
+		return
+	}
 	respond(w, []any{}, nil, nil)
 }
 

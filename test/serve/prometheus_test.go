@@ -130,6 +130,12 @@ func TestSameJSONAsPrometheus(t *testing.T) {
 		{"/api/v1/label/model_name/values", url.Values{"match[]": {"sum("}}},
 		{"/api/v1/metadata", url.Values{"metric": {"nope"}}},
 		{"/api/v1/metadata", url.Values{"metric": {"vllm:num_requests_waiting"}, "limit": {"x"}}},
+		// Grafana's probe of exemplar support sends milliseconds as start and end.
+		{"/api/v1/query_exemplars", url.Values{"query": {"test"}, "start": {"1796591713659"}, "end": {"1796593513659"}}},
+		{"/api/v1/query_exemplars", url.Values{"query": {"sum("}}},
+		{"/api/v1/query_exemplars", url.Values{"query": {"up"}, "start": {"x"}}},
+		{"/api/v1/query_exemplars", url.Values{"query": {"up"}, "end": {"x"}}},
+		{"/api/v1/query_exemplars", url.Values{"query": {"up"}, "start": {"10"}, "end": {"1"}}},
 	} {
 		name := tc.path + "?" + tc.params.Encode()
 		sc, se := get(t, base, tc.path, tc.params)
