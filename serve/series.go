@@ -42,17 +42,26 @@ func parseMetaParams(pr parser.Parser, r *http.Request, requireMatch bool) (meta
 		return p, badParam(err, "end")
 	}
 	p.mint, p.maxt = start.UnixMilli(), end.UnixMilli()
-	for _, s := range r.Form["match[]"] {
-		ms, err := pr.ParseMetricSelector(s)
-		if err == nil && allEmpty(ms) {
-			err = errors.New("match[] must contain at least one non-empty matcher")
-		}
-		if err != nil {
-			return p, matchError(err, requireMatch)
-		}
-		p.matchers = append(p.matchers, ms)
+	if p.matchers, err = parseMatchers(pr, r.Form["match[]"]); err != nil {
+		return p, matchError(err, requireMatch)
 	}
 	return p, nil
+}
+
+// parseMatchers parses match[] values as Prometheus does: every one first (the first
+// that does not parse is the error), then each checked for a matcher that does not
+// match the empty string, without which it would select every series.
+func parseMatchers(pr parser.Parser, values []string) ([][]*labels.Matcher, error) {
+	sets, err := pr.ParseMetricSelectors(values)
+	if err != nil {
+		return nil, err
+	}
+	for _, ms := range sets {
+		if allEmpty(ms) {
+			return nil, errors.New("match[] must contain at least one non-empty matcher")
+		}
+	}
+	return sets, nil
 }
 
 // matchError is a bad match[]'s error as Prometheus words it: /api/v1/series (the

@@ -136,6 +136,9 @@ func TestSameJSONAsPrometheus(t *testing.T) {
 		{"/api/v1/query_exemplars", url.Values{"query": {"up"}, "start": {"x"}}},
 		{"/api/v1/query_exemplars", url.Values{"query": {"up"}, "end": {"x"}}},
 		{"/api/v1/query_exemplars", url.Values{"query": {"up"}, "start": {"10"}, "end": {"1"}}},
+		// Every match[] is parsed before any is checked for emptiness.
+		{"/api/v1/series", url.Values{"match[]": {`{a=""}`, "sum("}}},
+		{"/api/v1/labels", url.Values{"match[]": {`{a=""}`, "sum("}}},
 	} {
 		name := tc.path + "?" + tc.params.Encode()
 		sc, se := get(t, base, tc.path, tc.params)
