@@ -2,9 +2,11 @@ package serve
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -143,11 +145,51 @@ func (s *Server) handleFormatQuery(w http.ResponseWriter, r *http.Request) {
 
 // handleRules serves /api/v1/rules: no rule groups, as a Prometheus server without rule
 // files answers (serve evaluates no rules), so Grafana's alerting view, which asks every
-// Prometheus data source for its rules, lists none instead of failing on a 404.
-func (s *Server) handleRules(w http.ResponseWriter, _ *http.Request) {
+// Prometheus data source for its rules, lists none instead of failing on a 404. Its
+// parameters are checked as Prometheus checks them: a bad one is 400, not an empty list.
+func (s *Server) handleRules(w http.ResponseWriter, r *http.Request) {
+	if err := s.checkRulesParams(r); err != nil {
+		respondError(w, err)
+		return
+	}
 	respond(w, struct {
 		Groups []any `json:"groups"`
 	}{Groups: []any{}}, nil, nil)
+}
+
+// checkRulesParams checks a rules request's parameters in Prometheus' order, with its
+// messages: match[], type, exclude_alerts, then the pagination of groups, whose token
+// can name no group here.
+func (s *Server) checkRulesParams(r *http.Request) *apiError {
+	if _, err := parseMatchers(s.parser, r.Form["match[]"]); err != nil {
+		return &apiError{errorBadData, err}
+	}
+	query := r.URL.Query()
+	if typ := strings.ToLower(query.Get("type")); typ != "" && typ != "alert" && typ != "record" {
+		return badParam(fmt.Errorf("not supported value %q", typ), "type")
+	}
+	if v := strings.ToLower(query.Get("exclude_alerts")); v != "" {
+		if _, err := strconv.ParseBool(v); err != nil {
+			return badParam(fmt.Errorf("error converting exclude_alerts: %w", err), "exclude_alerts")
+		}
+	}
+	limit, token := query.Get("group_limit"), query.Get("group_next_token")
+	if token != "" && limit == "" {
+		return badParam(errors.New("group_limit needs to be present in order to paginate over the groups"), "group_next_token")
+	}
+	if limit != "" {
+		n, err := strconv.ParseInt(limit, 10, 32)
+		if err != nil {
+			return badParam(fmt.Errorf("group_limit needs to be a valid number: %w", err), "group_limit")
+		}
+		if n <= 0 {
+			return badParam(errors.New("group_limit needs to be greater than 0"), "group_limit")
+		}
+		if token != "" {
+			return badParam(fmt.Errorf("invalid group_next_token '%v'. were rule groups changed?", token), "group_next_token")
+		}
+	}
+	return nil
 }
 
 // handleAlerts serves /api/v1/alerts: no alerts, as a Prometheus server without rules

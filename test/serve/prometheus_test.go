@@ -139,6 +139,18 @@ func TestSameJSONAsPrometheus(t *testing.T) {
 		// Every match[] is parsed before any is checked for emptiness.
 		{"/api/v1/series", url.Values{"match[]": {`{a=""}`, "sum("}}},
 		{"/api/v1/labels", url.Values{"match[]": {`{a=""}`, "sum("}}},
+		// Neither evaluates rules, but both check what a rules request asks.
+		{"/api/v1/rules", url.Values{"type": {"ALERT"}, "exclude_alerts": {"TRUE"}}},
+		{"/api/v1/rules", url.Values{"type": {"x"}}},
+		{"/api/v1/rules", url.Values{"match[]": {"sum("}}},
+		{"/api/v1/rules", url.Values{"match[]": {`{a=""}`}}},
+		{"/api/v1/rules", url.Values{"match[]": {`up`}, "rule_name[]": {"a"}, "rule_group[]": {"b"}, "file[]": {"c"}}},
+		{"/api/v1/rules", url.Values{"exclude_alerts": {"maybe"}}},
+		{"/api/v1/rules", url.Values{"group_limit": {"x"}}},
+		{"/api/v1/rules", url.Values{"group_limit": {"0"}}},
+		{"/api/v1/rules", url.Values{"group_limit": {"1"}}},
+		{"/api/v1/rules", url.Values{"group_next_token": {"abc"}}},
+		{"/api/v1/rules", url.Values{"group_limit": {"1"}, "group_next_token": {"abc"}}},
 	} {
 		name := tc.path + "?" + tc.params.Encode()
 		sc, se := get(t, base, tc.path, tc.params)
