@@ -45,8 +45,10 @@ type Options struct {
 
 	// SampleLimit, when positive, is the most sample lines an exposition may hold,
 	// counting those Keep skips, so that a target fails or not whatever the caller asks
-	// for. One more makes Parse return an error wrapping ErrSampleLimit. Zero or less
-	// means no limit.
+	// for. One more makes Parse return an error wrapping ErrSampleLimit that says how
+	// many there are: as Prometheus' scrape loop, Parse reads the exposition to its end
+	// to count them (and returns that count), emitting none past the limit; a syntax
+	// error after the limit is the error instead. Zero or less means no limit.
 	SampleLimit int
 }
 
@@ -65,6 +67,7 @@ type Parser struct {
 	// The current exposition.
 	format      Format
 	samples     int    // sample lines seen
+	overLimit   int    // the line of the first sample past Options.SampleLimit; 0: none
 	duplicates  int    // sample lines dropped as repeats of an earlier series
 	outOfBounds int    // sample lines dropped for a timestamp beyond int64 milliseconds
 	family      string // the family named by the latest metadata line
@@ -170,6 +173,10 @@ func (p *Parser) Parse(r io.Reader, f Format, emit func(*Sample) error) (samples
 	if f == FormatOpenMetrics && !p.eof && p.lr.line > 0 {
 		return p.samples, &ParseError{Line: p.lr.line + 1, Msg: "missing # EOF"}
 	}
+	if p.overLimit > 0 {
+		return p.samples, fmt.Errorf("line %d: %w: %d samples, more than the limit of %d",
+			p.overLimit, ErrSampleLimit, p.samples, p.opts.SampleLimit)
+	}
 	p.flushMetadata()
 	return p.samples, nil
 }
@@ -197,7 +204,7 @@ func (p *Parser) begin(r io.Reader, f Format) {
 	}
 	p.lr.reset(r)
 	p.format = f
-	p.samples, p.duplicates, p.outOfBounds = 0, 0, 0
+	p.samples, p.duplicates, p.outOfBounds, p.overLimit = 0, 0, 0, 0
 	p.family, p.ftype, p.floatLabel = "", TypeUnknown, ""
 	p.eof = false
 	p.series.reset()

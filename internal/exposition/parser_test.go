@@ -273,34 +273,56 @@ func TestParseKeep(t *testing.T) {
 	}
 }
 
+// TestParseSampleLimit: past Options.SampleLimit nothing more is emitted, but the
+// exposition is read to its end, as Prometheus' scrape loop reads it "so we report the
+// correct total number of samples scraped": Parse returns every sample line, and the
+// error says how many there are beside the limit (an operator raising the limit needs
+// the value), from the first line over it. A parse error after the limit is the error,
+// as in Prometheus.
 func TestParseSampleLimit(t *testing.T) {
-	input := "a 1\nb 2\nc 3\n"
+	input := "a 1\nb 2\nc 3\n# HELP d D.\nd 4\ne{x=\"1\"} 5\n"
 	for _, tc := range []struct {
 		name    string
+		input   string
 		limit   int
 		keep    func(string, string) bool
-		wantErr bool
+		wantErr string // "" for none
 		wantN   int
 	}{
-		{name: "under", limit: 3, wantN: 3},
-		{name: "over", limit: 2, wantErr: true, wantN: 3},
-		{name: "skipped samples count", limit: 2, keep: func(n, _ string) bool { return n == "a" }, wantErr: true, wantN: 3},
-		{name: "unlimited", limit: 0, wantN: 3},
-		{name: "negative is unlimited", limit: -1, wantN: 3},
+		{name: "under", limit: 6, wantN: 5},
+		{name: "at", limit: 5, wantN: 5},
+		{name: "one over", limit: 4, wantN: 5, wantErr: "line 6: sample limit exceeded: 5 samples, more than the limit of 4"},
+		{name: "over", limit: 2, wantN: 5, wantErr: "line 3: sample limit exceeded: 5 samples, more than the limit of 2"},
+		{name: "skipped samples count", limit: 2, keep: func(n, _ string) bool { return n == "a" }, wantN: 5,
+			wantErr: "line 3: sample limit exceeded: 5 samples, more than the limit of 2"},
+		{name: "a parse error after the limit wins", input: input + "f{ 6\ng 7\n", limit: 2, wantN: 6, wantErr: "line 7"},
+		{name: "unlimited", limit: 0, wantN: 5},
+		{name: "negative is unlimited", limit: -1, wantN: 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			in := input
+			if tc.input != "" {
+				in = tc.input
+			}
 			p := NewParser(Options{SampleLimit: tc.limit, Keep: tc.keep})
-			n, err := p.Parse(strings.NewReader(input), FormatText, nil)
+			emitted := 0
+			n, err := p.Parse(strings.NewReader(in), FormatText, func(*Sample) error { emitted++; return nil })
 			if n != tc.wantN {
 				t.Errorf("got %d samples, want %d", n, tc.wantN)
 			}
-			if got := errors.Is(err, ErrSampleLimit); got != tc.wantErr {
-				t.Fatalf("got error %v, want ErrSampleLimit: %t", err, tc.wantErr)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("got error %v, want none", err)
+			case tc.wantErr == "":
+			case err == nil || !strings.Contains(err.Error(), tc.wantErr):
+				t.Fatalf("got error %v, want one containing %q", err, tc.wantErr)
+			case tc.input == "" && !errors.Is(err, ErrSampleLimit):
+				t.Fatalf("got error %v, want ErrSampleLimit", err)
+			case tc.input != "" && errors.Is(err, ErrSampleLimit):
+				t.Fatalf("got error %v, want the parse error alone", err)
 			}
-			if tc.wantErr {
-				if want := fmt.Sprintf("line 3: sample limit exceeded: more than %d samples", tc.limit); err.Error() != want {
-					t.Errorf("got error %q, want %q", err, want)
-				}
+			if max := tc.limit; max > 0 && tc.keep == nil && emitted > max {
+				t.Errorf("emitted %d samples, want at most the limit %d", emitted, max)
 			}
 		})
 	}

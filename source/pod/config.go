@@ -80,7 +80,8 @@ type PodScrapingSourceConfig struct {
 	// with ErrBodyTooLarge. Default 16 MiB.
 	MaxBodyBytes int64
 	// SampleLimit caps the samples taken from one pod; a pod over it fails with an error
-	// wrapping ErrSampleLimit. Zero: no limit.
+	// wrapping ErrSampleLimit that says how many samples it exposes, as Prometheus'
+	// sample_limit fails its target. Zero: no limit.
 	SampleLimit int
 
 	// TLSCAData is a PEM bundle of the CAs that sign the pods' serving certificates, for

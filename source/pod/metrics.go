@@ -167,8 +167,10 @@ func (m *metrics) observeScrapes(pods []podScrape) {
 		if reason != ReasonCanceled {
 			m.duration.Observe(pods[i].duration.Seconds())
 		}
-		scraped += pods[i].scraped
-		dropped += pods[i].dropped
+		if pods[i].err == nil { // a failed pod's count (over SampleLimit: every sample) is not of a pod scraped
+			scraped += pods[i].scraped
+			dropped += pods[i].dropped
+		}
 	}
 	m.samples.Add(float64(scraped))
 	m.duplicates.Add(float64(dropped))

@@ -3,6 +3,7 @@ package pod
 import (
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -93,7 +94,12 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 		for i := range ps.matches {
 			ps.matches[i] = ps.matches[i][:0]
 		}
-		ps.scraped, ps.dropped = 0, 0
+		if !errors.Is(err, ErrSampleLimit) {
+			// Over SampleLimit, scrape_samples_scraped is every sample the pod exposes,
+			// as Prometheus reports it (the parser read on to count them).
+			ps.scraped = 0
+		}
+		ps.dropped = 0
 	}
 	up := 1.0
 	if err != nil {
