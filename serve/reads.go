@@ -152,12 +152,8 @@ func (s *Server) availability(ctx context.Context, sels [][]*labels.Matcher, rea
 			continue
 		}
 		if failed := st.failed(); len(failed) > 0 {
-			parts := make([]string, len(failed))
-			for i, p := range failed {
-				parts[i] = fmt.Sprintf("pod %s: %v", p.name, p.err)
-			}
 			warnings = append(warnings, fmt.Sprintf("service %s: %d of %d pods failed their latest scrape at %s, the answer leaves them out: %s",
-				svc.key, len(failed), len(st.pods), st.start.UTC().Format(warningTime), strings.Join(parts, "; ")))
+				svc.key, len(failed), len(st.pods), st.start.UTC().Format(warningTime), podErrors(failed)))
 		}
 	}
 	for _, svc := range may {
@@ -210,7 +206,7 @@ func (svc *service) onlyDownHold(ctx context.Context, st *scrapeState, sels [][]
 		if unready {
 			what += " or is not Ready"
 		}
-		return fmt.Sprintf("service %s: every pod with series matching %s %s: %s", svc.key, selectorText(m), what, strings.Join(parts, "; "))
+		return fmt.Sprintf("service %s: every pod with series matching %s %s: %s", svc.key, selectorText(m), what, joinNamed(parts))
 	}
 	return ""
 }
@@ -243,6 +239,36 @@ func (svc *service) unready(ctx context.Context, name string) string {
 		}
 	}
 	return "not Ready"
+}
+
+// maxPodsNamed is how many pods' errors one warning or error names: a Service of 2,000
+// pods, 1,000 of them failing, would add 200 KB to every answer. Prometheus' API answers
+// at most 10 of a query's warnings likewise, and counts the others; /api/v1/targets
+// has every pod's error.
+const maxPodsNamed = 10
+
+// podErrors names pods and their errors, the first maxPodsNamed of them, then how many
+// more there are.
+func podErrors(pods []podState) string {
+	parts := make([]string, 0, min(len(pods), maxPodsNamed))
+	for _, p := range pods[:min(len(pods), maxPodsNamed)] {
+		parts = append(parts, fmt.Sprintf("pod %s: %v", p.name, p.err))
+	}
+	return joinNamed(parts) + more(len(pods))
+}
+
+// joinNamed joins the "pod name: why" parts, the first maxPodsNamed of them, then how
+// many more there are.
+func joinNamed(parts []string) string {
+	return strings.Join(parts[:min(len(parts), maxPodsNamed)], "; ") + more(len(parts))
+}
+
+// more says how many of n pods were left unnamed; "" when none.
+func more(n int) string {
+	if n <= maxPodsNamed {
+		return ""
+	}
+	return fmt.Sprintf("; and %d more pods (each in /api/v1/targets)", n-maxPodsNamed)
 }
 
 // selectorText writes matchers as a selector: {__name__="x",model_name="a"}.

@@ -2,7 +2,6 @@ package serve
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -185,14 +184,11 @@ func downPods(prev, st *scrapeState) []podState {
 
 // errUnavailable is why a Service read by a query gave no data.
 func (s *service) errUnavailable(st *scrapeState) error {
-	var b []error
-	for _, p := range st.failed() {
-		b = append(b, fmt.Errorf("pod %s: %w", p.name, p.err))
-	}
-	if len(b) == 0 {
+	failed := st.failed()
+	if len(failed) == 0 {
 		return fmt.Errorf("service %s: latest scrape at %s: %w", s.key, st.start.UTC().Format(time.RFC3339), st.err)
 	}
-	return fmt.Errorf("service %s: every pod failed its latest scrape at %s: %w", s.key, st.start.UTC().Format(time.RFC3339), errors.Join(b...))
+	return fmt.Errorf("service %s: every pod failed its latest scrape at %s: %s", s.key, st.start.UTC().Format(time.RFC3339), podErrors(failed))
 }
 
 // heldSeries returns the labels of the series the Service's history holds (the

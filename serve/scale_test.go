@@ -1,0 +1,50 @@
+package serve_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/podscrape/podscrape/serve"
+)
+
+// TestFailedPodsNamedWithinABound: a Service of many pods, many of them failing (a bad
+// rollout of a 2,000-pod Service), must not make every query's answer carry every failed
+// pod's error: each warning and 503 named them all, about 200 bytes a pod, 200 KB an
+// answer for 1,000 pods, on every KEDA poll and dashboard panel (and in their logs).
+// As Prometheus' API answers at most 10 of a query's warnings and says how many more
+// there were, serve names the first 10 pods and counts the others;
+// /api/v1/targets has each pod's error.
+func TestFailedPodsNamedWithinABound(t *testing.T) {
+	const pods, failing = 40, 30
+	some := newService(t, "some", pods, waiting)
+	all := newService(t, "all", pods, waiting)
+	boom := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) })
+	for i, p := range some.Pods() {
+		if i < failing {
+			p.SetHandler(boom)
+		}
+	}
+	for _, p := range all.Pods() {
+		p.SetHandler(boom)
+	}
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(some), serviceConfig(all)}})
+
+	named := func(text string) int { return strings.Count(text, "HTTP status 500") }
+	code, r := query(t, base, `sum(vllm:num_requests_waiting{job="some"})`)
+	if code != http.StatusOK || len(r.Warnings) != 1 {
+		t.Fatalf("some pods failing: %d %q, warnings %q; want 200 and one warning", code, r.Error, r.Warnings)
+	}
+	w := r.Warnings[0]
+	if n := named(w); n != 10 || !strings.Contains(w, "30 of 40 pods failed") || !strings.Contains(w, "and 20 more") || len(w) > 4<<10 {
+		t.Errorf("warning of %d bytes names %d pods' errors: %q; want 10 of them, \"30 of 40 pods failed\" and \"and 20 more\"", len(w), n, w)
+	}
+
+	code, r = query(t, base, `sum(vllm:num_requests_waiting{job="all"})`)
+	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" {
+		t.Fatalf("every pod failing: %d %s %q; want 503 unavailable", code, r.ErrorType, r.Error)
+	}
+	if n := named(r.Error); n != 10 || !strings.Contains(r.Error, "and 30 more") || len(r.Error) > 4<<10 {
+		t.Errorf("error of %d bytes names %d pods' errors: %q; want 10 of them and \"and 30 more\"", len(r.Error), n, r.Error)
+	}
+}
