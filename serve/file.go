@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/alecthomas/units"
 	yamlv3 "go.yaml.in/yaml/v3"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -51,6 +52,46 @@ type FileService struct {
 	// labelmap names them ("llm-d.ai/variant" -> llm_d_ai_variant); see
 	// pod.PodScrapingSourceConfig.PodLabels.
 	PodLabels []string `json:"podLabels,omitempty"`
+	// SampleLimit is the most samples one pod may expose, as Prometheus'
+	// sample_limit: a pod over it fails alone (up 0, none of its samples stored, the
+	// error saying how many it has), before its series fill the Service's history.
+	// pod.PodScrapingSourceConfig.SampleLimit. Zero: no limit.
+	SampleLimit int `json:"sampleLimit,omitempty"`
+	// BodySizeLimit is the largest exposition one pod may answer, after
+	// decompression, as Prometheus' body_size_limit: a number of bytes, or a size
+	// such as "64MiB" or "100MB" (both powers of 1024, as Prometheus reads them); a pod
+	// over it fails alone. pod.PodScrapingSourceConfig.MaxBodyBytes. Zero:
+	// pod.DefaultMaxBodyBytes, 16 MiB.
+	BodySizeLimit ByteSize `json:"bodySizeLimit,omitempty"`
+}
+
+// ByteSize is a number of bytes written as a number or as Prometheus writes a size
+// ("64MiB", "100MB": powers of 1024).
+type ByteSize int64
+
+// UnmarshalJSON reads a whole number of bytes, or a size string.
+func (b *ByteSize) UnmarshalJSON(data []byte) error {
+	var n int64
+	if err := json.Unmarshal(data, &n); err == nil {
+		if n < 0 {
+			return fmt.Errorf("%d is negative", n)
+		}
+		*b = ByteSize(n)
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("a size must be a whole number of bytes or a string such as \"64MiB\", got %s", data)
+	}
+	v, err := units.ParseBase2Bytes(s)
+	if err != nil {
+		return fmt.Errorf("a size must be a whole number of bytes or a string such as \"64MiB\", got %q: %w", s, err)
+	}
+	if v < 0 {
+		return fmt.Errorf("%q is negative", s)
+	}
+	*b = ByteSize(v)
+	return nil
 }
 
 // File is a config file: its services, under "services:", or the list alone.
@@ -258,6 +299,11 @@ func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
 		TLSServerName:                s.TLSServerName,
 		InsecureSkipVerify:           s.InsecureSkipTLSVerify,
 		PodLabels:                    s.PodLabels,
+		SampleLimit:                  s.SampleLimit,
+		MaxBodyBytes:                 int64(s.BodySizeLimit),
+	}
+	if s.SampleLimit < 0 {
+		return ServiceConfig{}, fmt.Errorf("sampleLimit %d is negative", s.SampleLimit)
 	}
 	if s.TokenFile != "" {
 		if s.Secret != "" {

@@ -138,3 +138,43 @@ func TestLoadFileDurationsAsGoWritesThem(t *testing.T) {
 		t.Errorf("intervals and timeouts %v, want [1m30s 1.5s 24h0m0s 250ms]", got)
 	}
 }
+
+// A Service of the file sets the per-pod limits Prometheus' scrape_config sets:
+// sampleLimit (sample_limit) and bodySizeLimit (body_size_limit, read as Prometheus reads
+// it: "MB" and "MiB" are both 2^20 bytes; or a number of bytes). Without them a pod whose
+// exposition passed 16 MiB could never be served, its error naming MaxBodyBytes, which no
+// key of the file set, and a pod whose cardinality exploded could not be failed alone:
+// it filled the Service's history, and a new pod's series were refused.
+func TestLoadFileLimits(t *testing.T) {
+	dir := t.TempDir()
+	load := func(name, yaml string) ([]serve.ServiceConfig, error) {
+		path := filepath.Join(dir, name+".yaml")
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return serve.LoadFile(path, "ns")
+	}
+	svcs, err := load("limits", "services:\n- name: vllm\n  port: 8000\n  sampleLimit: 50000\n  bodySizeLimit: 100MB\n"+
+		"- name: epp\n  port: 9090\n  bodySizeLimit: 64MiB\n- name: big\n  port: 9091\n  bodySizeLimit: 1048577\n- name: plain\n  port: 9092\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []struct {
+		samples int
+		bytes   int64
+	}{{50000, 100 << 20}, {0, 64 << 20}, {0, 1<<20 + 1}, {0, 0}} {
+		if got := svcs[i].Source; got.SampleLimit != want.samples || got.MaxBodyBytes != want.bytes {
+			t.Errorf("services[%d]: SampleLimit %d, MaxBodyBytes %d; want %d and %d", i, got.SampleLimit, got.MaxBodyBytes, want.samples, want.bytes)
+		}
+	}
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"negative sample limit", "- name: vllm\n  port: 8000\n  sampleLimit: -1\n", "services[0] (vllm): sampleLimit -1 is negative"},
+		{"negative body size", "- name: vllm\n  port: 8000\n  bodySizeLimit: -5\n", "services[0] (vllm): bodySizeLimit: -5 is negative"},
+		{"body size unit", "- name: vllm\n  port: 8000\n  bodySizeLimit: 10 parsecs\n", "line 3: services[0] (vllm): bodySizeLimit: "},
+		{"body size fraction", "- name: vllm\n  port: 8000\n  bodySizeLimit: 1.5\n", "line 3: services[0] (vllm): bodySizeLimit: "},
+	} {
+		if _, err := load(strings.ReplaceAll(tc.name, " ", "-"), tc.yaml); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -46,5 +47,35 @@ func TestFailedPodsNamedWithinABound(t *testing.T) {
 	}
 	if n := named(r.Error); n != 10 || !strings.Contains(r.Error, "and 30 more") || len(r.Error) > 4<<10 {
 		t.Errorf("error of %d bytes names %d pods' errors: %q; want 10 of them and \"and 30 more\"", len(r.Error), n, r.Error)
+	}
+}
+
+// TestPodOverSampleLimitFailsAlone: a pod of a Service over its sampleLimit (a
+// cardinality explosion) fails alone, as its target would in Prometheus: the others'
+// samples answer, a warning names the pod with how many samples it has, and its
+// scrape_samples_scraped is that count.
+func TestPodOverSampleLimitFailsAlone(t *testing.T) {
+	svc := newService(t, "vllm", 3, waiting)
+	var b strings.Builder
+	b.WriteString(waiting)
+	for i := range 5 {
+		fmt.Fprintf(&b, "inflight{request_id=\"%d\"} 1\n", i)
+	}
+	svc.Pods()[2].SetBody(b.String())
+	sc := serviceConfig(svc)
+	sc.Source.SampleLimit = 3
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{sc}})
+
+	code, r := query(t, base, `sum(vllm:num_requests_waiting)`)
+	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || v[0].Value[1] != "6" {
+		t.Fatalf("got %d %q %v, want 6 from the two pods within the limit", code, r.Error, v)
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "pod "+svc.Pods()[2].Name+": ") ||
+		!strings.Contains(r.Warnings[0], "sample limit exceeded: 6 samples, more than the limit of 3") {
+		t.Errorf("warnings %q, want one naming pod %s, its 6 samples and the limit 3", r.Warnings, svc.Pods()[2].Name)
+	}
+	code, r = query(t, base, `scrape_samples_scraped{pod="`+svc.Pods()[2].Name+`"}`)
+	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || v[0].Value[1] != "6" {
+		t.Errorf("scrape_samples_scraped of the pod over the limit: %d %v, want 6", code, v)
 	}
 }
