@@ -30,9 +30,12 @@ func ParseContentType(contentType string) (Format, error) {
 		openMetricsContentType + "; charset=utf-8; escaping=underscores":
 		return FormatOpenMetrics, nil
 	}
+	// The header is quoted cut: a pod may send megabytes of it, and its error is kept
+	// and shown for every scrape.
+	quoted := truncate([]byte(contentType), maxQuotedInput)
 	mediaType, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return 0, fmt.Errorf("%w %q: %w; want %s", ErrUnsupportedContentType, contentType, err, supportedTypes)
+		return 0, fmt.Errorf("%w %q: %w; want %s", ErrUnsupportedContentType, quoted, err, supportedTypes)
 	}
 	switch mediaType {
 	case "text/plain":
@@ -43,9 +46,9 @@ func ParseContentType(contentType string) (Format, error) {
 			return FormatOpenMetrics, nil
 		}
 		return 0, fmt.Errorf("%w %q: OpenMetrics version %q; want 1.0.0 or 0.0.1",
-			ErrUnsupportedContentType, contentType, params["version"])
+			ErrUnsupportedContentType, quoted, truncate([]byte(params["version"]), maxQuotedToken))
 	}
-	return 0, fmt.Errorf("%w %q; want %s", ErrUnsupportedContentType, contentType, supportedTypes)
+	return 0, fmt.Errorf("%w %q; want %s", ErrUnsupportedContentType, quoted, supportedTypes)
 }
 
 // The Content-Types client_golang and prometheus_client (Python) write, recognised without

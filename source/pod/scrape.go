@@ -206,7 +206,7 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		return fmt.Errorf("%w: HTTP status %d to %q", ErrRedirect, resp.StatusCode, resp.Header.Get("Location"))
+		return fmt.Errorf("%w: HTTP status %d to %q", ErrRedirect, resp.StatusCode, cut(resp.Header.Get("Location")))
 	case resp.StatusCode != http.StatusOK:
 		return &StatusError{StatusCode: resp.StatusCode, noToken: job.noToken}
 	}
@@ -229,7 +229,7 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 		if typeErr != nil {
 			return typeErr
 		}
-		return fmt.Errorf("%w %q", errContentEncoding, enc)
+		return fmt.Errorf("%w %q", errContentEncoding, cut(enc))
 	}
 	body = &capReader{r: body, left: s.config.MaxBodyBytes, limit: s.config.MaxBodyBytes}
 	if typeErr != nil {
@@ -324,6 +324,18 @@ func exportedName(labels map[string]string, name string) string {
 		name = "exported_" + name
 	}
 	return name
+}
+
+// maxQuotedHeader is how much of a response header a pod's error quotes.
+const maxQuotedHeader = 256
+
+// cut returns a header value to quote in an error, cut to maxQuotedHeader bytes: a pod
+// may send megabytes of it, and its error is kept, shown and logged for every scrape.
+func cut(v string) string {
+	if len(v) <= maxQuotedHeader {
+		return v
+	}
+	return v[:maxQuotedHeader] + "..."
 }
 
 func formatName(f exposition.Format) string {
