@@ -473,8 +473,21 @@ func (a *appendRun) refuse(first *error, target string, s *Sample, why string) {
 	}
 	if *first == nil {
 		*first = fmt.Errorf("target %s: series %s at %s: %s",
-			target, s.Labels, time.UnixMilli(s.T).UTC().Format(time.RFC3339Nano), why)
+			target, cutSeries(s.Labels.String()), time.UnixMilli(s.T).UTC().Format(time.RFC3339Nano), why)
 	}
+}
+
+// maxQuotedSeries is how much of a refused series an Append's error quotes: a label
+// value may be megabytes long, and serve writes the error into every answer that may
+// read the Service.
+const maxQuotedSeries = 512
+
+// cutSeries returns a series' text cut to maxQuotedSeries bytes.
+func cutSeries(s string) string {
+	if len(s) <= maxQuotedSeries {
+		return s
+	}
+	return s[:maxQuotedSeries] + "..."
 }
 
 // truncate drops what the retention no longer covers, once per quarter retention: each
