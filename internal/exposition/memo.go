@@ -41,10 +41,24 @@ type memoLine struct {
 	slot     any    // the caller's (Sample.Slot)
 }
 
+// minMemoRoom is the room for lines a Memo keeps whatever its exposition's size; past it,
+// a Memo holding more than four times the room its lines take gives it back.
+const minMemoRoom = 1024
+
+// shrink gives back the room of m's lines past four times what they take: a target that
+// exposed 100,000 lines once and then 10 would hold 100,000 lines' room (64 bytes each)
+// for as long as it lived.
+func (m *Memo) shrink() {
+	if cap(m.lines) > 4*len(m.lines)+minMemoRoom {
+		m.lines = append([]memoLine(nil), m.lines...)
+	}
+}
+
 // Reset empties the Memo: the next ParseMemo parses every line.
 func (m *Memo) Reset() {
 	clear(m.lines)
 	m.lines = m.lines[:0]
+	m.shrink()
 	clear(m.families)
 	m.families = m.families[:0]
 	m.distinct = false
@@ -75,6 +89,7 @@ func (p *Parser) ParseMemo(r io.Reader, f Format, m *Memo, emit func(*Sample) er
 	}
 	clear(m.lines[p.memoPos:])
 	m.lines = m.lines[:p.memoPos]
+	m.shrink()
 	clear(m.families[p.memoFamily:])
 	m.families = m.families[:p.memoFamily]
 	// A line dropped for its timestamp may share its series with a line kept.

@@ -207,3 +207,27 @@ func plain(t *testing.T, p *Parser, input string, f Format) ([]string, error) {
 	})
 	return out, err
 }
+
+// A target's Memo gives back what a spike of its exposition made it hold: a pod that
+// exposed 100,000 lines once (a cardinality spike under the sample limit) and then 10
+// kept 100,000 lines' room (64 bytes each) for as long as it lived, whether its next
+// parses succeeded or failed.
+func TestParseMemoShrinksAfterASpike(t *testing.T) {
+	p := NewParser(Options{HashSeed: testSeed})
+	var spike, small strings.Builder
+	for i := range 100_000 {
+		fmt.Fprintf(&spike, "m{i=\"%d\"} 1\n", i)
+	}
+	for i := range 10 {
+		fmt.Fprintf(&small, "m{i=\"%d\"} 1\n", i)
+	}
+	for _, after := range []string{small.String(), small.String() + "not valid{\n"} {
+		var m Memo
+		for _, input := range []string{spike.String(), after, after} {
+			_, _ = p.ParseMemo(strings.NewReader(input), FormatText, &m, func(*Sample) error { return nil })
+		}
+		if c := cap(m.lines); c > 4*len(m.lines)+minMemoRoom {
+			t.Errorf("after %q: the memo holds room for %d lines to hold %d, want at most %d", after[len(after)-12:], c, len(m.lines), 4*len(m.lines)+minMemoRoom)
+		}
+	}
+}

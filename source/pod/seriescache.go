@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"maps"
 	"slices"
 	"sync"
 
@@ -25,6 +26,7 @@ type seriesCache struct {
 	target    []labels.Label // the target labels the entries were built with
 	gen       uint64         // the current scrape's
 	kept      int            // entries the last successful scrape left
+	peak      int            // the most entries the map has held: Go maps never shrink
 	seen      int            // entries used by the current scrape
 	entries   map[uint64]*seriesEntry
 	synthetic [len(syntheticNames)]*seriesEntry // up, scrape_duration_seconds, scrape_samples_scraped
@@ -64,6 +66,10 @@ func (c *seriesCaches) take(key string, target []labels.Label) *seriesCache {
 // see: Prometheus' scrape cache's bound.
 const failedGrowth = 1000
 
+// minCacheRoom is the room for series a pod's cache keeps whatever the pod exposes;
+// past it, room for more than four times what the pod exposes is given back.
+const minCacheRoom = 1024
+
 // put returns a pod's cache after its scrape; a scrape that succeeded forgets the series
 // it did not see. A failed one keeps them (the series past where it failed come back
 // next time), unless the cache has grown past twice what the last successful scrape
@@ -71,6 +77,7 @@ const failedGrowth = 1000
 // scrapes fail after reading much of the exposition (over SampleLimit, as such a pod
 // soon is), would grow it without end. Prometheus' scrape cache is flushed so.
 func (c *seriesCaches) put(key string, sc *seriesCache, ok bool) {
+	sc.peak = max(sc.peak, len(sc.entries))
 	if (ok || len(sc.entries) > 2*sc.kept+failedGrowth) && len(sc.entries) > sc.seen {
 		for k, e := range sc.entries {
 			if e.gen != sc.gen {
@@ -80,6 +87,17 @@ func (c *seriesCaches) put(key string, sc *seriesCache, ok bool) {
 	}
 	if ok {
 		sc.kept = len(sc.entries)
+	}
+	// What a spike of the pod's exposition made the cache hold is given back once its
+	// series fell to a quarter of it: a pod that exposed 100,000 series once and then 10
+	// would keep the map's 100,000 slots and the slice of 100,000 samples while it lives.
+	if sc.peak > 4*len(sc.entries)+minCacheRoom {
+		entries := make(map[uint64]*seriesEntry, len(sc.entries))
+		maps.Copy(entries, sc.entries)
+		sc.entries, sc.peak = entries, len(entries)
+	}
+	if cap(sc.samples) > 4*len(sc.samples)+minCacheRoom {
+		sc.samples = nil // the next scrape sizes its own
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -111,6 +113,57 @@ func TestOnePodsSizeIsNotEveryPodsAllocation(t *testing.T) {
 		}
 		if strings.HasPrefix(p.Pod, "c-new") && cap(p.Samples) > 2*len(p.Samples)+64 {
 			t.Errorf("new pod %s: its %d samples hold room for %d (kept by its series cache for the next scrapes), want at most %d", p.Pod, len(p.Samples), cap(p.Samples), 2*len(p.Samples)+64)
+		}
+	}
+}
+
+// A pod's series cache gives back what a spike of its exposition made it hold: a pod
+// that exposed 100,000 series once (under SampleLimit) and then 10 kept the slice of
+// 100,000 samples and the map of 100,000 entries (Go maps never shrink) for as long as
+// it lived.
+func TestSeriesCacheShrinksAfterASpike(t *testing.T) {
+	var scrapes atomic.Int64
+	var spike strings.Builder
+	for i := range 100_000 {
+		fmt.Fprintf(&spike, "m{i=\"%d\"} 1\n", i)
+	}
+	cfg := startHandlerPod(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		if scrapes.Add(1) == 1 {
+			_, _ = w.Write([]byte(spike.String()))
+			return
+		}
+		for i := range 10 {
+			fmt.Fprintf(w, "m{i=\"%d\"} 1\n", i)
+		}
+	}))
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	var spiked uintptr
+	for i := range 3 {
+		pods, err := s.ScrapeSeries(context.Background())
+		if err != nil || len(pods) != 1 || !pods[0].Up {
+			t.Fatalf("scrape %d: %v, %v", i, pods, err)
+		}
+		var sc *seriesCache
+		for _, c := range s.seriesCaches.byPod { // the one pod's
+			sc = c
+		}
+		if i == 0 {
+			spiked = reflect.ValueOf(sc.entries).Pointer()
+			continue
+		}
+		if i == 1 {
+			continue // the spike's slice, reused by this scrape, is given back after it
+		}
+		if n := len(pods[0].Samples); cap(pods[0].Samples) > 4*n+minCacheRoom {
+			t.Errorf("scrape %d: %d samples in room for %d, want at most %d", i, n, cap(pods[0].Samples), 4*n+minCacheRoom)
+		}
+		if reflect.ValueOf(sc.entries).Pointer() == spiked {
+			t.Errorf("scrape %d: the series cache keeps the map that held the spike's 100,000 entries for its %d", i, len(sc.entries))
 		}
 	}
 }
