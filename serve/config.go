@@ -26,8 +26,8 @@ type Config struct {
 	// Retention is how long each Service's samples are kept. Zero:
 	// history.DefaultRetention.
 	Retention time.Duration
-	// SeriesLimit is the most series each Service's history holds. Zero:
-	// history.DefaultSeriesLimit.
+	// SeriesLimit is the most series each Service's history holds, unless the
+	// Service sets its own. Zero: history.DefaultSeriesLimit.
 	SeriesLimit int
 	// LookbackDelta is how far back an instant selector looks. Zero: Prometheus' 5m.
 	LookbackDelta time.Duration
@@ -80,6 +80,10 @@ type ServiceConfig struct {
 	// Source.ScrapeTimeout above it is refused; a zero one is pod.DefaultScrapeTimeout
 	// or the interval, whichever is shorter.
 	Interval time.Duration
+	// SeriesLimit is the most series the Service's history holds: a Service of many
+	// pods needs more than its neighbours (2,000 vLLM pods expose some 500,000 series).
+	// Zero: Config.SeriesLimit.
+	SeriesLimit int
 }
 
 // key is the Service as namespace/name.
@@ -141,6 +145,9 @@ func (cfg Config) validate() (Config, error) {
 		}
 		if s.Interval == 0 {
 			s.Interval = cfg.Interval
+		}
+		if s.SeriesLimit < 0 {
+			return cfg, fmt.Errorf("serve: config: Services[%d] (%s): SeriesLimit must not be negative, got %d", i, s.key(), s.SeriesLimit)
 		}
 		// As Prometheus' scrape config: scrapes of a Service never overlap, so one that
 		// may outlast the interval would delay the next beyond it.

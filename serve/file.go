@@ -63,6 +63,10 @@ type FileService struct {
 	// over it fails alone. pod.PodScrapingSourceConfig.MaxBodyBytes. Zero:
 	// pod.DefaultMaxBodyBytes, 16 MiB.
 	BodySizeLimit ByteSize `json:"bodySizeLimit,omitempty"`
+	// SeriesLimit is the most series the Service's history holds (ServiceConfig's
+	// SeriesLimit): past it new series, a new pod's included, are refused, and answers
+	// warn of it. Zero: the server's, 100,000 by default.
+	SeriesLimit int `json:"seriesLimit,omitempty"`
 }
 
 // ByteSize is a number of bytes written as a number or as Prometheus writes a size
@@ -305,6 +309,9 @@ func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
 	if s.SampleLimit < 0 {
 		return ServiceConfig{}, fmt.Errorf("sampleLimit %d is negative", s.SampleLimit)
 	}
+	if s.SeriesLimit < 0 {
+		return ServiceConfig{}, fmt.Errorf("seriesLimit %d is negative", s.SeriesLimit)
+	}
 	if s.TokenFile != "" {
 		if s.Secret != "" {
 			return ServiceConfig{}, errors.New("secret and tokenFile are mutually exclusive")
@@ -326,7 +333,7 @@ func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
 		}
 		cfg.TLSCAData = ca
 	}
-	return ServiceConfig{Source: cfg, Interval: time.Duration(s.Interval)}, nil
+	return ServiceConfig{Source: cfg, Interval: time.Duration(s.Interval), SeriesLimit: s.SeriesLimit}, nil
 }
 
 func resolve(dir, p string) string {

@@ -154,7 +154,7 @@ func TestLoadFileLimits(t *testing.T) {
 		}
 		return serve.LoadFile(path, "ns")
 	}
-	svcs, err := load("limits", "services:\n- name: vllm\n  port: 8000\n  sampleLimit: 50000\n  bodySizeLimit: 100MB\n"+
+	svcs, err := load("limits", "services:\n- name: vllm\n  port: 8000\n  sampleLimit: 50000\n  bodySizeLimit: 100MB\n  seriesLimit: 500000\n"+
 		"- name: epp\n  port: 9090\n  bodySizeLimit: 64MiB\n- name: big\n  port: 9091\n  bodySizeLimit: 1048577\n- name: plain\n  port: 9092\n")
 	if err != nil {
 		t.Fatal(err)
@@ -162,13 +162,15 @@ func TestLoadFileLimits(t *testing.T) {
 	for i, want := range []struct {
 		samples int
 		bytes   int64
-	}{{50000, 100 << 20}, {0, 64 << 20}, {0, 1<<20 + 1}, {0, 0}} {
-		if got := svcs[i].Source; got.SampleLimit != want.samples || got.MaxBodyBytes != want.bytes {
-			t.Errorf("services[%d]: SampleLimit %d, MaxBodyBytes %d; want %d and %d", i, got.SampleLimit, got.MaxBodyBytes, want.samples, want.bytes)
+		series  int
+	}{{50000, 100 << 20, 500000}, {0, 64 << 20, 0}, {0, 1<<20 + 1, 0}, {0, 0, 0}} {
+		if got := svcs[i].Source; got.SampleLimit != want.samples || got.MaxBodyBytes != want.bytes || svcs[i].SeriesLimit != want.series {
+			t.Errorf("services[%d]: SampleLimit %d, MaxBodyBytes %d, SeriesLimit %d; want %d, %d and %d", i, got.SampleLimit, got.MaxBodyBytes, svcs[i].SeriesLimit, want.samples, want.bytes, want.series)
 		}
 	}
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"negative sample limit", "- name: vllm\n  port: 8000\n  sampleLimit: -1\n", "services[0] (vllm): sampleLimit -1 is negative"},
+		{"negative series limit", "- name: vllm\n  port: 8000\n  seriesLimit: -1\n", "services[0] (vllm): seriesLimit -1 is negative"},
 		{"negative body size", "- name: vllm\n  port: 8000\n  bodySizeLimit: -5\n", "services[0] (vllm): bodySizeLimit: -5 is negative"},
 		{"body size unit", "- name: vllm\n  port: 8000\n  bodySizeLimit: 10 parsecs\n", "line 3: services[0] (vllm): bodySizeLimit: "},
 		{"body size fraction", "- name: vllm\n  port: 8000\n  bodySizeLimit: 1.5\n", "line 3: services[0] (vllm): bodySizeLimit: "},

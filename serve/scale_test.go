@@ -79,3 +79,31 @@ func TestPodOverSampleLimitFailsAlone(t *testing.T) {
 		t.Errorf("scrape_samples_scraped of the pod over the limit: %d %v, want 6", code, v)
 	}
 }
+
+// TestServiceSeriesLimitIsItsOwn: a Service's own SeriesLimit (a config file's
+// seriesLimit) bounds its history instead of Config.SeriesLimit: a Service of 2,000 vLLM
+// pods (about 250 series each) needs 500,000 where its neighbours need the default
+// 100,000, and `podscrape serve --config` had no way to raise it: every answer of such a
+// Service missed the series past the limit (a new pod's all), with a warning.
+func TestServiceSeriesLimitIsItsOwn(t *testing.T) {
+	big := newService(t, "big", 1, waiting)
+	small := newService(t, "small", 1, waiting)
+	bigCfg := serviceConfig(big)
+	bigCfg.SeriesLimit = 1000
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{bigCfg, serviceConfig(small)}, SeriesLimit: 2})
+	code, r := query(t, base, `sum(vllm:num_requests_waiting{job="big"})`)
+	if code != http.StatusOK || len(r.Warnings) != 0 {
+		t.Errorf("the Service with its own limit: %d %q, warnings %q; want 200 and none", code, r.Error, r.Warnings)
+	}
+	code, r = query(t, base, `sum(vllm:num_requests_waiting{job="small"})`)
+	if code != http.StatusOK || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "series limit reached (2 series)") {
+		t.Errorf("the Service with the server's limit: %d %q, warnings %q; want the series limit of 2", code, r.Error, r.Warnings)
+	}
+	if _, err := serve.New(t.Context(), env.Client, serve.Config{Services: []serve.ServiceConfig{func() serve.ServiceConfig {
+		c := serviceConfig(big)
+		c.SeriesLimit = -1
+		return c
+	}()}}); err == nil || !strings.Contains(err.Error(), "SeriesLimit must not be negative") {
+		t.Errorf("a negative SeriesLimit: %v, want it refused naming it", err)
+	}
+}

@@ -108,9 +108,13 @@ func (s *Server) newService(ctx context.Context, c client.Reader, sc ServiceConf
 	if err != nil {
 		return nil, fmt.Errorf("serve: service %s: %w", sc.key(), err)
 	}
+	seriesLimit := s.cfg.SeriesLimit
+	if sc.SeriesLimit > 0 {
+		seriesLimit = sc.SeriesLimit
+	}
 	hist, err := history.New(history.Options{
 		Retention:     s.cfg.Retention,
-		SeriesLimit:   s.cfg.SeriesLimit,
+		SeriesLimit:   seriesLimit,
 		LookbackDelta: s.cfg.LookbackDelta,
 		Dir:           s.cfg.HistoryDir,
 	})
