@@ -23,10 +23,11 @@
 // QueryTypePromQL queries are evaluated by Prometheus' own engine over an in-memory
 // history of the source's scrapes, with {{.param}} placeholders filled from
 // RefreshSpec.Params by source.FillTemplate. Series carry the exposed labels plus
-// namespace and pod; a pod that fails or goes gets staleness markers, as Prometheus
-// writes them. Range functions need samples over their window: refresh often enough, or
-// set ScrapeInterval and run Start (a manager.Runnable). HistoryRetention and
-// HistorySeriesLimit bound the history; ErrHistorySeriesLimit reports refused series.
+// namespace, pod, instance (<pod IP>:<port>) and the mapped PodLabels; a pod that
+// fails or goes gets staleness markers, as Prometheus writes them. Range functions
+// need samples over their window: refresh often enough, or set ScrapeInterval and
+// run Start (a manager.Runnable). HistoryRetention and HistorySeriesLimit bound the
+// history; ErrHistorySeriesLimit reports refused series.
 // A window the history does not cover yet is never a silent small number: a function
 // that adds up over time (increase) gets an Error wrapping ErrPartialWindow, its values a
 // lower bound (hold a scale-to-zero); an estimate (rate) a warning, or, while it has no

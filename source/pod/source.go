@@ -116,7 +116,7 @@ func (s *PodScrapingSource) Get(queryName string, params map[string]string) *sou
 }
 
 // Close releases the idle connections kept to pods between refreshes, the history of
-// PromQL queries (its memory and its empty temporary directory) and unregisters the
+// PromQL queries (its memory: it writes no file) and unregisters the
 // source's metrics from the Registerer, so a replacement source of the same Service can
 // register its own. Call it when done with a source that has PromQL queries: until then
 // it keeps its history. Refresh and Get keep working (a later Refresh dials again and
@@ -125,7 +125,7 @@ func (s *PodScrapingSource) Get(queryName string, params map[string]string) *sou
 func (s *PodScrapingSource) Close() {
 	s.transport.CloseIdleConnections()
 	s.metrics.unregister()
-	_ = s.closeHistory() // it never fails but for the directory's removal: nothing to do then
+	_ = s.closeHistory() // an in-memory history's Close never fails
 }
 
 // Refresh discovers the Service's ready pods, scrapes them concurrently, caches the
