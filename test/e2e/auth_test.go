@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podscrape/podscrape/internal/localcluster"
@@ -228,4 +230,90 @@ func TestAuthSecretForbiddenFailsNamingSecretAndRBAC(t *testing.T) {
 	if n := len(rec.seen()); n != 0 {
 		t.Fatalf("pod requests: got %d, want none (no scrape without the token)", n)
 	}
+}
+
+// TestDiscoveryErrorNamesTheRBACOnlyWhenForbidden holds library.md's and guide.md's
+// discovery errors to what they say: a read of the Service or of its pods that RBAC
+// refuses names the object and the rule it needs; one that fails for another cause (the
+// API server refusing connections) names the object and the cause, without an RBAC
+// hint that would send the operator to the wrong place.
+func TestDiscoveryErrorNamesTheRBACOnlyWhenForbidden(t *testing.T) {
+	t.Parallel()
+	f := startService(t, podDef{name: "a", handler: serve([]byte("m 1\n"))})
+	ctx := context.Background()
+	key := f.ns + "/" + f.svc
+
+	// A user that may get Services but not list pods, and one that may do neither.
+	for _, tc := range []struct {
+		name  string
+		rules []rbacv1.PolicyRule
+		want  []string
+	}{
+		{"nothing", nil, []string{"get service " + key, "needs RBAC get on services in namespace " + f.ns}},
+		{"services only", []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get"}}},
+			[]string{"list pods of service " + key, "needs RBAC list on pods in namespace " + f.ns}},
+	} {
+		user := "discovery-" + strings.ReplaceAll(tc.name, " ", "-") + "-" + f.ns
+		userCfg, err := cp.AddUser(user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.rules != nil {
+			role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: user}, Rules: tc.rules}
+			binding := &rbacv1.RoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: user},
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: user},
+				Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}},
+			}
+			for _, obj := range []client.Object{role, binding} {
+				if err := cp.Client.Create(ctx, obj); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		c, err := client.New(userCfg, client.Options{Scheme: localcluster.Scheme()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = refresh(t, sourceOn(t, c, f.config()))
+		if err == nil || !apierrors.IsForbidden(errors.Unwrap(err)) {
+			t.Errorf("%s: Refresh error %v, want a Forbidden error", tc.name, err)
+			continue
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error %q, want it to say %q", tc.name, err, want)
+			}
+		}
+	}
+
+	// An API server that refuses connections: the cause, no RBAC hint.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	c, err := client.New(&rest.Config{Host: "http://" + closed}, client.Options{Scheme: localcluster.Scheme(), Mapper: cp.Client.RESTMapper()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = refresh(t, sourceOn(t, c, f.config()))
+	if err == nil || !strings.Contains(err.Error(), "get service "+key) || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("API server down: Refresh error %v, want it to name the Service and the refused connection", err)
+	}
+	if strings.Contains(err.Error(), "RBAC") {
+		t.Errorf("API server down: error %q hints at RBAC, which is not the cause", err)
+	}
+}
+
+// sourceOn builds a source reading through c and closes it when t ends.
+func sourceOn(t *testing.T, c client.Reader, cfg pod.PodScrapingSourceConfig) *pod.PodScrapingSource {
+	t.Helper()
+	s, err := pod.NewPodScrapingSource(context.Background(), c, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
 }
