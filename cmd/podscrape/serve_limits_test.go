@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -161,5 +162,71 @@ func TestServeBoundsHeaders(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("a request with 300 KB of headers: %d, want 431", resp.StatusCode)
+	}
+}
+
+// TestServeQueryWithoutTimeoutIsBoundedByThePodTimeout holds serve to docs/serve.md: a
+// query that sends no timeout of its own waits for its --max-age scrape only as long as
+// the pod timeout allows (twice --timeout at most: the scrape in flight, then the one
+// queued), then answers 503 naming the hung pod. Nothing else bounds it: the HTTP
+// server's read timeout does not cancel a request once it has been read.
+func TestServeQueryWithoutTimeoutIsBoundedByThePodTimeout(t *testing.T) {
+	t.Parallel()
+	var holding atomic.Bool
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if holding.Load() {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		w.Header().Set("Content-Type", textFormat)
+		_, _ = io.WriteString(w, "# TYPE x gauge\nx 1\n")
+	})
+	svc := newTestService(t, "hangs", h)
+	base := startServe(t, "-n", svc.namespace, svc.name, "--port", port(svc.port),
+		"--interval", "1h", "--timeout", "1s", "--max-age", "1ms")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve not ready in 30s")
+		}
+		time.Sleep(20 * time.Millisecond) // polling readiness
+	}
+
+	holding.Store(true)
+	type answer struct {
+		code int
+		body string
+		err  error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		resp, err := http.Get(base + "/api/v1/query?query=x")
+		if err != nil {
+			answered <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		answered <- answer{code: resp.StatusCode, body: string(b), err: err}
+	}()
+	select {
+	case a := <-answered:
+		if a.err != nil || a.code != http.StatusServiceUnavailable || !strings.Contains(a.body, `"errorType":"unavailable"`) || !strings.Contains(a.body, "timeout") {
+			t.Errorf("a query waiting on a hung pod: got %d %q (error %v), want 503 unavailable naming the pod's timeout", a.code, a.body, a.err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Errorf("a query with no timeout, waiting on a pod that hangs, had no answer 20s later with a pod timeout of 1s")
 	}
 }
