@@ -23,11 +23,11 @@ type Config struct {
 	// Interval is the scrape interval of a Service whose own Interval is zero.
 	// Zero: DefaultInterval.
 	Interval time.Duration
-	// Retention is how long each Service's samples are kept. Zero:
-	// history.DefaultRetention.
+	// Retention is how long each Service's samples are kept. Zero: 10 minutes.
 	Retention time.Duration
 	// SeriesLimit is the most series each Service's history holds, unless the
-	// Service sets its own. Zero: history.DefaultSeriesLimit.
+	// Service sets its own; past it, new series are refused and the queries that read
+	// the Service carry a warning saying so. Zero: 100,000.
 	SeriesLimit int
 	// LookbackDelta is how far back an instant selector looks. Zero: Prometheus' 5m.
 	LookbackDelta time.Duration
@@ -48,7 +48,7 @@ type Config struct {
 	// MaxSamples is the most samples one query may load into memory at once (its
 	// answer's included), as Prometheus' --query.max-samples: a query past it answers
 	// 422. It bounds a query's memory: about 22 bytes a sample while evaluated. Zero:
-	// history.DefaultMaxSamples, Prometheus' 50,000,000 (a gigabyte).
+	// Prometheus' 50,000,000 (a gigabyte).
 	MaxSamples int
 	// MaxConcurrentQueries is how many queries are evaluated at once, as Prometheus'
 	// --query.max-concurrency: one more waits for a slot within its timeout, else

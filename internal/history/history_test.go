@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -339,5 +340,20 @@ func TestSameMillisecondWritesNextMillisecond(t *testing.T) {
 	}
 	if got := query(t, h, "x", t0.Add(time.Millisecond)); got["a"] != 2 {
 		t.Errorf("x at t0+1ms = %v, want the second sample, 2", got)
+	}
+}
+
+// TestDefaultSeriesLimitIsOneHundredThousand: a History given no SeriesLimit holds
+// 100,000 series, the default that pod.PodScrapingSourceConfig.HistorySeriesLimit and
+// serve.Config.SeriesLimit document, and refuses the next new one.
+func TestDefaultSeriesLimitIsOneHundredThousand(t *testing.T) {
+	h := newHistory(t, Options{})
+	sc := Scrape{Target: "a", Time: t0, Samples: make([]Sample, 0, 100_001)}
+	for i := range 100_001 {
+		sc.Samples = append(sc.Samples, Sample{Labels: labels.FromStrings("__name__", "x", "i", strconv.Itoa(i)), T: t0.UnixMilli(), V: 1})
+	}
+	st, err := h.Append(context.Background(), t0, []Scrape{sc})
+	if !errors.Is(err, ErrSeriesLimit) || st.Appended != 100_000 || st.Refused != 1 {
+		t.Errorf("100,001 new series, no SeriesLimit: appended %d, refused %d, error %v; want 100,000, 1 and ErrSeriesLimit", st.Appended, st.Refused, err)
 	}
 }
