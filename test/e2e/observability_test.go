@@ -85,6 +85,20 @@ func TestObservabilityMetricsOfRefreshes(t *testing.T) {
 	svc := map[string]string{"service": f.ns + "/" + f.svc}
 	with := func(k, v string) map[string]string { return map[string]string{"service": svc["service"], k: v} }
 
+	// library.md: every reason of both counters is exported from zero, before any
+	// failure, so that increase() sees the first one.
+	for _, reason := range []string{pod.ReasonTimeout, pod.ReasonCanceled, pod.ReasonHTTPStatus, pod.ReasonRedirect,
+		pod.ReasonBodyTooBig, pod.ReasonSampleLimit, pod.ReasonParse, pod.ReasonFormat, pod.ReasonTLS, pod.ReasonConnect} {
+		if got := value(t, reg, "podscrape_scrape_failures_total", with("reason", reason)); got != 0 {
+			t.Errorf("before any refresh: failures{reason=%q} = %v, want 0", reason, got)
+		}
+	}
+	for _, reason := range []string{"too_far_ahead", "out_of_order", "series_limit"} {
+		if got := value(t, reg, "podscrape_history_samples_refused_total", with("reason", reason)); got != 0 {
+			t.Errorf("before any refresh: history_samples_refused{reason=%q} = %v, want 0", reason, got)
+		}
+	}
+
 	clk.SetTime(clk.Now().Add(2 * time.Second))
 	if got := value(t, reg, "podscrape_cache_age_seconds", svc); got != 2 {
 		t.Fatalf("cache age before any refresh: got %v, want 2 (seconds since the source was made)", got)
