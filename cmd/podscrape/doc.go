@@ -1,11 +1,14 @@
 // Command podscrape scrapes Prometheus metrics straight from the Ready pods behind a
-// Kubernetes Service, and shows it working on a local control plane.
+// Kubernetes Service, answers PromQL on them, serves Prometheus' HTTP API over them, and
+// shows it working on a local control plane.
 //
-//	podscrape scrape SERVICE --port PORT [flags]   scrape a Service of a cluster
-//	podscrape demo [--once]                         an llm-d install on a local control plane
+//	podscrape scrape SERVICE --port PORT [flags]        scrape a Service of a cluster
+//	podscrape query 'EXPR' SERVICE --port PORT [flags]  evaluate PromQL on its pods (or --prometheus URL)
+//	podscrape serve SERVICE --port PORT [flags]         Prometheus' HTTP API over its pods (or --config FILE)
+//	podscrape demo [--once]                             an llm-d install on a local control plane
 //
-// The command is thin: flags become a pod.PodScrapingSourceConfig and a snapshot.Filter,
-// the library scrapes, and internal/render writes the result. The kubectl flags
+// The command is thin: flags become a pod.PodScrapingSourceConfig (and a snapshot.Filter,
+// or a serve.Config), the library scrapes, and internal/render writes the result. The kubectl flags
 // (--kubeconfig, --context, -n, ...) are client-go's clientcmd, as kubectl reads them.
 //
 // # Exit codes
