@@ -115,11 +115,11 @@ func (s *PodScrapingSource) Get(queryName string, params map[string]string) *sou
 	return s.cache.Get(source.BuildCacheKey(queryName, nil))
 }
 
-// Close releases the idle connections kept to pods between refreshes, the history of
-// PromQL queries (its memory: it writes no file) and unregisters the
-// source's metrics from the Registerer, so a replacement source of the same Service can
-// register its own. Call it when done with a source that has PromQL queries: until then
-// it keeps its history. Refresh and Get keep working (a later Refresh dials again and
+// Close releases the idle connections kept to pods between refreshes and the history of
+// PromQL queries (its memory: it writes no file), and unregisters the source's metrics
+// from the Registerer, so a replacement source of the same Service can register its
+// own. Call it when done with a source that has PromQL queries: until then it keeps its
+// history. Refresh and Get keep working (a later Refresh dials again and
 // starts a new, empty history), but its metrics are no longer exported. Calling Close
 // again does no harm: it never unregisters the metrics of a replacement source.
 func (s *PodScrapingSource) Close() {
