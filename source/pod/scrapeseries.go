@@ -41,11 +41,12 @@ type SeriesSample struct {
 	// Labels name the series: __name__, the exposed labels and the pod's Target labels.
 	// An exposed label with an empty value is no label, as in Prometheus (m{a="1",b=""}
 	// is the series m{a="1"}): two exposed series of one label set give two samples of
-	// it, of which a store keeps the first, as Prometheus' does (serve's history counts
-	// the other as a duplicate). Finding them here cost a map of every sample's labels
-	// per scrape, doubling a scrape's allocations for the rare exposition that has one. An exposed label
-	// named as a target label is kept as exported_<name> (prefixed again while that name
-	// is taken), as Prometheus' honor_labels: false keeps it; an empty one is dropped.
+	// it, of which a store keeps the first, as Prometheus' does (serve's history drops
+	// the other as a duplicate, in no metric). Finding them here cost a map of every
+	// sample's labels per scrape, doubling a scrape's allocations for the rare
+	// exposition that has one. An exposed label named as a target label is kept as
+	// exported_<name> (prefixed again while that name is taken), as Prometheus'
+	// honor_labels: false keeps it; an empty one is dropped.
 	Labels labels.Labels
 	// T is the sample's time in milliseconds since the Unix epoch: its own timestamp
 	// when the exposition gave one, else the scrape's start.
