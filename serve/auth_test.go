@@ -51,6 +51,19 @@ func TestKubernetesAuth(t *testing.T) {
 	defer hs.Close()
 
 	reader, stranger := token(t, svc.Namespace, "reader"), token(t, svc.Namespace, "stranger")
+	// The reader's token for another audience than the API server's, as KEDA 2.21 and
+	// later mint the tokens of a TriggerAuthentication's boundServiceAccountToken: the
+	// TokenReview, which names no audience, rejects it (docs/serve.md, KEDA).
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := cs.CoreV1().ServiceAccounts(svc.Namespace).CreateToken(logr.NewContext(t.Context(), logr.Discard()), "reader",
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{Audiences: []string{"podscrape"}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readerOtherAudience := tr.Status.Token
 	role := "podscrape-serve-reader-" + svc.Namespace
 	if err := env.Client.Create(t.Context(), &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: role},
@@ -99,6 +112,7 @@ func TestKubernetesAuth(t *testing.T) {
 		// prefix keeps that rule from granting Prometheus' /api/v1/... paths.
 		{http.MethodGet, "/api/v1/query?query=1", stranger, http.StatusForbidden},
 		{http.MethodGet, "/api/v1/query?query=1", reader, http.StatusOK},
+		{http.MethodGet, "/api/v1/query?query=1", readerOtherAudience, http.StatusUnauthorized},
 		{http.MethodPost, "/api/v1/query", reader, http.StatusOK},
 		{http.MethodGet, "/federate?match[]=up", reader, http.StatusForbidden}, // the role grants /api/v1/* only
 		// A path that climbs out of what the role grants is redirected to its clean
@@ -112,7 +126,8 @@ func TestKubernetesAuth(t *testing.T) {
 		{http.MethodGet, "/-/healthy", "", http.StatusOK},               // probes carry no token
 		{http.MethodGet, "/-/ready", "", http.StatusServiceUnavailable}, // not scraped yet, but answered
 	} {
-		who := map[string]string{"": "no token", "not-a-token": "a bad token", stranger: "stranger", reader: "reader"}[tc.token]
+		who := map[string]string{"": "no token", "not-a-token": "a bad token", stranger: "stranger", reader: "reader",
+			readerOtherAudience: "reader, audience podscrape"}[tc.token]
 		if got := do(tc.method, tc.path, tc.token); got != tc.want {
 			t.Errorf("%s %s as %s: %d, want %d", tc.method, tc.path, who, got, tc.want)
 		}
