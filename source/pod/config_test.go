@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
 func TestNewPodScrapingSourceRejectsBadConfig(t *testing.T) {
@@ -116,5 +118,21 @@ func TestTransportUsesNoProxyAndNoAutomaticGzip(t *testing.T) {
 	}
 	if !tr.DisableCompression {
 		t.Fatal("DisableCompression: got false, want true")
+	}
+}
+
+// TestScrapeLoopRunsOnEveryReplica: a manager runs the source's scrape loop (mgr.Add) on
+// every replica, leader or not, as docs/library.md's Cadence says: each replica answers
+// PromQL from its own history, and one waiting for the lease would answer ErrNoHistory
+// until it won it.
+func TestScrapeLoopRunsOnEveryReplica(t *testing.T) {
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, PodScrapingSourceConfig{ServiceName: "svc", ServiceNamespace: "ns", MetricsPort: 9090})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var r manager.LeaderElectionRunnable = s
+	if r.NeedLeaderElection() {
+		t.Error("NeedLeaderElection: got true, want false (every replica keeps its own history)")
 	}
 }
