@@ -165,8 +165,8 @@ func (s *PodScrapingSource) Close() {
 // Concurrent calls share scrapes whatever their queries: a call joins the refresh in
 // progress when that refresh's scrape answers its queries, else it waits for the next
 // refresh, which answers every call waiting for it with one scrape. Refreshes of one
-// source never overlap, so no pod gets two requests from one source at once and the
-// cache never goes back to older data. The returned map is the caller's; the results in
+// source (the scrape loop's included) never overlap, so no pod gets two requests from
+// them at once and the cache never goes back to older data; ScrapeSeries scrapes apart. The returned map is the caller's; the results in
 // it are shared and read-only.
 func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec) (map[string]*source.MetricResult, error) {
 	queries, err := s.queries.Resolve(spec.Queries)
