@@ -167,7 +167,7 @@ func (o *queryOptions) run(ctx context.Context, kube *kubeFlags, expr, service s
 		}
 		src = promsource.NewPrometheusSource(ctx, api, promsource.PrometheusSourceConfig{QueryTimeout: o.timeout})
 		span = func() (time.Time, time.Time) { return time.Time{}, time.Time{} }
-		backend = "Prometheus at " + o.prometheus
+		backend = "Prometheus at " + shownURL(o.prometheus)
 		needs.Window = 0 // the server's own retention covers it
 	} else {
 		c, cfg, err := o.podFlags.connect(ctx, kube, service)
@@ -316,7 +316,35 @@ func refusePodFlags(changed func(string) bool) error {
 func checkPrometheusURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usagef("--prometheus %q: the URL needs http:// or https:// and a host (e.g. http://prometheus.monitoring:9090)", raw)
+		return usagef("--prometheus %q: the URL needs http:// or https:// and a host (e.g. http://prometheus.monitoring:9090)", shownURL(raw))
 	}
 	return nil
+}
+
+// shownURL is a --prometheus URL as output and messages show it: a hosted Prometheus takes
+// its key as the URL's password (https://user:key@host) or as a query parameter (a
+// gateway's subscription-key), so the password is shown as xxxxx (url.URL.Redacted, as
+// the library's errors show it) and each parameter's value as [REDACTED], its name kept.
+// A value that is not a URL with a host shows nothing before its last "@".
+func shownURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		if at := strings.LastIndex(raw, "@"); at >= 0 {
+			raw = "[REDACTED]" + raw[at:]
+		}
+		if q := strings.IndexByte(raw, '?'); q >= 0 {
+			raw = raw[:q+1] + "[REDACTED]"
+		}
+		return raw
+	}
+	if u.RawQuery != "" {
+		params := strings.Split(u.RawQuery, "&")
+		for i, p := range params {
+			if name, _, ok := strings.Cut(p, "="); ok {
+				params[i] = name + "=[REDACTED]"
+			}
+		}
+		u.RawQuery = strings.Join(params, "&")
+	}
+	return u.Redacted()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -119,5 +120,52 @@ func TestQueryPrometheusRefusesPodFlags(t *testing.T) {
 	r := podscrape(t, "query", "up", "--prometheus", "http://"+closedPort(t), "--timeout", "300ms")
 	if r.code != exitRuntime || strings.Contains(r.stderr, "--timeout") {
 		t.Errorf("--timeout with --prometheus: got exit %d, stderr %q; want 1, the server unreachable", r.code, r.stderr)
+	}
+}
+
+// TestQueryPrometheusURLCredentialsNeverPrinted: a hosted Prometheus takes its key as
+// the URL's password (https://user:key@host) or as a query parameter (a gateway's
+// subscription-key). The library redacts both from its errors; the command must not print
+// them either: not in the answer's header (table) or "backend" (json), not in the error of
+// a server that cannot be reached, not in the usage error of a URL it refuses.
+func TestQueryPrometheusURLCredentialsNeverPrinted(t *testing.T) {
+	t.Parallel()
+	const password, key = "pw-canary-7d1e4b9a", "key-canary-3c8f0a52"
+	prom, err := promserver.Start(t.Context(), promserver.Options{Config: "global:\n  scrape_interval: 1m\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = prom.Stop() }) // after the parallel subtests
+	withCredentials := func(base string) string {
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.UserPassword("reader", password)
+		u.RawQuery = "subscription-key=" + key
+		return u.String()
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"table", []string{"--prometheus", withCredentials(prom.URL)}, 0},
+		{"json", []string{"--prometheus", withCredentials(prom.URL), "-o", "json"}, 0},
+		{"unreachable", []string{"--prometheus", withCredentials("http://" + closedPort(t)), "--timeout", "300ms"}, exitRuntime},
+		{"no scheme", []string{"--prometheus", "reader:" + password + "@127.0.0.1:9/?subscription-key=" + key}, exitUsage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := podscrape(t, append([]string{"query", "vector(1)"}, tc.args...)...)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d; stdout:\n%s\nstderr:\n%s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			for _, secret := range []string{password, key} {
+				if out := r.stdout + r.stderr; strings.Contains(out, secret) {
+					t.Errorf("the output shows %q:\nstdout:\n%s\nstderr:\n%s", secret, r.stdout, r.stderr)
+				}
+			}
+		})
 	}
 }
