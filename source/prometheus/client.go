@@ -222,7 +222,8 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 		}
 		base.TLSClientConfig = tlsConfig
 	}
-	rt := &roundTripper{base: base, scheme: u.Scheme, host: u.Host, headers: headers, hostHeader: hostHeader, maxBytes: c.MaxResponseBytes}
+	rt := &roundTripper{base: base, scheme: u.Scheme, host: u.Host, headers: headers, hostHeader: hostHeader, maxBytes: c.MaxResponseBytes,
+		credentials: credentialsOf(u, headers)}
 	switch {
 	case c.BearerToken != "":
 		rt.token = staticToken(c.BearerToken)

@@ -3,12 +3,14 @@ package prometheus
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -30,13 +32,15 @@ type roundTripper struct {
 	hostHeader string
 	token      func() (string, error) // nil: no token
 	maxBytes   int64
+	// credentials are the config's other secrets an error body may quote, each in every
+	// form the request carried it (see credentialsOf).
+	credentials []string
 }
 
 // RoundTrip sends req, with the headers and the token when it goes to the configured
 // scheme and host (never over a downgrade to http, never to another host a redirect
 // names).
 func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	sent := "" // the token this request carries: the one an error body may quote
 	if req.URL.Scheme == rt.scheme && req.URL.Host == rt.host {
 		req = req.Clone(req.Context())
 		for name, values := range rt.headers {
@@ -54,9 +58,12 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, err
 			}
 			req.Header.Set("Authorization", "Bearer "+token)
-			sent = token
 		}
 	}
+	// The credentials this request carries, which an error body may quote: the token sent
+	// (not the one read now: the file may have been rotated meanwhile), or the Basic
+	// credentials net/http made of the URL's userinfo.
+	sent := sentCredentials(req.Header.Get("Authorization"))
 	resp, err := rt.base.RoundTrip(req)
 	if err != nil {
 		return nil, err
@@ -65,13 +72,72 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		a.set(req.URL)
 	}
 	resp.Body = &limitedBody{body: resp.Body, left: rt.maxBytes, limit: rt.maxBytes}
-	if resp.StatusCode/100 != 2 && rt.token != nil {
+	if resp.StatusCode/100 != 2 && (len(sent) > 0 || len(rt.credentials) > 0) {
 		// An error body becomes part of an error (client_golang keeps it as the message or
-		// the Detail); a proxy may quote the Authorization header it refused. Redact the
-		// token sent, not the one read now: the file may have been rotated meanwhile.
-		redactBody(resp, sent)
+		// the Detail); a gateway may quote the Authorization header or the API key it
+		// refused, or the request line with the key a parameter carries.
+		redactBody(resp, append(sent, rt.credentials...))
 	}
 	return resp, nil
+}
+
+// sentCredentials are the secrets of an Authorization header value, as an error body
+// may quote them: the value after its scheme and, for Basic, the password it encodes
+// (when at least minCredentialBytes long, as for the configured values).
+func sentCredentials(authorization string) []string {
+	scheme, value, ok := strings.Cut(authorization, " ")
+	if !ok || value == "" {
+		return nil
+	}
+	creds := []string{value}
+	if strings.EqualFold(scheme, "Basic") {
+		if b, err := base64.StdEncoding.DecodeString(value); err == nil {
+			if _, pw, ok := strings.Cut(string(b), ":"); ok && len(pw) >= minCredentialBytes {
+				creds = append(creds, pw)
+			}
+		}
+	}
+	return creds
+}
+
+// minCredentialBytes is the length below which a configured header or query parameter
+// value is not redacted from error bodies: replacing a "true" or a "1" throughout a
+// server's message would garble it, and no credential is that short.
+const minCredentialBytes = 8
+
+// credentialsOf lists what of the configured URL and headers is secret, as
+// ClientConfig.String hides it: the URL's password, its query parameters' values (a
+// gateway's key; as written in the URL, and decoded), the headers' values (an API key),
+// each at least minCredentialBytes long. The Host header is an address, not a secret.
+func credentialsOf(u *url.URL, headers http.Header) []string {
+	var creds []string
+	add := func(v string) {
+		if len(v) >= minCredentialBytes && !slices.Contains(creds, v) {
+			creds = append(creds, v)
+		}
+	}
+	if pw, ok := u.User.Password(); ok {
+		add(pw)
+	}
+	for param := range strings.SplitSeq(u.RawQuery, "&") {
+		if _, v, ok := strings.Cut(param, "="); ok {
+			add(v)
+			if decoded, err := url.QueryUnescape(v); err == nil {
+				add(decoded)
+			}
+		}
+	}
+	for name, values := range headers {
+		if name == "Host" {
+			continue
+		}
+		for _, v := range values {
+			add(v)
+		}
+	}
+	// Longest first: a credential that holds another is replaced whole.
+	slices.SortFunc(creds, func(a, b string) int { return len(b) - len(a) })
+	return creds
 }
 
 // answeredKey is the context key of the *answeredURL a query's requests report to.
@@ -108,13 +174,15 @@ func (a *answeredURL) get() string {
 // maxErrorBody caps the error body kept for redaction; the rest is dropped.
 const maxErrorBody = 64 << 10
 
-// redactBody replaces resp's body with its first maxErrorBody bytes, token (when not
-// empty) replaced by "[REDACTED]".
-func redactBody(resp *http.Response, token string) {
+// redactBody replaces resp's body with its first maxErrorBody bytes, each of secrets
+// (those not empty) replaced by "[REDACTED]".
+func redactBody(resp *http.Response, secrets []string) {
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	_ = resp.Body.Close()
-	if token != "" {
-		b = bytes.ReplaceAll(b, []byte(token), []byte(redacted))
+	for _, secret := range secrets {
+		if secret != "" {
+			b = bytes.ReplaceAll(b, []byte(secret), []byte(redacted))
+		}
 	}
 	resp.Body = &errorBody{Reader: bytes.NewReader(b), err: err}
 	resp.ContentLength = -1
