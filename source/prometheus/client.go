@@ -38,7 +38,8 @@ type ClientConfig struct {
 	// BearerToken is sent as "Authorization: Bearer <token>". Mutually exclusive with
 	// BearerTokenFile.
 	BearerToken string
-	// BearerTokenFile is a file holding the token, surrounding white space ignored. It is
+	// BearerTokenFile is a file holding the token, surrounding white space ignored; a file
+	// over 64 KiB is refused as no token (a log or a device mistaken for it). It is
 	// read again when it changes (its modification time, size or inode), so a rotated
 	// projected ServiceAccount token
 	// (/var/run/secrets/kubernetes.io/serviceaccount/token) is picked up; while it cannot

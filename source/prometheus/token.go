@@ -2,6 +2,7 @@ package prometheus
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -47,10 +48,24 @@ func (f *fileToken) get() (string, error) {
 	return token, nil
 }
 
+// maxTokenFileBytes bounds what is read of a token file, as source/pod bounds it: a
+// ServiceAccount token is a few KiB, and a path mistaken for the token's (a log, a
+// device such as /dev/zero) must not be read whole, nor sent in a header no server
+// accepts.
+const maxTokenFileBytes = 64 << 10
+
 func (f *fileToken) read() (string, error) {
-	b, err := os.ReadFile(f.path)
+	file, err := os.Open(f.path)
 	if err != nil {
 		return "", fmt.Errorf("bearer token file: %w", err)
+	}
+	defer file.Close()
+	b, err := io.ReadAll(io.LimitReader(file, maxTokenFileBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("bearer token file: %w", err)
+	}
+	if len(b) > maxTokenFileBytes {
+		return "", fmt.Errorf("bearer token file %s is over %d KiB: not a token", f.path, maxTokenFileBytes>>10)
 	}
 	token := strings.TrimSpace(string(b))
 	switch {
