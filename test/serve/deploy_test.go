@@ -87,10 +87,22 @@ func isAlreadyExists(err error) bool { return apierrors.IsAlreadyExists(err) }
 func check(t *testing.T, obj *unstructured.Unstructured) {
 	t.Helper()
 	switch obj.GetKind() {
+	case "Namespace":
+		// Pod Security's restricted profile, enforced: nothing in serve's namespace runs
+		// as root, with added capabilities or host access, whatever is deployed there later.
+		if got := obj.GetLabels()["pod-security.kubernetes.io/enforce"]; got != "restricted" {
+			t.Errorf("Namespace %s: pod-security.kubernetes.io/enforce %q, want restricted", obj.GetName(), got)
+		}
 	case "Deployment":
 		var d appsv1.Deployment
 		fromUnstructured(t, obj, &d)
 		ps := d.Spec.Template.Spec
+		// The pod the Deployment makes is admitted under its namespace's Pod Security
+		// profile (restricted, above): the API server's own check, not a copy of its rules.
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, GenerateName: d.Name + "-", Labels: d.Spec.Template.Labels}, Spec: ps}
+		if err := env.Client.Create(t.Context(), pod, client.DryRunAll); err != nil {
+			t.Errorf("Deployment %s: its pod is not admitted in namespace %s: %v", d.Name, d.Namespace, err)
+		}
 		if ps.SecurityContext == nil || ps.SecurityContext.RunAsNonRoot == nil || !*ps.SecurityContext.RunAsNonRoot {
 			t.Error("Deployment: pod must run as non-root")
 		}
