@@ -208,14 +208,12 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 		c.Timeout = 10 * time.Second
 	}
 
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	base.DialContext = (&dialer{timeout: c.Timeout}).DialContext
-	base.TLSHandshakeTimeout = c.Timeout
-	// An HTTP/2 connection that has received nothing for h2PingAfter is pinged and closed
-	// when the ping goes unanswered, as Prometheus' own client does (ReadIdleTimeout): a
-	// connection that stopped answering would otherwise take every query, retries
-	// included, for as long as the kernel keeps it.
-	base.HTTP2 = &http.HTTP2Config{SendPingTimeout: h2PingAfter, PingTimeout: h2PingTimeout}
+	base := newTransport(c.Timeout)
+	// A redirect to another scheme or host goes through a transport of its own, with Go's
+	// TLS defaults (the system roots, the host's own name): the CA, server name and
+	// insecure switch are the configured server's, not any host it redirects to.
+	elsewhere := newTransport(c.Timeout)
+	elsewhere.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	if u.Scheme == "https" {
 		tlsConfig, err := tlsConfigOf(&c)
 		if err != nil {
@@ -223,8 +221,8 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 		}
 		base.TLSClientConfig = tlsConfig
 	}
-	rt := &roundTripper{base: base, scheme: u.Scheme, host: u.Host, headers: headers, hostHeader: hostHeader, maxBytes: c.MaxResponseBytes,
-		credentials: credentialsOf(u, headers)}
+	rt := &roundTripper{base: base, elsewhere: elsewhere, scheme: u.Scheme, host: u.Host, headers: headers, hostHeader: hostHeader,
+		maxBytes: c.MaxResponseBytes, credentials: credentialsOf(u, headers)}
 	switch {
 	case c.BearerToken != "":
 		rt.token = staticToken(c.BearerToken)
@@ -240,6 +238,19 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 		return nil, fmt.Errorf("prometheus client for %s: %w", redactURL(u.String()), err)
 	}
 	return v1.NewAPI(client), nil
+}
+
+// newTransport is a transport whose dial and TLS handshake are bounded by timeout, and
+// whose HTTP/2 connections are health-checked: one that has received nothing for
+// h2PingAfter is pinged and closed when the ping goes unanswered, as Prometheus' own
+// client does (ReadIdleTimeout); a connection that stopped answering would otherwise take
+// every query, retries included, for as long as the kernel keeps it.
+func newTransport(timeout time.Duration) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&dialer{timeout: timeout}).DialContext
+	t.TLSHandshakeTimeout = timeout
+	t.HTTP2 = &http.HTTP2Config{SendPingTimeout: h2PingAfter, PingTimeout: h2PingTimeout}
+	return t
 }
 
 // tlsConfigOf returns the TLS settings of c.

@@ -23,10 +23,13 @@ var ErrResponseTooLarge = errors.New("response body too large")
 // roundTripper adds the configured headers and token to requests for the server's host,
 // and caps response bodies.
 type roundTripper struct {
-	base    http.RoundTripper
-	scheme  string // of the configured URL
-	host    string // of the configured URL, with its port if given
-	headers http.Header
+	base http.RoundTripper // with the configured TLS settings: for the configured scheme and host
+	// elsewhere carries requests a redirect sends to another scheme or host, with Go's TLS
+	// defaults.
+	elsewhere http.RoundTripper
+	scheme    string // of the configured URL
+	host      string // of the configured URL, with its port if given
+	headers   http.Header
 	// hostHeader is the Host the configured headers name, if any: Go's client sends
 	// Request.Host and ignores Header["Host"].
 	hostHeader string
@@ -37,11 +40,13 @@ type roundTripper struct {
 	credentials []string
 }
 
-// RoundTrip sends req, with the headers and the token when it goes to the configured
-// scheme and host (never over a downgrade to http, never to another host a redirect
-// names).
+// RoundTrip sends req, with the headers, the token and the TLS settings when it goes to
+// the configured scheme and host (never over a downgrade to http, never to another host
+// a redirect names).
 func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := rt.elsewhere
 	if req.URL.Scheme == rt.scheme && req.URL.Host == rt.host {
+		base = rt.base
 		req = req.Clone(req.Context())
 		for name, values := range rt.headers {
 			req.Header[name] = values
@@ -64,7 +69,7 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	// (not the one read now: the file may have been rotated meanwhile), or the Basic
 	// credentials net/http made of the URL's userinfo.
 	sent := sentCredentials(req.Header.Get("Authorization"))
-	resp, err := rt.base.RoundTrip(req)
+	resp, err := base.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
