@@ -94,11 +94,26 @@ type Filter struct {
 	decisions ttlCache[string, bool]                                  // allowed, by decisionKey; none past maxKeptRequest
 }
 
-// New is a Filter whose reviews are sent with cfg: its identity needs create on
-// tokenreviews and subjectaccessreviews. A review that could not be made is logged to
-// log as an error (the client gets a 500 that does not say why); a denied access at
-// V(4).
+// reviewQPS and reviewBurst bound the reviews sent, as k8s.io/apiserver's delegated
+// authentication and authorization bound theirs ("this will effectively limit API server
+// responsiveness"). client-go's defaults, which a kubeconfig or the in-cluster config
+// leave, are 5 a second with a burst of 10: every request whose token or access is not
+// cached needs a review, and anyone who reaches the port can send made-up tokens, so at
+// those a few bad requests a second queued the reviews past reviewTimeout, and every
+// client whose answer was not cached got a 500. The API server's priority and fairness
+// bounds the reviews' load.
+const (
+	reviewQPS   = 200
+	reviewBurst = 400
+)
+
+// New is a Filter whose reviews are sent with cfg, at up to 200 a second (a burst of
+// 400) whatever cfg's own rate limit: its identity needs create on tokenreviews and
+// subjectaccessreviews. A review that could not be made is logged to log as an error
+// (the client gets a 500 that does not say why); a denied access at V(4).
 func New(cfg *rest.Config, log logr.Logger) (*Filter, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst, cfg.RateLimiter = reviewQPS, reviewBurst, nil
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("http client for %s: %w", cfg.Host, err)
