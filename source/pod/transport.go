@@ -36,6 +36,12 @@ func newTransport(cfg *PodScrapingSourceConfig) (*http.Transport, error) {
 		TLSHandshakeTimeout: cfg.ScrapeTimeout,
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   true,
+		// A pod's headers are its to choose: Go's default bound is 10 MiB, outside
+		// MaxBodyBytes, and a header an error quotes (a Location, a Content-Type) goes into
+		// every answer that names the pod's failure (serve's warnings and 503s, the targets,
+		// the log). An exposition's headers are a few hundred bytes; an Envoy in front of
+		// the pods passes at most 60 KiB.
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 		// One idle connection per pod: the next refresh reuses it instead of dialling
 		// (and handshaking) again.
 		MaxIdleConnsPerHost: 1,
@@ -48,6 +54,10 @@ func newTransport(cfg *PodScrapingSourceConfig) (*http.Transport, error) {
 	}
 	return transport, nil
 }
+
+// maxResponseHeaderBytes bounds a pod's response headers; past it the scrape fails with
+// net/http's "server response headers exceeded" error, which quotes none of them.
+const maxResponseHeaderBytes = 64 << 10
 
 // h2PingAfter and h2PingTimeout are the HTTP/2 connections' health check, Prometheus'
 // (its HTTP client's ReadIdleTimeout, and the default ping timeout): a connection that
