@@ -14,6 +14,15 @@
 // Server after Run returned. The package example shows the whole path; docs/serve.md of
 // this module is the command's guide.
 //
+// # Access
+//
+// Handler answers whoever reaches it: every Service's series, /api/v1/targets (the pods'
+// addresses and errors) and /metrics. WithKubernetesAuth wraps it as `--auth kubernetes`
+// does (a TokenReview and a SubjectAccessReview per request, cached; the probes
+// /-/healthy and /-/ready left open); without it, listen where only trusted clients
+// reach. The handler never sends a pod's token: errors that quote what a pod sent have it
+// redacted (source/pod).
+//
 // # Architecture
 //
 // Each Service has its own PodScrapingSource (source/pod), scraped on the Service's
