@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/alecthomas/units"
@@ -73,7 +74,7 @@ type FileService struct {
 // ("64MiB", "100MB": powers of 1024).
 type ByteSize int64
 
-// UnmarshalJSON reads a whole number of bytes, or a size string.
+// UnmarshalJSON reads a whole number of bytes, or a size string (see Set).
 func (b *ByteSize) UnmarshalJSON(data []byte) error {
 	var n int64
 	if err := json.Unmarshal(data, &n); err == nil {
@@ -87,6 +88,20 @@ func (b *ByteSize) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return fmt.Errorf("a size must be a whole number of bytes or a string such as \"64MiB\", got %s", data)
 	}
+	return b.Set(s)
+}
+
+// Set reads s as a whole number of bytes ("1048576") or as Prometheus reads a size
+// ("64MiB", "100MB": powers of 1024); a negative size is an error. With String and
+// Type it makes a ByteSize a command-line flag (pflag.Value).
+func (b *ByteSize) Set(s string) error {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 {
+			return fmt.Errorf("%d is negative", n)
+		}
+		*b = ByteSize(n)
+		return nil
+	}
 	v, err := units.ParseBase2Bytes(s)
 	if err != nil {
 		return fmt.Errorf("a size must be a whole number of bytes or a string such as \"64MiB\", got %q: %w", s, err)
@@ -97,6 +112,12 @@ func (b *ByteSize) UnmarshalJSON(data []byte) error {
 	*b = ByteSize(v)
 	return nil
 }
+
+// String is the size in bytes.
+func (b *ByteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+// Type names the flag's value in a command's help.
+func (*ByteSize) Type() string { return "size" }
 
 // File is a config file: its services, under "services:", or the list alone.
 type File struct {

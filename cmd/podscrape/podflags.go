@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/podscrape/podscrape/serve"
 	"github.com/podscrape/podscrape/source/pod"
 )
 
@@ -30,6 +31,8 @@ type podFlags struct {
 	caFile          string
 	tlsServerName   string
 	insecure        bool
+	sampleLimit     int
+	bodySizeLimit   serve.ByteSize
 	caData          []byte // read from caFile by validate
 }
 
@@ -46,12 +49,14 @@ func (o *podFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&o.caFile, "pod-ca-file", "", "with --scheme https: PEM file of the CAs that sign the pods' certificates (default: system roots)")
 	f.StringVar(&o.tlsServerName, "pod-tls-server-name", "", "with --scheme https: name verified in the pods' certificates (default: the pod IP)")
 	f.BoolVar(&o.insecure, "pod-insecure-skip-tls-verify", false, "with --scheme https: do not verify the pods' certificates (insecure)")
+	f.IntVar(&o.sampleLimit, "sample-limit", 0, "most samples one pod may expose, as Prometheus' sample_limit: a pod over it fails alone, none of its samples kept (0: no limit)")
+	f.Var(&o.bodySizeLimit, "body-size-limit", "largest response one pod may answer, decompressed, as Prometheus' body_size_limit: bytes, or a size such as 64MiB or 100MB (powers of 1024); a pod over it fails alone (0: 16MiB)")
 }
 
 // podFlagNames are the flags add adds, which say how to reach the pods.
 func podFlagNames() []string {
 	return []string{"port", "path", "scheme", "secret", "secret-namespace", "secret-key", "token", "timeout",
-		"concurrency", "pod-ca-file", "pod-tls-server-name", "pod-insecure-skip-tls-verify"}
+		"concurrency", "pod-ca-file", "pod-tls-server-name", "pod-insecure-skip-tls-verify", "sample-limit", "body-size-limit"}
 }
 
 // validate checks the flags; its errors name the flag and say why.
@@ -77,6 +82,8 @@ func (o *podFlags) validate(changed func(flag string) bool) error {
 		return usagef("--timeout must be positive, got %s", o.timeout)
 	case o.concurrency < 1:
 		return usagef("--concurrency must be at least 1, got %d", o.concurrency)
+	case o.sampleLimit < 0:
+		return usagef("--sample-limit must not be negative, got %d", o.sampleLimit)
 	}
 	if o.scheme != "https" {
 		for _, name := range []string{"pod-ca-file", "pod-tls-server-name", "pod-insecure-skip-tls-verify"} {
@@ -132,6 +139,8 @@ func (o *podFlags) connect(ctx context.Context, kube *kubeFlags, service string)
 		TLSCAData:                    o.caData,
 		TLSServerName:                o.tlsServerName,
 		InsecureSkipVerify:           o.insecure,
+		SampleLimit:                  o.sampleLimit,
+		MaxBodyBytes:                 int64(o.bodySizeLimit),
 	}
 	// The library's own checks before any API request (a source is built without one):
 	// a setting it refuses is a usage error of every command alike, not a Secret's read

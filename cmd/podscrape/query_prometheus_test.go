@@ -92,7 +92,7 @@ func TestQueryPrometheusRefusesPodFlags(t *testing.T) {
 	t.Parallel()
 	values := map[string]string{"port": "8000", "path": "/m", "scheme": "https", "secret": "s", "secret-namespace": "ns",
 		"secret-key": "k", "token": "s3cret-t0ken", "concurrency": "0", "pod-ca-file": "/nonexistent",
-		"pod-tls-server-name": "x", "pod-insecure-skip-tls-verify": "true"}
+		"pod-tls-server-name": "x", "pod-insecure-skip-tls-verify": "true", "sample-limit": "5", "body-size-limit": "64MiB"}
 	for _, name := range podFlagNames() {
 		if name == "timeout" {
 			continue

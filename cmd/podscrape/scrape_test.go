@@ -322,6 +322,10 @@ func TestUsageErrorsNameTheFlag(t *testing.T) {
 		{[]string{"scrape", "vllm", "--port", "1", "--timeout", "soon"}, `invalid argument "soon" for "--timeout"`},
 		{[]string{"scrape", "vllm", "--port", "1", "--concurrency", "0"}, "--concurrency must be at least 1"},
 		{[]string{"scrape", "vllm", "--port", "1", "--metric", ""}, "--metric needs a metric name"},
+		{[]string{"scrape", "vllm", "--port", "1", "--sample-limit", "-1"}, "--sample-limit must not be negative, got -1"},
+		{[]string{"scrape", "vllm", "--port", "1", "--body-size-limit", "-1"}, `invalid argument "-1" for "--body-size-limit" flag: -1 is negative`},
+		{[]string{"scrape", "vllm", "--port", "1", "--body-size-limit", "-1MiB"}, `invalid argument "-1MiB" for "--body-size-limit" flag: "-1MiB" is negative`},
+		{[]string{"scrape", "vllm", "--port", "1", "--body-size-limit", "64XB"}, `invalid argument "64XB" for "--body-size-limit" flag: a size must be`},
 		{[]string{"scrape", "vllm", "--port", "1", "--match", "("}, `--match "(" is not a regular expression`},
 		{[]string{"scrape", "vllm", "--port", "1", "--watch", "-1s"}, "--watch must be a positive interval"},
 		{[]string{"scrape", "vllm", "--port", "1", "--watch", "0s"}, "--watch must be a positive interval"},
@@ -420,5 +424,45 @@ func TestScrapeWatchJSONStreamsDocuments(t *testing.T) {
 		if docs := decodeJSON(t, f); len(docs) != 1 || !slices.Equal(docs[0].upPods(), llmd.VLLMPods) {
 			t.Fatalf("frame %d: got %+v, want one document with pods %v up", i, docs, llmd.VLLMPods)
 		}
+	}
+}
+
+// TestScrapeLimitFlags: --sample-limit and --body-size-limit bound what one pod may
+// give, as a config file's sampleLimit and bodySizeLimit do for serve and Prometheus'
+// sample_limit and body_size_limit: each vLLM pod exposes more than 5 samples and more
+// than 1 KiB, so each fails alone with the limit's reason; limits above what they expose
+// change nothing. Before, only serve's --config could set either.
+func TestScrapeLimitFlags(t *testing.T) {
+	t.Parallel()
+	vllm := []string{"scrape", llmd.VLLMService, "--port", port(llmd.VLLMPort), "-o", "json"}
+	for _, tc := range []struct {
+		flags        []string
+		reason, text string
+	}{
+		{[]string{"--sample-limit", "5"}, "sample_limit", "more than the limit of 5"},
+		{[]string{"--body-size-limit", "1KiB"}, "body_too_large", "1024-byte limit"},
+		{[]string{"--body-size-limit", "1024"}, "body_too_large", "1024-byte limit"},
+	} {
+		r := podscrape(t, append(vllm, tc.flags...)...)
+		if r.code != 1 {
+			t.Errorf("%v: exit %d, want 1 (every pod over the limit); stderr:\n%s", tc.flags, r.code, r.stderr)
+			continue
+		}
+		docs := decodeJSON(t, r.stdout)
+		if len(docs) != 1 || len(docs[0].Pods) != len(llmd.VLLMPods) {
+			t.Fatalf("%v: %d documents, want one with %d pods:\n%s", tc.flags, len(docs), len(llmd.VLLMPods), r.stdout)
+		}
+		for _, p := range docs[0].Pods {
+			if p.Up != 0 || p.Reason != tc.reason || !strings.Contains(p.Error, tc.text) {
+				t.Errorf("%v: pod %s up %d reason %q error %q, want down with reason %s and %q", tc.flags, p.Pod, p.Up, p.Reason, p.Error, tc.reason, tc.text)
+			}
+		}
+	}
+	r := podscrape(t, append(vllm, "--sample-limit", "100000", "--body-size-limit", "64MiB")...)
+	if r.code != 0 {
+		t.Fatalf("limits above what the pods expose: exit %d, want 0; stderr:\n%s", r.code, r.stderr)
+	}
+	if docs := decodeJSON(t, r.stdout); len(docs) != 1 || !slices.Equal(docs[0].upPods(), llmd.VLLMPods) {
+		t.Errorf("limits above what the pods expose: pods up %v, want %v", docs[0].upPods(), llmd.VLLMPods)
 	}
 }

@@ -54,6 +54,7 @@ type serveOptions struct {
 	podLabels           []string
 	maxSamples          int
 	maxConcurrency      int
+	seriesLimit         int
 	certificate         *tls.Certificate // loaded from tlsCert and tlsKey by validate
 }
 
@@ -104,6 +105,7 @@ never an empty result; some pods failing is a warning. See docs/serve.md.`,
 	f.StringArrayVar(&o.podLabels, "pod-label", nil, "copy this pod label (a Kubernetes label key) onto the pods' series, as Prometheus' labelmap names it; repeat for more")
 	f.IntVar(&o.maxSamples, "query-max-samples", history.DefaultMaxSamples, "most samples one query may load into memory (about 22 bytes each while evaluated, more while its answer is written), as Prometheus' --query.max-samples; past it the query answers 422")
 	f.IntVar(&o.maxConcurrency, "query-max-concurrency", serve.DefaultMaxConcurrentQueries, "most queries evaluated at once, as Prometheus' --query.max-concurrency; more wait for a slot within their timeout")
+	f.IntVar(&o.seriesLimit, "series-limit", history.DefaultSeriesLimit, "most series each Service's history holds (a Service of --config may set its own seriesLimit); past it new series are refused and the queries reading the Service warn of it")
 	f.StringVar(&o.auth, "auth", "none", "none, or kubernetes: check each request's Bearer token with a TokenReview and a SubjectAccessReview")
 	f.StringVar(&o.tlsCert, "tls-cert-file", "", "serve https with this PEM certificate (with --tls-key-file), read again when it changes")
 	f.StringVar(&o.tlsKey, "tls-key-file", "", "PEM private key of --tls-cert-file")
@@ -128,6 +130,8 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 		return usagef("--query-max-samples must be positive, got %d", o.maxSamples)
 	case o.maxConcurrency <= 0:
 		return usagef("--query-max-concurrency must be positive, got %d", o.maxConcurrency)
+	case o.seriesLimit <= 0:
+		return usagef("--series-limit must be positive, got %d", o.seriesLimit)
 	case o.auth != "none" && o.auth != "kubernetes":
 		return usagef("--auth must be none or kubernetes, got %q", o.auth)
 	case (o.tlsCert == "") != (o.tlsKey == ""):
@@ -215,6 +219,7 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 		AllowPartialWindows:  o.allowPartialWindows,
 		MaxSamples:           o.maxSamples,
 		MaxConcurrentQueries: o.maxConcurrency,
+		SeriesLimit:          o.seriesLimit,
 		Version:              buildVersion(),
 	}
 	// Every setting is checked before the informers ask the API server anything (serve.New

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -228,5 +230,56 @@ func TestServeQueryWithoutTimeoutIsBoundedByThePodTimeout(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Errorf("a query with no timeout, waiting on a pod that hangs, had no answer 20s later with a pod timeout of 1s")
+	}
+}
+
+// TestServeLimitFlags: serve SERVICE takes --sample-limit, --body-size-limit and
+// --series-limit, which only --config's sampleLimit, bodySizeLimit and seriesLimit set
+// before: a vLLM pod over 5 samples or 1 KiB fails alone (its target down, the error
+// giving the limit), and a history of 2 series refuses the rest, which the answers warn
+// of.
+func TestServeLimitFlags(t *testing.T) {
+	// poll asks u until ok accepts its answer, for 30s.
+	poll := func(what, u string, ok func(code int, body string) bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			resp, err := http.Get(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if ok(resp.StatusCode, string(body)) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %s answered %d %s for 30s", what, u, resp.StatusCode, body)
+			}
+			time.Sleep(20 * time.Millisecond) // polling until the first scrape
+		}
+	}
+	vllm := []string{llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h"}
+	for _, tc := range []struct {
+		flag, value, want string
+	}{
+		{"--sample-limit", "5", "more than the limit of 5"},
+		{"--body-size-limit", "1KiB", "1024-byte limit"},
+	} {
+		base := startServe(t, append(vllm, tc.flag, tc.value)...)
+		poll(tc.flag, base+"/api/v1/targets", func(code int, body string) bool {
+			return code == http.StatusOK && strings.Count(body, tc.want) == len(llmd.VLLMPods) && !strings.Contains(body, `"health":"up"`)
+		})
+	}
+	// --series-limit is, as --interval, the default of a --config Service that sets none.
+	cfg := filepath.Join(t.TempDir(), "serve.yaml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, "services:\n- name: %s\n  port: %d\n  interval: 1h\n", llmd.VLLMService, llmd.VLLMPort), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{append(vllm, "--series-limit", "2"), {"--config", cfg, "--series-limit", "2"}} {
+		base := startServe(t, args...)
+		poll(fmt.Sprint(args), base+"/api/v1/query?"+url.Values{"query": {"count(vllm:num_requests_waiting)"}}.Encode(), func(code int, body string) bool {
+			return code == http.StatusOK && strings.Contains(body, "series limit")
+		})
 	}
 }
