@@ -4,6 +4,16 @@ import (
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/podscrape/podscrape/internal/history"
+)
+
+// Values of podscrape_serve_history_samples_refused_total's reason label, those of the
+// library's podscrape_history_samples_refused_total, all exported from zero.
+const (
+	refusedTooFarAhead = "too_far_ahead" // own timestamp over 10 minutes ahead of its scrape
+	refusedOutOfOrder  = "out_of_order"  // own timestamp before its series' newest, or the retention
+	refusedSeriesLimit = "series_limit"  // a new series past the Service's series limit
 )
 
 // serverMetrics are the server's own metrics, beside those of its sources.
@@ -13,6 +23,7 @@ type serverMetrics struct {
 	lastScrape  *prometheus.GaugeVec
 	queries     *prometheus.CounterVec
 	waiting     prometheus.Gauge
+	refused     *prometheus.CounterVec
 	collectors  []prometheus.Collector
 }
 
@@ -39,7 +50,13 @@ func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
 		Name: "podscrape_serve_queries_waiting_for_scrape",
 		Help: "Queries waiting for a scrape of the Services they read, older than --max-age.",
 	})
-	m.collectors = []prometheus.Collector{m.scrapes, m.unavailable, m.lastScrape, m.queries, m.waiting}
+	// The sources' podscrape_history_samples_refused_total counts the library's history,
+	// which serve's sources do not keep: serve's own histories count here.
+	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "podscrape_serve_history_samples_refused_total",
+		Help: "Samples a Service's history did not store, by Service and reason (too_far_ahead: an own timestamp more than 10 minutes ahead of its scrape; out_of_order: an own timestamp before its series' newest sample or the retention; series_limit: a new series past the Service's series limit).",
+	}, []string{"service", "reason"})
+	m.collectors = []prometheus.Collector{m.scrapes, m.unavailable, m.lastScrape, m.queries, m.waiting, m.refused}
 	for i, c := range m.collectors {
 		if err := reg.Register(c); err != nil {
 			for _, done := range m.collectors[:i] {
@@ -63,6 +80,16 @@ func (m *serverMetrics) unregister(reg prometheus.Registerer) {
 func (m *serverMetrics) addService(service string) {
 	m.scrapes.WithLabelValues(service)
 	m.unavailable.WithLabelValues(service)
+	for _, r := range []string{refusedTooFarAhead, refusedOutOfOrder, refusedSeriesLimit} {
+		m.refused.WithLabelValues(service, r)
+	}
+}
+
+// observeRefused counts what one Append to service's history refused.
+func (m *serverMetrics) observeRefused(service string, st history.AppendStats) {
+	m.refused.WithLabelValues(service, refusedTooFarAhead).Add(float64(st.Future))
+	m.refused.WithLabelValues(service, refusedOutOfOrder).Add(float64(st.Rejected))
+	m.refused.WithLabelValues(service, refusedSeriesLimit).Add(float64(st.Refused))
 }
 
 func (m *serverMetrics) observeScrape(service string, st *scrapeState) {

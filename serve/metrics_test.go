@@ -1,9 +1,11 @@
 package serve_test
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -105,7 +107,75 @@ func TestServeDocListsItsMetrics(t *testing.T) {
 			}
 		}
 	}
-	if serves < 5 {
-		t.Errorf("/metrics exports %d podscrape_serve_* families, want the 5 docs/serve.md lists", serves)
+	if serves < 6 {
+		t.Errorf("/metrics exports %d podscrape_serve_* families, want the 6 docs/serve.md lists", serves)
+	}
+}
+
+// refusedValue is podscrape_serve_history_samples_refused_total{service,reason} in reg,
+// and whether reg exports it.
+func refusedValue(t *testing.T, reg prometheus.Gatherer, service, reason string) (float64, bool) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "podscrape_serve_history_samples_refused_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			got := map[string]string{}
+			for _, l := range m.GetLabel() {
+				got[l.GetName()] = l.GetValue()
+			}
+			if got["service"] == service && got["reason"] == reason {
+				return m.GetCounter().GetValue(), true
+			}
+		}
+	}
+	return 0, false
+}
+
+// TestHistoryRefusalsAreCounted: what a Service's history refuses shows in
+// podscrape_serve_history_samples_refused_total{service,reason}, exported from zero for
+// every reason. Before, serve's histories counted nowhere (the sources'
+// podscrape_history_samples_refused_total counts the library's history, which serve
+// does not keep, and stayed 0): a series limit refusing a new pod's series was a
+// warning on the queries alone. A Service of 3 series (and the scrape's synthetic ones)
+// under a series limit of 2 counts each sample past the limit as series_limit; a sample
+// an hour ahead of its scrape counts as too_far_ahead.
+func TestHistoryRefusalsAreCounted(t *testing.T) {
+	const body = "a 1\nb 1\nc 1\n"
+	free := newService(t, "free", 1, body)
+	limited := newService(t, "limited", 1, body)
+	ahead := newService(t, "ahead", 1, fmt.Sprintf("y 1 %d\n", time.Now().Add(time.Hour).UnixMilli()))
+	limitedCfg := serviceConfig(limited)
+	limitedCfg.SeriesLimit = 2
+	reg := prometheus.NewRegistry()
+	_, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(free), limitedCfg, serviceConfig(ahead)},
+		Registerer: reg, Interval: time.Hour})
+	// One scrape of each (the first; an hour's interval and no MaxAge scrape no more): the
+	// free Service's series are those the limited one exposes.
+	_, r := query(t, base, fmt.Sprintf(`count({job=%q})`, free.Name))
+	v := vector(t, r)
+	if len(v) != 1 {
+		t.Fatalf("count of %s's series: %s", free.Name, r.Data)
+	}
+	series, err := strconv.Atoi(v[0].Value[1].(string))
+	if err != nil || series <= 3 {
+		t.Fatalf("count of %s's series: %v (%v), want the 3 exposed and the synthetic ones", free.Name, v[0].Value[1], err)
+	}
+	want := map[string]map[string]float64{
+		free.Namespace + "/" + free.Name:       {"series_limit": 0, "too_far_ahead": 0, "out_of_order": 0},
+		limited.Namespace + "/" + limited.Name: {"series_limit": float64(series - 2), "too_far_ahead": 0, "out_of_order": 0},
+		ahead.Namespace + "/" + ahead.Name:     {"series_limit": 0, "too_far_ahead": 1, "out_of_order": 0},
+	}
+	for service, reasons := range want {
+		for reason, n := range reasons {
+			if got, ok := refusedValue(t, reg, service, reason); !ok || got != n {
+				t.Errorf("podscrape_serve_history_samples_refused_total{service=%q,reason=%q} = %v (exported: %v), want %v", service, reason, got, ok, n)
+			}
+		}
 	}
 }

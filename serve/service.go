@@ -139,9 +139,11 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 	default:
 		scrapes, pods := s.toScrapes(series)
 		st.pods = pods
-		if _, aerr := s.hist.Append(ctx, start, scrapes); aerr != nil {
+		stats, aerr := s.hist.Append(ctx, start, scrapes)
+		if aerr != nil {
 			st.appendErr = fmt.Errorf("service %s: %w", s.key, aerr)
 		}
+		s.metrics.observeRefused(s.key, stats)
 		if len(st.pods) > 0 && len(st.failed()) == len(st.pods) {
 			st.err = fmt.Errorf("service %s: %w", s.key, pod.ErrAllPodsFailed)
 		}
