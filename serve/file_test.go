@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -177,6 +179,35 @@ func TestLoadFileLimits(t *testing.T) {
 	} {
 		if _, err := load(strings.ReplaceAll(tc.name, " ", "-"), tc.yaml); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestDeployServeYAMLListsEveryKey: deploy/serve.yaml's opening comment, which an
+// operator edits the Services from, names every key a Service of the config file
+// accepts (FileService's). It left out concurrency, insecureSkipTLSVerify, sampleLimit,
+// bodySizeLimit and seriesLimit, so the limits an operator should set where a pod's
+// cardinality could explode were not to be found there.
+func TestDeployServeYAMLListsEveryKey(t *testing.T) {
+	data, err := os.ReadFile("../deploy/serve.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var comment strings.Builder
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			break
+		}
+		comment.WriteString(line + "\n")
+	}
+	typ := reflect.TypeFor[serve.FileService]()
+	for i := range typ.NumField() {
+		key, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		if key == "" || key == "-" {
+			continue
+		}
+		if !regexp.MustCompile(`\b` + regexp.QuoteMeta(key) + `\b`).MatchString(comment.String()) {
+			t.Errorf("deploy/serve.yaml's opening comment does not name the key %s:\n%s", key, comment.String())
 		}
 	}
 }
