@@ -31,8 +31,15 @@ const AuthPathPrefix = "/podscrape"
 // The probes /-/healthy and /-/ready are answered without a token: a kubelet sends
 // none, and they tell nothing about the data. cfg reaches the API server as the
 // server's ServiceAccount, which needs create on tokenreviews and subjectaccessreviews.
-func WithKubernetesAuth(h http.Handler, cfg *rest.Config, log logr.Logger) (http.Handler, error) {
-	filter, err := kubeauth.New(cfg, log)
+//
+// Without options, a token must be valid for the API server's own audience, as the
+// TokenReview names none; TokenAudiences names others.
+func WithKubernetesAuth(h http.Handler, cfg *rest.Config, log logr.Logger, opts ...AuthOption) (http.Handler, error) {
+	var o authOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	filter, err := kubeauth.New(cfg, log, o.audiences...)
 	if err != nil {
 		return nil, fmt.Errorf("serve: auth: %w", err)
 	}
@@ -53,4 +60,22 @@ func WithKubernetesAuth(h http.Handler, cfg *rest.Config, log logr.Logger) (http
 		r2.URL.RawPath = ""
 		protected.ServeHTTP(w, r2)
 	}), nil
+}
+
+// AuthOption configures WithKubernetesAuth.
+type AuthOption func(*authOptions)
+
+type authOptions struct {
+	audiences []string
+}
+
+// TokenAudiences makes WithKubernetesAuth accept a token only when it is valid for at
+// least one of audiences (kube-rbac-proxy's --auth-token-audiences): the TokenReview
+// names them, and the audiences it finds the token valid for must intersect them. A
+// token for the API server alone is then refused (401), unless one of audiences is the
+// API server's own. Clients mint such a token with the TokenRequest API (a projected
+// ServiceAccount token's audience, KEDA's boundServiceAccountToken), and serve cannot
+// replay it to the API server.
+func TokenAudiences(audiences ...string) AuthOption {
+	return func(o *authOptions) { o.audiences = append(o.audiences, audiences...) }
 }

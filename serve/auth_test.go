@@ -133,3 +133,70 @@ func TestKubernetesAuth(t *testing.T) {
 		}
 	}
 }
+
+// audienceToken mints a token of ServiceAccount namespace/name, which must exist, valid
+// for audiences (the API server's own when none), with the TokenRequest API.
+func audienceToken(t *testing.T, namespace, name string, audiences ...string) string {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := cs.CoreV1().ServiceAccounts(namespace).CreateToken(logr.NewContext(t.Context(), logr.Discard()), name,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{Audiences: audiences}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr.Status.Token
+}
+
+// TestKubernetesAuthTokenAudiences: with TokenAudiences("podscrape") (serve's
+// --auth-token-audiences), a token minted for audience podscrape, as KEDA 2.21's
+// boundServiceAccountToken mints one, is accepted, and a token for the API server, which
+// serve could replay there, is refused; without the option, the reverse. Before, the
+// TokenReview named no audience: only API-server tokens passed.
+func TestKubernetesAuthTokenAudiences(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	srv, err := serve.New(t.Context(), env.Client, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	withAudience, err := serve.WithKubernetesAuth(srv.Handler(), env.Config, logr.Discard(), serve.TokenAudiences("podscrape"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withoutAudience, err := serve.WithKubernetesAuth(srv.Handler(), env.Config, logr.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A ServiceAccount bound to nothing: an accepted token gets 403, a refused one 401.
+	apiToken := token(t, svc.Namespace, "keda")
+	podscrapeToken := audienceToken(t, svc.Namespace, "keda", "podscrape")
+	bothToken := audienceToken(t, svc.Namespace, "keda", "elsewhere", "podscrape")
+	otherToken := audienceToken(t, svc.Namespace, "keda", "elsewhere")
+	for _, tc := range []struct {
+		name  string
+		h     http.Handler
+		token string
+		want  int
+	}{
+		{"--auth-token-audiences podscrape, a podscrape token", withAudience, podscrapeToken, http.StatusForbidden},
+		{"--auth-token-audiences podscrape, a token for elsewhere and podscrape", withAudience, bothToken, http.StatusForbidden},
+		{"--auth-token-audiences podscrape, an API server token", withAudience, apiToken, http.StatusUnauthorized},
+		{"--auth-token-audiences podscrape, a token for elsewhere", withAudience, otherToken, http.StatusUnauthorized},
+		{"no audiences, a podscrape token", withoutAudience, podscrapeToken, http.StatusUnauthorized},
+		{"no audiences, an API server token", withoutAudience, apiToken, http.StatusForbidden},
+		// The answers are cached by token: asked again, the same.
+		{"--auth-token-audiences podscrape, a podscrape token again", withAudience, podscrapeToken, http.StatusForbidden},
+		{"--auth-token-audiences podscrape, an API server token again", withAudience, apiToken, http.StatusUnauthorized},
+	} {
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/api/v1/query?query=1", nil)
+		req.Header.Set("Authorization", "Bearer "+tc.token)
+		w := httptest.NewRecorder()
+		tc.h.ServeHTTP(w, req)
+		if w.Code != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, w.Code, tc.want)
+		}
+	}
+}

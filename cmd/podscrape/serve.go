@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +52,7 @@ type serveOptions struct {
 	maxAge              time.Duration
 	allowPartialWindows bool
 	auth                string
+	authTokenAudiences  []string
 	tlsCert, tlsKey     string
 	podLabels           []string
 	maxSamples          int
@@ -107,6 +110,7 @@ never an empty result; some pods failing is a warning. See docs/serve.md.`,
 	f.IntVar(&o.maxConcurrency, "query-max-concurrency", serve.DefaultMaxConcurrentQueries, "most queries evaluated at once, as Prometheus' --query.max-concurrency; more wait for a slot within their timeout")
 	f.IntVar(&o.seriesLimit, "series-limit", history.DefaultSeriesLimit, "most series each Service's history holds (a Service of --config may set its own seriesLimit); past it new series are refused and the queries reading the Service warn of it")
 	f.StringVar(&o.auth, "auth", "none", "none, or kubernetes: check each request's Bearer token with a TokenReview and a SubjectAccessReview")
+	f.StringSliceVar(&o.authTokenAudiences, "auth-token-audiences", nil, "with --auth kubernetes, accept only a token valid for one of these audiences (comma-separated), as kube-rbac-proxy's flag; default: the API server's own")
 	f.StringVar(&o.tlsCert, "tls-cert-file", "", "serve https with this PEM certificate (with --tls-key-file), read again when it changes")
 	f.StringVar(&o.tlsKey, "tls-key-file", "", "PEM private key of --tls-cert-file")
 	_ = stdout
@@ -134,6 +138,10 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 		return usagef("--series-limit must be positive, got %d", o.seriesLimit)
 	case o.auth != "none" && o.auth != "kubernetes":
 		return usagef("--auth must be none or kubernetes, got %q", o.auth)
+	case len(o.authTokenAudiences) > 0 && o.auth != "kubernetes":
+		return usagef("--auth-token-audiences needs --auth kubernetes")
+	case slices.Contains(o.authTokenAudiences, ""):
+		return usagef("--auth-token-audiences %q names an empty audience", strings.Join(o.authTokenAudiences, ","))
 	case (o.tlsCert == "") != (o.tlsKey == ""):
 		return usagef("--tls-cert-file and --tls-key-file go together")
 	}
@@ -248,7 +256,8 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 	defer srv.Close()
 	handler := srv.Handler()
 	if o.auth == "kubernetes" {
-		if handler, err = serve.WithKubernetesAuth(handler, restConfig, errorLog(ctx, stderr)); err != nil {
+		if handler, err = serve.WithKubernetesAuth(handler, restConfig, errorLog(ctx, stderr),
+			serve.TokenAudiences(o.authTokenAudiences...)); err != nil {
 			return err
 		}
 	}

@@ -14,6 +14,9 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
@@ -51,6 +54,50 @@ func TestServeAuthFlag(t *testing.T) {
 	}
 	if code, _ := getJSON(t, base+"/-/healthy"); code != http.StatusOK {
 		t.Errorf("--auth kubernetes, /-/healthy: %d, want 200 (probes carry no token)", code)
+	}
+}
+
+// TestServeAuthTokenAudiencesFlag: with --auth-token-audiences podscrape, a token minted
+// for audience podscrape is authenticated (its ServiceAccount, bound to nothing, gets
+// 403) and a token for the API server is refused (401).
+func TestServeAuthTokenAudiencesFlag(t *testing.T) {
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h", "--auth", "kubernetes",
+		"--auth-token-audiences", "podscrape")
+	ctx := logr.NewContext(t.Context(), logr.Discard()) // no V(8) log of the tokens
+	apiToken, err := cp.ServiceAccountToken(ctx, llmd.Namespace, "audience-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(cp.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := cs.CoreV1().ServiceAccounts(llmd.Namespace).CreateToken(ctx, "audience-test",
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{Audiences: []string{"podscrape"}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, token string
+		want        int
+	}{
+		{"a token for audience podscrape", tr.Status.Token, http.StatusForbidden},
+		{"a token for the API server", apiToken, http.StatusUnauthorized},
+	} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/api/v1/query?query=1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tc.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
 	}
 }
 

@@ -167,6 +167,8 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "x", "--port", "80", "--series-limit", "-1"}, "--series-limit must be positive, got -1"},
 		{[]string{"serve", "x", "--port", "80", "--series-limit", "0"}, "--series-limit must be positive, got 0"},
 		{[]string{"serve", "x", "--port", "80", "--auth", "basic"}, "--auth must be none or kubernetes"},
+		{[]string{"serve", "x", "--port", "80", "--auth-token-audiences", "podscrape"}, "--auth-token-audiences needs --auth kubernetes"},
+		{[]string{"serve", "x", "--port", "80", "--auth", "kubernetes", "--auth-token-audiences", "podscrape,"}, `--auth-token-audiences "podscrape," names an empty audience`},
 		{[]string{"serve", "x", "--port", "80", "--interval", "1s", "--timeout", "2s"}, "--timeout 2s is longer than --interval 1s"},
 		{[]string{"serve", "x", "--port", "80", "--tls-cert-file", "c.pem"}, "--tls-cert-file and --tls-key-file go together"},
 		{[]string{"serve", "x", "--port", "80", "--listen", "9090"}, `--listen "9090" is not HOST:PORT`},

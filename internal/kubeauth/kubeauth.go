@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,7 +91,8 @@ type Filter struct {
 	access    authorizationclient.SubjectAccessReviewInterface
 	log       logr.Logger
 	now       func() time.Time
-	users     ttlCache[[sha256.Size]byte, *authenticationv1.UserInfo] // by the token's hash: no token is kept; nil: rejected
+	audiences []string                                                // a token must be valid for one of them; none: the API server's
+	users     ttlCache[[sha256.Size]byte, *authenticationv1.UserInfo] // by tokenKey: no token is kept; nil: rejected
 	decisions ttlCache[string, bool]                                  // allowed, by decisionKey; none past maxKeptRequest
 }
 
@@ -111,7 +113,16 @@ const (
 // 400) whatever cfg's own rate limit: its identity needs create on tokenreviews and
 // subjectaccessreviews. A review that could not be made is logged to log as an error
 // (the client gets a 500 that does not say why); a denied access at V(4).
-func New(cfg *rest.Config, log logr.Logger) (*Filter, error) {
+//
+// With audiences, a token is accepted only when it is valid for at least one of them,
+// as kube-rbac-proxy's --auth-token-audiences and k8s.io/apiserver's delegated
+// authentication check it: the TokenReview names them (spec.audiences), and the
+// audiences its status says the token is valid for must intersect them. A status that
+// names none means a token of the API server's own audience (the TokenReview API's
+// documented meaning, and an authenticator that does not check audiences): rejected.
+// Without audiences the TokenReview names none, and the API server accepts only a token
+// of its own audience. Empty audiences are ignored.
+func New(cfg *rest.Config, log logr.Logger, audiences ...string) (*Filter, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst, cfg.RateLimiter = reviewQPS, reviewBurst, nil
 	hc, err := rest.HTTPClientFor(cfg)
@@ -126,11 +137,18 @@ func New(cfg *rest.Config, log logr.Logger) (*Filter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("subjectaccessreview client for %s: %w", cfg.Host, err)
 	}
+	var auds []string
+	for _, a := range audiences {
+		if a != "" && !slices.Contains(auds, a) {
+			auds = append(auds, a)
+		}
+	}
 	return &Filter{
-		tokens: authn.TokenReviews(),
-		access: authz.SubjectAccessReviews(),
-		log:    log,
-		now:    time.Now,
+		tokens:    authn.TokenReviews(),
+		access:    authz.SubjectAccessReviews(),
+		log:       log,
+		now:       time.Now,
+		audiences: auds,
 	}, nil
 }
 
@@ -199,9 +217,23 @@ func bearerToken(r *http.Request) (string, bool) {
 	return token, token != ""
 }
 
-// authenticate is the user token belongs to, nil when the TokenReview rejects it.
+// tokenKey is the users cache's key of token: a hash of the audiences it is reviewed
+// for and of the token, so that an answer for some audiences never stands for others.
+func (f *Filter) tokenKey(token string) [sha256.Size]byte {
+	h := sha256.New()
+	for _, a := range f.audiences {
+		fmt.Fprintf(h, "%d:%s,", len(a), a)
+	}
+	fmt.Fprintf(h, ";%s", token)
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	return key
+}
+
+// authenticate is the user token belongs to, nil when the TokenReview rejects it or,
+// with audiences, finds it valid for none of them.
 func (f *Filter) authenticate(ctx context.Context, token string) (*authenticationv1.UserInfo, error) {
-	key := sha256.Sum256([]byte(token))
+	key := f.tokenKey(token)
 	now := f.now()
 	if user, ok := f.users.get(key, now); ok {
 		return user, nil
@@ -213,19 +245,36 @@ func (f *Filter) authenticate(ctx context.Context, token string) (*authenticatio
 	ctx = logr.NewContext(ctx, logr.Discard())
 	var review *authenticationv1.TokenReview
 	err := withRetries(ctx, func() (err error) {
-		review, err = f.tokens.Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
+		review, err = f.tokens.Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token, Audiences: f.audiences}}, metav1.CreateOptions{})
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	var user *authenticationv1.UserInfo
-	if review.Status.Authenticated {
+	if review.Status.Authenticated && f.audienceValid(review.Status.Audiences) {
 		u := review.Status.User // a copy: the review, which echoes the token, is not kept
 		user = &u
+	} else if review.Status.Authenticated {
+		f.log.V(4).Info("token rejected: not valid for the audiences", "user", review.Status.User.Username,
+			"audiences", f.audiences, "tokenAudiences", review.Status.Audiences)
 	}
 	f.users.put(key, user, now, now.Add(tokenTTL))
 	return user, nil
+}
+
+// audienceValid reports whether a token the TokenReview authenticated as valid for got
+// (its status.audiences) is valid for one of f's audiences; without audiences, any is.
+func (f *Filter) audienceValid(got []string) bool {
+	if len(f.audiences) == 0 {
+		return true
+	}
+	for _, a := range got {
+		if slices.Contains(f.audiences, a) {
+			return true
+		}
+	}
+	return false
 }
 
 // authorize reports whether user may use verb on the non-resource URL path.
