@@ -42,6 +42,15 @@ var (
 	serveMaxHeaderBytes = 128 << 10
 )
 
+// serveMaxHTTP2Streams bounds the requests one HTTP/2 connection (https only: serve
+// speaks no cleartext HTTP/2) carries at once: Go's default is 250, so that
+// serveMaxConnections connections carried 128,000 requests at once, each with its
+// goroutine and headers, before any --auth check. 100 is kube-apiserver's bound, and the
+// streams a Go client opens before it reads the server's limit: a client that keeps to it
+// is never refused a stream. serve evaluates at most --query-max-concurrency queries at
+// once (20), so no client gains from more; a Go client past it opens another connection.
+const serveMaxHTTP2Streams = 100
+
 // serveOptions are the flags of podscrape serve.
 type serveOptions struct {
 	podFlags
@@ -270,7 +279,7 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 	// that the connections' fit in deploy/'s memory.
 	ln = netutil.LimitListener(ln, serveMaxConnections)
 	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: serveReadTimeout,
-		MaxHeaderBytes: serveMaxHeaderBytes}
+		MaxHeaderBytes: serveMaxHeaderBytes, HTTP2: &http.HTTP2Config{MaxConcurrentStreams: serveMaxHTTP2Streams}}
 	scheme := "http"
 	if o.certificate != nil {
 		scheme = "https"
