@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -39,6 +40,12 @@ func (e *CacheSyncError) Unwrap() error { return e.Err }
 // Cache serves the Services and Pods of the configured Services' namespaces from
 // informers (one LIST, then a WATCH per kind and namespace), so a scrape reads no API.
 // Secrets are not cached: pass a direct reader as each source's SecretReader.
+//
+// A Pod is held with only what discovery reads (see stripPod): its name, namespace,
+// UID, resourceVersion, labels and deletionTimestamp, and its status' phase,
+// conditions and IPs; its spec (containers' env, volumes), annotations, owner
+// references and managedFields are dropped as it enters the cache. A Service is held
+// without its managedFields. A reader of the Cache sees nothing else of a Pod.
 type Cache struct {
 	cache.Cache
 	cancel context.CancelFunc
@@ -73,6 +80,12 @@ func StartCache(ctx context.Context, restConfig *rest.Config, services []Service
 		// Only Services and Pods are read; a Get or List of anything else is an error,
 		// not a new informer.
 		ReaderFailOnMissingInformer: true,
+		// The objects as they enter the informers' store: a namespace's pods are held
+		// for as long as serve runs, and a pod's spec, annotations and managedFields,
+		// which nothing here reads, are most of its bytes (a vLLM pod's env and
+		// volumes, a last-applied-configuration annotation).
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject:         map[client.Object]cache.ByObject{&corev1.Pod{}: {Transform: stripPod}},
 		DefaultWatchErrorHandler: func(ctx context.Context, r *toolscache.Reflector, err error) {
 			mu.Lock()
 			lastErr = err
@@ -110,6 +123,36 @@ func StartCache(ctx context.Context, restConfig *rest.Config, services []Service
 		return nil, &CacheSyncError{Namespaces: names, Err: err}
 	}
 	return c, nil
+}
+
+// stripPod is the Pod informer's transform: the pod with only what source/pod's
+// discovery and serve's not-Ready check read (metadata's name, namespace, labels and
+// deletionTimestamp; status' phase, conditions, podIP and podIPs), and the
+// identity an informer keeps (UID, resourceVersion). Anything else is dropped in place
+// (client-go hands the transform an object no one else holds); a reader of the Cache
+// that needs another field must be added here. It is idempotent, as client-go asks, and
+// leaves anything but a *corev1.Pod as it is.
+func stripPod(obj any) (any, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	p.ObjectMeta = metav1.ObjectMeta{
+		Name:              p.Name,
+		Namespace:         p.Namespace,
+		UID:               p.UID,
+		ResourceVersion:   p.ResourceVersion,
+		Labels:            p.Labels,
+		DeletionTimestamp: p.DeletionTimestamp,
+	}
+	p.Spec = corev1.PodSpec{}
+	p.Status = corev1.PodStatus{
+		Phase:      p.Status.Phase,
+		Conditions: p.Status.Conditions,
+		PodIP:      p.Status.PodIP,
+		PodIPs:     p.Status.PodIPs,
+	}
+	return p, nil
 }
 
 // Stop stops the informers and waits until they ended.

@@ -1,0 +1,95 @@
+package serve_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podscrape/podscrape/serve"
+)
+
+// TestCacheHoldsPodsWithoutTheirSpec: StartCache's informers hold a pod without what
+// serve never reads (its containers' env, its annotations, its managedFields), read back
+// through the Cache, and keep what discovery reads: a Service served from the Cache
+// still answers its pods' samples. Before, each pod of the namespaces was held whole for
+// as long as serve ran: a 200 KiB env or annotation, as much of serve's memory.
+func TestCacheHoldsPodsWithoutTheirSpec(t *testing.T) {
+	svc := newService(t, "stripped", 1, "queue 7\n")
+	big := strings.Repeat("x", 200<<10)
+	heavy := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: "heavy", Labels: map[string]string{"app": "other"},
+			Annotations: map[string]string{"kubectl.kubernetes.io/last-applied-configuration": big}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "vllm",
+			Env: []corev1.EnvVar{{Name: "BIG", Value: big}}}}},
+	}
+	if err := env.Client.Create(t.Context(), heavy); err != nil {
+		t.Fatal(err)
+	}
+	c, err := serve.StartCache(t.Context(), env.Config, []serve.ServiceConfig{serviceConfig(svc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+
+	var got corev1.Pod
+	if err := c.Get(t.Context(), client.ObjectKeyFromObject(heavy), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Spec.Containers) > 0 || len(got.Annotations) > 0 || len(got.ManagedFields) > 0 {
+		t.Errorf("cached pod %s: %d containers, %d annotations, %d managedFields entries, want none",
+			got.Name, len(got.Spec.Containers), len(got.Annotations), len(got.ManagedFields))
+	}
+	if got.Labels["app"] != "other" || got.UID == "" || got.ResourceVersion == "" {
+		t.Errorf("cached pod %s: labels %v, UID %q, resourceVersion %q: want them kept", got.Name, got.Labels, got.UID, got.ResourceVersion)
+	}
+
+	// The Service's pod keeps what discovery reads: it is found Ready, at its IP.
+	var pods corev1.PodList
+	if err := c.List(t.Context(), &pods, client.InNamespace(svc.Namespace), client.MatchingLabels{"app": svc.Name}); err != nil {
+		t.Fatal(err)
+	}
+	if len(pods.Items) != 1 || pods.Items[0].Status.PodIP == "" || len(pods.Items[0].Status.PodIPs) == 0 ||
+		pods.Items[0].Status.Phase != corev1.PodRunning || len(pods.Items[0].Status.Conditions) == 0 {
+		t.Fatalf("cached pods of %s: %+v, want one Running with its IPs and conditions", svc.Name, pods.Items)
+	}
+	var cachedSvc corev1.Service
+	if err := c.Get(t.Context(), client.ObjectKey{Namespace: svc.Namespace, Name: svc.Name}, &cachedSvc); err != nil {
+		t.Fatal(err)
+	}
+	if len(cachedSvc.ManagedFields) > 0 || len(cachedSvc.Spec.Selector) == 0 {
+		t.Errorf("cached service: %d managedFields entries, selector %v: want none, and the selector", len(cachedSvc.ManagedFields), cachedSvc.Spec.Selector)
+	}
+
+	srv, err := serve.New(t.Context(), c, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Run(ctx) }()
+	hs := httptest.NewServer(srv.Handler())
+	defer func() {
+		hs.Close()
+		cancel()
+		<-done
+		_ = srv.Close()
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !srv.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready after 30s")
+		}
+		time.Sleep(10 * time.Millisecond) // polling readiness
+	}
+	code, r := query(t, hs.URL, "queue")
+	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || v[0].Value[1] != "7" {
+		t.Errorf("queue through the cache: %d %+v, want the pod's 7", code, r)
+	}
+}
