@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/go-logr/logr/funcr"
 	"github.com/spf13/cobra"
 	"golang.org/x/net/netutil"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -222,10 +224,16 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 		services = []serve.ServiceConfig{{Source: cfg}}
 	}
 	// Services and Pods come from informers of the Services' namespaces, synced before
-	// the first scrape: a scrape then reads no API. Token Secrets stay direct reads.
+	// the first scrape: a scrape then reads no API. Token Secrets stay direct reads, one
+	// per scrape, through a client whose rate limit fits them (serveAPIConfig).
+	restConfig = serveAPIConfig(restConfig, services, o.interval, o.maxAge)
+	secrets, err := client.New(restConfig, client.Options{})
+	if err != nil {
+		return fmt.Errorf("client for %s: %w", restConfig.Host, err)
+	}
 	for i := range services {
 		if services[i].Source.SecretReader == nil {
-			services[i].Source.SecretReader = c
+			services[i].Source.SecretReader = secrets
 		}
 	}
 	cfg := serve.Config{
@@ -393,6 +401,49 @@ func sameFiles(a, b [2]os.FileInfo) bool {
 		}
 	}
 	return true
+}
+
+// serve's API client's rate limit at the least: kube-controller-manager's
+// --kube-api-qps and --kube-api-burst defaults.
+const (
+	serveAPIQPS   = 20
+	serveAPIBurst = 30
+)
+
+// serveAPIConfig is cfg with the client-side rate limit of serve's API requests: its
+// informers' LIST and WATCH, and the token Secret that each scrape of a Service with
+// MetricsReaderSecretName reads directly (a cache of Secrets would need list and watch on
+// every Secret of the namespace). client-go's default, which a kubeconfig or the
+// in-cluster config leaves, is 5 a second with a burst of 10: every Service's loop
+// scrapes at the same moment, so from the 11th Service with a Secret on, scrapes queued
+// for the limiter (the 30th 4 s), past their timeout, and every query waited on them.
+// The limit is kube-controller-manager's 20 a second (a burst of 30), raised to twice
+// the reads the Services need: a burst of two reads per Service with a Secret (its
+// interval's and a --max-age query's at once) and twice their steady rate, each read
+// every interval, or every maxAge when that is shorter. The API server's priority and
+// fairness still bounds their load.
+func serveAPIConfig(cfg *rest.Config, services []serve.ServiceConfig, interval, maxAge time.Duration) *rest.Config {
+	var n int
+	var perSecond float64
+	for _, s := range services {
+		if s.Source.MetricsReaderSecretName == "" {
+			continue
+		}
+		every := s.Interval
+		if every <= 0 {
+			every = interval
+		}
+		if maxAge > 0 && maxAge < every {
+			every = maxAge
+		}
+		n++
+		perSecond += float64(time.Second) / float64(every)
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS = float32(max(serveAPIQPS, math.Ceil(2*perSecond)))
+	cfg.Burst = max(serveAPIBurst, 2*n)
+	cfg.RateLimiter = nil
+	return cfg
 }
 
 // buildVersion is the module version the binary was built from ("(devel)" from a work

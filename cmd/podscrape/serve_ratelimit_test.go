@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+
+	"github.com/podscrape/podscrape/serve"
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+// TestServeSecretReadsAreNotThrottled: every Service's loop scrapes at the same moment,
+// and each scrape of a Service with a token Secret reads it from the API server. The
+// rate limiter of the client serve reads them with (serveAPIConfig's config, made into
+// client-go's own REST client) lets all those reads through at once, and again at their
+// steady rate, without a wait. Before, client-go's default (5 a second, a burst of 10)
+// held the 11th Service's read and the ones after it.
+func TestServeSecretReadsAreNotThrottled(t *testing.T) {
+	for _, tc := range []struct {
+		services int
+		interval time.Duration
+		maxAge   time.Duration
+		wantQPS  float32
+	}{
+		{services: 40, interval: 15 * time.Second, wantQPS: serveAPIQPS},
+		{services: 40, interval: time.Second, wantQPS: 80},
+		{services: 10, interval: 15 * time.Second, maxAge: 100 * time.Millisecond, wantQPS: 200},
+	} {
+		name := fmt.Sprintf("%d Services with Secrets, --interval %s, --max-age %s", tc.services, tc.interval, tc.maxAge)
+		var services []serve.ServiceConfig
+		for i := range tc.services {
+			services = append(services, serve.ServiceConfig{Source: pod.PodScrapingSourceConfig{
+				ServiceName: fmt.Sprintf("vllm-%d", i), ServiceNamespace: "llm-d", MetricsPort: 8000,
+				MetricsReaderSecretName: "reader", MetricsReaderSecretNamespace: "llm-d", MetricsReaderSecretKey: "token",
+			}})
+		}
+		// A Service without a Secret reads nothing per scrape.
+		services = append(services, serve.ServiceConfig{Source: pod.PodScrapingSourceConfig{ServiceName: "open", ServiceNamespace: "llm-d", MetricsPort: 8000}})
+		cfg := serveAPIConfig(&rest.Config{Host: "https://127.0.0.1:6443"}, services, tc.interval, tc.maxAge)
+		if cfg.QPS != tc.wantQPS {
+			t.Errorf("%s: QPS %v, want %v", name, cfg.QPS, tc.wantQPS)
+		}
+		cfg.GroupVersion = &corev1.SchemeGroupVersion
+		cfg.APIPath = "/api"
+		cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
+		rc, err := rest.RESTClientFor(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		limiter := rc.GetRateLimiter()
+		// Every Service's interval read and a --max-age query's read at the same moment:
+		// none waits (TryAccept is the limiter's Wait without the waiting).
+		for i := range 2 * tc.services {
+			if !limiter.TryAccept() {
+				t.Errorf("%s: read %d of %d at once throttled (QPS %v, burst %d)", name, i+1, 2*tc.services, cfg.QPS, cfg.Burst)
+				break
+			}
+		}
+		// And their steady rate fits the limit, twice over.
+		every := min(tc.interval, tc.maxAge)
+		if tc.maxAge == 0 {
+			every = tc.interval
+		}
+		if need := float64(tc.services) * float64(time.Second) / float64(every); float64(cfg.QPS) < 2*need {
+			t.Errorf("%s: QPS %v, below twice the %v reads a second the Services make", name, cfg.QPS, need)
+		}
+	}
+}
