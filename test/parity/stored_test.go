@@ -1,0 +1,263 @@
+package parity
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podscrape/podscrape/source"
+)
+
+// storedExposition is one pod's exposition in TestSeriesStoredAsPrometheus.
+type storedExposition struct {
+	pod, contentType, body string
+}
+
+const (
+	textType = "text/plain; version=0.0.4; charset=utf-8"
+	omType   = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+)
+
+// handWritten are expositions of the forms the fixtures lack: bucket bounds and
+// quantiles spelled as integers, exponents and infinities, an untyped and a gauge
+// histogram's le (not rewritten), empty label values, UTF-8 names, NaN and ±Inf, a
+// repeated series, info, stateset, # UNIT, exemplars and a family without samples.
+var handWritten = []storedExposition{
+	{"hand-text", textType, `# TYPE h histogram
+h_bucket{le="0.5"} 0
+h_bucket{le="1"} 1
+h_bucket{le="1e3"} 2
+h_bucket{le="10.0"} 2
+h_bucket{le="+Inf"} 3
+h_sum 4
+h_count 3
+# TYPE hinf histogram
+hinf_bucket{le="inf"} 1
+hinf_bucket{le="-Inf"} 0
+hinf_bucket{le="0x1p-2"} 0
+hinf_bucket{le="1_000"} 0
+hinf_bucket{le="Infinity"} 0
+hinf_bucket{le="nan"} 0
+hinf_sum 1
+hinf_count 1
+# TYPE s summary
+s{quantile="0.50"} 1
+s{quantile="1"} 2
+s{quantile="1e-1"} 3
+s{quantile="0.99",a=""} 4
+s_sum 1
+s_count 2
+# TYPE u untyped
+u{le="1"} 1
+u{quantile="1"} 1
+# TYPE g gauge
+g{le="1"} 1
+x{a="",b="1"} 1
+{"dotted.name","label.with.dot"="v"} 2
+{"é"} 3
+nan_gauge NaN
+pinf +Inf
+ninf -Inf
+max_float 1.7976931348623157e+308
+dup 1
+dup 2
+dup{z=""} 3
+# HELP nosamples A family without samples.
+# TYPE nosamples gauge
+`},
+	{"hand-om", omType, `# TYPE h histogram
+# HELP h A histogram.
+h_bucket{le="0.5"} 0
+h_bucket{le="1"} 1 # {trace_id="a"} 0.7
+h_bucket{le="1e3"} 2
+h_bucket{le="+Inf"} 3 # {trace_id="b"} 2000 1.5e9
+h_count 3
+h_sum 4
+h_created 1.7e9
+# TYPE gh gaugehistogram
+gh_bucket{le="1"} 1
+gh_bucket{le="+Inf"} 2
+gh_gcount 2
+gh_gsum 3
+# TYPE s summary
+s{quantile="0.50"} 1
+s{quantile="1"} 2
+s_sum 1
+s_count 2
+s_created 1.7e9
+# TYPE i info
+i_info{version="1"} 1
+# TYPE ss stateset
+ss{ss="a"} 1
+ss{ss="b"} 0
+# TYPE x_seconds gauge
+# UNIT x_seconds seconds
+x_seconds 1
+# TYPE c counter
+c_total{a=""} 5
+c_created 1.7e9
+# TYPE "dotted.om" gauge
+{"dotted.om",a="b"} 1
+# TYPE nan gauge
+nan NaN
+ninf -Inf
+# TYPE empty gauge
+# HELP empty No samples.
+# EOF
+`},
+}
+
+// TestSeriesStoredAsPrometheus has the real Prometheus server and a pod source scrape
+// the same pods, each exposing one of the shared fixtures (every real program's
+// exposition of testdata/, in the format it was captured in) or one of handWritten, and
+// compares every series, label for label and value for value: what ScrapeSeries returns
+// (what serve stores) and what a PromQL query of the source's history answers, against
+// the series Prometheus answers for {__name__=~".+"} at the same instant. Prometheus'
+// job label is dropped from its own series (the scrape config drops it from the scraped
+// ones); of its per-target series, those podscrape does not write are left out, and
+// scrape_duration_seconds is compared by its labels only.
+func TestSeriesStoredAsPrometheus(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	expositions := slices.Clone(handWritten)
+	files, err := filepath.Glob("../../testdata/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("fixtures: %v, %d files", err, len(files))
+	}
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct := textType
+		if strings.HasSuffix(f, ".om.txt") || strings.HasPrefix(filepath.Base(f), "openmetrics") {
+			ct = omType
+		}
+		expositions = append(expositions, storedExposition{fmt.Sprintf("fixture-%d", i), ct, string(b)})
+		t.Logf("fixture-%d: %s", i, filepath.Base(f))
+	}
+	byPod := map[string]storedExposition{}
+	names := make([]string, len(expositions))
+	for i, e := range expositions {
+		names[i] = e.pod
+		byPod[e.pod] = e
+	}
+	const all = `{__name__=~".+"}`
+	sc := startScene(t, ctx, sceneSpec{
+		prefix: "stored", names: names, queries: map[string]string{"all": all},
+		handler: func(name string) http.Handler {
+			e := byPod[name]
+			return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", e.contentType)
+				_, _ = w.Write([]byte(e.body))
+			})
+		},
+	})
+	waitScraped(t, ctx, sc.prom, time.Now(), len(names))
+	pods, err := sc.src.ScrapeSeries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := sc.src.Refresh(ctx, source.RefreshSpec{Queries: []string{"all"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := results["all"].CollectedAt
+	waitScraped(t, ctx, sc.prom, at, len(names))
+	v, _, _, err := sc.prom.API.Query(ctx, all, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := storedSeries(theirs(v))
+
+	fromSeries, seen := series{}, map[string]bool{}
+	for _, p := range pods {
+		if !p.Up {
+			t.Errorf("pod %s: %v", p.Pod, p.Err)
+		}
+		for _, s := range p.Samples {
+			// A store keeps the first sample of a series (m and m{a=""} are one).
+			if k := labelText(s.Labels.Map()); !seen[k] {
+				seen[k] = true
+				fromSeries[k] = s.V
+			}
+		}
+	}
+	compareStored(t, "ScrapeSeries", storedSeries(fromSeries), want)
+	compareStored(t, "the PromQL history", storedSeries(ours(results["all"])), want)
+}
+
+// storedSeries is s without job, without the per-target series podscrape does not
+// write, and with scrape_duration_seconds' value zeroed.
+func storedSeries(s series) series {
+	out := series{}
+	for text, v := range s {
+		if strings.Contains(text, `__name__="scrape_samples_post_metric_relabeling"`) || strings.Contains(text, `__name__="scrape_series_added"`) {
+			continue
+		}
+		if strings.Contains(text, `__name__="scrape_duration_seconds"`) {
+			v = 0
+		}
+		out[dropLabel(text, "job")] = v
+	}
+	return out
+}
+
+// dropLabel removes name="..." from a labelText.
+func dropLabel(text, name string) string {
+	i := strings.Index(text, name+"=")
+	if i < 0 || (text[i-1] != '{' && text[i-1] != ',') {
+		return text
+	}
+	j := i + len(name) + 2
+	for j < len(text) && text[j] != '"' {
+		if text[j] == '\\' {
+			j++
+		}
+		j++
+	}
+	end := j + 1
+	if end < len(text) && text[end] == ',' {
+		end++
+	} else if text[i-1] == ',' {
+		i--
+	}
+	return text[:i] + text[end:]
+}
+
+func compareStored(t *testing.T, what string, got, want series) {
+	t.Helper()
+	same := func(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+	var missing, extra, differ []string
+	for k, w := range want {
+		g, ok := got[k]
+		switch {
+		case !ok:
+			missing = append(missing, fmt.Sprintf("%s %v", k, w))
+		case !same(g, w):
+			differ = append(differ, fmt.Sprintf("%s: ours %v, theirs %v", k, g, w))
+		}
+	}
+	for k, g := range got {
+		if _, ok := want[k]; !ok {
+			extra = append(extra, fmt.Sprintf("%s %v", k, g))
+		}
+	}
+	slices.Sort(missing)
+	slices.Sort(extra)
+	slices.Sort(differ)
+	if len(missing)+len(extra)+len(differ) > 0 {
+		t.Errorf("%s: %d series, Prometheus %d\nonly Prometheus has (%d):\n  %s\nonly podscrape has (%d):\n  %s\nvalues differ (%d):\n  %s",
+			what, len(got), len(want), len(missing), strings.Join(missing, "\n  "), len(extra), strings.Join(extra, "\n  "), len(differ), strings.Join(differ, "\n  "))
+	}
+	if len(want) == 0 {
+		t.Errorf("%s: Prometheus answered nothing", what)
+	}
+}
