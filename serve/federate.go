@@ -31,6 +31,11 @@ func (s *Server) handleFederate(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
+		if len(ms) == 0 {
+			// {}: Prometheus' TSDB has no postings for no matchers, so the set selects
+			// nothing there (200, no series), where the history would answer every series.
+			continue
+		}
 		sets = append(sets, ms)
 	}
 	now := time.Now()

@@ -259,3 +259,40 @@ func TestCompressesAsPrometheus(t *testing.T) {
 		})
 	}
 }
+
+// TestFederateSelectorsAsPrometheus: a match[] without matchers ({}) selects nothing on
+// /federate (the TSDB's postings of no matchers are empty; Prometheus answers 200 and no
+// series), while one whose matchers all match the empty value selects every series
+// (/api/v1/series refuses both: TestSameJSONAsPrometheus).
+func TestFederateSelectorsAsPrometheus(t *testing.T) {
+	svc := newService(t, "vllm", 1, twoFamilies)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
+	for _, tc := range []struct {
+		match    []string
+		families []string // the # TYPE lines' names, in order
+	}{
+		{nil, nil},
+		{[]string{"{}"}, nil},
+		{[]string{"{}", "up"}, []string{"up"}},
+		{[]string{`{a=""}`}, []string{"reqs_total", "scrape_duration_seconds", "scrape_samples_scraped", "up", "vllm:num_requests_waiting"}},
+		{[]string{`{__name__=~".*"}`}, []string{"reqs_total", "scrape_duration_seconds", "scrape_samples_scraped", "up", "vllm:num_requests_waiting"}},
+	} {
+		t.Run(strings.Join(tc.match, "&"), func(t *testing.T) {
+			resp, err := http.Get(base + "/federate?" + url.Values{"match[]": tc.match}.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			var families []string
+			for _, line := range strings.Split(string(body), "\n") {
+				if name, ok := strings.CutPrefix(line, "# TYPE "); ok {
+					families = append(families, strings.Fields(name)[0])
+				}
+			}
+			if resp.StatusCode != http.StatusOK || !slices.Equal(families, tc.families) {
+				t.Errorf("got %d, families %q; want 200, %q:\n%s", resp.StatusCode, families, tc.families, body)
+			}
+		})
+	}
+}
