@@ -34,8 +34,8 @@ type Options struct {
 	// lines end, before its first sample line (or at the end of the exposition), for
 	// every family whatever Keep says. A family whose metadata lines come in two blocks
 	// is reported twice, the second time with everything known of it. Once Parse fails
-	// it is not called again; the calls made before stand, to be discarded with the
-	// samples. Nil costs nothing: no help text is even unescaped.
+	// it is not called again (past SampleLimit it is, until Parse returns the limit's
+	// error); the calls made before stand, to be discarded with the samples. Nil costs nothing: no help text is even unescaped.
 	Metadata func(Metadata)
 
 	// HashSeed seeds the hashes the Parser identifies series with (Sample.Hash): Parsers
@@ -45,10 +45,11 @@ type Options struct {
 
 	// SampleLimit, when positive, is the most sample lines an exposition may hold,
 	// counting those Keep skips, so that a target fails or not whatever the caller asks
-	// for. One more makes Parse return an error wrapping ErrSampleLimit that says how
-	// many there are: as Prometheus' scrape loop, Parse reads the exposition to its end
-	// to count them (and returns that count), emitting none past the limit; a syntax
-	// error after the limit is the error instead. Zero or less means no limit.
+	// for. One more makes Parse return an error wrapping ErrSampleLimit, once it has
+	// read, checked and counted the rest of the exposition without emitting it (as
+	// Prometheus parses on past its sample_limit, so that scrape_samples_scraped says
+	// how many samples the target exposed); a malformed line after the limit is the
+	// error instead. Zero or less means no limit.
 	SampleLimit int
 }
 
@@ -67,7 +68,7 @@ type Parser struct {
 	// The current exposition.
 	format      Format
 	samples     int    // sample lines seen
-	overLimit   int    // the line of the first sample past Options.SampleLimit; 0: none
+	overLimit   int    // the line of the first sample past Options.SampleLimit (0: none); the lines after it are only counted and checked
 	duplicates  int    // sample lines dropped as repeats of an earlier series
 	outOfBounds int    // sample lines dropped for a timestamp beyond int64 milliseconds
 	family      string // the family named by the latest metadata line
@@ -141,7 +142,8 @@ func NewParser(opts Options) *Parser {
 // counted by OutOfBounds.
 //
 // samples is the number of sample lines read, kept, skipped or dropped, as Prometheus'
-// scrape_samples_scraped counts them. An exposition of no bytes at all has no samples
+// scrape_samples_scraped counts them: on a *ParseError, those before the line that
+// failed; over Options.SampleLimit, every sample line of the exposition. An exposition of no bytes at all has no samples
 // and is valid in either format (OpenMetrics' # EOF is required of any other). err is
 // a *ParseError for a malformed exposition, wraps ErrSampleLimit when
 // Options.SampleLimit is exceeded, and wraps the error of r when reading fails. Parse
@@ -161,7 +163,11 @@ func (p *Parser) Parse(r io.Reader, f Format, emit func(*Sample) error) (samples
 		if p.eof {
 			return p.samples, p.fail(line, "unexpected data after # EOF")
 		}
+		before := p.samples
 		if err := p.parseLine(line, emit); err != nil {
+			if _, malformed := err.(*ParseError); malformed {
+				return before, err // the lines before the one that broke, as textparse counts
+			}
 			return p.samples, err
 		}
 	}

@@ -273,56 +273,61 @@ func TestParseKeep(t *testing.T) {
 	}
 }
 
-// TestParseSampleLimit: past Options.SampleLimit nothing more is emitted, but the
-// exposition is read to its end, as Prometheus' scrape loop reads it "so we report the
-// correct total number of samples scraped": Parse returns every sample line, and the
-// error says how many there are beside the limit (an operator raising the limit needs
-// the value), from the first line over it. A parse error after the limit is the error,
-// as in Prometheus.
+// TestParseSampleLimit: over the limit, Parse reads the exposition on to its end
+// without emitting (Prometheus parses on past sample_limit, so that
+// scrape_samples_scraped says how many samples the target exposed) and returns the
+// first line over it; a malformed line after the limit is the error instead, and the
+// count of a malformed exposition is of the sample lines before the one that broke (as
+// textparse's Next stops there).
 func TestParseSampleLimit(t *testing.T) {
-	input := "a 1\nb 2\nc 3\n# HELP d D.\nd 4\ne{x=\"1\"} 5\n"
+	const input = "a 1\nb 2\nc 3\nd{x=\"1\"} 4\ne 5\n"
 	for _, tc := range []struct {
 		name    string
 		input   string
 		limit   int
 		keep    func(string, string) bool
-		wantErr string // "" for none
+		wantErr string // "": none
 		wantN   int
+		emitted []string
 	}{
-		{name: "under", limit: 6, wantN: 5},
-		{name: "at", limit: 5, wantN: 5},
-		{name: "one over", limit: 4, wantN: 5, wantErr: "line 6: sample limit exceeded: 5 samples, more than the limit of 4"},
-		{name: "over", limit: 2, wantN: 5, wantErr: "line 3: sample limit exceeded: 5 samples, more than the limit of 2"},
-		{name: "skipped samples count", limit: 2, keep: func(n, _ string) bool { return n == "a" }, wantN: 5,
-			wantErr: "line 3: sample limit exceeded: 5 samples, more than the limit of 2"},
-		{name: "a parse error after the limit wins", input: input + "f{ 6\ng 7\n", limit: 2, wantN: 6, wantErr: "line 7"},
-		{name: "unlimited", limit: 0, wantN: 5},
-		{name: "negative is unlimited", limit: -1, wantN: 5},
+		{name: "under", input: input, limit: 5, wantN: 5, emitted: []string{"a", "b", "c", "d", "e"}},
+		{name: "over", input: input, limit: 2, wantErr: "line 3: sample limit exceeded: 5 samples, more than the limit of 2", wantN: 5, emitted: []string{"a", "b"}},
+		{name: "over at the last line", input: "a 1\nb 2\nc 3\n", limit: 2, wantErr: "line 3: sample limit exceeded: 3 samples, more than the limit of 2", wantN: 3, emitted: []string{"a", "b"}},
+		{name: "skipped samples count", input: input, limit: 2, keep: func(n, _ string) bool { return n == "a" }, wantErr: "line 3: sample limit exceeded: 5 samples, more than the limit of 2", wantN: 5, emitted: []string{"a"}},
+		{name: "malformed after the limit", input: "a 1\nb 2\nc 3\nd{ 4\ne 5\n", limit: 2, wantErr: `line 4: invalid label name at "4": "d{ 4"`, wantN: 3, emitted: []string{"a", "b"}},
+		{name: "malformed quoted name after the limit", input: "a 1\nb 2\nc 3\n{\"d\" 4\n", limit: 2, wantErr: "line 4:", wantN: 3, emitted: []string{"a", "b"}},
+		{name: "malformed under the limit", input: "a 1\nb x\nc 3\n", limit: 5, wantErr: `line 2: invalid value "x": "b x"`, wantN: 1, emitted: []string{"a"}},
+		{name: "unlimited", input: input, limit: 0, wantN: 5, emitted: []string{"a", "b", "c", "d", "e"}},
+		{name: "negative is unlimited", input: input, limit: -1, wantN: 5, emitted: []string{"a", "b", "c", "d", "e"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := input
-			if tc.input != "" {
-				in = tc.input
-			}
-			p := NewParser(Options{SampleLimit: tc.limit, Keep: tc.keep})
-			emitted := 0
-			n, err := p.Parse(strings.NewReader(in), FormatText, func(*Sample) error { emitted++; return nil })
-			if n != tc.wantN {
-				t.Errorf("got %d samples, want %d", n, tc.wantN)
-			}
-			switch {
-			case tc.wantErr == "" && err != nil:
-				t.Fatalf("got error %v, want none", err)
-			case tc.wantErr == "":
-			case err == nil || !strings.Contains(err.Error(), tc.wantErr):
-				t.Fatalf("got error %v, want one containing %q", err, tc.wantErr)
-			case tc.input == "" && !errors.Is(err, ErrSampleLimit):
-				t.Fatalf("got error %v, want ErrSampleLimit", err)
-			case tc.input != "" && errors.Is(err, ErrSampleLimit):
-				t.Fatalf("got error %v, want the parse error alone", err)
-			}
-			if max := tc.limit; max > 0 && tc.keep == nil && emitted > max {
-				t.Errorf("emitted %d samples, want at most the limit %d", emitted, max)
+			for _, memo := range []bool{false, true} {
+				p := NewParser(Options{SampleLimit: tc.limit, Keep: tc.keep})
+				var emitted []string
+				emit := func(s *Sample) error {
+					emitted = append(emitted, s.Name)
+					return nil
+				}
+				var n int
+				var err error
+				if memo {
+					var m Memo
+					// Twice: the second parse finds its lines in the memo.
+					_, _ = p.ParseMemo(strings.NewReader(tc.input), FormatText, &m, nil)
+					n, err = p.ParseMemo(strings.NewReader(tc.input), FormatText, &m, emit)
+				} else {
+					n, err = p.Parse(strings.NewReader(tc.input), FormatText, emit)
+				}
+				gotErr := ""
+				if err != nil {
+					gotErr = err.Error()
+				}
+				if n != tc.wantN || !strings.HasPrefix(gotErr, tc.wantErr) || (tc.wantErr == "") != (err == nil) || !slices.Equal(emitted, tc.emitted) {
+					t.Errorf("memo %t: got %d samples, error %q, emitted %q; want %d, %q, %q", memo, n, gotErr, emitted, tc.wantN, tc.wantErr, tc.emitted)
+				}
+				if errors.Is(err, ErrSampleLimit) != strings.Contains(tc.wantErr, "sample limit") {
+					t.Errorf("memo %t: errors.Is(%v, ErrSampleLimit) = %t", memo, err, errors.Is(err, ErrSampleLimit))
+				}
 			}
 		})
 	}

@@ -111,18 +111,19 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 }
 
 // countSample counts the sample line named name against Options.SampleLimit and returns
-// its family and whether it is kept: by Options.Keep, and never past the limit (the
-// line is still read and counted, and Parse fails at the end: see overLimit).
+// its family and whether Options.Keep keeps it: a line over the limit is not kept, the
+// first one's error kept for Parse to return at the end.
 func (p *Parser) countSample(name string, nameHash uint64) (family string, keep bool, err error) {
 	family = p.familyOf(name)
 	p.samples++
-	p.prevName, p.prevNameHash = name, nameHash
 	if limit := p.opts.SampleLimit; limit > 0 && p.samples > limit {
 		if p.overLimit == 0 {
 			p.overLimit = p.lr.line
 		}
+		p.prevName, p.prevNameHash = name, nameHash
 		return family, false, nil
 	}
+	p.prevName, p.prevNameHash = name, nameHash
 	return family, p.opts.Keep == nil || p.opts.Keep(name, family), nil
 }
 

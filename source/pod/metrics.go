@@ -167,7 +167,7 @@ func (m *metrics) observeScrapes(pods []podScrape) {
 		if reason != ReasonCanceled {
 			m.duration.Observe(pods[i].duration.Seconds())
 		}
-		if pods[i].err == nil { // a failed pod's count (over SampleLimit: every sample) is not of a pod scraped
+		if reason == "" { // the samples of pods scraped successfully (a failed one may have a count)
 			scraped += pods[i].scraped
 			dropped += pods[i].dropped
 		}

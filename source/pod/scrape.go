@@ -94,12 +94,10 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 		for i := range ps.matches {
 			ps.matches[i] = ps.matches[i][:0]
 		}
-		if !errors.Is(err, ErrSampleLimit) {
-			// Over SampleLimit, scrape_samples_scraped is every sample the pod exposes,
-			// as Prometheus reports it (the parser read on to count them).
+		ps.dropped = 0
+		if !exposedCounted(err) {
 			ps.scraped = 0
 		}
-		ps.dropped = 0
 	}
 	up := 1.0
 	if err != nil {
@@ -116,6 +114,23 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	s.appendSynthetic(&ps, sel, "scrape_duration_seconds", ps.duration.Seconds(), scrapedAt)
 	s.appendSynthetic(&ps, sel, "scrape_samples_scraped", float64(ps.scraped), scrapedAt)
 	return ps
+}
+
+// exposedCounted reports whether a failed scrape's scrape_samples_scraped is the count
+// the parser reached, as Prometheus writes it: every sample line of an exposition over
+// SampleLimit (Prometheus parses on past its sample_limit), the lines before the one
+// that broke a malformed exposition. A scrape that failed otherwise (the request, the
+// body's reading, its timeout) scraped nothing: Prometheus reads the whole body before
+// parsing it.
+func exposedCounted(err error) bool {
+	switch ScrapeReason(err) {
+	case ReasonSampleLimit:
+		return true
+	case ReasonParse:
+		var pe *exposition.ParseError
+		return errors.As(err, &pe)
+	}
+	return false
 }
 
 // gzipReaders keeps gzip readers (about 45 KB of decompressor state each) for reuse by

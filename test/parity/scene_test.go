@@ -35,6 +35,8 @@ type sceneSpec struct {
 	labels  map[string]map[string]string   // pod labels besides the selector's, by pod
 	source  func(*pod.PodScrapingSourceConfig)
 	queries map[string]string // PromQL by query name, registered on the source
+	// promConfig, when set, edits the Prometheus configuration (promserver.PodScrapeConfig's).
+	promConfig func(string) string
 }
 
 // startScene starts the pods of spec, their Service, the Prometheus server scraping them
@@ -76,12 +78,13 @@ func startScene(t *testing.T, ctx context.Context, spec sceneSpec) scene {
 	if err := localcluster.WriteKubeconfig(cp.Config, ns, kubeconfig); err != nil {
 		t.Fatal(err)
 	}
+	config := promserver.PodScrapeConfig(kubeconfig, time.Second,
+		promserver.PodJob{Name: "vllm", Namespace: ns, Selector: "app=vllm", Port: port})
+	if spec.promConfig != nil {
+		config = spec.promConfig(config)
+	}
 	var log strings.Builder
-	prom, err := promserver.Start(ctx, promserver.Options{
-		Config: promserver.PodScrapeConfig(kubeconfig, time.Second,
-			promserver.PodJob{Name: "vllm", Namespace: ns, Selector: "app=vllm", Port: port}),
-		Log: &syncWriter{b: &log},
-	})
+	prom, err := promserver.Start(ctx, promserver.Options{Config: config, Log: &syncWriter{b: &log}})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}

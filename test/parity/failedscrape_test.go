@@ -1,0 +1,110 @@
+package parity
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/podscrape/podscrape/source"
+	"github.com/podscrape/podscrape/source/pod"
+)
+
+// TestFailedScrapeReportsAsPrometheus: a pod over the sample limit, and a pod whose
+// exposition breaks part-way, are down on both sides, and scrape_samples_scraped says
+// what Prometheus' says: every sample the pod over the limit exposed (Prometheus parses
+// on past the limit so that the operator sees by how much), and the samples read before
+// the line that broke. ScrapeSeries (serve's) and the PromQL history are compared.
+func TestFailedScrapeReportsAsPrometheus(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const limit = 4
+	bodies := map[string]string{
+		"within":      "# TYPE a gauge\na{x=\"1\"} 1\na{x=\"2\"} 2\na{x=\"3\"} 3\n",
+		"over":        "# TYPE a gauge\na{x=\"1\"} 1\na{x=\"2\"} 2\na{x=\"3\"} 3\na{x=\"4\"} 4\na{x=\"5\"} 5\na{x=\"6\"} 6\na{x=\"7\"} 7\n",
+		"over-broken": "a{x=\"1\"} 1\na{x=\"2\"} 2\na{x=\"3\"} 3\na{x=\"4\"} 4\na{x=\"5\"} 5\na{x=\"6\"} 6\na{x=\"7\" 7\na{x=\"8\"} 8\n",
+		"broken":      "a{x=\"1\"} 1\na{x=\"2\"} 2\na{x=\"3\"} x\na{x=\"4\"} 4\n",
+		"broken-name": "a{x=\"1\"} 1\n0a 2\n",
+	}
+	names := []string{"broken", "broken-name", "over", "over-broken", "within"}
+	queries := map[string]string{
+		"up":      `up`,
+		"scraped": `scrape_samples_scraped`,
+	}
+	sc := startScene(t, ctx, sceneSpec{
+		prefix: "failed", names: names, queries: queries,
+		handler: func(name string) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", textType)
+				_, _ = w.Write([]byte(bodies[name]))
+			})
+		},
+		source: func(c *pod.PodScrapingSourceConfig) { c.SampleLimit = limit },
+		promConfig: func(c string) string {
+			return strings.Replace(c, "- job_name: vllm\n", "- job_name: vllm\n  sample_limit: 4\n", 1)
+		},
+	})
+	waitAnyScrape(t, ctx, sc, time.Now(), len(names))
+	pods, err := sc.src.ScrapeSeries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := sc.src.Refresh(ctx, source.RefreshSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := results["up"].CollectedAt
+	waitAnyScrape(t, ctx, sc, at, len(names))
+	want := series{}
+	for name := range queries {
+		v, _, _, err := sc.prom.API.Query(ctx, queries[name], at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, x := range theirs(v) {
+			want[dropLabel(k, "job")] = x
+		}
+	}
+	got := series{}
+	for _, p := range pods {
+		for _, s := range p.Samples {
+			if n := s.Labels.Get("__name__"); n == "up" || n == "scrape_samples_scraped" {
+				got[labelText(s.Labels.Map())] = s.V
+			}
+		}
+	}
+	compareStored(t, "ScrapeSeries", got, want)
+	history := series{}
+	for name := range queries {
+		for k, x := range ours(results[name]) {
+			history[k] = x
+		}
+	}
+	compareStored(t, "the PromQL history", history, want)
+}
+
+// waitAnyScrape waits until Prometheus holds, for each of want targets, a scrape that
+// started after since, up or down.
+func waitAnyScrape(t *testing.T, ctx context.Context, sc scene, since time.Time, want int) {
+	t.Helper()
+	expr := fmt.Sprintf("count(timestamp(up) > %f)", float64(since.UnixMilli())/1000)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v, _, _, err := sc.prom.API.Query(ctx, expr, time.Now())
+		if vec, ok := v.(model.Vector); err == nil && ok && len(vec) == 1 && int(vec[0].Value) >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus did not scrape all %d targets after %s within 30s (last: %v, %v)", want, since, v, err)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
