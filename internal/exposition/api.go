@@ -83,6 +83,10 @@ type Sample struct {
 	// parsed again: Labels is nil and Slot holds what the caller left there; Name,
 	// Family, Hash, Value and the timestamp are as always.
 	Memoized bool
+	// Repeat says the sample's series appeared earlier in the exposition: this line
+	// carries a timestamp of its own later than the series' earlier samples, which
+	// Prometheus stores as a further sample of the series (see Parser.Parse).
+	Repeat bool
 }
 
 // ErrSampleLimit is returned (wrapped) when an exposition holds more samples than

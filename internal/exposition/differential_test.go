@@ -396,23 +396,35 @@ func scrapeLoopStores(data []byte, f Format) (_ []string, laterRepeats int, _ er
 }
 
 // ourStores is what podscrape stores from data: Parse's samples with their empty label
-// values dropped, the first sample of a label set kept (as ScrapeSeries gives them).
+// values dropped (as ScrapeSeries gives them), kept as a store keeps them: the first
+// sample of a label set, and a later one only with a later timestamp of its own (the
+// scrape's time, for a sample without one, after any of its own, as in
+// scrapeLoopStores).
 func ourStores(data []byte, f Format) ([]string, error) {
 	var out []string
-	seen := map[string]bool{}
-	_, err := NewParser(Options{}).Parse(bytes.NewReader(data), f, func(s *Sample) error {
+	latest := map[string]int64{}
+	const scrapeTime = math.MaxInt64
+	p := NewParser(Options{})
+	p.SetScrapeTime(scrapeTime)
+	_, err := p.Parse(bytes.NewReader(data), f, func(s *Sample) error {
 		var ls []Label
 		for _, l := range s.Labels {
 			if l.Value != "" {
 				ls = append(ls, l)
 			}
 		}
-		if key := canonical(s.Name, ls, 0, nil); !seen[key] {
-			seen[key] = true
-			c := *s
-			c.Labels = ls
-			out = append(out, canonicalOf(c))
+		t := int64(scrapeTime)
+		if s.HasTimestamp {
+			t = s.TimestampMs
 		}
+		key := canonical(s.Name, ls, 0, nil)
+		if last, seen := latest[key]; seen && (!s.HasTimestamp || t <= last) {
+			return nil
+		}
+		latest[key] = t
+		c := *s
+		c.Labels = ls
+		out = append(out, canonicalOf(c))
 		return nil
 	})
 	return out, err

@@ -67,9 +67,9 @@
 // Keep. A series (name and label set, in any order, as stored) that repeats keeps its
 // first sample; the repeat is dropped and counted (Parser.Duplicates), as Prometheus
 // drops and counts it, but for one case where it does not: a repeat whose own timestamp
-// is later than the first sample's, which Prometheus' TSDB stores as the series' next
-// sample (`a 1 1000` then `a 2 2000`). A scrape gives podscrape one sample per series,
-// and no known target exposes a series twice.
+// is later than the series' samples before it (`a 1 1000` then `a 2 2000`; the scrape's
+// time, Parser.SetScrapeTime, for a sample without one), which Prometheus' TSDB stores
+// as the series' next sample: it is passed on, with Sample.Repeat set.
 //
 // Options.Metadata receives each family's # TYPE, # HELP and # UNIT.
 //

@@ -93,7 +93,7 @@ func (p *Parser) ParseMemo(r io.Reader, f Format, m *Memo, emit func(*Sample) er
 	clear(m.families[p.memoFamily:])
 	m.families = m.families[:p.memoFamily]
 	// A line dropped for its timestamp may share its series with a line kept.
-	m.distinct = p.duplicates == 0 && p.outOfBounds == 0
+	m.distinct = p.duplicates == 0 && p.outOfBounds == 0 && p.repeats == 0
 	return samples, nil
 }
 
@@ -198,9 +198,16 @@ func (p *Parser) parseMemoized(l *memoLine, line []byte, j int, emit func(*Sampl
 		p.outOfBounds++
 		return nil
 	}
-	if !p.lazySeries && !p.series.add(l.hash) {
-		p.duplicates++
-		return nil
+	if hasTS && p.lazySeries {
+		// The series' times start here: a later repeat compares with this one's.
+		p.fillSeries()
+	}
+	isNew := true
+	if !p.lazySeries {
+		var pass bool
+		if isNew, pass = p.seeSeries(l.hash, ts, hasTS); !pass {
+			return nil
+		}
 	}
 	if !keep || emit == nil {
 		return nil
@@ -214,6 +221,7 @@ func (p *Parser) parseMemoized(l *memoLine, line []byte, j int, emit func(*Sampl
 		Hash:         l.hash,
 		Slot:         &l.slot,
 		Memoized:     true,
+		Repeat:       !isNew,
 	}
 	return emit(&p.sample)
 }

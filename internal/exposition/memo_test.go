@@ -15,6 +15,11 @@ var testSeed = maphash.MakeSeed()
 // memoPairs are a target's exposition and its next one: what a Memo must not get wrong.
 var memoPairs = []struct{ name, first, second string }{
 	{"same", "# TYPE q gauge\nq{a=\"1\"} 1\nq{a=\"2\"} 2\nup 1\n", "# TYPE q gauge\nq{a=\"1\"} 5\nq{a=\"2\"} 6\nup 0\n"},
+	// A repeat with a later timestamp of its own is passed on; one with the same or an
+	// earlier one is not, its series' time known from a line found in the memo.
+	{"timestamped repeat after distinct lines", "q{a=\"1\"} 1 1000\nz 2\n", "q{a=\"1\"} 1 1000\nz 2\nq{a=\"1\"} 3 2000\nq{a=\"1\"} 4 1500\n"},
+	{"earlier repeat after distinct lines", "q{a=\"1\"} 1 1000\nz 2\n", "q{a=\"1\"} 1 1000\nz 2\nq{a=\"1\"} 3 500\n"},
+	{"timestamped repeats memoized", "q 1 1000\nq 2 2000\nq 3 2000\n", "q 4 1000\nq 5 2000\nq 6 2000\n"},
 	{"reordered", "q{a=\"1\"} 1\nq{a=\"2\"} 2\n", "q{a=\"2\"} 3\nq{a=\"1\"} 4\n"},
 	{"inserted", "q{a=\"1\"} 1\nq{a=\"3\"} 3\n", "q{a=\"0\"} 0\nq{a=\"1\"} 1\nq{a=\"3\"} 3\n"},
 	{"bare name gains labels", "q 1\n", "q {a=\"1\"} 2\n"},
@@ -72,7 +77,7 @@ func parseWithMemo(t *testing.T, p *Parser, m *Memo, input string, f Format) (ou
 }
 
 func describe(s Sample) string {
-	return fmt.Sprintf("%s/%s%v %v %d %v #%x", s.Family, s.Name, s.Labels, math.Float64bits(s.Value), s.TimestampMs, s.HasTimestamp, s.Hash)
+	return fmt.Sprintf("%s/%s%v %v %d %v #%x repeat=%v", s.Family, s.Name, s.Labels, math.Float64bits(s.Value), s.TimestampMs, s.HasTimestamp, s.Hash, s.Repeat)
 }
 
 // TestParseMemoSameAsParse: a target's second exposition parsed with the Memo of its

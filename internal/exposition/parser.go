@@ -71,6 +71,8 @@ type Parser struct {
 	overLimit   int    // the line of the first sample past Options.SampleLimit (0: none); the lines after it are only counted and checked
 	duplicates  int    // sample lines dropped as repeats of an earlier series
 	outOfBounds int    // sample lines dropped for a timestamp beyond int64 milliseconds
+	repeats     int    // sample lines passed on as a repeat of an earlier series with a later timestamp of their own
+	scrapeMs    int64  // SetScrapeTime's: the time of the samples without a timestamp of their own
 	family      string // the family named by the latest metadata line
 	ftype       MetricType
 	floatLabel  string // le or quantile when the latest # TYPE says histogram or summary
@@ -134,12 +136,13 @@ func NewParser(opts Options) *Parser {
 // copied to be kept. An error from emit stops Parse and is returned as is.
 //
 // A sample line whose series (name and label set, in any order) appeared earlier in the
-// exposition is dropped, whatever its timestamp, and counted: Duplicates returns the
-// count. Prometheus also keeps the first and drops the repeat (and counts it in
-// prometheus_target_scrapes_sample_duplicate_timestamp_total), except that it keeps a
-// repeat carrying a later timestamp of its own; podscrape has one value per series. A
-// sample line whose OpenMetrics timestamp is beyond int64 milliseconds is dropped too, and
-// counted by OutOfBounds.
+// exposition is dropped and counted (Duplicates returns the count), as Prometheus keeps
+// the first and drops the repeat (counting it in
+// prometheus_target_scrapes_sample_duplicate_timestamp_total), unless the repeat carries
+// a timestamp of its own later than the series' latest sample so far (the scrape's time,
+// SetScrapeTime, for one without): Prometheus stores that one as a further sample of the
+// series, and so it is passed on, with Sample.Repeat set. A sample line whose OpenMetrics
+// timestamp is beyond int64 milliseconds is dropped too, and counted by OutOfBounds.
 //
 // samples is the number of sample lines read, kept, skipped or dropped, as Prometheus'
 // scrape_samples_scraped counts them: on a *ParseError, those before the line that
@@ -187,6 +190,12 @@ func (p *Parser) Parse(r io.Reader, f Format, emit func(*Sample) error) (samples
 	return p.samples, nil
 }
 
+// SetScrapeTime sets, for the next Parse or ParseMemo, the time in milliseconds since
+// the Unix epoch of the samples without a timestamp of their own (the scrape's): a
+// repeat of such a series with a timestamp of its own is passed on only when later. It
+// holds until the parse ends; zero, the default, is the epoch.
+func (p *Parser) SetScrapeTime(ms int64) { p.scrapeMs = ms }
+
 // Duplicates returns how many sample lines the latest Parse dropped because their series
 // (name and label set, in any order) appeared earlier in the exposition; each was counted
 // in Parse's samples. Lines skipped by Keep count too. The count is complete only when
@@ -210,7 +219,7 @@ func (p *Parser) begin(r io.Reader, f Format) {
 	}
 	p.lr.reset(r)
 	p.format = f
-	p.samples, p.duplicates, p.outOfBounds, p.overLimit = 0, 0, 0, 0
+	p.samples, p.duplicates, p.outOfBounds, p.overLimit, p.repeats = 0, 0, 0, 0, 0
 	p.family, p.ftype, p.floatLabel = "", TypeUnknown, ""
 	p.eof = false
 	p.series.reset()
@@ -223,6 +232,7 @@ func (p *Parser) begin(r io.Reader, f Format) {
 // grown by an outsized line.
 func (p *Parser) end() {
 	p.lr.release()
+	p.scrapeMs = 0
 	p.sample = Sample{}
 	p.meta, p.metaPending = Metadata{}, false
 	p.braceName = ""

@@ -90,8 +90,8 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 		p.outOfBounds++
 		return nil
 	}
-	if !p.series.add(seriesHash) {
-		p.duplicates++ // the first sample of the series stands, as in Prometheus
+	isNew, pass := p.seeSeries(seriesHash, ts, hasTS)
+	if !pass {
 		return nil
 	}
 	if !build || emit == nil {
@@ -106,8 +106,26 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 		HasTimestamp: hasTS,
 		Hash:         seriesHash,
 		Slot:         slot,
+		Repeat:       !isNew,
 	}
 	return emit(&p.sample)
+}
+
+// seeSeries records the series of a sample line and reports whether the series is new
+// and whether to pass the line on. The first sample of a series stands, as in
+// Prometheus: a repeat is dropped and counted (Duplicates), unless it carries a timestamp
+// of its own later than the series' latest so far (the scrape's time, SetScrapeTime, for
+// a sample without one): Prometheus' scrape loop drops a repeat only when it has no
+// timestamp, and its TSDB stores a later sample and refuses any other.
+func (p *Parser) seeSeries(hash uint64, ts int64, hasTS bool) (isNew, pass bool) {
+	isNew, pass = p.series.addAt(hash, ts, hasTS, p.scrapeMs)
+	switch {
+	case !pass:
+		p.duplicates++
+	case !isNew:
+		p.repeats++
+	}
+	return isNew, pass
 }
 
 // countSample counts the sample line named name against Options.SampleLimit and returns

@@ -1,5 +1,10 @@
 package exposition
 
+import (
+	"math"
+	"slices"
+)
+
 // minSeriesSlots is the smallest table of a seriesSet.
 const minSeriesSlots = 1 << 10
 
@@ -15,10 +20,18 @@ const minSeriesSlots = 1 << 10
 // The hashes are kept in an open-addressing table (linear probing, at most half full),
 // which is cheaper than a map for this one use and is cleared, not reallocated, between
 // expositions.
+//
+// Once a line has a timestamp of its own, the set also keeps, per series, the time of
+// its latest sample passed on, so that a repeat with a later timestamp of its own is
+// passed on too, as Prometheus stores it.
 type seriesSet struct {
 	slots []uint64 // 0 is an empty slot; a hash of 0 is stored as 1
+	times []int64  // by slot: the series' latest time, noTimestamp for the scrape's; nil while no line had a timestamp
 	n     int      // hashes held
 }
+
+// noTimestamp is the time held for a series whose sample has no timestamp of its own.
+const noTimestamp = math.MinInt64
 
 // reset forgets the series of the previous exposition and keeps the table.
 func (s *seriesSet) reset() {
@@ -26,10 +39,17 @@ func (s *seriesSet) reset() {
 		clear(s.slots)
 		s.n = 0
 	}
+	s.times = s.times[:0]
 }
 
 // add records a series hash and reports whether it is new.
 func (s *seriesSet) add(h uint64) bool {
+	_, isNew := s.insert(h)
+	return isNew
+}
+
+// insert records a series hash and returns its slot and whether it is new.
+func (s *seriesSet) insert(h uint64) (int, bool) {
 	if h == 0 {
 		h = 1
 	}
@@ -42,26 +62,66 @@ func (s *seriesSet) add(h uint64) bool {
 		case 0:
 			s.slots[i] = h
 			s.n++
-			return true
+			if len(s.times) > 0 {
+				s.times[i] = noTimestamp
+			}
+			return int(i), true
 		case h:
-			return false
+			return int(i), false
 		}
 	}
 }
 
+// addAt records a series hash whose sample has the timestamp t of its own (hasTS) or
+// none, and reports whether the series is new and whether to pass the sample on: a new
+// series, or a repeat with a timestamp of its own later than the series' latest (scrape
+// for a sample without one), which becomes its latest.
+func (s *seriesSet) addAt(h uint64, t int64, hasTS bool, scrape int64) (isNew, pass bool) {
+	i, isNew := s.insert(h)
+	if !hasTS {
+		return isNew, isNew
+	}
+	if len(s.times) == 0 {
+		s.times = slices.Grow(s.times[:0], len(s.slots))[:len(s.slots)]
+		for j := range s.times {
+			s.times[j] = noTimestamp
+		}
+	}
+	if !isNew {
+		latest := s.times[i]
+		if latest == noTimestamp {
+			latest = scrape
+		}
+		if t <= latest {
+			return false, false
+		}
+	}
+	s.times[i] = t
+	return isNew, true
+}
+
 func (s *seriesSet) grow() {
-	old := s.slots
+	old, oldTimes := s.slots, s.times
 	s.slots = make([]uint64, max(2*len(old), minSeriesSlots))
 	s.n = 0
-	for _, h := range old {
+	if len(oldTimes) > 0 {
+		s.times = make([]int64, len(s.slots))
+		for j := range s.times {
+			s.times[j] = noTimestamp
+		}
+	}
+	for k, h := range old {
 		if h != 0 {
-			s.add(h)
+			i, _ := s.insert(h)
+			if len(oldTimes) > 0 {
+				s.times[i] = oldTimes[k]
+			}
 		}
 	}
 }
 
 // retained returns the bytes the set keeps between expositions.
-func (s *seriesSet) retained() int { return 8 * cap(s.slots) }
+func (s *seriesSet) retained() int { return 8*cap(s.slots) + 8*cap(s.times) }
 
 // pairHash combines the hashes of a label's name and value into the label's hash, so
 // that a="bc" and ab="c" differ.

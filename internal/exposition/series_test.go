@@ -27,7 +27,11 @@ func TestParseDuplicates(t *testing.T) {
 		{"quoted name after a label", FormatText, "a{b=\"c\"} 1\n{b=\"c\",\"a\"} 2\n", []string{`a/a{b="c"} 1`}, 1},
 		{"same stored value, other escapes", FormatText, `a{b="\q"} 1` + "\n" + `a{b="\\q"} 2` + "\n", []string{`a/a{b="\\q"} 1`}, 1},
 		{"le as stored", FormatText, "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1.0\"} 2\nh_bucket{le=\"+Inf\"} 3\n", []string{`h/h_bucket{le="1.0"} 1`, `h/h_bucket{le="+Inf"} 3`}, 1},
-		{"with timestamps", FormatText, "a 1 1000\na 2 2000\n", []string{`a/a{} 1 @1000`}, 1},
+		// A repeat with a later timestamp of its own is a further sample, as Prometheus stores it.
+		{"with a later timestamp", FormatText, "a 1 1000\na 2 2000\n", []string{`a/a{} 1 @1000`, `a/a{} 2 @2000`}, 0},
+		{"with the same or an earlier timestamp", FormatText, "a 1 2000\na 2 2000\na 3 1000\na 4\n", []string{`a/a{} 1 @2000`}, 3},
+		{"later than a later repeat", FormatText, "a 1 1000\na 2 3000\na 3 2000\na 4 4000\n", []string{`a/a{} 1 @1000`, `a/a{} 2 @3000`, `a/a{} 4 @4000`}, 1},
+		{"with a timestamp after the scrape's", FormatText, "a 1\na 2 2000\n", []string{`a/a{} 1`, `a/a{} 2 @2000`}, 0},
 		{"three times", FormatText, "a 1\na 2\na 3\n", []string{`a/a{} 1`}, 2},
 		{"different values of a label", FormatText, "a{x=\"1\"} 1\na{x=\"2\"} 1\n", []string{`a/a{x="1"} 1`, `a/a{x="2"} 1`}, 0},
 		{"label moved to the name", FormatText, "ab{c=\"d\"} 1\na{bc=\"d\"} 2\n", []string{`ab/ab{c="d"} 1`, `a/a{bc="d"} 2`}, 0},

@@ -188,10 +188,9 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 	for i := range pods {
 		ps := &pods[i]
 		sc := history.Scrape{Target: ps.target.key, Time: ps.scrapedAt}
-		for j := range ps.values {
-			v := &ps.values[j]
+		add := func(v *source.MetricValue) {
 			if !needs.keeps(v.Labels["__name__"]) {
-				continue
+				return
 			}
 			sc.Samples = append(sc.Samples, history.Sample{
 				Labels:       seriesLabels(&b, v.Labels, s.config.ServiceNamespace, ps.target.instance()),
@@ -199,6 +198,17 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 				V:            v.Value,
 				OwnTimestamp: !v.Timestamp.Equal(ps.scrapedAt),
 			})
+		}
+		// The repeats of a series with later timestamps of their own, in exposition order.
+		r := 0
+		for j := range ps.values {
+			for ; r < len(ps.repeats) && ps.repeats[r].at == j; r++ {
+				add(&ps.repeats[r].v)
+			}
+			add(&ps.values[j])
+		}
+		for ; r < len(ps.repeats); r++ {
+			add(&ps.repeats[r].v)
 		}
 		scrapes[i] = sc
 	}

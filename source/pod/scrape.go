@@ -21,6 +21,7 @@ const userAgent = "podscrape"
 type podScrape struct {
 	target    target
 	values    []source.MetricValue // exposed samples kept, then the synthetic ones
+	repeats   []repeatValue        // repeats of a series in values with a later timestamp of their own: for the history only
 	series    []SeriesSample       // instead of values for ScrapeSeries: the same samples as series
 	matches   [][]int32            // per name of the selection: indices into values
 	up        int32                // index of the pod's up in values
@@ -31,6 +32,13 @@ type podScrape struct {
 	err       error     // a *ScrapeError, or nil
 
 	metadata []familyMetadata // the exposition's # TYPE, # HELP and # UNIT lines
+}
+
+// repeatValue is a sample of a series that values holds already, with a later timestamp
+// of its own, which came before values[at] in the exposition.
+type repeatValue struct {
+	at int
+	v  source.MetricValue
 }
 
 // scrapeJob is what every pod's scrape in one refresh shares.
@@ -90,6 +98,7 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 		ps.err = &ScrapeError{Pod: t.key, URL: t.url(), Err: redact(err, job.token)}
 		// Samples of a pod that failed half-way are not trusted: only its up 0 remains.
 		ps.values = ps.values[:0]
+		ps.repeats = nil
 		ps.series = ps.series[:0]
 		for i := range ps.matches {
 			ps.matches[i] = ps.matches[i][:0]
@@ -260,16 +269,25 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	p := s.parsers.get(sel)
 	defer s.parsers.put(p)
 	p.metadata = &ps.metadata
+	// A repeat of a series with a later timestamp of its own is a further sample of the
+	// series in the PromQL history, as in Prometheus, but a result has one value per
+	// series: the first.
+	p.SetScrapeTime(scrapedAt.UnixMilli())
 	emit := func(smp *exposition.Sample) error {
 		ts := scrapedAt
 		if smp.HasTimestamp {
 			ts = time.UnixMilli(smp.TimestampMs)
 		}
-		s.appendValue(ps, sel, smp.Name, smp.Family, source.MetricValue{
+		v := source.MetricValue{
 			Value:     smp.Value,
 			Timestamp: ts,
 			Labels:    podLabels(smp, &ps.target),
-		})
+		}
+		if smp.Repeat {
+			ps.repeats = append(ps.repeats, repeatValue{at: len(ps.values), v: v})
+			return nil
+		}
+		s.appendValue(ps, sel, smp.Name, smp.Family, v)
 		return nil
 	}
 	var n int

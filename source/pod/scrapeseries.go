@@ -30,7 +30,8 @@ type PodSeries struct {
 	// Duration is how long the request and the parse took.
 	Duration time.Duration
 	// Samples are the pod's exposed samples in exposition order (the first of a
-	// repeated series), then its up, scrape_duration_seconds and scrape_samples_scraped.
+	// repeated series, and a repeat with a later timestamp of its own, which Prometheus
+	// stores too), then its up, scrape_duration_seconds and scrape_samples_scraped.
 	// The slice is the source's: the pod's next ScrapeSeries reuses it, so read it
 	// before calling ScrapeSeries again.
 	Samples []SeriesSample

@@ -1,0 +1,82 @@
+package parity
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/podscrape/podscrape/source"
+)
+
+// TestRepeatedSeriesStoredAsPrometheus: a series exposed twice in one scrape, the
+// repeat with a later timestamp of its own, is stored twice by Prometheus (its scrape
+// loop drops a repeat only when it has no timestamp; the TSDB takes a later sample);
+// the same timestamp again, an earlier one, or no timestamp, keep the first sample. The
+// pod source's PromQL history and ScrapeSeries (serve's) hold the same samples.
+func TestRepeatedSeriesStoredAsPrometheus(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	t1 := time.Now().Add(-20 * time.Second).UnixMilli()
+	t2 := t1 + 5000
+	body := fmt.Sprintf(`later_rep 1 %[1]d
+later_rep 2 %[2]d
+later_rep{a=""} 3 %[3]d
+same_rep 1 %[1]d
+same_rep 2 %[1]d
+earlier_rep 1 %[2]d
+earlier_rep 2 %[1]d
+none_rep 1
+none_rep 2
+`, t1, t2, t2+1000)
+	queries := map[string]string{}
+	for _, m := range []string{"later_rep", "same_rep", "earlier_rep", "none_rep"} {
+		for _, f := range []string{"count_over_time", "sum_over_time", "last_over_time"} {
+			queries[f+"("+m+")"] = f + "(" + m + "[1m])"
+		}
+	}
+	sc := startScene(t, ctx, sceneSpec{
+		prefix: "repeats", names: []string{"vllm-0"}, queries: queries,
+		handler: func(string) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", textType)
+				_, _ = w.Write([]byte(body))
+			})
+		},
+	})
+	waitScraped(t, ctx, sc.prom, time.Now(), 1)
+	results, err := sc.src.Refresh(ctx, source.RefreshSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := results["count_over_time(later_rep)"].CollectedAt
+	waitScraped(t, ctx, sc.prom, at, 1)
+	for name, q := range queries {
+		v, _, _, err := sc.prom.API.Query(ctx, q, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := ours(results[name]), theirs(v); !maps.Equal(got, want) {
+			t.Errorf("%s:\n ours   %v\n theirs %v", name, got, want)
+		}
+	}
+	pods, err := sc.src.ScrapeSeries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]float64{}
+	for _, s := range pods[0].Samples {
+		if n := s.Labels.Get("__name__"); len(n) > 4 && n[len(n)-4:] == "_rep" {
+			got[n] = append(got[n], s.V)
+		}
+	}
+	// The first sample of each series, and the repeats with a later timestamp.
+	want := map[string][]float64{"later_rep": {1, 2, 3}, "same_rep": {1}, "earlier_rep": {1}, "none_rep": {1}}
+	for n, w := range want {
+		if fmt.Sprint(got[n]) != fmt.Sprint(w) {
+			t.Errorf("ScrapeSeries %s: %v, want %v", n, got[n], w)
+		}
+	}
+}
