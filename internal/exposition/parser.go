@@ -56,7 +56,8 @@ type Options struct {
 // Parser parses expositions into Samples. It keeps its buffers from one exposition to
 // the next, so reuse one Parser rather than making one per exposition: a buffer for the
 // longest line (64 KiB at least; one for a line over 1 MiB is dropped after use), 16 to
-// 32 bytes per series of the largest exposition, a cache of recent strings (at most
+// 32 bytes per series of the largest exposition (twice that once an exposition's lines
+// have timestamps of their own), a cache of recent strings (at most
 // 352 KiB) and one of le and quantile values (at most 48 KiB).
 //
 // A Parser is not safe for concurrent use: give each goroutine its own. The zero value
