@@ -23,6 +23,7 @@ import (
 type scene struct {
 	ns        string
 	instances map[string]string // each pod's <IP>:<port>, by name
+	port      int               // the pods' port
 	prom      *promserver.Server
 	src       *pod.PodScrapingSource
 }
@@ -112,5 +113,5 @@ func startScene(t *testing.T, ctx context.Context, spec sceneSpec) scene {
 	for i, name := range names {
 		instances[name] = net.JoinHostPort(ips[i], strconv.Itoa(port))
 	}
-	return scene{ns: ns, instances: instances, prom: prom, src: src}
+	return scene{ns: ns, instances: instances, port: port, prom: prom, src: src}
 }

@@ -2,17 +2,25 @@ package parity
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"math"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/podscrape/podscrape/serve"
 	"github.com/podscrape/podscrape/source"
+	"github.com/podscrape/podscrape/source/pod"
 )
 
 // storedExposition is one pod's exposition in TestSeriesStoredAsPrometheus.
@@ -192,6 +200,181 @@ func TestSeriesStoredAsPrometheus(t *testing.T) {
 	}
 	compareStored(t, "ScrapeSeries", storedSeries(fromSeries), want)
 	compareStored(t, "the PromQL history", storedSeries(ours(results["all"])), want)
+
+	// podscrape serve on the same Service: /api/v1/series and /api/v1/metadata as the
+	// server's.
+	srv, err := serve.New(ctx, cp.Client, serve.Config{
+		Services: []serve.ServiceConfig{{Source: pod.PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: sc.ns, MetricsPort: int32(sc.port)}}},
+		Interval: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Run(runCtx) }()
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		stop()
+		<-done
+		_ = srv.Close()
+	})
+	for !srv.Ready() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("serve not ready:", ctx.Err())
+		case <-time.After(20 * time.Millisecond): // polling readiness
+		}
+	}
+	for _, path := range []string{"/api/v1/series?match[]=" + url.QueryEscape(all), "/api/v1/metadata"} {
+		got, want := apiData(t, hs.URL+path), apiData(t, sc.prom.URL+path)
+		if strings.HasPrefix(path, "/api/v1/series") {
+			got, want = seriesSet(got), seriesSet(want)
+		} else {
+			// A family's entries come in the order of Prometheus' targets: a map's.
+			sortEntries(got)
+			sortEntries(want)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n%s", path, jsonDiff(got, want))
+		}
+	}
+	// /federate, as a client asks without Accept and as a federating Prometheus 3 asks.
+	for _, accept := range []string{"", "text/plain;version=1.0.0;escaping=allow-utf-8"} {
+		path := "/federate?match[]=" + url.QueryEscape(all)
+		got, want := federated(t, hs.URL+path, accept), federated(t, sc.prom.URL+path, accept)
+		if !maps.Equal(got, want) {
+			var only []string
+			for l := range want {
+				if !got[l] {
+					only = append(only, "prometheus: "+l)
+				}
+			}
+			for l := range got {
+				if !want[l] {
+					only = append(only, "serve:      "+l)
+				}
+			}
+			slices.Sort(only)
+			t.Errorf("/federate, Accept %q: %d lines, Prometheus %d:\n%s", accept, len(got), len(want), strings.Join(only, "\n"))
+		}
+	}
+}
+
+// federated is the lines of a /federate answer, timestamps and job labels removed, the
+// per-target series podscrape does not write and scrape_duration_seconds left out.
+func federated(t *testing.T, url, accept string) map[string]bool {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d %v", url, resp.StatusCode, err)
+	}
+	out := map[string]bool{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.Contains(line, "scrape_samples_post_metric_relabeling") || strings.Contains(line, "scrape_series_added") || strings.Contains(line, "scrape_duration_seconds") || line == "" {
+			continue
+		}
+		line = strings.NewReplacer(`job="vllm",`, "", `,job="vllm"`, "", `{job="vllm"}`, "").Replace(line)
+		if !strings.HasPrefix(line, "#") {
+			line = line[:strings.LastIndexByte(line, ' ')] // the timestamp
+		}
+		out[line] = true
+	}
+	return out
+}
+
+// apiData is the data of an API answer of url, decoded generically.
+func apiData(t *testing.T, url string) any {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct {
+		Status string `json:"status"`
+		Data   any    `json:"data"`
+		Error  string `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Status != "success" {
+		t.Fatalf("%s: %d %v %s", url, resp.StatusCode, err, e.Error)
+	}
+	return e.Data
+}
+
+// sortEntries sorts each family's entries of a /api/v1/metadata answer.
+func sortEntries(data any) {
+	m, _ := data.(map[string]any)
+	for _, v := range m {
+		list, _ := v.([]any)
+		slices.SortFunc(list, func(a, b any) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+	}
+}
+
+// seriesSet is the label sets of a /api/v1/series answer as labelTexts, job and the
+// per-target series podscrape does not write left out.
+func seriesSet(data any) any {
+	out := map[string]bool{}
+	list, _ := data.([]any)
+	for _, x := range list {
+		m := map[string]string{}
+		for k, v := range x.(map[string]any) {
+			if k != "job" {
+				m[k] = v.(string)
+			}
+		}
+		if n := m["__name__"]; n == "scrape_samples_post_metric_relabeling" || n == "scrape_series_added" {
+			continue
+		}
+		out[labelText(m)] = true
+	}
+	return out
+}
+
+// jsonDiff shows what only got and only want have of two generic JSON values (maps
+// compared key by key).
+func jsonDiff(got, want any) string {
+	gm, gok := got.(map[string]any)
+	wm, wok := want.(map[string]any)
+	if g, ok := got.(map[string]bool); ok {
+		gm, gok = map[string]any{}, true
+		for k := range g {
+			gm[k] = true
+		}
+		w := want.(map[string]bool)
+		wm, wok = map[string]any{}, true
+		for k := range w {
+			wm[k] = true
+		}
+	}
+	if !gok || !wok {
+		return fmt.Sprintf("serve      %v\nprometheus %v", got, want)
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(wm)) {
+		if g, ok := gm[k]; !ok || !reflect.DeepEqual(g, wm[k]) {
+			fmt.Fprintf(&b, "  %s: serve %v, prometheus %v\n", k, g, wm[k])
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(gm)) {
+		if _, ok := wm[k]; !ok {
+			fmt.Fprintf(&b, "  %s: serve %v, prometheus none\n", k, gm[k])
+		}
+	}
+	return b.String()
 }
 
 // storedSeries is s without job, without the per-target series podscrape does not
