@@ -196,18 +196,19 @@ func (p *Parser) parseMemoized(l *memoLine, line []byte, j int, emit func(*Sampl
 			p.fillSeries() // the lines before, not this one: as parseSample
 		}
 		p.outOfBounds++
+		p.overSampleLimit()
 		return nil
 	}
 	if hasTS && p.lazySeries {
 		// The series' times start here: a later repeat compares with this one's.
 		p.fillSeries()
 	}
-	isNew := true
+	isNew, pass := true, true
 	if !p.lazySeries {
-		var pass bool
-		if isNew, pass = p.seeSeries(l.hash, ts, hasTS); !pass {
-			return nil
-		}
+		isNew, pass = p.seeSeries(l.hash, ts, hasTS)
+	}
+	if (isNew || hasTS) && p.overSampleLimit() || !pass {
+		return nil
 	}
 	if !keep || emit == nil {
 		return nil

@@ -45,11 +45,13 @@ type Options struct {
 
 	// SampleLimit, when positive, is the most sample lines an exposition may hold,
 	// counting those Keep skips, so that a target fails or not whatever the caller asks
-	// for. One more makes Parse return an error wrapping ErrSampleLimit, once it has
-	// read, checked and counted the rest of the exposition without emitting it (as
-	// Prometheus parses on past its sample_limit, so that scrape_samples_scraped says
-	// how many samples the target exposed); a malformed line after the limit is the
-	// error instead. Zero or less means no limit.
+	// for, but not a repeat of a series without a timestamp of its own (Prometheus'
+	// sample_limit counts the samples its scrape loop hands the storage, and it drops
+	// that repeat before). One more makes Parse return an error wrapping
+	// ErrSampleLimit, once it has read, checked and counted the rest of the exposition
+	// without emitting it (as Prometheus parses on past its sample_limit, so that
+	// scrape_samples_scraped says how many samples the target exposed); a malformed
+	// line after the limit is the error instead. Zero or less means no limit.
 	SampleLimit int
 }
 
@@ -72,6 +74,7 @@ type Parser struct {
 	overLimit   int    // the line of the first sample past Options.SampleLimit (0: none); the lines after it are only counted and checked
 	duplicates  int    // sample lines dropped as repeats of an earlier series
 	outOfBounds int    // sample lines dropped for a timestamp beyond int64 milliseconds
+	stored      int    // sample lines counted against Options.SampleLimit
 	repeats     int    // sample lines passed on as a repeat of an earlier series with a later timestamp of their own
 	scrapeMs    int64  // SetScrapeTime's: the time of the samples without a timestamp of their own
 	family      string // the family named by the latest metadata line
@@ -185,7 +188,7 @@ func (p *Parser) Parse(r io.Reader, f Format, emit func(*Sample) error) (samples
 	}
 	if p.overLimit > 0 {
 		return p.samples, fmt.Errorf("line %d: %w: %d samples, more than the limit of %d",
-			p.overLimit, ErrSampleLimit, p.samples, p.opts.SampleLimit)
+			p.overLimit, ErrSampleLimit, p.stored, p.opts.SampleLimit)
 	}
 	p.flushMetadata()
 	return p.samples, nil
@@ -220,7 +223,7 @@ func (p *Parser) begin(r io.Reader, f Format) {
 	}
 	p.lr.reset(r)
 	p.format = f
-	p.samples, p.duplicates, p.outOfBounds, p.overLimit, p.repeats = 0, 0, 0, 0, 0
+	p.samples, p.duplicates, p.outOfBounds, p.overLimit, p.repeats, p.stored = 0, 0, 0, 0, 0, 0
 	p.family, p.ftype, p.floatLabel = "", TypeUnknown, ""
 	p.eof = false
 	p.series.reset()

@@ -297,6 +297,11 @@ func TestParseSampleLimit(t *testing.T) {
 		{name: "malformed after the limit", input: "a 1\nb 2\nc 3\nd{ 4\ne 5\n", limit: 2, wantErr: `line 4: invalid label name at "4": "d{ 4"`, wantN: 3, emitted: []string{"a", "b"}},
 		{name: "malformed quoted name after the limit", input: "a 1\nb 2\nc 3\n{\"d\" 4\n", limit: 2, wantErr: "line 4:", wantN: 3, emitted: []string{"a", "b"}},
 		{name: "malformed under the limit", input: "a 1\nb x\nc 3\n", limit: 5, wantErr: `line 2: invalid value "x": "b x"`, wantN: 1, emitted: []string{"a"}},
+		// Prometheus' scrape loop drops a repeat without a timestamp before its storage,
+		// whose appends sample_limit counts; a repeat with one, and a sample out of the
+		// storage's bounds, count.
+		{name: "repeats without a timestamp do not count", input: "a 1\na 2\nb 3\na{} 4\n", limit: 2, wantN: 4, emitted: []string{"a", "b"}},
+		{name: "repeats with a timestamp count", input: "a 1 1000\na 2 1000\nb 3\n", limit: 2, wantErr: "line 3: sample limit exceeded: more than 2 samples", wantN: 3, emitted: []string{"a"}},
 		{name: "unlimited", input: input, limit: 0, wantN: 5, emitted: []string{"a", "b", "c", "d", "e"}},
 		{name: "negative is unlimited", input: input, limit: -1, wantN: 5, emitted: []string{"a", "b", "c", "d", "e"}},
 	} {
@@ -330,6 +335,11 @@ func TestParseSampleLimit(t *testing.T) {
 				}
 			}
 		})
+	}
+	// A sample beyond the storage's time bounds reaches it, and counts.
+	n, err := NewParser(Options{SampleLimit: 1}).Parse(strings.NewReader("a 1 1e300\nb 2\n# EOF\n"), FormatOpenMetrics, nil)
+	if n != 2 || err == nil || err.Error() != "line 2: sample limit exceeded: more than 1 samples" {
+		t.Errorf("a timestamp out of bounds, then one more sample over a limit of 1: got %d, %v", n, err)
 	}
 }
 

@@ -88,10 +88,11 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 		// Not a series seen: a repeat with a timestamp the TSDB takes is kept, as
 		// Prometheus' scrape cache learns a series only from a sample stored.
 		p.outOfBounds++
+		p.overSampleLimit()
 		return nil
 	}
 	isNew, pass := p.seeSeries(seriesHash, ts, hasTS)
-	if !pass {
+	if (isNew || hasTS) && p.overSampleLimit() || !pass {
 		return nil
 	}
 	if !build || emit == nil {
@@ -128,19 +129,27 @@ func (p *Parser) seeSeries(hash uint64, ts int64, hasTS bool) (isNew, pass bool)
 	return isNew, pass
 }
 
-// countSample counts the sample line named name against Options.SampleLimit and returns
-// its family and whether Options.Keep keeps it: a line over the limit is not kept, the
-// first one's error kept for Parse to return at the end.
+// overSampleLimit counts a sample line that Prometheus' scrape loop would hand its
+// storage (all but a repeat without a timestamp of its own, which it drops before) against
+// Options.SampleLimit, and reports whether it is over it: the first such line's error is
+// kept for Parse's error at the end, and no line is emitted from there on.
+func (p *Parser) overSampleLimit() bool {
+	p.stored++
+	limit := p.opts.SampleLimit
+	if limit <= 0 || p.stored <= limit {
+		return p.overLimit > 0
+	}
+	if p.overLimit == 0 {
+		p.overLimit = p.lr.line
+	}
+	return true
+}
+
+// countSample counts the sample line named name and returns its family and whether
+// Options.Keep keeps it.
 func (p *Parser) countSample(name string, nameHash uint64) (family string, keep bool, err error) {
 	family = p.familyOf(name)
 	p.samples++
-	if limit := p.opts.SampleLimit; limit > 0 && p.samples > limit {
-		if p.overLimit == 0 {
-			p.overLimit = p.lr.line
-		}
-		p.prevName, p.prevNameHash = name, nameHash
-		return family, false, nil
-	}
 	p.prevName, p.prevNameHash = name, nameHash
 	return family, p.opts.Keep == nil || p.opts.Keep(name, family), nil
 }

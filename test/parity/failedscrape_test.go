@@ -14,8 +14,9 @@ import (
 	"github.com/podscrape/podscrape/source/pod"
 )
 
-// TestFailedScrapeReportsAsPrometheus: a pod over the sample limit, and a pod whose
-// exposition breaks part-way, are down on both sides, and scrape_samples_scraped says
+// TestFailedScrapeReportsAsPrometheus: a pod over the sample limit (which counts a
+// repeated series only when it has a timestamp of its own), and a pod whose exposition
+// breaks part-way, are down on both sides, and scrape_samples_scraped says
 // what Prometheus' says: every sample the pod over the limit exposed (Prometheus parses
 // on past the limit so that the operator sees by how much), and the samples read before
 // the line that broke. ScrapeSeries (serve's) and the PromQL history are compared.
@@ -29,8 +30,12 @@ func TestFailedScrapeReportsAsPrometheus(t *testing.T) {
 		"over-broken": "a{x=\"1\"} 1\na{x=\"2\"} 2\na{x=\"3\"} 3\na{x=\"4\"} 4\na{x=\"5\"} 5\na{x=\"6\"} 6\na{x=\"7\" 7\na{x=\"8\"} 8\n",
 		"broken":      "a{x=\"1\"} 1\na{x=\"2\"} 2\na{x=\"3\"} x\na{x=\"4\"} 4\n",
 		"broken-name": "a{x=\"1\"} 1\n0a 2\n",
+		// Repeats without a timestamp never reach Prometheus' storage: not counted.
+		"within-repeats": "a{x=\"1\"} 1\na{x=\"2\"} 2\na{x=\"1\"} 3\na{x=\"3\"} 3\na{x=\"2\"} 3\na{x=\"4\"} 4\n",
+		// Repeats with one do.
+		"over-repeats": "a{x=\"1\"} 1 1000\na{x=\"1\"} 2 1000\na{x=\"2\"} 2\na{x=\"3\"} 3\na{x=\"4\"} 4\n",
 	}
-	names := []string{"broken", "broken-name", "over", "over-broken", "within"}
+	names := []string{"broken", "broken-name", "over", "over-broken", "over-repeats", "within", "within-repeats"}
 	queries := map[string]string{
 		"up":      `up`,
 		"scraped": `scrape_samples_scraped`,
