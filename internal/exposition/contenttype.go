@@ -14,8 +14,9 @@ var ErrUnsupportedContentType = errors.New("unsupported Content-Type")
 //
 // An empty Content-Type, and text/plain with any version or none, is FormatText (the
 // text/plain version 1.0.0 of Prometheus 3 is the text format with quoted UTF-8 names,
-// which the Parser reads). application/openmetrics-text with version 1.0.0, 0.0.1 or
-// none is FormatOpenMetrics. Other parameters are ignored: charset, and escaping (the
+// which the Parser reads). application/openmetrics-text with any version but 2.0.0
+// (which Prometheus v0.316 refuses by default, as this does), or none, is
+// FormatOpenMetrics. Other parameters are ignored: charset, and escaping (the
 // names are read as the target wrote them, escaped or not, as Prometheus reads them).
 // Anything else is an error wrapping ErrUnsupportedContentType that quotes the header
 // and names the supported types.
@@ -41,12 +42,13 @@ func ParseContentType(contentType string) (Format, error) {
 	case "text/plain":
 		return FormatText, nil
 	case "application/openmetrics-text":
-		switch params["version"] {
-		case "", "1.0.0", "0.0.1":
-			return FormatOpenMetrics, nil
+		// Prometheus v0.316 reads every version as OpenMetrics 1 but 2.0.0, which it
+		// refuses unless its openmetrics2 feature flag is set.
+		if v := params["version"]; v == "2.0.0" {
+			return 0, fmt.Errorf("%w %q: OpenMetrics version %q; want 1.0.0 or 0.0.1",
+				ErrUnsupportedContentType, quoted, v)
 		}
-		return 0, fmt.Errorf("%w %q: OpenMetrics version %q; want 1.0.0 or 0.0.1",
-			ErrUnsupportedContentType, quoted, truncate([]byte(params["version"]), maxQuotedToken))
+		return FormatOpenMetrics, nil
 	}
 	return 0, fmt.Errorf("%w %q; want %s", ErrUnsupportedContentType, quoted, supportedTypes)
 }

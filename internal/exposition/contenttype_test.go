@@ -28,6 +28,9 @@ func TestParseContentType(t *testing.T) {
 		{contentType: "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8", want: FormatText},
 		{contentType: "text/plain; version=0.0.4; charset=utf-8; escaping=values", want: FormatText},
 		{contentType: "application/openmetrics-text; version=2.0.0", wantErr: `OpenMetrics version "2.0.0"; want 1.0.0 or 0.0.1`},
+		// Prometheus reads any other version as OpenMetrics 1.
+		{contentType: "application/openmetrics-text; version=0.0.2", want: FormatOpenMetrics},
+		{contentType: "application/openmetrics-text; version=1.1.0; charset=utf-8", want: FormatOpenMetrics},
 		{contentType: "text/html; charset=utf-8", wantErr: `"text/html; charset=utf-8"; want text/plain (Prometheus text format 0.0.4) or application/openmetrics-text (OpenMetrics 1.0)`},
 		{contentType: "application/json", wantErr: `unsupported Content-Type "application/json"`},
 		{contentType: "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited", wantErr: `unsupported Content-Type "application/vnd.google.protobuf;`},

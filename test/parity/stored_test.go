@@ -38,6 +38,8 @@ const (
 // histogram's le (not rewritten), empty label values, UTF-8 names, NaN and ±Inf, a
 // repeated series, info, stateset, # UNIT, exemplars and a family without samples.
 var handWritten = []storedExposition{
+	// An OpenMetrics version Prometheus reads as 1.0.0.
+	{"hand-om-version", "application/openmetrics-text; version=0.0.2; charset=utf-8", "# TYPE v counter\nv_total{a=\"b\"} 1\n# EOF\n"},
 	{"hand-text", textType, `# TYPE h histogram
 h_bucket{le="0.5"} 0
 h_bucket{le="1"} 1
