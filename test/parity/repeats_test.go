@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -62,6 +65,20 @@ none_rep 2
 			t.Errorf("%s:\n ours   %v\n theirs %v", name, got, want)
 		}
 	}
+	// serve's store, from its own scrape: the samples with timestamps of their own are
+	// the same in every scrape.
+	base := startServe(t, ctx, sc)
+	now := strconv.FormatFloat(float64(time.Now().UnixMilli())/1000, 'f', 3, 64)
+	for _, m := range []string{"later_rep", "same_rep", "earlier_rep"} {
+		for _, f := range []string{"count_over_time", "sum_over_time", "last_over_time"} {
+			u := "/api/v1/query?" + url.Values{"query": {f + "(" + m + "[1m])"}, "time": {now}}.Encode()
+			_, got := rawAPI(t, base+u)
+			_, want := rawAPI(t, sc.prom.URL+u)
+			if g, w := resultValues(got.Data), resultValues(want.Data); g != w {
+				t.Errorf("serve %s: %s, prometheus %s", u, g, w)
+			}
+		}
+	}
 	pods, err := sc.src.ScrapeSeries(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -79,4 +96,19 @@ none_rep 2
 			t.Errorf("ScrapeSeries %s: %v, want %v", n, got[n], w)
 		}
 	}
+}
+
+// resultValues is the values of an instant vector answer, labels (job aside) not shown.
+func resultValues(data any) string {
+	d, _ := data.(map[string]any)
+	r, _ := d["result"].([]any)
+	var out []string
+	for _, x := range r {
+		v, _ := x.(map[string]any)["value"].([]any)
+		if len(v) == 2 {
+			out = append(out, fmt.Sprint(v[1]))
+		}
+	}
+	slices.Sort(out)
+	return fmt.Sprint(out)
 }

@@ -205,32 +205,9 @@ func TestSeriesStoredAsPrometheus(t *testing.T) {
 
 	// podscrape serve on the same Service: /api/v1/series and /api/v1/metadata as the
 	// server's.
-	srv, err := serve.New(ctx, cp.Client, serve.Config{
-		Services: []serve.ServiceConfig{{Source: pod.PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: sc.ns, MetricsPort: int32(sc.port)}}},
-		Interval: time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Run(runCtx) }()
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		stop()
-		<-done
-		_ = srv.Close()
-	})
-	for !srv.Ready() {
-		select {
-		case <-ctx.Done():
-			t.Fatal("serve not ready:", ctx.Err())
-		case <-time.After(20 * time.Millisecond): // polling readiness
-		}
-	}
+	base := startServe(t, ctx, sc)
 	for _, path := range []string{"/api/v1/series?match[]=" + url.QueryEscape(all), "/api/v1/metadata"} {
-		got, want := apiData(t, hs.URL+path), apiData(t, sc.prom.URL+path)
+		got, want := apiData(t, base+path), apiData(t, sc.prom.URL+path)
 		if strings.HasPrefix(path, "/api/v1/series") {
 			got, want = seriesSet(got), seriesSet(want)
 		} else {
@@ -247,7 +224,7 @@ func TestSeriesStoredAsPrometheus(t *testing.T) {
 	for _, m := range []string{"", "{}", `{a=""}`, `{__name__=""}`, `{__name__=~".*"}`, `{__name__!=""}`, `{"hand.dotted"}`, `{"dotted.name"}`, `up{}`, "up", `{pod=~".+"}`, `{pod!~".+"}`, `nosuch`} {
 		for _, path := range []string{"/api/v1/series", "/api/v1/labels", "/api/v1/label/pod/values", "/api/v1/label/__name__/values"} {
 			u := path + "?" + url.Values{"match[]": {m}}.Encode()
-			sc1, sb := rawAPI(t, hs.URL+u)
+			sc1, sb := rawAPI(t, base+u)
 			pc, pb := rawAPI(t, sc.prom.URL+u)
 			if sc1 != pc || sb.Status != pb.Status || sb.Error != pb.Error {
 				t.Errorf("%s: serve %d %s %q, prometheus %d %s %q", u, sc1, sb.Status, sb.Error, pc, pb.Status, pb.Error)
@@ -267,7 +244,7 @@ func TestSeriesStoredAsPrometheus(t *testing.T) {
 			}
 		}
 		u := "/federate?" + url.Values{"match[]": {m}}.Encode()
-		sr, err := http.Get(hs.URL + u)
+		sr, err := http.Get(base + u)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +261,7 @@ func TestSeriesStoredAsPrometheus(t *testing.T) {
 			continue
 		}
 		if sr.StatusCode == http.StatusOK {
-			if got, want := federated(t, hs.URL+u, ""), federated(t, sc.prom.URL+u, ""); !maps.Equal(got, want) {
+			if got, want := federated(t, base+u, ""), federated(t, sc.prom.URL+u, ""); !maps.Equal(got, want) {
 				t.Errorf("%s: serve %d lines, prometheus %d", u, len(got), len(want))
 			}
 		}
@@ -293,7 +270,7 @@ func TestSeriesStoredAsPrometheus(t *testing.T) {
 	// /federate, as a client asks without Accept and as a federating Prometheus 3 asks.
 	for _, accept := range []string{"", "text/plain;version=1.0.0;escaping=allow-utf-8"} {
 		path := "/federate?match[]=" + url.QueryEscape(all)
-		got, want := federated(t, hs.URL+path, accept), federated(t, sc.prom.URL+path, accept)
+		got, want := federated(t, base+path, accept), federated(t, sc.prom.URL+path, accept)
 		if !maps.Equal(got, want) {
 			var only []string
 			for l := range want {
@@ -344,6 +321,37 @@ func federated(t *testing.T, url, accept string) map[string]bool {
 		out[line] = true
 	}
 	return out
+}
+
+// startServe runs podscrape serve on the scene's Service (scraped every hour: the
+// first scrape, then those its queries ask for) and returns its URL once it is ready.
+func startServe(t *testing.T, ctx context.Context, sc scene) string {
+	t.Helper()
+	srv, err := serve.New(ctx, cp.Client, serve.Config{
+		Services: []serve.ServiceConfig{{Source: pod.PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: sc.ns, MetricsPort: int32(sc.port)}}},
+		Interval: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Run(runCtx) }()
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		stop()
+		<-done
+		_ = srv.Close()
+	})
+	for !srv.Ready() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("serve not ready:", ctx.Err())
+		case <-time.After(20 * time.Millisecond): // polling readiness
+		}
+	}
+	return hs.URL
 }
 
 // apiAnswer is Prometheus' API envelope, its data decoded generically.
