@@ -34,8 +34,12 @@ func TestFailedScrapeReportsAsPrometheus(t *testing.T) {
 		"within-repeats": "a{x=\"1\"} 1\na{x=\"2\"} 2\na{x=\"1\"} 3\na{x=\"3\"} 3\na{x=\"2\"} 3\na{x=\"4\"} 4\n",
 		// Repeats with one do.
 		"over-repeats": "a{x=\"1\"} 1 1000\na{x=\"1\"} 2 1000\na{x=\"2\"} 2\na{x=\"3\"} 3\na{x=\"4\"} 4\n",
+		// OpenMetrics without # EOF, and with data after it.
+		"om-no-eof":      "a{x=\"1\"} 1\na{x=\"2\"} 2\n",
+		"om-after-eof":   "a{x=\"1\"} 1\n# EOF\na{x=\"2\"} 2\n",
+		"om-over-no-eof": "a{x=\"1\"} 1\na{x=\"2\"} 2\na{x=\"3\"} 3\na{x=\"4\"} 4\na{x=\"5\"} 5\n",
 	}
-	names := []string{"broken", "broken-name", "over", "over-broken", "over-repeats", "within", "within-repeats"}
+	names := []string{"broken", "broken-name", "om-after-eof", "om-no-eof", "om-over-no-eof", "over", "over-broken", "over-repeats", "within", "within-repeats"}
 	queries := map[string]string{
 		"up":      `up`,
 		"scraped": `scrape_samples_scraped`,
@@ -44,7 +48,11 @@ func TestFailedScrapeReportsAsPrometheus(t *testing.T) {
 		prefix: "failed", names: names, queries: queries,
 		handler: func(name string) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("Content-Type", textType)
+				ct := textType
+				if strings.HasPrefix(name, "om-") {
+					ct = omType
+				}
+				w.Header().Set("Content-Type", ct)
 				_, _ = w.Write([]byte(bodies[name]))
 			})
 		},

@@ -81,6 +81,13 @@ dup 2
 dup{z=""} 3
 # HELP nosamples A family without samples.
 # TYPE nosamples gauge
+# HELP esc A help with a backslash \\ and a line\nbreak and \q "quotes".
+# TYPE esc counter
+esc_total 1
+# HELP helponly Only help.
+helponly 2
+# TYPE typeonly summary
+typeonly_count 1
 `},
 	{"hand-om", omType, `# TYPE h histogram
 # HELP h A histogram.
@@ -120,6 +127,12 @@ nan NaN
 ninf -Inf
 # TYPE empty gauge
 # HELP empty No samples.
+# HELP esc A help with a backslash \\ and a line\nbreak and \" quotes.
+# TYPE esc counter
+esc_total 1
+# TYPE u_bytes unknown
+# UNIT u_bytes bytes
+u_bytes 1
 # EOF
 `},
 }
