@@ -84,6 +84,8 @@ dup{z=""} 3
 # HELP esc A help with a backslash \\ and a line\nbreak and \q "quotes".
 # TYPE esc counter
 esc_total 1
+dunder{__x="1",__address__="a"} 1
+exp{instance="i",namespace="n",exported_instance="e",pod="p",exported_pod=""} 1
 # HELP helponly Only help.
 helponly 2
 # TYPE typeonly summary
