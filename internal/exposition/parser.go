@@ -34,8 +34,9 @@ type Options struct {
 	// lines end, before its first sample line (or at the end of the exposition), for
 	// every family whatever Keep says. A family whose metadata lines come in two blocks
 	// is reported twice, the second time with everything known of it. Once Parse fails
-	// it is not called again (past SampleLimit it is, until Parse returns the limit's
-	// error); the calls made before stand, to be discarded with the samples. Nil costs nothing: no help text is even unescaped.
+	// it is not called again (past SampleLimit it is, to the end of the exposition, as
+	// Prometheus' scrape cache takes metadata as the parse meets it); the calls made
+	// before stand, to be discarded with the samples or not. Nil costs nothing: no help text is even unescaped.
 	Metadata func(Metadata)
 
 	// HashSeed seeds the hashes the Parser identifies series with (Sample.Hash): Parsers
@@ -186,11 +187,11 @@ func (p *Parser) Parse(r io.Reader, f Format, emit func(*Sample) error) (samples
 	if f == FormatOpenMetrics && !p.eof && p.lr.line > 0 {
 		return p.samples, &ParseError{Line: p.lr.line + 1, Msg: "missing # EOF"}
 	}
+	p.flushMetadata() // the exposition was read whole, over SampleLimit too
 	if p.overLimit > 0 {
 		return p.samples, fmt.Errorf("line %d: %w: %d samples, more than the limit of %d",
 			p.overLimit, ErrSampleLimit, p.stored, p.opts.SampleLimit)
 	}
-	p.flushMetadata()
 	return p.samples, nil
 }
 

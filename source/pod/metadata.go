@@ -59,17 +59,24 @@ type metadataStore struct {
 // recordMetadata records the metadata of the pods sel scraped successfully: each
 // family's distinct entries, the first pods by name first, then the entries earlier
 // refreshes found that no pod exposes now, for metadataRetention refreshes that look for
-// the family (sel keeps it). A refresh whose every pod failed changes nothing; one that
-// found no pod (a Service scaled to zero) finds no pod exposing any family, as one whose
-// pods expose none: Prometheus drops the metadata of the targets gone.
+// the family (sel keeps it). The metadata a pod that failed over SampleLimit or on a
+// malformed line exposed before it failed is recorded too, as Prometheus' scrape cache
+// takes it as the parse meets it, but ages nothing. A refresh whose every pod failed
+// otherwise changes nothing; one that found no pod (a Service scaled to zero) finds no
+// pod exposing any family, as one whose pods expose none: Prometheus drops the metadata
+// of the targets gone.
 func (s *PodScrapingSource) recordMetadata(sel *selection, pods []podScrape) {
 	var fresh map[string]foundMetadata
-	scraped := false
+	scraped, partial := false, false
 	for i := range pods {
-		if pods[i].err != nil {
+		switch err := pods[i].err; {
+		case err == nil:
+			scraped = true
+		case exposedCounted(err):
+			partial = true
+		default:
 			continue
 		}
-		scraped = true
 		md := pods[i].metadata
 		for j := len(md) - 1; j >= 0; j-- { // a family handed on twice: the later, knowing more, wins
 			f := md[j]
@@ -87,10 +94,11 @@ func (s *PodScrapingSource) recordMetadata(sel *selection, pods []podScrape) {
 			fresh[f.family] = found
 		}
 	}
-	if !scraped && len(pods) > 0 {
+	if !scraped && !partial && len(pods) > 0 {
 		return
 	}
-	looked := func(family string) bool { return sel.all || sel.wants(family, family) }
+	// Only a pod scraped successfully says a family it does not expose is gone.
+	looked := func(family string) bool { return (scraped || len(pods) == 0) && (sel.all || sel.wants(family, family)) }
 	st := &s.metadata
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -176,8 +184,9 @@ func mergeEntries(found []MetricMetadata, earlier []metadataEntry) []metadataEnt
 // family name as exposed: x for an OpenMetrics counter whose samples are x_total,
 // x_total in the text format. Each family's entry is the one the latest refresh that
 // found the family found first: where pods disagree, the first pod by name wins
-// (MetadataEntries has them all). A family no pod scraped successfully has exposed for
-// 10 refreshes that kept it is dropped, as Prometheus drops it 10 scrapes after its
+// (MetadataEntries has them all); a pod that failed over SampleLimit or on a malformed
+// line counts with what it exposed before it failed, as in Prometheus. A family no pod
+// has exposed for 10 refreshes that kept it (and scraped a pod successfully) is dropped, as Prometheus drops it 10 scrapes after its
 // target stopped exposing it. Families a refresh did not keep cost it nothing.
 //
 // It returns nil before such a Refresh. The map is the caller's. Metadata is safe for

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -38,8 +39,11 @@ func TestFailedScrapeReportsAsPrometheus(t *testing.T) {
 		"om-no-eof":      "a{x=\"1\"} 1\na{x=\"2\"} 2\n",
 		"om-after-eof":   "a{x=\"1\"} 1\n# EOF\na{x=\"2\"} 2\n",
 		"om-over-no-eof": "a{x=\"1\"} 1\na{x=\"2\"} 2\na{x=\"3\"} 3\na{x=\"4\"} 4\na{x=\"5\"} 5\n",
+		// Families only failing pods expose, the last one's metadata after the limit.
+		"over-families":   "# TYPE over_a gauge\n# HELP over_a Before the limit.\nover_a{x=\"1\"} 1\nover_a{x=\"2\"} 1\nover_a{x=\"3\"} 1\nover_a{x=\"4\"} 1\n# TYPE over_b counter\n# HELP over_b After it.\nover_b_total 1\n# HELP over_c Last, no sample.\n",
+		"broken-families": "# TYPE broken_a gauge\n# HELP broken_a Before the break.\nbroken_a 1\nbroken_a{ 2\n# TYPE broken_b gauge\nbroken_b 1\n",
 	}
-	names := []string{"broken", "broken-name", "om-after-eof", "om-no-eof", "om-over-no-eof", "over", "over-broken", "over-repeats", "within", "within-repeats"}
+	names := []string{"broken", "broken-families", "broken-name", "om-after-eof", "om-no-eof", "om-over-no-eof", "over", "over-broken", "over-families", "over-repeats", "within", "within-repeats"}
 	queries := map[string]string{
 		"up":      `up`,
 		"scraped": `scrape_samples_scraped`,
@@ -98,6 +102,16 @@ func TestFailedScrapeReportsAsPrometheus(t *testing.T) {
 		}
 	}
 	compareStored(t, "the PromQL history", history, want)
+
+	// What /api/v1/metadata lists of them: Prometheus' scrape cache takes a family's
+	// metadata as the parse meets it, whether the scrape then fails or not.
+	base := startServeWith(t, ctx, sc, func(c *pod.PodScrapingSourceConfig) { c.SampleLimit = limit })
+	gotMD, wantMD := apiData(t, base+"/api/v1/metadata"), apiData(t, sc.prom.URL+"/api/v1/metadata")
+	sortEntries(gotMD)
+	sortEntries(wantMD)
+	if !reflect.DeepEqual(gotMD, wantMD) {
+		t.Errorf("/api/v1/metadata:\n%s", jsonDiff(gotMD, wantMD))
+	}
 }
 
 // waitAnyScrape waits until Prometheus holds, for each of want targets, a scrape that

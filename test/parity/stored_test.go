@@ -342,8 +342,18 @@ func federated(t *testing.T, url, accept string) map[string]bool {
 // first scrape, then those its queries ask for) and returns its URL once it is ready.
 func startServe(t *testing.T, ctx context.Context, sc scene) string {
 	t.Helper()
+	return startServeWith(t, ctx, sc, nil)
+}
+
+// startServeWith is startServe with the Service's source configuration edited by edit.
+func startServeWith(t *testing.T, ctx context.Context, sc scene, edit func(*pod.PodScrapingSourceConfig)) string {
+	t.Helper()
+	cfg := pod.PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: sc.ns, MetricsPort: int32(sc.port)}
+	if edit != nil {
+		edit(&cfg)
+	}
 	srv, err := serve.New(ctx, cp.Client, serve.Config{
-		Services: []serve.ServiceConfig{{Source: pod.PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: sc.ns, MetricsPort: int32(sc.port)}}},
+		Services: []serve.ServiceConfig{{Source: cfg}},
 		Interval: time.Hour,
 	})
 	if err != nil {
