@@ -87,6 +87,11 @@ type Sample struct {
 	// carries a timestamp of its own later than the series' earlier samples, which
 	// Prometheus stores as a further sample of the series (see Parser.Parse).
 	Repeat bool
+	// Stored, with Parser.SetPoints, says the target's previous exposition gave this
+	// series, one with several points of their own timestamps, a point at or after
+	// this one's: a store that took that exposition has it, or refuses it as out of
+	// order, as Prometheus' storage drops it without a word (see Points).
+	Stored bool
 }
 
 // ErrSampleLimit is returned (wrapped) when an exposition holds more samples than

@@ -203,9 +203,9 @@ func (p *Parser) parseMemoized(l *memoLine, line []byte, j int, emit func(*Sampl
 		// The series' times start here: a later repeat compares with this one's.
 		p.fillSeries()
 	}
-	isNew, pass := true, true
+	isNew, pass, stored := true, true, false
 	if !p.lazySeries {
-		isNew, pass = p.seeSeries(l.hash, ts, hasTS)
+		isNew, pass, stored = p.seeSeries(l.hash, ts, hasTS)
 	}
 	if (isNew || hasTS) && p.overSampleLimit() || !pass {
 		return nil
@@ -223,6 +223,7 @@ func (p *Parser) parseMemoized(l *memoLine, line []byte, j int, emit func(*Sampl
 		Slot:         &l.slot,
 		Memoized:     true,
 		Repeat:       !isNew,
+		Stored:       stored,
 	}
 	return emit(&p.sample)
 }

@@ -71,14 +71,15 @@ type Parser struct {
 
 	// The current exposition.
 	format      Format
-	samples     int    // sample lines seen
-	overLimit   int    // the line of the first sample past Options.SampleLimit (0: none); the lines after it are only counted and checked
-	duplicates  int    // sample lines dropped as repeats of an earlier series
-	outOfBounds int    // sample lines dropped for a timestamp beyond int64 milliseconds
-	stored      int    // sample lines counted against Options.SampleLimit
-	repeats     int    // sample lines passed on as a repeat of an earlier series with a later timestamp of their own
-	scrapeMs    int64  // SetScrapeTime's: the time of the samples without a timestamp of their own
-	family      string // the family named by the latest metadata line
+	samples     int     // sample lines seen
+	overLimit   int     // the line of the first sample past Options.SampleLimit (0: none); the lines after it are only counted and checked
+	duplicates  int     // sample lines dropped as repeats of an earlier series
+	outOfBounds int     // sample lines dropped for a timestamp beyond int64 milliseconds
+	stored      int     // sample lines counted against Options.SampleLimit
+	repeats     int     // sample lines passed on as a repeat of an earlier series with a later timestamp of their own
+	scrapeMs    int64   // SetScrapeTime's: the time of the samples without a timestamp of their own
+	points      *Points // SetPoints'
+	family      string  // the family named by the latest metadata line
 	ftype       MetricType
 	floatLabel  string // le or quantile when the latest # TYPE says histogram or summary
 	eof         bool   // OpenMetrics # EOF seen
@@ -163,6 +164,9 @@ func (p *Parser) Parse(r io.Reader, f Format, emit func(*Sample) error) (samples
 	}
 	p.begin(r, f)
 	defer p.end()
+	if pts := p.points; pts != nil {
+		defer func() { pts.done(err == nil) }()
+	}
 	for {
 		line, ok := p.lr.next()
 		if !ok {
@@ -201,6 +205,11 @@ func (p *Parser) Parse(r io.Reader, f Format, emit func(*Sample) error) (samples
 // holds until the parse ends; zero, the default, is the epoch.
 func (p *Parser) SetScrapeTime(ms int64) { p.scrapeMs = ms }
 
+// SetPoints gives the next Parse or ParseMemo the Points of the exposition's target,
+// which it marks Sample.Stored by and updates (when the exposition parses whole). It
+// holds until the parse ends; nil, the default, marks none.
+func (p *Parser) SetPoints(pts *Points) { p.points = pts }
+
 // Duplicates returns how many sample lines the latest Parse dropped because their series
 // (name and label set, in any order) appeared earlier in the exposition; each was counted
 // in Parse's samples. Lines skipped by Keep count too. The count is complete only when
@@ -237,7 +246,7 @@ func (p *Parser) begin(r io.Reader, f Format) {
 // grown by an outsized line.
 func (p *Parser) end() {
 	p.lr.release()
-	p.scrapeMs = 0
+	p.scrapeMs, p.points = 0, nil
 	p.sample = Sample{}
 	p.meta, p.metaPending = Metadata{}, false
 	p.braceName = ""

@@ -91,7 +91,7 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 		p.overSampleLimit()
 		return nil
 	}
-	isNew, pass := p.seeSeries(seriesHash, ts, hasTS)
+	isNew, pass, stored := p.seeSeries(seriesHash, ts, hasTS)
 	if (isNew || hasTS) && p.overSampleLimit() || !pass {
 		return nil
 	}
@@ -108,6 +108,7 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 		Hash:         seriesHash,
 		Slot:         slot,
 		Repeat:       !isNew,
+		Stored:       stored,
 	}
 	return emit(&p.sample)
 }
@@ -118,15 +119,27 @@ func (p *Parser) parseSample(line []byte, i int, emit func(*Sample) error) error
 // of its own later than the series' latest so far (the scrape's time, SetScrapeTime, for
 // a sample without one): Prometheus' scrape loop drops a repeat only when it has no
 // timestamp, and its TSDB stores a later sample and refuses any other.
-func (p *Parser) seeSeries(hash uint64, ts int64, hasTS bool) (isNew, pass bool) {
-	isNew, pass = p.series.addAt(hash, ts, hasTS, p.scrapeMs)
+//
+// With SetPoints, it also reports whether the target's previous exposition gave the
+// series a point at or after ts (stored), and notes the series' latest time when it has
+// several points (or had: see Points).
+func (p *Parser) seeSeries(hash uint64, ts int64, hasTS bool) (isNew, pass, stored bool) {
+	var latest int64
+	isNew, pass, latest = p.series.addAtLatest(hash, ts, hasTS, p.scrapeMs)
 	switch {
 	case !pass:
 		p.duplicates++
 	case !isNew:
 		p.repeats++
 	}
-	return isNew, pass
+	if pts := p.points; pts != nil && hasTS {
+		last, known := pts.latest[hash]
+		if known || !isNew {
+			pts.note(hash, latest)
+		}
+		stored = known && pass && ts <= last
+	}
+	return isNew, pass, stored
 }
 
 // overSampleLimit counts a sample line that Prometheus' scrape loop would hand its

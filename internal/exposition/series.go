@@ -77,9 +77,16 @@ func (s *seriesSet) insert(h uint64) (int, bool) {
 // series, or a repeat with a timestamp of its own later than the series' latest (scrape
 // for a sample without one), which becomes its latest.
 func (s *seriesSet) addAt(h uint64, t int64, hasTS bool, scrape int64) (isNew, pass bool) {
+	isNew, pass, _ = s.addAtLatest(h, t, hasTS, scrape)
+	return isNew, pass
+}
+
+// addAtLatest is addAt, also returning the series' latest time once t is recorded (when
+// hasTS).
+func (s *seriesSet) addAtLatest(h uint64, t int64, hasTS bool, scrape int64) (isNew, pass bool, latest int64) {
 	i, isNew := s.insert(h)
 	if !hasTS {
-		return isNew, isNew
+		return isNew, isNew, 0
 	}
 	if len(s.times) == 0 {
 		s.times = slices.Grow(s.times[:0], len(s.slots))[:len(s.slots)]
@@ -93,11 +100,11 @@ func (s *seriesSet) addAt(h uint64, t int64, hasTS bool, scrape int64) (isNew, p
 			latest = scrape
 		}
 		if t <= latest {
-			return false, false
+			return false, false, latest
 		}
 	}
 	s.times[i] = t
-	return isNew, true
+	return isNew, true, t
 }
 
 func (s *seriesSet) grow() {

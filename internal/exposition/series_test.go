@@ -117,3 +117,46 @@ func TestSampleHash(t *testing.T) {
 		t.Errorf("a Parser of its own seed gave the seeded Parser's hashes: %v", c)
 	}
 }
+
+// TestParsePoints: with the Points of its target, a series with several points of their
+// own timestamps has those at or before the previous exposition's latest marked Stored
+// (the store has them, or would refuse them), the later ones not; a series with one
+// point is not tracked; a failed parse leaves the Points as they were.
+func TestParsePoints(t *testing.T) {
+	var pts Points
+	p := NewParser(Options{})
+	for _, step := range []struct {
+		input string
+		want  []string // each emitted sample's name, timestamp and whether Stored
+		fails bool
+	}{
+		{"x 1 1000\nx 2 2000\nx 3 3000\ny 1 1000\n", []string{"x@1000", "x@2000", "x@3000", "y@1000"}, false},
+		{"x 1 1000\nx 2 2000\nx 3 3000\nx 4 4000\ny 1 1000\n", []string{"x@1000 stored", "x@2000 stored", "x@3000 stored", "x@4000", "y@1000"}, false},
+		{"x 5 5000\nbad{\n", nil, true},
+		{"x 1 1000\nx 5 5000\n", []string{"x@1000 stored", "x@5000"}, false},
+		{"x 5 5000\n", []string{"x@5000 stored"}, false}, // one point now, still tracked
+		{"y 1 1000\n", []string{"y@1000"}, false},
+		{"x 5 5000\n", []string{"x@5000"}, false}, // forgotten once not exposed
+	} {
+		p.SetPoints(&pts)
+		var got []string
+		_, err := p.Parse(strings.NewReader(step.input), FormatText, func(s *Sample) error {
+			g := s.Name + "@" + strconv.FormatInt(s.TimestampMs, 10)
+			if s.Stored {
+				g += " stored"
+			}
+			got = append(got, g)
+			return nil
+		})
+		if (err != nil) != step.fails || (!step.fails && !slices.Equal(got, step.want)) {
+			t.Errorf("%q: got %q, %v; want %q, failing %t", step.input, got, err, step.want, step.fails)
+		}
+	}
+	// Without Points, nothing is marked.
+	_, _ = p.Parse(strings.NewReader("x 1 1000\n"), FormatText, func(s *Sample) error {
+		if s.Stored {
+			t.Errorf("without Points: %s marked Stored", s.Name)
+		}
+		return nil
+	})
+}

@@ -199,11 +199,16 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 				OwnTimestamp: !v.Timestamp.Equal(ps.scrapedAt),
 			})
 		}
-		// The repeats of a series with later timestamps of their own, in exposition order.
-		r := 0
+		// The repeats of a series with later timestamps of their own, in exposition order;
+		// not the samples the history has already (podScrape.stored).
+		r, st := 0, 0
 		for j := range ps.values {
 			for ; r < len(ps.repeats) && ps.repeats[r].at == j; r++ {
 				add(&ps.repeats[r].v)
+			}
+			if st < len(ps.stored) && int(ps.stored[st]) == j {
+				st++
+				continue
 			}
 			add(&ps.values[j])
 		}

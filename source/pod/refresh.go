@@ -62,6 +62,7 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 	collectedAt := s.config.Clock.Now()
 	job := s.newScrapeJob(sel, token)
 	pods := s.scrapeAll(ctx, targets, job)
+	s.points.keep(targets)
 	s.recordMetadata(sel, pods)
 	s.rememberSize(sel.key, pods)
 	s.metrics.observeScrapes(pods)

@@ -22,6 +22,7 @@ type podScrape struct {
 	target    target
 	values    []source.MetricValue // exposed samples kept, then the synthetic ones
 	repeats   []repeatValue        // repeats of a series in values with a later timestamp of their own: for the history only
+	stored    []int32              // indices into values of the samples the history has already (exposition.Sample.Stored)
 	series    []SeriesSample       // instead of values for ScrapeSeries: the same samples as series
 	matches   [][]int32            // per name of the selection: indices into values
 	up        int32                // index of the pod's up in values
@@ -98,7 +99,7 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 		ps.err = &ScrapeError{Pod: t.key, URL: t.url(), Err: redact(err, job.token)}
 		// Samples of a pod that failed half-way are not trusted: only its up 0 remains.
 		ps.values = ps.values[:0]
-		ps.repeats = nil
+		ps.repeats, ps.stored = nil, nil
 		ps.series = ps.series[:0]
 		for i := range ps.matches {
 			ps.matches[i] = ps.matches[i][:0]
@@ -273,6 +274,14 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	// series in the PromQL history, as in Prometheus, but a result has one value per
 	// series: the first.
 	p.SetScrapeTime(scrapedAt.UnixMilli())
+	// A series with several points of their own timestamps, exposed again: those the
+	// history has, or would refuse as out of order, are not handed to it, as
+	// Prometheus' storage drops them without a word.
+	if sb != nil {
+		p.SetPoints(&sb.cache.points)
+	} else {
+		p.SetPoints(s.points.get(ps.target.key))
+	}
 	emit := func(smp *exposition.Sample) error {
 		ts := scrapedAt
 		if smp.HasTimestamp {
@@ -283,11 +292,16 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 			Timestamp: ts,
 			Labels:    podLabels(smp, &ps.target),
 		}
-		if smp.Repeat {
+		switch {
+		case smp.Repeat && smp.Stored:
+		case smp.Repeat:
 			ps.repeats = append(ps.repeats, repeatValue{at: len(ps.values), v: v})
-			return nil
+		default:
+			if smp.Stored {
+				ps.stored = append(ps.stored, int32(len(ps.values)))
+			}
+			s.appendValue(ps, sel, smp.Name, smp.Family, v)
 		}
-		s.appendValue(ps, sel, smp.Name, smp.Family, v)
 		return nil
 	}
 	var n int
@@ -296,7 +310,9 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 		// same way last time; their slots hold the series' cache entries.
 		n, err = p.ParseMemo(body, format, &sb.cache.memo, func(smp *exposition.Sample) error {
 			smp2, err := sb.sample(smp, scrapedAt)
-			ps.series = append(ps.series, smp2)
+			if !smp.Stored {
+				ps.series = append(ps.series, smp2)
+			}
 			return err
 		})
 	} else {

@@ -33,6 +33,7 @@ type seriesCache struct {
 	samples   []SeriesSample                    // the previous scrape's, reused by the next
 	memo      exposition.Memo                   // the pod's previous exposition, for its parser
 	metadata  []familyMetadata                  // the previous scrape's, reused by the next
+	points    exposition.Points                 // the pod's series of several points of their own timestamps
 }
 
 // seriesEntry is the series of one exposed series. Two exposed series may have one
@@ -159,4 +160,45 @@ func (sc *seriesCache) syntheticEntry(i int, build func() labels.Labels) *series
 		sc.synthetic[i] = e
 	}
 	return e
+}
+
+// podPoints holds each pod's exposition.Points for the history Refresh feeds: the
+// latest time of its series with several points of their own timestamps. A pod's is
+// used by its scrape alone (refreshes never overlap).
+type podPoints struct {
+	mu    sync.Mutex
+	byPod map[string]*exposition.Points
+}
+
+// get returns pod key's Points, made when it has none.
+func (pp *podPoints) get(key string) *exposition.Points {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	pts := pp.byPod[key]
+	if pts == nil {
+		if pp.byPod == nil {
+			pp.byPod = map[string]*exposition.Points{}
+		}
+		pts = &exposition.Points{}
+		pp.byPod[key] = pts
+	}
+	return pts
+}
+
+// keep forgets the Points of the pods not among targets.
+func (pp *podPoints) keep(targets []target) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if len(pp.byPod) <= len(targets) {
+		return
+	}
+	live := make(map[string]struct{}, len(targets))
+	for i := range targets {
+		live[targets[i].key] = struct{}{}
+	}
+	for k := range pp.byPod {
+		if _, ok := live[k]; !ok {
+			delete(pp.byPod, k)
+		}
+	}
 }

@@ -49,6 +49,7 @@ type PodScrapingSource struct {
 	lastSecret atomic.Pointer[bearer] // the Secret's last token read, for an API server outage (see token)
 
 	seriesCaches seriesCaches // each pod's series labels, for ScrapeSeries
+	points       podPoints    // each pod's series of several points, for Refresh's history (ScrapeSeries': in seriesCaches)
 	seriesMu     sync.Mutex   // serialises ScrapeSeries calls, which reuse the caches' slices
 }
 
