@@ -120,6 +120,19 @@ func (n storedNames) keeps(name string) bool {
 	return ok
 }
 
+// historyEpoch names the history and the needs the next append stores for ("" without a
+// history): what podPoints are kept for.
+func (s *PodScrapingSource) historyEpoch() string {
+	store, _, err := s.historyNeeds()
+	if err != nil || store == nil {
+		return ""
+	}
+	h := &s.history
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return fmt.Sprintf("%p\x00%s", store, h.key)
+}
+
 // historyNeeds returns the history of the source, created on first use, and the names
 // its registered PromQL queries read (see templateReads; for a template whose params
 // name its metrics, the names its params named in the refreshes so far, see noteFills).

@@ -2,6 +2,7 @@ package pod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -59,5 +60,47 @@ func TestPromQLExposedTimestampsKept(t *testing.T) {
 	}
 	if got := rs["stamped"]; len(got.Values) != 1 || got.FirstValue().Value != 5 {
 		t.Errorf("stamped after it vanished = %v, want 5: a series with its own timestamps is not marked stale", got.Values)
+	}
+}
+
+// A series of several points of its own timestamps, exposed alike at every scrape: the
+// history stores each point once, without an out-of-order error at the next refreshes
+// (the points it has are not handed to it again), and a PromQL query of it registered
+// after refreshes that did not store it still gets its points.
+func TestPromQLSeriesOfSeveralPoints(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	p1, p2 := t0.Add(-40*time.Second), t0.Add(-20*time.Second)
+	_, cfg := startBodyPod(t, fmt.Sprintf("pts 1 %d\npts 2 %d\nother 3\n", p1.UnixMilli(), p2.UnixMilli()))
+	clk := clocktesting.NewFakeClock(t0)
+	cfg.Clock = clk
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "other", Type: source.QueryTypePromQL, Template: "other"})
+	refresh := func() map[string]*source.MetricResult {
+		t.Helper()
+		rs, err := s.Refresh(context.Background(), source.RefreshSpec{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	// Two refreshes whose history stores other only.
+	refresh()
+	clk.Step(5 * time.Second)
+	refresh()
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "points", Type: source.QueryTypePromQL, Template: "count_over_time(pts[2m])"})
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "latest", Type: source.QueryTypePromQL, Template: "pts"})
+	for i := range 3 {
+		clk.Step(5 * time.Second)
+		rs := refresh()
+		if got := rs["latest"]; len(got.Values) != 1 || got.FirstValue().Value != 2 || got.Error != nil {
+			t.Errorf("refresh %d: pts = %v (Error %v), want its latest point, 2, no error", i, got.Values, got.Error)
+		}
+		if got := rs["points"]; len(got.Values) != 1 || got.FirstValue().Value != 2 || errors.Is(got.Error, ErrSampleOutOfOrder) {
+			t.Errorf("refresh %d: count_over_time = %v (Error %v), want both points, no out-of-order error", i, got.Values, got.Error)
+		}
 	}
 }

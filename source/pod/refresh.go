@@ -61,6 +61,10 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 
 	collectedAt := s.config.Clock.Now()
 	job := s.newScrapeJob(sel, token)
+	if epoch := s.historyEpoch(); epoch != "" {
+		s.points.use(epoch)
+		job.points = true
+	}
 	pods := s.scrapeAll(ctx, targets, job)
 	s.points.keep(targets)
 	s.recordMetadata(sel, pods)

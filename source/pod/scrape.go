@@ -50,6 +50,7 @@ type scrapeJob struct {
 	header   http.Header // the request header of every pod; read-only
 	sizeHint int         // samples a pod produced for this selection last time
 	series   *seriesJob  // set by ScrapeSeries: build series, not values
+	points   bool        // the values feed the PromQL history: mark what it has (podPoints)
 }
 
 // newScrapeJob prepares the shared part of a refresh's requests, sending auth's token.
@@ -277,9 +278,10 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	// A series with several points of their own timestamps, exposed again: those the
 	// history has, or would refuse as out of order, are not handed to it, as
 	// Prometheus' storage drops them without a word.
-	if sb != nil {
+	switch {
+	case sb != nil:
 		p.SetPoints(&sb.cache.points)
-	} else {
+	case job.points:
 		p.SetPoints(s.points.get(ps.target.key))
 	}
 	emit := func(smp *exposition.Sample) error {

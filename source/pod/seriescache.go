@@ -167,7 +167,19 @@ func (sc *seriesCache) syntheticEntry(i int, build func() labels.Labels) *series
 // used by its scrape alone (refreshes never overlap).
 type podPoints struct {
 	mu    sync.Mutex
+	epoch string // the history and the needs the Points were kept for (historyEpoch)
 	byPod map[string]*exposition.Points
+}
+
+// use starts a refresh feeding the history of epoch: Points kept for another history,
+// or other needs, are forgotten (a metric the history starts storing is handed whole).
+func (pp *podPoints) use(epoch string) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if epoch != pp.epoch {
+		pp.epoch = epoch
+		clear(pp.byPod)
+	}
 }
 
 // get returns pod key's Points, made when it has none.
