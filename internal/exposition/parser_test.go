@@ -301,7 +301,7 @@ func TestParseSampleLimit(t *testing.T) {
 		// whose appends sample_limit counts; a repeat with one, and a sample out of the
 		// storage's bounds, count.
 		{name: "repeats without a timestamp do not count", input: "a 1\na 2\nb 3\na{} 4\n", limit: 2, wantN: 4, emitted: []string{"a", "b"}},
-		{name: "repeats with a timestamp count", input: "a 1 1000\na 2 1000\nb 3\n", limit: 2, wantErr: "line 3: sample limit exceeded: more than 2 samples", wantN: 3, emitted: []string{"a"}},
+		{name: "repeats with a timestamp count", input: "a 1 1000\na 2 1000\nb 3\n", limit: 2, wantErr: "line 3: sample limit exceeded: 3 samples, more than the limit of 2", wantN: 3, emitted: []string{"a"}},
 		{name: "unlimited", input: input, limit: 0, wantN: 5, emitted: []string{"a", "b", "c", "d", "e"}},
 		{name: "negative is unlimited", input: input, limit: -1, wantN: 5, emitted: []string{"a", "b", "c", "d", "e"}},
 	} {
@@ -338,7 +338,7 @@ func TestParseSampleLimit(t *testing.T) {
 	}
 	// A sample beyond the storage's time bounds reaches it, and counts.
 	n, err := NewParser(Options{SampleLimit: 1}).Parse(strings.NewReader("a 1 1e300\nb 2\n# EOF\n"), FormatOpenMetrics, nil)
-	if n != 2 || err == nil || err.Error() != "line 2: sample limit exceeded: more than 1 samples" {
+	if n != 2 || err == nil || err.Error() != "line 2: sample limit exceeded: 2 samples, more than the limit of 1" {
 		t.Errorf("a timestamp out of bounds, then one more sample over a limit of 1: got %d, %v", n, err)
 	}
 }
