@@ -177,8 +177,13 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		// A rate over one scrape answers nothing: whatever the expression answers then
 		// (sum(rate(x[5m])) or vector(0)) is not an estimate from it, and must not read
 		// as no load. (A rate evaluated in a subquery has windows at every step: not
-		// counted here.)
-		single := r.Pairs && r.Reach == r.Range && len(c.since.appends) > 0 && c.since.count(end.Add(-r.Reach), end) <= 1
+		// counted here.) Only the appends since start stored the metric: one registered
+		// minutes after the history began has one scrape at its first refresh.
+		from := end.Add(-r.Reach)
+		if from.Before(start) {
+			from = start.Add(-time.Nanosecond) // the append at start is in the window
+		}
+		single := r.Pairs && r.Reach == r.Range && len(c.since.appends) > 0 && c.since.count(from, end) <= 1
 		if r.Sums || single {
 			if partial == nil || e.Window > partial.Window {
 				partial = e

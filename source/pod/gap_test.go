@@ -220,3 +220,35 @@ func TestRateOverOneScrapeOrVectorZeroIsAnError(t *testing.T) {
 		t.Errorf("two scrapes: got Error %v, warnings %q; want the partial window as a warning", err, w)
 	}
 }
+
+// A metric stored only since the latest append (a query registered, or a metric needed,
+// while the history already held other metrics for minutes) has one scrape in a rate's
+// window however many appends the history holds: sum(rate(b[1m])) or vector(0) answers
+// 0 there, and that 0 is not "no load". The appends counted are those that stored the
+// metric, as they are for a history that has just started.
+func TestRateOverOneScrapeOfAMetricStoredSinceIsAnError(t *testing.T) {
+	const step = 15 * time.Second
+	a := storedNames{names: map[string]struct{}{"a": {}}}
+	ab := storedNames{names: map[string]struct{}{"a": {}, "b": {}}}
+	var since storedSince
+	at := t0
+	for ; at.Before(t0.Add(5 * time.Minute)); at = at.Add(step) {
+		since.record(a, at, time.Hour)
+	}
+	since.record(ab, at, time.Hour) // b stored from here on
+	cov := coverage{oldest: t0, since: since}
+	for _, expr := range []string{`sum(rate(b[1m])) or vector(0)`, `irate(b[5m]) + 0`} {
+		if err, _, _ := cov.check("q", expr, at); !errors.Is(err, ErrPartialWindow) {
+			t.Errorf("%s over the one scrape that stored b: got Error %v, want ErrPartialWindow", expr, err)
+		}
+	}
+	if err, w, _ := cov.check("q", `sum(rate(a[1m])) or vector(0)`, at); err != nil || len(w) > 0 {
+		t.Errorf("a rate of a, stored for 5m: got Error %v, warnings %q; want none", err, w)
+	}
+	at = at.Add(step)
+	since.record(ab, at, time.Hour)
+	cov.since = since
+	if err, w, e := cov.check("q", `sum(rate(b[1m])) or vector(0)`, at); err != nil || len(w) == 0 || e == nil {
+		t.Errorf("two scrapes of b: got Error %v, warnings %q; want the partial window as a warning", err, w)
+	}
+}

@@ -152,8 +152,9 @@ func testMetricsStoredWhenNeeded(t *testing.T, env *podscrapetest.Environment) {
 		clk.Step(15 * time.Second)
 	}
 	s.QueryList().MustRegister(source.QueryTemplate{Name: "b", Type: source.QueryTypePromQL, Template: `sum(increase(b_total[1m]))`})
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "brate", Type: source.QueryTypePromQL, Template: `sum(rate(b_total[1m])) or vector(0)`})
 	for i := 0; i <= 4; i++ {
-		results, err := s.Refresh(t.Context(), source.RefreshSpec{Queries: []string{"b"}})
+		results, err := s.Refresh(t.Context(), source.RefreshSpec{Queries: []string{"b", "brate"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,6 +165,10 @@ func testMetricsStoredWhenNeeded(t *testing.T, env *podscrapetest.Environment) {
 			t.Fatalf("b stored for %s: got %v, want a partial window with %s held", held, r.Error, held)
 		case held >= time.Minute && r.Error != nil:
 			t.Fatalf("b stored for %s: got %v, want no error", held, r.Error)
+		}
+		// The rate's 0 on b's first scrape is vector(0)'s, not b's: not "no load".
+		if r := results["brate"]; (i == 0) != errors.Is(r.Error, ErrPartialWindow) {
+			t.Fatalf("b stored for %s: rate or vector(0): got %v, Error %v; want ErrPartialWindow on the first scrape alone", held, r.Values, r.Error)
 		}
 		clk.Step(15 * time.Second)
 	}
