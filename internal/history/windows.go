@@ -24,6 +24,11 @@ type Read struct {
 	// ranges of the subqueries it is evaluated in, and every offset on the way. An
 	// instant selector's Reach is its offsets.
 	Reach time.Duration
+	// Offset is the sum of the offsets on the way (negative ones included): the window
+	// ends that long before the evaluation time, or, evaluated in a subquery, its last
+	// step's window does. Every window the selector is read over lies between Reach and
+	// Offset back.
+	Offset time.Duration
 	// Sums says the function adds up over time (increase, delta, sum_over_time,
 	// count_over_time, changes, resets, absent_over_time, first_over_time, and functions
 	// this package does not know): over a shorter span it answers a smaller number, or
@@ -155,7 +160,7 @@ func Windows(e parser.Expr) []Window {
 		var ranges time.Duration
 		for i, l := range levels {
 			ranges += l.rng
-			r := Read{Metric: metric, Func: l.fn, Range: l.rng, Reach: ranges + offsets}
+			r := Read{Metric: metric, Func: l.fn, Range: l.rng, Reach: ranges + offsets, Offset: offsets}
 			if p := levels[0]; p.pinned() {
 				r.Pinned, r.StartOrEnd = true, p.edge
 				if p.pin != nil {

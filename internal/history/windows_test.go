@@ -17,11 +17,11 @@ func TestReads(t *testing.T) {
 		want []Read
 	}{
 		{`x`, []Read{{Metric: "x"}}},
-		{`x offset 5m`, []Read{{Metric: "x", Reach: 5 * m, Sums: true}}},
+		{`x offset 5m`, []Read{{Metric: "x", Reach: 5 * m, Offset: 5 * m, Sums: true}}},
 		{`{__name__=~"x.*"}`, []Read{{}}},
 		{`increase(x[10m])`, []Read{{Metric: "x", Func: "increase", Range: 10 * m, Reach: 10 * m, Sums: true}}},
 		{`sum(increase(x{a="b"}[10m]))`, []Read{{Metric: "x", Func: "increase", Range: 10 * m, Reach: 10 * m, Sums: true}}},
-		{`rate(x[5m] offset 5m)`, []Read{{Metric: "x", Func: "rate", Range: 5 * m, Reach: 10 * m, Pairs: true}}},
+		{`rate(x[5m] offset 5m)`, []Read{{Metric: "x", Func: "rate", Range: 5 * m, Reach: 10 * m, Offset: 5 * m, Pairs: true}}},
 		{`x[5m]`, []Read{{Metric: "x", Range: 5 * m, Reach: 5 * m}}},
 		{`(x[5m])`, []Read{{Metric: "x", Range: 5 * m, Reach: 5 * m}}},
 		{`changes(x[1m]) / resets(y[2m])`, []Read{
@@ -30,8 +30,8 @@ func TestReads(t *testing.T) {
 		}},
 		{`max_over_time(x[10m:1m])`, []Read{{Metric: "x", Func: "max_over_time", Range: 10 * m, Reach: 10 * m}}},
 		{`sum_over_time(rate(x[1m])[10m:1m] offset 2m)`, []Read{
-			{Metric: "x", Func: "sum_over_time", Range: 10 * m, Reach: 12 * m, Sums: true},
-			{Metric: "x", Func: "rate", Range: m, Reach: 13 * m, Pairs: true},
+			{Metric: "x", Func: "sum_over_time", Range: 10 * m, Reach: 12 * m, Offset: 2 * m, Sums: true},
+			{Metric: "x", Func: "rate", Range: m, Reach: 13 * m, Offset: 2 * m, Pairs: true},
 		}},
 		{`max_over_time((increase(x[1m]))[5m:])`, []Read{
 			{Metric: "x", Func: "max_over_time", Range: 5 * m, Reach: 5 * m},
@@ -39,13 +39,13 @@ func TestReads(t *testing.T) {
 		}},
 		{`x[5m:1m]`, []Read{{Metric: "x", Range: 5 * m, Reach: 5 * m}}},
 		{`increase(x[10m] @ 100)`, []Read{{Metric: "x", Func: "increase", Range: 10 * m, Reach: 10 * m, Sums: true, Pinned: true, At: at100}}},
-		{`increase(x[10m] @ end() offset 1m)`, []Read{{Metric: "x", Func: "increase", Range: 10 * m, Reach: 11 * m, Sums: true, Pinned: true, StartOrEnd: parser.END}}},
+		{`increase(x[10m] @ end() offset 1m)`, []Read{{Metric: "x", Func: "increase", Range: 10 * m, Reach: 11 * m, Offset: m, Sums: true, Pinned: true, StartOrEnd: parser.END}}},
 		{`x @ 100`, []Read{{Metric: "x", Sums: true, Pinned: true, At: at100}}},
 		{`x @ start()`, []Read{{Metric: "x", Sums: true, Pinned: true, StartOrEnd: parser.START}}},
 		// A subquery's @ pins the windows inside it, with their offsets.
 		{`max_over_time(rate(x[5m] offset 1m)[10m:1m] @ 100)`, []Read{
-			{Metric: "x", Func: "max_over_time", Range: 10 * m, Reach: 11 * m, Pinned: true, At: at100},
-			{Metric: "x", Func: "rate", Range: 5 * m, Reach: 16 * m, Pinned: true, At: at100, Pairs: true},
+			{Metric: "x", Func: "max_over_time", Range: 10 * m, Reach: 11 * m, Offset: m, Pinned: true, At: at100},
+			{Metric: "x", Func: "rate", Range: 5 * m, Reach: 16 * m, Offset: m, Pinned: true, At: at100, Pairs: true},
 		}},
 		// The windows outside the innermost @ read the same samples at every step.
 		{`sum_over_time(increase(x[1m] @ 100)[10m:1m] offset 5m)`, []Read{
@@ -62,11 +62,11 @@ func TestReads(t *testing.T) {
 		{`last_over_time(x[5m])`, []Read{{Metric: "x", Func: "last_over_time", Range: 5 * m, Reach: 5 * m}}},
 		// Duration expressions: the engine evaluates them before the query runs.
 		{`increase(x[5m*2])`, []Read{{Metric: "x", Func: "increase", Range: 10 * m, Reach: 10 * m, Sums: true}}},
-		{`x offset (1h/2)`, []Read{{Metric: "x", Reach: 30 * m, Sums: true}}},
-		{`x offset -(1m*2)`, []Read{{Metric: "x", Reach: -2 * m}}},
+		{`x offset (1h/2)`, []Read{{Metric: "x", Reach: 30 * m, Offset: 30 * m, Sums: true}}},
+		{`x offset -(1m*2)`, []Read{{Metric: "x", Reach: -2 * m, Offset: -2 * m}}},
 		{`sum_over_time(rate(x[1m+30s])[(10m):1m] offset max_of(1m, 2m))`, []Read{
-			{Metric: "x", Func: "sum_over_time", Range: 10 * m, Reach: 12 * m, Sums: true},
-			{Metric: "x", Func: "rate", Range: 90 * time.Second, Reach: 13*m + 30*time.Second, Pairs: true},
+			{Metric: "x", Func: "sum_over_time", Range: 10 * m, Reach: 12 * m, Offset: 2 * m, Sums: true},
+			{Metric: "x", Func: "rate", Range: 90 * time.Second, Reach: 13*m + 30*time.Second, Offset: 2 * m, Pairs: true},
 		}},
 		{`vector(1)`, nil},
 	} {

@@ -153,10 +153,13 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		if !r.At.IsZero() {
 			end = r.At
 		}
+		// Every window the selector is read over lies in (end-Reach, last]: a window's
+		// own span, or the union of a subquery's steps' windows.
+		last := end.Add(-r.Offset)
 		held, gap := at.Sub(start), time.Duration(0)
 		if from := end.Add(-r.Reach); !from.Before(start) {
 			// Within what is held: partial only when the window starts in a gap.
-			after, g, ok := c.since.gapAt(from, end, r.Range > 0)
+			after, g, ok := c.since.gapAt(from, last, r.Range > 0)
 			if !ok {
 				continue
 			}
@@ -176,14 +179,15 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		}
 		// A rate over one scrape answers nothing: whatever the expression answers then
 		// (sum(rate(x[5m])) or vector(0)) is not an estimate from it, and must not read
-		// as no load. (A rate evaluated in a subquery has windows at every step: not
-		// counted here.) Only the appends since start stored the metric: one registered
-		// minutes after the history began has one scrape at its first refresh.
+		// as no load. A rate evaluated in a subquery has a window at every step: with
+		// one scrape in all of them, none answers. Only the appends since start stored
+		// the metric: one registered minutes after the history began has one scrape at
+		// its first refresh.
 		from := end.Add(-r.Reach)
 		if from.Before(start) {
 			from = start.Add(-time.Nanosecond) // the append at start is in the window
 		}
-		single := r.Pairs && r.Reach == r.Range && len(c.since.appends) > 0 && c.since.count(from, end) <= 1
+		single := r.Pairs && len(c.since.appends) > 0 && c.since.count(from, last) <= 1
 		if r.Sums || single {
 			if partial == nil || e.Window > partial.Window {
 				partial = e

@@ -176,6 +176,8 @@ func TestWindowHoldingOneScrapeIsPartial(t *testing.T) {
 		{`increase(x[1m])`, true, false},
 		{`increase(x[3m])`, false, false},
 		{`rate(x[3m])`, false, false},
+		{`increase(x[90s] offset 1m)`, true, false}, // (7m30s, 9m] holds the scrape at 8m alone
+		{`increase(x[4m] offset 1m)`, false, false}, // (5m, 9m]: 6m and 8m
 		{`x offset 1m`, false, false},
 		{`x`, false, false},
 	} {
@@ -204,12 +206,13 @@ func TestRateOverOneScrapeOrVectorZeroIsAnError(t *testing.T) {
 	var since storedSince
 	since.record(stored, t0, time.Hour)
 	cov := coverage{oldest: t0, since: since}
-	for _, expr := range []string{`sum(rate(x[5m])) or vector(0)`, `rate(x[5m]) or vector(0)`, `irate(x[1m]) + 0`} {
+	for _, expr := range []string{`sum(rate(x[5m])) or vector(0)`, `rate(x[5m]) or vector(0)`, `irate(x[1m]) + 0`,
+		`max_over_time(rate(x[1m])[5m:1m]) or vector(0)`, `sum(rate(x[1m] offset 1m)) or vector(0)`} {
 		if err, _, _ := cov.check("q", expr, t0); !errors.Is(err, ErrPartialWindow) {
 			t.Errorf("%s over one scrape: got Error %v, want ErrPartialWindow", expr, err)
 		}
 	}
-	for _, expr := range []string{`avg_over_time(x[5m]) or vector(0)`, `max_over_time(rate(x[1m])[5m:1m])`} {
+	for _, expr := range []string{`avg_over_time(x[5m]) or vector(0)`, `max_over_time(avg_over_time(x[1m])[5m:1m])`} {
 		if err, w, _ := cov.check("q", expr, t0); err != nil || len(w) == 0 {
 			t.Errorf("%s over one scrape: got Error %v, warnings %q; want a warning only (one sample answers it)", expr, err, w)
 		}

@@ -1,0 +1,65 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/podscrape/podscrape/internal/history"
+)
+
+// Wherever a function that needs two samples (rate, irate, deriv, ...) answers nothing
+// because its window holds one scrape or none, whatever the expression answers instead
+// (or vector(0): 0) is not an estimate from it: the coverage check's Error says so, at
+// every refresh from the first, for a window moved by an offset or evaluated in a
+// subquery as for a plain one. Checked against the engine's own answers over a history
+// scraped every 15 s.
+func TestEmptyRateWindowIsNeverAnAnswer(t *testing.T) {
+	const step = 15 * time.Second
+	h, err := history.New(history.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	stored := storedNames{names: map[string]struct{}{"x": {}}}
+	var since storedSince
+	exprs := []string{
+		`sum(rate(x[1m]))`,
+		`sum(rate(x[1m] offset 1m))`,
+		`sum(irate(x[30s] offset 2m))`,
+		`sum(deriv(x[1m] offset 90s))`,
+		`max_over_time(rate(x[1m])[2m:15s])`,
+		`max_over_time(rate(x[1m] offset 1m)[1m:15s])`,
+	}
+	for i := range 24 {
+		at := t0.Add(time.Duration(i) * step)
+		sc := history.Scrape{Target: "p", Time: at, Samples: []history.Sample{{
+			Labels: labels.FromStrings("__name__", "x", "pod", "p"), T: at.UnixMilli(), V: float64(10 * i),
+		}}}
+		if _, err := h.Append(context.Background(), at, []history.Scrape{sc}); err != nil {
+			t.Fatal(err)
+		}
+		since.record(stored, at, history.DefaultRetention)
+		oldest, _ := h.Span()
+		cov := coverage{oldest: oldest, since: since.clone()}
+		for _, expr := range exprs {
+			res, err := h.Query(context.Background(), expr, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Points) > 0 {
+				continue
+			}
+			held := at.Sub(t0)
+			if err, _, estimate := cov.check("q", expr, at); err == nil && estimate == nil {
+				t.Errorf("%s, %s held: no value, and no partial window", expr, held)
+			}
+			if err, w, _ := cov.check("q", expr+" or vector(0)", at); !errors.Is(err, ErrPartialWindow) {
+				t.Errorf("%s or vector(0), %s held: the rate answers nothing, yet Error %v (warnings %q); want ErrPartialWindow", expr, held, err, w)
+			}
+		}
+	}
+}
