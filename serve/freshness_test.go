@@ -160,6 +160,15 @@ func TestEstimateOverTooLittleHistory(t *testing.T) {
 		t.Errorf("rate over one scrape or vector(0): got %d %q %s, want 422 naming the window", code, r.Error, r.Data)
 	}
 
+	// A rate whose window an offset moves, or evaluated in a subquery: every window of
+	// it holds that scrape or none.
+	for _, e := range []string{"sum(rate(reqs_total[1m] offset 1m)) or vector(0)", "max_over_time(rate(reqs_total[1m])[5m:1m]) or vector(0)"} {
+		code, r = query(t, startServer(t, cfg), e)
+		if code != http.StatusUnprocessableEntity || !strings.Contains(r.Error, "one scrape") {
+			t.Errorf("%s over one scrape: got %d %q %s, want 422 naming the window", e, code, r.Error, r.Data)
+		}
+	}
+
 	cfg.AllowPartialWindows = true
 	code, r = query(t, startServer(t, cfg), expr)
 	if code != http.StatusOK || string(r.Data) != `{"resultType":"vector","result":[]}` || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "rate(reqs_total[10m])") {
@@ -173,6 +182,11 @@ func TestEstimateOverTooLittleHistory(t *testing.T) {
 	code, r = query(t, base, expr)
 	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "rate(reqs_total[10m])") {
 		t.Errorf("rate over two scrapes: got %d %q %s warnings %q, want 200, a value, the window's warning", code, r.Error, r.Data, r.Warnings)
+	}
+	// A window a minute back holds neither of them.
+	code, r = query(t, base, "sum(rate(reqs_total[1m] offset 1m)) or vector(0)")
+	if code != http.StatusUnprocessableEntity || !strings.Contains(r.Error, "rate(reqs_total[1m] offset 1m)") {
+		t.Errorf("rate a minute before two scrapes, or vector(0): got %d %q %s, want 422 naming the window", code, r.Error, r.Data)
 	}
 }
 

@@ -21,7 +21,8 @@ import (
 // a warning, which estimates also holds for estimateEmpty: the error of an answer with no
 // value at all (a rate over one scrape estimates nothing, and an empty answer would read
 // as no load). A window of a function that needs two samples (rate, irate, deriv, ...)
-// over a history of one scrape answers nothing whatever else the expression answers
+// over a history of one scrape, or moved by an offset before the history, answers
+// nothing whatever else the expression answers
 // (rate(x[5m]) or vector(0) answers 0, "no load"), so it is an error too unless
 // allowPartial.
 //
@@ -62,14 +63,16 @@ func (s *Server) partialWindows(windows []history.Window, start, end time.Time, 
 			held := max(at.Sub(oldest).Truncate(time.Millisecond), 0)
 			desc := fmt.Sprintf("%s reads back %s from %s, but service %s has samples only since %s (%s)",
 				w.Text, model.Duration(w.Reach), at.UTC().Format(time.RFC3339), svc.key, oldest.UTC().Format(time.RFC3339), held)
-			single := w.Pairs && w.Reach == w.Range && oldest.Equal(newest) // the one scrape held
+			// The one scrape held, or none in any of its windows (an offset moves them
+			// before the history): nothing to estimate from, in a subquery's steps too.
+			single := w.Pairs && (oldest.Equal(newest) || at.Add(-w.Offset).Before(oldest))
 			switch {
 			case w.Sums && !s.cfg.AllowPartialWindows:
 				errs = append(errs, fmt.Sprintf("partial window: %s: %s would answer less than the truth", desc, what(w)))
 			case w.Sums:
 				warnings = append(warnings, fmt.Sprintf("partial window: %s: the answer covers only that span and is smaller than over the full window", desc))
 			case single && !s.cfg.AllowPartialWindows:
-				errs = append(errs, fmt.Sprintf("partial window: %s: one scrape, from which %s estimates nothing (whatever else the expression answers does not come from it)", desc, w.Func))
+				errs = append(errs, fmt.Sprintf("partial window: %s: one scrape or none in its windows, from which %s estimates nothing (whatever else the expression answers does not come from it)", desc, w.Func))
 			default:
 				warnings = append(warnings, fmt.Sprintf("partial window: %s: the answer is computed over that shorter span", desc))
 				estimates = append(estimates, desc)
