@@ -45,8 +45,10 @@
 //
 // A sample without a timestamp of its own, or a staleness marker, that falls at its
 // series' newest millisecond (two scrapes in one millisecond, a clock that does not move)
-// is written one millisecond later, as Prometheus writes a marker at the next distinct
-// timestamp: the later scrape wins from there on, and no marker is lost. A caller queries
+// or less than a second before it (a wall clock stepped back, as NTP steps one) is
+// written one millisecond after it, as Prometheus writes a marker at the next distinct
+// timestamp: the later scrape wins from there on, and no marker is lost. An Append a
+// second or more older than the newest is refused. A caller queries
 // at AppendStats.Latest to read the whole Append, its own failed targets' up 0 included.
 //
 // # Bounds

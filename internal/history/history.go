@@ -53,7 +53,9 @@ const FutureTolerance = 10 * time.Minute
 
 // shiftTolerance bounds how far a sample without a timestamp of its own, or a staleness
 // marker, may fall at or before its series' newest sample and still be written one
-// millisecond after it (two scrapes in one millisecond, a clock that does not move).
+// millisecond after it (two scrapes in one millisecond, a clock that does not move, or
+// one stepped back by less than a second, as NTP steps a clock), and how far an Append
+// may be older than the newest.
 const shiftTolerance = 1000 // ms
 
 // Options configure a History. The zero value takes every default.
@@ -251,8 +253,10 @@ func (h *History) NumSeries() int {
 
 // Append stores one scrape of every target. A target absent from scrapes that was present
 // at the previous append has all its series marked stale at time at; so has every series a
-// present target no longer exposes, at the target's Scrape.Time. An append older than the
-// newest one is refused with an error: history never goes backwards.
+// present target no longer exposes, at the target's Scrape.Time. An append a second or
+// more older than the newest one is refused with an error: history never goes backwards.
+// One less than a second older (a wall clock stepped back) is written as a scrape in the
+// newest's millisecond is, just after the newest samples (AppendStats.Latest).
 //
 // Samples are kept as Prometheus keeps them. A sample with a timestamp of its own is kept
 // at any age the retention covers, in order per series: one at or before its series'
@@ -278,7 +282,7 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 		return st, ErrClosed
 	}
 	atMs := at.UnixMilli()
-	if atMs < h.newest {
+	if h.newest != math.MinInt64 && h.newest-atMs >= shiftTolerance {
 		return st, fmt.Errorf("history: append at %s is older than the newest append at %s",
 			at.UTC().Format(time.RFC3339Nano), time.UnixMilli(h.newest).UTC().Format(time.RFC3339Nano))
 	}
@@ -321,7 +325,7 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 	if h.oldest == math.MinInt64 {
 		h.oldest = atMs
 	}
-	h.newest = atMs
+	h.newest = max(h.newest, atMs) // a clock stepped back: its samples went after the newest
 	h.truncate()
 	h.db.mu.Unlock()
 

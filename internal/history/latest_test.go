@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"maps"
 	"testing"
 	"time"
 )
@@ -37,5 +38,38 @@ func TestAppendLatest(t *testing.T) {
 	// At Latest of the third append, x (vanished) is stale and y reads 3.
 	if got := query(t, h, `x{pod="a"}`, t0.Add(2*ms)); len(got) != 0 {
 		t.Errorf("x at t0+2ms = %v, want nothing: marked stale in the same millisecond", got)
+	}
+}
+
+// TestAppendClockSteppedBack: a wall clock stepped back by less than a second (NTP) is
+// a scrape in the newest millisecond: its samples and markers go just after the newest,
+// the later scrape wins from AppendStats.Latest on, and nothing is refused. A step of a
+// second or more is refused as before: history never goes backwards.
+func TestAppendClockSteppedBack(t *testing.T) {
+	h := newHistory(t, Options{})
+	mustAppend(t, h, t0, scrape("a", t0, "x", 1.0, "y", 1.0), scrape("b", t0, "z", 1.0))
+	back := t0.Add(-300 * time.Millisecond)
+	st, err := h.Append(context.Background(), back, []Scrape{scrape("a", back, "y", 3.0), scrape("c", back, "w", 5.0)})
+	if err != nil || st.Appended != 2 || st.StaleMarkers != 2 {
+		t.Fatalf("append 300ms back: stats %+v, error %v; want 2 appended, 2 markers (x; b's z), no error", st, err)
+	}
+	if want := t0.Add(time.Millisecond); !st.Latest.Equal(want) {
+		t.Errorf("Latest = %s, want %s (just after the newest)", st.Latest, want)
+	}
+	for expr, want := range map[string]map[string]float64{
+		"x": {}, "z": {}, "y": {"a": 3}, "w": {"c": 5},
+	} {
+		if got := query(t, h, expr, st.Latest); !maps.Equal(got, want) {
+			t.Errorf("%s at Latest = %v, want %v", expr, got, want)
+		}
+	}
+	if _, newest := h.Span(); !newest.Equal(t0) {
+		t.Errorf("Span's newest = %s, want %s: it never goes back", newest, t0)
+	}
+	for _, d := range []time.Duration{time.Second, time.Minute} {
+		at := t0.Add(-d)
+		if _, err := h.Append(context.Background(), at, []Scrape{scrape("a", at, "y", 4.0)}); err == nil {
+			t.Errorf("append %s back: got no error", d)
+		}
 	}
 }

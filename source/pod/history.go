@@ -239,7 +239,9 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 	if !errors.Is(err, history.ErrClosed) {
 		s.history.mu.Lock()
 		if s.history.store == store {
-			s.history.since.record(needs, at, s.retention())
+			// Where the history wrote the scrape: after the newest when the clock did
+			// not move, or stepped back.
+			s.history.since.record(needs, evalAt, s.retention())
 		}
 		s.history.mu.Unlock()
 	}
