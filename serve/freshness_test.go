@@ -188,6 +188,16 @@ func TestEstimateOverTooLittleHistory(t *testing.T) {
 	if code != http.StatusUnprocessableEntity || !strings.Contains(r.Error, "rate(reqs_total[1m] offset 1m)") {
 		t.Errorf("rate a minute before two scrapes, or vector(0): got %d %q %s, want 422 naming the window", code, r.Error, r.Data)
 	}
+	// A range query whose later steps' windows hold both: those steps answer, and the
+	// steps before the history are the warning's, as for a rate without offset.
+	now := time.Now()
+	code, r = call(t, http.MethodGet, base, "/api/v1/query_range", url.Values{
+		"query": {"sum(rate(reqs_total[1m] offset 1m)) or vector(0)"},
+		"start": {formatTime(now.Add(-time.Hour))}, "end": {formatTime(now.Add(time.Minute + time.Second))}, "step": {"15"},
+	})
+	if code != http.StatusOK || len(r.Warnings) == 0 {
+		t.Errorf("query_range of a rate a minute back, ending a minute after two scrapes: got %d %q warnings %q, want 200 with the window's warning", code, r.Error, r.Warnings)
+	}
 }
 
 // TestMaxAgeScrapesOnlyTheServicesTheQueryReads: two Services in one namespace (vLLM and

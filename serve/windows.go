@@ -65,7 +65,12 @@ func (s *Server) partialWindows(windows []history.Window, start, end time.Time, 
 				w.Text, model.Duration(w.Reach), at.UTC().Format(time.RFC3339), svc.key, oldest.UTC().Format(time.RFC3339), held)
 			// The one scrape held, or none in any of its windows (an offset moves them
 			// before the history): nothing to estimate from, in a subquery's steps too.
-			single := w.Pairs && (oldest.Equal(newest) || at.Add(-w.Offset).Before(oldest))
+			// A range query's windows reach to its last step's.
+			last := end
+			if w.Pinned {
+				last = at
+			}
+			single := w.Pairs && (oldest.Equal(newest) || last.Add(-w.Offset).Before(oldest))
 			switch {
 			case w.Sums && !s.cfg.AllowPartialWindows:
 				errs = append(errs, fmt.Sprintf("partial window: %s: %s would answer less than the truth", desc, what(w)))
