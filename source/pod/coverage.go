@@ -66,10 +66,10 @@ func (c storedSince) clone() storedSince {
 // gapAt reports whether a window from w to end starts in a gap between two appends (the
 // source's refreshes failed as a whole, or none came): two appends further apart than
 // three times their usual spacing (the lower median), and than minGap; or, for a range
-// (ranged), a spacing that leaves the window one append or none (a rate over one scrape
-// estimates nothing, a count over it counts one). It returns the append that ended the
-// gap and the gap's length.
-func (c storedSince) gapAt(w, end time.Time, ranged bool) (after time.Time, gap time.Duration, ok bool) {
+// of rng (not zero), a spacing that leaves every window of rng from w to end one append
+// or none (a rate over one scrape estimates nothing, a count over it counts one). It
+// returns the append that ended the gap and the gap's length.
+func (c storedSince) gapAt(w, end time.Time, rng time.Duration) (after time.Time, gap time.Duration, ok bool) {
 	n := len(c.appends)
 	// appends[i] is the first after w: w is in the spacing between appends[i-1] and it.
 	i := sort.Search(n, func(j int) bool { return c.appends[j].After(w) })
@@ -77,7 +77,7 @@ func (c storedSince) gapAt(w, end time.Time, ranged bool) (after time.Time, gap 
 		return time.Time{}, 0, false
 	}
 	gap = c.appends[i].Sub(c.appends[i-1])
-	if ranged && sort.Search(n, func(j int) bool { return c.appends[j].After(end) })-i <= 1 {
+	if rng > 0 && !c.pairWithin(w, end, rng) {
 		return c.appends[i], gap, true
 	}
 	if gap <= minGap {
@@ -94,12 +94,21 @@ func (c storedSince) gapAt(w, end time.Time, ranged bool) (after time.Time, gap 
 	return c.appends[i], gap, true
 }
 
-// count returns the number of appends after from and at or before end.
-func (c storedSince) count(from, end time.Time) int {
+// pairWithin reports whether two of the appends after from and at or before end are less
+// than rng apart: whether a window of rng between them (its start excluded, as PromQL's)
+// can hold two appends. For a window that spans from to end, it is whether it holds two;
+// for the windows of a subquery's steps, which lie between them, none holds two when no
+// two appends are that close.
+func (c storedSince) pairWithin(from, end time.Time, rng time.Duration) bool {
 	after := func(t time.Time) int {
 		return sort.Search(len(c.appends), func(j int) bool { return c.appends[j].After(t) })
 	}
-	return after(end) - after(from)
+	for k, last := after(from)+1, after(end); k < last; k++ {
+		if c.appends[k].Sub(c.appends[k-1]) < rng {
+			return true
+		}
+	}
+	return false
 }
 
 // from returns since when metric (empty: any metric) has been stored, and false when it
@@ -159,7 +168,7 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		held, gap := at.Sub(start), time.Duration(0)
 		if from := end.Add(-r.Reach); !from.Before(start) {
 			// Within what is held: partial only when the window starts in a gap.
-			after, g, ok := c.since.gapAt(from, last, r.Range > 0)
+			after, g, ok := c.since.gapAt(from, last, r.Range)
 			if !ok {
 				continue
 			}
@@ -179,15 +188,15 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		}
 		// A rate over one scrape answers nothing: whatever the expression answers then
 		// (sum(rate(x[5m])) or vector(0)) is not an estimate from it, and must not read
-		// as no load. A rate evaluated in a subquery has a window at every step: with
-		// one scrape in all of them, none answers. Only the appends since start stored
-		// the metric: one registered minutes after the history began has one scrape at
-		// its first refresh.
+		// as no load. A rate evaluated in a subquery has a window at every step: when no
+		// two scrapes are close enough to share one, none answers. Only the appends
+		// since start stored the metric: one registered minutes after the history began
+		// has one scrape at its first refresh.
 		from := end.Add(-r.Reach)
 		if from.Before(start) {
 			from = start.Add(-time.Nanosecond) // the append at start is in the window
 		}
-		single := r.Pairs && len(c.since.appends) > 0 && c.since.count(from, last) <= 1
+		single := r.Pairs && len(c.since.appends) > 0 && !c.since.pairWithin(from, last, r.Range)
 		if r.Sums || single {
 			if partial == nil || e.Window > partial.Window {
 				partial = e

@@ -16,9 +16,15 @@ import (
 // (or vector(0): 0) is not an estimate from it: the coverage check's Error says so, at
 // every refresh from the first, for a window moved by an offset or evaluated in a
 // subquery as for a plain one. Checked against the engine's own answers over a history
-// scraped every 15 s.
+// scraped every 15 s, and every 70 s (refreshes further apart than the windows: a
+// subquery's windows then hold one scrape each, however many its steps span).
 func TestEmptyRateWindowIsNeverAnAnswer(t *testing.T) {
-	const step = 15 * time.Second
+	for _, step := range []time.Duration{15 * time.Second, 70 * time.Second} {
+		t.Run(step.String(), func(t *testing.T) { emptyRateWindows(t, step) })
+	}
+}
+
+func emptyRateWindows(t *testing.T, step time.Duration) {
 	h, err := history.New(history.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +39,8 @@ func TestEmptyRateWindowIsNeverAnAnswer(t *testing.T) {
 		`sum(deriv(x[1m] offset 90s))`,
 		`max_over_time(rate(x[1m])[2m:15s])`,
 		`max_over_time(rate(x[1m] offset 1m)[1m:15s])`,
+		`max_over_time(rate(x[1m])[5m:15s])`,
+		`sum_over_time(sum(irate(x[30s]))[3m:15s])`,
 	}
 	for i := range 24 {
 		at := t0.Add(time.Duration(i) * step)
