@@ -27,11 +27,15 @@ func newEngine(o Options) *engine {
 			// subqueries without a step.
 			EnableAtModifier:         true,
 			EnableNegativeOffset:     true,
-			NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
+			NoStepSubqueryIntervalFn: func(int64) int64 { return DefaultSubqueryStep.Milliseconds() },
 		}),
 		opts: promql.NewPrometheusQueryOpts(false, o.LookbackDelta, nil),
 	}
 }
+
+// DefaultSubqueryStep is the step of a subquery that gives none ([5m:]): Prometheus'
+// default evaluation_interval, as a Prometheus server evaluates it.
+const DefaultSubqueryStep = time.Minute
 
 // Kind is the type of a query's result.
 type Kind string

@@ -29,6 +29,14 @@ type Read struct {
 	// step's window does. Every window the selector is read over lies between Reach and
 	// Offset back.
 	Offset time.Duration
+	// Step is the step of the subquery the window is evaluated in, when it is evaluated
+	// in exactly one: its resolution, or DefaultSubqueryStep when it has none. Zero for
+	// a window outside any subquery, or in nested ones. The engine evaluates a subquery
+	// at the multiples of its step within its range, StepOffset before the evaluation
+	// time; the window's own offset is Offset less StepOffset.
+	Step time.Duration
+	// StepOffset is that subquery's own offset; zero when Step is.
+	StepOffset time.Duration
 	// Sums says the function adds up over time (increase, delta, sum_over_time,
 	// count_over_time, changes, resets, absent_over_time, first_over_time, and functions
 	// this package does not know): over a shorter span it answers a smaller number, or
@@ -78,6 +86,7 @@ type level struct {
 	fn     string
 	text   string // the window as PromQL: the call over it, else the window itself
 	rng    time.Duration
+	step   time.Duration // a subquery's step; zero for a range selector or instant selector
 	offset time.Duration
 	pin    *int64          // the @ modifier's timestamp (ms)
 	edge   parser.ItemType // @ start() or @ end()
@@ -128,7 +137,11 @@ func Windows(e parser.Expr) []Window {
 			switch w := p.(type) {
 			case *parser.SubqueryExpr:
 				fn, text := consumer(path[:i], w)
-				levels = append(levels, level{fn: fn, text: text, rng: duration(w.Range, w.RangeExpr),
+				step := duration(w.Step, w.StepExpr)
+				if step <= 0 {
+					step = DefaultSubqueryStep
+				}
+				levels = append(levels, level{fn: fn, text: text, rng: duration(w.Range, w.RangeExpr), step: step,
 					offset: duration(w.OriginalOffset, w.OriginalOffsetExpr), pin: w.Timestamp, edge: w.StartOrEnd})
 			case *parser.MatrixSelector:
 				// The selector's @ and offset move its range's window.
@@ -161,6 +174,9 @@ func Windows(e parser.Expr) []Window {
 		for i, l := range levels {
 			ranges += l.rng
 			r := Read{Metric: metric, Func: l.fn, Range: l.rng, Reach: ranges + offsets, Offset: offsets}
+			if i == 1 && levels[0].step > 0 {
+				r.Step, r.StepOffset = levels[0].step, levels[0].offset
+			}
 			if p := levels[0]; p.pinned() {
 				r.Pinned, r.StartOrEnd = true, p.edge
 				if p.pin != nil {

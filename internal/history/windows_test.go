@@ -31,11 +31,11 @@ func TestReads(t *testing.T) {
 		{`max_over_time(x[10m:1m])`, []Read{{Metric: "x", Func: "max_over_time", Range: 10 * m, Reach: 10 * m}}},
 		{`sum_over_time(rate(x[1m])[10m:1m] offset 2m)`, []Read{
 			{Metric: "x", Func: "sum_over_time", Range: 10 * m, Reach: 12 * m, Offset: 2 * m, Sums: true},
-			{Metric: "x", Func: "rate", Range: m, Reach: 13 * m, Offset: 2 * m, Pairs: true},
+			{Metric: "x", Func: "rate", Range: m, Reach: 13 * m, Offset: 2 * m, Step: m, StepOffset: 2 * m, Pairs: true},
 		}},
 		{`max_over_time((increase(x[1m]))[5m:])`, []Read{
 			{Metric: "x", Func: "max_over_time", Range: 5 * m, Reach: 5 * m},
-			{Metric: "x", Func: "increase", Range: m, Reach: 6 * m, Sums: true},
+			{Metric: "x", Func: "increase", Range: m, Reach: 6 * m, Step: m, Sums: true}, // the default step
 		}},
 		{`x[5m:1m]`, []Read{{Metric: "x", Range: 5 * m, Reach: 5 * m}}},
 		{`increase(x[10m] @ 100)`, []Read{{Metric: "x", Func: "increase", Range: 10 * m, Reach: 10 * m, Sums: true, Pinned: true, At: at100}}},
@@ -45,7 +45,7 @@ func TestReads(t *testing.T) {
 		// A subquery's @ pins the windows inside it, with their offsets.
 		{`max_over_time(rate(x[5m] offset 1m)[10m:1m] @ 100)`, []Read{
 			{Metric: "x", Func: "max_over_time", Range: 10 * m, Reach: 11 * m, Offset: m, Pinned: true, At: at100},
-			{Metric: "x", Func: "rate", Range: 5 * m, Reach: 16 * m, Offset: m, Pinned: true, At: at100, Pairs: true},
+			{Metric: "x", Func: "rate", Range: 5 * m, Reach: 16 * m, Offset: m, Step: m, Pinned: true, At: at100, Pairs: true},
 		}},
 		// The windows outside the innermost @ read the same samples at every step.
 		{`sum_over_time(increase(x[1m] @ 100)[10m:1m] offset 5m)`, []Read{
@@ -66,7 +66,13 @@ func TestReads(t *testing.T) {
 		{`x offset -(1m*2)`, []Read{{Metric: "x", Reach: -2 * m, Offset: -2 * m}}},
 		{`sum_over_time(rate(x[1m+30s])[(10m):1m] offset max_of(1m, 2m))`, []Read{
 			{Metric: "x", Func: "sum_over_time", Range: 10 * m, Reach: 12 * m, Offset: 2 * m, Sums: true},
-			{Metric: "x", Func: "rate", Range: 90 * time.Second, Reach: 13*m + 30*time.Second, Offset: 2 * m, Pairs: true},
+			{Metric: "x", Func: "rate", Range: 90 * time.Second, Reach: 13*m + 30*time.Second, Offset: 2 * m, Step: m, StepOffset: 2 * m, Pairs: true},
+		}},
+		// Nested subqueries: the windows inside the inner one step on two grids.
+		{`max_over_time(max_over_time(rate(x[1m])[2m:30s])[5m:1m])`, []Read{
+			{Metric: "x", Func: "max_over_time", Range: 5 * m, Reach: 5 * m},
+			{Metric: "x", Func: "max_over_time", Range: 2 * m, Reach: 7 * m, Step: m},
+			{Metric: "x", Func: "rate", Range: m, Reach: 8 * m, Pairs: true},
 		}},
 		{`vector(1)`, nil},
 	} {

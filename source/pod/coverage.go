@@ -111,6 +111,52 @@ func (c storedSince) pairWithin(from, end time.Time, rng time.Duration) bool {
 	return false
 }
 
+// pairIn reports whether a window of r, evaluated at end, can hold two of the appends at
+// or after start: the window itself; in a subquery (r.Step), one of those of its steps,
+// which are the multiples of its step within its range (the windows of nested subqueries:
+// two appends closer than the range anywhere in their span).
+func (c storedSince) pairIn(r history.Read, end, start time.Time) bool {
+	from, last := end.Add(-r.Reach), end.Add(-r.Offset)
+	if from.Before(start) {
+		from = start.Add(-time.Nanosecond) // the append at start is in the window
+	}
+	if r.Step <= 0 {
+		return c.pairWithin(from, last, r.Range)
+	}
+	// In milliseconds, as the engine computes a subquery's steps (subqueryEvaluationTimes).
+	step, rng := r.Step.Milliseconds(), r.Range.Milliseconds()
+	own := (r.Offset - r.StepOffset).Milliseconds()      // the window's offset within the subquery
+	sub := (r.Reach - r.Range - r.Offset).Milliseconds() // the subquery's range
+	e := end.UnixMilli() - r.StepOffset.Milliseconds()   // the subquery's last time
+	hi := floorDiv(e, step) * step                       // its last step
+	lo := floorDiv(e-sub, step)*step + step              // its first, after its range's start
+	after := func(t time.Time) int {
+		return sort.Search(len(c.appends), func(j int) bool { return c.appends[j].After(t) })
+	}
+	for k, n := after(from)+1, after(last); k < n; k++ {
+		a, b := c.appends[k-1].UnixMilli(), c.appends[k].UnixMilli()
+		if b-a >= rng {
+			continue
+		}
+		// A step s whose window (s-own-rng, s-own] holds both: b+own <= s < a+own+rng.
+		l, u := max(lo, b+own), min(hi, a+own+rng-1)
+		if l <= u && ceilDiv(l, step)*step <= u {
+			return true
+		}
+	}
+	return false
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+func ceilDiv(a, b int64) int64 { return -floorDiv(-a, b) }
+
 // from returns since when metric (empty: any metric) has been stored, and false when it
 // is not stored.
 func (c storedSince) from(metric string) (time.Time, bool) {
@@ -192,11 +238,7 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		// two scrapes are close enough to share one, none answers. Only the appends
 		// since start stored the metric: one registered minutes after the history began
 		// has one scrape at its first refresh.
-		from := end.Add(-r.Reach)
-		if from.Before(start) {
-			from = start.Add(-time.Nanosecond) // the append at start is in the window
-		}
-		single := r.Pairs && len(c.since.appends) > 0 && !c.since.pairWithin(from, last, r.Range)
+		single := r.Pairs && len(c.since.appends) > 0 && !c.since.pairIn(r, end, start)
 		if r.Sums || single {
 			if partial == nil || e.Window > partial.Window {
 				partial = e

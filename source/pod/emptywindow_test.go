@@ -16,10 +16,11 @@ import (
 // (or vector(0): 0) is not an estimate from it: the coverage check's Error says so, at
 // every refresh from the first, for a window moved by an offset or evaluated in a
 // subquery as for a plain one. Checked against the engine's own answers over a history
-// scraped every 15 s, and every 70 s (refreshes further apart than the windows: a
-// subquery's windows then hold one scrape each, however many its steps span).
+// scraped every 15 s, every 25 s (steps of subqueries falling between scrapes), and every
+// 70 s (refreshes further apart than the windows: a subquery's windows then hold one
+// scrape each, however many its steps span); and never an Error where the rate answers.
 func TestEmptyRateWindowIsNeverAnAnswer(t *testing.T) {
-	for _, step := range []time.Duration{15 * time.Second, 70 * time.Second} {
+	for _, step := range []time.Duration{15 * time.Second, 25 * time.Second, 70 * time.Second} {
 		t.Run(step.String(), func(t *testing.T) { emptyRateWindows(t, step) })
 	}
 }
@@ -40,6 +41,9 @@ func emptyRateWindows(t *testing.T, step time.Duration) {
 		`max_over_time(rate(x[1m])[2m:15s])`,
 		`max_over_time(rate(x[1m] offset 1m)[1m:15s])`,
 		`max_over_time(rate(x[1m])[5m:15s])`,
+		`max_over_time(rate(x[1m])[5m:30s])`,
+		`max_over_time(rate(x[1m])[5m:])`,
+		`max_over_time(rate(x[50s] offset 20s)[2m:45s] offset 10s)`,
 		`sum_over_time(sum(irate(x[30s]))[3m:15s])`,
 	}
 	for i := range 24 {
@@ -58,10 +62,14 @@ func emptyRateWindows(t *testing.T, step time.Duration) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			held := at.Sub(t0)
 			if len(res.Points) > 0 {
+				// An estimate that answers is no partial window's Error (a sum is).
+				if err, _, _ := cov.check("q", expr+" or vector(0)", at); err != nil && !sums(t, expr) {
+					t.Errorf("%s or vector(0), %s held: the rate answers %v, yet Error %v", expr, held, res.Points, err)
+				}
 				continue
 			}
-			held := at.Sub(t0)
 			if err, _, estimate := cov.check("q", expr, at); err == nil && estimate == nil {
 				t.Errorf("%s, %s held: no value, and no partial window", expr, held)
 			}
@@ -70,4 +78,18 @@ func emptyRateWindows(t *testing.T, step time.Duration) {
 			}
 		}
 	}
+}
+
+// sums reports whether a window of expr adds up over time: partial whatever it answers.
+func sums(t *testing.T, expr string) bool {
+	reads, err := history.Reads(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reads {
+		if r.Sums {
+			return true
+		}
+	}
+	return false
 }
