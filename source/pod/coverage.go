@@ -63,13 +63,13 @@ func (c storedSince) clone() storedSince {
 	return storedSince{names: maps.Clone(c.names), all: c.all, appends: slices.Clone(c.appends)}
 }
 
-// gapAt reports whether a window from w to end starts in a gap between two appends (the
+// gapAt reports whether a window from w starts in a gap between two appends (the
 // source's refreshes failed as a whole, or none came): two appends further apart than
-// three times their usual spacing (the lower median), and than minGap; or, for a range
-// of rng (not zero), a spacing that leaves every window of rng from w to end one append
-// or none (a rate over one scrape estimates nothing, a count over it counts one). It
-// returns the append that ended the gap and the gap's length.
-func (c storedSince) gapAt(w, end time.Time, rng time.Duration) (after time.Time, gap time.Duration, ok bool) {
+// three times their usual spacing (the lower median), and than minGap; or, when lonely
+// (a range none of whose windows holds two appends, see pairIn), the spacing that leaves
+// it one append or none (a rate over one scrape estimates nothing, a count over it counts
+// one). It returns the append that ended the gap and the gap's length.
+func (c storedSince) gapAt(w time.Time, lonely bool) (after time.Time, gap time.Duration, ok bool) {
 	n := len(c.appends)
 	// appends[i] is the first after w: w is in the spacing between appends[i-1] and it.
 	i := sort.Search(n, func(j int) bool { return c.appends[j].After(w) })
@@ -77,7 +77,7 @@ func (c storedSince) gapAt(w, end time.Time, rng time.Duration) (after time.Time
 		return time.Time{}, 0, false
 	}
 	gap = c.appends[i].Sub(c.appends[i-1])
-	if rng > 0 && !c.pairWithin(w, end, rng) {
+	if lonely {
 		return c.appends[i], gap, true
 	}
 	if gap <= minGap {
@@ -208,13 +208,10 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		if !r.At.IsZero() {
 			end = r.At
 		}
-		// Every window the selector is read over lies in (end-Reach, last]: a window's
-		// own span, or the union of a subquery's steps' windows.
-		last := end.Add(-r.Offset)
 		held, gap := at.Sub(start), time.Duration(0)
 		if from := end.Add(-r.Reach); !from.Before(start) {
 			// Within what is held: partial only when the window starts in a gap.
-			after, g, ok := c.since.gapAt(from, last, r.Range)
+			after, g, ok := c.since.gapAt(from, r.Range > 0 && !c.since.pairIn(r, end, start))
 			if !ok {
 				continue
 			}

@@ -20,7 +20,7 @@ import (
 // 70 s (refreshes further apart than the windows: a subquery's windows then hold one
 // scrape each, however many its steps span); and never an Error where the rate answers.
 func TestEmptyRateWindowIsNeverAnAnswer(t *testing.T) {
-	for _, step := range []time.Duration{15 * time.Second, 25 * time.Second, 70 * time.Second} {
+	for _, step := range []time.Duration{15 * time.Second, 25 * time.Second, 50 * time.Second, 70 * time.Second} {
 		t.Run(step.String(), func(t *testing.T) { emptyRateWindows(t, step) })
 	}
 }
@@ -45,6 +45,7 @@ func emptyRateWindows(t *testing.T, step time.Duration) {
 		`max_over_time(rate(x[1m])[5m:])`,
 		`max_over_time(rate(x[50s] offset 20s)[2m:45s] offset 10s)`,
 		`sum_over_time(sum(irate(x[30s]))[3m:15s])`,
+		`max_over_time(increase(x[1m])[5m:30s])`,
 	}
 	for i := range 24 {
 		at := t0.Add(time.Duration(i) * step)
