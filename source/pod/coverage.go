@@ -13,7 +13,8 @@ import (
 // storedSince records, per metric name, since when the history has stored it without a
 // break: a name added to the stored set by the refresh at T is covered from T on; a
 // refresh that does not store it starts it over. It also keeps the times of the
-// appends, to find the gaps between them (gapAt).
+// appends that stored a pod's scrape, to find the gaps between them (gapAt) and the
+// scrapes in a window (pairIn).
 type storedSince struct {
 	names   map[string]time.Time
 	all     time.Time   // when the history began storing every metric; zero when it does not
@@ -36,6 +37,12 @@ func (c *storedSince) record(stored storedNames, at time.Time, retention time.Du
 		drop++
 	}
 	c.appends = slices.Delete(c.appends, 0, drop)
+	c.note(stored, at)
+}
+
+// note notes that the history stores stored from the append at at on, without counting
+// that append as a scrape of them (every pod's scrape failed: it stored none).
+func (c *storedSince) note(stored storedNames, at time.Time) {
 	if c.names == nil {
 		c.names = map[string]time.Time{}
 	}

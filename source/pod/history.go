@@ -238,10 +238,18 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 	}
 	if !errors.Is(err, history.ErrClosed) {
 		s.history.mu.Lock()
+		// Recorded where the history wrote it: after the newest when the clock did not
+		// move, or stepped back. A refresh where every pod's scrape failed stored no
+		// sample of the metrics (only up 0 and staleness markers): for the windows, its
+		// time is a gap, as a refresh that failed as a whole is, and the scrape after it
+		// holds the window alone. (One with no pod at all, a Service scaled to zero, is
+		// a scrape: of nothing.)
 		if s.history.store == store {
-			// Where the history wrote the scrape: after the newest when the clock did
-			// not move, or stepped back.
-			s.history.since.record(needs, evalAt, s.retention())
+			if allFailed(pods) {
+				s.history.since.note(needs, evalAt)
+			} else {
+				s.history.since.record(needs, evalAt, s.retention())
+			}
 		}
 		s.history.mu.Unlock()
 	}
@@ -249,6 +257,16 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 		return refusal{err: fmt.Errorf("service %s: %w", s.serviceKey(), err), names: st.RefusedNames, series: st.RefusedSeries}, evalAt
 	}
 	return refusal{}, evalAt
+}
+
+// allFailed reports whether there were pods and every one's scrape failed.
+func allFailed(pods []podScrape) bool {
+	for i := range pods {
+		if pods[i].err == nil {
+			return false
+		}
+	}
+	return len(pods) > 0
 }
 
 // refusal is what the history refused of one scrape: its error, and the series refused
