@@ -278,3 +278,39 @@ func twoModelServices(t *testing.T) (a, b *podscrapetest.Service) {
 	t.Cleanup(func() { _ = b.Close() })
 	return a, b
 }
+
+// TestRateAfterAnOutageLongerThanItsWindow: every pod of a Service failing its scrapes
+// for longer than a rate's window leaves, when one answers again, its one scrape alone in
+// the window: the rate answers nothing, and sum(rate(x[2s])) or vector(0) would answer 0,
+// "no load", right after the outage (as a Prometheus server would). It is 422 naming
+// the window until a second scrape is held; a warning with --allow-partial-windows.
+func TestRateAfterAnOutageLongerThanItsWindow(t *testing.T) {
+	const expr = "sum(rate(reqs_total[2s])) or vector(0)"
+	for _, allow := range []bool{false, true} {
+		svc := newService(t, "vllm", 1, "# TYPE reqs counter\nreqs_total 10\n")
+		p := svc.Pods()[0]
+		base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond, AllowPartialWindows: allow})
+		p.SetBody("# TYPE reqs counter\nreqs_total 20\n")
+		if code, r := query(t, base, expr); code != http.StatusOK || len(r.Warnings) > 0 {
+			t.Fatalf("healthy: got %d %q warnings %q, want 200 and no warning", code, r.Error, r.Warnings)
+		}
+		p.SetHandler(failing)
+		// Poll (each query scrapes, MaxAge) until the outage is longer than the window.
+		for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+			query(t, base, "up")
+			time.Sleep(50 * time.Millisecond) // polling the server, not waiting for time to pass
+		}
+		p.SetBody("# TYPE reqs counter\nreqs_total 90\n")
+		code, r := query(t, base, expr)
+		switch {
+		case !allow && (code != http.StatusUnprocessableEntity || !strings.Contains(r.Error, "rate(reqs_total[2s])")):
+			t.Errorf("first query after a 3s outage: got %d %q %s, want 422 naming the window", code, r.Error, r.Data)
+		case allow && (code != http.StatusOK || len(r.Warnings) == 0 || !strings.Contains(r.Warnings[0], "rate(reqs_total[2s])")):
+			t.Errorf("first query after a 3s outage, partial windows allowed: got %d %q warnings %q, want 200 with the window's warning", code, r.Error, r.Warnings)
+		}
+		// The next scrape is the second in the window: the rate answers.
+		if code, r := query(t, base, expr); code != http.StatusOK || len(r.Warnings) > 0 {
+			t.Errorf("two scrapes after the outage: got %d %q warnings %q, want 200 and no warning", code, r.Error, r.Warnings)
+		}
+	}
+}

@@ -21,8 +21,9 @@ import (
 // a warning, which estimates also holds for estimateEmpty: the error of an answer with no
 // value at all (a rate over one scrape estimates nothing, and an empty answer would read
 // as no load). A window of a function that needs two samples (rate, irate, deriv, ...)
-// over a history of one scrape, or moved by an offset before the history, answers
-// nothing whatever else the expression answers
+// where no series holds two within its range (a history of one scrape, an offset moving
+// it before the history, every pod failing its scrapes for longer than the range, even
+// within the history) answers nothing whatever else the expression answers
 // (rate(x[5m]) or vector(0) answers 0, "no load"), so it is an error too unless
 // allowPartial.
 //
@@ -52,25 +53,39 @@ func (s *Server) partialWindows(windows []history.Window, start, end time.Time, 
 			continue
 		}
 		from := at.Add(-w.Reach)
+		// A range query's windows reach to its last step's.
+		last := end
+		if w.Pinned {
+			last = at
+		}
+		last = last.Add(-w.Offset)
 		for _, svc := range s.services {
-			oldest, newest := svc.hist.Span()
-			if oldest.IsZero() || !from.Add(svc.cfg.Interval).Before(oldest) {
+			oldest, _ := svc.hist.Span()
+			if oldest.IsZero() {
 				continue
 			}
-			if !svc.reads(w.Matchers) {
+			// Windows within the history are whole; but a function that needs two
+			// samples answers nothing where no series holds two within its range (every
+			// pod failed for longer, then one scrape since), and whatever else answers
+			// (or vector(0)) is no estimate from it.
+			partial := from.Add(svc.cfg.Interval).Before(oldest)
+			if !partial && !w.Pairs || !svc.reads(w.Matchers) {
+				continue
+			}
+			// No two samples in any of its windows (the one scrape held, an offset
+			// moving them before the history, scrapes failing for longer than the
+			// range): nothing to estimate from, in a subquery's steps too.
+			single := w.Pairs && w.Range > 0 && !svc.hist.PairWithin(w.Matchers, from, last, w.Range)
+			if !partial && !single {
 				continue
 			}
 			held := max(at.Sub(oldest).Truncate(time.Millisecond), 0)
 			desc := fmt.Sprintf("%s reads back %s from %s, but service %s has samples only since %s (%s)",
 				w.Text, model.Duration(w.Reach), at.UTC().Format(time.RFC3339), svc.key, oldest.UTC().Format(time.RFC3339), held)
-			// The one scrape held, or none in any of its windows (an offset moves them
-			// before the history): nothing to estimate from, in a subquery's steps too.
-			// A range query's windows reach to its last step's.
-			last := end
-			if w.Pinned {
-				last = at
+			if !partial {
+				desc = fmt.Sprintf("%s reads back %s from %s, but service %s has no two samples less than %s apart in it (its pods' scrapes failed, or none came, for longer)",
+					w.Text, model.Duration(w.Reach), at.UTC().Format(time.RFC3339), svc.key, model.Duration(w.Range))
 			}
-			single := w.Pairs && (oldest.Equal(newest) || last.Add(-w.Offset).Before(oldest))
 			switch {
 			case w.Sums && !s.cfg.AllowPartialWindows:
 				errs = append(errs, fmt.Sprintf("partial window: %s: %s would answer less than the truth", desc, what(w)))

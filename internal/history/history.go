@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 )
 
 // Defaults of Options' zero fields.
@@ -512,4 +515,38 @@ func (h *History) truncate() {
 	}
 	h.truncateAt = mint
 	h.db.truncate(mint)
+}
+
+// PairWithin reports whether a series matching ms holds two samples after from and at
+// or before to, staleness markers not counted, less than rng apart: whether a function
+// that needs two samples (rate, irate, deriv, ...) over windows of rng between from and
+// to can answer. After every target failed its scrapes for longer than rng, the one
+// scrape since holds the window alone: a rate has nothing to estimate from.
+func (h *History) PairWithin(ms []*labels.Matcher, from, to time.Time, rng time.Duration) bool {
+	h.life.RLock()
+	defer h.life.RUnlock()
+	mint, maxt := from.UnixMilli()+1, to.UnixMilli()
+	if h.closed || maxt < mint {
+		return false
+	}
+	q := h.db.querier(mint, maxt, h.opts.LookbackDelta.Milliseconds())
+	defer q.Close()
+	// A Range in the hints: never an instant selector's latest sample alone.
+	set := q.Select(context.Background(), false, &storage.SelectHints{Start: mint, End: maxt, Range: rng.Milliseconds()}, ms...)
+	var it chunkenc.Iterator
+	for set.Next() {
+		it = set.At().Iterator(it)
+		prev := int64(math.MinInt64)
+		for it.Next() == chunkenc.ValFloat {
+			t, v := it.At()
+			if t < mint || t > maxt || value.IsStaleNaN(v) {
+				continue
+			}
+			if prev != math.MinInt64 && t-prev < rng.Milliseconds() {
+				return true
+			}
+			prev = t
+		}
+	}
+	return false
 }

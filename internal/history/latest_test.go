@@ -5,6 +5,8 @@ import (
 	"maps"
 	"testing"
 	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
 )
 
 // TestAppendLatest: AppendStats.Latest is where a query reads the whole Append: the
@@ -71,5 +73,40 @@ func TestAppendClockSteppedBack(t *testing.T) {
 		if _, err := h.Append(context.Background(), at, []Scrape{scrape("a", at, "y", 4.0)}); err == nil {
 			t.Errorf("append %s back: got no error", d)
 		}
+	}
+}
+
+// TestPairWithin: two samples of a matching series less than the range apart, in the
+// span, staleness markers not counted; a target failing for longer than the range
+// leaves the scrape after it alone.
+func TestPairWithin(t *testing.T) {
+	h := newHistory(t, Options{})
+	s := time.Second
+	for _, at := range []time.Duration{0, 15 * s, 30 * s} {
+		mustAppend(t, h, t0.Add(at), scrape("a", t0.Add(at), "x", 1.0, "up", 1.0))
+	}
+	for _, at := range []time.Duration{45 * s, 60 * s, 75 * s, 90 * s} { // a fails: x marked stale
+		mustAppend(t, h, t0.Add(at), scrape("a", t0.Add(at), "up", 0.0))
+	}
+	mustAppend(t, h, t0.Add(105*s), scrape("a", t0.Add(105*s), "x", 2.0, "up", 1.0))
+	x := []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "__name__", "x")}
+	for _, tc := range []struct {
+		from, to, rng time.Duration
+		want          bool
+	}{
+		{-s, 105 * s, time.Minute, true},      // 0 and 15 s
+		{0, 105 * s, time.Minute, true},       // 15 s and 30 s: the window starts after from
+		{15 * s, 105 * s, 15 * s, false},      // 30 s alone, then 105 s: 15 s apart is not less
+		{30 * s, 105 * s, time.Minute, false}, // 105 s alone: the markers are no samples
+		{29 * s, 105 * s, 80 * s, true},       // 30 s and 105 s, across the markers
+		{-s, 105 * s, 0, false},
+	} {
+		if got := h.PairWithin(x, t0.Add(tc.from), t0.Add(tc.to), tc.rng); got != tc.want {
+			t.Errorf("PairWithin(x, t0%+v, t0+%v, %v) = %v, want %v", tc.from, tc.to, tc.rng, got, tc.want)
+		}
+	}
+	y := []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "__name__", "y")}
+	if h.PairWithin(y, t0, t0.Add(time.Hour), time.Hour) {
+		t.Error("PairWithin of a metric never stored: true")
 	}
 }
