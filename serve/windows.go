@@ -75,7 +75,13 @@ func (s *Server) partialWindows(windows []history.Window, start, end time.Time, 
 			// No two samples in any of its windows (the one scrape held, an offset
 			// moving them before the history, scrapes failing for longer than the
 			// range): nothing to estimate from, in a subquery's steps too.
-			single := w.Pairs && w.Range > 0 && !svc.hist.PairWithin(w.Matchers, from, last, w.Range)
+			// Within the history, only where a series is still exposed (one gone, or
+			// none, answers nothing as in Prometheus).
+			single := false
+			if w.Pairs && w.Range > 0 {
+				pair, live := svc.hist.PairWithin(w.Matchers, from, last, w.Range)
+				single = !pair && (live || partial)
+			}
 			if !partial && !single {
 				continue
 			}

@@ -520,14 +520,15 @@ func (h *History) truncate() {
 // PairWithin reports whether a series matching ms holds two samples after from and at
 // or before to, staleness markers not counted, less than rng apart: whether a function
 // that needs two samples (rate, irate, deriv, ...) over windows of rng between from and
-// to can answer. After every target failed its scrapes for longer than rng, the one
-// scrape since holds the window alone: a rate has nothing to estimate from.
-func (h *History) PairWithin(ms []*labels.Matcher, from, to time.Time, rng time.Duration) bool {
+// to can answer. When none does, live reports whether a matching series' last sample
+// there is a value, not a staleness marker: a series still exposed, whose pods' scrapes
+// failed for longer than rng or which began within it, rather than one gone (or none).
+func (h *History) PairWithin(ms []*labels.Matcher, from, to time.Time, rng time.Duration) (pair, live bool) {
 	h.life.RLock()
 	defer h.life.RUnlock()
 	mint, maxt := from.UnixMilli()+1, to.UnixMilli()
 	if h.closed || maxt < mint {
-		return false
+		return false, false
 	}
 	q := h.db.querier(mint, maxt, h.opts.LookbackDelta.Milliseconds())
 	defer q.Close()
@@ -536,17 +537,22 @@ func (h *History) PairWithin(ms []*labels.Matcher, from, to time.Time, rng time.
 	var it chunkenc.Iterator
 	for set.Next() {
 		it = set.At().Iterator(it)
-		prev := int64(math.MinInt64)
+		prev, last := int64(math.MinInt64), 0.0
 		for it.Next() == chunkenc.ValFloat {
 			t, v := it.At()
-			if t < mint || t > maxt || value.IsStaleNaN(v) {
+			if t < mint || t > maxt {
+				continue
+			}
+			last = v
+			if value.IsStaleNaN(v) {
 				continue
 			}
 			if prev != math.MinInt64 && t-prev < rng.Milliseconds() {
-				return true
+				return true, true
 			}
 			prev = t
 		}
+		live = live || prev != math.MinInt64 && !value.IsStaleNaN(last)
 	}
-	return false
+	return false, live
 }

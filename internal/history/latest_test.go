@@ -78,7 +78,7 @@ func TestAppendClockSteppedBack(t *testing.T) {
 
 // TestPairWithin: two samples of a matching series less than the range apart, in the
 // span, staleness markers not counted; a target failing for longer than the range
-// leaves the scrape after it alone.
+// leaves the scrape after it alone, live; a series gone is not.
 func TestPairWithin(t *testing.T) {
 	h := newHistory(t, Options{})
 	s := time.Second
@@ -92,21 +92,23 @@ func TestPairWithin(t *testing.T) {
 	x := []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "__name__", "x")}
 	for _, tc := range []struct {
 		from, to, rng time.Duration
-		want          bool
+		pair, live    bool
 	}{
-		{-s, 105 * s, time.Minute, true},      // 0 and 15 s
-		{0, 105 * s, time.Minute, true},       // 15 s and 30 s: the window starts after from
-		{15 * s, 105 * s, 15 * s, false},      // 30 s alone, then 105 s: 15 s apart is not less
-		{30 * s, 105 * s, time.Minute, false}, // 105 s alone: the markers are no samples
-		{29 * s, 105 * s, 80 * s, true},       // 30 s and 105 s, across the markers
-		{-s, 105 * s, 0, false},
+		{-s, 105 * s, time.Minute, true, true},      // 0 and 15 s
+		{0, 105 * s, time.Minute, true, true},       // 15 s and 30 s: the window starts after from
+		{15 * s, 105 * s, 15 * s, false, true},      // 30 s alone, then 105 s: 15 s apart is not less
+		{30 * s, 105 * s, time.Minute, false, true}, // 105 s alone: the markers are no samples
+		{29 * s, 105 * s, 80 * s, true, true},       // 30 s and 105 s, across the markers
+		{29 * s, 90 * s, time.Minute, false, false}, // 30 s, then the marker: gone
+		{-s, 105 * s, 0, false, true},
 	} {
-		if got := h.PairWithin(x, t0.Add(tc.from), t0.Add(tc.to), tc.rng); got != tc.want {
-			t.Errorf("PairWithin(x, t0%+v, t0+%v, %v) = %v, want %v", tc.from, tc.to, tc.rng, got, tc.want)
+		pair, live := h.PairWithin(x, t0.Add(tc.from), t0.Add(tc.to), tc.rng)
+		if pair != tc.pair || live != tc.live {
+			t.Errorf("PairWithin(x, t0%+v, t0+%v, %v) = %v, %v; want %v, %v", tc.from, tc.to, tc.rng, pair, live, tc.pair, tc.live)
 		}
 	}
 	y := []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "__name__", "y")}
-	if h.PairWithin(y, t0, t0.Add(time.Hour), time.Hour) {
-		t.Error("PairWithin of a metric never stored: true")
+	if pair, live := h.PairWithin(y, t0, t0.Add(time.Hour), time.Hour); pair || live {
+		t.Errorf("PairWithin of a metric never stored: %v, %v", pair, live)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
+
 	"github.com/podscrape/podscrape/internal/history"
 )
 
@@ -182,6 +184,9 @@ type coverage struct {
 	oldest    time.Time     // the oldest scrape the history holds (History.Span)
 	since     storedSince   // since when each metric is stored
 	retention time.Duration // the history's retention; zero: not known
+	// pairs, when set, is History.PairWithin: whether a series the selector matches holds
+	// two samples less than a range apart in a span.
+	pairs func(ms []*labels.Matcher, from, to time.Time, rng time.Duration) (pair, live bool)
 }
 
 // check returns, for the query name evaluated as expr at at: an error wrapping
@@ -191,12 +196,13 @@ type coverage struct {
 // the widest such window's error in estimate (nil when none). An expression that does not
 // parse gives none of them: its evaluation reports it.
 func (c coverage) check(name, expr string, at time.Time) (err error, warnings []string, estimate *PartialWindowError) {
-	reads, perr := history.Reads(expr)
+	parsed, perr := history.Parse(expr)
 	if perr != nil {
 		return nil, nil, nil
 	}
 	var partial *PartialWindowError
-	for _, r := range reads {
+	for _, w := range history.Windows(parsed) {
+		r := w.Read
 		start, ok := c.since.from(r.Metric)
 		if !ok || start.After(at) {
 			metric := "metric " + r.Metric
@@ -215,16 +221,35 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		if !r.At.IsZero() {
 			end = r.At
 		}
-		held, gap := at.Sub(start), time.Duration(0)
-		if from := end.Add(-r.Reach); !from.Before(start) {
-			// Within what is held: partial only when the window starts in a gap.
-			after, g, ok := c.since.gapAt(from, r.Range > 0 && !c.since.pairIn(r, end, start))
-			if !ok {
-				continue
+		// A function that needs two samples answers nothing where no series it reads
+		// holds two in its windows while one is still exposed: the pods holding them
+		// failed their scrapes for longer than the range, or began within it (a model's
+		// only pod back, or new). A series gone, or none, answers nothing, as in
+		// Prometheus.
+		lonely := false
+		if r.Pairs && r.Range > 0 && c.pairs != nil {
+			from := end.Add(-r.Reach)
+			if from.Before(start) {
+				from = start.Add(-time.Nanosecond)
 			}
-			held, gap = at.Sub(after), g
+			pair, live := c.pairs(w.Matchers, from, end.Add(-r.Offset), r.Range)
+			lonely = live && !pair
 		}
-		e := &PartialWindowError{Query: name, Func: r.Func, Window: r.Reach, Held: held, At: r.At, Gap: gap}
+		held, gap, alone := at.Sub(start), time.Duration(0), false
+		if from := end.Add(-r.Reach); !from.Before(start) {
+			// Within what is held: partial only when the window starts in a gap, or
+			// its series hold no two samples in it.
+			after, g, ok := c.since.gapAt(from, r.Range > 0 && !c.since.pairIn(r, end, start))
+			switch {
+			case ok:
+				held, gap = at.Sub(after), g
+			case !lonely:
+				continue
+			default:
+				alone = true
+			}
+		}
+		e := &PartialWindowError{Query: name, Func: r.Func, Window: r.Reach, Held: held, At: r.At, Gap: gap, lonely: alone}
 		if c.retention > 0 && c.retention < r.Reach {
 			e.Retention = c.retention
 		}
@@ -242,7 +267,7 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		// two scrapes are close enough to share one, none answers. Only the appends
 		// since start stored the metric: one registered minutes after the history began
 		// has one scrape at its first refresh.
-		single := r.Pairs && len(c.since.appends) > 0 && !c.since.pairIn(r, end, start)
+		single := r.Pairs && (lonely || len(c.since.appends) > 0 && !c.since.pairIn(r, end, start))
 		if r.Sums || single {
 			if partial == nil || e.Window > partial.Window {
 				partial = e

@@ -44,6 +44,10 @@ type PartialWindowError struct {
 	// Retention is the history's retention (HistoryRetention) when it is shorter than
 	// Window: the window is never covered; zero otherwise.
 	Retention time.Duration
+
+	// lonely: the history holds the window, but no series it reads holds two samples
+	// in it (their pods' scrapes failed for longer than its range, or they began).
+	lonely bool
 }
 
 // Error says which query's window reaches how far back, and how much the history holds.
@@ -60,6 +64,9 @@ func (e *PartialWindowError) what() string {
 	}
 	if !e.At.IsZero() {
 		window += " @ " + e.At.UTC().Format(time.RFC3339Nano)
+	}
+	if e.lonely {
+		return fmt.Sprintf("query %q: %s holds no two samples of a series it reads (their pods' scrapes failed, or they began, within it)", e.Query, window)
 	}
 	if e.Gap > 0 {
 		return fmt.Sprintf("query %q: %s starts in a %s gap between the history's scrapes (%s held after it)", e.Query, window, e.Gap, e.Held)

@@ -47,6 +47,7 @@ func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.Histo
 	var cov coverage
 	if store != nil {
 		cov = s.coverage(store)
+		cov.pairs = store.PairWithin
 	}
 	for _, q := range queries {
 		r := &source.MetricResult{QueryName: q.Name, CollectedAt: at}

@@ -71,6 +71,7 @@ func TestPromQLAnswers(t *testing.T) {
 	t.Run("failed pod is down in PromQL results", func(t *testing.T) { testFailedPodDownInPromQL(t, env) })
 	t.Run("refused samples fail the queries reading them", func(t *testing.T) { testRefusedSamples(t, env) })
 	t.Run("window after an outage", func(t *testing.T) { testWindowAfterAnOutage(t, env) })
+	t.Run("one model's pod back after failing", func(t *testing.T) { testOneModelBackAfterFailing(t, env) })
 }
 
 // increase over 10m is a partial window, with its values and an Error wrapping
@@ -399,6 +400,58 @@ func testRefusedSamples(t *testing.T, env *podscrapetest.Environment) {
 	for _, name := range []string{"skewed", "any"} {
 		if r := results[name]; !errors.Is(r.Error, ErrSampleAhead) {
 			t.Errorf("%s, reading the refused metric: got %v, want ErrSampleAhead", name, r.Error)
+		}
+	}
+}
+
+// Two models behind one Service, a pod each. Model a's pod fails its scrapes for six
+// minutes (model b's answers: the refreshes store scrapes, so there is no gap): when it
+// answers again, a rate of model a over 5m has its one new scrape, and
+// sum(rate(...{model="a"}[5m])) or vector(0) answers 0. That 0 is not "no load": the
+// Error says no series it reads holds two samples in the window, until the next
+// refresh. Model b's rate is whole throughout.
+func testOneModelBackAfterFailing(t *testing.T, env *podscrapetest.Environment) {
+	svc := newService(t, env, 2, "")
+	s, clk := promqlSource(t, env, svc, nil,
+		source.QueryTemplate{Name: "a", Template: `sum(rate(reqs_total{model="a"}[5m])) or vector(0)`},
+		source.QueryTemplate{Name: "b", Template: `sum(rate(reqs_total{model="b"}[5m]))`})
+	spec := source.RefreshSpec{Queries: []string{"a", "b"}}
+	pa, pb := svc.Pods()[0], svc.Pods()[1]
+	failing := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
+	const step = 15 * time.Second
+	n := 0
+	refresh := func(aFails bool) map[string]*source.MetricResult {
+		t.Helper()
+		n++
+		pa.SetBody(fmt.Sprintf("# TYPE reqs counter\nreqs_total{model=\"a\"} %d\n", 10*n))
+		if aFails {
+			pa.SetHandler(failing)
+		}
+		pb.SetBody(fmt.Sprintf("# TYPE reqs counter\nreqs_total{model=\"b\"} %d\n", 10*n))
+		defer clk.Step(step)
+		results, err := s.Refresh(t.Context(), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return results
+	}
+	for range 24 {
+		refresh(false)
+	}
+	for range 24 {
+		refresh(true)
+	}
+	for i := range 3 {
+		results := refresh(false)
+		a, b := results["a"], results["b"]
+		var pw *PartialWindowError
+		switch {
+		case i == 0 && (!errors.As(a.Error, &pw) || !strings.Contains(pw.Error(), "no two samples")):
+			t.Errorf("model a back: rate over 5m or vector(0): got %v, Error %v; want a PartialWindowError: no two samples", a.Values, a.Error)
+		case i > 0 && (a.Error != nil || a.FirstValue().Value == 0):
+			t.Errorf("%d after model a came back: got %v, Error %v; want its rate", i, a.Values, a.Error)
+		case b.Error != nil || len(b.Warnings) > 0 || len(b.Values) != 1:
+			t.Errorf("%d after model a came back: model b: got %v, Error %v, warnings %q; want its rate alone", i, b.Values, b.Error, b.Warnings)
 		}
 	}
 }
