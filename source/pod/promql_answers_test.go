@@ -65,6 +65,7 @@ func TestPromQLAnswers(t *testing.T) {
 	t.Run("metrics stored from when they are needed", func(t *testing.T) { testMetricsStoredWhenNeeded(t, env) })
 	t.Run("placeholders in name positions", func(t *testing.T) { testPlaceholderNames(t, env) })
 	t.Run("query registered while the loop runs", func(t *testing.T) { testRegisteredWhileLoopRuns(t, env) })
+	t.Run("query of a metric-name query's metric registered while the loop runs", func(t *testing.T) { testRegisteredOfAMetricNameQueryWhileLoopRuns(t, env) })
 	t.Run("cancelled refresh keeps the cache", func(t *testing.T) { testCancelledRefreshKeepsCache(t, env) })
 	t.Run("failed evaluation keeps the cache", func(t *testing.T) { testFailedEvaluationKeepsCache(t, env) })
 	t.Run("history that cannot be created", func(t *testing.T) { testHistoryCannotBeCreated(t, env) })
@@ -244,6 +245,29 @@ func testRegisteredWhileLoopRuns(t *testing.T, env *podscrapetest.Environment) {
 	}
 	if got := pod.Requests(); got != before+1 {
 		t.Fatalf("b registered after the loop's scrape: the pod got %d requests, want 1", got-before)
+	}
+}
+
+// The same with a metric the loop's last scrape kept for a metric-name query but did not
+// store in the history: the Refresh scrapes now, it does not answer ErrNoHistory from
+// that scrape until the next tick.
+func testRegisteredOfAMetricNameQueryWhileLoopRuns(t *testing.T, env *podscrapetest.Environment) {
+	svc := newService(t, env, 1, "a 1\nb 2\n")
+	s, _ := promqlSource(t, env, svc, func(c *PodScrapingSourceConfig) { c.ScrapeInterval = time.Hour },
+		source.QueryTemplate{Name: "a", Template: `sum(a)`}, source.QueryTemplate{Name: "b", Type: source.QueryTypeMetricName, Template: "b"})
+	startLoop(t, s)
+	pod := svc.Pods()[0]
+	before := pod.Requests()
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "sum_b", Type: source.QueryTypePromQL, Template: `sum(b)`})
+	r, err := s.Refresh(t.Context(), source.RefreshSpec{Queries: []string{"sum_b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := r["sum_b"]; b.Error != nil || len(b.Values) != 1 || b.Values[0].Value != 2 {
+		t.Fatalf("sum(b) registered after the loop's scrape of b: got %v, %v; want 2", b.Values, b.Error)
+	}
+	if got := pod.Requests(); got != before+1 {
+		t.Fatalf("sum(b) registered after the loop's scrape of b: the pod got %d requests, want 1", got-before)
 	}
 }
 

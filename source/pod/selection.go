@@ -84,7 +84,10 @@ func (sel *selection) addName(name string) {
 }
 
 // covers reports whether a scrape for sel answers every query of want: it keeps every
-// sample when want needs them all, and indexes every metric want names.
+// sample when want needs them all, indexes every metric want names, and stores in the
+// history every metric want's PromQL queries read. The history stores sel.hist alone: a
+// metric sel indexes for a metric-name query, or keeps for all_metrics, is not stored
+// there, so a PromQL query reading it would find ErrNoHistory in that scrape.
 func (sel *selection) covers(want *selection) bool {
 	if want.all && !sel.all {
 		return false
@@ -94,11 +97,11 @@ func (sel *selection) covers(want *selection) bool {
 			return false
 		}
 	}
-	if want.hist.all && !sel.all {
+	if want.hist.all && !sel.hist.all {
 		return false
 	}
 	for name := range want.hist.names {
-		if _, ok := sel.index[name]; !ok {
+		if !sel.hist.keeps(name) {
 			return false
 		}
 	}

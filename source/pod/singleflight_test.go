@@ -191,3 +191,36 @@ func TestRefreshNotCoveredWaitsAndSharesTheNextScrape(t *testing.T) {
 		t.Fatalf("other: got %v, want the second request's 2", v.Value)
 	}
 }
+
+// A PromQL query registered while a refresh is in flight reads a metric that refresh
+// scrapes for a metric-name query but does not store in the history (no PromQL query
+// read it when it started): its Refresh waits for the next scrape, which stores it,
+// instead of joining the one in progress and answering ErrNoHistory.
+func TestRefreshJoinsOnlyAScrapeThatStoresWhatItsQueriesRead(t *testing.T) {
+	h, s := startHeldPod(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer s.Close() // its idle connections first
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	wg.Go(func() { _, _ = s.Refresh(ctx, source.RefreshSpec{Queries: []string{"m"}}) })
+	<-h.arrived
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "sum_m", Type: source.QueryTypePromQL, Template: `sum(m)`})
+	var r map[string]*source.MetricResult
+	var err error
+	wg.Go(func() { r, err = s.Refresh(ctx, source.RefreshSpec{Queries: []string{"sum_m"}}) })
+	deadline := time.Now().Add(10 * time.Second)
+	for running, next := s.flights.Waiters(); running+next != 2; running, next = s.flights.Waiters() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the second Refresh did not reach the source's refreshes within 10s")
+		}
+		time.Sleep(time.Millisecond) // polling a condition with a deadline
+	}
+	close(h.release)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := r["sum_m"]; q.Error != nil || len(q.Values) != 1 || q.Values[0].Value != 2 {
+		t.Fatalf("sum(m) registered during a refresh of m: got %v, %v; want the next scrape's 2", q.Values, q.Error)
+	}
+}
