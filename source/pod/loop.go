@@ -19,8 +19,9 @@ var ErrAlreadyStarted = errors.New("scrape loop already running")
 // loopState is the background scrape loop's state, and the last refresh it can answer
 // PromQL queries from.
 type loopState struct {
-	mu         sync.Mutex // protects running, last, finishedAt
+	mu         sync.Mutex // protects running, stopped, last, finishedAt
 	running    bool
+	stopped    chan struct{}   // closed when the running loop's Start returns
 	last       *refreshOutcome // the newest finished refresh, loop's or caller's
 	finishedAt time.Time
 	clock      clock.PassiveClock
@@ -33,6 +34,16 @@ func (l *loopState) finished(out *refreshOutcome) {
 	l.last = out
 	if l.clock != nil {
 		l.finishedAt = l.clock.Now()
+	}
+}
+
+// wait returns when the loop running, if any, has stopped.
+func (l *loopState) wait() {
+	l.mu.Lock()
+	stopped := l.stopped
+	l.mu.Unlock()
+	if stopped != nil {
+		<-stopped
 	}
 }
 
@@ -51,12 +62,12 @@ func (l *loopState) recent(cfg PodScrapingSourceConfig) *refreshOutcome {
 	return l.last
 }
 
-// Start runs the background scrape loop until ctx ends, then returns nil: every
-// ScrapeInterval it scrapes the pods once, stores the scrape in the history of PromQL
-// queries and refreshes every registered metric-name query but AllMetricsQuery (the
+// Start runs the background scrape loop until ctx ends or Close is called, then returns
+// nil: every ScrapeInterval it scrapes the pods once, stores the scrape in the history of
+// PromQL queries and refreshes every registered metric-name query but AllMetricsQuery (the
 // costly one, left to Refresh). It makes the source a controller-runtime
 // manager.Runnable (mgr.Add(src)); NeedLeaderElection is false, so every replica keeps
-// its own history. With ScrapeInterval zero it only waits for ctx. A failed scrape is
+// its own history. With ScrapeInterval zero it only waits for ctx or Close. A failed scrape is
 // logged through ctx's logr logger (logr.FromContextOrDiscard) and tried again at the
 // next tick; its pods' up 0 and staleness reach the history as with any scrape.
 //
@@ -65,10 +76,14 @@ func (l *loopState) recent(cfg PodScrapingSourceConfig) *refreshOutcome {
 // plus ScrapeTimeout and stored every metric the registered PromQL queries read;
 // otherwise (a query registered since, for one; a latest scrape that failed as a whole,
 // the Service gone or the API down) Refresh scrapes as usual, and says why it fails. Start returns ErrAlreadyStarted
-// if the loop is already running.
+// if the loop is already running. Close stops the loop, cancelling its scrape in
+// progress, and waits for Start to return; Start on a closed source returns nil at once.
 func (s *PodScrapingSource) Start(ctx context.Context) error {
 	if s.config.ScrapeInterval <= 0 {
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case <-s.life.Done():
+		}
 		return nil
 	}
 	s.loop.mu.Lock()
@@ -76,13 +91,22 @@ func (s *PodScrapingSource) Start(ctx context.Context) error {
 		s.loop.mu.Unlock()
 		return fmt.Errorf("source %s: %w", s.serviceKey(), ErrAlreadyStarted)
 	}
-	s.loop.running = true
+	if s.life.Err() != nil {
+		s.loop.mu.Unlock()
+		return nil // closed: Close has stopped any loop, and none may start
+	}
+	stopped := make(chan struct{})
+	s.loop.running, s.loop.stopped = true, stopped
 	s.loop.mu.Unlock()
 	defer func() {
 		s.loop.mu.Lock()
-		s.loop.running = false
+		s.loop.running, s.loop.stopped = false, nil
 		s.loop.mu.Unlock()
+		close(stopped)
 	}()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.life, cancel)() // Close ends the loop and its scrape
 
 	tick := newTicker(s.config.Clock, s.config.ScrapeInterval)
 	defer tick.Stop()

@@ -46,6 +46,9 @@ type PodScrapingSource struct {
 	history  promHistory   // the scrapes as series, for PromQL queries
 	loop     loopState     // see Start
 
+	life context.Context    // ends when Close is called: it stops the scrape loop
+	kill context.CancelFunc // ends life
+
 	lastSecret atomic.Pointer[bearer] // the Secret's last token read, for an API server outage (see token)
 
 	seriesCaches seriesCaches // each pod's series labels, for ScrapeSeries
@@ -86,6 +89,7 @@ func NewPodScrapingSource(ctx context.Context, reader client.Reader, config PodS
 		slots:   make(chan struct{}, cfg.MaxConcurrentScrapes),
 	}
 	s.loop.clock = cfg.Clock
+	s.life, s.kill = context.WithCancel(context.Background())
 	s.flights = flight.NewGroup[*selection, refreshOutcome](refresher{s})
 	if cfg.SecretReader != nil {
 		s.secretReader = cfg.SecretReader
@@ -116,14 +120,19 @@ func (s *PodScrapingSource) Get(queryName string, params map[string]string) *sou
 	return s.cache.Get(source.BuildCacheKey(queryName, nil))
 }
 
-// Close releases the idle connections kept to pods between refreshes and the history of
-// PromQL queries (its memory: it writes no file), and unregisters the source's metrics
-// from the Registerer, so a replacement source of the same Service can register its
-// own. Call it when done with a source that has PromQL queries: until then it keeps its
-// history. Refresh and Get keep working (a later Refresh dials again and
-// starts a new, empty history), but its metrics are no longer exported. Calling Close
-// again does no harm: it never unregisters the metrics of a replacement source.
+// Close stops the scrape loop and waits for it (Start returns nil, its scrape in
+// progress cancelled, whatever Start's context), then releases the idle connections kept
+// to pods between refreshes and the history of PromQL queries (its memory: it writes no
+// file), and unregisters the source's metrics from the Registerer, so a replacement
+// source of the same Service can register its own. Call it when done with a source,
+// also one whose loop a manager runs (mgr.Add(src)): until then the loop scrapes its
+// pods and it keeps its history. Refresh and Get keep working (a later Refresh dials
+// again and starts a new, empty history), but its metrics are no longer exported, and a
+// later Start returns at once. Calling Close again does no harm: it never unregisters
+// the metrics of a replacement source.
 func (s *PodScrapingSource) Close() {
+	s.kill()
+	s.loop.wait()
 	s.transport.CloseIdleConnections()
 	s.metrics.unregister()
 	_ = s.closeHistory() // an in-memory history's Close never fails
