@@ -46,6 +46,8 @@ func (r refresher) Merge(a, b *selection) *selection {
 // Run discovers the pods, reads the token and scrapes every pod once for sel.
 func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, error) {
 	s := r.s
+	progress := &runProgress{}
+	s.progress.Store(progress)
 	targets, discovered, err := s.discover(ctx)
 	if errors.Is(err, errNoSelector) {
 		err = nil // the guide: a Service without a selector has no pods, an empty result
@@ -54,6 +56,7 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 		return refreshOutcome{}, err
 	}
 	s.metrics.observePods(discovered, len(targets))
+	progress.stage.Store(stageToken)
 	token, err := s.token(ctx)
 	if err != nil {
 		return refreshOutcome{}, err
@@ -65,14 +68,17 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 		s.points.use(epoch)
 		job.points = true
 	}
+	job.progress = progress
+	progress.scraping(targets)
 	pods := s.scrapeAll(ctx, targets, job)
 	s.points.keep(targets)
 	s.recordMetadata(sel, pods)
 	s.rememberSize(sel.key, pods)
 	s.metrics.observeScrapes(pods)
 	if err := ctx.Err(); err != nil {
-		return refreshOutcome{}, err
+		return refreshOutcome{}, err // the progress stays at the pods that had not answered
 	}
+	progress.stage.Store(stageStore)
 	log := logr.FromContextOrDiscard(ctx)
 	for i := range pods {
 		switch {
@@ -98,6 +104,7 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 		// move) is stored a millisecond later: its queries run there.
 		out.refused, out.evalAt = s.appendHistory(ctx, store, sel.hist, pods, out.evalAt)
 	}
+	progress.stage.Store(stageDone)
 	return out, nil
 }
 

@@ -46,11 +46,12 @@ type repeatValue struct {
 type scrapeJob struct {
 	sel      *selection
 	token    string
-	noToken  string      // why no token is sent although a Secret is configured (bearer.missing)
-	header   http.Header // the request header of every pod; read-only
-	sizeHint int         // samples a pod produced for this selection last time
-	series   *seriesJob  // set by ScrapeSeries: build series, not values
-	points   bool        // the values feed the PromQL history: mark what it has (podPoints)
+	noToken  string       // why no token is sent although a Secret is configured (bearer.missing)
+	header   http.Header  // the request header of every pod; read-only
+	sizeHint int          // samples a pod produced for this selection last time
+	series   *seriesJob   // set by ScrapeSeries: build series, not values
+	points   bool         // the values feed the PromQL history: mark what it has (podPoints)
+	progress *runProgress // of the refresh, which records each pod's end; nil for ScrapeSeries
 }
 
 // newScrapeJob prepares the shared part of a refresh's requests, sending auth's token.

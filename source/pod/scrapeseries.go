@@ -112,7 +112,13 @@ func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.La
 	s.rememberSize(seriesSelection.key, pods)
 	s.metrics.observeScrapes(pods)
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("scrape service %s: %w", s.serviceKey(), err)
+		var waiting []string
+		for i := range pods {
+			if pods[i].err != nil && ScrapeReason(pods[i].err) == ReasonCanceled {
+				waiting = append(waiting, pods[i].target.key)
+			}
+		}
+		return nil, fmt.Errorf("scrape service %s: %w (%s)", s.serviceKey(), err, waitingFor(waiting, len(pods)))
 	}
 	log := logr.FromContextOrDiscard(ctx)
 	failed := 0

@@ -49,7 +49,8 @@ type PodScrapingSource struct {
 	life context.Context    // ends when Close is called: it stops the scrape loop
 	kill context.CancelFunc // ends life
 
-	lastSecret atomic.Pointer[bearer] // the Secret's last token read, for an API server outage (see token)
+	lastSecret atomic.Pointer[bearer]      // the Secret's last token read, for an API server outage (see token)
+	progress   atomic.Pointer[runProgress] // of the refresh in progress, or the last one
 
 	seriesCaches seriesCaches // each pod's series labels, for ScrapeSeries
 	points       podPoints    // each pod's series of several points, for Refresh's history (ScrapeSeries': in seriesCaches)
@@ -194,9 +195,14 @@ func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec
 		// queries read: answer from it without scraping.
 		out, err = *last, last.err
 	} else {
+		caught := s.watchProgress(ctx)
 		out, _, err = s.flights.Do(ctx, want)
+		doing := caught()
 		if err != nil && out.results == nil {
 			if errors.Is(err, ctx.Err()) {
+				if doing != "" {
+					return nil, fmt.Errorf("refresh service %s: %w (%s)", s.serviceKey(), err, doing)
+				}
 				return nil, fmt.Errorf("refresh service %s: %w", s.serviceKey(), err)
 			}
 			return nil, err
@@ -286,6 +292,7 @@ func (s *PodScrapingSource) scrapeAll(ctx context.Context, targets []target, job
 		wg.Go(func() {
 			defer func() { <-s.slots }()
 			pods[i] = s.scrape(ctx, targets[i], job)
+			job.progress.scraped(i, &pods[i])
 		})
 	}
 	wg.Wait()
