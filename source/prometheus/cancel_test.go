@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,6 +48,10 @@ func TestCancelledRefreshReturnsTheContextErrorAndCachesNothing(t *testing.T) {
 	o := <-out
 	if !errors.Is(o.err, context.Canceled) || o.results != nil {
 		t.Errorf("Refresh cancelled mid-way: got results %v, error %v; want context.Canceled and no results", o.results, o.err)
+	}
+	// The error says what the caller was waiting for: the query that had not answered.
+	if msg := o.err.Error(); !strings.Contains(msg, "slow") || strings.Contains(msg, "fast") {
+		t.Errorf("Refresh cancelled mid-way: %q, want it to name the query it waited for (slow), not the one that answered (fast)", msg)
 	}
 	for _, name := range []string{"fast", "slow"} {
 		if got := s.Get(name, nil); got == nil || got.Result.FirstValue().Value != 1 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -75,8 +76,8 @@ func (s *PrometheusSource) MustGet(ctx context.Context, queryName string, params
 // every query fails, Refresh returns the results and an error wrapping
 // ErrAllQueriesFailed that joins their errors. An unknown query name or a nil api is an
 // error with no results. So is ctx ending before every query answered: Refresh returns
-// its error and caches nothing, not even the queries that had answered, as the pod
-// source does (a cancelled Refresh is no answer). The returned map is the caller's; the
+// its error, naming the queries that had not answered, and caches nothing, not even the
+// queries that had, as the pod source does (a cancelled Refresh is no answer). The returned map is the caller's; the
 // results in it are shared and read-only.
 func (s *PrometheusSource) Refresh(ctx context.Context, spec source.RefreshSpec) (map[string]*source.MetricResult, error) {
 	queries, err := s.queries.Resolve(spec.Queries)
@@ -112,7 +113,24 @@ func (s *PrometheusSource) Refresh(ctx context.Context, spec source.RefreshSpec)
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("refresh prometheus source: %w", err)
+		// Say what the caller was waiting for: the queries that had not answered (the
+		// server's slow ones), else "context deadline exceeded" is all an operator sees.
+		var waiting []string
+		for i, r := range results {
+			if r == nil || errors.Is(r.Error, err) {
+				waiting = append(waiting, queries[i].Name)
+			}
+		}
+		if len(waiting) == 0 {
+			return nil, fmt.Errorf("refresh prometheus source: %w", err)
+		}
+		named := waiting[:min(len(waiting), maxNamedQueries)]
+		more := ""
+		if len(waiting) > len(named) {
+			more = fmt.Sprintf(" and %d more", len(waiting)-len(named))
+		}
+		return nil, fmt.Errorf("refresh prometheus source: %w (waiting for %d of %d queries: %s%s)",
+			err, len(waiting), len(queries), strings.Join(named, ", "), more)
 	}
 
 	out := make(map[string]*source.MetricResult, len(results))
@@ -133,6 +151,9 @@ func (s *PrometheusSource) Refresh(ctx context.Context, spec source.RefreshSpec)
 	}
 	return out, nil
 }
+
+// maxNamedQueries bounds the queries an error names.
+const maxNamedQueries = 10
 
 // evaluate fills q with params and runs it at time at, sharing the request with any
 // caller running the same expression at the same instant.
