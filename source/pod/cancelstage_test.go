@@ -100,3 +100,48 @@ func TestCallerEndingNamesThePodsItWaitedFor(t *testing.T) {
 		return err
 	})
 }
+
+// TestScrapeSeriesWaitingForAnotherEndsWithItsContext: ScrapeSeries calls are serialised;
+// one that waits for another in progress (held by a hung pod until its ScrapeTimeout, an
+// hour here) still ends when its own context does, with the context's error, instead of
+// waiting for the other past its deadline.
+func TestScrapeSeriesWaitingForAnotherEndsWithItsContext(t *testing.T) {
+	cfg, arrived := startHungAndHealthyPods(t)
+	s, err := NewPodScrapingSource(t.Context(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	first, cancelFirst := context.WithCancel(t.Context())
+	defer cancelFirst()
+	firstDone := make(chan error, 1)
+	go func() {
+		_, err := s.ScrapeSeries(first)
+		firstDone <- err
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the hung pod got no request within 30s")
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.ScrapeSeries(ctx)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("ScrapeSeries waiting for another: %v, want context.DeadlineExceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("ScrapeSeries with a 50ms deadline still waits for the one in progress after 10s")
+		cancelFirst()
+		<-done
+	}
+	cancelFirst()
+	<-firstDone
+}

@@ -81,10 +81,16 @@ type SeriesSample struct {
 // from its last call in which not every pod failed), but neither caches results, nor
 // feeds the history of PromQL queries, nor shares its scrape with Refresh calls.
 // ScrapeSeries calls are serialised: each reuses what the previous one returned (see
-// PodSeries.Samples).
+// PodSeries.Samples); a call waiting for another still ends with its own ctx.
 func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.Label) ([]PodSeries, error) {
-	s.seriesMu.Lock()
-	defer s.seriesMu.Unlock()
+	// A call waiting for the one in progress (a hung pod holds it up to ScrapeTimeout)
+	// still ends with its own context.
+	select {
+	case s.seriesTurn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("scrape service %s: %w (waiting for the ScrapeSeries in progress)", s.serviceKey(), ctx.Err())
+	}
+	defer func() { <-s.seriesTurn }()
 	sj, err := s.newSeriesJob(extra)
 	if err != nil {
 		return nil, err

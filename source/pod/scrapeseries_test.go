@@ -242,9 +242,11 @@ func TestScrapeSeriesSerialised(t *testing.T) {
 		done <- err
 	}()
 	<-entered // the pod is answering the call
-	if s.seriesMu.TryLock() {
-		s.seriesMu.Unlock()
-		t.Error("ScrapeSeries does not hold the series lock while its pods answer")
+	select {
+	case s.seriesTurn <- struct{}{}:
+		<-s.seriesTurn
+		t.Error("ScrapeSeries does not hold its turn while its pods answer")
+	default:
 	}
 	close(release)
 	if err := <-done; err != nil {

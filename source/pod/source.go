@@ -52,9 +52,9 @@ type PodScrapingSource struct {
 	lastSecret atomic.Pointer[bearer]      // the Secret's last token read, for an API server outage (see token)
 	progress   atomic.Pointer[runProgress] // of the refresh in progress, or the last one
 
-	seriesCaches seriesCaches // each pod's series labels, for ScrapeSeries
-	points       podPoints    // each pod's series of several points, for Refresh's history (ScrapeSeries': in seriesCaches)
-	seriesMu     sync.Mutex   // serialises ScrapeSeries calls, which reuse the caches' slices
+	seriesCaches seriesCaches  // each pod's series labels, for ScrapeSeries
+	points       podPoints     // each pod's series of several points, for Refresh's history (ScrapeSeries': in seriesCaches)
+	seriesTurn   chan struct{} // one token: serialises ScrapeSeries calls, which reuse the caches' slices
 }
 
 // NewPodScrapingSource validates config, fills its defaults and returns a source reading
@@ -86,8 +86,9 @@ func NewPodScrapingSource(ctx context.Context, reader client.Reader, config PodS
 		queries:      source.NewQueryList(),
 		cache:        source.NewCache(cfg.Clock),
 		// One interner per source: its pods share label names and values.
-		parsers: newParserPool(cfg.MaxConcurrentScrapes, exposition.NewInterner(internerGenerationBytes), cfg.SampleLimit),
-		slots:   make(chan struct{}, cfg.MaxConcurrentScrapes),
+		parsers:    newParserPool(cfg.MaxConcurrentScrapes, exposition.NewInterner(internerGenerationBytes), cfg.SampleLimit),
+		slots:      make(chan struct{}, cfg.MaxConcurrentScrapes),
+		seriesTurn: make(chan struct{}, 1),
 	}
 	s.loop.clock = cfg.Clock
 	s.life, s.kill = context.WithCancel(context.Background())
