@@ -1,6 +1,8 @@
 package pod
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -80,4 +82,59 @@ func TestCloseStopsTheScrapeLoop(t *testing.T) {
 		t.Fatalf("Start of a closed source: the pod got %d requests, want none", got-seen)
 	}
 	s.Close() // twice: no harm
+}
+
+// TestCancelledRefreshLeavesTheLoopsScrapeAnswering: while the loop runs, a PromQL
+// Refresh answers from its last scrape. A Refresh that started a scrape of its own and
+// gave up (its deadline before a hung pod's ScrapeTimeout) is no failure of the Service:
+// the next PromQL Refresh still answers from the loop's scrape, without a request, instead
+// of scraping itself, waiting for the hung pod and giving up in turn.
+func TestCancelledRefreshLeavesTheLoopsScrapeAnswering(t *testing.T) {
+	var hang atomic.Bool
+	var requests atomic.Int64
+	arrived := make(chan struct{}, 10)
+	cfg := startHandlerPod(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		if hang.Load() {
+			arrived <- struct{}{}
+			<-r.Context().Done()
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = w.Write([]byte("m 1\n"))
+	}))
+	cfg.ScrapeInterval = time.Hour // the loop scrapes once, at its start
+	s, err := NewPodScrapingSource(t.Context(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "sum_m", Type: source.QueryTypePromQL, Template: "sum(m)"})
+	startLoop(t, s)
+	promql := source.RefreshSpec{Queries: []string{"sum_m"}}
+	if r, err := s.Refresh(t.Context(), promql); err != nil || r["sum_m"].Error != nil {
+		t.Fatalf("from the loop's scrape: %v, %v", r["sum_m"], err)
+	}
+
+	hang.Store(true)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Refresh(ctx, source.RefreshSpec{Queries: []string{AllMetricsQuery}})
+		done <- err
+	}()
+	<-arrived
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled Refresh: %v, want context.Canceled", err)
+	}
+
+	before := requests.Load()
+	r, err := s.Refresh(t.Context(), promql)
+	if err != nil || r["sum_m"].Error != nil || r["sum_m"].FirstValue().Value != 1 {
+		t.Fatalf("after a cancelled Refresh, from the loop's scrape: %v, %v; want 1", r["sum_m"], err)
+	}
+	if got := requests.Load() - before; got != 0 {
+		t.Fatalf("after a cancelled Refresh: the PromQL Refresh sent %d requests, want none (the loop's scrape answers it)", got)
+	}
 }

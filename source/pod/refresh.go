@@ -115,8 +115,12 @@ func (r refresher) Finish(key *selection, out refreshOutcome, err error) (refres
 	if err != nil {
 		// The run before is no answer any more (the Service gone, the API down): a
 		// Refresh of PromQL queries scrapes itself, and says why, instead of answering
-		// from it (loopState.recent).
-		r.s.loop.finished(&refreshOutcome{err: err})
+		// from it (loopState.recent). Unless this run was only cancelled, every caller
+		// having given up: that says nothing of the Service, and a PromQL Refresh
+		// scraping itself then would wait for the pod that made them give up.
+		if !errors.Is(err, context.Canceled) {
+			r.s.loop.finished(&refreshOutcome{err: err})
+		}
 		return refreshOutcome{}, err
 	}
 	s := r.s
