@@ -55,8 +55,8 @@
 //
 // Importing the package registers no flag and starts nothing. A source logs only through
 // the logr.Logger in the context it is given, and exports metrics only to the
-// PodScrapingSourceConfig.Registerer it is given. Close releases its connections and
-// metrics.
+// PodScrapingSourceConfig.Registerer it is given. Close stops its scrape loop and
+// releases its connections, history and metrics.
 //
 // # Testing
 //
