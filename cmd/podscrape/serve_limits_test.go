@@ -191,38 +191,10 @@ func TestServeQueryWithoutTimeoutIsBoundedByThePodTimeout(t *testing.T) {
 	svc := newTestService(t, "hangs", h)
 	base := startServe(t, "-n", svc.namespace, svc.name, "--port", port(svc.port),
 		"--interval", "1h", "--timeout", "1s", "--max-age", "1ms")
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("serve not ready in 30s")
-		}
-		time.Sleep(20 * time.Millisecond) // polling readiness
-	}
+	waitServeReady(t, base)
 
 	holding.Store(true)
-	type answer struct {
-		code int
-		body string
-		err  error
-	}
-	answered := make(chan answer, 1)
-	go func() {
-		resp, err := http.Get(base + "/api/v1/query?query=x")
-		if err != nil {
-			answered <- answer{err: err}
-			return
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		answered <- answer{code: resp.StatusCode, body: string(b), err: err}
-	}()
+	answered := getInBackground(base + "/api/v1/query?query=x")
 	select {
 	case a := <-answered:
 		if a.err != nil || a.code != http.StatusServiceUnavailable || !strings.Contains(a.body, `"errorType":"unavailable"`) || !strings.Contains(a.body, "timeout") {

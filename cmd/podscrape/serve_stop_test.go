@@ -81,22 +81,7 @@ func TestServeFinishesARequestInFlightWhenStopped(t *testing.T) {
 
 			// A query whose --max-age scrape waits on the pod when the signal comes.
 			holding.Store(true)
-			type answer struct {
-				code int
-				body string
-				err  error
-			}
-			answered := make(chan answer, 1)
-			go func() {
-				resp, err := http.Get(base + "/api/v1/query?query=x")
-				if err != nil {
-					answered <- answer{err: err}
-					return
-				}
-				defer resp.Body.Close()
-				b, err := io.ReadAll(resp.Body)
-				answered <- answer{code: resp.StatusCode, body: string(b), err: err}
-			}()
+			answered := getInBackground(base + "/api/v1/query?query=x")
 			select {
 			case <-arrived:
 			case <-ctx.Done():

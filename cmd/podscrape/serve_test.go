@@ -80,6 +80,48 @@ func startServe(t *testing.T, args ...string) string {
 	return ""
 }
 
+// waitServeReady polls base/-/ready until it answers 200, for at most 30s.
+func waitServeReady(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve not ready in 30s")
+		}
+		time.Sleep(20 * time.Millisecond) // polling readiness
+	}
+}
+
+// answer is what a GET that getInBackground sent got back.
+type answer struct {
+	code int
+	body string
+	err  error
+}
+
+// getInBackground sends GET u from a goroutine and returns where its answer arrives.
+func getInBackground(u string) <-chan answer {
+	answered := make(chan answer, 1)
+	go func() {
+		resp, err := http.Get(u)
+		if err != nil {
+			answered <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		answered <- answer{code: resp.StatusCode, body: string(b), err: err}
+	}()
+	return answered
+}
+
 func TestServeConfigFileAnswersPrometheusClients(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "serve.yaml")
@@ -97,20 +139,7 @@ func TestServeConfigFileAnswersPrometheusClients(t *testing.T) {
 	}
 	base := startServe(t, "--config", cfg, "--max-age", "1h")
 
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("serve not ready in 30s")
-		}
-		time.Sleep(20 * time.Millisecond) // polling readiness
-	}
+	waitServeReady(t, base)
 
 	client, err := api.NewClient(api.Config{Address: base})
 	if err != nil {
