@@ -7,8 +7,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/podscrape/podscrape/internal/localcluster"
+	"github.com/podscrape/podscrape/source"
 )
 
 // bodyPod is one Ready pod behind a Service of a namespace of its own, answering the
@@ -100,4 +104,22 @@ func scrapeOnePod(t *testing.T, cfg PodScrapingSourceConfig) PodSeries {
 		t.Fatalf("ScrapeSeries: %+v, %v; want the pod up", pods, err)
 	}
 	return pods[0]
+}
+
+// fakeClockSource starts a source on cfg whose clock is a fake one at t0, with queries
+// registered as PromQL queries, and returns both; the test closes the source.
+func fakeClockSource(t *testing.T, cfg PodScrapingSourceConfig, t0 time.Time, queries []source.QueryTemplate) (*PodScrapingSource, *clocktesting.FakeClock) {
+	t.Helper()
+	clk := clocktesting.NewFakeClock(t0)
+	cfg.Clock = clk
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	for _, q := range queries {
+		q.Type = source.QueryTypePromQL
+		s.QueryList().MustRegister(q)
+	}
+	return s, clk
 }

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	clocktesting "k8s.io/utils/clock/testing"
-
 	"github.com/podscrape/podscrape/source"
 )
 
@@ -18,20 +16,10 @@ import (
 func TestPromQLClockSteppedBack(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 	p, cfg := startBodyPod(t, "x 1\ny 2\n")
-	clk := clocktesting.NewFakeClock(t0)
-	cfg.Clock = clk
-	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	for _, q := range []source.QueryTemplate{
+	s, clk := fakeClockSource(t, cfg, t0, []source.QueryTemplate{
 		{Name: "x", Template: "sum(x)"},
 		{Name: "y", Template: "sum(y)"},
-	} {
-		q.Type = source.QueryTypePromQL
-		s.QueryList().MustRegister(q)
-	}
+	})
 	refresh := func() map[string]*source.MetricResult {
 		t.Helper()
 		rs, err := s.Refresh(context.Background(), source.RefreshSpec{Queries: []string{"x", "y"}})

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	clocktesting "k8s.io/utils/clock/testing"
-
 	"github.com/podscrape/podscrape/source"
 )
 
@@ -19,22 +17,12 @@ func TestPromQLExposedTimestampsKept(t *testing.T) {
 	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	own := t0.Add(-30 * time.Second)
 	p, cfg := startBodyPod(t, fmt.Sprintf("stamped 5 %d\nplain 7\n", own.UnixMilli()))
-	clk := clocktesting.NewFakeClock(t0)
-	cfg.Clock = clk
-	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	for _, q := range []source.QueryTemplate{
+	s, clk := fakeClockSource(t, cfg, t0, []source.QueryTemplate{
 		{Name: "stamped_at", Template: "timestamp(stamped)"},
 		{Name: "plain_at", Template: "timestamp(plain)"},
 		{Name: "stamped", Template: "stamped"},
 		{Name: "plain", Template: "plain"},
-	} {
-		q.Type = source.QueryTypePromQL
-		s.QueryList().MustRegister(q)
-	}
+	})
 	refresh := func() map[string]*source.MetricResult {
 		t.Helper()
 		rs, err := s.Refresh(context.Background(), source.RefreshSpec{})
@@ -71,14 +59,7 @@ func TestPromQLSeriesOfSeveralPoints(t *testing.T) {
 	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	p1, p2 := t0.Add(-40*time.Second), t0.Add(-20*time.Second)
 	_, cfg := startBodyPod(t, fmt.Sprintf("pts 1 %d\npts 2 %d\nother 3\n", p1.UnixMilli(), p2.UnixMilli()))
-	clk := clocktesting.NewFakeClock(t0)
-	cfg.Clock = clk
-	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	s.QueryList().MustRegister(source.QueryTemplate{Name: "other", Type: source.QueryTypePromQL, Template: "other"})
+	s, clk := fakeClockSource(t, cfg, t0, []source.QueryTemplate{{Name: "other", Template: "other"}})
 	refresh := func() map[string]*source.MetricResult {
 		t.Helper()
 		rs, err := s.Refresh(context.Background(), source.RefreshSpec{})

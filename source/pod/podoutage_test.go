@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	clocktesting "k8s.io/utils/clock/testing"
-
 	"github.com/podscrape/podscrape/source"
 )
 
@@ -22,20 +20,10 @@ import (
 func TestPromQLAfterEveryPodFailedForMinutes(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 	p, cfg := startBodyPod(t, "")
-	clk := clocktesting.NewFakeClock(t0)
-	cfg.Clock = clk
-	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	for _, q := range []source.QueryTemplate{
+	s, clk := fakeClockSource(t, cfg, t0, []source.QueryTemplate{
 		{Name: "rate", Template: `sum(rate(reqs_total[5m])) or vector(0)`},
 		{Name: "count", Template: `sum(increase(reqs_total[2m]))`},
-	} {
-		q.Type = source.QueryTypePromQL
-		s.QueryList().MustRegister(q)
-	}
+	})
 	const step = 15 * time.Second
 	n := 0
 	refresh := func(fail bool) (map[string]*source.MetricResult, error) {

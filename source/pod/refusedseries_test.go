@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	clocktesting "k8s.io/utils/clock/testing"
-
 	"github.com/podscrape/podscrape/source"
 )
 
@@ -17,23 +15,14 @@ import (
 func TestPromQLRefusedSeriesFailOnlyTheirSelectors(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 	_, cfg := startBodyPod(t, fmt.Sprintf("q{k=\"skewed\"} 5 %d\nq{k=\"ok\"} 7\nother 1\n", t0.Add(20*time.Minute).UnixMilli()))
-	cfg.Clock = clocktesting.NewFakeClock(t0)
-	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	for _, q := range []source.QueryTemplate{
+	s, _ := fakeClockSource(t, cfg, t0, []source.QueryTemplate{
 		{Name: "ok", Template: `sum(q{k="ok"})`},
 		{Name: "not_skewed", Template: `sum(q{k!="skewed"})`},
 		{Name: "other", Template: `sum(other)`},
 		{Name: "skewed", Template: `sum(q{k="skewed"})`},
 		{Name: "all", Template: `sum(q)`},
 		{Name: "any", Template: `count({k=~"sk.*"})`},
-	} {
-		q.Type = source.QueryTypePromQL
-		s.QueryList().MustRegister(q)
-	}
+	})
 	rs, err := s.Refresh(context.Background(), source.RefreshSpec{})
 	if err != nil {
 		t.Fatal(err)

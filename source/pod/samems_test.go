@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	clocktesting "k8s.io/utils/clock/testing"
-
 	"github.com/podscrape/podscrape/source"
 )
 
@@ -16,20 +14,12 @@ import (
 func TestPromQLSameMillisecondRefreshes(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 	p, cfg := startBodyPod(t, "x 1\ny 2\n")
-	cfg.Clock = clocktesting.NewFakeClock(t0) // never stepped
-	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	for _, q := range []source.QueryTemplate{
+	// The fake clock is never stepped.
+	s, _ := fakeClockSource(t, cfg, t0, []source.QueryTemplate{
 		{Name: "x", Template: "sum(x)"},
 		{Name: "y", Template: "sum(y)"},
 		{Name: "up", Template: "sum(up)"},
-	} {
-		q.Type = source.QueryTypePromQL
-		s.QueryList().MustRegister(q)
-	}
+	})
 	refresh := func() map[string]*source.MetricResult {
 		t.Helper()
 		rs, _ := s.Refresh(context.Background(), source.RefreshSpec{})
