@@ -123,3 +123,25 @@ func fakeClockSource(t *testing.T, cfg PodScrapingSourceConfig, t0 time.Time, qu
 	}
 	return s, clk
 }
+
+// servePods serves each of ips with handler's answer for it, on loopback, until the
+// test ends, and creates the Service svc of ns selecting the pods labelled app=svc on
+// their port; it returns the port and that selector.
+func servePods(t *testing.T, ctx context.Context, ns, svc string, ips []string, handler func(ip string) http.Handler) (int32, map[string]string) {
+	t.Helper()
+	servers, err := localcluster.ServeAll(ips, handler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, s := range servers {
+			_ = s.Close()
+		}
+	})
+	port := int32(servers[0].Port)
+	sel := map[string]string{"app": svc}
+	if err := cp.CreateService(ctx, ns, svc, sel, port); err != nil {
+		t.Fatal(err)
+	}
+	return port, sel
+}

@@ -148,7 +148,7 @@ func TestChurnKeepsThePodStateBounded(t *testing.T) {
 			for i := range ips {
 				ips[i] = block.Next()
 			}
-			servers, err := localcluster.ServeAll(ips, func(string) http.Handler {
+			port, sel := servePods(t, ctx, ns, "churn", ips, func(string) http.Handler {
 				return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 					n := refresh.Load()
 					w.Header().Set("Content-Type", "text/plain; version=0.0.4")
@@ -166,19 +166,6 @@ func TestChurnKeepsThePodStateBounded(t *testing.T) {
 					_, _ = w.Write([]byte(b.String()))
 				})
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				for _, s := range servers {
-					_ = s.Close()
-				}
-			})
-			port := int32(servers[0].Port)
-			sel := map[string]string{"app": "churn"}
-			if err := cp.CreateService(ctx, ns, "churn", sel, port); err != nil {
-				t.Fatal(err)
-			}
 			clk := clocktesting.NewFakeClock(t0)
 			s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: "churn", ServiceNamespace: ns,
 				MetricsPort: port, Clock: clk})

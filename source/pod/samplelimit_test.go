@@ -37,7 +37,7 @@ func TestSampleLimitFailsThePodOverItAlone(t *testing.T) {
 		ips[name] = block.Next()
 		list = append(list, ips[name])
 	}
-	servers, err := localcluster.ServeAll(list, func(ip string) http.Handler {
+	port, sel := servePods(t, ctx, ns, "limited", list, func(ip string) http.Handler {
 		var body string
 		for name, b := range bodies {
 			if ips[name] == ip {
@@ -49,19 +49,6 @@ func TestSampleLimitFailsThePodOverItAlone(t *testing.T) {
 			_, _ = w.Write([]byte(body))
 		})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, s := range servers {
-			_ = s.Close()
-		}
-	})
-	port := int32(servers[0].Port)
-	sel := map[string]string{"app": "limited"}
-	if err := cp.CreateService(ctx, ns, "limited", sel, port); err != nil {
-		t.Fatal(err)
-	}
 	for name, ip := range ips {
 		if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: name, Labels: sel, IP: ip, Ready: true}); err != nil {
 			t.Fatal(err)

@@ -41,24 +41,12 @@ func TestScrapeSeriesMatchesRefresh(t *testing.T) {
 			"other{namespace=\"n\"} 2\n",
 		ips[2]: "good 1\nnot an exposition{\n", // fails half-way: the good sample is dropped too
 	}
-	servers, err := localcluster.ServeAll(ips, func(ip string) http.Handler {
+	port, _ := servePods(t, ctx, ns, "vllm", ips, func(ip string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 			_, _ = w.Write([]byte(bodies[ip]))
 		})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, s := range servers {
-			_ = s.Close()
-		}
-	})
-	port := int32(servers[0].Port)
-	if err := cp.CreateService(ctx, ns, "vllm", map[string]string{"app": "vllm"}, port); err != nil {
-		t.Fatal(err)
-	}
 	for i := range ips {
 		l := map[string]string{"app": "vllm", "llm-d.ai/variant": fmt.Sprintf("v%d", i)}
 		if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: fmt.Sprintf("vllm-%d", i), Labels: l, IP: ips[i], Ready: true}); err != nil {

@@ -127,25 +127,12 @@ func TestPodLabelsOnValuesAndSeries(t *testing.T) {
 		ips[0]: "# TYPE queue gauge\nqueue{model_name=\"m\"} 3\n",
 		ips[1]: "# TYPE queue gauge\nqueue{model_name=\"m\",llm_d_ai_variant=\"exposed\",instance=\"engine-1\"} 5\n",
 	}
-	servers, err := localcluster.ServeAll(ips, func(ip string) http.Handler {
+	port, _ := servePods(t, ctx, ns, "vllm", ips, func(ip string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 			_, _ = w.Write([]byte(bodies[ip]))
 		})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, s := range servers {
-			_ = s.Close()
-		}
-	})
-	port := int32(servers[0].Port)
-	sel := map[string]string{"app": "vllm"}
-	if err := cp.CreateService(ctx, ns, "vllm", sel, port); err != nil {
-		t.Fatal(err)
-	}
 	for i, variant := range []string{"small", "large"} {
 		l := map[string]string{"app": "vllm", "llm-d.ai/variant": variant}
 		if i == 0 {

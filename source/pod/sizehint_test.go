@@ -36,7 +36,7 @@ func TestOnePodsSizeIsNotEveryPodsAllocation(t *testing.T) {
 	for i := range fat {
 		fmt.Fprintf(&fatBody, "debug_series{i=\"%d\"} 1\n", i)
 	}
-	servers, err := localcluster.ServeAll(ips, func(ip string) http.Handler {
+	port, sel := servePods(t, ctx, ns, "big", ips, func(ip string) http.Handler {
 		body := "queue 1\n"
 		if ip == ips[0] {
 			body = fatBody.String()
@@ -46,19 +46,6 @@ func TestOnePodsSizeIsNotEveryPodsAllocation(t *testing.T) {
 			_, _ = w.Write([]byte(body))
 		})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, s := range servers {
-			_ = s.Close()
-		}
-	})
-	port := int32(servers[0].Port)
-	sel := map[string]string{"app": "big"}
-	if err := cp.CreateService(ctx, ns, "big", sel, port); err != nil {
-		t.Fatal(err)
-	}
 	addPods := func(prefix string, from, n int) {
 		for i := range n {
 			if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: fmt.Sprintf("%s-%02d", prefix, i), Labels: sel, IP: ips[from+i], Ready: true}); err != nil {
