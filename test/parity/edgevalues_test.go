@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/podscrape/podscrape/source"
 )
 
 // The values an exposition can hold that arithmetic treats specially, through the whole
@@ -22,16 +19,6 @@ func TestEdgeValuesAnswerAsPrometheus(t *testing.T) {
 	defer cancel()
 	names := []string{"vllm-a", "vllm-b"}
 	var body [2]atomic.Pointer[string]
-	handler := func(name string) http.Handler {
-		i := 0
-		if name == "vllm-b" {
-			i = 1
-		}
-		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-			_, _ = w.Write([]byte(*body[i].Load()))
-		})
-	}
 	gauges := []string{"NaN", "+Inf", "-Inf", "-0", "1e300", "5e-324", "-1.7976931348623157e308", "0"}
 	counters := []string{"9007199254740993", "9007199254740995", "3", "18446744073709551616", "1e-10"}
 	expose := func(step int) {
@@ -59,28 +46,12 @@ func TestEdgeValuesAnswerAsPrometheus(t *testing.T) {
 		"ratio":     `edge / on(pod) group_left big_total`,
 		"sign":      `sgn(edge)`,
 	}
-	sc := startScene(t, ctx, sceneSpec{prefix: "edge", names: names, handler: handler, queries: queries})
-	prom, src := sc.prom, sc.src
+	sc := startScene(t, ctx, sceneSpec{prefix: "edge", names: names, handler: exposingCurrent(names, body[:]), queries: queries})
 	for step := 0; step < 9; step++ {
 		if step > 0 {
 			expose(step)
 		}
-		waitScraped(t, ctx, prom, time.Now(), len(names))
-		results, err := src.Refresh(ctx, source.RefreshSpec{})
-		if err != nil {
-			t.Fatalf("step %d: %v", step, err)
-		}
-		at := results["edge"].CollectedAt
-		waitScraped(t, ctx, prom, at, len(names))
-		for name, q := range queries {
-			v, _, _, err := prom.API.Query(ctx, q, at)
-			if err != nil {
-				t.Fatalf("step %d: %s on Prometheus: %v", step, name, err)
-			}
-			if got, want := ours(results[name]), theirs(v); !sameBits(got, want) {
-				t.Errorf("step %d: %s at %s:\n ours   %v (Error %v)\n theirs %v", step, name, at.Format(time.RFC3339Nano), got, results[name].Error, want)
-			}
-		}
+		compareStepAt(t, ctx, sc, len(names), step, queries, "edge", sameBits)
 	}
 }
 

@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/podscrape/podscrape/source"
 )
 
 // The history's own series bookkeeping against the real server's, step after step over
@@ -23,17 +20,7 @@ func TestOwnTimestampsAndStalenessAnswerAsPrometheus(t *testing.T) {
 	defer cancel()
 	names := []string{"vllm-a", "vllm-b"}
 	var body [2]atomic.Pointer[string] // each pod's exposition of the current step
-	handler := func(name string) http.Handler {
-		i := 0
-		if name == "vllm-b" {
-			i = 1
-		}
-		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-			_, _ = w.Write([]byte(*body[i].Load()))
-		})
-	}
-	stepAt := map[int]int64{} // each step's own timestamp, ms
+	stepAt := map[int]int64{}          // each step's own timestamp, ms
 	expose := func(step int) {
 		now := time.Now().Add(-time.Second).UnixMilli()
 		stepAt[step] = now
@@ -65,28 +52,11 @@ func TestOwnTimestampsAndStalenessAnswerAsPrometheus(t *testing.T) {
 		"last_flap":  `last_over_time(flap[5m])`,
 		"flap_count": `count by (pod) (count_over_time(flap[5m]) > 0)`,
 	}
-	sc := startScene(t, ctx, sceneSpec{prefix: "ownts", names: names, handler: handler, queries: queries})
-	prom, src := sc.prom, sc.src
+	sc := startScene(t, ctx, sceneSpec{prefix: "ownts", names: names, handler: exposingCurrent(names, body[:]), queries: queries})
 	for step := 1; step <= 5; step++ {
 		if step > 1 {
 			expose(step)
 		}
-		waitScraped(t, ctx, prom, time.Now(), len(names))
-		results, err := src.Refresh(ctx, source.RefreshSpec{})
-		if err != nil {
-			t.Fatalf("step %d: %v", step, err)
-		}
-		at := results["up"].CollectedAt
-		// Prometheus has scraped this step's exposition before at, as we have.
-		waitScraped(t, ctx, prom, at, len(names))
-		for name, q := range queries {
-			v, _, _, err := prom.API.Query(ctx, q, at)
-			if err != nil {
-				t.Fatalf("step %d: %s on Prometheus: %v", step, name, err)
-			}
-			if got, want := ours(results[name]), theirs(v); !maps.Equal(got, want) {
-				t.Errorf("step %d: %s at %s:\n ours   %v (Error %v)\n theirs %v", step, name, at.Format(time.RFC3339Nano), got, results[name].Error, want)
-			}
-		}
+		compareStepAt(t, ctx, sc, len(names), step, queries, "up", maps.Equal[series, series])
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,4 +116,41 @@ func startScene(t *testing.T, ctx context.Context, spec sceneSpec) scene {
 		instances[name] = net.JoinHostPort(ips[i], strconv.Itoa(port))
 	}
 	return scene{ns: ns, instances: instances, port: port, prom: prom, src: src}
+}
+
+// exposingCurrent is a sceneSpec handler under which pod names[i] answers *bodies[i].Load()
+// in the text format: the exposition a test stored for the current step.
+func exposingCurrent(names []string, bodies []atomic.Pointer[string]) func(name string) http.Handler {
+	return func(name string) http.Handler {
+		i := slices.Index(names, name)
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			_, _ = w.Write([]byte(*bodies[i].Load()))
+		})
+	}
+}
+
+// compareStepAt waits for the real server to scrape sc's pods, refreshes sc.src, waits
+// for the server to have scraped before the instant of the result of query key, and
+// compares every query's answer at that instant with the server's by same.
+func compareStepAt(t *testing.T, ctx context.Context, sc scene, pods, step int, queries map[string]string, key string, same func(ours, theirs series) bool) {
+	t.Helper()
+	prom, src := sc.prom, sc.src
+	waitScraped(t, ctx, prom, time.Now(), pods)
+	results, err := src.Refresh(ctx, source.RefreshSpec{})
+	if err != nil {
+		t.Fatalf("step %d: %v", step, err)
+	}
+	at := results[key].CollectedAt
+	// Prometheus has scraped this step's exposition before at, as we have.
+	waitScraped(t, ctx, prom, at, pods)
+	for name, q := range queries {
+		v, _, _, err := prom.API.Query(ctx, q, at)
+		if err != nil {
+			t.Fatalf("step %d: %s on Prometheus: %v", step, name, err)
+		}
+		if got, want := ours(results[name]), theirs(v); !same(got, want) {
+			t.Errorf("step %d: %s at %s:\n ours   %v (Error %v)\n theirs %v", step, name, at.Format(time.RFC3339Nano), got, results[name].Error, want)
+		}
+	}
 }
