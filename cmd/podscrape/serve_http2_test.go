@@ -3,16 +3,11 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"net/url"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"golang.org/x/net/http2"
-
-	"github.com/podscrape/podscrape/internal/localcluster"
 )
 
 // TestServeBoundsHTTP2Streams: over https, serve speaks HTTP/2 and tells each connection
@@ -20,26 +15,7 @@ import (
 // SETTINGS_MAX_CONCURRENT_STREAMS), as kube-apiserver does. Before, Go's default 250:
 // 512 connections carried 128,000 unauthenticated requests at once.
 func TestServeBoundsHTTP2Streams(t *testing.T) {
-	ca, err := localcluster.NewCA("podscrape-serve-h2-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.ServerCert([]string{"127.0.0.1"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	ca, certFile, keyFile := servingCert(t, "podscrape-serve-h2-test")
 	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h",
 		"--tls-cert-file", certFile, "--tls-key-file", keyFile)
 	u, err := url.Parse(base)

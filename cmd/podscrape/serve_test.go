@@ -214,10 +214,11 @@ func TestServeUsageErrors(t *testing.T) {
 	}
 }
 
-// TestServeTLS serves https with --tls-cert-file and --tls-key-file: a client that trusts
-// the CA gets the API, the URL printed says https.
-func TestServeTLS(t *testing.T) {
-	ca, err := localcluster.NewCA("podscrape-serve-test")
+// servingCert writes a key and a certificate for 127.0.0.1 signed by a new CA named
+// name into files of a temporary directory, and returns the CA and the files' paths.
+func servingCert(t *testing.T, name string) (*localcluster.CA, string, string) {
+	t.Helper()
+	ca, err := localcluster.NewCA(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,6 +238,13 @@ func TestServeTLS(t *testing.T) {
 	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return ca, certFile, keyFile
+}
+
+// TestServeTLS serves https with --tls-cert-file and --tls-key-file: a client that trusts
+// the CA gets the API, the URL printed says https.
+func TestServeTLS(t *testing.T) {
+	ca, certFile, keyFile := servingCert(t, "podscrape-serve-test")
 	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h", "--tls-cert-file", certFile, "--tls-key-file", keyFile,
 		"--pod-label", "llm-d.ai/variant")
 	if !strings.HasPrefix(base, "https://") {
