@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/model"
-
 	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/pod"
 )
@@ -118,20 +116,5 @@ func TestFailedScrapeReportsAsPrometheus(t *testing.T) {
 // started after since, up or down.
 func waitAnyScrape(t *testing.T, ctx context.Context, sc scene, since time.Time, want int) {
 	t.Helper()
-	expr := fmt.Sprintf("count(timestamp(up) > %f)", float64(since.UnixMilli())/1000)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		v, _, _, err := sc.prom.API.Query(ctx, expr, time.Now())
-		if vec, ok := v.(model.Vector); err == nil && ok && len(vec) == 1 && int(vec[0].Value) >= want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus did not scrape all %d targets after %s within 30s (last: %v, %v)", want, since, v, err)
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	waitCounted(t, ctx, sc.prom, fmt.Sprintf("count(timestamp(up) > %f)", float64(since.UnixMilli())/1000), since, want)
 }

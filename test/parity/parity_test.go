@@ -179,7 +179,13 @@ func waitScraped(t *testing.T, ctx context.Context, prom *promserver.Server, sin
 	t.Helper()
 	// timestamp() of a plain selector is the sample's own time (of any other expression,
 	// the evaluation time).
-	expr := fmt.Sprintf("count((timestamp(up) > %f) and (up == 1))", float64(since.UnixMilli())/1000)
+	waitCounted(t, ctx, prom, fmt.Sprintf("count((timestamp(up) > %f) and (up == 1))", float64(since.UnixMilli())/1000), since, want)
+}
+
+// waitCounted polls expr, a count of the targets Prometheus scraped after since, until
+// it reaches want, for at most 30s.
+func waitCounted(t *testing.T, ctx context.Context, prom *promserver.Server, expr string, since time.Time, want int) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		v, _, _, err := prom.API.Query(ctx, expr, time.Now())
