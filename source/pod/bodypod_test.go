@@ -145,3 +145,13 @@ func servePods(t *testing.T, ctx context.Context, ns, svc string, ips []string, 
 	}
 	return port, sel
 }
+
+// mustRefresh refreshes every query of s, failing the test on an error.
+func mustRefresh(t *testing.T, s *PodScrapingSource) map[string]*source.MetricResult {
+	t.Helper()
+	rs, err := s.Refresh(context.Background(), source.RefreshSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}

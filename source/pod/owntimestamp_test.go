@@ -1,7 +1,6 @@
 package pod
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -23,15 +22,7 @@ func TestPromQLExposedTimestampsKept(t *testing.T) {
 		{Name: "stamped", Template: "stamped"},
 		{Name: "plain", Template: "plain"},
 	})
-	refresh := func() map[string]*source.MetricResult {
-		t.Helper()
-		rs, err := s.Refresh(context.Background(), source.RefreshSpec{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rs
-	}
-	rs := refresh()
+	rs := mustRefresh(t, s)
 	if got := rs["stamped_at"].FirstValue().Value; len(rs["stamped_at"].Values) != 1 || got != float64(own.UnixMilli())/1000 {
 		t.Errorf("timestamp(stamped) = %v, want the exposed %v", rs["stamped_at"].Values, float64(own.UnixMilli())/1000)
 	}
@@ -42,7 +33,7 @@ func TestPromQLExposedTimestampsKept(t *testing.T) {
 	// Both vanish: the series without a timestamp is stale at once, the stamped one is not.
 	p.set("other 1\n", false)
 	clk.Step(15 * time.Second)
-	rs = refresh()
+	rs = mustRefresh(t, s)
 	if len(rs["plain"].Values) != 0 {
 		t.Errorf("plain after it vanished = %v, want none (stale)", rs["plain"].Values)
 	}
@@ -60,23 +51,15 @@ func TestPromQLSeriesOfSeveralPoints(t *testing.T) {
 	p1, p2 := t0.Add(-40*time.Second), t0.Add(-20*time.Second)
 	_, cfg := startBodyPod(t, fmt.Sprintf("pts 1 %d\npts 2 %d\nother 3\n", p1.UnixMilli(), p2.UnixMilli()))
 	s, clk := fakeClockSource(t, cfg, t0, []source.QueryTemplate{{Name: "other", Template: "other"}})
-	refresh := func() map[string]*source.MetricResult {
-		t.Helper()
-		rs, err := s.Refresh(context.Background(), source.RefreshSpec{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rs
-	}
 	// Two refreshes whose history stores other only.
-	refresh()
+	mustRefresh(t, s)
 	clk.Step(5 * time.Second)
-	refresh()
+	mustRefresh(t, s)
 	s.QueryList().MustRegister(source.QueryTemplate{Name: "points", Type: source.QueryTypePromQL, Template: "count_over_time(pts[2m])"})
 	s.QueryList().MustRegister(source.QueryTemplate{Name: "latest", Type: source.QueryTypePromQL, Template: "pts"})
 	for i := range 3 {
 		clk.Step(5 * time.Second)
-		rs := refresh()
+		rs := mustRefresh(t, s)
 		if got := rs["latest"]; len(got.Values) != 1 || got.FirstValue().Value != 2 || got.Error != nil {
 			t.Errorf("refresh %d: pts = %v (Error %v), want its latest point, 2, no error", i, got.Values, got.Error)
 		}

@@ -37,10 +37,7 @@ func TestPromQLResultKeepsEveryNote(t *testing.T) {
 		}
 		clk.Step(15 * time.Second)
 	}
-	rs, err := s.Refresh(context.Background(), source.RefreshSpec{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := mustRefresh(t, s)
 	if w := strings.Join(rs["gauge_rate"].Warnings, "\n"); !strings.Contains(w, "might not be a counter") || !strings.Contains(w, "estimated over the span held") {
 		t.Errorf("rate(load[1m]) warnings: %q, want the engine's note that load might not be a counter and the history's partial-window warning", rs["gauge_rate"].Warnings)
 	}

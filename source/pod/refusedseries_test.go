@@ -1,7 +1,6 @@
 package pod
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -23,10 +22,7 @@ func TestPromQLRefusedSeriesFailOnlyTheirSelectors(t *testing.T) {
 		{Name: "all", Template: `sum(q)`},
 		{Name: "any", Template: `count({k=~"sk.*"})`},
 	})
-	rs, err := s.Refresh(context.Background(), source.RefreshSpec{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := mustRefresh(t, s)
 	for name, want := range map[string]bool{"ok": false, "not_skewed": false, "other": false, "skewed": true, "all": true, "any": true} {
 		if got := errors.Is(rs[name].Error, ErrSampleAhead); got != want {
 			t.Errorf("%s: got Error %v; want ErrSampleAhead %t", name, rs[name].Error, want)
