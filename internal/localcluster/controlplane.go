@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -27,6 +28,9 @@ type ControlPlane struct {
 
 	env    *envtest.Environment
 	reaper *reaper // kills the processes if this one ends without Stop
+	// users serialises AddUser: envtest's certificate authority is not safe for
+	// concurrent use (its serial number is a shared big.Int), and parallel tests add users.
+	users sync.Mutex
 }
 
 // Options configures Start.
@@ -108,7 +112,10 @@ func (cp *ControlPlane) Stop() error {
 
 // AddUser adds a user that is authenticated (by client certificate) but granted nothing,
 // and returns a config acting as that user; grant it RBAC to test what it may do.
+// It is safe for concurrent use.
 func (cp *ControlPlane) AddUser(name string) (*rest.Config, error) {
+	cp.users.Lock()
+	defer cp.users.Unlock()
 	u, err := cp.env.ControlPlane.AddUser(envtest.User{Name: name}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("add user %s: %w", name, err)
