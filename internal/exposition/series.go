@@ -72,27 +72,18 @@ func (s *seriesSet) insert(h uint64) (int, bool) {
 	}
 }
 
-// addAt records a series hash whose sample has the timestamp t of its own (hasTS) or
-// none, and reports whether the series is new and whether to pass the sample on: a new
-// series, or a repeat with a timestamp of its own later than the series' latest (scrape
-// for a sample without one), which becomes its latest.
-func (s *seriesSet) addAt(h uint64, t int64, hasTS bool, scrape int64) (isNew, pass bool) {
-	isNew, pass, _ = s.addAtLatest(h, t, hasTS, scrape)
-	return isNew, pass
-}
-
-// addAtLatest is addAt, also returning the series' latest time once t is recorded (when
-// hasTS).
+// addAtLatest records a series hash whose sample has the timestamp t of its own (hasTS)
+// or none, and reports whether the series is new and whether to pass the sample on: a
+// new series, or a repeat with a timestamp of its own later than the series' latest
+// (scrape for a sample without one), which becomes its latest. latest is the series'
+// latest time once t is recorded (when hasTS).
 func (s *seriesSet) addAtLatest(h uint64, t int64, hasTS bool, scrape int64) (isNew, pass bool, latest int64) {
 	i, isNew := s.insert(h)
 	if !hasTS {
 		return isNew, isNew, 0
 	}
 	if len(s.times) == 0 {
-		s.times = slices.Grow(s.times[:0], len(s.slots))[:len(s.slots)]
-		for j := range s.times {
-			s.times[j] = noTimestamp
-		}
+		s.times = untimed(s.times, len(s.slots))
 	}
 	if !isNew {
 		latest := s.times[i]
@@ -107,15 +98,22 @@ func (s *seriesSet) addAtLatest(h uint64, t int64, hasTS bool, scrape int64) (is
 	return isNew, true, t
 }
 
+// untimed returns n times of series without a timestamp of their own, in buf's room
+// when it has enough.
+func untimed(buf []int64, n int) []int64 {
+	buf = slices.Grow(buf[:0], n)[:n]
+	for j := range buf {
+		buf[j] = noTimestamp
+	}
+	return buf
+}
+
 func (s *seriesSet) grow() {
 	old, oldTimes := s.slots, s.times
 	s.slots = make([]uint64, max(2*len(old), minSeriesSlots))
 	s.n = 0
 	if len(oldTimes) > 0 {
-		s.times = make([]int64, len(s.slots))
-		for j := range s.times {
-			s.times[j] = noTimestamp
-		}
+		s.times = untimed(nil, len(s.slots))
 	}
 	for k, h := range old {
 		if h != 0 {
