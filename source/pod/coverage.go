@@ -81,7 +81,7 @@ func (c storedSince) clone() storedSince {
 func (c storedSince) gapAt(w time.Time, lonely bool) (after time.Time, gap time.Duration, ok bool) {
 	n := len(c.appends)
 	// appends[i] is the first after w: w is in the spacing between appends[i-1] and it.
-	i := sort.Search(n, func(j int) bool { return c.appends[j].After(w) })
+	i := c.after(w)
 	if i == 0 || i == n {
 		return time.Time{}, 0, false
 	}
@@ -103,16 +103,18 @@ func (c storedSince) gapAt(w time.Time, lonely bool) (after time.Time, gap time.
 	return c.appends[i], gap, true
 }
 
+// after returns the index of the first append after t (len(appends) when none is).
+func (c storedSince) after(t time.Time) int {
+	return sort.Search(len(c.appends), func(j int) bool { return c.appends[j].After(t) })
+}
+
 // pairWithin reports whether two of the appends after from and at or before end are less
 // than rng apart: whether a window of rng between them (its start excluded, as PromQL's)
 // can hold two appends. For a window that spans from to end, it is whether it holds two;
 // for the windows of a subquery's steps, which lie between them, none holds two when no
 // two appends are that close.
 func (c storedSince) pairWithin(from, end time.Time, rng time.Duration) bool {
-	after := func(t time.Time) int {
-		return sort.Search(len(c.appends), func(j int) bool { return c.appends[j].After(t) })
-	}
-	for k, last := after(from)+1, after(end); k < last; k++ {
+	for k, last := c.after(from)+1, c.after(end); k < last; k++ {
 		if c.appends[k].Sub(c.appends[k-1]) < rng {
 			return true
 		}
@@ -139,10 +141,7 @@ func (c storedSince) pairIn(r history.Read, end, start time.Time) bool {
 	e := end.UnixMilli() - r.StepOffset.Milliseconds()   // the subquery's last time
 	hi := floorDiv(e, step) * step                       // its last step
 	lo := floorDiv(e-sub, step)*step + step              // its first, after its range's start
-	after := func(t time.Time) int {
-		return sort.Search(len(c.appends), func(j int) bool { return c.appends[j].After(t) })
-	}
-	for k, n := after(from)+1, after(last); k < n; k++ {
+	for k, n := c.after(from)+1, c.after(last); k < n; k++ {
 		a, b := c.appends[k-1].UnixMilli(), c.appends[k].UnixMilli()
 		if b-a >= rng {
 			continue
