@@ -1,10 +1,7 @@
 package prometheus
 
 import (
-	"fmt"
-	"io"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/podscrape/podscrape/internal/httpheader"
@@ -48,31 +45,4 @@ func (f *fileToken) get() (string, error) {
 	return token, nil
 }
 
-// maxTokenFileBytes bounds what is read of a token file, as source/pod bounds it: a
-// ServiceAccount token is a few KiB, and a path mistaken for the token's (a log, a
-// device such as /dev/zero) must not be read whole, nor sent in a header no server
-// accepts.
-const maxTokenFileBytes = 64 << 10
-
-func (f *fileToken) read() (string, error) {
-	file, err := os.Open(f.path)
-	if err != nil {
-		return "", fmt.Errorf("bearer token file: %w", err)
-	}
-	defer file.Close()
-	b, err := io.ReadAll(io.LimitReader(file, maxTokenFileBytes+1))
-	if err != nil {
-		return "", fmt.Errorf("bearer token file: %w", err)
-	}
-	if len(b) > maxTokenFileBytes {
-		return "", fmt.Errorf("bearer token file %s is over %d KiB: not a token", f.path, maxTokenFileBytes>>10)
-	}
-	token := strings.TrimSpace(string(b))
-	switch {
-	case token == "":
-		return "", fmt.Errorf("bearer token file %s is empty", f.path)
-	case !httpheader.ValidValue(token):
-		return "", fmt.Errorf("bearer token file %s holds characters a header cannot carry", f.path)
-	}
-	return token, nil
-}
+func (f *fileToken) read() (string, error) { return httpheader.ReadTokenFile(f.path) }
