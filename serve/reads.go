@@ -254,7 +254,7 @@ func podErrors(pods []podState) string {
 	for _, p := range pods[:min(len(pods), maxPodsNamed)] {
 		parts = append(parts, fmt.Sprintf("pod %s: %v", p.name, p.err))
 	}
-	return joinNamed(parts) + more(len(pods))
+	return strings.Join(parts, "; ") + more(len(pods))
 }
 
 // joinNamed joins the "pod name: why" parts, the first maxPodsNamed of them, then how
