@@ -13,7 +13,7 @@ func SetBeforeExec(s *Server, f func()) { s.beforeExec = f }
 // ScrapeNow scrapes every Service of s once, now.
 func ScrapeNow(ctx context.Context, s *Server) {
 	for _, svc := range s.services {
-		_, _ = svc.scrape(ctx, time.Now(), 0)
+		_, _ = svc.scrape(ctx, want{asked: time.Now()})
 	}
 }
 

@@ -132,27 +132,33 @@ func (s *Server) newService(ctx context.Context, c client.Reader, sc ServiceConf
 func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, svc := range s.services {
-		wg.Go(func() { svc.loop(ctx) })
+		wg.Go(func() { svc.loop(ctx, s.cfg.MaxAge) })
 	}
 	wg.Wait()
 	return nil
 }
 
-// loop scrapes svc now and then every interval; a scrape a query took (under MaxAge)
-// within the last three quarters of an interval stands in for the loop's, so frequent
-// queries do not add scrapes on top of the interval's (a quarter is left for the
-// ticker's jitter: the loop's own previous scrape never stands in).
-func (svc *service) loop(ctx context.Context) {
-	t := time.NewTicker(svc.cfg.Interval)
+// loop scrapes svc now and then on its schedule: every interval, re-phased after each
+// scrape a query takes under maxAge (schedule says why). When a scrape is due, a scrape
+// started within the last quarter of an interval stands in for it (a query's, whose
+// signal the loop has yet to read).
+func (svc *service) loop(ctx context.Context, maxAge time.Duration) {
+	first := time.Now()
+	_, _ = svc.scrape(ctx, want{asked: first})
+	sched := newSchedule(first, svc.cfg.Interval, maxAge)
+	t := time.NewTimer(time.Until(sched.next))
 	defer t.Stop()
-	_, _ = svc.scrape(ctx, time.Now(), 0)
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-svc.demands:
+			sched.demanded(*svc.demandStart.Load())
 		case now := <-t.C:
-			_, _ = svc.scrape(ctx, now, svc.cfg.Interval*3/4)
+			_, _ = svc.scrape(ctx, want{asked: now, maxAge: svc.cfg.Interval / 4})
+			sched.scraped(time.Now())
 		}
+		t.Reset(time.Until(sched.next))
 	}
 }
 
@@ -263,7 +269,7 @@ func (s *Server) freshen(ctx context.Context, timeout time.Duration, svcs []*ser
 	errs := make([]error, len(svcs))
 	for i, svc := range svcs {
 		wg.Go(func() {
-			_, errs[i] = svc.scrape(wait, now, s.cfg.MaxAge)
+			_, errs[i] = svc.scrape(wait, want{asked: now, maxAge: s.cfg.MaxAge, demand: true})
 		})
 	}
 	wg.Wait()

@@ -24,6 +24,11 @@ type service struct {
 
 	scrapes *flight.Group[want, *scrapeState] // runs never overlap: appends stay in order
 	state   atomic.Pointer[scrapeState]       // the latest scrape; nil before the first
+	// demandStart is the start of the latest scrape a query took under MaxAge (with
+	// its monotonic reading); demands is signalled after each, for the loop to re-phase
+	// on it (schedule). Without a loop running, the signal waits unread.
+	demandStart atomic.Pointer[time.Time]
+	demands     chan struct{}
 	everUp  atomic.Bool                       // a pod was scraped successfully at least once
 	metrics *serverMetrics
 }
@@ -76,9 +81,11 @@ func (st *scrapeState) unavailable() bool { return st.err != nil }
 
 // want is what a caller of a scrape asks: a scrape that started at or after
 // asked-maxAge. A run started for a caller that asked at t started at or after t.
+// demand marks a query's ask under MaxAge, not the loop's.
 type want struct {
 	asked  time.Time
 	maxAge time.Duration
+	demand bool
 }
 
 // scrapeWork runs a service's scrapes for its flight group.
@@ -89,14 +96,24 @@ func (w scrapeWork) Covers(have, w2 want) bool {
 }
 
 func (w scrapeWork) Merge(a, b want) want {
+	m := a
 	if b.asked.After(a.asked) {
-		return b
+		m = b
 	}
-	return a
+	m.demand = a.demand || b.demand
+	return m
 }
 
-func (w scrapeWork) Run(ctx context.Context, _ want) (*scrapeState, error) {
-	return w.s.scrapeOnce(ctx)
+func (w scrapeWork) Run(ctx context.Context, k want) (*scrapeState, error) {
+	st, err := w.s.scrapeOnce(ctx)
+	if err == nil && k.demand {
+		w.s.demandStart.Store(&st.start)
+		select {
+		case w.s.demands <- struct{}{}:
+		default: // the loop has a signal to read still; it reads the latest start
+		}
+	}
+	return st, err
 }
 
 func (w scrapeWork) Finish(_ want, st *scrapeState, err error) (*scrapeState, error) {
@@ -104,19 +121,19 @@ func (w scrapeWork) Finish(_ want, st *scrapeState, err error) (*scrapeState, er
 }
 
 func newService(cfg ServiceConfig, hist *history.History, m *serverMetrics, src *pod.PodScrapingSource) *service {
-	s := &service{cfg: cfg, key: cfg.key(), src: src, hist: hist, metrics: m}
+	s := &service{cfg: cfg, key: cfg.key(), src: src, hist: hist, metrics: m, demands: make(chan struct{}, 1)}
 	m.addService(s.key)
 	s.scrapes = flight.NewGroup[want, *scrapeState](scrapeWork{s})
 	return s
 }
 
-// scrape returns a scrape that started no more than maxAge before now: the latest one
-// when it is recent enough, else a new one, shared with concurrent callers.
-func (s *service) scrape(ctx context.Context, now time.Time, maxAge time.Duration) (*scrapeState, error) {
-	if st := s.state.Load(); st != nil && !st.start.Before(now.Add(-maxAge)) {
+// scrape returns a scrape that started no more than w.maxAge before w.asked: the latest
+// one when it is recent enough, else a new one, shared with concurrent callers.
+func (s *service) scrape(ctx context.Context, w want) (*scrapeState, error) {
+	if st := s.state.Load(); st != nil && !st.start.Before(w.asked.Add(-w.maxAge)) {
 		return st, nil
 	}
-	st, _, err := s.scrapes.Do(ctx, want{asked: now, maxAge: maxAge})
+	st, _, err := s.scrapes.Do(ctx, w)
 	return st, err
 }
 
