@@ -29,8 +29,8 @@ type service struct {
 	// on it (schedule). Without a loop running, the signal waits unread.
 	demandStart atomic.Pointer[time.Time]
 	demands     chan struct{}
-	everUp  atomic.Bool                       // a pod was scraped successfully at least once
-	metrics *serverMetrics
+	everUp      atomic.Bool // a pod was scraped successfully at least once
+	metrics     *serverMetrics
 }
 
 // scrapeState is what one scrape of a Service found. Immutable once stored.
