@@ -11,9 +11,6 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/value"
-	"github.com/prometheus/prometheus/storage"
-	"github.com/prometheus/prometheus/tsdb/chunkenc"
 )
 
 // Defaults of Options' zero fields.
@@ -532,27 +529,5 @@ func (h *History) PairWithin(ms []*labels.Matcher, from, to time.Time, rng time.
 	}
 	q := h.db.querier(mint, maxt, h.opts.LookbackDelta.Milliseconds())
 	defer q.Close()
-	// A Range in the hints: never an instant selector's latest sample alone.
-	set := q.Select(context.Background(), false, &storage.SelectHints{Start: mint, End: maxt, Range: rng.Milliseconds()}, ms...)
-	var it chunkenc.Iterator
-	for set.Next() {
-		it = set.At().Iterator(it)
-		prev, last := int64(math.MinInt64), 0.0
-		for it.Next() == chunkenc.ValFloat {
-			t, v := it.At()
-			if t < mint || t > maxt {
-				continue
-			}
-			last = v
-			if value.IsStaleNaN(v) {
-				continue
-			}
-			if prev != math.MinInt64 && t-prev < rng.Milliseconds() {
-				return true, true
-			}
-			prev = t
-		}
-		live = live || prev != math.MinInt64 && !value.IsStaleNaN(last)
-	}
-	return false, live
+	return q.pairWithin(ms, mint, maxt, rng.Milliseconds())
 }

@@ -3,10 +3,15 @@ package history
 import (
 	"context"
 	"maps"
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 )
 
 // TestAppendLatest: AppendStats.Latest is where a query reads the whole Append: the
@@ -111,4 +116,90 @@ func TestPairWithin(t *testing.T) {
 	if pair, live := h.PairWithin(y, t0, t0.Add(time.Hour), time.Hour); pair || live {
 		t.Errorf("PairWithin of a metric never stored: %v, %v", pair, live)
 	}
+}
+
+// TestPairWithinAsASelectReadsIt: PairWithin reads the series in place and stops at the
+// first pair; over random histories (targets failing and coming back, so staleness
+// markers and gaps, enough scrapes to complete chunks) it answers as the same walk over a
+// Select of every matching series does, for random spans and ranges.
+func TestPairWithinAsASelectReadsIt(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	h := newHistory(t, Options{Retention: time.Hour})
+	targets := []string{"a", "b", "c"}
+	at := t0
+	for range 400 {
+		at = at.Add(time.Duration(1+rnd.IntN(30)) * time.Second)
+		var scrapes []Scrape
+		for _, tg := range targets {
+			if rnd.IntN(5) == 0 {
+				scrapes = append(scrapes, scrape(tg, at)) // failed: its series are marked stale
+				continue
+			}
+			scrapes = append(scrapes, scrape(tg, at, "x", rnd.Float64(), "y", float64(rnd.IntN(3))))
+		}
+		mustAppend(t, h, at, scrapes...)
+	}
+	span := at.Sub(t0)
+	var outcomes [3]int // a pair; live without one; neither
+	for i := range 2000 {
+		name := []string{"x", "y", "z"}[rnd.IntN(3)]
+		ms := []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "__name__", name)}
+		if rnd.IntN(2) == 0 {
+			ms = append(ms, labels.MustNewMatcher(labels.MatchRegexp, "pod", []string{"a", "b|c", "c|z", "q"}[rnd.IntN(4)]))
+		}
+		from := t0.Add(time.Duration(rnd.Int64N(int64(span))) - time.Minute)
+		to := from.Add(time.Duration(rnd.Int64N(int64(10 * time.Minute))))
+		rng := time.Duration(rnd.IntN(90)) * time.Second
+		pair, live := h.PairWithin(ms, from, to, rng)
+		wantPair, wantLive := pairWithinBySelect(h, ms, from, to, rng)
+		if pair != wantPair || live != wantLive {
+			t.Fatalf("case %d: PairWithin(%v, t0+%s, t0+%s, %s) = %v, %v; a Select's walk: %v, %v", i, ms, from.Sub(t0), to.Sub(t0), rng, pair, live, wantPair, wantLive)
+		}
+		switch {
+		case pair:
+			outcomes[0]++
+		case live:
+			outcomes[1]++
+		default:
+			outcomes[2]++
+		}
+	}
+	if outcomes[0] < 30 || outcomes[1] < 30 || outcomes[2] < 30 {
+		t.Errorf("outcomes (pair, live alone, neither) %v: each should come up at least 30 times in 2,000 cases", outcomes)
+	}
+	if n := len(h.db.postings.all); n == 0 || len(h.db.postings.all[0].chunks) == 0 {
+		t.Errorf("no series has a completed chunk: the walk over complete chunks goes untested")
+	}
+}
+
+// pairWithinBySelect is PairWithin's walk over a Select of every matching series.
+func pairWithinBySelect(h *History, ms []*labels.Matcher, from, to time.Time, rng time.Duration) (pair, live bool) {
+	mint, maxt := from.UnixMilli()+1, to.UnixMilli()
+	if maxt < mint {
+		return false, false
+	}
+	q := h.db.querier(mint, maxt, h.opts.LookbackDelta.Milliseconds())
+	defer q.Close()
+	set := q.Select(context.Background(), false, &storage.SelectHints{Start: mint, End: maxt, Range: rng.Milliseconds()}, ms...)
+	var it chunkenc.Iterator
+	for set.Next() {
+		it = set.At().Iterator(it)
+		prev, last := int64(math.MinInt64), 0.0
+		for it.Next() == chunkenc.ValFloat {
+			t, v := it.At()
+			if t < mint || t > maxt {
+				continue
+			}
+			last = v
+			if value.IsStaleNaN(v) {
+				continue
+			}
+			if prev != math.MinInt64 && t-prev < rng.Milliseconds() {
+				return true, true
+			}
+			prev = t
+		}
+		live = live || prev != math.MinInt64 && !value.IsStaleNaN(last)
+	}
+	return false, live
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/util/annotations"
@@ -345,3 +346,73 @@ func (s *seriesSet) Next() bool {
 func (s *seriesSet) At() storage.Series              { return s.series[s.i] }
 func (*seriesSet) Err() error                        { return nil }
 func (*seriesSet) Warnings() annotations.Annotations { return nil }
+
+// pairWithin is History.PairWithin over [mint, maxt], as of the querier's epoch. It reads
+// the matching series in place, one at a time with the store's read lock held, and stops
+// at the first pair: the check runs before every evaluation of a rate, and a Select would
+// first copy out every matching series (200 pods' for an autoscaler's query).
+func (q *querier) pairWithin(ms []*labels.Matcher, mint, maxt, rng int64) (pair, live bool) {
+	q.s.mu.RLock()
+	defer q.s.mu.RUnlock()
+	var it chunkenc.Iterator
+	var head []byte
+	var c chunkenc.XORChunk
+	for _, m := range q.s.postings.candidates(ms) {
+		if !matchesAll(m.lset, ms) {
+			continue
+		}
+		w := pairWalk{mint: mint, end: min(maxt, m.visibleT(q.epoch)), rng: rng, prev: math.MinInt64}
+		for _, mc := range m.chunks {
+			if mc.maxT < mint || mc.minT > w.end {
+				continue
+			}
+			it = mc.chunk.Iterator(it)
+			if w.walk(it) {
+				return true, true
+			}
+		}
+		if h := &m.head; h.n > 0 && h.t >= mint && m.headMinT <= w.end {
+			// The open chunk's first two bytes are not its count (snapshot): a copy of it
+			// with the count, reused from series to series.
+			head = append(head[:0], h.b...)
+			binary.BigEndian.PutUint16(head, h.n)
+			c.Reset(head)
+			it = c.Iterator(it)
+			if w.walk(it) {
+				return true, true
+			}
+		}
+		live = live || w.prev != math.MinInt64 && !value.IsStaleNaN(w.last)
+	}
+	return false, live
+}
+
+// pairWalk walks one series' samples for pairWithin, chunk by chunk.
+type pairWalk struct {
+	mint, end, rng int64
+	prev           int64   // the last sample's time that was a value; math.MinInt64: none yet
+	last           float64 // the last sample's value, staleness markers included
+}
+
+// walk reads it's float samples in [mint, end] and reports whether two values (not
+// staleness markers) among those walked so far are less than rng apart.
+func (w *pairWalk) walk(it chunkenc.Iterator) bool {
+	for it.Next() == chunkenc.ValFloat {
+		t, v := it.At()
+		if t < w.mint {
+			continue
+		}
+		if t > w.end {
+			return false
+		}
+		w.last = v
+		if value.IsStaleNaN(v) {
+			continue
+		}
+		if w.prev != math.MinInt64 && t-w.prev < w.rng {
+			return true
+		}
+		w.prev = t
+	}
+	return false
+}

@@ -45,6 +45,14 @@ func BenchmarkServeVersusPrometheus(b *testing.B) {
 	if w := os.Getenv("SERVE_BENCH_WINDOW"); w != "" {
 		window, _ = time.ParseDuration(w)
 	}
+	// SERVE_BENCH_PHASE sets the polls' phase against serve's interval scrapes; unset, it
+	// is wherever the start puts it. 600ms is the phase past --max-age where, before serve
+	// re-phased its loop after a query's scrape, every query scraped and waited for the
+	// pods (BENCH.md, "serve after session 8's third review").
+	var phase time.Duration
+	if p := os.Getenv("SERVE_BENCH_PHASE"); p != "" {
+		phase, _ = time.ParseDuration(p)
+	}
 	fixture, err := os.ReadFile(filepath.Join(repoRoot(b), "testdata", "vllm-sim-metrics.txt"))
 	if err != nil {
 		b.Fatal(err)
@@ -89,6 +97,7 @@ func BenchmarkServeVersusPrometheus(b *testing.B) {
 		serving := time.Since(started)
 		waitReady(b, base)
 		ready := time.Since(started)
+		readyAt := time.Now() // within 20 ms of the end of serve's first scrape: its loop's phase
 		prom, err := promserver.Start(b.Context(), promserver.Options{Config: promserver.PodScrapeConfig(kubeconfig, interval, promserver.PodJob{
 			Name: svc.Name, Namespace: svc.Namespace, Selector: "app=" + svc.Name, Port: int(svc.Port),
 		})})
@@ -102,6 +111,16 @@ func BenchmarkServeVersusPrometheus(b *testing.B) {
 		var serveLat, promLat []time.Duration
 		var serveAge, promAge time.Duration
 		probes := 0
+		if phase > 0 {
+			// The polls' phase against serve's loop, as SERVE_BENCH_PHASE asks: its
+			// first scrape ended at readyAt, and its loop ticks every interval from there
+			// (until a query's scrape re-phases it).
+			first := readyAt.Add(phase)
+			for time.Until(first) < time.Second {
+				first = first.Add(interval)
+			}
+			time.Sleep(time.Until(first) - time.Second) // the ticker's first tick is at first
+		}
 		tick := time.NewTicker(time.Second)
 		for end := time.Now().Add(window); time.Now().Before(end); {
 			<-tick.C // the autoscaler's poll period: wall time, not a wait for an event
