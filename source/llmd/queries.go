@@ -88,8 +88,11 @@ const (
 	RequestRate = "request_rate"
 	// ModelRequestCount is upstream's model_request_count (scale_to_zero.go), unchanged:
 	// requests over the retention period (ParamRetentionPeriod), all pods. vLLM
-	// vllm:request_success_total (completed requests); SGLang sglang:num_requests_total,
-	// which upstream notes is SGLang's received-request counter.
+	// vllm:request_success_total, SGLang sglang:num_requests_total: both count a request
+	// when it finishes (SGLang's TokenizerMetricsCollector.observe_one_finished_request;
+	// its aborted requests go to sglang:num_aborted_requests_total instead), although
+	// upstream's comment calls SGLang's the received-request counter. On either engine a
+	// request still running, or one finishing after the window, is not in the count.
 	ModelRequestCount = "model_request_count"
 
 	// SchedulerQueueSize is upstream's scheduler_queue_size (saturation.go, epp.go),
