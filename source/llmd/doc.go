@@ -36,4 +36,18 @@
 // PodScrapingSourceConfig.PodLabels is PodLabels(); a Prometheus server needs the
 // relabeling upstream documents (a labelmap of __meta_kubernetes_pod_label_(.+), or a
 // rule copying __meta_kubernetes_pod_label_llm_d_ai_variant to llm_d_ai_variant).
+//
+// # Errors
+//
+// A PodScrapingSource's PromQL result keeps the healthy pods' values and carries, in
+// Error, a *pod.ScrapeError for each pod whose scrape failed. Upstream's collector
+// (internal/collector/replica_metrics.go at 11de7c3) returns an error for the whole model
+// when the kv_cache_usage or queue_length result HasError(), where a Prometheus server
+// answers the same query without an error (the failed pod's series just end): over a
+// PodScrapingSource that collector collects no replica metrics for the model while any
+// one of its pods fails its scrapes. Its readers of model_arrival_rate and of the
+// scheduler queues go further: a result with an Error counts as 0 and as no queue, so
+// one EPP of two failing reads as no demand at all, where the server would have given
+// the other EPP's. A caller that should act on the other pods reads the values, the
+// failed pods named by source.MetricResult.PodStatuses.
 package llmd
