@@ -67,6 +67,10 @@ func Start(opts Options) (*ControlPlane, error) {
 	apiserver, etcd := filepath.Join(dir, "kube-apiserver"), filepath.Join(dir, "etcd")
 	env.ControlPlane.GetAPIServer().Path = apiserver
 	env.ControlPlane.Etcd = &envtest.Etcd{Path: etcd}
+	// Dual-stack Services, as a dual-stack cluster's: IPv4 first (a Service without
+	// ipFamilies stays single-stack IPv4, envtest's default), and an IPv6 range, so a
+	// test can create a Service whose primary family is IPv6.
+	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.0.0.0/24,fd00:10:96::/112")
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("start control plane from %s: %w", dir, err)

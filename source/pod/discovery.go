@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"sort"
 	"strconv"
@@ -71,6 +72,10 @@ func (s *PodScrapingSource) discover(parent context.Context) ([]target, int, err
 		client.UnsafeDisableDeepCopy); err != nil {
 		return nil, 0, fmt.Errorf("list pods of service %s%s: %w", key, apiHint(parent, ctx, err, "list", "pods", key.Namespace), err)
 	}
+	var family corev1.IPFamily // the Service's primary: its endpoints' addresses
+	if len(svc.Spec.IPFamilies) > 0 {
+		family = svc.Spec.IPFamilies[0]
+	}
 	targets := make([]target, 0, len(pods.Items))
 	selected := 0
 	for i := range pods.Items {
@@ -79,7 +84,7 @@ func (s *PodScrapingSource) discover(parent context.Context) ([]target, int, err
 			continue
 		}
 		selected++
-		ip := podIP(p)
+		ip := podIP(p, family)
 		if !isReady(p) || ip == "" {
 			continue
 		}
@@ -134,8 +139,20 @@ func isReady(p *corev1.Pod) bool {
 	return false
 }
 
-// podIP is the pod's primary IP: status.podIPs[0], else status.podIP.
-func podIP(p *corev1.Pod) string {
+// podIP is the pod's address as the Service's endpoints give it: its IP of family, the
+// Service's primary IP family (spec.ipFamilies[0]), as the endpoints controller picks
+// it. A dual-stack pod's first IP may be of the other family (a single-stack IPv6
+// Service in a cluster whose pods get IPv4 first), where its server may not listen at
+// all. When the Service names no family or the pod has no IP of it, the pod's primary
+// IP: status.podIPs[0], else status.podIP.
+func podIP(p *corev1.Pod, family corev1.IPFamily) string {
+	if family != "" {
+		for _, ip := range p.Status.PodIPs {
+			if a, err := netip.ParseAddr(ip.IP); err == nil && (a.Unmap().Is4() == (family == corev1.IPv4Protocol)) {
+				return ip.IP
+			}
+		}
+	}
 	if len(p.Status.PodIPs) > 0 && p.Status.PodIPs[0].IP != "" {
 		return p.Status.PodIPs[0].IP
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/podscrape/podscrape/source"
 )
 
-func TestPodIPPrefersPodIPsFirst(t *testing.T) {
+func TestPodIPOfTheServicesFamilyElsePodIPsFirst(t *testing.T) {
 	ips := func(ips ...string) []corev1.PodIP {
 		out := make([]corev1.PodIP, len(ips))
 		for i, ip := range ips {
@@ -29,16 +29,22 @@ func TestPodIPPrefersPodIPsFirst(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		status corev1.PodStatus
+		family corev1.IPFamily // the Service's primary
 		want   string
 	}{
-		{"podIPs[0] differs from podIP", corev1.PodStatus{PodIP: "10.0.0.1", PodIPs: ips("10.0.0.2", "10.0.0.1")}, "10.0.0.2"},
-		{"dual stack, IPv6 first", corev1.PodStatus{PodIP: "10.0.0.1", PodIPs: ips("fd00::1", "10.0.0.1")}, "fd00::1"},
-		{"only podIP", corev1.PodStatus{PodIP: "10.0.0.1"}, "10.0.0.1"},
-		{"podIPs[0] empty", corev1.PodStatus{PodIP: "10.0.0.1", PodIPs: ips("")}, "10.0.0.1"},
-		{"no IP yet", corev1.PodStatus{}, ""},
+		{"podIPs[0] differs from podIP", corev1.PodStatus{PodIP: "10.0.0.1", PodIPs: ips("10.0.0.2", "10.0.0.1")}, "", "10.0.0.2"},
+		{"dual stack, IPv6 first", corev1.PodStatus{PodIP: "10.0.0.1", PodIPs: ips("fd00::1", "10.0.0.1")}, "", "fd00::1"},
+		{"dual stack, IPv6 first, IPv4 Service", corev1.PodStatus{PodIP: "fd00::1", PodIPs: ips("fd00::1", "10.0.0.1")}, corev1.IPv4Protocol, "10.0.0.1"},
+		{"dual stack, IPv4 first, IPv6 Service", corev1.PodStatus{PodIP: "10.0.0.1", PodIPs: ips("10.0.0.1", "fd00::1")}, corev1.IPv6Protocol, "fd00::1"},
+		{"dual stack, IPv4 first, IPv4 Service", corev1.PodStatus{PodIP: "10.0.0.1", PodIPs: ips("10.0.0.1", "fd00::1")}, corev1.IPv4Protocol, "10.0.0.1"},
+		{"IPv4 only, IPv6 Service", corev1.PodStatus{PodIP: "10.0.0.1", PodIPs: ips("10.0.0.1")}, corev1.IPv6Protocol, "10.0.0.1"},
+		{"only podIP, IPv6 Service", corev1.PodStatus{PodIP: "10.0.0.1"}, corev1.IPv6Protocol, "10.0.0.1"},
+		{"only podIP", corev1.PodStatus{PodIP: "10.0.0.1"}, "", "10.0.0.1"},
+		{"podIPs[0] empty", corev1.PodStatus{PodIP: "10.0.0.1", PodIPs: ips("")}, "", "10.0.0.1"},
+		{"no IP yet", corev1.PodStatus{}, corev1.IPv4Protocol, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := podIP(&corev1.Pod{Status: tc.status}); got != tc.want {
+			if got := podIP(&corev1.Pod{Status: tc.status}, tc.family); got != tc.want {
 				t.Fatalf("got %q, want %q", got, tc.want)
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -234,5 +235,92 @@ func TestDiscoveryExternalNameServiceIsAnError(t *testing.T) {
 	}
 	if n := len(rec.seen()); n != 0 {
 		t.Fatalf("pod requests: got %d, want none", n)
+	}
+}
+
+// TestDiscoveryAddressIsOfTheServicesIPFamily: a dual-stack pod is reached at its IP of
+// the Service's primary family (spec.ipFamilies[0]), as the endpoints controller gives
+// the Service's endpoints, not at its first IP: in a cluster whose pods get IPv4 first, a
+// single-stack IPv6 Service's pods may listen on IPv6 alone (and in an IPv6-first cluster,
+// an IPv4 Service's on 0.0.0.0, as vLLM's default host does), and were scraped where
+// nothing listens. A pod with no IP of that family is still scraped at its first IP.
+func TestDiscoveryAddressIsOfTheServicesIPFamily(t *testing.T) {
+	t.Parallel()
+	if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
+		t.Skipf("this machine has no IPv6 loopback: %v", err)
+	} else {
+		_ = ln.Close()
+	}
+	ns := newNamespace(t)
+	ctx := context.Background()
+	v4 := localcluster.NewAddressBlock().Next()
+	recs := map[string]*recorder{v4: {body: []byte("m 1\n")}, "::1": {body: []byte("m 1\n")}}
+	servers, err := localcluster.ServeAll([]string{v4, "::1"}, func(ip string) http.Handler { return recs[ip] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range servers {
+		t.Cleanup(func() { _ = s.Close() })
+	}
+	port := int32(servers[0].Port)
+	for _, c := range []struct {
+		name   string
+		family corev1.IPFamily // the Service's; "": none asked, the cluster's default (IPv4)
+		podIPs []string
+		want   string // the address scraped
+	}{
+		{"v6-service", corev1.IPv6Protocol, []string{v4, "::1"}, "::1"},
+		{"v4-service", corev1.IPv4Protocol, []string{"::1", v4}, v4},
+		{"default-service", "", []string{"::1", v4}, v4},
+		{"v4-service-v6-pod", corev1.IPv4Protocol, []string{"::1"}, "::1"}, // no IPv4: its first IP
+	} {
+		svc := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: c.name},
+			Spec: corev1.ServiceSpec{
+				Selector: map[string]string{"app": c.name},
+				Ports:    []corev1.ServicePort{{Name: "metrics", Port: port}},
+			},
+		}
+		if c.family != "" {
+			svc.Spec.IPFamilies = []corev1.IPFamily{c.family}
+		}
+		if err := cp.Client.Create(ctx, svc); err != nil {
+			t.Fatal(err)
+		}
+		p, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: c.name + "-pod", Labels: svc.Spec.Selector, IP: c.podIPs[0], Ready: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Status.PodIPs = nil
+		for _, ip := range c.podIPs {
+			p.Status.PodIPs = append(p.Status.PodIPs, corev1.PodIP{IP: ip})
+		}
+		if err := cp.Client.Status().Update(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		before := map[string]int{v4: len(recs[v4].seen()), "::1": len(recs["::1"].seen())}
+		s := newSource(t, pod.PodScrapingSourceConfig{ServiceName: c.name, ServiceNamespace: ns, MetricsPort: port})
+		pods, err := s.ScrapeSeries(ctx)
+		if err != nil {
+			t.Fatalf("%s: ScrapeSeries: %v", c.name, err)
+		}
+		for ip, rec := range recs {
+			got := len(rec.seen()) - before[ip]
+			want := 0
+			if ip == c.want {
+				want = 1
+			}
+			if got != want {
+				t.Errorf("%s (pod IPs %v): %d scrapes at %s, want %d (the pod scraped at %s)", c.name, c.podIPs, got, ip, want, c.want)
+			}
+		}
+		wantInstance := net.JoinHostPort(c.want, fmt.Sprint(port))
+		if len(pods) != 1 || !pods[0].Up || pods[0].Target.Get("instance") != wantInstance {
+			var got []string
+			for _, p := range pods {
+				got = append(got, fmt.Sprintf("%s up=%v %s", p.Pod, p.Up, p.Target))
+			}
+			t.Errorf("%s: scraped %v, want one pod up with instance %s", c.name, got, wantInstance)
+		}
 	}
 }
