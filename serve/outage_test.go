@@ -314,3 +314,48 @@ func TestRateAfterAnOutageLongerThanItsWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestSomeUnreadyPodsHoldingTheSeriesAreWarned: one of a model's two pods failing its
+// readiness probe under load is no longer scraped, and its series went stale: the sum
+// leaves out the busiest pod. A pod whose scrape failed is named in a warning; the pod
+// not Ready was left out silently, a smaller load with nothing to say so. It is named
+// now, as is an evicted one (finished); not a pod deleted or terminating (a scale-down),
+// nor one starting that never held the series.
+func TestSomeUnreadyPodsHoldingTheSeriesAreWarned(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	a, b := svc.Pods()[0], svc.Pods()[1]
+	a.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting 1\n")
+	b.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting 9\n")
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	const expr = "sum(vllm:num_requests_waiting)"
+	if code, r := query(t, base, expr); code != http.StatusOK || len(r.Warnings) != 0 || vector(t, r)[0].Value[1] != "10" {
+		t.Fatalf("healthy: %d %q %s %q, want 10 and no warning", code, r.Error, r.Data, r.Warnings)
+	}
+	if _, err := svc.AddPod(t.Context(), "starting"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Pod("starting").SetReady(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetReady(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	code, r := query(t, base, expr)
+	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || v[0].Value[1] != "1" {
+		t.Fatalf("pod %s not Ready: got %d %q %s, want 200 and pod %s's 1", b.Name, code, r.Error, r.Data, a.Name)
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "pod "+b.Name+": not Ready") || !strings.Contains(r.Warnings[0], svc.Namespace+"/"+svc.Name) ||
+		strings.Contains(r.Warnings[0], "starting") {
+		t.Errorf("pod %s not Ready: warnings %q, want one naming the Service and pod %s not Ready (not the starting pod)", b.Name, r.Warnings, b.Name)
+	}
+	// A selector of series pod b never held is not warned of it.
+	if code, r := query(t, base, `sum(vllm:num_requests_waiting{pod="`+a.Name+`"})`); code != http.StatusOK || len(r.Warnings) != 0 {
+		t.Errorf("a selector of pod %s alone: got %d %q %q, want 200 and no warning", a.Name, code, r.Error, r.Warnings)
+	}
+	if err := b.Delete(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if code, r := query(t, base, expr); code != http.StatusOK || len(r.Warnings) != 0 {
+		t.Errorf("pod %s deleted (a scale-down): got %d %q %q, want 200 and no warning", b.Name, code, r.Error, r.Warnings)
+	}
+}

@@ -155,6 +155,9 @@ func (s *Server) availability(ctx context.Context, sels [][]*labels.Matcher, rea
 			warnings = append(warnings, fmt.Sprintf("service %s: %d of %d pods failed their latest scrape at %s, the answer leaves them out: %s",
 				svc.key, len(failed), len(st.pods), st.start.UTC().Format(warningTime), podErrors(failed)))
 		}
+		if w := svc.unreadyWarning(st, sels); w != "" {
+			warnings = append(warnings, w)
+		}
 	}
 	for _, svc := range may {
 		if st := svc.state.Load(); st != nil && st.appendErr != nil {
@@ -209,6 +212,31 @@ func (svc *service) onlyDownHold(ctx context.Context, st *scrapeState, sels [][]
 		return fmt.Sprintf("service %s: every pod with series matching %s %s: %s", svc.key, selectorText(m), what, joinNamed(parts))
 	}
 	return ""
+}
+
+// unreadyWarning names the pods of st.unready holding series a data selector of sels
+// matches: no longer scraped because they are not Ready (a pod failing its readiness
+// probe under load, the busiest one) or have finished, their series went stale, and the
+// answer leaves them out, as it leaves out the pods that failed, which are named too.
+// "" when there are none.
+func (svc *service) unreadyWarning(st *scrapeState, sels [][]*labels.Matcher) string {
+	var parts []string
+	for _, p := range st.unready {
+		for _, m := range sels {
+			if onlySynthetic(m) || svc.excludes(m) {
+				continue
+			}
+			if svc.hist.Holds(append(slices.Clip(m), labels.MustNewMatcher(labels.MatchEqual, podLabel, p.name))) {
+				parts = append(parts, fmt.Sprintf("pod %s: %s", p.name, p.why))
+				break
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("service %s: %d pods holding series the query reads are no longer scraped (as of the latest scrape at %s), the answer leaves them out: %s",
+		svc.key, len(parts), st.start.UTC().Format(warningTime), joinNamed(parts))
 }
 
 // unready says why pod name of svc's namespace is selected but not scraped: "not Ready",

@@ -3,6 +3,8 @@ package serve
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -53,7 +55,16 @@ type scrapeState struct {
 	// for a Service that never had pods. Queries read pods alone: a Service with no pod
 	// list has no pod to answer up for.
 	lastPods []podState
+	// unready are the pods the history holds series of that this scrape did not scrape
+	// because they are not Ready or have finished (see service.unready), sorted by name:
+	// their series went stale, so an answer leaves them out, and a query whose data
+	// selectors read their series is warned (availability). Carried from one scrape to
+	// the next while the pod stays so and its series are held.
+	unready []unreadyPod
 }
+
+// unreadyPod is a pod no longer scraped, and why (service.unready's words).
+type unreadyPod struct{ name, why string }
 
 // podState is one pod's target at one scrape.
 type podState struct {
@@ -179,9 +190,52 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 	if err != nil {
 		st.lastPods = downPods(s.state.Load(), st)
 	}
+	st.unready = s.unreadyHolders(ctx, s.state.Load(), st)
 	s.state.Store(st)
 	s.metrics.observeScrape(s.key, st)
 	return st, nil
+}
+
+// unreadyHolders returns st.unready: of the pods prev scraped or carried, and prev's
+// unready pods, those st did not scrape that are not Ready or have finished, and whose
+// series the history still holds. A pod gone, terminating (a scale-down) or Ready again
+// is dropped, and so is one whose series the retention dropped. While the Service gave
+// nothing (st.err: no pod was scraped), prev's are kept as they were.
+func (s *service) unreadyHolders(ctx context.Context, prev, st *scrapeState) []unreadyPod {
+	if prev == nil {
+		return nil
+	}
+	if st.err != nil && len(st.pods) == 0 {
+		return prev.unready
+	}
+	scraped := make(map[string]bool, len(st.pods))
+	for _, p := range st.pods {
+		scraped[p.name] = true
+	}
+	var out []unreadyPod
+	seen := map[string]bool{}
+	check := func(name string) {
+		if scraped[name] || seen[name] {
+			return
+		}
+		seen[name] = true
+		why := s.unready(ctx, name)
+		if why == "" || !s.hist.Holds([]*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, podLabel, name)}) {
+			return
+		}
+		out = append(out, unreadyPod{name: name, why: why})
+	}
+	for _, p := range prev.pods {
+		check(p.name)
+	}
+	for _, p := range prev.lastPods {
+		check(p.name)
+	}
+	for _, p := range prev.unready {
+		check(p.name)
+	}
+	slices.SortFunc(out, func(a, b unreadyPod) int { return strings.Compare(a.name, b.name) })
+	return out
 }
 
 // downPods returns the pods prev showed (those it scraped, else those it carried), each
