@@ -82,12 +82,18 @@ func (svc *service) target(p podState) *target {
 	if path == "" {
 		path = pod.DefaultMetricsPath
 	}
+	// A MetricsPath may carry a query (the library checked it parses): the URL keeps it,
+	// and the discovered labels have it as Prometheus writes a scrape config's params.
+	u, _ := url.Parse(path)
+	if u == nil {
+		u = &url.URL{Path: path}
+	}
 	scrapeURL := ""
 	var se *pod.ScrapeError
 	if errors.As(p.err, &se) {
 		scrapeURL = se.URL
 	} else if inst := p.labels.Get("instance"); inst != "" {
-		scrapeURL = (&url.URL{Scheme: scheme, Host: inst, Path: path}).String()
+		scrapeURL = (&url.URL{Scheme: scheme, Host: inst, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}).String()
 	}
 	timeout := cfg.ScrapeTimeout
 	if timeout == 0 {
@@ -96,7 +102,7 @@ func (svc *service) target(p podState) *target {
 	t := &target{
 		DiscoveredLabels: map[string]string{
 			"__scheme__":       scheme,
-			"__metrics_path__": path,
+			"__metrics_path__": u.Path,
 			"job":              svc.cfg.Source.ServiceName,
 		},
 		Labels:             p.labels,
@@ -111,6 +117,11 @@ func (svc *service) target(p podState) *target {
 	}
 	if inst := p.labels.Get("instance"); inst != "" {
 		t.DiscoveredLabels["__address__"] = inst
+	}
+	for k, v := range u.Query() {
+		if len(v) > 0 {
+			t.DiscoveredLabels["__param_"+k] = v[0]
+		}
 	}
 	if !p.up {
 		t.Health = "down"

@@ -75,3 +75,36 @@ func TestTargetsOfAFailedServiceAreItsLastPodsDown(t *testing.T) {
 		t.Errorf("targets of a Service that never listed pods: %s, want none", r.Data)
 	}
 }
+
+// TestTargetsScrapeURLKeepsTheMetricsPathsQuery: a MetricsPath with a query (a pod that
+// serves its metrics at /metrics?format=prometheus) is scraped with the query, and a
+// target that failed showed it so; a healthy target showed /metrics%3Fformat=prometheus,
+// a URL that asks for another path. Its discovered __metrics_path__ is the path, the
+// query in __param_ labels, as Prometheus writes a scrape config's params.
+func TestTargetsScrapeURLKeepsTheMetricsPathsQuery(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	cfg := serviceConfig(svc)
+	cfg.Source.MetricsPath = "/metrics?format=prometheus"
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{cfg}})
+	_, r := call(t, http.MethodGet, base, "/api/v1/targets", nil)
+	var d struct {
+		ActiveTargets []struct {
+			DiscoveredLabels map[string]string `json:"discoveredLabels"`
+			ScrapeURL        string            `json:"scrapeUrl"`
+			Health           string            `json:"health"`
+		} `json:"activeTargets"`
+	}
+	if err := json.Unmarshal(r.Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.ActiveTargets) != 1 {
+		t.Fatalf("targets %s, want one", r.Data)
+	}
+	tg := d.ActiveTargets[0]
+	if want := svc.Pods()[0].URL() + "/metrics?format=prometheus"; tg.Health != "up" || tg.ScrapeURL != want {
+		t.Errorf("target: health %s, scrapeUrl %q; want up and %q", tg.Health, tg.ScrapeURL, want)
+	}
+	if got := tg.DiscoveredLabels; got["__metrics_path__"] != "/metrics" || got["__param_format"] != "prometheus" {
+		t.Errorf("discoveredLabels %v, want __metrics_path__ /metrics and __param_format prometheus", got)
+	}
+}
