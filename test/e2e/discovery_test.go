@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -12,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/podscrape/podscrape/internal/localcluster"
 	"github.com/podscrape/podscrape/source"
@@ -323,4 +325,121 @@ func TestDiscoveryAddressIsOfTheServicesIPFamily(t *testing.T) {
 			t.Errorf("%s: scraped %v, want one pod up with instance %s", c.name, got, wantInstance)
 		}
 	}
+}
+
+// TestDiscoveryReadsTheReadyConditionOnly holds the rules docs/library.md writes where
+// podscrape and the EndpointSlice controller differ or could: a Service with
+// publishNotReadyAddresses (its endpoints list not-Ready pods as ready) still has only
+// its Ready pods scraped, and with none Ready, ScrapeSeries says ErrNoReadyPods; a pod
+// whose readiness gate holds its Ready condition False is not scraped; a pod of phase
+// Unknown still Ready is. Every key of a selector of several must match, with its value
+// (an empty value too). The selector and the Service are read at each refresh: a
+// selector changed, or the Service deleted and created again, is followed.
+func TestDiscoveryReadsTheReadyConditionOnly(t *testing.T) {
+	t.Parallel()
+	body := serve([]byte("m 1\n"))
+	f := startService(t,
+		podDef{name: "ready", handler: body},
+		podDef{name: "not-ready", handler: body, notReady: true},
+		podDef{name: "gated", handler: body},
+		podDef{name: "unknown-phase", handler: body},
+		podDef{name: "lacks-a-key", handler: body},
+		podDef{name: "other-value", handler: body},
+	)
+	ctx := context.Background()
+	sel := map[string]string{"app": f.svc, "llm-d.ai/model": "qwen3", "llm-d.ai/variant": "", "tier": "serve"}
+	get := func(name string) *corev1.Pod {
+		var p corev1.Pod
+		if err := cp.Client.Get(ctx, keyOf(f.ns, name), &p); err != nil {
+			t.Fatal(err)
+		}
+		return &p
+	}
+	for name, labels := range map[string]map[string]string{
+		"ready":         sel,
+		"not-ready":     sel,
+		"gated":         sel,
+		"unknown-phase": sel,
+		"lacks-a-key":   {"app": f.svc, "llm-d.ai/model": "qwen3", "tier": "serve"},
+		"other-value":   {"app": f.svc, "llm-d.ai/model": "llama", "llm-d.ai/variant": "", "tier": "serve"},
+	} {
+		p := get(name)
+		p.Labels = maps.Clone(labels)
+		p.Labels["extra"] = "x" // a pod's other labels do not matter
+		if err := cp.Client.Update(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The kubelet holds Ready False while a readiness gate's condition is not True,
+	// its containers ready.
+	gated := get("gated")
+	for i, c := range gated.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			gated.Status.Conditions[i].Status = corev1.ConditionFalse
+		}
+	}
+	gated.Status.Conditions = append(gated.Status.Conditions, corev1.PodCondition{Type: "example.com/load-balancer", Status: corev1.ConditionFalse})
+	if err := cp.Client.Status().Update(ctx, gated); err != nil {
+		t.Fatal(err)
+	}
+	unknown := get("unknown-phase")
+	unknown.Status.Phase = corev1.PodUnknown
+	if err := cp.Client.Status().Update(ctx, unknown); err != nil {
+		t.Fatal(err)
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "published"},
+		Spec: corev1.ServiceSpec{
+			ClusterIP: corev1.ClusterIPNone, PublishNotReadyAddresses: true, Selector: sel,
+			Ports: []corev1.ServicePort{{Name: "metrics", Port: 80, TargetPort: intstr.FromString("metrics")}},
+		},
+	}
+	if err := cp.Client.Create(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.config()
+	cfg.ServiceName = svc.Name
+	s := newSource(t, cfg)
+	scraped := func(what string, want ...string) {
+		t.Helper()
+		got := slices.Sorted(maps.Keys(upByPod(mustRefresh(t, s))))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: scraped %v, want %v", what, got, want)
+		}
+	}
+	scraped("publishNotReadyAddresses, four keys", "ready", "unknown-phase")
+
+	// The selector changed to the not-Ready pod's own label: it alone is selected.
+	p := get("not-ready")
+	p.Labels["only"] = "me"
+	if err := cp.Client.Update(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.Client.Get(ctx, keyOf(f.ns, svc.Name), svc); err != nil {
+		t.Fatal(err)
+	}
+	svc.Spec.Selector = map[string]string{"only": "me"}
+	if err := cp.Client.Update(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	scraped("the selector changed to the not-Ready pod")
+	if pods, err := s.ScrapeSeries(ctx); !errors.Is(err, pod.ErrNoReadyPods) {
+		t.Errorf("ScrapeSeries, only a not-Ready pod selected (publishNotReadyAddresses): got %d pods and error %v, want ErrNoReadyPods", len(pods), err)
+	}
+
+	// Deleted, then created again with the first selector.
+	if err := cp.Client.Delete(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := refresh(t, s); err == nil || !strings.Contains(err.Error(), f.ns+"/published") {
+		t.Errorf("Refresh with the Service deleted: error %v, want one naming %s/published", err, f.ns)
+	}
+	svc = &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "published"},
+		Spec:       corev1.ServiceSpec{Selector: sel, Ports: []corev1.ServicePort{{Name: "metrics", Port: 80}}},
+	}
+	if err := cp.Client.Create(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	scraped("the Service created again", "ready", "unknown-phase")
 }
