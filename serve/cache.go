@@ -45,7 +45,8 @@ func (e *CacheSyncError) Unwrap() error { return e.Err }
 // UID, resourceVersion, labels and deletionTimestamp, and its status' phase,
 // conditions and IPs; its spec (containers' env, volumes), annotations, owner
 // references and managedFields are dropped as it enters the cache. A Service is held
-// without its managedFields. A reader of the Cache sees nothing else of a Pod.
+// without its managedFields (discovery reads its selector, type and IP families). A
+// reader of the Cache sees nothing else of a Pod.
 type Cache struct {
 	cache.Cache
 	cancel context.CancelFunc

@@ -63,8 +63,11 @@ func TestCacheHoldsPodsWithoutTheirSpec(t *testing.T) {
 	if err := c.Get(t.Context(), client.ObjectKey{Namespace: svc.Namespace, Name: svc.Name}, &cachedSvc); err != nil {
 		t.Fatal(err)
 	}
-	if len(cachedSvc.ManagedFields) > 0 || len(cachedSvc.Spec.Selector) == 0 {
-		t.Errorf("cached service: %d managedFields entries, selector %v: want none, and the selector", len(cachedSvc.ManagedFields), cachedSvc.Spec.Selector)
+	// Discovery reads the Service's selector, type and IP families (a dual-stack pod is
+	// scraped at its IP of the Service's primary family).
+	if len(cachedSvc.ManagedFields) > 0 || len(cachedSvc.Spec.Selector) == 0 || cachedSvc.Spec.Type == "" || len(cachedSvc.Spec.IPFamilies) == 0 {
+		t.Errorf("cached service: %d managedFields entries, selector %v, type %q, ipFamilies %v: want none, and the rest kept",
+			len(cachedSvc.ManagedFields), cachedSvc.Spec.Selector, cachedSvc.Spec.Type, cachedSvc.Spec.IPFamilies)
 	}
 
 	srv, err := serve.New(t.Context(), c, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour})
