@@ -235,8 +235,13 @@ func (svc *service) unreadyWarning(st *scrapeState, sels [][]*labels.Matcher) st
 	if len(parts) == 0 {
 		return ""
 	}
+	// Not joinNamed: these pods are not targets, so /api/v1/targets does not list them.
+	named := strings.Join(parts[:min(len(parts), maxPodsNamed)], "; ")
+	if len(parts) > maxPodsNamed {
+		named += fmt.Sprintf("; and %d more pods", len(parts)-maxPodsNamed)
+	}
 	return fmt.Sprintf("service %s: %d pods holding series the query reads are no longer scraped (as of the latest scrape at %s), the answer leaves them out: %s",
-		svc.key, len(parts), st.start.UTC().Format(warningTime), joinNamed(parts))
+		svc.key, len(parts), st.start.UTC().Format(warningTime), named)
 }
 
 // unready says why pod name of svc's namespace is selected but not scraped: "not Ready",
