@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -222,6 +223,9 @@ func (svc *service) onlyDownHold(ctx context.Context, st *scrapeState, sels [][]
 func (svc *service) unreadyWarning(st *scrapeState, sels [][]*labels.Matcher) string {
 	var parts []string
 	for _, p := range st.unready {
+		if p.why == "" {
+			continue // not read yet (see unreadyHolders)
+		}
 		for _, m := range sels {
 			if onlySynthetic(m) || svc.excludes(m) {
 				continue
@@ -250,28 +254,38 @@ func (svc *service) unreadyWarning(st *scrapeState, sels [][]*labels.Matcher) st
 // Ready, or cannot be read. A finished pod was not removed by its controller: its model
 // lost that capacity, which is not "no load".
 func (svc *service) unready(ctx context.Context, name string) string {
+	why, _ := svc.unreadyOf(ctx, name)
+	return why
+}
+
+// unreadyOf is unready, with the error of a read that failed (not a pod not found, which
+// is gone): then why is "".
+func (svc *service) unreadyOf(ctx context.Context, name string) (why string, err error) {
 	if svc.pods == nil {
-		return ""
+		return "", nil
 	}
 	var p corev1.Pod
 	if err := svc.pods.Get(ctx, client.ObjectKey{Namespace: svc.cfg.Source.ServiceNamespace, Name: name}, &p); err != nil {
-		return ""
+		if apierrors.IsNotFound(err) {
+			return "", nil
+		}
+		return "", err
 	}
 	switch {
 	case p.DeletionTimestamp != nil:
-		return ""
+		return "", nil
 	case p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded:
-		return fmt.Sprintf("finished (%s)", p.Status.Phase)
+		return fmt.Sprintf("finished (%s)", p.Status.Phase), nil
 	}
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {
 			if c.Status == corev1.ConditionTrue {
-				return ""
+				return "", nil
 			}
-			return "not Ready"
+			return "not Ready", nil
 		}
 	}
-	return "not Ready"
+	return "not Ready", nil
 }
 
 // maxPodsNamed is how many pods' errors one warning or error names: a Service of 2,000

@@ -59,7 +59,8 @@ type scrapeState struct {
 	// because they are not Ready or have finished (see service.unready), sorted by name:
 	// their series went stale, so an answer leaves them out, and a query whose data
 	// selectors read their series is warned (availability). Carried from one scrape to
-	// the next while the pod stays so and its series are held.
+	// the next while the pod stays so and its series are held; a pod whose read failed
+	// is carried as it was (why "" when it was never read: not warned of).
 	unready []unreadyPod
 }
 
@@ -199,8 +200,9 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 // unreadyHolders returns st.unready: of the pods prev scraped or carried, and prev's
 // unready pods, those st did not scrape that are not Ready or have finished, and whose
 // series the history still holds. A pod gone, terminating (a scale-down) or Ready again
-// is dropped, and so is one whose series the retention dropped. While the Service gave
-// nothing (st.err: no pod was scraped), prev's are kept as they were.
+// is dropped, and so is one whose series the retention dropped; one whose read failed is
+// kept as prev had it, so that an API error does not lose it for good. While the
+// Service gave nothing (st.err: no pod was scraped), prev's are kept as they were.
 func (s *service) unreadyHolders(ctx context.Context, prev, st *scrapeState) []unreadyPod {
 	if prev == nil {
 		return nil
@@ -214,25 +216,30 @@ func (s *service) unreadyHolders(ctx context.Context, prev, st *scrapeState) []u
 	}
 	var out []unreadyPod
 	seen := map[string]bool{}
-	check := func(name string) {
+	check := func(name, was string) {
 		if scraped[name] || seen[name] {
 			return
 		}
 		seen[name] = true
-		why := s.unready(ctx, name)
-		if why == "" || !s.hist.Holds([]*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, podLabel, name)}) {
+		why, err := s.unreadyOf(ctx, name)
+		if err != nil {
+			why = was // not known now (the API server down, for a direct reader): as it was
+		} else if why == "" {
+			return
+		}
+		if !s.hist.Holds([]*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, podLabel, name)}) {
 			return
 		}
 		out = append(out, unreadyPod{name: name, why: why})
 	}
+	for _, p := range prev.unready {
+		check(p.name, p.why)
+	}
 	for _, p := range prev.pods {
-		check(p.name)
+		check(p.name, "")
 	}
 	for _, p := range prev.lastPods {
-		check(p.name)
-	}
-	for _, p := range prev.unready {
-		check(p.name)
+		check(p.name, "")
 	}
 	slices.SortFunc(out, func(a, b unreadyPod) int { return strings.Compare(a.name, b.name) })
 	return out
