@@ -368,3 +368,51 @@ func offsets(ts []time.Time, from time.Time) []time.Duration {
 	}
 	return out
 }
+
+// TestQueriesOfThePastScrapeNothing: under MaxAge, a query scrapes first so that its
+// answer includes the scrape. A range query ending when its request arrived (Grafana's:
+// end is the browser's now) and an instant query at a past time it evaluates as asked
+// cannot include it: the scrape's samples are later than every time they evaluate.
+// Scraping for them cost the pods a scrape per dashboard refresh, made each panel wait
+// for the pods (a hung pod's timeout), and moved the interval's scrapes off the
+// autoscaler's polls. A range query whose end is later than its arrival still scrapes.
+func TestQueriesOfThePastScrapeNothing(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	p := svc.Pods()[0]
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	query(t, base, "up") // a second scrape: the times below are within the history
+	past := time.Now().Add(-time.Millisecond)
+	if past.Nanosecond()/int(time.Millisecond) == 0 {
+		past = past.Add(-time.Millisecond) // written to the millisecond, not a second's now
+	}
+	before := p.Requests()
+	code, r := call(t, http.MethodGet, base, "/api/v1/query_range", url.Values{"query": {"sum(vllm:num_requests_waiting)"},
+		"start": {formatTime(past.Add(-time.Minute))}, "end": {formatTime(past)}, "step": {"15"}})
+	if code != http.StatusOK {
+		t.Fatalf("range query ending now: got %d %q", code, r.Error)
+	}
+	if got := p.Requests() - before; got != 0 {
+		t.Errorf("a range query ending before its request arrived made %d scrapes, want none: the answer cannot include them", got)
+	}
+	before = p.Requests()
+	code, r = call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {formatTime(past)}})
+	if code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Fatalf("instant query at a past time: got %d %q %s", code, r.Error, r.Data)
+	}
+	if got := p.Requests() - before; got != 0 {
+		t.Errorf("an instant query at a past time (evaluated as asked) made %d scrapes, want none", got)
+	}
+
+	// A range query reaching past its arrival, and an instant query at now, scrape.
+	before = p.Requests()
+	now := time.Now()
+	code, r = call(t, http.MethodGet, base, "/api/v1/query_range", url.Values{"query": {"sum(vllm:num_requests_waiting)"},
+		"start": {formatTime(now.Add(-time.Minute))}, "end": {formatTime(now.Add(time.Minute))}, "step": {"15"}})
+	if got := p.Requests() - before; code != http.StatusOK || got != 1 {
+		t.Errorf("a range query ending a minute ahead: got %d %q and %d scrapes, want 200 and 1", code, r.Error, got)
+	}
+	before = p.Requests()
+	if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK || p.Requests()-before != 1 {
+		t.Errorf("an instant query at now: got %d %q and %d scrapes, want 200 and 1", code, r.Error, p.Requests()-before)
+	}
+}

@@ -86,7 +86,7 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		return ans, aerr // before any scrape: a bad request costs the pods nothing
 	}
 	an, perr := s.analyses.of(p.expr)
-	if perr == nil && s.cfg.MaxAge > 0 {
+	if perr == nil && s.cfg.MaxAge > 0 && s.mayIncludeNow(p, ranged, arrived) {
 		late, err := s.freshen(r.Context(), p.timeout, s.servicesWhere(an.selectors, false, (*service).reads))
 		if err != nil {
 			return ans, engineError(err)
@@ -176,26 +176,45 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 }
 
 // evaluationTime is when an instant query asked at t (zero: no time parameter) is
-// evaluated; arrived is when its request arrived. Without a time, it is now: after the
-// scrape MaxAge may have taken for it, so the answer includes that scrape. Under MaxAge,
-// a time that is the client's clock's now is read as now too: evaluated as asked, it
-// falls before the scrape the request waited for, and the answer would miss it and be
-// up to an interval old. Such a time is at most MaxAge before the request arrived
-// (prometheus-adapter and client_golang send their now to the millisecond), or, written
-// to the second, in the second before it (KEDA sends its now in RFC 3339, to the
-// second). Any other time is evaluated as asked.
+// evaluated; arrived is when its request arrived: now when readAsNow, else t.
 func (s *Server) evaluationTime(t, arrived time.Time) time.Time {
-	now := time.Now()
-	if t.IsZero() {
-		return now
-	}
-	if s.cfg.MaxAge <= 0 || t.After(arrived) {
-		return t
-	}
-	if ago := arrived.Sub(t); ago <= s.cfg.MaxAge || (t.Nanosecond() == 0 && ago < time.Second) {
-		return now
+	if s.readAsNow(t, arrived) {
+		return time.Now()
 	}
 	return t
+}
+
+// readAsNow reports whether an instant query asked at t is evaluated at now. Without a
+// time (t zero), it is: after the scrape MaxAge may have taken for it, so the answer
+// includes that scrape. Under MaxAge, a time that is the client's clock's now is read as
+// now too: evaluated as asked, it falls before the scrape the request waited for, and
+// the answer would miss it and be up to an interval old. Such a time is at most MaxAge
+// before the request arrived (prometheus-adapter and client_golang send their now to
+// the millisecond), or, written to the second, in the second before it (KEDA sends its
+// now in RFC 3339, to the second). Any other time is evaluated as asked.
+func (s *Server) readAsNow(t, arrived time.Time) bool {
+	if t.IsZero() {
+		return true
+	}
+	if s.cfg.MaxAge <= 0 || t.After(arrived) {
+		return false
+	}
+	ago := arrived.Sub(t)
+	return ago <= s.cfg.MaxAge || (t.Nanosecond() == 0 && ago < time.Second)
+}
+
+// mayIncludeNow reports whether the answer of a query of parameters p, whose request
+// arrived at arrived, can include a scrape taken now: an instant query evaluated at now
+// (readAsNow) or at a time after it arrived, a range query ending after it arrived.
+// Only such a query scrapes under MaxAge: a scrape's samples are later than every time
+// any other evaluates (Grafana's range queries end at the browser's now), so scraping
+// for it would cost the pods a scrape and the query a wait for nothing, and move the
+// interval's scrapes (schedule) off the autoscaler's polls.
+func (s *Server) mayIncludeNow(p queryParams, ranged bool, arrived time.Time) bool {
+	if ranged {
+		return p.end.After(arrived)
+	}
+	return s.readAsNow(p.start, arrived) || p.start.After(arrived)
 }
 
 // parseQueryParams reads a query's parameters as Prometheus checks them.
