@@ -20,3 +20,7 @@ func ScrapeNow(ctx context.Context, s *Server) {
 // SetOnQuerier makes every read of the histories call f: an evaluation's once the query
 // holds its concurrency slot.
 func SetOnQuerier(s *Server, f func()) { s.onQuerier = f }
+
+// ScrapesWaiting returns how many callers wait on the scrape in flight of s's i-th
+// Service and on the one queued after it.
+func ScrapesWaiting(s *Server, i int) (running, next int) { return s.services[i].scrapes.Waiters() }

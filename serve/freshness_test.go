@@ -416,3 +416,84 @@ func TestQueriesOfThePastScrapeNothing(t *testing.T) {
 		t.Errorf("an instant query at now: got %d %q and %d scrapes, want 200 and 1", code, r.Error, p.Requests()-before)
 	}
 }
+
+// TestTheLoopJoinsAQuerysScrapeInFlight: a query's scrape under MaxAge re-phases the
+// loop when it ends, so the loop's scrape falling due while it is in flight has nothing
+// to add: it joins it. A slow scrape (a hung pod holds one for the pod timeout, 5 s of a
+// 15 s interval by default) outlasts the quarter interval in which a scrape stands in for
+// the loop's; the loop queued its own behind the query's and scraped the pods again the
+// moment it ended, and the hung pod held that one too.
+func TestTheLoopJoinsAQuerysScrapeInFlight(t *testing.T) {
+	const interval, slow = 3 * time.Second, 1200 * time.Millisecond // a scrape outlasts a quarter interval
+	svc := newService(t, "vllm", 1, waiting)
+	p := svc.Pods()[0]
+	var (
+		mu      sync.Mutex
+		scrapes []time.Time
+		hold    bool
+	)
+	release := make(chan struct{})
+	p.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		scrapes = append(scrapes, time.Now())
+		held := hold
+		mu.Unlock()
+		time.Sleep(slow) // the pod's latency
+		if held {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		_, _ = io.WriteString(w, waiting)
+	}))
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: interval, MaxAge: time.Nanosecond})
+
+	// A query's scrape re-phases the loop: its next scrape is an interval after it.
+	if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK {
+		t.Fatalf("first query: %d %q", code, r.Error)
+	}
+	// The next query's scrape starts as the first ends, and the pod holds it until the
+	// loop's scrape falls due, an interval after the first's start: more than a quarter
+	// interval after this one's.
+	mu.Lock()
+	hold = true
+	from := len(scrapes)
+	mu.Unlock()
+	answered := make(chan struct{})
+	go func() {
+		defer close(answered)
+		if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK {
+			t.Errorf("second query: %d %q", code, r.Error)
+		}
+	}()
+	deadline := time.Now().Add(4 * interval)
+	for {
+		running, next := serve.ScrapesWaiting(srv, 0)
+		if running+next == 2 {
+			break // the query and the loop
+		}
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatalf("the loop's scrape never fell due during the query's (waiters %d, %d)", running, next)
+		}
+		time.Sleep(time.Millisecond) // polling the scrape's waiters
+	}
+	close(release)
+	<-answered
+	for {
+		if running, next := serve.ScrapesWaiting(srv, 0); running+next == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the scrapes never ended")
+		}
+		time.Sleep(time.Millisecond) // polling the scrape's waiters
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := scrapes[from:]; len(got) != 1 {
+		t.Errorf("the query's scrape and the loop's falling due during it made %d scrapes, at %v after the query's: want 1, the loop's joining it", len(got), offsets(got, got[0]))
+	}
+}

@@ -139,8 +139,9 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // loop scrapes svc now and then on its schedule: every interval, re-phased after each
-// scrape a query takes under maxAge (schedule says why). When a scrape is due, a scrape
-// started within the last quarter of an interval stands in for it (a query's, whose
+// scrape a query takes under maxAge (schedule says why). When a scrape is due, a
+// query's scrape in flight stands in for it (it re-phases the schedule as it ends), and
+// so does a scrape started within the last quarter of an interval (a query's, whose
 // signal the loop has yet to read).
 func (svc *service) loop(ctx context.Context, maxAge time.Duration) {
 	first := time.Now()
@@ -155,7 +156,7 @@ func (svc *service) loop(ctx context.Context, maxAge time.Duration) {
 		case <-svc.demands:
 			sched.demanded(*svc.demandStart.Load())
 		case now := <-t.C:
-			_, _ = svc.scrape(ctx, want{asked: now, maxAge: svc.cfg.Interval / 4})
+			_, _ = svc.scrape(ctx, want{asked: now, maxAge: svc.cfg.Interval / 4, tick: true})
 			sched.scraped(time.Now())
 		}
 		t.Reset(time.Until(sched.next))

@@ -93,18 +93,24 @@ func (st *scrapeState) unavailable() bool { return st.err != nil }
 
 // want is what a caller of a scrape asks: a scrape that started at or after
 // asked-maxAge. A run started for a caller that asked at t started at or after t.
-// demand marks a query's ask under MaxAge, not the loop's.
+// demand marks a query's ask under MaxAge, tick the loop's scrape falling due.
 type want struct {
 	asked  time.Time
 	maxAge time.Duration
 	demand bool
+	tick   bool
 }
 
 // scrapeWork runs a service's scrapes for its flight group.
 type scrapeWork struct{ s *service }
 
+// Covers reports whether a run started for have answers w2: it started late enough, or
+// it is a query's scrape under MaxAge and w2 the loop's tick. That scrape re-phases the
+// loop when it ends (schedule), so a scrape of the loop's own queued after it would
+// scrape the pods again at once for nothing, however long ago it started: a slow
+// scrape (a hung pod's) outlasts the quarter interval of the tick's maxAge.
 func (w scrapeWork) Covers(have, w2 want) bool {
-	return !w2.asked.Add(-w2.maxAge).After(have.asked)
+	return (have.demand && w2.tick) || !w2.asked.Add(-w2.maxAge).After(have.asked)
 }
 
 func (w scrapeWork) Merge(a, b want) want {
