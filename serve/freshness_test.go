@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -495,5 +496,52 @@ func TestTheLoopJoinsAQuerysScrapeInFlight(t *testing.T) {
 	defer mu.Unlock()
 	if got := scrapes[from:]; len(got) != 1 {
 		t.Errorf("the query's scrape and the loop's falling due during it made %d scrapes, at %v after the query's: want 1, the loop's joining it", len(got), offsets(got, got[0]))
+	}
+}
+
+// TestAScrapeOutlastingTheIntervalIsFollowedAtOnce: a hung pod holds each scrape of its
+// Service for the pod timeout, which may be the interval itself (--interval 5s keeps the
+// default --timeout 5s). A scrape that outlasts the interval is followed by the next at
+// once, as Prometheus' scrape loop and a time.Ticker do (the one tick fired meanwhile is
+// kept, the others dropped), so the Service's healthy pods are still scraped about every
+// interval. The loop skipped the tick instead, and scraped them every other interval:
+// answers up to three intervals old.
+func TestAScrapeOutlastingTheIntervalIsFollowedAtOnce(t *testing.T) {
+	const interval = time.Second // the pod timeout too
+	svc := newService(t, "vllm", 2, waiting)
+	svc.Pods()[1].SetHandler(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // answers nothing until the scraper gives up
+	}))
+	var mu sync.Mutex
+	var scrapes []time.Time
+	svc.Pods()[0].SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		scrapes = append(scrapes, time.Now())
+		mu.Unlock()
+		_, _ = io.WriteString(w, waiting)
+	}))
+	runServer(t, t.Context(), serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: interval})
+	const n = 6
+	deadline := time.Now().Add(4 * n * interval)
+	for {
+		mu.Lock()
+		got := len(scrapes)
+		mu.Unlock()
+		if got >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d scrapes of the healthy pod in %s, want %d", got, 4*n*interval, n)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the pod's scrapes
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	gaps := make([]time.Duration, n-1)
+	for i := range gaps {
+		gaps[i] = scrapes[i+1].Sub(scrapes[i]).Round(time.Millisecond)
+	}
+	if slices.Max(gaps) > interval*3/2 {
+		t.Errorf("scrapes of a Service whose hung pod holds each for the interval came %v apart, want each about an interval (the next at once after each)", gaps)
 	}
 }

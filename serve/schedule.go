@@ -25,12 +25,15 @@ func newSchedule(first time.Time, interval, maxAge time.Duration) schedule {
 	return schedule{interval: interval, lead: max(0, min(maxAge/2, interval/4)), next: first.Add(interval)}
 }
 
-// scraped moves next on by an interval after the loop's scrape at next, which ended at
-// end; the intervals a slow scrape outlasted are skipped, as a time.Ticker drops its
-// ticks, so the loop never scrapes twice in a row to catch up.
-func (s *schedule) scraped(end time.Time) {
+// scraped moves next on to the first time of the phase after start, when the loop's
+// scrape due at next started. A scrape that outlasted that time (a hung pod holds one
+// for the pod timeout, which may be the interval) is followed by the next at once, as
+// a time.Ticker keeps the one tick that fired while its receiver was busy and drops the
+// others, and as Prometheus' scrape loop does: the loop catches up one scrape, never
+// more, and keeps its phase.
+func (s *schedule) scraped(start time.Time) {
 	s.next = s.next.Add(s.interval)
-	if late := end.Sub(s.next); late >= 0 {
+	if late := start.Sub(s.next); late >= 0 {
 		s.next = s.next.Add((late/s.interval + 1) * s.interval)
 	}
 }

@@ -7,8 +7,8 @@ import (
 
 // TestScheduleLeadsThePollAfterADemandScrape: after a query's scrape at T, the loop's
 // next scrape is an interval on less the lead (half of MaxAge, at most a quarter of the
-// interval), and from there every interval; a scrape that outlasts intervals skips the
-// ticks it missed.
+// interval), and from there every interval; a scrape that outlasts the interval is
+// followed by one at once, and the other ticks it missed are dropped.
 func TestScheduleLeadsThePollAfterADemandScrape(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
 	for _, c := range []struct {
@@ -44,13 +44,19 @@ func TestScheduleLeadsThePollAfterADemandScrape(t *testing.T) {
 		})
 	}
 
+	// A scrape that outlasts the interval is followed by the next at once, as a
+	// time.Ticker keeps one tick for a busy receiver: once, never more, on the phase.
 	s := newSchedule(t0, time.Second, 0)
-	s.scraped(t0.Add(3500 * time.Millisecond)) // the scrape due at 1 s ended at 3.5 s
-	if want := t0.Add(4 * time.Second); !s.next.Equal(want) {
-		t.Errorf("after a scrape that outlasted two intervals: next %v, want %v (the ticks missed skipped, the phase kept)", s.next, want)
+	s.scraped(t0.Add(time.Second)) // the scrape due at 1 s started then, and ended at 3.5 s
+	if want := t0.Add(2 * time.Second); !s.next.Equal(want) {
+		t.Errorf("after a scrape that outlasted two intervals: next %v, want %v (due already: at once)", s.next, want)
 	}
-	s.scraped(t0.Add(5 * time.Second)) // the scrape due at 4 s ended exactly at the next tick
+	s.scraped(t0.Add(3500 * time.Millisecond)) // that one, due at 2 s, started at 3.5 s
+	if want := t0.Add(4 * time.Second); !s.next.Equal(want) {
+		t.Errorf("after the scrape that caught up: next %v, want %v (the ticks missed dropped, the phase kept)", s.next, want)
+	}
+	s.scraped(t0.Add(5 * time.Second)) // the scrape due at 4 s started on the next tick
 	if want := t0.Add(6 * time.Second); !s.next.Equal(want) {
-		t.Errorf("after a scrape that ended on the next tick: next %v, want %v", s.next, want)
+		t.Errorf("after a scrape that started on the next tick: next %v, want %v", s.next, want)
 	}
 }

@@ -156,8 +156,9 @@ func (svc *service) loop(ctx context.Context, maxAge time.Duration) {
 		case <-svc.demands:
 			sched.demanded(*svc.demandStart.Load())
 		case now := <-t.C:
+			start := time.Now()
 			_, _ = svc.scrape(ctx, want{asked: now, maxAge: svc.cfg.Interval / 4, tick: true})
-			sched.scraped(time.Now())
+			sched.scraped(start)
 		}
 		t.Reset(time.Until(sched.next))
 	}
