@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -544,4 +546,65 @@ func TestAScrapeOutlastingTheIntervalIsFollowedAtOnce(t *testing.T) {
 	if slices.Max(gaps) > interval*3/2 {
 		t.Errorf("scrapes of a Service whose hung pod holds each for the interval came %v apart, want each about an interval (the next at once after each)", gaps)
 	}
+}
+
+// TestQueriesFarMoreOftenThanMaxAge: clients querying without pause, together, against a
+// loop whose interval is twice MaxAge. Each answer holds a sample scraped no more than
+// MaxAge before its request was sent (timestamp() of the pod's sample), and the pods
+// are scraped no more often than MaxAge (a query's scrape after any other) or three
+// quarters of an interval (the loop's after a query's): once per poll, not per query.
+func TestQueriesFarMoreOftenThanMaxAge(t *testing.T) {
+	const maxAge, interval = 200 * time.Millisecond, 400 * time.Millisecond
+	svc := newService(t, "vllm", 1, waiting)
+	var mu sync.Mutex
+	var scrapes []time.Time
+	svc.Pods()[0].SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		scrapes = append(scrapes, time.Now())
+		mu.Unlock()
+		_, _ = io.WriteString(w, waiting)
+	}))
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: interval, MaxAge: maxAge})
+	mu.Lock()
+	from := len(scrapes)
+	mu.Unlock()
+	var queries atomic.Int64
+	end := time.Now().Add(2 * time.Second)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for time.Now().Before(end) {
+				sent := time.Now()
+				code, r := query(t, base, "timestamp(vllm:num_requests_waiting)")
+				queries.Add(1)
+				v := vector(t, r)
+				if code != http.StatusOK || len(v) != 1 {
+					t.Errorf("got %d %q %s", code, r.Error, r.Data)
+					return
+				}
+				ts, err := strconv.ParseFloat(v[0].Value[1].(string), 64)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				// The sample's time is to the millisecond.
+				if age := sent.Sub(time.UnixMilli(int64(ts * 1000))); age > maxAge+time.Millisecond {
+					t.Errorf("an answer's sample was scraped %s before its request was sent, more than MaxAge (%s)", age, maxAge)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	got := scrapes[from:]
+	for i := 1; i < len(got); i++ {
+		// a few milliseconds for the scrape's own start after the one it asked for
+		if gap := got[i].Sub(got[i-1]); gap < maxAge-10*time.Millisecond {
+			t.Errorf("scrapes %s apart, less than MaxAge (%s): at %v", gap, maxAge, offsets(got, got[0]))
+			break
+		}
+	}
+	t.Logf("%d queries, %d scrapes", queries.Load(), len(got))
 }
