@@ -37,8 +37,8 @@ type Config struct {
 	// before it, is then evaluated as now, after that scrape: clients send their own
 	// clock's now (KEDA to the second), which falls before the scrape the request waited
 	// for, and evaluated as asked the answer would miss it. Any other time, and every
-	// range query, is evaluated as asked, and scrapes nothing unless it is later than the
-	// request's arrival (a range query's end): the answer could not include the scrape.
+	// range query, is evaluated as asked; a range query ending no later than its
+	// request's arrival scrapes nothing (its answer could not include the scrape).
 	// Zero: answers come from the interval's scrapes, at the time asked.
 	MaxAge time.Duration
 	// AllowPartialWindows turns the 422 of a summing function's partial window into a

@@ -44,10 +44,9 @@
 // client's now (at most MaxAge before the request arrived, or written to the second and
 // in the second before it) is evaluated as now too: evaluated as asked, it would fall
 // before the scrape the request waited for. Any other time, and every range query, is
-// evaluated as asked; a query whose answer cannot include a scrape taken when it
-// arrived (an instant query at an earlier time evaluated as asked, a range query ending
-// no later than that: Grafana's) scrapes nothing. A query's scrape re-phases the
-// Service's interval scrapes: the next comes an interval after it less MaxAge/2 (at most
+// evaluated as asked; a range query ending no later than its request's arrival
+// (Grafana's) scrapes nothing, as its answer cannot include the scrape. A query's scrape
+// re-phases the Service's interval scrapes: the next comes an interval after it less MaxAge/2 (at most
 // a quarter interval), so a client polling every interval is answered from it instead of
 // scraping and waiting for the pods at each poll: at once when the scrape lasts less
 // than that lead, else once the rest of it is done.

@@ -86,7 +86,7 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		return ans, aerr // before any scrape: a bad request costs the pods nothing
 	}
 	an, perr := s.analyses.of(p.expr)
-	if perr == nil && s.cfg.MaxAge > 0 && s.mayIncludeNow(p, ranged, arrived) {
+	if perr == nil && s.cfg.MaxAge > 0 && s.scrapesFirst(p, ranged, arrived) {
 		late, err := s.freshen(r.Context(), p.timeout, s.servicesWhere(an.selectors, false, (*service).reads))
 		if err != nil {
 			return ans, engineError(err)
@@ -203,18 +203,17 @@ func (s *Server) readAsNow(t, arrived time.Time) bool {
 	return ago <= s.cfg.MaxAge || (t.Nanosecond() == 0 && ago < time.Second)
 }
 
-// mayIncludeNow reports whether the answer of a query of parameters p, whose request
-// arrived at arrived, can include a scrape taken now: an instant query evaluated at now
-// (readAsNow) or at a time after it arrived, a range query ending after it arrived.
-// Only such a query scrapes under MaxAge: a scrape's samples are later than every time
-// any other evaluates (Grafana's range queries end at the browser's now), so scraping
-// for it would cost the pods a scrape and the query a wait for nothing, and move the
+// scrapesFirst reports whether a query of parameters p, whose request arrived at
+// arrived, scrapes under MaxAge before it is evaluated. An instant query does, whatever
+// its time: an autoscaler's (its clock's now, evaluated as now or, past the MaxAge
+// window, as asked) reads whether the pods answer from that scrape, so every pod failing
+// since the last is a 503, not the last scrape's values. A range query does only when it
+// ends after it arrived: one ending earlier (Grafana's, at the browser's now) cannot
+// include the scrape, whose samples are later than every step, and scraping for it would
+// cost the pods a scrape and each panel a wait per dashboard refresh, and move the
 // interval's scrapes (schedule) off the autoscaler's polls.
-func (s *Server) mayIncludeNow(p queryParams, ranged bool, arrived time.Time) bool {
-	if ranged {
-		return p.end.After(arrived)
-	}
-	return s.readAsNow(p.start, arrived) || p.start.After(arrived)
+func (s *Server) scrapesFirst(p queryParams, ranged bool, arrived time.Time) bool {
+	return !ranged || p.end.After(arrived)
 }
 
 // parseQueryParams reads a query's parameters as Prometheus checks them.
