@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/go-logr/logr"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -54,7 +56,44 @@ func (cp *ControlPlane) MetricsReaderRBAC(ctx context.Context, name string, subj
 	if err := cp.Client.Create(ctx, binding); err != nil {
 		return fmt.Errorf("create clusterrolebinding %s: %w", name, err)
 	}
-	return nil
+	return cp.waitAllowed(ctx, name, subject)
+}
+
+// waitAllowed returns once the API server's authorizer lets subject get /metrics: RBAC
+// takes effect when the server's informer has the binding, a few milliseconds after the
+// create returned, and a review made in between is denied (a test's first request then
+// fails 403 on a busy machine).
+func (cp *ControlPlane) waitAllowed(ctx context.Context, name string, subject rbacv1.Subject) error {
+	spec := authorizationv1.SubjectAccessReviewSpec{
+		NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: "/metrics", Verb: "get"},
+	}
+	switch subject.Kind {
+	case rbacv1.ServiceAccountKind:
+		spec.User = "system:serviceaccount:" + subject.Namespace + ":" + subject.Name
+		spec.Groups = []string{"system:serviceaccounts", "system:serviceaccounts:" + subject.Namespace}
+	case rbacv1.GroupKind:
+		spec.User, spec.Groups = "podscrape-rbac-probe", []string{subject.Name}
+	default:
+		spec.User = subject.Name
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		sar := &authorizationv1.SubjectAccessReview{Spec: spec}
+		if err := cp.Client.Create(ctx, sar); err != nil {
+			return fmt.Errorf("clusterrolebinding %s: review its grant: %w", name, err)
+		}
+		if sar.Status.Allowed {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("clusterrolebinding %s: its grant not in effect after 30s", name)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond): // polling the authorizer, not waiting for time to pass
+		}
+	}
 }
 
 // ServiceAccountToken creates ServiceAccount namespace/name unless it exists and mints a
