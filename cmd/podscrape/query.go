@@ -13,6 +13,7 @@ import (
 
 	"github.com/podscrape/podscrape/cmd/podscrape/internal/render"
 	"github.com/podscrape/podscrape/internal/history"
+	"github.com/podscrape/podscrape/internal/httpheader"
 	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/pod"
 	promsource "github.com/podscrape/podscrape/source/prometheus"
@@ -100,16 +101,27 @@ VictoriaMetrics), through the library's PrometheusSource: compare the two backen
 // expression reads.
 func (o *queryOptions) validate(expr string, changed func(string) bool) (map[string]string, history.Needs, error) {
 	var needs history.Needs
-	if o.prometheus == "" {
+	// --prometheus "" (a CI variable left unset) is a URL to refuse, not the pods' backend
+	// asking for a SERVICE it was never given.
+	if !changed("prometheus") {
 		if err := o.podFlags.validate(changed); err != nil {
 			return nil, needs, err
 		}
+	} else if err := checkPrometheusURL(o.prometheus); err != nil {
+		return nil, needs, err
 	} else if err := refusePodFlags(changed); err != nil {
 		return nil, needs, err
 	}
+	if changed("prometheus-token-file") {
+		if !changed("prometheus") {
+			return nil, needs, usagef("--prometheus-token-file needs --prometheus")
+		}
+		// Read now, as the library will, so that a wrong path names the flag.
+		if _, err := httpheader.ReadTokenFile(o.promToken); err != nil {
+			return nil, needs, usagef("--prometheus-token-file: %w", err)
+		}
+	}
 	switch {
-	case o.promToken != "" && o.prometheus == "":
-		return nil, needs, usagef("--prometheus-token-file needs --prometheus")
 	case o.output != string(render.FormatTable) && o.output != string(render.FormatJSON):
 		return nil, needs, usagef("--output must be table or json for query, got %q", o.output)
 	case changed("watch") && o.watch <= 0:
@@ -157,10 +169,7 @@ func (o *queryOptions) run(ctx context.Context, kube *kubeFlags, expr, service s
 		backend string
 		svc     string // namespace/name; "" for a Prometheus server
 	)
-	if o.prometheus != "" {
-		if err := checkPrometheusURL(o.prometheus); err != nil {
-			return err
-		}
+	if changed("prometheus") {
 		api, err := promsource.NewAPI(promsource.ClientConfig{URL: o.prometheus, BearerTokenFile: o.promToken})
 		if err != nil {
 			return usagef("--prometheus: %w", err)

@@ -28,6 +28,10 @@ func TestQueryMessagesNameWhatTheUserGave(t *testing.T) {
 			`Error: --prometheus "127.0.0.1:9090": the URL needs http:// or https://`},
 		{"URL without a host", []string{"query", "up", "--prometheus", "http://"}, exitUsage,
 			`Error: --prometheus "http://": the URL needs http:// or https:// and a host`},
+		{"empty URL (an unset variable)", []string{"query", "up", "--prometheus", "", "--port", "8000"}, exitUsage,
+			`Error: --prometheus "": the URL needs http:// or https:// and a host`},
+		{"token file missing", []string{"query", "up", "--prometheus", "http://127.0.0.1:9090", "--prometheus-token-file", "/nonexistent/token"}, exitUsage,
+			`Error: --prometheus-token-file: bearer token file: open /nonexistent/token: no such file or directory`},
 		{"unreachable server", []string{"query", "up", "--prometheus", "http://" + closed, "--timeout", "300ms"}, exitRuntime,
 			"Error: query on Prometheus at http://" + closed + ": "},
 	} {
