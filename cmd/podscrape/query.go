@@ -83,7 +83,7 @@ VictoriaMetrics), through the library's PrometheusSource: compare the two backen
 				if len(args) > 1 {
 					service = args[1]
 				}
-				return o.run(cmd.Context(), kube, args[0], service, cmd.Flags().Changed, stdout)
+				return o.run(cmd.Context(), kube, args[0], service, cmd.Flags().Changed, stdout, stderr)
 			})
 		},
 	}
@@ -156,7 +156,7 @@ func (o *queryOptions) validate(expr string, changed func(string) bool) (map[str
 }
 
 func (o *queryOptions) run(ctx context.Context, kube *kubeFlags, expr, service string,
-	changed func(string) bool, stdout io.Writer) error {
+	changed func(string) bool, stdout, stderr io.Writer) error {
 	params, needs, err := o.validate(expr, changed)
 	if err != nil {
 		return err
@@ -246,7 +246,7 @@ func (o *queryOptions) run(ctx context.Context, kube *kubeFlags, expr, service s
 		}
 		view := eval.view(rs, err, started)
 		if o.watch <= 0 {
-			return writeOnce(stdout, view, format, err)
+			return writeOnce(stdout, stderr, view, format, err)
 		}
 		var frame strings.Builder
 		if format == render.FormatTable {

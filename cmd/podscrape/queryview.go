@@ -115,8 +115,11 @@ func withoutPodErrors(err error) []error {
 // writeOnce writes a one-shot answer: its series on stdout and its error returned, so
 // that the error is printed once, on stderr (run prints it), and the exit code says the
 // query failed. A table without series and with an error has nothing to say on stdout;
-// json always writes its document, error included, for the program reading it.
-func writeOnce(stdout io.Writer, view *render.QueryView, format render.Format, refreshErr error) error {
+// json always writes its document, error included, for the program reading it, and, as
+// scrape -o json warns of a failed pod, the table's notes on stderr: what the answer
+// lacks (a pod down, a window the history does not cover) shows where `| jq` prints a
+// number.
+func writeOnce(stdout, stderr io.Writer, view *render.QueryView, format render.Format, refreshErr error) error {
 	failure := onceError(view, refreshErr)
 	if format == render.FormatTable {
 		view.Error = ""
@@ -126,6 +129,15 @@ func writeOnce(stdout io.Writer, view *render.QueryView, format render.Format, r
 	}
 	if err := render.WriteQuery(stdout, view, format, false); err != nil {
 		return err
+	}
+	if format == render.FormatJSON && failure == nil {
+		notes := render.QueryNotes(view)
+		if note := view.Note(); note != "" {
+			notes = note + "\n" + notes
+		}
+		if _, err := io.WriteString(stderr, notes); err != nil {
+			return err
+		}
 	}
 	return failure
 }

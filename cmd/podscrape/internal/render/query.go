@@ -137,6 +137,16 @@ func WriteQuery(w io.Writer, v *QueryView, format Format, compact bool) error {
 		}
 		_ = tw.Flush()
 	}
+	b.WriteString(QueryNotes(v))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// QueryNotes are the lines the table writes below the series, saying what the answer
+// lacks: each pod down, each window reaching before the history, the warnings. Written
+// to stderr beside a json document, they tell a person what a program reads from it.
+func QueryNotes(v *QueryView) string {
+	var b strings.Builder
 	for _, p := range v.PodsDown {
 		fmt.Fprintf(&b, "Pod down (its series are stale, so the answer lacks them): %s\n", p)
 	}
@@ -161,8 +171,7 @@ func WriteQuery(w io.Writer, v *QueryView, format Format, compact bool) error {
 		}
 		fmt.Fprintf(&b, "Warning: %s\n", warn)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.String()
 }
 
 // estimatedSuffix ends the pod source's warning of an estimate over a window longer than

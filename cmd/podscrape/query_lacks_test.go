@@ -1,0 +1,54 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// brokenPod answers every scrape 500.
+func brokenPod() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "broken", http.StatusInternalServerError)
+	})
+}
+
+// TestQueryJSONTellsStderrWhatTheAnswerLacks: a one-shot query -o json whose answer lacks
+// a pod (its scrape failed) or covers less than its window writes the document alone on
+// stdout, for jq, and says so on stderr, as scrape -o json warns of a failed pod: a
+// script's `| jq -r '.series[0].value'` prints a number, and the terminal or CI log must
+// show that it is partial, not leave it to be read as the whole load.
+func TestQueryJSONTellsStderrWhatTheAnswerLacks(t *testing.T) {
+	t.Parallel()
+	svc := newTestService(t, "lacks", exposing(textFormat, "# TYPE x gauge\nx 1\n"), brokenPod())
+	for _, tc := range []struct {
+		expr string
+		want []string // on stderr
+	}{
+		{"sum(x)", []string{svc.name + "-1", "HTTP status 500"}},
+		{"sum(sum_over_time(x[1m]))", []string{svc.name + "-1", "sum_over_time over 1m0s reaches before the history's oldest scrape"}},
+	} {
+		t.Run(tc.expr, func(t *testing.T) {
+			t.Parallel()
+			r := podscrape(t, "-n", svc.namespace, "query", tc.expr, svc.name, "--port", port(svc.port), "-o", "json")
+			if r.code != exitOK {
+				t.Fatalf("exit: got %d, want 0 (some pods answered); stderr:\n%s", r.code, r.stderr)
+			}
+			var doc struct {
+				Series   []any    `json:"series"`
+				PodsDown []string `json:"podsDown"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+				t.Fatalf("stdout is not one JSON document: %v\n%s", err, r.stdout)
+			}
+			if len(doc.Series) != 1 || len(doc.PodsDown) != 1 {
+				t.Fatalf("document: %d series and %d pods down, want 1 and 1:\n%s", len(doc.Series), len(doc.PodsDown), r.stdout)
+			}
+			mustContain(t, "stderr", r.stderr, tc.want...)
+			if strings.Contains(r.stderr, "Error:") {
+				t.Errorf("stderr: want warnings, no error:\n%s", r.stderr)
+			}
+		})
+	}
+}
