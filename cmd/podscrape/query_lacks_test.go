@@ -52,3 +52,26 @@ func TestQueryJSONTellsStderrWhatTheAnswerLacks(t *testing.T) {
 		})
 	}
 }
+
+// TestQueryEmptyAnswerWithAPodDownIsNotNothingMatched: when the pods that answered hold no
+// series of the query and another pod's scrape failed, the answer lacks that pod's
+// series, which may be all of them (every pod of one model down): the table must not say
+// the query matched nothing, which reads as a mistyped query or no load.
+func TestQueryEmptyAnswerWithAPodDownIsNotNothingMatched(t *testing.T) {
+	t.Parallel()
+	svc := newTestService(t, "onedown", exposing(textFormat, "# TYPE x gauge\nx{model=\"a\"} 1\n"), brokenPod())
+	// (A window the history does not cover says "No series yet" instead, pods down or not.)
+	for _, expr := range []string{`sum(x{model="b"})`, `x{model="b"} or x{model="c"}`} {
+		t.Run(expr, func(t *testing.T) {
+			t.Parallel()
+			r := podscrape(t, "-n", svc.namespace, "query", expr, svc.name, "--port", port(svc.port))
+			if r.code != exitOK {
+				t.Fatalf("exit: got %d, want 0; stderr:\n%s", r.code, r.stderr)
+			}
+			if strings.Contains(r.stdout, "matched nothing") {
+				t.Errorf("stdout says the query matched nothing while a pod is down:\n%s", r.stdout)
+			}
+			mustContain(t, "stdout", r.stdout, "No series from the pods that answered", "Pod down", svc.name+"-1")
+		})
+	}
+}

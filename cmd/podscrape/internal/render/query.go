@@ -68,15 +68,19 @@ type QuerySeries struct {
 	Trend []float64
 }
 
-// Note says why an empty result is empty: no Ready pods behind the Service, or the
-// history does not cover the query's window yet (or a selector matches nothing, which no
-// window fixes); "" otherwise.
+// Note says why an empty result is empty: no Ready pods behind the Service, pods down
+// (the answer lacks their series, which may be every one it reads: never "matched
+// nothing"), or the history does not cover the query's window yet (or a selector matches
+// nothing, which no window fixes); "" otherwise.
 func (v *QueryView) Note() string {
+	waiting := v.Window > 0 && v.History < v.Window && len(v.Unmatched) == 0 // for the window to fill
 	switch {
 	case len(v.Series) > 0 || v.Error != "":
 		return ""
 	case v.noPods():
 		return v.noPodsLine()
+	case len(v.PodsDown) > 0 && !waiting:
+		return "No series from the pods that answered: the answer lacks the series of the pods down."
 	case v.Window == 0 || v.History >= v.Window:
 		return ""
 	case len(v.Unmatched) > 0:
