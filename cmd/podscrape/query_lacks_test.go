@@ -75,3 +75,20 @@ func TestQueryEmptyAnswerWithAPodDownIsNotNothingMatched(t *testing.T) {
 		})
 	}
 }
+
+// TestQueryRateFallbackIsNotALowerBound: a one-shot rate has no value (one scrape), so
+// `sum(rate(x[1m])) or vector(0)` answers vector(0)'s 0. That 0 is no lower bound of the
+// rate, as the table said, but a value the rate did not give: the line must say the rate
+// has no value yet, as it does when nothing else answers.
+func TestQueryRateFallbackIsNotALowerBound(t *testing.T) {
+	t.Parallel()
+	svc := newTestService(t, "fallback", exposing(textFormat, "# TYPE served_total counter\nserved_total 7\n"))
+	r := podscrape(t, "-n", svc.namespace, "query", "sum(rate(served_total[1m])) or vector(0)", svc.name, "--port", port(svc.port))
+	if r.code != exitOK {
+		t.Fatalf("exit: got %d, want 0; stderr:\n%s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout, "lower bound") {
+		t.Errorf("stdout calls vector(0)'s 0 a lower bound of the rate:\n%s", r.stdout)
+	}
+	mustContain(t, "stdout", r.stdout, "Partial window (no value from it yet: the values shown come from the rest of the expression; keep --watch running): rate over 1m0s")
+}

@@ -162,6 +162,10 @@ func QueryNotes(v *QueryView) string {
 			fmt.Fprintf(&b, "Partial window (no sample that far back yet; keep --watch running): %s\n", p.Text)
 		case len(v.Series) == 0: // a rate over one scrape: no value to call a lower bound
 			fmt.Fprintf(&b, "Partial window (keep --watch running): %s\n", p.Text)
+		case estimated(p, v.Warnings):
+			// A rate over one scrape has no value: the values come from elsewhere
+			// (sum(rate(x[1m])) or vector(0)), no lower bound of it.
+			fmt.Fprintf(&b, "Partial window (no value from it yet: the values shown come from the rest of the expression; keep --watch running): %s\n", p.Text)
 		default:
 			fmt.Fprintf(&b, "Partial window (the values are a lower bound; keep --watch running): %s\n", p.Text)
 		}
@@ -192,6 +196,17 @@ func estimateOfAPartialWindow(warn string, partial []PartialWindow) bool {
 	}
 	for _, p := range partial {
 		if strings.HasPrefix(p.Text, what+":") {
+			return true
+		}
+	}
+	return false
+}
+
+// estimated reports whether p is the window of an estimate (a rate), which the pod source
+// reports as partial only when it has no value at all, beside its estimate warning.
+func estimated(p PartialWindow, warnings []string) bool {
+	for _, w := range warnings {
+		if estimateOfAPartialWindow(w, []PartialWindow{p}) {
 			return true
 		}
 	}
