@@ -123,6 +123,9 @@ func (o *scrapeOptions) run(ctx context.Context, kube *kubeFlags, service string
 		}
 		if err == nil && format != render.FormatTable && format != render.FormatWide {
 			warnFailedPods(stderr, snap)
+			if note := render.EmptyNote(snap); note != "" {
+				fmt.Fprintln(stderr, note) // the table's line: no data, not no load
+			}
 		}
 	}
 	return err
@@ -152,7 +155,8 @@ func checkSecret(ctx context.Context, c client.Reader, namespace, name, key stri
 }
 
 // warnFailedPods tells stderr about pods that failed while others did not, for the
-// formats that carry no error text (prom) or that a program reads (json).
+// formats that carry no error text (prom) or that a program reads (json); run adds the
+// table's line saying why there is no sample, if none.
 func warnFailedPods(w io.Writer, s *snapshot.Snapshot) {
 	for _, p := range s.Pods {
 		if !p.Up {

@@ -23,7 +23,7 @@ func WriteTable(w io.Writer, s *snapshot.Snapshot, wide bool, ch *Changes) error
 	fmt.Fprintf(ew, "Service %s: %d of %d pods up, collected %s\n", s.Service, s.Up(), len(s.Pods),
 		s.CollectedAt.UTC().Format(timestampLayout))
 	if len(s.Pods) == 0 {
-		fmt.Fprintf(ew, "No ready pods behind service %s.\n", s.Service)
+		fmt.Fprintln(ew, EmptyNote(s))
 		if ch != nil && !ch.First { // the refresh the last pods left (scale to zero): say which
 			fmt.Fprintln(ew, summary(ch))
 		}
@@ -32,7 +32,7 @@ func WriteTable(w io.Writer, s *snapshot.Snapshot, wide bool, ch *Changes) error
 
 	var rows bytes.Buffer
 	if len(s.Samples) == 0 {
-		fmt.Fprintln(ew, noSamples(s))
+		fmt.Fprintln(ew, EmptyNote(s))
 	} else {
 		header := []string{"METRIC", "POD", "VALUE"}
 		if wide {
@@ -84,9 +84,15 @@ func WriteTable(w io.Writer, s *snapshot.Snapshot, wide bool, ch *Changes) error
 	return ew.err
 }
 
-// noSamples says why a Snapshot of a Service with pods holds no sample.
-func noSamples(s *snapshot.Snapshot) string {
+// EmptyNote is the table's line saying why s holds no sample: no Ready pod behind the
+// Service, every pod failed, none matched --metric or --match, or the pods exposed none;
+// "" when s holds samples.
+func EmptyNote(s *snapshot.Snapshot) string {
 	switch {
+	case len(s.Pods) == 0:
+		return fmt.Sprintf("No ready pods behind service %s.", s.Service)
+	case len(s.Samples) > 0:
+		return ""
 	case s.Up() == 0:
 		return "No samples: no pod could be scraped (see ERROR below)."
 	case s.Filtered:

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+)
+
+// TestScrapeJSONAndPromSayOnStderrWhyTheyHoldNoSample: the table says why it holds no
+// sample (no Ready pod behind the Service, or --metric matching nothing the pods expose);
+// -o json and -o prom, read by a program (`| jq`, a textfile collector), write the same
+// line on stderr, their output alone on stdout, so that a person or CI log sees that the
+// empty answer is no data, not no load, as a failed pod is warned of there.
+func TestScrapeJSONAndPromSayOnStderrWhyTheyHoldNoSample(t *testing.T) {
+	t.Parallel()
+	empty := unique("no-ready")
+	if err := cp.CreateService(context.Background(), llmd.Namespace, empty, map[string]string{"app": "nothing"}, 8000); err != nil {
+		t.Fatal(err)
+	}
+	svc := newTestService(t, "unmatched", exposing(textFormat, "# TYPE x gauge\nx 1\n"))
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no ready pods", []string{"scrape", empty, "--port", "8000"}, "No ready pods behind service " + llmd.Namespace + "/" + empty + "."},
+		{"no sample matched", []string{"scrape", svc.name, "--port", port(svc.port), "--metric", "vllm:num_requests_waiting"}, "No samples matched."},
+	} {
+		for _, format := range []string{"json", "prom"} {
+			t.Run(tc.name+" "+format, func(t *testing.T) {
+				t.Parallel()
+				r := podscrape(t, append(tc.args, "-o", format)...)
+				if r.code != exitOK {
+					t.Fatalf("exit: got %d, want 0; stderr:\n%s", r.code, r.stderr)
+				}
+				if format == "json" && !json.Valid([]byte(r.stdout)) {
+					t.Errorf("stdout is not one JSON document:\n%s", r.stdout)
+				}
+				mustContain(t, "stderr", r.stderr, tc.want)
+			})
+		}
+	}
+}
