@@ -89,6 +89,7 @@ VictoriaMetrics), through the library's PrometheusSource: compare the two backen
 	}
 	f := cmd.Flags()
 	o.podFlags.add(f)
+	f.Lookup("timeout").Usage = "time limit of each pod's scrape; with --prometheus, of each query on the server"
 	f.StringArrayVar(&o.params, "param", nil, "fill {{.NAME}} placeholders: NAME=VALUE; repeat for more")
 	f.StringVarP(&o.output, "output", "o", string(render.FormatTable), "output format: table|json")
 	f.DurationVar(&o.watch, "watch", 0, "refresh every INTERVAL until Ctrl-C, keeping history for range functions")

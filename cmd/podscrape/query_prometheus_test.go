@@ -169,3 +169,18 @@ func TestQueryPrometheusURLCredentialsNeverPrinted(t *testing.T) {
 		})
 	}
 }
+
+// TestQueryHelpSaysWhatTimeoutBoundsWithPrometheus: with --prometheus, --timeout is the
+// one pod flag query keeps, as the time limit of each query on the server; its help says
+// so, not only "each pod's scrape", which --prometheus does not do.
+func TestQueryHelpSaysWhatTimeoutBoundsWithPrometheus(t *testing.T) {
+	t.Parallel()
+	r := podscrape(t, "query", "--help")
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(line, "--timeout duration") {
+			mustContain(t, "query --help's --timeout", line, "each pod's scrape", "with --prometheus, of each query on the server")
+			return
+		}
+	}
+	t.Fatalf("query --help lists no --timeout:\n%s", r.stdout)
+}
