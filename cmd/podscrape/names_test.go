@@ -29,6 +29,13 @@ func TestNamesKubernetesRefusesAreUsageErrors(t *testing.T) {
 			`Error: --secret "a/b" is not a valid Kubernetes name`},
 		{"secret namespace", []string{"scrape", "vllm", "--port", "8000", "--secret", "s", "--secret-namespace", "X"},
 			`Error: --secret-namespace "X" is not a valid Kubernetes name`},
+		// An unset variable of a script ("$SERVICE", "$SECRET", "$TOKEN") gives an empty
+		// value: it names the argument or flag, not the library's config field, and never
+		// scrapes without the token the script meant to send.
+		{"empty service", []string{"scrape", "", "--port", "8000"}, `Error: SERVICE is empty: give the Service's name`},
+		{"empty service of serve", []string{"serve", "", "--port", "8000", "--listen", "127.0.0.1:0"}, `Error: SERVICE is empty: give the Service's name`},
+		{"empty secret", []string{"query", "up", "vllm", "--port", "8000", "--secret", ""}, `Error: --secret is empty: give the Secret's name`},
+		{"empty token", []string{"scrape", "vllm", "--port", "8000", "--token", ""}, `Error: --token is empty: give the token`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -70,6 +70,11 @@ func (o *podFlags) validate(changed func(flag string) bool) error {
 		return usagef("--path %q must start with \"/\"", o.path)
 	case o.scheme != "http" && o.scheme != "https":
 		return usagef("--scheme must be http or https, got %q", o.scheme)
+	// Given empty (a script's unset variable), the library would scrape without a token.
+	case changed("secret") && o.secret == "":
+		return usagef("--secret is empty: give the Secret's name")
+	case changed("token") && o.token == "":
+		return usagef("--token is empty: give the token")
 	case o.secret == "" && changed("secret-namespace"):
 		return usagef("--secret-namespace needs --secret")
 	case o.secret == "" && changed("secret-key"):
@@ -169,6 +174,9 @@ func (o *podFlags) connect(ctx context.Context, kube *kubeFlags, service string)
 // (RelaxedServiceNameValidation: on by default from Kubernetes 1.36, GA in 1.37) hold
 // Services whose name starts with a digit.
 func (o *podFlags) validateNames(namespace, service string) error {
+	if service == "" { // a script's unset variable: name the argument, not the library's field
+		return usagef("SERVICE is empty: give the Service's name")
+	}
 	for _, n := range []struct {
 		what, value string
 		check       func(string) []string
