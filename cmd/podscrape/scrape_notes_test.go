@@ -18,6 +18,7 @@ func TestScrapeJSONAndPromSayOnStderrWhyTheyHoldNoSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := newTestService(t, "unmatched", exposing(textFormat, "# TYPE x gauge\nx 1\n"))
+	half := newTestService(t, "half", exposing(textFormat, "# TYPE x gauge\nx 1\n"), brokenPod())
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -25,6 +26,9 @@ func TestScrapeJSONAndPromSayOnStderrWhyTheyHoldNoSample(t *testing.T) {
 	}{
 		{"no ready pods", []string{"scrape", empty, "--port", "8000"}, "No ready pods behind service " + llmd.Namespace + "/" + empty + "."},
 		{"no sample matched", []string{"scrape", svc.name, "--port", port(svc.port), "--metric", "vllm:num_requests_waiting"}, "No samples matched."},
+		// Not new: the failed pod's warning, as docs/cli.md shows it.
+		{"a pod down", []string{"scrape", half.name, "--port", port(half.port)},
+			"Warning: service " + llmd.Namespace + "/" + half.name + ": pod " + half.name + "-1: HTTP status 500"},
 	} {
 		for _, format := range []string{"json", "prom"} {
 			t.Run(tc.name+" "+format, func(t *testing.T) {
