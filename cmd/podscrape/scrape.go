@@ -123,8 +123,10 @@ func (o *scrapeOptions) run(ctx context.Context, kube *kubeFlags, service string
 		}
 		if err == nil && format != render.FormatTable && format != render.FormatWide {
 			warnFailedPods(stderr, snap)
-			if note := render.EmptyNote(snap); note != "" {
-				fmt.Fprintln(stderr, note) // the table's line: no data, not no load
+			for _, note := range []string{render.UnmatchedNote(snap), render.EmptyNote(snap)} {
+				if note != "" {
+					fmt.Fprintln(stderr, note) // the table's lines: no data, not no load
+				}
 			}
 		}
 	}
@@ -156,7 +158,8 @@ func checkSecret(ctx context.Context, c client.Reader, namespace, name, key stri
 
 // warnFailedPods tells stderr about pods that failed while others did not, for the
 // formats that carry no error text (prom) or that a program reads (json); run adds the
-// table's line saying why there is no sample, if none.
+// table's lines naming a --metric that matched nothing and saying why there is no
+// sample, if none.
 func warnFailedPods(w io.Writer, s *snapshot.Snapshot) {
 	for _, p := range s.Pods {
 		if !p.Up {

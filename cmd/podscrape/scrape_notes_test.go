@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -41,6 +42,41 @@ func TestScrapeJSONAndPromSayOnStderrWhyTheyHoldNoSample(t *testing.T) {
 					t.Errorf("stdout is not one JSON document:\n%s", r.stdout)
 				}
 				mustContain(t, "stderr", r.stderr, tc.want)
+			})
+		}
+	}
+}
+
+// TestScrapeSaysWhichMetricMatchedNothing: of several --metric, one the pods that
+// answered do not expose (a typo, a name an older vLLM does not have, "a,b" written for
+// two) silently gave nothing while the others showed samples, exit 0: the table says
+// which, and -o json and -o prom say it on stderr.
+func TestScrapeSaysWhichMetricMatchedNothing(t *testing.T) {
+	t.Parallel()
+	svc := newTestService(t, "metrics", exposing(textFormat, "# TYPE x gauge\nx 1\n# TYPE y_total counter\ny_total 2\n"))
+	for _, tc := range []struct {
+		metrics []string
+		want    string
+	}{
+		{[]string{"x", "vllm:request_success_total"}, `No sample of --metric "vllm:request_success_total": the pods that answered expose none.`},
+		{[]string{"x,y_total"}, `No sample of --metric "x,y_total": the pods that answered expose none (repeat --metric for each name).`},
+	} {
+		for _, format := range []string{"table", "json", "prom"} {
+			t.Run(strings.Join(tc.metrics, " ")+" "+format, func(t *testing.T) {
+				t.Parallel()
+				args := []string{"scrape", svc.name, "--port", port(svc.port), "-o", format}
+				for _, m := range tc.metrics {
+					args = append(args, "--metric", m)
+				}
+				r := podscrape(t, args...)
+				if r.code != exitOK {
+					t.Fatalf("exit: got %d, want 0; stderr:\n%s", r.code, r.stderr)
+				}
+				out := r.stderr
+				if format == "table" {
+					out = r.stdout
+				}
+				mustContain(t, map[bool]string{true: "stdout", false: "stderr"}[format == "table"], out, tc.want)
 			})
 		}
 	}

@@ -31,6 +31,9 @@ func WriteTable(w io.Writer, s *snapshot.Snapshot, wide bool, ch *Changes) error
 	}
 
 	var rows bytes.Buffer
+	if note := UnmatchedNote(s); note != "" {
+		fmt.Fprintln(ew, note)
+	}
 	if len(s.Samples) == 0 {
 		fmt.Fprintln(ew, EmptyNote(s))
 	} else {
@@ -82,6 +85,25 @@ func WriteTable(w io.Writer, s *snapshot.Snapshot, wide bool, ch *Changes) error
 		fmt.Fprintln(ew, summary(ch))
 	}
 	return ew.err
+}
+
+// UnmatchedNote is the table's line naming each --metric of which the pods that
+// answered exposed no sample (Snapshot.Unmatched); "" when there is none.
+func UnmatchedNote(s *snapshot.Snapshot) string {
+	if len(s.Unmatched) == 0 {
+		return ""
+	}
+	quoted := make([]string, len(s.Unmatched))
+	comma := false
+	for i, m := range s.Unmatched {
+		quoted[i] = strconv.Quote(m)
+		comma = comma || strings.Contains(m, ",")
+	}
+	hint := ""
+	if comma {
+		hint = " (repeat --metric for each name)"
+	}
+	return fmt.Sprintf("No sample of --metric %s: the pods that answered expose none%s.", strings.Join(quoted, ", "), hint)
 }
 
 // EmptyNote is the table's line saying why s holds no sample: no Ready pod behind the

@@ -40,6 +40,7 @@ func Build(service string, results map[string]*source.MetricResult, f Filter, q 
 	s := &Snapshot{Service: service, Filtered: len(f.Metrics) > 0 || f.Match != nil}
 	var podErr error
 	seen := map[string]bool{}
+	exposed := map[string]bool{} // query names of q.metrics with a sample, kept or not
 	for _, name := range q.metrics {
 		r := results[name]
 		if r == nil {
@@ -54,6 +55,7 @@ func Build(service string, results map[string]*source.MetricResult, f Filter, q 
 				}
 				continue
 			}
+			exposed[name] = true
 			name := v.Labels["__name__"]
 			if !f.keep(name) {
 				continue
@@ -78,6 +80,13 @@ func Build(service string, results map[string]*source.MetricResult, f Filter, q 
 		}
 	}
 	s.addErrors(podErr)
+	if len(f.Metrics) > 0 && len(q.metrics) == len(f.Metrics) && s.Up() > 0 {
+		for i, m := range f.Metrics {
+			if !exposed[q.metrics[i]] && !slices.Contains(s.Unmatched, m) {
+				s.Unmatched = append(s.Unmatched, m)
+			}
+		}
+	}
 	slices.SortFunc(s.Pods, func(a, b PodStatus) int { return strings.Compare(a.Pod, b.Pod) })
 	slices.SortStableFunc(s.Samples, func(a, b Sample) int {
 		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Pod, b.Pod))

@@ -22,6 +22,11 @@ type Snapshot struct {
 	// Filtered reports whether a Filter selected the Samples (--metric or --match), so
 	// that no samples can be told apart from no samples matched.
 	Filtered bool
+	// Unmatched are the Filter's Metrics of which the pods that answered exposed no
+	// sample, in the Filter's order (a typo, a name the pods' version lacks, "a,b"
+	// written for two): said, since the other metrics' samples would hide it. Empty when
+	// every pod failed, which says why itself.
+	Unmatched []string
 	// Metadata is the # TYPE, # HELP and # UNIT of each metric family the pods exposed,
 	// by family name as exposed (see pod.PodScrapingSource.Metadata); nil when unknown.
 	Metadata map[string]pod.MetricMetadata
