@@ -92,3 +92,26 @@ func TestQueryRateFallbackIsNotALowerBound(t *testing.T) {
 	}
 	mustContain(t, "stdout", r.stdout, "Partial window (no value from it yet: the values shown come from the rest of the expression; keep --watch running): rate over 1m0s")
 }
+
+// TestQueryJSONSaysItsEmptyAnswerMatchedNothing: the table says "No series: the query
+// matched nothing." of an empty answer; -o json said nothing of it, neither in its note
+// nor on stderr, so `| jq` read an empty series as it reads no load.
+func TestQueryJSONSaysItsEmptyAnswerMatchedNothing(t *testing.T) {
+	t.Parallel()
+	svc := newTestService(t, "nothing", exposing(textFormat, "# TYPE x gauge\nx 1\n"))
+	r := podscrape(t, "-n", svc.namespace, "query", "sum(vllm:num_requests_waiting)", svc.name, "--port", port(svc.port), "-o", "json")
+	if r.code != exitOK {
+		t.Fatalf("exit: got %d, want 0; stderr:\n%s", r.code, r.stderr)
+	}
+	var doc struct {
+		Note string `json:"note"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, r.stdout)
+	}
+	const want = "No series: the query matched nothing."
+	if doc.Note != want {
+		t.Errorf("note: got %q, want %q", doc.Note, want)
+	}
+	mustContain(t, "stderr", r.stderr, want)
+}

@@ -71,7 +71,8 @@ type QuerySeries struct {
 // Note says why an empty result is empty: no Ready pods behind the Service, pods down
 // (the answer lacks their series, which may be every one it reads: never "matched
 // nothing"), or the history does not cover the query's window yet (or a selector matches
-// nothing, which no window fixes); "" otherwise.
+// nothing, which no window fixes), or else that the query matched nothing; "" when there
+// are series or an error.
 func (v *QueryView) Note() string {
 	waiting := v.Window > 0 && v.History < v.Window && len(v.Unmatched) == 0 // for the window to fill
 	switch {
@@ -82,7 +83,7 @@ func (v *QueryView) Note() string {
 	case len(v.PodsDown) > 0 && !waiting:
 		return "No series from the pods that answered: the answer lacks the series of the pods down."
 	case v.Window == 0 || v.History >= v.Window:
-		return ""
+		return noSeries
 	case len(v.Unmatched) > 0:
 		return fmt.Sprintf("No series: the query matched nothing: %s matches no series the pods expose now (check the metric name and labels).",
 			strings.Join(v.Unmatched, ", "))
@@ -90,6 +91,9 @@ func (v *QueryView) Note() string {
 	return fmt.Sprintf("No series yet: the query reads %s back and the history covers %s; rate() and friends need two samples in the window. Keep --watch running.",
 		v.Window, v.History.Round(time.Millisecond))
 }
+
+// noSeries is the Note of an empty answer that nothing else explains.
+const noSeries = "No series: the query matched nothing."
 
 // noPods reports whether the refresh found no Ready pod to scrape.
 func (v *QueryView) noPods() bool { return v.PodsScraped != nil && *v.PodsScraped == 0 }
@@ -114,10 +118,8 @@ func WriteQuery(w io.Writer, v *QueryView, format Format, compact bool) error {
 	switch {
 	case v.Error != "":
 		fmt.Fprintf(&b, "Error: %s\n", v.Error)
-	case len(v.Series) == 0 && v.Note() != "":
-		fmt.Fprintln(&b, v.Note())
 	case len(v.Series) == 0:
-		fmt.Fprintln(&b, "No series: the query matched nothing.")
+		fmt.Fprintln(&b, v.Note())
 	default:
 		if v.noPods() { // the series come from the history, or from the expression alone
 			fmt.Fprintln(&b, v.noPodsLine())
