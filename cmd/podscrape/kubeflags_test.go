@@ -52,6 +52,14 @@ func TestKubeFlagsReadAsKubectl(t *testing.T) {
 	}
 	t.Setenv("HOME", dir) // no ~/.kube/config of the machine's
 	t.Setenv("KUBECONFIG", "")
+	// Several files in $KUBECONFIG, merged as kubectl merges them: the first to set a
+	// field wins (current-context "b" here, from a file that holds nothing else), each
+	// context, cluster and user found in whichever file holds it; a missing file skipped.
+	first := filepath.Join(dir, "first")
+	if err := os.WriteFile(first, []byte("apiVersion: v1\nkind: Config\ncurrent-context: b\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	several := strings.Join([]string{first, filepath.Join(dir, "missing"), kubeconfig}, string(os.PathListSeparator))
 	for _, tc := range []struct {
 		name            string
 		env             string
@@ -60,6 +68,9 @@ func TestKubeFlagsReadAsKubectl(t *testing.T) {
 	}{
 		{"the current context", "", []string{"--kubeconfig", kubeconfig}, "ns-a", "https://127.0.0.1:6443"},
 		{"$KUBECONFIG", kubeconfig, nil, "ns-a", "https://127.0.0.1:6443"},
+		{"$KUBECONFIG of several files", several, nil, "ns-b", "https://127.0.0.2:6443"},
+		{"--context over $KUBECONFIG's", several, []string{"--context", "a"}, "ns-a", "https://127.0.0.1:6443"},
+		{"--kubeconfig over $KUBECONFIG", several, []string{"--kubeconfig", kubeconfig}, "ns-a", "https://127.0.0.1:6443"},
 		{"--context", "", []string{"--kubeconfig", kubeconfig, "--context", "b"}, "ns-b", "https://127.0.0.2:6443"},
 		{"-n over the context's", "", []string{"--kubeconfig", kubeconfig, "-n", "mine"}, "mine", "https://127.0.0.1:6443"},
 		{"a context without a namespace", "", []string{"--kubeconfig", kubeconfig, "--context", "bare"}, "default", "https://127.0.0.1:6443"},
