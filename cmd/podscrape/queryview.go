@@ -135,9 +135,7 @@ func writeOnce(stdout, stderr io.Writer, view *render.QueryView, format render.F
 		if note := view.Note(); note != "" {
 			notes = note + "\n" + notes
 		}
-		if _, err := io.WriteString(stderr, notes); err != nil {
-			return err
-		}
+		_, _ = io.WriteString(stderr, notes) // diagnostics: a closed stderr does not fail the answer, as scrape's warnings
 	}
 	return failure
 }
