@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -13,12 +14,15 @@ import (
 )
 
 // hangingHandler answers no request: each waits until its client goes or the test ends.
-// Each arrival is sent on the returned channel when it has room.
+// Each arrival is sent on the returned channel when it has room. It reads the request's
+// body first: until it is read, the server cannot see the client go (a POST's, as
+// Prometheus' API client sends a query).
 func hangingHandler(t *testing.T) (http.Handler, <-chan struct{}) {
 	arrived := make(chan struct{}, 64)
 	hang := make(chan struct{})
 	t.Cleanup(func() { close(hang) })
 	return http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
 		select {
 		case arrived <- struct{}{}:
 		default:
@@ -83,6 +87,7 @@ func TestSignalEndsACommandWhoseAPIServerHangs(t *testing.T) {
 		{"scrape", "vllm", "--port", "8000"},
 		{"scrape", "vllm", "--port", "8000", "--watch", "1h"},
 		{"query", "up", "vllm", "--port", "8000"},
+		{"query", "up", "--prometheus", api.URL, "--timeout", "1h"}, // a Prometheus server that never answers
 		{"serve", "vllm", "--port", "8000", "--listen", "127.0.0.1:0"},
 	} {
 		name := strings.Join(args, " ")
