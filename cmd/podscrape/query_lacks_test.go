@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -114,4 +115,22 @@ func TestQueryJSONSaysItsEmptyAnswerMatchedNothing(t *testing.T) {
 		t.Errorf("note: got %q, want %q", doc.Note, want)
 	}
 	mustContain(t, "stderr", r.stderr, want)
+}
+
+// TestQueryJSONOfNoReadyPodsSaysSoBesideAFallback: `sum(x) or vector(0)` on a Service
+// without a Ready pod answers vector(0)'s 0; the table says "No ready pods behind
+// service ..." above it, and -o json must say it on stderr too: its document has a
+// series, so no note, and `| jq` read a 0 that is no load of any pod.
+func TestQueryJSONOfNoReadyPodsSaysSoBesideAFallback(t *testing.T) {
+	t.Parallel()
+	empty := unique("fallback-empty")
+	if err := cp.CreateService(context.Background(), llmd.Namespace, empty, map[string]string{"app": "nothing"}, 8000); err != nil {
+		t.Fatal(err)
+	}
+	r := podscrape(t, "query", "sum(x) or vector(0)", empty, "--port", "8000", "-o", "json")
+	if r.code != exitOK {
+		t.Fatalf("exit: got %d, want 0; stderr:\n%s", r.code, r.stderr)
+	}
+	mustContain(t, "stdout", r.stdout, `"podsScraped": 0`, `"value": "0"`)
+	mustContain(t, "stderr", r.stderr, "No ready pods behind service "+llmd.Namespace+"/"+empty+".")
 }

@@ -131,11 +131,7 @@ func writeOnce(stdout, stderr io.Writer, view *render.QueryView, format render.F
 		return err
 	}
 	if format == render.FormatJSON && failure == nil {
-		notes := render.QueryNotes(view)
-		if note := view.Note(); note != "" {
-			notes = note + "\n" + notes
-		}
-		_, _ = io.WriteString(stderr, notes) // diagnostics: a closed stderr does not fail the answer, as scrape's warnings
+		_, _ = io.WriteString(stderr, render.JSONNotes(view)) // diagnostics: a closed stderr does not fail the answer, as scrape's warnings
 	}
 	return failure
 }

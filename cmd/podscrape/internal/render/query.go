@@ -148,6 +148,22 @@ func WriteQuery(w io.Writer, v *QueryView, format Format, compact bool) error {
 	return err
 }
 
+// JSONNotes are the table's lines that a json document's reader does not see beside its
+// series: why the answer is empty (Note), that no Ready pod answered (above series of the
+// expression alone: sum(x) or vector(0)), and QueryNotes. The one-shot json writes them
+// on stderr.
+func JSONNotes(v *QueryView) string {
+	var b strings.Builder
+	switch {
+	case len(v.Series) == 0 && v.Note() != "":
+		b.WriteString(v.Note() + "\n")
+	case len(v.Series) > 0 && v.noPods():
+		b.WriteString(v.noPodsLine() + "\n")
+	}
+	b.WriteString(QueryNotes(v))
+	return b.String()
+}
+
 // QueryNotes are the lines the table writes below the series, saying what the answer
 // lacks: each pod down, each window reaching before the history, the warnings. Written
 // to stderr beside a json document, they tell a person what a program reads from it.
