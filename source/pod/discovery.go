@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -30,6 +31,25 @@ type target struct {
 	key    string     // namespace/name, for errors and logs
 	addr   *url.URL   // the pod's metrics URL
 	labels []podLabel // the pod labels PodLabels names, mapped; read-only
+	uid    types.UID  // the Pod object's: a pod recreated under its name is another pod
+}
+
+// unscrapedPod is a pod the Service selects that discovery does not scrape, and is not
+// terminating: not Ready, or finished.
+type unscrapedPod struct {
+	name string
+	uid  types.UID
+	why  string // "not Ready", or "finished (Failed)" / "finished (Succeeded)"
+}
+
+// discovery is what discover found.
+type discovery struct {
+	targets  []target // the ready pods, sorted by name
+	selected int      // the pods selected, ready or not, finished ones left out
+	// unscraped are the selected pods not scraped because they are not Ready or have
+	// finished, terminating ones left out (a scale-down), in list order: see
+	// readyHistory.
+	unscraped []unscrapedPod
 }
 
 // instance is the pod's <IP>:<port> (IPv6 bracketed), the instance label Prometheus' pod
@@ -39,12 +59,13 @@ func (t *target) instance() string { return t.addr.Host }
 // url is the pod's metrics URL as text, for errors.
 func (t *target) url() string { return t.addr.String() }
 
-// discover returns the ready pods selected by the Service, sorted by name, and how many
-// pods the Service selects, ready or not. A Service without a selector selects nothing
-// (its error is errNoSelector, which Refresh reads as no pods, as the guide has it); an
-// ExternalName Service is an error. As for the EndpointSlice controller, a pod that
-// has finished (Succeeded or Failed) is not selected.
-func (s *PodScrapingSource) discover(parent context.Context) ([]target, int, error) {
+// discover returns the ready pods selected by the Service, sorted by name, how many pods
+// the Service selects, ready or not, and those not scraped for being not Ready or
+// finished. A Service without a selector selects nothing (its error is errNoSelector,
+// which Refresh reads as no pods, as the guide has it); an ExternalName Service is an
+// error. As for the EndpointSlice controller, a pod that has finished (Succeeded or
+// Failed) is not selected.
+func (s *PodScrapingSource) discover(parent context.Context) (discovery, error) {
 	cfg := &s.config
 	ctx, cancel := context.WithTimeout(parent, apiReadTimeout)
 	defer cancel()
@@ -52,52 +73,59 @@ func (s *PodScrapingSource) discover(parent context.Context) ([]target, int, err
 	key := client.ObjectKey{Namespace: cfg.ServiceNamespace, Name: cfg.ServiceName}
 	if err := s.reader.Get(ctx, key, &svc); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, 0, fmt.Errorf("service %s not found: %w", key, err)
+			return discovery{}, fmt.Errorf("service %s not found: %w", key, err)
 		}
-		return nil, 0, fmt.Errorf("get service %s%s: %w", key, apiHint(parent, ctx, err, "get", "services", key.Namespace), err)
+		return discovery{}, fmt.Errorf("get service %s%s: %w", key, apiHint(parent, ctx, err, "get", "services", key.Namespace), err)
 	}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		// It has no endpoints whatever selector it keeps (one changed to ExternalName
 		// keeps its selector): its pods are not its backends. An empty answer would
 		// read as a Service scaled to zero.
-		return nil, 0, fmt.Errorf("service %s is of type ExternalName (%q): it has no pods to scrape", key, svc.Spec.ExternalName)
+		return discovery{}, fmt.Errorf("service %s is of type ExternalName (%q): it has no pods to scrape", key, svc.Spec.ExternalName)
 	}
 	if len(svc.Spec.Selector) == 0 {
-		return nil, 0, fmt.Errorf("service %s: %w", key, errNoSelector)
+		return discovery{}, fmt.Errorf("service %s: %w", key, errNoSelector)
 	}
 	var pods corev1.PodList
 	// The pods are only read: a cached reader may hand out its own objects uncopied.
 	if err := s.reader.List(ctx, &pods, client.InNamespace(cfg.ServiceNamespace),
 		client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(svc.Spec.Selector)},
 		client.UnsafeDisableDeepCopy); err != nil {
-		return nil, 0, fmt.Errorf("list pods of service %s%s: %w", key, apiHint(parent, ctx, err, "list", "pods", key.Namespace), err)
+		return discovery{}, fmt.Errorf("list pods of service %s%s: %w", key, apiHint(parent, ctx, err, "list", "pods", key.Namespace), err)
 	}
 	var family corev1.IPFamily // the Service's primary: its endpoints' addresses
 	if len(svc.Spec.IPFamilies) > 0 {
 		family = svc.Spec.IPFamilies[0]
 	}
-	targets := make([]target, 0, len(pods.Items))
-	selected := 0
+	found := discovery{targets: make([]target, 0, len(pods.Items))}
 	for i := range pods.Items {
 		p := &pods.Items[i]
 		if finished(p) {
+			if p.DeletionTimestamp == nil {
+				found.unscraped = append(found.unscraped, unscrapedPod{name: p.Name, uid: p.UID, why: fmt.Sprintf("finished (%s)", p.Status.Phase)})
+			}
 			continue
 		}
-		selected++
+		found.selected++
 		ip := podIP(p, family)
 		if !isReady(p) || ip == "" {
+			if p.DeletionTimestamp == nil && !isReady(p) {
+				found.unscraped = append(found.unscraped, unscrapedPod{name: p.Name, uid: p.UID, why: "not Ready"})
+			}
 			continue
 		}
-		targets = append(targets, target{
+		found.targets = append(found.targets, target{
 			name:   p.Name,
 			key:    p.Namespace + "/" + p.Name,
 			addr:   s.podURL(ip),
 			labels: targetPodLabels(cfg.PodLabels, p.Labels),
+			uid:    p.UID,
 		})
 	}
 	// sort.Slice, not slices.SortFunc: see merge.
+	targets := found.targets
 	sort.Slice(targets, func(i, j int) bool { return targets[i].name < targets[j].name })
-	return targets, selected, nil
+	return found, nil
 }
 
 // errNoSelector is discover's error for a Service without a selector: its endpoints, if

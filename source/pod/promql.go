@@ -41,8 +41,9 @@ var ErrSampleOutOfOrder = history.ErrOutOfOrder
 // history refused samples of, the refusal. A window of an estimate (rate, avg_over_time,
 // ...) reaching before the history is a warning, unless the answer is empty: then it is
 // the Error, a *PartialWindowError (a rate over a single scrape estimates nothing; read as
-// no value, it would be "no load").
-func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.History, storeErr error, queries []source.QueryTemplate, params map[string]string, at time.Time, incomplete error, refused refusal) map[string]*source.MetricResult {
+// no value, it would be "no load"). So are the pods of unready whose series a selector
+// reads: no longer scraped, their series went stale and the answer leaves them out.
+func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.History, storeErr error, queries []source.QueryTemplate, params map[string]string, at time.Time, incomplete error, refused refusal, unready []unreadyPod) map[string]*source.MetricResult {
 	out := make(map[string]*source.MetricResult, len(queries))
 	var cov coverage
 	if store != nil {
@@ -79,6 +80,9 @@ func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.Histo
 			covErr = estimate
 		}
 		r.Warnings = append(res.Warnings, warnings...)
+		if w := s.unreadyWarning(unreadyHolding, unreadyRead(store, expr, unready)); w != "" {
+			r.Warnings = append(r.Warnings, w)
+		}
 		if len(r.Warnings) == 0 {
 			r.Warnings = nil
 		}

@@ -32,6 +32,8 @@ type refreshOutcome struct {
 	podErr  error     // the failed pods' errors: their series are stale, so aggregations miss them
 	refused refusal   // what the history refused of this scrape
 	err     error     // the refresh's error, for answers taken from the scrape loop's last run
+
+	unready []unreadyPod // pods that answered before, no longer scraped: not Ready, or finished (see answeredPods)
 }
 
 // Covers reports whether a scrape for have answers the queries of want.
@@ -48,14 +50,15 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 	s := r.s
 	progress := &runProgress{}
 	s.progress.Store(progress)
-	targets, discovered, err := s.discover(ctx)
+	found, err := s.discover(ctx)
 	if errors.Is(err, errNoSelector) {
 		err = nil // the guide: a Service without a selector has no pods, an empty result
 	}
 	if err != nil {
 		return refreshOutcome{}, err
 	}
-	s.metrics.observePods(discovered, len(targets))
+	targets := found.targets
+	s.metrics.observePods(found.selected, len(targets))
 	progress.stage.Store(stageToken)
 	token, err := s.token(ctx)
 	if err != nil {
@@ -78,6 +81,7 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 	if err := ctx.Err(); err != nil {
 		return refreshOutcome{}, err // the progress stays at the pods that had not answered
 	}
+	unready := s.answered.update(&found, pods, collectedAt, s.retention())
 	progress.stage.Store(stageStore)
 	log := logr.FromContextOrDiscard(ctx)
 	for i := range pods {
@@ -90,7 +94,7 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 				"service", s.serviceKey(), "pod", pods[i].target.key, "dropped", pods[i].dropped)
 		}
 	}
-	out := refreshOutcome{sel: sel, pods: pods, collectedAt: collectedAt, evalAt: collectedAt}
+	out := refreshOutcome{sel: sel, pods: pods, collectedAt: collectedAt, evalAt: collectedAt, unready: unready}
 	for i := range pods {
 		if pods[i].scrapedAt.After(out.evalAt) {
 			out.evalAt = pods[i].scrapedAt
@@ -126,13 +130,19 @@ func (r refresher) Finish(key *selection, out refreshOutcome, err error) (refres
 	s := r.s
 	pods := out.pods
 	results := out.sel.results(pods, key.queries, out.collectedAt)
+	if w := s.unreadyWarning(unreadyAnswered, out.unready); w != "" {
+		// Every metric-name result would have held their samples, up at least.
+		for _, r := range results {
+			r.Warnings = []string{w}
+		}
+	}
 	var errs []error
 	for i := range pods {
 		if pods[i].err != nil {
 			errs = append(errs, pods[i].err)
 		}
 	}
-	done := refreshOutcome{sel: out.sel, results: results, evalAt: out.evalAt, podErr: errors.Join(errs...), refused: out.refused}
+	done := refreshOutcome{sel: out.sel, results: results, evalAt: out.evalAt, podErr: errors.Join(errs...), refused: out.refused, unready: out.unready}
 	if len(pods) > 0 && len(errs) == len(pods) {
 		done.err = fmt.Errorf("refresh service %s: %w (%d pods): %w",
 			s.serviceKey(), ErrAllPodsFailed, len(pods), done.podErr)

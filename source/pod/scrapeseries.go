@@ -98,10 +98,11 @@ func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.La
 	// A Service without a selector is an error here, not an empty answer: serve would
 	// answer an empty vector, which KEDA reads as 0, for a Service that can have no
 	// target at all.
-	targets, discovered, err := s.discover(ctx)
+	found, err := s.discover(ctx)
 	if err != nil {
 		return nil, err
 	}
+	targets, discovered := found.targets, found.selected
 	s.metrics.observePods(discovered, len(targets))
 	if len(targets) == 0 && discovered > 0 {
 		return nil, fmt.Errorf("scrape service %s: %w among the %d pods it selects", s.serviceKey(), ErrNoReadyPods, discovered)

@@ -51,6 +51,7 @@ type PodScrapingSource struct {
 
 	lastSecret atomic.Pointer[bearer]      // the Secret's last token read, for an API server outage (see token)
 	progress   atomic.Pointer[runProgress] // of the refresh in progress, or the last one
+	answered   answeredPods                // the pods that answered lately: see refreshOutcome.unready
 
 	seriesCaches seriesCaches  // each pod's series labels, for ScrapeSeries
 	points       podPoints     // each pod's series of several points, for Refresh's history (ScrapeSeries': in seriesCaches)
@@ -168,6 +169,13 @@ func (s *PodScrapingSource) Close() {
 //
 // Some pods failing is not an error: the results hold the healthy pods' samples, an up 0
 // sample per failed pod, and a MetricResult.Error joining a *ScrapeError per failed pod.
+// Nor are pods that answered an earlier refresh (within HistoryRetention) and are no
+// longer scraped because they turned not Ready or finished (phase Failed or Succeeded):
+// every metric-name result, and each PromQL result one of whose selectors reads series
+// the history holds of them, names them in Warnings ("service ns/name: 2 pods ... are no
+// longer scraped, the answer leaves them out: pod vllm-1: not Ready; ..."; the first 10,
+// then how many more), for a sum over the pods leaves out their load. A pod deleted or
+// terminating (a scale-down), or starting (it never answered), is not named.
 // Every pod failing is: Refresh returns an error wrapping ErrAllPodsFailed, together with
 // results describing each failure, and caches nothing. No ready pods is an empty result
 // and no error. Discovery or Secret failures, an unknown query name, or ctx ending
@@ -220,7 +228,7 @@ func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec
 		if err != nil {
 			incomplete = err
 		}
-		evaluated := s.evalPromQL(ctx, store, storeErr, promql, spec.Params, out.evalAt, incomplete, out.refused)
+		evaluated := s.evalPromQL(ctx, store, storeErr, promql, spec.Params, out.evalAt, incomplete, out.refused, out.unready)
 		if cerr := ctx.Err(); cerr != nil {
 			// Evaluations cut short are no answer: nothing is returned or cached.
 			return nil, fmt.Errorf("refresh service %s: %w", s.serviceKey(), cerr)

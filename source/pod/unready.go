@@ -1,0 +1,150 @@
+package pod
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/podscrape/podscrape/internal/history"
+	"github.com/podscrape/podscrape/source"
+)
+
+// maxUnreadyNamed is how many pods one warning of pods no longer scraped names; it says
+// how many more there are.
+const maxUnreadyNamed = 10
+
+// unreadyPod is a pod no longer scraped that answered before, and why (see
+// unscrapedPod).
+type unreadyPod struct{ name, why string }
+
+// answeredPods are the pods whose scrape succeeded within the history's retention, by
+// name, so that a refresh can tell which pods it no longer scrapes because they turned
+// not Ready or finished: their samples are missing from its results, which say so
+// (Warnings). Refreshes update it one at a time (they never overlap); the mutex makes
+// that visible to the race detector whatever orders them.
+type answeredPods struct {
+	mu     sync.Mutex
+	byName map[string]answeredPod
+}
+
+// answeredPod is one pod's object and the start of the refresh it last answered.
+type answeredPod struct {
+	uid types.UID
+	at  time.Time
+}
+
+// update records the refresh at at, which found what discovery found and scraped pods,
+// and returns, sorted by name, the pods found not Ready or finished (not terminating:
+// see discover) that answered a refresh less than retention before at: the ones it
+// leaves out. A pod gone, terminating (a scale-down), recreated under its name (another
+// UID), or that never answered (starting) is not among them, and is forgotten; so is a
+// pod that last answered more than retention ago, when the history holds none of its
+// series any more.
+func (a *answeredPods) update(found *discovery, pods []podScrape, at time.Time, retention time.Duration) []unreadyPod {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	prev := a.byName
+	recent := func(name string, uid types.UID) (answeredPod, bool) {
+		p, ok := prev[name]
+		return p, ok && p.uid == uid && at.Sub(p.at) <= retention
+	}
+	var next map[string]answeredPod
+	keep := func(name string, p answeredPod) {
+		if next == nil {
+			next = make(map[string]answeredPod, len(pods))
+		}
+		next[name] = p
+	}
+	for i := range pods {
+		t := &pods[i].target
+		if pods[i].err == nil {
+			keep(t.name, answeredPod{uid: t.uid, at: at})
+		} else if p, ok := recent(t.name, t.uid); ok {
+			keep(t.name, p) // failed now: what it answered before is still held
+		}
+	}
+	var out []unreadyPod
+	for _, u := range found.unscraped {
+		if p, ok := recent(u.name, u.uid); ok {
+			keep(u.name, p)
+			out = append(out, unreadyPod{name: u.name, why: u.why})
+		}
+	}
+	a.byName = next
+	slices.SortFunc(out, func(x, y unreadyPod) int { return strings.Compare(x.name, y.name) })
+	return out
+}
+
+// unreadyWarning is the warning of a result that leaves out pods, which holding says
+// held its samples (a metric-name result) or the series it reads (a PromQL one): ""
+// when pods is empty. It names the first maxUnreadyNamed, then how many more.
+func (s *PodScrapingSource) unreadyWarning(holding string, pods []unreadyPod) string {
+	if len(pods) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for i, p := range pods[:min(len(pods), maxUnreadyNamed)] {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "pod %s: %s", p.name, p.why)
+	}
+	if len(pods) > maxUnreadyNamed {
+		fmt.Fprintf(&b, "; and %d more pods", len(pods)-maxUnreadyNamed)
+	}
+	return fmt.Sprintf("service %s: %d pods %s are no longer scraped, the answer leaves them out: %s",
+		s.serviceKey(), len(pods), holding, b.String())
+}
+
+// Subjects of unreadyWarning.
+const (
+	unreadyAnswered = "that answered earlier scrapes"
+	unreadyHolding  = "holding series the query reads"
+)
+
+// unreadyRead returns those of pods of which store holds a series a selector of expr
+// reads, stale or not; selectors of the synthetic up and scrape_* series alone are not
+// counted: they are about the pods scraped, which these pods are not. nil when expr does
+// not parse (its evaluation says so).
+func unreadyRead(store *history.History, expr string, pods []unreadyPod) []unreadyPod {
+	if len(pods) == 0 || store == nil {
+		return nil
+	}
+	parsed, err := history.Parse(expr)
+	if err != nil {
+		return nil
+	}
+	var sels [][]*labels.Matcher
+	for _, w := range history.Windows(parsed) {
+		if !onlySynthetic(w.Matchers) {
+			sels = append(sels, w.Matchers)
+		}
+	}
+	var out []unreadyPod
+	for _, p := range pods {
+		pm := labels.MustNewMatcher(labels.MatchEqual, source.LabelPod, p.name)
+		for _, m := range sels {
+			if store.Holds(append(slices.Clip(m), pm)) {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// onlySynthetic reports whether matchers select only the synthetic series the source
+// writes per pod (up, scrape_duration_seconds, scrape_samples_scraped).
+func onlySynthetic(matchers []*labels.Matcher) bool {
+	for _, m := range matchers {
+		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+			return slices.Contains(syntheticNames[:], m.Value)
+		}
+	}
+	return false
+}
