@@ -135,7 +135,8 @@ type PodScrapingSourceConfig struct {
 	// service="namespace/name": podscrape_scrape_duration_seconds,
 	// podscrape_scrape_failures_total{reason}, podscrape_samples_scraped_total,
 	// podscrape_samples_duplicate_total, podscrape_history_samples_refused_total{reason},
-	// podscrape_pods_discovered, podscrape_pods_ready and podscrape_cache_age_seconds.
+	// podscrape_pods_discovered, podscrape_pods_ready (both 0 after a discovery that
+	// failed), podscrape_discovery_failures_total and podscrape_cache_age_seconds.
 	// Sources of different Services share a Registerer; a second source of the same
 	// Service on it makes NewPodScrapingSource fail with an error wrapping
 	// prometheus.AlreadyRegisteredError. Close unregisters them. Nil: no metrics.

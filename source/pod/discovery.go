@@ -65,7 +65,23 @@ func (t *target) url() string { return t.addr.String() }
 // which Refresh reads as no pods, as the guide has it); an ExternalName Service is an
 // error. As for the EndpointSlice controller, a pod that has finished (Succeeded or
 // Failed) is not selected.
+//
+// It records what it found in podscrape_pods_discovered and podscrape_pods_ready; a
+// failure, unless the caller's context ended, counts in
+// podscrape_discovery_failures_total and sets both gauges to 0: no pod is scraped.
 func (s *PodScrapingSource) discover(parent context.Context) (discovery, error) {
+	found, err := s.discoverPods(parent)
+	switch {
+	case err == nil || errors.Is(err, errNoSelector):
+		s.metrics.observePods(found.selected, len(found.targets))
+	case parent.Err() == nil:
+		s.metrics.observeDiscoveryFailure()
+	}
+	return found, err
+}
+
+// discoverPods is discover without its metrics.
+func (s *PodScrapingSource) discoverPods(parent context.Context) (discovery, error) {
 	cfg := &s.config
 	ctx, cancel := context.WithTimeout(parent, apiReadTimeout)
 	defer cancel()

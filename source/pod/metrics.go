@@ -41,6 +41,7 @@ type metrics struct {
 	refused    *prometheus.CounterVec
 	discovered prometheus.Gauge
 	ready      prometheus.Gauge
+	discFailed prometheus.Counter
 	cacheAge   prometheus.GaugeFunc
 
 	storedAt atomic.Int64 // unix nanoseconds of the last cache store, else of creation
@@ -92,12 +93,17 @@ func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveCloc
 	}
 	m.discovered = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "podscrape_pods_discovered",
-		Help:        "Pods the Service's selector matched at the last discovery, ready or not (a finished pod, Succeeded or Failed, is not counted).",
+		Help:        "Pods the Service's selector matched at the last discovery, ready or not (a finished pod, Succeeded or Failed, is not counted); 0 when the last discovery failed (see podscrape_discovery_failures_total).",
 		ConstLabels: labels,
 	})
 	m.ready = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "podscrape_pods_ready",
-		Help:        "Pods scraped at the last discovery: Ready, not terminating, with an IP.",
+		Help:        "Pods scraped at the last discovery: Ready, not terminating, with an IP; 0 when the last discovery failed (see podscrape_discovery_failures_total).",
+		ConstLabels: labels,
+	})
+	m.discFailed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name:        "podscrape_discovery_failures_total",
+		Help:        "Discoveries that failed: the Service not found or of type ExternalName, its read or its pods' list refused (RBAC) or unanswered; not those the caller's context ended. Each sets podscrape_pods_discovered and podscrape_pods_ready to 0.",
 		ConstLabels: labels,
 	})
 	m.cacheAge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -106,7 +112,7 @@ func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveCloc
 		ConstLabels: labels,
 	}, m.age)
 
-	m.collectors = []prometheus.Collector{m.duration, m.failures, m.samples, m.duplicates, m.refused, m.discovered, m.ready, m.cacheAge}
+	m.collectors = []prometheus.Collector{m.duration, m.failures, m.samples, m.duplicates, m.refused, m.discovered, m.ready, m.discFailed, m.cacheAge}
 	for i, c := range m.collectors {
 		if err := reg.Register(c); err != nil {
 			for _, done := range m.collectors[:i] {
@@ -148,6 +154,17 @@ func (m *metrics) observePods(discovered, ready int) {
 	}
 	m.discovered.Set(float64(discovered))
 	m.ready.Set(float64(ready))
+}
+
+// observeDiscoveryFailure records a failed discovery: no pod is discovered, none
+// scraped.
+func (m *metrics) observeDiscoveryFailure() {
+	if m == nil {
+		return
+	}
+	m.discFailed.Inc()
+	m.discovered.Set(0)
+	m.ready.Set(0)
 }
 
 // observeScrapes records one refresh's pod scrapes. A scrape the caller's context cut

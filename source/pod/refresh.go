@@ -58,7 +58,6 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 		return refreshOutcome{}, err
 	}
 	targets := found.targets
-	s.metrics.observePods(found.selected, len(targets))
 	progress.stage.Store(stageToken)
 	token, err := s.token(ctx)
 	if err != nil {

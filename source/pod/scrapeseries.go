@@ -103,7 +103,6 @@ func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.La
 		return nil, err
 	}
 	targets, discovered := found.targets, found.selected
-	s.metrics.observePods(discovered, len(targets))
 	if len(targets) == 0 && discovered > 0 {
 		return nil, fmt.Errorf("scrape service %s: %w among the %d pods it selects", s.serviceKey(), ErrNoReadyPods, discovered)
 	}

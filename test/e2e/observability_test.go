@@ -12,8 +12,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/podscrape/podscrape/internal/localcluster"
 	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/pod"
 )
@@ -213,5 +219,114 @@ func TestObservabilityPodFailuresLoggedAtV1(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A discovery that fails (the list Forbidden once the source's RoleBinding is gone, the
+// Service deleted) scrapes no pod: podscrape_pods_discovered and podscrape_pods_ready
+// kept the last good discovery's values, and nothing counted the failures, so an alert
+// on podscrape_pods_ready == 0 could not see a deleted Service. Each failed discovery is
+// counted in podscrape_discovery_failures_total (exported from zero) and sets both
+// gauges to 0; the next good discovery sets them again.
+func TestObservabilityDiscoveryFailures(t *testing.T) {
+	t.Parallel()
+	m := []byte("m 1\n")
+	f := startService(t,
+		podDef{name: "a", handler: serve(m)},
+		podDef{name: "b", handler: serve(m)},
+		podDef{name: "starting", handler: serve(m), notReady: true},
+	)
+	ctx := context.Background()
+	user := "discovery-metrics-" + f.ns
+	userCfg, err := cp.AddUser(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: user}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get"}},
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
+	}}
+	binding := func() *rbacv1.RoleBinding {
+		return &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: user},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: user},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}},
+		}
+	}
+	for _, obj := range []client.Object{role, binding()} {
+		if err := cp.Client.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := client.New(userCfg, client.Options{Scheme: localcluster.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	cfg := f.config()
+	cfg.Registerer = reg
+	s := sourceOn(t, c, cfg)
+	svc := map[string]string{"service": f.ns + "/" + f.svc}
+	check := func(when string, discovered, ready, failures float64) {
+		t.Helper()
+		for name, want := range map[string]float64{
+			"podscrape_pods_discovered":          discovered,
+			"podscrape_pods_ready":               ready,
+			"podscrape_discovery_failures_total": failures,
+		} {
+			if got := value(t, reg, name, svc); got != want {
+				t.Errorf("%s: %s = %v, want %v", when, name, got, want)
+			}
+		}
+	}
+	// until refreshes until ok says the error is the one awaited (RBAC takes effect a
+	// few milliseconds after the write) and returns how many failed on the way.
+	until := func(what string, ok func(error) bool) (failed int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			_, err := refresh(t, s)
+			if ok(err) {
+				if err != nil {
+					failed++
+				}
+				return failed
+			}
+			if err != nil {
+				failed++
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: Refresh still %v after 30s", what, err)
+			}
+			time.Sleep(20 * time.Millisecond) // polling the authorizer, not waiting for time to pass
+		}
+	}
+
+	// The RBAC in effect (its first review may come before the binding is seen).
+	failures := float64(until("granted", func(err error) bool { return err == nil }))
+	check("discovered", 3, 2, failures)
+
+	if err := cp.Client.Delete(ctx, binding()); err != nil {
+		t.Fatal(err)
+	}
+	failures += float64(until("binding deleted", func(err error) bool { return apierrors.IsForbidden(errors.Unwrap(err)) }))
+	check("forbidden", 0, 0, failures)
+
+	if err := cp.Client.Create(ctx, binding()); err != nil {
+		t.Fatal(err)
+	}
+	failures += float64(until("granted again", func(err error) bool { return err == nil }))
+	check("granted again", 3, 2, failures)
+
+	if err := cp.Client.Delete(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: f.svc}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := refresh(t, s); !apierrors.IsNotFound(errors.Unwrap(err)) {
+		t.Fatalf("Service deleted: Refresh error %v, want not found", err)
+	}
+	check("service deleted", 0, 0, failures+1)
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil || len(problems) != 0 {
+		t.Fatalf("metric lint: got %v %v, want no problems", problems, err)
 	}
 }
