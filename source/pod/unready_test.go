@@ -188,6 +188,17 @@ func TestPodsTurnedNotReadyAreWarned(t *testing.T) {
 	rs = refresh()
 	warned("b not Ready again", rs, withData, "b: not Ready", "e: finished (Failed)")
 
+	// b deleted and created again under its name, starting (a StatefulSet's pod
+	// replaced): another pod, which never answered.
+	if err := cp.Client.Delete(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "b", Labels: sel, IP: ips["b"]}); err != nil {
+		t.Fatal(err)
+	}
+	rs = refresh()
+	warned("b replaced, starting", rs, withData, "e: finished (Failed)")
+
 	// Past the retention, the history holds none of their series: no warning.
 	for range 13 * 4 {
 		rs = refresh()
