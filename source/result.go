@@ -19,9 +19,12 @@ type MetricResult struct {
 	// Error is non-nil when the query failed in whole or in part; errors.Is and
 	// errors.As see through it to each cause.
 	Error error
-	// Warnings are what the query engine noted about the answer (PromQL warnings and
-	// infos, such as "metric might not be a counter"), as text; nil when there are none.
-	// The answer stands: a warning is not an Error. Shared: read-only.
+	// Warnings are what the backend noted about the answer, as text; nil when there are
+	// none: the query engine's (PromQL warnings and infos, such as "metric might not be a
+	// counter"), and a source's own, such as a window the history covers only in part or
+	// pods that turned not Ready whose series the answer leaves out (docs/library.md,
+	// "What an autoscaler reads"). The answer stands: a warning is not an Error.
+	// Shared: read-only.
 	Warnings []string
 }
 
