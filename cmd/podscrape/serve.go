@@ -410,6 +410,13 @@ const (
 	serveAPIBurst = 30
 )
 
+// serveAPIMinReadPeriod is the shortest period serveAPIConfig counts a Service's token
+// Secret reads at: a Service's scrapes never overlap, and each reads the Secret and then
+// every pod over HTTP (a vLLM pod renders its metrics in tens of milliseconds), so a
+// --max-age shorter than that cannot make them come more often; counted as it is, it
+// would lift the client-side limit altogether (--max-age 1ns: 2e9 reads a second).
+const serveAPIMinReadPeriod = 100 * time.Millisecond
+
 // serveAPIConfig is cfg with the client-side rate limit of serve's API requests: its
 // informers' LIST and WATCH, and the token Secret that each scrape of a Service with
 // MetricsReaderSecretName reads directly (a cache of Secrets would need list and watch on
@@ -420,8 +427,8 @@ const (
 // The limit is kube-controller-manager's 20 a second (a burst of 30), raised to twice
 // the reads the Services need: a burst of two reads per Service with a Secret (its
 // interval's and a --max-age query's at once) and twice their steady rate, each read
-// every interval, or every maxAge when that is shorter. The API server's priority and
-// fairness still bounds their load.
+// every interval, or every maxAge when that is shorter, but no more often than every
+// serveAPIMinReadPeriod. The API server's priority and fairness still bounds their load.
 func serveAPIConfig(cfg *rest.Config, services []serve.ServiceConfig, interval, maxAge time.Duration) *rest.Config {
 	var n int
 	var perSecond float64
@@ -434,7 +441,7 @@ func serveAPIConfig(cfg *rest.Config, services []serve.ServiceConfig, interval, 
 			every = interval
 		}
 		if maxAge > 0 && maxAge < every {
-			every = maxAge
+			every = max(maxAge, serveAPIMinReadPeriod)
 		}
 		n++
 		perSecond += float64(time.Second) / float64(every)

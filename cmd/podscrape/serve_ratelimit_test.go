@@ -70,3 +70,30 @@ func TestServeSecretReadsAreNotThrottled(t *testing.T) {
 		}
 	}
 }
+
+// TestServeSecretReadRateIsBounded: a --max-age shorter than a Service's scrape cannot
+// make its scrapes, each of which reads the token Secret once, come more often than they
+// last; serveAPIConfig counts it as serveAPIMinReadPeriod, so that --max-age 1ns leaves a
+// client-side limit. Before, the QPS was 2/maxAge per Service: 2e9 a second, no limit at
+// all, and a query loop could read the Secret as fast as the API server answered.
+func TestServeSecretReadRateIsBounded(t *testing.T) {
+	services := []serve.ServiceConfig{{Source: pod.PodScrapingSourceConfig{
+		ServiceName: "vllm", ServiceNamespace: "llm-d", MetricsPort: 8000, MetricsReaderSecretName: "reader",
+	}}}
+	floor := serveAPIConfig(&rest.Config{}, services, 15*time.Second, serveAPIMinReadPeriod)
+	for _, maxAge := range []time.Duration{time.Nanosecond, time.Millisecond, serveAPIMinReadPeriod / 2} {
+		cfg := serveAPIConfig(&rest.Config{}, services, 15*time.Second, maxAge)
+		if cfg.QPS != floor.QPS || cfg.Burst != floor.Burst {
+			t.Errorf("--max-age %s: QPS %v, burst %d; want those of --max-age %s, %v and %d", maxAge, cfg.QPS, cfg.Burst, serveAPIMinReadPeriod, floor.QPS, floor.Burst)
+		}
+	}
+	// 40 Services with Secrets at --max-age 1ns: 800 a second, not 80 billion.
+	many := make([]serve.ServiceConfig, 40)
+	for i := range many {
+		many[i] = services[0]
+		many[i].Source.ServiceName = fmt.Sprintf("vllm-%d", i)
+	}
+	if cfg := serveAPIConfig(&rest.Config{}, many, 15*time.Second, time.Nanosecond); cfg.QPS != 800 {
+		t.Errorf("40 Services, --max-age 1ns: QPS %v, want 800 (two reads every %s each)", cfg.QPS, serveAPIMinReadPeriod)
+	}
+}
