@@ -70,7 +70,7 @@ func TestCacheHoldsPodsWithoutTheirSpec(t *testing.T) {
 			len(cachedSvc.ManagedFields), cachedSvc.Spec.Selector, cachedSvc.Spec.Type, cachedSvc.Spec.IPFamilies)
 	}
 
-	srv, err := serve.New(t.Context(), c, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour})
+	srv, err := serve.New(t.Context(), c, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 4 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,13 +23,18 @@ type Config struct {
 	// Interval is the scrape interval of a Service whose own Interval is zero.
 	// Zero: DefaultInterval.
 	Interval time.Duration
-	// Retention is how long each Service's samples are kept. Zero: 10 minutes.
+	// Retention is how long each Service's samples are kept. Zero: 10 minutes. Without
+	// MaxAge, one shorter than a Service's interval plus its scrape timeout is refused:
+	// the history would never hold two scrapes, and every rate() would answer 422.
 	Retention time.Duration
 	// SeriesLimit is the most series each Service's history holds, unless the
 	// Service sets its own; past it, new series are refused and the queries that read
 	// the Service carry a warning saying so. Zero: 100,000.
 	SeriesLimit int
 	// LookbackDelta is how far back an instant selector looks. Zero: Prometheus' 5m.
+	// Without MaxAge, one shorter than a Service's interval plus its scrape timeout is
+	// refused: an instant query between two scrapes would find no sample and answer
+	// empty.
 	LookbackDelta time.Duration
 	// MaxAge, when positive, makes a query scrape the Services it reads (see the package
 	// documentation) first when their newest scrape started more than MaxAge ago. An instant query's time at most
@@ -157,6 +162,23 @@ func (cfg Config) validate() (Config, error) {
 			return cfg, fmt.Errorf("serve: config: Services[%d] (%s): ScrapeTimeout %s is greater than the scrape interval %s", i, s.key(), timeout, s.Interval)
 		case timeout == 0:
 			s.Source.ScrapeTimeout = min(pod.DefaultScrapeTimeout, s.Interval)
+		}
+		// Without MaxAge only the interval scrapes: a scrape's samples come in up to its
+		// timeout after it starts, and the next scrape starts an interval later. The
+		// history must hold the scrape before the newest, or no rate() nor range window
+		// has two samples (every one of them 422); and an instant selector must reach
+		// back to the newest sample from just before the next one comes in, or it finds
+		// none and answers empty, "no load". Under MaxAge queries scrape too, and the
+		// combination is the caller's to size.
+		if reach := s.Interval + s.Source.ScrapeTimeout; cfg.MaxAge == 0 {
+			switch {
+			case cfg.Retention < reach:
+				return cfg, fmt.Errorf("serve: config: Services[%d] (%s): Retention %s is shorter than the scrape interval %s plus the scrape timeout %s: "+
+					"the history would not hold two scrapes, and every rate() and range window would answer 422", i, s.key(), cfg.Retention, s.Interval, s.Source.ScrapeTimeout)
+			case cfg.LookbackDelta < reach:
+				return cfg, fmt.Errorf("serve: config: Services[%d] (%s): LookbackDelta %s is shorter than the scrape interval %s plus the scrape timeout %s: "+
+					"an instant query between two scrapes would find no sample and answer empty", i, s.key(), cfg.LookbackDelta, s.Interval, s.Source.ScrapeTimeout)
+			}
 		}
 		services[i] = s
 	}

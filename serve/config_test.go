@@ -56,3 +56,47 @@ func TestDefaultScrapeTimeoutIsCappedAtTheInterval(t *testing.T) {
 		t.Errorf("targets %s: want scrapeTimeout 2s", r.Data)
 	}
 }
+
+// Without MaxAge only the interval scrapes, so a Retention or a LookbackDelta shorter
+// than a Service's interval plus its scrape timeout is refused, naming the Service and
+// the values: with the Retention, the history never holds two scrapes and every rate()
+// or range window answers 422; with the LookbackDelta, an instant query between two
+// scrapes finds no sample and answers empty, which an autoscaler reads as no load.
+// Under MaxAge queries scrape too, and the combination is accepted.
+func TestRetentionOrLookbackShorterThanAScrapeIsRefused(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	own := serviceConfig(svc)
+	own.Interval = time.Minute
+	key := "Services[0] (" + svc.Namespace + "/vllm): "
+	for _, tc := range []struct {
+		name string
+		cfg  serve.Config
+		want string // "" accepted
+	}{
+		{"Retention below the global interval", serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 15 * time.Second, Retention: 10 * time.Second},
+			key + "Retention 10s is shorter than the scrape interval 15s plus the scrape timeout 5s"},
+		{"Retention below the interval plus the timeout", serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 15 * time.Second, Retention: 19 * time.Second},
+			key + "Retention 19s is shorter than the scrape interval 15s plus the scrape timeout 5s"},
+		{"Retention below the Service's own interval", serve.Config{Services: []serve.ServiceConfig{own}, Retention: 30 * time.Second},
+			key + "Retention 30s is shorter than the scrape interval 1m0s plus the scrape timeout 5s"},
+		{"the default Retention below a Service's own interval", serve.Config{Services: []serve.ServiceConfig{{Source: own.Source, Interval: 20 * time.Minute}}},
+			key + "Retention 10m0s is shorter than the scrape interval 20m0s plus the scrape timeout 5s"},
+		{"LookbackDelta below the interval", serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 15 * time.Second, LookbackDelta: 10 * time.Second},
+			key + "LookbackDelta 10s is shorter than the scrape interval 15s plus the scrape timeout 5s"},
+		{"the default LookbackDelta below a Service's own interval", serve.Config{Services: []serve.ServiceConfig{{Source: own.Source, Interval: 5 * time.Minute}}},
+			key + "LookbackDelta 5m0s is shorter than the scrape interval 5m0s plus the scrape timeout 5s"},
+		{"Retention and LookbackDelta of exactly a scrape", serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 15 * time.Second, Retention: 20 * time.Second, LookbackDelta: 20 * time.Second}, ""},
+		{"under MaxAge", serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour, MaxAge: time.Second}, ""},
+	} {
+		srv, err := serve.New(t.Context(), env.Client, tc.cfg)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v, want it accepted", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
+		}
+		if srv != nil {
+			_ = srv.Close()
+		}
+	}
+}

@@ -227,15 +227,15 @@ func TestBuildInfoAndMetrics(t *testing.T) {
 func TestPodLabelsAndConfigFile(t *testing.T) {
 	svc := newService(t, "vllm", 1, waiting)
 	path := filepath.Join(t.TempDir(), "serve.yaml")
-	if err := os.WriteFile(path, fmt.Appendf(nil, "services:\n- name: %s\n  port: %d\n  interval: 1h\n  podLabels: [app]\n", svc.Name, svc.Port), 0o600); err != nil {
+	if err := os.WriteFile(path, fmt.Appendf(nil, "services:\n- name: %s\n  port: %d\n  interval: 4m\n  podLabels: [app]\n", svc.Name, svc.Port), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	services, err := serve.LoadFile(path, svc.Namespace)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The Service's own interval (1h) wins over the server's.
-	base := startServer(t, serve.Config{Services: services, Interval: 30 * time.Minute})
+	// The Service's own interval (4m) wins over the server's (3m).
+	base := startServer(t, serve.Config{Services: services, Interval: 3 * time.Minute})
 	_, r := query(t, base, "vllm:num_requests_waiting")
 	if got := vector(t, r); len(got) != 1 || got[0].Metric["app"] != "vllm" {
 		t.Errorf("got %+v, want the pod label app=vllm on the series", got)
@@ -244,8 +244,8 @@ func TestPodLabelsAndConfigFile(t *testing.T) {
 	if !strings.Contains(string(r.Data), `"app":"vllm"`) {
 		t.Errorf("targets %s lack the pod label", r.Data)
 	}
-	if !strings.Contains(string(r.Data), `"scrapeInterval":"1h"`) {
-		t.Errorf("targets %s: want scrapeInterval 1h, the file's", r.Data)
+	if !strings.Contains(string(r.Data), `"scrapeInterval":"4m"`) {
+		t.Errorf("targets %s: want scrapeInterval 4m, the file's", r.Data)
 	}
 }
 

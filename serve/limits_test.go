@@ -22,7 +22,7 @@ import (
 // runs out of memory.
 func TestConcurrentQueriesAreBounded(t *testing.T) {
 	svc := newService(t, "vllm", 1, waiting)
-	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour})
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 4 * time.Minute})
 
 	var evaluating atomic.Int32
 	entered := make(chan struct{}, 2*serve.DefaultMaxConcurrentQueries)

@@ -53,11 +53,15 @@ func serviceConfig(svc *podscrapetest.Service) serve.ServiceConfig {
 }
 
 // startServer runs a Server of cfg (Interval an hour unless set: tests scrape through
-// MaxAge, not the clock) behind a loopback HTTP server and waits until it is ready.
+// MaxAge, not the clock; without MaxAge, 4 minutes, the longest the default retention
+// and lookback delta take) behind a loopback HTTP server and waits until it is ready.
 func startServer(t testing.TB, cfg serve.Config) string {
 	t.Helper()
 	if cfg.Interval == 0 {
 		cfg.Interval = time.Hour
+		if cfg.MaxAge == 0 {
+			cfg.Interval = 4 * time.Minute
+		}
 	}
 	base := runServer(t, t.Context(), cfg)
 	deadline := time.Now().Add(30 * time.Second)

@@ -154,8 +154,8 @@ func TestHistoryRefusalsAreCounted(t *testing.T) {
 	limitedCfg.SeriesLimit = 2
 	reg := prometheus.NewRegistry()
 	_, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(free), limitedCfg, serviceConfig(ahead)},
-		Registerer: reg, Interval: time.Hour})
-	// One scrape of each (the first; an hour's interval and no MaxAge scrape no more): the
+		Registerer: reg, Interval: 4 * time.Minute})
+	// One scrape of each (the first; a 4-minute interval and no MaxAge scrape no more): the
 	// free Service's series are those the limited one exposes.
 	_, r := query(t, base, fmt.Sprintf(`count({job=%q})`, free.Name))
 	v := vector(t, r)

@@ -192,7 +192,7 @@ func TestAnotherModelsServiceDownPastTheRetentionIsNotRead(t *testing.T) {
 // The availability of the scrape the evaluation read decides: 503.
 func TestScrapeLandingDuringAQueryIsChecked(t *testing.T) {
 	svc := newService(t, "vllm", 2, waiting)
-	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour})
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 4 * time.Minute})
 
 	var once sync.Once
 	serve.SetBeforeExec(srv, func() {

@@ -23,7 +23,7 @@ func TestReadyWaitsForEveryService(t *testing.T) {
 		_, _ = w.Write([]byte(waiting))
 	}))
 	srv, err := serve.New(t.Context(), env.Client, serve.Config{
-		Services: []serve.ServiceConfig{serviceConfig(fast), serviceConfig(slow)}, Interval: time.Hour,
+		Services: []serve.ServiceConfig{serviceConfig(fast), serviceConfig(slow)}, Interval: 4 * time.Minute,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/podscrape/podscrape/internal/history"
 	"github.com/podscrape/podscrape/serve"
+	"github.com/podscrape/podscrape/source/pod"
 )
 
 // The bounds of serve's HTTP server, Prometheus' defaults (variables for tests).
@@ -183,7 +185,50 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 	if changed("timeout") && o.timeout > o.interval {
 		return usagef("--timeout %s is longer than --interval %s: a Service's scrapes never overlap, so each must end within the interval", o.timeout, o.interval)
 	}
+	// As serve.Config's checks, named by their flags: without --max-age only the
+	// interval scrapes, and the history must hold the scrape before the newest, and an
+	// instant selector reach the newest from just before the next comes in.
+	timeout := min(pod.DefaultScrapeTimeout, o.interval)
+	if changed("timeout") {
+		timeout = o.timeout
+	}
+	switch reach := o.interval + timeout; {
+	case o.maxAge > 0:
+	case o.retention < reach:
+		return usagef("--retention %s is shorter than --interval %s plus --timeout %s: the history would not hold two scrapes, and every rate() and range window would answer 422 (or set --max-age, so that queries scrape too)",
+			o.retention, o.interval, timeout)
+	case history.DefaultLookbackDelta < reach:
+		return usagef("--interval %s plus --timeout %s is longer than the %s lookback delta of instant selectors: an instant query between two scrapes would find no sample and answer empty (scrape more often, or set --max-age, so that queries scrape first)",
+			o.interval, timeout, history.DefaultLookbackDelta)
+	}
 	return o.podFlags.validate(changed)
+}
+
+// warnings are what serve says at start of settings it accepts that answer less than
+// they may seem to: under --max-age queries scrape too, so a --retention or the lookback
+// delta shorter than a Service's interval plus its timeout is not refused, but range
+// queries and instant queries of past times (which scrape nothing) then see the
+// interval's scrapes alone.
+func (o *serveOptions) warnings(services []serve.ServiceConfig) []string {
+	if o.maxAge == 0 {
+		return nil
+	}
+	var out []string
+	for i, s := range services {
+		interval := cmp.Or(s.Interval, o.interval)
+		timeout := cmp.Or(s.Source.ScrapeTimeout, min(pod.DefaultScrapeTimeout, interval))
+		reach := interval + timeout
+		name := fmt.Sprintf("services[%d] (%s/%s)", i, s.Source.ServiceNamespace, s.Source.ServiceName)
+		if o.retention < reach {
+			out = append(out, fmt.Sprintf("%s: --retention %s is shorter than its interval %s plus its timeout %s: its history holds two scrapes, for rate() and range windows, only while queries scrape it (--max-age %s) more often than that",
+				name, o.retention, interval, timeout, o.maxAge))
+		}
+		if history.DefaultLookbackDelta < reach {
+			out = append(out, fmt.Sprintf("%s: its interval %s plus its timeout %s is longer than the %s lookback delta: a query that scrapes nothing first (a past time, a range query's steps) finds no sample of it between two interval scrapes, and answers empty",
+				name, interval, timeout, history.DefaultLookbackDelta))
+		}
+	}
+	return out
 }
 
 func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, changed func(string) bool, stderr io.Writer) error {
@@ -258,6 +303,9 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 		return usagef("%w", err)
 	}
 	_ = check.Close()
+	for _, w := range o.warnings(services) {
+		fmt.Fprintf(stderr, "Warning: %s\n", w)
+	}
 	informers, err := serve.StartCache(ctx, restConfig, services)
 	if err != nil {
 		if ctx.Err() != nil {

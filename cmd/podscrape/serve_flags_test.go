@@ -48,7 +48,7 @@ func getJSON(t *testing.T, u string) (int, struct {
 // TestServeAuthFlag: --auth kubernetes puts the TokenReview filter in front of the API
 // (a request without a token: 401), the probes stay open.
 func TestServeAuthFlag(t *testing.T) {
-	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h", "--auth", "kubernetes")
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--auth", "kubernetes")
 	if code, _ := getJSON(t, base+"/api/v1/query?query=1"); code != http.StatusUnauthorized {
 		t.Errorf("--auth kubernetes, no token: %d, want 401", code)
 	}
@@ -61,7 +61,7 @@ func TestServeAuthFlag(t *testing.T) {
 // for audience podscrape is authenticated (its ServiceAccount, bound to nothing, gets
 // 403) and a token for the API server is refused (401).
 func TestServeAuthTokenAudiencesFlag(t *testing.T) {
-	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h", "--auth", "kubernetes",
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--auth", "kubernetes",
 		"--auth-token-audiences", "podscrape")
 	ctx := logr.NewContext(t.Context(), logr.Discard()) // no V(8) log of the tokens
 	apiToken, err := cp.ServiceAccountToken(ctx, llmd.Namespace, "audience-test")
@@ -130,7 +130,7 @@ func TestServeMaxAgeAndPartialWindowFlags(t *testing.T) {
 		}
 	}
 
-	strict := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h")
+	strict := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m")
 	waitReady(strict)
 	if code, e := getJSON(t, strict+increase); code != http.StatusUnprocessableEntity {
 		t.Errorf("increase over 3h without --allow-partial-windows: %d %q, want 422", code, e.Error)

@@ -16,7 +16,7 @@ import (
 // 512 connections carried 128,000 unauthenticated requests at once.
 func TestServeBoundsHTTP2Streams(t *testing.T) {
 	ca, certFile, keyFile := servingCert(t, "podscrape-serve-h2-test")
-	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h",
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m",
 		"--tls-cert-file", certFile, "--tls-key-file", keyFile)
 	u, err := url.Parse(base)
 	if err != nil {

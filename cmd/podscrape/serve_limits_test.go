@@ -23,7 +23,7 @@ import (
 func TestServeClosesSlowAndIdleConnections(t *testing.T) {
 	defer func(d time.Duration) { serveReadTimeout = d }(serveReadTimeout)
 	serveReadTimeout = time.Second
-	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h")
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m")
 	addr := strings.TrimPrefix(base, "http://")
 
 	// closedWithin reads c until the server closes it, and fails when it has not within
@@ -81,7 +81,7 @@ func TestServeClosesSlowAndIdleConnections(t *testing.T) {
 func TestServeBoundsConnections(t *testing.T) {
 	defer func(n int) { serveMaxConnections = n }(serveMaxConnections)
 	serveMaxConnections = 3
-	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h")
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m")
 	addr := strings.TrimPrefix(base, "http://")
 
 	var held []net.Conn
@@ -120,7 +120,7 @@ func TestServeBoundsConnections(t *testing.T) {
 // would hold 680 MiB, past deploy/'s 512Mi. A GET query of a regex over a thousand pod
 // names (50 KiB) is still answered.
 func TestServeBoundsHeaders(t *testing.T) {
-	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h")
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(base + "/-/ready")
@@ -231,7 +231,7 @@ func TestServeLimitFlags(t *testing.T) {
 			time.Sleep(20 * time.Millisecond) // polling until the first scrape
 		}
 	}
-	vllm := []string{llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h"}
+	vllm := []string{llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m"}
 	for _, tc := range []struct {
 		flag, value, want string
 	}{
@@ -245,7 +245,7 @@ func TestServeLimitFlags(t *testing.T) {
 	}
 	// --series-limit is, as --interval, the default of a --config Service that sets none.
 	cfg := filepath.Join(t.TempDir(), "serve.yaml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, "services:\n- name: %s\n  port: %d\n  interval: 1h\n", llmd.VLLMService, llmd.VLLMPort), 0o600); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, "services:\n- name: %s\n  port: %d\n  interval: 4m\n", llmd.VLLMService, llmd.VLLMPort), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{append(vllm, "--series-limit", "2"), {"--config", cfg, "--series-limit", "2"}} {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +96,35 @@ func TestServeSecretReadRateIsBounded(t *testing.T) {
 	}
 	if cfg := serveAPIConfig(&rest.Config{}, many, 15*time.Second, time.Nanosecond); cfg.QPS != 800 {
 		t.Errorf("40 Services, --max-age 1ns: QPS %v, want 800 (two reads every %s each)", cfg.QPS, serveAPIMinReadPeriod)
+	}
+}
+
+// TestServeWarnsOfRetentionAndLookbackShorterThanAScrape: under --max-age, queries
+// scrape too, so a --retention or the lookback delta shorter than a Service's interval
+// plus its timeout is accepted, but serve says at start what it costs: range windows and
+// queries of past times (which scrape nothing) see the interval's scrapes alone. Without
+// --max-age such settings are refused (TestServeUsageErrors).
+func TestServeWarnsOfRetentionAndLookbackShorterThanAScrape(t *testing.T) {
+	svc := func(name string, interval, timeout time.Duration) serve.ServiceConfig {
+		return serve.ServiceConfig{Interval: interval, Source: pod.PodScrapingSourceConfig{ServiceName: name, ServiceNamespace: "llm-d", ScrapeTimeout: timeout}}
+	}
+	o := &serveOptions{interval: 15 * time.Second, retention: time.Minute, maxAge: 2 * time.Second}
+	got := o.warnings([]serve.ServiceConfig{svc("vllm", 0, 0), svc("slow", time.Minute, 0), svc("epp", 10*time.Minute, 30*time.Second)})
+	want := []string{
+		"services[1] (llm-d/slow): --retention 1m0s is shorter than its interval 1m0s plus its timeout 5s",
+		"services[2] (llm-d/epp): --retention 1m0s is shorter than its interval 10m0s plus its timeout 30s",
+		"services[2] (llm-d/epp): its interval 10m0s plus its timeout 30s is longer than the 5m0s lookback delta",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d warnings %q, want %d", len(got), got, len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("warning %d: got %q, want it to start %q", i, got[i], want[i])
+		}
+	}
+	o.maxAge = 0 // refused instead, by validate and serve.Config
+	if got := o.warnings([]serve.ServiceConfig{svc("epp", 10*time.Minute, 0)}); len(got) != 0 {
+		t.Errorf("without --max-age: warnings %q, want none", got)
 	}
 }

@@ -199,6 +199,11 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "x", "--port", "80", "--auth-token-audiences", "podscrape"}, "--auth-token-audiences needs --auth kubernetes"},
 		{[]string{"serve", "x", "--port", "80", "--auth", "kubernetes", "--auth-token-audiences", "podscrape,"}, `--auth-token-audiences "podscrape," names an empty audience`},
 		{[]string{"serve", "x", "--port", "80", "--interval", "1s", "--timeout", "2s"}, "--timeout 2s is longer than --interval 1s"},
+		// Without --max-age only the interval scrapes: the history must hold two scrapes,
+		// and the lookback delta reach the newest until the next comes in.
+		{[]string{"serve", "x", "--port", "80", "--interval", "1m", "--retention", "30s"}, "--retention 30s is shorter than --interval 1m0s plus --timeout 5s"},
+		{[]string{"serve", "x", "--port", "80", "--interval", "10s", "--timeout", "8s", "--retention", "15s"}, "--retention 15s is shorter than --interval 10s plus --timeout 8s"},
+		{[]string{"serve", "x", "--port", "80", "--interval", "5m", "--retention", "1h"}, "--interval 5m0s plus --timeout 5s is longer than the 5m0s lookback delta"},
 		{[]string{"serve", "x", "--port", "80", "--tls-cert-file", "c.pem"}, "--tls-cert-file and --tls-key-file go together"},
 		{[]string{"serve", "x", "--port", "80", "--listen", "9090"}, `--listen "9090" is not HOST:PORT`},
 		{[]string{"serve", "x", "--port", "80", "--listen", ":nope"}, `--listen ":nope": `},
@@ -245,7 +250,7 @@ func servingCert(t *testing.T, name string) (*localcluster.CA, string, string) {
 // the CA gets the API, the URL printed says https.
 func TestServeTLS(t *testing.T) {
 	ca, certFile, keyFile := servingCert(t, "podscrape-serve-test")
-	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h", "--tls-cert-file", certFile, "--tls-key-file", keyFile,
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--tls-cert-file", certFile, "--tls-key-file", keyFile,
 		"--pod-label", "llm-d.ai/variant")
 	if !strings.HasPrefix(base, "https://") {
 		t.Fatalf("printed %s, want an https URL", base)
@@ -341,7 +346,7 @@ func TestServeTLSReloadsRotatedCertificate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "1h",
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m",
 		"--tls-cert-file", filepath.Join(dir, "tls.crt"), "--tls-key-file", filepath.Join(dir, "tls.key"))
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca.PEM)
@@ -419,6 +424,8 @@ func TestServeSettingsAreCheckedBeforeTheAPIServer(t *testing.T) {
 		{"services:\n- name: vllm\n  port: 8000\n  scheme: ftp\n", nil, "ftp"},
 		{"services:\n- name: vllm\n  namespace: Bad_NS\n  port: 8000\n", nil, "Bad_NS"},
 		{"services:\n- name: vllm\n  port: 8000\n  timeout: 20s\n", nil, "ScrapeTimeout 20s is greater than the scrape interval 15s"},
+		{"services:\n- name: vllm\n  port: 8000\n  interval: 11m\n", nil, "/vllm): Retention 10m0s is shorter than the scrape interval 11m0s plus the scrape timeout 5s"},
+		{"services:\n- name: vllm\n  port: 8000\n  interval: 5m\n", nil, "/vllm): LookbackDelta 5m0s is shorter than the scrape interval 5m0s plus the scrape timeout 5s"},
 		{"services:\n- name: vllm\n  port: 8000\n  podLabels: ['not a key!']\n", nil, "not a key!"},
 		{"", []string{"serve", "vllm", "--port", "8000", "--pod-label", "not a key!"}, "not a key!"},
 	} {

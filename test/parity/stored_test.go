@@ -338,8 +338,8 @@ func federated(t *testing.T, url, accept string) map[string]bool {
 	return out
 }
 
-// startServe runs podscrape serve on the scene's Service (scraped every hour: the
-// first scrape, then those its queries ask for) and returns its URL once it is ready.
+// startServe runs podscrape serve on the scene's Service (scraped every 4 minutes: the
+// first scrape alone during a test) and returns its URL once it is ready.
 func startServe(t *testing.T, ctx context.Context, sc scene) string {
 	t.Helper()
 	return startServeWith(t, ctx, sc, nil)
@@ -354,7 +354,7 @@ func startServeWith(t *testing.T, ctx context.Context, sc scene, edit func(*pod.
 	}
 	srv, err := serve.New(ctx, cp.Client, serve.Config{
 		Services: []serve.ServiceConfig{{Source: cfg}},
-		Interval: time.Hour,
+		Interval: 4 * time.Minute, // within the default lookback delta and retention
 	})
 	if err != nil {
 		t.Fatal(err)
