@@ -44,7 +44,8 @@ type Config struct {
 	// for, and evaluated as asked the answer would miss it. Any other time, and every
 	// range query, is evaluated as asked; a range query ending no later than its
 	// request's arrival scrapes nothing (its answer could not include the scrape).
-	// Zero: answers come from the interval's scrapes, at the time asked.
+	// Zero: answers come from the interval's scrapes, at the time asked. One longer
+	// than Retention is refused: a time before the history would be read as now.
 	MaxAge time.Duration
 	// AllowPartialWindows turns the 422 of a summing function's partial window into a
 	// warning, and the 422 of an estimate's (rate, avg_over_time, ...) partial window
@@ -135,6 +136,13 @@ func (cfg Config) validate() (Config, error) {
 	}
 	if cfg.Version == "" {
 		cfg.Version = "unknown"
+	}
+	// Under MaxAge a time up to MaxAge before a request arrived is read as the client's
+	// now: past the retention, that would answer a time before the history (422) with
+	// now's values.
+	if cfg.MaxAge > cfg.Retention {
+		return cfg, fmt.Errorf("serve: config: MaxAge %s is longer than Retention %s: an instant query's time up to MaxAge before its request is read as now, "+
+			"so a time before the history would be answered with now's values", cfg.MaxAge, cfg.Retention)
 	}
 	services := make([]ServiceConfig, len(cfg.Services))
 	seen := map[string]int{}

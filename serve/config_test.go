@@ -100,3 +100,30 @@ func TestRetentionOrLookbackShorterThanAScrapeIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// A MaxAge longer than the Retention is refused, naming both: under MaxAge an instant
+// query's time up to MaxAge before its request arrived is read as the client's now and
+// evaluated at now, so a time before the history, which answers 422 (before the
+// history), was answered with now's values instead.
+func TestMaxAgeLongerThanTheRetentionIsRefused(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	for _, tc := range []struct {
+		cfg  serve.Config
+		want string // "" accepted
+	}{
+		{serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Hour}, "MaxAge 1h0m0s is longer than Retention 10m0s"},
+		{serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: 2 * time.Minute, Retention: time.Minute}, "MaxAge 2m0s is longer than Retention 1m0s"},
+		{serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: 10 * time.Minute}, ""},
+	} {
+		srv, err := serve.New(t.Context(), env.Client, tc.cfg)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("MaxAge %s, Retention %s: %v, want it accepted", tc.cfg.MaxAge, tc.cfg.Retention, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("MaxAge %s, Retention %s: got %v, want an error containing %q", tc.cfg.MaxAge, tc.cfg.Retention, err, tc.want)
+		}
+		if srv != nil {
+			_ = srv.Close()
+		}
+	}
+}

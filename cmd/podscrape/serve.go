@@ -143,6 +143,8 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 		return usagef("--retention must be positive, got %s", o.retention)
 	case o.maxAge < 0:
 		return usagef("--max-age must not be negative, got %s", o.maxAge)
+	case o.maxAge > o.retention:
+		return usagef("--max-age %s is longer than --retention %s: a query's time up to --max-age before it arrived is read as now, so a time before the history would be answered with now's values", o.maxAge, o.retention)
 	case o.maxSamples <= 0:
 		return usagef("--query-max-samples must be positive, got %d", o.maxSamples)
 	case o.maxConcurrency <= 0:
@@ -208,12 +210,22 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 // they may seem to: under --max-age queries scrape too, so a --retention or the lookback
 // delta shorter than a Service's interval plus its timeout is not refused, but range
 // queries and instant queries of past times (which scrape nothing) then see the
-// interval's scrapes alone.
+// interval's scrapes alone. And a --max-age no shorter than every Service's interval
+// makes no query scrape while the intervals' scrapes are on time, but still reads a
+// query's time up to --max-age before it arrived as now.
 func (o *serveOptions) warnings(services []serve.ServiceConfig) []string {
 	if o.maxAge == 0 {
 		return nil
 	}
 	var out []string
+	var longest time.Duration
+	for _, s := range services {
+		longest = max(longest, cmp.Or(s.Interval, o.interval))
+	}
+	if o.maxAge >= longest {
+		out = append(out, fmt.Sprintf("--max-age %s is not shorter than any Service's interval (the longest is %s): their interval's scrapes are fresher, so a query scrapes first only when one is late, and a query's time up to %s before it arrived is answered as now",
+			o.maxAge, longest, o.maxAge))
+	}
 	for i, s := range services {
 		interval := cmp.Or(s.Interval, o.interval)
 		timeout := cmp.Or(s.Source.ScrapeTimeout, min(pod.DefaultScrapeTimeout, interval))

@@ -128,3 +128,21 @@ func TestServeWarnsOfRetentionAndLookbackShorterThanAScrape(t *testing.T) {
 		t.Errorf("without --max-age: warnings %q, want none", got)
 	}
 }
+
+// TestServeWarnsOfAMaxAgeThatNeverScrapes: a --max-age no shorter than every Service's
+// interval makes no query scrape while the intervals' scrapes are on time (theirs are
+// fresher), yet still reads a query's time up to --max-age back as now: serve says so at
+// start. One shorter than a Service's interval is what --max-age is for: no warning.
+func TestServeWarnsOfAMaxAgeThatNeverScrapes(t *testing.T) {
+	svc := func(interval time.Duration) serve.ServiceConfig {
+		return serve.ServiceConfig{Interval: interval, Source: pod.PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: "llm-d"}}
+	}
+	o := &serveOptions{interval: 15 * time.Second, retention: 10 * time.Minute, maxAge: 30 * time.Second}
+	got := o.warnings([]serve.ServiceConfig{svc(0), svc(20 * time.Second)})
+	if want := "--max-age 30s is not shorter than any Service's interval (the longest is 20s)"; len(got) != 1 || !strings.HasPrefix(got[0], want) {
+		t.Errorf("got %q, want one warning starting %q", got, want)
+	}
+	if got := o.warnings([]serve.ServiceConfig{svc(0), svc(time.Minute)}); len(got) != 0 {
+		t.Errorf("--max-age 30s with a Service scraped every minute: got %q, want no warning", got)
+	}
+}

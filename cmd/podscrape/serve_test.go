@@ -137,7 +137,7 @@ func TestServeConfigFileAnswersPrometheusClients(t *testing.T) {
 `, llmd.VLLMService, llmd.VLLMPort, llmd.EPPService, llmd.EPPPort, llmd.SecretName, llmd.SecretNamespace, llmd.SecretKey), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base := startServe(t, "--config", cfg, "--max-age", "1h")
+	base := startServe(t, "--config", cfg, "--max-age", "5m")
 
 	waitServeReady(t, base)
 
@@ -204,6 +204,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "x", "--port", "80", "--interval", "1m", "--retention", "30s"}, "--retention 30s is shorter than --interval 1m0s plus --timeout 5s"},
 		{[]string{"serve", "x", "--port", "80", "--interval", "10s", "--timeout", "8s", "--retention", "15s"}, "--retention 15s is shorter than --interval 10s plus --timeout 8s"},
 		{[]string{"serve", "x", "--port", "80", "--interval", "5m", "--retention", "1h"}, "--interval 5m0s plus --timeout 5s is longer than the 5m0s lookback delta"},
+		{[]string{"serve", "x", "--port", "80", "--max-age", "11m"}, "--max-age 11m0s is longer than --retention 10m0s"},
 		{[]string{"serve", "x", "--port", "80", "--tls-cert-file", "c.pem"}, "--tls-cert-file and --tls-key-file go together"},
 		{[]string{"serve", "x", "--port", "80", "--listen", "9090"}, `--listen "9090" is not HOST:PORT`},
 		{[]string{"serve", "x", "--port", "80", "--listen", ":nope"}, `--listen ":nope": `},
