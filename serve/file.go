@@ -193,6 +193,15 @@ func LoadFile(path, namespace string) ([]ServiceConfig, error) {
 			at = fmt.Sprintf("line %d: ", lines[i].line)
 		}
 		sc, err := s.config(dir, namespace)
+		var fe fieldError
+		if errors.As(err, &fe) && i < len(lines) {
+			// At the field's own line, as a value that does not decode is.
+			for _, k := range lines[i].keys {
+				if k.key == fe.key {
+					at = fmt.Sprintf("line %d: ", k.line)
+				}
+			}
+		}
 		if err == nil {
 			if j, ok := seen[sc.key()]; ok {
 				err = fmt.Errorf("Service %s is already services[%d]: list each Service once", sc.key(), j)
@@ -303,8 +312,13 @@ func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
 	if s.Namespace == "" {
 		s.Namespace = namespace
 	}
-	if s.Interval < 0 || s.Timeout < 0 {
-		return ServiceConfig{}, errors.New("interval and timeout must not be negative")
+	for _, f := range []struct {
+		key string
+		d   Duration
+	}{{"interval", s.Interval}, {"timeout", s.Timeout}} {
+		if f.d < 0 {
+			return ServiceConfig{}, fieldError{f.key, fmt.Errorf("%s is negative", time.Duration(f.d))}
+		}
 	}
 	if s.Interval > 0 && s.Timeout > s.Interval {
 		// Caught here too, though Config.validate would, to name the file's fields.
@@ -356,6 +370,16 @@ func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
 	}
 	return ServiceConfig{Source: cfg, Interval: time.Duration(s.Interval), SeriesLimit: s.SeriesLimit}, nil
 }
+
+// fieldError is a Service's error caused by the value of one key: it reads "key: err",
+// and LoadFile gives the key's line.
+type fieldError struct {
+	key string
+	err error
+}
+
+func (e fieldError) Error() string { return e.key + ": " + e.err.Error() }
+func (e fieldError) Unwrap() error { return e.err }
 
 func resolve(dir, p string) string {
 	if filepath.IsAbs(p) {

@@ -110,6 +110,9 @@ func TestLoadFileErrorsNameTheLineServiceAndField(t *testing.T) {
 		{"a Service twice", head + "- name: vllm\n  namespace: ns\n  port: 8001\n",
 			`line 7: services[2] (vllm): Service ns/vllm is already services[0]`},
 		{"list form", "- name: vllm\n  port: 8000\n  interval: 1 minute\n", `line 3: services[0] (vllm): interval: cannot parse "1 minute"`},
+		// A value that decodes but is out of range: at its own line too, naming it.
+		{"negative interval", head + "  interval: -5s\n", `line 7: services[1] (epp): interval: -5s is negative`},
+		{"negative timeout", head + "  interval: 5s\n  timeout: '-1'\n", `line 8: services[1] (epp): timeout: -1s is negative`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".yaml")
