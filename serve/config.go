@@ -15,6 +15,14 @@ import (
 // the Config says: Prometheus' default scrape_interval.
 const DefaultInterval = 15 * time.Second
 
+// minInterval is the shortest scrape interval and timeout serve takes: the resolution of
+// the history's timestamps and of Prometheus' durations (its scrape config cannot say
+// less).
+const minInterval = time.Millisecond
+
+// whyMinInterval says why an interval below minInterval is refused.
+const whyMinInterval = "the history's timestamps are milliseconds, and its default scrape timeout, the interval, is shorter than any pod answers: every query would answer 503 while the Service's pods are scraped without pause"
+
 // Config configures a Server. Services is required; every other zero field takes its
 // default.
 type Config struct {
@@ -122,6 +130,9 @@ func (cfg Config) validate() (Config, error) {
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultInterval
 	}
+	if cfg.Interval < minInterval {
+		return cfg, fmt.Errorf("serve: config: Interval %s is shorter than %s: %s", cfg.Interval, minInterval, whyMinInterval)
+	}
 	if cfg.Retention == 0 {
 		cfg.Retention = history.DefaultRetention
 	}
@@ -159,6 +170,12 @@ func (cfg Config) validate() (Config, error) {
 		}
 		if s.Interval == 0 {
 			s.Interval = cfg.Interval
+		}
+		if s.Interval < minInterval {
+			return cfg, fmt.Errorf("serve: config: Services[%d] (%s): Interval %s is shorter than %s: %s", i, s.key(), s.Interval, minInterval, whyMinInterval)
+		}
+		if t := s.Source.ScrapeTimeout; t > 0 && t < minInterval {
+			return cfg, fmt.Errorf("serve: config: Services[%d] (%s): ScrapeTimeout %s is shorter than %s: no pod answers within it, and every query reading the Service would answer 503", i, s.key(), t, minInterval)
 		}
 		if s.SeriesLimit < 0 {
 			return cfg, fmt.Errorf("serve: config: Services[%d] (%s): SeriesLimit must not be negative, got %d", i, s.key(), s.SeriesLimit)

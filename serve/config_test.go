@@ -127,3 +127,32 @@ func TestMaxAgeLongerThanTheRetentionIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// An interval or a scrape timeout shorter than a millisecond (the history's resolution,
+// and the least a Prometheus duration says) is refused naming it: its default timeout,
+// the interval, is shorter than any pod answers, so every query answered 503 for as
+// long as serve ran, while the loop scraped the pods without pause.
+func TestSubMillisecondIntervalOrTimeoutIsRefused(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	key := "Services[0] (" + svc.Namespace + "/vllm): "
+	own := serviceConfig(svc)
+	own.Interval = 500 * time.Microsecond
+	timed := serviceConfig(svc)
+	timed.Source.ScrapeTimeout = time.Nanosecond
+	for _, tc := range []struct {
+		cfg  serve.Config
+		want string
+	}{
+		{serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Nanosecond, MaxAge: time.Nanosecond}, "Interval 1ns is shorter than 1ms"},
+		{serve.Config{Services: []serve.ServiceConfig{own}, MaxAge: time.Nanosecond}, key + "Interval 500µs is shorter than 1ms"},
+		{serve.Config{Services: []serve.ServiceConfig{timed}, MaxAge: time.Nanosecond}, key + "ScrapeTimeout 1ns is shorter than 1ms"},
+	} {
+		srv, err := serve.New(t.Context(), env.Client, tc.cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want an error containing %q", err, tc.want)
+		}
+		if srv != nil {
+			_ = srv.Close()
+		}
+	}
+}

@@ -139,6 +139,10 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 		return usagef("serve needs a SERVICE argument (with --port) or --config FILE")
 	case o.interval <= 0:
 		return usagef("--interval must be positive, got %s", o.interval)
+	case o.interval < time.Millisecond:
+		return usagef("--interval %s is shorter than 1ms: the history's timestamps are milliseconds, and no pod answers within such a timeout", o.interval)
+	case changed("timeout") && o.timeout > 0 && o.timeout < time.Millisecond:
+		return usagef("--timeout %s is shorter than 1ms: no pod answers within it", o.timeout)
 	case o.retention <= 0:
 		return usagef("--retention must be positive, got %s", o.retention)
 	case o.maxAge < 0:

@@ -205,6 +205,8 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "x", "--port", "80", "--interval", "10s", "--timeout", "8s", "--retention", "15s"}, "--retention 15s is shorter than --interval 10s plus --timeout 8s"},
 		{[]string{"serve", "x", "--port", "80", "--interval", "5m", "--retention", "1h"}, "--interval 5m0s plus --timeout 5s is longer than the 5m0s lookback delta"},
 		{[]string{"serve", "x", "--port", "80", "--max-age", "11m"}, "--max-age 11m0s is longer than --retention 10m0s"},
+		{[]string{"serve", "x", "--port", "80", "--interval", "1ns"}, "--interval 1ns is shorter than 1ms"},
+		{[]string{"serve", "x", "--port", "80", "--timeout", "500us"}, "--timeout 500µs is shorter than 1ms"},
 		{[]string{"serve", "x", "--port", "80", "--tls-cert-file", "c.pem"}, "--tls-cert-file and --tls-key-file go together"},
 		{[]string{"serve", "x", "--port", "80", "--listen", "9090"}, `--listen "9090" is not HOST:PORT`},
 		{[]string{"serve", "x", "--port", "80", "--listen", ":nope"}, `--listen ":nope": `},
