@@ -40,9 +40,9 @@ type Config struct {
 	// the Service carry a warning saying so. Zero: 100,000.
 	SeriesLimit int
 	// LookbackDelta is how far back an instant selector looks. Zero: Prometheus' 5m.
-	// Without MaxAge, one shorter than a Service's interval plus its scrape timeout is
-	// refused: an instant query between two scrapes would find no sample and answer
-	// empty.
+	// One shorter than a Service's interval (or MaxAge, when shorter) plus its scrape
+	// timeout is refused: an instant query between two scrapes would find no sample and
+	// answer empty.
 	LookbackDelta time.Duration
 	// MaxAge, when positive, makes a query scrape the Services it reads (see the package
 	// documentation) first when their newest scrape started more than MaxAge ago. An instant query's time at most
@@ -191,19 +191,22 @@ func (cfg Config) validate() (Config, error) {
 		// Without MaxAge only the interval scrapes: a scrape's samples come in up to its
 		// timeout after it starts, and the next scrape starts an interval later. The
 		// history must hold the scrape before the newest, or no rate() nor range window
-		// has two samples (every one of them 422); and an instant selector must reach
-		// back to the newest sample from just before the next one comes in, or it finds
-		// none and answers empty, "no load". Under MaxAge queries scrape too, and the
-		// combination is the caller's to size.
-		if reach := s.Interval + s.Source.ScrapeTimeout; cfg.MaxAge == 0 {
-			switch {
-			case cfg.Retention < reach:
-				return cfg, fmt.Errorf("serve: config: Services[%d] (%s): Retention %s is shorter than the scrape interval %s plus the scrape timeout %s: "+
-					"the history would not hold two scrapes, and every rate() and range window would answer 422", i, s.key(), cfg.Retention, s.Interval, s.Source.ScrapeTimeout)
-			case cfg.LookbackDelta < reach:
-				return cfg, fmt.Errorf("serve: config: Services[%d] (%s): LookbackDelta %s is shorter than the scrape interval %s plus the scrape timeout %s: "+
-					"an instant query between two scrapes would find no sample and answer empty", i, s.key(), cfg.LookbackDelta, s.Interval, s.Source.ScrapeTimeout)
-			}
+		// has two samples (every one of them 422); under MaxAge queries scrape too, and
+		// that is the caller's to size. And an instant selector must reach back to the
+		// newest sample from just before the next one comes in, or it finds none and
+		// answers empty, "no load": the next comes an interval later, or, for a query
+		// at now under a shorter MaxAge, when the newest is MaxAge old.
+		if cfg.MaxAge == 0 && cfg.Retention < s.Interval+s.Source.ScrapeTimeout {
+			return cfg, fmt.Errorf("serve: config: Services[%d] (%s): Retention %s is shorter than the scrape interval %s plus the scrape timeout %s: "+
+				"the history would not hold two scrapes, and every rate() and range window would answer 422", i, s.key(), cfg.Retention, s.Interval, s.Source.ScrapeTimeout)
+		}
+		next, what := s.Interval, "the scrape interval"
+		if cfg.MaxAge > 0 && cfg.MaxAge < next {
+			next, what = cfg.MaxAge, "MaxAge"
+		}
+		if cfg.LookbackDelta < next+s.Source.ScrapeTimeout {
+			return cfg, fmt.Errorf("serve: config: Services[%d] (%s): LookbackDelta %s is shorter than %s %s plus the scrape timeout %s: "+
+				"an instant query between two scrapes would find no sample and answer empty", i, s.key(), cfg.LookbackDelta, what, next, s.Source.ScrapeTimeout)
 		}
 		services[i] = s
 	}

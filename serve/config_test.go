@@ -87,6 +87,12 @@ func TestRetentionOrLookbackShorterThanAScrapeIsRefused(t *testing.T) {
 			key + "LookbackDelta 5m0s is shorter than the scrape interval 5m0s plus the scrape timeout 5s"},
 		{"Retention and LookbackDelta of exactly a scrape", serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 15 * time.Second, Retention: 20 * time.Second, LookbackDelta: 20 * time.Second}, ""},
 		{"under MaxAge", serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour, MaxAge: time.Second}, ""},
+		// A query scrapes only when the newest scrape is older than MaxAge: up to then it
+		// answers at now from that scrape, which the lookback delta must still reach.
+		{"LookbackDelta below MaxAge", serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour, Retention: 2 * time.Hour, MaxAge: 5 * time.Minute},
+			key + "LookbackDelta 5m0s is shorter than MaxAge 5m0s plus the scrape timeout 5s"},
+		{"LookbackDelta below the interval, under a longer MaxAge", serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 15 * time.Second, MaxAge: time.Minute, LookbackDelta: 10 * time.Second},
+			key + "LookbackDelta 10s is shorter than the scrape interval 15s plus the scrape timeout 5s"},
 	} {
 		srv, err := serve.New(t.Context(), env.Client, tc.cfg)
 		switch {

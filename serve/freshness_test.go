@@ -38,9 +38,9 @@ func TestMaxAgeReadsTheClientsNowAsNow(t *testing.T) {
 	// A time to the millisecond, within MaxAge but before the server's first scrape:
 	// read as now, it sees that scrape.
 	at := formatTime(time.Now().Add(-1500 * time.Millisecond))
-	base = startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: 5 * time.Minute})
+	base = startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: 4 * time.Minute})
 	if code, r := asked(base, at); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "7" {
-		t.Errorf("time=now to the millisecond, 1.5 s back, under a MaxAge of 5 minutes: got %d %s, want the latest scrape's 7", code, r.Data)
+		t.Errorf("time=now to the millisecond, 1.5 s back, under a MaxAge of 4 minutes: got %d %s, want the latest scrape's 7", code, r.Data)
 	}
 }
 

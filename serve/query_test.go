@@ -247,7 +247,7 @@ func TestCoveredWindowHasNoWarning(t *testing.T) {
 func TestMaxAgeScrapesOnceForConcurrentQueries(t *testing.T) {
 	svc := newService(t, "vllm", 1, waiting)
 	p := svc.Pods()[0]
-	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: 5 * time.Minute})
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: 4 * time.Minute})
 
 	before := p.Requests()
 	p.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting 7\n")
@@ -339,7 +339,7 @@ func TestConcurrentQueriesShareTheScrapeInFlight(t *testing.T) {
 		<-release
 		_, _ = w.Write([]byte(waiting))
 	}))
-	base := runServer(t, t.Context(), serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour, MaxAge: 5 * time.Minute})
+	base := runServer(t, t.Context(), serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour, MaxAge: 4 * time.Minute})
 
 	// The first scrape (Run's) hangs in the pod; queries arriving meanwhile join it.
 	deadline := time.Now().Add(10 * time.Second)

@@ -192,20 +192,23 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 		return usagef("--timeout %s is longer than --interval %s: a Service's scrapes never overlap, so each must end within the interval", o.timeout, o.interval)
 	}
 	// As serve.Config's checks, named by their flags: without --max-age only the
-	// interval scrapes, and the history must hold the scrape before the newest, and an
-	// instant selector reach the newest from just before the next comes in.
+	// interval scrapes, and the history must hold the scrape before the newest; and an
+	// instant selector must reach the newest from just before the next comes in.
 	timeout := min(pod.DefaultScrapeTimeout, o.interval)
 	if changed("timeout") {
 		timeout = o.timeout
 	}
-	switch reach := o.interval + timeout; {
-	case o.maxAge > 0:
-	case o.retention < reach:
+	next, flag := o.interval, "--interval"
+	if o.maxAge > 0 && o.maxAge < next {
+		next, flag = o.maxAge, "--max-age" // a query at now scrapes once the newest is that old
+	}
+	switch {
+	case o.maxAge == 0 && o.retention < o.interval+timeout:
 		return usagef("--retention %s is shorter than --interval %s plus --timeout %s: the history would not hold two scrapes, and every rate() and range window would answer 422 (or set --max-age, so that queries scrape too)",
 			o.retention, o.interval, timeout)
-	case history.DefaultLookbackDelta < reach:
-		return usagef("--interval %s plus --timeout %s is longer than the %s lookback delta of instant selectors: an instant query between two scrapes would find no sample and answer empty (scrape more often, or set --max-age, so that queries scrape first)",
-			o.interval, timeout, history.DefaultLookbackDelta)
+	case history.DefaultLookbackDelta < next+timeout:
+		return usagef("%s %s plus --timeout %s is longer than the %s lookback delta of instant selectors: an instant query between two scrapes would find no sample and answer empty (scrape more often, or set a shorter --max-age, so that queries scrape first)",
+			flag, next, timeout, history.DefaultLookbackDelta)
 	}
 	return o.podFlags.validate(changed)
 }

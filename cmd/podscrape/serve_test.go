@@ -137,7 +137,7 @@ func TestServeConfigFileAnswersPrometheusClients(t *testing.T) {
 `, llmd.VLLMService, llmd.VLLMPort, llmd.EPPService, llmd.EPPPort, llmd.SecretName, llmd.SecretNamespace, llmd.SecretKey), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base := startServe(t, "--config", cfg, "--max-age", "5m")
+	base := startServe(t, "--config", cfg, "--max-age", "4m")
 
 	waitServeReady(t, base)
 
@@ -205,6 +205,8 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "x", "--port", "80", "--interval", "10s", "--timeout", "8s", "--retention", "15s"}, "--retention 15s is shorter than --interval 10s plus --timeout 8s"},
 		{[]string{"serve", "x", "--port", "80", "--interval", "5m", "--retention", "1h"}, "--interval 5m0s plus --timeout 5s is longer than the 5m0s lookback delta"},
 		{[]string{"serve", "x", "--port", "80", "--max-age", "11m"}, "--max-age 11m0s is longer than --retention 10m0s"},
+		{[]string{"serve", "x", "--port", "80", "--interval", "1h", "--max-age", "5m"}, "--max-age 5m0s plus --timeout 5s is longer than the 5m0s lookback delta"},
+		{[]string{"serve", "x", "--port", "80", "--interval", "10m", "--max-age", "10m"}, "--interval 10m0s plus --timeout 5s is longer than the 5m0s lookback delta"},
 		{[]string{"serve", "x", "--port", "80", "--interval", "1ns"}, "--interval 1ns is shorter than 1ms"},
 		{[]string{"serve", "x", "--port", "80", "--timeout", "500us"}, "--timeout 500µs is shorter than 1ms"},
 		{[]string{"serve", "x", "--port", "80", "--tls-cert-file", "c.pem"}, "--tls-cert-file and --tls-key-file go together"},
