@@ -162,6 +162,9 @@ func (cfg Config) validate() (Config, error) {
 			return cfg, fmt.Errorf("serve: config: Services[%d]: ServiceName and ServiceNamespace are required, got %q", i, s.key())
 		}
 		if j, ok := seen[s.key()]; ok {
+			if p := cfg.Services[j].Source.MetricsPort; p != s.Source.MetricsPort {
+				return cfg, fmt.Errorf("serve: config: Services[%d]: Service %s is already Services[%d], on port %d: a Server scrapes one port of each Service (its history, and its series' job label, are the Service's)", i, s.key(), j, p)
+			}
 			return cfg, fmt.Errorf("serve: config: Services[%d]: Service %s is already Services[%d]", i, s.key(), j)
 		}
 		seen[s.key()] = i

@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -160,5 +161,18 @@ func TestSubMillisecondIntervalOrTimeoutIsRefused(t *testing.T) {
 		if srv != nil {
 			_ = srv.Close()
 		}
+	}
+}
+
+// A Service listed twice on two ports (vLLM's and a sidecar's) is refused saying why,
+// not only that it is listed twice: a Server keeps one history and one job per Service.
+func TestServiceOnTwoPortsIsRefusedSayingWhy(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	other := serviceConfig(svc)
+	other.Source.MetricsPort = svc.Port + 1
+	_, err := serve.New(t.Context(), env.Client, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc), other}})
+	want := fmt.Sprintf("Services[1]: Service %s/vllm is already Services[0], on port %d: a Server scrapes one port of each Service", svc.Namespace, svc.Port)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want an error containing %q", err, want)
 	}
 }

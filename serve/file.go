@@ -205,6 +205,9 @@ func LoadFile(path, namespace string) ([]ServiceConfig, error) {
 		if err == nil {
 			if j, ok := seen[sc.key()]; ok {
 				err = fmt.Errorf("Service %s is already services[%d]: list each Service once", sc.key(), j)
+				if p := out[j].Source.MetricsPort; p != sc.Source.MetricsPort {
+					err = fmt.Errorf("Service %s is already services[%d], on port %d: serve scrapes one port of each Service (its history, and its series' job label, are the Service's), so list it once", sc.key(), j, p)
+				}
 			}
 			seen[sc.key()] = i
 		}

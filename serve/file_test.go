@@ -107,8 +107,11 @@ func TestLoadFileErrorsNameTheLineServiceAndField(t *testing.T) {
 		{"string for a port", "services:\n- name: vllm\n  port: \"8000\"\n", `line 3: services[0] (vllm): port: `},
 		{"unknown field", head + "  prot: 9090\n", `line 7: services[1] (epp): prot: unknown field "prot"`},
 		{"another case", head + "  Port: 9091\n", `line 7: services[1] (epp): Port: unknown field "Port"`},
-		{"a Service twice", head + "- name: vllm\n  namespace: ns\n  port: 8001\n",
-			`line 7: services[2] (vllm): Service ns/vllm is already services[0]`},
+		{"a Service twice", head + "- name: vllm\n  namespace: ns\n  port: 8000\n",
+			`line 7: services[2] (vllm): Service ns/vllm is already services[0]: list each Service once`},
+		// Another port of it (a sidecar's metrics): one history and job per Service.
+		{"a Service twice, on another port", head + "- name: vllm\n  namespace: ns\n  port: 8001\n",
+			`line 7: services[2] (vllm): Service ns/vllm is already services[0], on port 8000: serve scrapes one port of each Service`},
 		{"list form", "- name: vllm\n  port: 8000\n  interval: 1 minute\n", `line 3: services[0] (vllm): interval: cannot parse "1 minute"`},
 		// A value that decodes but is out of range: at its own line too, naming it.
 		{"negative interval", head + "  interval: -5s\n", `line 7: services[1] (epp): interval: -5s is negative`},
