@@ -32,8 +32,9 @@ type Config struct {
 	// Zero: DefaultInterval.
 	Interval time.Duration
 	// Retention is how long each Service's samples are kept. Zero: 10 minutes. Without
-	// MaxAge, one shorter than a Service's interval plus its scrape timeout is refused:
-	// the history would never hold two scrapes, and every rate() would answer 422.
+	// a MaxAge shorter than a Service's interval, one shorter than that interval plus its
+	// scrape timeout is refused: the history would never hold two scrapes, and every
+	// rate() would answer 422.
 	Retention time.Duration
 	// SeriesLimit is the most series each Service's history holds, unless the
 	// Service sets its own; past it, new series are refused and the queries that read
@@ -194,12 +195,13 @@ func (cfg Config) validate() (Config, error) {
 		// Without MaxAge only the interval scrapes: a scrape's samples come in up to its
 		// timeout after it starts, and the next scrape starts an interval later. The
 		// history must hold the scrape before the newest, or no rate() nor range window
-		// has two samples (every one of them 422); under MaxAge queries scrape too, and
-		// that is the caller's to size. And an instant selector must reach back to the
+		// has two samples (every one of them 422); under a MaxAge shorter than the
+		// interval queries scrape too, and that is the caller's to size (a longer one
+		// scrapes only when the interval's scrape is late). And an instant selector must reach back to the
 		// newest sample from just before the next one comes in, or it finds none and
 		// answers empty, "no load": the next comes an interval later, or, for a query
 		// at now under a shorter MaxAge, when the newest is MaxAge old.
-		if cfg.MaxAge == 0 && cfg.Retention < s.Interval+s.Source.ScrapeTimeout {
+		if (cfg.MaxAge == 0 || cfg.MaxAge >= s.Interval) && cfg.Retention < s.Interval+s.Source.ScrapeTimeout {
 			return cfg, fmt.Errorf("serve: config: Services[%d] (%s): Retention %s is shorter than the scrape interval %s plus the scrape timeout %s: "+
 				"the history would not hold two scrapes, and every rate() and range window would answer 422", i, s.key(), cfg.Retention, s.Interval, s.Source.ScrapeTimeout)
 		}

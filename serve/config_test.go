@@ -88,6 +88,9 @@ func TestRetentionOrLookbackShorterThanAScrapeIsRefused(t *testing.T) {
 			key + "LookbackDelta 5m0s is shorter than the scrape interval 5m0s plus the scrape timeout 5s"},
 		{"Retention and LookbackDelta of exactly a scrape", serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 15 * time.Second, Retention: 20 * time.Second, LookbackDelta: 20 * time.Second}, ""},
 		{"under MaxAge", serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour, MaxAge: time.Second}, ""},
+		// A MaxAge no shorter than the interval leaves the interval's scrapes alone.
+		{"Retention below the interval plus the timeout, under a MaxAge of the interval", serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 15 * time.Second, Retention: 15 * time.Second, MaxAge: 15 * time.Second},
+			key + "Retention 15s is shorter than the scrape interval 15s plus the scrape timeout 5s"},
 		// A query scrapes only when the newest scrape is older than MaxAge: up to then it
 		// answers at now from that scrape, which the lookback delta must still reach.
 		{"LookbackDelta below MaxAge", serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Hour, Retention: 2 * time.Hour, MaxAge: 5 * time.Minute},

@@ -203,8 +203,8 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 		next, flag = o.maxAge, "--max-age" // a query at now scrapes once the newest is that old
 	}
 	switch {
-	case o.maxAge == 0 && o.retention < o.interval+timeout:
-		return usagef("--retention %s is shorter than --interval %s plus --timeout %s: the history would not hold two scrapes, and every rate() and range window would answer 422 (or set --max-age, so that queries scrape too)",
+	case (o.maxAge == 0 || o.maxAge >= o.interval) && o.retention < o.interval+timeout:
+		return usagef("--retention %s is shorter than --interval %s plus --timeout %s: the history would not hold two scrapes, and every rate() and range window would answer 422 (or set a --max-age shorter than --interval, so that queries scrape too)",
 			o.retention, o.interval, timeout)
 	case history.DefaultLookbackDelta < next+timeout:
 		return usagef("%s %s plus --timeout %s is longer than the %s lookback delta of instant selectors: an instant query between two scrapes would find no sample and answer empty (scrape more often, or set a shorter --max-age, so that queries scrape first)",
@@ -238,7 +238,7 @@ func (o *serveOptions) warnings(services []serve.ServiceConfig) []string {
 		timeout := cmp.Or(s.Source.ScrapeTimeout, min(pod.DefaultScrapeTimeout, interval))
 		reach := interval + timeout
 		name := fmt.Sprintf("services[%d] (%s/%s)", i, s.Source.ServiceNamespace, s.Source.ServiceName)
-		if o.retention < reach {
+		if o.retention < reach && o.maxAge < interval {
 			out = append(out, fmt.Sprintf("%s: --retention %s is shorter than its interval %s plus its timeout %s: its history holds two scrapes, for rate() and range windows, only while queries scrape it (--max-age %s) more often than that",
 				name, o.retention, interval, timeout, o.maxAge))
 		}

@@ -203,10 +203,11 @@ func TestServeUsageErrors(t *testing.T) {
 		// and the lookback delta reach the newest until the next comes in.
 		{[]string{"serve", "x", "--port", "80", "--interval", "1m", "--retention", "30s"}, "--retention 30s is shorter than --interval 1m0s plus --timeout 5s"},
 		{[]string{"serve", "x", "--port", "80", "--interval", "10s", "--timeout", "8s", "--retention", "15s"}, "--retention 15s is shorter than --interval 10s plus --timeout 8s"},
+		{[]string{"serve", "x", "--port", "80", "--interval", "10s", "--max-age", "10s", "--retention", "12s"}, "--retention 12s is shorter than --interval 10s plus --timeout 5s"},
 		{[]string{"serve", "x", "--port", "80", "--interval", "5m", "--retention", "1h"}, "--interval 5m0s plus --timeout 5s is longer than the 5m0s lookback delta"},
 		{[]string{"serve", "x", "--port", "80", "--max-age", "11m"}, "--max-age 11m0s is longer than --retention 10m0s"},
 		{[]string{"serve", "x", "--port", "80", "--interval", "1h", "--max-age", "5m"}, "--max-age 5m0s plus --timeout 5s is longer than the 5m0s lookback delta"},
-		{[]string{"serve", "x", "--port", "80", "--interval", "10m", "--max-age", "10m"}, "--interval 10m0s plus --timeout 5s is longer than the 5m0s lookback delta"},
+		{[]string{"serve", "x", "--port", "80", "--interval", "10m", "--max-age", "10m", "--retention", "1h"}, "--interval 10m0s plus --timeout 5s is longer than the 5m0s lookback delta"},
 		{[]string{"serve", "x", "--port", "80", "--interval", "1ns"}, "--interval 1ns is shorter than 1ms"},
 		{[]string{"serve", "x", "--port", "80", "--timeout", "500us"}, "--timeout 500µs is shorter than 1ms"},
 		{[]string{"serve", "x", "--port", "80", "--tls-cert-file", "c.pem"}, "--tls-cert-file and --tls-key-file go together"},
