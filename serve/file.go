@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -9,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/units"
 	yamlv3 "go.yaml.in/yaml/v3"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
@@ -193,6 +196,9 @@ func LoadFile(path, namespace string) ([]ServiceConfig, error) {
 			at = fmt.Sprintf("line %d: ", lines[i].line)
 		}
 		sc, err := s.config(dir, namespace)
+		if err == nil {
+			err = checkSource(sc.Source)
+		}
 		var fe fieldError
 		if errors.As(err, &fe) && i < len(lines) {
 			// At the field's own line, as a value that does not decode is.
@@ -372,6 +378,50 @@ func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
 		cfg.TLSCAData = ca
 	}
 	return ServiceConfig{Source: cfg, Interval: time.Duration(s.Interval), SeriesLimit: s.SeriesLimit}, nil
+}
+
+// sourceKeys are the file's keys of the pod source's fields, as the source's errors name
+// them (a name before another it begins: ServiceNamespace before ServiceName).
+var sourceKeys = []struct{ field, key string }{
+	{"MetricsReaderSecretNamespace", "secretNamespace"}, {"MetricsReaderSecretName", "secret"},
+	{"MetricsReaderSecretKey", "secretKey"}, {"MetricsPath", "path"}, {"MetricsScheme", "scheme"},
+	{"MetricsPort", "port"}, {"MaxConcurrentScrapes", "concurrency"}, {"TLSServerName", "tlsServerName"},
+	{"InsecureSkipVerify", "insecureSkipTLSVerify"}, {"TLSCAData", "caFile"}, {"BearerTokenFile", "tokenFile"},
+	{"ServiceNamespace", "namespace"}, {"ServiceName", "name"}, {"PodLabels", "podLabels"},
+	{"ScrapeTimeout", "timeout"}, {"SampleLimit", "sampleLimit"}, {"MaxBodyBytes", "bodySizeLimit"},
+}
+
+// checkSource checks a Service's source config as the pod source does when serve builds
+// it (which makes no API request), so that the file's error names the line and key of
+// the field at fault, not the Service alone.
+func checkSource(cfg pod.PodScrapingSourceConfig) error {
+	src, err := pod.NewPodScrapingSource(context.Background(), noReader{}, cfg)
+	if err != nil {
+		msg := errors.New(strings.TrimPrefix(err.Error(), "pod scraping source config: "))
+		at, key := -1, ""
+		for _, f := range sourceKeys {
+			if i := strings.Index(msg.Error(), f.field); i >= 0 && (at < 0 || i < at) {
+				at, key = i, f.key
+			}
+		}
+		if key == "" {
+			return msg
+		}
+		return fieldError{key, msg}
+	}
+	src.Close()
+	return nil
+}
+
+// noReader is the reader of a source built only to check its config: it reads nothing.
+type noReader struct{}
+
+func (noReader) Get(context.Context, client.ObjectKey, client.Object, ...client.GetOption) error {
+	return errors.New("no reader")
+}
+
+func (noReader) List(context.Context, client.ObjectList, ...client.ListOption) error {
+	return errors.New("no reader")
 }
 
 // fieldError is a Service's error caused by the value of one key: it reads "key: err",

@@ -113,6 +113,11 @@ func TestLoadFileErrorsNameTheLineServiceAndField(t *testing.T) {
 		{"a Service twice, on another port", head + "- name: vllm\n  namespace: ns\n  port: 8001\n",
 			`line 7: services[2] (vllm): Service ns/vllm is already services[0], on port 8000: serve scrapes one port of each Service`},
 		{"list form", "- name: vllm\n  port: 8000\n  interval: 1 minute\n", `line 3: services[0] (vllm): interval: cannot parse "1 minute"`},
+		// A value the pod source refuses: at its key's line, naming the key.
+		{"path without a slash", head + "  path: metrics\n", `line 7: services[1] (epp): path: MetricsPath "metrics" does not start with "/"`},
+		{"unknown scheme", head + "  interval: 5s\n  scheme: ftp\n", `line 8: services[1] (epp): scheme: MetricsScheme "ftp"`},
+		{"negative concurrency", head + "  concurrency: -1\n", `line 7: services[1] (epp): concurrency: MaxConcurrentScrapes -1 is negative`},
+		{"bad secret namespace", head + "  secret: s\n  secretNamespace: Bad_NS\n", `line 8: services[1] (epp): secretNamespace: `},
 		// A value that decodes but is out of range: at its own line too, naming it.
 		{"negative interval", head + "  interval: -5s\n", `line 7: services[1] (epp): interval: -5s is negative`},
 		{"negative timeout", head + "  interval: 5s\n  timeout: '-1'\n", `line 8: services[1] (epp): timeout: -1s is negative`},
