@@ -103,7 +103,7 @@ func TestCancelledRefreshLeavesTheLoopsScrapeAnswering(t *testing.T) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		_, _ = w.Write([]byte("m 1\n"))
 	}))
-	cfg.ScrapeInterval = time.Hour // the loop scrapes once, at its start
+	cfg.ScrapeInterval, cfg.HistoryRetention = time.Hour, 2*time.Hour // the loop scrapes once, at its start
 	s, err := NewPodScrapingSource(t.Context(), cp.Client, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/podscrape/podscrape/internal/history"
 	"github.com/podscrape/podscrape/internal/httpheader"
 )
 
@@ -109,7 +110,9 @@ type PodScrapingSourceConfig struct {
 	ScrapeInterval time.Duration
 	// HistoryRetention is how long the history of PromQL queries keeps samples. Zero:
 	// 10 minutes, twice the autoscaler's longest window ([5m]). A window longer than the
-	// retention sees only the retention.
+	// retention sees only the retention. With ScrapeInterval set, a retention (or its
+	// default) shorter than ScrapeInterval plus ScrapeTimeout is refused: the history
+	// would never hold two of the loop's scrapes.
 	HistoryRetention time.Duration
 	// HistorySeriesLimit bounds the series the history holds; past it, new series are
 	// refused and the PromQL results say so in their Error. Zero: 100,000 (about 70 MB
@@ -157,6 +160,30 @@ func DefaultPodScrapingSourceConfig() PodScrapingSourceConfig {
 	}
 }
 
+// validateRetention refuses, when the scrape loop runs, a HistoryRetention (or its
+// default) shorter than one of its scrapes, ScrapeInterval plus ScrapeTimeout (a
+// scrape's samples land up to its timeout after it starts): the history would never
+// hold two scrapes, so every range window (rate, increase) would be partial for as long
+// as the source lives, as serve refuses its --retention.
+func (c *PodScrapingSourceConfig) validateRetention() error {
+	if c.ScrapeInterval <= 0 {
+		return nil // a Refresh's cadence is the caller's: nothing to check it against
+	}
+	retention, dflt := c.HistoryRetention, ""
+	if retention == 0 {
+		retention, dflt = history.DefaultRetention, " (its default)"
+	}
+	timeout := c.ScrapeTimeout
+	if timeout == 0 {
+		timeout = DefaultScrapeTimeout
+	}
+	if retention < c.ScrapeInterval+timeout {
+		return fmt.Errorf("HistoryRetention %s%s is shorter than a scrape of the loop (ScrapeInterval %s plus ScrapeTimeout %s): the history would never hold two scrapes, and every range window would be partial",
+			retention, dflt, c.ScrapeInterval, timeout)
+	}
+	return nil
+}
+
 // validate reports the first field with a value no default can mend.
 func (c *PodScrapingSourceConfig) validate() error {
 	switch {
@@ -184,6 +211,9 @@ func (c *PodScrapingSourceConfig) validate() error {
 		return fmt.Errorf("HistoryRetention %s is negative", c.HistoryRetention)
 	case c.HistorySeriesLimit < 0:
 		return fmt.Errorf("HistorySeriesLimit %d is negative", c.HistorySeriesLimit)
+	}
+	if err := c.validateRetention(); err != nil {
+		return err
 	}
 	if err := c.validateTLS(); err != nil {
 		return err

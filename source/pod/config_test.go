@@ -33,6 +33,13 @@ func TestNewPodScrapingSourceRejectsBadConfig(t *testing.T) {
 		{"CA data", func(c *PodScrapingSourceConfig) { c.MetricsScheme, c.TLSCAData = "https", []byte("not pem") }, "TLSCAData holds no PEM certificate"},
 		{"token and token file", func(c *PodScrapingSourceConfig) { c.BearerToken, c.BearerTokenFile = "t", "/f" }, "BearerToken and BearerTokenFile are both set: set one"},
 		{"secret and token file", func(c *PodScrapingSourceConfig) { c.MetricsReaderSecretName, c.BearerTokenFile = "s", "/f" }, `BearerTokenFile "/f" and MetricsReaderSecretName "s" are both set: set one`},
+		// The loop's history would never hold two scrapes: every range window partial.
+		{"retention under a scrape", func(c *PodScrapingSourceConfig) {
+			c.ScrapeInterval, c.HistoryRetention = 15*time.Second, 18*time.Second
+		},
+			"HistoryRetention 18s is shorter than a scrape of the loop (ScrapeInterval 15s plus ScrapeTimeout 5s)"},
+		{"default retention under a scrape", func(c *PodScrapingSourceConfig) { c.ScrapeInterval = 10 * time.Minute },
+			"HistoryRetention 10m0s (its default) is shorter than a scrape of the loop (ScrapeInterval 10m0s plus ScrapeTimeout 5s)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

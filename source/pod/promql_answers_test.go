@@ -223,7 +223,7 @@ func testPlaceholderNames(t *testing.T, env *podscrapetest.Environment) {
 // scrape did not store: its first Refresh scrapes now instead of answering nothing.
 func testRegisteredWhileLoopRuns(t *testing.T, env *podscrapetest.Environment) {
 	svc := newService(t, env, 1, "a 1\nb 2\n")
-	s, _ := promqlSource(t, env, svc, func(c *PodScrapingSourceConfig) { c.ScrapeInterval = time.Hour },
+	s, _ := promqlSource(t, env, svc, func(c *PodScrapingSourceConfig) { c.ScrapeInterval, c.HistoryRetention = time.Hour, 2*time.Hour },
 		source.QueryTemplate{Name: "a", Template: `sum(a)`})
 	startLoop(t, s)
 	pod := svc.Pods()[0]
@@ -253,7 +253,7 @@ func testRegisteredWhileLoopRuns(t *testing.T, env *podscrapetest.Environment) {
 // that scrape until the next tick.
 func testRegisteredOfAMetricNameQueryWhileLoopRuns(t *testing.T, env *podscrapetest.Environment) {
 	svc := newService(t, env, 1, "a 1\nb 2\n")
-	s, _ := promqlSource(t, env, svc, func(c *PodScrapingSourceConfig) { c.ScrapeInterval = time.Hour },
+	s, _ := promqlSource(t, env, svc, func(c *PodScrapingSourceConfig) { c.ScrapeInterval, c.HistoryRetention = time.Hour, 2*time.Hour },
 		source.QueryTemplate{Name: "a", Template: `sum(a)`}, source.QueryTemplate{Name: "b", Type: source.QueryTypeMetricName, Template: "b"})
 	startLoop(t, s)
 	pod := svc.Pods()[0]
@@ -295,7 +295,7 @@ func startLoop(t *testing.T, s *PodScrapingSource) {
 // error and leaves the cached answer as it was.
 func testCancelledRefreshKeepsCache(t *testing.T, env *podscrapetest.Environment) {
 	svc := newService(t, env, 1, "a 1\n")
-	s, clk := promqlSource(t, env, svc, func(c *PodScrapingSourceConfig) { c.ScrapeInterval = time.Hour },
+	s, clk := promqlSource(t, env, svc, func(c *PodScrapingSourceConfig) { c.ScrapeInterval, c.HistoryRetention = time.Hour, 2*time.Hour },
 		source.QueryTemplate{Name: "a", Template: `sum(a)`})
 	startLoop(t, s)
 	if _, err := s.Refresh(t.Context(), source.RefreshSpec{Queries: []string{"a"}}); err != nil {
