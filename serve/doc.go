@@ -70,6 +70,11 @@
 //     scraped because they are not Ready (every pod of one model down, or failing its
 //     readiness probe): then HTTP 503, errorType "unavailable", naming the selector and
 //     those pods' errors, since its answer would be empty;
+//   - some pods that held series a data selector reads are no longer scraped because
+//     they turned not Ready (failing their readiness probe under load: the busiest) or
+//     finished (evicted): the answer, which leaves them out, with a warning per Service
+//     naming them ("not Ready", "finished (Failed)"); a pod deleted, terminating or
+//     starting is not named;
 //   - a window of a function that adds up over time (increase, delta, sum_over_time,
 //     count_over_time, changes, resets) or an offset reaching before what the history
 //     holds: HTTP 422, errorType "execution", naming the window and the span held, unless
