@@ -215,9 +215,10 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 
 // warnings are what serve says at start of settings it accepts that answer less than
 // they may seem to: under --max-age queries scrape too, so a --retention or the lookback
-// delta shorter than a Service's interval plus its timeout is not refused, but range
-// queries and instant queries of past times (which scrape nothing) then see the
-// interval's scrapes alone. And a --max-age no shorter than every Service's interval
+// delta shorter than a Service's interval plus its timeout is not refused, but a
+// query scrapes at its arrival only, so range queries' steps and instant queries of
+// past times (whose scrape comes after them) then see only the scrapes taken before
+// their times: the interval's, and earlier queries'. And a --max-age no shorter than every Service's interval
 // makes no query scrape while the intervals' scrapes are on time, but still reads a
 // query's time up to --max-age before it arrived as now.
 func (o *serveOptions) warnings(services []serve.ServiceConfig) []string {

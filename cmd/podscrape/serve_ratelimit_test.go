@@ -102,7 +102,8 @@ func TestServeSecretReadRateIsBounded(t *testing.T) {
 // TestServeWarnsOfRetentionAndLookbackShorterThanAScrape: under --max-age, queries
 // scrape too, so a --retention or the lookback delta shorter than a Service's interval
 // plus its timeout is accepted, but serve says at start what it costs: range windows and
-// queries of past times (which scrape nothing) see the interval's scrapes alone. Without
+// queries of past times (which no query's scrape at its arrival reaches) see only the
+// scrapes taken before their times. Without
 // --max-age such settings are refused (TestServeUsageErrors).
 func TestServeWarnsOfRetentionAndLookbackShorterThanAScrape(t *testing.T) {
 	svc := func(name string, interval, timeout time.Duration) serve.ServiceConfig {
