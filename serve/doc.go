@@ -39,8 +39,8 @@
 //
 // With Config.MaxAge set, a query whose Services' newest scrape started more than MaxAge
 // ago scrapes them first (the Services it reads, below: not one whose series none of its
-// selectors matches); concurrent queries share that scrape. The query's evaluation
-// time is taken after it, so the answer includes it. An instant query's time that is the
+// selectors matches); concurrent queries share that scrape. An instant query without a
+// time is evaluated after it, so the answer includes it. An instant query's time that is the
 // client's now (at most MaxAge before the request arrived, or written to the second and
 // in the second before it) is evaluated as now too: evaluated as asked, it would fall
 // before the scrape the request waited for. Any other time, and every range query, is
