@@ -359,3 +359,28 @@ func TestSomeUnreadyPodsHoldingTheSeriesAreWarned(t *testing.T) {
 		t.Errorf("pod %s deleted (a scale-down): got %d %q %q, want 200 and no warning", b.Name, code, r.Error, r.Warnings)
 	}
 }
+
+// TestEveryPodNotReadyPastTheBoundIsNotSentToTargets: a selector held only by pods no
+// longer scraped, more of them than a 503 names, counts the rest without sending the
+// reader to /api/v1/targets, which lists no pod that is not Ready.
+func TestEveryPodNotReadyPastTheBoundIsNotSentToTargets(t *testing.T) {
+	svc := newService(t, "vllm", 12, waiting)
+	svc.Pods()[0].SetBody("# TYPE other gauge\nother 1\n") // up throughout, holding none of the selector's series
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	const expr = "sum(vllm:num_requests_waiting)"
+	if code, r := query(t, base, expr); code != http.StatusOK {
+		t.Fatalf("healthy: %d %q", code, r.Error)
+	}
+	for _, p := range svc.Pods()[1:] {
+		if err := p.SetReady(t.Context(), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, r := query(t, base, expr)
+	if code != http.StatusServiceUnavailable || !strings.Contains(r.Error, "or is not Ready") || !strings.Contains(r.Error, "; and 1 more pods") {
+		t.Fatalf("the eleven pods holding the series not Ready: got %d %q, want 503 naming ten and counting 1 more", code, r.Error)
+	}
+	if strings.Contains(r.Error, "/api/v1/targets") {
+		t.Errorf("the 503 sends the reader to /api/v1/targets for pods that are not targets: %q", r.Error)
+	}
+}

@@ -207,10 +207,13 @@ func (svc *service) onlyDownHold(ctx context.Context, st *scrapeState, sels [][]
 			continue
 		}
 		what := "failed its latest scrape at " + st.start.UTC().Format(warningTime)
+		named := joinNamed(parts)
 		if unready {
 			what += " or is not Ready"
+			// Not joinNamed's pointer to /api/v1/targets: not-Ready pods are no targets.
+			named = strings.Join(parts[:min(len(parts), maxPodsNamed)], "; ") + moreNotTargets(len(parts))
 		}
-		return fmt.Sprintf("service %s: every pod with series matching %s %s: %s", svc.key, selectorText(m), what, joinNamed(parts))
+		return fmt.Sprintf("service %s: every pod with series matching %s %s: %s", svc.key, selectorText(m), what, named)
 	}
 	return ""
 }
@@ -240,10 +243,7 @@ func (svc *service) unreadyWarning(st *scrapeState, sels [][]*labels.Matcher) st
 		return ""
 	}
 	// Not joinNamed: these pods are not targets, so /api/v1/targets does not list them.
-	named := strings.Join(parts[:min(len(parts), maxPodsNamed)], "; ")
-	if len(parts) > maxPodsNamed {
-		named += fmt.Sprintf("; and %d more pods", len(parts)-maxPodsNamed)
-	}
+	named := strings.Join(parts[:min(len(parts), maxPodsNamed)], "; ") + moreNotTargets(len(parts))
 	return fmt.Sprintf("service %s: %d pods holding series the query reads are no longer scraped (as of the latest scrape at %s), the answer leaves them out: %s",
 		svc.key, len(parts), st.start.UTC().Format(warningTime), named)
 }
@@ -316,6 +316,15 @@ func more(n int) string {
 		return ""
 	}
 	return fmt.Sprintf("; and %d more pods (each in /api/v1/targets)", n-maxPodsNamed)
+}
+
+// moreNotTargets is more for pods some of which are not targets (not Ready): how many of
+// n were left unnamed, without sending the reader to /api/v1/targets; "" when none.
+func moreNotTargets(n int) string {
+	if n <= maxPodsNamed {
+		return ""
+	}
+	return fmt.Sprintf("; and %d more pods", n-maxPodsNamed)
 }
 
 // selectorText writes matchers as a selector: {__name__="x",model_name="a"}.

@@ -244,7 +244,7 @@ func (o *serveOptions) warnings(services []serve.ServiceConfig) []string {
 				name, o.retention, interval, timeout, o.maxAge))
 		}
 		if history.DefaultLookbackDelta < reach {
-			out = append(out, fmt.Sprintf("%s: its interval %s plus its timeout %s is longer than the %s lookback delta: a query that scrapes nothing first (a past time, a range query's steps) finds no sample of it between two interval scrapes, and answers empty",
+			out = append(out, fmt.Sprintf("%s: its interval %s plus its timeout %s is longer than the %s lookback delta: a query evaluated at a time before its own scrape (a past time, a range query's steps) finds no sample of it between two interval scrapes, and answers empty",
 				name, interval, timeout, history.DefaultLookbackDelta))
 		}
 	}
