@@ -47,7 +47,9 @@ func (e *evaluation) view(rs map[string]*source.MetricResult, err error, started
 		view.PodsScraped = &n
 	}
 	for _, c := range e.checks {
-		if cr := rs[c.name]; cr != nil && cr.Error == nil && len(cr.Values) == 0 {
+		// A selector matching only series of pods the answer leaves out (no longer
+		// Ready) matches something: no mistyped name.
+		if cr := rs[c.name]; cr != nil && cr.Error == nil && len(cr.Values) == 0 && !render.LeavesOutPods(cr.Warnings) {
 			view.Unmatched = append(view.Unmatched, c.selector)
 		}
 	}

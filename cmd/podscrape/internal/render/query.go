@@ -39,7 +39,8 @@ type QueryView struct {
 	// Partial are the windows of the query that reach before the history
 	// (pod.ErrPartialWindow).
 	Partial []PartialWindow
-	// Warnings are the engine's warnings.
+	// Warnings are the engine's warnings, and the source's notes (a window estimated
+	// over the span held, the pods an answer leaves out).
 	Warnings []string
 	// Error is the query's error, "" when none.
 	Error string
@@ -82,6 +83,9 @@ func (v *QueryView) Note() string {
 		return v.noPodsLine()
 	case len(v.PodsDown) > 0 && !waiting:
 		return "No series from the pods that answered: the answer lacks the series of the pods down."
+	case LeavesOutPods(v.Warnings) && !waiting:
+		// Pods no longer scraped (not Ready: under load, the busiest) held what it reads.
+		return "No series from the pods scraped: the answer leaves out the pods the warning names."
 	case v.Window == 0 || v.History >= v.Window:
 		return noSeries
 	case len(v.Unmatched) > 0:
@@ -90,6 +94,18 @@ func (v *QueryView) Note() string {
 	}
 	return fmt.Sprintf("No series yet: the query reads %s back and the history covers %s; rate() and friends need two samples in the window. Keep --watch running.",
 		v.Window, v.History.Round(time.Millisecond))
+}
+
+// leavesOut is in the warning of a pod source (or of podscrape serve) whose answer
+// leaves out pods holding series the query reads: pods no longer scraped (not Ready, or
+// finished), or, from serve, pods that failed their scrape.
+const leavesOut = "the answer leaves them out"
+
+// LeavesOutPods reports whether one of warnings says the answer leaves out pods whose
+// series the query reads: its selectors then match series of those pods, and an empty
+// answer is not the query matching nothing.
+func LeavesOutPods(warnings []string) bool {
+	return slices.ContainsFunc(warnings, func(w string) bool { return strings.Contains(w, leavesOut) })
 }
 
 // noSeries is the Note of an empty answer that nothing else explains.
