@@ -215,10 +215,9 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 
 // warnings are what serve says at start of settings it accepts that answer less than
 // they may seem to: under --max-age queries scrape too, so a --retention or the lookback
-// delta shorter than a Service's interval plus its timeout is not refused, but a
-// query scrapes at its arrival only, so range queries' steps and instant queries of
-// past times (whose scrape comes after them) then see only the scrapes taken before
-// their times: the interval's, and earlier queries'. And a --max-age no shorter than every Service's interval
+// delta shorter than a Service's interval plus its timeout is not refused, but range
+// windows, range queries' steps and instant queries of past times (which scrape at now
+// all the same) then read no scrape of their own. And a --max-age no shorter than every Service's interval
 // makes no query scrape while the intervals' scrapes are on time, but still reads a
 // query's time up to --max-age before it arrived as now.
 func (o *serveOptions) warnings(services []serve.ServiceConfig) []string {
@@ -244,7 +243,7 @@ func (o *serveOptions) warnings(services []serve.ServiceConfig) []string {
 				name, o.retention, interval, timeout, o.maxAge))
 		}
 		if history.DefaultLookbackDelta < reach {
-			out = append(out, fmt.Sprintf("%s: its interval %s plus its timeout %s is longer than the %s lookback delta: a query evaluated at a time before its own scrape (a past time, a range query's steps) finds no sample of it between two interval scrapes, and answers empty",
+			out = append(out, fmt.Sprintf("%s: its interval %s plus its timeout %s is longer than the %s lookback delta: a query evaluated at an earlier time than its scrape (a past instant, a range query's steps) finds no sample of it between two interval scrapes, and answers empty",
 				name, interval, timeout, history.DefaultLookbackDelta))
 		}
 	}

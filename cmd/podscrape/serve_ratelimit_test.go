@@ -101,9 +101,9 @@ func TestServeSecretReadRateIsBounded(t *testing.T) {
 
 // TestServeWarnsOfRetentionAndLookbackShorterThanAScrape: under --max-age, queries
 // scrape too, so a --retention or the lookback delta shorter than a Service's interval
-// plus its timeout is accepted, but serve says at start what it costs: range windows and
-// queries of past times (which no query's scrape at its arrival reaches) see only the
-// scrapes taken before their times. Without
+// plus its timeout is accepted, but serve says at start what it costs: range windows, and
+// queries evaluated before now (a past instant, which scrapes at now all the same; a range
+// query's steps), see no scrape of their own. Without
 // --max-age such settings are refused (TestServeUsageErrors).
 func TestServeWarnsOfRetentionAndLookbackShorterThanAScrape(t *testing.T) {
 	svc := func(name string, interval, timeout time.Duration) serve.ServiceConfig {
@@ -123,6 +123,11 @@ func TestServeWarnsOfRetentionAndLookbackShorterThanAScrape(t *testing.T) {
 		if !strings.HasPrefix(got[i], want[i]) {
 			t.Errorf("warning %d: got %q, want it to start %q", i, got[i], want[i])
 		}
+	}
+	// Every instant query scrapes first under --max-age, one at a past time too (it is
+	// evaluated at its time all the same): the warning must not say it scrapes nothing.
+	if lookback := got[2]; strings.Contains(lookback, "scrapes nothing first (a past time") || !strings.Contains(lookback, "evaluated at an earlier time") {
+		t.Errorf("lookback warning: got %q, want it to say the queries evaluated at an earlier time, not that a past time scrapes nothing", lookback)
 	}
 	o.maxAge = 0 // refused instead, by validate and serve.Config
 	if got := o.warnings([]serve.ServiceConfig{svc("epp", 10*time.Minute, 0)}); len(got) != 0 {
