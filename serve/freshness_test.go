@@ -301,25 +301,7 @@ func TestInstantQueryBeforeTheHistory(t *testing.T) {
 func TestAPollerAtTheIntervalIsAnsweredFromTheLoop(t *testing.T) {
 	const interval, maxAge = 3 * time.Second, 1500 * time.Millisecond
 	svc := newService(t, "vllm", 1, waiting)
-	var mu sync.Mutex
-	var scrapes []time.Time
-	svc.Pods()[0].SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		mu.Lock()
-		scrapes = append(scrapes, time.Now())
-		mu.Unlock()
-		_, _ = io.WriteString(w, waiting)
-	}))
-	scrapedSince := func(since time.Time) []time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		var out []time.Time
-		for _, s := range scrapes {
-			if s.After(since) {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
+	scrapedSince := recordScrapes(svc.Pods()[0], waiting).since
 	url := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: interval, MaxAge: maxAge})
 	poll := func(what string) {
 		t.Helper()
@@ -361,6 +343,37 @@ func TestAPollerAtTheIntervalIsAnsweredFromTheLoop(t *testing.T) {
 	if lead := next.Sub(between[0]); lead > maxAge {
 		t.Errorf("the loop scraped %s before the next poll, more than MaxAge (%s): the poll would scrape again", lead, maxAge)
 	}
+}
+
+// scrapeLog records when a pod was scraped.
+type scrapeLog struct {
+	mu    sync.Mutex
+	times []time.Time
+}
+
+// recordScrapes makes p answer body and records the time of each scrape of it.
+func recordScrapes(p *podscrapetest.Pod, body string) *scrapeLog {
+	l := &scrapeLog{}
+	p.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		l.mu.Lock()
+		l.times = append(l.times, time.Now())
+		l.mu.Unlock()
+		_, _ = io.WriteString(w, body)
+	}))
+	return l
+}
+
+// since returns the times of the scrapes after t, oldest first.
+func (l *scrapeLog) since(t time.Time) []time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []time.Time
+	for _, s := range l.times {
+		if s.After(t) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // offsets returns each of ts as a duration after from.
@@ -516,31 +529,20 @@ func TestAScrapeOutlastingTheIntervalIsFollowedAtOnce(t *testing.T) {
 	svc.Pods()[1].SetHandler(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done() // answers nothing until the scraper gives up
 	}))
-	var mu sync.Mutex
-	var scrapes []time.Time
-	svc.Pods()[0].SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		mu.Lock()
-		scrapes = append(scrapes, time.Now())
-		mu.Unlock()
-		_, _ = io.WriteString(w, waiting)
-	}))
+	log := recordScrapes(svc.Pods()[0], waiting)
 	runServer(t, t.Context(), serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: interval})
 	const n = 6
 	deadline := time.Now().Add(4 * n * interval)
+	var scrapes []time.Time
 	for {
-		mu.Lock()
-		got := len(scrapes)
-		mu.Unlock()
-		if got >= n {
+		if scrapes = log.since(time.Time{}); len(scrapes) >= n {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d scrapes of the healthy pod in %s, want %d", got, 4*n*interval, n)
+			t.Fatalf("%d scrapes of the healthy pod in %s, want %d", len(scrapes), 4*n*interval, n)
 		}
 		time.Sleep(10 * time.Millisecond) // polling the pod's scrapes
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	gaps := make([]time.Duration, n-1)
 	for i := range gaps {
 		gaps[i] = scrapes[i+1].Sub(scrapes[i]).Round(time.Millisecond)
@@ -558,18 +560,9 @@ func TestAScrapeOutlastingTheIntervalIsFollowedAtOnce(t *testing.T) {
 func TestQueriesFarMoreOftenThanMaxAge(t *testing.T) {
 	const maxAge, interval = 200 * time.Millisecond, 400 * time.Millisecond
 	svc := newService(t, "vllm", 1, waiting)
-	var mu sync.Mutex
-	var scrapes []time.Time
-	svc.Pods()[0].SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		mu.Lock()
-		scrapes = append(scrapes, time.Now())
-		mu.Unlock()
-		_, _ = io.WriteString(w, waiting)
-	}))
+	log := recordScrapes(svc.Pods()[0], waiting)
 	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: interval, MaxAge: maxAge})
-	mu.Lock()
-	from := len(scrapes)
-	mu.Unlock()
+	from := time.Now()
 	var queries atomic.Int64
 	end := time.Now().Add(2 * time.Second)
 	var wg sync.WaitGroup
@@ -598,9 +591,7 @@ func TestQueriesFarMoreOftenThanMaxAge(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	got := scrapes[from:]
+	got := log.since(from)
 	for i := 1; i < len(got); i++ {
 		// The pod sees each scrape after its discovery, which takes a varying few
 		// milliseconds: half MaxAge leaves room for that, and a scrape per query would
