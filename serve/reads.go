@@ -310,12 +310,13 @@ func joinNamed(parts []string) string {
 	return strings.Join(parts[:min(len(parts), maxPodsNamed)], "; ") + more(len(parts))
 }
 
-// more says how many of n pods were left unnamed; "" when none.
+// more says how many of n pods, all of them targets, were left unnamed, and where to
+// find them; "" when none.
 func more(n int) string {
-	if n <= maxPodsNamed {
-		return ""
+	if s := moreNotTargets(n); s != "" {
+		return s + " (each in /api/v1/targets)"
 	}
-	return fmt.Sprintf("; and %d more pods (each in /api/v1/targets)", n-maxPodsNamed)
+	return ""
 }
 
 // moreNotTargets is more for pods some of which are not targets (not Ready): how many of

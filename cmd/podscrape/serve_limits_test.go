@@ -121,21 +121,7 @@ func TestServeBoundsConnections(t *testing.T) {
 // names (50 KiB) is still answered.
 func TestServeBoundsHeaders(t *testing.T) {
 	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m")
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/-/ready")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/-/ready: %d after 30s", resp.StatusCode)
-		}
-		time.Sleep(20 * time.Millisecond) // polling readiness
-	}
+	waitServeReady(t, base)
 	pods := make([]string, 1000)
 	for i := range pods {
 		pods[i] = fmt.Sprintf("vllm-decode-7f9c8d6b5-%05d-with-a-long-name-%04d", i, i)
