@@ -251,7 +251,7 @@ func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err er
 	}
 	// Ctrl-C ends the demo with 0 whenever it comes, before the first frame too: nothing
 	// reads its output as an answer.
-	if err := watch(ctx, stdout, o.interval, targets, format, header, footer); ctx.Err() == nil || !errors.Is(err, context.Canceled) {
+	if err := watch(ctx, stdout, stderr, o.interval, targets, format, header, footer); ctx.Err() == nil || !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return nil

@@ -110,7 +110,7 @@ func (o *scrapeOptions) run(ctx context.Context, kube *kubeFlags, service string
 	defer t.close()
 	if o.watch > 0 {
 		header := fmt.Sprintf("Every %s: podscrape scrape %s -n %s (Ctrl-C to stop)", o.watch, service, namespace)
-		return watch(ctx, stdout, o.watch, []*target{t}, format, func() string { return header }, nil)
+		return watch(ctx, stdout, stderr, o.watch, []*target{t}, format, func() string { return header }, nil)
 	}
 	snap, err := t.collect(ctx)
 	if snap != nil {
@@ -121,11 +121,16 @@ func (o *scrapeOptions) run(ctx context.Context, kube *kubeFlags, service string
 		if werr := render.Write(stdout, snap, opts); werr != nil {
 			return werr
 		}
-		if err == nil && format != render.FormatTable && format != render.FormatWide {
-			warnFailedPods(stderr, snap)
-			for _, note := range []string{render.UnmatchedNote(snap), render.EmptyNote(snap)} {
-				if note != "" {
-					fmt.Fprintln(stderr, note) // the table's lines: no data, not no load
+		if format != render.FormatTable && format != render.FormatWide {
+			if err == nil {
+				warnFailedPods(stderr, snap)
+			}
+			fmt.Fprint(stderr, render.WarningLines(snap)) // the pods left out, as query says them
+			if err == nil {
+				for _, note := range []string{render.UnmatchedNote(snap), render.EmptyNote(snap)} {
+					if note != "" {
+						fmt.Fprintln(stderr, note) // the table's lines: no data, not no load
+					}
 				}
 			}
 		}
@@ -158,8 +163,8 @@ func checkSecret(ctx context.Context, c client.Reader, namespace, name, key stri
 
 // warnFailedPods tells stderr about pods that failed while others did not, for the
 // formats that carry no error text (prom) or that a program reads (json); run adds the
-// table's lines naming a --metric that matched nothing and saying why there is no
-// sample, if none.
+// table's Warning: lines (render.WarningLines) and its lines naming a --metric that
+// matched nothing and saying why there is no sample, if none.
 func warnFailedPods(w io.Writer, s *snapshot.Snapshot) {
 	for _, p := range s.Pods {
 		if !p.Up {

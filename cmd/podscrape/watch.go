@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"golang.org/x/term"
@@ -23,10 +24,12 @@ const clearScreen = "\x1b[H\x1b[2J"
 // line and each target's table with what changed since the previous frame, drawn over
 // the previous frame on a terminal; for json, one compact document per target per line.
 // A target that fails shows its error in the frame (json: the document's error, with
-// the service and the time), and the watch goes on.
+// the service and the time), and the watch goes on. A target's warnings (pods no longer
+// scraped) end its table; with json they are in its document, and after the frame, as
+// the table's Warning: lines, on stderr, which a person sees beside `| jq`.
 //
 // footer, when not nil, adds text at the end of each table frame.
-func watch(ctx context.Context, out io.Writer, interval time.Duration, targets []*target, format render.Format, header func() string, footer func(context.Context) string) error {
+func watch(ctx context.Context, out, stderr io.Writer, interval time.Duration, targets []*target, format render.Format, header func() string, footer func(context.Context) string) error {
 	tty := isTerminal(out)
 	prev := make([]*snapshot.Snapshot, len(targets))
 	ticker := time.NewTicker(interval)
@@ -40,6 +43,7 @@ func watch(ctx context.Context, out io.Writer, interval time.Duration, targets [
 	}
 	for {
 		var frame bytes.Buffer
+		var warnings strings.Builder // json: the Warning: lines of the frame's documents
 		if format != render.FormatJSON {
 			if tty {
 				frame.WriteString(clearScreen)
@@ -68,6 +72,9 @@ func watch(ctx context.Context, out io.Writer, interval time.Duration, targets [
 				if err := render.Write(&frame, s, opts); err != nil {
 					return err
 				}
+				if format == render.FormatJSON {
+					warnings.WriteString(render.WarningLines(s))
+				}
 				prev[i] = s
 			}
 			if err != nil && format != render.FormatJSON {
@@ -90,6 +97,8 @@ func watch(ctx context.Context, out io.Writer, interval time.Duration, targets [
 		if _, err := out.Write(frame.Bytes()); err != nil {
 			return err
 		}
+		// Diagnostics: a closed stderr does not stop the watch, as scrape's warnings.
+		_, _ = io.WriteString(stderr, warnings.String())
 		wrote = true
 		select {
 		case <-ctx.Done():

@@ -15,6 +15,10 @@ type JSONDocument struct {
 	CollectedAt time.Time    `json:"collectedAt"`
 	Pods        []JSONPod    `json:"pods"`
 	Samples     []JSONSample `json:"samples"`
+	// Warnings are what the source noted about the refresh (snapshot.Snapshot.Warnings):
+	// pods that answered earlier refreshes and are no longer scraped (not Ready,
+	// finished), which pods and samples lack; absent when there are none.
+	Warnings []string `json:"warnings,omitempty"`
 	// Error is why the refresh failed (every pod failed, the Service not found, the API
 	// server unreachable); absent when it did not.
 	Error string `json:"error,omitempty"`
@@ -51,7 +55,8 @@ type JSONSample struct {
 // NaN, +Inf or -Inf, which are valid sample values ("NaN", "+Inf", "-Inf"); every other
 // value is its shortest exact decimal form (strconv.ParseFloat reads it back exactly).
 // labels never holds __name__ or pod (they are name and pod); error and reason are
-// present only for a pod that failed. Times are RFC 3339 in UTC.
+// present only for a pod that failed; warnings ("warnings": ["service ns/name: ..."])
+// only when the source noted pods no longer scraped. Times are RFC 3339 in UTC.
 func WriteJSON(w io.Writer, s *snapshot.Snapshot, compact bool) error {
 	return writeJSON(w, s, "", compact)
 }
@@ -63,6 +68,7 @@ func writeJSON(w io.Writer, s *snapshot.Snapshot, refreshErr string, compact boo
 		CollectedAt: s.CollectedAt.UTC(),
 		Pods:        make([]JSONPod, 0, len(s.Pods)),
 		Samples:     make([]JSONSample, 0, len(s.Samples)),
+		Warnings:    s.Warnings,
 		Error:       refreshErr,
 	}
 	for _, p := range s.Pods {

@@ -15,7 +15,8 @@ import (
 // LABELS; wide adds TIMESTAMP after VALUE), and the pod status rows (POD, UP, DURATION,
 // SAMPLES, ERROR; wide adds REASON before ERROR). With ch (see Diff), a CHANGE column
 // before LABELS shows each value's delta, or "new", and a summary line follows, except
-// on the first refresh (ch.First), which has nothing to compare with. The
+// on the first refresh (ch.First), which has nothing to compare with. The WarningLines
+// come last. The
 // labels come last: they are the widest cells, and a line that wraps should not push the
 // value out of sight.
 func WriteTable(w io.Writer, s *snapshot.Snapshot, wide bool, ch *Changes) error {
@@ -27,6 +28,7 @@ func WriteTable(w io.Writer, s *snapshot.Snapshot, wide bool, ch *Changes) error
 		if ch != nil && !ch.First { // the refresh the last pods left (scale to zero): say which
 			fmt.Fprintln(ew, summary(ch))
 		}
+		fmt.Fprint(ew, WarningLines(s))
 		return ew.err
 	}
 
@@ -84,7 +86,19 @@ func WriteTable(w io.Writer, s *snapshot.Snapshot, wide bool, ch *Changes) error
 	if ch != nil && !ch.First {
 		fmt.Fprintln(ew, summary(ch))
 	}
+	fmt.Fprint(ew, WarningLines(s))
 	return ew.err
+}
+
+// WarningLines are the table's last lines: one "Warning: " line per warning of s (pods
+// no longer scraped, whose samples s lacks), as podscrape query writes its result's;
+// "" when s has none. Beside json and prom, scrape writes them on stderr.
+func WarningLines(s *snapshot.Snapshot) string {
+	var b strings.Builder
+	for _, w := range s.Warnings {
+		fmt.Fprintf(&b, "Warning: %s\n", w)
+	}
+	return b.String()
 }
 
 // UnmatchedNote is the table's line naming each --metric of which the pods that

@@ -47,6 +47,7 @@ func Build(service string, results map[string]*source.MetricResult, f Filter, q 
 			continue
 		}
 		s.CollectedAt, podErr = r.CollectedAt, r.Error
+		s.addWarnings(r.Warnings)
 		for i := range r.Values {
 			v := &r.Values[i]
 			if f.isSynthetic(v) {
@@ -74,6 +75,7 @@ func Build(service string, results map[string]*source.MetricResult, f Filter, q 
 	for _, name := range q.status {
 		if r := results[name]; r != nil {
 			s.CollectedAt, podErr = r.CollectedAt, r.Error
+			s.addWarnings(r.Warnings)
 			for i := range r.Values {
 				s.addStatus(&r.Values[i])
 			}
@@ -125,6 +127,16 @@ func mappedPodLabelName(key string) string {
 		}
 		return '_'
 	}, key)
+}
+
+// addWarnings adds those of warnings s lacks: every result of a refresh carries the
+// source's warnings of the scrape.
+func (s *Snapshot) addWarnings(warnings []string) {
+	for _, w := range warnings {
+		if !slices.Contains(s.Warnings, w) {
+			s.Warnings = append(s.Warnings, w)
+		}
+	}
 }
 
 // addStatus records a synthetic sample in its pod's status.

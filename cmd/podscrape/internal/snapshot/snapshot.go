@@ -27,6 +27,10 @@ type Snapshot struct {
 	// written for two): said, since the other metrics' samples would hide it. Empty when
 	// every pod failed, which says why itself.
 	Unmatched []string
+	// Warnings are what the source noted about the scrape (source.MetricResult.Warnings),
+	// each once: pods that answered earlier refreshes and are no longer scraped (not
+	// Ready, finished), whose samples the Snapshot lacks. Nil when there are none.
+	Warnings []string
 	// Metadata is the # TYPE, # HELP and # UNIT of each metric family the pods exposed,
 	// by family name as exposed (see pod.PodScrapingSource.Metadata); nil when unknown.
 	Metadata map[string]pod.MetricMetadata
