@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -122,17 +123,7 @@ func (o *scrapeOptions) run(ctx context.Context, kube *kubeFlags, service string
 			return werr
 		}
 		if format != render.FormatTable && format != render.FormatWide {
-			if err == nil {
-				warnFailedPods(stderr, snap)
-			}
-			fmt.Fprint(stderr, render.WarningLines(snap)) // the pods left out, as query says them
-			if err == nil {
-				for _, note := range []string{render.UnmatchedNote(snap), render.EmptyNote(snap)} {
-					if note != "" {
-						fmt.Fprintln(stderr, note) // the table's lines: no data, not no load
-					}
-				}
-			}
+			fmt.Fprint(stderr, stderrNotes(snap, err != nil))
 		}
 	}
 	return err
@@ -161,14 +152,29 @@ func checkSecret(ctx context.Context, c client.Reader, namespace, name, key stri
 	return nil
 }
 
-// warnFailedPods tells stderr about pods that failed while others did not, for the
-// formats that carry no error text (prom) or that a program reads (json); run adds the
-// table's Warning: lines (render.WarningLines) and its lines naming a --metric that
-// matched nothing and saying why there is no sample, if none.
-func warnFailedPods(w io.Writer, s *snapshot.Snapshot) {
-	for _, p := range s.Pods {
-		if !p.Up {
-			fmt.Fprintf(w, "Warning: service %s: pod %s: %s\n", s.Service, p.Pod, p.Error)
+// stderrNotes are the lines written on stderr beside a json document or a prom
+// exposition of s (a program reads those, or they carry no text), one-shot or under
+// --watch, so that a person sees what the table would say: each pod that failed while
+// others did not, the table's Warning: lines (pods left out, as query says them), and
+// its lines naming a --metric that matched nothing and saying why there is no sample
+// (no data, not no load). After a refresh that failed (failed: every pod, which its
+// error says), the warnings alone.
+func stderrNotes(s *snapshot.Snapshot, failed bool) string {
+	var b strings.Builder
+	if !failed {
+		for _, p := range s.Pods {
+			if !p.Up {
+				fmt.Fprintf(&b, "Warning: service %s: pod %s: %s\n", s.Service, p.Pod, p.Error)
+			}
 		}
 	}
+	b.WriteString(render.WarningLines(s))
+	if !failed {
+		for _, note := range []string{render.UnmatchedNote(s), render.EmptyNote(s)} {
+			if note != "" {
+				b.WriteString(note + "\n")
+			}
+		}
+	}
+	return b.String()
 }

@@ -123,3 +123,33 @@ func TestScrapeWatchNamesAPodTurnedNotReady(t *testing.T) {
 		})
 	}
 }
+
+// TestScrapeWatchJSONTellsStderrWhatItsDocumentsLack: scrape --watch -o json writes on
+// stderr, after each document, what a one-shot -o json writes there: a pod that failed
+// while others did not, and a --metric the pods do not expose (a typo), which no
+// document says at all. Before, the stream was silent on stderr: `| jq '.samples[]'`
+// showed the other metrics' samples, as if the typo's metric did not exist, and the
+// healthy pods' samples, as if they were the whole load.
+func TestScrapeWatchJSONTellsStderrWhatItsDocumentsLack(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	svc := newTestService(t, "wlacks", exposing(textFormat, "# TYPE x gauge\nx 1\n"), brokenPod())
+	want := []string{
+		"Warning: service " + svc.namespace + "/" + svc.name + ": pod " + svc.name + "-1: HTTP status 500",
+		`No sample of --metric "vllm:num_requests_wating": the pods that answered expose none.`,
+	}
+	frames, stderr := watchInProcess(t, regexp.MustCompile("("+regexp.QuoteMeta(want[0])+")"), "-n", svc.namespace, "scrape", svc.name,
+		"--port", port(svc.port), "-o", "json", "--watch", "50ms", "--metric", "x", "--metric", "vllm:num_requests_wating")
+	for range 2 { // the second written after the first's stderr
+		select {
+		case f := <-frames:
+			if !json.Valid([]byte(f)) {
+				t.Fatalf("stdout is not one JSON document per refresh:\n%s", f)
+			}
+		case <-ctx.Done():
+			t.Fatalf("no frame before the deadline; stderr:\n%s", stderr)
+		}
+	}
+	mustContain(t, "stderr", stderr.String(), want...)
+}

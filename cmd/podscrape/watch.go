@@ -25,8 +25,10 @@ const clearScreen = "\x1b[H\x1b[2J"
 // the previous frame on a terminal; for json, one compact document per target per line.
 // A target that fails shows its error in the frame (json: the document's error, with
 // the service and the time), and the watch goes on. A target's warnings (pods no longer
-// scraped) end its table; with json they are in its document, and after the frame, as
-// the table's Warning: lines, on stderr, which a person sees beside `| jq`.
+// scraped) end its table; with json they are in its document, and after the frame
+// stderr gets what a one-shot scrape -o json writes there of each document
+// (stderrNotes: failed pods, warnings, a --metric matching nothing), which a person
+// sees beside `| jq`.
 //
 // footer, when not nil, adds text at the end of each table frame.
 func watch(ctx context.Context, out, stderr io.Writer, interval time.Duration, targets []*target, format render.Format, header func() string, footer func(context.Context) string) error {
@@ -43,7 +45,7 @@ func watch(ctx context.Context, out, stderr io.Writer, interval time.Duration, t
 	}
 	for {
 		var frame bytes.Buffer
-		var warnings strings.Builder // json: the Warning: lines of the frame's documents
+		var notes strings.Builder // json: the stderr lines of the frame's documents
 		if format != render.FormatJSON {
 			if tty {
 				frame.WriteString(clearScreen)
@@ -73,7 +75,7 @@ func watch(ctx context.Context, out, stderr io.Writer, interval time.Duration, t
 					return err
 				}
 				if format == render.FormatJSON {
-					warnings.WriteString(render.WarningLines(s))
+					notes.WriteString(stderrNotes(s, err != nil))
 				}
 				prev[i] = s
 			}
@@ -98,7 +100,7 @@ func watch(ctx context.Context, out, stderr io.Writer, interval time.Duration, t
 			return err
 		}
 		// Diagnostics: a closed stderr does not stop the watch, as scrape's warnings.
-		_, _ = io.WriteString(stderr, warnings.String())
+		_, _ = io.WriteString(stderr, notes.String())
 		wrote = true
 		select {
 		case <-ctx.Done():
