@@ -34,22 +34,14 @@ type target struct {
 	uid    types.UID  // the Pod object's: a pod recreated under its name is another pod
 }
 
-// unscrapedPod is a pod the Service selects that discovery does not scrape, and is not
-// terminating: not Ready, or finished.
-type unscrapedPod struct {
-	name string
-	uid  types.UID
-	why  string // "not Ready", or "finished (Failed)" / "finished (Succeeded)"
-}
-
 // discovery is what discover found.
 type discovery struct {
 	targets  []target // the ready pods, sorted by name
 	selected int      // the pods selected, ready or not, finished ones left out
 	// unscraped are the selected pods not scraped because they are not Ready or have
 	// finished, terminating ones left out (a scale-down), in list order: see
-	// readyHistory.
-	unscraped []unscrapedPod
+	// answeredPods and SeriesReport.
+	unscraped []UnscrapedPod
 }
 
 // instance is the pod's <IP>:<port> (IPv6 bracketed), the instance label Prometheus' pod
@@ -118,7 +110,7 @@ func (s *PodScrapingSource) discoverPods(parent context.Context) (discovery, err
 		p := &pods.Items[i]
 		if finished(p) {
 			if p.DeletionTimestamp == nil {
-				found.unscraped = append(found.unscraped, unscrapedPod{name: p.Name, uid: p.UID, why: fmt.Sprintf("finished (%s)", p.Status.Phase)})
+				found.unscraped = append(found.unscraped, UnscrapedPod{Pod: p.Name, UID: p.UID, Why: fmt.Sprintf("finished (%s)", p.Status.Phase)})
 			}
 			continue
 		}
@@ -126,7 +118,7 @@ func (s *PodScrapingSource) discoverPods(parent context.Context) (discovery, err
 		ip := podIP(p, family)
 		if !isReady(p) || ip == "" {
 			if p.DeletionTimestamp == nil && !isReady(p) {
-				found.unscraped = append(found.unscraped, unscrapedPod{name: p.Name, uid: p.UID, why: "not Ready"})
+				found.unscraped = append(found.unscraped, UnscrapedPod{Pod: p.Name, UID: p.UID, Why: "not Ready"})
 			}
 			continue
 		}

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/podscrape/podscrape/internal/exposition"
 )
@@ -17,6 +20,9 @@ import (
 type PodSeries struct {
 	// Pod is the pod's name.
 	Pod string
+	// UID is the Pod object's UID: a pod deleted and created again under its name (a
+	// StatefulSet's) is another pod, with another UID.
+	UID types.UID
 	// Target are the labels every series of the pod carries, sorted: pod, the mapped
 	// PodLabels, namespace, instance (the pod's <IP>:<port>, IPv6 bracketed) and the
 	// extra labels of the call.
@@ -65,6 +71,30 @@ type SeriesSample struct {
 	Ref *any
 }
 
+// SeriesReport is what ScrapeSeriesReport found: the pods it scraped and those it did not.
+type SeriesReport struct {
+	// Pods are the pods scraped, sorted by name: what ScrapeSeries returns.
+	Pods []PodSeries
+	// Unscraped are the pods the Service selects that were not scraped because they
+	// are not Ready or have finished (phase Failed or Succeeded), sorted by name; nil
+	// when there are none. A pod terminating (a scale-down, a rollout) is not among
+	// them: its load is going away, not left out. A caller that stored a pod's series
+	// tells by UID whether such a pod is the one that answered (its series went stale
+	// and an answer leaves them out) or another created under its name, starting.
+	// The slice is the caller's.
+	Unscraped []UnscrapedPod
+}
+
+// UnscrapedPod is a pod a ScrapeSeriesReport found and did not scrape.
+type UnscrapedPod struct {
+	// Pod is the pod's name.
+	Pod string
+	// UID is the Pod object's UID.
+	UID types.UID
+	// Why is "not Ready", "finished (Failed)" or "finished (Succeeded)".
+	Why string
+}
+
 // ScrapeSeries discovers the Service's ready pods, scrapes each once and returns every
 // sample of each as a Prometheus series, pods sorted by name: what Refresh of
 // AllMetricsQuery returns, labelled as Prometheus' pod discovery and relabelling label
@@ -76,39 +106,50 @@ type SeriesSample struct {
 // ending, return an error and no pods; so does a Service that selects pods none of which
 // is Ready (ErrNoReadyPods), where Refresh answers empty as the guide has it: a caller
 // serving autoscalers must not read pods that are all failing their readiness probes as
-// no load. A Service that selects no pod returns none and no error. ScrapeSeries records the pods' metadata (see
-// Metadata) and the source's metrics as Refresh does (podscrape_cache_age_seconds counts
-// from its last call in which not every pod failed), but neither caches results, nor
-// feeds the history of PromQL queries, nor shares its scrape with Refresh calls.
+// no load. A Service that selects no pod returns none and no error. ScrapeSeries
+// records the pods' metadata (see Metadata) and the source's metrics as Refresh does
+// (podscrape_cache_age_seconds counts from its last call in which not every pod
+// failed), but neither caches results, nor feeds the history of PromQL queries, nor
+// shares its scrape with Refresh calls.
 // ScrapeSeries calls are serialised: each reuses what the previous one returned (see
 // PodSeries.Samples); a call waiting for another still ends with its own ctx.
+// ScrapeSeriesReport also says which pods the Service selects it did not scrape.
 func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.Label) ([]PodSeries, error) {
+	r, err := s.ScrapeSeriesReport(ctx, extra...)
+	return r.Pods, err
+}
+
+// ScrapeSeriesReport is ScrapeSeries, returning with the pods scraped those the
+// Service selects that it did not scrape because they are not Ready or have finished
+// (see SeriesReport.Unscraped): found by the same discovery, at no further API read.
+// On an error the report is empty.
+func (s *PodScrapingSource) ScrapeSeriesReport(ctx context.Context, extra ...labels.Label) (SeriesReport, error) {
 	// A call waiting for the one in progress (a hung pod holds it up to ScrapeTimeout)
 	// still ends with its own context.
 	select {
 	case s.seriesTurn <- struct{}{}:
 	case <-ctx.Done():
-		return nil, fmt.Errorf("scrape service %s: %w (waiting for the ScrapeSeries in progress)", s.serviceKey(), ctx.Err())
+		return SeriesReport{}, fmt.Errorf("scrape service %s: %w (waiting for the ScrapeSeries in progress)", s.serviceKey(), ctx.Err())
 	}
 	defer func() { <-s.seriesTurn }()
 	sj, err := s.newSeriesJob(extra)
 	if err != nil {
-		return nil, err
+		return SeriesReport{}, err
 	}
 	// A Service without a selector is an error here, not an empty answer: serve would
 	// answer an empty vector, which KEDA reads as 0, for a Service that can have no
 	// target at all.
 	found, err := s.discover(ctx)
 	if err != nil {
-		return nil, err
+		return SeriesReport{}, err
 	}
 	targets, discovered := found.targets, found.selected
 	if len(targets) == 0 && discovered > 0 {
-		return nil, fmt.Errorf("scrape service %s: %w among the %d pods it selects", s.serviceKey(), ErrNoReadyPods, discovered)
+		return SeriesReport{}, fmt.Errorf("scrape service %s: %w among the %d pods it selects", s.serviceKey(), ErrNoReadyPods, discovered)
 	}
 	token, err := s.token(ctx)
 	if err != nil {
-		return nil, err
+		return SeriesReport{}, err
 	}
 	job := s.newScrapeJob(seriesSelection, token)
 	job.series = sj
@@ -124,7 +165,7 @@ func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.La
 				waiting = append(waiting, pods[i].target.key)
 			}
 		}
-		return nil, fmt.Errorf("scrape service %s: %w (%s)", s.serviceKey(), err, waitingFor(waiting, len(pods)))
+		return SeriesReport{}, fmt.Errorf("scrape service %s: %w (%s)", s.serviceKey(), err, waitingFor(waiting, len(pods)))
 	}
 	log := logr.FromContextOrDiscard(ctx)
 	failed := 0
@@ -142,6 +183,7 @@ func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.La
 		}
 		out[i] = PodSeries{
 			Pod:       ps.target.name,
+			UID:       ps.target.uid,
 			Target:    sj.targetLabels(&ps.target),
 			Up:        ps.err == nil,
 			ScrapedAt: ps.scrapedAt,
@@ -153,7 +195,10 @@ func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.La
 	if len(pods) == 0 || failed < len(pods) {
 		s.metrics.observeStored() // the data's age, as a refresh's results would give it
 	}
-	return out, nil
+	if len(found.unscraped) > 1 {
+		slices.SortFunc(found.unscraped, func(a, b UnscrapedPod) int { return strings.Compare(a.Pod, b.Pod) })
+	}
+	return SeriesReport{Pods: out, Unscraped: found.unscraped}, nil
 }
 
 // seriesSelection keeps every sample; ScrapeSeries indexes no names.

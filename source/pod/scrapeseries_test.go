@@ -14,6 +14,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/podscrape/podscrape/internal/exposition"
@@ -328,4 +331,64 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("no gauge %s", name)
 	return 0
+}
+
+// ScrapeSeriesReport says, with the pods it scraped (each with its UID), which pods the
+// Service selects it did not scrape and why, by name and UID, from the same discovery:
+// a pod not Ready and one finished are; one terminating (a scale-down) is not.
+func TestScrapeSeriesReportsUnscrapedPods(t *testing.T) {
+	ctx := context.Background()
+	ns := fmt.Sprintf("scrapeseries-%d", runs.Add(1))
+	if err := cp.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cp.ReleaseTerminating(context.Background(), ns) })
+	block := localcluster.NewAddressBlock()
+	names := []string{"d-terminating", "c-finished", "b-not-ready", "a"}
+	var ips []string
+	for range names {
+		ips = append(ips, block.Next())
+	}
+	port, sel := servePods(t, ctx, ns, "vllm", ips, func(string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			_, _ = w.Write([]byte("# TYPE queue gauge\nqueue 1\n"))
+		})
+	})
+	uids := map[string]string{}
+	for i, n := range names {
+		p, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: n, Labels: sel, IP: ips[i], Ready: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids[n] = string(p.UID)
+	}
+	setReady(t, ns, "b-not-ready", false)
+	updatePod(t, ns, "c-finished", true, func(p *corev1.Pod) { p.Status.Phase = corev1.PodFailed })
+	updatePod(t, ns, "d-terminating", false, func(p *corev1.Pod) { p.Finalizers = append(p.Finalizers, "podscrape.test/terminating") })
+	if err := cp.Client.Delete(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "d-terminating"}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: ns, MetricsPort: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	r, err := s.ScrapeSeriesReport(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Pods) != 1 || r.Pods[0].Pod != "a" || string(r.Pods[0].UID) != uids["a"] || !r.Pods[0].Up {
+		t.Errorf("pods scraped: got %+v, want a alone, up, with UID %s", r.Pods, uids["a"])
+	}
+	want := []UnscrapedPod{
+		{Pod: "b-not-ready", UID: types.UID(uids["b-not-ready"]), Why: "not Ready"},
+		{Pod: "c-finished", UID: types.UID(uids["c-finished"]), Why: "finished (Failed)"},
+	}
+	if !slices.Equal(r.Unscraped, want) {
+		t.Errorf("unscraped: got %+v, want %+v (sorted by name, the terminating pod left out)", r.Unscraped, want)
+	}
+	if pods, err := s.ScrapeSeries(ctx); err != nil || len(pods) != 1 || pods[0].UID != r.Pods[0].UID {
+		t.Errorf("ScrapeSeries: got %+v, %v, want pod a with its UID", pods, err)
+	}
 }

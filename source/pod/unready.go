@@ -19,7 +19,7 @@ import (
 const maxUnreadyNamed = 10
 
 // unreadyPod is a pod no longer scraped that answered before, and why (see
-// unscrapedPod).
+// UnscrapedPod).
 type unreadyPod struct{ name, why string }
 
 // answeredPods are the pods whose scrape succeeded within the history's retention, by
@@ -70,9 +70,9 @@ func (a *answeredPods) update(found *discovery, pods []podScrape, at time.Time, 
 	}
 	var out []unreadyPod
 	for _, u := range found.unscraped {
-		if p, ok := recent(u.name, u.uid); ok {
-			keep(u.name, p)
-			out = append(out, unreadyPod{name: u.name, why: u.why})
+		if p, ok := recent(u.Pod, u.UID); ok {
+			keep(u.Pod, p)
+			out = append(out, unreadyPod{name: u.Pod, why: u.Why})
 		}
 	}
 	a.byName = next
