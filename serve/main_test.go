@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
@@ -94,6 +95,13 @@ func runServer(t testing.TB, newCtx context.Context, cfg serve.Config) string {
 func runReadyServer(t testing.TB, cfg serve.Config) (*serve.Server, string) {
 	t.Helper()
 	srv, base := runServerOf(t, t.Context(), cfg)
+	waitReady(t, srv)
+	return srv, base
+}
+
+// waitReady waits until srv is ready.
+func waitReady(t testing.TB, srv *serve.Server) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !srv.Ready() {
 		if time.Now().After(deadline) {
@@ -101,13 +109,18 @@ func runReadyServer(t testing.TB, cfg serve.Config) (*serve.Server, string) {
 		}
 		time.Sleep(10 * time.Millisecond) // polling readiness
 	}
-	return srv, base
 }
 
 // runServerOf is runServer returning the Server too.
 func runServerOf(t testing.TB, newCtx context.Context, cfg serve.Config) (*serve.Server, string) {
 	t.Helper()
-	srv, err := serve.New(newCtx, env.Client, cfg)
+	return runServerWith(t, newCtx, env.Client, cfg)
+}
+
+// runServerWith is runServerOf with c as the Server's reader of the API.
+func runServerWith(t testing.TB, newCtx context.Context, c client.Reader, cfg serve.Config) (*serve.Server, string) {
+	t.Helper()
+	srv, err := serve.New(newCtx, c, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,6 @@ import (
 	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // syntheticNames are the series the server writes per pod itself: a selector of only
@@ -136,7 +133,7 @@ const warningTime = "2006-01-02T15:04:05.000Z07:00"
 // would be empty, and read as no load). Else it returns the warnings naming the pods of the read Services
 // that failed their latest scrape, and what the histories of the Services it may read
 // refused (a refused series is not in the history, so no selector is seen to read it).
-func (s *Server) availability(ctx context.Context, sels [][]*labels.Matcher, read, may []*service) (warnings []string, err error) {
+func (s *Server) availability(_ context.Context, sels [][]*labels.Matcher, read, may []*service) (warnings []string, err error) {
 	var down []string
 	for _, svc := range read {
 		st := svc.state.Load()
@@ -148,7 +145,7 @@ func (s *Server) availability(ctx context.Context, sels [][]*labels.Matcher, rea
 			down = append(down, svc.errUnavailable(st).Error())
 			continue
 		}
-		if d := svc.onlyDownHold(ctx, st, sels); d != "" {
+		if d := svc.onlyDownHold(st, sels); d != "" {
 			down = append(down, d)
 			continue
 		}
@@ -172,14 +169,20 @@ func (s *Server) availability(ctx context.Context, sels [][]*labels.Matcher, rea
 }
 
 // onlyDownHold names the first data selector of sels whose series svc holds only of
-// pods that failed their latest scrape st, or that are no longer scraped because they are
-// not Ready (failing their readiness probe under load: skipped, their series went stale),
-// and those pods' errors; "" when none. A pod gone from the API, or terminating, is no
-// reason: a model scaled to zero answers empty, as in Prometheus.
-func (svc *service) onlyDownHold(ctx context.Context, st *scrapeState, sels [][]*labels.Matcher) string {
+// pods that failed their latest scrape st, or that st found no longer scraped because
+// they are not Ready (failing their readiness probe under load: skipped, their series
+// went stale) or have finished (st.unready), and those pods' errors; "" when none. A pod
+// gone from the API, or terminating, is no reason: a model scaled to zero answers
+// empty, as in Prometheus; nor is a pod created again under the name of one that held
+// the series (a StatefulSet's, starting), which never held them.
+func (svc *service) onlyDownHold(st *scrapeState, sels [][]*labels.Matcher) string {
 	scraped := make(map[string]*podState, len(st.pods))
 	for i := range st.pods {
 		scraped[st.pods[i].name] = &st.pods[i]
+	}
+	unready := make(map[string]string, len(st.unready))
+	for _, p := range st.unready {
+		unready[p.name] = p.why
 	}
 	for _, m := range sels {
 		if onlySynthetic(m) || svc.excludes(m) {
@@ -194,13 +197,13 @@ func (svc *service) onlyDownHold(ctx context.Context, st *scrapeState, sels [][]
 			return false
 		})
 		var parts []string
-		unready := false
+		anyUnready := false
 		for _, name := range slices.Sorted(maps.Keys(holders)) {
 			if p := scraped[name]; p != nil {
 				parts = append(parts, fmt.Sprintf("pod %s: %v", name, p.err))
-			} else if why := svc.unready(ctx, name); why != "" {
+			} else if why := unready[name]; why != "" {
 				parts = append(parts, fmt.Sprintf("pod %s: %s", name, why))
-				unready = true
+				anyUnready = true
 			}
 		}
 		if len(parts) == 0 {
@@ -208,7 +211,7 @@ func (svc *service) onlyDownHold(ctx context.Context, st *scrapeState, sels [][]
 		}
 		what := "failed its latest scrape at " + st.start.UTC().Format(warningTime)
 		named := joinNamed(parts)
-		if unready {
+		if anyUnready {
 			what += " or is not Ready"
 			// Not joinNamed's pointer to /api/v1/targets: not-Ready pods are no targets.
 			named = strings.Join(parts[:min(len(parts), maxPodsNamed)], "; ") + moreNotTargets(len(parts))
@@ -226,9 +229,6 @@ func (svc *service) onlyDownHold(ctx context.Context, st *scrapeState, sels [][]
 func (svc *service) unreadyWarning(st *scrapeState, sels [][]*labels.Matcher) string {
 	var parts []string
 	for _, p := range st.unready {
-		if p.why == "" {
-			continue // not read yet (see unreadyHolders)
-		}
 		for _, m := range sels {
 			if onlySynthetic(m) || svc.excludes(m) {
 				continue
@@ -246,46 +246,6 @@ func (svc *service) unreadyWarning(st *scrapeState, sels [][]*labels.Matcher) st
 	named := strings.Join(parts[:min(len(parts), maxPodsNamed)], "; ") + moreNotTargets(len(parts))
 	return fmt.Sprintf("service %s: %d pods holding series the query reads are no longer scraped (as of the latest scrape at %s), the answer leaves them out: %s",
 		svc.key, len(parts), st.start.UTC().Format(warningTime), named)
-}
-
-// unready says why pod name of svc's namespace is selected but not scraped: "not Ready",
-// or, for a pod that has finished (evicted, its phase Failed, which may keep Ready=True),
-// "finished (Failed)"; "" when the pod is gone, terminating (a scale-down, a rollout) or
-// Ready, or cannot be read. A finished pod was not removed by its controller: its model
-// lost that capacity, which is not "no load".
-func (svc *service) unready(ctx context.Context, name string) string {
-	why, _ := svc.unreadyOf(ctx, name)
-	return why
-}
-
-// unreadyOf is unready, with the error of a read that failed (not a pod not found, which
-// is gone): then why is "".
-func (svc *service) unreadyOf(ctx context.Context, name string) (why string, err error) {
-	if svc.pods == nil {
-		return "", nil
-	}
-	var p corev1.Pod
-	if err := svc.pods.Get(ctx, client.ObjectKey{Namespace: svc.cfg.Source.ServiceNamespace, Name: name}, &p); err != nil {
-		if apierrors.IsNotFound(err) {
-			return "", nil
-		}
-		return "", err
-	}
-	switch {
-	case p.DeletionTimestamp != nil:
-		return "", nil
-	case p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded:
-		return fmt.Sprintf("finished (%s)", p.Status.Phase), nil
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			if c.Status == corev1.ConditionTrue {
-				return "", nil
-			}
-			return "not Ready", nil
-		}
-	}
-	return "not Ready", nil
 }
 
 // maxPodsNamed is how many pods' errors one warning or error names: a Service of 2,000

@@ -39,6 +39,7 @@ func (s *service) toScrapes(series []pod.PodSeries) ([]history.Scrape, []podStat
 		})
 		pods = append(pods, podState{
 			name:     ps.Pod,
+			uid:      ps.UID,
 			up:       ps.Up,
 			err:      ps.Err,
 			scraped:  ps.ScrapedAt,

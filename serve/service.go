@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/podscrape/podscrape/internal/flight"
 	"github.com/podscrape/podscrape/internal/history"
@@ -22,7 +22,6 @@ type service struct {
 	key  string // namespace/name
 	src  *pod.PodScrapingSource
 	hist *history.History
-	pods client.Reader // the source's discovery reader: whether a pod no longer scraped is not Ready
 
 	scrapes *flight.Group[want, *scrapeState] // runs never overlap: appends stay in order
 	state   atomic.Pointer[scrapeState]       // the latest scrape; nil before the first
@@ -56,20 +55,27 @@ type scrapeState struct {
 	// list has no pod to answer up for.
 	lastPods []podState
 	// unready are the pods the history holds series of that this scrape did not scrape
-	// because they are not Ready or have finished (see service.unready), sorted by name:
-	// their series went stale, so an answer leaves them out, and a query whose data
-	// selectors read their series is warned (availability). Carried from one scrape to
-	// the next while the pod stays so and its series are held; a pod whose read failed
-	// is carried as it was (why "" when it was never read: not warned of).
+	// because they are not Ready or have finished, as its discovery found them (see
+	// unreadyHolders), sorted by name: their series went stale, so an answer leaves
+	// them out, and a query whose data selectors read their series is warned, or
+	// answered 503 when only such pods and failed ones hold them (availability).
+	// Carried from one scrape to the next while the pod, the same object, stays so and
+	// its series are held.
 	unready []unreadyPod
 }
 
-// unreadyPod is a pod no longer scraped, and why (service.unready's words).
-type unreadyPod struct{ name, why string }
+// unreadyPod is a pod no longer scraped: its name, its object's UID and why
+// (pod.UnscrapedPod's words).
+type unreadyPod struct {
+	name string
+	uid  types.UID
+	why  string
+}
 
 // podState is one pod's target at one scrape.
 type podState struct {
 	name     string
+	uid      types.UID // the Pod object's: a pod recreated under its name is another
 	up       bool
 	err      error // nil when up
 	scraped  time.Time
@@ -159,7 +165,7 @@ func (s *service) scrape(ctx context.Context, w want) (*scrapeState, error) {
 // the new state. The error is ctx's only: a Service that gave nothing is a state.
 func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 	start := time.Now()
-	series, err := s.src.ScrapeSeries(ctx, labels.Label{Name: jobLabel, Value: s.cfg.Source.ServiceName})
+	report, err := s.src.ScrapeSeriesReport(ctx, labels.Label{Name: jobLabel, Value: s.cfg.Source.ServiceName})
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("scrape service %s: %w", s.key, ctx.Err())
 	}
@@ -172,7 +178,7 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 		// queries that read the Service are 503 meanwhile (st.err).
 		st.err = err
 	default:
-		scrapes, pods := s.toScrapes(series)
+		scrapes, pods := s.toScrapes(report.Pods)
 		st.pods = pods
 		stats, aerr := s.hist.Append(ctx, start, scrapes)
 		if aerr != nil {
@@ -197,55 +203,53 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 	if err != nil {
 		st.lastPods = downPods(s.state.Load(), st)
 	}
-	st.unready = s.unreadyHolders(ctx, s.state.Load(), st)
+	st.unready = s.unreadyHolders(s.state.Load(), st, report.Unscraped)
 	s.state.Store(st)
 	s.metrics.observeScrape(s.key, st)
 	return st, nil
 }
 
 // unreadyHolders returns st.unready: of the pods prev scraped or carried, and prev's
-// unready pods, those st did not scrape that are not Ready or have finished, and whose
-// series the history still holds. A pod gone, terminating (a scale-down) or Ready again
-// is dropped, and so is one whose series the retention dropped; one whose read failed is
-// kept as prev had it, so that an API error does not lose it for good. While the
-// Service gave nothing (st.err: no pod was scraped), prev's are kept as they were.
-func (s *service) unreadyHolders(ctx context.Context, prev, st *scrapeState) []unreadyPod {
+// unready pods, those st did not scrape that its discovery found not Ready or finished
+// (unscraped), the same Pod objects (by UID), and whose series the history still holds.
+// A pod gone, terminating (a scale-down), Ready again or created again under its name
+// (a StatefulSet's, starting: another pod, which never held the series) is dropped, and
+// so is one whose series the retention dropped. While the Service gave nothing (st.err:
+// no pod was scraped), prev's are kept as they were.
+func (s *service) unreadyHolders(prev, st *scrapeState, unscraped []pod.UnscrapedPod) []unreadyPod {
 	if prev == nil {
 		return nil
 	}
 	if st.err != nil && len(st.pods) == 0 {
 		return prev.unready
 	}
-	scraped := make(map[string]bool, len(st.pods))
-	for _, p := range st.pods {
-		scraped[p.name] = true
+	if len(unscraped) == 0 {
+		return nil
+	}
+	found := make(map[string]*pod.UnscrapedPod, len(unscraped))
+	for i := range unscraped {
+		found[unscraped[i].Pod] = &unscraped[i]
 	}
 	var out []unreadyPod
-	seen := map[string]bool{}
-	check := func(name, was string) {
-		if scraped[name] || seen[name] {
+	check := func(name string, uid types.UID) {
+		u := found[name]
+		if u == nil || u.UID != uid {
 			return
 		}
-		seen[name] = true
-		why, err := s.unreadyOf(ctx, name)
-		if err != nil {
-			why = was // not known now (the API server down, for a direct reader): as it was
-		} else if why == "" {
-			return
-		}
+		found[name] = nil // once
 		if !s.hist.Holds([]*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, podLabel, name)}) {
 			return
 		}
-		out = append(out, unreadyPod{name: name, why: why})
+		out = append(out, unreadyPod{name: name, uid: uid, why: u.Why})
 	}
 	for _, p := range prev.unready {
-		check(p.name, p.why)
+		check(p.name, p.uid)
 	}
 	for _, p := range prev.pods {
-		check(p.name, "")
+		check(p.name, p.uid)
 	}
 	for _, p := range prev.lastPods {
-		check(p.name, "")
+		check(p.name, p.uid)
 	}
 	slices.SortFunc(out, func(a, b unreadyPod) int { return strings.Compare(a.name, b.name) })
 	return out
@@ -263,7 +267,7 @@ func downPods(prev, st *scrapeState) []podState {
 	}
 	out := make([]podState, len(from))
 	for i, p := range from {
-		out[i] = podState{name: p.name, err: st.err, scraped: st.start, duration: st.end.Sub(st.start), labels: p.labels}
+		out[i] = podState{name: p.name, uid: p.uid, err: st.err, scraped: st.start, duration: st.end.Sub(st.start), labels: p.labels}
 	}
 	return out
 }

@@ -1,0 +1,105 @@
+package serve_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podscrape/podscrape/serve"
+)
+
+// podGets is a reader that counts its Gets of a Pod.
+type podGets struct {
+	client.Reader
+	n atomic.Int64
+}
+
+func (r *podGets) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*corev1.Pod); ok {
+		r.n.Add(1)
+	}
+	return r.Reader.Get(ctx, key, obj, opts...)
+}
+
+// TestUnreadyPodsCostNoReadEach: serve learns which pods it did not scrape, and why,
+// from the scrape's own discovery: a pod turned not Ready costs no Get of it, neither at
+// each scrape (its warning) nor at each query (the 503 of a selector only it holds).
+func TestUnreadyPodsCostNoReadEach(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	a, b := svc.Pods()[0], svc.Pods()[1]
+	a.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"a\"} 9\n")
+	b.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"b\"} 1\n")
+	reader := &podGets{Reader: env.Client}
+	srv, base := runServerWith(t, t.Context(), reader, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond, Interval: time.Hour})
+	waitReady(t, srv)
+	const all, ofB = `sum(vllm:num_requests_waiting)`, `sum(vllm:num_requests_waiting{model_name="b"})`
+	if code, r := query(t, base, all); code != http.StatusOK || len(r.Warnings) != 0 {
+		t.Fatalf("healthy: got %d %q %q, want 200 and no warning", code, r.Error, r.Warnings)
+	}
+	if err := b.SetReady(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if code, r := query(t, base, all); code != http.StatusOK || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "pod "+b.Name+": not Ready") {
+			t.Fatalf("pod %s not Ready: got %d %q %q, want 200 warning of it", b.Name, code, r.Error, r.Warnings)
+		}
+		if code, r := query(t, base, ofB); code != http.StatusServiceUnavailable || !strings.Contains(r.Error, "pod "+b.Name+": not Ready") {
+			t.Fatalf("model b's only pod not Ready: got %d %q, want 503 naming it", code, r.Error)
+		}
+	}
+	if n := reader.n.Load(); n != 0 {
+		t.Errorf("serve read pods by Get %d times, want none: the scrape's discovery says which pods it left out", n)
+	}
+}
+
+// TestRecreatedPodIsNotWarnedOf: a pod deleted and created again under its name (a
+// StatefulSet's), starting, is another pod, which never held the series: as the
+// library, serve neither warns of it as not Ready nor answers 503 for a selector only
+// the pod it replaced held. Once it has answered, its turning not Ready is warned of.
+func TestRecreatedPodIsNotWarnedOf(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	a, b := svc.Pods()[0], svc.Pods()[1]
+	a.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"a\"} 9\n")
+	b.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"b\"} 1\n")
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	const all, ofA = `sum(vllm:num_requests_waiting)`, `sum(vllm:num_requests_waiting{model_name="a"})`
+	if code, r := query(t, base, ofA); code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Fatalf("healthy: %d %q %s", code, r.Error, r.Data)
+	}
+	if err := a.Delete(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	again, err := svc.AddPod(t.Context(), a.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := again.SetReady(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	if code, r := query(t, base, all); code != http.StatusOK || len(r.Warnings) != 0 || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "1" {
+		t.Errorf("pod %s recreated, starting: got %d %q %s warnings %q, want 200, pod %s's 1 and no warning", a.Name, code, r.Error, r.Data, r.Warnings, b.Name)
+	}
+	if code, r := query(t, base, ofA); code != http.StatusOK || len(r.Warnings) != 0 || string(r.Data) != `{"resultType":"vector","result":[]}` {
+		t.Errorf("model a's only pod recreated, starting: got %d %q %s warnings %q, want 200 and the empty answer", code, r.Error, r.Data, r.Warnings)
+	}
+
+	// The new pod answers, then turns not Ready: that pod is warned of.
+	if err := again.SetReady(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	if code, r := query(t, base, all); code != http.StatusOK || vector(t, r)[0].Value[1] != "4" {
+		t.Fatalf("pod %s recreated, Ready: got %d %q %s, want 200 and 4", a.Name, code, r.Error, r.Data)
+	}
+	if err := again.SetReady(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	if code, r := query(t, base, all); code != http.StatusOK || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "pod "+a.Name+": not Ready") {
+		t.Errorf("pod %s recreated, answered, then not Ready: got %d %q warnings %q, want 200 and a warning naming it", a.Name, code, r.Error, r.Warnings)
+	}
+}
