@@ -377,7 +377,7 @@ func TestEveryPodNotReadyPastTheBoundIsNotSentToTargets(t *testing.T) {
 		}
 	}
 	code, r := query(t, base, expr)
-	if code != http.StatusServiceUnavailable || !strings.Contains(r.Error, "or is not Ready") || !strings.Contains(r.Error, "; and 1 more pods") {
+	if code != http.StatusServiceUnavailable || !strings.Contains(r.Error, "or is not Ready") || !strings.HasSuffix(r.Error, "; and 1 more pod") {
 		t.Fatalf("the eleven pods holding the series not Ready: got %d %q, want 503 naming ten and counting 1 more", code, r.Error)
 	}
 	if strings.Contains(r.Error, "/api/v1/targets") {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/podscrape/podscrape/internal/leftout"
 )
 
 // syntheticNames are the series the server writes per pod itself: a selector of only
@@ -150,8 +152,9 @@ func (s *Server) availability(_ context.Context, sels [][]*labels.Matcher, read,
 			continue
 		}
 		if failed := st.failed(); len(failed) > 0 {
-			warnings = append(warnings, fmt.Sprintf("service %s: %d of %d pods failed their latest scrape at %s, the answer leaves them out: %s",
-				svc.key, len(failed), len(st.pods), st.start.UTC().Format(warningTime), podErrors(failed)))
+			n := len(failed)
+			warnings = append(warnings, fmt.Sprintf("service %s: %d of %d pods failed %s latest scrape at %s, %s: %s",
+				svc.key, n, len(st.pods), leftout.Their(n), st.start.UTC().Format(warningTime), leftout.Clause(n), podErrors(failed)))
 		}
 		if w := svc.unreadyWarning(st, sels); w != "" {
 			warnings = append(warnings, w)
@@ -244,8 +247,9 @@ func (svc *service) unreadyWarning(st *scrapeState, sels [][]*labels.Matcher) st
 	}
 	// Not joinNamed: these pods are not targets, so /api/v1/targets does not list them.
 	named := strings.Join(parts[:min(len(parts), maxPodsNamed)], "; ") + moreNotTargets(len(parts))
-	return fmt.Sprintf("service %s: %d pods holding series the query reads are no longer scraped (as of the latest scrape at %s), the answer leaves them out: %s",
-		svc.key, len(parts), st.start.UTC().Format(warningTime), named)
+	n := len(parts)
+	return fmt.Sprintf("service %s: %d %s holding series the query reads %s no longer scraped (as of the latest scrape at %s), %s: %s",
+		svc.key, n, leftout.Pods(n), leftout.Are(n), st.start.UTC().Format(warningTime), leftout.Clause(n), named)
 }
 
 // maxPodsNamed is how many pods' errors one warning or error names: a Service of 2,000
@@ -285,7 +289,7 @@ func moreNotTargets(n int) string {
 	if n <= maxPodsNamed {
 		return ""
 	}
-	return fmt.Sprintf("; and %d more pods", n-maxPodsNamed)
+	return fmt.Sprintf("; and %d more %s", n-maxPodsNamed, leftout.Pods(n-maxPodsNamed))
 }
 
 // selectorText writes matchers as a selector: {__name__="x",model_name="a"}.

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 )
 
@@ -101,5 +102,45 @@ func TestRecreatedPodIsNotWarnedOf(t *testing.T) {
 	}
 	if code, r := query(t, base, all); code != http.StatusOK || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "pod "+a.Name+": not Ready") {
 		t.Errorf("pod %s recreated, answered, then not Ready: got %d %q warnings %q, want 200 and a warning naming it", a.Name, code, r.Error, r.Warnings)
+	}
+}
+
+// TestWarningsCountPodsInEnglish: a warning of one pod speaks of one pod ("1 pods ...
+// are" before), of more in the plural.
+func TestWarningsCountPodsInEnglish(t *testing.T) {
+	svc := newService(t, "vllm", 5, waiting)
+	p := svc.Pods()
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	const expr = "sum(vllm:num_requests_waiting)"
+	if code, r := query(t, base, expr); code != http.StatusOK || len(r.Warnings) != 0 {
+		t.Fatalf("healthy: got %d %q %q, want 200 and no warning", code, r.Error, r.Warnings)
+	}
+	for _, step := range []struct {
+		failing, unready *podscrapetest.Pod
+		want             []string
+	}{
+		{p[0], p[1], []string{
+			": 1 of 4 pods failed its latest scrape at ", ", the answer leaves it out: pod " + p[0].Name + ": ",
+			": 1 pod holding series the query reads is no longer scraped (as of the latest scrape at ", ", the answer leaves it out: pod " + p[1].Name + ": not Ready",
+		}},
+		{p[2], p[3], []string{
+			": 2 of 3 pods failed their latest scrape at ", ", the answer leaves them out: pod " + p[0].Name + ": ",
+			": 2 pods holding series the query reads are no longer scraped (as of the latest scrape at ", ", the answer leaves them out: pod " + p[1].Name + ": not Ready; pod " + p[3].Name + ": not Ready",
+		}},
+	} {
+		step.failing.SetHandler(failing)
+		if err := step.unready.SetReady(t.Context(), false); err != nil {
+			t.Fatal(err)
+		}
+		code, r := query(t, base, expr)
+		w := strings.Join(r.Warnings, "\n")
+		if code != http.StatusOK || len(r.Warnings) != 2 {
+			t.Fatalf("pod %s failing, pod %s not Ready: got %d %q warnings %q, want 200 and two warnings", step.failing.Name, step.unready.Name, code, r.Error, r.Warnings)
+		}
+		for _, want := range step.want {
+			if !strings.Contains(w, want) {
+				t.Errorf("pod %s failing, pod %s not Ready: warnings %q, want %q in them", step.failing.Name, step.unready.Name, r.Warnings, want)
+			}
+		}
 	}
 }

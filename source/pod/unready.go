@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/podscrape/podscrape/internal/history"
+	"github.com/podscrape/podscrape/internal/leftout"
 	"github.com/podscrape/podscrape/source"
 )
 
@@ -94,11 +95,12 @@ func (s *PodScrapingSource) unreadyWarning(holding string, pods []unreadyPod) st
 		}
 		fmt.Fprintf(&b, "pod %s: %s", p.name, p.why)
 	}
-	if len(pods) > maxUnreadyNamed {
-		fmt.Fprintf(&b, "; and %d more pods", len(pods)-maxUnreadyNamed)
+	if more := len(pods) - maxUnreadyNamed; more > 0 {
+		fmt.Fprintf(&b, "; and %d more %s", more, leftout.Pods(more))
 	}
-	return fmt.Sprintf("service %s: %d pods %s are no longer scraped, the answer leaves them out: %s",
-		s.serviceKey(), len(pods), holding, b.String())
+	n := len(pods)
+	return fmt.Sprintf("service %s: %d %s %s %s no longer scraped, %s: %s",
+		s.serviceKey(), n, leftout.Pods(n), holding, leftout.Are(n), leftout.Clause(n), b.String())
 }
 
 // Subjects of unreadyWarning.

@@ -125,8 +125,12 @@ func TestPodsTurnedNotReadyAreWarned(t *testing.T) {
 				}
 				continue
 			}
-			if len(r.Warnings) != 1 || !strings.Contains(w, "service "+ns+"/vllm") || !strings.Contains(w, fmt.Sprintf(": %d pods ", len(want))) {
-				t.Errorf("%s: %s: warnings %q, want one naming service %s/vllm and %d pods", when, name, r.Warnings, ns, len(want))
+			count := fmt.Sprintf(": %d pods ", len(want))
+			if len(want) == 1 {
+				count = ": 1 pod "
+			}
+			if len(r.Warnings) != 1 || !strings.Contains(w, "service "+ns+"/vllm") || !strings.Contains(w, count) {
+				t.Errorf("%s: %s: warnings %q, want one naming service %s/vllm and%s", when, name, r.Warnings, ns, strings.TrimSuffix(count[1:], " "))
 			}
 			for _, p := range want {
 				if !strings.Contains(w, "pod "+p) {
@@ -208,6 +212,7 @@ func TestPodsTurnedNotReadyAreWarned(t *testing.T) {
 
 // The warning of pods no longer scraped names the first 10, then how many more, as serve's
 // does: a Service of 2,000 pods half of which turned not Ready gives one line, not 1,000.
+// One pod is one pod, not "1 pods".
 func TestUnreadyWarningNamesTenPods(t *testing.T) {
 	s := &PodScrapingSource{config: PodScrapingSourceConfig{ServiceNamespace: "llm-d", ServiceName: "vllm"}}
 	var pods []unreadyPod
@@ -220,6 +225,14 @@ func TestUnreadyWarningNamesTenPods(t *testing.T) {
 		"pod vllm-05: not Ready; pod vllm-06: not Ready; pod vllm-07: not Ready; pod vllm-08: not Ready; pod vllm-09: not Ready; and 2 more pods"
 	if got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	got = s.unreadyWarning(unreadyHolding, pods[:11])
+	if want := "; and 1 more pod"; !strings.HasSuffix(got, want) {
+		t.Errorf("11 pods: got %q, want it to end in %q", got, want)
+	}
+	got = s.unreadyWarning(unreadyAnswered, pods[:1])
+	if want := "service llm-d/vllm: 1 pod that answered earlier scrapes is no longer scraped, the answer leaves it out: pod vllm-00: not Ready"; got != want {
+		t.Errorf("1 pod:\n got %q\nwant %q", got, want)
 	}
 	if got := s.unreadyWarning(unreadyHolding, nil); got != "" {
 		t.Errorf("no pods: got %q, want none", got)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/podscrape/podscrape/internal/leftout"
 )
 
 // QueryView is one evaluation of a PromQL query, for podscrape query.
@@ -96,17 +98,12 @@ func (v *QueryView) Note() string {
 		v.Window, v.History.Round(time.Millisecond))
 }
 
-// leavesOut is in the warning of a pod source (or of podscrape serve) whose answer
-// leaves out pods holding series the query reads: pods no longer scraped (not Ready, or
-// finished), or, from serve, pods that failed their scrape.
-const leavesOut = "the answer leaves them out"
-
-// LeavesOutPods reports whether one of warnings says the answer leaves out pods whose
-// series the query reads: its selectors then match series of those pods, and an empty
-// answer is not the query matching nothing.
-func LeavesOutPods(warnings []string) bool {
-	return slices.ContainsFunc(warnings, func(w string) bool { return strings.Contains(w, leavesOut) })
-}
+// LeavesOutPods reports whether one of warnings (a pod source's, or podscrape serve's)
+// says the answer leaves out pods whose series the query reads: pods no longer scraped
+// (not Ready, or finished), or, from serve, pods that failed their scrape. Its selectors
+// then match series of those pods, and an empty answer is not the query matching
+// nothing.
+func LeavesOutPods(warnings []string) bool { return leftout.In(warnings) }
 
 // noSeries is the Note of an empty answer that nothing else explains.
 const noSeries = "No series: the query matched nothing."

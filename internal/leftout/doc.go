@@ -1,0 +1,6 @@
+// Package leftout words the warnings that say an answer leaves out pods holding series
+// the query reads (pods no longer scraped because they turned not Ready or finished,
+// and, from podscrape serve, pods whose scrape failed), for the pod source and podscrape
+// serve that write them and the CLI that recognises them: an empty answer with such a
+// warning is not a query that matched nothing.
+package leftout
