@@ -127,9 +127,9 @@ func StartCache(ctx context.Context, restConfig *rest.Config, services []Service
 }
 
 // stripPod is the Pod informer's transform: the pod with only what source/pod's
-// discovery and serve's not-Ready check read (metadata's name, namespace, labels and
-// deletionTimestamp; status' phase, conditions, podIP and podIPs), and the
-// identity an informer keeps (UID, resourceVersion). Anything else is dropped in place
+// discovery reads (metadata's name, namespace, labels and deletionTimestamp; status'
+// phase, conditions, podIP and podIPs), and the identity an informer keeps (UID, by
+// which serve also tells a pod recreated under its name; resourceVersion). Anything else is dropped in place
 // (client-go hands the transform an object no one else holds); a reader of the Cache
 // that needs another field must be added here. It is idempotent, as client-go asks, and
 // leaves anything but a *corev1.Pod as it is.
