@@ -98,7 +98,7 @@ func TestNoReadyPodIsUnavailable(t *testing.T) {
 	for {
 		code, r := query(t, base, expr)
 		if code == http.StatusServiceUnavailable {
-			if r.ErrorType != "unavailable" || !strings.Contains(r.Error, "no ready pod among the 1 pods it selects") || !strings.Contains(r.Error, svc.Namespace+"/"+svc.Name) {
+			if r.ErrorType != "unavailable" || !strings.Contains(r.Error, "no ready pod among the 1 pod it selects") || !strings.Contains(r.Error, svc.Namespace+"/"+svc.Name) {
 				t.Errorf("no ready pod: got %q %q, want unavailable naming the Service and the pods it selects", r.ErrorType, r.Error)
 			}
 			break

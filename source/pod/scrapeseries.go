@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/podscrape/podscrape/internal/exposition"
+	"github.com/podscrape/podscrape/internal/leftout"
 )
 
 // PodSeries is one pod's scrape as Prometheus series, as ScrapeSeries returns it.
@@ -145,7 +146,7 @@ func (s *PodScrapingSource) ScrapeSeriesReport(ctx context.Context, extra ...lab
 	}
 	targets, discovered := found.targets, found.selected
 	if len(targets) == 0 && discovered > 0 {
-		return SeriesReport{}, fmt.Errorf("scrape service %s: %w among the %d pods it selects", s.serviceKey(), ErrNoReadyPods, discovered)
+		return SeriesReport{}, fmt.Errorf("scrape service %s: %w among the %d %s it selects", s.serviceKey(), ErrNoReadyPods, discovered, leftout.Pods(discovered))
 	}
 	token, err := s.token(ctx)
 	if err != nil {
