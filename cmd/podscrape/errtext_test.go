@@ -16,7 +16,11 @@ func TestErrorTextIndents(t *testing.T) {
 		return &pod.ScrapeError{Pod: "llm-d/" + name, URL: "http://10.0.0.1:9090/metrics", Err: errors.New("HTTP status 401")}
 	}
 	allFailed := func(pods ...error) error {
-		return fmt.Errorf("refresh service llm-d/epp: %w (%d pods): %w", pod.ErrAllPodsFailed, len(pods), errors.Join(pods...))
+		noun := "pods"
+		if len(pods) == 1 {
+			noun = "pod"
+		}
+		return fmt.Errorf("refresh service llm-d/epp: %w (%d %s): %w", pod.ErrAllPodsFailed, len(pods), noun, errors.Join(pods...))
 	}
 	for _, tc := range []struct {
 		name string
@@ -28,7 +32,7 @@ func TestErrorTextIndents(t *testing.T) {
 				"  scrape pod llm-d/epp-0 (http://10.0.0.1:9090/metrics): HTTP status 401\n" +
 				"  scrape pod llm-d/epp-1 (http://10.0.0.1:9090/metrics): HTTP status 401"},
 		{"one pod", allFailed(podErr("epp-0")),
-			"refresh service llm-d/epp: every ready pod failed to scrape (1 pods): scrape pod llm-d/epp-0 (http://10.0.0.1:9090/metrics): HTTP status 401"},
+			"refresh service llm-d/epp: every ready pod failed to scrape (1 pod): scrape pod llm-d/epp-0 (http://10.0.0.1:9090/metrics): HTTP status 401"},
 		{"lines", errors.Join(errors.New("first"), errors.New("second")), "first\n  second"},
 		{"one line", errors.New("plain"), "plain"},
 	} {

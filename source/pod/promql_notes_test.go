@@ -48,6 +48,9 @@ func TestPromQLResultKeepsEveryNote(t *testing.T) {
 	if !errors.Is(err, ErrAllPodsFailed) {
 		t.Fatalf("Refresh with the only pod failing: %v, want ErrAllPodsFailed", err)
 	}
+	if !strings.Contains(err.Error(), "(1 pod):") {
+		t.Errorf("Refresh with the only pod failing: %q, want it to count \"(1 pod)\"", err)
+	}
 	var se *ScrapeError
 	if e := rs["inc"].Error; !errors.Is(e, ErrPartialWindow) || !errors.As(e, &se) {
 		t.Errorf("increase(reqs_total[10m]) after the pod failed: Error %v, want both the partial window and the pod's *ScrapeError", e)

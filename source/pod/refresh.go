@@ -9,6 +9,7 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/podscrape/podscrape/internal/flight"
+	"github.com/podscrape/podscrape/internal/leftout"
 	"github.com/podscrape/podscrape/source"
 )
 
@@ -143,8 +144,8 @@ func (r refresher) Finish(key *selection, out refreshOutcome, err error) (refres
 	}
 	done := refreshOutcome{sel: out.sel, results: results, evalAt: out.evalAt, podErr: errors.Join(errs...), refused: out.refused, unready: out.unready}
 	if len(pods) > 0 && len(errs) == len(pods) {
-		done.err = fmt.Errorf("refresh service %s: %w (%d pods): %w",
-			s.serviceKey(), ErrAllPodsFailed, len(pods), done.podErr)
+		done.err = fmt.Errorf("refresh service %s: %w (%d %s): %w",
+			s.serviceKey(), ErrAllPodsFailed, len(pods), leftout.Pods(len(pods)), done.podErr)
 		s.loop.finished(&done)
 		return done, done.err
 	}
