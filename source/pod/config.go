@@ -1,7 +1,7 @@
 package pod
 
 import (
-	"errors"
+	"crypto/x509"
 	"fmt"
 	"net/url"
 	"slices"
@@ -178,39 +178,43 @@ func (c *PodScrapingSourceConfig) validateRetention() error {
 		timeout = DefaultScrapeTimeout
 	}
 	if retention < c.ScrapeInterval+timeout {
-		return fmt.Errorf("HistoryRetention %s%s is shorter than a scrape of the loop (ScrapeInterval %s plus ScrapeTimeout %s): the history would never hold two scrapes, and every range window would be partial",
+		return configError("HistoryRetention", "HistoryRetention %s%s is shorter than a scrape of the loop (ScrapeInterval %s plus ScrapeTimeout %s): the history would never hold two scrapes, and every range window would be partial",
 			retention, dflt, c.ScrapeInterval, timeout)
 	}
 	return nil
 }
 
-// validate reports the first field with a value no default can mend.
-func (c *PodScrapingSourceConfig) validate() error {
+// Validate reports the first field with a value no default can mend, as a *ConfigError
+// naming it; nil when NewPodScrapingSource takes the config. NewPodScrapingSource
+// validates with it, so the two never disagree, except on what only registering finds:
+// a Registerer that already holds the metrics of a source of the same Service.
+// Validate builds nothing and reads nothing (not BearerTokenFile, nor the Secret).
+func (c PodScrapingSourceConfig) Validate() error {
 	switch {
 	case c.ServiceName == "":
-		return fmt.Errorf("ServiceName is required")
+		return configError("ServiceName", "ServiceName is required")
 	case c.ServiceNamespace == "":
-		return fmt.Errorf("ServiceNamespace is required")
+		return configError("ServiceNamespace", "ServiceNamespace is required")
 	case c.MetricsPort < 1 || c.MetricsPort > 65535:
-		return fmt.Errorf("MetricsPort %d is outside 1-65535", c.MetricsPort)
+		return configError("MetricsPort", "MetricsPort %d is outside 1-65535", c.MetricsPort)
 	case c.MetricsScheme != "" && c.MetricsScheme != "http" && c.MetricsScheme != "https":
-		return fmt.Errorf("MetricsScheme %q is not \"http\" or \"https\"", c.MetricsScheme)
+		return configError("MetricsScheme", "MetricsScheme %q is not \"http\" or \"https\"", c.MetricsScheme)
 	case c.ScrapeTimeout < 0:
-		return fmt.Errorf("ScrapeTimeout %s is negative", c.ScrapeTimeout)
+		return configError("ScrapeTimeout", "ScrapeTimeout %s is negative", c.ScrapeTimeout)
 	case c.MaxConcurrentScrapes < 0:
-		return fmt.Errorf("MaxConcurrentScrapes %d is negative", c.MaxConcurrentScrapes)
+		return configError("MaxConcurrentScrapes", "MaxConcurrentScrapes %d is negative", c.MaxConcurrentScrapes)
 	case c.DefaultTTL < 0:
-		return fmt.Errorf("DefaultTTL %s is negative", c.DefaultTTL)
+		return configError("DefaultTTL", "DefaultTTL %s is negative", c.DefaultTTL)
 	case c.MaxBodyBytes < 0:
-		return fmt.Errorf("MaxBodyBytes %d is negative", c.MaxBodyBytes)
+		return configError("MaxBodyBytes", "MaxBodyBytes %d is negative", c.MaxBodyBytes)
 	case c.SampleLimit < 0:
-		return fmt.Errorf("SampleLimit %d is negative", c.SampleLimit)
+		return configError("SampleLimit", "SampleLimit %d is negative", c.SampleLimit)
 	case c.ScrapeInterval < 0:
-		return fmt.Errorf("ScrapeInterval %s is negative", c.ScrapeInterval)
+		return configError("ScrapeInterval", "ScrapeInterval %s is negative", c.ScrapeInterval)
 	case c.HistoryRetention < 0:
-		return fmt.Errorf("HistoryRetention %s is negative", c.HistoryRetention)
+		return configError("HistoryRetention", "HistoryRetention %s is negative", c.HistoryRetention)
 	case c.HistorySeriesLimit < 0:
-		return fmt.Errorf("HistorySeriesLimit %d is negative", c.HistorySeriesLimit)
+		return configError("HistorySeriesLimit", "HistorySeriesLimit %d is negative", c.HistorySeriesLimit)
 	}
 	if err := c.validateRetention(); err != nil {
 		return err
@@ -226,9 +230,9 @@ func (c *PodScrapingSourceConfig) validate() error {
 	// never reads as sending one credential while it sends another.
 	switch {
 	case c.BearerTokenFile != "" && c.BearerToken != "":
-		return errors.New("BearerToken and BearerTokenFile are both set: set one")
+		return configError("BearerTokenFile", "BearerToken and BearerTokenFile are both set: set one")
 	case c.BearerTokenFile != "" && c.MetricsReaderSecretName != "":
-		return fmt.Errorf("BearerTokenFile %q and MetricsReaderSecretName %q are both set: set one", c.BearerTokenFile, c.MetricsReaderSecretName)
+		return configError("BearerTokenFile", "BearerTokenFile %q and MetricsReaderSecretName %q are both set: set one", c.BearerTokenFile, c.MetricsReaderSecretName)
 	}
 	if err := c.validateNames(); err != nil {
 		return err
@@ -236,20 +240,24 @@ func (c *PodScrapingSourceConfig) validate() error {
 	if c.MetricsReaderSecretKey != "" {
 		// Else a key no Secret can hold reads as a key this Secret lacks: no auth.
 		if errs := validation.IsConfigMapKey(c.MetricsReaderSecretKey); len(errs) > 0 {
-			return fmt.Errorf("MetricsReaderSecretKey %q is not a valid Secret data key: %s",
+			return configError("MetricsReaderSecretKey", "MetricsReaderSecretKey %q is not a valid Secret data key: %s",
 				c.MetricsReaderSecretKey, strings.Join(errs, "; "))
 		}
 	}
 	if err := validatePodLabels(c.PodLabels); err != nil {
-		return err
+		return &ConfigError{Field: "PodLabels", Err: err}
 	}
 	if c.MetricsPath != "" {
 		if !strings.HasPrefix(c.MetricsPath, "/") {
-			return fmt.Errorf("MetricsPath %q does not start with \"/\"", c.MetricsPath)
+			return configError("MetricsPath", "MetricsPath %q does not start with \"/\"", c.MetricsPath)
 		}
 		if u, err := url.Parse(c.MetricsPath); err != nil || u.Scheme != "" || u.Host != "" || u.Fragment != "" {
-			return fmt.Errorf("MetricsPath %q is not a path with an optional query", c.MetricsPath)
+			return configError("MetricsPath", "MetricsPath %q is not a path with an optional query", c.MetricsPath)
 		}
+	}
+	// Last, where NewPodScrapingSource found it when it built the transport.
+	if len(c.TLSCAData) > 0 && !x509.NewCertPool().AppendCertsFromPEM(c.TLSCAData) {
+		return configError("TLSCAData", "TLSCAData holds no PEM certificate")
 	}
 	return nil
 }
@@ -278,7 +286,7 @@ func (c *PodScrapingSourceConfig) validateTLS() error {
 	if c.MetricsScheme == "" {
 		scheme = `"" (default "http")`
 	}
-	return fmt.Errorf("%s set with MetricsScheme %s: TLS settings need MetricsScheme \"https\" (over http they are ignored and the token goes in clear text)",
+	return configError(set[0], "%s set with MetricsScheme %s: TLS settings need MetricsScheme \"https\" (over http they are ignored and the token goes in clear text)",
 		strings.Join(set, ", "), scheme)
 }
 
@@ -291,9 +299,9 @@ func validateBearerToken(token string) error {
 	case httpheader.ValidValue(token):
 		return nil
 	case httpheader.ValidValue(strings.TrimSpace(token)):
-		return errors.New("BearerToken starts or ends with a newline or another control character a header cannot carry (a token read from a file keeps its newline): trim it, e.g. with strings.TrimSpace")
+		return configError("BearerToken", "BearerToken starts or ends with a newline or another control character a header cannot carry (a token read from a file keeps its newline): trim it, e.g. with strings.TrimSpace")
 	default:
-		return errors.New("BearerToken holds a newline or another control character a header cannot carry")
+		return configError("BearerToken", "BearerToken holds a newline or another control character a header cannot carry")
 	}
 }
 

@@ -2,13 +2,18 @@ package pod
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
+// Every field refused is a *ConfigError naming it, from Validate and, wrapped with the
+// same message, from NewPodScrapingSource: a caller reading the config from its own file
+// (serve --config) points at the field's key without reading the message.
 func TestNewPodScrapingSourceRejectsBadConfig(t *testing.T) {
 	valid := func() PodScrapingSourceConfig {
 		return PodScrapingSourceConfig{ServiceName: "svc", ServiceNamespace: "ns", MetricsPort: 9090}
@@ -16,43 +21,96 @@ func TestNewPodScrapingSourceRejectsBadConfig(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(*PodScrapingSourceConfig)
+		field  string // ConfigError.Field
 		want   string
 	}{
-		{"service name", func(c *PodScrapingSourceConfig) { c.ServiceName = "" }, "ServiceName is required"},
-		{"namespace", func(c *PodScrapingSourceConfig) { c.ServiceNamespace = "" }, "ServiceNamespace is required"},
-		{"port zero", func(c *PodScrapingSourceConfig) { c.MetricsPort = 0 }, "MetricsPort 0 is outside 1-65535"},
-		{"port too big", func(c *PodScrapingSourceConfig) { c.MetricsPort = 65536 }, "MetricsPort 65536 is outside 1-65535"},
-		{"scheme", func(c *PodScrapingSourceConfig) { c.MetricsScheme = "ftp" }, `MetricsScheme "ftp" is not "http" or "https"`},
-		{"timeout", func(c *PodScrapingSourceConfig) { c.ScrapeTimeout = -time.Second }, "ScrapeTimeout -1s is negative"},
-		{"ttl", func(c *PodScrapingSourceConfig) { c.DefaultTTL = -time.Second }, "DefaultTTL -1s is negative"},
-		{"concurrency", func(c *PodScrapingSourceConfig) { c.MaxConcurrentScrapes = -1 }, "MaxConcurrentScrapes -1 is negative"},
-		{"body cap", func(c *PodScrapingSourceConfig) { c.MaxBodyBytes = -1 }, "MaxBodyBytes -1 is negative"},
-		{"sample limit", func(c *PodScrapingSourceConfig) { c.SampleLimit = -1 }, "SampleLimit -1 is negative"},
-		{"path without slash", func(c *PodScrapingSourceConfig) { c.MetricsPath = "metrics" }, `MetricsPath "metrics" does not start with "/"`},
-		{"path with host", func(c *PodScrapingSourceConfig) { c.MetricsPath = "//evil.example/metrics" }, `MetricsPath "//evil.example/metrics" is not a path`},
-		{"CA data", func(c *PodScrapingSourceConfig) { c.MetricsScheme, c.TLSCAData = "https", []byte("not pem") }, "TLSCAData holds no PEM certificate"},
-		{"token and token file", func(c *PodScrapingSourceConfig) { c.BearerToken, c.BearerTokenFile = "t", "/f" }, "BearerToken and BearerTokenFile are both set: set one"},
-		{"secret and token file", func(c *PodScrapingSourceConfig) { c.MetricsReaderSecretName, c.BearerTokenFile = "s", "/f" }, `BearerTokenFile "/f" and MetricsReaderSecretName "s" are both set: set one`},
+		{"service name", func(c *PodScrapingSourceConfig) { c.ServiceName = "" }, "ServiceName", "ServiceName is required"},
+		{"namespace", func(c *PodScrapingSourceConfig) { c.ServiceNamespace = "" }, "ServiceNamespace", "ServiceNamespace is required"},
+		{"port zero", func(c *PodScrapingSourceConfig) { c.MetricsPort = 0 }, "MetricsPort", "MetricsPort 0 is outside 1-65535"},
+		{"port too big", func(c *PodScrapingSourceConfig) { c.MetricsPort = 65536 }, "MetricsPort", "MetricsPort 65536 is outside 1-65535"},
+		{"scheme", func(c *PodScrapingSourceConfig) { c.MetricsScheme = "ftp" }, "MetricsScheme", `MetricsScheme "ftp" is not "http" or "https"`},
+		{"timeout", func(c *PodScrapingSourceConfig) { c.ScrapeTimeout = -time.Second }, "ScrapeTimeout", "ScrapeTimeout -1s is negative"},
+		{"ttl", func(c *PodScrapingSourceConfig) { c.DefaultTTL = -time.Second }, "DefaultTTL", "DefaultTTL -1s is negative"},
+		{"concurrency", func(c *PodScrapingSourceConfig) { c.MaxConcurrentScrapes = -1 }, "MaxConcurrentScrapes", "MaxConcurrentScrapes -1 is negative"},
+		{"body cap", func(c *PodScrapingSourceConfig) { c.MaxBodyBytes = -1 }, "MaxBodyBytes", "MaxBodyBytes -1 is negative"},
+		{"sample limit", func(c *PodScrapingSourceConfig) { c.SampleLimit = -1 }, "SampleLimit", "SampleLimit -1 is negative"},
+		{"interval", func(c *PodScrapingSourceConfig) { c.ScrapeInterval = -time.Second }, "ScrapeInterval", "ScrapeInterval -1s is negative"},
+		{"retention", func(c *PodScrapingSourceConfig) { c.HistoryRetention = -time.Second }, "HistoryRetention", "HistoryRetention -1s is negative"},
+		{"series limit", func(c *PodScrapingSourceConfig) { c.HistorySeriesLimit = -1 }, "HistorySeriesLimit", "HistorySeriesLimit -1 is negative"},
+		{"path without slash", func(c *PodScrapingSourceConfig) { c.MetricsPath = "metrics" }, "MetricsPath", `MetricsPath "metrics" does not start with "/"`},
+		{"path with host", func(c *PodScrapingSourceConfig) { c.MetricsPath = "//evil.example/metrics" }, "MetricsPath", `MetricsPath "//evil.example/metrics" is not a path`},
+		{"path with fragment", func(c *PodScrapingSourceConfig) { c.MetricsPath = "/metrics#x" }, "MetricsPath", `MetricsPath "/metrics#x" is not a path`},
+		// Kubernetes names, as the API server validates them.
+		{"service name invalid", func(c *PodScrapingSourceConfig) { c.ServiceName = "Bad_Name" }, "ServiceName", `ServiceName "Bad_Name" is not a valid Kubernetes name`},
+		{"namespace invalid", func(c *PodScrapingSourceConfig) { c.ServiceNamespace = "Bad_NS" }, "ServiceNamespace", `ServiceNamespace "Bad_NS" is not a valid Kubernetes name`},
+		{"secret name invalid", func(c *PodScrapingSourceConfig) { c.MetricsReaderSecretName = "bad/secret" }, "MetricsReaderSecretName", `MetricsReaderSecretName "bad/secret" is not a valid Kubernetes name`},
+		{"secret namespace invalid", func(c *PodScrapingSourceConfig) { c.MetricsReaderSecretNamespace = "Bad_NS" }, "MetricsReaderSecretNamespace", `MetricsReaderSecretNamespace "Bad_NS" is not a valid Kubernetes name`},
+		{"secret key invalid", func(c *PodScrapingSourceConfig) { c.MetricsReaderSecretKey = "a/b" }, "MetricsReaderSecretKey", `MetricsReaderSecretKey "a/b" is not a valid Secret data key`},
+		// TLS: settings ignored over http, and a CA bundle without a certificate.
+		{"CA data", func(c *PodScrapingSourceConfig) { c.MetricsScheme, c.TLSCAData = "https", []byte("not pem") }, "TLSCAData", "TLSCAData holds no PEM certificate"},
+		{"CA data over http", func(c *PodScrapingSourceConfig) { c.TLSCAData = []byte("not pem") }, "TLSCAData", `TLSCAData set with MetricsScheme "" (default "http")`},
+		{"server name over http", func(c *PodScrapingSourceConfig) { c.MetricsScheme, c.TLSServerName = "http", "pods" }, "TLSServerName", `TLSServerName set with MetricsScheme "http"`},
+		{"skip verify over http", func(c *PodScrapingSourceConfig) { c.InsecureSkipVerify = true }, "InsecureSkipVerify", `InsecureSkipVerify set with MetricsScheme`},
+		{"server name and skip verify over http", func(c *PodScrapingSourceConfig) { c.TLSServerName, c.InsecureSkipVerify = "pods", true }, "TLSServerName", `TLSServerName, InsecureSkipVerify set with MetricsScheme`},
+		// Auth.
+		{"token with newline", func(c *PodScrapingSourceConfig) { c.BearerToken = "t\n" }, "BearerToken", "BearerToken starts or ends with a newline"},
+		{"token with control character", func(c *PodScrapingSourceConfig) { c.BearerToken = "a\x00b" }, "BearerToken", "BearerToken holds a newline or another control character"},
+		{"token and token file", func(c *PodScrapingSourceConfig) { c.BearerToken, c.BearerTokenFile = "t", "/f" }, "BearerTokenFile", "BearerToken and BearerTokenFile are both set: set one"},
+		{"secret and token file", func(c *PodScrapingSourceConfig) { c.MetricsReaderSecretName, c.BearerTokenFile = "s", "/f" }, "BearerTokenFile", `BearerTokenFile "/f" and MetricsReaderSecretName "s" are both set: set one`},
+		// PodLabels, each way an entry is refused.
+		{"pod label not a key", func(c *PodScrapingSourceConfig) { c.PodLabels = []string{"app", "bad key"} }, "PodLabels", `PodLabels: "bad key" is not a Kubernetes label key`},
+		{"pod label scraper's", func(c *PodScrapingSourceConfig) { c.PodLabels = []string{"pod"} }, "PodLabels", `PodLabels: "pod" maps to "pod", a label the scraper sets itself`},
+		{"pod labels colliding", func(c *PodScrapingSourceConfig) { c.PodLabels = []string{"a.b", "a-b"} }, "PodLabels", `PodLabels: "a.b" and "a-b" both map to "a_b"`},
+		{"pod label not a label name", func(c *PodScrapingSourceConfig) { c.PodLabels = []string{"9app"} }, "PodLabels", `PodLabels: "9app" maps to "9app", not a valid Prometheus label name`},
 		// The loop's history would never hold two scrapes: every range window partial.
 		{"retention under a scrape", func(c *PodScrapingSourceConfig) {
 			c.ScrapeInterval, c.HistoryRetention = 15*time.Second, 18*time.Second
-		},
+		}, "HistoryRetention",
 			"HistoryRetention 18s is shorter than a scrape of the loop (ScrapeInterval 15s plus ScrapeTimeout 5s)"},
-		{"default retention under a scrape", func(c *PodScrapingSourceConfig) { c.ScrapeInterval = 10 * time.Minute },
+		{"default retention under a scrape", func(c *PodScrapingSourceConfig) { c.ScrapeInterval = 10 * time.Minute }, "HistoryRetention",
 			"HistoryRetention 10m0s (its default) is shorter than a scrape of the loop (ScrapeInterval 10m0s plus ScrapeTimeout 5s)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := valid()
 			tc.mutate(&cfg)
+			verr := cfg.Validate()
+			var ce *ConfigError
+			if !errors.As(verr, &ce) || ce.Field != tc.field || !strings.Contains(verr.Error(), tc.want) {
+				t.Fatalf("Validate: got %v (%#v), want a *ConfigError of field %s saying %q", verr, ce, tc.field, tc.want)
+			}
 			_, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			if err == nil || err.Error() != "pod scraping source config: "+verr.Error() {
+				t.Fatalf("NewPodScrapingSource: got %v, want %q", err, "pod scraping source config: "+verr.Error())
+			}
+			if ce = nil; !errors.As(err, &ce) || ce.Field != tc.field {
+				t.Fatalf("NewPodScrapingSource: got %v (%#v), want a *ConfigError of field %s", err, ce, tc.field)
 			}
 		})
 	}
+	if err := valid().Validate(); err != nil {
+		t.Fatalf("a valid config: Validate returned %v", err)
+	}
 	if _, err := NewPodScrapingSource(context.Background(), nil, valid()); err == nil {
 		t.Fatal("nil reader: got nil error")
+	}
+}
+
+// A second source of a Service on the same Registerer fails with a *ConfigError of field
+// Registerer, still wrapping prometheus.AlreadyRegisteredError; Validate cannot know it.
+func TestDuplicateRegistererIsAConfigError(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	cfg := PodScrapingSourceConfig{ServiceName: "svc", ServiceNamespace: "ns", MetricsPort: 9090, Registerer: reg}
+	first, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	_, err = NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	var ce *ConfigError
+	var are prometheus.AlreadyRegisteredError
+	if !errors.As(err, &ce) || ce.Field != "Registerer" || !errors.As(err, &are) || !strings.HasPrefix(err.Error(), "pod scraping source: register metrics of service ns/svc") {
+		t.Fatalf("got %v, want a *ConfigError of field Registerer wrapping prometheus.AlreadyRegisteredError", err)
 	}
 }
 

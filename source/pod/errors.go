@@ -32,6 +32,33 @@ var (
 	ErrNoReadyPods = errors.New("no ready pod")
 )
 
+// ConfigError is a PodScrapingSourceConfig field refused: PodScrapingSourceConfig.Validate
+// returns one, and NewPodScrapingSource wraps it (errors.As finds it), so that a caller
+// that reads the config from a file of its own can point at the file's key for Field
+// without reading the message.
+type ConfigError struct {
+	// Field is the refused field, as Go names it ("MetricsPort", "PodLabels"). When fields
+	// conflict it is the one to unset: the TLS field set with a MetricsScheme other than
+	// https (the first of TLSCAData, TLSServerName, InsecureSkipVerify), BearerTokenFile
+	// set with BearerToken or MetricsReaderSecretName, HistoryRetention shorter than
+	// ScrapeInterval plus ScrapeTimeout.
+	Field string
+	// Err is the cause; its message names the field and the value refused.
+	Err error
+}
+
+// Error is the cause's message, which names the field and the value.
+func (e *ConfigError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause, for errors.Is and errors.As.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// configError returns a *ConfigError refusing field, its message formatted as
+// fmt.Errorf formats it.
+func configError(field, format string, args ...any) error {
+	return &ConfigError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
 // ScrapeError is one pod's failure. Refresh joins them (errors.Join) into
 // MetricResult.Error; errors.As finds each.
 type ScrapeError struct {

@@ -1,7 +1,6 @@
 package pod
 
 import (
-	"fmt"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -28,7 +27,7 @@ func (c *PodScrapingSourceConfig) validateNames() error {
 			continue // required ones are checked before; optional ones default
 		}
 		if errs := f.check(f.value); len(errs) > 0 {
-			return fmt.Errorf("%s %q is not a valid Kubernetes name: %s", f.field, f.value, strings.Join(errs, "; "))
+			return configError(f.field, "%s %q is not a valid Kubernetes name: %s", f.field, f.value, strings.Join(errs, "; "))
 		}
 	}
 	return nil

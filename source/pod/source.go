@@ -61,22 +61,24 @@ type PodScrapingSource struct {
 // NewPodScrapingSource validates config, fills its defaults and returns a source reading
 // Services, Pods and the token Secret through reader (a client.Client satisfies it; a
 // manager's cached client serves discovery from its informers). ctx is not retained.
+// A field refused (by config.Validate, or a Registerer that already holds this
+// Service's metrics) is an error wrapping a *ConfigError naming it.
 // The source registers the AllMetricsQuery query.
 func NewPodScrapingSource(ctx context.Context, reader client.Reader, config PodScrapingSourceConfig) (*PodScrapingSource, error) {
 	if reader == nil {
 		return nil, fmt.Errorf("pod scraping source: reader is nil")
 	}
-	if err := config.validate(); err != nil {
+	if err := config.Validate(); err != nil {
 		return nil, fmt.Errorf("pod scraping source config: %w", err)
 	}
 	cfg := config.withDefaults()
 	metricsURL, err := metricsURLTemplate(&cfg)
-	if err != nil {
-		return nil, fmt.Errorf("pod scraping source config: %w", err)
+	if err != nil { // Validate refused such a path
+		return nil, fmt.Errorf("pod scraping source config: %w", &ConfigError{Field: "MetricsPath", Err: err})
 	}
 	transport, err := newTransport(&cfg)
-	if err != nil {
-		return nil, fmt.Errorf("pod scraping source config: %w", err)
+	if err != nil { // Validate refused such a CA bundle
+		return nil, fmt.Errorf("pod scraping source config: %w", &ConfigError{Field: "TLSCAData", Err: err})
 	}
 	s := &PodScrapingSource{
 		config:       cfg,
@@ -98,7 +100,7 @@ func NewPodScrapingSource(ctx context.Context, reader client.Reader, config PodS
 		s.secretReader = cfg.SecretReader
 	}
 	if s.metrics, err = newMetrics(cfg.Registerer, s.serviceKey(), cfg.Clock); err != nil {
-		return nil, fmt.Errorf("pod scraping source: %w", err)
+		return nil, fmt.Errorf("pod scraping source: %w", &ConfigError{Field: "Registerer", Err: err})
 	}
 	s.queries.MustRegister(source.QueryTemplate{
 		Name:        AllMetricsQuery,
