@@ -2,7 +2,6 @@ package serve
 
 import (
 	"bytes"
-	"context"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -10,12 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/alecthomas/units"
 	yamlv3 "go.yaml.in/yaml/v3"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
@@ -380,48 +377,31 @@ func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
 	return ServiceConfig{Source: cfg, Interval: time.Duration(s.Interval), SeriesLimit: s.SeriesLimit}, nil
 }
 
-// sourceKeys are the file's keys of the pod source's fields, as the source's errors name
-// them (a name before another it begins: ServiceNamespace before ServiceName).
-var sourceKeys = []struct{ field, key string }{
-	{"MetricsReaderSecretNamespace", "secretNamespace"}, {"MetricsReaderSecretName", "secret"},
-	{"MetricsReaderSecretKey", "secretKey"}, {"MetricsPath", "path"}, {"MetricsScheme", "scheme"},
-	{"MetricsPort", "port"}, {"MaxConcurrentScrapes", "concurrency"}, {"TLSServerName", "tlsServerName"},
-	{"InsecureSkipVerify", "insecureSkipTLSVerify"}, {"TLSCAData", "caFile"}, {"BearerTokenFile", "tokenFile"},
-	{"ServiceNamespace", "namespace"}, {"ServiceName", "name"}, {"PodLabels", "podLabels"},
-	{"ScrapeTimeout", "timeout"}, {"SampleLimit", "sampleLimit"}, {"MaxBodyBytes", "bodySizeLimit"},
+// sourceKeys are the file's keys of the pod source's fields, by the field a
+// *pod.ConfigError names. A field no key sets (BearerToken, the history's) has none: its
+// error is at the Service's line.
+var sourceKeys = map[string]string{
+	"ServiceName": "name", "ServiceNamespace": "namespace", "MetricsPort": "port",
+	"MetricsPath": "path", "MetricsScheme": "scheme", "MetricsReaderSecretName": "secret",
+	"MetricsReaderSecretNamespace": "secretNamespace", "MetricsReaderSecretKey": "secretKey",
+	"BearerTokenFile": "tokenFile", "ScrapeTimeout": "timeout", "MaxConcurrentScrapes": "concurrency",
+	"TLSCAData": "caFile", "TLSServerName": "tlsServerName", "InsecureSkipVerify": "insecureSkipTLSVerify",
+	"PodLabels": "podLabels", "SampleLimit": "sampleLimit", "MaxBodyBytes": "bodySizeLimit",
 }
 
 // checkSource checks a Service's source config as the pod source does when serve builds
-// it (which makes no API request), so that the file's error names the line and key of
-// the field at fault, not the Service alone.
+// it, without building one, so that the file's error names the line and key of the
+// field at fault, not the Service alone: the key is the field's the *pod.ConfigError
+// names, whatever its message says.
 func checkSource(cfg pod.PodScrapingSourceConfig) error {
-	src, err := pod.NewPodScrapingSource(context.Background(), noReader{}, cfg)
-	if err != nil {
-		msg := errors.New(strings.TrimPrefix(err.Error(), "pod scraping source config: "))
-		at, key := -1, ""
-		for _, f := range sourceKeys {
-			if i := strings.Index(msg.Error(), f.field); i >= 0 && (at < 0 || i < at) {
-				at, key = i, f.key
-			}
+	err := cfg.Validate()
+	var ce *pod.ConfigError
+	if errors.As(err, &ce) {
+		if key, ok := sourceKeys[ce.Field]; ok {
+			return fieldError{key, err}
 		}
-		if key == "" {
-			return msg
-		}
-		return fieldError{key, msg}
 	}
-	src.Close()
-	return nil
-}
-
-// noReader is the reader of a source built only to check its config: it reads nothing.
-type noReader struct{}
-
-func (noReader) Get(context.Context, client.ObjectKey, client.Object, ...client.GetOption) error {
-	return errors.New("no reader")
-}
-
-func (noReader) List(context.Context, client.ObjectList, ...client.ListOption) error {
-	return errors.New("no reader")
+	return err
 }
 
 // fieldError is a Service's error caused by the value of one key: it reads "key: err",

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podscrape/podscrape/internal/localcluster"
 	"github.com/podscrape/podscrape/serve"
 )
 
@@ -130,6 +131,54 @@ func TestLoadFileErrorsNameTheLineServiceAndField(t *testing.T) {
 			_, err := serve.LoadFile(path, "ns")
 			if err == nil || !strings.Contains(err.Error(), "config file "+path+": "+tc.want) {
 				t.Errorf("got %v, want an error containing %q", err, "config file "+path+": "+tc.want)
+			}
+		})
+	}
+}
+
+// A value the pod source refuses is at its own key's line, naming the key, whatever the
+// source's message says: the key is the one of the field its *pod.ConfigError names
+// (the message was searched for Go field names, so rewording one put the error at the
+// Service's line, naming no key). Of keys in conflict, the one to unset: caFile set
+// without https, even below tlsServerName.
+func TestLoadFileSourceErrorsAtTheKeysLine(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := localcluster.NewCA("podscrape-serve-file-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca.PEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const head = "services:\n- name: vllm\n  port: 8000\n- name: epp\n  port: 9090\n"
+	for _, tc := range []struct {
+		name, yaml string
+		at         string // "line N: services[i] (name): key: "
+		value      string // the value refused, as the message quotes it
+	}{
+		{"name", head + "- name: Bad_Name\n  port: 9091\n", "line 6: services[2] (Bad_Name): name: ", `"Bad_Name"`},
+		{"namespace", head + "  namespace: Bad_NS\n", "line 6: services[1] (epp): namespace: ", `"Bad_NS"`},
+		{"path", head + "  path: metrics\n", "line 6: services[1] (epp): path: ", `"metrics"`},
+		{"path with a fragment", head + "  path: /metrics#x\n", "line 6: services[1] (epp): path: ", `"/metrics#x"`},
+		{"scheme", head + "  interval: 5s\n  scheme: ftp\n", "line 7: services[1] (epp): scheme: ", `"ftp"`},
+		{"secret", head + "  secret: bad/secret\n", "line 6: services[1] (epp): secret: ", `"bad/secret"`},
+		{"secret namespace", head + "  secret: s\n  secretNamespace: Bad_NS\n", "line 7: services[1] (epp): secretNamespace: ", `"Bad_NS"`},
+		{"secret key", head + "  secret: s\n  secretKey: a/b\n", "line 7: services[1] (epp): secretKey: ", `"a/b"`},
+		{"concurrency", head + "  concurrency: -1\n", "line 6: services[1] (epp): concurrency: ", "-1"},
+		{"tlsServerName over http", head + "  tlsServerName: pods\n", "line 6: services[1] (epp): tlsServerName: ", `"http"`},
+		{"insecureSkipTLSVerify over http", head + "  scheme: http\n  insecureSkipTLSVerify: true\n", "line 7: services[1] (epp): insecureSkipTLSVerify: ", `"http"`},
+		{"caFile over http, below tlsServerName", head + "  tlsServerName: pods\n  caFile: ca.pem\n", "line 7: services[1] (epp): caFile: ", `"http"`},
+		{"podLabels", head + "  podLabels:\n  - app\n  - pod\n", "line 6: services[1] (epp): podLabels: ", `"pod"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := serve.LoadFile(path, "ns")
+			want := "config file " + path + ": " + tc.at
+			if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), tc.value) {
+				t.Errorf("got %v, want an error starting %q and quoting %s", err, want, tc.value)
 			}
 		})
 	}
