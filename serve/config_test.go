@@ -15,14 +15,14 @@ import (
 
 // A scrape timeout longer than the Service's interval is refused, as Prometheus refuses
 // scrape_timeout above scrape_interval, naming the Service and both values: in a config
-// file, and in a Config whose interval the Service takes from Config.Interval.
+// file (at the timeout's line), and in a Config whose interval the Service takes from Config.Interval.
 func TestScrapeTimeoutAboveIntervalIsRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "serve.yaml")
 	if err := os.WriteFile(path, []byte("services:\n- name: vllm\n  port: 8000\n  interval: 1s\n  timeout: 5s\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, err := serve.LoadFile(path, "ns")
-	if err == nil || !strings.Contains(err.Error(), path+": line 2: services[0] (vllm): timeout 5s is greater than interval 1s") {
+	if err == nil || !strings.Contains(err.Error(), path+": line 5: services[0] (vllm): timeout 5s is greater than interval 1s") {
 		t.Errorf("config file: got %v, want an error naming services[0] (vllm), timeout 5s and interval 1s", err)
 	}
 

@@ -313,7 +313,7 @@ func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
 		return ServiceConfig{}, errors.New("name is required")
 	}
 	if s.Port < 1 || s.Port > 65535 {
-		return ServiceConfig{}, fmt.Errorf("port %d is outside 1-65535: give the pods' metrics port", s.Port)
+		return ServiceConfig{}, keyError("port", "port %d is outside 1-65535: give the pods' metrics port", s.Port)
 	}
 	if s.Namespace == "" {
 		s.Namespace = namespace
@@ -323,12 +323,12 @@ func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
 		d   Duration
 	}{{"interval", s.Interval}, {"timeout", s.Timeout}} {
 		if f.d < 0 {
-			return ServiceConfig{}, fieldError{f.key, fmt.Errorf("%s is negative", time.Duration(f.d))}
+			return ServiceConfig{}, fieldError{key: f.key, err: fmt.Errorf("%s is negative", time.Duration(f.d))}
 		}
 	}
 	if s.Interval > 0 && s.Timeout > s.Interval {
 		// Caught here too, though Config.validate would, to name the file's fields.
-		return ServiceConfig{}, fmt.Errorf("timeout %s is greater than interval %s", time.Duration(s.Timeout), time.Duration(s.Interval))
+		return ServiceConfig{}, keyError("timeout", "timeout %s is greater than interval %s", time.Duration(s.Timeout), time.Duration(s.Interval))
 	}
 	cfg := pod.PodScrapingSourceConfig{
 		ServiceName:                  s.Name,
@@ -348,29 +348,29 @@ func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
 		MaxBodyBytes:                 int64(s.BodySizeLimit),
 	}
 	if s.SampleLimit < 0 {
-		return ServiceConfig{}, fmt.Errorf("sampleLimit %d is negative", s.SampleLimit)
+		return ServiceConfig{}, keyError("sampleLimit", "sampleLimit %d is negative", s.SampleLimit)
 	}
 	if s.SeriesLimit < 0 {
-		return ServiceConfig{}, fmt.Errorf("seriesLimit %d is negative", s.SeriesLimit)
+		return ServiceConfig{}, keyError("seriesLimit", "seriesLimit %d is negative", s.SeriesLimit)
 	}
 	if s.TokenFile != "" {
 		if s.Secret != "" {
-			return ServiceConfig{}, errors.New("secret and tokenFile are mutually exclusive")
+			return ServiceConfig{}, keyError("tokenFile", "secret and tokenFile are mutually exclusive")
 		}
 		// Read by the source at every scrape (a projected token rotates); checked here
 		// so that a wrong path stops serve at start rather than fail every scrape.
 		cfg.BearerTokenFile = resolve(dir, s.TokenFile)
 		if _, err := os.Stat(cfg.BearerTokenFile); err != nil {
-			return ServiceConfig{}, fmt.Errorf("tokenFile: %w", err)
+			return ServiceConfig{}, fieldError{key: "tokenFile", err: err}
 		}
 	}
 	if s.CAFile != "" {
 		ca, err := os.ReadFile(resolve(dir, s.CAFile))
 		if err != nil {
-			return ServiceConfig{}, fmt.Errorf("caFile: %w", err)
+			return ServiceConfig{}, fieldError{key: "caFile", err: err}
 		}
 		if !x509.NewCertPool().AppendCertsFromPEM(ca) {
-			return ServiceConfig{}, fmt.Errorf("caFile %s holds no PEM certificate", s.CAFile)
+			return ServiceConfig{}, keyError("caFile", "caFile %s holds no PEM certificate", s.CAFile)
 		}
 		cfg.TLSCAData = ca
 	}
@@ -398,20 +398,32 @@ func checkSource(cfg pod.PodScrapingSourceConfig) error {
 	var ce *pod.ConfigError
 	if errors.As(err, &ce) {
 		if key, ok := sourceKeys[ce.Field]; ok {
-			return fieldError{key, err}
+			return fieldError{key: key, err: err}
 		}
 	}
 	return err
 }
 
-// fieldError is a Service's error caused by the value of one key: it reads "key: err",
-// and LoadFile gives the key's line.
+// fieldError is a Service's error caused by the value of one key: it reads "key: err"
+// (or err alone when its message names the key), and LoadFile gives the key's line.
 type fieldError struct {
-	key string
-	err error
+	key   string
+	err   error
+	named bool // err's message names key
 }
 
-func (e fieldError) Error() string { return e.key + ": " + e.err.Error() }
+// keyError returns a fieldError of key whose message, formatted as fmt.Errorf formats
+// it, names the key itself.
+func keyError(key, format string, args ...any) error {
+	return fieldError{key: key, err: fmt.Errorf(format, args...), named: true}
+}
+
+func (e fieldError) Error() string {
+	if e.named {
+		return e.err.Error()
+	}
+	return e.key + ": " + e.err.Error()
+}
 func (e fieldError) Unwrap() error { return e.err }
 
 func resolve(dir, p string) string {

@@ -184,6 +184,42 @@ func TestLoadFileSourceErrorsAtTheKeysLine(t *testing.T) {
 	}
 }
 
+// A value the file's own checks refuse is at its key's line too, not at the Service's
+// first line: a port out of range, a timeout above the interval, a negative sampleLimit
+// or seriesLimit, a tokenFile with a secret or missing, a caFile missing or without a
+// certificate.
+func TestLoadFileServiceErrorsAtTheKeysLine(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "token"), []byte("t\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "garbage.pem"), []byte("not PEM\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const head = "services:\n- name: vllm\n  port: 8000\n- name: epp\n"
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"port", head + "  namespace: ns\n  port: 70000\n", "line 6: services[1] (epp): port 70000 is outside 1-65535"},
+		{"timeout above interval", head + "  port: 9090\n  timeout: 10s\n  interval: 5s\n", "line 6: services[1] (epp): timeout 10s is greater than interval 5s"},
+		{"sampleLimit", head + "  port: 9090\n  sampleLimit: -1\n", "line 6: services[1] (epp): sampleLimit -1 is negative"},
+		{"seriesLimit", head + "  port: 9090\n  seriesLimit: -1\n", "line 6: services[1] (epp): seriesLimit -1 is negative"},
+		{"tokenFile with secret", head + "  port: 9090\n  secret: s\n  tokenFile: token\n", "line 7: services[1] (epp): secret and tokenFile are mutually exclusive"},
+		{"tokenFile missing", head + "  port: 9090\n  tokenFile: missing\n", "line 6: services[1] (epp): tokenFile: stat "},
+		{"caFile missing", head + "  port: 9090\n  scheme: https\n  caFile: missing.pem\n", "line 7: services[1] (epp): caFile: open "},
+		{"caFile without a certificate", head + "  port: 9090\n  scheme: https\n  caFile: garbage.pem\n", "line 7: services[1] (epp): caFile garbage.pem holds no PEM certificate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := serve.LoadFile(path, "ns")
+			if want := "config file " + path + ": " + tc.want; err == nil || !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("got %v, want an error starting %q", err, want)
+			}
+		})
+	}
+}
+
 // Durations are written as Prometheus or Go write them: "1.5s", which --interval and
 // --timeout take, is no Prometheus duration but is accepted.
 func TestLoadFileDurationsAsGoWritesThem(t *testing.T) {
