@@ -169,6 +169,9 @@ func (cfg Config) validate() (Config, error) {
 			return cfg, fmt.Errorf("serve: config: Services[%d]: Service %s is already Services[%d]", i, s.key(), j)
 		}
 		seen[s.key()] = i
+		// The server runs the scrapes and keeps the history: the source's fields of them
+		// are ignored, as ServiceConfig says, not refused when negative.
+		s.Source.ScrapeInterval, s.Source.HistoryRetention, s.Source.HistorySeriesLimit = 0, 0, 0
 		if s.Interval < 0 {
 			return cfg, fmt.Errorf("serve: config: Services[%d] (%s): Interval must not be negative, got %s", i, s.key(), s.Interval)
 		}

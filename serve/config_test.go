@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/podscrape/podscrape/serve"
+	"github.com/podscrape/podscrape/source/pod"
 )
 
 // A scrape timeout longer than the Service's interval is refused, as Prometheus refuses
@@ -177,5 +178,21 @@ func TestServiceOnTwoPortsIsRefusedSayingWhy(t *testing.T) {
 	want := fmt.Sprintf("Services[1]: Service %s/vllm is already Services[0], on port %d: a Server scrapes one port of each Service", svc.Namespace, svc.Port)
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("got %v, want an error containing %q", err, want)
+	}
+}
+
+// A Service's Source fields that the server ignores (ScrapeInterval and the history's:
+// the server scrapes and keeps the history itself, as ServiceConfig says) are ignored,
+// not refused: a negative HistoryRetention or HistorySeriesLimit failed New, naming a
+// field its documentation says has no effect.
+func TestServiceSourceFieldsTheServerIgnoresAreNotRefused(t *testing.T) {
+	src := pod.PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: "ns", MetricsPort: 8000,
+		ScrapeInterval: -time.Second, HistoryRetention: -time.Second, HistorySeriesLimit: -1}
+	s, err := serve.New(t.Context(), env.Client, serve.Config{Services: []serve.ServiceConfig{{Source: src}}})
+	if err != nil {
+		t.Fatalf("New: %v, want the ignored fields ignored", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
