@@ -165,6 +165,7 @@ func TestLoadFileSourceErrorsAtTheKeysLine(t *testing.T) {
 		{"secret namespace", head + "  secret: s\n  secretNamespace: Bad_NS\n", "line 7: services[1] (epp): secretNamespace: ", `"Bad_NS"`},
 		{"secret key", head + "  secret: s\n  secretKey: a/b\n", "line 7: services[1] (epp): secretKey: ", `"a/b"`},
 		{"concurrency", head + "  concurrency: -1\n", "line 6: services[1] (epp): concurrency: ", "-1"},
+		{"concurrency huge", head + "  concurrency: 1099511627776\n", "line 6: services[1] (epp): concurrency: ", "1099511627776"},
 		{"tlsServerName over http", head + "  tlsServerName: pods\n", "line 6: services[1] (epp): tlsServerName: ", `"http"`},
 		{"insecureSkipTLSVerify over http", head + "  scheme: http\n  insecureSkipTLSVerify: true\n", "line 7: services[1] (epp): insecureSkipTLSVerify: ", `"http"`},
 		{"caFile over http, below tlsServerName", head + "  tlsServerName: pods\n  caFile: ca.pem\n", "line 7: services[1] (epp): caFile: ", `"http"`},

@@ -72,7 +72,7 @@ type PodScrapingSourceConfig struct {
 	// ScrapeTimeout bounds each pod's whole request, body included. Default 5s.
 	ScrapeTimeout time.Duration
 	// MaxConcurrentScrapes caps the requests in flight from this source, across
-	// concurrent Refresh calls. Default 10.
+	// concurrent Refresh calls, at most 1,000,000. Default 10.
 	MaxConcurrentScrapes int
 	// DefaultTTL is how long a refreshed result is served by Get. Default 30s.
 	DefaultTTL time.Duration
@@ -146,6 +146,11 @@ type PodScrapingSourceConfig struct {
 	Registerer prometheus.Registerer
 }
 
+// maxConcurrentScrapes bounds MaxConcurrentScrapes: the source allocates a pool of that
+// many parser slots (8 bytes each), so a typo's extra zeros (1<<40) was a fatal out of
+// memory, not an error. A million is more pods than any cluster holds.
+const maxConcurrentScrapes = 1_000_000
+
 // DefaultPodScrapingSourceConfig returns a config with every default filled in; the
 // caller sets ServiceName, ServiceNamespace and MetricsPort.
 func DefaultPodScrapingSourceConfig() PodScrapingSourceConfig {
@@ -203,6 +208,9 @@ func (c PodScrapingSourceConfig) Validate() error {
 		return configError("ScrapeTimeout", "ScrapeTimeout %s is negative", c.ScrapeTimeout)
 	case c.MaxConcurrentScrapes < 0:
 		return configError("MaxConcurrentScrapes", "MaxConcurrentScrapes %d is negative", c.MaxConcurrentScrapes)
+	case c.MaxConcurrentScrapes > maxConcurrentScrapes:
+		return configError("MaxConcurrentScrapes", "MaxConcurrentScrapes %d is more than %d: more than any cluster's pods (Kubernetes is tested up to 150,000), and the source sizes a pool by it",
+			c.MaxConcurrentScrapes, maxConcurrentScrapes)
 	case c.DefaultTTL < 0:
 		return configError("DefaultTTL", "DefaultTTL %s is negative", c.DefaultTTL)
 	case c.MaxBodyBytes < 0:

@@ -32,6 +32,8 @@ func TestNewPodScrapingSourceRejectsBadConfig(t *testing.T) {
 		{"timeout", func(c *PodScrapingSourceConfig) { c.ScrapeTimeout = -time.Second }, "ScrapeTimeout", "ScrapeTimeout -1s is negative"},
 		{"ttl", func(c *PodScrapingSourceConfig) { c.DefaultTTL = -time.Second }, "DefaultTTL", "DefaultTTL -1s is negative"},
 		{"concurrency", func(c *PodScrapingSourceConfig) { c.MaxConcurrentScrapes = -1 }, "MaxConcurrentScrapes", "MaxConcurrentScrapes -1 is negative"},
+		// Its parser pool is allocated at that size: 1<<40 was a fatal out of memory.
+		{"concurrency huge", func(c *PodScrapingSourceConfig) { c.MaxConcurrentScrapes = 1 << 40 }, "MaxConcurrentScrapes", "MaxConcurrentScrapes 1099511627776 is more than 1000000"},
 		{"body cap", func(c *PodScrapingSourceConfig) { c.MaxBodyBytes = -1 }, "MaxBodyBytes", "MaxBodyBytes -1 is negative"},
 		{"sample limit", func(c *PodScrapingSourceConfig) { c.SampleLimit = -1 }, "SampleLimit", "SampleLimit -1 is negative"},
 		{"interval", func(c *PodScrapingSourceConfig) { c.ScrapeInterval = -time.Second }, "ScrapeInterval", "ScrapeInterval -1s is negative"},
