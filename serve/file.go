@@ -326,6 +326,13 @@ func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
 			return ServiceConfig{}, fieldError{key: f.key, err: fmt.Errorf("%s is negative", time.Duration(f.d))}
 		}
 	}
+	// Caught here too, though Config.validate would, to name the file, the line and the key.
+	if s.Interval > 0 && time.Duration(s.Interval) < minInterval {
+		return ServiceConfig{}, fieldError{key: "interval", err: fmt.Errorf("%s is shorter than %s: %s", time.Duration(s.Interval), minInterval, whyMinInterval)}
+	}
+	if s.Timeout > 0 && time.Duration(s.Timeout) < minInterval {
+		return ServiceConfig{}, fieldError{key: "timeout", err: fmt.Errorf("%s is shorter than %s: no pod answers within it, and every query reading the Service would answer 503", time.Duration(s.Timeout), minInterval)}
+	}
 	if s.Interval > 0 && s.Timeout > s.Interval {
 		// Caught here too, though Config.validate would, to name the file's fields.
 		return ServiceConfig{}, keyError("timeout", "timeout %s is greater than interval %s", time.Duration(s.Timeout), time.Duration(s.Interval))

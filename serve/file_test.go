@@ -186,7 +186,8 @@ func TestLoadFileSourceErrorsAtTheKeysLine(t *testing.T) {
 }
 
 // A value the file's own checks refuse is at its key's line too, not at the Service's
-// first line: a port out of range, a timeout above the interval, a negative sampleLimit
+// first line: a port out of range, a timeout above the interval, an interval or timeout
+// under a millisecond, a negative sampleLimit
 // or seriesLimit, a tokenFile with a secret or missing, a caFile missing or without a
 // certificate.
 func TestLoadFileServiceErrorsAtTheKeysLine(t *testing.T) {
@@ -201,6 +202,9 @@ func TestLoadFileServiceErrorsAtTheKeysLine(t *testing.T) {
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"port", head + "  namespace: ns\n  port: 70000\n", "line 6: services[1] (epp): port 70000 is outside 1-65535"},
 		{"timeout above interval", head + "  port: 9090\n  timeout: 10s\n  interval: 5s\n", "line 6: services[1] (epp): timeout 10s is greater than interval 5s"},
+		// Config.validate refuses them too, but naming neither the file nor the line.
+		{"interval under a millisecond", head + "  port: 9090\n  interval: 500us\n", "line 6: services[1] (epp): interval: 500µs is shorter than 1ms: the history's timestamps are milliseconds"},
+		{"timeout under a millisecond", head + "  port: 9090\n  timeout: 500us\n", "line 6: services[1] (epp): timeout: 500µs is shorter than 1ms: no pod answers within it"},
 		{"sampleLimit", head + "  port: 9090\n  sampleLimit: -1\n", "line 6: services[1] (epp): sampleLimit -1 is negative"},
 		{"seriesLimit", head + "  port: 9090\n  seriesLimit: -1\n", "line 6: services[1] (epp): seriesLimit -1 is negative"},
 		{"tokenFile with secret", head + "  port: 9090\n  secret: s\n  tokenFile: token\n", "line 7: services[1] (epp): secret and tokenFile are mutually exclusive"},
