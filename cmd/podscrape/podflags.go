@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -147,14 +148,12 @@ func (o *podFlags) connect(ctx context.Context, kube *kubeFlags, service string)
 		SampleLimit:                  o.sampleLimit,
 		MaxBodyBytes:                 int64(o.bodySizeLimit),
 	}
-	// The library's own checks before any API request (a source is built without one):
-	// a setting it refuses is a usage error of every command alike, not a Secret's read
-	// or a refused connection first.
-	check, err := pod.NewPodScrapingSource(ctx, c, cfg)
-	if err != nil {
-		return nil, cfg, usagef("%w", err)
+	// The library's own checks before any API request: a setting it refuses is a usage
+	// error of every command alike, naming the flag, not a Secret's read or a refused
+	// connection first.
+	if err := cfg.Validate(); err != nil {
+		return nil, cfg, usagef("%w", flagError(err))
 	}
-	check.Close()
 	if o.secret != "" {
 		ns := o.secretNamespace
 		if ns == "" {
@@ -165,6 +164,39 @@ func (o *podFlags) connect(ctx context.Context, kube *kubeFlags, service string)
 		}
 	}
 	return c, cfg, nil
+}
+
+// sourceFlags are the flags (or argument) setting each PodScrapingSourceConfig field
+// that connect sets, by the field's Go name, as pod.ConfigError names it.
+var sourceFlags = map[string]string{
+	"ServiceName":                  "SERVICE",
+	"ServiceNamespace":             "namespace (-n, or the kubeconfig context's)",
+	"MetricsPort":                  "--port",
+	"MetricsPath":                  "--path",
+	"MetricsScheme":                "--scheme",
+	"MetricsReaderSecretName":      "--secret",
+	"MetricsReaderSecretNamespace": "--secret-namespace",
+	"MetricsReaderSecretKey":       "--secret-key",
+	"BearerToken":                  "--token",
+	"ScrapeTimeout":                "--timeout",
+	"MaxConcurrentScrapes":         "--concurrency",
+	"TLSCAData":                    "--pod-ca-file",
+	"TLSServerName":                "--pod-tls-server-name",
+	"InsecureSkipVerify":           "--pod-insecure-skip-tls-verify",
+	"SampleLimit":                  "--sample-limit",
+	"MaxBodyBytes":                 "--body-size-limit",
+}
+
+// flagError prefixes a refused config field's error with the flag that set it, so that a
+// usage error names the flag, whatever the library's wording.
+func flagError(err error) error {
+	var ce *pod.ConfigError
+	if errors.As(err, &ce) {
+		if flag, ok := sourceFlags[ce.Field]; ok {
+			return fmt.Errorf("%s: %w", flag, err)
+		}
+	}
+	return err
 }
 
 // validateNames refuses, as a usage error, names the API server could never hold (it

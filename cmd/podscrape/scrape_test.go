@@ -334,9 +334,9 @@ func TestUsageErrorsNameTheFlag(t *testing.T) {
 		{[]string{"scrape", "vllm", "--port", "1", "--bogus"}, "unknown flag: --bogus"},
 		// What the library refuses is a usage error of every command, found before the
 		// API is asked anything (the Secret read, here a "not found").
-		{[]string{"query", "up", "vllm", "--port", "1", "--path", "/m#x"}, `MetricsPath "/m#x" is not a path with an optional query`},
-		{[]string{"scrape", "vllm", "--port", "1", "--secret", "s", "--secret-key", "bad key"}, `MetricsReaderSecretKey "bad key" is not a valid Secret data key`},
-		{[]string{"query", "up", "vllm", "--port", "1", "--secret", "s", "--secret-key", "bad key"}, `MetricsReaderSecretKey "bad key" is not a valid Secret data key`},
+		{[]string{"query", "up", "vllm", "--port", "1", "--path", "/m#x"}, `--path: MetricsPath "/m#x" is not a path with an optional query`},
+		{[]string{"scrape", "vllm", "--port", "1", "--secret", "s", "--secret-key", "bad key"}, `--secret-key: MetricsReaderSecretKey "bad key" is not a valid Secret data key`},
+		{[]string{"query", "up", "vllm", "--port", "1", "--secret", "s", "--secret-key", "bad key"}, `--secret-key: MetricsReaderSecretKey "bad key" is not a valid Secret data key`},
 		{[]string{"scrap", "vllm"}, `unknown command "scrap"`},
 		{[]string{"demo", "extra"}, `unknown command "extra"`},
 		{[]string{"demo", "--interval", "0s"}, "--interval must be positive"},
