@@ -46,10 +46,11 @@
 // before the scrape the request waited for. Any other time, and every range query, is
 // evaluated as asked; a range query ending no later than its request's arrival
 // (Grafana's) scrapes nothing, as its answer cannot include the scrape. A query's scrape
-// re-phases the Service's interval scrapes: the next comes an interval after it less MaxAge/2 (at most
-// a quarter interval), so a client polling every interval is answered from it instead of
-// scraping and waiting for the pods at each poll: at once when the scrape lasts less
-// than that lead, else once the rest of it is done.
+// re-phases the Service's interval scrapes: the next comes an interval after it less a
+// lead, MaxAge/2 (at most a quarter interval) plus half the query's scrape's length (up
+// to half as much again), so a client polling every interval is answered from it instead
+// of scraping and waiting for the pods at each poll: at once when the scrape lasts no
+// longer than that lead, else once the rest of it is done.
 //
 // # Errors an autoscaler cannot misread
 //

@@ -345,22 +345,112 @@ func TestAPollerAtTheIntervalIsAnsweredFromTheLoop(t *testing.T) {
 	}
 }
 
-// scrapeLog records when a pod was scraped.
+// TestASlowScrapeIsStillAnsweredFromTheLoop: as TestAPollerAtTheIntervalIsAnsweredFromTheLoop,
+// of a Service whose scrape lasts more than half of MaxAge (its pods answer slowly, or
+// it has many). The loop's scrape after the poll's must start early enough to end before
+// the poll's next turn and late enough to be at most MaxAge old then: an interval after
+// the poll's, less half of MaxAge plus half of the scrape's length (here 3/4 of MaxAge,
+// the most, as the scrape lasts 5/8 of it). Before, the lead left
+// out the scrape's length: the loop's scrape started MaxAge/2 before the next poll and
+// was still under way when it came, and every poll waited for the rest of it.
+func TestASlowScrapeIsStillAnsweredFromTheLoop(t *testing.T) {
+	const interval, maxAge, slow = 8 * time.Second, 4 * time.Second, 2500 * time.Millisecond
+	svc := newService(t, "vllm", 1, waiting)
+	log := recordScrapesAfter(svc.Pods()[0], waiting, slow)
+	url := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: interval, MaxAge: maxAge})
+	poll := func(what string) vectorSample {
+		t.Helper()
+		code, r := query(t, url, "timestamp(vllm:num_requests_waiting)")
+		if v := vector(t, r); code != http.StatusOK || len(v) != 1 {
+			t.Fatalf("%s: got %d %q %s", what, code, r.Error, r.Data)
+		}
+		return vector(t, r)[0]
+	}
+	// The poller's phase: 4.5 s after the loop's latest scrape, past MaxAge, its scrape
+	// ending before the loop's next. The poll's time is the test's input (the schedule is
+	// in wall time): it waits for it, and tries the next interval if the machine held it
+	// past that window.
+	var demand time.Time
+	for attempt := 0; demand.IsZero(); attempt++ {
+		if attempt == 5 {
+			t.Fatal("no poll landed between MaxAge and the loop's next scrape in 5 intervals")
+		}
+		all := log.since(time.Time{})
+		last := all[len(all)-1]
+		at := last.Add(4500 * time.Millisecond)
+		time.Sleep(time.Until(at))
+		if time.Since(last) > interval-slow-300*time.Millisecond || len(log.since(last)) > 0 {
+			continue
+		}
+		poll("first poll")
+		if s := log.since(at); len(s) > 0 {
+			demand = s[0]
+		}
+	}
+	next := demand.Add(interval)
+	time.Sleep(time.Until(next))
+	sent := time.Now()
+	v := poll("second poll")
+	took := time.Since(sent)
+	between := log.since(demand)
+	if len(between) != 1 || !between[0].Before(sent) {
+		t.Fatalf("scrapes after the first poll's, at %v from it: want one, the loop's, before the next poll at %s", offsets(between, demand), interval)
+	}
+	ended, ok := log.answered(between[0])
+	if !ok || !ended.Before(sent) {
+		t.Errorf("the loop's scrape started %s before the next poll and lasted %s: the poll waited %s for the rest of it", sent.Sub(between[0]), slow, took)
+	}
+	ts, err := strconv.ParseFloat(v.Value[1].(string), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if age := sent.Sub(time.UnixMilli(int64(ts * 1000))); age > maxAge+time.Millisecond {
+		t.Errorf("the second poll's sample was scraped %s before it was sent, more than MaxAge (%s)", age, maxAge)
+	}
+}
+
+// scrapeLog records when a pod was scraped, and when it answered.
 type scrapeLog struct {
-	mu    sync.Mutex
-	times []time.Time
+	mu      sync.Mutex
+	times   []time.Time
+	answers map[time.Time]time.Time // by the scrape's time
 }
 
 // recordScrapes makes p answer body and records the time of each scrape of it.
 func recordScrapes(p *podscrapetest.Pod, body string) *scrapeLog {
-	l := &scrapeLog{}
-	p.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	return recordScrapesAfter(p, body, 0)
+}
+
+// recordScrapesAfter is recordScrapes of a pod that answers each scrape latency after it
+// came (or not, when the scraper gives up first), and records when it answered.
+func recordScrapesAfter(p *podscrapetest.Pod, body string, latency time.Duration) *scrapeLog {
+	l := &scrapeLog{answers: map[time.Time]time.Time{}}
+	p.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		came := time.Now()
 		l.mu.Lock()
-		l.times = append(l.times, time.Now())
+		l.times = append(l.times, came)
 		l.mu.Unlock()
+		if latency > 0 {
+			select {
+			case <-time.After(latency): // the pod's latency
+			case <-r.Context().Done():
+				return
+			}
+		}
 		_, _ = io.WriteString(w, body)
+		l.mu.Lock()
+		l.answers[came] = time.Now()
+		l.mu.Unlock()
 	}))
 	return l
+}
+
+// answered returns when the pod answered the scrape that came at came, if it did.
+func (l *scrapeLog) answered(came time.Time) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t, ok := l.answers[came]
+	return t, ok
 }
 
 // since returns the times of the scrapes after t, oldest first.

@@ -11,18 +11,38 @@ import "time"
 // every pollingInterval), so its polls keep one phase against the loop's. When that phase
 // puts a poll more than MaxAge after the loop's scrape, the poll scrapes and waits for
 // it; a loop that kept its phase would then scrape again just after each poll and never
-// be fresh enough for the next one, so every poll would wait for the pods. Scraping the
-// lead before the poll's next turn (an interval on) instead answers that poll from the
-// loop's scrape, at most the lead old: half of MaxAge, and at most a quarter of the
-// interval so that the loop's scrapes stay three quarters of an interval or more apart.
+// be fresh enough for the next one, so every poll would wait for the pods. Starting a
+// scrape the lead before the poll's next turn (an interval on) instead answers that poll
+// from the loop's scrape, when the scrape has ended by then and started at most MaxAge
+// before: a lead between the scrape's length and MaxAge.
+//
+// The lead's base is half of MaxAge, at most a quarter of the interval: the middle of
+// the times a scrape lasting no time answers the poll from. A scrape lasting longer than
+// the base that started the base before the poll would still be under way when the poll
+// came, and the poll would wait for the rest of it; so half the demand scrape's length
+// is added, up to half the base. That puts a scrape lasting up to the base in the middle
+// of the times it answers the poll from: with a base of MaxAge/2, it ends (MaxAge -
+// length)/2 before the poll, and starts as long after MaxAge before it. A longer one
+// starts no earlier: a poll more than MaxAge after the loop's scrape started scrapes and
+// waits for the whole of its own scrape (an autoscaler's period drifts late by its own
+// work), so a quarter of MaxAge is kept for that. A scrape lasting more than 3/4 of
+// MaxAge is still under way when the poll comes, which waits for the rest of it (less
+// than with the base alone). The lead is at most three eighths of the interval, so the
+// loop's scrapes stay five eighths of an interval or more apart.
 type schedule struct {
-	interval, lead time.Duration
+	interval, base time.Duration
 	next           time.Time // the next scrape's time
 }
 
 // newSchedule returns the schedule of a loop whose first scrape was at first.
 func newSchedule(first time.Time, interval, maxAge time.Duration) schedule {
-	return schedule{interval: interval, lead: max(0, min(maxAge/2, interval/4)), next: first.Add(interval)}
+	return schedule{interval: interval, base: max(0, min(maxAge/2, interval/4)), next: first.Add(interval)}
+}
+
+// lead returns how long before the poll's next turn the loop scrapes after a demand
+// scrape that lasted took.
+func (s *schedule) lead(took time.Duration) time.Duration {
+	return s.base + max(0, min(took, s.base))/2
 }
 
 // scraped moves next on to the first time of the phase after start, when the loop's
@@ -38,7 +58,8 @@ func (s *schedule) scraped(start time.Time) {
 	}
 }
 
-// demanded re-phases the schedule after a query's scrape that started at start.
-func (s *schedule) demanded(start time.Time) {
-	s.next = start.Add(s.interval - s.lead)
+// demanded re-phases the schedule after a query's scrape that started at start and
+// lasted took.
+func (s *schedule) demanded(start time.Time, took time.Duration) {
+	s.next = start.Add(s.interval - s.lead(took))
 }

@@ -6,38 +6,51 @@ import (
 )
 
 // TestScheduleLeadsThePollAfterADemandScrape: after a query's scrape at T, the loop's
-// next scrape is an interval on less the lead (half of MaxAge, at most a quarter of the
-// interval), and from there every interval; a scrape that outlasts the interval is
-// followed by one at once, and the other ticks it missed are dropped.
+// next scrape is an interval on less the lead: half of MaxAge (at most a quarter of the
+// interval), plus half the query's scrape's length up to half that again; and from there
+// every interval. A scrape that outlasts the interval is followed by one at once, and the
+// other ticks it missed are dropped.
 func TestScheduleLeadsThePollAfterADemandScrape(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	const ms = time.Millisecond
 	for _, c := range []struct {
 		name             string
 		interval, maxAge time.Duration
+		took             time.Duration // the demand scrape's length
 		lead             time.Duration
 	}{
-		{"half of max-age", time.Second, 300 * time.Millisecond, 150 * time.Millisecond},
-		{"capped at a quarter interval", time.Second, 900 * time.Millisecond, 250 * time.Millisecond},
-		{"the benchmark's: max-age half the interval", time.Second, 500 * time.Millisecond, 250 * time.Millisecond},
-		{"max-age over the interval", 15 * time.Second, time.Minute, 3750 * time.Millisecond},
-		{"no max-age", 15 * time.Second, 0, 0},
+		{"half of max-age", time.Second, 300 * ms, 0, 150 * ms},
+		{"capped at a quarter interval", time.Second, 900 * ms, 0, 250 * ms},
+		{"the benchmark's: max-age half the interval", time.Second, 500 * ms, 2 * ms, 251 * ms},
+		{"max-age over the interval", 15 * time.Second, time.Minute, 0, 3750 * ms},
+		{"no max-age", 15 * time.Second, 0, 0, 0},
+		// A scrape lasting up to half of MaxAge: it ends as long before the poll as
+		// MaxAge is after its start.
+		{"a scrape of a fifth of max-age", 15 * time.Second, 2 * time.Second, 400 * ms, 1200 * ms},
+		{"a scrape of half max-age", 15 * time.Second, 2 * time.Second, time.Second, 1500 * ms},
+		// Longer: it starts 3/4 of MaxAge before the poll, a quarter of MaxAge kept for
+		// a poll that comes late; past 3/4 of MaxAge the poll joins it under way.
+		{"a scrape of 0.7 max-age", 15 * time.Second, 2 * time.Second, 1400 * ms, 1500 * ms},
+		{"a scrape longer than max-age", 15 * time.Second, 2 * time.Second, 7 * time.Second, 1500 * ms},
+		{"a slow scrape, max-age over the interval", time.Second, 2 * time.Second, 200 * ms, 350 * ms},
+		{"a slow scrape, capped at 3/8 interval", time.Second, 2 * time.Second, 900 * ms, 375 * ms},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := newSchedule(t0, c.interval, c.maxAge)
 			if want := t0.Add(c.interval); !s.next.Equal(want) {
 				t.Fatalf("first next %v, want %v", s.next, want)
 			}
-			s.scraped(s.next.Add(10 * time.Millisecond))
+			s.scraped(s.next.Add(10 * ms))
 			if want := t0.Add(2 * c.interval); !s.next.Equal(want) {
 				t.Fatalf("after the loop's scrape: next %v, want %v (the phase kept)", s.next, want)
 			}
 			demand := t0.Add(2*c.interval + c.interval*3/5)
-			s.demanded(demand)
+			s.demanded(demand, c.took)
 			if want := demand.Add(c.interval - c.lead); !s.next.Equal(want) {
-				t.Fatalf("after a demand scrape at %v: next %v, want %v (an interval on, less a lead of %v)", demand, s.next, want, c.lead)
+				t.Fatalf("after a demand scrape at %v lasting %s: next %v, want %v (an interval on, less a lead of %v)", demand, c.took, s.next, want, c.lead)
 			}
 			at := s.next
-			s.scraped(at.Add(10 * time.Millisecond))
+			s.scraped(at.Add(c.took))
 			if want := at.Add(c.interval); !s.next.Equal(want) {
 				t.Fatalf("the new phase: next %v, want %v", s.next, want)
 			}

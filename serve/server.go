@@ -153,7 +153,8 @@ func (svc *service) loop(ctx context.Context, maxAge time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-svc.demands:
-			sched.demanded(*svc.demandStart.Load())
+			d := svc.demandState.Load()
+			sched.demanded(d.start, d.end.Sub(d.start))
 		case now := <-t.C:
 			start := time.Now()
 			_, _ = svc.scrape(ctx, want{asked: now, maxAge: svc.cfg.Interval / 4, tick: true})

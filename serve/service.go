@@ -25,10 +25,10 @@ type service struct {
 
 	scrapes *flight.Group[want, *scrapeState] // runs never overlap: appends stay in order
 	state   atomic.Pointer[scrapeState]       // the latest scrape; nil before the first
-	// demandStart is the start of the latest scrape a query took under MaxAge (with
-	// its monotonic reading); demands is signalled after each, for the loop to re-phase
-	// on it (schedule). Without a loop running, the signal waits unread.
-	demandStart atomic.Pointer[time.Time]
+	// demandState is the latest scrape a query took under MaxAge (its start and end
+	// with their monotonic readings); demands is signalled after each, for the loop to
+	// re-phase on it (schedule). Without a loop running, the signal waits unread.
+	demandState atomic.Pointer[scrapeState]
 	demands     chan struct{}
 	everUp      atomic.Bool // a pod was scraped successfully at least once
 	metrics     *serverMetrics
@@ -131,10 +131,10 @@ func (w scrapeWork) Merge(a, b want) want {
 func (w scrapeWork) Run(ctx context.Context, k want) (*scrapeState, error) {
 	st, err := w.s.scrapeOnce(ctx)
 	if err == nil && k.demand {
-		w.s.demandStart.Store(&st.start)
+		w.s.demandState.Store(st)
 		select {
 		case w.s.demands <- struct{}{}:
-		default: // the loop has a signal to read still; it reads the latest start
+		default: // the loop has a signal to read still; it reads the latest scrape
 		}
 	}
 	return st, err
