@@ -50,7 +50,8 @@
 // lead, MaxAge/2 (at most a quarter interval) plus half the query's scrape's length (up
 // to half as much again), so a client polling every interval is answered from it instead
 // of scraping and waiting for the pods at each poll: at once when the scrape lasts no
-// longer than that lead, else once the rest of it is done.
+// longer than that lead, else once the rest of it is done. A query that waits for the
+// rest of the loop's scrape re-phases the loop as its own scrape would.
 //
 // # Errors an autoscaler cannot misread
 //

@@ -358,54 +358,86 @@ func TestASlowScrapeIsStillAnsweredFromTheLoop(t *testing.T) {
 	svc := newService(t, "vllm", 1, waiting)
 	log := recordScrapesAfter(svc.Pods()[0], waiting, slow)
 	url := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: interval, MaxAge: maxAge})
-	poll := func(what string) vectorSample {
-		t.Helper()
-		code, r := query(t, url, "timestamp(vllm:num_requests_waiting)")
-		if v := vector(t, r); code != http.StatusOK || len(v) != 1 {
-			t.Fatalf("%s: got %d %q %s", what, code, r.Error, r.Data)
-		}
-		return vector(t, r)[0]
+	demand := pollPastMaxAge(t, url, log, interval)
+	time.Sleep(time.Until(demand.Add(interval))) // the poller's next turn
+	answeredFromTheLoop(t, "the second poll", url, log, demand, maxAge)
+}
+
+// TestAPollThatWaitsForTheLoopsScrapeRephasesIt: a poll that comes while the loop's
+// scrape is under way (the Service's scrape grew longer than the lead, as its pods got
+// slower or more) waits for the rest of it. That poll re-phases the loop as a scrape of
+// its own would, on the scrape's new length, so the next poll is answered at once. Before,
+// only a query's own scrape re-phased the loop, and every poll waited for the rest of the
+// loop's scrape until the poller's phase drifted out of it.
+func TestAPollThatWaitsForTheLoopsScrapeRephasesIt(t *testing.T) {
+	const interval, maxAge, slow = 8 * time.Second, 4 * time.Second, 2500 * time.Millisecond
+	svc := newService(t, "vllm", 1, waiting)
+	log := recordScrapesAfter(svc.Pods()[0], waiting, 0)
+	url := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: interval, MaxAge: maxAge})
+	demand := pollPastMaxAge(t, url, log, interval) // a quick scrape: a lead of MaxAge/2
+	log.setLatency(slow)
+	time.Sleep(time.Until(demand.Add(interval)))
+	sent := time.Now()
+	if code, r := query(t, url, "sum(vllm:num_requests_waiting)"); code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Fatalf("second poll: got %d %q %s", code, r.Error, r.Data)
 	}
-	// The poller's phase: 4.5 s after the loop's latest scrape, past MaxAge, its scrape
-	// ending before the loop's next. The poll's time is the test's input (the schedule is
-	// in wall time): it waits for it, and tries the next interval if the machine held it
-	// past that window.
-	var demand time.Time
-	for attempt := 0; demand.IsZero(); attempt++ {
-		if attempt == 5 {
-			t.Fatal("no poll landed between MaxAge and the loop's next scrape in 5 intervals")
-		}
+	if between := log.since(demand); len(between) != 1 || !between[0].Before(sent) {
+		t.Fatalf("scrapes after the first poll's, at %v from it: want one, the loop's, under way when the second poll came at %s", offsets(between, demand), sent.Sub(demand))
+	}
+	time.Sleep(time.Until(sent.Add(interval)))
+	answeredFromTheLoop(t, "the third poll", url, log, sent, maxAge)
+}
+
+// pollPastMaxAge polls url, as a client polling every interval would, at a phase 4.5 s
+// after the loop's latest scrape (past a MaxAge of 4 s, the poll's scrape ending before
+// the loop's next), and returns when the pod saw that poll's scrape. The poll's time is
+// the test's input (the schedule is in wall time): it waits for it, and tries the next
+// interval if the machine held it past that window.
+func pollPastMaxAge(t *testing.T, url string, log *scrapeLog, interval time.Duration) time.Time {
+	t.Helper()
+	for range 5 {
 		all := log.since(time.Time{})
 		last := all[len(all)-1]
 		at := last.Add(4500 * time.Millisecond)
 		time.Sleep(time.Until(at))
-		if time.Since(last) > interval-slow-300*time.Millisecond || len(log.since(last)) > 0 {
+		if time.Since(last) > interval-log.latency()-300*time.Millisecond || len(log.since(last)) > 0 {
 			continue
 		}
-		poll("first poll")
+		if code, r := query(t, url, "sum(vllm:num_requests_waiting)"); code != http.StatusOK || len(vector(t, r)) != 1 {
+			t.Fatalf("first poll: got %d %q %s", code, r.Error, r.Data)
+		}
 		if s := log.since(at); len(s) > 0 {
-			demand = s[0]
+			return s[0]
 		}
 	}
-	next := demand.Add(interval)
-	time.Sleep(time.Until(next))
+	t.Fatal("no poll landed between MaxAge and the loop's next scrape in 5 intervals")
+	return time.Time{}
+}
+
+// answeredFromTheLoop polls url now and checks that the poll was answered from the
+// loop's one scrape since from, ended before the poll was sent, and at most maxAge old.
+func answeredFromTheLoop(t *testing.T, what, url string, log *scrapeLog, from time.Time, maxAge time.Duration) {
+	t.Helper()
 	sent := time.Now()
-	v := poll("second poll")
+	code, r := query(t, url, "timestamp(vllm:num_requests_waiting)")
 	took := time.Since(sent)
-	between := log.since(demand)
+	v := vector(t, r)
+	if code != http.StatusOK || len(v) != 1 {
+		t.Fatalf("%s: got %d %q %s", what, code, r.Error, r.Data)
+	}
+	between := log.since(from)
 	if len(between) != 1 || !between[0].Before(sent) {
-		t.Fatalf("scrapes after the first poll's, at %v from it: want one, the loop's, before the next poll at %s", offsets(between, demand), interval)
+		t.Fatalf("%s: scrapes since %s before it, at %v from then: want one, the loop's, before it", what, sent.Sub(from), offsets(between, from))
 	}
-	ended, ok := log.answered(between[0])
-	if !ok || !ended.Before(sent) {
-		t.Errorf("the loop's scrape started %s before the next poll and lasted %s: the poll waited %s for the rest of it", sent.Sub(between[0]), slow, took)
+	if ended, ok := log.answered(between[0]); !ok || !ended.Before(sent) {
+		t.Errorf("%s: the loop's scrape started %s before it and lasted %s: the poll waited %s for the rest of it", what, sent.Sub(between[0]), log.latency(), took)
 	}
-	ts, err := strconv.ParseFloat(v.Value[1].(string), 64)
+	ts, err := strconv.ParseFloat(v[0].Value[1].(string), 64)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if age := sent.Sub(time.UnixMilli(int64(ts * 1000))); age > maxAge+time.Millisecond {
-		t.Errorf("the second poll's sample was scraped %s before it was sent, more than MaxAge (%s)", age, maxAge)
+		t.Errorf("%s: its sample was scraped %s before it was sent, more than MaxAge (%s)", what, age, maxAge)
 	}
 }
 
@@ -414,6 +446,7 @@ type scrapeLog struct {
 	mu      sync.Mutex
 	times   []time.Time
 	answers map[time.Time]time.Time // by the scrape's time
+	delay   atomic.Int64            // the pod's latency, in nanoseconds
 }
 
 // recordScrapes makes p answer body and records the time of each scrape of it.
@@ -422,17 +455,19 @@ func recordScrapes(p *podscrapetest.Pod, body string) *scrapeLog {
 }
 
 // recordScrapesAfter is recordScrapes of a pod that answers each scrape latency after it
-// came (or not, when the scraper gives up first), and records when it answered.
+// came (or not, when the scraper gives up first; setLatency changes it), and records
+// when it answered.
 func recordScrapesAfter(p *podscrapetest.Pod, body string, latency time.Duration) *scrapeLog {
 	l := &scrapeLog{answers: map[time.Time]time.Time{}}
+	l.setLatency(latency)
 	p.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		came := time.Now()
 		l.mu.Lock()
 		l.times = append(l.times, came)
 		l.mu.Unlock()
-		if latency > 0 {
+		if d := l.latency(); d > 0 {
 			select {
-			case <-time.After(latency): // the pod's latency
+			case <-time.After(d): // the pod's latency
 			case <-r.Context().Done():
 				return
 			}
@@ -444,6 +479,12 @@ func recordScrapesAfter(p *podscrapetest.Pod, body string, latency time.Duration
 	}))
 	return l
 }
+
+// setLatency makes the pod answer the scrapes that come from now on d after they come.
+func (l *scrapeLog) setLatency(d time.Duration) { l.delay.Store(int64(d)) }
+
+// latency returns the pod's latency.
+func (l *scrapeLog) latency() time.Duration { return time.Duration(l.delay.Load()) }
 
 // answered returns when the pod answered the scrape that came at came, if it did.
 func (l *scrapeLog) answered(came time.Time) (time.Time, bool) {

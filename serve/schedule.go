@@ -3,9 +3,9 @@ package serve
 import "time"
 
 // schedule is when a Service's loop scrapes next. The loop scrapes every interval, on the
-// phase its first scrape set, until a query takes a scrape under MaxAge (a demand scrape):
-// then its next scrape comes an interval after that one, less a lead, and its phase
-// follows from there.
+// phase its first scrape set, until a query under MaxAge takes a scrape, or waits for
+// the loop's under way (a demand): then its next scrape comes an interval after that
+// query, less a lead, and its phase follows from there.
 //
 // The lead is why. An autoscaler polls on a period of its own (the HPA every 15 s, KEDA
 // every pollingInterval), so its polls keep one phase against the loop's. When that phase
@@ -19,7 +19,7 @@ import "time"
 // The lead's base is half of MaxAge, at most a quarter of the interval: the middle of
 // the times a scrape lasting no time answers the poll from. A scrape lasting longer than
 // the base that started the base before the poll would still be under way when the poll
-// came, and the poll would wait for the rest of it; so half the demand scrape's length
+// came, and the poll would wait for the rest of it; so half the demand's scrape's length
 // is added, up to half the base. That puts a scrape lasting up to the base in the middle
 // of the times it answers the poll from: with a base of MaxAge/2, it ends (MaxAge -
 // length)/2 before the poll, and starts as long after MaxAge before it. A longer one
@@ -40,7 +40,7 @@ func newSchedule(first time.Time, interval, maxAge time.Duration) schedule {
 }
 
 // lead returns how long before the poll's next turn the loop scrapes after a demand
-// scrape that lasted took.
+// whose scrape lasted took.
 func (s *schedule) lead(took time.Duration) time.Duration {
 	return s.base + max(0, min(took, s.base))/2
 }
@@ -58,8 +58,16 @@ func (s *schedule) scraped(start time.Time) {
 	}
 }
 
-// demanded re-phases the schedule after a query's scrape that started at start and
-// lasted took.
-func (s *schedule) demanded(start time.Time, took time.Duration) {
-	s.next = start.Add(s.interval - s.lead(took))
+// demand is a scrape a query under MaxAge took or waited for, as the schedule re-phases
+// on it: when the query asked (the poll's time, for a poll: the scrape starts then, or
+// was under way already) and how long the scrape lasted.
+type demand struct {
+	asked time.Time
+	took  time.Duration
+}
+
+// demanded re-phases the schedule after a scrape that a query asking at asked took or
+// waited for, and that lasted took.
+func (s *schedule) demanded(asked time.Time, took time.Duration) {
+	s.next = asked.Add(s.interval - s.lead(took))
 }

@@ -73,3 +73,30 @@ func TestScheduleLeadsThePollAfterADemandScrape(t *testing.T) {
 		t.Errorf("after a scrape that started on the next tick: next %v, want %v", s.next, want)
 	}
 }
+
+// TestMergedWantsKeepTheEarliestPoll: the loop re-phases on the earliest query under
+// MaxAge that a scrape was taken or waited for; the loop's own tick, merged in, is not
+// a poll.
+func TestMergedWantsKeepTheEarliestPoll(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	var w scrapeWork
+	tick := func(at time.Duration) want { return want{asked: t0.Add(at), maxAge: time.Second, tick: true} }
+	poll := func(at time.Duration) want { return want{asked: t0.Add(at), maxAge: time.Second, demand: true} }
+	for _, c := range []struct {
+		name string
+		got  want
+		want time.Time
+	}{
+		{"a poll alone", poll(time.Second), t0.Add(time.Second)},
+		{"a tick alone", tick(time.Second), time.Time{}},
+		{"a later tick joining a poll", w.Merge(poll(time.Second), tick(2*time.Second)), t0.Add(time.Second)},
+		{"a later poll joining a tick", w.Merge(tick(time.Second), poll(2*time.Second)), t0.Add(2 * time.Second)},
+		{"polls, the later first", w.Merge(w.Merge(poll(3*time.Second), poll(2*time.Second)), tick(4*time.Second)), t0.Add(2 * time.Second)},
+		{"polls, a tick between", w.Merge(w.Merge(poll(2*time.Second), tick(3*time.Second)), poll(4*time.Second)), t0.Add(2 * time.Second)},
+		{"ticks", w.Merge(tick(time.Second), tick(2*time.Second)), time.Time{}},
+	} {
+		if got := c.got.pollTime(); !got.Equal(c.want) {
+			t.Errorf("%s: poll time %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -138,7 +138,7 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // loop scrapes svc now and then on its schedule: every interval, re-phased after each
-// scrape a query takes under maxAge (schedule says why). When a scrape is due, a
+// scrape a query under maxAge takes or waits for (schedule says why). When a scrape is due, a
 // query's scrape in flight stands in for it (it re-phases the schedule as it ends), and
 // so does a scrape started within the last quarter of an interval (a query's, whose
 // signal the loop has yet to read).
@@ -154,7 +154,7 @@ func (svc *service) loop(ctx context.Context, maxAge time.Duration) {
 			return
 		case <-svc.demands:
 			d := svc.demandState.Load()
-			sched.demanded(d.start, d.end.Sub(d.start))
+			sched.demanded(d.asked, d.took)
 		case now := <-t.C:
 			start := time.Now()
 			_, _ = svc.scrape(ctx, want{asked: now, maxAge: svc.cfg.Interval / 4, tick: true})

@@ -25,10 +25,11 @@ type service struct {
 
 	scrapes *flight.Group[want, *scrapeState] // runs never overlap: appends stay in order
 	state   atomic.Pointer[scrapeState]       // the latest scrape; nil before the first
-	// demandState is the latest scrape a query took under MaxAge (its start and end
-	// with their monotonic readings); demands is signalled after each, for the loop to
-	// re-phase on it (schedule). Without a loop running, the signal waits unread.
-	demandState atomic.Pointer[scrapeState]
+	// demandState is the latest scrape a query under MaxAge took or waited for (when
+	// it asked and how long the scrape lasted, with monotonic readings); demands is
+	// signalled after each, for the loop to re-phase on it (schedule). Without a loop
+	// running, the signal waits unread.
+	demandState atomic.Pointer[demand]
 	demands     chan struct{}
 	everUp      atomic.Bool // a pod was scraped successfully at least once
 	metrics     *serverMetrics
@@ -105,6 +106,16 @@ type want struct {
 	maxAge time.Duration
 	demand bool
 	tick   bool
+	polled time.Time // merged keys: the earliest asked of a query's ask under MaxAge
+}
+
+// pollTime returns when the earliest query asking under MaxAge of those w stands for
+// asked, or the zero time when none did.
+func (w want) pollTime() time.Time {
+	if w.polled.IsZero() && w.demand {
+		return w.asked
+	}
+	return w.polled
 }
 
 // scrapeWork runs a service's scrapes for its flight group.
@@ -125,22 +136,29 @@ func (w scrapeWork) Merge(a, b want) want {
 		m = b
 	}
 	m.demand = a.demand || b.demand
+	m.polled = a.pollTime()
+	if p := b.pollTime(); !p.IsZero() && (m.polled.IsZero() || p.Before(m.polled)) {
+		m.polled = p
+	}
 	return m
 }
 
 func (w scrapeWork) Run(ctx context.Context, k want) (*scrapeState, error) {
-	st, err := w.s.scrapeOnce(ctx)
-	if err == nil && k.demand {
-		w.s.demandState.Store(st)
-		select {
-		case w.s.demands <- struct{}{}:
-		default: // the loop has a signal to read still; it reads the latest scrape
-		}
-	}
-	return st, err
+	return w.s.scrapeOnce(ctx)
 }
 
-func (w scrapeWork) Finish(_ want, st *scrapeState, err error) (*scrapeState, error) {
+// Finish signals the loop to re-phase (schedule) after a scrape a query under MaxAge
+// took or waited for: its own, or the loop's that it joined under way (the Service's
+// scrape outlasted the lead, and the poll came before it ended), on the time of the
+// earliest such query and the scrape's length.
+func (w scrapeWork) Finish(k want, st *scrapeState, err error) (*scrapeState, error) {
+	if polled := k.pollTime(); err == nil && !polled.IsZero() {
+		w.s.demandState.Store(&demand{asked: polled, took: st.end.Sub(st.start)})
+		select {
+		case w.s.demands <- struct{}{}:
+		default: // the loop has a signal to read still; it reads the latest demand
+		}
+	}
 	return st, err
 }
 
