@@ -686,8 +686,8 @@ func TestAScrapeOutlastingTheIntervalIsFollowedAtOnce(t *testing.T) {
 // TestQueriesFarMoreOftenThanMaxAge: two clients querying without pause against a
 // loop whose interval is twice MaxAge. Each answer holds a sample scraped no more than
 // MaxAge before its request was sent (timestamp() of the pod's sample), and the pods
-// are scraped no more often than MaxAge (a query's scrape after any other) or three
-// quarters of an interval (the loop's after a query's): once per poll, not per query.
+// are scraped no more often than MaxAge (a query's scrape after any other) or five
+// eighths of an interval (the loop's after a query's): once per poll, not per query.
 func TestQueriesFarMoreOftenThanMaxAge(t *testing.T) {
 	const maxAge, interval = 200 * time.Millisecond, 400 * time.Millisecond
 	svc := newService(t, "vllm", 1, waiting)
