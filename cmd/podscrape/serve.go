@@ -63,6 +63,7 @@ type serveOptions struct {
 	interval            time.Duration
 	retention           time.Duration
 	maxAge              time.Duration
+	lookbackDelta       time.Duration
 	allowPartialWindows bool
 	auth                string
 	authTokenAudiences  []string
@@ -117,6 +118,7 @@ never an empty result; some pods failing is a warning. See docs/serve.md.`,
 	f.DurationVar(&o.interval, "interval", serve.DefaultInterval, "scrape interval of each Service (a Service of --config may set its own)")
 	f.DurationVar(&o.retention, "retention", history.DefaultRetention, "how long samples are kept for range queries")
 	f.DurationVar(&o.maxAge, "max-age", 0, "scrape before answering when the newest scrape is older than this (0: answer from the interval's scrapes)")
+	f.DurationVar(&o.lookbackDelta, "lookback-delta", history.DefaultLookbackDelta, "how far back an instant selector looks for a sample, as Prometheus' --query.lookback-delta; at least each Service's interval (or --max-age, when shorter) plus its timeout")
 	f.BoolVar(&o.allowPartialWindows, "allow-partial-windows", false, "answer increase()-like windows longer than the history with a warning instead of HTTP 422, and rate()-like ones over a single scrape with what else answers (empty, or or vector(0)'s 0) and the warning, instead of HTTP 422")
 	f.StringArrayVar(&o.podLabels, "pod-label", nil, "copy this pod label (a Kubernetes label key) onto the pods' series, as Prometheus' labelmap names it; repeat for more")
 	f.IntVar(&o.maxSamples, "query-max-samples", history.DefaultMaxSamples, "most samples one query may load into memory (about 22 bytes each while evaluated, more while its answer is written), as Prometheus' --query.max-samples; past it the query answers 422")
@@ -147,6 +149,8 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 		return usagef("--retention must be positive, got %s", o.retention)
 	case o.maxAge < 0:
 		return usagef("--max-age must not be negative, got %s", o.maxAge)
+	case o.lookbackDelta <= 0:
+		return usagef("--lookback-delta must be positive, got %s", o.lookbackDelta)
 	case o.maxAge > o.retention:
 		return usagef("--max-age %s is longer than --retention %s: a query's time up to --max-age before it arrived is read as now, so a time before the history would be answered with now's values", o.maxAge, o.retention)
 	case o.maxSamples <= 0:
@@ -206,11 +210,34 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 	case (o.maxAge == 0 || o.maxAge >= o.interval) && o.retention < o.interval+timeout:
 		return usagef("--retention %s is shorter than --interval %s plus --timeout %s: the history would not hold two scrapes, and every rate() and range window would answer 422 (or set a --max-age shorter than --interval, so that queries scrape too)",
 			o.retention, o.interval, timeout)
-	case history.DefaultLookbackDelta < next+timeout:
-		return usagef("%s %s plus --timeout %s is longer than the %s lookback delta of instant selectors: an instant query between two scrapes would find no sample and answer empty (scrape more often, or set a shorter --max-age, so that queries scrape first)",
-			flag, next, timeout, history.DefaultLookbackDelta)
+	case o.lookbackDelta < next+timeout:
+		return usagef("%s %s plus --timeout %s is longer than the %s lookback delta of instant selectors (--lookback-delta): an instant query between two scrapes would find no sample and answer empty (set --lookback-delta %s or more, scrape more often, or set a shorter --max-age, so that queries scrape first)",
+			flag, next, timeout, o.lookbackDelta, next+timeout)
 	}
 	return o.podFlags.validate(changed)
+}
+
+// checkLookback is serve.Config's check of the lookback delta against each Service of
+// --config, named by the flags: an instant selector must reach the newest sample from
+// just before the next scrape comes in (an interval later, or, under a shorter
+// --max-age, once the newest is that old), else an instant query then answers empty.
+func (o *serveOptions) checkLookback(services []serve.ServiceConfig) error {
+	for i, s := range services {
+		interval := cmp.Or(s.Interval, o.interval)
+		timeout := cmp.Or(s.Source.ScrapeTimeout, min(pod.DefaultScrapeTimeout, interval))
+		if interval <= 0 || timeout > interval {
+			continue // serve.New refuses it, naming the Service and the values
+		}
+		next, what := interval, "its interval"
+		if o.maxAge > 0 && o.maxAge < next {
+			next, what = o.maxAge, "--max-age"
+		}
+		if o.lookbackDelta < next+timeout {
+			return usagef("--config %s: services[%d] (%s/%s): %s %s plus its timeout %s is longer than the %s lookback delta of instant selectors (--lookback-delta): an instant query between two scrapes would find no sample and answer empty (set --lookback-delta %s or more, scrape it more often, or set a shorter --max-age, so that queries scrape first)",
+				o.config, i, s.Source.ServiceNamespace, s.Source.ServiceName, what, next, timeout, o.lookbackDelta, next+timeout)
+		}
+	}
+	return nil
 }
 
 // warnings are what serve says at start of settings it accepts that answer less than
@@ -242,9 +269,9 @@ func (o *serveOptions) warnings(services []serve.ServiceConfig) []string {
 			out = append(out, fmt.Sprintf("%s: --retention %s is shorter than its interval %s plus its timeout %s: its history holds two scrapes, for rate() and range windows, only while queries scrape it (--max-age %s) more often than that",
 				name, o.retention, interval, timeout, o.maxAge))
 		}
-		if history.DefaultLookbackDelta < reach {
-			out = append(out, fmt.Sprintf("%s: its interval %s plus its timeout %s is longer than the %s lookback delta: a query evaluated at an earlier time than its scrape (a past instant, a range query's steps) finds no sample of it between two interval scrapes, and answers empty",
-				name, interval, timeout, history.DefaultLookbackDelta))
+		if o.lookbackDelta < reach {
+			out = append(out, fmt.Sprintf("%s: its interval %s plus its timeout %s is longer than the %s lookback delta: a query evaluated at an earlier time than its scrape (a past instant, a range query's steps) finds no sample of it between two interval scrapes, and answers empty (--lookback-delta %s or more would find it)",
+				name, interval, timeout, o.lookbackDelta, reach))
 		}
 	}
 	return out
@@ -269,6 +296,9 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 		}
 		if services, err = serve.LoadFile(o.config, namespace); err != nil {
 			return usagef("--config: %w", err)
+		}
+		if err := o.checkLookback(services); err != nil {
+			return err
 		}
 		if c, err = client.New(restConfig, client.Options{}); err != nil {
 			return fmt.Errorf("client for %s: %w", restConfig.Host, err)
@@ -305,6 +335,7 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 		Interval:             o.interval,
 		Retention:            o.retention,
 		MaxAge:               o.maxAge,
+		LookbackDelta:        o.lookbackDelta,
 		AllowPartialWindows:  o.allowPartialWindows,
 		MaxSamples:           o.maxSamples,
 		MaxConcurrentQueries: o.maxConcurrency,
