@@ -149,7 +149,9 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	}
 	ans.warnings = append(ans.warnings, warnings...)
 	ans.warnings = append(ans.warnings, windowWarnings...)
-	engineWarnings, engineInfos := res.Warnings.AsStrings(p.expr, 10, 10)
+	// Unbounded here: respond bounds the answer's warnings and infos, these and serve's
+	// together, as Prometheus bounds its annotations.
+	engineWarnings, engineInfos := res.Warnings.AsStrings(p.expr, 0, 0)
 	ans.warnings = append(ans.warnings, engineWarnings...)
 	ans.infos = engineInfos
 	value := res.Value

@@ -104,9 +104,43 @@ func (resp *response) writeTo(stream *jsoniter.Stream) {
 	stream.WriteObjectEnd()
 }
 
-// respond writes data as a success, with warnings and infos.
+// respond writes data as a success, with warnings and infos, each bounded.
 func respond(w http.ResponseWriter, data any, warnings, infos []string) {
-	writeJSON(w, http.StatusOK, &response{Status: "success", Data: data, Warnings: warnings, Infos: infos})
+	writeJSON(w, http.StatusOK, &response{Status: "success", Data: data,
+		Warnings: bounded(warnings, "warning"), Infos: bounded(infos, "info")})
+}
+
+// maxAnnotations is how many warnings, and how many infos, one answer carries, as
+// Prometheus' API answers its annotations: a query over hundreds of Services, each with
+// a warning of its failed pods, would otherwise carry them all in every answer, and into
+// the logs of Grafana and KEDA, which log each.
+const maxAnnotations = 10
+
+// bounded is values without repeats (Prometheus keeps its annotations in a set), the
+// first maxAnnotations of them in their order, then, when there were more, one saying
+// how many more of kind ("warning", "info") were left out, in Prometheus' words.
+func bounded(values []string, kind string) []string {
+	if len(values) < 2 {
+		return values
+	}
+	out := make([]string, 0, min(len(values), maxAnnotations+1))
+	seen := make(map[string]bool, len(values))
+	omitted := 0
+	for _, v := range values {
+		if seen[v] {
+			continue
+		}
+		seen[v] = true
+		if len(out) < maxAnnotations {
+			out = append(out, v)
+		} else {
+			omitted++
+		}
+	}
+	if omitted > 0 {
+		out = append(out, fmt.Sprintf("%d more %s annotations omitted", omitted, kind))
+	}
+	return out
 }
 
 // respondError writes err as Prometheus' error envelope; an error that is not an
