@@ -20,7 +20,6 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 	"github.com/spf13/cobra"
-	"golang.org/x/net/netutil"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -35,8 +34,9 @@ var (
 	// serveReadTimeout bounds the read of a request, its body included, and how long a
 	// connection may stay idle between requests: Prometheus' --web.read-timeout.
 	serveReadTimeout = 5 * time.Minute
-	// serveMaxConnections is the most connections served at once; more wait to be
-	// accepted: Prometheus' --web.max-connections.
+	// serveMaxConnections is the most connections served at once: Prometheus'
+	// --web.max-connections. One more makes the connection idle the longest close, or,
+	// with none idle, waits to be accepted (connLimiter).
 	serveMaxConnections = 512
 	// serveMaxHeaderBytes bounds a request's line and headers. Go's default, which
 	// Prometheus keeps, is 1 MiB: a connection holds about 1.3 MiB while such headers
@@ -382,9 +382,14 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 	}
 	// Prometheus' web server's bounds: a client cannot hold connections for ever (a
 	// slow body, idle keep-alives) nor open them without end; and headers bounded so
-	// that the connections' fit in deploy/'s memory.
-	ln = netutil.LimitListener(ln, serveMaxConnections)
-	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: serveReadTimeout,
+	// that the connections' fit in deploy/'s memory. No WriteTimeout, as in Prometheus:
+	// Go counts it from the request's headers, so it would cut off a query still being
+	// evaluated within its 2m, the client getting a broken connection, not an error.
+	// Idle keep-alives are closed to make room for a new connection past the bound
+	// (connLimiter says why), and with it the kubelet's probes.
+	limiter := newConnLimiter(ln, serveMaxConnections)
+	ln = limiter
+	hs := &http.Server{Handler: handler, ConnState: limiter.ConnState, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: serveReadTimeout,
 		MaxHeaderBytes: serveMaxHeaderBytes, HTTP2: &http.HTTP2Config{MaxConcurrentStreams: serveMaxHTTP2Streams}}
 	scheme := "http"
 	if o.certificate != nil {
