@@ -232,9 +232,9 @@ func (o *serveOptions) checkLookback(services []serve.ServiceConfig) error {
 		if o.maxAge > 0 && o.maxAge < next {
 			next, what = o.maxAge, "--max-age"
 		}
-		if o.lookbackDelta < next+timeout {
+		if lookback := cmp.Or(o.lookbackDelta, history.DefaultLookbackDelta); lookback < next+timeout {
 			return usagef("--config %s: services[%d] (%s/%s): %s %s plus its timeout %s is longer than the %s lookback delta of instant selectors (--lookback-delta): an instant query between two scrapes would find no sample and answer empty (set --lookback-delta %s or more, scrape it more often, or set a shorter --max-age, so that queries scrape first)",
-				o.config, i, s.Source.ServiceNamespace, s.Source.ServiceName, what, next, timeout, o.lookbackDelta, next+timeout)
+				o.config, i, s.Source.ServiceNamespace, s.Source.ServiceName, what, next, timeout, lookback, next+timeout)
 		}
 	}
 	return nil
@@ -269,9 +269,9 @@ func (o *serveOptions) warnings(services []serve.ServiceConfig) []string {
 			out = append(out, fmt.Sprintf("%s: --retention %s is shorter than its interval %s plus its timeout %s: its history holds two scrapes, for rate() and range windows, only while queries scrape it (--max-age %s) more often than that",
 				name, o.retention, interval, timeout, o.maxAge))
 		}
-		if o.lookbackDelta < reach {
+		if lookback := cmp.Or(o.lookbackDelta, history.DefaultLookbackDelta); lookback < reach {
 			out = append(out, fmt.Sprintf("%s: its interval %s plus its timeout %s is longer than the %s lookback delta: a query evaluated at an earlier time than its scrape (a past instant, a range query's steps) finds no sample of it between two interval scrapes, and answers empty (--lookback-delta %s or more would find it)",
-				name, interval, timeout, o.lookbackDelta, reach))
+				name, interval, timeout, lookback, reach))
 		}
 	}
 	return out

@@ -129,6 +129,15 @@ func TestServeWarnsOfRetentionAndLookbackShorterThanAScrape(t *testing.T) {
 	if lookback := got[2]; strings.Contains(lookback, "scrapes nothing first (a past time") || !strings.Contains(lookback, "evaluated at an earlier time") {
 		t.Errorf("lookback warning: got %q, want it to say the queries evaluated at an earlier time, not that a past time scrapes nothing", lookback)
 	}
+	if !strings.Contains(got[2], "(--lookback-delta 10m30s or more would find it)") {
+		t.Errorf("lookback warning: got %q, want it to name the --lookback-delta that would find the sample", got[2])
+	}
+	// A --lookback-delta that reaches across the interval: no lookback warning.
+	o.lookbackDelta = 11 * time.Minute
+	if got := o.warnings([]serve.ServiceConfig{svc("epp", 10*time.Minute, 30*time.Second)}); len(got) != 1 || !strings.Contains(got[0], "--retention") {
+		t.Errorf("--lookback-delta 11m: got %q, want the --retention warning alone", got)
+	}
+	o.lookbackDelta = 0
 	o.maxAge = 0 // refused instead, by validate and serve.Config
 	if got := o.warnings([]serve.ServiceConfig{svc("epp", 10*time.Minute, 0)}); len(got) != 0 {
 		t.Errorf("without --max-age: warnings %q, want none", got)
