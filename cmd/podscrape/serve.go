@@ -221,13 +221,20 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 // --config, named by the flags: an instant selector must reach the newest sample from
 // just before the next scrape comes in (an interval later, or, under a shorter
 // --max-age, once the newest is that old), else an instant query then answers empty.
+// A Service's interval, timeout or retention that serve.Config refuses is left to it:
+// it checks them first, and says so.
 func (o *serveOptions) checkLookback(services []serve.ServiceConfig) error {
+	for _, s := range services {
+		interval := cmp.Or(s.Interval, o.interval)
+		timeout := cmp.Or(s.Source.ScrapeTimeout, min(pod.DefaultScrapeTimeout, interval))
+		if interval < time.Millisecond || timeout > interval || (s.Source.ScrapeTimeout > 0 && s.Source.ScrapeTimeout < time.Millisecond) ||
+			((o.maxAge == 0 || o.maxAge >= interval) && o.retention < interval+timeout) {
+			return nil
+		}
+	}
 	for i, s := range services {
 		interval := cmp.Or(s.Interval, o.interval)
 		timeout := cmp.Or(s.Source.ScrapeTimeout, min(pod.DefaultScrapeTimeout, interval))
-		if interval <= 0 || timeout > interval {
-			continue // serve.New refuses it, naming the Service and the values
-		}
 		next, what := interval, "its interval"
 		if o.maxAge > 0 && o.maxAge < next {
 			next, what = o.maxAge, "--max-age"

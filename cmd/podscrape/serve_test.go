@@ -431,7 +431,7 @@ func TestServeSettingsAreCheckedBeforeTheAPIServer(t *testing.T) {
 		{"services:\n- name: vllm\n  namespace: Bad_NS\n  port: 8000\n", nil, "Bad_NS"},
 		{"services:\n- name: vllm\n  port: 8000\n  timeout: 20s\n", nil, "ScrapeTimeout 20s is greater than the scrape interval 15s"},
 		{"services:\n- name: vllm\n  port: 8000\n  interval: 11m\n", nil, "/vllm): Retention 10m0s is shorter than the scrape interval 11m0s plus the scrape timeout 5s"},
-		{"services:\n- name: vllm\n  port: 8000\n  interval: 5m\n", nil, "/vllm): LookbackDelta 5m0s is shorter than the scrape interval 5m0s plus the scrape timeout 5s"},
+		{"services:\n- name: vllm\n  port: 8000\n  interval: 5m\n", nil, "/vllm): its interval 5m0s plus its timeout 5s is longer than the 5m0s lookback delta of instant selectors (--lookback-delta)"},
 		{"services:\n- name: vllm\n  port: 8000\n  podLabels: ['not a key!']\n", nil, "not a key!"},
 		{"", []string{"serve", "vllm", "--port", "8000", "--pod-label", "not a key!"}, "not a key!"},
 	} {
