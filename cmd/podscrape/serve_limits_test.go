@@ -75,8 +75,9 @@ func TestServeClosesSlowAndIdleConnections(t *testing.T) {
 }
 
 // TestServeBoundsConnections: serve serves at most Prometheus' --web.max-connections
-// (512, fewer here) connections at once; one more waits to be accepted until one
-// closes. Without the bound a client opening connections without end made serve hold
+// (512, fewer here) connections at once; one more, none of them idle (connected, no
+// request read yet), waits to be accepted until one closes (an idle one would be closed
+// for it: TestServeProbesAnswerPastIdleConnections). Without the bound a client opening connections without end made serve hold
 // a goroutine and buffers for each, up to running out of memory.
 func TestServeBoundsConnections(t *testing.T) {
 	defer func(n int) { serveMaxConnections = n }(serveMaxConnections)
