@@ -59,7 +59,7 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 		default:
 		}
 		if l.closeIdlest() {
-			continue // its slot is free, unless a connection closing gave it already
+			continue // its slot was given back as it closed: take it
 		}
 		select {
 		case l.slots <- struct{}{}:
