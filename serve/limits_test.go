@@ -23,43 +23,7 @@ import (
 func TestConcurrentQueriesAreBounded(t *testing.T) {
 	svc := newService(t, "vllm", 1, waiting)
 	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 4 * time.Minute})
-
-	var evaluating atomic.Int32
-	entered := make(chan struct{}, 2*serve.DefaultMaxConcurrentQueries)
-	release := make(chan struct{})
-	serve.SetOnQuerier(srv, func() {
-		if evaluating.Add(1) > serve.DefaultMaxConcurrentQueries {
-			return // past the bound: not held, so that the test fails rather than hangs
-		}
-		entered <- struct{}{}
-		<-release
-	})
-	var wg sync.WaitGroup
-	codes := make(chan int, serve.DefaultMaxConcurrentQueries)
-	for range serve.DefaultMaxConcurrentQueries {
-		wg.Go(func() {
-			code, _ := query(t, base, "vllm:num_requests_waiting")
-			codes <- code
-		})
-	}
-	defer func() {
-		close(release)
-		wg.Wait()
-		close(codes)
-		for code := range codes {
-			if code != http.StatusOK {
-				t.Errorf("a held query answered %d once released, want 200", code)
-			}
-		}
-	}()
-	timeout := time.After(30 * time.Second)
-	for range serve.DefaultMaxConcurrentQueries {
-		select {
-		case <-entered:
-		case <-timeout:
-			t.Fatalf("%d queries evaluating after 30s, want %d", evaluating.Load(), serve.DefaultMaxConcurrentQueries)
-		}
-	}
+	evaluating := holdEverySlot(t, srv, base, 0)
 
 	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"vllm:num_requests_waiting"}, "timeout": {"200ms"}})
 	if code != http.StatusServiceUnavailable || r.ErrorType != "timeout" {
@@ -179,4 +143,57 @@ func TestMaxSamplesBoundsAQuery(t *testing.T) {
 			t.Errorf("New(MaxSamples %d, MaxConcurrentQueries %d): %v, want a negative bound refused", cfg.MaxSamples, cfg.MaxConcurrentQueries, err)
 		}
 	}
+}
+
+// holdEverySlot starts queries of srv at base that fill its MaxConcurrentQueries
+// evaluation slots (DefaultMaxConcurrentQueries), each held in its querier until the
+// test ends, and extra more that wait for a slot; it returns once every slot is held,
+// with the count of queries that reached a querier. A query past the bound is not held,
+// so that a broken bound fails the test rather than hangs it. When the test ends, the
+// queries are let go, and each must answer 200.
+func holdEverySlot(t *testing.T, srv *serve.Server, base string, extra int) *atomic.Int32 {
+	t.Helper()
+	evaluating := new(atomic.Int32)
+	entered := make(chan struct{}, 2*serve.DefaultMaxConcurrentQueries+extra)
+	release := make(chan struct{})
+	serve.SetOnQuerier(srv, func() {
+		if evaluating.Add(1) > serve.DefaultMaxConcurrentQueries {
+			return
+		}
+		entered <- struct{}{}
+		<-release
+	})
+	var wg sync.WaitGroup
+	codes := make(chan int, serve.DefaultMaxConcurrentQueries+extra)
+	for range serve.DefaultMaxConcurrentQueries + extra {
+		wg.Go(func() {
+			resp, err := http.Get(base + "/api/v1/query?" + url.Values{"query": {"vllm:num_requests_waiting"}}.Encode())
+			if err != nil {
+				codes <- 0
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		})
+	}
+	t.Cleanup(func() {
+		close(release)
+		wg.Wait()
+		close(codes)
+		for code := range codes {
+			if code != http.StatusOK {
+				t.Errorf("a held query answered %d once released, want 200", code)
+			}
+		}
+	})
+	timeout := time.After(30 * time.Second)
+	for range serve.DefaultMaxConcurrentQueries {
+		select {
+		case <-entered:
+		case <-timeout:
+			t.Fatalf("%d queries evaluating after 30s, want %d", evaluating.Load(), serve.DefaultMaxConcurrentQueries)
+		}
+	}
+	return evaluating
 }
