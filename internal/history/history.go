@@ -521,6 +521,14 @@ func (h *History) truncate() {
 // there is a value, not a staleness marker: a series still exposed, whose pods' scrapes
 // failed for longer than rng or which began within it, rather than one gone (or none).
 func (h *History) PairWithin(ms []*labels.Matcher, from, to time.Time, rng time.Duration) (pair, live bool) {
+	return h.PairWhere(ms, from, to, rng, nil)
+}
+
+// PairWhere is PairWithin counting only the pairs fits accepts: two successive values of
+// a series, at a and b (milliseconds), less than rng apart; nil accepts any. With it a
+// caller asks whether one of the windows a subquery evaluates holds a pair, not only
+// whether the span they cover does.
+func (h *History) PairWhere(ms []*labels.Matcher, from, to time.Time, rng time.Duration, fits func(a, b int64) bool) (pair, live bool) {
 	h.life.RLock()
 	defer h.life.RUnlock()
 	mint, maxt := from.UnixMilli()+1, to.UnixMilli()
@@ -529,5 +537,5 @@ func (h *History) PairWithin(ms []*labels.Matcher, from, to time.Time, rng time.
 	}
 	q := h.db.querier(mint, maxt, h.opts.LookbackDelta.Milliseconds())
 	defer q.Close()
-	return q.pairWithin(ms, mint, maxt, rng.Milliseconds())
+	return q.pairWithin(ms, mint, maxt, rng.Milliseconds(), fits)
 }

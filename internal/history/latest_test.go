@@ -112,6 +112,22 @@ func TestPairWithin(t *testing.T) {
 			t.Errorf("PairWithin(x, t0%+v, t0+%v, %v) = %v, %v; want %v, %v", tc.from, tc.to, tc.rng, pair, live, tc.pair, tc.live)
 		}
 	}
+	// PairWhere counts only the successive values fits accepts (a subquery's windows).
+	ms := func(d time.Duration) int64 { return t0.Add(d).UnixMilli() }
+	for _, tc := range []struct {
+		rng        time.Duration
+		fits       func(a, b int64) bool
+		pair, live bool
+	}{
+		{time.Minute, func(a, b int64) bool { return a == ms(15*s) && b == ms(30*s) }, true, true},
+		{time.Minute, func(a, b int64) bool { return a == ms(0) && b == ms(30*s) }, false, true}, // not successive
+		{time.Minute, func(a, b int64) bool { return false }, false, true},
+		{80 * s, func(a, b int64) bool { return a == ms(30*s) && b == ms(105*s) }, true, true},
+	} {
+		if pair, live := h.PairWhere(x, t0.Add(-s), t0.Add(105*s), tc.rng, tc.fits); pair != tc.pair || live != tc.live {
+			t.Errorf("PairWhere(x, t0-1s, t0+105s, %v, fits) = %v, %v; want %v, %v", tc.rng, pair, live, tc.pair, tc.live)
+		}
+	}
 	y := []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "__name__", "y")}
 	if pair, live := h.PairWithin(y, t0, t0.Add(time.Hour), time.Hour); pair || live {
 		t.Errorf("PairWithin of a metric never stored: %v, %v", pair, live)

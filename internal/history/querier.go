@@ -351,7 +351,7 @@ func (*seriesSet) Warnings() annotations.Annotations { return nil }
 // the matching series in place, one at a time with the store's read lock held, and stops
 // at the first pair: the check runs before every evaluation of a rate, and a Select would
 // first copy out every matching series (200 pods' for an autoscaler's query).
-func (q *querier) pairWithin(ms []*labels.Matcher, mint, maxt, rng int64) (pair, live bool) {
+func (q *querier) pairWithin(ms []*labels.Matcher, mint, maxt, rng int64, fits func(a, b int64) bool) (pair, live bool) {
 	q.s.mu.RLock()
 	defer q.s.mu.RUnlock()
 	var it chunkenc.Iterator
@@ -361,7 +361,7 @@ func (q *querier) pairWithin(ms []*labels.Matcher, mint, maxt, rng int64) (pair,
 		if !matchesAll(m.lset, ms) {
 			continue
 		}
-		w := pairWalk{mint: mint, end: min(maxt, m.visibleT(q.epoch)), rng: rng, prev: math.MinInt64}
+		w := pairWalk{mint: mint, end: min(maxt, m.visibleT(q.epoch)), rng: rng, fits: fits, prev: math.MinInt64}
 		for _, mc := range m.chunks {
 			if mc.maxT < mint || mc.minT > w.end {
 				continue
@@ -390,8 +390,9 @@ func (q *querier) pairWithin(ms []*labels.Matcher, mint, maxt, rng int64) (pair,
 // pairWalk walks one series' samples for pairWithin, chunk by chunk.
 type pairWalk struct {
 	mint, end, rng int64
-	prev           int64   // the last sample's time that was a value; math.MinInt64: none yet
-	last           float64 // the last sample's value, staleness markers included
+	fits           func(a, b int64) bool // nil: any pair less than rng apart
+	prev           int64                 // the last sample's time that was a value; math.MinInt64: none yet
+	last           float64               // the last sample's value, staleness markers included
 }
 
 // walk reads it's float samples in [mint, end] and reports whether two values (not
@@ -409,7 +410,7 @@ func (w *pairWalk) walk(it chunkenc.Iterator) bool {
 		if value.IsStaleNaN(v) {
 			continue
 		}
-		if w.prev != math.MinInt64 && t-w.prev < w.rng {
+		if w.prev != math.MinInt64 && t-w.prev < w.rng && (w.fits == nil || w.fits(w.prev, t)) {
 			return true
 		}
 		w.prev = t

@@ -103,6 +103,20 @@ type Window struct {
 	Text string
 	// Matchers are the selector's label matchers; they belong to the parsed expression.
 	Matchers []*labels.Matcher
+	// Subqueries are the subqueries the window is evaluated in, outermost first, from the
+	// innermost @ on (the windows outside it read the same samples at every step); empty
+	// outside any. The engine evaluates the window at each of the times they step
+	// through (see Subquery): for nested ones, only those the outer steps read count.
+	Subqueries []Subquery
+}
+
+// Subquery is one subquery a window is evaluated in. Evaluated at t, the engine evaluates
+// what is inside it at the multiples of Step in (t-Offset-Range, t-Offset], and the
+// function over it reads those points (Prometheus' subqueryEvaluationTimes).
+type Subquery struct {
+	Range  time.Duration
+	Step   time.Duration // its resolution, or DefaultSubqueryStep when it gives none
+	Offset time.Duration
 }
 
 // Reads parses expr and returns how it reads the past: one Read per selector and per
@@ -171,7 +185,12 @@ func Windows(e parser.Expr) []Window {
 			offsets += l.offset
 		}
 		var ranges time.Duration
+		var subs []Subquery
 		for i, l := range levels {
+			if i > 0 && levels[i-1].step > 0 {
+				p := levels[i-1]
+				subs = append(subs[:len(subs):len(subs)], Subquery{Range: p.rng, Step: p.step, Offset: p.offset})
+			}
 			ranges += l.rng
 			r := Read{Metric: metric, Func: l.fn, Range: l.rng, Reach: ranges + offsets, Offset: offsets}
 			if i == 1 && levels[0].step > 0 {
@@ -195,7 +214,7 @@ func Windows(e parser.Expr) []Window {
 				r.Sums = !estimates[l.fn]
 				r.Pairs = pairs[l.fn]
 			}
-			out = append(out, Window{Read: r, Text: l.text, Matchers: vs.LabelMatchers})
+			out = append(out, Window{Read: r, Text: l.text, Matchers: vs.LabelMatchers, Subqueries: subs})
 		}
 		return nil
 	})

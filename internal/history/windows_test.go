@@ -113,3 +113,36 @@ func TestDurationExpressionsAnswerAsTheirDuration(t *testing.T) {
 		}
 	}
 }
+
+// Each window lists the subqueries it is evaluated in, outermost first, from the
+// innermost @ on, with the default step where a subquery gives none.
+func TestWindowsSubqueries(t *testing.T) {
+	m := time.Minute
+	for expr, want := range map[string][][]Subquery{
+		`rate(x[1m])`: {nil},
+		`max_over_time(max_over_time(rate(x[1m] offset 10s)[2m:30s] offset 1m)[5m:] offset 2m)`: {
+			nil,
+			{{Range: 5 * m, Step: DefaultSubqueryStep, Offset: 2 * m}},
+			{{Range: 5 * m, Step: DefaultSubqueryStep, Offset: 2 * m}, {Range: 2 * m, Step: 30 * time.Second, Offset: m}},
+		},
+		`max_over_time(max_over_time(rate(x[1m])[2m:30s] @ 100)[5m:1m])`: {
+			nil,
+			{{Range: 2 * m, Step: 30 * time.Second}},
+		},
+	} {
+		e, err := Parse(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws := Windows(e)
+		if len(ws) != len(want) {
+			t.Errorf("%s: %d windows, want %d", expr, len(ws), len(want))
+			continue
+		}
+		for i, w := range ws {
+			if !slices.Equal(w.Subqueries, want[i]) {
+				t.Errorf("%s: window %d (%s): subqueries %+v, want %+v", expr, i, w.Text, w.Subqueries, want[i])
+			}
+		}
+	}
+}

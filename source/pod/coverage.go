@@ -122,37 +122,109 @@ func (c storedSince) pairWithin(from, end time.Time, rng time.Duration) bool {
 	return false
 }
 
-// pairIn reports whether a window of r, evaluated at end, can hold two of the appends at
-// or after start: the window itself; in a subquery (r.Step), one of those of its steps,
-// which are the multiples of its step within its range (the windows of nested subqueries:
-// two appends closer than the range anywhere in their span).
-func (c storedSince) pairIn(r history.Read, end, start time.Time) bool {
+// pairIn reports whether a window w, evaluated at end, can hold two of the appends at or
+// after start: the window itself; in subqueries, one of those of the steps the engine
+// evaluates it at and the subqueries around it read (see steps).
+func (c storedSince) pairIn(w history.Window, end, start time.Time) bool {
+	r := w.Read
 	from, last := end.Add(-r.Reach), end.Add(-r.Offset)
 	if from.Before(start) {
 		from = start.Add(-time.Nanosecond) // the append at start is in the window
 	}
-	if r.Step <= 0 {
+	if len(w.Subqueries) == 0 {
 		return c.pairWithin(from, last, r.Range)
 	}
-	// In milliseconds, as the engine computes a subquery's steps (subqueryEvaluationTimes).
-	step, rng := r.Step.Milliseconds(), r.Range.Milliseconds()
-	own := (r.Offset - r.StepOffset).Milliseconds()      // the window's offset within the subquery
-	sub := (r.Reach - r.Range - r.Offset).Milliseconds() // the subquery's range
-	e := end.UnixMilli() - r.StepOffset.Milliseconds()   // the subquery's last time
-	hi := floorDiv(e, step) * step                       // its last step
-	lo := floorDiv(e-sub, step)*step + step              // its first, after its range's start
+	fits, ok := stepsFit(w, end)
+	if !ok {
+		return false // too many steps to tell: partial, never a silent answer
+	}
 	for k, n := c.after(from)+1, c.after(last); k < n; k++ {
 		a, b := c.appends[k-1].UnixMilli(), c.appends[k].UnixMilli()
-		if b-a >= rng {
-			continue
-		}
-		// A step s whose window (s-own-rng, s-own] holds both: b+own <= s < a+own+rng.
-		l, u := max(lo, b+own), min(hi, a+own+rng-1)
-		if l <= u && ceilDiv(l, step)*step <= u {
+		if b-a < r.Range.Milliseconds() && fits(a, b) {
 			return true
 		}
 	}
 	return false
+}
+
+// stepRun is a run of the times a window is evaluated at, in milliseconds: the multiples
+// of step from lo to hi (both multiples of it); step zero: lo alone.
+type stepRun struct{ lo, hi, step int64 }
+
+// maxStepRuns bounds the runs steps computes; past it the check cannot tell.
+const maxStepRuns = 1 << 14
+
+// steps returns the times, in runs in order, at which the engine evaluates a window
+// inside subqs when the expression is evaluated at at (ms), counting only those the
+// subqueries around it read: evaluated at t, a subquery evaluates inside it the
+// multiples of its step in (t-Offset-Range, t-Offset] (Prometheus'
+// subqueryEvaluationTimes: a nested subquery is evaluated over the span of its parent's
+// steps, and each parent step reads the points of its own window). It reports false
+// when there would be more than maxStepRuns runs.
+func steps(subqs []history.Subquery, at int64) ([]stepRun, bool) {
+	runs := []stepRun{{at, at, 0}}
+	for _, q := range subqs {
+		step, rng, off := q.Step.Milliseconds(), q.Range.Milliseconds(), q.Offset.Milliseconds()
+		if step <= 0 {
+			return nil, false
+		}
+		var next []stepRun
+		// add adds the multiples of step in (lo, hi].
+		add := func(lo, hi int64) {
+			first, last := floorDiv(lo, step)*step+step, floorDiv(hi, step)*step
+			if first > last {
+				return
+			}
+			if n := len(next); n > 0 && first <= next[n-1].hi+step {
+				next[n-1].hi = max(next[n-1].hi, last)
+				return
+			}
+			next = append(next, stepRun{first, last, step})
+		}
+		for _, t := range runs {
+			if t.step == 0 || t.step <= rng {
+				// The windows of successive times touch or overlap: one span.
+				add(t.lo-off-rng, t.hi-off)
+				continue
+			}
+			if (t.hi-t.lo)/t.step+int64(len(next)) >= maxStepRuns {
+				return nil, false
+			}
+			for s := t.lo; s <= t.hi; s += t.step {
+				add(s-off-rng, s-off)
+			}
+		}
+		runs = next
+	}
+	return runs, true
+}
+
+// stepsFit returns whether two appends at a and b (ms), less than the window's range
+// apart, lie in one of the windows w is evaluated over in its subqueries at end: a step
+// s whose window (s-own-range, s-own] holds both, own being the offsets inside the
+// innermost subquery. It reports false when the steps are too many to tell.
+func stepsFit(w history.Window, end time.Time) (func(a, b int64) bool, bool) {
+	runs, ok := steps(w.Subqueries, end.UnixMilli())
+	if !ok {
+		return nil, false
+	}
+	own := w.Offset
+	for _, q := range w.Subqueries {
+		own -= q.Offset
+	}
+	o, rng := own.Milliseconds(), w.Range.Milliseconds()
+	return func(a, b int64) bool {
+		// b+own <= s < a+own+rng.
+		l, u := b+o, a+o+rng-1
+		i := sort.Search(len(runs), func(i int) bool { return runs[i].hi >= l })
+		for ; i < len(runs) && runs[i].lo <= u; i++ {
+			lo, hi := max(runs[i].lo, l), min(runs[i].hi, u)
+			if lo <= hi && ceilDiv(lo, runs[i].step)*runs[i].step <= hi {
+				return true
+			}
+		}
+		return false
+	}, true
 }
 
 func floorDiv(a, b int64) int64 {
@@ -183,9 +255,10 @@ type coverage struct {
 	oldest    time.Time     // the oldest scrape the history holds (History.Span)
 	since     storedSince   // since when each metric is stored
 	retention time.Duration // the history's retention; zero: not known
-	// pairs, when set, is History.PairWithin: whether a series the selector matches holds
-	// two samples less than a range apart in a span.
-	pairs func(ms []*labels.Matcher, from, to time.Time, rng time.Duration) (pair, live bool)
+	// pairs, when set, is History.PairWhere: whether a series the selector matches holds
+	// two samples less than a range apart in a span (that fit one of a subquery's
+	// windows).
+	pairs func(ms []*labels.Matcher, from, to time.Time, rng time.Duration, fits func(a, b int64) bool) (pair, live bool)
 }
 
 // check returns, for the query name evaluated as expr at at: an error wrapping
@@ -231,14 +304,22 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 			if from.Before(start) {
 				from = start.Add(-time.Nanosecond)
 			}
-			pair, live := c.pairs(w.Matchers, from, end.Add(-r.Offset), r.Range)
+			var fits func(a, b int64) bool
+			if len(w.Subqueries) > 0 {
+				if f, ok := stepsFit(w, end); ok {
+					fits = f
+				} else {
+					fits = func(a, b int64) bool { return false } // too many steps to tell: partial
+				}
+			}
+			pair, live := c.pairs(w.Matchers, from, end.Add(-r.Offset), r.Range, fits)
 			lonely = live && !pair
 		}
 		held, gap, alone := at.Sub(start), time.Duration(0), false
 		if from := end.Add(-r.Reach); !from.Before(start) {
 			// Within what is held: partial only when the window starts in a gap, or
 			// its series hold no two samples in it.
-			after, g, ok := c.since.gapAt(from, r.Range > 0 && !c.since.pairIn(r, end, start))
+			after, g, ok := c.since.gapAt(from, r.Range > 0 && !c.since.pairIn(w, end, start))
 			switch {
 			case ok:
 				held, gap = at.Sub(after), g
@@ -266,7 +347,7 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		// two scrapes are close enough to share one, none answers. Only the appends
 		// since start stored the metric: one registered minutes after the history began
 		// has one scrape at its first refresh.
-		single := r.Pairs && (lonely || len(c.since.appends) > 0 && !c.since.pairIn(r, end, start))
+		single := r.Pairs && (lonely || len(c.since.appends) > 0 && !c.since.pairIn(w, end, start))
 		if r.Sums || single {
 			if partial == nil || e.Window > partial.Window {
 				partial = e

@@ -46,6 +46,16 @@ func emptyRateWindows(t *testing.T, step time.Duration) {
 		`max_over_time(rate(x[50s] offset 20s)[2m:45s] offset 10s)`,
 		`sum_over_time(sum(irate(x[30s]))[3m:15s])`,
 		`max_over_time(increase(x[1m])[5m:30s])`,
+		// Nested subqueries: the inner steps the outer ones read (on two grids).
+		`max_over_time(max_over_time(rate(x[1m])[2m:10s])[5m:30s])`,
+		`max_over_time(max_over_time(rate(x[1m])[1m:1m])[1m:1m])`,
+		`max_over_time(max_over_time(increase(x[1m])[1m:1m])[2m:1m])`,
+		`max_over_time(max_over_time(rate(x[1m])[30s:1m])[3m:45s])`,
+		`max_over_time(max_over_time(rate(x[1m])[30s:10s])[5m:2m])`,
+		`max_over_time(max_over_time(rate(x[1m] offset 30s)[2m:20s] offset 15s)[3m:45s])`,
+		`max_over_time(max_over_time(rate(x[1m])[2m:])[5m:])`,
+		`sum_over_time(max_over_time(increase(x[1m] offset 10s)[2m:1m] offset 20s)[3m:1m])`,
+		`max_over_time(min_over_time(max_over_time(irate(x[40s])[1m:20s])[1m:30s])[2m:1m])`,
 	}
 	for i := range 24 {
 		at := t0.Add(time.Duration(i) * step)

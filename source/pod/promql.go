@@ -48,7 +48,7 @@ func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.Histo
 	var cov coverage
 	if store != nil {
 		cov = s.coverage(store)
-		cov.pairs = store.PairWithin
+		cov.pairs = store.PairWhere
 	}
 	for _, q := range queries {
 		r := &source.MetricResult{QueryName: q.Name, CollectedAt: at}
