@@ -48,7 +48,8 @@
 // or less than a second before it (a wall clock stepped back, as NTP steps one) is
 // written one millisecond after it, as Prometheus writes a marker at the next distinct
 // timestamp: the later scrape wins from there on, and no marker is lost. An Append a
-// second or more older than the newest is refused. A caller queries
+// second or more older than the newest (the wall clock stepped back further) starts the
+// History over: its windows fill again from there. A caller queries
 // at AppendStats.Latest to read the whole Append, its own failed targets' up 0 included.
 //
 // # Bounds

@@ -163,6 +163,10 @@ type AppendStats struct {
 	// not move). An instant query at Latest reads the Append whole; zero when it wrote no
 	// such sample.
 	Latest time.Time
+	// SteppedBack, when not zero, is how far before the newest append this one was: a
+	// second or more (the wall clock stepped back), so the History started over with it
+	// (see Append).
+	SteppedBack time.Duration
 }
 
 // History is an in-memory Prometheus storage of a source's scrapes with a PromQL engine
@@ -180,6 +184,7 @@ type History struct {
 	oldest     int64 // ms of the first append; math.MinInt64 before it
 	newest     int64 // ms of the newest append; math.MinInt64 before it
 	truncateAt int64 // ms of the last truncation's bound
+	restarts   int   // how many appends started the history over
 }
 
 // New returns an empty History. Call Close when done with it. It makes no file; the
@@ -253,10 +258,16 @@ func (h *History) NumSeries() int {
 
 // Append stores one scrape of every target. A target absent from scrapes that was present
 // at the previous append has all its series marked stale at time at; so has every series a
-// present target no longer exposes, at the target's Scrape.Time. An append a second or
-// more older than the newest one is refused with an error: history never goes backwards.
-// One less than a second older (a wall clock stepped back) is written as a scrape in the
-// newest's millisecond is, just after the newest samples (AppendStats.Latest).
+// present target no longer exposes, at the target's Scrape.Time. One less than a second
+// older than the newest append (a wall clock stepped back a little) is written as a
+// scrape in the newest's millisecond is, just after the newest samples
+// (AppendStats.Latest). One a second or more older (the wall clock stepped back further,
+// as NTP steps a clock that ran ahead) starts the History over (AppendStats.SteppedBack,
+// Restarts): what it held was timestamped by a clock since found wrong, and a window
+// spanning the step would add up the growth of the time stepped back over a shorter span,
+// a silent overestimate; refusing appends instead would fail every query until the clock
+// caught up. Its windows then fill from that append, as after New: history never goes
+// backwards. Queries in flight finish first; queriers already made keep what they read.
 //
 // Samples are kept as Prometheus keeps them. A sample with a timestamp of its own is kept
 // at any age the retention covers, in order per series: one at or before its series'
@@ -275,16 +286,24 @@ func (h *History) NumSeries() int {
 // AppendStats.RefusedSeries and RefusedNames name their series and metrics. Samples that
 // could be stored are stored whatever the error.
 func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (AppendStats, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	var st AppendStats
+	atMs := at.UnixMilli()
+	h.mu.Lock()
+	if !h.closed && h.behind(atMs) {
+		// Starting over replaces the store, which queries read without mu: wait for
+		// them, taking the locks in Close's order.
+		h.mu.Unlock()
+		h.life.Lock()
+		h.mu.Lock()
+		if !h.closed && h.behind(atMs) {
+			st.SteppedBack = time.Duration(h.newest-atMs) * time.Millisecond
+			h.startOver()
+		}
+		h.life.Unlock()
+	}
+	defer h.mu.Unlock()
 	if h.closed {
 		return st, ErrClosed
-	}
-	atMs := at.UnixMilli()
-	if h.newest != math.MinInt64 && h.newest-atMs >= shiftTolerance {
-		return st, fmt.Errorf("history: append at %s is older than the newest append at %s",
-			at.UTC().Format(time.RFC3339Nano), time.UnixMilli(h.newest).UTC().Format(time.RFC3339Nano))
 	}
 
 	a := appendRun{h: h, st: &st, minValid: atMs - h.opts.Retention.Milliseconds(), names: map[string]struct{}{},
@@ -355,6 +374,36 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 		errs = append(errs, fmt.Errorf("history: %w: %d samples dropped, first: %w", ErrOutOfOrder, st.Rejected, a.firstRejected))
 	}
 	return st, errors.Join(errs...)
+}
+
+// behind reports whether an append at atMs is a second or more older than the newest:
+// it starts the history over. The caller holds mu.
+func (h *History) behind(atMs int64) bool {
+	return h.newest != math.MinInt64 && h.newest-atMs >= shiftTolerance
+}
+
+// startOver empties the history, as New made it. The caller holds life for writing and mu.
+func (h *History) startOver() {
+	h.db = newStore(h.opts.LookbackDelta)
+	h.targets = map[string]*targetSeries{}
+	h.oldest, h.newest, h.truncateAt = math.MinInt64, math.MinInt64, math.MinInt64
+	h.restarts++
+}
+
+// StartsOver reports whether an Append at at would start the history over (see Append):
+// at is a second or more older than the newest append. A caller that hands the History
+// only what it does not hold yet hands it everything then.
+func (h *History) StartsOver(at time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.closed && h.behind(at.UnixMilli())
+}
+
+// Restarts returns how many Appends started the history over (see Append).
+func (h *History) Restarts() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.restarts
 }
 
 // appendRun is the state of one Append.

@@ -129,17 +129,6 @@ func TestSeriesLimitRefusesNewSeriesOnly(t *testing.T) {
 	}
 }
 
-func TestAppendNeverGoesBackwards(t *testing.T) {
-	h := newHistory(t, Options{})
-	mustAppend(t, h, t0, scrape("a", t0, "x", 1.0))
-	if _, err := h.Append(context.Background(), t0.Add(-time.Second), []Scrape{scrape("a", t0.Add(-time.Second), "x", 0.0)}); err == nil {
-		t.Fatal("an append older than the newest succeeded")
-	}
-	if got := query(t, h, "x", t0); got["a"] != 1 {
-		t.Errorf("x = %v, want a=1", got)
-	}
-}
-
 func TestRetentionDropsOldSamplesAndSeries(t *testing.T) {
 	h := newHistory(t, Options{Retention: 4 * time.Minute})
 	// A pod that is replaced after its first minute: its series must go with retention.

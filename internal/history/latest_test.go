@@ -51,7 +51,8 @@ func TestAppendLatest(t *testing.T) {
 // TestAppendClockSteppedBack: a wall clock stepped back by less than a second (NTP) is
 // a scrape in the newest millisecond: its samples and markers go just after the newest,
 // the later scrape wins from AppendStats.Latest on, and nothing is refused. A step of a
-// second or more is refused as before: history never goes backwards.
+// second or more starts the history over: history never goes backwards (see
+// TestAppendClockSteppedBackStartsOver).
 func TestAppendClockSteppedBack(t *testing.T) {
 	h := newHistory(t, Options{})
 	mustAppend(t, h, t0, scrape("a", t0, "x", 1.0, "y", 1.0), scrape("b", t0, "z", 1.0))
@@ -73,11 +74,52 @@ func TestAppendClockSteppedBack(t *testing.T) {
 	if _, newest := h.Span(); !newest.Equal(t0) {
 		t.Errorf("Span's newest = %s, want %s: it never goes back", newest, t0)
 	}
-	for _, d := range []time.Duration{time.Second, time.Minute} {
-		at := t0.Add(-d)
-		if _, err := h.Append(context.Background(), at, []Scrape{scrape("a", at, "y", 4.0)}); err == nil {
-			t.Errorf("append %s back: got no error", d)
+}
+
+// TestAppendClockSteppedBackStartsOver: an append a second or more older than the newest
+// (the wall clock stepped back further) starts the history over with it, instead of being
+// refused (every query failing until the clock caught up) and then stored after the
+// newest samples, which were timestamped by the clock found wrong (a window across the
+// step then adds up the time stepped back over a shorter span). It says so, and holds
+// only what it was given since; the scrapes after it are stored as usual.
+func TestAppendClockSteppedBackStartsOver(t *testing.T) {
+	h := newHistory(t, Options{})
+	for i := range 4 {
+		at := t0.Add(time.Duration(i) * 15 * time.Second)
+		mustAppend(t, h, at, scrape("a", at, "x", float64(i), "y", 1.0), scrape("b", at, "z", 1.0))
+	}
+	newest := t0.Add(45 * time.Second)
+	for n, d := range []time.Duration{time.Second, 2 * time.Minute} {
+		at := newest.Add(-d)
+		if !h.StartsOver(at) {
+			t.Errorf("StartsOver(%s back) = false", d)
 		}
+		st, err := h.Append(context.Background(), at, []Scrape{scrape("a", at, "y", 4.0)})
+		if err != nil || st.SteppedBack != d || st.Appended != 1 || st.StaleMarkers != 0 || !st.Latest.Equal(at) {
+			t.Fatalf("append %s back: stats %+v, error %v; want SteppedBack %s, 1 appended, no marker, Latest the append's, no error", d, st, err, d)
+		}
+		if got := h.Restarts(); got != n+1 {
+			t.Errorf("Restarts = %d after %d steps back", got, n+1)
+		}
+		if oldest, newest := h.Span(); !oldest.Equal(at) || !newest.Equal(at) {
+			t.Errorf("Span after %s back = %s..%s, want the append's time alone", d, oldest.Sub(t0), newest.Sub(t0))
+		}
+		for expr, want := range map[string]map[string]float64{
+			"y": {"a": 4}, "x": {}, "z": {}, "count_over_time(y[10m])": {"a": 1},
+		} {
+			if got := query(t, h, expr, at); !maps.Equal(got, want) {
+				t.Errorf("%s, %s back = %v, want %v", expr, d, got, want)
+			}
+		}
+		next := at.Add(15 * time.Second)
+		mustAppend(t, h, next, scrape("a", next, "y", 5.0))
+		if got := query(t, h, "count_over_time(y[10m])", next); !maps.Equal(got, map[string]float64{"a": 2}) {
+			t.Errorf("count_over_time(y[10m]) after the append following the step = %v, want 2", got)
+		}
+		newest = next
+	}
+	if h.StartsOver(newest.Add(-999 * time.Millisecond)) {
+		t.Error("StartsOver(999ms back) = true; want the append shifted, not a start over")
 	}
 }
 
@@ -218,4 +260,54 @@ func pairWithinBySelect(h *History, ms []*labels.Matcher, from, to time.Time, rn
 		live = live || prev != math.MinInt64 && !value.IsStaleNaN(last)
 	}
 	return false, live
+}
+
+// TestStartOverWhileQueried: appends starting the history over while queries run (and a
+// querier made before stays open) race with nothing: the start over waits for the
+// queries in flight, and the open querier keeps the samples it saw. Run with -race.
+func TestStartOverWhileQueried(t *testing.T) {
+	h := newHistory(t, Options{})
+	mustAppend(t, h, t0, scrape("a", t0, "x", 1.0))
+	q := openQuerier(t, h, math.MinInt64, math.MaxInt64)
+	done := make(chan struct{})
+	queried := make(chan error, 1)
+	ran := make(chan struct{}, 1)
+	go func() {
+		defer close(queried)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if _, err := h.Query(context.Background(), "x", t0); err != nil {
+				queried <- err
+				return
+			}
+			h.PairWithin([]*labels.Matcher{isX}, t0.Add(-time.Hour), t0, time.Minute)
+			select {
+			case ran <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	for i := range 50 {
+		select { // a query between the appends, each start over racing the next
+		case <-ran:
+		case err := <-queried:
+			t.Fatalf("a query while the history started over: %v", err)
+		}
+		at := t0.Add(-time.Duration(i+1) * time.Minute) // each a minute before the last: a start over
+		st, err := h.Append(context.Background(), at, []Scrape{scrape("a", at, "x", float64(i))})
+		if err != nil || st.SteppedBack != time.Minute {
+			t.Fatalf("append %d: %+v, %v; want a start over", i, st, err)
+		}
+	}
+	close(done)
+	if err := <-queried; err != nil {
+		t.Errorf("a query while the history started over: %v", err)
+	}
+	if got := selected(t, q, nil, isX); got["x"] != 1 {
+		t.Errorf("the querier opened before the start overs: %v, want x's one sample", got)
+	}
 }

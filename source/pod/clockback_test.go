@@ -2,6 +2,8 @@ package pod
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -12,7 +14,8 @@ import (
 // clock by a few hundred milliseconds): the refresh answers its scrape, as a refresh in
 // the same millisecond does, instead of failing every PromQL query with the history's
 // "older than the newest append" and the values of the scrape before. A step of a second
-// or more fails them, naming why, until the clock passes the newest scrape again.
+// or more starts the history over (TestPromQLClockSteppedBackStartsOver): the refresh
+// answers its scrape too.
 func TestPromQLClockSteppedBack(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 	p, cfg := startBodyPod(t, "x 1\ny 2\n")
@@ -42,11 +45,75 @@ func TestPromQLClockSteppedBack(t *testing.T) {
 	}
 	clk.SetTime(t0.Add(15*time.Second - 2*time.Second))
 	p.set("y 4\n", false)
-	if y := refresh()["y"]; y.Error == nil {
-		t.Errorf("y, clock 2s back: got %v and no Error; want the history's refusal", y.Values)
+	if y := refresh()["y"]; y.Error != nil || len(y.Values) != 1 || y.FirstValue().Value != 4 {
+		t.Errorf("y, clock 2s back: got %v, Error %v; want 4 (this scrape's), no Error", y.Values, y.Error)
 	}
 	clk.SetTime(t0.Add(30 * time.Second))
-	if y := refresh()["y"]; y.Error != nil || y.FirstValue().Value != 4 {
-		t.Errorf("y, clock past the newest again: got %v, Error %v; want 4", y.Values, y.Error)
+	p.set("y 5\n", false)
+	if y := refresh()["y"]; y.Error != nil || y.FirstValue().Value != 5 {
+		t.Errorf("y, clock past the newest again: got %v, Error %v; want 5", y.Values, y.Error)
+	}
+}
+
+// The wall clock stepped back by two minutes (NTP stepping a clock that ran ahead), the
+// refreshes going on every 15 s of real time: the history starts over at the first
+// refresh after the step, so its PromQL results answer from the next refresh on (a rate
+// over the windows held, warned; an increase partial until its window is held again),
+// and recover by themselves. They used to fail with the history's "older than the
+// newest append" for the two minutes, and then to answer, with no Error and no warning, a
+// rate adding up the two minutes stepped back over one 15 s spacing (about three times
+// the true rate): scaling up on load that is not there. An answer with neither Error nor
+// warning is the true one throughout.
+func TestPromQLClockSteppedBackStartsOver(t *testing.T) {
+	p, cfg := startBodyPod(t, "x_total 0\n")
+	s, clk := fakeClockSource(t, cfg, t0, []source.QueryTemplate{
+		{Name: "rate", Template: "sum(rate(x_total[1m]))"},
+		{Name: "increase", Template: "sum(increase(x_total[2m]))"},
+	})
+	const perSecond = 10.0 // x's growth per second of real time
+	want := map[string]float64{"rate": perSecond, "increase": 120 * perSecond}
+	step := 2 * time.Minute
+	for i := range 40 {
+		real := time.Duration(i) * 15 * time.Second
+		wall := t0.Add(real)
+		if i >= 12 { // the clock stepped back after the twelfth refresh
+			wall = wall.Add(-step)
+		}
+		clk.SetTime(wall)
+		p.set(fmt.Sprintf("x_total %g\n", perSecond*real.Seconds()), false)
+		rs := mustRefresh(t, s)
+		for name, v := range want {
+			r := rs[name]
+			switch {
+			case r.Error == nil && len(r.Warnings) == 0:
+				if len(r.Values) != 1 || math.Abs(r.FirstValue().Value-v) > v/100 {
+					t.Errorf("refresh %d (%s real, %s wall): %s = %v with no Error nor warning; want %g",
+						i, real, wall.Sub(t0), name, r.Values, v)
+				}
+			case i >= 14 && name == "rate" && r.Error != nil:
+				t.Errorf("refresh %d (%s real): rate failed %v; want an answer from the second refresh after the step", i, real, r.Error)
+			case i >= 14+8 && r.Error != nil:
+				t.Errorf("refresh %d (%s real): %s failed %v; want an answer once the window is held again", i, real, name, r.Error)
+			}
+			if i >= 14+8 && (r.Error != nil || len(r.Warnings) > 0) {
+				t.Errorf("refresh %d (%s real): %s not recovered: Error %v, warnings %q", i, real, name, r.Error, r.Warnings)
+			}
+		}
+	}
+}
+
+// A series exposed with several points of their own timestamps, which the history already
+// holds (the source then hands it none of them again), is handed whole to a history
+// starting over: the refresh after the clock stepped back answers its newest point, not
+// the first one alone.
+func TestPromQLClockSteppedBackKeepsOwnTimestamps(t *testing.T) {
+	ms := func(d time.Duration) int64 { return t0.Add(d).UnixMilli() }
+	_, cfg := startBodyPod(t, fmt.Sprintf("x 1 %d\nx 2 %d\n", ms(-time.Minute), ms(-30*time.Second)))
+	s, clk := fakeClockSource(t, cfg, t0, []source.QueryTemplate{{Name: "x", Template: "sum(x)"}})
+	for _, at := range []time.Duration{0, 15 * time.Second, -5 * time.Second} { // the last: 20 s back
+		clk.SetTime(t0.Add(at))
+		if x := mustRefresh(t, s)["x"]; x.Error != nil || len(x.Values) != 1 || x.FirstValue().Value != 2 {
+			t.Errorf("x at t0%+v: got %v, Error %v; want 2, the newest point", at, x.Values, x.Error)
+		}
 	}
 }

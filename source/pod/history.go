@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/podscrape/podscrape/internal/history"
@@ -127,10 +128,16 @@ func (s *PodScrapingSource) historyEpoch() string {
 	if err != nil || store == nil {
 		return ""
 	}
+	// A history started over (the clock stepped back) holds none of the points it had;
+	// nor does one this refresh's append will start over: its scrape hands every point.
+	restarts := store.Restarts()
+	if store.StartsOver(s.config.Clock.Now()) {
+		restarts++
+	}
 	h := &s.history
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return fmt.Sprintf("%p\x00%s", store, h.key)
+	return fmt.Sprintf("%p\x00%d\x00%s", store, restarts, h.key)
 }
 
 // historyNeeds returns the history of the source, created on first use, and the names
@@ -194,8 +201,14 @@ func (s *PodScrapingSource) historyNeeds() (*history.History, storedNames, error
 // It returns what the history refused (the series limit, samples out of order or too far
 // ahead), for the PromQL results that read those metrics to carry, and the instant from
 // which a query reads the whole append: at, or a few milliseconds later when refreshes
-// come in the same millisecond (see history.AppendStats.Latest).
+// come in the same millisecond (see history.AppendStats.Latest). When at is a second or
+// more before the newest scrape stored (the Clock stepped back), the history starts over
+// with this scrape, and so does what the windows count from: their results are partial
+// (or warned) until the history holds their windows again, instead of failing until the
+// clock caught up and then adding up the time stepped back over a shorter span.
 func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.History, needs storedNames, pods []podScrape, at time.Time) (refusal, time.Time) {
+	// A history starting over holds nothing: it is handed even the points it had.
+	restart := store.StartsOver(at)
 	scrapes := make([]history.Scrape, len(pods))
 	var b labels.Builder
 	for i := range pods {
@@ -221,7 +234,9 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 			}
 			if st < len(ps.stored) && int(ps.stored[st]) == j {
 				st++
-				continue
+				if !restart {
+					continue
+				}
 			}
 			add(&ps.values[j])
 		}
@@ -245,6 +260,11 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 		// holds the window alone. (One with no pod at all, a Service scaled to zero, is
 		// a scrape: of nothing.)
 		if s.history.store == store {
+			if st.SteppedBack > 0 {
+				s.history.since = storedSince{}
+				logr.FromContextOrDiscard(ctx).Info("clock stepped back: the PromQL history starts over",
+					"service", s.serviceKey(), "steppedBack", st.SteppedBack.String(), "at", at.UTC().Format(time.RFC3339Nano))
+			}
 			if allFailed(pods) {
 				s.history.since.note(needs, evalAt)
 			} else {
