@@ -108,6 +108,9 @@ type Window struct {
 	// outside any. The engine evaluates the window at each of the times they step
 	// through (see Subquery): for nested ones, only those the outer steps read count.
 	Subqueries []Subquery
+	// Subquery says the window is a subquery's range: what the function over it reads
+	// are the points of the subquery's steps, not samples of the selector.
+	Subquery bool
 }
 
 // Subquery is one subquery a window is evaluated in. Evaluated at t, the engine evaluates
@@ -214,7 +217,7 @@ func Windows(e parser.Expr) []Window {
 				r.Sums = !estimates[l.fn]
 				r.Pairs = pairs[l.fn]
 			}
-			out = append(out, Window{Read: r, Text: l.text, Matchers: vs.LabelMatchers, Subqueries: subs})
+			out = append(out, Window{Read: r, Text: l.text, Matchers: vs.LabelMatchers, Subqueries: subs, Subquery: l.step > 0})
 		}
 		return nil
 	})

@@ -259,6 +259,43 @@ type coverage struct {
 	// two samples less than a range apart in a span (that fit one of a subquery's
 	// windows).
 	pairs func(ms []*labels.Matcher, from, to time.Time, rng time.Duration, fits func(a, b int64) bool) (pair, live bool)
+	// answers, when set, evaluates expr at at over the history and reports whether it
+	// answers anything.
+	answers func(expr string, at time.Time) (bool, error)
+}
+
+// maxAnswerRuns bounds the evaluations callAnswers makes.
+const maxAnswerRuns = 16
+
+// callAnswers reports whether w's function, over a subquery's window, answers at one of
+// the times it is evaluated at (end, or the steps of the subqueries around it), asking
+// the engine: its window holds the subquery's points, which are there only where the
+// expression inside answers. ok is false when it cannot tell (no engine, too many runs
+// of steps, an evaluation that fails).
+func (c coverage) callAnswers(w history.Window, end time.Time) (answers, ok bool) {
+	if c.answers == nil {
+		return false, false
+	}
+	if len(w.Subqueries) == 0 {
+		a, err := c.answers(w.Text, end)
+		return a, err == nil
+	}
+	runs, ok := steps(w.Subqueries, end.UnixMilli())
+	if !ok || len(runs) > maxAnswerRuns {
+		return false, false
+	}
+	for _, r := range runs {
+		// The function at every step of the run: the multiples of its step in
+		// (hi-(hi-lo+1), hi].
+		a, err := c.answers(fmt.Sprintf("count_over_time((%s)[%dms:%dms])", w.Text, r.hi-r.lo+1, r.step), time.UnixMilli(r.hi))
+		if err != nil {
+			return false, false
+		}
+		if a {
+			return true, true
+		}
+	}
+	return false, true
 }
 
 // check returns, for the query name evaluated as expr at at: an error wrapping
@@ -298,7 +335,14 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		// failed their scrapes for longer than the range, or began within it (a model's
 		// only pod back, or new). A series gone, or none, answers nothing, as in
 		// Prometheus.
-		lonely := false
+		lonely, live := false, true
+		// Over a subquery's window it reads the subquery's points: the engine says
+		// whether it answers (deriv(sum(rate(x[1m]))[5m:1m]) answers nothing while one
+		// step of the rate answers).
+		answers, asked := false, false
+		if r.Pairs && w.Subquery {
+			answers, asked = c.callAnswers(w, end)
+		}
 		if r.Pairs && r.Range > 0 && c.pairs != nil {
 			from := end.Add(-r.Reach)
 			if from.Before(start) {
@@ -312,14 +356,23 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 					fits = func(a, b int64) bool { return false } // too many steps to tell: partial
 				}
 			}
-			pair, live := c.pairs(w.Matchers, from, end.Add(-r.Offset), r.Range, fits)
+			var pair bool
+			pair, live = c.pairs(w.Matchers, from, end.Add(-r.Offset), r.Range, fits)
 			lonely = live && !pair
+			if asked {
+				lonely = live && !answers
+			}
+		}
+		pairs := func() bool { return c.since.pairIn(w, end, start) }
+		if asked {
+			// A series gone, or none, answers nothing, as in Prometheus.
+			pairs = func() bool { return answers || !live }
 		}
 		held, gap, alone := at.Sub(start), time.Duration(0), false
 		if from := end.Add(-r.Reach); !from.Before(start) {
 			// Within what is held: partial only when the window starts in a gap, or
 			// its series hold no two samples in it.
-			after, g, ok := c.since.gapAt(from, r.Range > 0 && !c.since.pairIn(w, end, start))
+			after, g, ok := c.since.gapAt(from, r.Range > 0 && !pairs())
 			switch {
 			case ok:
 				held, gap = at.Sub(after), g
@@ -347,7 +400,7 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		// two scrapes are close enough to share one, none answers. Only the appends
 		// since start stored the metric: one registered minutes after the history began
 		// has one scrape at its first refresh.
-		single := r.Pairs && (lonely || len(c.since.appends) > 0 && !c.since.pairIn(w, end, start))
+		single := r.Pairs && (lonely || len(c.since.appends) > 0 && !pairs())
 		if r.Sums || single {
 			if partial == nil || e.Window > partial.Window {
 				partial = e

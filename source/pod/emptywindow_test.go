@@ -56,6 +56,12 @@ func emptyRateWindows(t *testing.T, step time.Duration) {
 		`max_over_time(max_over_time(rate(x[1m])[2m:])[5m:])`,
 		`sum_over_time(max_over_time(increase(x[1m] offset 10s)[2m:1m] offset 20s)[3m:1m])`,
 		`max_over_time(min_over_time(max_over_time(irate(x[40s])[1m:20s])[1m:30s])[2m:1m])`,
+		// A rate over a subquery's window reads its points, not scrapes.
+		`deriv(sum(rate(x[1m]))[5m:1m])`,
+		`rate(rate(x[1m])[5m:2m])`,
+		`deriv(max_over_time(x[1m:10s])[3m:30s])`,
+		`max_over_time(deriv(rate(x[1m])[3m:1m])[2m:30s])`,
+		`max_over_time(irate(rate(x[1m])[2m:50s])[5m:3m])`,
 	}
 	for i := range 24 {
 		at := t0.Add(time.Duration(i) * step)
@@ -67,7 +73,10 @@ func emptyRateWindows(t *testing.T, step time.Duration) {
 		}
 		since.record(stored, at, history.DefaultRetention)
 		oldest, _ := h.Span()
-		cov := coverage{oldest: oldest, since: since.clone()}
+		cov := coverage{oldest: oldest, since: since.clone(), answers: func(expr string, at time.Time) (bool, error) {
+			res, err := h.Query(context.Background(), expr, at)
+			return len(res.Points) > 0, err
+		}}
 		for _, expr := range exprs {
 			res, err := h.Query(context.Background(), expr, at)
 			if err != nil {

@@ -14,12 +14,15 @@ import (
 // subqueries cover. Refreshed every 50 s (two scrapes share a 1m window only at some
 // minutes), an increase or a rate whose every such step's window holds one scrape answers
 // nothing, and whatever else the expression answers (or vector(0): 0, "no load") carries
-// ErrPartialWindow, as it does in a single subquery; it used to have a nil Error.
+// ErrPartialWindow, as it does in a single subquery; it used to have a nil Error. So does
+// a deriv over a subquery of rates, whose window holds the rates' points, not scrapes.
 func TestNestedSubqueryOverOneScrapeIsPartial(t *testing.T) {
 	p, cfg := startBodyPod(t, "x 0\n")
 	nested := map[string]string{
 		"increase": `sum(max_over_time(max_over_time(increase(x[1m])[1m:1m])[2m:1m]))`,
 		"rate":     `sum(max_over_time(max_over_time(rate(x[1m])[1m:1m])[1m:1m]))`,
+		// A function needing two points over a subquery reads the subquery's points.
+		"deriv": `deriv(sum(rate(x[1m]))[5m:1m])`,
 	}
 	var queries []source.QueryTemplate
 	for name, expr := range nested {

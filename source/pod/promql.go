@@ -49,6 +49,10 @@ func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.Histo
 	if store != nil {
 		cov = s.coverage(store)
 		cov.pairs = store.PairWhere
+		cov.answers = func(expr string, at time.Time) (bool, error) {
+			res, err := store.Query(ctx, expr, at)
+			return len(res.Points) > 0, err
+		}
 	}
 	for _, q := range queries {
 		r := &source.MetricResult{QueryName: q.Name, CollectedAt: at}
