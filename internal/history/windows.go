@@ -2,6 +2,7 @@ package history
 
 import (
 	"math"
+	"sort"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -321,3 +322,97 @@ func metricOf(vs *parser.VectorSelector) string {
 	}
 	return ""
 }
+
+// StepRun is a run of the times a window is evaluated at, in milliseconds since the
+// epoch: the multiples of Step from First to Last (both multiples of it); Step zero:
+// First alone.
+type StepRun struct{ First, Last, Step int64 }
+
+// maxStepRuns bounds the runs Steps computes; past it Steps cannot tell.
+const maxStepRuns = 1 << 14
+
+// Steps returns the times, in runs in order, at which the engine evaluates the window
+// (the call over it) when the expression is evaluated at at (a pinned window: at its
+// pinned time), counting only those the subqueries around it read: evaluated at t, a
+// subquery evaluates what is inside it at the multiples of its step in
+// (t-Offset-Range, t-Offset] (Prometheus' subqueryEvaluationTimes: a nested subquery is
+// evaluated over the span of its parent's steps, and each parent step reads the points of
+// its own window). Outside any subquery it is at alone. It reports false when there
+// would be more than 16384 runs.
+func (w Window) Steps(at time.Time) ([]StepRun, bool) {
+	runs := []StepRun{{at.UnixMilli(), at.UnixMilli(), 0}}
+	for _, q := range w.Subqueries {
+		step, rng, off := q.Step.Milliseconds(), q.Range.Milliseconds(), q.Offset.Milliseconds()
+		if step <= 0 {
+			return nil, false
+		}
+		var next []StepRun
+		// add adds the multiples of step in (lo, hi].
+		add := func(lo, hi int64) {
+			first, last := floorDiv(lo, step)*step+step, floorDiv(hi, step)*step
+			if first > last {
+				return
+			}
+			if n := len(next); n > 0 && first <= next[n-1].Last+step {
+				next[n-1].Last = max(next[n-1].Last, last)
+				return
+			}
+			next = append(next, StepRun{first, last, step})
+		}
+		for _, t := range runs {
+			if t.Step == 0 || t.Step <= rng {
+				// The windows of successive times touch or overlap: one span.
+				add(t.First-off-rng, t.Last-off)
+				continue
+			}
+			if (t.Last-t.First)/t.Step+int64(len(next)) >= maxStepRuns {
+				return nil, false
+			}
+			for s := t.First; s <= t.Last; s += t.Step {
+				add(s-off-rng, s-off)
+			}
+		}
+		runs = next
+	}
+	return runs, true
+}
+
+// PairFits returns whether two samples at a and b (ms), less than the window's Range
+// apart, lie in one of the windows it is evaluated over when the expression is evaluated
+// at at: a step s (see Steps) whose window (s-own-Range, s-own] holds both, own being the
+// offsets inside the innermost subquery. For History.PairWhere: whether a function that
+// needs two samples answers at one of its steps, not only whether the span they cover
+// holds two. It reports false when the steps are too many to tell.
+func (w Window) PairFits(at time.Time) (func(a, b int64) bool, bool) {
+	runs, ok := w.Steps(at)
+	if !ok {
+		return nil, false
+	}
+	own := w.Offset
+	for _, q := range w.Subqueries {
+		own -= q.Offset
+	}
+	o, rng := own.Milliseconds(), w.Range.Milliseconds()
+	return func(a, b int64) bool {
+		// b+own <= s < a+own+rng.
+		l, u := b+o, a+o+rng-1
+		i := sort.Search(len(runs), func(i int) bool { return runs[i].Last >= l })
+		for ; i < len(runs) && runs[i].First <= u; i++ {
+			lo, hi := max(runs[i].First, l), min(runs[i].Last, u)
+			if lo <= hi && (runs[i].Step == 0 || ceilDiv(lo, runs[i].Step)*runs[i].Step <= hi) {
+				return true
+			}
+		}
+		return false
+	}, true
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+func ceilDiv(a, b int64) int64 { return -floorDiv(-a, b) }

@@ -146,3 +146,30 @@ func TestWindowsSubqueries(t *testing.T) {
 		}
 	}
 }
+
+// Steps are the times the engine evaluates a window at: in nested subqueries, the inner
+// steps the outer steps' windows read, not every one in the span they cover.
+func TestWindowSteps(t *testing.T) {
+	at := time.Unix(600, 0)
+	s := int64(1000)
+	for expr, want := range map[string][]StepRun{
+		`rate(x[1m])`: {{600 * s, 600 * s, 0}},
+		// (480, 600] by 30 s.
+		`max_over_time(rate(x[1m])[2m:30s])`: {{510 * s, 600 * s, 30 * s}},
+		// Outer steps 480, 540, 600; each reads (t-20 s, t] by 10 s, the rest unread.
+		`max_over_time(max_over_time(rate(x[1m])[20s:10s])[3m:1m])`: {
+			{470 * s, 480 * s, 10 * s}, {530 * s, 540 * s, 10 * s}, {590 * s, 600 * s, 10 * s},
+		},
+		// Outer steps 540, 600 (offset 30 s: 510, 570); each reads (t-1m, t] by 15 s: one run.
+		`max_over_time(max_over_time(rate(x[1m])[1m:15s] offset 30s)[2m:1m])`: {{465 * s, 570 * s, 15 * s}},
+	} {
+		e, err := Parse(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws := Windows(e)
+		if got, ok := ws[len(ws)-1].Steps(at); !ok || !slices.Equal(got, want) {
+			t.Errorf("%s: Steps = %v, %v; want %v", expr, got, ok, want)
+		}
+	}
+}

@@ -124,7 +124,7 @@ func (c storedSince) pairWithin(from, end time.Time, rng time.Duration) bool {
 
 // pairIn reports whether a window w, evaluated at end, can hold two of the appends at or
 // after start: the window itself; in subqueries, one of those of the steps the engine
-// evaluates it at and the subqueries around it read (see steps).
+// evaluates it at and the subqueries around it read (history.Window.Steps).
 func (c storedSince) pairIn(w history.Window, end, start time.Time) bool {
 	r := w.Read
 	from, last := end.Add(-r.Reach), end.Add(-r.Offset)
@@ -134,7 +134,7 @@ func (c storedSince) pairIn(w history.Window, end, start time.Time) bool {
 	if len(w.Subqueries) == 0 {
 		return c.pairWithin(from, last, r.Range)
 	}
-	fits, ok := stepsFit(w, end)
+	fits, ok := w.PairFits(end)
 	if !ok {
 		return false // too many steps to tell: partial, never a silent answer
 	}
@@ -146,96 +146,6 @@ func (c storedSince) pairIn(w history.Window, end, start time.Time) bool {
 	}
 	return false
 }
-
-// stepRun is a run of the times a window is evaluated at, in milliseconds: the multiples
-// of step from lo to hi (both multiples of it); step zero: lo alone.
-type stepRun struct{ lo, hi, step int64 }
-
-// maxStepRuns bounds the runs steps computes; past it the check cannot tell.
-const maxStepRuns = 1 << 14
-
-// steps returns the times, in runs in order, at which the engine evaluates a window
-// inside subqs when the expression is evaluated at at (ms), counting only those the
-// subqueries around it read: evaluated at t, a subquery evaluates inside it the
-// multiples of its step in (t-Offset-Range, t-Offset] (Prometheus'
-// subqueryEvaluationTimes: a nested subquery is evaluated over the span of its parent's
-// steps, and each parent step reads the points of its own window). It reports false
-// when there would be more than maxStepRuns runs.
-func steps(subqs []history.Subquery, at int64) ([]stepRun, bool) {
-	runs := []stepRun{{at, at, 0}}
-	for _, q := range subqs {
-		step, rng, off := q.Step.Milliseconds(), q.Range.Milliseconds(), q.Offset.Milliseconds()
-		if step <= 0 {
-			return nil, false
-		}
-		var next []stepRun
-		// add adds the multiples of step in (lo, hi].
-		add := func(lo, hi int64) {
-			first, last := floorDiv(lo, step)*step+step, floorDiv(hi, step)*step
-			if first > last {
-				return
-			}
-			if n := len(next); n > 0 && first <= next[n-1].hi+step {
-				next[n-1].hi = max(next[n-1].hi, last)
-				return
-			}
-			next = append(next, stepRun{first, last, step})
-		}
-		for _, t := range runs {
-			if t.step == 0 || t.step <= rng {
-				// The windows of successive times touch or overlap: one span.
-				add(t.lo-off-rng, t.hi-off)
-				continue
-			}
-			if (t.hi-t.lo)/t.step+int64(len(next)) >= maxStepRuns {
-				return nil, false
-			}
-			for s := t.lo; s <= t.hi; s += t.step {
-				add(s-off-rng, s-off)
-			}
-		}
-		runs = next
-	}
-	return runs, true
-}
-
-// stepsFit returns whether two appends at a and b (ms), less than the window's range
-// apart, lie in one of the windows w is evaluated over in its subqueries at end: a step
-// s whose window (s-own-range, s-own] holds both, own being the offsets inside the
-// innermost subquery. It reports false when the steps are too many to tell.
-func stepsFit(w history.Window, end time.Time) (func(a, b int64) bool, bool) {
-	runs, ok := steps(w.Subqueries, end.UnixMilli())
-	if !ok {
-		return nil, false
-	}
-	own := w.Offset
-	for _, q := range w.Subqueries {
-		own -= q.Offset
-	}
-	o, rng := own.Milliseconds(), w.Range.Milliseconds()
-	return func(a, b int64) bool {
-		// b+own <= s < a+own+rng.
-		l, u := b+o, a+o+rng-1
-		i := sort.Search(len(runs), func(i int) bool { return runs[i].hi >= l })
-		for ; i < len(runs) && runs[i].lo <= u; i++ {
-			lo, hi := max(runs[i].lo, l), min(runs[i].hi, u)
-			if lo <= hi && ceilDiv(lo, runs[i].step)*runs[i].step <= hi {
-				return true
-			}
-		}
-		return false
-	}, true
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && a < 0 {
-		q--
-	}
-	return q
-}
-
-func ceilDiv(a, b int64) int64 { return -floorDiv(-a, b) }
 
 // from returns since when metric (empty: any metric) has been stored, and false when it
 // is not stored.
@@ -280,14 +190,14 @@ func (c coverage) callAnswers(w history.Window, end time.Time) (answers, ok bool
 		a, err := c.answers(w.Text, end)
 		return a, err == nil
 	}
-	runs, ok := steps(w.Subqueries, end.UnixMilli())
+	runs, ok := w.Steps(end)
 	if !ok || len(runs) > maxAnswerRuns {
 		return false, false
 	}
 	for _, r := range runs {
 		// The function at every step of the run: the multiples of its step in
 		// (hi-(hi-lo+1), hi].
-		a, err := c.answers(fmt.Sprintf("count_over_time((%s)[%dms:%dms])", w.Text, r.hi-r.lo+1, r.step), time.UnixMilli(r.hi))
+		a, err := c.answers(fmt.Sprintf("count_over_time((%s)[%dms:%dms])", w.Text, r.Last-r.First+1, r.Step), time.UnixMilli(r.Last))
 		if err != nil {
 			return false, false
 		}
@@ -350,7 +260,7 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 			}
 			var fits func(a, b int64) bool
 			if len(w.Subqueries) > 0 {
-				if f, ok := stepsFit(w, end); ok {
+				if f, ok := w.PairFits(end); ok {
 					fits = f
 				} else {
 					fits = func(a, b int64) bool { return false } // too many steps to tell: partial
