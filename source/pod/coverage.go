@@ -196,7 +196,7 @@ func (c coverage) callAnswers(w history.Window, end time.Time) (answers, ok bool
 	}
 	for _, r := range runs {
 		// The function at every step of the run: the multiples of its step in
-		// (hi-(hi-lo+1), hi].
+		// (Last-(Last-First+1), Last].
 		a, err := c.answers(fmt.Sprintf("count_over_time((%s)[%dms:%dms])", w.Text, r.Last-r.First+1, r.Step), time.UnixMilli(r.Last))
 		if err != nil {
 			return false, false
