@@ -388,23 +388,46 @@ func (w Window) PairFits(at time.Time) (func(a, b int64) bool, bool) {
 	if !ok {
 		return nil, false
 	}
+	o, rng := w.ownOffset(), w.Range.Milliseconds()
+	return func(a, b int64) bool {
+		// b+own <= s < a+own+rng.
+		return stepIn(runs, b+o, a+o+rng-1)
+	}, true
+}
+
+// StartsIn reports whether one of the windows w is evaluated over when the expression is
+// evaluated at at (see Steps) starts in [from, to) (ms): a step s whose window
+// (s-own-Range, s-own] has its start bound there, own being the offsets inside the
+// innermost subquery. It reports true when the steps are too many to tell.
+func (w Window) StartsIn(at time.Time, from, to int64) bool {
+	runs, ok := w.Steps(at)
+	if !ok {
+		return true
+	}
+	o, rng := w.ownOffset(), w.Range.Milliseconds()
+	return stepIn(runs, from+o+rng, to-1+o+rng)
+}
+
+// ownOffset returns, in milliseconds, the offsets inside the innermost subquery the window
+// is evaluated in: its windows end that long before the subquery's steps.
+func (w Window) ownOffset() int64 {
 	own := w.Offset
 	for _, q := range w.Subqueries {
 		own -= q.Offset
 	}
-	o, rng := own.Milliseconds(), w.Range.Milliseconds()
-	return func(a, b int64) bool {
-		// b+own <= s < a+own+rng.
-		l, u := b+o, a+o+rng-1
-		i := sort.Search(len(runs), func(i int) bool { return runs[i].Last >= l })
-		for ; i < len(runs) && runs[i].First <= u; i++ {
-			lo, hi := max(runs[i].First, l), min(runs[i].Last, u)
-			if lo <= hi && (runs[i].Step == 0 || ceilDiv(lo, runs[i].Step)*runs[i].Step <= hi) {
-				return true
-			}
+	return own.Milliseconds()
+}
+
+// stepIn reports whether one of runs' times lies in [l, u].
+func stepIn(runs []StepRun, l, u int64) bool {
+	i := sort.Search(len(runs), func(i int) bool { return runs[i].Last >= l })
+	for ; i < len(runs) && runs[i].First <= u; i++ {
+		lo, hi := max(runs[i].First, l), min(runs[i].Last, u)
+		if lo <= hi && (runs[i].Step == 0 || ceilDiv(lo, runs[i].Step)*runs[i].Step <= hi) {
+			return true
 		}
-		return false
-	}, true
+	}
+	return false
 }
 
 func floorDiv(a, b int64) int64 {

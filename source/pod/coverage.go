@@ -103,6 +103,32 @@ func (c storedSince) gapAt(w time.Time, lonely bool) (after time.Time, gap time.
 	return c.appends[i], gap, true
 }
 
+// gapInSteps is gapAt for the windows of w's subquery steps at end (history.Window.Steps)
+// that start at or after start: whether one of them starts in a gap between two appends
+// (not lonely). It returns the append that ended the latest such gap and its length.
+func (c storedSince) gapInSteps(w history.Window, end, start time.Time) (after time.Time, gap time.Duration, ok bool) {
+	n := len(c.appends)
+	if n < 3 {
+		return time.Time{}, 0, false
+	}
+	spacings := make([]time.Duration, n-1)
+	for j := 1; j < n; j++ {
+		spacings[j-1] = c.appends[j].Sub(c.appends[j-1])
+	}
+	slices.Sort(spacings)
+	usual := spacings[(len(spacings)-1)/2]
+	for i := n - 1; i > 0; i-- {
+		a, b := c.appends[i-1], c.appends[i]
+		if !b.After(start) {
+			break
+		}
+		if g := b.Sub(a); g > minGap && g > 3*usual && w.StartsIn(end, max(a.UnixMilli(), start.UnixMilli()), b.UnixMilli()) {
+			return b, g, true
+		}
+	}
+	return time.Time{}, 0, false
+}
+
 // after returns the index of the first append after t (len(appends) when none is).
 func (c storedSince) after(t time.Time) int {
 	return sort.Search(len(c.appends), func(j int) bool { return c.appends[j].After(t) })
@@ -283,6 +309,10 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 			// Within what is held: partial only when the window starts in a gap, or
 			// its series hold no two samples in it.
 			after, g, ok := c.since.gapAt(from, r.Range > 0 && !pairs())
+			if !ok && r.Range > 0 && len(w.Subqueries) > 0 {
+				// The windows of a subquery's later steps start in a gap too.
+				after, g, ok = c.since.gapInSteps(w, end, start)
+			}
 			switch {
 			case ok:
 				held, gap = at.Sub(after), g

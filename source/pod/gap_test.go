@@ -17,8 +17,9 @@ import (
 // refreshes failed as a whole, the API server down, or none came) is partial as one
 // reaching before the history is: a rate over it estimates from the scrapes after the
 // gap, or from one scrape only (no value: not "no load"), and an increase adds up only
-// what came after the gap. A window that spans the gap with scrapes on both sides of
-// it, and a scrape or two missed, are not.
+// what came after the gap. So is a window of a subquery's step starting in the gap, the
+// subquery's earliest window before it. A window that spans the gap with scrapes on both
+// sides of it, and a scrape or two missed, are not.
 func TestWindowStartingInAGapIsPartial(t *testing.T) {
 	const step = 15 * time.Second
 	stored := storedNames{names: map[string]struct{}{"x": {}}}
@@ -46,6 +47,13 @@ func TestWindowStartingInAGapIsPartial(t *testing.T) {
 		{`rate(x[1m])`, 2 * time.Minute, false},
 		{`rate(x[5m])`, 4 * time.Minute, true},
 		{`rate(x[5m])`, 5 * time.Minute, false},
+		// A subquery's steps: a window of a later one starting in the gap, the
+		// earliest one before it.
+		{`sum_over_time(increase(x[1m])[10m:1m])`, 2 * time.Minute, true},
+		{`max_over_time(rate(x[1m])[10m:1m])`, 2 * time.Minute, true},
+		{`max_over_time(sum_over_time(increase(x[1m])[2m:1m])[10m:1m])`, 2 * time.Minute, true},
+		{`sum_over_time(increase(x[1m])[3m:1m])`, 4 * time.Minute, false},
+		{`sum_over_time(increase(x[1m])[20m:1m])`, 7 * time.Minute, true},
 	} {
 		evalAt := gapEnd.Add(tc.after)
 		c := cov
@@ -253,5 +261,41 @@ func TestRateOverOneScrapeOfAMetricStoredSinceIsAnError(t *testing.T) {
 	cov.since = since
 	if err, w, e := cov.check("q", `sum(rate(b[1m])) or vector(0)`, at); err != nil || len(w) == 0 || e == nil {
 		t.Errorf("two scrapes of b: got Error %v, warnings %q; want the partial window as a warning", err, w)
+	}
+}
+
+// Through the public API: the pod's scrapes fail for three minutes, then answer again. A
+// sum of increases over a subquery's steps whose range holds the outage, its earliest
+// window before it, adds up nothing for the steps in the outage and only what came after
+// for the first after it: it is partial until no step's window starts in the outage. It
+// used to answer that smaller sum with a nil Error, the check looking only at the
+// earliest window.
+func TestSubqueryStepsInAnOutageArePartial(t *testing.T) {
+	p, cfg := startBodyPod(t, "x_total 0\n")
+	s, clk := fakeClockSource(t, cfg, t0, []source.QueryTemplate{
+		{Name: "steps", Template: "sum_over_time(sum(increase(x_total[1m]))[6m:1m])"},
+	})
+	const step = 15 * time.Second
+	refresh := func(i int, fail bool) map[string]*source.MetricResult {
+		clk.SetTime(t0.Add(time.Duration(i) * step))
+		p.set(fmt.Sprintf("x_total %d\n", 150*i), fail)
+		rs, err := s.Refresh(t.Context(), source.RefreshSpec{})
+		if err != nil && !fail {
+			t.Fatalf("refresh %d: %v", i, err)
+		}
+		return rs
+	}
+	i := 0
+	for ; i < 24; i++ { // 6 minutes
+		refresh(i, false)
+	}
+	for ; i < 36; i++ { // 3 minutes of failed scrapes
+		refresh(i, true)
+	}
+	for end := i + 10; i < end; i++ {
+		steps := refresh(i, false)["steps"]
+		if !errors.Is(steps.Error, ErrPartialWindow) {
+			t.Errorf("%s after the outage: got %v, Error %v; want ErrPartialWindow", time.Duration(i-36)*step, steps.Values, steps.Error)
+		}
 	}
 }
