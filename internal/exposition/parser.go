@@ -250,6 +250,7 @@ func (p *Parser) end() {
 	p.sample = Sample{}
 	p.meta, p.metaPending = Metadata{}, false
 	p.braceName = ""
+	p.series.settle()
 	if cap(p.labels) > maxRetainedLabels {
 		p.labels, p.prev = nil, nil
 	}

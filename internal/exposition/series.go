@@ -8,6 +8,10 @@ import (
 // minSeriesSlots is the smallest table of a seriesSet.
 const minSeriesSlots = 1 << 10
 
+// seriesShrinkAfter is how many expositions in a row must leave a seriesSet's table
+// oversized (see settle) before it is given back.
+const seriesShrinkAfter = 10
+
 // seriesSet detects a series that repeats within one exposition, so that the Parser
 // keeps its first sample and drops and counts the repeat, as Prometheus' scrape loop
 // does (it appends the first and counts the repeat as ErrDuplicateSampleForTimestamp;
@@ -25,9 +29,10 @@ const minSeriesSlots = 1 << 10
 // its latest sample passed on, so that a repeat with a later timestamp of its own is
 // passed on too, as Prometheus stores it.
 type seriesSet struct {
-	slots []uint64 // 0 is an empty slot; a hash of 0 is stored as 1
-	times []int64  // by slot: the series' latest time, noTimestamp for the scrape's; nil while no line had a timestamp
-	n     int      // hashes held
+	slots     []uint64 // 0 is an empty slot; a hash of 0 is stored as 1
+	times     []int64  // by slot: the series' latest time, noTimestamp for the scrape's; nil while no line had a timestamp
+	n         int      // hashes held
+	oversized int      // expositions in a row that left the table oversized (see settle)
 }
 
 // noTimestamp is the time held for a series whose sample has no timestamp of its own.
@@ -40,6 +45,24 @@ func (s *seriesSet) reset() {
 		s.n = 0
 	}
 	s.times = s.times[:0]
+}
+
+// settle ends an exposition: a table more than eight times the size the exposition
+// needed, for seriesShrinkAfter expositions in a row, is given back, and the next
+// exposition grows its own. Parsers are pooled and live as long as their source: one
+// exposition of a million series (a label's cardinality blowing up until a rollout fixes
+// it) would otherwise leave each Parser it went through holding 16 MiB, cleared at every
+// later parse, for good. A table sized for its expositions (at most four times their
+// series) is never given back, and neither is one that a large exposition among small
+// ones (pods of several sizes sharing the Parser) keeps using.
+func (s *seriesSet) settle() {
+	if len(s.slots) <= minSeriesSlots || len(s.slots) <= 8*(s.n+1) {
+		s.oversized = 0
+		return
+	}
+	if s.oversized++; s.oversized >= seriesShrinkAfter {
+		s.slots, s.times, s.n, s.oversized = nil, nil, 0, 0
+	}
 }
 
 // add records a series hash and reports whether it is new.

@@ -160,3 +160,47 @@ func TestParsePoints(t *testing.T) {
 		return nil
 	})
 }
+
+// A pod's exposition that once held 200,000 series (a label's cardinality blowing up
+// until a rollout fixes it) must not leave every Parser it went through holding a table
+// for 200,000 series for as long as the process runs (and clearing it at every later
+// parse): once the expositions it parses stay far smaller for seriesShrinkAfter parses,
+// the table is given back. A steady large exposition keeps its table: it is not
+// reallocated at each parse.
+func TestSeriesTableGivenBackAfterASpike(t *testing.T) {
+	var big strings.Builder
+	for i := range 200_000 {
+		big.WriteString("spike{id=\"" + strconv.Itoa(i) + "\"} 1")
+		if i%2 == 0 {
+			big.WriteString(" 1700000000000") // own timestamps: the set keeps their times too
+		}
+		big.WriteByte('\n')
+	}
+	small := []byte("queue 1\nrunning 2\nwaiting 3\n")
+	p := NewParser(Options{})
+	parse := func(data []byte) {
+		t.Helper()
+		if _, err := p.Parse(strings.NewReader(string(data)), FormatText, func(*Sample) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parse([]byte(big.String()))
+	spiked := p.series.retained()
+	// A steady large exposition: the table is kept, not made again.
+	parse([]byte(big.String()))
+	if got := p.series.retained(); got != spiked {
+		t.Fatalf("a second parse of the same exposition changed the series table from %d to %d bytes", spiked, got)
+	}
+	for range seriesShrinkAfter + 1 {
+		parse(small)
+	}
+	// FuzzParse's bound on what a Parser keeps for its input.
+	if limit := 512<<10 + 64*len(small); p.retained() > limit {
+		t.Fatalf("after %d parses of %d bytes, the Parser keeps %d bytes (%d of them the series table of the 200,000-series exposition before), want at most %d",
+			seriesShrinkAfter+1, len(small), p.retained(), p.series.retained(), limit)
+	}
+	// And the set still tells repeats apart.
+	if _, err := p.Parse(strings.NewReader("a 1\nb 2\na 3\n"), FormatText, func(*Sample) error { return nil }); err != nil || p.Duplicates() != 1 {
+		t.Fatalf("after the table was given back: %d duplicates, error %v; want 1, none", p.Duplicates(), err)
+	}
+}
