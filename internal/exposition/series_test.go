@@ -3,6 +3,7 @@ package exposition
 import (
 	"hash/maphash"
 	"maps"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -203,4 +204,52 @@ func TestSeriesTableGivenBackAfterASpike(t *testing.T) {
 	if _, err := p.Parse(strings.NewReader("a 1\nb 2\na 3\n"), FormatText, func(*Sample) error { return nil }); err != nil || p.Duplicates() != 1 {
 		t.Fatalf("after the table was given back: %d duplicates, error %v; want 1, none", p.Duplicates(), err)
 	}
+}
+
+// A pod's Points (kept for as long as the pod lives) must not keep the room of an
+// exposition that once gave 200,000 series several points each after the pod went back
+// to a few: the map that held them is given back, not cleared and kept for reuse; also
+// when a second such exposition failed part-way (its notes are dropped, the map is not).
+func TestPointsGiveBackTheRoomOfASpike(t *testing.T) {
+	const small = "x 1 1000\nx 2 2000\n"
+	var pts Points
+	parse := func(input string, fails bool) {
+		t.Helper()
+		p := NewParser(Options{}) // a new one each time: only pts outlives the parse
+		p.SetPoints(&pts)
+		if _, err := p.Parse(strings.NewReader(input), FormatText, func(*Sample) error { return nil }); (err != nil) != fails {
+			t.Fatalf("got error %v, want one: %t", err, fails)
+		}
+	}
+	parse(small, false)
+	before := liveHeap()
+	func() {
+		var big strings.Builder
+		for i := range 200_000 {
+			id := strconv.Itoa(i)
+			big.WriteString("spike{id=\"" + id + "\"} 1 1000\nspike{id=\"" + id + "\"} 2 2000\n")
+		}
+		parse(big.String(), false)
+		if len(pts.latest) != 200_000 {
+			t.Fatalf("the spike's Points hold %d series, want 200000", len(pts.latest))
+		}
+		parse(big.String()+"not an exposition{\n", true)
+	}()
+	for range 3 {
+		parse(small, false)
+	}
+	after := liveHeap()
+	if len(pts.latest) != 1 {
+		t.Fatalf("Points hold %d series, want 1", len(pts.latest))
+	}
+	if growth := int64(after) - int64(before); growth > 1<<20 {
+		t.Errorf("the Points of a pod back to one series keep %d KiB more than before its spikes of 200,000", growth>>10)
+	}
+}
+
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
