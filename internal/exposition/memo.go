@@ -47,10 +47,13 @@ const minMemoRoom = 1024
 
 // shrink gives back the room of m's lines past four times what they take: a target that
 // exposed 100,000 lines once and then 10 would hold 100,000 lines' room (64 bytes each)
-// for as long as it lived.
+// for as long as it lived; and so of its families' (16 bytes each).
 func (m *Memo) shrink() {
 	if cap(m.lines) > 4*len(m.lines)+minMemoRoom {
 		m.lines = append([]memoLine(nil), m.lines...)
+	}
+	if cap(m.families) > 4*len(m.families)+minMemoRoom {
+		m.families = append([]string(nil), m.families...)
 	}
 }
 
@@ -58,9 +61,9 @@ func (m *Memo) shrink() {
 func (m *Memo) Reset() {
 	clear(m.lines)
 	m.lines = m.lines[:0]
-	m.shrink()
 	clear(m.families)
 	m.families = m.families[:0]
+	m.shrink()
 	m.distinct = false
 }
 
@@ -89,9 +92,9 @@ func (p *Parser) ParseMemo(r io.Reader, f Format, m *Memo, emit func(*Sample) er
 	}
 	clear(m.lines[p.memoPos:])
 	m.lines = m.lines[:p.memoPos]
-	m.shrink()
 	clear(m.families[p.memoFamily:])
 	m.families = m.families[:p.memoFamily]
+	m.shrink()
 	// A line dropped for its timestamp may share its series with a line kept.
 	m.distinct = p.duplicates == 0 && p.outOfBounds == 0 && p.repeats == 0
 	return samples, nil

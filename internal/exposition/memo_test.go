@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -234,5 +235,45 @@ func TestParseMemoShrinksAfterASpike(t *testing.T) {
 		if c := cap(m.lines); c > 4*len(m.lines)+minMemoRoom {
 			t.Errorf("after %q: the memo holds room for %d lines to hold %d, want at most %d", after[len(after)-12:], c, len(m.lines), 4*len(m.lines)+minMemoRoom)
 		}
+	}
+}
+
+// A pod whose exposition once named 100,000 families (an exporter putting an id in its
+// metric names, until a rollout fixes it) must not leave its Memo, nor the pooled Parsers
+// that parsed it, holding room for 100,000 families: the Memo gives back its families'
+// room at once, as its lines', and a Parser the map of what the metadata lines said of
+// each family once seriesShrinkAfter expositions in a row needed far less.
+func TestFamiliesGivenBackAfterASpike(t *testing.T) {
+	p := NewParser(Options{HashSeed: testSeed})
+	var m Memo
+	parse := func(input string) {
+		t.Helper()
+		if _, err := p.ParseMemo(strings.NewReader(input), FormatText, &m, func(*Sample) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const small = "# TYPE queue gauge\nqueue 1\n"
+	parse(small)
+	before := liveHeap()
+	func() {
+		var spike strings.Builder
+		for i := range 100_000 {
+			fmt.Fprintf(&spike, "# TYPE requests_for_id_%d counter\nrequests_for_id_%d 1\n", i, i)
+		}
+		parse(spike.String())
+	}()
+	if len(m.families) != 100_000 {
+		t.Fatalf("the spike's Memo names %d families, want 100000", len(m.families))
+	}
+	for range seriesShrinkAfter + 1 {
+		parse(small)
+	}
+	after := liveHeap()
+	runtime.KeepAlive(p) // what it keeps is measured: it must not be collected
+	if c := cap(m.families); c > 4*len(m.families)+minMemoRoom {
+		t.Errorf("the memo holds room for %d families to hold %d, want at most %d", c, len(m.families), 4*len(m.families)+minMemoRoom)
+	}
+	if growth := int64(after) - int64(before); growth > 1<<20 {
+		t.Errorf("the Parser and Memo of a pod back to one family keep %d KiB more than before its spike of 100,000", growth>>10)
 	}
 }

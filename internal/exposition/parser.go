@@ -94,6 +94,9 @@ type Parser struct {
 	// whose lines come in blocks resumes with them, as Prometheus' scrape cache keeps
 	// each family's apart.
 	said map[string]Metadata
+	// The most families said has held since it was made (a Go map keeps that room), and
+	// how many expositions in a row named far fewer: see settleSaid.
+	saidPeak, saidOversized int
 
 	// The metric name of the current sample when it is quoted among its labels.
 	braceName     string
@@ -251,6 +254,7 @@ func (p *Parser) end() {
 	p.meta, p.metaPending = Metadata{}, false
 	p.braceName = ""
 	p.series.settle()
+	p.settleSaid()
 	if cap(p.labels) > maxRetainedLabels {
 		p.labels, p.prev = nil, nil
 	}
@@ -264,6 +268,25 @@ func (p *Parser) end() {
 		p.scratch = nil
 	}
 }
+
+// settleSaid gives back the map of what the metadata lines said of each family once it
+// has held more than eight times the families of seriesShrinkAfter expositions in a row
+// (and more than minSaidRoom): as the series table (seriesSet.settle), one exposition
+// naming 100,000 families (an exporter with an id in its metric names) would otherwise
+// leave each Parser it went through holding 10 MiB for good.
+func (p *Parser) settleSaid() {
+	p.saidPeak = max(p.saidPeak, len(p.said))
+	if p.saidPeak <= 8*len(p.said)+minSaidRoom {
+		p.saidOversized = 0
+		return
+	}
+	if p.saidOversized++; p.saidOversized >= seriesShrinkAfter {
+		p.said, p.saidPeak, p.saidOversized = nil, 0, 0
+	}
+}
+
+// minSaidRoom is the room for families a Parser keeps whatever its expositions name.
+const minSaidRoom = 1024
 
 // parseLine parses one line: blank, comment, metadata or sample.
 func (p *Parser) parseLine(line []byte, emit func(*Sample) error) error {
