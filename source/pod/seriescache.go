@@ -100,6 +100,9 @@ func (c *seriesCaches) put(key string, sc *seriesCache, ok bool) {
 	if cap(sc.samples) > 4*len(sc.samples)+minCacheRoom {
 		sc.samples = nil // the next scrape sizes its own
 	}
+	if cap(sc.metadata) > 4*len(sc.metadata)+minCacheRoom {
+		sc.metadata = nil // a spike of families (an id in the metric names) gone
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.byPod == nil {

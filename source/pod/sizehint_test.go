@@ -154,3 +154,46 @@ func TestSeriesCacheShrinksAfterASpike(t *testing.T) {
 		}
 	}
 }
+
+// The same for the metadata a pod's series cache hands from one scrape to the next: a
+// pod whose exposition once named 100,000 families (an id in its metric names) must not
+// keep room for 100,000 entries of metadata (64 bytes each) for as long as it lives.
+func TestSeriesCacheMetadataShrinksAfterASpike(t *testing.T) {
+	var scrapes atomic.Int64
+	var spike strings.Builder
+	for i := range 100_000 {
+		fmt.Fprintf(&spike, "# TYPE requests_for_id_%d counter\nrequests_for_id_%d 1\n", i, i)
+	}
+	cfg := startHandlerPod(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		if scrapes.Add(1) == 1 {
+			_, _ = w.Write([]byte(spike.String()))
+			return
+		}
+		_, _ = w.Write([]byte("# TYPE queue gauge\nqueue 1\n"))
+	}))
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	for i := range 3 {
+		pods, err := s.ScrapeSeries(context.Background())
+		if err != nil || len(pods) != 1 || !pods[0].Up {
+			t.Fatalf("scrape %d: %v, %v", i, pods, err)
+		}
+		var sc *seriesCache
+		for _, c := range s.seriesCaches.byPod { // the one pod's
+			sc = c
+		}
+		if i == 0 {
+			if len(sc.metadata) != 100_000 {
+				t.Fatalf("the spike's scrape kept %d families' metadata, want 100000", len(sc.metadata))
+			}
+			continue
+		}
+		if n := len(sc.metadata); cap(sc.metadata) > 4*n+minCacheRoom {
+			t.Errorf("scrape %d: the series cache keeps %d families' metadata in room for %d, want at most %d", i, n, cap(sc.metadata), 4*n+minCacheRoom)
+		}
+	}
+}
