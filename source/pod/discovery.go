@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -141,18 +142,43 @@ func (s *PodScrapingSource) discoverPods(parent context.Context) (discovery, err
 var errNoSelector = errors.New("has no selector: no pod is selected to scrape (podscrape finds pods by the Service's spec.selector; a Service whose endpoints are kept by hand has none)")
 
 // apiHint says what a failed read of resource needs: the RBAC rule when it was
-// Forbidden. When apiReadTimeout, not the caller's context, cut it: that there was no
+// Forbidden; what to configure when a controller-runtime cache refused it (see
+// cacheHint). When apiReadTimeout, not the caller's context, cut it: that there was no
 // answer in time and, when a cached client was waiting for its informer to sync (its
 // error is then a Timeout status), why that informer may never sync.
 func apiHint(parent, ctx context.Context, err error, verb, resource, namespace string) string {
 	if parent.Err() != nil || ctx.Err() != context.DeadlineExceeded {
-		return rbacHint(err, verb, resource, namespace)
+		return rbacHint(err, verb, resource, namespace) + cacheHint(err, resource, namespace)
 	}
 	if apierrors.IsTimeout(err) {
 		return fmt.Sprintf(" (no answer within %s: the cached client's %s informer has not synced, which it never does while its identity lacks list and watch on %s in every namespace its cache watches, the whole cluster by default)",
 			apiReadTimeout, resource, resource)
 	}
 	return fmt.Sprintf(" (no answer within %s)", apiReadTimeout)
+}
+
+// cacheHint says what to configure when a manager's cache (a cached client's reads)
+// refused to read resource in namespace, else "": a namespace it does not watch
+// (cache.Options.DefaultNamespaces), a cache not started yet, one with
+// ReaderFailOnMissingInformer and no informer of the kind. Its errors name neither the
+// Service nor the setting. They are told by their text: the namespace error is untyped,
+// and the package of the others (controller-runtime's pkg/cache) would bring its
+// logger and informers into every program importing source/pod.
+// TestManagerCacheRefusalsSayWhatToConfigure pins the texts.
+func cacheHint(err error, resource, namespace string) string {
+	direct := "give the source a direct client (mgr.GetAPIReader())"
+	if resource == "secrets" {
+		direct = "set SecretReader: mgr.GetAPIReader()"
+	}
+	switch msg := err.Error(); {
+	case strings.Contains(msg, "because of unknown namespace for the cache"):
+		return fmt.Sprintf(" (the cached client's cache does not watch namespace %s: add it to the manager's cache.Options.DefaultNamespaces, or %s)", namespace, direct)
+	case strings.Contains(msg, "the cache is not started"):
+		return " (the manager's cache is not started yet: mgr.Start starts it before the manager's Runnables and controllers; refresh from those, or once mgr.GetCache().WaitForCacheSync returned true)"
+	case strings.HasSuffix(msg, " is not cached"):
+		return fmt.Sprintf(" (the cache has no %s informer and its ReaderFailOnMissingInformer is set: start one with mgr.GetCache().GetInformer before the first refresh, or %s)", resource, direct)
+	}
+	return ""
 }
 
 // finished reports whether p has run to completion (phase Succeeded or Failed): no
