@@ -140,9 +140,13 @@ type PodScrapingSourceConfig struct {
 	// podscrape_samples_duplicate_total, podscrape_history_samples_refused_total{reason},
 	// podscrape_pods_discovered, podscrape_pods_ready (both 0 after a discovery that
 	// failed), podscrape_discovery_failures_total and podscrape_cache_age_seconds.
-	// Sources of different Services share a Registerer; a second source of the same
-	// Service on it makes NewPodScrapingSource fail with an error wrapping
-	// prometheus.AlreadyRegisteredError. Close unregisters them. Nil: no metrics.
+	// Sources of different Services share a Registerer. Sources of the same Service on
+	// it share its metrics (a replacement built before the source it replaces is closed,
+	// two controllers' sources): the counters add up their scrapes, the pod gauges hold
+	// the last discovery of any, the cache age is the oldest of their caches; the last
+	// one's Close unregisters them. Metrics of those names and service label that no
+	// source registered make NewPodScrapingSource fail with a *ConfigError of
+	// Registerer. Nil: no metrics.
 	Registerer prometheus.Registerer
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
@@ -98,22 +99,40 @@ func TestNewPodScrapingSourceRejectsBadConfig(t *testing.T) {
 	}
 }
 
-// A second source of a Service on the same Registerer fails with a *ConfigError of field
-// Registerer, still wrapping prometheus.AlreadyRegisteredError; Validate cannot know it.
-func TestDuplicateRegistererIsAConfigError(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	cfg := PodScrapingSourceConfig{ServiceName: "svc", ServiceNamespace: "ns", MetricsPort: 9090, Registerer: reg}
-	first, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
+// A Registerer that holds metrics of the Service's names and service label that no
+// source registered (a program's own collector) fails NewPodScrapingSource with a
+// *ConfigError of field Registerer, wrapping the Registerer's error (its
+// prometheus.AlreadyRegisteredError when the collector is the same set), and leaves it as
+// it was; Validate cannot know it. A second source of the Service shares the first's
+// (TestReplacementSourceSharesTheServicesMetrics).
+func TestForeignMetricsOnTheRegistererAreAConfigError(t *testing.T) {
+	cfg := PodScrapingSourceConfig{ServiceName: "svc", ServiceNamespace: "ns", MetricsPort: 9090}
+	check := func(what string, foreign prometheus.Collector, alreadyRegistered bool) {
+		t.Helper()
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(foreign)
+		before, err := testutil.GatherAndCount(reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cfg
+		c.Registerer = reg
+		_, err = NewPodScrapingSource(context.Background(), cp.Client, c)
+		var ce *ConfigError
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &ce) || ce.Field != "Registerer" || errors.As(err, &are) != alreadyRegistered ||
+			!strings.HasPrefix(err.Error(), "pod scraping source: register metrics of service ns/svc") {
+			t.Fatalf("%s: got %v, want a *ConfigError of field Registerer naming the service (wrapping prometheus.AlreadyRegisteredError: %v)", what, err, alreadyRegistered)
+		}
+		if after, _ := testutil.GatherAndCount(reg); after != before {
+			t.Fatalf("%s: %d series after the failed registration, want the %d before", what, after, before)
+		}
 	}
-	defer first.Close()
-	_, err = NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	var ce *ConfigError
-	var are prometheus.AlreadyRegisteredError
-	if !errors.As(err, &ce) || ce.Field != "Registerer" || !errors.As(err, &are) || !strings.HasPrefix(err.Error(), "pod scraping source: register metrics of service ns/svc") {
-		t.Fatalf("got %v, want a *ConfigError of field Registerer wrapping prometheus.AlreadyRegisteredError", err)
-	}
+	check("a gauge of the same name and service", prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "podscrape_pods_ready", Help: "Pods scraped at the last discovery: Ready, not terminating, with an IP; 0 when the last discovery failed (see podscrape_discovery_failures_total).",
+		ConstLabels: prometheus.Labels{"service": "ns/svc"},
+	}), false)
+	check("the same collectors, registered by another", struct{ prometheus.Collector }{newServiceMetrics(nil, "ns/svc")}, true)
 }
 
 func TestNewPodScrapingSourceAppliesDefaultsAndCopies(t *testing.T) {

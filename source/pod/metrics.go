@@ -3,6 +3,7 @@ package pod
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,13 +27,27 @@ const (
 	refusedSeriesLimit = "series_limit"  // a new series past HistorySeriesLimit
 )
 
-// metrics are one source's Prometheus collectors, each with the const label
-// service="namespace/name". A nil *metrics records nothing: a source without a
-// Registerer pays a nil check per hook.
+// metrics are one source's handle on the Prometheus collectors of its Service on its
+// Registerer, each with the const label service="namespace/name". A nil *metrics
+// records nothing: a source without a Registerer pays a nil check per hook.
 type metrics struct {
-	clock      clock.PassiveClock
-	reg        prometheus.Registerer
-	collectors []prometheus.Collector
+	*serviceMetrics // shared by the sources of the Service on the Registerer
+
+	clock    clock.PassiveClock
+	storedAt atomic.Int64 // unix nanoseconds of this source's last cache store, else of its creation
+
+	unregistered atomic.Bool // set by the first unregister; see unregister
+}
+
+// serviceMetrics are the collectors of one Service on one Registerer, registered as one
+// Collector and shared by every source of that Service on it: the replacement a
+// controller builds before it closes the source it replaces (the order
+// source.SourceRegistry.Update documents), the sources of two controllers. Their
+// counters add up every source's scrapes and go on across a rebuild; the pod gauges
+// hold the last discovery of any of them; the cache age is the oldest of theirs. The
+// last source's Close unregisters them.
+type serviceMetrics struct {
+	reg prometheus.Registerer
 
 	duration   prometheus.Histogram
 	failures   *prometheus.CounterVec
@@ -44,21 +59,53 @@ type metrics struct {
 	discFailed prometheus.Counter
 	cacheAge   prometheus.GaugeFunc
 
-	storedAt atomic.Int64 // unix nanoseconds of the last cache store, else of creation
-
-	unregistered atomic.Bool // set by the first unregister; see unregister
+	mu    sync.Mutex            // protects users, and holds a join off while the last user unregisters
+	users map[*metrics]struct{} // the sources' handles; empty once unregistered
 }
 
-// newMetrics registers the collectors of the source of service on reg; nil reg: no
-// metrics. On any registration error it unregisters what it registered, so a failed
-// NewPodScrapingSource leaves reg as it was.
+// maxRegisterAttempts bounds newMetrics' attempts to register or join a Service's
+// metrics, each lost only to a concurrent Close or registration of the same Service.
+const maxRegisterAttempts = 100
+
+// newMetrics registers the collectors of the source of service on reg, or joins those a
+// source of the same Service registered there; nil reg: no metrics. It fails, leaving
+// reg as it was, when reg refuses them: metrics of the same names and service label
+// that no source registered, or other metrics of those names with other labels or help.
 func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveClock) (*metrics, error) {
 	if reg == nil {
 		return nil, nil
 	}
-	labels := prometheus.Labels{"service": service}
-	m := &metrics{clock: clk, reg: reg}
+	m := &metrics{clock: clk}
 	m.storedAt.Store(clk.Now().UnixNano())
+	for range maxRegisterAttempts {
+		shared := newServiceMetrics(reg, service)
+		shared.users[m] = struct{}{}
+		err := reg.Register(shared)
+		if err == nil {
+			m.serviceMetrics = shared
+			return m, nil
+		}
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return nil, fmt.Errorf("register metrics of service %s: %w", service, err)
+		}
+		existing, ok := are.ExistingCollector.(*serviceMetrics)
+		if !ok {
+			return nil, fmt.Errorf("register metrics of service %s: the Registerer holds metrics of this service that no pod scraping source registered: %w", service, err)
+		}
+		if existing.join(m) {
+			m.serviceMetrics = existing
+			return m, nil
+		}
+		// Its last source was closed meanwhile, and has unregistered it: register anew.
+	}
+	return nil, fmt.Errorf("register metrics of service %s: still contended after %d attempts, by sources of this service created and closed at once", service, maxRegisterAttempts)
+}
+
+// newServiceMetrics returns the collectors of service, not registered.
+func newServiceMetrics(reg prometheus.Registerer, service string) *serviceMetrics {
+	labels := prometheus.Labels{"service": service}
+	m := &serviceMetrics{reg: reg, users: make(map[*metrics]struct{}, 1)}
 	m.duration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:        "podscrape_scrape_duration_seconds",
 		Help:        "Duration of one pod's scrape, request and parse, whether it succeeded or failed; scrapes cut short by the caller's context are not observed.",
@@ -108,42 +155,69 @@ func newMetrics(reg prometheus.Registerer, service string, clk clock.PassiveCloc
 	})
 	m.cacheAge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "podscrape_cache_age_seconds",
-		Help:        "Seconds since a successful refresh last stored results in the cache (before the first one, since the source was created).",
+		Help:        "Seconds since a successful refresh last stored results in the cache (before the first one, since the source was created); of several sources of the Service, the oldest of their caches.",
 		ConstLabels: labels,
 	}, m.age)
-
-	m.collectors = []prometheus.Collector{m.duration, m.failures, m.samples, m.duplicates, m.refused, m.discovered, m.ready, m.discFailed, m.cacheAge}
-	for i, c := range m.collectors {
-		if err := reg.Register(c); err != nil {
-			for _, done := range m.collectors[:i] {
-				reg.Unregister(done)
-			}
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				return nil, fmt.Errorf("register metrics of service %s: a source of this service already registered its metrics on this Registerer: %w", service, err)
-			}
-			return nil, fmt.Errorf("register metrics of service %s: %w", service, err)
-		}
-	}
-	return m, nil
+	return m
 }
 
-// unregister removes the collectors from the Registerer, so a new source of the same
-// Service can register its own. Only the first call does: a Registerer unregisters by
-// descriptor, not by collector, so a second call (a source closed twice) would remove
-// the metrics a replacement source of the same Service registered since.
+// collectors are m's collectors.
+func (m *serviceMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.duration, m.failures, m.samples, m.duplicates, m.refused, m.discovered, m.ready, m.discFailed, m.cacheAge}
+}
+
+// Describe describes every collector of m: it makes m a prometheus.Collector.
+func (m *serviceMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range m.collectors() {
+		c.Describe(ch)
+	}
+}
+
+// Collect collects every collector of m: it makes m a prometheus.Collector.
+func (m *serviceMetrics) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range m.collectors() {
+		c.Collect(ch)
+	}
+}
+
+// join adds the source handle u to the users of m, unless m is no longer registered.
+func (m *serviceMetrics) join(u *metrics) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.users) == 0 {
+		return false
+	}
+	m.users[u] = struct{}{}
+	return true
+}
+
+// age is podscrape_cache_age_seconds, computed when collected: the oldest of the users'
+// cache ages.
+func (m *serviceMetrics) age() float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var oldest time.Duration
+	for u := range m.users {
+		oldest = max(oldest, u.clock.Since(time.Unix(0, u.storedAt.Load())))
+	}
+	return oldest.Seconds()
+}
+
+// unregister ends this source's use of its Service's metrics; the last source's
+// unregisters them from the Registerer, so that the Service's series are gone from it.
+// Only the first call does: a second (a source closed twice) would count it out twice.
 func (m *metrics) unregister() {
 	if m == nil || m.unregistered.Swap(true) {
 		return
 	}
-	for _, c := range m.collectors {
-		m.reg.Unregister(c)
+	s := m.serviceMetrics
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.users, m)
+	if len(s.users) == 0 {
+		// Under mu: a source joining meanwhile waits, then registers anew.
+		s.reg.Unregister(s)
 	}
-}
-
-// age is podscrape_cache_age_seconds, computed when collected.
-func (m *metrics) age() float64 {
-	return m.clock.Since(time.Unix(0, m.storedAt.Load())).Seconds()
 }
 
 // observePods records what discovery found: discovered pods selected, ready of them

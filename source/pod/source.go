@@ -61,8 +61,11 @@ type PodScrapingSource struct {
 // NewPodScrapingSource validates config, fills its defaults and returns a source reading
 // Services, Pods and the token Secret through reader (a client.Client satisfies it; a
 // manager's cached client serves discovery from its informers). ctx is not retained.
-// A field refused (by config.Validate, or a Registerer that already holds this
-// Service's metrics) is an error wrapping a *ConfigError naming it.
+// A field refused (by config.Validate, or a Registerer that holds metrics of this
+// Service's names no source registered) is an error wrapping a *ConfigError naming it.
+// Sources of one Service on one Registerer share its metrics (see
+// PodScrapingSourceConfig.Registerer): a replacement may be built before the source it
+// replaces is closed.
 // The source registers the AllMetricsQuery query.
 func NewPodScrapingSource(ctx context.Context, reader client.Reader, config PodScrapingSourceConfig) (*PodScrapingSource, error) {
 	if reader == nil {
@@ -128,13 +131,13 @@ func (s *PodScrapingSource) Get(queryName string, params map[string]string) *sou
 // Close stops the scrape loop and waits for it (Start returns nil, its scrape in
 // progress cancelled, whatever Start's context), then releases the idle connections kept
 // to pods between refreshes and the history of PromQL queries (its memory: it writes no
-// file), and unregisters the source's metrics from the Registerer, so a replacement
-// source of the same Service can register its own. Call it when done with a source,
+// file), and ends its share of its Service's metrics: the last source of the Service on
+// the Registerer to close unregisters them. Call it when done with a source,
 // also one whose loop a manager runs (mgr.Add(src)): until then the loop scrapes its
 // pods and it keeps its history. Refresh and Get keep working (a later Refresh dials
 // again and starts a new, empty history), but its metrics are no longer exported, and a
 // later Start returns at once. Calling Close again does no harm: it never unregisters
-// the metrics of a replacement source.
+// the metrics another source of the Service uses.
 func (s *PodScrapingSource) Close() {
 	s.kill()
 	s.loop.wait()
