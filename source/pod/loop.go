@@ -69,7 +69,10 @@ func (l *loopState) recent(cfg PodScrapingSourceConfig) *refreshOutcome {
 // manager.Runnable (mgr.Add(src)); NeedLeaderElection is false, so every replica keeps
 // its own history. With ScrapeInterval zero it only waits for ctx or Close. A failed scrape is
 // logged through ctx's logr logger (logr.FromContextOrDiscard) and tried again at the
-// next tick; its pods' up 0 and staleness reach the history as with any scrape.
+// next tick; its pods' up 0 and staleness reach the history as with any scrape. A
+// manager starts its Runnables with manager.Options.BaseContext's context,
+// context.Background() unless set, which carries no logger: set BaseContext to one that
+// does (logr.NewContext) for the loop's failures to be logged.
 //
 // While it runs, a Refresh asking only PromQL queries answers from the loop's latest
 // scrape without scraping again, as long as that scrape finished within ScrapeInterval
