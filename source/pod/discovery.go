@@ -159,7 +159,7 @@ func apiHint(parent, ctx context.Context, err error, verb, resource, namespace s
 
 // cacheHint says what to configure when a manager's cache (a cached client's reads)
 // refused to read resource in namespace, else "": a namespace it does not watch
-// (cache.Options.DefaultNamespaces), a cache not started yet, one with
+// (cache.Options.DefaultNamespaces, or the kind's ByObject Namespaces), a cache not started yet, one with
 // ReaderFailOnMissingInformer and no informer of the kind. Its errors name neither the
 // Service nor the setting. They are told by their text: the namespace error is untyped,
 // and the package of the others (controller-runtime's pkg/cache) would bring its
@@ -170,9 +170,11 @@ func cacheHint(err error, resource, namespace string) string {
 	if resource == "secrets" {
 		direct = "set SecretReader: mgr.GetAPIReader()"
 	}
+	kind := map[string]string{"services": "Service", "pods": "Pod", "secrets": "Secret"}[resource]
 	switch msg := err.Error(); {
 	case strings.Contains(msg, "because of unknown namespace for the cache"):
-		return fmt.Sprintf(" (the cached client's cache does not watch namespace %s: add it to the manager's cache.Options.DefaultNamespaces, or %s)", namespace, direct)
+		return fmt.Sprintf(" (the cached client's cache does not watch namespace %s for %s: add it to the manager's cache.Options.DefaultNamespaces, or to ByObject[&corev1.%s{}].Namespaces where that is set, or %s)",
+			namespace, resource, kind, direct)
 	case strings.Contains(msg, "the cache is not started"):
 		return " (the manager's cache is not started yet: mgr.Start starts it before the manager's Runnables and controllers; refresh from those, or once mgr.GetCache().WaitForCacheSync returned true)"
 	case strings.HasSuffix(msg, " is not cached"):

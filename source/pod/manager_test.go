@@ -11,7 +11,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -105,17 +107,31 @@ func TestManagerCacheRefusalsSayWhatToConfigure(t *testing.T) {
 	}
 	check("a Service in a namespace the cache does not watch", refresh(other),
 		"get service "+other.ServiceNamespace+"/pod",
-		"does not watch namespace "+other.ServiceNamespace, "cache.Options.DefaultNamespaces", "mgr.GetAPIReader()")
+		"does not watch namespace "+other.ServiceNamespace+" for services", "cache.Options.DefaultNamespaces", "mgr.GetAPIReader()")
 	secret := watched
 	secret.MetricsReaderSecretName, secret.MetricsReaderSecretNamespace = "token", other.ServiceNamespace
 	secret.SecretReader = mgr.GetClient()
 	check("a Secret in a namespace the cache does not watch", refresh(secret),
 		"read metrics reader secret "+other.ServiceNamespace+"/token",
-		"does not watch namespace "+other.ServiceNamespace, "cache.Options.DefaultNamespaces", "SecretReader: mgr.GetAPIReader()")
+		"does not watch namespace "+other.ServiceNamespace+" for secrets", "cache.Options.DefaultNamespaces", "SecretReader: mgr.GetAPIReader()")
+
+	byObject := newManager(t, cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.Pod{}: {Namespaces: map[string]cache.Config{other.ServiceNamespace: {}}},
+	}})
+	startManager(t, byObject)
+	s, err := NewPodScrapingSource(t.Context(), byObject.GetClient(), watched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = s.Refresh(t.Context(), source.RefreshSpec{})
+	check("pods in a namespace the cache's ByObject does not watch", err,
+		"list pods of service "+watched.ServiceNamespace+"/pod",
+		"does not watch namespace "+watched.ServiceNamespace, "ByObject[&corev1.Pod{}].Namespaces")
 
 	strict := newManager(t, cache.Options{ReaderFailOnMissingInformer: true})
 	startManager(t, strict)
-	s, err := NewPodScrapingSource(t.Context(), strict.GetClient(), watched)
+	s, err = NewPodScrapingSource(t.Context(), strict.GetClient(), watched)
 	if err != nil {
 		t.Fatal(err)
 	}
