@@ -129,7 +129,8 @@ func (s *Server) servicesWhere(sels [][]*labels.Matcher, data bool, match func(*
 const warningTime = "2006-01-02T15:04:05.000Z07:00"
 
 // availability returns the error of a query of selectors sels that reads Services with
-// nothing to give (HTTP 503, naming each such Service and its pods' errors), or a data
+// nothing to give (HTTP 503, naming the first 10 such Services and their pods' errors,
+// then how many more: joinBounded), or a data
 // selector whose series the Service holds only of pods that failed their latest scrape
 // or are not Ready (two models behind one Service, one model's pods all down: its answer
 // would be empty, and read as no load). Else it returns the warnings naming the pods of the read Services
@@ -166,7 +167,7 @@ func (s *Server) availability(_ context.Context, sels [][]*labels.Matcher, read,
 		}
 	}
 	if len(down) > 0 {
-		return warnings, &apiError{errorUnavailable, fmt.Errorf("no data to answer from: %s", strings.Join(down, "; "))}
+		return warnings, &apiError{errorUnavailable, fmt.Errorf("no data to answer from: %s", joinBounded(down, "service"))}
 	}
 	return warnings, nil
 }

@@ -25,7 +25,8 @@ import (
 // it before the history, every pod failing its scrapes for longer than the range, even
 // within the history) answers nothing whatever else the expression answers
 // (rate(x[5m]) or vector(0) answers 0, "no load"), so it is an error too unless
-// allowPartial.
+// allowPartial. The error names the first 10 windows of Services (joinBounded), then how
+// many more.
 //
 // An instant query (instant set) evaluated before a Service's oldest scrape still held
 // reads nothing of it with an instant selector: such a selector is partial as an offset
@@ -106,7 +107,7 @@ func (s *Server) partialWindows(windows []history.Window, start, end time.Time, 
 		}
 	}
 	if len(errs) > 0 {
-		return warnings, estimates, &apiError{errorExec, errors.New(strings.Join(errs, "; "))}
+		return warnings, estimates, &apiError{errorExec, errors.New(joinBounded(errs, "such window"))}
 	}
 	return warnings, estimates, nil
 }
@@ -138,7 +139,42 @@ func (s *Server) estimateEmpty(estimates []string) error {
 	if len(estimates) == 0 || s.cfg.AllowPartialWindows {
 		return nil
 	}
-	return &apiError{errorExec, fmt.Errorf("partial window: %s: too little history to estimate from, no value", strings.Join(estimates, "; "))}
+	return &apiError{errorExec, fmt.Errorf("partial window: %s: too little history to estimate from, no value", joinBounded(estimates, "such window"))}
+}
+
+// maxNamed is how many Services, or windows of Services, one error names: a query over
+// hundreds of Services down or short of history (a --config of many Services, a
+// cluster-wide outage) would otherwise be answered an error of hundreds of KB, which KEDA
+// and prometheus-adapter log whole at every poll. Prometheus' API bounds a query's
+// annotations at 10 likewise; /api/v1/targets and /metrics have every Service's state.
+const maxNamed = 10
+
+// joinBounded joins parts with "; ", each once, the first maxNamed of them in their
+// order, then how many more of noun ("service", "such window": "1 more service", "2 more
+// services") there were.
+func joinBounded(parts []string, noun string) string {
+	kept := make([]string, 0, min(len(parts), maxNamed))
+	seen := make(map[string]bool, len(parts))
+	omitted := 0
+	for _, p := range parts {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if len(kept) < maxNamed {
+			kept = append(kept, p)
+		} else {
+			omitted++
+		}
+	}
+	s := strings.Join(kept, "; ")
+	if omitted > 0 {
+		if omitted > 1 {
+			noun += "s"
+		}
+		s += fmt.Sprintf("; and %d more %s", omitted, noun)
+	}
+	return s
 }
 
 // what names what a partial window's answer is.
