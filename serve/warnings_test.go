@@ -42,7 +42,7 @@ func TestWarningsAreBounded(t *testing.T) {
 			t.Errorf("%s: %d warnings %q, want the first 10 and %q", what, len(r.Warnings), r.Warnings, omitted)
 		}
 		for _, w := range r.Warnings[:min(len(r.Warnings), 10)] {
-			if !strings.Contains(w, "1 of 2 pods failed their latest scrape") && !strings.Contains(w, "40 of 41 pods failed") {
+			if !strings.Contains(w, "1 of 2 pods failed its latest scrape") && !strings.Contains(w, "40 of 41 pods failed") {
 				t.Errorf("%s: warning %q, want one naming a Service's failed pods", what, w)
 			}
 		}
