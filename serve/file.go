@@ -154,6 +154,15 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // Keys are matched exactly ("Port" is an unknown field, not port), and a Service
 // listed twice is an error.
 func LoadFile(path, namespace string) ([]ServiceConfig, error) {
+	return LoadFileInterval(path, namespace, 0)
+}
+
+// LoadFileInterval is LoadFile for a server that scrapes each Service setting no interval
+// of its own every interval (its Config.Interval, serve's --interval; zero: not known):
+// such a Service's timeout above interval is refused here too, at the timeout key's line,
+// as a timeout above the Service's own interval is; New would refuse it naming neither
+// the file, nor the line, nor the key.
+func LoadFileInterval(path, namespace string, interval time.Duration) ([]ServiceConfig, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config file: %w", err)
@@ -192,7 +201,7 @@ func LoadFile(path, namespace string) ([]ServiceConfig, error) {
 		if i < len(lines) {
 			at = fmt.Sprintf("line %d: ", lines[i].line)
 		}
-		sc, err := s.config(dir, namespace)
+		sc, err := s.config(dir, namespace, interval)
 		if err == nil {
 			err = checkSource(sc.Source)
 		}
@@ -307,8 +316,9 @@ func locate(lines []serviceLine) error {
 	return nil
 }
 
-// config checks s and turns it into a ServiceConfig.
-func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
+// config checks s and turns it into a ServiceConfig; interval is the server's, at which
+// a Service setting none is scraped (zero: not known).
+func (s FileService) config(dir, namespace string, interval time.Duration) (ServiceConfig, error) {
 	if s.Name == "" {
 		return ServiceConfig{}, errors.New("name is required")
 	}
@@ -336,6 +346,10 @@ func (s FileService) config(dir, namespace string) (ServiceConfig, error) {
 	if s.Interval > 0 && s.Timeout > s.Interval {
 		// Caught here too, though Config.validate would, to name the file's fields.
 		return ServiceConfig{}, keyError("timeout", "timeout %s is greater than interval %s", time.Duration(s.Timeout), time.Duration(s.Interval))
+	}
+	if s.Interval == 0 && interval > 0 && time.Duration(s.Timeout) > interval {
+		return ServiceConfig{}, keyError("timeout", "timeout %s is greater than the server's interval %s (--interval), at which this Service, setting no interval of its own, is scraped: a Service's scrapes never overlap, so each must end within the interval (set its interval, or a shorter timeout)",
+			time.Duration(s.Timeout), interval)
 	}
 	cfg := pod.PodScrapingSourceConfig{
 		ServiceName:                  s.Name,

@@ -301,7 +301,7 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 		if err != nil {
 			return fmt.Errorf("kubeconfig: %w", err)
 		}
-		if services, err = serve.LoadFile(o.config, namespace); err != nil {
+		if services, err = serve.LoadFileInterval(o.config, namespace, o.interval); err != nil {
 			return usagef("--config: %w", err)
 		}
 		if err := o.checkLookback(services); err != nil {
