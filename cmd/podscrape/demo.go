@@ -212,7 +212,7 @@ func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err er
 	if o.once {
 		fmt.Fprintf(stderr, "llm-d is installed in namespace %s; pods %s are skipped: one not Ready, one terminating.\n",
 			llmd.Namespace, strings.Join(llmd.SkippedVLLMPods, ", "))
-		if err := o.scrapeOnce(ctx, stdout, targets, format); err != nil && ctx.Err() == nil {
+		if err := o.scrapeOnce(ctx, stdout, stderr, targets, format); err != nil && ctx.Err() == nil {
 			return err
 		}
 		return nil
@@ -299,8 +299,11 @@ func (o *demoOptions) targets(ctx context.Context, cp *localcluster.ControlPlane
 	return []*target{epp, vllm, sglang}, nil
 }
 
-// scrapeOnce scrapes each target once and prints it; any failure is the command's.
-func (o *demoOptions) scrapeOnce(ctx context.Context, out io.Writer, targets []*target, format render.Format) error {
+// scrapeOnce scrapes each target once and prints it, as podscrape scrape prints one
+// Service: with json, a target's failure is in its document too, and stderr gets what
+// the table would say of it (stderrNotes: failed pods, warnings, a metric matching
+// nothing); any failure is the command's.
+func (o *demoOptions) scrapeOnce(ctx context.Context, out, stderr io.Writer, targets []*target, format render.Format) error {
 	var errs []error
 	for i, t := range targets {
 		s, err := t.collect(ctx)
@@ -308,8 +311,15 @@ func (o *demoOptions) scrapeOnce(ctx context.Context, out io.Writer, targets []*
 			if i > 0 && (format == render.FormatTable || format == render.FormatWide) {
 				fmt.Fprintln(out)
 			}
-			if werr := render.Write(out, s, render.Options{Format: format}); werr != nil {
+			opts := render.Options{Format: format}
+			if err != nil {
+				opts.Error = err.Error() // json: every pod failed, said in the document too
+			}
+			if werr := render.Write(out, s, opts); werr != nil {
 				return werr
+			}
+			if format != render.FormatTable && format != render.FormatWide {
+				fmt.Fprint(stderr, stderrNotes(s, err != nil))
 			}
 		}
 		errs = append(errs, err)
