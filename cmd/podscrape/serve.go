@@ -217,24 +217,29 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 	return o.podFlags.validate(changed)
 }
 
-// checkLookback is serve.Config's check of the lookback delta against each Service of
-// --config, named by the flags: an instant selector must reach the newest sample from
+// checkLookback is serve.Config's checks of the retention and the lookback delta against
+// each Service of --config, named by the flags: without a --max-age shorter than its
+// interval, the history must hold the scrape before the newest, else no rate() nor range
+// window has two samples; and an instant selector must reach the newest sample from
 // just before the next scrape comes in (an interval later, or, under a shorter
 // --max-age, once the newest is that old), else an instant query then answers empty.
-// A Service's interval, timeout or retention that serve.Config refuses is left to it:
-// it checks them first, and says so.
+// A Service's interval or timeout that serve.Config refuses is left to it: it checks
+// them first, and says so.
 func (o *serveOptions) checkLookback(services []serve.ServiceConfig) error {
 	for _, s := range services {
 		interval := cmp.Or(s.Interval, o.interval)
 		timeout := cmp.Or(s.Source.ScrapeTimeout, min(pod.DefaultScrapeTimeout, interval))
-		if interval < time.Millisecond || timeout > interval || (s.Source.ScrapeTimeout > 0 && s.Source.ScrapeTimeout < time.Millisecond) ||
-			((o.maxAge == 0 || o.maxAge >= interval) && o.retention < interval+timeout) {
+		if interval < time.Millisecond || timeout > interval || (s.Source.ScrapeTimeout > 0 && s.Source.ScrapeTimeout < time.Millisecond) {
 			return nil
 		}
 	}
 	for i, s := range services {
 		interval := cmp.Or(s.Interval, o.interval)
 		timeout := cmp.Or(s.Source.ScrapeTimeout, min(pod.DefaultScrapeTimeout, interval))
+		if (o.maxAge == 0 || o.maxAge >= interval) && o.retention < interval+timeout {
+			return usagef("--config %s: services[%d] (%s/%s): --retention %s is shorter than its interval %s plus its timeout %s: the history would not hold two scrapes, and every rate() and range window would answer 422 (set --retention %s or more, or a --max-age shorter than its interval, so that queries scrape too)",
+				o.config, i, s.Source.ServiceNamespace, s.Source.ServiceName, o.retention, interval, timeout, interval+timeout)
+		}
 		next, what := interval, "its interval"
 		if o.maxAge > 0 && o.maxAge < next {
 			next, what = o.maxAge, "--max-age"

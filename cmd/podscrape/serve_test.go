@@ -430,7 +430,7 @@ func TestServeSettingsAreCheckedBeforeTheAPIServer(t *testing.T) {
 		{"services:\n- name: vllm\n  port: 8000\n  scheme: ftp\n", nil, "ftp"},
 		{"services:\n- name: vllm\n  namespace: Bad_NS\n  port: 8000\n", nil, "Bad_NS"},
 		{"services:\n- name: vllm\n  port: 8000\n  timeout: 20s\n", nil, "line 4: services[0] (vllm): timeout 20s is greater than the server's interval 15s (--interval)"},
-		{"services:\n- name: vllm\n  port: 8000\n  interval: 11m\n", nil, "/vllm): Retention 10m0s is shorter than the scrape interval 11m0s plus the scrape timeout 5s"},
+		{"services:\n- name: vllm\n  port: 8000\n  interval: 11m\n", nil, "/vllm): --retention 10m0s is shorter than its interval 11m0s plus its timeout 5s"},
 		{"services:\n- name: vllm\n  port: 8000\n  interval: 5m\n", nil, "/vllm): its interval 5m0s plus its timeout 5s is longer than the 5m0s lookback delta of instant selectors (--lookback-delta)"},
 		{"services:\n- name: vllm\n  port: 8000\n  podLabels: ['not a key!']\n", nil, "not a key!"},
 		{"", []string{"serve", "vllm", "--port", "8000", "--pod-label", "not a key!"}, "not a key!"},
