@@ -60,6 +60,14 @@
 // series held: past it, new series are refused, counted, and reported by Append, while
 // series already held (stale ones, or another target's) keep receiving samples.
 //
+// Once the retention has dropped a spike of series (a label's cardinality blowing up
+// until a rollout fixes it), the room the index and the maps of series grew for it is
+// given back: a postings list holding less than a quarter of its room, and the map of
+// series once it held more than four times the series left, at the truncation that drops
+// them; a target's map of the series it exposed once 10 scrapes in a row exposed less
+// than a quarter of its peak. A history or a target that keeps using its room (steady,
+// or a spike every few scrapes) keeps it.
+//
 // # Concurrency
 //
 // A History is safe for concurrent use: appends are serialised, queries run alongside them

@@ -37,7 +37,7 @@ func (p *postings) remove(gone []*memSeries) {
 	}
 	dead := func(ms *memSeries) bool { return ms.dead }
 	p.count -= len(gone)
-	p.all = slices.DeleteFunc(p.all, dead)
+	p.all = fit(slices.DeleteFunc(p.all, dead))
 	// Each list once, whatever the number of its series gone: a list per series gone
 	// walked a shared list (namespace, job) once per series, quadratic in a rollout.
 	affected := map[labels.Label]struct{}{}
@@ -47,7 +47,7 @@ func (p *postings) remove(gone []*memSeries) {
 	for l := range affected {
 		vals := p.values[l.Name]
 		if list := slices.DeleteFunc(vals[l.Value], dead); len(list) > 0 {
-			vals[l.Value] = list
+			vals[l.Value] = fit(list)
 			continue
 		}
 		delete(vals, l.Value)
@@ -56,6 +56,32 @@ func (p *postings) remove(gone []*memSeries) {
 		}
 	}
 }
+
+// fit returns list, or a copy of it without its spare room when it keeps far more room
+// than it holds series (oversized): a shared list (namespace, pod, instance) and all
+// keep the capacity of a spike of series long after the retention dropped them
+// otherwise. remove calls it on the lists it walks anyway, so it adds no walk; a list
+// of a steady history, never far below its capacity, is kept as it is.
+func fit(list []*memSeries) []*memSeries {
+	if !oversized(cap(list), len(list)) {
+		return list
+	}
+	return slices.Clone(list)
+}
+
+// shrinkFactor and shrinkRoom say when a slice or map keeps room to give back: when it
+// has room for (slices) or once held (maps) more than shrinkFactor times what it holds
+// now, plus shrinkRoom. A steady history holds about what its structures grew to, so
+// never reallocates them; a spike of series (a label's cardinality blowing up once
+// until a rollout fixes it) leaves them at a small part of their room.
+const (
+	shrinkFactor = 4
+	shrinkRoom   = 256
+)
+
+// oversized reports whether a slice or map with room for, or a peak of, room entries
+// holding n keeps room to give back.
+func oversized(room, n int) bool { return room > shrinkFactor*n+shrinkRoom }
 
 // candidates returns the series that may match ms: those of the most selective matcher
 // that needs its label set, or every series. The caller checks every matcher on each.

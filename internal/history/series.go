@@ -14,7 +14,15 @@ type targetSeries struct {
 	series map[uint64]*entry // by label hash: the first of a chain (entry.next) for the rare collision
 	n      int               // entries in series
 	seen   int               // entries seen in the current scrape (see see)
+	peak   int               // the most entries held since series was made: Go maps never shrink
+	// oversized counts the scrapes in a row that left series far larger than the
+	// entries held (see settle).
+	oversized int
 }
+
+// seriesShrinkAfter is how many scrapes in a row must leave a target's series map
+// oversized before it is made anew (see settle).
+const seriesShrinkAfter = 10
 
 // entry is one series of a target.
 type entry struct {
@@ -44,7 +52,29 @@ func (t *targetSeries) add(lset labels.Labels, hash uint64, ownTS bool, s *memSe
 	e := &entry{lset: lset, s: s, ts: t, ownTS: ownTS, next: t.series[hash]}
 	t.series[hash] = e
 	t.n++
+	t.peak = max(t.peak, t.n)
 	return e
+}
+
+// settle ends a scrape that kept the target: a series map that once held more than
+// shrinkFactor times the entries held now (a pod that exposed a spike of series once,
+// until a rollout fixed it), for seriesShrinkAfter scrapes in a row, is made anew
+// without the room of the spike. A map sized for what the target exposes is never made
+// anew, and neither is one that a target exposing a spike every few scrapes keeps
+// using. A steady target pays one comparison.
+func (t *targetSeries) settle() {
+	if !oversized(t.peak, t.n) {
+		t.oversized = 0
+		return
+	}
+	if t.oversized++; t.oversized < seriesShrinkAfter {
+		return
+	}
+	m := make(map[uint64]*entry, len(t.series))
+	for h, e := range t.series {
+		m[h] = e
+	}
+	t.series, t.peak, t.oversized = m, t.n, 0
 }
 
 // next starts the target's next scrape: no entry is seen in it yet.
@@ -67,10 +97,12 @@ func (t *targetSeries) see(e *entry) {
 // millisecond after it, as Prometheus writes it at the next distinct timestamp. Series
 // with their own timestamps are forgotten without a marker. When keep is false every
 // series is forgotten. It also returns the time of the latest marker written,
-// math.MinInt64 when none. The caller holds db's mu for writing.
+// math.MinInt64 when none. With keep, it ends the target's scrape (settle). The caller
+// holds db's mu for writing.
 func (t *targetSeries) markStale(db *store, ms int64, keep bool) (n int, latest int64) {
 	latest = math.MinInt64
 	if keep && t.seen == t.n {
+		t.settle()
 		return 0, latest // the scrape exposed every series: none is stale
 	}
 	stale := math.Float64frombits(value.StaleNaN)
@@ -102,6 +134,9 @@ func (t *targetSeries) markStale(db *store, ms int64, keep bool) (n int, latest 
 		} else if head != first {
 			t.series[h] = head
 		}
+	}
+	if keep {
+		t.settle()
 	}
 	return n, latest
 }

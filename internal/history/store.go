@@ -34,6 +34,7 @@ type store struct {
 	epoch    uint64                // the newest append's
 	low      uint64                // the oldest epoch an open querier reads, as of the newest append
 	byHash   map[uint64]*memSeries // by label hash: the first of a chain (memSeries.next) for the rare collision
+	peak     int                   // the most series held since byHash was made: Go maps never shrink
 	postings postings
 	nextID   uint64
 	minTime  int64 // ms of the oldest sample held; math.MaxInt64 when empty
@@ -170,6 +171,7 @@ func (s *store) create(lset labels.Labels, hash uint64) *memSeries {
 	ms.next = s.byHash[hash]
 	s.byHash[hash] = ms
 	s.postings.add(ms)
+	s.peak = max(s.peak, s.postings.count)
 	return ms
 }
 
@@ -290,6 +292,15 @@ func (s *store) truncate(mint int64) {
 		}
 	}
 	s.postings.remove(gone)
+	if oversized(s.peak, s.postings.count) {
+		// A map never shrinks: once a spike of series is gone, only a new one gives its
+		// room back. Once per spike, as the peak starts over from what is held.
+		m := make(map[uint64]*memSeries, len(s.byHash))
+		for hash, ms := range s.byHash {
+			m[hash] = ms
+		}
+		s.byHash, s.peak = m, s.postings.count
+	}
 }
 
 // truncate drops ms' samples older than mint and reports whether any is left. A chunk a
