@@ -63,8 +63,8 @@
 // Once the retention has dropped a spike of series (a label's cardinality blowing up
 // until a rollout fixes it), the room the index and the maps of series grew for it is
 // given back: a postings list holding less than a quarter of its room, and the map of
-// series once it held more than four times the series left, at the truncation that drops
-// them; a target's map of the series it exposed once 10 scrapes in a row exposed less
+// series and a label's map of values once they held more than four times what is left,
+// at the truncation that drops them; a target's map of the series it exposed once 10 scrapes in a row exposed less
 // than a quarter of its peak. A history or a target that keeps using its room (steady,
 // or a spike every few scrapes) keeps it.
 //

@@ -12,11 +12,13 @@ type postings struct {
 	count  int
 	all    []*memSeries
 	values map[string]map[string][]*memSeries
+	peak   map[string]int // by name: the most values its map held since it was made (Go maps never shrink)
 }
 
 func (p *postings) add(ms *memSeries) {
 	if p.values == nil {
 		p.values = map[string]map[string][]*memSeries{}
+		p.peak = map[string]int{}
 	}
 	p.count++
 	p.all = append(p.all, ms)
@@ -26,7 +28,11 @@ func (p *postings) add(ms *memSeries) {
 			vals = map[string][]*memSeries{}
 			p.values[l.Name] = vals
 		}
-		vals[l.Value] = append(vals[l.Value], ms)
+		list := vals[l.Value]
+		if list == nil {
+			p.peak[l.Name] = max(p.peak[l.Name], len(vals)+1)
+		}
+		vals[l.Value] = append(list, ms)
 	})
 }
 
@@ -44,6 +50,7 @@ func (p *postings) remove(gone []*memSeries) {
 	for _, ms := range gone {
 		ms.lset.Range(func(l labels.Label) { affected[l] = struct{}{} })
 	}
+	var thinned map[string]struct{} // names that lost values and still have some
 	for l := range affected {
 		vals := p.values[l.Name]
 		if list := slices.DeleteFunc(vals[l.Value], dead); len(list) > 0 {
@@ -53,6 +60,24 @@ func (p *postings) remove(gone []*memSeries) {
 		delete(vals, l.Value)
 		if len(vals) == 0 {
 			delete(p.values, l.Name)
+			delete(p.peak, l.Name)
+			delete(thinned, l.Name)
+			continue
+		}
+		if thinned == nil {
+			thinned = map[string]struct{}{}
+		}
+		thinned[l.Name] = struct{}{}
+	}
+	// A name's map of values that held far more than it holds now (a label whose
+	// values spiked beside those of the usual series) is made anew without that room.
+	for name := range thinned {
+		if vals := p.values[name]; oversized(p.peak[name], len(vals)) {
+			m := make(map[string][]*memSeries, len(vals))
+			for v, list := range vals {
+				m[v] = list
+			}
+			p.values[name], p.peak[name] = m, len(vals)
 		}
 	}
 }
