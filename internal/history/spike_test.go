@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"math"
 	"reflect"
 	"runtime"
 	"strconv"
@@ -136,5 +137,63 @@ func TestSpikeOfValuesRoomGivenBackAfterRetention(t *testing.T) {
 	}
 	if growth := int64(after) - int64(before); growth > 1<<20 {
 		t.Errorf("the History of 5 series keeps %d KiB more than before a spike of 200,000 values of its path label dropped 40 minutes ago", growth>>10)
+	}
+}
+
+// A querier left open across many appends (a slow query, a caller of Queryable that
+// closes late) makes every series keep where it stood at each of them, up to maxHist
+// entries; once it is closed that room must go, whether no querier is open at the next
+// append or others come and go as they do under a steady load of queries. It stayed:
+// 2 KiB per series, more than the series' samples, for as long as the process ran.
+func TestSlowQuerierRoomGivenBack(t *testing.T) {
+	const series = 1000
+	h := newHistory(t, Options{Retention: time.Hour})
+	at := t0
+	appendAt := func() {
+		t.Helper()
+		sc := Scrape{Target: "ns/p", Time: at}
+		for i := range series {
+			sc.Samples = append(sc.Samples, Sample{Labels: labels.FromStrings("__name__", "x", "id", strconv.Itoa(i)), T: at.UnixMilli(), V: 1})
+		}
+		mustAppend(t, h, at, sc)
+		at = at.Add(15 * time.Second)
+	}
+	// histRoom returns the bytes the series keep for open queriers, and the most
+	// entries one keeps.
+	histRoom := func() (room, most int) {
+		h.db.mu.RLock()
+		defer h.db.mu.RUnlock()
+		for _, ms := range h.db.postings.all {
+			room += cap(ms.hist) * int(unsafe.Sizeof(epochT{}))
+			most = max(most, len(ms.hist))
+		}
+		return room, most
+	}
+	// The room of a series whose queriers read its last two appends: a few entries.
+	const want = series * 4 * int(unsafe.Sizeof(epochT{}))
+	appendAt()
+	slow := openQuerier(t, h, math.MinInt64, math.MaxInt64)
+	for range maxHist + 6 {
+		appendAt()
+	}
+	if _, most := histRoom(); most != maxHist {
+		t.Fatalf("with a querier open for %d appends, the series keep up to %d entries, want %d", maxHist+6, most, maxHist)
+	}
+	// Queriers come and go: each append has one of the one before open.
+	q := openQuerier(t, h, math.MinInt64, math.MaxInt64)
+	slow.Close()
+	for range 3 {
+		appendAt()
+		next := openQuerier(t, h, math.MinInt64, math.MaxInt64)
+		q.Close()
+		q = next
+	}
+	if room, most := histRoom(); room > want {
+		t.Errorf("queriers of the last append open, the slow one closed: the series keep %d bytes for at most %d entries, want at most %d", room, most, want)
+	}
+	q.Close()
+	appendAt()
+	if room, most := histRoom(); room > want || most > 0 {
+		t.Errorf("no querier open: the series keep %d bytes for at most %d entries, want at most %d bytes for none", room, most, want)
 	}
 }

@@ -108,19 +108,34 @@ func (ms *memSeries) visibleT(epoch uint64) int64 {
 func (s *store) record(ms *memSeries) {
 	if s.low >= s.epoch {
 		ms.hist = ms.hist[:0]
-		return
+	} else {
+		ms.hist = append(ms.hist, epochT{epoch: ms.epoch, lastT: ms.newest()})
+		// Of the entries older than the oldest open querier, only the newest is read.
+		k := 0
+		for k < len(ms.hist) && ms.hist[k].epoch < s.low {
+			k++
+		}
+		if drop := max(k-1, len(ms.hist)-maxHist); drop > 0 {
+			n := copy(ms.hist, ms.hist[drop:])
+			ms.hist = ms.hist[:n]
+		}
 	}
-	ms.hist = append(ms.hist, epochT{epoch: ms.epoch, lastT: ms.newest()})
-	// Of the entries older than the oldest open querier, only the newest is read.
-	k := 0
-	for k < len(ms.hist) && ms.hist[k].epoch < s.low {
-		k++
-	}
-	if drop := max(k-1, len(ms.hist)-maxHist); drop > 0 {
-		n := copy(ms.hist, ms.hist[drop:])
-		ms.hist = ms.hist[:n]
+	// A querier open across many appends (a slow query) grew hist to up to maxHist
+	// entries, 2 KiB with append's doubling: once it is closed, that room goes, or
+	// every series would keep it for good.
+	if cap(ms.hist) > shrinkFactor*len(ms.hist)+histRoom {
+		if len(ms.hist) == 0 {
+			ms.hist = nil
+		} else {
+			ms.hist = slices.Clone(ms.hist)
+		}
 	}
 }
+
+// histRoom is the room memSeries.hist keeps beyond shrinkFactor times its entries: that
+// of the few entries queriers coming and going under a steady load of queries need, so
+// that they are not allocated again at each append.
+const histRoom = 4
 
 // memChunk is one complete XOR chunk of a series and the times of its first and last
 // samples.
