@@ -17,6 +17,9 @@ import (
 // while the Service has pods to answer for (servicesRead).
 var syntheticNames = map[string]bool{"up": true, "scrape_duration_seconds": true, "scrape_samples_scraped": true}
 
+// notSynthetic matches every series but the synthetic ones.
+var notSynthetic = labels.MustNewMatcher(labels.MatchNotRegexp, labels.MetricName, "up|scrape_duration_seconds|scrape_samples_scraped")
+
 // excludes reports whether matchers exclude every series of svc by the labels the server
 // sets on all of them: job and namespace.
 func (svc *service) excludes(matchers []*labels.Matcher) bool {
@@ -49,7 +52,9 @@ func onlySynthetic(matchers []*labels.Matcher) bool {
 // svc (its job and namespace matchers do not exclude it) and svc's history holds such a
 // series, or svc never scraped a pod successfully (what it exposes is not known yet), or
 // svc gives no data now and one of the series it held when it last did matches (an
-// outage longer than the retention leaves nothing in the history to match). Label
+// outage longer than the retention leaves nothing in the history to match), or a pod
+// that failed its latest scrape and holds no series but the synthetic ones (what it
+// exposes is not known either) may have a series it matches (darkFor). Label
 // matchers count as much as the metric name: another model's Service down, exposing the
 // same metric names, is not read by a selector of this model's series.
 func (svc *service) reads(matchers []*labels.Matcher) bool {
@@ -60,7 +65,40 @@ func (svc *service) reads(matchers []*labels.Matcher) bool {
 		return true
 	}
 	st := svc.state.Load()
-	return st != nil && st.unavailable() && exposedMatch(st.exposed, matchers)
+	if st == nil {
+		return false
+	}
+	return st.unavailable() && exposedMatch(st.exposed, matchers) || len(st.darkFor(matchers)) > 0
+}
+
+// darkFor returns the pods of st.dark whose target labels (job, namespace, pod, instance
+// and the source's own, which every series of the pod carries) matchers do not exclude:
+// a selector of only the synthetic series reads none of what they expose.
+func (st *scrapeState) darkFor(matchers []*labels.Matcher) []podState {
+	if len(st.dark) == 0 || onlySynthetic(matchers) {
+		return nil
+	}
+	var out []podState
+	for _, p := range st.dark {
+		if !targetExcludes(p.labels, matchers) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// targetExcludes reports whether a matcher of matchers on one of a pod's target labels
+// target does not match the pod's value: no series of the pod matches them.
+func targetExcludes(target labels.Labels, matchers []*labels.Matcher) bool {
+	for _, m := range matchers {
+		if m.Name == labels.MetricName || !target.Has(m.Name) {
+			continue
+		}
+		if !m.Matches(target.Get(m.Name)) {
+			return true
+		}
+	}
+	return false
 }
 
 // exposedMatch reports whether one of the series exposed matches every matcher.
@@ -200,6 +238,11 @@ func (svc *service) onlyDownHold(st *scrapeState, sels [][]*labels.Matcher) stri
 			holders[l.Get(podLabel)] = true
 			return false
 		})
+		// Pods that failed and gave no data within the retention may expose such series.
+		dark := st.darkFor(m)
+		for _, p := range dark {
+			holders[p.name] = true
+		}
 		var parts []string
 		anyUnready := false
 		for _, name := range slices.Sorted(maps.Keys(holders)) {
@@ -213,6 +256,10 @@ func (svc *service) onlyDownHold(st *scrapeState, sels [][]*labels.Matcher) stri
 		if len(parts) == 0 {
 			continue
 		}
+		with := "with series matching " + selectorText(m)
+		if len(dark) > 0 {
+			with += ", or that may have them (it gave no data within the retention: what it exposes is unknown),"
+		}
 		what := "failed its latest scrape at " + st.start.UTC().Format(warningTime)
 		named := joinNamed(parts)
 		if anyUnready {
@@ -220,7 +267,7 @@ func (svc *service) onlyDownHold(st *scrapeState, sels [][]*labels.Matcher) stri
 			// Not joinNamed's pointer to /api/v1/targets: not-Ready pods are no targets.
 			named = strings.Join(parts[:min(len(parts), maxPodsNamed)], "; ") + moreNotTargets(len(parts))
 		}
-		return fmt.Sprintf("service %s: every pod with series matching %s %s: %s", svc.key, selectorText(m), what, named)
+		return fmt.Sprintf("service %s: every pod %s %s: %s", svc.key, with, what, named)
 	}
 	return ""
 }

@@ -63,6 +63,12 @@ type scrapeState struct {
 	// Carried from one scrape to the next while the pod, the same object, stays so and
 	// its series are held.
 	unready []unreadyPod
+	// dark are the pods of pods that failed this scrape and whose series the history
+	// holds none of but the synthetic up and scrape_* ones: never scraped successfully
+	// (a pod failing since serve started), or not within the retention. What they
+	// expose is not known, so a data selector they may match reads the Service (reads),
+	// and one that no pod giving data holds is 503 (onlyDownHold).
+	dark []podState
 }
 
 // unreadyPod is a pod no longer scraped: its name, its object's UID and why
@@ -217,6 +223,7 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 			st.exposed = s.heldSeries()
 		}
 	}
+	st.dark = s.darkPods(st)
 	st.end = time.Now()
 	if err != nil {
 		st.lastPods = downPods(s.state.Load(), st)
@@ -270,6 +277,23 @@ func (s *service) unreadyHolders(prev, st *scrapeState, unscraped []pod.Unscrape
 		check(p.name, p.uid)
 	}
 	slices.SortFunc(out, func(a, b unreadyPod) int { return strings.Compare(a.name, b.name) })
+	return out
+}
+
+// darkPods returns st.dark: the pods of st that failed their scrape and of whose series
+// the history holds only the synthetic ones, nor did it when the Service last gave data
+// (st.exposed: a Service down past the retention is read by what it exposed then).
+func (s *service) darkPods(st *scrapeState) []podState {
+	var out []podState
+	for _, p := range st.pods {
+		if p.up {
+			continue
+		}
+		data := []*labels.Matcher{notSynthetic, labels.MustNewMatcher(labels.MatchEqual, podLabel, p.name)}
+		if !s.hist.Holds(data) && !exposedMatch(st.exposed, data) {
+			out = append(out, p)
+		}
+	}
 	return out
 }
 

@@ -1,0 +1,107 @@
+package serve_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podscrape/podscrape/serve"
+)
+
+// TestPodThatNeverGaveDataIsRead: two models behind one Service, model b's only pod
+// failing every scrape since serve started (a restart during its outage): the history
+// holds only its up and scrape_* series, so no selector of model b's series matched
+// anything and the Service was not read: sum(...) answered [] (KEDA's 0, "no load"),
+// absent(...) 1 and "or vector(0)" 0, without even a warning. What a pod that never gave
+// data exposes is not known, as for a Service that never did: a data selector no pod that
+// gave data holds, which the pod's target labels do not exclude, is 503 naming the pod.
+func TestPodThatNeverGaveDataIsRead(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	a, b := svc.Pods()[0], svc.Pods()[1]
+	a.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"a\"} 9\n")
+	b.SetHandler(failing)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+
+	ofB := `vllm:num_requests_waiting{model_name="b"}`
+	for _, expr := range []string{
+		"sum(" + ofB + ")",
+		"absent(" + ofB + ")",
+		"absent_over_time(" + ofB + "[5m])",
+		"sum(" + ofB + ") or vector(0)",
+		`vllm:num_requests_waiting{pod="` + b.Name + `"}`,
+		`{__name__=~"vllm:.*",model_name="b"}`,
+	} {
+		code, r := query(t, base, expr)
+		if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" ||
+			!strings.Contains(r.Error, svc.Namespace+"/vllm") || !strings.Contains(r.Error, "pod "+b.Name+": ") {
+			t.Errorf("%s, model b's only pod failing since the start: got %d %q %q %s, want 503 unavailable naming the Service and pod %s",
+				expr, code, r.ErrorType, r.Error, r.Data, b.Name)
+		}
+	}
+	// Model a's series, held by a pod that gives data: answered, the failed pod warned of.
+	for _, expr := range []string{`sum(vllm:num_requests_waiting{model_name="a"})`, `sum(vllm:num_requests_waiting)`, `count by (pod) ({job="vllm"})`} {
+		code, r := query(t, base, expr)
+		if code != http.StatusOK || len(vector(t, r)) == 0 || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], b.Name) {
+			t.Errorf("%s: got %d %q %s warnings %q, want 200 with a warning naming pod %s", expr, code, r.Error, r.Data, r.Warnings, b.Name)
+		}
+	}
+	// A pod matcher, or another job's, excludes the failed pod: nothing it could expose is read.
+	for _, expr := range []string{`vllm:num_requests_waiting{model_name="b",pod="` + a.Name + `"}`, `vllm:num_requests_waiting{model_name="b",job="other"}`} {
+		if code, r := query(t, base, expr); code != http.StatusOK || string(r.Data) != `{"resultType":"vector","result":[]}` {
+			t.Errorf("%s: got %d %q %s, want 200 and []", expr, code, r.Error, r.Data)
+		}
+	}
+	// up is the answer an alert wants while the pod fails.
+	if code, r := query(t, base, "up == 0"); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Metric["pod"] != b.Name {
+		t.Errorf("up == 0: got %d %q %s, want 200 and pod %s", code, r.Error, r.Data, b.Name)
+	}
+
+	// Once the pod answers, what it exposes is known.
+	b.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"b\"} 1\n")
+	code, r := query(t, base, "sum("+ofB+")")
+	if code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "1" {
+		t.Errorf("model b's pod answering: got %d %q %s, want 200 and 1", code, r.Error, r.Data)
+	}
+	if code, r := query(t, base, `sum(vllm:num_requests_waiting{model_name="c"})`); code != http.StatusOK || len(r.Warnings) != 0 {
+		t.Errorf("a model no pod exposes, every pod answering: got %d %q %q, want 200 without warnings", code, r.Error, r.Warnings)
+	}
+}
+
+// TestPodFailingPastTheRetentionIsRead: model b's only pod, which gave data, failing for
+// longer than the retention: its series are gone from the history and the selector of
+// model b's series matched nothing, so the answer was [] while model a's pod answered.
+// What the pod exposes is no longer known: 503 naming it, as for a whole Service down
+// past the retention.
+func TestPodFailingPastTheRetentionIsRead(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	a, b := svc.Pods()[0], svc.Pods()[1]
+	a.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"a\"} 9\n")
+	b.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"b\"} 1\n")
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond, Retention: time.Second})
+	const ofB = `sum(vllm:num_requests_waiting{model_name="b"})`
+	if code, r := query(t, base, ofB); code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Fatalf("healthy: %d %q %s", code, r.Error, r.Data)
+	}
+	b.SetHandler(failing)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		query(t, base, "up") // scrapes: the history's time moves on
+		code, r := call(t, http.MethodGet, base, "/api/v1/series", url.Values{"match[]": {`vllm:num_requests_waiting{model_name="b"}`}})
+		if code == http.StatusOK && string(r.Data) == "[]" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the retention of 1s never dropped model b's series: %d %s", code, r.Data)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the server's series, not waiting for time to pass
+	}
+	code, r := query(t, base, ofB)
+	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" || !strings.Contains(r.Error, "pod "+b.Name+": ") {
+		t.Errorf("model b's only pod failing past the retention: got %d %q %q %s, want 503 unavailable naming pod %s", code, r.ErrorType, r.Error, r.Data, b.Name)
+	}
+	if code, r := query(t, base, `sum(vllm:num_requests_waiting{model_name="a"})`); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "9" {
+		t.Errorf("model a's query: got %d %q %s, want 200 and 9", code, r.Error, r.Data)
+	}
+}
