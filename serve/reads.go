@@ -38,11 +38,23 @@ func (svc *service) excludes(matchers []*labels.Matcher) bool {
 	return false
 }
 
-// onlySynthetic reports whether matchers select only the server's per-pod series.
+// onlySynthetic reports whether matchers select only the server's per-pod series: a
+// matcher on the metric name matches only their names, as an equality, or a regular
+// expression of a set of names ({__name__=~"up|scrape_duration_seconds"}) does.
 func onlySynthetic(matchers []*labels.Matcher) bool {
 	for _, m := range matchers {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
-			return syntheticNames[m.Value]
+		if m.Name != labels.MetricName {
+			continue
+		}
+		switch m.Type {
+		case labels.MatchEqual:
+			if syntheticNames[m.Value] {
+				return true
+			}
+		case labels.MatchRegexp:
+			if set := m.SetMatches(); len(set) > 0 && !slices.ContainsFunc(set, func(n string) bool { return !syntheticNames[n] }) {
+				return true
+			}
 		}
 	}
 	return false

@@ -105,3 +105,31 @@ func TestPodFailingPastTheRetentionIsRead(t *testing.T) {
 		t.Errorf("model a's query: got %d %q %s, want 200 and 9", code, r.Error, r.Data)
 	}
 }
+
+// TestRegexOfOnlySyntheticNamesReadsHealth: every pod of the Service failing, up is
+// answered (0 per pod: what an alert on failing pods wants), and so must a regex on the
+// metric name that matches only up and scrape_* names, as Prometheus answers it: it was
+// 503 as if it read the pods' data.
+func TestRegexOfOnlySyntheticNamesReadsHealth(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	for _, p := range svc.Pods() {
+		p.SetHandler(failing)
+	}
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	for expr, want := range map[string]int{
+		`up == 0`:               2,
+		`{__name__=~"up"} == 0`: 2,
+		`{__name__=~"up|scrape_duration_seconds",job="vllm"}`: 4,
+		`count({__name__=~"scrape_samples_scraped|up"} == 0)`: 1,
+	} {
+		if code, r := query(t, base, expr); code != http.StatusOK || len(vector(t, r)) != want {
+			t.Errorf("%s, every pod failing: got %d %q %s, want 200 and %d samples", expr, code, r.Error, r.Data, want)
+		}
+	}
+	// A regex that may match the pods' own series still reads their data.
+	for _, expr := range []string{`{__name__=~"up|vllm:num_requests_waiting"}`, `{__name__=~"(?i)up"}`, `{__name__=~"up.*"}`} {
+		if code, r := query(t, base, expr); code != http.StatusServiceUnavailable {
+			t.Errorf("%s, every pod failing: got %d %s, want 503", expr, code, r.Data)
+		}
+	}
+}
