@@ -123,9 +123,19 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	}
 
 	checked := s.states()
-	warnings, err := s.availability(r.Context(), an.selectors, s.servicesRead(an.selectors), s.mayRead(an.selectors, true))
+	read := s.servicesRead(an.selectors)
+	warnings, err := s.availability(r.Context(), an.selectors, read, s.mayRead(an.selectors, true))
 	if err != nil {
 		return ans, err
+	}
+	if !ranged {
+		lookback := p.lookback
+		if lookback <= 0 {
+			lookback = s.cfg.LookbackDelta
+		}
+		if err := s.availabilityAt(r.Context(), an.selectors, read, p.start, lookback); err != nil {
+			return ans, err
+		}
 	}
 	windowWarnings, estimates, err := s.partialWindows(an.windows, p.start, p.end, !ranged)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -378,4 +379,39 @@ func (s *Server) sameStates(states []*scrapeState) bool {
 		}
 	}
 	return true
+}
+
+// availabilityAt returns the error (HTTP 503) of an instant query evaluated at at, before
+// the latest scrape of a Service it reads (read) ended, whose evaluation reads an earlier
+// scrape (a client's clock behind serve's; KEDA's time, written to the second, in the
+// second after a scrape) that the history's up series show gave nothing: every pod
+// failed it, or every pod holding a data selector's series (onlyDownHold). The
+// evaluation reads those pods' staleness markers and answers empty, while the check of
+// the latest scrape (availability) found the pods answering. lookback is the query's.
+func (s *Server) availabilityAt(ctx context.Context, sels [][]*labels.Matcher, read []*service, at time.Time, lookback time.Duration) error {
+	var down []string
+	for _, svc := range read {
+		st := svc.state.Load()
+		if st == nil || !at.Before(st.end) {
+			continue
+		}
+		then, err := svc.stateAt(ctx, at, lookback)
+		if err != nil {
+			return &apiError{errorExec, fmt.Errorf("service %s: %w", svc.key, err)}
+		}
+		switch {
+		case then == nil:
+		case then.unavailable():
+			down = append(down, svc.errUnavailable(then).Error())
+		default:
+			if d := svc.onlyDownHold(then, sels); d != "" {
+				down = append(down, d)
+			}
+		}
+	}
+	if len(down) > 0 {
+		return &apiError{errorUnavailable, fmt.Errorf("no data to answer from at %s, the query's time, before the latest scrape: %s",
+			at.UTC().Format(warningTime), strings.Join(down, "; "))}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +10,9 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/podscrape/podscrape/internal/flight"
@@ -332,4 +336,63 @@ func (s *service) heldSeries() []labels.Labels {
 		return false
 	})
 	return out
+}
+
+// errFailedThen is the error of a pod whose up sample an evaluation before the latest
+// scrape reads is 0: the scrape's own error is kept for the latest scrape only.
+var errFailedThen = errors.New("its scrape failed (up 0; /api/v1/targets has the latest scrape's error)")
+
+// stateAt returns the scrape of the Service an evaluation at at reads, as the history's
+// up series show it: each pod's latest up sample at or before at within lookback, as
+// the engine's instant selector reads it (a pod whose up is stale then was not scraped),
+// up or failed (errFailedThen), start being the newest of those samples' times and err
+// pod.ErrAllPodsFailed when every such pod failed. Nil when no pod's up is there (the
+// Service's discovery had failed, or the history does not reach back to at).
+func (s *service) stateAt(ctx context.Context, at time.Time, lookback time.Duration) (*scrapeState, error) {
+	maxt := at.UnixMilli()
+	mint := maxt - lookback.Milliseconds() + 1
+	q, err := s.hist.QueryableLookback(lookback).Querier(mint, maxt)
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	set := q.Select(ctx, false, &storage.SelectHints{Start: mint, End: maxt}, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, "up"))
+	st := &scrapeState{}
+	var it chunkenc.Iterator
+	for set.Next() {
+		series := set.At()
+		it = series.Iterator(it)
+		t, f, ok := int64(0), 0.0, false
+		for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+			if vt != chunkenc.ValFloat {
+				continue
+			}
+			if ts, v := it.At(); ts <= maxt && ts >= mint {
+				t, f, ok = ts, v, true
+			}
+		}
+		if !ok || value.IsStaleNaN(f) {
+			continue
+		}
+		p := podState{name: series.Labels().Get(podLabel), up: f == 1, scraped: time.UnixMilli(t)}
+		if !p.up {
+			p.err = errFailedThen
+		}
+		st.pods = append(st.pods, p)
+		if p.scraped.After(st.start) {
+			st.start = p.scraped
+		}
+	}
+	if err := set.Err(); err != nil {
+		return nil, err
+	}
+	if len(st.pods) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(st.pods, func(a, b podState) int { return strings.Compare(a.name, b.name) })
+	if len(st.failed()) == len(st.pods) {
+		st.err = fmt.Errorf("service %s: %w", s.key, pod.ErrAllPodsFailed)
+	}
+	st.end = st.start
+	return st, nil
 }

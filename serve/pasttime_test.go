@@ -1,0 +1,89 @@
+package serve_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podscrape/podscrape/serve"
+)
+
+// TestInstantQueryAtAnOutageIsUnavailable: an instant query at a time t that reads a
+// scrape in which every pod failed (their staleness markers), asked once a later scrape
+// succeeded: the evaluation read the outage and answered [] (KEDA's 0), while the check
+// read the latest scrape and found the pods answering. A client whose clock is behind
+// serve's, or KEDA's time written to the second, lands there in the interval's first
+// second after an outage ends. The scrape the evaluation reads decides: 503 naming the
+// pod; a time after the recovery is answered.
+func TestInstantQueryAtAnOutageIsUnavailable(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	p := svc.Pods()[0]
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	const expr = "sum(vllm:num_requests_waiting)"
+	if code, r := query(t, base, expr); code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Fatalf("healthy: %d %q %s", code, r.Error, r.Data)
+	}
+	p.SetHandler(failing)
+	var at time.Time
+	for at.IsZero() || at.Nanosecond() == 0 { // a whole second may be read as now
+		if code, r := query(t, base, expr); code != http.StatusServiceUnavailable {
+			t.Fatalf("every pod failing: %d %q %s, want 503", code, r.Error, r.Data)
+		}
+		at = time.Now().Truncate(time.Millisecond) // after that failed scrape
+	}
+	p.SetBody(waiting)
+	ask := func(at time.Time) (int, apiResponse) {
+		return call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {expr}, "time": {fmt.Sprintf("%.3f", float64(at.UnixMilli())/1000)}})
+	}
+	code, r := ask(at) // scrapes first (MaxAge): the pod answers again
+	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" || !strings.Contains(r.Error, "pod "+p.Name) {
+		t.Errorf("at %s, when every pod had failed: got %d %q %q %s, want 503 unavailable naming pod %s", at, code, r.ErrorType, r.Error, r.Data, p.Name)
+	}
+	code, r = query(t, base, expr)
+	if code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Fatalf("now, the pod answering: got %d %q %s, want 200 and one sample", code, r.Error, r.Data)
+	}
+	// The time that answer was evaluated at, after the scrape in which the pod answered.
+	later := time.UnixMilli(int64(vector(t, r)[0].Value[0].(float64) * 1000))
+	if code, r := ask(later); code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Errorf("at %s, after the pod answered again: got %d %q %s, want 200 and one sample", later, code, r.Error, r.Data)
+	}
+}
+
+// TestInstantQueryAtAModelsOutageIsUnavailable: as TestInstantQueryAtAnOutageIsUnavailable
+// for one model of two behind a Service: at a time that reads the scrape in which model
+// b's only pod failed, model b's query is 503 naming the pod, model a's is answered.
+func TestInstantQueryAtAModelsOutageIsUnavailable(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	a, b := svc.Pods()[0], svc.Pods()[1]
+	a.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"a\"} 9\n")
+	const ofB = "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"b\"} 1\n"
+	b.SetBody(ofB)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	const queryA, queryB = `sum(vllm:num_requests_waiting{model_name="a"})`, `sum(vllm:num_requests_waiting{model_name="b"})`
+	if code, r := query(t, base, queryB); code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Fatalf("healthy: %d %q %s", code, r.Error, r.Data)
+	}
+	b.SetHandler(failing)
+	var at time.Time
+	for at.IsZero() || at.Nanosecond() == 0 { // a whole second may be read as now
+		if code, r := query(t, base, queryB); code != http.StatusServiceUnavailable {
+			t.Fatalf("model b's pod failing: %d %q %s, want 503", code, r.Error, r.Data)
+		}
+		at = time.Now().Truncate(time.Millisecond)
+	}
+	b.SetBody(ofB)
+	ask := func(expr string) (int, apiResponse) {
+		return call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {expr}, "time": {fmt.Sprintf("%.3f", float64(at.UnixMilli())/1000)}})
+	}
+	code, r := ask(queryB)
+	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" || !strings.Contains(r.Error, "pod "+b.Name) {
+		t.Errorf("model b at %s, when its pod had failed: got %d %q %q %s, want 503 unavailable naming pod %s", at, code, r.ErrorType, r.Error, r.Data, b.Name)
+	}
+	if code, r := ask(queryA); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "9" {
+		t.Errorf("model a at %s: got %d %q %s, want 200 and 9", at, code, r.Error, r.Data)
+	}
+}
