@@ -84,17 +84,23 @@ func (svc *service) reads(matchers []*labels.Matcher) bool {
 	return st.unavailable() && exposedMatch(st.exposed, matchers) || len(st.darkFor(matchers)) > 0
 }
 
-// darkFor returns the pods of st.dark whose target labels (job, namespace, pod, instance
-// and the source's own, which every series of the pod carries) matchers do not exclude:
-// a selector of only the synthetic series reads none of what they expose.
-func (st *scrapeState) darkFor(matchers []*labels.Matcher) []podState {
-	if len(st.dark) == 0 || onlySynthetic(matchers) {
+// darkFor returns the names of the pods of st.dark, and of st.unready's dark ones (not
+// Ready since), whose target labels (job, namespace, pod, instance and the source's
+// own, which every series of the pod carries) matchers do not exclude: a selector of
+// only the synthetic series reads none of what they expose.
+func (st *scrapeState) darkFor(matchers []*labels.Matcher) []string {
+	if onlySynthetic(matchers) {
 		return nil
 	}
-	var out []podState
+	var out []string
 	for _, p := range st.dark {
 		if !targetExcludes(p.labels, matchers) {
-			out = append(out, p)
+			out = append(out, p.name)
+		}
+	}
+	for _, p := range st.unready {
+		if p.dark && !targetExcludes(p.labels, matchers) {
+			out = append(out, p.name)
 		}
 	}
 	return out
@@ -253,8 +259,8 @@ func (svc *service) onlyDownHold(st *scrapeState, sels [][]*labels.Matcher) stri
 		})
 		// Pods that failed and gave no data within the retention may expose such series.
 		dark := st.darkFor(m)
-		for _, p := range dark {
-			holders[p.name] = true
+		for _, name := range dark {
+			holders[name] = true
 		}
 		var parts []string
 		anyUnready := false

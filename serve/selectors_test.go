@@ -133,3 +133,36 @@ func TestRegexOfOnlySyntheticNamesReadsHealth(t *testing.T) {
 		}
 	}
 }
+
+// TestPodThatNeverGaveDataTurningNotReadyIsRead: model b's only pod, failing every scrape
+// since serve started (503, TestPodThatNeverGaveDataIsRead), then failing its readiness
+// probe (a crash-looping model server): no longer scraped, it left the failed pods, and
+// model b's query answered [] (KEDA's 0). What it exposes is still not known: 503 naming
+// it not Ready; once it is deleted (the model scaled to zero), [] as in Prometheus.
+func TestPodThatNeverGaveDataTurningNotReadyIsRead(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	a, b := svc.Pods()[0], svc.Pods()[1]
+	a.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"a\"} 9\n")
+	b.SetHandler(failing)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	const ofA, ofB = `sum(vllm:num_requests_waiting{model_name="a"})`, `sum(vllm:num_requests_waiting{model_name="b"})`
+	if code, r := query(t, base, ofB); code != http.StatusServiceUnavailable {
+		t.Fatalf("model b's pod failing: got %d %q %s, want 503", code, r.Error, r.Data)
+	}
+	if err := b.SetReady(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	code, r := query(t, base, ofB)
+	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" || !strings.Contains(r.Error, "pod "+b.Name+": not Ready") {
+		t.Errorf("model b's only pod, which never gave data, not Ready: got %d %q %q %s, want 503 naming pod %s not Ready", code, r.ErrorType, r.Error, r.Data, b.Name)
+	}
+	if code, r := query(t, base, ofA); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "9" {
+		t.Errorf("model a: got %d %q %s, want 200 and 9", code, r.Error, r.Data)
+	}
+	if err := b.Delete(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if code, r := query(t, base, ofB); code != http.StatusOK || string(r.Data) != `{"resultType":"vector","result":[]}` {
+		t.Errorf("model b's pod deleted: got %d %q %s, want 200 and the empty answer", code, r.Error, r.Data)
+	}
+}

@@ -81,6 +81,11 @@ type unreadyPod struct {
 	name string
 	uid  types.UID
 	why  string
+	// dark is set when the history holds none of the pod's series but the synthetic ones
+	// (it failed every scrape it had within the retention): what it exposes is not
+	// known, as for scrapeState.dark. labels are its target's labels, for darkFor.
+	dark   bool
+	labels labels.Labels
 }
 
 // podState is one pod's target at one scrape.
@@ -260,25 +265,27 @@ func (s *service) unreadyHolders(prev, st *scrapeState, unscraped []pod.Unscrape
 		found[unscraped[i].Pod] = &unscraped[i]
 	}
 	var out []unreadyPod
-	check := func(name string, uid types.UID) {
+	check := func(name string, uid types.UID, target labels.Labels) {
 		u := found[name]
 		if u == nil || u.UID != uid {
 			return
 		}
 		found[name] = nil // once
-		if !s.hist.Holds([]*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, podLabel, name)}) {
+		ofPod := labels.MustNewMatcher(labels.MatchEqual, podLabel, name)
+		if !s.hist.Holds([]*labels.Matcher{ofPod}) {
 			return
 		}
-		out = append(out, unreadyPod{name: name, uid: uid, why: u.Why})
+		dark := !s.hist.Holds([]*labels.Matcher{notSynthetic, ofPod}) && !exposedMatch(st.exposed, []*labels.Matcher{notSynthetic, ofPod})
+		out = append(out, unreadyPod{name: name, uid: uid, why: u.Why, dark: dark, labels: target})
 	}
 	for _, p := range prev.unready {
-		check(p.name, p.uid)
+		check(p.name, p.uid, p.labels)
 	}
 	for _, p := range prev.pods {
-		check(p.name, p.uid)
+		check(p.name, p.uid, p.labels)
 	}
 	for _, p := range prev.lastPods {
-		check(p.name, p.uid)
+		check(p.name, p.uid, p.labels)
 	}
 	slices.SortFunc(out, func(a, b unreadyPod) int { return strings.Compare(a.name, b.name) })
 	return out
