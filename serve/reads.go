@@ -63,7 +63,8 @@ func onlySynthetic(matchers []*labels.Matcher) bool {
 
 // reads reports whether a selector with matchers reads svc: it may select a series of
 // svc (its job and namespace matchers do not exclude it) and svc's history holds such a
-// series, or svc never scraped a pod successfully (what it exposes is not known yet), or
+// series, or svc never scraped a pod successfully (what it exposes is not known yet) and
+// the matchers on its pods' target labels do not exclude every pod it lists, or
 // svc gives no data now and one of the series it held when it last did matches (an
 // outage longer than the retention leaves nothing in the history to match), or a pod
 // that failed its latest scrape and holds no series but the synthetic ones (what it
@@ -74,10 +75,17 @@ func (svc *service) reads(matchers []*labels.Matcher) bool {
 	if svc.excludes(matchers) {
 		return false
 	}
-	if !svc.everUp.Load() || svc.hist.Holds(matchers) {
+	st := svc.state.Load()
+	if !svc.everUp.Load() {
+		// What it exposes is not known; but the target labels of the pods it lists are,
+		// and every series of theirs carries them.
+		return st == nil || len(st.pods) == 0 || onlySynthetic(matchers) ||
+			slices.ContainsFunc(st.pods, func(p podState) bool { return !targetExcludes(p.labels, matchers) }) ||
+			slices.ContainsFunc(st.unready, func(p unreadyPod) bool { return !targetExcludes(p.labels, matchers) })
+	}
+	if svc.hist.Holds(matchers) {
 		return true
 	}
-	st := svc.state.Load()
 	if st == nil {
 		return false
 	}

@@ -166,3 +166,28 @@ func TestPodThatNeverGaveDataTurningNotReadyIsRead(t *testing.T) {
 		t.Errorf("model b's pod deleted: got %d %q %s, want 200 and the empty answer", code, r.Error, r.Data)
 	}
 }
+
+// TestPodMatcherExcludesAServiceThatNeverAnswered: a Service whose pods never answered
+// is read by any selector its job and namespace matchers do not exclude (what it exposes
+// is not known), but its pods are: a selector of another Service's pods by name
+// (Grafana's per-pod panel) was 503 naming it, where Prometheus answers. A selector its
+// pods' target labels do not exclude still is 503.
+func TestPodMatcherExcludesAServiceThatNeverAnswered(t *testing.T) {
+	a, b := twoModelServices(t)
+	b.Pods()[0].SetHandler(failing)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(a), serviceConfig(b)}, MaxAge: time.Nanosecond})
+	for _, expr := range []string{
+		`vllm:num_requests_waiting{pod="` + a.Pods()[0].Name + `"}`,
+		`vllm:num_requests_waiting{pod=~"vllm-a-.*"}`,
+		`vllm:num_requests_waiting{instance="` + strings.TrimPrefix(a.Pods()[0].URL(), "http://") + `"}`,
+	} {
+		if code, r := query(t, base, expr); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "9" {
+			t.Errorf("%s, vllm-b never answered: got %d %q %s, want 200 and 9", expr, code, r.Error, r.Data)
+		}
+	}
+	for _, expr := range []string{`vllm:num_requests_waiting{model_name="a"}`, `vllm:num_requests_waiting{pod=~"vllm-.*"}`, `vllm:num_requests_waiting{pod="` + b.Pods()[0].Name + `"}`} {
+		if code, r := query(t, base, expr); code != http.StatusServiceUnavailable || !strings.Contains(r.Error, b.Namespace+"/vllm-b") {
+			t.Errorf("%s, vllm-b never answered: got %d %q, want 503 naming it", expr, code, r.Error)
+		}
+	}
+}
