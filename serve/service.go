@@ -265,6 +265,7 @@ func (s *service) unreadyHolders(prev, st *scrapeState, unscraped []pod.Unscrape
 		found[unscraped[i].Pod] = &unscraped[i]
 	}
 	var out []unreadyPod
+	var exposed map[string]bool
 	check := func(name string, uid types.UID, target labels.Labels) {
 		u := found[name]
 		if u == nil || u.UID != uid {
@@ -275,7 +276,10 @@ func (s *service) unreadyHolders(prev, st *scrapeState, unscraped []pod.Unscrape
 		if !s.hist.Holds([]*labels.Matcher{ofPod}) {
 			return
 		}
-		dark := !s.hist.Holds([]*labels.Matcher{notSynthetic, ofPod}) && !exposedMatch(st.exposed, []*labels.Matcher{notSynthetic, ofPod})
+		if exposed == nil {
+			exposed = exposedDataPods(st.exposed)
+		}
+		dark := !exposed[name] && !s.holdsData(name)
 		out = append(out, unreadyPod{name: name, uid: uid, why: u.Why, dark: dark, labels: target})
 	}
 	for _, p := range prev.unready {
@@ -296,13 +300,34 @@ func (s *service) unreadyHolders(prev, st *scrapeState, unscraped []pod.Unscrape
 // (st.exposed: a Service down past the retention is read by what it exposed then).
 func (s *service) darkPods(st *scrapeState) []podState {
 	var out []podState
+	var exposed map[string]bool
 	for _, p := range st.pods {
 		if p.up {
 			continue
 		}
-		data := []*labels.Matcher{notSynthetic, labels.MustNewMatcher(labels.MatchEqual, podLabel, p.name)}
-		if !s.hist.Holds(data) && !exposedMatch(st.exposed, data) {
+		if exposed == nil {
+			exposed = exposedDataPods(st.exposed)
+		}
+		if !exposed[p.name] && !s.holdsData(p.name) {
 			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// holdsData reports whether the history holds a series of the pod name other than the
+// synthetic ones.
+func (s *service) holdsData(name string) bool {
+	return s.hist.Holds([]*labels.Matcher{notSynthetic, labels.MustNewMatcher(labels.MatchEqual, podLabel, name)})
+}
+
+// exposedDataPods returns the names of the pods of which exposed (scrapeState.exposed)
+// holds a series other than the synthetic ones.
+func exposedDataPods(exposed []labels.Labels) map[string]bool {
+	out := map[string]bool{}
+	for _, l := range exposed {
+		if notSynthetic.Matches(l.Get(labels.MetricName)) {
+			out[l.Get(podLabel)] = true
 		}
 	}
 	return out
