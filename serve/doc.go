@@ -58,7 +58,12 @@
 // A Service is read by an expression when one of its selectors matches a series the
 // Service's history holds (the synthetic up and scrape_* series aside), or when the
 // Service never scraped a pod successfully and the selector's namespace and job matchers
-// do not exclude it (what it exposes is not known yet). Then:
+// do not exclude it, nor its target-label matchers (pod, instance) every pod it lists
+// (what it exposes is not known yet), or when a pod that failed its latest scrape, or
+// turned not Ready since, holds no series but the synthetic ones (it gave no data within
+// the retention) and the selector's target-label matchers do not exclude it. A selector
+// of only the synthetic names (by equality, or a regular expression of only those names)
+// reads health: it is answered while the Service has pods to answer for. Then:
 //
 //   - every pod of a read Service failed its latest scrape, or its discovery or token
 //     Secret failed: HTTP 503, errorType "unavailable", naming the Service and each
@@ -70,8 +75,13 @@
 //   - some pods failed: the answer, with a warning per Service naming the failed pods,
 //     unless a data selector's series are held only of those pods, or of pods no longer
 //     scraped because they are not Ready (every pod of one model down, or failing its
-//     readiness probe): then HTTP 503, errorType "unavailable", naming the selector and
-//     those pods' errors, since its answer would be empty;
+//     readiness probe), or may be held only by such pods that gave no data: then HTTP
+//     503, errorType "unavailable", naming the selector and those pods' errors, since
+//     its answer would be empty;
+//   - an instant query at a time before the latest scrape ended, which reads an earlier
+//     scrape in which every pod failed, or every pod holding a data selector's series
+//     (as the history's up series show it): HTTP 503, errorType "unavailable", naming
+//     the time, the Service and those pods;
 //   - some pods that held series a data selector reads are no longer scraped because
 //     they turned not Ready (failing their readiness probe under load: the busiest) or
 //     finished (evicted): the answer, which leaves them out, with a warning per Service
