@@ -80,8 +80,9 @@
 //     its answer would be empty;
 //   - an instant query at a time before the latest scrape ended, which reads an earlier
 //     scrape in which every pod failed, or every pod holding a data selector's series
-//     (as the history's up series show it): HTTP 503, errorType "unavailable", naming
-//     the time, the Service and those pods;
+//     (as the history's up series show it), or an instant selector whose @ or offset
+//     moves it to such a scrape: HTTP 503, errorType "unavailable", naming the time, the
+//     Service and those pods;
 //   - some pods that held series a data selector reads are no longer scraped because
 //     they turned not Ready (failing their readiness probe under load: the busiest) or
 //     finished (evicted): the answer, which leaves them out, with a warning per Service

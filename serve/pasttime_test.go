@@ -2,6 +2,7 @@ package serve_test
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,6 +11,26 @@ import (
 
 	"github.com/podscrape/podscrape/serve"
 )
+
+// failedScrapeTime returns the time of pod's up sample at a scrape it fails (MaxAge: the
+// query scrapes), not a whole second (which a query's time under MaxAge may read as now).
+func failedScrapeTime(t *testing.T, base, pod string) time.Time {
+	t.Helper()
+	for {
+		code, r := query(t, base, `timestamp(up{pod="`+pod+`"} == 0)`)
+		v := vector(t, r)
+		if code != http.StatusOK || len(v) != 1 {
+			t.Fatalf("timestamp of pod %s's failed scrape: got %d %q %s, want one sample", pod, code, r.Error, r.Data)
+		}
+		var ts float64
+		if _, err := fmt.Sscan(v[0].Value[1].(string), &ts); err != nil {
+			t.Fatal(err)
+		}
+		if at := time.UnixMilli(int64(math.Round(ts * 1000))); at.Nanosecond() != 0 {
+			return at
+		}
+	}
+}
 
 // TestInstantQueryAtAnOutageIsUnavailable: an instant query at a time t that reads a
 // scrape in which every pod failed (their staleness markers), asked once a later scrape
@@ -27,13 +48,10 @@ func TestInstantQueryAtAnOutageIsUnavailable(t *testing.T) {
 		t.Fatalf("healthy: %d %q %s", code, r.Error, r.Data)
 	}
 	p.SetHandler(failing)
-	var at time.Time
-	for at.IsZero() || at.Nanosecond() == 0 { // a whole second may be read as now
-		if code, r := query(t, base, expr); code != http.StatusServiceUnavailable {
-			t.Fatalf("every pod failing: %d %q %s, want 503", code, r.Error, r.Data)
-		}
-		at = time.Now().Truncate(time.Millisecond) // after that failed scrape
+	if code, r := query(t, base, expr); code != http.StatusServiceUnavailable {
+		t.Fatalf("every pod failing: %d %q %s, want 503", code, r.Error, r.Data)
 	}
+	at := failedScrapeTime(t, base, p.Name)
 	p.SetBody(waiting)
 	ask := func(at time.Time) (int, apiResponse) {
 		return call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {expr}, "time": {fmt.Sprintf("%.3f", float64(at.UnixMilli())/1000)}})
@@ -68,13 +86,10 @@ func TestInstantQueryAtAModelsOutageIsUnavailable(t *testing.T) {
 		t.Fatalf("healthy: %d %q %s", code, r.Error, r.Data)
 	}
 	b.SetHandler(failing)
-	var at time.Time
-	for at.IsZero() || at.Nanosecond() == 0 { // a whole second may be read as now
-		if code, r := query(t, base, queryB); code != http.StatusServiceUnavailable {
-			t.Fatalf("model b's pod failing: %d %q %s, want 503", code, r.Error, r.Data)
-		}
-		at = time.Now().Truncate(time.Millisecond)
+	if code, r := query(t, base, queryB); code != http.StatusServiceUnavailable {
+		t.Fatalf("model b's pod failing: %d %q %s, want 503", code, r.Error, r.Data)
 	}
+	at := failedScrapeTime(t, base, b.Name)
 	b.SetBody(ofB)
 	ask := func(expr string) (int, apiResponse) {
 		return call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {expr}, "time": {fmt.Sprintf("%.3f", float64(at.UnixMilli())/1000)}})
@@ -85,5 +100,44 @@ func TestInstantQueryAtAModelsOutageIsUnavailable(t *testing.T) {
 	}
 	if code, r := ask(queryA); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "9" {
 		t.Errorf("model a at %s: got %d %q %s, want 200 and 9", at, code, r.Error, r.Data)
+	}
+}
+
+// TestSelectorPinnedAtAnOutageIsUnavailable: an instant selector pinned by @ (or moved
+// by an offset) to a time whose scrape every pod failed reads their staleness markers:
+// sum(x @ t) answered [] at now, the pods answering. As for a query's time that reads
+// it: 503 naming the pod; pinned after the recovery, answered.
+func TestSelectorPinnedAtAnOutageIsUnavailable(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	p := svc.Pods()[0]
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	const expr = "sum(vllm:num_requests_waiting)"
+	if code, r := query(t, base, expr); code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Fatalf("healthy: %d %q %s", code, r.Error, r.Data)
+	}
+	p.SetHandler(failing)
+	if code, r := query(t, base, expr); code != http.StatusServiceUnavailable {
+		t.Fatalf("every pod failing: %d %q %s, want 503", code, r.Error, r.Data)
+	}
+	down := failedScrapeTime(t, base, p.Name)
+	p.SetBody(waiting)
+	code, r := query(t, base, expr)
+	if code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Fatalf("the pod answering again: got %d %q %s, want 200 and one sample", code, r.Error, r.Data)
+	}
+	up := time.UnixMilli(int64(vector(t, r)[0].Value[0].(float64) * 1000)) // after the scrape that answered
+	at := func(t time.Time) string { return fmt.Sprintf("%.3f", float64(t.UnixMilli())/1000) }
+
+	pinned := "sum(vllm:num_requests_waiting @ " + at(down) + ")"
+	if code, r := query(t, base, pinned); code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" || !strings.Contains(r.Error, "pod "+p.Name) {
+		t.Errorf("%s, when every pod had failed: got %d %q %q %s, want 503 unavailable naming pod %s", pinned, code, r.ErrorType, r.Error, r.Data, p.Name)
+	}
+	if code, r := query(t, base, "sum(vllm:num_requests_waiting @ "+at(up)+")"); code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Errorf("pinned after the pod answered again: got %d %q %s, want 200 and one sample", code, r.Error, r.Data)
+	}
+	// An offset from a pinned time reads the same scrape.
+	offset := "sum(vllm:num_requests_waiting @ " + at(up) + " offset " + fmt.Sprint(up.Sub(down).Milliseconds()) + "ms)"
+	if code, r := query(t, base, offset); code != http.StatusServiceUnavailable || !strings.Contains(r.Error, "pod "+p.Name) {
+		t.Errorf("%s, when every pod had failed: got %d %q %s, want 503 naming pod %s", offset, code, r.Error, r.Data, p.Name)
 	}
 }

@@ -128,14 +128,17 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	if err != nil {
 		return ans, err
 	}
+	lookback := p.lookback
+	if lookback <= 0 {
+		lookback = s.cfg.LookbackDelta
+	}
 	if !ranged {
-		lookback := p.lookback
-		if lookback <= 0 {
-			lookback = s.cfg.LookbackDelta
-		}
 		if err := s.availabilityAt(r.Context(), an.selectors, read, p.start, lookback); err != nil {
 			return ans, err
 		}
+	}
+	if err := s.availabilityMoved(r.Context(), an.windows, p.start, p.end, !ranged, lookback); err != nil {
+		return ans, err
 	}
 	windowWarnings, estimates, err := s.partialWindows(an.windows, p.start, p.end, !ranged)
 	if err != nil {

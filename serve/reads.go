@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/podscrape/podscrape/internal/history"
 	"github.com/podscrape/podscrape/internal/leftout"
 )
 
@@ -426,6 +428,31 @@ func (s *Server) availabilityAt(ctx context.Context, sels [][]*labels.Matcher, r
 	if len(down) > 0 {
 		return &apiError{errorUnavailable, fmt.Errorf("no data to answer from at %s, the query's time, before the latest scrape: %s",
 			at.UTC().Format(warningTime), strings.Join(down, "; "))}
+	}
+	return nil
+}
+
+// availabilityMoved is availabilityAt for each instant selector of windows (the
+// expression's, history.Windows) whose @ or offset moves the time it reads: from an
+// instant query's time start, or, pinned by @, from its own time (start() and end() are
+// start and end), in a range query too, where it reads that one time at every step. A
+// selector moved to a scrape in which its pods failed reads their staleness markers.
+func (s *Server) availabilityMoved(ctx context.Context, windows []history.Window, start, end time.Time, instant bool, lookback time.Duration) error {
+	for _, w := range windows {
+		if w.Range != 0 || (w.Offset == 0 && !w.Pinned) || (!w.Pinned && !instant) || onlySynthetic(w.Matchers) {
+			continue
+		}
+		at := start
+		switch {
+		case !w.At.IsZero():
+			at = w.At
+		case w.StartOrEnd == parser.END:
+			at = end
+		}
+		sels := [][]*labels.Matcher{w.Matchers}
+		if err := s.availabilityAt(ctx, sels, s.servicesRead(sels), at.Add(-w.Offset), lookback); err != nil {
+			return err
+		}
 	}
 	return nil
 }
