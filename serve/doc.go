@@ -61,7 +61,8 @@
 // do not exclude it, nor its target-label matchers (pod, instance) every pod it lists
 // (what it exposes is not known yet), or when a pod that failed its latest scrape, or
 // turned not Ready since, holds no series but the synthetic ones (it gave no data within
-// the retention) and the selector's target-label matchers do not exclude it. A selector
+// the retention), the selector's target-label matchers do not exclude it, and another
+// pod of the Service exposed a metric of the name it selects. A selector
 // of only the synthetic names (by equality, or a regular expression of only those names)
 // reads health: it is answered while the Service has pods to answer for. Then:
 //

@@ -91,14 +91,17 @@ func (svc *service) reads(matchers []*labels.Matcher) bool {
 	if st == nil {
 		return false
 	}
-	return st.unavailable() && exposedMatch(st.exposed, matchers) || len(st.darkFor(matchers)) > 0
+	return st.unavailable() && exposedMatch(st.exposed, matchers) || len(svc.darkFor(st, matchers)) > 0
 }
 
 // darkFor returns the names of the pods of st.dark, and of st.unready's dark ones (not
 // Ready since), whose target labels (job, namespace, pod, instance and the source's
-// own, which every series of the pod carries) matchers do not exclude: a selector of
-// only the synthetic series reads none of what they expose.
-func (st *scrapeState) darkFor(matchers []*labels.Matcher) []string {
+// own, which every series of the pod carries) matchers do not exclude, when another pod
+// of svc exposed a metric whose name the matchers match: such a pod runs the program the
+// Service's other pods run, so a selector of a metric none of them ever exposed
+// (another Service's, a typo) reads none of it, nor does a selector of only the
+// synthetic series.
+func (svc *service) darkFor(st *scrapeState, matchers []*labels.Matcher) []string {
 	if onlySynthetic(matchers) {
 		return nil
 	}
@@ -112,6 +115,18 @@ func (st *scrapeState) darkFor(matchers []*labels.Matcher) []string {
 		if p.dark && !targetExcludes(p.labels, matchers) {
 			out = append(out, p.name)
 		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	names := []*labels.Matcher{notSynthetic}
+	for _, m := range matchers {
+		if m.Name == labels.MetricName {
+			names = append(names, m)
+		}
+	}
+	if !svc.hist.Holds(names) && !exposedMatch(st.exposed, names) {
+		return nil
 	}
 	return out
 }
@@ -268,7 +283,7 @@ func (svc *service) onlyDownHold(st *scrapeState, sels [][]*labels.Matcher) stri
 			return false
 		})
 		// Pods that failed and gave no data within the retention may expose such series.
-		dark := st.darkFor(m)
+		dark := svc.darkFor(st, m)
 		for _, name := range dark {
 			holders[name] = true
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 )
 
@@ -189,5 +190,29 @@ func TestPodMatcherExcludesAServiceThatNeverAnswered(t *testing.T) {
 		if code, r := query(t, base, expr); code != http.StatusServiceUnavailable || !strings.Contains(r.Error, b.Namespace+"/vllm-b") {
 			t.Errorf("%s, vllm-b never answered: got %d %q, want 503 naming it", expr, code, r.Error)
 		}
+	}
+}
+
+// TestPodThatNeverGaveDataIsReadForItsServicesMetrics: a pod that never gave data runs
+// the program its Service's other pods run: a selector of a metric no pod of its Service
+// ever exposed (the EPP's beside vLLM, with no job matcher; a typo) does not read it, and
+// one broken vLLM pod does not fail the EPP's queries. Its Service's metric names still do.
+func TestPodThatNeverGaveDataIsReadForItsServicesMetrics(t *testing.T) {
+	epp := newService(t, "epp", 1, "# TYPE epp_queue gauge\nepp_queue 4\n")
+	vllm, err := env.NewService(t.Context(), podscrapetest.ServiceOptions{Namespace: epp.Namespace, Name: "vllm", Pods: 2, Body: waiting})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = vllm.Close() })
+	vllm.Pods()[1].SetHandler(failing)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(epp), serviceConfig(vllm)}, MaxAge: time.Nanosecond})
+	if code, r := query(t, base, "sum(epp_queue)"); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "4" {
+		t.Errorf("the EPP's metric, a vLLM pod failing since the start: got %d %q %s, want 200 and 4", code, r.Error, r.Data)
+	}
+	if code, r := query(t, base, "sum(vllm:num_requests_waiting_typo)"); code != http.StatusOK || string(r.Data) != `{"resultType":"vector","result":[]}` {
+		t.Errorf("a metric no pod exposes: got %d %q %s, want 200 and []", code, r.Error, r.Data)
+	}
+	if code, r := query(t, base, `sum(vllm:num_requests_waiting{model_name="b"})`); code != http.StatusServiceUnavailable || !strings.Contains(r.Error, "pod "+vllm.Pods()[1].Name+": ") {
+		t.Errorf("a vLLM metric of a model no pod that gave data serves: got %d %q %s, want 503 naming pod %s", code, r.Error, r.Data, vllm.Pods()[1].Name)
 	}
 }
