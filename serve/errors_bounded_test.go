@@ -3,6 +3,7 @@ package serve_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -84,4 +85,14 @@ func TestErrorsNameAtMostTenServices(t *testing.T) {
 	}
 	code, r = query(t, base, "sum(vllm:num_requests_waiting)")
 	check("11 Services down", code, r, http.StatusServiceUnavailable, "unavailable", "no data to answer from: service ", "; and 1 more service")
+
+	// The pods answering again, a query at a time that reads the scrape in which the 11
+	// had failed: as bounded.
+	at := failedScrapeTime(t, base, svcs[12].Pods()[0].Name)
+	for _, svc := range svcs {
+		svc.Pods()[0].SetBody(waiting + counter)
+	}
+	code, r = call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"},
+		"time": {fmt.Sprintf("%.3f", float64(at.UnixMilli())/1000)}})
+	check("11 Services down at the query's time", code, r, http.StatusServiceUnavailable, "unavailable", "no data to answer from at ", "; and 1 more service")
 }

@@ -442,7 +442,7 @@ func (s *Server) availabilityAt(ctx context.Context, sels [][]*labels.Matcher, r
 	}
 	if len(down) > 0 {
 		return &apiError{errorUnavailable, fmt.Errorf("no data to answer from at %s, the query's time, before the latest scrape: %s",
-			at.UTC().Format(warningTime), strings.Join(down, "; "))}
+			at.UTC().Format(warningTime), joinBounded(down, "service"))}
 	}
 	return nil
 }
