@@ -140,7 +140,7 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	if err := s.availabilityMoved(r.Context(), an.windows, p.start, p.end, !ranged, lookback); err != nil {
 		return ans, err
 	}
-	windowWarnings, estimates, err := s.partialWindows(an.windows, p.start, p.end, !ranged)
+	windowWarnings, estimates, err := s.partialWindows(ctx, an.windows, p, !ranged)
 	if err != nil {
 		return ans, err
 	}

@@ -1,12 +1,14 @@
 package serve
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/podscrape/podscrape/internal/history"
@@ -35,7 +37,16 @@ import (
 // in a Prometheus server asked for more than its retention. A window or selector pinned
 // by @ reads the same samples at every step: it is checked from its pinned time (@ start()
 // and @ end() are the query's start and end), for a range query too.
-func (s *Server) partialWindows(windows []history.Window, start, end time.Time, instant bool) (warnings []string, estimates []string, err error) {
+//
+// Whether a series holds two samples is asked of the windows the engine evaluates, as the
+// library asks it (source/pod's coverage check): at the query's time, or at each of a
+// range query's steps (step nonzero), and in subqueries at the steps they read
+// (history.Window.PairFitsFrom; too many to tell is no pair, never a silent answer). A
+// function over a subquery's range reads the subquery's points, which are there only
+// where the expression inside answers: the engine says whether it answers (answers),
+// over each Service's history alone.
+func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p queryParams, instant bool) (warnings []string, estimates []string, err error) {
+	start, end, step := p.start, p.end, p.step
 	var errs []string
 	for _, w := range windows {
 		at := start
@@ -60,6 +71,12 @@ func (s *Server) partialWindows(windows []history.Window, start, end time.Time, 
 			last = at
 		}
 		last = last.Add(-w.Offset)
+		// The times the engine evaluates the expression at, for this window.
+		evals := []history.StepRun{{First: at.UnixMilli(), Last: at.UnixMilli()}}
+		if !instant && !w.Pinned && step > 0 {
+			n := end.Sub(start) / step
+			evals[0] = history.StepRun{First: start.UnixMilli(), Last: start.Add(n * step).UnixMilli(), Step: step.Milliseconds()}
+		}
 		for _, svc := range s.services {
 			oldest, _ := svc.hist.Span()
 			if oldest.IsZero() {
@@ -80,7 +97,16 @@ func (s *Server) partialWindows(windows []history.Window, start, end time.Time, 
 			// none, answers nothing as in Prometheus).
 			single := false
 			if w.Pairs && w.Range > 0 {
-				pair, live := svc.hist.PairWithin(w.Matchers, from, last, w.Range)
+				fits, ok := w.PairFitsFrom(evals)
+				if !ok {
+					fits = func(a, b int64) bool { return false } // too many steps to tell
+				}
+				pair, live := svc.hist.PairWhere(w.Matchers, from, last, w.Range, fits)
+				if w.Subquery {
+					if answers, ok := s.answers(ctx, svc, w, evals, p); ok {
+						pair = answers
+					}
+				}
 				single = !pair && (live || partial)
 			}
 			if !partial && !single {
@@ -110,6 +136,46 @@ func (s *Server) partialWindows(windows []history.Window, start, end time.Time, 
 		return warnings, estimates, &apiError{errorExec, errors.New(joinBounded(errs, "such window"))}
 	}
 	return warnings, estimates, nil
+}
+
+// maxAnswerRuns bounds the evaluations answers makes, as the library's check bounds its.
+const maxAnswerRuns = 16
+
+// answers reports whether w's function, over a subquery's range, answers at one of the
+// times the engine evaluates it at when the expression is evaluated at evals (the
+// query's time or steps; in subqueries, the steps they read), over svc's history alone,
+// with the query's lookback and options: it reads the subquery's points, which are there only where the
+// expression inside answers (deriv(sum(rate(x[1m]))[5m:1m]) answers nothing while one
+// step of the rate answers). ok is false when it cannot tell (too many runs of times, an
+// evaluation that fails): the caller counts pairs of samples then.
+func (s *Server) answers(ctx context.Context, svc *service, w history.Window, evals []history.StepRun, p queryParams) (answers, ok bool) {
+	runs, ok := w.StepsFrom(evals)
+	if !ok || len(runs) > maxAnswerRuns {
+		return false, false
+	}
+	q := svc.hist.QueryableLookback(p.lookback)
+	for _, r := range runs {
+		var qry promql.Query
+		var err error
+		if r.Step == 0 || r.First == r.Last {
+			qry, err = s.engine.NewInstantQuery(ctx, q, p.opts, w.Text, time.UnixMilli(r.Last))
+		} else {
+			qry, err = s.engine.NewRangeQuery(ctx, q, p.opts, w.Text, time.UnixMilli(r.First), time.UnixMilli(r.Last), time.Duration(r.Step)*time.Millisecond)
+		}
+		if err != nil {
+			return false, false
+		}
+		res := qry.Exec(ctx)
+		failed, a := res.Err != nil, res.Err == nil && !empty(res.Value)
+		qry.Close() // the engine takes back the result's slices: read first
+		if failed {
+			return false, false
+		}
+		if a {
+			return true, true
+		}
+	}
+	return false, true
 }
 
 // beforeHistory checks a selector w that reads no window (Reach zero) at time at: a

@@ -324,7 +324,8 @@ func metricOf(vs *parser.VectorSelector) string {
 }
 
 // StepRun is a run of the times a window is evaluated at, in milliseconds since the
-// epoch: the multiples of Step from First to Last (both multiples of it); Step zero:
+// epoch: First, First+Step, ... up to Last (Last-First a multiple of Step; a subquery's
+// steps are multiples of Step, a range query's start where the query starts); Step zero:
 // First alone.
 type StepRun struct{ First, Last, Step int64 }
 
@@ -340,7 +341,13 @@ const maxStepRuns = 1 << 14
 // its own window). Outside any subquery it is at alone. It reports false when there
 // would be more than 16384 runs.
 func (w Window) Steps(at time.Time) ([]StepRun, bool) {
-	runs := []StepRun{{at.UnixMilli(), at.UnixMilli(), 0}}
+	return w.StepsFrom([]StepRun{{at.UnixMilli(), at.UnixMilli(), 0}})
+}
+
+// StepsFrom is Steps for the expression evaluated at each time of runs (in order): a
+// range query's steps, one run from its start to its last step by its step. A pinned
+// window is evaluated at its pinned time alone, whatever the query's steps: pass that.
+func (w Window) StepsFrom(runs []StepRun) ([]StepRun, bool) {
 	for _, q := range w.Subqueries {
 		step, rng, off := q.Step.Milliseconds(), q.Range.Milliseconds(), q.Offset.Milliseconds()
 		if step <= 0 {
@@ -384,7 +391,13 @@ func (w Window) Steps(at time.Time) ([]StepRun, bool) {
 // needs two samples answers at one of its steps, not only whether the span they cover
 // holds two. It reports false when the steps are too many to tell.
 func (w Window) PairFits(at time.Time) (func(a, b int64) bool, bool) {
-	runs, ok := w.Steps(at)
+	return w.PairFitsFrom([]StepRun{{at.UnixMilli(), at.UnixMilli(), 0}})
+}
+
+// PairFitsFrom is PairFits for the expression evaluated at each time of runs (StepsFrom):
+// whether one of the windows of a range query's steps holds both samples.
+func (w Window) PairFitsFrom(from []StepRun) (func(a, b int64) bool, bool) {
+	runs, ok := w.StepsFrom(from)
 	if !ok {
 		return nil, false
 	}
@@ -423,7 +436,8 @@ func stepIn(runs []StepRun, l, u int64) bool {
 	i := sort.Search(len(runs), func(i int) bool { return runs[i].Last >= l })
 	for ; i < len(runs) && runs[i].First <= u; i++ {
 		lo, hi := max(runs[i].First, l), min(runs[i].Last, u)
-		if lo <= hi && (runs[i].Step == 0 || ceilDiv(lo, runs[i].Step)*runs[i].Step <= hi) {
+		// The run's first time at or after lo: its times are First plus multiples of Step.
+		if lo <= hi && (runs[i].Step == 0 || runs[i].First+ceilDiv(lo-runs[i].First, runs[i].Step)*runs[i].Step <= hi) {
 			return true
 		}
 	}

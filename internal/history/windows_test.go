@@ -173,3 +173,46 @@ func TestWindowSteps(t *testing.T) {
 		}
 	}
 }
+
+// A range query's steps start where the query starts, not at a multiple of its step: a
+// window is evaluated at each of them (StepsFrom, PairFitsFrom), outside a subquery too.
+func TestWindowStepsFromRangeQuery(t *testing.T) {
+	s := int64(1000)
+	// Steps at 10.5 s, 310.5 s and 610.5 s: rate(x[1m])'s windows end there.
+	query := []StepRun{{10500, 610500, 300 * s}}
+	e, err := Parse(`rate(x[1m])`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := Windows(e)[0]
+	fits, ok := w.PairFitsFrom(query)
+	if !ok {
+		t.Fatal("PairFitsFrom cannot tell")
+	}
+	for _, c := range []struct {
+		a, b int64
+		want bool
+	}{
+		{300 * s, 310 * s, true},     // in (250.5 s, 310.5 s]
+		{300 * s, 311 * s, false},    // b after the step
+		{100 * s, 110 * s, false},    // between steps' windows
+		{551 * s, 610500, true},      // the last step's window
+		{550 * s, 550500 + 1, false}, // a at the window's start bound, excluded... b inside
+		{550501, 551 * s, true},      // both inside (550.5 s, 610.5 s]
+	} {
+		if got := fits(c.a, c.b); got != c.want {
+			t.Errorf("fits(%d, %d) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+	// In a subquery, the steps each query step reads: (t-1m, t] by 30 s for t at 10.5 s
+	// and 310.5 s.
+	e, err = Parse(`max_over_time(rate(x[1m])[1m:30s])`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := Windows(e)
+	got, ok := ws[len(ws)-1].StepsFrom([]StepRun{{10500, 310500, 300 * s}})
+	if want := []StepRun{{-30 * s, 0, 30 * s}, {270 * s, 300 * s, 30 * s}}; !ok || !slices.Equal(got, want) {
+		t.Errorf("StepsFrom = %v, %v; want %v", got, ok, want)
+	}
+}
