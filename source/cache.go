@@ -30,12 +30,15 @@ type CacheEntry struct {
 type Cache struct {
 	clock clock.PassiveClock
 
-	mu   sync.Mutex // serialises writers and protects newest and maxTTL; readers use snap alone
+	mu   sync.Mutex // serialises writers and protects newest, maxTTL and seen; readers use snap alone
 	snap atomic.Pointer[map[CacheKey]*CachedValue]
 	// newest is each key's latest CollectedAt stored, kept after its entry expired and was
 	// dropped, so that an older result cannot come back with a fresh TTL (see SetAll).
 	newest map[CacheKey]mark
 	maxTTL time.Duration // the longest TTL SetAll was given
+	// seen is the latest time SetAll read from the clock, its wall reading: while the
+	// clock reads before it, it was stepped back since (see SetAll).
+	seen time.Time
 }
 
 // mark is the newest result stored under a key: when it was collected, and when its
@@ -81,12 +84,28 @@ func (c *Cache) Get(key CacheKey) *CachedValue {
 //     than that (a minute at the sources' default TTL of 30s, whose query and scrape
 //     timeouts are 10s and 5s).
 //
+// A clock stepped back (NTP stepping a wall clock read without its monotonic reading, a
+// fake clock set back) does not keep the answers from before the step: a value whose
+// CachedAt is after the clock's now is expired (its age cannot be told, see
+// CachedValue.IsExpired), and until the clock reads again past the latest time a SetAll
+// read from it, a result collected at or before now (by a refresh since the step) is
+// later than one collected after now (before the step, on the clock found wrong),
+// whatever their CollectedAt say; two of the same side compare as above. These read the
+// clock's wall time: the wall clock's readings also carry Go's monotonic clock, which
+// NTP's steps do not move, so CachedValue's expiry (by it) is not fooled there, but a
+// CollectedAt without it (a history's millisecond timestamp) compares by the wall time.
+//
 // SetAll returns how many entries it stored.
 func (c *Cache) SetAll(entries []CacheEntry, ttl time.Duration) (stored int) {
 	now := c.clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.maxTTL = max(c.maxTTL, ttl)
+	// The wall readings: a wall clock's monotonic one does not see NTP's steps.
+	stepped := c.seen.After(now.Round(0)) // the clock was stepped back, and has not caught up
+	if !stepped {
+		c.seen = now.Round(0)
+	}
 	for key, m := range c.newest {
 		if now.After(m.expires.Add(c.maxTTL)) {
 			delete(c.newest, key)
@@ -99,7 +118,7 @@ func (c *Cache) SetAll(entries []CacheEntry, ttl time.Duration) (stored int) {
 			continue
 		}
 		key := BuildCacheKey(e.Result.QueryName, e.Params)
-		if m, ok := c.newest[key]; ok && e.Result.CollectedAt.Before(m.collected) {
+		if m, ok := c.newest[key]; ok && older(e.Result.CollectedAt, m.collected, now, stepped) {
 			continue
 		}
 		next[key] = &CachedValue{
@@ -123,4 +142,19 @@ func (c *Cache) SetAll(entries []CacheEntry, ttl time.Duration) (stored int) {
 	}
 	c.snap.Store(&next)
 	return stored
+}
+
+// older reports whether a result collected at collected is older than the newest stored
+// under its key, collected at newest, when the clock reads now: collected earlier, or,
+// after the clock stepped back, collected before the step (after now) while the newest was
+// collected since (at or before now). See SetAll.
+func older(collected, newest, now time.Time, stepped bool) bool {
+	if stepped {
+		now = now.Round(0) // the wall reading: a step back is in it
+		since, newestSince := !collected.Round(0).After(now), !newest.Round(0).After(now)
+		if since != newestSince {
+			return !since
+		}
+	}
+	return collected.Before(newest)
 }

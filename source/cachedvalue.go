@@ -88,15 +88,21 @@ func (v *CachedValue) expiresAt() time.Time {
 // IsExpired reports whether the value has reached the end of its TTL: it is expired from
 // ExpiresAt on (CachedAt plus TTL when ExpiresAt is zero), that instant included, so a
 // value is expired at exactly its TTL. Upstream's time.Since(CachedAt) > TTL counts it
-// expired only after that instant. A nil value is expired.
+// expired only after that instant. A value whose CachedAt is after the clock's now is
+// expired too: the clock was stepped back since it was stored (a fake clock set back, a
+// wall-clock time without its monotonic reading stepped back by NTP), and how old it is
+// cannot be told; served for its TTL plus the step, it would be an answer from before
+// the step, minutes old. A nil value is expired.
 func (v *CachedValue) IsExpired() bool {
 	if v == nil {
 		return true
 	}
-	return !v.now().Before(v.expiresAt())
+	now := v.now()
+	return !now.Before(v.expiresAt()) || now.Before(v.CachedAt)
 }
 
-// Age is how long ago the value was stored; 0 for a nil value.
+// Age is how long ago the value was stored; 0 for a nil value. It is negative when the
+// clock was stepped back since (see IsExpired).
 func (v *CachedValue) Age() time.Duration {
 	if v == nil {
 		return 0
@@ -106,10 +112,12 @@ func (v *CachedValue) Age() time.Duration {
 
 // IsFresh reports whether the value was stored no longer than threshold ago, whatever its
 // TTL: a caller that needs fresher data than the source's TTL asks this. A nil value is
-// never fresh.
+// never fresh, nor one stored after the clock's now (the clock was stepped back since:
+// its age cannot be told).
 func (v *CachedValue) IsFresh(threshold time.Duration) bool {
 	if v == nil {
 		return false
 	}
-	return v.Age() <= threshold
+	age := v.Age()
+	return age >= 0 && age <= threshold
 }
