@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/podscrape/podscrape/source"
 )
 
@@ -18,6 +20,8 @@ func TestGetAfterTheClockStepsBack(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 	p, cfg := startBodyPod(t, "x 1\n")
 	cfg.DefaultTTL = 30 * time.Second
+	reg := prometheus.NewRegistry()
+	cfg.Registerer = reg
 	s, clk := fakeClockSource(t, cfg, t0, []source.QueryTemplate{{Name: "x", Template: "sum(x)"}})
 	refresh := func() float64 {
 		t.Helper()
@@ -37,6 +41,10 @@ func TestGetAfterTheClockStepsBack(t *testing.T) {
 		t.Fatalf("first refresh: %v, Get %v; want 1 and 1", got, get())
 	}
 	clk.SetTime(t0.Add(-time.Minute))
+	// The refresh stored its results "in the future": the age is not negative.
+	if age := gaugeValue(t, reg, "podscrape_cache_age_seconds"); age != 0 {
+		t.Errorf("podscrape_cache_age_seconds after the clock stepped back below the last store: %g, want 0", age)
+	}
 	p.set("x 2\n", false)
 	if got := refresh(); got != 2 {
 		t.Fatalf("refresh after the step: %v, want 2", got)

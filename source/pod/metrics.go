@@ -192,7 +192,8 @@ func (m *serviceMetrics) join(u *metrics) bool {
 }
 
 // age is podscrape_cache_age_seconds, computed when collected: the oldest of the users'
-// cache ages.
+// cache ages, 0, not negative, while the clock reads before their last stores (it was
+// stepped back since).
 func (m *serviceMetrics) age() float64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
