@@ -2,6 +2,7 @@ package serve
 
 import (
 	"sync"
+	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -14,7 +15,10 @@ import (
 // (the partial-window checks). It is never written once made, and requests share it.
 type analysis struct {
 	selectors [][]*labels.Matcher
-	windows   []history.Window
+	windows   []history.Window // an instant query's (see windowsFor)
+	// stepDependent says a duration expression reads step() or range(): a range query's
+	// windows depend on its step and span (history.StepDependent).
+	stepDependent bool
 }
 
 const (
@@ -52,7 +56,7 @@ func (a *analyses) of(expr string) (*analysis, error) {
 	if err != nil {
 		return nil, err
 	}
-	an = &analysis{selectors: parser.ExtractSelectors(e), windows: history.Windows(e)}
+	an = &analysis{selectors: parser.ExtractSelectors(e), windows: history.Windows(e), stepDependent: history.StepDependent(e)}
 	if len(expr) <= maxAnalysedLen {
 		a.mu.Lock()
 		if len(a.byExpr) >= maxAnalyses {
@@ -62,4 +66,19 @@ func (a *analyses) of(expr string) (*analysis, error) {
 		a.mu.Unlock()
 	}
 	return an, nil
+}
+
+// windowsFor returns the windows of an, the analysis of expr, for a query of step (zero:
+// an instant query) from start to end: an's own, unless its durations read step() or
+// range(), which the engine evaluates as the range query's step and span
+// (rate(x[step()*4]) at a 15 s step reads 1m); then expr is analysed again for them.
+func (a *analyses) windowsFor(an *analysis, expr string, step time.Duration, start, end time.Time) []history.Window {
+	if !an.stepDependent || step == 0 {
+		return an.windows
+	}
+	e, err := a.parser.ParseExpr(expr)
+	if err != nil { // an was made from it: unreachable
+		return an.windows
+	}
+	return history.WindowsOver(e, step, end.Sub(start))
 }

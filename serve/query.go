@@ -137,10 +137,11 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 			return ans, err
 		}
 	}
-	if err := s.availabilityMoved(r.Context(), an.windows, p.start, p.end, !ranged, lookback); err != nil {
+	windows := s.analyses.windowsFor(an, p.expr, p.step, p.start, p.end)
+	if err := s.availabilityMoved(r.Context(), windows, p.start, p.end, !ranged, lookback); err != nil {
 		return ans, err
 	}
-	windowWarnings, estimates, err := s.partialWindows(ctx, an.windows, p, !ranged)
+	windowWarnings, estimates, err := s.partialWindows(ctx, windows, p, !ranged)
 	if err != nil {
 		return ans, err
 	}

@@ -107,3 +107,37 @@ func TestRangeQueryRateBetweenItsSteps(t *testing.T) {
 		t.Errorf("range query whose steps' windows hold the scrapes: got %d %q, want 200", code, r.Error)
 	}
 }
+
+// TestRangeQueryWindowOfStep: a range query's step() and range() in a duration
+// expression are its step and its span, as the engine evaluates them
+// (rate(x[step()*4]) at a 15 s step is rate(x[1m])); the window checks read them as an
+// instant query's, zero: no window at all, and a rate over the one scrape held answered
+// 200 and vector(0)'s zeros, where rate(x[1m]) answers 422.
+func TestRangeQueryWindowOfStep(t *testing.T) {
+	svc := newService(t, "vllm", 1, "# TYPE reqs counter\nreqs_total 10\n")
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: time.Minute})
+	now := time.Now()
+	for _, expr := range []string{
+		"sum(rate(reqs_total[1m])) or vector(0)",
+		"sum(rate(reqs_total[step()*4])) or vector(0)",
+		"sum(rate(reqs_total[range()/20])) or vector(0)",
+		"max_over_time(sum(rate(reqs_total[1m]))[step()*20:step()*4]) or vector(0)",
+	} {
+		code, r := call(t, http.MethodGet, base, "/api/v1/query_range", url.Values{
+			"query": {expr}, "start": {formatTime(now.Add(-5 * time.Minute))}, "end": {formatTime(now)}, "step": {"15"},
+		})
+		if code != http.StatusUnprocessableEntity || !strings.Contains(r.Error, "one scrape") {
+			t.Errorf("%s over one scrape: got %d %q %s, want 422", expr, code, r.Error, r.Data)
+		}
+	}
+	// The same expression at another step is another window: at 15 s it reads back 1m,
+	// at 30 s 2m (an analysis kept for the expression must not give the first one's).
+	for step, reach := range map[string]string{"15": "reads back 1m", "30": "reads back 2m"} {
+		code, r := call(t, http.MethodGet, base, "/api/v1/query_range", url.Values{
+			"query": {"sum(rate(reqs_total[step()*4])) or vector(0)"}, "start": {formatTime(now.Add(-5 * time.Minute))}, "end": {formatTime(now)}, "step": {step},
+		})
+		if code != http.StatusUnprocessableEntity || !strings.Contains(r.Error, reach) {
+			t.Errorf("rate(reqs_total[step()*4]) at step %ss: got %d %q, want 422 saying it %s", step, code, r.Error, reach)
+		}
+	}
+}

@@ -141,8 +141,17 @@ func Reads(expr string) ([]Read, error) {
 }
 
 // Windows returns the Reads of a parsed expression, as Reads does, each with its text and
-// its selector's matchers. The slice is the caller's.
+// its selector's matchers. The slice is the caller's. Its duration expressions' step()
+// and range() are an instant query's: zero (see WindowsOver).
 func Windows(e parser.Expr) []Window {
+	return WindowsOver(e, 0, 0)
+}
+
+// WindowsOver is Windows for a range query of step over rng (its end less its start):
+// step() and range() in a duration expression are those, as the engine evaluates them
+// (rate(x[step()*4]) at a 15 s step reads 1m). See StepDependent.
+func WindowsOver(e parser.Expr, step, rng time.Duration) []Window {
+	dur := func(d time.Duration, expr *parser.DurationExpr) time.Duration { return durationOf(d, expr, step, rng) }
 	var out []Window
 	parser.Inspect(e, func(node parser.Node, path []parser.Node) error {
 		vs, ok := node.(*parser.VectorSelector)
@@ -155,22 +164,22 @@ func Windows(e parser.Expr) []Window {
 			switch w := p.(type) {
 			case *parser.SubqueryExpr:
 				fn, text := consumer(path[:i], w)
-				step := duration(w.Step, w.StepExpr)
+				step := dur(w.Step, w.StepExpr)
 				if step <= 0 {
 					step = DefaultSubqueryStep
 				}
-				levels = append(levels, level{fn: fn, text: text, rng: duration(w.Range, w.RangeExpr), step: step,
-					offset: duration(w.OriginalOffset, w.OriginalOffsetExpr), pin: w.Timestamp, edge: w.StartOrEnd})
+				levels = append(levels, level{fn: fn, text: text, rng: dur(w.Range, w.RangeExpr), step: step,
+					offset: dur(w.OriginalOffset, w.OriginalOffsetExpr), pin: w.Timestamp, edge: w.StartOrEnd})
 			case *parser.MatrixSelector:
 				// The selector's @ and offset move its range's window.
 				fn, text := consumer(path[:i], w)
-				levels = append(levels, level{fn: fn, text: text, rng: duration(w.Range, w.RangeExpr),
-					offset: duration(vs.OriginalOffset, vs.OriginalOffsetExpr), pin: vs.Timestamp, edge: vs.StartOrEnd})
+				levels = append(levels, level{fn: fn, text: text, rng: dur(w.Range, w.RangeExpr),
+					offset: dur(vs.OriginalOffset, vs.OriginalOffsetExpr), pin: vs.Timestamp, edge: vs.StartOrEnd})
 			}
 		}
 		if !isMatrix(path) {
 			// An instant selector, alone or inside a subquery: its own offset reaches back.
-			levels = append(levels, level{text: vs.String(), offset: duration(vs.OriginalOffset, vs.OriginalOffsetExpr),
+			levels = append(levels, level{text: vs.String(), offset: dur(vs.OriginalOffset, vs.OriginalOffsetExpr),
 				pin: vs.Timestamp, edge: vs.StartOrEnd})
 		}
 		// The innermost @ fixes the time of its level and of those inside it: the
@@ -225,47 +234,56 @@ func Windows(e parser.Expr) []Window {
 	return out
 }
 
-// duration returns d, or what expr comes to when the range or offset is a duration
-// expression (`[5m*2]`, `offset (1h/2)`): the parser leaves d zero then, and the engine
-// evaluates expr before the query runs. step() and range() are an instant query's: zero.
-// An expression the engine would refuse (a division by zero) gives d: the query fails.
+// duration is durationOf for an instant query.
 func duration(d time.Duration, expr *parser.DurationExpr) time.Duration {
+	return durationOf(d, expr, 0, 0)
+}
+
+// durationOf returns d, or what expr comes to when the range or offset is a duration
+// expression (`[5m*2]`, `offset (1h/2)`): the parser leaves d zero then, and the engine
+// evaluates expr before the query runs, step() and range() being the query's step and
+// span (an instant query's: zero). An expression the engine would refuse (a division by
+// zero) gives d: the query fails.
+func durationOf(d time.Duration, expr *parser.DurationExpr, step, rng time.Duration) time.Duration {
 	if expr == nil {
 		return d
 	}
-	secs, ok := durationSeconds(expr)
+	secs, ok := durationSeconds(expr, step, rng)
 	if !ok || math.IsNaN(secs) || math.IsInf(secs, 0) || math.Abs(secs) > float64(math.MaxInt64/int64(time.Second)) {
 		return d
 	}
 	return time.Duration(secs*1000) * time.Millisecond
 }
 
-// durationSeconds evaluates a duration expression in seconds, as the engine does.
-func durationSeconds(expr parser.Expr) (float64, bool) {
+// durationSeconds evaluates a duration expression in seconds, as the engine does, for a
+// query of step over rng.
+func durationSeconds(expr parser.Expr, step, rng time.Duration) (float64, bool) {
 	switch e := expr.(type) {
 	case *parser.NumberLiteral:
 		return e.Val, true
 	case *parser.ParenExpr:
-		return durationSeconds(e.Expr)
+		return durationSeconds(e.Expr, step, rng)
 	case *parser.DurationExpr:
 		var l, r float64
 		if e.LHS != nil {
-			v, ok := durationSeconds(e.LHS)
+			v, ok := durationSeconds(e.LHS, step, rng)
 			if !ok {
 				return 0, false
 			}
 			l = v
 		}
 		if e.RHS != nil {
-			v, ok := durationSeconds(e.RHS)
+			v, ok := durationSeconds(e.RHS, step, rng)
 			if !ok {
 				return 0, false
 			}
 			r = v
 		}
 		switch e.Op {
-		case parser.STEP, parser.RANGE:
-			return 0, true
+		case parser.STEP:
+			return step.Seconds(), true
+		case parser.RANGE:
+			return rng.Seconds(), true
 		case parser.MIN_OF:
 			return math.Min(l, r), true
 		case parser.MAX_OF:
@@ -285,6 +303,39 @@ func durationSeconds(expr parser.Expr) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// StepDependent reports whether one of e's ranges, steps or offsets is a duration
+// expression reading step() or range(): its Windows depend on the query's step and span
+// (WindowsOver).
+func StepDependent(e parser.Expr) bool {
+	found := false
+	parser.Inspect(e, func(node parser.Node, _ []parser.Node) error {
+		switch n := node.(type) {
+		case *parser.VectorSelector:
+			found = found || readsStep(n.OriginalOffsetExpr)
+		case *parser.MatrixSelector:
+			found = found || readsStep(n.RangeExpr)
+		case *parser.SubqueryExpr:
+			found = found || readsStep(n.RangeExpr) || readsStep(n.StepExpr) || readsStep(n.OriginalOffsetExpr)
+		}
+		return nil
+	})
+	return found
+}
+
+// readsStep reports whether a duration expression reads step() or range().
+func readsStep(expr parser.Expr) bool {
+	switch e := expr.(type) {
+	case *parser.ParenExpr:
+		return readsStep(e.Expr)
+	case *parser.DurationExpr:
+		if e == nil {
+			return false
+		}
+		return e.Op == parser.STEP || e.Op == parser.RANGE || readsStep(e.LHS) || readsStep(e.RHS)
+	}
+	return false
 }
 
 // isMatrix reports whether the selector at the end of path is a range selector's.

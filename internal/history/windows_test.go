@@ -216,3 +216,32 @@ func TestWindowStepsFromRangeQuery(t *testing.T) {
 		t.Errorf("StepsFrom = %v, %v; want %v", got, ok, want)
 	}
 }
+
+// A range query's step() and range() are its step and span in the windows' durations, as
+// the engine evaluates them; an instant query's are zero. StepDependent tells the
+// expressions whose windows depend on them.
+func TestWindowsOverStepAndRange(t *testing.T) {
+	for expr, want := range map[string]time.Duration{
+		`rate(x[step()*4])`:                           time.Minute,
+		`rate(x[range()/20])`:                         30 * time.Second,
+		`rate(x[1m] offset step())`:                   time.Minute + 15*time.Second,
+		`max_over_time(rate(x[1m])[step()*8:step()])`: 2 * time.Minute, // the subquery; its rate 3m
+		`rate(x[1m])`:                                 time.Minute,
+	} {
+		e, err := Parse(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws := WindowsOver(e, 15*time.Second, 10*time.Minute)
+		if got := ws[0].Reach; got != want {
+			t.Errorf("%s at step 15s over 10m: Reach %s, want %s", expr, got, want)
+		}
+		if dep := StepDependent(e); dep != (expr != `rate(x[1m])`) {
+			t.Errorf("%s: StepDependent %v", expr, dep)
+		}
+	}
+	e, _ := Parse(`rate(x[step()*4])`)
+	if ws := Windows(e); ws[0].Range != 0 {
+		t.Errorf("instant: Range %s, want 0 (step() of an instant query)", ws[0].Range)
+	}
+}
