@@ -141,3 +141,21 @@ func TestRangeQueryWindowOfStep(t *testing.T) {
 		}
 	}
 }
+
+// TestRateOverSubqueryAcrossServices: a rate over a subquery whose expression joins two
+// Services' series answers from both: the engine is asked over every Service's history,
+// not each alone (alone, a Service's history answers nothing of a sum with the other's,
+// and the answer would be a 422 the evaluation does not bear out).
+func TestRateOverSubqueryAcrossServices(t *testing.T) {
+	a := newService(t, "a", 1, "# TYPE a gauge\na 1\n")
+	b := newService(t, "b", 1, "# TYPE b gauge\nb 2\n")
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(a), serviceConfig(b)}, MaxAge: time.Nanosecond})
+	const expr = "irate((sum(a) + on() sum(b))[1m:10s])"
+	// 25 s on, the subquery's steps after the scrapes are two or three: irate answers
+	// (a time after now is evaluated as asked, the samples held by the lookback).
+	at := time.Now().Add(25 * time.Second)
+	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {expr}, "time": {formatTime(at)}})
+	if code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Errorf("%s: got %d %q %s, want 200 and a value", expr, code, r.Error, r.Data)
+	}
+}

@@ -44,7 +44,8 @@ import (
 // (history.Window.PairFitsFrom; too many to tell is no pair, never a silent answer). A
 // function over a subquery's range reads the subquery's points, which are there only
 // where the expression inside answers: the engine says whether it answers (answers),
-// over each Service's history alone.
+// over every Service's history, as the query reads them (the expression inside may join
+// two Services' series).
 func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p queryParams, instant bool) (warnings []string, estimates []string, err error) {
 	start, end, step := p.start, p.end, p.step
 	var errs []string
@@ -77,6 +78,9 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 			n := end.Sub(start) / step
 			evals[0] = history.StepRun{First: start.UnixMilli(), Last: start.Add(n * step).UnixMilli(), Step: step.Milliseconds()}
 		}
+		// Whether w's function over a subquery's range answers: asked once, when a
+		// Service it reads needs it.
+		var answered, answers, told bool
 		for _, svc := range s.services {
 			oldest, _ := svc.hist.Span()
 			if oldest.IsZero() {
@@ -103,7 +107,11 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 				}
 				pair, live := svc.hist.PairWhere(w.Matchers, from, last, w.Range, fits)
 				if w.Subquery {
-					if answers, ok := s.answers(ctx, svc, w, evals, p); ok {
+					if !answered {
+						answered = true
+						answers, told = s.answers(ctx, w, evals, p)
+					}
+					if told {
 						pair = answers
 					}
 				}
@@ -143,17 +151,17 @@ const maxAnswerRuns = 16
 
 // answers reports whether w's function, over a subquery's range, answers at one of the
 // times the engine evaluates it at when the expression is evaluated at evals (the
-// query's time or steps; in subqueries, the steps they read), over svc's history alone,
-// with the query's lookback and options: it reads the subquery's points, which are there only where the
+// query's time or steps; in subqueries, the steps they read), over the histories as the
+// query reads them, with its lookback and options: it reads the subquery's points, which are there only where the
 // expression inside answers (deriv(sum(rate(x[1m]))[5m:1m]) answers nothing while one
 // step of the rate answers). ok is false when it cannot tell (too many runs of times, an
 // evaluation that fails): the caller counts pairs of samples then.
-func (s *Server) answers(ctx context.Context, svc *service, w history.Window, evals []history.StepRun, p queryParams) (answers, ok bool) {
+func (s *Server) answers(ctx context.Context, w history.Window, evals []history.StepRun, p queryParams) (answers, ok bool) {
 	runs, ok := w.StepsFrom(evals)
 	if !ok || len(runs) > maxAnswerRuns {
 		return false, false
 	}
-	q := svc.hist.QueryableLookback(p.lookback)
+	q := s.queryable(p.lookback)
 	for _, r := range runs {
 		var qry promql.Query
 		var err error
