@@ -152,10 +152,11 @@ const maxAnswerRuns = 16
 // answers reports whether w's function, over a subquery's range, answers at one of the
 // times the engine evaluates it at when the expression is evaluated at evals (the
 // query's time or steps; in subqueries, the steps they read), over the histories as the
-// query reads them, with its lookback and options: it reads the subquery's points, which are there only where the
-// expression inside answers (deriv(sum(rate(x[1m]))[5m:1m]) answers nothing while one
-// step of the rate answers). ok is false when it cannot tell (too many runs of times, an
-// evaluation that fails): the caller counts pairs of samples then.
+// query reads them, with its lookback and options: it reads the subquery's points, which
+// are there only where the expression inside answers (deriv(sum(rate(x[1m]))[5m:1m])
+// answers nothing while one step of the rate answers). ok is false when it cannot tell
+// (too many runs of times, an evaluation that fails): the caller counts pairs of samples
+// then.
 func (s *Server) answers(ctx context.Context, w history.Window, evals []history.StepRun, p queryParams) (answers, ok bool) {
 	runs, ok := w.StepsFrom(evals)
 	if !ok || len(runs) > maxAnswerRuns {
