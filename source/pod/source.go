@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -31,7 +32,8 @@ type PodScrapingSource struct {
 	reader       client.Reader
 	secretReader client.Reader
 	transport    *http.Transport
-	metricsURL   url.URL // scheme, path and query of every pod's URL
+	owners       addressOwners // the pod each address belonged to: see scrapeAll
+	metricsURL   url.URL       // scheme, path and query of every pod's URL
 	queries      *source.QueryList
 	cache        *source.Cache
 	parsers      *parserPool
@@ -291,6 +293,12 @@ func (s *PodScrapingSource) serviceKey() string {
 // from this source; each goroutine writes its own slot, and all have returned when it
 // does.
 func (s *PodScrapingSource) scrapeAll(ctx context.Context, targets []target, job *scrapeJob) []podScrape {
+	// An address now another pod's: no idle connection to the old pod carries a scrape.
+	// The transport closes idle connections all together, every pod's (a rare cost: an
+	// IP reused within the idle timeout).
+	if s.owners.changed(targets, time.Now(), idleConnTimeout+s.config.ScrapeTimeout) {
+		s.transport.CloseIdleConnections()
+	}
 	pods := make([]podScrape, len(targets))
 	var wg sync.WaitGroup
 	for i := range targets {

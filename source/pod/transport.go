@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
+
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // newTransport builds the HTTP transport of one source. Requests go to it directly, not
@@ -45,7 +48,7 @@ func newTransport(cfg *PodScrapingSourceConfig) (*http.Transport, error) {
 		// One idle connection per pod: the next refresh reuses it instead of dialling
 		// (and handshaking) again.
 		MaxIdleConnsPerHost: 1,
-		IdleConnTimeout:     90 * time.Second,
+		IdleConnTimeout:     idleConnTimeout,
 		// An HTTP/2 connection carries every scrape of its pod, and a request that
 		// times out leaves it in the pool: one that stopped answering would fail each
 		// later scrape until the kernel drops it (never, while the peer's kernel still
@@ -67,3 +70,47 @@ var (
 	h2PingAfter   = time.Minute
 	h2PingTimeout = 15 * time.Second
 )
+
+// idleConnTimeout is how long a pod's connection is kept idle for its next scrape.
+const idleConnTimeout = 90 * time.Second
+
+// addressOwners remembers which pod each address scraped lately belonged to. The
+// transport keeps a pod's connection by address, and kubelet gives a deleted pod's IP
+// to a new pod quickly: a connection kept alive to the old pod must not carry the new
+// pod's scrape (a stale connection through a node proxy or a mesh would answer as the
+// old pod, under the new pod's name). It is safe for concurrent use.
+type addressOwners struct {
+	mu     sync.Mutex // protects owners
+	owners map[string]addressOwner
+}
+
+type addressOwner struct {
+	uid  types.UID
+	seen time.Time
+}
+
+// changed records each target's address as its pod's, and reports whether one of them
+// belonged to another pod (another UID) when last scraped. An address not scraped for
+// longer than keep is forgotten: the transport has closed its idle connections by then.
+func (o *addressOwners) changed(targets []target, now time.Time, keep time.Duration) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.owners == nil {
+		o.owners = make(map[string]addressOwner, len(targets))
+	}
+	moved := false
+	for i := range targets {
+		t := &targets[i]
+		host := t.addr.Host
+		if was, ok := o.owners[host]; ok && was.uid != t.uid {
+			moved = true
+		}
+		o.owners[host] = addressOwner{uid: t.uid, seen: now}
+	}
+	for host, was := range o.owners {
+		if now.Sub(was.seen) > keep {
+			delete(o.owners, host)
+		}
+	}
+	return moved
+}
