@@ -225,11 +225,11 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// Drain a little so the connection can be reused, never a whole hostile body.
-		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
-		_ = resp.Body.Close()
-	}()
+	// Not drained: a body read to its end has returned its connection for reuse, and
+	// one left unread (an error status, a redirect, a parse error) may stall, which
+	// would hold the pod's failure, and the refresh, until ScrapeTimeout. Its connection
+	// is closed instead; the next scrape dials again.
+	defer resp.Body.Close()
 
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
