@@ -158,7 +158,8 @@ func NewParser(opts Options) *Parser {
 // failed; over Options.SampleLimit, every sample line of the exposition. An exposition of no bytes at all has no samples
 // and is valid in either format (OpenMetrics' # EOF is required of any other). err is
 // a *ParseError for a malformed exposition, wraps ErrSampleLimit when
-// Options.SampleLimit is exceeded, and wraps the error of r when reading fails. Parse
+// Options.SampleLimit is exceeded, and wraps the error of r when reading fails (as
+// "line N: <r's error>", N the line being read). Parse
 // buffers one line at a time: bound the body in r (for example with io.LimitReader),
 // since a line may be as long as the body.
 func (p *Parser) Parse(r io.Reader, f Format, emit func(*Sample) error) (samples int, err error) {
@@ -187,7 +188,7 @@ func (p *Parser) Parse(r io.Reader, f Format, emit func(*Sample) error) (samples
 		}
 	}
 	if err := p.lr.readErr(); err != nil {
-		return p.samples, fmt.Errorf("read exposition: line %d: %w", p.lr.line+1, err)
+		return p.samples, fmt.Errorf("line %d: %w", p.lr.line+1, err) // the caller says it was reading
 	}
 	// No byte at all is an empty exposition, which Prometheus' scrape loop takes for
 	// an empty scrape before it picks a parser.

@@ -368,7 +368,7 @@ func TestParseReadError(t *testing.T) {
 	if !errors.Is(err, broken) {
 		t.Fatalf("got error %v, want it to wrap %v", err, broken)
 	}
-	if want := "read exposition: line 2: connection reset"; err.Error() != want {
+	if want := "line 2: connection reset"; err.Error() != want {
 		t.Errorf("got error %q, want %q", err, want)
 	}
 	if n != 1 {

@@ -163,7 +163,8 @@ func gzipReader(r io.Reader) (*gzip.Reader, error) {
 
 // sourceReader keeps the error its reader returned other than io.EOF: a gzip reader
 // reports a body cut by the network and a gzip stream cut short alike (unexpected EOF),
-// and only the first is the connection's failure.
+// and only the first is the connection's failure; the parser reports a failed read
+// and a malformed line alike, and only the second is a parse error.
 type sourceReader struct {
 	r   io.Reader
 	err error // the first read error other than io.EOF
@@ -259,6 +260,10 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 		return fmt.Errorf("%w %q", errContentEncoding, cut(enc))
 	}
 	body = &capReader{r: body, left: s.config.MaxBodyBytes, limit: s.config.MaxBodyBytes}
+	// The body's reading failing (the connection reset or cut, its chunked encoding or
+	// gzip stream broken, the cap) is told apart from the exposition's being malformed.
+	read := &sourceReader{r: body}
+	body = read
 	if typeErr != nil {
 		// Prometheus' scrape loop takes an empty body for an empty, successful scrape
 		// before it looks at the Content-Type (the parser does so for its formats).
@@ -324,10 +329,13 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	ps.scraped = n
 	// Both are samples Prometheus scrapes and does not store, the scrape standing.
 	ps.dropped = p.Duplicates() + p.OutOfBounds()
-	if err != nil {
-		return fmt.Errorf("parse %s body: %w", formatName(format), err)
+	switch {
+	case err == nil:
+		return nil
+	case read.err != nil && errors.Is(err, read.err):
+		return fmt.Errorf("read body: %w", err)
 	}
-	return nil
+	return fmt.Errorf("parse %s body: %w", formatName(format), err)
 }
 
 func (s *PodScrapingSource) appendSynthetic(ps *podScrape, sel *selection, name string, v float64, ts time.Time) {

@@ -19,7 +19,7 @@ func TestScrapeTimeoutReadsAsTimeout(t *testing.T) {
 	expired, cancel := context.WithDeadline(live, time.Unix(0, 0))
 	defer cancel()
 
-	midBody := fmt.Errorf("parse text format body: read exposition: line 297: %w", context.DeadlineExceeded)
+	midBody := fmt.Errorf("read body: line 297: %w", context.DeadlineExceeded)
 	status := &StatusError{StatusCode: 500}
 	for _, tc := range []struct {
 		name        string
@@ -29,7 +29,7 @@ func TestScrapeTimeoutReadsAsTimeout(t *testing.T) {
 		want        string        // "" when err must come back unchanged
 	}{
 		{"cut mid-body", live, expired, midBody, 0,
-			"timeout after 1ms: parse text format body: read exposition: line 297: context deadline exceeded"},
+			"timeout after 1ms: read body: line 297: context deadline exceeded"},
 		{"finished past the deadline", live, expired, nil, 0, "timeout: the scrape took 2.29ms, over the 1ms ScrapeTimeout"},
 		// ctx's timer had not fired yet (a busy machine): the duration alone says the
 		// scrape ran past its deadline, so the pod must not be up with 2.29ms of 1ms.
@@ -73,7 +73,7 @@ func TestScrapeCutByTheCallerReadsAsCanceled(t *testing.T) {
 	cancel()
 	callerLate, cancel2 := context.WithDeadline(context.Background(), time.Unix(0, 0))
 	defer cancel2()
-	midBody := fmt.Errorf("parse text format body: read exposition: line 297: %w", context.DeadlineExceeded)
+	midBody := fmt.Errorf("read body: line 297: %w", context.DeadlineExceeded)
 	for _, tc := range []struct {
 		name   string
 		parent context.Context
