@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/podscrape/podscrape/internal/exposition"
@@ -221,10 +223,12 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 		ProtoMinor: 1,
 		Header:     job.header,
 		Host:       ps.target.addr.Host,
-	}).WithContext(ctx)
+	})
+	var stage requestStage
+	req = req.WithContext(httptrace.WithClientTrace(ctx, stage.trace()))
 	resp, err := s.transport.RoundTrip(req)
 	if err != nil {
-		return err
+		return stage.cut(err)
 	}
 	// Not drained: a body read to its end has returned its connection for reuse, and
 	// one left unread (an error status, a redirect, a parse error) may stall, which
@@ -428,4 +432,45 @@ func (c *capReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.left -= int64(n)
 	return n, err
+}
+
+// requestStage is how far a pod's request got before its response's headers: what a
+// timeout that cut it says, since the context's error alone ("context deadline
+// exceeded") reads the same for a pod that could not be reached, one that hung in the
+// TLS handshake, and one that took the request and never answered.
+type requestStage struct{ at atomic.Int32 }
+
+const (
+	stageConnecting int32 = iota
+	stageTLS
+	stageSending
+	stageWaiting
+	stageHeaders
+)
+
+var stageNames = [...]string{
+	stageConnecting: "connecting",
+	stageTLS:        "in the TLS handshake",
+	stageSending:    "sending the request",
+	stageWaiting:    "waiting for the response",
+	stageHeaders:    "reading the response headers",
+}
+
+// trace returns the client trace that moves the stage on.
+func (st *requestStage) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		TLSHandshakeStart:    func() { st.at.Store(stageTLS) },
+		GotConn:              func(httptrace.GotConnInfo) { st.at.Store(stageSending) },
+		WroteRequest:         func(httptrace.WroteRequestInfo) { st.at.Store(stageWaiting) },
+		GotFirstResponseByte: func() { st.at.Store(stageHeaders) },
+	}
+}
+
+// cut returns the request's err with the stage it was cut at, when the deadline cut it;
+// other errors say what failed already.
+func (st *requestStage) cut(err error) error {
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", stageNames[st.at.Load()], err)
 }

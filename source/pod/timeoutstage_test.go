@@ -1,0 +1,85 @@
+package pod
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podscrape/podscrape/internal/localcluster"
+	"github.com/podscrape/podscrape/source"
+)
+
+// A pod whose request the timeout cut says how far the request got: a pod that took
+// the request and never answered (vLLM's event loop blocked by a long prefill), one that
+// began its headers and never finished them, an https pod that hung in the TLS
+// handshake. Before, each read "timeout after 1s: context deadline exceeded", alike.
+func TestTimeoutSaysHowFarTheRequestGot(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		scheme string
+		serve  func(c net.Conn, br *bufio.Reader)
+		want   string
+	}{
+		{"no answer", "http", func(c net.Conn, br *bufio.Reader) {
+			if _, err := http.ReadRequest(br); err == nil {
+				_, _ = io.Copy(io.Discard, br) // until the client goes
+			}
+		}, "waiting for the response"},
+		{"headers never finished", "http", func(c net.Conn, br *bufio.Reader) {
+			if _, err := http.ReadRequest(br); err == nil {
+				_, _ = fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n")
+				_, _ = io.Copy(io.Discard, br)
+			}
+		}, "reading the response headers"},
+		{"TLS handshake hangs", "https", func(c net.Conn, br *bufio.Reader) {
+			_, _ = io.Copy(io.Discard, br) // takes the ClientHello, never answers it
+		}, "in the TLS handshake"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			ns := fmt.Sprintf("pod-%d", runs.Add(1))
+			if err := cp.CreateNamespace(ctx, ns); err != nil {
+				t.Fatal(err)
+			}
+			ip := localcluster.NewAddressBlock().Next()
+			p := startRawPod(t, ip, 0, tc.serve)
+			port := p.ln.Addr().(*net.TCPAddr).Port
+			sel := map[string]string{"app": "pod"}
+			if err := cp.CreateService(ctx, ns, "pod", sel, int32(port)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "p", Labels: sel, IP: ip, Ready: true}); err != nil {
+				t.Fatal(err)
+			}
+			cfg := PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns, MetricsPort: int32(port),
+				ScrapeTimeout: time.Second, MetricsScheme: tc.scheme}
+			if tc.scheme == "https" {
+				cfg.InsecureSkipVerify = true
+			}
+			s, err := NewPodScrapingSource(ctx, cp.Client, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(s.Close)
+			_, err = s.Refresh(ctx, source.RefreshSpec{})
+			var se *ScrapeError
+			if !errors.As(err, &se) {
+				t.Fatalf("got %v, want a *ScrapeError", err)
+			}
+			want := fmt.Sprintf("scrape pod %s/p (%s://%s:%d/metrics): timeout after 1s: %s: context deadline exceeded", ns, tc.scheme, ip, port, tc.want)
+			if se.Error() != want || ScrapeReason(se) != ReasonTimeout || !errors.Is(se, context.DeadlineExceeded) {
+				t.Errorf("got %q (reason %s), want %q (reason timeout)", se, ScrapeReason(se), want)
+			}
+			if strings.Count(se.Error(), "timeout") != 1 {
+				t.Errorf("got %q, want the timeout said once", se)
+			}
+		})
+	}
+}
