@@ -107,6 +107,7 @@ func (s *PodScrapingSource) discoverPods(parent context.Context) (discovery, err
 		family = svc.Spec.IPFamilies[0]
 	}
 	found := discovery{targets: make([]target, 0, len(pods.Items))}
+	var created []time.Time // of each target's pod, for claimsOfOneAddress
 	for i := range pods.Items {
 		p := &pods.Items[i]
 		if finished(p) {
@@ -130,11 +131,71 @@ func (s *PodScrapingSource) discoverPods(parent context.Context) (discovery, err
 			labels: targetPodLabels(cfg.PodLabels, p.Labels),
 			uid:    p.UID,
 		})
+		created = append(created, p.CreationTimestamp.Time)
 	}
+	found.claimsOfOneAddress(created)
 	// sort.Slice, not slices.SortFunc: see merge.
 	targets := found.targets
 	sort.Slice(targets, func(i, j int) bool { return targets[i].name < targets[j].name })
 	return found, nil
+}
+
+// claimsOfOneAddress leaves out of the targets each Ready pod whose address another
+// Ready pod claims too: a reused IP, the first pod's status not updated yet after its
+// sandbox went (a node that restarted, a sandbox recreated), and the network hands
+// the address to the pod that got it last. Both scraped, that pod's answer would be
+// counted twice, once under the other's name. The pod created last keeps the address;
+// the others are unscraped, saying whose it is. Pods created within the same second
+// (creation times have seconds) cannot be told apart: none keeps it.
+func (d *discovery) claimsOfOneAddress(created []time.Time) {
+	if len(d.targets) < 2 {
+		return
+	}
+	type claim struct {
+		last int  // the target created last
+		tied bool // with another created in its second
+	}
+	owner := make(map[string]claim, len(d.targets)) // by address
+	shared := false
+	for i := range d.targets {
+		host := d.targets[i].addr.Host
+		c, ok := owner[host]
+		if !ok {
+			owner[host] = claim{last: i}
+			continue
+		}
+		shared = true
+		switch {
+		case created[i].After(created[c.last]):
+			owner[host] = claim{last: i}
+		case created[i].Equal(created[c.last]):
+			owner[host] = claim{last: c.last, tied: true}
+		}
+	}
+	if !shared {
+		return
+	}
+	claimants := map[string][]string{} // address -> the pods claiming it
+	for i := range d.targets {
+		host := d.targets[i].addr.Host
+		claimants[host] = append(claimants[host], d.targets[i].name)
+	}
+	kept := make([]target, 0, len(d.targets))
+	for i, t := range d.targets {
+		host := t.addr.Host
+		c := owner[host]
+		switch {
+		case len(claimants[host]) == 1 || (!c.tied && c.last == i):
+			kept = append(kept, t)
+		case !c.tied:
+			d.unscraped = append(d.unscraped, UnscrapedPod{Pod: t.name, UID: t.uid,
+				Why: fmt.Sprintf("its address %s is pod %s's, created later (a reused IP)", host, d.targets[c.last].name)})
+		default:
+			d.unscraped = append(d.unscraped, UnscrapedPod{Pod: t.name, UID: t.uid,
+				Why: fmt.Sprintf("its address %s is claimed by pods %v, created in the same second: which one answers is unknown (a reused IP)", host, claimants[host])})
+		}
+	}
+	d.targets = kept
 }
 
 // errNoSelector is discover's error for a Service without a selector: its endpoints, if

@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podscrape/podscrape/internal/localcluster"
+	"github.com/podscrape/podscrape/source"
 )
 
 // A pod deleted and a new pod given its IP (kubelet reuses pod IPs quickly) is another
@@ -80,6 +84,127 @@ func TestReusedIPNeverAnswersForTheNewPod(t *testing.T) {
 	for range 2 {
 		if got := servedBy(); len(got) != 1 || got[young] != young {
 			t.Fatalf("after the IP went to another pod: got %v (pod: the pod that answered), want the new pod's own answer", got)
+		}
+	}
+}
+
+// The other way round: a pod's status not updated yet after its sandbox went (a node
+// that restarted), while a new pod was given its IP. Both claim the address, Ready;
+// the network hands it to the new pod, whose answer was also stored under the old
+// pod's name: one pod's load counted twice. The pod created last keeps the address;
+// the other is left out, and the result says why.
+func TestReusedIPClaimedByTwoPodsIsScrapedOnce(t *testing.T) {
+	ctx := context.Background()
+	ns := fmt.Sprintf("pod-%d", runs.Add(1))
+	if err := cp.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	ip := localcluster.NewAddressBlock().Next()
+	srv, err := localcluster.Serve(ip, 0, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = fmt.Fprint(w, "load 1\n")
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	sel := map[string]string{"app": "pod"}
+	if err := cp.CreateService(ctx, ns, "pod", sel, int32(srv.Port)); err != nil {
+		t.Fatal(err)
+	}
+	oldPod, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "old", Labels: sel, IP: ip, Ready: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns, MetricsPort: int32(srv.Port)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	loadBy := func(rs map[string]*source.MetricResult) map[string]float64 {
+		got := map[string]float64{}
+		for _, v := range rs[AllMetricsQuery].Values {
+			if v.Labels["__name__"] == "load" {
+				got[v.Labels["pod"]] += v.Value
+			}
+		}
+		return got
+	}
+	if got := loadBy(mustRefresh(t, s)); len(got) != 1 || got["old"] != 1 {
+		t.Fatalf("the old pod alone: got %v, want its load", got)
+	}
+	// Creation times have seconds: the new pod is created in a later one.
+	deadline := time.Now().Add(10 * time.Second)
+	for !time.Now().Truncate(time.Second).After(oldPod.CreationTimestamp.Time) {
+		if time.Now().After(deadline) {
+			t.Fatal("the clock did not pass the old pod's creation second")
+		}
+		time.Sleep(10 * time.Millisecond) // polling the clock, with a deadline
+	}
+	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "new", Labels: sel, IP: ip, Ready: true}); err != nil {
+		t.Fatal(err)
+	}
+	rs := mustRefresh(t, s)
+	if got := loadBy(rs); len(got) != 1 || got["new"] != 1 {
+		t.Errorf("both pods claiming %s: got load %v, want the new pod's alone", ip, got)
+	}
+	warnings := strings.Join(rs[AllMetricsQuery].Warnings, "\n")
+	if want := fmt.Sprintf("pod old: its address %s:%d is pod new's, created later (a reused IP)", ip, srv.Port); !strings.Contains(warnings, want) {
+		t.Errorf("warnings %q, want them to contain %q", warnings, want)
+	}
+	report, err := s.ScrapeSeriesReport(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Pods) != 1 || report.Pods[0].Pod != "new" || len(report.Unscraped) != 1 || report.Unscraped[0].Pod != "old" {
+		t.Errorf("ScrapeSeries: pods %+v, unscraped %+v; want new scraped, old not", report.Pods, report.Unscraped)
+	}
+}
+
+// TestClaimsOfOneAddress: of the Ready pods claiming one address, the one created last
+// keeps it; pods created in the same second cannot be told apart, and none keeps it
+// unless one created later claims it too;
+// pods at addresses of their own are all kept, in order.
+func TestClaimsOfOneAddress(t *testing.T) {
+	at := func(host string) *url.URL { return &url.URL{Scheme: "http", Host: host, Path: "/metrics"} }
+	t0 := time.Unix(1_800_000_000, 0)
+	d := discovery{targets: []target{
+		{name: "a", addr: at("10.0.0.1:80")},
+		{name: "b", addr: at("10.0.0.2:80")},
+		{name: "c", addr: at("10.0.0.1:80")},
+		{name: "d", addr: at("10.0.0.3:80")},
+		{name: "e", addr: at("10.0.0.3:80")},
+		{name: "f", addr: at("10.0.0.1:80")},
+		{name: "p", addr: at("10.0.0.4:80")},
+		{name: "q", addr: at("10.0.0.4:80")},
+		{name: "r", addr: at("10.0.0.4:80")},
+	}}
+	d.claimsOfOneAddress([]time.Time{t0, t0, t0.Add(2 * time.Second), t0, t0, t0.Add(time.Second), t0, t0, t0.Add(time.Second)})
+	var kept []string
+	for _, tg := range d.targets {
+		kept = append(kept, tg.name)
+	}
+	if got, want := strings.Join(kept, ","), "b,c,r"; got != want {
+		t.Errorf("kept %s, want %s", got, want)
+	}
+	why := map[string]string{}
+	for _, u := range d.unscraped {
+		why[u.Pod] = u.Why
+	}
+	want := map[string]string{
+		"a": "its address 10.0.0.1:80 is pod c's, created later (a reused IP)",
+		"f": "its address 10.0.0.1:80 is pod c's, created later (a reused IP)",
+		"d": "its address 10.0.0.3:80 is claimed by pods [d e], created in the same second: which one answers is unknown (a reused IP)",
+		"e": "its address 10.0.0.3:80 is claimed by pods [d e], created in the same second: which one answers is unknown (a reused IP)",
+		"p": "its address 10.0.0.4:80 is pod r's, created later (a reused IP)",
+		"q": "its address 10.0.0.4:80 is pod r's, created later (a reused IP)",
+	}
+	if len(why) != len(want) {
+		t.Errorf("unscraped %v, want %v", why, want)
+	}
+	for pod, w := range want {
+		if why[pod] != w {
+			t.Errorf("%s: why %q, want %q", pod, why[pod], w)
 		}
 	}
 }

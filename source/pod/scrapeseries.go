@@ -92,7 +92,9 @@ type UnscrapedPod struct {
 	Pod string
 	// UID is the Pod object's UID.
 	UID types.UID
-	// Why is "not Ready", "finished (Failed)" or "finished (Succeeded)".
+	// Why is "not Ready", "finished (Failed)" or "finished (Succeeded)", or, for a
+	// Ready pod whose address another Ready pod claims too (a reused IP), why the other
+	// keeps it ("its address 10.0.0.5:8000 is pod vllm-7's, created later (a reused IP)").
 	Why string
 }
 
