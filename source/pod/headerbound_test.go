@@ -1,10 +1,15 @@
 package pod
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/podscrape/podscrape/internal/localcluster"
 )
 
 // TestHostilePodsHeadersAreBounded: a pod answers with megabytes of headers: a redirect
@@ -44,6 +49,61 @@ func TestHostilePodsHeadersAreBounded(t *testing.T) {
 			}
 			if msg := pods[0].Err.Error(); len(msg) > 4<<10 || strings.Contains(msg, token) {
 				t.Errorf("the pod's error is %d bytes (want a few hundred, without the token): %.300s...", len(msg), msg)
+			}
+		})
+	}
+}
+
+// TestMalformedAnswerIsQuotedShort: a pod whose answer is not HTTP as net/http reads it
+// (a status line or a header line of 60 KB, under the 64 KiB header bound; a server of
+// another protocol on the port) got an error quoting the whole line, as net/http quotes
+// it: 60 KB in every answer naming the pod's failure, as the headers were.
+func TestMalformedAnswerIsQuotedShort(t *testing.T) {
+	const token = "k7Qz9-answer-canary-token"
+	long := token + strings.Repeat("x", 60000)
+	for _, tc := range []struct {
+		name, answer, want string
+	}{
+		{"status code", "HTTP/1.1 2" + long + "\r\n\r\n", `malformed HTTP status code "2[REDACTED]xxx`},
+		{"status line", long + "\r\n\r\n", `malformed HTTP response "[REDACTED]xxx`},
+		{"header line", "HTTP/1.1 200 OK\r\n" + long + "\r\n\r\n", `malformed MIME header: missing colon: "[REDACTED]xxx`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			ns := fmt.Sprintf("pod-%d", runs.Add(1))
+			if err := cp.CreateNamespace(ctx, ns); err != nil {
+				t.Fatal(err)
+			}
+			ip := localcluster.NewAddressBlock().Next()
+			p := startRawPod(t, ip, 0, func(c net.Conn, br *bufio.Reader) {
+				if _, err := http.ReadRequest(br); err == nil {
+					_, _ = fmt.Fprint(c, tc.answer)
+				}
+			})
+			port := p.ln.Addr().(*net.TCPAddr).Port
+			sel := map[string]string{"app": "pod"}
+			if err := cp.CreateService(ctx, ns, "pod", sel, int32(port)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "p", Labels: sel, IP: ip, Ready: true}); err != nil {
+				t.Fatal(err)
+			}
+			s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns,
+				MetricsPort: int32(port), BearerToken: token})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(s.Close)
+			pods, err := s.ScrapeSeries(ctx)
+			if len(pods) != 1 || pods[0].Up || pods[0].Err == nil {
+				t.Fatalf("ScrapeSeries: %+v, %v; want the pod down with an error", pods, err)
+			}
+			msg := pods[0].Err.Error()
+			if len(msg) > 1<<10 || !strings.Contains(msg, tc.want) || strings.Contains(msg, token) {
+				t.Errorf("the pod's error is %d bytes (want under 1 KiB, quoting %q, without the token): %.300s...", len(msg), tc.want, msg)
+			}
+			if ScrapeReason(pods[0].Err) != ReasonConnect {
+				t.Errorf("reason %s, want %s", ScrapeReason(pods[0].Err), ReasonConnect)
 			}
 		})
 	}

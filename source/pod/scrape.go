@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/podscrape/podscrape/internal/exposition"
 	"github.com/podscrape/podscrape/source"
@@ -228,7 +229,7 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	req = req.WithContext(httptrace.WithClientTrace(ctx, stage.trace()))
 	resp, err := s.transport.RoundTrip(req)
 	if err != nil {
-		return stage.cut(err)
+		return shortError(stage.cut(err))
 	}
 	// Not drained: a body read to its end has returned its connection for reuse, and
 	// one left unread (an error status, a redirect, a parse error) may stall, which
@@ -400,6 +401,33 @@ func cut(v string) string {
 		return v
 	}
 	return v[:maxQuotedHeader] + "..."
+}
+
+// maxRequestErrorText bounds the text of a pod's request error: net/http quotes a
+// malformed status line or header line whole, up to the headers' 64 KiB bound.
+const maxRequestErrorText = 512
+
+// longError is an error whose text is cut to maxRequestErrorText bytes; errors.Is and
+// errors.As reach the error it wraps, whole.
+type longError struct{ err error }
+
+func (e *longError) Error() string {
+	msg := e.err.Error()
+	n := maxRequestErrorText
+	for n > 0 && !utf8.RuneStart(msg[n]) {
+		n--
+	}
+	return msg[:n] + "..."
+}
+
+func (e *longError) Unwrap() error { return e.err }
+
+// shortError returns err, its text cut when over maxRequestErrorText bytes.
+func shortError(err error) error {
+	if len(err.Error()) <= maxRequestErrorText {
+		return err
+	}
+	return &longError{err: err}
 }
 
 func formatName(f exposition.Format) string {
