@@ -18,21 +18,26 @@ import (
 func TestErrorAnswerWithAStalledBodyFailsAtOnce(t *testing.T) {
 	const timeout = 30 * time.Second
 	for _, tc := range []struct {
-		name   string
-		status int
-		reason string
+		name        string
+		status      int
+		contentType string
+		body        string
+		reason      string
 	}{
-		{"503", http.StatusServiceUnavailable, ReasonHTTPStatus},
-		{"302", http.StatusFound, ReasonRedirect},
-		{"200 malformed", http.StatusOK, ReasonParse},
+		{"503", http.StatusServiceUnavailable, "text/plain; version=0.0.4", "busy {\n", ReasonHTTPStatus},
+		{"302", http.StatusFound, "text/plain; version=0.0.4", "busy {\n", ReasonRedirect},
+		{"200 malformed", http.StatusOK, "text/plain; version=0.0.4", "busy {\n", ReasonParse},
+		// Its Content-Length says the body is not empty: no byte needs to arrive to
+		// tell it from an empty, successful scrape.
+		{"200 text/html, no byte yet", http.StatusOK, "text/html", "", ReasonFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := startHandlerPod(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Location", "/elsewhere")
-				w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+				w.Header().Set("Content-Type", tc.contentType)
 				w.Header().Set("Content-Length", "100")
 				w.WriteHeader(tc.status)
-				_, _ = w.Write([]byte("busy {\n"))
+				_, _ = w.Write([]byte(tc.body))
 				w.(http.Flusher).Flush()
 				<-r.Context().Done()
 			}))

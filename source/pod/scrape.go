@@ -245,9 +245,11 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	}
 	format, typeErr := exposition.ParseContentType(resp.Header.Get("Content-Type"))
 	var body io.Reader = resp.Body
+	compressed := false
 	switch enc := resp.Header.Get("Content-Encoding"); enc {
 	case "", "identity":
 	case "gzip":
+		compressed = true
 		src := &sourceReader{r: resp.Body}
 		gz, err := gzipReader(src)
 		if err != nil {
@@ -271,7 +273,12 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	body = read
 	if typeErr != nil {
 		// Prometheus' scrape loop takes an empty body for an empty, successful scrape
-		// before it looks at the Content-Type (the parser does so for its formats).
+		// before it looks at the Content-Type (the parser does so for its formats). The
+		// Content-Length of a body not compressed (a gzip stream may decode to nothing)
+		// says so without waiting for a byte, which may be slow to come.
+		if resp.ContentLength > 0 && !compressed {
+			return typeErr
+		}
 		var one [1]byte
 		if _, err := io.ReadFull(body, one[:]); err == io.EOF {
 			return nil
