@@ -146,7 +146,9 @@ func (s *PodScrapingSource) discoverPods(parent context.Context) (discovery, err
 // the address to the pod that got it last. Both scraped, that pod's answer would be
 // counted twice, once under the other's name. The pod created last keeps the address;
 // the others are unscraped, saying whose it is. Pods created within the same second
-// (creation times have seconds) cannot be told apart: none keeps it.
+// (creation times have seconds) cannot be told apart: the address is still scraped once,
+// as the one whose name sorts last (leaving it out would answer nothing for a load that
+// is there), and the others say so.
 func (d *discovery) claimsOfOneAddress(created []time.Time) {
 	if len(d.targets) < 2 {
 		return
@@ -168,6 +170,8 @@ func (d *discovery) claimsOfOneAddress(created []time.Time) {
 		switch {
 		case created[i].After(created[c.last]):
 			owner[host] = claim{last: i}
+		case created[i].Equal(created[c.last]) && d.targets[i].name > d.targets[c.last].name:
+			owner[host] = claim{last: i, tied: true}
 		case created[i].Equal(created[c.last]):
 			owner[host] = claim{last: c.last, tied: true}
 		}
@@ -185,14 +189,14 @@ func (d *discovery) claimsOfOneAddress(created []time.Time) {
 		host := t.addr.Host
 		c := owner[host]
 		switch {
-		case len(claimants[host]) == 1 || (!c.tied && c.last == i):
+		case len(claimants[host]) == 1 || c.last == i:
 			kept = append(kept, t)
 		case !c.tied:
 			d.unscraped = append(d.unscraped, UnscrapedPod{Pod: t.name, UID: t.uid,
 				Why: fmt.Sprintf("its address %s is pod %s's, created later (a reused IP)", host, d.targets[c.last].name)})
 		default:
 			d.unscraped = append(d.unscraped, UnscrapedPod{Pod: t.name, UID: t.uid,
-				Why: fmt.Sprintf("its address %s is claimed by pods %v, created in the same second: which one answers is unknown (a reused IP)", host, claimants[host])})
+				Why: fmt.Sprintf("its address %s is claimed by pods %v, created in the same second: it is scraped once, as pod %s, which may not be the pod answering (a reused IP)", host, claimants[host], d.targets[c.last].name)})
 		}
 	}
 	d.targets = kept
