@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podscrape/podscrape/internal/leakcheck"
 	"github.com/podscrape/podscrape/internal/localcluster"
 	"github.com/podscrape/podscrape/source"
 )
@@ -63,11 +64,15 @@ func TestTimeoutSaysHowFarTheRequestGot(t *testing.T) {
 			if tc.scheme == "https" {
 				cfg.InsecureSkipVerify = true
 			}
+			base := leakcheck.Take()
 			s, err := NewPodScrapingSource(ctx, cp.Client, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(s.Close)
+			t.Cleanup(func() {
+				s.Close()
+				leakcheck.Back(t, base, 2, 10*time.Second) // nothing left of the request cut
+			})
 			_, err = s.Refresh(ctx, source.RefreshSpec{})
 			var se *ScrapeError
 			if !errors.As(err, &se) {
