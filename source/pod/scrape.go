@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
@@ -229,7 +230,7 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	req = req.WithContext(httptrace.WithClientTrace(ctx, stage.trace()))
 	resp, err := s.transport.RoundTrip(req)
 	if err != nil {
-		return shortError(stage.cut(err))
+		return shortError(stage.cut(ctx, err))
 	}
 	// Not drained: a body read to its end has returned its connection for reuse, and
 	// one left unread (an error status, a redirect, a parse error) may stall, which
@@ -501,11 +502,37 @@ func (st *requestStage) trace() *httptrace.ClientTrace {
 	}
 }
 
-// cut returns the request's err with the stage it was cut at, when the deadline cut it;
-// other errors say what failed already.
-func (st *requestStage) cut(err error) error {
-	if !errors.Is(err, context.DeadlineExceeded) {
+// cut returns the request's err with the stage it was cut at, when the deadline of ctx
+// (the scrape's) cut it; other errors say what failed already. A network timeout past
+// that deadline is the deadline's doing: the dialer's own deadline is the context's, and
+// whichever fires first ends the dial ("dial tcp ...: i/o timeout" or the context's
+// error).
+func (st *requestStage) cut(ctx context.Context, err error) error {
+	var netErr net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &netErr) && netErr.Timeout() && deadlinePassed(ctx):
+		err = &deadlineError{err: err}
+	default:
 		return err
 	}
 	return fmt.Errorf("%s: %w", stageNames[st.at.Load()], err)
 }
+
+// deadlinePassed reports whether ctx has a deadline and it has passed.
+func deadlinePassed(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
+}
+
+// deadlineError is a network timeout a scrape's deadline caused: errors.Is finds
+// context.DeadlineExceeded, so ScrapeReason says ReasonTimeout, as for the context's
+// own error.
+type deadlineError struct{ err error }
+
+func (e *deadlineError) Error() string { return e.err.Error() }
+
+func (e *deadlineError) Unwrap() error { return e.err }
+
+// Is reports context.DeadlineExceeded as what e is.
+func (e *deadlineError) Is(target error) bool { return target == context.DeadlineExceeded }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +101,31 @@ func TestScrapeCutByTheCallerReadsAsCanceled(t *testing.T) {
 	status := &StatusError{StatusCode: 500}
 	if got := withTimeout(callerGone, callerGone, status, time.Millisecond, 0); got != status {
 		t.Errorf("a status error while the caller left: got %v, want it unchanged", got)
+	}
+}
+
+// TestDialTimeoutAtTheDeadlineIsATimeout: the dialer's deadline is the scrape's, and
+// when it fires first the request fails with the dialer's "i/o timeout", not the
+// context's error: that too is the scrape's timeout (reason timeout, the timeout first),
+// never a connection failure. A network timeout before the deadline stays what it is.
+func TestDialTimeoutAtTheDeadlineIsATimeout(t *testing.T) {
+	dial := &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	live := context.Background()
+	expired, cancel := context.WithDeadline(live, time.Unix(0, 0))
+	defer cancel()
+	later, cancel2 := context.WithTimeout(live, time.Hour)
+	defer cancel2()
+
+	var st requestStage
+	err := withTimeout(live, expired, st.cut(expired, dial), time.Second, time.Second)
+	if got, want := err.Error(), "timeout after 1s: connecting: dial tcp: i/o timeout"; got != want || ScrapeReason(err) != ReasonTimeout {
+		t.Errorf("at the deadline: got %q (reason %s), want %q (reason timeout)", got, ScrapeReason(err), want)
+	}
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("got %v, want the dialer's error still reachable", err)
+	}
+	err = withTimeout(live, later, st.cut(later, dial), time.Hour, time.Millisecond)
+	if err != dial || ScrapeReason(err) != ReasonConnect {
+		t.Errorf("before the deadline: got %v (reason %s), want the dial error as it is (reason connect)", err, ScrapeReason(err))
 	}
 }
