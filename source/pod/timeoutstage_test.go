@@ -78,12 +78,12 @@ func TestTimeoutSaysHowFarTheRequestGot(t *testing.T) {
 			if !errors.As(err, &se) {
 				t.Fatalf("got %v, want a *ScrapeError", err)
 			}
-			want := fmt.Sprintf("scrape pod %s/p (%s://%s:%d/metrics): timeout after 1s: %s: context deadline exceeded", ns, tc.scheme, ip, port, tc.want)
-			if se.Error() != want || ScrapeReason(se) != ReasonTimeout || !errors.Is(se, context.DeadlineExceeded) {
-				t.Errorf("got %q (reason %s), want %q (reason timeout)", se, ScrapeReason(se), want)
-			}
-			if strings.Count(se.Error(), "timeout") != 1 {
-				t.Errorf("got %q, want the timeout said once", se)
+			// Then the context's error, or the transport's own timer's when it fired
+			// first (its TLS handshake timeout is ScrapeTimeout too, and the context's
+			// timer may fire late on a busy machine): the scrape's timeout either way.
+			want := fmt.Sprintf("scrape pod %s/p (%s://%s:%d/metrics): timeout after 1s: %s: ", ns, tc.scheme, ip, port, tc.want)
+			if !strings.HasPrefix(se.Error(), want) || ScrapeReason(se) != ReasonTimeout || !errors.Is(se, context.DeadlineExceeded) {
+				t.Errorf("got %q (reason %s), want it to start %q (reason timeout)", se, ScrapeReason(se), want)
 			}
 		})
 	}
