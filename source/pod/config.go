@@ -196,7 +196,9 @@ func (c *PodScrapingSourceConfig) validateRetention() error {
 // Validate reports the first field with a value no default can mend, as a *ConfigError
 // naming it; nil when NewPodScrapingSource takes the config. NewPodScrapingSource
 // validates with it, so the two never disagree, except on what only registering finds:
-// a Registerer that already holds the metrics of a source of the same Service.
+// a Registerer that holds metrics of the source's names and service label that no
+// source registered (those a source of the same Service registered are shared, see
+// Registerer).
 // Validate builds nothing and reads nothing (not BearerTokenFile, nor the Secret).
 func (c PodScrapingSourceConfig) Validate() error {
 	switch {

@@ -56,7 +56,8 @@
 // Importing the package registers no flag and starts nothing. A source logs only through
 // the logr.Logger in the context it is given, and exports metrics only to the
 // PodScrapingSourceConfig.Registerer it is given. Close stops its scrape loop and
-// releases its connections, history and metrics.
+// releases its connections and history, and its share of its Service's metrics (the
+// last source of the Service on the Registerer to close unregisters them).
 //
 // # Testing
 //
