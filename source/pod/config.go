@@ -144,9 +144,9 @@ type PodScrapingSourceConfig struct {
 	// it share its metrics (a replacement built before the source it replaces is closed,
 	// two controllers' sources): the counters add up their scrapes, the pod gauges hold
 	// the last discovery of any, the cache age is the oldest of their caches; the last
-	// one's Close unregisters them. Metrics of those names and service label that no
-	// source registered make NewPodScrapingSource fail with a *ConfigError of
-	// Registerer. Nil: no metrics.
+	// one's Close unregisters them. Metrics of those names that no source registered,
+	// of the Service's service label or with other labels or help, make
+	// NewPodScrapingSource fail with a *ConfigError of Registerer. Nil: no metrics.
 	Registerer prometheus.Registerer
 }
 
@@ -196,9 +196,9 @@ func (c *PodScrapingSourceConfig) validateRetention() error {
 // Validate reports the first field with a value no default can mend, as a *ConfigError
 // naming it; nil when NewPodScrapingSource takes the config. NewPodScrapingSource
 // validates with it, so the two never disagree, except on what only registering finds:
-// a Registerer that holds metrics of the source's names and service label that no
-// source registered (those a source of the same Service registered are shared, see
-// Registerer).
+// a Registerer that holds metrics of the source's names that no source registered,
+// of its service label or with other labels or help (those a source of the same
+// Service registered are shared, see Registerer).
 // Validate builds nothing and reads nothing (not BearerTokenFile, nor the Secret).
 func (c PodScrapingSourceConfig) Validate() error {
 	switch {
