@@ -78,6 +78,9 @@ func (p *runProgress) describe(s *PodScrapingSource) string {
 // waitingFor says which of total pods had not answered.
 func waitingFor(pods []string, total int) string {
 	if len(pods) == 0 {
+		if total == 1 {
+			return "its one pod had answered"
+		}
 		return fmt.Sprintf("every one of the %d pods had answered", total)
 	}
 	named := pods[:min(len(pods), maxNamedPods)]
