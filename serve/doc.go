@@ -26,7 +26,7 @@
 // # Architecture
 //
 // Each Service has its own PodScrapingSource (source/pod), scraped on the Service's
-// interval with ScrapeSeries, and its own history (internal/history): every scrape's
+// interval with ScrapeSeriesReport, and its own history (internal/history): every scrape's
 // samples come as Prometheus series labelled job (the Service's name), namespace, pod,
 // instance (the pod's <IP>:<port>), the mapped pod labels and the exposed labels, built
 // by the source straight from its parser, and are appended as one scrape per pod, so
