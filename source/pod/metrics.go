@@ -221,10 +221,16 @@ func (m *metrics) unregister() {
 	}
 }
 
+// off reports whether m records nothing: no Registerer, or its source was closed (its
+// Service's metrics, shared with the Service's other sources, no longer count it).
+func (m *metrics) off() bool {
+	return m == nil || m.unregistered.Load()
+}
+
 // observePods records what discovery found: discovered pods selected, ready of them
 // scraped.
 func (m *metrics) observePods(discovered, ready int) {
-	if m == nil {
+	if m.off() {
 		return
 	}
 	m.discovered.Set(float64(discovered))
@@ -234,7 +240,7 @@ func (m *metrics) observePods(discovered, ready int) {
 // observeDiscoveryFailure records a failed discovery: no pod is discovered, none
 // scraped.
 func (m *metrics) observeDiscoveryFailure() {
-	if m == nil {
+	if m.off() {
 		return
 	}
 	m.discFailed.Inc()
@@ -246,7 +252,7 @@ func (m *metrics) observeDiscoveryFailure() {
 // short counts as a failure with reason canceled, and its duration, which measures the
 // caller rather than the pod, is not observed.
 func (m *metrics) observeScrapes(pods []podScrape) {
-	if m == nil {
+	if m.off() {
 		return
 	}
 	scraped, dropped := 0, 0
@@ -270,7 +276,7 @@ func (m *metrics) observeScrapes(pods []podScrape) {
 
 // observeRefused records what one append to the history refused.
 func (m *metrics) observeRefused(st history.AppendStats) {
-	if m == nil {
+	if m.off() {
 		return
 	}
 	m.refused.WithLabelValues(refusedTooFarAhead).Add(float64(st.Future))
@@ -280,7 +286,7 @@ func (m *metrics) observeRefused(st history.AppendStats) {
 
 // observeStored records that a refresh stored its results in the cache now.
 func (m *metrics) observeStored() {
-	if m == nil {
+	if m.off() {
 		return
 	}
 	m.storedAt.Store(m.clock.Now().UnixNano())
