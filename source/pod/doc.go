@@ -8,15 +8,19 @@
 //
 // NewPodScrapingSource takes any client.Reader (an uncached client, or a manager's cached
 // client, which serves discovery from informers) and a PodScrapingSourceConfig naming the
-// Service and the pods' metrics port. Refresh discovers the Ready pods, scrapes each once,
-// caches the results and returns them by query name; Get serves the cache without I/O.
+// Service and the pods' metrics port; a field it refuses is a *ConfigError naming it
+// (PodScrapingSourceConfig.Validate checks a config without building a source).
+// Refresh discovers the Ready pods, scrapes each once, caches the results and returns
+// them by query name; Get serves the cache without I/O.
 // AllMetricsQuery is registered from the start; register QueryTypeMetricName queries on
 // QueryList for one metric each. ScrapeSeries scrapes every pod once and returns its
 // samples as Prometheus series (labels.Labels, with namespace and instance) built straight
 // from the parser, for a caller that stores every series (podscrape serve): no
 // MetricValue map per sample, each pod's series labels reused from its last scrape, a
 // line exposed as last time not parsed again but for its value, and a slot per series
-// (SeriesSample.Ref) for the caller's own handle on it.
+// (SeriesSample.Ref) for the caller's own handle on it. ScrapeSeriesReport returns with
+// them, from the same discovery, the pods the Service selects that it did not scrape
+// (not Ready, finished), each with its UID.
 //
 // # PromQL
 //
