@@ -14,6 +14,7 @@ func main() {
 	// Everything logs through the context's logger (see newRootCommand); this only stops
 	// controller-runtime from warning that no global logger was set.
 	ctrllog.SetLogger(logr.Discard())
+	quietStdLog(os.Stderr)
 	// Ctrl-C, SIGTERM and a closed terminal (SIGHUP) end the command through its context,
 	// so the demo always stops its servers and control plane and removes its directories.
 	// A closed stdout ("| head") ends it through the failed write (see output).
