@@ -24,3 +24,11 @@ func SetOnQuerier(s *Server, f func()) { s.onQuerier = f }
 // ScrapesWaiting returns how many callers wait on the scrape in flight of s's i-th
 // Service and on the one queued after it.
 func ScrapesWaiting(s *Server, i int) (running, next int) { return s.services[i].scrapes.Waiters() }
+
+// AppendAhead appends to the i-th Service's history a scrape of no target at d past now:
+// what the history holds after a scrape under a clock running d ahead, which NTP then
+// steps back (the next scrape starts the history over).
+func AppendAhead(ctx context.Context, s *Server, i int, d time.Duration) error {
+	_, err := s.services[i].hist.Append(ctx, time.Now().Add(d), nil)
+	return err
+}

@@ -51,7 +51,8 @@ type scrapeState struct {
 	appendErr error
 	// exposed is, while err is set, the labels of the series the history held when the
 	// Service last gave data (the history's own, shared): an outage longer than the
-	// retention still reads them, selector by selector.
+	// retention still reads them, selector by selector, and so does a scrape that
+	// started the history over (the clock stepped back) in which every pod failed.
 	exposed []labels.Labels
 	// lastPods are, while discovery or the Secret fails (err set, pods empty), the pods
 	// of the latest scrape that listed any, each down with err: the targets
@@ -203,6 +204,7 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 		return nil, fmt.Errorf("scrape service %s: %w", s.key, ctx.Err())
 	}
 	st := &scrapeState{start: start}
+	var before []labels.Labels // the history's series before an Append that starts it over
 	switch {
 	case err != nil:
 		// Discovery or the Secret failed, or none of the pods selected is Ready: no pod
@@ -213,6 +215,11 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 	default:
 		scrapes, pods := s.toScrapes(report.Pods)
 		st.pods = pods
+		if s.hist.StartsOver(start) {
+			// The clock was stepped back: the Append empties the history. What the
+			// Service exposed before is still what it exposes, should every pod fail now.
+			before = s.heldSeries()
+		}
 		stats, aerr := s.hist.Append(ctx, start, scrapes)
 		if aerr != nil {
 			st.appendErr = fmt.Errorf("service %s: %w", s.key, aerr)
@@ -226,9 +233,12 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 		s.everUp.Store(true)
 	}
 	if st.err != nil {
-		if prev := s.state.Load(); prev != nil && prev.err != nil {
+		switch prev := s.state.Load(); {
+		case prev != nil && prev.err != nil:
 			st.exposed = prev.exposed
-		} else {
+		case before != nil:
+			st.exposed = before
+		default:
 			st.exposed = s.heldSeries()
 		}
 	}
