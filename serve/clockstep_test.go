@@ -21,7 +21,7 @@ func TestClockStepBackWithEveryPodFailedIsUnavailable(t *testing.T) {
 	if code, r := query(t, base, expr); code != http.StatusOK || len(vector(t, r)) != 1 {
 		t.Fatalf("healthy: got %d %q %s, want 200 and one sample", code, r.Error, r.Data)
 	}
-	if err := serve.AppendAhead(t.Context(), srv, 0, time.Hour); err != nil {
+	if err := serve.AppendAhead(t.Context(), srv, 0, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range svc.Pods() {
@@ -34,5 +34,39 @@ func TestClockStepBackWithEveryPodFailedIsUnavailable(t *testing.T) {
 	// A metric the Service never exposed is still not its to answer for.
 	if code, r := query(t, base, "sum(other_metric)"); code != http.StatusOK {
 		t.Errorf("a metric the Service never exposed: got %d %q, want 200", code, r.Error)
+	}
+}
+
+// TestClockStepBackKeepsNotReadyPods: a model's only pod is not Ready (overloaded) when
+// the clock is stepped back. The history starts over without the pod's series, but the
+// pod still holds the model's load: a query of the model stays 503 naming it, and one of
+// every model warns that it leaves the pod out, as before the step, not an answer that
+// reads as no load.
+func TestClockStepBackKeepsNotReadyPods(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	a, b := svc.Pods()[0], svc.Pods()[1]
+	a.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"a\"} 9\n")
+	b.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"b\"} 1\n")
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond, Interval: time.Hour})
+	const all, ofB = `sum(vllm:num_requests_waiting)`, `sum(vllm:num_requests_waiting{model_name="b"})`
+	if code, r := query(t, base, all); code != http.StatusOK || len(r.Warnings) != 0 {
+		t.Fatalf("healthy: got %d %q %q, want 200 and no warning", code, r.Error, r.Warnings)
+	}
+	if err := b.SetReady(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	if code, r := query(t, base, ofB); code != http.StatusServiceUnavailable || !strings.Contains(r.Error, "pod "+b.Name+": not Ready") {
+		t.Fatalf("model b's only pod not Ready: got %d %q, want 503 naming it", code, r.Error)
+	}
+	if err := serve.AppendAhead(t.Context(), srv, 0, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 { // the scrape that starts the history over, and the ones after it
+		if code, r := query(t, base, ofB); code != http.StatusServiceUnavailable || !strings.Contains(r.Error, "pod "+b.Name+": not Ready") {
+			t.Errorf("scrape %d after the clock stepped back, model b's only pod not Ready: got %d %q %s, want 503 naming it", i, code, r.Error, r.Data)
+		}
+		if code, r := query(t, base, all); code != http.StatusOK || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "pod "+b.Name+": not Ready") {
+			t.Errorf("scrape %d after the clock stepped back: got %d %q %q, want 200 and a warning of pod %s", i, code, r.Error, r.Warnings, b.Name)
+		}
 	}
 }

@@ -91,6 +91,9 @@ func (svc *service) reads(matchers []*labels.Matcher) bool {
 	if st == nil {
 		return false
 	}
+	if slices.ContainsFunc(st.unready, func(p unreadyPod) bool { return p.holds(matchers) }) {
+		return true
+	}
 	return st.unavailable() && exposedMatch(st.exposed, matchers) || len(svc.darkFor(st, matchers)) > 0
 }
 
@@ -282,6 +285,11 @@ func (svc *service) onlyDownHold(st *scrapeState, sels [][]*labels.Matcher) stri
 			holders[l.Get(podLabel)] = true
 			return false
 		})
+		for _, p := range st.unready {
+			if p.holds(m) {
+				holders[p.name] = true
+			}
+		}
 		// Pods that failed and gave no data within the retention may expose such series.
 		dark := svc.darkFor(st, m)
 		for _, name := range dark {
@@ -328,7 +336,7 @@ func (svc *service) unreadyWarning(st *scrapeState, sels [][]*labels.Matcher) st
 			if onlySynthetic(m) || svc.excludes(m) {
 				continue
 			}
-			if svc.hist.Holds(append(slices.Clip(m), labels.MustNewMatcher(labels.MatchEqual, podLabel, p.name))) {
+			if p.holds(m) || svc.hist.Holds(append(slices.Clip(m), labels.MustNewMatcher(labels.MatchEqual, podLabel, p.name))) {
 				parts = append(parts, fmt.Sprintf("pod %s: %s", p.name, p.why))
 				break
 			}

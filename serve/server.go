@@ -123,6 +123,7 @@ func (s *Server) newService(ctx context.Context, c client.Reader, sc ServiceConf
 		return nil, fmt.Errorf("serve: service %s: %w", sc.key(), err)
 	}
 	svc := newService(sc, hist, s.metrics, src)
+	svc.retention = s.cfg.Retention
 	return svc, nil
 }
 

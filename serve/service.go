@@ -26,6 +26,9 @@ type service struct {
 	key  string // namespace/name
 	src  *pod.PodScrapingSource
 	hist *history.History
+	// retention is the history's: how long a not-Ready pod's series held before the
+	// history started over are kept (unreadyPod.held).
+	retention time.Duration
 
 	scrapes *flight.Group[want, *scrapeState] // runs never overlap: appends stay in order
 	state   atomic.Pointer[scrapeState]       // the latest scrape; nil before the first
@@ -87,7 +90,16 @@ type unreadyPod struct {
 	// known, as for scrapeState.dark. labels are its target's labels, for darkFor.
 	dark   bool
 	labels labels.Labels
+	// held are the pod's series the history held before an append of this scrape or an
+	// earlier one started it over (the clock stepped back) while the pod was not Ready,
+	// kept until heldUntil, a retention after that scrape: the history no longer holds
+	// them, but the answers still leave the pod out.
+	held      []labels.Labels
+	heldUntil time.Time
 }
+
+// holds reports whether one of p.held matches every matcher.
+func (p *unreadyPod) holds(matchers []*labels.Matcher) bool { return exposedMatch(p.held, matchers) }
 
 // podState is one pod's target at one scrape.
 type podState struct {
@@ -247,7 +259,7 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 	if err != nil {
 		st.lastPods = downPods(s.state.Load(), st)
 	}
-	st.unready = s.unreadyHolders(s.state.Load(), st, report.Unscraped)
+	st.unready = s.unreadyHolders(s.state.Load(), st, report.Unscraped, before)
 	s.state.Store(st)
 	s.metrics.observeScrape(s.key, st)
 	return st, nil
@@ -259,8 +271,10 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 // A pod gone, terminating (a scale-down), Ready again or created again under its name
 // (a StatefulSet's, starting: another pod, which never held the series) is dropped, and
 // so is one whose series the retention dropped. While the Service gave nothing (st.err:
-// no pod was scraped), prev's are kept as they were.
-func (s *service) unreadyHolders(prev, st *scrapeState, unscraped []pod.UnscrapedPod) []unreadyPod {
+// no pod was scraped), prev's are kept as they were. before, when this scrape started the
+// history over (the clock stepped back), are the series it held until then: a pod's
+// among them are its held ones for a retention (unreadyPod.held).
+func (s *service) unreadyHolders(prev, st *scrapeState, unscraped []pod.UnscrapedPod, before []labels.Labels) []unreadyPod {
 	if prev == nil {
 		return nil
 	}
@@ -274,32 +288,47 @@ func (s *service) unreadyHolders(prev, st *scrapeState, unscraped []pod.Unscrape
 	for i := range unscraped {
 		found[unscraped[i].Pod] = &unscraped[i]
 	}
+	var beforeOf map[string][]labels.Labels
+	for _, l := range before {
+		if beforeOf == nil {
+			beforeOf = map[string][]labels.Labels{}
+		}
+		beforeOf[l.Get(podLabel)] = append(beforeOf[l.Get(podLabel)], l)
+	}
 	var out []unreadyPod
 	var exposed map[string]bool
-	check := func(name string, uid types.UID, target labels.Labels) {
+	check := func(name string, uid types.UID, target labels.Labels, held []labels.Labels, heldUntil time.Time) {
 		u := found[name]
 		if u == nil || u.UID != uid {
 			return
 		}
 		found[name] = nil // once
 		ofPod := labels.MustNewMatcher(labels.MatchEqual, podLabel, name)
-		if !s.hist.Holds([]*labels.Matcher{ofPod}) {
-			return
+		if s.hist.Holds([]*labels.Matcher{ofPod}) {
+			held, heldUntil = nil, time.Time{}
+		} else {
+			switch {
+			case len(beforeOf[name]) > 0:
+				held, heldUntil = beforeOf[name], st.start.Add(s.retention)
+			case len(held) > 0 && st.start.Before(heldUntil):
+			default:
+				return
+			}
 		}
 		if exposed == nil {
 			exposed = exposedDataPods(st.exposed)
 		}
-		dark := !exposed[name] && !s.holdsData(name)
-		out = append(out, unreadyPod{name: name, uid: uid, why: u.Why, dark: dark, labels: target})
+		dark := !exposed[name] && !s.holdsData(name) && !exposedDataPods(held)[name]
+		out = append(out, unreadyPod{name: name, uid: uid, why: u.Why, dark: dark, labels: target, held: held, heldUntil: heldUntil})
 	}
 	for _, p := range prev.unready {
-		check(p.name, p.uid, p.labels)
+		check(p.name, p.uid, p.labels, p.held, p.heldUntil)
 	}
 	for _, p := range prev.pods {
-		check(p.name, p.uid, p.labels)
+		check(p.name, p.uid, p.labels, nil, time.Time{})
 	}
 	for _, p := range prev.lastPods {
-		check(p.name, p.uid, p.labels)
+		check(p.name, p.uid, p.labels, nil, time.Time{})
 	}
 	slices.SortFunc(out, func(a, b unreadyPod) int { return strings.Compare(a.name, b.name) })
 	return out
