@@ -25,6 +25,11 @@ type promHistory struct {
 	needs storedNames      // what the registered PromQL queries read
 	key   string           // the registered PromQL queries the needs were computed for
 	since storedSince      // since when store has held each metric
+	// before are the series store held before it last started over (the clock stepped
+	// back), kept until beforeUntil, a retention after: a pod no longer scraped held
+	// them, and the results that read them still leave it out (unreadyRead).
+	before      []labels.Labels
+	beforeUntil time.Time
 	// create makes the history: history.New when nil. Tests make it fail, which the
 	// in-memory history never does, to hold the error path to its contract.
 	create func(history.Options) (*history.History, error)
@@ -209,6 +214,13 @@ func (s *PodScrapingSource) historyNeeds() (*history.History, storedNames, error
 func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.History, needs storedNames, pods []podScrape, at time.Time) (refusal, time.Time) {
 	// A history starting over holds nothing: it is handed even the points it had.
 	restart := store.StartsOver(at)
+	var before []labels.Labels
+	if restart {
+		store.HoldsWhere(nil, func(l labels.Labels) bool {
+			before = append(before, l)
+			return false
+		})
+	}
 	scrapes := make([]history.Scrape, len(pods))
 	var b labels.Builder
 	for i := range pods {
@@ -262,6 +274,7 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 		if s.history.store == store {
 			if st.SteppedBack > 0 {
 				s.history.since = storedSince{}
+				s.history.before, s.history.beforeUntil = before, at.Add(s.retention())
 				logr.FromContextOrDiscard(ctx).Info("clock stepped back: the PromQL history starts over",
 					"service", s.serviceKey(), "steppedBack", st.SteppedBack.String(), "at", at.UTC().Format(time.RFC3339Nano))
 			}
@@ -277,6 +290,18 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 		return refusal{err: fmt.Errorf("service %s: %w", s.serviceKey(), err), names: st.RefusedNames, series: st.RefusedSeries}, evalAt
 	}
 	return refusal{}, evalAt
+}
+
+// heldBefore returns the series store held before it last started over, while an
+// evaluation at at is within a retention of that (see promHistory.before); else nil.
+func (s *PodScrapingSource) heldBefore(store *history.History, at time.Time) []labels.Labels {
+	h := &s.history
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.store != store || !at.Before(h.beforeUntil) {
+		return nil
+	}
+	return h.before
 }
 
 // allFailed reports whether there were pods and every one's scrape failed.

@@ -84,7 +84,7 @@ func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.Histo
 			covErr = estimate
 		}
 		r.Warnings = append(res.Warnings, warnings...)
-		if w := s.unreadyWarning(unreadyHolding, unreadyRead(store, expr, unready)); w != "" {
+		if w := s.unreadyWarning(unreadyHolding, unreadyRead(store, s.heldBefore(store, at), expr, unready)); w != "" {
 			r.Warnings = append(r.Warnings, w)
 		}
 		if len(r.Warnings) == 0 {

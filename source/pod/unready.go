@@ -110,10 +110,11 @@ const (
 )
 
 // unreadyRead returns those of pods of which store holds a series a selector of expr
-// reads, stale or not; selectors of the synthetic up and scrape_* series alone are not
+// reads, stale or not, or held one before it started over (before: the clock stepped
+// back); selectors of the synthetic up and scrape_* series alone are not
 // counted: they are about the pods scraped, which these pods are not. nil when expr does
 // not parse (its evaluation says so).
-func unreadyRead(store *history.History, expr string, pods []unreadyPod) []unreadyPod {
+func unreadyRead(store *history.History, before []labels.Labels, expr string, pods []unreadyPod) []unreadyPod {
 	if len(pods) == 0 || store == nil {
 		return nil
 	}
@@ -131,7 +132,8 @@ func unreadyRead(store *history.History, expr string, pods []unreadyPod) []unrea
 	for _, p := range pods {
 		pm := labels.MustNewMatcher(labels.MatchEqual, source.LabelPod, p.name)
 		for _, m := range sels {
-			if store.Holds(append(slices.Clip(m), pm)) {
+			ms := append(slices.Clip(m), pm)
+			if store.Holds(ms) || slices.ContainsFunc(before, func(l labels.Labels) bool { return matchesAll(l, ms) }) {
 				out = append(out, p)
 				break
 			}
@@ -149,4 +151,14 @@ func onlySynthetic(matchers []*labels.Matcher) bool {
 		}
 	}
 	return false
+}
+
+// matchesAll reports whether l matches every matcher of ms.
+func matchesAll(l labels.Labels, ms []*labels.Matcher) bool {
+	for _, m := range ms {
+		if !m.Matches(l.Get(m.Name)) {
+			return false
+		}
+	}
+	return true
 }
