@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+
 	"github.com/podscrape/podscrape/serve"
 )
 
@@ -68,5 +71,29 @@ func TestClockStepBackKeepsNotReadyPods(t *testing.T) {
 		if code, r := query(t, base, all); code != http.StatusOK || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "pod "+b.Name+": not Ready") {
 			t.Errorf("scrape %d after the clock stepped back: got %d %q %q, want 200 and a warning of pod %s", i, code, r.Error, r.Warnings, b.Name)
 		}
+	}
+}
+
+// TestClockStepBackIsLogged: the history starting over is logged, naming the Service and
+// the step, as the library logs it: the 422s of rate() windows filling again from there
+// have a cause an operator can find.
+func TestClockStepBackIsLogged(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	var got lockedLog
+	log := funcr.New(func(prefix, args string) {
+		got.mu.Lock()
+		defer got.mu.Unlock()
+		got.lines = append(got.lines, prefix+" "+args)
+	}, funcr.Options{})
+	srv, base := runServerOf(t, logr.NewContext(t.Context(), log), serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond, Interval: time.Hour})
+	waitReady(t, srv)
+	if err := serve.AppendAhead(t.Context(), srv, 0, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK {
+		t.Fatalf("after the step: got %d %q, want 200", code, r.Error)
+	}
+	if s := got.String(); !strings.Contains(s, "clock stepped back") || !strings.Contains(s, svc.Namespace+"/"+svc.Name) {
+		t.Errorf("log after the clock stepped back:\n%s\nwant a 'clock stepped back' line naming service %s/%s", s, svc.Namespace, svc.Name)
 	}
 }

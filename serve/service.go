@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/storage"
@@ -233,6 +234,12 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 			before = s.heldSeries()
 		}
 		stats, aerr := s.hist.Append(ctx, start, scrapes)
+		if stats.SteppedBack > 0 {
+			// As the library logs it: the 422s of the windows that fill again from here
+			// have a cause an operator can find.
+			logr.FromContextOrDiscard(ctx).Info("clock stepped back: the service's history starts over",
+				"service", s.key, "steppedBack", stats.SteppedBack.String(), "at", start.UTC().Format(time.RFC3339Nano))
+		}
 		if aerr != nil {
 			st.appendErr = fmt.Errorf("service %s: %w", s.key, aerr)
 		}
