@@ -63,15 +63,7 @@ func (s *Server) handleFederate(w http.ResponseWriter, r *http.Request) {
 	for set.Next() {
 		series := set.At()
 		it = series.Iterator(it)
-		t, f, ok := int64(0), 0.0, false
-		for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
-			if vt != chunkenc.ValFloat {
-				continue
-			}
-			if st, sf := it.At(); st <= maxt {
-				t, f, ok = st, sf, true
-			}
-		}
+		t, f, ok := lastFloat(it, maxt)
 		if !ok || value.IsStaleNaN(f) {
 			continue
 		}
@@ -146,3 +138,17 @@ func federationFormat(h http.Header) expfmt.Format {
 func ptr(s string) *string { return &s }
 
 func floatPtr(f float64) *float64 { return &f }
+
+// lastFloat returns the last float sample of it at or before maxt (milliseconds), and
+// whether there is one.
+func lastFloat(it chunkenc.Iterator, maxt int64) (t int64, f float64, ok bool) {
+	for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+		if vt != chunkenc.ValFloat {
+			continue
+		}
+		if st, sf := it.At(); st <= maxt {
+			t, f, ok = st, sf, true
+		}
+	}
+	return t, f, ok
+}

@@ -440,16 +440,8 @@ func (s *service) stateAt(ctx context.Context, at time.Time, lookback time.Durat
 	for set.Next() {
 		series := set.At()
 		it = series.Iterator(it)
-		t, f, ok := int64(0), 0.0, false
-		for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
-			if vt != chunkenc.ValFloat {
-				continue
-			}
-			if ts, v := it.At(); ts <= maxt && ts >= mint {
-				t, f, ok = ts, v, true
-			}
-		}
-		if !ok || value.IsStaleNaN(f) {
+		t, f, ok := lastFloat(it, maxt)
+		if !ok || t < mint || value.IsStaleNaN(f) {
 			continue
 		}
 		p := podState{name: series.Labels().Get(podLabel), up: f == 1, scraped: time.UnixMilli(t)}
