@@ -20,27 +20,7 @@ import (
 // goroutine and connection it made (on both ends of the loopback) is gone.
 func TestMisbehavingPodsFailAloneAndLeaveNothing(t *testing.T) {
 	ctx := context.Background()
-	ns := fmt.Sprintf("pod-%d", runs.Add(1))
-	if err := cp.CreateNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	block := localcluster.NewAddressBlock()
-	healthyIP := block.Next()
-	srv, err := localcluster.Serve(healthyIP, 0, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		_, _ = fmt.Fprint(w, "m 1\n")
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	sel := map[string]string{"app": "pod"}
-	if err := cp.CreateService(ctx, ns, "pod", sel, int32(srv.Port)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "healthy", Labels: sel, IP: healthyIP, Ready: true}); err != nil {
-		t.Fatal(err)
-	}
+	ns, sel, port, block := healthyBeside(t, "m 1\n")
 	hold := func(br *bufio.Reader) { _, _ = io.Copy(io.Discard, br) } // until the client goes
 	const head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
 	bad := map[string]func(c net.Conn, br *bufio.Reader){
@@ -65,7 +45,7 @@ func TestMisbehavingPodsFailAloneAndLeaveNothing(t *testing.T) {
 	}
 	for name, serve := range bad {
 		ip := block.Next()
-		startRawPod(t, ip, srv.Port, func(c net.Conn, br *bufio.Reader) {
+		startRawPod(t, ip, port, func(c net.Conn, br *bufio.Reader) {
 			if _, err := http.ReadRequest(br); err == nil {
 				serve(c, br)
 			}
@@ -76,7 +56,7 @@ func TestMisbehavingPodsFailAloneAndLeaveNothing(t *testing.T) {
 	}
 	base := leakcheck.Take()
 	const timeout = 500 * time.Millisecond
-	s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns, MetricsPort: int32(srv.Port), ScrapeTimeout: timeout})
+	s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns, MetricsPort: int32(port), ScrapeTimeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}

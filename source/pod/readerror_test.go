@@ -21,28 +21,8 @@ import (
 // and an operator looked for a malformed exposition.
 func TestBodyReadFailureIsNotAParseError(t *testing.T) {
 	ctx := context.Background()
-	ns := fmt.Sprintf("pod-%d", runs.Add(1))
-	if err := cp.CreateNamespace(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	block := localcluster.NewAddressBlock()
-	healthyIP := block.Next()
 	const healthyBody = "# TYPE m gauge\nm{a=\"1\"} 1\nm{a=\"2\"} 2\n"
-	srv, err := localcluster.Serve(healthyIP, 0, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		_, _ = fmt.Fprint(w, healthyBody)
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	sel := map[string]string{"app": "pod"}
-	if err := cp.CreateService(ctx, ns, "pod", sel, int32(srv.Port)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "healthy", Labels: sel, IP: healthyIP, Ready: true}); err != nil {
-		t.Fatal(err)
-	}
+	ns, sel, port, block := healthyBeside(t, healthyBody)
 	const head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
 	pods := map[string]struct {
 		serve func(c net.Conn)
@@ -62,7 +42,7 @@ func TestBodyReadFailureIsNotAParseError(t *testing.T) {
 	urls := map[string]string{}
 	for name, p := range pods {
 		ip := block.Next()
-		startRawPod(t, ip, srv.Port, func(c net.Conn, br *bufio.Reader) {
+		startRawPod(t, ip, port, func(c net.Conn, br *bufio.Reader) {
 			if _, err := http.ReadRequest(br); err == nil {
 				p.serve(c)
 			}
@@ -70,9 +50,9 @@ func TestBodyReadFailureIsNotAParseError(t *testing.T) {
 		if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: name, Labels: sel, IP: ip, Ready: true}); err != nil {
 			t.Fatal(err)
 		}
-		urls[name] = fmt.Sprintf("http://%s:%d/metrics", ip, srv.Port)
+		urls[name] = fmt.Sprintf("http://%s:%d/metrics", ip, port)
 	}
-	s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns, MetricsPort: int32(srv.Port)})
+	s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns, MetricsPort: int32(port)})
 	if err != nil {
 		t.Fatal(err)
 	}
