@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 )
 
@@ -32,18 +33,14 @@ func failedScrapeTime(t *testing.T, base, pod string) time.Time {
 	}
 }
 
-// TestInstantQueryAtAnOutageIsUnavailable: an instant query at a time t that reads a
-// scrape in which every pod failed (their staleness markers), asked once a later scrape
-// succeeded: the evaluation read the outage and answered [] (KEDA's 0), while the check
-// read the latest scrape and found the pods answering. A client whose clock is behind
-// serve's, or KEDA's time written to the second, lands there in the interval's first
-// second after an outage ends. The scrape the evaluation reads decides: 503 naming the
-// pod; a time after the recovery is answered.
-func TestInstantQueryAtAnOutageIsUnavailable(t *testing.T) {
+// outageOfOnePod serves a Service of one pod under a MaxAge of 1ns (each query scrapes
+// first), sees expr answered, then the pod fail (503), and returns the pod, answering
+// again, the server's base URL and the time of a scrape in which it failed.
+func outageOfOnePod(t *testing.T, expr string) (*podscrapetest.Pod, string, time.Time) {
+	t.Helper()
 	svc := newService(t, "vllm", 1, waiting)
 	p := svc.Pods()[0]
 	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
-	const expr = "sum(vllm:num_requests_waiting)"
 	if code, r := query(t, base, expr); code != http.StatusOK || len(vector(t, r)) != 1 {
 		t.Fatalf("healthy: %d %q %s", code, r.Error, r.Data)
 	}
@@ -53,6 +50,19 @@ func TestInstantQueryAtAnOutageIsUnavailable(t *testing.T) {
 	}
 	at := failedScrapeTime(t, base, p.Name)
 	p.SetBody(waiting)
+	return p, base, at
+}
+
+// TestInstantQueryAtAnOutageIsUnavailable: an instant query at a time t that reads a
+// scrape in which every pod failed (their staleness markers), asked once a later scrape
+// succeeded: the evaluation read the outage and answered [] (KEDA's 0), while the check
+// read the latest scrape and found the pods answering. A client whose clock is behind
+// serve's, or KEDA's time written to the second, lands there in the interval's first
+// second after an outage ends. The scrape the evaluation reads decides: 503 naming the
+// pod; a time after the recovery is answered.
+func TestInstantQueryAtAnOutageIsUnavailable(t *testing.T) {
+	const expr = "sum(vllm:num_requests_waiting)"
+	p, base, at := outageOfOnePod(t, expr)
 	ask := func(at time.Time) (int, apiResponse) {
 		return call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {expr}, "time": {fmt.Sprintf("%.3f", float64(at.UnixMilli())/1000)}})
 	}
@@ -108,19 +118,8 @@ func TestInstantQueryAtAModelsOutageIsUnavailable(t *testing.T) {
 // sum(x @ t) answered [] at now, the pods answering. As for a query's time that reads
 // it: 503 naming the pod; pinned after the recovery, answered.
 func TestSelectorPinnedAtAnOutageIsUnavailable(t *testing.T) {
-	svc := newService(t, "vllm", 1, waiting)
-	p := svc.Pods()[0]
-	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
 	const expr = "sum(vllm:num_requests_waiting)"
-	if code, r := query(t, base, expr); code != http.StatusOK || len(vector(t, r)) != 1 {
-		t.Fatalf("healthy: %d %q %s", code, r.Error, r.Data)
-	}
-	p.SetHandler(failing)
-	if code, r := query(t, base, expr); code != http.StatusServiceUnavailable {
-		t.Fatalf("every pod failing: %d %q %s, want 503", code, r.Error, r.Data)
-	}
-	down := failedScrapeTime(t, base, p.Name)
-	p.SetBody(waiting)
+	p, base, down := outageOfOnePod(t, expr)
 	code, r := query(t, base, expr)
 	if code != http.StatusOK || len(vector(t, r)) != 1 {
 		t.Fatalf("the pod answering again: got %d %q %s, want 200 and one sample", code, r.Error, r.Data)
