@@ -32,3 +32,12 @@ func AppendAhead(ctx context.Context, s *Server, i int, d time.Duration) error {
 	_, err := s.services[i].hist.Append(ctx, time.Now().Add(d), nil)
 	return err
 }
+
+// ScrapeAt scrapes the i-th Service of s now and appends what it found to its history
+// as a scrape started at about at would (its times moved by at less now): a history with
+// a past, built without waiting (an at before the history's newest scrape starts it
+// over, as a clock stepped back).
+func ScrapeAt(ctx context.Context, s *Server, i int, at time.Time) error {
+	_, err := s.services[i].scrapeShifted(ctx, time.Until(at))
+	return err
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,6 +42,44 @@ type service struct {
 	demands     chan struct{}
 	everUp      atomic.Bool // a pod was scraped successfully at least once
 	metrics     *serverMetrics
+
+	// appends are the times, oldest first, of the appends that stored a scrape of some
+	// pod (or of a Service of no pod) within the retention, and the one before: a stretch
+	// without one is an outage (every pod failed, or discovery did), a gap a window
+	// starting in it reads only after (history.GapAt, partialWindows). Written by the
+	// scrapes, which never overlap, read by queries: under appendsMu.
+	appendsMu sync.Mutex
+	appends   []time.Time
+}
+
+// recordAppend notes the append at at that stored a pod's scrape (stored), after the
+// history started over when steppedBack: the appends before are another history's.
+func (s *service) recordAppend(at time.Time, stored, steppedBack bool) {
+	s.appendsMu.Lock()
+	defer s.appendsMu.Unlock()
+	if steppedBack {
+		s.appends = nil
+	}
+	if !stored {
+		return
+	}
+	if n := len(s.appends); n == 0 || at.After(s.appends[n-1]) {
+		s.appends = append(s.appends, at)
+	}
+	// Of the appends before the retention only the last is kept, for the gap that may
+	// straddle it.
+	drop := 0
+	for drop+1 < len(s.appends) && s.appends[drop+1].Before(at.Add(-s.retention)) {
+		drop++
+	}
+	s.appends = slices.Delete(s.appends, 0, drop)
+}
+
+// appendTimes returns a copy of s.appends.
+func (s *service) appendTimes() []time.Time {
+	s.appendsMu.Lock()
+	defer s.appendsMu.Unlock()
+	return slices.Clone(s.appends)
 }
 
 // scrapeState is what one scrape of a Service found. Immutable once stored.
@@ -211,8 +250,23 @@ func (s *service) scrape(ctx context.Context, w want) (*scrapeState, error) {
 // scrapeOnce scrapes the source's pods (ScrapeSeries), appends the pods' samples to the history and stores
 // the new state. The error is ctx's only: a Service that gave nothing is a state.
 func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
-	start := time.Now()
+	return s.scrapeShifted(ctx, 0)
+}
+
+// scrapeShifted is scrapeOnce with the scrape's times moved by shift (tests: a history
+// with a past, built without waiting).
+func (s *service) scrapeShifted(ctx context.Context, shift time.Duration) (*scrapeState, error) {
+	start := time.Now().Add(shift)
 	report, err := s.src.ScrapeSeriesReport(ctx, labels.Label{Name: jobLabel, Value: s.cfg.Source.ServiceName})
+	for i := 0; shift != 0 && i < len(report.Pods); i++ {
+		ps := &report.Pods[i]
+		ps.ScrapedAt = ps.ScrapedAt.Add(shift)
+		for j := range ps.Samples {
+			if !ps.Samples[j].OwnTimestamp {
+				ps.Samples[j].T += shift.Milliseconds()
+			}
+		}
+	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("scrape service %s: %w", s.key, ctx.Err())
 	}
@@ -246,6 +300,13 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 		s.metrics.observeRefused(s.key, stats)
 		if len(st.pods) > 0 && len(st.failed()) == len(st.pods) {
 			st.err = fmt.Errorf("service %s: %w", s.key, pod.ErrAllPodsFailed)
+		}
+		if !errors.Is(aerr, history.ErrClosed) {
+			at := start
+			if stats.Latest.After(at) {
+				at = stats.Latest
+			}
+			s.recordAppend(at, st.err == nil, stats.SteppedBack > 0)
 		}
 	}
 	if len(st.pods) > len(st.failed()) {

@@ -22,7 +22,11 @@ import (
 // summing function or an offset it is an error (HTTP 422) unless allowPartial, otherwise
 // a warning, which estimates also holds for estimateEmpty: the error of an answer with no
 // value at all (a rate over one scrape estimates nothing, and an empty answer would read
-// as no load). A window of a function that needs two samples (rate, irate, deriv, ...)
+// as no load). A window within the history that starts in a gap of the Service's scrapes
+// (history.GapAt over the times of the appends that stored a pod's scrape: an outage,
+// every pod failing or discovery failing; in a subquery, the windows of its steps,
+// history.Window.GapInSteps) is partial alike, as the library finds it: it reads only
+// what came after the gap. A window of a function that needs two samples (rate, irate, deriv, ...)
 // where no series holds two within its range (a history of one scrape, an offset moving
 // it before the history, every pod failing its scrapes for longer than the range, even
 // within the history) answers nothing whatever else the expression answers
@@ -91,7 +95,24 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 			// pod failed for longer, then one scrape since), and whatever else answers
 			// (or vector(0)) is no estimate from it.
 			partial := from.Add(svc.cfg.Interval).Before(oldest)
-			if !partial && !w.Pairs || !svc.reads(w.Matchers) {
+			if !svc.reads(w.Matchers) {
+				continue
+			}
+			// Within the history, a window starting in an outage of the Service (no
+			// pod's scrape stored for minutes: every pod failed, or discovery did)
+			// reads only what came after it, as the library finds it (source/pod's
+			// coverage check): in a subquery's steps too.
+			var gapEnd time.Time
+			var gap time.Duration
+			inGap := false
+			if !partial {
+				appends := svc.appendTimes()
+				gapEnd, gap, inGap = history.GapAt(appends, from)
+				if !inGap && w.Range > 0 && len(w.Subqueries) > 0 {
+					gapEnd, gap, inGap = w.GapInSteps(appends, at, oldest)
+				}
+			}
+			if !partial && !inGap && !w.Pairs {
 				continue
 			}
 			// No two samples in any of its windows (the one scrape held, an offset
@@ -117,13 +138,17 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 				}
 				single = !pair && (live || partial)
 			}
-			if !partial && !single {
+			if !partial && !single && !inGap {
 				continue
 			}
 			held := max(at.Sub(oldest).Truncate(time.Millisecond), 0)
 			desc := fmt.Sprintf("%s reads back %s from %s, but service %s has samples only since %s (%s)",
 				w.Text, model.Duration(w.Reach), at.UTC().Format(time.RFC3339), svc.key, oldest.UTC().Format(time.RFC3339), held)
-			if !partial {
+			switch {
+			case inGap && !single:
+				desc = fmt.Sprintf("%s reads back %s from %s, but it starts in a gap of %s in service %s's scrapes (no pod's scrape stored until %s)",
+					w.Text, model.Duration(w.Reach), at.UTC().Format(time.RFC3339), gap.Truncate(time.Millisecond), svc.key, gapEnd.UTC().Format(time.RFC3339))
+			case !partial:
 				desc = fmt.Sprintf("%s reads back %s from %s, but service %s has no two samples less than %s apart in it (its pods' scrapes failed, or none came, for longer)",
 					w.Text, model.Duration(w.Reach), at.UTC().Format(time.RFC3339), svc.key, model.Duration(w.Range))
 			}
@@ -134,6 +159,10 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 				warnings = append(warnings, fmt.Sprintf("partial window: %s: the answer covers only that span and is smaller than over the full window", desc))
 			case single && !s.cfg.AllowPartialWindows:
 				errs = append(errs, fmt.Sprintf("partial window: %s: one scrape or none in its windows, from which %s estimates nothing (whatever else the expression answers does not come from it)", desc, w.Func))
+			case inGap && !partial:
+				// Estimated over what came after the gap; an empty answer is not for
+				// want of history (estimateEmpty).
+				warnings = append(warnings, fmt.Sprintf("partial window: %s: the answer is computed over that shorter span", desc))
 			default:
 				warnings = append(warnings, fmt.Sprintf("partial window: %s: the answer is computed over that shorter span", desc))
 				estimates = append(estimates, desc)
