@@ -23,10 +23,6 @@ type storedSince struct {
 	appends []time.Time // the appends' times within the retention, and the one before, oldest first
 }
 
-// minGap is the shortest span between two appends that is a gap, whatever the usual
-// spacing: a scrape or two missed at a 15 s cadence is not one.
-const minGap = time.Minute
-
 // record notes that the scrape appended at at stored stored, in a history of retention.
 func (c *storedSince) record(stored storedNames, at time.Time, retention time.Duration) {
 	if n := len(c.appends); n == 0 || at.After(c.appends[n-1]) {
@@ -73,60 +69,27 @@ func (c storedSince) clone() storedSince {
 }
 
 // gapAt reports whether a window from w starts in a gap between two appends (the
-// source's refreshes failed as a whole, or none came): two appends further apart than
-// three times their usual spacing (the lower median), and than minGap; or, when lonely
-// (a range none of whose windows holds two appends, see pairIn), the spacing that leaves
-// it one append or none (a rate over one scrape estimates nothing, a count over it counts
-// one). It returns the append that ended the gap and the gap's length.
+// source's refreshes failed as a whole, or none came): history.GapAt's rule, as serve
+// applies it; or, when lonely (a range none of whose windows holds two appends, see
+// pairIn), the spacing that leaves it one append or none (a rate over one scrape
+// estimates nothing, a count over it counts one). It returns the append that ended the
+// gap and the gap's length.
 func (c storedSince) gapAt(w time.Time, lonely bool) (after time.Time, gap time.Duration, ok bool) {
-	n := len(c.appends)
+	if !lonely {
+		return history.GapAt(c.appends, w)
+	}
 	// appends[i] is the first after w: w is in the spacing between appends[i-1] and it.
 	i := c.after(w)
-	if i == 0 || i == n {
+	if i == 0 || i == len(c.appends) {
 		return time.Time{}, 0, false
 	}
-	gap = c.appends[i].Sub(c.appends[i-1])
-	if lonely {
-		return c.appends[i], gap, true
-	}
-	if gap <= minGap {
-		return time.Time{}, 0, false
-	}
-	spacings := make([]time.Duration, n-1)
-	for j := 1; j < n; j++ {
-		spacings[j-1] = c.appends[j].Sub(c.appends[j-1])
-	}
-	slices.Sort(spacings)
-	if gap <= 3*spacings[(len(spacings)-1)/2] {
-		return time.Time{}, 0, false
-	}
-	return c.appends[i], gap, true
+	return c.appends[i], c.appends[i].Sub(c.appends[i-1]), true
 }
 
 // gapInSteps is gapAt for the windows of w's subquery steps at end (history.Window.Steps)
-// that start at or after start: whether one of them starts in a gap between two appends
-// (not lonely). It returns the append that ended the latest such gap and its length.
+// that start at or after start (history.Window.GapInSteps).
 func (c storedSince) gapInSteps(w history.Window, end, start time.Time) (after time.Time, gap time.Duration, ok bool) {
-	n := len(c.appends)
-	if n < 3 {
-		return time.Time{}, 0, false
-	}
-	spacings := make([]time.Duration, n-1)
-	for j := 1; j < n; j++ {
-		spacings[j-1] = c.appends[j].Sub(c.appends[j-1])
-	}
-	slices.Sort(spacings)
-	usual := spacings[(len(spacings)-1)/2]
-	for i := n - 1; i > 0; i-- {
-		a, b := c.appends[i-1], c.appends[i]
-		if !b.After(start) {
-			break
-		}
-		if g := b.Sub(a); g > minGap && g > 3*usual && w.StartsIn(end, max(a.UnixMilli(), start.UnixMilli()), b.UnixMilli()) {
-			return b, g, true
-		}
-	}
-	return time.Time{}, 0, false
+	return w.GapInSteps(c.appends, end, start)
 }
 
 // after returns the index of the first append after t (len(appends) when none is).
