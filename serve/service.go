@@ -50,6 +50,9 @@ type service struct {
 	// scrapes, which never overlap, read by queries: under appendsMu.
 	appendsMu sync.Mutex
 	appends   []time.Time
+	// spaced says two successive appends are further apart than history.MinGap, the
+	// shortest gap: without, no window starts in one, and queries skip the check.
+	spaced atomic.Bool
 }
 
 // recordAppend notes the append at at that stored a pod's scrape (stored), after the
@@ -59,6 +62,7 @@ func (s *service) recordAppend(at time.Time, stored, steppedBack bool) {
 	defer s.appendsMu.Unlock()
 	if steppedBack {
 		s.appends = nil
+		s.spaced.Store(false)
 	}
 	if !stored {
 		return
@@ -73,6 +77,11 @@ func (s *service) recordAppend(at time.Time, stored, steppedBack bool) {
 		drop++
 	}
 	s.appends = slices.Delete(s.appends, 0, drop)
+	spaced := false
+	for i := 1; i < len(s.appends) && !spaced; i++ {
+		spaced = s.appends[i].Sub(s.appends[i-1]) > history.MinGap
+	}
+	s.spaced.Store(spaced)
 }
 
 // appendTimes returns a copy of s.appends.

@@ -95,17 +95,19 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 			// pod failed for longer, then one scrape since), and whatever else answers
 			// (or vector(0)) is no estimate from it.
 			partial := from.Add(svc.cfg.Interval).Before(oldest)
-			if !svc.reads(w.Matchers) {
-				continue
-			}
 			// Within the history, a window starting in an outage of the Service (no
 			// pod's scrape stored for minutes: every pod failed, or discovery did)
 			// reads only what came after it, as the library finds it (source/pod's
-			// coverage check): in a subquery's steps too.
+			// coverage check): in a subquery's steps too. Only a history with appends
+			// further apart than the shortest gap may have one.
+			mayGap := !partial && svc.spaced.Load()
+			if !partial && !mayGap && !w.Pairs || !svc.reads(w.Matchers) {
+				continue
+			}
 			var gapEnd time.Time
 			var gap time.Duration
 			inGap := false
-			if !partial {
+			if mayGap {
 				appends := svc.appendTimes()
 				gapEnd, gap, inGap = history.GapAt(appends, from)
 				if !inGap && w.Range > 0 && len(w.Subqueries) > 0 {
