@@ -19,13 +19,7 @@ import (
 func TestSpikeRoomGivenBackAfterRetention(t *testing.T) {
 	h := newHistory(t, Options{Retention: 10 * time.Minute, SeriesLimit: 1 << 20})
 	at := t0
-	appendAt := func(sc Scrape) {
-		t.Helper()
-		if _, err := h.Append(context.Background(), at, []Scrape{sc}); err != nil {
-			t.Fatal(err)
-		}
-		at = at.Add(15 * time.Second)
-	}
+	appendAt := every15s(t, h, &at)
 	for range 100 {
 		appendAt(churnPod("p", "10.0.0.1", at, 2, 0))
 	}
@@ -108,13 +102,7 @@ func TestRoomKeptWhileUsed(t *testing.T) {
 func TestSpikeOfValuesRoomGivenBackAfterRetention(t *testing.T) {
 	h := newHistory(t, Options{Retention: 10 * time.Minute, SeriesLimit: 1 << 20})
 	at := t0
-	appendAt := func(sc Scrape) {
-		t.Helper()
-		if _, err := h.Append(context.Background(), at, []Scrape{sc}); err != nil {
-			t.Fatal(err)
-		}
-		at = at.Add(15 * time.Second)
-	}
+	appendAt := every15s(t, h, &at)
 	for range 100 {
 		appendAt(churnPod("p", "10.0.0.1", at, 2, 0, "path", "/healthz"))
 	}
@@ -195,5 +183,16 @@ func TestSlowQuerierRoomGivenBack(t *testing.T) {
 	appendAt()
 	if room, most := histRoom(); room > want || most > 0 {
 		t.Errorf("no querier open: the series keep %d bytes for at most %d entries, want at most %d bytes for none", room, most, want)
+	}
+}
+
+// every15s returns a func that appends a scrape to h at *at, then moves *at on by 15 s.
+func every15s(t *testing.T, h *History, at *time.Time) func(Scrape) {
+	return func(sc Scrape) {
+		t.Helper()
+		if _, err := h.Append(context.Background(), *at, []Scrape{sc}); err != nil {
+			t.Fatal(err)
+		}
+		*at = at.Add(15 * time.Second)
 	}
 }
