@@ -13,15 +13,8 @@ import (
 
 	"github.com/podscrape/podscrape/internal/history"
 	"github.com/podscrape/podscrape/internal/leftout"
+	"github.com/podscrape/podscrape/internal/synthetic"
 )
-
-// syntheticNames are the series the server writes per pod itself: a selector of only
-// these reads a Service's health, not its data, and is answered whatever the pods did,
-// while the Service has pods to answer for (servicesRead).
-var syntheticNames = map[string]bool{"up": true, "scrape_duration_seconds": true, "scrape_samples_scraped": true}
-
-// notSynthetic matches every series but the synthetic ones.
-var notSynthetic = labels.MustNewMatcher(labels.MatchNotRegexp, labels.MetricName, "up|scrape_duration_seconds|scrape_samples_scraped")
 
 // excludes reports whether matchers exclude every series of svc by the labels the server
 // sets on all of them: job and namespace.
@@ -34,28 +27,6 @@ func (svc *service) excludes(matchers []*labels.Matcher) bool {
 			}
 		case namespaceLabel:
 			if !m.Matches(svc.cfg.Source.ServiceNamespace) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// onlySynthetic reports whether matchers select only the server's per-pod series: a
-// matcher on the metric name matches only their names, as an equality, or a regular
-// expression of a set of names ({__name__=~"up|scrape_duration_seconds"}) does.
-func onlySynthetic(matchers []*labels.Matcher) bool {
-	for _, m := range matchers {
-		if m.Name != labels.MetricName {
-			continue
-		}
-		switch m.Type {
-		case labels.MatchEqual:
-			if syntheticNames[m.Value] {
-				return true
-			}
-		case labels.MatchRegexp:
-			if set := m.SetMatches(); len(set) > 0 && !slices.ContainsFunc(set, func(n string) bool { return !syntheticNames[n] }) {
 				return true
 			}
 		}
@@ -81,7 +52,7 @@ func (svc *service) reads(matchers []*labels.Matcher) bool {
 	if !svc.everUp.Load() {
 		// What it exposes is not known; but the target labels of the pods it lists are,
 		// and every series of theirs carries them.
-		return st == nil || len(st.pods) == 0 || onlySynthetic(matchers) ||
+		return st == nil || len(st.pods) == 0 || synthetic.Only(matchers) ||
 			slices.ContainsFunc(st.pods, func(p podState) bool { return !targetExcludes(p.labels, matchers) }) ||
 			slices.ContainsFunc(st.unready, func(p unreadyPod) bool { return !targetExcludes(p.labels, matchers) })
 	}
@@ -105,7 +76,7 @@ func (svc *service) reads(matchers []*labels.Matcher) bool {
 // (another Service's, a typo) reads none of it, nor does a selector of only the
 // synthetic series.
 func (svc *service) darkFor(st *scrapeState, matchers []*labels.Matcher) []string {
-	if onlySynthetic(matchers) {
+	if synthetic.Only(matchers) {
 		return nil
 	}
 	var out []string
@@ -122,7 +93,7 @@ func (svc *service) darkFor(st *scrapeState, matchers []*labels.Matcher) []strin
 	if len(out) == 0 {
 		return nil
 	}
-	names := []*labels.Matcher{notSynthetic}
+	names := []*labels.Matcher{synthetic.Not}
 	for _, m := range matchers {
 		if m.Name == labels.MetricName {
 			names = append(names, m)
@@ -175,7 +146,7 @@ func (s *Server) servicesRead(sels [][]*labels.Matcher) []*service {
 		if !svc.reads(m) {
 			return false
 		}
-		if !onlySynthetic(m) {
+		if !synthetic.Only(m) {
 			return true
 		}
 		st := svc.state.Load()
@@ -198,7 +169,7 @@ func (s *Server) servicesWhere(sels [][]*labels.Matcher, data bool, match func(*
 	var out []*service
 	for _, svc := range s.services {
 		for _, m := range sels {
-			if data && onlySynthetic(m) {
+			if data && synthetic.Only(m) {
 				continue
 			}
 			if match(svc, m) {
@@ -274,7 +245,7 @@ func (svc *service) onlyDownHold(st *scrapeState, sels [][]*labels.Matcher) stri
 		unready[p.name] = p.why
 	}
 	for _, m := range sels {
-		if onlySynthetic(m) || svc.excludes(m) {
+		if synthetic.Only(m) || svc.excludes(m) {
 			continue
 		}
 		if svc.hist.HoldsWhere(m, func(l labels.Labels) bool { p := scraped[l.Get(podLabel)]; return p != nil && p.up }) {
@@ -333,7 +304,7 @@ func (svc *service) unreadyWarning(st *scrapeState, sels [][]*labels.Matcher) st
 	var parts []string
 	for _, p := range st.unready {
 		for _, m := range sels {
-			if onlySynthetic(m) || svc.excludes(m) {
+			if synthetic.Only(m) || svc.excludes(m) {
 				continue
 			}
 			if p.holds(m) || svc.hist.Holds(append(slices.Clip(m), labels.MustNewMatcher(labels.MatchEqual, podLabel, p.name))) {
@@ -462,7 +433,7 @@ func (s *Server) availabilityAt(ctx context.Context, sels [][]*labels.Matcher, r
 // selector moved to a scrape in which its pods failed reads their staleness markers.
 func (s *Server) availabilityMoved(ctx context.Context, windows []history.Window, start, end time.Time, instant bool, lookback time.Duration) error {
 	for _, w := range windows {
-		if w.Range != 0 || (w.Offset == 0 && !w.Pinned) || (!w.Pinned && !instant) || onlySynthetic(w.Matchers) {
+		if w.Range != 0 || (w.Offset == 0 && !w.Pinned) || (!w.Pinned && !instant) || synthetic.Only(w.Matchers) {
 			continue
 		}
 		at := start

@@ -19,6 +19,7 @@ import (
 
 	"github.com/podscrape/podscrape/internal/flight"
 	"github.com/podscrape/podscrape/internal/history"
+	"github.com/podscrape/podscrape/internal/synthetic"
 	"github.com/podscrape/podscrape/source/pod"
 )
 
@@ -434,7 +435,7 @@ func (s *service) darkPods(st *scrapeState) []podState {
 // holdsData reports whether the history holds a series of the pod name other than the
 // synthetic ones.
 func (s *service) holdsData(name string) bool {
-	return s.hist.Holds([]*labels.Matcher{notSynthetic, labels.MustNewMatcher(labels.MatchEqual, podLabel, name)})
+	return s.hist.Holds([]*labels.Matcher{synthetic.Not, labels.MustNewMatcher(labels.MatchEqual, podLabel, name)})
 }
 
 // exposedDataPods returns the names of the pods of which exposed (scrapeState.exposed)
@@ -442,7 +443,7 @@ func (s *service) holdsData(name string) bool {
 func exposedDataPods(exposed []labels.Labels) map[string]bool {
 	out := map[string]bool{}
 	for _, l := range exposed {
-		if notSynthetic.Matches(l.Get(labels.MetricName)) {
+		if synthetic.Not.Matches(l.Get(labels.MetricName)) {
 			out[l.Get(podLabel)] = true
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/podscrape/podscrape/internal/history"
+	"github.com/podscrape/podscrape/internal/synthetic"
 	"github.com/podscrape/podscrape/source"
 )
 
@@ -58,7 +59,7 @@ func TestScrapeSeriesDropsEmptyLabels(t *testing.T) {
 		}
 		ps := pods[0]
 		var got []string
-		for _, smp := range ps.Samples[:len(ps.Samples)-len(syntheticNames)] {
+		for _, smp := range ps.Samples[:len(ps.Samples)-len(synthetic.Names)] {
 			b := labels.NewBuilder(smp.Labels)
 			ps.Target.Range(func(l labels.Label) { b.Del(l.Name) })
 			got = append(got, fmt.Sprintf("%s %v", b.Labels(), smp.V))

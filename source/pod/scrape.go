@@ -127,8 +127,8 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	// up is kept whatever the queries: every metric-name result carries it.
 	ps.up = int32(len(ps.values))
 	s.appendValue(&ps, sel, upName, upName, syntheticValue(upName, up, scrapedAt, &t))
-	s.appendSynthetic(&ps, sel, "scrape_duration_seconds", ps.duration.Seconds(), scrapedAt)
-	s.appendSynthetic(&ps, sel, "scrape_samples_scraped", float64(ps.scraped), scrapedAt)
+	s.appendSynthetic(&ps, sel, source.MetricScrapeDuration, ps.duration.Seconds(), scrapedAt)
+	s.appendSynthetic(&ps, sel, source.MetricScrapeSamples, float64(ps.scraped), scrapedAt)
 	return ps
 }
 
@@ -199,7 +199,7 @@ func (g *gzipBody) Read(p []byte) (int, error) {
 }
 
 // upName is the synthetic sample that says whether a pod answered.
-const upName = "up"
+const upName = source.MetricUp
 
 // syntheticValue is a sample the scraper writes for pod t: __name__, pod and the mapped pod
 // labels, as Prometheus labels up with the target's labels.

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/podscrape/podscrape/internal/synthetic"
 )
 
 // startTypedPod starts a Ready pod behind a Service of a namespace of its own, answering
@@ -97,8 +99,8 @@ func TestScrapeEmptyBodyIsAnEmptyScrape(t *testing.T) {
 			if got := pods[0]; got.Up != tc.up {
 				t.Fatalf("got up %t (%v), want %t", got.Up, got.Err, tc.up)
 			}
-			if n := len(pods[0].Samples); n != len(syntheticNames) {
-				t.Errorf("got %d samples, want only the %d synthetic ones", n, len(syntheticNames))
+			if n := len(pods[0].Samples); n != len(synthetic.Names) {
+				t.Errorf("got %d samples, want only the %d synthetic ones", n, len(synthetic.Names))
 			}
 		})
 	}

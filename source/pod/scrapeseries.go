@@ -15,6 +15,7 @@ import (
 
 	"github.com/podscrape/podscrape/internal/exposition"
 	"github.com/podscrape/podscrape/internal/leftout"
+	"github.com/podscrape/podscrape/internal/synthetic"
 )
 
 // PodSeries is one pod's scrape as Prometheus series, as ScrapeSeries returns it.
@@ -375,15 +376,12 @@ func (sb *seriesBuilder) renamed(smp *exposition.Sample) labels.Labels {
 	return b.Labels()
 }
 
-// syntheticNames are the samples the source adds to every pod's, in their order.
-var syntheticNames = [...]string{upName, "scrape_duration_seconds", "scrape_samples_scraped"}
-
 // appendSynthetic appends the pod's up (1 or 0), scrape_duration_seconds and
 // scrape_samples_scraped.
 func (sb *seriesBuilder) appendSynthetic(ps *podScrape, up float64) {
 	t := ps.scrapedAt.UnixMilli()
-	values := [len(syntheticNames)]float64{up, ps.duration.Seconds(), float64(ps.scraped)}
-	for i, name := range syntheticNames {
+	values := [len(synthetic.Names)]float64{up, ps.duration.Seconds(), float64(ps.scraped)}
+	for i, name := range synthetic.Names {
 		e := sb.cache.syntheticEntry(i, func() labels.Labels {
 			b := &sb.b
 			b.Reset()

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/podscrape/podscrape/internal/exposition"
+	"github.com/podscrape/podscrape/internal/synthetic"
 )
 
 // seriesCaches keeps each pod's series labels from one ScrapeSeries to the next, as
@@ -29,11 +30,11 @@ type seriesCache struct {
 	peak      int            // the most entries the map has held: Go maps never shrink
 	seen      int            // entries used by the current scrape
 	entries   map[uint64]*seriesEntry
-	synthetic [len(syntheticNames)]*seriesEntry // up, scrape_duration_seconds, scrape_samples_scraped
-	samples   []SeriesSample                    // the previous scrape's, reused by the next
-	memo      exposition.Memo                   // the pod's previous exposition, for its parser
-	metadata  []familyMetadata                  // the previous scrape's, reused by the next
-	points    exposition.Points                 // the pod's series of several points of their own timestamps
+	synthetic [len(synthetic.Names)]*seriesEntry // up, scrape_duration_seconds, scrape_samples_scraped
+	samples   []SeriesSample                     // the previous scrape's, reused by the next
+	memo      exposition.Memo                    // the pod's previous exposition, for its parser
+	metadata  []familyMetadata                   // the previous scrape's, reused by the next
+	points    exposition.Points                  // the pod's series of several points of their own timestamps
 }
 
 // seriesEntry is the series of one exposed series. Two exposed series may have one
@@ -154,12 +155,12 @@ func (sc *seriesCache) use(e *seriesEntry) {
 	}
 }
 
-// syntheticEntry returns the entry of the pod's i-th synthetic sample (syntheticNames),
+// syntheticEntry returns the entry of the pod's i-th synthetic sample (synthetic.Names),
 // building its labels with build the first time.
 func (sc *seriesCache) syntheticEntry(i int, build func() labels.Labels) *seriesEntry {
 	e := sc.synthetic[i]
 	if e == nil {
-		e = &seriesEntry{labels: build(), name: syntheticNames[i]}
+		e = &seriesEntry{labels: build(), name: synthetic.Names[i]}
 		sc.synthetic[i] = e
 	}
 	return e

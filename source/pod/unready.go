@@ -12,6 +12,7 @@ import (
 
 	"github.com/podscrape/podscrape/internal/history"
 	"github.com/podscrape/podscrape/internal/leftout"
+	"github.com/podscrape/podscrape/internal/synthetic"
 	"github.com/podscrape/podscrape/source"
 )
 
@@ -124,7 +125,7 @@ func unreadyRead(store *history.History, before []labels.Labels, expr string, po
 	}
 	var sels [][]*labels.Matcher
 	for _, w := range history.Windows(parsed) {
-		if !onlySynthetic(w.Matchers) {
+		if !synthetic.Only(w.Matchers) {
 			sels = append(sels, w.Matchers)
 		}
 	}
@@ -140,17 +141,6 @@ func unreadyRead(store *history.History, before []labels.Labels, expr string, po
 		}
 	}
 	return out
-}
-
-// onlySynthetic reports whether matchers select only the synthetic series the source
-// writes per pod (up, scrape_duration_seconds, scrape_samples_scraped).
-func onlySynthetic(matchers []*labels.Matcher) bool {
-	for _, m := range matchers {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
-			return slices.Contains(syntheticNames[:], m.Value)
-		}
-	}
-	return false
 }
 
 // matchesAll reports whether l matches every matcher of ms.

@@ -238,3 +238,68 @@ func TestUnreadyWarningNamesTenPods(t *testing.T) {
 		t.Errorf("no pods: got %q, want none", got)
 	}
 }
+
+// A selector of only the synthetic series reads the pods scraped, which a pod turned not
+// Ready is not: sum(up) does not warn of it. Neither does the same selector written as a
+// regular expression of synthetic names ({__name__=~"up"}, or of two of them), which
+// warned that the pod's series were left out as if it read the pod's data; a regular
+// expression that also names a metric the pod exposes still warns.
+func TestRegexOfSyntheticNamesWarnsAsTheirEquality(t *testing.T) {
+	ctx := context.Background()
+	ns := fmt.Sprintf("unready-synthetic-%d", runs.Add(1))
+	if err := cp.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cp.ReleaseTerminating(context.Background(), ns) })
+	block := localcluster.NewAddressBlock()
+	ips := map[string]string{"a": block.Next(), "b": block.Next()}
+	port, sel := servePods(t, ctx, ns, "vllm", []string{ips["a"], ips["b"]}, func(string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			fmt.Fprint(w, "# TYPE waiting gauge\nwaiting 1\n")
+		})
+	})
+	for _, n := range []string{"a", "b"} {
+		if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: n, Labels: sel, IP: ips[n], Ready: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queries := []source.QueryTemplate{
+		{Name: "up", Template: "sum(up)"},
+		{Name: "up regex", Template: `sum({__name__=~"up"})`},
+		{Name: "up or samples", Template: `sum({__name__=~"up|scrape_samples_scraped"})`},
+		{Name: "names then up", Template: `sum({__name__=~"up|scrape_duration_seconds", __name__!="x"})`},
+		{Name: "waiting or up", Template: `sum({__name__=~"waiting|up"})`},
+	}
+	s, clk := fakeClockSource(t, PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: ns, MetricsPort: port}, t0, queries)
+	clk.Step(15 * time.Second)
+	mustRefresh(t, s)
+	setReady(t, ns, "b", false)
+	clk.Step(15 * time.Second)
+	rs := mustRefresh(t, s)
+	for _, q := range queries {
+		r := rs[q.Name]
+		if r.Error != nil {
+			t.Errorf("%s: Error %v, want none", q.Template, r.Error)
+			continue
+		}
+		if len(r.Values) != 1 {
+			t.Errorf("%s: values %v, want one", q.Template, r.Values)
+		}
+		var warned []string
+		for _, w := range r.Warnings {
+			if strings.Contains(w, unreadyHolding) {
+				warned = append(warned, w)
+			}
+		}
+		if q.Name == "waiting or up" {
+			if len(warned) != 1 || !strings.Contains(warned[0], "pod b: not Ready") {
+				t.Errorf("%s: warnings %q, want one naming pod b: it reads b's waiting", q.Template, r.Warnings)
+			}
+			continue
+		}
+		if len(warned) != 0 {
+			t.Errorf("%s: warnings %q, want none, as for sum(up): it reads only the synthetic series", q.Template, warned)
+		}
+	}
+}
