@@ -86,12 +86,12 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		return ans, aerr // before any scrape: a bad request costs the pods nothing
 	}
 	an, perr := s.analyses.of(p.expr)
+	var late []string
 	if perr == nil && s.cfg.MaxAge > 0 && s.scrapesFirst(p, ranged, arrived) {
-		late, err := s.freshen(r.Context(), p.timeout, s.servicesWhere(an.selectors, false, (*service).reads))
-		if err != nil {
+		var err error
+		if late, err = s.freshen(r.Context(), p.timeout, s.servicesWhere(an.selectors, false, (*service).reads)); err != nil {
 			return ans, engineError(err)
 		}
-		ans.warnings = append(ans.warnings, late...)
 	}
 	if !ranged {
 		p.start = s.evaluationTime(p.start, arrived)
@@ -161,7 +161,11 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 			return ans, err
 		}
 	}
+	// The pods missing from the answer first, then the Services answered from a scrape
+	// older than MaxAge: respond keeps the first 10, and the missing pods must never be
+	// among those it cuts ("no data" read as "no load").
 	ans.warnings = append(ans.warnings, warnings...)
+	ans.warnings = append(ans.warnings, late...)
 	ans.warnings = append(ans.warnings, windowWarnings...)
 	// Unbounded here: respond bounds the answer's warnings and infos, these and serve's
 	// together, as Prometheus bounds its annotations.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 )
 
@@ -66,5 +67,47 @@ func TestWarningsAreBounded(t *testing.T) {
 	}
 	if n := len(strings.Join(r.Warnings, "")); n > 4096 {
 		t.Errorf("40 of 41 pods failing: warnings of %d bytes, want them bounded", n)
+	}
+}
+
+// TestMissingPodsAreWarnedBeforeLateServices: the warnings that pods are missing from an
+// answer (failed their scrape, not Ready) come before those that a Service's scrape
+// under --max-age did not finish in time, so that the bound of 10 never cuts them: a
+// query across 10 Services whose scrape hangs past its timeout and one whose pod failed
+// warned of the 10 late Services and counted the failed pod among "1 more warning
+// annotations omitted": the autoscaler read a sum short of a pod with nothing naming it.
+func TestMissingPodsAreWarnedBeforeLateServices(t *testing.T) {
+	var services []serve.ServiceConfig
+	var late []*podscrapetest.Service
+	for i := range 10 {
+		svc := newService(t, fmt.Sprintf("late-%d", i), 1, waiting)
+		late = append(late, svc)
+		services = append(services, serviceConfig(svc))
+	}
+	failed := newService(t, "failed", 2, waiting)
+	services = append(services, serviceConfig(failed))
+	base := startServer(t, serve.Config{Services: services, MaxAge: time.Nanosecond})
+
+	hung := make(chan struct{})
+	t.Cleanup(func() { close(hung) })
+	for _, svc := range late {
+		svc.Pods()[0].SetHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-hung }))
+	}
+	failed.Pods()[1].SetHandler(failing)
+
+	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "timeout": {"0.5"}})
+	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || v[0].Value[1] != "33" {
+		t.Fatalf("got %d %q %s, want 200 and 33: the late Services' latest scrapes and the failed Service's pod up", code, r.Error, r.Data)
+	}
+	if len(r.Warnings) != 11 || r.Warnings[10] != "1 more warning annotations omitted" {
+		t.Errorf("%d warnings %q, want 10 and one counting the 11th", len(r.Warnings), r.Warnings)
+	}
+	if len(r.Warnings) == 0 || !strings.HasPrefix(r.Warnings[0], "service "+failed.Namespace+"/"+failed.Name+": 1 of 2 pods failed its latest scrape") {
+		t.Errorf("warnings %q, want the first naming service %s/%s's failed pod", r.Warnings, failed.Namespace, failed.Name)
+	}
+	for _, w := range r.Warnings[min(1, len(r.Warnings)):min(10, len(r.Warnings))] {
+		if !strings.Contains(w, "did not finish within the query's timeout of 500ms") {
+			t.Errorf("warning %q, want the late Services' after the failed pod's", w)
+		}
 	}
 }
