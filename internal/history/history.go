@@ -179,12 +179,15 @@ type History struct {
 	life   sync.RWMutex // queries hold it read, Close write: no query starts on a closed history
 	closed bool         // guarded by life (write) and mu
 
-	mu         sync.Mutex // protects targets, oldest, newest, truncateAt and serialises appends
-	targets    map[string]*targetSeries
-	oldest     int64 // ms of the first append; math.MinInt64 before it
-	newest     int64 // ms of the newest append; math.MinInt64 before it
-	truncateAt int64 // ms of the last truncation's bound
-	restarts   int   // how many appends started the history over
+	mu      sync.Mutex // protects targets, targetsPeak, oldest, newest, truncateAt and serialises appends
+	targets map[string]*targetSeries
+	// targetsPeak is the most targets held since targets was made: Go maps never
+	// shrink, and a scale-up to thousands of pods and back left its room (see Append).
+	targetsPeak int
+	oldest      int64 // ms of the first append; math.MinInt64 before it
+	newest      int64 // ms of the newest append; math.MinInt64 before it
+	truncateAt  int64 // ms of the last truncation's bound
+	restarts    int   // how many appends started the history over
 }
 
 // New returns an empty History. Call Close when done with it. It makes no file; the
@@ -331,6 +334,7 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 		st.StaleMarkers += n
 		a.latest = max(a.latest, latest)
 	}
+	h.targetsPeak = max(h.targetsPeak, len(h.targets))
 	for name, ts := range h.targets {
 		if _, ok := seen[name]; ok {
 			continue
@@ -340,6 +344,15 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 		st.StaleMarkers += n
 		a.latest = max(a.latest, latest)
 		delete(h.targets, name)
+	}
+	if oversized(h.targetsPeak, len(h.targets)) {
+		// Far fewer targets than it held (a Service scaled from thousands of pods back to
+		// a few): the map is made anew without their room, once per such drop.
+		m := make(map[string]*targetSeries, len(h.targets))
+		for name, ts := range h.targets {
+			m[name] = ts
+		}
+		h.targets, h.targetsPeak = m, len(m)
 	}
 	if h.oldest == math.MinInt64 {
 		h.oldest = atMs
@@ -385,7 +398,7 @@ func (h *History) behind(atMs int64) bool {
 // startOver empties the history, as New made it. The caller holds life for writing and mu.
 func (h *History) startOver() {
 	h.db = newStore(h.opts.LookbackDelta)
-	h.targets = map[string]*targetSeries{}
+	h.targets, h.targetsPeak = map[string]*targetSeries{}, 0
 	h.oldest, h.newest, h.truncateAt = math.MinInt64, math.MinInt64, math.MinInt64
 	h.restarts++
 }

@@ -196,3 +196,78 @@ func every15s(t *testing.T, h *History, at *time.Time) func(Scrape) {
 		*at = at.Add(15 * time.Second)
 	}
 }
+
+// rollout is the scrape at at of the 10 pods of a Deployment's rollout gen: each
+// rollout brings new pod names, IPs and a new pod-template-hash.
+func rollout(gen int, at time.Time) []Scrape {
+	hash := strconv.FormatUint(uint64(gen)*2654435761%(1<<32), 16)
+	out := make([]Scrape, 0, 10)
+	for p := range 10 {
+		out = append(out, churnPod("vllm-"+hash+"-"+strconv.Itoa(p), "10."+strconv.Itoa(gen>>8%256)+"."+strconv.Itoa(gen%256)+"."+strconv.Itoa(p),
+			at, 2, 0, "pod_template_hash", hash))
+	}
+	return out
+}
+
+// Months of pod churn through a short retention: 20,000 pod names (2,000 rollouts of 10
+// pods) leave the History of 10 live pods about its size before them, and so does a
+// scale-up to 20,000 pods and back to 10. Rollouts kept nothing (a target or label value
+// the retention dropped leaves the maps); the scale-up left the map of targets with the
+// room of 20,000 (a Go map never shrinks): 860 KiB, for as long as the process ran.
+func TestPodChurnRoomGivenBack(t *testing.T) {
+	h := newHistory(t, Options{Retention: 2 * time.Minute, SeriesLimit: 1 << 20})
+	at := t0
+	appendAt := func(scrapes []Scrape) {
+		t.Helper()
+		if _, err := h.Append(context.Background(), at, scrapes); err != nil {
+			t.Fatal(err)
+		}
+		at = at.Add(15 * time.Second)
+	}
+	gen := 0
+	settled := func() {
+		t.Helper()
+		gen++
+		for range 40 { // 10 minutes: what came before is long dropped
+			appendAt(rollout(gen, at))
+		}
+		if st := h.churnState(); st.series != 50 || st.targets != 10 || st.values != 27 {
+			t.Fatalf("holds %d series, %d targets, %d label values, want 50, 10, 27", st.series, st.targets, st.values)
+		}
+	}
+	settled()
+	before := liveHeap()
+	check := func(what string) {
+		t.Helper()
+		settled()
+		after := liveHeap()
+		runtime.KeepAlive(h)
+		if growth := int64(after) - int64(before); growth > 256<<10 {
+			t.Errorf("after %s, the History of 10 pods keeps %d KiB more than before", what, growth>>10)
+		}
+	}
+
+	for range 2000 {
+		gen++
+		appendAt(rollout(gen, at))
+	}
+	check("2,000 rollouts of 10 pods (20,000 pod names)")
+
+	func() {
+		var many []Scrape
+		for range 2000 {
+			gen++
+			many = append(many, rollout(gen, at)...)
+		}
+		for range 4 {
+			for i := range many {
+				many[i].Time = at
+				for j := range many[i].Samples {
+					many[i].Samples[j].T = at.UnixMilli()
+				}
+			}
+			appendAt(many)
+		}
+	}()
+	check("a scale-up to 20,000 pods and back to 10")
+}
