@@ -13,6 +13,9 @@ type postings struct {
 	all    []*memSeries
 	values map[string]map[string][]*memSeries
 	peak   map[string]int // by name: the most values its map held since it was made (Go maps never shrink)
+	// names is the most label names values (and peak) held since they were made: a
+	// spike of label names (an id in a label's name) left their room otherwise.
+	names int
 }
 
 func (p *postings) add(ms *memSeries) {
@@ -27,6 +30,7 @@ func (p *postings) add(ms *memSeries) {
 		if vals == nil {
 			vals = map[string][]*memSeries{}
 			p.values[l.Name] = vals
+			p.names = max(p.names, len(p.values))
 		}
 		list := vals[l.Value]
 		if list == nil {
@@ -79,6 +83,15 @@ func (p *postings) remove(gone []*memSeries) {
 			}
 			p.values[name], p.peak[name] = m, len(vals)
 		}
+	}
+	// So are the maps of label names, once far fewer names are held than they held.
+	if oversized(p.names, len(p.values)) {
+		values := make(map[string]map[string][]*memSeries, len(p.values))
+		peak := make(map[string]int, len(p.values))
+		for name, vals := range p.values {
+			values[name], peak[name] = vals, p.peak[name]
+		}
+		p.values, p.peak, p.names = values, peak, len(values)
 	}
 }
 

@@ -271,3 +271,36 @@ func TestPodChurnRoomGivenBack(t *testing.T) {
 	}()
 	check("a scale-up to 20,000 pods and back to 10")
 }
+
+// A label-name spike (an exporter that put an id in a label's name, until a rollout
+// fixed it) leaves the index's map of label names with the room of 100,000 names once
+// the retention dropped them, unless it is made anew: 6.8 MiB, for as long as the
+// process ran.
+func TestSpikeOfLabelNamesRoomGivenBack(t *testing.T) {
+	h := newHistory(t, Options{Retention: 10 * time.Minute, SeriesLimit: 1 << 20})
+	at := t0
+	appendAt := every15s(t, h, &at)
+	for range 100 {
+		appendAt(churnPod("p", "10.0.0.1", at, 2, 0))
+	}
+	before := liveHeap()
+	func() {
+		sc := churnPod("p", "10.0.0.1", at, 2, 0)
+		for i := range 100_000 {
+			sc.Samples = append(sc.Samples, Sample{Labels: labels.FromStrings("__name__", "spike", "id_"+strconv.Itoa(i), "1",
+				"instance", "10.0.0.1:8000", "namespace", "ns", "pod", "p"), T: at.UnixMilli(), V: 1})
+		}
+		appendAt(sc)
+	}()
+	for range 200 { // 50 minutes: the spike's series are long dropped
+		appendAt(churnPod("p", "10.0.0.1", at, 2, 0))
+	}
+	after := liveHeap()
+	runtime.KeepAlive(h)
+	if st := h.churnState(); st.series != 5 || st.names != 5 {
+		t.Fatalf("holds %d series and %d label names, want 5 and 5", st.series, st.names)
+	}
+	if growth := int64(after) - int64(before); growth > 1<<20 {
+		t.Errorf("the History of 5 series keeps %d KiB more than before a spike of 100,000 label names dropped 40 minutes ago", growth>>10)
+	}
+}
