@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/podscrape/podscrape/cmd/podscrape/internal/snapshot"
+	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/pod"
 )
 
@@ -40,9 +41,9 @@ type promSeries struct {
 // written, after the exposed families.
 func syntheticFamilies() []promFamily {
 	return []promFamily{
-		{name: "up", typ: typeGauge, help: "1 if the scrape of the pod succeeded, 0 if it failed."},
-		{name: "scrape_duration_seconds", typ: typeGauge, help: "Duration of the scrape of the pod in seconds."},
-		{name: "scrape_samples_scraped", typ: typeGauge, help: "Number of samples the pod exposed."},
+		{name: source.MetricUp, typ: typeGauge, help: "1 if the scrape of the pod succeeded, 0 if it failed."},
+		{name: source.MetricScrapeDuration, typ: typeGauge, help: "Duration of the scrape of the pod in seconds."},
+		{name: source.MetricScrapeSamples, typ: typeGauge, help: "Number of samples the pod exposed."},
 	}
 }
 
@@ -85,13 +86,13 @@ func promFamilies(s *snapshot.Snapshot) []promFamily {
 		for _, p := range s.Pods {
 			v := 0.0
 			switch syn.name {
-			case "up":
+			case source.MetricUp:
 				if p.Up {
 					v = 1
 				}
-			case "scrape_duration_seconds":
+			case source.MetricScrapeDuration:
 				v = p.DurationSeconds
-			case "scrape_samples_scraped":
+			case source.MetricScrapeSamples:
 				v = float64(p.Samples)
 			}
 			f.series = append(f.series, promSeries{name: syn.name, pod: p.Pod,

@@ -8,11 +8,12 @@ import (
 	"github.com/podscrape/podscrape/source/pod"
 )
 
-// The synthetic series every pod gets, which the pod status is read from.
+// The synthetic series every pod gets, which the pod status is read from: the library's
+// names, not spelled a second time.
 const (
-	seriesUp       = "up"
-	seriesDuration = "scrape_duration_seconds"
-	seriesSamples  = "scrape_samples_scraped"
+	seriesUp       = source.MetricUp
+	seriesDuration = source.MetricScrapeDuration
+	seriesSamples  = source.MetricScrapeSamples
 )
 
 // queryPrefix names the queries Register adds, apart from the user's own.
