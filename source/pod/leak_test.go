@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/podscrape/podscrape/internal/leakcheck"
+	"github.com/podscrape/podscrape/internal/localcluster"
 	"github.com/podscrape/podscrape/source"
 )
 
@@ -170,5 +171,60 @@ func TestCloseDuringARefreshLeavesNoConnection(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	leakcheck.Back(t, base, 1, 10*time.Second)
+}
+
+// TestCloseBeforeAScrapeStartsLeavesNoConnection: a source closed while its Refresh has
+// not yet sent every request (here a pod waits for the one slot of MaxConcurrentScrapes
+// 1; so does every pod of a Refresh still discovering them) keeps no connection once
+// that Refresh ends. A request sent after Close undid the transport's closing of newly
+// idle connections: the pods scraped then were kept connected, two goroutines each, for
+// the transport's 90 s idle timeout, by a source nobody uses, and so after every later
+// Refresh of a closed source (a handler still holding a replaced one).
+func TestCloseBeforeAScrapeStartsLeavesNoConnection(t *testing.T) {
+	ctx := t.Context()
+	ns := fmt.Sprintf("close-before-%d", runs.Add(1))
+	if err := cp.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	block := localcluster.NewAddressBlock()
+	ips := []string{block.Next(), block.Next()}
+	held := ips[0]
+	port, sel := servePods(t, ctx, ns, "pod", ips, func(ip string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			if ip == held {
+				entered <- struct{}{}
+				<-release
+			}
+			okPod(w, nil)
+		})
+	})
+	for i, ip := range ips {
+		if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: fmt.Sprintf("p-%d", i), Labels: sel, IP: ip, Ready: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := leakcheck.Take()
+	s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns, MetricsPort: port, MaxConcurrentScrapes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Refresh(ctx, source.RefreshSpec{})
+		done <- err
+	}()
+	<-entered // p-0 holds the slot: p-1's request is sent after Close
+	s.Close()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	leakcheck.Back(t, base, 1, 10*time.Second)
+
+	// A Refresh of the closed source keeps none either.
+	mustRefresh(t, s)
 	leakcheck.Back(t, base, 1, 10*time.Second)
 }

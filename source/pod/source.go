@@ -137,7 +137,8 @@ func (s *PodScrapingSource) Get(queryName string, params map[string]string) *sou
 // the Registerer to close unregisters them. Call it when done with a source,
 // also one whose loop a manager runs (mgr.Add(src)): until then the loop scrapes its
 // pods and it keeps its history. Refresh and Get keep working (a later Refresh dials
-// again and starts a new, empty history), but its metrics are no longer exported, and a
+// again, keeping no connection once it ends, and starts a new, empty history; a Refresh
+// in progress keeps none either), but its metrics are no longer exported, and a
 // later Start returns at once. Calling Close again does no harm: it never unregisters
 // the metrics another source of the Service uses.
 func (s *PodScrapingSource) Close() {
@@ -299,6 +300,7 @@ func (s *PodScrapingSource) scrapeAll(ctx context.Context, targets []target, job
 	if s.owners.changed(targets, time.Now(), idleConnTimeout+s.config.ScrapeTimeout) {
 		s.transport.CloseIdleConnections()
 	}
+	defer s.dropConnectionsIfClosed() // after every scrape has returned
 	pods := make([]podScrape, len(targets))
 	var wg sync.WaitGroup
 	for i := range targets {
@@ -319,4 +321,14 @@ func (s *PodScrapingSource) scrapeAll(ctx context.Context, targets []target, job
 	}
 	wg.Wait()
 	return pods
+}
+
+// dropConnectionsIfClosed closes the idle connections of a closed source once its
+// scrapes have ended: a request sent after Close makes the transport keep connections
+// idle again (Close's closing of them lasts until the next request), for idleConnTimeout
+// and a goroutine or two each, for a source nobody uses.
+func (s *PodScrapingSource) dropConnectionsIfClosed() {
+	if s.life.Err() != nil {
+		s.transport.CloseIdleConnections()
+	}
 }
