@@ -130,11 +130,12 @@ func (s *PodScrapingSource) Get(queryName string, params map[string]string) *sou
 	return s.cache.Get(source.BuildCacheKey(queryName, nil))
 }
 
-// Close stops the scrape loop and waits for it (Start returns nil, its scrape in
+// Close ends the source's share of its Service's metrics (the last source of the
+// Service on the Registerer to close unregisters them; the loop scrape Close cuts counts
+// in none), stops the scrape loop and waits for it (Start returns nil, its scrape in
 // progress cancelled, whatever Start's context), then releases the idle connections kept
 // to pods between refreshes and the history of PromQL queries (its memory: it writes no
-// file), and ends its share of its Service's metrics: the last source of the Service on
-// the Registerer to close unregisters them. Call it when done with a source,
+// file). Call it when done with a source,
 // also one whose loop a manager runs (mgr.Add(src)): until then the loop scrapes its
 // pods and it keeps its history. Refresh and Get keep working (a later Refresh dials
 // again, keeping no connection once it ends, and starts a new, empty history; a Refresh
@@ -142,10 +143,12 @@ func (s *PodScrapingSource) Get(queryName string, params map[string]string) *sou
 // later Start returns at once. Calling Close again does no harm: it never unregisters
 // the metrics another source of the Service uses.
 func (s *PodScrapingSource) Close() {
+	// First: the loop's scrape that Close cuts is no failure of the Service's pods, and
+	// its metrics may go on in a replacement's.
+	s.metrics.unregister()
 	s.kill()
 	s.loop.wait()
 	s.transport.CloseIdleConnections()
-	s.metrics.unregister()
 	_ = s.closeHistory() // an in-memory history's Close never fails
 }
 
