@@ -180,7 +180,9 @@ func (s *PodScrapingSource) historyNeeds() (*history.History, storedNames, error
 		if err != nil {
 			return nil, storedNames{}, fmt.Errorf("service %s: %w", s.serviceKey(), err)
 		}
-		h.store = store
+		// A new history holds nothing: the books of one Close let go are not its.
+		h.store, h.since = store, storedSince{}
+		h.before, h.beforeUntil = nil, time.Time{}
 	}
 	if key != h.key {
 		needs := storedNames{names: map[string]struct{}{}}
@@ -271,7 +273,7 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 		// time is a gap, as a refresh that failed as a whole is, and the scrape after it
 		// holds the window alone. (One with no pod at all, a Service scaled to zero, is
 		// a scrape: of nothing.)
-		if s.history.store == store {
+		if s.history.booksOf(store) {
 			if st.SteppedBack > 0 {
 				s.history.since = storedSince{}
 				s.history.before, s.history.beforeUntil = before, at.Add(s.retention())
@@ -298,7 +300,7 @@ func (s *PodScrapingSource) heldBefore(store *history.History, at time.Time) []l
 	h := &s.history
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.store != store || !at.Before(h.beforeUntil) {
+	if !h.booksOf(store) || !at.Before(h.beforeUntil) {
 		return nil
 	}
 	return h.before
@@ -351,19 +353,22 @@ func (r refusal) of(expr string) error {
 	return nil
 }
 
-// closeHistory releases the history's memory and directory.
-func (s *PodScrapingSource) closeHistory() error {
+// closeHistory lets the history go: its memory is released once no Refresh in progress
+// reads it. It is not closed, which would fail those Refreshes' PromQL results with
+// "history closed" (a reconcile holding a source its replacement's Close raced); its
+// books (since, before) stay theirs until a later Refresh makes a new history.
+func (s *PodScrapingSource) closeHistory() {
 	h := &s.history
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.store == nil {
-		return nil
-	}
-	err := h.store.Close()
 	h.store = nil
-	h.key = ""
-	h.since = storedSince{}
-	return err
+}
+
+// booksOf reports whether h's books (since, before) are of store: the history of the
+// source, or, after Close let it go and before a new one was made, the one let go, which
+// Refreshes in progress at Close still store in and read. h.mu must be held.
+func (h *promHistory) booksOf(store *history.History) bool {
+	return store == h.store || h.store == nil
 }
 
 // HistorySpan returns the times of the oldest and newest scrapes the history of PromQL
@@ -391,7 +396,7 @@ func (s *PodScrapingSource) coverage(store *history.History) coverage {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	retention := s.retention()
-	if h.store != store {
+	if !h.booksOf(store) {
 		return coverage{oldest: oldest, retention: retention}
 	}
 	return coverage{oldest: oldest, since: h.since.clone(), retention: retention}

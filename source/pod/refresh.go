@@ -9,6 +9,7 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/podscrape/podscrape/internal/flight"
+	"github.com/podscrape/podscrape/internal/history"
 	"github.com/podscrape/podscrape/internal/leftout"
 	"github.com/podscrape/podscrape/source"
 )
@@ -29,10 +30,11 @@ type refreshOutcome struct {
 	results map[string]*source.MetricResult // by query name, for every caller's queries
 
 	// For PromQL queries, evaluated per caller on the history (see evalPromQL):
-	evalAt  time.Time // the newest scrape's start (or where the history stored it): the instant the queries run at
-	podErr  error     // the failed pods' errors: their series are stale, so aggregations miss them
-	refused refusal   // what the history refused of this scrape
-	err     error     // the refresh's error, for answers taken from the scrape loop's last run
+	store   *history.History // the history the scrape was stored in, nil when none: what the queries read
+	evalAt  time.Time        // the newest scrape's start (or where the history stored it): the instant the queries run at
+	podErr  error            // the failed pods' errors: their series are stale, so aggregations miss them
+	refused refusal          // what the history refused of this scrape
+	err     error            // the refresh's error, for answers taken from the scrape loop's last run
 
 	unready []unreadyPod // pods that answered before, no longer scraped: not Ready, or finished (see answeredPods)
 }
@@ -106,6 +108,7 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 	if store, _, err := s.historyNeeds(); err == nil && store != nil {
 		// A refresh in the same millisecond as the one before (a clock that does not
 		// move) is stored a millisecond later: its queries run there.
+		out.store = store
 		out.refused, out.evalAt = s.appendHistory(ctx, store, sel.hist, pods, out.evalAt)
 	}
 	progress.stage.Store(stageDone)
@@ -142,7 +145,7 @@ func (r refresher) Finish(key *selection, out refreshOutcome, err error) (refres
 			errs = append(errs, pods[i].err)
 		}
 	}
-	done := refreshOutcome{sel: out.sel, results: results, evalAt: out.evalAt, podErr: errors.Join(errs...), refused: out.refused, unready: out.unready}
+	done := refreshOutcome{sel: out.sel, results: results, store: out.store, evalAt: out.evalAt, podErr: errors.Join(errs...), refused: out.refused, unready: out.unready}
 	if len(pods) > 0 && len(errs) == len(pods) {
 		done.err = fmt.Errorf("refresh service %s: %w (%d %s): %w",
 			s.serviceKey(), ErrAllPodsFailed, len(pods), leftout.Pods(len(pods)), done.podErr)

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/podscrape/podscrape/internal/leakcheck"
 	"github.com/podscrape/podscrape/internal/localcluster"
 	"github.com/podscrape/podscrape/source"
 )
@@ -148,4 +150,116 @@ func TestReplacedSourceCountsNoFailureInItsReplacementsMetrics(t *testing.T) {
 	if v := rs["queue"].Values; len(v) == 0 || v[0].Labels["port"] != "b" {
 		t.Errorf("the replacement's queue: %v, want the sample of port b", v)
 	}
+}
+
+// TestVariantChurnNeverMixesSources: a variant's source is rebuilt again and again (its
+// port changing at each reconcile, in SourceRegistry.Update's order), sometimes removed
+// and added back under its name, while readers Refresh and Get whatever source the
+// registry holds for it at that moment, closed or not. Every answer is one source's: a
+// metric-name result holds one port's sample, sum(queue) over one source's history is
+// 3 (two sources' scrapes in one history would make it 6), and no read fails. Once the
+// last source is closed, nothing of them is left running and the Service's metrics are
+// gone from the Registerer.
+func TestVariantChurnNeverMixesSources(t *testing.T) {
+	a, b := twoPortPod(t, func(port string, w http.ResponseWriter, _ *http.Request) { answerQueue(port, w) })
+	reg := prometheus.NewRegistry()
+	key := a.ServiceNamespace + "/" + a.ServiceName
+	base := leakcheck.Take()
+	build := func(cfg PodScrapingSourceConfig) *PodScrapingSource {
+		t.Helper()
+		cfg.Registerer, cfg.ScrapeInterval = reg, 20*time.Millisecond
+		s, err := NewPodScrapingSource(t.Context(), cp.Client, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.QueryList().MustRegister(source.QueryTemplate{Name: "queue", Type: source.QueryTypeMetricName, Template: "queue"})
+		s.QueryList().MustRegister(source.QueryTemplate{Name: "load", Type: source.QueryTypePromQL, Template: "sum(queue)"})
+		return s
+	}
+	var loops sync.WaitGroup
+	run := func(s *PodScrapingSource) {
+		loops.Go(func() {
+			if err := s.Start(t.Context()); err != nil {
+				t.Errorf("Start: %v", err)
+			}
+		})
+	}
+	registry := source.NewSourceRegistry()
+	current := build(a)
+	run(current)
+	registry.MustRegister("variant-1", current)
+
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	var reads atomic.Int64
+	for range 4 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s := registry.Get("variant-1")
+				if s == nil {
+					continue // removed for now
+				}
+				rs, err := s.Refresh(t.Context(), source.RefreshSpec{Queries: []string{"queue", "load"}})
+				if err != nil {
+					t.Errorf("Refresh: %v", err)
+					return
+				}
+				reads.Add(1)
+				if v := rs["queue"].Values; len(v) != 2 || v[0].Labels["port"] == "" {
+					t.Errorf("queue: %v, want one port's sample and the pod's up", v)
+					return
+				}
+				if got := rs["load"].FirstValue().Value; got != 3 || rs["load"].Error != nil {
+					t.Errorf("sum(queue): %v (%v), want 3: one source's pod", got, rs["load"].Error)
+					return
+				}
+				if c := s.Get("queue", nil); c != nil && len(c.Result.Values) != 2 {
+					t.Errorf("Get(queue): %v, want one port's sample and the pod's up", c.Result.Values)
+					return
+				}
+			}
+		})
+	}
+	for round := range 20 {
+		cfg := a
+		if round%2 == 0 {
+			cfg = b
+		}
+		next := build(cfg)
+		run(next)
+		if round%5 == 4 { // removed, closed, added back under its name
+			if err := registry.Unregister("variant-1"); err != nil {
+				t.Fatal(err)
+			}
+			current.Close()
+			registry.MustRegister("variant-1", next)
+		} else {
+			if err := registry.Update("variant-1", next); err != nil {
+				t.Fatal(err)
+			}
+			current.Close()
+		}
+		current = next
+		want := reads.Load() + 4
+		deadline := time.Now().Add(10 * time.Second)
+		for reads.Load() < want && !t.Failed() {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the readers answered %d reads in 10s, want 4", round, reads.Load()-want+4)
+			}
+			time.Sleep(time.Millisecond) // polling the readers' progress, with a deadline
+		}
+	}
+	close(stop)
+	readers.Wait()
+	current.Close()
+	loops.Wait()
+	if n, _ := serviceSeries(t, reg, key, ""); n != 0 {
+		t.Errorf("%d series of %s left on the Registerer once its last source closed", n, key)
+	}
+	leakcheck.Back(t, base, 1, 10*time.Second)
 }

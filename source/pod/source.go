@@ -134,8 +134,9 @@ func (s *PodScrapingSource) Get(queryName string, params map[string]string) *sou
 // Service on the Registerer to close unregisters them; the loop scrape Close cuts counts
 // in none), stops the scrape loop and waits for it (Start returns nil, its scrape in
 // progress cancelled, whatever Start's context), then releases the idle connections kept
-// to pods between refreshes and the history of PromQL queries (its memory: it writes no
-// file). Call it when done with a source,
+// to pods between refreshes and lets go of the history of PromQL queries (its memory,
+// once no Refresh in progress reads it: a Refresh in progress at Close answers from it as
+// if Close had come after; it writes no file). Call it when done with a source,
 // also one whose loop a manager runs (mgr.Add(src)): until then the loop scrapes its
 // pods and it keeps its history. Refresh and Get keep working (a later Refresh dials
 // again, keeping no connection once it ends, and starts a new, empty history; a Refresh
@@ -149,7 +150,7 @@ func (s *PodScrapingSource) Close() {
 	s.kill()
 	s.loop.wait()
 	s.transport.CloseIdleConnections()
-	_ = s.closeHistory() // an in-memory history's Close never fails
+	s.closeHistory()
 }
 
 // Refresh discovers the Service's ready pods, scrapes them concurrently, caches the
@@ -235,6 +236,11 @@ func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec
 		}
 	}
 	if promql := promQLOf(queries); len(promql) > 0 {
+		if out.store != nil {
+			// The history the scrape was stored in: another than the one found above
+			// when Close let that go meanwhile (a later Refresh starts a new one).
+			store, storeErr = out.store, nil
+		}
 		incomplete := out.podErr
 		if err != nil {
 			incomplete = err
