@@ -1,0 +1,274 @@
+package pod
+
+import (
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+
+	"github.com/podscrape/podscrape/internal/leakcheck"
+	"github.com/podscrape/podscrape/internal/localcluster"
+	"github.com/podscrape/podscrape/source"
+)
+
+// manyVariants serves variants Services of podsEach pods each in a namespace of its own
+// (the Service vN, its pods vN-0, vN-1, ...), every pod answering body and calling seen,
+// when set, with its Service's name at each request, and returns the namespace and
+// their source configs (no clock set).
+func manyVariants(t *testing.T, variants, podsEach int, body func(svc string) string, seen func(svc string)) (string, []PodScrapingSourceConfig) {
+	t.Helper()
+	ctx := t.Context()
+	ns := fmt.Sprintf("many-small-%d", runs.Add(1))
+	if err := cp.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	block := localcluster.NewAddressBlock()
+	configs := make([]PodScrapingSourceConfig, variants)
+	for v := range variants {
+		svc := fmt.Sprintf("v%d", v)
+		ips := make([]string, podsEach)
+		for i := range ips {
+			ips[i] = block.Next()
+		}
+		text := body(svc)
+		port, sel := servePods(t, ctx, ns, svc, ips, func(string) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				if seen != nil {
+					seen(svc)
+				}
+				w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+				_, _ = w.Write([]byte(text))
+			})
+		})
+		for i, ip := range ips {
+			if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: fmt.Sprintf("%s-%d", svc, i), Labels: sel, IP: ip, Ready: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		configs[v] = PodScrapingSourceConfig{ServiceName: svc, ServiceNamespace: ns, MetricsPort: port}
+	}
+	return ns, configs
+}
+
+// variantBody is a small vLLM-like exposition naming its Service, so a result that mixed
+// two sources' data would show it.
+func variantBody(svc string) string {
+	return fmt.Sprintf("# TYPE queue gauge\nqueue{variant=%q} 3\n# TYPE requests counter\nrequests_total{variant=%q} 10\n", svc, svc)
+}
+
+// TestManySmallSourcesLeaveNothingOnceClosed: the autoscaler's controller holds one
+// source per model variant (100 here, of 2 pods each) in a SourceRegistry, on the
+// manager's cached client and Registerer, each with its scrape loop run by the manager
+// and PromQL and metric-name queries refreshed. Once every variant is dropped (removed
+// from the registry and closed), nothing of them stays: their goroutines have ended,
+// every connection to their pods is closed on both ends, no podscrape_ series is left on
+// the Registerer, and the live heap is back near where it was before them.
+func TestManySmallSourcesLeaveNothingOnceClosed(t *testing.T) {
+	const variants, podsEach = 100, 2
+	var requests atomic.Int64
+	ns, configs := manyVariants(t, variants, podsEach, variantBody, func(string) { requests.Add(1) })
+	mgr := newManager(t, cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}})
+	startManager(t, mgr)
+	reg := prometheus.NewRegistry()
+	queries := []source.QueryTemplate{
+		{Name: "load", Type: source.QueryTypePromQL, Template: `sum(queue) + sum(rate(requests_total[1m]))`},
+		{Name: "queue", Type: source.QueryTypeMetricName, Template: "queue"},
+	}
+	build := func(cfg PodScrapingSourceConfig) *PodScrapingSource {
+		cfg.Registerer = reg
+		cfg.ScrapeInterval = 500 * time.Millisecond
+		s, err := NewPodScrapingSource(t.Context(), mgr.GetClient(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range queries {
+			s.QueryList().MustRegister(q)
+		}
+		return s
+	}
+	// The informers, the API client's connections and the pods' listeners exist
+	// before the baseline: a warm-up source reads them once.
+	warm := build(configs[0])
+	mustRefresh(t, warm)
+	warm.Close()
+	base := leakcheck.Take()
+	heapBase := liveHeap()
+
+	registry := source.NewSourceRegistry()
+	for _, cfg := range configs {
+		s := build(cfg)
+		if err := mgr.Add(s); err != nil {
+			t.Fatal(err)
+		}
+		registry.MustRegister(cfg.ServiceName, s)
+	}
+	// Every loop scrapes its pods at least twice, and each source answers 3 Refreshes.
+	deadline := time.Now().Add(60 * time.Second)
+	for requests.Load() < 2*variants*podsEach {
+		if time.Now().After(deadline) {
+			t.Fatalf("the loops made %d requests in 60s, want %d", requests.Load(), 2*variants*podsEach)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the pods' requests, with a deadline
+	}
+	for range 3 {
+		for _, name := range registry.List() {
+			rs, err := registry.Get(name).Refresh(t.Context(), source.RefreshSpec{})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			for _, v := range rs["queue"].Values {
+				if got := v.Labels["variant"]; v.Labels["__name__"] == "queue" && got != name {
+					t.Fatalf("%s: a sample of variant %s in its result", name, got)
+				}
+			}
+		}
+	}
+	held := runtime.NumGoroutine() - base.Goroutines
+	heapHeld := int64(liveHeap()) - int64(heapBase)
+	t.Logf("%d sources of %d pods: %d goroutines (%.1f each), live heap %d KiB (%.1f KiB each)",
+		variants, podsEach, held, float64(held)/variants, heapHeld>>10, float64(heapHeld)/1024/variants)
+
+	for _, name := range registry.List() {
+		s := registry.Get(name)
+		if err := registry.Unregister(name); err != nil {
+			t.Fatal(err)
+		}
+		s.(*PodScrapingSource).Close()
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if strings.HasPrefix(f.GetName(), "podscrape_") {
+			t.Errorf("%s still on the Registerer (%d series) once every source is closed", f.GetName(), len(f.GetMetric()))
+		}
+	}
+	leakcheck.Back(t, base, 5, 10*time.Second)
+	registry = nil
+	// The bound leaves room for the API client's and the manager's own allocations
+	// meanwhile; one object of 40 KB kept per source would pass it.
+	if after := int64(liveHeap()) - int64(heapBase); after > 4<<20 {
+		t.Errorf("live heap %d KiB over its baseline once every source is closed and dropped, want under 4 MiB (%d KiB while they ran)",
+			after>>10, heapHeld>>10)
+	}
+}
+
+// TestHungVariantDelaysNoOtherVariant: one variant's pod stops answering (it holds every
+// request until released; its ScrapeTimeout is 30 s) beside healthy variants, all on
+// one manager's cached client and Registerer, each with its loop run by the manager.
+// While the hung variant's loop scrape and a Refresh of it wait for its pod, every
+// healthy variant's loop keeps scraping at its interval (5 scrapes each, none more than
+// 2 s after the one before, where waiting on the hung variant would take 30 s), and the
+// healthy variants' Refresh and Get answer: nothing shared serialises the sources.
+func TestHungVariantDelaysNoOtherVariant(t *testing.T) {
+	const healthy, interval = 5, 100 * time.Millisecond
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	hungCfg := startHandlerPod(t, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	var releasing sync.Once
+	free := func() { releasing.Do(func() { close(release) }) }
+	t.Cleanup(free)   // before the pod's server closes, also when the test fails
+	var mu sync.Mutex // protects scrapes
+	scrapes := map[string][]time.Time{}
+	ns, configs := manyVariants(t, healthy, 1, variantBody, func(svc string) {
+		mu.Lock()
+		defer mu.Unlock()
+		scrapes[svc] = append(scrapes[svc], time.Now())
+	})
+	mgr := newManager(t, cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}, hungCfg.ServiceNamespace: {}}})
+	startManager(t, mgr)
+	reg := prometheus.NewRegistry()
+	start := func(cfg PodScrapingSourceConfig) *PodScrapingSource {
+		cfg.Registerer, cfg.ScrapeInterval = reg, interval
+		s, err := NewPodScrapingSource(t.Context(), mgr.GetClient(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		s.QueryList().MustRegister(source.QueryTemplate{Name: "load", Type: source.QueryTypePromQL, Template: `sum(queue)`})
+		s.QueryList().MustRegister(source.QueryTemplate{Name: "queue", Type: source.QueryTypeMetricName, Template: "queue"})
+		if err := mgr.Add(s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	hungCfg.ScrapeTimeout, hungCfg.ScrapeInterval = 30*time.Second, 0
+	hung := start(hungCfg)
+	hungRefresh := make(chan error, 1)
+	go func() {
+		_, err := hung.Refresh(t.Context(), source.RefreshSpec{})
+		hungRefresh <- err
+	}()
+	<-entered // the hung variant's Refresh waits for its pod from here until released
+	mu.Lock()
+	clear(scrapes)
+	mu.Unlock()
+	sources := make([]*PodScrapingSource, 0, healthy)
+	for _, cfg := range configs {
+		sources = append(sources, start(cfg))
+	}
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		least := len(scrapes[configs[0].ServiceName])
+		for _, cfg := range configs {
+			least = min(least, len(scrapes[cfg.ServiceName]))
+		}
+		mu.Unlock()
+		if least >= 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a healthy variant's loop scraped %d times in 20s beside the hung one, want 5", least)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the pods' scrapes, with a deadline
+	}
+	for _, s := range sources {
+		rs, err := s.Refresh(t.Context(), source.RefreshSpec{})
+		if err != nil {
+			t.Fatalf("%s: %v", s.serviceKey(), err)
+		}
+		if got := rs["load"].FirstValue().Value; got != 3 {
+			t.Errorf("%s: sum(queue) %v, want 3", s.serviceKey(), got)
+		}
+		if s.Get("queue", nil) == nil || s.Get("load", nil) == nil {
+			t.Errorf("%s: Get found nothing after its Refresh", s.serviceKey())
+		}
+	}
+	select {
+	case err := <-hungRefresh:
+		t.Fatalf("the hung variant's Refresh ended (%v) before its pod was released: the test proves nothing", err)
+	default:
+	}
+	mu.Lock()
+	for svc, at := range scrapes {
+		for i := 1; i < len(at); i++ {
+			if gap := at[i].Sub(at[i-1]); gap > 2*time.Second {
+				t.Errorf("%s: scraped %v after the scrape before (interval %v) beside the hung variant", svc, gap, interval)
+			}
+		}
+	}
+	mu.Unlock()
+	free()
+	if err := <-hungRefresh; err != nil {
+		t.Fatal(err)
+	}
+}
