@@ -209,7 +209,7 @@ func TestHungVariantDelaysNoOtherVariant(t *testing.T) {
 		}
 		return s
 	}
-	hungCfg.ScrapeTimeout, hungCfg.ScrapeInterval = 30*time.Second, 0
+	hungCfg.ScrapeTimeout = 30 * time.Second
 	hung := start(hungCfg)
 	hungRefresh := make(chan error, 1)
 	go func() {
