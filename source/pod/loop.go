@@ -19,22 +19,34 @@ var ErrAlreadyStarted = errors.New("scrape loop already running")
 // loopState is the background scrape loop's state, and the last refresh it can answer
 // PromQL queries from.
 type loopState struct {
-	mu         sync.Mutex // protects running, stopped, last, finishedAt
+	mu         sync.Mutex // protects running, stopped, last, finishedAt, closed
 	running    bool
 	stopped    chan struct{}   // closed when the running loop's Start returns
 	last       *refreshOutcome // the newest finished refresh, loop's or caller's
 	finishedAt time.Time
+	closed     bool // the source was closed: no loop runs again, so last is never read
 	clock      clock.PassiveClock
 }
 
-// finished records the newest finished refresh.
+// finished records the newest finished refresh, unless the source was closed.
 func (l *loopState) finished(out *refreshOutcome) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
 	l.last = out
 	if l.clock != nil {
 		l.finishedAt = l.clock.Now()
 	}
+}
+
+// close forgets the last refresh for good: a closed source's loop never runs again, and
+// the refresh holds the history Close let go.
+func (l *loopState) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed, l.last = true, nil
 }
 
 // wait returns when the loop running, if any, has stopped.

@@ -2,6 +2,7 @@ package pod
 
 import (
 	"hash/maphash"
+	"sync/atomic"
 
 	"github.com/podscrape/podscrape/internal/exposition"
 )
@@ -23,6 +24,7 @@ func (p *pooledParser) keep(name, family string) bool {
 // reallocated per scrape. A sync.Pool would be emptied by every other GC, which a large
 // refresh triggers itself.
 type parserPool struct {
+	closed      atomic.Bool // the source was closed: parsers are no longer kept
 	free        chan *pooledParser
 	seed        maphash.Seed // every parser's HashSeed: series caches key by Sample.Hash
 	interner    *exposition.Interner
@@ -53,8 +55,25 @@ func (pp *parserPool) get(sel *selection) *pooledParser {
 
 func (pp *parserPool) put(p *pooledParser) {
 	p.sel, p.metadata = nil, nil
+	if pp.closed.Load() {
+		return // a closed source's Refresh: its buffers go with it
+	}
 	select {
 	case pp.free <- p:
 	default:
+	}
+}
+
+// close lets the kept parsers go, and those in use when they are put back: a closed
+// source keeps none of their buffers (about 150 KB each), also while its caller still
+// holds it. A Refresh of the closed source makes its own.
+func (pp *parserPool) close() {
+	pp.closed.Store(true)
+	for {
+		select {
+		case <-pp.free:
+		default:
+			return
+		}
 	}
 }

@@ -136,7 +136,8 @@ func (s *PodScrapingSource) Get(queryName string, params map[string]string) *sou
 // progress cancelled, whatever Start's context), then releases the idle connections kept
 // to pods between refreshes and lets go of the history of PromQL queries (its memory,
 // once no Refresh in progress reads it: a Refresh in progress at Close answers from it as
-// if Close had come after; it writes no file). Call it when done with a source,
+// if Close had come after; it writes no file) and the parsers kept for reuse, so that a
+// closed source still held keeps little more than its cached results. Call it when done with a source,
 // also one whose loop a manager runs (mgr.Add(src)): until then the loop scrapes its
 // pods and it keeps its history. Refresh and Get keep working (a later Refresh dials
 // again, keeping no connection once it ends, and starts a new, empty history; a Refresh
@@ -149,8 +150,10 @@ func (s *PodScrapingSource) Close() {
 	s.metrics.unregister()
 	s.kill()
 	s.loop.wait()
+	s.loop.close()
 	s.transport.CloseIdleConnections()
 	s.closeHistory()
+	s.parsers.close()
 }
 
 // Refresh discovers the Service's ready pods, scrapes them concurrently, caches the
