@@ -284,3 +284,37 @@ func TestHungVariantDelaysNoOtherVariant(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestClosedSourceHeldKeepsNoSeriesCaches: ScrapeSeries keeps each pod's series labels
+// for its next scrape (serve's use). A closed source still held kept them, as large as
+// its pods' expositions, for nothing: Close now lets them go.
+func TestClosedSourceHeldKeepsNoSeriesCaches(t *testing.T) {
+	var body strings.Builder
+	body.WriteString("# TYPE m gauge\n")
+	for i := range 5000 {
+		fmt.Fprintf(&body, "m{series=\"s-%d\",model=\"model-%d\"} %d\n", i, i, i)
+	}
+	text := body.String()
+	cfg := startHandlerPod(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = w.Write([]byte(text))
+	}))
+	base := liveHeap()
+	s, err := NewPodScrapingSource(t.Context(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := s.ScrapeSeries(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := int64(liveHeap()) - int64(base)
+	s.Close()
+	held := int64(liveHeap()) - int64(base)
+	t.Logf("open %d KiB, closed and held %d KiB", open>>10, held>>10)
+	if held > open/4 {
+		t.Errorf("a closed source still held keeps %d KiB of the %d KiB it held open, want under a quarter", held>>10, open>>10)
+	}
+	runtime.KeepAlive(s)
+}

@@ -26,13 +26,15 @@ func (p *pooledParser) keep(name, family string) bool {
 type parserPool struct {
 	closed      atomic.Bool // the source was closed: parsers are no longer kept
 	free        chan *pooledParser
-	seed        maphash.Seed // every parser's HashSeed: series caches key by Sample.Hash
-	interner    *exposition.Interner
+	seed        maphash.Seed                        // every parser's HashSeed: series caches key by Sample.Hash
+	interner    atomic.Pointer[exposition.Interner] // nil once closed: parsers made then intern nothing
 	sampleLimit int
 }
 
 func newParserPool(size int, interner *exposition.Interner, sampleLimit int) *parserPool {
-	return &parserPool{free: make(chan *pooledParser, size), seed: maphash.MakeSeed(), interner: interner, sampleLimit: sampleLimit}
+	pp := &parserPool{free: make(chan *pooledParser, size), seed: maphash.MakeSeed(), sampleLimit: sampleLimit}
+	pp.interner.Store(interner)
+	return pp
 }
 
 func (pp *parserPool) get(sel *selection) *pooledParser {
@@ -42,7 +44,7 @@ func (pp *parserPool) get(sel *selection) *pooledParser {
 	default:
 		p = &pooledParser{}
 		p.Parser = exposition.NewParser(exposition.Options{
-			Interner:    pp.interner,
+			Interner:    pp.interner.Load(),
 			HashSeed:    pp.seed,
 			Keep:        p.keep,
 			SampleLimit: pp.sampleLimit,
@@ -64,11 +66,13 @@ func (pp *parserPool) put(p *pooledParser) {
 	}
 }
 
-// close lets the kept parsers go, and those in use when they are put back: a closed
-// source keeps none of their buffers (about 150 KB each), also while its caller still
-// holds it. A Refresh of the closed source makes its own.
+// close lets the kept parsers go, and those in use when they are put back, and the
+// interner they share: a closed source keeps none of their buffers (about 150 KB each)
+// nor its label strings, also while its caller still holds it. A Refresh of the closed
+// source makes its own parsers, which intern nothing.
 func (pp *parserPool) close() {
 	pp.closed.Store(true)
+	pp.interner.Store(nil)
 	for {
 		select {
 		case <-pp.free:

@@ -136,8 +136,9 @@ func (s *PodScrapingSource) Get(queryName string, params map[string]string) *sou
 // progress cancelled, whatever Start's context), then releases the idle connections kept
 // to pods between refreshes and lets go of the history of PromQL queries (its memory,
 // once no Refresh in progress reads it: a Refresh in progress at Close answers from it as
-// if Close had come after; it writes no file) and the parsers kept for reuse, so that a
-// closed source still held keeps little more than its cached results. Call it when done with a source,
+// if Close had come after; it writes no file), the parsers kept for reuse and each pod's
+// series kept for its next scrape, so that a closed source still held keeps little more
+// than its cached results. Call it when done with a source,
 // also one whose loop a manager runs (mgr.Add(src)): until then the loop scrapes its
 // pods and it keeps its history. Refresh and Get keep working (a later Refresh dials
 // again, keeping no connection once it ends, and starts a new, empty history; a Refresh
@@ -154,6 +155,9 @@ func (s *PodScrapingSource) Close() {
 	s.transport.CloseIdleConnections()
 	s.closeHistory()
 	s.parsers.close()
+	// Kept for each pod's next scrape, as large as its exposition: none comes.
+	s.seriesCaches.keep(nil)
+	s.points.keep(nil)
 }
 
 // Refresh discovers the Service's ready pods, scrapes them concurrently, caches the
