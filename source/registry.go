@@ -50,7 +50,10 @@ func (r *SourceRegistry) MustRegister(name string, s MetricsSource) {
 // idempotent form of Register, for a reconciler that rebuilds a source when its object
 // changes. It refuses an empty name and a nil source, as Register does. The replaced source is not closed:
 // a caller that owns it (a *pod.PodScrapingSource holds idle connections and metric
-// registrations) Gets it first and closes it after Update returns.
+// registrations) Gets it first and closes it after Update returns. Get and Update are
+// two steps: rebuilds of one name must not run at once (a controller-runtime reconciler
+// never reconciles one object in two workers at once), or a source one of them replaced
+// between the other's Get and Update is never closed, its scrape loop running on.
 func (r *SourceRegistry) Update(name string, s MetricsSource) error {
 	if name == "" {
 		return fmt.Errorf("update source: name is empty")
