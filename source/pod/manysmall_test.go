@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/podscrape/podscrape/internal/leakcheck"
@@ -18,8 +20,8 @@ import (
 	"github.com/podscrape/podscrape/source"
 )
 
-// manyVariants serves variants Services of podsEach pods each in a namespace of its own
-// (the Service vN, its pods vN-0, vN-1, ...), every pod answering body and calling seen,
+// manyVariants serves variants headless Services of podsEach pods each in a namespace of
+// its own (the Service vN, its pods vN-0, vN-1, ...), every pod answering body and calling seen,
 // when set, with its Service's name at each request, and returns the namespace and
 // their source configs (no clock set).
 func manyVariants(t *testing.T, variants, podsEach int, body func(svc string) string, seen func(svc string)) (string, []PodScrapingSourceConfig) {
@@ -38,7 +40,7 @@ func manyVariants(t *testing.T, variants, podsEach int, body func(svc string) st
 			ips[i] = block.Next()
 		}
 		text := body(svc)
-		port, sel := servePods(t, ctx, ns, svc, ips, func(string) http.Handler {
+		servers, err := localcluster.ServeAll(ips, func(string) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				if seen != nil {
 					seen(svc)
@@ -47,6 +49,26 @@ func manyVariants(t *testing.T, variants, podsEach int, body func(svc string) st
 				_, _ = w.Write([]byte(text))
 			})
 		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			for _, srv := range servers {
+				_ = srv.Close()
+			}
+		})
+		port := int32(servers[0].Port)
+		sel := map[string]string{"app": svc}
+		// Headless: a ClusterIP each would take 100 of the 254 of the test API server's
+		// range (10.0.0.0/24), which the package's other tests share.
+		service := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: svc},
+			Spec: corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Selector: sel,
+				Ports: []corev1.ServicePort{{Name: "metrics", Port: port, Protocol: corev1.ProtocolTCP}}},
+		}
+		if err := cp.Client.Create(ctx, service); err != nil {
+			t.Fatal(err)
+		}
 		for i, ip := range ips {
 			if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: fmt.Sprintf("%s-%d", svc, i), Labels: sel, IP: ip, Ready: true}); err != nil {
 				t.Fatal(err)
