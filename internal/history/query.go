@@ -3,7 +3,9 @@ package history
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
+	"weak"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
@@ -17,8 +19,39 @@ type engine struct {
 	opts promql.QueryOpts
 }
 
+// engineKey is what an engine's answers depend on among a history's Options.
+type engineKey struct {
+	maxSamples        int
+	timeout, lookback time.Duration
+}
+
+// engines are the engines in use, by their options: histories with the same options
+// share one. An engine holds no state of the storage it reads (the history passes its
+// own to each query) and runs queries concurrently, but it costs about 290 KB (its
+// query-timing summaries), and a controller holds a history per model variant. Held
+// weakly: an engine no history uses any more is collected.
+var engines struct {
+	sync.Mutex
+	m map[engineKey]weak.Pointer[engine]
+}
+
+// newEngine is the engine for o, shared with every history of the same options.
 func newEngine(o Options) *engine {
-	return &engine{
+	k := engineKey{maxSamples: o.MaxSamples, timeout: o.QueryTimeout, lookback: o.LookbackDelta}
+	engines.Lock()
+	defer engines.Unlock()
+	if e := engines.m[k].Value(); e != nil {
+		return e
+	}
+	if engines.m == nil {
+		engines.m = map[engineKey]weak.Pointer[engine]{}
+	}
+	for key, p := range engines.m {
+		if p.Value() == nil {
+			delete(engines.m, key)
+		}
+	}
+	e := &engine{
 		Engine: promql.NewEngine(promql.EngineOpts{
 			MaxSamples:    o.MaxSamples,
 			Timeout:       o.QueryTimeout,
@@ -31,6 +64,8 @@ func newEngine(o Options) *engine {
 		}),
 		opts: promql.NewPrometheusQueryOpts(false, o.LookbackDelta, nil),
 	}
+	engines.m[k] = weak.Make(e)
+	return e
 }
 
 // DefaultSubqueryStep is the step of a subquery that gives none ([5m:]): Prometheus'
