@@ -92,6 +92,17 @@ func (c storedSince) gapInSteps(w history.Window, end, start time.Time) (after t
 	return w.GapInSteps(c.appends, end, start)
 }
 
+// before returns the latest append before t, or the zero time when none is kept. The
+// samples of the scrape appended at t are all after it: refreshes never overlap, and a
+// pod's samples are at its own scrape, which may start before t (t is the last pod's) and
+// is stored in whole milliseconds.
+func (c storedSince) before(t time.Time) time.Time {
+	if i := sort.Search(len(c.appends), func(j int) bool { return !c.appends[j].Before(t) }); i > 0 {
+		return c.appends[i-1]
+	}
+	return time.Time{}
+}
+
 // after returns the index of the first append after t (len(appends) when none is).
 func (c storedSince) after(t time.Time) int {
 	return sort.Search(len(c.appends), func(j int) bool { return c.appends[j].After(t) })
@@ -245,7 +256,10 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		if r.Pairs && r.Range > 0 && c.pairs != nil {
 			from := end.Add(-r.Reach)
 			if from.Before(start) {
-				from = start.Add(-time.Nanosecond)
+				// From the append before start: start is where its scrape was stored
+				// (its last pod's scrape, to the nanosecond), its samples are at their
+				// pods' scrapes (in whole milliseconds), from its refresh's start on.
+				from = c.since.before(start)
 			}
 			var fits func(a, b int64) bool
 			if len(w.Subqueries) > 0 {
