@@ -26,7 +26,8 @@ type QueryError struct {
 	// Query is the registered query name.
 	Query string
 	// Expr is the PromQL expression sent, params filled in; empty when filling failed
-	// (then Err is source.FillTemplate's error: a missing param, a value refused).
+	// (then Err is source.FillTemplate's error: a missing param, a value refused) or
+	// the query has no expression (a metric-name query of the pod source's all_metrics).
 	Expr string
 	// Attempts is how many requests were sent: more than 1 after transient failures; 0
 	// when none was sent or the caller gave up waiting for a request another shared.
@@ -89,10 +90,19 @@ func serverMessage(err error) string {
 	return body.ErrorType + ": " + body.Error
 }
 
+// allMetrics is the Template of the pod source's query of every sample of every pod
+// (source/pod.AllMetricsQuery), which a server cannot answer.
+const allMetrics = "all_metrics"
+
 // expression returns q's PromQL: the template filled with params, or a selector of the
-// metric name.
+// metric name. A metric-name query of all_metrics is an error: on the pod source it is
+// every sample of the Service's pods; a server holds no metric of that name, and its
+// empty answer would read as no load.
 func expression(q source.QueryTemplate, params map[string]string) (string, error) {
 	if q.Type == source.QueryTypeMetricName {
+		if q.Template == allMetrics {
+			return "", errors.New(`all_metrics is the pod source's query of every sample of every pod; a Prometheus server has no such metric: register the metrics to read by name, or as PromQL`)
+		}
 		return selector(q.Template), nil
 	}
 	return source.FillTemplate(q, params)
