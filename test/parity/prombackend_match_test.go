@@ -1,6 +1,7 @@
 package parity
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -138,6 +139,14 @@ func compareBackends(t *testing.T, step int, ours map[string]*source.MetricResul
 		}
 		if rates(name) && oursN < 2 {
 			continue // one sample: no rate yet on the pod source
+		}
+		// Both backends started together and answer over the same short span: only a
+		// window that adds up over time (increase) is a lower bound the pod source must
+		// flag; an estimate over two scrapes or more is an answer on both, with no
+		// Error on either (an autoscaler would hold on one and act on the other).
+		var pw *pod.PartialWindowError
+		if errors.As(want.Error, &pw) && pw.Func != "increase" {
+			t.Errorf("step %d: %s: the pod source's Error %v over %d scrapes; Prometheus answers %v with none", step, name, want.Error, oursN, got.Values)
 		}
 		tol := tolerance(name)
 		if len(got.Values) == 0 && name != llmd.CacheConfigInfo {
