@@ -3,7 +3,9 @@ package serve
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,5 +105,83 @@ func TestPrometheusSourceOnServeAnswersAsThePodSource(t *testing.T) {
 	var qe *promsource.QueryError
 	if r := served["waiting_sum"]; r == nil || !errors.As(r.Error, &qe) || len(r.Values) != 0 {
 		t.Errorf("waiting_sum over serve: %+v, want a QueryError and no values", r)
+	}
+}
+
+// TestSomePodsFailingReadsAsBackendsMdSays holds docs/backends.md's "Through podscrape
+// serve" to what a PrometheusSource on serve and the pod source read, for the same pods
+// and queries, while one pod of two fails its scrapes: the same answer from the healthy
+// pod on both, with the pod source's Error joining the failed pod's *pod.ScrapeError
+// (PodValues: ErrPodDown) and serve's answer no Error but a warning naming the pod
+// (PodValues: ErrPodNotScraped, no up there); the series' labels the pod source's plus
+// serve's job (every pod failing: TestPrometheusSourceOnServeAnswersAsThePodSource).
+func TestSomePodsFailingReadsAsBackendsMdSays(t *testing.T) {
+	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 2})
+	for i, p := range svc.Pods() {
+		p.SetBody(body(i))
+	}
+	// A query's time, the client's now, is read as now within MaxAge of its arrival, and
+	// a query scrapes when the newest scrape is older than MaxAge: serve's answer is of
+	// a scrape after the failure once one is that old.
+	const maxAge = 200 * time.Millisecond
+	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, MaxAge: maxAge, Interval: time.Hour})
+	podSrc, err := pod.NewPodScrapingSource(t.Context(), env.Client, sourceConfig(svc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer podSrc.Close()
+	client, err := api.NewClient(api.Config{Address: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	promSrc := promsource.NewPrometheusSource(t.Context(), v1.NewAPI(client), promsource.PrometheusSourceConfig{DefaultTTL: time.Nanosecond})
+	queries := map[string]string{"sum": `sum(vllm:num_requests_waiting)`, "raw": `vllm:num_requests_waiting`}
+	for name, q := range queries {
+		for _, l := range []*source.QueryList{podSrc.QueryList(), promSrc.QueryList()} {
+			l.MustRegister(source.QueryTemplate{Name: name, Type: source.QueryTypePromQL, Template: q})
+		}
+	}
+	spec := source.RefreshSpec{Queries: []string{"sum", "raw"}}
+	failed := svc.Pods()[1]
+	failed.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusInternalServerError) }))
+	fromPods, err := podSrc.Refresh(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromServe map[string]*source.MetricResult
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if fromServe, err = promSrc.Refresh(t.Context(), spec); err != nil {
+			t.Fatal(err)
+		}
+		if len(fromServe["raw"].Values) == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(maxAge / 4) // polling until serve's newest scrape is older than MaxAge
+	}
+	for _, name := range spec.Queries {
+		if got, want := byPod(fromServe[name]), byPod(fromPods[name]); len(want) != 1 || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: through serve %v, through the pod source %v; want the healthy pod's answer on both", name, got, want)
+		}
+	}
+	var se *pod.ScrapeError
+	if r := fromPods["sum"]; !errors.As(r.Error, &se) || se.Pod != svc.Namespace+"/"+failed.Name {
+		t.Errorf("pod source: Error %v; want the failed pod's *pod.ScrapeError", r.Error)
+	}
+	if _, err := fromPods["raw"].PodValues(failed.Name, "vllm:num_requests_waiting"); !errors.Is(err, source.ErrPodDown) {
+		t.Errorf("pod source: PodValues of the failed pod: %v; want ErrPodDown", err)
+	}
+	if r := fromServe["sum"]; r.Error != nil || !strings.Contains(strings.Join(r.Warnings, "\n"), failed.Name) {
+		t.Errorf("through serve: Error %v, warnings %q; want no Error and a warning naming %s", r.Error, r.Warnings, failed.Name)
+	}
+	if _, err := fromServe["raw"].PodValues(failed.Name, "vllm:num_requests_waiting"); !errors.Is(err, source.ErrPodNotScraped) {
+		t.Errorf("through serve: PodValues of the failed pod: %v; want ErrPodNotScraped", err)
+	}
+	ours, theirs := fromPods["raw"].FirstValue().Labels, maps.Clone(fromServe["raw"].FirstValue().Labels)
+	if theirs["job"] != svc.Name {
+		t.Errorf("through serve: labels %v; want job=%q", theirs, svc.Name)
+	}
+	delete(theirs, "job")
+	if !maps.Equal(ours, theirs) {
+		t.Errorf("labels: through serve %v (job aside), through the pod source %v", theirs, ours)
 	}
 }
