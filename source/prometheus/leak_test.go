@@ -18,7 +18,7 @@ import (
 // waiting their backoff and retrying for the query's hour.
 func TestRetriesEndWithTheirCallers(t *testing.T) {
 	srv := newAPIServer(t, func(w http.ResponseWriter, _ *http.Request, _ string, _ int) {
-		writeJSON(w, http.StatusServiceUnavailable, `{"status":"error","errorType":"unavailable","error":"overloaded"}`)
+		writeJSON(w, http.StatusServiceUnavailable, `{"status":"error","errorType":"timeout","error":"query timed out"}`)
 	})
 	api := srv.api(t, ClientConfig{})
 	base := leakcheck.Take()

@@ -45,6 +45,11 @@ func TestRetries(t *testing.T) {
 			wantErr: "server error: 500 (server: internal: storage broke)"},
 		{name: "503 timeout body, then success", status: http.StatusServiceUnavailable, failures: 1, wantRequests: 2,
 			body: `{"status":"error","errorType":"timeout","error":"query timed out"}`},
+		// The server's own answer that it has no data (serve: every pod failed): asking
+		// again within QueryTimeout changes nothing, as the pod source fails at once.
+		{name: "503 unavailable body is final", status: http.StatusServiceUnavailable, failures: 100, wantRequests: 1,
+			body:    `{"status":"error","errorType":"unavailable","error":"no data to answer from: service ns/vllm: every pod failed its latest scrape"}`,
+			wantErr: "server error: 503 (server: unavailable: no data to answer from"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,6 +143,9 @@ func TestTransient(t *testing.T) {
 		want bool
 	}{
 		{&v1.Error{Type: v1.ErrServer, Msg: "server error: 503"}, true},
+		{&v1.Error{Type: v1.ErrServer, Msg: "server error: 503", Detail: `<html>Service Unavailable</html>`}, true},
+		{&v1.Error{Type: v1.ErrServer, Msg: "server error: 503", Detail: `{"status":"error","errorType":"timeout","error":"query timed out"}`}, true},
+		{&v1.Error{Type: v1.ErrServer, Msg: "server error: 503", Detail: `{"status":"error","errorType":"unavailable","error":"no data"}`}, false},
 		{&v1.Error{Type: v1.ErrServer, Msg: "server error: 500"}, false},
 		{&v1.Error{Type: v1.ErrClient, Msg: "client error: 429"}, true},
 		{&v1.Error{Type: v1.ErrClient, Msg: "client error: 404"}, false},

@@ -185,3 +185,40 @@ func TestSomePodsFailingReadsAsBackendsMdSays(t *testing.T) {
 		t.Errorf("labels: through serve %v (job aside), through the pod source %v", theirs, ours)
 	}
 }
+
+// TestEveryPodDownFailsAtOnceThroughServe: every pod failing, the pod source fails its
+// Refresh at once, after one scrape. Through serve the answer is a 503 whose body is
+// the API's own error, errorType unavailable ("no data to answer from"): the
+// PrometheusSource retried it as a transient 503 for its whole QueryTimeout (8 attempts
+// in 8 s, each making serve scrape the failing pods again), holding the autoscaler's
+// reconcile, and its every query, that long. It is final: one request, one scrape.
+func TestEveryPodDownFailsAtOnceThroughServe(t *testing.T) {
+	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 2})
+	for i, p := range svc.Pods() {
+		p.SetBody(body(i))
+	}
+	// Every query scrapes: a MaxAge shorter than the time between the source's clock
+	// and the request's arrival is not read as now, and serve answers the 503 of its
+	// latest scrape for any time.
+	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, MaxAge: time.Nanosecond, Interval: time.Hour})
+	client, err := api.NewClient(api.Config{Address: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	promSrc := promsource.NewPrometheusSource(t.Context(), v1.NewAPI(client), promsource.PrometheusSourceConfig{QueryTimeout: 10 * time.Second})
+	promSrc.QueryList().MustRegister(source.QueryTemplate{Name: "waiting", Type: source.QueryTypePromQL, Template: `sum(vllm:num_requests_waiting)`})
+	for _, p := range svc.Pods() {
+		p.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }))
+	}
+	before := svc.Pods()[0].Requests()
+	start := time.Now()
+	results, err := promSrc.Refresh(t.Context(), source.RefreshSpec{})
+	took := time.Since(start)
+	var qe *promsource.QueryError
+	if !errors.Is(err, promsource.ErrAllQueriesFailed) || !errors.As(results["waiting"].Error, &qe) || !strings.Contains(qe.Error(), "every pod failed") {
+		t.Fatalf("through serve: %v (result %v); want ErrAllQueriesFailed and serve's 503 naming the failed pods", err, results["waiting"].Error)
+	}
+	if qe.Attempts != 1 || took > 2*time.Second {
+		t.Errorf("through serve: %d attempts in %s (the pods scraped %d times); want one, at once, as the pod source fails", qe.Attempts, took, svc.Pods()[0].Requests()-before)
+	}
+}
