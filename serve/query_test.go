@@ -234,13 +234,31 @@ func TestPartialWindows(t *testing.T) {
 	}
 }
 
+// TestCoveredWindowHasNoWarning: a window reaching back before the first scrape by less
+// than Prometheus extrapolates over (1.1 times the spacing of the scrapes) is whole; by
+// more, with the scrapes on demand (MaxAge) and the loop's interval an hour, it is
+// partial: it was taken as whole up to an hour back, and an increase over a history of
+// one scrape answered 200 with nothing to add up, where the pod source has
+// ErrPartialWindow.
 func TestCoveredWindowHasNoWarning(t *testing.T) {
 	svc := newService(t, "vllm", 1, "# TYPE reqs counter\nreqs_total 10\n")
-	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
-	// [1s] reaches back less than one interval (an hour here) before the first scrape.
-	code, r := query(t, base, "sum(increase(reqs_total[1s]))")
-	if code != http.StatusOK || len(r.Warnings) != 0 {
-		t.Errorf("got %d %q %q, want 200 without warnings", code, r.Error, r.Warnings)
+	const maxAge = 400 * time.Millisecond
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: maxAge})
+	const expr = "sum(increase(reqs_total[1s]))"
+	if code, r := query(t, base, expr); code != http.StatusUnprocessableEntity || !strings.Contains(r.Error, "partial window") {
+		t.Errorf("over the first scrape: got %d %q %q, want 422 partial window", code, r.Error, r.Warnings)
+	}
+	// Scrapes at least MaxAge apart, which the queries make: [1s] then reaches back at
+	// most a spacing before the first of three.
+	for deadline := time.Now().Add(10 * time.Second); svc.Pods()[0].Requests() < 3; {
+		query(t, base, "up")
+		if time.Now().After(deadline) {
+			t.Fatalf("no three scrapes within 10s: %d", svc.Pods()[0].Requests())
+		}
+		time.Sleep(maxAge / 8) // polling the server until its newest scrape is older than MaxAge
+	}
+	if code, r := query(t, base, expr); code != http.StatusOK || len(r.Warnings) != 0 {
+		t.Errorf("over three scrapes: got %d %q %q, want 200 without warnings", code, r.Error, r.Warnings)
 	}
 }
 

@@ -222,3 +222,50 @@ func TestEveryPodDownFailsAtOnceThroughServe(t *testing.T) {
 		t.Errorf("through serve: %d attempts in %s (the pods scraped %d times); want one, at once, as the pod source fails", qe.Attempts, took, svc.Pods()[0].Requests()-before)
 	}
 }
+
+// TestIncreaseOverAYoungHistoryOnDemand: serve scraping on demand (--max-age, its loop's
+// interval long: an hour here, a minute for a loop kept as a backstop), an increase over
+// a window longer than its history. Both backends hold the same few seconds of scrapes;
+// the pod source answers the values with pod.ErrPartialWindow (a lower bound: hold a
+// scale-to-zero), and serve must answer its 422 (serve.md) rather than a 200 with no
+// warning: it took a window reaching back less than the loop's interval before the
+// first scrape as whole (Prometheus extrapolates over so short a gap), an hour here,
+// though its scrapes, the ones the queries made, were a few milliseconds apart and
+// Prometheus extrapolates over 1.1 of their spacing only.
+func TestIncreaseOverAYoungHistoryOnDemand(t *testing.T) {
+	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 1, Body: "# TYPE req counter\nreq_total 10\n"})
+	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, MaxAge: time.Nanosecond, Interval: time.Hour})
+	podSrc, err := pod.NewPodScrapingSource(t.Context(), env.Client, sourceConfig(svc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer podSrc.Close()
+	client, err := api.NewClient(api.Config{Address: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	promSrc := promsource.NewPrometheusSource(t.Context(), v1.NewAPI(client), promsource.PrometheusSourceConfig{})
+	q := source.QueryTemplate{Name: "requests", Type: source.QueryTypePromQL, Template: `sum(increase(req_total[1m]))`}
+	podSrc.QueryList().MustRegister(q)
+	promSrc.QueryList().MustRegister(q)
+	spec := source.RefreshSpec{Queries: []string{q.Name}}
+	for range 3 {
+		svc.Pods()[0].SetBody("# TYPE req counter\nreq_total 20\n")
+		if _, err := podSrc.Refresh(t.Context(), spec); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = promSrc.Refresh(t.Context(), spec)
+	}
+	fromPods, err := podSrc.Refresh(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := fromPods[q.Name]; !errors.Is(r.Error, pod.ErrPartialWindow) || len(r.Values) != 1 {
+		t.Fatalf("pod source: %+v; want the values and ErrPartialWindow", r)
+	}
+	fromServe, _ := promSrc.Refresh(t.Context(), spec)
+	var apiErr *v1.Error
+	if r := fromServe[q.Name]; !errors.As(r.Error, &apiErr) || apiErr.Type != v1.ErrExec || !strings.Contains(r.Error.Error(), "partial window") {
+		t.Errorf("through serve: values %v, Error %v, warnings %q; want serve's 422 partial window, as the pod source's ErrPartialWindow", r.Values, r.Error, r.Warnings)
+	}
+}
