@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,10 +12,12 @@ import (
 
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 
 	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 	"github.com/podscrape/podscrape/source"
+	"github.com/podscrape/podscrape/source/llmd"
 	"github.com/podscrape/podscrape/source/pod"
 	promsource "github.com/podscrape/podscrape/source/prometheus"
 )
@@ -268,4 +271,122 @@ func TestIncreaseOverAYoungHistoryOnDemand(t *testing.T) {
 	if r := fromServe[q.Name]; !errors.As(r.Error, &apiErr) || apiErr.Type != v1.ErrExec || !strings.Contains(r.Error.Error(), "partial window") {
 		t.Errorf("through serve: values %v, Error %v, warnings %q; want serve's 422 partial window, as the pod source's ErrPartialWindow", r.Values, r.Error, r.Warnings)
 	}
+}
+
+// TestAutoscalerQueriesThroughServeAnswerAsThePodSource runs the autoscaler's vLLM
+// queries (source/llmd) through a PrometheusSource on serve and through the pod source,
+// on the same simulated vLLM pods of two variants, step after step: both scrape each
+// step's expositions (serve on demand, --max-age), so every query answers the same
+// series (serve's job aside) with an Error on one side only where the other has one
+// too (a model_request_count window longer than either history: the pod source's
+// ErrPartialWindow, serve's 422); instant and max_over_time answers are equal, ratios
+// of rates equal to float rounding. Rates alone differ, by where each side's scrapes
+// fall in the window (Prometheus' extrapolation): their series are compared.
+func TestAutoscalerQueriesThroughServeAnswerAsThePodSource(t *testing.T) {
+	names := []string{"vllm-0", "vllm-1", "vllm-2"}
+	sim := podscrapetest.NewSimulation(podscrapetest.SimulationOptions{Seed: 7, EPPPods: []string{"epp-0"}, VLLMPods: names})
+	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", PodNames: names, Simulation: sim, PodLabels: map[string]map[string]string{
+		"vllm-0": {llmd.VariantLabel: "a"}, "vllm-1": {llmd.VariantLabel: "b"}, "vllm-2": {llmd.VariantLabel: "a"},
+	}})
+	cfg := sourceConfig(svc)
+	cfg.PodLabels = llmd.PodLabels()
+	const maxAge = 100 * time.Millisecond
+	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: cfg}}, MaxAge: maxAge, Interval: time.Hour})
+	podSrc, err := pod.NewPodScrapingSource(t.Context(), env.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer podSrc.Close()
+	client, err := api.NewClient(api.Config{Address: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	promSrc := promsource.NewPrometheusSource(t.Context(), v1.NewAPI(client), promsource.PrometheusSourceConfig{})
+	for _, l := range []*source.QueryList{podSrc.QueryList(), promSrc.QueryList()} {
+		if err := llmd.Register(l, llmd.VLLMQueries()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := source.RefreshSpec{Queries: namesOf(llmd.VLLMQueries()), Params: map[string]string{
+		source.ParamNamespace: svc.Namespace, source.ParamModelID: "Qwen/Qwen3-0.6B", llmd.ParamRetentionPeriod: "1m",
+	}}
+	// The step-0 expositions, which serve scraped at its start.
+	if _, err := podSrc.Refresh(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	exact := map[string]bool{llmd.KVCacheUsage: true, llmd.KVUsageInstant: true, llmd.QueueLength: true, llmd.CacheConfigInfo: true}
+	ratios := map[string]bool{llmd.AvgOutputTokens: true, llmd.AvgInputTokens: true, llmd.PrefixCacheHitRate: true, llmd.AvgTTFT: true, llmd.AvgITL: true}
+	for step := 1; step <= 4; step++ {
+		sim.Step()
+		stepped := time.Now()
+		fromPods, err := podSrc.Refresh(t.Context(), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Serve scrapes for a query once its newest scrape is older than MaxAge.
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			_, _, _, err := v1.NewAPI(client).Query(t.Context(), "up", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _, _, _ := v1.NewAPI(client).Query(t.Context(), "min(timestamp(up))", time.Now())
+			if vec, ok := v.(model.Vector); ok && len(vec) == 1 && float64(vec[0].Value) > float64(stepped.UnixMilli())/1000 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("step %d: serve did not scrape within 10s", step)
+			}
+			time.Sleep(maxAge / 4) // polling until serve's newest scrape is older than MaxAge
+		}
+		fromServe, err := promSrc.Refresh(t.Context(), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range spec.Queries {
+			ours, theirs := fromPods[name], fromServe[name]
+			if (ours.Error == nil) != (theirs.Error == nil) {
+				t.Errorf("step %d: %s: Error through the pod source %v, through serve %v", step, name, ours.Error, theirs.Error)
+				continue
+			}
+			if ours.Error != nil {
+				continue
+			}
+			o, s := seriesOf(ours), seriesOf(theirs)
+			if len(o) == 0 && name != llmd.ModelRequestCount {
+				t.Errorf("step %d: %s: no answer; the comparison would prove nothing", step, name)
+			}
+			for k, v := range o {
+				w, ok := s[k]
+				switch {
+				case !ok:
+					t.Errorf("step %d: %s: the pod source has %s = %v, serve no such series (its: %v)", step, name, k, v, s)
+				case exact[name] && v != w, ratios[name] && !(math.IsNaN(v) && math.IsNaN(w)) && math.Abs(v-w) > 1e-9*math.Max(math.Abs(v), math.Abs(w)):
+					t.Errorf("step %d: %s%s = %v through the pod source, %v through serve", step, name, k, v, w)
+				}
+			}
+			if len(s) != len(o) {
+				t.Errorf("step %d: %s: serve has %d series, the pod source %d: %v, %v", step, name, len(s), len(o), s, o)
+			}
+		}
+	}
+}
+
+// namesOf returns the names of qs.
+func namesOf(qs []source.QueryTemplate) []string {
+	out := make([]string, len(qs))
+	for i, q := range qs {
+		out[i] = q.Name
+	}
+	return out
+}
+
+// seriesOf maps r's values by their labels, serve's job aside.
+func seriesOf(r *source.MetricResult) map[string]float64 {
+	out := map[string]float64{}
+	for _, v := range r.Values {
+		l := maps.Clone(v.Labels)
+		delete(l, "job")
+		out[fmt.Sprint(l)] = v.Value
+	}
+	return out
 }
