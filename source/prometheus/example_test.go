@@ -69,6 +69,9 @@ func Example_switchBackends() {
 	k8sClient := fake.NewClientBuilder().Build()
 	pods, err := pod.NewPodScrapingSource(ctx, k8sClient, pod.PodScrapingSourceConfig{
 		ServiceName: "vllm", ServiceNamespace: "llm-d", MetricsPort: 8000,
+		// The variant label the queries group by, as the server's scrape config maps it
+		// (docs/backends.md): without, the pods' series have no llm_d_ai_variant.
+		PodLabels: llmd.PodLabels(),
 	})
 	if err != nil {
 		panic(err)
