@@ -273,21 +273,39 @@ func TestIncreaseOverAYoungHistoryOnDemand(t *testing.T) {
 	}
 }
 
-// TestAutoscalerQueriesThroughServeAnswerAsThePodSource runs the autoscaler's vLLM
-// queries (source/llmd) through a PrometheusSource on serve and through the pod source,
-// on the same simulated vLLM pods of two variants, step after step: both scrape each
-// step's expositions (serve on demand, --max-age), so every query answers the same
-// series (serve's job aside) with an Error on one side only where the other has one
-// too (a model_request_count window longer than either history: the pod source's
-// ErrPartialWindow, serve's 422); instant and max_over_time answers are equal, ratios
-// of rates equal to float rounding. Rates alone differ, by where each side's scrapes
-// fall in the window (Prometheus' extrapolation): their series are compared.
+// TestAutoscalerQueriesThroughServeAnswerAsThePodSource runs the autoscaler's queries
+// (source/llmd: vLLM's over simulated vLLM pods of two variants, the scheduler's over
+// simulated EPPs) through a PrometheusSource on serve and through the pod source, step
+// after step: both scrape each step's expositions (serve on demand, --max-age), so every
+// query answers the same series (serve's job aside) with an Error on one side only where
+// the other has one too (a model_request_count window longer than either history: the
+// pod source's ErrPartialWindow, serve's 422); instant and max_over_time answers are
+// equal, ratios of rates equal to float rounding. Rates alone differ, by where each
+// side's scrapes fall in the window (Prometheus' extrapolation): their series are
+// compared.
 func TestAutoscalerQueriesThroughServeAnswerAsThePodSource(t *testing.T) {
-	names := []string{"vllm-0", "vllm-1", "vllm-2"}
-	sim := podscrapetest.NewSimulation(podscrapetest.SimulationOptions{Seed: 7, EPPPods: []string{"epp-0"}, VLLMPods: names})
-	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", PodNames: names, Simulation: sim, PodLabels: map[string]map[string]string{
-		"vllm-0": {llmd.VariantLabel: "a"}, "vllm-1": {llmd.VariantLabel: "b"}, "vllm-2": {llmd.VariantLabel: "a"},
-	}})
+	vllm := []string{"vllm-0", "vllm-1", "vllm-2"}
+	epps := []string{"epp-0", "epp-1"}
+	sim := podscrapetest.NewSimulation(podscrapetest.SimulationOptions{Seed: 7, EPPPods: epps, VLLMPods: vllm})
+	t.Run("vllm", func(t *testing.T) {
+		svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", PodNames: vllm, Simulation: sim, PodLabels: map[string]map[string]string{
+			"vllm-0": {llmd.VariantLabel: "a"}, "vllm-1": {llmd.VariantLabel: "b"}, "vllm-2": {llmd.VariantLabel: "a"},
+		}})
+		compareThroughServe(t, svc, sim, llmd.VLLMQueries(),
+			map[string]bool{llmd.KVCacheUsage: true, llmd.KVUsageInstant: true, llmd.QueueLength: true, llmd.CacheConfigInfo: true},
+			map[string]bool{llmd.AvgOutputTokens: true, llmd.AvgInputTokens: true, llmd.PrefixCacheHitRate: true, llmd.AvgTTFT: true, llmd.AvgITL: true})
+	})
+	t.Run("epp", func(t *testing.T) {
+		svc := newService(t, podscrapetest.ServiceOptions{Name: "epp", PodNames: epps, Simulation: sim})
+		compareThroughServe(t, svc, sim, llmd.SchedulerQueries(),
+			map[string]bool{llmd.SchedulerQueueSize: true, llmd.SchedulerQueueBytes: true}, nil)
+	})
+}
+
+// compareThroughServe registers qs on a pod source and on a PrometheusSource on serve,
+// both over svc with the variant label mapped, and compares their answers at each of 4
+// steps of sim: exact[name] values equal, ratios[name] to 1e-9, the others by series.
+func compareThroughServe(t *testing.T, svc *podscrapetest.Service, sim *podscrapetest.Simulation, qs []source.QueryTemplate, exact, ratios map[string]bool) {
 	cfg := sourceConfig(svc)
 	cfg.PodLabels = llmd.PodLabels()
 	const maxAge = 100 * time.Millisecond
@@ -301,21 +319,20 @@ func TestAutoscalerQueriesThroughServeAnswerAsThePodSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	promSrc := promsource.NewPrometheusSource(t.Context(), v1.NewAPI(client), promsource.PrometheusSourceConfig{})
+	promAPI := v1.NewAPI(client)
+	promSrc := promsource.NewPrometheusSource(t.Context(), promAPI, promsource.PrometheusSourceConfig{})
 	for _, l := range []*source.QueryList{podSrc.QueryList(), promSrc.QueryList()} {
-		if err := llmd.Register(l, llmd.VLLMQueries()); err != nil {
+		if err := llmd.Register(l, qs); err != nil {
 			t.Fatal(err)
 		}
 	}
-	spec := source.RefreshSpec{Queries: namesOf(llmd.VLLMQueries()), Params: map[string]string{
+	spec := source.RefreshSpec{Queries: namesOf(qs), Params: map[string]string{
 		source.ParamNamespace: svc.Namespace, source.ParamModelID: "Qwen/Qwen3-0.6B", llmd.ParamRetentionPeriod: "1m",
 	}}
-	// The step-0 expositions, which serve scraped at its start.
+	// The expositions of the step before, which serve scraped at its start.
 	if _, err := podSrc.Refresh(t.Context(), spec); err != nil {
 		t.Fatal(err)
 	}
-	exact := map[string]bool{llmd.KVCacheUsage: true, llmd.KVUsageInstant: true, llmd.QueueLength: true, llmd.CacheConfigInfo: true}
-	ratios := map[string]bool{llmd.AvgOutputTokens: true, llmd.AvgInputTokens: true, llmd.PrefixCacheHitRate: true, llmd.AvgTTFT: true, llmd.AvgITL: true}
 	for step := 1; step <= 4; step++ {
 		sim.Step()
 		stepped := time.Now()
@@ -325,11 +342,10 @@ func TestAutoscalerQueriesThroughServeAnswerAsThePodSource(t *testing.T) {
 		}
 		// Serve scrapes for a query once its newest scrape is older than MaxAge.
 		for deadline := time.Now().Add(10 * time.Second); ; {
-			_, _, _, err := v1.NewAPI(client).Query(t.Context(), "up", time.Now())
+			v, _, _, err := promAPI.Query(t.Context(), "min(timestamp(up))", time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, _, _, _ := v1.NewAPI(client).Query(t.Context(), "min(timestamp(up))", time.Now())
 			if vec, ok := v.(model.Vector); ok && len(vec) == 1 && float64(vec[0].Value) > float64(stepped.UnixMilli())/1000 {
 				break
 			}
