@@ -324,6 +324,9 @@ func (sb *seriesBuilder) labels(smp *exposition.Sample) labels.Labels {
 		if l.Value == "" {
 			continue // no label, so no clash: Prometheus renames only a value
 		}
+		if l.Name == jobLabel {
+			return sb.renamed(smp) // a server's scrape job sets job: exported_job
+		}
 		for _, t := range sb.target {
 			if l.Name == t.Name {
 				return sb.renamed(smp)
@@ -348,7 +351,8 @@ func (sb *seriesBuilder) labels(smp *exposition.Sample) labels.Labels {
 // renamed builds smp's series labels through its label map, without the exposed labels
 // whose value is empty: the source's own labels first (setTargetLabels renames an
 // exposed pod or mapped pod label), then the added ones, each exposed label of an added
-// name kept as exported_<name> (see exportedName).
+// name, and an exposed job whether or not the caller adds one, kept as exported_<name>
+// (see exportedName), as the PromQL history names them (seriesLabels).
 func (sb *seriesBuilder) renamed(smp *exposition.Sample) labels.Labels {
 	m := make(map[string]string, len(smp.Labels)+2+len(sb.t.labels))
 	for _, l := range smp.Labels {
@@ -361,6 +365,9 @@ func (sb *seriesBuilder) renamed(smp *exposition.Sample) labels.Labels {
 	b := &sb.b
 	b.Reset()
 	for k, v := range m {
+		if k == jobLabel {
+			k = exportedName(m, k)
+		}
 		for _, l := range sb.added {
 			if k == l.Name {
 				k = exportedName(m, k)

@@ -99,7 +99,9 @@ func setTargetLabels(m map[string]string, pod string, mapped []podLabel) {
 // seriesLabels turns a sample's labels (exposed, __name__, pod and the mapped pod labels)
 // into its series' labels, adding namespace and instance (<pod IP>:<port>, IPv6
 // bracketed) as Prometheus' pod discovery sets them; an exposed label of either name
-// becomes exported_<name>.
+// becomes exported_<name>, and so does an exposed job: a Prometheus server's scrape job
+// sets job on every series it scrapes, so the exposed one is exported_job there (the
+// scrape config of docs/backends.md then drops the job's own).
 func seriesLabels(b *labels.Builder, m map[string]string, namespace, instance string) labels.Labels {
 	b.Reset(labels.EmptyLabels())
 	for k, v := range m {
@@ -111,5 +113,13 @@ func seriesLabels(b *labels.Builder, m map[string]string, namespace, instance st
 		}
 		b.Set(l.name, l.value)
 	}
+	if v := m[jobLabel]; v != "" {
+		b.Set(exportedName(m, jobLabel), v)
+		b.Del(jobLabel)
+	}
 	return b.Labels()
 }
+
+// jobLabel is the label a Prometheus server's scrape job sets on every series: an
+// exposed one is kept as exported_job in the series the source stores and returns.
+const jobLabel = "job"

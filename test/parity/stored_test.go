@@ -36,7 +36,8 @@ const (
 // handWritten are expositions of the forms the fixtures lack: bucket bounds and
 // quantiles spelled as integers, exponents and infinities, an untyped and a gauge
 // histogram's le (not rewritten), empty label values, UTF-8 names, NaN and ±Inf, a
-// repeated series, info, stateset, # UNIT, exemplars and a family without samples.
+// repeated series, info, stateset, # UNIT, exemplars, a family without samples, and a
+// label job of the pod's own (the server's scrape job takes the name: exported_job).
 var handWritten = []storedExposition{
 	// An OpenMetrics version Prometheus reads as 1.0.0.
 	{"hand-om-version", "application/openmetrics-text; version=0.0.2; charset=utf-8", "# TYPE v counter\nv_total{a=\"b\"} 1\n# EOF\n"},
@@ -86,6 +87,8 @@ dup{z=""} 3
 esc_total 1
 dunder{__x="1",__address__="a"} 1
 exp{instance="i",namespace="n",exported_instance="e",pod="p",exported_pod=""} 1
+jobbed{job="batch"} 1
+jobbed{job="other",exported_job="x"} 2
 # HELP helponly Only help.
 helponly 2
 # TYPE typeonly summary
