@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podscrape/podscrape/serve"
 	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/pod"
 )
@@ -103,7 +104,7 @@ func TestFailedScrapeReportsAsPrometheus(t *testing.T) {
 
 	// What /api/v1/metadata lists of them: Prometheus' scrape cache takes a family's
 	// metadata as the parse meets it, whether the scrape then fails or not.
-	base := startServeWith(t, ctx, sc, func(c *pod.PodScrapingSourceConfig) { c.SampleLimit = limit })
+	base := startServeWith(t, ctx, sc, func(c *serve.Config) { c.Services[0].Source.SampleLimit = limit })
 	gotMD, wantMD := apiData(t, base+"/api/v1/metadata"), apiData(t, sc.prom.URL+"/api/v1/metadata")
 	sortEntries(gotMD)
 	sortEntries(wantMD)

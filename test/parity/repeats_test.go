@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podscrape/podscrape/serve"
 	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/pod"
 )
@@ -73,8 +74,10 @@ none_rep 2
 		}
 	}
 	// serve's store, from its own scrape: the samples with timestamps of their own are
-	// the same in every scrape.
-	base := startServe(t, ctx, sc)
+	// the same in every scrape. Its history starts at that one scrape: a summing window
+	// reaching back before it is partial (422, as the pod source's ErrPartialWindow),
+	// answered here with its warning, to compare what it stores.
+	base := startServeWith(t, ctx, sc, func(c *serve.Config) { c.AllowPartialWindows = true })
 	now := strconv.FormatFloat(float64(time.Now().UnixMilli())/1000, 'f', 3, 64)
 	for _, m := range []string{"later_rep", "same_rep", "earlier_rep"} {
 		for _, f := range []string{"count_over_time", "sum_over_time", "last_over_time"} {

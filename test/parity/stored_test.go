@@ -348,17 +348,18 @@ func startServe(t *testing.T, ctx context.Context, sc scene) string {
 	return startServeWith(t, ctx, sc, nil)
 }
 
-// startServeWith is startServe with the Service's source configuration edited by edit.
-func startServeWith(t *testing.T, ctx context.Context, sc scene, edit func(*pod.PodScrapingSourceConfig)) string {
+// startServeWith is startServe with serve's configuration (its one Service's source
+// included) edited by edit.
+func startServeWith(t *testing.T, ctx context.Context, sc scene, edit func(*serve.Config)) string {
 	t.Helper()
-	cfg := pod.PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: sc.ns, MetricsPort: int32(sc.port)}
+	cfg := serve.Config{
+		Services: []serve.ServiceConfig{{Source: pod.PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: sc.ns, MetricsPort: int32(sc.port)}}},
+		Interval: 4 * time.Minute, // within the default lookback delta and retention
+	}
 	if edit != nil {
 		edit(&cfg)
 	}
-	srv, err := serve.New(ctx, cp.Client, serve.Config{
-		Services: []serve.ServiceConfig{{Source: cfg}},
-		Interval: 4 * time.Minute, // within the default lookback delta and retention
-	})
+	srv, err := serve.New(ctx, cp.Client, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
