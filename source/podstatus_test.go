@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/podscrape/podscrape/internal/synthetic"
 )
 
 func TestPodStatuses(t *testing.T) {
@@ -57,5 +59,14 @@ func TestPodErrors(t *testing.T) {
 				t.Fatalf("PodErrors: got %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestSyntheticNamesAreTheMetricConstants: internal/synthetic, which tells serve and
+// source/pod a selector of only these series, spells them itself (internal/ does not
+// import the library): its list must be these constants, in the order they are written.
+func TestSyntheticNamesAreTheMetricConstants(t *testing.T) {
+	if want := [...]string{MetricUp, MetricScrapeDuration, MetricScrapeSamples}; synthetic.Names != want {
+		t.Errorf("internal/synthetic.Names = %q, want %q", synthetic.Names, want)
 	}
 }

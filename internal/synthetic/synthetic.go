@@ -10,12 +10,13 @@ import (
 	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
-
-	"github.com/podscrape/podscrape/source"
 )
 
-// Names are the synthetic series, in the order a source appends them to a pod's samples.
-var Names = [...]string{source.MetricUp, source.MetricScrapeDuration, source.MetricScrapeSamples}
+// Names are the synthetic series, in the order a source appends them to a pod's samples:
+// the library's source.MetricUp, source.MetricScrapeDuration and
+// source.MetricScrapeSamples (internal/ does not import the library; source's
+// TestSyntheticNamesAreTheMetricConstants keeps the two lists one).
+var Names = [...]string{"up", "scrape_duration_seconds", "scrape_samples_scraped"}
 
 // Not matches the name of every series but the synthetic ones.
 var Not = labels.MustNewMatcher(labels.MatchNotRegexp, labels.MetricName, alternatives(Names[:]))
