@@ -41,3 +41,15 @@ func ScrapeAt(ctx context.Context, s *Server, i int, at time.Time) error {
 	_, err := s.services[i].scrapeShifted(ctx, time.Until(at))
 	return err
 }
+
+// SetAfterAppend makes every scrape of s call f once it has appended to its Service's
+// history, before it stores its state.
+func SetAfterAppend(s *Server, f func()) {
+	for _, svc := range s.services {
+		svc.afterAppend = f
+	}
+}
+
+// SetOnLandedWait makes a query call f when, after its evaluation, it waits for the
+// states of scrapes that appended to the histories it read since it checked the states.
+func SetOnLandedWait(s *Server, f func()) { s.onLandedWait = f }

@@ -212,6 +212,61 @@ func TestScrapeLandingDuringAQueryIsChecked(t *testing.T) {
 	}
 }
 
+// TestScrapeAppendedButNotYetStoredIsChecked: a scrape in which every pod failed has
+// appended its staleness markers to the history but not yet stored its state when a
+// query checks the states and evaluates: the evaluation reads the markers and answers
+// empty, while the state it checked is the scrape before, every pod up. The query must
+// not answer 200 [] (KEDA's 0): it waits for that scrape's state and answers 503 naming
+// the pods. (Found by test/e2e TestSoakChurnWithAnOracle: `load` answered 200 [] with no
+// warning during an outage, once in minutes of churn.)
+func TestScrapeAppendedButNotYetStoredIsChecked(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 4 * time.Minute})
+	if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Fatalf("healthy: got %d %q %s", code, r.Error, r.Data)
+	}
+	for _, p := range svc.Pods() {
+		p.SetHandler(failing)
+	}
+	appended, release, waits := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	serve.SetAfterAppend(srv, func() {
+		once.Do(func() {
+			close(appended)
+			<-release // the scrape's state is not stored until the query has read the history
+		})
+	})
+	serve.SetOnLandedWait(srv, func() { close(waits) })
+	scraped := make(chan struct{})
+	go func() { defer close(scraped); serve.ScrapeNow(t.Context(), srv) }()
+	<-appended
+	type answer struct {
+		code int
+		r    apiResponse
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		code, r := query(t, base, "sum(vllm:num_requests_waiting)")
+		answered <- answer{code, r}
+	}()
+	var a answer
+	select {
+	case a = <-answered: // answered from the state before, without waiting for the scrape's
+	case <-waits: // the query waits for the state of the scrape whose markers it read
+		close(release)
+		a = <-answered
+	}
+	select {
+	case <-release:
+	default:
+		close(release)
+	}
+	<-scraped
+	if a.code != http.StatusServiceUnavailable || a.r.ErrorType != "unavailable" || !strings.Contains(a.r.Error, svc.Pods()[0].Name) {
+		t.Errorf("every pod failed in a scrape appended during the query: got %d %q %q %s, want 503 unavailable naming the pods", a.code, a.r.ErrorType, a.r.Error, a.r.Data)
+	}
+}
+
 // TestOnlyUnreadyPodsHoldTheSeriesIsUnavailable: two models behind one Service, model a's
 // only pod failing its readiness probe (overloaded): it is no longer scraped and its
 // series go stale, so model a's query would be empty (KEDA's 0, a scale-down under load).

@@ -122,6 +122,7 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		return ans, badParam(perr, "query")
 	}
 
+	seqs := s.appendSeqs()
 	checked := s.states()
 	read := s.servicesRead(an.selectors)
 	warnings, err := s.availability(r.Context(), an.selectors, read, s.mayRead(an.selectors, true))
@@ -155,10 +156,25 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	}
 	// A scrape that landed after the check may be what the evaluation read (every pod
 	// of a Service failed: their staleness markers, an empty answer): the states now
-	// decide.
-	if !s.sameStates(checked) {
-		if warnings, err = s.availability(r.Context(), an.selectors, s.servicesRead(an.selectors), s.mayRead(an.selectors, true)); err != nil {
+	// decide, and so does each state of a scrape that appended since, whose appends the
+	// evaluation may have read while its state was not stored yet, or was replaced
+	// since by a later one's.
+	read = s.servicesRead(an.selectors)
+	landed, err := s.landedSince(read, checked, seqs)
+	if err != nil {
+		return ans, err
+	}
+	if landed != nil || !s.sameStates(checked) {
+		may := s.mayRead(an.selectors, true)
+		if warnings, err = s.availability(r.Context(), an.selectors, read, may); err != nil {
 			return ans, err
+		}
+		for _, svc := range s.services {
+			for _, st := range landed[svc] {
+				if _, err := s.availabilityOf(an.selectors, read, may, map[*service]*scrapeState{svc: st}); err != nil {
+					return ans, err
+				}
+			}
 		}
 	}
 	// The pods missing from the answer first, then the Services answered from a scrape

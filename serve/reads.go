@@ -193,9 +193,19 @@ const warningTime = "2006-01-02T15:04:05.000Z07:00"
 // that failed their latest scrape, and what the histories of the Services it may read
 // refused (a refused series is not in the history, so no selector is seen to read it).
 func (s *Server) availability(_ context.Context, sels [][]*labels.Matcher, read, may []*service) (warnings []string, err error) {
+	return s.availabilityOf(sels, read, may, nil)
+}
+
+// availabilityOf is availability with the state of a Service that states holds (nil:
+// none) instead of its latest: a state stored after an evaluation began, which may have
+// read that scrape's appends.
+func (s *Server) availabilityOf(sels [][]*labels.Matcher, read, may []*service, states map[*service]*scrapeState) (warnings []string, err error) {
 	var down []string
 	for _, svc := range read {
 		st := svc.state.Load()
+		if of, ok := states[svc]; ok {
+			st = of
+		}
 		if st == nil {
 			down = append(down, fmt.Sprintf("service %s: not scraped yet", svc.key))
 			continue
@@ -389,6 +399,55 @@ func (s *Server) sameStates(states []*scrapeState) bool {
 		}
 	}
 	return true
+}
+
+// appendSeqs returns each Service's appendSeq, in the Server's order: a query reads them
+// before the states it checks (landedSince).
+func (s *Server) appendSeqs() []uint64 {
+	out := make([]uint64, len(s.services))
+	for i, svc := range s.services {
+		out[i] = svc.appendSeq.Load()
+	}
+	return out
+}
+
+// landedSince returns, by Service of read, the states of the scrapes that appended to
+// its history since a query read seqs (appendSeqs) and then the states it checked
+// (states, in the Server's order), or that were appending then, waiting for those under
+// way to store theirs: an evaluation since may have read their appends. A Service whose
+// history did not change has none. The error, when more scrapes appended than a Service
+// keeps the states of (maxLanded), is the query's 503: what it read is not known.
+func (s *Server) landedSince(read []*service, checked []*scrapeState, seqs []uint64) (map[*service][]*scrapeState, error) {
+	var out map[*service][]*scrapeState
+	for i, svc := range s.services {
+		if seqs[i]%2 == 0 && svc.appendSeq.Load() == seqs[i] || !slices.Contains(read, svc) {
+			continue
+		}
+		if s.onLandedWait != nil {
+			s.onLandedWait()
+		}
+		var from uint64 // the checked state's seq: the states after it landed since
+		if checked[i] != nil {
+			from = checked[i].seq
+		}
+		svc.appending.Lock()
+		now := svc.appendSeq.Load()
+		var landed []*scrapeState
+		for _, st := range svc.landed {
+			if st.seq > from {
+				landed = append(landed, st)
+			}
+		}
+		svc.appending.Unlock()
+		if uint64(len(landed)) < (now-from)/2 {
+			return nil, &apiError{errorUnavailable, fmt.Errorf("service %s: scraped %d times while the query was evaluated: what the evaluation read cannot be checked, ask again", svc.key, (now-from)/2)}
+		}
+		if out == nil {
+			out = map[*service][]*scrapeState{}
+		}
+		out[svc] = landed
+	}
+	return out, nil
 }
 
 // availabilityAt returns the error (HTTP 503) of an instant query evaluated at at, before

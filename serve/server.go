@@ -41,6 +41,10 @@ type Server struct {
 	// for reading: by an evaluation once it holds one of the Config.MaxConcurrentQueries
 	// slots, and by series, labels and federate requests.
 	onQuerier func()
+	// onLandedWait, when set (by tests only), is called by a query that, after its
+	// evaluation, waits for the states of scrapes that appended to the histories since
+	// it checked the states (landedSince).
+	onLandedWait func()
 
 	closeOnce sync.Once
 }

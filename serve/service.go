@@ -54,7 +54,29 @@ type service struct {
 	// spaced says two successive appends are further apart than history.MinGap, the
 	// shortest gap: without, no window starts in one, and queries skip the check.
 	spaced atomic.Bool
+
+	// appending makes a scrape's append to the history and the storing of its state one
+	// step for the queries: a scrape holds it from before its Append until its state is
+	// stored, and appendSeq counts those steps' edges (odd while one is under way). An
+	// evaluation may read the appends of scrapes whose states its query did not check
+	// (every pod failed: their staleness markers, an empty answer): a query that finds
+	// appendSeq moved since it read the states it checked, or odd then, waits on appending
+	// and checks the states of those scrapes too (Server.landedSince).
+	appending sync.Mutex
+	appendSeq atomic.Uint64
+	// landed are the states of the latest scrapes that appended, oldest first, at most
+	// maxLanded of them. Under appending.
+	landed []*scrapeState
+
+	// afterAppend, when set (by tests only), is called by each scrape once it has
+	// appended to the history, before it stores its state.
+	afterAppend func()
 }
+
+// maxLanded is how many states of the scrapes that appended a service keeps for the
+// queries evaluated meanwhile: an evaluation lasts a few milliseconds, a scrape at least
+// one request to each pod.
+const maxLanded = 8
 
 // recordAppend notes the append at at that stored a pod's scrape (stored), after the
 // history started over when steppedBack: the appends before are another history's.
@@ -123,6 +145,9 @@ type scrapeState struct {
 	err error
 	// appendErr is what the history refused (the series limit, rejected samples).
 	appendErr error
+	// seq is the service's appendSeq once this state was stored: even, and 2 more than
+	// the state before it when its scrape appended to the history.
+	seq uint64
 	// exposed is, while err is set, the labels of the series the history held when the
 	// Service last gave data (the history's own, shared): an outage longer than the
 	// retention still reads them, selector by selector, and so does a scrape that
@@ -302,6 +327,7 @@ func (s *service) scrapeShifted(ctx context.Context, shift time.Duration) (*scra
 		return nil, fmt.Errorf("scrape service %s: %w", s.key, ctx.Err())
 	}
 	st := &scrapeState{start: start}
+	appended := false
 	var before []labels.Labels // the history's series before an Append that starts it over
 	switch {
 	case err != nil:
@@ -313,6 +339,11 @@ func (s *service) scrapeShifted(ctx context.Context, shift time.Duration) (*scra
 	default:
 		scrapes, pods := s.toScrapes(report.Pods)
 		st.pods = pods
+		// Until its state is stored, queries wait for it to check what they read of
+		// this append (Server.landedSince).
+		s.appending.Lock()
+		s.appendSeq.Add(1)
+		appended = true
 		if s.hist.StartsOver(start) {
 			// The clock was stepped back: the Append empties the history. What the
 			// Service exposed before is still what it exposes, should every pod fail now.
@@ -324,6 +355,9 @@ func (s *service) scrapeShifted(ctx context.Context, shift time.Duration) (*scra
 			// have a cause an operator can find.
 			logr.FromContextOrDiscard(ctx).Info("clock stepped back: the service's history starts over",
 				"service", s.key, "steppedBack", stats.SteppedBack.String(), "at", start.UTC().Format(time.RFC3339Nano))
+		}
+		if s.afterAppend != nil {
+			s.afterAppend()
 		}
 		if aerr != nil {
 			st.appendErr = fmt.Errorf("service %s: %w", s.key, aerr)
@@ -359,7 +393,19 @@ func (s *service) scrapeShifted(ctx context.Context, shift time.Duration) (*scra
 		st.lastPods = downPods(s.state.Load(), st)
 	}
 	st.unready = s.unreadyHolders(s.state.Load(), st, report.Unscraped, before)
+	if appended {
+		st.seq = s.appendSeq.Add(1)
+		s.landed = append(s.landed, st)
+		if len(s.landed) > maxLanded {
+			s.landed = slices.Delete(s.landed, 0, len(s.landed)-maxLanded)
+		}
+	} else {
+		st.seq = s.appendSeq.Load()
+	}
 	s.state.Store(st)
+	if appended {
+		s.appending.Unlock()
+	}
 	s.metrics.observeScrape(s.key, st)
 	return st, nil
 }
