@@ -42,9 +42,9 @@ func (e *CacheSyncError) Unwrap() error { return e.Err }
 // Secrets are not cached: pass a direct reader as each source's SecretReader.
 //
 // A Pod is held with only what discovery reads (see stripPod): its name, namespace,
-// UID, resourceVersion, labels and deletionTimestamp, and its status' phase,
-// conditions and IPs; its spec (containers' env, volumes), annotations, owner
-// references and managedFields are dropped as it enters the cache. A Service is held
+// UID, resourceVersion, labels, creationTimestamp and deletionTimestamp, and its
+// status' phase, conditions and IPs; its spec (containers' env, volumes), annotations,
+// owner references and managedFields are dropped as it enters the cache. A Service is held
 // without its managedFields (discovery reads its selector, type and IP families). A
 // reader of the Cache sees nothing else of a Pod.
 type Cache struct {
@@ -127,8 +127,9 @@ func StartCache(ctx context.Context, restConfig *rest.Config, services []Service
 }
 
 // stripPod is the Pod informer's transform: the pod with only what source/pod's
-// discovery reads (metadata's name, namespace, labels and deletionTimestamp; status'
-// phase, conditions, podIP and podIPs), and the identity an informer keeps (UID, by
+// discovery reads (metadata's name, namespace, labels, creationTimestamp, by which two
+// pods claiming one address are told apart, and deletionTimestamp; status' phase,
+// conditions, podIP and podIPs), and the identity an informer keeps (UID, by
 // which serve also tells a pod recreated under its name; resourceVersion). Anything else is dropped in place
 // (client-go hands the transform an object no one else holds); a reader of the Cache
 // that needs another field must be added here. It is idempotent, as client-go asks, and
@@ -144,6 +145,7 @@ func stripPod(obj any) (any, error) {
 		UID:               p.UID,
 		ResourceVersion:   p.ResourceVersion,
 		Labels:            p.Labels,
+		CreationTimestamp: p.CreationTimestamp,
 		DeletionTimestamp: p.DeletionTimestamp,
 	}
 	p.Spec = corev1.PodSpec{}

@@ -96,3 +96,51 @@ func TestCacheHoldsPodsWithoutTheirSpec(t *testing.T) {
 		t.Errorf("queue through the cache: %d %+v, want the pod's 7", code, r)
 	}
 }
+
+// TestCacheKeepsWhenPodsWereCreated: two Ready pods claim one address (a reused IP, the
+// old pod's status not updated yet): discovery scrapes it once, as the pod created last.
+// Served from StartCache's informers, which dropped the pods' creation times, every pod
+// read as created at the same instant: the address was scraped as the pod whose name
+// sorts last, here the old one, under the old pod's name and labels. (Found reading the
+// cache while building test/e2e's churn soak.)
+func TestCacheKeepsWhenPodsWereCreated(t *testing.T) {
+	svc := newService(t, "zz", 1, "load 1\n")
+	old := svc.Pods()[0]
+	var oldObj corev1.Pod
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: svc.Namespace, Name: old.Name}, &oldObj); err != nil {
+		t.Fatal(err)
+	}
+	// Creation times have seconds: the new pod is created in a later one.
+	deadline := time.Now().Add(10 * time.Second)
+	for !time.Now().Truncate(time.Second).After(oldObj.CreationTimestamp.Time) {
+		if time.Now().After(deadline) {
+			t.Fatal("the clock did not pass the old pod's creation second")
+		}
+		time.Sleep(10 * time.Millisecond) // polling the clock, with a deadline
+	}
+	// Its name sorts before the old pod's: only its creation time makes it the owner.
+	newObj := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: "aa-new", Labels: map[string]string{"app": svc.Name}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "vllm"}}},
+	}
+	if err := env.Client.Create(t.Context(), newObj); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), newObj) })
+	newObj.Status = *oldObj.Status.DeepCopy()
+	if err := env.Client.Status().Update(t.Context(), newObj); err != nil {
+		t.Fatal(err)
+	}
+
+	c, err := serve.StartCache(t.Context(), env.Config, []serve.ServiceConfig{serviceConfig(svc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	srv, base := runServerWith(t, t.Context(), c, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 4 * time.Minute})
+	waitReady(t, srv)
+	code, r := query(t, base, "load")
+	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || v[0].Metric["pod"] != "aa-new" {
+		t.Errorf("pods %s and aa-new claiming %s through the cache: got %d %s, want load once, as aa-new, created last", old.Name, old.IP, code, r.Data)
+	}
+}
