@@ -3,6 +3,7 @@ package serve_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -439,5 +440,49 @@ func TestEveryPodNotReadyPastTheBoundIsNotSentToTargets(t *testing.T) {
 	}
 	if strings.Contains(r.Error, "/api/v1/targets") {
 		t.Errorf("the 503 sends the reader to /api/v1/targets for pods that are not targets: %q", r.Error)
+	}
+}
+
+// aheadClock reads the wall clock ahead by d: a source on it timestamps each pod's
+// scrape d after the scrape began, as a scrape whose discovery or connections took d
+// does.
+type aheadClock struct{ d time.Duration }
+
+func (c aheadClock) Now() time.Time                  { return time.Now().Add(c.d) }
+func (c aheadClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+
+// TestPodsReplacedInOneScrapeLeaveNoInstantEmpty: between two scrapes the only Ready
+// pod turned not Ready and another became Ready (a one-replica rollout). The scrape
+// marked the old pod's series stale at its start, and stored the new pod's samples at
+// that pod's scrape time, later: an instant query at a time between the two (KEDA's,
+// written to the second) read neither pod and answered 200 [] (KEDA's 0), the load
+// being there all along. (Found by test/e2e TestSoakChurnWithAnOracle.)
+func TestPodsReplacedInOneScrapeLeaveNoInstantEmpty(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	cfg := serviceConfig(svc)
+	cfg.Source.Clock = aheadClock{50 * time.Millisecond}
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{cfg}, Interval: 4 * time.Minute})
+	old := svc.Pods()[0]
+	if err := old.SetReady(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AddPod(t.Context(), "vllm-new"); err != nil {
+		t.Fatal(err)
+	}
+	serve.ScrapeNow(t.Context(), srv)
+	// The pod's samples are 50 ms ahead of serve's clock: read a second later.
+	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {`timestamp(up{pod="vllm-new"})`}, "time": {formatTime(time.Now().Add(time.Second))}})
+	if v := vector(t, r); code != http.StatusOK || len(v) != 1 {
+		t.Fatalf("the new pod's scrape: got %d %s", code, r.Data)
+	}
+	scraped, err := strconv.ParseFloat(vector(t, r)[0].Value[1].(string), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 25 ms before the new pod's scrape time, 25 ms after its scrape began.
+	at := strconv.FormatFloat(scraped-0.025, 'f', 3, 64)
+	code, r = call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {at}})
+	if code == http.StatusOK && len(vector(t, r)) == 0 {
+		t.Errorf("sum at %s, between the scrape's start and the new pod's scrape: got 200 %s with warnings %q, want the load (the old pod's, until the scrape stored the new one's) or 503", at, r.Data, r.Warnings)
 	}
 }

@@ -344,12 +344,23 @@ func (s *service) scrapeShifted(ctx context.Context, shift time.Duration) (*scra
 		s.appending.Lock()
 		s.appendSeq.Add(1)
 		appended = true
-		if s.hist.StartsOver(start) {
+		// The series of the pods this scrape no longer finds (not Ready, gone) are marked
+		// stale at the append's time: the scrape's newest pod scrape, not its start. Marked
+		// at its start, a pod that replaced them (a one-replica rollout) had no sample yet
+		// between the two: an instant query there (KEDA's time to the second) read no pod
+		// at all and answered [], its load there all along.
+		at := start
+		for i := range report.Pods {
+			if t := report.Pods[i].ScrapedAt; t.After(at) {
+				at = t
+			}
+		}
+		if s.hist.StartsOver(at) {
 			// The clock was stepped back: the Append empties the history. What the
 			// Service exposed before is still what it exposes, should every pod fail now.
 			before = s.heldSeries()
 		}
-		stats, aerr := s.hist.Append(ctx, start, scrapes)
+		stats, aerr := s.hist.Append(ctx, at, scrapes)
 		if stats.SteppedBack > 0 {
 			// As the library logs it: the 422s of the windows that fill again from here
 			// have a cause an operator can find.
