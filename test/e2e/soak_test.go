@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"github.com/podscrape/podscrape/internal/localcluster"
 	podserve "github.com/podscrape/podscrape/serve"
 	"github.com/podscrape/podscrape/source"
@@ -146,24 +148,35 @@ func soak(t *testing.T, seed uint64, d time.Duration) {
 		ServiceName: "metrics", ServiceNamespace: ns, MetricsPort: port,
 		ScrapeTimeout: 300 * time.Millisecond, MaxConcurrentScrapes: 32,
 	}
-	// (a) The library: the scrape loop, two Refresh callers and a Get caller.
-	libCfg := cfg
-	libCfg.ScrapeInterval = 500 * time.Millisecond
-	src := newSource(t, libCfg)
-	for _, q := range soakQueries {
-		src.QueryList().MustRegister(source.QueryTemplate{Name: q.name, Type: source.QueryTypePromQL, Template: q.expr})
-	}
-	src.QueryList().MustRegister(source.QueryTemplate{Name: soakLoadQuery, Type: source.QueryTypeMetricName, Template: "load"})
-
-	// (b) serve over the same Service, reading the API through its informer cache as
-	// the command does; on odd seeds its queries scrape first under MaxAge, on even ones
-	// they read the interval's scrapes.
 	services := []podserve.ServiceConfig{{Source: cfg}}
 	informers, err := podserve.StartCache(ctx, cp.Config, services)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(informers.Stop)
+
+	// (a) The library: the scrape loop, two Refresh callers and a Get caller; on even
+	// seeds discovering through an informer cache, as a controller's cached client does.
+	libCfg := cfg
+	libCfg.ScrapeInterval = 500 * time.Millisecond
+	var reader client.Reader = cp.Client
+	if seed%2 == 0 {
+		reader = informers
+	}
+	src, err := pod.NewPodScrapingSource(ctx, reader, libCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(src.Close)
+	for _, q := range soakQueries {
+		src.QueryList().MustRegister(source.QueryTemplate{Name: q.name, Type: source.QueryTypePromQL, Template: q.expr})
+	}
+	src.QueryList().MustRegister(source.QueryTemplate{Name: soakLoadQuery, Type: source.QueryTypeMetricName, Template: "load"})
+
+	// (b) serve over the same Service, reading the API through its informer cache as
+	// the command does (made first: on even seeds the library reads through it too);
+	// on odd seeds its queries scrape first under MaxAge, on even ones they read the
+	// interval's scrapes.
 	serveCfg := podserve.Config{Services: services, Interval: 500 * time.Millisecond}
 	if seed%2 == 1 {
 		serveCfg.MaxAge = 300 * time.Millisecond
@@ -310,6 +323,16 @@ func checkLibraryResult(o *soakOracle, via, name string, r *source.MetricResult)
 			bad("the history refused samples")
 		}
 	}
+	if name != soakLoadQuery && name != pod.AllMetricsQuery {
+		// An instant query is evaluated at the result's collection time (to the
+		// millisecond: the engine's resolution).
+		for _, v := range r.Values {
+			if v.Timestamp.UnixMilli() != r.CollectedAt.UnixMilli() {
+				bad("a value at %s, not at the result's CollectedAt", v.Timestamp.Format(time.StampMilli))
+				break
+			}
+		}
+	}
 	switch name {
 	case "balance":
 		switch {
@@ -433,6 +456,10 @@ func serveLoop(ctx context.Context, base string, rng *rand.Rand, o *soakOracle) 
 	for ctx.Err() == nil {
 		q := soakQueries[rng.IntN(len(soakQueries))]
 		path, params := "/api/v1/query", url.Values{"query": {q.expr}}
+		if rng.IntN(4) == 0 {
+			// A client's own time limit, shorter or longer than a hung pod's scrape.
+			params.Set("timeout", fmt.Sprintf("%dms", 50+rng.IntN(500)))
+		}
 		ranged := rng.IntN(3) == 0
 		if !ranged && rng.IntN(2) == 0 {
 			// A time of the last seconds, written to the millisecond or to the second
