@@ -43,6 +43,8 @@ var soakQueries = []struct{ name, expr string }{
 	{"rates", "rate(ticks_total[3s])"},
 	// Each pod's load; never empty without an error, and no pod with a value failed.
 	{"load_series", "load"},
+	// A pod up exposed its two samples: always empty.
+	{"up_miscounted", "(up == 1) unless on(pod, instance) (scrape_samples_scraped == 2)"},
 }
 
 // soakLoadQuery is the soak's metric-name query.
@@ -343,7 +345,7 @@ func checkLibraryResult(o *soakOracle, via, name string, r *source.MetricResult)
 		case len(r.Values) == 1:
 			o.count("library balance 0")
 		}
-	case "down_with_load", "up_without_load":
+	case "down_with_load", "up_without_load", "up_miscounted":
 		if len(r.Values) > 0 {
 			bad("want no value")
 		}
@@ -376,7 +378,7 @@ func checkPodSamples(r *source.MetricResult, failed map[string]bool, all bool, b
 	if len(r.Values) == 0 && r.Error == nil {
 		bad("empty with a nil Error while the Service has a Ready pod")
 	}
-	type podSeen struct{ up, load, ticks, other []float64 }
+	type podSeen struct{ up, load, ticks, samples, other []float64 }
 	byPod := map[string]*podSeen{}
 	for _, v := range r.Values {
 		p := byPod[v.Labels["pod"]]
@@ -391,7 +393,9 @@ func checkPodSamples(r *source.MetricResult, failed map[string]bool, all bool, b
 			p.load = append(p.load, v.Value)
 		case "ticks_total":
 			p.ticks = append(p.ticks, v.Value)
-		case source.MetricScrapeDuration, source.MetricScrapeSamples:
+		case source.MetricScrapeSamples:
+			p.samples = append(p.samples, v.Value)
+		case source.MetricScrapeDuration:
 		default:
 			p.other = append(p.other, v.Value)
 		}
@@ -410,6 +414,8 @@ func checkPodSamples(r *source.MetricResult, failed map[string]bool, all bool, b
 			bad("pod %s is down and has load %v and ticks_total %v", name, p.load, p.ticks)
 		case len(p.other) > 0:
 			bad("pod %s has samples of other names: %v", name, p.other)
+		case all && p.up[0] == 1 && (len(p.samples) != 1 || p.samples[0] != 2):
+			bad("pod %s is up with scrape_samples_scraped %v, want its 2 samples", name, p.samples)
 		}
 	}
 	for _, st := range r.PodStatuses() {
@@ -567,7 +573,7 @@ func checkServeAnswer(o *soakOracle, asked string, ranged bool, code int, body [
 		case len(values) > 0:
 			o.count("serve " + kind + " 0")
 		}
-	case "down_with_load", "up_without_load":
+	case "down_with_load", "up_without_load", "up_miscounted":
 		if len(values) > 0 {
 			bad("want no value")
 		}
