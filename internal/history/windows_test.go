@@ -64,6 +64,7 @@ func TestReads(t *testing.T) {
 		{`increase(x[5m*2])`, []Read{{Metric: "x", Func: "increase", Range: 10 * m, Reach: 10 * m, Sums: true}}},
 		{`x offset (1h/2)`, []Read{{Metric: "x", Reach: 30 * m, Offset: 30 * m, Sums: true}}},
 		{`x offset -(1m*2)`, []Read{{Metric: "x", Reach: -2 * m, Offset: -2 * m}}},
+		{`x offset (7m % 5m)`, []Read{{Metric: "x", Reach: 2 * m, Offset: 2 * m, Sums: true}}},
 		{`sum_over_time(rate(x[1m+30s])[(10m):1m] offset max_of(1m, 2m))`, []Read{
 			{Metric: "x", Func: "sum_over_time", Range: 10 * m, Reach: 12 * m, Offset: 2 * m, Sums: true},
 			{Metric: "x", Func: "rate", Range: 90 * time.Second, Reach: 13*m + 30*time.Second, Offset: 2 * m, Step: m, StepOffset: 2 * m, Pairs: true},
@@ -147,6 +148,19 @@ func TestWindowsSubqueries(t *testing.T) {
 	}
 }
 
+// A window is a subquery's range, or a range selector's: what the function over a
+// subquery reads are the points of its steps, not samples of the selector.
+func TestWindowsSubqueryRange(t *testing.T) {
+	e, err := Parse(`max_over_time(rate(x[1m])[5m:1m])`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := Windows(e)
+	if len(ws) != 2 || !ws[0].Subquery || ws[1].Subquery {
+		t.Fatalf("Windows: %+v; want the subquery's range, then rate(x[1m]), not a subquery's", ws)
+	}
+}
+
 // Steps are the times the engine evaluates a window at: in nested subqueries, the inner
 // steps the outer steps' windows read, not every one in the span they cover.
 func TestWindowSteps(t *testing.T) {
@@ -156,6 +170,8 @@ func TestWindowSteps(t *testing.T) {
 		`rate(x[1m])`: {{600 * s, 600 * s, 0}},
 		// (480, 600] by 30 s.
 		`max_over_time(rate(x[1m])[2m:30s])`: {{510 * s, 600 * s, 30 * s}},
+		// (540, 600] by 1m: the one step at 600.
+		`max_over_time(rate(x[1m])[1m:1m])`: {{600 * s, 600 * s, 60 * s}},
 		// Outer steps 480, 540, 600; each reads (t-20 s, t] by 10 s, the rest unread.
 		`max_over_time(max_over_time(rate(x[1m])[20s:10s])[3m:1m])`: {
 			{470 * s, 480 * s, 10 * s}, {530 * s, 540 * s, 10 * s}, {590 * s, 600 * s, 10 * s},
@@ -217,6 +233,32 @@ func TestWindowStepsFromRangeQuery(t *testing.T) {
 	}
 }
 
+// Where the windows of a range query's successive steps meet, their subquery steps are one
+// run, in order, each time once.
+func TestWindowStepsFromMeetingWindowsAreOneRun(t *testing.T) {
+	s := int64(1000)
+	e, err := Parse(`max_over_time(rate(x[1m])[90s:1m])`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := Windows(e)
+	w := ws[len(ws)-1]
+	// Query steps at 0, 120 s, 240 s: each reads the minutes in (t-90s, t]: -60 s and 0,
+	// 60 s and 120 s, 180 s and 240 s.
+	if got, ok := w.StepsFrom([]StepRun{{0, 240 * s, 120 * s}}); !ok || !slices.Equal(got, []StepRun{{-60 * s, 240 * s, 60 * s}}) {
+		t.Errorf("StepsFrom of 3 query steps = %v, %v; want one run from -60s to 240s by 1m", got, ok)
+	}
+}
+
+// A Window made by hand with a subquery of no step: Steps cannot tell (no division by
+// zero).
+func TestWindowStepsOfAZeroStep(t *testing.T) {
+	w := Window{Read: Read{Range: time.Minute}, Subqueries: []Subquery{{Range: 5 * time.Minute}}}
+	if got, ok := w.Steps(time.Unix(600, 0)); ok {
+		t.Errorf("Steps with a zero subquery step = %v, true; want false", got)
+	}
+}
+
 // A range query's step() and range() are its step and span in the windows' durations, as
 // the engine evaluates them; an instant query's are zero. StepDependent tells the
 // expressions whose windows depend on them.
@@ -227,6 +269,7 @@ func TestWindowsOverStepAndRange(t *testing.T) {
 		`rate(x[1m] offset step())`:                   time.Minute + 15*time.Second,
 		`max_over_time(rate(x[1m])[step()*8:step()])`: 2 * time.Minute, // the subquery; its rate 3m
 		`rate(x[1m])`:                                 time.Minute,
+		`rate(x[30s*2])`:                              time.Minute,
 	} {
 		e, err := Parse(expr)
 		if err != nil {
@@ -236,7 +279,7 @@ func TestWindowsOverStepAndRange(t *testing.T) {
 		if got := ws[0].Reach; got != want {
 			t.Errorf("%s at step 15s over 10m: Reach %s, want %s", expr, got, want)
 		}
-		if dep := StepDependent(e); dep != (expr != `rate(x[1m])`) {
+		if dep := StepDependent(e); dep != (expr != `rate(x[1m])` && expr != `rate(x[30s*2])`) {
 			t.Errorf("%s: StepDependent %v", expr, dep)
 		}
 	}
