@@ -86,6 +86,8 @@ func TestGapInSteps(t *testing.T) {
 	}
 	every1m := window(`max_over_time(rate(x[1m])[3m:1m])`)
 	every5s := window(`max_over_time(rate(x[1m])[3m:5s])`)
+	// Its rate windows end a minute before the steps: (s-2m, s-1m].
+	offset1m := window(`max_over_time(rate(x[1m] offset 1m)[3m:1m])`)
 	for _, c := range []struct {
 		name      string
 		w         history.Window
@@ -104,6 +106,10 @@ func TestGapInSteps(t *testing.T) {
 		// Steps 20 s to 195 s: the last's window starts at 135 s, the last append before it.
 		{"a window starting at the last append before it", every5s, outage, s(195), t0, true},
 		{"every window starting before it", every5s, outage, s(190), t0, false},
+		// Steps 480, 540 and 600 s: windows from 360 s and 420 s, in the outage.
+		{"an offset window in the outage", offset1m, outage, s(600), t0, true},
+		// Steps 120, 180 and 240 s: windows from 0, 60 s and 120 s, before it.
+		{"offset windows starting before it", offset1m, outage, s(240), t0, false},
 		// The retention dropped what was before 450 s: the outage is before the history.
 		{"an outage before the oldest sample held", every1m, outage, s(600), s(450), false},
 		// Three appends are enough to tell a usual spacing (15 s) from an outage.

@@ -233,6 +233,91 @@ func TestWindowStepsFromRangeQuery(t *testing.T) {
 	}
 }
 
+// A range query at today's times: each step's subquery (offset too) reads its own window.
+func TestWindowStepsFromAnOffsetSubquery(t *testing.T) {
+	s := int64(1000)
+	t0 := int64(1_800_000_000) * s // a multiple of 30 s
+	e, err := Parse(`max_over_time(rate(x[1m])[1m:30s] offset 1m)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := Windows(e)
+	// Query steps at t0+10.5 s and t0+310.5 s: the subquery's (t-2m, t-1m], by 30 s.
+	got, ok := ws[len(ws)-1].StepsFrom([]StepRun{{t0 + 10500, t0 + 310500, 300 * s}})
+	if want := []StepRun{{t0 - 90*s, t0 - 60*s, 30 * s}, {t0 + 210*s, t0 + 240*s, 30 * s}}; !ok || !slices.Equal(got, want) {
+		t.Errorf("StepsFrom = %v, %v; want %v", got, ok, want)
+	}
+}
+
+// A pair of samples fits a window when both lie in (s-offset-Range, s-offset]: one at the
+// window's start bound is outside it, as PromQL reads it.
+func TestWindowPairFits(t *testing.T) {
+	s := int64(1000)
+	at := time.Unix(600, 0)
+	for expr, cases := range map[string][]struct {
+		a, b int64
+		want bool
+	}{
+		`rate(x[1m])`: {
+			{540*s + 1, 600 * s, true},
+			{540 * s, 600 * s, false},     // a at the start bound
+			{540*s + 1, 600*s + 1, false}, // b after the step
+		},
+		`rate(x[1m] offset 1m)`: { // (480 s, 540 s]
+			{480*s + 1, 540 * s, true},
+			{540*s + 1, 600 * s, false},
+		},
+	} {
+		e, err := Parse(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fits, ok := Windows(e)[0].PairFits(at)
+		if !ok {
+			t.Fatalf("%s: PairFits cannot tell", expr)
+		}
+		for _, c := range cases {
+			if got := fits(c.a, c.b); got != c.want {
+				t.Errorf("%s at 600s: fits(%d, %d) = %v, want %v", expr, c.a, c.b, got, c.want)
+			}
+		}
+	}
+}
+
+// Steps gives up past 16384 runs rather than compute without bound (a window it cannot
+// tell is partial): a range query's steps whose subquery windows lie apart are a run each;
+// windows that overlap are one span, however many steps.
+func TestWindowStepsBounded(t *testing.T) {
+	s := int64(1000)
+	t0 := int64(1_800_000_000) * s
+	window := func(expr string) Window {
+		e, err := Parse(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws := Windows(e)
+		return ws[len(ws)-1]
+	}
+	apart := window(`max_over_time(rate(x[1m])[1m:30s])`) // a run of two steps per 5m query step
+	steps := func(n int64) StepRun { return StepRun{t0, t0 + (n-1)*300*s, 300 * s} }
+	if got, ok := apart.StepsFrom([]StepRun{steps(16384)}); !ok || len(got) != 16384 {
+		t.Errorf("16384 query steps: %d runs, %v; want 16384, true", len(got), ok)
+	}
+	if got, ok := apart.StepsFrom([]StepRun{steps(16385)}); ok {
+		t.Errorf("16385 query steps: %d runs, true; want false", len(got))
+	}
+	// Two runs of 10000 steps each (a nested subquery's outer steps).
+	second := StepRun{t0 + 10000*300*s, t0 + 19999*300*s, 300 * s}
+	if got, ok := apart.StepsFrom([]StepRun{steps(10000), second}); ok {
+		t.Errorf("two runs of 10000 query steps: %d runs, true; want false", len(got))
+	}
+	// Windows of 5m at steps of 5m touch: one run of every 30 s.
+	touching := window(`max_over_time(rate(x[1m])[5m:30s])`)
+	if got, ok := touching.StepsFrom([]StepRun{steps(20000)}); !ok || !slices.Equal(got, []StepRun{{t0 - 270*s, t0 + 19999*300*s, 30 * s}}) {
+		t.Errorf("20000 query steps whose windows touch: %v, %v; want one run", got, ok)
+	}
+}
+
 // Where the windows of a range query's successive steps meet, their subquery steps are one
 // run, in order, each time once.
 func TestWindowStepsFromMeetingWindowsAreOneRun(t *testing.T) {
