@@ -162,3 +162,44 @@ func TestSecondSampleOfASeriesInAScrapeIsDropped(t *testing.T) {
 		t.Errorf("after the next scrape: m = %v, want 3", got)
 	}
 }
+
+// TestTimeBoundsAsPrometheus: a sample exactly FutureTolerance ahead of its scrape is kept,
+// as Prometheus keeps it (it refuses what is after now+10m), one a millisecond more is
+// refused; a sample exactly the retention old is kept, one a millisecond older is
+// rejected (Prometheus' head refuses what is before its minimum valid time).
+func TestTimeBoundsAsPrometheus(t *testing.T) {
+	h := newHistory(t, Options{Retention: 10 * time.Minute})
+	sc := Scrape{Target: "a", Time: t0, Samples: []Sample{
+		own("a", "ahead", t0.Add(FutureTolerance), 1),
+		own("a", "too_far", t0.Add(FutureTolerance+time.Millisecond), 2),
+		own("a", "oldest", t0.Add(-10*time.Minute), 3),
+		own("a", "too_old", t0.Add(-10*time.Minute-time.Millisecond), 4),
+	}}
+	st, err := h.Append(context.Background(), t0, []Scrape{sc})
+	if st.Appended != 2 || st.Future != 1 || st.Rejected != 1 || !errors.Is(err, ErrFutureSample) || !errors.Is(err, ErrOutOfOrder) {
+		t.Fatalf("stats %+v, error %v; want 2 appended, 1 future, 1 rejected", st, err)
+	}
+	if !slices.Equal(st.RefusedNames, []string{"too_far", "too_old"}) {
+		t.Errorf("RefusedNames = %q, want [too_far too_old]", st.RefusedNames)
+	}
+}
+
+// TestScrapeTimeASecondBehindIsOutOfOrder: a sample without a timestamp of its own whose
+// scrape started less than a second before its series' newest sample (a clock stepped
+// back by NTP) is written just after it; one a second or more before is out of order, as
+// an append a second or more back starts the history over.
+func TestScrapeTimeASecondBehindIsOutOfOrder(t *testing.T) {
+	h := newHistory(t, Options{})
+	mustAppend(t, h, t0, scrape("a", t0, "x", 1.0), scrape("b", t0, "y", 1.0))
+	at := t0.Add(500 * time.Millisecond) // the append itself is not behind
+	st, err := h.Append(context.Background(), at, []Scrape{
+		scrape("a", t0.Add(-999*time.Millisecond), "x", 2.0),
+		scrape("b", t0.Add(-time.Second), "y", 2.0),
+	})
+	if st.Appended != 1 || st.Rejected != 1 || !errors.Is(err, ErrOutOfOrder) || !slices.Equal(st.RefusedNames, []string{"y"}) {
+		t.Fatalf("stats %+v, error %v; want x appended, y rejected as out of order", st, err)
+	}
+	if got := query(t, h, "x", t0.Add(time.Millisecond)); got["a"] != 2 {
+		t.Errorf("x just after the newest = %v, want 2", got)
+	}
+}
