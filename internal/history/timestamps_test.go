@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -186,20 +187,25 @@ func TestTimeBoundsAsPrometheus(t *testing.T) {
 
 // TestScrapeTimeASecondBehindIsOutOfOrder: a sample without a timestamp of its own whose
 // scrape started less than a second before its series' newest sample (a clock stepped
-// back by NTP) is written just after it; one a second or more before is out of order, as
-// an append a second or more back starts the history over.
+// back by NTP) is written just after it, and so is the staleness marker of a series the
+// scrape no longer exposes; a second or more before, the sample is out of order and no
+// marker is written (the series' newest sample is later), as an append a second or more
+// back starts the history over.
 func TestScrapeTimeASecondBehindIsOutOfOrder(t *testing.T) {
 	h := newHistory(t, Options{})
-	mustAppend(t, h, t0, scrape("a", t0, "x", 1.0), scrape("b", t0, "y", 1.0))
+	mustAppend(t, h, t0, scrape("a", t0, "x", 1.0, "gone_a", 1.0), scrape("b", t0, "y", 1.0, "gone_b", 1.0))
 	at := t0.Add(500 * time.Millisecond) // the append itself is not behind
 	st, err := h.Append(context.Background(), at, []Scrape{
 		scrape("a", t0.Add(-999*time.Millisecond), "x", 2.0),
 		scrape("b", t0.Add(-time.Second), "y", 2.0),
 	})
-	if st.Appended != 1 || st.Rejected != 1 || !errors.Is(err, ErrOutOfOrder) || !slices.Equal(st.RefusedNames, []string{"y"}) {
-		t.Fatalf("stats %+v, error %v; want x appended, y rejected as out of order", st, err)
+	if st.Appended != 1 || st.Rejected != 1 || st.StaleMarkers != 1 || !errors.Is(err, ErrOutOfOrder) || !slices.Equal(st.RefusedNames, []string{"y"}) {
+		t.Fatalf("stats %+v, error %v; want x appended, y rejected as out of order, gone_a marked stale", st, err)
 	}
-	if got := query(t, h, "x", t0.Add(time.Millisecond)); got["a"] != 2 {
-		t.Errorf("x just after the newest = %v, want 2", got)
+	next := t0.Add(time.Millisecond)
+	for expr, want := range map[string]map[string]float64{"x": {"a": 2}, "gone_a": {}, "y": {"b": 1}, "gone_b": {"b": 1}} {
+		if got := query(t, h, expr, next); !maps.Equal(got, want) {
+			t.Errorf("%s just after the newest = %v, want %v", expr, got, want)
+		}
 	}
 }
