@@ -180,3 +180,21 @@ func TestStaleMarkerAfterSameMillisecondSample(t *testing.T) {
 		t.Errorf("x samples at %v (stale %v), want a value at %d then a marker at %d", ts, stale, t0.UnixMilli(), t0.UnixMilli()+1)
 	}
 }
+
+// TestQuerierOpenPastMaxHistStillReadsTheSeries: a querier left open across more appends
+// of a series than a series keeps epochs for (a caller that never closes it) reads the
+// series up to the oldest epoch kept: the samples of the appends past those, more than
+// its view, never none of the series.
+func TestQuerierOpenPastMaxHistStillReadsTheSeries(t *testing.T) {
+	h := newHistory(t, Options{Retention: time.Hour})
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * 15 * time.Second) }
+	mustAppend(t, h, at(0), scrape("a", at(0), "x", 0.0))
+	q := openQuerier(t, h, at(0).UnixMilli(), at(200).UnixMilli())
+	for i := 1; i <= maxHist+10; i++ {
+		mustAppend(t, h, at(i), scrape("a", at(i), "x", float64(i)))
+	}
+	got := sampleTimes(t, q, nil, isX)["a"]
+	if len(got) != 11 || got[0] != at(0).UnixMilli() || got[10] != at(10).UnixMilli() {
+		t.Errorf("the querier open across %d appends reads x at %v; want t0 to t0+150s: its own sample and the 10 appends past the %d epochs kept", maxHist+10, got, maxHist)
+	}
+}
