@@ -30,3 +30,21 @@ func TestRefusedSeriesQuotedCut(t *testing.T) {
 		t.Errorf("error of %d bytes: %.400q; want at most 1 KiB naming the limit, the target and the series cut with \"...\"", len(msg), msg)
 	}
 }
+
+// TestRefusedSeriesOfTheLimitQuotedWhole: a refused series whose text is exactly the
+// quoted limit is quoted whole, with no "..." saying something was cut.
+func TestRefusedSeriesOfTheLimitQuotedWhole(t *testing.T) {
+	h := newHistory(t, Options{SeriesLimit: 1})
+	mustAppend(t, h, t0, scrape("ns/a", t0, "x", 1.0))
+	lset := labels.FromStrings("__name__", "y", "pod", "ns/b", "trace", "")
+	lset = labels.FromStrings("__name__", "y", "pod", "ns/b", "trace", strings.Repeat("v", maxQuotedSeries-len(lset.String())))
+	if len(lset.String()) != maxQuotedSeries {
+		t.Fatalf("series text of %d bytes, want %d", len(lset.String()), maxQuotedSeries)
+	}
+	at := t0.Add(15e9)
+	sc := Scrape{Target: "ns/b", Time: at, Samples: []Sample{{Labels: lset, T: at.UnixMilli(), V: 1}}}
+	_, err := h.Append(context.Background(), at, []Scrape{sc})
+	if err == nil || !strings.Contains(err.Error(), lset.String()+" at ") {
+		t.Errorf("error %q; want the series quoted whole, without \"...\"", err)
+	}
+}
