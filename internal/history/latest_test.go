@@ -148,6 +148,8 @@ func TestPairWithin(t *testing.T) {
 		{29 * s, 105 * s, 80 * s, true, true},       // 30 s and 105 s, across the markers
 		{29 * s, 90 * s, time.Minute, false, false}, // 30 s, then the marker: gone
 		{-s, 105 * s, 0, false, true},
+		{15 * s, 30 * s, time.Minute, false, true},                  // 30 s alone: the sample at from is out, as a window's start
+		{30*s - time.Millisecond, 30 * s, time.Minute, false, true}, // a window of one millisecond, holding 30 s
 	} {
 		pair, live := h.PairWithin(x, t0.Add(tc.from), t0.Add(tc.to), tc.rng)
 		if pair != tc.pair || live != tc.live {
