@@ -86,3 +86,17 @@ func TestSpanOldestIsTheFirstAppend(t *testing.T) {
 		t.Errorf("Span = %s, %s; want %s, %s", oldest, newest, t0, t1)
 	}
 }
+
+// TestSelectHintsLimit: a Select's Limit keeps that many series; one above the count keeps
+// every series, and nothing else.
+func TestSelectHintsLimit(t *testing.T) {
+	h := newHistory(t, Options{})
+	mustAppend(t, h, t0, scrape("a", t0, "x", 1.0), scrape("b", t0, "x", 2.0))
+	q := openQuerier(t, h, t0.Add(-time.Minute).UnixMilli(), t0.UnixMilli())
+	for limit, want := range map[int]int{1: 1, 2: 2, 10: 2} {
+		hints := &storage.SelectHints{Start: t0.Add(-time.Minute).UnixMilli(), End: t0.UnixMilli(), Limit: limit}
+		if got := sampleTimes(t, q, hints, isX); len(got) != want {
+			t.Errorf("Select with Limit %d: %d series %v, want %d", limit, len(got), got, want)
+		}
+	}
+}
