@@ -198,3 +198,20 @@ func TestQuerierOpenPastMaxHistStillReadsTheSeries(t *testing.T) {
 		t.Errorf("the querier open across %d appends reads x at %v; want t0 to t0+150s: its own sample and the 10 appends past the %d epochs kept", maxHist+10, got, maxHist)
 	}
 }
+
+// TestRetentionKeepsTheSampleAtItsBoundEndingAChunk: a complete chunk whose last sample is
+// exactly at the retention's bound is kept for that sample, not dropped whole.
+func TestRetentionKeepsTheSampleAtItsBoundEndingAChunk(t *testing.T) {
+	h := newHistory(t, Options{Retention: 4 * time.Minute})
+	// 121 samples of x a second apart: a complete chunk of 120, ending at t0+119s, and one
+	// in the head.
+	first := t0.Add(120 * time.Second)
+	mustAppend(t, h, first, Scrape{Target: "a", Time: first, Samples: ownRun(t0, time.Second, samplesPerChunk+1)})
+	bound := t0.Add(119 * time.Second)
+	last := bound.Add(4 * time.Minute)
+	mustAppend(t, h, last, Scrape{Target: "a", Time: last, Samples: []Sample{own("a", "x", last, 1)}})
+	q := openQuerier(t, h, t0.UnixMilli(), last.UnixMilli())
+	if got := sampleTimes(t, q, nil, isX)["a"]; len(got) != 3 || got[0] != bound.UnixMilli() {
+		t.Errorf("x after truncation has samples at %v, want 3 from the bound %d", got, bound.UnixMilli())
+	}
+}
