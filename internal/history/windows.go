@@ -389,8 +389,10 @@ const maxStepRuns = 1 << 14
 // subquery evaluates what is inside it at the multiples of its step in
 // (t-Offset-Range, t-Offset] (Prometheus' subqueryEvaluationTimes: a nested subquery is
 // evaluated over the span of its parent's steps, and each parent step reads the points of
-// its own window). Outside any subquery it is at alone. It reports false when there
-// would be more than 16384 runs.
+// its own window). Outside any subquery it is at alone. It reports false when the times
+// it would expand one by one (the steps of a range query or of an outer subquery longer
+// than the subquery's range, each before those that meet are merged) and the runs made
+// so far come to 16384 or more.
 func (w Window) Steps(at time.Time) ([]StepRun, bool) {
 	return w.StepsFrom([]StepRun{{at.UnixMilli(), at.UnixMilli(), 0}})
 }
