@@ -486,3 +486,43 @@ func TestPodsReplacedInOneScrapeLeaveNoInstantEmpty(t *testing.T) {
 		t.Errorf("sum at %s, between the scrape's start and the new pod's scrape: got 200 %s with warnings %q, want the load (the old pod's, until the scrape stored the new one's) or 503", at, r.Data, r.Warnings)
 	}
 }
+
+// TestManyScrapesDuringAQueryStillAnswer: a query whose evaluation lasts longer than
+// several scrapes of the Service it reads (a heavy range query, or one that waited for a
+// concurrency slot, under a short --interval) is answered once it has checked every one of
+// those scrapes. It was 503 "ask again" once more than 8 scrapes landed meanwhile: asked
+// again, it lasted as long, and the Service was never answered while serve was busy.
+func TestManyScrapesDuringAQueryStillAnswer(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 4 * time.Minute})
+	var once sync.Once
+	serve.SetBeforeExec(srv, func() {
+		once.Do(func() {
+			for range 12 { // the scrapes that land while the evaluation waits for its slot
+				serve.ScrapeNow(t.Context(), srv)
+			}
+		})
+	})
+	if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK || len(vector(t, r)) != 1 {
+		t.Fatalf("12 healthy scrapes during the query: got %d %q %s, want 200 and the sum", code, r.Error, r.Data)
+	}
+	// And a scrape in which every pod failed, among them, is still found.
+	for _, p := range svc.Pods() {
+		p.SetHandler(failing)
+	}
+	var again sync.Once
+	serve.SetBeforeExec(srv, func() {
+		again.Do(func() {
+			serve.ScrapeNow(t.Context(), srv) // every pod failed: the evaluation may read their markers
+			for _, p := range svc.Pods() {
+				p.SetBody(waiting)
+			}
+			for range 11 {
+				serve.ScrapeNow(t.Context(), srv)
+			}
+		})
+	})
+	if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusServiceUnavailable || !strings.Contains(r.Error, svc.Pods()[0].Name) {
+		t.Errorf("a failed scrape among 12 during the query: got %d %q %s, want 503 naming the pods", code, r.Error, r.Data)
+	}
+}

@@ -122,6 +122,10 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		return ans, badParam(perr, "query")
 	}
 
+	// From here, every state stored is kept until the query has checked those it must.
+	for _, svc := range s.services {
+		defer svc.pin()()
+	}
 	seqs := s.appendSeqs()
 	checked := s.states()
 	read := s.servicesRead(an.selectors)

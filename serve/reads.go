@@ -415,8 +415,9 @@ func (s *Server) appendSeqs() []uint64 {
 // its history since a query read seqs (appendSeqs) and then the states it checked
 // (states, in the Server's order), or that were appending then, waiting for those under
 // way to store theirs: an evaluation since may have read their appends. A Service whose
-// history did not change has none. The error, when more scrapes appended than a Service
-// keeps the states of (maxLanded), is the query's 503: what it read is not known.
+// history did not change has none. The query pinned the states (service.pin) before it
+// read seqs, so every one is kept; the error, should one be missing, is the query's 503:
+// what it read is not known.
 func (s *Server) landedSince(read []*service, checked []*scrapeState, seqs []uint64) (map[*service][]*scrapeState, error) {
 	var out map[*service][]*scrapeState
 	for i, svc := range s.services {

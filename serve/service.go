@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,18 +66,57 @@ type service struct {
 	// and checks the states of those scrapes too (Server.landedSince).
 	appending sync.Mutex
 	appendSeq atomic.Uint64
-	// landed are the states of the latest scrapes that appended, oldest first, at most
-	// maxLanded of them. Under appending.
+	// landed are the states of the latest scrapes that appended, oldest first: at most
+	// maxLanded of them, and every one a query in progress may have to check (pins).
+	// Under appending.
 	landed []*scrapeState
+	// pins are the appendSeq values the queries in progress began at, each with their
+	// count: a state stored since one of them is kept in landed until that query ends,
+	// however many scrapes land during its evaluation. Under pinsMu.
+	pinsMu sync.Mutex
+	pins   map[uint64]int
 
 	// afterAppend, when set (by tests only), is called by each scrape once it has
 	// appended to the history, before it stores its state.
 	afterAppend func()
 }
 
-// maxLanded is how many states of the scrapes that appended a service keeps for the
-// queries evaluated meanwhile: an evaluation lasts a few milliseconds, a scrape at least
-// one request to each pod.
+// pin notes that a query begins, before it reads the states it checks: the states of the
+// scrapes that append from now on are kept until it calls the returned unpin.
+func (s *service) pin() (unpin func()) {
+	s.pinsMu.Lock()
+	defer s.pinsMu.Unlock()
+	// The states after the latest stored: the query may still find the one stored before
+	// (a scrape between its seq's step and its Store, appendSeq even).
+	seq := s.appendSeq.Load()
+	seq -= min(seq, 2-seq%2)
+	if s.pins == nil {
+		s.pins = map[uint64]int{}
+	}
+	s.pins[seq]++
+	return func() {
+		s.pinsMu.Lock()
+		defer s.pinsMu.Unlock()
+		if s.pins[seq]--; s.pins[seq] == 0 {
+			delete(s.pins, seq)
+		}
+	}
+}
+
+// oldestPin returns the oldest appendSeq a query in progress began at (pin), if any.
+func (s *service) oldestPin() (uint64, bool) {
+	s.pinsMu.Lock()
+	defer s.pinsMu.Unlock()
+	if len(s.pins) == 0 {
+		return 0, false
+	}
+	return slices.Min(slices.Collect(maps.Keys(s.pins))), true
+}
+
+// maxLanded is how many states of the scrapes that appended a service keeps at least,
+// queries in progress or not: those a query in progress may check are kept besides
+// (pin), however many land during its evaluation (a slow one, or one that waits for a
+// concurrency slot, under a short interval).
 const maxLanded = 8
 
 // recordAppend notes the append at at that stored a pod's scrape (stored), after the
@@ -408,7 +449,12 @@ func (s *service) scrapeShifted(ctx context.Context, shift time.Duration) (*scra
 		st.seq = s.appendSeq.Add(1)
 		s.landed = append(s.landed, st)
 		if len(s.landed) > maxLanded {
-			s.landed = slices.Delete(s.landed, 0, len(s.landed)-maxLanded)
+			// The oldest go, but for those a query in progress may still check.
+			keep := len(s.landed) - maxLanded
+			if pin, ok := s.oldestPin(); ok {
+				keep = min(keep, sort.Search(len(s.landed), func(i int) bool { return s.landed[i].seq > pin }))
+			}
+			s.landed = slices.Delete(s.landed, 0, keep)
 		}
 	} else {
 		st.seq = s.appendSeq.Load()
