@@ -3,6 +3,7 @@ package serve_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -524,5 +525,43 @@ func TestManyScrapesDuringAQueryStillAnswer(t *testing.T) {
 	})
 	if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusServiceUnavailable || !strings.Contains(r.Error, svc.Pods()[0].Name) {
 		t.Errorf("a failed scrape among 12 during the query: got %d %q %s, want 503 naming the pods", code, r.Error, r.Data)
+	}
+}
+
+// TestAPodFailedInAScrapeLandedDuringTheQueryIsWarned: a scrape in which one pod of two
+// failed appends during a query's evaluation, which reads it (the pod's series stale: the
+// sum is the other pod's alone), and a later scrape in which the pod is back is the latest
+// once the query checks. The answer must warn of the pod missing from it, as it does when
+// that scrape is still the latest; the landed scrape's warnings were checked for errors
+// only and dropped: a silently partial sum, half the load.
+func TestAPodFailedInAScrapeLandedDuringTheQueryIsWarned(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 4 * time.Minute})
+	a := svc.Pods()[0]
+	at := time.Now().Add(2 * time.Second) // evaluated after the scrape that lands, before the next
+	var during, after sync.Once
+	serve.SetBeforeExec(srv, func() {
+		during.Do(func() {
+			a.SetHandler(failing)
+			serve.ScrapeNow(t.Context(), srv) // read by the evaluation: a's series stale
+		})
+	})
+	serve.SetOnLandedWait(srv, func() {
+		after.Do(func() {
+			a.SetBody(waiting)
+			if err := serve.ScrapeAt(t.Context(), srv, 0, at.Add(time.Second)); err != nil { // after the evaluation's time
+				t.Error(err)
+			}
+		})
+	})
+	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)}})
+	if code != http.StatusOK {
+		t.Fatalf("got %d %q %s", code, r.Error, r.Data)
+	}
+	if v := vector(t, r); len(v) != 1 || v[0].Value[1] != "3" {
+		t.Fatalf("the evaluation read the scrape in which %s failed: got %s, want the other pod's 3 (the test's premise)", a.Name, r.Data)
+	}
+	if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, a.Name) }) {
+		t.Errorf("a sum without pod %s, which failed the scrape the evaluation read: warnings %q, want one naming it", a.Name, r.Warnings)
 	}
 }

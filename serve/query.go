@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/prometheus/promql"
@@ -173,10 +174,18 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		if warnings, err = s.availability(r.Context(), an.selectors, read, may); err != nil {
 			return ans, err
 		}
+		// A landed state's warnings too: the pods that failed the scrape the evaluation
+		// read are missing from its answer though the latest scrape found them back.
 		for _, svc := range s.services {
 			for _, st := range landed[svc] {
-				if _, err := s.availabilityOf(an.selectors, read, may, map[*service]*scrapeState{svc: st}); err != nil {
+				w, err := s.availabilityOf(an.selectors, []*service{svc}, []*service{svc}, map[*service]*scrapeState{svc: st})
+				if err != nil {
 					return ans, err
+				}
+				for _, w := range w {
+					if !slices.Contains(warnings, w) {
+						warnings = append(warnings, w)
+					}
 				}
 			}
 		}

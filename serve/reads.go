@@ -228,7 +228,11 @@ func (s *Server) availabilityOf(sels [][]*labels.Matcher, read, may []*service, 
 		}
 	}
 	for _, svc := range may {
-		if st := svc.state.Load(); st != nil && st.appendErr != nil {
+		st := svc.state.Load()
+		if of, ok := states[svc]; ok {
+			st = of
+		}
+		if st != nil && st.appendErr != nil {
 			warnings = append(warnings, st.appendErr.Error())
 		}
 	}
