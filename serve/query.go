@@ -174,13 +174,17 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		if warnings, err = s.availability(r.Context(), an.selectors, read, may); err != nil {
 			return ans, err
 		}
-		// A landed state's warnings too: the pods that failed the scrape the evaluation
-		// read are missing from its answer though the latest scrape found them back.
+		// A landed state's warnings too, of a scrape begun by the evaluation's time: the
+		// pods that failed the scrape the evaluation read are missing from its answer
+		// though the latest scrape found them back.
 		for _, svc := range s.services {
 			for _, st := range landed[svc] {
 				w, err := s.availabilityOf(an.selectors, []*service{svc}, []*service{svc}, map[*service]*scrapeState{svc: st})
 				if err != nil {
 					return ans, err
+				}
+				if st.start.After(p.end) {
+					continue // began after the evaluation's time: none of it was read
 				}
 				for _, w := range w {
 					if !slices.Contains(warnings, w) {
