@@ -565,3 +565,40 @@ func TestAPodFailedInAScrapeLandedDuringTheQueryIsWarned(t *testing.T) {
 		t.Errorf("a sum without pod %s, which failed the scrape the evaluation read: warnings %q, want one naming it", a.Name, r.Warnings)
 	}
 }
+
+// TestAPodFailedInAScrapeAfterTheQuerysTimeIsNotWarned: a scrape in which one pod failed
+// lands during a query, but began after the query's time: the evaluation read none of it,
+// the sum holds both pods, and no warning says one was left out.
+func TestAPodFailedInAScrapeAfterTheQuerysTimeIsNotWarned(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 4 * time.Minute})
+	a := svc.Pods()[0]
+	at := time.Now().Add(2 * time.Second)
+	var during, after sync.Once
+	serve.SetBeforeExec(srv, func() {
+		during.Do(func() {
+			a.SetHandler(failing)
+			if err := serve.ScrapeAt(t.Context(), srv, 0, at.Add(time.Second)); err != nil { // after the query's time
+				t.Error(err)
+			}
+		})
+	})
+	serve.SetOnLandedWait(srv, func() {
+		after.Do(func() {
+			a.SetBody(waiting)
+			if err := serve.ScrapeAt(t.Context(), srv, 0, at.Add(2*time.Second)); err != nil {
+				t.Error(err)
+			}
+		})
+	})
+	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)}})
+	if code != http.StatusOK {
+		t.Fatalf("got %d %q %s", code, r.Error, r.Data)
+	}
+	if v := vector(t, r); len(v) != 1 || v[0].Value[1] != "6" {
+		t.Fatalf("got %s, want both pods' 6 (the test's premise)", r.Data)
+	}
+	if slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, a.Name) }) {
+		t.Errorf("the scrape %s failed began after the query's time: warnings %q, want none naming it", a.Name, r.Warnings)
+	}
+}
