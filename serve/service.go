@@ -148,25 +148,18 @@ func (s *service) recordAppend(at time.Time, stored, steppedBack bool) {
 	s.spaced.Store(spaced)
 }
 
-// extrapolation is how far before the Service's oldest scrape a window ending at last
-// may start and still be whole: Prometheus extrapolates a rate or an increase to its
-// window's start over a gap shorter than 1.1 times the average spacing of the samples in
-// it, no further. That is the spacing of the appends up to last, at most the Service's
-// interval: the loop's scrapes, or closer ones queries under MaxAge made (on demand, the
-// loop's interval may be an hour). None with fewer than two appends: one scrape is
-// extrapolated over nothing.
-func (s *service) extrapolation(last time.Time) time.Duration {
+// reachesBefore reports whether a window starting at from and ending at last reaches
+// before the Service's oldest scrape (oldest) by more than Prometheus extrapolates over:
+// history.ReachesBefore over its appends, the spacing at most its interval (the loop's
+// scrapes, or closer ones queries under MaxAge made: on demand, the loop's interval may
+// be an hour). The pod source's coverage check applies the same rule.
+func (s *service) reachesBefore(oldest, from, last time.Time) bool {
+	if !from.Before(oldest) {
+		return false
+	}
 	s.appendsMu.Lock()
 	defer s.appendsMu.Unlock()
-	n := 0
-	for n < len(s.appends) && !s.appends[n].After(last) {
-		n++
-	}
-	if n < 2 {
-		return 0
-	}
-	avg := s.appends[n-1].Sub(s.appends[0]) / time.Duration(n-1)
-	return min(s.cfg.Interval, avg+avg/10)
+	return history.ReachesBefore(s.appends, oldest, from, last, s.cfg.Interval)
 }
 
 // appendTimes returns a copy of s.appends.

@@ -18,8 +18,8 @@ import (
 // analysis, so serve and the pod source class a function alike), evaluated from start
 // (a range query: from its first step, its end at end), against the histories of the
 // Services it reads. A window reaching back before a Service's oldest scrape by more than
-// Prometheus extrapolates over (service.extrapolation: 1.1 times the spacing of its
-// scrapes, at most its interval) is partial: for a summing function or an offset it is
+// Prometheus extrapolates over (history.ReachesBefore, as the library decides it: 1.1
+// times the spacing of its scrapes, at most its interval) is partial: for a summing function or an offset it is
 // an error (HTTP 422) unless allowPartial, otherwise
 // a warning, which estimates also holds for estimateEmpty: the error of an answer with no
 // value at all (a rate over one scrape estimates nothing, and an empty answer would read
@@ -95,7 +95,7 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 			// samples answers nothing where no series holds two within its range (every
 			// pod failed for longer, then one scrape since), and whatever else answers
 			// (or vector(0)) is no estimate from it.
-			partial := from.Before(oldest) && from.Add(svc.extrapolation(last)).Before(oldest)
+			partial := svc.reachesBefore(oldest, from, last)
 			// Within the history, a window starting in an outage of the Service (no
 			// pod's scrape stored for minutes: every pod failed, or discovery did)
 			// reads only what came after it, as the library finds it (source/pod's

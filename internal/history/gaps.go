@@ -61,3 +61,32 @@ func usualSpacing(appends []time.Time) time.Duration {
 	slices.Sort(spacings)
 	return spacings[(len(spacings)-1)/2]
 }
+
+// ReachesBefore reports whether a window starting at from and ending at last reaches
+// before since (the oldest scrape it may read: the history's, or the one that began to
+// store its metric) by more than Prometheus extrapolates over: its answer is then over a
+// shorter span than its range. A window starting before since by less than 1.1 times the
+// average spacing of the scrapes it holds reads as whole: Prometheus extrapolates a rate,
+// an increase or a delta to the window's start over such a gap (extrapolatedRate), so
+// the increase is not a smaller number, and a full history would hold no earlier sample
+// in it (the one before would be a spacing earlier), so a sum or count over time is the
+// same. The spacing is the average of appends (the times, oldest first, of the appends
+// that stored a scrape) at or after since and at or before last, at most limit when limit
+// is positive (a scrape loop's interval). With fewer than two such appends there is
+// nothing to extrapolate from: any window starting before since reaches before it. Both
+// the pod source's coverage check and serve's window check decide with it.
+func ReachesBefore(appends []time.Time, since, from, last time.Time, limit time.Duration) bool {
+	if !from.Before(since) {
+		return false
+	}
+	first := sort.Search(len(appends), func(j int) bool { return !appends[j].Before(since) })
+	end := sort.Search(len(appends), func(j int) bool { return appends[j].After(last) })
+	if end-first < 2 {
+		return true
+	}
+	avg := appends[end-1].Sub(appends[first]) / time.Duration(end-first-1)
+	short := since.Sub(from)
+	// Prometheus extrapolates when the gap to the window's start is under 1.1 times the
+	// average spacing (it does not at exactly that).
+	return short*10 >= avg*11 || limit > 0 && short > limit
+}

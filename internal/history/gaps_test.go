@@ -167,3 +167,42 @@ func TestGapInStepsTheLatest(t *testing.T) {
 		}
 	}
 }
+
+// TestReachesBefore: a window starting before the oldest scrape by less than 1.1 times
+// the scrapes' average spacing (at most the limit) is whole, as Prometheus extrapolates
+// over it; by that much or more, or over one scrape, it reaches before the history.
+func TestReachesBefore(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	var every15s []time.Time
+	for i := range 40 {
+		every15s = append(every15s, t0.Add(time.Duration(i)*15*time.Second))
+	}
+	last := every15s[39]
+	for _, c := range []struct {
+		name    string
+		appends []time.Time
+		since   time.Time
+		from    time.Time
+		last    time.Time
+		limit   time.Duration
+		want    bool
+	}{
+		{"within the history", every15s, t0, t0.Add(time.Second), last, 0, false},
+		{"at the oldest scrape", every15s, t0, t0, last, 0, false},
+		{"one spacing before", every15s, t0, t0.Add(-15 * time.Second), last, 0, false},
+		{"just under 1.1 spacings before", every15s, t0, t0.Add(-16499 * time.Millisecond), last, 0, false},
+		{"1.1 spacings before", every15s, t0, t0.Add(-16500 * time.Millisecond), last, 0, true},
+		{"two spacings before", every15s, t0, t0.Add(-30 * time.Second), last, 0, true},
+		{"one scrape", every15s[:1], t0, t0.Add(-time.Millisecond), t0, 0, true},
+		{"one scrape up to the window's end", every15s, t0, t0.Add(-time.Millisecond), t0.Add(10 * time.Second), 0, true},
+		{"past the limit", every15s, t0, t0.Add(-15 * time.Second), last, 10 * time.Second, true},
+		{"within the limit", every15s, t0, t0.Add(-15 * time.Second), last, 15 * time.Second, false},
+		// A metric stored from the 20th append on: the appends before do not count.
+		{"since a later append", append([]time.Time{t0.Add(-time.Hour)}, every15s...), t0, t0.Add(-15 * time.Second), last, 0, false},
+		{"spacing of the appends since", every15s, every15s[38], every15s[38].Add(-15 * time.Second), last, 0, false},
+	} {
+		if got := history.ReachesBefore(c.appends, c.since, c.from, c.last, c.limit); got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+}

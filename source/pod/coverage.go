@@ -165,6 +165,10 @@ type coverage struct {
 	oldest    time.Time     // the oldest scrape the history holds (History.Span)
 	since     storedSince   // since when each metric is stored
 	retention time.Duration // the history's retention; zero: not known
+	// interval is the scrape loop's interval (ScrapeInterval); zero without a loop. The
+	// spacing a window may start before the oldest scrape by is at most it
+	// (history.ReachesBefore).
+	interval time.Duration
 	// pairs, when set, is History.PairWhere: whether a series the selector matches holds
 	// two samples less than a range apart in a span (that fit one of a subquery's
 	// windows).
@@ -282,9 +286,11 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 			pairs = func() bool { return answers || !live }
 		}
 		held, gap, alone := at.Sub(start), time.Duration(0), false
-		if from := end.Add(-r.Reach); !from.Before(start) {
-			// Within what is held: partial only when the window starts in a gap, or
-			// its series hold no two samples in it.
+		if from := end.Add(-r.Reach); !history.ReachesBefore(c.since.appends, start, from, end.Add(-r.Offset), c.interval) {
+			// Within what is held, or before it by less than Prometheus extrapolates
+			// over (1.1 times the scrapes' spacing: the answer is the full window's, as
+			// serve decides it): partial only when the window starts in a gap, or its
+			// series hold no two samples in it.
 			after, g, ok := c.since.gapAt(from, r.Range > 0 && !pairs())
 			if !ok && r.Range > 0 && len(w.Subqueries) > 0 {
 				// The windows of a subquery's later steps start in a gap too.
@@ -293,6 +299,10 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 			switch {
 			case ok:
 				held, gap = at.Sub(after), g
+			case from.Before(start) && r.Range > 0 && !pairs():
+				// Before the first scrape, and none of its windows holds two scrapes
+				// (a subquery's steps, or scrapes further apart than its range): nothing
+				// to extrapolate from, as before the history.
 			case !lonely:
 				continue
 			default:

@@ -397,9 +397,9 @@ func (s *PodScrapingSource) coverage(store *history.History) coverage {
 	defer h.mu.Unlock()
 	retention := s.retention()
 	if !h.booksOf(store) {
-		return coverage{oldest: oldest, retention: retention}
+		return coverage{oldest: oldest, retention: retention, interval: s.config.ScrapeInterval}
 	}
-	return coverage{oldest: oldest, since: h.since.clone(), retention: retention}
+	return coverage{oldest: oldest, since: h.since.clone(), retention: retention, interval: s.config.ScrapeInterval}
 }
 
 // retention returns the history's retention: HistoryRetention or its default.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -76,8 +77,9 @@ func TestPromQLAnswers(t *testing.T) {
 }
 
 // increase over 10m is a partial window, with its values and an Error wrapping
-// ErrPartialWindow, until 10 minutes are held; rate over 5m is right over a shorter span:
-// a warning until 5 minutes are held, never an Error. Covered windows carry neither.
+// ErrPartialWindow, until 10 minutes less 1.1 scrape spacings are held (Prometheus
+// extrapolates over the rest: 9m45s at 15 s); rate over 5m is right over a shorter span:
+// a warning until then (4m45s), never an Error. Covered windows carry neither.
 func testWindowsFillUp(t *testing.T, env *podscrapetest.Environment) {
 	svc := newService(t, env, 1, "")
 	s, clk := promqlSource(t, env, svc, nil,
@@ -88,7 +90,7 @@ func testWindowsFillUp(t *testing.T, env *podscrapetest.Environment) {
 	const step = 15 * time.Second
 	for i := 0; i <= 44; i++ { // 11 minutes
 		held := time.Duration(i) * step
-		svc.Pods()[0].SetBody(fmt.Sprintf("# TYPE reqs counter\nreqs_total %d\n", 10*i))
+		svc.Pods()[0].SetBody(fmt.Sprintf("# TYPE reqs counter\nreqs_total %d\n", 1000+10*i))
 		results, err := s.Refresh(t.Context(), spec)
 		if err != nil {
 			t.Fatalf("%s: %v", held, err)
@@ -98,8 +100,12 @@ func testWindowsFillUp(t *testing.T, env *podscrapetest.Environment) {
 			t.Fatalf("%s: an instant selector: got %v, %v, %q; want one value, no error, no warning", held, now.Values, now.Error, now.Warnings)
 		}
 
+		// A window starting before the first scrape by less than 1.1 times the scrapes'
+		// spacing is whole, as Prometheus extrapolates over it (history.ReachesBefore):
+		// at 9m45s held, increase[10m] answers the full window's 400.
+		whole := func(window time.Duration) bool { return (window-held)*10 < step*11 }
 		var pw *PartialWindowError
-		if held < 10*time.Minute {
+		if !whole(10 * time.Minute) {
 			if !errors.Is(count.Error, ErrPartialWindow) || !errors.As(count.Error, &pw) {
 				t.Fatalf("%s held: increase over 10m: got Error %v, want ErrPartialWindow", held, count.Error)
 			}
@@ -109,8 +115,8 @@ func testWindowsFillUp(t *testing.T, env *podscrapetest.Environment) {
 			if i > 0 && len(count.Values) != 1 {
 				t.Fatalf("%s held: increase: got values %v, want them kept", held, count.Values)
 			}
-		} else if count.Error != nil {
-			t.Fatalf("%s held: increase over 10m: got Error %v, want none", held, count.Error)
+		} else if count.Error != nil || len(count.Values) != 1 || math.Abs(count.Values[0].Value-400) > 1e-9 {
+			t.Fatalf("%s held: increase over 10m: got %v, Error %v; want 400 (10 a scrape), no error", held, count.Values, count.Error)
 		}
 		if held == 2*time.Minute {
 			want := `query "count": increase over 10m0s reaches before the history's oldest scrape (2m0s held): partial window`
@@ -129,10 +135,10 @@ func testWindowsFillUp(t *testing.T, env *podscrapetest.Environment) {
 		warned := slices.ContainsFunc(rate.Warnings, func(w string) bool {
 			return strings.Contains(w, `query "rate": rate over 5m0s reaches before the history's oldest scrape (`+held.String()+` held)`)
 		})
-		if held < 5*time.Minute && !warned {
+		if !whole(5*time.Minute) && !warned {
 			t.Fatalf("%s held: rate over 5m: got warnings %q, want the partial window's", held, rate.Warnings)
 		}
-		if held >= 5*time.Minute && len(rate.Warnings) > 0 {
+		if whole(5*time.Minute) && len(rate.Warnings) > 0 {
 			t.Fatalf("%s held: rate over 5m: got warnings %q, want none", held, rate.Warnings)
 		}
 		if i > 1 && (len(rate.Values) != 1 || rate.Values[0].Value <= 0) {
@@ -163,9 +169,11 @@ func testMetricsStoredWhenNeeded(t *testing.T, env *podscrapetest.Environment) {
 		held := time.Duration(i) * 15 * time.Second
 		var pw *PartialWindowError
 		switch r := results["b"]; {
-		case held < time.Minute && (!errors.As(r.Error, &pw) || pw.Held != held):
+		// From 45s on, the window reaches 15 s before b's first scrape: less than 1.1
+		// spacings, which Prometheus extrapolates over (history.ReachesBefore).
+		case held < 45*time.Second && (!errors.As(r.Error, &pw) || pw.Held != held):
 			t.Fatalf("b stored for %s: got %v, want a partial window with %s held", held, r.Error, held)
-		case held >= time.Minute && r.Error != nil:
+		case held >= 45*time.Second && r.Error != nil:
 			t.Fatalf("b stored for %s: got %v, want no error", held, r.Error)
 		}
 		// The rate's 0 on b's first scrape is vector(0)'s, not b's: not "no load".
