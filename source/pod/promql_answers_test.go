@@ -74,6 +74,57 @@ func TestPromQLAnswers(t *testing.T) {
 	t.Run("refused samples fail the queries reading them", func(t *testing.T) { testRefusedSamples(t, env) })
 	t.Run("window after an outage", func(t *testing.T) { testWindowAfterAnOutage(t, env) })
 	t.Run("one model's pod back after failing", func(t *testing.T) { testOneModelBackAfterFailing(t, env) })
+	t.Run("pod joining after the start", func(t *testing.T) { testPodJoiningAfterTheStart(t, env) })
+}
+
+// A pod that joins after the history began (a scale-up) has its first scrapes at the
+// start of its own series, not of the history: its counter's increase is answered from
+// its first sample as Prometheus answers it, with no ErrPartialWindow (the history holds
+// the window; what the pod did before its first scrape is in the counter it starts
+// from, which Prometheus extrapolates back toward zero). On its first scrape alone it
+// has no increase, and the sum leaves it out, as a Prometheus server's does.
+func testPodJoiningAfterTheStart(t *testing.T, env *podscrapetest.Environment) {
+	svc := newService(t, env, 1, "")
+	s, clk := promqlSource(t, env, svc, nil,
+		source.QueryTemplate{Name: "count", Template: `sum by (pod) (increase(reqs_total[2m]))`})
+	spec := source.RefreshSpec{Queries: []string{"count"}}
+	a := svc.Pods()[0]
+	var b *podscrapetest.Pod
+	for i := 0; i <= 20; i++ { // 5 minutes; b joins at 4m
+		a.SetBody(fmt.Sprintf("# TYPE reqs counter\nreqs_total %d\n", 1000+10*i))
+		if i == 16 {
+			var err error
+			if b, err = svc.AddPod(t.Context(), "late"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if b != nil {
+			b.SetBody(fmt.Sprintf("# TYPE reqs counter\nreqs_total %d\n", 50+10*(i-16)))
+		}
+		results, err := s.Refresh(t.Context(), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := results["count"]
+		if i >= 8 && r.Error != nil {
+			t.Fatalf("refresh %d: got Error %v, want none: the history holds the window", i, r.Error)
+		}
+		byPod := map[string]float64{}
+		for _, v := range r.Values {
+			byPod[v.Labels["pod"]] = v.Value
+		}
+		switch {
+		case i == 16 && len(byPod) != 1:
+			t.Fatalf("b's first scrape: got %v, want a's increase alone (b's one sample has none)", r.Values)
+		case i == 20:
+			// b: 50 to 90 over 60 s, extrapolated half a spacing (7.5 s) back, as
+			// Prometheus: 40 * 67.5 / 60. a: the whole 2m window's 80.
+			if math.Abs(byPod["late"]-45) > 1e-9 || math.Abs(byPod[a.Name]-80) > 1e-9 {
+				t.Fatalf("b a minute after joining: got %v, want late 45 and %s 80", r.Values, a.Name)
+			}
+		}
+		clk.Step(15 * time.Second)
+	}
 }
 
 // increase over 10m is a partial window, with its values and an Error wrapping
