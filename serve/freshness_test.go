@@ -686,8 +686,9 @@ func TestAScrapeOutlastingTheIntervalIsFollowedAtOnce(t *testing.T) {
 // TestQueriesFarMoreOftenThanMaxAge: two clients querying without pause against a
 // loop whose interval is twice MaxAge. Each answer holds a sample scraped no more than
 // MaxAge before its request was sent (timestamp() of the pod's sample), and the pods
-// are scraped no more often than MaxAge (a query's scrape after any other) or five
-// eighths of an interval (the loop's after a query's): once per poll, not per query.
+// are scraped no more often than once per MaxAge (a query's scrape after any other) and
+// once per five eighths of an interval (the loop's after a query's): once per poll, not
+// per query.
 func TestQueriesFarMoreOftenThanMaxAge(t *testing.T) {
 	const maxAge, interval = 200 * time.Millisecond, 400 * time.Millisecond
 	svc := newService(t, "vllm", 1, waiting)
@@ -723,14 +724,14 @@ func TestQueriesFarMoreOftenThanMaxAge(t *testing.T) {
 	}
 	wg.Wait()
 	got := log.since(from)
-	for i := 1; i < len(got); i++ {
-		// The pod sees each scrape after its discovery, which takes a varying few
-		// milliseconds: half MaxAge leaves room for that, and a scrape per query would
-		// be milliseconds apart.
-		if gap := got[i].Sub(got[i-1]); gap < maxAge/2 {
-			t.Errorf("scrapes %s apart, less than MaxAge (%s): at %v", gap, maxAge, offsets(got, got[0]))
-			break
-		}
+	// A scrape per poll: at most one per MaxAge (a query's after any other) and the
+	// loop's, one per five eighths of an interval. Counted, not timed between two: the
+	// pod sees each scrape after its discovery (two API requests), which on a loaded
+	// machine takes from milliseconds to a few hundred, so two scrapes that started
+	// MaxAge apart can reach the pod 13 ms apart. A scrape per query would be thousands.
+	window := time.Since(from)
+	if most := int(window/maxAge) + int(window/(interval*5/8)) + 2; len(got) > most {
+		t.Errorf("%d scrapes in %s, more than %d (one per MaxAge, one per loop tick): at %v", len(got), window.Round(time.Millisecond), most, offsets(got, got[0]))
 	}
 	t.Logf("%d queries, %d scrapes", queries.Load(), len(got))
 }
