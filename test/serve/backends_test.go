@@ -55,16 +55,8 @@ func TestPrometheusSourceOnServeAnswersAsThePodSource(t *testing.T) {
 	}
 	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, MaxAge: time.Nanosecond})
 
-	podSrc, err := pod.NewPodScrapingSource(t.Context(), env.Client, sourceConfig(svc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer podSrc.Close()
-	client, err := api.NewClient(api.Config{Address: base})
-	if err != nil {
-		t.Fatal(err)
-	}
-	promSrc := promsource.NewPrometheusSource(t.Context(), v1.NewAPI(client), promsource.PrometheusSourceConfig{})
+	podSrc := podSourceOf(t, svc)
+	promSrc := promSourceOn(t, base, promsource.PrometheusSourceConfig{})
 	for name, q := range sameQueries {
 		for _, l := range []*source.QueryList{podSrc.QueryList(), promSrc.QueryList()} {
 			l.MustRegister(source.QueryTemplate{Name: name, Type: source.QueryTypePromQL, Template: q})
@@ -128,16 +120,8 @@ func TestSomePodsFailingReadsAsBackendsMdSays(t *testing.T) {
 	// a scrape after the failure once one is that old.
 	const maxAge = 200 * time.Millisecond
 	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, MaxAge: maxAge, Interval: time.Hour})
-	podSrc, err := pod.NewPodScrapingSource(t.Context(), env.Client, sourceConfig(svc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer podSrc.Close()
-	client, err := api.NewClient(api.Config{Address: base})
-	if err != nil {
-		t.Fatal(err)
-	}
-	promSrc := promsource.NewPrometheusSource(t.Context(), v1.NewAPI(client), promsource.PrometheusSourceConfig{DefaultTTL: time.Nanosecond})
+	podSrc := podSourceOf(t, svc)
+	promSrc := promSourceOn(t, base, promsource.PrometheusSourceConfig{DefaultTTL: time.Nanosecond})
 	queries := map[string]string{"sum": `sum(vllm:num_requests_waiting)`, "raw": `vllm:num_requests_waiting`}
 	for name, q := range queries {
 		for _, l := range []*source.QueryList{podSrc.QueryList(), promSrc.QueryList()} {
@@ -204,11 +188,7 @@ func TestEveryPodDownFailsAtOnceThroughServe(t *testing.T) {
 	// and the request's arrival is not read as now, and serve answers the 503 of its
 	// latest scrape for any time.
 	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, MaxAge: time.Nanosecond, Interval: time.Hour})
-	client, err := api.NewClient(api.Config{Address: base})
-	if err != nil {
-		t.Fatal(err)
-	}
-	promSrc := promsource.NewPrometheusSource(t.Context(), v1.NewAPI(client), promsource.PrometheusSourceConfig{QueryTimeout: 10 * time.Second})
+	promSrc := promSourceOn(t, base, promsource.PrometheusSourceConfig{QueryTimeout: 10 * time.Second})
 	promSrc.QueryList().MustRegister(source.QueryTemplate{Name: "waiting", Type: source.QueryTypePromQL, Template: `sum(vllm:num_requests_waiting)`})
 	for _, p := range svc.Pods() {
 		p.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }))
@@ -238,16 +218,8 @@ func TestEveryPodDownFailsAtOnceThroughServe(t *testing.T) {
 func TestIncreaseOverAYoungHistoryOnDemand(t *testing.T) {
 	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 1, Body: "# TYPE req counter\nreq_total 10\n"})
 	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, MaxAge: time.Nanosecond, Interval: time.Hour})
-	podSrc, err := pod.NewPodScrapingSource(t.Context(), env.Client, sourceConfig(svc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer podSrc.Close()
-	client, err := api.NewClient(api.Config{Address: base})
-	if err != nil {
-		t.Fatal(err)
-	}
-	promSrc := promsource.NewPrometheusSource(t.Context(), v1.NewAPI(client), promsource.PrometheusSourceConfig{})
+	podSrc := podSourceOf(t, svc)
+	promSrc := promSourceOn(t, base, promsource.PrometheusSourceConfig{})
 	q := source.QueryTemplate{Name: "requests", Type: source.QueryTypePromQL, Template: `sum(increase(req_total[1m]))`}
 	podSrc.QueryList().MustRegister(q)
 	promSrc.QueryList().MustRegister(q)
@@ -405,4 +377,25 @@ func seriesOf(r *source.MetricResult) map[string]float64 {
 		out[fmt.Sprint(l)] = v.Value
 	}
 	return out
+}
+
+// podSourceOf is a pod source of svc's pods, closed with the test.
+func podSourceOf(t *testing.T, svc *podscrapetest.Service) *pod.PodScrapingSource {
+	t.Helper()
+	src, err := pod.NewPodScrapingSource(t.Context(), env.Client, sourceConfig(svc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(src.Close)
+	return src
+}
+
+// promSourceOn is a Prometheus source reading the server at base (serve) with cfg.
+func promSourceOn(t *testing.T, base string, cfg promsource.PrometheusSourceConfig) *promsource.PrometheusSource {
+	t.Helper()
+	client, err := api.NewClient(api.Config{Address: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return promsource.NewPrometheusSource(t.Context(), v1.NewAPI(client), cfg)
 }
