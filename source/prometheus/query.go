@@ -171,7 +171,11 @@ func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time)
 		if ctx.Err() != nil || !transient(err) || time.Until(deadline) <= pause {
 			return answer{attempts: attempt, url: from, err: err}
 		}
-		log.V(1).Info("prometheus query failed, retrying", "expr", expr, "attempt", attempt, "in", pause, "error", err.Error())
+		kv := []any{"expr", expr, "attempt", attempt, "in", pause, "error", err.Error()}
+		if msg := serverMessage(err); msg != "" {
+			kv = append(kv, "server", msg) // client_golang keeps it in Detail, out of Error()
+		}
+		log.V(1).Info("prometheus query failed, retrying", kv...)
 		timer := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
