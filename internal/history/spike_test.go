@@ -17,6 +17,23 @@ import (
 // rollout fixes it), then its usual few: once the retention has dropped the spike's
 // series, the History must not keep their room.
 func TestSpikeRoomGivenBackAfterRetention(t *testing.T) {
+	h, growth := spikeDropped(t, 200_000, func(i int) labels.Labels {
+		return labels.FromStrings("__name__", "spike", "id", strconv.Itoa(i), "instance", "10.0.0.1:8000", "namespace", "ns", "pod", "p")
+	})
+	if st := h.churnState(); st.series != 5 {
+		t.Fatalf("holds %d series, want 5", st.series)
+	}
+	if growth > 1<<20 {
+		t.Errorf("the History of 5 series keeps %d KiB more than before a spike of 200,000 series dropped 40 minutes ago", growth>>10)
+	}
+}
+
+// spikeDropped appends a pod's 5 series every 15 s for 25 minutes, then once n series
+// more (spike(i) the labels of the i-th), then the 5 for 50 minutes: the retention of 10
+// minutes has long dropped the spike. It returns the history and how much more its live
+// heap holds than before the spike.
+func spikeDropped(t *testing.T, n int, spike func(i int) labels.Labels) (*History, int64) {
+	t.Helper()
 	h := newHistory(t, Options{Retention: 10 * time.Minute, SeriesLimit: 1 << 20})
 	at := t0
 	appendAt := every15s(t, h, &at)
@@ -26,23 +43,17 @@ func TestSpikeRoomGivenBackAfterRetention(t *testing.T) {
 	before := liveHeap()
 	func() {
 		sc := churnPod("p", "10.0.0.1", at, 2, 0)
-		for i := range 200_000 {
-			sc.Samples = append(sc.Samples, Sample{Labels: labels.FromStrings("__name__", "spike", "id", strconv.Itoa(i),
-				"instance", "10.0.0.1:8000", "namespace", "ns", "pod", "p"), T: at.UnixMilli(), V: 1})
+		for i := range n {
+			sc.Samples = append(sc.Samples, Sample{Labels: spike(i), T: at.UnixMilli(), V: 1})
 		}
 		appendAt(sc)
 	}()
-	for range 200 { // 50 minutes: the spike's series are long dropped
+	for range 200 {
 		appendAt(churnPod("p", "10.0.0.1", at, 2, 0))
 	}
 	after := liveHeap()
 	runtime.KeepAlive(h)
-	if st := h.churnState(); st.series != 5 {
-		t.Fatalf("holds %d series, want 5", st.series)
-	}
-	if growth := int64(after) - int64(before); growth > 1<<20 {
-		t.Errorf("the History of 5 series keeps %d KiB more than before a spike of 200,000 series dropped 40 minutes ago", growth>>10)
-	}
+	return h, int64(after) - int64(before)
 }
 
 // Only the room of a spike gone is given back: a target whose series come and go
@@ -277,30 +288,13 @@ func TestPodChurnRoomGivenBack(t *testing.T) {
 // the retention dropped them, unless it is made anew: 6.8 MiB, for as long as the
 // process ran.
 func TestSpikeOfLabelNamesRoomGivenBack(t *testing.T) {
-	h := newHistory(t, Options{Retention: 10 * time.Minute, SeriesLimit: 1 << 20})
-	at := t0
-	appendAt := every15s(t, h, &at)
-	for range 100 {
-		appendAt(churnPod("p", "10.0.0.1", at, 2, 0))
-	}
-	before := liveHeap()
-	func() {
-		sc := churnPod("p", "10.0.0.1", at, 2, 0)
-		for i := range 100_000 {
-			sc.Samples = append(sc.Samples, Sample{Labels: labels.FromStrings("__name__", "spike", "id_"+strconv.Itoa(i), "1",
-				"instance", "10.0.0.1:8000", "namespace", "ns", "pod", "p"), T: at.UnixMilli(), V: 1})
-		}
-		appendAt(sc)
-	}()
-	for range 200 { // 50 minutes: the spike's series are long dropped
-		appendAt(churnPod("p", "10.0.0.1", at, 2, 0))
-	}
-	after := liveHeap()
-	runtime.KeepAlive(h)
+	h, growth := spikeDropped(t, 100_000, func(i int) labels.Labels {
+		return labels.FromStrings("__name__", "spike", "id_"+strconv.Itoa(i), "1", "instance", "10.0.0.1:8000", "namespace", "ns", "pod", "p")
+	})
 	if st := h.churnState(); st.series != 5 || st.names != 5 {
 		t.Fatalf("holds %d series and %d label names, want 5 and 5", st.series, st.names)
 	}
-	if growth := int64(after) - int64(before); growth > 1<<20 {
+	if growth > 1<<20 {
 		t.Errorf("the History of 5 series keeps %d KiB more than before a spike of 100,000 label names dropped 40 minutes ago", growth>>10)
 	}
 }
