@@ -13,11 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-
-	"github.com/go-logr/logr"
-	"github.com/go-logr/logr/funcr"
 
 	"github.com/podscrape/podscrape/source"
 )
@@ -245,14 +241,7 @@ func TestClientConfigErrors(t *testing.T) {
 // it, down, unavailable with retries logged, TLS refused) and checks the token is in no
 // error, no log line, and no printed config.
 func TestTokenNeverShown(t *testing.T) {
-	var mu sync.Mutex
-	var logs strings.Builder
-	log := funcr.New(func(prefix, args string) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintln(&logs, prefix, args)
-	}, funcr.Options{Verbosity: 10})
-	ctx := logr.NewContext(t.Context(), log)
+	ctx, logs := logged(t)
 
 	refusing := newAPIServer(t, func(w http.ResponseWriter, r *http.Request, _ string, _ int) {
 		// A server that quotes the header it got in its answer.
@@ -289,13 +278,11 @@ func TestTokenNeverShown(t *testing.T) {
 			}
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !strings.Contains(logs.String(), "retrying") {
-		t.Errorf("no retry was logged; the log check proves nothing:\n%s", logs.String())
+	if !strings.Contains(logs(), "retrying") {
+		t.Errorf("no retry was logged; the log check proves nothing:\n%s", logs())
 	}
-	if strings.Contains(logs.String(), secret) {
-		t.Errorf("the log shows the token:\n%s", logs.String())
+	if strings.Contains(logs(), secret) {
+		t.Errorf("the log shows the token:\n%s", logs())
 	}
 	t.Logf("errors: %v", errs)
 }

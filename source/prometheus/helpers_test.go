@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
 	"github.com/podscrape/podscrape/source"
@@ -145,3 +148,20 @@ type refreshOutcome struct {
 
 // isDeadline reports whether err is a context deadline.
 func isDeadline(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
+
+// logged returns a context whose logger keeps every line, at every verbosity, and a
+// function returning them so far.
+func logged(t *testing.T) (context.Context, func() string) {
+	var mu sync.Mutex
+	var logs strings.Builder
+	log := funcr.New(func(prefix, args string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintln(&logs, prefix, args)
+	}, funcr.Options{Verbosity: 10})
+	return logr.NewContext(t.Context(), log), func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.String()
+	}
+}

@@ -4,11 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"testing"
-
-	"github.com/go-logr/logr"
-	"github.com/go-logr/logr/funcr"
 )
 
 // A gateway that takes its key as a URL parameter (Azure API Management's
@@ -18,14 +14,7 @@ import (
 // log line. They name the URL without its query string, as QueryError.URL does.
 func TestURLQueryKeyNeverInErrorsOrLogs(t *testing.T) {
 	const key = "k3y-in-the-query"
-	var mu sync.Mutex
-	var logs strings.Builder
-	log := funcr.New(func(prefix, args string) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintln(&logs, prefix, args)
-	}, funcr.Options{Verbosity: 10})
-	ctx := logr.NewContext(t.Context(), log)
+	ctx, logs := logged(t)
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,13 +35,11 @@ func TestURLQueryKeyNeverInErrorsOrLogs(t *testing.T) {
 	if msg := r.Error.Error(); strings.Contains(msg, key) || !strings.Contains(msg, addr+"/prom/api/v1/query") {
 		t.Errorf("error: %s; want the URL tried, without the key in its query string", msg)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !strings.Contains(logs.String(), "retrying") {
-		t.Fatalf("no retry was logged; the log check proves nothing:\n%s", logs.String())
+	if !strings.Contains(logs(), "retrying") {
+		t.Fatalf("no retry was logged; the log check proves nothing:\n%s", logs())
 	}
-	if strings.Contains(logs.String(), key) {
-		t.Errorf("the log shows the URL's key:\n%s", logs.String())
+	if strings.Contains(logs(), key) {
+		t.Errorf("the log shows the URL's key:\n%s", logs())
 	}
 }
 

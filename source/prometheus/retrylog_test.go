@@ -1,14 +1,9 @@
 package prometheus
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
-
-	"github.com/go-logr/logr"
-	"github.com/go-logr/logr/funcr"
 )
 
 // The retry log line names what the server said, as the final QueryError does: a 503
@@ -16,14 +11,7 @@ import (
 // error: 503" alone, and an operator reading the retries could not tell an overloaded
 // server from a proxy's refusal.
 func TestRetryLogNamesTheServersMessage(t *testing.T) {
-	var mu sync.Mutex
-	var logs strings.Builder
-	log := funcr.New(func(prefix, args string) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintln(&logs, prefix, args)
-	}, funcr.Options{Verbosity: 10})
-	ctx := logr.NewContext(t.Context(), log)
+	ctx, logs := logged(t)
 	timingOut := newAPIServer(t, func(w http.ResponseWriter, _ *http.Request, _ string, _ int) {
 		writeJSON(w, http.StatusServiceUnavailable, `{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}`)
 	})
@@ -36,12 +24,10 @@ func TestRetryLogNamesTheServersMessage(t *testing.T) {
 	if r := queryOnce(t, ctx, NewPrometheusSource(ctx, a, cfg)); r.Error == nil {
 		t.Fatal("a server timing out: got no error")
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !strings.Contains(logs.String(), "retrying") {
-		t.Fatalf("no retry was logged:\n%s", logs.String())
+	if !strings.Contains(logs(), "retrying") {
+		t.Fatalf("no retry was logged:\n%s", logs())
 	}
-	if !strings.Contains(logs.String(), "timeout: query timed out in expression evaluation") {
-		t.Errorf("the retry log does not say what the server answered:\n%s", logs.String())
+	if !strings.Contains(logs(), "timeout: query timed out in expression evaluation") {
+		t.Errorf("the retry log does not say what the server answered:\n%s", logs())
 	}
 }
