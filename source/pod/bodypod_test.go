@@ -63,14 +63,22 @@ func startHandlerPod(t *testing.T, h http.Handler) PodScrapingSourceConfig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
+	return onePodBehind(t, ns, ip, srv.Port)
+}
+
+// onePodBehind makes a Service "pod" in namespace ns selecting one Ready pod "p" at ip,
+// its metrics on port, and returns a source config for it.
+func onePodBehind(t *testing.T, ns, ip string, port int) PodScrapingSourceConfig {
+	t.Helper()
+	ctx := context.Background()
 	sel := map[string]string{"app": "pod"}
-	if err := cp.CreateService(ctx, ns, "pod", sel, int32(srv.Port)); err != nil {
+	if err := cp.CreateService(ctx, ns, "pod", sel, int32(port)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "p", Labels: sel, IP: ip, Ready: true}); err != nil {
 		t.Fatal(err)
 	}
-	return PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns, MetricsPort: int32(srv.Port)}
+	return PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns, MetricsPort: int32(port)}
 }
 
 // checkNewSource builds a source of cfg and closes it, returning NewPodScrapingSource's

@@ -57,15 +57,9 @@ func TestConnectionThatNeverOpensIsATimeout(t *testing.T) {
 		t.Skip("the kernel opened a connection past the full accept queue: cannot drop SYNs here")
 	}
 
-	sel := map[string]string{"app": "pod"}
-	if err := cp.CreateService(ctx, ns, "pod", sel, int32(port)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "p", Labels: sel, IP: ip, Ready: true}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns,
-		MetricsPort: int32(port), ScrapeTimeout: time.Second})
+	cfg := onePodBehind(t, ns, ip, port)
+	cfg.ScrapeTimeout = time.Second
+	s, err := NewPodScrapingSource(ctx, cp.Client, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,15 +81,9 @@ func TestMalformedAnswerIsQuotedShort(t *testing.T) {
 				}
 			})
 			port := p.ln.Addr().(*net.TCPAddr).Port
-			sel := map[string]string{"app": "pod"}
-			if err := cp.CreateService(ctx, ns, "pod", sel, int32(port)); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "p", Labels: sel, IP: ip, Ready: true}); err != nil {
-				t.Fatal(err)
-			}
-			s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns,
-				MetricsPort: int32(port), BearerToken: token})
+			cfg := onePodBehind(t, ns, ip, port)
+			cfg.BearerToken = token
+			s, err := NewPodScrapingSource(ctx, cp.Client, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

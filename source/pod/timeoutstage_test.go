@@ -52,15 +52,8 @@ func TestTimeoutSaysHowFarTheRequestGot(t *testing.T) {
 			ip := localcluster.NewAddressBlock().Next()
 			p := startRawPod(t, ip, 0, tc.serve)
 			port := p.ln.Addr().(*net.TCPAddr).Port
-			sel := map[string]string{"app": "pod"}
-			if err := cp.CreateService(ctx, ns, "pod", sel, int32(port)); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "p", Labels: sel, IP: ip, Ready: true}); err != nil {
-				t.Fatal(err)
-			}
-			cfg := PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns, MetricsPort: int32(port),
-				ScrapeTimeout: time.Second, MetricsScheme: tc.scheme}
+			cfg := onePodBehind(t, ns, ip, port)
+			cfg.ScrapeTimeout, cfg.MetricsScheme = time.Second, tc.scheme
 			if tc.scheme == "https" {
 				cfg.InsecureSkipVerify = true
 			}
