@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/go-logr/logr/funcr"
 
 	"github.com/podscrape/podscrape/serve"
 )
@@ -80,11 +79,7 @@ func TestClockStepBackKeepsNotReadyPods(t *testing.T) {
 func TestClockStepBackIsLogged(t *testing.T) {
 	svc := newService(t, "vllm", 1, waiting)
 	var got lockedLog
-	log := funcr.New(func(prefix, args string) {
-		got.mu.Lock()
-		defer got.mu.Unlock()
-		got.lines = append(got.lines, prefix+" "+args)
-	}, funcr.Options{})
+	log := got.logger(0)
 	srv, base := runServerOf(t, logr.NewContext(t.Context(), log), serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond, Interval: time.Hour})
 	waitReady(t, srv)
 	if err := serve.AppendAhead(t.Context(), srv, 0, 5*time.Second); err != nil {

@@ -19,6 +19,15 @@ type lockedLog struct {
 	lines []string
 }
 
+// logger returns a logger at verbosity v whose lines l keeps.
+func (l *lockedLog) logger(v int) logr.Logger {
+	return funcr.New(func(prefix, args string) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.lines = append(l.lines, prefix+" "+args)
+	}, funcr.Options{Verbosity: v})
+}
+
 func (l *lockedLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -28,11 +37,7 @@ func (l *lockedLog) String() string {
 func TestQueryStartedScrapeLogsThroughNewsLogger(t *testing.T) {
 	svc := newService(t, "vllm", 1, waiting)
 	var got lockedLog
-	log := funcr.New(func(prefix, args string) {
-		got.mu.Lock()
-		defer got.mu.Unlock()
-		got.lines = append(got.lines, prefix+" "+args)
-	}, funcr.Options{Verbosity: 1})
+	log := got.logger(1)
 
 	// The logger comes with New's context only: Run's has none, and a request's never has.
 	base := runServer(t, logr.NewContext(t.Context(), log), serve.Config{
