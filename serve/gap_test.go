@@ -2,7 +2,9 @@ package serve_test
 
 import (
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +53,12 @@ func TestWindowStartingInAnOutageIsPartial(t *testing.T) {
 	}
 	if code, r := query(t, base, "sum(rate(reqs_total[5m]))"); code != http.StatusOK || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "gap") {
 		t.Errorf("rate over a window starting in the outage: got %d %q %q, want 200 and a warning naming the gap", code, r.Error, r.Warnings)
+	} else if v := vector(t, r); len(v) != 1 || v[0].Value[1] == nil {
+		t.Errorf("rate over a window starting in the outage: got %s, want one value", r.Data)
+	} else if got, err := strconv.ParseFloat(fmt.Sprint(v[0].Value[1]), 64); err != nil || math.Abs(got-1) > 0.05 {
+		// Over the minute since the outage, 1 a second; divided by the whole 5 minutes,
+		// a fifth of it.
+		t.Errorf("rate over a window starting in the outage: %v, want the rate over the span after the gap, 1", v[0].Value[1])
 	}
 	// A subquery's steps whose windows start in the outage: its window does not.
 	if code, r := query(t, base, "max_over_time(sum(increase(reqs_total[1m]))[6m:1m])"); code != http.StatusUnprocessableEntity || !strings.Contains(r.Error, "gap") {

@@ -147,9 +147,21 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	if err := s.availabilityMoved(r.Context(), windows, p.start, p.end, !ranged, lookback); err != nil {
 		return ans, err
 	}
-	windowWarnings, estimates, err := s.partialWindows(ctx, windows, p, !ranged)
+	windowWarnings, estimates, narrow, err := s.partialWindows(ctx, windows, p, !ranged)
 	if err != nil {
 		return ans, err
+	}
+	evaluated := p.expr // the annotations' positions are in it
+	if len(narrow) > 0 {
+		// A rate reaching before what is held is evaluated over the span held.
+		if expr, ok := s.narrowRates(p.expr, p.start, narrow); ok {
+			qry, err := s.engine.NewInstantQuery(ctx, s.queryable(p.lookback), p.opts, expr, p.start)
+			if err != nil {
+				return ans, engineError(err)
+			}
+			ans.qry.Close()
+			ans.qry, evaluated = qry, expr
+		}
 	}
 
 	if s.beforeExec != nil {
@@ -202,7 +214,7 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	ans.warnings = append(ans.warnings, windowWarnings...)
 	// Unbounded here: respond bounds the answer's warnings and infos, these and serve's
 	// together, as Prometheus bounds its annotations.
-	engineWarnings, engineInfos := res.Warnings.AsStrings(p.expr, 0, 0)
+	engineWarnings, engineInfos := res.Warnings.AsStrings(evaluated, 0, 0)
 	ans.warnings = append(ans.warnings, engineWarnings...)
 	ans.infos = engineInfos
 	value := res.Value

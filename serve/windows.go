@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,10 +52,15 @@ import (
 // where the expression inside answers: the engine says whether it answers (answers),
 // over every Service's history, as the query reads them (the expression inside may join
 // two Services' series).
-func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p queryParams, instant bool) (warnings []string, estimates []string, err error) {
+//
+// narrow holds the indexes (in windows) of an instant query's rates that are warned of
+// (history.Window.Narrowable): evaluated over the whole window, such a rate divides the
+// increase of the span held by the whole range and reads low; the caller evaluates it
+// over the span held (narrowRates).
+func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p queryParams, instant bool) (warnings, estimates []string, narrow []int, err error) {
 	start, end, step := p.start, p.end, p.step
 	var errs []string
-	for _, w := range windows {
+	for i, w := range windows {
 		at := start
 		if w.Pinned {
 			switch {
@@ -170,12 +176,35 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 				warnings = append(warnings, fmt.Sprintf("partial window: %s: the answer is computed over that shorter span", desc))
 				estimates = append(estimates, desc)
 			}
+			if instant && w.Narrowable() && !w.Sums && !slices.Contains(narrow, i) {
+				narrow = append(narrow, i)
+			}
 		}
 	}
 	if len(errs) > 0 {
-		return warnings, estimates, &apiError{errorExec, errors.New(joinBounded(errs, "such window"))}
+		return warnings, estimates, nil, &apiError{errorExec, errors.New(joinBounded(errs, "such window"))}
 	}
-	return warnings, estimates, nil
+	return warnings, estimates, narrow, nil
+}
+
+// narrowRates returns expr, evaluated at at, with the windows of narrow (indexes in
+// history.Windows' order, partialWindows) moved to the span the histories hold for their
+// selectors: from the oldest sample any Service holds in the window
+// (history.NarrowRates). It returns false when none moved.
+func (s *Server) narrowRates(expr string, at time.Time, narrow []int) (string, bool) {
+	narrowed, moved, err := history.NarrowRates(expr, at, func(i int, w history.Window) (time.Time, bool) {
+		if !slices.Contains(narrow, i) {
+			return time.Time{}, false
+		}
+		var first time.Time
+		for _, svc := range s.services {
+			if t, ok := svc.hist.FirstSample(w.Matchers, at.Add(-w.Reach), at.Add(-w.Offset)); ok && (first.IsZero() || t.Before(first)) {
+				first = t
+			}
+		}
+		return first, !first.IsZero()
+	})
+	return narrowed, moved && err == nil
 }
 
 // maxAnswerRuns bounds the evaluations answers makes, as the library's check bounds its.

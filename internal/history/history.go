@@ -601,3 +601,19 @@ func (h *History) PairWhere(ms []*labels.Matcher, from, to time.Time, rng time.D
 	defer q.Close()
 	return q.pairWithin(ms, mint, maxt, rng.Milliseconds(), fits)
 }
+
+// FirstSample returns the time of the oldest value (staleness markers not counted) after
+// from and at or before to among the series matching ms, and false when none holds one:
+// where the span the history holds for a selector begins (NarrowRates).
+func (h *History) FirstSample(ms []*labels.Matcher, from, to time.Time) (time.Time, bool) {
+	h.life.RLock()
+	defer h.life.RUnlock()
+	mint, maxt := from.UnixMilli()+1, to.UnixMilli()
+	if h.closed || maxt < mint {
+		return time.Time{}, false
+	}
+	q := h.db.querier(mint, maxt, h.opts.LookbackDelta.Milliseconds())
+	defer q.Close()
+	t, ok := q.firstWithin(ms, mint, maxt)
+	return time.UnixMilli(t), ok
+}

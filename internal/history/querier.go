@@ -417,3 +417,52 @@ func (w *pairWalk) walk(it chunkenc.Iterator) bool {
 	}
 	return false
 }
+
+// firstWithin is History.FirstSample over [mint, maxt], as of the querier's epoch, read
+// in place as pairWithin reads.
+func (q *querier) firstWithin(ms []*labels.Matcher, mint, maxt int64) (int64, bool) {
+	q.s.mu.RLock()
+	defer q.s.mu.RUnlock()
+	var it chunkenc.Iterator
+	var head []byte
+	var c chunkenc.XORChunk
+	best := int64(math.MaxInt64)
+	// first returns the oldest value it reads in [mint, min(end, best)).
+	first := func(it chunkenc.Iterator, end int64) (int64, bool) {
+		for it.Next() == chunkenc.ValFloat {
+			t, v := it.At()
+			if t < mint || value.IsStaleNaN(v) {
+				continue
+			}
+			return t, t <= end && t < best
+		}
+		return 0, false
+	}
+	for _, m := range q.s.postings.candidates(ms) {
+		if !matchesAll(m.lset, ms) {
+			continue
+		}
+		end := min(maxt, m.visibleT(q.epoch))
+		found := false
+		for _, mc := range m.chunks {
+			if mc.maxT < mint || mc.minT > end || mc.minT >= best {
+				continue
+			}
+			it = mc.chunk.Iterator(it)
+			if t, ok := first(it, end); ok {
+				best, found = t, true
+				break
+			}
+		}
+		if h := &m.head; !found && h.n > 0 && h.t >= mint && m.headMinT <= end && m.headMinT < best {
+			head = append(head[:0], h.b...)
+			binary.BigEndian.PutUint16(head, h.n)
+			c.Reset(head)
+			it = c.Iterator(it)
+			if t, ok := first(it, end); ok {
+				best = t
+			}
+		}
+	}
+	return best, best != math.MaxInt64
+}

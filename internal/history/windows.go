@@ -89,8 +89,9 @@ type level struct {
 	rng    time.Duration
 	step   time.Duration // a subquery's step; zero for a range selector or instant selector
 	offset time.Duration
-	pin    *int64          // the @ modifier's timestamp (ms)
-	edge   parser.ItemType // @ start() or @ end()
+	pin    *int64                 // the @ modifier's timestamp (ms)
+	edge   parser.ItemType        // @ start() or @ end()
+	matrix *parser.MatrixSelector // the range selector; nil for a subquery or instant selector
 }
 
 // pinned reports whether an @ modifier fixes the level's time.
@@ -112,6 +113,9 @@ type Window struct {
 	// Subquery says the window is a subquery's range: what the function over it reads
 	// are the points of the subquery's steps, not samples of the selector.
 	Subquery bool
+	// matrix is the range selector of the window, in the parsed expression; nil for a
+	// subquery's range or an instant selector. NarrowRates moves its range.
+	matrix *parser.MatrixSelector
 }
 
 // Subquery is one subquery a window is evaluated in. Evaluated at t, the engine evaluates
@@ -174,7 +178,7 @@ func WindowsOver(e parser.Expr, step, rng time.Duration) []Window {
 				// The selector's @ and offset move its range's window.
 				fn, text := consumer(path[:i], w)
 				levels = append(levels, level{fn: fn, text: text, rng: dur(w.Range, w.RangeExpr),
-					offset: dur(vs.OriginalOffset, vs.OriginalOffsetExpr), pin: vs.Timestamp, edge: vs.StartOrEnd})
+					offset: dur(vs.OriginalOffset, vs.OriginalOffsetExpr), pin: vs.Timestamp, edge: vs.StartOrEnd, matrix: w})
 			}
 		}
 		if !isMatrix(path) {
@@ -227,7 +231,7 @@ func WindowsOver(e parser.Expr, step, rng time.Duration) []Window {
 				r.Sums = !estimates[l.fn]
 				r.Pairs = pairs[l.fn]
 			}
-			out = append(out, Window{Read: r, Text: l.text, Matchers: vs.LabelMatchers, Subqueries: subs, Subquery: l.step > 0})
+			out = append(out, Window{Read: r, Text: l.text, Matchers: vs.LabelMatchers, Subqueries: subs, Subquery: l.step > 0, matrix: l.matrix})
 		}
 		return nil
 	})

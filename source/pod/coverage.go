@@ -212,19 +212,21 @@ func (c coverage) callAnswers(w history.Window, end time.Time) (answers, ok bool
 	return false, true
 }
 
-// check returns, for the query name evaluated as expr at at: an error wrapping
+// assess returns, for the query name evaluated as expr at at: an error wrapping
 // ErrNoHistory when a metric it reads is not stored (or began to be stored after at), a
 // *PartialWindowError when a window that adds up over time reaches before what is held,
 // and a warning for each window of an estimate (rate, avg_over_time, ...) that does, with
-// the widest such window's error in estimate (nil when none). An expression that does not
-// parse gives none of them: its evaluation reports it.
-func (c coverage) check(name, expr string, at time.Time) (err error, warnings []string, estimate *PartialWindowError) {
+// the widest such window's error in estimate (nil when none), and the indexes (in
+// history.Windows' order) of the rates among those windows, to evaluate over the span
+// held (history.NarrowRates). An expression that does not parse gives none of them: its
+// evaluation reports it.
+func (c coverage) assess(name, expr string, at time.Time) (err error, warnings []string, estimate *PartialWindowError, narrow []int) {
 	parsed, perr := history.Parse(expr)
 	if perr != nil {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	var partial *PartialWindowError
-	for _, w := range history.Windows(parsed) {
+	for i, w := range history.Windows(parsed) {
 		r := w.Read
 		start, ok := c.since.from(r.Metric)
 		if !ok || start.After(at) {
@@ -232,7 +234,7 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 			if r.Metric == "" {
 				metric = "every metric"
 			}
-			return fmt.Errorf("query %q: %s: %w", name, metric, ErrNoHistory), nil, nil
+			return fmt.Errorf("query %q: %s: %w", name, metric, ErrNoHistory), nil, nil, nil
 		}
 		if c.oldest.After(start) {
 			start = c.oldest
@@ -342,9 +344,12 @@ func (c coverage) check(name, expr string, at time.Time) (err error, warnings []
 		if estimate == nil || e.Window > estimate.Window {
 			estimate = e
 		}
+		if w.Narrowable() {
+			narrow = append(narrow, i)
+		}
 	}
 	if partial != nil {
-		return partial, warnings, estimate
+		return partial, warnings, estimate, narrow
 	}
-	return nil, warnings, estimate
+	return nil, warnings, estimate, narrow
 }

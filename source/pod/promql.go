@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/podscrape/podscrape/internal/history"
@@ -69,7 +70,19 @@ func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.Histo
 			r.Error = fmt.Errorf("query %q: %w", q.Name, storeErr)
 			continue
 		}
-		res, err := store.Query(ctx, expr, at)
+		covErr, warnings, estimate, narrow := cov.assess(q.Name, expr, at)
+		// A rate whose window reaches before what is held is evaluated over the span
+		// held: over the whole window it would read low by the span missing.
+		evaluated := expr
+		if len(narrow) > 0 {
+			evaluated, _, _ = history.NarrowRates(expr, at, func(i int, w history.Window) (time.Time, bool) {
+				if !slices.Contains(narrow, i) {
+					return time.Time{}, false
+				}
+				return store.FirstSample(w.Matchers, at.Add(-w.Reach), at.Add(-w.Offset))
+			})
+		}
+		res, err := store.Query(ctx, evaluated, at)
 		if err != nil {
 			r.Error = fmt.Errorf("query %q: %s: %w", q.Name, expr, err)
 			continue
@@ -78,7 +91,6 @@ func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.Histo
 		for i, p := range res.Points {
 			r.Values[i] = source.MetricValue{Value: p.V, Timestamp: time.UnixMilli(p.T), Labels: p.Metric.Map()}
 		}
-		covErr, warnings, estimate := cov.check(q.Name, expr, at)
 		if covErr == nil && estimate != nil && len(r.Values) == 0 {
 			// Nothing estimated at all (a rate over one scrape): not "no load".
 			covErr = estimate

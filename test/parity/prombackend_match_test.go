@@ -46,6 +46,10 @@ func TestAutoscalerQueriesMatchPodSource(t *testing.T) {
 		"epp":  f.source(t, ctx, "epp", f.eppPort, llmd.SchedulerQueries()),
 	}
 	queryNames := map[string][]string{"vllm": namesOf(vllmQueries), "epp": namesOf(llmd.SchedulerQueries())}
+	templates := map[string]source.QueryTemplate{}
+	for _, q := range append(slices.Clone(vllmQueries), llmd.SchedulerQueries()...) {
+		templates[q.Name] = q
+	}
 	promStart := time.Now()
 	prom := f.prometheus(t, ctx)
 	api, err := prometheus.NewAPI(prometheus.ClientConfig{URL: prom.URL})
@@ -88,10 +92,13 @@ func TestAutoscalerQueriesMatchPodSource(t *testing.T) {
 				if !settled(t, ctx, prom, f.namespace, at, targets) {
 					return false
 				}
-				n := scrapes[svc].n
-				compareBackends(t, step, ours, at, promSrc, clk, params, func(name string) float64 {
-					return toleranceAt(t, prom, f.namespace, name, excess, n, at)
-				}, n, compared, tightly)
+				o := scrapes[svc]
+				promN := promSamplesNarrowed(t, prom, f.namespace, o, at)
+				compareBackends(t, step, ours, at, promSrc, clk, params, backendTolerance{
+					whole:      func(name string) float64 { return toleranceAt(t, prom, f.namespace, name, excess, o.n, at) },
+					narrowed:   func(name string) float64 { return narrowTolerance(name, excess, o.firstExcess, promN) },
+					comparable: promN >= 2,
+				}, o, templates, compared, tightly)
 				return true
 			})
 		}
@@ -111,26 +118,60 @@ func TestAutoscalerQueriesMatchPodSource(t *testing.T) {
 	}
 }
 
+// backendTolerance is the relative tolerance of a query's comparison: whole for a window
+// both backends evaluate as asked, narrowed for one the pod source evaluated over the
+// span it holds (narrowTolerance).
+type backendTolerance struct {
+	whole, narrowed func(name string) float64
+	// comparable says Prometheus holds two samples a series over the span held: until
+	// it does, it has no rate over it, and a narrowed query is not compared.
+	comparable bool
+}
+
+// narrowedQueries counts the queries compareBackends registers, to name each anew.
+var narrowedQueries int
+
 // compareBackends refreshes the Prometheus source at the pod source's instant at, on the
-// queries of the pod source's results ours, and compares each pair within tolerance(name).
+// queries of the pod source's results ours, and compares each pair within its tolerance.
+// A rate the pod source evaluated over the span it holds (its history began with o's
+// first refresh) is compared with the Prometheus source's answer to the same expression
+// narrowed alike, registered for it under a name of its own.
 func compareBackends(t *testing.T, step int, ours map[string]*source.MetricResult, at time.Time,
 	promSrc *prometheus.PrometheusSource, clk *clocktesting.FakeClock, params map[string]string,
-	tolerance func(name string) float64, oursN int, compared, tightly map[string]int) {
+	tolerance backendTolerance, o *ourScrapes, templates map[string]source.QueryTemplate, compared, tightly map[string]int) {
 	t.Helper()
-	var names []string
+	oursN := o.n
+	var names, asked []string
+	theirName := map[string]string{}
 	for name, r := range ours {
 		if err, _ := beyondPartialWindow(r); err != nil {
 			t.Fatalf("step %d: pod source %s: %v", step, name, err)
 		}
+		if narrowed(r) && !tolerance.comparable {
+			continue
+		}
 		names = append(names, name)
+		theirName[name] = name
+		if narrowed(r) {
+			expr, err := source.FillTemplate(templates[name], params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if expr, moved := narrowedOver(t, expr, at, o.firstStart); moved {
+				narrowedQueries++
+				theirName[name] = fmt.Sprintf("%s_narrowed_%d", name, narrowedQueries)
+				promSrc.QueryList().MustRegister(source.QueryTemplate{Name: theirName[name], Type: source.QueryTypePromQL, Template: expr})
+			}
+		}
+		asked = append(asked, theirName[name])
 	}
 	clk.SetTime(at)
-	theirs, err := promSrc.Refresh(t.Context(), source.RefreshSpec{Queries: names, Params: params})
+	theirs, err := promSrc.Refresh(t.Context(), source.RefreshSpec{Queries: asked, Params: params})
 	if err != nil {
 		t.Fatalf("step %d: prometheus source: %v", step, err)
 	}
 	for _, name := range names {
-		want, got := ours[name], theirs[name]
+		want, got := ours[name], theirs[theirName[name]]
 		if got.Error != nil {
 			t.Fatalf("step %d: prometheus source %s: %v", step, name, got.Error)
 		}
@@ -148,7 +189,10 @@ func compareBackends(t *testing.T, step int, ours map[string]*source.MetricResul
 		if errors.As(want.Error, &pw) && pw.Func != "increase" {
 			t.Errorf("step %d: %s: the pod source's Error %v over %d scrapes; Prometheus answers %v with none", step, name, want.Error, oursN, got.Values)
 		}
-		tol := tolerance(name)
+		tol := tolerance.whole(name)
+		if theirName[name] != name {
+			tol = tolerance.narrowed(name)
+		}
 		if len(got.Values) == 0 && name != llmd.CacheConfigInfo {
 			t.Errorf("step %d: %s: Prometheus returned nothing; the comparison would prove nothing", step, name)
 		}

@@ -85,6 +85,7 @@ func compareStep(t *testing.T, prom *promserver.Server, f *fleet, step int, para
 	results := map[string]*source.MetricResult{}
 	excess := map[string]float64{}
 	n := map[string]int{}
+	ofName := map[string]*ourScrapes{}
 	for src, o := range scrapes {
 		rs, at, e, err := o.refresh(ctx, src, source.RefreshSpec{Params: params})
 		if err != nil {
@@ -94,7 +95,7 @@ func compareStep(t *testing.T, prom *promserver.Server, f *fleet, step int, para
 			return false
 		}
 		for name, r := range rs {
-			results[name], excess[name], n[name] = r, e, o.n
+			results[name], excess[name], n[name], ofName[name] = r, e, o.n, o
 		}
 	}
 	for _, q := range compare {
@@ -113,6 +114,18 @@ func compareStep(t *testing.T, prom *promserver.Server, f *fleet, step int, para
 			t.Fatal(err)
 		}
 		at := r.CollectedAt
+		// A rate the pod source evaluated over the span it holds: Prometheus, started
+		// earlier, over the same span.
+		o := ofName[q.Name]
+		narrowedExpr, moved := narrowedOver(t, expr, at, o.firstStart)
+		moved = moved && narrowed(r)
+		var promN int
+		if moved {
+			if promN = promSamplesNarrowed(t, prom, f.namespace, o, at); promN < 2 {
+				continue // no rate over the span held on Prometheus' side yet
+			}
+			expr = narrowedExpr
+		}
 		v, warnings, _, err := prom.API.Query(ctx, expr, at)
 		if err != nil {
 			t.Fatalf("step %d: Prometheus %s: %v", step, q.Name, err)
@@ -121,6 +134,9 @@ func compareStep(t *testing.T, prom *promserver.Server, f *fleet, step int, para
 			t.Logf("step %d: Prometheus warnings for %s: %v", step, q.Name, warnings)
 		}
 		tol := toleranceAt(t, prom, f.namespace, q.Name, excess[q.Name], n[q.Name], at)
+		if moved {
+			tol = narrowTolerance(q.Name, excess[q.Name], o.firstExcess, promN)
+		}
 		got, want := ours(r), theirs(v)
 		if len(want) == 0 && q.Name != llmd.CacheConfigInfo {
 			t.Errorf("step %d: %s: Prometheus returned nothing; the comparison would prove nothing", step, q.Name)

@@ -121,8 +121,12 @@ func rates(name string) bool { return extrapolated[name] || ratios[name] || gaug
 // ourScrapes counts one PodScrapingSource's refreshes, the samples each series has in its
 // history, and bounds how far its last samples lie before the evaluation instant.
 type ourScrapes struct {
-	n     int       // refreshes so far
-	first time.Time // collection time of the first
+	n          int       // refreshes so far
+	first      time.Time // collection time of the first
+	firstStart time.Time // when the first began: its samples lie between it and first
+	// firstExcess bounds how far the first refresh's samples lie after firstStart,
+	// relative to the span from them to the latest refresh's (narrowTolerance).
+	firstExcess float64
 }
 
 // refresh refreshes src and returns its results, their latest collection time (the
@@ -142,14 +146,16 @@ func (o *ourScrapes) refresh(ctx context.Context, src *pod.PodScrapingSource, sp
 	}
 	o.n++
 	if o.n == 1 {
-		o.first = at
+		o.first, o.firstStart = at, start
 		return results, at, 0, nil
 	}
 	// Milliseconds, as the history stores them: one more either way for the truncation.
 	span := start.Sub(o.first) - 2*time.Millisecond
 	if span <= 0 {
+		o.firstExcess = 1
 		return results, at, 1, nil
 	}
+	o.firstExcess = float64(o.first.Sub(o.firstStart)+2*time.Millisecond) / float64(span)
 	return results, at, float64(at.Sub(start)+2*time.Millisecond) / float64(span), nil
 }
 

@@ -1,0 +1,86 @@
+package history
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// FirstSample finds the oldest value in (from, to] among the matching series: staleness
+// markers, samples outside the span and other series' samples not counted.
+func TestFirstSample(t *testing.T) {
+	h := newHistory(t, Options{Retention: time.Hour})
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	mustAppend(t, h, at(0), scrape("a", at(0), "x", 1.0), scrape("b", at(0), "y", 1.0))
+	mustAppend(t, h, at(15), scrape("b", at(15), "y", 2.0, "x", 1.0)) // a's x goes stale at 15s
+	mustAppend(t, h, at(30), scrape("a", at(30), "x", 2.0), scrape("b", at(30), "x", 2.0, "y", 3.0))
+	x := []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "__name__", "x")}
+	ofA := append(x[:1:1], labels.MustNewMatcher(labels.MatchEqual, "pod", "a"))
+	for _, tc := range []struct {
+		name     string
+		ms       []*labels.Matcher
+		from, to time.Time
+		want     time.Time
+		ok       bool
+	}{
+		{"every x", x, at(-1), at(60), at(0), true},
+		{"from excluded", x, at(0), at(60), at(15), true}, // b's first x; a's stale marker at 15s is not a value
+		{"a after its marker", ofA, at(0), at(60), at(30), true},
+		{"to included", ofA, at(0), at(30), at(30), true},
+		{"none in the span", ofA, at(0), at(29), time.Time{}, false},
+		{"no such series", []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "__name__", "z")}, at(-1), at(60), time.Time{}, false},
+	} {
+		got, ok := h.FirstSample(tc.ms, tc.from, tc.to)
+		if ok != tc.ok || ok && !got.Equal(tc.want) {
+			t.Errorf("%s: FirstSample = %s, %v; want %s, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// NarrowRates moves only a rate over a range selector evaluated at the query's time, and
+// only to a shorter range starting a millisecond before the given first sample; the
+// text it returns parses to the narrowed expression.
+func TestNarrowRates(t *testing.T) {
+	at := t0.Add(time.Minute)
+	first := at.Add(-45 * time.Second) // 45 s held
+	for _, tc := range []struct{ expr, want string }{
+		{`rate(x[5m])`, `rate(x[45s1ms])`},
+		{`sum by (pod) (rate(x{pod!=""}[5m]))`, `sum by (pod) (rate(x{pod!=""}[45s1ms]))`},
+		{`rate(x[5m] offset 15s)`, `rate(x[30s1ms] offset 15s)`},
+		{`rate(x[2m+3m])`, `rate(x[45s1ms])`},
+		{`rate(x[30s])`, `rate(x[30s])`},                                             // shorter than the span held: whole
+		{`irate(x[5m])`, `irate(x[5m])`},                                             // right over the shorter span already
+		{`increase(x[5m])`, `increase(x[5m])`},                                       // a partial window, not an estimate
+		{`rate(x[5m] @ 100)`, `rate(x[5m] @ 100)`},                                   // pinned
+		{`max_over_time(rate(x[5m])[10m:1m])`, `max_over_time(rate(x[5m])[10m:1m])`}, // in a subquery
+		{`rate(x[5m:1m])`, `rate(x[5m:1m])`},                                         // over a subquery
+	} {
+		got, moved, err := NarrowRates(tc.expr, at, func(int, Window) (time.Time, bool) { return first, true })
+		if err != nil {
+			t.Fatalf("%s: %v", tc.expr, err)
+		}
+		if moved != (tc.want != tc.expr) {
+			t.Errorf("NarrowRates(%s) reports moved %v", tc.expr, moved)
+		}
+		want := tc.want
+		if moved {
+			e, err := Parse(tc.want)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.want, err)
+			}
+			want = e.String()
+		}
+		if got != want {
+			t.Errorf("NarrowRates(%s) = %s, want %s", tc.expr, got, want)
+		}
+		if _, err := Parse(got); err != nil {
+			t.Errorf("NarrowRates(%s) = %s, which does not parse: %v", tc.expr, got, err)
+		}
+	}
+	// Only the windows the caller names move.
+	got, _, _ := NarrowRates(`rate(x[5m]) / rate(y[5m])`, at, func(i int, _ Window) (time.Time, bool) { return first, i == 1 })
+	if want, _ := Parse(`rate(x[5m]) / rate(y[45s1ms])`); got != want.String() {
+		t.Errorf("NarrowRates of the second window only = %s, want %s", got, want)
+	}
+}

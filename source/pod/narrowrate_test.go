@@ -1,0 +1,68 @@
+package pod
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/podscrape/podscrape/source"
+)
+
+// A rate whose window reaches before the history is the counter's rate over the span
+// held, with its warning and no Error: a minute after a start, rate(x[5m]) reads the
+// load, not a fifth of it (the engine divides the increase of the span held by the whole
+// range). An offset window alike; a ratio of two rates was right before and stays so.
+func TestRateOverTheSpanHeld(t *testing.T) {
+	const perScrape, step = 30.0, 15 * time.Second // 2 requests a second
+	body := func(i int) string {
+		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %g\n# TYPE tokens_total counter\ntokens_total %g\n",
+			1000+perScrape*float64(i), 5000+3*perScrape*float64(i))
+	}
+	p, cfg := startBodyPod(t, body(0))
+	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	cfg.Clock = clk
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	want := map[string]float64{
+		"rate":        perScrape / step.Seconds(),
+		"sum_rate":    perScrape / step.Seconds(),
+		"rate_offset": perScrape / step.Seconds(),
+		"ratio":       3,
+	}
+	for name, q := range map[string]string{
+		"rate":        `rate(reqs_total[5m])`,
+		"sum_rate":    `sum(rate(reqs_total[5m]))`,
+		"rate_offset": `rate(reqs_total[5m] offset 15s)`,
+		"ratio":       `sum(rate(tokens_total[5m])) / sum(rate(reqs_total[5m]))`,
+	} {
+		s.QueryList().MustRegister(source.QueryTemplate{Name: name, Type: source.QueryTypePromQL, Template: q})
+	}
+	for i := range 5 {
+		p.set(body(i), false)
+		rs := mustRefresh(t, s)
+		clk.Step(step)
+		if i < 2 {
+			continue // one or two scrapes: a rate over one estimates nothing
+		}
+		for name, v := range want {
+			r := rs[name]
+			if r.Error != nil || len(r.Values) != 1 {
+				t.Fatalf("%s after %d scrapes: Error %v, %d values; want one value and no Error", name, i+1, r.Error, len(r.Values))
+			}
+			if got := r.Values[0].Value; math.Abs(got-v) > 1e-9 {
+				t.Errorf("%s after %d scrapes (%s held): %g, want the rate over the span held, %g", name, i+1, time.Duration(i)*step, got, v)
+			}
+			if name != "ratio" && !strings.Contains(strings.Join(r.Warnings, "\n"), "estimated over the span held") {
+				t.Errorf("%s after %d scrapes: warnings %q, want the partial window's", name, i+1, r.Warnings)
+			}
+		}
+	}
+}
