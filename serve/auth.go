@@ -1,8 +1,11 @@
 package serve
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"path"
+	"strings"
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
@@ -20,7 +23,9 @@ const AuthPathPrefix = "/podscrape"
 // WithKubernetesAuth protects h as Kubernetes components protect their metrics (as
 // controller-runtime's pkg/metrics/filters does): each request's Bearer token is checked
 // with a TokenReview, then a SubjectAccessReview asks whether its user may use the
-// request's method (get, post) on AuthPathPrefix + its path as a non-resource URL. No
+// request's method (get, post) on AuthPathPrefix + its path, cleaned as the router
+// cleans it before redirecting there (//api/v1/query: /api/v1/query), as a non-resource
+// URL. No
 // token, or one the TokenReview rejects: 401; not allowed: 403; a review that could not
 // be made (the API server unreachable, serve's own identity not allowed to review), or
 // answered both allowed and denied: 500. Answers are reused: a token's for a minute, an
@@ -43,10 +48,10 @@ func WithKubernetesAuth(h http.Handler, cfg *rest.Config, log logr.Logger, opts 
 	if err != nil {
 		return nil, fmt.Errorf("serve: auth: %w", err)
 	}
-	// The filter authorizes the path it is given: hand it the prefixed path, and h the
-	// request's own.
+	// The filter authorizes the path it is given: hand it the prefixed clean path, and h
+	// the request's own.
 	protected := filter.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.URL.Path = r.URL.Path[len(AuthPathPrefix):]
+		r.URL.Path = r.Context().Value(askedPath{}).(string)
 		r.URL.RawPath = ""
 		h.ServeHTTP(w, r)
 	}))
@@ -55,11 +60,29 @@ func WithKubernetesAuth(h http.Handler, cfg *rest.Config, log logr.Logger, opts 
 			h.ServeHTTP(w, r)
 			return
 		}
-		r2 := r.Clone(r.Context())
-		r2.URL.Path = AuthPathPrefix + r.URL.Path
+		r2 := r.Clone(context.WithValue(r.Context(), askedPath{}, r.URL.Path))
+		r2.URL.Path = AuthPathPrefix + cleanPath(r.URL.Path)
 		r2.URL.RawPath = ""
 		protected.ServeHTTP(w, r2)
 	}), nil
+}
+
+// askedPath is the context key of the path a request asked for, under
+// WithKubernetesAuth, which reviews its clean form.
+type askedPath struct{}
+
+// cleanPath is p as the router serves it: a path that is not (//api/v1/query, which
+// KEDA asks when its serverAddress ends in a slash; /api/v1/../../federate) is answered
+// with a redirect to this one, and served nowhere else. Reviewing the clean path lets an
+// allowed client follow that redirect, as it would to Prometheus, and grants nothing
+// more: what a path serves is its clean path's, which is reviewed in turn. A trailing
+// slash is kept, as the router keeps it.
+func cleanPath(p string) string {
+	clean := path.Clean("/" + p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean
 }
 
 // AuthOption configures WithKubernetesAuth.

@@ -115,6 +115,14 @@ func TestKubernetesAuth(t *testing.T) {
 		{http.MethodGet, "/api/v1/query?query=1", readerOtherAudience, http.StatusUnauthorized},
 		{http.MethodPost, "/api/v1/query", reader, http.StatusOK},
 		{http.MethodGet, "/federate?match[]=up", reader, http.StatusForbidden}, // the role grants /api/v1/* only
+		// KEDA joins its serverAddress and /api/v1/query as strings: a serverAddress
+		// ending in a slash asks //api/v1/query, which the router redirects to its
+		// clean form, as Prometheus' does. Reviewed as asked, /podscrape//api/v1/query
+		// is no path the role grants: 403 for every poll.
+		{http.MethodGet, "//api/v1/query?query=1", reader, http.StatusOK},
+		{http.MethodPost, "//api/v1/query", reader, http.StatusOK},
+		{http.MethodGet, "/api/v1//query?query=1", reader, http.StatusOK},
+		{http.MethodGet, "//federate?match[]=up", reader, http.StatusForbidden},
 		// A path that climbs out of what the role grants is redirected to its clean
 		// form, which is reviewed in turn: never served under the granted prefix.
 		{http.MethodGet, "/api/v1/../../federate?match[]=up", reader, http.StatusForbidden},
