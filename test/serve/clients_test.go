@@ -186,6 +186,10 @@ func TestClientsRequestsAsPrometheus(t *testing.T) {
 		{name: "KEDA: query", method: http.MethodGet, path: "/api/v1/query",
 			query:  url.Values{"query": {waiting}, "time": {now.UTC().Format(time.RFC3339)}, "namespace": {svc.Namespace}, "timeout": {"2s"}},
 			header: http.Header{"X-Scope-Orgid": {"llm-d"}}},
+		// A serverAddress ending in a slash: both redirect //api/v1/query to
+		// /api/v1/query, which KEDA's client follows.
+		{name: "KEDA: serverAddress ending in a slash", method: http.MethodGet, path: "//api/v1/query",
+			query: url.Values{"query": {waiting}, "time": {now.UTC().Format(time.RFC3339)}}},
 		{name: "KEDA: query answering NaN", method: http.MethodGet, path: "/api/v1/query",
 			query: url.Values{"query": {"sum(vllm:num_requests_waiting) / 0 * 0"}, "time": {now.UTC().Format(time.RFC3339)}}},
 		{name: "KEDA: query answering a scalar", method: http.MethodGet, path: "/api/v1/query",
