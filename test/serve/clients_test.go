@@ -112,6 +112,7 @@ func TestClientsRequestsAsPrometheus(t *testing.T) {
 	// outwards; its backend sends a query's range as float seconds, the step in seconds.
 	hourAgo := strconv.FormatInt(now.Add(-time.Hour).Unix(), 10)
 	later := strconv.FormatInt(now.Add(time.Minute).Unix(), 10)
+	dayAgo, dayAgoEnd := strconv.FormatInt(now.Add(-25*time.Hour).Unix(), 10), strconv.FormatInt(now.Add(-24*time.Hour).Unix(), 10)
 	// Grafana's exemplar probe sends milliseconds where Prometheus reads seconds.
 	msAgo, msNow := strconv.FormatInt(now.Add(-30*time.Minute).UnixMilli(), 10), strconv.FormatInt(now.UnixMilli(), 10)
 	waiting := "sum(vllm:num_requests_waiting)"
@@ -154,6 +155,10 @@ func TestClientsRequestsAsPrometheus(t *testing.T) {
 		grafanaGet("metric names of a selector", "/api/v1/label/__name__/values", url.Values{"start": {hourAgo}, "end": {later}, "limit": {"40000"}, "match[]": {`{model_name="m"}`}}),
 		grafanaPost("label values, POST refused", "/api/v1/label/pod/values", url.Values{"start": {hourAgo}, "end": {later}}),
 		grafanaGet("label values of a selector", "/api/v1/label/pod/values", url.Values{"start": {hourAgo}, "end": {later}, "match[]": {"vllm:num_requests_waiting"}, "limit": {"1"}}),
+		// A dashboard's range before either server's history: nothing to list.
+		grafanaGet("metric names of yesterday", "/api/v1/label/__name__/values", url.Values{"start": {dayAgo}, "end": {dayAgoEnd}, "limit": {"40000"}}),
+		grafanaPost("label names of yesterday", "/api/v1/labels", url.Values{"start": {dayAgo}, "end": {dayAgoEnd}}),
+		grafanaPost("series of yesterday", "/api/v1/series", url.Values{"start": {dayAgo}, "end": {dayAgoEnd}, "match[]": {`{__name__!=""}`}}),
 		grafanaGet("label values, escaped name", "/api/v1/label/U__model__name/values", url.Values{"start": {hourAgo}, "end": {later}}),
 		grafanaPost("label names", "/api/v1/labels", url.Values{"start": {hourAgo}, "end": {later}, "limit": {"40000"}, "match[]": {"vllm:num_requests_waiting"}}),
 		grafanaPost("series", "/api/v1/series", url.Values{"start": {hourAgo}, "end": {later}, "limit": {"40000"}, "match[]": {`{__name__!=""}`}}),
