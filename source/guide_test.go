@@ -76,6 +76,39 @@ var docFiles = map[string]string{
 // A struct the guide shows under the name of a type of package source (MetricResult,
 // MetricValue) must list fields that type has, of the same types.
 func TestGuideCodeCompiles(t *testing.T) {
+	dc := newDocChecker(t)
+	for _, file := range slices.Sorted(maps.Keys(docFiles)) {
+		guide, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimPrefix(file, "../")
+		blocks := goBlocks(string(guide))
+		if min := map[bool]int{true: 10, false: 1}[name == "docs/guide.md"]; len(blocks) < min {
+			t.Fatalf("%s: found %d Go blocks, want at least %d", name, len(blocks), min)
+		}
+		checkDocBlocks(t, name, string(guide), blocks, dc.header, guideVars+docFiles[file], dc.fset, dc.imp, dc.sourcePkg)
+	}
+}
+
+// goBlocks returns the Go code blocks of a Markdown text: each match, and its code.
+func goBlocks(markdown string) [][]string {
+	return regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(markdown, -1)
+}
+
+// docChecker is what type-checking a Markdown file's Go blocks needs: the imports'
+// export data, the header importing them, and package source to compare shown structs to.
+type docChecker struct {
+	fset      *token.FileSet
+	imp       types.Importer
+	header    string
+	sourcePkg *types.Package
+}
+
+// newDocChecker finds the export data of guideImports (and their dependencies) in the
+// build cache; it skips t when there is no go command.
+func newDocChecker(t *testing.T) *docChecker {
+	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go command to find the packages' export data")
@@ -120,18 +153,7 @@ func TestGuideCodeCompiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, file := range slices.Sorted(maps.Keys(docFiles)) {
-		guide, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := strings.TrimPrefix(file, "../")
-		blocks := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(guide), -1)
-		if min := map[bool]int{true: 10, false: 1}[name == "docs/guide.md"]; len(blocks) < min {
-			t.Fatalf("%s: found %d Go blocks, want at least %d", name, len(blocks), min)
-		}
-		checkDocBlocks(t, name, string(guide), blocks, header.String(), guideVars+docFiles[file], fset, imp, sourcePkg)
-	}
+	return &docChecker{fset: fset, imp: imp, header: header.String(), sourcePkg: sourcePkg}
 }
 
 // checkDocBlocks type-checks the Go blocks of one Markdown file (see TestGuideCodeCompiles).
