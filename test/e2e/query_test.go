@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/pod"
@@ -123,5 +126,87 @@ func TestQueryUnknownAndPromQL(t *testing.T) {
 	}
 	if results[pod.AllMetricsQuery].Error != nil {
 		t.Fatalf("all_metrics alongside: got %v, want no error", results[pod.AllMetricsQuery].Error)
+	}
+}
+
+// The guide's Refresh: "Empty = refresh all registered queries", and one refresh updates
+// the cache of each ("Cache is shared across all queries"): an empty RefreshSpec answers
+// every registered query from one scrape of each pod, and Get then finds each result,
+// collected together.
+func TestQueryEmptySpecRefreshesEveryRegisteredQuery(t *testing.T) {
+	t.Parallel()
+	a, b := &recorder{body: []byte("queue 3\nkv 0.5\nother 1\n")}, &recorder{body: []byte("queue 4\nkv 0.25\n")}
+	f := startService(t, podDef{name: "a", handler: a}, podDef{name: "b", handler: b})
+	s := newSource(t, f.config())
+	for _, name := range []string{"queue", "kv"} {
+		s.QueryList().MustRegister(source.QueryTemplate{Name: name, Type: source.QueryTypeMetricName, Template: name})
+	}
+	results, err := refresh(t, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := slices.Sorted(maps.Keys(results)), []string{pod.AllMetricsQuery, "kv", "queue"}; !slices.Equal(got, want) {
+		t.Fatalf("results of an empty RefreshSpec: got %v, want every registered query %v", got, want)
+	}
+	if n := len(a.seen()) + len(b.seen()); n != 2 {
+		t.Fatalf("requests: got %d, want one per pod for the three queries", n)
+	}
+	for name, want := range map[string][]string{
+		"queue":             {"a queue 3", "a up 1", "b queue 4", "b up 1"},
+		"kv":                {"a kv 0.5", "a up 1", "b kv 0.25", "b up 1"},
+		pod.AllMetricsQuery: nil, // every sample: checked by the samples tests
+	} {
+		r := results[name]
+		if r == nil || r.Error != nil || r.QueryName != name {
+			t.Fatalf("%s: got %+v, want a result of that name without error", name, r)
+		}
+		if want != nil {
+			var got []string
+			for _, v := range r.Values {
+				got = append(got, fmt.Sprintf("%s %s %v", v.Labels["pod"], v.Labels["__name__"], v.Value))
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s: got %q, want %q", name, got, want)
+			}
+		}
+		cached := s.Get(name, nil)
+		if cached == nil || !cached.Result.CollectedAt.Equal(r.CollectedAt) || len(cached.Result.Values) != len(r.Values) {
+			t.Fatalf("Get(%q) after the refresh: got %+v, want the result the refresh returned", name, cached)
+		}
+	}
+	if !results["queue"].CollectedAt.Equal(results["kv"].CollectedAt) || !results["kv"].CollectedAt.Equal(results[pod.AllMetricsQuery].CollectedAt) {
+		t.Fatal("CollectedAt differs between the results of one refresh: want one collection")
+	}
+}
+
+// The guide's Refresh: Params are "not used for pod scraping". Params given to a refresh
+// of metric-name queries and all_metrics change neither what is scraped nor the answer,
+// and the results are cached under their names alone: Get finds them with no params and
+// with any others.
+func TestQueryParamsAreNotUsedByMetricNameQueries(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{body: []byte("queue 3\n")}
+	f := startService(t, podDef{name: "p", handler: rec})
+	s := newSource(t, f.config())
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "queue", Type: source.QueryTypeMetricName, Template: "queue"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	params := map[string]string{source.ParamNamespace: "elsewhere", source.ParamModelID: "m", "metric": "other"}
+	results, err := s.Refresh(ctx, source.RefreshSpec{Queries: []string{"queue", pod.AllMetricsQuery}, Params: params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen := rec.seen(); len(seen) != 1 || seen[0].URL.String() != "/metrics" {
+		t.Fatalf("requests: got %d, want one to /metrics (the params add nothing to it)", len(seen))
+	}
+	if got := results["queue"].Values; len(got) != 2 || got[0].Labels["__name__"] != "queue" || got[0].Value != 3 {
+		t.Fatalf("queue with params: got %v, want queue 3 and the pod's up", got)
+	}
+	for _, name := range []string{"queue", pod.AllMetricsQuery} {
+		for _, p := range []map[string]string{nil, params, {"any": "thing"}} {
+			if c := s.Get(name, p); c == nil || !c.Result.CollectedAt.Equal(results[name].CollectedAt) {
+				t.Fatalf("Get(%q, %v): got %v, want the result refreshed with other params", name, p, c)
+			}
+		}
 	}
 }
