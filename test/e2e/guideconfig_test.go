@@ -117,3 +117,27 @@ func TestGuideDefaultScrapeTimeoutIsFiveSeconds(t *testing.T) {
 		}
 	}
 }
+
+// The guide's MetricsPath and MetricsPort: pods may expose their metrics at a custom
+// path (with a query string here) on the port given, and are asked for exactly that;
+// a pod that serves nothing at /metrics is scraped there.
+func TestGuideCustomMetricsPathIsWhatThePodsAreAskedFor(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{body: []byte("m 1\n")}
+	onlyThere := http.NewServeMux()
+	onlyThere.Handle("/stats/prometheus", rec) // anything else: 404
+	f := startService(t, podDef{name: "p", handler: onlyThere})
+	cfg := f.config()
+	cfg.MetricsPath = "/stats/prometheus?format=text&x=%2F"
+	r := mustRefresh(t, newSource(t, cfg))
+	if r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	seen := rec.seen()
+	if len(seen) != 1 || seen[0].URL.RequestURI() != "/stats/prometheus?format=text&x=%2F" || seen[0].Host != fmt.Sprintf("%s:%d", f.servers["p"].IP, f.port) {
+		t.Fatalf("requests: got %v, want one for /stats/prometheus?format=text&x=%%2F at the pod's IP and MetricsPort", seen)
+	}
+	if got := samples(r, "m")["p"]; len(got) != 1 || got[0].Value != 1 {
+		t.Fatalf("m: got %v, want the pod's sample", got)
+	}
+}
