@@ -3,11 +3,14 @@ package e2e
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"math"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 // sampleLines counts the sample lines of an exposition: what is neither comment nor blank.
@@ -193,5 +196,57 @@ func TestSamplesSpecialValues(t *testing.T) {
 	}
 	if v := samples(r, "c")["p"][0].Value; !math.IsInf(v, -1) {
 		t.Fatalf("c: got %v, want -Inf", v)
+	}
+}
+
+// The guide's "Label Structure" and "Example Result", exactly: each value's labels are
+// __name__, pod and the labels the pod exposed, as exposed (a namespace, instance or job
+// label too: the guide's results add no target label but pod), every value of a pod's
+// scrape carries that scrape's time, and the values come pod by pod in name order (not
+// the order the pods were created or answered in), each pod's in exposition order, then
+// its up, scrape_duration_seconds and scrape_samples_scraped.
+func TestSamplesAsTheGuidesExampleResult(t *testing.T) {
+	t.Parallel()
+	body := []byte(`# TYPE inference_pool_average_queue_size gauge
+inference_pool_average_queue_size{name="my-inference-pool"} 5
+# TYPE inference_pool_average_kv_cache_utilization gauge
+inference_pool_average_kv_cache_utilization{name="my-inference-pool"} 0.85
+# TYPE inference_objective_running_requests gauge
+inference_objective_running_requests{model_name="llama-3-8b"} 10
+exposed_targets{namespace="theirs",instance="10.0.0.1:80",job="app"} 1
+`)
+	f := startService(t, podDef{name: "epp-pod-b", handler: serve(body)}, podDef{name: "epp-pod-a", handler: serve(body)})
+	clk := clocktesting.NewFakePassiveClock(time.Date(2025, 1, 15, 10, 30, 0, 0, time.UTC))
+	cfg := f.config()
+	cfg.Clock = clk
+	r := mustRefresh(t, newSource(t, cfg))
+	if r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	var got []string
+	for _, v := range r.Values {
+		if !v.Timestamp.Equal(clk.Now()) {
+			t.Errorf("%v: Timestamp %v, want the scrape's time %v", v.Labels, v.Timestamp, clk.Now())
+		}
+		value := fmt.Sprint(v.Value)
+		if v.Labels["__name__"] == "scrape_duration_seconds" {
+			value = "d"
+		}
+		got = append(got, fmt.Sprintf("%v %s", v.Labels, value))
+	}
+	var want []string
+	for _, p := range []string{"epp-pod-a", "epp-pod-b"} {
+		want = append(want,
+			"map[__name__:inference_pool_average_queue_size name:my-inference-pool pod:"+p+"] 5",
+			"map[__name__:inference_pool_average_kv_cache_utilization name:my-inference-pool pod:"+p+"] 0.85",
+			"map[__name__:inference_objective_running_requests model_name:llama-3-8b pod:"+p+"] 10",
+			"map[__name__:exposed_targets instance:10.0.0.1:80 job:app namespace:theirs pod:"+p+"] 1",
+			"map[__name__:up pod:"+p+"] 1",
+			"map[__name__:scrape_duration_seconds pod:"+p+"] d",
+			"map[__name__:scrape_samples_scraped pod:"+p+"] 4",
+		)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("all_metrics:\ngot\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
