@@ -163,3 +163,38 @@ func TestCacheConcurrentRefreshesOfDifferentQueriesShareOneScrape(t *testing.T) 
 		t.Fatalf("cached queue: got %v, want the same scrape's", q)
 	}
 }
+
+// The TTL counts from when the refresh stored the result, not from when its collection
+// started (docs/library.md, Caching): a refresh whose pod took 5s to answer is served for
+// the whole DefaultTTL after it returned, CachedAt being the end of the refresh and
+// CollectedAt its start.
+func TestCacheTTLCountsFromTheStore(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clk := clocktesting.NewFakePassiveClock(t0)
+	f := startService(t, podDef{name: "p", handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		clk.SetTime(t0.Add(5 * time.Second)) // the pod takes 5s to answer
+		w.Header().Set("Content-Type", textFormat)
+		_, _ = w.Write([]byte("m 1\n"))
+	})})
+	cfg := f.config()
+	cfg.DefaultTTL = 10 * time.Second
+	cfg.Clock = clk
+	s := newSource(t, cfg)
+	r := mustRefresh(t, s)
+	if !r.CollectedAt.Equal(t0) {
+		t.Fatalf("CollectedAt: got %v, want the start of the refresh, %v", r.CollectedAt, t0)
+	}
+	c := s.Get(pod.AllMetricsQuery, nil)
+	if c == nil || !c.CachedAt.Equal(t0.Add(5*time.Second)) || !c.ExpiresAt.Equal(t0.Add(15*time.Second)) {
+		t.Fatalf("Get after the refresh: got %v, want CachedAt at its end (+5s) and ExpiresAt 10s later", c)
+	}
+	clk.SetTime(t0.Add(15*time.Second - time.Millisecond))
+	if s.Get(pod.AllMetricsQuery, nil) == nil {
+		t.Fatal("Get 1ms before CachedAt plus the TTL: got nil, want the value")
+	}
+	clk.SetTime(t0.Add(15 * time.Second))
+	if got := s.Get(pod.AllMetricsQuery, nil); got != nil {
+		t.Fatalf("Get at CachedAt plus the TTL: got a value cached at %v, want nil", got.CachedAt)
+	}
+}
