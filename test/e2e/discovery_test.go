@@ -115,9 +115,14 @@ func TestDiscoveryIPv6PodIsBracketed(t *testing.T) {
 func TestDiscoveryNoReadyPodsIsEmptyNotError(t *testing.T) {
 	t.Parallel()
 	f := startService(t, podDef{name: "down", handler: serve([]byte("m 1\n")), notReady: true})
-	r := mustRefresh(t, newSource(t, f.config()))
+	s := newSource(t, f.config())
+	r := mustRefresh(t, s)
 	if len(r.Values) != 0 || r.Error != nil {
 		t.Fatalf("got %d values and error %v, want none", len(r.Values), r.Error)
+	}
+	// An answer (no pods, no load), cached as any other (docs/library.md, Failures).
+	if c := s.Get(pod.AllMetricsQuery, nil); c == nil || len(c.Result.Values) != 0 || c.Result.Error != nil {
+		t.Fatalf("Get after the refresh: got %v, want the empty result cached", c)
 	}
 }
 
