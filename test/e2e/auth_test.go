@@ -179,6 +179,39 @@ func TestAuthSecretReadOncePerRefreshAndRotationPickedUp(t *testing.T) {
 	}
 }
 
+// The guide's "BearerToken takes precedence over secret-based auth": with both set, the
+// Secret is not read at all (docs/library.md: "no Secret is read"), so an identity that
+// may not read it still scrapes with the direct token, and a Secret naming another
+// token changes nothing.
+func TestAuthBearerTokenReadsNoSecret(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{body: []byte("m 1\n")}
+	f := startService(t, podDef{name: "a", handler: rec})
+	createSecret(t, f.ns, "reader", map[string]string{"token": "from-secret"})
+	reader := &countingReader{Reader: cp.Client}
+	cfg := f.config()
+	cfg.MetricsReaderSecretName = "reader"
+	cfg.BearerToken = "direct"
+	s, err := pod.NewPodScrapingSource(context.Background(), reader, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	for range 2 {
+		if r := mustRefresh(t, s); r.Error != nil {
+			t.Fatal(r.Error)
+		}
+	}
+	if got := reader.count("secret"); got != 0 {
+		t.Fatalf("secret reads with BearerToken set: got %d, want 0", got)
+	}
+	for _, got := range authHeaders(rec) {
+		if got != "Bearer direct" {
+			t.Fatalf("Authorization: got %q, want %q", got, "Bearer direct")
+		}
+	}
+}
+
 func TestAuthSecretForbiddenFailsNamingSecretAndRBAC(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{body: []byte("m 1\n")}
