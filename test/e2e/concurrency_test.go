@@ -146,3 +146,42 @@ func TestConcurrencyCapHoldsAcrossConcurrentRefreshesOfDifferentQueries(t *testi
 		t.Fatalf("queue: got %d values, want a queue sample and an up per pod", got)
 	}
 }
+
+// The guide's "Each scrape uses ScrapeTimeout for the HTTP request": each pod's scrape
+// is bounded from its own start, once it has a slot, not from the refresh's. With one
+// slot, four pods that each take half a second all answer within a 1.5s ScrapeTimeout,
+// though the refresh lasts over 2s.
+func TestConcurrencyScrapeTimeoutCountsFromEachPodsOwnStart(t *testing.T) {
+	t.Parallel()
+	const pods, each = 4, 500 * time.Millisecond
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(each): // a pod that takes this long to answer
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", textFormat)
+		_, _ = w.Write([]byte("m 1\n"))
+	})
+	defs := make([]podDef, pods)
+	for i := range defs {
+		defs[i] = podDef{name: fmt.Sprintf("pod-%d", i), handler: slow}
+	}
+	f := startService(t, defs...)
+	cfg := f.config()
+	cfg.MaxConcurrentScrapes = 1
+	cfg.ScrapeTimeout = 3 * each
+	start := time.Now()
+	r := mustRefresh(t, newSource(t, cfg))
+	if r.Error != nil {
+		t.Fatalf("Error: %v, want none: each pod answered within ScrapeTimeout of its own start", r.Error)
+	}
+	if took := time.Since(start); took < pods*each {
+		t.Fatalf("the refresh took %s, less than the %s the pods take one at a time", took, pods*each)
+	}
+	for p, up := range upByPod(r) {
+		if up != 1 {
+			t.Errorf("%s: up %v, want 1", p, up)
+		}
+	}
+}
