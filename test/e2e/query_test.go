@@ -112,8 +112,8 @@ func TestQueryUnknownAndPromQL(t *testing.T) {
 	t.Parallel()
 	f := startService(t, podDef{name: "p", handler: serve([]byte("m 1\n"))})
 	s := newSource(t, f.config())
-	if _, err := refresh(t, s, "nope"); err == nil || !strings.Contains(err.Error(), `unknown query "nope"`) {
-		t.Fatalf("unknown query: got %v, want an error naming it", err)
+	if _, err := refresh(t, s, "nope"); err == nil || !strings.Contains(err.Error(), `unknown query "nope" (registered: all_metrics)`) {
+		t.Fatalf("unknown query: got %v, want an error naming it and listing the registered ones", err)
 	}
 	// PromQL is answered (see promql_test.go) from the same scrape as all_metrics.
 	s.QueryList().MustRegister(source.QueryTemplate{Name: "promql", Type: source.QueryTypePromQL, Template: "sum(m)"})
