@@ -162,6 +162,15 @@ func TestCacheConcurrentRefreshesOfDifferentQueriesShareOneScrape(t *testing.T) 
 	if q := s.Get("queue", nil); q == nil || !q.Result.CollectedAt.Equal(cached.Result.CollectedAt) {
 		t.Fatalf("cached queue: got %v, want the same scrape's", q)
 	}
+	// Each caller's map is its own (docs/library.md) and holds what it asked for: changing
+	// one changes neither the other's nor the cache.
+	if _, ok := one["queue"]; ok || len(one) != 1 {
+		t.Fatalf("Refresh(all_metrics) returned %d results, want only all_metrics", len(one))
+	}
+	delete(all, pod.AllMetricsQuery)
+	if one[pod.AllMetricsQuery] == nil || s.Get(pod.AllMetricsQuery, nil) == nil {
+		t.Fatal("a key deleted from one caller's map went from the other's or from the cache")
+	}
 }
 
 // The TTL counts from when the refresh stored the result, not from when its collection
