@@ -212,6 +212,60 @@ func TestAuthBearerTokenReadsNoSecret(t *testing.T) {
 	}
 }
 
+// The guide's RBAC is enough: a client whose identity has only what the guide's
+// prerequisites list (get, list and watch on services and pods in the Service's
+// namespace; get on secrets, here in another namespace, as its cross-namespace
+// authentication asks) discovers the pods, reads the token Secret and scrapes with it.
+func TestAuthGuideRBACIsEnough(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{body: []byte("m 1\n")}
+	f := startService(t, podDef{name: "a", handler: rec})
+	secretNS := newNamespace(t)
+	createSecret(t, secretNS, "metrics-reader-token", map[string]string{"token": "guide-token"})
+	ctx := context.Background()
+	user := "guide-rbac-" + f.ns
+	userCfg, err := cp.AddUser(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant := func(ns string, rules ...rbacv1.PolicyRule) {
+		role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "podscraping"}, Rules: rules}
+		binding := &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "podscraping"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "podscraping"},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}},
+		}
+		for _, obj := range []client.Object{role, binding} {
+			if err := cp.Client.Create(ctx, obj); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	grant(f.ns,
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get", "list", "watch"}},
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch"}})
+	grant(secretNS, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}})
+	restricted, err := client.New(userCfg, client.Options{Scheme: localcluster.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.config()
+	cfg.MetricsReaderSecretName = "metrics-reader-token"
+	cfg.MetricsReaderSecretNamespace = secretNS
+	cfg.MetricsReaderSecretKey = "token"
+	s, err := pod.NewPodScrapingSource(ctx, restricted, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if r := mustRefresh(t, s); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	if got := authHeaders(rec); len(got) != 1 || got[0] != "Bearer guide-token" {
+		t.Fatalf("Authorization: got %q, want one request with the Secret's token", got)
+	}
+}
+
 func TestAuthSecretForbiddenFailsNamingSecretAndRBAC(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{body: []byte("m 1\n")}
