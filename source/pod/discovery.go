@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -33,6 +34,9 @@ type target struct {
 	addr   *url.URL   // the pod's metrics URL
 	labels []podLabel // the pod labels PodLabels names, mapped; read-only
 	uid    types.UID  // the Pod object's: a pod recreated under its name is another pod
+	// portHint, when MetricsPort is a port of the Service that forwards to another port
+	// of the pods, says so: what a refused connection adds to the pod's error.
+	portHint string
 }
 
 // discovery is what discover found.
@@ -106,6 +110,7 @@ func (s *PodScrapingSource) discoverPods(parent context.Context) (discovery, err
 	if len(svc.Spec.IPFamilies) > 0 {
 		family = svc.Spec.IPFamilies[0]
 	}
+	forwarded := forwardedPort(&svc, cfg.MetricsPort)
 	found := discovery{targets: make([]target, 0, len(pods.Items))}
 	var created []time.Time // of each target's pod, for claimsOfOneAddress
 	for i := range pods.Items {
@@ -124,13 +129,17 @@ func (s *PodScrapingSource) discoverPods(parent context.Context) (discovery, err
 			}
 			continue
 		}
-		found.targets = append(found.targets, target{
+		t := target{
 			name:   p.Name,
 			key:    p.Namespace + "/" + p.Name,
 			addr:   s.podURL(ip),
 			labels: targetPodLabels(cfg.PodLabels, p.Labels),
 			uid:    p.UID,
-		})
+		}
+		if forwarded != nil {
+			t.portHint = portHint(key.String(), forwarded, p)
+		}
+		found.targets = append(found.targets, t)
 		created = append(created, p.CreationTimestamp.Time)
 	}
 	found.claimsOfOneAddress(created)
@@ -286,6 +295,69 @@ func podIP(p *corev1.Pod, family corev1.IPFamily) string {
 		return p.Status.PodIPs[0].IP
 	}
 	return p.Status.PodIP
+}
+
+// forwardedPort returns the TCP port of svc that is port when the Service forwards it to
+// another port of its pods (its targetPort, a number or a name), else nil: port is then
+// none of its ports, or one it forwards as is.
+func forwardedPort(svc *corev1.Service, port int32) *corev1.ServicePort {
+	for i := range svc.Spec.Ports {
+		sp := &svc.Spec.Ports[i]
+		if sp.Port != port || (sp.Protocol != "" && sp.Protocol != corev1.ProtocolTCP) {
+			continue
+		}
+		if tp := sp.TargetPort; tp.Type == intstr.Int && (tp.IntVal == port || tp.IntVal == 0) ||
+			tp.Type == intstr.String && tp.StrVal == "" {
+			return nil // forwarded as is (the API server defaults targetPort to port)
+		}
+		return sp
+	}
+	return nil
+}
+
+// portHint says that MetricsPort is sp, port of Service key that forwards to another
+// port of the pods, naming the one it forwards to on pod p: a named targetPort is each
+// pod's own container port of that name, as Kubernetes resolves it (a pod that does not
+// declare it, or one held without its spec, as serve's cache holds pods, gets the name
+// alone).
+func portHint(key string, sp *corev1.ServicePort, p *corev1.Pod) string {
+	name := ""
+	if sp.Name != "" {
+		name = fmt.Sprintf(" %q", sp.Name)
+	}
+	to := fmt.Sprintf("the pods' port %d", sp.TargetPort.IntVal)
+	if sp.TargetPort.Type == intstr.String {
+		to = fmt.Sprintf("the pods' port named %q", sp.TargetPort.StrVal)
+		if n, ok := namedPort(p, sp.TargetPort.StrVal); ok {
+			to += fmt.Sprintf(", %d on this pod", n)
+		}
+	}
+	return fmt.Sprintf("MetricsPort %d is service %s's port%s, which forwards to %s: MetricsPort is the port the pods serve their metrics on",
+		sp.Port, key, name, to)
+}
+
+// namedPort returns the number of p's TCP container port called name, as Kubernetes
+// resolves a Service's named targetPort: on any of its containers, or of its sidecars
+// (init containers that restart always).
+func namedPort(p *corev1.Pod, name string) (int32, bool) {
+	find := func(cs []corev1.Container, sidecars bool) (int32, bool) {
+		for i := range cs {
+			c := &cs[i]
+			if sidecars && (c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways) {
+				continue
+			}
+			for _, cport := range c.Ports {
+				if cport.Name == name && (cport.Protocol == "" || cport.Protocol == corev1.ProtocolTCP) {
+					return cport.ContainerPort, true
+				}
+			}
+		}
+		return 0, false
+	}
+	if n, ok := find(p.Spec.Containers, false); ok {
+		return n, true
+	}
+	return find(p.Spec.InitContainers, true)
 }
 
 // podURL is the metrics URL of the pod at ip; IPv6 addresses are bracketed.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -101,6 +102,10 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	err := s.fetch(ctx, &ps, job, sb, scrapedAt)
 	ps.duration = time.Since(start)
 	err = withTimeout(parent, ctx, err, s.config.ScrapeTimeout, ps.duration)
+	if t.portHint != "" && errors.Is(err, syscall.ECONNREFUSED) {
+		// Every pod refuses the Service's port: say where the Service forwards to.
+		err = fmt.Errorf("%w (%s)", err, t.portHint)
+	}
 	if err != nil {
 		ps.err = &ScrapeError{Pod: t.key, URL: t.url(), Err: redact(err, job.token)}
 		// Samples of a pod that failed half-way are not trusted: only its up 0 remains.

@@ -1,0 +1,136 @@
+package pod
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/podscrape/podscrape/internal/localcluster"
+	"github.com/podscrape/podscrape/source"
+)
+
+// TestMetricsPortOfTheServiceSaysWhereItForwards: a MetricsPort that is the Service's
+// port, which forwards to another port of the pods (its targetPort, a number or a name
+// each pod resolves for itself, on any of its containers), is refused by every pod; each
+// pod's error says so, naming the port the Service forwards to on that pod. A refused
+// MetricsPort that is no port of the Service, or one the Service forwards to as is,
+// gets no such words: nothing says where the pods listen.
+func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
+	ctx := context.Background()
+	ns := fmt.Sprintf("pod-%d", runs.Add(1))
+	if err := cp.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	block := localcluster.NewAddressBlock()
+	ips := []string{block.Next(), block.Next()}
+	servers, err := localcluster.ServeAll(ips, func(string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("m 1\n")) })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, s := range servers {
+			_ = s.Close()
+		}
+	})
+	listening := int32(servers[0].Port)
+	refused := func() int32 { // a port nothing listens on at the pods' addresses
+		t.Helper()
+		ln, err := net.Listen("tcp", net.JoinHostPort(ips[0], "0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return int32(ln.Addr().(*net.TCPAddr).Port)
+	}
+	svcPort, other := refused(), refused()
+
+	// Pod a declares its metrics port on its second container; pod b on its only one, at
+	// another number (a rollout that moves the port: each pod resolves the name).
+	sel := map[string]string{"app": "vllm"}
+	declared := map[string]int32{"a": listening, "b": listening + 1}
+	for i, name := range []string{"a", "b"} {
+		containers := []corev1.Container{{Name: "vllm", Image: "x", Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: declared[name]}}}}
+		if name == "a" {
+			containers = append([]corev1.Container{{Name: "proxy", Image: "x", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 9999}}}}, containers...)
+		}
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: sel}, Spec: corev1.PodSpec{Containers: containers}}
+		if err := cp.Client.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := cp.SetPodStatus(ctx, p, ips[i], true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, target := range map[string]intstr.IntOrString{
+		"by-number": intstr.FromInt32(listening),
+		"by-name":   intstr.FromString("metrics"),
+		"as-is":     intstr.FromInt32(svcPort),
+	} {
+		svc := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec: corev1.ServiceSpec{Selector: sel, Ports: []corev1.ServicePort{
+				{Name: "grpc", Port: other + 1, TargetPort: intstr.FromInt32(other + 1)},
+				{Name: "http", Port: svcPort, TargetPort: target},
+			}},
+		}
+		if err := cp.Client.Create(ctx, svc); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	a, b := fmt.Sprint(declared["a"]), fmt.Sprint(declared["b"])
+	for _, c := range []struct {
+		name    string
+		service string
+		port    int32
+		want    map[string]string // by pod: what its error says, "" nothing about ports
+	}{
+		{"the Service's port, a targetPort number", "by-number", svcPort, map[string]string{
+			"a": fmt.Sprintf("MetricsPort %d is service %s/by-number's port \"http\", which forwards to the pods' port %d", svcPort, ns, listening),
+			"b": fmt.Sprintf("MetricsPort %d is service %s/by-number's port \"http\", which forwards to the pods' port %d", svcPort, ns, listening)}},
+		{"the Service's port, a targetPort name", "by-name", svcPort, map[string]string{
+			"a": fmt.Sprintf("MetricsPort %d is service %s/by-name's port \"http\", which forwards to the pods' port named \"metrics\", %s on this pod", svcPort, ns, a),
+			"b": fmt.Sprintf("MetricsPort %d is service %s/by-name's port \"http\", which forwards to the pods' port named \"metrics\", %s on this pod", svcPort, ns, b)}},
+		{"a port the Service forwards as is", "as-is", svcPort, map[string]string{"a": "", "b": ""}},
+		{"no port of the Service", "by-number", other, map[string]string{"a": "", "b": ""}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: c.service, ServiceNamespace: ns, MetricsPort: c.port})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			_, err = s.Refresh(ctx, source.RefreshSpec{})
+			pods := source.PodErrors(err)
+			if len(pods) != 2 {
+				t.Fatalf("Refresh: %v, want both pods failed", err)
+			}
+			for _, pe := range pods {
+				msg := pe.Error()
+				if !strings.Contains(msg, "connection refused") || pe.Reason() != ReasonConnect {
+					t.Errorf("pod %s: %q (reason %s), want connection refused, reason connect", pe.PodName(), msg, pe.Reason())
+				}
+				want := c.want[pe.PodName()]
+				switch {
+				case want == "" && strings.Contains(msg, "forwards"):
+					t.Errorf("pod %s: %q, want nothing about the Service's ports", pe.PodName(), msg)
+				case want != "" && !strings.Contains(msg, want):
+					t.Errorf("pod %s: %q, want it to say %q", pe.PodName(), msg, want)
+				}
+				if !strings.Contains(msg, ":"+strconv.Itoa(int(c.port))+"/metrics") {
+					t.Errorf("pod %s: %q, want the URL tried", pe.PodName(), msg)
+				}
+			}
+		})
+	}
+}
