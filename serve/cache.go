@@ -42,8 +42,9 @@ func (e *CacheSyncError) Unwrap() error { return e.Err }
 // Secrets are not cached: pass a direct reader as each source's SecretReader.
 //
 // A Pod is held with only what discovery reads (see stripPod): its name, namespace,
-// UID, resourceVersion, labels, creationTimestamp and deletionTimestamp, and its
-// status' phase, conditions and IPs; its spec (containers' env, volumes), annotations,
+// UID, resourceVersion, labels, creationTimestamp and deletionTimestamp, its containers'
+// ports, and its status' phase, conditions and IPs; the rest of its spec (containers'
+// env, volumes), annotations,
 // owner references and managedFields are dropped as it enters the cache. A Service is held
 // without its managedFields (discovery reads its selector, type and IP families). A
 // reader of the Cache sees nothing else of a Pod.
@@ -128,8 +129,9 @@ func StartCache(ctx context.Context, restConfig *rest.Config, services []Service
 
 // stripPod is the Pod informer's transform: the pod with only what source/pod's
 // discovery reads (metadata's name, namespace, labels, creationTimestamp, by which two
-// pods claiming one address are told apart, and deletionTimestamp; status' phase,
-// conditions, podIP and podIPs), and the identity an informer keeps (UID, by
+// pods claiming one address are told apart, and deletionTimestamp; its containers'
+// ports, on which a Service's named targetPort is resolved; status' phase, conditions,
+// podIP and podIPs), and the identity an informer keeps (UID, by
 // which serve also tells a pod recreated under its name; resourceVersion). Anything else is dropped in place
 // (client-go hands the transform an object no one else holds); a reader of the Cache
 // that needs another field must be added here. It is idempotent, as client-go asks, and
@@ -148,7 +150,7 @@ func stripPod(obj any) (any, error) {
 		CreationTimestamp: p.CreationTimestamp,
 		DeletionTimestamp: p.DeletionTimestamp,
 	}
-	p.Spec = corev1.PodSpec{}
+	p.Spec = corev1.PodSpec{Containers: portsOnly(p.Spec.Containers, false), InitContainers: portsOnly(p.Spec.InitContainers, true)}
 	p.Status = corev1.PodStatus{
 		Phase:      p.Status.Phase,
 		Conditions: p.Status.Conditions,
@@ -156,6 +158,22 @@ func stripPod(obj any) (any, error) {
 		PodIPs:     p.Status.PodIPs,
 	}
 	return p, nil
+}
+
+// portsOnly returns the containers of cs that declare ports, each with its ports alone
+// (and, for sidecars, its restart policy): a Service's named targetPort is resolved on
+// them. Of init containers (sidecars set) only sidecars (restartPolicy Always) are kept,
+// as only theirs are resolved; nil when none is kept.
+func portsOnly(cs []corev1.Container, sidecars bool) []corev1.Container {
+	var out []corev1.Container
+	for i := range cs {
+		c := &cs[i]
+		if len(c.Ports) == 0 || sidecars && (c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways) {
+			continue
+		}
+		out = append(out, corev1.Container{Ports: c.Ports, RestartPolicy: c.RestartPolicy})
+	}
+	return out
 }
 
 // Stop stops the informers and waits until they ended.

@@ -2,6 +2,8 @@ package serve_test
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,9 +12,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podscrape/podscrape/serve"
+	"github.com/podscrape/podscrape/source/pod"
 )
 
 // TestCacheHoldsPodsWithoutTheirSpec: StartCache's informers hold a pod without what
@@ -142,5 +146,73 @@ func TestCacheKeepsWhenPodsWereCreated(t *testing.T) {
 	code, r := query(t, base, "load")
 	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || v[0].Metric["pod"] != "aa-new" {
 		t.Errorf("pods %s and aa-new claiming %s through the cache: got %d %s, want load once, as aa-new, created last", old.Name, old.IP, code, r.Data)
+	}
+}
+
+// TestCacheKeepsThePodsNamedPorts: a MetricsPort that is the Service's port, forwarded
+// to a port of the pods by name, is refused by every pod, whose error says which port
+// the Service forwards to on it (source/pod resolves the name on the pod's containers).
+// StartCache's informers held pods without their containers, so serve could not say it.
+func TestCacheKeepsThePodsNamedPorts(t *testing.T) {
+	svc := newService(t, "named", 1, "load 1\n")
+	p := svc.Pods()[0]
+	ln, err := net.Listen("tcp", net.JoinHostPort(p.IP, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := int32(ln.Addr().(*net.TCPAddr).Port) // nothing listens there once closed
+	ln.Close()
+	var obj corev1.Pod
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: svc.Namespace, Name: p.Name}, &obj); err != nil {
+		t.Fatal(err)
+	}
+	// The pod is recreated with its metrics port declared on its second container.
+	if err := env.Client.Delete(t.Context(), &obj); err != nil {
+		t.Fatal(err)
+	}
+	status := obj.Status
+	obj = corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: p.Name, Labels: obj.Labels},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{
+			{Name: "proxy", Image: "envoy"},
+			{Name: "vllm", Image: "vllm", Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: svc.Port}}},
+		}},
+	}
+	if err := env.Client.Create(t.Context(), &obj); err != nil {
+		t.Fatal(err)
+	}
+	obj.Status = status
+	if err := env.Client.Status().Update(t.Context(), &obj); err != nil {
+		t.Fatal(err)
+	}
+	forwarding := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: "forwarding"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": svc.Name}, Ports: []corev1.ServicePort{
+			{Name: "http", Port: refused, TargetPort: intstr.FromString("metrics")},
+		}},
+	}
+	if err := env.Client.Create(t.Context(), forwarding); err != nil {
+		t.Fatal(err)
+	}
+	cfg := serve.ServiceConfig{Source: pod.PodScrapingSourceConfig{ServiceName: forwarding.Name, ServiceNamespace: svc.Namespace, MetricsPort: refused}}
+	c, err := serve.StartCache(t.Context(), env.Config, []serve.ServiceConfig{cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	var cached corev1.Pod
+	if err := c.Get(t.Context(), client.ObjectKeyFromObject(&obj), &cached); err != nil {
+		t.Fatal(err)
+	}
+	for _, ctr := range cached.Spec.Containers {
+		if ctr.Image != "" || ctr.Name != "" {
+			t.Errorf("cached pod's container %+v: want its ports alone", ctr)
+		}
+	}
+	_, base := runServerWith(t, t.Context(), c, serve.Config{Services: []serve.ServiceConfig{cfg}, MaxAge: time.Nanosecond, Interval: time.Hour})
+	want := fmt.Sprintf(`MetricsPort %d is service %s/forwarding's port "http", which forwards to the pods' port named "metrics", %d on this pod`, refused, svc.Namespace, svc.Port)
+	code, r := query(t, base, "load")
+	if code != http.StatusServiceUnavailable || !strings.Contains(r.Error, want) {
+		t.Errorf("load: %d %q, want 503 saying %q", code, r.Error, want)
 	}
 }

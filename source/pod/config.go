@@ -38,7 +38,9 @@ type PodScrapingSourceConfig struct {
 	// ServiceNamespace is the Service's namespace, and the pods'. Required.
 	ServiceNamespace string
 
-	// MetricsPort is the pods' metrics port, 1-65535. Required.
+	// MetricsPort is the pods' metrics port, 1-65535. Required. It is used as is, not the
+	// Service's port: when the pods refuse a port the Service forwards to another, each
+	// pod's error names the port it forwards to on that pod.
 	MetricsPort int32
 	// MetricsPath is the HTTP path of the metrics endpoint, starting with "/"; it may carry
 	// a query string. Default "/metrics".

@@ -316,10 +316,10 @@ func forwardedPort(svc *corev1.Service, port int32) *corev1.ServicePort {
 }
 
 // portHint says that MetricsPort is sp, port of Service key that forwards to another
-// port of the pods, naming the one it forwards to on pod p: a named targetPort is each
-// pod's own container port of that name, as Kubernetes resolves it (a pod that does not
-// declare it, or one held without its spec, as serve's cache holds pods, gets the name
-// alone).
+// port of the pods, naming the one it forwards to on pod p; "" when that is MetricsPort
+// after all on p. A named targetPort is each pod's own container port of that name, as
+// Kubernetes resolves it; a pod that does not declare it is no endpoint of sp (the
+// EndpointSlice controller leaves it out): nothing is said of it.
 func portHint(key string, sp *corev1.ServicePort, p *corev1.Pod) string {
 	name := ""
 	if sp.Name != "" {
@@ -327,10 +327,11 @@ func portHint(key string, sp *corev1.ServicePort, p *corev1.Pod) string {
 	}
 	to := fmt.Sprintf("the pods' port %d", sp.TargetPort.IntVal)
 	if sp.TargetPort.Type == intstr.String {
-		to = fmt.Sprintf("the pods' port named %q", sp.TargetPort.StrVal)
-		if n, ok := namedPort(p, sp.TargetPort.StrVal); ok {
-			to += fmt.Sprintf(", %d on this pod", n)
+		n, ok := namedPort(p, sp.TargetPort.StrVal)
+		if !ok || n == sp.Port {
+			return ""
 		}
+		to = fmt.Sprintf("the pods' port named %q, %d on this pod", sp.TargetPort.StrVal, n)
 	}
 	return fmt.Sprintf("MetricsPort %d is service %s's port%s, which forwards to %s: MetricsPort is the port the pods serve their metrics on",
 		sp.Port, key, name, to)

@@ -22,7 +22,9 @@ import (
 // each pod resolves for itself, on any of its containers), is refused by every pod; each
 // pod's error says so, naming the port the Service forwards to on that pod. A refused
 // MetricsPort that is no port of the Service, or one the Service forwards to as is,
-// gets no such words: nothing says where the pods listen.
+// gets no such words: nothing says where the pods listen; nor does a pod whose port of
+// the targetPort's name is MetricsPort (refused for another reason), or one that
+// declares no port of that name (no endpoint of the Service's port).
 func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 	ctx := context.Background()
 	ns := fmt.Sprintf("pod-%d", runs.Add(1))
@@ -61,7 +63,8 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 	for i, name := range []string{"a", "b"} {
 		containers := []corev1.Container{{Name: "vllm", Image: "x", Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: declared[name]}}}}
 		if name == "a" {
-			containers = append([]corev1.Container{{Name: "proxy", Image: "x", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 9999}}}}, containers...)
+			containers = append([]corev1.Container{{Name: "proxy", Image: "x", Ports: []corev1.ContainerPort{
+				{Name: "http", ContainerPort: 9999}, {Name: "same", ContainerPort: svcPort}}}}, containers...)
 		}
 		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: sel}, Spec: corev1.PodSpec{Containers: containers}}
 		if err := cp.Client.Create(ctx, p); err != nil {
@@ -75,6 +78,7 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 		"by-number": intstr.FromInt32(listening),
 		"by-name":   intstr.FromString("metrics"),
 		"as-is":     intstr.FromInt32(svcPort),
+		"same-name": intstr.FromString("same"), // a's port of that name is svcPort; b has none
 	} {
 		svc := &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
@@ -102,6 +106,7 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 			"a": fmt.Sprintf("MetricsPort %d is service %s/by-name's port \"http\", which forwards to the pods' port named \"metrics\", %s on this pod", svcPort, ns, a),
 			"b": fmt.Sprintf("MetricsPort %d is service %s/by-name's port \"http\", which forwards to the pods' port named \"metrics\", %s on this pod", svcPort, ns, b)}},
 		{"a port the Service forwards as is", "as-is", svcPort, map[string]string{"a": "", "b": ""}},
+		{"a targetPort name that is the port, or that the pod lacks", "same-name", svcPort, map[string]string{"a": "", "b": ""}},
 		{"no port of the Service", "by-number", other, map[string]string{"a": "", "b": ""}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
