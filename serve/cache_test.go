@@ -210,7 +210,7 @@ func TestCacheKeepsThePodsNamedPorts(t *testing.T) {
 		}
 	}
 	_, base := runServerWith(t, t.Context(), c, serve.Config{Services: []serve.ServiceConfig{cfg}, MaxAge: time.Nanosecond, Interval: time.Hour})
-	want := fmt.Sprintf(`MetricsPort %d is service %s/forwarding's port "http", which forwards to the pods' port named "metrics", %d on this pod`, refused, svc.Namespace, svc.Port)
+	want := fmt.Sprintf(`port %d is service %s/forwarding's port "http", which forwards to the pods' port named "metrics", %d on this pod`, refused, svc.Namespace, svc.Port)
 	code, r := query(t, base, "load")
 	if code != http.StatusServiceUnavailable || !strings.Contains(r.Error, want) {
 		t.Errorf("load: %d %q, want 503 saying %q", code, r.Error, want)

@@ -333,7 +333,7 @@ func portHint(key string, sp *corev1.ServicePort, p *corev1.Pod) string {
 		}
 		to = fmt.Sprintf("the pods' port named %q, %d on this pod", sp.TargetPort.StrVal, n)
 	}
-	return fmt.Sprintf("MetricsPort %d is service %s's port%s, which forwards to %s: MetricsPort is the port the pods serve their metrics on",
+	return fmt.Sprintf("port %d is service %s's port%s, which forwards to %s: scrape the pods' port",
 		sp.Port, key, name, to)
 }
 

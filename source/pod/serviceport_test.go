@@ -100,11 +100,11 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 		want    map[string]string // by pod: what its error says, "" nothing about ports
 	}{
 		{"the Service's port, a targetPort number", "by-number", svcPort, map[string]string{
-			"a": fmt.Sprintf("MetricsPort %d is service %s/by-number's port \"http\", which forwards to the pods' port %d", svcPort, ns, listening),
-			"b": fmt.Sprintf("MetricsPort %d is service %s/by-number's port \"http\", which forwards to the pods' port %d", svcPort, ns, listening)}},
+			"a": fmt.Sprintf("port %d is service %s/by-number's port \"http\", which forwards to the pods' port %d", svcPort, ns, listening),
+			"b": fmt.Sprintf("port %d is service %s/by-number's port \"http\", which forwards to the pods' port %d", svcPort, ns, listening)}},
 		{"the Service's port, a targetPort name", "by-name", svcPort, map[string]string{
-			"a": fmt.Sprintf("MetricsPort %d is service %s/by-name's port \"http\", which forwards to the pods' port named \"metrics\", %s on this pod", svcPort, ns, a),
-			"b": fmt.Sprintf("MetricsPort %d is service %s/by-name's port \"http\", which forwards to the pods' port named \"metrics\", %s on this pod", svcPort, ns, b)}},
+			"a": fmt.Sprintf("port %d is service %s/by-name's port \"http\", which forwards to the pods' port named \"metrics\", %s on this pod", svcPort, ns, a),
+			"b": fmt.Sprintf("port %d is service %s/by-name's port \"http\", which forwards to the pods' port named \"metrics\", %s on this pod", svcPort, ns, b)}},
 		{"a port the Service forwards as is", "as-is", svcPort, map[string]string{"a": "", "b": ""}},
 		{"a targetPort name that is the port, or that the pod lacks", "same-name", svcPort, map[string]string{"a": "", "b": ""}},
 		{"no port of the Service", "by-number", other, map[string]string{"a": "", "b": ""}},
