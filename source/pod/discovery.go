@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,8 +35,8 @@ type target struct {
 	addr   *url.URL   // the pod's metrics URL
 	labels []podLabel // the pod labels PodLabels names, mapped; read-only
 	uid    types.UID  // the Pod object's: a pod recreated under its name is another pod
-	// portHint, when MetricsPort is a port of the Service that forwards to another port
-	// of the pods, says so: what a refused connection adds to the pod's error.
+	// portHint, when MetricsPort is not where the Service forwards to on this pod, says
+	// where it does (see portHints): what a refused connection adds to the pod's error.
 	portHint string
 }
 
@@ -110,9 +111,9 @@ func (s *PodScrapingSource) discoverPods(parent context.Context) (discovery, err
 	if len(svc.Spec.IPFamilies) > 0 {
 		family = svc.Spec.IPFamilies[0]
 	}
-	forwarded := forwardedPort(&svc, cfg.MetricsPort)
 	found := discovery{targets: make([]target, 0, len(pods.Items))}
 	var created []time.Time // of each target's pod, for claimsOfOneAddress
+	var of []*corev1.Pod    // each target's pod, for portHints
 	for i := range pods.Items {
 		p := &pods.Items[i]
 		if finished(p) {
@@ -136,12 +137,11 @@ func (s *PodScrapingSource) discoverPods(parent context.Context) (discovery, err
 			labels: targetPodLabels(cfg.PodLabels, p.Labels),
 			uid:    p.UID,
 		}
-		if forwarded != nil {
-			t.portHint = portHint(key.String(), forwarded, p)
-		}
 		found.targets = append(found.targets, t)
 		created = append(created, p.CreationTimestamp.Time)
+		of = append(of, p)
 	}
+	found.portHints(&svc, key.String(), cfg.MetricsPort, of)
 	found.claimsOfOneAddress(created)
 	// sort.Slice, not slices.SortFunc: see merge.
 	targets := found.targets
@@ -297,44 +297,52 @@ func podIP(p *corev1.Pod, family corev1.IPFamily) string {
 	return p.Status.PodIP
 }
 
-// forwardedPort returns the TCP port of svc that is port when the Service forwards it to
-// another port of its pods (its targetPort, a number or a name), else nil: port is then
-// none of its ports, or one it forwards as is.
-func forwardedPort(svc *corev1.Service, port int32) *corev1.ServicePort {
+// portHints sets the portHint of each target, whose pod is of at the same position,
+// where MetricsPort (port) is not where Service svc (key) forwards to on that pod: where
+// it is the Service's port, forwarded to another port of the pods (its targetPort, a
+// number, or a name each pod resolves to its own container port); or where it is the
+// number other pods give a named targetPort, which this pod declares as another (a
+// rollout that moves the port). A refused port the Service does not forward to, and a
+// pod that does not declare the name (no endpoint of that Service port), get none:
+// nothing says where those pods listen.
+func (d *discovery) portHints(svc *corev1.Service, key string, port int32, of []*corev1.Pod) {
 	for i := range svc.Spec.Ports {
 		sp := &svc.Spec.Ports[i]
-		if sp.Port != port || (sp.Protocol != "" && sp.Protocol != corev1.ProtocolTCP) {
+		tp := sp.TargetPort
+		if sp.Protocol != "" && sp.Protocol != corev1.ProtocolTCP {
 			continue
 		}
-		if tp := sp.TargetPort; tp.Type == intstr.Int && (tp.IntVal == port || tp.IntVal == 0) ||
-			tp.Type == intstr.String && tp.StrVal == "" {
-			return nil // forwarded as is (the API server defaults targetPort to port)
+		name := ""
+		if sp.Name != "" {
+			name = fmt.Sprintf(" %q", sp.Name)
 		}
-		return sp
-	}
-	return nil
-}
-
-// portHint says that MetricsPort is sp, port of Service key that forwards to another
-// port of the pods, naming the one it forwards to on pod p; "" when that is MetricsPort
-// after all on p. A named targetPort is each pod's own container port of that name, as
-// Kubernetes resolves it; a pod that does not declare it is no endpoint of sp (the
-// EndpointSlice controller leaves it out): nothing is said of it.
-func portHint(key string, sp *corev1.ServicePort, p *corev1.Pod) string {
-	name := ""
-	if sp.Name != "" {
-		name = fmt.Sprintf(" %q", sp.Name)
-	}
-	to := fmt.Sprintf("the pods' port %d", sp.TargetPort.IntVal)
-	if sp.TargetPort.Type == intstr.String {
-		n, ok := namedPort(p, sp.TargetPort.StrVal)
-		if !ok || n == sp.Port {
-			return ""
+		switch {
+		case tp.Type == intstr.Int && (tp.IntVal == port || tp.IntVal == 0) || tp.Type == intstr.String && tp.StrVal == "":
+			// Forwarded as is (the API server defaults targetPort to port).
+		case sp.Port == port && tp.Type == intstr.Int:
+			hint := fmt.Sprintf("port %d is service %s's port%s, which forwards to the pods' port %d: scrape the pods' port",
+				port, key, name, tp.IntVal)
+			for j := range d.targets {
+				d.targets[j].portHint = hint
+			}
+			return
+		case sp.Port == port:
+			for j := range d.targets {
+				if n, ok := namedPort(of[j], tp.StrVal); ok && n != port {
+					d.targets[j].portHint = fmt.Sprintf("port %d is service %s's port%s, which forwards to the pods' port named %q, %d on this pod: scrape the pods' port",
+						port, key, name, tp.StrVal, n)
+				}
+			}
+			return
+		case slices.ContainsFunc(of, func(p *corev1.Pod) bool { n, ok := namedPort(p, tp.StrVal); return ok && n == port }):
+			for j := range d.targets {
+				if n, ok := namedPort(of[j], tp.StrVal); ok && n != port && d.targets[j].portHint == "" {
+					d.targets[j].portHint = fmt.Sprintf("this pod's port named %q, to which service %s's port%s forwards, is %d, not %d as on other pods: the pods declare it differently, and one port cannot scrape them all",
+						tp.StrVal, key, name, n, port)
+				}
+			}
 		}
-		to = fmt.Sprintf("the pods' port named %q, %d on this pod", sp.TargetPort.StrVal, n)
 	}
-	return fmt.Sprintf("port %d is service %s's port%s, which forwards to %s: scrape the pods' port",
-		sp.Port, key, name, to)
 }
 
 // namedPort returns the number of p's TCP container port called name, as Kubernetes

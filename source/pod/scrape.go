@@ -103,7 +103,7 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	ps.duration = time.Since(start)
 	err = withTimeout(parent, ctx, err, s.config.ScrapeTimeout, ps.duration)
 	if t.portHint != "" && errors.Is(err, syscall.ECONNREFUSED) {
-		// Every pod refuses the Service's port: say where the Service forwards to.
+		// Say where the Service forwards to on this pod: MetricsPort is not it.
 		err = fmt.Errorf("%w (%s)", err, t.portHint)
 	}
 	if err != nil {

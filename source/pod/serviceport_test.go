@@ -20,11 +20,13 @@ import (
 // TestMetricsPortOfTheServiceSaysWhereItForwards: a MetricsPort that is the Service's
 // port, which forwards to another port of the pods (its targetPort, a number or a name
 // each pod resolves for itself, on any of its containers), is refused by every pod; each
-// pod's error says so, naming the port the Service forwards to on that pod. A refused
-// MetricsPort that is no port of the Service, or one the Service forwards to as is,
-// gets no such words: nothing says where the pods listen; nor does a pod whose port of
-// the targetPort's name is MetricsPort (refused for another reason), or one that
-// declares no port of that name (no endpoint of the Service's port).
+// pod's error says so, naming the port the Service forwards to on that pod. So does a
+// pod refusing the MetricsPort other pods give the targetPort's name, its own being
+// another (a rollout that moves the port: one MetricsPort cannot follow both). A refused
+// MetricsPort that is no port of the Service, or one the Service forwards as is, gets no
+// such words: nothing says where the pods listen; nor does a pod whose port of the
+// targetPort's name is MetricsPort (refused for another reason), or one that declares no
+// port of that name (no endpoint of the Service's port).
 func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 	ctx := context.Background()
 	ns := fmt.Sprintf("pod-%d", runs.Add(1))
@@ -32,22 +34,25 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 		t.Fatal(err)
 	}
 	block := localcluster.NewAddressBlock()
-	ips := []string{block.Next(), block.Next()}
-	servers, err := localcluster.ServeAll(ips, func(string) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("m 1\n")) })
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, s := range servers {
-			_ = s.Close()
+	ips := map[string]string{"a": block.Next(), "b": block.Next()}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("m 1\n")) })
+	listening := map[string]int32{} // each pod's own port, declared as its "metrics"
+	for _, name := range []string{"a", "b"} {
+		for {
+			srv, err := localcluster.Serve(ips[name], 0, ok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = srv.Close() })
+			if port := int32(srv.Port); port != listening["a"] {
+				listening[name] = port
+				break
+			}
 		}
-	})
-	listening := int32(servers[0].Port)
+	}
 	refused := func() int32 { // a port nothing listens on at the pods' addresses
 		t.Helper()
-		ln, err := net.Listen("tcp", net.JoinHostPort(ips[0], "0"))
+		ln, err := net.Listen("tcp", net.JoinHostPort(ips["a"], "0"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,12 +61,11 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 	}
 	svcPort, other := refused(), refused()
 
-	// Pod a declares its metrics port on its second container; pod b on its only one, at
-	// another number (a rollout that moves the port: each pod resolves the name).
+	// Pod a declares its metrics port on its second container, and svcPort as "same";
+	// pod b declares its own on its only container.
 	sel := map[string]string{"app": "vllm"}
-	declared := map[string]int32{"a": listening, "b": listening + 1}
-	for i, name := range []string{"a", "b"} {
-		containers := []corev1.Container{{Name: "vllm", Image: "x", Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: declared[name]}}}}
+	for _, name := range []string{"a", "b"} {
+		containers := []corev1.Container{{Name: "vllm", Image: "x", Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: listening[name]}}}}
 		if name == "a" {
 			containers = append([]corev1.Container{{Name: "proxy", Image: "x", Ports: []corev1.ContainerPort{
 				{Name: "http", ContainerPort: 9999}, {Name: "same", ContainerPort: svcPort}}}}, containers...)
@@ -70,12 +74,12 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 		if err := cp.Client.Create(ctx, p); err != nil {
 			t.Fatal(err)
 		}
-		if err := cp.SetPodStatus(ctx, p, ips[i], true); err != nil {
+		if err := cp.SetPodStatus(ctx, p, ips[name], true); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for name, target := range map[string]intstr.IntOrString{
-		"by-number": intstr.FromInt32(listening),
+		"by-number": intstr.FromInt32(listening["a"]),
 		"by-name":   intstr.FromString("metrics"),
 		"as-is":     intstr.FromInt32(svcPort),
 		"same-name": intstr.FromString("same"), // a's port of that name is svcPort; b has none
@@ -92,22 +96,24 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 		}
 	}
 
-	a, b := fmt.Sprint(declared["a"]), fmt.Sprint(declared["b"])
+	byName := func(port int32) string {
+		return fmt.Sprintf("port %d is service %s/by-name's port \"http\", which forwards to the pods' port named \"metrics\", %d on this pod", svcPort, ns, port)
+	}
 	for _, c := range []struct {
 		name    string
 		service string
 		port    int32
-		want    map[string]string // by pod: what its error says, "" nothing about ports
+		want    map[string]string // by pod refusing port: what its error says, "" nothing about ports
 	}{
 		{"the Service's port, a targetPort number", "by-number", svcPort, map[string]string{
-			"a": fmt.Sprintf("port %d is service %s/by-number's port \"http\", which forwards to the pods' port %d", svcPort, ns, listening),
-			"b": fmt.Sprintf("port %d is service %s/by-number's port \"http\", which forwards to the pods' port %d", svcPort, ns, listening)}},
-		{"the Service's port, a targetPort name", "by-name", svcPort, map[string]string{
-			"a": fmt.Sprintf("port %d is service %s/by-name's port \"http\", which forwards to the pods' port named \"metrics\", %s on this pod", svcPort, ns, a),
-			"b": fmt.Sprintf("port %d is service %s/by-name's port \"http\", which forwards to the pods' port named \"metrics\", %s on this pod", svcPort, ns, b)}},
+			"a": fmt.Sprintf("port %d is service %s/by-number's port \"http\", which forwards to the pods' port %d", svcPort, ns, listening["a"]),
+			"b": fmt.Sprintf("port %d is service %s/by-number's port \"http\", which forwards to the pods' port %d", svcPort, ns, listening["a"])}},
+		{"the Service's port, a targetPort name", "by-name", svcPort, map[string]string{"a": byName(listening["a"]), "b": byName(listening["b"])}},
+		{"a targetPort name the pods declare differently", "by-name", listening["a"], map[string]string{
+			"b": fmt.Sprintf("this pod's port named \"metrics\", to which service %s/by-name's port \"http\" forwards, is %d, not %d as on other pods", ns, listening["b"], listening["a"])}},
 		{"a port the Service forwards as is", "as-is", svcPort, map[string]string{"a": "", "b": ""}},
 		{"a targetPort name that is the port, or that the pod lacks", "same-name", svcPort, map[string]string{"a": "", "b": ""}},
-		{"no port of the Service", "by-number", other, map[string]string{"a": "", "b": ""}},
+		{"no port of the Service", "by-name", other, map[string]string{"a": "", "b": ""}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: c.service, ServiceNamespace: ns, MetricsPort: c.port})
@@ -115,17 +121,20 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			_, err = s.Refresh(ctx, source.RefreshSpec{})
+			rs, err := s.Refresh(ctx, source.RefreshSpec{})
+			if err == nil {
+				err = rs[AllMetricsQuery].Error
+			}
 			pods := source.PodErrors(err)
-			if len(pods) != 2 {
-				t.Fatalf("Refresh: %v, want both pods failed", err)
+			if len(pods) != len(c.want) {
+				t.Fatalf("Refresh: %v, want pods %v failed", err, c.want)
 			}
 			for _, pe := range pods {
 				msg := pe.Error()
-				if !strings.Contains(msg, "connection refused") || pe.Reason() != ReasonConnect {
-					t.Errorf("pod %s: %q (reason %s), want connection refused, reason connect", pe.PodName(), msg, pe.Reason())
+				want, failing := c.want[pe.PodName()]
+				if !failing || !strings.Contains(msg, "connection refused") || pe.Reason() != ReasonConnect {
+					t.Errorf("pod %s: %q (reason %s), want it up, or connection refused, reason connect, if in %v", pe.PodName(), msg, pe.Reason(), c.want)
 				}
-				want := c.want[pe.PodName()]
 				switch {
 				case want == "" && strings.Contains(msg, "forwards"):
 					t.Errorf("pod %s: %q, want nothing about the Service's ports", pe.PodName(), msg)
