@@ -130,14 +130,13 @@ func (s *PodScrapingSource) discoverPods(parent context.Context) (discovery, err
 			}
 			continue
 		}
-		t := target{
+		found.targets = append(found.targets, target{
 			name:   p.Name,
 			key:    p.Namespace + "/" + p.Name,
 			addr:   s.podURL(ip),
 			labels: targetPodLabels(cfg.PodLabels, p.Labels),
 			uid:    p.UID,
-		}
-		found.targets = append(found.targets, t)
+		})
 		created = append(created, p.CreationTimestamp.Time)
 		of = append(of, p)
 	}
