@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -25,8 +26,9 @@ import (
 // another (a rollout that moves the port: one MetricsPort cannot follow both). A refused
 // MetricsPort that is no port of the Service, or one the Service forwards as is, gets no
 // such words: nothing says where the pods listen; nor does a pod whose port of the
-// targetPort's name is MetricsPort (refused for another reason), or one that declares no
-// port of that name (no endpoint of the Service's port).
+// targetPort's name is MetricsPort (refused for another reason), one that declares no
+// port of that name (no endpoint of the Service's port), or one that listens on the
+// Service's port and fails there otherwise (its answer is its own).
 func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 	ctx := context.Background()
 	ns := fmt.Sprintf("pod-%d", runs.Add(1))
@@ -35,7 +37,13 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 	}
 	block := localcluster.NewAddressBlock()
 	ips := map[string]string{"a": block.Next(), "b": block.Next()}
-	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("m 1\n")) })
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fail" {
+			http.Error(w, "failing", http.StatusInternalServerError)
+			return
+		}
+		_, _ = w.Write([]byte("m 1\n"))
+	})
 	listening := map[string]int32{} // each pod's own port, declared as its "metrics"
 	for _, name := range []string{"a", "b"} {
 		for {
@@ -78,6 +86,14 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for name, sp := range map[string]corev1.ServicePort{
+		"elsewhere": {Name: "http", Port: listening["a"], TargetPort: intstr.FromInt32(other + 2)}, // pod a listens on its port
+	} {
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: corev1.ServiceSpec{Selector: sel, Ports: []corev1.ServicePort{sp}}}
+		if err := cp.Client.Create(ctx, svc); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for name, target := range map[string]intstr.IntOrString{
 		"by-number": intstr.FromInt32(listening["a"]),
 		"by-name":   intstr.FromString("metrics"),
@@ -104,19 +120,23 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 		service string
 		port    int32
 		want    map[string]string // by pod refusing port: what its error says, "" nothing about ports
+		path    string            // MetricsPath, when not the default
 	}{
 		{"the Service's port, a targetPort number", "by-number", svcPort, map[string]string{
 			"a": fmt.Sprintf("port %d is service %s/by-number's port \"http\", which forwards to the pods' port %d", svcPort, ns, listening["a"]),
-			"b": fmt.Sprintf("port %d is service %s/by-number's port \"http\", which forwards to the pods' port %d", svcPort, ns, listening["a"])}},
-		{"the Service's port, a targetPort name", "by-name", svcPort, map[string]string{"a": byName(listening["a"]), "b": byName(listening["b"])}},
+			"b": fmt.Sprintf("port %d is service %s/by-number's port \"http\", which forwards to the pods' port %d", svcPort, ns, listening["a"])}, ""},
+		{"the Service's port, a targetPort name", "by-name", svcPort, map[string]string{"a": byName(listening["a"]), "b": byName(listening["b"])}, ""},
 		{"a targetPort name the pods declare differently", "by-name", listening["a"], map[string]string{
-			"b": fmt.Sprintf("this pod's port named \"metrics\", to which service %s/by-name's port \"http\" forwards, is %d, not %d as on other pods", ns, listening["b"], listening["a"])}},
-		{"a port the Service forwards as is", "as-is", svcPort, map[string]string{"a": "", "b": ""}},
-		{"a targetPort name that is the port, or that the pod lacks", "same-name", svcPort, map[string]string{"a": "", "b": ""}},
-		{"no port of the Service", "by-name", other, map[string]string{"a": "", "b": ""}},
+			"b": fmt.Sprintf("this pod's port named \"metrics\", to which service %s/by-name's port \"http\" forwards, is %d, not %d as on other pods", ns, listening["b"], listening["a"])}, ""},
+		{"a port the Service forwards as is", "as-is", svcPort, map[string]string{"a": "", "b": ""}, ""},
+		{"a targetPort name that is the port, or that the pod lacks", "same-name", svcPort, map[string]string{"a": "", "b": ""}, ""},
+		{"no port of the Service", "by-name", other, map[string]string{"a": "", "b": ""}, ""},
+		{"the Service's port, answered with an error", "elsewhere", listening["a"], map[string]string{
+			"a": "", // listens there: its 500 is its own
+			"b": fmt.Sprintf("port %d is service %s/elsewhere's port \"http\", which forwards to the pods' port %d", listening["a"], ns, other+2)}, "/fail"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: c.service, ServiceNamespace: ns, MetricsPort: c.port})
+			s, err := NewPodScrapingSource(ctx, cp.Client, PodScrapingSourceConfig{ServiceName: c.service, ServiceNamespace: ns, MetricsPort: c.port, MetricsPath: c.path})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,8 +152,8 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 			for _, pe := range pods {
 				msg := pe.Error()
 				want, failing := c.want[pe.PodName()]
-				if !failing || !strings.Contains(msg, "connection refused") || pe.Reason() != ReasonConnect {
-					t.Errorf("pod %s: %q (reason %s), want it up, or connection refused, reason connect, if in %v", pe.PodName(), msg, pe.Reason(), c.want)
+				if refused := strings.Contains(msg, "connection refused") && pe.Reason() == ReasonConnect; !failing || refused != (c.path == "" || pe.PodName() == "b") {
+					t.Errorf("pod %s: %q (reason %s), want it up, or refused (on %s, pod a answering), if in %v", pe.PodName(), msg, pe.Reason(), c.path, c.want)
 				}
 				switch {
 				case want == "" && strings.Contains(msg, "forwards"):
@@ -141,7 +161,7 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 				case want != "" && !strings.Contains(msg, want):
 					t.Errorf("pod %s: %q, want it to say %q", pe.PodName(), msg, want)
 				}
-				if !strings.Contains(msg, ":"+strconv.Itoa(int(c.port))+"/metrics") {
+				if path := cmp.Or(c.path, DefaultMetricsPath); !strings.Contains(msg, ":"+strconv.Itoa(int(c.port))+path) {
 					t.Errorf("pod %s: %q, want the URL tried", pe.PodName(), msg)
 				}
 			}
