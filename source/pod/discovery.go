@@ -44,6 +44,9 @@ type target struct {
 type discovery struct {
 	targets  []target // the ready pods, sorted by name
 	selected int      // the pods selected, ready or not, finished ones left out
+	// Of the selected pods not among targets: terminating ones, those not Ready, and
+	// those Ready without an IP in their status (see noneScraped).
+	terminating, notReady, noIP int
 	// unscraped are the selected pods not scraped because they are not Ready or have
 	// finished, terminating ones left out (a scale-down), in list order: see
 	// answeredPods and SeriesReport.
@@ -124,10 +127,16 @@ func (s *PodScrapingSource) discoverPods(parent context.Context) (discovery, err
 		}
 		found.selected++
 		ip := podIP(p, family)
-		if !isReady(p) || ip == "" {
-			if p.DeletionTimestamp == nil && !isReady(p) {
-				found.unscraped = append(found.unscraped, UnscrapedPod{Pod: p.Name, UID: p.UID, Why: "not Ready"})
-			}
+		switch {
+		case p.DeletionTimestamp != nil:
+			found.terminating++
+			continue
+		case !isReady(p):
+			found.notReady++
+			found.unscraped = append(found.unscraped, UnscrapedPod{Pod: p.Name, UID: p.UID, Why: "not Ready"})
+			continue
+		case ip == "":
+			found.noIP++ // as for the EndpointSlice controller, no endpoint
 			continue
 		}
 		found.targets = append(found.targets, target{
@@ -146,6 +155,22 @@ func (s *PodScrapingSource) discoverPods(parent context.Context) (discovery, err
 	targets := found.targets
 	sort.Slice(targets, func(i, j int) bool { return targets[i].name < targets[j].name })
 	return found, nil
+}
+
+// noneScraped says what the selected pods are when none of them is a target: how many
+// are terminating (a scale-down or a rollout draining them), not Ready, or Ready
+// without an IP in their status.
+func (d *discovery) noneScraped() string {
+	var parts []string
+	for _, c := range []struct {
+		n    int
+		what string
+	}{{d.terminating, "terminating"}, {d.notReady, "not Ready"}, {d.noIP, "Ready without an IP"}} {
+		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.what))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // claimsOfOneAddress leaves out of the targets each Ready pod whose address another

@@ -28,7 +28,8 @@ var (
 	// ErrNoReadyPods is wrapped by the error ScrapeSeries returns when the Service
 	// selects pods but none of them is Ready (all starting, failing their readiness
 	// probe under load, or terminating): no pod answers for them, which is not "no
-	// load". A Service that selects no pod at all (scaled to zero) is no error.
+	// load". The error counts what they are ("2 terminating, 1 not Ready"). A Service
+	// that selects no pod at all (scaled to zero) is no error.
 	ErrNoReadyPods = errors.New("no ready pod")
 )
 

@@ -149,7 +149,7 @@ func (s *PodScrapingSource) ScrapeSeriesReport(ctx context.Context, extra ...lab
 	}
 	targets, discovered := found.targets, found.selected
 	if len(targets) == 0 && discovered > 0 {
-		return SeriesReport{}, fmt.Errorf("scrape service %s: %w among the %d %s it selects", s.serviceKey(), ErrNoReadyPods, discovered, leftout.Pods(discovered))
+		return SeriesReport{}, fmt.Errorf("scrape service %s: %w among the %d %s it selects: %s", s.serviceKey(), ErrNoReadyPods, discovered, leftout.Pods(discovered), found.noneScraped())
 	}
 	token, err := s.token(ctx)
 	if err != nil {
