@@ -57,7 +57,7 @@ func TestQueryTimeoutBoundsTheScrapeMaxAgeWaitsFor(t *testing.T) {
 	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || v[0].Value[1] != "6" {
 		t.Fatalf("got %d %q %s, want 200 and the latest scrape's 6", code, r.Error, r.Data)
 	}
-	want := "service " + svc.Namespace + "/" + svc.Name + ": the scrape --max-age asked for did not finish within the query's timeout of 500ms: answered from its scrape at "
+	want := "service " + svc.Namespace + "/" + svc.Name + ": the scrape --max-age asked for did not finish within the query's timeout of 500ms, less the 125ms kept to answer: answered from its scrape at "
 	if len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0], want) {
 		t.Errorf("warnings %q, want one starting %q", r.Warnings, want)
 	}

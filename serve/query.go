@@ -86,23 +86,26 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	if aerr != nil {
 		return ans, aerr // before any scrape: a bad request costs the pods nothing
 	}
+	// One deadline for the whole request, as Prometheus' query timeout bounds it: the
+	// wait for a --max-age scrape, the queue for an engine slot and the evaluation
+	// together, from the request's arrival.
+	timeout := queryTimeout
+	if p.timeout > 0 && p.timeout < timeout {
+		timeout = p.timeout
+	}
+	ctx, cancel := context.WithDeadline(r.Context(), arrived.Add(timeout))
+	defer cancel()
 	an, perr := s.analyses.of(p.expr)
 	var late []string
 	if perr == nil && s.cfg.MaxAge > 0 && s.scrapesFirst(p, ranged, arrived) {
 		var err error
-		if late, err = s.freshen(r.Context(), p.timeout, s.servicesWhere(an.selectors, false, (*service).reads)); err != nil {
+		if late, err = s.freshen(ctx, arrived.Add(timeout-keptToAnswer(timeout)), timeout, s.servicesWhere(an.selectors, false, (*service).reads)); err != nil {
 			return ans, engineError(err)
 		}
 	}
 	if !ranged {
 		p.start = s.evaluationTime(p.start, arrived)
 		p.end = p.start
-	}
-	ctx := r.Context()
-	if p.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.timeout)
-		defer cancel()
 	}
 	var err error
 	if ranged {

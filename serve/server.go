@@ -88,7 +88,7 @@ func New(ctx context.Context, c client.Reader, cfg Config) (*Server, error) {
 	s.engine = promql.NewEngine(promql.EngineOpts{
 		Parser:        s.parser,
 		MaxSamples:    cfg.MaxSamples,
-		Timeout:       history.DefaultQueryTimeout,
+		Timeout:       queryTimeout,
 		LookbackDelta: cfg.LookbackDelta,
 		// Prometheus' defaults since 2.33, and its evaluation_interval default for
 		// subqueries without a step.
@@ -205,6 +205,19 @@ func (s *Server) Close() error {
 // and the process would run out of memory.
 const DefaultMaxConcurrentQueries = 20
 
+// queryTimeout is the server's own bound on a query, as Prometheus' --query.timeout
+// (its default, 2m): a request's timeout, when shorter, bounds it instead.
+const queryTimeout = history.DefaultQueryTimeout
+
+// keptToAnswer is the part of a query's timeout that its wait for a --max-age scrape
+// leaves to the rest of the query: a quarter. The rest is the queue for an engine slot
+// (Config.MaxConcurrentQueries) and an evaluation from memory, which takes milliseconds,
+// so a client whose timeout is below its own limit (KEDA's 2s under its 3s) gets the
+// answer from the latest scrape, with the warning naming the late Service, rather than
+// a 503 timeout spent on a hung pod. The wait is bounded by the scrape's own timeout
+// too, which is at most the interval.
+func keptToAnswer(timeout time.Duration) time.Duration { return timeout / 4 }
+
 // queryGate is the engine's promql.QueryTracker: a slot per query evaluated, as
 // Prometheus' ActiveQueryTracker gives, without its file of the active queries (serve
 // writes no file).
@@ -252,23 +265,20 @@ func (s *Server) queryable(lookback time.Duration) storage.Queryable {
 }
 
 // freshen scrapes first the Services whose newest scrape started more than MaxAge before
-// now; concurrent callers share the scrapes. It waits at most timeout when positive (the
-// query's own): a Service whose scrape has not finished by then is answered from its
-// latest scrape, and late says so, naming it. The error is ctx's: the client left. A
-// request's context carries no logger: the scrapes log through the Server's.
-func (s *Server) freshen(ctx context.Context, timeout time.Duration, svcs []*service) (late []string, _ error) {
+// now; concurrent callers share the scrapes. It waits until until at most (the query's
+// deadline, less what it keeps to answer: keptToAnswer of timeout, the query's): a
+// Service whose scrape has not finished by then is answered from its latest scrape, and
+// late says so, naming it. The error is ctx's: the client left (or the deadline passed).
+// A request's context carries no logger: the scrapes log through the Server's.
+func (s *Server) freshen(ctx context.Context, until time.Time, timeout time.Duration, svcs []*service) (late []string, _ error) {
 	if s.cfg.MaxAge <= 0 || len(svcs) == 0 {
 		return nil, nil
 	}
 	if _, err := logr.FromContext(ctx); err != nil {
 		ctx = logr.NewContext(ctx, s.log)
 	}
-	wait := ctx
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		wait, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
+	wait, cancel := context.WithDeadline(ctx, until)
+	defer cancel()
 	now := time.Now()
 	s.metrics.waiting.Inc()
 	defer s.metrics.waiting.Dec()
@@ -291,7 +301,7 @@ func (s *Server) freshen(ctx context.Context, timeout time.Duration, svcs []*ser
 		if st := svc.state.Load(); st != nil {
 			from = "answered from its scrape at " + st.start.UTC().Format(warningTime)
 		}
-		late = append(late, fmt.Sprintf("service %s: the scrape --max-age asked for did not finish within the query's timeout of %s: %s", svc.key, timeout, from))
+		late = append(late, fmt.Sprintf("service %s: the scrape --max-age asked for did not finish within the query's timeout of %s, less the %s kept to answer: %s", svc.key, timeout, keptToAnswer(timeout), from))
 	}
 	return late, nil
 }
