@@ -25,8 +25,10 @@ const (
 type PrometheusSourceConfig struct {
 	// DefaultTTL is how long Get serves a result after it was stored. Zero: 30s.
 	DefaultTTL time.Duration
-	// QueryTimeout bounds each query, its retries included; it is also sent to the server
-	// as the query's timeout. Zero: 10s.
+	// QueryTimeout bounds each query, its retries included; what is left of it (or of
+	// the Refresh context's deadline, when that is earlier) is also sent to the server
+	// as the query's timeout, so that the server answers within the caller's time.
+	// Zero: 10s.
 	QueryTimeout time.Duration
 	// MaxConcurrentQueries bounds the queries one Refresh has in flight. Zero: 8.
 	MaxConcurrentQueries int

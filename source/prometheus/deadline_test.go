@@ -1,6 +1,7 @@
 package prometheus
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -50,5 +51,40 @@ func TestTimeoutSentInWholeSeconds(t *testing.T) {
 	got := srv.received()[0].timeout
 	if d, err := model.ParseDuration(got); err != nil || time.Duration(d) != time.Second {
 		t.Fatalf("timeout sent: %q, want 1s", got)
+	}
+}
+
+// The server is told the time left of the caller's deadline when it is earlier than
+// QueryTimeout's, so that it answers what it can within the caller's time (serve: from
+// its latest scrape, not waiting for a hung pod past it); else QueryTimeout's. Told
+// QueryTimeout's alone, serve waited for the pod past the caller's deadline, and the
+// caller got no answer at all.
+func TestTimeoutSentIsTheCallersWhenEarlier(t *testing.T) {
+	srv := okServer(t)
+	cfg := fastConfig()
+	cfg.QueryTimeout = 10 * time.Second
+	s := NewPrometheusSource(t.Context(), srv.api(t, ClientConfig{}), cfg)
+	for i, tc := range []struct {
+		name   string
+		caller time.Duration // 0: no deadline
+		want   time.Duration
+	}{
+		{"a caller's deadline earlier than QueryTimeout", 2500 * time.Millisecond, 2 * time.Second},
+		{"no caller's deadline", 0, 9 * time.Second},
+		{"a caller's deadline later than QueryTimeout", time.Minute, 9 * time.Second},
+	} {
+		ctx := t.Context()
+		if tc.caller > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, tc.caller)
+			defer cancel()
+		}
+		if r := queryOnce(t, ctx, s); r.Error != nil {
+			t.Fatalf("%s: %v", tc.name, r.Error)
+		}
+		got := srv.received()[i].timeout
+		if d, err := model.ParseDuration(got); err != nil || time.Duration(d) != tc.want {
+			t.Errorf("%s: timeout sent %q, want %s", tc.name, got, tc.want)
+		}
 	}
 }

@@ -127,7 +127,9 @@ type answer struct {
 }
 
 // query evaluates expr at time at, retrying transient failures within QueryTimeout.
-func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time) answer {
+// caller is the deadline of the caller that started the request (zero: none): ctx, the
+// request's own, keeps none, so that a caller leaving early never fails the others.
+func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time, caller time.Time) answer {
 	ctx, cancel := context.WithTimeout(ctx, s.config.QueryTimeout)
 	defer cancel()
 	log := logr.FromContextOrDiscard(ctx)
@@ -136,10 +138,16 @@ func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time)
 	for attempt := 1; ; attempt++ {
 		deadline, _ := ctx.Deadline()
 		var opts []v1.Option
-		// The server's own bound, so it stops evaluating when we stop waiting: whole
-		// seconds, as client_golang writes the Duration and Prometheus parses only
-		// "1m30s" or "90" forms (not "1.5s").
-		if left := time.Until(deadline).Truncate(time.Second); left >= time.Second {
+		// The server's own bound, so it stops evaluating when we stop waiting, and
+		// answers what it can within it (serve: from the latest scrape, not waiting for
+		// a hung pod past it): the time left of QueryTimeout, or of the caller's
+		// deadline while that is earlier. Whole seconds, as client_golang writes the
+		// Duration and Prometheus parses only "1m30s" or "90" forms (not "1.5s").
+		bound := deadline
+		if now := time.Now(); caller.After(now) && caller.Before(bound) {
+			bound = caller
+		}
+		if left := time.Until(bound).Truncate(time.Second); left >= time.Second {
 			opts = append(opts, v1.WithTimeout(left))
 		}
 		// Prometheus rounds the time to the nearest millisecond; the pod source's history

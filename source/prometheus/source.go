@@ -164,7 +164,8 @@ func (s *PrometheusSource) evaluate(ctx context.Context, q source.QueryTemplate,
 		r.Error = &QueryError{Query: q.Name, Err: err}
 		return r
 	}
-	a, err := s.flights.do(ctx, flightKey(expr, at), func(ctx context.Context) answer { return s.query(ctx, expr, at) })
+	caller, _ := ctx.Deadline() // the request runs on a context without it (flights)
+	a, err := s.flights.do(ctx, flightKey(expr, at), func(ctx context.Context) answer { return s.query(ctx, expr, at, caller) })
 	if err != nil {
 		r.Error = &QueryError{Query: q.Name, Expr: expr, Err: err}
 		return r
