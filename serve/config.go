@@ -67,8 +67,9 @@ type Config struct {
 	// Prometheus' 50,000,000 (a gigabyte).
 	MaxSamples int
 	// MaxConcurrentQueries is how many queries are evaluated at once, as Prometheus'
-	// --query.max-concurrency: one more waits for a slot within its timeout, else
-	// answers 503 timeout. With MaxSamples it bounds the memory of queries. Zero:
+	// --query.max-concurrency: one more waits for a slot within what is left of its
+	// timeout (from its request's arrival, its wait for a MaxAge scrape included),
+	// else answers 503 timeout. With MaxSamples it bounds the memory of queries. Zero:
 	// DefaultMaxConcurrentQueries.
 	MaxConcurrentQueries int
 	// HistoryDir is ignored: each history keeps its samples in memory and writes no

@@ -53,6 +53,14 @@
 // longer than that lead, else once the rest of it is done. A query that waits for the
 // rest of the loop's scrape re-phases the loop as its own scrape would.
 //
+// A query has one deadline, from its request's arrival, as Prometheus' query timeout: the
+// request's timeout, or 2 minutes when it sends none or a longer one. It bounds the wait
+// for the scrape, the queue for an evaluation slot (Config.MaxConcurrentQueries) and the
+// evaluation together. The wait takes at most three quarters of it: a Service whose
+// scrape has not finished by then is answered from its latest scrape, with a warning
+// naming it, and the last quarter is kept for the queue and the evaluation. A query
+// whose client disconnects stops at once; a scrape other queries wait for goes on.
+//
 // # Errors an autoscaler cannot misread
 //
 // A Service is read by an expression when one of its selectors matches a series the

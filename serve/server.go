@@ -199,8 +199,8 @@ func (s *Server) Close() error {
 
 // DefaultMaxConcurrentQueries is how many queries the engine evaluates at once when
 // Config.MaxConcurrentQueries is zero, Prometheus' default --query.max-concurrency: a
-// query past it waits for one to end, within its timeout (the request's, or the
-// engine's 2m), as in Prometheus. Without a bound a burst of heavy queries (a
+// query past it waits for one to end, within what is left of its timeout (the request's,
+// or the server's 2m, from the request's arrival), as in Prometheus. Without a bound a burst of heavy queries (a
 // dashboard's range queries at a small step) would each load up to MaxSamples at once,
 // and the process would run out of memory.
 const DefaultMaxConcurrentQueries = 20
