@@ -180,16 +180,10 @@ func TestSomePodsFailingReadsAsBackendsMdSays(t *testing.T) {
 // in 8 s, each making serve scrape the failing pods again), holding the autoscaler's
 // reconcile, and its every query, that long. It is final: one request, one scrape.
 func TestEveryPodDownFailsAtOnceThroughServe(t *testing.T) {
-	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 2})
-	for i, p := range svc.Pods() {
-		p.SetBody(body(i))
-	}
 	// Every query scrapes: a MaxAge shorter than the time between the source's clock
 	// and the request's arrival is not read as now, and serve answers the 503 of its
 	// latest scrape for any time.
-	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, MaxAge: time.Nanosecond, Interval: time.Hour})
-	promSrc := promSourceOn(t, base, promsource.PrometheusSourceConfig{QueryTimeout: 10 * time.Second})
-	promSrc.QueryList().MustRegister(source.QueryTemplate{Name: "waiting", Type: source.QueryTypePromQL, Template: `sum(vllm:num_requests_waiting)`})
+	svc, promSrc := waitingThroughServe(t)
 	for _, p := range svc.Pods() {
 		p.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }))
 	}
@@ -388,6 +382,22 @@ func podSourceOf(t *testing.T, svc *podscrapetest.Service) *pod.PodScrapingSourc
 	}
 	t.Cleanup(src.Close)
 	return src
+}
+
+// waitingThroughServe serves a Service of two vLLM pods with serve scraping at every query
+// (MaxAge 1ns, an interval of an hour), and returns it with a Prometheus source reading
+// that serve (QueryTimeout 10 s) on which the query "waiting",
+// sum(vllm:num_requests_waiting), is registered.
+func waitingThroughServe(t *testing.T) (*podscrapetest.Service, *promsource.PrometheusSource) {
+	t.Helper()
+	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 2})
+	for i, p := range svc.Pods() {
+		p.SetBody(body(i))
+	}
+	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, MaxAge: time.Nanosecond, Interval: time.Hour})
+	promSrc := promSourceOn(t, base, promsource.PrometheusSourceConfig{QueryTimeout: 10 * time.Second})
+	promSrc.QueryList().MustRegister(source.QueryTemplate{Name: "waiting", Type: source.QueryTypePromQL, Template: `sum(vllm:num_requests_waiting)`})
+	return svc, promSrc
 }
 
 // promSourceOn is a Prometheus source reading the server at base (serve) with cfg.

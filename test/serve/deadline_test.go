@@ -7,10 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podscrape/podscrape/podscrapetest"
-	"github.com/podscrape/podscrape/serve"
 	"github.com/podscrape/podscrape/source"
-	promsource "github.com/podscrape/podscrape/source/prometheus"
 )
 
 // TestACallersDeadlineReachesServe: a controller refreshes the Prometheus source on
@@ -21,13 +18,7 @@ import (
 // QueryTimeout instead, serve waited for the pod's 5 s scrape timeout, and the
 // controller's Refresh failed with its deadline: no answer at all.
 func TestACallersDeadlineReachesServe(t *testing.T) {
-	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 2})
-	for i, p := range svc.Pods() {
-		p.SetBody(body(i))
-	}
-	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, MaxAge: time.Nanosecond, Interval: time.Hour})
-	promSrc := promSourceOn(t, base, promsource.PrometheusSourceConfig{QueryTimeout: 10 * time.Second})
-	promSrc.QueryList().MustRegister(source.QueryTemplate{Name: "waiting", Type: source.QueryTypePromQL, Template: `sum(vllm:num_requests_waiting)`})
+	svc, promSrc := waitingThroughServe(t)
 	want, err := promSrc.Refresh(t.Context(), source.RefreshSpec{}) // the latest scrape's answer, both pods up
 	if err != nil {
 		t.Fatal(err)
