@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 )
 
@@ -45,6 +46,85 @@ func TestRateOverTheSpanHeld(t *testing.T) {
 		got, err := strconv.ParseFloat(fmt.Sprint(v[0].Value[1]), 64)
 		if err != nil || math.Abs(got-2) > 0.1 {
 			t.Errorf("%s a minute after the start: %g, want the rate over the span held, 2", expr, got)
+		}
+	}
+}
+
+// TestRateOverTheSpanHeldOfEachService: a rate whose selector reads two Services, one
+// scraped for ten minutes and one started a minute ago, is each one's rate over the span
+// held: narrowed to the older Service's first sample, the window would stay 5 minutes
+// long, and the younger one's rate would divide its minute's increase by 5 minutes.
+func TestRateOverTheSpanHeldOfEachService(t *testing.T) {
+	old, young := newService(t, "old", 1, ""), newService(t, "young", 1, "")
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(old), serviceConfig(young)},
+		MaxAge: time.Nanosecond, Interval: time.Hour})
+	now := time.Now()
+	began := now.Add(-10 * time.Minute)
+	body := func(at time.Time) string { // 2 requests a second
+		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %.3f\n", 1000+2*at.Sub(began).Seconds())
+	}
+	for i, from := range []time.Time{began, now.Add(-time.Minute)} {
+		p := []*podscrapetest.Service{old, young}[i].Pods()[0]
+		for at := from; at.Before(now); at = at.Add(15 * time.Second) {
+			p.SetBody(body(at))
+			if err := serve.ScrapeAt(t.Context(), srv, i, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.SetBody(body(time.Now()))
+	}
+	code, r := query(t, base, "sum by (job) (rate(reqs_total[5m]))")
+	v := vector(t, r)
+	if code != http.StatusOK || len(v) != 2 || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "young") {
+		t.Fatalf("got %d %q %s warnings %q, want 200, a value per Service, the young one's warning", code, r.Error, r.Data, r.Warnings)
+	}
+	for _, s := range v {
+		got, err := strconv.ParseFloat(fmt.Sprint(s.Value[1]), 64)
+		if err != nil || math.Abs(got-2) > 0.1 {
+			t.Errorf("rate of service %s: %v, want the rate over the span held, 2", s.Metric["job"], s.Value[1])
+		}
+	}
+}
+
+// TestAnchoredRateAfterAnOutageIsNotNarrowed: an anchored rate reads the window's start
+// from the last sample at or before it, a lookback delta back at most. After an outage
+// of the Service (no scrape for 3 minutes, the last a minute ago), rate(x[3m] anchored)
+// anchors on the sample before the outage: narrowed to the minute after it, it would
+// divide the 4 minutes' increase since that sample by one minute, 4 times the load. It
+// keeps its window (Prometheus' answer, the increase since the anchor over 3 minutes),
+// while the plain rate is narrowed to the minute held.
+func TestAnchoredRateAfterAnOutageIsNotNarrowed(t *testing.T) {
+	svc := newService(t, "vllm", 1, "")
+	p := svc.Pods()[0]
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)},
+		MaxAge: time.Nanosecond, Interval: time.Hour})
+	now := time.Now()
+	began := now.Add(-10 * time.Minute)
+	body := func(at time.Time) string { // 2 requests a second
+		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %.3f\n", 1000+2*at.Sub(began).Seconds())
+	}
+	anchor := now.Add(-4 * time.Minute) // the last scrape before the outage
+	for at := began; at.Before(now); at = at.Add(15 * time.Second) {
+		if at.After(anchor) && at.Before(now.Add(-time.Minute)) {
+			continue // the outage: no scrape stored
+		}
+		p.SetBody(body(at))
+		if err := serve.ScrapeAt(t.Context(), srv, 0, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.SetBody(body(time.Now()))
+	for expr, want := range map[string]float64{
+		"rate(reqs_total[3m])":          2,
+		"rate(reqs_total[3m] anchored)": 2 * 4.0 / 3,
+	} {
+		code, r := query(t, base, expr)
+		v := vector(t, r)
+		if code != http.StatusOK || len(v) != 1 || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "gap") {
+			t.Fatalf("%s after the outage: got %d %q %s warnings %q, want 200, one value, the gap's warning", expr, code, r.Error, r.Data, r.Warnings)
+		}
+		if got, err := strconv.ParseFloat(fmt.Sprint(v[0].Value[1]), 64); err != nil || math.Abs(got-want) > 0.1 {
+			t.Errorf("%s after the outage: %v, want %.3f", expr, v[0].Value[1], want)
 		}
 	}
 }

@@ -157,7 +157,7 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	evaluated := p.expr // the annotations' positions are in it
 	if len(narrow) > 0 {
 		// A rate reaching before what is held is evaluated over the span held.
-		if expr, ok := s.narrowRates(p.expr, p.start, narrow); ok {
+		if expr, ok := s.narrowRates(p.expr, p.start, lookback, narrow); ok {
 			qry, err := s.engine.NewInstantQuery(ctx, s.queryable(p.lookback), p.opts, expr, p.start)
 			if err != nil {
 				return ans, engineError(err)

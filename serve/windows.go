@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -53,11 +52,11 @@ import (
 // over every Service's history, as the query reads them (the expression inside may join
 // two Services' series).
 //
-// narrow holds the indexes (in windows) of an instant query's rates that are warned of
-// (history.Window.Narrowable): evaluated over the whole window, such a rate divides the
-// increase of the span held by the whole range and reads low; the caller evaluates it
-// over the span held (narrowRates).
-func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p queryParams, instant bool) (warnings, estimates []string, narrow []int, err error) {
+// narrow holds, by their indexes in windows, an instant query's rates that are warned of
+// (history.Window.Narrowable), each with the Services they are warned of: evaluated over
+// the whole window, such a rate divides the increase of the span held by the whole range
+// and reads low; the caller evaluates it over the span those Services hold (narrowRates).
+func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p queryParams, instant bool) (warnings, estimates []string, narrow map[int][]*service, err error) {
 	start, end, step := p.start, p.end, p.step
 	var errs []string
 	for i, w := range windows {
@@ -176,8 +175,11 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 				warnings = append(warnings, fmt.Sprintf("partial window: %s: the answer is computed over that shorter span", desc))
 				estimates = append(estimates, desc)
 			}
-			if instant && w.Narrowable() && !w.Sums && !slices.Contains(narrow, i) {
-				narrow = append(narrow, i)
+			if instant && w.Narrowable() && !w.Sums {
+				if narrow == nil {
+					narrow = map[int][]*service{}
+				}
+				narrow[i] = append(narrow[i], svc)
 			}
 		}
 	}
@@ -187,18 +189,19 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 	return warnings, estimates, narrow, nil
 }
 
-// narrowRates returns expr, evaluated at at, with the windows of narrow (indexes in
-// history.Windows' order, partialWindows) moved to the span the histories hold for their
-// selectors: from the oldest sample any Service holds in the window
-// (history.NarrowRates). It returns false when none moved.
-func (s *Server) narrowRates(expr string, at time.Time, narrow []int) (string, bool) {
+// narrowRates returns expr, evaluated at at looking back lookback, with the windows of
+// narrow (indexes in history.Windows' order, partialWindows) moved to the span held by
+// every Service each is warned of: from the latest of those Services' oldest samples for
+// its selector in the window (history.NarrowRates, history.Window.ReadsAfter). Each
+// Service's series are then read over a span it holds: from the oldest sample of any
+// Service, a Service started a minute ago beside one scraped for an hour would divide
+// its minute's increase by the whole range, and the older one's rate over the shorter
+// span is right, less smoothed. It returns false when none moved.
+func (s *Server) narrowRates(expr string, at time.Time, lookback time.Duration, narrow map[int][]*service) (string, bool) {
 	narrowed, moved, err := history.NarrowRates(expr, at, func(i int, w history.Window) (time.Time, bool) {
-		if !slices.Contains(narrow, i) {
-			return time.Time{}, false
-		}
 		var first time.Time
-		for _, svc := range s.services {
-			if t, ok := svc.hist.FirstSample(w.Matchers, at.Add(-w.Reach), at.Add(-w.Offset)); ok && (first.IsZero() || t.Before(first)) {
+		for _, svc := range narrow[i] {
+			if t, ok := svc.hist.FirstSample(w.Matchers, w.ReadsAfter(at, lookback), at.Add(-w.Offset)); ok && t.After(first) {
 				first = t
 			}
 		}

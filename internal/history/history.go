@@ -602,6 +602,9 @@ func (h *History) PairWhere(ms []*labels.Matcher, from, to time.Time, rng time.D
 	return q.pairWithin(ms, mint, maxt, rng.Milliseconds(), fits)
 }
 
+// LookbackDelta is how far back the history's own queries look (Options.LookbackDelta).
+func (h *History) LookbackDelta() time.Duration { return h.opts.LookbackDelta }
+
 // FirstSample returns the time of the oldest value (staleness markers not counted) after
 // from and at or before to among the series matching ms, and false when none holds one:
 // where the span the history holds for a selector begins (NarrowRates).

@@ -2,6 +2,8 @@ package history
 
 import (
 	"time"
+
+	"github.com/prometheus/prometheus/promql/parser"
 )
 
 // Narrowable reports whether w is a rate over a range selector, evaluated once at the
@@ -18,9 +20,27 @@ func (w Window) Narrowable() bool {
 	return w.matrix != nil && w.Func == "rate" && len(w.Subqueries) == 0 && !w.Pinned
 }
 
+// ReadsAfter returns the time after which the engine reads samples for w, evaluated at
+// at with a lookback delta of lookback: Reach back; for an anchored or smoothed selector
+// a lookback delta further, where it finds the sample it anchors (or interpolates) the
+// window's start on. NarrowRates' first is the oldest sample held from there
+// (FirstSample): one before the window's start leaves the window whole. An anchored rate
+// after an outage anchors on the sample before it, and narrowed to the span after the
+// outage would divide the increase since that sample by the shorter span: several times
+// the load.
+func (w Window) ReadsAfter(at time.Time, lookback time.Duration) time.Time {
+	from := at.Add(-w.Reach)
+	if w.matrix != nil {
+		if vs, ok := w.matrix.VectorSelector.(*parser.VectorSelector); ok && (vs.Anchored || vs.Smoothed) {
+			from = from.Add(-lookback)
+		}
+	}
+	return from
+}
+
 // NarrowRates parses expr and narrows the range of each of its windows (Windows, in
 // order) for which first, given the window's index, returns the time of the oldest sample
-// its window reads (FirstSample) and true: the window, evaluated at at, then starts a
+// its window reads (FirstSample from ReadsAfter) and true: the window, evaluated at at, then starts a
 // millisecond before it. Only Narrowable windows move, and only to a shorter range. It
 // returns the expression as PromQL, and false when no window moved (the text is then
 // expr).

@@ -66,3 +66,50 @@ func TestRateOverTheSpanHeld(t *testing.T) {
 		}
 	}
 }
+
+// An anchored rate reads the window's start from the last sample at or before it, a
+// lookback delta back at most: after the source's refreshes failed for 3 minutes,
+// rate(x[3m] anchored) anchors on the sample before the outage, and keeps its window
+// (Prometheus' answer: the 4 minutes' increase since that sample over 3 minutes), where
+// narrowed to the 45 s after the outage it would divide those 4 minutes' increase by
+// 45 s: 5 times the load. The plain rate is narrowed to the span after the outage.
+func TestAnchoredRateAfterAnOutage(t *testing.T) {
+	const perScrape, step = 30.0, 15 * time.Second // 2 requests a second
+	body := func(i int) string {
+		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %g\n", 1000+perScrape*float64(i))
+	}
+	p, cfg := startBodyPod(t, body(0))
+	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	cfg.Clock = clk
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	for name, q := range map[string]string{"rate": `rate(reqs_total[3m])`, "anchored": `rate(reqs_total[3m] anchored)`} {
+		s.QueryList().MustRegister(source.QueryTemplate{Name: name, Type: source.QueryTypePromQL, Template: q})
+	}
+	var rs map[string]*source.MetricResult
+	for i := range 56 { // 10 minutes, refreshes 40 to 51 failing (3 minutes), 45 s after
+		outage := i >= 40 && i < 52
+		p.set(body(i), outage)
+		if outage {
+			_, _ = s.Refresh(context.Background(), source.RefreshSpec{})
+		} else {
+			rs = mustRefresh(t, s)
+		}
+		if i < 55 {
+			clk.Step(step)
+		}
+	}
+	// The last sample before the outage is refresh 39's, 16 refreshes before the last.
+	for name, want := range map[string]float64{"rate": perScrape / step.Seconds(), "anchored": 16 * perScrape / 180} {
+		r := rs[name]
+		if r.Error != nil || len(r.Values) != 1 || !strings.Contains(strings.Join(r.Warnings, "\n"), "gap") {
+			t.Fatalf("%s after the outage: Error %v, %d values, warnings %q; want one value, no Error, the gap's warning", name, r.Error, len(r.Values), r.Warnings)
+		}
+		if got := r.Values[0].Value; math.Abs(got-want) > 1e-6 {
+			t.Errorf("%s after the outage: %g, want %g", name, got, want)
+		}
+	}
+}

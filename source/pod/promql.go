@@ -79,7 +79,7 @@ func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.Histo
 				if !slices.Contains(narrow, i) {
 					return time.Time{}, false
 				}
-				return store.FirstSample(w.Matchers, at.Add(-w.Reach), at.Add(-w.Offset))
+				return store.FirstSample(w.Matchers, w.ReadsAfter(at, store.LookbackDelta()), at.Add(-w.Offset))
 			})
 		}
 		res, err := store.Query(ctx, evaluated, at)
