@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,7 +93,9 @@ func TestRateOverTheSpanHeldOfEachService(t *testing.T) {
 // anchors on the sample before the outage: narrowed to the minute after it, it would
 // divide the 4 minutes' increase since that sample by one minute, 4 times the load. It
 // keeps its window (Prometheus' answer, the increase since the anchor over 3 minutes),
-// while the plain rate is narrowed to the minute held.
+// while the plain rate is narrowed to the minute held. The lookback is the request's
+// lookback_delta: looking back a minute, the anchored rate has no sample before its
+// window, and narrowed is the rate over the minute held.
 func TestAnchoredRateAfterAnOutageIsNotNarrowed(t *testing.T) {
 	svc := newService(t, "vllm", 1, "")
 	p := svc.Pods()[0]
@@ -114,17 +117,27 @@ func TestAnchoredRateAfterAnOutageIsNotNarrowed(t *testing.T) {
 		}
 	}
 	p.SetBody(body(time.Now()))
-	for expr, want := range map[string]float64{
-		"rate(reqs_total[3m])":          2,
-		"rate(reqs_total[3m] anchored)": 2 * 4.0 / 3,
+	for _, tc := range []struct {
+		expr, lookback string
+		want           float64
+	}{
+		{"rate(reqs_total[3m])", "", 2},
+		{"rate(reqs_total[3m] anchored)", "", 2 * 4.0 / 3},
+		// Looking back a minute, it finds no sample before its window: narrowed, the
+		// rate over the minute held, not a third of it.
+		{"rate(reqs_total[3m] anchored)", "1m", 2},
 	} {
-		code, r := query(t, base, expr)
+		params := url.Values{"query": {tc.expr}}
+		if tc.lookback != "" {
+			params.Set("lookback_delta", tc.lookback)
+		}
+		code, r := call(t, http.MethodGet, base, "/api/v1/query", params)
 		v := vector(t, r)
 		if code != http.StatusOK || len(v) != 1 || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "gap") {
-			t.Fatalf("%s after the outage: got %d %q %s warnings %q, want 200, one value, the gap's warning", expr, code, r.Error, r.Data, r.Warnings)
+			t.Fatalf("%s (lookback %q) after the outage: got %d %q %s warnings %q, want 200, one value, the gap's warning", tc.expr, tc.lookback, code, r.Error, r.Data, r.Warnings)
 		}
-		if got, err := strconv.ParseFloat(fmt.Sprint(v[0].Value[1]), 64); err != nil || math.Abs(got-want) > 0.1 {
-			t.Errorf("%s after the outage: %v, want %.3f", expr, v[0].Value[1], want)
+		if got, err := strconv.ParseFloat(fmt.Sprint(v[0].Value[1]), 64); err != nil || math.Abs(got-tc.want) > 0.1 {
+			t.Errorf("%s (lookback %q) after the outage: %v, want %.3f", tc.expr, tc.lookback, v[0].Value[1], tc.want)
 		}
 	}
 }
