@@ -54,36 +54,46 @@ func TestRateOverTheSpanHeld(t *testing.T) {
 // TestRateOverTheSpanHeldOfEachService: a rate whose selector reads two Services, one
 // scraped for ten minutes and one started a minute ago, is each one's rate over the span
 // held: narrowed to the older Service's first sample, the window would stay 5 minutes
-// long, and the younger one's rate would divide its minute's increase by 5 minutes.
+// long, and the younger one's rate would divide its minute's increase by 5 minutes. With
+// two scrapes of the younger one held, the older one's scrapes a little earlier in each
+// round, the older one keeps its rate: narrowed to the younger one's first sample, it
+// would hold one sample, and answer none.
 func TestRateOverTheSpanHeldOfEachService(t *testing.T) {
-	old, young := newService(t, "old", 1, ""), newService(t, "young", 1, "")
-	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(old), serviceConfig(young)},
-		MaxAge: time.Nanosecond, Interval: time.Hour})
-	now := time.Now()
-	began := now.Add(-10 * time.Minute)
-	body := func(at time.Time) string { // 2 requests a second
-		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %.3f\n", 1000+2*at.Sub(began).Seconds())
-	}
-	for i, from := range []time.Time{began, now.Add(-time.Minute)} {
-		p := []*podscrapetest.Service{old, young}[i].Pods()[0]
-		for at := from; at.Before(now); at = at.Add(15 * time.Second) {
-			p.SetBody(body(at))
-			if err := serve.ScrapeAt(t.Context(), srv, i, at); err != nil {
-				t.Fatal(err)
+	for _, tc := range []struct {
+		name  string
+		young time.Duration // how long the younger Service has been scraped
+	}{{"a minute", time.Minute}, {"two scrapes", 15 * time.Second}} {
+		t.Run(tc.name, func(t *testing.T) {
+			old, young := newService(t, "old", 1, ""), newService(t, "young", 1, "")
+			srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(old), serviceConfig(young)},
+				MaxAge: time.Nanosecond, Interval: time.Hour})
+			now := time.Now()
+			began := now.Add(-10 * time.Minute)
+			body := func(at time.Time) string { // 2 requests a second
+				return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %.3f\n", 1000+2*at.Sub(began).Seconds())
 			}
-		}
-		p.SetBody(body(time.Now()))
-	}
-	code, r := query(t, base, "sum by (job) (rate(reqs_total[5m]))")
-	v := vector(t, r)
-	if code != http.StatusOK || len(v) != 2 || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "young") {
-		t.Fatalf("got %d %q %s warnings %q, want 200, a value per Service, the young one's warning", code, r.Error, r.Data, r.Warnings)
-	}
-	for _, s := range v {
-		got, err := strconv.ParseFloat(fmt.Sprint(s.Value[1]), 64)
-		if err != nil || math.Abs(got-2) > 0.1 {
-			t.Errorf("rate of service %s: %v, want the rate over the span held, 2", s.Metric["job"], s.Value[1])
-		}
+			for i, from := range []time.Time{began.Add(-200 * time.Millisecond), now.Add(-tc.young)} {
+				p := []*podscrapetest.Service{old, young}[i].Pods()[0]
+				for at := from; at.Before(now.Add(-time.Second)); at = at.Add(15 * time.Second) {
+					p.SetBody(body(at))
+					if err := serve.ScrapeAt(t.Context(), srv, i, at); err != nil {
+						t.Fatal(err)
+					}
+				}
+				p.SetBody(body(time.Now()))
+			}
+			code, r := query(t, base, "sum by (job) (rate(reqs_total[5m]))")
+			v := vector(t, r)
+			if code != http.StatusOK || len(v) != 2 || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "young") {
+				t.Fatalf("got %d %q %s warnings %q, want 200, a value per Service, the young one's warning", code, r.Error, r.Data, r.Warnings)
+			}
+			for _, s := range v {
+				got, err := strconv.ParseFloat(fmt.Sprint(s.Value[1]), 64)
+				if err != nil || math.Abs(got-2) > 0.1 {
+					t.Errorf("rate of service %s: %v, want the rate over the span held, 2", s.Metric["job"], s.Value[1])
+				}
+			}
+		})
 	}
 }
 

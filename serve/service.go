@@ -162,6 +162,19 @@ func (s *service) reachesBefore(oldest, from, last time.Time) bool {
 	return history.ReachesBefore(s.appends, oldest, from, last, s.cfg.Interval)
 }
 
+// spacing returns the average spacing of the Service's appends from from to last, at
+// most its interval (as reachesBefore reads it); zero with fewer than two.
+func (s *service) spacing(from, last time.Time) time.Duration {
+	s.appendsMu.Lock()
+	defer s.appendsMu.Unlock()
+	i := sort.Search(len(s.appends), func(j int) bool { return !s.appends[j].Before(from) })
+	n := sort.Search(len(s.appends), func(j int) bool { return s.appends[j].After(last) })
+	if n-i < 2 {
+		return 0
+	}
+	return min(s.appends[n-1].Sub(s.appends[i])/time.Duration(n-i-1), s.cfg.Interval)
+}
+
 // appendTimes returns a copy of s.appends.
 func (s *service) appendTimes() []time.Time {
 	s.appendsMu.Lock()

@@ -191,21 +191,33 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 
 // narrowRates returns expr, evaluated at at looking back lookback, with the windows of
 // narrow (indexes in history.Windows' order, partialWindows) moved to the span held by
-// every Service each is warned of: from the latest of those Services' oldest samples for
-// its selector in the window (history.NarrowRates, history.Window.ReadsAfter). Each
-// Service's series are then read over a span it holds: from the oldest sample of any
-// Service, a Service started a minute ago beside one scraped for an hour would divide
-// its minute's increase by the whole range, and the older one's rate over the shorter
-// span is right, less smoothed. It returns false when none moved.
+// every Service each is warned of (history.NarrowRates). A window then starts a spacing
+// of its scrapes before the latest of those Services' oldest samples for its selector in
+// it (history.Window.ReadsAfter): within that spacing the engine extrapolates each such
+// Service's rate to the window's start, so it is the rate over the span it holds, and
+// the other Services' series keep the sample of the same scrape, taken a few
+// milliseconds earlier (from the first sample itself, a series of a Service scraped for
+// an hour could keep one sample, and answer no rate at all). An anchored or smoothed
+// rate does not extrapolate, and reads that earlier sample as its anchor: it starts at
+// the first sample. From the oldest sample of
+// any Service, one started a minute ago beside one scraped for an hour would divide its
+// minute's increase by the whole range. It returns false when none moved.
 func (s *Server) narrowRates(expr string, at time.Time, lookback time.Duration, narrow map[int][]*service) (string, bool) {
 	narrowed, moved, err := history.NarrowRates(expr, at, func(i int, w history.Window) (time.Time, bool) {
-		var first time.Time
+		var from time.Time
 		for _, svc := range narrow[i] {
-			if t, ok := svc.hist.FirstSample(w.Matchers, w.ReadsAfter(at, lookback), at.Add(-w.Offset)); ok && t.After(first) {
-				first = t
+			first, ok := svc.hist.FirstSample(w.Matchers, w.ReadsAfter(at, lookback), at.Add(-w.Offset))
+			if !ok {
+				continue
+			}
+			if !w.Extended() {
+				first = first.Add(-svc.spacing(first, at))
+			}
+			if first.After(from) {
+				from = first
 			}
 		}
-		return first, !first.IsZero()
+		return from, !from.IsZero()
 	})
 	return narrowed, moved && err == nil
 }

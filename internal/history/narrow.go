@@ -30,12 +30,21 @@ func (w Window) Narrowable() bool {
 // the load.
 func (w Window) ReadsAfter(at time.Time, lookback time.Duration) time.Time {
 	from := at.Add(-w.Reach)
-	if w.matrix != nil {
-		if vs, ok := w.matrix.VectorSelector.(*parser.VectorSelector); ok && (vs.Anchored || vs.Smoothed) {
-			from = from.Add(-lookback)
-		}
+	if w.Extended() {
+		from = from.Add(-lookback)
 	}
 	return from
+}
+
+// Extended reports whether w's range selector is anchored or smoothed: the engine reads
+// its window's start from the samples before it (a lookback delta back at most), and a
+// rate over it does not extrapolate to the window's ends.
+func (w Window) Extended() bool {
+	if w.matrix == nil {
+		return false
+	}
+	vs, ok := w.matrix.VectorSelector.(*parser.VectorSelector)
+	return ok && (vs.Anchored || vs.Smoothed)
 }
 
 // NarrowRates parses expr and narrows the range of each of its windows (Windows, in
