@@ -199,9 +199,9 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 // milliseconds earlier (from the first sample itself, a series of a Service scraped for
 // an hour could keep one sample, and answer no rate at all). An anchored or smoothed
 // rate does not extrapolate, and reads that earlier sample as its anchor: it starts at
-// the first sample. From the oldest sample of
-// any Service, one started a minute ago beside one scraped for an hour would divide its
-// minute's increase by the whole range. It returns false when none moved.
+// the first sample. From the oldest sample of any Service, one started a minute ago
+// beside one scraped for an hour would divide its minute's increase by the whole range.
+// It returns false when none moved.
 func (s *Server) narrowRates(expr string, at time.Time, lookback time.Duration, narrow map[int][]*service) (string, bool) {
 	narrowed, moved, err := history.NarrowRates(expr, at, func(i int, w history.Window) (time.Time, bool) {
 		var from time.Time

@@ -49,8 +49,8 @@ func (w Window) Extended() bool {
 
 // NarrowRates parses expr and narrows the range of each of its windows (Windows, in
 // order) for which first, given the window's index, returns the time of the oldest sample
-// its window reads (FirstSample from ReadsAfter) and true: the window, evaluated at at, then starts a
-// millisecond before it. Only Narrowable windows move, and only to a shorter range. It
+// its window reads (FirstSample from ReadsAfter) and true: the window, evaluated at at,
+// then starts a millisecond before it. Only Narrowable windows move, and only to a shorter range. It
 // returns the expression as PromQL, and false when no window moved (the text is then
 // expr).
 func NarrowRates(expr string, at time.Time, first func(i int, w Window) (time.Time, bool)) (string, bool, error) {
