@@ -151,3 +151,35 @@ func TestAnchoredRateAfterAnOutageIsNotNarrowed(t *testing.T) {
 		}
 	}
 }
+
+// TestRateBesideAServiceOfOneScrape: under AllowPartialWindows, a rate over two Services,
+// one scraped for ten minutes and one holding one scrape (no rate from it yet), is the
+// older one's rate: the window is not narrowed to the younger one's single sample, which
+// would leave the older one's series one sample, and the answer empty ("no load").
+func TestRateBesideAServiceOfOneScrape(t *testing.T) {
+	old, young := newService(t, "old", 1, ""), newService(t, "young", 1, "")
+	began := time.Now().Add(-10 * time.Minute)
+	body := func(at time.Time) string { // 2 requests a second
+		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %.3f\n", 1000+2*at.Sub(began).Seconds())
+	}
+	young.Pods()[0].SetBody(body(time.Now()))
+	// Without MaxAge: the younger one holds the scrape that made the server ready.
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(old), serviceConfig(young)},
+		Interval: 4 * time.Minute, AllowPartialWindows: true})
+	now := time.Now()
+	p := old.Pods()[0]
+	for at := began; at.Before(now); at = at.Add(15 * time.Second) {
+		p.SetBody(body(at))
+		if err := serve.ScrapeAt(t.Context(), srv, 0, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, r := query(t, base, "sum by (job) (rate(reqs_total[5m]))")
+	v := vector(t, r)
+	if code != http.StatusOK || len(v) != 1 || v[0].Metric["job"] != "old" || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "young") {
+		t.Fatalf("got %d %q %s warnings %q, want 200, the old Service's rate, the young one's warning", code, r.Error, r.Data, r.Warnings)
+	}
+	if got, err := strconv.ParseFloat(fmt.Sprint(v[0].Value[1]), 64); err != nil || math.Abs(got-2) > 0.1 {
+		t.Errorf("rate of the old Service: %v, want 2", v[0].Value[1])
+	}
+}

@@ -175,7 +175,9 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 				warnings = append(warnings, fmt.Sprintf("partial window: %s: the answer is computed over that shorter span", desc))
 				estimates = append(estimates, desc)
 			}
-			if instant && w.Narrowable() && !w.Sums {
+			// A Service with no two samples in the window has no rate to narrow to (and
+			// narrowed to its one sample, the others' series would keep one too).
+			if instant && w.Narrowable() && !w.Sums && !single {
 				if narrow == nil {
 					narrow = map[int][]*service{}
 				}
