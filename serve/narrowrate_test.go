@@ -62,7 +62,24 @@ func TestRateOverTheSpanHeldOfEachService(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		young time.Duration // how long the younger Service has been scraped
-	}{{"a minute", time.Minute}, {"two scrapes", 15 * time.Second}} {
+		every time.Duration // the younger one's scrape spacing; 15 s when zero
+		want  float64       // the younger one's rate; 2 when zero
+	}{
+		{name: "a minute", young: time.Minute},
+		{name: "two scrapes", young: 15 * time.Second},
+		// Scraped every 2 s (queries reading it alone, under MaxAge) for 6 s: the
+		// window starts a spacing of the older one's scrapes before, and the younger
+		// one's rate, extrapolated over a second of those 15 s, reads low by them, with
+		// its warning. Narrowed by its own 2 s spacing, the older one's series would
+		// keep one sample (its scrape 15 s ago before the window), and answer nothing.
+		{name: "scraped more often", young: 6 * time.Second, every: 2 * time.Second, want: 2 * 7.0 / 21},
+	} {
+		if tc.every == 0 {
+			tc.every = 15 * time.Second
+		}
+		if tc.want == 0 {
+			tc.want = 2
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			old, young := newService(t, "old", 1, ""), newService(t, "young", 1, "")
 			srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(old), serviceConfig(young)},
@@ -74,7 +91,8 @@ func TestRateOverTheSpanHeldOfEachService(t *testing.T) {
 			}
 			for i, from := range []time.Time{began.Add(-200 * time.Millisecond), now.Add(-tc.young)} {
 				p := []*podscrapetest.Service{old, young}[i].Pods()[0]
-				for at := from; at.Before(now.Add(-time.Second)); at = at.Add(15 * time.Second) {
+				every := []time.Duration{15 * time.Second, tc.every}[i]
+				for at := from; at.Before(now.Add(-time.Second)); at = at.Add(every) {
 					p.SetBody(body(at))
 					if err := serve.ScrapeAt(t.Context(), srv, i, at); err != nil {
 						t.Fatal(err)
@@ -88,9 +106,10 @@ func TestRateOverTheSpanHeldOfEachService(t *testing.T) {
 				t.Fatalf("got %d %q %s warnings %q, want 200, a value per Service, the young one's warning", code, r.Error, r.Data, r.Warnings)
 			}
 			for _, s := range v {
+				want := map[string]float64{"old": 2, "young": tc.want}[s.Metric["job"]]
 				got, err := strconv.ParseFloat(fmt.Sprint(s.Value[1]), 64)
-				if err != nil || math.Abs(got-2) > 0.1 {
-					t.Errorf("rate of service %s: %v, want the rate over the span held, 2", s.Metric["job"], s.Value[1])
+				if err != nil || math.Abs(got-want) > 0.1 {
+					t.Errorf("rate of service %s: %v, want %.3f", s.Metric["job"], s.Value[1], want)
 				}
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -193,33 +194,45 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 
 // narrowRates returns expr, evaluated at at looking back lookback, with the windows of
 // narrow (indexes in history.Windows' order, partialWindows) moved to the span held by
-// every Service each is warned of (history.NarrowRates). A window then starts a spacing
-// of its scrapes before the latest of those Services' oldest samples for its selector in
-// it (history.Window.ReadsAfter): within that spacing the engine extrapolates each such
-// Service's rate to the window's start, so it is the rate over the span it holds, and
-// the other Services' series keep the sample of the same scrape, taken a few
-// milliseconds earlier (from the first sample itself, a series of a Service scraped for
-// an hour could keep one sample, and answer no rate at all). An anchored or smoothed
-// rate does not extrapolate, and reads that earlier sample as its anchor: it starts at
-// the first sample. From the oldest sample of any Service, one started a minute ago
-// beside one scraped for an hour would divide its minute's increase by the whole range.
-// It returns false when none moved.
+// every Service each is warned of (history.NarrowRates): from the latest of those
+// Services' oldest samples for its selector in the window (history.Window.ReadsAfter),
+// less the longest spacing of the scrapes of the Services holding its series there.
+// From the oldest sample of any Service, one started a minute ago beside one scraped for
+// an hour would divide its minute's increase by the whole range. Within a spacing of its
+// own scrapes, the engine extrapolates a Service's rate to the window's start: the rate
+// over the span it holds. And the other Services' series keep two samples: from the
+// first sample itself, a Service's series would lose the sample of the same round of
+// scrapes taken milliseconds earlier, and from a spacing of the younger one's scrapes,
+// those of a Service scraped less often (the younger one scraped by queries reading it
+// alone, under MaxAge) their one before; with one sample each, they answer no rate at
+// all, where the younger one's, extrapolated over half its spacing only, reads low with
+// its warning. An anchored or smoothed rate does not extrapolate and reads the samples
+// before its window (the other Services' anchors): it starts at the first sample. It
+// returns false when none moved.
 func (s *Server) narrowRates(expr string, at time.Time, lookback time.Duration, narrow map[int][]*service) (string, bool) {
 	narrowed, moved, err := history.NarrowRates(expr, at, func(i int, w history.Window) (time.Time, bool) {
+		if len(narrow[i]) == 0 {
+			return time.Time{}, false
+		}
 		var from time.Time
-		for _, svc := range narrow[i] {
+		var spacing time.Duration
+		for _, svc := range s.services {
 			first, ok := svc.hist.FirstSample(w.Matchers, w.ReadsAfter(at, lookback), at.Add(-w.Offset))
 			if !ok {
 				continue
 			}
-			if !w.Extended() {
-				first = first.Add(-svc.spacing(first, at))
-			}
-			if first.After(from) {
+			spacing = max(spacing, svc.spacing(first, at))
+			if slices.Contains(narrow[i], svc) && first.After(from) {
 				from = first
 			}
 		}
-		return from, !from.IsZero()
+		if from.IsZero() {
+			return from, false
+		}
+		if !w.Extended() {
+			from = from.Add(-spacing)
+		}
+		return from, true
 	})
 	return narrowed, moved && err == nil
 }
