@@ -606,8 +606,11 @@ func (h *History) PairWhere(ms []*labels.Matcher, from, to time.Time, rng time.D
 func (h *History) LookbackDelta() time.Duration { return h.opts.LookbackDelta }
 
 // FirstSample returns the time of the oldest value (staleness markers not counted) after
-// from and at or before to among the series matching ms, and false when none holds one:
-// where the span the history holds for a selector begins (NarrowRates).
+// from and at or before to among the series matching ms that hold two values there, and
+// false when none does: where the span the history holds for a selector's rates begins
+// (NarrowRates). A series of one value has no rate, and does not set it: one exposed with
+// a fixed timestamp of its own, older than the first scrape, would stretch the span
+// every other series' rate is divided by.
 func (h *History) FirstSample(ms []*labels.Matcher, from, to time.Time) (time.Time, bool) {
 	h.life.RLock()
 	defer h.life.RUnlock()

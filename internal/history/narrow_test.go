@@ -7,14 +7,18 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 )
 
-// FirstSample finds the oldest value in (from, to] among the matching series: staleness
-// markers, samples outside the span and other series' samples not counted.
+// FirstSample finds the oldest value in (from, to] among the matching series that hold
+// two values there: staleness markers, samples outside the span, other series' samples
+// and a series of one value (no rate from it: a series exposed with a fixed timestamp of
+// its own, older than the others') not counted.
 func TestFirstSample(t *testing.T) {
 	h := newHistory(t, Options{Retention: time.Hour})
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 	mustAppend(t, h, at(0), scrape("a", at(0), "x", 1.0), scrape("b", at(0), "y", 1.0))
+	mustAppend(t, h, at(5), scrape("c", at(5), "x", 7.0))             // c's only x
 	mustAppend(t, h, at(15), scrape("b", at(15), "y", 2.0, "x", 1.0)) // a's x goes stale at 15s
 	mustAppend(t, h, at(30), scrape("a", at(30), "x", 2.0), scrape("b", at(30), "x", 2.0, "y", 3.0))
+	mustAppend(t, h, at(45), scrape("a", at(45), "x", 3.0), scrape("b", at(45), "x", 3.0, "y", 4.0))
 	x := []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "__name__", "x")}
 	ofA := append(x[:1:1], labels.MustNewMatcher(labels.MatchEqual, "pod", "a"))
 	for _, tc := range []struct {
@@ -25,9 +29,10 @@ func TestFirstSample(t *testing.T) {
 		ok       bool
 	}{
 		{"every x", x, at(-1), at(60), at(0), true},
-		{"from excluded", x, at(0), at(60), at(15), true}, // b's first x; a's stale marker at 15s is not a value
+		{"from excluded", x, at(0), at(60), at(15), true}, // b's first x; a's stale marker at 15s is not a value, c's one x not a rate
 		{"a after its marker", ofA, at(0), at(60), at(30), true},
-		{"to included", ofA, at(0), at(30), at(30), true},
+		{"to included", ofA, at(0), at(45), at(30), true},
+		{"one value in the span", ofA, at(0), at(44), time.Time{}, false},
 		{"none in the span", ofA, at(0), at(29), time.Time{}, false},
 		{"no such series", []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "__name__", "z")}, at(-1), at(60), time.Time{}, false},
 	} {

@@ -427,41 +427,57 @@ func (q *querier) firstWithin(ms []*labels.Matcher, mint, maxt int64) (int64, bo
 	var head []byte
 	var c chunkenc.XORChunk
 	best := int64(math.MaxInt64)
-	// first returns the oldest value it reads in [mint, min(end, best)).
-	first := func(it chunkenc.Iterator, end int64) (int64, bool) {
-		for it.Next() == chunkenc.ValFloat {
-			t, v := it.At()
-			if t < mint || value.IsStaleNaN(v) {
-				continue
-			}
-			return t, t <= end && t < best
-		}
-		return 0, false
-	}
 	for _, m := range q.s.postings.candidates(ms) {
 		if !matchesAll(m.lset, ms) {
 			continue
 		}
 		end := min(maxt, m.visibleT(q.epoch))
-		found := false
+		// values reads it's values in [mint, end] until the series' second one (done),
+		// or one past end, or a first one no older than best.
+		first, n := int64(0), 0
+		values := func(it chunkenc.Iterator) (done bool) {
+			for it.Next() == chunkenc.ValFloat {
+				t, v := it.At()
+				if t < mint || value.IsStaleNaN(v) {
+					continue
+				}
+				if t > end || n == 0 && t >= best {
+					return true
+				}
+				if n == 0 {
+					first = t
+				}
+				if n++; n == 2 {
+					return true
+				}
+			}
+			return false
+		}
+		done := false
 		for _, mc := range m.chunks {
-			if mc.maxT < mint || mc.minT > end || mc.minT >= best {
+			if mc.maxT < mint {
 				continue
 			}
+			if mc.minT > end || n == 0 && mc.minT >= best {
+				done = true
+				break
+			}
 			it = mc.chunk.Iterator(it)
-			if t, ok := first(it, end); ok {
-				best, found = t, true
+			if done = values(it); done {
 				break
 			}
 		}
-		if h := &m.head; !found && h.n > 0 && h.t >= mint && m.headMinT <= end && m.headMinT < best {
+		if h := &m.head; !done && h.n > 0 && h.t >= mint && m.headMinT <= end && (n > 0 || m.headMinT < best) {
+			// The open chunk's first two bytes are not its count (snapshot): a copy of it
+			// with the count.
 			head = append(head[:0], h.b...)
 			binary.BigEndian.PutUint16(head, h.n)
 			c.Reset(head)
 			it = c.Iterator(it)
-			if t, ok := first(it, end); ok {
-				best = t
-			}
+			values(it)
+		}
+		if n == 2 {
+			best = first
 		}
 	}
 	return best, best != math.MaxInt64

@@ -113,3 +113,39 @@ func TestAnchoredRateAfterAnOutage(t *testing.T) {
 		}
 	}
 }
+
+// A series exposed with a fixed timestamp of its own, older than the first scrape, holds
+// one sample and has no rate: it does not set the span a rate is narrowed to. Narrowed to
+// start before it, two minutes earlier, the rate of a counter scraped for a minute beside
+// it read a quarter of its load.
+func TestRateBesideASeriesOfOneSample(t *testing.T) {
+	const perScrape, step = 30.0, 15 * time.Second // 2 requests a second
+	start := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	frozen := start.Add(-2 * time.Minute).UnixMilli()
+	body := func(i int) string {
+		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total{path=\"a\"} 5 %d\nreqs_total{path=\"b\"} %g\n", frozen, 1000+perScrape*float64(i))
+	}
+	p, cfg := startBodyPod(t, body(0))
+	clk := clocktesting.NewFakeClock(start)
+	cfg.Clock = clk
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "rate", Type: source.QueryTypePromQL, Template: `rate(reqs_total[5m])`})
+	for i := range 5 {
+		p.set(body(i), false)
+		r := mustRefresh(t, s)["rate"]
+		clk.Step(step)
+		if i < 2 {
+			continue
+		}
+		if r.Error != nil || len(r.Values) != 1 || r.Values[0].Labels["path"] != "b" {
+			t.Fatalf("after %d scrapes: Error %v, values %v; want path b's rate and no Error", i+1, r.Error, r.Values)
+		}
+		if got, want := r.Values[0].Value, perScrape/step.Seconds(); math.Abs(got-want) > 1e-6 {
+			t.Errorf("after %d scrapes (%s held): %g, want the rate over the span held, %g", i+1, time.Duration(i)*step, got, want)
+		}
+	}
+}
