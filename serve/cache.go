@@ -48,10 +48,15 @@ func (e *CacheSyncError) Unwrap() error { return e.Err }
 // owner references and managedFields are dropped as it enters the cache. A Service is held
 // without its managedFields (discovery reads its selector, type and IP families). A
 // reader of the Cache sees nothing else of a Pod.
+//
+// It notes the outcome of its informers' requests (it makes none of its own): a Server
+// reading through it warns of a Service whose namespace's informers have been failing to
+// list or watch for DiscoveryWarnAfter, and answers 503 past DiscoveryUnavailableAfter.
 type Cache struct {
 	cache.Cache
 	cancel context.CancelFunc
 	done   chan struct{}
+	health *informerHealth
 }
 
 // StartCache starts informers of Services and Pods restricted to the namespaces of
@@ -77,7 +82,10 @@ func StartCache(ctx context.Context, restConfig *rest.Config, services []Service
 	if err := checkAccess(ctx, restConfig, names); err != nil {
 		return nil, err
 	}
-	informers, err := cache.New(restConfig, cache.Options{
+	health := &informerHealth{}
+	informersConfig := rest.CopyConfig(restConfig)
+	informersConfig.Wrap(health.wrap)
+	informers, err := cache.New(informersConfig, cache.Options{
 		DefaultNamespaces: namespaces,
 		// Only Services and Pods are read; a Get or List of anything else is an error,
 		// not a new informer.
@@ -104,7 +112,7 @@ func StartCache(ctx context.Context, restConfig *rest.Config, services []Service
 		}
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	c := &Cache{Cache: informers, cancel: cancel, done: make(chan struct{})}
+	c := &Cache{Cache: informers, cancel: cancel, done: make(chan struct{}), health: health}
 	go func() {
 		defer close(c.done)
 		_ = informers.Start(runCtx)

@@ -53,3 +53,15 @@ func SetAfterAppend(s *Server, f func()) {
 // SetOnLandedWait makes a query call f when, after its evaluation, it waits for the
 // states of scrapes that appended to the histories it read since it checked the states.
 func SetOnLandedWait(s *Server, f func()) { s.onLandedWait = f }
+
+// SetDiscoveryBounds sets, until the test ends, how long a Service's discovery may fail
+// before its answers are warned (warn) and before they are 503 (unavailable).
+func SetDiscoveryBounds(t interface{ Cleanup(func()) }, warn, unavailable time.Duration) {
+	w, u := discoveryWarnAfter.Load(), discoveryUnavailableAfter.Load()
+	discoveryWarnAfter.Store(int64(warn))
+	discoveryUnavailableAfter.Store(int64(unavailable))
+	t.Cleanup(func() {
+		discoveryWarnAfter.Store(w)
+		discoveryUnavailableAfter.Store(u)
+	})
+}

@@ -201,6 +201,7 @@ func (s *Server) availability(_ context.Context, sels [][]*labels.Matcher, read,
 // read that scrape's appends.
 func (s *Server) availabilityOf(sels [][]*labels.Matcher, read, may []*service, states map[*service]*scrapeState) (warnings []string, err error) {
 	var down []string
+	now := time.Now()
 	for _, svc := range read {
 		st := svc.state.Load()
 		if of, ok := states[svc]; ok {
@@ -209,6 +210,14 @@ func (s *Server) availabilityOf(sels [][]*labels.Matcher, read, may []*service, 
 		if st == nil {
 			down = append(down, fmt.Sprintf("service %s: not scraped yet", svc.key))
 			continue
+		}
+		// Its informers cut off from the API server: the pods scraped are those they
+		// last gave, pods added since are missing (warned, then 503).
+		if w, d := svc.discoveryState(now); d != "" {
+			down = append(down, d)
+			continue
+		} else if w != "" {
+			warnings = append(warnings, w)
 		}
 		if st.unavailable() {
 			down = append(down, svc.errUnavailable(st).Error())

@@ -81,8 +81,17 @@ func New(ctx context.Context, c client.Reader, cfg Config) (*Server, error) {
 			_ = s.Close()
 			return nil, err
 		}
+		if cached, ok := c.(*Cache); ok {
+			svc.health = cached.health
+		}
 		s.services = append(s.services, svc)
 	}
+	discovery := newDiscoveryCollector(s.services)
+	if err := reg.Register(discovery); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	m.collectors = append(m.collectors, discovery)
 	s.parser = parser.NewParser(parser.Options{})
 	s.analyses = newAnalyses(s.parser)
 	s.engine = promql.NewEngine(promql.EngineOpts{

@@ -45,6 +45,9 @@ type service struct {
 	demands     chan struct{}
 	everUp      atomic.Bool // a pod was scraped successfully at least once
 	metrics     *serverMetrics
+	// health, when the Server reads through StartCache's Cache, is how its informers'
+	// requests to the API server fare (discoveryStale); nil otherwise.
+	health *informerHealth
 
 	// appends are the times, oldest first, of the appends that stored a scrape of some
 	// pod (or of a Service of no pod) within the retention, and the one before: a stretch

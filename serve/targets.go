@@ -46,6 +46,8 @@ func (s *Server) handleTargets(w http.ResponseWriter, r *http.Request) {
 	showDropped := state == "" || state == "any" || state == "dropped"
 	pool := r.FormValue("scrapePool")
 	out := targetDiscovery{ActiveTargets: []*target{}, DroppedTargets: []*target{}}
+	var warnings []string // of the Services whose discovery is failing (discoveryState)
+	now := time.Now()
 	if showDropped {
 		// Every pool's count, whatever scrapePool: Prometheus filters only the lists.
 		out.DroppedTargetCounts = make(map[string]int, len(s.services))
@@ -56,6 +58,9 @@ func (s *Server) handleTargets(w http.ResponseWriter, r *http.Request) {
 		}
 		if !showActive || (pool != "" && pool != svc.key) {
 			continue
+		}
+		if w, d := svc.discoveryState(now); w != "" || d != "" {
+			warnings = append(warnings, w+d)
 		}
 		st := svc.state.Load()
 		if st == nil {
@@ -69,7 +74,7 @@ func (s *Server) handleTargets(w http.ResponseWriter, r *http.Request) {
 			out.ActiveTargets = append(out.ActiveTargets, svc.target(p))
 		}
 	}
-	respond(w, out, nil, nil)
+	respond(w, out, warnings, nil)
 }
 
 // target describes pod p of svc.

@@ -1,0 +1,220 @@
+package serve
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The bounds of a Service's discovery failing (StartCache's informers of its namespace
+// reaching the API server): past discoveryWarnAfter its answers and /api/v1/targets carry
+// a warning naming the Service, the error and since when; past discoveryUnavailableAfter
+// a query reading it is 503. Atomic for the tests, which shorten them.
+var (
+	discoveryWarnAfter        atomic.Int64 // a time.Duration
+	discoveryUnavailableAfter atomic.Int64 // a time.Duration
+)
+
+// DiscoveryWarnAfter is how long the informers of a Service's namespace may fail to
+// reach the API server before its answers carry a warning: longer than a watch's
+// reconnection (an API server's rolling restart), shorter than a scale-up's pods
+// becoming Ready.
+const DiscoveryWarnAfter = 30 * time.Second
+
+// DiscoveryUnavailableAfter is how long the informers of a Service's namespace may fail
+// to reach the API server before a query reading it is 503: by then the pod set serve
+// scrapes may be any number of scale-ups behind (their pods' load missing), and an
+// autoscaler acting on the answer would act on an under-read.
+const DiscoveryUnavailableAfter = 5 * time.Minute
+
+func init() {
+	discoveryWarnAfter.Store(int64(DiscoveryWarnAfter))
+	discoveryUnavailableAfter.Store(int64(DiscoveryUnavailableAfter))
+}
+
+// discoveryFailure is why and since when the informers of a namespace cannot reach the
+// API server.
+type discoveryFailure struct {
+	since time.Time
+	err   error
+}
+
+// informerHealth tracks the requests StartCache's informers make to the API server, by
+// namespace and resource: a namespace's discovery fails from the first request of its
+// informers that failed (a LIST or WATCH refused or erroring, a WATCH whose connection
+// was lost) until one of the failing resources' next succeeds. It reads the informers'
+// own requests: it makes none.
+type informerHealth struct {
+	mu      sync.Mutex
+	failing map[string]map[string]discoveryFailure // namespace, resource
+}
+
+// failure returns the failure of namespace's discovery: the earliest since of its
+// failing resources and that one's error; ok false when none fails.
+func (h *informerHealth) failure(namespace string) (f discoveryFailure, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, rf := range h.failing[namespace] {
+		if !ok || rf.since.Before(f.since) {
+			f, ok = rf, true
+		}
+	}
+	return f, ok
+}
+
+func (h *informerHealth) fail(namespace, resource string, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.failing == nil {
+		h.failing = map[string]map[string]discoveryFailure{}
+	}
+	if h.failing[namespace] == nil {
+		h.failing[namespace] = map[string]discoveryFailure{}
+	}
+	f, ok := h.failing[namespace][resource]
+	if !ok {
+		f.since = time.Now()
+	}
+	f.err = err
+	h.failing[namespace][resource] = f
+}
+
+func (h *informerHealth) ok(namespace, resource string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.failing[namespace], resource)
+}
+
+// wrap is a rest.Config's WrapTransport: rt, noting the outcome of each request for the
+// pods or services of a namespace.
+func (h *informerHealth) wrap(rt http.RoundTripper) http.RoundTripper {
+	return &healthTransport{next: rt, h: h}
+}
+
+type healthTransport struct {
+	next http.RoundTripper
+	h    *informerHealth
+}
+
+func (t *healthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ns, resource, ok := namespacedResource(req.URL.Path)
+	if !ok {
+		return t.next.RoundTrip(req)
+	}
+	verb := "list"
+	if req.URL.Query().Get("watch") == "true" || req.URL.Query().Get("watch") == "1" {
+		verb = "watch"
+	}
+	resp, err := t.next.RoundTrip(req)
+	switch {
+	case err != nil:
+		if req.Context().Err() == nil { // not the informers stopping
+			t.h.fail(ns, resource, fmt.Errorf("%s %s: %w", verb, resource, err))
+		}
+	case resp.StatusCode >= 400 && resp.StatusCode != http.StatusGone: // 410: relist, no failure
+		t.h.fail(ns, resource, fmt.Errorf("%s %s: the API server answered %s", verb, resource, resp.Status))
+	default:
+		t.h.ok(ns, resource)
+		if verb == "watch" {
+			resp.Body = &watchBody{ReadCloser: resp.Body, req: req, h: t.h, ns: ns, resource: resource}
+		}
+	}
+	return resp, err
+}
+
+// watchBody is a WATCH's response body: an error reading it (the connection lost, the
+// API server unreachable) fails the namespace's discovery until the next request
+// succeeds. Its end (the watch's timeout) or its Close (the informer stopped it) does not.
+type watchBody struct {
+	io.ReadCloser
+	req          *http.Request
+	h            *informerHealth
+	ns, resource string
+	closed       atomic.Bool
+}
+
+func (b *watchBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && !b.closed.Load() && b.req.Context().Err() == nil {
+		b.h.fail(b.ns, b.resource, fmt.Errorf("watch %s: connection lost: %w", b.resource, err))
+	}
+	return n, err
+}
+
+func (b *watchBody) Close() error {
+	b.closed.Store(true)
+	return b.ReadCloser.Close()
+}
+
+// namespacedResource returns the namespace and resource (pods or services) of a core API
+// path, /api/v1/namespaces/NS/pods or /services; ok false for any other.
+func namespacedResource(path string) (ns, resource string, ok bool) {
+	rest, found := strings.CutPrefix(path, "/api/v1/namespaces/")
+	if !found {
+		return "", "", false
+	}
+	ns, resource, found = strings.Cut(rest, "/")
+	if !found || (resource != "pods" && resource != "services") {
+		return "", "", false
+	}
+	return ns, resource, true
+}
+
+// discoveryStale returns how long svc's discovery has been failing and the failure, when
+// its reader is StartCache's Cache and it fails; ok false otherwise.
+func (svc *service) discoveryStale(now time.Time) (f discoveryFailure, d time.Duration, ok bool) {
+	if svc.health == nil {
+		return f, 0, false
+	}
+	if f, ok = svc.health.failure(svc.cfg.Source.ServiceNamespace); !ok {
+		return f, 0, false
+	}
+	return f, now.Sub(f.since), true
+}
+
+// discoveryState returns, for a query reading svc, the warning of its discovery failing
+// past discoveryWarnAfter, or, past discoveryUnavailableAfter, why it is unavailable.
+func (svc *service) discoveryState(now time.Time) (warning, down string) {
+	f, d, ok := svc.discoveryStale(now)
+	if !ok || d < time.Duration(discoveryWarnAfter.Load()) {
+		return "", ""
+	}
+	failing := fmt.Sprintf("service %s: discovery failing since %s (for %s)", svc.key, f.since.UTC().Format(warningTime), d.Round(time.Second))
+	if limit := time.Duration(discoveryUnavailableAfter.Load()); d >= limit {
+		return "", fmt.Sprintf("%s, past %s: the pods the API server last gave may no longer be the Service's: %v", failing, limit, f.err)
+	}
+	return fmt.Sprintf("%s: the pods answered from are those the API server last gave; pods added since are missing: %v", failing, f.err), ""
+}
+
+// discoveryCollector exports podscrape_serve_discovery_failing_seconds: per Service, how
+// long its discovery has been failing, 0 while it is current.
+type discoveryCollector struct {
+	desc     *prometheus.Desc
+	services []*service
+}
+
+func newDiscoveryCollector(services []*service) *discoveryCollector {
+	return &discoveryCollector{
+		desc: prometheus.NewDesc("podscrape_serve_discovery_failing_seconds",
+			"How long the informers of a Service's namespace have been failing to list or watch its pods or Services at the API server (serve answers from the pods they last gave), by Service; 0 while they are current.",
+			[]string{"service"}, nil),
+		services: services,
+	}
+}
+
+func (c *discoveryCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *discoveryCollector) Collect(ch chan<- prometheus.Metric) {
+	now := time.Now()
+	for _, svc := range c.services {
+		_, d, _ := svc.discoveryStale(now)
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, d.Seconds(), svc.key)
+	}
+}

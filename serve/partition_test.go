@@ -1,0 +1,178 @@
+package serve_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/podscrape/podscrape/internal/localcluster"
+	"github.com/podscrape/podscrape/serve"
+)
+
+// TestDiscoveryCutOffFromTheAPIServerIsWarned: serve's informers reach the API server
+// through a proxy that is cut (every connection closed, new ones refused: a network
+// partition, the API server down) while the Service scales up behind serve's back (a new
+// Ready pod, on a new IP, created through the API server directly). serve cannot know
+// the pod set is current: its answers, /api/v1/targets and its /metrics say so, naming
+// the Service, the error and since when. Before, it answered 200 from the pods it last
+// saw, with no word: the new pod's load missing, an under-read KEDA scales on. Once the
+// path is restored and the informers have listed again, the new pod is scraped and the
+// warning is gone.
+func TestDiscoveryCutOffFromTheAPIServerIsWarned(t *testing.T) {
+	serve.SetDiscoveryBounds(t, 500*time.Millisecond, time.Hour)
+	svc := newService(t, "partition", 1, "load 1\n")
+	api, err := url.Parse(env.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := localcluster.StartCuttingProxy("127.0.0.1", api.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	viaProxy := rest.CopyConfig(env.Config)
+	viaProxy.Host = "https://" + proxy.Addr()
+	services := []serve.ServiceConfig{serviceConfig(svc)}
+	c, err := serve.StartCache(t.Context(), viaProxy, services)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	_, base := runServerWith(t, t.Context(), c, serve.Config{Services: services, MaxAge: time.Nanosecond, Interval: time.Hour})
+	waitFor(t, base, "sum(load)", "1", false)
+
+	proxy.Cut()
+	if _, err := svc.AddPod(t.Context(), "partition-new"); err != nil {
+		t.Fatal(err)
+	}
+	r := waitFor(t, base, "sum(load)", "1", true)
+	w := strings.Join(r.Warnings, "\n")
+	// The error is the connection lost, or the new one refused.
+	if !strings.Contains(w, "service "+svc.Namespace+"/"+svc.Name+": discovery failing since ") ||
+		!strings.Contains(w, "pods added since are missing") ||
+		(!strings.Contains(w, "connection lost") && !strings.Contains(w, proxy.Addr())) {
+		t.Errorf("warnings %q: want one naming the Service, its discovery failing since when, and the error", r.Warnings)
+	}
+	code, tr := call(t, http.MethodGet, base, "/api/v1/targets", nil)
+	if code != http.StatusOK || !strings.Contains(strings.Join(tr.Warnings, "\n"), "discovery") {
+		t.Errorf("/api/v1/targets while cut: %d, warnings %q: want 200 with the discovery warning", code, tr.Warnings)
+	}
+	if got := metricValue(t, base, `podscrape_serve_discovery_failing_seconds{service="`+svc.Namespace+"/"+svc.Name+`"}`); got <= 0 {
+		t.Errorf("podscrape_serve_discovery_failing_seconds while cut: %v, want > 0", got)
+	}
+
+	if err := proxy.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, base, "sum(load)", "2", false)
+	if got := metricValue(t, base, `podscrape_serve_discovery_failing_seconds{service="`+svc.Namespace+"/"+svc.Name+`"}`); got != 0 {
+		t.Errorf("podscrape_serve_discovery_failing_seconds once restored: %v, want 0", got)
+	}
+}
+
+// waitFor asks expr until it answers 200 with the one value want and, when warned,
+// with a warning of discovery, else with none; it fails the test after 60 s, with the
+// last answer.
+func waitFor(t *testing.T, base, expr, want string, warned bool) apiResponse {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		code, r := query(t, base, expr)
+		ok := code == http.StatusOK
+		if ok {
+			v := vector(t, r)
+			ok = len(v) == 1 && v[0].Value[1] == want && strings.Contains(strings.Join(r.Warnings, "\n"), "discovery") == warned
+		}
+		if ok {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d %s, warnings %q: want %s, warned of discovery: %v", expr, code, r.Data, r.Warnings, want, warned)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the answer until the informers catch up
+	}
+}
+
+// metricValue returns the value of the series named by line's start in serve's /metrics,
+// or -1 when it is not there.
+func metricValue(t *testing.T, base, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(body)) {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			var v float64
+			if err := json.Unmarshal([]byte(strings.TrimSpace(rest)), &v); err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return v
+		}
+	}
+	return -1
+}
+
+// TestDiscoveryFailingLongIsUnavailable: past DiscoveryUnavailableAfter of its informers
+// cut off from the API server, a query reading the Service is 503 naming it and since
+// when (the pods it scrapes may be any number of scale-ups behind), and /api/v1/targets
+// still lists its pods, with the words; once restored, it answers again.
+func TestDiscoveryFailingLongIsUnavailable(t *testing.T) {
+	serve.SetDiscoveryBounds(t, 0, 300*time.Millisecond)
+	svc := newService(t, "partitionlong", 1, "load 1\n")
+	api, err := url.Parse(env.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := localcluster.StartCuttingProxy("127.0.0.1", api.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	viaProxy := rest.CopyConfig(env.Config)
+	viaProxy.Host = "https://" + proxy.Addr()
+	services := []serve.ServiceConfig{serviceConfig(svc)}
+	c, err := serve.StartCache(t.Context(), viaProxy, services)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	_, base := runServerWith(t, t.Context(), c, serve.Config{Services: services, MaxAge: time.Nanosecond, Interval: time.Hour})
+	waitFor(t, base, "sum(load)", "1", false)
+
+	proxy.Cut()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		code, r := query(t, base, "sum(load)")
+		if code == http.StatusServiceUnavailable {
+			if r.ErrorType != "unavailable" || !strings.Contains(r.Error, "service "+svc.Namespace+"/"+svc.Name+": discovery failing since ") {
+				t.Errorf("503 %s: %q, want unavailable naming the Service's discovery failing", r.ErrorType, r.Error)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sum(load) cut off: %d %s, warnings %q: want 503 past the bound", code, r.Data, r.Warnings)
+		}
+		time.Sleep(50 * time.Millisecond) // polling until the bound has passed
+	}
+	code, tr := call(t, http.MethodGet, base, "/api/v1/targets", nil)
+	if code != http.StatusOK || !strings.Contains(string(tr.Data), svc.Pods()[0].IP) || !strings.Contains(strings.Join(tr.Warnings, "\n"), "discovery failing") {
+		t.Errorf("/api/v1/targets cut off: %d %s, warnings %q: want the pod, and the discovery's words", code, tr.Data, tr.Warnings)
+	}
+
+	if err := proxy.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, base, "sum(load)", "1", false)
+}
