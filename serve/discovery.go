@@ -186,9 +186,11 @@ func (svc *service) discoveryState(now time.Time) (warning, down string) {
 	if !ok || d < time.Duration(discoveryWarnAfter.Load()) {
 		return "", ""
 	}
-	failing := fmt.Sprintf("service %s: discovery failing since %s (for %s)", svc.key, f.since.UTC().Format(warningTime), d.Round(time.Second))
+	// Since when, not for how long: the words are the same in each check of one query
+	// (a query checks again the scrapes landed during its evaluation), and counted once.
+	failing := fmt.Sprintf("service %s: discovery failing since %s", svc.key, f.since.UTC().Format(warningTime))
 	if limit := time.Duration(discoveryUnavailableAfter.Load()); d >= limit {
-		return "", fmt.Sprintf("%s, past %s: the pods the API server last gave may no longer be the Service's: %v", failing, limit, f.err)
+		return "", fmt.Sprintf("%s (over %s): the pods the API server last gave may no longer be the Service's: %v", failing, limit, f.err)
 	}
 	return fmt.Sprintf("%s: the pods answered from are those the API server last gave; pods added since are missing: %v", failing, f.err), ""
 }

@@ -108,5 +108,12 @@
 //     (an instant selector finds no sample of it there, as an offset before the history):
 //     HTTP 422, errorType "execution", naming the selector, the time and the span held,
 //     unless Config.AllowPartialWindows (then a warning);
+//   - a read Service whose namespace's informers (StartCache's Cache) have failed to list
+//     or watch its pods or Services at the API server for DiscoveryWarnAfter (a network
+//     partition, the API server down, serve's RBAC revoked): the answer, from the pods
+//     they last gave, with a warning naming the Service, since when and the error (pods
+//     added since are missing); past DiscoveryUnavailableAfter, HTTP 503, errorType
+//     "unavailable". /api/v1/targets carries the words too. A manager's cached client
+//     gives no such word: its informers' failures are not seen;
 //   - a bad expression or parameter: HTTP 400, errorType "bad_data", as Prometheus.
 package serve
