@@ -54,11 +54,17 @@ type discoveryFailure struct {
 type informerHealth struct {
 	mu      sync.Mutex
 	failing map[string]map[string]discoveryFailure // namespace, resource
+	// anyFailing is how many resources of failing fail: while none does, as nearly
+	// always, a query reads it alone.
+	anyFailing atomic.Int32
 }
 
 // failure returns the failure of namespace's discovery: the earliest since of its
 // failing resources and that one's error; ok false when none fails.
 func (h *informerHealth) failure(namespace string) (f discoveryFailure, ok bool) {
+	if h.anyFailing.Load() == 0 {
+		return f, false
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, rf := range h.failing[namespace] {
@@ -81,6 +87,7 @@ func (h *informerHealth) fail(namespace, resource string, err error) {
 	f, ok := h.failing[namespace][resource]
 	if !ok {
 		f.since = time.Now()
+		h.anyFailing.Add(1)
 	}
 	f.err = err
 	h.failing[namespace][resource] = f
@@ -89,7 +96,10 @@ func (h *informerHealth) fail(namespace, resource string, err error) {
 func (h *informerHealth) ok(namespace, resource string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	delete(h.failing[namespace], resource)
+	if _, ok := h.failing[namespace][resource]; ok {
+		delete(h.failing[namespace], resource)
+		h.anyFailing.Add(-1)
+	}
 }
 
 // wrap is a rest.Config's WrapTransport: rt, noting the outcome of each request for the
@@ -168,21 +178,22 @@ func namespacedResource(path string) (ns, resource string, ok bool) {
 }
 
 // discoveryStale returns how long svc's discovery has been failing and the failure, when
-// its reader is StartCache's Cache and it fails; ok false otherwise.
-func (svc *service) discoveryStale(now time.Time) (f discoveryFailure, d time.Duration, ok bool) {
+// its reader is StartCache's Cache and it fails; ok false otherwise (without reading the
+// clock).
+func (svc *service) discoveryStale() (f discoveryFailure, d time.Duration, ok bool) {
 	if svc.health == nil {
 		return f, 0, false
 	}
 	if f, ok = svc.health.failure(svc.cfg.Source.ServiceNamespace); !ok {
 		return f, 0, false
 	}
-	return f, now.Sub(f.since), true
+	return f, time.Since(f.since), true
 }
 
 // discoveryState returns, for a query reading svc, the warning of its discovery failing
 // past discoveryWarnAfter, or, past discoveryUnavailableAfter, why it is unavailable.
-func (svc *service) discoveryState(now time.Time) (warning, down string) {
-	f, d, ok := svc.discoveryStale(now)
+func (svc *service) discoveryState() (warning, down string) {
+	f, d, ok := svc.discoveryStale()
 	if !ok || d < time.Duration(discoveryWarnAfter.Load()) {
 		return "", ""
 	}
@@ -214,9 +225,8 @@ func newDiscoveryCollector(services []*service) *discoveryCollector {
 func (c *discoveryCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *discoveryCollector) Collect(ch chan<- prometheus.Metric) {
-	now := time.Now()
 	for _, svc := range c.services {
-		_, d, _ := svc.discoveryStale(now)
+		_, d, _ := svc.discoveryStale()
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, d.Seconds(), svc.key)
 	}
 }

@@ -201,7 +201,6 @@ func (s *Server) availability(_ context.Context, sels [][]*labels.Matcher, read,
 // read that scrape's appends.
 func (s *Server) availabilityOf(sels [][]*labels.Matcher, read, may []*service, states map[*service]*scrapeState) (warnings []string, err error) {
 	var down []string
-	now := time.Now()
 	for _, svc := range read {
 		st := svc.state.Load()
 		if of, ok := states[svc]; ok {
@@ -213,7 +212,7 @@ func (s *Server) availabilityOf(sels [][]*labels.Matcher, read, may []*service, 
 		}
 		// Its informers cut off from the API server: the pods scraped are those they
 		// last gave, pods added since are missing (warned, then 503).
-		if w, d := svc.discoveryState(now); d != "" {
+		if w, d := svc.discoveryState(); d != "" {
 			down = append(down, d)
 			continue
 		} else if w != "" {

@@ -47,7 +47,6 @@ func (s *Server) handleTargets(w http.ResponseWriter, r *http.Request) {
 	pool := r.FormValue("scrapePool")
 	out := targetDiscovery{ActiveTargets: []*target{}, DroppedTargets: []*target{}}
 	var warnings []string // of the Services whose discovery is failing (discoveryState)
-	now := time.Now()
 	if showDropped {
 		// Every pool's count, whatever scrapePool: Prometheus filters only the lists.
 		out.DroppedTargetCounts = make(map[string]int, len(s.services))
@@ -59,7 +58,7 @@ func (s *Server) handleTargets(w http.ResponseWriter, r *http.Request) {
 		if !showActive || (pool != "" && pool != svc.key) {
 			continue
 		}
-		if w, d := svc.discoveryState(now); w != "" || d != "" {
+		if w, d := svc.discoveryState(); w != "" || d != "" {
 			warnings = append(warnings, w+d)
 		}
 		st := svc.state.Load()
