@@ -3,6 +3,7 @@ package serve_test
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/podscrape/podscrape/internal/localcluster"
+	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 )
 
@@ -27,25 +29,7 @@ import (
 func TestDiscoveryCutOffFromTheAPIServerIsWarned(t *testing.T) {
 	serve.SetDiscoveryBounds(t, 500*time.Millisecond, time.Hour)
 	svc := newService(t, "partition", 1, "load 1\n")
-	api, err := url.Parse(env.Config.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := localcluster.StartCuttingProxy("127.0.0.1", api.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	viaProxy := rest.CopyConfig(env.Config)
-	viaProxy.Host = "https://" + proxy.Addr()
-	services := []serve.ServiceConfig{serviceConfig(svc)}
-	c, err := serve.StartCache(t.Context(), viaProxy, services)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop()
-	_, base := runServerWith(t, t.Context(), c, serve.Config{Services: services, MaxAge: time.Nanosecond, Interval: time.Hour})
-	waitFor(t, base, "sum(load)", "1", false)
+	proxy, base := serveThroughProxy(t, svc)
 
 	proxy.Cut()
 	if _, err := svc.AddPod(t.Context(), "partition-new"); err != nil {
@@ -74,6 +58,63 @@ func TestDiscoveryCutOffFromTheAPIServerIsWarned(t *testing.T) {
 	if got := metricValue(t, base, `podscrape_serve_discovery_failing_seconds{service="`+svc.Namespace+"/"+svc.Name+`"}`); got != 0 {
 		t.Errorf("podscrape_serve_discovery_failing_seconds once restored: %v, want 0", got)
 	}
+}
+
+// TestDiscoveryOverASilentPathIsWarned: the path to the API server drops everything
+// (no reset, no refusal: the connections open and new ones go silent), the most common
+// partition. The informers' watch, idle, is found dead by client-go's HTTP/2 health
+// check (here shortened to a second of idleness and a second for the ping), and from
+// then the answers are warned, as when the path is cut; once it forwards again, the
+// pod added meanwhile is scraped and the warning goes.
+func TestDiscoveryOverASilentPathIsWarned(t *testing.T) {
+	t.Setenv("HTTP2_READ_IDLE_TIMEOUT_SECONDS", "1")
+	t.Setenv("HTTP2_PING_TIMEOUT_SECONDS", "1")
+	serve.SetDiscoveryBounds(t, 500*time.Millisecond, time.Hour)
+	svc := newService(t, "partitionsilent", 1, "load 1\n")
+	proxy, base := serveThroughProxy(t, svc)
+
+	proxy.Silence()
+	if _, err := svc.AddPod(t.Context(), "partitionsilent-new"); err != nil {
+		t.Fatal(err)
+	}
+	r := waitFor(t, base, "sum(load)", "1", true)
+	if w := strings.Join(r.Warnings, "\n"); !strings.Contains(w, "service "+svc.Namespace+"/"+svc.Name+": discovery failing since ") {
+		t.Errorf("warnings %q: want one naming the Service's discovery failing", r.Warnings)
+	}
+	if err := proxy.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, base, "sum(load)", "2", false)
+}
+
+// serveThroughProxy runs a Server of svc (MaxAge 1ns: each query scrapes) reading
+// StartCache's informers, which reach the API server through a CuttingProxy, until the
+// test ends; it returns the proxy and the Server's URL once it answers svc's one pod.
+func serveThroughProxy(t *testing.T, svc *podscrapetest.Service) (*localcluster.CuttingProxy, string) {
+	t.Helper()
+	api, err := url.Parse(env.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := localcluster.StartCuttingProxy("127.0.0.1", api.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	viaProxy := rest.CopyConfig(env.Config)
+	viaProxy.Host = "https://" + proxy.Addr()
+	// A transport of its own, not client-go's cached one of the same TLS settings: made
+	// now, it reads the test's HTTP/2 health check settings.
+	viaProxy.Dial = (&net.Dialer{}).DialContext
+	services := []serve.ServiceConfig{serviceConfig(svc)}
+	c, err := serve.StartCache(t.Context(), viaProxy, services)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	_, base := runServerWith(t, t.Context(), c, serve.Config{Services: services, MaxAge: time.Nanosecond, Interval: time.Hour})
+	waitFor(t, base, "sum(load)", "1", false)
+	return proxy, base
 }
 
 // waitFor asks expr until it answers 200 with the one value want and, when warned,
@@ -131,25 +172,7 @@ func metricValue(t *testing.T, base, series string) float64 {
 func TestDiscoveryFailingLongIsUnavailable(t *testing.T) {
 	serve.SetDiscoveryBounds(t, 0, 300*time.Millisecond)
 	svc := newService(t, "partitionlong", 1, "load 1\n")
-	api, err := url.Parse(env.Config.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := localcluster.StartCuttingProxy("127.0.0.1", api.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	viaProxy := rest.CopyConfig(env.Config)
-	viaProxy.Host = "https://" + proxy.Addr()
-	services := []serve.ServiceConfig{serviceConfig(svc)}
-	c, err := serve.StartCache(t.Context(), viaProxy, services)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop()
-	_, base := runServerWith(t, t.Context(), c, serve.Config{Services: services, MaxAge: time.Nanosecond, Interval: time.Hour})
-	waitFor(t, base, "sum(load)", "1", false)
+	proxy, base := serveThroughProxy(t, svc)
 
 	proxy.Cut()
 	deadline := time.Now().Add(60 * time.Second)

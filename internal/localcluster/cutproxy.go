@@ -2,25 +2,29 @@ package localcluster
 
 import (
 	"errors"
-	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // CuttingProxy forwards each TCP connection made to its loopback address to target, and
 // can cut the path and restore it: a network partition between a client (serve's
 // informers, a manager's cache) and its server. Cut closes every connection forwarded so
 // far and refuses new ones (the listener is closed: a connection is refused, as from a
-// host whose server is not listening); Restore listens again on the same address.
+// host whose server is not listening). Silence drops the path instead: what comes in on
+// any connection, open or new, is read and dropped, nothing is answered and nothing
+// closed (a path that loses every packet). Restore forwards again: it listens again on
+// the same address, and closes the connections silenced.
 type CuttingProxy struct {
 	target string
 	addr   string // host:port the proxy listens on, the same after a Restore
 
-	mu    sync.Mutex // protects ln, conns, done
-	ln    net.Listener
-	conns map[net.Conn]struct{}
-	done  chan struct{} // closed when the current listener's accept loop has returned
-	wg    sync.WaitGroup
+	mu     sync.Mutex // protects ln, conns, done, silent
+	ln     net.Listener
+	conns  map[net.Conn]*atomic.Bool // each connection, and whether it is silenced
+	done   chan struct{}             // closed when the current listener's accept loop has returned
+	silent bool
+	wg     sync.WaitGroup
 }
 
 // StartCuttingProxy starts a CuttingProxy listening on ip (loopback) and forwarding to
@@ -30,7 +34,7 @@ func StartCuttingProxy(ip, target string) (*CuttingProxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &CuttingProxy{target: target, addr: ln.Addr().String(), conns: map[net.Conn]struct{}{}}
+	p := &CuttingProxy{target: target, addr: ln.Addr().String(), conns: map[net.Conn]*atomic.Bool{}}
 	p.listen(ln)
 	return p, nil
 }
@@ -54,35 +58,68 @@ func (p *CuttingProxy) listen(ln net.Listener) {
 }
 
 // forward dials target for c, accepted on ln, and copies both ways until either ends or
-// the proxy cuts; a connection accepted just before a Cut is closed.
+// the proxy cuts; a connection accepted just before a Cut is closed, one accepted while
+// silent is held silent.
 func (p *CuttingProxy) forward(ln net.Listener, c net.Conn) {
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		_ = c.Close()
-		return
+	p.mu.Lock()
+	silent := p.silent
+	p.mu.Unlock()
+	var up net.Conn
+	if !silent {
+		var err error
+		if up, err = net.Dial("tcp", p.target); err != nil {
+			_ = c.Close()
+			return
+		}
 	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.ln != ln {
-		p.mu.Unlock()
 		_ = c.Close()
-		_ = up.Close()
+		if up != nil {
+			_ = up.Close()
+		}
 		return
 	}
-	p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-	p.wg.Add(2)
-	p.mu.Unlock()
-	pipe := func(dst, src net.Conn) {
-		defer p.wg.Done()
-		_, _ = io.Copy(dst, src)
-		_ = dst.Close()
-		_ = src.Close()
-		p.mu.Lock()
-		delete(p.conns, src)
-		delete(p.conns, dst)
-		p.mu.Unlock()
+	s := new(atomic.Bool)
+	s.Store(silent)
+	p.conns[c] = s
+	if up == nil {
+		p.wg.Add(1)
+		go p.pipe(nil, c, s)
+		return
 	}
-	go pipe(up, c)
-	go pipe(c, up)
+	p.conns[up] = s
+	p.wg.Add(2)
+	go p.pipe(up, c, s)
+	go p.pipe(c, up, s)
+}
+
+// pipe copies src to dst (nil: nowhere) until src ends, dropping what it reads while
+// silent; an end is passed on (both closed) only while not silent.
+func (p *CuttingProxy) pipe(dst, src net.Conn, silent *atomic.Bool) {
+	defer p.wg.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && dst != nil && !silent.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				err = werr
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	if !silent.Load() {
+		_ = src.Close()
+		if dst != nil {
+			_ = dst.Close()
+		}
+	}
+	p.mu.Lock()
+	delete(p.conns, src)
+	p.mu.Unlock()
 }
 
 // Cut closes the listener (new connections are refused) and every connection forwarded
@@ -104,10 +141,30 @@ func (p *CuttingProxy) Cut() {
 	p.wg.Wait()
 }
 
-// Restore listens again on the proxy's address. Restoring a proxy not cut does nothing.
+// Silence drops everything from now on: the connections open go silent, new ones are
+// accepted and held silent.
+func (p *CuttingProxy) Silence() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.silent = true
+	for _, s := range p.conns {
+		s.Store(true)
+	}
+}
+
+// Restore forwards new connections again: it listens again on the proxy's address when
+// cut, and closes the connections silenced (a client's next connection is forwarded).
 func (p *CuttingProxy) Restore() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.silent {
+		p.silent = false
+		for c, s := range p.conns {
+			if s.Load() {
+				_ = c.Close()
+			}
+		}
+	}
 	if p.ln != nil {
 		return nil
 	}
