@@ -50,6 +50,15 @@ func TestDiscoveryCutOffFromTheAPIServerIsWarned(t *testing.T) {
 	if got := metricValue(t, base, `podscrape_serve_discovery_failing_seconds{service="`+svc.Namespace+"/"+svc.Name+`"}`); got <= 0 {
 		t.Errorf("podscrape_serve_discovery_failing_seconds while cut: %v, want > 0", got)
 	}
+	// Ready still: serve answers, and says why (docs/serve.md, What serve watches).
+	if resp, err := http.Get(base + "/-/ready"); err != nil {
+		t.Fatal(err)
+	} else {
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("/-/ready while cut: %d, want 200", resp.StatusCode)
+		}
+	}
 
 	if err := proxy.Restore(); err != nil {
 		t.Fatal(err)
