@@ -47,10 +47,11 @@ type discoveryFailure struct {
 }
 
 // informerHealth tracks the requests StartCache's informers make to the API server, by
-// namespace and resource: a namespace's discovery fails from the first request of its
-// informers that failed (a LIST or WATCH refused or erroring, a WATCH whose connection
-// was lost) until one of the failing resources' next succeeds. It reads the informers'
-// own requests: it makes none.
+// namespace and resource (pods, services): a resource fails from the first of its
+// requests that failed (a LIST or WATCH refused, unanswered or answered with an error
+// status, a WATCH whose connection was lost) until its next request is answered 200, and
+// a namespace's discovery fails while one of its resources does, since the earliest. It
+// reads the informers' own requests: it makes none.
 type informerHealth struct {
 	mu      sync.Mutex
 	failing map[string]map[string]discoveryFailure // namespace, resource
