@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -60,7 +61,9 @@ type Cache struct {
 }
 
 // StartCache starts informers of Services and Pods restricted to the namespaces of
-// services, running until ctx ends or Stop, and waits until they synced. It fails with a
+// services, running until ctx ends or Stop, and waits until they synced. The logr logger
+// of ctx (if any) logs a namespace's informers failing to reach the API server, and
+// recovering. It fails with a
 // *AccessError when the identity may not list or watch services or pods there (an
 // informer that may list but not watch would sync once and then go stale silently),
 // and with a *CacheSyncError, the informers stopped, when they did not sync in
@@ -82,7 +85,7 @@ func StartCache(ctx context.Context, restConfig *rest.Config, services []Service
 	if err := checkAccess(ctx, restConfig, names); err != nil {
 		return nil, err
 	}
-	health := &informerHealth{}
+	health := &informerHealth{log: logr.FromContextOrDiscard(ctx)}
 	informersConfig := rest.CopyConfig(restConfig)
 	informersConfig.Wrap(health.wrap)
 	informers, err := cache.New(informersConfig, cache.Options{

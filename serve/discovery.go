@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -58,6 +59,8 @@ type informerHealth struct {
 	// anyFailing is how many resources of failing fail: while none does, as nearly
 	// always, a query reads it alone.
 	anyFailing atomic.Int32
+	// log logs each resource's failing and recovering (StartCache's context's logger).
+	log logr.Logger
 }
 
 // failure returns the failure of namespace's discovery: the earliest since of its
@@ -89,6 +92,8 @@ func (h *informerHealth) fail(namespace, resource string, err error) {
 	if !ok {
 		f.since = time.Now()
 		h.anyFailing.Add(1)
+		h.log.Info("discovery failing: the informers cannot reach the API server, queries are answered from the pods they last gave",
+			"namespace", namespace, "resource", resource, "error", err.Error())
 	}
 	f.err = err
 	h.failing[namespace][resource] = f
@@ -97,9 +102,11 @@ func (h *informerHealth) fail(namespace, resource string, err error) {
 func (h *informerHealth) ok(namespace, resource string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if _, ok := h.failing[namespace][resource]; ok {
+	if f, ok := h.failing[namespace][resource]; ok {
 		delete(h.failing[namespace], resource)
 		h.anyFailing.Add(-1)
+		h.log.Info("discovery recovered: the informers reach the API server again",
+			"namespace", namespace, "resource", resource, "failedFor", time.Since(f.since).Round(time.Millisecond).String())
 	}
 }
 

@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 
 	"github.com/podscrape/podscrape/internal/localcluster"
@@ -29,7 +31,8 @@ import (
 func TestDiscoveryCutOffFromTheAPIServerIsWarned(t *testing.T) {
 	serve.SetDiscoveryBounds(t, 500*time.Millisecond, time.Hour)
 	svc := newService(t, "partition", 1, "load 1\n")
-	proxy, base := serveThroughProxy(t, svc)
+	var logged lockedLog
+	proxy, base := serveThroughProxy(t, logr.NewContext(t.Context(), logged.logger(0)), svc)
 
 	proxy.Cut()
 	if _, err := svc.AddPod(t.Context(), "partition-new"); err != nil {
@@ -64,6 +67,9 @@ func TestDiscoveryCutOffFromTheAPIServerIsWarned(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, base, "sum(load)", "2", false)
+	if l := logged.String(); !strings.Contains(l, "discovery failing") || !strings.Contains(l, "discovery recovered") || !strings.Contains(l, svc.Namespace) {
+		t.Errorf("log:\n%s\nwant the namespace %s's discovery failing, then recovered", l, svc.Namespace)
+	}
 	if got := metricValue(t, base, `podscrape_serve_discovery_failing_seconds{service="`+svc.Namespace+"/"+svc.Name+`"}`); got != 0 {
 		t.Errorf("podscrape_serve_discovery_failing_seconds once restored: %v, want 0", got)
 	}
@@ -80,7 +86,7 @@ func TestDiscoveryOverASilentPathIsWarned(t *testing.T) {
 	t.Setenv("HTTP2_PING_TIMEOUT_SECONDS", "1")
 	serve.SetDiscoveryBounds(t, 500*time.Millisecond, time.Hour)
 	svc := newService(t, "partitionsilent", 1, "load 1\n")
-	proxy, base := serveThroughProxy(t, svc)
+	proxy, base := serveThroughProxy(t, t.Context(), svc)
 
 	proxy.Silence()
 	if _, err := svc.AddPod(t.Context(), "partitionsilent-new"); err != nil {
@@ -97,9 +103,9 @@ func TestDiscoveryOverASilentPathIsWarned(t *testing.T) {
 }
 
 // serveThroughProxy runs a Server of svc (MaxAge 1ns: each query scrapes) reading
-// StartCache's informers, which reach the API server through a CuttingProxy, until the
+// StartCache's informers (started with ctx, its logger), which reach the API server through a CuttingProxy, until the
 // test ends; it returns the proxy and the Server's URL once it answers svc's one pod.
-func serveThroughProxy(t *testing.T, svc *podscrapetest.Service) (*localcluster.CuttingProxy, string) {
+func serveThroughProxy(t *testing.T, ctx context.Context, svc *podscrapetest.Service) (*localcluster.CuttingProxy, string) {
 	t.Helper()
 	api, err := url.Parse(env.Config.Host)
 	if err != nil {
@@ -116,7 +122,7 @@ func serveThroughProxy(t *testing.T, svc *podscrapetest.Service) (*localcluster.
 	// now, it reads the test's HTTP/2 health check settings.
 	viaProxy.Dial = (&net.Dialer{}).DialContext
 	services := []serve.ServiceConfig{serviceConfig(svc)}
-	c, err := serve.StartCache(t.Context(), viaProxy, services)
+	c, err := serve.StartCache(ctx, viaProxy, services)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +187,8 @@ func metricValue(t *testing.T, base, series string) float64 {
 func TestDiscoveryFailingLongIsUnavailable(t *testing.T) {
 	serve.SetDiscoveryBounds(t, 0, 300*time.Millisecond)
 	svc := newService(t, "partitionlong", 1, "load 1\n")
-	proxy, base := serveThroughProxy(t, svc)
+	var logged lockedLog
+	proxy, base := serveThroughProxy(t, logr.NewContext(t.Context(), logged.logger(0)), svc)
 
 	proxy.Cut()
 	deadline := time.Now().Add(60 * time.Second)
