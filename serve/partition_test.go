@@ -215,3 +215,38 @@ func TestDiscoveryFailingLongIsUnavailable(t *testing.T) {
 	}
 	waitFor(t, base, "sum(load)", "1", false)
 }
+
+// TestBriefDiscoveryFailureIsNotWarned: a failure shorter than DiscoveryWarnAfter (a
+// watch reconnecting through an API server's rolling restart) shows in
+// podscrape_serve_discovery_failing_seconds but not in the answers, and the gauge is 0
+// again once the informers reach the API server.
+func TestBriefDiscoveryFailureIsNotWarned(t *testing.T) {
+	svc := newService(t, "partitionbrief", 1, "load 1\n")
+	proxy, base := serveThroughProxy(t, t.Context(), svc)
+	series := `podscrape_serve_discovery_failing_seconds{service="` + svc.Namespace + "/" + svc.Name + `"}`
+	if got := metricValue(t, base, series); got != 0 {
+		t.Fatalf("%s before the cut: %v, want 0", series, got)
+	}
+
+	proxy.Cut()
+	deadline := time.Now().Add(30 * time.Second)
+	for metricValue(t, base, series) <= 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still 0 30s after the cut", series)
+		}
+		time.Sleep(20 * time.Millisecond) // polling until the informers' failure is seen
+	}
+	if code, r := query(t, base, "sum(load)"); code != http.StatusOK || len(r.Warnings) != 0 {
+		t.Errorf("sum(load) cut off for less than %s: %d, warnings %q: want 200 and none", serve.DiscoveryWarnAfter, code, r.Warnings)
+	}
+	if err := proxy.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(60 * time.Second)
+	for metricValue(t, base, series) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not 0 60s after the restore", series)
+		}
+		time.Sleep(20 * time.Millisecond) // polling until the informers reach the API server again
+	}
+}
