@@ -52,7 +52,10 @@ type Server struct {
 // New builds a Server of cfg whose sources discover pods through c (a client.Client
 // satisfies client.Reader; StartCache's Cache, as the CLI passes, or a manager's cached
 // client serves discovery from informers, with no API request per scrape; a cached
-// reader needs each source's SecretReader set to a direct one for token Secrets). It
+// reader needs each source's SecretReader set to a direct one for token Secrets). Over
+// StartCache's Cache, a Service whose namespace's informers cannot reach the API server
+// is warned of past DiscoveryWarnAfter and 503 past DiscoveryUnavailableAfter; a
+// manager's cached client says nothing of its informers, so nor can serve. It
 // scrapes nothing until Run. The logr logger of ctx (if any) logs the
 // scrapes queries start under MaxAge, as Run's context's logs the interval's.
 func New(ctx context.Context, c client.Reader, cfg Config) (*Server, error) {

@@ -40,6 +40,8 @@ type targetDiscovery struct {
 // dropped targets (pods that are not Ready are not discovered). The state and scrapePool parameters filter as
 // Prometheus' do: a list the state leaves out is [], and droppedTargetCounts is null
 // unless the state shows dropped targets (only then does Prometheus count them).
+// Its warnings name each Service of the pool asked whose discovery has been failing
+// past DiscoveryWarnAfter (its targets are the pods the informers last gave).
 func (s *Server) handleTargets(w http.ResponseWriter, r *http.Request) {
 	state := strings.ToLower(r.FormValue("state"))
 	showActive := state == "" || state == "any" || state == "active"
