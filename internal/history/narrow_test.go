@@ -89,3 +89,77 @@ func TestNarrowRates(t *testing.T) {
 		t.Errorf("NarrowRates of the second window only = %s, want %s", got, want)
 	}
 }
+
+// ReadsAfter is the window's start, Reach back (its range and offsets), and for an
+// anchored or smoothed selector a lookback delta further: the sample before the window
+// its start is read from. Without that lookback, an anchored rate after an outage was
+// narrowed to the span after it and divided the increase since its anchor, before the
+// outage, by that shorter span: several times the load.
+func TestReadsAfter(t *testing.T) {
+	at := t0.Add(time.Hour)
+	const lookback = 2 * time.Minute
+	for _, tc := range []struct {
+		expr string
+		want time.Duration // back from at
+	}{
+		{`rate(x[10m])`, 10 * time.Minute},
+		{`rate(x[10m] offset 1m)`, 11 * time.Minute},
+		{`rate(x[10m] anchored)`, 12 * time.Minute},
+		{`rate(x[10m] smoothed)`, 12 * time.Minute},
+		{`rate(x[10m] anchored offset 1m)`, 13 * time.Minute},
+	} {
+		e, err := Parse(tc.expr)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.expr, err)
+		}
+		ws := Windows(e)
+		if len(ws) != 1 {
+			t.Fatalf("%s: %d windows, want 1", tc.expr, len(ws))
+		}
+		if got := ws[0].ReadsAfter(at, lookback); !got.Equal(at.Add(-tc.want)) {
+			t.Errorf("%s: ReadsAfter = %s before at, want %s", tc.expr, at.Sub(got), tc.want)
+		}
+	}
+}
+
+// FirstSample reads a series' two values across the chunks its samples are stored in
+// (120 a chunk: a boundary every half hour at 15 s scrapes), at their bounds to the
+// millisecond: a value a millisecond after from, a closed chunk ending there, a chunk or
+// the open one starting at to; and a series whose first value is older than another
+// series' but whose second is in its next chunk, after that series' first. Left out,
+// the span began at a later sample, and a pod's first value fell out of a narrowed
+// window: with two values in it, its rate left the answer.
+func TestFirstSampleAcrossChunks(t *testing.T) {
+	h := newHistory(t, Options{Retention: 24 * time.Hour})
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	// Pod a: a value each second, half a second before the scrape (a timestamp of its own);
+	// pod b: one each second at the scrape, in chunks of [0s, 119s], [120s, 239s],
+	// [240s, 359s] and the open one from 360s.
+	for s := range 400 {
+		now := at(s * 1000)
+		a := scrape("a", now, "x", float64(s))
+		a.Samples[0].T = now.UnixMilli() - 500
+		mustAppend(t, h, now, a, scrape("b", now, "x", float64(s)))
+	}
+	x := labels.MustNewMatcher(labels.MatchEqual, "__name__", "x")
+	ofB := []*labels.Matcher{x, labels.MustNewMatcher(labels.MatchEqual, "pod", "b")}
+	both := []*labels.Matcher{x}
+	for _, tc := range []struct {
+		name     string
+		ms       []*labels.Matcher
+		from, to time.Time
+		want     time.Time
+	}{
+		{"a value a millisecond after from", ofB, at(30_000 - 1), at(60_000), at(30_000)},
+		{"a closed chunk ending a millisecond after from", ofB, at(119_000 - 1), at(200_000), at(119_000)},
+		{"a closed chunk starting at to", ofB, at(118_000), at(120_000), at(119_000)},
+		{"the open chunk starting at to", ofB, at(358_000), at(360_000), at(359_000)},
+		{"the second value in the next closed chunk, after another series' first", both, at(118_600), at(200_000), at(119_000)},
+		{"the second value in the open chunk, after another series' first", both, at(358_600), at(380_000), at(359_000)},
+	} {
+		got, ok := h.FirstSample(tc.ms, tc.from, tc.to)
+		if !ok || !got.Equal(tc.want) {
+			t.Errorf("%s: FirstSample = %s, %v; want %s", tc.name, got.Sub(t0), ok, tc.want.Sub(t0))
+		}
+	}
+}
