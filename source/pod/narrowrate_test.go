@@ -149,3 +149,97 @@ func TestRateBesideASeriesOfOneSample(t *testing.T) {
 		}
 	}
 }
+
+// A rate whose window the history holds is Prometheus' over the whole window, also for a
+// series begun within it (a model newly served): from its first value, 0, the engine
+// extrapolates to the window's start no further than the counter's zero, and reads the
+// increase over the whole range. Narrowed as if the window reached before the history,
+// it read the slope over the series' own span: a third more than Prometheus, for the
+// same scrapes. So in a ratio with a rate whose window does reach before the history,
+// which alone is narrowed.
+func TestRateOfASeriesBegunWithinAHeldWindow(t *testing.T) {
+	const perScrape, step = 30.0, 15 * time.Second // 2 requests a second
+	body := func(i int) string {
+		b := fmt.Sprintf("# TYPE reqs_total counter\nreqs_total{model=\"a\"} %g\n", 1000+perScrape*float64(i))
+		if i >= 21 {
+			b += fmt.Sprintf("reqs_total{model=\"b\"} %g\n", perScrape*float64(i-21))
+		}
+		return b
+	}
+	p, cfg := startBodyPod(t, body(0))
+	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	cfg.Clock = clk
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	for name, q := range map[string]string{
+		"rate":  `rate(reqs_total{model="b"}[1m])`,
+		"ratio": `sum(rate(reqs_total{model="b"}[1m])) / sum(rate(reqs_total{model="a"}[10m]))`,
+	} {
+		s.QueryList().MustRegister(source.QueryTemplate{Name: name, Type: source.QueryTypePromQL, Template: q})
+	}
+	var rs map[string]*source.MetricResult
+	for i := range 25 { // 6 minutes held; model b's values 0, 30, 60, 90 over its last 45 s
+		p.set(body(i), false)
+		rs = mustRefresh(t, s)
+		if i < 24 {
+			clk.Step(step)
+		}
+	}
+	// Prometheus: the increase, 90, over the 45 s sampled, not extrapolated before the
+	// first value (0), nor after the last (at the instant): 90 over the range, 60 s. Model
+	// a's rate over 10 minutes, 6 held, is its slope over the span held.
+	for name, want := range map[string]float64{"rate": 3 * perScrape / 60, "ratio": (3 * perScrape / 60) / (perScrape / step.Seconds())} {
+		r := rs[name]
+		if r.Error != nil || len(r.Values) != 1 || (len(r.Warnings) == 0) != (name == "rate") {
+			t.Fatalf("%s: Error %v, values %v, warnings %q; want one value, no Error, model a's partial window's warning only", name, r.Error, r.Values, r.Warnings)
+		}
+		if got := r.Values[0].Value; math.Abs(got-want) > 1e-9 {
+			t.Errorf("%s = %g, want %g: model b's rate Prometheus' over the whole window held", name, got, want)
+		}
+	}
+}
+
+// An offset window narrowed to the span held reads the series holding two values in that
+// window, which ends the offset before the query's time: a series with one value in it
+// (a pod's, its scrapes failing since) and its second after the window's end does not set
+// the span. Counted, the span began at its one value, and the other pod's rate, divided
+// by twice its span, extrapolated over half a scrape only, read five eighths of its load.
+func TestOffsetRateNarrowedToItsOwnWindow(t *testing.T) {
+	const perScrape, step = 30.0, 15 * time.Second // 2 requests a second
+	body := func(i int) string {
+		b := "# TYPE reqs_total counter\n"
+		if i == 0 || i >= 5 { // pod a at 0 s, then from 75 s on
+			b += fmt.Sprintf("reqs_total{path=\"a\"} %g\n", 5+perScrape*float64(i))
+		}
+		if i >= 2 { // pod b from 30 s on
+			b += fmt.Sprintf("reqs_total{path=\"b\"} %g\n", 1000+perScrape*float64(i-2))
+		}
+		return b
+	}
+	p, cfg := startBodyPod(t, body(0))
+	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	cfg.Clock = clk
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "rate", Type: source.QueryTypePromQL, Template: `rate(reqs_total[5m] offset 1m)`})
+	var r *source.MetricResult
+	for i := range 9 { // evaluated at 120 s: the window ends at 60 s
+		p.set(body(i), false)
+		r = mustRefresh(t, s)["rate"]
+		if i < 8 {
+			clk.Step(step)
+		}
+	}
+	if r.Error != nil || len(r.Values) != 1 || r.Values[0].Labels["path"] != "b" {
+		t.Fatalf("Error %v, values %v; want pod b's rate and no Error", r.Error, r.Values)
+	}
+	if got, want := r.Values[0].Value, perScrape/step.Seconds(); math.Abs(got-want) > 1e-9 {
+		t.Errorf("rate = %g, want pod b's over the span held in the window, %g", got, want)
+	}
+}
