@@ -28,7 +28,10 @@ import (
 // such words: nothing says where the pods listen; nor does a pod whose port of the
 // targetPort's name is MetricsPort (refused for another reason), one that declares no
 // port of that name (no endpoint of the Service's port), or one that listens on the
-// Service's port and fails there otherwise (its answer is its own).
+// Service's port and fails there otherwise (its answer is its own). A name is resolved
+// on a sidecar (an init container that restarts always), as Kubernetes resolves it, and
+// not on an init container that runs once; a UDP port of the Service's number is not the
+// one MetricsPort names.
 func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 	ctx := context.Background()
 	ns := fmt.Sprintf("pod-%d", runs.Add(1))
@@ -70,15 +73,22 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 	svcPort, other := refused(), refused()
 
 	// Pod a declares its metrics port on its second container, and svcPort as "same";
-	// pod b declares its own on its only container.
+	// pod b declares its own on its only container. Each declares a port "side" on an
+	// init container: pod a's a sidecar, pod b's one that runs once.
 	sel := map[string]string{"app": "vllm"}
+	always := corev1.ContainerRestartPolicyAlways
+	side := map[string]int32{"a": other + 4, "b": other + 5}
 	for _, name := range []string{"a", "b"} {
 		containers := []corev1.Container{{Name: "vllm", Image: "x", Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: listening[name]}}}}
 		if name == "a" {
 			containers = append([]corev1.Container{{Name: "proxy", Image: "x", Ports: []corev1.ContainerPort{
 				{Name: "http", ContainerPort: 9999}, {Name: "same", ContainerPort: svcPort}}}}, containers...)
 		}
-		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: sel}, Spec: corev1.PodSpec{Containers: containers}}
+		initc := corev1.Container{Name: "init", Image: "x", Ports: []corev1.ContainerPort{{Name: "side", ContainerPort: side[name]}}}
+		if name == "a" {
+			initc.RestartPolicy = &always
+		}
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: sel}, Spec: corev1.PodSpec{Containers: containers, InitContainers: []corev1.Container{initc}}}
 		if err := cp.Client.Create(ctx, p); err != nil {
 			t.Fatal(err)
 		}
@@ -94,11 +104,23 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A UDP port of svcPort's number forwarding elsewhere, before the TCP one forwarding
+	// it as is.
+	{
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "udp-first"}, Spec: corev1.ServiceSpec{Selector: sel, Ports: []corev1.ServicePort{
+			{Name: "dns", Port: svcPort, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(other + 3)},
+			{Name: "http", Port: svcPort, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(svcPort)},
+		}}}
+		if err := cp.Client.Create(ctx, svc); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for name, target := range map[string]intstr.IntOrString{
-		"by-number": intstr.FromInt32(listening["a"]),
-		"by-name":   intstr.FromString("metrics"),
-		"as-is":     intstr.FromInt32(svcPort),
-		"same-name": intstr.FromString("same"), // a's port of that name is svcPort; b has none
+		"by-number":  intstr.FromInt32(listening["a"]),
+		"by-name":    intstr.FromString("metrics"),
+		"as-is":      intstr.FromInt32(svcPort),
+		"same-name":  intstr.FromString("same"), // a's port of that name is svcPort; b has none
+		"by-sidecar": intstr.FromString("side"), // a's on a sidecar; b's on an init container that runs once
 	} {
 		svc := &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
@@ -131,6 +153,10 @@ func TestMetricsPortOfTheServiceSaysWhereItForwards(t *testing.T) {
 		{"a port the Service forwards as is", "as-is", svcPort, map[string]string{"a": "", "b": ""}, ""},
 		{"a targetPort name that is the port, or that the pod lacks", "same-name", svcPort, map[string]string{"a": "", "b": ""}, ""},
 		{"no port of the Service", "by-name", other, map[string]string{"a": "", "b": ""}, ""},
+		{"a targetPort name on a sidecar, not on an init container run once", "by-sidecar", svcPort, map[string]string{
+			"a": fmt.Sprintf("port %d is service %s/by-sidecar's port \"http\", which forwards to the pods' port named \"side\", %d on this pod", svcPort, ns, side["a"]),
+			"b": ""}, ""},
+		{"a UDP port of the Service's number", "udp-first", svcPort, map[string]string{"a": "", "b": ""}, ""},
 		{"the Service's port, answered with an error", "elsewhere", listening["a"], map[string]string{
 			"a": "", // listens there: its 500 is its own
 			"b": fmt.Sprintf("port %d is service %s/elsewhere's port \"http\", which forwards to the pods' port %d", listening["a"], ns, other+2)}, "/fail"},
