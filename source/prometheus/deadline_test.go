@@ -2,12 +2,14 @@ package prometheus
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/common/model"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/podscrape/podscrape/source"
 )
@@ -86,5 +88,53 @@ func TestTimeoutSentIsTheCallersWhenEarlier(t *testing.T) {
 		if d, err := model.ParseDuration(got); err != nil || time.Duration(d) != tc.want {
 			t.Errorf("%s: timeout sent %q, want %s", tc.name, got, tc.want)
 		}
+	}
+}
+
+// The caller that started a request leaving (its deadline passed) does not take the
+// timeout of the request's later attempts with it: a retry for the callers still waiting
+// tells the server the time left of QueryTimeout. Told the first caller's, past, it told
+// none, and serve waited for a hung pod past the time those callers wait: they got an
+// error where serve would have answered from its latest scrape.
+func TestTimeoutSentOnARetryAfterTheFirstCallerLeft(t *testing.T) {
+	left := make(chan struct{}) // closed once the first caller has left
+	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request, _ string, n int) {
+		if n == 1 {
+			select {
+			case <-left:
+			case <-r.Context().Done():
+			}
+			writeJSON(w, http.StatusServiceUnavailable, "unavailable")
+			return
+		}
+		writeJSON(w, http.StatusOK, vectorOf(1, "4"))
+	})
+	clk := clocktesting.NewFakeClock(time.Now())
+	cfg := fastConfig()
+	cfg.Clock = clk
+	cfg.QueryTimeout = 10 * time.Second
+	s := NewPrometheusSource(t.Context(), srv.api(t, ClientConfig{}), cfg)
+	register(t, s, "q")
+	key := flightKey("q", clk.Now())
+
+	first, cancel := context.WithTimeout(t.Context(), 1200*time.Millisecond)
+	defer cancel()
+	gone := refreshAsync(first, s, source.RefreshSpec{})
+	eventually(t, "first caller's request", func() bool { return s.flights.waiting(key) == 1 && len(srv.received()) == 1 })
+	staying := refreshAsync(t.Context(), s, source.RefreshSpec{})
+	eventually(t, "second caller waiting", func() bool { return s.flights.waiting(key) == 2 })
+	if out := <-gone; !errors.Is(out.err, context.DeadlineExceeded) {
+		t.Fatalf("first caller: %v, want its deadline", out.err)
+	}
+	close(left)
+	if out := <-staying; out.err != nil || out.results["q"].FirstValue().Value != 4 {
+		t.Fatalf("second caller: %+v, %v; want 4", out.results["q"], out.err)
+	}
+	got := srv.received()
+	if len(got) != 2 || got[0].timeout != "1s" {
+		t.Fatalf("requests %+v, want two, the first telling the first caller's 1s", got)
+	}
+	if d, err := model.ParseDuration(got[1].timeout); err != nil || time.Duration(d) < 5*time.Second || time.Duration(d) > 9*time.Second {
+		t.Errorf("retry's timeout sent: %q, want what is left of QueryTimeout (10s) after the first caller's 1.2s", got[1].timeout)
 	}
 }
