@@ -2,6 +2,7 @@ package pod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -241,5 +242,40 @@ func TestOffsetRateNarrowedToItsOwnWindow(t *testing.T) {
 	}
 	if got, want := r.Values[0].Value, perScrape/step.Seconds(); math.Abs(got-want) > 1e-9 {
 		t.Errorf("rate = %g, want pod b's over the span held in the window, %g", got, want)
+	}
+}
+
+// A rate beside a window that adds up (increase, sum_over_time) reaching before the
+// history too is evaluated over the span held: the answer's ErrPartialWindow is the
+// increase's, and the rate keeps its value. Left whole, a minute after a start, the rate
+// of "the request rate while requests come in" read a fifth of the load.
+func TestRateBesideAPartialIncrease(t *testing.T) {
+	const perScrape, step = 30.0, 15 * time.Second // 2 requests a second
+	body := func(i int) string {
+		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %g\n", 1000+perScrape*float64(i))
+	}
+	p, cfg := startBodyPod(t, body(0))
+	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	cfg.Clock = clk
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "rate", Type: source.QueryTypePromQL,
+		Template: `sum(rate(reqs_total[5m])) and on() (sum(increase(reqs_total[5m])) > 0)`})
+	var r *source.MetricResult
+	for i := range 5 { // a minute held
+		p.set(body(i), false)
+		r = mustRefresh(t, s)["rate"]
+		if i < 4 {
+			clk.Step(step)
+		}
+	}
+	if !errors.Is(r.Error, ErrPartialWindow) || len(r.Values) != 1 {
+		t.Fatalf("Error %v, values %v; want one value and the increase's ErrPartialWindow", r.Error, r.Values)
+	}
+	if got, want := r.Values[0].Value, perScrape/step.Seconds(); math.Abs(got-want) > 1e-9 {
+		t.Errorf("rate = %g, want the rate over the span held, %g", got, want)
 	}
 }
