@@ -18,6 +18,7 @@ import (
 // whose pod is still terminating, Ready while it drains, said "no ready pod among the 1
 // pod it selects", which an operator reading kubectl's 1/1 Ready cannot square; a
 // rollout's terminating pods and its new ones not Ready yet read as a readiness failure.
+// A pod neither Ready nor with an IP is counted not Ready.
 func TestNoReadyPodsSaysWhatThePodsAre(t *testing.T) {
 	ctx := context.Background()
 	ns := fmt.Sprintf("noready-%d", runs.Add(1))
@@ -26,7 +27,7 @@ func TestNoReadyPodsSaysWhatThePodsAre(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = cp.ReleaseTerminating(context.Background(), ns) })
 	block := localcluster.NewAddressBlock()
-	names := []string{"old-0", "old-1", "new-0"}
+	names := []string{"old-0", "old-1", "new-0", "new-1"}
 	var ips []string
 	for range names {
 		ips = append(ips, block.Next())
@@ -67,4 +68,12 @@ func TestNoReadyPodsSaysWhatThePodsAre(t *testing.T) {
 		}
 	})
 	check("the new pod Ready without an IP", "no ready pod among the 3 pods it selects: 2 terminating, 1 Ready without an IP")
+
+	// Not Ready and without an IP (pending, its sandbox not up yet: a pod starting, the
+	// commonest): not Ready, not "Ready without an IP".
+	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "new-1", Labels: sel, IP: ips[3], Ready: false}); err != nil {
+		t.Fatal(err)
+	}
+	updatePod(t, ns, "new-1", true, func(p *corev1.Pod) { p.Status.PodIP, p.Status.PodIPs = "", nil })
+	check("a second new pod pending, without an IP", "no ready pod among the 4 pods it selects: 2 terminating, 1 not Ready, 1 Ready without an IP")
 }
