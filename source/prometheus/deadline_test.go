@@ -56,6 +56,26 @@ func TestTimeoutSentInWholeSeconds(t *testing.T) {
 	}
 }
 
+// Under a second left, the server is told it in whole milliseconds ("800ms", which
+// Prometheus and serve parse, where "1.5s" they refuse): told none, it used its own
+// default, and serve waited for a hung pod past the caller's deadline (a caller's
+// deadline under a second, or a retry late in QueryTimeout): no answer at all.
+func TestTimeoutSentUnderASecond(t *testing.T) {
+	srv := okServer(t)
+	cfg := fastConfig()
+	cfg.QueryTimeout = 10 * time.Second
+	s := NewPrometheusSource(t.Context(), srv.api(t, ClientConfig{}), cfg)
+	ctx, cancel := context.WithTimeout(t.Context(), 900*time.Millisecond)
+	defer cancel()
+	if r := queryOnce(t, ctx, s); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	got := srv.received()[0].timeout
+	if d, err := model.ParseDuration(got); err != nil || time.Duration(d) <= 0 || time.Duration(d) > 900*time.Millisecond || time.Duration(d)%time.Millisecond != 0 {
+		t.Fatalf("timeout sent: %q, want what is left of the caller's 900ms, in whole milliseconds", got)
+	}
+}
+
 // The server is told the time left of the caller's deadline when it is earlier than
 // QueryTimeout's, so that it answers what it can within the caller's time (serve: from
 // its latest scrape, not waiting for a hung pod past it); else QueryTimeout's. Told

@@ -142,12 +142,20 @@ func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time,
 		// answers what it can within it (serve: from the latest scrape, not waiting for
 		// a hung pod past it): the time left of QueryTimeout, or of the caller's
 		// deadline while that is earlier. Whole seconds, as client_golang writes the
-		// Duration and Prometheus parses only "1m30s" or "90" forms (not "1.5s").
+		// Duration and Prometheus parses only "1m30s" or "90" forms (not "1.5s"); under a
+		// second, whole milliseconds ("800ms"): told none, the server would use its own
+		// default, and serve wait for a hung pod past the caller.
 		bound := deadline
 		if now := time.Now(); caller.After(now) && caller.Before(bound) {
 			bound = caller
 		}
-		if left := time.Until(bound).Truncate(time.Second); left >= time.Second {
+		left := time.Until(bound)
+		if left >= time.Second {
+			left = left.Truncate(time.Second)
+		} else {
+			left = left.Truncate(time.Millisecond)
+		}
+		if left > 0 {
 			opts = append(opts, v1.WithTimeout(left))
 		}
 		// Prometheus rounds the time to the nearest millisecond; the pod source's history
