@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -200,5 +201,83 @@ func TestRateBesideAServiceOfOneScrape(t *testing.T) {
 	}
 	if got, err := strconv.ParseFloat(fmt.Sprint(v[0].Value[1]), 64); err != nil || math.Abs(got-2) > 0.1 {
 		t.Errorf("rate of the old Service: %v, want 2", v[0].Value[1])
+	}
+}
+
+// TestRangeQueryRateIsNotNarrowed: a range query whose steps' rates reach before the
+// history (a dashboard's panel a minute after serve started) is answered its matrix, one
+// point per step, each step's rate over its whole window as Prometheus computes it, with
+// the partial window's warning (docs/serve.md: a range query's steps are not moved).
+// Narrowed as an instant query's rate is, it was evaluated once, at its start, and
+// answered a vector.
+func TestRangeQueryRateIsNotNarrowed(t *testing.T) {
+	svc := newService(t, "vllm", 1, "")
+	p := svc.Pods()[0]
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)},
+		MaxAge: time.Nanosecond, Interval: time.Hour})
+	began := time.Now().Add(-time.Minute).Truncate(time.Second)
+	for i := range 4 { // 2 requests a second, scraped every 15 s
+		at := began.Add(time.Duration(i) * 15 * time.Second)
+		p.SetBody(fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %d\n", 1000+30*i))
+		if err := serve.ScrapeAt(t.Context(), srv, 0, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, r := call(t, http.MethodGet, base, "/api/v1/query_range", url.Values{"query": {"rate(reqs_total[5m])"},
+		"start": {formatTime(began.Add(30 * time.Second))}, "end": {formatTime(began.Add(45 * time.Second))}, "step": {"15"}})
+	var d struct {
+		ResultType string `json:"resultType"`
+		Result     []struct {
+			Values [][2]any `json:"values"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(r.Data, &d); err != nil {
+		t.Fatalf("data %s: %v", r.Data, err)
+	}
+	if code != http.StatusOK || d.ResultType != "matrix" || len(d.Result) != 1 || len(d.Result[0].Values) != 2 || len(r.Warnings) == 0 {
+		t.Fatalf("range query of a rate reaching before the history: got %d %q %s warnings %q, want 200, a matrix of one series of 2 steps, the window's warning", code, r.Error, r.Data, r.Warnings)
+	}
+	// Over the whole 5m window: the increase of the span held (30 s, then 45 s) and half
+	// a spacing extrapolated before it, divided by 300 s.
+	for i, want := range []float64{2 * 37.5 / 300, 2 * 52.5 / 300} {
+		if got, err := strconv.ParseFloat(fmt.Sprint(d.Result[0].Values[i][1]), 64); err != nil || math.Abs(got-want) > 0.01 {
+			t.Errorf("step %d: %v, want %.3f, Prometheus' rate over the whole window", i, d.Result[0].Values[i][1], want)
+		}
+	}
+}
+
+// TestRateOverTheSpanHeldOfTwoYoungServices: a rate whose selector reads two Services
+// both younger than its window, one scraped for two minutes and one for one, is each
+// one's rate over the span held: the window starts at the latest of their first samples
+// (less a spacing). Narrowed to the earliest, the one-minute Service's rate divided its
+// minute's increase by more than two minutes: half its load.
+func TestRateOverTheSpanHeldOfTwoYoungServices(t *testing.T) {
+	a, b := newService(t, "twominutes", 1, ""), newService(t, "oneminute", 1, "")
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(a), serviceConfig(b)},
+		MaxAge: time.Nanosecond, Interval: time.Hour})
+	now := time.Now()
+	began := now.Add(-2 * time.Minute)
+	body := func(at time.Time) string { // 2 requests a second
+		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %.3f\n", 1000+2*at.Sub(began).Seconds())
+	}
+	for i, from := range []time.Time{began, now.Add(-time.Minute)} {
+		p := []*podscrapetest.Service{a, b}[i].Pods()[0]
+		for at := from; at.Before(now.Add(-time.Second)); at = at.Add(15 * time.Second) {
+			p.SetBody(body(at))
+			if err := serve.ScrapeAt(t.Context(), srv, i, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.SetBody(body(time.Now()))
+	}
+	code, r := query(t, base, "sum by (job) (rate(reqs_total[5m]))")
+	v := vector(t, r)
+	if code != http.StatusOK || len(v) != 2 || len(r.Warnings) != 2 {
+		t.Fatalf("got %d %q %s warnings %q, want 200, a value per Service, each one's warning", code, r.Error, r.Data, r.Warnings)
+	}
+	for _, s := range v {
+		if got, err := strconv.ParseFloat(fmt.Sprint(s.Value[1]), 64); err != nil || math.Abs(got-2) > 0.1 {
+			t.Errorf("rate of service %s: %v, want 2, its rate over the span it holds", s.Metric["job"], s.Value[1])
+		}
 	}
 }
