@@ -107,6 +107,13 @@ func TestDiscoveryOverASilentPathIsWarned(t *testing.T) {
 // test ends; it returns the proxy and the Server's URL once it answers svc's one pod.
 func serveThroughProxy(t *testing.T, ctx context.Context, svc *podscrapetest.Service) (*localcluster.CuttingProxy, string) {
 	t.Helper()
+	return serveThroughProxyAs(t, ctx, svc, "")
+}
+
+// serveThroughProxyAs is serveThroughProxy with the informers acting as user (the test's
+// own credentials impersonating it), or as the test's credentials when user is "".
+func serveThroughProxyAs(t *testing.T, ctx context.Context, svc *podscrapetest.Service, user string) (*localcluster.CuttingProxy, string) {
+	t.Helper()
 	api, err := url.Parse(env.Config.Host)
 	if err != nil {
 		t.Fatal(err)
@@ -121,6 +128,7 @@ func serveThroughProxy(t *testing.T, ctx context.Context, svc *podscrapetest.Ser
 	// A transport of its own, not client-go's cached one of the same TLS settings: made
 	// now, it reads the test's HTTP/2 health check settings.
 	viaProxy.Dial = (&net.Dialer{}).DialContext
+	viaProxy.Impersonate = rest.ImpersonationConfig{UserName: user}
 	services := []serve.ServiceConfig{serviceConfig(svc)}
 	c, err := serve.StartCache(ctx, viaProxy, services)
 	if err != nil {
