@@ -281,3 +281,35 @@ func TestRateOverTheSpanHeldOfTwoYoungServices(t *testing.T) {
 		}
 	}
 }
+
+// TestRateOverTheSpanHeldAtAnAskedTime: an instant rate asked at a time in the past (a
+// dashboard's instant panel, a client's time not read as now) is narrowed to the span
+// held at that time, not at now: narrowed at now, its window, evaluated at the time
+// asked, starts as much earlier before the first sample, and the rate reads low.
+func TestRateOverTheSpanHeldAtAnAskedTime(t *testing.T) {
+	svc := newService(t, "vllm", 1, "")
+	p := svc.Pods()[0]
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)},
+		MaxAge: time.Nanosecond, Interval: time.Hour})
+	now := time.Now()
+	began := now.Add(-90 * time.Second)
+	body := func(at time.Time) string { // 2 requests a second
+		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %.3f\n", 1000+2*at.Sub(began).Seconds())
+	}
+	for at := began; at.Before(now); at = at.Add(15 * time.Second) {
+		p.SetBody(body(at))
+		if err := serve.ScrapeAt(t.Context(), srv, 0, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.SetBody(body(time.Now()))
+	asked := now.Add(-37 * time.Second) // between two scrapes, 53 s after the first
+	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"rate(reqs_total[5m])"}, "time": {formatTime(asked)}})
+	v := vector(t, r)
+	if code != http.StatusOK || len(v) != 1 || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "shorter span") {
+		t.Fatalf("rate 53 s after the first scrape: got %d %q %s warnings %q, want 200, one value, the window's warning", code, r.Error, r.Data, r.Warnings)
+	}
+	if got, err := strconv.ParseFloat(fmt.Sprint(v[0].Value[1]), 64); err != nil || math.Abs(got-2) > 0.1 {
+		t.Errorf("rate 53 s after the first scrape: %v, want 2, the rate over the span held then", v[0].Value[1])
+	}
+}
