@@ -34,6 +34,7 @@ func TestDiscoveryCutOffFromTheAPIServerIsWarned(t *testing.T) {
 	var logged lockedLog
 	proxy, base := serveThroughProxy(t, logr.NewContext(t.Context(), logged.logger(0)), svc)
 
+	cut := time.Now()
 	proxy.Cut()
 	if _, err := svc.AddPod(t.Context(), "partition-new"); err != nil {
 		t.Fatal(err)
@@ -50,8 +51,10 @@ func TestDiscoveryCutOffFromTheAPIServerIsWarned(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(strings.Join(tr.Warnings, "\n"), "discovery") {
 		t.Errorf("/api/v1/targets while cut: %d, warnings %q: want 200 with the discovery warning", code, tr.Warnings)
 	}
-	if got := metricValue(t, base, `podscrape_serve_discovery_failing_seconds{service="`+svc.Namespace+"/"+svc.Name+`"}`); got <= 0 {
-		t.Errorf("podscrape_serve_discovery_failing_seconds while cut: %v, want > 0", got)
+	// Warned: failing for at least the bound (500 ms), and at most since the cut, in
+	// seconds (an alert on it past 30 s fires at 30 s).
+	if got := metricValue(t, base, `podscrape_serve_discovery_failing_seconds{service="`+svc.Namespace+"/"+svc.Name+`"}`); got < 0.5 || got > time.Since(cut).Seconds() {
+		t.Errorf("podscrape_serve_discovery_failing_seconds while cut, warned: %v, want the seconds since the failure, between 0.5 and %.3f", got, time.Since(cut).Seconds())
 	}
 	// Ready still: serve answers, and says why (docs/serve.md, What serve watches).
 	if resp, err := http.Get(base + "/-/ready"); err != nil {
