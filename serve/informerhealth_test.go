@@ -107,8 +107,12 @@ func TestInformerHealthCountsOnlyFailures(t *testing.T) {
 	if f, ok := h.failure("b"); !ok || !f.since.Equal(since.since) || !strings.Contains(f.err.Error(), "watch services") {
 		t.Errorf("b failing since %v (%v), then its pods answered 403: %v %v, want since the first, its error", since.since, since.err, f.since, f.err)
 	}
-	// Services of b listed again, still failing: the latest error.
+	// Services of b listed again, still failing: since the first failure, the latest
+	// error (each retry of a long outage fails anew: it is warned of past 30 s all the same).
 	_ = get("/api/v1/namespaces/b/services").Body.Close()
+	if f, _ := h.failure("b"); !f.since.Equal(since.since) {
+		t.Errorf("services of b failing again: failing since %v, want since the first failure, %v", f.since, since.since)
+	}
 	if f := failing("b"); !strings.Contains(f, "list services: the API server answered 403 Forbidden") {
 		t.Errorf("services of b answered 403 after the connection lost: discovery failing %q, want the 403", f)
 	}
