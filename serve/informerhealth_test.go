@@ -126,6 +126,12 @@ func TestInformerHealthCountsOnlyFailures(t *testing.T) {
 	if f := failing("b"); f != "" {
 		t.Errorf("b answered 200 again: discovery failing (%s), want current", f)
 	}
+	// A second failure is one again.
+	status = http.StatusForbidden
+	_ = get("/api/v1/namespaces/b/pods").Body.Close()
+	if f := failing("b"); !strings.Contains(f, "list pods: the API server answered 403 Forbidden") {
+		t.Errorf("b failing a second time: discovery failing %q, want the 403", f)
+	}
 
 	// A request refused: a failure, unless the informers stopped (their context ended).
 	refused, err := net.Listen("tcp", "127.0.0.1:0")

@@ -204,7 +204,12 @@ func TestDiscoveryFailingLongIsUnavailable(t *testing.T) {
 	proxy.Cut()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
+		// Failing for the bound when the gauge is read: the query after it is 503.
+		failing := metricValue(t, base, `podscrape_serve_discovery_failing_seconds{service="`+svc.Namespace+"/"+svc.Name+`"}`)
 		code, r := query(t, base, "sum(load)")
+		if failing >= 0.3 && code != http.StatusServiceUnavailable {
+			t.Fatalf("sum(load) failing for %vs, past the bound of 300ms: %d, warnings %q, want 503", failing, code, r.Warnings)
+		}
 		if code == http.StatusServiceUnavailable {
 			if r.ErrorType != "unavailable" || !strings.Contains(r.Error, "service "+svc.Namespace+"/"+svc.Name+": discovery failing since ") {
 				t.Errorf("503 %s: %q, want unavailable naming the Service's discovery failing", r.ErrorType, r.Error)
