@@ -30,13 +30,7 @@ func TestRateOverTheSpanHeld(t *testing.T) {
 	body := func(at time.Time) string { // 2 requests a second
 		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %.3f\n", 1000+2*at.Sub(began).Seconds())
 	}
-	for at := began; at.Before(now); at = at.Add(15 * time.Second) {
-		p.SetBody(body(at))
-		if err := serve.ScrapeAt(t.Context(), srv, 0, at); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p.SetBody(body(time.Now()))
+	scrapedInThePast(t, srv, 0, p, began, now, 15*time.Second, body)
 	for _, expr := range []string{"sum(rate(reqs_total[5m]))", "rate(reqs_total[5m] offset 1s)"} {
 		code, r := query(t, base, expr)
 		v := vector(t, r)
@@ -93,13 +87,7 @@ func TestRateOverTheSpanHeldOfEachService(t *testing.T) {
 			for i, from := range []time.Time{began.Add(-200 * time.Millisecond), now.Add(-tc.young)} {
 				p := []*podscrapetest.Service{old, young}[i].Pods()[0]
 				every := []time.Duration{15 * time.Second, tc.every}[i]
-				for at := from; at.Before(now.Add(-time.Second)); at = at.Add(every) {
-					p.SetBody(body(at))
-					if err := serve.ScrapeAt(t.Context(), srv, i, at); err != nil {
-						t.Fatal(err)
-					}
-				}
-				p.SetBody(body(time.Now()))
+				scrapedInThePast(t, srv, i, p, from, now.Add(-time.Second), every, body)
 			}
 			code, r := query(t, base, "sum by (job) (rate(reqs_total[5m]))")
 			v := vector(t, r)
@@ -262,13 +250,7 @@ func TestRateOverTheSpanHeldOfTwoYoungServices(t *testing.T) {
 	}
 	for i, from := range []time.Time{began, now.Add(-time.Minute)} {
 		p := []*podscrapetest.Service{a, b}[i].Pods()[0]
-		for at := from; at.Before(now.Add(-time.Second)); at = at.Add(15 * time.Second) {
-			p.SetBody(body(at))
-			if err := serve.ScrapeAt(t.Context(), srv, i, at); err != nil {
-				t.Fatal(err)
-			}
-		}
-		p.SetBody(body(time.Now()))
+		scrapedInThePast(t, srv, i, p, from, now.Add(-time.Second), 15*time.Second, body)
 	}
 	code, r := query(t, base, "sum by (job) (rate(reqs_total[5m]))")
 	v := vector(t, r)
@@ -296,13 +278,7 @@ func TestRateOverTheSpanHeldAtAnAskedTime(t *testing.T) {
 	body := func(at time.Time) string { // 2 requests a second
 		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %.3f\n", 1000+2*at.Sub(began).Seconds())
 	}
-	for at := began; at.Before(now); at = at.Add(15 * time.Second) {
-		p.SetBody(body(at))
-		if err := serve.ScrapeAt(t.Context(), srv, 0, at); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p.SetBody(body(time.Now()))
+	scrapedInThePast(t, srv, 0, p, began, now, 15*time.Second, body)
 	asked := now.Add(-37 * time.Second) // between two scrapes, 53 s after the first
 	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"rate(reqs_total[5m])"}, "time": {formatTime(asked)}})
 	v := vector(t, r)
@@ -312,4 +288,18 @@ func TestRateOverTheSpanHeldAtAnAskedTime(t *testing.T) {
 	if got, err := strconv.ParseFloat(fmt.Sprint(v[0].Value[1]), 64); err != nil || math.Abs(got-2) > 0.1 {
 		t.Errorf("rate 53 s after the first scrape: %v, want 2, the rate over the span held then", v[0].Value[1])
 	}
+}
+
+// scrapedInThePast builds the i-th Service's history in the past (serve.ScrapeAt): its
+// pod p answers body(at) at each at from from, every every, before until; then it answers
+// body of now.
+func scrapedInThePast(t *testing.T, srv *serve.Server, i int, p *podscrapetest.Pod, from, until time.Time, every time.Duration, body func(time.Time) string) {
+	t.Helper()
+	for at := from; at.Before(until); at = at.Add(every) {
+		p.SetBody(body(at))
+		if err := serve.ScrapeAt(t.Context(), srv, i, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.SetBody(body(time.Now()))
 }

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	clocktesting "k8s.io/utils/clock/testing"
-
 	"github.com/podscrape/podscrape/source"
 )
 
@@ -25,13 +23,7 @@ func TestRateOverTheSpanHeld(t *testing.T) {
 			1000+perScrape*float64(i), 5000+3*perScrape*float64(i))
 	}
 	p, cfg := startBodyPod(t, body(0))
-	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
-	cfg.Clock = clk
-	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s, clk := fakeClockSource(t, cfg, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), nil)
 	want := map[string]float64{
 		"rate":        perScrape / step.Seconds(),
 		"sum_rate":    perScrape / step.Seconds(),
@@ -80,13 +72,7 @@ func TestAnchoredRateAfterAnOutage(t *testing.T) {
 		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %g\n", 1000+perScrape*float64(i))
 	}
 	p, cfg := startBodyPod(t, body(0))
-	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
-	cfg.Clock = clk
-	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s, clk := fakeClockSource(t, cfg, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), nil)
 	for name, q := range map[string]string{"rate": `rate(reqs_total[3m])`, "anchored": `rate(reqs_total[3m] anchored)`} {
 		s.QueryList().MustRegister(source.QueryTemplate{Name: name, Type: source.QueryTypePromQL, Template: q})
 	}
@@ -127,13 +113,7 @@ func TestRateBesideASeriesOfOneSample(t *testing.T) {
 		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total{path=\"a\"} 5 %d\nreqs_total{path=\"b\"} %g\n", frozen, 1000+perScrape*float64(i))
 	}
 	p, cfg := startBodyPod(t, body(0))
-	clk := clocktesting.NewFakeClock(start)
-	cfg.Clock = clk
-	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s, clk := fakeClockSource(t, cfg, start, nil)
 	s.QueryList().MustRegister(source.QueryTemplate{Name: "rate", Type: source.QueryTypePromQL, Template: `rate(reqs_total[5m])`})
 	for i := range 5 {
 		p.set(body(i), false)
@@ -168,13 +148,7 @@ func TestRateOfASeriesBegunWithinAHeldWindow(t *testing.T) {
 		return b
 	}
 	p, cfg := startBodyPod(t, body(0))
-	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
-	cfg.Clock = clk
-	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s, clk := fakeClockSource(t, cfg, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), nil)
 	for name, q := range map[string]string{
 		"rate":  `rate(reqs_total{model="b"}[1m])`,
 		"ratio": `sum(rate(reqs_total{model="b"}[1m])) / sum(rate(reqs_total{model="a"}[10m]))`,
@@ -221,13 +195,7 @@ func TestOffsetRateNarrowedToItsOwnWindow(t *testing.T) {
 		return b
 	}
 	p, cfg := startBodyPod(t, body(0))
-	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
-	cfg.Clock = clk
-	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s, clk := fakeClockSource(t, cfg, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), nil)
 	s.QueryList().MustRegister(source.QueryTemplate{Name: "rate", Type: source.QueryTypePromQL, Template: `rate(reqs_total[5m] offset 1m)`})
 	var r *source.MetricResult
 	for i := range 9 { // evaluated at 120 s: the window ends at 60 s
@@ -255,13 +223,7 @@ func TestRateBesideAPartialIncrease(t *testing.T) {
 		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %g\n", 1000+perScrape*float64(i))
 	}
 	p, cfg := startBodyPod(t, body(0))
-	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
-	cfg.Clock = clk
-	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s, clk := fakeClockSource(t, cfg, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), nil)
 	s.QueryList().MustRegister(source.QueryTemplate{Name: "rate", Type: source.QueryTypePromQL,
 		Template: `sum(rate(reqs_total[5m])) and on() (sum(increase(reqs_total[5m])) > 0)`})
 	var r *source.MetricResult
