@@ -306,7 +306,7 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	case sb != nil:
 		p.SetPoints(&sb.cache.points)
 	case job.points:
-		p.SetPoints(s.points.get(ps.target.key))
+		p.SetPoints(s.points.get(&ps.target))
 	}
 	emit := func(smp *exposition.Sample) error {
 		ts := scrapedAt

@@ -172,7 +172,14 @@ func (sc *seriesCache) syntheticEntry(i int, build func() labels.Labels) *series
 type podPoints struct {
 	mu    sync.Mutex
 	epoch string // the history and the needs the Points were kept for (historyEpoch)
-	byPod map[string]*exposition.Points
+	byPod map[string]*targetPoints
+}
+
+// targetPoints is one pod's Points and the target labels its series were stored with.
+type targetPoints struct {
+	instance string
+	labels   []podLabel
+	pts      exposition.Points
 }
 
 // use starts a refresh feeding the history of epoch: Points kept for another history,
@@ -186,19 +193,23 @@ func (pp *podPoints) use(epoch string) {
 	}
 }
 
-// get returns pod key's Points, made when it has none.
-func (pp *podPoints) get(key string) *exposition.Points {
+// get returns the Points of target t, made when it has none, or when the ones kept were
+// for other series: a pod recreated under its name (a StatefulSet's) at another IP, or
+// with other values of the pod labels the series carry, gives other series, whose points
+// the history does not hold. (Recreated with the same ones, its series are the old pod's,
+// as to Prometheus, and their points the history holds are not handed to it again.)
+func (pp *podPoints) get(t *target) *exposition.Points {
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
-	pts := pp.byPod[key]
-	if pts == nil {
+	tp := pp.byPod[t.key]
+	if tp == nil || tp.instance != t.instance() || !slices.Equal(tp.labels, t.labels) {
 		if pp.byPod == nil {
-			pp.byPod = map[string]*exposition.Points{}
+			pp.byPod = map[string]*targetPoints{}
 		}
-		pts = &exposition.Points{}
-		pp.byPod[key] = pts
+		tp = &targetPoints{instance: t.instance(), labels: t.labels}
+		pp.byPod[t.key] = tp
 	}
-	return pts
+	return &tp.pts
 }
 
 // keep forgets the Points of the pods not among targets.
