@@ -180,12 +180,15 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 	case u.Scheme == "http" && (c.CAFile != "" || len(c.CAData) > 0 || c.ServerName != "" || c.InsecureSkipVerify):
 		return nil, fmt.Errorf("prometheus client config: URL %q is http: CAFile, CAData, ServerName and InsecureSkipVerify need https", redactURL(c.URL))
 	}
+	// Whole answers unless the URL accepts partial ones: Thanos Query's partial_response
+	// and VictoriaMetrics' deny_partial_response, each added unless the URL sets it
+	// (appended, not re-encoded: the rest of the query string is sent as written).
+	acceptPartial := partialAccepted(u.Query())
 	if !u.Query().Has("partial_response") {
-		// Appended, not re-encoded: the rest of the query string is sent as written.
-		if u.RawQuery != "" {
-			u.RawQuery += "&"
-		}
-		u.RawQuery += "partial_response=false"
+		u.RawQuery = appendParam(u.RawQuery, "partial_response=false")
+	}
+	if !u.Query().Has("deny_partial_response") && !acceptPartial {
+		u.RawQuery = appendParam(u.RawQuery, "deny_partial_response=1")
 	}
 	headers := http.Header{}
 	for name, value := range c.Headers {
@@ -222,7 +225,7 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 		base.TLSClientConfig = tlsConfig
 	}
 	rt := &roundTripper{base: base, elsewhere: elsewhere, scheme: u.Scheme, host: u.Host, headers: headers, hostHeader: hostHeader,
-		maxBytes: c.MaxResponseBytes, credentials: credentialsOf(u, headers)}
+		maxBytes: c.MaxResponseBytes, credentials: credentialsOf(u, headers), acceptPartial: acceptPartial}
 	switch {
 	case c.BearerToken != "":
 		rt.token = staticToken(c.BearerToken)
@@ -238,6 +241,14 @@ func NewAPI(config ClientConfig) (v1.API, error) {
 		return nil, fmt.Errorf("prometheus client for %s: %w", redactURL(u.String()), err)
 	}
 	return v1.NewAPI(client), nil
+}
+
+// appendParam returns the raw query string rawQuery with param ("name=value") appended.
+func appendParam(rawQuery, param string) string {
+	if rawQuery == "" {
+		return param
+	}
+	return rawQuery + "&" + param
 }
 
 // newTransport is a transport whose dial and TLS handshake are bounded by timeout, and

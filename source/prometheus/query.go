@@ -161,15 +161,21 @@ func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time,
 		// Prometheus rounds the time to the nearest millisecond; the pod source's history
 		// truncates. Send whole milliseconds, so both evaluate at the same instant and
 		// never after at.
-		answered := &answeredURL{}
-		value, warnings, infos, err := s.api.Query(withAnsweredURL(ctx, answered), expr, at.Truncate(time.Millisecond), opts...)
-		from := answered.get()
+		seen := &answered{}
+		value, warnings, infos, err := s.api.Query(withAnswered(ctx, seen), expr, at.Truncate(time.Millisecond), opts...)
+		from := seen.getURL()
 		if err == nil {
 			values, dropped, err := convert(value)
 			if err != nil {
 				return answer{attempts: attempt, url: from, err: err}
 			}
 			notes := append(append([]string(nil), warnings...), infos...)
+			if err := partialAnswer(seen, notes); err != nil {
+				return answer{attempts: attempt, url: from, err: err}
+			}
+			if partial, _ := seen.wasPartial(); partial {
+				notes = append(notes, partialNote)
+			}
 			if dropped > 0 {
 				notes = append(notes, fmt.Sprintf("%d native histogram samples left out: a MetricValue holds a float", dropped))
 			}
@@ -184,7 +190,18 @@ func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time,
 		}
 		previous = err
 		pause := jitter(wait)
-		if ctx.Err() != nil || !transient(err) || time.Until(deadline) <= pause {
+		if ctx.Err() != nil || !transient(err) {
+			return answer{attempts: attempt, url: from, err: err}
+		}
+		if asked := seen.getRetryAfter(); asked > pause {
+			// The server said when to ask again (VictoriaMetrics' 429 over its concurrency
+			// limit says 10s): asking sooner only adds to its load.
+			pause = asked
+			if time.Until(deadline) <= pause {
+				return answer{attempts: attempt, url: from, err: fmt.Errorf("%w (the server asks to retry after %s, past the query's timeout)", err, asked)}
+			}
+		}
+		if time.Until(deadline) <= pause {
 			return answer{attempts: attempt, url: from, err: err}
 		}
 		kv := []any{"expr", expr, "attempt", attempt, "in", pause, "error", err.Error()}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -38,6 +40,8 @@ type roundTripper struct {
 	// credentials are the config's other secrets an error body may quote, each in every
 	// form the request carried it (see credentialsOf).
 	credentials []string
+	// acceptPartial: the configured URL asks for partial answers (partialAccepted).
+	acceptPartial bool
 }
 
 // RoundTrip sends req, with the headers, the token and the TLS settings when it goes to
@@ -73,10 +77,18 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a, ok := req.Context().Value(answeredKey{}).(*answeredURL); ok {
-		a.set(req.URL)
-	}
 	resp.Body = &limitedBody{body: resp.Body, left: rt.maxBytes, limit: rt.maxBytes}
+	if a, ok := req.Context().Value(answeredKey{}).(*answered); ok {
+		a.setURL(req.URL)
+		if resp.StatusCode/100 == 2 {
+			// VictoriaMetrics' cluster marks an answer some vmstorage nodes did not
+			// contribute to with a top-level "isPartial": true that client_golang does not
+			// decode: read it here, the body is read whole by client_golang anyway.
+			a.setPartial(readAhead(resp), rt.acceptPartial)
+		} else {
+			a.setRetryAfter(retryAfter(resp.Header.Get("Retry-After"), time.Now()))
+		}
+	}
 	if resp.StatusCode/100 != 2 && (len(sent) > 0 || len(rt.credentials) > 0) {
 		// An error body becomes part of an error (client_golang keeps it as the message or
 		// the Detail); a gateway may quote the Authorization header or the API key it
@@ -85,6 +97,53 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return resp, nil
 }
+
+// readAhead reads resp's body whole and replaces it with what was read, ending with the
+// error reading it ended with (ErrResponseTooLarge, a dropped connection), so that
+// client_golang sees the same body and the same failure; it reports whether the body
+// is marked partial.
+func readAhead(resp *http.Response) bool {
+	b, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	resp.Body = &errorBody{Reader: bytes.NewReader(b), err: err}
+	return err == nil && markedPartial(b)
+}
+
+// markedPartial reports whether body is a JSON object whose top-level isPartial is true:
+// VictoriaMetrics cluster's vmselect answering from the vmstorage nodes that answered
+// when others did not (app/vmselect/prometheus/query_response.qtpl).
+func markedPartial(body []byte) bool {
+	if !bytes.Contains(body, []byte(`"isPartial"`)) {
+		return false // every Prometheus answer: no second decoding
+	}
+	var top struct {
+		IsPartial bool `json:"isPartial"`
+	}
+	return json.Unmarshal(body, &top) == nil && top.IsPartial
+}
+
+// retryAfter returns the wait a Retry-After header value asks for, in delay-seconds or
+// as an HTTP date (RFC 9110 10.2.3), from now; 0 when value is none or unparsable.
+func retryAfter(value string, now time.Time) time.Duration {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(value, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		return time.Duration(min(secs, maxRetryAfterSeconds)) * time.Second
+	}
+	if at, err := http.ParseTime(value); err == nil && at.After(now) {
+		return at.Sub(now)
+	}
+	return 0
+}
+
+// maxRetryAfterSeconds bounds a Retry-After in seconds, so that no value overflows a
+// Duration; any wait that long is past every query's timeout.
+const maxRetryAfterSeconds = 24 * 3600
 
 // sentCredentials are the secrets of an Authorization header value, as an error body
 // may quote them: the value after its scheme and, for Basic, the password it encodes
@@ -145,36 +204,61 @@ func credentialsOf(u *url.URL, headers http.Header) []string {
 	return creds
 }
 
-// answeredKey is the context key of the *answeredURL a query's requests report to.
+// answeredKey is the context key of the *answered a query's requests report to.
 type answeredKey struct{}
 
-// answeredURL is the URL of the last response a query's request got (after redirects),
-// for its error to name: which URL answered 404, or a page that is not Prometheus'. It
-// is safe for concurrent use.
-type answeredURL struct{ url atomic.Pointer[string] }
+// answered is what the roundTripper saw of the last response to a query's request that
+// client_golang does not return: the URL that answered (after redirects), for an error
+// to name which URL answered 404 or a page that is not Prometheus'; whether a 2xx body
+// was marked partial; and the Retry-After of a refusal. It is safe for concurrent use.
+type answered struct {
+	url     atomic.Pointer[string]
+	partial atomic.Bool
+	// accepted: the configured URL asks for partial answers (see partialAccepted).
+	accepted   atomic.Bool
+	retryAfter atomic.Int64 // a time.Duration
+}
 
-// withAnsweredURL returns ctx carrying a, for the roundTripper to report to.
-func withAnsweredURL(ctx context.Context, a *answeredURL) context.Context {
+// withAnswered returns ctx carrying a, for the roundTripper to report to.
+func withAnswered(ctx context.Context, a *answered) context.Context {
 	return context.WithValue(ctx, answeredKey{}, a)
 }
 
-// set records u with its password redacted and without its query string, which holds
-// the query (already in the error) and may hold a key a gateway takes as a parameter.
-func (a *answeredURL) set(u *url.URL) {
+// setURL records u with its password redacted and without its query string, which
+// holds the query (already in the error) and may hold a key a gateway takes as a
+// parameter.
+func (a *answered) setURL(u *url.URL) {
 	shown := *u
 	shown.RawQuery, shown.ForceQuery, shown.Fragment, shown.RawFragment = "", false, "", ""
 	s := shown.Redacted()
 	a.url.Store(&s)
 }
 
-// get returns the URL recorded, or "" when no response came (or the API was not built
-// by NewAPI).
-func (a *answeredURL) get() string {
+// getURL returns the URL recorded, or "" when no response came (or the API was not
+// built by NewAPI).
+func (a *answered) getURL() string {
 	if s := a.url.Load(); s != nil {
 		return *s
 	}
 	return ""
 }
+
+// setPartial records whether the answer was marked partial, and whether the configured
+// URL accepts partial answers.
+func (a *answered) setPartial(partial, accepted bool) {
+	a.partial.Store(partial)
+	a.accepted.Store(accepted)
+}
+
+// wasPartial reports whether the last answer was marked partial, and whether the
+// configured URL accepts that.
+func (a *answered) wasPartial() (partial, accepted bool) { return a.partial.Load(), a.accepted.Load() }
+
+// setRetryAfter records the wait the last refusal's Retry-After asked for (0: none).
+func (a *answered) setRetryAfter(d time.Duration) { a.retryAfter.Store(int64(d)) }
+
+// getRetryAfter returns the wait the last refusal asked for, 0 when none.
+func (a *answered) getRetryAfter() time.Duration { return time.Duration(a.retryAfter.Load()) }
 
 // maxErrorBody caps the error body kept for redaction; the rest is dropped.
 const maxErrorBody = 64 << 10
