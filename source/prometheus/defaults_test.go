@@ -53,7 +53,7 @@ func TestQueryErrorMessage(t *testing.T) {
 }
 
 // A query's final failure reads as the query, its expression, the URL that answered
-// and the server's answer, nothing else.
+// and the server's answer (its status, and its body's text), nothing else.
 func TestFinalFailureMessage(t *testing.T) {
 	srv := newAPIServer(t, func(w http.ResponseWriter, _ *http.Request, _ string, _ int) {
 		writeJSON(w, http.StatusNotFound, "not here")
@@ -61,7 +61,7 @@ func TestFinalFailureMessage(t *testing.T) {
 	s := NewPrometheusSource(t.Context(), srv.api(t, ClientConfig{}), fastConfig())
 	register(t, s, "q")
 	results, _ := s.Refresh(t.Context(), source.RefreshSpec{})
-	if got, want := results["q"].Error.Error(), `query "q" (q) at `+srv.URL+`/api/v1/query: client_error: client error: 404`; got != want {
+	if got, want := results["q"].Error.Error(), `query "q" (q) at `+srv.URL+`/api/v1/query: client_error: client error: 404 (server: not here)`; got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }

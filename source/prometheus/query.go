@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-logr/logr"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
@@ -69,9 +71,13 @@ func (e *QueryError) Error() string {
 // Unwrap returns the cause, for errors.Is and errors.As.
 func (e *QueryError) Unwrap() error { return e.Err }
 
-// serverMessage returns the error message of a Prometheus error body that client_golang
-// kept only in Detail (it decodes bodies of 400 and 422 alone; Prometheus answers a
-// timeout with 503 and an internal error with 500, both with a JSON body).
+// serverMessage returns the message of an error body that client_golang kept only in
+// Detail (it decodes bodies of 400 and 422 alone): a Prometheus error body's error (its
+// errorType first), as Prometheus answers a timeout (503) or an internal error (500);
+// else the body as text, its white space collapsed, cut at maxServerMessage bytes,
+// since the servers and proxies in front refuse in plain text (Mimir's "no org id" 401,
+// its "too many outstanding requests" 429, VictoriaMetrics' 429 over its concurrency
+// limit); an HTML page (a proxy's error or sign-in page) by its title alone.
 func serverMessage(err error) string {
 	var apiErr *v1.Error
 	if !errors.As(err, &apiErr) || apiErr.Detail == "" {
@@ -82,12 +88,42 @@ func serverMessage(err error) string {
 		Error     string `json:"error"`
 	}
 	if json.Unmarshal([]byte(apiErr.Detail), &body) != nil || body.Error == "" {
-		return ""
+		return textMessage(apiErr.Detail)
 	}
 	if body.ErrorType == "" {
 		return body.Error
 	}
 	return body.ErrorType + ": " + body.Error
+}
+
+// maxServerMessage bounds the text of an error body an error quotes.
+const maxServerMessage = 512
+
+// textMessage returns body as a one-line message (see serverMessage), "" when blank.
+func textMessage(body string) string {
+	text := strings.TrimSpace(body)
+	lower := strings.ToLower(text)
+	if strings.HasPrefix(lower, "<!doctype html") || strings.HasPrefix(lower, "<html") {
+		title := ""
+		if i := strings.Index(lower, "<title>"); i >= 0 {
+			if j := strings.Index(lower[i:], "</title>"); j >= 0 {
+				title = strings.Join(strings.Fields(text[i+len("<title>"):i+j]), " ")
+			}
+		}
+		if title == "" {
+			return "an HTML page"
+		}
+		text = "an HTML page titled " + strconv.Quote(title)
+	}
+	text = strings.Join(strings.Fields(text), " ")
+	if len(text) > maxServerMessage {
+		cut := maxServerMessage
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut] + "…"
+	}
+	return text
 }
 
 // allMetrics is the Template of the pod source's query of every sample of every pod
