@@ -78,3 +78,36 @@ func TestPartialResponsesRefusedUnlessTheURLAcceptsThem(t *testing.T) {
 		})
 	}
 }
+
+// Thanos Query up to v0.30 answers a query no store matched (every sidecar gone from its
+// endpoints, a store's external labels no longer matching) with "success", an empty
+// result and the warning "No StoreAPIs matched for this query", whatever
+// partial_response says (thanos-io/thanos v0.30.0 pkg/store/proxy.go:281-283; v0.31
+// dropped the warning, #6082). That empty answer read as no load, cached: it is now an
+// Error wrapping ErrPartialAnswer, not cached, also when the URL accepts partial
+// answers (no store answered: nothing is partial, it is none).
+func TestNoStoreMatchedIsNoAnswer(t *testing.T) {
+	const query = "sum(vllm:num_requests_waiting)"
+	for _, suffix := range []string{"", "/?partial_response=true"} {
+		t.Run("URL"+suffix, func(t *testing.T) {
+			srv := newAPIServer(t, func(w http.ResponseWriter, _ *http.Request, _ string, _ int) {
+				writeJSON(w, http.StatusOK, `{"status":"success","data":{"resultType":"vector","result":[]},"warnings":["No StoreAPIs matched for this query"]}`)
+			})
+			a, err := NewAPI(ClientConfig{URL: srv.URL + suffix})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := NewPrometheusSource(t.Context(), a, fastConfig())
+			register(t, s, query)
+			results, _ := s.Refresh(t.Context(), source.RefreshSpec{})
+			r := results[query]
+			var qe *QueryError
+			if !errors.As(r.Error, &qe) || !errors.Is(r.Error, ErrPartialAnswer) || !strings.Contains(r.Error.Error(), "No StoreAPIs matched") {
+				t.Errorf("got values %v, Error %v; want a *QueryError wrapping ErrPartialAnswer quoting Thanos' warning", r.Values, r.Error)
+			}
+			if s.Get(query, nil) != nil {
+				t.Error("an answer of no store was cached")
+			}
+		})
+	}
+}
