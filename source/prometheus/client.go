@@ -32,8 +32,12 @@ type ClientConfig struct {
 	// Its query string is sent with every query. Unless it sets partial_response, NewAPI
 	// adds partial_response=false, so that Thanos Query fails a query a store cannot answer
 	// instead of answering from the other stores with a warning (a partial sum read as
-	// the whole); "?partial_response=true" accepts partial answers. Prometheus, Mimir and
-	// podscrape serve ignore the parameter.
+	// the whole); unless it sets deny_partial_response or partial_response=true, it adds
+	// deny_partial_response=1, so that a VictoriaMetrics cluster fails a query a vmstorage
+	// node cannot answer instead of answering "isPartial": true. "?partial_response=true"
+	// (or "?deny_partial_response=0") accepts partial answers: a warning says so. Else an
+	// answer marked partial all the same fails with ErrPartialAnswer. Prometheus, Mimir and
+	// podscrape serve ignore both parameters.
 	URL string
 	// BearerToken is sent as "Authorization: Bearer <token>". Mutually exclusive with
 	// BearerTokenFile.

@@ -30,12 +30,17 @@
 // A query that fails has no values and an Error, a *QueryError naming the query, its
 // expression and the URL that answered, whose cause errors.As finds (a *v1.Error carries
 // the server's message, context.DeadlineExceeded a QueryTimeout, ErrNoResult a 200 whose
-// body holds no query result); the other queries of the Refresh still answer. When every query fails, Refresh returns an error wrapping ErrAllQueriesFailed.
-// The server's warnings and infos are kept in MetricResult.Warnings.
+// body holds no query result, ErrPartialAnswer a 200 the server said is partial: a
+// VictoriaMetrics cluster's "isPartial": true, Thanos' "No StoreAPIs matched"); the
+// other queries of the Refresh still answer. When every query fails, Refresh returns an
+// error wrapping ErrAllQueriesFailed. The server's warnings and infos are kept in
+// MetricResult.Warnings. NewAPI asks Thanos and VictoriaMetrics for whole answers
+// (partial_response=false, deny_partial_response=1) unless its URL accepts partial ones.
 //
 // Transient failures (connection refused or reset, HTTP 429, 502, 503 and 504) are
-// retried with exponential backoff and jitter while QueryTimeout allows; any other 4xx
-// (bad PromQL: 400 or 422) and every other error are not.
+// retried with exponential backoff and jitter while QueryTimeout allows, never sooner
+// than a Retry-After asks; any other 4xx (bad PromQL: 400 or 422) and every other error
+// are not.
 //
 // # Caching and concurrency
 //

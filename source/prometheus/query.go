@@ -41,12 +41,15 @@ type QueryError struct {
 	// also without its query string) or the API was not built by NewAPI.
 	URL string
 	// Err is the cause: a *v1.Error for an answer of the server (its Msg is the server's
-	// message), a context error for a timeout, a *url.Error for a connection failure.
+	// message, or its status; its Detail the body), a context error for a timeout, a
+	// *url.Error for a connection failure, ErrNoResult or ErrPartialAnswer for a 200
+	// that is no answer or part of one.
 	Err error
 }
 
 // Error names the query, its expression, the URL that answered and the cause, with the
-// server's own message when its answer carried one.
+// server's own message when its answer carried one (a Prometheus error body's, else the
+// body's text, or an HTML page's title).
 func (e *QueryError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "query %q", e.Query)
@@ -218,6 +221,11 @@ func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time,
 			return answer{values: values, warnings: notes, attempts: attempt, url: from}
 		}
 		hideURLQuery(err)
+		var apiErr *v1.Error
+		if errors.As(err, &apiErr) && apiErr.Type == v1.ErrBadResponse && apiErr.Detail == "" {
+			// A 200 that is not Prometheus' JSON: say what it is (serverMessage).
+			apiErr.Detail = seen.getBody()
+		}
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w: %w", ctxErr, err)
 		}

@@ -61,3 +61,23 @@ func TestPlainTextRefusalNamesTheServersMessage(t *testing.T) {
 		})
 	}
 }
+
+// oauth2-proxy in front of the server, the request without its session: a 302 to its
+// sign-in page, which answers 200 with HTML. client_golang says only that the body is
+// not JSON; the error now says it is the sign-in page (by its title), at the URL the
+// redirect led to.
+func TestSignInPageAfterARedirectNamesItself(t *testing.T) {
+	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request, _ string, _ int) {
+		if r.URL.Path != "/oauth2/sign_in" {
+			http.Redirect(w, r, "/oauth2/sign_in?rd=%2Fapi%2Fv1%2Fquery", http.StatusFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Sign In</title>\n</head>\n<body><form method=\"GET\" action=\"/oauth2/start\"></form></body></html>"))
+	})
+	r := queryOnce(t, t.Context(), NewPrometheusSource(t.Context(), srv.api(t, ClientConfig{}), fastConfig()))
+	want := " at " + srv.URL + `/oauth2/sign_in: bad_response: `
+	if r.Error == nil || !strings.Contains(r.Error.Error(), want) || !strings.HasSuffix(r.Error.Error(), `(server: an HTML page titled "Sign In")`) {
+		t.Errorf("got %v; want it to contain %q and end with the page's title", r.Error, want)
+	}
+}

@@ -84,7 +84,13 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			// VictoriaMetrics' cluster marks an answer some vmstorage nodes did not
 			// contribute to with a top-level "isPartial": true that client_golang does not
 			// decode: read it here, the body is read whole by client_golang anyway.
-			a.setPartial(readAhead(resp), rt.acceptPartial)
+			body := readAhead(resp)
+			a.setPartial(markedPartial(body), rt.acceptPartial)
+			if !looksLikeJSON(body) {
+				// Not Prometheus' answer (a sign-in page a redirect led to): client_golang's
+				// error says only that it is not JSON; keep what it is, for the error.
+				a.setBody(string(redact(body[:min(len(body), maxErrorBody)], append(sent, rt.credentials...))))
+			}
 		} else {
 			a.setRetryAfter(retryAfter(resp.Header.Get("Retry-After"), time.Now()))
 		}
@@ -100,13 +106,23 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // readAhead reads resp's body whole and replaces it with what was read, ending with the
 // error reading it ended with (ErrResponseTooLarge, a dropped connection), so that
-// client_golang sees the same body and the same failure; it reports whether the body
-// is marked partial.
-func readAhead(resp *http.Response) bool {
+// client_golang sees the same body and the same failure. It returns the body read, nil
+// when reading it failed.
+func readAhead(resp *http.Response) []byte {
 	b, err := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
 	resp.Body = &errorBody{Reader: bytes.NewReader(b), err: err}
-	return err == nil && markedPartial(b)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// looksLikeJSON reports whether body is empty or starts, past white space, as a JSON
+// object does.
+func looksLikeJSON(body []byte) bool {
+	trimmed := bytes.TrimSpace(body)
+	return len(trimmed) == 0 || trimmed[0] == '{'
 }
 
 // markedPartial reports whether body is a JSON object whose top-level isPartial is true:
@@ -217,6 +233,9 @@ type answered struct {
 	// accepted: the configured URL asks for partial answers (see partialAccepted).
 	accepted   atomic.Bool
 	retryAfter atomic.Int64 // a time.Duration
+	// body is a 2xx body that is no JSON object (its first maxErrorBody bytes,
+	// credentials redacted), "" for any other.
+	body atomic.Pointer[string]
 }
 
 // withAnswered returns ctx carrying a, for the roundTripper to report to.
@@ -254,6 +273,17 @@ func (a *answered) setPartial(partial, accepted bool) {
 // configured URL accepts that.
 func (a *answered) wasPartial() (partial, accepted bool) { return a.partial.Load(), a.accepted.Load() }
 
+// setBody records a 2xx body that is not Prometheus' JSON.
+func (a *answered) setBody(b string) { a.body.Store(&b) }
+
+// getBody returns the 2xx body that was not Prometheus' JSON, "" when none.
+func (a *answered) getBody() string {
+	if b := a.body.Load(); b != nil {
+		return *b
+	}
+	return ""
+}
+
 // setRetryAfter records the wait the last refusal's Retry-After asked for (0: none).
 func (a *answered) setRetryAfter(d time.Duration) { a.retryAfter.Store(int64(d)) }
 
@@ -268,13 +298,19 @@ const maxErrorBody = 64 << 10
 func redactBody(resp *http.Response, secrets []string) {
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	_ = resp.Body.Close()
+	b = redact(b, secrets)
+	resp.Body = &errorBody{Reader: bytes.NewReader(b), err: err}
+	resp.ContentLength = -1
+}
+
+// redact returns b with each of secrets (those not empty) replaced by "[REDACTED]".
+func redact(b []byte, secrets []string) []byte {
 	for _, secret := range secrets {
 		if secret != "" {
 			b = bytes.ReplaceAll(b, []byte(secret), []byte(redacted))
 		}
 	}
-	resp.Body = &errorBody{Reader: bytes.NewReader(b), err: err}
-	resp.ContentLength = -1
+	return b
 }
 
 // errorBody is a body read ahead, ending with the error reading it ended with.
