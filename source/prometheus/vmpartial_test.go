@@ -98,8 +98,12 @@ func TestVictoriaMetricsPartialAnswerIsNoWholeAnswer(t *testing.T) {
 			switch {
 			case denied:
 				var apiErr *v1.Error
+				var qe *QueryError
 				if !errors.As(r.Error, &apiErr) || !strings.Contains(r.Error.Error(), "cannot fetch query results from vmstorage nodes") || len(r.Values) != 0 {
 					t.Errorf("a vmstorage node down: got values %v, Error %v; want no values and vmselect's error", r.Values, r.Error)
+				}
+				if errors.As(r.Error, &qe) && qe.Attempts < 2 {
+					t.Errorf("vmselect's 503 was sent %d times; want it retried, as vmselect means it", qe.Attempts)
 				}
 			case tc.wantError != nil:
 				var qe *QueryError
