@@ -11,17 +11,33 @@ import (
 // which holds a gateway's subscription-key), or the Authorization header (Basic, from the
 // URL's userinfo). The body becomes the query's error, which goes to logs and callers:
 // every credential of the config is redacted from it, as the token already is, with or
-// without a token configured; the rest of the body stays.
+// without a token configured; the rest of the body stays. So too when the gateway
+// answers its refusal as a 200 page in plain text, which the error now quotes.
 func TestCredentialsEchoedInAnErrorBodyNeverShown(t *testing.T) {
 	const (
 		password = "pw-c4nary-9e2f"
 		apiKey   = "hdr-c4nary-51d7"
 		queryKey = "qry-c4nary-0b3a"
 	)
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request, _ string, _ int) {
-		writeJSON(w, http.StatusUnauthorized, `{"status":"error","errorType":"unauthorized","error":"refused `+
-			r.Header.Get("X-Api-Key")+` for `+r.RequestURI+` with `+r.Header.Get("Authorization")+`"}`)
-	})
+	for _, page := range []bool{false, true} {
+		srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request, _ string, _ int) {
+			if page {
+				w.Header().Set("Content-Type", "text/plain")
+				_, _ = w.Write([]byte("refused " + r.Header.Get("X-Api-Key") + " for " + r.RequestURI + " with " + r.Header.Get("Authorization")))
+				return
+			}
+			writeJSON(w, http.StatusUnauthorized, `{"status":"error","errorType":"unauthorized","error":"refused `+
+				r.Header.Get("X-Api-Key")+` for `+r.RequestURI+` with `+r.Header.Get("Authorization")+`"}`)
+		})
+		echoedCredentialsNeverShown(t, srv, password, apiKey, queryKey)
+	}
+}
+
+// echoedCredentialsNeverShown queries srv, which quotes the credentials it got in its
+// answer, with and without a token, and requires the error to quote it with every
+// credential redacted.
+func echoedCredentialsNeverShown(t *testing.T, srv *apiServer, password, apiKey, queryKey string) {
+	t.Helper()
 	for _, token := range []string{"", secret} {
 		config := ClientConfig{
 			URL:         "http://reader:" + password + "@" + strings.TrimPrefix(srv.URL, "http://") + "/prom?subscription-key=" + queryKey,
