@@ -39,6 +39,7 @@ func TestPlainTextRefusalNamesTheServersMessage(t *testing.T) {
 		{"oauth2-proxy: sign-in page", http.StatusForbidden, "text/html; charset=utf-8",
 			"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Sign In</title>\n</head>\n<body><form method=\"GET\" action=\"/oauth2/start\"></form></body></html>",
 			`(server: an HTML page titled "Sign In")`},
+		{"an HTML page without a title", http.StatusForbidden, "text/html", "<html><body><h1>Forbidden</h1></body></html>", "(server: an HTML page)"},
 		{"a long body", http.StatusForbidden, "text/plain", long, "(server: " + long[:512] + "…)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
