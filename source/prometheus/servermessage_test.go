@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // A refusal in plain text or HTML, as the servers and the proxies in front of them
@@ -13,6 +14,7 @@ import (
 // cut at 512 bytes); an HTML page by its title, never its markup.
 func TestPlainTextRefusalNamesTheServersMessage(t *testing.T) {
 	long := strings.Repeat("x", 600)
+	accented := "x" + strings.Repeat("é", 300) // 601 bytes: byte 512 is inside an é
 	for _, tc := range []struct {
 		name        string
 		status      int
@@ -41,6 +43,7 @@ func TestPlainTextRefusalNamesTheServersMessage(t *testing.T) {
 			`(server: an HTML page titled "Sign In")`},
 		{"an HTML page without a title", http.StatusForbidden, "text/html", "<html><body><h1>Forbidden</h1></body></html>", "(server: an HTML page)"},
 		{"a long body", http.StatusForbidden, "text/plain", long, "(server: " + long[:512] + "…)"},
+		{"a long body cut at a rune's start", http.StatusForbidden, "text/plain; charset=utf-8", accented, "(server: " + accented[:511] + "…)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newAPIServer(t, func(w http.ResponseWriter, _ *http.Request, _ string, _ int) {
@@ -58,6 +61,9 @@ func TestPlainTextRefusalNamesTheServersMessage(t *testing.T) {
 			}
 			if r.Error != nil && strings.Contains(r.Error.Error(), "<") {
 				t.Errorf("the error quotes markup: %v", r.Error)
+			}
+			if r.Error != nil && !utf8.ValidString(r.Error.Error()) {
+				t.Errorf("the error is not valid UTF-8: %q", r.Error)
 			}
 		})
 	}

@@ -76,6 +76,8 @@ func TestVictoriaMetricsPartialAnswerIsNoWholeAnswer(t *testing.T) {
 		{"the parameter not reaching vmselect", "", false, true, []string{"1"}, ErrPartialAnswer, false},
 		{"URL accepts partial answers", "/?partial_response=true", true, true, nil, nil, true},
 		{"URL sets deny_partial_response=0", "/?deny_partial_response=0", true, true, []string{"0"}, nil, true},
+		{"URL sets deny_partial_response=no", "/?deny_partial_response=no", true, true, []string{"no"}, nil, true},
+		{"URL says partial_response=false", "/?partial_response=false", false, true, []string{"1"}, ErrPartialAnswer, false},
 		{"a whole answer", "", true, false, []string{"1"}, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
