@@ -92,3 +92,30 @@ func TestClockStepBackIsLogged(t *testing.T) {
 		t.Errorf("log after the clock stepped back:\n%s\nwant a 'clock stepped back' line naming service %s/%s", s, svc.Namespace, svc.Name)
 	}
 }
+
+// TestClockStepBackIsCounted: the history starting over counts in
+// podscrape_serve_history_resets_total{service}, exported at 0 from the start, so that an
+// alert sees the step (the log alone, and the 422s of windows filling again, which read
+// as any partial window, did not say it to an alert).
+func TestClockStepBackIsCounted(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond, Interval: time.Hour})
+	series := `podscrape_serve_history_resets_total{service="` + svc.Namespace + "/" + svc.Name + `"}`
+	if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK {
+		t.Fatalf("healthy: got %d %q, want 200", code, r.Error)
+	}
+	if got := metricValue(t, base, series); got != 0 {
+		t.Errorf("%s before the step: %v (-1: not exported), want 0", series, got)
+	}
+	if err := serve.AppendAhead(t.Context(), srv, 0, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the scrape that starts the history over, and one after it
+		if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK {
+			t.Fatalf("after the step: got %d %q, want 200", code, r.Error)
+		}
+	}
+	if got := metricValue(t, base, series); got != 1 {
+		t.Errorf("%s after one step back: %v, want 1", series, got)
+	}
+}

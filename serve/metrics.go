@@ -24,6 +24,7 @@ type serverMetrics struct {
 	queries     *prometheus.CounterVec
 	waiting     prometheus.Gauge
 	refused     *prometheus.CounterVec
+	resets      *prometheus.CounterVec
 	collectors  []prometheus.Collector
 }
 
@@ -56,7 +57,18 @@ func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
 		Name: "podscrape_serve_history_samples_refused_total",
 		Help: "Samples a Service's history did not store, by Service and reason (too_far_ahead: an own timestamp more than 10 minutes ahead of its scrape; out_of_order: an own timestamp before its series' newest sample or the retention; series_limit: a new series past the Service's series limit).",
 	}, []string{"service", "reason"})
-	m.collectors = []prometheus.Collector{m.scrapes, m.unavailable, m.lastScrape, m.queries, m.waiting, m.refused}
+	m.resets = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "podscrape_serve_history_resets_total",
+		Help: "Times a Service's history started over, by Service: a scrape a second or more before the newest it held (the clock stepped back); its windows fill again from there, as after a start.",
+	}, []string{"service"})
+	// Every answer of each endpoint from zero, as addService's counters: a series born
+	// at the first timeout has no baseline, and increase(...) > 0 misses it.
+	for _, endpoint := range []string{"query", "query_range"} {
+		for _, typ := range []errorType{"", errorBadData, errorExec, errorCanceled, errorTimeout, errorInternal, errorUnavailable} {
+			m.queries.WithLabelValues(endpoint, string(typ))
+		}
+	}
+	m.collectors = []prometheus.Collector{m.scrapes, m.unavailable, m.lastScrape, m.queries, m.waiting, m.refused, m.resets}
 	for i, c := range m.collectors {
 		if err := reg.Register(c); err != nil {
 			for _, done := range m.collectors[:i] {
@@ -80,6 +92,7 @@ func (m *serverMetrics) unregister(reg prometheus.Registerer) {
 func (m *serverMetrics) addService(service string) {
 	m.scrapes.WithLabelValues(service)
 	m.unavailable.WithLabelValues(service)
+	m.resets.WithLabelValues(service)
 	for _, r := range []string{refusedTooFarAhead, refusedOutOfOrder, refusedSeriesLimit} {
 		m.refused.WithLabelValues(service, r)
 	}
@@ -90,6 +103,11 @@ func (m *serverMetrics) observeRefused(service string, st history.AppendStats) {
 	m.refused.WithLabelValues(service, refusedTooFarAhead).Add(float64(st.Future))
 	m.refused.WithLabelValues(service, refusedOutOfOrder).Add(float64(st.Rejected))
 	m.refused.WithLabelValues(service, refusedSeriesLimit).Add(float64(st.Refused))
+}
+
+// observeReset counts service's history starting over.
+func (m *serverMetrics) observeReset(service string) {
+	m.resets.WithLabelValues(service).Inc()
 }
 
 func (m *serverMetrics) observeScrape(service string, st *scrapeState) {

@@ -3,6 +3,7 @@ package serve_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -107,8 +108,8 @@ func TestServeDocListsItsMetrics(t *testing.T) {
 			}
 		}
 	}
-	if serves < 6 {
-		t.Errorf("/metrics exports %d podscrape_serve_* families, want the 6 docs/serve.md lists", serves)
+	if serves < 8 {
+		t.Errorf("/metrics exports %d podscrape_serve_* families, want the 8 docs/serve.md lists", serves)
 	}
 }
 
@@ -177,5 +178,25 @@ func TestHistoryRefusalsAreCounted(t *testing.T) {
 				t.Errorf("podscrape_serve_history_samples_refused_total{service=%q,reason=%q} = %v (exported: %v), want %v", service, reason, got, ok, n)
 			}
 		}
+	}
+}
+
+// TestQueryTimeoutIsCounted: a query that finds no evaluation slot free within its
+// timeout counts in podscrape_serve_queries_total{endpoint="query",error_type="timeout"},
+// a series exported at 0 from the start (as every endpoint's every error type), so that
+// increase(...) > 0 sees the first timeout.
+func TestQueryTimeoutIsCounted(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 4 * time.Minute})
+	const series = `podscrape_serve_queries_total{endpoint="query",error_type="timeout"}`
+	if got := metricValue(t, base, series); got != 0 {
+		t.Errorf("%s before any query: %v (-1: not exported), want 0", series, got)
+	}
+	holdEverySlot(t, srv, base, 0)
+	if code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"vllm:num_requests_waiting"}, "timeout": {"200ms"}}); code != http.StatusServiceUnavailable || r.ErrorType != "timeout" {
+		t.Fatalf("a query with every slot held: %d %s %q, want 503 timeout", code, r.ErrorType, r.Error)
+	}
+	if got := metricValue(t, base, series); got != 1 {
+		t.Errorf("%s after one query timed out: %v, want 1", series, got)
 	}
 }

@@ -416,6 +416,7 @@ func (s *service) scrapeShifted(ctx context.Context, shift time.Duration) (*scra
 			// have a cause an operator can find.
 			logr.FromContextOrDiscard(ctx).Info("clock stepped back: the service's history starts over",
 				"service", s.key, "steppedBack", stats.SteppedBack.String(), "at", start.UTC().Format(time.RFC3339Nano))
+			s.metrics.observeReset(s.key)
 		}
 		if s.afterAppend != nil {
 			s.afterAppend()
