@@ -25,6 +25,7 @@ type serverMetrics struct {
 	waiting     prometheus.Gauge
 	refused     *prometheus.CounterVec
 	resets      *prometheus.CounterVec
+	partial     *prometheus.CounterVec
 	collectors  []prometheus.Collector
 }
 
@@ -61,6 +62,10 @@ func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
 		Name: "podscrape_serve_history_resets_total",
 		Help: "Times a Service's history started over, by Service: a scrape a second or more before the newest it held (the clock stepped back); its windows fill again from there, as after a start.",
 	}, []string{"service"})
+	m.partial = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "podscrape_serve_partial_window_queries_total",
+		Help: "PromQL requests with a window reaching before what a Service's history holds (after a start, a clock step, or past the retention) or into a gap in its scrapes, by Service: each answered 422, or with a warning (a rate estimated over the span held; anything under --allow-partial-windows).",
+	}, []string{"service"})
 	// Every answer of each endpoint from zero, as addService's counters: a series born
 	// at the first timeout has no baseline, and increase(...) > 0 misses it.
 	for _, endpoint := range []string{"query", "query_range"} {
@@ -68,7 +73,7 @@ func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
 			m.queries.WithLabelValues(endpoint, string(typ))
 		}
 	}
-	m.collectors = []prometheus.Collector{m.scrapes, m.unavailable, m.lastScrape, m.queries, m.waiting, m.refused, m.resets}
+	m.collectors = []prometheus.Collector{m.scrapes, m.unavailable, m.lastScrape, m.queries, m.waiting, m.refused, m.resets, m.partial}
 	for i, c := range m.collectors {
 		if err := reg.Register(c); err != nil {
 			for _, done := range m.collectors[:i] {
@@ -93,6 +98,7 @@ func (m *serverMetrics) addService(service string) {
 	m.scrapes.WithLabelValues(service)
 	m.unavailable.WithLabelValues(service)
 	m.resets.WithLabelValues(service)
+	m.partial.WithLabelValues(service)
 	for _, r := range []string{refusedTooFarAhead, refusedOutOfOrder, refusedSeriesLimit} {
 		m.refused.WithLabelValues(service, r)
 	}
@@ -103,6 +109,12 @@ func (m *serverMetrics) observeRefused(service string, st history.AppendStats) {
 	m.refused.WithLabelValues(service, refusedTooFarAhead).Add(float64(st.Future))
 	m.refused.WithLabelValues(service, refusedOutOfOrder).Add(float64(st.Rejected))
 	m.refused.WithLabelValues(service, refusedSeriesLimit).Add(float64(st.Refused))
+}
+
+// observePartial counts a query reading a window of service before what its history
+// holds.
+func (m *serverMetrics) observePartial(service string) {
+	m.partial.WithLabelValues(service).Inc()
 }
 
 // observeReset counts service's history starting over.

@@ -60,6 +60,7 @@ import (
 func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p queryParams, instant bool) (warnings, estimates []string, narrow map[int][]*service, err error) {
 	start, end, step := p.start, p.end, p.step
 	var errs []string
+	var short []*service // the Services a window reads before what they hold, each once
 	for i, w := range windows {
 		at := start
 		if w.Pinned {
@@ -150,6 +151,9 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 			if !partial && !single && !inGap {
 				continue
 			}
+			if !slices.Contains(short, svc) {
+				short = append(short, svc)
+			}
 			held := max(at.Sub(oldest).Truncate(time.Millisecond), 0)
 			desc := fmt.Sprintf("%s reads back %s from %s, but service %s has samples only since %s (%s)",
 				w.Text, model.Duration(w.Reach), at.UTC().Format(time.RFC3339), svc.key, oldest.UTC().Format(time.RFC3339), held)
@@ -185,6 +189,9 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 				narrow[i] = append(narrow[i], svc)
 			}
 		}
+	}
+	for _, svc := range short {
+		s.metrics.observePartial(svc.key)
 	}
 	if len(errs) > 0 {
 		return warnings, estimates, nil, &apiError{errorExec, errors.New(joinBounded(errs, "such window"))}

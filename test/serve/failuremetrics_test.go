@@ -98,6 +98,7 @@ func TestEveryFailureModeMovesItsMetric(t *testing.T) {
 		name  string
 		body  string                     // the pod's exposition before the failure
 		setup func(*serve.ServiceConfig) // limits
+		allow bool                       // AllowPartialWindows
 		cause func(t *testing.T, svc *podscrapetest.Service, base string)
 		up    []string // series that must increase
 		zero  []string // gauges that must fall to 0
@@ -204,7 +205,27 @@ func TestEveryFailureModeMovesItsMetric(t *testing.T) {
 					t.Errorf("a range of increase over 10 minutes of a young history: %d, want 422", code)
 				}
 			},
-			up: []string{`podscrape_serve_queries_total{endpoint="query",error_type="execution"}`, `podscrape_serve_queries_total{endpoint="query_range",error_type="execution"}`},
+			up: []string{`podscrape_serve_queries_total{endpoint="query",error_type="execution"}`, `podscrape_serve_queries_total{endpoint="query_range",error_type="execution"}`,
+				`podscrape_serve_partial_window_queries_total{}`},
+		},
+		{
+			name: "a rate over a partial window, estimated over the span held",
+			cause: func(t *testing.T, _ *podscrapetest.Service, base string) {
+				if code := ask(t, base, "/api/v1/query", url.Values{"query": {"sum(rate(load[10m]))"}}); code != http.StatusOK {
+					t.Errorf("rate over 10 minutes of a young history: %d, want 200 with a warning", code)
+				}
+			},
+			up: []string{`podscrape_serve_partial_window_queries_total{}`},
+		},
+		{
+			name:  "a partial window allowed",
+			allow: true,
+			cause: func(t *testing.T, _ *podscrapetest.Service, base string) {
+				if code := ask(t, base, "/api/v1/query", url.Values{"query": {"sum(increase(load[10m]))"}}); code != http.StatusOK {
+					t.Errorf("increase over 10 minutes of a young history, partial windows allowed: %d, want 200 with a warning", code)
+				}
+			},
+			up: []string{`podscrape_serve_partial_window_queries_total{}`},
 		},
 		{
 			name: "a query that does not parse",
@@ -226,7 +247,7 @@ func TestEveryFailureModeMovesItsMetric(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(&sc)
 			}
-			base := startServe(t, serve.Config{Services: []serve.ServiceConfig{sc}, Interval: time.Hour, MaxAge: time.Nanosecond})
+			base := startServe(t, serve.Config{Services: []serve.ServiceConfig{sc}, Interval: time.Hour, MaxAge: time.Nanosecond, AllowPartialWindows: tc.allow})
 			if code := ask(t, base, "/api/v1/query", url.Values{"query": {"load"}}); code != http.StatusOK {
 				t.Fatalf("before the failure: query load answered %d, want 200", code)
 			}
