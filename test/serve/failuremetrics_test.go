@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
@@ -151,6 +153,24 @@ func TestEveryFailureModeMovesItsMetric(t *testing.T) {
 				}
 			},
 			up:   []string{`podscrape_serve_scrapes_unavailable_total{}`},
+			zero: []string{`podscrape_pods_ready{}`},
+		},
+		{
+			name: "the Service deleted",
+			cause: func(t *testing.T, svc *podscrapetest.Service, base string) {
+				obj := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: svc.Name}}
+				if err := env.Client.Delete(t.Context(), obj); err != nil {
+					t.Fatal(err)
+				}
+				deadline := time.Now().Add(30 * time.Second)
+				for ask(t, base, "/api/v1/query", url.Values{"query": {"load"}}) == http.StatusOK {
+					if time.Now().After(deadline) {
+						t.Fatal("the deleted Service still answered after 30s")
+					}
+					time.Sleep(20 * time.Millisecond) // polling the informer's cache
+				}
+			},
+			up:   []string{`podscrape_discovery_failures_total{}`, `podscrape_serve_scrapes_unavailable_total{}`},
 			zero: []string{`podscrape_pods_ready{}`},
 		},
 		{
