@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/podscrape/podscrape/source"
 )
 
@@ -118,5 +121,45 @@ func TestPromQLClockSteppedBackKeepsOwnTimestamps(t *testing.T) {
 		if x := mustRefresh(t, s)["x"]; x.Error != nil || len(x.Values) != 1 || x.FirstValue().Value != 2 {
 			t.Errorf("x at t0%+v: got %v, Error %v; want 2, the newest point", at, x.Values, x.Error)
 		}
+	}
+}
+
+// The history starting over counts in podscrape_history_resets_total, exported at 0 from
+// the start, so that an alert sees the step: the log line alone, and the partial windows
+// that follow, which read as after any start, did not say it to an alert. A step of
+// less than a second starts nothing over and counts nothing.
+func TestPromQLClockSteppedBackIsCounted(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	_, cfg := startBodyPod(t, "x 1\n")
+	reg := prometheus.NewRegistry()
+	cfg.Registerer = reg
+	s, clk := fakeClockSource(t, cfg, t0, []source.QueryTemplate{{Name: "x", Template: "sum(x)"}})
+	resets := func() float64 {
+		t.Helper()
+		return testutil.ToFloat64(s.metrics.resets)
+	}
+	refresh := func() {
+		t.Helper()
+		if _, err := s.Refresh(context.Background(), source.RefreshSpec{Queries: []string{"x"}}); err != nil {
+			t.Fatalf("refresh at %s: %v", clk.Now(), err)
+		}
+	}
+	if n, err := testutil.GatherAndCount(reg, "podscrape_history_resets_total"); err != nil || n != 1 || resets() != 0 {
+		t.Fatalf("before any refresh: %d series of podscrape_history_resets_total (%v), value %v; want one, 0", n, err, resets())
+	}
+	refresh()
+	clk.SetTime(t0.Add(15 * time.Second))
+	refresh()
+	clk.SetTime(t0.Add(15*time.Second - 300*time.Millisecond))
+	refresh()
+	if got := resets(); got != 0 {
+		t.Errorf("after a step back of 300ms: podscrape_history_resets_total %v, want 0", got)
+	}
+	clk.SetTime(t0.Add(-time.Minute))
+	refresh()
+	clk.SetTime(t0.Add(-time.Minute + 15*time.Second))
+	refresh()
+	if got := resets(); got != 1 {
+		t.Errorf("after a step back of a minute: podscrape_history_resets_total %v, want 1", got)
 	}
 }

@@ -141,7 +141,8 @@ type PodScrapingSourceConfig struct {
 	// podscrape_scrape_failures_total{reason}, podscrape_samples_scraped_total,
 	// podscrape_samples_duplicate_total, podscrape_history_samples_refused_total{reason},
 	// podscrape_pods_discovered, podscrape_pods_ready (both 0 after a discovery that
-	// failed), podscrape_discovery_failures_total and podscrape_cache_age_seconds.
+	// failed), podscrape_discovery_failures_total, podscrape_cache_age_seconds and
+	// podscrape_history_resets_total (the history started over: the Clock stepped back).
 	// Sources of different Services share a Registerer. Sources of the same Service on
 	// it share its metrics (a replacement built before the source it replaces is closed,
 	// two controllers' sources): the counters add up their scrapes, the pod gauges hold

@@ -279,6 +279,7 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 				s.history.before, s.history.beforeUntil = before, at.Add(s.retention())
 				logr.FromContextOrDiscard(ctx).Info("clock stepped back: the PromQL history starts over",
 					"service", s.serviceKey(), "steppedBack", st.SteppedBack.String(), "at", at.UTC().Format(time.RFC3339Nano))
+				s.metrics.observeReset()
 			}
 			if allFailed(pods) {
 				s.history.since.note(needs, evalAt)

@@ -58,6 +58,7 @@ type serviceMetrics struct {
 	ready      prometheus.Gauge
 	discFailed prometheus.Counter
 	cacheAge   prometheus.GaugeFunc
+	resets     prometheus.Counter
 
 	mu    sync.Mutex            // protects users, and holds a join off while the last user unregisters
 	users map[*metrics]struct{} // the sources' handles; empty once unregistered
@@ -153,6 +154,11 @@ func newServiceMetrics(reg prometheus.Registerer, service string) *serviceMetric
 		Help:        "Discoveries that failed: the Service not found or of type ExternalName, its read or its pods' list refused (RBAC) or unanswered; not those the caller's context ended. Each sets podscrape_pods_discovered and podscrape_pods_ready to 0.",
 		ConstLabels: labels,
 	})
+	m.resets = prometheus.NewCounter(prometheus.CounterOpts{
+		Name:        "podscrape_history_resets_total",
+		Help:        "Times the history of PromQL queries started over: a refresh a second or more before the newest it held (the Clock stepped back); its windows are partial again from there, as after a start.",
+		ConstLabels: labels,
+	})
 	m.cacheAge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "podscrape_cache_age_seconds",
 		Help:        "Seconds since a successful refresh last stored results in the cache (before the first one, since the source was created); of several sources of the Service, the oldest of their caches.",
@@ -163,7 +169,7 @@ func newServiceMetrics(reg prometheus.Registerer, service string) *serviceMetric
 
 // collectors are m's collectors.
 func (m *serviceMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.duration, m.failures, m.samples, m.duplicates, m.refused, m.discovered, m.ready, m.discFailed, m.cacheAge}
+	return []prometheus.Collector{m.duration, m.failures, m.samples, m.duplicates, m.refused, m.discovered, m.ready, m.discFailed, m.cacheAge, m.resets}
 }
 
 // Describe describes every collector of m: it makes m a prometheus.Collector.
@@ -282,6 +288,14 @@ func (m *metrics) observeRefused(st history.AppendStats) {
 	m.refused.WithLabelValues(refusedTooFarAhead).Add(float64(st.Future))
 	m.refused.WithLabelValues(refusedOutOfOrder).Add(float64(st.Rejected))
 	m.refused.WithLabelValues(refusedSeriesLimit).Add(float64(st.Refused))
+}
+
+// observeReset records the history starting over.
+func (m *metrics) observeReset() {
+	if m.off() {
+		return
+	}
+	m.resets.Inc()
 }
 
 // observeStored records that a refresh stored its results in the cache now.

@@ -84,6 +84,7 @@ func TestObservabilityExpositionPassesPromtool(t *testing.T) {
 		"podscrape_scrape_duration_seconds", "podscrape_scrape_failures_total", "podscrape_samples_scraped_total",
 		"podscrape_samples_duplicate_total", "podscrape_history_samples_refused_total", "podscrape_pods_discovered",
 		"podscrape_pods_ready", "podscrape_discovery_failures_total", "podscrape_cache_age_seconds",
+		"podscrape_history_resets_total",
 	} {
 		if !bytes.Contains(text, []byte("\n# TYPE "+family+" ")) {
 			t.Errorf("the exposition lacks %s:\n%s", family, text)
