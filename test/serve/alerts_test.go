@@ -3,6 +3,7 @@ package serve
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -296,4 +298,83 @@ func TestLibraryAlerts(t *testing.T) {
 		}
 	}
 	checkAlerts(t, "../../docs/library.md", "### Alerts", "../../testdata/alerts/library.test.yaml", familiesOf(t, text.Bytes()))
+}
+
+// TestPrometheusFiresTheDocsAlerts: the real Prometheus server, scraping a real serve's
+// /metrics every second and evaluating docs/serve.md's rules as loaded from the page,
+// fires PodscrapeServiceUnavailable and PodscrapeQueriesFailing for the Service whose
+// only pod starts failing, labelled with it: the counters' series, exported at 0 before
+// the outage, give increase() the baseline it needs (a series born at 1 reads as no
+// increase, and the first outage, or the first 503 of a query, would fire nothing).
+func TestPrometheusFiresTheDocsAlerts(t *testing.T) {
+	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 1, Body: "load 1\n"})
+	base := startServe(t, serve.Config{Services: []serve.ServiceConfig{{Source: sourceConfig(svc)}}, Interval: time.Hour, MaxAge: time.Nanosecond})
+	if code := ask(t, base, "/api/v1/query", url.Values{"query": {"load"}}); code != http.StatusOK {
+		t.Fatalf("query load: %d, want 200", code)
+	}
+	rules, _ := docAlerts(t, "../../docs/serve.md", "## Alerts")
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(path, []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := startPrometheus(t, fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files: [%q]
+scrape_configs:
+- job_name: podscrape-serve
+  static_configs:
+  - targets: [%q]
+`, path, u.Host))
+	key := svc.Namespace + "/" + svc.Name
+	// Prometheus has scraped serve before the outage.
+	poll(t, "Prometheus scraping serve", func() (bool, string) {
+		v, _, _, err := prom.API.Query(t.Context(), `podscrape_serve_scrapes_unavailable_total{service="`+key+`"} == 0`, time.Now())
+		return err == nil && len(v.(model.Vector)) == 1, fmt.Sprint(v, err)
+	})
+	svc.Pods()[0].SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) }))
+	if code := ask(t, base, "/api/v1/query", url.Values{"query": {"load"}}); code != http.StatusServiceUnavailable {
+		t.Fatalf("query load, the only pod failing: %d, want 503", code)
+	}
+	poll(t, "PodscrapeServiceUnavailable and PodscrapeQueriesFailing firing", func() (bool, string) {
+		alerts, err := prom.API.Alerts(t.Context())
+		if err != nil {
+			return false, err.Error()
+		}
+		var unavailable, failing bool
+		for _, a := range alerts.Alerts {
+			if a.State != promv1.AlertStateFiring {
+				continue
+			}
+			switch a.Labels["alertname"] {
+			case "PodscrapeServiceUnavailable":
+				unavailable = a.Labels["service"] == model.LabelValue(key)
+			case "PodscrapeQueriesFailing":
+				failing = a.Labels["error_type"] == "unavailable" && a.Labels["endpoint"] == "query"
+			}
+		}
+		return unavailable && failing, fmt.Sprintf("%+v", alerts.Alerts)
+	})
+}
+
+// poll calls check until it reports true, for at most a minute, and fails the test with
+// what it last said then.
+func poll(t *testing.T, what string, check func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ok, said := check()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after a minute; last: %s", what, said)
+		}
+		time.Sleep(100 * time.Millisecond) // polling Prometheus
+	}
 }
