@@ -37,7 +37,7 @@ func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
 		}, []string{"service"}),
 		unavailable: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "podscrape_serve_scrapes_unavailable_total",
-			Help: "Scrapes of a Service that gave no data: discovery failed or every pod failed.",
+			Help: "Scrapes of a Service that gave no data, by Service: discovery or the token Secret failed, no selected pod was Ready, or every pod failed.",
 		}, []string{"service"}),
 		lastScrape: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "podscrape_serve_last_scrape_timestamp_seconds",
@@ -45,7 +45,7 @@ func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
 		}, []string{"service"}),
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "podscrape_serve_queries_total",
-			Help: "PromQL requests answered, by endpoint and errorType (\"\" for success).",
+			Help: "PromQL requests answered, by endpoint (query, query_range) and error_type (the answer's errorType, \"\" for success).",
 		}, []string{"endpoint", "error_type"}),
 	}
 	m.waiting = prometheus.NewGauge(prometheus.GaugeOpts{
