@@ -64,7 +64,7 @@ func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
 	}, []string{"service"})
 	m.partial = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "podscrape_serve_partial_window_queries_total",
-		Help: "PromQL requests with a window reaching before what a Service's history holds (after a start, a clock step, or past the retention) or into a gap in its scrapes, by Service: each answered 422, or with a warning (a rate estimated over the span held; anything under --allow-partial-windows).",
+		Help: "PromQL requests with a window or selector reaching before what a Service's history holds (after a start, a clock step, or past the retention) or a window starting in a gap of its scrapes, by Service: each answered 422, or with a warning (a rate estimated over the span held; anything under --allow-partial-windows).",
 	}, []string{"service"})
 	// Every answer of each endpoint from zero, as addService's counters: a series born
 	// at the first timeout has no baseline, and increase(...) > 0 misses it.

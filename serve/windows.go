@@ -73,7 +73,7 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 		}
 		if w.Reach == 0 {
 			if instant || w.Pinned {
-				warnings, errs = s.beforeHistory(w, at, warnings, errs)
+				warnings, errs, short = s.beforeHistory(w, at, warnings, errs, short)
 			}
 			continue
 		}
@@ -287,12 +287,16 @@ func (s *Server) answers(ctx context.Context, w history.Window, evals []history.
 
 // beforeHistory checks a selector w that reads no window (Reach zero) at time at: a
 // Service it reads whose oldest scrape still held is after at has no sample for it. It
-// appends the error (or, under AllowPartialWindows, the warning) to errs (warnings).
-func (s *Server) beforeHistory(w history.Window, at time.Time, warnings, errs []string) ([]string, []string) {
+// appends the error (or, under AllowPartialWindows, the warning) to errs (warnings), and
+// the Service to short.
+func (s *Server) beforeHistory(w history.Window, at time.Time, warnings, errs []string, short []*service) ([]string, []string, []*service) {
 	for _, svc := range s.services {
 		oldest, _ := svc.hist.Span()
 		if oldest.IsZero() || !at.Before(oldest) || !svc.reads(w.Matchers) {
 			continue
+		}
+		if !slices.Contains(short, svc) {
+			short = append(short, svc)
 		}
 		desc := fmt.Sprintf("%s at %s: service %s has samples only since %s (%s later)", w.Text,
 			at.UTC().Format(warningTime), svc.key, oldest.UTC().Format(warningTime), oldest.Sub(at).Truncate(time.Millisecond))
@@ -302,7 +306,7 @@ func (s *Server) beforeHistory(w history.Window, at time.Time, warnings, errs []
 			errs = append(errs, fmt.Sprintf("before the history: %s: its answer would leave the service out", desc))
 		}
 	}
-	return warnings, errs
+	return warnings, errs, short
 }
 
 // estimateEmpty is the error of an answer with no value whose estimates' windows

@@ -229,6 +229,15 @@ func TestEveryFailureModeMovesItsMetric(t *testing.T) {
 				`podscrape_serve_partial_window_queries_total{}`},
 		},
 		{
+			name: "an instant query at a time before the history",
+			cause: func(t *testing.T, _ *podscrapetest.Service, base string) {
+				if code := ask(t, base, "/api/v1/query", url.Values{"query": {"sum(load)"}, "time": {fmt.Sprint(time.Now().Add(-time.Hour).Unix())}}); code != http.StatusUnprocessableEntity {
+					t.Errorf("sum(load) an hour before the history: %d, want 422", code)
+				}
+			},
+			up: []string{`podscrape_serve_queries_total{endpoint="query",error_type="execution"}`, `podscrape_serve_partial_window_queries_total{}`},
+		},
+		{
 			name: "a rate over a partial window, estimated over the span held",
 			cause: func(t *testing.T, _ *podscrapetest.Service, base string) {
 				if code := ask(t, base, "/api/v1/query", url.Values{"query": {"sum(rate(load[10m]))"}}); code != http.StatusOK {
