@@ -140,3 +140,35 @@ func (m *serverMetrics) observeQuery(endpoint string, err error) {
 	}
 	m.queries.WithLabelValues(endpoint, typ).Inc()
 }
+
+// historyCollector exports, per Service, the series its history holds and the most it
+// may hold: their ratio nearing 1 is the history filling up, before the series of new
+// pods are refused (podscrape_serve_history_samples_refused_total{reason="series_limit"}).
+type historyCollector struct {
+	held, limit *prometheus.Desc
+	services    []*service
+}
+
+func newHistoryCollector(services []*service) *historyCollector {
+	return &historyCollector{
+		held: prometheus.NewDesc("podscrape_serve_history_series",
+			"Series a Service's history holds (those gone stale within the retention too), by Service.",
+			[]string{"service"}, nil),
+		limit: prometheus.NewDesc("podscrape_serve_history_series_limit",
+			"The most series a Service's history holds (its seriesLimit, or --series-limit), by Service: past it, new series are refused.",
+			[]string{"service"}, nil),
+		services: services,
+	}
+}
+
+func (c *historyCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.held
+	ch <- c.limit
+}
+
+func (c *historyCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, svc := range c.services {
+		ch <- prometheus.MustNewConstMetric(c.held, prometheus.GaugeValue, float64(svc.hist.NumSeries()), svc.key)
+		ch <- prometheus.MustNewConstMetric(c.limit, prometheus.GaugeValue, float64(svc.hist.SeriesLimit()), svc.key)
+	}
+}

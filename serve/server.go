@@ -89,12 +89,13 @@ func New(ctx context.Context, c client.Reader, cfg Config) (*Server, error) {
 		}
 		s.services = append(s.services, svc)
 	}
-	discovery := newDiscoveryCollector(s.services)
-	if err := reg.Register(discovery); err != nil {
-		_ = s.Close()
-		return nil, err
+	for _, c := range []prometheus.Collector{newDiscoveryCollector(s.services), newHistoryCollector(s.services)} {
+		if err := reg.Register(c); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+		m.collectors = append(m.collectors, c)
 	}
-	m.collectors = append(m.collectors, discovery)
 	s.parser = parser.NewParser(parser.Options{})
 	s.analyses = newAnalyses(s.parser)
 	s.engine = promql.NewEngine(promql.EngineOpts{

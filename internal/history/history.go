@@ -259,6 +259,9 @@ func (h *History) NumSeries() int {
 	return h.db.numSeries()
 }
 
+// SeriesLimit returns the most series held at once: Options.SeriesLimit, or its default.
+func (h *History) SeriesLimit() int { return h.opts.SeriesLimit }
+
 // Append stores one scrape of every target. A target absent from scrapes that was present
 // at the previous append has all its series marked stale at time at; so has every series a
 // present target no longer exposes, at the target's Scrape.Time. One less than a second

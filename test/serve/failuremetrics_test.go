@@ -104,6 +104,7 @@ func TestEveryFailureModeMovesItsMetric(t *testing.T) {
 		cause func(t *testing.T, svc *podscrapetest.Service, base string)
 		up    []string // series that must increase
 		zero  []string // gauges that must fall to 0
+		after func(t *testing.T, after map[string]float64)
 	}{
 		{
 			name: "a pod answering 500",
@@ -196,7 +197,12 @@ func TestEveryFailureModeMovesItsMetric(t *testing.T) {
 				}
 				svc.Pods()[0].SetBody(b.String())
 			},
-			up: []string{`podscrape_serve_history_samples_refused_total{reason="series_limit"}`},
+			up: []string{`podscrape_serve_history_samples_refused_total{reason="series_limit"}`, `podscrape_serve_history_series{}`},
+			after: func(t *testing.T, after map[string]float64) {
+				if held, limit := after[`podscrape_serve_history_series{}`], after[`podscrape_serve_history_series_limit{}`]; held != 8 || limit != 8 {
+					t.Errorf("the history full: podscrape_serve_history_series %v, podscrape_serve_history_series_limit %v, want 8 and 8", held, limit)
+				}
+			},
 		},
 		{
 			name: "a sample too far ahead",
@@ -297,6 +303,9 @@ func TestEveryFailureModeMovesItsMetric(t *testing.T) {
 				if before[s] == 0 || after[s] != 0 {
 					t.Errorf("%s: %v before, %v after the failure, want it to fall to 0", s, before[s], after[s])
 				}
+			}
+			if tc.after != nil {
+				tc.after(t, after)
 			}
 			cmd := exec.CommandContext(t.Context(), bin, "check", "metrics")
 			cmd.Stdin = bytes.NewReader(text)
