@@ -101,6 +101,7 @@ func TestEveryFailureModeMovesItsMetric(t *testing.T) {
 		body  string                     // the pod's exposition before the failure
 		setup func(*serve.ServiceConfig) // limits
 		allow bool                       // AllowPartialWindows
+		token bool                       // the pods' token read from Secret "reader"
 		cause func(t *testing.T, svc *podscrapetest.Service, base string)
 		up    []string // series that must increase
 		zero  []string // gauges that must fall to 0
@@ -173,6 +174,25 @@ func TestEveryFailureModeMovesItsMetric(t *testing.T) {
 			},
 			up:   []string{`podscrape_discovery_failures_total{}`, `podscrape_serve_scrapes_unavailable_total{}`},
 			zero: []string{`podscrape_pods_ready{}`},
+		},
+		{
+			// No token then, as the guide says of a Secret gone; the pod refuses the scrape.
+			name:  "the token Secret deleted",
+			token: true,
+			cause: func(t *testing.T, svc *podscrapetest.Service, base string) {
+				obj := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: "reader"}}
+				if err := env.Client.Delete(t.Context(), obj); err != nil {
+					t.Fatal(err)
+				}
+				deadline := time.Now().Add(30 * time.Second)
+				for ask(t, base, "/api/v1/query", url.Values{"query": {"load"}}) == http.StatusOK {
+					if time.Now().After(deadline) {
+						t.Fatal("the Service whose token Secret was deleted still answered after 30s")
+					}
+					time.Sleep(20 * time.Millisecond) // polling the informer's cache
+				}
+			},
+			up: []string{`podscrape_scrape_failures_total{reason="http_status"}`, `podscrape_serve_scrapes_unavailable_total{}`},
 		},
 		{
 			name:  "a repeated series",
@@ -279,6 +299,22 @@ func TestEveryFailureModeMovesItsMetric(t *testing.T) {
 			}
 			svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 1, Body: body})
 			sc := serve.ServiceConfig{Source: sourceConfig(svc)}
+			if tc.token {
+				if err := env.Client.Create(t.Context(), &corev1.Secret{
+					ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: "reader"},
+					Data:       map[string][]byte{"token": []byte("t0k3n")},
+				}); err != nil {
+					t.Fatal(err)
+				}
+				sc.Source.MetricsReaderSecretName = "reader"
+				svc.Pods()[0].SetHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.Header.Get("Authorization") != "Bearer t0k3n" {
+						http.Error(w, "Unauthorized", http.StatusUnauthorized)
+						return
+					}
+					_, _ = io.WriteString(w, body)
+				}))
+			}
 			if tc.setup != nil {
 				tc.setup(&sc)
 			}
