@@ -19,6 +19,8 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -376,6 +378,12 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 		return err
 	}
 	defer informers.Stop()
+	// The process' own metrics beside serve's, as a Prometheus server and a
+	// controller-runtime manager expose them: an operator alerts on serve's memory and
+	// file descriptors from its /metrics (process_resident_memory_bytes, go_*).
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cfg.Registerer, cfg.Gatherer = reg, reg
 	srv, err := serve.New(ctx, informers, cfg)
 	if err != nil {
 		return usagef("%w", err)
