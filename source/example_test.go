@@ -17,8 +17,8 @@ func ExampleQueryList() {
 	err := queries.Register(source.QueryTemplate{Name: "queue", Type: source.QueryTypeMetricName, Template: "x"})
 	fmt.Println(err)
 
-	q, ok := queries.Get("queue")
-	fmt.Println(q.Template, ok)
+	q := queries.Get("queue")
+	fmt.Println(q.Template, queries.Get("kv_cache") == nil)
 	fmt.Println(queries.List())
 	// Output:
 	// register query "queue": already registered

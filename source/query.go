@@ -83,8 +83,20 @@ func (l *QueryList) MustRegister(q QueryTemplate) {
 	}
 }
 
-// Get returns the query registered under name.
-func (l *QueryList) Get(name string) (QueryTemplate, bool) {
+// Get returns a copy of the query registered under name, or nil when none is: the
+// signature of the upstream autoscaler's QueryList.Get, so its code reading a query back
+// (`q := src.QueryList().Get(name)`) compiles here unchanged. Changing the copy changes
+// nothing registered.
+func (l *QueryList) Get(name string) *QueryTemplate {
+	q, ok := l.lookup(name)
+	if !ok {
+		return nil
+	}
+	return &q
+}
+
+// lookup returns a copy of the query registered under name, and whether there is one.
+func (l *QueryList) lookup(name string) (QueryTemplate, bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	q, ok := l.queries[name]
@@ -116,7 +128,7 @@ func (l *QueryList) Resolve(names []string) ([]QueryTemplate, error) {
 	names = slices.Compact(names)
 	queries := make([]QueryTemplate, 0, len(names))
 	for _, name := range names {
-		q, ok := l.Get(name)
+		q, ok := l.lookup(name)
 		if !ok {
 			return nil, fmt.Errorf("unknown query %q (registered: %s)", name, strings.Join(l.List(), ", "))
 		}

@@ -26,12 +26,12 @@ func TestQueryListRegisterValidatesAndRefusesDuplicates(t *testing.T) {
 			t.Errorf("Register(%+v): got %v, want %q", tc.q, err, tc.want)
 		}
 	}
-	got, found := l.Get("q")
-	if !found || got.Template != "m" {
-		t.Fatalf("Get: got %+v %v", got, found)
+	got := l.Get("q")
+	if got == nil || got.Template != "m" {
+		t.Fatalf("Get: got %+v", got)
 	}
 	got.Params[0] = "changed"
-	if again, _ := l.Get("q"); again.Params[0] != "p" {
+	if again := l.Get("q"); again.Params[0] != "p" {
 		t.Fatal("Get returned the registry's own Params slice")
 	}
 	l.MustRegister(QueryTemplate{Name: "a", Type: QueryTypePromQL, Template: "up"})

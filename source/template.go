@@ -20,7 +20,7 @@ const (
 // params, escaped for where each placeholder stands (see FillTemplate). It is safe for
 // concurrent use.
 func (l *QueryList) Build(name string, params map[string]string) (string, error) {
-	q, ok := l.Get(name)
+	q, ok := l.lookup(name)
 	if !ok {
 		return "", fmt.Errorf("query %q is not registered", name)
 	}

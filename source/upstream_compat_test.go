@@ -44,6 +44,7 @@ var (
 	_ func(*source.QueryList, source.QueryTemplate) error                = (*source.QueryList).Register
 	_ func(*source.QueryList, source.QueryTemplate)                      = (*source.QueryList).MustRegister
 	_ func(*source.QueryList) []string                                   = (*source.QueryList).List
+	_ func(*source.QueryList, string) *source.QueryTemplate              = (*source.QueryList).Get
 	_ func(*source.QueryList, string, map[string]string) (string, error) = (*source.QueryList).Build
 	_ func(string) string                                                = source.EscapePromQLValue
 
@@ -154,5 +155,30 @@ func TestUpstreamAPIAsUsed(t *testing.T) {
 	var missing *source.MetricResult
 	if missing.HasError() || !missing.IsStale(time.Hour) || missing.FirstValue().Value != 0 || missing.Age() != 0 {
 		t.Fatal("a nil result: want no error, stale, a zero first value and age 0")
+	}
+}
+
+// Upstream's engine and registration tests read a registered query back as
+// `q := src.QueryList().Get(name)` and check `q != nil` and `q.Template`; its pod source's
+// test, `Expect(registry.Get("all_metrics")).NotTo(BeNil())`. That code compiles here
+// and reads the same: the template, or nil for a name not registered, and a copy, so
+// changing it changes nothing registered.
+func TestQueryListGetAsUpstreamReadsIt(t *testing.T) {
+	queries := source.NewQueryList()
+	queries.MustRegister(source.QueryTemplate{
+		Name: "queue_length", Type: source.QueryTypePromQL, Template: `sum(vllm:num_requests_waiting{namespace="{{.namespace}}"})`,
+		Params: []string{source.ParamNamespace},
+	})
+	q := queries.Get("queue_length")
+	if q == nil || q.Name != "queue_length" || q.Type != source.QueryTypePromQL || len(q.Params) != 1 {
+		t.Fatalf("Get(queue_length): got %+v, want the registered template", q)
+	}
+	q.Template = "changed"
+	q.Params[0] = "changed"
+	if again := queries.Get("queue_length"); again.Template == "changed" || again.Params[0] != source.ParamNamespace {
+		t.Fatalf("changing Get's answer changed the registered query: %+v", again)
+	}
+	if missing := queries.Get("kv_cache_usage"); missing != nil {
+		t.Fatalf("Get of a name not registered: got %+v, want nil", missing)
 	}
 }

@@ -234,7 +234,7 @@ func (c *comparison) stop() {
 func promQLNames(src *pod.PodScrapingSource) []string {
 	var out []string
 	for _, name := range src.QueryList().List() {
-		if q, ok := src.QueryList().Get(name); ok && q.Type == source.QueryTypePromQL {
+		if q := src.QueryList().Get(name); q != nil && q.Type == source.QueryTypePromQL {
 			out = append(out, name)
 		}
 	}

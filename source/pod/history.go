@@ -155,8 +155,8 @@ func (s *PodScrapingSource) historyNeeds() (*history.History, storedNames, error
 	var promql []source.QueryTemplate
 	key := ""
 	for _, name := range s.queries.List() {
-		if q, ok := s.queries.Get(name); ok && q.Type == source.QueryTypePromQL {
-			promql = append(promql, q)
+		if q := s.queries.Get(name); q != nil && q.Type == source.QueryTypePromQL {
+			promql = append(promql, *q)
 			key += q.Name + "\x00" + q.Template + "\x00"
 		}
 	}

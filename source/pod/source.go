@@ -124,7 +124,7 @@ func (s *PodScrapingSource) QueryList() *source.QueryList { return s.queries }
 // params (the same keys and values). Metric-name queries take no params: their result is
 // found with any params. Get does no I/O and never waits for a Refresh.
 func (s *PodScrapingSource) Get(queryName string, params map[string]string) *source.CachedValue {
-	if q, ok := s.queries.Get(queryName); ok && q.Type == source.QueryTypePromQL {
+	if q := s.queries.Get(queryName); q != nil && q.Type == source.QueryTypePromQL {
 		return s.cache.Get(source.BuildCacheKey(queryName, params))
 	}
 	return s.cache.Get(source.BuildCacheKey(queryName, nil))
@@ -295,8 +295,8 @@ func (s *PodScrapingSource) registered() []source.QueryTemplate {
 	names := s.queries.List()
 	out := make([]source.QueryTemplate, 0, len(names))
 	for _, name := range names {
-		if q, ok := s.queries.Get(name); ok {
-			out = append(out, q)
+		if q := s.queries.Get(name); q != nil {
+			out = append(out, *q)
 		}
 	}
 	return out

@@ -23,7 +23,7 @@ const secret = "s3cr3t-t0ken-value"
 // queryOnce runs one query through a source on api and returns its result.
 func queryOnce(t *testing.T, ctx context.Context, s *PrometheusSource) *source.MetricResult {
 	t.Helper()
-	if _, ok := s.QueryList().Get("up"); !ok {
+	if s.QueryList().Get("up") == nil {
 		register(t, s, "up")
 	}
 	results, _ := s.Refresh(ctx, source.RefreshSpec{})

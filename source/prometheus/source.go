@@ -181,7 +181,7 @@ func (s *PrometheusSource) evaluate(ctx context.Context, q source.QueryTemplate,
 // cacheParams returns the params a result of queryName is cached with: none for a
 // metric-name query, which takes none.
 func cacheParams(queries *source.QueryList, queryName string, params map[string]string) map[string]string {
-	if q, ok := queries.Get(queryName); ok && q.Type == source.QueryTypeMetricName {
+	if q := queries.Get(queryName); q != nil && q.Type == source.QueryTypeMetricName {
 		return nil
 	}
 	return params

@@ -126,9 +126,9 @@ func TestRegisterMetricsAddsStatusQueries(t *testing.T) {
 		t.Fatalf("queries: got %v, want %v", q.Names, want)
 	}
 	for _, name := range want {
-		tmpl, ok := list.Get(name)
-		if !ok || tmpl.Type != source.QueryTypeMetricName {
-			t.Fatalf("query %s: got %+v registered %v, want a metric-name query", name, tmpl, ok)
+		tmpl := list.Get(name)
+		if tmpl == nil || tmpl.Type != source.QueryTypeMetricName {
+			t.Fatalf("query %s: got %+v, want a metric-name query", name, tmpl)
 		}
 	}
 	if _, err := f.Register(list); err == nil {
