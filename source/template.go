@@ -18,7 +18,9 @@ const (
 
 // Build returns the registered query name with its {{.param}} placeholders filled from
 // params, escaped for where each placeholder stands (see FillTemplate). It is safe for
-// concurrent use.
+// concurrent use. Pass values as they are: the upstream autoscaler's Build substitutes
+// them as given and its callers escape them with EscapePromQLValue first, which here
+// would escape them twice.
 func (l *QueryList) Build(name string, params map[string]string) (string, error) {
 	q, ok := l.lookup(name)
 	if !ok {
