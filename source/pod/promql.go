@@ -43,8 +43,9 @@ var ErrSampleOutOfOrder = history.ErrOutOfOrder
 // ...) reaching before the history is a warning, unless the answer is empty: then it is
 // the Error, a *PartialWindowError (a rate over a single scrape estimates nothing; read as
 // no value, it would be "no load"). So are the pods of unready whose series a selector
-// reads: no longer scraped, their series went stale and the answer leaves them out.
-func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.History, storeErr error, queries []source.QueryTemplate, params map[string]string, at time.Time, incomplete error, refused refusal, unready []unreadyPod) map[string]*source.MetricResult {
+// reads: no longer scraped, their series went stale and the answer leaves them out; and
+// noReady, when not "": the Service selects pods none of which is Ready.
+func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.History, storeErr error, queries []source.QueryTemplate, params map[string]string, at time.Time, incomplete error, refused refusal, unready []unreadyPod, noReady string) map[string]*source.MetricResult {
 	out := make(map[string]*source.MetricResult, len(queries))
 	var cov coverage
 	if store != nil {
@@ -98,6 +99,9 @@ func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.Histo
 		r.Warnings = append(res.Warnings, warnings...)
 		if w := s.unreadyWarning(unreadyHolding, unreadyRead(store, s.heldBefore(store, at), expr, unready)); w != "" {
 			r.Warnings = append(r.Warnings, w)
+		}
+		if noReady != "" {
+			r.Warnings = append(r.Warnings, noReady)
 		}
 		if len(r.Warnings) == 0 {
 			r.Warnings = nil

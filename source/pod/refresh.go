@@ -37,6 +37,10 @@ type refreshOutcome struct {
 	err     error            // the refresh's error, for answers taken from the scrape loop's last run
 
 	unready []unreadyPod // pods that answered before, no longer scraped: not Ready, or finished (see answeredPods)
+	// noReady is the warning of every result when the Service selects pods none of which
+	// is Ready (a rollout between its old pod's termination and its new pod's readiness):
+	// "" otherwise, a Service that selects no pod (scaled to zero) included.
+	noReady string
 }
 
 // Covers reports whether a scrape for have answers the queries of want.
@@ -97,6 +101,11 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 		}
 	}
 	out := refreshOutcome{sel: sel, pods: pods, collectedAt: collectedAt, evalAt: collectedAt, unready: unready}
+	if len(targets) == 0 && found.selected > 0 {
+		// Empty, as the guide has it, but not "no load": say why (ScrapeSeries' error).
+		out.noReady = fmt.Sprintf("service %s: %s among the %d %s it selects: %s; the answer holds no pod's current samples",
+			s.serviceKey(), ErrNoReadyPods, found.selected, leftout.Pods(found.selected), found.noneScraped())
+	}
 	for i := range pods {
 		if pods[i].scrapedAt.After(out.evalAt) {
 			out.evalAt = pods[i].scrapedAt
@@ -139,13 +148,18 @@ func (r refresher) Finish(key *selection, out refreshOutcome, err error) (refres
 			r.Warnings = []string{w}
 		}
 	}
+	if out.noReady != "" {
+		for _, r := range results {
+			r.Warnings = append(r.Warnings, out.noReady)
+		}
+	}
 	var errs []error
 	for i := range pods {
 		if pods[i].err != nil {
 			errs = append(errs, pods[i].err)
 		}
 	}
-	done := refreshOutcome{sel: out.sel, results: results, store: out.store, evalAt: out.evalAt, podErr: errors.Join(errs...), refused: out.refused, unready: out.unready}
+	done := refreshOutcome{sel: out.sel, results: results, store: out.store, evalAt: out.evalAt, podErr: errors.Join(errs...), refused: out.refused, unready: out.unready, noReady: out.noReady}
 	if len(pods) > 0 && len(errs) == len(pods) {
 		done.err = fmt.Errorf("refresh service %s: %w (%d %s): %w",
 			s.serviceKey(), ErrAllPodsFailed, len(pods), leftout.Pods(len(pods)), done.podErr)

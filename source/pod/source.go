@@ -252,7 +252,7 @@ func (s *PodScrapingSource) Refresh(ctx context.Context, spec source.RefreshSpec
 		if err != nil {
 			incomplete = err
 		}
-		evaluated := s.evalPromQL(ctx, store, storeErr, promql, spec.Params, out.evalAt, incomplete, out.refused, out.unready)
+		evaluated := s.evalPromQL(ctx, store, storeErr, promql, spec.Params, out.evalAt, incomplete, out.refused, out.unready, out.noReady)
 		if cerr := ctx.Err(); cerr != nil {
 			// Evaluations cut short are no answer: nothing is returned or cached.
 			return nil, fmt.Errorf("refresh service %s: %w", s.serviceKey(), cerr)

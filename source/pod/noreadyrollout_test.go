@@ -1,0 +1,81 @@
+package pod
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podscrape/podscrape/internal/localcluster"
+	"github.com/podscrape/podscrape/source"
+)
+
+// TestRolloutWithNoReadyPodIsWarned: a one-replica model rolled with maxSurge 0 and
+// maxUnavailable 1 (a GPU-bound rollout, or the Recreate strategy): from the old pod's
+// termination until the new pod is Ready (a model load: minutes), the Service selects
+// pods none of which is Ready. Every result, PromQL and metric-name, then answers the
+// pods' gauges empty (a rate its last minute's samples, then empty too), as for a
+// Service scaled to zero, with a nil Error: the old pod, terminating, is not named (a
+// scale-down), and the new one never answered. It said nothing, the autoscaler's "no
+// load". Each result now carries the warning that no pod is Ready, counting what the
+// pods are, as ScrapeSeries' ErrNoReadyPods says it; a Service that selects no pod
+// (scaled to zero) has none, nor has the refresh once the new pod is Ready.
+func TestRolloutWithNoReadyPodIsWarned(t *testing.T) {
+	ctx := context.Background()
+	ns := fmt.Sprintf("noreadyroll-%d", runs.Add(1))
+	if err := cp.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cp.ReleaseTerminating(context.Background(), ns) })
+	block := localcluster.NewAddressBlock()
+	ips := []string{block.Next(), block.Next()}
+	port, sel := servePods(t, ctx, ns, "vllm", ips, func(string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte("# TYPE waiting gauge\nwaiting 3\n# TYPE reqs_total counter\nreqs_total 7\n"))
+		})
+	})
+	cfg := PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: ns, MetricsPort: port}
+	s, clk := fakeClockSource(t, cfg, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), []source.QueryTemplate{
+		{Name: "waiting", Template: `sum(waiting)`},
+		{Name: "rate", Template: `sum(rate(reqs_total[1m]))`},
+	})
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "waiting_pods", Type: source.QueryTypeMetricName, Template: "waiting"})
+	const want = "service " + "%s/vllm: no ready pod among the 2 pods it selects: 1 terminating, 1 not Ready"
+	check := func(what string, warned bool) {
+		t.Helper()
+		rs := mustRefresh(t, s)
+		clk.Step(15 * time.Second)
+		for _, name := range []string{"waiting", "rate", "waiting_pods", AllMetricsQuery} {
+			r := rs[name]
+			got := strings.Join(r.Warnings, "\n")
+			has := strings.Contains(got, fmt.Sprintf(want, ns))
+			if has != warned {
+				t.Errorf("%s: %s: %d values, Error %v, warnings %q; want the no-ready warning %v", what, name, len(r.Values), r.Error, r.Warnings, warned)
+			}
+		}
+	}
+	check("a Service selecting no pod (scaled to zero)", false)
+	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "vllm-old", Labels: sel, IP: ips[0], Ready: true}); err != nil {
+		t.Fatal(err)
+	}
+	check("the old pod Ready", false)
+	check("the old pod Ready, again", false)
+	// The rollout: the old pod drains (deleted, held by its finalizer), the new one starts.
+	updatePod(t, ns, "vllm-old", false, func(p *corev1.Pod) { p.Finalizers = append(p.Finalizers, "podscrape.test/terminating") })
+	if err := cp.Client.Delete(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vllm-old"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "vllm-new", Labels: sel, IP: ips[1], Ready: false}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		check(fmt.Sprintf("the old pod draining, the new one loading its model (refresh %d)", i+1), true)
+	}
+	setReady(t, ns, "vllm-new", true)
+	check("the new pod Ready", false)
+}
