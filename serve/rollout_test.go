@@ -1,0 +1,240 @@
+package serve_test
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podscrape/podscrape/podscrapetest"
+	"github.com/podscrape/podscrape/serve"
+)
+
+// rolloutFinalizer holds a deleted pod terminating, as a kubelet holds it while its
+// containers stop.
+const rolloutFinalizer = "podscrape.test/draining"
+
+// vllmCounters is one vLLM pod's requests served so far.
+type vllmCounters struct {
+	mu       sync.Mutex
+	requests float64
+}
+
+func (c *vllmCounters) add(n float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.requests += n
+}
+
+// body is the pod's exposition, as vLLM exposes the counter and a gauge.
+func (c *vllmCounters) body() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.requests
+	return fmt.Sprintf(`# TYPE vllm:request_success_total counter
+vllm:request_success_total{engine="0",finished_reason="stop",model_name="m"} %[1]g
+# TYPE vllm:num_requests_waiting gauge
+vllm:num_requests_waiting{engine="0",model_name="m"} 2
+`, n)
+}
+
+// drainPod marks the pod terminating (deleted, held by a finalizer), as a rollout's old
+// pod is while it drains.
+func drainPod(t *testing.T, ns, name string) {
+	t.Helper()
+	var p corev1.Pod
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, &p); err != nil {
+		t.Fatal(err)
+	}
+	p.Finalizers = append(p.Finalizers, rolloutFinalizer)
+	if err := env.Client.Update(t.Context(), &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Delete(t.Context(), &p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// releasePod lets a drained pod go.
+func releasePod(t *testing.T, ns, name string) {
+	t.Helper()
+	var p corev1.Pod
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, &p); err != nil {
+		t.Fatal(err)
+	}
+	p.Finalizers = nil
+	if err := env.Client.Update(t.Context(), &p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRolloutIsAnsweredAsTheRequestsServed: serve's answers to KEDA's and the adapter's
+// queries through a Deployment's rollout (15 s scrapes, 6 requests a second shared by
+// the pods taking traffic), at every scrape, against the requests served:
+// maxSurge 1 of 3 pods, maxUnavailable 1 of 3, and maxUnavailable 1 of 1 (no pod Ready
+// while the new one loads its model). sum(increase[10m]) stays within 3% of the requests
+// scrapes saw (never above all of them: an old pod's requests after its last scrape,
+// once terminating, are seen by no scrape of serve), sum(rate[5m]) never above the load
+// nor, while some pod is Ready, under 90% of it; while no pod is Ready, every query is
+// 503 naming why (KEDA keeps its last decision), never 200 []. (Checked, held: written
+// to hold the behaviour docs/serve.md describes.)
+func TestRolloutIsAnsweredAsTheRequestsServed(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pods int
+		kind string
+	}{{"maxSurge 1 of 3", 3, "surge"}, {"maxUnavailable 1 of 3", 3, "unavailable"}, {"maxUnavailable 1 of 1", 1, "unavailable"}} {
+		t.Run(tc.name, func(t *testing.T) { checkServedRollout(t, tc.pods, tc.kind) })
+	}
+}
+
+func checkServedRollout(t *testing.T, pods int, kind string) {
+	const step, perStep = 15 * time.Second, 90.0
+	olds := []string{"vllm-old-0", "vllm-old-1", "vllm-old-2"}[:pods]
+	news := []string{"vllm-new-0", "vllm-new-1", "vllm-new-2"}[:pods]
+	counters := map[string]*vllmCounters{}
+	for _, n := range append(append([]string(nil), olds...), news...) {
+		counters[n] = &vllmCounters{}
+	}
+	svc, err := env.NewService(t.Context(), podscrapetest.ServiceOptions{Name: "vllm", PodNames: olds, Body: "# nothing\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Close() })
+	setBodies := func() {
+		for _, p := range svc.Pods() {
+			p.SetBody(counters[p.Name].body())
+		}
+	}
+	setBodies()
+	// The history is built in the past (serve.ScrapeAt), up to now.
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)},
+		Interval: 4 * time.Minute, Retention: 30 * time.Minute})
+	const rolloutAt = 45
+	steps := rolloutAt + 6*pods + 45
+	start := time.Now().Add(-time.Duration(steps) * step)
+	serving := map[string]bool{}
+	for _, n := range olds {
+		serving[n] = true
+	}
+	var served []float64
+	unseen := make([]float64, steps)
+	load := perStep / step.Seconds()
+	for i := range steps {
+		at := start.Add(time.Duration(i) * step)
+		if j := i - rolloutAt; j >= 0 {
+			before := len(serving)
+			drained := maps.Clone(serving)
+			servedRolloutStep(t, svc, kind, j, olds, news, serving)
+			for name := range drained {
+				if !serving[name] {
+					unseen[i-1] += perStep / float64(before)
+				}
+			}
+		}
+		setBodies()
+		if err := serve.ScrapeAt(t.Context(), srv, 0, at); err != nil {
+			t.Fatalf("scrape %d: %v", i, err)
+		}
+		truth, seen := 0.0, 0.0
+		for s := max(0, len(served)-40); s < len(served); s++ {
+			truth += served[s]
+			seen += served[s] - unseen[s]
+		}
+		qt := formatTime(at.Add(time.Second))
+		ask := func(expr string) (int, apiResponse, float64) {
+			code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {expr}, "time": {qt}})
+			if code != http.StatusOK {
+				noReady := len(serving) == 0 && code == http.StatusServiceUnavailable && strings.Contains(r.Error, "no ready pod")
+				// A window starting while no pod was Ready starts in a gap of the
+				// history: what was served then is unknown (422, docs/serve.md).
+				inGap := pods == 1 && code == http.StatusUnprocessableEntity && strings.Contains(r.Error, "starts in a gap")
+				if !noReady && !inGap {
+					t.Errorf("%s at %s: %d %q, want 200 (or, no pod Ready, 503 saying so)", expr, at.Sub(start), code, r.Error)
+				}
+				return code, r, 0
+			}
+			v := vector(t, r)
+			if len(v) != 1 {
+				t.Errorf("%s at %s: 200 %s warnings %q, want one value", expr, at.Sub(start), r.Data, r.Warnings)
+				return code, r, 0
+			}
+			f, err := strconv.ParseFloat(fmt.Sprint(v[0].Value[1]), 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return code, r, f
+		}
+		if i >= 40 { // 10 minutes held
+			if code, _, got := ask(`sum(increase(vllm:request_success_total[10m]))`); code == http.StatusOK && (math.Abs(got-seen) > 0.03*seen || got > 1.01*truth) {
+				t.Errorf("sum(increase[10m]) at %s: %.1f, want the %.0f requests of the last 10 minutes scraped (of %.0f), within 3%%", at.Sub(start), got, seen, truth)
+			}
+			if code, r, got := ask(`sum(rate(vllm:request_success_total[5m]))`); code == http.StatusOK && (got > 1.02*load || (pods > 1 && got < 0.9*load)) {
+				t.Errorf("sum(rate[5m]) at %s: %.3f (warnings %q), want the load, %g", at.Sub(start), got, r.Warnings, load)
+			}
+			ask(`sum(vllm:num_requests_waiting)`)
+		}
+		for name := range serving {
+			counters[name].add(perStep / float64(len(serving)))
+		}
+		if len(serving) == 0 {
+			served = append(served, 0)
+		} else {
+			served = append(served, perStep)
+		}
+	}
+}
+
+// servedRolloutStep makes the j-th step of a rollout of kind ("surge": maxSurge 1, 3
+// steps a pod; "unavailable": maxUnavailable 1, 6 steps a pod) replacing olds by news,
+// and keeps serving to the pods that take new requests.
+func servedRolloutStep(t *testing.T, svc *podscrapetest.Service, kind string, j int, olds, news []string, serving map[string]bool) {
+	t.Helper()
+	per := 3
+	if kind == "unavailable" {
+		per = 6
+	}
+	k := j / per
+	if k >= len(olds) {
+		return
+	}
+	switch {
+	case j%per == 0:
+		if kind == "unavailable" {
+			drainPod(t, svc.Namespace, olds[k])
+			delete(serving, olds[k])
+		}
+		if _, err := svc.AddPod(t.Context(), news[k]); err != nil {
+			t.Fatal(err)
+		}
+		if kind == "unavailable" {
+			if err := svc.Pod(news[k]).SetReady(t.Context(), false); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			serving[news[k]] = true
+		}
+	case kind == "surge" && j%per == 1:
+		drainPod(t, svc.Namespace, olds[k])
+		delete(serving, olds[k])
+	case j%per == 2:
+		releasePod(t, svc.Namespace, olds[k])
+		if err := svc.Pod(olds[k]).Delete(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	case kind == "unavailable" && j%per == 4:
+		if err := svc.Pod(news[k]).SetReady(t.Context(), true); err != nil {
+			t.Fatal(err)
+		}
+		serving[news[k]] = true
+	}
+}
