@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/podscrape/podscrape/internal/localcluster"
 	"github.com/podscrape/podscrape/source"
@@ -78,4 +79,67 @@ func TestRolloutWithNoReadyPodIsWarned(t *testing.T) {
 	}
 	setReady(t, ns, "vllm-new", true)
 	check("the new pod Ready", false)
+}
+
+// TestNoReadyPodWarningFromTheScrapeLoop: a Refresh of PromQL queries answered from the
+// scrape loop's latest scrape, one that found no pod Ready, carries that scrape's
+// warning, as the loop's metric-name results do.
+func TestNoReadyPodWarningFromTheScrapeLoop(t *testing.T) {
+	ctx := context.Background()
+	ns := fmt.Sprintf("noreadyloop-%d", runs.Add(1))
+	if err := cp.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cp.ReleaseTerminating(context.Background(), ns) })
+	ip := localcluster.NewAddressBlock().Next()
+	port, sel := servePods(t, ctx, ns, "vllm", []string{ip}, func(string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("waiting 3\n")) })
+	})
+	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "vllm-old", Labels: sel, IP: ip, Ready: true}); err != nil {
+		t.Fatal(err)
+	}
+	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	cfg := PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: ns, MetricsPort: port, Clock: clk, ScrapeInterval: 15 * time.Second}
+	s, err := NewPodScrapingSource(ctx, cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "waiting_pods", Type: source.QueryTypeMetricName, Template: "waiting"})
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "waiting", Type: source.QueryTypePromQL, Template: "sum(waiting)"})
+	loopCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Start(loopCtx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	waitLoop := func(what string, ok func(*source.CachedValue) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for v := s.Get("waiting_pods", nil); v == nil || !ok(v); v = s.Get("waiting_pods", nil) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the scrape loop did not %s within 10s: %+v", what, s.Get("waiting_pods", nil))
+			}
+			time.Sleep(time.Millisecond) // polling the loop's progress with a deadline
+		}
+	}
+	waitLoop("scrape the old pod", func(v *source.CachedValue) bool { return len(v.Result.Values) > 0 })
+	// The old pod drains, the new one loads its model.
+	updatePod(t, ns, "vllm-old", false, func(p *corev1.Pod) { p.Finalizers = append(p.Finalizers, "podscrape.test/terminating") })
+	if err := cp.Client.Delete(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vllm-old"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "vllm-new", Labels: sel, IP: localcluster.NewAddressBlock().Next(), Ready: false}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Step(cfg.ScrapeInterval) // the loop's next scrape finds no pod Ready
+	waitLoop("find no pod Ready", func(v *source.CachedValue) bool { return len(v.Result.Values) == 0 })
+	rs, err := s.Refresh(ctx, source.RefreshSpec{Queries: []string{"waiting"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rs["waiting"]; !strings.Contains(strings.Join(r.Warnings, "\n"), "no ready pod among the 2 pods it selects: 1 terminating, 1 not Ready") {
+		t.Errorf("from the loop's scrape: %d values, Error %v, warnings %q; want the no-ready warning", len(r.Values), r.Error, r.Warnings)
+	}
 }
