@@ -85,8 +85,8 @@ func releasePod(t *testing.T, ns, name string) {
 // scrapes saw (never above all of them: an old pod's requests after its last scrape,
 // once terminating, are seen by no scrape of serve), sum(rate[5m]) never above the load
 // nor, while some pod is Ready, under 90% of it; while no pod is Ready, every query is
-// 503 naming why (KEDA keeps its last decision), never 200 []. (Checked, held: written
-// to hold the behaviour docs/serve.md describes.)
+// 503 naming why (KEDA keeps its last decision), never 200 []; and never a 422 after it
+// (see TestNoReadyPodOfARolloutIsNoGap).
 func TestRolloutIsAnsweredAsTheRequestsServed(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -155,10 +155,7 @@ func checkServedRollout(t *testing.T, pods int, kind string) {
 			code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {expr}, "time": {qt}})
 			if code != http.StatusOK {
 				noReady := len(serving) == 0 && code == http.StatusServiceUnavailable && strings.Contains(r.Error, "no ready pod")
-				// A window starting while no pod was Ready starts in a gap of the
-				// history: what was served then is unknown (422, docs/serve.md).
-				inGap := pods == 1 && code == http.StatusUnprocessableEntity && strings.Contains(r.Error, "starts in a gap")
-				if !noReady && !inGap {
+				if !noReady {
 					t.Errorf("%s at %s: %d %q, want 200 (or, no pod Ready, 503 saying so)", expr, at.Sub(start), code, r.Error)
 				}
 				return code, r, 0
@@ -236,5 +233,93 @@ func servedRolloutStep(t *testing.T, svc *podscrapetest.Service, kind string, j 
 			t.Fatal(err)
 		}
 		serving[news[k]] = true
+	}
+}
+
+// TestNoReadyPodOfARolloutIsNoGap: one replica rolled with maxUnavailable 1: for a minute
+// no pod is Ready (the old one terminating, the new one loading its model), and queries
+// then are 503. Those scrapes found no pod to scrape, as a Service scaled to zero: no pod
+// serving was left unseen but the old one's draining, as in any rollout. They were taken
+// for an outage (a gap of the history), and ten minutes later, for as long as the window
+// started in that minute, sum(increase(x[10m])) answered 422 at every poll and
+// sum(rate(x[5m])) was narrowed with a warning, where the library and Prometheus answer.
+// A pod that answered before and turned not Ready (overloaded, still serving its queue)
+// makes it an outage still: its windows are partial as before.
+func TestNoReadyPodOfARolloutIsNoGap(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		rollout bool // else the pod turns not Ready, and Ready again
+	}{{"a rollout", true}, {"the only pod not Ready", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			const step = 15 * time.Second
+			c := &vllmCounters{}
+			svc, err := env.NewService(t.Context(), podscrapetest.ServiceOptions{Name: "vllm", PodNames: []string{"vllm-old"}, Body: c.body()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = svc.Close() })
+			srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)},
+				Interval: 4 * time.Minute, Retention: 30 * time.Minute})
+			const at, ready, steps = 45, 50, 95 // no pod Ready from at to ready; 10 minutes after
+			start := time.Now().Add(-steps * step)
+			partial := 0
+			for i := range steps {
+				switch {
+				case i == at && tc.rollout:
+					drainPod(t, svc.Namespace, "vllm-old")
+					if _, err := svc.AddPod(t.Context(), "vllm-new"); err != nil {
+						t.Fatal(err)
+					}
+					if err := svc.Pod("vllm-new").SetReady(t.Context(), false); err != nil {
+						t.Fatal(err)
+					}
+				case i == at:
+					if err := svc.Pod("vllm-old").SetReady(t.Context(), false); err != nil {
+						t.Fatal(err)
+					}
+				case i == ready && tc.rollout:
+					releasePod(t, svc.Namespace, "vllm-old")
+					if err := svc.Pod("vllm-old").Delete(t.Context()); err != nil {
+						t.Fatal(err)
+					}
+					if err := svc.Pod("vllm-new").SetReady(t.Context(), true); err != nil {
+						t.Fatal(err)
+					}
+					c = &vllmCounters{}
+				case i == ready:
+					if err := svc.Pod("vllm-old").SetReady(t.Context(), true); err != nil {
+						t.Fatal(err)
+					}
+				}
+				c.add(30)
+				for _, p := range svc.Pods() {
+					p.SetBody(c.body())
+				}
+				when := start.Add(time.Duration(i) * step)
+				if err := serve.ScrapeAt(t.Context(), srv, 0, when); err != nil {
+					t.Fatal(err)
+				}
+				if i < 40 || (i >= at && i < ready) {
+					continue // 10 minutes not held yet; no pod Ready: 503
+				}
+				qt := formatTime(when.Add(time.Second))
+				code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {`sum(increase(vllm:request_success_total[10m]))`}, "time": {qt}})
+				if code == http.StatusUnprocessableEntity && strings.Contains(r.Error, "starts in a gap") {
+					partial++
+					if tc.rollout {
+						t.Errorf("sum(increase[10m]) at %s: %d %q, want the answer: no pod was left unseen", when.Sub(start), code, r.Error)
+					}
+				} else if code != http.StatusOK || len(vector(t, r)) != 1 {
+					t.Errorf("sum(increase[10m]) at %s: %d %q %s, want one value", when.Sub(start), code, r.Error, r.Data)
+				}
+				code, r = call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {`sum(rate(vllm:request_success_total[5m]))`}, "time": {qt}})
+				if tc.rollout && (code != http.StatusOK || strings.Contains(strings.Join(r.Warnings, " "), "gap")) {
+					t.Errorf("sum(rate[5m]) at %s: %d %q warnings %q, want the answer, no gap", when.Sub(start), code, r.Error, r.Warnings)
+				}
+			}
+			if !tc.rollout && partial == 0 {
+				t.Error("the only pod not Ready for a minute: sum(increase[10m]) never partial once its window started in that minute; want 422 then (it served its queue unseen)")
+			}
+		})
 	}
 }

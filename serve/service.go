@@ -386,6 +386,16 @@ func (s *service) scrapeShifted(ctx context.Context, shift time.Duration) (*scra
 		// lookback delta, as Prometheus' would when its service discovery fails, and
 		// queries that read the Service are 503 meanwhile (st.err).
 		st.err = err
+		if errors.Is(err, pod.ErrNoReadyPods) && !s.holdsAny(report.Unscraped) {
+			// No pod Ready, and none of those not Ready ever gave the series held
+			// (terminating ones are not among them): a rollout between its old pod's
+			// termination and its new pod's readiness, a Service scaled to zero still
+			// draining. A scrape of nothing, as of a Service that selects no pod, not an
+			// outage: no pod serving was left unseen but a draining one, as in any
+			// rollout, and windows starting here are not partial (Prometheus and the
+			// library answer them).
+			s.recordAppend(start, true, false)
+		}
 	default:
 		scrapes, pods := s.toScrapes(report.Pods)
 		st.pods = pods
@@ -475,6 +485,17 @@ func (s *service) scrapeShifted(ctx context.Context, shift time.Duration) (*scra
 	}
 	s.metrics.observeScrape(s.key, st)
 	return st, nil
+}
+
+// holdsAny reports whether the history holds a series of one of pods, by name (a pod
+// created again under the name of one that gave data counts: it may be that one).
+func (s *service) holdsAny(pods []pod.UnscrapedPod) bool {
+	for _, p := range pods {
+		if s.hist.Holds([]*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, podLabel, p.Pod)}) {
+			return true
+		}
+	}
+	return false
 }
 
 // unreadyHolders returns st.unready: of the pods prev scraped or carried, and prev's

@@ -126,7 +126,8 @@ func (s *PodScrapingSource) ScrapeSeries(ctx context.Context, extra ...labels.La
 // ScrapeSeriesReport is ScrapeSeries, returning with the pods scraped those the
 // Service selects that it did not scrape because they are not Ready or have finished
 // (see SeriesReport.Unscraped): found by the same discovery, at no further API read.
-// On an error the report is empty.
+// On an error the report is empty, but for ErrNoReadyPods: then it has those pods
+// (Unscraped), and no pod scraped.
 func (s *PodScrapingSource) ScrapeSeriesReport(ctx context.Context, extra ...labels.Label) (SeriesReport, error) {
 	// A call waiting for the one in progress (a hung pod holds it up to ScrapeTimeout)
 	// still ends with its own context.
@@ -149,7 +150,11 @@ func (s *PodScrapingSource) ScrapeSeriesReport(ctx context.Context, extra ...lab
 	}
 	targets, discovered := found.targets, found.selected
 	if len(targets) == 0 && discovered > 0 {
-		return SeriesReport{}, fmt.Errorf("scrape service %s: %w among the %d %s it selects: %s", s.serviceKey(), ErrNoReadyPods, discovered, leftout.Pods(discovered), found.noneScraped())
+		// The report names the pods not scraped all the same: whether one of them held
+		// series (not Ready, having answered) or none did (a rollout's: terminating, or
+		// starting) tells an outage from a scrape of nothing.
+		sortUnscraped(found.unscraped)
+		return SeriesReport{Unscraped: found.unscraped}, fmt.Errorf("scrape service %s: %w among the %d %s it selects: %s", s.serviceKey(), ErrNoReadyPods, discovered, leftout.Pods(discovered), found.noneScraped())
 	}
 	token, err := s.token(ctx)
 	if err != nil {
@@ -199,9 +204,7 @@ func (s *PodScrapingSource) ScrapeSeriesReport(ctx context.Context, extra ...lab
 	if len(pods) == 0 || failed < len(pods) {
 		s.metrics.observeStored() // the data's age, as a refresh's results would give it
 	}
-	if len(found.unscraped) > 1 {
-		slices.SortFunc(found.unscraped, func(a, b UnscrapedPod) int { return strings.Compare(a.Pod, b.Pod) })
-	}
+	sortUnscraped(found.unscraped)
 	return SeriesReport{Pods: out, Unscraped: found.unscraped}, nil
 }
 
@@ -400,5 +403,12 @@ func (sb *seriesBuilder) appendSynthetic(ps *podScrape, up float64) {
 			return b.Labels()
 		})
 		ps.series = append(ps.series, SeriesSample{Labels: e.labels, T: t, V: values[i], Ref: &e.ref})
+	}
+}
+
+// sortUnscraped sorts pods by name, as SeriesReport.Unscraped is.
+func sortUnscraped(pods []UnscrapedPod) {
+	if len(pods) > 1 {
+		slices.SortFunc(pods, func(a, b UnscrapedPod) int { return strings.Compare(a.Pod, b.Pod) })
 	}
 }
