@@ -205,6 +205,8 @@ func (s *PodScrapingSource) historyNeeds() (*history.History, storedNames, error
 // appendHistory stores one refresh's scrapes: each pod's kept samples that a registered
 // PromQL query can read, labelled as Prometheus' pod-role relabelling labels them (see
 // seriesLabels).
+// unseen says no pod was scraped while a pod that answered before is not Ready: for the
+// windows, a gap, as a refresh where every pod failed.
 // It returns what the history refused (the series limit, samples out of order or too far
 // ahead), for the PromQL results that read those metrics to carry, and the instant from
 // which a query reads the whole append: at, or a few milliseconds later when refreshes
@@ -213,7 +215,7 @@ func (s *PodScrapingSource) historyNeeds() (*history.History, storedNames, error
 // with this scrape, and so does what the windows count from: their results are partial
 // (or warned) until the history holds their windows again, instead of failing until the
 // clock caught up and then adding up the time stepped back over a shorter span.
-func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.History, needs storedNames, pods []podScrape, at time.Time) (refusal, time.Time) {
+func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.History, needs storedNames, pods []podScrape, at time.Time, unseen bool) (refusal, time.Time) {
 	// A history starting over holds nothing: it is handed even the points it had.
 	restart := store.StartsOver(at)
 	var before []labels.Labels
@@ -271,8 +273,10 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 		// move, or stepped back. A refresh where every pod's scrape failed stored no
 		// sample of the metrics (only up 0 and staleness markers): for the windows, its
 		// time is a gap, as a refresh that failed as a whole is, and the scrape after it
-		// holds the window alone. (One with no pod at all, a Service scaled to zero, is
-		// a scrape: of nothing.)
+		// holds the window alone. So is one that scraped no pod while a pod that had
+		// answered is not Ready (unseen: overloaded, it may serve its queue). (One with no
+		// pod at all, a Service scaled to zero or a rollout's old pod terminating while
+		// the new one starts, is a scrape: of nothing.)
 		if s.history.booksOf(store) {
 			if st.SteppedBack > 0 {
 				s.history.since = storedSince{}
@@ -281,7 +285,7 @@ func (s *PodScrapingSource) appendHistory(ctx context.Context, store *history.Hi
 					"service", s.serviceKey(), "steppedBack", st.SteppedBack.String(), "at", at.UTC().Format(time.RFC3339Nano))
 				s.metrics.observeReset()
 			}
-			if allFailed(pods) {
+			if allFailed(pods) || unseen {
 				s.history.since.note(needs, evalAt)
 			} else {
 				s.history.since.record(needs, evalAt, s.retention())

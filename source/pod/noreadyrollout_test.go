@@ -2,9 +2,11 @@ package pod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,3 +145,63 @@ func TestNoReadyPodWarningFromTheScrapeLoop(t *testing.T) {
 		t.Errorf("from the loop's scrape: %d values, Error %v, warnings %q; want the no-ready warning", len(r.Values), r.Error, r.Warnings)
 	}
 }
+
+// TestOnlyPodNotReadyIsAGap: the only pod of a Service, having answered, fails its
+// readiness probe for three minutes (overloaded: it goes on serving its queue, unseen),
+// then is Ready again. Ten minutes on, a window starting in those three minutes reads
+// its requests from the first scrape after them: increase(x[10m]) added up as little as
+// 885 of the 1200 the pod served, with a nil Error, where serve answers 422 (a gap). Those
+// refreshes are now a gap of the history, as every pod failing is: the window is
+// partial (ErrPartialWindow) while it starts in them. A rollout's refreshes with no
+// pod Ready (the old pod terminating, the new one starting) are no gap: see
+// TestRolloutAnswersTheRequestsServed in source/llmd.
+func TestOnlyPodNotReadyIsAGap(t *testing.T) {
+	ctx := context.Background()
+	ns := fmt.Sprintf("noreadygap-%d", runs.Add(1))
+	if err := cp.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	ip := localcluster.NewAddressBlock().Next()
+	var served atomicCount
+	port, sel := servePods(t, ctx, ns, "vllm", []string{ip}, func(string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			fmt.Fprintf(w, "# TYPE reqs_total counter\nreqs_total %d\n", served.load())
+		})
+	})
+	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "vllm-0", Labels: sel, IP: ip, Ready: true}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: ns, MetricsPort: port}
+	s, clk := fakeClockSource(t, cfg, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), []source.QueryTemplate{
+		{Name: "count", Template: `sum(increase(reqs_total[10m]))`},
+	})
+	const notReady, ready, steps = 45, 57, 100 // three minutes not Ready
+	partial := 0
+	for i := range steps {
+		switch i {
+		case notReady:
+			setReady(t, ns, "vllm-0", false)
+		case ready:
+			setReady(t, ns, "vllm-0", true)
+		}
+		rs := mustRefresh(t, s)
+		if r := rs["count"]; i > notReady+40 && i < ready+40 { // the window starts in the three minutes
+			if !errors.Is(r.Error, ErrPartialWindow) {
+				t.Errorf("refresh %d, the window starting while the pod was not Ready: %v, Error %v; want ErrPartialWindow", i, r.Values, r.Error)
+			} else {
+				partial++
+			}
+		}
+		clk.Step(15 * time.Second)
+		served.add(30)
+	}
+	if partial == 0 {
+		t.Error("no window found partial")
+	}
+}
+
+// atomicCount is a pod's request count, read by its handler.
+type atomicCount struct{ n atomic.Int64 }
+
+func (c *atomicCount) add(n int64) { c.n.Add(n) }
+func (c *atomicCount) load() int64 { return c.n.Load() }

@@ -118,7 +118,7 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 		// A refresh in the same millisecond as the one before (a clock that does not
 		// move) is stored a millisecond later: its queries run there.
 		out.store = store
-		out.refused, out.evalAt = s.appendHistory(ctx, store, sel.hist, pods, out.evalAt)
+		out.refused, out.evalAt = s.appendHistory(ctx, store, sel.hist, pods, out.evalAt, len(targets) == 0 && len(unready) > 0)
 	}
 	progress.stage.Store(stageDone)
 	return out, nil
