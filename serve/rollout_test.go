@@ -29,6 +29,7 @@ type vllmCounters struct {
 	requests float64
 }
 
+// add counts n more requests served.
 func (c *vllmCounters) add(n float64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -97,6 +98,8 @@ func TestRolloutIsAnsweredAsTheRequestsServed(t *testing.T) {
 	}
 }
 
+// checkServedRollout rolls a Deployment of pods of kind (see servedRolloutStep) and
+// checks serve's answers at every scrape against the requests served.
 func checkServedRollout(t *testing.T, pods int, kind string) {
 	const step, perStep = 15 * time.Second, 90.0
 	olds := []string{"vllm-old-0", "vllm-old-1", "vllm-old-2"}[:pods]

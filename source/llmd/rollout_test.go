@@ -29,12 +29,14 @@ type vllmCounters struct {
 	requests float64
 }
 
+// add counts n more requests served.
 func (c *vllmCounters) add(n float64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.requests += n
 }
 
+// body is the pod's exposition of model, as vLLM exposes the queries' metrics.
 func (c *vllmCounters) body(model string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -111,6 +113,8 @@ func TestRolloutAnswersTheRequestsServed(t *testing.T) {
 	}
 }
 
+// checkRollout rolls a Deployment of pods of kind (see rolloutStep) and checks every
+// refresh's answers against the requests served.
 func checkRollout(t *testing.T, pods int, kind string) {
 	const model, step, perStep = "m", 15 * time.Second, 90.0 // 6 requests a second in all
 	ctx := context.Background()
