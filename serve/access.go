@@ -18,6 +18,8 @@ type AccessError struct {
 	Reason    string // the authorizer's reason, often empty
 }
 
+// Error names the verb, the resource and the namespace serve may not read, and the RBAC
+// that grants them.
 func (e *AccessError) Error() string {
 	msg := fmt.Sprintf("serve may not %s %s in namespace %s (it watches the Services and Pods of their namespaces: grant list and watch on services and pods, as deploy/rbac.yaml does)", e.Verb, e.Resource, e.Namespace)
 	if e.Reason != "" {

@@ -28,6 +28,8 @@ type CacheSyncError struct {
 	Err        error    // the informers' last error, or why the wait ended
 }
 
+// Error names the namespaces and the informers' last error, with the RBAC they need when
+// the API server refused them.
 func (e *CacheSyncError) Error() string {
 	hint := ""
 	if apierrors.IsForbidden(e.Err) { // the RBAC hint only where RBAC is the cause
@@ -36,6 +38,7 @@ func (e *CacheSyncError) Error() string {
 	return fmt.Sprintf("informer cache of services and pods in namespaces %v did not sync%s: %v", e.Namespaces, hint, e.Err)
 }
 
+// Unwrap returns the informers' last error, for errors.Is and errors.As.
 func (e *CacheSyncError) Unwrap() error { return e.Err }
 
 // Cache serves the Services and Pods of the configured Services' namespaces from
