@@ -159,13 +159,14 @@ func New(cfg *rest.Config, log logr.Logger, audiences ...string) (*Filter, error
 // that could not be made (the API server unreachable, the filter's own identity not
 // allowed to review, a SubjectAccessReview answered both allowed and denied): 500, and
 // nothing of it is cached. The answer on a request whose verb and path pass 1 KiB is not
-// kept either: such a request is reviewed each time. h gets the request without its
-// Authorization header.
+// kept either: such a request is reviewed each time. A refused HTTP/1 request with a
+// body has its connection closed, the body unread (refuse). h gets the request without
+// its Authorization header.
 func (f *Filter) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearerToken(r)
 		if !ok {
-			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			refuse(w, r, "Unauthorized", http.StatusUnauthorized)
 			return
 		}
 		user, err := f.authenticate(r.Context(), token)
@@ -174,11 +175,11 @@ func (f *Filter) Wrap(h http.Handler) http.Handler {
 		}
 		if err != nil {
 			f.log.Error(err, "TokenReview failed: the request was answered 500", "path", r.URL.Path)
-			http.Error(w, "Authentication failed: the server could not review the token", http.StatusInternalServerError)
+			refuse(w, r, "Authentication failed: the server could not review the token", http.StatusInternalServerError)
 			return
 		}
 		if user == nil {
-			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			refuse(w, r, "Unauthorized", http.StatusUnauthorized)
 			return
 		}
 		verb := strings.ToLower(r.Method)
@@ -188,12 +189,12 @@ func (f *Filter) Wrap(h http.Handler) http.Handler {
 		}
 		if err != nil {
 			f.log.Error(err, "SubjectAccessReview failed: the request was answered 500", "user", user.Username, "verb", verb, "path", r.URL.Path)
-			http.Error(w, "Authorization failed: the server could not review the access of user "+user.Username, http.StatusInternalServerError)
+			refuse(w, r, "Authorization failed: the server could not review the access of user "+user.Username, http.StatusInternalServerError)
 			return
 		}
 		if !allowed {
 			f.log.V(4).Info("access denied", "user", user.Username, "verb", verb, "path", r.URL.Path)
-			http.Error(w, "Authorization denied for user "+user.Username, http.StatusForbidden)
+			refuse(w, r, "Authorization denied for user "+user.Username, http.StatusForbidden)
 			return
 		}
 		// The token has done its work: h gets the request without it, so that nothing
@@ -204,6 +205,22 @@ func (f *Filter) Wrap(h http.Handler) http.Handler {
 		r.Header.Del("Authorization")
 		h.ServeHTTP(w, r)
 	})
+}
+
+// refuse answers r with code and msg, as http.Error does. An HTTP/1 request with a body
+// (its Content-Length not 0, or chunked) has its connection closed after the answer,
+// its body left unread: net/http would otherwise read up to 256 KiB of it, before the
+// answer or after it, so that the connection could carry a next request, for as long as
+// the client takes to send it (up to the server's read timeout), and a client allowed
+// nothing, sending its body a byte a minute, would hold one of the server's connections
+// for minutes. An HTTP/2 request's stream is reset alone, its connection kept.
+func refuse(w http.ResponseWriter, r *http.Request, msg string, code int) {
+	if r.ProtoMajor == 1 && r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
+		// The read of the body left ends at once; the answer is still written.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
+	http.Error(w, msg, code)
 }
 
 // bearerToken is the request's "Authorization: Bearer TOKEN", as the API server reads it

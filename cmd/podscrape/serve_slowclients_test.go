@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Clients that hold serve's connections without ever being allowed a request: any pod
+// that reaches serve's port, with no token. Each connection served holds one of the
+// --web.max-connections slots (512, 3 here), and a kubelet probe is a new connection
+// that gives up after 1s: slots held long enough fail the probes, and the kubelet
+// restarts serve, its in-memory history lost.
+
+// TestServeRefusalDoesNotWaitForTheBody: under --auth kubernetes, a request refused for
+// want of a token (401) whose body is still to come (a POST sent slowly, or never) is
+// answered at once and its connection closed. Before, net/http read up to 256 KiB of the
+// body before writing the 401, so that the connection could carry the next request: a
+// client sending no token and its body a byte a minute held its slot for the read
+// timeout (5m), and three (512) such clients failed every probe.
+func TestServeRefusalDoesNotWaitForTheBody(t *testing.T) {
+	defer func(n int) { serveMaxConnections = n }(serveMaxConnections)
+	serveMaxConnections = 3
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--auth", "kubernetes")
+	waitServeReady(t, base)
+	http.DefaultClient.CloseIdleConnections() // waitServeReady's keep-alive
+	addr := strings.TrimPrefix(base, "http://")
+
+	for i, head := range []string{
+		"POST /api/v1/query HTTP/1.1\r\nHost: serve\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nquery=",
+		"POST /api/v1/query HTTP/1.1\r\nHost: serve\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nquery=\r\n",
+		"POST /federate HTTP/1.1\r\nHost: serve\r\nContent-Length: 10\r\n\r\n",
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := io.WriteString(c, head); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		r := bufio.NewReader(c)
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("connection %d, no token and its body still to come: %v, want a 401 at once", i, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("connection %d: %d, want 401", i, resp.StatusCode)
+		}
+		if _, err := r.ReadByte(); err != io.EOF {
+			t.Errorf("connection %d after its 401: %v, want it closed (EOF)", i, err)
+		}
+	}
+
+	probe := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for _, path := range []string{"/-/healthy", "/-/ready"} {
+		resp, err := probe.Get(base + path)
+		if err != nil {
+			t.Fatalf("%s after %d refused requests with bodies still to come: %v, want an answer", path, serveMaxConnections, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d, want 200", path, resp.StatusCode)
+		}
+	}
+}
