@@ -75,10 +75,12 @@ func TestServeClosesSlowAndIdleConnections(t *testing.T) {
 }
 
 // TestServeBoundsConnections: serve serves at most Prometheus' --web.max-connections
-// (512, fewer here) connections at once; one more, none of them idle (connected, no
-// request read yet), waits to be accepted until one closes (an idle one would be closed
-// for it: TestServeProbesAnswerPastIdleConnections). Without the bound a client opening connections without end made serve hold
-// a goroutine and buffers for each, up to running out of memory.
+// (512, fewer here) connections at once; one more, none of them idle (a request on each,
+// its body still to come), waits to be accepted until one closes (an idle one would be
+// closed for it: TestServeProbesAnswerPastIdleConnections; one with no request yet past
+// half a second: TestServeProbesAnswerPastSlowHeaders). Without the bound a client
+// opening connections without end made serve hold a goroutine and buffers for each, up
+// to running out of memory.
 func TestServeBoundsConnections(t *testing.T) {
 	defer func(n int) { serveMaxConnections = n }(serveMaxConnections)
 	serveMaxConnections = 3
@@ -97,6 +99,9 @@ func TestServeBoundsConnections(t *testing.T) {
 			t.Fatal(err)
 		}
 		held = append(held, c)
+		if _, err := io.WriteString(c, "POST /api/v1/query HTTP/1.1\r\nHost: serve\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nquery="); err != nil {
+			t.Fatal(err)
+		}
 	}
 	get := func(timeout time.Duration) error {
 		client := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}

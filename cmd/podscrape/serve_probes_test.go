@@ -135,8 +135,8 @@ func TestServeProbesAnswerPastIdleHTTP2Connections(t *testing.T) {
 }
 
 // TestConnLimiterClosesTheLongestIdle: a connection past the bound closes the one idle the
-// longest, never one with a request on it (active) or not yet read from (new); with none
-// idle it waits, and is accepted once one turns idle (which is then closed for it).
+// longest, never one with a request on it (active); with none idle it waits, and is
+// accepted once one turns idle (which is then closed for it).
 func TestConnLimiterClosesTheLongestIdle(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -213,5 +213,76 @@ func TestConnLimiterClosesTheLongestIdle(t *testing.T) {
 	}
 	if !isClosed(c0) || isClosed(c2) || isClosed(c3) {
 		t.Errorf("after the 1st turned idle: closed %v %v %v, want only it closed", isClosed(c0), isClosed(c2), isClosed(c3))
+	}
+}
+
+// TestConnLimiterSparesNewConnectionsWithinTheGrace: a connection with no request read
+// yet (new: a client in its TLS handshake, a probe whose request is on its way) is not
+// closed for one past the bound until it has been so for newConnGrace (an hour here):
+// the connection past the bound waits, and takes the place of one that turns idle.
+// Past the grace, one is closed: TestServeProbesAnswerPastSlowHeaders.
+func TestConnLimiterSparesNewConnectionsWithinTheGrace(t *testing.T) {
+	defer func(d time.Duration) { newConnGrace = d }(newConnGrace)
+	newConnGrace = time.Hour
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newConnLimiter(ln, 2)
+	defer l.Close()
+	accepted := make(chan net.Conn, 8)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				close(accepted)
+				return
+			}
+			accepted <- c
+		}
+	}()
+	var clients, servers []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		clients = append(clients, c)
+		select {
+		case s := <-accepted:
+			defer s.Close()
+			servers = append(servers, s)
+			l.ConnState(s, http.StateNew) // as http.Server reports it
+		case <-time.After(10 * time.Second):
+			t.Fatal("a connection within the bound was not accepted in 10s")
+		}
+	}
+	c2, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	select {
+	case <-accepted:
+		t.Fatal("a 3rd connection accepted with 2 new ones served, within the grace")
+	case <-time.After(200 * time.Millisecond): // nothing must happen: a wait that ends the check
+	}
+	l.ConnState(servers[1], http.StateActive)
+	l.ConnState(servers[1], http.StateIdle)
+	select {
+	case s2 := <-accepted:
+		defer s2.Close()
+	case <-time.After(10 * time.Second):
+		t.Fatal("a waiting connection not accepted in 10s after one turned idle")
+	}
+	for i, c := range clients {
+		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		_, err := c.Read(make([]byte, 1))
+		var ne net.Error
+		closed := !(errors.As(err, &ne) && ne.Timeout())
+		if closed != (i == 1) {
+			t.Errorf("connection %d closed: %v, want only the one that turned idle (1) closed", i, closed)
+		}
 	}
 }

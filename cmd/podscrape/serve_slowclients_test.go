@@ -71,3 +71,63 @@ func TestServeRefusalDoesNotWaitForTheBody(t *testing.T) {
 		}
 	}
 }
+
+// TestServeProbesAnswerPastSlowHeaders: clients that connect and send a request's
+// headers slowly, or nothing at all, hold no slot past a grace of half a second once
+// the slots run out: the kubelet's probes are answered. Before, each held its slot for
+// the 10s header timeout, a connection with no request on it yet being closed for none,
+// so that 512 connections opened every 10s, by anyone reaching the port, failed every
+// probe (three here, and the probes waited past their timeout). A client that sends its
+// request as it connects is served.
+func TestServeProbesAnswerPastSlowHeaders(t *testing.T) {
+	defer func(n int) { serveMaxConnections = n }(serveMaxConnections)
+	serveMaxConnections = 3
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--auth", "kubernetes")
+	waitServeReady(t, base)
+	http.DefaultClient.CloseIdleConnections() // waitServeReady's keep-alive
+	addr := strings.TrimPrefix(base, "http://")
+
+	var slow []net.Conn
+	for _, partial := range []string{
+		"", // connected, nothing sent
+		"GET /api/v1/query?query=up HTTP/1.1\r\nHost: se",
+		"POST /api/v1/query HTTP/1.1\r\nHost: serve\r\nContent-Type: application/x-www-",
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := io.WriteString(c, partial); err != nil {
+			t.Fatal(err)
+		}
+		slow = append(slow, c)
+	}
+
+	probe := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for _, path := range []string{"/-/healthy", "/-/ready", "/-/healthy"} {
+		resp, err := probe.Get(base + path)
+		if err != nil {
+			t.Fatalf("%s with %d connections sending their headers slowly: %v, want an answer", path, serveMaxConnections, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d, want 200", path, resp.StatusCode)
+		}
+	}
+	// The probes took the places of the slow connections, closed (EOF, or a reset for
+	// one whose bytes were left unread) well before the 10s header timeout.
+	closed := 0
+	for _, c := range slow {
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				continue
+			}
+			closed++
+		}
+	}
+	if closed == 0 {
+		t.Errorf("after 3 probes past %d slow connections: none of them closed before the header timeout", len(slow))
+	}
+}

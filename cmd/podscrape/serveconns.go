@@ -19,15 +19,23 @@ import (
 // were using it. As nginx does when it runs out of connections, a connection waiting
 // past the bound makes the limiter close the connection idle the longest (between
 // requests, no request read or answered on it), which a Go client, reusing its most
-// recent idle connection first, is the least likely to send on next; only when none is
-// idle does it wait for one to close or turn idle. Its ConnState must be the
-// http.Server's ConnState, so that it knows which connections are idle.
+// recent idle connection first, is the least likely to send on next. With none idle, it
+// closes the connection that has been open the longest without sending a request's
+// headers whole, once that is newConnGrace: a client sends its request as it connects,
+// and one that does not (a slowloris, connecting and trickling its headers, no token
+// needed) otherwise held its slot for the 10s header timeout, so that 512 connections
+// opened every 10s failed every probe. Only when no connection is either does it wait
+// for one to close, turn idle, or pass the grace. Its ConnState must be the
+// http.Server's ConnState, so that it knows which connections are idle or new.
 type connLimiter struct {
 	net.Listener
 	slots chan struct{} // one per connection served
 
 	mu   sync.Mutex
 	idle map[*limitedConn]time.Time // the connections idle now, and since when
+	// fresh holds the connections served whose first request has not been read whole
+	// yet (http.StateNew), and when each was accepted.
+	fresh map[*limitedConn]time.Time
 	// idled receives (without blocking) when a connection turns idle, for an Accept
 	// waiting for a slot.
 	idled chan struct{}
@@ -39,14 +47,21 @@ type connLimiter struct {
 // newConnLimiter bounds the connections of l at n.
 func newConnLimiter(l net.Listener, n int) *connLimiter {
 	return &connLimiter{Listener: l, slots: make(chan struct{}, n), idle: map[*limitedConn]time.Time{},
-		idled: make(chan struct{}, 1), done: make(chan struct{})}
+		fresh: map[*limitedConn]time.Time{}, idled: make(chan struct{}, 1), done: make(chan struct{})}
 }
+
+// newConnGrace is how long a connection may be open without having sent its first
+// request's headers whole before a connection past the bound may close it. A client on
+// the cluster's network sends them within milliseconds of connecting (a TLS handshake
+// included). A variable for tests.
+var newConnGrace = 500 * time.Millisecond
 
 // Accept accepts a connection and returns it once it has a slot: at once when fewer
 // than the bound are served, else once the connection idle the longest is closed, or,
-// when none is idle, once one of those served closes or turns idle. The one connection
-// accepted and waiting holds a file descriptor, no goroutine of the server, as one in
-// the backlog would.
+// when none is idle, the one open the longest past newConnGrace without a request; when
+// there is neither, once one of those served closes, turns idle, or passes the grace.
+// The one connection accepted and waiting holds a file descriptor, no goroutine of the
+// server, as one in the backlog would.
 func (l *connLimiter) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
@@ -55,21 +70,36 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 	for {
 		select {
 		case l.slots <- struct{}{}:
-			return &limitedConn{Conn: c, release: func() { <-l.slots }, limiter: l}, nil
+			return l.served(c), nil
 		default:
 		}
-		if l.closeIdlest() {
+		closed, wait := l.closeIdlest()
+		if closed {
 			continue // its slot was given back as it closed: take it
+		}
+		var graceOver <-chan time.Time // nil, never ready, when no connection waits for its request
+		if wait > 0 {
+			graceOver = time.After(wait)
 		}
 		select {
 		case l.slots <- struct{}{}:
-			return &limitedConn{Conn: c, release: func() { <-l.slots }, limiter: l}, nil
+			return l.served(c), nil
 		case <-l.idled:
+		case <-graceOver:
 		case <-l.done:
 			_ = c.Close()
 			return nil, net.ErrClosed
 		}
 	}
+}
+
+// served is c holding a slot, new: no request read on it yet.
+func (l *connLimiter) served(c net.Conn) *limitedConn {
+	lc := &limitedConn{Conn: c, release: func() { <-l.slots }, limiter: l}
+	l.mu.Lock()
+	l.fresh[lc] = time.Now()
+	l.mu.Unlock()
+	return lc
 }
 
 // Close closes the listener; an Accept waiting for a slot returns net.ErrClosed.
@@ -79,27 +109,44 @@ func (l *connLimiter) Close() error {
 	return err
 }
 
-// closeIdlest closes the connection idle the longest, freeing its slot, and reports
-// whether there was one.
-func (l *connLimiter) closeIdlest() bool {
+// closeIdlest closes the connection idle the longest or, with none idle, the one open
+// the longest past newConnGrace without a request, freeing its slot, and reports
+// whether there was one; when there was not, wait is how long until a connection
+// without a request passes the grace (0: none is waiting for its request).
+func (l *connLimiter) closeIdlest() (closed bool, wait time.Duration) {
 	l.mu.Lock()
-	var oldest *limitedConn
-	var since time.Time
-	for c, t := range l.idle {
+	oldest, since := longest(l.idle)
+	if oldest == nil {
+		oldest, since = longest(l.fresh)
+		if oldest != nil {
+			if wait = newConnGrace - time.Since(since); wait > 0 {
+				l.mu.Unlock()
+				return false, wait
+			}
+		}
+	}
+	delete(l.idle, oldest)
+	delete(l.fresh, oldest)
+	l.mu.Unlock()
+	if oldest == nil {
+		return false, 0
+	}
+	_ = oldest.Close() // the server's read of its (next) request fails, and it lets it go
+	return true, 0
+}
+
+// longest is the connection of m whose time is the earliest, and that time.
+func longest(m map[*limitedConn]time.Time) (oldest *limitedConn, since time.Time) {
+	for c, t := range m {
 		if oldest == nil || t.Before(since) {
 			oldest, since = c, t
 		}
 	}
-	delete(l.idle, oldest)
-	l.mu.Unlock()
-	if oldest == nil {
-		return false
-	}
-	_ = oldest.Close() // the server's read of its next request fails, and it lets it go
-	return true
+	return oldest, since
 }
 
-// ConnState is the http.Server's ConnState: it keeps which connections are idle.
+// ConnState is the http.Server's ConnState: it keeps which connections are idle, and
+// which have had no request read yet.
 func (l *connLimiter) ConnState(c net.Conn, state http.ConnState) {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
@@ -110,6 +157,9 @@ func (l *connLimiter) ConnState(c net.Conn, state http.ConnState) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if state != http.StateNew {
+		delete(l.fresh, lc) // a request read whole (active), or an HTTP/2 connection's preface (idle)
+	}
 	if state != http.StateIdle {
 		delete(l.idle, lc)
 		return
@@ -141,6 +191,7 @@ func (c *limitedConn) Close() error {
 		c.limiter.mu.Lock()
 		c.closed = true
 		delete(c.limiter.idle, c)
+		delete(c.limiter.fresh, c)
 		c.limiter.mu.Unlock()
 		c.release()
 	})
