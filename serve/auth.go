@@ -33,8 +33,9 @@ const AuthPathPrefix = "/podscrape"
 // 1 KiB is reviewed every time, so that no client can fill the cache with long paths.
 // The handler never sees the Authorization header.
 //
-// The probes /-/healthy and /-/ready are answered without a token: a kubelet sends
-// none, and they tell nothing about the data. cfg reaches the API server as the
+// The probes, a GET or HEAD of /-/healthy or /-/ready without a body, are answered
+// without a token: a kubelet sends none, and they tell nothing about the data. A refused
+// request's body is not read (its HTTP/1 connection is closed after the answer). cfg reaches the API server as the
 // server's ServiceAccount, which needs create on tokenreviews and subjectaccessreviews.
 //
 // Without options, a token must be valid for the API server's own audience, as the
@@ -56,7 +57,7 @@ func WithKubernetesAuth(h http.Handler, cfg *rest.Config, log logr.Logger, opts 
 		h.ServeHTTP(w, r)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/-/healthy" || r.URL.Path == "/-/ready" {
+		if isProbe(r) {
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -65,6 +66,16 @@ func WithKubernetesAuth(h http.Handler, cfg *rest.Config, log logr.Logger, opts 
 		r2.URL.RawPath = ""
 		protected.ServeHTTP(w, r2)
 	}), nil
+}
+
+// isProbe reports whether r is a kubelet's probe, which carries no token: a GET or HEAD
+// of /-/healthy or /-/ready, without a body. Any other request of those paths is
+// reviewed: a body there (a POST, a GET with a Content-Length) would be read, up to
+// 256 KiB, before the answer could be written, for as long as the client takes to send
+// it, and a client with no token could hold a connection so for the read timeout.
+func isProbe(r *http.Request) bool {
+	return (r.URL.Path == "/-/healthy" || r.URL.Path == "/-/ready") &&
+		(r.Method == http.MethodGet || r.Method == http.MethodHead) && r.ContentLength == 0
 }
 
 // askedPath is the context key of the path a request asked for, under

@@ -34,6 +34,10 @@ func TestServeRefusalDoesNotWaitForTheBody(t *testing.T) {
 		"POST /api/v1/query HTTP/1.1\r\nHost: serve\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nquery=",
 		"POST /api/v1/query HTTP/1.1\r\nHost: serve\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nquery=\r\n",
 		"POST /federate HTTP/1.1\r\nHost: serve\r\nContent-Length: 10\r\n\r\n",
+		// The probes' paths answer a kubelet without a token: a GET or HEAD without a
+		// body. Any other request there is reviewed, and refused.
+		"POST /-/healthy HTTP/1.1\r\nHost: serve\r\nContent-Length: 10\r\n\r\n",
+		"GET /-/ready HTTP/1.1\r\nHost: serve\r\nTransfer-Encoding: chunked\r\n\r\n",
 	} {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
