@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
@@ -133,5 +135,58 @@ func TestServeProbesAnswerPastSlowHeaders(t *testing.T) {
 	}
 	if closed == 0 {
 		t.Errorf("after 3 probes past %d slow connections: none of them closed before the header timeout", len(slow))
+	}
+}
+
+// TestServeProbesAnswerPastSlowTLSHandshakes: the same over https, where a connection
+// that never starts its TLS handshake holds its slot as one that sends no request; and a
+// connection with a request on it (its body still to come) is not the one closed for a
+// probe, but answered once its body arrives.
+func TestServeProbesAnswerPastSlowTLSHandshakes(t *testing.T) {
+	defer func(n int) { serveMaxConnections = n }(serveMaxConnections)
+	serveMaxConnections = 3
+	ca, certFile, keyFile := servingCert(t, "podscrape-serve-slow-tls")
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--tls-cert-file", certFile, "--tls-key-file", keyFile)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.PEM)
+	tlsConfig := &tls.Config{RootCAs: pool}
+	addr := strings.TrimPrefix(base, "https://")
+
+	busy, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	const body = "query=1"
+	if _, err := io.WriteString(busy, "POST /api/v1/query HTTP/1.1\r\nHost: serve\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	for range serveMaxConnections - 1 {
+		c, err := net.Dial("tcp", addr) // no ClientHello
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+
+	probe := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig, DisableKeepAlives: true}}
+	for _, path := range []string{"/-/healthy", "/-/healthy"} {
+		resp, err := probe.Get(base + path)
+		if err != nil {
+			t.Fatalf("%s with %d connections in no TLS handshake and one request in flight: %v, want an answer", path, serveMaxConnections-1, err)
+		}
+		resp.Body.Close()
+	}
+	if _, err := io.WriteString(busy, body); err != nil {
+		t.Fatalf("the request in flight: its connection closed for a probe: %v", err)
+	}
+	_ = busy.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(busy), nil)
+	if err != nil {
+		t.Fatalf("the request in flight: %v, want its answer (its connection is not one to close for a probe)", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the request in flight: %d, want 200", resp.StatusCode)
 	}
 }
