@@ -406,11 +406,14 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 	// Go counts it from the request's headers, so it would cut off a query still being
 	// evaluated within its 2m, the client getting a broken connection, not an error.
 	// Idle keep-alives are closed to make room for a new connection past the bound
-	// (connLimiter says why), and with it the kubelet's probes.
+	// (connLimiter says why), and with it the kubelet's probes. OPTIONS * goes to the
+	// handler (under --auth, reviewed like any request): net/http's own answer reads up
+	// to 4 KiB of its body first, for as long as the client takes, with no token.
 	limiter := newConnLimiter(ln, serveMaxConnections)
 	ln = limiter
 	hs := &http.Server{Handler: handler, ConnState: limiter.ConnState, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: serveReadTimeout,
-		MaxHeaderBytes: serveMaxHeaderBytes, HTTP2: &http.HTTP2Config{MaxConcurrentStreams: serveMaxHTTP2Streams}}
+		MaxHeaderBytes: serveMaxHeaderBytes, HTTP2: &http.HTTP2Config{MaxConcurrentStreams: serveMaxHTTP2Streams},
+		DisableGeneralOptionsHandler: true}
 	scheme := "http"
 	if o.certificate != nil {
 		scheme = "https"
