@@ -40,6 +40,10 @@ const AuthPathPrefix = "/podscrape"
 //
 // Without options, a token must be valid for the API server's own audience, as the
 // TokenReview names none; TokenAudiences names others.
+//
+// Serve it with http.Server's DisableGeneralOptionsHandler set, as podscrape serve does:
+// otherwise net/http answers OPTIONS * itself, before the handler, reading up to 4 KiB
+// of its body for as long as a client with no token takes to send it.
 func WithKubernetesAuth(h http.Handler, cfg *rest.Config, log logr.Logger, opts ...AuthOption) (http.Handler, error) {
 	var o authOptions
 	for _, opt := range opts {
