@@ -46,6 +46,10 @@ var (
 	// 680 MiB, past deploy/'s 512Mi. 128 KiB still takes a GET query of a regex over a
 	// thousand pod names (50 KiB), and twice what a mesh's Envoy forwards by default.
 	serveMaxHeaderBytes = 128 << 10
+	// serveWriteStallTimeout bounds how long a write of an answer may make no progress
+	// (no 64 KiB written), as nginx's send_timeout: a client that stops reading is
+	// closed after it (limitedConn.Write).
+	serveWriteStallTimeout = time.Minute
 )
 
 // serveMaxHTTP2Streams bounds the requests one HTTP/2 connection (https only: serve
@@ -410,6 +414,7 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 	// handler (under --auth, reviewed like any request): net/http's own answer reads up
 	// to 4 KiB of its body first, for as long as the client takes, with no token.
 	limiter := newConnLimiter(ln, serveMaxConnections)
+	limiter.writeStall = serveWriteStallTimeout
 	ln = limiter
 	hs := &http.Server{Handler: handler, ConnState: limiter.ConnState, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: serveReadTimeout,
 		MaxHeaderBytes: serveMaxHeaderBytes, HTTP2: &http.HTTP2Config{MaxConcurrentStreams: serveMaxHTTP2Streams},

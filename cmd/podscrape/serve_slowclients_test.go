@@ -193,3 +193,50 @@ func TestServeProbesAnswerPastSlowTLSHandshakes(t *testing.T) {
 		t.Errorf("the request in flight: %d, want 200", resp.StatusCode)
 	}
 }
+
+// TestServeClosesAConnectionWhoseClientStopsReading: a client that pipelines requests
+// and never reads the answers (no token needed: each is a 401, or a probe's 200) fills
+// the socket's buffers, and serve's write of the next answer makes no progress. Such a
+// connection is closed once a write has made none for the write stall timeout (a
+// minute, as nginx's send_timeout; shortened here), and the probes are answered. Before,
+// with no write timeout at all, it held its slot for as long as the client kept it open,
+// beyond every other bound.
+func TestServeClosesAConnectionWhoseClientStopsReading(t *testing.T) {
+	defer func(n int, d time.Duration) { serveMaxConnections, serveWriteStallTimeout = n, d }(serveMaxConnections, serveWriteStallTimeout)
+	serveMaxConnections, serveWriteStallTimeout = 3, time.Second
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--auth", "kubernetes")
+	waitServeReady(t, base)
+	http.DefaultClient.CloseIdleConnections() // waitServeReady's keep-alive
+	addr := strings.TrimPrefix(base, "http://")
+
+	// Pipelined requests whose answers (170 MB of 401s) cannot fit in both ends' socket
+	// buffers: once they are full, serve's write blocks, it reads no further request,
+	// and the client's write of them blocks in turn: its deadline (or serve closing the
+	// connection, a reset) ends it.
+	requests := strings.Repeat("GET /api/v1/query?query=1 HTTP/1.1\r\nHost: serve\r\n\r\n", 1000000)
+	stuck := make(chan error, serveMaxConnections)
+	for range serveMaxConnections {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		go func() {
+			_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			_, err := io.WriteString(c, requests)
+			stuck <- err
+		}()
+	}
+	for range serveMaxConnections {
+		if err := <-stuck; err == nil {
+			t.Fatal("pipelining 1,000,000 requests and reading no answer: all sent, want serve to stop reading them")
+		}
+	}
+
+	probe := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := probe.Get(base + "/-/healthy")
+	if err != nil {
+		t.Fatalf("/-/healthy with %d connections whose clients read no answer: %v, want an answer", serveMaxConnections, err)
+	}
+	resp.Body.Close()
+}

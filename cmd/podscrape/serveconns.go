@@ -42,6 +42,10 @@ type connLimiter struct {
 
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close: an Accept waiting for a slot returns
+
+	// writeStall, when not 0, bounds how long a write to a connection may make no
+	// progress (limitedConn.Write). Set before Accept is first called.
+	writeStall time.Duration
 }
 
 // newConnLimiter bounds the connections of l at n.
@@ -196,6 +200,37 @@ func (c *limitedConn) Close() error {
 		c.release()
 	})
 	return err
+}
+
+// writeChunk is the most limitedConn.Write writes under one deadline.
+const writeChunk = 64 << 10
+
+// Write writes p to the connection, failing (and so ending the connection) when a part
+// of it of up to 64 KiB is not written within the limiter's writeStall: a client that
+// stops reading its answers, or reads less than 64 KiB a minute, holds no slot for ever,
+// as nginx's send_timeout bounds the time between two writes. There is no write timeout
+// on a whole answer (http.Server's WriteTimeout, counted from the request's arrival,
+// would cut off a query still being evaluated): a client that reads is never cut off.
+// Without it a client with no token could pipeline requests, read none of their
+// answers, and hold a connection, past every other bound, for as long as it liked.
+func (c *limitedConn) Write(p []byte) (int, error) {
+	stall := c.limiter.writeStall
+	if stall == 0 {
+		return c.Conn.Write(p)
+	}
+	n := 0
+	for len(p) > 0 {
+		if err := c.Conn.SetWriteDeadline(time.Now().Add(stall)); err != nil {
+			return n, err
+		}
+		m, err := c.Conn.Write(p[:min(len(p), writeChunk)])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[m:]
+	}
+	return n, nil
 }
 
 // isClosed reports whether c was closed; the caller holds limiter.mu.
