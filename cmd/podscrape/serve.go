@@ -416,7 +416,7 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 	limiter := newConnLimiter(ln, serveMaxConnections)
 	limiter.writeStall = serveWriteStallTimeout
 	ln = limiter
-	hs := &http.Server{Handler: handler, ConnState: limiter.ConnState, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: serveReadTimeout,
+	hs := &http.Server{Handler: stallBounded(handler, serveWriteStallTimeout), ConnState: limiter.ConnState, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: serveReadTimeout,
 		MaxHeaderBytes: serveMaxHeaderBytes, HTTP2: &http.HTTP2Config{MaxConcurrentStreams: serveMaxHTTP2Streams},
 		DisableGeneralOptionsHandler: true}
 	scheme := "http"

@@ -235,3 +235,59 @@ func (c *limitedConn) Write(p []byte) (int, error) {
 
 // isClosed reports whether c was closed; the caller holds limiter.mu.
 func (c *limitedConn) isClosed() bool { return c.closed }
+
+// stallBounded serves h, bounding how long a write of an HTTP/2 answer may make no
+// progress at d, as limitedConn.Write bounds a connection's writes: an HTTP/2 stream's
+// answer is sent only within the window its client grants, and a client that grants
+// none (its initial window 0, no WINDOW_UPDATE), reading every frame so that the
+// connection's writes do progress, held each stream's handler, and the connection, for
+// as long as it liked: 100 streams on each of the 512 connections, no token needed. Its
+// stream is reset once d passes with nothing written (the deadline is pushed back before
+// each write of up to 64 KiB). HTTP/1 answers are left to limitedConn.
+func stallBounded(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor != 2 || d == 0 {
+			h.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(&stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: d}, r)
+	})
+}
+
+// stallWriter pushes its stream's write deadline back before each write.
+type stallWriter struct {
+	http.ResponseWriter
+	rc    *http.ResponseController
+	stall time.Duration
+}
+
+func (s *stallWriter) extend() { _ = s.rc.SetWriteDeadline(time.Now().Add(s.stall)) }
+
+// WriteHeader sends the answer's status and headers, within the stall bound.
+func (s *stallWriter) WriteHeader(code int) {
+	s.extend()
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Write writes p in parts of up to 64 KiB, each within the stall bound.
+func (s *stallWriter) Write(p []byte) (int, error) {
+	n := 0
+	for {
+		s.extend()
+		m, err := s.ResponseWriter.Write(p[:min(len(p), writeChunk)])
+		n += m
+		if err != nil || m == len(p) {
+			return n, err
+		}
+		p = p[m:]
+	}
+}
+
+// Flush sends what is buffered, within the stall bound.
+func (s *stallWriter) Flush() {
+	s.extend()
+	_ = s.rc.Flush()
+}
+
+// Unwrap is the ResponseWriter written to, for http.ResponseController.
+func (s *stallWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// TestServeProbesAnswerPastStalledHTTP2Streams: an HTTP/2 client (https) that gives serve
+// no flow-control window (SETTINGS_INITIAL_WINDOW_SIZE 0) and asks for the probes' path
+// on 50 streams, reading every frame but granting no window, so that no answer's body can
+// be sent (no token needed), has each stream reset once its answer's write has made no
+// progress for the write stall timeout (a minute, shortened here); its connection, idle
+// then, gives its place to a probe. Before, the connection's writes progressed (the
+// client read them), so no bound applied: each stream's handler waited for a window for
+// as long as the client kept the connection, and the connection, active, was never
+// closed for a probe: three (512, with 100 streams each) failed every probe.
+func TestServeProbesAnswerPastStalledHTTP2Streams(t *testing.T) {
+	defer func(n int, d time.Duration) { serveMaxConnections, serveWriteStallTimeout = n, d }(serveMaxConnections, serveWriteStallTimeout)
+	serveMaxConnections, serveWriteStallTimeout = 3, time.Second
+	ca, certFile, keyFile := servingCert(t, "podscrape-serve-h2-stall")
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--auth", "kubernetes",
+		"--tls-cert-file", certFile, "--tls-key-file", keyFile)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.PEM)
+	addr := strings.TrimPrefix(base, "https://")
+
+	for range serveMaxConnections {
+		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, NextProtos: []string{"h2"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
+			t.Fatal(err)
+		}
+		fr := http2.NewFramer(c, c)
+		if err := fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0}); err != nil {
+			t.Fatal(err)
+		}
+		var hb bytes.Buffer
+		enc := hpack.NewEncoder(&hb)
+		for _, f := range []hpack.HeaderField{{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "https"},
+			{Name: ":authority", Value: "serve"}, {Name: ":path", Value: "/-/healthy"}} {
+			_ = enc.WriteField(f)
+		}
+		for id := uint32(1); id < 2*50; id += 2 {
+			if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		go func() { // reads every frame, acknowledges settings and pings, grants no window
+			for {
+				f, err := fr.ReadFrame()
+				if err != nil {
+					return
+				}
+				switch f := f.(type) {
+				case *http2.SettingsFrame:
+					if !f.IsAck() {
+						_ = fr.WriteSettingsAck()
+					}
+				case *http2.PingFrame:
+					if !f.IsAck() {
+						_ = fr.WritePing(true, f.Data)
+					}
+				}
+			}
+		}()
+	}
+
+	probe := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true}}
+	resp, err := probe.Get(base + "/-/healthy")
+	if err != nil {
+		t.Fatalf("/-/healthy with %d HTTP/2 connections granting no window: %v, want an answer", serveMaxConnections, err)
+	}
+	resp.Body.Close()
+}
