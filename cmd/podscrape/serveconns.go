@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -186,6 +187,22 @@ type limitedConn struct {
 
 	once   sync.Once
 	closed bool // under limiter.mu
+
+	// writeDeadline is the write deadline the connection's user set last (net/http,
+	// crypto/tls), the zero time for none: Write keeps to it when it is the earlier.
+	writeDeadline atomic.Pointer[time.Time]
+}
+
+// SetDeadline sets the connection's read and write deadlines.
+func (c *limitedConn) SetDeadline(t time.Time) error {
+	c.writeDeadline.Store(&t)
+	return c.Conn.SetDeadline(t)
+}
+
+// SetWriteDeadline sets the connection's write deadline.
+func (c *limitedConn) SetWriteDeadline(t time.Time) error {
+	c.writeDeadline.Store(&t)
+	return c.Conn.SetWriteDeadline(t)
 }
 
 // Close closes the connection and gives its slot back, once.
@@ -220,7 +237,11 @@ func (c *limitedConn) Write(p []byte) (int, error) {
 	}
 	n := 0
 	for len(p) > 0 {
-		if err := c.Conn.SetWriteDeadline(time.Now().Add(stall)); err != nil {
+		deadline := time.Now().Add(stall)
+		if set := c.writeDeadline.Load(); set != nil && !set.IsZero() && set.Before(deadline) {
+			deadline = *set // crypto/tls's close_notify, net/http's shutdown: theirs, shorter
+		}
+		if err := c.Conn.SetWriteDeadline(deadline); err != nil {
 			return n, err
 		}
 		m, err := c.Conn.Write(p[:min(len(p), writeChunk)])
