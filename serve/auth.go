@@ -35,7 +35,7 @@ const AuthPathPrefix = "/podscrape"
 //
 // The probes, a GET or HEAD of /-/healthy or /-/ready without a body, are answered
 // without a token: a kubelet sends none, and they tell nothing about the data. A refused
-// request's body is not read (its HTTP/1 connection is closed after the answer). cfg reaches the API server as the
+// request's body is not waited for (its HTTP/1 connection is closed after the answer). cfg reaches the API server as the
 // server's ServiceAccount, which needs create on tokenreviews and subjectaccessreviews.
 //
 // Without options, a token must be valid for the API server's own audience, as the

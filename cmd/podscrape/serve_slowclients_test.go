@@ -240,3 +240,32 @@ func TestServeClosesAConnectionWhoseClientStopsReading(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestServeRefusalOfABodySentAtOnceIsRead: a client sending its body at once (a large
+// query form, a token expired) gets its 401, not a reset: the refusal reads the body for
+// up to half a second before closing the connection, as net/http waits before closing a
+// connection whose body it will not read, so that the client's unread bytes do not make
+// the kernel reset the connection under the answer.
+func TestServeRefusalOfABodySentAtOnceIsRead(t *testing.T) {
+	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--auth", "kubernetes")
+	waitServeReady(t, base)
+	form := "query=" + strings.Repeat("x", 200<<10)
+	for i := range 40 { // a reset needs the answer to race the body: each try is one chance
+		req, err := http.NewRequest(http.MethodPost, base+"/api/v1/query", strings.NewReader(form))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if i%2 == 1 {
+			req.Header.Set("Authorization", "Bearer not-a-token")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("POST of %d KiB, try %d (odd: a bad token; even: none): %v, want a 401", len(form)>>10, i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("POST of %d KiB with a bad token: %d, want 401", len(form)>>10, resp.StatusCode)
+		}
+	}
+}

@@ -160,8 +160,8 @@ func New(cfg *rest.Config, log logr.Logger, audiences ...string) (*Filter, error
 // allowed to review, a SubjectAccessReview answered both allowed and denied): 500, and
 // nothing of it is cached. The answer on a request whose verb and path pass 1 KiB is not
 // kept either: such a request is reviewed each time. A refused HTTP/1 request with a
-// body has its connection closed, the body unread (refuse). h gets the request without
-// its Authorization header.
+// body has its connection closed, the body read for at most half a second (refuse). h
+// gets the request without its Authorization header.
 func (f *Filter) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearerToken(r)
@@ -207,18 +207,24 @@ func (f *Filter) Wrap(h http.Handler) http.Handler {
 	})
 }
 
+// refusedBodyWait bounds how long a refused request's body is read after the answer:
+// net/http's own wait before closing a connection whose body it does not read (its
+// rstAvoidanceDelay).
+const refusedBodyWait = 500 * time.Millisecond
+
 // refuse answers r with code and msg, as http.Error does. An HTTP/1 request with a body
-// (its Content-Length not 0, or chunked) has its connection closed after the answer,
-// its body left unread: net/http would otherwise read up to 256 KiB of it, before the
-// answer or after it, so that the connection could carry a next request, for as long as
-// the client takes to send it (up to the server's read timeout), and a client allowed
-// nothing, sending its body a byte a minute, would hold one of the server's connections
-// for minutes. An HTTP/2 request's stream is reset alone, its connection kept.
+// (its Content-Length not 0, or chunked) has its connection closed after the answer, the
+// body read for at most refusedBodyWait after it: net/http would otherwise read up to
+// 256 KiB of it before the answer, so that the connection could carry a next request,
+// for as long as the client takes to send it (up to the server's read timeout), and a
+// client allowed nothing, sending its body a byte a minute, would hold one of the
+// server's connections for minutes. A body sent at once is read (up to 256 KiB), so that
+// its bytes left unread do not make the kernel reset the connection under the answer.
+// An HTTP/2 request's stream is reset alone, its connection kept.
 func refuse(w http.ResponseWriter, r *http.Request, msg string, code int) {
 	if r.ProtoMajor == 1 && r.ContentLength != 0 {
 		w.Header().Set("Connection", "close")
-		// The read of the body left ends at once; the answer is still written.
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(refusedBodyWait))
 	}
 	http.Error(w, msg, code)
 }
