@@ -263,19 +263,24 @@ func (c *limitedConn) isClosed() bool { return c.closed }
 // none (its initial window 0, no WINDOW_UPDATE), reading every frame so that the
 // connection's writes do progress, held each stream's handler, and the connection, for
 // as long as it liked: 100 streams on each of the 512 connections, no token needed. Its
-// stream is reset once d passes with nothing written (the deadline is pushed back before
-// each write of up to 64 KiB). HTTP/1 answers are left to limitedConn.
+// stream is reset once a write of up to 64 KiB has waited d, or what is left of the
+// answer when the handler returns has not been sent within d. The stream's deadline is
+// set only while a write waits: an HTTP/2 write deadline resets the stream when it
+// passes, whether or not a write waits, and a handler may take its time between writes.
+// HTTP/1 answers are left to limitedConn.
 func stallBounded(h http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor != 2 || d == 0 {
 			h.ServeHTTP(w, r)
 			return
 		}
-		h.ServeHTTP(&stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: d}, r)
+		sw := &stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: d}
+		h.ServeHTTP(sw, r)
+		sw.extend() // what the handler left buffered is sent once it returns
 	})
 }
 
-// stallWriter pushes its stream's write deadline back before each write.
+// stallWriter bounds each of its stream's writes at stall.
 type stallWriter struct {
 	http.ResponseWriter
 	rc    *http.ResponseController
@@ -283,15 +288,11 @@ type stallWriter struct {
 }
 
 func (s *stallWriter) extend() { _ = s.rc.SetWriteDeadline(time.Now().Add(s.stall)) }
-
-// WriteHeader sends the answer's status and headers, within the stall bound.
-func (s *stallWriter) WriteHeader(code int) {
-	s.extend()
-	s.ResponseWriter.WriteHeader(code)
-}
+func (s *stallWriter) clear()  { _ = s.rc.SetWriteDeadline(time.Time{}) }
 
 // Write writes p in parts of up to 64 KiB, each within the stall bound.
 func (s *stallWriter) Write(p []byte) (int, error) {
+	defer s.clear()
 	n := 0
 	for {
 		s.extend()
@@ -306,6 +307,7 @@ func (s *stallWriter) Write(p []byte) (int, error) {
 
 // Flush sends what is buffered, within the stall bound.
 func (s *stallWriter) Flush() {
+	defer s.clear()
 	s.extend()
 	_ = s.rc.Flush()
 }
