@@ -12,6 +12,9 @@ const (
 // MaxKeptRequest is the longest verb and path, together, whose decision is kept.
 const MaxKeptRequest = maxKeptRequest
 
+// MaxTokenBytes is the longest Bearer token reviewed.
+const MaxTokenBytes = maxTokenBytes
+
 // KeptDecisions is the number of access decisions f keeps, expired ones included.
 func (f *Filter) KeptDecisions() int {
 	f.decisions.mu.Lock()

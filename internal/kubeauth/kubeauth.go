@@ -53,6 +53,14 @@ const (
 // the same reason.
 const maxKeptRequest = 1 << 10
 
+// maxTokenBytes bounds the Bearer token reviewed: a longer one is 401 without a review.
+// A ServiceAccount's token is about 1 KiB, an OIDC token with many groups some 10 KiB,
+// and nginx's default buffers refuse a header line past 8 KiB. Without the bound a
+// client with no token could send tokens of up to the server's header bound, each held
+// twice (the header, the review's body) while the reviews queue (up to reviewTimeout at
+// reviewQPS), and sent on to the API server.
+const maxTokenBytes = 16 << 10
+
 // reviewTimeout bounds each review, its retries included.
 const reviewTimeout = 10 * time.Second
 
@@ -152,8 +160,8 @@ func New(cfg *rest.Config, log logr.Logger, audiences ...string) (*Filter, error
 	}, nil
 }
 
-// Wrap serves h to the requests the reviews allow. No Bearer token, or one the
-// TokenReview rejects: 401. A user the SubjectAccessReview does not allow: 403. A review
+// Wrap serves h to the requests the reviews allow. No Bearer token, one longer than
+// 16 KiB (not reviewed), or one the TokenReview rejects: 401. A user the SubjectAccessReview does not allow: 403. A review
 // that failed as a moment's failure does (a connection reset, the API server's 500 or
 // 429) is tried again, as controller-runtime's filter does, for up to about 4 s. A review
 // that could not be made (the API server unreachable, the filter's own identity not
@@ -165,7 +173,7 @@ func New(cfg *rest.Config, log logr.Logger, audiences ...string) (*Filter, error
 func (f *Filter) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearerToken(r)
-		if !ok {
+		if !ok || len(token) > maxTokenBytes {
 			refuse(w, r, "Unauthorized", http.StatusUnauthorized)
 			return
 		}
