@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 )
 
@@ -198,5 +199,58 @@ func TestQueryTimeoutIsCounted(t *testing.T) {
 	}
 	if got := metricValue(t, base, series); got != 1 {
 		t.Errorf("%s after one query timed out: %v, want 1", series, got)
+	}
+}
+
+// TestEveryQueryAnswerTypeIsExportedFromZero: before any query, podscrape_serve_queries_total
+// holds every endpoint's every answer type at 0, success ("") and each error type
+// Prometheus' API answers, so that increase(...) > 0 sees the first of each: the docs'
+// PodscrapeQueriesFailing alerts on internal too, whose series born at its first 500
+// would have no baseline and miss it.
+func TestEveryQueryAnswerTypeIsExportedFromZero(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	_, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 4 * time.Minute})
+	for _, endpoint := range []string{"query", "query_range"} {
+		for _, typ := range []string{"", "bad_data", "execution", "canceled", "timeout", "internal", "unavailable"} {
+			series := fmt.Sprintf(`podscrape_serve_queries_total{endpoint=%q,error_type=%q}`, endpoint, typ)
+			if got := metricValue(t, base, series); got != 0 {
+				t.Errorf("%s before any query: %v (-1: not exported), want 0", series, got)
+			}
+		}
+	}
+}
+
+// TestHistorySeriesGaugesAreEachServices: podscrape_serve_history_series{service} is the
+// series each Service's history holds, and podscrape_serve_history_series_limit{service}
+// its own series limit, whatever it holds: two Services of different limits and series
+// each read theirs, so that the docs' PodscrapeHistoryNearlyFull (their ratio over 0.9)
+// fires for the Service filling up, and for no other.
+func TestHistorySeriesGaugesAreEachServices(t *testing.T) {
+	few := newService(t, "few", 1, "a 1\n")
+	many := newService(t, "many", 1, "a 1\nb 1\nc 1\n")
+	fewCfg, manyCfg := serviceConfig(few), serviceConfig(many)
+	fewCfg.SeriesLimit, manyCfg.SeriesLimit = 50, 100
+	// One scrape of each (the first; a 4-minute interval and no MaxAge scrape no more).
+	_, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{fewCfg, manyCfg}, Interval: 4 * time.Minute})
+	for _, tc := range []struct {
+		svc   *podscrapetest.Service
+		limit float64
+	}{{few, 50}, {many, 100}} {
+		_, r := query(t, base, fmt.Sprintf(`count({job=%q})`, tc.svc.Name))
+		v := vector(t, r)
+		if len(v) != 1 {
+			t.Fatalf("count of %s's series: %s", tc.svc.Name, r.Data)
+		}
+		held, err := strconv.ParseFloat(v[0].Value[1].(string), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := tc.svc.Namespace + "/" + tc.svc.Name
+		if got := metricValue(t, base, `podscrape_serve_history_series{service="`+key+`"}`); got != held {
+			t.Errorf("podscrape_serve_history_series of %s: %v (-1: not exported), want the %v series its history holds", key, got, held)
+		}
+		if got := metricValue(t, base, `podscrape_serve_history_series_limit{service="`+key+`"}`); got != tc.limit {
+			t.Errorf("podscrape_serve_history_series_limit of %s: %v (-1: not exported), want its seriesLimit %v", key, got, tc.limit)
+		}
 	}
 }
