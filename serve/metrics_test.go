@@ -254,3 +254,19 @@ func TestHistorySeriesGaugesAreEachServices(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsPassAPedanticRegistry: serve's collectors describe every metric they
+// collect, consistently, as a pedantic registry checks: on one, Gather fails on a metric
+// its collector did not describe, and an undescribed metric is one Register cannot find
+// in conflict with another collector's, nor Unregister take back.
+func TestMetricsPassAPedanticRegistry(t *testing.T) {
+	one, two := newService(t, "one", 1, waiting), newService(t, "two", 1, waiting)
+	reg := prometheus.NewPedanticRegistry()
+	_, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(one), serviceConfig(two)}, Registerer: reg, Interval: 4 * time.Minute})
+	if code, r := query(t, base, "sum(vllm:num_requests_waiting)"); code != http.StatusOK {
+		t.Fatalf("query: %d %q, want 200", code, r.Error)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Errorf("Gather on a pedantic registry: %v", err)
+	}
+}
