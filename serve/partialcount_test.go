@@ -2,8 +2,11 @@ package serve_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,5 +61,53 @@ func TestPartialWindowQueriesAreCountedOncePerService(t *testing.T) {
 	}
 	if s, v := counted(); s != 0 || v != 2 {
 		t.Errorf("after a selector of vllm's alone before both histories: sglang %v, vllm %v, want 0 and 2", s, v)
+	}
+}
+
+// partialCounted is podscrape_serve_partial_window_queries_total on base's /metrics,
+// summed over its Services.
+func partialCounted(t *testing.T, base string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for line := range strings.Lines(string(body)) {
+		if strings.HasPrefix(line, "podscrape_serve_partial_window_queries_total{") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(line[strings.LastIndexByte(line, ' '):]), 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			sum += v
+		}
+	}
+	return sum
+}
+
+// TestWindowStartingInAGapIsCounted: a window within the history that starts in a gap of
+// the Service's scrapes (a 5-minute outage, pastOutage) reads only what came after it,
+// and counts in podscrape_serve_partial_window_queries_total as a window reaching before
+// the history does: scrapes failing in gaps keep PodscrapePartialWindows firing, as the
+// docs say. A window after the outage counts nothing.
+func TestWindowStartingInAGapIsCounted(t *testing.T) {
+	base := pastOutage(t, false)
+	before := partialCounted(t, base)
+	if code, r := query(t, base, "sum(increase(reqs_total[5m]))"); code != http.StatusUnprocessableEntity || !strings.Contains(r.Error, "gap") {
+		t.Fatalf("increase over a window starting in the outage: %d %q, want 422 naming the gap", code, r.Error)
+	}
+	if got := partialCounted(t, base); got != before+1 {
+		t.Errorf("after a query of a window starting in a gap: %v, want %v", got, before+1)
+	}
+	if code, r := query(t, base, "sum(increase(reqs_total[45s]))"); code != http.StatusOK || len(r.Warnings) != 0 {
+		t.Fatalf("increase over a window after the outage: %d %q %q, want 200 without a warning", code, r.Error, r.Warnings)
+	}
+	if got := partialCounted(t, base); got != before+1 {
+		t.Errorf("after a query of a window after the outage: %v, want %v still", got, before+1)
 	}
 }
