@@ -57,6 +57,11 @@ func TestRolloutWithNoReadyPodIsWarned(t *testing.T) {
 			r := rs[name]
 			got := strings.Join(r.Warnings, "\n")
 			has := strings.Contains(got, fmt.Sprintf(want, ns))
+			if !warned {
+				// Not this warning, nor one counting other pods: a Service scaled to
+				// zero selects none, and "no ready pod among the 0 pods" is no news.
+				has = strings.Contains(got, ErrNoReadyPods.Error())
+			}
 			if has != warned {
 				t.Errorf("%s: %s: %d values, Error %v, warnings %q; want the no-ready warning %v", what, name, len(r.Values), r.Error, r.Warnings, warned)
 			}
@@ -81,6 +86,40 @@ func TestRolloutWithNoReadyPodIsWarned(t *testing.T) {
 	}
 	setReady(t, ns, "vllm-new", true)
 	check("the new pod Ready", false)
+}
+
+// TestOnlyPodLoadingIsWarned: a Service selecting one pod, not Ready and never scraped
+// (the Recreate strategy once the old pod is gone, the new one loading its model; a
+// scale from zero's first pod) is a rollout's Service with no pod Ready too: every
+// result carries the warning, counting the one pod, not the empty answer alone (the
+// autoscaler's "no load").
+func TestOnlyPodLoadingIsWarned(t *testing.T) {
+	ctx := context.Background()
+	ns := fmt.Sprintf("noreadyone-%d", runs.Add(1))
+	if err := cp.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	ip := localcluster.NewAddressBlock().Next()
+	port, sel := servePods(t, ctx, ns, "vllm", []string{ip}, func(string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte("# TYPE waiting gauge\nwaiting 3\n"))
+		})
+	})
+	if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: "vllm-new", Labels: sel, IP: ip, Ready: false}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: ns, MetricsPort: port}
+	s, _ := fakeClockSource(t, cfg, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), []source.QueryTemplate{
+		{Name: "waiting", Template: `sum(waiting)`},
+	})
+	want := fmt.Sprintf("service %s/vllm: no ready pod among the 1 pod it selects: 1 not Ready", ns)
+	rs := mustRefresh(t, s)
+	for _, name := range []string{"waiting", AllMetricsQuery} {
+		r := rs[name]
+		if !strings.Contains(strings.Join(r.Warnings, "\n"), want) {
+			t.Errorf("%s: %d values, Error %v, warnings %q; want the warning %q", name, len(r.Values), r.Error, r.Warnings, want)
+		}
+	}
 }
 
 // TestNoReadyPodWarningFromTheScrapeLoop: a Refresh of PromQL queries answered from the
@@ -197,6 +236,61 @@ func TestOnlyPodNotReadyIsAGap(t *testing.T) {
 	}
 	if partial == 0 {
 		t.Error("no window found partial")
+	}
+}
+
+// TestOnePodOfTwoNotReadyIsNoGap: of two pods, one fails its readiness probe for three
+// minutes while the other goes on being scraped. Those refreshes scraped a pod: they are
+// no gap of the history (only refreshes that scraped none while a pod that answered is
+// not Ready are, TestOnlyPodNotReadyIsAGap), and a window starting in them is answered,
+// with no Error, from the pod scraped throughout; counted as a gap, the autoscaler's
+// increase(x[10m]) would be ErrPartialWindow for ten minutes, as if it read nothing,
+// while one pod of two served.
+func TestOnePodOfTwoNotReadyIsNoGap(t *testing.T) {
+	ctx := context.Background()
+	ns := fmt.Sprintf("noreadynogap-%d", runs.Add(1))
+	if err := cp.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	block := localcluster.NewAddressBlock()
+	ips := []string{block.Next(), block.Next()}
+	var served atomicCount
+	port, sel := servePods(t, ctx, ns, "vllm", ips, func(string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			fmt.Fprintf(w, "# TYPE reqs_total counter\nreqs_total %d\n", served.load())
+		})
+	})
+	for i, ip := range ips {
+		if _, err := cp.CreatePod(ctx, localcluster.PodSpec{Namespace: ns, Name: fmt.Sprintf("vllm-%d", i), Labels: sel, IP: ip, Ready: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := PodScrapingSourceConfig{ServiceName: "vllm", ServiceNamespace: ns, MetricsPort: port}
+	s, clk := fakeClockSource(t, cfg, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), []source.QueryTemplate{
+		{Name: "count", Template: `sum(increase(reqs_total{pod="vllm-0"}[10m]))`},
+	})
+	const notReady, ready, steps = 45, 57, 100 // vllm-1 three minutes not Ready
+	answered := 0
+	for i := range steps {
+		switch i {
+		case notReady:
+			setReady(t, ns, "vllm-1", false)
+		case ready:
+			setReady(t, ns, "vllm-1", true)
+		}
+		rs := mustRefresh(t, s)
+		if r := rs["count"]; i > notReady+40 && i < ready+40 { // the window starts in the three minutes
+			if r.Error != nil || len(r.Values) != 1 {
+				t.Errorf("refresh %d, the window starting while vllm-1 was not Ready (vllm-0 scraped): %v, Error %v; want one value, no Error", i, r.Values, r.Error)
+			} else {
+				answered++
+			}
+		}
+		clk.Step(15 * time.Second)
+		served.add(30)
+	}
+	if answered == 0 {
+		t.Error("no window starting while vllm-1 was not Ready answered")
 	}
 }
 
