@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podscrape/podscrape/podscrapetest"
@@ -63,6 +64,20 @@ func drainPod(t *testing.T, ns, name string) {
 	if err := env.Client.Delete(t.Context(), &p); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// deleteService deletes the Service ns/name, and returns it as it can be created again.
+func deleteService(t *testing.T, ns, name string) *corev1.Service {
+	t.Helper()
+	var svc corev1.Service
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, &svc); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Delete(t.Context(), &svc); err != nil {
+		t.Fatal(err)
+	}
+	return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: svc.Labels},
+		Spec: corev1.ServiceSpec{Selector: svc.Spec.Selector, Ports: svc.Spec.Ports}}
 }
 
 // releasePod lets a drained pod go.
@@ -247,12 +262,15 @@ func servedRolloutStep(t *testing.T, svc *podscrapetest.Service, kind string, j 
 // started in that minute, sum(increase(x[10m])) answered 422 at every poll and
 // sum(rate(x[5m])) was narrowed with a warning, where the library and Prometheus answer.
 // A pod that answered before and turned not Ready (overloaded, still serving its queue)
-// makes it an outage still: its windows are partial as before.
+// makes it an outage still: its windows are partial as before; and so does a scrape
+// that failed otherwise (the Service deleted for a minute: discovery fails), which
+// leaves the pods serving unseen.
 func TestNoReadyPodOfARolloutIsNoGap(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		rollout bool // else the pod turns not Ready, and Ready again
-	}{{"a rollout", true}, {"the only pod not Ready", false}} {
+		name        string
+		rollout     bool // else the pod turns not Ready, and Ready again
+		serviceGone bool // instead, the Service is deleted, and created again
+	}{{"a rollout", true, false}, {"the only pod not Ready", false, false}, {"the Service deleted", false, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			const step = 15 * time.Second
 			c := &vllmCounters{}
@@ -266,8 +284,15 @@ func TestNoReadyPodOfARolloutIsNoGap(t *testing.T) {
 			const at, ready, steps = 45, 50, 95 // no pod Ready from at to ready; 10 minutes after
 			start := time.Now().Add(-steps * step)
 			partial := 0
+			var gone *corev1.Service // the Service deleted, to create again
 			for i := range steps {
 				switch {
+				case i == at && tc.serviceGone:
+					gone = deleteService(t, svc.Namespace, svc.Name)
+				case i == ready && tc.serviceGone:
+					if err := env.Client.Create(t.Context(), gone); err != nil {
+						t.Fatal(err)
+					}
 				case i == at && tc.rollout:
 					drainPod(t, svc.Namespace, "vllm-old")
 					if _, err := svc.AddPod(t.Context(), "vllm-new"); err != nil {
@@ -303,7 +328,7 @@ func TestNoReadyPodOfARolloutIsNoGap(t *testing.T) {
 					t.Fatal(err)
 				}
 				if i < 40 || (i >= at && i < ready) {
-					continue // 10 minutes not held yet; no pod Ready: 503
+					continue // 10 minutes not held yet; no pod Ready (or no Service): 503
 				}
 				qt := formatTime(when.Add(time.Second))
 				code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {`sum(increase(vllm:request_success_total[10m]))`}, "time": {qt}})
@@ -321,7 +346,7 @@ func TestNoReadyPodOfARolloutIsNoGap(t *testing.T) {
 				}
 			}
 			if !tc.rollout && partial == 0 {
-				t.Error("the only pod not Ready for a minute: sum(increase[10m]) never partial once its window started in that minute; want 422 then (it served its queue unseen)")
+				t.Error(tc.name + " for a minute: sum(increase[10m]) never partial once its window started in that minute; want 422 then (a pod serving was left unseen)")
 			}
 		})
 	}
