@@ -89,29 +89,33 @@ func TestServeProbesAnswerPastStalledHTTP2Streams(t *testing.T) {
 // TestStallBoundedLetsAHandlerPauseBetweenWrites: the HTTP/2 write bound applies only
 // while a write waits (and to what is left when the handler returns): a handler that
 // writes, then takes longer than the bound before writing again (a query's answer
-// written in parts), has its whole answer sent. An HTTP/2 write deadline left set resets
+// written in parts), has its whole answer sent, whether or not it flushed the first. An HTTP/2 write deadline left set resets
 // the stream when it passes, whether or not a write waits.
 func TestStallBoundedLetsAHandlerPauseBetweenWrites(t *testing.T) {
 	const stall = 200 * time.Millisecond
-	hs := httptest.NewUnstartedServer(stallBounded(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, "first part, ")
-		http.NewResponseController(w).Flush()
-		<-time.After(3 * stall) // the handler's pause, longer than the bound
-		_, _ = io.WriteString(w, "second part")
-	}), stall))
-	hs.EnableHTTP2 = true
-	hs.StartTLS()
-	defer hs.Close()
-	resp, err := hs.Client().Get(hs.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.ProtoMajor != 2 {
-		t.Fatalf("%s, want HTTP/2", resp.Proto)
-	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || string(body) != "first part, second part" {
-		t.Errorf("an answer written in two parts %s apart, with a write bound of %s: %q, %v; want both parts", 3*stall, stall, body, err)
+	for _, flush := range []bool{true, false} { // the first part flushed, or left buffered
+		hs := httptest.NewUnstartedServer(stallBounded(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "first part, ")
+			if flush {
+				http.NewResponseController(w).Flush()
+			}
+			<-time.After(3 * stall) // the handler's pause, longer than the bound
+			_, _ = io.WriteString(w, "second part")
+		}), stall))
+		hs.EnableHTTP2 = true
+		hs.StartTLS()
+		defer hs.Close()
+		resp, err := hs.Client().Get(hs.URL)
+		if err != nil {
+			t.Fatalf("the first part flushed: %v: %v", flush, err)
+		}
+		defer resp.Body.Close()
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("%s, want HTTP/2", resp.Proto)
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || string(body) != "first part, second part" {
+			t.Errorf("an answer written in two parts %s apart (the first flushed: %v), with a write bound of %s: %q, %v; want both parts", 3*stall, flush, stall, body, err)
+		}
 	}
 }
