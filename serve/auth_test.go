@@ -133,12 +133,26 @@ func TestKubernetesAuth(t *testing.T) {
 		{http.MethodGet, "/%2D/healthy", "", http.StatusOK},
 		{http.MethodGet, "/-/healthy", "", http.StatusOK},               // probes carry no token
 		{http.MethodGet, "/-/ready", "", http.StatusServiceUnavailable}, // not scraped yet, but answered
+		{http.MethodHead, "/-/healthy", "", http.StatusOK},
+		// Only a GET or HEAD of the probes' paths passes without a token, as the docs
+		// have it: no other method, with a body (POST here) or without (PUT).
+		{http.MethodPost, "/-/healthy", "", http.StatusUnauthorized},
+		{http.MethodPut, "/-/ready", "", http.StatusUnauthorized},
 	} {
 		who := map[string]string{"": "no token", "not-a-token": "a bad token", stranger: "stranger", reader: "reader",
 			readerOtherAudience: "reader, audience podscrape"}[tc.token]
 		if got := do(tc.method, tc.path, tc.token); got != tc.want {
 			t.Errorf("%s %s as %s: %d, want %d", tc.method, tc.path, who, got, tc.want)
 		}
+	}
+	// A POST without a body is no probe either.
+	resp, err := http.Post(hs.URL+"/-/healthy", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("POST /-/healthy without a body, no token: %d, want 401", resp.StatusCode)
 	}
 }
 
