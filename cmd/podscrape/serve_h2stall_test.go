@@ -119,3 +119,28 @@ func TestStallBoundedLetsAHandlerPauseBetweenWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestStallBoundedSendsALargeWriteWhole: the HTTP/2 write bound writes an answer in
+// parts of 64 KiB, and all of them: a handler writing a large answer at once (a range
+// query's JSON, a federation) has it sent whole over HTTP/2, not its first part alone.
+func TestStallBoundedSendsALargeWriteWhole(t *testing.T) {
+	answer := strings.Repeat("0123456789abcdef", 64<<10) // 1 MiB
+	hs := httptest.NewUnstartedServer(stallBounded(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, answer)
+	}), time.Minute))
+	hs.EnableHTTP2 = true
+	hs.StartTLS()
+	defer hs.Close()
+	resp, err := hs.Client().Get(hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("%s, want HTTP/2", resp.Proto)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || string(body) != answer {
+		t.Errorf("an answer of %d bytes written at once: %d bytes received, %v; want it whole", len(answer), len(body), err)
+	}
+}
