@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/podscrape/podscrape/internal/promserver"
 )
 
 // docCommand is a podscrape command line found in the documentation.
@@ -142,19 +144,10 @@ func helpExamples(t *testing.T) []string {
 	return files
 }
 
-// promtool returns the path of promtool: PROMTOOL_BINARY, else bin/prometheus/promtool of
-// this repository, built beside the Prometheus server by hack/build-prometheus.sh.
+// promtool returns the path of promtool (promserver.Promtool), built when missing.
 func promtool(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("PROMTOOL_BINARY"); p != "" {
-		return p
-	}
-	cmd := exec.Command(filepath.Join("..", "..", "hack", "build-prometheus.sh"))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("build promtool (hack/build-prometheus.sh): %v", err)
-	}
-	p, err := filepath.Abs(filepath.Join("..", "..", "bin", "prometheus", "promtool"))
+	p, err := promserver.Promtool(os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}

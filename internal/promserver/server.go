@@ -181,7 +181,20 @@ func binary(explicit string, log io.Writer) (string, error) {
 	if explicit != "" {
 		return explicit, nil
 	}
-	if b := os.Getenv("PROMETHEUS_BINARY"); b != "" {
+	return built("prometheus", "PROMETHEUS_BINARY", log)
+}
+
+// Promtool returns the path of promtool: PROMTOOL_BINARY, or this repository's
+// bin/prometheus/promtool, built beside the server by hack/build-prometheus.sh when
+// missing or stale; the build's progress goes to log (nil: nowhere).
+func Promtool(log io.Writer) (string, error) {
+	return built("promtool", "PROMTOOL_BINARY", log)
+}
+
+// built returns the path in env, else this repository's bin/prometheus/name, once
+// hack/build-prometheus.sh has built it.
+func built(name, env string, log io.Writer) (string, error) {
+	if b := os.Getenv(env); b != "" {
 		return b, nil
 	}
 	root, err := repoRoot()
@@ -194,9 +207,9 @@ func binary(explicit string, log io.Writer) (string, error) {
 	cmd := exec.Command(filepath.Join(root, "hack", "build-prometheus.sh"))
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build the Prometheus server (hack/build-prometheus.sh): %w", err)
+		return "", fmt.Errorf("build %s (hack/build-prometheus.sh): %w", name, err)
 	}
-	return filepath.Join(root, "bin", "prometheus", "prometheus"), nil
+	return filepath.Join(root, "bin", "prometheus", name), nil
 }
 
 // repoRoot is the nearest parent of the working directory holding tools/prometheus/go.mod.
@@ -211,7 +224,7 @@ func repoRoot() (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("prometheus binary: not inside the podscrape repository and PROMETHEUS_BINARY is not set")
+			return "", errors.New("prometheus binaries: not inside the podscrape repository and PROMETHEUS_BINARY or PROMTOOL_BINARY is not set")
 		}
 		dir = parent
 	}

@@ -8,8 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -17,24 +15,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/podscrape/podscrape/internal/promserver"
 	"github.com/podscrape/podscrape/source"
 )
 
-// promtool returns the path of promtool: PROMTOOL_BINARY, else bin/prometheus/promtool of
-// this repository, built beside the Prometheus server by hack/build-prometheus.sh.
+// promtool returns the path of promtool (promserver.Promtool), built when missing.
 func promtool(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("PROMTOOL_BINARY"); p != "" {
-		return p
+	p, err := promserver.Promtool(os.Stderr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	cmd := exec.Command(filepath.Join(root, "hack", "build-prometheus.sh"))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("build promtool (hack/build-prometheus.sh): %v", err)
-	}
-	return filepath.Join(root, "bin", "prometheus", "promtool")
+	return p
 }
 
 // TestObservabilityExpositionPassesPromtool: a source's Registerer, served through

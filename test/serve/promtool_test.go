@@ -4,32 +4,24 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/podscrape/podscrape/internal/promserver"
 	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 )
 
-// promtool returns the path of promtool: PROMTOOL_BINARY, else bin/prometheus/promtool of
-// this repository, built beside the Prometheus server by hack/build-prometheus.sh.
+// promtool returns the path of promtool (promserver.Promtool), built when missing.
 func promtool(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("PROMTOOL_BINARY"); p != "" {
-		return p
+	p, err := promserver.Promtool(os.Stderr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	cmd := exec.Command(filepath.Join(root, "hack", "build-prometheus.sh"))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("build promtool (hack/build-prometheus.sh): %v", err)
-	}
-	return filepath.Join(root, "bin", "prometheus", "promtool")
+	return p
 }
 
 // TestPromtool drives serve with promtool query instant, range, series and labels, and
