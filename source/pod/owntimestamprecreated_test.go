@@ -57,18 +57,7 @@ func TestOwnTimestampsOfAPodRecreatedUnderItsName(t *testing.T) {
 	}
 	s, clk := fakeClockSource(t, PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns, MetricsPort: int32(port)}, t0,
 		[]source.QueryTemplate{{Name: "rows", Template: "last_run_rows"}})
-	byInstance := func() map[string]float64 {
-		t.Helper()
-		r := mustRefresh(t, s)["rows"]
-		if r.Error != nil {
-			t.Fatalf("rows: %v", r.Error)
-		}
-		got := map[string]float64{}
-		for _, v := range r.Values {
-			got[v.Labels["instance"]] = v.Value
-		}
-		return got
-	}
+	byInstance := func() map[string]float64 { t.Helper(); return rowsBy(t, s, "instance") }
 	oldInstance, newInstance := net.JoinHostPort(oldIP, strconv.Itoa(port)), net.JoinHostPort(newIP, strconv.Itoa(port))
 	if got := byInstance(); got[oldInstance] != 1 {
 		t.Fatalf("before the pod is recreated: %v, want 1 from %s", got, oldInstance)
@@ -139,18 +128,7 @@ func TestOwnTimestampsOfAPodRecreatedWithOtherPodLabels(t *testing.T) {
 	}
 	s, clk := fakeClockSource(t, PodScrapingSourceConfig{ServiceName: "pod", ServiceNamespace: ns, MetricsPort: int32(srv.Port), PodLabels: []string{"revision"}}, t0,
 		[]source.QueryTemplate{{Name: "rows", Template: "last_run_rows"}})
-	byRevision := func() map[string]float64 {
-		t.Helper()
-		r := mustRefresh(t, s)["rows"]
-		if r.Error != nil {
-			t.Fatalf("rows: %v", r.Error)
-		}
-		got := map[string]float64{}
-		for _, v := range r.Values {
-			got[v.Labels["revision"]] = v.Value
-		}
-		return got
-	}
+	byRevision := func() map[string]float64 { t.Helper(); return rowsBy(t, s, "revision") }
 	if got := byRevision(); got["a"] != 1 {
 		t.Fatalf("before the pod is recreated: %v, want 1 of revision a", got)
 	}
@@ -172,4 +150,19 @@ func TestOwnTimestampsOfAPodRecreatedWithOtherPodLabels(t *testing.T) {
 	if got := byRevision(); got["b"] != 7 {
 		t.Errorf("after the pod is recreated at the same IP with revision b: %v, want the new pod's 7 of revision b (its points stored)", got)
 	}
+}
+
+// rowsBy refreshes s and returns the values of its query "rows" by the label named
+// label; the test fails on the result's Error (an out-of-order one, say).
+func rowsBy(t *testing.T, s *PodScrapingSource, label string) map[string]float64 {
+	t.Helper()
+	r := mustRefresh(t, s)["rows"]
+	if r.Error != nil {
+		t.Fatalf("rows: %v", r.Error)
+	}
+	got := map[string]float64{}
+	for _, v := range r.Values {
+		got[v.Labels[label]] = v.Value
+	}
+	return got
 }
