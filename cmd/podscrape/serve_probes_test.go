@@ -138,27 +138,12 @@ func TestServeProbesAnswerPastIdleHTTP2Connections(t *testing.T) {
 // longest, never one with a request on it (active); with none idle it waits, and is
 // accepted once one turns idle (which is then closed for it).
 func TestConnLimiterClosesTheLongestIdle(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := newConnLimiter(ln, 3)
+	l, accepted := acceptingLimiter(t, 3)
 	defer l.Close()
-	accepted := make(chan net.Conn, 8)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				close(accepted)
-				return
-			}
-			accepted <- c
-		}
-	}()
 	// dial connects a client, and returns it and the server's end once accepted.
 	dial := func() (client, server net.Conn) {
 		t.Helper()
-		client, err := net.Dial("tcp", ln.Addr().String())
+		client, err := net.Dial("tcp", l.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +179,7 @@ func TestConnLimiterClosesTheLongestIdle(t *testing.T) {
 	l.ConnState(s2, http.StateActive) // a request on it again: not idle
 
 	// None idle (s0, s2, s3 active): a 5th waits, until one turns idle.
-	c4, err := net.Dial("tcp", ln.Addr().String())
+	c4, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,26 +209,11 @@ func TestConnLimiterClosesTheLongestIdle(t *testing.T) {
 func TestConnLimiterSparesNewConnectionsWithinTheGrace(t *testing.T) {
 	defer func(d time.Duration) { newConnGrace = d }(newConnGrace)
 	newConnGrace = time.Hour
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := newConnLimiter(ln, 2)
+	l, accepted := acceptingLimiter(t, 2)
 	defer l.Close()
-	accepted := make(chan net.Conn, 8)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				close(accepted)
-				return
-			}
-			accepted <- c
-		}
-	}()
 	var clients, servers []net.Conn
 	for range 2 {
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", l.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -258,7 +228,7 @@ func TestConnLimiterSparesNewConnectionsWithinTheGrace(t *testing.T) {
 			t.Fatal("a connection within the bound was not accepted in 10s")
 		}
 	}
-	c2, err := net.Dial("tcp", ln.Addr().String())
+	c2, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,4 +255,27 @@ func TestConnLimiterSparesNewConnectionsWithinTheGrace(t *testing.T) {
 			t.Errorf("connection %d closed: %v, want only the one that turned idle (1) closed", i, closed)
 		}
 	}
+}
+
+// acceptingLimiter returns a connLimiter of n on a loopback listener, accepting until
+// it is closed; each connection accepted is sent on the channel, closed at the end.
+func acceptingLimiter(t *testing.T, n int) (*connLimiter, <-chan net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newConnLimiter(ln, n)
+	accepted := make(chan net.Conn, 8)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				close(accepted)
+				return
+			}
+			accepted <- c
+		}
+	}()
+	return l, accepted
 }
