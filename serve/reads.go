@@ -201,6 +201,10 @@ func (s *Server) availability(_ context.Context, sels [][]*labels.Matcher, read,
 // read that scrape's appends.
 func (s *Server) availabilityOf(sels [][]*labels.Matcher, read, may []*service, states map[*service]*scrapeState) (warnings []string, err error) {
 	var down []string
+	// wait is how long to ask again after when every Service down is one not scraped yet
+	// (Retry-After), of notYet Services: when another is down, the answer is final.
+	var wait time.Duration
+	notYet := 0
 	for _, svc := range read {
 		st := svc.state.Load()
 		if of, ok := states[svc]; ok {
@@ -208,6 +212,8 @@ func (s *Server) availabilityOf(sels [][]*labels.Matcher, read, may []*service, 
 		}
 		if st == nil {
 			down = append(down, fmt.Sprintf("service %s: not scraped yet", svc.key))
+			wait = max(wait, svc.firstScrapeWait())
+			notYet++
 			continue
 		}
 		// Its informers cut off from the API server: the pods scraped are those they
@@ -245,9 +251,25 @@ func (s *Server) availabilityOf(sels [][]*labels.Matcher, read, may []*service, 
 		}
 	}
 	if len(down) > 0 {
-		return warnings, &apiError{errorUnavailable, fmt.Errorf("no data to answer from: %s", joinBounded(down, "service"))}
+		err := &apiError{errorUnavailable, fmt.Errorf("no data to answer from: %s", joinBounded(down, "service"))}
+		if notYet == len(down) {
+			return warnings, &retryLater{err, wait}
+		}
+		return warnings, err
 	}
 	return warnings, nil
+}
+
+// firstScrapeWait is how long a query finding svc not scraped yet is asked to wait
+// before it asks again (Retry-After): while its first scrape is under way, a second, the
+// least the header says (healthy pods answer within milliseconds; a hung one holds the
+// scrape for its timeout, and each ask then is answered so again); before one has begun
+// (the Server not Run yet), the interval.
+func (svc *service) firstScrapeWait() time.Duration {
+	if svc.began.Load() {
+		return time.Second
+	}
+	return svc.cfg.Interval
 }
 
 // onlyDownHold names the first data selector of sels whose series svc holds only of

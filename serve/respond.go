@@ -37,6 +37,24 @@ type apiError struct {
 func (e *apiError) Error() string { return fmt.Sprintf("%s: %s", e.typ, e.err) }
 func (e *apiError) Unwrap() error { return e.err }
 
+// retryLater is an *apiError whose answer says when to ask again: a Retry-After header of
+// after, in whole seconds rounded up, at least 1 (RFC 9110 10.2.3). Serve answers so the
+// 503 of a query that reads only Services down because they are not scraped yet: their
+// first scrape is under way, and the answer comes within it. The other 503s (every pod
+// failed, none Ready, discovery failing long) carry none: a client must act on them at once.
+type retryLater struct {
+	*apiError
+	after time.Duration
+}
+
+func (e *retryLater) Unwrap() error { return e.apiError }
+
+// retryAfterSeconds is the Retry-After value of a wait d: whole seconds, rounded up, at
+// least 1.
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
+}
+
 // status is the HTTP status of an error type, as Prometheus gives it, except
 // unavailable: Prometheus answers it 500 by default (an admin API switched off); here it
 // means the pods could not be scraped, and 503 is what an autoscaler retries on.
@@ -149,6 +167,9 @@ func respondError(w http.ResponseWriter, err error) {
 	var ae *apiError
 	if !errors.As(err, &ae) {
 		ae = &apiError{errorInternal, err}
+	}
+	if rl := (*retryLater)(nil); errors.As(err, &rl) {
+		w.Header().Set("Retry-After", retryAfterSeconds(rl.after))
 	}
 	writeJSON(w, ae.typ.status(), &response{Status: "error", ErrorType: string(ae.typ), Error: ae.err.Error()})
 }

@@ -44,6 +44,7 @@ type service struct {
 	demandState atomic.Pointer[demand]
 	demands     chan struct{}
 	everUp      atomic.Bool // a pod was scraped successfully at least once
+	began       atomic.Bool // a scrape has begun: the first is under way until state is set
 	metrics     *serverMetrics
 	// health, when the Server reads through StartCache's Cache, is how its informers'
 	// requests to the API server fare (discoveryStale); nil otherwise.
@@ -362,6 +363,7 @@ func (s *service) scrapeOnce(ctx context.Context) (*scrapeState, error) {
 // scrapeShifted is scrapeOnce with the scrape's times moved by shift (tests: a history
 // with a past, built without waiting).
 func (s *service) scrapeShifted(ctx context.Context, shift time.Duration) (*scrapeState, error) {
+	s.began.Store(true)
 	start := time.Now().Add(shift)
 	report, err := s.src.ScrapeSeriesReport(ctx, labels.Label{Name: jobLabel, Value: s.cfg.Source.ServiceName})
 	for i := 0; shift != 0 && i < len(report.Pods); i++ {
