@@ -234,7 +234,7 @@ func (s *PrometheusSource) query(ctx context.Context, expr string, at time.Time,
 		}
 		previous = err
 		pause := jitter(wait)
-		if ctx.Err() != nil || !transient(err) {
+		if ctx.Err() != nil || !transient(err, seen.getRetryAfter()) {
 			return answer{attempts: attempt, url: from, err: err}
 		}
 		if asked := seen.getRetryAfter(); asked > pause {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"syscall"
+	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 )
@@ -20,11 +21,13 @@ import (
 // failed, or none is Ready; Prometheus: its storage not ready), which asking again
 // within the query's timeout does not change, where the pod source fails at once; it
 // would hold the Refresh for QueryTimeout, and make serve scrape the failing pods at
-// every attempt.
+// every attempt. Unless the answer said when to ask again (retryAfter, its Retry-After,
+// above zero): the server expects to answer then (RFC 9110 10.2.3; podscrape serve just
+// started, a Service's first scrape under way).
 //
 // client_golang keeps the status of a response without a Prometheus error body only in
 // its message ("server error: 503"), and the body in Detail; that is what is read here.
-func transient(err error) bool {
+func transient(err error, retryAfter time.Duration) bool {
 	var apiErr *v1.Error
 	if errors.As(err, &apiErr) {
 		var code int
@@ -36,7 +39,7 @@ func transient(err error) bool {
 		}
 		switch code {
 		case http.StatusServiceUnavailable:
-			return errorType(apiErr.Detail) != "unavailable"
+			return retryAfter > 0 || errorType(apiErr.Detail) != "unavailable"
 		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusGatewayTimeout:
 			return true
 		}

@@ -156,8 +156,17 @@ func TestTransient(t *testing.T) {
 		{errors.New("other"), false},
 	}
 	for _, tt := range tests {
-		if got := transient(tt.err); got != tt.want {
+		if got := transient(tt.err, 0); got != tt.want {
 			t.Errorf("transient(%v): got %v, want %v", tt.err, got, tt.want)
 		}
+	}
+	// A Retry-After makes a 503 unavailable transient (the server expects to answer
+	// then), and no final status else.
+	unavailable := &v1.Error{Type: v1.ErrServer, Msg: "server error: 503", Detail: `{"status":"error","errorType":"unavailable","error":"not scraped yet"}`}
+	if !transient(unavailable, time.Second) {
+		t.Errorf("transient(%v, 1s): got false, want true", unavailable)
+	}
+	if final := (&v1.Error{Type: v1.ErrServer, Msg: "server error: 500"}); transient(final, time.Second) {
+		t.Errorf("transient(%v, 1s): got true, want false", final)
 	}
 }

@@ -86,3 +86,59 @@ func TestRetryAfterValues(t *testing.T) {
 		}
 	}
 }
+
+// serveNotScrapedYet is what podscrape serve answers, right after it starts, a query of a
+// Service whose first scrape is under way: 503, errorType unavailable, and (retryAfter
+// not empty) when to ask again.
+func serveNotScrapedYet(w http.ResponseWriter, retryAfter string) {
+	if retryAfter != "" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	writeJSON(w, http.StatusServiceUnavailable, `{"status":"error","errorType":"unavailable","error":"no data to answer from: service ns/vllm: not scraped yet"}`)
+}
+
+// A 503 unavailable is the server's answer that it has no data, final (TestRetries), unless
+// it says when to ask again: then the server expects to answer by then (serve's Service
+// not scraped yet), and the query asks again no sooner, within its timeout, and answers.
+func TestUnavailableWithRetryAfterIsRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name, retryAfter string
+		wantRequests     int
+	}{
+		{"with Retry-After", "1", 2},
+		{"without", "", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var at []time.Time
+			srv := newAPIServer(t, func(w http.ResponseWriter, _ *http.Request, _ string, n int) {
+				mu.Lock()
+				at = append(at, time.Now())
+				mu.Unlock()
+				if n == 1 {
+					serveNotScrapedYet(w, tc.retryAfter)
+					return
+				}
+				writeJSON(w, http.StatusOK, vectorOf(1, "7"))
+			})
+			r := queryOnce(t, t.Context(), NewPrometheusSource(t.Context(), srv.api(t, ClientConfig{}), fastConfig()))
+			mu.Lock()
+			defer mu.Unlock()
+			if len(at) != tc.wantRequests {
+				t.Fatalf("%d requests, want %d", len(at), tc.wantRequests)
+			}
+			if tc.retryAfter == "" {
+				if r.Error == nil || !strings.Contains(r.Error.Error(), "not scraped yet") {
+					t.Errorf("got values %v, Error %v; want serve's 503 at once", r.Values, r.Error)
+				}
+				return
+			}
+			if r.Error != nil || r.FirstValue().Value != 7 {
+				t.Errorf("got values %v, Error %v; want 7 after one retry", r.Values, r.Error)
+			}
+			if at[1].Sub(at[0]) < time.Second {
+				t.Errorf("requests at %v; want the second at least 1s after the first", at)
+			}
+		})
+	}
+}
