@@ -74,6 +74,10 @@
 // of only the synthetic names (by equality, or a regular expression of only those names)
 // reads health: it is answered while the Service has pods to answer for. Then:
 //
+//   - a read Service not scraped yet (its first scrape under way): HTTP 503, errorType
+//     "unavailable", naming it, with Retry-After (1s; the interval before Run began)
+//     when every Service down is one not scraped yet, so that a client asks again;
+//     the other 503s carry none;
 //   - every pod of a read Service failed its latest scrape, or its discovery or token
 //     Secret failed: HTTP 503, errorType "unavailable", naming the Service and each
 //     pod's error;

@@ -40,7 +40,9 @@
 // Transient failures (connection refused or reset, HTTP 429, 502, 503 and 504) are
 // retried with exponential backoff and jitter while QueryTimeout allows, never sooner
 // than a Retry-After asks; any other 4xx (bad PromQL: 400 or 422) and every other error
-// are not.
+// are not, nor is a 503 of errorType "unavailable" (the server has no data to answer
+// from) unless it says Retry-After (podscrape serve's Service not scraped yet), read
+// through an API built by NewAPI.
 //
 // # Caching and concurrency
 //
