@@ -1,9 +1,7 @@
 package serve
 
 import (
-	"context"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -39,22 +37,9 @@ func TestFirstRefreshWaitsForServesFirstScrape(t *testing.T) {
 	}()
 	sc := serve.ServiceConfig{Source: sourceConfig(svc)}
 	sc.Source.ScrapeTimeout = time.Minute // the first scrape waits on the pod until released
-	srv, err := serve.New(t.Context(), env.Client, serve.Config{Services: []serve.ServiceConfig{sc}, Interval: 4 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Run(ctx) }()
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		cancel()
-		<-done
-		_ = srv.Close()
-	})
+	base := runServe(t, serve.Config{Services: []serve.ServiceConfig{sc}, Interval: 4 * time.Minute})
 
-	api, err := promsource.NewAPI(promsource.ClientConfig{URL: hs.URL})
+	api, err := promsource.NewAPI(promsource.ClientConfig{URL: base})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +60,7 @@ func TestFirstRefreshWaitsForServesFirstScrape(t *testing.T) {
 	// The pod released only once serve answered the Refresh's query "not scraped yet".
 	const notYet = `podscrape_serve_queries_total{endpoint="query",error_type="unavailable"}`
 	poll(t, "serve's 503 not scraped yet", func() (bool, string) {
-		_, values := ownMetrics(t, hs.URL)
+		_, values := ownMetrics(t, base)
 		return values[notYet] >= 1, ""
 	})
 	close(release)

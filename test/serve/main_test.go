@@ -46,6 +46,15 @@ func sourceConfig(svc *podscrapetest.Service) pod.PodScrapingSourceConfig {
 // waits until it is ready; it returns its base URL.
 func startServe(t *testing.T, cfg serve.Config) string {
 	t.Helper()
+	base := runServe(t, cfg)
+	waitReady(t, base)
+	return base
+}
+
+// runServe runs a serve.Server of cfg on a loopback listener until the test ends, ready
+// or not; it returns its base URL.
+func runServe(t *testing.T, cfg serve.Config) string {
+	t.Helper()
 	srv, err := serve.New(t.Context(), env.Client, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +69,6 @@ func startServe(t *testing.T, cfg serve.Config) string {
 		<-done
 		_ = srv.Close()
 	})
-	waitReady(t, hs.URL)
 	return hs.URL
 }
 
