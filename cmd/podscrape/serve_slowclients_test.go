@@ -44,14 +44,7 @@ func TestServeRefusalDoesNotWaitForTheBody(t *testing.T) {
 		// unless the server leaves it to the handler.
 		"OPTIONS * HTTP/1.1\r\nHost: serve\r\nContent-Length: 10\r\n\r\n",
 	} {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		if _, err := io.WriteString(c, head); err != nil {
-			t.Fatal(err)
-		}
+		c := dialSending(t, addr, head)
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		r := bufio.NewReader(c)
 		resp, err := http.ReadResponse(r, nil)
@@ -102,14 +95,7 @@ func TestServeProbesAnswerPastSlowHeaders(t *testing.T) {
 		"GET /api/v1/query?query=up HTTP/1.1\r\nHost: se",
 		"POST /api/v1/query HTTP/1.1\r\nHost: serve\r\nContent-Type: application/x-www-",
 	} {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		if _, err := io.WriteString(c, partial); err != nil {
-			t.Fatal(err)
-		}
+		c := dialSending(t, addr, partial)
 		slow = append(slow, c)
 	}
 
@@ -268,4 +254,18 @@ func TestServeRefusalOfABodySentAtOnceIsRead(t *testing.T) {
 			t.Errorf("POST of %d KiB with a bad token: %d, want 401", len(form)>>10, resp.StatusCode)
 		}
 	}
+}
+
+// dialSending connects to addr, closed when the test ends, and sends text on it.
+func dialSending(t *testing.T, addr, text string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, text); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
