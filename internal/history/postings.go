@@ -16,6 +16,8 @@ type postings struct {
 	// names is the most label names values (and peak) held since they were made: a
 	// spike of label names (an id in a label's name) left their room otherwise.
 	names int
+	gen   uint64     // moves at each series created or dropped
+	cache matchCache // the series matching the selectors asked lately (matching)
 }
 
 func (p *postings) add(ms *memSeries) {
@@ -24,6 +26,7 @@ func (p *postings) add(ms *memSeries) {
 		p.peak = map[string]int{}
 	}
 	p.count++
+	p.gen++
 	p.all = append(p.all, ms)
 	ms.lset.Range(func(l labels.Label) {
 		vals := p.values[l.Name]
@@ -47,6 +50,7 @@ func (p *postings) remove(gone []*memSeries) {
 	}
 	dead := func(ms *memSeries) bool { return ms.dead }
 	p.count -= len(gone)
+	p.gen++
 	p.all = fit(slices.DeleteFunc(p.all, dead))
 	// Each list once, whatever the number of its series gone: a list per series gone
 	// walked a shared list (namespace, job) once per series, quadratic in a rollout.

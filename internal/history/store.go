@@ -170,8 +170,8 @@ func (s *store) holds(ms []*labels.Matcher) bool { return s.holdsWhere(ms, nil) 
 func (s *store) holdsWhere(ms []*labels.Matcher, keep func(labels.Labels) bool) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, m := range s.postings.candidates(ms) {
-		if !m.empty() && matchesAll(m.lset, ms) && (keep == nil || keep(m.lset)) {
+	for _, m := range s.postings.matching(ms) {
+		if !m.empty() && (keep == nil || keep(m.lset)) {
 			return true
 		}
 	}
