@@ -25,8 +25,9 @@ import (
 type Memo struct {
 	format   Format
 	lines    []memoLine
-	families []string // each family a metadata line named, in order (Parser.familyName)
-	distinct bool     // no two lines have one series: the exposition repeated none
+	families []string   // each family a metadata line named, in order (Parser.familyName)
+	helps    []memoHelp // each # HELP text, in order (Parser.helpText)
+	distinct bool       // no two lines have one series: the exposition repeated none
 }
 
 // memoLine is one sample line of the previous exposition.
@@ -39,6 +40,13 @@ type memoLine struct {
 	nameHash uint64
 	hash     uint64 // the series hash (Sample.Hash)
 	slot     any    // the caller's (Sample.Slot)
+}
+
+// memoHelp is one # HELP line's text of the previous exposition: the hash of its bytes
+// as exposed, and the text unescaped and interned.
+type memoHelp struct {
+	rawHash uint64
+	help    string
 }
 
 // minMemoRoom is the room for lines a Memo keeps whatever its exposition's size; past it,
@@ -55,6 +63,9 @@ func (m *Memo) shrink() {
 	if cap(m.families) > 4*len(m.families)+minMemoRoom {
 		m.families = append([]string(nil), m.families...)
 	}
+	if cap(m.helps) > 4*len(m.helps)+minMemoRoom {
+		m.helps = append([]memoHelp(nil), m.helps...)
+	}
 }
 
 // Reset empties the Memo: the next ParseMemo parses every line.
@@ -63,6 +74,8 @@ func (m *Memo) Reset() {
 	m.lines = m.lines[:0]
 	clear(m.families)
 	m.families = m.families[:0]
+	clear(m.helps)
+	m.helps = m.helps[:0]
 	m.shrink()
 	m.distinct = false
 }
@@ -80,7 +93,7 @@ func (p *Parser) ParseMemo(r io.Reader, f Format, m *Memo, emit func(*Sample) er
 		m.Reset()
 		m.format = f
 	}
-	p.memo, p.memoPos, p.memoFamily = m, 0, 0
+	p.memo, p.memoPos, p.memoFamily, p.memoHelp = m, 0, 0, 0
 	// Lines found in a Memo of distinct lines are distinct: the series set is filled
 	// only once a line is not (fillSeries).
 	p.lazySeries = m.distinct
@@ -94,6 +107,8 @@ func (p *Parser) ParseMemo(r io.Reader, f Format, m *Memo, emit func(*Sample) er
 	m.lines = m.lines[:p.memoPos]
 	clear(m.families[p.memoFamily:])
 	m.families = m.families[:p.memoFamily]
+	clear(m.helps[p.memoHelp:])
+	m.helps = m.helps[:p.memoHelp]
 	m.shrink()
 	// A line dropped for its timestamp may share its series with a line kept.
 	m.distinct = p.duplicates == 0 && p.outOfBounds == 0 && p.repeats == 0
@@ -130,6 +145,33 @@ func (p *Parser) familyName(name []byte) string {
 		m.families = append(m.families, s)
 	}
 	return s
+}
+
+// helpText returns the # HELP text b (the rest of the line after the name's blank)
+// unescaped (appendHelp) and interned: with a Memo, the one kept when the previous
+// exposition's # HELP line at this point had the same bytes (a hash of them, trusted as
+// a sample line's series part is), else anew. An exposition's help texts rarely change,
+// and unescaping and interning them was about 2 % of serve's CPU.
+func (p *Parser) helpText(b []byte) string {
+	m := p.memo
+	if m == nil {
+		p.scratch = appendHelp(p.scratch[:0], b, p.format == FormatOpenMetrics)
+		return p.opts.Interner.Intern(p.scratch)
+	}
+	i := p.memoHelp
+	p.memoHelp++
+	h := maphash.Bytes(p.recent.seed, b)
+	if i < len(m.helps) && m.helps[i].rawHash == h {
+		return m.helps[i].help
+	}
+	p.scratch = appendHelp(p.scratch[:0], b, p.format == FormatOpenMetrics)
+	help := p.opts.Interner.Intern(p.scratch)
+	if i < len(m.helps) {
+		m.helps[i] = memoHelp{rawHash: h, help: help}
+	} else {
+		m.helps = append(m.helps, memoHelp{rawHash: h, help: help})
+	}
+	return help
 }
 
 // memoLine returns the Memo's line for the current sample line and moves to the next:

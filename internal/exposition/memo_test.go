@@ -277,3 +277,52 @@ func TestFamiliesGivenBackAfterASpike(t *testing.T) {
 		t.Errorf("the Parser and Memo of a pod back to one family keep %d KiB more than before its spike of 100,000", growth>>10)
 	}
 }
+
+// helpPairs are a target's exposition and its next one whose # HELP texts differ.
+var helpPairs = []struct{ name, first, second string }{
+	{"same", "# HELP q a q\n# TYPE q gauge\nq 1\n", "# HELP q a q\n# TYPE q gauge\nq 2\n"},
+	{"text changed", "# HELP q a q\nq 1\n# HELP r an r\nr 1\n", "# HELP q another q\nq 1\n# HELP r an r\nr 1\n"},
+	{"escape changed", "# HELP q a\\nq\nq 1\n", "# HELP q a\\\\nq\nq 1\n"},
+	{"quote escaped", "# HELP q a \"q\"\nq 1\n", "# HELP q a \\\"q\\\"\nq 1\n"},
+	{"inserted before", "# HELP q a q\nq 1\n", "# HELP p a p\np 1\n# HELP q a q\nq 1\n"},
+	{"removed before", "# HELP p a p\np 1\n# HELP q a q\nq 1\n", "# HELP q a q\nq 1\n"},
+	{"swapped", "# HELP p one\np 1\n# HELP q two\nq 1\n", "# HELP p two\np 1\n# HELP q one\nq 1\n"},
+	{"emptied", "# HELP q a q\nq 1\n", "# HELP q \nq 1\n"},
+}
+
+// TestParseMemoHelpSameAsParse: a target's next exposition parsed with the Memo of its
+// previous one hands on the metadata Parse hands on, whatever # HELP text changed (a
+// help text found in the Memo is not unescaped again: Parser.helpText).
+func TestParseMemoHelpSameAsParse(t *testing.T) {
+	for _, tc := range helpPairs {
+		for _, f := range []Format{FormatText, FormatOpenMetrics} {
+			first, second := tc.first, tc.second
+			if f == FormatOpenMetrics {
+				first, second = first+"# EOF\n", second+"# EOF\n"
+			}
+			t.Run(fmt.Sprintf("%s/%s", tc.name, f), func(t *testing.T) {
+				var got []Metadata
+				p := NewParser(Options{HashSeed: testSeed, Metadata: func(m Metadata) { got = append(got, m) }})
+				var want []Metadata
+				plainParser := NewParser(Options{HashSeed: testSeed, Metadata: func(m Metadata) { want = append(want, m) }})
+				var m Memo
+				if _, _, err := parseWithMemo(t, p, &m, first, f); err != nil {
+					t.Fatal(err)
+				}
+				for i := range 2 { // the second exposition, then again: each help found in the Memo
+					got = nil
+					if _, _, err := parseWithMemo(t, p, &m, second, f); err != nil {
+						t.Fatal(err)
+					}
+					want = nil
+					if _, err := plain(t, plainParser, second, f); err != nil {
+						t.Fatal(err)
+					}
+					if !slices.Equal(got, want) {
+						t.Errorf("parse %d with the memo: metadata %+v\nParse: %+v", i+1, got, want)
+					}
+				}
+			})
+		}
+	}
+}

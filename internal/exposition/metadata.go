@@ -31,8 +31,7 @@ func (p *Parser) noteMetadata(keyword string, t MetricType, text []byte) {
 	case "TYPE":
 		p.meta.Type = t
 	case "HELP":
-		p.scratch = appendHelp(p.scratch[:0], text, p.format == FormatOpenMetrics)
-		p.meta.Help = p.opts.Interner.Intern(p.scratch)
+		p.meta.Help = p.helpText(text)
 	case "UNIT":
 		p.meta.Unit, _ = p.recent.get(trimBlanks(text[skipBlanks(text, 0):]), p.opts.Interner)
 	}

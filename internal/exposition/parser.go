@@ -108,6 +108,7 @@ type Parser struct {
 	memo       *Memo
 	memoPos    int
 	memoFamily int
+	memoHelp   int
 	lazySeries bool // series holds none of the lines found in memo so far (fillSeries)
 
 	// The current sample, handed to emit.
