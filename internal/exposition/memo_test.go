@@ -86,36 +86,30 @@ func describe(s Sample) string {
 // change is not parsed again.
 func TestParseMemoSameAsParse(t *testing.T) {
 	for _, tc := range memoPairs {
-		for _, f := range []Format{FormatText, FormatOpenMetrics} {
-			first, second := tc.first, tc.second
-			if f == FormatOpenMetrics {
-				first, second = first+"# EOF\n", second+"# EOF\n"
+		eachFormat(t, tc.name, tc.first, tc.second, func(t *testing.T, f Format, first, second string) {
+			opts := Options{HashSeed: testSeed}
+			var m Memo
+			p := NewParser(opts)
+			if _, _, err := parseWithMemo(t, p, &m, first, f); err != nil {
+				t.Skipf("first exposition fails: %v", err) // the pair is about the text format
 			}
-			t.Run(fmt.Sprintf("%s/%s", tc.name, f), func(t *testing.T) {
-				opts := Options{HashSeed: testSeed}
-				var m Memo
-				p := NewParser(opts)
-				if _, _, err := parseWithMemo(t, p, &m, first, f); err != nil {
-					t.Skipf("first exposition fails: %v", err) // the pair is about the text format
+			got, _, gotErr := parseWithMemo(t, p, &m, second, f)
+			want, wantErr := plain(t, NewParser(opts), second, f)
+			if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !slices.Equal(got, want) {
+				t.Errorf("with the memo: %q, %v\nParse:         %q, %v", got, gotErr, want, wantErr)
+			}
+			// The same exposition again: every line that parsed is memoized.
+			if wantErr == nil {
+				again, memoized, err := parseWithMemo(t, p, &m, second, f)
+				wantMemoized := len(want)
+				if tc.name == "no blank before the value" {
+					wantMemoized = 0 // only a series part followed by a blank is looked up
 				}
-				got, _, gotErr := parseWithMemo(t, p, &m, second, f)
-				want, wantErr := plain(t, NewParser(opts), second, f)
-				if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !slices.Equal(got, want) {
-					t.Errorf("with the memo: %q, %v\nParse:         %q, %v", got, gotErr, want, wantErr)
+				if err != nil || !slices.Equal(again, want) || memoized != wantMemoized {
+					t.Errorf("the second exposition again: %q (%d memoized), %v; want %q, %d memoized", again, memoized, err, want, wantMemoized)
 				}
-				// The same exposition again: every line that parsed is memoized.
-				if wantErr == nil {
-					again, memoized, err := parseWithMemo(t, p, &m, second, f)
-					wantMemoized := len(want)
-					if tc.name == "no blank before the value" {
-						wantMemoized = 0 // only a series part followed by a blank is looked up
-					}
-					if err != nil || !slices.Equal(again, want) || memoized != wantMemoized {
-						t.Errorf("the second exposition again: %q (%d memoized), %v; want %q, %d memoized", again, memoized, err, want, wantMemoized)
-					}
-				}
-			})
-		}
+			}
+		})
 	}
 }
 
@@ -295,34 +289,40 @@ var helpPairs = []struct{ name, first, second string }{
 // help text found in the Memo is not unescaped again: Parser.helpText).
 func TestParseMemoHelpSameAsParse(t *testing.T) {
 	for _, tc := range helpPairs {
-		for _, f := range []Format{FormatText, FormatOpenMetrics} {
-			first, second := tc.first, tc.second
-			if f == FormatOpenMetrics {
-				first, second = first+"# EOF\n", second+"# EOF\n"
+		eachFormat(t, tc.name, tc.first, tc.second, func(t *testing.T, f Format, first, second string) {
+			var got []Metadata
+			p := NewParser(Options{HashSeed: testSeed, Metadata: func(m Metadata) { got = append(got, m) }})
+			var want []Metadata
+			plainParser := NewParser(Options{HashSeed: testSeed, Metadata: func(m Metadata) { want = append(want, m) }})
+			var m Memo
+			if _, _, err := parseWithMemo(t, p, &m, first, f); err != nil {
+				t.Fatal(err)
 			}
-			t.Run(fmt.Sprintf("%s/%s", tc.name, f), func(t *testing.T) {
-				var got []Metadata
-				p := NewParser(Options{HashSeed: testSeed, Metadata: func(m Metadata) { got = append(got, m) }})
-				var want []Metadata
-				plainParser := NewParser(Options{HashSeed: testSeed, Metadata: func(m Metadata) { want = append(want, m) }})
-				var m Memo
-				if _, _, err := parseWithMemo(t, p, &m, first, f); err != nil {
+			for i := range 2 { // the second exposition, then again: each help found in the Memo
+				got = nil
+				if _, _, err := parseWithMemo(t, p, &m, second, f); err != nil {
 					t.Fatal(err)
 				}
-				for i := range 2 { // the second exposition, then again: each help found in the Memo
-					got = nil
-					if _, _, err := parseWithMemo(t, p, &m, second, f); err != nil {
-						t.Fatal(err)
-					}
-					want = nil
-					if _, err := plain(t, plainParser, second, f); err != nil {
-						t.Fatal(err)
-					}
-					if !slices.Equal(got, want) {
-						t.Errorf("parse %d with the memo: metadata %+v\nParse: %+v", i+1, got, want)
-					}
+				want = nil
+				if _, err := plain(t, plainParser, second, f); err != nil {
+					t.Fatal(err)
 				}
-			})
+				if !slices.Equal(got, want) {
+					t.Errorf("parse %d with the memo: metadata %+v\nParse: %+v", i+1, got, want)
+				}
+			}
+		})
+	}
+}
+
+// eachFormat runs test on a target's exposition and its next one in each format, with
+// OpenMetrics' # EOF appended, as a subtest named after the pair and the format.
+func eachFormat(t *testing.T, name, first, second string, test func(t *testing.T, f Format, first, second string)) {
+	for _, f := range []Format{FormatText, FormatOpenMetrics} {
+		a, b := first, second
+		if f == FormatOpenMetrics {
+			a, b = a+"# EOF\n", b+"# EOF\n"
 		}
+		t.Run(fmt.Sprintf("%s/%s", name, f), func(t *testing.T) { test(t, f, a, b) })
 	}
 }
