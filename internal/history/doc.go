@@ -9,7 +9,9 @@
 // The series are held by a store of this package, not Prometheus' tsdb (whose package
 // imports prometheus/config and, through it, the remote-write auth of three cloud SDKs):
 // per series its labels and its samples in XOR chunks of up to 120 samples, and a
-// postings index from label name and value to series for the matchers. The chunks are in
+// postings index from label name and value to series for the matchers. The series a
+// selector matched are kept for the next query asking it (an autoscaler asks the same
+// few every poll) until a series is created or dropped (matchCache). The chunks are in
 // tsdb/chunkenc's encoding and read by its iterator; the package appends to them itself
 // (xorAppender, byte for byte what chunkenc writes), with the appender's state inside the
 // series instead of two objects of their own per series.
