@@ -18,19 +18,22 @@ type matchCache struct {
 	sets map[string][]*memSeries // by appendMatcherKey
 }
 
-// Bounds of the cache: a selector matching more series than maxCachedMatch (a
-// federation's {__name__=~".+"}, a Grafana label query) is checked anew each time, and
-// at most maxCachedSelectors selectors are kept (the cache starts over when full), so
-// that it holds at most about a megabyte of pointers whatever is asked.
+// Bounds of the cache: a selector whose index list holds more than maxCachedMatch
+// series (a federation's {__name__=~".+"}, a Grafana label query) is not kept, and its
+// callers check its matchers on each candidate as they read it, stopping at the first
+// they need; at most maxCachedSelectors selectors are kept (the cache starts over when
+// full). The cache holds at most about a megabyte of pointers whatever is asked.
 const (
 	maxCachedMatch     = 4096
 	maxCachedSelectors = 32
 )
 
-// matching returns the series matching every matcher of ms, in the postings' order
-// (ascending id). The caller holds the store's mu (for reading or writing) and must not
-// change the slice.
-func (p *postings) matching(ms []*labels.Matcher) []*memSeries {
+// matching returns the series that may match ms, in the postings' order (ascending id),
+// and whether every one of them matches every matcher: the selector's kept or newly
+// kept matches (all true), or, for a selector of more than maxCachedMatch candidates,
+// the candidates (postings.candidates) whose matchers the caller checks. The caller
+// holds the store's mu (for reading or writing) and must not change the slice.
+func (p *postings) matching(ms []*labels.Matcher) (set []*memSeries, all bool) {
 	var buf [256]byte
 	key := appendMatcherKey(buf[:0], ms)
 	c := &p.cache
@@ -42,17 +45,17 @@ func (p *postings) matching(ms []*labels.Matcher) []*memSeries {
 	set, ok := c.sets[string(key)] // no copy of key made to look it up
 	c.mu.Unlock()
 	if ok {
-		return set
+		return set, true
 	}
 	cands := p.candidates(ms)
+	if len(cands) > maxCachedMatch {
+		return cands, false
+	}
 	set = make([]*memSeries, 0, len(cands))
 	for _, s := range cands {
 		if matchesAll(s.lset, ms) {
 			set = append(set, s)
 		}
-	}
-	if len(set) > maxCachedMatch {
-		return set
 	}
 	c.mu.Lock() // gen cannot have moved: the caller holds the store's mu
 	if c.sets == nil || len(c.sets) >= maxCachedSelectors {
@@ -60,7 +63,7 @@ func (p *postings) matching(ms []*labels.Matcher) []*memSeries {
 	}
 	c.sets[string(key)] = set
 	c.mu.Unlock()
-	return set
+	return set, true
 }
 
 // appendMatcherKey appends ms as a map key to b: each matcher's type, and its name and

@@ -55,8 +55,11 @@ func TestMatchesFollowSeriesCreatedAndDropped(t *testing.T) {
 		mustAppend(t, h, at, scrape("b", at, "x", float64(i)))
 	}
 	h.db.mu.RLock()
-	got := h.db.postings.matching(x)
+	got, all := h.db.postings.matching(x)
 	h.db.mu.RUnlock()
+	if !all {
+		t.Errorf("matching(x) of two candidates: all = false, want its matches kept")
+	}
 	for _, s := range got {
 		if s.dead || s.lset.Get("pod") != "b" {
 			t.Errorf("matching(x) after a's series was dropped holds %s (dead %t), want b's alone", s.lset, s.dead)
@@ -68,8 +71,9 @@ func TestMatchesFollowSeriesCreatedAndDropped(t *testing.T) {
 }
 
 // TestMatchCacheBounded: the cache keeps at most maxCachedSelectors selectors, and none
-// matching more than maxCachedMatch series (a federation's {__name__=~".+"}), whatever
-// is asked: its memory stays about a megabyte of pointers.
+// of more than maxCachedMatch candidates (a federation's {__name__=~".+"}), whatever is
+// asked: its memory stays about a megabyte of pointers. A selector of more candidates is
+// checked on each as it is read: {__name__="x", pod!="p7"} reads every x but p7's.
 func TestMatchCacheBounded(t *testing.T) {
 	h := newHistory(t, Options{})
 	var scs []Scrape
@@ -80,6 +84,13 @@ func TestMatchCacheBounded(t *testing.T) {
 	all := []*labels.Matcher{labels.MustNewMatcher(labels.MatchRegexp, "__name__", ".+")}
 	if got := len(selectPods(t, h, all...)); got != maxCachedMatch+1 {
 		t.Fatalf("{__name__=~\".+\"} = %d series, want %d", got, maxCachedMatch+1)
+	}
+	butP7 := []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "__name__", "x"), labels.MustNewMatcher(labels.MatchNotEqual, "pod", "p7")}
+	for range 2 {
+		got := selectPods(t, h, butP7...)
+		if len(got) != maxCachedMatch || slices.Contains(got, "p7") {
+			t.Fatalf("{__name__=\"x\", pod!=\"p7\"} = %d series (p7's among them: %t), want %d without p7's", len(got), slices.Contains(got, "p7"), maxCachedMatch)
+		}
 	}
 	for i := range 3 * maxCachedSelectors {
 		pod := fmt.Sprintf("p%d", i)

@@ -54,12 +54,15 @@ func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.Se
 	var out []*seriesSnapshot
 	latestOnly := q.instantSelect(hints)
 	q.s.mu.RLock()
-	cands := q.s.postings.matching(ms)
+	cands, all := q.s.postings.matching(ms)
 	sl := slab{series: len(cands)}
 	if len(cands) <= slabLen {
 		sl.reserve(cands, latestOnly)
 	}
 	for _, m := range cands {
+		if !all && !matchesAll(m.lset, ms) {
+			continue
+		}
 		var snap *seriesSnapshot
 		done := false
 		if latestOnly {
@@ -291,8 +294,9 @@ func (q *querier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms 
 func (q *querier) eachSeries(ms []*labels.Matcher, f func(labels.Labels)) {
 	q.s.mu.RLock()
 	defer q.s.mu.RUnlock()
-	for _, m := range q.s.postings.matching(ms) {
-		if m.empty() || m.visibleT(q.epoch) < max(q.mint, m.minT()) || m.minT() > q.maxt {
+	cands, all := q.s.postings.matching(ms)
+	for _, m := range cands {
+		if m.empty() || m.visibleT(q.epoch) < max(q.mint, m.minT()) || m.minT() > q.maxt || !all && !matchesAll(m.lset, ms) {
 			continue
 		}
 		f(m.lset)
@@ -354,7 +358,11 @@ func (q *querier) pairWithin(ms []*labels.Matcher, mint, maxt, rng int64, fits f
 	var it chunkenc.Iterator
 	var head []byte
 	var c chunkenc.XORChunk
-	for _, m := range q.s.postings.matching(ms) {
+	cands, all := q.s.postings.matching(ms)
+	for _, m := range cands {
+		if !all && !matchesAll(m.lset, ms) {
+			continue
+		}
 		w := pairWalk{mint: mint, end: min(maxt, m.visibleT(q.epoch)), rng: rng, fits: fits, prev: math.MinInt64}
 		for _, mc := range m.chunks {
 			if mc.maxT < mint || mc.minT > w.end {
@@ -421,7 +429,11 @@ func (q *querier) firstWithin(ms []*labels.Matcher, mint, maxt int64) (int64, bo
 	var head []byte
 	var c chunkenc.XORChunk
 	best := int64(math.MaxInt64)
-	for _, m := range q.s.postings.matching(ms) {
+	cands, all := q.s.postings.matching(ms)
+	for _, m := range cands {
+		if !all && !matchesAll(m.lset, ms) {
+			continue
+		}
 		end := min(maxt, m.visibleT(q.epoch))
 		// values reads it's values in [mint, end] until the series' second one (done),
 		// or one past end, or a first one no older than best.

@@ -170,8 +170,9 @@ func (s *store) holds(ms []*labels.Matcher) bool { return s.holdsWhere(ms, nil) 
 func (s *store) holdsWhere(ms []*labels.Matcher, keep func(labels.Labels) bool) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, m := range s.postings.matching(ms) {
-		if !m.empty() && (keep == nil || keep(m.lset)) {
+	cands, all := s.postings.matching(ms)
+	for _, m := range cands {
+		if !m.empty() && (all || matchesAll(m.lset, ms)) && (keep == nil || keep(m.lset)) {
 			return true
 		}
 	}
