@@ -112,7 +112,11 @@ func TestQueryableRespectsTimeRange(t *testing.T) {
 
 // TestQueriesDuringAppends: queries from a promql engine of the caller's own, and
 // History.Query, run while appends go on (go test -race checks the sharing), and each
-// sees whole appends: every pod's counter at the same step.
+// sees whole appends: every pod's counter at the same step. A querier keeps its view
+// across at most maxHist appends (the bound of what the store keeps for an open one): the
+// appends, in a loop of their own, wait while a query has run across half that many,
+// else a query slowed by the race detector on a busy machine reads its second selector
+// past the bound (a flake once in a hundred runs).
 func TestQueriesDuringAppends(t *testing.T) {
 	h := newHistory(t, Options{})
 	const pods, steps = 20, 200
@@ -127,9 +131,19 @@ func TestQueriesDuringAppends(t *testing.T) {
 		}
 	}
 	var (
-		mu     sync.Mutex // protects latest
-		latest time.Time
+		mu        sync.Mutex // protects latest, appends, inQuery and queryFrom
+		latest    time.Time
+		appends   int  // done
+		inQuery   bool // a query is running
+		queryFrom int  // appends done when it began
 	)
+	moved := sync.NewCond(&mu) // a query ended
+	endQuery := func() {
+		mu.Lock()
+		inQuery = false
+		moved.Broadcast()
+		mu.Unlock()
+	}
 	// Within the lookback delta of every append: a query sees each pod's newest sample.
 	readAt := t0.Add(4 * time.Minute)
 	evaluated := 0
@@ -137,6 +151,7 @@ func TestQueriesDuringAppends(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		defer endQuery() // whatever it returned on
 		for {
 			select {
 			case <-done:
@@ -145,6 +160,7 @@ func TestQueriesDuringAppends(t *testing.T) {
 			}
 			mu.Lock()
 			at := latest
+			inQuery, queryFrom = !at.IsZero(), appends
 			mu.Unlock()
 			if at.IsZero() {
 				continue
@@ -178,6 +194,7 @@ func TestQueriesDuringAppends(t *testing.T) {
 				report(err)
 				return
 			}
+			endQuery()
 		}
 	}()
 	for i := range steps {
@@ -186,9 +203,15 @@ func TestQueriesDuringAppends(t *testing.T) {
 		for p := range pods {
 			scs[p] = scrape(string(rune('a'+p)), at, "c", float64(i))
 		}
+		mu.Lock()
+		for inQuery && appends-queryFrom >= maxHist/2 {
+			moved.Wait()
+		}
+		mu.Unlock()
 		mustAppend(t, h, at, scs...)
 		mu.Lock()
 		latest = at
+		appends++
 		mu.Unlock()
 		if i == 0 {
 			// The rest of the appends run while queries do: wait for the first one.
