@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // testSeed seeds the hashes of the Parsers a test compares.
@@ -324,5 +325,33 @@ func eachFormat(t *testing.T, name, first, second string, test func(t *testing.T
 			a, b = a+"# EOF\n", b+"# EOF\n"
 		}
 		t.Run(fmt.Sprintf("%s/%s", name, f), func(t *testing.T) { test(t, f, a, b) })
+	}
+}
+
+// TestParseMemoKeepsUnchangedHelp: a # HELP text unchanged since the previous exposition
+// is the one the Memo kept, not unescaped and made again (with no Interner, made again
+// it would be a new string); a changed one is made anew.
+func TestParseMemoKeepsUnchangedHelp(t *testing.T) {
+	var helps []string
+	p := NewParser(Options{HashSeed: testSeed, Metadata: func(m Metadata) { helps = append(helps, m.Help) }})
+	var m Memo
+	parse := func(input string) []string {
+		t.Helper()
+		helps = nil
+		if _, _, err := parseWithMemo(t, p, &m, input, FormatText); err != nil {
+			t.Fatal(err)
+		}
+		return helps
+	}
+	first := parse("# HELP p a\\np\np 1\n# HELP q a q\nq 1\n")
+	second := parse("# HELP p a\\np\np 2\n# HELP q another q\nq 2\n")
+	if len(first) != 2 || len(second) != 2 {
+		t.Fatalf("helps handed on: %q then %q, want two each", first, second)
+	}
+	if second[0] != "a\np" || unsafe.StringData(second[0]) != unsafe.StringData(first[0]) {
+		t.Errorf("p's unchanged help %q is not the one kept from the previous exposition", second[0])
+	}
+	if second[1] != "another q" {
+		t.Errorf("q's changed help = %q, want \"another q\"", second[1])
 	}
 }

@@ -43,6 +43,13 @@ func TestMatchesFollowSeriesCreatedAndDropped(t *testing.T) {
 			t.Fatalf("x after a's first scrape = %q, want [a]", got)
 		}
 	}
+	c := &h.db.postings.cache
+	c.mu.Lock()
+	kept, ok := c.sets[string(appendMatcherKey(nil, x))]
+	c.mu.Unlock()
+	if !ok || len(kept) != 1 {
+		t.Errorf("after three Selects of x, the cache holds %d series for it (kept %t), want a's", len(kept), ok)
+	}
 	t1 := t0.Add(15 * time.Second)
 	mustAppend(t, h, t1, scrape("a", t1, "x", 2.0), scrape("b", t1, "x", 3.0))
 	if got := selectPods(t, h, x...); !slices.Equal(got, []string{"a", "b"}) {
