@@ -16,13 +16,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/podscrape/podscrape/internal/rollouttest"
 	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 )
-
-// rolloutFinalizer holds a deleted pod terminating, as a kubelet holds it while its
-// containers stop.
-const rolloutFinalizer = "podscrape.test/draining"
 
 // vllmCounters is one vLLM pod's requests served so far.
 type vllmCounters struct {
@@ -49,23 +46,6 @@ vllm:num_requests_waiting{engine="0",model_name="m"} 2
 `, n)
 }
 
-// drainPod marks the pod terminating (deleted, held by a finalizer), as a rollout's old
-// pod is while it drains.
-func drainPod(t *testing.T, ns, name string) {
-	t.Helper()
-	var p corev1.Pod
-	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, &p); err != nil {
-		t.Fatal(err)
-	}
-	p.Finalizers = append(p.Finalizers, rolloutFinalizer)
-	if err := env.Client.Update(t.Context(), &p); err != nil {
-		t.Fatal(err)
-	}
-	if err := env.Client.Delete(t.Context(), &p); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // deleteService deletes the Service ns/name, and returns it as it can be created again.
 func deleteService(t *testing.T, ns, name string) *corev1.Service {
 	t.Helper()
@@ -78,19 +58,6 @@ func deleteService(t *testing.T, ns, name string) *corev1.Service {
 	}
 	return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: svc.Labels},
 		Spec: corev1.ServiceSpec{Selector: svc.Spec.Selector, Ports: svc.Spec.Ports}}
-}
-
-// releasePod lets a drained pod go.
-func releasePod(t *testing.T, ns, name string) {
-	t.Helper()
-	var p corev1.Pod
-	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, &p); err != nil {
-		t.Fatal(err)
-	}
-	p.Finalizers = nil
-	if err := env.Client.Update(t.Context(), &p); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestRolloutIsAnsweredAsTheRequestsServed: serve's answers to KEDA's and the adapter's
@@ -108,12 +75,12 @@ func TestRolloutIsAnsweredAsTheRequestsServed(t *testing.T) {
 		name string
 		pods int
 		kind string
-	}{{"maxSurge 1 of 3", 3, "surge"}, {"maxUnavailable 1 of 3", 3, "unavailable"}, {"maxUnavailable 1 of 1", 1, "unavailable"}} {
+	}{{"maxSurge 1 of 3", 3, rollouttest.Surge}, {"maxUnavailable 1 of 3", 3, rollouttest.Unavailable}, {"maxUnavailable 1 of 1", 1, rollouttest.Unavailable}} {
 		t.Run(tc.name, func(t *testing.T) { checkServedRollout(t, tc.pods, tc.kind) })
 	}
 }
 
-// checkServedRollout rolls a Deployment of pods of kind (see servedRolloutStep) and
+// checkServedRollout rolls a Deployment of pods of kind (rollouttest.Step) and
 // checks serve's answers at every scrape against the requests served.
 func checkServedRollout(t *testing.T, pods int, kind string) {
 	const step, perStep = 15 * time.Second, 90.0
@@ -152,7 +119,9 @@ func checkServedRollout(t *testing.T, pods int, kind string) {
 		if j := i - rolloutAt; j >= 0 {
 			before := len(serving)
 			drained := maps.Clone(serving)
-			servedRolloutStep(t, svc, kind, j, olds, news, serving)
+			if err := rollouttest.Step(t.Context(), env.Client, svc, kind, j, olds, news, serving); err != nil {
+				t.Fatal(err)
+			}
 			for name := range drained {
 				if !serving[name] {
 					unseen[i-1] += perStep / float64(before)
@@ -209,51 +178,6 @@ func checkServedRollout(t *testing.T, pods int, kind string) {
 	}
 }
 
-// servedRolloutStep makes the j-th step of a rollout of kind ("surge": maxSurge 1, 3
-// steps a pod; "unavailable": maxUnavailable 1, 6 steps a pod) replacing olds by news,
-// and keeps serving to the pods that take new requests.
-func servedRolloutStep(t *testing.T, svc *podscrapetest.Service, kind string, j int, olds, news []string, serving map[string]bool) {
-	t.Helper()
-	per := 3
-	if kind == "unavailable" {
-		per = 6
-	}
-	k := j / per
-	if k >= len(olds) {
-		return
-	}
-	switch {
-	case j%per == 0:
-		if kind == "unavailable" {
-			drainPod(t, svc.Namespace, olds[k])
-			delete(serving, olds[k])
-		}
-		if _, err := svc.AddPod(t.Context(), news[k]); err != nil {
-			t.Fatal(err)
-		}
-		if kind == "unavailable" {
-			if err := svc.Pod(news[k]).SetReady(t.Context(), false); err != nil {
-				t.Fatal(err)
-			}
-		} else {
-			serving[news[k]] = true
-		}
-	case kind == "surge" && j%per == 1:
-		drainPod(t, svc.Namespace, olds[k])
-		delete(serving, olds[k])
-	case j%per == 2:
-		releasePod(t, svc.Namespace, olds[k])
-		if err := svc.Pod(olds[k]).Delete(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-	case kind == "unavailable" && j%per == 4:
-		if err := svc.Pod(news[k]).SetReady(t.Context(), true); err != nil {
-			t.Fatal(err)
-		}
-		serving[news[k]] = true
-	}
-}
-
 // TestNoReadyPodOfARolloutIsNoGap: one replica rolled with maxUnavailable 1: for a minute
 // no pod is Ready (the old one terminating, the new one loading its model), and queries
 // then are 503. Those scrapes found no pod to scrape, as a Service scaled to zero: no pod
@@ -294,7 +218,9 @@ func TestNoReadyPodOfARolloutIsNoGap(t *testing.T) {
 						t.Fatal(err)
 					}
 				case i == at && tc.rollout:
-					drainPod(t, svc.Namespace, "vllm-old")
+					if err := rollouttest.Drain(t.Context(), env.Client, svc.Namespace, "vllm-old"); err != nil {
+						t.Fatal(err)
+					}
 					if _, err := svc.AddPod(t.Context(), "vllm-new"); err != nil {
 						t.Fatal(err)
 					}
@@ -306,7 +232,9 @@ func TestNoReadyPodOfARolloutIsNoGap(t *testing.T) {
 						t.Fatal(err)
 					}
 				case i == ready && tc.rollout:
-					releasePod(t, svc.Namespace, "vllm-old")
+					if err := rollouttest.Release(t.Context(), env.Client, svc.Namespace, "vllm-old"); err != nil {
+						t.Fatal(err)
+					}
 					if err := svc.Pod("vllm-old").Delete(t.Context()); err != nil {
 						t.Fatal(err)
 					}

@@ -9,19 +9,14 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	clocktesting "k8s.io/utils/clock/testing"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/podscrape/podscrape/internal/rollouttest"
 	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/llmd"
 	"github.com/podscrape/podscrape/source/pod"
 )
-
-// rolloutFinalizer holds a deleted pod terminating, as a kubelet holds it while its
-// containers stop.
-const rolloutFinalizer = "podscrape.test/draining"
 
 // vllmCounters is one vLLM pod's requests served so far, exposed as vLLM exposes them.
 type vllmCounters struct {
@@ -54,36 +49,6 @@ vllm:kv_cache_usage_perc{engine="0",model_name=%[1]q} 0.5
 `, model, n, 10*n)
 }
 
-// drain marks p terminating (deleted, held by a finalizer), as a rollout's old pod is
-// while it drains.
-func drain(t *testing.T, ctx context.Context, c client.Client, ns, name string) {
-	t.Helper()
-	var p corev1.Pod
-	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &p); err != nil {
-		t.Fatal(err)
-	}
-	p.Finalizers = append(p.Finalizers, rolloutFinalizer)
-	if err := c.Update(ctx, &p); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Delete(ctx, &p); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// release lets a drained pod go.
-func release(t *testing.T, ctx context.Context, c client.Client, ns, name string) {
-	t.Helper()
-	var p corev1.Pod
-	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &p); err != nil {
-		t.Fatal(err)
-	}
-	p.Finalizers = nil
-	if err := c.Update(ctx, &p); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestRolloutAnswersTheRequestsServed: a Deployment of vLLM pods rolled as Kubernetes
 // rolls it, read through the library with the autoscaler's vLLM queries on a fake clock
 // (15 s refreshes, 6 requests a second shared by the pods that take traffic), compared
@@ -108,12 +73,12 @@ func TestRolloutAnswersTheRequestsServed(t *testing.T) {
 		name string
 		pods int
 		kind string
-	}{{"maxSurge 1 of 3", 3, "surge"}, {"maxUnavailable 1 of 3", 3, "unavailable"}, {"maxUnavailable 1 of 1", 1, "unavailable"}} {
+	}{{"maxSurge 1 of 3", 3, rollouttest.Surge}, {"maxUnavailable 1 of 3", 3, rollouttest.Unavailable}, {"maxUnavailable 1 of 1", 1, rollouttest.Unavailable}} {
 		t.Run(tc.name, func(t *testing.T) { checkRollout(t, tc.pods, tc.kind) })
 	}
 }
 
-// checkRollout rolls a Deployment of pods of kind (see rolloutStep) and checks every
+// checkRollout rolls a Deployment of pods of kind (rollouttest.Step) and checks every
 // refresh's answers against the requests served.
 func checkRollout(t *testing.T, pods int, kind string) {
 	const model, step, perStep = "m", 15 * time.Second, 90.0 // 6 requests a second in all
@@ -165,7 +130,9 @@ func checkRollout(t *testing.T, pods int, kind string) {
 		if j := i - rolloutAt; j >= 0 {
 			before := len(serving)
 			drained := maps.Clone(serving)
-			rolloutStep(t, ctx, svc, kind, j, olds, news, serving)
+			if err := rollouttest.Step(ctx, env.Client, svc, kind, j, olds, news, serving); err != nil {
+				t.Fatal(err)
+			}
 			for name := range drained {
 				if !serving[name] {
 					unseen[i-1] += perStep / float64(before)
@@ -228,50 +195,5 @@ func checkRolloutAnswers(t *testing.T, rs map[string]*source.MetricResult, at ti
 	}
 	if servingMany && rate < 0.8*load {
 		t.Errorf("request_rate at %s: %.3f in all (Error %v, warnings %q), under 80%% of the load, %g", at, rate, rr.Error, rr.Warnings, load)
-	}
-}
-
-// rolloutStep makes the j-th step of a rollout of kind ("surge": maxSurge 1, 3 steps a
-// pod; "unavailable": maxUnavailable 1, 6 steps a pod) replacing olds by news, and
-// keeps serving to the pods that take new requests.
-func rolloutStep(t *testing.T, ctx context.Context, svc *podscrapetest.Service, kind string, j int, olds, news []string, serving map[string]bool) {
-	t.Helper()
-	per := 3
-	if kind == "unavailable" {
-		per = 6
-	}
-	k := j / per
-	if k >= len(olds) {
-		return
-	}
-	switch {
-	case kind == "surge" && j%per == 0, kind == "unavailable" && j%per == 0:
-		if kind == "unavailable" {
-			drain(t, ctx, env.Client, svc.Namespace, olds[k])
-			delete(serving, olds[k])
-		}
-		if _, err := svc.AddPod(ctx, news[k]); err != nil {
-			t.Fatal(err)
-		}
-		if kind == "unavailable" {
-			if err := svc.Pod(news[k]).SetReady(ctx, false); err != nil {
-				t.Fatal(err)
-			}
-		} else {
-			serving[news[k]] = true
-		}
-	case kind == "surge" && j%per == 1:
-		drain(t, ctx, env.Client, svc.Namespace, olds[k])
-		delete(serving, olds[k])
-	case kind == "surge" && j%per == 2, kind == "unavailable" && j%per == 2:
-		release(t, ctx, env.Client, svc.Namespace, olds[k])
-		if err := svc.Pod(olds[k]).Delete(ctx); err != nil {
-			t.Fatal(err)
-		}
-	case kind == "unavailable" && j%per == 4:
-		if err := svc.Pod(news[k]).SetReady(ctx, true); err != nil {
-			t.Fatal(err)
-		}
-		serving[news[k]] = true
 	}
 }

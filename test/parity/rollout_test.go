@@ -11,12 +11,10 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podscrape/podscrape/internal/localcluster"
 	"github.com/podscrape/podscrape/internal/promserver"
+	"github.com/podscrape/podscrape/internal/rollouttest"
 	"github.com/podscrape/podscrape/source"
 	"github.com/podscrape/podscrape/source/pod"
 )
@@ -163,24 +161,12 @@ func TestRolloutCountsAsPrometheus(t *testing.T) {
 		pause(3 * time.Second)
 		// The old pod terminating: deleted, held by a finalizer, still Ready, completing
 		// its in-flight requests for drain.
-		var p corev1.Pod
-		if err := cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: olds[k]}, &p); err != nil {
-			t.Fatal(err)
-		}
-		p.Finalizers = append(p.Finalizers, "podscrape.test/draining")
-		if err := cp.Client.Update(ctx, &p); err != nil {
-			t.Fatal(err)
-		}
 		pods[olds[k]].set(time.Time{}, time.Now().Add(drain))
-		if err := cp.Client.Delete(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: olds[k]}}); err != nil {
+		if err := rollouttest.Drain(ctx, cp.Client, ns, olds[k]); err != nil {
 			t.Fatal(err)
 		}
 		pause(drain + time.Second)
-		if err := cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: olds[k]}, &p); err != nil {
-			t.Fatal(err)
-		}
-		p.Finalizers = nil
-		if err := cp.Client.Update(ctx, &p); err != nil {
+		if err := rollouttest.Release(ctx, cp.Client, ns, olds[k]); err != nil {
 			t.Fatal(err)
 		}
 	}
