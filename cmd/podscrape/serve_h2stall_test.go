@@ -25,8 +25,9 @@ import (
 // as long as the client kept the connection, and the connection, active, was never
 // closed for a probe: three (512, with 100 streams each) failed every probe.
 func TestServeProbesAnswerPastStalledHTTP2Streams(t *testing.T) {
-	defer func(n int, d time.Duration) { serveMaxConnections, serveWriteStallTimeout = n, d }(serveMaxConnections, serveWriteStallTimeout)
-	serveMaxConnections, serveWriteStallTimeout = 3, time.Second
+	limitConnections(t, 3)
+	defer func(d time.Duration) { serveWriteStallTimeout = d }(serveWriteStallTimeout)
+	serveWriteStallTimeout = time.Second
 	ca, certFile, keyFile := servingCert(t, "podscrape-serve-h2-stall")
 	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--auth", "kubernetes",
 		"--tls-cert-file", certFile, "--tls-key-file", keyFile)

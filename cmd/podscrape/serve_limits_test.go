@@ -82,8 +82,7 @@ func TestServeClosesSlowAndIdleConnections(t *testing.T) {
 // opening connections without end made serve hold a goroutine and buffers for each, up
 // to running out of memory.
 func TestServeBoundsConnections(t *testing.T) {
-	defer func(n int) { serveMaxConnections = n }(serveMaxConnections)
-	serveMaxConnections = 3
+	limitConnections(t, 3)
 	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m")
 	addr := strings.TrimPrefix(base, "http://")
 

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 )
@@ -22,12 +21,8 @@ import (
 // (EOF), as after the server's idle timeout; the others are still served.
 // TestConnLimiterClosesTheLongestIdle holds which one is closed.
 func TestServeProbesAnswerPastIdleConnections(t *testing.T) {
-	defer func(n int) { serveMaxConnections = n }(serveMaxConnections)
-	serveMaxConnections = 3
-	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m")
-	waitServeReady(t, base)
-	http.DefaultClient.CloseIdleConnections() // waitServeReady's keep-alive
-	addr := strings.TrimPrefix(base, "http://")
+	limitConnections(t, 3)
+	base, addr := startReadyServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m")
 
 	// idle opens a connection, asks /-/healthy on it and keeps it open, idle.
 	type idleConn struct {
@@ -101,8 +96,7 @@ func TestServeProbesAnswerPastIdleConnections(t *testing.T) {
 // TestServeProbesAnswerPastIdleHTTP2Connections: the same over https, the connections
 // held idle by HTTP/2 clients (Grafana's, prometheus-adapter's), whose streams are done.
 func TestServeProbesAnswerPastIdleHTTP2Connections(t *testing.T) {
-	defer func(n int) { serveMaxConnections = n }(serveMaxConnections)
-	serveMaxConnections = 3
+	limitConnections(t, 3)
 	ca, certFile, keyFile := servingCert(t, "podscrape-serve-probes")
 	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--tls-cert-file", certFile, "--tls-key-file", keyFile)
 	pool := x509.NewCertPool()

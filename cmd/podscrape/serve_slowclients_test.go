@@ -25,12 +25,8 @@ import (
 // client sending no token and its body a byte a minute held its slot for the read
 // timeout (5m), and three (512) such clients failed every probe.
 func TestServeRefusalDoesNotWaitForTheBody(t *testing.T) {
-	defer func(n int) { serveMaxConnections = n }(serveMaxConnections)
-	serveMaxConnections = 3
-	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--auth", "kubernetes")
-	waitServeReady(t, base)
-	http.DefaultClient.CloseIdleConnections() // waitServeReady's keep-alive
-	addr := strings.TrimPrefix(base, "http://")
+	limitConnections(t, 3)
+	base, addr := startReadyServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--auth", "kubernetes")
 
 	for i, head := range []string{
 		"POST /api/v1/query HTTP/1.1\r\nHost: serve\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nquery=",
@@ -82,12 +78,8 @@ func TestServeRefusalDoesNotWaitForTheBody(t *testing.T) {
 // probe (three here, and the probes waited past their timeout). A client that sends its
 // request as it connects is served.
 func TestServeProbesAnswerPastSlowHeaders(t *testing.T) {
-	defer func(n int) { serveMaxConnections = n }(serveMaxConnections)
-	serveMaxConnections = 3
-	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--auth", "kubernetes")
-	waitServeReady(t, base)
-	http.DefaultClient.CloseIdleConnections() // waitServeReady's keep-alive
-	addr := strings.TrimPrefix(base, "http://")
+	limitConnections(t, 3)
+	base, addr := startReadyServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--auth", "kubernetes")
 
 	var slow []net.Conn
 	for _, partial := range []string{
@@ -132,8 +124,7 @@ func TestServeProbesAnswerPastSlowHeaders(t *testing.T) {
 // connection with a request on it (its body still to come) is not the one closed for a
 // probe, but answered once its body arrives.
 func TestServeProbesAnswerPastSlowTLSHandshakes(t *testing.T) {
-	defer func(n int) { serveMaxConnections = n }(serveMaxConnections)
-	serveMaxConnections = 3
+	limitConnections(t, 3)
 	ca, certFile, keyFile := servingCert(t, "podscrape-serve-slow-tls")
 	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--tls-cert-file", certFile, "--tls-key-file", keyFile)
 	pool := x509.NewCertPool()
@@ -188,12 +179,10 @@ func TestServeProbesAnswerPastSlowTLSHandshakes(t *testing.T) {
 // with no write timeout at all, it held its slot for as long as the client kept it open,
 // beyond every other bound.
 func TestServeClosesAConnectionWhoseClientStopsReading(t *testing.T) {
-	defer func(n int, d time.Duration) { serveMaxConnections, serveWriteStallTimeout = n, d }(serveMaxConnections, serveWriteStallTimeout)
-	serveMaxConnections, serveWriteStallTimeout = 3, time.Second
-	base := startServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--auth", "kubernetes")
-	waitServeReady(t, base)
-	http.DefaultClient.CloseIdleConnections() // waitServeReady's keep-alive
-	addr := strings.TrimPrefix(base, "http://")
+	limitConnections(t, 3)
+	defer func(d time.Duration) { serveWriteStallTimeout = d }(serveWriteStallTimeout)
+	serveWriteStallTimeout = time.Second
+	base, addr := startReadyServe(t, llmd.VLLMService, "--port", port(llmd.VLLMPort), "--interval", "4m", "--auth", "kubernetes")
 
 	// Pipelined requests whose answers (170 MB of 401s) cannot fit in both ends' socket
 	// buffers: once they are full, serve's write blocks, it reads no further request,

@@ -80,6 +80,24 @@ func startServe(t *testing.T, args ...string) string {
 	return ""
 }
 
+// limitConnections sets the bound of connections served at once
+// (--web.max-connections, serveMaxConnections) to n for the rest of the test.
+func limitConnections(t *testing.T, n int) {
+	old := serveMaxConnections
+	serveMaxConnections = n
+	t.Cleanup(func() { serveMaxConnections = old })
+}
+
+// startReadyServe is startServe of plain-http args waited for until ready, the
+// keep-alive of that wait closed: it returns the base URL and the address to dial.
+func startReadyServe(t *testing.T, args ...string) (base, addr string) {
+	t.Helper()
+	base = startServe(t, args...)
+	waitServeReady(t, base)
+	http.DefaultClient.CloseIdleConnections() // waitServeReady's keep-alive
+	return base, strings.TrimPrefix(base, "http://")
+}
+
 // waitServeReady polls base/-/ready until it answers 200, for at most 30s.
 func waitServeReady(t *testing.T, base string) {
 	t.Helper()
