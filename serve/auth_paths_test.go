@@ -10,10 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	authorizationv1 "k8s.io/api/authorization/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podscrape/podscrape/serve"
 )
@@ -29,35 +26,14 @@ import (
 // 404 or 405, never another endpoint's answer.
 func TestKubernetesAuthServesOnlyThePathReviewed(t *testing.T) {
 	svc := newService(t, "vllm", 1, waiting)
-	srv, err := serve.New(t.Context(), env.Client, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	h, err := serve.WithKubernetesAuth(srv.Handler(), env.Config, logr.Discard())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, h := kubeAuthServer(t, svc)
 	hs := httptest.NewUnstartedServer(h)
 	hs.EnableHTTP2 = true
 	hs.StartTLS()
 	defer hs.Close()
 
 	querier := token(t, svc.Namespace, "querier")
-	role := "podscrape-serve-querier-" + svc.Namespace
-	if err := env.Client.Create(t.Context(), &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: role},
-		Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{serve.AuthPathPrefix + "/api/v1/query"}, Verbs: []string{"get"}}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := env.Client.Create(t.Context(), &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: role},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: svc.Namespace, Name: "querier"}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	grant(t, svc.Namespace, "querier", "podscrape-serve-querier-"+svc.Namespace, []string{serve.AuthPathPrefix + "/api/v1/query"}, "get")
 	addr := hs.Listener.Addr().String()
 	// raw sends request (its line and headers but the token's) on a TLS connection of its
 	// own, speaking HTTP/1.1, and returns the answer's status and body.

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 )
 
@@ -36,17 +37,44 @@ func token(t *testing.T, namespace, name string) string {
 	return tr.Status.Token
 }
 
-func TestKubernetesAuth(t *testing.T) {
-	svc := newService(t, "vllm", 1, waiting)
+// kubeAuthServer runs serve over svc behind WithKubernetesAuth with opts, the test's API
+// server doing the reviews, and returns serve and the guarded handler.
+func kubeAuthServer(t *testing.T, svc *podscrapetest.Service, opts ...serve.AuthOption) (*serve.Server, http.Handler) {
+	t.Helper()
 	srv, err := serve.New(t.Context(), env.Client, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
-	h, err := serve.WithKubernetesAuth(srv.Handler(), env.Config, logr.Discard())
+	t.Cleanup(func() { _ = srv.Close() })
+	h, err := serve.WithKubernetesAuth(srv.Handler(), env.Config, logr.Discard(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return srv, h
+}
+
+// grant lets the ServiceAccount ns/account use verbs on the non-resource URLs paths,
+// through a ClusterRole and its binding named role.
+func grant(t *testing.T, ns, account, role string, paths []string, verbs ...string) {
+	t.Helper()
+	if err := env.Client.Create(t.Context(), &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: role},
+		Rules:      []rbacv1.PolicyRule{{NonResourceURLs: paths, Verbs: verbs}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Create(t.Context(), &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: role},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: ns, Name: account}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestKubernetesAuth(t *testing.T) {
+	svc := newService(t, "vllm", 1, waiting)
+	_, h := kubeAuthServer(t, svc)
 	hs := httptest.NewServer(h)
 	defer hs.Close()
 
@@ -64,20 +92,7 @@ func TestKubernetesAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	readerOtherAudience := tr.Status.Token
-	role := "podscrape-serve-reader-" + svc.Namespace
-	if err := env.Client.Create(t.Context(), &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: role},
-		Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{serve.AuthPathPrefix + "/api/v1/*"}, Verbs: []string{"get", "post"}}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := env.Client.Create(t.Context(), &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: role},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: svc.Namespace, Name: "reader"}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	grant(t, svc.Namespace, "reader", "podscrape-serve-reader-"+svc.Namespace, []string{serve.AuthPathPrefix + "/api/v1/*"}, "get", "post")
 
 	do := func(method, path, tok string) int {
 		var body io.Reader
@@ -179,15 +194,7 @@ func audienceToken(t *testing.T, namespace, name string, audiences ...string) st
 // TokenReview named no audience: only API-server tokens passed.
 func TestKubernetesAuthTokenAudiences(t *testing.T) {
 	svc := newService(t, "vllm", 1, waiting)
-	srv, err := serve.New(t.Context(), env.Client, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	withAudience, err := serve.WithKubernetesAuth(srv.Handler(), env.Config, logr.Discard(), serve.TokenAudiences("podscrape"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, withAudience := kubeAuthServer(t, svc, serve.TokenAudiences("podscrape"))
 	withoutAudience, err := serve.WithKubernetesAuth(srv.Handler(), env.Config, logr.Discard())
 	if err != nil {
 		t.Fatal(err)
