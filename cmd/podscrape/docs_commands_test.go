@@ -144,16 +144,6 @@ func helpExamples(t *testing.T) []string {
 	return files
 }
 
-// promtool returns the path of promtool (promserver.Promtool), built when missing.
-func promtool(t *testing.T) string {
-	t.Helper()
-	p, err := promserver.Promtool(os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // afterProgram returns the words after a podscrape invocation that starts words.
 func afterProgram(words []string) ([]string, bool) {
 	for _, p := range docPrograms {
@@ -327,7 +317,7 @@ func TestDocsCommandLinesRun(t *testing.T) {
 				}
 			}
 			if len(c.pipeTo) > 0 && c.pipeTo[0] == "promtool" {
-				pt := exec.Command(promtool(t), c.pipeTo[1:]...)
+				pt := exec.Command(promserver.MustPromtool(t), c.pipeTo[1:]...)
 				pt.Stdin = strings.NewReader(out)
 				if b, err := pt.CombinedOutput(); err != nil {
 					t.Errorf("%s | %s: %v, want success; promtool said:\n%s", c.line, strings.Join(c.pipeTo, " "), err, b)

@@ -191,6 +191,23 @@ func Promtool(log io.Writer) (string, error) {
 	return built("promtool", "PROMTOOL_BINARY", log)
 }
 
+// TB is the part of testing.TB MustPromtool uses.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+}
+
+// MustPromtool is Promtool for a test: the build's progress goes to stderr, and a
+// failure to build it ends the test.
+func MustPromtool(t TB) string {
+	t.Helper()
+	p, err := Promtool(os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // built returns the path in env, else this repository's bin/prometheus/name, once
 // hack/build-prometheus.sh has built it.
 func built(name, env string, log io.Writer) (string, error) {

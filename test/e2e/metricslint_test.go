@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -19,16 +18,6 @@ import (
 	"github.com/podscrape/podscrape/source"
 )
 
-// promtool returns the path of promtool (promserver.Promtool), built when missing.
-func promtool(t *testing.T) string {
-	t.Helper()
-	p, err := promserver.Promtool(os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestObservabilityExpositionPassesPromtool: a source's Registerer, served through
 // promhttp as a controller's manager serves it, after a refresh in which pods fail in
 // every way a limit or a pod can make them (a status, a body that does not parse, one
@@ -38,7 +27,7 @@ func promtool(t *testing.T) string {
 // and promtool check metrics finds nothing to say of it.
 func TestObservabilityExpositionPassesPromtool(t *testing.T) {
 	t.Parallel()
-	bin := promtool(t)
+	bin := promserver.MustPromtool(t)
 	ahead := fmt.Sprintf("load 1\nload 2\nahead 1 %d\n", time.Now().Add(time.Hour).UnixMilli())
 	f := startService(t,
 		podDef{name: "healthy", handler: serve([]byte(ahead))},

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"sigs.k8s.io/yaml"
 
+	"github.com/podscrape/podscrape/internal/promserver"
 	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 	"github.com/podscrape/podscrape/source"
@@ -173,7 +174,7 @@ var comparison = regexp.MustCompile(`(>|<|==|!=)=?\s*[0-9]`)
 // registered metrics and labels; the rules pass promtool check rules, and promtool test
 // rules with tests, whose series are shaped as fams; each rule fires in a test.
 func checkAlerts(t *testing.T, doc, heading, tests string, fams families) {
-	bin := promtool(t)
+	bin := promserver.MustPromtool(t)
 	rules, prose := docAlerts(t, doc, heading)
 	var rf rulesFile
 	if err := yaml.Unmarshal([]byte(rules), &rf); err != nil { // promtool check rules is the strict check

@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/podscrape/podscrape/internal/promserver"
 	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 )
@@ -94,7 +95,7 @@ func openMetrics(body string) http.Handler {
 // increase(...) > 0 misses that failure), and moved by it. Each exposition read passes
 // promtool check metrics, every family present.
 func TestEveryFailureModeMovesItsMetric(t *testing.T) {
-	bin := promtool(t)
+	bin := promserver.MustPromtool(t)
 	ms := func(d time.Duration) int64 { return time.Now().Add(d).UnixMilli() }
 	for _, tc := range []struct {
 		name  string

@@ -2,7 +2,6 @@ package serve
 
 import (
 	"net/http"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -14,20 +13,10 @@ import (
 	"github.com/podscrape/podscrape/serve"
 )
 
-// promtool returns the path of promtool (promserver.Promtool), built when missing.
-func promtool(t *testing.T) string {
-	t.Helper()
-	p, err := promserver.Promtool(os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestPromtool drives serve with promtool query instant, range, series and labels, and
 // check healthy and ready, as a person points promtool at a Prometheus server.
 func TestPromtool(t *testing.T) {
-	bin := promtool(t)
+	bin := promserver.MustPromtool(t)
 	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 2})
 	for i, p := range svc.Pods() {
 		p.SetBody(body(i))
