@@ -144,7 +144,8 @@ func StartCache(ctx context.Context, restConfig *rest.Config, services []Service
 // stripPod is the Pod informer's transform: the pod with only what source/pod's
 // discovery reads (metadata's name, namespace, labels, creationTimestamp, by which two
 // pods claiming one address are told apart, and deletionTimestamp; its containers'
-// ports, on which a Service's named targetPort is resolved; status' phase, conditions,
+// ports, on which a Service's named targetPort is resolved, and spec.hostNetwork, by
+// which pods of one node's IP are told from a reused IP; status' phase, conditions,
 // podIP and podIPs), and the identity an informer keeps (UID, by
 // which serve also tells a pod recreated under its name; resourceVersion). Anything else is dropped in place
 // (client-go hands the transform an object no one else holds); a reader of the Cache
@@ -164,7 +165,7 @@ func stripPod(obj any) (any, error) {
 		CreationTimestamp: p.CreationTimestamp,
 		DeletionTimestamp: p.DeletionTimestamp,
 	}
-	p.Spec = corev1.PodSpec{Containers: portsOnly(p.Spec.Containers, false), InitContainers: portsOnly(p.Spec.InitContainers, true)}
+	p.Spec = corev1.PodSpec{Containers: portsOnly(p.Spec.Containers, false), InitContainers: portsOnly(p.Spec.InitContainers, true), HostNetwork: p.Spec.HostNetwork}
 	p.Status = corev1.PodStatus{
 		Phase:      p.Status.Phase,
 		Conditions: p.Status.Conditions,

@@ -216,3 +216,52 @@ func TestCacheKeepsThePodsNamedPorts(t *testing.T) {
 		t.Errorf("load: %d %q, want 503 saying %q", code, r.Error, want)
 	}
 }
+
+// TestCacheKeepsThePodsHostNetwork: two Ready hostNetwork pods of one node share its IP;
+// the one declaring MetricsPort answers there, the other is a pod of its own that fails
+// (source/pod TestHostNetworkPodsOfOneNodeAreNotAReusedIP). StartCache's informers held
+// pods without spec.hostNetwork, so serve took them for a reused IP: the address was
+// scraped as the pod whose name sorts last, the declaring pod's load served under the
+// other's name.
+func TestCacheKeepsThePodsHostNetwork(t *testing.T) {
+	svc := newService(t, "hostnet", 1, "load 5\n")
+	p := svc.Pods()[0]
+	var obj corev1.Pod
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: svc.Namespace, Name: p.Name}, &obj); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Delete(t.Context(), &obj); err != nil {
+		t.Fatal(err)
+	}
+	status := obj.Status
+	for name, port := range map[string]int32{p.Name: svc.Port, "zz-other": svc.Port + 1} {
+		o := corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: name, Labels: obj.Labels},
+			Spec: corev1.PodSpec{HostNetwork: true, Containers: []corev1.Container{
+				{Name: "vllm", Image: "vllm", Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: port, HostPort: port}}},
+			}},
+		}
+		if err := env.Client.Create(t.Context(), &o); err != nil {
+			t.Fatal(err)
+		}
+		o.Status = status
+		if err := env.Client.Status().Update(t.Context(), &o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := serviceConfig(svc)
+	c, err := serve.StartCache(t.Context(), env.Config, []serve.ServiceConfig{cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	_, base := runServerWith(t, t.Context(), c, serve.Config{Services: []serve.ServiceConfig{cfg}, MaxAge: time.Nanosecond, Interval: time.Hour})
+	code, r := query(t, base, "load")
+	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || v[0].Metric["pod"] != p.Name || v[0].Value[1] != "5" {
+		t.Errorf("load: %d %s, want pod %s's 5 alone", code, r.Data, p.Name)
+	}
+	code, r = query(t, base, `up{pod="zz-other"}`)
+	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || v[0].Value[1] != "0" {
+		t.Errorf("up of zz-other: %d %s, want 0: its load is not read", code, r.Data)
+	}
+}

@@ -38,6 +38,13 @@ type target struct {
 	// portHint, when MetricsPort is not where the Service forwards to on this pod, says
 	// where it does (see portHints): what a refused connection adds to the pod's error.
 	portHint string
+	// hostNetwork: the pod shares its node's IP (spec.hostNetwork); declares: it
+	// declares MetricsPort as a TCP port of a container or sidecar. See
+	// claimsOfOneAddress.
+	hostNetwork, declares bool
+	// unreachable, when set, is the pod's scrape error, no request sent: the address
+	// is another pod's of its node (see claimsOfOneAddress).
+	unreachable error
 }
 
 // discovery is what discover found.
@@ -140,11 +147,13 @@ func (s *PodScrapingSource) discoverPods(parent context.Context) (discovery, err
 			continue
 		}
 		found.targets = append(found.targets, target{
-			name:   p.Name,
-			key:    p.Namespace + "/" + p.Name,
-			addr:   s.podURL(ip),
-			labels: targetPodLabels(cfg.PodLabels, p.Labels),
-			uid:    p.UID,
+			name:        p.Name,
+			key:         p.Namespace + "/" + p.Name,
+			addr:        s.podURL(ip),
+			labels:      targetPodLabels(cfg.PodLabels, p.Labels),
+			uid:         p.UID,
+			hostNetwork: p.Spec.HostNetwork,
+			declares:    declaresPort(p, cfg.MetricsPort),
 		})
 		created = append(created, p.CreationTimestamp.Time)
 		of = append(of, p)
@@ -182,6 +191,13 @@ func (d *discovery) noneScraped() string {
 // (creation times have seconds) cannot be told apart: the address is still scraped once,
 // as the one whose name sorts last (leaving it out would answer nothing for a load that
 // is there), and the others say so.
+//
+// Pods that all run on their node's network (hostNetwork) share its IP by design: each
+// is a pod of its own, serving on its own ports, and at most one of them listens on
+// MetricsPort. The one that declares MetricsPort among its container ports, when only
+// one does, keeps the address (else the rule above picks it); the others stay targets
+// that fail, no request sent, saying why: their load is not read, and the answer must
+// say so rather than leave them out unseen, or answer one's load under another's name.
 func (d *discovery) claimsOfOneAddress(created []time.Time) {
 	if len(d.targets) < 2 {
 		return
@@ -190,6 +206,22 @@ func (d *discovery) claimsOfOneAddress(created []time.Time) {
 		last int  // the target created last
 		tied bool // with another created in its second
 	}
+	type node struct{ claimants, hostNetwork, declaring int }
+	nodes := make(map[string]node, len(d.targets)) // by address
+	for i := range d.targets {
+		t := &d.targets[i]
+		n := nodes[t.addr.Host]
+		n.claimants++
+		if t.hostNetwork {
+			n.hostNetwork++
+			if t.declares {
+				n.declaring++
+			}
+		}
+		nodes[t.addr.Host] = n
+	}
+	// shares reports whether the claimants of host are pods of one node's network.
+	shares := func(host string) bool { n := nodes[host]; return n.claimants > 1 && n.hostNetwork == n.claimants }
 	owner := make(map[string]claim, len(d.targets)) // by address
 	shared := false
 	for i := range d.targets {
@@ -200,6 +232,12 @@ func (d *discovery) claimsOfOneAddress(created []time.Time) {
 			continue
 		}
 		shared = true
+		if shares(host) && nodes[host].declaring == 1 {
+			if d.targets[i].declares {
+				owner[host] = claim{last: i}
+			}
+			continue
+		}
 		switch {
 		case created[i].After(created[c.last]):
 			owner[host] = claim{last: i}
@@ -224,6 +262,9 @@ func (d *discovery) claimsOfOneAddress(created []time.Time) {
 		switch {
 		case len(claimants[host]) == 1 || c.last == i:
 			kept = append(kept, t)
+		case shares(host):
+			t.unreachable = sharedNode(&t, &d.targets[c.last], nodes[host].declaring == 1)
+			kept = append(kept, t)
 		case !c.tied:
 			d.unscraped = append(d.unscraped, UnscrapedPod{Pod: t.name, UID: t.uid,
 				Why: fmt.Sprintf("its address %s is pod %s's, created later (a reused IP)", host, d.targets[c.last].name)})
@@ -233,6 +274,44 @@ func (d *discovery) claimsOfOneAddress(created []time.Time) {
 		}
 	}
 	d.targets = kept
+}
+
+// sharedNode is the error of hostNetwork pod t, whose node's IP pod owner, which keeps
+// it, shares: owner declares MetricsPort when declared, else it may not be the pod
+// answering there either. It names t's own port where the Service's named targetPort
+// resolves to another on t (portHint).
+func sharedNode(t, owner *target, declared bool) error {
+	which := fmt.Sprintf("which declares port %s and answers there", t.addr.Port())
+	if !declared {
+		which = fmt.Sprintf("as which the answer at port %s is taken (not one pod alone declares that port)", t.addr.Port())
+	}
+	err := fmt.Errorf("pod %s shares its node's IP %s with pod %s (hostNetwork), %s: MetricsPort, one port for every pod, cannot reach this pod's metrics",
+		t.name, t.addr.Hostname(), owner.name, which)
+	if t.portHint != "" {
+		err = fmt.Errorf("%w (%s)", err, t.portHint)
+	}
+	return err
+}
+
+// declaresPort reports whether p declares port as a TCP port of one of its containers
+// or sidecars (init containers that restart always): on the node's network, where it
+// listens.
+func declaresPort(p *corev1.Pod, port int32) bool {
+	find := func(cs []corev1.Container, sidecars bool) bool {
+		for i := range cs {
+			c := &cs[i]
+			if sidecars && (c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways) {
+				continue
+			}
+			for _, cport := range c.Ports {
+				if cport.ContainerPort == port && (cport.Protocol == "" || cport.Protocol == corev1.ProtocolTCP) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return find(p.Spec.Containers, false) || find(p.Spec.InitContainers, true)
 }
 
 // errNoSelector is discover's error for a Service without a selector: its endpoints, if

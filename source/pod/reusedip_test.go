@@ -165,7 +165,10 @@ func TestReusedIPClaimedByTwoPodsIsScrapedOnce(t *testing.T) {
 // keeps it; of pods created in the same second, which cannot be told apart, the one
 // whose name sorts last does (the address is scraped once), unless one created later
 // claims it too;
-// pods at addresses of their own are all kept, in order.
+// pods at addresses of their own are all kept, in order. Pods of one node's network
+// (hostNetwork) all kept, the one declaring the port, else the one created last, scraped
+// at it, the others failing; one of them claiming an address with a pod that is not is
+// a reused IP.
 func TestClaimsOfOneAddress(t *testing.T) {
 	at := func(host string) *url.URL { return &url.URL{Scheme: "http", Host: host, Path: "/metrics"} }
 	t0 := time.Unix(1_800_000_000, 0)
@@ -179,14 +182,39 @@ func TestClaimsOfOneAddress(t *testing.T) {
 		{name: "p", addr: at("10.0.0.4:80")},
 		{name: "q", addr: at("10.0.0.4:80")},
 		{name: "r", addr: at("10.0.0.4:80")},
+		// Pods of one node's network: g and h (h declares the port), i and j (neither
+		// does); k of it, l not (a reused IP).
+		{name: "g", addr: at("10.0.0.5:80"), hostNetwork: true},
+		{name: "h", addr: at("10.0.0.5:80"), hostNetwork: true, declares: true},
+		{name: "i", addr: at("10.0.0.6:80"), hostNetwork: true},
+		{name: "j", addr: at("10.0.0.6:80"), hostNetwork: true},
+		{name: "k", addr: at("10.0.0.7:80"), hostNetwork: true},
+		{name: "l", addr: at("10.0.0.7:80")},
 	}}
-	d.claimsOfOneAddress([]time.Time{t0, t0, t0.Add(2 * time.Second), t0, t0, t0.Add(time.Second), t0, t0, t0.Add(time.Second)})
+	d.claimsOfOneAddress([]time.Time{t0, t0, t0.Add(2 * time.Second), t0, t0, t0.Add(time.Second), t0, t0, t0.Add(time.Second),
+		t0.Add(time.Second), t0, t0, t0.Add(time.Second), t0, t0.Add(time.Second)})
 	var kept []string
+	failing := map[string]string{}
 	for _, tg := range d.targets {
 		kept = append(kept, tg.name)
+		if tg.unreachable != nil {
+			failing[tg.name] = tg.unreachable.Error()
+		}
 	}
-	if got, want := strings.Join(kept, ","), "b,c,e,r"; got != want {
+	if got, want := strings.Join(kept, ","), "b,c,e,r,g,h,i,j,l"; got != want {
 		t.Errorf("kept %s, want %s", got, want)
+	}
+	wantFailing := map[string]string{
+		"g": "pod g shares its node's IP 10.0.0.5 with pod h (hostNetwork), which declares port 80 and answers there: MetricsPort, one port for every pod, cannot reach this pod's metrics",
+		"i": "pod i shares its node's IP 10.0.0.6 with pod j (hostNetwork), as which the answer at port 80 is taken (not one pod alone declares that port): MetricsPort, one port for every pod, cannot reach this pod's metrics",
+	}
+	if len(failing) != len(wantFailing) {
+		t.Errorf("failing %v, want %v", failing, wantFailing)
+	}
+	for pod, w := range wantFailing {
+		if failing[pod] != w {
+			t.Errorf("%s: error %q, want %q", pod, failing[pod], w)
+		}
 	}
 	why := map[string]string{}
 	for _, u := range d.unscraped {
@@ -198,6 +226,7 @@ func TestClaimsOfOneAddress(t *testing.T) {
 		"d": "its address 10.0.0.3:80 is claimed by pods [d e], created in the same second: it is scraped once, as pod e, which may not be the pod answering (a reused IP)",
 		"p": "its address 10.0.0.4:80 is pod r's, created later (a reused IP)",
 		"q": "its address 10.0.0.4:80 is pod r's, created later (a reused IP)",
+		"k": "its address 10.0.0.7:80 is pod l's, created later (a reused IP)",
 	}
 	if len(why) != len(want) {
 		t.Errorf("unscraped %v, want %v", why, want)

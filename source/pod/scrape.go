@@ -99,7 +99,10 @@ func (s *PodScrapingSource) scrape(ctx context.Context, t target, job *scrapeJob
 	scrapedAt := s.config.Clock.Now()
 	ps.scrapedAt = scrapedAt
 	start := time.Now()
-	err := s.fetch(ctx, &ps, job, sb, scrapedAt)
+	err := t.unreachable // another pod's address: no request
+	if err == nil {
+		err = s.fetch(ctx, &ps, job, sb, scrapedAt)
+	}
 	ps.duration = time.Since(start)
 	err = withTimeout(parent, ctx, err, s.config.ScrapeTimeout, ps.duration)
 	if t.portHint != "" && errors.Is(err, syscall.ECONNREFUSED) {

@@ -101,6 +101,9 @@ func (o *addressOwners) changed(targets []target, now time.Time, keep time.Durat
 	moved := false
 	for i := range targets {
 		t := &targets[i]
+		if t.unreachable != nil {
+			continue // never dialled: the address is another target's
+		}
 		host := t.addr.Host
 		if was, ok := o.owners[host]; ok && was.uid != t.uid {
 			moved = true
