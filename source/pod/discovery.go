@@ -207,18 +207,21 @@ func (d *discovery) claimsOfOneAddress(created []time.Time) {
 		tied bool // with another created in its second
 	}
 	type node struct{ claimants, hostNetwork, declaring int }
-	nodes := make(map[string]node, len(d.targets)) // by address
-	for i := range d.targets {
-		t := &d.targets[i]
-		n := nodes[t.addr.Host]
-		n.claimants++
-		if t.hostNetwork {
-			n.hostNetwork++
-			if t.declares {
-				n.declaring++
+	var nodes map[string]node // by address; counted at the first address claimed twice
+	countNodes := func() {
+		nodes = make(map[string]node, len(d.targets))
+		for i := range d.targets {
+			t := &d.targets[i]
+			n := nodes[t.addr.Host]
+			n.claimants++
+			if t.hostNetwork {
+				n.hostNetwork++
+				if t.declares {
+					n.declaring++
+				}
 			}
+			nodes[t.addr.Host] = n
 		}
-		nodes[t.addr.Host] = n
 	}
 	// shares reports whether the claimants of host are pods of one node's network.
 	shares := func(host string) bool { n := nodes[host]; return n.claimants > 1 && n.hostNetwork == n.claimants }
@@ -231,7 +234,10 @@ func (d *discovery) claimsOfOneAddress(created []time.Time) {
 			owner[host] = claim{last: i}
 			continue
 		}
-		shared = true
+		if !shared {
+			shared = true
+			countNodes()
+		}
 		if shares(host) && nodes[host].declaring == 1 {
 			if d.targets[i].declares {
 				owner[host] = claim{last: i}
