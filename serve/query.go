@@ -32,6 +32,11 @@ type queryParams struct {
 	timeout    time.Duration // the request's timeout; 0: none
 	stats      string        // the request's stats parameter; "": no statistics
 	opts       promql.QueryOpts
+	// timeless is set for an instant query without a time parameter: it is evaluated at
+	// now (evaluationTime). Not start's zero value: that is a time a client may send
+	// (0001-01-01T00:00:00Z, or -62135596800, a Go client's zero time.Time), before the
+	// history, and evaluated as now it would answer now's values for it.
+	timeless bool
 }
 
 // handleQuery serves /api/v1/query.
@@ -104,7 +109,7 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		}
 	}
 	if !ranged {
-		p.start = s.evaluationTime(p.start, arrived)
+		p.start = s.evaluationTime(p.start, p.timeless, arrived)
 		p.end = p.start
 	}
 	var err error
@@ -243,27 +248,24 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	return ans, nil
 }
 
-// evaluationTime is when an instant query asked at t (zero: no time parameter) is
-// evaluated; arrived is when its request arrived: now when readAsNow, else t.
-func (s *Server) evaluationTime(t, arrived time.Time) time.Time {
-	if s.readAsNow(t, arrived) {
+// evaluationTime is when an instant query asked at t (timeless: with no time parameter)
+// is evaluated; arrived is when its request arrived: now when readAsNow, else t.
+func (s *Server) evaluationTime(t time.Time, timeless bool, arrived time.Time) time.Time {
+	if timeless || s.readAsNow(t, arrived) {
 		return time.Now()
 	}
 	return t
 }
 
-// readAsNow reports whether an instant query asked at t is evaluated at now. Without a
-// time (t zero), it is: after the scrape MaxAge may have taken for it, so the answer
-// includes that scrape. Under MaxAge, a time that is the client's clock's now is read as
-// now too: evaluated as asked, it falls before the scrape the request waited for, and
+// readAsNow reports whether an instant query asked at t is evaluated at now. (Without a
+// time, it is too, after the scrape MaxAge may have taken for it, so the answer includes
+// that scrape: evaluationTime.) Under MaxAge, a time that is the client's clock's now is
+// read as now: evaluated as asked, it falls before the scrape the request waited for, and
 // the answer would miss it and be up to an interval old. Such a time is at most MaxAge
 // before the request arrived (prometheus-adapter and client_golang send their now to
 // the millisecond), or, written to the second, in the second before it (KEDA sends its
 // now in RFC 3339, to the second). Any other time is evaluated as asked.
 func (s *Server) readAsNow(t, arrived time.Time) bool {
-	if t.IsZero() {
-		return true
-	}
 	if s.cfg.MaxAge <= 0 || t.After(arrived) {
 		return false
 	}
@@ -292,7 +294,8 @@ func (s *Server) parseQueryParams(r *http.Request, ranged bool) (queryParams, *a
 		return p, badParam(err, "limit")
 	}
 	if !ranged {
-		// Zero when absent: the evaluation time is taken after the scrape (evaluationTime).
+		// Absent, the evaluation time is taken after the scrape (evaluationTime).
+		p.timeless = r.FormValue("time") == ""
 		if p.start, err = timeParam(r, "time", time.Time{}); err != nil {
 			return p, badParam(err, "time")
 		}

@@ -409,3 +409,74 @@ func startServeBesidePrometheus(t *testing.T, svc *podscrapetest.Service, metric
 		time.Sleep(100 * time.Millisecond) // polling Prometheus' answer
 	}
 }
+
+// TestTimeOfYearOneIsNotNow asks an instant query at the year 1 (0001-01-01T00:00:00Z,
+// or -62135596800: a Go client's zero time.Time formatted), which is Go's zero time:
+// the real Prometheus server answers it with no sample, serve must not answer it with
+// now's values, as it did when it read the zero time as "no time parameter". It answers
+// it as it answers a time a second later, before its history (422, docs/serve.md).
+func TestTimeOfYearOneIsNotNow(t *testing.T) {
+	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 1})
+	svc.Pods()[0].SetBody(body(0))
+	base, prom := startServeBesidePrometheus(t, svc, "vllm:num_requests_waiting", 1)
+	const query = "sum(vllm:num_requests_waiting)"
+	result := func(e envelope) []any {
+		d, _ := e.Data.(map[string]any)
+		r, _ := d["result"].([]any)
+		return r
+	}
+	wantCode, want := get(t, base, "/api/v1/query", url.Values{"query": {query}, "time": {"-62135596799"}})
+	for _, at := range []string{"-62135596800", "0001-01-01T00:00:00Z", "-62135596800.0001"} {
+		params := url.Values{"query": {query}, "time": {at}}
+		if code, e := get(t, prom.URL, "/api/v1/query", params); code != http.StatusOK || len(result(e)) != 0 {
+			t.Fatalf("time=%s: Prometheus answered %d %+v, want 200 and no sample", at, code, e)
+		}
+		code, e := get(t, base, "/api/v1/query", params)
+		if len(result(e)) != 0 {
+			t.Errorf("time=%s: serve answered %d with %v, Prometheus with no sample", at, code, result(e))
+		}
+		if code != wantCode || e.ErrorType != want.ErrorType || !strings.Contains(e.Error, "before the history") {
+			t.Errorf("time=%s: got %d %s %q, want %d %s as at a second later: %q", at, code, e.ErrorType, e.Error, wantCode, want.ErrorType, want.Error)
+		}
+	}
+}
+
+// TestUndecodableParameterIsBadData pins a difference docs/serve.md keeps on purpose: a
+// parameter that does not decode (%zz) is 400 bad_data on every endpoint, where the
+// real Prometheus server, on all but /api/v1/series and /federate, drops it and answers
+// without it (a time so written is now, a match[] no matcher): an answer for another
+// time or selection than asked would read as right.
+func TestUndecodableParameterIsBadData(t *testing.T) {
+	svc := newService(t, podscrapetest.ServiceOptions{Name: "vllm", Pods: 1})
+	svc.Pods()[0].SetBody(body(0))
+	base, prom := startServeBesidePrometheus(t, svc, "vllm:num_requests_waiting", 1)
+	at := strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10)
+	for _, raw := range []string{
+		"/api/v1/query?query=sum(vllm:num_requests_waiting)&time=" + at + "%zz",
+		"/api/v1/labels?match[]=vllm:num_requests_waiting%zz",
+	} {
+		pc, pe := getRaw(t, prom.URL+raw)
+		if pc != http.StatusOK || pe.Status != "success" {
+			t.Fatalf("%s: Prometheus answered %d %+v, want 200: it drops the parameter", raw, pc, pe)
+		}
+		sc, se := getRaw(t, base+raw)
+		if sc != http.StatusBadRequest || se.ErrorType != "bad_data" || !strings.HasPrefix(se.Error, `error parsing form values: invalid URL escape "%zz"`) {
+			t.Errorf("%s: got %d %s %q, want 400 bad_data error parsing form values", raw, sc, se.ErrorType, se.Error)
+		}
+	}
+}
+
+// getRaw asks u, a URL written as is, and returns the status code and the envelope.
+func getRaw(t *testing.T, u string) (int, envelope) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e envelope
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+		t.Fatalf("%s: %v", u, err)
+	}
+	return resp.StatusCode, e
+}
