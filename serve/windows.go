@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -298,8 +299,8 @@ func (s *Server) beforeHistory(w history.Window, at time.Time, warnings, errs []
 		if !slices.Contains(short, svc) {
 			short = append(short, svc)
 		}
-		desc := fmt.Sprintf("%s at %s: service %s has samples only since %s (%s later)", w.Text,
-			at.UTC().Format(warningTime), svc.key, oldest.UTC().Format(warningTime), oldest.Sub(at).Truncate(time.Millisecond))
+		desc := fmt.Sprintf("%s at %s: service %s has samples only since %s (%s)", w.Text,
+			at.UTC().Format(warningTime), svc.key, oldest.UTC().Format(warningTime), later(oldest, at))
 		if s.cfg.AllowPartialWindows {
 			warnings = append(warnings, fmt.Sprintf("before the history: %s: the answer leaves the service out", desc))
 		} else {
@@ -307,6 +308,17 @@ func (s *Server) beforeHistory(w history.Window, at time.Time, warnings, errs []
 		}
 	}
 	return warnings, errs, short
+}
+
+// later says how long after at oldest is: a gap longer than a time.Duration holds
+// (about 292 years: a time at the year 1, or a Unix time of 1e20 read back) as such,
+// not as the largest Duration, which Sub gives for it.
+func later(oldest, at time.Time) string {
+	d := oldest.Sub(at)
+	if d == time.Duration(math.MaxInt64) {
+		return "over 292 years later"
+	}
+	return d.Truncate(time.Millisecond).String() + " later"
 }
 
 // estimateEmpty is the error of an answer with no value whose estimates' windows

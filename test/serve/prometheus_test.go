@@ -438,6 +438,10 @@ func TestTimeOfYearOneIsNotNow(t *testing.T) {
 		if code != wantCode || e.ErrorType != want.ErrorType || !strings.Contains(e.Error, "before the history") {
 			t.Errorf("time=%s: got %d %s %q, want %d %s as at a second later: %q", at, code, e.ErrorType, e.Error, wantCode, want.ErrorType, want.Error)
 		}
+		// The gap is longer than a time.Duration holds: not the largest Duration.
+		if !strings.Contains(e.Error, "(over 292 years later)") {
+			t.Errorf("time=%s: the error says the gap as %q, want over 292 years", at, e.Error)
+		}
 	}
 }
 
