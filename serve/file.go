@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/units"
@@ -185,7 +187,7 @@ func LoadFileInterval(path, namespace string, interval time.Duration) ([]Service
 	}
 	lines := serviceLines(data)
 	if err != nil {
-		if located := locate(lines); located != nil {
+		if located := cmp.Or(locate(lines), locateRoot(data)); located != nil {
 			err = located
 		}
 		return nil, fmt.Errorf("config file %s: %w", path, err)
@@ -247,6 +249,9 @@ type serviceLine struct {
 	line int
 	name string
 	keys []keyLine
+	// notMap is the item as written when it is neither a map nor empty (a Service's name
+	// alone, a list): no key of it is at fault, the item is.
+	notMap string
 }
 
 type keyLine struct {
@@ -278,6 +283,9 @@ func serviceLines(data []byte) []serviceLine {
 	for i, item := range list.Content {
 		out[i].line = item.Line
 		if item.Kind != yamlv3.MappingNode {
+			if item.Kind != yamlv3.ScalarNode || item.Tag != "!!null" {
+				out[i].notMap = written(item)
+			}
 			continue
 		}
 		for j := 0; j+1 < len(item.Content); j += 2 {
@@ -303,6 +311,9 @@ func serviceLines(data []byte) []serviceLine {
 // (the error is then the whole document's: a top-level key, say).
 func locate(lines []serviceLine) error {
 	for i, s := range lines {
+		if s.notMap != "" {
+			return fmt.Errorf("line %d: services[%d]: a Service is a map of its keys (name, port, ...), got %s", s.line, i, s.notMap)
+		}
 		for _, k := range s.keys {
 			if k.doc == nil {
 				continue
@@ -314,6 +325,41 @@ func locate(lines []serviceLine) error {
 		}
 	}
 	return nil
+}
+
+// locateRoot returns the error of decoding a config file of the map form at the line of
+// its key at fault: a key other than services (a Service's key not indented under its
+// "- "), or services not a list; nil when neither is.
+func locateRoot(data []byte) error {
+	var root yamlv3.Node
+	if yamlv3.Unmarshal(data, &root) != nil || root.Kind != yamlv3.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yamlv3.MappingNode {
+		return nil
+	}
+	m := root.Content[0].Content
+	for i := 0; i+1 < len(m); i += 2 {
+		k, v := m[i], m[i+1]
+		switch {
+		case k.Value != "services":
+			return fmt.Errorf("line %d: %s: unknown field %q: the file holds services: (a list of Services) alone", k.Line, k.Value, k.Value)
+		case v.Kind != yamlv3.SequenceNode && (v.Kind != yamlv3.ScalarNode || v.Tag != "!!null"):
+			return fmt.Errorf("line %d: services: want a list of Services (each item \"- name: ...\"), got %s", k.Line, written(v))
+		}
+	}
+	return nil
+}
+
+// written is node as the file writes it, on one line and cut to 40 bytes, for errors to
+// quote.
+func written(node *yamlv3.Node) string {
+	y, err := yamlv3.Marshal(node)
+	if err != nil {
+		return "a " + node.ShortTag()
+	}
+	s := strings.Join(strings.Fields(string(y)), " ")
+	if len(s) > 40 {
+		s = s[:40] + "..."
+	}
+	return strconv.Quote(s)
 }
 
 // config checks s and turns it into a ServiceConfig; interval is the server's, at which

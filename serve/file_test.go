@@ -122,6 +122,11 @@ func TestLoadFileErrorsNameTheLineServiceAndField(t *testing.T) {
 		// A value that decodes but is out of range: at its own line too, naming it.
 		{"negative interval", head + "  interval: -5s\n", `line 7: services[1] (epp): interval: -5s is negative`},
 		{"negative timeout", head + "  interval: 5s\n  timeout: '-1'\n", `line 8: services[1] (epp): timeout: -1s is negative`},
+		// No key is at fault, the item or the file's own key is: at its line still.
+		{"a Service's name alone", head + "- vllm-b\n", `line 7: services[2]: a Service is a map of its keys (name, port, ...), got "vllm-b"`},
+		{"a Service as a list", head + "- [vllm-b, 8000]\n", `line 7: services[2]: a Service is a map of its keys (name, port, ...), got "[vllm-b, 8000]"`},
+		{"a Service's key not under it", head + "interval: 5s\n", `line 7: interval: unknown field "interval"`},
+		{"services not a list", "services:\n  name: vllm\n  port: 8000\n", `line 1: services: want a list of Services`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".yaml")
