@@ -88,7 +88,7 @@ func StartCache(ctx context.Context, restConfig *rest.Config, services []Service
 	if err := checkAccess(ctx, restConfig, names); err != nil {
 		return nil, err
 	}
-	health := &informerHealth{log: logr.FromContextOrDiscard(ctx)}
+	health := &informerHealth{log: logr.FromContextOrDiscard(ctx), warnAfter: DiscoveryWarnAfter, unavailableAfter: DiscoveryUnavailableAfter}
 	informersConfig := rest.CopyConfig(restConfig)
 	informersConfig.Wrap(health.wrap)
 	informers, err := cache.New(informersConfig, cache.Options{

@@ -14,15 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// The bounds of a Service's discovery failing (StartCache's informers of its namespace
-// reaching the API server): past discoveryWarnAfter its answers and /api/v1/targets carry
-// a warning naming the Service, the error and since when; past discoveryUnavailableAfter
-// a query reading it is 503. Atomic for the tests, which shorten them.
-var (
-	discoveryWarnAfter        atomic.Int64 // a time.Duration
-	discoveryUnavailableAfter atomic.Int64 // a time.Duration
-)
-
 // DiscoveryWarnAfter is how long the informers of a Service's namespace may fail to
 // reach the API server before its answers carry a warning: longer than a watch's
 // reconnection (an API server's rolling restart), shorter than a scale-up's pods
@@ -34,11 +25,6 @@ const DiscoveryWarnAfter = 30 * time.Second
 // scrapes may be any number of scale-ups behind (their pods' load missing), and an
 // autoscaler acting on the answer would act on an under-read.
 const DiscoveryUnavailableAfter = 5 * time.Minute
-
-func init() {
-	discoveryWarnAfter.Store(int64(DiscoveryWarnAfter))
-	discoveryUnavailableAfter.Store(int64(DiscoveryUnavailableAfter))
-}
 
 // discoveryFailure is why and since when the informers of a namespace cannot reach the
 // API server.
@@ -61,6 +47,10 @@ type informerHealth struct {
 	anyFailing atomic.Int32
 	// log logs each resource's failing and recovering (StartCache's context's logger).
 	log logr.Logger
+	// The bounds of a Service's discovery failing (see discoveryState):
+	// DiscoveryWarnAfter and DiscoveryUnavailableAfter, shorter in tests. Set before
+	// the Cache is read.
+	warnAfter, unavailableAfter time.Duration
 }
 
 // failure returns the failure of namespace's discovery: the earliest since of its
@@ -199,16 +189,18 @@ func (svc *service) discoveryStale() (f discoveryFailure, d time.Duration, ok bo
 }
 
 // discoveryState returns, for a query reading svc, the warning of its discovery failing
-// past discoveryWarnAfter, or, past discoveryUnavailableAfter, why it is unavailable.
+// past its health's warnAfter (then its answers and /api/v1/targets carry a warning
+// naming the Service, the error and since when), or, past unavailableAfter, why it is
+// unavailable (a query reading it is 503).
 func (svc *service) discoveryState() (warning, down string) {
 	f, d, ok := svc.discoveryStale()
-	if !ok || d < time.Duration(discoveryWarnAfter.Load()) {
+	if !ok || d < svc.health.warnAfter {
 		return "", ""
 	}
 	// Since when, not for how long: the words are the same in each check of one query
 	// (a query checks again the scrapes landed during its evaluation), and counted once.
 	failing := fmt.Sprintf("service %s: discovery failing since %s", svc.key, f.since.UTC().Format(warningTime))
-	if limit := time.Duration(discoveryUnavailableAfter.Load()); d >= limit {
+	if limit := svc.health.unavailableAfter; d >= limit {
 		return "", fmt.Sprintf("%s (over %s): the pods the API server last gave may no longer be the Service's: %v", failing, limit, f.err)
 	}
 	return fmt.Sprintf("%s: the pods answered from are those the API server last gave; pods added since are missing: %v", failing, f.err), ""

@@ -54,14 +54,9 @@ func SetAfterAppend(s *Server, f func()) {
 // states of scrapes that appended to the histories it read since it checked the states.
 func SetOnLandedWait(s *Server, f func()) { s.onLandedWait = f }
 
-// SetDiscoveryBounds sets, until the test ends, how long a Service's discovery may fail
-// before its answers are warned (warn) and before they are 503 (unavailable).
-func SetDiscoveryBounds(t interface{ Cleanup(func()) }, warn, unavailable time.Duration) {
-	w, u := discoveryWarnAfter.Load(), discoveryUnavailableAfter.Load()
-	discoveryWarnAfter.Store(int64(warn))
-	discoveryUnavailableAfter.Store(int64(unavailable))
-	t.Cleanup(func() {
-		discoveryWarnAfter.Store(w)
-		discoveryUnavailableAfter.Store(u)
-	})
+// SetDiscoveryBounds sets how long a Service's discovery through c may fail before its
+// answers are warned (warn) and before they are 503 (unavailable). Before a Server
+// reads c.
+func SetDiscoveryBounds(c *Cache, warn, unavailable time.Duration) {
+	c.health.warnAfter, c.health.unavailableAfter = warn, unavailable
 }

@@ -8,8 +8,6 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/podscrape/podscrape/serve"
 )
 
 // TestDiscoveryForbiddenIsWarned: the informers' user loses its right to list the
@@ -19,7 +17,6 @@ import (
 // gave. Its answers say so, with the API server's answer, as for a path cut: a 403 is a
 // failure of discovery, not a request answered.
 func TestDiscoveryForbiddenIsWarned(t *testing.T) {
-	serve.SetDiscoveryBounds(t, 500*time.Millisecond, time.Hour)
 	svc := newService(t, "forbidden", 1, "load 1\n")
 	user := "podscrape-serve-" + svc.Namespace
 	if err := env.Client.Create(t.Context(), &rbacv1.Role{
@@ -36,7 +33,7 @@ func TestDiscoveryForbiddenIsWarned(t *testing.T) {
 	if err := env.Client.Create(t.Context(), binding); err != nil {
 		t.Fatal(err)
 	}
-	proxy, base := serveThroughProxyAs(t, t.Context(), svc, user)
+	proxy, base := serveThroughProxyAs(t, t.Context(), svc, user, &discoveryBounds{500 * time.Millisecond, time.Hour})
 
 	if err := env.Client.Delete(t.Context(), binding); err != nil {
 		t.Fatal(err)

@@ -29,10 +29,9 @@ import (
 // path is restored and the informers have listed again, the new pod is scraped and the
 // warning is gone.
 func TestDiscoveryCutOffFromTheAPIServerIsWarned(t *testing.T) {
-	serve.SetDiscoveryBounds(t, 500*time.Millisecond, time.Hour)
 	svc := newService(t, "partition", 1, "load 1\n")
 	var logged lockedLog
-	proxy, base := serveThroughProxy(t, logr.NewContext(t.Context(), logged.logger(0)), svc)
+	proxy, base := serveThroughProxy(t, logr.NewContext(t.Context(), logged.logger(0)), svc, &discoveryBounds{500 * time.Millisecond, time.Hour})
 
 	cut := time.Now()
 	proxy.Cut()
@@ -87,9 +86,8 @@ func TestDiscoveryCutOffFromTheAPIServerIsWarned(t *testing.T) {
 func TestDiscoveryOverASilentPathIsWarned(t *testing.T) {
 	t.Setenv("HTTP2_READ_IDLE_TIMEOUT_SECONDS", "1")
 	t.Setenv("HTTP2_PING_TIMEOUT_SECONDS", "1")
-	serve.SetDiscoveryBounds(t, 500*time.Millisecond, time.Hour)
 	svc := newService(t, "partitionsilent", 1, "load 1\n")
-	proxy, base := serveThroughProxy(t, t.Context(), svc)
+	proxy, base := serveThroughProxy(t, t.Context(), svc, &discoveryBounds{500 * time.Millisecond, time.Hour})
 
 	proxy.Silence()
 	if _, err := svc.AddPod(t.Context(), "partitionsilent-new"); err != nil {
@@ -106,16 +104,21 @@ func TestDiscoveryOverASilentPathIsWarned(t *testing.T) {
 }
 
 // serveThroughProxy runs a Server of svc (MaxAge 1ns: each query scrapes) reading
-// StartCache's informers (started with ctx, its logger), which reach the API server through a CuttingProxy, until the
-// test ends; it returns the proxy and the Server's URL once it answers svc's one pod.
-func serveThroughProxy(t *testing.T, ctx context.Context, svc *podscrapetest.Service) (*localcluster.CuttingProxy, string) {
+// StartCache's informers (started with ctx, its logger), which reach the API server
+// through a CuttingProxy, until the test ends, with the discovery bounds given (nil:
+// DiscoveryWarnAfter and DiscoveryUnavailableAfter); it returns the proxy and the
+// Server's URL once it answers svc's one pod.
+func serveThroughProxy(t *testing.T, ctx context.Context, svc *podscrapetest.Service, bounds *discoveryBounds) (*localcluster.CuttingProxy, string) {
 	t.Helper()
-	return serveThroughProxyAs(t, ctx, svc, "")
+	return serveThroughProxyAs(t, ctx, svc, "", bounds)
 }
+
+// discoveryBounds are a test's DiscoveryWarnAfter and DiscoveryUnavailableAfter.
+type discoveryBounds struct{ warn, unavailable time.Duration }
 
 // serveThroughProxyAs is serveThroughProxy with the informers acting as user (the test's
 // own credentials impersonating it), or as the test's credentials when user is "".
-func serveThroughProxyAs(t *testing.T, ctx context.Context, svc *podscrapetest.Service, user string) (*localcluster.CuttingProxy, string) {
+func serveThroughProxyAs(t *testing.T, ctx context.Context, svc *podscrapetest.Service, user string, bounds *discoveryBounds) (*localcluster.CuttingProxy, string) {
 	t.Helper()
 	api, err := url.Parse(env.Config.Host)
 	if err != nil {
@@ -138,6 +141,9 @@ func serveThroughProxyAs(t *testing.T, ctx context.Context, svc *podscrapetest.S
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Stop)
+	if bounds != nil {
+		serve.SetDiscoveryBounds(c, bounds.warn, bounds.unavailable)
+	}
 	_, base := runServerWith(t, t.Context(), c, serve.Config{Services: services, MaxAge: time.Nanosecond, Interval: time.Hour})
 	waitFor(t, base, "sum(load)", "1", false)
 	return proxy, base
@@ -196,10 +202,9 @@ func metricValue(t *testing.T, base, series string) float64 {
 // when (the pods it scrapes may be any number of scale-ups behind), and /api/v1/targets
 // still lists its pods, with the words; once restored, it answers again.
 func TestDiscoveryFailingLongIsUnavailable(t *testing.T) {
-	serve.SetDiscoveryBounds(t, 0, 300*time.Millisecond)
 	svc := newService(t, "partitionlong", 1, "load 1\n")
 	var logged lockedLog
-	proxy, base := serveThroughProxy(t, logr.NewContext(t.Context(), logged.logger(0)), svc)
+	proxy, base := serveThroughProxy(t, logr.NewContext(t.Context(), logged.logger(0)), svc, &discoveryBounds{0, 300 * time.Millisecond})
 
 	proxy.Cut()
 	deadline := time.Now().Add(60 * time.Second)
@@ -238,7 +243,7 @@ func TestDiscoveryFailingLongIsUnavailable(t *testing.T) {
 // again once the informers reach the API server.
 func TestBriefDiscoveryFailureIsNotWarned(t *testing.T) {
 	svc := newService(t, "partitionbrief", 1, "load 1\n")
-	proxy, base := serveThroughProxy(t, t.Context(), svc)
+	proxy, base := serveThroughProxy(t, t.Context(), svc, nil)
 	series := `podscrape_serve_discovery_failing_seconds{service="` + svc.Namespace + "/" + svc.Name + `"}`
 	if got := metricValue(t, base, series); got != 0 {
 		t.Fatalf("%s before the cut: %v, want 0", series, got)
