@@ -12,7 +12,9 @@ import "time"
 type MetricResult struct {
 	// QueryName is the registered name of the query (e.g. "all_metrics").
 	QueryName string
-	// Values are the samples the query produced. Shared: read-only.
+	// Values are the samples the query produced. Shared with the cache and every other
+	// caller: read-only (sort or edit a copy, slices.Clone). Its capacity is its length,
+	// so an append copies and leaves the shared array alone.
 	Values []MetricValue
 	// CollectedAt is when the collection behind these values started.
 	CollectedAt time.Time
@@ -24,7 +26,7 @@ type MetricResult struct {
 	// counter"), and a source's own, such as a window the history covers only in part or
 	// pods that turned not Ready whose series the answer leaves out (docs/library.md,
 	// "What an autoscaler reads"). The answer stands: a warning is not an Error.
-	// Shared: read-only.
+	// Shared: read-only, its capacity its length (see Values).
 	Warnings []string
 }
 

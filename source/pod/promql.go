@@ -106,6 +106,9 @@ func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.Histo
 		if len(r.Warnings) == 0 {
 			r.Warnings = nil
 		}
+		// Shared with the cache's readers: with no room past its length, a caller's
+		// append copies instead of writing where another reader's would.
+		r.Warnings = slices.Clip(r.Warnings)
 		r.Error = incomplete
 		if refErr := refused.of(expr); covErr != nil || refErr != nil {
 			r.Error = errors.Join(covErr, incomplete, refErr)

@@ -166,6 +166,10 @@ func (sel *selection) results(pods []podScrape, queries []source.QueryTemplate, 
 		default:
 			r.Values = gather(pods, sel.index[q.Template], q.Template != upName)
 		}
+		// Shared by every caller and the cache: with no room past its length (gather's
+		// has some), a caller's append copies instead of writing where another
+		// reader's would.
+		r.Values = slices.Clip(r.Values)
 		out[q.Name] = r
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -174,7 +175,9 @@ func (s *PrometheusSource) evaluate(ctx context.Context, q source.QueryTemplate,
 		r.Error = &QueryError{Query: q.Name, Expr: expr, Attempts: a.attempts, URL: a.url, Err: a.err}
 		return r
 	}
-	r.Values, r.Warnings = a.values, a.warnings
+	// Shared by every caller and the cache: with no room past their length, a caller's
+	// append copies instead of writing where another reader's would.
+	r.Values, r.Warnings = slices.Clip(a.values), slices.Clip(a.warnings)
 	return r
 }
 
