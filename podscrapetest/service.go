@@ -25,7 +25,7 @@ type ServiceOptions struct {
 	Namespace string
 	// Name of the Service. Default "metrics".
 	Name string
-	// Labels select the Service's pods. Default app=<Name>.
+	// Labels select the Service's pods. Default app=<Name>. The map is copied.
 	Labels map[string]string
 	// PodLabels are more labels of some pods, by pod name, beside Labels (which win on a
 	// clash): a pod's llm-d.ai/variant, say. The maps are copied.
@@ -76,7 +76,7 @@ func (e *Environment) NewService(ctx context.Context, opts ServiceOptions) (_ *S
 	if opts.Namespace == "" {
 		opts.Namespace = "podscrapetest-" + strings.ToLower(rand.Text()[:8])
 	}
-	labels := opts.Labels
+	labels := maps.Clone(opts.Labels) // a pod added later is labelled from it
 	if len(labels) == 0 {
 		labels = map[string]string{"app": opts.Name}
 	}
