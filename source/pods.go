@@ -61,7 +61,7 @@ func (r *MetricResult) ValuesByPod(metric string) map[string][]MetricValue {
 // cause that is not a PodError: a Prometheus server down, a PromQL evaluation error, a
 // window the history does not cover): it knows nothing of that pod, so the error wraps the
 // result's Error and none of the three sentinels: unknown, not "no pod". The slice is the
-// caller's. Nil-safe.
+// caller's; the values' Labels stay shared. Nil-safe.
 func (r *MetricResult) PodValues(pod, metric string) ([]MetricValue, error) {
 	var values []MetricValue
 	up, scraped := 0.0, false

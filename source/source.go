@@ -16,7 +16,9 @@ type MetricsSource interface {
 	Refresh(ctx context.Context, spec RefreshSpec) (map[string]*MetricResult, error)
 
 	// Get returns the cached result of queryName for params, or nil when there is none or
-	// it has expired. It does no I/O and never waits for a Refresh in flight.
+	// it has expired. It does no I/O and never waits for a Refresh in flight. The value
+	// is shared with every other reader: read-only (see CachedValue, MetricResult).
+	// params is only read.
 	Get(queryName string, params map[string]string) *CachedValue
 }
 

@@ -122,7 +122,8 @@ func (s *PodScrapingSource) QueryList() *source.QueryList { return s.queries }
 // Get returns the cached result of queryName, or nil when there is none or it expired.
 // A PromQL query's results are cached per params: Get returns the one refreshed with
 // params (the same keys and values). Metric-name queries take no params: their result is
-// found with any params. Get does no I/O and never waits for a Refresh.
+// found with any params. Get does no I/O and never waits for a Refresh. The value is
+// shared with every other reader: read-only (see source.MetricResult).
 func (s *PodScrapingSource) Get(queryName string, params map[string]string) *source.CachedValue {
 	if q := s.queries.Get(queryName); q != nil && q.Type == source.QueryTypePromQL {
 		return s.cache.Get(source.BuildCacheKey(queryName, params))
