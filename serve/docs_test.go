@@ -1,11 +1,11 @@
 package serve_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +56,8 @@ func unmarshalYAML(t *testing.T, where, text string, v any) {
 }
 
 // TestServeDocYAML holds docs/serve.md's copyable YAML to what its readers paste it
-// into: serve's own config loader, KEDA's ScaledObject, prometheus-adapter's rules,
+// into: serve's own config loader, KEDA's ScaledObject and TriggerAuthentication,
+// prometheus-adapter's rules and flags (as their code reads them: docs_consumers_test.go),
 // deploy/'s reader role and Prometheus' configuration loader.
 func TestServeDocYAML(t *testing.T) {
 	blocks := docYAML(t, "../docs/serve.md")
@@ -96,58 +97,121 @@ func TestServeDocYAML(t *testing.T) {
 	})
 
 	t.Run("KEDA", func(t *testing.T) {
-		var so struct {
-			APIVersion string `json:"apiVersion"`
-			Kind       string `json:"kind"`
-			Spec       struct {
-				Triggers []struct {
-					Type     string            `json:"type"`
-					Metadata map[string]string `json:"metadata"`
-				} `json:"triggers"`
-			} `json:"spec"`
+		// The block is a ScaledObject and the TriggerAuthentication it names, each
+		// decoded strictly with KEDA's CRD fields (docs_consumers_test.go).
+		docs := splitYAMLDocuments(blocks["KEDA"])
+		if len(docs) != 2 {
+			t.Fatalf("KEDA block: %d YAML documents, want a ScaledObject and a TriggerAuthentication", len(docs))
 		}
-		if err := yaml.Unmarshal([]byte(blocks["KEDA"]), &so); err != nil {
-			t.Fatalf("KEDA: %v", err)
-		}
+		var so kedaScaledObject
+		var ta kedaTriggerAuthentication
+		unmarshalYAML(t, "KEDA ScaledObject", docs[0], &so)
+		unmarshalYAML(t, "KEDA TriggerAuthentication", docs[1], &ta)
 		if so.APIVersion != "keda.sh/v1alpha1" || so.Kind != "ScaledObject" || len(so.Spec.Triggers) != 1 || so.Spec.Triggers[0].Type != "prometheus" {
 			t.Fatalf("KEDA block: %+v, want a keda.sh/v1alpha1 ScaledObject with one prometheus trigger", so)
 		}
-		md := so.Spec.Triggers[0].Metadata
+		if ta.APIVersion != "keda.sh/v1alpha1" || ta.Kind != "TriggerAuthentication" {
+			t.Fatalf("KEDA block's second object: %s %s, want a keda.sh/v1alpha1 TriggerAuthentication", ta.APIVersion, ta.Kind)
+		}
+		trigger := so.Spec.Triggers[0]
+		md := trigger.Metadata
+		// The CRD's trigger metadata is a map of strings: kubectl sends the YAML as JSON
+		// untyped (`false`, `4` unquoted are a boolean and a number), and the API server
+		// refuses any value that is not a string. The typed decode above would take them.
+		generic, err := yaml.YAMLToJSON([]byte(docs[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var untyped struct {
+			Spec struct {
+				Triggers []struct {
+					Metadata map[string]any `json:"metadata"`
+				} `json:"triggers"`
+			} `json:"spec"`
+		}
+		if err := json.Unmarshal(generic, &untyped); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range untyped.Spec.Triggers[0].Metadata {
+			if _, ok := v.(string); !ok {
+				t.Errorf("trigger metadata %s: %v is a %T, which KEDA's CRD (a map of strings) refuses: quote it", k, v, v)
+			}
+		}
+		// Every key is one the prometheus scaler reads, exactly so spelt, and its value
+		// parses as KEDA parses it: a key KEDA does not read is ignored without a word,
+		// and its setting (ignoreNullValues above all) keeps KEDA's default.
+		parsed := map[string]any{}
+		for k, v := range md {
+			kind, ok := kedaPrometheusMetadata[k]
+			if !ok {
+				t.Errorf("trigger metadata %q: KEDA's prometheus scaler reads no such key (it is ignored, its setting left at KEDA's default)", k)
+				continue
+			}
+			p, err := kedaParse(kind, v)
+			if err != nil {
+				t.Errorf("trigger metadata %s: %q: KEDA refuses it: %v", k, v, err)
+				continue
+			}
+			parsed[k] = p
+		}
 		if md["serverAddress"] != address {
 			t.Errorf("serverAddress %q, want deploy/'s Service %q", md["serverAddress"], address)
 		}
 		if _, err := pr.ParseExpr(md["query"]); err != nil {
 			t.Errorf("query %q: %v", md["query"], err)
 		}
-		// deploy/ runs serve with --auth kubernetes: KEDA must send a token.
-		if md["authModes"] != "bearer" {
+		if _, ok := parsed["threshold"]; !ok {
+			t.Errorf("no threshold: KEDA's prometheus scaler requires one")
+		}
+		// KEDA reads an empty answer as 0 unless told otherwise (ignoreNullValues'
+		// default=true in prometheusMetadata).
+		if v, ok := parsed["ignoreNullValues"]; !ok || v != false {
+			t.Errorf("ignoreNullValues %q, want \"false\" (a string, as KEDA's metadata is)", md["ignoreNullValues"])
+		}
+		// deploy/ runs serve with --auth kubernetes: KEDA must send a token. It sends
+		// one with authModes bearer, read from the TriggerAuthentication's bearerToken
+		// (or token) parameter (authentication.Config), in the ScaledObject's namespace.
+		modes, _ := parsed["authModes"].([]string)
+		if !contains(modes, "bearer") {
 			t.Errorf("authModes %q, want bearer", md["authModes"])
 		}
-		// KEDA reads an empty answer as 0 unless told otherwise.
-		if md["ignoreNullValues"] != "false" {
-			t.Errorf("ignoreNullValues %q, want \"false\" (a string, as KEDA's metadata is)", md["ignoreNullValues"])
+		if trigger.AuthenticationRef == nil || trigger.AuthenticationRef.Name != ta.Metadata.Name ||
+			(trigger.AuthenticationRef.Kind != "" && trigger.AuthenticationRef.Kind != "TriggerAuthentication") {
+			t.Errorf("trigger's authenticationRef %+v, want the TriggerAuthentication %q", trigger.AuthenticationRef, ta.Metadata.Name)
+		}
+		if ta.Metadata.Namespace != so.Metadata.Namespace {
+			t.Errorf("TriggerAuthentication in namespace %q, ScaledObject in %q: KEDA looks it up in the ScaledObject's", ta.Metadata.Namespace, so.Metadata.Namespace)
+		}
+		bearer := 0
+		for _, p := range ta.parameters() {
+			if contains(kedaBearerTokenParams, p) {
+				bearer++
+			}
+		}
+		if bearer == 0 {
+			t.Errorf("TriggerAuthentication parameters %v: none is %v, which KEDA's bearer auth reads its token from", ta.parameters(), kedaBearerTokenParams)
+		}
+		for _, b := range ta.Spec.BoundServiceAccountToken {
+			if b.ServiceAccountName == "" {
+				t.Errorf("boundServiceAccountToken %+v: no serviceAccountName", b)
+			}
 		}
 		// deploy/ runs serve with --max-age: without a query timeout, a hung pod holds
 		// every poll for the pod timeout (5 s by default), past KEDA's HTTP client's (3 s
-		// by default, or the trigger's timeout in ms), and every poll fails. The query's
+		// by default, or the trigger's timeout), and every poll fails. The query's
 		// timeout, sent as a query parameter, must end the wait before KEDA gives up.
-		clientTimeout := 3 * time.Second
-		if v, ok := md["timeout"]; ok {
-			ms, err := strconv.Atoi(v)
-			if err != nil {
-				t.Fatalf("timeout %q: %v", v, err)
-			}
-			clientTimeout = time.Duration(ms) * time.Millisecond
+		clientTimeout := kedaDefaultHTTPTimeout
+		if d, ok := parsed["timeout"].(time.Duration); ok && d > 0 {
+			clientTimeout = d
 		}
 		var queryTimeout time.Duration
-		for _, kv := range strings.Split(md["queryParameters"], ",") {
-			if k, v, _ := strings.Cut(kv, "="); k == "timeout" {
-				d, err := model.ParseDuration(v)
-				if err != nil {
-					t.Fatalf("queryParameters timeout %q: %v", v, err)
-				}
-				queryTimeout = time.Duration(d)
+		qp, _ := parsed["queryParameters"].(map[string]string)
+		if v, ok := qp["timeout"]; ok {
+			d, err := model.ParseDuration(v)
+			if err != nil {
+				t.Fatalf("queryParameters timeout %q: %v", v, err)
 			}
+			queryTimeout = time.Duration(d)
 		}
 		if queryTimeout <= 0 || queryTimeout >= clientTimeout {
 			t.Errorf("queryParameters %q: want a timeout=D below KEDA's HTTP timeout of %s, so that a hung pod leaves that pod out instead of failing every poll", md["queryParameters"], clientTimeout)
@@ -156,26 +220,35 @@ func TestServeDocYAML(t *testing.T) {
 
 	t.Run("prometheus-adapter", func(t *testing.T) {
 		text := blocks["prometheus-adapter"]
-		if !strings.Contains(text, "--prometheus-url="+address+" ") {
-			t.Errorf("adapter block does not point --prometheus-url at %s:\n%s", address, text)
+		flags := commentFlags(text)
+		for f := range flags {
+			if (strings.HasPrefix(f, "prometheus-") || strings.HasPrefix(f, "metrics-") || f == "config") && !contains(adapterFlags, f) {
+				t.Errorf("adapter block: --%s is no flag of prometheus-adapter's", f)
+			}
+		}
+		// cmd/adapter/adapter.go's loadConfig: without --config the adapter exits
+		// ("no metrics discovery configuration file specified").
+		if flags["config"] == "" {
+			t.Errorf("adapter block gives no --config=FILE, without which the adapter exits:\n%s", text)
+		}
+		if flags["prometheus-url"] != address {
+			t.Errorf("adapter block's --prometheus-url %q, want deploy/'s Service %s:\n%s", flags["prometheus-url"], address, text)
 		}
 		// deploy/ runs serve with --auth kubernetes: the adapter must send a token.
-		if !strings.Contains(text, "--prometheus-auth-incluster") {
+		// --prometheus-auth-incluster sends its ServiceAccount's through client-go's
+		// transport (rest.InClusterConfig's token file, re-read as it rotates);
+		// --prometheus-token-file is read once at start (makePromClient), so a projected
+		// token would expire under it; with --prometheus-auth-config, incluster is an error.
+		if _, ok := flags["prometheus-auth-incluster"]; !ok {
 			t.Errorf("adapter block sends no token (--prometheus-auth-incluster):\n%s", text)
 		}
-		var cfg struct {
-			Rules []struct {
-				SeriesQuery string `json:"seriesQuery"`
-				Resources   struct {
-					Overrides map[string]struct{ Resource string } `json:"overrides"`
-				} `json:"resources"`
-				Name struct {
-					As string `json:"as"`
-				} `json:"name"`
-				MetricsQuery string `json:"metricsQuery"`
-			} `json:"rules"`
+		if _, ok := flags["prometheus-auth-config"]; ok {
+			t.Errorf("adapter block sets --prometheus-auth-config with --prometheus-auth-incluster: the adapter refuses both")
 		}
-		unmarshalYAML(t, "prometheus-adapter", text, &cfg)
+		cfg, err := loadAdapterConfig(text)
+		if err != nil {
+			t.Fatalf("prometheus-adapter block as the adapter loads it (yaml.v2 UnmarshalStrict): %v\n%s", err, text)
+		}
 		if len(cfg.Rules) != 1 {
 			t.Fatalf("%d rules, want 1", len(cfg.Rules))
 		}
@@ -183,16 +256,25 @@ func TestServeDocYAML(t *testing.T) {
 		if _, err := pr.ParseMetricSelector(r.SeriesQuery); err != nil {
 			t.Errorf("seriesQuery %q: %v", r.SeriesQuery, err)
 		}
-		for _, label := range []string{"namespace", "pod"} {
-			if r.Resources.Overrides[label].Resource != label {
-				t.Errorf("override of label %s: %+v, want resource %s", label, r.Resources.Overrides[label], label)
-			}
+		// The name the HPA's pods metric is asked by, as the adapter names the series.
+		const series = "vllm:num_requests_waiting"
+		name, err := r.metricName(series)
+		if err != nil {
+			t.Fatalf("name of series %s: %v", series, err)
+		}
+		if !strings.Contains(readFile(t, "../docs/serve.md"), "`pods` metric `"+name+"`") {
+			t.Errorf("the adapter names the metric %q, which docs/serve.md does not tell the HPA to scale on", name)
 		}
 		// What the adapter sends for a pods metric of the HPA.
-		q := strings.NewReplacer("<<.GroupBy>>", "pod", "<<.Series>>", "vllm:num_requests_waiting",
-			"<<.LabelMatchers>>", `namespace="llm-d",pod=~"vllm-0|vllm-1"`).Replace(r.MetricsQuery)
-		if _, err := pr.ParseExpr(q); err != nil {
-			t.Errorf("metricsQuery %q as the adapter fills it in (%q): %v", r.MetricsQuery, q, err)
+		for _, pods := range [][]string{{"vllm-0"}, {"vllm-0", "vllm-1"}} {
+			q, err := r.podsQuery(series, "llm-d", pods...)
+			if err != nil {
+				t.Errorf("metricsQuery %q for pods %v: %v", r.MetricsQuery, pods, err)
+				continue
+			}
+			if _, err := pr.ParseExpr(q); err != nil {
+				t.Errorf("metricsQuery %q as the adapter fills it in (%q): %v", r.MetricsQuery, q, err)
+			}
 		}
 	})
 
