@@ -21,14 +21,15 @@ import (
 //   - each Select names a metric Reads lists, or Reads says a selector names none (all).
 //     A source stores only the metrics its queries' Reads name: a selection Reads missed
 //     is a metric never stored, its query answering nothing, with no error, for ever;
-//   - each Select of an instant query (what a source evaluates) is over the window of
-//     one of Reads' windows of that metric: Reach, Offset and @ as the engine computes
-//     the selected range. The windows decide whether an answer is partial
-//     (ErrPartialWindow); one shorter than the engine's reads a partial answer as whole.
+//   - each Select is over one of the windows Reads gives that metric (for a range query,
+//     WindowsOver its step and range, as serve reads it): Reach, Offset and @ as the
+//     engine computes the selected range. The windows decide whether an answer is
+//     partial (ErrPartialWindow, serve's 422); one shorter than the engine's reads a
+//     partial answer as whole.
 //
 // Expressions Reads cannot parse are left out (the sources' parser refuses them too:
-// experimental functions); the test fails if fewer than 1,000 selects, or instant
-// windows, were checked.
+// experimental functions); the test fails if fewer than 1,000 selects, or windows of
+// instant and of range queries, were checked.
 func TestReadsAreWhatPromQLConformanceSelects(t *testing.T) {
 	dir := promqltestData(t)
 	files, err := filepath.Glob(filepath.Join(dir, "*.test"))
@@ -54,10 +55,10 @@ func TestReadsAreWhatPromQLConformanceSelects(t *testing.T) {
 	}
 	engine.mu.Lock()
 	defer engine.mu.Unlock()
-	if engine.checked < 1000 || engine.windows < 1000 {
-		t.Fatalf("%d selects checked, %d of them instant queries' windows (%d expressions Reads could not parse): too few to say anything", engine.checked, engine.windows, engine.unparsed)
+	if engine.checked < 1000 || engine.instantWindows < 1000 || engine.rangeWindows < 1000 {
+		t.Fatalf("%d selects checked, %d instant and %d range queries' windows (%d expressions Reads could not parse): too few to say anything", engine.checked, engine.instantWindows, engine.rangeWindows, engine.unparsed)
 	}
-	t.Logf("%d selects checked, %d of them instant queries' windows; %d expressions left out, Reads could not parse them", engine.checked, engine.windows, engine.unparsed)
+	t.Logf("%d selects checked, %d instant and %d range queries' windows; %d expressions left out, Reads could not parse them", engine.checked, engine.instantWindows, engine.rangeWindows, engine.unparsed)
 }
 
 // readsCheckingEngine is an engine whose queries read through a querier checking each
@@ -66,31 +67,37 @@ type readsCheckingEngine struct {
 	promql.QueryEngine
 	t testing.TB
 
-	mu                         sync.Mutex
-	checked, windows, unparsed int
+	mu                           sync.Mutex
+	checked, unparsed            int
+	instantWindows, rangeWindows int
 }
 
 func (e *readsCheckingEngine) NewInstantQuery(ctx context.Context, q storage.Queryable, opts promql.QueryOpts, qs string, ts time.Time) (promql.Query, error) {
-	lookback := defaultEngineLookback
-	if opts != nil && opts.LookbackDelta() > 0 {
-		lookback = opts.LookbackDelta()
-	}
-	return e.QueryEngine.NewInstantQuery(ctx, e.checking(q, qs, &instant{at: ts.UnixMilli(), lookback: lookback}), opts, qs, ts)
+	ev := &evaluation{start: ts.UnixMilli(), end: ts.UnixMilli(), lookback: lookbackOf(opts)}
+	return e.QueryEngine.NewInstantQuery(ctx, e.checking(q, qs, ev), opts, qs, ts)
 }
 
 func (e *readsCheckingEngine) NewRangeQuery(ctx context.Context, q storage.Queryable, opts promql.QueryOpts, qs string, start, end time.Time, interval time.Duration) (promql.Query, error) {
-	return e.QueryEngine.NewRangeQuery(ctx, e.checking(q, qs, nil), opts, qs, start, end, interval)
+	ev := &evaluation{start: start.UnixMilli(), end: end.UnixMilli(), lookback: lookbackOf(opts), step: interval, ranged: true}
+	return e.QueryEngine.NewRangeQuery(ctx, e.checking(q, qs, ev), opts, qs, start, end, interval)
 }
 
-// defaultEngineLookback is the engine's lookback delta when neither it nor the query
-// sets one: promql's default.
-const defaultEngineLookback = 5 * time.Minute
+// lookbackOf is a query's lookback delta: its own, else the engine's default
+// (promqltest's engine sets none, so promql's 5m).
+func lookbackOf(opts promql.QueryOpts) time.Duration {
+	if opts != nil && opts.LookbackDelta() > 0 {
+		return opts.LookbackDelta()
+	}
+	return 5 * time.Minute
+}
 
-// instant is an instant query's evaluation time (ms) and lookback delta, by which each
-// Select's time range is checked against the windows Reads gives.
-type instant struct {
-	at       int64
-	lookback time.Duration
+// evaluation is a query's start and end (ms; equal for an instant query), step, and
+// lookback delta, by which each Select's time range is checked against the windows.
+type evaluation struct {
+	start, end int64
+	step       time.Duration
+	ranged     bool
+	lookback   time.Duration
 	// extended is set when a selector of the query is anchored or smoothed: the engine
 	// reads a lookback delta before a range too (and a smoothed selector a lookback
 	// delta past its end), to find the samples its range starts (and ends) from. Reach
@@ -100,41 +107,46 @@ type instant struct {
 	extended bool
 }
 
-// checking returns q with each Select checked against Reads(qs): its metric named, and,
-// for an instant query (at), its time range one of a Read's windows, as the engine
-// computes it (getTimeRangesForSelector): from Reach (and the lookback delta, less a
-// millisecond, for an instant selector; a millisecond less for a range) before the
-// evaluation time, or the Read's @, to Offset before it.
-func (e *readsCheckingEngine) checking(q storage.Queryable, qs string, at *instant) storage.Queryable {
-	reads, err := Reads(qs)
-	if err == nil && at != nil {
-		e, _ := Parse(qs)
-		parser.Inspect(e, func(node parser.Node, _ []parser.Node) error {
-			if vs, ok := node.(*parser.VectorSelector); ok && (vs.Anchored || vs.Smoothed) {
-				at.extended = true
-			}
-			return nil
-		})
-	}
+// checking returns q with each Select checked against the windows of qs evaluated as ev:
+// its metric named, and its time range one of the windows, as the engine computes it
+// (getTimeRangesForSelector): from Reach (and the lookback delta, less a millisecond,
+// for an instant selector; a millisecond less for a range) before the query's start, or
+// the window's @, to Offset before its end, or the @.
+func (e *readsCheckingEngine) checking(q storage.Queryable, qs string, ev *evaluation) storage.Queryable {
+	expr, err := Parse(qs)
 	if err != nil {
 		e.mu.Lock()
 		e.unparsed++
 		e.mu.Unlock()
 		return q
 	}
+	var ws []Window
+	if ev.ranged {
+		ws = WindowsOver(expr, ev.step, time.Duration(ev.end-ev.start)*time.Millisecond)
+	} else {
+		ws = Windows(expr)
+	}
+	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+		if vs, ok := node.(*parser.VectorSelector); ok && (vs.Anchored || vs.Smoothed) {
+			ev.extended = true
+		}
+		return nil
+	})
+	reads := make([]Read, len(ws))
 	names, all := map[string]bool{}, false
-	for _, r := range reads {
-		if r.Metric == "" {
+	for i := range ws {
+		reads[i] = ws[i].Read
+		if ws[i].Metric == "" {
 			all = true
 		}
-		names[r.Metric] = true
+		names[ws[i].Metric] = true
 	}
 	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
 		inner, err := q.Querier(mint, maxt)
 		if err != nil {
 			return nil, err
 		}
-		return &readsCheckingQuerier{Querier: inner, e: e, expr: qs, names: names, all: all, reads: reads, at: at}, nil
+		return &readsCheckingQuerier{Querier: inner, e: e, expr: qs, names: names, all: all, reads: reads, ev: ev}, nil
 	})
 }
 
@@ -145,7 +157,7 @@ type readsCheckingQuerier struct {
 	names map[string]bool
 	all   bool
 	reads []Read
-	at    *instant // nil for a range query: its windows are not checked
+	ev    *evaluation
 }
 
 func (q *readsCheckingQuerier) Select(ctx context.Context, sorted bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
@@ -158,40 +170,49 @@ func (q *readsCheckingQuerier) Select(ctx context.Context, sorted bool, hints *s
 	if !q.all && !q.names[name] {
 		q.e.t.Errorf("%s: the engine selects %v, which Reads does not name (it names %v): that metric would never be stored", q.expr, ms, q.names)
 	}
-	windowed := q.at != nil && hints != nil
-	if windowed && !q.windowRead(name, hints) {
-		q.e.t.Errorf("%s at %d: the engine selects %v over [%d, %d] (range %d ms), no window Reads gives (%+v)", q.expr, q.at.at, ms, hints.Start, hints.End, hints.Range, q.reads)
+	if hints != nil && !q.windowRead(name, hints) {
+		q.e.t.Errorf("%s over [%d, %d] step %s: the engine selects %v over [%d, %d] (range %d ms), no window Reads gives (%+v)",
+			q.expr, q.ev.start, q.ev.end, q.ev.step, ms, hints.Start, hints.End, hints.Range, q.reads)
 	}
 	q.e.mu.Lock()
 	q.e.checked++
-	if windowed {
-		q.e.windows++
+	switch {
+	case hints == nil:
+	case q.ev.ranged:
+		q.e.rangeWindows++
+	default:
+		q.e.instantWindows++
 	}
 	q.e.mu.Unlock()
 	return q.Querier.Select(ctx, sorted, hints, ms...)
 }
 
 // windowRead reports whether a Read of metric (or of any metric, for a Read naming none)
-// has the window hints select, for the instant query at q.at.
+// has the window hints select, for the query q.ev.
 func (q *readsCheckingQuerier) windowRead(metric string, hints *storage.SelectHints) bool {
 	for _, r := range q.reads {
 		if r.Metric != metric && r.Metric != "" {
 			continue
 		}
-		base := q.at.at
-		if !r.At.IsZero() {
-			base = r.At.UnixMilli()
+		from, to := q.ev.start, q.ev.end
+		switch {
+		case !r.At.IsZero():
+			from, to = r.At.UnixMilli(), r.At.UnixMilli()
+		case r.StartOrEnd == parser.START:
+			to = from
+		case r.StartOrEnd == parser.END:
+			from = to
 		}
-		start := base - r.Reach.Milliseconds() + 1
+		start := from - r.Reach.Milliseconds() + 1
 		if hints.Range == 0 {
-			start -= q.at.lookback.Milliseconds()
+			start -= q.ev.lookback.Milliseconds()
 		}
-		end := base - r.Offset.Milliseconds()
+		end := to - r.Offset.Milliseconds()
 		if hints.Start == start && hints.End == end {
 			return true
 		}
-		lookback := q.at.lookback.Milliseconds()
-		if q.at.extended && (hints.Start == start || hints.Range > 0 && hints.Start == start-lookback) && (hints.End == end || hints.End == end+lookback) {
+		lookback := q.ev.lookback.Milliseconds()
+		if q.ev.extended && (hints.Start == start || hints.Range > 0 && hints.Start == start-lookback) && (hints.End == end || hints.End == end+lookback) {
 			return true
 		}
 	}
