@@ -303,21 +303,8 @@ func sharedNode(t, owner *target, declared bool) error {
 // or sidecars (init containers that restart always): on the node's network, where it
 // listens.
 func declaresPort(p *corev1.Pod, port int32) bool {
-	find := func(cs []corev1.Container, sidecars bool) bool {
-		for i := range cs {
-			c := &cs[i]
-			if sidecars && (c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways) {
-				continue
-			}
-			for _, cport := range c.Ports {
-				if cport.ContainerPort == port && (cport.Protocol == "" || cport.Protocol == corev1.ProtocolTCP) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	return find(p.Spec.Containers, false) || find(p.Spec.InitContainers, true)
+	_, ok := tcpPort(p, func(cp *corev1.ContainerPort) bool { return cp.ContainerPort == port })
+	return ok
 }
 
 // errNoSelector is discover's error for a Service without a selector: its endpoints, if
@@ -458,24 +445,28 @@ func (d *discovery) portHints(svc *corev1.Service, key string, port int32, of []
 // resolves a Service's named targetPort: on any of its containers, or of its sidecars
 // (init containers that restart always).
 func namedPort(p *corev1.Pod, name string) (int32, bool) {
-	find := func(cs []corev1.Container, sidecars bool) (int32, bool) {
+	cp, ok := tcpPort(p, func(cp *corev1.ContainerPort) bool { return cp.Name == name })
+	return cp.ContainerPort, ok
+}
+
+// tcpPort returns the first TCP port of p's containers, then of its sidecars (init
+// containers that restart always), that match accepts: the ports a pod listens on.
+func tcpPort(p *corev1.Pod, match func(*corev1.ContainerPort) bool) (corev1.ContainerPort, bool) {
+	for k, cs := range [2][]corev1.Container{p.Spec.Containers, p.Spec.InitContainers} {
+		sidecars := k == 1
 		for i := range cs {
 			c := &cs[i]
 			if sidecars && (c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways) {
 				continue
 			}
-			for _, cport := range c.Ports {
-				if cport.Name == name && (cport.Protocol == "" || cport.Protocol == corev1.ProtocolTCP) {
-					return cport.ContainerPort, true
+			for j := range c.Ports {
+				if cp := &c.Ports[j]; match(cp) && (cp.Protocol == "" || cp.Protocol == corev1.ProtocolTCP) {
+					return *cp, true
 				}
 			}
 		}
-		return 0, false
 	}
-	if n, ok := find(p.Spec.Containers, false); ok {
-		return n, true
-	}
-	return find(p.Spec.InitContainers, true)
+	return corev1.ContainerPort{}, false
 }
 
 // podURL is the metrics URL of the pod at ip; IPv6 addresses are bracketed.
