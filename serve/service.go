@@ -153,17 +153,18 @@ func (s *service) recordAppend(at time.Time, stored, steppedBack bool) {
 }
 
 // reachesBefore reports whether a window starting at from and ending at last reaches
-// before the Service's oldest scrape (oldest) by more than Prometheus extrapolates over:
-// history.ReachesBefore over its appends, the spacing at most its interval (the loop's
-// scrapes, or closer ones queries under MaxAge made: on demand, the loop's interval may
-// be an hour). The pod source's coverage check applies the same rule.
-func (s *service) reachesBefore(oldest, from, last time.Time) bool {
+// before the Service's oldest scrape (oldest) by more than Prometheus extrapolates over
+// (extrapolates: Window.Extrapolates; else at all): history.ReachesBefore over its
+// appends, the spacing at most its interval (the loop's scrapes, or closer ones queries
+// under MaxAge made: on demand, the loop's interval may be an hour). The pod source's
+// coverage check applies the same rule.
+func (s *service) reachesBefore(oldest, from, last time.Time, extrapolates bool) bool {
 	if !from.Before(oldest) {
 		return false
 	}
 	s.appendsMu.Lock()
 	defer s.appendsMu.Unlock()
-	return history.ReachesBefore(s.appends, oldest, from, last, s.cfg.Interval)
+	return history.ReachesBefore(s.appends, oldest, from, last, s.cfg.Interval, extrapolates)
 }
 
 // spacing returns the average spacing of the Service's appends from from to last, at

@@ -103,7 +103,7 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 			// samples answers nothing where no series holds two within its range (every
 			// pod failed for longer, then one scrape since), and whatever else answers
 			// (or vector(0)) is no estimate from it.
-			partial := svc.reachesBefore(oldest, from, last)
+			partial := svc.reachesBefore(oldest, from, last, w.Extrapolates())
 			// Within the history, a window starting in an outage of the Service (no
 			// pod's scrape stored for minutes: every pod failed, or discovery did)
 			// reads only what came after it, as the library finds it (source/pod's

@@ -65,19 +65,26 @@ func usualSpacing(appends []time.Time) time.Duration {
 // ReachesBefore reports whether a window starting at from and ending at last reaches
 // before since (the oldest scrape it may read: the history's, or the one that began to
 // store its metric) by more than Prometheus extrapolates over: its answer is then over a
-// shorter span than its range. A window starting before since by less than 1.1 times the
-// average spacing of the scrapes it holds reads as whole: Prometheus extrapolates a rate,
-// an increase or a delta to the window's start over such a gap (extrapolatedRate), so
-// the increase is not a smaller number, and a full history would hold no earlier sample
-// in it (the one before would be a spacing earlier), so a sum or count over time is the
-// same. The spacing is the average of appends (the times, oldest first, of the appends
-// that stored a scrape) at or after since and at or before last, at most limit when limit
-// is positive (a scrape loop's interval). With fewer than two such appends there is
-// nothing to extrapolate from: any window starting before since reaches before it. Both
-// the pod source's coverage check and serve's window check decide with it.
-func ReachesBefore(appends []time.Time, since, from, last time.Time, limit time.Duration) bool {
+// shorter span than its range. A window whose answer is extrapolated to its start
+// (extrapolates: Window.Extrapolates, a rate, an increase or a delta over a range
+// selector) starting before since by less than 1.1 times the average spacing of the
+// scrapes it holds reads as whole: Prometheus extrapolates it to the window's start over
+// such a gap (extrapolatedRate), so the increase is not a smaller number. Any other
+// window starting before since at all reaches before it: a full history may hold a
+// sample between from and since (the scrape before since, a spacing or a late scrape's
+// less earlier), which a sum or count over time counts, and an instant selector or a
+// subquery's step before since reads through the lookback delta. The spacing is the
+// average of appends (the times, oldest first, of the appends that stored a scrape) at
+// or after since and at or before last, at most limit when limit is positive (a scrape
+// loop's interval). With fewer than two such appends there is nothing to extrapolate
+// from: any window starting before since reaches before it. Both the pod source's
+// coverage check and serve's window check decide with it.
+func ReachesBefore(appends []time.Time, since, from, last time.Time, limit time.Duration, extrapolates bool) bool {
 	if !from.Before(since) {
 		return false
+	}
+	if !extrapolates {
+		return true
 	}
 	first := sort.Search(len(appends), func(j int) bool { return !appends[j].Before(since) })
 	end := sort.Search(len(appends), func(j int) bool { return appends[j].After(last) })

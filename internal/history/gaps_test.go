@@ -168,9 +168,11 @@ func TestGapInStepsTheLatest(t *testing.T) {
 	}
 }
 
-// TestReachesBefore: a window starting before the oldest scrape by less than 1.1 times
-// the scrapes' average spacing (at most the limit) is whole, as Prometheus extrapolates
-// over it; by that much or more, or over one scrape, it reaches before the history.
+// TestReachesBefore: a window Prometheus extrapolates to its start (a rate, an increase
+// or a delta) starting before the oldest scrape by less than 1.1 times the scrapes'
+// average spacing (at most the limit) is whole; by that much or more, or over one
+// scrape, it reaches before the history. Any other window starting before the oldest
+// scrape at all reaches before it.
 func TestReachesBefore(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	var every15s []time.Time
@@ -201,8 +203,14 @@ func TestReachesBefore(t *testing.T) {
 		{"since a later append", append([]time.Time{t0.Add(-time.Hour)}, every15s...), t0, t0.Add(-15 * time.Second), last, 0, false},
 		{"spacing of the appends since", every15s, every15s[38], every15s[38].Add(-15 * time.Second), last, 0, false},
 	} {
-		if got := history.ReachesBefore(c.appends, c.since, c.from, c.last, c.limit); got != c.want {
+		if got := history.ReachesBefore(c.appends, c.since, c.from, c.last, c.limit, true); got != c.want {
 			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+		// Not extrapolated, a window starting before the oldest scrape at all reaches
+		// before it: a full history may hold a sample there.
+		want := c.from.Before(c.since)
+		if got := history.ReachesBefore(c.appends, c.since, c.from, c.last, c.limit, false); got != want {
+			t.Errorf("%s, not extrapolated: got %v, want %v", c.name, got, want)
 		}
 	}
 }

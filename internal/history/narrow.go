@@ -36,6 +36,21 @@ func (w Window) ReadsAfter(at time.Time, lookback time.Duration) time.Time {
 	return from
 }
 
+// Extrapolates reports whether w's answer is extrapolated to its window's start when the
+// window's first sample is within 1.1 times the samples' average spacing of it
+// (Prometheus' extrapolatedRate): a rate, an increase or a delta over a range selector,
+// neither anchored nor smoothed (those take the window's start from the sample before
+// it), nor a subquery's range (whose steps read through the lookback delta). Only such a
+// window may start before the oldest scrape by less than that spacing and read as whole
+// (ReachesBefore).
+func (w Window) Extrapolates() bool {
+	return w.matrix != nil && extrapolated[w.Func] && !w.Extended()
+}
+
+// extrapolated are the functions whose answer over a range Prometheus extrapolates to
+// the range's ends.
+var extrapolated = map[string]bool{"rate": true, "increase": true, "delta": true}
+
 // Extended reports whether w's range selector is anchored or smoothed: the engine reads
 // its window's start from the samples before it (a lookback delta back at most), and a
 // rate over it does not extrapolate to the window's ends.

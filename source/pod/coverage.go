@@ -288,7 +288,7 @@ func (c coverage) assess(name, expr string, at time.Time) (err error, warnings [
 			pairs = func() bool { return answers || !live }
 		}
 		held, gap, alone := at.Sub(start), time.Duration(0), false
-		if from := end.Add(-r.Reach); !history.ReachesBefore(c.since.appends, start, from, end.Add(-r.Offset), c.interval) {
+		if from := end.Add(-r.Reach); !history.ReachesBefore(c.since.appends, start, from, end.Add(-r.Offset), c.interval, w.Extrapolates()) {
 			// Within what is held, or before it by less than Prometheus extrapolates
 			// over (1.1 times the scrapes' spacing: the answer is the full window's, as
 			// serve decides it): partial only when the window starts in a gap, or its
