@@ -531,10 +531,9 @@ func (s *Server) availabilityMoved(ctx context.Context, windows []history.Window
 			continue
 		}
 		at := start
-		switch {
-		case !w.At.IsZero():
-			at = w.At
-		case w.StartOrEnd == parser.END:
+		if pinned, ok := w.PinnedAt(); ok {
+			at = pinned
+		} else if w.StartOrEnd == parser.END {
 			at = end
 		}
 		sels := [][]*labels.Matcher{w.Matchers}

@@ -64,13 +64,10 @@ func (s *Server) partialWindows(ctx context.Context, windows []history.Window, p
 	var short []*service // the Services a window reads before what they hold, each once
 	for i, w := range windows {
 		at := start
-		if w.Pinned {
-			switch {
-			case !w.At.IsZero():
-				at = w.At
-			case w.StartOrEnd == parser.END:
-				at = end
-			}
+		if pinned, ok := w.PinnedAt(); ok {
+			at = pinned
+		} else if w.StartOrEnd == parser.END {
+			at = end
 		}
 		if w.Reach == 0 {
 			if instant || w.Pinned {

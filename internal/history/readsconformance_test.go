@@ -195,9 +195,10 @@ func (q *readsCheckingQuerier) windowRead(metric string, hints *storage.SelectHi
 			continue
 		}
 		from, to := q.ev.start, q.ev.end
+		pinned, ok := r.PinnedAt()
 		switch {
-		case !r.At.IsZero():
-			from, to = r.At.UnixMilli(), r.At.UnixMilli()
+		case ok:
+			from, to = pinned.UnixMilli(), pinned.UnixMilli()
 		case r.StartOrEnd == parser.START:
 			to = from
 		case r.StartOrEnd == parser.END:

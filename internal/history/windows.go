@@ -56,10 +56,17 @@ type Read struct {
 	// (StartOrEnd), both an instant query's evaluation time. A window evaluated inside
 	// one pinned reads the same samples at every step: it has no Read of its own.
 	Pinned bool
-	// At is the time of an @ modifier with a timestamp (UTC); zero otherwise.
+	// At is the time of an @ modifier with a timestamp (UTC); zero otherwise, and zero
+	// too for @ -62135596800 (the year 1, Go's zero time): PinnedAt tells them apart.
 	At time.Time
 	// StartOrEnd is parser.START or parser.END for @ start() or @ end(); zero otherwise.
 	StartOrEnd parser.ItemType
+}
+
+// PinnedAt returns At and true when an @ modifier with a timestamp fixes the window's
+// time (Pinned, and not by start() or end()), the year 1 included.
+func (r Read) PinnedAt() (time.Time, bool) {
+	return r.At, r.Pinned && r.StartOrEnd == 0
 }
 
 // estimates are the functions over a range whose answer over a shorter span is an

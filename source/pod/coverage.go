@@ -243,8 +243,8 @@ func (c coverage) assess(name, expr string, at time.Time) (err error, warnings [
 		// an instant query are its evaluation time, and a window pinned to a timestamp
 		// reaches back from there.
 		end := at
-		if !r.At.IsZero() {
-			end = r.At
+		if pinned, ok := r.PinnedAt(); ok {
+			end = pinned
 		}
 		// A function that needs two samples answers nothing where no series it reads
 		// holds two in its windows while one is still exposed: the pods holding them

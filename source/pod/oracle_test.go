@@ -290,8 +290,8 @@ func (o *oracle) check(t *testing.T, hs *oracleHistories, where, expr string, at
 	}
 	for _, w := range history.Windows(parsed) {
 		end := at
-		if !w.At.IsZero() {
-			end = w.At
+		if pinned, ok := w.PinnedAt(); ok {
+			end = pinned
 		}
 		for _, b := range []time.Time{end.Add(-w.Reach), end.Add(-w.Offset)} {
 			i := sort.Search(len(starts), func(j int) bool { return starts[j] > b.UnixMilli() })
@@ -349,8 +349,8 @@ func (o *oracle) check(t *testing.T, hs *oracleHistories, where, expr string, at
 func extrapolatedBefore(e parser.Expr, at, h time.Time) bool {
 	for _, w := range history.Windows(e) {
 		end := at
-		if !w.At.IsZero() {
-			end = w.At
+		if pinned, ok := w.PinnedAt(); ok {
+			end = pinned
 		}
 		if end.Add(-w.Reach).Before(h) && !w.Extrapolates() {
 			return false

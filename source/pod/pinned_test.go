@@ -29,6 +29,9 @@ func TestPinnedWindowCoverage(t *testing.T) {
 		{`increase(old[5m] @ ` + sec(t0.Add(4*time.Minute)) + `)`, 5 * time.Minute, 0},
 		{`increase(old[5m] @ 100)`, 5 * time.Minute, 0},
 		{`old @ 100`, 1, 0}, // 1: any partial window (an instant selector reads no range)
+		// The year 1, Go's zero time: pinned there too, not read as no @.
+		{`old @ -62135596800`, 1, 0},
+		{`increase(old[5m] @ -62135596800)`, 5 * time.Minute, 0},
 		{`old @ ` + sec(at.Add(-time.Minute)), 0, 0},
 		{`old offset 5m @ ` + sec(t0.Add(4*time.Minute)), 5 * time.Minute, 0},
 		{`rate(new[5m] @ end())`, 0, 1},

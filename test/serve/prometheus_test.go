@@ -443,6 +443,21 @@ func TestTimeOfYearOneIsNotNow(t *testing.T) {
 			t.Errorf("time=%s: the error says the gap as %q, want over 292 years", at, e.Error)
 		}
 	}
+	// A selector pinned there by @ is that time too, not "no @": before the history, as
+	// a second later. Prometheus answers no sample at either.
+	pinned := func(at string) url.Values {
+		return url.Values{"query": {"sum(vllm:num_requests_waiting @ " + at + ")"}}
+	}
+	wantCode, want = get(t, base, "/api/v1/query", pinned("-62135596799"))
+	if wantCode != http.StatusUnprocessableEntity {
+		t.Fatalf("@ a second after the year 1: got %d %+v, want 422 (before the history)", wantCode, want)
+	}
+	if code, e := get(t, prom.URL, "/api/v1/query", pinned("-62135596800")); code != http.StatusOK || len(result(e)) != 0 {
+		t.Fatalf("@ the year 1: Prometheus answered %d %+v, want 200 and no sample", code, e)
+	}
+	if code, e := get(t, base, "/api/v1/query", pinned("-62135596800")); code != wantCode || e.ErrorType != want.ErrorType || !strings.Contains(e.Error, "before the history") {
+		t.Errorf("@ the year 1: got %d %s %q, want %d %s as a second later: %q", code, e.ErrorType, e.Error, wantCode, want.ErrorType, want.Error)
+	}
 }
 
 // TestUndecodableParameterIsBadData pins a difference docs/serve.md keeps on purpose: a
