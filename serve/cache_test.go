@@ -3,9 +3,11 @@ package serve_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/podscrape/podscrape/podscrapetest"
 	"github.com/podscrape/podscrape/serve"
 	"github.com/podscrape/podscrape/source/pod"
 )
@@ -162,29 +165,11 @@ func TestCacheKeepsThePodsNamedPorts(t *testing.T) {
 	}
 	refused := int32(ln.Addr().(*net.TCPAddr).Port) // nothing listens there once closed
 	ln.Close()
-	var obj corev1.Pod
-	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: svc.Namespace, Name: p.Name}, &obj); err != nil {
-		t.Fatal(err)
-	}
 	// The pod is recreated with its metrics port declared on its second container.
-	if err := env.Client.Delete(t.Context(), &obj); err != nil {
-		t.Fatal(err)
-	}
-	status := obj.Status
-	obj = corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: p.Name, Labels: obj.Labels},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{
-			{Name: "proxy", Image: "envoy"},
-			{Name: "vllm", Image: "vllm", Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: svc.Port}}},
-		}},
-	}
-	if err := env.Client.Create(t.Context(), &obj); err != nil {
-		t.Fatal(err)
-	}
-	obj.Status = status
-	if err := env.Client.Status().Update(t.Context(), &obj); err != nil {
-		t.Fatal(err)
-	}
+	obj := replacePod(t, svc, p.Name, map[string]corev1.PodSpec{p.Name: {Containers: []corev1.Container{
+		{Name: "proxy", Image: "envoy"},
+		{Name: "vllm", Image: "vllm", Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: svc.Port}}},
+	}}})[0]
 	forwarding := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: "forwarding"},
 		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": svc.Name}, Ports: []corev1.ServicePort{
@@ -226,29 +211,13 @@ func TestCacheKeepsThePodsNamedPorts(t *testing.T) {
 func TestCacheKeepsThePodsHostNetwork(t *testing.T) {
 	svc := newService(t, "hostnet", 1, "load 5\n")
 	p := svc.Pods()[0]
-	var obj corev1.Pod
-	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: svc.Namespace, Name: p.Name}, &obj); err != nil {
-		t.Fatal(err)
-	}
-	if err := env.Client.Delete(t.Context(), &obj); err != nil {
-		t.Fatal(err)
-	}
-	status := obj.Status
+	specs := map[string]corev1.PodSpec{}
 	for name, port := range map[string]int32{p.Name: svc.Port, "zz-other": svc.Port + 1} {
-		o := corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: name, Labels: obj.Labels},
-			Spec: corev1.PodSpec{HostNetwork: true, Containers: []corev1.Container{
-				{Name: "vllm", Image: "vllm", Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: port, HostPort: port}}},
-			}},
-		}
-		if err := env.Client.Create(t.Context(), &o); err != nil {
-			t.Fatal(err)
-		}
-		o.Status = status
-		if err := env.Client.Status().Update(t.Context(), &o); err != nil {
-			t.Fatal(err)
-		}
+		specs[name] = corev1.PodSpec{HostNetwork: true, Containers: []corev1.Container{
+			{Name: "vllm", Image: "vllm", Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: port, HostPort: port}}},
+		}}
 	}
+	replacePod(t, svc, p.Name, specs)
 	cfg := serviceConfig(svc)
 	c, err := serve.StartCache(t.Context(), env.Config, []serve.ServiceConfig{cfg})
 	if err != nil {
@@ -264,4 +233,30 @@ func TestCacheKeepsThePodsHostNetwork(t *testing.T) {
 	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || v[0].Value[1] != "0" {
 		t.Errorf("up of zz-other: %d %s, want 0: its load is not read", code, r.Data)
 	}
+}
+
+// replacePod deletes svc's pod name and creates, for each name of specs, a pod of that
+// spec with its labels and status (Ready, at its IP); it returns them, sorted by name.
+func replacePod(t *testing.T, svc *podscrapetest.Service, name string, specs map[string]corev1.PodSpec) []corev1.Pod {
+	t.Helper()
+	var old corev1.Pod
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: svc.Namespace, Name: name}, &old); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Delete(t.Context(), &old); err != nil {
+		t.Fatal(err)
+	}
+	var out []corev1.Pod
+	for _, n := range slices.Sorted(maps.Keys(specs)) {
+		o := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: n, Labels: old.Labels}, Spec: specs[n]}
+		if err := env.Client.Create(t.Context(), &o); err != nil {
+			t.Fatal(err)
+		}
+		o.Status = old.Status
+		if err := env.Client.Status().Update(t.Context(), &o); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, o)
+	}
+	return out
 }

@@ -208,14 +208,7 @@ func TestClaimsOfOneAddress(t *testing.T) {
 		"g": "pod g shares its node's IP 10.0.0.5 with pod h (hostNetwork), which declares port 80 and answers there: MetricsPort, one port for every pod, cannot reach this pod's metrics",
 		"i": "pod i shares its node's IP 10.0.0.6 with pod j (hostNetwork), as which the answer at port 80 is taken (not one pod alone declares that port): MetricsPort, one port for every pod, cannot reach this pod's metrics",
 	}
-	if len(failing) != len(wantFailing) {
-		t.Errorf("failing %v, want %v", failing, wantFailing)
-	}
-	for pod, w := range wantFailing {
-		if failing[pod] != w {
-			t.Errorf("%s: error %q, want %q", pod, failing[pod], w)
-		}
-	}
+	samePodMessages(t, "error", failing, wantFailing)
 	why := map[string]string{}
 	for _, u := range d.unscraped {
 		why[u.Pod] = u.Why
@@ -228,12 +221,18 @@ func TestClaimsOfOneAddress(t *testing.T) {
 		"q": "its address 10.0.0.4:80 is pod r's, created later (a reused IP)",
 		"k": "its address 10.0.0.7:80 is pod l's, created later (a reused IP)",
 	}
-	if len(why) != len(want) {
-		t.Errorf("unscraped %v, want %v", why, want)
+	samePodMessages(t, "why", why, want)
+}
+
+// samePodMessages fails t unless got holds want's message of each pod, and no other pod.
+func samePodMessages(t *testing.T, what string, got, want map[string]string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s of each pod: %v, want %v", what, got, want)
 	}
 	for pod, w := range want {
-		if why[pod] != w {
-			t.Errorf("%s: why %q, want %q", pod, why[pod], w)
+		if got[pod] != w {
+			t.Errorf("%s: %s %q, want %q", pod, what, got[pod], w)
 		}
 	}
 }
