@@ -38,8 +38,9 @@ type target struct {
 	// portHint, when MetricsPort is not where the Service forwards to on this pod, says
 	// where it does (see portHints): what a refused connection adds to the pod's error.
 	portHint string
-	// hostNetwork: the pod shares its node's IP (spec.hostNetwork); declares: it
-	// declares MetricsPort as a TCP port of a container or sidecar. See
+	// hostNetwork: the pod shares its node's IP (spec.hostNetwork); declares: a
+	// hostNetwork pod that declares MetricsPort as a TCP port of a container or sidecar
+	// (not worked out for the others, at every scrape, as no one reads it). See
 	// claimsOfOneAddress.
 	hostNetwork, declares bool
 	// unreachable, when set, is the pod's scrape error, no request sent: the address
@@ -153,7 +154,7 @@ func (s *PodScrapingSource) discoverPods(parent context.Context) (discovery, err
 			labels:      targetPodLabels(cfg.PodLabels, p.Labels),
 			uid:         p.UID,
 			hostNetwork: p.Spec.HostNetwork,
-			declares:    declaresPort(p, cfg.MetricsPort),
+			declares:    p.Spec.HostNetwork && declaresPort(p, cfg.MetricsPort), // read of hostNetwork pods only
 		})
 		created = append(created, p.CreationTimestamp.Time)
 		of = append(of, p)
