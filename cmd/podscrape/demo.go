@@ -1,3 +1,5 @@
+//go:build !nodemo
+
 package main
 
 import (
@@ -18,6 +20,9 @@ import (
 	queries "github.com/podscrape/podscrape/source/llmd"
 	"github.com/podscrape/podscrape/source/pod"
 )
+
+// demoHelpLine is the root command's line for demo.
+const demoHelpLine = "  podscrape demo                                    see it work on a local control plane\n"
 
 // demoWarmup is how many simulation steps run before the first scrape, so the first
 // view already shows load.

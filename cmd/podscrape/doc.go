@@ -7,6 +7,9 @@
 //	podscrape serve SERVICE --port PORT [flags]         Prometheus' HTTP API over its pods (or --config FILE)
 //	podscrape demo [--once]                             an llm-d install on a local control plane
 //
+// Built with -tags nodemo, as .ko.yaml builds the image, the binary has no demo: it then
+// links no local control plane (envtest), about 11 MB a cluster never runs.
+//
 // The command is thin: flags become a pod.PodScrapingSourceConfig (and a snapshot.Filter,
 // or a serve.Config), the library scrapes, and internal/render writes the result. The kubectl flags
 // (--kubeconfig, --context, -n, ...) are client-go's clientcmd, as kubectl reads them.

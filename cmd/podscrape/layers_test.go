@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 )
 
 // goList is what `go list args...` prints.
@@ -65,3 +72,69 @@ func TestBinaryLinksNoServerNorPluginLoader(t *testing.T) {
 		t.Fatalf("go list -deps: %d packages without clientcmd, want it (else this test proves nothing)", len(deps))
 	}
 }
+
+// TestImageLinksNoDemo keeps the demo out of the image: .ko.yaml builds it with -tags
+// nodemo, which leaves out the local control plane (envtest and the apiextensions types
+// it installs CRDs with) and the simulated pods, about 11 MB a cluster never runs. In
+// such a build "podscrape demo" says why it is missing and fails.
+func TestImageLinksNoDemo(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../../.ko.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ko struct {
+		Builds []struct {
+			Main  string   `json:"main"`
+			Flags []string `json:"flags"`
+		} `json:"builds"`
+	}
+	if err := yaml.Unmarshal(raw, &ko); err != nil {
+		t.Fatalf(".ko.yaml: %v", err)
+	}
+	if len(ko.Builds) != 1 || ko.Builds[0].Main != "./cmd/podscrape" || !slices.Contains(ko.Builds[0].Flags, "-tags=nodemo") {
+		t.Fatalf(".ko.yaml builds %+v, want ./cmd/podscrape with -tags=nodemo", ko.Builds)
+	}
+	const mod = "github.com/podscrape/podscrape"
+	demoOnly := []string{mod + "/internal/localcluster", "sigs.k8s.io/controller-runtime/pkg/envtest", "k8s.io/apiextensions-apiserver/"}
+	links := func(deps []string) []string {
+		var found []string
+		for _, dep := range deps {
+			for _, p := range demoOnly {
+				if strings.HasPrefix(dep, p) {
+					found = append(found, dep)
+				}
+			}
+		}
+		return found
+	}
+	if got := links(strings.Fields(goList(t, "-deps", mod+"/cmd/podscrape"))); len(got) == 0 {
+		t.Fatalf("the default build links none of %v: this test proves nothing", demoOnly)
+	}
+	if got := links(strings.Fields(goList(t, "-deps", "-tags=nodemo", mod+"/cmd/podscrape"))); len(got) > 0 {
+		t.Errorf("with -tags=nodemo the binary links %v", got)
+	}
+
+	bin := filepath.Join(t.TempDir(), "podscrape")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-tags=nodemo", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags=nodemo: %v\n%s", err, out)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(bin, "demo", "--once")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != exitRuntime || stdout.Len() > 0 ||
+		stderr.String() != "Error: "+errNoDemoText+"\n" {
+		t.Errorf("podscrape demo --once built with -tags=nodemo: %v, stdout %q, stderr %q; want exit %d and %q",
+			err, stdout.String(), stderr.String(), exitRuntime, errNoDemoText)
+	}
+	help, err := exec.Command(bin, "--help").Output()
+	if err != nil || strings.Contains(string(help), "demo") {
+		t.Errorf("podscrape --help built with -tags=nodemo offers the demo (err %v):\n%s", err, help)
+	}
+}
+
+// errNoDemoText is what the demo answers in a binary built with -tags=nodemo.
+const errNoDemoText = "this podscrape was built without the demo (-tags nodemo, as the container image is); " +
+	"run 'make demo' in a clone of the repository"

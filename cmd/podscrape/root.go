@@ -53,8 +53,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 Kubernetes Service, with no Prometheus in between: the Service's selector finds the pods,
 each Ready pod's IP is scraped, and every sample comes back labelled with its pod.
 
-  podscrape demo                                    see it work on a local control plane
-  podscrape scrape vllm -n llm-d --port 8000        scrape a Service of your cluster`,
+` + demoHelpLine + `  podscrape scrape vllm -n llm-d --port 8000        scrape a Service of your cluster`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
