@@ -14,7 +14,10 @@ import (
 // read them as a lower bound, never as "idle" (hold a scale-to-zero). It is also the
 // Error of an estimate (rate, avg_over_time, ...) whose window reaches back before the
 // history and whose answer has no value at all (a rate over a single scrape): an empty
-// answer would read as no load. (An estimate with values gets a warning instead.) The
+// answer would read as no load. (An estimate with values gets a warning instead.) And it
+// is the Error of a query whose window that adds up over time reads series of pods that
+// answered before and are no longer scraped (not Ready, or finished): their part of it
+// stops at their last scrape (PartialWindowError.LeftOut). The
 // error is a *PartialWindowError naming the query, the window and the span held.
 var ErrPartialWindow = errors.New("partial window")
 
@@ -45,6 +48,13 @@ type PartialWindowError struct {
 	// Window: the window is never covered; zero otherwise.
 	Retention time.Duration
 
+	// LeftOut, when not "", says which pods that answered before are no longer scraped
+	// (not Ready, or finished) while the window adds up their series: it holds what they
+	// did up to their last scrape and nothing since (a pod failing its readiness probe
+	// under load still completes the requests it holds). The same words as the result's
+	// warning of them.
+	LeftOut string
+
 	// lonely: the history holds the window, but no series it reads holds two samples
 	// in it (their pods' scrapes failed for longer than its range, or they began).
 	lonely bool
@@ -64,6 +74,9 @@ func (e *PartialWindowError) what() string {
 	}
 	if !e.At.IsZero() {
 		window += " @ " + e.At.UTC().Format(time.RFC3339Nano)
+	}
+	if e.LeftOut != "" {
+		return fmt.Sprintf("query %q: %s adds up series of pods no longer scraped, with nothing of them since their last scrape (%s)", e.Query, window, e.LeftOut)
 	}
 	if e.lonely {
 		return fmt.Sprintf("query %q: %s holds no two samples of a series it reads (their pods' scrapes failed, or they began, within it)", e.Query, window)

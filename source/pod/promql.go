@@ -43,8 +43,10 @@ var ErrSampleOutOfOrder = history.ErrOutOfOrder
 // ...) reaching before the history is a warning, unless the answer is empty: then it is
 // the Error, a *PartialWindowError (a rate over a single scrape estimates nothing; read as
 // no value, it would be "no load"). So are the pods of unready whose series a selector
-// reads: no longer scraped, their series went stale and the answer leaves them out; and
-// noReady, when not "": the Service selects pods none of which is Ready.
+// reads: no longer scraped, their series went stale and the answer leaves them out (a
+// window that adds up over time over their series is a *PartialWindowError with LeftOut:
+// a lower bound); and noReady, when not "": the Service selects pods none of which is
+// Ready.
 func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.History, storeErr error, queries []source.QueryTemplate, params map[string]string, at time.Time, incomplete error, refused refusal, unready []unreadyPod, noReady string) map[string]*source.MetricResult {
 	out := make(map[string]*source.MetricResult, len(queries))
 	var cov coverage
@@ -97,8 +99,17 @@ func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.Histo
 			covErr = estimate
 		}
 		r.Warnings = append(res.Warnings, warnings...)
-		if w := s.unreadyWarning(unreadyHolding, unreadyRead(store, s.heldBefore(store, at), expr, unready)); w != "" {
+		before := s.heldBefore(store, at)
+		if w := s.unreadyWarning(unreadyHolding, unreadyRead(store, before, expr, unready)); w != "" {
 			r.Warnings = append(r.Warnings, w)
+		}
+		if pods, rd := unreadySummed(store, before, expr, unready); len(pods) > 0 && covErr == nil {
+			// A sum over time of a pod no longer scraped stops at its last scrape: a
+			// lower bound (an idle count of a model whose pod turned not Ready under a
+			// burst it is serving unseen), never "idle". A warning alone would let a
+			// reader that checks only Error scale it to zero.
+			covErr = &PartialWindowError{Query: q.Name, Func: rd.Func, Window: rd.Reach, At: rd.At, Held: at.Sub(cov.oldest),
+				LeftOut: s.unreadyWarning(unreadyHolding, pods)}
 		}
 		if noReady != "" {
 			r.Warnings = append(r.Warnings, noReady)

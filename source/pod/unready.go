@@ -116,17 +116,39 @@ const (
 // counted: they are about the pods scraped, which these pods are not. nil when expr does
 // not parse (its evaluation says so).
 func unreadyRead(store *history.History, before []labels.Labels, expr string, pods []unreadyPod) []unreadyPod {
+	pods, _ = unreadyIn(store, before, expr, pods, func(history.Window) bool { return true })
+	return pods
+}
+
+// unreadySummed returns those of pods (pods no longer scraped) of which a window of expr
+// that adds up over time (increase, sum_over_time, count_over_time, ...: Read.Sums, over
+// a range) reads a series, and the widest such window. Such a window holds what those
+// pods did up to their last scrape and nothing since: its answer is a lower bound, as a
+// window reaching before the history is (ErrPartialWindow), where an estimate's (rate)
+// is a figure over fewer pods, a warning.
+func unreadySummed(store *history.History, before []labels.Labels, expr string, pods []unreadyPod) ([]unreadyPod, history.Read) {
+	return unreadyIn(store, before, expr, pods, func(w history.Window) bool { return w.Read.Sums && w.Read.Range > 0 })
+}
+
+// unreadyIn returns those of pods of which store holds a series that a selector of a
+// window of expr that keep accepts reads (see unreadyRead), and the widest such window's
+// Read.
+func unreadyIn(store *history.History, before []labels.Labels, expr string, pods []unreadyPod, keep func(history.Window) bool) ([]unreadyPod, history.Read) {
+	var widest history.Read
 	if len(pods) == 0 || store == nil {
-		return nil
+		return nil, widest
 	}
 	parsed, err := history.Parse(expr)
 	if err != nil {
-		return nil
+		return nil, widest
 	}
 	var sels [][]*labels.Matcher
 	for _, w := range history.Windows(parsed) {
-		if !synthetic.Only(w.Matchers) {
+		if !synthetic.Only(w.Matchers) && keep(w) {
 			sels = append(sels, w.Matchers)
+			if w.Read.Reach > widest.Reach || widest.Func == "" {
+				widest = w.Read
+			}
 		}
 	}
 	var out []unreadyPod
@@ -140,7 +162,7 @@ func unreadyRead(store *history.History, before []labels.Labels, expr string, po
 			}
 		}
 	}
-	return out
+	return out, widest
 }
 
 // matchesAll reports whether l matches every matcher of ms.
