@@ -66,18 +66,12 @@ func (r *MetricResult) PodStatuses() []PodStatus {
 		}
 		return st
 	}
+	// A pod has a status by its up sample or its PodError alone: a result holding a pod's
+	// scrape_duration_seconds or scrape_samples_scraped without its up (a query for
+	// those series themselves) says nothing of whether it is up.
 	for _, v := range r.Values {
-		pod, ok := v.Labels[LabelPod]
-		if !ok {
-			continue
-		}
-		switch v.Labels[LabelName] {
-		case MetricUp:
+		if pod, ok := v.Labels[LabelPod]; ok && v.Labels[LabelName] == MetricUp {
 			status(pod).Up = v.Value == 1
-		case MetricScrapeDuration:
-			status(pod).Duration = time.Duration(v.Value * float64(time.Second))
-		case MetricScrapeSamples:
-			status(pod).Samples = int(v.Value)
 		}
 	}
 	for _, pe := range PodErrors(r.Error) {
@@ -85,6 +79,18 @@ func (r *MetricResult) PodStatuses() []PodStatus {
 		st.Up = false
 		st.Err = pe
 		st.Reason = pe.Reason()
+	}
+	for _, v := range r.Values {
+		st := byPod[v.Labels[LabelPod]]
+		if _, ok := v.Labels[LabelPod]; !ok || st == nil {
+			continue
+		}
+		switch v.Labels[LabelName] {
+		case MetricScrapeDuration:
+			st.Duration = time.Duration(v.Value * float64(time.Second))
+		case MetricScrapeSamples:
+			st.Samples = int(v.Value)
+		}
 	}
 	out := make([]PodStatus, 0, len(byPod))
 	for _, pod := range slices.Sorted(maps.Keys(byPod)) {

@@ -70,3 +70,27 @@ func TestSyntheticNamesAreTheMetricConstants(t *testing.T) {
 		t.Errorf("internal/synthetic.Names = %q, want %q", synthetic.Names, want)
 	}
 }
+
+// TestPodStatusesNeedAnUpSampleOrAPodError: a result holding a pod's
+// scrape_duration_seconds or scrape_samples_scraped but not its up (a query for those
+// series: `scrape_duration_seconds`, a metric-name query for it on a Prometheus server)
+// says nothing of whether the pod is up. PodStatuses gave each such pod a status, down
+// with ReasonUnknown: every healthy pod reported down.
+func TestPodStatusesNeedAnUpSampleOrAPodError(t *testing.T) {
+	timeout := &testPodError{pod: "b", reason: "timeout", err: errors.New("deadline exceeded")}
+	r := &MetricResult{
+		Values: []MetricValue{
+			sample(MetricScrapeDuration, "a", 0.25), sample(MetricScrapeSamples, "a", 42),
+			sample(MetricScrapeDuration, "b", 5),
+			sample(MetricScrapeDuration, "c", 0.5), sample(MetricUp, "c", 1),
+		},
+		Error: timeout,
+	}
+	want := []PodStatus{
+		{Pod: "b", Duration: 5 * time.Second, Reason: "timeout", Err: timeout},
+		{Pod: "c", Up: true, Duration: 500 * time.Millisecond},
+	}
+	if got := r.PodStatuses(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("PodStatuses:\n got %+v\nwant %+v", got, want)
+	}
+}

@@ -71,6 +71,7 @@ func TestPromQLAnswers(t *testing.T) {
 	t.Run("failed evaluation keeps the cache", func(t *testing.T) { testFailedEvaluationKeepsCache(t, env) })
 	t.Run("history that cannot be created", func(t *testing.T) { testHistoryCannotBeCreated(t, env) })
 	t.Run("failed pod is down in PromQL results", func(t *testing.T) { testFailedPodDownInPromQL(t, env) })
+	t.Run("scrape series without up tell no pod down", func(t *testing.T) { testScrapeSeriesWithoutUpTellNoPodDown(t, env) })
 	t.Run("refused samples fail the queries reading them", func(t *testing.T) { testRefusedSamples(t, env) })
 	t.Run("window after an outage", func(t *testing.T) { testWindowAfterAnOutage(t, env) })
 	t.Run("one model's pod back after failing", func(t *testing.T) { testOneModelBackAfterFailing(t, env) })
@@ -465,6 +466,44 @@ func testFailedPodDownInPromQL(t *testing.T, env *podscrapetest.Environment) {
 	st := r.PodStatuses()
 	if i := slices.IndexFunc(st, func(p source.PodStatus) bool { return p.Pod == failing.Name }); i < 0 || st[i].Up {
 		t.Errorf("PodStatuses: got %+v, want %s down", st, failing.Name)
+	}
+}
+
+// A PromQL query of the synthetic scrape series (a scrape-latency panel's
+// scrape_duration_seconds) answers each pod's sample, with no up beside it. PodStatuses
+// made each such pod a status, down with ReasonUnknown: every healthy pod read as down.
+// A pod is down there only by its up 0 or its scrape error.
+func testScrapeSeriesWithoutUpTellNoPodDown(t *testing.T, env *podscrapetest.Environment) {
+	svc := newService(t, env, 2, "queue 3\n")
+	s, clk := promqlSource(t, env, svc, nil,
+		source.QueryTemplate{Name: "duration", Template: `scrape_duration_seconds`},
+		source.QueryTemplate{Name: "samples", Template: `scrape_samples_scraped`},
+		source.QueryTemplate{Name: "health", Template: `{__name__=~"up|scrape_duration_seconds"}`})
+	if _, err := s.Refresh(t.Context(), source.RefreshSpec{}); err != nil {
+		t.Fatal(err)
+	}
+	failing := svc.Pods()[1]
+	failing.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) }))
+	clk.Step(15 * time.Second)
+	results, err := s.Refresh(t.Context(), source.RefreshSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthy := svc.Pods()[0].Name
+	for _, name := range []string{"duration", "samples"} {
+		r := results[name]
+		if len(r.ValuesByPod(r.FirstValue().Labels[source.LabelName])[healthy]) != 1 {
+			t.Fatalf("%s: got %v, want the healthy pod's sample", name, r.Values)
+		}
+		st := r.PodStatuses()
+		if len(st) != 1 || st[0].Pod != failing.Name || st[0].Up || st[0].Reason != ReasonHTTPStatus {
+			t.Errorf("%s: PodStatuses got %+v, want %s alone, down with its scrape error (the result holds no up of %s)",
+				name, st, failing.Name, healthy)
+		}
+	}
+	st := results["health"].PodStatuses()
+	if len(st) != 2 || st[0].Pod != healthy || !st[0].Up || st[0].Duration <= 0 || st[1].Pod != failing.Name || st[1].Up {
+		t.Errorf("health: PodStatuses got %+v, want %s up with its scrape's duration, %s down", st, healthy, failing.Name)
 	}
 }
 
