@@ -187,8 +187,9 @@ func (s *Service) Pod(name string) *Pod {
 	return nil
 }
 
-// AddPod creates one more Ready pod named name, serving the Service's initial Body or
-// Handler on a new loopback address and the Service's port.
+// AddPod creates one more Ready pod named name, serving the Service's initial Body,
+// Handler or Simulation (its pod of that name) on a new loopback address and the
+// Service's port.
 func (s *Service) AddPod(ctx context.Context, name string) (*Pod, error) {
 	p := newPod(s, name, s.initial(name))
 	srv, err := localcluster.Serve(s.env.block.Next(), int(s.Port), p)

@@ -43,9 +43,11 @@ type SimulationOptions struct {
 	// EPPPods, VLLMPods and SGLangPods name the simulated endpoint pickers and model
 	// servers: requests arrive at the EPPs, which route them to the model servers.
 	EPPPods, VLLMPods, SGLangPods []string
-	// Namespace and ModelServerPort are what the EPP's scheduler attempts name the model
-	// servers' namespace and port. Default "llm-d" and 8000.
-	Namespace       string
+	// Namespace is what the EPP's scheduler attempts name the model servers' namespace.
+	// Default "llm-d".
+	Namespace string
+	// ModelServerPort is what the EPP's scheduler attempts name the model servers' port.
+	// Default 8000.
 	ModelServerPort int
 	// Generation is the release whose metric names, types, HELP and labels the pods
 	// expose. Zero: Current.
@@ -80,5 +82,6 @@ func (s *Simulation) Step() { s.sim.Step() }
 // not know. The slice is shared and must not be modified.
 func (s *Simulation) Exposition(pod string) []byte { return s.sim.Exposition(pod) }
 
-// Handler serves pod's /metrics, as the text format 0.0.4, from the last Step.
+// Handler serves pod's /metrics, as the text format 0.0.4, from the last Step; for a pod
+// the simulation does not know it answers 404 Not Found (a scrape of it fails).
 func (s *Simulation) Handler(pod string) http.Handler { return s.sim.Handler(pod) }

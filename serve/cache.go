@@ -45,13 +45,14 @@ func (e *CacheSyncError) Unwrap() error { return e.Err }
 // informers (one LIST, then a WATCH per kind and namespace), so a scrape reads no API.
 // Secrets are not cached: pass a direct reader as each source's SecretReader.
 //
-// A Pod is held with only what discovery reads (see stripPod): its name, namespace,
-// UID, resourceVersion, labels, creationTimestamp and deletionTimestamp, its containers'
-// ports, and its status' phase, conditions and IPs; the rest of its spec (containers'
-// env, volumes), annotations,
-// owner references and managedFields are dropped as it enters the cache. A Service is held
-// without its managedFields (discovery reads its selector, type and IP families). A
-// reader of the Cache sees nothing else of a Pod.
+// A Pod is held with only what discovery reads: its name, namespace, UID,
+// resourceVersion, labels, creationTimestamp and deletionTimestamp, the ports of its
+// containers and of its sidecar init containers (restartPolicy Always), on which a
+// Service's named targetPort is resolved, spec.hostNetwork, and its status' phase,
+// conditions and IPs; the rest of its spec (containers' env, volumes), annotations,
+// owner references and managedFields are dropped as it enters the cache. A Service is
+// held without its managedFields (discovery reads its selector, ports, type and IP
+// families). A reader of the Cache sees nothing else of a Pod.
 //
 // It notes the outcome of its informers' requests (it makes none of its own): a Server
 // reading through it warns of a Service whose namespace's informers have been failing to

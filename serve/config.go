@@ -29,7 +29,8 @@ type Config struct {
 	// Services are the Services scraped and served; at least one, each Service once.
 	Services []ServiceConfig
 	// Interval is the scrape interval of a Service whose own Interval is zero.
-	// Zero: DefaultInterval.
+	// Zero: DefaultInterval. One shorter than a millisecond (the history's resolution)
+	// is refused.
 	Interval time.Duration
 	// Retention is how long each Service's samples are kept. Zero: 10 minutes. Without
 	// a MaxAge shorter than a Service's interval, one shorter than that interval plus its

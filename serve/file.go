@@ -41,11 +41,14 @@ type FileService struct {
 	// mounted Secret), read again at every scrape: pod.PodScrapingSourceConfig's
 	// BearerTokenFile.
 	TokenFile string `json:"tokenFile,omitempty"`
-	// Timeout bounds each pod's scrape, at most Interval, the Service's scrape interval
-	// (default: 5s, or the interval when shorter).
-	Timeout  Duration `json:"timeout,omitempty"`
+	// Timeout bounds each pod's scrape, at most Interval (default: 5s, or the interval
+	// when shorter).
+	Timeout Duration `json:"timeout,omitempty"`
+	// Interval is the Service's scrape interval. Zero: the server's (Config.Interval,
+	// serve's --interval).
 	Interval Duration `json:"interval,omitempty"`
-	// Concurrency is how many pods are scraped at once.
+	// Concurrency is how many pods are scraped at once. Zero:
+	// pod.DefaultMaxConcurrentScrapes, 10.
 	Concurrency int `json:"concurrency,omitempty"`
 	// CAFile, TLSServerName and InsecureSkipTLSVerify configure https to the pods.
 	CAFile                string `json:"caFile,omitempty"`
@@ -123,6 +126,7 @@ func (*ByteSize) Type() string { return "size" }
 
 // File is a config file: its services, under "services:", or the list alone.
 type File struct {
+	// Services are the file's Services, each listed once.
 	Services []FileService `json:"services"`
 }
 

@@ -22,7 +22,8 @@ type CacheEntry struct {
 
 // Cache is a TTL cache of MetricResults by CacheKey (a query name and its params).
 // Readers load an immutable snapshot and never wait; writers copy the snapshot and swap
-// it. Expired entries are served by no one and dropped at the next write. The cache never
+// it. Expired entries are served by no one and dropped at the next SetAll that stores an
+// entry. The cache never
 // goes backwards and keeps only answers: a result is stored only when it was collected no
 // earlier (MetricResult.CollectedAt) than the newest stored under its key, also after that
 // one expired, and did not fail (see SetAll). The zero value is not usable; use NewCache.

@@ -16,7 +16,11 @@ type MetricResult struct {
 	// caller: read-only (sort or edit a copy, slices.Clone). Its capacity is its length,
 	// so an append copies and leaves the shared array alone.
 	Values []MetricValue
-	// CollectedAt is when the collection behind these values started.
+	// CollectedAt is when the collection behind these values started: on the pod
+	// source, the start of the scrape behind a metric-name result, and for a PromQL
+	// result its evaluation time, the newest pod scrape's start; on a Prometheus server,
+	// the evaluation time, the source's clock at the start of the Refresh. The cache
+	// orders a key's results by it (see Cache.SetAll).
 	CollectedAt time.Time
 	// Error is non-nil when the query failed in whole or in part; errors.Is and
 	// errors.As see through it to each cause.
@@ -59,7 +63,9 @@ func (r *MetricResult) OldestTimestamp() time.Time {
 	return oldest
 }
 
-// Age is the age of the oldest value (see OldestTimestamp); 0 when there is none.
+// Age is the age of the oldest value (see OldestTimestamp); 0 when there is none, and
+// when a value has no Timestamp (OldestTimestamp is then the zero time), which IsStale
+// counts stale: test IsStale, not Age, for "too old to act on".
 func (r *MetricResult) Age() time.Duration {
 	oldest := r.OldestTimestamp()
 	if oldest.IsZero() {

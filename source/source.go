@@ -26,7 +26,7 @@ type MetricsSource interface {
 type RefreshSpec struct {
 	// Queries names registered queries. Empty means every registered query.
 	Queries []string
-	// Params fills the queries' template parameters. Sources whose queries take none
-	// (pod scraping) ignore it.
+	// Params fills the PromQL queries' {{.param}} placeholders (see FillTemplate), on
+	// every source; metric-name queries take none and ignore it.
 	Params map[string]string
 }

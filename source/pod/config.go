@@ -158,8 +158,13 @@ type PodScrapingSourceConfig struct {
 // memory, not an error. A million is more pods than any cluster holds.
 const maxConcurrentScrapes = 1_000_000
 
-// DefaultPodScrapingSourceConfig returns a config with every default filled in; the
-// caller sets ServiceName, ServiceNamespace and MetricsPort.
+// DefaultPodScrapingSourceConfig returns a config with the Default constants filled in
+// (MetricsPath, MetricsScheme, MetricsReaderSecretKey, ScrapeTimeout,
+// MaxConcurrentScrapes, DefaultTTL, MaxBodyBytes); the caller sets ServiceName,
+// ServiceNamespace and MetricsPort. The fields whose default depends on another, or is
+// the history's, stay zero and take it in NewPodScrapingSource:
+// MetricsReaderSecretNamespace (ServiceNamespace), Clock (the wall clock),
+// HistoryRetention (10 minutes) and HistorySeriesLimit (100,000).
 func DefaultPodScrapingSourceConfig() PodScrapingSourceConfig {
 	return PodScrapingSourceConfig{
 		MetricsPath:            DefaultMetricsPath,

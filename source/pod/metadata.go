@@ -180,7 +180,8 @@ func mergeEntries(found []MetricMetadata, earlier []metadataEntry) []metadataEnt
 }
 
 // Metadata returns the # TYPE, # HELP and # UNIT of each metric family the refreshes so
-// far kept (every family for all_metrics, the named ones for metric-name queries), by
+// far kept (every family for all_metrics and for ScrapeSeries, which records them as a
+// refresh does, the named ones for metric-name queries), by
 // family name as exposed: x for an OpenMetrics counter whose samples are x_total,
 // x_total in the text format. Each family's entry is the one the latest refresh that
 // found the family found first: where pods disagree, the first pod by name wins
@@ -189,7 +190,7 @@ func mergeEntries(found []MetricMetadata, earlier []metadataEntry) []metadataEnt
 // has exposed for 10 refreshes that kept it (and scraped a pod successfully) is dropped, as Prometheus drops it 10 scrapes after its
 // target stopped exposing it. Families a refresh did not keep cost it nothing.
 //
-// It returns nil before such a Refresh. The map is the caller's. Metadata is safe for
+// It returns nil before a Refresh or ScrapeSeries recorded any. The map is the caller's. Metadata is safe for
 // concurrent use and does no I/O.
 func (s *PodScrapingSource) Metadata() map[string]MetricMetadata {
 	latest := s.metadata.latest.Load()

@@ -31,7 +31,8 @@ type PodSeries struct {
 	Target labels.Labels
 	// Up says the scrape succeeded; when not, Err is its *ScrapeError and Samples hold
 	// only the synthetic ones.
-	Up  bool
+	Up bool
+	// Err is the scrape's *ScrapeError when Up is false, else nil.
 	Err error
 	// ScrapedAt is when the scrape started: the time of every sample without its own.
 	ScrapedAt time.Time
