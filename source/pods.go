@@ -32,16 +32,29 @@ var (
 
 // ValuesByPod returns the values of metric (their __name__) grouped by their pod label;
 // values without one are under "". A pod that exposes no such sample, or is down, has no
-// entry: use PodValues to tell which. The map and slices are the caller's; the values'
-// Labels stay shared. Nil-safe: a nil result gives an empty map.
+// entry: use PodValues to tell which. A pod whose scrape failed in the refresh behind
+// the result (a PodError in its Error) is down whatever values the result holds for it,
+// as for PodValues: a PromQL result keeps a failed pod's series while its windows still
+// reach its last samples, which are not the pod's present. The map and slices are the
+// caller's; the values' Labels stay shared. Nil-safe: a nil result gives an empty map.
 func (r *MetricResult) ValuesByPod(metric string) map[string][]MetricValue {
 	byPod := map[string][]MetricValue{}
 	if r == nil {
 		return byPod
 	}
+	var down map[string]bool
+	for _, pe := range PodErrors(r.Error) {
+		if down == nil {
+			down = map[string]bool{}
+		}
+		down[pe.PodName()] = true
+	}
 	for _, v := range r.Values {
 		if v.Labels[LabelName] == metric {
-			pod := v.Labels[LabelPod]
+			pod, ok := v.Labels[LabelPod]
+			if ok && down[pod] {
+				continue
+			}
 			byPod[pod] = append(byPod[pod], v)
 		}
 	}

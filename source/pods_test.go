@@ -130,3 +130,22 @@ func TestPodValuesOfAFailedResult(t *testing.T) {
 		t.Errorf("PodValues(d) when only pods failed: got %v, want ErrPodNotScraped", err)
 	}
 }
+
+// TestValuesByPodLeavesOutAFailedPod: a PromQL result keeps a failed pod's series while
+// its windows reach its last samples (last_over_time(queue[5m]) still gives c's old
+// queue). ValuesByPod, which says a pod that is down has no entry, returned them: a sum
+// over its map counted a pod that did not answer at its last value, where PodValues says
+// ErrPodDown.
+func TestValuesByPodLeavesOutAFailedPod(t *testing.T) {
+	r := &MetricResult{
+		Values: []MetricValue{sample("queue", "a", 3), sample("queue", "c", 7)},
+		Error:  fmt.Errorf("1 pod failed: %w", errors.Join(&testPodError{pod: "c", reason: "timeout", err: errRefused})),
+	}
+	got := r.ValuesByPod("queue")
+	if len(got) != 1 || len(got["a"]) != 1 || got["a"][0].Value != 3 {
+		t.Fatalf("ValuesByPod(queue): got %v, want a: [3] alone (c failed its scrape)", got)
+	}
+	if _, err := r.PodValues("c", "queue"); !errors.Is(err, ErrPodDown) {
+		t.Fatalf("PodValues(c): got %v, want ErrPodDown", err)
+	}
+}

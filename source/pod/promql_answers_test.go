@@ -438,8 +438,9 @@ func testHistoryCannotBeCreated(t *testing.T, env *podscrapetest.Environment) {
 	}
 }
 
-// A pod whose scrape failed is down for PodValues and PodStatuses of a PromQL result,
-// even though its series' last samples are still within the query's window.
+// A pod whose scrape failed is down for PodValues, PodStatuses and ValuesByPod of a
+// PromQL result, even though its series' last samples are still within the query's
+// window.
 func testFailedPodDownInPromQL(t *testing.T, env *podscrapetest.Environment) {
 	svc := newService(t, env, 2, "queue 3\n")
 	s, clk := promqlSource(t, env, svc, nil, source.QueryTemplate{Name: "q", Template: `last_over_time(queue[5m])`})
@@ -454,7 +455,7 @@ func testFailedPodDownInPromQL(t *testing.T, env *podscrapetest.Environment) {
 		t.Fatal(err)
 	}
 	r := results["q"]
-	if len(r.ValuesByPod("queue")[failing.Name]) == 0 {
+	if !slices.ContainsFunc(r.Values, func(v source.MetricValue) bool { return v.Labels[source.LabelPod] == failing.Name }) {
 		t.Fatalf("the window still holds the failed pod's last sample: got %v; the check proves nothing", r.Values)
 	}
 	if _, err := r.PodValues(failing.Name, "queue"); !errors.Is(err, source.ErrPodDown) {
@@ -466,6 +467,11 @@ func testFailedPodDownInPromQL(t *testing.T, env *podscrapetest.Environment) {
 	st := r.PodStatuses()
 	if i := slices.IndexFunc(st, func(p source.PodStatus) bool { return p.Pod == failing.Name }); i < 0 || st[i].Up {
 		t.Errorf("PodStatuses: got %+v, want %s down", st, failing.Name)
+	}
+	// ValuesByPod says a pod that is down has no entry: the failed pod's last sample,
+	// still within the window, is not its present.
+	if byPod := r.ValuesByPod("queue"); len(byPod) != 1 || len(byPod[svc.Pods()[0].Name]) != 1 {
+		t.Errorf("ValuesByPod: got %v, want the healthy pod's value alone", byPod)
 	}
 }
 
