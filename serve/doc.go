@@ -100,7 +100,10 @@
 //     they turned not Ready (failing their readiness probe under load: the busiest) or
 //     finished (evicted): the answer, which leaves them out, with a warning per Service
 //     naming them ("not Ready", "finished (Failed)"); a pod deleted, terminating or
-//     starting is not named;
+//     starting is not named. An instant query's window of a function that adds up over
+//     time (below) over such a pod's series holds nothing of it since its last scrape:
+//     HTTP 422, errorType "execution", naming the window and the pods, unless
+//     Config.AllowPartialWindows (then the warning alone);
 //   - a window of a function that adds up over time (increase, delta, sum_over_time,
 //     count_over_time, changes, resets) or an offset reaching before what the history
 //     holds: HTTP 422, errorType "execution", naming the window and the span held, unless

@@ -159,6 +159,11 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	if err != nil {
 		return ans, err
 	}
+	if !ranged {
+		if err := s.unreadySums(windows); err != nil {
+			return ans, err
+		}
+	}
 	evaluated := p.expr // the annotations' positions are in it
 	if len(narrow) > 0 {
 		// A rate reaching before what is held is evaluated over the span held.

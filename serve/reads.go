@@ -345,6 +345,17 @@ func (svc *service) onlyDownHold(st *scrapeState, sels [][]*labels.Matcher) stri
 // answer leaves them out, as it leaves out the pods that failed, which are named too.
 // "" when there are none.
 func (svc *service) unreadyWarning(st *scrapeState, sels [][]*labels.Matcher) string {
+	named, n := svc.unreadyHolding(st, sels)
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("service %s: %d %s holding series the query reads %s no longer scraped (as of the latest scrape at %s), %s: %s",
+		svc.key, n, leftout.Pods(n), leftout.Are(n), st.start.UTC().Format(warningTime), leftout.Clause(n), named)
+}
+
+// unreadyHolding names the pods of st.unready holding series a data selector of sels
+// matches (see unreadyWarning), the first maxPodsNamed of them, and counts them.
+func (svc *service) unreadyHolding(st *scrapeState, sels [][]*labels.Matcher) (named string, n int) {
 	var parts []string
 	for _, p := range st.unready {
 		for _, m := range sels {
@@ -358,13 +369,10 @@ func (svc *service) unreadyWarning(st *scrapeState, sels [][]*labels.Matcher) st
 		}
 	}
 	if len(parts) == 0 {
-		return ""
+		return "", 0
 	}
 	// Not joinNamed: these pods are not targets, so /api/v1/targets does not list them.
-	named := strings.Join(parts[:min(len(parts), maxPodsNamed)], "; ") + moreNotTargets(len(parts))
-	n := len(parts)
-	return fmt.Sprintf("service %s: %d %s holding series the query reads %s no longer scraped (as of the latest scrape at %s), %s: %s",
-		svc.key, n, leftout.Pods(n), leftout.Are(n), st.start.UTC().Format(warningTime), leftout.Clause(n), named)
+	return strings.Join(parts[:min(len(parts), maxPodsNamed)], "; ") + moreNotTargets(len(parts)), len(parts)
 }
 
 // maxPodsNamed is how many pods' errors one warning or error names: a Service of 2,000

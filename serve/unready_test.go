@@ -2,7 +2,9 @@ package serve_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -142,5 +144,64 @@ func TestWarningsCountPodsInEnglish(t *testing.T) {
 				t.Errorf("pod %s failing, pod %s not Ready: warnings %q, want %q in them", step.failing.Name, step.unready.Name, r.Warnings, want)
 			}
 		}
+	}
+}
+
+// TestSumOverTimeOfAPodNoLongerScrapedIsPartial: a window adding up over time over the
+// series of a pod that answered before and turned not Ready (under a burst, still
+// completing the requests it holds) holds nothing of that pod since: the scale-to-zero
+// count sum(increase(reqs[2m])) is a lower bound, not "idle". An instant query answers
+// 422 naming the pod, as the library's ErrPartialWindow, where it answered 200 with a
+// warning that KEDA and the HPA's adapter never read; a rate over the same series keeps
+// the warning, and so does a range query (a dashboard's steps before the pod turned not
+// Ready are whole) and --allow-partial-windows. Ready again, the pod is scraped and the
+// answer is whole.
+func TestSumOverTimeOfAPodNoLongerScrapedIsPartial(t *testing.T) {
+	svc := newService(t, "vllm", 2, "# TYPE reqs_total counter\nreqs_total 0\n")
+	a, b := svc.Pods()[0], svc.Pods()[1]
+	cfg := serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond, Interval: time.Hour, Retention: 30 * time.Minute}
+	srv, base := runReadyServer(t, cfg)
+	cfg.AllowPartialWindows = true
+	allowing, allowBase := runReadyServer(t, cfg)
+	began := time.Now().Add(-10 * time.Minute)
+	reqs := func(at time.Time) string {
+		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %d\n", int(at.Sub(began).Seconds()))
+	}
+	for _, s := range []*serve.Server{srv, allowing} {
+		scrapedInThePast(t, s, 0, b, began, time.Now(), 15*time.Second, reqs)
+	}
+	const count, rate = "sum(increase(reqs_total[2m]))", "sum(rate(reqs_total[2m]))"
+	if code, r := query(t, base, count); code != http.StatusOK || len(r.Warnings) != 0 {
+		t.Fatalf("both pods Ready: %s: got %d %q %q, want 200 and no warning", count, code, r.Error, r.Warnings)
+	}
+
+	if err := b.SetReady(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	code, r := query(t, base, count)
+	if want := "partial window: increase(reqs_total[2m]) adds up series of 1 pod service " + svc.Namespace + "/vllm no longer scrapes"; code != http.StatusUnprocessableEntity ||
+		r.ErrorType != "execution" || !strings.Contains(r.Error, want) || !strings.Contains(r.Error, "pod "+b.Name+": not Ready") {
+		t.Errorf("pod %s not Ready: %s: got %d %s %q, want 422 execution containing %q and naming the pod", b.Name, count, code, r.ErrorType, r.Error, want)
+	}
+	if code, r := query(t, base, rate); code != http.StatusOK || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "pod "+b.Name+": not Ready") {
+		t.Errorf("pod %s not Ready: %s: got %d %q %q, want 200 and the warning naming it", b.Name, rate, code, r.Error, r.Warnings)
+	}
+	now := time.Now()
+	ranged := url.Values{"query": {count}, "start": {fmt.Sprint(now.Add(-time.Minute).Unix())}, "end": {fmt.Sprint(now.Unix())}, "step": {"15"}}
+	if code, r := call(t, http.MethodGet, base, "/api/v1/query_range", ranged); code != http.StatusOK || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "pod "+b.Name+": not Ready") {
+		t.Errorf("pod %s not Ready: %s over the last minute: got %d %q %q, want 200 and the warning naming it", b.Name, count, code, r.Error, r.Warnings)
+	}
+	if code, r := query(t, allowBase, count); code != http.StatusOK || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "pod "+b.Name+": not Ready") {
+		t.Errorf("pod %s not Ready, --allow-partial-windows: %s: got %d %q %q, want 200 and the warning naming it", b.Name, count, code, r.Error, r.Warnings)
+	}
+	if code, r := query(t, base, `sum(increase(reqs_total{pod="`+a.Name+`"}[2m]))`); code != http.StatusOK || len(r.Warnings) != 0 {
+		t.Errorf("pod %s not Ready: the count of pod %s alone: got %d %q %q, want 200 and no warning", b.Name, a.Name, code, r.Error, r.Warnings)
+	}
+
+	if err := b.SetReady(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	if code, r := query(t, base, count); code != http.StatusOK || len(r.Warnings) != 0 {
+		t.Errorf("pod %s Ready again: %s: got %d %q %q, want 200 and no warning", b.Name, count, code, r.Error, r.Warnings)
 	}
 }
