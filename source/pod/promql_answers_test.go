@@ -443,17 +443,7 @@ func testHistoryCannotBeCreated(t *testing.T, env *podscrapetest.Environment) {
 // window.
 func testFailedPodDownInPromQL(t *testing.T, env *podscrapetest.Environment) {
 	svc := newService(t, env, 2, "queue 3\n")
-	s, clk := promqlSource(t, env, svc, nil, source.QueryTemplate{Name: "q", Template: `last_over_time(queue[5m])`})
-	if _, err := s.Refresh(t.Context(), source.RefreshSpec{}); err != nil {
-		t.Fatal(err)
-	}
-	failing := svc.Pods()[1]
-	failing.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) }))
-	clk.Step(15 * time.Second)
-	results, err := s.Refresh(t.Context(), source.RefreshSpec{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	failing, results := secondPodFailing(t, env, svc, source.QueryTemplate{Name: "q", Template: `last_over_time(queue[5m])`})
 	r := results["q"]
 	if !slices.ContainsFunc(r.Values, func(v source.MetricValue) bool { return v.Labels[source.LabelPod] == failing.Name }) {
 		t.Fatalf("the window still holds the failed pod's last sample: got %v; the check proves nothing", r.Values)
@@ -481,20 +471,10 @@ func testFailedPodDownInPromQL(t *testing.T, env *podscrapetest.Environment) {
 // A pod is down there only by its up 0 or its scrape error.
 func testScrapeSeriesWithoutUpTellNoPodDown(t *testing.T, env *podscrapetest.Environment) {
 	svc := newService(t, env, 2, "queue 3\n")
-	s, clk := promqlSource(t, env, svc, nil,
+	failing, results := secondPodFailing(t, env, svc,
 		source.QueryTemplate{Name: "duration", Template: `scrape_duration_seconds`},
 		source.QueryTemplate{Name: "samples", Template: `scrape_samples_scraped`},
 		source.QueryTemplate{Name: "health", Template: `{__name__=~"up|scrape_duration_seconds"}`})
-	if _, err := s.Refresh(t.Context(), source.RefreshSpec{}); err != nil {
-		t.Fatal(err)
-	}
-	failing := svc.Pods()[1]
-	failing.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) }))
-	clk.Step(15 * time.Second)
-	results, err := s.Refresh(t.Context(), source.RefreshSpec{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	healthy := svc.Pods()[0].Name
 	for _, name := range []string{"duration", "samples"} {
 		r := results[name]
@@ -587,4 +567,23 @@ func testOneModelBackAfterFailing(t *testing.T, env *podscrapetest.Environment) 
 			t.Errorf("%d after model a came back: model b: got %v, Error %v, warnings %q; want its rate alone", i, b.Values, b.Error, b.Warnings)
 		}
 	}
+}
+
+// secondPodFailing refreshes a PromQL source of queries over svc's pods, then, 15 s
+// later, with svc's second pod failing its scrapes (500), and returns that pod and the
+// second refresh's results.
+func secondPodFailing(t *testing.T, env *podscrapetest.Environment, svc *podscrapetest.Service, queries ...source.QueryTemplate) (*podscrapetest.Pod, map[string]*source.MetricResult) {
+	t.Helper()
+	s, clk := promqlSource(t, env, svc, nil, queries...)
+	if _, err := s.Refresh(t.Context(), source.RefreshSpec{}); err != nil {
+		t.Fatal(err)
+	}
+	failing := svc.Pods()[1]
+	failing.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) }))
+	clk.Step(15 * time.Second)
+	results, err := s.Refresh(t.Context(), source.RefreshSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return failing, results
 }
