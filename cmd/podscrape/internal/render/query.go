@@ -94,8 +94,23 @@ func (v *QueryView) Note() string {
 		return fmt.Sprintf("No series: the query matched nothing: %s matches no series the pods expose now (check the metric name and labels).",
 			strings.Join(v.Unmatched, ", "))
 	}
-	return fmt.Sprintf("No series yet: the query reads %s back and the history covers %s; rate() and friends need two samples in the window. Keep --watch running.",
-		v.Window, v.History.Round(time.Millisecond))
+	need := "rate() and friends need two samples in the window"
+	if v.onlyOffsets() {
+		// sum(x offset 1m): no sample that far back yet, whatever the functions.
+		need = "an offset needs a sample that far back"
+	}
+	return fmt.Sprintf("No series yet: the query reads %s back and the history covers %s; %s. Keep --watch running.",
+		v.Window, v.History.Round(time.Millisecond), need)
+}
+
+// onlyOffsets reports whether every partial window of v is an offset's.
+func (v *QueryView) onlyOffsets() bool {
+	for _, p := range v.Partial {
+		if !p.Offset {
+			return false
+		}
+	}
+	return len(v.Partial) > 0
 }
 
 // LeavesOutPods reports whether one of warnings (a pod source's, or podscrape serve's)

@@ -180,3 +180,31 @@ func TestQueryViewSaysNoReadyPods(t *testing.T) {
 		})
 	}
 }
+
+// TestQueryViewOffsetBeforeTheHistorySaysWhatItNeeds: a one-shot `sum(x offset 1m)` is
+// empty because no sample is that far back yet, not for want of two samples in a window:
+// the note says what the offset needs, as its Partial window line does, and leaves out
+// rate(), which the query does not call. A rate with an offset still needs two samples.
+func TestQueryViewOffsetBeforeTheHistorySaysWhatItNeeds(t *testing.T) {
+	const offset = "offset 1m0s reaches before the history's oldest scrape (0s held): partial window"
+	for _, tc := range []struct {
+		expr    string
+		partial []PartialWindow
+		want    string
+		not     string
+	}{
+		{"sum(x offset 1m)", []PartialWindow{{Text: offset, Offset: true}},
+			"No series yet: the query reads 1m0s back and the history covers 0s; an offset needs a sample that far back.", "rate()"},
+		{"rate(x[1m] offset 1m)", []PartialWindow{{Text: offset, Offset: true}, {Text: "rate over 1m0s ...: partial window"}},
+			"rate() and friends need two samples in the window", "an offset needs"},
+	} {
+		v := &QueryView{Expr: tc.expr, Backend: "b", At: time.Unix(0, 0), Window: time.Minute, Partial: tc.partial}
+		var b bytes.Buffer
+		if err := WriteQuery(&b, v, FormatTable, false); err != nil {
+			t.Fatal(err)
+		}
+		if out := b.String(); !strings.Contains(out, tc.want) || strings.Contains(out, tc.not) {
+			t.Errorf("%s: got %q, want %q and no %q", tc.expr, out, tc.want, tc.not)
+		}
+	}
+}
