@@ -83,7 +83,9 @@ func (cp *ControlPlane) CreatePod(ctx context.Context, spec PodSpec) (*corev1.Po
 	return pod, nil
 }
 
-// SetPodStatus sets the pod's IP and Ready condition.
+// SetPodStatus sets the pod's IP and Ready condition, and its containers' statuses as a
+// kubelet reports them (running, ready as the pod is), so that `kubectl get pods` shows a
+// Ready pod 1/1, not 0/1.
 func (cp *ControlPlane) SetPodStatus(ctx context.Context, pod *corev1.Pod, ip string, ready bool) error {
 	if err := checkLoopback(ip); err != nil {
 		return fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
@@ -93,6 +95,17 @@ func (cp *ControlPlane) SetPodStatus(ctx context.Context, pod *corev1.Pod, ip st
 		status = corev1.ConditionTrue
 	}
 	now := metav1.Now()
+	started := true
+	containers := make([]corev1.ContainerStatus, 0, len(pod.Spec.Containers))
+	for _, c := range pod.Spec.Containers {
+		containers = append(containers, corev1.ContainerStatus{
+			Name:    c.Name,
+			Image:   c.Image,
+			Ready:   ready,
+			Started: &started,
+			State:   corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
+		})
+	}
 	pod.Status = corev1.PodStatus{
 		Phase:  corev1.PodRunning,
 		PodIP:  ip,
@@ -101,6 +114,7 @@ func (cp *ControlPlane) SetPodStatus(ctx context.Context, pod *corev1.Pod, ip st
 			{Type: corev1.PodReady, Status: status, LastTransitionTime: now},
 			{Type: corev1.ContainersReady, Status: status, LastTransitionTime: now},
 		},
+		ContainerStatuses: containers,
 	}
 	if err := cp.Client.Status().Update(ctx, pod); err != nil {
 		return fmt.Errorf("set status of pod %s/%s: %w", pod.Namespace, pod.Name, err)
