@@ -134,10 +134,16 @@ type File struct {
 type Duration time.Duration
 
 // UnmarshalJSON reads a duration string: a Prometheus duration ("1m30s", "1d"), a Go
-// one ("1.5s", "250ms"), or seconds ("90").
+// one ("1.5s", "250ms"), or seconds ("90"); or the number 0 (`timeout: 0`, the default,
+// as Prometheus' scrape config reads it). Another number has no unit: refused.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
+		var n float64
+		if json.Unmarshal(b, &n) == nil && n == 0 {
+			*d = 0
+			return nil
+		}
 		return fmt.Errorf("a duration must be a string such as \"15s\", got %s", b)
 	}
 	v, err := parseDuration(s)

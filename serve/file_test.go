@@ -247,6 +247,36 @@ func TestLoadFileDurationsAsGoWritesThem(t *testing.T) {
 	}
 }
 
+// A zero interval or timeout is the default, as in Prometheus' scrape config, however it
+// is written: `timeout: 0`, a YAML number (Prometheus reads it as the string "0"), was
+// refused, "a duration must be a string such as \"15s\", got 0", though docs/serve.md
+// says a zero one is the default. Another bare number has no unit and is still refused.
+func TestLoadFileZeroDurationIsTheDefault(t *testing.T) {
+	dir := t.TempDir()
+	for _, zero := range []string{"0", "'0'", "0s"} {
+		path := filepath.Join(dir, "serve.yaml")
+		yaml := "services:\n- name: vllm\n  port: 8000\n  interval: " + zero + "\n  timeout: " + zero + "\n"
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		svcs, err := serve.LoadFile(path, "ns")
+		if err != nil {
+			t.Errorf("interval and timeout %s: %v, want the defaults", zero, err)
+			continue
+		}
+		if svcs[0].Interval != 0 || svcs[0].Source.ScrapeTimeout != 0 {
+			t.Errorf("interval and timeout %s: got %v and %v, want 0 (the defaults)", zero, svcs[0].Interval, svcs[0].Source.ScrapeTimeout)
+		}
+	}
+	path := filepath.Join(dir, "five.yaml")
+	if err := os.WriteFile(path, []byte("services:\n- name: vllm\n  port: 8000\n  timeout: 5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := serve.LoadFile(path, "ns"); err == nil || !strings.Contains(err.Error(), `timeout: a duration must be a string such as "15s", got 5`) {
+		t.Errorf("timeout: 5: got %v, want it refused", err)
+	}
+}
+
 // A Service of the file sets the per-pod limits Prometheus' scrape_config sets:
 // sampleLimit (sample_limit) and bodySizeLimit (body_size_limit, read as Prometheus reads
 // it: "MB" and "MiB" are both 2^20 bytes; or a number of bytes). Without them a pod whose
