@@ -280,7 +280,11 @@ func withoutQueryName(text, expr string) string {
 	prefix := fmt.Sprintf("query %q", queryName)
 	if expr != "" {
 		text = strings.ReplaceAll(text, prefix+" ("+expr+"): ", "")
+		// A server's answer (source/prometheus' QueryError) names the URL that gave it:
+		// keep the URL, which says which setting to fix.
+		text = strings.ReplaceAll(text, prefix+" ("+expr+") at ", "")
 	}
+	text = strings.ReplaceAll(text, prefix+" at ", "")
 	return strings.ReplaceAll(text, prefix+": ", "")
 }
 

@@ -1,9 +1,16 @@
 package main
 
 import (
+	"context"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestQueryMessagesNameWhatTheUserGave runs podscrape query with the mistakes a new user
@@ -165,4 +172,61 @@ func TestQueryEveryPodFailedNamesEachPod(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestQueryServerRefusalNamesNoInternalQuery: with --prometheus, a server that answers
+// with an error (a 401 of a proxy, the 422 of a window podscrape serve does not hold)
+// is reported with its message and the URL that answered, and, as every other message
+// of query, without the name the CLI registers its query under: `query "query" (...) at
+// http://...` leaked it, since only the form without a URL was taken out. One-shot,
+// -o json and --watch alike.
+func TestQueryServerRefusalNamesNoInternalQuery(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" {
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		_, _ = io.WriteString(w, `{"status":"error","errorType":"execution","error":"partial window: increase would answer less than the truth"}`)
+	}))
+	t.Cleanup(srv.Close)
+	token := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(token, []byte("t0ken"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const expr = "sum(increase(x[10m]))"
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"401", []string{"query", expr, "--prometheus", srv.URL}, "Unauthorized"},
+		{"422", []string{"query", expr, "--prometheus", srv.URL, "--prometheus-token-file", token}, "partial window: increase would answer less than the truth"},
+		{"422 json", []string{"query", expr, "--prometheus", srv.URL, "--prometheus-token-file", token, "-o", "json"}, "partial window: increase would answer less than the truth"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := podscrape(t, tc.args...)
+			if r.code != exitRuntime {
+				t.Fatalf("exit: got %d, want %d; stderr:\n%s", r.code, exitRuntime, r.stderr)
+			}
+			mustContain(t, "stderr", r.stderr, "Error: query on Prometheus at "+srv.URL+": "+srv.URL+"/api/v1/query: ", tc.want)
+			if out := r.stdout + r.stderr; strings.Contains(out, `query "`+queryName+`"`) {
+				t.Errorf("output names the internal query:\n%s%s", r.stdout, r.stderr)
+			}
+		})
+	}
+	t.Run("watch", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		ch, stderr, _ := watchBinaryFrames(t, "Every ", "query", expr, "--prometheus", srv.URL, "--watch", "50ms")
+		frame := nextFrame(t, ctx, ch, stderr)
+		mustContain(t, "the watch's frame", frame, "Error: "+srv.URL+"/api/v1/query: ", "Unauthorized")
+		if strings.Contains(frame, `query "query"`) {
+			t.Errorf("the watch's frame names the internal query:\n%s", frame)
+		}
+	})
 }
