@@ -63,7 +63,7 @@ VictoriaMetrics), through the library's PrometheusSource: compare the two backen
   podscrape query 'max by (pod) (rate(vllm:request_generation_tokens_sum{model_name="{{.modelID}}"}[5m]) / rate(vllm:request_generation_tokens_count{model_name="{{.modelID}}"}[5m]))' \
     vllm -n llm-d --port 8000 --param modelID=Qwen/Qwen3-0.6B --watch 5s
 
-  # The same query on a Prometheus server
+  # Requests waiting per pod, on a Prometheus server (or anything serving its HTTP API)
   podscrape query 'max by (pod) (vllm:num_requests_waiting)' --prometheus http://prometheus.monitoring:9090`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("prometheus") {
