@@ -156,8 +156,19 @@ func (o *demoOptions) run(ctx context.Context, stdout, stderr io.Writer) (err er
 		return usagef("--generation must be current or previous, got %q", o.generation)
 	}
 
-	fmt.Fprintln(stderr, "Starting a local control plane (kube-apiserver and etcd from bin/k8s) ...")
+	from := "bin/k8s"
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		from = dir
+	}
+	fmt.Fprintf(stderr, "Starting a local control plane (kube-apiserver and etcd from %s) ...\n", from)
 	cp, err := localcluster.Start(localcluster.Options{Progress: stderr})
+	if errors.Is(err, localcluster.ErrOutsideRepository) {
+		// The library's hint is for a module of one's own; the demo's place is the clone.
+		return fmt.Errorf("control-plane binaries: %w: run the demo from a clone of the repository "+
+			"(make demo there builds them into bin/k8s), or set KUBEBUILDER_ASSETS to a directory holding kube-apiserver and etcd "+
+			"('go run github.com/podscrape/podscrape/tools/buildenvtest@latest -o DIR' builds them) and PROMETHEUS_BINARY to a Prometheus server (or give --no-prometheus)",
+			localcluster.ErrOutsideRepository)
+	}
 	if err != nil {
 		return err
 	}

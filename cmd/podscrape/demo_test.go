@@ -378,3 +378,28 @@ func queryDemoServe(t *testing.T, view string) {
 		time.Sleep(50 * time.Millisecond) // polling until serve's scrapes saw every pod up
 	}
 }
+
+// TestDemoOutsideTheRepositorySaysWhereItRuns: a podscrape built with the demo and run
+// outside a clone (go install, then podscrape demo from the home directory), with
+// KUBEBUILDER_ASSETS unset, has no bin/k8s to build the control plane into. Its error
+// said to build the binaries "from your module", the podscrapetest kit's advice to a
+// module of one's own: it now says to run the demo from the clone (make demo), or which
+// variables to set, and the start line no longer claims bin/k8s for binaries found
+// elsewhere.
+func TestDemoOutsideTheRepositorySaysWhereItRuns(t *testing.T) {
+	t.Setenv("KUBEBUILDER_ASSETS", "")
+	t.Chdir(t.TempDir())
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"demo", "--once"}, &stdout, &stderr)
+	if code != exitRuntime {
+		t.Fatalf("exit: got %d, want %d; stderr:\n%s", code, exitRuntime, stderr.String())
+	}
+	mustContain(t, "stderr", stderr.String(), "not inside the podscrape repository", "run the demo from a clone of the repository",
+		"make demo", "KUBEBUILDER_ASSETS", "PROMETHEUS_BINARY")
+	if strings.Contains(stderr.String(), "from your module") {
+		t.Errorf("stderr gives the kit's advice for a module of one's own:\n%s", stderr.String())
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout: got %q, want nothing", stdout.String())
+	}
+}

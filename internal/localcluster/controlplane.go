@@ -157,6 +157,10 @@ func BinaryDir(w io.Writer) (string, error) {
 	return filepath.Join(root, "bin", "k8s"), nil
 }
 
+// ErrOutsideRepository is the error of BinaryDir (and so of Start) outside this
+// repository with KUBEBUILDER_ASSETS unset: no bin/k8s to build the binaries into.
+var ErrOutsideRepository = errors.New("not inside the podscrape repository and KUBEBUILDER_ASSETS is not set")
+
 // buildHint says how a module outside this repository gets the control-plane binaries.
 const buildHint = "build kube-apiserver and etcd once with 'go run github.com/podscrape/podscrape/tools/buildenvtest -o bin/k8s' " +
 	"(from your module; about 8 minutes the first time) and set KUBEBUILDER_ASSETS=$PWD/bin/k8s"
@@ -174,7 +178,7 @@ func repoRoot() (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("control-plane binaries: not inside the podscrape repository and KUBEBUILDER_ASSETS is not set: " + buildHint)
+			return "", fmt.Errorf("control-plane binaries: %w: %s", ErrOutsideRepository, buildHint)
 		}
 		dir = parent
 	}
