@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"net/http"
@@ -34,10 +35,24 @@ func TestLimitsBodyOverDefaultCapFailsThatPodOnly(t *testing.T) {
 	}
 }
 
+// The pod serves the exposition gzip-encoded (a few KiB on the wire): the cap counts the
+// bytes decompressed, so one under the exposition's size fails the pod and its size
+// passes, whatever the wire's size.
 func TestLimitsBodyCapCountsDecompressedBytes(t *testing.T) {
 	t.Parallel()
 	vllm := fixture(t, "vllm-sim-metrics.txt")
-	f := startService(t, podDef{name: "p", handler: serve(vllm)})
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	_, _ = zw.Write(vllm)
+	_ = zw.Close()
+	if zipped.Len() >= len(vllm)-1 {
+		t.Fatalf("the fixture compresses to %d bytes, not under its %d: the test would not tell the two apart", zipped.Len(), len(vllm))
+	}
+	f := startService(t, podDef{name: "p", handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", textFormat)
+		w.Header().Set("Content-Encoding", "gzip")
+		_, _ = w.Write(zipped.Bytes())
+	})})
 	cfg := f.config()
 	cfg.MaxBodyBytes = int64(len(vllm)) - 1
 	results, err := refresh(t, newSource(t, cfg))
