@@ -164,15 +164,18 @@ func TestSecondSampleOfASeriesInAScrapeIsDropped(t *testing.T) {
 	}
 }
 
-// TestTimeBoundsAsPrometheus: a sample exactly FutureTolerance ahead of its scrape is kept,
-// as Prometheus keeps it (it refuses what is after now+10m), one a millisecond more is
-// refused; a sample exactly the retention old is kept, one a millisecond older is
-// rejected (Prometheus' head refuses what is before its minimum valid time).
+// TestTimeBoundsAsPrometheus: a sample exactly 10 minutes ahead of its scrape is kept,
+// as Prometheus keeps it (its scrape loop refuses what is after now+10m, maxAheadTime),
+// one a millisecond more is refused; a sample exactly the retention old is kept, one a
+// millisecond older is rejected (Prometheus' head refuses what is before its minimum
+// valid time). The 10 minutes are written out, not read from FutureTolerance: a
+// tolerance changed to 11 or 15 minutes, which no other test's 5 and 20 minutes tell
+// apart, fails here.
 func TestTimeBoundsAsPrometheus(t *testing.T) {
 	h := newHistory(t, Options{Retention: 10 * time.Minute})
 	sc := Scrape{Target: "a", Time: t0, Samples: []Sample{
-		own("a", "ahead", t0.Add(FutureTolerance), 1),
-		own("a", "too_far", t0.Add(FutureTolerance+time.Millisecond), 2),
+		own("a", "ahead", t0.Add(10*time.Minute), 1),
+		own("a", "too_far", t0.Add(10*time.Minute+time.Millisecond), 2),
 		own("a", "oldest", t0.Add(-10*time.Minute), 3),
 		own("a", "too_old", t0.Add(-10*time.Minute-time.Millisecond), 4),
 	}}
