@@ -128,29 +128,59 @@ func oversized(room, n int) bool { return room > shrinkFactor*n+shrinkRoom }
 // candidates returns the series that may match ms: those of the most selective matcher
 // that needs its label set, or every series. The caller checks every matcher on each.
 // The returned slice is the index's or a new one; the caller must not change it.
+//
+// Its cost is bounded by the list it returns, not by the series a matcher other than
+// an equality selects: equality matchers are looked up first (one map read each), and
+// another matcher's list (a regular expression's, which gathers the lists of every
+// value it matches) is built only while it stays shorter than the best so far, and
+// only when the label has fewer values than that list holds series (matching each
+// value costs about what checking each candidate does). A caller asking for the series
+// of one pod among thousands (pod="p" with model_name=~"m|n", once per pod not Ready in
+// a query's check) otherwise gathered every series of the model each time: quadratic in
+// the pods.
 func (p *postings) candidates(ms []*labels.Matcher) []*memSeries {
 	best := p.all
 	for _, m := range ms {
-		if m.Matches("") {
+		if m.Type != labels.MatchEqual || m.Matches("") {
 			continue // series without the label match: no index narrows it
 		}
-		vals := p.values[m.Name]
-		var list []*memSeries
-		if m.Type == labels.MatchEqual {
-			list = vals[m.Value]
-		} else {
-			for v, l := range vals {
-				if m.Matches(v) {
-					list = append(list, l...)
-				}
-			}
-		}
-		if len(list) < len(best) {
-			best = list
-		}
-		if len(best) == 0 {
+		if best = shorter(best, p.values[m.Name][m.Value]); len(best) == 0 {
 			return nil
 		}
+	}
+	for _, m := range ms {
+		if m.Type == labels.MatchEqual || m.Matches("") {
+			continue
+		}
+		vals := p.values[m.Name]
+		if len(vals) >= len(best) {
+			continue // checking best costs no more than matching every value
+		}
+		var list []*memSeries
+		better := true
+		for v, l := range vals {
+			if !m.Matches(v) {
+				continue
+			}
+			if len(list)+len(l) >= len(best) {
+				better = false // no narrower than best: not built further
+				break
+			}
+			list = append(list, l...)
+		}
+		if better {
+			if best = list; len(best) == 0 {
+				return nil
+			}
+		}
+	}
+	return best
+}
+
+// shorter returns list when it holds fewer series than best, else best.
+func shorter(best, list []*memSeries) []*memSeries {
+	if len(list) < len(best) {
+		return list
 	}
 	return best
 }
