@@ -151,12 +151,24 @@ func unreadyIn(store *history.History, before []labels.Labels, expr string, pods
 			}
 		}
 	}
+	// The series held before, by pod: a pod's matcher selects its own alone, and each
+	// pod scanning them all was quadratic in the pods (every series of every pod, for
+	// each pod not Ready, for each PromQL result of a refresh).
+	var beforeOf map[string][]labels.Labels
+	if len(before) > 0 && len(sels) > 0 {
+		beforeOf = map[string][]labels.Labels{}
+		for _, l := range before {
+			name := l.Get(source.LabelPod)
+			beforeOf[name] = append(beforeOf[name], l)
+		}
+	}
 	var out []unreadyPod
 	for _, p := range pods {
 		pm := labels.MustNewMatcher(labels.MatchEqual, source.LabelPod, p.name)
+		held := beforeOf[p.name]
 		for _, m := range sels {
 			ms := append(slices.Clip(m), pm)
-			if store.Holds(ms) || slices.ContainsFunc(before, func(l labels.Labels) bool { return matchesAll(l, ms) }) {
+			if store.Holds(ms) || slices.ContainsFunc(held, func(l labels.Labels) bool { return matchesAll(l, ms) }) {
 				out = append(out, p)
 				break
 			}
