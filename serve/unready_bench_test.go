@@ -34,12 +34,13 @@ vllm:e2e_request_latency_seconds_sum{model_name="m"} 10
 vllm:e2e_request_latency_seconds_count{model_name="m"} 9
 `
 
-// BenchmarkQueryUnreadyPods measures serve answering one instant query while half the
-// pods of its Service are not Ready (failing their readiness probe under load): each
-// query checks, per pod no longer scraped, whether the history holds a series its
-// selectors read (the warning naming them). At 200 and 2,000 pods, the ratio of the two
-// is the cost's growth with the pods: about 10 when linear. A selector with a regular
-// expression (a Grafana variable's model_name=~"$model") and one without.
+// BenchmarkQueryUnreadyPods measures serve at 200 and 2,000 pods while half the pods of
+// its Service are not Ready (failing their readiness probe under load): the ratio of the
+// two sizes is each cost's growth with the pods, about 10 when linear. An instant query
+// checks, per pod no longer scraped, whether the history holds a series its selectors
+// read (the warning naming them), with a selector with a regular expression (a Grafana
+// variable's model_name=~"$model") and one without; then /api/v1/targets, /federate,
+// a label's values and a scrape.
 //
 //	go test ./serve -run '^$' -bench QueryUnreadyPods -benchtime 20x
 func BenchmarkQueryUnreadyPods(b *testing.B) {
@@ -79,23 +80,37 @@ func BenchmarkQueryUnreadyPods(b *testing.B) {
 			}
 			serve.ScrapeNow(b.Context(), srv)
 			h := srv.Handler()
-			for _, sel := range []struct{ name, query string }{
-				{"equal", `sum(vllm:num_requests_waiting{model_name="m"})`},
-				{"regexp", `sum(vllm:num_requests_waiting{model_name=~"m|n"})`},
-			} {
-				u := "/api/v1/query?" + url.Values{"query": {sel.query}}.Encode()
-				want := fmt.Sprintf(`%d pods holding series the query reads are no longer scraped`, pods/2)
-				b.Run(sel.name, func(b *testing.B) {
-					b.ReportAllocs()
-					for b.Loop() {
-						w := httptest.NewRecorder()
-						h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, u, nil))
-						if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), want) {
-							b.Fatalf("%s: %d %.500s", sel.query, w.Code, w.Body)
-						}
+			get := func(b *testing.B, path, want string) {
+				b.ReportAllocs()
+				for b.Loop() {
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+					if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), want) {
+						b.Fatalf("%s: %d %.500s", path, w.Code, w.Body)
 					}
-				})
+				}
 			}
+			unready := fmt.Sprintf(`%d pods holding series the query reads are no longer scraped`, pods/2)
+			for _, sel := range []struct{ name, query string }{
+				{"query-equal", `sum(vllm:num_requests_waiting{model_name="m"})`},
+				{"query-regexp", `sum(vllm:num_requests_waiting{model_name=~"m|n"})`},
+			} {
+				b.Run(sel.name, func(b *testing.B) { get(b, "/api/v1/query?"+url.Values{"query": {sel.query}}.Encode(), unready) })
+			}
+			// The other reads of every pod: its target, its series' latest samples, a
+			// label's values.
+			b.Run("targets", func(b *testing.B) { get(b, "/api/v1/targets", `"activeTargets":[{`) })
+			b.Run("federate", func(b *testing.B) {
+				get(b, "/federate?"+url.Values{"match[]": {`{__name__=~"vllm:.+"}`}}.Encode(), "vllm:num_requests_waiting")
+			})
+			b.Run("label-values", func(b *testing.B) { get(b, "/api/v1/label/pod/values", `"unready-1"`) })
+			// A scrape of the Ready half into the history, the other half's series held.
+			b.Run("scrape", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					serve.ScrapeNow(b.Context(), srv)
+				}
+			})
 		})
 	}
 }
