@@ -134,7 +134,8 @@ func oversized(room, n int) bool { return room > shrinkFactor*n+shrinkRoom }
 // another matcher's list (a regular expression's, which gathers the lists of every
 // value it matches) is built only while it stays shorter than the best so far, and
 // only when the label has fewer values than that list holds series (matching each
-// value costs about what checking each candidate does). A caller asking for the series
+// value costs about what checking each candidate does), or that list is too long for
+// matching to keep its matches (maxCachedMatch). A caller asking for the series
 // of one pod among thousands (pod="p" with model_name=~"m|n", once per pod not Ready in
 // a query's check) otherwise gathered every series of the model each time: quadratic in
 // the pods.
@@ -153,8 +154,10 @@ func (p *postings) candidates(ms []*labels.Matcher) []*memSeries {
 			continue
 		}
 		vals := p.values[m.Name]
-		if len(vals) >= len(best) {
-			continue // checking best costs no more than matching every value
+		if len(vals) >= len(best) && len(best) <= maxCachedMatch {
+			// Checking best's series costs no more than matching every value, and
+			// matching keeps what it finds (a larger best would not be kept).
+			continue
 		}
 		var list []*memSeries
 		better := true
