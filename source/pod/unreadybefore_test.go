@@ -3,7 +3,6 @@ package pod
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -54,31 +53,4 @@ func heldBeforeStep(tb testing.TB, pods int) (*history.History, []labels.Labels,
 		}
 	}
 	return store, before, unready
-}
-
-// TestUnreadyReadAfterClockStepLinearInPods: after the clock stepped back, which pods
-// not Ready held a series a query reads is told from the series held before, each pod
-// from its own. Each pod scanned every pod's series: at 2,000 pods, half not Ready,
-// half a second for each PromQL result of every refresh for a retention. 10 times the
-// pods may take 10 to 40 times as long (the fastest of 5 runs each), not 100.
-func TestUnreadyReadAfterClockStepLinearInPods(t *testing.T) {
-	fastest := func(pods int) time.Duration {
-		store, before, unready := heldBeforeStep(t, pods)
-		var best time.Duration
-		for i := range 5 {
-			start := time.Now()
-			if got := unreadyRead(store, before, unreadyStepExpr, unready); len(got) != len(unready) {
-				t.Fatalf("%d of the %d pods not Ready read", len(got), len(unready))
-			}
-			if d := time.Since(start); i == 0 || d < best {
-				best = d
-			}
-		}
-		return best
-	}
-	small, large := fastest(500), fastest(5000)
-	t.Logf("500 pods: %s, 5,000 pods: %s (%.0fx)", small, large, float64(large)/float64(small))
-	if large > 40*small {
-		t.Errorf("10 times the pods took %.0f times as long (%s against %s): quadratic", float64(large)/float64(small), large, small)
-	}
 }
