@@ -133,7 +133,7 @@ func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 		}
 		select {
 		case <-s.waitDone:
-			return fmt.Errorf("prometheus exited before it was ready: %v", s.waitErr)
+			return fmt.Errorf("prometheus %s exited before it was ready (Options.Log has its output): %w", s.cmd.Path, s.waitErr)
 		case <-ctx.Done():
 			return fmt.Errorf("prometheus at %s not ready: %w", s.URL, ctx.Err())
 		case <-tick.C:
