@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -330,11 +331,58 @@ func locate(lines []serviceLine) error {
 			}
 			var one FileService
 			if kerr := decodeStrict(k.doc, &one); kerr != nil {
-				return fmt.Errorf("line %d: services[%d] (%s): %s: %w", k.line, i, s.name, k.key, kerr)
+				return fmt.Errorf("line %d: services[%d] (%s): %s: %w", k.line, i, s.name, k.key, typeError(k.doc, kerr))
 			}
 		}
 	}
 	return nil
+}
+
+// typeError is err, a key's value of the wrong type, in the words of the YAML it was
+// written in ("want a whole number, got a string"), not in json's, which name Go's
+// struct and type ("cannot unmarshal string into Go struct field FileService.port of
+// type int32"); err itself for another error. doc is the key alone, as locate decodes it.
+func typeError(doc []byte, err error) error {
+	var one FileService
+	var te *json.UnmarshalTypeError
+	if !errors.As(json.Unmarshal(doc, &one), &te) || te.Type == nil {
+		return err
+	}
+	var want string
+	switch t := te.Type; t.Kind() {
+	case reflect.Bool:
+		want = "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		want = "a whole number"
+	case reflect.Float32, reflect.Float64:
+		want = "a number"
+	case reflect.String:
+		want = "a string"
+	case reflect.Slice:
+		want = "a list"
+		if t.Elem().Kind() == reflect.String {
+			want = "a list of strings"
+		}
+	case reflect.Map, reflect.Struct:
+		want = "a map"
+	default:
+		return err
+	}
+	got := te.Value
+	switch {
+	case got == "array":
+		got = "a list"
+	case got == "object":
+		got = "a map"
+	case got == "bool":
+		got = "true or false"
+	case strings.HasPrefix(got, "number "):
+		got = strings.TrimPrefix(got, "number ")
+	default: // string, number
+		got = "a " + got
+	}
+	return fmt.Errorf("want %s, got %s", want, got)
 }
 
 // locateRoot returns the error of decoding a config file of the map form at the line of

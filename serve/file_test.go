@@ -105,7 +105,12 @@ func TestLoadFileErrorsNameTheLineServiceAndField(t *testing.T) {
 		{"bad interval", head + "  interval: 5x\n", `line 7: services[1] (epp): interval: cannot parse "5x"`},
 		{"bad timeout", head + "  timeout: soon\n  interval: 5s\n", `line 7: services[1] (epp): timeout: cannot parse "soon"`},
 		{"number for a duration", head + "  interval: 5\n", `line 7: services[1] (epp): interval: a duration must be a string such as "15s", got 5`},
-		{"string for a port", "services:\n- name: vllm\n  port: \"8000\"\n", `line 3: services[0] (vllm): port: `},
+		// A value of the wrong type in YAML's words, not json's Go struct and type.
+		{"string for a port", "services:\n- name: vllm\n  port: \"8000\"\n", `line 3: services[0] (vllm): port: want a whole number, got a string`},
+		{"fraction for a limit", head + "  sampleLimit: 1.5\n", `line 7: services[1] (epp): sampleLimit: want a whole number, got 1.5`},
+		{"string for a bool", head + "  insecureSkipTLSVerify: \"yes\"\n", `line 7: services[1] (epp): insecureSkipTLSVerify: want true or false, got a string`},
+		{"map for podLabels", head + "  podLabels: {app: x}\n", `line 7: services[1] (epp): podLabels: want a list of strings, got a map`},
+		{"list for a name", head + "- name: [a]\n  port: 8000\n", `line 7: services[2] (): name: want a string, got a list`},
 		{"unknown field", head + "  prot: 9090\n", `line 7: services[1] (epp): prot: unknown field "prot"`},
 		{"another case", head + "  Port: 9091\n", `line 7: services[1] (epp): Port: unknown field "Port"`},
 		{"a Service twice", head + "- name: vllm\n  namespace: ns\n  port: 8000\n",
