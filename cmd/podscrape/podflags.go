@@ -167,7 +167,8 @@ func (o *podFlags) connect(ctx context.Context, kube *kubeFlags, service string)
 }
 
 // sourceFlags are the flags (or argument) setting each PodScrapingSourceConfig field
-// that connect sets, by the field's Go name, as pod.ConfigError names it.
+// that connect (or serve, PodLabels) sets, by the field's Go name, as pod.ConfigError
+// names it.
 var sourceFlags = map[string]string{
 	"ServiceName":                  "SERVICE",
 	"ServiceNamespace":             "namespace (-n, or the kubeconfig context's)",
@@ -185,6 +186,7 @@ var sourceFlags = map[string]string{
 	"InsecureSkipVerify":           "--pod-insecure-skip-tls-verify",
 	"SampleLimit":                  "--sample-limit",
 	"MaxBodyBytes":                 "--body-size-limit",
+	"PodLabels":                    "--pod-label",
 }
 
 // flagError prefixes a refused config field's error with the flag that set it, so that a

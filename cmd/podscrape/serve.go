@@ -328,6 +328,9 @@ func (o *serveOptions) run(ctx context.Context, kube *kubeFlags, args []string, 
 		}
 		c = cl
 		cfg.PodLabels = o.podLabels
+		if err := cfg.Validate(); err != nil { // connect checked the rest
+			return usagef("%w", flagError(err))
+		}
 		if !changed("timeout") {
 			// serve's default, as Prometheus': pod.DefaultScrapeTimeout capped at the
 			// interval. The flag's 5s would be refused above a shorter --interval.

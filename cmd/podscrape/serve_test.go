@@ -451,7 +451,7 @@ func TestServeSettingsAreCheckedBeforeTheAPIServer(t *testing.T) {
 		{"services:\n- name: vllm\n  port: 8000\n  interval: 11m\n", nil, "/vllm): --retention 10m0s is shorter than its interval 11m0s plus its timeout 5s"},
 		{"services:\n- name: vllm\n  port: 8000\n  interval: 5m\n", nil, "/vllm): its interval 5m0s plus its timeout 5s is longer than the 5m0s lookback delta of instant selectors (--lookback-delta)"},
 		{"services:\n- name: vllm\n  port: 8000\n  podLabels: ['not a key!']\n", nil, "not a key!"},
-		{"", []string{"serve", "vllm", "--port", "8000", "--pod-label", "not a key!"}, "not a key!"},
+		{"", []string{"serve", "vllm", "--port", "8000", "--pod-label", "not a key!"}, `--pod-label: PodLabels: "not a key!" is not a Kubernetes label key`},
 	} {
 		args := tc.args
 		if tc.file != "" {

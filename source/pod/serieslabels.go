@@ -57,6 +57,9 @@ func validatePodLabels(keys []string) error {
 			return fmt.Errorf("PodLabels: %q maps to %q, a label the scraper sets itself", key, name)
 		}
 		if other, dup := seen[name]; dup {
+			if other == key {
+				return fmt.Errorf("PodLabels: %q is given twice", key)
+			}
 			return fmt.Errorf("PodLabels: %q and %q both map to %q", other, key, name)
 		}
 		seen[name] = key

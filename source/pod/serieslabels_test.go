@@ -41,6 +41,7 @@ func TestPodLabelsValidation(t *testing.T) {
 		{[]string{"pod"}, `"pod" maps to "pod", a label the scraper sets itself`},
 		{[]string{"instance"}, "a label the scraper sets itself"},
 		{[]string{"a.b", "a-b"}, `"a.b" and "a-b" both map to "a_b"`},
+		{[]string{"app", "llm-d.ai/variant", "app"}, `PodLabels: "app" is given twice`},
 	} {
 		_, err := NewPodScrapingSource(context.Background(), cp.Client, PodScrapingSourceConfig{
 			ServiceName: "s", ServiceNamespace: "ns", MetricsPort: 80, PodLabels: tc.keys,
