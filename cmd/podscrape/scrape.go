@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -146,10 +148,27 @@ func checkSecret(ctx context.Context, c client.Reader, namespace, name, key stri
 		}
 		return fmt.Errorf("read secret %s/%s: %w", namespace, name, err) // unreachable, timed out: RBAC is not the cause
 	}
-	if len(s.Data[key]) == 0 {
-		return fmt.Errorf("secret %s/%s has no key %q (--secret-key)", namespace, name, key)
+	value, ok := s.Data[key]
+	if !ok {
+		return fmt.Errorf("secret %s/%s has no key %q (--secret-key; %s)", namespace, name, key, secretKeys(s.Data))
+	}
+	if strings.TrimSpace(string(value)) == "" { // as the library reads it: no token
+		return fmt.Errorf("secret %s/%s key %q is empty (--secret-key)", namespace, name, key)
 	}
 	return nil
+}
+
+// secretKeys lists a Secret's keys (never their values), the first ten, for an error
+// naming the key it lacks.
+func secretKeys(data map[string][]byte) string {
+	if len(data) == 0 {
+		return "it has no keys"
+	}
+	names := slices.Sorted(maps.Keys(data))
+	if len(names) > 10 {
+		return fmt.Sprintf("its keys: %s, and %d more", strings.Join(names[:10], ", "), len(names)-10)
+	}
+	return "its keys: " + strings.Join(names, ", ")
 }
 
 // stderrNotes are the lines written on stderr beside a json document or a prom

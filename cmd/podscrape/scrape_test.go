@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podscrape/podscrape/cmd/podscrape/internal/render"
@@ -239,6 +240,16 @@ func secretToken(t *testing.T) string {
 func TestScrapeRuntimeErrorsNameTheObject(t *testing.T) {
 	t.Parallel()
 	vllm := []string{"scrape", llmd.VLLMService, "--port", port(llmd.VLLMPort)}
+	// A Secret whose key is there but holds no token (whitespace, as the library trims
+	// it): not a Secret "without the key".
+	blank := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: llmd.SecretNamespace, Name: unique("blank-token")},
+		Data:       map[string][]byte{"token": []byte(" \n"), "ca.crt": []byte("x")},
+	}
+	if err := cp.Client.Create(t.Context(), blank); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), blank) })
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -247,7 +258,11 @@ func TestScrapeRuntimeErrorsNameTheObject(t *testing.T) {
 		{"missing service", []string{"scrape", "no-such-service", "--port", "8000"}, []string{"llm-d/no-such-service", "not found"}},
 		{"missing secret", append(vllm, "--secret", "no-such-secret"), []string{"secret llm-d/no-such-secret not found"}},
 		{"secret without the key", append(vllm, "--secret", llmd.SecretName, "--secret-namespace", llmd.SecretNamespace, "--secret-key", "nope"),
-			[]string{"secret " + llmd.SecretNamespace + "/" + llmd.SecretName, `no key "nope"`}},
+			[]string{"secret " + llmd.SecretNamespace + "/" + llmd.SecretName, `no key "nope" (--secret-key; its keys: `}},
+		{"secret without the key, listing its keys", append(vllm, "--secret", blank.Name, "--secret-namespace", blank.Namespace, "--secret-key", "bearer"),
+			[]string{"secret " + blank.Namespace + "/" + blank.Name + ` has no key "bearer" (--secret-key; its keys: ca.crt, token)`}},
+		{"secret with the key empty", append(vllm, "--secret", blank.Name, "--secret-namespace", blank.Namespace),
+			[]string{"secret " + blank.Namespace + "/" + blank.Name + ` key "token" is empty (--secret-key)`}},
 		{"wrong port", []string{"scrape", llmd.VLLMService, "--port", "9", "--timeout", "2s"}, []string{"llm-d/vllm", "llm-d/vllm-0", "llm-d/vllm-1"}},
 		{"missing kubeconfig", []string{"--kubeconfig", "/nonexistent/kubeconfig", "scrape", "vllm", "--port", "8000"}, []string{"/nonexistent/kubeconfig"}},
 	} {
