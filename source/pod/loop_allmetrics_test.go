@@ -1,11 +1,8 @@
 package pod
 
 import (
-	"context"
 	"testing"
 	"time"
-
-	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/podscrape/podscrape/source"
 )
@@ -15,22 +12,7 @@ import (
 // what the selected metrics do, so all_metrics is left to Refresh.
 func TestScrapeLoopLeavesAllMetricsToRefresh(t *testing.T) {
 	_, cfg := startBodyPod(t, "m 1\nother 2\n")
-	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC))
-	cfg.Clock = clk
-	cfg.ScrapeInterval = 15 * time.Second
-	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	s.QueryList().MustRegister(source.QueryTemplate{Name: "m", Type: source.QueryTypeMetricName, Template: "m"})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Start(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	s, _ := runLoop(t, cfg, source.QueryTemplate{Name: "m", Type: source.QueryTypeMetricName, Template: "m"})
 	deadline := time.Now().Add(10 * time.Second)
 	for s.Get("m", nil) == nil {
 		if time.Now().After(deadline) {

@@ -22,23 +22,9 @@ import (
 // scrapes itself and returns why, not the old values with a nil error.
 func TestLoopScrapeThatFailsIsNotAnswered(t *testing.T) {
 	_, cfg := startBodyPod(t, "m 1\n")
-	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
-	cfg.Clock = clk
-	cfg.ScrapeInterval = 15 * time.Second
-	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	s.QueryList().MustRegister(source.QueryTemplate{Name: "m", Type: source.QueryTypeMetricName, Template: "m"})
-	s.QueryList().MustRegister(source.QueryTemplate{Name: "sum_m", Type: source.QueryTypePromQL, Template: "sum(m)"})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Start(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	s, clk := runLoop(t, cfg,
+		source.QueryTemplate{Name: "m", Type: source.QueryTypeMetricName, Template: "m"},
+		source.QueryTemplate{Name: "sum_m", Type: source.QueryTypePromQL, Template: "sum(m)"})
 	promql := source.RefreshSpec{Queries: []string{"sum_m"}}
 	deadline := time.Now().Add(10 * time.Second)
 	for s.Get("m", nil) == nil {
@@ -56,7 +42,7 @@ func TestLoopScrapeThatFailsIsNotAnswered(t *testing.T) {
 	if err := cp.Client.Delete(context.Background(), svc); err != nil {
 		t.Fatal(err)
 	}
-	clk.Step(cfg.ScrapeInterval) // the loop's next scrape: it fails
+	clk.Step(loopInterval) // the loop's next scrape: it fails
 	for {
 		_, err = s.Refresh(context.Background(), promql)
 		if err != nil {
@@ -90,22 +76,7 @@ func TestLoopScrapeWhereEveryPodFailedIsAnError(t *testing.T) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		_, _ = w.Write([]byte("m 1\n"))
 	}))
-	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
-	cfg.Clock = clk
-	cfg.ScrapeInterval = 15 * time.Second
-	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	s.QueryList().MustRegister(source.QueryTemplate{Name: "sum_m", Type: source.QueryTypePromQL, Template: "sum(m)"})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Start(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	s, clk := runLoop(t, cfg, source.QueryTemplate{Name: "sum_m", Type: source.QueryTypePromQL, Template: "sum(m)"})
 	// lastRun waits for the loop's scrape to have finished with the pod's nth request.
 	lastRun := func(n int32) *refreshOutcome {
 		t.Helper()
@@ -132,7 +103,7 @@ func TestLoopScrapeWhereEveryPodFailedIsAnError(t *testing.T) {
 	}
 
 	failing.Store(true)
-	clk.Step(cfg.ScrapeInterval) // the loop's next scrape: the pod answers 503
+	clk.Step(loopInterval) // the loop's next scrape: the pod answers 503
 	if last := lastRun(2); !errors.Is(last.err, ErrAllPodsFailed) {
 		t.Fatalf("the loop's second scrape: %v, want ErrAllPodsFailed", last.err)
 	}
@@ -143,4 +114,32 @@ func TestLoopScrapeWhereEveryPodFailedIsAnError(t *testing.T) {
 	if !errors.Is(err, ErrAllPodsFailed) {
 		t.Fatalf("Refresh from the loop's scrape where every pod failed: got error %v (sum_m %v), want ErrAllPodsFailed", err, res["sum_m"])
 	}
+}
+
+// loopInterval is the ScrapeInterval of runLoop's sources.
+const loopInterval = 15 * time.Second
+
+// runLoop builds a source of cfg on a fake clock, its ScrapeInterval loopInterval, with queries
+// registered, and runs its scrape loop (Start) until the test ends.
+func runLoop(t *testing.T, cfg PodScrapingSourceConfig, queries ...source.QueryTemplate) (*PodScrapingSource, *clocktesting.FakeClock) {
+	t.Helper()
+	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
+	cfg.Clock = clk
+	cfg.ScrapeInterval = loopInterval
+	s, err := NewPodScrapingSource(context.Background(), cp.Client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	for _, q := range queries {
+		s.QueryList().MustRegister(q)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return s, clk
 }
