@@ -81,8 +81,9 @@ func (r *MetricResult) PodStatuses() []PodStatus {
 		st.Reason = pe.Reason()
 	}
 	for _, v := range r.Values {
-		st := byPod[v.Labels[LabelPod]]
-		if _, ok := v.Labels[LabelPod]; !ok || st == nil {
+		pod, ok := v.Labels[LabelPod]
+		st := byPod[pod]
+		if !ok || st == nil {
 			continue
 		}
 		switch v.Labels[LabelName] {

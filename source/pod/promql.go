@@ -100,10 +100,13 @@ func (s *PodScrapingSource) evalPromQL(ctx context.Context, store *history.Histo
 		}
 		r.Warnings = append(res.Warnings, warnings...)
 		before := s.heldBefore(store, at)
-		if w := s.unreadyWarning(unreadyHolding, unreadyRead(store, before, expr, unready)); w != "" {
+		read := unreadyRead(store, before, expr, unready)
+		if w := s.unreadyWarning(unreadyHolding, read); w != "" {
 			r.Warnings = append(r.Warnings, w)
 		}
-		if pods, rd := unreadySummed(store, before, expr, unready); len(pods) > 0 && covErr == nil {
+		// Of the pods the query reads, those a summing window reads (none to ask of when
+		// it reads none).
+		if pods, rd := unreadySummed(store, before, expr, read); len(pods) > 0 && covErr == nil {
 			// A sum over time of a pod no longer scraped stops at its last scrape: a
 			// lower bound (an idle count of a model whose pod turned not Ready under a
 			// burst it is serving unseen), never "idle". A warning alone would let a
