@@ -141,7 +141,7 @@ func (h *History) churnState() churnState {
 		st.values += len(vals)
 	}
 	for _, ts := range h.targets {
-		st.entries += ts.n
+		st.entries += len(ts.series)
 	}
 	return st
 }

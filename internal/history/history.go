@@ -184,10 +184,11 @@ type History struct {
 	// targetsPeak is the most targets held since targets was made: Go maps never
 	// shrink, and a scale-up to thousands of pods and back left its room (see Append).
 	targetsPeak int
-	oldest      int64 // ms of the first append; math.MinInt64 before it
-	newest      int64 // ms of the newest append; math.MinInt64 before it
-	truncateAt  int64 // ms of the last truncation's bound
-	restarts    int   // how many appends started the history over
+	oldest      int64  // ms of the first append; math.MinInt64 before it
+	newest      int64  // ms of the newest append; math.MinInt64 before it
+	truncateAt  int64  // ms of the last truncation's bound
+	restarts    int    // how many appends started the history over
+	gens        uint64 // targets' scrapes numbered so far (targetSeries.gen)
 }
 
 // New returns an empty History. Call Close when done with it. It makes no file; the
@@ -322,10 +323,11 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 		seen[sc.Target] = struct{}{}
 		ts := h.targets[sc.Target]
 		if ts == nil {
-			ts = newTargetSeries()
+			ts = &targetSeries{}
 			h.targets[sc.Target] = ts
 		}
-		ts.next()
+		h.gens++
+		ts.next(h.gens)
 		scMs := atMs
 		if !sc.Time.IsZero() {
 			scMs = sc.Time.UnixMilli()
@@ -342,7 +344,8 @@ func (h *History) Append(ctx context.Context, at time.Time, scrapes []Scrape) (A
 		if _, ok := seen[name]; ok {
 			continue
 		}
-		ts.next()
+		h.gens++
+		ts.next(h.gens)
 		n, latest := ts.markStale(h.db, atMs, false)
 		st.StaleMarkers += n
 		a.latest = max(a.latest, latest)
@@ -438,23 +441,15 @@ type appendRun struct {
 // sample stores one sample of target's scrape at scMs. The caller holds the store's mu.
 func (a *appendRun) sample(ts *targetSeries, target string, s *Sample, scMs int64) {
 	db := a.h.db
-	var e *entry
+	var ms *memSeries
 	if s.Ref != nil {
-		if re, ok := (*s.Ref).(*entry); ok && re.ts == ts && !re.gone && labels.Equal(re.lset, s.Labels) {
-			e = re
+		if r, ok := (*s.Ref).(*memSeries); ok && r.owner == ts && !r.dead && labels.Equal(r.lset, s.Labels) {
+			ms = r
 		}
 	}
-	var hash uint64
-	hashed := false
-	if e == nil {
-		hash, hashed = s.Labels.Hash(), true
-		e = ts.lookup(s.Labels, hash)
-	}
-	if e == nil || e.s.dead {
-		if !hashed {
-			hash = s.Labels.Hash()
-		}
-		ms := db.get(s.Labels, hash)
+	if ms == nil {
+		hash := s.Labels.Hash()
+		ms = db.get(s.Labels, hash)
 		if ms == nil {
 			// A sample refused for its time makes no series: the series would hold
 			// nothing, and take a slot of the series limit from every other target.
@@ -468,30 +463,28 @@ func (a *appendRun) sample(ts *targetSeries, target string, s *Sample, scMs int6
 			}
 			ms = db.create(s.Labels, hash)
 		}
-		if e == nil {
-			e = ts.add(s.Labels, hash, s.OwnTimestamp, ms)
-		} else {
-			e.s = ms
+		if ms.owner != ts {
+			ts.take(ms)
 		}
 	}
 	if s.Ref != nil {
-		*s.Ref = e
+		*s.Ref = ms
 	}
-	if e.gen == ts.gen && !s.OwnTimestamp {
+	if ms.gen == ts.gen && !s.OwnTimestamp {
 		// The series' second sample in this scrape, at the same time (spelt otherwise
 		// by the target: a label with an empty value is no label). Prometheus keeps the
 		// first; the shift below is for a scrape in the same millisecond as the last.
 		a.st.Duplicates++
 		return
 	}
-	ts.see(e)
+	ts.see(ms)
 	// Whether the series goes stale when it vanishes is decided by its latest sample,
 	// as Prometheus' scrape cache tracks staleness per scrape.
-	e.ownTS = s.OwnTimestamp
+	ms.ownTS = s.OwnTimestamp
 	if a.refusedByTime(target, s, scMs) {
 		return
 	}
-	ms, t := e.s, s.T
+	t := s.T
 	last := ms.newest()
 	switch {
 	case t <= last && !s.OwnTimestamp && last-t < shiftTolerance:

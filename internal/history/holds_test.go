@@ -97,21 +97,20 @@ func TestHashCollisionChains(t *testing.T) {
 		t.Errorf("after the retention dropped c: a %v, b %v, c %v", db.get(a, h), db.get(b, h), db.get(c, h))
 	}
 
-	ts := newTargetSeries()
-	ts.next()
-	ea, eb, ec := ts.add(a, h, false, sa), ts.add(b, h, false, sb), ts.add(c, h, false, db.create(c, h))
-	for _, e := range []*entry{ea, eb, ec} {
-		if ts.lookup(e.lset, h) != e {
-			t.Errorf("lookup(%s) is not its entry", e.lset)
-		}
+	ts := &targetSeries{}
+	ts.next(1)
+	sc2 := db.create(c, h)
+	for _, ms := range []*memSeries{sa, sb, sc2} {
+		ts.take(ms)
+		ts.see(ms)
 	}
-	ts.next()
-	ts.see(ea)
-	ts.see(eb)
+	ts.next(2)
+	ts.see(sa)
+	ts.see(sb)
 	if n, _ := ts.markStale(db, 7000, true); n != 1 {
 		t.Errorf("markStale wrote %d markers, want 1 (c, the chain's first, unexposed)", n)
 	}
-	if ts.lookup(a, h) != ea || ts.lookup(b, h) != eb || ts.lookup(c, h) != nil || ea.gone || eb.gone || !ec.gone || ts.n != 2 {
-		t.Errorf("after c went stale: a %v, b %v, c %v, %d entries", ts.lookup(a, h), ts.lookup(b, h), ts.lookup(c, h), ts.n)
+	if db.get(a, h) != sa || db.get(b, h) != sb || db.get(c, h) != sc2 || sa.owner != ts || sb.owner != ts || sc2.owner != nil || len(ts.series) != 2 {
+		t.Errorf("after c went stale: a %v, b %v, c %v, %d series listed", sa.owner, sb.owner, sc2.owner, len(ts.series))
 	}
 }

@@ -289,8 +289,8 @@ func TestQuerierSeesAppendsCommittedWhenMade(t *testing.T) {
 	mustAppend(t, h, at, scrape("a", at, "x", 5.0), scrape("b", at, "x", 10.0))
 	h.db.mu.RLock()
 	for _, ms := range h.db.postings.all {
-		if len(ms.hist) != 0 {
-			t.Errorf("series %s keeps %d epochs with no querier open, want none", ms.lset, len(ms.hist))
+		if len(ms.epochs()) != 0 {
+			t.Errorf("series %s keeps %d epochs with no querier open, want none", ms.lset, len(ms.epochs()))
 		}
 	}
 	h.db.mu.RUnlock()

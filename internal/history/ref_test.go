@@ -28,7 +28,7 @@ func TestRefSlots(t *testing.T) {
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 
 	mustAppend(t, h, at(0), withRefs(scrape("a", at(0), "queue", 1.0), slots))
-	if _, ok := (*slots["a/queue"]).(*entry); !ok {
+	if _, ok := (*slots["a/queue"]).(*memSeries); !ok {
 		t.Fatalf("the slot after the first Append holds %T, want the history's handle", *slots["a/queue"])
 	}
 	mustAppend(t, h, at(1), withRefs(scrape("a", at(1), "queue", 2.0), slots))
@@ -81,21 +81,32 @@ func TestRefSlotsOfOtherSeriesIgnored(t *testing.T) {
 	}
 }
 
-// Two targets exposing the same series (labels without the target's) each keep their
-// own handle on it: a slot of one given to the other is not taken, so the other target's
-// own handle is not found unexposed and marked stale for it.
+// Two targets exposing the same series (labels without the target's) share it: it
+// belongs to the one that exposed it last, and the other's vanishing writes no marker
+// over it (doc.go; a slot of one given to the other is not trusted, but finds the series
+// through its labels). Once its owner stops exposing it, it is marked stale.
 func TestRefSlotOfAnotherTargetsSameSeries(t *testing.T) {
 	h := newHistory(t, Options{})
 	shared := func(target string, at time.Time, slot *any) Scrape {
 		return Scrape{Target: target, Time: at, Samples: []Sample{{Labels: labels.FromStrings("__name__", "shared"), T: at.UnixMilli(), V: 1, Ref: slot}}}
 	}
 	sa, sb := new(any), new(any)
-	t1, t2 := t0.Add(time.Second), t0.Add(2*time.Second)
+	t1, t2, t3 := t0.Add(time.Second), t0.Add(2*time.Second), t0.Add(3*time.Second)
 	mustAppend(t, h, t0, shared("b", t0, sb))
 	mustAppend(t, h, t1, shared("a", t1, sa), shared("b", t1, sb))
 	st := mustAppend(t, h, t2, shared("a", t2, sb), scrape("b", t2, "up", 1.0))
-	if st.StaleMarkers != 1 { // b's handle on shared, which b no longer exposes; not a's
-		t.Errorf("StaleMarkers = %d, want 1", st.StaleMarkers)
+	if st.StaleMarkers != 0 { // a still exposes it
+		t.Errorf("StaleMarkers when b stopped exposing what a still exposes = %d, want 0", st.StaleMarkers)
+	}
+	if got := query(t, h, "shared", t2); len(got) != 1 {
+		t.Errorf("shared, exposed by a, after b stopped exposing it = %v, want its value", got)
+	}
+	st = mustAppend(t, h, t3, scrape("a", t3, "up", 1.0), scrape("b", t3, "up", 1.0))
+	if st.StaleMarkers != 1 {
+		t.Errorf("StaleMarkers when a, its owner, stopped exposing it too = %d, want 1", st.StaleMarkers)
+	}
+	if got := query(t, h, "shared", t3); len(got) != 0 {
+		t.Errorf("shared after neither target exposes it = %v, want nothing (stale)", got)
 	}
 }
 

@@ -163,8 +163,8 @@ func TestSlowQuerierRoomGivenBack(t *testing.T) {
 		h.db.mu.RLock()
 		defer h.db.mu.RUnlock()
 		for _, ms := range h.db.postings.all {
-			room += cap(ms.hist) * int(unsafe.Sizeof(epochT{}))
-			most = max(most, len(ms.hist))
+			room += cap(ms.epochs()) * int(unsafe.Sizeof(epochT{}))
+			most = max(most, len(ms.epochs()))
 		}
 		return room, most
 	}

@@ -36,7 +36,6 @@ type store struct {
 	byHash   map[uint64]*memSeries // by label hash: the first of a chain (memSeries.next) for the rare collision
 	peak     int                   // the most series held since byHash was made: Go maps never shrink
 	postings postings
-	nextID   uint64
 	minTime  int64 // ms of the oldest sample held; math.MaxInt64 when empty
 	lookback int64 // ms: the lookback delta of Querier's queries (instantSelect)
 }
@@ -44,15 +43,20 @@ type store struct {
 // memSeries is one series: its labels and samples, in complete chunks that never change
 // again, oldest first, then the head chunk, which appends extend.
 type memSeries struct {
-	id       uint64
 	lset     labels.Labels
 	chunks   []memChunk  // complete, oldest first
 	head     xorAppender // the chunk appended to; head.n == 0: none
 	headMinT int64       // ms of head's first sample
 	epoch    uint64      // of the newest sample
-	hist     []epochT    // newest at the end of earlier epochs open queriers read, oldest first
-	dead     bool        // dropped by retention: a holder of the pointer must look it up again
+	hist     *[]epochT   // newest at the end of earlier epochs open queriers read, oldest first; nil: none (a pointer: most series have none, and 16 bytes less fit a smaller size class)
 	next     *memSeries  // the next series of the same label hash (store.byHash)
+	// The target that exposed the series last, while it still exposes it (nil once gone
+	// stale), and what the staleness sweep needs of it: History.mu guards these.
+	owner  *targetSeries
+	gen    uint64 // the owner's scrape that last exposed it (targetSeries.gen)
+	dead   bool   // dropped by retention: a holder of the pointer must look it up again
+	ownTS  bool   // its latest sample carried its own timestamp: never marked stale
+	listed bool   // kept by the sweep under way (targetSeries.markStale)
 }
 
 // newest returns the time of ms' newest sample, the head's last; math.MinInt64 before
@@ -82,6 +86,14 @@ type epochT struct {
 	lastT int64
 }
 
+// epochs returns ms' hist entries; nil when it has none.
+func (ms *memSeries) epochs() []epochT {
+	if ms.hist == nil {
+		return nil
+	}
+	return *ms.hist
+}
+
 // maxHist bounds memSeries.hist: a querier left open longer than that many appends of a
 // series (a caller that never closes it) sees that series' samples up to the oldest kept.
 const maxHist = 64
@@ -92,13 +104,14 @@ func (ms *memSeries) visibleT(epoch uint64) int64 {
 	if ms.epoch <= epoch {
 		return ms.newest()
 	}
-	for i := len(ms.hist) - 1; i >= 0; i-- {
-		if ms.hist[i].epoch <= epoch {
-			return ms.hist[i].lastT
+	hist := ms.epochs()
+	for i := len(hist) - 1; i >= 0; i-- {
+		if hist[i].epoch <= epoch {
+			return hist[i].lastT
 		}
 	}
-	if len(ms.hist) == maxHist {
-		return ms.hist[0].lastT
+	if len(hist) == maxHist {
+		return hist[0].lastT
 	}
 	return math.MinInt64
 }
@@ -106,29 +119,40 @@ func (ms *memSeries) visibleT(epoch uint64) int64 {
 // record keeps where ms stood before its first sample of the current epoch, for the open
 // queriers of earlier epochs. The caller holds the store's mu for writing.
 func (s *store) record(ms *memSeries) {
+	hist := ms.epochs()
 	if s.low >= s.epoch {
-		ms.hist = ms.hist[:0]
+		hist = hist[:0]
 	} else {
-		ms.hist = append(ms.hist, epochT{epoch: ms.epoch, lastT: ms.newest()})
+		hist = append(hist, epochT{epoch: ms.epoch, lastT: ms.newest()})
 		// Of the entries older than the oldest open querier, only the newest is read.
 		k := 0
-		for k < len(ms.hist) && ms.hist[k].epoch < s.low {
+		for k < len(hist) && hist[k].epoch < s.low {
 			k++
 		}
-		if drop := max(k-1, len(ms.hist)-maxHist); drop > 0 {
-			n := copy(ms.hist, ms.hist[drop:])
-			ms.hist = ms.hist[:n]
+		if drop := max(k-1, len(hist)-maxHist); drop > 0 {
+			n := copy(hist, hist[drop:])
+			hist = hist[:n]
 		}
 	}
 	// A querier open across many appends (a slow query) grew hist to up to maxHist
 	// entries, 2 KiB with append's doubling: once it is closed, that room goes, or
 	// every series would keep it for good.
-	if cap(ms.hist) > shrinkFactor*len(ms.hist)+histRoom {
-		if len(ms.hist) == 0 {
-			ms.hist = nil
+	if cap(hist) > shrinkFactor*len(hist)+histRoom {
+		if len(hist) == 0 {
+			hist = nil
 		} else {
-			ms.hist = slices.Clone(ms.hist)
+			hist = slices.Clone(hist)
 		}
+	}
+	switch {
+	case hist == nil:
+		ms.hist = nil
+	case ms.hist == nil:
+		p := new([]epochT)
+		*p = hist
+		ms.hist = p
+	default:
+		*ms.hist = hist
 	}
 }
 
@@ -182,8 +206,7 @@ func (s *store) holdsWhere(ms []*labels.Matcher, keep func(labels.Labels) bool) 
 // create adds an empty series of lset. The caller holds mu for writing and has checked
 // that get returns nil.
 func (s *store) create(lset labels.Labels, hash uint64) *memSeries {
-	s.nextID++
-	ms := &memSeries{id: s.nextID, lset: lset}
+	ms := &memSeries{lset: lset}
 	ms.next = s.byHash[hash]
 	s.byHash[hash] = ms
 	s.postings.add(ms)
