@@ -186,36 +186,45 @@ func TestMethodsAsPrometheus(t *testing.T) {
 // server compresses: the API's answers (errors included) and /federate, in gzip or
 // deflate, whichever the header lists first, q-values unread ("gzip;q=0.5" is not
 // "gzip"), with Vary: Accept-Encoding. Grafana's and client_golang's HTTP clients ask
-// for gzip: a range query's answer is several times smaller compressed.
+// for gzip: a range query's answer is several times smaller compressed. Unlike
+// Prometheus, an answer of at most 1 KiB goes as it is (compressed: compression
+// shortens nothing there, and each compressor held is 650 KB of serve's memory).
 func TestCompressesAsPrometheus(t *testing.T) {
 	svc := newService(t, "vllm", 2, twoFamilies)
 	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}})
 	// No transparent decompression: the test reads what is on the wire.
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	// A string literal's answer is the string: 2 KB, past the bound.
+	big := "/api/v1/query?" + url.Values{"query": {strconv.Quote(strings.Repeat("x", 2000))}}.Encode()
+	bigForm := url.Values{"query": {strconv.Quote(strings.Repeat("y", 2000))}}.Encode()
 	for _, tc := range []struct {
 		method, path, body, acceptEncoding string
 		code                               int
 		encoding                           string // "": none
 		contains                           string // in the decoded body
 	}{
-		{http.MethodGet, "/api/v1/query?query=up", "", "gzip", 200, "gzip", `"resultType":"vector"`},
-		{http.MethodGet, "/api/v1/query?query=up", "", "gzip, deflate, br", 200, "gzip", `"resultType":"vector"`},
-		{http.MethodGet, "/api/v1/query?query=up", "", "br, deflate", 200, "deflate", `"resultType":"vector"`},
-		{http.MethodGet, "/api/v1/query?query=up", "", "br, gzip;q=0.5", 200, "", `"resultType":"vector"`},
-		{http.MethodGet, "/api/v1/query?query=up", "", "", 200, "", `"resultType":"vector"`},
-		{http.MethodPost, "/api/v1/query_range", "query=up&start=0&end=10&step=1", "gzip", 200, "gzip", `"resultType":"matrix"`},
-		{http.MethodGet, "/api/v1/query?query=sum(", "", "gzip", 400, "gzip", `"errorType":"bad_data"`},
-		{http.MethodGet, "/api/v1/series?match[]=up", "", "gzip", 200, "gzip", `"__name__":"up"`},
-		{http.MethodGet, "/api/v1/label/__name__/values", "", "gzip", 200, "gzip", `"reqs_total"`},
-		{http.MethodGet, "/api/v1/metadata", "", "gzip", 200, "gzip", `"reqs_total"`},
-		{http.MethodGet, "/api/v1/status/buildinfo", "", "gzip", 200, "gzip", `"version"`},
-		{http.MethodGet, "/federate?match[]=up", "", "gzip", 200, "gzip", "# TYPE up untyped"},
-		{http.MethodGet, "/federate?match[]=sum(", "", "gzip", 400, "gzip", "parse error"},
+		{http.MethodGet, big, "", "gzip", 200, "gzip", `"resultType":"string"`},
+		{http.MethodGet, big, "", "gzip, deflate, br", 200, "gzip", `"resultType":"string"`},
+		{http.MethodGet, big, "", "br, deflate", 200, "deflate", `"resultType":"string"`},
+		{http.MethodGet, big, "", "br, gzip;q=0.5", 200, "", `"resultType":"string"`},
+		{http.MethodGet, big, "", "", 200, "", `"resultType":"string"`},
+		{http.MethodPost, "/api/v1/query", bigForm, "gzip", 200, "gzip", `"yyyy`},
+		// Answers of at most 1 KiB, as they are.
+		{http.MethodGet, "/api/v1/query?query=up", "", "gzip", 200, "", `"resultType":"vector"`},
+		{http.MethodGet, "/api/v1/query?query=up", "", "deflate", 200, "", `"resultType":"vector"`},
+		{http.MethodPost, "/api/v1/query_range", "query=up&start=0&end=10&step=1", "gzip", 200, "", `"resultType":"matrix"`},
+		{http.MethodGet, "/api/v1/query?query=sum(", "", "gzip", 400, "", `"errorType":"bad_data"`},
+		{http.MethodGet, "/api/v1/series?match[]=up", "", "gzip", 200, "", `"__name__":"up"`},
+		{http.MethodGet, "/api/v1/label/__name__/values", "", "gzip", 200, "", `"reqs_total"`},
+		{http.MethodGet, "/api/v1/metadata", "", "gzip", 200, "", `"reqs_total"`},
+		{http.MethodGet, "/api/v1/status/buildinfo", "", "gzip", 200, "", `"version"`},
+		{http.MethodGet, "/federate?match[]=up", "", "gzip", 200, "", "# TYPE up untyped"},
+		{http.MethodGet, "/federate?match[]=sum(", "", "gzip", 400, "", "parse error"},
 		// Neither the probes nor an unknown path are compressed by Prometheus.
 		{http.MethodGet, "/-/ready", "", "gzip", 200, "", "Ready"},
 		{http.MethodGet, "/api/v1/nonexistent", "", "gzip", 404, "", "404 page not found"},
 	} {
-		t.Run(tc.method+" "+tc.path+" "+tc.acceptEncoding, func(t *testing.T) {
+		t.Run(tc.method+" "+tc.path[:min(len(tc.path), 40)]+" "+tc.acceptEncoding, func(t *testing.T) {
 			var body io.Reader
 			if tc.body != "" {
 				body = strings.NewReader(tc.body)
