@@ -510,7 +510,7 @@ func (a *appendRun) refusedByTime(target string, s *Sample, scMs int64) bool {
 	switch {
 	case s.T > scMs+FutureTolerance.Milliseconds():
 		a.st.Future++
-		a.refuse(&a.firstFuture, target, s, fmt.Sprintf("%s ahead of its scrape", time.Duration(s.T-scMs)*time.Millisecond))
+		a.refuse(&a.firstFuture, target, s, aheadBy(s.T-scMs)+" ahead of its scrape")
 		return true
 	case s.T < a.minValid:
 		a.st.Rejected++
@@ -518,6 +518,16 @@ func (a *appendRun) refusedByTime(target string, s *Sample, scMs int64) bool {
 		return true
 	}
 	return false
+}
+
+// aheadBy says how far ahead ms milliseconds are: past what a time.Duration holds (about
+// 292 years: an exporter writing its timestamps in microseconds or nanoseconds) as such,
+// not as the wrapped-around count of hours the multiplication gives.
+func aheadBy(ms int64) string {
+	if ms > math.MaxInt64/int64(time.Millisecond) {
+		return "over 292 years"
+	}
+	return (time.Duration(ms) * time.Millisecond).String()
 }
 
 // refuse records a refused sample's metric name and series and, if first is unset, its

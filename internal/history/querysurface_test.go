@@ -49,6 +49,22 @@ func TestFutureRefusalNamesHowFarAhead(t *testing.T) {
 	}
 }
 
+// TestFutureRefusalOfAnotherUnitSaysHowFarAhead: an exporter writing its timestamps in
+// microseconds or nanoseconds (a unit mistake, the likeliest cause of samples refused
+// as ahead) puts them tens of thousands of years ahead: more than a time.Duration
+// holds. The refusal says so, never a wrapped-around count of hours (the nanoseconds'
+// read as -1057472h ahead, the microseconds' as 161 years).
+func TestFutureRefusalOfAnotherUnitSaysHowFarAhead(t *testing.T) {
+	for unit, ts := range map[string]int64{"µs": t0.UnixMicro(), "ns": t0.UnixNano()} {
+		h := newHistory(t, Options{})
+		sc := Scrape{Target: "skewed", Time: t0, Samples: []Sample{{Labels: labels.FromStrings("__name__", "x"), T: ts, V: 1, OwnTimestamp: true}}}
+		_, err := h.Append(context.Background(), t0, []Scrape{sc})
+		if err == nil || !strings.Contains(err.Error(), ": over 292 years ahead of its scrape") {
+			t.Errorf("a timestamp in %s: error %v; want it to say over 292 years ahead of its scrape", unit, err)
+		}
+	}
+}
+
 // TestRefusedSeriesExactlyAtTheBound: MaxRefusedSeries refused series are all named;
 // only one more drops the list.
 func TestRefusedSeriesExactlyAtTheBound(t *testing.T) {
