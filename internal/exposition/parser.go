@@ -170,6 +170,7 @@ func (p *Parser) Parse(r io.Reader, f Format, emit func(*Sample) error) (samples
 	p.begin(r, f)
 	defer p.end()
 	if pts := p.points; pts != nil {
+		pts.begin()
 		defer func() { pts.done(err == nil) }()
 	}
 	for {
@@ -211,7 +212,8 @@ func (p *Parser) Parse(r io.Reader, f Format, emit func(*Sample) error) (samples
 func (p *Parser) SetScrapeTime(ms int64) { p.scrapeMs = ms }
 
 // SetPoints gives the next Parse or ParseMemo the Points of the exposition's target,
-// which it marks Sample.Stored by and updates (when the exposition parses whole). It
+// which it marks Sample.Stored by and notes its series of several points in, for
+// Points.Commit once its samples are stored (when the exposition parses whole). It
 // holds until the parse ends; nil, the default, marks none.
 func (p *Parser) SetPoints(pts *Points) { p.points = pts }
 

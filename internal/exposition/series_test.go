@@ -152,6 +152,7 @@ func TestParsePoints(t *testing.T) {
 		if (err != nil) != step.fails || (!step.fails && !slices.Equal(got, step.want)) {
 			t.Errorf("%q: got %q, %v; want %q, failing %t", step.input, got, err, step.want, step.fails)
 		}
+		pts.Commit() // the samples stored (nothing to commit after a failed parse)
 	}
 	// Without Points, nothing is marked.
 	_, _ = p.Parse(strings.NewReader("x 1 1000\n"), FormatText, func(s *Sample) error {
@@ -206,6 +207,40 @@ func TestSeriesTableGivenBackAfterASpike(t *testing.T) {
 	}
 }
 
+// TestParsePointsNotCommitted: a parse whose samples were never stored (no Commit: its
+// scrape failed after it, or was given up) leaves the Points as they were, so the next
+// parse passes on the points it noted, which the store lacks.
+func TestParsePointsNotCommitted(t *testing.T) {
+	var pts Points
+	p := NewParser(Options{})
+	parse := func(input string) []string {
+		t.Helper()
+		p.SetPoints(&pts)
+		var got []string
+		if _, err := p.Parse(strings.NewReader(input), FormatText, func(s *Sample) error {
+			g := s.Name + "@" + strconv.FormatInt(s.TimestampMs, 10)
+			if s.Stored {
+				g += " stored"
+			}
+			got = append(got, g)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	parse("x 1 1000\nx 2 2000\n")
+	pts.Commit()
+	parse("x 1 1000\nx 2 2000\nx 3 3000\n") // never stored: no Commit
+	if got, want := parse("x 1 1000\nx 2 2000\nx 3 3000\n"), []string{"x@1000 stored", "x@2000 stored", "x@3000"}; !slices.Equal(got, want) {
+		t.Errorf("after a parse not committed: got %q, want %q", got, want)
+	}
+	pts.Commit()
+	if got, want := parse("x 3 3000\nx 4 4000\n"), []string{"x@3000 stored", "x@4000"}; !slices.Equal(got, want) {
+		t.Errorf("after a parse committed: got %q, want %q", got, want)
+	}
+}
+
 // A pod's Points (kept for as long as the pod lives) must not keep the room of an
 // exposition that once gave 200,000 series several points each after the pod went back
 // to a few: the map that held them is given back, not cleared and kept for reuse; also
@@ -220,6 +255,7 @@ func TestPointsGiveBackTheRoomOfASpike(t *testing.T) {
 		if _, err := p.Parse(strings.NewReader(input), FormatText, func(*Sample) error { return nil }); (err != nil) != fails {
 			t.Fatalf("got error %v, want one: %t", err, fails)
 		}
+		pts.Commit()
 	}
 	parse(small, false)
 	before := liveHeap()

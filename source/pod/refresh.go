@@ -119,6 +119,9 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 		// move) is stored a millisecond later: its queries run there.
 		out.store = store
 		out.refused, out.evalAt = s.appendHistory(ctx, store, sel.hist, pods, out.evalAt, len(targets) == 0 && len(unready) > 0)
+		if job.points {
+			s.points.commit(pods) // stored: the pods' next scrapes need not hand those points again
+		}
 	}
 	progress.stage.Store(stageDone)
 	return out, nil

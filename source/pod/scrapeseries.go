@@ -177,6 +177,8 @@ func (s *PodScrapingSource) ScrapeSeriesReport(ctx context.Context, extra ...lab
 		}
 		return SeriesReport{}, fmt.Errorf("scrape service %s: %w (%s)", s.serviceKey(), err, waitingFor(waiting, len(pods)))
 	}
+	// Returned to the caller: the pods' next scrapes need not return those points again.
+	s.seriesCaches.commitPoints(pods)
 	log := logr.FromContextOrDiscard(ctx)
 	failed := 0
 	out := make([]PodSeries, len(pods))

@@ -155,6 +155,24 @@ func (sc *seriesCache) use(e *seriesEntry) {
 	}
 }
 
+// commitPoints commits, for each of pods whose scrape succeeded, the points of its
+// series of several points that scrape noted (exposition.Points.Commit): ScrapeSeries
+// returned its samples. A scrape that failed, or whose ScrapeSeries returned no pods (its
+// context ended), leaves them as they were, so the pod's next scrape returns again the
+// points the caller never got.
+func (c *seriesCaches) commitPoints(pods []podScrape) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range pods {
+		if pods[i].err != nil {
+			continue
+		}
+		if sc := c.byPod[pods[i].target.key]; sc != nil {
+			sc.points.Commit()
+		}
+	}
+}
+
 // syntheticEntry returns the entry of the pod's i-th synthetic sample (synthetic.Names),
 // building its labels with build the first time.
 func (sc *seriesCache) syntheticEntry(i int, build func() labels.Labels) *seriesEntry {
@@ -210,6 +228,24 @@ func (pp *podPoints) get(t *target) *exposition.Points {
 		pp.byPod[t.key] = tp
 	}
 	return &tp.pts
+}
+
+// commit commits, for each of pods whose scrape succeeded, the points of its series of
+// several points that scrape noted (exposition.Points.Commit): the history stored its
+// samples. A scrape that failed (past ScrapeTimeout too, its exposition parsed whole),
+// or a refresh that stored nothing (its callers gave up), leaves them as they were, so
+// the pod's next scrape hands the history the points it never got.
+func (pp *podPoints) commit(pods []podScrape) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	for i := range pods {
+		if pods[i].err != nil {
+			continue
+		}
+		if tp := pp.byPod[pods[i].target.key]; tp != nil {
+			tp.pts.Commit()
+		}
+	}
 }
 
 // keep forgets the Points of the pods not among targets.
