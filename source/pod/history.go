@@ -126,11 +126,10 @@ func (n storedNames) keeps(name string) bool {
 	return ok
 }
 
-// historyEpoch names the history and the needs the next append stores for ("" without a
-// history): what podPoints are kept for.
-func (s *PodScrapingSource) historyEpoch() string {
-	store, _, err := s.historyNeeds()
-	if err != nil || store == nil {
+// historyEpoch names store, the history the next append stores in, and the needs it
+// stores for ("" without a history): what podPoints are kept for.
+func (s *PodScrapingSource) historyEpoch(store *history.History) string {
+	if store == nil {
 		return ""
 	}
 	// A history started over (the clock stepped back) holds none of the points it had;

@@ -73,7 +73,12 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 
 	collectedAt := s.config.Clock.Now()
 	job := s.newScrapeJob(sel, token)
-	if epoch := s.historyEpoch(); epoch != "" {
+	// The history the run stores in, taken before it scrapes: when Close lets it go
+	// meanwhile, the run still stores in it and its callers read it, as if Close had
+	// come after (a new one would hold this scrape alone, every window partial, and the
+	// closed source would keep it).
+	store, _, storeErr := s.historyNeeds()
+	if epoch := s.historyEpoch(store); storeErr == nil && epoch != "" {
 		s.points.use(epoch)
 		job.points = true
 	}
@@ -114,7 +119,12 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 	// Runs never overlap, so the history receives the scrapes in order. It stores what
 	// the selection kept for it; a history that cannot be created is reported by the
 	// PromQL results (see evalPromQL).
-	if store, _, err := s.historyNeeds(); err == nil && store != nil {
+	if store == nil {
+		// None when the run began: a PromQL query registered since, or one that could
+		// not be created then, tried again.
+		store, _, storeErr = s.historyNeeds()
+	}
+	if storeErr == nil && store != nil {
 		// A refresh in the same millisecond as the one before (a clock that does not
 		// move) is stored a millisecond later: its queries run there.
 		out.store = store
