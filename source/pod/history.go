@@ -126,8 +126,10 @@ func (n storedNames) keeps(name string) bool {
 	return ok
 }
 
-// historyEpoch names store, the history the next append stores in, and the needs it
-// stores for ("" without a history): what podPoints are kept for.
+// historyEpoch names store, the history the next append stores in ("" without one): what
+// podPoints are kept for. The needs are not part of it: a metric the history starts
+// storing is handed whole (see targetPoints.stored), while the points of those it
+// stored already are not handed again, which it would refuse as out of order.
 func (s *PodScrapingSource) historyEpoch(store *history.History) string {
 	if store == nil {
 		return ""
@@ -138,10 +140,7 @@ func (s *PodScrapingSource) historyEpoch(store *history.History) string {
 	if store.StartsOver(s.config.Clock.Now()) {
 		restarts++
 	}
-	h := &s.history
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return fmt.Sprintf("%p\x00%d\x00%s", store, restarts, h.key)
+	return fmt.Sprintf("%p\x00%d", store, restarts)
 }
 
 // historyNeeds returns the history of the source, created on first use, and the names

@@ -68,3 +68,31 @@ func TestPromQLSeriesOfSeveralPoints(t *testing.T) {
 		}
 	}
 }
+
+// A series of several points the history stores already is not handed its points again
+// when the history starts storing another metric (a query registered, or a param naming
+// a metric new to a query): the points it holds were forgotten with the needs they were
+// kept for, and the next refresh handed them all, which the history refused as out of
+// order: an ErrSampleOutOfOrder on every result reading the series, and
+// podscrape_history_samples_refused_total{reason="out_of_order"} counting them.
+func TestPointsStoredStayStoredWhenAnotherMetricIsStored(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	p1, p2 := t0.Add(-40*time.Second), t0.Add(-20*time.Second)
+	_, cfg := startBodyPod(t, fmt.Sprintf("pts 1 %d\npts 2 %d\nother 3\n", p1.UnixMilli(), p2.UnixMilli()))
+	s, clk := fakeClockSource(t, cfg, t0, []source.QueryTemplate{{Name: "points", Template: "count_over_time(pts[2m])"}})
+	check := func(when string) {
+		t.Helper()
+		got := mustRefresh(t, s)["points"]
+		if len(got.Values) != 1 || got.FirstValue().Value != 2 || errors.Is(got.Error, ErrSampleOutOfOrder) {
+			t.Errorf("%s: count_over_time = %v (Error %v), want both points, no out-of-order error", when, got.Values, got.Error)
+		}
+	}
+	check("first refresh")
+	clk.Step(5 * time.Second)
+	check("second refresh")
+	s.QueryList().MustRegister(source.QueryTemplate{Name: "other", Type: source.QueryTypePromQL, Template: "other"})
+	for i := range 2 {
+		clk.Step(5 * time.Second)
+		check(fmt.Sprintf("refresh %d after another metric's query was registered", i+1))
+	}
+}

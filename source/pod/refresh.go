@@ -130,7 +130,7 @@ func (r refresher) Run(ctx context.Context, sel *selection) (refreshOutcome, err
 		out.store = store
 		out.refused, out.evalAt = s.appendHistory(ctx, store, sel.hist, pods, out.evalAt, len(targets) == 0 && len(unready) > 0)
 		if job.points {
-			s.points.commit(pods) // stored: the pods' next scrapes need not hand those points again
+			s.points.commit(pods, sel.hist) // stored: the pods' next scrapes need not hand those points again
 		}
 	}
 	progress.stage.Store(stageDone)

@@ -304,12 +304,17 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 	p.SetScrapeTime(scrapedAt.UnixMilli())
 	// A series with several points of their own timestamps, exposed again: those the
 	// history has, or would refuse as out of order, are not handed to it, as
-	// Prometheus' storage drops them without a word.
+	// Prometheus' storage drops them without a word. The parser marks Stored those the
+	// pod's previous scrape stored gave; the history has them when that append stored
+	// their metric (had).
+	var had storedNames
 	switch {
 	case sb != nil:
 		p.SetPoints(&sb.cache.points)
 	case job.points:
-		p.SetPoints(s.points.get(&ps.target))
+		var pts *exposition.Points
+		pts, had = s.points.get(&ps.target)
+		p.SetPoints(pts)
 	}
 	emit := func(smp *exposition.Sample) error {
 		ts := scrapedAt
@@ -321,12 +326,13 @@ func (s *PodScrapingSource) fetch(ctx context.Context, ps *podScrape, job *scrap
 			Timestamp: ts,
 			Labels:    podLabels(smp, &ps.target),
 		}
+		stored := smp.Stored && had.keeps(smp.Name)
 		switch {
-		case smp.Repeat && smp.Stored:
+		case smp.Repeat && stored:
 		case smp.Repeat:
 			ps.repeats = append(ps.repeats, repeatValue{at: len(ps.values), v: v})
 		default:
-			if smp.Stored {
+			if stored {
 				ps.stored = append(ps.stored, int32(len(ps.values)))
 			}
 			s.appendValue(ps, sel, smp.Name, smp.Family, v)

@@ -189,19 +189,24 @@ func (sc *seriesCache) syntheticEntry(i int, build func() labels.Labels) *series
 // used by its scrape alone (refreshes never overlap).
 type podPoints struct {
 	mu    sync.Mutex
-	epoch string // the history and the needs the Points were kept for (historyEpoch)
+	epoch string // the history the Points were kept for (historyEpoch)
 	byPod map[string]*targetPoints
 }
 
-// targetPoints is one pod's Points and the target labels its series were stored with.
+// targetPoints is one pod's Points, the target labels its series were stored with, and
+// the metrics the history stored of the scrape whose points they hold.
 type targetPoints struct {
 	instance string
 	labels   []podLabel
 	pts      exposition.Points
+	// stored are the needs of the append that committed pts: the points of a metric
+	// not among them never went to the history (a metric the history starts storing
+	// since is handed whole).
+	stored storedNames
 }
 
 // use starts a refresh feeding the history of epoch: Points kept for another history,
-// or other needs, are forgotten (a metric the history starts storing is handed whole).
+// or one started over, are forgotten.
 func (pp *podPoints) use(epoch string) {
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
@@ -216,7 +221,8 @@ func (pp *podPoints) use(epoch string) {
 // with other values of the pod labels the series carry, gives other series, whose points
 // the history does not hold. (Recreated with the same ones, its series are the old pod's,
 // as to Prometheus, and their points the history holds are not handed to it again.)
-func (pp *podPoints) get(t *target) *exposition.Points {
+// With them it returns the metrics the history stored of the points they hold.
+func (pp *podPoints) get(t *target) (*exposition.Points, storedNames) {
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
 	tp := pp.byPod[t.key]
@@ -227,15 +233,16 @@ func (pp *podPoints) get(t *target) *exposition.Points {
 		tp = &targetPoints{instance: t.instance(), labels: t.labels}
 		pp.byPod[t.key] = tp
 	}
-	return &tp.pts
+	return &tp.pts, tp.stored
 }
 
 // commit commits, for each of pods whose scrape succeeded, the points of its series of
 // several points that scrape noted (exposition.Points.Commit): the history stored its
 // samples. A scrape that failed (past ScrapeTimeout too, its exposition parsed whole),
 // or a refresh that stored nothing (its callers gave up), leaves them as they were, so
-// the pod's next scrape hands the history the points it never got.
-func (pp *podPoints) commit(pods []podScrape) {
+// the pod's next scrape hands the history the points it never got. stored are the
+// metrics the append stored.
+func (pp *podPoints) commit(pods []podScrape, stored storedNames) {
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
 	for i := range pods {
@@ -244,6 +251,7 @@ func (pp *podPoints) commit(pods []podScrape) {
 		}
 		if tp := pp.byPod[pods[i].target.key]; tp != nil {
 			tp.pts.Commit()
+			tp.stored = stored
 		}
 	}
 }
