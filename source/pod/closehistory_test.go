@@ -64,3 +64,72 @@ func TestRefreshInProgressAtCloseAnswersFromItsHistory(t *testing.T) {
 		t.Error("the closed source holds a history once its Refresh in progress ended: Close let its history go")
 	}
 }
+
+// A ScrapeSeries or Refresh in progress when its source is closed keeps nothing for
+// its pods' next scrapes once it ends: Close lets each pod's series cache (its memo of
+// the exposition, its labels, its samples: as large as the exposition) and points go,
+// so that a closed source still held keeps little more than its cached results, as
+// Close's godoc has it. The scrape in progress put them back after Close had let them
+// go, for as long as the closed source was held.
+func TestScrapesInProgressAtCloseKeepNoPodState(t *testing.T) {
+	var hold atomic.Bool
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	cfg := startHandlerPod(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if hold.Load() {
+			entered <- struct{}{}
+			<-release
+		}
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = fmt.Fprintf(w, "pts 1 %d\npts 2 %d\ng 1\n", time.Now().Add(-time.Minute).UnixMilli(), time.Now().Add(-30*time.Second).UnixMilli())
+	}))
+	for _, c := range []struct {
+		name string
+		call func(*PodScrapingSource) error
+		held func(*PodScrapingSource) int
+	}{
+		{"ScrapeSeries", func(s *PodScrapingSource) error { _, err := s.ScrapeSeries(context.Background()); return err },
+			func(s *PodScrapingSource) int {
+				s.seriesCaches.mu.Lock()
+				defer s.seriesCaches.mu.Unlock()
+				return len(s.seriesCaches.byPod)
+			}},
+		{"Refresh", func(s *PodScrapingSource) error {
+			_, err := s.Refresh(context.Background(), source.RefreshSpec{})
+			return err
+		},
+			func(s *PodScrapingSource) int {
+				s.points.mu.Lock()
+				defer s.points.mu.Unlock()
+				return len(s.points.byPod)
+			}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			release = make(chan struct{})
+			s, err := NewPodScrapingSource(t.Context(), cp.Client, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.QueryList().MustRegister(source.QueryTemplate{Name: "points", Type: source.QueryTypePromQL, Template: "count_over_time(pts[5m])"})
+			hold.Store(false)
+			if err := c.call(s); err != nil {
+				t.Fatal(err)
+			}
+			if c.held(s) != 1 {
+				t.Fatalf("before Close: the state of %d pods kept, want the one pod's", c.held(s))
+			}
+			hold.Store(true)
+			done := make(chan error, 1)
+			go func() { done <- c.call(s) }()
+			<-entered
+			s.Close()
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if n := c.held(s); n != 0 {
+				t.Errorf("a closed source keeps the state of %d pods for their next scrape, put back by its %s in progress at Close", n, c.name)
+			}
+		})
+	}
+}

@@ -16,8 +16,9 @@ import (
 // building its labels again (no sort, no allocation), and its labels are the very ones
 // the caller's history already holds.
 type seriesCaches struct {
-	mu    sync.Mutex              // protects byPod
-	byPod map[string]*seriesCache // by pod key; a cache in use by a scrape is out of the map
+	mu     sync.Mutex              // protects byPod, closed
+	byPod  map[string]*seriesCache // by pod key; a cache in use by a scrape is out of the map
+	closed bool                    // the source was closed: no cache is kept (see close)
 }
 
 // seriesCache is one pod's series labels, by the series hash the pod's parser gives
@@ -106,10 +107,22 @@ func (c *seriesCaches) put(key string, sc *seriesCache, ok bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return // a scrape in progress at Close, or since: kept for no next scrape
+	}
 	if c.byPod == nil {
 		c.byPod = map[string]*seriesCache{}
 	}
 	c.byPod[key] = sc
+}
+
+// close forgets every pod's cache, and those of scrapes in progress when they end: a
+// closed source keeps none, also while its caller still holds it (a ScrapeSeries of it
+// builds each pod's anew).
+func (c *seriesCaches) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed, c.byPod = true, nil
 }
 
 // keep forgets the caches of pods not in targets.
@@ -188,9 +201,10 @@ func (sc *seriesCache) syntheticEntry(i int, build func() labels.Labels) *series
 // latest time of its series with several points of their own timestamps. A pod's is
 // used by its scrape alone (refreshes never overlap).
 type podPoints struct {
-	mu    sync.Mutex
-	epoch string // the history the Points were kept for (historyEpoch)
-	byPod map[string]*targetPoints
+	mu     sync.Mutex
+	epoch  string // the history the Points were kept for (historyEpoch)
+	byPod  map[string]*targetPoints
+	closed bool // the source was closed: no Points are kept (see close)
 }
 
 // targetPoints is one pod's Points, the target labels its series were stored with, and
@@ -231,9 +245,19 @@ func (pp *podPoints) get(t *target) (*exposition.Points, storedNames) {
 			pp.byPod = map[string]*targetPoints{}
 		}
 		tp = &targetPoints{instance: t.instance(), labels: t.labels}
-		pp.byPod[t.key] = tp
+		if !pp.closed { // else this scrape's alone: kept for no next one
+			pp.byPod[t.key] = tp
+		}
 	}
 	return &tp.pts, tp.stored
+}
+
+// close forgets every pod's Points, and keeps none made by scrapes in progress or
+// since: a closed source keeps none, also while its caller still holds it.
+func (pp *podPoints) close() {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	pp.closed, pp.byPod = true, nil
 }
 
 // commit commits, for each of pods whose scrape succeeded, the points of its series of

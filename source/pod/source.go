@@ -156,9 +156,10 @@ func (s *PodScrapingSource) Close() {
 	s.transport.CloseIdleConnections()
 	s.closeHistory()
 	s.parsers.close()
-	// Kept for each pod's next scrape, as large as its exposition: none comes.
-	s.seriesCaches.keep(nil)
-	s.points.keep(nil)
+	// Kept for each pod's next scrape, as large as its exposition: none comes. Those of
+	// scrapes in progress are not put back.
+	s.seriesCaches.close()
+	s.points.close()
 }
 
 // Refresh discovers the Service's ready pods, scrapes them concurrently, caches the
