@@ -602,3 +602,38 @@ func TestAPodFailedInAScrapeAfterTheQuerysTimeIsNotWarned(t *testing.T) {
 		t.Errorf("the scrape %s failed began after the query's time: warnings %q, want none naming it", a.Name, r.Warnings)
 	}
 }
+
+// TestAPodFailedInTheCheckedScrapeIsWarnedWhenALaterOneLands: the latest scrape when a
+// query checks had one pod of two failed, and the evaluation reads it (the sum is the
+// other pod's alone); a scrape in which the pod is back lands during the evaluation,
+// begun after the query's time, so none of it is read. The answer must still warn of the
+// pod missing from it: the check after the evaluation replaced the checked scrape's
+// warnings with the latest scrape's, and skipped the landed one as begun too late, so
+// the half sum came with no warning at all.
+func TestAPodFailedInTheCheckedScrapeIsWarnedWhenALaterOneLands(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 4 * time.Minute})
+	a := svc.Pods()[0]
+	a.SetHandler(failing)
+	serve.ScrapeNow(t.Context(), srv)     // the latest scrape when the query checks: a failed
+	at := time.Now().Add(2 * time.Second) // evaluated after it
+	var during sync.Once
+	serve.SetBeforeExec(srv, func() {
+		during.Do(func() {
+			a.SetBody(waiting)
+			if err := serve.ScrapeAt(t.Context(), srv, 0, at.Add(time.Second)); err != nil { // after the query's time
+				t.Error(err)
+			}
+		})
+	})
+	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)}})
+	if code != http.StatusOK {
+		t.Fatalf("got %d %q %s", code, r.Error, r.Data)
+	}
+	if v := vector(t, r); len(v) != 1 || v[0].Value[1] != "3" {
+		t.Fatalf("the evaluation read the scrape in which %s failed: got %s, want the other pod's 3 (the test's premise)", a.Name, r.Data)
+	}
+	if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, a.Name) }) {
+		t.Errorf("a sum without pod %s, which failed the scrape the evaluation read: warnings %q, want one naming it", a.Name, r.Warnings)
+	}
+}

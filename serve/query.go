@@ -195,9 +195,19 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		return ans, err
 	}
 	if landed != nil || !s.sameStates(checked) {
+		// The checked scrapes' warnings stay: the evaluation, which began after the
+		// check, read those scrapes where no later one it read replaced them (a scrape
+		// that landed since, begun after the query's time, it read none of), so the pods
+		// that failed them are missing from its answer though the latest found them back.
+		first := warnings
 		may := s.mayRead(an.selectors, true)
 		if warnings, err = s.availability(r.Context(), an.selectors, read, may); err != nil {
 			return ans, err
+		}
+		for _, w := range first {
+			if !slices.Contains(warnings, w) {
+				warnings = append(warnings, w)
+			}
 		}
 		// A landed state's warnings too, of a scrape begun by the evaluation's time: the
 		// pods that failed the scrape the evaluation read are missing from its answer
