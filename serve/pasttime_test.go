@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -138,5 +139,43 @@ func TestSelectorPinnedAtAnOutageIsUnavailable(t *testing.T) {
 	offset := "sum(vllm:num_requests_waiting @ " + at(up) + " offset " + fmt.Sprint(up.Sub(down).Milliseconds()) + "ms)"
 	if code, r := query(t, base, offset); code != http.StatusServiceUnavailable || !strings.Contains(r.Error, "pod "+p.Name) {
 		t.Errorf("%s, when every pod had failed: got %d %q %s, want 503 naming pod %s", offset, code, r.Error, r.Data, p.Name)
+	}
+}
+
+// TestInstantQueryAtAScrapeWithAFailedPodIsWarned: an instant query at a time that reads
+// a scrape in which one pod of two failed, asked once a later scrape found it back (a
+// client's clock behind serve's; KEDA's time to the second, in the second after that
+// scrape). The evaluation reads the earlier scrape and leaves the pod out (the sum is the
+// other pod's alone), as every pod failing it is a 503; the check read only the latest
+// scrape, where the pod answers: half the load with no warning at all.
+func TestInstantQueryAtAScrapeWithAFailedPodIsWarned(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 4 * time.Minute})
+	a := svc.Pods()[0]
+	a.SetHandler(failing)
+	serve.ScrapeNow(t.Context(), srv) // read at the query's time: a failed
+	at := time.Now()
+	a.SetBody(waiting)
+	if err := serve.ScrapeAt(t.Context(), srv, 0, at.Add(time.Second)); err != nil { // the latest, ending after the query's time: a answers
+		t.Fatal(err)
+	}
+	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {fmt.Sprintf("%.3f", float64(at.UnixMilli())/1000)}})
+	if code != http.StatusOK {
+		t.Fatalf("got %d %q %s", code, r.Error, r.Data)
+	}
+	if v := vector(t, r); len(v) != 1 || v[0].Value[1] != "3" {
+		t.Fatalf("the evaluation read the scrape in which %s failed: got %s, want the other pod's 3 (the test's premise)", a.Name, r.Data)
+	}
+	if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, a.Name) }) {
+		t.Errorf("a sum without pod %s, which failed the scrape the query's time reads: warnings %q, want one naming it", a.Name, r.Warnings)
+	}
+	// A selector pinned by @ to that scrape, at now, alike.
+	pinned := fmt.Sprintf("sum(vllm:num_requests_waiting @ %.3f)", float64(at.UnixMilli())/1000)
+	code, r = query(t, base, pinned)
+	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || v[0].Value[1] != "3" {
+		t.Fatalf("%s: got %d %q %s, want the other pod's 3 (the test's premise)", pinned, code, r.Error, r.Data)
+	}
+	if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, a.Name) }) {
+		t.Errorf("%s, without pod %s, which failed the scrape it reads: warnings %q, want one naming it", pinned, a.Name, r.Warnings)
 	}
 }

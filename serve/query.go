@@ -147,14 +147,18 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		lookback = s.cfg.LookbackDelta
 	}
 	if !ranged {
-		if err := s.availabilityAt(r.Context(), an.selectors, read, p.start, lookback); err != nil {
+		then, err := s.availabilityAt(r.Context(), an.selectors, read, p.start, lookback)
+		if err != nil {
 			return ans, err
 		}
+		warnings = append(warnings, then...)
 	}
 	windows := s.analyses.windowsFor(an, p.expr, p.step, p.start, p.end)
-	if err := s.availabilityMoved(r.Context(), windows, p.start, p.end, !ranged, lookback); err != nil {
+	moved, err := s.availabilityMoved(r.Context(), windows, p.start, p.end, !ranged, lookback)
+	if err != nil {
 		return ans, err
 	}
+	warnings = append(warnings, moved...)
 	windowWarnings, estimates, narrow, err := s.partialWindows(ctx, windows, p, !ranged)
 	if err != nil {
 		return ans, err

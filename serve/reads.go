@@ -499,8 +499,11 @@ func (s *Server) landedSince(read []*service, checked []*scrapeState, seqs []uin
 // second after a scrape) that the history's up series show gave nothing: every pod
 // failed it, or every pod holding a data selector's series (onlyDownHold). The
 // evaluation reads those pods' staleness markers and answers empty, while the check of
-// the latest scrape (availability) found the pods answering. lookback is the query's.
-func (s *Server) availabilityAt(ctx context.Context, sels [][]*labels.Matcher, read []*service, at time.Time, lookback time.Duration) error {
+// the latest scrape (availability) found the pods answering. Else it returns the
+// warnings naming the pods that failed such an earlier scrape: the answer leaves them
+// out, though the latest scrape, whose warnings the query carries, found them back.
+// lookback is the query's.
+func (s *Server) availabilityAt(ctx context.Context, sels [][]*labels.Matcher, read []*service, at time.Time, lookback time.Duration) (warnings []string, _ error) {
 	var down []string
 	for _, svc := range read {
 		st := svc.state.Load()
@@ -509,7 +512,7 @@ func (s *Server) availabilityAt(ctx context.Context, sels [][]*labels.Matcher, r
 		}
 		then, err := svc.stateAt(ctx, at, lookback)
 		if err != nil {
-			return &apiError{errorExec, fmt.Errorf("service %s: %w", svc.key, err)}
+			return nil, &apiError{errorExec, fmt.Errorf("service %s: %w", svc.key, err)}
 		}
 		switch {
 		case then == nil:
@@ -518,14 +521,18 @@ func (s *Server) availabilityAt(ctx context.Context, sels [][]*labels.Matcher, r
 		default:
 			if d := svc.onlyDownHold(then, sels); d != "" {
 				down = append(down, d)
+			} else if failed := then.failed(); len(failed) > 0 {
+				n := len(failed)
+				warnings = append(warnings, fmt.Sprintf("service %s: %d of %d pods failed %s scrape at %s, which the query reads at %s, %s: %s",
+					svc.key, n, len(then.pods), leftout.Their(n), then.start.UTC().Format(warningTime), at.UTC().Format(warningTime), leftout.Clause(n), podErrors(failed)))
 			}
 		}
 	}
 	if len(down) > 0 {
-		return &apiError{errorUnavailable, fmt.Errorf("no data to answer from at %s, the query's time, before the latest scrape: %s",
+		return nil, &apiError{errorUnavailable, fmt.Errorf("no data to answer from at %s, the query's time, before the latest scrape: %s",
 			at.UTC().Format(warningTime), joinBounded(down, "service"))}
 	}
-	return nil
+	return warnings, nil
 }
 
 // availabilityMoved is availabilityAt for each instant selector of windows (the
@@ -533,7 +540,7 @@ func (s *Server) availabilityAt(ctx context.Context, sels [][]*labels.Matcher, r
 // instant query's time start, or, pinned by @, from its own time (start() and end() are
 // start and end), in a range query too, where it reads that one time at every step. A
 // selector moved to a scrape in which its pods failed reads their staleness markers.
-func (s *Server) availabilityMoved(ctx context.Context, windows []history.Window, start, end time.Time, instant bool, lookback time.Duration) error {
+func (s *Server) availabilityMoved(ctx context.Context, windows []history.Window, start, end time.Time, instant bool, lookback time.Duration) (warnings []string, _ error) {
 	for _, w := range windows {
 		if w.Range != 0 || (w.Offset == 0 && !w.Pinned) || (!w.Pinned && !instant) || synthetic.Only(w.Matchers) {
 			continue
@@ -545,9 +552,11 @@ func (s *Server) availabilityMoved(ctx context.Context, windows []history.Window
 			at = end
 		}
 		sels := [][]*labels.Matcher{w.Matchers}
-		if err := s.availabilityAt(ctx, sels, s.servicesRead(sels), at.Add(-w.Offset), lookback); err != nil {
-			return err
+		ws, err := s.availabilityAt(ctx, sels, s.servicesRead(sels), at.Add(-w.Offset), lookback)
+		if err != nil {
+			return nil, err
 		}
+		warnings = append(warnings, ws...)
 	}
-	return nil
+	return warnings, nil
 }
