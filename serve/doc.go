@@ -93,10 +93,11 @@
 //     its answer would be empty;
 //   - an instant query at a time before the latest scrape ended, which reads an earlier
 //     scrape in which every pod failed, or every pod holding a data selector's series
-//     (as the history's up series show it), or an instant selector whose @ or offset
-//     moves it to such a scrape: HTTP 503, errorType "unavailable", naming the time, the
-//     Service and those pods; some pods failed that scrape: the answer, with a warning
-//     naming them;
+//     (as the history's up series show it) failed or was left out as not Ready (as that
+//     scrape's state, while kept, says), or an instant selector whose @ or offset moves
+//     it to such a scrape: HTTP 503, errorType "unavailable", naming the time, the
+//     Service and those pods; some pods failed that scrape, or were left out of it: the
+//     answer, with a warning naming them;
 //   - some pods that held series a data selector reads are no longer scraped because
 //     they turned not Ready (failing their readiness probe under load: the busiest) or
 //     finished (evicted): the answer, which leaves them out, with a warning per Service

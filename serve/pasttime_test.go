@@ -179,3 +179,51 @@ func TestInstantQueryAtAScrapeWithAFailedPodIsWarned(t *testing.T) {
 		t.Errorf("%s, without pod %s, which failed the scrape it reads: warnings %q, want one naming it", pinned, a.Name, r.Warnings)
 	}
 }
+
+// TestInstantQueryAtAModelsPodNotReadyIsUnavailable: an instant query at a time that
+// reads a scrape in which model b's only pod was not Ready (failing its readiness probe
+// under load: skipped, its series marked stale), asked once a later scrape found it
+// Ready again. The evaluation reads the staleness markers and answers [] (KEDA's 0), as
+// it would for a pod that failed that scrape, which is 503; the check read the latest
+// scrape, where the pod answers. Model a's query at that time is answered.
+func TestInstantQueryAtAModelsPodNotReadyIsUnavailable(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	a, b := svc.Pods()[0], svc.Pods()[1]
+	a.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"a\"} 9\n")
+	b.SetBody("# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"b\"} 1\n")
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 4 * time.Minute})
+	const queryA, queryB = `sum(vllm:num_requests_waiting{model_name="a"})`, `sum(vllm:num_requests_waiting{model_name="b"})`
+	if err := b.SetReady(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	serve.ScrapeNow(t.Context(), srv) // read at the query's time: b not Ready, its series stale
+	if code, r := query(t, base, queryB); code != http.StatusServiceUnavailable {
+		t.Fatalf("model b's only pod not Ready: got %d %q %s, want 503 (the test's premise)", code, r.Error, r.Data)
+	}
+	at := time.Now()
+	if err := b.SetReady(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := serve.ScrapeAt(t.Context(), srv, 0, at.Add(time.Second)); err != nil { // the latest, ending after the query's time: b answers
+		t.Fatal(err)
+	}
+	ask := func(expr string) (int, apiResponse) {
+		return call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {expr}, "time": {fmt.Sprintf("%.3f", float64(at.UnixMilli())/1000)}})
+	}
+	if code, r := ask(queryB); code == http.StatusOK && len(vector(t, r)) == 0 {
+		t.Errorf("model b at %s, when its only pod was not Ready: got 200 %s with warnings %q, want 503 naming pod %s", at, r.Data, r.Warnings, b.Name)
+	} else if code != http.StatusServiceUnavailable || !strings.Contains(r.Error, "pod "+b.Name) {
+		t.Errorf("model b at %s, when its only pod was not Ready: got %d %q %s, want 503 naming pod %s", at, code, r.Error, r.Data, b.Name)
+	}
+	if code, r := ask(queryA); code != http.StatusOK || len(vector(t, r)) != 1 || vector(t, r)[0].Value[1] != "9" {
+		t.Errorf("model a at %s: got %d %q %s, want 200 and 9", at, code, r.Error, r.Data)
+	}
+	// Both models' sum then is model a's alone: answered, warned of pod b.
+	code, r := ask("sum(vllm:num_requests_waiting)")
+	if v := vector(t, r); code != http.StatusOK || len(v) != 1 || v[0].Value[1] != "9" {
+		t.Fatalf("both models at %s: got %d %q %s, want 200 and model a's 9", at, code, r.Error, r.Data)
+	}
+	if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, "pod "+b.Name+": not Ready") }) {
+		t.Errorf("both models at %s, without pod %s, not Ready then: warnings %q, want one naming it", at, b.Name, r.Warnings)
+	}
+}

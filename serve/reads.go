@@ -499,9 +499,11 @@ func (s *Server) landedSince(read []*service, checked []*scrapeState, seqs []uin
 // second after a scrape) that the history's up series show gave nothing: every pod
 // failed it, or every pod holding a data selector's series (onlyDownHold). The
 // evaluation reads those pods' staleness markers and answers empty, while the check of
-// the latest scrape (availability) found the pods answering. Else it returns the
-// warnings naming the pods that failed such an earlier scrape: the answer leaves them
-// out, though the latest scrape, whose warnings the query carries, found them back.
+// the latest scrape (availability) found the pods answering; or in which the pods
+// holding a data selector's series were not scraped because they were not Ready (the
+// state of that scrape, while kept, says so). Else it returns the warnings naming the
+// pods that failed such an earlier scrape, or were not scraped then: the answer leaves
+// them out, though the latest scrape, whose warnings the query carries, found them back.
 // lookback is the query's.
 func (s *Server) availabilityAt(ctx context.Context, sels [][]*labels.Matcher, read []*service, at time.Time, lookback time.Duration) (warnings []string, _ error) {
 	var down []string
@@ -521,10 +523,16 @@ func (s *Server) availabilityAt(ctx context.Context, sels [][]*labels.Matcher, r
 		default:
 			if d := svc.onlyDownHold(then, sels); d != "" {
 				down = append(down, d)
-			} else if failed := then.failed(); len(failed) > 0 {
+				break
+			}
+			if failed := then.failed(); len(failed) > 0 {
 				n := len(failed)
 				warnings = append(warnings, fmt.Sprintf("service %s: %d of %d pods failed %s scrape at %s, which the query reads at %s, %s: %s",
 					svc.key, n, len(then.pods), leftout.Their(n), then.start.UTC().Format(warningTime), at.UTC().Format(warningTime), leftout.Clause(n), podErrors(failed)))
+			}
+			if named, n := svc.unreadyHolding(then, sels); n > 0 {
+				warnings = append(warnings, fmt.Sprintf("service %s: %d %s holding series the query reads %s left out of the scrape at %s, which the query reads at %s, %s: %s",
+					svc.key, n, leftout.Pods(n), leftout.Are(n), then.start.UTC().Format(warningTime), at.UTC().Format(warningTime), leftout.Clause(n), named))
 			}
 		}
 	}

@@ -200,6 +200,10 @@ type scrapeState struct {
 	// seq is the service's appendSeq once this state was stored: even, and 2 more than
 	// the state before it when its scrape appended to the history.
 	seq uint64
+	// appended is, when its scrape appended to the history, the instant from which a
+	// query reads the whole of that append (its samples and the staleness markers of the
+	// pods it no longer scraped: AppendStats.Latest, at least the append's time).
+	appended time.Time
 	// exposed is, while err is set, the labels of the series the history held when the
 	// Service last gave data (the history's own, shared): an outage longer than the
 	// retention still reads them, selector by selector, and so does a scrape that
@@ -424,6 +428,10 @@ func (s *service) scrapeShifted(ctx context.Context, shift time.Duration) (*scra
 			before = s.heldSeries()
 		}
 		stats, aerr := s.hist.Append(ctx, at, scrapes)
+		st.appended = at
+		if stats.Latest.After(at) {
+			st.appended = stats.Latest
+		}
 		if stats.SteppedBack > 0 {
 			// As the library logs it: the 422s of the windows that fill again from here
 			// have a cause an operator can find.
@@ -653,8 +661,10 @@ var errFailedThen = errors.New("its scrape failed (up 0; /api/v1/targets has the
 // up series show it: each pod's latest up sample at or before at within lookback, as
 // the engine's instant selector reads it (a pod whose up is stale then was not scraped),
 // up or failed (errFailedThen), start being the newest of those samples' times and err
-// pod.ErrAllPodsFailed when every such pod failed. Nil when no pod's up is there (the
-// Service's discovery had failed, or the history does not reach back to at).
+// pod.ErrAllPodsFailed when every such pod failed; and, as unready, the pods the state
+// of that scrape (when still kept) found not Ready or finished, of which there is no
+// such up. Nil when no pod's up is there (the Service's discovery had failed, or the
+// history does not reach back to at).
 func (s *service) stateAt(ctx context.Context, at time.Time, lookback time.Duration) (*scrapeState, error) {
 	maxt := at.UnixMilli()
 	mint := maxt - lookback.Milliseconds() + 1
@@ -692,6 +702,30 @@ func (s *service) stateAt(ctx context.Context, at time.Time, lookback time.Durat
 	if len(st.failed()) == len(st.pods) {
 		st.err = fmt.Errorf("service %s: %w", s.key, pod.ErrAllPodsFailed)
 	}
+	// The pods that scrape found no longer scraped because they were not Ready or had
+	// finished, as its own state says (while it is kept), and of which the evaluation
+	// finds no up at at: their series went stale there, and it reads nothing of them.
+	if read := s.landedRead(at); read != nil {
+		for _, p := range read.unready {
+			if !slices.ContainsFunc(st.pods, func(q podState) bool { return q.name == p.name }) {
+				st.unready = append(st.unready, p)
+			}
+		}
+	}
 	st.end = st.start
 	return st, nil
+}
+
+// landedRead returns the state of the latest scrape kept in s.landed whose append an
+// evaluation at at reads whole (its staleness markers included): appended by at, to the
+// millisecond. Nil when none kept was.
+func (s *service) landedRead(at time.Time) *scrapeState {
+	s.appending.Lock()
+	defer s.appending.Unlock()
+	for i := len(s.landed) - 1; i >= 0; i-- {
+		if s.landed[i].appended.UnixMilli() <= at.UnixMilli() {
+			return s.landed[i]
+		}
+	}
+	return nil
 }
