@@ -103,7 +103,8 @@
 //     finished (evicted): the answer, which leaves them out, with a warning per Service
 //     naming them ("not Ready", "finished (Failed)"); a pod deleted, terminating or
 //     starting is not named. An instant query's window of a function that adds up over
-//     time (below) over such a pod's series holds nothing of it since its last scrape:
+//     time (below) over such a pod's series holds nothing of it since its last scrape
+//     (as the latest scrape finds it, or the earlier one the query's time reads):
 //     HTTP 422, errorType "execution", naming the window and the pods, unless
 //     Config.AllowPartialWindows (then the warning alone);
 //   - a window of a function that adds up over time (increase, delta, sum_over_time,

@@ -164,7 +164,7 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		return ans, err
 	}
 	if !ranged {
-		if err := s.unreadySums(windows); err != nil {
+		if err := s.unreadySums(r.Context(), windows, p.start, lookback); err != nil {
 			return ans, err
 		}
 	}

@@ -205,3 +205,40 @@ func TestSumOverTimeOfAPodNoLongerScrapedIsPartial(t *testing.T) {
 		t.Errorf("pod %s Ready again: %s: got %d %q %q, want 200 and no warning", b.Name, count, code, r.Error, r.Warnings)
 	}
 }
+
+// TestSumOverTimeAtAScrapeOfAPodNotReadyIsPartial: an instant query's window adding up
+// over time, at a time that reads a scrape in which pod b was not Ready (its series
+// stale there), asked once a later scrape found b Ready again (KEDA's time to the
+// second, in the second after that scrape). The window holds nothing of b since its
+// last scrape before, as when that scrape is the latest, which is 422: it was answered
+// 200, the check having read only the latest scrape, where b answers.
+func TestSumOverTimeAtAScrapeOfAPodNotReadyIsPartial(t *testing.T) {
+	svc := newService(t, "vllm", 2, "# TYPE reqs_total counter\nreqs_total 0\n")
+	b := svc.Pods()[1]
+	srv, base := runReadyServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, Interval: 4 * time.Minute, Retention: 30 * time.Minute})
+	began := time.Now().Add(-10 * time.Minute)
+	reqs := func(at time.Time) string {
+		return fmt.Sprintf("# TYPE reqs_total counter\nreqs_total %d\n", int(at.Sub(began).Seconds()))
+	}
+	scrapedInThePast(t, srv, 0, b, began, time.Now(), 15*time.Second, reqs)
+	if err := b.SetReady(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	serve.ScrapeNow(t.Context(), srv) // read at the query's time: b not Ready, its series stale
+	const count = "sum(increase(reqs_total[2m]))"
+	if code, r := query(t, base, count); code != http.StatusUnprocessableEntity {
+		t.Fatalf("pod %s not Ready: %s: got %d %q, want 422 (the test's premise)", b.Name, count, code, r.Error)
+	}
+	at := time.Now()
+	if err := b.SetReady(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := serve.ScrapeAt(t.Context(), srv, 0, at.Add(time.Second)); err != nil { // the latest, ending after the query's time: b answers
+		t.Fatal(err)
+	}
+	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {count}, "time": {fmt.Sprintf("%.3f", float64(at.UnixMilli())/1000)}})
+	if code != http.StatusUnprocessableEntity || r.ErrorType != "execution" || !strings.Contains(r.Error, "pod "+b.Name+": not Ready") {
+		t.Errorf("%s at %s, which reads the scrape in which pod %s was not Ready: got %d %s %q %s with warnings %q, want 422 execution naming the pod",
+			count, at, b.Name, code, r.ErrorType, r.Error, r.Data, r.Warnings)
+	}
+}
