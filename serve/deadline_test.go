@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -179,5 +180,46 @@ func TestAClientThatLeavesStopsOnlyItsShare(t *testing.T) {
 	}
 	if v := vector(t, got.r); got.code != http.StatusOK || len(v) != 1 || v[0].Value[1] != "9" || len(got.r.Warnings) != 0 {
 		t.Errorf("the query that stayed: got %d %q %s, warnings %q; want 200 and the scrape's fresh 9", got.code, got.r.Error, got.r.Data, got.r.Warnings)
+	}
+}
+
+// TestALateScrapeOlderThanTheLookbackIsNotAnEmptyAnswer: under a --max-age shorter than an
+// interval longer than the lookback delta (accepted: queries scrape), a pod hangs, so no
+// query's scrape finishes within its wait (each is cancelled as its query leaves) and
+// the latest scrape, the interval's, grows older than the lookback delta. A query at now
+// answered from it reads no sample of the Service: it answered 200 [] with the late
+// warning alone, KEDA's 0 for a loaded Service. Nothing within the lookback to answer
+// from is 503, naming the Service.
+func TestALateScrapeOlderThanTheLookbackIsNotAnEmptyAnswer(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	cfg := serviceConfig(svc)
+	cfg.Source.ScrapeTimeout = time.Second
+	srv, err := serve.New(t.Context(), env.Client, serve.Config{Services: []serve.ServiceConfig{cfg},
+		MaxAge: 100 * time.Millisecond, Interval: time.Hour, LookbackDelta: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	// Its latest scrape, the interval's, 10 s ago: older than the lookback delta. No loop
+	// runs, so it stays the latest.
+	if err := serve.ScrapeAt(t.Context(), srv, 0, time.Now().Add(-10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	released := make(chan struct{})
+	t.Cleanup(func() { close(released) })
+	svc.Pods()[1].SetHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // a hung pod: it answers nothing until the scraper gives up
+		case <-r.Context().Done():
+		case <-released:
+		}
+	}))
+	code, r := call(t, http.MethodGet, hs.URL, "/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "timeout": {"200ms"}})
+	if code == http.StatusOK && len(vector(t, r)) == 0 {
+		t.Fatalf("the latest scrape older than the lookback delta: got 200 %s with warnings %q, want 503 naming the Service (KEDA reads [] as 0)", r.Data, r.Warnings)
+	}
+	if code != http.StatusServiceUnavailable || r.ErrorType != "unavailable" || !strings.Contains(r.Error, svc.Namespace+"/"+svc.Name) {
+		t.Errorf("the latest scrape older than the lookback delta: got %d %q %q %s, want 503 unavailable naming the Service", code, r.ErrorType, r.Error, r.Data)
 	}
 }

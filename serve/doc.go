@@ -58,7 +58,9 @@
 // for the scrape, the queue for an evaluation slot (Config.MaxConcurrentQueries) and the
 // evaluation together. The wait takes at most three quarters of it: a Service whose
 // scrape has not finished by then is answered from its latest scrape, with a warning
-// naming it, and the last quarter is kept for the queue and the evaluation. A query
+// naming it (an instant query of which some of that scrape's samples are older than
+// the lookback delta, which it would not read, is HTTP 503 "unavailable" instead), and
+// the last quarter is kept for the queue and the evaluation. A query
 // whose client disconnects stops at once; a scrape other queries wait for goes on.
 //
 // # Errors an autoscaler cannot misread

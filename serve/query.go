@@ -102,9 +102,10 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 	defer cancel()
 	an, perr := s.analyses.of(p.expr)
 	var late []string
+	var lateSvcs []*service
 	if perr == nil && s.cfg.MaxAge > 0 && s.scrapesFirst(p, ranged, arrived) {
 		var err error
-		if late, err = s.freshen(ctx, arrived.Add(timeout-keptToAnswer(timeout)), timeout, s.servicesWhere(an.selectors, false, (*service).reads)); err != nil {
+		if late, lateSvcs, err = s.freshen(ctx, arrived.Add(timeout-keptToAnswer(timeout)), timeout, s.servicesWhere(an.selectors, false, (*service).reads)); err != nil {
 			return ans, engineError(err)
 		}
 	}
@@ -147,6 +148,9 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		lookback = s.cfg.LookbackDelta
 	}
 	if !ranged {
+		if err := tooOldToRead(lateSvcs, p.start, lookback); err != nil {
+			return ans, err
+		}
 		then, err := s.availabilityAt(r.Context(), an.selectors, read, p.start, lookback)
 		if err != nil {
 			return ans, err
@@ -265,6 +269,27 @@ func (s *Server) query(r *http.Request, ranged bool) (ans answer, _ error) {
 		ans.data.Stats = stats.NewQueryStats(ans.qry.Stats())
 	}
 	return ans, nil
+}
+
+// tooOldToRead returns the error (HTTP 503) of an instant query evaluated at at, looking
+// back lookback, that reads Services late for the scrape MaxAge asked for (freshen),
+// answered from their latest scrape, when some pod's samples of that scrape are older
+// than the lookback delta then: the evaluation reads none of them, and would answer
+// empty, or without those pods, with the late warning alone. Under a MaxAge shorter than
+// an interval longer than the lookback delta, a pod that hangs makes every query's scrape
+// late (each is cancelled as its query leaves), and the interval's scrape grows so old.
+func tooOldToRead(late []*service, at time.Time, lookback time.Duration) error {
+	var down []string
+	for _, svc := range late {
+		if st := svc.state.Load(); st != nil && !st.start.After(at.Add(-lookback)) {
+			down = append(down, fmt.Sprintf("service %s: the scrape --max-age asked for did not finish within the query's timeout, and its latest scrape, at %s, is older than the lookback delta of %s before the query's time %s: it has no sample to answer from",
+				svc.key, st.start.UTC().Format(warningTime), lookback, at.UTC().Format(warningTime)))
+		}
+	}
+	if len(down) > 0 {
+		return &apiError{errorUnavailable, fmt.Errorf("no data to answer from: %s", joinBounded(down, "service"))}
+	}
+	return nil
 }
 
 // evaluationTime is when an instant query asked at t (timeless: with no time parameter)

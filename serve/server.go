@@ -283,9 +283,10 @@ func (s *Server) queryable(lookback time.Duration) storage.Queryable {
 // Service whose scrape has not finished by then is answered from its latest scrape, and
 // late says so, naming it. The error is ctx's: the client left (or the deadline passed).
 // A request's context carries no logger: the scrapes log through the Server's.
-func (s *Server) freshen(ctx context.Context, until time.Time, timeout time.Duration, svcs []*service) (late []string, _ error) {
+// lateSvcs are the Services late names, in its order.
+func (s *Server) freshen(ctx context.Context, until time.Time, timeout time.Duration, svcs []*service) (late []string, lateSvcs []*service, _ error) {
 	if s.cfg.MaxAge <= 0 || len(svcs) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if _, err := logr.FromContext(ctx); err != nil {
 		ctx = logr.NewContext(ctx, s.log)
@@ -304,7 +305,7 @@ func (s *Server) freshen(ctx context.Context, until time.Time, timeout time.Dura
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i, svc := range svcs {
 		if errs[i] == nil {
@@ -315,6 +316,7 @@ func (s *Server) freshen(ctx context.Context, until time.Time, timeout time.Dura
 			from = "answered from its scrape at " + st.start.UTC().Format(warningTime)
 		}
 		late = append(late, fmt.Sprintf("service %s: the scrape --max-age asked for did not finish within the query's timeout of %s, less the %s kept to answer: %s", svc.key, timeout, keptToAnswer(timeout), from))
+		lateSvcs = append(lateSvcs, svc)
 	}
-	return late, nil
+	return late, lateSvcs, nil
 }
