@@ -115,8 +115,8 @@ func fill(t string, value func(name string) (string, bool)) (string, error) {
 			ctx = ctxRange
 		case ctx == ctxRange && c == ']':
 			ctx = ctxCode
-		case ctx == ctxComment && c == '\n':
-			ctx = ctxCode
+		case ctx == ctxComment && (c == '\n' || c == '\r'):
+			ctx = ctxCode // Prometheus' lexer ends a comment at either (isEndOfLine)
 		case (ctx == ctxDouble || ctx == ctxSingle) && c == '\\' && i < len(t):
 			b.WriteByte(t[i]) // an escaped character never ends the literal
 			i++
