@@ -148,12 +148,35 @@ func expression(q source.QueryTemplate, params map[string]string) (string, error
 }
 
 // selector returns the PromQL selector of a metric name: the name itself when it is a
-// classic metric name, else the quoted form Prometheus 3 reads ({"my.metric"}).
+// classic metric name, else the quoted form Prometheus 3 reads ({"my.metric"}). A
+// classic name PromQL's lexer reads as a keyword or a number, in any case ("nan" and
+// "Inf" are numbers, "bool" and "on" keywords no expression starts with), is selected
+// by its __name__ label: alone, it is not a selector of the metric.
 func selector(name string) string {
 	if model.LegacyValidation.IsValidMetricName(name) {
-		return name
+		if !promqlKeywords[strings.ToLower(name)] {
+			return name
+		}
+		return `{__name__="` + name + `"}`
 	}
 	return `{"` + source.EscapePromQLValue(name) + `"}`
+}
+
+// promqlKeywords are the words PromQL's lexer (Prometheus v0.316, promql/parser's key)
+// reads as something other than a name, whatever their case: operators, aggregators,
+// modifiers, preprocessors, and the numbers inf and nan. Several are taken for a metric
+// name where an expression starts with them, but not by every server or version: each
+// is selected by its __name__.
+var promqlKeywords = map[string]bool{
+	"and": true, "or": true, "unless": true, "atan2": true,
+	"sum": true, "avg": true, "count": true, "min": true, "max": true, "group": true,
+	"stddev": true, "stdvar": true, "topk": true, "bottomk": true, "count_values": true,
+	"quantile": true, "limitk": true, "limit_ratio": true,
+	"offset": true, "smoothed": true, "anchored": true, "by": true, "without": true,
+	"on": true, "ignoring": true, "group_left": true, "group_right": true,
+	"fill": true, "fill_left": true, "fill_right": true, "bool": true,
+	"start": true, "end": true, "step": true, "range": true, "max_of": true, "min_of": true,
+	"inf": true, "nan": true,
 }
 
 // answer is what one shared request gives every caller of its expression.
