@@ -98,9 +98,11 @@ func (c *Cache) Get(key CacheKey) *CachedValue {
 //
 // SetAll returns how many entries it stored.
 func (c *Cache) SetAll(entries []CacheEntry, ttl time.Duration) (stored int) {
-	now := c.clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Read under the lock: the writers' readings are then in the order they store in, so
+	// one that read the clock before another stored is never taken for a step back.
+	now := c.clock.Now()
 	c.maxTTL = max(c.maxTTL, ttl)
 	// The wall readings: a wall clock's monotonic one does not see NTP's steps.
 	stepped := c.seen.After(now.Round(0)) // the clock was stepped back, and has not caught up
