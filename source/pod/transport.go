@@ -50,11 +50,14 @@ func newTransport(cfg *PodScrapingSourceConfig) (*http.Transport, error) {
 		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     idleConnTimeout,
 		// Each pod's connection kept alive holds a read and a write buffer, 4 KiB each by
-		// default: 1.6 MB for 200 pods. A scrape's request is a few hundred bytes, and
-		// its body is read in larger pieces than the read buffer, which bufio then
-		// bypasses; a header line longer than it is read in parts.
+		// default: 1.6 MB for 200 pods. A scrape's request is a few hundred bytes (a
+		// longer write bypasses the buffer). The read buffer keeps net/http's 4 KiB: its
+		// chunked reader reads a chunk's size line, and looks for the end of the
+		// trailers, within that buffer and assumes it is at least 4 KiB (maxLineLength in
+		// net/http/internal/chunked.go); 1 KiB failed a pod whose chunked answer carried
+		// a chunk extension or trailers of a couple of KiB
+		// (TestChunkedBodyReadAsNetHTTPReadsIt).
 		WriteBufferSize: 512,
-		ReadBufferSize:  1024,
 		// An HTTP/2 connection carries every scrape of its pod, and a request that
 		// times out leaves it in the pool: one that stopped answering would fail each
 		// later scrape until the kernel drops it (never, while the peer's kernel still
