@@ -36,10 +36,10 @@
 //
 // A series belongs to the target that exposed it last. Two targets exposing one label
 // set (which podscrape's callers never make: every series carries its pod's instance
-// label, and each pod is one target) share its series, and the one that stops exposing
-// it first writes no marker over the other's samples; a Prometheus server's scrape loops
-// each write theirs. Keeping the owner in the series, not a map per target, is what lets
-// a history hold no per-target copy of its series (BENCH.md).
+// label, and each pod is one target) share its series, and only its owner's vanishing
+// writes a staleness marker, where a Prometheus server's scrape loops each write theirs.
+// Keeping the owner in the series, not a map per target, is what lets a history hold no
+// per-target copy of its series (BENCH.md).
 //
 // # Timestamps
 //
