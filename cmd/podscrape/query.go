@@ -265,6 +265,12 @@ func (o *queryOptions) run(ctx context.Context, kube *kubeFlags, expr, service s
 		if _, werr := io.WriteString(stdout, frame.String()); werr != nil {
 			return werr
 		}
+		if format == render.FormatJSON {
+			// What a one-shot -o json writes on stderr beside its document, as scrape
+			// --watch -o json does: the pods down, the partial windows, the warnings, why
+			// the answer is empty. Diagnostics: a closed stderr does not stop the watch.
+			_, _ = io.WriteString(stderr, render.JSONNotes(view))
+		}
 		wrote = true
 		select {
 		case <-ctx.Done():

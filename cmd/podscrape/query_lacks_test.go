@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/podscrape/podscrape/cmd/podscrape/internal/render"
 )
 
 // brokenPod answers every scrape 500.
@@ -133,4 +137,36 @@ func TestQueryJSONOfNoReadyPodsSaysSoBesideAFallback(t *testing.T) {
 	}
 	mustContain(t, "stdout", r.stdout, `"podsScraped": 0`, `"value": "0"`)
 	mustContain(t, "stderr", r.stderr, "No ready pods behind service "+llmd.Namespace+"/"+empty+".")
+}
+
+// TestQueryWatchJSONTellsStderrWhatTheAnswerLacks: query --watch -o json writes each
+// refresh's document alone on stdout, for `jq -c`, and on stderr what a one-shot -o json
+// writes there (a pod down, a window the history does not cover), as scrape --watch -o
+// json does: the stream's `.series[0].value` is a sum without the pod that failed, and
+// the terminal must say so. Before, stderr stayed silent under --watch.
+func TestQueryWatchJSONTellsStderrWhatTheAnswerLacks(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	svc := newTestService(t, "wqlacks", exposing(textFormat, "# TYPE x gauge\nx 1\n"), brokenPod())
+	down := regexp.MustCompile(`(?m)^(Pod down \(its series are stale, so the answer lacks them\): ` + regexp.QuoteMeta(svc.name+"-1") + `: .*HTTP status 500.*)$`)
+	frames, stderr := watchInProcess(t, down, "-n", svc.namespace, "query", "sum(x)", svc.name,
+		"--port", port(svc.port), "-o", "json", "--watch", "50ms")
+	for range 2 { // the second written after the first's stderr
+		select {
+		case f := <-frames:
+			var doc render.QueryDocument
+			if err := json.Unmarshal([]byte(f), &doc); err != nil {
+				t.Fatalf("stdout is not one JSON document per refresh: %v\n%s", err, f)
+			}
+			if len(doc.Series) != 1 || len(doc.PodsDown) != 1 {
+				t.Fatalf("document: %d series and %d pods down, want 1 and 1:\n%s", len(doc.Series), len(doc.PodsDown), f)
+			}
+		case <-ctx.Done():
+			t.Fatalf("no frame before the deadline; stderr:\n%s", stderr)
+		}
+	}
+	if !down.MatchString(stderr.String()) {
+		t.Fatalf("stderr: want the table's line of the pod down, got:\n%s", stderr)
+	}
 }
