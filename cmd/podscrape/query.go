@@ -268,8 +268,13 @@ func (o *queryOptions) run(ctx context.Context, kube *kubeFlags, expr, service s
 		if format == render.FormatJSON {
 			// What a one-shot -o json writes on stderr beside its document, as scrape
 			// --watch -o json does: the pods down, the partial windows, the warnings, why
-			// the answer is empty. Diagnostics: a closed stderr does not stop the watch.
-			_, _ = io.WriteString(stderr, render.JSONNotes(view))
+			// the answer is empty, and the refresh's error. Diagnostics: a closed stderr
+			// does not stop the watch.
+			notes := render.JSONNotes(view)
+			if view.Error != "" {
+				notes += fmt.Sprintf("Error: query on %s: %s\n", view.Backend, strings.ReplaceAll(view.Error, "\n", "\n  "))
+			}
+			_, _ = io.WriteString(stderr, notes)
 		}
 		wrote = true
 		select {

@@ -153,3 +153,44 @@ func TestScrapeWatchJSONTellsStderrWhatItsDocumentsLack(t *testing.T) {
 	}
 	mustContain(t, "stderr", stderr.String(), want...)
 }
+
+// TestWatchJSONSaysOnStderrWhenARefreshFails: a refresh of scrape --watch -o json or
+// query --watch -o json in which every pod failed (or the Service is gone) has its error
+// in its document, and on stderr what a one-shot -o json writes there: the error. Before,
+// stderr stayed silent, so `| jq -c '.samples'` streamed [] (or query's `.series`, [])
+// with nothing on the terminal to tell no data from no load.
+func TestWatchJSONSaysOnStderrWhenARefreshFails(t *testing.T) {
+	t.Parallel()
+	for _, command := range []string{"scrape", "query"} {
+		t.Run(command, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			svc := newTestService(t, "wfail"+command, brokenPod())
+			args := []string{"-n", svc.namespace, command}
+			if command == "query" {
+				args = append(args, "sum(x)")
+			}
+			args = append(args, svc.name, "--port", port(svc.port), "-o", "json", "--watch", "50ms")
+			failed := regexp.MustCompile(`(?m)^(Error: .*every ready pod failed.*)$`)
+			frames, stderr := watchInProcess(t, failed, args...)
+			for range 2 { // the second written after the first's stderr
+				select {
+				case f := <-frames:
+					var doc struct {
+						Error string `json:"error"`
+					}
+					if err := json.Unmarshal([]byte(f), &doc); err != nil || doc.Error == "" {
+						t.Fatalf("stdout: want one JSON document per refresh with its error, got (%v):\n%s", err, f)
+					}
+				case <-ctx.Done():
+					t.Fatalf("no frame before the deadline; stderr:\n%s", stderr)
+				}
+			}
+			if !failed.MatchString(stderr.String()) {
+				t.Fatalf("stderr: want the refresh's error, got:\n%s", stderr)
+			}
+			mustContain(t, "stderr", stderr.String(), svc.namespace+"/"+svc.name, svc.name+"-0")
+		})
+	}
+}

@@ -27,8 +27,8 @@ const clearScreen = "\x1b[H\x1b[2J"
 // the service and the time), and the watch goes on. A target's warnings (pods no longer
 // scraped) end its table; with json they are in its document, and after the frame
 // stderr gets what a one-shot scrape -o json writes there of each document
-// (stderrNotes: failed pods, warnings, a --metric matching nothing), which a person
-// sees beside `| jq`.
+// (stderrNotes: failed pods, warnings, a --metric matching nothing; a failed refresh's
+// error), which a person sees beside `| jq`.
 //
 // footer, when not nil, adds text at the end of each table frame.
 func watch(ctx context.Context, out, stderr io.Writer, interval time.Duration, targets []*target, format render.Format, header func() string, footer func(context.Context) string) error {
@@ -76,6 +76,11 @@ func watch(ctx context.Context, out, stderr io.Writer, interval time.Duration, t
 				}
 				if format == render.FormatJSON {
 					notes.WriteString(stderrNotes(s, err != nil))
+					if err != nil {
+						// As a one-shot -o json ends: its document's error, on stderr too,
+						// so that an empty document never reads as no load there.
+						fmt.Fprintf(&notes, "Error: %s\n", errorText(err))
+					}
 				}
 				prev[i] = s
 			}
