@@ -167,6 +167,10 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 		return usagef("--series-limit must be positive, got %d", o.seriesLimit)
 	case o.auth != "none" && o.auth != "kubernetes":
 		return usagef("--auth must be none or kubernetes, got %q", o.auth)
+	// Given empty (a script's unset variable), it would name no audience: serve would
+	// accept the API server's own tokens, which the flag is given to refuse.
+	case changed("auth-token-audiences") && len(o.authTokenAudiences) == 0:
+		return usagef("--auth-token-audiences is empty: give the audiences, comma-separated")
 	case len(o.authTokenAudiences) > 0 && o.auth != "kubernetes":
 		return usagef("--auth-token-audiences needs --auth kubernetes")
 	case slices.Contains(o.authTokenAudiences, ""):
