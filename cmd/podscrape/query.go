@@ -150,6 +150,12 @@ func (o *queryOptions) validate(expr string, changed func(string) bool) (map[str
 	if err != nil {
 		return nil, needs, usagef("%s", withoutQueryName(err.Error(), ""))
 	}
+	if changed("prometheus") {
+		// The server evaluates it, and says what it accepts: PromQL it enables (experimental
+		// functions), a VictoriaMetrics server's MetricsQL. Its refusal is the query's
+		// failure, with the server's error.
+		return params, needs, nil
+	}
 	if needs, err = history.Analyze(filled); err != nil {
 		return nil, needs, usagef("EXPR is not PromQL: %w", err)
 	}
@@ -178,7 +184,7 @@ func (o *queryOptions) run(ctx context.Context, kube *kubeFlags, expr, service s
 		src = promsource.NewPrometheusSource(ctx, api, promsource.PrometheusSourceConfig{QueryTimeout: o.timeout})
 		span = func() (time.Time, time.Time) { return time.Time{}, time.Time{} }
 		backend = "Prometheus at " + shownURL(o.prometheus)
-		needs.Window = 0 // the server's own retention covers it
+		// validate left needs zero: the server's own retention covers the windows.
 	} else {
 		c, cfg, err := o.podFlags.connect(ctx, kube, service)
 		if err != nil {

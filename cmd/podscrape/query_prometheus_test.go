@@ -184,3 +184,39 @@ func TestQueryHelpSaysWhatTimeoutBoundsWithPrometheus(t *testing.T) {
 	}
 	t.Fatalf("query --help lists no --timeout:\n%s", r.stdout)
 }
+
+// TestQueryOnPrometheusLeavesTheExpressionToTheServer: with --prometheus, the server
+// evaluates the expression, so the server says what it accepts: PromQL it has enabled
+// (experimental functions, here limitk; a VictoriaMetrics server's MetricsQL) is
+// answered, and an expression it refuses is the query's failure, exit 1 with the
+// server's error, as docs/cli.md says. Before, the command parsed it with its own
+// parser first and refused both as a usage error (exit 2), never asking the server.
+func TestQueryOnPrometheusLeavesTheExpressionToTheServer(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	prom, err := promserver.Start(ctx, promserver.Options{Config: "global:\n  scrape_interval: 15s\n",
+		Args: []string{"--enable-feature=promql-experimental-functions"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = prom.Stop() }()
+
+	r := podscrape(t, "query", "limitk(1, vector(7))", "--prometheus", prom.URL, "-o", "json")
+	if r.code != exitOK {
+		t.Fatalf("limitk on a server that enables it: exit %d, want 0; stderr:\n%s", r.code, r.stderr)
+	}
+	var doc render.QueryDocument
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if len(doc.Series) != 1 || doc.Series[0].Value != "7" {
+		t.Fatalf("limitk(1, vector(7)): got %+v, want one series of 7", doc.Series)
+	}
+
+	r = podscrape(t, "query", "sum(", "--prometheus", prom.URL)
+	if r.code != exitRuntime {
+		t.Fatalf("bad PromQL on the server: exit %d, want %d; stderr:\n%s", r.code, exitRuntime, r.stderr)
+	}
+	mustContain(t, "stderr", r.stderr, "Error: query on Prometheus at "+prom.URL+": ")
+}
