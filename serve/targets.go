@@ -68,7 +68,9 @@ func (s *Server) handleTargets(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		pods := st.pods
-		if len(pods) == 0 {
+		// The last pods stand for those discovery or the Secret no longer gives; pods
+		// that are not Ready are no targets, also when none is (pod.ErrNoReadyPods).
+		if len(pods) == 0 && !errors.Is(st.err, pod.ErrNoReadyPods) {
 			pods = st.lastPods
 		}
 		for _, p := range pods {

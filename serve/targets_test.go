@@ -108,3 +108,58 @@ func TestTargetsScrapeURLKeepsTheMetricsPathsQuery(t *testing.T) {
 		t.Errorf("discoveredLabels %v, want __metrics_path__ /metrics and __param_format prometheus", got)
 	}
 }
+
+// TestTargetsOfAServiceWithNoReadyPodAreNone: pods that are not Ready are not targets,
+// also when none of the Service's pods is Ready (a readiness outage under load, a
+// rollout between its old pod's end and its new pod's readiness): /api/v1/targets lists
+// none of them, as it lists no such pod beside Ready ones, and as Prometheus' pod-role
+// job keeping Ready pods lists none. It listed the pods of the last scrape that had
+// some, each down with "no ready pod" and a lastScrape of a scrape that read none of
+// them, as though discovery had failed, for as long as no pod was Ready.
+func TestTargetsOfAServiceWithNoReadyPodAreNone(t *testing.T) {
+	svc := newService(t, "vllm", 2, waiting)
+	base := startServer(t, serve.Config{Services: []serve.ServiceConfig{serviceConfig(svc)}, MaxAge: time.Nanosecond})
+	targets := func() []string {
+		t.Helper()
+		_, r := call(t, http.MethodGet, base, "/api/v1/targets", nil)
+		var d struct {
+			ActiveTargets []struct {
+				Labels map[string]string `json:"labels"`
+				Health string            `json:"health"`
+			} `json:"activeTargets"`
+		}
+		if err := json.Unmarshal(r.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, tg := range d.ActiveTargets {
+			out = append(out, tg.Labels["pod"]+" "+tg.Health)
+		}
+		return out
+	}
+	if got := targets(); len(got) != 2 {
+		t.Fatalf("healthy: targets %q, want both pods", got)
+	}
+	// One pod not Ready: it is no target.
+	if err := svc.Pods()[0].SetReady(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	if code, r := query(t, base, "vllm:num_requests_waiting"); code != http.StatusOK {
+		t.Fatalf("one pod not Ready: %d %q", code, r.Error)
+	}
+	if got, want := targets(), []string{svc.Pods()[1].Name + " up"}; !slices.Equal(got, want) {
+		t.Fatalf("one pod not Ready: targets %q, want %q", got, want)
+	}
+	// Neither Ready: neither is a target.
+	if err := svc.Pods()[1].SetReady(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 { // twice: a second such scrape keeps nothing of the first
+		if code, r := query(t, base, "vllm:num_requests_waiting"); code != http.StatusServiceUnavailable {
+			t.Fatalf("no pod Ready, scrape #%d: %d %q, want 503", i+1, code, r.Error)
+		}
+		if got := targets(); len(got) != 0 {
+			t.Errorf("no pod Ready, scrape #%d: targets %q, want none (pods that are not Ready are not targets)", i+1, got)
+		}
+	}
+}
