@@ -211,7 +211,9 @@ type scrapeState struct {
 	exposed []labels.Labels
 	// lastPods are, while discovery or the Secret fails (err set, pods empty), the pods
 	// of the latest scrape that listed any, each down with err: the targets
-	// /api/v1/targets shows, as Prometheus keeps the targets its discovery last gave. Nil
+	// /api/v1/targets shows, as Prometheus keeps the targets its discovery last gave. Set
+	// too while no pod is Ready (pod.ErrNoReadyPods), for a discovery failure that may
+	// follow, but not shown then: pods that are not Ready are no targets. Nil
 	// for a Service that never had pods. Queries read pods alone: a Service with no pod
 	// list has no pod to answer up for.
 	lastPods []podState
