@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,7 +54,9 @@ func (s *Server) handleTargets(w http.ResponseWriter, r *http.Request) {
 		// Every pool's count, whatever scrapePool: Prometheus filters only the lists.
 		out.DroppedTargetCounts = make(map[string]int, len(s.services))
 	}
-	for _, svc := range s.services {
+	// Pool by pool, the pools sorted by name, as Prometheus lists them.
+	services := slices.SortedFunc(slices.Values(s.services), func(a, b *service) int { return strings.Compare(a.key, b.key) })
+	for _, svc := range services {
 		if showDropped {
 			out.DroppedTargetCounts[svc.key] = 0
 		}

@@ -163,3 +163,34 @@ func TestTargetsOfAServiceWithNoReadyPodAreNone(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetsAreInScrapePoolOrder: Prometheus lists the active targets pool by pool, the
+// pools sorted by name (getSortedPools); serve listed them in the order of its config,
+// so a client reading the targets of a pool as Prometheus orders them (Grafana's and
+// promtool's tables, a script taking the first) got another order than Prometheus'
+// for the same Services.
+func TestTargetsAreInScrapePoolOrder(t *testing.T) {
+	a, b := newService(t, "vllm", 1, waiting), newService(t, "vllm", 1, waiting)
+	cfgs := []serve.ServiceConfig{serviceConfig(a), serviceConfig(b)}
+	// The config lists them in reverse order of their pools' names.
+	slices.SortFunc(cfgs, func(x, y serve.ServiceConfig) int {
+		return strings.Compare(y.Source.ServiceNamespace, x.Source.ServiceNamespace)
+	})
+	base := startServer(t, serve.Config{Services: cfgs})
+	_, r := call(t, http.MethodGet, base, "/api/v1/targets", nil)
+	var d struct {
+		ActiveTargets []struct {
+			ScrapePool string `json:"scrapePool"`
+		} `json:"activeTargets"`
+	}
+	if err := json.Unmarshal(r.Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	var pools []string
+	for _, tg := range d.ActiveTargets {
+		pools = append(pools, tg.ScrapePool)
+	}
+	if len(pools) != 2 || !slices.IsSorted(pools) {
+		t.Errorf("targets' pools in the order %q, want one target of each, the pools sorted as Prometheus sorts them", pools)
+	}
+}
