@@ -554,16 +554,7 @@ func TestAPodFailedInAScrapeLandedDuringTheQueryIsWarned(t *testing.T) {
 			}
 		})
 	})
-	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)}})
-	if code != http.StatusOK {
-		t.Fatalf("got %d %q %s", code, r.Error, r.Data)
-	}
-	if v := vector(t, r); len(v) != 1 || v[0].Value[1] != "3" {
-		t.Fatalf("the evaluation read the scrape in which %s failed: got %s, want the other pod's 3 (the test's premise)", a.Name, r.Data)
-	}
-	if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, a.Name) }) {
-		t.Errorf("a sum without pod %s, which failed the scrape the evaluation read: warnings %q, want one naming it", a.Name, r.Warnings)
-	}
+	sumWithoutWarnsOf(t, base, at, a.Name)
 }
 
 // TestAPodFailedInAScrapeAfterTheQuerysTimeIsNotWarned: a scrape in which one pod failed
@@ -626,14 +617,22 @@ func TestAPodFailedInTheCheckedScrapeIsWarnedWhenALaterOneLands(t *testing.T) {
 			}
 		})
 	})
+	sumWithoutWarnsOf(t, base, at, a.Name)
+}
+
+// sumWithoutWarnsOf asks sum(vllm:num_requests_waiting) at at, which the test set up to
+// read a scrape that pod failed while the other pod answered 3: 200, the other pod's 3,
+// and a warning naming pod.
+func sumWithoutWarnsOf(t *testing.T, base string, at time.Time, pod string) {
+	t.Helper()
 	code, r := call(t, http.MethodGet, base, "/api/v1/query", url.Values{"query": {"sum(vllm:num_requests_waiting)"}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)}})
 	if code != http.StatusOK {
 		t.Fatalf("got %d %q %s", code, r.Error, r.Data)
 	}
 	if v := vector(t, r); len(v) != 1 || v[0].Value[1] != "3" {
-		t.Fatalf("the evaluation read the scrape in which %s failed: got %s, want the other pod's 3 (the test's premise)", a.Name, r.Data)
+		t.Fatalf("the evaluation read the scrape in which %s failed: got %s, want the other pod's 3 (the test's premise)", pod, r.Data)
 	}
-	if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, a.Name) }) {
-		t.Errorf("a sum without pod %s, which failed the scrape the evaluation read: warnings %q, want one naming it", a.Name, r.Warnings)
+	if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, pod) }) {
+		t.Errorf("a sum without pod %s, which failed the scrape the evaluation read: warnings %q, want one naming it", pod, r.Warnings)
 	}
 }

@@ -28,8 +28,9 @@ const (
 	maxCachedSelectors = 32
 )
 
-// matching returns the series that may match ms, in the postings' order (ascending id),
-// and whether every one of them matches every matcher: the selector's kept or newly
+// matching returns the series that may match ms, in the order they were created when
+// taken from one postings list (an equality's, or every series), in the map order of
+// their values when gathered from several (a regular expression's), and whether every one of them matches every matcher: the selector's kept or newly
 // kept matches (all true), or, for a selector of more than maxCachedMatch candidates,
 // the candidates (postings.candidates) whose matchers the caller checks. The caller
 // holds the store's mu (for reading or writing) and must not change the slice.

@@ -7,7 +7,7 @@ import (
 )
 
 // postings index series by label: name -> value -> the series with that pair, in the
-// order they were created (ascending id). The store's mu protects it.
+// order they were created. The store's mu protects it.
 type postings struct {
 	count  int
 	all    []*memSeries
