@@ -78,6 +78,10 @@ func (o *podFlags) validate(changed func(flag string) bool) error {
 		return usagef("--token is empty: give the token")
 	case o.secret == "" && changed("secret-namespace"):
 		return usagef("--secret-namespace needs --secret")
+	// Given empty, the Service's namespace would be read: a Secret of that name there
+	// sends another token than the one meant.
+	case changed("secret-namespace") && o.secretNamespace == "":
+		return usagef("--secret-namespace is empty: give the Secret's namespace, or leave the flag out for the Service's")
 	case o.secret == "" && changed("secret-key"):
 		return usagef("--secret-key needs --secret")
 	case o.secretKey == "":

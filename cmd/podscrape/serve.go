@@ -175,6 +175,12 @@ func (o *serveOptions) validate(args []string, changed func(string) bool) error 
 		return usagef("--auth-token-audiences needs --auth kubernetes")
 	case slices.Contains(o.authTokenAudiences, ""):
 		return usagef("--auth-token-audiences %q names an empty audience", strings.Join(o.authTokenAudiences, ","))
+	// Both given empty (unset variables), serve would answer plain http where https, and
+	// the token it carries, were meant.
+	case changed("tls-cert-file") && o.tlsCert == "":
+		return usagef("--tls-cert-file is empty: give the PEM certificate's file")
+	case changed("tls-key-file") && o.tlsKey == "":
+		return usagef("--tls-key-file is empty: give the PEM private key's file")
 	case (o.tlsCert == "") != (o.tlsKey == ""):
 		return usagef("--tls-cert-file and --tls-key-file go together")
 	}

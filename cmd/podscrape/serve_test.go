@@ -219,6 +219,8 @@ func TestServeUsageErrors(t *testing.T) {
 		// Given empty (a script's unset variable), it named no audience, and serve accepted
 		// the API server's own tokens, which the flag is there to refuse.
 		{[]string{"serve", "x", "--port", "80", "--listen", "127.0.0.1:0", "--auth", "kubernetes", "--auth-token-audiences", ""}, `--auth-token-audiences is empty`},
+		{[]string{"serve", "x", "--port", "80", "--listen", "127.0.0.1:0", "--tls-cert-file", "", "--tls-key-file", ""}, `--tls-cert-file is empty`},
+		{[]string{"serve", "x", "--port", "80", "--listen", "127.0.0.1:0", "--secret", "s", "--secret-namespace", ""}, `--secret-namespace is empty`},
 		{[]string{"serve", "x", "--port", "80", "--interval", "1s", "--timeout", "2s"}, "--timeout 2s is longer than --interval 1s"},
 		// Without --max-age only the interval scrapes: the history must hold two scrapes,
 		// and the lookback delta reach the newest until the next comes in.
